@@ -1,0 +1,138 @@
+// Package offsite holds Offsite's domain types and the service interfaces that the storage
+// adapters implement. It imports no project package.
+package offsite
+
+import (
+	"context"
+	"time"
+
+	"github.com/paulmach/orb"
+)
+
+// Version is the software version recorded in provenance. Set at build time with
+// -ldflags "-X github.com/offsite/offsite.Version=...".
+var Version = "dev"
+
+// Capture kinds (DESIGN.md section 2).
+const (
+	KindSentinel2    = "sentinel2"
+	KindLandsat      = "landsat"
+	KindDroneRGB     = "drone-rgb"
+	KindDroneMS      = "drone-ms"
+	KindBoatTrack    = "boat-track"
+	KindVehicleTrack = "vehicle-track"
+)
+
+// CaptureKinds lists every known capture kind.
+var CaptureKinds = []string{KindSentinel2, KindLandsat, KindDroneRGB, KindDroneMS, KindBoatTrack, KindVehicleTrack}
+
+// ValidCaptureKind reports whether kind is one of CaptureKinds.
+func ValidCaptureKind(kind string) bool {
+	for _, k := range CaptureKinds {
+		if k == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// Parcel is an enterprise's plot of land. Geometry is a Polygon or MultiPolygon in WGS84.
+type Parcel struct {
+	ID             string       `json:"parcel_id"`
+	EnterpriseUSCC string       `json:"uscc,omitempty"`
+	Name           string       `json:"name,omitempty"`
+	Geometry       orb.Geometry `json:"-"`
+	CreatedAt      time.Time    `json:"created_at"`
+	UpdatedAt      time.Time    `json:"updated_at"`
+}
+
+// Capture status values.
+const (
+	CaptureRegistered = "registered" // known, not yet processed
+	CaptureQueued     = "queued"     // a task is in the queue
+	CaptureProcessing = "processing" // a worker has it
+	CaptureProcessed  = "processed"  // clipped against every intersecting parcel
+	CaptureFailed     = "failed"     // permanently failed; Error says why
+)
+
+// Capture is one scene or track in the captures bucket.
+type Capture struct {
+	ID         int64     `json:"id"`
+	Kind       string    `json:"kind"`
+	AcquiredAt time.Time `json:"acquired_at"`
+	Sensor     string    `json:"sensor,omitempty"`
+	Bucket     string    `json:"bucket"`
+	Key        string    `json:"key"`
+	Status     string    `json:"status"`
+	Error      string    `json:"error,omitempty"`
+
+	// Filled in at ingest.
+	CRS       string       `json:"crs,omitempty"`
+	Width     int          `json:"width,omitempty"`
+	Height    int          `json:"height,omitempty"`
+	Bands     int          `json:"bands,omitempty"`
+	Checksum  string       `json:"checksum,omitempty"` // SHA-256 of the source object, hex
+	Footprint orb.Geometry `json:"-"`                  // WGS84
+
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// CaptureUpdate holds the fields of a capture that processing may change; nil means unchanged.
+type CaptureUpdate struct {
+	Status    *string
+	Error     *string
+	CRS       *string
+	Width     *int
+	Height    *int
+	Bands     *int
+	Checksum  *string
+	Footprint orb.Geometry
+}
+
+// Clip is the result of cutting one capture to one parcel: a COG and a quick-look PNG in the
+// evidence bucket, each under a key derived from its SHA-256.
+type Clip struct {
+	CaptureID       int64     `json:"capture_id"`
+	ParcelID        string    `json:"parcel_id"`
+	COGKey          string    `json:"cog_key"`
+	COGSHA256       string    `json:"cog_sha256"`
+	COGBytes        int64     `json:"cog_bytes"`
+	QuickLookKey    string    `json:"quicklook_key"`
+	QuickLookSHA256 string    `json:"quicklook_sha256"`
+	Width           int       `json:"width"`
+	Height          int       `json:"height"`
+	ValidPixels     int64     `json:"valid_pixels"`
+	CreatedAt       time.Time `json:"created_at"`
+}
+
+// ParcelFilter selects parcels. Zero fields do not filter.
+type ParcelFilter struct {
+	IDs        []string
+	Intersects orb.Geometry // WGS84
+	Offset     int
+	Limit      int
+}
+
+// ParcelService stores parcels.
+type ParcelService interface {
+	// UpsertParcels creates parcels or replaces the geometry and attributes of existing ones,
+	// all or nothing.
+	UpsertParcels(ctx context.Context, parcels []*Parcel) error
+	FindParcelByID(ctx context.Context, id string) (*Parcel, error)
+	FindParcels(ctx context.Context, filter ParcelFilter) ([]*Parcel, int, error)
+}
+
+// CaptureService stores captures.
+type CaptureService interface {
+	CreateCapture(ctx context.Context, c *Capture) error
+	FindCaptureByID(ctx context.Context, id int64) (*Capture, error)
+	UpdateCapture(ctx context.Context, id int64, upd CaptureUpdate) (*Capture, error)
+}
+
+// ClipService stores clip results. Recording the same (capture, parcel) twice keeps the
+// first record: re-delivered tasks change nothing.
+type ClipService interface {
+	RecordClip(ctx context.Context, c *Clip) error
+	FindClips(ctx context.Context, captureID int64) ([]*Clip, error)
+}
