@@ -130,9 +130,9 @@ type CaptureService interface {
 	UpdateCapture(ctx context.Context, id int64, upd CaptureUpdate) (*Capture, error)
 }
 
-// ClipService stores clip results. Recording the same (capture, parcel) twice keeps the
-// first record: re-delivered tasks change nothing.
+// ClipService stores clip results, all clips of one capture at once. Recording the same
+// (capture, parcel) twice keeps the first record: re-delivered tasks change nothing.
 type ClipService interface {
-	RecordClip(ctx context.Context, c *Clip) error
+	RecordClips(ctx context.Context, clips []*Clip) error
 	FindClips(ctx context.Context, captureID int64) ([]*Clip, error)
 }

@@ -1,0 +1,272 @@
+// Package cmdconfig reads the configuration shared by cmd/api and cmd/worker from environment
+// variables and builds the clients both binaries need.
+package cmdconfig
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is Offsite's configuration. Every field is read from the environment variable named
+// in its doc comment; the default matches the local services that `scripts/services.sh` starts.
+type Config struct {
+	// ListenAddr is where cmd/api serves HTTP. OFFSITE_LISTEN_ADDR, default "127.0.0.1:8080".
+	ListenAddr string
+	// MetricsAddr is where cmd/worker serves /metrics and /healthz. OFFSITE_WORKER_METRICS_ADDR,
+	// default "127.0.0.1:9091"; "off" disables it.
+	MetricsAddr string
+	// RedisAddr is the Redis host:port used by asynq. OFFSITE_REDIS_ADDR, default "127.0.0.1:6379".
+	RedisAddr string
+	// RedisDB is the Redis database number. OFFSITE_REDIS_DB, default 0.
+	RedisDB int
+	// RedisPassword is the Redis password. OFFSITE_REDIS_PASSWORD, default empty.
+	RedisPassword string
+	// DatabaseURL is the PostgreSQL connection URL. OFFSITE_DATABASE_URL, default
+	// "postgres://offsite:offsite@127.0.0.1:5432/offsite?sslmode=disable".
+	DatabaseURL string
+	// S3Endpoint is the S3 API host:port. OFFSITE_S3_ENDPOINT, default "127.0.0.1:7070".
+	S3Endpoint string
+	// S3AccessKey is the S3 access key. OFFSITE_S3_ACCESS_KEY, default "offsite".
+	S3AccessKey string
+	// S3SecretKey is the S3 secret key. OFFSITE_S3_SECRET_KEY, default "offsite-secret".
+	S3SecretKey string
+	// S3Region is the S3 region. OFFSITE_S3_REGION, default "us-east-1".
+	S3Region string
+	// S3UseTLS selects https for S3. OFFSITE_S3_USE_TLS, default false.
+	S3UseTLS bool
+	// CapturesBucket holds raw uploads. OFFSITE_S3_BUCKET_CAPTURES, default "offsite-captures".
+	CapturesBucket string
+	// EvidenceBucket holds artifacts. OFFSITE_S3_BUCKET_EVIDENCE, default "offsite-evidence".
+	EvidenceBucket string
+	// LogLevel is debug, info, warn or error. OFFSITE_LOG_LEVEL, default "info".
+	LogLevel slog.Level
+	// WorkerConcurrency is the number of tasks a worker runs at once.
+	// OFFSITE_WORKER_CONCURRENCY, default 2.
+	WorkerConcurrency int
+	// ShutdownTimeout bounds graceful shutdown. OFFSITE_SHUTDOWN_TIMEOUT, default "30s".
+	ShutdownTimeout time.Duration
+	// TaskTimeout bounds one task. OFFSITE_TASK_TIMEOUT, default "30m".
+	TaskTimeout time.Duration
+	// NightlyCron is the nightly schedule (cron syntax, Asia/Shanghai). OFFSITE_NIGHTLY_CRON,
+	// default "0 2 * * *".
+	NightlyCron string
+}
+
+// Variable names, in the order the README lists them.
+const (
+	EnvListenAddr        = "OFFSITE_LISTEN_ADDR"
+	EnvMetricsAddr       = "OFFSITE_WORKER_METRICS_ADDR"
+	EnvRedisAddr         = "OFFSITE_REDIS_ADDR"
+	EnvRedisDB           = "OFFSITE_REDIS_DB"
+	EnvRedisPassword     = "OFFSITE_REDIS_PASSWORD"
+	EnvDatabaseURL       = "OFFSITE_DATABASE_URL"
+	EnvS3Endpoint        = "OFFSITE_S3_ENDPOINT"
+	EnvS3AccessKey       = "OFFSITE_S3_ACCESS_KEY"
+	EnvS3SecretKey       = "OFFSITE_S3_SECRET_KEY"
+	EnvS3Region          = "OFFSITE_S3_REGION"
+	EnvS3UseTLS          = "OFFSITE_S3_USE_TLS"
+	EnvCapturesBucket    = "OFFSITE_S3_BUCKET_CAPTURES"
+	EnvEvidenceBucket    = "OFFSITE_S3_BUCKET_EVIDENCE"
+	EnvLogLevel          = "OFFSITE_LOG_LEVEL"
+	EnvWorkerConcurrency = "OFFSITE_WORKER_CONCURRENCY"
+	EnvShutdownTimeout   = "OFFSITE_SHUTDOWN_TIMEOUT"
+	EnvTaskTimeout       = "OFFSITE_TASK_TIMEOUT"
+	EnvNightlyCron       = "OFFSITE_NIGHTLY_CRON"
+)
+
+// FromEnv reads the configuration from the process environment.
+func FromEnv() (*Config, error) { return Parse(os.LookupEnv) }
+
+// Parse reads the configuration through lookup (os.LookupEnv in production). All problems are
+// reported together, each naming its variable.
+func Parse(lookup func(string) (string, bool)) (*Config, error) {
+	p := parser{lookup: lookup}
+	c := &Config{
+		ListenAddr:        p.hostPort(EnvListenAddr, "127.0.0.1:8080"),
+		RedisAddr:         p.hostPort(EnvRedisAddr, "127.0.0.1:6379"),
+		RedisDB:           p.intRange(EnvRedisDB, 0, 0, 15),
+		RedisPassword:     p.str(EnvRedisPassword, ""),
+		DatabaseURL:       p.dbURL(EnvDatabaseURL, "postgres://offsite:offsite@127.0.0.1:5432/offsite?sslmode=disable"),
+		S3Endpoint:        p.hostPort(EnvS3Endpoint, "127.0.0.1:7070"),
+		S3AccessKey:       p.nonEmpty(EnvS3AccessKey, "offsite"),
+		S3SecretKey:       p.nonEmpty(EnvS3SecretKey, "offsite-secret"),
+		S3Region:          p.nonEmpty(EnvS3Region, "us-east-1"),
+		S3UseTLS:          p.boolean(EnvS3UseTLS, false),
+		CapturesBucket:    p.bucket(EnvCapturesBucket, "offsite-captures"),
+		EvidenceBucket:    p.bucket(EnvEvidenceBucket, "offsite-evidence"),
+		LogLevel:          p.level(EnvLogLevel, slog.LevelInfo),
+		WorkerConcurrency: p.intRange(EnvWorkerConcurrency, 2, 1, 256),
+		ShutdownTimeout:   p.duration(EnvShutdownTimeout, 30*time.Second),
+		TaskTimeout:       p.duration(EnvTaskTimeout, 30*time.Minute),
+		NightlyCron:       p.cron(EnvNightlyCron, "0 2 * * *"),
+	}
+	if v := p.str(EnvMetricsAddr, "127.0.0.1:9091"); v != "off" {
+		c.MetricsAddr = p.checkHostPort(EnvMetricsAddr, v)
+	}
+	if c.CapturesBucket != "" && c.CapturesBucket == c.EvidenceBucket {
+		p.fail(EnvEvidenceBucket, "must differ from %s (%q)", EnvCapturesBucket, c.CapturesBucket)
+	}
+	if err := errors.Join(p.errs...); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+type parser struct {
+	lookup func(string) (string, bool)
+	errs   []error
+}
+
+func (p *parser) fail(name, format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf("config: %s: %s", name, fmt.Sprintf(format, args...)))
+}
+
+func (p *parser) str(name, def string) string {
+	if v, ok := p.lookup(name); ok {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+func (p *parser) nonEmpty(name, def string) string {
+	v := p.str(name, def)
+	if v == "" {
+		p.fail(name, "must not be empty")
+	}
+	return v
+}
+
+func (p *parser) hostPort(name, def string) string {
+	return p.checkHostPort(name, p.str(name, def))
+}
+
+func (p *parser) checkHostPort(name, v string) string {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		p.fail(name, "%q is not host:port", v)
+		return v
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		p.fail(name, "port %q in %q is not a number in 1..65535", port, v)
+	}
+	return v
+}
+
+func (p *parser) intRange(name string, def, lo, hi int) int {
+	v, ok := p.lookup(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < lo || n > hi {
+		p.fail(name, "%q is not an integer in %d..%d", v, lo, hi)
+		return def
+	}
+	return n
+}
+
+func (p *parser) boolean(name string, def bool) bool {
+	v, ok := p.lookup(name)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		p.fail(name, "%q is not a boolean (true or false)", v)
+		return def
+	}
+	return b
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v, ok := p.lookup(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d <= 0 {
+		p.fail(name, "%q is not a positive duration such as 30s or 5m", v)
+		return def
+	}
+	return d
+}
+
+func (p *parser) level(name string, def slog.Level) slog.Level {
+	v, ok := p.lookup(name)
+	if !ok {
+		return def
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.TrimSpace(v))); err != nil {
+		p.fail(name, "%q is not one of debug, info, warn, error", v)
+		return def
+	}
+	return l
+}
+
+func (p *parser) dbURL(name, def string) string {
+	v := p.str(name, def)
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		p.fail(name, "%q is not a postgres:// URL with a host", redactURL(v))
+	}
+	return v
+}
+
+// bucket checks S3 bucket naming rules: 3–63 characters of lowercase letters, digits, dots
+// and hyphens, starting and ending with a letter or digit.
+func (p *parser) bucket(name, def string) string {
+	v := p.str(name, def)
+	if err := CheckBucketName(v); err != nil {
+		p.fail(name, "%v", err)
+	}
+	return v
+}
+
+// CheckBucketName reports whether name is a valid S3 bucket name.
+func CheckBucketName(name string) error {
+	if len(name) < 3 || len(name) > 63 {
+		return fmt.Errorf("bucket name %q must be 3 to 63 characters", name)
+	}
+	for i, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.'
+		if !ok {
+			return fmt.Errorf("bucket name %q has %q at position %d: only a-z, 0-9, '-' and '.' are allowed", name, r, i)
+		}
+	}
+	if first, last := name[0], name[len(name)-1]; first == '-' || first == '.' || last == '-' || last == '.' {
+		return fmt.Errorf("bucket name %q must start and end with a letter or digit", name)
+	}
+	return nil
+}
+
+func (p *parser) cron(name, def string) string {
+	v := p.str(name, def)
+	if n := len(strings.Fields(v)); n != 5 {
+		p.fail(name, "%q has %d fields; want 5 (minute hour day month weekday)", v, n)
+	}
+	return v
+}
+
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// NewLogger builds the process logger: JSON to stderr at the configured level.
+func (c *Config) NewLogger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
+}

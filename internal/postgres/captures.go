@@ -1,0 +1,158 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/ewkb"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/derrors"
+)
+
+// CaptureService stores captures and their clips.
+type CaptureService struct{ db *DB }
+
+var (
+	_ offsite.CaptureService = (*CaptureService)(nil)
+	_ offsite.ClipService    = (*CaptureService)(nil)
+)
+
+// NewCaptureService returns a CaptureService on db.
+func NewCaptureService(db *DB) *CaptureService { return &CaptureService{db: db} }
+
+const captureColumns = `id, kind, acquired_at, sensor, bucket, key, status, error, crs, width, height, bands,
+	checksum, ST_AsEWKB(footprint), created_at, updated_at`
+
+func scanCapture(row pgx.Row) (*offsite.Capture, error) {
+	c := &offsite.Capture{}
+	var fp orb.Geometry
+	err := row.Scan(&c.ID, &c.Kind, &c.AcquiredAt, &c.Sensor, &c.Bucket, &c.Key, &c.Status, &c.Error,
+		&c.CRS, &c.Width, &c.Height, &c.Bands, &c.Checksum, ewkb.Scanner(&fp), &c.CreatedAt, &c.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	c.Footprint = fp
+	return c, nil
+}
+
+// CreateCapture inserts c and sets its ID, status and timestamps. A capture for the same
+// object (bucket, key) already registered is a conflict.
+func (s *CaptureService) CreateCapture(ctx context.Context, c *offsite.Capture) (err error) {
+	defer derrors.Wrap(&err, "CreateCapture(%s/%s)", c.Bucket, c.Key)
+	row := s.db.Pool.QueryRow(ctx, `
+		INSERT INTO captures (kind, acquired_at, sensor, bucket, key)
+		VALUES ($1, $2, $3, $4, $5)
+		RETURNING `+captureColumns, c.Kind, c.AcquiredAt, c.Sensor, c.Bucket, c.Key)
+	got, err := scanCapture(row)
+	if err != nil {
+		return formatError(err)
+	}
+	*c = *got
+	return nil
+}
+
+// FindCaptureByID returns the capture with id.
+func (s *CaptureService) FindCaptureByID(ctx context.Context, id int64) (_ *offsite.Capture, err error) {
+	defer derrors.Wrap(&err, "FindCaptureByID(%d)", id)
+	c, err := scanCapture(s.db.Pool.QueryRow(ctx, `SELECT `+captureColumns+` FROM captures WHERE id = $1`, id))
+	if err != nil {
+		if err = formatError(err); err == offsite.ErrNotFound {
+			return nil, offsite.NotFound("capture %d", id)
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// UpdateCapture sets the non-nil fields of upd and returns the updated capture.
+func (s *CaptureService) UpdateCapture(ctx context.Context, id int64, upd offsite.CaptureUpdate) (_ *offsite.Capture, err error) {
+	defer derrors.Wrap(&err, "UpdateCapture(%d)", id)
+	sets := []string{"updated_at = now()"}
+	args := []any{id}
+	add := func(col string, v any) {
+		args = append(args, v)
+		sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)))
+	}
+	if upd.Status != nil {
+		add("status", *upd.Status)
+	}
+	if upd.Error != nil {
+		add("error", *upd.Error)
+	}
+	if upd.CRS != nil {
+		add("crs", *upd.CRS)
+	}
+	if upd.Width != nil {
+		add("width", *upd.Width)
+	}
+	if upd.Height != nil {
+		add("height", *upd.Height)
+	}
+	if upd.Bands != nil {
+		add("bands", *upd.Bands)
+	}
+	if upd.Checksum != nil {
+		add("checksum", *upd.Checksum)
+	}
+	if upd.Footprint != nil {
+		b, err := geomParam(upd.Footprint)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, b)
+		sets = append(sets, fmt.Sprintf("footprint = ST_GeomFromEWKB($%d::bytea)", len(args)))
+	}
+	c, err := scanCapture(s.db.Pool.QueryRow(ctx,
+		`UPDATE captures SET `+strings.Join(sets, ", ")+` WHERE id = $1 RETURNING `+captureColumns, args...))
+	if err != nil {
+		if err = formatError(err); err == offsite.ErrNotFound {
+			return nil, offsite.NotFound("capture %d", id)
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// RecordClips stores the clips of one capture in one transaction. A clip already recorded for
+// the same (capture, parcel) is kept as it was: re-delivered tasks change nothing.
+func (s *CaptureService) RecordClips(ctx context.Context, clips []*offsite.Clip) (err error) {
+	defer derrors.Wrap(&err, "RecordClips(%d clips)", len(clips))
+	return formatError(pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		for _, c := range clips {
+			_, err := tx.Exec(ctx, `
+				INSERT INTO clips (capture_id, parcel_id, cog_key, cog_sha256, cog_bytes, quicklook_key,
+					quicklook_sha256, width, height, valid_pixels)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+				ON CONFLICT (capture_id, parcel_id) DO NOTHING`,
+				c.CaptureID, c.ParcelID, c.COGKey, c.COGSHA256, c.COGBytes, c.QuickLookKey,
+				c.QuickLookSHA256, c.Width, c.Height, c.ValidPixels)
+			if err != nil {
+				return fmt.Errorf("clip of parcel %q: %w", c.ParcelID, err)
+			}
+		}
+		return nil
+	}))
+}
+
+// FindClips returns the clips of a capture ordered by parcel id.
+func (s *CaptureService) FindClips(ctx context.Context, captureID int64) (_ []*offsite.Clip, err error) {
+	defer derrors.Wrap(&err, "FindClips(%d)", captureID)
+	rows, err := s.db.Pool.Query(ctx, `
+		SELECT capture_id, parcel_id, cog_key, cog_sha256, cog_bytes, quicklook_key, quicklook_sha256,
+			width, height, valid_pixels, created_at
+		FROM clips WHERE capture_id = $1 ORDER BY parcel_id`, captureID)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	clips, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*offsite.Clip, error) {
+		c := &offsite.Clip{}
+		err := r.Scan(&c.CaptureID, &c.ParcelID, &c.COGKey, &c.COGSHA256, &c.COGBytes, &c.QuickLookKey,
+			&c.QuickLookSHA256, &c.Width, &c.Height, &c.ValidPixels, &c.CreatedAt)
+		return c, err
+	})
+	return clips, formatError(err)
+}

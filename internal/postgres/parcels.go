@@ -1,0 +1,126 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/ewkb"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/derrors"
+)
+
+// ParcelService stores parcels in the parcels table.
+type ParcelService struct{ db *DB }
+
+var _ offsite.ParcelService = (*ParcelService)(nil)
+
+// NewParcelService returns a ParcelService on db.
+func NewParcelService(db *DB) *ParcelService { return &ParcelService{db: db} }
+
+// toMulti turns a Polygon into a one-member MultiPolygon, the column's type.
+func toMulti(g orb.Geometry) (orb.MultiPolygon, error) {
+	switch g := g.(type) {
+	case orb.Polygon:
+		return orb.MultiPolygon{g}, nil
+	case orb.MultiPolygon:
+		return g, nil
+	default:
+		return nil, fmt.Errorf("geometry type %T is not a Polygon or MultiPolygon: %w", g, offsite.ErrInvalid)
+	}
+}
+
+func geomParam(g orb.Geometry) ([]byte, error) {
+	return ewkb.Marshal(g, 4326)
+}
+
+// UpsertParcels inserts parcels or replaces existing ones, in one transaction.
+func (s *ParcelService) UpsertParcels(ctx context.Context, parcels []*offsite.Parcel) (err error) {
+	defer derrors.Wrap(&err, "UpsertParcels(%d parcels)", len(parcels))
+	return formatError(pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		for i, p := range parcels {
+			mp, err := toMulti(p.Geometry)
+			if err != nil {
+				return fmt.Errorf("parcel %d (%q): %w", i, p.ID, err)
+			}
+			b, err := geomParam(mp)
+			if err != nil {
+				return err
+			}
+			err = tx.QueryRow(ctx, `
+				INSERT INTO parcels (id, uscc, name, geom)
+				VALUES ($1, $2, $3, ST_GeomFromEWKB($4::bytea))
+				ON CONFLICT (id) DO UPDATE
+				SET uscc = EXCLUDED.uscc, name = EXCLUDED.name, geom = EXCLUDED.geom, updated_at = now()
+				RETURNING created_at, updated_at`,
+				p.ID, p.EnterpriseUSCC, p.Name, b).Scan(&p.CreatedAt, &p.UpdatedAt)
+			if err != nil {
+				return fmt.Errorf("parcel %d (%q): %w", i, p.ID, formatError(err))
+			}
+		}
+		return nil
+	}))
+}
+
+// FindParcelByID returns the parcel with id.
+func (s *ParcelService) FindParcelByID(ctx context.Context, id string) (_ *offsite.Parcel, err error) {
+	defer derrors.Wrap(&err, "FindParcelByID(%q)", id)
+	ps, _, err := s.FindParcels(ctx, offsite.ParcelFilter{IDs: []string{id}})
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) == 0 {
+		return nil, offsite.NotFound("parcel %q", id)
+	}
+	return ps[0], nil
+}
+
+// FindParcels returns parcels matching filter, ordered by id, and the total count of matches.
+func (s *ParcelService) FindParcels(ctx context.Context, filter offsite.ParcelFilter) (_ []*offsite.Parcel, _ int, err error) {
+	defer derrors.Wrap(&err, "FindParcels")
+	var where []string
+	var args []any
+	if filter.IDs != nil {
+		args = append(args, filter.IDs)
+		where = append(where, fmt.Sprintf("id = ANY($%d)", len(args)))
+	}
+	if filter.Intersects != nil {
+		b, err := geomParam(filter.Intersects)
+		if err != nil {
+			return nil, 0, err
+		}
+		args = append(args, b)
+		where = append(where, fmt.Sprintf("ST_Intersects(geom, ST_GeomFromEWKB($%d::bytea))", len(args)))
+	}
+	q := `SELECT id, uscc, name, ST_AsEWKB(geom), created_at, updated_at, count(*) OVER () FROM parcels`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id"
+	if filter.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", filter.Limit)
+	}
+	if filter.Offset > 0 {
+		q += fmt.Sprintf(" OFFSET %d", filter.Offset)
+	}
+	rows, err := s.db.Pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, 0, formatError(err)
+	}
+	defer rows.Close()
+	var out []*offsite.Parcel
+	total := 0
+	for rows.Next() {
+		p := &offsite.Parcel{}
+		var g orb.Geometry
+		if err := rows.Scan(&p.ID, &p.EnterpriseUSCC, &p.Name, ewkb.Scanner(&g), &p.CreatedAt, &p.UpdatedAt, &total); err != nil {
+			return nil, 0, err
+		}
+		p.Geometry = g
+		out = append(out, p)
+	}
+	return out, total, formatError(rows.Err())
+}
