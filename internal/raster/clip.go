@@ -1,0 +1,295 @@
+package raster
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/airbusgeo/godal"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
+)
+
+// Parcel is an area to clip: a WGS84 lon/lat Polygon or MultiPolygon.
+type Parcel struct {
+	ID       string
+	Geometry orb.Geometry
+}
+
+// ClipOptions tune Clip.
+type ClipOptions struct {
+	// AllTouched selects every pixel the parcel touches instead of the
+	// pixels whose centre is inside it (gdalwarp -wo CUTLINE_ALL_TOUCHED=TRUE).
+	AllTouched bool
+	// QuickLookBands are the 1-based bands of the quick-look PNG (1 or 3).
+	// Default: 3,2,1 when the scene has at least 3 bands, else 1.
+	QuickLookBands []int
+	// Tags are written as GDAL metadata on each COG (e.g. parcel_id, capture).
+	Tags map[string]string
+}
+
+// ClipOutput is one clipped parcel.
+type ClipOutput struct {
+	ParcelID string
+	// COG is a Cloud Optimized GeoTIFF with the scene's data type, band
+	// descriptions, nodata and CRS, on the scene's grid. Pixels outside the
+	// parcel are nodata; when the scene has no nodata value they are 0 and
+	// masked by an internal mask band.
+	COG []byte
+	// QuickLook is a PNG of the chosen bands with a 2–98 percentile stretch,
+	// transparent outside the parcel, with the parcel outline drawn.
+	QuickLook     []byte
+	Width, Height int
+	GeoTransform  [6]float64
+	// ValidPixels counts pixels inside the parcel whose value is not the
+	// scene's nodata in at least one band.
+	ValidPixels int64
+}
+
+// ClipStats summarises a Clip call.
+type ClipStats struct {
+	Parcels    int   // parcels given
+	Clipped    int   // parcels emitted
+	Missed     int   // parcels outside the scene
+	BytesRead  int64 // bytes of pixel data read from the scene (decoded)
+	BlocksRead int   // scene blocks read
+}
+
+// Clip cuts the scene to each parcel that intersects it and calls emit once
+// per clipped parcel (in any order, never concurrently). Parcels that miss
+// the scene are skipped and counted in ClipStats.Missed. The result equals
+// gdalwarp -cutline -crop_to_cutline on the scene's own grid.
+func Clip(ctx context.Context, env Env, src Source, parcels []Parcel, opts ClipOptions, emit func(ClipOutput) error) (stats ClipStats, err error) {
+	stats.Parcels = len(parcels)
+	if err := ctx.Err(); err != nil {
+		return stats, err
+	}
+	s, err := openScene(env, src)
+	if err != nil {
+		return stats, err
+	}
+	defer func() {
+		if cerr := s.close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	m, err := readMeta(s)
+	if err != nil {
+		return stats, err
+	}
+	if err := checkQuickLookBands(opts.QuickLookBands, m.bands); err != nil {
+		return stats, err
+	}
+	rp, err := newReprojector(m.wkt)
+	if err != nil {
+		return stats, err
+	}
+	defer rp.close()
+
+	jobs, err := planParcels(m, rp, parcels)
+	if err != nil {
+		return stats, err
+	}
+	stats.Missed = len(parcels) - len(jobs)
+	for _, j := range jobs {
+		if err := ctx.Err(); err != nil {
+			return stats, err
+		}
+		pix, n, err := readWindow(s, m, j.win)
+		if err != nil {
+			return stats, err
+		}
+		stats.BytesRead += n
+		stats.BlocksRead += blocksTouched(m, j.win)
+		out, err := finishParcel(m, j, pix, opts)
+		if err != nil {
+			return stats, err
+		}
+		if err := emit(out); err != nil {
+			return stats, err
+		}
+		stats.Clipped++
+	}
+	return stats, nil
+}
+
+// checkQuickLookBands validates requested quick-look bands.
+func checkQuickLookBands(b []int, n int) error {
+	if len(b) != 0 && len(b) != 1 && len(b) != 3 {
+		return fmt.Errorf("raster: quick-look needs 1 or 3 bands, got %d", len(b))
+	}
+	for _, i := range b {
+		if i < 1 || i > n {
+			return fmt.Errorf("raster: quick-look band %d out of range 1..%d", i, n)
+		}
+	}
+	return nil
+}
+
+// job is one parcel to clip: its pixel-space geometry and crop window.
+type job struct {
+	id  string
+	pix pixelPolygons
+	win window
+}
+
+// planParcels reprojects every parcel and computes its crop window, dropping
+// parcels whose window misses the scene.
+func planParcels(m *meta, rp *reprojector, parcels []Parcel) ([]job, error) {
+	scene := window{0, 0, m.width, m.height}
+	var jobs []job
+	for _, p := range parcels {
+		polys, err := polygons(p.Geometry)
+		if err != nil {
+			return nil, fmt.Errorf("raster: parcel %q: %v", p.ID, err)
+		}
+		proj, err := rp.project(polys)
+		if err != nil {
+			return nil, fmt.Errorf("raster: parcel %q: %v", p.ID, err)
+		}
+		win := m.cropWindow(bound(proj))
+		if _, ok := win.intersect(scene); !ok {
+			continue
+		}
+		jobs = append(jobs, job{id: p.ID, pix: m.toPixels(proj), win: win})
+	}
+	return jobs, nil
+}
+
+// blocksTouched counts the scene blocks under win.
+func blocksTouched(m *meta, win window) int {
+	in, ok := win.intersect(window{0, 0, m.width, m.height})
+	if !ok {
+		return 0
+	}
+	bx0, by0 := in.X/m.blockW, in.Y/m.blockH
+	bx1, by1 := (in.X+in.W-1)/m.blockW, (in.Y+in.H-1)/m.blockH
+	return (bx1 - bx0 + 1) * (by1 - by0 + 1)
+}
+
+// readWindow reads win (band-sequential, native-endian) with pixels outside
+// the scene set to nodata (or 0). It returns the bytes decoded.
+func readWindow(s *scene, m *meta, win window) ([]byte, int64, error) {
+	es := m.pt.size
+	buf := make([]byte, m.bands*win.W*win.H*es)
+	fill(buf, m.pt.encode(fillValue(m)))
+	in, ok := win.intersect(window{0, 0, m.width, m.height})
+	if !ok {
+		return buf, 0, nil
+	}
+	tmp := make([]byte, m.bands*in.W*in.H*es)
+	if err := s.ds.Read(in.X, in.Y, m.pt.view(tmp), in.W, in.H, godal.BandInterleaved(),
+		godal.ConfigOption(s.cfg...), errLogger); err != nil {
+		return nil, 0, fmt.Errorf("raster: read %s: %w: %v", s.name, ErrUnusableScene, err)
+	}
+	for b := 0; b < m.bands; b++ {
+		for y := 0; y < in.H; y++ {
+			src := tmp[((b*in.H+y)*in.W)*es : ((b*in.H+y)*in.W+in.W)*es]
+			dy, dx := in.Y-win.Y+y, in.X-win.X
+			copy(buf[((b*win.H+dy)*win.W+dx)*es:], src)
+		}
+	}
+	return buf, int64(len(tmp)), nil
+}
+
+// fillValue is the value written outside the parcel: the scene's nodata, or
+// 0 as gdalwarp writes when there is none.
+func fillValue(m *meta) float64 {
+	if m.nodata != nil {
+		return *m.nodata
+	}
+	return 0
+}
+
+// rasterizeMask burns the pixel-space polygons into a W×H mask of win with
+// GDAL's rasterizer (the one gdalwarp's cutline masker uses): 1 inside.
+func rasterizeMask(pix pixelPolygons, win window, allTouched bool) (mask []byte, err error) {
+	ds, err := godal.Create(godal.Memory, "", 1, godal.Byte, win.W, win.H, errLogger)
+	if err != nil {
+		return nil, fmt.Errorf("raster: mask dataset: %w", err)
+	}
+	defer func() {
+		if cerr := ds.Close(errLogger); cerr != nil && err == nil {
+			err = fmt.Errorf("raster: close mask dataset: %w", cerr)
+		}
+	}()
+	if err := ds.SetGeoTransform([6]float64{float64(win.X), 1, 0, float64(win.Y), 0, 1}, errLogger); err != nil {
+		return nil, fmt.Errorf("raster: mask geotransform: %w", err)
+	}
+	var mp orb.MultiPolygon = orb.MultiPolygon(pix)
+	b, err := wkb.Marshal(mp)
+	if err != nil {
+		return nil, fmt.Errorf("raster: mask geometry: %w", err)
+	}
+	g, err := godal.NewGeometryFromWKB(b, nil, errLogger)
+	if err != nil {
+		return nil, fmt.Errorf("raster: mask geometry: %w", err)
+	}
+	defer g.Close()
+	opts := []godal.RasterizeGeometryOption{godal.Values(1), errLogger}
+	if allTouched {
+		opts = append(opts, godal.AllTouched())
+	}
+	if err := ds.RasterizeGeometry(g, opts...); err != nil {
+		return nil, fmt.Errorf("raster: rasterize parcel: %w", err)
+	}
+	mask = make([]byte, win.W*win.H)
+	if err := ds.Read(0, 0, mask, win.W, win.H, errLogger); err != nil {
+		return nil, fmt.Errorf("raster: read mask: %w", err)
+	}
+	return mask, nil
+}
+
+// finishParcel masks the window's pixels and encodes the outputs.
+func finishParcel(m *meta, j job, pix []byte, opts ClipOptions) (ClipOutput, error) {
+	mask, err := rasterizeMask(j.pix, j.win, opts.AllTouched)
+	if err != nil {
+		return ClipOutput{}, fmt.Errorf("%w (parcel %q)", err, j.id)
+	}
+	valid := applyMask(m, j.win, pix, mask)
+	out := ClipOutput{
+		ParcelID: j.id, Width: j.win.W, Height: j.win.H,
+		GeoTransform: m.geoTransform(j.win), ValidPixels: valid,
+	}
+	if out.COG, err = encodeCOG(m, j.win, pix, mask, opts.Tags); err != nil {
+		return ClipOutput{}, fmt.Errorf("%w (parcel %q)", err, j.id)
+	}
+	if out.QuickLook, err = quickLook(m, j, pix, mask, opts.QuickLookBands); err != nil {
+		return ClipOutput{}, fmt.Errorf("%w (parcel %q)", err, j.id)
+	}
+	return out, nil
+}
+
+// applyMask sets pixels outside the mask to the fill value, clears mask
+// entries whose pixels are nodata in every band, and counts the rest.
+func applyMask(m *meta, win window, pix, mask []byte) int64 {
+	es := m.pt.size
+	fillv := m.pt.encode(fillValue(m))
+	isND := m.pt.noDataTest(m.nodata)
+	n := win.W * win.H
+	var valid int64
+	for i := 0; i < n; i++ {
+		if mask[i] == 0 {
+			for b := 0; b < m.bands; b++ {
+				copy(pix[(b*n+i)*es:], fillv)
+			}
+			continue
+		}
+		x, y := win.X+i%win.W, win.Y+i/win.W
+		if x < 0 || y < 0 || x >= m.width || y >= m.height {
+			mask[i] = 0
+			continue
+		}
+		if isND != nil {
+			all := true
+			for b := 0; b < m.bands && all; b++ {
+				all = isND(pix[(b*n+i)*es : (b*n+i+1)*es])
+			}
+			if all {
+				mask[i] = 0
+				continue
+			}
+		}
+		valid++
+	}
+	return valid
+}

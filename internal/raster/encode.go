@@ -1,0 +1,259 @@
+package raster
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+	"slices"
+	"sort"
+
+	"github.com/airbusgeo/godal"
+)
+
+// gmfPerDataset is GDAL's GMF_PER_DATASET mask flag.
+const gmfPerDataset = 0x02
+
+// cogOptions are the COG driver creation options for clips.
+var cogOptions = []string{"COMPRESS=DEFLATE", "PREDICTOR=YES", "BLOCKSIZE=256", "NUM_THREADS=1"}
+
+// encodeCOG writes the masked window pixels as a COG in memory.
+func encodeCOG(m *meta, win window, pix, mask []byte, tags map[string]string) (cog []byte, err error) {
+	ds, err := godal.Create(godal.Memory, "", m.bands, m.pt.dt, win.W, win.H, errLogger)
+	if err != nil {
+		return nil, fmt.Errorf("raster: clip dataset: %w", err)
+	}
+	defer func() {
+		if cerr := ds.Close(errLogger); cerr != nil && err == nil {
+			err = fmt.Errorf("raster: close clip dataset: %w", cerr)
+		}
+	}()
+	if err := ds.SetGeoTransform(m.geoTransform(win), errLogger); err != nil {
+		return nil, fmt.Errorf("raster: clip geotransform: %w", err)
+	}
+	if err := ds.SetProjection(m.wkt, errLogger); err != nil {
+		return nil, fmt.Errorf("raster: clip projection: %w", err)
+	}
+	if err := ds.Write(0, 0, m.pt.view(pix), win.W, win.H, godal.BandInterleaved(), errLogger); err != nil {
+		return nil, fmt.Errorf("raster: write clip: %w", err)
+	}
+	for i, b := range ds.Bands() {
+		if m.nodata != nil {
+			if err := b.SetNoData(*m.nodata, errLogger); err != nil {
+				return nil, fmt.Errorf("raster: clip nodata: %w", err)
+			}
+		}
+		if m.descs[i] != "" {
+			if err := b.SetDescription(m.descs[i], errLogger); err != nil {
+				return nil, fmt.Errorf("raster: clip band description: %w", err)
+			}
+		}
+		if m.colours[i] != godal.CIUndefined {
+			if err := b.SetColorInterp(m.colours[i], errLogger); err != nil {
+				return nil, fmt.Errorf("raster: clip colour interpretation: %w", err)
+			}
+		}
+	}
+	if m.nodata == nil {
+		mb, err := ds.CreateMaskBand(gmfPerDataset, errLogger)
+		if err != nil {
+			return nil, fmt.Errorf("raster: clip mask: %w", err)
+		}
+		mv := make([]byte, len(mask))
+		for i, v := range mask {
+			if v != 0 {
+				mv[i] = 255
+			}
+		}
+		if err := mb.Write(0, 0, mv, win.W, win.H, errLogger); err != nil {
+			return nil, fmt.Errorf("raster: write clip mask: %w", err)
+		}
+	}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if err := ds.SetMetadata(k, tags[k], errLogger); err != nil {
+			return nil, fmt.Errorf("raster: clip tag %q: %w", k, err)
+		}
+	}
+	return translateToBytes(ds, "COG", cogOptions)
+}
+
+// translateToBytes copies ds with the named driver into /vsimem/ and returns
+// the file's bytes.
+func translateToBytes(ds *godal.Dataset, driver string, creation []string) (data []byte, err error) {
+	name, err := memName(".tif")
+	if err != nil {
+		return nil, err
+	}
+	sw := []string{"-of", driver}
+	for _, c := range creation {
+		sw = append(sw, "-co", c)
+	}
+	out, err := ds.Translate(name, sw, errLogger)
+	if err != nil {
+		return nil, fmt.Errorf("raster: write %s: %w", driver, err)
+	}
+	defer func() {
+		if uerr := godal.VSIUnlink(name, errLogger); uerr != nil && err == nil {
+			err = fmt.Errorf("raster: remove %s: %w", name, uerr)
+		}
+	}()
+	if err := out.Close(errLogger); err != nil {
+		return nil, fmt.Errorf("raster: close %s output: %w", driver, err)
+	}
+	return readVSI(name)
+}
+
+// readVSI reads a whole GDAL virtual file.
+func readVSI(name string) (data []byte, err error) {
+	f, err := godal.VSIOpen(name, errLogger)
+	if err != nil {
+		return nil, fmt.Errorf("raster: open %s: %w", name, err)
+	}
+	defer func() {
+		if cerr := f.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("raster: close %s: %w", name, cerr)
+		}
+	}()
+	data, err = io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("raster: read %s: %w", name, err)
+	}
+	return data, nil
+}
+
+// memName returns a fresh /vsimem/ file name.
+func memName(ext string) (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("raster: random name: %w", err)
+	}
+	return "/vsimem/offsite-" + hex.EncodeToString(b[:]) + ext, nil
+}
+
+// quickLookBands returns the bands to show (1-based).
+func quickLookBands(req []int, n int) []int {
+	switch {
+	case len(req) > 0:
+		return req
+	case n >= 3:
+		return []int{3, 2, 1}
+	default:
+		return []int{1}
+	}
+}
+
+// quickLook renders the clip as an RGBA PNG: each chosen band stretched
+// between its 2nd and 98th percentile over valid pixels, transparent outside
+// the parcel, parcel outline in yellow. Small clips are enlarged by an
+// integer factor so the outline stays readable.
+func quickLook(m *meta, j job, pix, mask []byte, req []int) ([]byte, error) {
+	bands := quickLookBands(req, m.bands)
+	w, h := j.win.W, j.win.H
+	n := w * h
+	es := m.pt.size
+	scale := 1
+	for max(w, h)*(scale+1) <= 512 {
+		scale++
+	}
+	img := image.NewNRGBA(image.Rect(0, 0, w*scale, h*scale))
+	vals := make([]float64, 0, n)
+	lo := make([]float64, len(bands))
+	hi := make([]float64, len(bands))
+	for k, b := range bands {
+		vals = vals[:0]
+		for i := 0; i < n; i++ {
+			if mask[i] != 0 {
+				v := m.pt.decode(pix[((b-1)*n+i)*es:])
+				if !math.IsNaN(v) && !math.IsInf(v, 0) {
+					vals = append(vals, v)
+				}
+			}
+		}
+		lo[k], hi[k] = percentiles(vals, 0.02, 0.98)
+	}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			i := y*w + x
+			var c color.NRGBA
+			if mask[i] != 0 {
+				var rgb [3]uint8
+				for k, b := range bands {
+					v := m.pt.decode(pix[((b-1)*n+i)*es:])
+					rgb[k] = stretch(v, lo[k], hi[k])
+				}
+				if len(bands) == 1 {
+					rgb[1], rgb[2] = rgb[0], rgb[0]
+				}
+				c = color.NRGBA{rgb[0], rgb[1], rgb[2], 255}
+			}
+			for dy := 0; dy < scale; dy++ {
+				for dx := 0; dx < scale; dx++ {
+					img.SetNRGBA(x*scale+dx, y*scale+dy, c)
+				}
+			}
+		}
+	}
+	drawOutline(img, j, float64(scale))
+	var buf bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	if err := enc.Encode(&buf, img); err != nil {
+		return nil, fmt.Errorf("raster: encode quick-look: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// percentiles returns the p and q quantiles of vals (which it sorts).
+func percentiles(vals []float64, p, q float64) (float64, float64) {
+	if len(vals) == 0 {
+		return 0, 1
+	}
+	sort.Float64s(vals)
+	at := func(f float64) float64 { return vals[int(math.Round(f*float64(len(vals)-1)))] }
+	return at(p), at(q)
+}
+
+// stretch maps v linearly from [lo, hi] to [0, 255].
+func stretch(v, lo, hi float64) uint8 {
+	if hi <= lo {
+		if v > lo {
+			return 255
+		}
+		return 128
+	}
+	t := (v - lo) / (hi - lo) * 255
+	return uint8(math.Round(math.Max(0, math.Min(255, t))))
+}
+
+// drawOutline draws every ring of the parcel in yellow.
+func drawOutline(img *image.NRGBA, j job, scale float64) {
+	yellow := color.NRGBA{255, 221, 0, 255}
+	for _, poly := range j.pix {
+		for _, ring := range poly {
+			for k := 1; k < len(ring); k++ {
+				x0 := (ring[k-1][0] - float64(j.win.X)) * scale
+				y0 := (ring[k-1][1] - float64(j.win.Y)) * scale
+				x1 := (ring[k][0] - float64(j.win.X)) * scale
+				y1 := (ring[k][1] - float64(j.win.Y)) * scale
+				steps := int(math.Ceil(math.Max(math.Abs(x1-x0), math.Abs(y1-y0)))) + 1
+				for s := 0; s <= steps; s++ {
+					t := float64(s) / float64(steps)
+					px := int(math.Floor(x0 + (x1-x0)*t))
+					py := int(math.Floor(y0 + (y1-y0)*t))
+					if image.Pt(px, py).In(img.Rect) {
+						img.SetNRGBA(px, py, yellow)
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,286 @@
+// Package raster is Offsite's only door to GDAL (through godal). It exposes
+// operations on scenes — inspect, clip to parcels, ingest — and never hands
+// GDAL datasets to callers.
+//
+// Every GDAL call gets its settings per call with godal.ConfigOption (never
+// global configuration), every Close error is checked, and GDAL warnings are
+// treated as errors except for a short list of known harmless ones.
+//
+// Scenes are named by a Source: an object in an allowed bucket (opened through
+// /vsis3/) or, in local mode only, a file on disk. Env.CheckSource is the gate
+// through which every name passes before it reaches GDAL.
+package raster
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+
+	"github.com/airbusgeo/godal"
+)
+
+var (
+	// ErrInvalidSource reports a source name that must not reach GDAL: a
+	// bucket that is not allowed, a key that tries to escape it, another VSI
+	// handler, a URL. Retrying cannot help.
+	ErrInvalidSource = errors.New("raster: invalid source")
+
+	// ErrUnusableScene reports a scene that exists but cannot be used: GDAL
+	// cannot open or decode it, or it lacks a CRS or geotransform, or its band
+	// layout or size is unsupported. Retrying cannot help.
+	ErrUnusableScene = errors.New("raster: unusable scene")
+)
+
+// S3Config tells GDAL (/vsis3/) or a Go VSI handler how to reach object storage.
+type S3Config struct {
+	Endpoint  string // host:port, e.g. "127.0.0.1:7070"
+	AccessKey string
+	SecretKey string
+	Region    string // default "us-east-1"
+	UseTLS    bool
+}
+
+// Env is the per-call GDAL environment.
+type Env struct {
+	S3             S3Config
+	AllowedBuckets []string // only objects in these buckets may be opened
+
+	// AllowLocalFiles lets FileSource paths reach GDAL. Only local mode
+	// (files named on a command line) sets it; API input never does.
+	AllowLocalFiles bool
+}
+
+// Source names a scene: an object in a configured bucket, or a local file
+// (local mode only).
+type Source struct {
+	Bucket, Key string
+	Path        string
+}
+
+// S3Source names the object key in bucket.
+func S3Source(bucket, key string) Source { return Source{Bucket: bucket, Key: key} }
+
+// FileSource names a local file; Env.AllowLocalFiles must be set to open it.
+func FileSource(path string) Source { return Source{Path: path} }
+
+// String returns s3://bucket/key or the local path.
+func (s Source) String() string {
+	if s.Path != "" {
+		return s.Path
+	}
+	return "s3://" + s.Bucket + "/" + s.Key
+}
+
+// CheckSource rejects anything that must not reach GDAL: buckets not in
+// env.AllowedBuckets, keys with "..", a leading "/", backslashes, control
+// characters, "/vsi" anywhere, URL schemes, empty names; local paths unless
+// AllowLocalFiles is set. Errors wrap ErrInvalidSource.
+func (e Env) CheckSource(src Source) error {
+	if src.Path != "" {
+		if src.Bucket != "" || src.Key != "" {
+			return fmt.Errorf("%w: both a path and an object named", ErrInvalidSource)
+		}
+		if !e.AllowLocalFiles {
+			return fmt.Errorf("%w: local files are not allowed here", ErrInvalidSource)
+		}
+		if err := checkName(src.Path); err != nil {
+			return fmt.Errorf("%w: path %q: %v", ErrInvalidSource, src.Path, err)
+		}
+		return nil
+	}
+	if src.Bucket == "" || src.Key == "" {
+		return fmt.Errorf("%w: empty bucket or key", ErrInvalidSource)
+	}
+	if !slices.Contains(e.AllowedBuckets, src.Bucket) {
+		return fmt.Errorf("%w: bucket %q is not allowed", ErrInvalidSource, src.Bucket)
+	}
+	if err := checkName(src.Bucket); err != nil || strings.ContainsAny(src.Bucket, "/?#") {
+		return fmt.Errorf("%w: bad bucket name %q", ErrInvalidSource, src.Bucket)
+	}
+	if err := checkName(src.Key); err != nil {
+		return fmt.Errorf("%w: key %q: %v", ErrInvalidSource, src.Key, err)
+	}
+	if strings.HasPrefix(src.Key, "/") {
+		return fmt.Errorf("%w: key %q starts with /", ErrInvalidSource, src.Key)
+	}
+	for _, seg := range strings.Split(src.Key, "/") {
+		if seg == ".." || seg == "." {
+			return fmt.Errorf("%w: key %q has a %q segment", ErrInvalidSource, src.Key, seg)
+		}
+	}
+	return nil
+}
+
+// checkName applies the rules common to keys and paths.
+func checkName(s string) error {
+	switch {
+	case s == "":
+		return errors.New("empty")
+	case strings.Contains(s, ".."):
+		return errors.New(`contains ".."`)
+	case strings.Contains(s, `\`):
+		return errors.New("contains a backslash")
+	case strings.Contains(strings.ToLower(s), "/vsi"):
+		return errors.New(`contains "/vsi"`)
+	case strings.Contains(s, "://") || hasScheme(s):
+		return errors.New("contains a URL scheme")
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return errors.New("contains a control or invalid character")
+		}
+	}
+	return nil
+}
+
+// hasScheme reports whether s starts like "scheme:" (e.g. "http:", "vsicurl:").
+func hasScheme(s string) bool {
+	i := strings.IndexByte(s, ':')
+	if i <= 0 {
+		return false
+	}
+	for j, r := range s[:i] {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || j > 0 && (r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.')) {
+			return false
+		}
+	}
+	return true
+}
+
+// gdalName returns the name GDAL opens for src, after CheckSource.
+func (e Env) gdalName(src Source) (string, error) {
+	if err := e.CheckSource(src); err != nil {
+		return "", err
+	}
+	if src.Path != "" {
+		return filepath.Clean(src.Path), nil
+	}
+	return "/vsis3/" + src.Bucket + "/" + src.Key, nil
+}
+
+// config returns the GDAL configuration options for a call in this Env.
+func (e Env) config() []string {
+	region := e.S3.Region
+	if region == "" {
+		region = "us-east-1"
+	}
+	https := "NO"
+	if e.S3.UseTLS {
+		https = "YES"
+	}
+	return []string{
+		"AWS_S3_ENDPOINT=" + e.S3.Endpoint,
+		"AWS_HTTPS=" + https,
+		"AWS_VIRTUAL_HOSTING=FALSE",
+		"AWS_ACCESS_KEY_ID=" + e.S3.AccessKey,
+		"AWS_SECRET_ACCESS_KEY=" + e.S3.SecretKey,
+		"AWS_REGION=" + region,
+		"AWS_NO_SIGN_REQUEST=NO",
+		"GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR",
+		"GDAL_HTTP_MAX_RETRY=3",
+		"GDAL_HTTP_RETRY_DELAY=0.5",
+		"GDAL_NUM_THREADS=1",
+		"GDAL_PAM_ENABLED=NO",
+		"GTIFF_REPORT_COMPD_CS=NO",
+	}
+}
+
+// readDrivers are the raster drivers GDAL may use to open scenes.
+var readDrivers = []string{"GTiff"}
+
+var registerOnce sync.Once
+var registerErr error
+
+// register registers the raster drivers this package uses. Registration is
+// process-wide in GDAL; opening always names the allowed drivers as well.
+func register() error {
+	registerOnce.Do(func() {
+		registerErr = godal.RegisterRaster(godal.GTiff, godal.Memory, "COG")
+		if registerErr != nil {
+			registerErr = fmt.Errorf("raster: register drivers: %w", registerErr)
+		}
+	})
+	return registerErr
+}
+
+// harmless lists substrings of GDAL warnings that do not affect results.
+var harmless = []string{
+	"TIFFReadDirectory:Unknown field with tag",
+	"TIFFReadDirectory: Unknown field with tag",
+	"Unknown field with tag",
+	"Sum of color channels",
+}
+
+// gdalErrors is the godal.ErrorHandler for every call: failures and
+// warnings become errors, except the warnings listed in harmless.
+func gdalErrors(ec godal.ErrorCategory, code int, msg string) error {
+	if ec < godal.CE_Warning {
+		return nil
+	}
+	if ec == godal.CE_Warning {
+		for _, h := range harmless {
+			if strings.Contains(msg, h) {
+				return nil
+			}
+		}
+	}
+	return errors.New(strings.TrimSpace(msg))
+}
+
+// errLogger is the godal option installing gdalErrors; every GDAL call in
+// this package passes it.
+var errLogger = godal.ErrLogger(gdalErrors)
+
+// scene is an open dataset and the call's configuration.
+type scene struct {
+	ds   *godal.Dataset
+	cfg  []string
+	name string
+}
+
+// openScene opens src read-only with the allowed drivers. Open failures of
+// an existing object wrap ErrUnusableScene; a missing object does not, so
+// that callers can retry once it is uploaded.
+func openScene(env Env, src Source) (*scene, error) {
+	if err := register(); err != nil {
+		return nil, err
+	}
+	name, err := env.gdalName(src)
+	if err != nil {
+		return nil, err
+	}
+	cfg := env.config()
+	ds, err := godal.Open(name, godal.RasterOnly(), godal.Drivers(readDrivers...),
+		godal.ConfigOption(cfg...), errLogger)
+	if err != nil {
+		if isMissing(err) {
+			return nil, fmt.Errorf("raster: open %s: %w", src, err)
+		}
+		return nil, fmt.Errorf("raster: open %s: %w: %v", src, ErrUnusableScene, err)
+	}
+	return &scene{ds: ds, cfg: cfg, name: src.String()}, nil
+}
+
+// isMissing reports whether a GDAL open error means "no such object/file"
+// (or the store was unreachable) rather than "cannot decode".
+func isMissing(err error) bool {
+	msg := strings.ToLower(err.Error())
+	for _, s := range []string{"no such file", "does not exist", "http response code", "couldn't connect", "could not connect", "timed out", "connection refused", "not recognized as"} {
+		if strings.Contains(msg, s) {
+			return s != "not recognized as"
+		}
+	}
+	return false
+}
+
+// close closes the dataset and reports its error.
+func (s *scene) close() error {
+	if err := s.ds.Close(errLogger); err != nil {
+		return fmt.Errorf("raster: close %s: %w", s.name, err)
+	}
+	return nil
+}
