@@ -156,3 +156,14 @@ func (s *CaptureService) FindClips(ctx context.Context, captureID int64) (_ []*o
 	})
 	return clips, formatError(err)
 }
+
+// FindCaptureIDsByStatus returns up to limit capture ids with status, oldest first.
+func (s *CaptureService) FindCaptureIDsByStatus(ctx context.Context, status string, limit int) (_ []int64, err error) {
+	defer derrors.Wrap(&err, "FindCaptureIDsByStatus(%q)", status)
+	rows, err := s.db.Pool.Query(ctx, `SELECT id FROM captures WHERE status = $1 ORDER BY id LIMIT $2`, status, limit)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, formatError(err)
+}

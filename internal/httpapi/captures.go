@@ -1,0 +1,233 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/tasks"
+)
+
+func (s *Server) registerCaptureRoutes(mux *http.ServeMux) {
+	s.handle(mux, "POST", "/api/v1/uploads", operation{
+		Summary:     "Get a presigned URL to upload a capture into the captures bucket",
+		Description: "PUT the file to the returned url within 15 minutes, then register it with POST /api/v1/captures.",
+		Request: map[string]any{"type": "object", "required": []string{"key"}, "properties": map[string]any{
+			"key": map[string]any{"type": "string", "description": "object key in the captures bucket, e.g. sentinel2/2026/T50RQT.tif"},
+		}},
+		Responses: map[string]string{"200": "upload URL", "400": "invalid key"},
+	}, s.handleUploadCreate)
+	s.handle(mux, "POST", "/api/v1/captures", operation{
+		Summary:     "Register a capture stored in the captures bucket and queue its processing",
+		Description: "The object must already exist. The capture is clipped to every parcel it intersects by a worker.",
+		Request: map[string]any{"type": "object", "required": []string{"kind", "acquired_at", "key"}, "properties": map[string]any{
+			"kind":        map[string]any{"type": "string", "enum": offsite.CaptureKinds},
+			"acquired_at": map[string]any{"type": "string", "format": "date-time"},
+			"sensor":      map[string]any{"type": "string"},
+			"key":         map[string]any{"type": "string", "description": "object key in the captures bucket"},
+		}},
+		Responses: map[string]string{"201": "registered and queued", "400": "invalid field", "404": "object not found", "409": "already registered"},
+	}, s.handleCaptureCreate)
+	s.handle(mux, "GET", "/api/v1/captures/{id}", operation{
+		Summary:   "One capture with its processing status",
+		Responses: map[string]string{"200": "capture", "400": "bad id", "404": "no such capture"},
+	}, s.handleCaptureGet)
+	s.handle(mux, "POST", "/api/v1/captures/{id}/process", operation{
+		Summary:     "Queue the processing of a capture again",
+		Description: "Idempotent: a capture whose task is still queued or was done in the last 24 hours is not queued twice, and clips already recorded are kept.",
+		Responses:   map[string]string{"202": "queued or already queued", "400": "bad id", "404": "no such capture"},
+	}, s.handleCaptureProcess)
+	s.handle(mux, "GET", "/api/v1/captures/{id}/clips", operation{
+		Summary:   "The clips of a capture, with download links to the COG and quick-look",
+		Responses: map[string]string{"200": "clips", "400": "bad id", "404": "no such capture"},
+	}, s.handleCaptureClips)
+}
+
+func (s *Server) handleUploadCreate(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Key string `json:"key"`
+	}
+	if err := s.decodeJSON(w, r, &in); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := offsite.CheckObjectKey(in.Key); err != nil {
+		s.Error(w, r, offsite.Invalid("key", "%v", err))
+		return
+	}
+	const ttl = 15 * time.Minute
+	u, err := s.Store.PresignCaptureUpload(r.Context(), in.Key, ttl)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"method": "PUT", "url": u.String(), "bucket": s.CapturesBucket, "key": in.Key,
+		"expires_at": time.Now().Add(ttl).UTC(),
+	})
+}
+
+type captureCreateRequest struct {
+	Kind       string `json:"kind"`
+	AcquiredAt string `json:"acquired_at"`
+	Sensor     string `json:"sensor"`
+	Key        string `json:"key"`
+}
+
+func (in captureCreateRequest) capture(bucket string) (*offsite.Capture, error) {
+	if !offsite.ValidCaptureKind(in.Kind) {
+		return nil, offsite.Invalid("kind", "must be one of %s, got %q", strings.Join(offsite.CaptureKinds, ", "), in.Kind)
+	}
+	at, err := time.Parse(time.RFC3339, in.AcquiredAt)
+	if err != nil {
+		return nil, offsite.Invalid("acquired_at", "must be an RFC 3339 time such as 2026-05-01T02:30:00Z, got %q", in.AcquiredAt)
+	}
+	if at.After(time.Now().Add(24 * time.Hour)) {
+		return nil, offsite.Invalid("acquired_at", "%s is in the future", in.AcquiredAt)
+	}
+	if len(in.Sensor) > 200 {
+		return nil, offsite.Invalid("sensor", "is longer than 200 characters")
+	}
+	if err := offsite.CheckObjectKey(in.Key); err != nil {
+		return nil, offsite.Invalid("key", "%v", err)
+	}
+	return &offsite.Capture{Kind: in.Kind, AcquiredAt: at, Sensor: in.Sensor, Bucket: bucket, Key: in.Key}, nil
+}
+
+func (s *Server) handleCaptureCreate(w http.ResponseWriter, r *http.Request) {
+	var in captureCreateRequest
+	if err := s.decodeJSON(w, r, &in); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	c, err := in.capture(s.CapturesBucket)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if _, err := s.Store.StatCapture(r.Context(), c.Key); err != nil {
+		if errors.Is(err, offsite.ErrNotFound) {
+			err = &offsite.FieldError{Field: "key", Problem: "no object " + strconv.Quote(c.Key) + " in bucket " + s.CapturesBucket + "; upload it first"}
+		}
+		s.Error(w, r, err)
+		return
+	}
+	if err := s.Captures.CreateCapture(r.Context(), c); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	// The capture is stored; if queueing fails now, the nightly sweep queues it later.
+	c, err = s.enqueueCapture(r, c)
+	if err != nil {
+		s.Logger.ErrorContext(r.Context(), "enqueue capture", "capture_id", c.ID, "err", err)
+	}
+	w.Header().Set("Location", "/api/v1/captures/"+strconv.FormatInt(c.ID, 10))
+	writeJSON(w, http.StatusCreated, c)
+}
+
+// enqueueCapture queues the clip task of c and marks it queued. A task already queued under
+// the same id is not an error.
+func (s *Server) enqueueCapture(r *http.Request, c *offsite.Capture) (*offsite.Capture, error) {
+	task, err := tasks.NewCaptureClipTask(c.ID, tasks.QueueDefault)
+	if err != nil {
+		return c, err
+	}
+	if _, err := s.Queue.EnqueueContext(r.Context(), task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return c, err
+	}
+	if c.Status != offsite.CaptureRegistered {
+		return c, nil
+	}
+	st := offsite.CaptureQueued
+	return s.Captures.UpdateCapture(r.Context(), c.ID, offsite.CaptureUpdate{Status: &st})
+}
+
+func captureID(r *http.Request) (int64, error) {
+	v := r.PathValue("id")
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, offsite.Invalid("id", "must be a positive integer, got %q", v)
+	}
+	return id, nil
+}
+
+func (s *Server) findCapture(r *http.Request) (*offsite.Capture, error) {
+	id, err := captureID(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.Captures.FindCaptureByID(r.Context(), id)
+}
+
+// captureJSON adds the footprint as GeoJSON to a capture.
+func captureJSON(c *offsite.Capture) any {
+	type alias offsite.Capture
+	out := struct {
+		*alias
+		Footprint json.RawMessage `json:"footprint,omitempty"`
+	}{alias: (*alias)(c)}
+	if c.Footprint != nil {
+		if b, err := json.Marshal(geojsonGeometry(c.Footprint)); err == nil {
+			out.Footprint = b
+		}
+	}
+	return out
+}
+
+func (s *Server) handleCaptureGet(w http.ResponseWriter, r *http.Request) {
+	c, err := s.findCapture(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, captureJSON(c))
+}
+
+func (s *Server) handleCaptureProcess(w http.ResponseWriter, r *http.Request) {
+	c, err := s.findCapture(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if c, err = s.enqueueCapture(r, c); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, captureJSON(c))
+}
+
+func (s *Server) handleCaptureClips(w http.ResponseWriter, r *http.Request) {
+	c, err := s.findCapture(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	clips, err := s.Clips.FindClips(r.Context(), c.ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	type clipOut struct {
+		*offsite.Clip
+		COGURL       string `json:"cog_url"`
+		QuickLookURL string `json:"quicklook_url"`
+	}
+	out := make([]clipOut, 0, len(clips))
+	for _, cl := range clips {
+		o := clipOut{Clip: cl}
+		if u, err := s.Store.PresignEvidenceDownload(r.Context(), cl.COGKey, time.Hour); err == nil {
+			o.COGURL = u.String()
+		}
+		if u, err := s.Store.PresignEvidenceDownload(r.Context(), cl.QuickLookKey, time.Hour); err == nil {
+			o.QuickLookURL = u.String()
+		}
+		out = append(out, o)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"capture_id": c.ID, "status": c.Status, "clips": out})
+}

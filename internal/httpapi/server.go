@@ -1,0 +1,249 @@
+// Package httpapi is Offsite's HTTP interface: the JSON API, its OpenAPI document and health
+// checks. It never processes pixels.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/s3"
+)
+
+// Enqueuer puts tasks on the queue.
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// ObjectStore is the part of object storage the API uses.
+type ObjectStore interface {
+	StatCapture(ctx context.Context, key string) (s3.ObjectInfo, error)
+	PresignCaptureUpload(ctx context.Context, key string, ttl time.Duration) (*url.URL, error)
+	PresignEvidenceDownload(ctx context.Context, key string, ttl time.Duration) (*url.URL, error)
+}
+
+// Check is one dependency health check.
+type Check struct {
+	Name string
+	Ping func(ctx context.Context) error
+}
+
+// Server serves the API. Set the fields, then use Handler.
+type Server struct {
+	Parcels        offsite.ParcelService
+	Captures       offsite.CaptureService
+	Clips          offsite.ClipService
+	Queue          Enqueuer
+	Store          ObjectStore
+	CapturesBucket string
+	Checks         []Check
+	Logger         *slog.Logger
+	// MaxBodyBytes limits request bodies; default 32 MiB.
+	MaxBodyBytes int64
+
+	routes []route
+}
+
+// route is one registered route; the OpenAPI document is generated from these.
+type route struct {
+	method, path string
+	op           operation
+}
+
+// handle registers h for method and path (Go ServeMux pattern syntax) and documents it.
+func (s *Server) handle(mux *http.ServeMux, method, path string, op operation, h http.HandlerFunc) {
+	s.routes = append(s.routes, route{method: method, path: path, op: op})
+	mux.HandleFunc(method+" "+path, h)
+}
+
+// Handler returns the HTTP handler with every route registered.
+func (s *Server) Handler() http.Handler {
+	if s.MaxBodyBytes == 0 {
+		s.MaxBodyBytes = 32 << 20
+	}
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	s.routes = nil
+	s.registerSystemRoutes(mux)
+	s.registerParcelRoutes(mux)
+	s.registerCaptureRoutes(mux)
+	sort.Slice(s.routes, func(i, j int) bool {
+		if s.routes[i].path != s.routes[j].path {
+			return s.routes[i].path < s.routes[j].path
+		}
+		return s.routes[i].method < s.routes[j].method
+	})
+	return s.logRequests(mux)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		s.Logger.InfoContext(r.Context(), "http request", "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "duration_ms", time.Since(start).Milliseconds())
+	})
+}
+
+func (s *Server) registerSystemRoutes(mux *http.ServeMux) {
+	s.handle(mux, "GET", "/healthz", operation{
+		Summary:   "Check Redis, PostgreSQL and object storage",
+		Responses: map[string]string{"200": "all dependencies answer", "503": "a dependency is down"},
+	}, s.handleHealth)
+	s.handle(mux, "GET", "/openapi.json", operation{
+		Summary:   "This OpenAPI document",
+		Responses: map[string]string{"200": "OpenAPI 3.1 document"},
+	}, s.handleOpenAPI)
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	type result struct {
+		Name  string `json:"name"`
+		OK    bool   `json:"ok"`
+		Error string `json:"error,omitempty"`
+		MS    int64  `json:"ms"`
+	}
+	out := struct {
+		Status string   `json:"status"`
+		Checks []result `json:"checks"`
+	}{Status: "ok"}
+	code := http.StatusOK
+	for _, c := range s.Checks {
+		start := time.Now()
+		err := c.Ping(ctx)
+		res := result{Name: c.Name, OK: err == nil, MS: time.Since(start).Milliseconds()}
+		if err != nil {
+			res.Error = err.Error()
+			out.Status = "unavailable"
+			code = http.StatusServiceUnavailable
+			s.Logger.WarnContext(ctx, "health check failed", "check", c.Name, "err", err)
+		}
+		out.Checks = append(out.Checks, res)
+	}
+	writeJSON(w, code, out)
+}
+
+// errorBody is the JSON body of every error response.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Field   string `json:"field,omitempty"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// statuses maps error categories to HTTP status codes.
+var statuses = []struct {
+	err    error
+	code   string
+	status int
+}{
+	{offsite.ErrInvalid, "invalid", http.StatusBadRequest},
+	{offsite.ErrNotFound, "not_found", http.StatusNotFound},
+	{offsite.ErrConflict, "conflict", http.StatusConflict},
+	{offsite.ErrUnauthorized, "unauthorized", http.StatusUnauthorized},
+	{offsite.ErrForbidden, "forbidden", http.StatusForbidden},
+}
+
+// Error writes err as a JSON error response: categorised errors with their message, anything
+// else as "internal error" (logged in full).
+func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
+	var body errorBody
+	status := http.StatusInternalServerError
+	body.Error.Code = "internal"
+	body.Error.Message = "internal error"
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		status = http.StatusRequestEntityTooLarge
+		body.Error.Code = "too_large"
+		body.Error.Message = fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)
+	default:
+		for _, st := range statuses {
+			if errors.Is(err, st.err) {
+				status, body.Error.Code, body.Error.Message = st.status, st.code, err.Error()
+				break
+			}
+		}
+	}
+	var fe *offsite.FieldError
+	if errors.As(err, &fe) {
+		body.Error.Field = fe.Field
+	}
+	if status == http.StatusInternalServerError {
+		s.Logger.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// decodeJSON decodes a JSON body into v, rejecting unknown fields, trailing data and bodies
+// over the size limit. Errors name the field where the decoder knows it.
+func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return offsite.Invalid("body", "unexpected data after the JSON value")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var mbe *http.MaxBytesError
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &mbe):
+		return err
+	case errors.As(err, &se):
+		return offsite.Invalid("body", "malformed JSON at byte %d: %v", se.Offset, se)
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			field = "body"
+		}
+		return offsite.Invalid(field, "must be %s, not JSON %s", te.Type, te.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return offsite.Invalid(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "is not a known field")
+	case errors.Is(err, io.EOF):
+		return offsite.Invalid("body", "is empty; a JSON object is required")
+	}
+	return offsite.Invalid("body", "%v", err)
+}

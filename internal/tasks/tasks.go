@@ -1,0 +1,76 @@
+// Package tasks defines the asynq task types, payloads and queues shared by cmd/api and
+// cmd/worker.
+package tasks
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// Queues and their priorities (asynq weighted priority: a queue with weight 6 is served
+// six times as often as one with weight 1 when both have work).
+const (
+	QueueCritical = "critical" // interactive work an analyst is waiting for
+	QueueDefault  = "default"  // captures registered through the API
+	QueueNightly  = "nightly"  // the nightly schedule's bulk work
+)
+
+// Queues maps each queue to its weight, for asynq.Config.Queues.
+var Queues = map[string]int{
+	QueueCritical: 6,
+	QueueDefault:  3,
+	QueueNightly:  1,
+}
+
+// Task types.
+const (
+	// TypeCaptureClip clips one capture to every parcel it intersects.
+	TypeCaptureClip = "capture:clip"
+	// TypeNightlySweep enqueues clip tasks for captures still waiting to be processed.
+	TypeNightlySweep = "nightly:sweep"
+)
+
+// CaptureClipPayload is the payload of a TypeCaptureClip task.
+type CaptureClipPayload struct {
+	CaptureID int64 `json:"capture_id"`
+}
+
+// CaptureClipTaskID is the deterministic id of the clip task of a capture: enqueueing the
+// same capture again while its task is pending or retained is refused by asynq.
+func CaptureClipTaskID(captureID int64) string { return fmt.Sprintf("capture:clip:%d", captureID) }
+
+// NewCaptureClipTask returns the task that clips capture id. Completed tasks are retained for
+// a day so a duplicate enqueue in that time is refused instead of run again (and a run again
+// after that changes nothing recorded: clips are keyed by capture and parcel).
+func NewCaptureClipTask(captureID int64, queue string) (*asynq.Task, error) {
+	b, err := json.Marshal(CaptureClipPayload{CaptureID: captureID})
+	if err != nil {
+		return nil, err
+	}
+	return asynq.NewTask(TypeCaptureClip, b,
+		asynq.TaskID(CaptureClipTaskID(captureID)),
+		asynq.Queue(queue),
+		asynq.MaxRetry(8),
+		asynq.Retention(24*time.Hour),
+	), nil
+}
+
+// ParseCaptureClip decodes a TypeCaptureClip payload.
+func ParseCaptureClip(t *asynq.Task) (CaptureClipPayload, error) {
+	var p CaptureClipPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return p, fmt.Errorf("tasks: %s payload: %w", t.Type(), err)
+	}
+	if p.CaptureID <= 0 {
+		return p, fmt.Errorf("tasks: %s payload: capture_id must be positive, got %d", t.Type(), p.CaptureID)
+	}
+	return p, nil
+}
+
+// NewNightlySweepTask returns the nightly sweep task.
+func NewNightlySweepTask() *asynq.Task {
+	return asynq.NewTask(TypeNightlySweep, nil, asynq.Queue(QueueNightly), asynq.MaxRetry(3))
+}

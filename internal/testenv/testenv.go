@@ -1,0 +1,177 @@
+// Package testenv gives tests the real services: a fresh PostgreSQL database with PostGIS,
+// a Redis database flushed for the test, and buckets of their own in the S3 gateway.
+//
+// When a service is unreachable a test is skipped, except when CI=true: a green CI run must
+// mean the tests ran. Addresses come from the same OFFSITE_* variables as the binaries.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
+	"github.com/minio/minio-go/v7"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/offsite/offsite/internal/s3"
+)
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// unavailable skips the test, or fails it on CI.
+func unavailable(tb testing.TB, format string, args ...any) {
+	tb.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv("CI") == "true" {
+		tb.Fatalf("%s (CI=true: services must be running; `make services` starts them)", msg)
+	}
+	tb.Skipf("%s; run `make services` to start it", msg)
+}
+
+// Suffix returns a short random lowercase suffix for names a test creates.
+func Suffix() string {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// PostgresURL creates an empty database from the offsite_template database (which has PostGIS)
+// and returns its URL. The database is dropped when the test ends.
+func PostgresURL(tb testing.TB) string {
+	tb.Helper()
+	admin := env("OFFSITE_TEST_DATABASE_URL", "postgres://offsite:offsite@127.0.0.1:5432/offsite_test?sslmode=disable")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		unavailable(tb, "postgres at OFFSITE_TEST_DATABASE_URL: %v", err)
+	}
+	defer conn.Close(ctx)
+	name := "offsite_t_" + Suffix()
+	// Creating from a template fails while another session is connected to the template;
+	// retry briefly when parallel tests collide.
+	for i := 0; ; i++ {
+		_, err = conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE offsite_template")
+		if err == nil || i == 20 || !strings.Contains(err.Error(), "being accessed by other users") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		unavailable(tb, "create test database from offsite_template: %v", err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			tb.Errorf("drop test database %s: %v", name, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			tb.Errorf("drop test database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// redisDB is the Redis database number tests use, away from the default 0 of dev runs.
+const redisDB = 14
+
+// Redis returns the connection options of a Redis database flushed for this test. Tests that
+// use Redis must not run in parallel with each other.
+func Redis(tb testing.TB) asynq.RedisClientOpt {
+	tb.Helper()
+	addr := env("OFFSITE_REDIS_ADDR", "127.0.0.1:6379")
+	db := redisDB
+	if v := os.Getenv("OFFSITE_TEST_REDIS_DB"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			tb.Fatalf("OFFSITE_TEST_REDIS_DB=%q: %v", v, err)
+		}
+		db = n
+	}
+	rc := redis.NewClient(&redis.Options{Addr: addr, DB: db})
+	defer rc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rc.Ping(ctx).Err(); err != nil {
+		unavailable(tb, "redis at %s: %v", addr, err)
+	}
+	if err := rc.FlushDB(ctx).Err(); err != nil {
+		tb.Fatalf("flush redis db %d: %v", db, err)
+	}
+	return asynq.RedisClientOpt{Addr: addr, DB: db}
+}
+
+// S3Config returns the gateway's configuration with a captures and an evidence bucket made
+// for this test; both are emptied and removed when it ends.
+func S3Config(tb testing.TB) s3.Config {
+	tb.Helper()
+	sfx := Suffix()
+	cfg := s3.Config{
+		Endpoint:       env("OFFSITE_S3_ENDPOINT", "127.0.0.1:7070"),
+		AccessKey:      env("OFFSITE_S3_ACCESS_KEY", "offsite"),
+		SecretKey:      env("OFFSITE_S3_SECRET_KEY", "offsite-secret"),
+		Region:         env("OFFSITE_S3_REGION", "us-east-1"),
+		CapturesBucket: "t-captures-" + sfx,
+		EvidenceBucket: "t-evidence-" + sfx,
+	}
+	st, err := s3.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := st.Client.ListBuckets(ctx); err != nil {
+		unavailable(tb, "S3 gateway at %s: %v", cfg.Endpoint, err)
+	}
+	if err := st.EnsureBuckets(ctx); err != nil {
+		tb.Fatalf("create test buckets: %v", err)
+	}
+	tb.Cleanup(func() { RemoveBuckets(tb, st.Client, cfg.CapturesBucket, cfg.EvidenceBucket) })
+	return cfg
+}
+
+// RemoveBuckets empties and removes buckets.
+func RemoveBuckets(tb testing.TB, c *minio.Client, buckets ...string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, b := range buckets {
+		for obj := range c.ListObjects(ctx, b, minio.ListObjectsOptions{Recursive: true}) {
+			if obj.Err != nil {
+				tb.Errorf("list %s: %v", b, obj.Err)
+				break
+			}
+			if err := c.RemoveObject(ctx, b, obj.Key, minio.RemoveObjectOptions{}); err != nil {
+				tb.Errorf("remove %s/%s: %v", b, obj.Key, err)
+			}
+		}
+		if err := c.RemoveBucket(ctx, b); err != nil {
+			tb.Errorf("remove bucket %s: %v", b, err)
+		}
+	}
+}

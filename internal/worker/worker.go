@@ -1,0 +1,212 @@
+// Package worker holds the asynq task handlers of cmd/worker.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/raster"
+	"github.com/offsite/offsite/internal/s3"
+	"github.com/offsite/offsite/internal/tasks"
+)
+
+// ObjectStore is the part of object storage the handlers use.
+type ObjectStore interface {
+	StatCapture(ctx context.Context, key string) (s3.ObjectInfo, error)
+	PutEvidence(ctx context.Context, data []byte, ext, contentType string) (key, sum string, err error)
+}
+
+// Enqueuer puts tasks on the queue.
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// Deps are what the handlers need.
+type Deps struct {
+	Parcels  offsite.ParcelService
+	Captures offsite.CaptureService
+	Clips    offsite.ClipService
+	Store    ObjectStore
+	Queue    Enqueuer
+	// Raster is the GDAL environment; its AllowedBuckets must contain the captures bucket.
+	Raster         raster.Env
+	CapturesBucket string
+	Logger         *slog.Logger
+}
+
+// NewServeMux registers every handler on a new asynq.ServeMux.
+func NewServeMux(d *Deps) *asynq.ServeMux {
+	mux := asynq.NewServeMux()
+	mux.Handle(tasks.TypeCaptureClip, &ClipHandler{d})
+	mux.Handle(tasks.TypeNightlySweep, &SweepHandler{d})
+	return mux
+}
+
+// permanent marks err as not worth retrying: asynq archives the task at once.
+func permanent(err error) error { return fmt.Errorf("%w: %w", err, asynq.SkipRetry) }
+
+// ClipHandler clips one capture to every parcel it intersects, stores a COG and a quick-look
+// per parcel in the evidence bucket and records the clips. It is idempotent: artifacts are
+// content-addressed and clips are keyed by (capture, parcel).
+type ClipHandler struct{ *Deps }
+
+// ProcessTask implements asynq.Handler.
+func (h *ClipHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	p, err := tasks.ParseCaptureClip(t)
+	if err != nil {
+		return permanent(err)
+	}
+	c, err := h.Captures.FindCaptureByID(ctx, p.CaptureID)
+	if errors.Is(err, offsite.ErrNotFound) {
+		return permanent(err)
+	} else if err != nil {
+		return err
+	}
+	log := h.Logger.With("capture_id", c.ID, "key", c.Key)
+	if c.Status == offsite.CaptureProcessed {
+		log.InfoContext(ctx, "capture already processed")
+		return nil
+	}
+	clips, err := h.clip(ctx, c)
+	if err != nil {
+		if errors.Is(err, asynq.SkipRetry) {
+			// Record why, so the capture shows it; a failure here leaves the task to retry.
+			msg := err.Error()
+			if _, uerr := h.Captures.UpdateCapture(ctx, c.ID, offsite.CaptureUpdate{
+				Status: ptr(offsite.CaptureFailed), Error: &msg,
+			}); uerr != nil {
+				return uerr
+			}
+		}
+		return err
+	}
+	if err := h.Clips.RecordClips(ctx, clips); err != nil {
+		return err
+	}
+	if _, err := h.Captures.UpdateCapture(ctx, c.ID, offsite.CaptureUpdate{
+		Status: ptr(offsite.CaptureProcessed), Error: ptr(""),
+	}); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "capture clipped", "clips", len(clips))
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// clip does the work of ProcessTask up to recording: it returns the clips to record.
+// Permanent failures (missing object, unusable scene) are wrapped with asynq.SkipRetry.
+func (h *ClipHandler) clip(ctx context.Context, c *offsite.Capture) ([]*offsite.Clip, error) {
+	if c.Bucket != h.CapturesBucket {
+		return nil, permanent(fmt.Errorf("capture %d is in bucket %q, not the captures bucket %q", c.ID, c.Bucket, h.CapturesBucket))
+	}
+	if _, err := h.Store.StatCapture(ctx, c.Key); errors.Is(err, offsite.ErrNotFound) {
+		return nil, permanent(fmt.Errorf("capture %d: object %s/%s does not exist", c.ID, c.Bucket, c.Key))
+	} else if err != nil {
+		return nil, err
+	}
+	if _, err := h.Captures.UpdateCapture(ctx, c.ID, offsite.CaptureUpdate{Status: ptr(offsite.CaptureProcessing)}); err != nil {
+		return nil, err
+	}
+	src := raster.S3Source(c.Bucket, c.Key)
+	info, err := raster.Inspect(ctx, h.Raster, src)
+	if err != nil {
+		return nil, classify(c, err)
+	}
+	if _, err := h.Captures.UpdateCapture(ctx, c.ID, offsite.CaptureUpdate{
+		CRS: &info.CRS, Width: &info.Width, Height: &info.Height, Bands: &info.Bands, Footprint: info.Footprint,
+	}); err != nil {
+		return nil, err
+	}
+	parcels, _, err := h.Parcels.FindParcels(ctx, offsite.ParcelFilter{Intersects: info.Footprint})
+	if err != nil {
+		return nil, err
+	}
+	rps := make([]raster.Parcel, len(parcels))
+	for i, p := range parcels {
+		rps[i] = raster.Parcel{ID: p.ID, Geometry: p.Geometry}
+	}
+	opts := raster.ClipOptions{Tags: map[string]string{
+		"OFFSITE_CAPTURE_ID":  fmt.Sprint(c.ID),
+		"OFFSITE_CAPTURE_KEY": c.Bucket + "/" + c.Key,
+		"OFFSITE_VERSION":     offsite.Version,
+	}}
+	var clips []*offsite.Clip
+	_, err = raster.Clip(ctx, h.Raster, src, rps, opts, func(out raster.ClipOutput) error {
+		cogKey, cogSum, err := h.Store.PutEvidence(ctx, out.COG, ".tif", "image/tiff; application=geotiff; profile=cloud-optimized")
+		if err != nil {
+			return err
+		}
+		pngKey, pngSum, err := h.Store.PutEvidence(ctx, out.QuickLook, ".png", "image/png")
+		if err != nil {
+			return err
+		}
+		clips = append(clips, &offsite.Clip{
+			CaptureID: c.ID, ParcelID: out.ParcelID,
+			COGKey: cogKey, COGSHA256: cogSum, COGBytes: int64(len(out.COG)),
+			QuickLookKey: pngKey, QuickLookSHA256: pngSum,
+			Width: out.Width, Height: out.Height, ValidPixels: out.ValidPixels,
+		})
+		return nil
+	})
+	if err != nil {
+		return nil, classify(c, err)
+	}
+	return clips, nil
+}
+
+// classify marks raster errors that no retry can fix as permanent.
+func classify(c *offsite.Capture, err error) error {
+	if errors.Is(err, raster.ErrUnusableScene) || errors.Is(err, raster.ErrInvalidSource) {
+		return permanent(fmt.Errorf("capture %d (%s/%s): %w", c.ID, c.Bucket, c.Key, err))
+	}
+	return err
+}
+
+// SweepHandler enqueues the clip task of every capture still registered but not queued,
+// so that a capture whose enqueue failed (API crash, Redis outage) is processed by the
+// nightly run. The task ids are deterministic, so a capture already in the queue is not
+// enqueued twice.
+type SweepHandler struct{ *Deps }
+
+// CaptureLister lists captures by status; the Postgres capture service implements it.
+type CaptureLister interface {
+	FindCaptureIDsByStatus(ctx context.Context, status string, limit int) ([]int64, error)
+}
+
+// ProcessTask implements asynq.Handler.
+func (h *SweepHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	lister, ok := h.Captures.(CaptureLister)
+	if !ok {
+		return permanent(errors.New("worker: capture service cannot list captures by status"))
+	}
+	ids, err := lister.FindCaptureIDsByStatus(ctx, offsite.CaptureRegistered, 10000)
+	if err != nil {
+		return err
+	}
+	queued := 0
+	for _, id := range ids {
+		task, err := tasks.NewCaptureClipTask(id, tasks.QueueNightly)
+		if err != nil {
+			return err
+		}
+		_, err = h.Queue.EnqueueContext(ctx, task)
+		if errors.Is(err, asynq.ErrTaskIDConflict) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		queued++
+		if _, err := h.Captures.UpdateCapture(ctx, id, offsite.CaptureUpdate{Status: ptr(offsite.CaptureQueued)}); err != nil {
+			return err
+		}
+	}
+	h.Logger.InfoContext(ctx, "nightly sweep", "registered", len(ids), "queued", queued, "at", time.Now().UTC())
+	return nil
+}
