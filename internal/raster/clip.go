@@ -9,7 +9,8 @@ import (
 	"github.com/paulmach/orb/encoding/wkb"
 )
 
-// Parcel is an area to clip: a WGS84 lon/lat Polygon or MultiPolygon.
+// Parcel is an area to clip: a Polygon or MultiPolygon in WGS84 lon/lat
+// (or the geographic CRS named by ClipOptions.ParcelEPSG).
 type Parcel struct {
 	ID       string
 	Geometry orb.Geometry
@@ -25,6 +26,9 @@ type ClipOptions struct {
 	QuickLookBands []int
 	// Tags are written as GDAL metadata on each COG (e.g. parcel_id, capture).
 	Tags map[string]string
+	// ParcelEPSG is the geographic CRS of the parcels' lon/lat coordinates:
+	// 0 or 4326 for WGS84, 4490 for CGCS2000.
+	ParcelEPSG int
 }
 
 // ClipOutput is one clipped parcel.
@@ -79,13 +83,13 @@ func Clip(ctx context.Context, env Env, src Source, parcels []Parcel, opts ClipO
 	if err := checkQuickLookBands(opts.QuickLookBands, m.bands); err != nil {
 		return stats, err
 	}
-	rp, err := newReprojector(m.wkt)
+	rp, err := newReprojector(m.wkt, opts.ParcelEPSG)
 	if err != nil {
 		return stats, err
 	}
 	defer rp.close()
 
-	jobs, err := planParcels(m, rp, parcels)
+	jobs, err := planParcels(m, rp, parcels, opts.AllTouched)
 	if err != nil {
 		return stats, err
 	}
@@ -133,8 +137,8 @@ type job struct {
 }
 
 // planParcels reprojects every parcel and computes its crop window, dropping
-// parcels whose window misses the scene.
-func planParcels(m *meta, rp *reprojector, parcels []Parcel) ([]job, error) {
+// parcels whose window misses the scene or holds no pixel.
+func planParcels(m *meta, rp *reprojector, parcels []Parcel, allTouched bool) ([]job, error) {
 	scene := window{0, 0, m.width, m.height}
 	var jobs []job
 	for _, p := range parcels {
@@ -146,13 +150,42 @@ func planParcels(m *meta, rp *reprojector, parcels []Parcel) ([]job, error) {
 		if err != nil {
 			return nil, fmt.Errorf("raster: parcel %q: %v", p.ID, err)
 		}
-		win := m.cropWindow(bound(proj))
+		win := m.cropWindow(bound(proj), allTouched)
+		if win.empty() {
+			continue
+		}
 		if _, ok := win.intersect(scene); !ok {
 			continue
 		}
-		jobs = append(jobs, job{id: p.ID, pix: m.toPixels(proj), win: win})
+		pix, err := m.cutlineToPixels(rp, polys, proj)
+		if err != nil {
+			return nil, fmt.Errorf("raster: parcel %q: %v", p.ID, err)
+		}
+		jobs = append(jobs, job{id: p.ID, pix: pix, win: win})
 	}
 	return jobs, nil
+}
+
+// cutlineToPixels converts a parcel (polys, and proj: its vertices in scene
+// CRS) to pixel/line coordinates the way gdalwarp prepares a cutline: when a
+// reprojection is involved and a segment spans more than one pixel, the
+// parcel is densified in its own CRS to about one pixel per segment before
+// reprojecting, so that edges follow their curved image in the scene CRS.
+func (m *meta) cutlineToPixels(rp *reprojector, polys, proj []orb.Polygon) (pixelPolygons, error) {
+	pix := m.toPixels(proj)
+	if rp.trn == nil {
+		return pix, nil
+	}
+	maxPix := maxSegmentLength(pix)
+	if maxPix <= 1 {
+		return pix, nil
+	}
+	seg := maxSegmentLength(polys) / maxPix
+	dense, err := rp.project(segmentize(polys, seg))
+	if err != nil {
+		return nil, err
+	}
+	return m.toPixels(dense), nil
 }
 
 // blocksTouched counts the scene blocks under win.

@@ -73,19 +73,26 @@ func polygons(g orb.Geometry) ([]orb.Polygon, error) {
 	}
 }
 
-// reprojector moves WGS84 lon/lat coordinates into a scene's CRS.
+// reprojector moves parcel coordinates (lon/lat) into a scene's CRS.
 type reprojector struct {
 	trn *godal.Transform // nil when the scene is in WGS84 lon/lat
 	srs []*godal.SpatialRef
 }
 
-// newReprojector builds the WGS84 → scene transform. Both spatial
-// references use the traditional GIS axis order (godal's default), so
-// lon/lat stay lon/lat.
-func newReprojector(sceneWKT string) (*reprojector, error) {
-	wgs84, err := godal.NewSpatialRefFromEPSG(4326, errLogger)
+// newReprojector builds the transform from the geographic CRS parcelEPSG
+// (4326 when 0) to the scene CRS. Both spatial references use the
+// traditional GIS axis order (godal's default), so lon/lat stay lon/lat.
+func newReprojector(sceneWKT string, parcelEPSG int) (*reprojector, error) {
+	if parcelEPSG == 0 {
+		parcelEPSG = 4326
+	}
+	wgs84, err := godal.NewSpatialRefFromEPSG(parcelEPSG, errLogger)
 	if err != nil {
-		return nil, fmt.Errorf("raster: wgs84: %w", err)
+		return nil, fmt.Errorf("raster: parcel crs EPSG:%d: %w", parcelEPSG, err)
+	}
+	if !wgs84.Geographic() {
+		wgs84.Close()
+		return nil, fmt.Errorf("raster: parcel crs EPSG:%d is not geographic", parcelEPSG)
 	}
 	dst, err := godal.NewSpatialRefFromWKT(sceneWKT, errLogger)
 	if err != nil {
@@ -182,25 +189,82 @@ func bound(polys []orb.Polygon) orb.Bound {
 }
 
 // cropWindow returns the window gdalwarp -crop_to_cutline produces for a
-// cutline whose envelope in scene CRS is env: the envelope snapped outwards
-// to the scene's pixel grid.
-func (g grid) cropWindow(env orb.Bound) window {
-	x0, y0 := g.toPixel(env.Min[0], env.Max[1])
-	x1, y1 := g.toPixel(env.Max[0], env.Min[1])
-	if x0 > x1 {
+// cutline whose envelope in scene CRS is env. Like gdalwarp (GDAL 3.x,
+// CropToCutline with no reprojection of the raster), the envelope is snapped
+// to the scene's pixel boundaries: inwards for the pixel-centre rule,
+// outwards for all-touched, with a 1e-8 pixel tolerance. The window may be
+// empty (W or H ≤ 0) for a cutline narrower than a pixel.
+func (g grid) cropWindow(env orb.Bound, allTouched bool) window {
+	gt := g.gt
+	fx0 := (env.Min[0] - gt[0]) / gt[1]
+	fx1 := (env.Max[0] - gt[0]) / gt[1]
+	fyBottom := (env.Min[1] - gt[3]) / gt[5] // larger line number when gt[5] < 0
+	fyTop := (env.Max[1] - gt[3]) / gt[5]
+	var x0, x1, yb, yt float64
+	if allTouched {
+		x0 = math.Floor(fx0 + 1e-8)
+		yb = math.Ceil(fyBottom - 1e-8)
+		x1 = math.Ceil(fx1 - 1e-8)
+		yt = math.Floor(fyTop + 1e-8)
+	} else {
+		x0 = math.Ceil(fx0 - 1e-8)
+		yb = math.Floor(fyBottom + 1e-8)
+		x1 = math.Floor(fx1 + 1e-8)
+		yt = math.Ceil(fyTop - 1e-8)
+	}
+	if gt[1] < 0 {
 		x0, x1 = x1, x0
 	}
-	if y0 > y1 {
-		y0, y1 = y1, y0
+	if gt[5] > 0 {
+		yt, yb = yb, yt
 	}
-	const eps = 1e-8
-	ix0, iy0 := int(math.Floor(x0+eps)), int(math.Floor(y0+eps))
-	ix1, iy1 := int(math.Ceil(x1-eps)), int(math.Ceil(y1-eps))
-	if ix1 <= ix0 {
-		ix1 = ix0 + 1
+	return window{X: int(x0), Y: int(yt), W: int(x1 - x0), H: int(yb - yt)}
+}
+
+// empty reports whether w has no pixels.
+func (w window) empty() bool { return w.W <= 0 || w.H <= 0 }
+
+// maxSegmentLength returns the longest segment of any ring of polys.
+func maxSegmentLength(polys []orb.Polygon) float64 {
+	var m float64
+	for _, p := range polys {
+		for _, r := range p {
+			for k := 1; k < len(r); k++ {
+				dx, dy := r[k][0]-r[k-1][0], r[k][1]-r[k-1][1]
+				m = max(m, dx*dx+dy*dy)
+			}
+		}
 	}
-	if iy1 <= iy0 {
-		iy1 = iy0 + 1
+	return math.Sqrt(m)
+}
+
+// segmentize inserts points so that no segment is longer than maxLen, as
+// OGR_G_Segmentize does: a segment longer than maxLen (with a 1e-5 relative
+// tolerance on squared lengths) gets floor(len/maxLen) evenly spaced
+// intermediate points (minus a 1e-2 margin).
+func segmentize(polys []orb.Polygon, maxLen float64) []orb.Polygon {
+	sq := maxLen * maxLen
+	out := make([]orb.Polygon, len(polys))
+	for i, p := range polys {
+		out[i] = make(orb.Polygon, len(p))
+		for j, r := range p {
+			nr := make(orb.Ring, 0, len(r))
+			for k := range r {
+				nr = append(nr, r[k])
+				if k == len(r)-1 {
+					break
+				}
+				dx, dy := r[k+1][0]-r[k][0], r[k+1][1]-r[k][1]
+				d2 := dx*dx + dy*dy
+				if d2-sq > 1e-5*sq {
+					n := int(math.Floor(math.Sqrt(d2/sq) - 1e-2))
+					for m := 1; m <= n; m++ {
+						nr = append(nr, orb.Point{r[k][0] + float64(m)*dx/float64(n+1), r[k][1] + float64(m)*dy/float64(n+1)})
+					}
+				}
+			}
+			out[i][j] = nr
+		}
 	}
-	return window{ix0, iy0, ix1 - ix0, iy1 - iy0}
+	return out
 }
