@@ -54,24 +54,42 @@ type ClipStats struct {
 	Parcels    int   // parcels given
 	Clipped    int   // parcels emitted
 	Missed     int   // parcels outside the scene
-	BytesRead  int64 // bytes of pixel data read from the scene (decoded)
-	BlocksRead int   // scene blocks read
+	BytesRead  int64 // bytes of pixel data decoded from the scene's blocks
+	BlocksRead int   // scene blocks decoded (each at most once)
+	// BytesFetched counts bytes fetched from object storage (headers and
+	// tiles) with Env.Reader == ReaderGo; -1 when not counted.
+	BytesFetched int64
 }
 
 // Clip cuts the scene to each parcel that intersects it and calls emit once
 // per clipped parcel (in any order, never concurrently). Parcels that miss
-// the scene are skipped and counted in ClipStats.Missed. The result equals
-// gdalwarp -cutline -crop_to_cutline on the scene's own grid.
+// the scene, or whose crop window holds no pixel, are skipped and counted in
+// ClipStats.Missed. Each output equals gdalwarp -cutline P -crop_to_cutline
+// (with -wo CUTLINE_ALL_TOUCHED=TRUE when opts.AllTouched) on the scene grid.
+//
+// The scene is opened once per reader goroutine; only the blocks that
+// parcels touch are read, each exactly once, in row-major order, and its
+// pixels are scattered straight into the parcels that need them, so memory
+// holds the blocks being decoded and the parcels being assembled, not the
+// scene. Reading, masking and encoding run on all cores.
 func Clip(ctx context.Context, env Env, src Source, parcels []Parcel, opts ClipOptions, emit func(ClipOutput) error) (stats ClipStats, err error) {
 	stats.Parcels = len(parcels)
 	if err := ctx.Err(); err != nil {
 		return stats, err
 	}
-	s, err := openScene(env, src)
+	a, err := env.connect(src)
+	if err != nil {
+		return stats, err
+	}
+	defer a.close()
+	s, err := a.openScene(src)
 	if err != nil {
 		return stats, err
 	}
 	defer func() {
+		if s == nil {
+			return
+		}
 		if cerr := s.close(); cerr != nil && err == nil {
 			err = cerr
 		}
@@ -87,33 +105,24 @@ func Clip(ctx context.Context, env Env, src Source, parcels []Parcel, opts ClipO
 	if err != nil {
 		return stats, err
 	}
-	defer rp.close()
-
 	jobs, err := planParcels(m, rp, parcels, opts.AllTouched)
+	rp.close()
 	if err != nil {
 		return stats, err
 	}
 	stats.Missed = len(parcels) - len(jobs)
-	for _, j := range jobs {
-		if err := ctx.Err(); err != nil {
-			return stats, err
-		}
-		pix, n, err := readWindow(s, m, j.win)
-		if err != nil {
-			return stats, err
-		}
-		stats.BytesRead += n
-		stats.BlocksRead += blocksTouched(m, j.win)
-		out, err := finishParcel(m, j, pix, opts)
-		if err != nil {
-			return stats, err
-		}
-		if err := emit(out); err != nil {
-			return stats, err
-		}
-		stats.Clipped++
+	if len(jobs) == 0 {
+		return stats, nil
 	}
-	return stats, nil
+	e := newEngine(m, jobs, opts)
+	first := s
+	s = nil // the engine owns and closes it now
+	rs, err := e.run(ctx, a, src, first, emit)
+	stats.Clipped = rs.Clipped
+	stats.BlocksRead = rs.BlocksRead
+	stats.BytesRead = rs.BytesRead
+	stats.BytesFetched = a.fetched()
+	return stats, err
 }
 
 // checkQuickLookBands validates requested quick-look bands.
@@ -188,42 +197,6 @@ func (m *meta) cutlineToPixels(rp *reprojector, polys, proj []orb.Polygon) (pixe
 	return m.toPixels(dense), nil
 }
 
-// blocksTouched counts the scene blocks under win.
-func blocksTouched(m *meta, win window) int {
-	in, ok := win.intersect(window{0, 0, m.width, m.height})
-	if !ok {
-		return 0
-	}
-	bx0, by0 := in.X/m.blockW, in.Y/m.blockH
-	bx1, by1 := (in.X+in.W-1)/m.blockW, (in.Y+in.H-1)/m.blockH
-	return (bx1 - bx0 + 1) * (by1 - by0 + 1)
-}
-
-// readWindow reads win (band-sequential, native-endian) with pixels outside
-// the scene set to nodata (or 0). It returns the bytes decoded.
-func readWindow(s *scene, m *meta, win window) ([]byte, int64, error) {
-	es := m.pt.size
-	buf := make([]byte, m.bands*win.W*win.H*es)
-	fill(buf, m.pt.encode(fillValue(m)))
-	in, ok := win.intersect(window{0, 0, m.width, m.height})
-	if !ok {
-		return buf, 0, nil
-	}
-	tmp := make([]byte, m.bands*in.W*in.H*es)
-	if err := s.ds.Read(in.X, in.Y, m.pt.view(tmp), in.W, in.H, godal.BandInterleaved(),
-		godal.ConfigOption(s.cfg...), errLogger); err != nil {
-		return nil, 0, fmt.Errorf("raster: read %s: %w: %v", s.name, ErrUnusableScene, err)
-	}
-	for b := 0; b < m.bands; b++ {
-		for y := 0; y < in.H; y++ {
-			src := tmp[((b*in.H+y)*in.W)*es : ((b*in.H+y)*in.W+in.W)*es]
-			dy, dx := in.Y-win.Y+y, in.X-win.X
-			copy(buf[((b*win.H+dy)*win.W+dx)*es:], src)
-		}
-	}
-	return buf, int64(len(tmp)), nil
-}
-
 // fillValue is the value written outside the parcel: the scene's nodata, or
 // 0 as gdalwarp writes when there is none.
 func fillValue(m *meta) float64 {
@@ -272,7 +245,8 @@ func rasterizeMask(pix pixelPolygons, win window, allTouched bool) (mask []byte,
 	return mask, nil
 }
 
-// finishParcel masks the window's pixels and encodes the outputs.
+// finishParcel masks the window's pixels (band-sequential, native-endian,
+// filled outside the scene) and encodes the outputs.
 func finishParcel(m *meta, j job, pix []byte, opts ClipOptions) (ClipOutput, error) {
 	mask, err := rasterizeMask(j.pix, j.win, opts.AllTouched)
 	if err != nil {

@@ -108,7 +108,12 @@ func Inspect(ctx context.Context, env Env, src Source) (info *SceneInfo, err err
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s, err := openScene(env, src)
+	a, err := env.connect(src)
+	if err != nil {
+		return nil, err
+	}
+	defer a.close()
+	s, err := a.openScene(src)
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,25 @@ type Env struct {
 	// AllowLocalFiles lets FileSource paths reach GDAL. Only local mode
 	// (files named on a command line) sets it; API input never does.
 	AllowLocalFiles bool
+
+	// Reader selects how objects are read: ReaderGo (the default) or
+	// ReaderGDAL.
+	Reader Reader
 }
+
+// Reader selects the code that fetches object bytes for GDAL.
+type Reader int
+
+const (
+	// ReaderGo reads through a minio-go client registered with GDAL as a
+	// VSI handler: the process owns the client and its retries, and counts
+	// the bytes fetched (ClipStats.BytesFetched). Ranges GDAL asks for
+	// together are merged and fetched concurrently.
+	ReaderGo Reader = iota
+	// ReaderGDAL reads through GDAL's own /vsis3/ with per-call
+	// configuration options. Bytes fetched are not counted.
+	ReaderGDAL
+)
 
 // Source names a scene: an object in a configured bucket, or a local file
 // (local mode only).
@@ -151,15 +169,63 @@ func hasScheme(s string) bool {
 	return true
 }
 
-// gdalName returns the name GDAL opens for src, after CheckSource.
-func (e Env) gdalName(src Source) (string, error) {
+// access is a call's way to the scene: its configuration and, for
+// ReaderGo, the registered client.
+type access struct {
+	env    Env
+	cfg    []string
+	id     string // Go VSI client id, "" for /vsis3/ and local files
+	client *s3Client
+}
+
+// connect checks src and prepares access to it. Callers must call close.
+func (e Env) connect(src Source) (*access, error) {
+	if err := register(); err != nil {
+		return nil, err
+	}
 	if err := e.CheckSource(src); err != nil {
-		return "", err
+		return nil, err
 	}
-	if src.Path != "" {
-		return filepath.Clean(src.Path), nil
+	a := &access{env: e, cfg: e.config()}
+	if src.Path == "" && e.Reader == ReaderGo {
+		if err := registerGoVSI(); err != nil {
+			return nil, err
+		}
+		id, c, err := vsi.add(e.S3)
+		if err != nil {
+			return nil, err
+		}
+		a.id, a.client = id, c
 	}
-	return "/vsis3/" + src.Bucket + "/" + src.Key, nil
+	return a, nil
+}
+
+// close releases the Go VSI client.
+func (a *access) close() {
+	if a.id != "" {
+		vsi.remove(a.id)
+	}
+}
+
+// fetched returns the bytes fetched from object storage, or -1 when they
+// are not counted.
+func (a *access) fetched() int64 {
+	if a.client == nil {
+		return -1
+	}
+	return a.client.fetched.Load()
+}
+
+// gdalName returns the name GDAL opens for a checked src.
+func (a *access) gdalName(src Source) string {
+	switch {
+	case src.Path != "":
+		return filepath.Clean(src.Path)
+	case a.id != "":
+		return goVSIPrefix + a.id + "/" + src.Bucket + "/" + src.Key
+	default:
+		return "/vsis3/" + src.Bucket + "/" + src.Key
+	}
 }
 
 // config returns the GDAL configuration options for a call in this Env.
@@ -184,6 +250,10 @@ func (e Env) config() []string {
 		"GDAL_HTTP_MAX_RETRY=3",
 		"GDAL_HTTP_RETRY_DELAY=0.5",
 		"GDAL_NUM_THREADS=1",
+		// The block cache size is read once per process, at its first use;
+		// every call passes it so whichever comes first sets it. Clip keeps
+		// its own decoded blocks only while scattering them.
+		"GDAL_CACHEMAX=64",
 		"GDAL_PAM_ENABLED=NO",
 		"GTIFF_REPORT_COMPD_CS=NO",
 	}
@@ -245,15 +315,9 @@ type scene struct {
 // openScene opens src read-only with the allowed drivers. Open failures of
 // an existing object wrap ErrUnusableScene; a missing object does not, so
 // that callers can retry once it is uploaded.
-func openScene(env Env, src Source) (*scene, error) {
-	if err := register(); err != nil {
-		return nil, err
-	}
-	name, err := env.gdalName(src)
-	if err != nil {
-		return nil, err
-	}
-	cfg := env.config()
+func (a *access) openScene(src Source) (*scene, error) {
+	name := a.gdalName(src)
+	cfg := a.cfg
 	ds, err := godal.Open(name, godal.RasterOnly(), godal.Drivers(readDrivers...),
 		godal.ConfigOption(cfg...), errLogger)
 	if err != nil {

@@ -1,0 +1,258 @@
+package raster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+
+	"github.com/airbusgeo/godal"
+)
+
+// block identifies a scene block by its column and row.
+type block struct{ col, row int }
+
+// engine reads the blocks parcels need and assembles the parcels.
+type engine struct {
+	m    *meta
+	jobs []job
+	opts ClipOptions
+
+	order   []block         // blocks to read, row-major
+	users   map[block][]int // job indices touching each block
+	mu      sync.Mutex      // guards bufs and pending
+	bufs    [][]byte        // per job: window pixels, allocated on first block
+	pending []int           // per job: blocks still to arrive
+}
+
+// newEngine indexes which blocks each job needs.
+func newEngine(m *meta, jobs []job, opts ClipOptions) *engine {
+	e := &engine{m: m, jobs: jobs, opts: opts, users: map[block][]int{},
+		bufs: make([][]byte, len(jobs)), pending: make([]int, len(jobs))}
+	scene := window{0, 0, m.width, m.height}
+	for i, j := range jobs {
+		in, _ := j.win.intersect(scene)
+		for row := in.Y / m.blockH; row <= (in.Y+in.H-1)/m.blockH; row++ {
+			for col := in.X / m.blockW; col <= (in.X+in.W-1)/m.blockW; col++ {
+				b := block{col, row}
+				if _, ok := e.users[b]; !ok {
+					e.order = append(e.order, b)
+				}
+				e.users[b] = append(e.users[b], i)
+				e.pending[i]++
+			}
+		}
+	}
+	sort.Slice(e.order, func(a, b int) bool {
+		if e.order[a].row != e.order[b].row {
+			return e.order[a].row < e.order[b].row
+		}
+		return e.order[a].col < e.order[b].col
+	})
+	return e
+}
+
+// runStats are the engine's counters.
+type runStats struct {
+	Clipped    int
+	BlocksRead int
+	BytesRead  int64
+}
+
+// run reads every needed block with one dataset handle per reader (first
+// is already open and is closed by run), finishes parcels as soon as their
+// last block arrives, and emits them from the calling goroutine.
+func (e *engine) run(ctx context.Context, a *access, src Source, first *scene, emit func(ClipOutput) error) (st runStats, err error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(e.order)))
+	blocks := make(chan block)
+	done := make(chan int, len(e.jobs))
+	outs := make(chan ClipOutput, workers)
+
+	var readErr, finishErr error
+	var errMu sync.Mutex
+	fail := func(p *error, err error) {
+		errMu.Lock()
+		if *p == nil {
+			*p = err
+		}
+		errMu.Unlock()
+		cancel(err)
+	}
+
+	// Feed blocks in row-major order.
+	go func() {
+		defer close(blocks)
+		for _, b := range e.order {
+			select {
+			case blocks <- b:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	// Readers: decode blocks and scatter them into the parcels.
+	var readers sync.WaitGroup
+	var statsMu sync.Mutex
+	for w := 0; w < workers; w++ {
+		s := first
+		if w > 0 {
+			var err error
+			if s, err = a.openScene(src); err != nil {
+				fail(&readErr, err)
+				break
+			}
+		} else {
+			first = nil
+		}
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			defer func() {
+				if cerr := s.close(); cerr != nil {
+					fail(&readErr, cerr)
+				}
+			}()
+			buf := make([]byte, e.m.bands*e.m.blockW*e.m.blockH*e.m.pt.size)
+			for b := range blocks {
+				if ctx.Err() != nil {
+					return
+				}
+				n, err := e.readBlock(s, b, buf)
+				if err != nil {
+					fail(&readErr, err)
+					return
+				}
+				statsMu.Lock()
+				st.BlocksRead++
+				st.BytesRead += n
+				statsMu.Unlock()
+				e.scatter(b, buf, done)
+			}
+		}()
+	}
+	if first != nil { // a reader failed to open before taking first
+		if cerr := first.close(); cerr != nil {
+			fail(&readErr, cerr)
+		}
+	}
+	go func() {
+		readers.Wait()
+		close(done)
+	}()
+
+	// Finishers: mask and encode complete parcels.
+	var finishers sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		finishers.Add(1)
+		go func() {
+			defer finishers.Done()
+			for i := range done {
+				if ctx.Err() != nil {
+					continue // drain
+				}
+				e.mu.Lock()
+				pix := e.bufs[i]
+				e.bufs[i] = nil
+				e.mu.Unlock()
+				out, err := finishParcel(e.m, e.jobs[i], pix, e.opts)
+				if err != nil {
+					fail(&finishErr, err)
+					continue
+				}
+				select {
+				case outs <- out:
+				case <-ctx.Done():
+				}
+			}
+		}()
+	}
+	go func() {
+		finishers.Wait()
+		close(outs)
+	}()
+
+	var emitErr error
+	for out := range outs {
+		if emitErr != nil || ctx.Err() != nil {
+			continue // drain
+		}
+		if err := emit(out); err != nil {
+			emitErr = err
+			cancel(err)
+			continue
+		}
+		st.Clipped++
+	}
+	switch {
+	case readErr != nil:
+		return st, readErr
+	case finishErr != nil:
+		return st, finishErr
+	case emitErr != nil:
+		return st, emitErr
+	case context.Cause(ctx) != nil && !errors.Is(context.Cause(ctx), context.Canceled):
+		return st, context.Cause(ctx)
+	}
+	if err := ctx.Err(); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// blockWindow returns the pixels of block b (smaller at the scene edges).
+func (e *engine) blockWindow(b block) window {
+	x, y := b.col*e.m.blockW, b.row*e.m.blockH
+	return window{x, y, min(e.m.blockW, e.m.width-x), min(e.m.blockH, e.m.height-y)}
+}
+
+// readBlock decodes block b, all bands, band-sequential into buf.
+func (e *engine) readBlock(s *scene, b block, buf []byte) (int64, error) {
+	w := e.blockWindow(b)
+	n := e.m.bands * w.W * w.H * e.m.pt.size
+	if err := s.ds.Read(w.X, w.Y, e.m.pt.view(buf[:n]), w.W, w.H, godal.BandInterleaved(),
+		godal.ConfigOption(s.cfg...), errLogger); err != nil {
+		return 0, fmt.Errorf("raster: read %s block %d,%d: %w: %v", s.name, b.col, b.row, ErrUnusableScene, err)
+	}
+	return int64(n), nil
+}
+
+// scatter copies block b's pixels into every parcel that needs them and
+// sends parcels whose last block this was to done.
+func (e *engine) scatter(b block, buf []byte, done chan<- int) {
+	bw := e.blockWindow(b)
+	es := e.m.pt.size
+	bn := bw.W * bw.H
+	for _, i := range e.users[b] {
+		j := e.jobs[i]
+		e.mu.Lock()
+		dst := e.bufs[i]
+		if dst == nil {
+			dst = make([]byte, e.m.bands*j.win.W*j.win.H*es)
+			fill(dst, e.m.pt.encode(fillValue(e.m)))
+			e.bufs[i] = dst
+		}
+		e.mu.Unlock()
+		in, _ := j.win.intersect(bw)
+		wn := j.win.W * j.win.H
+		for band := 0; band < e.m.bands; band++ {
+			for y := in.Y; y < in.Y+in.H; y++ {
+				so := (band*bn + (y-bw.Y)*bw.W + (in.X - bw.X)) * es
+				do := (band*wn + (y-j.win.Y)*j.win.W + (in.X - j.win.X)) * es
+				copy(dst[do:do+in.W*es], buf[so:so+in.W*es])
+			}
+		}
+		e.mu.Lock()
+		e.pending[i]--
+		last := e.pending[i] == 0
+		e.mu.Unlock()
+		if last {
+			done <- i
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package raster
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/paulmach/orb"
+)
+
+func getenv(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// MustBucket connects to the S3 gateway named by OFFSITE_S3_ENDPOINT,
+// OFFSITE_S3_ACCESS_KEY and OFFSITE_S3_SECRET_KEY, creates a bucket that is
+// removed when the test ends, and returns the client, the bucket and its
+// S3Config. It skips when the gateway is unreachable, unless CI=true.
+func MustBucket(tb testing.TB) (*minio.Client, string, S3Config) {
+	tb.Helper()
+	cfg := S3Config{
+		Endpoint:  getenv("OFFSITE_S3_ENDPOINT", "127.0.0.1:7070"),
+		AccessKey: getenv("OFFSITE_S3_ACCESS_KEY", "offsite"),
+		SecretKey: getenv("OFFSITE_S3_SECRET_KEY", "offsite-secret"),
+		Region:    "us-east-1",
+	}
+	mc, err := minio.New(cfg.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""), Region: cfg.Region})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		tb.Fatal(err)
+	}
+	bucket := "raster-test-" + hex.EncodeToString(b[:])
+	if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{Region: cfg.Region}); err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("s3 gateway at %s: %v", cfg.Endpoint, err)
+		}
+		tb.Skipf("s3 gateway at %s unavailable: %v", cfg.Endpoint, err)
+	}
+	tb.Cleanup(func() {
+		ctx := context.Background()
+		for o := range mc.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true}) {
+			if o.Err == nil {
+				_ = mc.RemoveObject(ctx, bucket, o.Key, minio.RemoveObjectOptions{})
+			}
+		}
+		if err := mc.RemoveBucket(ctx, bucket); err != nil {
+			tb.Errorf("remove bucket %s: %v", bucket, err)
+		}
+	})
+	return mc, bucket, cfg
+}
+
+// TestClipS3 clips a scene stored in the gateway through both readers and
+// checks the outputs equal the local clip.
+func TestClipS3(t *testing.T) {
+	mc, bucket, cfg := MustBucket(t)
+	sc := gdalwarpScenes[1]
+	path := MustWriteScene(t, t.TempDir(), sc)
+	if _, err := mc.FPutObject(context.Background(), bucket, "scenes/a.tif", path, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := Inspect(context.Background(), Env{AllowLocalFiles: true}, FileSource(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := info.Footprint.Bound().Center()
+	var parcels []Parcel
+	for i := 0; i < 8; i++ {
+		d := 0.002 * float64(i-4)
+		parcels = append(parcels, Parcel{ID: string(rune('a' + i)), Geometry: orb.Polygon{{
+			{c[0] + d, c[1] + d}, {c[0] + d + 0.002, c[1] + d}, {c[0] + d + 0.001, c[1] + d + 0.002}, {c[0] + d, c[1] + d},
+		}}})
+	}
+	collect := func(env Env, src Source) (map[string][]byte, ClipStats) {
+		t.Helper()
+		out := map[string][]byte{}
+		st, err := Clip(context.Background(), env, src, parcels, ClipOptions{}, func(o ClipOutput) error {
+			out[o.ParcelID] = o.COG
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out, st
+	}
+	local, _ := collect(Env{AllowLocalFiles: true}, FileSource(path))
+	for _, r := range []Reader{ReaderGo, ReaderGDAL} {
+		env := Env{S3: cfg, AllowedBuckets: []string{bucket}, Reader: r}
+		got, st := collect(env, S3Source(bucket, "scenes/a.tif"))
+		if len(got) != len(local) || st.Clipped != len(local) {
+			t.Fatalf("reader %d: %d clips, want %d", r, len(got), len(local))
+		}
+		for id, cog := range local {
+			if !bytes.Equal(got[id], cog) {
+				t.Errorf("reader %d: parcel %s differs from the local clip", r, id)
+			}
+		}
+		if r == ReaderGo && st.BytesFetched <= 0 {
+			t.Errorf("reader go: BytesFetched = %d", st.BytesFetched)
+		}
+		if r == ReaderGDAL && st.BytesFetched != -1 {
+			t.Errorf("reader gdal: BytesFetched = %d, want -1", st.BytesFetched)
+		}
+		if _, err := Inspect(context.Background(), env, S3Source(bucket, "scenes/a.tif")); err != nil {
+			t.Errorf("reader %d: inspect: %v", r, err)
+		}
+	}
+}
+
+// TestOpenErrorsS3 checks that a missing key is retryable and a corrupt
+// TIFF is an unusable scene, with both readers.
+func TestOpenErrorsS3(t *testing.T) {
+	mc, bucket, cfg := MustBucket(t)
+	corrupt := append([]byte("II*\x00"), bytes.Repeat([]byte{0xff}, 4096)...)
+	if _, err := mc.PutObject(context.Background(), bucket, "corrupt.tif", bytes.NewReader(corrupt), int64(len(corrupt)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []Reader{ReaderGo, ReaderGDAL} {
+		env := Env{S3: cfg, AllowedBuckets: []string{bucket}, Reader: r}
+		_, err := Inspect(context.Background(), env, S3Source(bucket, "missing.tif"))
+		if err == nil || errors.Is(err, ErrUnusableScene) {
+			t.Errorf("reader %d: missing key: err = %v, want a retryable error", r, err)
+		}
+		_, err = Inspect(context.Background(), env, S3Source(bucket, "corrupt.tif"))
+		if !errors.Is(err, ErrUnusableScene) {
+			t.Errorf("reader %d: corrupt tiff: err = %v, want ErrUnusableScene", r, err)
+		}
+		_, err = Inspect(context.Background(), env, S3Source("other-bucket", "a.tif"))
+		if !errors.Is(err, ErrInvalidSource) {
+			t.Errorf("reader %d: other bucket: err = %v, want ErrInvalidSource", r, err)
+		}
+	}
+}
