@@ -1,0 +1,324 @@
+package detect
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Change methods.
+const (
+	MethodIRMAD = "irmad" // iteratively re-weighted MAD (multispectral)
+	MethodIndex = "index" // robust index differences (RGB-only captures)
+)
+
+// ChangeParams configures DetectChange. Zero values take the defaults given.
+type ChangeParams struct {
+	// Method is MethodIRMAD or MethodIndex; default MethodIRMAD when both grids have a nir
+	// band, else MethodIndex.
+	Method string `yaml:"method"`
+	// Bands are the roles IR-MAD uses; default every role of blue, green, red, nir,
+	// swir1, swir2 that both grids have.
+	Bands []string `yaml:"bands"`
+	// Probability: a pixel changed when the chi-square distribution function of its change
+	// statistic exceeds it. Default 0.999.
+	Probability float64 `yaml:"probability"`
+	// MaxIterations bounds the IR-MAD re-weighting; default 30.
+	MaxIterations int `yaml:"max_iterations"`
+	// Tolerance stops IR-MAD when no canonical correlation moves more; default 1e-4.
+	Tolerance float64 `yaml:"tolerance"`
+	// MinPixels is the minimum mapping unit in pixels; default 6.
+	MinPixels int `yaml:"min_pixels"`
+	// BlockRows is the number of rows processed at a time; default 256.
+	BlockRows int `yaml:"block_rows"`
+	// NDVIDrop is the NDVI fall that makes a change vegetation_loss; default 0.2.
+	NDVIDrop float64 `yaml:"ndvi_drop"`
+	// MNDWIChange is the MNDWI (NDWI without swir1) shift across 0.1 that makes a change
+	// water_change; default 0.3.
+	MNDWIChange float64 `yaml:"mndwi_change"`
+	// BrightnessRise is the rise of mean visible reflectance that makes a change
+	// new_structure or earthwork; default 0.04.
+	BrightnessRise float64 `yaml:"brightness_rise"`
+}
+
+func (p ChangeParams) withDefaults() ChangeParams {
+	def := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defi := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&p.Probability, 0.999)
+	defi(&p.MaxIterations, 30)
+	def(&p.Tolerance, 1e-4)
+	defi(&p.MinPixels, 6)
+	defi(&p.BlockRows, 256)
+	def(&p.NDVIDrop, 0.2)
+	def(&p.MNDWIChange, 0.3)
+	def(&p.BrightnessRise, 0.04)
+	return p
+}
+
+// Validate checks the parameters after defaults are applied.
+func (p ChangeParams) Validate() error {
+	p = p.withDefaults()
+	if p.Method != "" && p.Method != MethodIRMAD && p.Method != MethodIndex {
+		return &ParamError{"method", fmt.Sprintf("must be %q or %q", MethodIRMAD, MethodIndex)}
+	}
+	for i, b := range p.Bands {
+		switch b {
+		case BandBlue, BandGreen, BandRed, BandNIR, BandNIRNarrow, BandSWIR1, BandSWIR2:
+		default:
+			return &ParamError{fmt.Sprintf("bands[%d]", i), fmt.Sprintf("unknown band role %q", b)}
+		}
+	}
+	return firstErr(
+		open01("probability", p.Probability),
+		atLeast("max_iterations", p.MaxIterations, 1),
+		positive("tolerance", p.Tolerance),
+		atLeast("min_pixels", p.MinPixels, 1),
+		atLeast("block_rows", p.BlockRows, 1),
+		open01("ndvi_drop", p.NDVIDrop),
+		open01("mndwi_change", p.MNDWIChange),
+		open01("brightness_rise", p.BrightnessRise),
+	)
+}
+
+func (p ChangeParams) record(method string, iterations int) map[string]float64 {
+	m := map[string]float64{
+		"probability": p.Probability, "min_pixels": float64(p.MinPixels),
+		"ndvi_drop": p.NDVIDrop, "mndwi_change": p.MNDWIChange, "brightness_rise": p.BrightnessRise,
+	}
+	if method == MethodIRMAD {
+		m["max_iterations"] = float64(p.MaxIterations)
+		m["tolerance"] = p.Tolerance
+		m["iterations"] = float64(iterations)
+	}
+	return m
+}
+
+// changeField gives each pixel's change statistic, chi-square distributed with dof degrees
+// of freedom where nothing changed; ok is false where either date is masked.
+type changeField interface {
+	stat(i int) (z float64, ok bool)
+	dof() int
+	// normalize maps the after-date value of band role r at pixel i onto the before
+	// date's radiometry.
+	normalize(r string, v float64) float64
+}
+
+// DetectChange compares two captures on the same grid and returns one finding per changed
+// region of at least MinPixels pixels, labelled from what its spectra did and attributed to
+// the parcels it intersects or lies within attr.Buffer of (all regions when attr has no
+// parcels). Masked pixels (no data, cloud, shadow, snow) on either date never change. A
+// scene with too few clear pixels yields no findings.
+//
+// IR-MAD (Nielsen 2007): canonical correlation analysis between the dates gives MAD variates
+// whose standardized sum of squares is chi-square with one degree of freedom per band where
+// nothing changed; pixels are re-weighted by their no-change probability until the
+// canonical correlations settle. The statistic is invariant to any affine transformation
+// of either date's bands, so gain, offset and linear seasonal shifts do not count as change.
+// Statistics are accumulated in float64 over row blocks; no full-scene float64 copy is made.
+//
+// The index method (RGB captures) matches each after band to the before band by median and
+// MAD, then takes robust z-scores of the differences of brightness and of the red and green
+// chromaticities; their sum of squares is compared with chi-square, 3 degrees of freedom.
+func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Finding, error) {
+	if err := before.Validate(); err != nil {
+		return nil, err
+	}
+	if err := after.Validate(); err != nil {
+		return nil, err
+	}
+	if err := sameGrid(before, after); err != nil {
+		return nil, err
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	p = p.withDefaults()
+	method := p.Method
+	if method == "" {
+		method = MethodIndex
+		if before.Band(BandNIR) != nil && after.Band(BandNIR) != nil {
+			method = MethodIRMAD
+		}
+	}
+	cb, ca := newClearSky(before), newClearSky(after)
+	ok := func(i int) bool { return cb.clear(i) && ca.clear(i) }
+	var field changeField
+	iterations := 0
+	switch method {
+	case MethodIRMAD:
+		roles := p.Bands
+		if len(roles) == 0 {
+			for _, r := range []string{BandBlue, BandGreen, BandRed, BandNIR, BandSWIR1, BandSWIR2} {
+				if before.Band(r) != nil && after.Band(r) != nil {
+					roles = append(roles, r)
+				}
+			}
+		}
+		m, err := newIRMAD(before, after, roles, ok, p)
+		if errors.Is(err, errTooFewPixels) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		iterations = m.iterations
+		field = m
+	default:
+		m, err := newIndexChange(before, after, ok)
+		if errors.Is(err, errTooFewPixels) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		field = m
+	}
+	zThr := chi2Quantile(p.Probability, field.dof())
+	w, h := before.Width, before.Height
+	lab := newLabeler()
+	row := make([]bool, w)
+	for y0 := 0; y0 < h; y0 += p.BlockRows {
+		for y := y0; y < min(h, y0+p.BlockRows); y++ {
+			for x := 0; x < w; x++ {
+				z, good := field.stat(y*w + x)
+				row[x] = good && z > zThr
+			}
+			lab.addRow(y, row)
+		}
+	}
+	params := p.record(method, iterations)
+	var out []Finding
+	for _, c := range lab.components(p.MinPixels) {
+		f := Finding{Detector: "change", Kind: KindChange, Params: params}
+		var sumZ float64
+		c.each(func(x, y int) {
+			z, _ := field.stat(y*w + x)
+			sumZ += z
+		})
+		meanZ := sumZ / float64(c.pixels)
+		f.Measures = changeMeasures(before, after, c, field)
+		f.Measures["mean_chi2"] = meanZ
+		f.Class = classifyChange(f.Measures, p)
+		// Score: how far the region's mean statistic lies beyond the threshold, damped for
+		// regions near the minimum mapping unit.
+		size := math.Min(1, float64(c.pixels)/float64(2*p.MinPixels))
+		f.Score = clamp01((1 - zThr/meanZ) * (0.5 + 0.5*size))
+		if finish(before, c, attr, &f) {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+var errTooFewPixels = errors.New("detect: too few clear pixels")
+
+// changeMeasures averages the spectral indices of a region on both dates, the after date
+// normalized to the before date.
+func changeMeasures(before, after *Grid, c *component, field changeField) map[string]float64 {
+	roles := []string{BandBlue, BandGreen, BandRed, BandNIR, BandSWIR1, BandSWIR2}
+	mb := map[string]float64{}
+	ma := map[string]float64{}
+	w := before.Width
+	for _, r := range roles {
+		bb, ba := before.Band(r), after.Band(r)
+		if bb == nil || ba == nil {
+			continue
+		}
+		var sb, sa float64
+		c.each(func(x, y int) {
+			i := y*w + x
+			sb += float64(bb[i])
+			sa += field.normalize(r, float64(ba[i]))
+		})
+		mb[r] = sb / float64(c.pixels)
+		ma[r] = sa / float64(c.pixels)
+	}
+	out := map[string]float64{}
+	ndf := func(a, b float64) float64 {
+		if a+b == 0 {
+			return 0
+		}
+		return (a - b) / (a + b)
+	}
+	for suffix, m := range map[string]map[string]float64{"before": mb, "after": ma} {
+		vis := (m[BandGreen] + m[BandRed]) / 2
+		if _, ok := m[BandBlue]; ok {
+			vis = (m[BandBlue] + m[BandGreen] + m[BandRed]) / 3
+		}
+		out["brightness_"+suffix] = vis
+		if _, ok := m[BandNIR]; ok {
+			out["ndvi_"+suffix] = ndf(m[BandNIR], m[BandRed])
+		}
+		if _, ok := m[BandSWIR1]; ok {
+			out["mndwi_"+suffix] = ndf(m[BandGreen], m[BandSWIR1])
+			if _, ok := m[BandNIR]; ok {
+				out["ndbi_"+suffix] = ndf(m[BandSWIR1], m[BandNIR])
+			}
+			out["swir1_"+suffix] = m[BandSWIR1]
+		} else if _, ok := m[BandNIR]; ok {
+			out["mndwi_"+suffix] = ndf(m[BandGreen], m[BandNIR]) // NDWI stands in
+		}
+		if _, ok := m[BandBlue]; ok {
+			out["redness_"+suffix] = ndf(m[BandRed], m[BandBlue])
+			sum := m[BandBlue] + m[BandGreen] + m[BandRed]
+			if sum > 0 {
+				out["greenness_"+suffix] = (2*m[BandGreen] - m[BandRed] - m[BandBlue]) / sum
+			}
+		}
+	}
+	return out
+}
+
+// classifyChange labels a change from its measures, first rule that holds:
+//   - water_change: MNDWI crosses 0.1 and moves by at least MNDWIChange;
+//   - new_structure: brightness rises by BrightnessRise (or NDBI by 0.1) and the after
+//     surface is not soil-coloured (red not above blue by 20%): roofs, concrete;
+//   - vegetation_loss: vegetated before (NDVI > 0.35, or excess green > 0.1 without nir)
+//     and NDVI (excess green) falls by NDVIDrop;
+//   - earthwork: not vegetated on either date (NDVI < 0.3), soil-coloured after and swir1
+//     (without swir1, brightness) rising by BrightnessRise;
+//   - other_change otherwise (darkening, removal, ...).
+func classifyChange(m map[string]float64, p ChangeParams) string {
+	has := func(k string) bool { _, ok := m[k+"_before"]; return ok }
+	d := func(k string) float64 { return m[k+"_after"] - m[k+"_before"] }
+	if has("mndwi") {
+		wb, wa := m["mndwi_before"] > 0.1, m["mndwi_after"] > 0.1
+		if wb != wa && math.Abs(d("mndwi")) >= p.MNDWIChange {
+			return ClassWaterChange
+		}
+	}
+	soil := has("redness") && m["redness_after"] > 0.2
+	brighter := d("brightness") >= p.BrightnessRise || (has("ndbi") && d("ndbi") >= 0.1)
+	if brighter && !soil {
+		return ClassNewStructure
+	}
+	if has("ndvi") {
+		if m["ndvi_before"] > 0.35 && d("ndvi") <= -p.NDVIDrop {
+			return ClassVegetationLoss
+		}
+	} else if has("greenness") {
+		if m["greenness_before"] > 0.1 && d("greenness") <= -p.NDVIDrop/2 {
+			return ClassVegetationLoss
+		}
+	}
+	bare := true
+	if has("ndvi") {
+		bare = m["ndvi_before"] < 0.3 && m["ndvi_after"] < 0.3
+	}
+	rising := d("brightness") >= p.BrightnessRise
+	if has("swir1") {
+		rising = d("swir1") >= p.BrightnessRise
+	}
+	if bare && soil && rising {
+		return ClassEarthwork
+	}
+	return ClassOtherChange
+}

@@ -1,0 +1,144 @@
+package detect
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// paint returns a scene function: rectangle [x0,x1)×[y0,y1) shows spec, the rest base.
+func paint(base func(x, y int) [6]float32, spec [6]float32, x0, y0, x1, y1 int) func(x, y int) [6]float32 {
+	return func(x, y int) [6]float32 {
+		if x >= x0 && x < x1 && y >= y0 && y < y1 {
+			return spec
+		}
+		return base(x, y)
+	}
+}
+
+func seasonal(f func(x, y int) [6]float32) func(x, y int) [6]float32 {
+	return func(x, y int) [6]float32 {
+		v := f(x, y)
+		v[3] += 0.3 * (v[3] - v[2]) // greening: NIR rises with NIR−red
+		v[1] *= 1.05
+		return v
+	}
+}
+
+func TestDetectChangeIRMAD(t *testing.T) {
+	gain := [6]float32{1.2, 1.15, 0.9, 1.3, 0.8, 1.1}
+	off := [6]float32{0.01, -0.01, 0.02, 0.03, -0.02, 0.0}
+	scene := func(seed uint64) func(x, y int) [6]float32 {
+		return paint(landscape(seed), specVeg, 40, 40, 48, 48)
+	}
+	type want struct {
+		Class  string
+		Pixels int
+	}
+	tests := []struct {
+		name  string
+		after func(x, y int) [6]float32
+		want  []want
+	}{
+		{"identical", scene(1), nil},
+		{"gain offset only", affine(scene(2), gain, off), nil},
+		{"seasonal linear shift", seasonal(scene(3)), nil},
+		{"seasonal and gain offset", affine(seasonal(scene(3)), gain, off), nil},
+		{"new blue roof", affine(paint(scene(4), specBlueRoof, 20, 20, 30, 28), gain, off), []want{{ClassNewStructure, 80}}},
+		{"vegetation cleared", paint(scene(5), specFresh, 40, 40, 48, 48), []want{{ClassVegetationLoss, 64}}},
+		{"earthwork", paint(scene(5), specFresh, 8, 64, 16, 72), []want{{ClassEarthwork, 64}}},
+		{"new pond", paint(scene(6), specWater, 60, 10, 70, 16), []want{{ClassWaterChange, 60}}},
+	}
+	before := MustGrid(t, 96, 96, scene(1))
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			after := MustGrid(t, 96, 96, tc.after)
+			fs, err := DetectChange(before, after, ChangeParams{}, Attribution{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []want
+			for _, f := range fs {
+				got = append(got, want{f.Class, f.Pixels})
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("findings (-want +got):\n%s", diff)
+				for _, f := range fs {
+					t.Logf("%+v", f.Measures)
+				}
+			}
+		})
+	}
+}
+
+func TestDetectChangeMasks(t *testing.T) {
+	before := withSCL(MustGrid(t, 64, 64, landscape(1)), func(x, y int) float32 { return 4 })
+	roof := paint(landscape(2), specRoof, 10, 10, 20, 20)
+	tests := []struct {
+		name    string
+		scl     func(x, y int) float32
+		wantN   int
+		wantCls string
+	}{
+		{"white roof under clear scl", func(x, y int) float32 { return 5 }, 1, ClassNewStructure},
+		{"roof under cloud", func(x, y int) float32 {
+			if x < 32 {
+				return 9
+			}
+			return 4
+		}, 0, ""},
+		{"all cloud", func(x, y int) float32 { return 8 }, 0, ""},
+		{"all no data", func(x, y int) float32 { return 0 }, 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			after := withSCL(MustGrid(t, 64, 64, roof), tc.scl)
+			fs, err := DetectChange(before, after, ChangeParams{}, Attribution{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fs) != tc.wantN {
+				t.Fatalf("got %d findings, want %d", len(fs), tc.wantN)
+			}
+			if tc.wantN > 0 && fs[0].Class != tc.wantCls {
+				t.Errorf("class %q, want %q", fs[0].Class, tc.wantCls)
+			}
+		})
+	}
+}
+
+func TestDetectChangeWithoutSCLMasksWhiteCloud(t *testing.T) {
+	before := MustGrid(t, 64, 64, landscape(1))
+	cloud := [6]float32{0.5, 0.5, 0.5, 0.55, 0.45, 0.35}
+	after := MustGrid(t, 64, 64, paint(landscape(2), cloud, 10, 10, 30, 30))
+	fs, err := DetectChange(before, after, ChangeParams{}, Attribution{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 0 {
+		t.Errorf("got %d findings under a cloud, want 0", len(fs))
+	}
+}
+
+func TestDetectChangeAttribution(t *testing.T) {
+	before := MustGrid(t, 96, 96, landscape(1))
+	after := MustGrid(t, 96, 96, paint(paint(landscape(2), specBlueRoof, 10, 10, 20, 20), specBlueRoof, 70, 70, 80, 80))
+	parcels := []Parcel{rectParcel("inside", 8, 8, 16, 16), rectParcel("near", 22, 10, 30, 20), rectParcel("far", 40, 40, 50, 50)}
+	fs, err := DetectChange(before, after, ChangeParams{}, Attribution{Parcels: parcels, Buffer: 25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 1 {
+		t.Fatalf("got %d findings, want 1 (the change at 70,70 is outside every parcel)", len(fs))
+	}
+	var ids []string
+	for _, m := range fs[0].Parcels {
+		ids = append(ids, m.ParcelID)
+	}
+	if diff := cmp.Diff([]string{"inside", "near"}, ids); diff != "" {
+		t.Errorf("parcels (-want +got):\n%s", diff)
+	}
+	if fs[0].Area != 100*100 {
+		t.Errorf("area %v, want 10000", fs[0].Area)
+	}
+}
