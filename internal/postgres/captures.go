@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/ewkb"
 
 	"github.com/offsite/offsite"
@@ -29,13 +28,17 @@ const captureColumns = `id, kind, acquired_at, sensor, bucket, key, status, erro
 
 func scanCapture(row pgx.Row) (*offsite.Capture, error) {
 	c := &offsite.Capture{}
-	var fp orb.Geometry
+	var fp []byte // NULL until ingest
 	err := row.Scan(&c.ID, &c.Kind, &c.AcquiredAt, &c.Sensor, &c.Bucket, &c.Key, &c.Status, &c.Error,
-		&c.CRS, &c.Width, &c.Height, &c.Bands, &c.Checksum, ewkb.Scanner(&fp), &c.CreatedAt, &c.UpdatedAt)
+		&c.CRS, &c.Width, &c.Height, &c.Bands, &c.Checksum, &fp, &c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
-	c.Footprint = fp
+	if fp != nil {
+		if c.Footprint, _, err = ewkb.Unmarshal(fp); err != nil {
+			return nil, fmt.Errorf("capture %d footprint: %w", c.ID, err)
+		}
+	}
 	return c, nil
 }
 

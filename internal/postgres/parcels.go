@@ -115,11 +115,13 @@ func (s *ParcelService) FindParcels(ctx context.Context, filter offsite.ParcelFi
 	total := 0
 	for rows.Next() {
 		p := &offsite.Parcel{}
-		var g orb.Geometry
-		if err := rows.Scan(&p.ID, &p.EnterpriseUSCC, &p.Name, ewkb.Scanner(&g), &p.CreatedAt, &p.UpdatedAt, &total); err != nil {
+		var g []byte
+		if err := rows.Scan(&p.ID, &p.EnterpriseUSCC, &p.Name, &g, &p.CreatedAt, &p.UpdatedAt, &total); err != nil {
 			return nil, 0, err
 		}
-		p.Geometry = g
+		if p.Geometry, _, err = ewkb.Unmarshal(g); err != nil {
+			return nil, 0, fmt.Errorf("parcel %q geometry: %w", p.ID, err)
+		}
 		out = append(out, p)
 	}
 	return out, total, formatError(rows.Err())

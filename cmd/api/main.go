@@ -1,0 +1,144 @@
+// Command api serves Offsite's HTTP API.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/cmd/internal/cmdconfig"
+	"github.com/offsite/offsite/internal/httpapi"
+	"github.com/offsite/offsite/internal/postgres"
+	"github.com/offsite/offsite/internal/s3"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := NewMain()
+	if err := m.ParseFlags(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "api:", err)
+		os.Exit(2)
+	}
+	err := m.Run(ctx)
+	if cerr := m.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		m.Logger.Error("api stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+// Main is the api program.
+type Main struct {
+	Config *cmdconfig.Config
+	Logger *slog.Logger
+	DB     *postgres.DB
+	Queue  *asynq.Client
+}
+
+// NewMain returns a Main with a default logger.
+func NewMain() *Main {
+	return &Main{Logger: slog.New(slog.NewJSONHandler(os.Stderr, nil))}
+}
+
+// ParseFlags reads the configuration. The api takes no flags: everything is in OFFSITE_*
+// environment variables.
+func (m *Main) ParseFlags(ctx context.Context, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected arguments %q: configure with OFFSITE_* environment variables (see README)", args)
+	}
+	cfg, err := cmdconfig.FromEnv()
+	if err != nil {
+		return err
+	}
+	m.Config = cfg
+	m.Logger = cfg.NewLogger()
+	return nil
+}
+
+// Run connects to the services, migrates the database and serves until ctx is done, then
+// shuts down gracefully.
+func (m *Main) Run(ctx context.Context) error {
+	cfg := m.Config
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	m.DB = db
+	store, err := s3.New(cfg.S3())
+	if err != nil {
+		return err
+	}
+	if err := store.EnsureBuckets(ctx); err != nil {
+		return fmt.Errorf("object storage at %s: %w", cfg.S3Endpoint, err)
+	}
+	m.Queue = asynq.NewClient(cfg.Redis())
+	captures := postgres.NewCaptureService(db)
+	srv := &httpapi.Server{
+		Parcels:        postgres.NewParcelService(db),
+		Captures:       captures,
+		Clips:          captures,
+		Queue:          m.Queue,
+		Store:          store,
+		CapturesBucket: cfg.CapturesBucket,
+		Logger:         m.Logger,
+		Checks: []httpapi.Check{
+			{Name: "postgres", Ping: db.Ping},
+			{Name: "redis", Ping: func(ctx context.Context) error { return cmdconfig.RedisPing(ctx, cfg.Redis()) }},
+			{Name: "s3", Ping: store.Ping},
+		},
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (%s): %w", cfg.ListenAddr, cmdconfig.EnvListenAddr, err)
+	}
+	m.Logger.Info("api listening", "addr", ln.Addr().String(), "version", offsite.Version)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	m.Logger.Info("api shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close releases the connections.
+func (m *Main) Close() error {
+	var err error
+	if m.Queue != nil {
+		err = m.Queue.Close()
+	}
+	if m.DB != nil {
+		m.DB.Close()
+	}
+	return err
+}

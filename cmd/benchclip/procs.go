@@ -1,0 +1,6 @@
+package main
+
+import "runtime"
+
+// runtimeProcs reports GOMAXPROCS.
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

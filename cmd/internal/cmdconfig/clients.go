@@ -1,0 +1,64 @@
+package cmdconfig
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/offsite/offsite/internal/raster"
+	"github.com/offsite/offsite/internal/s3"
+)
+
+// S3 returns the object storage configuration.
+func (c *Config) S3() s3.Config {
+	return s3.Config{
+		Endpoint: c.S3Endpoint, AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey,
+		Region: c.S3Region, UseTLS: c.S3UseTLS,
+		CapturesBucket: c.CapturesBucket, EvidenceBucket: c.EvidenceBucket,
+	}
+}
+
+// Raster returns the GDAL environment: the same object storage, and only the captures bucket
+// may be opened.
+func (c *Config) Raster() raster.Env {
+	return raster.Env{
+		S3: raster.S3Config{
+			Endpoint: c.S3Endpoint, AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey,
+			Region: c.S3Region, UseTLS: c.S3UseTLS,
+		},
+		AllowedBuckets: []string{c.CapturesBucket},
+	}
+}
+
+// Redis returns the asynq connection options.
+func (c *Config) Redis() asynq.RedisClientOpt {
+	return asynq.RedisClientOpt{Addr: c.RedisAddr, DB: c.RedisDB, Password: c.RedisPassword}
+}
+
+// RedisPing checks that Redis answers.
+func RedisPing(ctx context.Context, opt asynq.RedisClientOpt) error {
+	insp := asynq.NewInspector(opt)
+	defer insp.Close()
+	_, err := insp.Queues()
+	return err
+}
+
+// AsynqLogger adapts slog to asynq.Logger.
+type AsynqLogger struct{ L *slog.Logger }
+
+func (a AsynqLogger) Debug(args ...any) { a.L.Debug(sprint(args)) }
+func (a AsynqLogger) Info(args ...any)  { a.L.Info(sprint(args)) }
+func (a AsynqLogger) Warn(args ...any)  { a.L.Warn(sprint(args)) }
+func (a AsynqLogger) Error(args ...any) { a.L.Error(sprint(args)) }
+func (a AsynqLogger) Fatal(args ...any) { a.L.Error(sprint(args), "fatal", true) }
+
+func sprint(args []any) string {
+	if len(args) == 1 {
+		if s, ok := args[0].(string); ok {
+			return s
+		}
+	}
+	return fmt.Sprint(args...)
+}

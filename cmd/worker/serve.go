@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/cmd/internal/cmdconfig"
+	"github.com/offsite/offsite/internal/postgres"
+	"github.com/offsite/offsite/internal/s3"
+	"github.com/offsite/offsite/internal/tasks"
+	"github.com/offsite/offsite/internal/worker"
+)
+
+// shanghai is the time zone of the nightly schedule.
+const shanghai = "Asia/Shanghai"
+
+// Main is the worker server: asynq server, scheduler and a small HTTP endpoint for health.
+type Main struct {
+	Config *cmdconfig.Config
+	Logger *slog.Logger
+	DB     *postgres.DB
+	Client *asynq.Client
+}
+
+// NewMain returns a Main with a default logger.
+func NewMain() *Main { return &Main{Logger: slog.New(slog.NewJSONHandler(os.Stderr, nil))} }
+
+// ParseFlags reads the configuration; serve takes no flags.
+func (m *Main) ParseFlags(ctx context.Context, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("serve: unexpected arguments %q: configure with OFFSITE_* environment variables (see README)", args)
+	}
+	cfg, err := cmdconfig.FromEnv()
+	if err != nil {
+		return err
+	}
+	m.Config, m.Logger = cfg, cfg.NewLogger()
+	return nil
+}
+
+// Run serves tasks until ctx is done. On shutdown the asynq server stops taking tasks, waits
+// up to OFFSITE_SHUTDOWN_TIMEOUT for running ones, and returns unfinished ones to the queue.
+func (m *Main) Run(ctx context.Context) error {
+	cfg := m.Config
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	m.DB = db
+	store, err := s3.New(cfg.S3())
+	if err != nil {
+		return err
+	}
+	if err := store.EnsureBuckets(ctx); err != nil {
+		return fmt.Errorf("object storage at %s: %w", cfg.S3Endpoint, err)
+	}
+	redis := cfg.Redis()
+	m.Client = asynq.NewClient(redis)
+	captures := postgres.NewCaptureService(db)
+	deps := &worker.Deps{
+		Parcels:        postgres.NewParcelService(db),
+		Captures:       captures,
+		Clips:          captures,
+		Store:          store,
+		Queue:          m.Client,
+		Raster:         cfg.Raster(),
+		CapturesBucket: cfg.CapturesBucket,
+		Logger:         m.Logger,
+	}
+	srv := asynq.NewServer(redis, asynq.Config{
+		Concurrency:     cfg.WorkerConcurrency,
+		Queues:          tasks.Queues,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Logger:          cmdconfig.AsynqLogger{L: m.Logger},
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			id, _ := asynq.GetTaskID(ctx)
+			m.Logger.ErrorContext(ctx, "task failed", "task_id", id, "type", t.Type(), "err", err)
+		}),
+	})
+	loc, err := time.LoadLocation(shanghai)
+	if err != nil {
+		return fmt.Errorf("load time zone %s: %w", shanghai, err)
+	}
+	sched := asynq.NewScheduler(redis, &asynq.SchedulerOpts{Location: loc, Logger: cmdconfig.AsynqLogger{L: m.Logger}})
+	// Every worker process runs a scheduler, so each enqueues the nightly sweep. Unique
+	// collapses the copies enqueued while one is pending, and the sweep itself is idempotent:
+	// it enqueues clip tasks under deterministic ids, so a capture is processed once however
+	// many sweeps run.
+	if _, err := sched.Register(cfg.NightlyCron, tasks.NewNightlySweepTask(), asynq.Unique(time.Hour)); err != nil {
+		return fmt.Errorf("%s %q: %w", cmdconfig.EnvNightlyCron, cfg.NightlyCron, err)
+	}
+
+	if err := srv.Start(worker.NewServeMux(deps)); err != nil {
+		return fmt.Errorf("start asynq server: %w", err)
+	}
+	if err := sched.Start(); err != nil {
+		srv.Shutdown()
+		return fmt.Errorf("start scheduler: %w", err)
+	}
+	var hs *http.Server
+	if cfg.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+			if err := db.Ping(r.Context()); err != nil {
+				http.Error(w, "postgres: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			if err := cmdconfig.RedisPing(r.Context(), redis); err != nil {
+				http.Error(w, "redis: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintln(w, "ok")
+		})
+		ln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			sched.Shutdown()
+			srv.Shutdown()
+			return fmt.Errorf("listen on %s (%s): %w", cfg.MetricsAddr, cmdconfig.EnvMetricsAddr, err)
+		}
+		hs = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.Logger.Error("worker http", "err", err)
+			}
+		}()
+	}
+	m.Logger.Info("worker running", "version", offsite.Version, "concurrency", cfg.WorkerConcurrency, "nightly_cron", cfg.NightlyCron, "tz", shanghai)
+	<-ctx.Done()
+	m.Logger.Info("worker shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sched.Shutdown()
+	srv.Shutdown()
+	if hs != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := hs.Shutdown(sctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close releases the connections.
+func (m *Main) Close() error {
+	var err error
+	if m.Client != nil {
+		err = m.Client.Close()
+	}
+	if m.DB != nil {
+		m.DB.Close()
+	}
+	return err
+}
