@@ -9,13 +9,13 @@ import (
 
 // spectra of test land covers: blue, green, red, nir, swir1, swir2.
 var (
-	specVeg   = [6]float32{0.03, 0.06, 0.04, 0.35, 0.18, 0.09}
-	specSoil  = [6]float32{0.08, 0.11, 0.14, 0.20, 0.26, 0.22}
-	specFresh = [6]float32{0.10, 0.14, 0.22, 0.27, 0.38, 0.32}
-	specRoof  = [6]float32{0.40, 0.42, 0.42, 0.45, 0.40, 0.35}
+	specVeg      = [6]float32{0.03, 0.06, 0.04, 0.35, 0.18, 0.09}
+	specSoil     = [6]float32{0.08, 0.11, 0.14, 0.20, 0.26, 0.22}
+	specFresh    = [6]float32{0.10, 0.14, 0.22, 0.27, 0.38, 0.32}
+	specRoof     = [6]float32{0.40, 0.42, 0.42, 0.45, 0.40, 0.35}
 	specBlueRoof = [6]float32{0.20, 0.17, 0.12, 0.22, 0.16, 0.12}
-	specWater = [6]float32{0.06, 0.07, 0.04, 0.02, 0.01, 0.005}
-	specUrban = [6]float32{0.12, 0.13, 0.14, 0.17, 0.20, 0.18}
+	specWater    = [6]float32{0.06, 0.07, 0.04, 0.02, 0.01, 0.005}
+	specUrban    = [6]float32{0.12, 0.13, 0.14, 0.17, 0.20, 0.18}
 )
 
 var sixRoles = []string{BandBlue, BandGreen, BandRed, BandNIR, BandSWIR1, BandSWIR2}

@@ -1,0 +1,183 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"sort"
+)
+
+// WaterPlumeParams configures DetectWaterPlumes. Zero values take the defaults given.
+type WaterPlumeParams struct {
+	// WaterThreshold: a pixel is water where MNDWI (NDWI = (green−nir)/(green+nir) without
+	// swir1) exceeds it; default 0.1.
+	WaterThreshold float64 `yaml:"water_threshold"`
+	// MinWaterPixels is the least size of a water body with its own background; default 50.
+	MinWaterPixels int `yaml:"min_water_pixels"`
+	// ZThreshold: a water pixel is anomalous where its NDTI lies this many robust standard
+	// deviations (1.4826 × MAD) above the median of its water body; default 3.5.
+	ZThreshold float64 `yaml:"z_threshold"`
+	// MinDelta is the least NDTI rise above the median of the water body; default 0.05.
+	MinDelta float64 `yaml:"min_delta"`
+	// MinPixels is the least size of a plume; default 4.
+	MinPixels int `yaml:"min_pixels"`
+}
+
+func (p WaterPlumeParams) withDefaults() WaterPlumeParams {
+	if p.WaterThreshold == 0 {
+		p.WaterThreshold = 0.1
+	}
+	if p.MinWaterPixels == 0 {
+		p.MinWaterPixels = 50
+	}
+	if p.ZThreshold == 0 {
+		p.ZThreshold = 3.5
+	}
+	if p.MinDelta == 0 {
+		p.MinDelta = 0.05
+	}
+	if p.MinPixels == 0 {
+		p.MinPixels = 4
+	}
+	return p
+}
+
+// Validate checks the parameters after defaults are applied.
+func (p WaterPlumeParams) Validate() error {
+	p = p.withDefaults()
+	if !(p.WaterThreshold > -1 && p.WaterThreshold < 1) {
+		return &ParamError{"water_threshold", "must be in (-1,1)"}
+	}
+	return firstErr(
+		atLeast("min_water_pixels", p.MinWaterPixels, 1),
+		positive("z_threshold", p.ZThreshold),
+		nonNegative("min_delta", p.MinDelta),
+		atLeast("min_pixels", p.MinPixels, 1),
+	)
+}
+
+func (p WaterPlumeParams) record() map[string]float64 {
+	return map[string]float64{
+		"water_threshold": p.WaterThreshold, "min_water_pixels": float64(p.MinWaterPixels),
+		"z_threshold": p.ZThreshold, "min_delta": p.MinDelta, "min_pixels": float64(p.MinPixels),
+	}
+}
+
+// DetectWaterPlumes finds turbid plumes: water is where MNDWI (or NDWI) exceeds
+// WaterThreshold on clear pixels; each connected water body of at least MinWaterPixels
+// gets its own robust background, the median and MAD of the turbidity index
+// NDTI = (red − green)/(red + green) over the body; a plume is a connected region of water
+// pixels whose NDTI exceeds the median by ZThreshold robust standard deviations and by
+// MinDelta. With parcels in attr, only plumes within attr.Buffer of a parcel are kept: the
+// water next to the parcel, where its outfall would be. A scene without water yields no
+// findings.
+func DetectWaterPlumes(g *Grid, p WaterPlumeParams, attr Attribution) ([]Finding, error) {
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	p = p.withDefaults()
+	b, err := g.bands(BandGreen, BandRed)
+	if err != nil {
+		return nil, err
+	}
+	green, red := b[0], b[1]
+	wet := g.Band(BandSWIR1)
+	wetName := "mndwi"
+	if wet == nil {
+		wet = g.Band(BandNIR)
+		wetName = "ndwi"
+	}
+	if wet == nil {
+		return nil, fmt.Errorf("detect: water plumes need a %q or %q band", BandSWIR1, BandNIR)
+	}
+	sky := newClearSky(g)
+	w, h := g.Width, g.Height
+	water := func(i int) bool {
+		return sky.clear(i) && float64(nd(green[i], wet[i])) > p.WaterThreshold
+	}
+	ndti := func(i int) float64 { return float64(nd(red[i], green[i])) }
+	lab := newLabeler()
+	row := make([]bool, w)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			row[x] = water(y*w + x)
+		}
+		lab.addRow(y, row)
+	}
+	bodies := lab.components(p.MinWaterPixels)
+	if len(bodies) == 0 {
+		return nil, nil
+	}
+	// Background per body, then the anomalous runs of every body in row order.
+	type bodyStats struct{ med, scale, cut float64 }
+	stats := make([]bodyStats, len(bodies))
+	type bodyRun struct {
+		r    run
+		body int
+	}
+	var runs []bodyRun
+	for k, c := range bodies {
+		s := newSampler(c.pixels, 1<<16)
+		c.each(func(x, y int) { s.add(ndti(y*w + x)) })
+		med, mad := medianMAD(s.vals)
+		scale := madScale * mad
+		stats[k] = bodyStats{med, scale, med + math.Max(p.ZThreshold*scale, p.MinDelta)}
+		for _, r := range c.runs {
+			runs = append(runs, bodyRun{r, k})
+		}
+	}
+	sort.Slice(runs, func(i, j int) bool {
+		if runs[i].r.y != runs[j].r.y {
+			return runs[i].r.y < runs[j].r.y
+		}
+		return runs[i].r.x0 < runs[j].r.x0
+	})
+	anom := newLabeler()
+	for i := 0; i < len(runs); {
+		y := runs[i].r.y
+		clear(row)
+		for ; i < len(runs) && runs[i].r.y == y; i++ {
+			br := runs[i]
+			for x := br.r.x0; x < br.r.x1; x++ {
+				row[x] = ndti(int(y)*w+int(x)) > stats[br.body].cut
+			}
+		}
+		anom.addRow(int(y), row)
+	}
+	params := p.record()
+	var out []Finding
+	for _, c := range anom.components(p.MinPixels) {
+		// The body this plume lies in.
+		x0, y0 := int(c.runs[0].x0), int(c.runs[0].y)
+		k := 0
+		for j, body := range bodies {
+			if body.contains(x0, y0) {
+				k = j
+				break
+			}
+		}
+		st := stats[k]
+		var sum float64
+		c.each(func(x, y int) { sum += ndti(y*w + x) })
+		mean := sum / float64(c.pixels)
+		z := (mean - st.med) / math.Max(st.scale, 1e-9)
+		f := Finding{Detector: "water_plume", Kind: KindPlume, Class: ClassWaterPlume, Params: params,
+			Measures: map[string]float64{
+				"ndti_mean": mean, "ndti_background": st.med, "ndti_background_scale": st.scale,
+				"z_mean": z, "water_body_pixels": float64(bodies[k].pixels),
+			}}
+		f.Measures["water_index_is_"+wetName] = 1
+		// Score rises from 0 at ZThreshold through 0.5 at twice it towards 1.
+		if z > 2*p.ZThreshold {
+			f.Score = clamp01(0.5 + 0.5*(1-2*p.ZThreshold/z))
+		} else {
+			f.Score = 0.5 * clamp01((z-p.ZThreshold)/p.ZThreshold)
+		}
+		if finish(g, c, attr, &f) {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
