@@ -1,0 +1,151 @@
+// Package geo handles enterprise parcels as orb geometries: it reads them
+// (GeoJSON and WKT in Go; Shapefile, GeoPackage and KML through GDAL's
+// vector drivers in internal/raster), validates and optionally repairs them,
+// converts the coordinate systems used in China (WGS84, CGCS2000, projected
+// CRSs, GCJ-02 web-map offsets) to WGS84, indexes them in an R-tree, buffers
+// them in metres and measures their area.
+//
+// Geometry is always an orb.Polygon or orb.MultiPolygon in WGS84 longitude/
+// latitude degrees once read; operations are functions, as in orb's planar
+// and geo packages.
+package geo
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/paulmach/orb"
+)
+
+// ErrInvalid reports input that cannot be turned into parcels: malformed
+// GeoJSON or WKT, a feature without a parcel_id, an unsupported geometry
+// type, an unknown CRS. Retrying cannot help.
+var ErrInvalid = errors.New("geo: invalid parcels")
+
+// Common CRS identifiers recorded in Collection.SourceCRS.
+const (
+	CRSWGS84    = "EPSG:4326" // WGS84 longitude/latitude
+	CRSCGCS2000 = "EPSG:4490" // China Geodetic Coordinate System 2000
+	CRSGCJ02    = "GCJ-02"    // WGS84 with the Chinese web-map offset applied
+)
+
+// Feature is one parcel.
+type Feature struct {
+	// Index is the feature's 0-based position in its source.
+	Index int
+	// ParcelID is properties.parcel_id (or the property WithIDProperty names).
+	ParcelID string
+	// USCC is the enterprise's unified social credit code, "" when absent.
+	USCC string
+	// Name is the parcel or enterprise name, "" when absent.
+	Name string
+	// Properties holds every other property of the feature.
+	Properties map[string]any
+	// Geometry is an orb.Polygon or orb.MultiPolygon in WGS84 lon/lat.
+	Geometry orb.Geometry
+}
+
+// Collection is the result of reading a parcel source.
+type Collection struct {
+	Features []Feature
+	// SourceCRS records the coordinate system the source was in before
+	// conversion to WGS84: CRSWGS84, CRSCGCS2000 (taken as coincident with
+	// WGS84: the two differ by centimetres), the source's WKT for projected
+	// or other CRSs (reprojected by GDAL), and with " + GCJ-02" appended
+	// when WithGCJ02 removed the web-map offset. "" means the source named
+	// no CRS and WGS84 was assumed.
+	SourceCRS string
+}
+
+// Option tunes reading and validation.
+type Option func(*options)
+
+type options struct {
+	idProperty string
+	gcj02      bool
+	repair     bool
+	encoding   string
+	layer      string
+}
+
+func newOptions(opts []Option) options {
+	o := options{idProperty: "parcel_id"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// WithIDProperty names the property holding the parcel id. Default
+// "parcel_id". Its value must be a string (or, from attribute tables of
+// Shapefiles and GeoPackages, an integer, which is formatted in decimal).
+func WithIDProperty(name string) Option {
+	return func(o *options) { o.idProperty = name }
+}
+
+// WithGCJ02 declares that the source coordinates are GCJ-02 (drawn on a
+// Chinese web map such as AMap/Gaode or Tencent): every coordinate is
+// converted to WGS84 with GCJ02ToWGS84 after any CRS conversion.
+func WithGCJ02() Option {
+	return func(o *options) { o.gcj02 = true }
+}
+
+// WithRepair makes Validate repair the geometry problems it can (closing
+// rings, dropping degenerate rings, GDAL MakeValid for self-intersections)
+// and report them as repaired. Without it Validate changes nothing.
+func WithRepair() Option {
+	return func(o *options) { o.repair = true }
+}
+
+// WithEncoding sets the code page of a Shapefile attribute table that lacks
+// a correct .cpg file, e.g. "GBK". Ignored for other formats.
+func WithEncoding(enc string) Option {
+	return func(o *options) { o.encoding = enc }
+}
+
+// WithLayer names the layer to read from a multi-layer file (GeoPackage,
+// KML). Default: the first layer.
+func WithLayer(name string) Option {
+	return func(o *options) { o.layer = name }
+}
+
+// polygons returns g's polygons, or an error for other geometry types.
+func polygons(g orb.Geometry) ([]orb.Polygon, error) {
+	switch g := g.(type) {
+	case orb.Polygon:
+		return []orb.Polygon{g}, nil
+	case orb.MultiPolygon:
+		return g, nil
+	case nil:
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("geometry is a %s, want Polygon or MultiPolygon", g.GeoJSONType())
+	}
+}
+
+// mapPoints returns a copy of g (Polygon or MultiPolygon) with f applied to
+// every coordinate.
+func mapPoints(g orb.Geometry, f func(orb.Point) orb.Point) orb.Geometry {
+	mapPoly := func(p orb.Polygon) orb.Polygon {
+		out := make(orb.Polygon, len(p))
+		for i, r := range p {
+			nr := make(orb.Ring, len(r))
+			for j, pt := range r {
+				nr[j] = f(pt)
+			}
+			out[i] = nr
+		}
+		return out
+	}
+	switch g := g.(type) {
+	case orb.Polygon:
+		return mapPoly(g)
+	case orb.MultiPolygon:
+		out := make(orb.MultiPolygon, len(g))
+		for i, p := range g {
+			out[i] = mapPoly(p)
+		}
+		return out
+	}
+	return g
+}

@@ -1,0 +1,298 @@
+package geo
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+)
+
+// maxReportedErrors bounds the per-feature errors one read reports.
+const maxReportedErrors = 20
+
+// gjObject is any GeoJSON object, decoded loosely so that each member can
+// be checked with a precise message.
+type gjObject struct {
+	Type        string            `json:"type"`
+	Features    []json.RawMessage `json:"features"`
+	Geometry    json.RawMessage   `json:"geometry"`
+	Properties  json.RawMessage   `json:"properties"`
+	Coordinates json.RawMessage   `json:"coordinates"`
+	CRS         *gjCRS            `json:"crs"`
+}
+
+// gjCRS is the "crs" member of GeoJSON 2008, still written by GDAL and QGIS
+// for data not in WGS84 (RFC 7946 dropped it).
+type gjCRS struct {
+	Type       string `json:"type"`
+	Properties struct {
+		Name string `json:"name"`
+	} `json:"properties"`
+}
+
+// ReadGeoJSON reads parcels from an RFC 7946 FeatureCollection, a single
+// Feature, or a bare Polygon/MultiPolygon geometry (one parcel with no id,
+// which Validate reports until the caller sets it).
+//
+// Each feature must have a string properties.parcel_id (see
+// WithIDProperty); "uscc" and "name" fill Feature.USCC and Feature.Name;
+// other properties go to Feature.Properties. Geometries must be Polygon or
+// MultiPolygon (holes allowed) or null; positions may carry an altitude,
+// which is dropped. A legacy "crs" member naming a CRS other than WGS84 or
+// CGCS2000 is honoured by reprojecting through GDAL. WithGCJ02 converts
+// GCJ-02 coordinates to WGS84.
+//
+// Errors wrap ErrInvalid and name the feature index and parcel id.
+func ReadGeoJSON(r io.Reader, opts ...Option) (*Collection, error) {
+	o := newOptions(opts)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("geo: read geojson: %w", err)
+	}
+	var top gjObject
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, fmt.Errorf("%w: geojson: %v", ErrInvalid, err)
+	}
+	var raws []json.RawMessage
+	bare := false
+	switch top.Type {
+	case "FeatureCollection":
+		raws = top.Features
+	case "Feature":
+		raws = []json.RawMessage{data}
+	case "Polygon", "MultiPolygon":
+		raws = []json.RawMessage{data}
+		bare = true
+	case "":
+		return nil, fmt.Errorf(`%w: geojson: no "type" member`, ErrInvalid)
+	default:
+		return nil, fmt.Errorf("%w: geojson: type %q, want FeatureCollection, Feature, Polygon or MultiPolygon", ErrInvalid, top.Type)
+	}
+	c := &Collection{Features: make([]Feature, 0, len(raws))}
+	var errs []error
+	for i, raw := range raws {
+		var f Feature
+		var err error
+		if bare {
+			f.Index = 0
+			f.Geometry, err = decodeGeometry(raw)
+			if err != nil {
+				err = fmt.Errorf("%w: geometry: %v", ErrInvalid, err)
+			}
+		} else {
+			f, err = decodeFeature(i, raw, o)
+		}
+		if err != nil {
+			errs = append(errs, err)
+			if len(errs) == maxReportedErrors {
+				errs = append(errs, errors.New("geo: further errors not reported"))
+				break
+			}
+			continue
+		}
+		c.Features = append(c.Features, f)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	crs, err := geoJSONCRS(top.CRS)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.toWGS84(crs, 0, o); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// geoJSONCRS returns the CRS a legacy "crs" member names ("" for none).
+func geoJSONCRS(crs *gjCRS) (string, error) {
+	if crs == nil {
+		return "", nil
+	}
+	if crs.Type != "name" || crs.Properties.Name == "" {
+		return "", fmt.Errorf(`%w: geojson: unsupported "crs" member (only {"type":"name"} is understood)`, ErrInvalid)
+	}
+	return crs.Properties.Name, nil
+}
+
+// decodeFeature decodes the i-th Feature of a collection.
+func decodeFeature(i int, raw json.RawMessage, o options) (Feature, error) {
+	f := Feature{Index: i}
+	var obj gjObject
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return f, fmt.Errorf("%w: feature %d: %v", ErrInvalid, i, err)
+	}
+	if obj.Type != "Feature" {
+		return f, fmt.Errorf("%w: feature %d: type %q, want Feature", ErrInvalid, i, obj.Type)
+	}
+	var props map[string]any
+	if len(obj.Properties) > 0 && !isNull(obj.Properties) {
+		if err := json.Unmarshal(obj.Properties, &props); err != nil {
+			return f, fmt.Errorf("%w: feature %d: properties: %v", ErrInvalid, i, err)
+		}
+	}
+	if err := f.setProperties(props, o.idProperty, false); err != nil {
+		return f, err
+	}
+	g, err := decodeGeometry(obj.Geometry)
+	if err != nil {
+		return f, fmt.Errorf("%w: feature %d (parcel %q): geometry: %v", ErrInvalid, i, f.ParcelID, err)
+	}
+	f.Geometry = g
+	return f, nil
+}
+
+// setProperties fills ParcelID, USCC, Name and Properties from props. With
+// allowInt, an integer id (from a typed attribute table) is accepted.
+func (f *Feature) setProperties(props map[string]any, idProp string, allowInt bool) error {
+	id, ok := props[idProp]
+	switch v := id.(type) {
+	case string:
+		if strings.TrimSpace(v) == "" {
+			return fmt.Errorf("%w: feature %d: properties.%s is empty", ErrInvalid, f.Index, idProp)
+		}
+		f.ParcelID = v
+	case int64:
+		if !allowInt {
+			return fmt.Errorf("%w: feature %d: properties.%s is a number, want a string", ErrInvalid, f.Index, idProp)
+		}
+		f.ParcelID = fmt.Sprint(v)
+	case nil:
+		if ok {
+			return fmt.Errorf("%w: feature %d: properties.%s is null", ErrInvalid, f.Index, idProp)
+		}
+		return fmt.Errorf("%w: feature %d: properties.%s is missing", ErrInvalid, f.Index, idProp)
+	default:
+		return fmt.Errorf("%w: feature %d: properties.%s is a %s, want a string", ErrInvalid, f.Index, idProp, jsonKind(v))
+	}
+	f.Properties = map[string]any{}
+	for k, v := range props {
+		switch {
+		case k == idProp:
+		case k == "uscc" && isString(v):
+			f.USCC = v.(string)
+		case k == "name" && isString(v):
+			f.Name = v.(string)
+		default:
+			f.Properties[k] = v
+		}
+	}
+	return nil
+}
+
+func isString(v any) bool { _, ok := v.(string); return ok }
+
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+// jsonKind names the JSON type of a decoded value.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case float64, int64, json.Number:
+		return "number"
+	case bool:
+		return "boolean"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	default:
+		return fmt.Sprintf("%T", v)
+	}
+}
+
+// decodeGeometry decodes a Polygon or MultiPolygon (nil for null or absent).
+func decodeGeometry(raw json.RawMessage) (orb.Geometry, error) {
+	if len(raw) == 0 || isNull(raw) {
+		return nil, nil
+	}
+	var obj gjObject
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, err
+	}
+	if len(obj.Coordinates) == 0 || isNull(obj.Coordinates) {
+		if obj.Type == "Polygon" || obj.Type == "MultiPolygon" {
+			return nil, errors.New(`no "coordinates"`)
+		}
+	}
+	switch obj.Type {
+	case "Polygon":
+		var c [][][]float64
+		if err := json.Unmarshal(obj.Coordinates, &c); err != nil {
+			return nil, fmt.Errorf("polygon coordinates: %v", err)
+		}
+		return polygonFromCoords(c, -1)
+	case "MultiPolygon":
+		var c [][][][]float64
+		if err := json.Unmarshal(obj.Coordinates, &c); err != nil {
+			return nil, fmt.Errorf("multipolygon coordinates: %v", err)
+		}
+		mp := make(orb.MultiPolygon, len(c))
+		for i, pc := range c {
+			p, err := polygonFromCoords(pc, i)
+			if err != nil {
+				return nil, err
+			}
+			mp[i] = p
+		}
+		return mp, nil
+	case "":
+		return nil, errors.New(`no "type" member`)
+	default:
+		return nil, fmt.Errorf("type %q, want Polygon or MultiPolygon", obj.Type)
+	}
+}
+
+// polygonFromCoords converts GeoJSON polygon coordinates; part is the
+// polygon's index in a MultiPolygon (-1 for a Polygon), for messages.
+func polygonFromCoords(c [][][]float64, part int) (orb.Polygon, error) {
+	p := make(orb.Polygon, len(c))
+	for i, rc := range c {
+		r := make(orb.Ring, len(rc))
+		for j, pos := range rc {
+			if len(pos) < 2 {
+				where := fmt.Sprintf("ring %d position %d", i, j)
+				if part >= 0 {
+					where = fmt.Sprintf("polygon %d %s", part, where)
+				}
+				return nil, fmt.Errorf("%s has %d numbers, want at least 2", where, len(pos))
+			}
+			r[j] = orb.Point{pos[0], pos[1]}
+		}
+		p[i] = r
+	}
+	return p, nil
+}
+
+// WriteGeoJSON writes features as an RFC 7946 FeatureCollection with
+// properties parcel_id, uscc and name (when set) and the other properties.
+func WriteGeoJSON(w io.Writer, features []Feature) error {
+	fc := geojson.NewFeatureCollection()
+	for _, f := range features {
+		gf := geojson.NewFeature(f.Geometry)
+		for k, v := range f.Properties {
+			gf.Properties[k] = v
+		}
+		gf.Properties["parcel_id"] = f.ParcelID
+		if f.USCC != "" {
+			gf.Properties["uscc"] = f.USCC
+		}
+		if f.Name != "" {
+			gf.Properties["name"] = f.Name
+		}
+		fc.Append(gf)
+	}
+	b, err := json.MarshalIndent(fc, "", " ")
+	if err != nil {
+		return fmt.Errorf("geo: write geojson: %w", err)
+	}
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("geo: write geojson: %w", err)
+	}
+	return nil
+}
