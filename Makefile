@@ -1,0 +1,61 @@
+# Offsite. On a fresh Debian machine with Go: `make demo` runs the main job,
+# `make test` runs every test. Both install missing Debian packages (as root;
+# otherwise they print the apt-get command) and start the local services first.
+
+SHELL   := /bin/bash
+GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/offsite/offsite.Version=$(VERSION)
+
+export CGO_ENABLED = 1
+
+.PHONY: all deps services services-stop status build test demo bench-clip eval fmt vet clean
+
+all: build
+
+## deps: install missing Debian packages (GDAL, Redis, PostgreSQL + PostGIS, ...)
+deps:
+	scripts/deps.sh
+
+## services: start Redis, PostgreSQL and the S3 gateway on loopback (idempotent)
+services: deps
+	scripts/services.sh start
+
+## services-stop: stop only the services this project started
+services-stop:
+	scripts/services.sh stop
+
+## status: one line per local service
+status:
+	scripts/services.sh status
+
+## build: bin/api and bin/worker (cgo, against the system GDAL)
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/api ./cmd/api
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/worker ./cmd/worker
+
+## test: go vet and every test, against the real services
+test:
+	scripts/test.sh
+
+## demo: the end-to-end slice: sample scene -> queue -> clips -> table
+demo: services
+	scripts/demo.sh
+
+## bench-clip: clipping benchmark
+bench-clip: services
+	scripts/bench-clip.sh
+
+## eval: detector evaluation
+eval:
+	$(GO) run ./cmd/eval
+
+fmt:
+	$(GO) fmt ./...
+
+vet:
+	$(GO) vet ./...
+
+## clean: build outputs (the services' state in .state/ is kept; see services-stop)
+clean:
+	rm -rf bin out
