@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -28,6 +27,7 @@ import (
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/raster"
 	"github.com/offsite/offsite/internal/s3"
+	"github.com/offsite/offsite/internal/sample"
 	"github.com/offsite/offsite/internal/tasks"
 	"github.com/offsite/offsite/internal/testenv"
 	"github.com/offsite/offsite/internal/worker"
@@ -40,14 +40,6 @@ type system struct {
 	captures *postgres.CaptureService
 	inspect  *asynq.Inspector
 	client   *asynq.Client
-}
-
-func mustRun(tb testing.TB, name string, args ...string) {
-	tb.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		tb.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
 }
 
 // startSystem starts the API (httptest) and an asynq worker server on fresh databases and
@@ -145,86 +137,41 @@ func (s *system) call(t *testing.T, method, path string, body any, out any) int 
 	return resp.StatusCode
 }
 
-// scene describes a generated UTM 50N scene: origin (x0, y0), 30 m pixels.
-type scene struct {
-	x0, y0        float64
-	width, height int
-	bands         int
-}
-
 const sceneEPSG = 32650
 
-// write makes a GeoTIFF with GDAL: UInt16 band b at (row, col) = 1000*b + row + col.
-// The raw pixels go through an ENVI header and gdal_translate.
-func (sc scene) write(t *testing.T, dir string) string {
+// writeScene makes a 4-band UInt16 scene of w x h 30 m pixels with its upper-left corner at
+// (500000, 3500000) in UTM 50N and returns its bytes.
+func writeScene(t *testing.T, w, h int) []byte {
 	t.Helper()
-	raw := filepath.Join(dir, "scene.bin")
-	var buf bytes.Buffer
-	for b := 1; b <= sc.bands; b++ {
-		for r := 0; r < sc.height; r++ {
-			for c := 0; c < sc.width; c++ {
-				binary.Write(&buf, binary.LittleEndian, uint16(1000*b+r+c))
-			}
-		}
-	}
-	if err := os.WriteFile(raw, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	hdr := fmt.Sprintf("ENVI\nsamples = %d\nlines = %d\nbands = %d\nheader offset = 0\nfile type = ENVI Standard\n"+
-		"data type = 12\ninterleave = bsq\nbyte order = 0\n", sc.width, sc.height, sc.bands)
-	if err := os.WriteFile(filepath.Join(dir, "scene.hdr"), []byte(hdr), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "scene.tif")
-	mustRun(t, "gdal_translate", "-q", "-of", "GTiff", "-co", "TILED=YES", "-co", "COMPRESS=DEFLATE",
-		"-a_srs", "EPSG:"+strconv.Itoa(sceneEPSG),
-		"-a_ullr", ftoa(sc.x0), ftoa(sc.y0), ftoa(sc.x0+30*float64(sc.width)), ftoa(sc.y0-30*float64(sc.height)),
-		"-a_nodata", "0", raw, out)
-	return out
-}
-
-func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
-
-// lonLat converts UTM 50N coordinates to WGS84 with gdaltransform.
-func lonLat(t *testing.T, pts [][2]float64) [][2]float64 {
-	t.Helper()
-	var in strings.Builder
-	for _, p := range pts {
-		fmt.Fprintf(&in, "%f %f\n", p[0], p[1])
-	}
-	cmd := exec.Command("gdaltransform", "-s_srs", "EPSG:"+strconv.Itoa(sceneEPSG), "-t_srs", "EPSG:4326", "-output_xy")
-	cmd.Stdin = strings.NewReader(in.String())
-	out, err := cmd.Output()
+	sc := sample.Scene{EPSG: sceneEPSG, X0: 500000, Y0: 3500000, Pixel: 30, Width: w, Height: h, Bands: 4}
+	path, err := sc.Write(t.TempDir(), "scene.tif")
 	if err != nil {
-		t.Fatalf("gdaltransform: %v", err)
+		t.Fatal(err)
 	}
-	var res [][2]float64
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Fields(line)
-		lon, _ := strconv.ParseFloat(f[0], 64)
-		lat, _ := strconv.ParseFloat(f[1], 64)
-		// gdaltransform with EPSG:4326 output may give lat, lon order (authority axis order).
-		if lon < 90 && lat > 90 {
-			lon, lat = lat, lon
-		}
-		res = append(res, [2]float64{lon, lat})
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return res
+	return b
 }
 
-// squareParcel is a GeoJSON feature for the UTM square with corner (x, y) and side metres.
-func squareParcel(t *testing.T, id string, x, y, side float64) map[string]any {
+// parcels returns a FeatureCollection of square parcels: id → lower-left corner and side, in
+// UTM 50N metres.
+func parcels(t *testing.T, squares map[string][3]float64) []byte {
 	t.Helper()
-	ll := lonLat(t, [][2]float64{{x, y}, {x + side, y}, {x + side, y + side}, {x, y + side}})
-	ring := [][]float64{}
-	for _, p := range append(ll, ll[0]) {
-		ring = append(ring, []float64{p[0], p[1]})
+	var fs []sample.Feature
+	for id, sq := range squares {
+		f, err := sample.RectParcel(sceneEPSG, id, "parcel "+id, sq[0], sq[1], sq[2], sq[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs = append(fs, f)
 	}
-	return map[string]any{
-		"type":       "Feature",
-		"properties": map[string]any{"parcel_id": id, "name": "parcel " + id},
-		"geometry":   map[string]any{"type": "Polygon", "coordinates": [][][]float64{ring}},
+	b, err := sample.FeatureCollection(fs)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return b
 }
 
 // upload puts a file into the captures bucket through a presigned URL from the API.
@@ -304,21 +251,16 @@ func (s *system) evidenceKeys(t *testing.T) []string {
 
 func TestSlice(t *testing.T) {
 	s := startSystem(t)
-	dir := t.TempDir()
-	sc := scene{x0: 500000, y0: 3500000, width: 300, height: 200, bands: 4}
-	tif, err := os.ReadFile(sc.write(t, dir))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tif := writeScene(t, 300, 200)
 
 	// Three parcels inside the scene, one straddling its east edge, one far away.
-	fc := map[string]any{"type": "FeatureCollection", "features": []any{
-		squareParcel(t, "p-a", 501000, 3496000, 600),
-		squareParcel(t, "p-b", 503000, 3497000, 900),
-		squareParcel(t, "p-c", 505000, 3495000, 300),
-		squareParcel(t, "p-edge", 508700, 3496000, 600),
-		squareParcel(t, "p-far", 560000, 3400000, 500),
-	}}
+	fc := parcels(t, map[string][3]float64{
+		"p-a":    {501000, 3496000, 600},
+		"p-b":    {503000, 3497000, 900},
+		"p-c":    {505000, 3495000, 300},
+		"p-edge": {508700, 3496000, 600},
+		"p-far":  {560000, 3400000, 500},
+	})
 	var stored struct {
 		Stored int `json:"stored"`
 	}
@@ -485,12 +427,8 @@ func checkCOG(t *testing.T, url string, w, h int) {
 
 func TestSceneOutsideAllParcels(t *testing.T) {
 	s := startSystem(t)
-	sc := scene{x0: 500000, y0: 3500000, width: 50, height: 50, bands: 4}
-	tif, err := os.ReadFile(sc.write(t, t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fc := map[string]any{"type": "FeatureCollection", "features": []any{squareParcel(t, "far", 600000, 3300000, 500)}}
+	tif := writeScene(t, 50, 50)
+	fc := parcels(t, map[string][3]float64{"far": {600000, 3300000, 500}})
 	if code := s.call(t, "POST", "/api/v1/parcels", fc, nil); code != 200 {
 		t.Fatalf("POST parcels: %d", code)
 	}
@@ -511,12 +449,8 @@ func TestSceneOutsideAllParcels(t *testing.T) {
 // the task archived, the capture failed with a clear error, and nothing recorded or stored.
 func TestPermanentFailures(t *testing.T) {
 	s := startSystem(t)
-	sc := scene{x0: 500000, y0: 3500000, width: 64, height: 64, bands: 4}
-	tif, err := os.ReadFile(sc.write(t, t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fc := map[string]any{"type": "FeatureCollection", "features": []any{squareParcel(t, "p", 500300, 3498500, 600)}}
+	tif := writeScene(t, 64, 64)
+	fc := parcels(t, map[string][3]float64{"p": {500300, 3498500, 600}})
 	if code := s.call(t, "POST", "/api/v1/parcels", fc, nil); code != 200 {
 		t.Fatalf("POST parcels: %d", code)
 	}

@@ -1,0 +1,144 @@
+// Package sample makes small, realistic-looking inputs with the GDAL command-line tools:
+// multiband UTM scenes and parcels around them. The demo and the end-to-end tests use it.
+package sample
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Scene is a north-up scene on a UTM grid.
+type Scene struct {
+	EPSG          int     // e.g. 32651, UTM 51N
+	X0, Y0        float64 // upper-left corner, metres
+	Pixel         float64 // pixel size, metres
+	Width, Height int
+	Bands         int
+}
+
+// Value is the UInt16 value of band b (1-based) at (row, col): smooth land cover with texture
+// and a few bright rectangular "buildings", never 0 (0 is nodata).
+func (s Scene) Value(b, row, col int) uint16 {
+	x, y := float64(col), float64(row)
+	v := 1200 + 300*float64(b) +
+		250*math.Sin(x/23+float64(b)) + 200*math.Cos(y/31-float64(b)) +
+		60*math.Sin((x+y)/5)
+	if (row/40+col/40)%5 == 0 && row%40 > 8 && col%40 > 8 {
+		v += 900 // bright roofs
+	}
+	return uint16(math.Max(1, v))
+}
+
+// Write makes the scene as a tiled, DEFLATE-compressed GeoTIFF at dir/name and returns its
+// path. The pixels go through an ENVI raw file and gdal_translate.
+func (s Scene) Write(dir, name string) (string, error) {
+	raw := filepath.Join(dir, strings.TrimSuffix(name, filepath.Ext(name))+".raw")
+	var buf bytes.Buffer
+	buf.Grow(2 * s.Width * s.Height * s.Bands)
+	for b := 1; b <= s.Bands; b++ {
+		for r := 0; r < s.Height; r++ {
+			for c := 0; c < s.Width; c++ {
+				_ = binary.Write(&buf, binary.LittleEndian, s.Value(b, r, c))
+			}
+		}
+	}
+	if err := os.WriteFile(raw, buf.Bytes(), 0o644); err != nil {
+		return "", err
+	}
+	defer os.Remove(raw)
+	hdr := strings.TrimSuffix(raw, ".raw") + ".hdr"
+	names := make([]string, s.Bands)
+	for i := range names {
+		names[i] = fmt.Sprintf("B%d", i+1)
+	}
+	h := fmt.Sprintf("ENVI\nsamples = %d\nlines = %d\nbands = %d\nheader offset = 0\n"+
+		"file type = ENVI Standard\ndata type = 12\ninterleave = bsq\nbyte order = 0\nband names = {%s}\n",
+		s.Width, s.Height, s.Bands, strings.Join(names, ", "))
+	if err := os.WriteFile(hdr, []byte(h), 0o644); err != nil {
+		return "", err
+	}
+	defer os.Remove(hdr)
+	out := filepath.Join(dir, name)
+	x1 := s.X0 + s.Pixel*float64(s.Width)
+	y1 := s.Y0 - s.Pixel*float64(s.Height)
+	cmd := exec.Command("gdal_translate", "-q", "-of", "GTiff", "-co", "TILED=YES", "-co", "COMPRESS=DEFLATE",
+		"-a_srs", "EPSG:"+strconv.Itoa(s.EPSG), "-a_ullr", ftoa(s.X0), ftoa(s.Y0), ftoa(x1), ftoa(y1),
+		"-a_nodata", "0", raw, out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("sample: gdal_translate %s: %v: %s", out, err, b)
+	}
+	return out, nil
+}
+
+func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// ToLonLat converts points from EPSG:epsg to WGS84 longitude/latitude with gdaltransform.
+func ToLonLat(epsg int, pts [][2]float64) ([][2]float64, error) {
+	var in strings.Builder
+	for _, p := range pts {
+		fmt.Fprintf(&in, "%.6f %.6f\n", p[0], p[1])
+	}
+	// +proj=longlat keeps longitude first whatever the GDAL axis-order defaults.
+	cmd := exec.Command("gdaltransform", "-s_srs", "EPSG:"+strconv.Itoa(epsg), "-t_srs", "+proj=longlat +datum=WGS84 +no_defs", "-output_xy")
+	cmd.Stdin = strings.NewReader(in.String())
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("sample: gdaltransform: %w", err)
+	}
+	var res [][2]float64
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			return nil, fmt.Errorf("sample: gdaltransform printed %q", line)
+		}
+		lon, err1 := strconv.ParseFloat(f[0], 64)
+		lat, err2 := strconv.ParseFloat(f[1], 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("sample: gdaltransform printed %q", line)
+		}
+		res = append(res, [2]float64{lon, lat})
+	}
+	if len(res) != len(pts) {
+		return nil, fmt.Errorf("sample: gdaltransform returned %d points for %d", len(res), len(pts))
+	}
+	return res, nil
+}
+
+// Feature is a GeoJSON feature, marshalled as RFC 7946.
+type Feature struct {
+	Type       string         `json:"type"`
+	Properties map[string]any `json:"properties"`
+	Geometry   struct {
+		Type        string         `json:"type"`
+		Coordinates [][][2]float64 `json:"coordinates"`
+	} `json:"geometry"`
+}
+
+// RectParcel returns a parcel feature for the rectangle with lower-left corner (x, y) and the
+// given size in the scene's CRS, as a WGS84 polygon.
+func RectParcel(epsg int, id, name string, x, y, w, h float64) (Feature, error) {
+	ll, err := ToLonLat(epsg, [][2]float64{{x, y}, {x + w, y}, {x + w, y + h}, {x, y + h}})
+	if err != nil {
+		return Feature{}, err
+	}
+	f := Feature{Type: "Feature", Properties: map[string]any{"parcel_id": id}}
+	if name != "" {
+		f.Properties["name"] = name
+	}
+	f.Geometry.Type = "Polygon"
+	f.Geometry.Coordinates = [][][2]float64{append(ll, ll[0])}
+	return f, nil
+}
+
+// FeatureCollection marshals features as a GeoJSON FeatureCollection.
+func FeatureCollection(fs []Feature) ([]byte, error) {
+	return json.MarshalIndent(map[string]any{"type": "FeatureCollection", "features": fs}, "", " ")
+}
