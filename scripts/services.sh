@@ -120,12 +120,18 @@ pg_start() {
 		[ -n "$major" ] || die "postgres: PostgreSQL is not installed: run scripts/deps.sh"
 		cluster="$(pg_cluster)"
 		if [ -z "$cluster" ]; then
+			# No cluster on this port: create "main", or "offsite" when
+			# "main" exists on another port (OFFSITE_PG_PORT set).
+			local name=main
 			if pg_lsclusters -h 2>/dev/null | awk '{print $1, $2}' | grep -qx "$major main"; then
-				die "postgres: cluster $major/main exists but is not configured for port $PG_PORT; set OFFSITE_PG_PORT to its port"
+				name=offsite
+				if pg_lsclusters -h 2>/dev/null | awk '{print $1, $2}' | grep -qx "$major offsite"; then
+					die "postgres: clusters $major/main and $major/offsite exist but neither uses port $PG_PORT (see pg_lsclusters); set OFFSITE_PG_PORT to one of their ports"
+				fi
 			fi
-			log "postgres: creating cluster $major/main on port $PG_PORT"
-			pg_createcluster "$major" main --port "$PG_PORT" >/dev/null 9>&-
-			cluster="$major main"
+			log "postgres: creating cluster $major/$name on port $PG_PORT"
+			pg_createcluster "$major" "$name" --port "$PG_PORT" >/dev/null 9>&-
+			cluster="$major $name"
 		fi
 		log "postgres: starting cluster ${cluster/ //}"
 		# shellcheck disable=SC2086 # "<major> <name>" is two arguments.
@@ -212,11 +218,9 @@ s3_answers() {
 	curl -s --max-time 3 "http://127.0.0.1:$S3_PORT/" 2>/dev/null | grep -q '<Error>\|<ListAllMyBucketsResult'
 }
 
-# s3_health: the gateway accepts our credentials (signed ListBuckets).
+# s3_health: an S3 server accepts our credentials (signed ListBuckets).
 s3_health() {
-	local code
-	code="$(s3 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$S3_PORT/" 2>/dev/null)" || return 1
-	[ "$code" = 200 ]
+	s3 --fail "http://127.0.0.1:$S3_PORT/" 2>/dev/null | grep -q '<ListAllMyBucketsResult'
 }
 
 vgw_build() {
@@ -231,7 +235,14 @@ vgw_build() {
 }
 
 s3_start() {
-	if pid_alive "$VGW_PID" versitygw && s3_health; then
+	local ours=""
+	if pid_alive "$VGW_PID" versitygw; then
+		ours="$(cat "$MARKERS/versitygw" 2>/dev/null || true)"
+		if [ "$ours" != "$S3_PORT" ]; then
+			die "s3: the versitygw of $STATE (pid $(cat "$VGW_PID")) serves port ${ours:-unknown}, not $S3_PORT; run 'scripts/services.sh stop' first or set OFFSITE_S3_PORT=${ours:-...}"
+		fi
+	fi
+	if [ -n "$ours" ] && s3_health; then
 		log "s3: versitygw running on 127.0.0.1:$S3_PORT (pid $(cat "$VGW_PID"))"
 	elif port_open "$S3_PORT"; then
 		if ! s3_answers; then
@@ -253,11 +264,11 @@ s3_start() {
 			posix --sidecar "$STATE/s3meta" "$STATE/s3data" \
 			>>"$VGW_LOG" 2>&1 </dev/null 9>&- &
 		echo $! >"$VGW_PID"
+		echo "$S3_PORT" >"$MARKERS/versitygw"
 		if ! wait_for 20 s3_health; then
 			tail -n 20 "$VGW_LOG" >&2 || true
 			die "s3: versitygw did not answer on 127.0.0.1:$S3_PORT within 20 s; see $VGW_LOG"
 		fi
-		echo "$S3_PORT" >"$MARKERS/versitygw"
 		log "s3: started (pid $(cat "$VGW_PID"))"
 	fi
 	local b
@@ -302,10 +313,10 @@ s3_stop() {
 s3_status() {
 	if s3_health; then
 		local buckets
-		buckets="$(s3 "http://127.0.0.1:$S3_PORT/" | grep -o '<Name>[^<]*</Name>' | sed 's/<[^>]*>//g' | paste -sd, -)"
+		buckets="$(s3 "http://127.0.0.1:$S3_PORT/" | grep -o '<Name>[^<]*</Name>' | sed 's/<[^>]*>//g' | paste -sd, -)" || true
 		echo "s3         up    127.0.0.1:$S3_PORT  ($(owner versitygw); buckets: ${buckets:-none})"
 	elif port_open "$S3_PORT"; then
-		echo "s3         ?     127.0.0.1:$S3_PORT  (held by $(port_holder "$S3_PORT"); rejects our keys)"
+		echo "s3         ?     127.0.0.1:$S3_PORT  (held by $(port_holder "$S3_PORT"), which does not answer S3 requests with our keys)"
 	else
 		echo "s3         down  127.0.0.1:$S3_PORT"
 	fi
