@@ -84,7 +84,7 @@ func (p HotspotParams) record() map[string]float64 {
 	return map[string]float64{
 		"saturation": p.Saturation, "min_swir2": p.MinSWIR2, "min_contrast": p.MinContrast,
 		"background_radius": float64(p.BackgroundRadius), "min_pixels": float64(p.MinPixels),
-		"match_distance": p.MatchDistance,
+		"match_distance":       p.MatchDistance,
 		"solar_irradiance_nir": p.SolarIrradiance[0], "solar_irradiance_swir1": p.SolarIrradiance[1],
 		"solar_irradiance_swir2": p.SolarIrradiance[2],
 	}
