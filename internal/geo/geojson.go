@@ -148,10 +148,25 @@ func decodeFeature(i int, raw json.RawMessage, o options) (Feature, error) {
 	return f, nil
 }
 
-// setProperties fills ParcelID, USCC, Name and Properties from props. With
-// allowInt, an integer id (from a typed attribute table) is accepted.
-func (f *Feature) setProperties(props map[string]any, idProp string, allowInt bool) error {
-	id, ok := props[idProp]
+// setProperties fills ParcelID, USCC, Name and Properties from props.
+// fromTable marks attribute tables (Shapefile, GeoPackage, KML): there an
+// integer id is accepted and formatted in decimal, and property names match
+// case-insensitively when no exact match exists (DBF fields are often upper
+// case, KML calls its name "Name").
+func (f *Feature) setProperties(props map[string]any, idProp string, fromTable bool) error {
+	key := func(want string) string {
+		if _, ok := props[want]; ok || !fromTable {
+			return want
+		}
+		for k := range props {
+			if strings.EqualFold(k, want) {
+				return k
+			}
+		}
+		return want
+	}
+	idKey, usccKey, nameKey := key(idProp), key("uscc"), key("name")
+	id, ok := props[idKey]
 	switch v := id.(type) {
 	case string:
 		if strings.TrimSpace(v) == "" {
@@ -159,7 +174,7 @@ func (f *Feature) setProperties(props map[string]any, idProp string, allowInt bo
 		}
 		f.ParcelID = v
 	case int64:
-		if !allowInt {
+		if !fromTable {
 			return fmt.Errorf("%w: feature %d: properties.%s is a number, want a string", ErrInvalid, f.Index, idProp)
 		}
 		f.ParcelID = fmt.Sprint(v)
@@ -174,10 +189,10 @@ func (f *Feature) setProperties(props map[string]any, idProp string, allowInt bo
 	f.Properties = map[string]any{}
 	for k, v := range props {
 		switch {
-		case k == idProp:
-		case k == "uscc" && isString(v):
+		case k == idKey:
+		case k == usccKey && isString(v):
 			f.USCC = v.(string)
-		case k == "name" && isString(v):
+		case k == nameKey && isString(v):
 			f.Name = v.(string)
 		default:
 			f.Properties[k] = v

@@ -92,7 +92,8 @@ type VectorFeature struct {
 
 	// Fields maps field names to values: string, int64, float64,
 	// time.Time, []int64, []float64, []string or []byte; nil when the
-	// field is unset or null.
+	// field is unset. godal v0.0.18 does not expose OGR_F_IsFieldNull, so
+	// a field that is set to null reads as its type's zero value ("", 0).
 	Fields map[string]any
 
 	// Geometry is the feature's geometry in the layer CRS, flattened to 2D;
@@ -119,7 +120,7 @@ type VectorLayer struct {
 var vectorDrivers = map[string][]string{
 	".shp":     {"ESRI Shapefile"},
 	".gpkg":    {"GPKG"},
-	".kml":     {"LIBKML", "KML"},
+	".kml":     {"LIBKML"}, // or KML without libkml, see ReadVectorFile
 	".geojson": {"GeoJSON"},
 	".json":    {"GeoJSON"},
 }
@@ -173,8 +174,14 @@ func ReadVectorFile(ctx context.Context, path string, opts VectorOptions) (layer
 	if err := registerVector(); err != nil {
 		return nil, err
 	}
-	if ext == ".kml" && !vectorHaveLIBKML {
+	if ext == ".kml" {
+		// GDAL tries allowed drivers in registration order; the KML
+		// driver ignores typed ExtendedData (SchemaData), so it is only
+		// the fallback when GDAL was built without libkml.
 		drivers = []string{"KML"}
+		if vectorHaveLIBKML {
+			drivers = []string{"LIBKML"}
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
