@@ -1,0 +1,96 @@
+package cmdconfig
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func lookup(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+func TestParseDefaults(t *testing.T) {
+	got, err := Parse(lookup(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		ListenAddr:        "127.0.0.1:8080",
+		MetricsAddr:       "127.0.0.1:9091",
+		RedisAddr:         "127.0.0.1:6379",
+		DatabaseURL:       "postgres://offsite:offsite@127.0.0.1:5432/offsite?sslmode=disable",
+		S3Endpoint:        "127.0.0.1:7070",
+		S3AccessKey:       "offsite",
+		S3SecretKey:       "offsite-secret",
+		S3Region:          "us-east-1",
+		CapturesBucket:    "offsite-captures",
+		EvidenceBucket:    "offsite-evidence",
+		LogLevel:          slog.LevelInfo,
+		WorkerConcurrency: 2,
+		ShutdownTimeout:   30 * time.Second,
+		TaskTimeout:       30 * time.Minute,
+		NightlyCron:       "0 2 * * *",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseValues(t *testing.T) {
+	got, err := Parse(lookup(map[string]string{
+		EnvListenAddr: ":9000", EnvRedisDB: "3", EnvS3UseTLS: "true", EnvLogLevel: "debug",
+		EnvWorkerConcurrency: "8", EnvShutdownTimeout: "5s", EnvMetricsAddr: "off",
+		EnvCapturesBucket: "my.captures", EnvDatabaseURL: "postgresql://u:p@db:5433/x",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ListenAddr != ":9000" || got.RedisDB != 3 || !got.S3UseTLS || got.LogLevel != slog.LevelDebug ||
+		got.WorkerConcurrency != 8 || got.ShutdownTimeout != 5*time.Second || got.MetricsAddr != "" ||
+		got.CapturesBucket != "my.captures" || got.DatabaseURL != "postgresql://u:p@db:5433/x" {
+		t.Errorf("Parse = %+v", got)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want []string // substrings of the error, each naming the variable
+	}{
+		{"listen not host:port", map[string]string{EnvListenAddr: "8080"}, []string{"OFFSITE_LISTEN_ADDR", `"8080" is not host:port`}},
+		{"port out of range", map[string]string{EnvRedisAddr: "localhost:70000"}, []string{"OFFSITE_REDIS_ADDR", "1..65535"}},
+		{"redis db", map[string]string{EnvRedisDB: "16"}, []string{"OFFSITE_REDIS_DB", "0..15"}},
+		{"db url scheme", map[string]string{EnvDatabaseURL: "mysql://x@y/z"}, []string{"OFFSITE_DATABASE_URL", "postgres://"}},
+		{"db url password redacted", map[string]string{EnvDatabaseURL: "http://u:secret@h/x"}, []string{"OFFSITE_DATABASE_URL", "xxxxx"}},
+		{"bucket upper case", map[string]string{EnvCapturesBucket: "Captures"}, []string{"OFFSITE_S3_BUCKET_CAPTURES", "'C'"}},
+		{"bucket too short", map[string]string{EnvEvidenceBucket: "ev"}, []string{"OFFSITE_S3_BUCKET_EVIDENCE", "3 to 63"}},
+		{"same buckets", map[string]string{EnvCapturesBucket: "b-one", EnvEvidenceBucket: "b-one"}, []string{"OFFSITE_S3_BUCKET_EVIDENCE", "must differ"}},
+		{"tls not bool", map[string]string{EnvS3UseTLS: "yes please"}, []string{"OFFSITE_S3_USE_TLS", "boolean"}},
+		{"empty key", map[string]string{EnvS3AccessKey: ""}, []string{"OFFSITE_S3_ACCESS_KEY", "empty"}},
+		{"log level", map[string]string{EnvLogLevel: "loud"}, []string{"OFFSITE_LOG_LEVEL", "debug, info, warn, error"}},
+		{"concurrency", map[string]string{EnvWorkerConcurrency: "0"}, []string{"OFFSITE_WORKER_CONCURRENCY", "1..256"}},
+		{"duration", map[string]string{EnvShutdownTimeout: "30"}, []string{"OFFSITE_SHUTDOWN_TIMEOUT", "duration"}},
+		{"cron", map[string]string{EnvNightlyCron: "0 2 * *"}, []string{"OFFSITE_NIGHTLY_CRON", "4 fields"}},
+		{"two problems at once", map[string]string{EnvRedisDB: "x", EnvLogLevel: "y"}, []string{"OFFSITE_REDIS_DB", "OFFSITE_LOG_LEVEL"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(lookup(tc.env))
+			if err == nil {
+				t.Fatal("Parse succeeded, want an error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Errorf("error %q leaks a password", err)
+			}
+		})
+	}
+}
