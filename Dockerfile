@@ -11,7 +11,7 @@ ARG GO_VERSION=1.26
 # ---- build: Go + GDAL headers; cgo links godal against libgdal ----
 FROM golang:${GO_VERSION}-bookworm AS build
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libgdal-dev \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libgdal-dev g++ pkg-config \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY go.mod go.sum ./

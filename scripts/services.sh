@@ -230,8 +230,26 @@ vgw_build() {
 	command -v go >/dev/null || die "go not found in PATH (needed to build the S3 gateway)"
 	log "s3: building versitygw (go tool dependency) into $VGW_BIN; the first build takes a minute or two"
 	mkdir -p "$STATE/bin"
-	(cd "$REPO_ROOT" && go build -o "$VGW_BIN.tmp" github.com/versity/versitygw/cmd/versitygw)
-	mv -f "$VGW_BIN.tmp" "$VGW_BIN"
+	if (cd "$REPO_ROOT" && go build -o "$VGW_BIN.tmp" github.com/versity/versitygw/cmd/versitygw); then
+		mv -f "$VGW_BIN.tmp" "$VGW_BIN"
+	elif [ -x "$VGW_BIN" ]; then
+		rm -f "$VGW_BIN.tmp"
+		log "s3: rebuilding versitygw failed (see above); using the previous build"
+	else
+		die "s3: cannot build versitygw (see above)"
+	fi
+}
+
+# vgw_wait PID: wait up to 20 s for the gateway we just started to answer;
+# fail at once if it exits.
+vgw_wait() {
+	local pid="$1" i
+	for i in $(seq 100); do
+		s3_health && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.2
+	done
+	return 1
 }
 
 s3_start() {
@@ -265,9 +283,9 @@ s3_start() {
 			>>"$VGW_LOG" 2>&1 </dev/null 9>&- &
 		echo $! >"$VGW_PID"
 		echo "$S3_PORT" >"$MARKERS/versitygw"
-		if ! wait_for 20 s3_health; then
+		if ! vgw_wait "$(cat "$VGW_PID")"; then
 			tail -n 20 "$VGW_LOG" >&2 || true
-			die "s3: versitygw did not answer on 127.0.0.1:$S3_PORT within 20 s; see $VGW_LOG"
+			die "s3: versitygw exited or did not answer on 127.0.0.1:$S3_PORT within 20 s; see $VGW_LOG"
 		fi
 		log "s3: started (pid $(cat "$VGW_PID"))"
 	fi
