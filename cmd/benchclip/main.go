@@ -1,7 +1,8 @@
 // Command benchclip drives `make bench-clip` (scripts/bench-clip.sh):
 //
-//	benchclip parcels -scene FILE -n 1000 -out parcels.geojson
-//	    random parcels of 1–20 ha inside the scene (WGS84 GeoJSON)
+//	benchclip parcels -scene FILE -n 1000 -out parcels.geojson [-dir DIR]
+//	    random parcels of 1–20 ha inside the scene (WGS84 GeoJSON), and
+//	    optionally one file per parcel for per-parcel tools
 //	benchclip proxy -listen 127.0.0.1:7071 -target 127.0.0.1:7070
 //	    an S3 reverse proxy that counts response bytes; GET /_bench/bytes
 //	    reports them, POST /_bench/reset zeroes them
@@ -25,6 +26,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"sync/atomic"
@@ -72,6 +74,7 @@ func runParcels(ctx context.Context, args []string) error {
 	n := fs.Int("n", 1000, "number of parcels")
 	out := fs.String("out", "parcels.geojson", "output GeoJSON")
 	seed := fs.Uint64("seed", 1, "random seed")
+	dir := fs.String("dir", "", "also write one GeoJSON file per parcel here (<parcel_id>.geojson)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -103,6 +106,16 @@ func runParcels(ctx context.Context, args []string) error {
 		f := geojson.NewFeature(orb.Polygon{ring})
 		f.Properties["parcel_id"] = fmt.Sprintf("p%04d", i)
 		fc.Append(f)
+		if *dir != "" {
+			one := geojson.NewFeatureCollection().Append(f)
+			data, err := one.MarshalJSON()
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(*dir, fmt.Sprintf("p%04d.geojson", i)), data, 0o644); err != nil {
+				return err
+			}
+		}
 	}
 	data, err := fc.MarshalJSON()
 	if err != nil {

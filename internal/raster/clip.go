@@ -26,6 +26,8 @@ type ClipOptions struct {
 	QuickLookBands []int
 	// Tags are written as GDAL metadata on each COG (e.g. parcel_id, capture).
 	Tags map[string]string
+	// SkipQuickLook leaves ClipOutput.QuickLook empty.
+	SkipQuickLook bool
 	// ParcelEPSG is the geographic CRS of the parcels' lon/lat coordinates:
 	// 0 or 4326 for WGS84, 4490 for CGCS2000.
 	ParcelEPSG int
@@ -56,6 +58,9 @@ type ClipStats struct {
 	Missed     int   // parcels outside the scene
 	BytesRead  int64 // bytes of pixel data decoded from the scene's blocks
 	BlocksRead int   // scene blocks decoded (each at most once)
+	// BlockBytes is the stored (compressed) size of the blocks read, for
+	// tiled GeoTIFFs; 0 when unknown.
+	BlockBytes int64
 	// BytesFetched counts bytes fetched from object storage (headers and
 	// tiles) with Env.Reader == ReaderGo; -1 when not counted.
 	BytesFetched int64
@@ -121,6 +126,7 @@ func Clip(ctx context.Context, env Env, src Source, parcels []Parcel, opts ClipO
 	stats.Clipped = rs.Clipped
 	stats.BlocksRead = rs.BlocksRead
 	stats.BytesRead = rs.BytesRead
+	stats.BlockBytes = rs.BlockBytes
 	stats.BytesFetched = a.fetched()
 	return stats, err
 }
@@ -260,8 +266,10 @@ func finishParcel(m *meta, j job, pix []byte, opts ClipOptions) (ClipOutput, err
 	if out.COG, err = encodeCOG(m, j.win, pix, mask, opts.Tags); err != nil {
 		return ClipOutput{}, fmt.Errorf("%w (parcel %q)", err, j.id)
 	}
-	if out.QuickLook, err = quickLook(m, j, pix, mask, opts.QuickLookBands); err != nil {
-		return ClipOutput{}, fmt.Errorf("%w (parcel %q)", err, j.id)
+	if !opts.SkipQuickLook {
+		if out.QuickLook, err = quickLook(m, j, pix, mask, opts.QuickLookBands); err != nil {
+			return ClipOutput{}, fmt.Errorf("%w (parcel %q)", err, j.id)
+		}
 	}
 	return out, nil
 }

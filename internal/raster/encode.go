@@ -1,13 +1,11 @@
 package raster
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"io"
 	"math"
 	"slices"
@@ -19,8 +17,16 @@ import (
 // gmfPerDataset is GDAL's GMF_PER_DATASET mask flag.
 const gmfPerDataset = 0x02
 
-// cogOptions are the COG driver creation options for clips.
-var cogOptions = []string{"COMPRESS=DEFLATE", "PREDICTOR=YES", "BLOCKSIZE=256", "NUM_THREADS=1"}
+// cogOptions returns the COG driver creation options for a w×h clip:
+// DEFLATE with the predictor suited to the type, 128-pixel tiles for small
+// clips (less padding to compress) and 256-pixel tiles otherwise.
+func cogOptions(w, h int) []string {
+	block := "BLOCKSIZE=256"
+	if max(w, h) <= 128 {
+		block = "BLOCKSIZE=128"
+	}
+	return []string{"COMPRESS=DEFLATE", "PREDICTOR=YES", block, "NUM_THREADS=1"}
+}
 
 // encodeCOG writes the masked window pixels as a COG in memory.
 func encodeCOG(m *meta, win window, pix, mask []byte, tags map[string]string) (cog []byte, err error) {
@@ -84,7 +90,7 @@ func encodeCOG(m *meta, win window, pix, mask []byte, tags map[string]string) (c
 			return nil, fmt.Errorf("raster: clip tag %q: %w", k, err)
 		}
 	}
-	return translateToBytes(ds, "COG", cogOptions)
+	return translateToBytes(ds, "COG", cogOptions(win.W, win.H))
 }
 
 // translateToBytes copies ds with the named driver into /vsimem/ and returns
@@ -152,23 +158,22 @@ func quickLookBands(req []int, n int) []int {
 	}
 }
 
+// quickLookSize is the longest side small quick-looks are enlarged to.
+const quickLookSize = 160
+
 // quickLook renders the clip as an RGBA PNG: each chosen band stretched
 // between its 2nd and 98th percentile over valid pixels, transparent outside
 // the parcel, parcel outline in yellow. Small clips are enlarged by an
-// integer factor so the outline stays readable.
+// integer factor (nearest neighbour) so the outline stays readable.
 func quickLook(m *meta, j job, pix, mask []byte, req []int) ([]byte, error) {
 	bands := quickLookBands(req, m.bands)
 	w, h := j.win.W, j.win.H
 	n := w * h
 	es := m.pt.size
-	scale := 1
-	for max(w, h)*(scale+1) <= 512 {
-		scale++
-	}
-	img := image.NewNRGBA(image.Rect(0, 0, w*scale, h*scale))
-	vals := make([]float64, 0, n)
+	scale := max(1, quickLookSize/max(w, h))
 	lo := make([]float64, len(bands))
 	hi := make([]float64, len(bands))
+	vals := make([]float64, 0, n)
 	for k, b := range bands {
 		vals = vals[:0]
 		for i := 0; i < n; i++ {
@@ -181,35 +186,35 @@ func quickLook(m *meta, j job, pix, mask []byte, req []int) ([]byte, error) {
 		}
 		lo[k], hi[k] = percentiles(vals, 0.02, 0.98)
 	}
+	img := image.NewNRGBA(image.Rect(0, 0, w*scale, h*scale))
+	row := make([]byte, w*scale*4)
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			i := y*w + x
-			var c color.NRGBA
+			var c [4]uint8
 			if mask[i] != 0 {
-				var rgb [3]uint8
 				for k, b := range bands {
-					v := m.pt.decode(pix[((b-1)*n+i)*es:])
-					rgb[k] = stretch(v, lo[k], hi[k])
+					c[k] = stretch(m.pt.decode(pix[((b-1)*n+i)*es:]), lo[k], hi[k])
 				}
 				if len(bands) == 1 {
-					rgb[1], rgb[2] = rgb[0], rgb[0]
+					c[1], c[2] = c[0], c[0]
 				}
-				c = color.NRGBA{rgb[0], rgb[1], rgb[2], 255}
+				c[3] = 255
 			}
-			for dy := 0; dy < scale; dy++ {
-				for dx := 0; dx < scale; dx++ {
-					img.SetNRGBA(x*scale+dx, y*scale+dy, c)
-				}
+			for dx := 0; dx < scale; dx++ {
+				copy(row[(x*scale+dx)*4:], c[:])
 			}
+		}
+		for dy := 0; dy < scale; dy++ {
+			copy(img.Pix[(y*scale+dy)*img.Stride:], row)
 		}
 	}
 	drawOutline(img, j, float64(scale))
-	var buf bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	if err := enc.Encode(&buf, img); err != nil {
+	b, err := encodePNG(img)
+	if err != nil {
 		return nil, fmt.Errorf("raster: encode quick-look: %w", err)
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 // percentiles returns the p and q quantiles of vals (which it sorts).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/airbusgeo/godal"
@@ -59,6 +60,7 @@ type runStats struct {
 	Clipped    int
 	BlocksRead int
 	BytesRead  int64
+	BlockBytes int64
 }
 
 // run reads every needed block with one dataset handle per reader (first
@@ -68,10 +70,14 @@ func (e *engine) run(ctx context.Context, a *access, src Source, first *scene, e
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
-	workers := max(1, min(runtime.GOMAXPROCS(0), len(e.order)))
+	// Two readers per core, so that one fetches while the other decodes;
+	// one finisher per core.
+	workers := runtime.GOMAXPROCS(0)
+	readersN := max(1, min(2*workers, len(e.order)))
+	finishersN := workers
 	blocks := make(chan block)
 	done := make(chan int, len(e.jobs))
-	outs := make(chan ClipOutput, workers)
+	outs := make(chan ClipOutput, 2*workers)
 
 	var readErr, finishErr error
 	var errMu sync.Mutex
@@ -99,7 +105,7 @@ func (e *engine) run(ctx context.Context, a *access, src Source, first *scene, e
 	// Readers: decode blocks and scatter them into the parcels.
 	var readers sync.WaitGroup
 	var statsMu sync.Mutex
-	for w := 0; w < workers; w++ {
+	for w := 0; w < readersN; w++ {
 		s := first
 		if w > 0 {
 			var err error
@@ -128,9 +134,11 @@ func (e *engine) run(ctx context.Context, a *access, src Source, first *scene, e
 					fail(&readErr, err)
 					return
 				}
+				stored := e.storedSize(s, b)
 				statsMu.Lock()
 				st.BlocksRead++
 				st.BytesRead += n
+				st.BlockBytes += stored
 				statsMu.Unlock()
 				e.scatter(b, buf, done)
 			}
@@ -148,7 +156,7 @@ func (e *engine) run(ctx context.Context, a *access, src Source, first *scene, e
 
 	// Finishers: mask and encode complete parcels.
 	var finishers sync.WaitGroup
-	for w := 0; w < workers; w++ {
+	for w := 0; w < finishersN; w++ {
 		finishers.Add(1)
 		go func() {
 			defer finishers.Done()
@@ -220,6 +228,25 @@ func (e *engine) readBlock(s *scene, b block, buf []byte) (int64, error) {
 		return 0, fmt.Errorf("raster: read %s block %d,%d: %w: %v", s.name, b.col, b.row, ErrUnusableScene, err)
 	}
 	return int64(n), nil
+}
+
+// storedSize returns the bytes block b occupies in a TIFF (all bands), or
+// 0 when the driver does not say.
+func (e *engine) storedSize(s *scene, b block) int64 {
+	bands := s.ds.Bands()
+	if s.ds.Metadata("INTERLEAVE", godal.Domain("IMAGE_STRUCTURE")) == "PIXEL" {
+		bands = bands[:1]
+	}
+	var total int64
+	key := "BLOCK_SIZE_" + strconv.Itoa(b.col) + "_" + strconv.Itoa(b.row)
+	for _, band := range bands {
+		n, err := strconv.ParseInt(band.Metadata(key, godal.Domain("TIFF")), 10, 64)
+		if err != nil {
+			return 0
+		}
+		total += n
+	}
+	return total
 }
 
 // scatter copies block b's pixels into every parcel that needs them and

@@ -270,6 +270,10 @@ var registerErr error
 func register() error {
 	registerOnce.Do(func() {
 		registerErr = godal.RegisterRaster(godal.GTiff, godal.Memory, "COG")
+		if registerErr == nil {
+			// In-memory vector layers for polygonizing footprints.
+			registerErr = godal.RegisterVector(godal.Memory)
+		}
 		if registerErr != nil {
 			registerErr = fmt.Errorf("raster: register drivers: %w", registerErr)
 		}

@@ -55,8 +55,8 @@ func registerGoVSI() error {
 	return vsiErr
 }
 
-// add registers a client for cfg and returns its id.
-func (v *goVSI) add(cfg S3Config) (string, *s3Client, error) {
+// newMinio returns a minio-go client for cfg.
+func newMinio(cfg S3Config) (*minio.Client, error) {
 	region := cfg.Region
 	if region == "" {
 		region = "us-east-1"
@@ -66,7 +66,16 @@ func (v *goVSI) add(cfg S3Config) (string, *s3Client, error) {
 		Secure: cfg.UseTLS, Region: region, MaxRetries: 3,
 	})
 	if err != nil {
-		return "", nil, fmt.Errorf("raster: s3 client: %w", err)
+		return nil, fmt.Errorf("raster: s3 client: %w", err)
+	}
+	return mc, nil
+}
+
+// add registers a client for cfg and returns its id.
+func (v *goVSI) add(cfg S3Config) (string, *s3Client, error) {
+	mc, err := newMinio(cfg)
+	if err != nil {
+		return "", nil, err
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()

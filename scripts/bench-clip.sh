@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# bench-clip: clip 1,000 parcels of 1–20 ha from a Sentinel-2-sized COG
+# (10980 × 10980, 4 bands UInt16, 512-pixel tiles) in the local S3 gateway,
+# and compare, side by side: internal/raster (cmd/benchclip), a gdalwarp
+# -cutline loop over /vsis3/ and a rasterio mask loop over one open dataset.
+# Bytes fetched from S3 are counted by a reverse proxy every tool goes
+# through. Then our peak RSS on a scene 4× larger (21960 × 21960).
+#
+# Environment (defaults in brackets):
+#   OFFSITE_S3_ENDPOINT [127.0.0.1:7070]  OFFSITE_S3_ACCESS_KEY [offsite]
+#   OFFSITE_S3_SECRET_KEY [offsite-secret]  BENCH_BUCKET [offsite-bench]
+#   BENCH_DIR [.state/bench] (generated scenes are cached here)
+#   BENCH_PARCELS [1000]  BENCH_GDALWARP_N [50] (gdalwarp runs on this many
+#   parcels and is extrapolated to all)  BENCH_PROXY [127.0.0.1:7078]
+#   BENCH_SKIP_4X [0]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+S3=${OFFSITE_S3_ENDPOINT:-127.0.0.1:7070}
+AK=${OFFSITE_S3_ACCESS_KEY:-offsite}
+SK=${OFFSITE_S3_SECRET_KEY:-offsite-secret}
+BUCKET=${BENCH_BUCKET:-offsite-bench}
+DIR=${BENCH_DIR:-.state/bench}
+N=${BENCH_PARCELS:-1000}
+GW_N=${BENCH_GDALWARP_N:-50}
+PROXY=${BENCH_PROXY:-127.0.0.1:7078}
+PY=/usr/bin/python3 # Debian's python3 with python3-rasterio
+
+for tool in gdalwarp gdal_translate "$PY" /usr/bin/time curl; do
+	command -v "$tool" >/dev/null || { echo "bench-clip: $tool not found" >&2; exit 1; }
+done
+"$PY" -c 'import rasterio, numpy' 2>/dev/null || { echo "bench-clip: $PY lacks rasterio (apt-get install python3-rasterio)" >&2; exit 1; }
+(echo >"/dev/tcp/${S3%:*}/${S3#*:}") 2>/dev/null || { echo "bench-clip: no S3 gateway at $S3 (make services)" >&2; exit 1; }
+
+mkdir -p "$DIR"
+go build -o "$DIR/benchclip" ./cmd/benchclip
+BC="$DIR/benchclip"
+
+# scene SIZE: generate (once) a 4-band UInt16 COG of SIZE×SIZE pixels, 10 m,
+# UTM 50N, smooth fields plus noise, DEFLATE with predictor, 512 tiles.
+scene() {
+	local size=$1 out="$DIR/s2-$1.tif"
+	if [[ ! -s $out ]]; then
+		echo "generating $out (once)..." >&2
+		cat >"$DIR/gen.py" <<'PYEOF'
+import sys, numpy as np, rasterio
+from rasterio.transform import from_origin
+size = int(sys.argv[1]); out = sys.argv[2]
+prof = dict(driver="GTiff", width=size, height=size, count=4, dtype="uint16", crs="EPSG:32650",
+            transform=from_origin(399960, 3500040, 10, 10), tiled=True, blockxsize=512, blockysize=512,
+            compress="deflate", predictor=2, nodata=0, BIGTIFF="IF_SAFER")
+rng = np.random.default_rng(1)
+with rasterio.open(out, "w", **prof) as ds:
+    step = 1024
+    for y0 in range(0, size, step):
+        h = min(step, size - y0)
+        yy, xx = np.mgrid[y0:y0 + h, 0:size].astype(np.float32)
+        base = (np.sin(xx / 377.0) + np.cos(yy / 291.0)) * 900 + 3000
+        for b in range(4):
+            noise = rng.normal(0, 60, (h, size)).astype(np.float32)
+            arr = np.clip(base * (1 + 0.15 * b) + noise, 1, 65535).astype(np.uint16)
+            ds.write(arr, b + 1, window=rasterio.windows.Window(0, y0, size, h))
+PYEOF
+		"$PY" "$DIR/gen.py" "$size" "$DIR/raw-$size.tif"
+		gdal_translate -q -of COG -co COMPRESS=DEFLATE -co PREDICTOR=YES -co BLOCKSIZE=512 \
+			-co NUM_THREADS=2 -co BIGTIFF=IF_SAFER "$DIR/raw-$size.tif" "$out.part"
+		mv "$out.part" "$out"
+		rm -f "$DIR/raw-$size.tif"
+	fi
+	"$BC" upload -endpoint "$S3" -access-key "$AK" -secret-key "$SK" -bucket "$BUCKET" -key "s2-$size.tif" -file "$out"
+}
+
+scene 10980
+mkdir -p "$DIR/cut-10980"
+"$BC" parcels -scene "$DIR/s2-10980.tif" -n "$N" -out "$DIR/parcels-10980.geojson" -dir "$DIR/cut-10980"
+
+# The counting proxy in front of the gateway.
+"$BC" proxy -listen "$PROXY" -target "$S3" >"$DIR/proxy.log" 2>&1 &
+PROXY_PID=$!
+trap 'kill $PROXY_PID 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -sf "http://$PROXY/_bench/bytes" >/dev/null && break; sleep 0.1; done
+reset() { curl -sf -XPOST "http://$PROXY/_bench/reset"; }
+fetched() { curl -sf "http://$PROXY/_bench/bytes" | cut -d' ' -f1; }
+json() { "$PY" -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
+
+export AWS_S3_ENDPOINT=$PROXY AWS_HTTPS=NO AWS_VIRTUAL_HOSTING=FALSE AWS_REGION=us-east-1 \
+	AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR
+
+# Ours, with the Go reader (default) and with GDAL's /vsis3/.
+declare -A OURS_T OURS_B OURS_R
+for reader in go gdal; do
+	reset
+	out=$("$BC" clip -endpoint "$PROXY" -access-key "$AK" -secret-key "$SK" -bucket "$BUCKET" \
+		-key s2-10980.tif -parcels "$DIR/parcels-10980.geojson" -reader "$reader")
+	OURS_T[$reader]=$(json "$out" wall_s)
+	OURS_B[$reader]=$(fetched)
+	OURS_R[$reader]=$(json "$out" maxrss_kb)
+	[[ $reader == go ]] && { TILE_BYTES=$(json "$out" block_bytes); BLOCKS=$(json "$out" blocks); CLIPPED=$(json "$out" clipped); }
+done
+
+# gdalwarp -cutline loop over /vsis3/, one process per parcel.
+GW_N=$(( GW_N < N ? GW_N : N ))
+rm -rf "$DIR/gw-out" && mkdir -p "$DIR/gw-out"
+reset
+GW_RSS=0
+t0=$(date +%s.%N)
+for ((i = 0; i < GW_N; i++)); do
+	id=$(printf 'p%04d' "$i")
+	rss=$( { /usr/bin/time -f '%M' gdalwarp -q -overwrite -cutline "$DIR/cut-10980/$id.geojson" -crop_to_cutline \
+		"/vsis3/$BUCKET/s2-10980.tif" "$DIR/gw-out/$id.tif" >/dev/null; } 2>&1 | tail -1)
+	(( rss > GW_RSS )) && GW_RSS=$rss
+done
+t1=$(date +%s.%N)
+GW_T_SAMPLE=$(echo "$t1 - $t0" | bc -l)
+GW_B_SAMPLE=$(fetched)
+GW_T=$(echo "$GW_T_SAMPLE * $N / $GW_N" | bc -l)
+GW_B=$(echo "$GW_B_SAMPLE * $N / $GW_N" | bc -l)
+
+# rasterio mask loop over one open dataset.
+cat >"$DIR/rio.py" <<'PYEOF'
+import json, resource, sys, time
+import rasterio
+from rasterio.mask import mask
+from rasterio.warp import transform_geom
+path, parcels = sys.argv[1], sys.argv[2]
+feats = json.load(open(parcels))["features"]
+t0 = time.time()
+with rasterio.Env():
+    with rasterio.open(path) as ds:
+        for f in feats:
+            g = transform_geom("EPSG:4326", ds.crs, f["geometry"])
+            out, _ = mask(ds, [g], crop=True)
+print(json.dumps({"wall_s": time.time() - t0, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+PYEOF
+reset
+out=$("$PY" "$DIR/rio.py" "/vsis3/$BUCKET/s2-10980.tif" "$DIR/parcels-10980.geojson")
+RIO_T=$(json "$out" wall_s)
+RIO_R=$(json "$out" maxrss_kb)
+RIO_B=$(fetched)
+
+# Our peak RSS on a scene 4× larger, same number of parcels.
+RSS4=""
+if [[ ${BENCH_SKIP_4X:-0} != 1 ]]; then
+	scene 21960
+	"$BC" parcels -scene "$DIR/s2-21960.tif" -n "$N" -out "$DIR/parcels-21960.geojson"
+	reset
+	out=$("$BC" clip -endpoint "$PROXY" -access-key "$AK" -secret-key "$SK" -bucket "$BUCKET" \
+		-key s2-21960.tif -parcels "$DIR/parcels-21960.geojson" -reader go)
+	RSS4=$(json "$out" maxrss_kb)
+	T4=$(json "$out" wall_s)
+fi
+
+mib() { echo "scale=1; $1 / 1048576" | bc -l; }
+FILE_BYTES=$(stat -c %s "$DIR/s2-10980.tif")
+echo
+echo "bench-clip: $N parcels (1–20 ha), scene 10980×10980×4 UInt16, 512 tiles, $(mib "$FILE_BYTES") MiB; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "touched: $BLOCKS tiles, $(mib "$TILE_BYTES") MiB stored; clipped $CLIPPED"
+printf '%-34s %10s %14s %12s\n' tool "wall s" "fetched MiB" "peak RSS MiB"
+printf '%-34s %10.2f %14.1f %12.1f\n' "ours (Go S3 reader)" "${OURS_T[go]}" "$(mib "${OURS_B[go]}")" "$(echo "${OURS_R[go]}/1024" | bc -l)"
+printf '%-34s %10.2f %14.1f %12.1f\n' "ours (GDAL /vsis3/)" "${OURS_T[gdal]}" "$(mib "${OURS_B[gdal]}")" "$(echo "${OURS_R[gdal]}/1024" | bc -l)"
+printf '%-34s %10.2f %14.1f %12.1f\n' "gdalwarp loop (${GW_N} run, ×$N/$GW_N)" "$GW_T" "$(mib "$GW_B")" "$(echo "$GW_RSS/1024" | bc -l)"
+printf '%-34s %10.2f %14.1f %12.1f\n' "rasterio mask loop" "$RIO_T" "$(mib "$RIO_B")" "$(echo "$RIO_R/1024" | bc -l)"
+echo
+printf 'speed-up vs gdalwarp loop:  %6.1f×  (target ≥ 40×)\n' "$(echo "$GW_T / ${OURS_T[go]}" | bc -l)"
+printf 'speed-up vs rasterio loop:  %6.1f×  (target ≥ 4×)\n' "$(echo "$RIO_T / ${OURS_T[go]}" | bc -l)"
+printf 'fetched / touched tiles:    %6.3f   (target ≤ 1.25; /vsis3/ reader: %.3f)\n' \
+	"$(echo "${OURS_B[go]} / $TILE_BYTES" | bc -l)" "$(echo "${OURS_B[gdal]} / $TILE_BYTES" | bc -l)"
+if [[ -n $RSS4 ]]; then
+	printf 'peak RSS 4× scene / 1×:     %6.2f   (%.1f vs %.1f MiB, %.2f s; target 0.8–1.2)\n' \
+		"$(echo "$RSS4 / ${OURS_R[go]}" | bc -l)" "$(echo "$RSS4/1024" | bc -l)" "$(echo "${OURS_R[go]}/1024" | bc -l)" "$T4"
+fi
