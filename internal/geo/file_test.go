@@ -135,6 +135,17 @@ func TestReadFileGBK(t *testing.T) {
 	if got := c.Features[0].Name; got != "某某化工有限公司" {
 		t.Errorf("name via .cpg = %q", got)
 	}
+	// ArcGIS writes the Windows code page number instead of a name.
+	if err := os.WriteFile(filepath.Join(dir, "gbk.cpg"), []byte("936"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err = ReadFile(ctx, shp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Features[1].Name; got != "北京市朝阳区某某钢铁厂" {
+		t.Errorf("name via .cpg 936 = %q", got)
+	}
 	if err := os.Remove(filepath.Join(dir, "gbk.cpg")); err != nil {
 		t.Fatal(err)
 	}

@@ -11,16 +11,18 @@
 package geo
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/paulmach/orb"
+
+	"github.com/offsite/offsite"
 )
 
 // ErrInvalid reports input that cannot be turned into parcels: malformed
 // GeoJSON or WKT, a feature without a parcel_id, an unsupported geometry
-// type, an unknown CRS. Retrying cannot help.
-var ErrInvalid = errors.New("geo: invalid parcels")
+// type, an unknown CRS, failed validation. Retrying cannot help. It matches
+// offsite.ErrInvalid, so the HTTP layer answers 400.
+var ErrInvalid = fmt.Errorf("geo: %w parcels", offsite.ErrInvalid)
 
 // Common CRS identifiers recorded in Collection.SourceCRS.
 const (
@@ -43,6 +45,20 @@ type Feature struct {
 	Properties map[string]any
 	// Geometry is an orb.Polygon or orb.MultiPolygon in WGS84 lon/lat.
 	Geometry orb.Geometry
+}
+
+// Parcel returns the domain parcel for f (timestamps are left to storage).
+func (f Feature) Parcel() *offsite.Parcel {
+	return &offsite.Parcel{ID: f.ParcelID, EnterpriseUSCC: f.USCC, Name: f.Name, Geometry: f.Geometry}
+}
+
+// Parcels returns the domain parcels of fs, in order.
+func Parcels(fs []Feature) []*offsite.Parcel {
+	out := make([]*offsite.Parcel, len(fs))
+	for i, f := range fs {
+		out[i] = f.Parcel()
+	}
+	return out
 }
 
 // Collection is the result of reading a parcel source.

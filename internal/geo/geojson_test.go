@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/paulmach/orb"
+
+	"github.com/offsite/offsite"
 )
 
 func TestReadGeoJSON(t *testing.T) {
@@ -123,8 +125,8 @@ func TestReadGeoJSONErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if !errors.Is(err, ErrInvalid) {
-				t.Errorf("error %v does not wrap ErrInvalid", err)
+			if !errors.Is(err, ErrInvalid) || !errors.Is(err, offsite.ErrInvalid) {
+				t.Errorf("error %v does not wrap ErrInvalid and offsite.ErrInvalid", err)
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q, want it to contain %q", err, tc.want)
@@ -150,6 +152,15 @@ func TestWriteGeoJSONRoundTrip(t *testing.T) {
 	}
 	if diff := cmp.Diff(in, got.Features); diff != "" {
 		t.Errorf("round trip mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestParcels(t *testing.T) {
+	g := orb.Polygon{sq(0, 0, 1)}
+	got := Parcels([]Feature{{ParcelID: "a", USCC: "91110000MA0000000X", Name: "某某化工有限公司", Geometry: g}})
+	want := []*offsite.Parcel{{ID: "a", EnterpriseUSCC: "91110000MA0000000X", Name: "某某化工有限公司", Geometry: g}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Parcels mismatch (-want +got):\n%s", diff)
 	}
 }
 

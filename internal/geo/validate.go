@@ -117,13 +117,16 @@ func (r Report) Err() error {
 
 // Repaired returns the indices (into Features) of repaired features.
 func (r Report) Repaired() []int {
+	fixed := map[int]bool{}
+	for _, p := range r.Problems {
+		if p.Repaired {
+			fixed[p.Feature] = true
+		}
+	}
 	var out []int
 	for i, f := range r.Features {
-		for _, p := range r.Problems {
-			if p.Repaired && p.Feature == f.Index {
-				out = append(out, i)
-				break
-			}
+		if fixed[f.Index] {
+			out = append(out, i)
 		}
 	}
 	return out
