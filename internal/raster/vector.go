@@ -393,11 +393,7 @@ func MakeValid(g orb.Geometry) (orb.Geometry, error) {
 // i.e. GEOS). Buffer a projected geometry: in degrees the result is
 // meaningless.
 func Buffer(g orb.Geometry, distance float64, quadSegs int) (orb.Geometry, error) {
-	in, err := wkb.Marshal(g)
-	if err != nil {
-		return nil, fmt.Errorf("raster: buffer: %w", err)
-	}
-	geom, err := godal.NewGeometryFromWKB(in, nil, errLogger)
+	geom, err := toOGR(g)
 	if err != nil {
 		return nil, fmt.Errorf("raster: buffer: %w", err)
 	}
@@ -412,6 +408,40 @@ func Buffer(g orb.Geometry, distance float64, quadSegs int) (orb.Geometry, error
 		return nil, fmt.Errorf("raster: buffer: %w", err)
 	}
 	return decodeWKB(out)
+}
+
+// Union returns the union of a and b (GDAL's OGR_G_Union, i.e. GEOS).
+// Both must be valid.
+func Union(a, b orb.Geometry) (orb.Geometry, error) {
+	ga, err := toOGR(a)
+	if err != nil {
+		return nil, fmt.Errorf("raster: union: %w", err)
+	}
+	defer ga.Close()
+	gb, err := toOGR(b)
+	if err != nil {
+		return nil, fmt.Errorf("raster: union: %w", err)
+	}
+	defer gb.Close()
+	u, err := ga.Union(gb, errLogger)
+	if err != nil {
+		return nil, fmt.Errorf("raster: union: %w", err)
+	}
+	defer u.Close()
+	out, err := u.WKB(errLogger)
+	if err != nil {
+		return nil, fmt.Errorf("raster: union: %w", err)
+	}
+	return decodeWKB(out)
+}
+
+// toOGR converts an orb geometry to a GDAL geometry; the caller closes it.
+func toOGR(g orb.Geometry) (*godal.Geometry, error) {
+	b, err := wkb.Marshal(g)
+	if err != nil {
+		return nil, err
+	}
+	return godal.NewGeometryFromWKB(b, nil, errLogger)
 }
 
 // decodeWKB decodes ISO or extended WKB into a 2D orb geometry, dropping Z

@@ -198,6 +198,18 @@ func TestMakeValid(t *testing.T) {
 	}
 }
 
+func TestUnion(t *testing.T) {
+	a := orb.Polygon{{{0, 0}, {2, 0}, {2, 2}, {0, 2}, {0, 0}}}
+	b := orb.Polygon{{{1, 1}, {3, 1}, {3, 3}, {1, 3}, {1, 1}}}
+	g, err := Union(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := area(g); math.Abs(got-7) > 1e-12 {
+		t.Errorf("union area %v, want 7 (%v)", got, g)
+	}
+}
+
 func TestBuffer(t *testing.T) {
 	sq := orb.Polygon{{{0, 0}, {100, 0}, {100, 100}, {0, 100}, {0, 0}}}
 	g, err := Buffer(sq, 10, 16)
