@@ -29,6 +29,9 @@ type ChangeParams struct {
 	Tolerance float64 `yaml:"tolerance"`
 	// MinPixels is the minimum mapping unit in pixels; default 6.
 	MinPixels int `yaml:"min_pixels"`
+	// SamplePixels caps the pixels, taken on a regular grid, from which IR-MAD estimates
+	// its transformation; every pixel is still tested. Default 131072.
+	SamplePixels int `yaml:"sample_pixels"`
 	// BlockRows is the number of rows processed at a time; default 256.
 	BlockRows int `yaml:"block_rows"`
 	// NDVIDrop is the NDVI fall that makes a change vegetation_loss; default 0.2.
@@ -57,6 +60,7 @@ func (p ChangeParams) withDefaults() ChangeParams {
 	def(&p.Tolerance, 1e-4)
 	defi(&p.MinPixels, 6)
 	defi(&p.BlockRows, 256)
+	defi(&p.SamplePixels, 1<<17)
 	def(&p.NDVIDrop, 0.2)
 	def(&p.MNDWIChange, 0.3)
 	def(&p.BrightnessRise, 0.04)
@@ -82,6 +86,7 @@ func (p ChangeParams) Validate() error {
 		positive("tolerance", p.Tolerance),
 		atLeast("min_pixels", p.MinPixels, 1),
 		atLeast("block_rows", p.BlockRows, 1),
+		atLeast("sample_pixels", p.SamplePixels, 1000),
 		open01("ndvi_drop", p.NDVIDrop),
 		open01("mndwi_change", p.MNDWIChange),
 		open01("brightness_rise", p.BrightnessRise),
@@ -97,6 +102,7 @@ func (p ChangeParams) record(method string, iterations int) map[string]float64 {
 		m["max_iterations"] = float64(p.MaxIterations)
 		m["tolerance"] = p.Tolerance
 		m["iterations"] = float64(iterations)
+		m["sample_pixels"] = float64(p.SamplePixels)
 	}
 	return m
 }
@@ -148,8 +154,7 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 			method = MethodIRMAD
 		}
 	}
-	cb, ca := newClearSky(before), newClearSky(after)
-	ok := func(i int) bool { return cb.clear(i) && ca.clear(i) }
+	ok := clearBoth(before, after)
 	var field changeField
 	iterations := 0
 	switch method {
@@ -216,6 +221,20 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 		}
 	}
 	return out, nil
+}
+
+// clearBoth returns a test for pixels clear on both dates, backed by a bitset (one bit per
+// pixel) so the passes over the scene do not re-run the masks.
+func clearBoth(before, after *Grid) func(int) bool {
+	cb, ca := newClearSky(before), newClearSky(after)
+	n := before.Width * before.Height
+	bits := make([]uint64, (n+63)/64)
+	for i := 0; i < n; i++ {
+		if cb.clear(i) && ca.clear(i) {
+			bits[i>>6] |= 1 << (uint(i) & 63)
+		}
+	}
+	return func(i int) bool { return bits[i>>6]&(1<<(uint(i)&63)) != 0 }
 }
 
 var errTooFewPixels = errors.New("detect: too few clear pixels")

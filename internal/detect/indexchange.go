@@ -26,7 +26,7 @@ func newIndexChange(before, after *Grid, ok func(int) bool) (*indexChange, error
 	copy(m.before[:], xb)
 	copy(m.after[:], xa)
 	n := before.Width * before.Height
-	const maxSamples = 1 << 18
+	const maxSamples = 1 << 16
 	for k := 0; k < 3; k++ {
 		sb, sa := newSampler(n, maxSamples), newSampler(n, maxSamples)
 		for i := 0; i < n; i++ {

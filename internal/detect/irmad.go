@@ -13,7 +13,9 @@ type irmad struct {
 	ok         func(int) bool
 	blockRows  int
 	width      int
+	height     int
 	n          int
+	stride     int // sampling stride in rows and columns for estimating the transform
 	a, b       []float64 // p×p, canonical vectors as columns
 	mx, my     []float64
 	sigma2     []float64 // robust variance of each MAD variate
@@ -39,11 +41,16 @@ func newIRMAD(before, after *Grid, roles []string, ok func(int) bool, p ChangePa
 		return nil, err
 	}
 	m := &irmad{x: x, y: y, roles: roles, p: len(roles), ok: ok, blockRows: p.BlockRows,
-		width: before.Width, n: before.Width * before.Height, lut: newChi2Table(len(roles))}
+		width: before.Width, height: before.Height, n: before.Width * before.Height,
+		lut: newChi2Table(len(roles))}
+	m.stride = 1
+	for m.n/(m.stride*m.stride) > p.SamplePixels {
+		m.stride++
+	}
 	weighted := false
 	for it := 0; it < p.MaxIterations; it++ {
 		sw, mean, cov := m.accumulate(weighted)
-		if sw < float64(20*m.p) {
+		if sw < float64(10*m.p) {
 			return nil, errTooFewPixels
 		}
 		prev := m.rho
@@ -115,34 +122,36 @@ func (m *irmad) accumulate(weighted bool) (float64, []float64, []float64) {
 	bcross := make([]float64, q*q)
 	v := make([]float64, q)
 	xs, ys := make([]float64, m.p), make([]float64, m.p)
-	block := m.blockRows * m.width
-	for start := 0; start < m.n; start += block {
-		end := min(m.n, start+block)
+	// Row blocks of the sampling grid: float64 partial sums per block, added to the totals.
+	for by := 0; by < m.height; by += m.blockRows * m.stride {
 		var bw float64
 		clear(bsum)
 		clear(bcross)
-		for i := start; i < end; i++ {
-			if !m.ok(i) {
-				continue
-			}
-			w := 1.0
-			if weighted {
-				w = m.lut.survival(m.madStat(i, xs, ys))
-				if w < 1e-12 {
+		for y := by; y < min(m.height, by+m.blockRows*m.stride); y += m.stride {
+			for x := 0; x < m.width; x += m.stride {
+				i := y*m.width + x
+				if !m.ok(i) {
 					continue
 				}
-			}
-			for k := 0; k < m.p; k++ {
-				v[k] = float64(m.x[k][i]) - shift[k]
-				v[m.p+k] = float64(m.y[k][i]) - shift[m.p+k]
-			}
-			bw += w
-			for r := 0; r < q; r++ {
-				wr := w * v[r]
-				bsum[r] += wr
-				row := bcross[r*q:]
-				for c := r; c < q; c++ {
-					row[c] += wr * v[c]
+				w := 1.0
+				if weighted {
+					w = m.lut.survival(m.madStat(i, xs, ys))
+					if w < 1e-12 {
+						continue
+					}
+				}
+				for k := 0; k < m.p; k++ {
+					v[k] = float64(m.x[k][i]) - shift[k]
+					v[m.p+k] = float64(m.y[k][i]) - shift[m.p+k]
+				}
+				bw += w
+				for r := 0; r < q; r++ {
+					wr := w * v[r]
+					bsum[r] += wr
+					row := bcross[r*q:]
+					for c := r; c < q; c++ {
+						row[c] += wr * v[c]
+					}
 				}
 			}
 		}
@@ -241,7 +250,7 @@ func (m *irmad) solve(mean, cov []float64) error {
 // no-change population, which makes re-weighting run away towards ρ = 1; median and MAD are
 // unaffected by the weights and by a minority of changed pixels.
 func (m *irmad) calibrate() error {
-	const want = 1 << 16
+	const want = 1 << 15
 	stride := max(1, m.n/want)
 	p := m.p
 	samples := make([][]float64, p)
