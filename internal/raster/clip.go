@@ -275,7 +275,8 @@ func finishParcel(m *meta, j job, pix []byte, opts ClipOptions) (ClipOutput, err
 }
 
 // applyMask sets pixels outside the mask to the fill value, clears mask
-// entries whose pixels are nodata in every band, and counts the rest.
+// entries whose pixels are nodata in every band (or transparent, with an
+// alpha band: those are filled too, as gdalwarp does), and counts the rest.
 func applyMask(m *meta, win window, pix, mask []byte) int64 {
 	es := m.pt.size
 	fillv := m.pt.encode(fillValue(m))
@@ -291,6 +292,13 @@ func applyMask(m *meta, win window, pix, mask []byte) int64 {
 		}
 		x, y := win.X+i%win.W, win.Y+i/win.W
 		if x < 0 || y < 0 || x >= m.width || y >= m.height {
+			mask[i] = 0
+			continue
+		}
+		if m.alpha >= 0 && m.pt.decode(pix[(m.alpha*n+i)*es:]) == 0 {
+			for b := 0; b < m.bands; b++ {
+				copy(pix[(b*n+i)*es:], fillv)
+			}
 			mask[i] = 0
 			continue
 		}

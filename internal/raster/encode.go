@@ -65,7 +65,7 @@ func encodeCOG(m *meta, win window, pix, mask []byte, tags map[string]string) (c
 			}
 		}
 	}
-	if m.nodata == nil {
+	if m.nodata == nil && m.alpha < 0 {
 		mb, err := ds.CreateMaskBand(gmfPerDataset, errLogger)
 		if err != nil {
 			return nil, fmt.Errorf("raster: clip mask: %w", err)

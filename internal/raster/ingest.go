@@ -103,7 +103,9 @@ func Ingest(ctx context.Context, env Env, src Source, opts IngestOptions) (res *
 		return nil, fmt.Errorf("raster: %s: footprint: %w", s.name, err)
 	}
 	res = &IngestResult{Info: m.info(extent)}
-	res.IsCOG = s.ds.Metadata("LAYOUT", godal.Domain("IMAGE_STRUCTURE")) == "COG" && m.blockW < m.width
+	// A COG is tiled: square blocks, or at least not full-width strips.
+	tiled := m.blockW == m.blockH || m.blockW != m.width
+	res.IsCOG = tiled && s.ds.Metadata("LAYOUT", godal.Domain("IMAGE_STRUCTURE")) == "COG"
 
 	if err := ctx.Err(); err != nil {
 		return nil, err

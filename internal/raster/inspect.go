@@ -36,6 +36,10 @@ type meta struct {
 	blockW  int
 	blockH  int
 	colours []godal.ColorInterp
+	// alpha is the 0-based index of a last band interpreted as alpha, or -1.
+	// Like gdalwarp, an alpha band is the validity mask: pixels with alpha 0
+	// are invalid, and any nodata value is ignored.
+	alpha int
 }
 
 // readMeta checks that the open scene is usable and describes it.
@@ -56,12 +60,20 @@ func readMeta(s *scene) (*meta, error) {
 	if err != nil {
 		return nil, fmt.Errorf("raster: %s: %w", s.name, err)
 	}
-	m := &meta{grid: g, wkt: wkt, bands: st.NBands, blockW: st.BlockSizeX, blockH: st.BlockSizeY}
+	m := &meta{grid: g, wkt: wkt, bands: st.NBands, blockW: st.BlockSizeX, blockH: st.BlockSizeY, alpha: -1}
 	bands := s.ds.Bands()
+	if n := len(bands); n > 1 && bands[n-1].ColorInterp() == godal.CIAlpha {
+		m.alpha = n - 1
+	}
 	for i, b := range bands {
 		bs := b.Structure()
 		if bs.DataType != st.DataType {
 			return nil, fmt.Errorf("raster: %s: %w: band %d is %s, band 1 is %s", s.name, ErrUnusableScene, i+1, bs.DataType, st.DataType)
+		}
+		m.descs = append(m.descs, b.Description())
+		m.colours = append(m.colours, b.ColorInterp())
+		if i == m.alpha {
+			continue
 		}
 		nd, ok := b.NoData()
 		if i == 0 && ok {
@@ -70,11 +82,14 @@ func readMeta(s *scene) (*meta, error) {
 		if (m.nodata != nil) != ok || ok && nd != *m.nodata && !(nd != nd && *m.nodata != *m.nodata) {
 			return nil, fmt.Errorf("raster: %s: %w: bands have different nodata values", s.name, ErrUnusableScene)
 		}
-		m.descs = append(m.descs, b.Description())
-		m.colours = append(m.colours, b.ColorInterp())
 	}
 	if m.pt, err = supportedType(st.DataType); err != nil {
 		return nil, fmt.Errorf("raster: %s: %w", s.name, err)
+	}
+	// GDAL ignores a nodata value the data type cannot hold (e.g. -10000 on
+	// Byte), and an alpha band supersedes nodata.
+	if m.nodata != nil && (m.alpha >= 0 || !m.pt.representable(*m.nodata)) {
+		m.nodata = nil
 	}
 	m.epsg = epsgOf(wkt)
 	return m, nil

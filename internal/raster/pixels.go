@@ -121,3 +121,28 @@ func fill(buf, v []byte) {
 		n += copy(buf[n:], buf[:n])
 	}
 }
+
+// representable reports whether v can be stored exactly in pt.
+func (pt pixelType) representable(v float64) bool {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return pt.dt == godal.Float32 || pt.dt == godal.Float64
+	}
+	var lo, hi float64
+	switch pt.dt {
+	case godal.Byte:
+		lo, hi = 0, math.MaxUint8
+	case godal.UInt16:
+		lo, hi = 0, math.MaxUint16
+	case godal.Int16:
+		lo, hi = math.MinInt16, math.MaxInt16
+	case godal.UInt32:
+		lo, hi = 0, math.MaxUint32
+	case godal.Int32:
+		lo, hi = math.MinInt32, math.MaxInt32
+	case godal.Float32:
+		return math.Abs(v) <= math.MaxFloat32
+	default:
+		return true
+	}
+	return v >= lo && v <= hi && v == math.Trunc(v)
+}

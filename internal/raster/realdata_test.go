@@ -97,3 +97,31 @@ func TestClipRealSentinel2(t *testing.T) {
 		})
 	}
 }
+
+// TestClipRealDrone clips a real RGBA drone orthomosaic whose alpha band is
+// its validity mask (and whose nodata, -10000, does not fit its Byte type)
+// and compares with gdalwarp.
+func TestClipRealDrone(t *testing.T) {
+	requireGDALWarp(t)
+	path := sharedData(t, "drone/pix4d_bali_ortho_rgba_nodata.tif")
+	info, err := Inspect(context.Background(), Env{AllowLocalFiles: true}, FileSource(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.NoData != nil || info.Bands != 4 {
+		t.Fatalf("nodata %v, %d bands: want no usable nodata and 4 bands", info.NoData, info.Bands)
+	}
+	sc := testScene{name: "drone", epsg: info.EPSG, gt: info.GeoTransform, w: info.Width, h: info.Height}
+	rng := rand.New(rand.NewPCG(7, 8))
+	var parcels []Parcel
+	for i := 0; i < 8; i++ {
+		g := randomParcel(t, rng, sc, i, rng.Float64()*float64(sc.w), rng.Float64()*float64(sc.h), 20+rng.Float64()*80)
+		parcels = append(parcels, Parcel{ID: fmt.Sprintf("drone-%02d", i), Geometry: g})
+	}
+	dir := t.TempDir()
+	for _, allTouched := range []bool{false, true} {
+		t.Run(fmt.Sprintf("allTouched=%v", allTouched), func(t *testing.T) {
+			compareWithGDALWarp(t, dir, sc, path, parcels, allTouched)
+		})
+	}
+}
