@@ -4,6 +4,7 @@
 // Usage:
 //
 //	worker [serve]     run the asynq server and scheduler (configured by OFFSITE_* variables)
+//	worker clip ...    clip a scene to parcels (see `worker clip -h`)
 package main
 
 import (
@@ -45,7 +46,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			err = cerr
 		}
 		return err
+	case "clip":
+		return runClip(ctx, args, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q; commands: serve", cmd)
+		return fmt.Errorf("unknown command %q; commands: serve, clip", cmd)
 	}
 }
