@@ -1,0 +1,303 @@
+package enforce
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/offsite/offsite"
+)
+
+// List entry statuses. An entry moves proposed → notice → listed, and from there to removed
+// or expired; renewing keeps it listed with a new validity. An upheld objection rejects it.
+const (
+	ListProposed = "proposed"
+	ListNotice   = "notice"
+	ListListed   = "listed"
+	ListRemoved  = "removed"
+	ListExpired  = "expired"
+	ListRejected = "rejected"
+)
+
+// ActiveListStatuses are the statuses of an entry that is still under way; an enterprise has
+// at most one such entry.
+var ActiveListStatuses = []string{ListProposed, ListNotice, ListListed}
+
+// Removal categories. The first three bar re-admission for good (二.4).
+const (
+	RemovalMaliciousDischarge  = "malicious_discharge"
+	RemovalFalsifiedRecords    = "falsified_records"
+	RemovalEvadingSupervision  = "evading_supervision"
+	RemovalNoLongerQualifies   = "no_longer_qualifies"
+	RemovalStrictDisposition   = "strict_disposition" // removed by a disposition under 四.10
+	RemovalEnterpriseRequested = "enterprise_requested"
+)
+
+// RemovalCategories lists every removal category.
+var RemovalCategories = []string{RemovalMaliciousDischarge, RemovalFalsifiedRecords, RemovalEvadingSupervision,
+	RemovalNoLongerQualifies, RemovalStrictDisposition, RemovalEnterpriseRequested}
+
+// Barring reports whether a removal category bars re-admission for good.
+func Barring(category string) bool {
+	switch category {
+	case RemovalMaliciousDischarge, RemovalFalsifiedRecords, RemovalEvadingSupervision:
+		return true
+	}
+	return false
+}
+
+// Objection is an objection raised during the public notice.
+type Objection struct {
+	ID         int        `json:"id"`
+	Text       string     `json:"text"`
+	RaisedBy   string     `json:"raised_by"`
+	RaisedAt   time.Time  `json:"raised_at"`
+	Outcome    string     `json:"outcome,omitempty"` // "upheld" or "dismissed" once resolved
+	Resolution string     `json:"resolution,omitempty"`
+	ResolvedBy string     `json:"resolved_by,omitempty"`
+	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
+}
+
+// ListEntry is one enterprise's passage through the positive list.
+type ListEntry struct {
+	ID              int64       `json:"id"`
+	USCC            string      `json:"uscc"`
+	Status          string      `json:"status"`
+	Admission       Evaluation  `json:"admission"`
+	NoticeStart     *time.Time  `json:"notice_start,omitempty"`
+	NoticeEnd       *time.Time  `json:"notice_end,omitempty"`
+	Objections      []Objection `json:"objections"`
+	ValidFrom       *time.Time  `json:"valid_from,omitempty"`
+	ValidTo         *time.Time  `json:"valid_to,omitempty"`
+	Renewals        int         `json:"renewals"`
+	RemovalCategory string      `json:"removal_category,omitempty"`
+	RemovalReason   string      `json:"removal_reason,omitempty"`
+	FiledAt         *time.Time  `json:"filed_at,omitempty"` // filed with the province
+	// HealthCheck is the health-check visit status of the current validity (computed).
+	HealthCheck string    `json:"health_check,omitempty"`
+	Version     int       `json:"version"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// EffectiveStatus is the status at now: a listed entry past its validity is expired.
+func (e *ListEntry) EffectiveStatus(now time.Time) string {
+	if e.Status == ListListed && e.ValidTo != nil && !now.Before(*e.ValidTo) {
+		return ListExpired
+	}
+	return e.Status
+}
+
+func stateError(action, status string, allowed ...string) error {
+	return offsite.Conflict("cannot %s a list entry that is %s (only when %s)", action, status, strings.Join(allowed, " or "))
+}
+
+// Propose starts a list entry for an enterprise after evaluating its admission. A barred
+// enterprise or one that fails every admission path is refused with the reasons.
+func Propose(ent *Enterprise, ev Evaluation, now time.Time) (*ListEntry, error) {
+	if ent.Barred {
+		return nil, offsite.Conflict("enterprise %s is barred from the positive list for good (%s)", ent.USCC, ent.BarredReason)
+	}
+	if !ev.Admitted {
+		var failed []string
+		for _, r := range ev.Reasons {
+			if !r.Passed {
+				failed = append(failed, r.Path+": "+r.Detail)
+			}
+		}
+		return nil, offsite.Invalid("facts", "no admission path is met: %s", strings.Join(failed, "; "))
+	}
+	return &ListEntry{USCC: ent.USCC, Status: ListProposed, Admission: ev, Objections: []Objection{}, CreatedAt: now, UpdatedAt: now}, nil
+}
+
+func day(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
+}
+
+// StartNotice puts a proposed entry on public notice from start to end (二.3); the period
+// must last at least cfg.NoticeMinDays days and must not end in the past.
+func (e *ListEntry) StartNotice(cfg Config, start, end, now time.Time) error {
+	if e.Status != ListProposed {
+		return stateError("start the notice of", e.Status, ListProposed)
+	}
+	if !end.After(start) {
+		return offsite.Invalid("notice_end", "must be after notice_start")
+	}
+	if min := start.AddDate(0, 0, cfg.NoticeMinDays); end.Before(min) {
+		return offsite.Invalid("notice_end", "the notice lasts %.1f days; the minimum is %d days (notice_end >= %s)",
+			end.Sub(start).Hours()/24, cfg.NoticeMinDays, min.Format(time.RFC3339))
+	}
+	if end.Before(now) {
+		return offsite.Invalid("notice_end", "is in the past")
+	}
+	e.Status, e.NoticeStart, e.NoticeEnd, e.UpdatedAt = ListNotice, &start, &end, now
+	return nil
+}
+
+// Object records an objection; objections are taken while the entry is on notice.
+func (e *ListEntry) Object(text, by string, now time.Time) (*Objection, error) {
+	if e.Status != ListNotice {
+		return nil, stateError("object to", e.Status, ListNotice)
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil, offsite.Invalid("text", "is required")
+	}
+	if now.Before(*e.NoticeStart) || now.After(*e.NoticeEnd) {
+		return nil, offsite.Conflict("objections are taken during the notice period %s – %s", e.NoticeStart.Format(time.RFC3339), e.NoticeEnd.Format(time.RFC3339))
+	}
+	o := Objection{ID: len(e.Objections) + 1, Text: text, RaisedBy: by, RaisedAt: now}
+	e.Objections = append(e.Objections, o)
+	e.UpdatedAt = now
+	return &e.Objections[len(e.Objections)-1], nil
+}
+
+// Resolve resolves objection id as "upheld" (the entry is rejected) or "dismissed".
+func (e *ListEntry) Resolve(id int, outcome, resolution, by string, now time.Time) error {
+	if e.Status != ListNotice {
+		return stateError("resolve an objection to", e.Status, ListNotice)
+	}
+	if id < 1 || id > len(e.Objections) {
+		return offsite.NotFound("objection %d of list entry %d", id, e.ID)
+	}
+	o := &e.Objections[id-1]
+	if o.ResolvedAt != nil {
+		return offsite.Conflict("objection %d is already resolved (%s)", id, o.Outcome)
+	}
+	if outcome != "upheld" && outcome != "dismissed" {
+		return offsite.Invalid("outcome", "must be \"upheld\" or \"dismissed\", got %q", outcome)
+	}
+	if strings.TrimSpace(resolution) == "" {
+		return offsite.Invalid("resolution", "is required: say how the objection was resolved")
+	}
+	o.Outcome, o.Resolution, o.ResolvedBy, o.ResolvedAt = outcome, resolution, by, &now
+	if outcome == "upheld" {
+		e.Status = ListRejected
+	}
+	e.UpdatedAt = now
+	return nil
+}
+
+// List publishes an entry whose notice has ended with every objection resolved. validFrom
+// defaults to now; the validity lasts cfg.ValidityYears.
+func (e *ListEntry) List(cfg Config, validFrom, now time.Time) error {
+	if e.Status != ListNotice {
+		return stateError("list", e.Status, ListNotice)
+	}
+	if now.Before(*e.NoticeEnd) {
+		return offsite.Conflict("the public notice runs until %s", e.NoticeEnd.Format(time.RFC3339))
+	}
+	for _, o := range e.Objections {
+		if o.ResolvedAt == nil {
+			return offsite.Conflict("objection %d is not resolved", o.ID)
+		}
+	}
+	to := validFrom.AddDate(cfg.ValidityYears, 0, 0)
+	e.Status, e.ValidFrom, e.ValidTo, e.UpdatedAt = ListListed, &validFrom, &to, now
+	return nil
+}
+
+// Renew extends a listed (or expired) entry by another validity period after a fresh
+// admission evaluation; it starts where the old one ends, or now if that has passed.
+func (e *ListEntry) Renew(cfg Config, ent *Enterprise, ev Evaluation, now time.Time) error {
+	st := e.EffectiveStatus(now)
+	if st != ListListed && st != ListExpired {
+		return stateError("renew", st, ListListed, ListExpired)
+	}
+	if ent.Barred {
+		return offsite.Conflict("enterprise %s is barred from the positive list for good (%s)", ent.USCC, ent.BarredReason)
+	}
+	if !ev.Admitted {
+		return offsite.Invalid("facts", "no admission path is met; the entry cannot be renewed")
+	}
+	from := *e.ValidTo
+	if from.Before(now) {
+		from = now
+	}
+	to := from.AddDate(cfg.ValidityYears, 0, 0)
+	e.Status, e.ValidFrom, e.ValidTo, e.Admission, e.UpdatedAt = ListListed, &from, &to, ev, now
+	e.Renewals++
+	return nil
+}
+
+// Remove takes the entry off the list (or stops its procedure). It reports whether the
+// removal bars the enterprise for good.
+func (e *ListEntry) Remove(category, reason string, now time.Time) (barred bool, err error) {
+	st := e.EffectiveStatus(now)
+	if st != ListListed && st != ListNotice && st != ListProposed {
+		return false, stateError("remove", st, ListProposed, ListNotice, ListListed)
+	}
+	known := false
+	for _, c := range RemovalCategories {
+		known = known || c == category
+	}
+	if !known {
+		return false, offsite.Invalid("category", "must be one of %s, got %q", strings.Join(RemovalCategories, ", "), category)
+	}
+	if strings.TrimSpace(reason) == "" {
+		return false, offsite.Invalid("reason", "is required")
+	}
+	e.Status, e.RemovalCategory, e.RemovalReason, e.UpdatedAt = ListRemoved, category, reason, now
+	return Barring(category), nil
+}
+
+// Expire marks a listed entry past its validity as expired; it reports whether it did.
+func (e *ListEntry) Expire(now time.Time) bool {
+	if e.Status == ListListed && e.EffectiveStatus(now) == ListExpired {
+		e.Status, e.UpdatedAt = ListExpired, now
+		return true
+	}
+	return false
+}
+
+// Health-check visit statuses of a listed entry's validity (二.4).
+const (
+	HealthDone    = "done"    // a visit took place within the validity
+	HealthPending = "pending" // none yet, and the end of validity is still far
+	HealthDue     = "due"     // none yet, and the validity ends within cfg.HealthCheckDueDays
+	HealthOverdue = "overdue" // the validity ended without a visit
+)
+
+// HealthCheckStatus says whether the entry's validity has had its health-check visit, given
+// the dates of the enterprise's visits. It is "" for an entry that was never listed.
+func HealthCheckStatus(cfg Config, e *ListEntry, visits []time.Time, now time.Time) string {
+	if e.ValidFrom == nil || e.ValidTo == nil {
+		return ""
+	}
+	for _, v := range visits {
+		if !v.Before(*e.ValidFrom) && v.Before(*e.ValidTo) {
+			return HealthDone
+		}
+	}
+	switch {
+	case !now.Before(*e.ValidTo):
+		return HealthOverdue
+	case now.After(e.ValidTo.AddDate(0, 0, -cfg.HealthCheckDueDays)):
+		return HealthDue
+	}
+	return HealthPending
+}
+
+// Publication is what the public list shows of a listed enterprise (二.3), and nothing more.
+type Publication struct {
+	Name             string    `json:"name"`
+	Address          string    `json:"address"`
+	USCC             string    `json:"uscc"`
+	Industry         string    `json:"industry"`
+	PermitNo         string    `json:"permit_no"`
+	ValidFrom        time.Time `json:"valid_from"`
+	ValidTo          time.Time `json:"valid_to"`
+	ComplaintChannel string    `json:"complaint_channel"`
+}
+
+// PublicationCSVHeader is the header of the public list's CSV form.
+var PublicationCSVHeader = []string{"name", "address", "uscc", "industry", "permit_no", "valid_from", "valid_to", "complaint_channel"}
+
+// CSVRecord returns p as a CSV record in PublicationCSVHeader order.
+func (p Publication) CSVRecord() []string {
+	return []string{p.Name, p.Address, p.USCC, p.Industry, p.PermitNo, p.ValidFrom.Format("2006-01-02"), p.ValidTo.Format("2006-01-02"), p.ComplaintChannel}
+}
+
+// String is used in error messages.
+func (e *ListEntry) String() string {
+	return fmt.Sprintf("list entry %d (%s, %s)", e.ID, e.USCC, e.Status)
+}
