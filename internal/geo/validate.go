@@ -27,12 +27,13 @@ const (
 	HoleOutside      Code = "hole_outside_shell" // a hole lies outside its shell
 	ZeroArea         Code = "zero_area"          // a ring encloses no area
 	PartsOverlap     Code = "parts_overlap"      // two polygons of a multipolygon overlap
+	NestedHole       Code = "nested_hole"        // a hole lies inside another hole
 )
 
 // repairable lists the codes WithRepair can fix.
 var repairable = map[Code]bool{
 	UnclosedRing: true, ShortRing: true, SelfIntersection: true, RingsCross: true,
-	HoleOutside: true, ZeroArea: true, PartsOverlap: true,
+	HoleOutside: true, ZeroArea: true, PartsOverlap: true, NestedHole: true,
 }
 
 // Problem is one validation finding, located as precisely as possible.
@@ -413,21 +414,34 @@ func crossingProblems(f Feature, pi int, p orb.Polygon) []Problem {
 			Detail: fmt.Sprintf("ring %d and ring %d cross near (%.7f, %.7f); a hole must lie inside the exterior ring and holes must not overlap", r1, r2, at[0], at[1])})
 		return true
 	})
+	// Each hole must lie inside the shell and outside every other hole. No
+	// crossings were found between the rings checked here, so one vertex
+	// off the other ring's boundary tells where the whole ring lies.
+	side := func(of, in int) int {
+		for _, pt := range p[of] {
+			if loc := ringLocation(p[in], pt); loc != 0 {
+				return loc
+			}
+		}
+		return 0
+	}
 	for ri := 1; ri < len(p); ri++ {
-		if reported[pair{0, ri}] {
+		if !reported[pair{0, ri}] && side(ri, 0) < 0 {
+			probs = append(probs, Problem{Feature: f.Index, ParcelID: f.ParcelID, Code: HoleOutside,
+				Polygon: pi, Ring: ri, Point: -1,
+				Detail: "this hole lies outside the exterior ring; holes must be inside it (is it a separate polygon of a multipolygon?)"})
 			continue
 		}
-		for k, pt := range p[ri] {
-			loc := ringLocation(p[0], pt)
-			if loc == 0 {
+		for rj := 1; rj < len(p); rj++ {
+			if rj == ri || reported[pair{min(ri, rj), max(ri, rj)}] {
 				continue
 			}
-			if loc < 0 {
-				probs = append(probs, Problem{Feature: f.Index, ParcelID: f.ParcelID, Code: HoleOutside,
-					Polygon: pi, Ring: ri, Point: k,
-					Detail: "this hole lies outside the exterior ring; holes must be inside it (is it a separate polygon of a multipolygon?)"})
+			if side(ri, rj) > 0 {
+				probs = append(probs, Problem{Feature: f.Index, ParcelID: f.ParcelID, Code: NestedHole,
+					Polygon: pi, Ring: ri, Point: -1,
+					Detail: fmt.Sprintf("this hole lies inside hole %d; an island inside a hole must be a separate polygon of a multipolygon", rj)})
+				break
 			}
-			break
 		}
 	}
 	return probs

@@ -158,8 +158,18 @@ func TestValidate(t *testing.T) {
 		{
 			name:     "hole outside the shell",
 			features: []Feature{{ParcelID: "h", Geometry: orb.Polygon{sq(0, 0, 1), sq(2, 2, 1)}}},
-			want:     []problemKey{{0, HoleOutside, 0, 1, 0, false}},
+			want:     []problemKey{{0, HoleOutside, 0, 1, -1, false}},
 			detail:   "outside the exterior ring",
+		},
+		{
+			name:     "hole inside a hole",
+			features: []Feature{{ParcelID: "h", Geometry: orb.Polygon{sq(0, 0, 10), sq(2, 2, 6), sq(4, 4, 1)}}},
+			want:     []problemKey{{0, NestedHole, 0, 2, -1, false}},
+			detail:   "inside hole 1",
+		},
+		{
+			name:     "two separate holes are valid",
+			features: []Feature{{ParcelID: "h", Geometry: orb.Polygon{sq(0, 0, 10), sq(1, 1, 2), sq(5, 5, 2)}}},
 		},
 		{
 			name:     "overlapping parts of a multipolygon",
@@ -267,6 +277,12 @@ func TestValidateRepair(t *testing.T) {
 			geom:     orb.Polygon{sq(0, 0, 0.001), sq(0.0005, 0.0005, 0.001)},
 			want:     []problemKey{{0, RingsCross, 0, 1, -1, true}},
 			wantArea: Area(orb.Polygon{sq(0, 0, 0.001)})*3/4 + Area(orb.Polygon{sq(0.0005, 0.0005, 0.001)})*3/4,
+		},
+		{
+			name:     "hole inside a hole becomes an island",
+			geom:     orb.Polygon{sq(0, 0, 0.01), sq(0.002, 0.002, 0.006), sq(0.004, 0.004, 0.001)},
+			want:     []problemKey{{0, NestedHole, 0, 2, -1, true}},
+			wantArea: Area(orb.Polygon{sq(0, 0, 0.01), sq(0.002, 0.002, 0.006)}) + Area(orb.Polygon{sq(0.004, 0.004, 0.001)}),
 		},
 		{
 			name:     "overlapping parts are merged",
