@@ -15,7 +15,7 @@ type irmad struct {
 	width      int
 	height     int
 	n          int
-	stride     int // sampling stride in rows and columns for estimating the transform
+	stride     int       // sampling stride in rows and columns for estimating the transform
 	a, b       []float64 // p×p, canonical vectors as columns
 	mx, my     []float64
 	sigma2     []float64 // robust variance of each MAD variate

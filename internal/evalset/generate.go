@@ -1,0 +1,390 @@
+package evalset
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/offsite/offsite/internal/detect"
+)
+
+// Config sizes the evaluation set. Zero values take the defaults given.
+type Config struct {
+	Seed   uint64 // default 1
+	Size   int    // side of each raster scene in 10 m pixels; default 768
+	Scenes int    // scene pairs with injected objects (plus one control pair); default 2
+	Tracks int    // vehicle tracks and boat runs, each; default 3
+}
+
+func (c Config) withDefaults() Config {
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	if c.Size == 0 {
+		c.Size = 768
+	}
+	if c.Scenes == 0 {
+		c.Scenes = 2
+	}
+	if c.Tracks == 0 {
+		c.Tracks = 3
+	}
+	return c
+}
+
+// Set is a generated evaluation set.
+type Set struct {
+	Config Config
+	Scenes []*Scene
+	Tracks []*TrackCase
+}
+
+// Generate builds the evaluation set for cfg; the same cfg always yields the same set.
+func Generate(cfg Config) *Set {
+	cfg = cfg.withDefaults()
+	r := rand.New(rand.NewPCG(cfg.Seed, 0x0ff5173))
+	s := &Set{Config: cfg}
+	for k := 0; k < cfg.Scenes; k++ {
+		s.Scenes = append(s.Scenes, genScene(r, cfg.Size, k, false))
+	}
+	s.Scenes = append(s.Scenes, genScene(r, cfg.Size, cfg.Scenes, true))
+	for k := 0; k < cfg.Tracks; k++ {
+		s.Tracks = append(s.Tracks, genVehicleTrack(r, k), genBoatTrack(r, k))
+	}
+	return s
+}
+
+var changeClasses = []string{detect.ClassNewStructure, detect.ClassVegetationLoss, detect.ClassEarthwork, detect.ClassWaterChange}
+
+// paintRect sets the after (and optionally before) spectrum of a rectangle, keeping the
+// ground's texture.
+func (b *sceneBuilder) paintRect(dst []spectrum, r rect, s spectrum, tex []float64) {
+	for y := r.y0; y < r.y1; y++ {
+		for x := r.x0; x < r.x1; x++ {
+			i := y*b.n + x
+			v := s
+			for k := range v {
+				v[k] *= tex[i]
+			}
+			dst[i] = v
+		}
+	}
+}
+
+// kiln is a hot source: its pixels and the dates it burns.
+type kiln struct {
+	r             rect
+	before, after bool
+	heat          float64
+}
+
+func genScene(r *rand.Rand, n, index int, control bool) *Scene {
+	name := "scene" + itoa(index+1)
+	if control {
+		name = "control"
+	}
+	b := newGround(r, n, 400000+float64(index)*20000, 3500000)
+	tex := make([]float64, n*n)
+	texN := newNoise(r, n, n, 5)
+	for i := range tex {
+		tex[i] = 1 + 0.2*(texN.at(i%n, i/n)-0.5)
+	}
+	b.after = append([]spectrum(nil), b.before...)
+	var kilns []kiln
+	if !control {
+		b.placeParcels(20, 6, name)
+		for p, pr := range b.parcels {
+			id := b.parcelIDs[p]
+			var taken []rect
+			if b.riverside[p] {
+				if p < 4 {
+					b.plume(pr, id)
+				} else {
+					if kr, ok := b.spot(pr, 2, 2, taken); ok {
+						kilns = append(kilns, kiln{r: kr, before: true, after: true, heat: r.Float64()})
+						taken = append(taken, kr)
+					}
+				}
+				continue
+			}
+			cls := changeClasses[p%len(changeClasses)]
+			w, h := 7+r.IntN(7), 7+r.IntN(7)
+			cr, ok := b.spot(pr, w, h, taken)
+			if ok {
+				taken = append(taken, cr)
+				b.change(cr, cls, tex, p)
+				b.truth = append(b.truth, Truth{Detector: "change", Class: cls, Bound: b.bound(cr), ParcelID: id})
+			}
+			if p%2 == 0 {
+				kw, kh := 2, 2
+				if p%4 == 0 {
+					kw = 4
+				}
+				if kr, ok := b.spot(pr, kw, kh, taken); ok {
+					taken = append(taken, kr)
+					k := kiln{r: kr, heat: r.Float64()}
+					switch (p / 2) % 3 {
+					case 0:
+						k.before, k.after = true, true
+					case 1:
+						k.after = true
+					default:
+						k.before = true
+					}
+					kilns = append(kilns, k)
+				}
+			}
+			if p%3 == 1 {
+				// Bright roof on both dates: not a change, not hot.
+				if rr, ok := b.spot(pr, 8, 8, taken); ok {
+					taken = append(taken, rr)
+					b.paintRect(b.before, rr, specWhite, tex)
+					b.paintRect(b.after, rr, specWhite, tex)
+				}
+			}
+		}
+		// Distractor changes outside every parcel's buffer.
+		for k := 0; k < 10; k++ {
+			w, h := 7+r.IntN(7), 7+r.IntN(7)
+			if dr, ok := b.freeSpot(w, h, 8); ok {
+				b.occupied = append(b.occupied, dr)
+				b.change(dr, changeClasses[k%len(changeClasses)], tex, k)
+			}
+		}
+		// A distractor plume away from every parcel.
+		for attempt := 0; attempt < 500; attempt++ {
+			x := 20 + r.IntN(n-40)
+			pr := rect{x - 20, int(b.riverY(x)) - riverHalf - 30, x + 20, int(b.riverY(x)) + riverHalf + 30}
+			clear := true
+			for _, o := range b.parcels {
+				if pr.overlaps(o) {
+					clear = false
+				}
+			}
+			if clear {
+				b.plumeAt(x, int(math.Ceil(b.riverY(x)-riverHalf)), 1, 10, 5)
+				break
+			}
+		}
+		for _, k := range kilns {
+			if k.before || k.after {
+				status := detect.StatusPersistent
+				switch {
+				case !k.before:
+					status = detect.StatusNew
+				case !k.after:
+					status = detect.StatusStopped
+				}
+				b.truth = append(b.truth, Truth{Detector: "hotspot", Class: detect.ClassThermal, Status: status, Bound: b.bound(k.r), ParcelID: b.parcelOf(k.r)})
+			}
+		}
+	}
+	// Natural turbidity gradient along the river, both dates.
+	for i := range b.before {
+		if b.water[i] {
+			g := 0.012 * float64(i%n) / float64(n)
+			b.before[i][2] += g
+			b.after[i][2] += g
+		}
+	}
+	b.sclAfter = append([]float32(nil), b.sclBefore...)
+	if !control {
+		b.clouds(2)
+		b.dropClouded()
+	}
+	sc := &Scene{Name: name, Control: control, Truth: b.truth}
+	sc.Before = b.render(b.before, b.sclBefore, false, r)
+	sc.After = b.render(b.after, b.sclAfter, true, r)
+	b.burn(sc.Before, sc.After, kilns)
+	for p, pr := range b.parcels {
+		sc.Parcels = append(sc.Parcels, detect.Parcel{ID: b.parcelIDs[p], Geometry: b.bound(pr).ToPolygon()})
+	}
+	return sc
+}
+
+// change paints one change of class cls at cr on the after date (and sets the before
+// cover it needs).
+func (b *sceneBuilder) change(cr rect, cls string, tex []float64, k int) {
+	switch cls {
+	case detect.ClassNewStructure:
+		roof := specBlueRoof
+		if k%2 == 1 {
+			roof = specWhite
+		}
+		b.paintRect(b.after, cr, roof, tex)
+	case detect.ClassVegetationLoss:
+		b.paintRect(b.before, cr, specVeg, tex)
+		for y := cr.y0; y < cr.y1; y++ {
+			for x := cr.x0; x < cr.x1; x++ {
+				b.after[y*b.n+x] = b.before[y*b.n+x]
+			}
+		}
+		b.paintRect(b.after, cr, specFresh, tex)
+	case detect.ClassEarthwork:
+		b.paintRect(b.before, cr, specSoil, tex)
+		b.paintRect(b.after, cr, specFresh, tex)
+	case detect.ClassWaterChange:
+		b.paintRect(b.before, cr, specSoil, tex)
+		b.paintRect(b.after, cr, specWater, tex)
+	}
+}
+
+// plume paints a turbid plume in the river next to parcel pr and returns its truth box.
+func (b *sceneBuilder) plume(pr rect, id string) rect {
+	x := (pr.x0 + pr.x1) / 2
+	cy := b.riverY(x)
+	a, c := 8+b.r.IntN(7), 4+b.r.IntN(4)
+	var edge, dir int
+	if float64(pr.y1) <= cy {
+		edge, dir = int(math.Ceil(cy-riverHalf)), 1
+	} else {
+		edge, dir = int(math.Floor(cy+riverHalf)), -1
+	}
+	box := b.plumeAt(x, edge, dir, a, c)
+	b.truth = append(b.truth, Truth{Detector: "water_plume", Class: detect.ClassWaterPlume, Bound: b.bound(box), ParcelID: id})
+	return box
+}
+
+// plumeAt paints a half-ellipse of turbid water from the bank row edge into the river
+// (dir +1 downwards, −1 upwards), a along the river and c across; it returns the painted
+// pixels' bounding box.
+func (b *sceneBuilder) plumeAt(x, edge, dir, a, c int) rect {
+	box := rect{b.n, b.n, -1, -1}
+	for dy := 0; dy <= c; dy++ {
+		for dx := -a; dx <= a; dx++ {
+			d := float64(dx*dx)/float64(a*a) + float64(dy*dy)/float64(c*c)
+			px, py := x+dx, edge+dir*dy
+			if d > 1 || px < 0 || py < 0 || px >= b.n || py >= b.n || !b.water[py*b.n+px] {
+				continue
+			}
+			i := py*b.n + px
+			f := 0.6 + 0.4*(1-d)
+			for k := range b.after[i] {
+				b.after[i][k] = specWater[k] + (specTurbid[k]-specWater[k])*f
+			}
+			box.x0, box.y0 = min(box.x0, px), min(box.y0, py)
+			box.x1, box.y1 = max(box.x1, px+1), max(box.y1, py+1)
+		}
+	}
+	return box
+}
+
+func (b *sceneBuilder) parcelOf(r rect) string {
+	for p, pr := range b.parcels {
+		if pr.overlaps(r) {
+			return b.parcelIDs[p]
+		}
+	}
+	return ""
+}
+
+// clouds puts count opaque clouds with shadows on the after date and marks them in SCL.
+func (b *sceneBuilder) clouds(count int) {
+	for k := 0; k < count; k++ {
+		rad := 18 + b.r.IntN(18)
+		cx, cy := rad+b.r.IntN(b.n-2*rad), rad+b.r.IntN(b.n-2*rad)
+		sx, sy := cx+20, cy+12
+		for y := 0; y < b.n; y++ {
+			for x := 0; x < b.n; x++ {
+				i := y*b.n + x
+				dc := math.Hypot(float64(x-cx), float64(y-cy))
+				ds := math.Hypot(float64(x-sx), float64(y-sy))
+				switch {
+				case dc <= float64(rad):
+					b.after[i] = specCloud
+					b.sclAfter[i] = 9
+					b.cloudCover[i] = true
+				case dc <= float64(rad+3):
+					b.sclAfter[i] = 8
+					b.cloudCover[i] = true
+				case ds <= float64(rad):
+					for c := range b.after[i] {
+						b.after[i][c] *= 0.35
+					}
+					b.sclAfter[i] = 3
+					b.cloudCover[i] = true
+				case ds <= float64(rad+3):
+					b.sclAfter[i] = 3
+					b.cloudCover[i] = true
+				}
+			}
+		}
+	}
+}
+
+// dropClouded removes truth objects mostly hidden by clouds or shadows.
+func (b *sceneBuilder) dropClouded() {
+	kept := b.truth[:0]
+	for _, t := range b.truth {
+		x0 := int((t.Bound.Min[0] - b.gt[0]) / pixel)
+		x1 := int((t.Bound.Max[0] - b.gt[0]) / pixel)
+		y0 := int((b.gt[3] - t.Bound.Max[1]) / pixel)
+		y1 := int((b.gt[3] - t.Bound.Min[1]) / pixel)
+		covered, total := 0, 0
+		for y := y0; y < y1; y++ {
+			for x := x0; x < x1; x++ {
+				total++
+				if b.cloudCover[y*b.n+x] {
+					covered++
+				}
+			}
+		}
+		if covered == 0 || (covered*10 < total*3 && t.Detector == "change") {
+			kept = append(kept, t)
+		}
+	}
+	b.truth = kept
+}
+
+// render turns spectra into a Sentinel-2-like grid: six bands plus nir_narrow and SCL;
+// the after date gets the gain/offset and seasonal shift. Noise is added per date.
+func (b *sceneBuilder) render(spec []spectrum, scl []float32, after bool, r *rand.Rand) *detect.Grid {
+	n := b.n
+	roles := []string{detect.BandBlue, detect.BandGreen, detect.BandRed, detect.BandNIR, detect.BandSWIR1, detect.BandSWIR2, detect.BandNIRNarrow, detect.BandSCL}
+	g := &detect.Grid{Width: n, Height: n, GeoTransform: b.gt, Names: roles, Bands: make([][]float32, len(roles))}
+	for k := range g.Bands {
+		g.Bands[k] = make([]float32, n*n)
+	}
+	for i, s := range spec {
+		v := s
+		if after {
+			// Seasonal greening (a linear spectral transformation) then gain and offset.
+			v[3] += 0.25 * (v[3] - v[2])
+			v[1] *= 1.04
+			for k := range v {
+				v[k] = v[k]*afterGain[k] + afterOffset[k]
+			}
+		}
+		for k := 0; k < 6; k++ {
+			g.Bands[k][i] = float32(v[k] + 0.004*r.NormFloat64())
+		}
+		g.Bands[6][i] = float32(v[3]*0.98 + 0.004*r.NormFloat64())
+		g.Bands[7][i] = scl[i]
+	}
+	return g
+}
+
+// burn writes the kilns' hot pixels into the rendered grids (emitted radiance does not
+// follow the surface's radiometric shift).
+func (b *sceneBuilder) burn(before, after *detect.Grid, kilns []kiln) {
+	for _, k := range kilns {
+		for _, d := range []struct {
+			g  *detect.Grid
+			on bool
+		}{{before, k.before}, {after, k.after}} {
+			if !d.on {
+				continue
+			}
+			for y := k.r.y0; y < k.r.y1; y++ {
+				for x := k.r.x0; x < k.r.x1; x++ {
+					i := y*b.n + x
+					if d.g.Bands[7][i] == 9 || d.g.Bands[7][i] == 8 || d.g.Bands[7][i] == 3 {
+						continue
+					}
+					d.g.Bands[4][i] = float32(1.3 + 1.2*k.heat)
+					d.g.Bands[5][i] = float32(1.8 + 2.0*k.heat)
+					d.g.Bands[6][i] = 0.28
+				}
+			}
+		}
+	}
+}
