@@ -86,10 +86,8 @@ type VectorOptions struct {
 	Encoding string
 }
 
-// VectorFeature is one feature of a vector layer.
+// VectorFeature is one feature of a vector layer, in reading order.
 type VectorFeature struct {
-	FID int64
-
 	// Fields maps field names to values: string, int64, float64,
 	// time.Time, []int64, []float64, []string or []byte; nil when the
 	// field is unset. godal v0.0.18 does not expose OGR_F_IsFieldNull, so
@@ -271,7 +269,7 @@ func layerCRS(l godal.Layer) (string, int, error) {
 
 // vectorFeature converts f's fields and geometry.
 func vectorFeature(f *godal.Feature) (VectorFeature, error) {
-	vf := VectorFeature{FID: -1, Fields: map[string]any{}}
+	vf := VectorFeature{Fields: map[string]any{}}
 	for name, fld := range f.Fields() {
 		vf.Fields[name] = fieldValue(fld)
 	}
