@@ -139,27 +139,52 @@ func polygons(g orb.Geometry) ([]orb.Polygon, error) {
 	}
 }
 
-// mapPoints returns a copy of g (Polygon or MultiPolygon) with f applied to
-// every coordinate.
+// mapPoints returns a copy of g with f applied to every coordinate. It
+// handles every orb geometry type; a Bound becomes a Polygon.
 func mapPoints(g orb.Geometry, f func(orb.Point) orb.Point) orb.Geometry {
-	mapPoly := func(p orb.Polygon) orb.Polygon {
+	line := func(ps []orb.Point) []orb.Point {
+		out := make([]orb.Point, len(ps))
+		for i, p := range ps {
+			out[i] = f(p)
+		}
+		return out
+	}
+	poly := func(p orb.Polygon) orb.Polygon {
 		out := make(orb.Polygon, len(p))
 		for i, r := range p {
-			nr := make(orb.Ring, len(r))
-			for j, pt := range r {
-				nr[j] = f(pt)
-			}
-			out[i] = nr
+			out[i] = line(r)
 		}
 		return out
 	}
 	switch g := g.(type) {
+	case orb.Point:
+		return f(g)
+	case orb.MultiPoint:
+		return orb.MultiPoint(line(g))
+	case orb.LineString:
+		return orb.LineString(line(g))
+	case orb.MultiLineString:
+		out := make(orb.MultiLineString, len(g))
+		for i, l := range g {
+			out[i] = line(l)
+		}
+		return out
+	case orb.Ring:
+		return orb.Ring(line(g))
+	case orb.Bound:
+		return poly(g.ToPolygon())
 	case orb.Polygon:
-		return mapPoly(g)
+		return poly(g)
 	case orb.MultiPolygon:
 		out := make(orb.MultiPolygon, len(g))
 		for i, p := range g {
-			out[i] = mapPoly(p)
+			out[i] = poly(p)
+		}
+		return out
+	case orb.Collection:
+		out := make(orb.Collection, len(g))
+		for i, sub := range g {
+			out[i] = mapPoints(sub, f)
 		}
 		return out
 	}

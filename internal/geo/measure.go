@@ -146,8 +146,23 @@ func Buffer(g orb.Geometry, metres float64) (orb.Geometry, error) {
 	return back, nil
 }
 
-// transformGeometry reprojects every coordinate of a Polygon or
-// MultiPolygon with GDAL in one call.
+// Reproject converts every coordinate of g (any orb geometry; a Bound
+// becomes a Polygon) from the CRS src to the CRS dst with GDAL/PROJ, in one
+// call. src and dst are anything GDAL accepts: "EPSG:4326" (CRSWGS84),
+// "EPSG:32650", WKT, a PROJ string. Geographic CRSs are longitude first.
+// Vertices are moved, edges are not densified.
+func Reproject(g orb.Geometry, src, dst string) (orb.Geometry, error) {
+	if g == nil {
+		return nil, nil
+	}
+	out, err := transformGeometry(g, src, dst)
+	if err != nil {
+		return nil, fmt.Errorf("geo: reproject: %w", err)
+	}
+	return out, nil
+}
+
+// transformGeometry reprojects every coordinate of g with GDAL in one call.
 func transformGeometry(g orb.Geometry, src, dst string) (orb.Geometry, error) {
 	var pts [][2]float64
 	mapPoints(g, func(p orb.Point) orb.Point {

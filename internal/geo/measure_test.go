@@ -3,6 +3,7 @@ package geo
 import (
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -139,4 +140,50 @@ func TestBuffer(t *testing.T) {
 			t.Error("Buffer(NaN) succeeded")
 		}
 	})
+}
+
+func TestReproject(t *testing.T) {
+	tests := []struct {
+		name string
+		g    orb.Geometry
+	}{
+		{"point", orb.Point{116.4, 39.9}},
+		{"line", orb.LineString{{116.4, 39.9}, {116.5, 40}}},
+		{"polygon with hole", orb.Polygon{sq(116.39, 39.9, 0.01), sq(116.392, 39.902, 0.002)}},
+		{"multipolygon", orb.MultiPolygon{{sq(116.39, 39.9, 0.01)}, {sq(116.5, 39.9, 0.01)}}},
+		{"collection", orb.Collection{orb.Point{116.4, 39.9}, orb.MultiPoint{{116.41, 39.91}}, orb.MultiLineString{{{116.4, 39.9}, {116.5, 40}}}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			utm, err := Reproject(tc.g, CRSWGS84, "EPSG:32650")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b := utm.Bound(); b.Min[0] < 300000 || b.Max[0] > 700000 || b.Min[1] < 4.4e6 || b.Max[1] > 4.5e6 {
+				t.Errorf("UTM bounds %v, want easting 3e5–7e5 and northing ~4.42e6", b)
+			}
+			back, err := Reproject(utm, "EPSG:32650", CRSWGS84)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var worst float64
+			k := 0
+			var orig []orb.Point
+			mapPoints(tc.g, func(p orb.Point) orb.Point { orig = append(orig, p); return p })
+			mapPoints(back, func(p orb.Point) orb.Point {
+				worst = max(worst, math.Abs(p[0]-orig[k][0]), math.Abs(p[1]-orig[k][1]))
+				k++
+				return p
+			})
+			if k != len(orig) || worst > 1e-9 {
+				t.Errorf("round trip: %d of %d points, worst error %g°", k, len(orig), worst)
+			}
+		})
+	}
+	if g, err := Reproject(nil, CRSWGS84, "EPSG:32650"); g != nil || err != nil {
+		t.Errorf("Reproject(nil) = %v, %v", g, err)
+	}
+	if _, err := Reproject(orb.Point{0, 95}, CRSWGS84, "EPSG:32650"); err == nil || !strings.HasPrefix(err.Error(), "geo: ") {
+		t.Errorf("Reproject of latitude 95: %v", err)
+	}
 }
