@@ -80,7 +80,7 @@ func TestReadVectorFile(t *testing.T) {
 			if diff := cmp.Diff(tri, f0.Geometry); diff != "" && tc.driver != "ESRI Shapefile" {
 				t.Errorf("geometry (-want +got):\n%s", diff)
 			}
-			if math.Abs(area(f0.Geometry)-area(tri)) > 1e-15 {
+			if math.Abs(vecArea(f0.Geometry)-vecArea(tri)) > 1e-15 {
 				t.Errorf("geometry %v, want %v (up to ring orientation)", f0.Geometry, tri)
 			}
 			if f1.Geometry != nil && tc.driver != "ESRI Shapefile" {
@@ -97,8 +97,8 @@ func TestReadVectorFile(t *testing.T) {
 	}
 }
 
-// area is the planar shoelace area of a polygon's exterior ring.
-func area(g orb.Geometry) float64 {
+// vecArea is the planar shoelace area of a polygon's exterior ring.
+func vecArea(g orb.Geometry) float64 {
 	p, ok := g.(orb.Polygon)
 	if !ok || len(p) == 0 {
 		return 0
@@ -145,7 +145,7 @@ func TestReadVectorFileErrors(t *testing.T) {
 	}
 }
 
-func TestTransformPoints(t *testing.T) {
+func TestVectorTransformPoints(t *testing.T) {
 	tests := []struct {
 		name     string
 		src, dst string
@@ -179,7 +179,7 @@ func TestTransformPoints(t *testing.T) {
 	}
 }
 
-func TestMakeValid(t *testing.T) {
+func TestVectorMakeValid(t *testing.T) {
 	bowtie := orb.Polygon{{{0, 0}, {2, 2}, {2, 0}, {0, 2}, {0, 0}}}
 	g, err := MakeValid(bowtie)
 	if err != nil {
@@ -189,40 +189,40 @@ func TestMakeValid(t *testing.T) {
 	if !ok || len(mp) != 2 {
 		t.Fatalf("MakeValid(bowtie) = %v, want two triangles", g)
 	}
-	if a := area(mp[0]) + area(mp[1]); math.Abs(a-2) > 1e-12 {
+	if a := vecArea(mp[0]) + vecArea(mp[1]); math.Abs(a-2) > 1e-12 {
 		t.Errorf("area %v, want 2", a)
 	}
 	valid := orb.Polygon{{{0, 0}, {1, 0}, {1, 1}, {0, 0}}}
-	if g, err := MakeValid(valid); err != nil || math.Abs(area(g)-0.5) > 1e-12 {
+	if g, err := MakeValid(valid); err != nil || math.Abs(vecArea(g)-0.5) > 1e-12 {
 		t.Errorf("MakeValid(valid) = %v, %v", g, err)
 	}
 }
 
-func TestUnion(t *testing.T) {
+func TestVectorUnion(t *testing.T) {
 	a := orb.Polygon{{{0, 0}, {2, 0}, {2, 2}, {0, 2}, {0, 0}}}
 	b := orb.Polygon{{{1, 1}, {3, 1}, {3, 3}, {1, 3}, {1, 1}}}
 	g, err := Union(a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := area(g); math.Abs(got-7) > 1e-12 {
+	if got := vecArea(g); math.Abs(got-7) > 1e-12 {
 		t.Errorf("union area %v, want 7 (%v)", got, g)
 	}
 }
 
-func TestBuffer(t *testing.T) {
+func TestVectorBuffer(t *testing.T) {
 	sq := orb.Polygon{{{0, 0}, {100, 0}, {100, 100}, {0, 100}, {0, 0}}}
 	g, err := Buffer(sq, 10, 16)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := 120*120 - (4-math.Pi)*100
-	if a := area(g); math.Abs(a-want) > 1 {
+	if a := vecArea(g); math.Abs(a-want) > 1 {
 		t.Errorf("area %v, want about %v", a, want)
 	}
 }
 
-func TestDecodeWKB(t *testing.T) {
+func TestVectorDecodeWKB(t *testing.T) {
 	le := binary.LittleEndian
 	// ISO POLYGON Z with one ring of 4 points.
 	iso := []byte{1}
