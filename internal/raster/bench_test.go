@@ -2,8 +2,11 @@ package raster
 
 import (
 	"bytes"
+	"context"
+	"github.com/airbusgeo/godal"
 	"image"
 	"image/png"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -11,7 +14,7 @@ import (
 func benchJob(b testing.TB) (*meta, job, []byte, []byte) {
 	b.Helper()
 	path := MustWriteScene(b, b.TempDir(), gdalwarpScenes[1])
-	a, err := Env{AllowLocalFiles: true}.connect(FileSource(path))
+	a, err := Env{AllowLocalFiles: true}.connect(context.Background(), FileSource(path))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -44,7 +47,7 @@ func BenchmarkEncodeCOG(b *testing.B) {
 	m, j, pix, mask := benchJob(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := encodeCOG(m, j.win, pix, mask, map[string]string{"parcel_id": "x"}); err != nil {
+		if _, err := encodeCOG(m, j.id, j.win, pix, mask, map[string]string{"parcel_id": "x"}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -100,5 +103,26 @@ func TestQuickLookPNG(t *testing.T) {
 	}
 	if yellow < 100 {
 		t.Errorf("outline has %d pixels", yellow)
+	}
+}
+
+// BenchmarkClip clips 200 parcels from a generated 2048² 4-band UInt16
+// scene (256-pixel tiles) on local disk, quick-looks included.
+func BenchmarkClip(b *testing.B) {
+	sc := testScene{name: "bench", epsg: 32650, gt: [6]float64{400000, 10, 0, 3500000, 0, -10}, w: 2048, h: 2048, bands: 4, dt: godal.UInt16, nodata: ptr(0), block: 256}
+	path := MustWriteScene(b, b.TempDir(), sc)
+	rng := rand.New(rand.NewPCG(1, 1))
+	var parcels []Parcel
+	for i := 0; i < 200; i++ {
+		g := randomParcel(b, rng, sc, i, 30+rng.Float64()*1980, 30+rng.Float64()*1980, 5+rng.Float64()*20)
+		parcels = append(parcels, Parcel{ID: itoa(i), Geometry: g})
+	}
+	env := Env{AllowLocalFiles: true}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		st, err := Clip(context.Background(), env, FileSource(path), parcels, ClipOptions{}, func(ClipOutput) error { return nil })
+		if err != nil || st.Clipped != 200 {
+			b.Fatal(st, err)
+		}
 	}
 }

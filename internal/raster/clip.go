@@ -24,7 +24,8 @@ type ClipOptions struct {
 	// QuickLookBands are the 1-based bands of the quick-look PNG (1 or 3).
 	// Default: 3,2,1 when the scene has at least 3 bands, else 1.
 	QuickLookBands []int
-	// Tags are written as GDAL metadata on each COG (e.g. parcel_id, capture).
+	// Tags are written as GDAL metadata on each COG (e.g. capture). Each
+	// COG also gets parcel_id set to its parcel's ID.
 	Tags map[string]string
 	// SkipQuickLook leaves ClipOutput.QuickLook empty.
 	SkipQuickLook bool
@@ -82,7 +83,7 @@ func Clip(ctx context.Context, env Env, src Source, parcels []Parcel, opts ClipO
 	if err := ctx.Err(); err != nil {
 		return stats, err
 	}
-	a, err := env.connect(src)
+	a, err := env.connect(ctx, src)
 	if err != nil {
 		return stats, err
 	}
@@ -263,7 +264,7 @@ func finishParcel(m *meta, j job, pix []byte, opts ClipOptions) (ClipOutput, err
 		ParcelID: j.id, Width: j.win.W, Height: j.win.H,
 		GeoTransform: m.geoTransform(j.win), ValidPixels: valid,
 	}
-	if out.COG, err = encodeCOG(m, j.win, pix, mask, opts.Tags); err != nil {
+	if out.COG, err = encodeCOG(m, j.id, j.win, pix, mask, opts.Tags); err != nil {
 		return ClipOutput{}, fmt.Errorf("%w (parcel %q)", err, j.id)
 	}
 	if !opts.SkipQuickLook {

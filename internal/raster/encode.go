@@ -28,8 +28,9 @@ func cogOptions(w, h int) []string {
 	return []string{"COMPRESS=DEFLATE", "PREDICTOR=YES", block, "NUM_THREADS=1"}
 }
 
-// encodeCOG writes the masked window pixels as a COG in memory.
-func encodeCOG(m *meta, win window, pix, mask []byte, tags map[string]string) (cog []byte, err error) {
+// encodeCOG writes the masked window pixels as a COG in memory, with tags
+// and parcel_id=id as dataset metadata.
+func encodeCOG(m *meta, id string, win window, pix, mask []byte, tags map[string]string) (cog []byte, err error) {
 	ds, err := godal.Create(godal.Memory, "", m.bands, m.pt.dt, win.W, win.H, errLogger)
 	if err != nil {
 		return nil, fmt.Errorf("raster: clip dataset: %w", err)
@@ -80,13 +81,18 @@ func encodeCOG(m *meta, win window, pix, mask []byte, tags map[string]string) (c
 			return nil, fmt.Errorf("raster: write clip mask: %w", err)
 		}
 	}
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
+	all := map[string]string{"parcel_id": id}
+	for k, v := range tags {
+		all[k] = v
+	}
+	all["parcel_id"] = id
+	keys := make([]string, 0, len(all))
+	for k := range all {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if err := ds.SetMetadata(k, tags[k], errLogger); err != nil {
+		if err := ds.SetMetadata(k, all[k], errLogger); err != nil {
 			return nil, fmt.Errorf("raster: clip tag %q: %w", k, err)
 		}
 	}

@@ -71,7 +71,7 @@ func Ingest(ctx context.Context, env Env, src Source, opts IngestOptions) (res *
 	if opts.FootprintSize == 0 {
 		opts.FootprintSize = 1024
 	}
-	a, err := env.connect(src)
+	a, err := env.connect(ctx, src)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +138,7 @@ func ToCOG(ctx context.Context, env Env, src Source, dst string) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	a, err := env.connect(src)
+	a, err := env.connect(ctx, src)
 	if err != nil {
 		return err
 	}

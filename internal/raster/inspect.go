@@ -123,7 +123,7 @@ func Inspect(ctx context.Context, env Env, src Source) (info *SceneInfo, err err
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	a, err := env.connect(src)
+	a, err := env.connect(ctx, src)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@
 package raster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -178,8 +179,9 @@ type access struct {
 	client *s3Client
 }
 
-// connect checks src and prepares access to it. Callers must call close.
-func (e Env) connect(src Source) (*access, error) {
+// connect checks src and prepares access to it; object reads of a Go VSI
+// client stop when ctx ends. Callers must call close.
+func (e Env) connect(ctx context.Context, src Source) (*access, error) {
 	if err := register(); err != nil {
 		return nil, err
 	}
@@ -191,7 +193,7 @@ func (e Env) connect(src Source) (*access, error) {
 		if err := registerGoVSI(); err != nil {
 			return nil, err
 		}
-		id, c, err := vsi.add(e.S3)
+		id, c, err := vsi.add(ctx, e.S3)
 		if err != nil {
 			return nil, err
 		}

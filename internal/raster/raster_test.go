@@ -210,6 +210,9 @@ func TestClipOutputs(t *testing.T) {
 		if got := ds.Metadata("capture"); got != "cap-1" {
 			t.Errorf("%s: capture tag %q", o.ParcelID, got)
 		}
+		if got := ds.Metadata("parcel_id"); got != o.ParcelID {
+			t.Errorf("%s: parcel_id tag %q", o.ParcelID, got)
+		}
 		gt, _ := ds.GeoTransform()
 		if gt != o.GeoTransform {
 			t.Errorf("%s: geotransform %v, output says %v", o.ParcelID, gt, o.GeoTransform)

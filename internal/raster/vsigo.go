@@ -23,6 +23,7 @@ const goVSIPrefix = "/vsioffsite/"
 // s3Client is one minio-go client registered with the Go VSI handler for
 // the duration of a call, with a count of the bytes it fetched.
 type s3Client struct {
+	ctx     context.Context // the call's context: reads stop when it ends
 	mc      *minio.Client
 	fetched atomic.Int64
 	gets    atomic.Int64
@@ -72,7 +73,7 @@ func newMinio(cfg S3Config) (*minio.Client, error) {
 }
 
 // add registers a client for cfg and returns its id.
-func (v *goVSI) add(cfg S3Config) (string, *s3Client, error) {
+func (v *goVSI) add(ctx context.Context, cfg S3Config) (string, *s3Client, error) {
 	mc, err := newMinio(cfg)
 	if err != nil {
 		return "", nil, err
@@ -81,7 +82,7 @@ func (v *goVSI) add(cfg S3Config) (string, *s3Client, error) {
 	defer v.mu.Unlock()
 	v.next++
 	id := strconv.Itoa(v.next)
-	c := &s3Client{mc: mc}
+	c := &s3Client{ctx: ctx, mc: mc}
 	v.clients[id] = c
 	return id, c, nil
 }
@@ -114,7 +115,7 @@ func (v *goVSI) Size(name string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	info, err := c.mc.StatObject(context.Background(), bucket, key, minio.StatObjectOptions{})
+	info, err := c.mc.StatObject(c.ctx, bucket, key, minio.StatObjectOptions{})
 	if err != nil {
 		return 0, fmt.Errorf("raster: stat s3://%s/%s: %w", bucket, key, err)
 	}
@@ -187,7 +188,7 @@ func (c *s3Client) readAt(bucket, key string, buf []byte, off int64) (int, error
 	if err := opts.SetRange(off, off+int64(len(buf))-1); err != nil {
 		return 0, err
 	}
-	obj, err := c.mc.GetObject(context.Background(), bucket, key, opts)
+	obj, err := c.mc.GetObject(c.ctx, bucket, key, opts)
 	if err != nil {
 		return 0, fmt.Errorf("raster: get s3://%s/%s: %w", bucket, key, err)
 	}
