@@ -25,7 +25,7 @@ type ChangeParams struct {
 	Probability float64 `yaml:"probability"`
 	// MaxIterations bounds the IR-MAD re-weighting; default 30.
 	MaxIterations int `yaml:"max_iterations"`
-	// Tolerance stops IR-MAD when no canonical correlation moves more; default 1e-4.
+	// Tolerance stops IR-MAD when no canonical correlation moves more; default 1e-3.
 	Tolerance float64 `yaml:"tolerance"`
 	// MinPixels is the minimum mapping unit in pixels; default 6.
 	MinPixels int `yaml:"min_pixels"`
@@ -57,7 +57,7 @@ func (p ChangeParams) withDefaults() ChangeParams {
 	}
 	def(&p.Probability, 0.999)
 	defi(&p.MaxIterations, 30)
-	def(&p.Tolerance, 1e-4)
+	def(&p.Tolerance, 1e-3)
 	defi(&p.MinPixels, 6)
 	defi(&p.BlockRows, 256)
 	defi(&p.SamplePixels, 1<<17)

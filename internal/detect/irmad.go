@@ -26,6 +26,7 @@ type irmad struct {
 	// over no-change-weighted statistics)
 	gain, offset map[string]float64
 	lut          *chi2Table
+	samples      [][]float64 // calibration buffers, reused across iterations
 }
 
 func newIRMAD(before, after *Grid, roles []string, ok func(int) bool, p ChangeParams) (*irmad, error) {
@@ -253,7 +254,16 @@ func (m *irmad) calibrate() error {
 	const want = 1 << 15
 	stride := max(1, m.n/want)
 	p := m.p
-	samples := make([][]float64, p)
+	if m.samples == nil {
+		m.samples = make([][]float64, p)
+		for k := range m.samples {
+			m.samples[k] = make([]float64, 0, m.n/stride+1)
+		}
+	}
+	samples := m.samples
+	for k := range samples {
+		samples[k] = samples[k][:0]
+	}
 	xs, ys := make([]float64, p), make([]float64, p)
 	for i := 0; i < m.n; i += stride {
 		if !m.ok(i) {
