@@ -86,12 +86,15 @@ json() { "$PY" -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])"
 export AWS_S3_ENDPOINT=$PROXY AWS_HTTPS=NO AWS_VIRTUAL_HOSTING=FALSE AWS_REGION=us-east-1 \
 	AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR
 
-# Ours, with the Go reader (default) and with GDAL's /vsis3/.
+# Ours, with the Go reader (default) and with GDAL's /vsis3/, COGs and
+# quick-looks; and with the Go reader, COGs only.
 declare -A OURS_T OURS_B OURS_R
-for reader in go gdal; do
+for reader in go gdal go-noql; do
 	reset
+	flags=(-reader "${reader%-noql}")
+	[[ $reader == *-noql ]] && flags+=(-no-quicklook)
 	out=$("$BC" clip -endpoint "$PROXY" -access-key "$AK" -secret-key "$SK" -bucket "$BUCKET" \
-		-key s2-10980.tif -parcels "$DIR/parcels-10980.geojson" -reader "$reader")
+		-key s2-10980.tif -parcels "$DIR/parcels-10980.geojson" "${flags[@]}")
 	OURS_T[$reader]=$(json "$out" wall_s)
 	OURS_B[$reader]=$(fetched)
 	OURS_R[$reader]=$(json "$out" maxrss_kb)
@@ -154,10 +157,11 @@ mib() { echo "scale=1; $1 / 1048576" | bc -l; }
 FILE_BYTES=$(stat -c %s "$DIR/s2-10980.tif")
 echo
 echo "bench-clip: $N parcels (1–20 ha), scene 10980×10980×4 UInt16, 512 tiles, $(mib "$FILE_BYTES") MiB; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "touched: $BLOCKS tiles, $(mib "$TILE_BYTES") MiB stored; clipped $CLIPPED"
+echo "touched: $BLOCKS tiles, $(mib "$TILE_BYTES") MiB stored; clipped $CLIPPED; ours = COG + quick-look PNG per parcel"
 printf '%-34s %10s %14s %12s\n' tool "wall s" "fetched MiB" "peak RSS MiB"
 printf '%-34s %10.2f %14.1f %12.1f\n' "ours (Go S3 reader)" "${OURS_T[go]}" "$(mib "${OURS_B[go]}")" "$(echo "${OURS_R[go]}/1024" | bc -l)"
 printf '%-34s %10.2f %14.1f %12.1f\n' "ours (GDAL /vsis3/)" "${OURS_T[gdal]}" "$(mib "${OURS_B[gdal]}")" "$(echo "${OURS_R[gdal]}/1024" | bc -l)"
+printf '%-34s %10.2f %14.1f %12.1f\n' "ours (Go reader, no quick-looks)" "${OURS_T[go-noql]}" "$(mib "${OURS_B[go-noql]}")" "$(echo "${OURS_R[go-noql]}/1024" | bc -l)"
 printf '%-34s %10.2f %14.1f %12.1f\n' "gdalwarp loop (${GW_N} run, ×$N/$GW_N)" "$GW_T" "$(mib "$GW_B")" "$(echo "$GW_RSS/1024" | bc -l)"
 printf '%-34s %10.2f %14.1f %12.1f\n' "rasterio mask loop" "$RIO_T" "$(mib "$RIO_B")" "$(echo "$RIO_R/1024" | bc -l)"
 echo

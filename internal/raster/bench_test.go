@@ -3,11 +3,12 @@ package raster
 import (
 	"bytes"
 	"context"
-	"github.com/airbusgeo/godal"
 	"image"
 	"image/png"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/airbusgeo/godal"
 )
 
 // benchJob returns scene metadata and a 48×48 parcel job over it.

@@ -1,14 +1,32 @@
 // Package raster is Offsite's only door to GDAL (through godal). It exposes
-// operations on scenes — inspect, clip to parcels, ingest — and never hands
-// GDAL datasets to callers.
+// operations on scenes — Inspect, Clip to parcels, Ingest, ToCOG — and never
+// hands GDAL datasets to callers.
 //
 // Every GDAL call gets its settings per call with godal.ConfigOption (never
 // global configuration), every Close error is checked, and GDAL warnings are
-// treated as errors except for a short list of known harmless ones.
+// errors except for a short list of known harmless ones. Scenes are opened
+// with the GTiff driver only; the package registers just GTiff, COG and MEM
+// (and in-memory vector layers for footprints).
 //
-// Scenes are named by a Source: an object in an allowed bucket (opened through
-// /vsis3/) or, in local mode only, a file on disk. Env.CheckSource is the gate
-// through which every name passes before it reaches GDAL.
+// Scenes are named by a Source: an object in an allowed bucket or, in local
+// mode only, a file on disk. Env.CheckSource is the gate every name passes
+// before it reaches GDAL. Objects are read through a minio-go client
+// registered with GDAL as a VSI handler (ReaderGo, the default: the process
+// owns retries and counts bytes; in bench-clip it fetched 1.00× the stored
+// size of the touched tiles against 1.10× for /vsis3/, at equal speed and
+// two thirds of the memory) or through GDAL's /vsis3/ (ReaderGDAL).
+//
+// Clip reproduces gdalwarp -cutline P -crop_to_cutline (GDAL 3.6) exactly:
+// the crop window is the parcel's envelope in the scene CRS snapped to the
+// scene grid (inwards for the pixel-centre rule, outwards for all-touched,
+// 1e-8 pixel tolerance); the parcel is densified in its own CRS to about a
+// pixel per segment before reprojection, converted to pixel coordinates
+// with the inverse geotransform and burnt with GDAL's rasterizer; pixels
+// outside are nodata (0 and an internal mask when the scene has none; an
+// alpha band is the validity mask). Clip reads each needed block once, in
+// row-major order, with one dataset handle per reader goroutine, and
+// scatters it straight into the parcels that need it, so memory depends on
+// the parcels in flight, not on the scene.
 package raster
 
 import (
@@ -285,10 +303,7 @@ func register() error {
 
 // harmless lists substrings of GDAL warnings that do not affect results.
 var harmless = []string{
-	"TIFFReadDirectory:Unknown field with tag",
-	"TIFFReadDirectory: Unknown field with tag",
-	"Unknown field with tag",
-	"Sum of color channels",
+	"Unknown field with tag", // private TIFF tags, e.g. from drone software
 }
 
 // gdalErrors is the godal.ErrorHandler for every call: failures and
@@ -335,13 +350,14 @@ func (a *access) openScene(src Source) (*scene, error) {
 	return &scene{ds: ds, cfg: cfg, name: src.String()}, nil
 }
 
-// isMissing reports whether a GDAL open error means "no such object/file"
-// (or the store was unreachable) rather than "cannot decode".
+// isMissing reports whether a GDAL open error means the object or file is
+// absent or the store unreachable (worth retrying later) rather than that
+// its bytes cannot be decoded.
 func isMissing(err error) bool {
 	msg := strings.ToLower(err.Error())
-	for _, s := range []string{"no such file", "does not exist", "http response code", "couldn't connect", "could not connect", "timed out", "connection refused", "not recognized as"} {
+	for _, s := range []string{"does not exist", "no such file", "http response code", "connect", "timed out", "timeout"} {
 		if strings.Contains(msg, s) {
-			return s != "not recognized as"
+			return true
 		}
 	}
 	return false
