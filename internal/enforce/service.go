@@ -1,0 +1,182 @@
+package enforce
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/offsite/offsite"
+)
+
+// Actor is who performs an action, as recorded in the audit log.
+type Actor struct {
+	Name string
+	Role string
+}
+
+// EnterpriseFilter selects enterprises. Zero fields do not filter.
+type EnterpriseFilter struct {
+	Query      string // substring of name or USCC prefix
+	Zone       string
+	Industry   string // prefix
+	ListStatus string // effective status of the current entry; "none" for never proposed
+	Bbox       *orb.Bound
+	// UpdatedFrom and UpdatedTo bound updated_at (OGC datetime); nil is open.
+	UpdatedFrom, UpdatedTo *time.Time
+	Offset, Limit          int
+}
+
+// ListFilter selects list entries.
+type ListFilter struct {
+	USCC   string
+	Status string // effective status
+	Offset int
+	Limit  int
+}
+
+// InspectionFilter selects inspections.
+type InspectionFilter struct {
+	USCC   string
+	Status string
+	Offset int
+	Limit  int
+}
+
+// HealthVisit is a health-check on-site assistance visit (二.4).
+type HealthVisit struct {
+	ID        int64     `json:"id"`
+	USCC      string    `json:"uscc"`
+	VisitedAt time.Time `json:"visited_at"`
+	Inspector string    `json:"inspector"`
+	Notes     string    `json:"notes"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// StoredDraw is a stored double-random draw.
+type StoredDraw struct {
+	ID        int64       `json:"id"`
+	Result    *DrawResult `json:"result"`
+	CreatedBy string      `json:"created_by"`
+	CreatedAt time.Time   `json:"created_at"`
+}
+
+// ImportRowError reports one bad row of a bulk import.
+type ImportRowError struct {
+	Row     int    `json:"row"` // 1-based data row (the header is row 0)
+	USCC    string `json:"uscc,omitempty"`
+	Field   string `json:"field"`
+	Problem string `json:"problem"`
+}
+
+// EvidenceParcel is a parcel of an enterprise with its clips.
+type EvidenceParcel struct {
+	Parcel *offsite.Parcel `json:"parcel"`
+	Clips  []*offsite.Clip `json:"clips"`
+}
+
+// Stats are the supervisors' statistics over a period (issue 6 item 10).
+type Stats struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// ListedSiteInspections counts site visits to enterprises that were listed when their
+	// inspection opened.
+	ListedSiteInspections int `json:"listed_site_inspections"`
+	// WaivedPenalties counts dispositions that waived a penalty under 四.9.
+	WaivedPenalties int `json:"waived_penalties"`
+	// Warnings by zone and month.
+	Warnings []ZoneMonthCount `json:"warnings"`
+	// SelfCheck response times: requests answered, their median and 90th percentile hours,
+	// and requests still unanswered past their deadline.
+	SelfCheck SelfCheckStats `json:"self_check"`
+	// ListStatus counts list entries by effective status.
+	ListStatus map[string]int `json:"list_status"`
+}
+
+// ZoneMonthCount is a count for one zone and month ("2026-03").
+type ZoneMonthCount struct {
+	Zone  string `json:"zone"`
+	Month string `json:"month"`
+	Count int    `json:"count"`
+}
+
+// SelfCheckStats summarises response times to self-check requests.
+type SelfCheckStats struct {
+	Requested   int     `json:"requested"`
+	Answered    int     `json:"answered"`
+	Late        int     `json:"late"`
+	Overdue     int     `json:"overdue"` // unanswered past the deadline
+	MedianHours float64 `json:"median_hours"`
+	P90Hours    float64 `json:"p90_hours"`
+}
+
+// Service stores the enforcement records. Every method that changes state appends the
+// matching audit entry in the same transaction. Methods that take a version refuse with
+// offsite.ErrConflict when the record changed since it was read.
+type Service interface {
+	CreateEnterprise(ctx context.Context, a Actor, e *Enterprise) error
+	UpdateEnterprise(ctx context.Context, a Actor, e *Enterprise) error
+	// ImportEnterprises creates or updates all enterprises or none.
+	ImportEnterprises(ctx context.Context, a Actor, es []*Enterprise) error
+	FindEnterpriseByUSCC(ctx context.Context, uscc string) (*Enterprise, error)
+	FindEnterprises(ctx context.Context, f EnterpriseFilter) ([]*Enterprise, int, error)
+	// SetEnterpriseParcels stores parcels (WGS84) of the enterprise.
+	SetEnterpriseParcels(ctx context.Context, a Actor, uscc string, parcels []*offsite.Parcel) error
+	// EnterpriseEvidence returns the enterprise's parcels with their clips and audits the view.
+	EnterpriseEvidence(ctx context.Context, a Actor, uscc string) ([]EvidenceParcel, error)
+
+	ProposeListEntry(ctx context.Context, a Actor, cfg Config, uscc string, facts Facts) (*ListEntry, error)
+	// UpdateListEntry applies fn to the entry (and its enterprise, which fn may bar) under a
+	// row lock, if the entry's version is version.
+	UpdateListEntry(ctx context.Context, a Actor, id int64, version int, action string, fn func(e *ListEntry, ent *Enterprise) (detail any, err error)) (*ListEntry, error)
+	FindListEntryByID(ctx context.Context, cfg Config, id int64) (*ListEntry, error)
+	FindListEntries(ctx context.Context, cfg Config, f ListFilter) ([]*ListEntry, int, error)
+	// ExpireListEntries marks listed entries past their validity as expired.
+	ExpireListEntries(ctx context.Context, a Actor, now time.Time) (int, error)
+	PublicList(ctx context.Context, now time.Time) ([]Publication, error)
+
+	RecordHealthVisit(ctx context.Context, a Actor, v *HealthVisit) error
+	FindHealthVisits(ctx context.Context, uscc string) ([]*HealthVisit, error)
+
+	// OpenWarning records a warning: it joins the enterprise's open inspection, or is linked
+	// to another level's closed inspection of the same matter, or opens an inspection.
+	OpenWarning(ctx context.Context, a Actor, uscc, level string, w *Warning) (in *Inspection, outcome string, err error)
+	UpdateInspection(ctx context.Context, a Actor, id int64, version int, action string, fn func(in *Inspection, ent *Enterprise) (detail any, err error)) (*Inspection, error)
+	FindInspectionByID(ctx context.Context, id int64) (*Inspection, error)
+	FindInspections(ctx context.Context, f InspectionFilter) ([]*Inspection, int, error)
+
+	CreateDraw(ctx context.Context, a Actor, cfg DrawConfig, seed uint64, inspectors []Inspector) (*StoredDraw, error)
+	FindDrawByID(ctx context.Context, id int64) (*StoredDraw, error)
+	FindDraws(ctx context.Context, offset, limit int) ([]*StoredDraw, int, error)
+
+	Audit(ctx context.Context, a Actor, action, subject string, detail any) error
+	FindAudit(ctx context.Context, subject string, offset, limit int) ([]*AuditEntry, int, error)
+	VerifyAudit(ctx context.Context) (checked int64, brk *ChainBreak, err error)
+
+	Stats(ctx context.Context, from, to time.Time) (*Stats, error)
+}
+
+// Outcomes of OpenWarning.
+const (
+	WarningOpened = "opened" // a new inspection
+	WarningJoined = "joined" // added to the enterprise's open inspection
+	WarningLinked = "linked" // another level's inspection of the same matter is recognised
+)
+
+// ImportError reports every bad row of a bulk import; nothing was imported. It matches
+// offsite.ErrInvalid.
+type ImportError struct {
+	Rows []ImportRowError `json:"rows"`
+}
+
+func (e *ImportError) Error() string {
+	if len(e.Rows) == 0 {
+		return "import: no rows"
+	}
+	r := e.Rows[0]
+	return fmt.Sprintf("import: %d bad rows, nothing imported; first: row %d %s: %s", len(e.Rows), r.Row, r.Field, r.Problem)
+}
+
+// Unwrap makes errors.Is(err, offsite.ErrInvalid) true.
+func (e *ImportError) Unwrap() error { return offsite.ErrInvalid }

@@ -1,0 +1,486 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/derrors"
+	"github.com/offsite/offsite/internal/enforce"
+)
+
+// ---------------------------------------------------------------- inspections
+
+const inspectionColumns = `id, uscc, status, doc, version, opened_at, updated_at`
+
+func scanInspection(row pgx.Row, extra ...any) (*enforce.Inspection, error) {
+	var doc []byte
+	var id int64
+	var uscc, status string
+	var version int
+	var opened, updated time.Time
+	if err := row.Scan(append([]any{&id, &uscc, &status, &doc, &version, &opened, &updated}, extra...)...); err != nil {
+		return nil, err
+	}
+	in := &enforce.Inspection{}
+	if err := json.Unmarshal(doc, in); err != nil {
+		return nil, fmt.Errorf("inspection %d doc: %w", id, err)
+	}
+	in.ID, in.USCC, in.Status, in.Version, in.OpenedAt, in.UpdatedAt = id, uscc, status, version, opened, updated
+	if in.Warnings == nil {
+		in.Warnings = []enforce.Warning{}
+	}
+	return in, nil
+}
+
+func insertInspection(ctx context.Context, tx pgx.Tx, in *enforce.Inspection) error {
+	doc, err := marshalDoc(in)
+	if err != nil {
+		return err
+	}
+	return tx.QueryRow(ctx, `INSERT INTO inspections (uscc, level, matter, status, listed, linked_to, doc, opened_at, closed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id, version, updated_at`,
+		in.USCC, in.Level, in.Matter, in.Status, in.Listed, in.LinkedTo, doc, in.OpenedAt, in.ClosedAt).Scan(&in.ID, &in.Version, &in.UpdatedAt)
+}
+
+func saveInspection(ctx context.Context, tx pgx.Tx, in *enforce.Inspection) error {
+	doc, err := marshalDoc(in)
+	if err != nil {
+		return err
+	}
+	var reportAt, visitedAt *time.Time
+	if in.Report != nil {
+		reportAt = &in.Report.SubmittedAt
+	}
+	if in.SiteVisit != nil {
+		visitedAt = in.SiteVisit.VisitedAt
+	}
+	waived := in.Disposition != nil && in.Disposition.Waived
+	return tx.QueryRow(ctx, `UPDATE inspections SET status = $2, self_check_requested_at = $3, report_submitted_at = $4,
+		site_visited_at = $5, waived = $6, doc = $7, closed_at = $8, version = version + 1, updated_at = now()
+		WHERE id = $1 RETURNING version, updated_at`,
+		in.ID, in.Status, in.SelfCheckRequestedAt, reportAt, visitedAt, waived, doc, in.ClosedAt).Scan(&in.Version, &in.UpdatedAt)
+}
+
+func addWarning(ctx context.Context, tx pgx.Tx, in *enforce.Inspection, w *enforce.Warning) error {
+	if err := tx.QueryRow(ctx, `INSERT INTO inspection_warnings (inspection_id, uscc, source, ref, severity, message)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, created_at`, in.ID, in.USCC, w.Source, w.Ref, w.Severity, w.Message).
+		Scan(&w.ID, &w.CreatedAt); err != nil {
+		return err
+	}
+	in.Warnings = append(in.Warnings, *w)
+	return nil
+}
+
+// OpenWarning records a warning on an enterprise (二.5, 三.8): it joins the open inspection;
+// or, when another level has already closed an inspection of the same matter, a closed record
+// linked to it is made (its results are recognised, not repeated); or it opens an inspection.
+func (s *EnforceService) OpenWarning(ctx context.Context, a enforce.Actor, uscc, level string, w *enforce.Warning) (_ *enforce.Inspection, outcome string, err error) {
+	defer derrors.Wrap(&err, "OpenWarning(%q)", uscc)
+	var out *enforce.Inspection
+	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		ent, err := lockEnterprise(ctx, tx, uscc)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		in, err := scanInspection(tx.QueryRow(ctx, "SELECT "+inspectionColumns+" FROM inspections WHERE uscc = $1 AND status <> 'closed' FOR UPDATE", uscc))
+		switch {
+		case err == nil:
+			if err := addWarning(ctx, tx, in, w); err != nil {
+				return err
+			}
+			in.UpdatedAt = now
+			if err := saveInspection(ctx, tx, in); err != nil {
+				return err
+			}
+			out, outcome = in, enforce.WarningJoined
+			return appendAudit(ctx, tx, a, "inspection.warning_joined", inspectionSubject(in.ID), map[string]any{"warning": w, "level": level})
+		case err != pgx.ErrNoRows:
+			return err
+		}
+		var prevID int64
+		var prevLevel string
+		err = tx.QueryRow(ctx, `SELECT id, level FROM inspections WHERE uscc = $1 AND matter = $2 AND level <> $3
+			AND status = 'closed' AND linked_to IS NULL ORDER BY id DESC LIMIT 1`, uscc, w.Ref, level).Scan(&prevID, &prevLevel)
+		if err != nil && err != pgx.ErrNoRows {
+			return err
+		}
+		in = &enforce.Inspection{USCC: uscc, Level: level, Matter: w.Ref, Status: enforce.InspOpen,
+			Listed: ent.ListStatus == enforce.ListListed, Warnings: []enforce.Warning{}, OpenedBy: a.Name, OpenedAt: now, UpdatedAt: now}
+		outcome = enforce.WarningOpened
+		if err == nil {
+			in.Status, in.LinkedTo, in.ClosedAt = enforce.InspClosed, &prevID, &now
+			in.CloseNote = fmt.Sprintf("the %s-level inspection %d of the same matter is recognised (二.5): not repeated", prevLevel, prevID)
+			outcome = enforce.WarningLinked
+		}
+		if err := insertInspection(ctx, tx, in); err != nil {
+			return err
+		}
+		if err := addWarning(ctx, tx, in, w); err != nil {
+			return err
+		}
+		if err := saveInspection(ctx, tx, in); err != nil {
+			return err
+		}
+		out = in
+		return appendAudit(ctx, tx, a, "inspection."+outcome, inspectionSubject(in.ID), map[string]any{"warning": w, "level": level, "linked_to": in.LinkedTo})
+	})
+	return out, outcome, formatError(err)
+}
+
+// UpdateInspection applies fn under row locks on the inspection and its enterprise. A
+// disposition that fn sets takes effect in the same transaction: removal from the list,
+// special supervision, and an audit entry for a waived penalty.
+func (s *EnforceService) UpdateInspection(ctx context.Context, a enforce.Actor, id int64, version int, action string, fn func(*enforce.Inspection, *enforce.Enterprise) (any, error)) (_ *enforce.Inspection, err error) {
+	defer derrors.Wrap(&err, "UpdateInspection(%d, %s)", id, action)
+	var out *enforce.Inspection
+	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		var uscc string
+		if err := tx.QueryRow(ctx, "SELECT uscc FROM inspections WHERE id = $1", id).Scan(&uscc); err != nil {
+			if err == pgx.ErrNoRows {
+				return offsite.NotFound("inspection %d", id)
+			}
+			return err
+		}
+		ent, err := lockEnterprise(ctx, tx, uscc) // enterprise first, as OpenWarning does
+		if err != nil {
+			return err
+		}
+		in, err := scanInspection(tx.QueryRow(ctx, "SELECT "+inspectionColumns+" FROM inspections WHERE id = $1 FOR UPDATE", id))
+		if err != nil {
+			return err
+		}
+		if in.Version != version {
+			return offsite.Conflict("inspection %d is at version %d, not %d: it changed since it was read", id, in.Version, version)
+		}
+		hadDisposition := in.Disposition != nil
+		detail, err := fn(in, ent)
+		if err != nil {
+			return err
+		}
+		if err := saveInspection(ctx, tx, in); err != nil {
+			return err
+		}
+		if err := appendAudit(ctx, tx, a, action, inspectionSubject(id), map[string]any{"status": in.Status, "version": in.Version, "detail": detail}); err != nil {
+			return err
+		}
+		if d := in.Disposition; d != nil && !hadDisposition {
+			if err := s.applyDisposition(ctx, tx, a, in, ent, d); err != nil {
+				return err
+			}
+		}
+		out = in
+		return nil
+	})
+	return out, formatError(err)
+}
+
+func (s *EnforceService) applyDisposition(ctx context.Context, tx pgx.Tx, a enforce.Actor, in *enforce.Inspection, ent *enforce.Enterprise, d *enforce.Disposition) error {
+	if d.Waived {
+		if err := appendAudit(ctx, tx, a, "disposition.waived", inspectionSubject(in.ID), d); err != nil {
+			return err
+		}
+	}
+	if d.Penalty == enforce.PenaltyStrict {
+		if err := appendAudit(ctx, tx, a, "disposition.strict", inspectionSubject(in.ID), d); err != nil {
+			return err
+		}
+	}
+	if d.SpecialSupervision && !ent.SpecialSupervision {
+		ent.SpecialSupervision = true
+		if err := saveEnterpriseFlags(ctx, tx, ent); err != nil {
+			return err
+		}
+		if err := appendAudit(ctx, tx, a, "enterprise.special_supervision", enterpriseSubject(ent.USCC), map[string]any{"inspection": in.ID, "rule": d.Rule}); err != nil {
+			return err
+		}
+	}
+	if !d.RemoveFromList {
+		return nil
+	}
+	e, err := scanListEntry(tx.QueryRow(ctx, "SELECT "+listColumns+" FROM list_entries l WHERE l.uscc = $1 AND l.status IN ('proposed', 'notice', 'listed') FOR UPDATE", ent.USCC), enforce.Config{}, time.Now())
+	if err == pgx.ErrNoRows {
+		return nil // no longer on the list
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := e.Remove(enforce.RemovalStrictDisposition, fmt.Sprintf("inspection %d: %s", in.ID, d.Rule), time.Now()); err != nil {
+		return err
+	}
+	if err := saveListEntry(ctx, tx, e); err != nil {
+		return err
+	}
+	return appendAudit(ctx, tx, a, "list.remove", listSubject(e.ID), map[string]any{"category": e.RemovalCategory, "reason": e.RemovalReason, "inspection": in.ID})
+}
+
+// FindInspectionByID returns one inspection.
+func (s *EnforceService) FindInspectionByID(ctx context.Context, id int64) (_ *enforce.Inspection, err error) {
+	defer derrors.Wrap(&err, "FindInspectionByID(%d)", id)
+	in, err := scanInspection(s.db.Pool.QueryRow(ctx, "SELECT "+inspectionColumns+" FROM inspections WHERE id = $1", id))
+	if err == pgx.ErrNoRows {
+		return nil, offsite.NotFound("inspection %d", id)
+	}
+	return in, formatError(err)
+}
+
+// FindInspections returns inspections, newest first.
+func (s *EnforceService) FindInspections(ctx context.Context, f enforce.InspectionFilter) (_ []*enforce.Inspection, _ int, err error) {
+	defer derrors.Wrap(&err, "FindInspections")
+	var where []string
+	var args []any
+	if f.USCC != "" {
+		args = append(args, f.USCC)
+		where = append(where, fmt.Sprintf("uscc = $%d", len(args)))
+	}
+	if f.Status != "" {
+		args = append(args, f.Status)
+		where = append(where, fmt.Sprintf("status = $%d", len(args)))
+	}
+	q := "SELECT " + inspectionColumns + ", count(*) OVER () FROM inspections"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id DESC" + pageSQL(f.Offset, f.Limit)
+	rows, err := s.db.Pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, 0, formatError(err)
+	}
+	defer rows.Close()
+	var out []*enforce.Inspection
+	total := 0
+	for rows.Next() {
+		in, err := scanInspection(rows, &total)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, in)
+	}
+	return out, total, formatError(rows.Err())
+}
+
+// ---------------------------------------------------------------- double random
+
+// CreateDraw draws from the current pool (every enterprise; listed ones and special
+// supervision targets as such) and stores and audits the result.
+func (s *EnforceService) CreateDraw(ctx context.Context, a enforce.Actor, cfg enforce.DrawConfig, seed uint64, inspectors []enforce.Inspector) (_ *enforce.StoredDraw, err error) {
+	defer derrors.Wrap(&err, "CreateDraw")
+	out := &enforce.StoredDraw{CreatedBy: a.Name}
+	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "SELECT e.uscc, COALESCE(l.eff, '') = 'listed', e.special_supervision FROM enterprises e "+currentEntryJoin)
+		if err != nil {
+			return err
+		}
+		pool, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (enforce.Candidate, error) {
+			var c enforce.Candidate
+			err := r.Scan(&c.USCC, &c.Listed, &c.SpecialSupervision)
+			return c, err
+		})
+		if err != nil {
+			return err
+		}
+		res, err := enforce.Draw(cfg, seed, pool, inspectors)
+		if err != nil {
+			return offsite.Invalid("inspectors", "%v", err)
+		}
+		out.Result = res
+		doc, err := marshalDoc(res)
+		if err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, "INSERT INTO draws (seed, result, created_by) VALUES ($1, $2, $3) RETURNING id, created_at",
+			res.Seed, doc, a.Name).Scan(&out.ID, &out.CreatedAt); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, a, "draw.create", fmt.Sprintf("draw/%d", out.ID), map[string]any{
+			"seed": res.Seed, "pool_size": res.PoolSize, "groups": res.Groups, "targets": len(res.Targets), "inspectors": inspectors})
+	})
+	if err != nil {
+		return nil, formatError(err)
+	}
+	return out, nil
+}
+
+func scanDraw(row pgx.Row, extra ...any) (*enforce.StoredDraw, error) {
+	d := &enforce.StoredDraw{}
+	var doc []byte
+	if err := row.Scan(append([]any{&d.ID, &doc, &d.CreatedBy, &d.CreatedAt}, extra...)...); err != nil {
+		return nil, err
+	}
+	d.Result = &enforce.DrawResult{}
+	return d, json.Unmarshal(doc, d.Result)
+}
+
+// FindDrawByID returns one draw.
+func (s *EnforceService) FindDrawByID(ctx context.Context, id int64) (_ *enforce.StoredDraw, err error) {
+	defer derrors.Wrap(&err, "FindDrawByID(%d)", id)
+	d, err := scanDraw(s.db.Pool.QueryRow(ctx, "SELECT id, result, created_by, created_at FROM draws WHERE id = $1", id))
+	if err == pgx.ErrNoRows {
+		return nil, offsite.NotFound("draw %d", id)
+	}
+	return d, formatError(err)
+}
+
+// FindDraws returns draws, newest first.
+func (s *EnforceService) FindDraws(ctx context.Context, offset, limit int) (_ []*enforce.StoredDraw, _ int, err error) {
+	defer derrors.Wrap(&err, "FindDraws")
+	rows, err := s.db.Pool.Query(ctx, "SELECT id, result, created_by, created_at, count(*) OVER () FROM draws ORDER BY id DESC"+pageSQL(offset, limit))
+	if err != nil {
+		return nil, 0, formatError(err)
+	}
+	defer rows.Close()
+	var out []*enforce.StoredDraw
+	total := 0
+	for rows.Next() {
+		d, err := scanDraw(rows, &total)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, d)
+	}
+	return out, total, formatError(rows.Err())
+}
+
+// ---------------------------------------------------------------- audit
+
+// Audit appends an entry on its own.
+func (s *EnforceService) Audit(ctx context.Context, a enforce.Actor, action, subject string, detail any) (err error) {
+	defer derrors.Wrap(&err, "Audit(%s)", action)
+	return formatError(pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		return appendAudit(ctx, tx, a, action, subject, detail)
+	}))
+}
+
+const auditColumns = "seq, at, actor, role, action, subject, detail, prev_hash, hash"
+
+func scanAudit(row pgx.Row, extra ...any) (*enforce.AuditEntry, error) {
+	e := &enforce.AuditEntry{}
+	err := row.Scan(append([]any{&e.Seq, &e.At, &e.Actor, &e.Role, &e.Action, &e.Subject, &e.Detail, &e.PrevHash, &e.Hash}, extra...)...)
+	return e, err
+}
+
+// FindAudit returns entries whose subject starts with subject (all when empty), newest first.
+func (s *EnforceService) FindAudit(ctx context.Context, subject string, offset, limit int) (_ []*enforce.AuditEntry, _ int, err error) {
+	defer derrors.Wrap(&err, "FindAudit(%q)", subject)
+	rows, err := s.db.Pool.Query(ctx, "SELECT "+auditColumns+", count(*) OVER () FROM audit_log WHERE subject LIKE $1 || '%' ORDER BY seq DESC"+pageSQL(offset, limit), subject)
+	if err != nil {
+		return nil, 0, formatError(err)
+	}
+	defer rows.Close()
+	var out []*enforce.AuditEntry
+	total := 0
+	for rows.Next() {
+		e, err := scanAudit(rows, &total)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, e)
+	}
+	return out, total, formatError(rows.Err())
+}
+
+// VerifyAudit recomputes the whole chain in seq order, in batches, and returns the first
+// break.
+func (s *EnforceService) VerifyAudit(ctx context.Context) (checked int64, brk *enforce.ChainBreak, err error) {
+	defer derrors.Wrap(&err, "VerifyAudit")
+	var v enforce.ChainVerifier
+	after := int64(-1)
+	const batch = 5000
+	for {
+		rows, err := s.db.Pool.Query(ctx, "SELECT "+auditColumns+" FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2", after, batch)
+		if err != nil {
+			return v.Checked, nil, formatError(err)
+		}
+		n := 0
+		for rows.Next() {
+			e, err := scanAudit(rows)
+			if err != nil {
+				rows.Close()
+				return v.Checked, nil, err
+			}
+			n++
+			after = e.Seq
+			if b := v.Next(e); b != nil {
+				rows.Close()
+				return v.Checked, b, nil
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return v.Checked, nil, formatError(err)
+		}
+		if n < batch {
+			return v.Checked, nil, nil
+		}
+	}
+}
+
+// ---------------------------------------------------------------- statistics
+
+// Stats computes the supervisors' statistics for [from, to).
+func (s *EnforceService) Stats(ctx context.Context, from, to time.Time) (_ *enforce.Stats, err error) {
+	defer derrors.Wrap(&err, "Stats")
+	st := &enforce.Stats{From: from, To: to, Warnings: []enforce.ZoneMonthCount{}, ListStatus: map[string]int{}}
+	q := s.db.Pool
+	if err := q.QueryRow(ctx, `SELECT
+		count(*) FILTER (WHERE listed AND site_visited_at >= $1 AND site_visited_at < $2),
+		count(*) FILTER (WHERE waived AND closed_at >= $1 AND closed_at < $2)
+		FROM inspections`, from, to).Scan(&st.ListedSiteInspections, &st.WaivedPenalties); err != nil {
+		return nil, formatError(err)
+	}
+	rows, err := q.Query(ctx, `SELECT e.zone, to_char(w.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'), count(*)
+		FROM inspection_warnings w JOIN enterprises e ON e.uscc = w.uscc
+		WHERE w.created_at >= $1 AND w.created_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`, from, to)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	for rows.Next() {
+		var z enforce.ZoneMonthCount
+		if err := rows.Scan(&z.Zone, &z.Month, &z.Count); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		st.Warnings = append(st.Warnings, z)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, formatError(err)
+	}
+	var med, p90 *float64
+	if err := q.QueryRow(ctx, `SELECT count(*), count(report_submitted_at),
+		count(*) FILTER (WHERE (doc->'report'->>'late')::boolean),
+		count(*) FILTER (WHERE report_submitted_at IS NULL AND status = 'self_check_requested' AND (doc->>'self_check_deadline')::timestamptz < now()),
+		percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM report_submitted_at - self_check_requested_at) / 3600),
+		percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM report_submitted_at - self_check_requested_at) / 3600)
+		FROM inspections WHERE self_check_requested_at >= $1 AND self_check_requested_at < $2`, from, to).
+		Scan(&st.SelfCheck.Requested, &st.SelfCheck.Answered, &st.SelfCheck.Late, &st.SelfCheck.Overdue, &med, &p90); err != nil {
+		return nil, formatError(err)
+	}
+	if med != nil {
+		st.SelfCheck.MedianHours = *med
+	}
+	if p90 != nil {
+		st.SelfCheck.P90Hours = *p90
+	}
+	rows, err = q.Query(ctx, `SELECT CASE WHEN status = 'listed' AND valid_to <= now() THEN 'expired' ELSE status END, count(*)
+		FROM list_entries GROUP BY 1`)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		st.ListStatus[k] = n
+	}
+	return st, formatError(rows.Err())
+}
