@@ -72,10 +72,29 @@ type Capture struct {
 	Height    int          `json:"height,omitempty"`
 	Bands     int          `json:"bands,omitempty"`
 	Checksum  string       `json:"checksum,omitempty"` // SHA-256 of the source object, hex
-	Footprint orb.Geometry `json:"-"`                  // WGS84
+	SizeBytes int64        `json:"size_bytes,omitempty"`
+	Footprint orb.Geometry `json:"-"` // where the capture has valid data, WGS84
+	// COGKey is the object in the captures bucket that reads use: the source itself when it
+	// is a tiled COG, else the COG ingest made of it.
+	COGKey     string      `json:"cog_key,omitempty"`
+	BandStats  []BandStats `json:"band_stats,omitempty"`
+	IngestedAt *time.Time  `json:"ingested_at,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// BandStats are statistics of one band over its valid pixels (from a decimated read when
+// Approximate).
+type BandStats struct {
+	Band        int     `json:"band"`
+	Description string  `json:"description,omitempty"`
+	Min         float64 `json:"min"`
+	Max         float64 `json:"max"`
+	Mean        float64 `json:"mean"`
+	StdDev      float64 `json:"stddev"`
+	ValidPixels int64   `json:"valid_pixels"`
+	Approximate bool    `json:"approximate"`
 }
 
 // CaptureUpdate holds the fields of a capture that processing may change; nil means unchanged.
@@ -87,7 +106,12 @@ type CaptureUpdate struct {
 	Height    *int
 	Bands     *int
 	Checksum  *string
+	SizeBytes *int64
+	COGKey    *string
+	BandStats []BandStats
 	Footprint orb.Geometry
+	// Ingested sets ingested_at to now.
+	Ingested bool
 }
 
 // Clip is the result of cutting one capture to one parcel: a COG and a quick-look PNG in the

@@ -280,6 +280,21 @@ func TestSlice(t *testing.T) {
 	if got.Status != offsite.CaptureProcessed || got.Width != 300 || got.Height != 200 || got.Bands != 4 {
 		t.Fatalf("capture after processing = %+v, want processed 300x200x4", got)
 	}
+	// Ingest recorded the source checksum and statistics, and converted the tiled GeoTIFF into
+	// a COG beside it.
+	sum := sha256.Sum256(tif)
+	if got.Checksum != hex.EncodeToString(sum[:]) || got.SizeBytes != int64(len(tif)) {
+		t.Errorf("checksum %s size %d, want %x %d", got.Checksum, got.SizeBytes, sum, len(tif))
+	}
+	if got.COGKey != "cog/"+got.Checksum+".tif" || got.IngestedAt == nil {
+		t.Errorf("cog key %q ingested at %v", got.COGKey, got.IngestedAt)
+	}
+	if _, err := s.store.StatCapture(context.Background(), got.COGKey); err != nil {
+		t.Errorf("ingested COG: %v", err)
+	}
+	if len(got.BandStats) != 4 || got.BandStats[0].Min < 1 || got.BandStats[0].Max <= got.BandStats[0].Min {
+		t.Errorf("band stats %+v", got.BandStats)
+	}
 	var cr clipsResponse
 	s.call(t, "GET", fmt.Sprintf("/api/v1/captures/%d/clips", c.ID), nil, &cr)
 	// Like gdalwarp -crop_to_cutline, a clip covers the parcel's whole extent: p-edge

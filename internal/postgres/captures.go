@@ -24,13 +24,14 @@ var (
 func NewCaptureService(db *DB) *CaptureService { return &CaptureService{db: db} }
 
 const captureColumns = `id, kind, acquired_at, sensor, bucket, key, status, error, crs, width, height, bands,
-	checksum, ST_AsEWKB(footprint), created_at, updated_at`
+	checksum, size_bytes, ST_AsEWKB(footprint), cog_key, band_stats, ingested_at, created_at, updated_at`
 
 func scanCapture(row pgx.Row) (*offsite.Capture, error) {
 	c := &offsite.Capture{}
 	var fp []byte // NULL until ingest
 	err := row.Scan(&c.ID, &c.Kind, &c.AcquiredAt, &c.Sensor, &c.Bucket, &c.Key, &c.Status, &c.Error,
-		&c.CRS, &c.Width, &c.Height, &c.Bands, &c.Checksum, &fp, &c.CreatedAt, &c.UpdatedAt)
+		&c.CRS, &c.Width, &c.Height, &c.Bands, &c.Checksum, &c.SizeBytes, &fp, &c.COGKey, &c.BandStats,
+		&c.IngestedAt, &c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +101,18 @@ func (s *CaptureService) UpdateCapture(ctx context.Context, id int64, upd offsit
 	}
 	if upd.Checksum != nil {
 		add("checksum", *upd.Checksum)
+	}
+	if upd.SizeBytes != nil {
+		add("size_bytes", *upd.SizeBytes)
+	}
+	if upd.COGKey != nil {
+		add("cog_key", *upd.COGKey)
+	}
+	if upd.BandStats != nil {
+		add("band_stats", upd.BandStats)
+	}
+	if upd.Ingested {
+		sets = append(sets, "ingested_at = now()")
 	}
 	if upd.Footprint != nil {
 		b, err := geomParam(upd.Footprint)

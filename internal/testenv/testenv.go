@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -97,33 +96,65 @@ func PostgresURL(tb testing.TB) string {
 	return u.String()
 }
 
-// redisDB is the Redis database number tests use, away from the default 0 of dev runs.
-const redisDB = 14
+// Redis databases 1..15 are shared by test processes (go test runs packages in parallel): a
+// test takes one by setting lockKey in it with NX, flushes it, and gives it back at cleanup.
+// Database 0 is left to development.
+const (
+	lockKey = "offsite:testenv:lock"
+	lockTTL = 30 * time.Minute
+)
 
-// Redis returns the connection options of a Redis database flushed for this test. Tests that
-// use Redis must not run in parallel with each other.
+// Redis returns the connection options of a Redis database of this test's own, flushed.
 func Redis(tb testing.TB) asynq.RedisClientOpt {
 	tb.Helper()
 	addr := env("OFFSITE_REDIS_ADDR", "127.0.0.1:6379")
-	db := redisDB
-	if v := os.Getenv("OFFSITE_TEST_REDIS_DB"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			tb.Fatalf("OFFSITE_TEST_REDIS_DB=%q: %v", v, err)
-		}
-		db = n
-	}
-	rc := redis.NewClient(&redis.Options{Addr: addr, DB: db})
-	defer rc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := rc.Ping(ctx).Err(); err != nil {
-		unavailable(tb, "redis at %s: %v", addr, err)
+	token := Suffix() + Suffix()
+	for {
+		for db := 1; db <= 15; db++ {
+			rc := redis.NewClient(&redis.Options{Addr: addr, DB: db})
+			ok, err := rc.SetNX(ctx, lockKey, token, lockTTL).Result()
+			if err != nil {
+				rc.Close()
+				unavailable(tb, "redis at %s: %v", addr, err)
+			}
+			if !ok {
+				rc.Close()
+				continue
+			}
+			// Flush everything but the lock.
+			keys, err := rc.Keys(ctx, "*").Result()
+			if err == nil {
+				for _, k := range keys {
+					if k != lockKey {
+						if err = rc.Del(ctx, k).Err(); err != nil {
+							break
+						}
+					}
+				}
+			}
+			rc.Close()
+			if err != nil {
+				tb.Fatalf("flush redis db %d: %v", db, err)
+			}
+			tb.Cleanup(func() {
+				rc := redis.NewClient(&redis.Options{Addr: addr, DB: db})
+				defer rc.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if v, _ := rc.Get(ctx, lockKey).Result(); v == token {
+					rc.Del(ctx, lockKey)
+				}
+			})
+			return asynq.RedisClientOpt{Addr: addr, DB: db}
+		}
+		select {
+		case <-ctx.Done():
+			tb.Fatalf("redis at %s: no free test database in 1..15 for 10s", addr)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	if err := rc.FlushDB(ctx).Err(); err != nil {
-		tb.Fatalf("flush redis db %d: %v", db, err)
-	}
-	return asynq.RedisClientOpt{Addr: addr, DB: db}
 }
 
 // S3Config returns the gateway's configuration with a captures and an evidence bucket made

@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -19,6 +22,7 @@ import (
 // ObjectStore is the part of object storage the handlers use.
 type ObjectStore interface {
 	StatCapture(ctx context.Context, key string) (s3.ObjectInfo, error)
+	PutCapture(ctx context.Context, key string, r io.Reader, size int64) error
 	PutEvidence(ctx context.Context, data []byte, ext, contentType string) (key, sum string, err error)
 }
 
@@ -114,17 +118,17 @@ func (h *ClipHandler) clip(ctx context.Context, c *offsite.Capture) ([]*offsite.
 	if _, err := h.Captures.UpdateCapture(ctx, c.ID, offsite.CaptureUpdate{Status: ptr(offsite.CaptureProcessing)}); err != nil {
 		return nil, err
 	}
-	src := raster.S3Source(c.Bucket, c.Key)
-	info, err := raster.Inspect(ctx, h.Raster, src)
-	if err != nil {
-		return nil, classify(c, err)
+	if c.IngestedAt == nil {
+		var err error
+		if c, err = h.ingest(ctx, c); err != nil {
+			return nil, err
+		}
 	}
-	if _, err := h.Captures.UpdateCapture(ctx, c.ID, offsite.CaptureUpdate{
-		CRS: &info.CRS, Width: &info.Width, Height: &info.Height, Bands: &info.Bands, Footprint: info.Footprint,
-	}); err != nil {
-		return nil, err
+	if c.Footprint == nil || c.COGKey == "" {
+		return nil, permanent(fmt.Errorf("capture %d: ingested without a footprint or COG key", c.ID))
 	}
-	parcels, _, err := h.Parcels.FindParcels(ctx, offsite.ParcelFilter{Intersects: info.Footprint})
+	src := raster.S3Source(c.Bucket, c.COGKey)
+	parcels, _, err := h.Parcels.FindParcels(ctx, offsite.ParcelFilter{Intersects: c.Footprint})
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +163,49 @@ func (h *ClipHandler) clip(ctx context.Context, c *offsite.Capture) ([]*offsite.
 		return nil, classify(c, err)
 	}
 	return clips, nil
+}
+
+// ingest checks the capture, records what it is (CRS, size, bands, checksum, valid-data
+// footprint, band statistics) and, when the source is not a tiled COG, stores a COG of it in
+// the captures bucket under cog/<sha256 of the source>.tif so that clipping reads windows.
+func (h *ClipHandler) ingest(ctx context.Context, c *offsite.Capture) (*offsite.Capture, error) {
+	dir, err := os.MkdirTemp("", "offsite-ingest-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	cogPath := filepath.Join(dir, "cog.tif")
+	res, err := raster.Ingest(ctx, h.Raster, raster.S3Source(c.Bucket, c.Key), raster.IngestOptions{COGPath: cogPath})
+	if err != nil {
+		return nil, classify(c, err)
+	}
+	cogKey := c.Key
+	if res.COGWritten {
+		cogKey = "cog/" + res.SHA256 + ".tif"
+		f, err := os.Open(cogPath)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return nil, err
+		}
+		if err := h.Store.PutCapture(ctx, cogKey, f, st.Size()); err != nil {
+			return nil, err
+		}
+	}
+	stats := make([]offsite.BandStats, len(res.Stats))
+	for i, b := range res.Stats {
+		stats[i] = offsite.BandStats{Band: b.Band, Description: b.Description, Min: b.Min, Max: b.Max,
+			Mean: b.Mean, StdDev: b.StdDev, ValidPixels: b.ValidPixels, Approximate: b.Approximate}
+	}
+	info := res.Info
+	return h.Captures.UpdateCapture(ctx, c.ID, offsite.CaptureUpdate{
+		CRS: &info.CRS, Width: &info.Width, Height: &info.Height, Bands: &info.Bands,
+		Checksum: &res.SHA256, SizeBytes: &res.Size, COGKey: &cogKey, BandStats: stats,
+		Footprint: res.Footprint, Ingested: true,
+	})
 }
 
 // classify marks raster errors that no retry can fix as permanent.
