@@ -152,6 +152,10 @@ type job struct {
 	win window
 }
 
+// maxParcelPixels bounds one parcel's window (a 8192 × 8192 clip), so that
+// a wrong coordinate cannot make Clip allocate gigabytes.
+const maxParcelPixels = 1 << 26
+
 // planParcels reprojects every parcel and computes its crop window, dropping
 // parcels whose window misses the scene or holds no pixel.
 func planParcels(m *meta, rp *reprojector, parcels []Parcel, allTouched bool) ([]job, error) {
@@ -166,9 +170,16 @@ func planParcels(m *meta, rp *reprojector, parcels []Parcel, allTouched bool) ([
 		if err != nil {
 			return nil, fmt.Errorf("raster: parcel %q: %v", p.ID, err)
 		}
-		win := m.cropWindow(bound(proj), allTouched)
+		env := bound(proj)
+		if env.Min[0] > env.Max[0] {
+			return nil, fmt.Errorf("raster: parcel %q: empty geometry", p.ID)
+		}
+		win := m.cropWindow(env, allTouched)
 		if win.empty() {
 			continue
+		}
+		if int64(win.W)*int64(win.H) > maxParcelPixels {
+			return nil, fmt.Errorf("raster: parcel %q: %d × %d pixels exceeds the limit of %d pixels per parcel", p.ID, win.W, win.H, maxParcelPixels)
 		}
 		if _, ok := win.intersect(scene); !ok {
 			continue

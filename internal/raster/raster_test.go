@@ -264,9 +264,16 @@ func TestClipOutputs(t *testing.T) {
 	if _, err := Clip(context.Background(), env, FileSource(path), parcels, ClipOptions{QuickLookBands: []int{9}}, func(ClipOutput) error { return nil }); err == nil {
 		t.Errorf("quick-look band 9 of 4 accepted")
 	}
-	bad := []Parcel{{ID: "line", Geometry: orb.LineString{{0, 0}, {1, 1}}}}
-	if _, err := Clip(context.Background(), env, FileSource(path), bad, ClipOptions{}, func(ClipOutput) error { return nil }); err == nil {
-		t.Errorf("line parcel accepted")
+	huge := pixelsToParcelCRS(t, sc, orb.Polygon{{{10, 10}, {90000, 10}, {10, 90000}, {10, 10}}})
+	for _, bad := range []Parcel{
+		{ID: "line", Geometry: orb.LineString{{0, 0}, {1, 1}}},
+		{ID: "empty", Geometry: orb.Polygon{}},
+		{ID: "nil"},
+		{ID: "huge", Geometry: huge},
+	} {
+		if _, err := Clip(context.Background(), env, FileSource(path), []Parcel{bad}, ClipOptions{}, func(ClipOutput) error { return nil }); err == nil {
+			t.Errorf("parcel %s accepted", bad.ID)
+		}
 	}
 }
 
