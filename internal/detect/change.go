@@ -29,6 +29,14 @@ type ChangeParams struct {
 	Tolerance float64 `yaml:"tolerance"`
 	// MinPixels is the minimum mapping unit in pixels; default 6.
 	MinPixels int `yaml:"min_pixels"`
+	// CloudBuffer widens the masked area (no data, cloud, shadow, snow) of either date by
+	// this many pixels, for the thin haze and shadow around clouds that masks miss;
+	// default 6.
+	CloudBuffer int `yaml:"cloud_buffer"`
+	// CoreRadius is the radius of the morphological opening applied to the change mask:
+	// changed regions must be at least 2r+1 pixels thick somewhere, so the one-pixel lines
+	// that sub-pixel misregistration draws along sharp boundaries are dropped; default 1.
+	CoreRadius int `yaml:"core_radius"`
 	// SamplePixels caps the pixels, taken on a regular grid, from which IR-MAD estimates
 	// its transformation; every pixel is still tested. Default 131072.
 	SamplePixels int `yaml:"sample_pixels"`
@@ -60,6 +68,8 @@ func (p ChangeParams) withDefaults() ChangeParams {
 	def(&p.Tolerance, 1e-3)
 	defi(&p.MinPixels, 6)
 	defi(&p.BlockRows, 256)
+	defi(&p.CoreRadius, 1)
+	defi(&p.CloudBuffer, 6)
 	defi(&p.SamplePixels, 1<<17)
 	def(&p.NDVIDrop, 0.2)
 	def(&p.MNDWIChange, 0.3)
@@ -86,6 +96,8 @@ func (p ChangeParams) Validate() error {
 		positive("tolerance", p.Tolerance),
 		atLeast("min_pixels", p.MinPixels, 1),
 		atLeast("block_rows", p.BlockRows, 1),
+		atLeast("core_radius", p.CoreRadius, 1),
+		atLeast("cloud_buffer", p.CloudBuffer, 0),
 		atLeast("sample_pixels", p.SamplePixels, 1000),
 		open01("ndvi_drop", p.NDVIDrop),
 		open01("mndwi_change", p.MNDWIChange),
@@ -95,7 +107,8 @@ func (p ChangeParams) Validate() error {
 
 func (p ChangeParams) record(method string, iterations int) map[string]float64 {
 	m := map[string]float64{
-		"probability": p.Probability, "min_pixels": float64(p.MinPixels),
+		"probability": p.Probability, "min_pixels": float64(p.MinPixels), "core_radius": float64(p.CoreRadius),
+		"cloud_buffer": float64(p.CloudBuffer),
 		"ndvi_drop": p.NDVIDrop, "mndwi_change": p.MNDWIChange, "brightness_rise": p.BrightnessRise,
 	}
 	if method == MethodIRMAD {
@@ -154,7 +167,7 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 			method = MethodIRMAD
 		}
 	}
-	ok := clearBoth(before, after)
+	ok := clearBoth(before, after, p.CloudBuffer)
 	var field changeField
 	iterations := 0
 	switch method {
@@ -189,6 +202,7 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 	zThr := chi2Quantile(p.Probability, field.dof())
 	w, h := before.Width, before.Height
 	lab := newLabeler()
+	open := newOpener(p.CoreRadius, w, h, lab.addRow)
 	row := make([]bool, w)
 	for y0 := 0; y0 < h; y0 += p.BlockRows {
 		for y := y0; y < min(h, y0+p.BlockRows); y++ {
@@ -196,9 +210,10 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 				z, good := field.stat(y*w + x)
 				row[x] = good && z > zThr
 			}
-			lab.addRow(y, row)
+			open.push(y, row)
 		}
 	}
+	open.flush()
 	params := p.record(method, iterations)
 	var out []Finding
 	for _, c := range lab.components(p.MinPixels) {
@@ -209,7 +224,7 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 			sumZ += z
 		})
 		meanZ := sumZ / float64(c.pixels)
-		f.Measures = changeMeasures(before, after, c, field)
+		f.Measures = changeMeasures(before, after, c, field, strongest(c, field, w))
 		f.Measures["mean_chi2"] = meanZ
 		f.Class = classifyChange(f.Measures, p)
 		// Score: how far the region's mean statistic lies beyond the threshold, damped for
@@ -223,25 +238,79 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 	return out, nil
 }
 
-// clearBoth returns a test for pixels clear on both dates, backed by a bitset (one bit per
-// pixel) so the passes over the scene do not re-run the masks.
-func clearBoth(before, after *Grid) func(int) bool {
+// clearBoth returns a test for pixels clear on both dates and at least buffer pixels from
+// any pixel masked on either, backed by bitsets (one bit per pixel) so the passes over the
+// scene do not re-run the masks.
+func clearBoth(before, after *Grid, buffer int) func(int) bool {
 	cb, ca := newClearSky(before), newClearSky(after)
-	n := before.Width * before.Height
-	bits := make([]uint64, (n+63)/64)
+	w, h := before.Width, before.Height
+	n := w * h
+	words := (n + 63) / 64
+	bad := make([]uint64, words)
+	get := func(b []uint64, i int) bool { return b[i>>6]&(1<<(uint(i)&63)) != 0 }
+	set := func(b []uint64, i int) { b[i>>6] |= 1 << (uint(i) & 63) }
 	for i := 0; i < n; i++ {
-		if cb.clear(i) && ca.clear(i) {
-			bits[i>>6] |= 1 << (uint(i) & 63)
+		if !cb.clear(i) || !ca.clear(i) {
+			set(bad, i)
 		}
 	}
-	return func(i int) bool { return bits[i>>6]&(1<<(uint(i)&63)) != 0 }
+	if buffer > 0 {
+		// Separable dilation by a (2·buffer+1)² square: along rows, then along columns,
+		// counting masked pixels in a sliding window.
+		hz := make([]uint64, words)
+		for y := 0; y < h; y++ {
+			cnt := 0
+			for x := -buffer; x < w+buffer; x++ {
+				if in := x + buffer; in < w && get(bad, y*w+in) {
+					cnt++
+				}
+				if out := x - buffer - 1; out >= 0 && get(bad, y*w+out) {
+					cnt--
+				}
+				if x >= 0 && x < w && cnt > 0 {
+					set(hz, y*w+x)
+				}
+			}
+		}
+		clear(bad)
+		for x := 0; x < w; x++ {
+			cnt := 0
+			for y := -buffer; y < h+buffer; y++ {
+				if in := y + buffer; in < h && get(hz, in*w+x) {
+					cnt++
+				}
+				if out := y - buffer - 1; out >= 0 && get(hz, out*w+x) {
+					cnt--
+				}
+				if y >= 0 && y < h && cnt > 0 {
+					set(bad, y*w+x)
+				}
+			}
+		}
+	}
+	return func(i int) bool { return !get(bad, i) }
 }
 
 var errTooFewPixels = errors.New("detect: too few clear pixels")
 
-// changeMeasures averages the spectral indices of a region on both dates, the after date
-// normalized to the before date.
-func changeMeasures(before, after *Grid, c *component, field changeField) map[string]float64 {
+// strongest returns a test for the pixels of c whose change statistic is at least the
+// component's median: the region's core, free of the mixed pixels at its edge.
+func strongest(c *component, field changeField, w int) func(x, y int) bool {
+	zs := make([]float64, 0, c.pixels)
+	c.each(func(x, y int) {
+		z, _ := field.stat(y*w + x)
+		zs = append(zs, z)
+	})
+	cut := median(append([]float64(nil), zs...))
+	return func(x, y int) bool {
+		z, _ := field.stat(y*w + x)
+		return z >= cut
+	}
+}
+
+// changeMeasures averages the spectral indices over the pixels of a region that keep
+// says, on both dates, the after date normalized to the before date.
+func changeMeasures(before, after *Grid, c *component, field changeField, keep func(x, y int) bool) map[string]float64 {
 	roles := []string{BandBlue, BandGreen, BandRed, BandNIR, BandSWIR1, BandSWIR2}
 	mb := map[string]float64{}
 	ma := map[string]float64{}
@@ -252,13 +321,18 @@ func changeMeasures(before, after *Grid, c *component, field changeField) map[st
 			continue
 		}
 		var sb, sa float64
+		n := 0
 		c.each(func(x, y int) {
+			if !keep(x, y) {
+				return
+			}
 			i := y*w + x
 			sb += float64(bb[i])
 			sa += field.normalize(r, float64(ba[i]))
+			n++
 		})
-		mb[r] = sb / float64(c.pixels)
-		ma[r] = sa / float64(c.pixels)
+		mb[r] = sb / float64(n)
+		ma[r] = sa / float64(n)
 	}
 	out := map[string]float64{}
 	ndf := func(a, b float64) float64 {
@@ -298,8 +372,10 @@ func changeMeasures(before, after *Grid, c *component, field changeField) map[st
 
 // classifyChange labels a change from its measures, first rule that holds:
 //   - water_change: MNDWI crosses 0.1 and moves by at least MNDWIChange;
-//   - new_structure: brightness rises by BrightnessRise (or NDBI by 0.1) and the after
-//     surface is not soil-coloured (red not above blue by 20%): roofs, concrete;
+//   - new_structure: the after surface is roof-like and the before one was not (blue
+//     steel: blue above red by 10%; white: brightness > 0.3 with red and blue within 10%),
+//     or brightness rises by BrightnessRise (or NDBI by 0.1) and the after surface is not
+//     soil-coloured (red not above blue by 20%): roofs, concrete;
 //   - vegetation_loss: vegetated before (NDVI > 0.35, or excess green > 0.1 without nir)
 //     and NDVI (excess green) falls by NDVIDrop;
 //   - earthwork: not vegetated on either date (NDVI < 0.3), soil-coloured after and swir1
@@ -315,6 +391,16 @@ func classifyChange(m map[string]float64, p ChangeParams) string {
 		}
 	}
 	soil := has("redness") && m["redness_after"] > 0.2
+	roof := func(when string) bool {
+		if !has("redness") {
+			return false
+		}
+		red := m["redness_"+when]
+		return red < -0.1 || (m["brightness_"+when] > 0.3 && math.Abs(red) < 0.1)
+	}
+	if roof("after") && !roof("before") {
+		return ClassNewStructure
+	}
 	brighter := d("brightness") >= p.BrightnessRise || (has("ndbi") && d("ndbi") >= 0.1)
 	if brighter && !soil {
 		return ClassNewStructure

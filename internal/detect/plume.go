@@ -20,6 +20,14 @@ type WaterPlumeParams struct {
 	MinDelta float64 `yaml:"min_delta"`
 	// MinPixels is the least size of a plume; default 4.
 	MinPixels int `yaml:"min_pixels"`
+	// Smooth is the radius of the mean filter over water pixels applied to NDTI before
+	// testing, which beats down sensor noise on dark water; 0 keeps the default 1.
+	Smooth int `yaml:"smooth"`
+	// Tile is the side in pixels of the tiles into which a water body's background is
+	// split, so that a river's gradual turbidity change along its course does not hide a
+	// plume; a tile with fewer than MinWaterPixels water pixels uses the whole body's
+	// background. Default 64.
+	Tile int `yaml:"tile"`
 }
 
 func (p WaterPlumeParams) withDefaults() WaterPlumeParams {
@@ -38,6 +46,12 @@ func (p WaterPlumeParams) withDefaults() WaterPlumeParams {
 	if p.MinPixels == 0 {
 		p.MinPixels = 4
 	}
+	if p.Tile == 0 {
+		p.Tile = 64
+	}
+	if p.Smooth == 0 {
+		p.Smooth = 1
+	}
 	return p
 }
 
@@ -52,6 +66,8 @@ func (p WaterPlumeParams) Validate() error {
 		positive("z_threshold", p.ZThreshold),
 		nonNegative("min_delta", p.MinDelta),
 		atLeast("min_pixels", p.MinPixels, 1),
+		atLeast("tile", p.Tile, 8),
+		atLeast("smooth", p.Smooth, 1),
 	)
 }
 
@@ -59,6 +75,7 @@ func (p WaterPlumeParams) record() map[string]float64 {
 	return map[string]float64{
 		"water_threshold": p.WaterThreshold, "min_water_pixels": float64(p.MinWaterPixels),
 		"z_threshold": p.ZThreshold, "min_delta": p.MinDelta, "min_pixels": float64(p.MinPixels),
+		"tile": float64(p.Tile), "smooth": float64(p.Smooth),
 	}
 }
 
@@ -67,7 +84,7 @@ func (p WaterPlumeParams) record() map[string]float64 {
 // gets its own robust background, the median and MAD of the turbidity index
 // NDTI = (red − green)/(red + green) over the body; a plume is a connected region of water
 // pixels whose NDTI exceeds the median by ZThreshold robust standard deviations and by
-// MinDelta. With parcels in attr, only plumes within attr.Buffer of a parcel are kept: the
+// MinDelta, NDTI being averaged over the water pixels within Smooth pixels. With parcels in attr, only plumes within attr.Buffer of a parcel are kept: the
 // water next to the parcel, where its outfall would be. A scene without water yields no
 // findings.
 func DetectWaterPlumes(g *Grid, p WaterPlumeParams, attr Attribution) ([]Finding, error) {
@@ -94,10 +111,44 @@ func DetectWaterPlumes(g *Grid, p WaterPlumeParams, attr Attribution) ([]Finding
 	}
 	sky := newClearSky(g)
 	w, h := g.Width, g.Height
-	water := func(i int) bool {
-		return sky.clear(i) && float64(nd(green[i], wet[i])) > p.WaterThreshold
+	wbits := make([]uint64, (w*h+63)/64)
+	for i := 0; i < w*h; i++ {
+		if sky.clear(i) && float64(nd(green[i], wet[i])) > p.WaterThreshold {
+			wbits[i>>6] |= 1 << (uint(i) & 63)
+		}
 	}
-	ndti := func(i int) float64 { return float64(nd(red[i], green[i])) }
+	water := func(i int) bool { return wbits[i>>6]&(1<<(uint(i)&63)) != 0 }
+	// Shore pixels mix land and water (more so with misregistration between bands); only
+	// pixels whose eight neighbours are water are tested and feed the background.
+	inner := func(i int) bool {
+		x0, y0 := i%w, i/w
+		if x0 == 0 || y0 == 0 || x0 == w-1 || y0 == h-1 {
+			return false
+		}
+		for y := y0 - 1; y <= y0+1; y++ {
+			for x := x0 - 1; x <= x0+1; x++ {
+				if !water(y*w + x) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	// NDTI averaged over the inner water pixels within Smooth pixels.
+	ndti := func(i int) float64 {
+		x0, y0 := i%w, i/w
+		var s float64
+		n := 0
+		for y := max(0, y0-p.Smooth); y <= min(h-1, y0+p.Smooth); y++ {
+			for x := max(0, x0-p.Smooth); x <= min(w-1, x0+p.Smooth); x++ {
+				if j := y*w + x; j == i || inner(j) {
+					s += float64(nd(red[j], green[j]))
+					n++
+				}
+			}
+		}
+		return s / float64(n)
+	}
 	lab := newLabeler()
 	row := make([]bool, w)
 	for y := 0; y < h; y++ {
@@ -110,9 +161,17 @@ func DetectWaterPlumes(g *Grid, p WaterPlumeParams, attr Attribution) ([]Finding
 	if len(bodies) == 0 {
 		return nil, nil
 	}
-	// Background per body, then the anomalous runs of every body in row order.
-	type bodyStats struct{ med, scale, cut float64 }
-	stats := make([]bodyStats, len(bodies))
+	// Background per body and per tile of each body, then the anomalous runs of every
+	// body in row order.
+	tilesX := (w + p.Tile - 1) / p.Tile
+	type stat struct{ med, scale, cut float64 }
+	robust := func(vals []float64) stat {
+		med, mad := medianMAD(vals)
+		scale := madScale * mad
+		return stat{med, scale, med + math.Max(p.ZThreshold*scale, p.MinDelta)}
+	}
+	bodyStats := make([]stat, len(bodies))
+	tileStats := make([]map[int]stat, len(bodies))
 	type bodyRun struct {
 		r    run
 		body int
@@ -120,13 +179,35 @@ func DetectWaterPlumes(g *Grid, p WaterPlumeParams, attr Attribution) ([]Finding
 	var runs []bodyRun
 	for k, c := range bodies {
 		s := newSampler(c.pixels, 1<<16)
-		c.each(func(x, y int) { s.add(ndti(y*w + x)) })
-		med, mad := medianMAD(s.vals)
-		scale := madScale * mad
-		stats[k] = bodyStats{med, scale, med + math.Max(p.ZThreshold*scale, p.MinDelta)}
+		tiles := map[int][]float64{}
+		c.each(func(x, y int) {
+			if !inner(y*w + x) {
+				return
+			}
+			v := ndti(y*w + x)
+			s.add(v)
+			t := (y/p.Tile)*tilesX + x/p.Tile
+			tiles[t] = append(tiles[t], v)
+		})
+		if len(s.vals) == 0 {
+			continue // a body all shore: too narrow to judge
+		}
+		bodyStats[k] = robust(s.vals)
+		tileStats[k] = map[int]stat{}
+		for t, vals := range tiles {
+			if len(vals) >= p.MinWaterPixels {
+				tileStats[k][t] = robust(vals)
+			}
+		}
 		for _, r := range c.runs {
 			runs = append(runs, bodyRun{r, k})
 		}
+	}
+	background := func(body, x, y int) stat {
+		if st, ok := tileStats[body][(y/p.Tile)*tilesX+x/p.Tile]; ok {
+			return st
+		}
+		return bodyStats[body]
 	}
 	sort.Slice(runs, func(i, j int) bool {
 		if runs[i].r.y != runs[j].r.y {
@@ -141,7 +222,8 @@ func DetectWaterPlumes(g *Grid, p WaterPlumeParams, attr Attribution) ([]Finding
 		for ; i < len(runs) && runs[i].r.y == y; i++ {
 			br := runs[i]
 			for x := br.r.x0; x < br.r.x1; x++ {
-				row[x] = ndti(int(y)*w+int(x)) > stats[br.body].cut
+				i := int(y)*w + int(x)
+				row[x] = inner(i) && ndti(i) > background(br.body, int(x), int(y)).cut
 			}
 		}
 		anom.addRow(int(y), row)
@@ -158,10 +240,16 @@ func DetectWaterPlumes(g *Grid, p WaterPlumeParams, attr Attribution) ([]Finding
 				break
 			}
 		}
-		st := stats[k]
-		var sum float64
-		c.each(func(x, y int) { sum += ndti(y*w + x) })
-		mean := sum / float64(c.pixels)
+		var sum, bg, bgScale float64
+		c.each(func(x, y int) {
+			sum += ndti(y*w + x)
+			st := background(k, x, y)
+			bg += st.med
+			bgScale += st.scale
+		})
+		n := float64(c.pixels)
+		mean := sum / n
+		st := stat{med: bg / n, scale: bgScale / n}
 		z := (mean - st.med) / math.Max(st.scale, 1e-9)
 		f := Finding{Detector: "water_plume", Kind: KindPlume, Class: ClassWaterPlume, Params: params,
 			Measures: map[string]float64{

@@ -107,7 +107,7 @@ func genScene(r *rand.Rand, n, index int, control bool) *Scene {
 				continue
 			}
 			cls := changeClasses[p%len(changeClasses)]
-			w, h := 7+r.IntN(7), 7+r.IntN(7)
+			w, h := 4+r.IntN(10), 4+r.IntN(10)
 			cr, ok := b.spot(pr, w, h, taken)
 			if ok {
 				taken = append(taken, cr)
@@ -161,6 +161,7 @@ func genScene(r *rand.Rand, n, index int, control bool) *Scene {
 				}
 			}
 			if clear {
+				b.plumeStrength = 1
 				b.plumeAt(x, int(math.Ceil(b.riverY(x)-riverHalf)), 1, 10, 5)
 				break
 			}
@@ -181,11 +182,13 @@ func genScene(r *rand.Rand, n, index int, control bool) *Scene {
 	// Natural turbidity gradient along the river, both dates.
 	for i := range b.before {
 		if b.water[i] {
-			g := 0.012 * float64(i%n) / float64(n)
+			g := 0.025 * float64(i%n) / float64(n)
 			b.before[i][2] += g
 			b.after[i][2] += g
 		}
 	}
+	// The after date is misregistered by a fraction of a pixel, as Sentinel-2 dates are.
+	b.after = shift(b.after, n, 0.3, -0.25)
 	b.sclAfter = append([]float32(nil), b.sclBefore...)
 	if !control {
 		b.clouds(2)
@@ -239,6 +242,7 @@ func (b *sceneBuilder) plume(pr rect, id string) rect {
 	} else {
 		edge, dir = int(math.Floor(cy+riverHalf)), -1
 	}
+	b.plumeStrength = 0.35 + 0.65*b.r.Float64()
 	box := b.plumeAt(x, edge, dir, a, c)
 	b.truth = append(b.truth, Truth{Detector: "water_plume", Class: detect.ClassWaterPlume, Bound: b.bound(box), ParcelID: id})
 	return box
@@ -257,7 +261,7 @@ func (b *sceneBuilder) plumeAt(x, edge, dir, a, c int) rect {
 				continue
 			}
 			i := py*b.n + px
-			f := 0.6 + 0.4*(1-d)
+			f := b.plumeStrength * (0.6 + 0.4*(1-d))
 			for k := range b.after[i] {
 				b.after[i][k] = specWater[k] + (specTurbid[k]-specWater[k])*f
 			}
@@ -275,6 +279,25 @@ func (b *sceneBuilder) parcelOf(r rect) string {
 		}
 	}
 	return ""
+}
+
+// shift resamples spectra by (dx, dy) pixels with bilinear interpolation.
+func shift(src []spectrum, n int, dx, dy float64) []spectrum {
+	out := make([]spectrum, len(src))
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			fx := math.Min(math.Max(float64(x)+dx, 0), float64(n-1))
+			fy := math.Min(math.Max(float64(y)+dy, 0), float64(n-1))
+			x0, y0 := int(fx), int(fy)
+			x1, y1 := min(x0+1, n-1), min(y0+1, n-1)
+			tx, ty := fx-float64(x0), fy-float64(y0)
+			for k := range out[y*n+x] {
+				out[y*n+x][k] = (src[y0*n+x0][k]*(1-tx)+src[y0*n+x1][k]*tx)*(1-ty) +
+					(src[y1*n+x0][k]*(1-tx)+src[y1*n+x1][k]*tx)*ty
+			}
+		}
+	}
+	return out
 }
 
 // clouds puts count opaque clouds with shadows on the after date and marks them in SCL.
@@ -305,6 +328,12 @@ func (b *sceneBuilder) clouds(count int) {
 				case ds <= float64(rad+3):
 					b.sclAfter[i] = 3
 					b.cloudCover[i] = true
+				case dc <= float64(rad+9):
+					// Thin haze beyond the SCL mask, as at real cloud edges.
+					a := 0.12 * (1 - (dc-float64(rad+3))/6)
+					for c := range b.after[i] {
+						b.after[i][c] = b.after[i][c]*(1-a) + specCloud[c]*a
+					}
 				}
 			}
 		}
@@ -380,8 +409,8 @@ func (b *sceneBuilder) burn(before, after *detect.Grid, kilns []kiln) {
 					if d.g.Bands[7][i] == 9 || d.g.Bands[7][i] == 8 || d.g.Bands[7][i] == 3 {
 						continue
 					}
-					d.g.Bands[4][i] = float32(1.3 + 1.2*k.heat)
-					d.g.Bands[5][i] = float32(1.8 + 2.0*k.heat)
+					d.g.Bands[4][i] = float32(1.15 + 1.2*k.heat)
+					d.g.Bands[5][i] = float32(1.4 + 2.0*k.heat)
 					d.g.Bands[6][i] = 0.28
 				}
 			}

@@ -121,6 +121,8 @@ type sceneBuilder struct {
 	occupied   []rect // objects placed so far (parcels' insides)
 	truth      []Truth
 	cloudCover []bool
+	// plumeStrength scales the turbidity of the plume being painted.
+	plumeStrength float64
 }
 
 const pixel = 10.0

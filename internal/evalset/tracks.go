@@ -101,7 +101,8 @@ func genVehicleTrack(r *rand.Rand, k int) *TrackCase {
 		for i := 0; i <= 150; i++ {
 			s := -600 + 8*float64(i)
 			voc := lognormal(r, 80, 0.15) + peak*math.Exp(-s*s/(2*sigma*sigma))
-			write(ex+s*vx, ey+s*vy, speed+0.3*r.NormFloat64(), math.Mod(theta+6*r.NormFloat64()+360, 360), voc)
+			// GPS jitter of a few metres; wind vane noise of 12°.
+			write(ex+s*vx+3*r.NormFloat64(), ey+s*vy+3*r.NormFloat64(), speed+0.4*r.NormFloat64(), math.Mod(theta+12*r.NormFloat64()+360, 360), voc)
 		}
 		tc.Events = append(tc.Events, TrackEvent{Pollutant: "vocs", Start: start, End: t, ParcelID: tc.Parcels[perm[e]].ID})
 		x, y = ex+600*vx, ey+600*vy
