@@ -24,6 +24,22 @@ import (
 // offsite.ErrInvalid, so the HTTP layer answers 400.
 var ErrInvalid = fmt.Errorf("geo: %w parcels", offsite.ErrInvalid)
 
+// FeatureError is a problem with one feature of the input, found while reading it.
+type FeatureError struct {
+	Index int    // the feature's 0-based position
+	Field string // the member at fault, relative to the feature: "geometry", "properties.parcel_id"; "" for the whole feature
+	Msg   string // the problem, naming the feature
+}
+
+func (e *FeatureError) Error() string { return ErrInvalid.Error() + ": " + e.Msg }
+
+// Unwrap makes errors.Is(err, ErrInvalid) (and offsite.ErrInvalid) true.
+func (e *FeatureError) Unwrap() error { return ErrInvalid }
+
+func featureErr(i int, field, format string, args ...any) error {
+	return &FeatureError{Index: i, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
 // Common CRS identifiers recorded in Collection.SourceCRS.
 const (
 	CRSWGS84    = "EPSG:4326" // WGS84 longitude/latitude

@@ -126,15 +126,15 @@ func decodeFeature(i int, raw json.RawMessage, o options) (Feature, error) {
 	f := Feature{Index: i}
 	var obj gjObject
 	if err := json.Unmarshal(raw, &obj); err != nil {
-		return f, fmt.Errorf("%w: feature %d: %v", ErrInvalid, i, err)
+		return f, featureErr(i, "", "feature %d: %v", i, err)
 	}
 	if obj.Type != "Feature" {
-		return f, fmt.Errorf("%w: feature %d: type %q, want Feature", ErrInvalid, i, obj.Type)
+		return f, featureErr(i, "type", "feature %d: type %q, want Feature", i, obj.Type)
 	}
 	var props map[string]any
 	if len(obj.Properties) > 0 && !isNull(obj.Properties) {
 		if err := json.Unmarshal(obj.Properties, &props); err != nil {
-			return f, fmt.Errorf("%w: feature %d: properties: %v", ErrInvalid, i, err)
+			return f, featureErr(i, "properties", "feature %d: properties: %v", i, err)
 		}
 	}
 	if err := f.setProperties(props, o.idProperty, false); err != nil {
@@ -142,7 +142,7 @@ func decodeFeature(i int, raw json.RawMessage, o options) (Feature, error) {
 	}
 	g, err := decodeGeometry(obj.Geometry)
 	if err != nil {
-		return f, fmt.Errorf("%w: feature %d (parcel %q): geometry: %v", ErrInvalid, i, f.ParcelID, err)
+		return f, featureErr(i, "geometry", "feature %d (parcel %q): geometry: %v", i, f.ParcelID, err)
 	}
 	f.Geometry = g
 	return f, nil
@@ -170,21 +170,21 @@ func (f *Feature) setProperties(props map[string]any, idProp string, fromTable b
 	switch v := id.(type) {
 	case string:
 		if strings.TrimSpace(v) == "" {
-			return fmt.Errorf("%w: feature %d: properties.%s is empty", ErrInvalid, f.Index, idProp)
+			return featureErr(f.Index, "properties."+idProp, "feature %d: properties.%s is empty", f.Index, idProp)
 		}
 		f.ParcelID = v
 	case int64:
 		if !fromTable {
-			return fmt.Errorf("%w: feature %d: properties.%s is a number, want a string", ErrInvalid, f.Index, idProp)
+			return featureErr(f.Index, "properties."+idProp, "feature %d: properties.%s is a number, want a string", f.Index, idProp)
 		}
 		f.ParcelID = fmt.Sprint(v)
 	case nil:
 		if ok {
-			return fmt.Errorf("%w: feature %d: properties.%s is null", ErrInvalid, f.Index, idProp)
+			return featureErr(f.Index, "properties."+idProp, "feature %d: properties.%s is null", f.Index, idProp)
 		}
-		return fmt.Errorf("%w: feature %d: properties.%s is missing", ErrInvalid, f.Index, idProp)
+		return featureErr(f.Index, "properties."+idProp, "feature %d: properties.%s is missing", f.Index, idProp)
 	default:
-		return fmt.Errorf("%w: feature %d: properties.%s is a %s, want a string", ErrInvalid, f.Index, idProp, jsonKind(v))
+		return featureErr(f.Index, "properties."+idProp, "feature %d: properties.%s is a %s, want a string", f.Index, idProp, jsonKind(v))
 	}
 	f.Properties = map[string]any{}
 	for k, v := range props {

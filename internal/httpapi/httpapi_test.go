@@ -39,6 +39,8 @@ func newServer(t *testing.T, checks ...httpapi.Check) (*httpapi.Server, *httptes
 		Queue: q, Store: store, CapturesBucket: store.Captures,
 		Checks:       append([]httpapi.Check{{Name: "postgres", Ping: db.Ping}, {Name: "s3", Ping: store.Ping}}, checks...),
 		MaxBodyBytes: 64 << 10,
+		Enforce:      postgres.NewEnforceService(db),
+		Tokens:       mustTestTokens(t),
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
@@ -51,6 +53,7 @@ func do(t *testing.T, method, url, body string) (int, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Authorization", "Bearer "+tokenOf[httpapi.RoleAdmin])
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -129,16 +132,16 @@ func TestBadInputNamesTheField(t *testing.T) {
 		status                   int
 		field, msg               string
 	}{
-		{"parcels not json", "POST", "/api/v1/parcels", `{"type":`, 400, "body", "malformed JSON"},
-		{"parcels not a collection", "POST", "/api/v1/parcels", `{"type":"Feature"}`, 400, "type", "FeatureCollection"},
+		{"parcels not json", "POST", "/api/v1/parcels", `{"type":`, 400, "body", "geojson"},
+		{"parcels not a collection", "POST", "/api/v1/parcels", `{"type":"Feature"}`, 400, "features[0].properties.parcel_id", "is missing"},
 		{"parcels empty", "POST", "/api/v1/parcels", `{"type":"FeatureCollection","features":[]}`, 400, "features", "empty"},
-		{"parcel without id", "POST", "/api/v1/parcels", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":` + square + `}]}`, 400, "features[0].properties.parcel_id", "non-empty string"},
-		{"parcel id not a string", "POST", "/api/v1/parcels", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":7},"geometry":` + square + `}]}`, 400, "features[0].properties.parcel_id", "string"},
-		{"duplicate parcel ids", "POST", "/api/v1/parcels", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"a"},"geometry":` + square + `},{"type":"Feature","properties":{"parcel_id":"a"},"geometry":` + square + `}]}`, 400, "features[1].properties.parcel_id", "features[0]"},
-		{"parcel is a point", "POST", "/api/v1/parcels", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"a"},"geometry":{"type":"Point","coordinates":[1,2]}}]}`, 400, "features[0].geometry", "Polygon or MultiPolygon"},
-		{"parcel ring open", "POST", "/api/v1/parcels", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"a"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}}]}`, 400, "features[0].geometry", "not closed"},
-		{"parcel out of range", "POST", "/api/v1/parcels", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"a"},"geometry":{"type":"Polygon","coordinates":[[[500000,3500000],[500100,3500000],[500100,3500100],[500000,3500000]]]}}]}`, 400, "features[0].geometry", "outside WGS84"},
-		{"parcel self-intersecting", "POST", "/api/v1/parcels", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"a"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,1],[1,0],[0,1],[0,0]]]}}]}`, 400, "", ""},
+		{"parcel without id", "POST", "/api/v1/parcels", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":` + square + `}]}`, 400, "features[0].properties.parcel_id", "is missing"},
+		{"parcel id not a string", "POST", "/api/v1/parcels", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":7},"geometry":` + square + `}]}`, 400, "features[0].properties.parcel_id", "is a number, want a string"},
+		{"duplicate parcel ids", "POST", "/api/v1/parcels", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"a"},"geometry":` + square + `},{"type":"Feature","properties":{"parcel_id":"a"},"geometry":` + square + `}]}`, 400, "features[1].properties.parcel_id", "also used by feature 0"},
+		{"parcel is a point", "POST", "/api/v1/parcels", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"a"},"geometry":{"type":"LineString","coordinates":[[1,2],[3,4]]}}]}`, 400, "features[0].geometry", "LineString"},
+		{"parcel ring open", "POST", "/api/v1/parcels", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"a"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}}]}`, 400, "features[0].geometry", "unclosed_ring"},
+		{"parcel out of range", "POST", "/api/v1/parcels", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"a"},"geometry":{"type":"Polygon","coordinates":[[[500000,3500000],[500100,3500000],[500100,3500100],[500000,3500000]]]}}]}`, 400, "features[0].geometry", "out_of_range"},
+		{"parcel self-intersecting", "POST", "/api/v1/parcels", `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"a"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,1],[1,0],[0,1],[0,0]]]}}]}`, 400, "features[0].geometry", "self_intersection"},
 		{"body too large", "POST", "/api/v1/parcels", `{"type":"FeatureCollection","features":[` + strings.Repeat(" ", 70<<10) + `]}`, 413, "", "larger than"},
 		{"capture unknown field", "POST", "/api/v1/captures", `{"kind":"sentinel2","acquired_at":"2026-01-01T00:00:00Z","key":"a.tif","bucket":"x"}`, 400, "bucket", "not a known field"},
 		{"capture kind", "POST", "/api/v1/captures", `{"kind":"sentinel3","acquired_at":"2026-01-01T00:00:00Z","key":"a.tif"}`, 400, "kind", "sentinel2"},
@@ -155,6 +158,7 @@ func TestBadInputNamesTheField(t *testing.T) {
 		{"bbox", "GET", "/api/v1/parcels?bbox=1,2,3", ``, 400, "bbox", "minLon"},
 		{"limit", "GET", "/api/v1/parcels?limit=0", ``, 400, "limit", "1..1000"},
 		{"upload key", "POST", "/api/v1/uploads", `{"key":""}`, 400, "key", "empty"},
+		{"gcj02 flag", "POST", "/api/v1/parcels?gcj02=maybe", square, 400, "gcj02", "true or false"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := do(t, tc.method, hs.URL+tc.path, tc.body)
@@ -169,6 +173,44 @@ func TestBadInputNamesTheField(t *testing.T) {
 				t.Errorf("error = %+v, want field %q and a message containing %q", e.Error, tc.field, tc.msg)
 			}
 		})
+	}
+}
+
+// TestParcelImportOptions: repair=true stores a self-intersecting parcel repaired, and
+// gcj02=true moves web-map coordinates back onto WGS84.
+func TestParcelImportOptions(t *testing.T) {
+	_, hs := newServer(t)
+	bow := `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"bow"},"geometry":{"type":"Polygon","coordinates":[[[120,31],[120.01,31.01],[120.01,31],[120,31.01],[120,31]]]}}]}`
+	if code, body := do(t, "POST", hs.URL+"/api/v1/parcels", bow); code != 400 {
+		t.Fatalf("bow-tie without repair: %d %s", code, body)
+	}
+	if code, body := do(t, "POST", hs.URL+"/api/v1/parcels?repair=true", bow); code != 200 {
+		t.Fatalf("bow-tie with repair: %d %s", code, body)
+	}
+	code, body := do(t, "GET", hs.URL+"/api/v1/parcels/bow", "")
+	if code != 200 || !strings.Contains(string(body), "MultiPolygon") {
+		t.Errorf("repaired bow-tie: %d %s (want two triangles)", code, body)
+	}
+
+	// A parcel drawn on a GCJ-02 map of Shanghai lies some 450 m east and 200 m south of its
+	// WGS84 position; imported with gcj02=true it is stored shifted back.
+	sq := `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"sh"},"geometry":{"type":"Polygon","coordinates":[[[121.47,31.23],[121.471,31.23],[121.471,31.231],[121.47,31.231],[121.47,31.23]]]}}]}`
+	if code, body := do(t, "POST", hs.URL+"/api/v1/parcels?gcj02=true", sq); code != 200 {
+		t.Fatalf("gcj02 import: %d %s", code, body)
+	}
+	_, body = do(t, "GET", hs.URL+"/api/v1/parcels/sh", "")
+	var f struct {
+		Geometry struct {
+			Coordinates [][][2]float64 `json:"coordinates"`
+		} `json:"geometry"`
+	}
+	if err := json.Unmarshal(body, &f); err != nil || len(f.Geometry.Coordinates) == 0 {
+		t.Fatalf("GET parcel sh: %v %s", err, body)
+	}
+	p := f.Geometry.Coordinates[0][0]
+	dLon, dLat := (121.47-p[0])*95000, (31.23-p[1])*111000 // metres, roughly
+	if dLon < 300 || dLon > 700 || dLat > -50 || dLat < -400 {
+		t.Errorf("gcj02 shift = %.0f m east, %.0f m north; want the Shanghai offset (~450 m east, ~200 m south)", dLon, dLat)
 	}
 }
 

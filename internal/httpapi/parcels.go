@@ -2,7 +2,8 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/geo"
 )
 
 var featureCollectionSchema = map[string]any{
@@ -27,98 +29,82 @@ var featureCollectionSchema = map[string]any{
 func (s *Server) registerParcelRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/parcels", operation{
 		Summary:     "Create or replace parcels",
-		Description: "All parcels of the collection are stored, or none: the first problem is reported with the feature it concerns.",
+		Description: "All parcels of the collection are stored, or none. Geometries are validated (closed rings, self-intersection, zero area, ranges, duplicate ids); every problem is reported with the feature, ring and point it concerns.",
+		Query:       map[string]string{"gcj02": "true when the coordinates come from a Chinese web map (GCJ-02): they are converted to WGS84", "repair": "true to repair invalid geometries with GDAL's MakeValid instead of refusing them"},
 		Request:     featureCollectionSchema,
 		Responses:   map[string]string{"200": "parcels stored", "400": "invalid collection", "413": "body too large"},
+		Roles:       rolesWrite,
 	}, s.handleParcelsUpsert)
 	s.handle(mux, "GET", "/api/v1/parcels", operation{
 		Summary:   "List parcels as a GeoJSON FeatureCollection",
 		Query:     map[string]string{"bbox": "minLon,minLat,maxLon,maxLat", "limit": "1..1000, default 100", "offset": "default 0"},
 		Responses: map[string]string{"200": "FeatureCollection", "400": "bad query parameter"},
+		Roles:     rolesRead,
 	}, s.handleParcelsList)
 	s.handle(mux, "GET", "/api/v1/parcels/{id}", operation{
 		Summary:   "One parcel as a GeoJSON Feature",
 		Responses: map[string]string{"200": "Feature", "404": "no such parcel"},
+		Roles:     rolesRead,
 	}, s.handleParcelGet)
 }
 
-// parseParcels reads a FeatureCollection of parcels and checks what the database needs:
-// a parcel_id per feature, unique, and a Polygon or MultiPolygon with closed rings of at least
-// four positions inside the WGS84 range.
-func parseParcels(body []byte) ([]*offsite.Parcel, error) {
-	var head struct {
-		Type string `json:"type"`
-	}
-	if err := jsonUnmarshal(body, &head); err != nil {
-		return nil, err
-	}
-	if head.Type != "FeatureCollection" {
-		return nil, offsite.Invalid("type", "must be \"FeatureCollection\", got %q", head.Type)
-	}
-	fc, err := geojson.UnmarshalFeatureCollection(body)
+// parseParcels reads parcels from GeoJSON (a FeatureCollection, a Feature or a bare
+// geometry) and validates them; opts may convert GCJ-02 coordinates or repair geometries.
+// Problems come back as *offsite.FieldError naming the feature's member.
+func parseParcels(body []byte, opts ...geo.Option) ([]*offsite.Parcel, error) {
+	coll, err := geo.ReadGeoJSON(bytes.NewReader(body), opts...)
 	if err != nil {
-		return nil, offsite.Invalid("features", "%v", err)
+		return nil, parcelError(err)
 	}
-	if len(fc.Features) == 0 {
+	if len(coll.Features) == 0 {
 		return nil, offsite.Invalid("features", "is empty")
 	}
-	seen := map[string]int{}
-	parcels := make([]*offsite.Parcel, 0, len(fc.Features))
-	for i, f := range fc.Features {
-		field := "features[" + strconv.Itoa(i) + "]"
-		id, ok := f.Properties["parcel_id"].(string)
-		if !ok || strings.TrimSpace(id) == "" {
-			return nil, offsite.Invalid(field+".properties.parcel_id", "must be a non-empty string")
-		}
-		if j, dup := seen[id]; dup {
-			return nil, offsite.Invalid(field+".properties.parcel_id", "%q is also the id of features[%d]", id, j)
-		}
-		seen[id] = i
-		if err := checkPolygonal(field+".geometry", f.Geometry); err != nil {
-			return nil, err
-		}
-		p := &offsite.Parcel{ID: id, Geometry: f.Geometry}
-		p.EnterpriseUSCC, _ = f.Properties["uscc"].(string)
-		p.Name, _ = f.Properties["name"].(string)
-		parcels = append(parcels, p)
+	report, err := geo.Validate(coll.Features, opts...)
+	if err != nil {
+		return nil, err
 	}
-	return parcels, nil
+	if err := report.Err(); err != nil {
+		return nil, parcelError(err)
+	}
+	return geo.Parcels(report.Features), nil
 }
 
-func checkPolygonal(field string, g orb.Geometry) error {
-	var polys []orb.Polygon
-	switch g := g.(type) {
-	case orb.Polygon:
-		polys = []orb.Polygon{g}
-	case orb.MultiPolygon:
-		polys = g
-	case nil:
-		return offsite.Invalid(field, "is missing")
-	default:
-		return offsite.Invalid(field, "must be a Polygon or MultiPolygon, not %s", g.GeoJSONType())
-	}
-	if len(polys) == 0 {
-		return offsite.Invalid(field, "is empty")
-	}
-	for pi, poly := range polys {
-		if len(poly) == 0 {
-			return offsite.Invalid(field, "polygon %d has no rings", pi)
+// parcelError turns geo's errors into field errors: the field of the first problem, and a
+// message that lists them all.
+func parcelError(err error) error {
+	var fe *geo.FeatureError
+	var ve *geo.ValidationError
+	switch {
+	case errors.As(err, &ve) && len(ve.Problems) > 0:
+		p := ve.Problems[0]
+		field := fmt.Sprintf("features[%d].geometry", p.Feature)
+		if p.Code == geo.MissingID || p.Code == geo.DuplicateID {
+			field = fmt.Sprintf("features[%d].properties.parcel_id", p.Feature)
 		}
-		for ri, ring := range poly {
-			if len(ring) < 4 {
-				return offsite.Invalid(field, "polygon %d ring %d has %d positions; a ring needs at least 4", pi, ri, len(ring))
-			}
-			if !ring.Closed() {
-				return offsite.Invalid(field, "polygon %d ring %d is not closed (first and last positions differ)", pi, ri)
-			}
-			for _, pt := range ring {
-				if pt[0] < -180 || pt[0] > 180 || pt[1] < -90 || pt[1] > 90 {
-					return offsite.Invalid(field, "polygon %d ring %d has position [%g, %g] outside WGS84 longitude/latitude", pi, ri, pt[0], pt[1])
-				}
-			}
+		return &offsite.FieldError{Field: field, Problem: strings.TrimPrefix(ve.Error(), "geo: ")}
+	case errors.As(err, &fe):
+		field := fmt.Sprintf("features[%d]", fe.Index)
+		if fe.Field != "" {
+			field += "." + fe.Field
 		}
+		return &offsite.FieldError{Field: field, Problem: fe.Msg}
+	case errors.Is(err, offsite.ErrInvalid):
+		return &offsite.FieldError{Field: "body", Problem: strings.TrimPrefix(err.Error(), geo.ErrInvalid.Error()+": ")}
 	}
-	return nil
+	return err
+}
+
+// boolParam reads a boolean query parameter.
+func boolParam(r *http.Request, name string) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, offsite.Invalid(name, "must be true or false, got %q", v)
+	}
+	return b, nil
 }
 
 func (s *Server) handleParcelsUpsert(w http.ResponseWriter, r *http.Request) {
@@ -127,7 +113,18 @@ func (s *Server) handleParcelsUpsert(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	parcels, err := parseParcels(body)
+	var opts []geo.Option
+	for name, opt := range map[string]geo.Option{"gcj02": geo.WithGCJ02(), "repair": geo.WithRepair()} {
+		on, err := boolParam(r, name)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		if on {
+			opts = append(opts, opt)
+		}
+	}
+	parcels, err := parseParcels(body, opts...)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -244,10 +241,3 @@ func writeGeoJSON(w http.ResponseWriter, v interface{ MarshalJSON() ([]byte, err
 }
 
 func geojsonGeometry(g orb.Geometry) *geojson.Geometry { return geojson.NewGeometry(g) }
-
-func jsonUnmarshal(b []byte, v any) error {
-	if err := json.Unmarshal(b, v); err != nil {
-		return jsonError(err)
-	}
-	return nil
-}

@@ -122,6 +122,10 @@ func (s *ParcelService) FindParcels(ctx context.Context, filter offsite.ParcelFi
 		if p.Geometry, _, err = ewkb.Unmarshal(g); err != nil {
 			return nil, 0, fmt.Errorf("parcel %q geometry: %w", p.ID, err)
 		}
+		// Stored as MultiPolygon; a parcel of one polygon comes back as a Polygon.
+		if mp, ok := p.Geometry.(orb.MultiPolygon); ok && len(mp) == 1 {
+			p.Geometry = mp[0]
+		}
 		out = append(out, p)
 	}
 	return out, total, formatError(rows.Err())
