@@ -27,8 +27,8 @@ func run(args []string) error {
 	var cfg evalset.Config
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "generator seed")
 	fs.IntVar(&cfg.Size, "size", 768, "raster scene side in 10 m pixels")
-	fs.IntVar(&cfg.Scenes, "scenes", 2, "scene pairs with injected objects (a control pair is added)")
-	fs.IntVar(&cfg.Tracks, "tracks", 3, "vehicle tracks and boat runs, each")
+	fs.IntVar(&cfg.Scenes, "scenes", 4, "scene pairs with injected objects (a control pair is added)")
+	fs.IntVar(&cfg.Tracks, "tracks", 4, "vehicle tracks and boat runs, each")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

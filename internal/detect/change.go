@@ -29,6 +29,9 @@ type ChangeParams struct {
 	Tolerance float64 `yaml:"tolerance"`
 	// MinPixels is the minimum mapping unit in pixels; default 6.
 	MinPixels int `yaml:"min_pixels"`
+	// Mask chooses how clouds, shadows and snow are masked: MaskAuto (default), MaskSCL,
+	// MaskSpectral or MaskNone.
+	Mask string `yaml:"mask"`
 	// CloudBuffer widens the masked area (no data, cloud, shadow, snow) of either date by
 	// this many pixels, for the thin haze and shadow around clouds that masks miss;
 	// default 6.
@@ -80,6 +83,11 @@ func (p ChangeParams) withDefaults() ChangeParams {
 // Validate checks the parameters after defaults are applied.
 func (p ChangeParams) Validate() error {
 	p = p.withDefaults()
+	switch p.Mask {
+	case "", MaskAuto, MaskSCL, MaskSpectral, MaskNone:
+	default:
+		return &ParamError{"mask", fmt.Sprintf("must be one of %s, %s, %s, %s", MaskAuto, MaskSCL, MaskSpectral, MaskNone)}
+	}
 	if p.Method != "" && p.Method != MethodIRMAD && p.Method != MethodIndex {
 		return &ParamError{"method", fmt.Sprintf("must be %q or %q", MethodIRMAD, MethodIndex)}
 	}
@@ -109,7 +117,7 @@ func (p ChangeParams) record(method string, iterations int) map[string]float64 {
 	m := map[string]float64{
 		"probability": p.Probability, "min_pixels": float64(p.MinPixels), "core_radius": float64(p.CoreRadius),
 		"cloud_buffer": float64(p.CloudBuffer),
-		"ndvi_drop": p.NDVIDrop, "mndwi_change": p.MNDWIChange, "brightness_rise": p.BrightnessRise,
+		"ndvi_drop":    p.NDVIDrop, "mndwi_change": p.MNDWIChange, "brightness_rise": p.BrightnessRise,
 	}
 	if method == MethodIRMAD {
 		m["max_iterations"] = float64(p.MaxIterations)
@@ -167,7 +175,7 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 			method = MethodIRMAD
 		}
 	}
-	ok := clearBoth(before, after, p.CloudBuffer)
+	ok := clearBoth(before, after, p.Mask, p.CloudBuffer)
 	var field changeField
 	iterations := 0
 	switch method {
@@ -241,8 +249,11 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 // clearBoth returns a test for pixels clear on both dates and at least buffer pixels from
 // any pixel masked on either, backed by bitsets (one bit per pixel) so the passes over the
 // scene do not re-run the masks.
-func clearBoth(before, after *Grid, buffer int) func(int) bool {
+func clearBoth(before, after *Grid, mode string, buffer int) func(int) bool {
 	cb, ca := newClearSky(before), newClearSky(after)
+	if mode != "" {
+		cb.mode, ca.mode = mode, mode
+	}
 	w, h := before.Width, before.Height
 	n := w * h
 	words := (n + 63) / 64

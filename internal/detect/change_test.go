@@ -142,3 +142,46 @@ func TestDetectChangeAttribution(t *testing.T) {
 		t.Errorf("area %v, want 10000", fs[0].Area)
 	}
 }
+
+func TestDetectChangeRGBIndex(t *testing.T) {
+	rgb := func(f func(x, y int) [6]float32) func(x, y int) [3]float32 {
+		return func(x, y int) [3]float32 {
+			v := f(x, y)
+			return [3]float32{v[2] * 2, v[1] * 2, v[0] * 2} // red, green, blue, drone-bright
+		}
+	}
+	scale := func(f func(x, y int) [3]float32, g, o float32) func(x, y int) [3]float32 {
+		return func(x, y int) [3]float32 {
+			v := f(x, y)
+			return [3]float32{v[0]*g + o, v[1]*g*1.05 + o, v[2]*g*0.9 + o}
+		}
+	}
+	before := rgbGrid(t, 120, 120, rgb(landscape(1)))
+	tests := []struct {
+		name  string
+		after func(x, y int) [3]float32
+		want  []string
+	}{
+		{"identical", rgb(landscape(1)), nil},
+		{"gain and offset per band", scale(rgb(landscape(2)), 1.3, 0.05), nil},
+		{"new roof", scale(rgb(paint(landscape(3), specBlueRoof, 30, 30, 60, 55)), 1.2, 0.02), []string{ClassNewStructure}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fs, err := DetectChange(before, rgbGrid(t, 120, 120, tc.after), ChangeParams{Probability: 0.99999, MinPixels: 30, Mask: MaskNone}, Attribution{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range fs {
+				got = append(got, f.Class)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("classes (-want +got):\n%s", diff)
+				for _, f := range fs {
+					t.Logf("%d px %v", f.Pixels, f.Measures)
+				}
+			}
+		})
+	}
+}

@@ -19,7 +19,17 @@ var sclObscured = [256]bool{0: true, 1: true, 3: true, 8: true, 9: true, 10: tru
 //     (Hall et al. 1995), only when swir1 is present;
 //   - shadow: nir < 0.05 and mean visible < 0.04 while MNDWI < 0.2 (dark in every band but
 //     not open water), only when nir is present.
+//
+// Mask modes (ChangeParams.Mask).
+const (
+	MaskAuto     = "auto"     // SCL when the grid has it, else the spectral test
+	MaskSCL      = "scl"      // SCL only (no SCL band: data mask only)
+	MaskSpectral = "spectral" // the spectral test even when SCL is present
+	MaskNone     = "none"     // data mask only: captures flown below the clouds
+)
+
 type clearSky struct {
+	mode                         string
 	valid                        []bool
 	scl                          []float32
 	blue, green, red, nir, swir1 []float32
@@ -27,7 +37,7 @@ type clearSky struct {
 }
 
 func newClearSky(g *Grid) *clearSky {
-	return &clearSky{
+	return &clearSky{mode: MaskAuto,
 		valid: g.Valid, scl: g.Band(BandSCL),
 		blue: g.Band(BandBlue), green: g.Band(BandGreen), red: g.Band(BandRed),
 		nir: g.Band(BandNIR), swir1: g.Band(BandSWIR1),
@@ -53,9 +63,14 @@ func (c *clearSky) clear(i int) bool {
 	if !c.hasData(i) {
 		return false
 	}
-	if c.scl != nil {
+	switch {
+	case c.mode == MaskNone:
+		return true
+	case c.scl != nil && (c.mode == MaskAuto || c.mode == MaskSCL):
 		v := c.scl[i]
 		return v >= 0 && v < 256 && !sclObscured[int(v)]
+	case c.mode == MaskSCL:
+		return true
 	}
 	return !c.cloud(i) && !c.snow(i) && !c.shadow(i)
 }

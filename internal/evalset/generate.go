@@ -11,8 +11,8 @@ import (
 type Config struct {
 	Seed   uint64 // default 1
 	Size   int    // side of each raster scene in 10 m pixels; default 768
-	Scenes int    // scene pairs with injected objects (plus one control pair); default 2
-	Tracks int    // vehicle tracks and boat runs, each; default 3
+	Scenes int    // scene pairs with injected objects (plus one control pair); default 4
+	Tracks int    // vehicle tracks and boat runs, each; default 4
 }
 
 func (c Config) withDefaults() Config {
@@ -23,10 +23,10 @@ func (c Config) withDefaults() Config {
 		c.Size = 768
 	}
 	if c.Scenes == 0 {
-		c.Scenes = 2
+		c.Scenes = 4
 	}
 	if c.Tracks == 0 {
-		c.Tracks = 3
+		c.Tracks = 4
 	}
 	return c
 }
@@ -107,7 +107,7 @@ func genScene(r *rand.Rand, n, index int, control bool) *Scene {
 				continue
 			}
 			cls := changeClasses[p%len(changeClasses)]
-			w, h := 4+r.IntN(10), 4+r.IntN(10)
+			w, h := 3+r.IntN(11), 3+r.IntN(11)
 			cr, ok := b.spot(pr, w, h, taken)
 			if ok {
 				taken = append(taken, cr)
@@ -134,11 +134,13 @@ func genScene(r *rand.Rand, n, index int, control bool) *Scene {
 				}
 			}
 			if p%3 == 1 {
-				// Bright roof on both dates: not a change, not hot.
+				// Bright surfaces on both dates, not a change and not hot: a white roof, a
+				// metal roof bright in SWIR, a gypsum pile.
+				bright := []spectrum{specWhite, specMetal, specGypsum}[(p/3)%3]
 				if rr, ok := b.spot(pr, 8, 8, taken); ok {
 					taken = append(taken, rr)
-					b.paintRect(b.before, rr, specWhite, tex)
-					b.paintRect(b.after, rr, specWhite, tex)
+					b.paintRect(b.before, rr, bright, tex)
+					b.paintRect(b.after, rr, bright, tex)
 				}
 			}
 		}
@@ -209,18 +211,23 @@ func genScene(r *rand.Rand, n, index int, control bool) *Scene {
 func (b *sceneBuilder) change(cr rect, cls string, tex []float64, k int) {
 	switch cls {
 	case detect.ClassNewStructure:
-		roof := specBlueRoof
-		if k%2 == 1 {
-			roof = specWhite
+		// Blue steel roofs (on bare ground or, subtler, on concrete) and white roofs.
+		switch k % 3 {
+		case 0:
+			b.paintRect(b.after, cr, specBlueRoof, tex)
+		case 1:
+			b.paintRect(b.after, cr, specWhite, tex)
+		default:
+			b.paintRect(b.before, cr, specUrban, tex)
+			b.paintRect(b.after, cr, specBlueRoof, tex)
 		}
-		b.paintRect(b.after, cr, roof, tex)
 	case detect.ClassVegetationLoss:
-		b.paintRect(b.before, cr, specVeg, tex)
-		for y := cr.y0; y < cr.y1; y++ {
-			for x := cr.x0; x < cr.x1; x++ {
-				b.after[y*b.n+x] = b.before[y*b.n+x]
-			}
+		// Woodland or cropland cleared to fresh soil.
+		cover := specVeg
+		if k%2 == 1 {
+			cover = specCrop
 		}
+		b.paintRect(b.before, cr, cover, tex)
 		b.paintRect(b.after, cr, specFresh, tex)
 	case detect.ClassEarthwork:
 		b.paintRect(b.before, cr, specSoil, tex)
@@ -242,7 +249,7 @@ func (b *sceneBuilder) plume(pr rect, id string) rect {
 	} else {
 		edge, dir = int(math.Floor(cy+riverHalf)), -1
 	}
-	b.plumeStrength = 0.35 + 0.65*b.r.Float64()
+	b.plumeStrength = 0.2 + 0.8*b.r.Float64()
 	box := b.plumeAt(x, edge, dir, a, c)
 	b.truth = append(b.truth, Truth{Detector: "water_plume", Class: detect.ClassWaterPlume, Bound: b.bound(box), ParcelID: id})
 	return box
@@ -409,8 +416,8 @@ func (b *sceneBuilder) burn(before, after *detect.Grid, kilns []kiln) {
 					if d.g.Bands[7][i] == 9 || d.g.Bands[7][i] == 8 || d.g.Bands[7][i] == 3 {
 						continue
 					}
-					d.g.Bands[4][i] = float32(1.15 + 1.2*k.heat)
-					d.g.Bands[5][i] = float32(1.4 + 2.0*k.heat)
+					d.g.Bands[4][i] = float32(1.2 + 1.3*k.heat)
+					d.g.Bands[5][i] = float32(1.3 + 2.0*k.heat)
 					d.g.Bands[6][i] = 0.28
 				}
 			}

@@ -36,6 +36,8 @@ var (
 	specFresh    = spectrum{0.10, 0.14, 0.22, 0.27, 0.38, 0.32}
 	specBlueRoof = spectrum{0.20, 0.17, 0.12, 0.22, 0.16, 0.12}
 	specWhite    = spectrum{0.40, 0.42, 0.42, 0.45, 0.40, 0.35}
+	specMetal    = spectrum{0.35, 0.37, 0.38, 0.40, 0.60, 0.55}
+	specGypsum   = spectrum{0.55, 0.58, 0.60, 0.62, 0.70, 0.62}
 	specWater    = spectrum{0.06, 0.07, 0.04, 0.02, 0.01, 0.005}
 	specTurbid   = spectrum{0.07, 0.10, 0.11, 0.05, 0.02, 0.01}
 	specCloud    = spectrum{0.55, 0.55, 0.56, 0.60, 0.45, 0.30}

@@ -66,6 +66,13 @@ func genVehicleTrack(r *rand.Rand, k int) *TrackCase {
 			tc.Parcels = append(tc.Parcels, detect.Parcel{ID: fmt.Sprintf("%s-p%d", tc.Name, len(sites)), Geometry: f.square(s.x, s.y, 60+90*r.Float64())})
 		}
 	}
+	// A neighbour 300–450 m from each of the first sites, in a random direction: a
+	// competitor for attribution.
+	for i := 0; i < 6; i++ {
+		a := 2 * math.Pi * r.Float64()
+		d := 300 + 150*r.Float64()
+		tc.Parcels = append(tc.Parcels, detect.Parcel{ID: fmt.Sprintf("%s-n%d", tc.Name, i+1), Geometry: f.square(sites[i].x+d*math.Cos(a), sites[i].y+d*math.Sin(a), 80)})
+	}
 	var buf bytes.Buffer
 	buf.WriteString("time,lon,lat,wind_speed,wind_dir,tvoc,pm25,pm10,so2,no2\n")
 	t := time.Date(2026, 6, 1, 1+k, 0, 0, 0, time.UTC)
@@ -77,11 +84,15 @@ func genVehicleTrack(r *rand.Rand, k int) *TrackCase {
 		t = t.Add(5 * time.Second)
 	}
 	perm := r.Perm(len(sites))
-	for e := 0; e < 5; e++ {
+	for e := 0; e < 6; e++ {
 		src := sites[perm[e]]
 		theta := 360 * r.Float64()
 		speed := 2.5 + 2.5*r.Float64()
 		d := 150 + 350*r.Float64()
+		if e == 5 {
+			// Calm air: the vehicle passes 120–200 m from the source.
+			speed, d = 0.3, 120+80*r.Float64()
+		}
 		th := theta * math.Pi / 180
 		ux, uy := -math.Sin(th), -math.Cos(th) // downwind
 		vx, vy := math.Cos(th), -math.Sin(th)  // crosswind
@@ -92,17 +103,17 @@ func genVehicleTrack(r *rand.Rand, k int) *TrackCase {
 		steps := int(dist / 60)
 		for i := 0; i < steps; i++ {
 			a := float64(i) / float64(steps)
-			write(x+(sx-x)*a, y+(sy-y)*a, speed+0.3*r.NormFloat64(), math.Mod(theta+6*r.NormFloat64()+360, 360), lognormal(r, 80, 0.15))
+			write(x+(sx-x)*a, y+(sy-y)*a, math.Max(0, speed+0.3*r.NormFloat64()), math.Mod(theta+6*r.NormFloat64()+360, 360), lognormal(r, 80, 0.15))
 		}
 		// Crosswind transect at 8 m/s through the plume.
-		peak := 1500 + 2500*r.Float64()
+		peak := 1200 + 2800*r.Float64()
 		sigma := 0.2*d + 25
 		start := t
 		for i := 0; i <= 150; i++ {
 			s := -600 + 8*float64(i)
 			voc := lognormal(r, 80, 0.15) + peak*math.Exp(-s*s/(2*sigma*sigma))
 			// GPS jitter of a few metres; wind vane noise of 12°.
-			write(ex+s*vx+3*r.NormFloat64(), ey+s*vy+3*r.NormFloat64(), speed+0.4*r.NormFloat64(), math.Mod(theta+12*r.NormFloat64()+360, 360), voc)
+			write(ex+s*vx+3*r.NormFloat64(), ey+s*vy+3*r.NormFloat64(), math.Max(0, speed+0.4*r.NormFloat64()), math.Mod(theta+12*r.NormFloat64()+360, 360), voc)
 		}
 		tc.Events = append(tc.Events, TrackEvent{Pollutant: "vocs", Start: start, End: t, ParcelID: tc.Parcels[perm[e]].ID})
 		x, y = ex+600*vx, ey+600*vy
