@@ -19,7 +19,6 @@ import (
 	"github.com/offsite/offsite/cmd/internal/cmdconfig"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/postgres"
-	"github.com/offsite/offsite/internal/s3"
 )
 
 func main() {
@@ -72,18 +71,11 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 // shuts down gracefully.
 func (m *Main) Run(ctx context.Context) error {
 	cfg := m.Config
-	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	db, store, err := cfg.OpenStores(ctx)
 	if err != nil {
 		return err
 	}
 	m.DB = db
-	store, err := s3.New(cfg.S3())
-	if err != nil {
-		return err
-	}
-	if err := store.EnsureBuckets(ctx); err != nil {
-		return fmt.Errorf("object storage at %s: %w", cfg.S3Endpoint, err)
-	}
 	m.Queue = asynq.NewClient(cfg.Redis())
 	captures := postgres.NewCaptureService(db)
 	srv := &httpapi.Server{

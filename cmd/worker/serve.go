@@ -15,7 +15,6 @@ import (
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/cmd/internal/cmdconfig"
 	"github.com/offsite/offsite/internal/postgres"
-	"github.com/offsite/offsite/internal/s3"
 	"github.com/offsite/offsite/internal/tasks"
 	"github.com/offsite/offsite/internal/worker"
 )
@@ -51,18 +50,11 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 // up to OFFSITE_SHUTDOWN_TIMEOUT for running ones, and returns unfinished ones to the queue.
 func (m *Main) Run(ctx context.Context) error {
 	cfg := m.Config
-	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	db, store, err := cfg.OpenStores(ctx)
 	if err != nil {
 		return err
 	}
 	m.DB = db
-	store, err := s3.New(cfg.S3())
-	if err != nil {
-		return err
-	}
-	if err := store.EnsureBuckets(ctx); err != nil {
-		return fmt.Errorf("object storage at %s: %w", cfg.S3Endpoint, err)
-	}
 	redis := cfg.Redis()
 	m.Client = asynq.NewClient(redis)
 	captures := postgres.NewCaptureService(db)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/raster"
 	"github.com/offsite/offsite/internal/s3"
 )
@@ -61,4 +62,22 @@ func sprint(args []any) string {
 		}
 	}
 	return fmt.Sprint(args...)
+}
+
+// OpenStores connects to PostgreSQL (applying pending migrations) and to object storage
+// (creating the buckets when missing), as both binaries do at start.
+func (c *Config) OpenStores(ctx context.Context) (*postgres.DB, *s3.Store, error) {
+	db, err := postgres.Open(ctx, c.DatabaseURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("database (%s): %w", EnvDatabaseURL, err)
+	}
+	store, err := s3.New(c.S3())
+	if err == nil {
+		err = store.EnsureBuckets(ctx)
+	}
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("object storage at %s (%s): %w", c.S3Endpoint, EnvS3Endpoint, err)
+	}
+	return db, store, nil
 }
