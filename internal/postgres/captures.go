@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/derrors"
+	"github.com/offsite/offsite/internal/verify"
 )
 
 // CaptureService stores captures and their clips.
@@ -18,6 +20,7 @@ type CaptureService struct{ db *DB }
 var (
 	_ offsite.CaptureService = (*CaptureService)(nil)
 	_ offsite.ClipService    = (*CaptureService)(nil)
+	_ verify.Source          = (*CaptureService)(nil)
 )
 
 // NewCaptureService returns a CaptureService on db.
@@ -182,4 +185,48 @@ func (s *CaptureService) FindCaptureIDsByStatus(ctx context.Context, status stri
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	return ids, formatError(err)
+}
+
+// ListArtifacts pages through the artifacts of every clip (COG and quick-look) in
+// (capture, parcel) order. The cursor is "captureID/parcelID" of the last clip returned.
+func (s *CaptureService) ListArtifacts(ctx context.Context, after string, limit int) (_ []verify.Artifact, next string, err error) {
+	defer derrors.Wrap(&err, "ListArtifacts(%q)", after)
+	var afterCapture int64
+	afterParcel := ""
+	if after != "" {
+		c, p, ok := strings.Cut(after, "/")
+		if afterCapture, err = strconv.ParseInt(c, 10, 64); !ok || err != nil {
+			return nil, "", offsite.Invalid("after", "cursor %q is not capture/parcel", after)
+		}
+		afterParcel = p
+	}
+	rows, err := s.db.Pool.Query(ctx, `
+		SELECT capture_id, parcel_id, cog_key, cog_sha256, quicklook_key, quicklook_sha256
+		FROM clips WHERE (capture_id, parcel_id) > ($1, $2)
+		ORDER BY capture_id, parcel_id LIMIT $3`, afterCapture, afterParcel, limit)
+	if err != nil {
+		return nil, "", formatError(err)
+	}
+	defer rows.Close()
+	var arts []verify.Artifact
+	n := 0
+	var capture int64
+	var parcel, cogKey, cogSum, qlKey, qlSum string
+	for rows.Next() {
+		if err := rows.Scan(&capture, &parcel, &cogKey, &cogSum, &qlKey, &qlSum); err != nil {
+			return nil, "", err
+		}
+		n++
+		owner := fmt.Sprintf("capture %d parcel %s", capture, parcel)
+		arts = append(arts,
+			verify.Artifact{Key: cogKey, SHA256: cogSum, Owner: owner + " cog"},
+			verify.Artifact{Key: qlKey, SHA256: qlSum, Owner: owner + " quicklook"})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", formatError(err)
+	}
+	if n == limit {
+		next = fmt.Sprintf("%d/%s", capture, parcel)
+	}
+	return arts, next, nil
 }

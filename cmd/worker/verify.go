@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/offsite/offsite/cmd/internal/cmdconfig"
+	"github.com/offsite/offsite/internal/postgres"
+	"github.com/offsite/offsite/internal/verify"
+)
+
+// runVerify is `worker verify`: re-hash every recorded artifact in the evidence bucket.
+// It prints one line per problem (or the JSON report with --json) and fails if any.
+func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("verify: unexpected arguments %q", fs.Args())
+	}
+	cfg, err := cmdconfig.FromEnv()
+	if err != nil {
+		return err
+	}
+	db, store, err := cfg.OpenStores(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rep, err := verify.Run(ctx, postgres.NewCaptureService(db), store)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range rep.Problems {
+			fmt.Fprintf(stdout, "%s\t%s\t%s\trecorded %s\tstored %s\n", p.Issue, p.Key, p.Owner, p.SHA256, p.Actual)
+		}
+		fmt.Fprintf(stdout, "verify: %d artifacts checked, %d ok, %d problems (bucket %s)\n", rep.Checked, rep.OK, len(rep.Problems), store.Evidence)
+	}
+	if len(rep.Problems) > 0 {
+		return fmt.Errorf("verify: %d of %d artifacts failed verification", len(rep.Problems), rep.Checked)
+	}
+	return nil
+}
