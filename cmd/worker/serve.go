@@ -14,6 +14,7 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/cmd/internal/cmdconfig"
+	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/tasks"
 	"github.com/offsite/offsite/internal/worker"
@@ -57,6 +58,10 @@ func (m *Main) Run(ctx context.Context) error {
 	m.DB = db
 	redis := cfg.Redis()
 	m.Client = asynq.NewClient(redis)
+	met := metrics.New()
+	insp := asynq.NewInspector(redis)
+	defer insp.Close()
+	met.Registry.MustRegister(metrics.NewQueueCollector(insp))
 	captures := postgres.NewCaptureService(db)
 	deps := &worker.Deps{
 		Parcels:        postgres.NewParcelService(db),
@@ -67,6 +72,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Raster:         cfg.Raster(),
 		CapturesBucket: cfg.CapturesBucket,
 		Logger:         m.Logger,
+		Metrics:        met,
 	}
 	srv := asynq.NewServer(redis, asynq.Config{
 		Concurrency:     cfg.WorkerConcurrency,
@@ -101,6 +107,7 @@ func (m *Main) Run(ctx context.Context) error {
 	var hs *http.Server
 	if cfg.MetricsAddr != "" {
 		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", met.Handler())
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 			if err := db.Ping(r.Context()); err != nil {
 				http.Error(w, "postgres: "+err.Error(), http.StatusServiceUnavailable)

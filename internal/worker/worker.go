@@ -14,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/raster"
 	"github.com/offsite/offsite/internal/s3"
 	"github.com/offsite/offsite/internal/tasks"
@@ -42,11 +43,16 @@ type Deps struct {
 	Raster         raster.Env
 	CapturesBucket string
 	Logger         *slog.Logger
+	// Metrics, when set, counts tasks and raster reads.
+	Metrics *metrics.Metrics
 }
 
 // NewServeMux registers every handler on a new asynq.ServeMux.
 func NewServeMux(d *Deps) *asynq.ServeMux {
 	mux := asynq.NewServeMux()
+	if d.Metrics != nil {
+		mux.Use(d.Metrics.Middleware)
+	}
 	mux.Handle(tasks.TypeCaptureClip, &ClipHandler{d})
 	mux.Handle(tasks.TypeNightlySweep, &SweepHandler{d})
 	return mux
@@ -142,7 +148,7 @@ func (h *ClipHandler) clip(ctx context.Context, c *offsite.Capture) ([]*offsite.
 		"OFFSITE_VERSION":     offsite.Version,
 	}}
 	var clips []*offsite.Clip
-	_, err = raster.Clip(ctx, h.Raster, src, rps, opts, func(out raster.ClipOutput) error {
+	stats, err := raster.Clip(ctx, h.Raster, src, rps, opts, func(out raster.ClipOutput) error {
 		cogKey, cogSum, err := h.Store.PutEvidence(ctx, out.COG, ".tif", "image/tiff; application=geotiff; profile=cloud-optimized")
 		if err != nil {
 			return err
@@ -159,6 +165,7 @@ func (h *ClipHandler) clip(ctx context.Context, c *offsite.Capture) ([]*offsite.
 		})
 		return nil
 	})
+	h.Metrics.AddRead(stats.BytesRead, stats.BytesFetched)
 	if err != nil {
 		return nil, classify(c, err)
 	}
