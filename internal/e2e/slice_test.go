@@ -87,9 +87,14 @@ func startSystem(t *testing.T) *system {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
+	tokens, err := httpapi.NewTokens([]httpapi.TokenEntry{{Token: adminToken, Name: "e2e-admin", Role: httpapi.RoleAdmin}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	api := &httpapi.Server{
 		Parcels: parcels, Captures: captures, Clips: captures, Queue: client, Store: store,
 		CapturesBucket: s3cfg.CapturesBucket, Logger: logger,
+		Enforce: postgres.NewEnforceService(db), Tokens: tokens,
 		Checks: []httpapi.Check{{Name: "postgres", Ping: db.Ping}, {Name: "s3", Ping: store.Ping}},
 	}
 	hs := httptest.NewServer(api.Handler())
@@ -120,6 +125,7 @@ func (s *system) call(t *testing.T, method, path string, body any, out any) int 
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+adminToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -138,6 +144,9 @@ func (s *system) call(t *testing.T, method, path string, body any, out any) int 
 }
 
 const sceneEPSG = 32650
+
+// adminToken is the API token of the tests' admin.
+const adminToken = "e2e-admin-token-0123456789"
 
 // writeScene makes a 4-band UInt16 scene of w x h 30 m pixels with its upper-left corner at
 // (500000, 3500000) in UTM 50N and returns its bytes.

@@ -58,7 +58,10 @@ func (e *Enterprise) Validate(allowLegacy bool) error {
 	switch {
 	case err == nil:
 		e.LegacyUSCC = false
-	case allowLegacy && asCheckCharError(err, &ce):
+	case asCheckCharError(err, &ce):
+		if !allowLegacy {
+			return offsite.Invalid("uscc", "%s", strings.TrimPrefix(ce.Error(), "uscc: "))
+		}
 		e.LegacyUSCC = true
 	default:
 		return err

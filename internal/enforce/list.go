@@ -191,6 +191,7 @@ func (e *ListEntry) List(cfg Config, validFrom, now time.Time) error {
 			return offsite.Conflict("objection %d is not resolved", o.ID)
 		}
 	}
+	validFrom = validFrom.Truncate(time.Microsecond) // as the database keeps it
 	to := validFrom.AddDate(cfg.ValidityYears, 0, 0)
 	e.Status, e.ValidFrom, e.ValidTo, e.UpdatedAt = ListListed, &validFrom, &to, now
 	return nil

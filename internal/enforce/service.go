@@ -123,6 +123,9 @@ type Service interface {
 	FindEnterprises(ctx context.Context, f EnterpriseFilter) ([]*Enterprise, int, error)
 	// SetEnterpriseParcels stores parcels (WGS84) of the enterprise.
 	SetEnterpriseParcels(ctx context.Context, a Actor, uscc string, parcels []*offsite.Parcel) error
+	// FindParcelFeatures returns parcels for OGC API Features: within bbox, updated in
+	// [UpdatedFrom, UpdatedTo], ordered by id, with the total count.
+	FindParcelFeatures(ctx context.Context, f EnterpriseFilter) ([]*offsite.Parcel, int, error)
 	// EnterpriseEvidence returns the enterprise's parcels with their clips and audits the view.
 	EnterpriseEvidence(ctx context.Context, a Actor, uscc string) ([]EvidenceParcel, error)
 

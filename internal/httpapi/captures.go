@@ -22,6 +22,7 @@ func (s *Server) registerCaptureRoutes(mux *http.ServeMux) {
 			"key": map[string]any{"type": "string", "description": "object key in the captures bucket, e.g. sentinel2/2026/T50RQT.tif"},
 		}},
 		Responses: map[string]string{"200": "upload URL", "400": "invalid key"},
+		Roles:     rolesWrite,
 	}, s.handleUploadCreate)
 	s.handle(mux, "POST", "/api/v1/captures", operation{
 		Summary:     "Register a capture stored in the captures bucket and queue its processing",
@@ -33,19 +34,23 @@ func (s *Server) registerCaptureRoutes(mux *http.ServeMux) {
 			"key":         map[string]any{"type": "string", "description": "object key in the captures bucket"},
 		}},
 		Responses: map[string]string{"201": "registered and queued", "400": "invalid field", "404": "object not found", "409": "already registered"},
+		Roles:     rolesWrite,
 	}, s.handleCaptureCreate)
 	s.handle(mux, "GET", "/api/v1/captures/{id}", operation{
 		Summary:   "One capture with its processing status",
 		Responses: map[string]string{"200": "capture", "400": "bad id", "404": "no such capture"},
+		Roles:     rolesRead,
 	}, s.handleCaptureGet)
 	s.handle(mux, "POST", "/api/v1/captures/{id}/process", operation{
 		Summary:     "Queue the processing of a capture again",
 		Description: "Idempotent: a capture whose task is still queued or was done in the last 24 hours is not queued twice, and clips already recorded are kept.",
 		Responses:   map[string]string{"202": "queued or already queued", "400": "bad id", "404": "no such capture"},
+		Roles:       rolesWrite,
 	}, s.handleCaptureProcess)
 	s.handle(mux, "GET", "/api/v1/captures/{id}/clips", operation{
 		Summary:   "The clips of a capture, with download links to the COG and quick-look",
 		Responses: map[string]string{"200": "clips", "400": "bad id", "404": "no such capture"},
+		Roles:     rolesRead,
 	}, s.handleCaptureClips)
 }
 

@@ -18,6 +18,8 @@ type operation struct {
 	Query map[string]string
 	// Responses maps status code → description.
 	Responses map[string]string
+	// Roles may call the route (auth.go); RolePublic needs no token. Empty denies everyone.
+	Roles []string
 }
 
 var pathParam = regexp.MustCompile(`\{([a-zA-Z_]+)\}`)
@@ -55,6 +57,10 @@ func (s *Server) openAPI() map[string]any {
 		if rt.op.Description != "" {
 			op["description"] = rt.op.Description
 		}
+		op["x-roles"] = rt.op.Roles
+		if !rolePermitted(rt.op.Roles, RolePublic) {
+			op["security"] = []any{map[string]any{"bearer": []string{}}}
+		}
 		if len(params) > 0 {
 			op["parameters"] = params
 		}
@@ -74,7 +80,9 @@ func (s *Server) openAPI() map[string]any {
 			"description": "Off-site inspection evidence from satellite, drone, boat and vehicle captures.",
 		},
 		"paths": paths,
-		"components": map[string]any{"schemas": map[string]any{
+		"components": map[string]any{"securitySchemes": map[string]any{
+			"bearer": map[string]any{"type": "http", "scheme": "bearer", "description": "API token; its role decides what it may do (x-roles of each operation)"},
+		}, "schemas": map[string]any{
 			"Error": map[string]any{
 				"type": "object",
 				"properties": map[string]any{"error": map[string]any{

@@ -18,6 +18,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/s3"
 )
 
@@ -51,6 +52,14 @@ type Server struct {
 	Logger         *slog.Logger
 	// MaxBodyBytes limits request bodies; default 32 MiB.
 	MaxBodyBytes int64
+	// Enforce stores the enforcement records (issue 6).
+	Enforce enforce.Service
+	// EnforceConfig is the province's configuration; zero fields take enforce's defaults.
+	EnforceConfig enforce.Config
+	// Tokens authenticates requests (auth.go); nil admits only public routes.
+	Tokens *Tokens
+	// Now is the clock of the enforcement rules; default time.Now.
+	Now func() time.Time
 
 	routes []route
 }
@@ -64,7 +73,7 @@ type route struct {
 // handle registers h for method and path (Go ServeMux pattern syntax) and documents it.
 func (s *Server) handle(mux *http.ServeMux, method, path string, op operation, h http.HandlerFunc) {
 	s.routes = append(s.routes, route{method: method, path: path, op: op})
-	mux.HandleFunc(method+" "+path, h)
+	mux.HandleFunc(method+" "+path, s.authorize(op, h))
 }
 
 // Handler returns the HTTP handler with every route registered.
@@ -75,11 +84,17 @@ func (s *Server) Handler() http.Handler {
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	s.EnforceConfig.WithDefaults()
 	mux := http.NewServeMux()
 	s.routes = nil
 	s.registerSystemRoutes(mux)
 	s.registerParcelRoutes(mux)
 	s.registerCaptureRoutes(mux)
+	s.registerEnforceRoutes(mux)
+	s.registerOGCRoutes(mux)
 	sort.Slice(s.routes, func(i, j int) bool {
 		if s.routes[i].path != s.routes[j].path {
 			return s.routes[i].path < s.routes[j].path
@@ -112,10 +127,12 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 func (s *Server) registerSystemRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/healthz", operation{
 		Summary:   "Check Redis, PostgreSQL and object storage",
+		Roles:     rolesPublic,
 		Responses: map[string]string{"200": "all dependencies answer", "503": "a dependency is down"},
 	}, s.handleHealth)
 	s.handle(mux, "GET", "/openapi.json", operation{
 		Summary:   "This OpenAPI document",
+		Roles:     rolesPublic,
 		Responses: map[string]string{"200": "OpenAPI 3.1 document"},
 	}, s.handleOpenAPI)
 }

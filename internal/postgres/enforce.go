@@ -329,7 +329,7 @@ func (s *EnforceService) EnterpriseEvidence(ctx context.Context, a enforce.Actor
 			}
 			return err
 		}
-		ps, err := findParcels(ctx, tx, "uscc = $1", uscc)
+		ps, err := findParcels(ctx, tx, "uscc = $1", "", uscc)
 		if err != nil {
 			return err
 		}
@@ -368,9 +368,39 @@ func (s *EnforceService) EnterpriseEvidence(ctx context.Context, a enforce.Actor
 	return out, formatError(err)
 }
 
+// FindParcelFeatures returns parcels within f.Bbox updated within [f.UpdatedFrom,
+// f.UpdatedTo], ordered by id, and their total count. Other filter fields are ignored.
+func (s *EnforceService) FindParcelFeatures(ctx context.Context, f enforce.EnterpriseFilter) (_ []*offsite.Parcel, total int, err error) {
+	defer derrors.Wrap(&err, "FindParcelFeatures")
+	var where []string
+	var args []any
+	if f.Bbox != nil {
+		args = append(args, f.Bbox.Min[0], f.Bbox.Min[1], f.Bbox.Max[0], f.Bbox.Max[1])
+		where = append(where, "geom && ST_MakeEnvelope($1, $2, $3, $4, 4326) AND ST_Intersects(geom, ST_MakeEnvelope($1, $2, $3, $4, 4326))")
+	}
+	if f.UpdatedFrom != nil {
+		args = append(args, *f.UpdatedFrom)
+		where = append(where, fmt.Sprintf("updated_at >= $%d", len(args)))
+	}
+	if f.UpdatedTo != nil {
+		args = append(args, *f.UpdatedTo)
+		where = append(where, fmt.Sprintf("updated_at <= $%d", len(args)))
+	}
+	cond := "true"
+	if len(where) > 0 {
+		cond = strings.Join(where, " AND ")
+	}
+	if err := s.db.Pool.QueryRow(ctx, "SELECT count(*) FROM parcels WHERE "+cond, args...).Scan(&total); err != nil {
+		return nil, 0, formatError(err)
+	}
+	ps, err := findParcels(ctx, s.db.Pool, cond, pageSQL(f.Offset, f.Limit), args...)
+	return ps, total, formatError(err)
+}
+
 // findParcels reads parcels matching a condition on the parcels table.
-func findParcels(ctx context.Context, q querier, cond string, args ...any) ([]*offsite.Parcel, error) {
-	rows, err := q.Query(ctx, `SELECT id, uscc, name, ST_AsEWKB(geom), created_at, updated_at FROM parcels WHERE `+cond+` ORDER BY id`, args...)
+// tail follows the ORDER BY (a LIMIT and OFFSET).
+func findParcels(ctx context.Context, q querier, cond, tail string, args ...any) ([]*offsite.Parcel, error) {
+	rows, err := q.Query(ctx, `SELECT id, uscc, name, ST_AsEWKB(geom), created_at, updated_at FROM parcels WHERE `+cond+` ORDER BY id`+tail, args...)
 	if err != nil {
 		return nil, err
 	}

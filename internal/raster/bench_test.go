@@ -5,7 +5,9 @@ import (
 	"context"
 	"image"
 	"image/png"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/airbusgeo/godal"
@@ -124,6 +126,24 @@ func BenchmarkClip(b *testing.B) {
 		st, err := Clip(context.Background(), env, FileSource(path), parcels, ClipOptions{}, func(ClipOutput) error { return nil })
 		if err != nil || st.Clipped != 200 {
 			b.Fatal(st, err)
+		}
+	}
+}
+
+func TestPercentiles(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for n := 1; n < 300; n += 7 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = float64(rng.IntN(50))
+		}
+		s := append([]float64(nil), v...)
+		slices.Sort(s)
+		lo, hi := percentiles(v, 0.02, 0.98)
+		wlo := s[int(math.Round(0.02*float64(n-1)))]
+		whi := s[int(math.Round(0.98*float64(n-1)))]
+		if lo != wlo || hi != whi {
+			t.Fatalf("n=%d: got %v %v, want %v %v", n, lo, hi, wlo, whi)
 		}
 	}
 }

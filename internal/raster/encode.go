@@ -9,7 +9,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"sort"
 
 	"github.com/airbusgeo/godal"
 )
@@ -31,6 +30,18 @@ func cogOptions(w, h int) []string {
 // encodeCOG writes the masked window pixels as a COG in memory, with tags
 // and parcel_id=id as dataset metadata.
 func encodeCOG(m *meta, id string, win window, pix, mask []byte, tags map[string]string) (cog []byte, err error) {
+	if m.canFastCOG(win.W, win.H) {
+		tpl, err := m.templateFor()
+		if err != nil {
+			return nil, err
+		}
+		all := map[string]string{}
+		for k, v := range tags {
+			all[k] = v
+		}
+		all["parcel_id"] = id
+		return writeFastCOG(m, tpl, win.W, win.H, m.geoTransform(win), pix, all)
+	}
 	ds, err := godal.Create(godal.Memory, "", m.bands, m.pt.dt, win.W, win.H, errLogger)
 	if err != nil {
 		return nil, fmt.Errorf("raster: clip dataset: %w", err)
@@ -223,14 +234,49 @@ func quickLook(m *meta, j job, pix, mask []byte, req []int) ([]byte, error) {
 	return b, nil
 }
 
-// percentiles returns the p and q quantiles of vals (which it sorts).
+// percentiles returns the p and q quantiles (p < q) of vals, which it
+// reorders: two quickselects instead of a sort.
 func percentiles(vals []float64, p, q float64) (float64, float64) {
 	if len(vals) == 0 {
 		return 0, 1
 	}
-	sort.Float64s(vals)
-	at := func(f float64) float64 { return vals[int(math.Round(f*float64(len(vals)-1)))] }
-	return at(p), at(q)
+	i := int(math.Round(p * float64(len(vals)-1)))
+	j := int(math.Round(q * float64(len(vals)-1)))
+	lo := selectNth(vals, i)
+	hi := selectNth(vals[i:], j-i)
+	return lo, hi
+}
+
+// selectNth reorders v so that v[n] is the value a sort would put there,
+// with smaller values before it and larger after, and returns it.
+func selectNth(v []float64, n int) float64 {
+	l, r := 0, len(v)-1
+	for l < r {
+		pivot := v[(l+r)/2]
+		i, j := l, r
+		for i <= j {
+			for v[i] < pivot {
+				i++
+			}
+			for v[j] > pivot {
+				j--
+			}
+			if i <= j {
+				v[i], v[j] = v[j], v[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case n <= j:
+			r = j
+		case n >= i:
+			l = i
+		default:
+			return v[n]
+		}
+	}
+	return v[n]
 }
 
 // stretch maps v linearly from [lo, hi] to [0, 255].

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/airbusgeo/godal"
 	"github.com/paulmach/orb"
@@ -40,6 +41,10 @@ type meta struct {
 	// Like gdalwarp, an alpha band is the validity mask: pixels with alpha 0
 	// are invalid, and any nodata value is ignored.
 	alpha int
+
+	tplOnce sync.Once // builds tpl, the clip COG template, on first use
+	tpl     *cogTemplate
+	tplErr  error
 }
 
 // readMeta checks that the open scene is usable and describes it.
