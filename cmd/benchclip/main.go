@@ -7,7 +7,8 @@
 //	    an S3 reverse proxy that counts response bytes; GET /_bench/bytes
 //	    reports them, POST /_bench/reset zeroes them
 //	benchclip upload -endpoint HOST:PORT -bucket B -key K -file FILE
-//	    creates the bucket if needed and uploads the file
+//	    creates the bucket if needed and uploads the file (unless an object
+//	    of the same size is there)
 //	benchclip clip -endpoint HOST:PORT -bucket B -key K -parcels FILE [-reader go|gdal]
 //	    clips every parcel with internal/raster and prints one JSON line:
 //	    wall time, parcels clipped, blocks, bytes, peak RSS
@@ -258,12 +259,16 @@ func runClip(ctx context.Context, args []string) error {
 		"cog_bytes":     cogBytes,
 		"png_bytes":     pngBytes,
 		"maxrss_kb":     ru.Maxrss,
+		"cpu_s":         round3(tv(ru.Utime) + tv(ru.Stime)),
 		"reader":        *reader,
 		"gomaxprocs":    strconv.Itoa(runtimeProcs()),
 	})
 }
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
+
+// tv converts a rusage time to seconds.
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
 // runUpload puts a file into a bucket, creating the bucket when missing.
 func runUpload(ctx context.Context, args []string) error {
@@ -289,6 +294,13 @@ func runUpload(ctx context.Context, args []string) error {
 		if err := mc.MakeBucket(ctx, *bucket, minio.MakeBucketOptions{Region: "us-east-1"}); err != nil {
 			return err
 		}
+	}
+	fi, err := os.Stat(*file)
+	if err != nil {
+		return err
+	}
+	if info, err := mc.StatObject(ctx, *bucket, *key, minio.StatObjectOptions{}); err == nil && info.Size == fi.Size() {
+		return nil // already there
 	}
 	_, err = mc.FPutObject(ctx, *bucket, *key, *file, minio.PutObjectOptions{ContentType: "image/tiff"})
 	return err
