@@ -17,6 +17,7 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/cmd/internal/cmdconfig"
+	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/postgres"
 )
@@ -78,6 +79,17 @@ func (m *Main) Run(ctx context.Context) error {
 	m.DB = db
 	m.Queue = asynq.NewClient(cfg.Redis())
 	captures := postgres.NewCaptureService(db)
+	tokens, err := loadTokens(cfg.TokensFile)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cmdconfig.EnvTokensFile, err)
+	}
+	if cfg.TokensFile == "" {
+		m.Logger.Warn("no API tokens configured: only public routes answer", "variable", cmdconfig.EnvTokensFile)
+	}
+	province, err := loadProvince(cfg.ProvinceConfig)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cmdconfig.EnvProvinceConfig, err)
+	}
 	srv := &httpapi.Server{
 		Parcels:        postgres.NewParcelService(db),
 		Captures:       captures,
@@ -86,6 +98,9 @@ func (m *Main) Run(ctx context.Context) error {
 		Store:          store,
 		CapturesBucket: cfg.CapturesBucket,
 		Logger:         m.Logger,
+		Enforce:        postgres.NewEnforceService(db),
+		EnforceConfig:  province,
+		Tokens:         tokens,
 		Checks: []httpapi.Check{
 			{Name: "postgres", Ping: db.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return cmdconfig.RedisPing(ctx, cfg.Redis()) }},
@@ -121,6 +136,32 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// loadTokens reads the API tokens file; "" means no tokens.
+func loadTokens(path string) (*httpapi.Tokens, error) {
+	if path == "" {
+		return httpapi.NewTokens(nil)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return httpapi.ReadTokens(f)
+}
+
+// loadProvince reads the province's enforcement configuration; "" means the defaults.
+func loadProvince(path string) (enforce.Config, error) {
+	if path == "" {
+		return enforce.DefaultConfig(), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return enforce.Config{}, err
+	}
+	defer f.Close()
+	return enforce.ReadConfig(f)
 }
 
 // Close releases the connections.

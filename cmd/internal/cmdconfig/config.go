@@ -57,6 +57,14 @@ type Config struct {
 	// NightlyCron is the nightly schedule (cron syntax, Asia/Shanghai). OFFSITE_NIGHTLY_CRON,
 	// default "0 2 * * *".
 	NightlyCron string
+	// TokensFile is a JSON array of API tokens with their roles (see httpapi.TokenEntry; give
+	// each token's sha256 rather than the token). OFFSITE_API_TOKENS_FILE, default "": no
+	// tokens, so only the public routes answer.
+	TokensFile string
+	// ProvinceConfig is the province's enforcement configuration as JSON (enforce.Config:
+	// admission conditions, notice period, validity, draw ratios, site checklist).
+	// OFFSITE_PROVINCE_CONFIG, default "": the defaults documented in internal/enforce.
+	ProvinceConfig string
 }
 
 // Variable names, in the order the README lists them.
@@ -79,6 +87,8 @@ const (
 	EnvShutdownTimeout   = "OFFSITE_SHUTDOWN_TIMEOUT"
 	EnvTaskTimeout       = "OFFSITE_TASK_TIMEOUT"
 	EnvNightlyCron       = "OFFSITE_NIGHTLY_CRON"
+	EnvTokensFile        = "OFFSITE_API_TOKENS_FILE"
+	EnvProvinceConfig    = "OFFSITE_PROVINCE_CONFIG"
 )
 
 // FromEnv reads the configuration from the process environment.
@@ -106,6 +116,8 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 		ShutdownTimeout:   p.duration(EnvShutdownTimeout, 30*time.Second),
 		TaskTimeout:       p.duration(EnvTaskTimeout, 30*time.Minute),
 		NightlyCron:       p.cron(EnvNightlyCron, "0 2 * * *"),
+		TokensFile:        p.file(EnvTokensFile),
+		ProvinceConfig:    p.file(EnvProvinceConfig),
 	}
 	if v := p.str(EnvMetricsAddr, "127.0.0.1:9091"); v != "off" {
 		c.MetricsAddr = p.checkHostPort(EnvMetricsAddr, v)
@@ -245,6 +257,20 @@ func CheckBucketName(name string) error {
 		return fmt.Errorf("bucket name %q must start and end with a letter or digit", name)
 	}
 	return nil
+}
+
+// file reads an optional path to a readable regular file.
+func (p *parser) file(name string) string {
+	v := p.str(name, "")
+	if v == "" {
+		return ""
+	}
+	if st, err := os.Stat(v); err != nil {
+		p.fail(name, "%v", err)
+	} else if !st.Mode().IsRegular() {
+		p.fail(name, "%q is not a regular file", v)
+	}
+	return v
 }
 
 func (p *parser) cron(name, def string) string {
