@@ -29,6 +29,16 @@ type ChangeParams struct {
 	Tolerance float64 `yaml:"tolerance"`
 	// MinPixels is the minimum mapping unit in pixels; default 6.
 	MinPixels int `yaml:"min_pixels"`
+	// Smooth is the radius of the box mean applied to each band before the index method
+	// computes its indices, against sensor noise and texture in centimetre imagery;
+	// default 0 (none).
+	Smooth int `yaml:"smooth"`
+	// MinBrightnessChange and MinChromaChange floor the noise scale of the index method's
+	// brightness and chromaticity differences: a change must be several times larger to
+	// count, however quiet the scene, so that misregistered texture in centimetre imagery
+	// does not; default 0 (the robust scale alone).
+	MinBrightnessChange float64 `yaml:"min_brightness_change"`
+	MinChromaChange     float64 `yaml:"min_chroma_change"`
 	// Mask chooses how clouds, shadows and snow are masked: MaskAuto (default), MaskSCL,
 	// MaskSpectral or MaskNone.
 	Mask string `yaml:"mask"`
@@ -106,6 +116,9 @@ func (p ChangeParams) Validate() error {
 		atLeast("block_rows", p.BlockRows, 1),
 		atLeast("core_radius", p.CoreRadius, 1),
 		atLeast("cloud_buffer", p.CloudBuffer, 0),
+		atLeast("smooth", p.Smooth, 0),
+		nonNegative("min_brightness_change", p.MinBrightnessChange),
+		nonNegative("min_chroma_change", p.MinChromaChange),
 		atLeast("sample_pixels", p.SamplePixels, 1000),
 		open01("ndvi_drop", p.NDVIDrop),
 		open01("mndwi_change", p.MNDWIChange),
@@ -124,6 +137,10 @@ func (p ChangeParams) record(method string, iterations int) map[string]float64 {
 		m["tolerance"] = p.Tolerance
 		m["iterations"] = float64(iterations)
 		m["sample_pixels"] = float64(p.SamplePixels)
+	} else {
+		m["smooth"] = float64(p.Smooth)
+		m["min_brightness_change"] = p.MinBrightnessChange
+		m["min_chroma_change"] = p.MinChromaChange
 	}
 	return m
 }
@@ -198,7 +215,7 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 		iterations = m.iterations
 		field = m
 	default:
-		m, err := newIndexChange(before, after, ok)
+		m, err := newIndexChange(before, after, ok, p.Smooth, [3]float64{p.MinBrightnessChange, p.MinChromaChange, p.MinChromaChange})
 		if errors.Is(err, errTooFewPixels) {
 			return nil, nil
 		}
@@ -390,7 +407,8 @@ func changeMeasures(before, after *Grid, c *component, field changeField, keep f
 //   - vegetation_loss: vegetated before (NDVI > 0.35, or excess green > 0.1 without nir)
 //     and NDVI (excess green) falls by NDVIDrop;
 //   - earthwork: not vegetated on either date (NDVI < 0.3), soil-coloured after and swir1
-//     (without swir1, brightness) rising by BrightnessRise;
+//     rising by BrightnessRise (without swir1: brightness rising by BrightnessRise or
+//     redness by 0.15);
 //   - other_change otherwise (darkening, removal, ...).
 func classifyChange(m map[string]float64, p ChangeParams) string {
 	has := func(k string) bool { _, ok := m[k+"_before"]; return ok }
@@ -402,14 +420,11 @@ func classifyChange(m map[string]float64, p ChangeParams) string {
 		}
 	}
 	soil := has("redness") && m["redness_after"] > 0.2
-	roof := func(when string) bool {
-		if !has("redness") {
-			return false
-		}
-		red := m["redness_"+when]
-		return red < -0.1 || (m["brightness_"+when] > 0.3 && math.Abs(red) < 0.1)
+	blueRoof := func(when string) bool { return has("redness") && m["redness_"+when] < -0.1 }
+	whiteRoof := func(when string) bool {
+		return has("redness") && m["brightness_"+when] > 0.3 && math.Abs(m["redness_"+when]) < 0.1
 	}
-	if roof("after") && !roof("before") {
+	if (blueRoof("after") && !blueRoof("before")) || (whiteRoof("after") && !whiteRoof("before") && !blueRoof("before")) {
 		return ClassNewStructure
 	}
 	brighter := d("brightness") >= p.BrightnessRise || (has("ndbi") && d("ndbi") >= 0.1)
@@ -429,7 +444,7 @@ func classifyChange(m map[string]float64, p ChangeParams) string {
 	if has("ndvi") {
 		bare = m["ndvi_before"] < 0.3 && m["ndvi_after"] < 0.3
 	}
-	rising := d("brightness") >= p.BrightnessRise
+	rising := d("brightness") >= p.BrightnessRise || (has("redness") && d("redness") >= 0.15)
 	if has("swir1") {
 		rising = d("swir1") >= p.BrightnessRise
 	}

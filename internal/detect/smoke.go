@@ -7,36 +7,37 @@ import (
 // SmokeParams configures DetectSmoke. Zero values take the defaults given.
 type SmokeParams struct {
 	// MinDarkChannel is the least per-pixel dark channel, min(red, green, blue): haze and
-	// smoke add scattered light to every channel (dark channel prior, He et al. 2009);
-	// default 0.3.
+	// smoke add scattered light to every channel (dark channel prior, He et al. 2009), so
+	// smoke dense enough to hide the ground has a high one; default 0.5.
 	MinDarkChannel float64 `yaml:"min_dark_channel"`
 	// MaxSaturation is the largest (max − min)/max over red, green, blue: smoke is grey or
-	// white; default 0.15.
+	// white (a camera's white balance may tint it); default 0.2.
 	MaxSaturation float64 `yaml:"max_saturation"`
 	// MaxLocalContrast is the largest mean absolute brightness difference between
 	// horizontally and vertically adjacent pixels inside a region: smoke veils the texture
 	// of the ground; default 0.05.
 	MaxLocalContrast float64 `yaml:"max_local_contrast"`
-	// MaxEdgeRatio is the largest ratio of the mean brightness step across a region's
-	// boundary to the brightness difference between the region and a ring 3 to 6 pixels
-	// outside it: smoke fades out, roofs and tanks end at a sharp edge; default 0.6.
-	MaxEdgeRatio float64 `yaml:"max_edge_ratio"`
+	// MinSoftness is the least share of a region's contrast against its surroundings (a
+	// ring 3 to 6 pixels outside it) that is lost between its core (pixels at least 4
+	// pixels inside) and its rim (pixels within 2 of its edge): smoke thins out towards its
+	// edge, roofs and tanks keep their brightness up to a sharp edge; default 0.2.
+	MinSoftness float64 `yaml:"min_softness"`
 	// MinPixels is the least size of a plume; default 30.
 	MinPixels int `yaml:"min_pixels"`
 }
 
 func (p SmokeParams) withDefaults() SmokeParams {
 	if p.MinDarkChannel == 0 {
-		p.MinDarkChannel = 0.3
+		p.MinDarkChannel = 0.5
 	}
 	if p.MaxSaturation == 0 {
-		p.MaxSaturation = 0.15
+		p.MaxSaturation = 0.2
 	}
 	if p.MaxLocalContrast == 0 {
 		p.MaxLocalContrast = 0.05
 	}
-	if p.MaxEdgeRatio == 0 {
-		p.MaxEdgeRatio = 0.6
+	if p.MinSoftness == 0 {
+		p.MinSoftness = 0.2
 	}
 	if p.MinPixels == 0 {
 		p.MinPixels = 30
@@ -51,7 +52,7 @@ func (p SmokeParams) Validate() error {
 		open01("min_dark_channel", p.MinDarkChannel),
 		open01("max_saturation", p.MaxSaturation),
 		positive("max_local_contrast", p.MaxLocalContrast),
-		positive("max_edge_ratio", p.MaxEdgeRatio),
+		open01("min_softness", p.MinSoftness),
 		atLeast("min_pixels", p.MinPixels, 1),
 	)
 }
@@ -59,7 +60,7 @@ func (p SmokeParams) Validate() error {
 func (p SmokeParams) record() map[string]float64 {
 	return map[string]float64{
 		"min_dark_channel": p.MinDarkChannel, "max_saturation": p.MaxSaturation,
-		"max_local_contrast": p.MaxLocalContrast, "max_edge_ratio": p.MaxEdgeRatio,
+		"max_local_contrast": p.MaxLocalContrast, "min_softness": p.MinSoftness,
 		"min_pixels": float64(p.MinPixels),
 	}
 }
@@ -67,7 +68,7 @@ func (p SmokeParams) record() map[string]float64 {
 // DetectSmoke finds smoke plumes in drone RGB or multispectral captures with a haze test:
 // a pixel is hazy where its dark channel is at least MinDarkChannel and its saturation at
 // most MaxSaturation; a connected hazy region of at least MinPixels is smoke when its
-// brightness is smooth inside (MaxLocalContrast) and fades at its boundary (MaxEdgeRatio),
+// brightness is smooth inside (MaxLocalContrast) and fades towards its edge (MinSoftness),
 // which tells smoke from white roofs and tanks. With parcels in attr only regions that
 // start at a parcel (intersect it or lie within attr.Buffer) are kept.
 func DetectSmoke(g *Grid, p SmokeParams, attr Attribution) ([]Finding, error) {
@@ -130,20 +131,27 @@ func DetectSmoke(g *Grid, p SmokeParams, attr Attribution) ([]Finding, error) {
 		if sd > p.MaxLocalContrast {
 			continue
 		}
-		// Boundary step: inside boundary pixels against their outside 4-neighbours.
-		var step float64
-		var steps int
-		c.each(func(x, y int) {
-			for _, d := range [4][2]int{{1, 0}, {-1, 0}, {0, 1}, {0, -1}} {
-				nx, ny := x+d[0], y+d[1]
-				if nx < 0 || ny < 0 || nx >= w || ny >= h || c.contains(nx, ny) {
+		// Softness: core (depth ≥ 4) against rim (depth < 2), both against the surroundings.
+		depth, lw, ox, oy := depthMap(c, 4)
+		var core, rim float64
+		var nc, nr int
+		for ly := 0; ly < len(depth)/lw; ly++ {
+			for lx := 0; lx < lw; lx++ {
+				d := depth[ly*lw+lx]
+				if d < 0 {
 					continue
 				}
-				step += bright(y*w+x) - bright(ny*w+nx)
-				steps++
+				v := bright((ly+oy)*w + lx + ox)
+				switch {
+				case d >= 4:
+					core += v
+					nc++
+				case d < 2:
+					rim += v
+					nr++
+				}
 			}
-		})
-		// Surroundings: a ring 3 to 6 pixels outside the bounding box.
+		}
 		var ring float64
 		var rn int
 		for y := max(0, c.minY-6); y <= min(h-1, c.maxY+6); y++ {
@@ -157,23 +165,62 @@ func DetectSmoke(g *Grid, p SmokeParams, attr Attribution) ([]Finding, error) {
 				}
 			}
 		}
-		edge := 0.0
-		if steps > 0 && rn > 0 {
-			contrast := mean - ring/float64(rn)
-			if contrast <= 0 {
-				continue
-			}
-			edge = (step / float64(steps)) / contrast
-			if edge > p.MaxEdgeRatio {
-				continue
-			}
+		if nc == 0 || nr == 0 || rn == 0 {
+			continue // too thin to tell smoke from a roof
+		}
+		core, rim, ring = core/float64(nc), rim/float64(nr), ring/float64(rn)
+		if core <= ring {
+			continue
+		}
+		softness := (core - rim) / (core - ring)
+		if softness < p.MinSoftness {
+			continue
 		}
 		f := Finding{Detector: "smoke_plume", Kind: KindPlume, Class: ClassSmokePlume, Params: params,
-			Measures: map[string]float64{"brightness_mean": mean, "local_contrast": sd, "edge_ratio": edge}}
-		f.Score = clamp01(1 - edge/p.MaxEdgeRatio*0.5 - sd/p.MaxLocalContrast*0.25)
+			Measures: map[string]float64{"brightness_mean": mean, "local_contrast": sd, "softness": softness,
+				"brightness_core": core, "brightness_rim": rim, "brightness_surroundings": ring}}
+		f.Score = clamp01(0.5*math.Min(1, softness/(2*p.MinSoftness)) + 0.5*(1-sd/p.MaxLocalContrast))
 		if finish(g, c, attr, &f) {
 			out = append(out, f)
 		}
 	}
 	return out, nil
+}
+
+// depthMap returns, for the component's bounding box plus a one-pixel margin, each pixel's
+// depth inside the component (0 on its edge, 1 one pixel in, ..., capped at limit) or −1
+// outside, by repeated 4-neighbour erosion; with the box's width and origin.
+func depthMap(c *component, limit int) (depth []int, w, ox, oy int) {
+	mask, w, h, ox, oy := c.localMask()
+	depth = make([]int, len(mask))
+	for i, m := range mask {
+		if !m {
+			depth[i] = -1
+		}
+	}
+	for d := 0; d < limit; d++ {
+		var edge []int
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				i := y*w + x
+				if depth[i] != d {
+					continue
+				}
+				if depth[i-1] < d || depth[i+1] < d || depth[i-w] < d || depth[i+w] < d {
+					edge = append(edge, i)
+				}
+			}
+		}
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				if i := y*w + x; depth[i] == d {
+					depth[i] = d + 1
+				}
+			}
+		}
+		for _, i := range edge {
+			depth[i] = d
+		}
+	}
+	return depth, w, ox, oy
 }

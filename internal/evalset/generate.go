@@ -47,6 +47,9 @@ func Generate(cfg Config) *Set {
 		s.Scenes = append(s.Scenes, genScene(r, cfg.Size, k, false))
 	}
 	s.Scenes = append(s.Scenes, genScene(r, cfg.Size, cfg.Scenes, true))
+	for k := 0; k < max(1, cfg.Scenes/2); k++ {
+		s.Scenes = append(s.Scenes, genDroneScene(r, cfg.Size, k))
+	}
 	for k := 0; k < cfg.Tracks; k++ {
 		s.Tracks = append(s.Tracks, genVehicleTrack(r, k), genBoatTrack(r, k))
 	}
@@ -196,7 +199,7 @@ func genScene(r *rand.Rand, n, index int, control bool) *Scene {
 		b.clouds(2)
 		b.dropClouded()
 	}
-	sc := &Scene{Name: name, Control: control, Truth: b.truth}
+	sc := &Scene{Name: name, Control: control, Truth: b.truth, Pipeline: "sentinel2"}
 	sc.Before = b.render(b.before, b.sclBefore, false, r)
 	sc.After = b.render(b.after, b.sclAfter, true, r)
 	b.burn(sc.Before, sc.After, kilns)

@@ -66,6 +66,8 @@ type Scene struct {
 	Truth         []Truth
 	// Control scenes differ only radiometrically: every change finding is a false alarm.
 	Control bool
+	// Pipeline is the built-in pipeline whose detectors run on the scene.
+	Pipeline string
 }
 
 // AreaKm2 is the scene's area.

@@ -139,6 +139,11 @@ func truthLabel(t Truth) string {
 // scoreRaster scores one detector's findings on one scene against the truth of that
 // detector; findings matching only another detector's truth are left out.
 func (r *Report) scoreRaster(det string, sc *Scene, fs []detect.Finding) {
+	r.scoreRasterAs(det, det, sc, fs)
+}
+
+// scoreRasterAs is scoreRaster reporting under the row name row.
+func (r *Report) scoreRasterAs(rowName, det string, sc *Scene, fs []detect.Finding) {
 	area := sc.AreaKm2()
 	pad := sc.Before.PixelSize()
 	var truths, others []Truth
@@ -149,7 +154,7 @@ func (r *Report) scoreRaster(det string, sc *Scene, fs []detect.Finding) {
 			others = append(others, t)
 		}
 	}
-	all := r.row(det, "all", area)
+	all := r.row(rowName, "all", area)
 	classes := map[string]bool{}
 	for _, t := range truths {
 		classes[truthLabel(t)] = true
@@ -158,10 +163,10 @@ func (r *Report) scoreRaster(det string, sc *Scene, fs []detect.Finding) {
 		classes[label(det, f)] = true
 	}
 	for c := range classes {
-		r.row(det, c, area)
+		r.row(rowName, c, area)
 	}
 	// Rows are all in place now; pointers into r.Rows stay valid below.
-	all = r.row(det, "all", 0)
+	all = r.row(rowName, "all", 0)
 	for _, f := range fs {
 		fb := f.Geometry.Bound()
 		matchAny, matchSame := false, false
@@ -184,7 +189,7 @@ func (r *Report) scoreRaster(det string, sc *Scene, fs []detect.Finding) {
 				continue
 			}
 		}
-		row := r.row(det, label(det, f), 0)
+		row := r.row(rowName, label(det, f), 0)
 		row.Findings++
 		all.Findings++
 		if matchSame {
@@ -197,7 +202,7 @@ func (r *Report) scoreRaster(det string, sc *Scene, fs []detect.Finding) {
 		}
 	}
 	for _, t := range truths {
-		row := r.row(det, truthLabel(t), 0)
+		row := r.row(rowName, truthLabel(t), 0)
 		row.Truths++
 		all.Truths++
 		for _, f := range fs {
@@ -228,6 +233,12 @@ func Score(set *Set, pipes map[string]*pipelines.Pipeline) (*Report, error) {
 		return fs, err
 	}
 	for _, sc := range set.Scenes {
+		if sc.Pipeline == "drone-rgb" {
+			if err := rep.scoreDrone(sc, pipes, timed); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		attr := detect.Attribution{Parcels: sc.Parcels, Buffer: s2.Buffer}
 		if sc.Control {
 			attr = detect.Attribution{} // scene-wide: any finding is a false alarm
@@ -278,6 +289,34 @@ func Score(set *Set, pipes map[string]*pipelines.Pipeline) (*Report, error) {
 		{Name: "change findings from gain/offset and seasonal shift only", Value: float64(rep.ControlFindings), Goal: 0, AtMost: true},
 	}
 	return rep, nil
+}
+
+// scoreDrone runs the drone-rgb pipeline's change and smoke detectors on a drone scene.
+func (r *Report) scoreDrone(sc *Scene, pipes map[string]*pipelines.Pipeline, timed func(string, func() ([]detect.Finding, error)) ([]detect.Finding, error)) error {
+	p, ok := pipes[sc.Pipeline]
+	if !ok {
+		return fmt.Errorf("evalset: no %s pipeline", sc.Pipeline)
+	}
+	change, smoke := p.Detector(pipelines.TypeChange), p.Detector(pipelines.TypeSmoke)
+	if change == nil || smoke == nil {
+		return fmt.Errorf("evalset: %s pipeline lacks change or smoke", sc.Pipeline)
+	}
+	attr := detect.Attribution{Parcels: sc.Parcels, Buffer: p.Buffer}
+	fs, err := timed("change (drone-rgb)", func() ([]detect.Finding, error) {
+		return detect.DetectChange(sc.Before, sc.After, *change.Change, attr)
+	})
+	if err != nil {
+		return fmt.Errorf("evalset: %s: %w", sc.Name, err)
+	}
+	r.scoreRasterAs("change (drone-rgb)", "change", sc, fs)
+	fs, err = timed("smoke_plume", func() ([]detect.Finding, error) {
+		return detect.DetectSmoke(sc.After, *smoke.Smoke, attr)
+	})
+	if err != nil {
+		return fmt.Errorf("evalset: %s: %w", sc.Name, err)
+	}
+	r.scoreRasterAs("smoke_plume", "smoke_plume", sc, fs)
+	return nil
 }
 
 // scoreTrack parses a track through its pipeline and scores exceedances and attribution.
