@@ -148,14 +148,18 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// Builtin loads the pipelines embedded in the binary.
-func Builtin() (map[string]*Pipeline, error) { return Load(builtin) }
+// Builtin loads the pipelines embedded in the binary; errors name their files as
+// "pipelines/<name>.yaml".
+func Builtin() (map[string]*Pipeline, error) { return load(builtin, "pipelines/") }
 
 // Load reads and validates every *.yaml file at the root of fsys, keyed by name (file
 // name without extension). Errors name the file, the key path and the problem, e.g.
 // "pipelines: sentinel2.yaml: detectors[1].params.probability: must be in (0,1)"; all
 // files' errors are joined.
-func Load(fsys fs.FS) (map[string]*Pipeline, error) {
+func Load(fsys fs.FS) (map[string]*Pipeline, error) { return load(fsys, "") }
+
+// load is Load with prefix put before file names in errors and Pipeline.File.
+func load(fsys fs.FS, prefix string) (map[string]*Pipeline, error) {
 	names, err := fs.Glob(fsys, "*.yaml")
 	if err != nil {
 		return nil, fmt.Errorf("pipelines: %w", err)
@@ -172,7 +176,7 @@ func Load(fsys fs.FS) (map[string]*Pipeline, error) {
 			errs = append(errs, fmt.Errorf("pipelines: %w", err))
 			continue
 		}
-		p, err := Parse(name, data)
+		p, err := Parse(prefix+name, data)
 		if err != nil {
 			errs = append(errs, err)
 			continue

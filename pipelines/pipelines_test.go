@@ -121,3 +121,18 @@ detectors:
 		})
 	}
 }
+
+func TestBuiltinFileNames(t *testing.T) {
+	ps, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ps["sentinel2"].File; got != "pipelines/sentinel2.yaml" {
+		t.Errorf("File %q, want pipelines/sentinel2.yaml", got)
+	}
+	_, err = Parse("pipelines/sentinel2.yaml", []byte(strings.Replace(good, "{probability: 0.99}", "{probability: 2}", 1)))
+	want := "pipelines: pipelines/sentinel2.yaml:11: detectors[0].params.probability: must be in (0,1)"
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+}

@@ -67,7 +67,8 @@ func (p SmokeParams) record() map[string]float64 {
 
 // DetectSmoke finds smoke plumes in drone RGB or multispectral captures with a haze test:
 // a pixel is hazy where its dark channel is at least MinDarkChannel and its saturation at
-// most MaxSaturation; a connected hazy region of at least MinPixels is smoke when its
+// most MaxSaturation, after a white-patch balance (bands scaled so their 99th percentiles
+// agree); a connected hazy region of at least MinPixels is smoke when its
 // brightness is smooth inside (MaxLocalContrast) and fades towards its edge (MinSoftness),
 // which tells smoke from white roofs and tanks. With parcels in attr only regions that
 // start at a parcel (intersect it or lie within attr.Buffer) are kept.
@@ -86,13 +87,42 @@ func DetectSmoke(g *Grid, p SmokeParams, attr Attribution) ([]Finding, error) {
 	red, green, blue := b[0], b[1], b[2]
 	w, h := g.Width, g.Height
 	hasData := newClearSky(g).hasData
+	// White patch: scale the bands so their 99th percentiles agree, which removes the
+	// camera's colour cast (white balance) before asking whether a pixel is grey.
+	var wb [3]float32
+	{
+		n := w * h
+		var top [3]float64
+		for k, band := range [3][]float32{red, green, blue} {
+			s := newSampler(n, 1<<16)
+			for i := 0; i < n; i++ {
+				if hasData(i) {
+					s.add(float64(band[i]))
+				}
+			}
+			if len(s.vals) == 0 {
+				return nil, nil
+			}
+			q := int(0.99 * float64(len(s.vals)-1))
+			nthElement(s.vals, q)
+			top[k] = s.vals[q]
+		}
+		ref := max(top[0], top[1], top[2])
+		for k := range wb {
+			wb[k] = 1
+			if top[k] > 0 {
+				wb[k] = float32(ref / top[k])
+			}
+		}
+	}
 	bright := func(i int) float64 { return float64(red[i]+green[i]+blue[i]) / 3 }
 	hazy := func(i int) bool {
 		if !hasData(i) {
 			return false
 		}
-		mn := min(red[i], green[i], blue[i])
-		mx := max(red[i], green[i], blue[i])
+		r, g, b := red[i]*wb[0], green[i]*wb[1], blue[i]*wb[2]
+		mn := min(r, g, b)
+		mx := max(r, g, b)
 		if mx <= 0 {
 			return false
 		}
