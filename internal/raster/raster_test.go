@@ -193,6 +193,21 @@ func TestClipOutputs(t *testing.T) {
 	if st.Clipped != 12 || st.Missed != 0 || st.BlocksRead == 0 || st.BytesRead == 0 || st.BlockBytes == 0 {
 		t.Fatalf("stats %+v", st)
 	}
+	// Every block under a parcel window is decoded exactly once, however
+	// many parcels share it.
+	distinct := map[[2]int]bool{}
+	for _, o := range outs {
+		x0 := int(math.Round((o.GeoTransform[0] - sc.gt[0]) / sc.gt[1]))
+		y0 := int(math.Round((o.GeoTransform[3] - sc.gt[3]) / sc.gt[5]))
+		for by := max(0, y0) / 64; by <= min(sc.h-1, y0+o.Height-1)/64; by++ {
+			for bx := max(0, x0) / 64; bx <= min(sc.w-1, x0+o.Width-1)/64; bx++ {
+				distinct[[2]int{bx, by}] = true
+			}
+		}
+	}
+	if st.BlocksRead != len(distinct) {
+		t.Errorf("decoded %d blocks, parcels touch %d", st.BlocksRead, len(distinct))
+	}
 	for _, o := range outs {
 		f, err := os.CreateTemp(t.TempDir(), "*.tif")
 		if err != nil {
