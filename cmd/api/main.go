@@ -94,6 +94,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Parcels:        postgres.NewParcelService(db),
 		Captures:       captures,
 		Clips:          captures,
+		Artifacts:      captures,
 		Queue:          m.Queue,
 		Store:          store,
 		CapturesBucket: cfg.CapturesBucket,

@@ -92,7 +92,7 @@ func startSystem(t *testing.T) *system {
 		t.Fatal(err)
 	}
 	api := &httpapi.Server{
-		Parcels: parcels, Captures: captures, Clips: captures, Queue: client, Store: store,
+		Parcels: parcels, Captures: captures, Clips: captures, Artifacts: captures, Queue: client, Store: store,
 		CapturesBucket: s3cfg.CapturesBucket, Logger: logger,
 		Enforce: postgres.NewEnforceService(db), Tokens: tokens,
 		Checks: []httpapi.Check{{Name: "postgres", Ping: db.Ping}, {Name: "s3", Ping: store.Ping}},
@@ -373,6 +373,16 @@ func TestSlice(t *testing.T) {
 	}
 	if after := s.evidenceKeys(t); len(after) != len(before) {
 		t.Errorf("evidence objects: %d before re-run, %d after", len(before), len(after))
+	}
+
+	// Every artifact re-hashes to the digest it was recorded with.
+	var rep struct {
+		Checked  int   `json:"checked"`
+		OK       int   `json:"ok"`
+		Problems []any `json:"problems"`
+	}
+	if code := s.call(t, "POST", "/api/v1/evidence/verify", nil, &rep); code != 200 || rep.Checked != 2*len(want) || rep.OK != rep.Checked || len(rep.Problems) != 0 {
+		t.Errorf("evidence verify: status %d, %+v", code, rep)
 	}
 }
 

@@ -35,7 +35,7 @@ func newServer(t *testing.T, checks ...httpapi.Check) (*httpapi.Server, *httptes
 	t.Cleanup(func() { q.Close() })
 	captures := postgres.NewCaptureService(db)
 	srv := &httpapi.Server{
-		Parcels: postgres.NewParcelService(db), Captures: captures, Clips: captures,
+		Parcels: postgres.NewParcelService(db), Captures: captures, Clips: captures, Artifacts: captures,
 		Queue: q, Store: store, CapturesBucket: store.Captures,
 		Checks:       append([]httpapi.Check{{Name: "postgres", Ping: db.Ping}, {Name: "s3", Ping: store.Ping}}, checks...),
 		MaxBodyBytes: 64 << 10,

@@ -20,6 +20,7 @@ import (
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/s3"
+	"github.com/offsite/offsite/internal/verify"
 )
 
 // Enqueuer puts tasks on the queue.
@@ -32,6 +33,7 @@ type ObjectStore interface {
 	StatCapture(ctx context.Context, key string) (s3.ObjectInfo, error)
 	PresignCaptureUpload(ctx context.Context, key string, ttl time.Duration) (*url.URL, error)
 	PresignEvidenceDownload(ctx context.Context, key string, ttl time.Duration) (*url.URL, error)
+	GetEvidence(ctx context.Context, key string) ([]byte, error)
 }
 
 // Check is one dependency health check.
@@ -45,6 +47,7 @@ type Server struct {
 	Parcels        offsite.ParcelService
 	Captures       offsite.CaptureService
 	Clips          offsite.ClipService
+	Artifacts      verify.Source // recorded artifacts, for /api/v1/evidence/verify
 	Queue          Enqueuer
 	Store          ObjectStore
 	CapturesBucket string
@@ -93,6 +96,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerSystemRoutes(mux)
 	s.registerParcelRoutes(mux)
 	s.registerCaptureRoutes(mux)
+	s.registerEvidenceRoutes(mux)
 	s.registerEnforceRoutes(mux)
 	s.registerOGCRoutes(mux)
 	sort.Slice(s.routes, func(i, j int) bool {
