@@ -185,3 +185,19 @@ func TestDetectChangeRGBIndex(t *testing.T) {
 		})
 	}
 }
+
+func TestDetectChangeCollinearBands(t *testing.T) {
+	// Every band carries the same texture: a singular covariance must not break IR-MAD.
+	f := func(seed int) func(x, y int) [6]float32 {
+		return func(x, y int) [6]float32 {
+			v := float32((x*7919+y*31+seed)%97) / 400
+			return [6]float32{v, v, v, v, v, v}
+		}
+	}
+	for _, seed := range []int{0, 1, 2, 3} {
+		before, after := MustGrid(t, 48, 48, f(0)), MustGrid(t, 48, 48, f(seed))
+		if _, err := DetectChange(before, after, ChangeParams{}, Attribution{}); err != nil {
+			t.Errorf("seed %d: %v", seed, err)
+		}
+	}
+}

@@ -195,6 +195,16 @@ func (m *irmad) solve(mean, cov []float64) error {
 			sxy[r*p+c] = cov[r*q+p+c]
 		}
 	}
+	// A small ridge keeps collinear bands (duplicated, or saturated together) solvable.
+	var tx, ty float64
+	for k := 0; k < p; k++ {
+		tx += sxx[k*p+k]
+		ty += syy[k*p+k]
+	}
+	for k := 0; k < p; k++ {
+		sxx[k*p+k] += 1e-6*tx/float64(p) + 1e-12
+		syy[k*p+k] += 1e-6*ty/float64(p) + 1e-12
+	}
 	syyInv, err := symInverse(syy, p)
 	if err != nil {
 		return fmt.Errorf("detect: irmad after date: %w", err)
@@ -223,11 +233,12 @@ func (m *irmad) solve(mean, cov []float64) error {
 				s += t[r*p+k] * syy[r*p+c] * t[c*p+k]
 			}
 		}
+		if !(s > 0) {
+			continue // a degenerate direction: leave b_k zero
+		}
 		s = math.Sqrt(s)
 		for r := 0; r < p; r++ {
-			if s > 0 {
-				b[r*p+k] = t[r*p+k] / s
-			}
+			b[r*p+k] = t[r*p+k] / s
 		}
 	}
 	m.a, m.b, m.rho = a, b, rho
@@ -301,7 +312,11 @@ func (m *irmad) stat(i int) (float64, bool) {
 		return 0, false
 	}
 	var xs, ys [16]float64
-	return m.madStat(i, xs[:m.p], ys[:m.p]), true
+	z := m.madStat(i, xs[:m.p], ys[:m.p])
+	if math.IsNaN(z) {
+		return 0, false
+	}
+	return z, true
 }
 
 func (m *irmad) dof() int { return m.p }
@@ -331,11 +346,12 @@ func newChi2Table(k int) *chi2Table {
 }
 
 func (t *chi2Table) survival(z float64) float64 {
-	f := z / t.step
-	i := int(f)
-	if i >= len(t.vals)-1 {
+	// Beyond the table, infinite, or NaN from a degenerate transformation: no weight.
+	if !(z >= 0 && z < t.step*float64(len(t.vals)-1)) {
 		return 0
 	}
+	f := z / t.step
+	i := int(f)
 	fr := f - float64(i)
 	return t.vals[i]*(1-fr) + t.vals[i+1]*fr
 }

@@ -1,0 +1,134 @@
+package pipelines
+
+import (
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/offsite/offsite/internal/detect"
+)
+
+// NewGrid builds the detect.Grid of a raster pipeline from a capture's bands, keyed by the
+// band names of the pipeline's mapping (BandMap.Band). Each mapped band is converted to
+// reflectance in place (value × Scale + Offset, SCL left as is), so the caller's slices
+// are reused rather than copied; bands the pipeline does not map are ignored. valid may be
+// nil.
+func (p *Pipeline) NewGrid(width, height int, geoTransform [6]float64, bands map[string][]float32, valid []bool) (*detect.Grid, error) {
+	if len(p.Bands) == 0 {
+		return nil, fmt.Errorf("pipelines: %s maps no bands", p.Name)
+	}
+	g := &detect.Grid{Width: width, Height: height, GeoTransform: geoTransform, Valid: valid}
+	for _, role := range sortedKeys(p.Bands) {
+		m := p.Bands[role]
+		data, ok := bands[m.Band]
+		if !ok {
+			return nil, fmt.Errorf("pipelines: %s: capture has no band %q (role %s)", p.Name, m.Band, role)
+		}
+		if role != detect.BandSCL && (m.Scale != 0 && m.Scale != 1 || m.Offset != 0) {
+			for i, v := range data {
+				data[i] = m.Apply(v)
+			}
+		}
+		g.Names = append(g.Names, role)
+		g.Bands = append(g.Bands, data)
+	}
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// RunRaster runs the pipeline's raster detectors: change and hotspots across the dates
+// (with before nil, single-date hotspots only), water plumes and smoke on after. Parcels
+// are in the grids' CRS; metresPerUnit converts the pipeline's buffer (metres) to CRS units
+// (1 for projected CRSs in metres). Findings come sorted by detector, then score,
+// highest first.
+func (p *Pipeline) RunRaster(before, after *detect.Grid, parcels []detect.Parcel, metresPerUnit float64) ([]detect.Finding, error) {
+	if after == nil {
+		return nil, fmt.Errorf("pipelines: %s: no after grid", p.Name)
+	}
+	if !(metresPerUnit > 0) {
+		return nil, fmt.Errorf("pipelines: %s: metres per CRS unit must be > 0", p.Name)
+	}
+	attr := detect.Attribution{Parcels: parcels, Buffer: p.Buffer / metresPerUnit}
+	var out []detect.Finding
+	for _, d := range p.Detectors {
+		var fs []detect.Finding
+		var err error
+		switch d.Type {
+		case TypeChange:
+			if before == nil {
+				continue
+			}
+			fs, err = detect.DetectChange(before, after, *d.Change, attr)
+		case TypeHotspot:
+			if before == nil {
+				fs, err = detect.DetectHotspots(after, *d.Hotspot, attr)
+			} else {
+				fs, err = detect.DetectHotspotPair(before, after, *d.Hotspot, attr)
+			}
+		case TypeWaterPlume:
+			fs, err = detect.DetectWaterPlumes(after, *d.WaterPlume, attr)
+		case TypeSmoke:
+			fs, err = detect.DetectSmoke(after, *d.Smoke, attr)
+		default:
+			return nil, fmt.Errorf("pipelines: %s: detector %s does not run on rasters", p.Name, d.Name)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("pipelines: %s: %s: %w", p.Name, d.Name, err)
+		}
+		for i := range fs {
+			fs[i].Detector = d.Name
+		}
+		out = append(out, fs...)
+	}
+	sortFindings(out)
+	return out, nil
+}
+
+// Track formats for RunTrack.
+const (
+	FormatCSV     = "csv"
+	FormatGeoJSON = "geojson"
+)
+
+// RunTrack parses a track (FormatCSV or FormatGeoJSON) with the pipeline's column mapping
+// and runs its track detector; parcels are in lon/lat. A malformed track yields a
+// *detect.TrackError naming each problem's line and column.
+func (p *Pipeline) RunTrack(r io.Reader, format string, parcels []detect.Parcel) ([]detect.Finding, error) {
+	d := p.Detector(TypeTrack)
+	if d == nil || p.Columns == nil {
+		return nil, fmt.Errorf("pipelines: %s is not a track pipeline", p.Name)
+	}
+	var t *detect.Track
+	var err error
+	switch format {
+	case FormatCSV:
+		t, err = detect.ParseTrackCSV(r, *p.Columns)
+	case FormatGeoJSON:
+		t, err = detect.ParseTrackGeoJSON(r, *p.Columns)
+	default:
+		return nil, fmt.Errorf("pipelines: unknown track format %q", format)
+	}
+	if err != nil {
+		return nil, err
+	}
+	fs, err := detect.DetectTrack(t, *d.Track, parcels)
+	if err != nil {
+		return nil, fmt.Errorf("pipelines: %s: %w", p.Name, err)
+	}
+	for i := range fs {
+		fs[i].Detector = d.Name
+	}
+	sortFindings(fs)
+	return fs, nil
+}
+
+func sortFindings(fs []detect.Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		if fs[i].Detector != fs[j].Detector {
+			return fs[i].Detector < fs[j].Detector
+		}
+		return fs[i].Score > fs[j].Score
+	})
+}

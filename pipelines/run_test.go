@@ -1,0 +1,101 @@
+package pipelines
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/paulmach/orb"
+
+	"github.com/offsite/offsite/internal/detect"
+)
+
+func TestNewGridAndRunRaster(t *testing.T) {
+	ps, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ps["sentinel2"]
+	const w, h = 64, 64
+	gt := [6]float64{500000, 10, 0, 4000000, 0, -10}
+	dn := map[string]float32{"B02": 1400, "B03": 1700, "B04": 1900, "B08": 3500, "B8A": 3400, "B11": 3200, "B12": 2600}
+	mk := func(hot bool) map[string][]float32 {
+		bands := map[string][]float32{}
+		for k, name := range []string{"B02", "B03", "B04", "B08", "B8A", "B11", "B12"} {
+			v := dn[name]
+			s := make([]float32, w*h)
+			for i := range s {
+				s[i] = v + float32((i*7919+k*31)%97) + float32((i*k)%13) // texture
+			}
+			bands[name] = s
+		}
+		scl := make([]float32, w*h)
+		for i := range scl {
+			scl[i] = 5
+		}
+		bands["SCL"] = scl
+		if hot {
+			for _, i := range []int{20*w + 20, 20*w + 21, 21*w + 20, 21*w + 21} {
+				bands["B8A"][i], bands["B11"][i], bands["B12"][i] = 3800, 16000, 22000
+			}
+		}
+		return bands
+	}
+	raw := mk(false)
+	want := raw["B04"][0]*0.0001 - 0.1
+	before, err := p.NewGrid(w, h, gt, raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := before.Band(detect.BandRed)[0]; got < want-1e-6 || got > want+1e-6 {
+		t.Errorf("red reflectance %v, want %v", got, want)
+	}
+	after, err := p.NewGrid(w, h, gt, mk(true), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parcel := detect.Parcel{ID: "kiln", Geometry: orb.Bound{Min: orb.Point{500150, 3999700}, Max: orb.Point{500300, 3999850}}.ToPolygon()}
+	fs, err := p.RunRaster(before, after, []detect.Parcel{parcel}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hot []detect.Finding
+	for _, f := range fs {
+		if f.Kind == detect.KindHotspot {
+			hot = append(hot, f)
+		}
+	}
+	if len(hot) != 1 || hot[0].Status != detect.StatusNew || hot[0].Parcels[0].ParcelID != "kiln" {
+		t.Errorf("hotspots %+v, want one new hotspot in parcel kiln", hot)
+	}
+	if _, err := p.NewGrid(w, h, gt, map[string][]float32{}, nil); err == nil {
+		t.Error("missing bands: no error")
+	}
+}
+
+func TestRunTrack(t *testing.T) {
+	ps, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := "time,lon,lat,turbidity,cod,nh3n,tp\n" +
+		"2026-06-02T02:00:00Z,120.1,31.2,15,12,0.5,0.1\n" +
+		"2026-06-02T02:00:10Z,120.1001,31.2,15,45,0.5,0.1\n" +
+		"2026-06-02T02:00:10Z,120.1002,31.2,15,12,0.5,0.1\n"
+	_, err = ps["boat-track"].RunTrack(strings.NewReader(in), FormatCSV, nil)
+	var te *detect.TrackError
+	if !errors.As(err, &te) || te.Problems[0].Line != 4 {
+		t.Fatalf("got %v, want a track error on line 4", err)
+	}
+	in = strings.Replace(in, "02:00:10Z,120.1002", "02:00:20Z,120.1002", 1)
+	fs, err := ps["boat-track"].RunTrack(strings.NewReader(in), FormatCSV, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 1 || fs[0].Kind != detect.KindExceedance || fs[0].Pollutant != "cod" {
+		t.Errorf("findings %+v, want one cod exceedance", fs)
+	}
+	if _, err := ps["sentinel2"].RunTrack(strings.NewReader(in), FormatCSV, nil); err == nil {
+		t.Error("track on a raster pipeline: no error")
+	}
+}
