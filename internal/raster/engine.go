@@ -129,7 +129,7 @@ func (e *engine) run(ctx context.Context, a *access, src Source, first *scene, e
 				if ctx.Err() != nil {
 					return
 				}
-				n, err := e.readBlock(s, b, buf)
+				n, err := e.readBlock(ctx, a, s, b, buf)
 				if err != nil {
 					fail(&readErr, err)
 					return
@@ -220,12 +220,12 @@ func (e *engine) blockWindow(b block) window {
 }
 
 // readBlock decodes block b, all bands, band-sequential into buf.
-func (e *engine) readBlock(s *scene, b block, buf []byte) (int64, error) {
+func (e *engine) readBlock(ctx context.Context, a *access, s *scene, b block, buf []byte) (int64, error) {
 	w := e.blockWindow(b)
 	n := e.m.bands * w.W * w.H * e.m.pt.size
 	if err := s.ds.Read(w.X, w.Y, e.m.pt.view(buf[:n]), w.W, w.H, godal.BandInterleaved(),
 		godal.ConfigOption(s.cfg...), errLogger); err != nil {
-		return 0, fmt.Errorf("raster: read %s block %d,%d: %w: %v", s.name, b.col, b.row, ErrUnusableScene, err)
+		return 0, a.readError(ctx, fmt.Sprintf("read %s block %d,%d", s.name, b.col, b.row), err)
 	}
 	return int64(n), nil
 }

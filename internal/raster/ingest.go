@@ -110,7 +110,7 @@ func Ingest(ctx context.Context, env Env, src Source, opts IngestOptions) (res *
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if res.Footprint, res.Stats, err = validFootprint(s, m, opts.FootprintSize); err != nil {
+	if res.Footprint, res.Stats, err = validFootprint(ctx, a, s, m, opts.FootprintSize); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -176,14 +176,14 @@ func writeCOG(s *scene, dst string) error {
 // longest side (GDAL uses overviews when present), and returns the WGS84
 // outline of pixels that are valid in at least one band, and band
 // statistics over valid pixels.
-func validFootprint(s *scene, m *meta, size int) (orb.MultiPolygon, []BandStats, error) {
+func validFootprint(ctx context.Context, a *access, s *scene, m *meta, size int) (orb.MultiPolygon, []BandStats, error) {
 	f := max(1, int(math.Ceil(float64(max(m.width, m.height))/float64(size))))
 	w, h := max(1, m.width/f), max(1, m.height/f)
 	n := w * h
 	buf := make([]float64, m.bands*n)
 	if err := s.ds.Read(0, 0, buf, w, h, godal.Window(m.width, m.height), godal.BandInterleaved(),
 		godal.Resampling(godal.Nearest), godal.ConfigOption(s.cfg...), errLogger); err != nil {
-		return nil, nil, fmt.Errorf("raster: read %s: %w: %v", s.name, ErrUnusableScene, err)
+		return nil, nil, a.readError(ctx, "read "+s.name, err)
 	}
 	valid := make([]byte, n)
 	stats := make([]BandStats, m.bands)

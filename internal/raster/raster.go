@@ -236,6 +236,19 @@ func (a *access) fetched() int64 {
 	return a.client.fetched.Load()
 }
 
+// readError classifies a failed GDAL pixel read: the call's cancellation,
+// a failed fetch from object storage (retryable), or undecodable bytes
+// (ErrUnusableScene).
+func (a *access) readError(ctx context.Context, what string, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("raster: %s: %w", what, cerr)
+	}
+	if (a.client != nil && a.client.failures.Load() > 0) || isMissing(err) {
+		return fmt.Errorf("raster: %s: %w", what, err)
+	}
+	return fmt.Errorf("raster: %s: %w: %v", what, ErrUnusableScene, err)
+}
+
 // gdalName returns the name GDAL opens for a checked src.
 func (a *access) gdalName(src Source) string {
 	switch {
@@ -355,7 +368,7 @@ func (a *access) openScene(src Source) (*scene, error) {
 // its bytes cannot be decoded.
 func isMissing(err error) bool {
 	msg := strings.ToLower(err.Error())
-	for _, s := range []string{"does not exist", "no such file", "http response code", "connect", "timed out", "timeout"} {
+	for _, s := range []string{"does not exist", "no such file", "http response code", "http error", "curl", "connect", "timed out", "timeout", "raster: get s3", "raster: read s3", "raster: stat s3"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

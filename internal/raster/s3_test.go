@@ -6,8 +6,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"runtime"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,5 +156,47 @@ func TestOpenErrorsS3(t *testing.T) {
 		if !errors.Is(err, ErrInvalidSource) {
 			t.Errorf("reader %d: other bucket: err = %v, want ErrInvalidSource", r, err)
 		}
+	}
+}
+
+// TestClipS3OutageIsRetryable serves the scene through a proxy that fails
+// every ranged GET after the first few: Clip must fail with a retryable
+// error, not ErrUnusableScene.
+func TestClipS3OutageIsRetryable(t *testing.T) {
+	mc, bucket, cfg := MustBucket(t)
+	sc := gdalwarpScenes[1]
+	path := MustWriteScene(t, t.TempDir(), sc)
+	if _, err := mc.FPutObject(context.Background(), bucket, "a.tif", path, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var gets atomic.Int64
+	target := &url.URL{Scheme: "http", Host: cfg.Endpoint}
+	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.Host = r.In.Host
+	}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.Header.Get("Range") != "" && gets.Add(1) > 2 {
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	outage := cfg
+	outage.Endpoint = strings.TrimPrefix(srv.URL, "http://")
+	info, err := Inspect(context.Background(), Env{AllowLocalFiles: true}, FileSource(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := info.Footprint.Bound().Center()
+	parcels := []Parcel{{ID: "a", Geometry: orb.Polygon{{{c[0] - 0.01, c[1] - 0.01}, {c[0] + 0.01, c[1] - 0.01}, {c[0], c[1] + 0.01}, {c[0] - 0.01, c[1] - 0.01}}}}}
+	env := Env{S3: outage, AllowedBuckets: []string{bucket}}
+	_, err = Clip(context.Background(), env, S3Source(bucket, "a.tif"), parcels, ClipOptions{}, func(ClipOutput) error { return nil })
+	if err == nil || errors.Is(err, ErrUnusableScene) {
+		t.Fatalf("Clip during an outage: %v, want a retryable error", err)
+	}
+	if !strings.Contains(err.Error(), "block") {
+		t.Errorf("Clip failed before reading blocks: %v", err)
 	}
 }

@@ -23,10 +23,11 @@ const goVSIPrefix = "/vsioffsite/"
 // s3Client is one minio-go client registered with the Go VSI handler for
 // the duration of a call, with a count of the bytes it fetched.
 type s3Client struct {
-	ctx     context.Context // the call's context: reads stop when it ends
-	mc      *minio.Client
-	fetched atomic.Int64
-	gets    atomic.Int64
+	ctx      context.Context // the call's context: reads stop when it ends
+	mc       *minio.Client
+	fetched  atomic.Int64
+	gets     atomic.Int64
+	failures atomic.Int64 // failed fetches: a read error is then not the scene's fault
 }
 
 // goVSI dispatches GDAL reads under goVSIPrefix to registered clients.
@@ -190,6 +191,7 @@ func (c *s3Client) readAt(bucket, key string, buf []byte, off int64) (int, error
 	}
 	obj, err := c.mc.GetObject(c.ctx, bucket, key, opts)
 	if err != nil {
+		c.failures.Add(1)
 		return 0, fmt.Errorf("raster: get s3://%s/%s: %w", bucket, key, err)
 	}
 	n, err := io.ReadFull(obj, buf)
@@ -202,6 +204,7 @@ func (c *s3Client) readAt(bucket, key string, buf []byte, off int64) (int, error
 		err = io.EOF
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
+		c.failures.Add(1)
 		return n, fmt.Errorf("raster: read s3://%s/%s at %d: %w", bucket, key, off, err)
 	}
 	return n, err
