@@ -19,6 +19,7 @@ import (
 	"github.com/offsite/offsite/cmd/internal/cmdconfig"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
+	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/postgres"
 )
 
@@ -42,10 +43,11 @@ func main() {
 
 // Main is the api program.
 type Main struct {
-	Config *cmdconfig.Config
-	Logger *slog.Logger
-	DB     *postgres.DB
-	Queue  *asynq.Client
+	Config    *cmdconfig.Config
+	Logger    *slog.Logger
+	DB        *postgres.DB
+	Queue     *asynq.Client
+	Inspector *asynq.Inspector
 }
 
 // NewMain returns a Main with a default logger.
@@ -78,6 +80,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.DB = db
 	m.Queue = asynq.NewClient(cfg.Redis())
+	m.Inspector = asynq.NewInspector(cfg.Redis())
 	captures := postgres.NewCaptureService(db)
 	tokens, err := loadTokens(cfg.TokensFile)
 	if err != nil {
@@ -95,6 +98,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Captures:       captures,
 		Clips:          captures,
 		Artifacts:      captures,
+		Inspector:      m.Inspector,
+		Metrics:        metrics.New(),
 		Queue:          m.Queue,
 		Store:          store,
 		CapturesBucket: cfg.CapturesBucket,
@@ -170,6 +175,11 @@ func (m *Main) Close() error {
 	var err error
 	if m.Queue != nil {
 		err = m.Queue.Close()
+	}
+	if m.Inspector != nil {
+		if cerr := m.Inspector.Close(); err == nil {
+			err = cerr
+		}
 	}
 	if m.DB != nil {
 		m.DB.Close()

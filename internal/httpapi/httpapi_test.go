@@ -14,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/offsite/offsite/internal/httpapi"
+	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/s3"
 	"github.com/offsite/offsite/internal/testenv"
@@ -31,12 +32,15 @@ func newServer(t *testing.T, checks ...httpapi.Check) (*httpapi.Server, *httptes
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := asynq.NewClient(testenv.Redis(t))
+	redis := testenv.Redis(t)
+	q := asynq.NewClient(redis)
 	t.Cleanup(func() { q.Close() })
+	insp := asynq.NewInspector(redis)
+	t.Cleanup(func() { insp.Close() })
 	captures := postgres.NewCaptureService(db)
 	srv := &httpapi.Server{
 		Parcels: postgres.NewParcelService(db), Captures: captures, Clips: captures, Artifacts: captures,
-		Queue: q, Store: store, CapturesBucket: store.Captures,
+		Queue: q, Inspector: insp, Metrics: metrics.New(), Store: store, CapturesBucket: store.Captures,
 		Checks:       append([]httpapi.Check{{Name: "postgres", Ping: db.Ping}, {Name: "s3", Ping: store.Ping}}, checks...),
 		MaxBodyBytes: 64 << 10,
 		Enforce:      postgres.NewEnforceService(db),
@@ -211,6 +215,23 @@ func TestParcelImportOptions(t *testing.T) {
 	dLon, dLat := (121.47-p[0])*95000, (31.23-p[1])*111000 // metres, roughly
 	if dLon < 300 || dLon > 700 || dLat > -50 || dLat < -400 {
 		t.Errorf("gcj02 shift = %.0f m east, %.0f m north; want the Shanghai offset (~450 m east, ~200 m south)", dLon, dLat)
+	}
+}
+
+func TestAdminRoutes(t *testing.T) {
+	srv, hs := newServer(t)
+	task := asynq.NewTask("capture:clip", []byte(`{"capture_id":1}`))
+	if _, err := srv.Queue.EnqueueContext(context.Background(), task, asynq.Queue("default")); err != nil {
+		t.Fatal(err)
+	}
+	code, body := do(t, "GET", hs.URL+"/api/v1/admin/queues", "")
+	if code != 200 || !strings.Contains(string(body), `"queue": "default"`) || !strings.Contains(string(body), `"pending": 1`) {
+		t.Errorf("GET /api/v1/admin/queues: %d %s", code, body)
+	}
+	do(t, "GET", hs.URL+"/api/v1/parcels/nope", "")
+	code, body = do(t, "GET", hs.URL+"/metrics", "")
+	if code != 200 || !strings.Contains(string(body), `offsite_http_requests_total{code="404",method="GET",route="GET /api/v1/parcels/{id}"} 1`) {
+		t.Errorf("GET /metrics: %d\n%s", code, body)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/s3"
 	"github.com/offsite/offsite/internal/verify"
 )
@@ -49,6 +50,8 @@ type Server struct {
 	Clips          offsite.ClipService
 	Artifacts      verify.Source // recorded artifacts, for /api/v1/evidence/verify
 	Queue          Enqueuer
+	Inspector      *asynq.Inspector // queue state for admins
+	Metrics        *metrics.Metrics // request metrics, served at /metrics
 	Store          ObjectStore
 	CapturesBucket string
 	Checks         []Check
@@ -97,6 +100,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerParcelRoutes(mux)
 	s.registerCaptureRoutes(mux)
 	s.registerEvidenceRoutes(mux)
+	s.registerAdminRoutes(mux)
 	s.registerEnforceRoutes(mux)
 	s.registerOGCRoutes(mux)
 	sort.Slice(s.routes, func(i, j int) bool {
@@ -123,6 +127,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
+		route := r.Pattern // set by the ServeMux; "" when nothing matched
+		if route == "" {
+			route = "unmatched"
+		}
+		s.Metrics.ObserveRequest(route, r.Method, rec.status, time.Since(start))
 		s.Logger.InfoContext(r.Context(), "http request", "method", r.Method, "path", r.URL.Path,
 			"status", rec.status, "duration_ms", time.Since(start).Milliseconds())
 	})
