@@ -1,9 +1,14 @@
 package detect
 
 import (
+	"flag"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 )
+
+var changeSizes = flag.String("change_sizes", "686,1372,2745", "scene sides for BenchmarkChangeMemory (10980 is a full Sentinel-2 tile)")
 
 // benchScene builds a w×w Sentinel-2-like pair (six bands and SCL) with a few changes.
 func benchScene(tb testing.TB, w int) (*Grid, *Grid) {
@@ -100,8 +105,12 @@ func BenchmarkSmoke(b *testing.B) {
 // it stays flat as the scene grows, because statistics accumulate over row blocks and
 // changed pixels are kept as runs.
 func BenchmarkChangeMemory(b *testing.B) {
-	for _, w := range []int{686, 1372, 2745} { // 1/256, 1/64 and 1/16 of a 10980² scene
-		b.Run(itoa(w), func(b *testing.B) {
+	for _, f := range strings.Split(*changeSizes, ",") { // default 1/256, 1/64, 1/16 of 10980²
+		w, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			b.Fatalf("-change_sizes: %v", err)
+		}
+		b.Run(strconv.Itoa(w), func(b *testing.B) {
 			before, after := benchScene(b, w)
 			b.ResetTimer()
 			var ms0, ms1 runtime.MemStats
@@ -119,15 +128,4 @@ func BenchmarkChangeMemory(b *testing.B) {
 			reportMpx(b, w*w)
 		})
 	}
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
 }

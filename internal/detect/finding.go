@@ -56,7 +56,8 @@ type Finding struct {
 	Area     float64 // raster findings: Pixels × pixel area, in squared CRS units
 	// Parcels lists the parcels the finding is attributed to, best first.
 	Parcels []ParcelMatch
-	// Params are the detector parameters used, by their pipeline names.
+	// Params are the detector parameters used, by their pipeline names; the findings of
+	// one call share the map, so copy it before changing it.
 	Params map[string]float64
 	// Measures are quantities that explain the finding (index means before and after,
 	// peak reading, background, ...), by name.
@@ -229,7 +230,7 @@ func segmentDistance(p1, p2, q1, q2 orb.Point) float64 {
 		math.Min(pointSegmentDistance(q1, p1, p2), pointSegmentDistance(q2, p1, p2)))
 }
 
-// pointPolygonDistance is 0 inside the geometry, else the distance to its boundary.
+// pointGeometryDistance is 0 inside the geometry, else the distance to its boundary.
 func pointGeometryDistance(p orb.Point, g orb.Geometry) float64 {
 	best := math.Inf(1)
 	for _, poly := range polygons(g) {

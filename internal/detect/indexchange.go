@@ -92,7 +92,7 @@ func newIndexChange(before, after *Grid, ok func(int) bool, smooth int, floors [
 	return m, nil
 }
 
-// indices returns brightness and red and green chromaticity.
+// rgbIndices returns brightness and red and green chromaticity.
 func rgbIndices(r, g, b float64) [3]float64 {
 	sum := r + g + b
 	if sum <= 0 {

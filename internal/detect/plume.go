@@ -79,14 +79,16 @@ func (p WaterPlumeParams) record() map[string]float64 {
 	}
 }
 
-// DetectWaterPlumes finds turbid plumes: water is where MNDWI (or NDWI) exceeds
-// WaterThreshold on clear pixels; each connected water body of at least MinWaterPixels
-// gets its own robust background, the median and MAD of the turbidity index
-// NDTI = (red − green)/(red + green) over the body; a plume is a connected region of water
-// pixels whose NDTI exceeds the median by ZThreshold robust standard deviations and by
-// MinDelta, NDTI being averaged over the water pixels within Smooth pixels. With parcels in attr, only plumes within attr.Buffer of a parcel are kept: the
-// water next to the parcel, where its outfall would be. A scene without water yields no
-// findings.
+// DetectWaterPlumes finds turbid plumes. Water is where MNDWI (or NDWI without swir1)
+// exceeds WaterThreshold on clear pixels; shore pixels (a neighbour not water) mix land
+// into the signal and are neither tested nor used as background. The turbidity index
+// NDTI = (red − green)/(red + green), averaged over the inner water pixels within Smooth
+// pixels, gets a robust background (median and MAD) per connected water body of at least
+// MinWaterPixels and per Tile-sized tile of it, so a river's gradual change along its
+// course is not a plume. A plume is a connected region of water whose NDTI exceeds its
+// background by ZThreshold robust standard deviations and by MinDelta. With parcels in
+// attr only plumes within attr.Buffer of a parcel are kept: the water next to the parcel,
+// where its outfall would be. A scene without water yields no findings.
 func DetectWaterPlumes(g *Grid, p WaterPlumeParams, attr Attribution) ([]Finding, error) {
 	if err := g.Validate(); err != nil {
 		return nil, err
