@@ -150,8 +150,8 @@ func (m *meta) canFastCOG(w, h int) bool {
 var zlibPool sync.Pool
 
 // writeFastCOG encodes the clip (band-sequential native-endian pixels of a
-// w×h window at geotransform gt) as a single-tile COG, DEFLATE-compressed
-// with horizontal differencing for integer types.
+// w×h window at geotransform gt) as a single-tile COG, DEFLATE-compressed at
+// best speed with horizontal differencing for integer types.
 func writeFastCOG(m *meta, tpl *cogTemplate, w, h int, gt [6]float64, pix []byte, tags map[string]string) ([]byte, error) {
 	le := binary.LittleEndian
 	es := m.pt.size
@@ -180,7 +180,7 @@ func writeFastCOG(m *meta, tpl *cogTemplate, w, h int, gt [6]float64, pix []byte
 	zw, _ := zlibPool.Get().(*zlib.Writer)
 	if zw == nil {
 		var err error
-		if zw, err = zlib.NewWriterLevel(&comp, zlib.DefaultCompression); err != nil {
+		if zw, err = zlib.NewWriterLevel(&comp, zlib.BestSpeed); err != nil {
 			return nil, err
 		}
 	} else {
