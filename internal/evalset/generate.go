@@ -13,6 +13,12 @@ type Config struct {
 	Size   int    // side of each raster scene in 10 m pixels; default 768
 	Scenes int    // scene pairs with injected objects (plus one control pair); default 4
 	Tracks int    // vehicle tracks and boat runs, each; default 4
+	// Noise is the sensor noise (standard deviation, reflectance) of the satellite scenes;
+	// default 0.004.
+	Noise float64
+	// Shift is the misregistration of the satellite after dates in pixels; default 0.3
+	// (negative: none).
+	Shift float64
 }
 
 func (c Config) withDefaults() Config {
@@ -27,6 +33,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Tracks == 0 {
 		c.Tracks = 4
+	}
+	if c.Noise == 0 {
+		c.Noise = 0.004
+	}
+	if c.Shift == 0 {
+		c.Shift = 0.3
 	}
 	return c
 }
@@ -44,9 +56,9 @@ func Generate(cfg Config) *Set {
 	r := rand.New(rand.NewPCG(cfg.Seed, 0x0ff5173))
 	s := &Set{Config: cfg}
 	for k := 0; k < cfg.Scenes; k++ {
-		s.Scenes = append(s.Scenes, genScene(r, cfg.Size, k, false))
+		s.Scenes = append(s.Scenes, genScene(r, cfg, k, false))
 	}
-	s.Scenes = append(s.Scenes, genScene(r, cfg.Size, cfg.Scenes, true))
+	s.Scenes = append(s.Scenes, genScene(r, cfg, cfg.Scenes, true))
 	for k := 0; k < max(1, cfg.Scenes/2); k++ {
 		s.Scenes = append(s.Scenes, genDroneScene(r, cfg.Size, k))
 	}
@@ -58,7 +70,7 @@ func Generate(cfg Config) *Set {
 
 var changeClasses = []string{detect.ClassNewStructure, detect.ClassVegetationLoss, detect.ClassEarthwork, detect.ClassWaterChange}
 
-// paintRect sets the after (and optionally before) spectrum of a rectangle, keeping the
+// paintRect sets the spectrum of a rectangle in dst (one date), keeping the
 // ground's texture.
 func (b *sceneBuilder) paintRect(dst []spectrum, r rect, s spectrum, tex []float64) {
 	for y := r.y0; y < r.y1; y++ {
@@ -80,7 +92,8 @@ type kiln struct {
 	heat          float64
 }
 
-func genScene(r *rand.Rand, n, index int, control bool) *Scene {
+func genScene(r *rand.Rand, cfg Config, index int, control bool) *Scene {
+	n := cfg.Size
 	name := "scene" + itoa(index+1)
 	if control {
 		name = "control"
@@ -101,11 +114,8 @@ func genScene(r *rand.Rand, n, index int, control bool) *Scene {
 			if b.riverside[p] {
 				if p < 4 {
 					b.plume(pr, id)
-				} else {
-					if kr, ok := b.spot(pr, 2, 2, taken); ok {
-						kilns = append(kilns, kiln{r: kr, before: true, after: true, heat: r.Float64()})
-						taken = append(taken, kr)
-					}
+				} else if kr, ok := b.spot(pr, 2, 2, taken); ok {
+					kilns = append(kilns, kiln{r: kr, before: true, after: true, heat: r.Float64()})
 				}
 				continue
 			}
@@ -172,16 +182,14 @@ func genScene(r *rand.Rand, n, index int, control bool) *Scene {
 			}
 		}
 		for _, k := range kilns {
-			if k.before || k.after {
-				status := detect.StatusPersistent
-				switch {
-				case !k.before:
-					status = detect.StatusNew
-				case !k.after:
-					status = detect.StatusStopped
-				}
-				b.truth = append(b.truth, Truth{Detector: "hotspot", Class: detect.ClassThermal, Status: status, Bound: b.bound(k.r), ParcelID: b.parcelOf(k.r)})
+			status := detect.StatusPersistent
+			switch {
+			case !k.before:
+				status = detect.StatusNew
+			case !k.after:
+				status = detect.StatusStopped
 			}
+			b.truth = append(b.truth, Truth{Detector: "hotspot", Class: detect.ClassThermal, Status: status, Bound: b.bound(k.r), ParcelID: b.parcelOf(k.r)})
 		}
 	}
 	// Natural turbidity gradient along the river, both dates.
@@ -193,15 +201,17 @@ func genScene(r *rand.Rand, n, index int, control bool) *Scene {
 		}
 	}
 	// The after date is misregistered by a fraction of a pixel, as Sentinel-2 dates are.
-	b.after = shift(b.after, n, 0.3, -0.25)
+	if cfg.Shift > 0 {
+		b.after = shift(b.after, n, cfg.Shift, -0.8*cfg.Shift)
+	}
 	b.sclAfter = append([]float32(nil), b.sclBefore...)
 	if !control {
 		b.clouds(2)
 		b.dropClouded()
 	}
 	sc := &Scene{Name: name, Control: control, Truth: b.truth, Pipeline: "sentinel2"}
-	sc.Before = b.render(b.before, b.sclBefore, false, r)
-	sc.After = b.render(b.after, b.sclAfter, true, r)
+	sc.Before = b.render(b.before, b.sclBefore, false, cfg.Noise, r)
+	sc.After = b.render(b.after, b.sclAfter, true, cfg.Noise, r)
 	b.burn(sc.Before, sc.After, kilns)
 	for p, pr := range b.parcels {
 		sc.Parcels = append(sc.Parcels, detect.Parcel{ID: b.parcelIDs[p], Geometry: b.bound(pr).ToPolygon()})
@@ -376,7 +386,7 @@ func (b *sceneBuilder) dropClouded() {
 
 // render turns spectra into a Sentinel-2-like grid: six bands plus nir_narrow and SCL;
 // the after date gets the gain/offset and seasonal shift. Noise is added per date.
-func (b *sceneBuilder) render(spec []spectrum, scl []float32, after bool, r *rand.Rand) *detect.Grid {
+func (b *sceneBuilder) render(spec []spectrum, scl []float32, after bool, noise float64, r *rand.Rand) *detect.Grid {
 	n := b.n
 	roles := []string{detect.BandBlue, detect.BandGreen, detect.BandRed, detect.BandNIR, detect.BandSWIR1, detect.BandSWIR2, detect.BandNIRNarrow, detect.BandSCL}
 	g := &detect.Grid{Width: n, Height: n, GeoTransform: b.gt, Names: roles, Bands: make([][]float32, len(roles))}
@@ -394,9 +404,9 @@ func (b *sceneBuilder) render(spec []spectrum, scl []float32, after bool, r *ran
 			}
 		}
 		for k := 0; k < 6; k++ {
-			g.Bands[k][i] = float32(v[k] + 0.004*r.NormFloat64())
+			g.Bands[k][i] = float32(v[k] + noise*r.NormFloat64())
 		}
-		g.Bands[6][i] = float32(v[3]*0.98 + 0.004*r.NormFloat64())
+		g.Bands[6][i] = float32(v[3]*0.98 + noise*r.NormFloat64())
 		g.Bands[7][i] = scl[i]
 	}
 	return g
