@@ -1,12 +1,3 @@
-// Package detect finds evidence in captures: change between two dates, SWIR hotspots, water
-// and smoke plumes in rasters, and exceedances and hotspots along boat and vehicle tracks.
-//
-// It is pure Go over in-memory arrays and tracks: no I/O, no GDAL, no coordinate systems.
-// Callers read the pixels (internal/raster), reproject parcels to the grid's CRS
-// (internal/geo) and hand both over; findings come back with geometries in the same CRS.
-//
-// Reflectances are expected as surface reflectance scaled to [0,1] (Sentinel-2 L2A digital
-// numbers times 0.0001, drone 8-bit values divided by 255); the pipelines define the scaling.
 package detect
 
 import (
