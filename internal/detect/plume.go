@@ -122,20 +122,18 @@ func DetectWaterPlumes(g *Grid, p WaterPlumeParams, attr Attribution) ([]Finding
 	water := func(i int) bool { return wbits[i>>6]&(1<<(uint(i)&63)) != 0 }
 	// Shore pixels mix land and water (more so with misregistration between bands); only
 	// pixels whose eight neighbours are water are tested and feed the background.
-	inner := func(i int) bool {
-		x0, y0 := i%w, i/w
-		if x0 == 0 || y0 == 0 || x0 == w-1 || y0 == h-1 {
-			return false
-		}
-		for y := y0 - 1; y <= y0+1; y++ {
-			for x := x0 - 1; x <= x0+1; x++ {
-				if !water(y*w + x) {
-					return false
-				}
+	ibits := make([]uint64, len(wbits))
+	for y := 1; y < h-1; y++ {
+		for x := 1; x < w-1; x++ {
+			i := y*w + x
+			if water(i) && water(i-1) && water(i+1) &&
+				water(i-w-1) && water(i-w) && water(i-w+1) &&
+				water(i+w-1) && water(i+w) && water(i+w+1) {
+				ibits[i>>6] |= 1 << (uint(i) & 63)
 			}
 		}
-		return true
 	}
+	inner := func(i int) bool { return ibits[i>>6]&(1<<(uint(i)&63)) != 0 }
 	// NDTI averaged over the inner water pixels within Smooth pixels.
 	ndti := func(i int) float64 {
 		x0, y0 := i%w, i/w
