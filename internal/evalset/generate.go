@@ -162,7 +162,9 @@ func genScene(r *rand.Rand, cfg Config, index int, control bool) *Scene {
 			w, h := 7+r.IntN(7), 7+r.IntN(7)
 			if dr, ok := b.freeSpot(w, h, 8); ok {
 				b.occupied = append(b.occupied, dr)
-				b.change(dr, changeClasses[k%len(changeClasses)], tex, k)
+				cls := changeClasses[k%len(changeClasses)]
+				b.change(dr, cls, tex, k)
+				b.truth = append(b.truth, Truth{Detector: "change", Class: cls, Bound: b.bound(dr)})
 			}
 		}
 		// A distractor plume away from every parcel.
@@ -177,7 +179,8 @@ func genScene(r *rand.Rand, cfg Config, index int, control bool) *Scene {
 			}
 			if clear {
 				b.plumeStrength = 1
-				b.plumeAt(x, int(math.Ceil(b.riverY(x)-riverHalf)), 1, 10, 5)
+				box := b.plumeAt(x, int(math.Ceil(b.riverY(x)-riverHalf)), 1, 10, 5)
+				b.truth = append(b.truth, Truth{Detector: "water_plume", Class: detect.ClassWaterPlume, Bound: b.bound(box)})
 				break
 			}
 		}

@@ -55,6 +55,8 @@ type Truth struct {
 	Class    string
 	Status   string // hotspots
 	Bound    orb.Bound
+	// ParcelID is the parcel the object belongs to; "" for distractors outside every
+	// parcel's buffer, which a pipeline must not report but a scene-wide run should find.
 	ParcelID string
 }
 

@@ -137,21 +137,24 @@ func truthLabel(t Truth) string {
 }
 
 // scoreRaster scores one detector's findings on one scene against the truth of that
-// detector; findings matching only another detector's truth are left out.
+// detector; findings matching only another detector's truth are left out. Distractor
+// truths (outside every parcel) are expected only when sceneWide: otherwise a finding on
+// one is a false alarm.
 func (r *Report) scoreRaster(det string, sc *Scene, fs []detect.Finding) {
-	r.scoreRasterAs(det, det, sc, fs)
+	r.scoreRasterAs(det, det, sc, fs, false)
 }
 
-// scoreRasterAs is scoreRaster reporting under the row name row.
-func (r *Report) scoreRasterAs(rowName, det string, sc *Scene, fs []detect.Finding) {
+// scoreRasterAs is scoreRaster reporting under the row name rowName.
+func (r *Report) scoreRasterAs(rowName, det string, sc *Scene, fs []detect.Finding, sceneWide bool) {
 	area := sc.AreaKm2()
 	pad := sc.Before.PixelSize()
 	var truths, others []Truth
 	for _, t := range sc.Truth {
-		if t.Detector == det {
-			truths = append(truths, t)
-		} else {
+		switch {
+		case t.Detector != det:
 			others = append(others, t)
+		case t.ParcelID != "" || sceneWide:
+			truths = append(truths, t)
 		}
 	}
 	all := r.row(rowName, "all", area)
@@ -253,6 +256,23 @@ func Score(set *Set, pipes map[string]*pipelines.Pipeline) (*Report, error) {
 			rep.ControlFindings += len(fs)
 		}
 		rep.scoreRaster("change", sc, fs)
+		if !sc.Control {
+			// The raw detector: every region, before attribution to parcels.
+			fs, err = timed("change", func() ([]detect.Finding, error) {
+				return detect.DetectChange(sc.Before, sc.After, *change.Change, detect.Attribution{})
+			})
+			if err != nil {
+				return nil, fmt.Errorf("evalset: %s: %w", sc.Name, err)
+			}
+			rep.scoreRasterAs("change (scene-wide)", "change", sc, fs, true)
+			fs, err = timed("water_plume", func() ([]detect.Finding, error) {
+				return detect.DetectWaterPlumes(sc.After, *plume.WaterPlume, detect.Attribution{})
+			})
+			if err != nil {
+				return nil, fmt.Errorf("evalset: %s: %w", sc.Name, err)
+			}
+			rep.scoreRasterAs("water_plume (scene-wide)", "water_plume", sc, fs, true)
+		}
 		fs, err = timed("hotspot", func() ([]detect.Finding, error) {
 			return detect.DetectHotspotPair(sc.Before, sc.After, *hot.Hotspot, attr)
 		})
@@ -308,14 +328,14 @@ func (r *Report) scoreDrone(sc *Scene, pipes map[string]*pipelines.Pipeline, tim
 	if err != nil {
 		return fmt.Errorf("evalset: %s: %w", sc.Name, err)
 	}
-	r.scoreRasterAs("change (drone-rgb)", "change", sc, fs)
+	r.scoreRasterAs("change (drone-rgb)", "change", sc, fs, false)
 	fs, err = timed("smoke_plume", func() ([]detect.Finding, error) {
 		return detect.DetectSmoke(sc.After, *smoke.Smoke, attr)
 	})
 	if err != nil {
 		return fmt.Errorf("evalset: %s: %w", sc.Name, err)
 	}
-	r.scoreRasterAs("smoke_plume", "smoke_plume", sc, fs)
+	r.scoreRasterAs("smoke_plume", "smoke_plume", sc, fs, false)
 	return nil
 }
 
