@@ -4,6 +4,7 @@ package offsite
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -159,4 +160,61 @@ type CaptureService interface {
 type ClipService interface {
 	RecordClips(ctx context.Context, clips []*Clip) error
 	FindClips(ctx context.Context, captureID int64) ([]*Clip, error)
+}
+
+// Finding kinds (DESIGN.md section 3).
+const (
+	FindingChange     = "change"
+	FindingHotspot    = "hotspot"
+	FindingPlume      = "plume"
+	FindingExceedance = "exceedance"
+)
+
+// Artifact is a stored file of evidence: its key in the evidence bucket is derived from its
+// SHA-256.
+type Artifact struct {
+	Name      string `json:"name"` // role of the file, e.g. "before.tif", "after.png", "finding.geojson"
+	Key       string `json:"key"`
+	SHA256    string `json:"sha256"`
+	Size      int64  `json:"size"`
+	MediaType string `json:"media_type"`
+}
+
+// Finding is something a pipeline found on one parcel in one capture or a pair of captures.
+// Findings are immutable evidence; the same inputs always give the same ID.
+type Finding struct {
+	ID           string          `json:"id"`
+	ParcelID     string          `json:"parcel_id"`
+	CaptureIDs   []int64         `json:"capture_ids"` // [capture] or [before, after]
+	Kind         string          `json:"kind"`
+	Class        string          `json:"class"`
+	Status       string          `json:"status,omitempty"` // e.g. hotspot new, persistent, stopped
+	Score        float64         `json:"score"`
+	AreaM2       float64         `json:"area_m2"`
+	Severity     string          `json:"severity,omitempty"`
+	Geometry     orb.Geometry    `json:"-"` // WGS84
+	Pipeline     string          `json:"pipeline"`
+	PipelineHash string          `json:"pipeline_hash"`
+	DetectedAt   time.Time       `json:"detected_at"` // acquisition time of the (later) capture
+	Properties   map[string]any  `json:"properties,omitempty"`
+	Provenance   json.RawMessage `json:"provenance"` // STAC Item of the finding
+	Artifacts    []Artifact      `json:"artifacts"`
+	CreatedAt    time.Time       `json:"created_at"`
+}
+
+// FindingFilter selects findings. Zero fields do not filter.
+type FindingFilter struct {
+	ParcelID   string
+	CaptureID  int64
+	Kind       string
+	Intersects orb.Geometry // WGS84
+	Offset     int
+	Limit      int
+}
+
+// FindingService stores findings. Recording a finding whose ID is already stored keeps the
+// stored one: re-delivered tasks change nothing.
+type FindingService interface {
+	RecordFindings(ctx context.Context, fs []*Finding) error
+	FindFindings(ctx context.Context, filter FindingFilter) ([]*Finding, int, error)
 }

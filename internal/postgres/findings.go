@@ -1,0 +1,120 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb/encoding/ewkb"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/derrors"
+)
+
+// FindingService stores findings in the findings table.
+type FindingService struct{ db *DB }
+
+var _ offsite.FindingService = (*FindingService)(nil)
+
+// NewFindingService returns a FindingService on db.
+func NewFindingService(db *DB) *FindingService { return &FindingService{db: db} }
+
+// RecordFindings inserts findings in one transaction. A finding whose id is already stored
+// is left as it was.
+func (s *FindingService) RecordFindings(ctx context.Context, fs []*offsite.Finding) (err error) {
+	defer derrors.Wrap(&err, "RecordFindings(%d findings)", len(fs))
+	return formatError(pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		for _, f := range fs {
+			g, err := geomParam(f.Geometry)
+			if err != nil {
+				return fmt.Errorf("finding %s: %w", f.ID, err)
+			}
+			props := f.Properties
+			if props == nil {
+				props = map[string]any{}
+			}
+			arts := f.Artifacts
+			if arts == nil {
+				arts = []offsite.Artifact{}
+			}
+			err = tx.QueryRow(ctx, `
+				INSERT INTO findings (id, parcel_id, capture_ids, kind, class, status, score, area_m2, severity,
+					geom, pipeline, pipeline_hash, detected_at, properties, provenance, artifacts)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, ST_GeomFromEWKB($10::bytea), $11, $12, $13, $14, $15, $16)
+				ON CONFLICT (id) DO NOTHING
+				RETURNING created_at`,
+				f.ID, f.ParcelID, f.CaptureIDs, f.Kind, f.Class, f.Status, f.Score, f.AreaM2, f.Severity,
+				g, f.Pipeline, f.PipelineHash, f.DetectedAt, props, f.Provenance, arts).Scan(&f.CreatedAt)
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue // already recorded
+			}
+			if err != nil {
+				return fmt.Errorf("finding %s of parcel %q: %w", f.ID, f.ParcelID, err)
+			}
+		}
+		return nil
+	}))
+}
+
+// FindFindings returns findings matching filter, newest first, and the total count.
+func (s *FindingService) FindFindings(ctx context.Context, filter offsite.FindingFilter) (_ []*offsite.Finding, _ int, err error) {
+	defer derrors.Wrap(&err, "FindFindings")
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if filter.ParcelID != "" {
+		add("parcel_id = $%d", filter.ParcelID)
+	}
+	if filter.CaptureID != 0 {
+		add("$%d = ANY(capture_ids)", filter.CaptureID)
+	}
+	if filter.Kind != "" {
+		add("kind = $%d", filter.Kind)
+	}
+	if filter.Intersects != nil {
+		b, err := geomParam(filter.Intersects)
+		if err != nil {
+			return nil, 0, err
+		}
+		add("ST_Intersects(geom, ST_GeomFromEWKB($%d::bytea))", b)
+	}
+	q := `SELECT id, parcel_id, capture_ids, kind, class, status, score, area_m2, severity, ST_AsEWKB(geom),
+		pipeline, pipeline_hash, detected_at, properties, provenance, artifacts, created_at, count(*) OVER ()
+		FROM findings`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY detected_at DESC, id"
+	if filter.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", filter.Limit)
+	}
+	if filter.Offset > 0 {
+		q += fmt.Sprintf(" OFFSET %d", filter.Offset)
+	}
+	rows, err := s.db.Pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, 0, formatError(err)
+	}
+	defer rows.Close()
+	var out []*offsite.Finding
+	total := 0
+	for rows.Next() {
+		f := &offsite.Finding{}
+		var g []byte
+		if err := rows.Scan(&f.ID, &f.ParcelID, &f.CaptureIDs, &f.Kind, &f.Class, &f.Status, &f.Score, &f.AreaM2,
+			&f.Severity, &g, &f.Pipeline, &f.PipelineHash, &f.DetectedAt, &f.Properties, &f.Provenance,
+			&f.Artifacts, &f.CreatedAt, &total); err != nil {
+			return nil, 0, err
+		}
+		if f.Geometry, _, err = ewkb.Unmarshal(g); err != nil {
+			return nil, 0, fmt.Errorf("finding %s geometry: %w", f.ID, err)
+		}
+		out = append(out, f)
+	}
+	return out, total, formatError(rows.Err())
+}
