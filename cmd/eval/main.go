@@ -2,7 +2,7 @@
 // it and prints precision, recall, F1 and false alarms per 100 km² per detector and class.
 // It exits with status 1 when a target is missed.
 //
-//	go run ./cmd/eval [-seed N] [-size PIXELS] [-scenes N] [-tracks N] [-noise SD] [-shift PX]
+//	go run ./cmd/eval [-seed N] [-size PIXELS] [-scenes N] [-tracks N] [-noise SD] [-shift PX] [-phenology R]
 package main
 
 import (
@@ -30,6 +30,7 @@ func run(args []string) error {
 	fs.IntVar(&cfg.Scenes, "scenes", 4, "scene pairs with injected objects (a control pair is added)")
 	fs.IntVar(&cfg.Tracks, "tracks", 4, "vehicle tracks and boat runs, each")
 	fs.Float64Var(&cfg.Noise, "noise", 0.004, "sensor noise of the satellite scenes (reflectance standard deviation)")
+	fs.Float64Var(&cfg.Phenology, "phenology", 0, "cropland-only seasonal nir rise on the after date (reflectance)")
 	fs.Float64Var(&cfg.Shift, "shift", 0.3, "misregistration of the satellite after dates, pixels (negative: none)")
 	if err := fs.Parse(args); err != nil {
 		return err

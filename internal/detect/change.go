@@ -252,6 +252,9 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 		f.Measures = changeMeasures(before, after, c, field, strongest(c, field, w))
 		f.Measures["mean_chi2"] = meanZ
 		f.Class = classifyChange(f.Measures, p)
+		if f.Class == "" {
+			continue // vegetation growing or senescing: a seasonal shift, not evidence
+		}
 		// Score: how far the region's mean statistic lies beyond the threshold, damped for
 		// regions near the minimum mapping unit.
 		size := math.Min(1, float64(c.pixels)/float64(2*p.MinPixels))
@@ -409,6 +412,10 @@ func changeMeasures(before, after *Grid, c *component, field changeField, keep f
 //   - earthwork: not vegetated on either date (NDVI < 0.3), soil-coloured after and swir1
 //     rising by BrightnessRise (without swir1: brightness rising by BrightnessRise or
 //     redness by 0.15);
+//   - "" (not reported) for vegetation on both dates (NDVI > 0.3) whose NDVI moved by less
+//     than NDVIDrop and brightness by less than BrightnessRise: crops and trees greening
+//     or senescing at their own pace, a seasonal shift no scene-wide transformation
+//     captures;
 //   - other_change otherwise (darkening, removal, ...).
 func classifyChange(m map[string]float64, p ChangeParams) string {
 	has := func(k string) bool { _, ok := m[k+"_before"]; return ok }
@@ -439,6 +446,10 @@ func classifyChange(m map[string]float64, p ChangeParams) string {
 		if m["greenness_before"] > 0.1 && d("greenness") <= -p.NDVIDrop/2 {
 			return ClassVegetationLoss
 		}
+	}
+	if has("ndvi") && m["ndvi_before"] > 0.3 && m["ndvi_after"] > 0.3 &&
+		math.Abs(d("ndvi")) < p.NDVIDrop && math.Abs(d("brightness")) < p.BrightnessRise {
+		return ""
 	}
 	bare := true
 	if has("ndvi") {

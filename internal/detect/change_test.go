@@ -201,3 +201,36 @@ func TestDetectChangeCollinearBands(t *testing.T) {
 		}
 	}
 }
+
+func TestClassifyChange(t *testing.T) {
+	p := ChangeParams{}.withDefaults()
+	m := func(kv ...float64) map[string]float64 {
+		keys := []string{"ndvi", "mndwi", "brightness", "redness", "swir1", "ndbi"}
+		out := map[string]float64{}
+		for i, k := range keys {
+			out[k+"_before"], out[k+"_after"] = kv[2*i], kv[2*i+1]
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		m    map[string]float64
+		want string
+	}{
+		//                   ndvi        mndwi       bright      redness     swir1       ndbi
+		{"new pond", m(0.2, -0.1, -0.4, 0.5, 0.12, 0.05, 0.2, -0.2, 0.26, 0.01, 0.1, -0.3), ClassWaterChange},
+		{"blue roof", m(0.6, 0.2, -0.5, -0.1, 0.05, 0.16, 0.2, -0.25, 0.18, 0.16, -0.3, -0.2), ClassNewStructure},
+		{"white roof", m(0.2, 0.05, -0.4, -0.1, 0.12, 0.42, 0.25, 0.02, 0.26, 0.4, 0.1, 0), ClassNewStructure},
+		{"forest cleared", m(0.78, 0.1, -0.5, -0.45, 0.04, 0.15, 0.14, 0.37, 0.18, 0.38, -0.3, 0.17), ClassVegetationLoss},
+		{"earthwork", m(0.17, 0.1, -0.4, -0.45, 0.11, 0.15, 0.27, 0.37, 0.26, 0.38, 0.13, 0.17), ClassEarthwork},
+		{"crops greening", m(0.6, 0.7, -0.5, -0.5, 0.06, 0.055, 0.2, 0.15, 0.22, 0.22, -0.1, -0.15), ""},
+		{"darkening", m(0.1, 0.1, -0.3, -0.3, 0.15, 0.08, 0.05, 0.05, 0.25, 0.15, 0.1, 0.05), ClassOtherChange},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := classifyChange(tc.m, p); got != tc.want {
+				t.Errorf("class %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

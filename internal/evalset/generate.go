@@ -16,6 +16,10 @@ type Config struct {
 	// Noise is the sensor noise (standard deviation, reflectance) of the satellite scenes;
 	// default 0.004.
 	Noise float64
+	// Phenology is a land-cover-specific seasonal shift: cropland's nir rises by this much
+	// reflectance and its red falls by a fifth of it on the after date, which no linear
+	// transformation of the whole scene reproduces; default 0.
+	Phenology float64
 	// Shift is the misregistration of the satellite after dates in pixels; default 0.3
 	// (negative: none).
 	Shift float64
@@ -204,6 +208,14 @@ func genScene(r *rand.Rand, cfg Config, index int, control bool) *Scene {
 		}
 	}
 	// The after date is misregistered by a fraction of a pixel, as Sentinel-2 dates are.
+	if cfg.Phenology > 0 {
+		for i := range b.after {
+			if b.crop[i] && b.after[i] == b.before[i] {
+				b.after[i][3] += cfg.Phenology
+				b.after[i][2] -= cfg.Phenology / 5
+			}
+		}
+	}
 	if cfg.Shift > 0 {
 		b.after = shift(b.after, n, cfg.Shift, -0.8*cfg.Shift)
 	}

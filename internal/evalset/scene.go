@@ -118,6 +118,7 @@ type sceneBuilder struct {
 	gt         [6]float64
 	before     []spectrum
 	after      []spectrum
+	crop       []bool // cropland pixels, for the land-cover-specific seasonal shift
 	sclBefore  []float32
 	sclAfter   []float32
 	water      []bool
@@ -150,7 +151,7 @@ const riverHalf = 9
 // newGround lays out land cover, texture and the river.
 func newGround(r *rand.Rand, n int, originX, originY float64) *sceneBuilder {
 	b := &sceneBuilder{r: r, n: n, gt: [6]float64{originX, pixel, 0, originY, 0, -pixel},
-		before: make([]spectrum, n*n), water: make([]bool, n*n),
+		before: make([]spectrum, n*n), water: make([]bool, n*n), crop: make([]bool, n*n),
 		sclBefore: make([]float32, n*n), cloudCover: make([]bool, n*n)}
 	coarse, fine := newNoise(r, n, n, 96), newNoise(r, n, n, 24)
 	tex1, tex2 := newNoise(r, n, n, 6), newNoise(r, n, n, 2)
@@ -164,6 +165,7 @@ func newGround(r *rand.Rand, n int, originX, originY float64) *sceneBuilder {
 				s, scl = specVeg, 4
 			case v < 0.52:
 				s, scl = specCrop, 4
+				b.crop[i] = true
 			case v < 0.64:
 				s = specSoil
 			}
