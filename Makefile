@@ -9,7 +9,7 @@ LDFLAGS := -X github.com/offsite/offsite.Version=$(VERSION)
 
 export CGO_ENABLED = 1
 
-.PHONY: all deps services services-stop status build test demo bench-clip eval fmt vet clean
+.PHONY: all deps services services-stop status build test demo bench-clip bench-api eval fmt vet clean
 
 all: build
 
@@ -45,6 +45,10 @@ demo: services
 ## bench-clip: clipping benchmark
 bench-clip: services
 	scripts/bench-clip.sh
+
+## bench-api: evidence-per-enterprise and public list routes under wrk and a 500 rps open loop
+bench-api: services
+	scripts/bench-api.sh
 
 ## eval: detector evaluation
 eval:

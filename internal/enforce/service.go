@@ -137,7 +137,9 @@ type Service interface {
 	FindListEntries(ctx context.Context, cfg Config, f ListFilter) ([]*ListEntry, int, error)
 	// ExpireListEntries marks listed entries past their validity as expired.
 	ExpireListEntries(ctx context.Context, a Actor, now time.Time) (int, error)
-	PublicList(ctx context.Context, now time.Time) ([]Publication, error)
+	// PublicList returns the published list ordered by USCC, a page of it when limit > 0,
+	// and the number of listed enterprises.
+	PublicList(ctx context.Context, now time.Time, offset, limit int) ([]Publication, int, error)
 
 	RecordHealthVisit(ctx context.Context, a Actor, v *HealthVisit) error
 	FindHealthVisits(ctx context.Context, uscc string) ([]*HealthVisit, error)

@@ -352,6 +352,19 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 	}, s.handleStats)
 }
 
+// writeJSONCompact writes v as unindented JSON, for the routes under load.
+func writeJSONCompact(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
 // parseTime reads an RFC 3339 time or a date (midnight in China Standard Time).
 func parseTime(field, v string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
@@ -768,7 +781,7 @@ func (s *Server) handleEnterpriseEvidence(w http.ResponseWriter, r *http.Request
 		}
 		out = append(out, po)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"uscc": uscc, "parcels": out})
+	writeJSONCompact(w, http.StatusOK, map[string]any{"uscc": uscc, "parcels": out})
 }
 
 func (s *Server) handleHealthVisitList(w http.ResponseWriter, r *http.Request) {
@@ -1017,7 +1030,10 @@ func (s *Server) handlePublicList(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	pub, err := s.Enforce.PublicList(r.Context(), s.Now())
+	if asCSV {
+		offset, limit = 0, 0 // the whole list
+	}
+	pub, total, err := s.Enforce.PublicList(r.Context(), s.Now(), offset, limit)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -1031,12 +1047,7 @@ func (s *Server) handlePublicList(w http.ResponseWriter, r *http.Request) {
 		writeCSV(w, "positive-list.csv", enforce.PublicationCSVHeader, rows)
 		return
 	}
-	total := len(pub)
-	if offset > total {
-		offset = total
-	}
-	end := min(offset+limit, total)
-	writeJSON(w, http.StatusOK, map[string]any{"enterprises": pub[offset:end], "total": total, "offset": offset, "limit": limit,
+	writeJSONCompact(w, http.StatusOK, map[string]any{"enterprises": pub, "total": total, "offset": offset, "limit": limit,
 		"complaint": "complaint channels are listed per enterprise; 12369 is the national hotline"})
 }
 

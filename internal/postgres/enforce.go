@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,7 +18,11 @@ import (
 )
 
 // EnforceService stores the enforcement records (internal/enforce) and their audit log.
-type EnforceService struct{ db *DB }
+type EnforceService struct {
+	db     *DB
+	views  groupAudit  // evidence views, appended in group commits
+	public publicCache // the published list
+}
 
 var _ enforce.Service = (*EnforceService)(nil)
 
@@ -36,26 +41,47 @@ type querier interface {
 
 // appendAudit chains an entry to the log inside tx.
 func appendAudit(ctx context.Context, tx pgx.Tx, a enforce.Actor, action, subject string, detail any) error {
-	d, err := enforce.CompactDetail(detail)
-	if err != nil {
-		return fmt.Errorf("audit detail: %w", err)
+	return appendAudits(ctx, tx, []*pendingAudit{{actor: a, action: action, subject: subject, detail: detail}})
+}
+
+// appendAudits chains entries to the log inside tx, in order, under the lock that
+// serialises appends.
+func appendAudits(ctx context.Context, tx pgx.Tx, items []*pendingAudit) error {
+	entries := make([]*enforce.AuditEntry, len(items))
+	for i, it := range items {
+		d, err := enforce.CompactDetail(it.detail)
+		if err != nil {
+			return fmt.Errorf("audit detail: %w", err)
+		}
+		entries[i] = &enforce.AuditEntry{At: time.Now(), Actor: it.actor.Name, Role: it.actor.Role, Action: it.action, Subject: it.subject, Detail: d}
 	}
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", auditLockID); err != nil {
 		return err
 	}
 	var prev *enforce.AuditEntry
 	var p enforce.AuditEntry
-	err = tx.QueryRow(ctx, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").Scan(&p.Seq, &p.Hash)
+	err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").Scan(&p.Seq, &p.Hash)
 	switch {
 	case err == nil:
 		prev = &p
 	case err != pgx.ErrNoRows:
 		return err
 	}
-	e := enforce.AuditEntry{At: time.Now(), Actor: a.Name, Role: a.Role, Action: action, Subject: subject, Detail: d}
-	e.Seal(prev)
-	_, err = tx.Exec(ctx, `INSERT INTO audit_log (seq, at, actor, role, action, subject, detail, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, e.Seq, e.At, e.Actor, e.Role, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash)
+	for _, e := range entries {
+		e.Seal(prev)
+		prev = e
+	}
+	if len(entries) == 1 {
+		e := entries[0]
+		_, err = tx.Exec(ctx, `INSERT INTO audit_log (seq, at, actor, role, action, subject, detail, prev_hash, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, e.Seq, e.At, e.Actor, e.Role, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash)
+		return err
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"audit_log"}, []string{"seq", "at", "actor", "role", "action", "subject", "detail", "prev_hash", "hash"},
+		pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
+			e := entries[i]
+			return []any{e.Seq, e.At, e.Actor, e.Role, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash}, nil
+		}))
 	return err
 }
 
@@ -139,7 +165,7 @@ func (s *EnforceService) CreateEnterprise(ctx context.Context, a enforce.Actor, 
 // UpdateEnterprise replaces the enterprise's attributes if its version is e.Version.
 func (s *EnforceService) UpdateEnterprise(ctx context.Context, a enforce.Actor, e *enforce.Enterprise) (err error) {
 	defer derrors.Wrap(&err, "UpdateEnterprise(%q)", e.USCC)
-	return formatError(pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	err = formatError(pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
 		var cur int
 		if err := tx.QueryRow(ctx, "SELECT version FROM enterprises WHERE uscc = $1 FOR UPDATE", e.USCC).Scan(&cur); err != nil {
 			if err == pgx.ErrNoRows {
@@ -165,13 +191,15 @@ func (s *EnforceService) UpdateEnterprise(ctx context.Context, a enforce.Actor, 
 		}
 		return appendAudit(ctx, tx, a, "enterprise.update", enterpriseSubject(e.USCC), e)
 	}))
+	s.public.invalidate()
+	return err
 }
 
 // ImportEnterprises creates or updates every enterprise in one transaction. A row the
 // database refuses is reported as an *enforce.ImportError naming it.
 func (s *EnforceService) ImportEnterprises(ctx context.Context, a enforce.Actor, es []*enforce.Enterprise) (err error) {
 	defer derrors.Wrap(&err, "ImportEnterprises(%d)", len(es))
-	return pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
 		usccs := make([]string, len(es))
 		for i, e := range es {
 			usccs[i] = e.USCC
@@ -192,6 +220,8 @@ func (s *EnforceService) ImportEnterprises(ctx context.Context, a enforce.Actor,
 		}
 		return appendAudit(ctx, tx, a, "enterprise.import", "enterprise/*", map[string]any{"count": len(es), "uscc": usccs})
 	})
+	s.public.invalidate()
+	return err
 }
 
 // FindEnterpriseByUSCC returns one enterprise.
@@ -320,52 +350,112 @@ func (s *EnforceService) SetEnterpriseParcels(ctx context.Context, a enforce.Act
 // records the view in the audit log.
 func (s *EnforceService) EnterpriseEvidence(ctx context.Context, a enforce.Actor, uscc string) (_ []enforce.EvidenceParcel, err error) {
 	defer derrors.Wrap(&err, "EnterpriseEvidence(%q)", uscc)
-	var out []enforce.EvidenceParcel
-	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
-		var one int
-		if err := tx.QueryRow(ctx, "SELECT 1 FROM enterprises WHERE uscc = $1", uscc).Scan(&one); err != nil {
-			if err == pgx.ErrNoRows {
-				return offsite.NotFound("enterprise %s", uscc)
+	rows, err := s.db.Pool.Query(ctx, `SELECT p.id, p.name, ST_AsEWKB(p.geom), p.created_at, p.updated_at,
+		c.capture_id, c.cog_key, c.cog_sha256, c.cog_bytes, c.quicklook_key, c.quicklook_sha256, c.width, c.height,
+		c.valid_pixels, c.created_at
+		FROM enterprises e LEFT JOIN parcels p ON p.uscc = e.uscc LEFT JOIN clips c ON c.parcel_id = p.id
+		WHERE e.uscc = $1 ORDER BY p.id, c.created_at DESC, c.capture_id DESC`, uscc)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	defer rows.Close()
+	out := []enforce.EvidenceParcel{}
+	found := false
+	for rows.Next() {
+		found = true
+		var (
+			pid, pname                   *string
+			g                            []byte
+			pcreated, pupdated, ccreated *time.Time
+			capID, cogBytes, validPixels *int64
+			cogKey, cogSHA, qlKey, qlSHA *string
+			width, height                *int
+		)
+		if err := rows.Scan(&pid, &pname, &g, &pcreated, &pupdated, &capID, &cogKey, &cogSHA, &cogBytes, &qlKey, &qlSHA,
+			&width, &height, &validPixels, &ccreated); err != nil {
+			return nil, err
+		}
+		if pid == nil {
+			continue // an enterprise without parcels
+		}
+		if len(out) == 0 || out[len(out)-1].Parcel.ID != *pid {
+			geom, err := unmarshalEWKB(g)
+			if err != nil {
+				return nil, fmt.Errorf("parcel %q geometry: %w", *pid, err)
 			}
-			return err
+			out = append(out, enforce.EvidenceParcel{Parcel: &offsite.Parcel{ID: *pid, EnterpriseUSCC: uscc, Name: *pname,
+				Geometry: geom, CreatedAt: *pcreated, UpdatedAt: *pupdated}, Clips: []*offsite.Clip{}})
 		}
-		ps, err := findParcels(ctx, tx, "uscc = $1", "", uscc)
-		if err != nil {
-			return err
+		if capID != nil {
+			ep := &out[len(out)-1]
+			ep.Clips = append(ep.Clips, &offsite.Clip{CaptureID: *capID, ParcelID: *pid, COGKey: *cogKey, COGSHA256: *cogSHA,
+				COGBytes: *cogBytes, QuickLookKey: *qlKey, QuickLookSHA256: *qlSHA, Width: *width, Height: *height,
+				ValidPixels: *validPixels, CreatedAt: *ccreated})
 		}
-		idx := map[string]int{}
-		ids := make([]string, len(ps))
-		for i, p := range ps {
-			out = append(out, enforce.EvidenceParcel{Parcel: p, Clips: []*offsite.Clip{}})
-			idx[p.ID] = i
-			ids[i] = p.ID
-		}
-		rows, err := tx.Query(ctx, `SELECT capture_id, parcel_id, cog_key, cog_sha256, cog_bytes, quicklook_key,
-			quicklook_sha256, width, height, valid_pixels, created_at FROM clips WHERE parcel_id = ANY($1)
-			ORDER BY parcel_id, created_at DESC, capture_id DESC`, ids)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			c := &offsite.Clip{}
-			if err := rows.Scan(&c.CaptureID, &c.ParcelID, &c.COGKey, &c.COGSHA256, &c.COGBytes, &c.QuickLookKey,
-				&c.QuickLookSHA256, &c.Width, &c.Height, &c.ValidPixels, &c.CreatedAt); err != nil {
-				return err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, formatError(err)
+	}
+	if !found {
+		return nil, offsite.NotFound("enterprise %s", uscc)
+	}
+	// The view is part of the record (issue 6 item 8): committed before the answer, in a
+	// group commit with the views of concurrent requests.
+	if err := s.views.append(ctx, s.db, a, "evidence.view", enterpriseSubject(uscc), map[string]any{"parcels": len(out)}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// groupAudit appends audit entries of many concurrent requests in one transaction: the first
+// request to arrive flushes everything queued meanwhile, the others wait for its commit. Each
+// caller returns only once its entry is committed.
+type groupAudit struct {
+	mu       sync.Mutex
+	pending  []*pendingAudit
+	flushing bool
+}
+
+type pendingAudit struct {
+	actor           enforce.Actor
+	action, subject string
+	detail          any
+	done            chan error
+}
+
+func (g *groupAudit) append(ctx context.Context, db *DB, a enforce.Actor, action, subject string, detail any) error {
+	p := &pendingAudit{actor: a, action: action, subject: subject, detail: detail, done: make(chan error, 1)}
+	g.mu.Lock()
+	g.pending = append(g.pending, p)
+	leader := !g.flushing
+	g.flushing = true
+	g.mu.Unlock()
+	if leader {
+		// The leader flushes on a context its own cancellation cannot abort: the batch
+		// carries other requests' entries.
+		fctx := context.WithoutCancel(ctx)
+		for {
+			g.mu.Lock()
+			batch := g.pending
+			g.pending = nil
+			if len(batch) == 0 {
+				g.flushing = false
+				g.mu.Unlock()
+				break
 			}
-			ep := &out[idx[c.ParcelID]]
-			ep.Clips = append(ep.Clips, c)
+			g.mu.Unlock()
+			err := pgx.BeginFunc(fctx, db.Pool, func(tx pgx.Tx) error { return appendAudits(fctx, tx, batch) })
+			for _, q := range batch {
+				q.done <- formatError(err)
+			}
 		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		// The view is part of the record (issue 6 item 8); the chain needs no fsync per view.
-		if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
-			return err
-		}
-		return appendAudit(ctx, tx, a, "evidence.view", enterpriseSubject(uscc), map[string]any{"parcels": len(ps)})
-	})
-	return out, formatError(err)
+	}
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // FindParcelFeatures returns parcels within f.Bbox updated within [f.UpdatedFrom,
@@ -551,6 +641,7 @@ func (s *EnforceService) UpdateListEntry(ctx context.Context, a enforce.Actor, i
 		out = e
 		return appendAudit(ctx, tx, a, action, listSubject(id), map[string]any{"status": e.Status, "version": e.Version, "detail": detail})
 	})
+	s.public.invalidate()
 	return out, formatError(err)
 }
 
@@ -636,15 +727,72 @@ func (s *EnforceService) ExpireListEntries(ctx context.Context, a enforce.Actor,
 		}
 		return nil
 	})
+	s.public.invalidate()
 	return n, formatError(err)
 }
 
-// PublicList returns what the public may see of the listed enterprises, ordered by USCC.
-func (s *EnforceService) PublicList(ctx context.Context, now time.Time) (_ []enforce.Publication, err error) {
+// publicCacheTTL bounds how stale the public list may be when another API process changed
+// the list; changes made through this process invalidate the cache at once.
+const publicCacheTTL = 5 * time.Second
+
+// publicCache holds the published list as last read.
+type publicCache struct {
+	mu       sync.Mutex
+	at       time.Time // when read; zero when invalid
+	list     []enforce.Publication
+	firstEnd time.Time // the earliest end of validity in list
+}
+
+func (c *publicCache) invalidate() {
+	c.mu.Lock()
+	c.at = time.Time{}
+	c.list = nil
+	c.mu.Unlock()
+}
+
+// PublicList returns what the public may see of the listed enterprises, ordered by USCC: a
+// page of it when limit > 0, and the number listed. The list is read at most every
+// publicCacheTTL; entries whose validity ends meanwhile are dropped on the way out.
+func (s *EnforceService) PublicList(ctx context.Context, now time.Time, offset, limit int) (_ []enforce.Publication, total int, err error) {
 	defer derrors.Wrap(&err, "PublicList")
+	c := &s.public
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at.IsZero() || time.Since(c.at) > publicCacheTTL || now.Before(c.at) {
+		list, err := s.readPublicList(ctx, now)
+		if err != nil {
+			return nil, 0, err
+		}
+		c.at, c.list = now, list
+		c.firstEnd = time.Now().Add(100 * 365 * 24 * time.Hour)
+		for _, p := range list {
+			if p.ValidTo.Before(c.firstEnd) {
+				c.firstEnd = p.ValidTo
+			}
+		}
+	}
+	all := c.list
+	if !c.firstEnd.After(now) {
+		valid := make([]enforce.Publication, 0, len(all))
+		for _, p := range all {
+			if p.ValidTo.After(now) {
+				valid = append(valid, p)
+			}
+		}
+		all = valid
+	}
+	total = len(all)
+	if limit <= 0 {
+		return all, total, nil
+	}
+	offset = min(offset, total)
+	return all[offset:min(offset+limit, total)], total, nil
+}
+
+func (s *EnforceService) readPublicList(ctx context.Context, now time.Time) ([]enforce.Publication, error) {
 	rows, err := s.db.Pool.Query(ctx, `SELECT e.name, e.address, e.uscc, e.industry, e.permit_no, l.valid_from, l.valid_to, e.complaint_channel
 		FROM list_entries l JOIN enterprises e ON e.uscc = l.uscc
-		WHERE l.status = 'listed' AND l.valid_to > $1 ORDER BY e.uscc`, now)
+		WHERE l.status = 'listed' AND l.valid_to > $1 ORDER BY l.uscc`, now)
 	if err != nil {
 		return nil, formatError(err)
 	}

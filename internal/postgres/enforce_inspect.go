@@ -178,6 +178,7 @@ func (s *EnforceService) UpdateInspection(ctx context.Context, a enforce.Actor, 
 		out = in
 		return nil
 	})
+	s.public.invalidate() // a disposition may have removed the enterprise from the list
 	return out, formatError(err)
 }
 

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -198,7 +199,7 @@ func TestListRemovalBarsAndPublicList(t *testing.T) {
 	MustEnterprise(t, s, testUSCC2, "south")
 	e := MustListed(t, s, testUSCC)
 	MustListed(t, s, testUSCC2)
-	pub, err := s.PublicList(ctx, time.Now())
+	pub, _, err := s.PublicList(ctx, time.Now(), 0, 0)
 	if err != nil || len(pub) != 2 || pub[0].USCC != testUSCC || pub[0].ComplaintChannel != "12369" {
 		t.Fatalf("public list: %+v %v", pub, err)
 	}
@@ -219,7 +220,7 @@ func TestListRemovalBarsAndPublicList(t *testing.T) {
 	if _, err := s.ProposeListEntry(ctx, admin, enforce.DefaultConfig(), testUSCC, goodFacts()); !errors.Is(err, offsite.ErrConflict) {
 		t.Errorf("re-admission of a barred enterprise: %v", err)
 	}
-	pub, _ = s.PublicList(ctx, time.Now())
+	pub, _, _ = s.PublicList(ctx, time.Now(), 0, 0)
 	if len(pub) != 1 {
 		t.Errorf("public list after removal has %d entries", len(pub))
 	}
@@ -335,5 +336,54 @@ func TestAuditAppendOnlyAndVerify(t *testing.T) {
 	_, brk, err = s.VerifyAudit(ctx)
 	if err != nil || brk == nil || brk.Seq != 3 || !strings.Contains(brk.Reason, "changed") {
 		t.Fatalf("verify tampered: %+v %v", brk, err)
+	}
+}
+
+func TestEvidenceViewsGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	s := NewEnforceService(MustOpen(t))
+	MustEnterprise(t, s, testUSCC, "north")
+	sq := orb.Polygon{{{120, 30}, {120.01, 30}, {120.01, 30.01}, {120, 30.01}, {120, 30}}}
+	if err := s.SetEnterpriseParcels(ctx, admin, testUSCC, []*offsite.Parcel{{ID: "p1", Geometry: sq}, {ID: "p2", Geometry: sq}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.EnterpriseEvidence(ctx, admin, testUSCC2); !errors.Is(err, offsite.ErrNotFound) {
+		t.Errorf("evidence of an unknown enterprise: %v", err)
+	}
+	const n = 40
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ev, err := s.EnterpriseEvidence(ctx, enforce.Actor{Name: fmt.Sprintf("viewer-%d", i), Role: "inspector"}, testUSCC)
+			if err == nil && (len(ev) != 2 || ev[0].Parcel.ID != "p1" || len(ev[0].Clips) != 0) {
+				err = fmt.Errorf("evidence %+v", ev)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	views, total, err := s.FindAudit(ctx, enterpriseSubject(testUSCC), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := 0
+	for _, v := range views {
+		if v.Action == "evidence.view" {
+			count++
+		}
+	}
+	if count != n {
+		t.Errorf("%d evidence views audited (of %d entries), want %d", count, total, n)
+	}
+	if _, brk, err := s.VerifyAudit(ctx); err != nil || brk != nil {
+		t.Errorf("chain after concurrent views: %+v %v", brk, err)
 	}
 }

@@ -1,0 +1,306 @@
+// Command benchapi drives `make bench-api` (scripts/bench-api.sh):
+//
+//	benchapi seed -admin-url URL -db NAME [-enterprises 20000] [-captures 10] [-fresh]
+//	    creates database NAME from offsite_template (unless it exists and is seeded),
+//	    migrates it and fills it: enterprises with valid USCCs and locations, one parcel
+//	    each, captures × parcels clips (the evidence rows: 200,000 by default), every
+//	    third enterprise listed; prints the database URL and writes the USCCs to -uscc-out
+//	benchapi load -url URL -token T -path-template /api/v1/enterprises/%s/evidence
+//	    -uscc FILE [-rate 500] [-duration 20s]
+//	    an open-loop load at a constant rate: request i is due at start + i/rate and its
+//	    latency is counted from that moment (no coordinated omission); prints one JSON
+//	    line with p50, p90, p99, max, the achieved rate and the errors
+//
+// The seeded rows bypass the API (and so the audit log): they are load, not records.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/postgres"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: benchapi seed|load [flags]")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch os.Args[1] {
+	case "seed":
+		err = runSeed(ctx, os.Args[2:])
+	case "load":
+		err = runLoad(ctx, os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchapi:", err)
+		os.Exit(1)
+	}
+}
+
+// benchUSCC returns the i-th synthetic USCC: 91 (enterprise), division 320500 (Suzhou), a
+// 9-digit organisation code and the GB 32100 check character.
+func benchUSCC(i int) string {
+	head := fmt.Sprintf("91320500%09d", i)
+	c, err := enforce.USCCCheckChar(head)
+	if err != nil {
+		panic(err)
+	}
+	return head + string(c)
+}
+
+func runSeed(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("seed", flag.ExitOnError)
+	adminURL := fs.String("admin-url", os.Getenv("OFFSITE_TEST_DATABASE_URL"), "URL of a database on the server, to create the bench database from")
+	name := fs.String("db", "offsite_bench", "bench database name")
+	n := fs.Int("enterprises", 20000, "enterprises")
+	nCaptures := fs.Int("captures", 10, "captures; each has a clip of every parcel")
+	fresh := fs.Bool("fresh", false, "drop and recreate the database")
+	usccOut := fs.String("uscc-out", "", "write the USCCs here, one a line")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *adminURL == "" {
+		return fmt.Errorf("-admin-url or OFFSITE_TEST_DATABASE_URL is required")
+	}
+	u, err := url.Parse(*adminURL)
+	if err != nil {
+		return err
+	}
+	admin, err := pgx.Connect(ctx, *adminURL)
+	if err != nil {
+		return err
+	}
+	defer admin.Close(ctx)
+	ident := pgx.Identifier{*name}.Sanitize()
+	if *fresh {
+		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
+			return err
+		}
+	}
+	var exists bool
+	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", *name).Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		if _, err := admin.Exec(ctx, "CREATE DATABASE "+ident+" TEMPLATE offsite_template"); err != nil {
+			return err
+		}
+	}
+	u.Path = "/" + *name
+	db, err := postgres.Open(ctx, u.String())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	usccs := make([]string, *n)
+	for i := range usccs {
+		usccs[i] = benchUSCC(i + 1)
+	}
+	if *usccOut != "" {
+		if err := os.WriteFile(*usccOut, []byte(strings.Join(usccs, "\n")+"\n"), 0o644); err != nil {
+			return err
+		}
+	}
+	var have int
+	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM enterprises").Scan(&have); err != nil {
+		return err
+	}
+	if have >= *n {
+		fmt.Println(u.String())
+		fmt.Fprintf(os.Stderr, "benchapi: %s already has %d enterprises; -fresh to reseed\n", *name, have)
+		return nil
+	}
+	start := time.Now()
+	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "CREATE TEMP TABLE bench_ent (i int, uscc text) ON COMMIT DROP"); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"bench_ent"}, []string{"i", "uscc"}, pgx.CopyFromSlice(len(usccs), func(i int) ([]any, error) {
+			return []any{i, usccs[i]}, nil
+		})); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			// Enterprises spread over a 1° × 1° box around Suzhou, in 8 zones.
+			`INSERT INTO enterprises (uscc, name, industry, permit_no, key_discharger, address, zone, location, complaint_channel)
+			 SELECT uscc, 'Bench enterprise ' || i, 'C' || (2600 + i % 400), uscc || '001P', i % 7 = 0,
+			        'No. ' || i || ' Industrial Road', 'zone-' || (i % 8),
+			        ST_SetSRID(ST_MakePoint(120.0 + (i % 200) * 0.005, 31.0 + (i / 200) * 0.005), 4326), '12369'
+			 FROM bench_ent`,
+			`INSERT INTO parcels (id, uscc, name, geom)
+			 SELECT 'bench-' || e.uscc, e.uscc, e.name, ST_Multi(ST_Expand(e.location, 0.001)) FROM enterprises e`,
+			fmt.Sprintf(`INSERT INTO captures (kind, acquired_at, sensor, bucket, key, status, crs, width, height, bands, checksum, footprint)
+			 SELECT 'sentinel2', now() - (k || ' days')::interval, 'MSI', 'offsite-captures', 'bench/scene-' || k || '.tif', 'processed',
+			        'EPSG:32651', 10980, 10980, 4, encode(sha256(('scene' || k)::bytea), 'hex'),
+			        ST_MakeEnvelope(119.9, 30.9, 121.1, 32.1, 4326)
+			 FROM generate_series(1, %d) k`, *nCaptures),
+			`INSERT INTO clips (capture_id, parcel_id, cog_key, cog_sha256, cog_bytes, quicklook_key, quicklook_sha256, width, height, valid_pixels)
+			 SELECT c.id, p.id, 'sha256/' || h.cog || '.tif', h.cog, 40000 + length(p.id), 'sha256/' || h.ql || '.png', h.ql, 24, 22, 528
+			 FROM captures c CROSS JOIN parcels p
+			 CROSS JOIN LATERAL (SELECT encode(sha256((c.id || '/' || p.id || '/cog')::bytea), 'hex') AS cog,
+			                            encode(sha256((c.id || '/' || p.id || '/ql')::bytea), 'hex') AS ql) h
+			 WHERE c.key LIKE 'bench/%' AND p.id LIKE 'bench-%'`,
+			// Every third enterprise is listed for three years from a year ago.
+			`INSERT INTO list_entries (uscc, status, valid_from, valid_to, doc)
+			 SELECT uscc, 'listed', now() - interval '1 year', now() + interval '2 years',
+			        jsonb_build_object('uscc', uscc, 'status', 'listed',
+			          'admission', jsonb_build_object('admitted', true, 'path', 'standard', 'reasons', '[]'::jsonb, 'facts', '{}'::jsonb),
+			          'objections', '[]'::jsonb, 'renewals', 0,
+			          'valid_from', to_jsonb(now() - interval '1 year'), 'valid_to', to_jsonb(now() + interval '2 years'))
+			 FROM bench_ent WHERE i % 3 = 0`,
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return fmt.Errorf("%.60s...: %w", strings.TrimSpace(q), err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := db.Pool.Exec(ctx, "VACUUM ANALYZE"); err != nil {
+		return err
+	}
+	var counts [4]int
+	if err := db.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM enterprises), (SELECT count(*) FROM parcels),
+		(SELECT count(*) FROM clips), (SELECT count(*) FROM list_entries)`).Scan(&counts[0], &counts[1], &counts[2], &counts[3]); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "benchapi: seeded %d enterprises, %d parcels, %d clips, %d list entries in %s\n",
+		counts[0], counts[1], counts[2], counts[3], time.Since(start).Round(time.Millisecond))
+	fmt.Println(u.String())
+	return nil
+}
+
+type loadResult struct {
+	Path      string  `json:"path"`
+	Rate      float64 `json:"target_rps"`
+	Achieved  float64 `json:"achieved_rps"`
+	Requests  int     `json:"requests"`
+	Errors    int     `json:"errors"`
+	P50ms     float64 `json:"p50_ms"`
+	P90ms     float64 `json:"p90_ms"`
+	P99ms     float64 `json:"p99_ms"`
+	MaxMS     float64 `json:"max_ms"`
+	Seconds   float64 `json:"seconds"`
+	FirstErr  string  `json:"first_error,omitempty"`
+	MeanBytes int64   `json:"mean_bytes"`
+}
+
+func runLoad(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("load", flag.ExitOnError)
+	base := fs.String("url", "http://127.0.0.1:8080", "API base URL")
+	token := fs.String("token", "", "bearer token")
+	tmpl := fs.String("path-template", "/api/v1/enterprises/%s/evidence", "request path; %s is replaced by a random USCC, %d by a random offset")
+	usccFile := fs.String("uscc", "", "file of USCCs, one a line (for %s)")
+	maxOffset := fs.Int("max-offset", 6000, "offsets for %d are drawn from [0, max-offset)")
+	rate := fs.Float64("rate", 500, "requests per second")
+	dur := fs.Duration("duration", 20*time.Second, "duration")
+	conc := fs.Int("max-inflight", 2000, "maximum requests in flight")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var usccs []string
+	if strings.Contains(*tmpl, "%s") {
+		f, err := os.Open(*usccFile)
+		if err != nil {
+			return err
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if t := strings.TrimSpace(sc.Text()); t != "" {
+				usccs = append(usccs, t)
+			}
+		}
+		f.Close()
+		if len(usccs) == 0 {
+			return fmt.Errorf("no USCCs in %s", *usccFile)
+		}
+	}
+	tr := &http.Transport{MaxIdleConns: *conc, MaxIdleConnsPerHost: *conc, IdleConnTimeout: time.Minute}
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	n := int(*rate * dur.Seconds())
+	lat := make([]time.Duration, n)
+	var errs, bytesTotal atomic.Int64
+	var firstErr atomic.Value
+	sem := make(chan struct{}, *conc)
+	var wg sync.WaitGroup
+	rng := rand.New(rand.NewPCG(1, 2))
+	start := time.Now()
+	interval := time.Duration(float64(time.Second) / *rate)
+	for i := 0; i < n; i++ {
+		due := start.Add(time.Duration(i) * interval)
+		if d := time.Until(due); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		path := *tmpl
+		if strings.Contains(path, "%s") {
+			path = strings.Replace(path, "%s", usccs[rng.IntN(len(usccs))], 1)
+		}
+		if strings.Contains(path, "%d") {
+			path = strings.Replace(path, "%d", fmt.Sprint(rng.IntN(*maxOffset)), 1)
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(i int, due time.Time, path string) {
+			defer func() { <-sem; wg.Done() }()
+			req, _ := http.NewRequestWithContext(ctx, "GET", *base+path, nil)
+			if *token != "" {
+				req.Header.Set("Authorization", "Bearer "+*token)
+			}
+			resp, err := client.Do(req)
+			if err == nil {
+				var nb int64
+				nb, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				bytesTotal.Add(nb)
+				if err == nil && resp.StatusCode != 200 {
+					err = fmt.Errorf("%s: status %d", path, resp.StatusCode)
+				}
+			}
+			lat[i] = time.Since(due)
+			if err != nil {
+				errs.Add(1)
+				firstErr.CompareAndSwap(nil, err.Error())
+			}
+		}(i, due, path)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
+	q := func(p float64) float64 { return float64(lat[int(p*float64(n-1))].Microseconds()) / 1000 }
+	res := loadResult{Path: *tmpl, Rate: *rate, Achieved: float64(n) / elapsed.Seconds(), Requests: n, Errors: int(errs.Load()),
+		P50ms: q(0.50), P90ms: q(0.90), P99ms: q(0.99), MaxMS: q(1), Seconds: elapsed.Seconds(), MeanBytes: bytesTotal.Load() / int64(n)}
+	if e, ok := firstErr.Load().(string); ok {
+		res.FirstErr = e
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}

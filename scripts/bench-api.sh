@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# bench-api: the evidence-per-enterprise and public list routes under load, against a
+# database of 20,000 enterprises with one parcel each and 200,000 evidence rows (clips: 10
+# captures × 20,000 parcels; the findings table of issue 5 does not exist yet), every third
+# enterprise listed.
+#
+# Two load generators:
+#   wrk (Debian package wrk): closed loop, BENCH_CONNS connections for BENCH_SECONDS; the
+#       throughput the API sustains and its latency at that load;
+#   benchapi load: open loop at BENCH_RATE requests per second, latency counted from each
+#       request's due time, so queueing shows (the p99 target: < 50 ms at 500 rps).
+#
+# Environment: the OFFSITE_* variables of scripts/services.sh; BENCH_DB [offsite_bench]
+# (kept between runs; BENCH_FRESH=1 reseeds), BENCH_PORT [18089], BENCH_SECONDS [20],
+# BENCH_CONNS [32], BENCH_RATE [500], BENCH_DIR [.state/bench-api].
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCRIPT_NAME=bench-api.sh
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
+eval "$(scripts/services.sh env)"
+DB=${BENCH_DB:-offsite_bench}
+PORT=${BENCH_PORT:-18089}
+SECS=${BENCH_SECONDS:-20}
+CONNS=${BENCH_CONNS:-32}
+RATE=${BENCH_RATE:-500}
+DIR=${BENCH_DIR:-.state/bench-api}
+command -v wrk >/dev/null || die "wrk not found: apt-get install wrk"
+mkdir -p "$DIR"
+
+go build -o "$DIR/api" ./cmd/api
+go build -o "$DIR/benchapi" ./cmd/benchapi
+
+fresh=()
+[ "${BENCH_FRESH:-0}" = 1 ] && fresh=(-fresh)
+DBURL=$("$DIR/benchapi" seed -db "$DB" "${fresh[@]}" -uscc-out "$DIR/uscc.txt")
+
+TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+SHA=$(printf '%s' "$TOKEN" | sha256sum | cut -d' ' -f1)
+printf '[{"sha256": "%s", "name": "bench", "role": "inspector"}]\n' "$SHA" >"$DIR/tokens.json"
+
+port_open "$PORT" && die "port $PORT is in use; set BENCH_PORT"
+OFFSITE_DATABASE_URL="$DBURL" OFFSITE_LISTEN_ADDR="127.0.0.1:$PORT" OFFSITE_LOG_LEVEL=warn \
+	OFFSITE_API_TOKENS_FILE="$DIR/tokens.json" "$DIR/api" 2>"$DIR/api.log" &
+API_PID=$!
+trap 'kill "$API_PID" 2>/dev/null || true; wait "$API_PID" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+	curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null || die "the API did not start; see $DIR/api.log"
+
+BASE="http://127.0.0.1:$PORT"
+# wrk script: random enterprise per request, bearer token.
+cat >"$DIR/evidence.lua" <<LUA
+local usccs = {}
+for line in io.lines("$DIR/uscc.txt") do usccs[#usccs + 1] = line end
+math.randomseed(42)
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+request = function()
+  return wrk.format("GET", "/api/v1/enterprises/" .. usccs[math.random(#usccs)] .. "/evidence")
+end
+LUA
+cat >"$DIR/public.lua" <<LUA
+math.randomseed(42)
+request = function()
+  return wrk.format("GET", "/public/positive-list?limit=100&offset=" .. math.random(0, 6600))
+end
+LUA
+
+# Warm up.
+"$DIR/benchapi" load -url "$BASE" -token "$TOKEN" -uscc "$DIR/uscc.txt" -rate 200 -duration 3s >/dev/null
+
+echo "== wrk: GET /api/v1/enterprises/{uscc}/evidence ($CONNS connections, ${SECS}s)"
+wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s "$DIR/evidence.lua" "$BASE" | sed -n '/Thread Stats/,$p'
+echo "== wrk: GET /public/positive-list?limit=100&offset=N ($CONNS connections, ${SECS}s)"
+wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s "$DIR/public.lua" "$BASE" | sed -n '/Thread Stats/,$p'
+
+echo "== open loop at $RATE rps, ${SECS}s each"
+"$DIR/benchapi" load -url "$BASE" -token "$TOKEN" -uscc "$DIR/uscc.txt" -rate "$RATE" -duration "${SECS}s" \
+	-path-template '/api/v1/enterprises/%s/evidence'
+"$DIR/benchapi" load -url "$BASE" -rate "$RATE" -duration "${SECS}s" -max-offset 6600 \
+	-path-template '/public/positive-list?limit=100&offset=%d'
