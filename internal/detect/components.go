@@ -113,15 +113,6 @@ func (l *labeler) components(minPixels int) []*component {
 	return out
 }
 
-// labelMask labels a full w×h mask.
-func labelMask(mask []bool, w, h, minPixels int) []*component {
-	l := newLabeler()
-	for y := 0; y < h; y++ {
-		l.addRow(y, mask[y*w:(y+1)*w])
-	}
-	return l.components(minPixels)
-}
-
 // each calls f for every pixel of the component.
 func (c *component) each(f func(x, y int)) {
 	for _, r := range c.runs {
@@ -155,15 +146,4 @@ func (c *component) localMask() (mask []bool, w, h, ox, oy int) {
 		}
 	}
 	return mask, w, h, ox, oy
-}
-
-// centroid is the mean pixel-centre position.
-func (c *component) centroid() (float64, float64) {
-	var sx, sy float64
-	for _, r := range c.runs {
-		n := float64(r.x1 - r.x0)
-		sx += n * (float64(r.x0+r.x1) / 2)
-		sy += n * (float64(r.y) + 0.5)
-	}
-	return sx / float64(c.pixels), sy / float64(c.pixels)
 }

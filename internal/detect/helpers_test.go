@@ -93,3 +93,12 @@ func withSCL(g *Grid, f func(x, y int) float32) *Grid {
 	g.Bands = append(g.Bands, scl)
 	return g
 }
+
+// labelMask labels a full w×h mask.
+func labelMask(mask []bool, w, h, minPixels int) []*component {
+	l := newLabeler()
+	for y := 0; y < h; y++ {
+		l.addRow(y, mask[y*w:(y+1)*w])
+	}
+	return l.components(minPixels)
+}

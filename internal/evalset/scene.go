@@ -105,8 +105,7 @@ func (n *noise) at(x, y int) float64 {
 // rect is a pixel rectangle [x0,x1)×[y0,y1).
 type rect struct{ x0, y0, x1, y1 int }
 
-func (r rect) contains(x, y int) bool { return x >= r.x0 && x < r.x1 && y >= r.y0 && y < r.y1 }
-func (r rect) grow(d int) rect        { return rect{r.x0 - d, r.y0 - d, r.x1 + d, r.y1 + d} }
+func (r rect) grow(d int) rect { return rect{r.x0 - d, r.y0 - d, r.x1 + d, r.y1 + d} }
 func (r rect) overlaps(o rect) bool {
 	return r.x0 < o.x1 && o.x0 < r.x1 && r.y0 < o.y1 && o.y0 < r.y1
 }
