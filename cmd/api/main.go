@@ -21,6 +21,7 @@ import (
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/postgres"
+	"github.com/offsite/offsite/internal/verify"
 )
 
 func main() {
@@ -97,7 +98,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Parcels:        postgres.NewParcelService(db),
 		Captures:       captures,
 		Clips:          captures,
-		Artifacts:      captures,
+		Artifacts:      verify.Join(captures, postgres.NewFindingService(db)),
 		Inspector:      m.Inspector,
 		Metrics:        metrics.New(),
 		Queue:          m.Queue,

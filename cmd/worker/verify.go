@@ -33,7 +33,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer db.Close()
-	rep, err := verify.Run(ctx, postgres.NewCaptureService(db), store)
+	rep, err := verify.Run(ctx, verify.Join(postgres.NewCaptureService(db), postgres.NewFindingService(db)), store)
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}

@@ -11,12 +11,16 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/derrors"
+	"github.com/offsite/offsite/internal/verify"
 )
 
 // FindingService stores findings in the findings table.
 type FindingService struct{ db *DB }
 
-var _ offsite.FindingService = (*FindingService)(nil)
+var (
+	_ offsite.FindingService = (*FindingService)(nil)
+	_ verify.Source          = (*FindingService)(nil)
+)
 
 // NewFindingService returns a FindingService on db.
 func NewFindingService(db *DB) *FindingService { return &FindingService{db: db} }
@@ -117,4 +121,35 @@ func (s *FindingService) FindFindings(ctx context.Context, filter offsite.Findin
 		out = append(out, f)
 	}
 	return out, total, formatError(rows.Err())
+}
+
+// ListArtifacts pages through the artifacts of every finding in id order; the cursor is the
+// id of the last finding returned.
+func (s *FindingService) ListArtifacts(ctx context.Context, after string, limit int) (_ []verify.Artifact, next string, err error) {
+	defer derrors.Wrap(&err, "ListArtifacts(%q)", after)
+	rows, err := s.db.Pool.Query(ctx, `SELECT id, parcel_id, artifacts FROM findings WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, "", formatError(err)
+	}
+	defer rows.Close()
+	var arts []verify.Artifact
+	n := 0
+	var id, parcel string
+	for rows.Next() {
+		var as []offsite.Artifact
+		if err := rows.Scan(&id, &parcel, &as); err != nil {
+			return nil, "", err
+		}
+		n++
+		for _, a := range as {
+			arts = append(arts, verify.Artifact{Key: a.Key, SHA256: a.SHA256, Owner: fmt.Sprintf("finding %s parcel %s %s", id, parcel, a.Name)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", formatError(err)
+	}
+	if n == limit {
+		next = id
+	}
+	return arts, next, nil
 }

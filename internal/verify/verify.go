@@ -95,3 +95,36 @@ func check(ctx context.Context, store Store, a Artifact) (*Problem, error) {
 	}
 	return nil, nil
 }
+
+// Join lists the artifacts of several sources one after the other. Its cursor is
+// "<source index>:<that source's cursor>".
+func Join(srcs ...Source) Source { return joined(srcs) }
+
+type joined []Source
+
+func (j joined) ListArtifacts(ctx context.Context, after string, limit int) ([]Artifact, string, error) {
+	i, cursor := 0, ""
+	if after != "" {
+		n, c, ok := strings.Cut(after, ":")
+		if _, err := fmt.Sscan(n, &i); !ok || err != nil || i < 0 || i >= len(j) {
+			return nil, "", offsite.Invalid("after", "cursor %q is not source:cursor", after)
+		}
+		cursor = c
+	}
+	for ; i < len(j); i, cursor = i+1, "" {
+		arts, next, err := j[i].ListArtifacts(ctx, cursor, limit)
+		if err != nil {
+			return nil, "", err
+		}
+		switch {
+		case next != "":
+			return arts, fmt.Sprintf("%d:%s", i, next), nil
+		case i+1 < len(j):
+			// This source is done; the next call starts the next one.
+			return arts, fmt.Sprintf("%d:", i+1), nil
+		default:
+			return arts, "", nil
+		}
+	}
+	return nil, "", nil
+}
