@@ -304,7 +304,7 @@ func Parse(name string, data []byte) (*Pipeline, error) {
 			return nil, fail("columns", 0, "a %s pipeline must map columns", p.Kind)
 		}
 		if err := p.Columns.Validate(); err != nil {
-			return nil, paramFail(file, "columns", doc, err)
+			return nil, paramFail(file, "columns", err)
 		}
 	}
 	if len(raw.Detectors) == 0 {
@@ -417,7 +417,7 @@ func (p *Pipeline) checkBands(d Detector) error {
 	return nil
 }
 
-func paramFail(file, prefix string, doc *yaml.Node, err error) error {
+func paramFail(file, prefix string, err error) error {
 	var pe *detect.ParamError
 	if errors.As(err, &pe) {
 		return &Error{File: file, Path: prefix + "." + pe.Field, Problem: pe.Problem}
