@@ -351,3 +351,56 @@ func TestOpener(t *testing.T) {
 		t.Errorf("opened mask (-want +got):\n%s", diff)
 	}
 }
+
+func TestDetectorsOnEmptyScenes(t *testing.T) {
+	noData := func(g *Grid) *Grid {
+		g.Valid = make([]bool, g.Width*g.Height)
+		return g
+	}
+	nan := func(g *Grid) *Grid {
+		for _, b := range g.Bands {
+			for i := range b {
+				b[i] = float32(math.NaN())
+			}
+		}
+		return g
+	}
+	scene := func() *Grid { return waterGrid(t, true, nil) }
+	for _, tc := range []struct {
+		name string
+		g    func() *Grid
+	}{
+		{"valid mask all false", func() *Grid { return noData(scene()) }},
+		{"all NaN", func() *Grid { return nan(scene()) }},
+		{"all cloud (scl)", func() *Grid { return withSCL(scene(), func(x, y int) float32 { return 9 }) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := map[string]func() ([]Finding, error){
+				"change": func() ([]Finding, error) {
+					return DetectChange(tc.g(), tc.g(), ChangeParams{}, Attribution{})
+				},
+				"hotspots": func() ([]Finding, error) {
+					return DetectHotspots(withNarrow(tc.g()), HotspotParams{}, Attribution{})
+				},
+				"hotspot pair": func() ([]Finding, error) {
+					return DetectHotspotPair(withNarrow(tc.g()), withNarrow(tc.g()), HotspotParams{}, Attribution{})
+				},
+				"water plumes": func() ([]Finding, error) { return DetectWaterPlumes(tc.g(), WaterPlumeParams{}, Attribution{}) },
+				"smoke":        func() ([]Finding, error) { return DetectSmoke(tc.g(), SmokeParams{}, Attribution{}) },
+			}
+			for name, f := range run {
+				fs, err := f()
+				if err != nil || len(fs) != 0 {
+					t.Errorf("%s: %d findings, %v; want none and no error", name, len(fs), err)
+				}
+			}
+		})
+	}
+}
+
+// withNarrow adds a nir_narrow band copied from nir.
+func withNarrow(g *Grid) *Grid {
+	g.Names = append(g.Names, BandNIRNarrow)
+	g.Bands = append(g.Bands, append([]float32(nil), g.Band(BandNIR)...))
+	return g
+}
