@@ -27,6 +27,14 @@ for addr in "$OFFSITE_LISTEN_ADDR" "$OFFSITE_WORKER_METRICS_ADDR"; do
   fi
 done
 
+# The API admits no one without a token: make a throwaway analyst token for this run; the
+# file holds only its SHA-256.
+token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+sum=$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
+printf '[{"sha256": "%s", "name": "demo", "role": "analyst"}]\n' "$sum" >"$run/tokens.json"
+export OFFSITE_API_TOKENS_FILE="$run/tokens.json"
+export OFFSITE_DEMO_TOKEN="$token"
+
 echo "== building"
 make --no-print-directory build
 
@@ -59,3 +67,6 @@ curl -fsS "http://$OFFSITE_LISTEN_ADDR/healthz" >/dev/null || {
 
 echo "== demo survey"
 go run ./cmd/demo -api "http://$OFFSITE_LISTEN_ADDR" -dir "$run/data"
+
+echo "== verifying every stored artifact against its recorded SHA-256"
+bin/worker verify
