@@ -73,6 +73,7 @@ func (m *Main) Run(ctx context.Context) error {
 		CapturesBucket: cfg.CapturesBucket,
 		Logger:         m.Logger,
 		Metrics:        met,
+		TaskTimeout:    cfg.TaskTimeout,
 	}
 	srv := asynq.NewServer(redis, asynq.Config{
 		Concurrency:     cfg.WorkerConcurrency,

@@ -45,6 +45,8 @@ type Deps struct {
 	Logger         *slog.Logger
 	// Metrics, when set, counts tasks and raster reads.
 	Metrics *metrics.Metrics
+	// TaskTimeout, when positive, bounds each task's context.
+	TaskTimeout time.Duration
 }
 
 // NewServeMux registers every handler on a new asynq.ServeMux.
@@ -52,6 +54,15 @@ func NewServeMux(d *Deps) *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	if d.Metrics != nil {
 		mux.Use(d.Metrics.Middleware)
+	}
+	if d.TaskTimeout > 0 {
+		mux.Use(func(next asynq.Handler) asynq.Handler {
+			return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+				ctx, cancel := context.WithTimeout(ctx, d.TaskTimeout)
+				defer cancel()
+				return next.ProcessTask(ctx, t)
+			})
+		})
 	}
 	mux.Handle(tasks.TypeCaptureClip, &ClipHandler{d})
 	mux.Handle(tasks.TypeNightlySweep, &SweepHandler{d})
