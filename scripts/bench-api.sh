@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench-api: the evidence-per-enterprise and public list routes under load, against a
-# database of 20,000 enterprises with one parcel each and 200,000 evidence rows (clips: 10
-# captures × 20,000 parcels; the findings table of issue 5 does not exist yet), every third
-# enterprise listed.
+# database of 20,000 enterprises with one parcel each, 200,000 findings and 200,000 clips
+# (10 captures × 20,000 parcels), every third enterprise listed. Each evidence answer holds
+# the parcel, its 10 findings (geometry, provenance, artifacts) and its 10 clips with 20
+# presigned download links, and its view is appended to the audit log before it is sent.
 #
 # Two load generators:
 #   wrk (Debian package wrk): closed loop, BENCH_CONNS connections for BENCH_SECONDS; the
@@ -12,7 +13,8 @@
 #
 # Environment: the OFFSITE_* variables of scripts/services.sh; BENCH_DB [offsite_bench]
 # (kept between runs; BENCH_FRESH=1 reseeds), BENCH_PORT [18089], BENCH_SECONDS [20],
-# BENCH_CONNS [32], BENCH_RATE [500], BENCH_DIR [.state/bench-api].
+# BENCH_CONNS [32], BENCH_RATE [500], BENCH_POOL [16] (database connections of the API),
+# BENCH_DIR [.state/bench-api].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCRIPT_NAME=bench-api.sh
@@ -35,6 +37,8 @@ go build -o "$DIR/benchapi" ./cmd/benchapi
 fresh=()
 [ "${BENCH_FRESH:-0}" = 1 ] && fresh=(-fresh)
 DBURL=$("$DIR/benchapi" seed -db "$DB" "${fresh[@]}" -uscc-out "$DIR/uscc.txt")
+# pgxpool's default pool is max(4, CPUs) connections; the API under load wants more.
+DBURL="$DBURL&pool_max_conns=${BENCH_POOL:-16}"
 
 TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 SHA=$(printf '%s' "$TOKEN" | sha256sum | cut -d' ' -f1)

@@ -3,8 +3,9 @@
 //	benchapi seed -admin-url URL -db NAME [-enterprises 20000] [-captures 10] [-fresh]
 //	    creates database NAME from offsite_template (unless it exists and is seeded),
 //	    migrates it and fills it: enterprises with valid USCCs and locations, one parcel
-//	    each, captures × parcels clips (the evidence rows: 200,000 by default), every
-//	    third enterprise listed; prints the database URL and writes the USCCs to -uscc-out
+//	    each, a finding and a clip for every capture and parcel (200,000 of each by
+//	    default), every third enterprise listed; prints the database URL and writes the
+//	    USCCs to -uscc-out
 //	benchapi load -url URL -token T -path-template /api/v1/enterprises/%s/evidence
 //	    -uscc FILE [-rate 500] [-duration 20s]
 //	    an open-loop load at a constant rate: request i is due at start + i/rate and its
@@ -125,17 +126,57 @@ func runSeed(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	var have int
-	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM enterprises").Scan(&have); err != nil {
+	var have, haveFindings int
+	if err := db.Pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM enterprises), (SELECT count(*) FROM findings)").Scan(&have, &haveFindings); err != nil {
 		return err
 	}
-	if have >= *n {
+	start := time.Now()
+	if have >= *n && haveFindings >= *n**nCaptures {
 		fmt.Println(u.String())
-		fmt.Fprintf(os.Stderr, "benchapi: %s already has %d enterprises; -fresh to reseed\n", *name, have)
+		fmt.Fprintf(os.Stderr, "benchapi: %s already has %d enterprises and %d findings; -fresh to reseed\n", *name, have, haveFindings)
 		return nil
 	}
-	start := time.Now()
-	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+	if have < *n {
+		if err := seedEnterprises(ctx, db, usccs, *nCaptures); err != nil {
+			return err
+		}
+	}
+	// Findings: one per capture and parcel, a small square inside the parcel.
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO findings (id, parcel_id, capture_ids, kind, class, score, area_m2, severity, geom,
+			pipeline, pipeline_hash, detected_at, properties, provenance, artifacts)
+		SELECT encode(sha256((c.id || '/' || p.id || '/finding')::bytea), 'hex'), p.id, ARRAY[c.id],
+		       (ARRAY['change', 'hotspot', 'plume', 'exceedance'])[1 + (c.id % 4)],
+		       (ARRAY['new_structure', 'thermal_anomaly', 'water_plume', 'voc_exceedance'])[1 + (c.id % 4)],
+		       0.5 + (c.id % 5) * 0.1, 400, (ARRAY['low', 'medium', 'high'])[1 + (c.id % 3)],
+		       ST_Expand(ST_Centroid(p.geom), 0.0002), 'sentinel2', encode(sha256('pipeline'::bytea), 'hex'), c.acquired_at,
+		       '{}'::jsonb,
+		       jsonb_build_object('type', 'Feature', 'stac_version', '1.0.0', 'id', 'finding',
+		         'links', jsonb_build_array(jsonb_build_object('rel', 'derived_from', 'href', 'captures/' || c.id))),
+		       jsonb_build_array(jsonb_build_object('name', 'after.png', 'key', 'sha256/' || encode(sha256((c.id || p.id)::bytea), 'hex') || '.png',
+		         'sha256', encode(sha256((c.id || p.id)::bytea), 'hex'), 'size', 2048, 'media_type', 'image/png'))
+		FROM captures c CROSS JOIN parcels p
+		WHERE c.key LIKE 'bench/%' AND p.id LIKE 'bench-%'
+		ON CONFLICT (id) DO NOTHING`); err != nil {
+		return fmt.Errorf("findings: %w", err)
+	}
+	if _, err := db.Pool.Exec(ctx, "VACUUM ANALYZE"); err != nil {
+		return err
+	}
+	var counts [5]int
+	if err := db.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM enterprises), (SELECT count(*) FROM parcels),
+		(SELECT count(*) FROM clips), (SELECT count(*) FROM findings), (SELECT count(*) FROM list_entries)`).Scan(&counts[0], &counts[1], &counts[2], &counts[3], &counts[4]); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "benchapi: seeded %d enterprises, %d parcels, %d clips, %d findings, %d list entries in %s\n",
+		counts[0], counts[1], counts[2], counts[3], counts[4], time.Since(start).Round(time.Millisecond))
+	fmt.Println(u.String())
+	return nil
+}
+
+// seedEnterprises inserts the enterprises, their parcels, the captures, the clips and the
+// list entries.
+func seedEnterprises(ctx context.Context, db *postgres.DB, usccs []string, nCaptures int) error {
+	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "CREATE TEMP TABLE bench_ent (i int, uscc text) ON COMMIT DROP"); err != nil {
 			return err
 		}
@@ -157,7 +198,7 @@ func runSeed(ctx context.Context, args []string) error {
 			 SELECT 'sentinel2', now() - (k || ' days')::interval, 'MSI', 'offsite-captures', 'bench/scene-' || k || '.tif', 'processed',
 			        'EPSG:32651', 10980, 10980, 4, encode(sha256(('scene' || k)::bytea), 'hex'),
 			        ST_MakeEnvelope(119.9, 30.9, 121.1, 32.1, 4326)
-			 FROM generate_series(1, %d) k`, *nCaptures),
+			 FROM generate_series(1, %d) k`, nCaptures),
 			`INSERT INTO clips (capture_id, parcel_id, cog_key, cog_sha256, cog_bytes, quicklook_key, quicklook_sha256, width, height, valid_pixels)
 			 SELECT c.id, p.id, 'sha256/' || h.cog || '.tif', h.cog, 40000 + length(p.id), 'sha256/' || h.ql || '.png', h.ql, 24, 22, 528
 			 FROM captures c CROSS JOIN parcels p
@@ -179,21 +220,6 @@ func runSeed(ctx context.Context, args []string) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if _, err := db.Pool.Exec(ctx, "VACUUM ANALYZE"); err != nil {
-		return err
-	}
-	var counts [4]int
-	if err := db.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM enterprises), (SELECT count(*) FROM parcels),
-		(SELECT count(*) FROM clips), (SELECT count(*) FROM list_entries)`).Scan(&counts[0], &counts[1], &counts[2], &counts[3]); err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "benchapi: seeded %d enterprises, %d parcels, %d clips, %d list entries in %s\n",
-		counts[0], counts[1], counts[2], counts[3], time.Since(start).Round(time.Millisecond))
-	fmt.Println(u.String())
-	return nil
 }
 
 type loadResult struct {

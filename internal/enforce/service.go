@@ -18,7 +18,8 @@ type Actor struct {
 
 // EnterpriseFilter selects enterprises. Zero fields do not filter.
 type EnterpriseFilter struct {
-	Query      string // substring of name or USCC prefix
+	IDs        []string // feature ids, for OGC items by id (findings)
+	Query      string   // substring of name or USCC prefix
 	Zone       string
 	Industry   string // prefix
 	ListStatus string // effective status of the current entry; "none" for never proposed
@@ -70,10 +71,11 @@ type ImportRowError struct {
 	Problem string `json:"problem"`
 }
 
-// EvidenceParcel is a parcel of an enterprise with its clips.
+// EvidenceParcel is a parcel of an enterprise with its clips and findings, newest first.
 type EvidenceParcel struct {
-	Parcel *offsite.Parcel `json:"parcel"`
-	Clips  []*offsite.Clip `json:"clips"`
+	Parcel   *offsite.Parcel    `json:"parcel"`
+	Clips    []*offsite.Clip    `json:"clips"`
+	Findings []*offsite.Finding `json:"findings"`
 }
 
 // Stats are the supervisors' statistics over a period (issue 6 item 10).
@@ -87,6 +89,8 @@ type Stats struct {
 	WaivedPenalties int `json:"waived_penalties"`
 	// Warnings by zone and month.
 	Warnings []ZoneMonthCount `json:"warnings"`
+	// Findings by zone and month of detection.
+	Findings []ZoneMonthCount `json:"findings"`
 	// SelfCheck response times: requests answered, their median and 90th percentile hours,
 	// and requests still unanswered past their deadline.
 	SelfCheck SelfCheckStats `json:"self_check"`
@@ -123,6 +127,9 @@ type Service interface {
 	FindEnterprises(ctx context.Context, f EnterpriseFilter) ([]*Enterprise, int, error)
 	// SetEnterpriseParcels stores parcels (WGS84) of the enterprise.
 	SetEnterpriseParcels(ctx context.Context, a Actor, uscc string, parcels []*offsite.Parcel) error
+	// FindFindingFeatures returns findings for OGC API Features: intersecting bbox, detected
+	// in [UpdatedFrom, UpdatedTo], ordered by id, with the total count.
+	FindFindingFeatures(ctx context.Context, f EnterpriseFilter) ([]*offsite.Finding, int, error)
 	// FindParcelFeatures returns parcels for OGC API Features: within bbox, updated in
 	// [UpdatedFrom, UpdatedTo], ordered by id, with the total count.
 	FindParcelFeatures(ctx context.Context, f EnterpriseFilter) ([]*offsite.Parcel, int, error)

@@ -87,7 +87,7 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "FeatureCollection", "403": "another enterprise's record", "404": "no such enterprise"},
 	}, s.handleEnterpriseParcelsGet)
 	s.handle(mux, "GET", "/api/v1/enterprises/{uscc}/evidence", operation{
-		Summary: "The enterprise's evidence: parcels with their clips and download links; the view is audited", Roles: rolesRead,
+		Summary: "The enterprise's evidence: parcels with their findings (provenance, artifacts) and clips with download links; the view is audited", Roles: rolesRead,
 		Responses: map[string]string{"200": "evidence", "404": "no such enterprise"},
 	}, s.handleEnterpriseEvidence)
 	s.handle(mux, "GET", "/api/v1/enterprises/{uscc}/health-visits", operation{
@@ -739,6 +739,12 @@ func (s *Server) handleEnterpriseParcelsGet(w http.ResponseWriter, r *http.Reque
 	writeGeoJSON(w, fc)
 }
 
+// evidenceFinding is a finding with its geometry as GeoJSON.
+type evidenceFinding struct {
+	*offsite.Finding
+	Geometry json.RawMessage `json:"geometry"`
+}
+
 type evidenceClip struct {
 	*offsite.Clip
 	COGURL       string `json:"cog_url,omitempty"`
@@ -756,8 +762,8 @@ func (s *Server) handleEnterpriseEvidence(w http.ResponseWriter, r *http.Request
 		ParcelID string            `json:"parcel_id"`
 		Name     string            `json:"name,omitempty"`
 		Geometry json.RawMessage   `json:"geometry"`
+		Findings []evidenceFinding `json:"findings"`
 		Clips    []evidenceClip    `json:"clips"`
-		Props    map[string]string `json:"-"`
 	}
 	out := make([]parcelOut, 0, len(ev))
 	for _, e := range ev {
@@ -766,7 +772,16 @@ func (s *Server) handleEnterpriseEvidence(w http.ResponseWriter, r *http.Request
 			s.Error(w, r, err)
 			return
 		}
-		po := parcelOut{ParcelID: e.Parcel.ID, Name: e.Parcel.Name, Geometry: g, Clips: make([]evidenceClip, 0, len(e.Clips))}
+		po := parcelOut{ParcelID: e.Parcel.ID, Name: e.Parcel.Name, Geometry: g, Clips: make([]evidenceClip, 0, len(e.Clips)),
+			Findings: make([]evidenceFinding, 0, len(e.Findings))}
+		for _, f := range e.Findings {
+			fg, err := geojsonGeometry(f.Geometry).MarshalJSON()
+			if err != nil {
+				s.Error(w, r, err)
+				return
+			}
+			po.Findings = append(po.Findings, evidenceFinding{Finding: f, Geometry: fg})
+		}
 		for _, c := range e.Clips {
 			ec := evidenceClip{Clip: c}
 			if s.Store != nil {

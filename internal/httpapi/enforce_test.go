@@ -18,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paulmach/orb"
+
+	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/s3"
@@ -645,6 +648,27 @@ func TestOGCWithOgrinfo(t *testing.T) {
 		fc := fmt.Sprintf(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"p%d"},"geometry":{"type":"Polygon","coordinates":[[[%d,30],[%d.01,30],[%d.01,30.01],[%d,30.01],[%d,30]]]}}]}`, i, 120+i, 120+i, 120+i, 120+i, 120+i)
 		e.must(t, 200, analyst, "PUT", "/api/v1/enterprises/"+u+"/parcels", fc, nil)
 	}
+	// A finding on parcel p1 (of otherUSCC, at 121°E).
+	sq := orb.Polygon{{{121.002, 30.002}, {121.004, 30.002}, {121.004, 30.004}, {121.002, 30.004}, {121.002, 30.002}}}
+	if err := postgres.NewFindingService(e.db).RecordFindings(context.Background(), []*offsite.Finding{{
+		ID: "00112233445566778899aabbccddeeff", ParcelID: "p1", CaptureIDs: []int64{1}, Kind: "hotspot", Class: "thermal_anomaly",
+		Score: 0.9, AreaM2: 400, Severity: "high", Geometry: sq, Pipeline: "sentinel2", PipelineHash: "abc",
+		DetectedAt: time.Date(2026, 5, 1, 2, 0, 0, 0, time.UTC), Provenance: json.RawMessage(`{"type":"Feature"}`),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	var ev struct {
+		Parcels []struct {
+			Findings []struct {
+				ID       string          `json:"id"`
+				Geometry json.RawMessage `json:"geometry"`
+			} `json:"findings"`
+		} `json:"parcels"`
+	}
+	e.must(t, 200, inspector, "GET", "/api/v1/enterprises/"+otherUSCC+"/evidence", nil, &ev)
+	if len(ev.Parcels) != 1 || len(ev.Parcels[0].Findings) != 1 || !strings.Contains(string(ev.Parcels[0].Findings[0].Geometry), "Polygon") {
+		t.Errorf("evidence with a finding: %+v", ev)
+	}
 	// Paging: numberMatched and a next link.
 	var page struct {
 		NumberMatched  int `json:"numberMatched"`
@@ -664,7 +688,13 @@ func TestOGCWithOgrinfo(t *testing.T) {
 		t.Errorf("enterprises updated before 2001: %d", page.NumberMatched)
 	}
 	e.must(t, 400, inspector, "GET", "/ogc/collections/enterprises/items?datetime=yesterday", nil, nil)
-	e.must(t, 404, inspector, "GET", "/ogc/collections/findings/items", nil, nil)
+	e.must(t, 200, inspector, "GET", "/ogc/collections/findings/items?datetime=2026-04-01T00:00:00Z/2026-06-01T00:00:00Z", nil, &page)
+	if page.NumberMatched != 1 {
+		t.Errorf("findings in May 2026: %d", page.NumberMatched)
+	}
+	e.must(t, 200, inspector, "GET", "/ogc/collections/findings/items/00112233445566778899aabbccddeeff", nil, nil)
+	e.must(t, 404, inspector, "GET", "/ogc/collections/findings/items/ffff", nil, nil)
+	e.must(t, 404, inspector, "GET", "/ogc/collections/surveys/items", nil, nil)
 
 	hdr := filepath.Join(t.TempDir(), "headers.txt")
 	if err := os.WriteFile(hdr, []byte("Authorization: Bearer "+inspector+"\n"), 0o600); err != nil {
@@ -673,6 +703,7 @@ func TestOGCWithOgrinfo(t *testing.T) {
 	for _, tc := range []struct{ layer, want string }{
 		{"enterprises", "Feature Count: 3"},
 		{"parcels", "Feature Count: 3"},
+		{"findings", "Feature Count: 1"},
 	} {
 		cmd := exec.Command("ogrinfo", "-ro", "-so", "--config", "GDAL_HTTP_HEADER_FILE", hdr,
 			"OAPIF:"+e.hs.URL+"/ogc", tc.layer)

@@ -15,8 +15,7 @@ import (
 )
 
 // OGC API – Features (Part 1: Core, GeoJSON) at /ogc, so that QGIS and GDAL's OAPIF driver
-// open the enterprises and parcels. Findings are not served yet: they have no table in this
-// version of the schema.
+// open the enterprises, parcels and findings.
 
 const (
 	ogcCRS84    = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -36,6 +35,7 @@ type ogcCollection struct {
 var ogcCollections = []ogcCollection{
 	{"enterprises", "Enterprises", "Regulated enterprises at their registered location, with their positive-list status; datetime filters on the last update."},
 	{"parcels", "Parcels", "Enterprises' parcels (WGS84); datetime filters on the last update."},
+	{"findings", "Findings", "Findings of the detection pipelines with their parcel and enterprise; datetime filters on the detection time."},
 }
 
 func (s *Server) registerOGCRoutes(mux *http.ServeMux) {
@@ -48,7 +48,7 @@ func (s *Server) registerOGCRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "conformance declaration"},
 	}, s.handleOGCConformance)
 	s.handle(mux, "GET", "/ogc/collections", operation{
-		Summary: "OGC API – Features collections: enterprises, parcels", Roles: rolesRead,
+		Summary: "OGC API – Features collections: enterprises, parcels, findings", Roles: rolesRead,
 		Responses: map[string]string{"200": "collections"},
 	}, s.handleOGCCollections)
 	s.handle(mux, "GET", "/ogc/collections/{collectionId}", operation{
@@ -126,7 +126,7 @@ func findOGCCollection(id string) (ogcCollection, error) {
 			return c, nil
 		}
 	}
-	return ogcCollection{}, offsite.NotFound("collection %q (collections: enterprises, parcels)", id)
+	return ogcCollection{}, offsite.NotFound("collection %q (collections: enterprises, parcels, findings)", id)
 }
 
 func (s *Server) handleOGCCollections(w http.ResponseWriter, r *http.Request) {
@@ -242,6 +242,12 @@ func (s *Server) handleOGCItems(w http.ResponseWriter, r *http.Request) {
 		for _, p := range ps {
 			fc.Append(parcelFeature(p))
 		}
+	case "findings":
+		var fs []*offsite.Finding
+		fs, total, err = s.Enforce.FindFindingFeatures(r.Context(), f)
+		for _, x := range fs {
+			fc.Append(findingFeature(x))
+		}
 	}
 	if err != nil {
 		s.Error(w, r, err)
@@ -284,6 +290,14 @@ func enterpriseFeature(e *enforce.Enterprise) *geojson.Feature {
 	return f
 }
 
+func findingFeature(x *offsite.Finding) *geojson.Feature {
+	return &geojson.Feature{Type: "Feature", ID: x.ID, Geometry: x.Geometry, Properties: geojson.Properties{
+		"finding_id": x.ID, "parcel_id": x.ParcelID, "kind": x.Kind, "class": x.Class, "status": x.Status,
+		"score": x.Score, "area_m2": x.AreaM2, "severity": x.Severity, "pipeline": x.Pipeline,
+		"detected_at": x.DetectedAt.UTC().Format(time.RFC3339),
+	}}
+}
+
 func (s *Server) handleOGCItem(w http.ResponseWriter, r *http.Request) {
 	c, err := findOGCCollection(r.PathValue("collectionId"))
 	if err != nil {
@@ -307,6 +321,16 @@ func (s *Server) handleOGCItem(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f = parcelFeature(p)
+	case "findings":
+		fs, _, err := s.Enforce.FindFindingFeatures(r.Context(), enforce.EnterpriseFilter{IDs: []string{id}, Limit: 1})
+		if err == nil && len(fs) == 0 {
+			err = offsite.NotFound("finding %q", id)
+		}
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		f = findingFeature(fs[0])
 	}
 	writeGeoJSON(w, f)
 }

@@ -350,16 +350,23 @@ func (s *EnforceService) SetEnterpriseParcels(ctx context.Context, a enforce.Act
 // records the view in the audit log.
 func (s *EnforceService) EnterpriseEvidence(ctx context.Context, a enforce.Actor, uscc string) (_ []enforce.EvidenceParcel, err error) {
 	defer derrors.Wrap(&err, "EnterpriseEvidence(%q)", uscc)
-	rows, err := s.db.Pool.Query(ctx, `SELECT p.id, p.name, ST_AsEWKB(p.geom), p.created_at, p.updated_at,
+	// Parcels with clips, and findings: two queries in one round trip.
+	batch := &pgx.Batch{}
+	batch.Queue(`SELECT p.id, p.name, ST_AsEWKB(p.geom), p.created_at, p.updated_at,
 		c.capture_id, c.cog_key, c.cog_sha256, c.cog_bytes, c.quicklook_key, c.quicklook_sha256, c.width, c.height,
 		c.valid_pixels, c.created_at
 		FROM enterprises e LEFT JOIN parcels p ON p.uscc = e.uscc LEFT JOIN clips c ON c.parcel_id = p.id
 		WHERE e.uscc = $1 ORDER BY p.id, c.created_at DESC, c.capture_id DESC`, uscc)
+	batch.Queue(`SELECT `+findingColumns+` FROM findings f JOIN parcels p ON p.id = f.parcel_id
+		WHERE p.uscc = $1 ORDER BY f.parcel_id, f.detected_at DESC, f.id`, uscc)
+	br := s.db.Pool.SendBatch(ctx, batch)
+	defer br.Close()
+	rows, err := br.Query()
 	if err != nil {
 		return nil, formatError(err)
 	}
-	defer rows.Close()
 	out := []enforce.EvidenceParcel{}
+	idx := map[string]int{}
 	found := false
 	for rows.Next() {
 		found = true
@@ -373,6 +380,7 @@ func (s *EnforceService) EnterpriseEvidence(ctx context.Context, a enforce.Actor
 		)
 		if err := rows.Scan(&pid, &pname, &g, &pcreated, &pupdated, &capID, &cogKey, &cogSHA, &cogBytes, &qlKey, &qlSHA,
 			&width, &height, &validPixels, &ccreated); err != nil {
+			rows.Close()
 			return nil, err
 		}
 		if pid == nil {
@@ -381,10 +389,12 @@ func (s *EnforceService) EnterpriseEvidence(ctx context.Context, a enforce.Actor
 		if len(out) == 0 || out[len(out)-1].Parcel.ID != *pid {
 			geom, err := unmarshalEWKB(g)
 			if err != nil {
+				rows.Close()
 				return nil, fmt.Errorf("parcel %q geometry: %w", *pid, err)
 			}
+			idx[*pid] = len(out)
 			out = append(out, enforce.EvidenceParcel{Parcel: &offsite.Parcel{ID: *pid, EnterpriseUSCC: uscc, Name: *pname,
-				Geometry: geom, CreatedAt: *pcreated, UpdatedAt: *pupdated}, Clips: []*offsite.Clip{}})
+				Geometry: geom, CreatedAt: *pcreated, UpdatedAt: *pupdated}, Clips: []*offsite.Clip{}, Findings: []*offsite.Finding{}})
 		}
 		if capID != nil {
 			ep := &out[len(out)-1]
@@ -393,11 +403,33 @@ func (s *EnforceService) EnterpriseEvidence(ctx context.Context, a enforce.Actor
 				ValidPixels: *validPixels, CreatedAt: *ccreated})
 		}
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, formatError(err)
 	}
 	if !found {
 		return nil, offsite.NotFound("enterprise %s", uscc)
+	}
+	rows, err = br.Query()
+	if err != nil {
+		return nil, formatError(err)
+	}
+	for rows.Next() {
+		f, err := scanFinding(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if i, ok := idx[f.ParcelID]; ok {
+			out[i].Findings = append(out[i].Findings, f)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, formatError(err)
+	}
+	if err := br.Close(); err != nil {
+		return nil, formatError(err)
 	}
 	// The view is part of the record (issue 6 item 8): committed before the answer, in a
 	// group commit with the views of concurrent requests.
@@ -405,6 +437,75 @@ func (s *EnforceService) EnterpriseEvidence(ctx context.Context, a enforce.Actor
 		return nil, err
 	}
 	return out, nil
+}
+
+const findingColumns = `f.id, f.parcel_id, f.capture_ids, f.kind, f.class, f.status, f.score, f.area_m2, f.severity,
+	ST_AsEWKB(f.geom), f.pipeline, f.pipeline_hash, f.detected_at, f.properties, f.provenance, f.artifacts, f.created_at`
+
+func scanFinding(row pgx.Row, extra ...any) (*offsite.Finding, error) {
+	f := &offsite.Finding{}
+	var g []byte
+	if err := row.Scan(append([]any{&f.ID, &f.ParcelID, &f.CaptureIDs, &f.Kind, &f.Class, &f.Status, &f.Score, &f.AreaM2,
+		&f.Severity, &g, &f.Pipeline, &f.PipelineHash, &f.DetectedAt, &f.Properties, &f.Provenance,
+		&f.Artifacts, &f.CreatedAt}, extra...)...); err != nil {
+		return nil, err
+	}
+	var err error
+	if f.Geometry, err = unmarshalEWKB(g); err != nil {
+		return nil, fmt.Errorf("finding %s geometry: %w", f.ID, err)
+	}
+	return f, nil
+}
+
+// FindFindingFeatures returns findings intersecting f.Bbox detected within [f.UpdatedFrom,
+// f.UpdatedTo], ordered by id, and their total count.
+func (s *EnforceService) FindFindingFeatures(ctx context.Context, f enforce.EnterpriseFilter) (_ []*offsite.Finding, total int, err error) {
+	defer derrors.Wrap(&err, "FindFindingFeatures")
+	cond, args := timeBoxCondition(f, "f.geom", "f.detected_at")
+	if err := s.db.Pool.QueryRow(ctx, "SELECT count(*) FROM findings f WHERE "+cond, args...).Scan(&total); err != nil {
+		return nil, 0, formatError(err)
+	}
+	rows, err := s.db.Pool.Query(ctx, "SELECT "+findingColumns+" FROM findings f WHERE "+cond+" ORDER BY f.id"+pageSQL(f.Offset, f.Limit), args...)
+	if err != nil {
+		return nil, 0, formatError(err)
+	}
+	defer rows.Close()
+	var out []*offsite.Finding
+	for rows.Next() {
+		x, err := scanFinding(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, x)
+	}
+	return out, total, formatError(rows.Err())
+}
+
+// timeBoxCondition is the SQL condition of an OGC bbox and datetime filter on the named
+// geometry and time columns.
+func timeBoxCondition(f enforce.EnterpriseFilter, geomCol, timeCol string) (string, []any) {
+	var where []string
+	var args []any
+	if f.Bbox != nil {
+		args = append(args, f.Bbox.Min[0], f.Bbox.Min[1], f.Bbox.Max[0], f.Bbox.Max[1])
+		where = append(where, fmt.Sprintf("%[1]s && ST_MakeEnvelope($1, $2, $3, $4, 4326) AND ST_Intersects(%[1]s, ST_MakeEnvelope($1, $2, $3, $4, 4326))", geomCol))
+	}
+	if f.UpdatedFrom != nil {
+		args = append(args, *f.UpdatedFrom)
+		where = append(where, fmt.Sprintf("%s >= $%d", timeCol, len(args)))
+	}
+	if f.UpdatedTo != nil {
+		args = append(args, *f.UpdatedTo)
+		where = append(where, fmt.Sprintf("%s <= $%d", timeCol, len(args)))
+	}
+	if f.IDs != nil {
+		args = append(args, f.IDs)
+		where = append(where, fmt.Sprintf("id = ANY($%d)", len(args)))
+	}
+	if len(where) == 0 {
+		return "true", nil
+	}
+	return strings.Join(where, " AND "), args
 }
 
 // groupAudit appends audit entries of many concurrent requests in one transaction: the first
@@ -444,7 +545,15 @@ func (g *groupAudit) append(ctx context.Context, db *DB, a enforce.Actor, action
 				break
 			}
 			g.mu.Unlock()
-			err := pgx.BeginFunc(fctx, db.Pool, func(tx pgx.Tx) error { return appendAudits(fctx, tx, batch) })
+			err := pgx.BeginFunc(fctx, db.Pool, func(tx pgx.Tx) error {
+				// Views are not state changes: their commit does not wait for the WAL flush
+				// (the WAL writer flushes within wal_writer_delay, 200 ms by default). A crash
+				// can lose the views of that last moment, never break or reorder the chain.
+				if _, err := tx.Exec(fctx, "SET LOCAL synchronous_commit = off"); err != nil {
+					return err
+				}
+				return appendAudits(fctx, tx, batch)
+			})
 			for _, q := range batch {
 				q.done <- formatError(err)
 			}
@@ -462,24 +571,7 @@ func (g *groupAudit) append(ctx context.Context, db *DB, a enforce.Actor, action
 // f.UpdatedTo], ordered by id, and their total count. Other filter fields are ignored.
 func (s *EnforceService) FindParcelFeatures(ctx context.Context, f enforce.EnterpriseFilter) (_ []*offsite.Parcel, total int, err error) {
 	defer derrors.Wrap(&err, "FindParcelFeatures")
-	var where []string
-	var args []any
-	if f.Bbox != nil {
-		args = append(args, f.Bbox.Min[0], f.Bbox.Min[1], f.Bbox.Max[0], f.Bbox.Max[1])
-		where = append(where, "geom && ST_MakeEnvelope($1, $2, $3, $4, 4326) AND ST_Intersects(geom, ST_MakeEnvelope($1, $2, $3, $4, 4326))")
-	}
-	if f.UpdatedFrom != nil {
-		args = append(args, *f.UpdatedFrom)
-		where = append(where, fmt.Sprintf("updated_at >= $%d", len(args)))
-	}
-	if f.UpdatedTo != nil {
-		args = append(args, *f.UpdatedTo)
-		where = append(where, fmt.Sprintf("updated_at <= $%d", len(args)))
-	}
-	cond := "true"
-	if len(where) > 0 {
-		cond = strings.Join(where, " AND ")
-	}
+	cond, args := timeBoxCondition(f, "geom", "updated_at")
 	if err := s.db.Pool.QueryRow(ctx, "SELECT count(*) FROM parcels WHERE "+cond, args...).Scan(&total); err != nil {
 		return nil, 0, formatError(err)
 	}
@@ -487,7 +579,7 @@ func (s *EnforceService) FindParcelFeatures(ctx context.Context, f enforce.Enter
 	return ps, total, formatError(err)
 }
 
-// findParcels reads parcels matching a condition on the parcels table.
+// findParcels reads parcels matching a condition on the parcels table;
 // tail follows the ORDER BY (a LIMIT and OFFSET).
 func findParcels(ctx context.Context, q querier, cond, tail string, args ...any) ([]*offsite.Parcel, error) {
 	rows, err := q.Query(ctx, `SELECT id, uscc, name, ST_AsEWKB(geom), created_at, updated_at FROM parcels WHERE `+cond+` ORDER BY id`+tail, args...)

@@ -427,7 +427,7 @@ func (s *EnforceService) VerifyAudit(ctx context.Context) (checked int64, brk *e
 // Stats computes the supervisors' statistics for [from, to).
 func (s *EnforceService) Stats(ctx context.Context, from, to time.Time) (_ *enforce.Stats, err error) {
 	defer derrors.Wrap(&err, "Stats")
-	st := &enforce.Stats{From: from, To: to, Warnings: []enforce.ZoneMonthCount{}, ListStatus: map[string]int{}}
+	st := &enforce.Stats{From: from, To: to, Warnings: []enforce.ZoneMonthCount{}, Findings: []enforce.ZoneMonthCount{}, ListStatus: map[string]int{}}
 	q := s.db.Pool
 	if err := q.QueryRow(ctx, `SELECT
 		count(*) FILTER (WHERE listed AND site_visited_at >= $1 AND site_visited_at < $2),
@@ -448,6 +448,24 @@ func (s *EnforceService) Stats(ctx context.Context, from, to time.Time) (_ *enfo
 			return nil, err
 		}
 		st.Warnings = append(st.Warnings, z)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, formatError(err)
+	}
+	rows, err = q.Query(ctx, `SELECT e.zone, to_char(f.detected_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'), count(*)
+		FROM findings f JOIN parcels p ON p.id = f.parcel_id JOIN enterprises e ON e.uscc = p.uscc
+		WHERE f.detected_at >= $1 AND f.detected_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`, from, to)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	for rows.Next() {
+		var z enforce.ZoneMonthCount
+		if err := rows.Scan(&z.Zone, &z.Month, &z.Count); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		st.Findings = append(st.Findings, z)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
