@@ -79,6 +79,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Concurrency:     cfg.WorkerConcurrency,
 		Queues:          tasks.Queues,
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		RetryDelayFunc:  cfg.RetryDelayFunc,
 		Logger:          cmdconfig.AsynqLogger{L: m.Logger},
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			id, _ := asynq.GetTaskID(ctx)

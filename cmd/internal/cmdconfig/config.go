@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hibiken/asynq"
 )
 
 // Config is Offsite's configuration. Every field is read from the environment variable named
@@ -54,6 +56,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// TaskTimeout bounds one task. OFFSITE_TASK_TIMEOUT, default "30m".
 	TaskTimeout time.Duration
+	// RetryDelay is the wait before a failed task's first retry; it doubles with each further
+	// retry, up to 10 minutes. OFFSITE_RETRY_DELAY, default "15s".
+	RetryDelay time.Duration
 	// NightlyCron is the nightly schedule (cron syntax, Asia/Shanghai). OFFSITE_NIGHTLY_CRON,
 	// default "0 2 * * *".
 	NightlyCron string
@@ -86,6 +91,7 @@ const (
 	EnvWorkerConcurrency = "OFFSITE_WORKER_CONCURRENCY"
 	EnvShutdownTimeout   = "OFFSITE_SHUTDOWN_TIMEOUT"
 	EnvTaskTimeout       = "OFFSITE_TASK_TIMEOUT"
+	EnvRetryDelay        = "OFFSITE_RETRY_DELAY"
 	EnvNightlyCron       = "OFFSITE_NIGHTLY_CRON"
 	EnvTokensFile        = "OFFSITE_API_TOKENS_FILE"
 	EnvProvinceConfig    = "OFFSITE_PROVINCE_CONFIG"
@@ -115,6 +121,7 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 		WorkerConcurrency: p.intRange(EnvWorkerConcurrency, 2, 1, 256),
 		ShutdownTimeout:   p.duration(EnvShutdownTimeout, 30*time.Second),
 		TaskTimeout:       p.duration(EnvTaskTimeout, 30*time.Minute),
+		RetryDelay:        p.duration(EnvRetryDelay, 15*time.Second),
 		NightlyCron:       p.cron(EnvNightlyCron, "0 2 * * *"),
 		TokensFile:        p.file(EnvTokensFile),
 		ProvinceConfig:    p.file(EnvProvinceConfig),
@@ -290,6 +297,16 @@ func redactURL(s string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	return u.String()
+}
+
+// RetryDelayFunc is the asynq retry policy: RetryDelay, doubled with each retry, at most
+// 10 minutes.
+func (c *Config) RetryDelayFunc(n int, _ error, _ *asynq.Task) time.Duration {
+	d := c.RetryDelay
+	for i := 0; i < n && d < 10*time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, 10*time.Minute)
 }
 
 // NewLogger builds the process logger: JSON to stderr at the configured level.

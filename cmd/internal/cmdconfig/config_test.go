@@ -33,6 +33,7 @@ func TestParseDefaults(t *testing.T) {
 		WorkerConcurrency: 2,
 		ShutdownTimeout:   30 * time.Second,
 		TaskTimeout:       30 * time.Minute,
+		RetryDelay:        15 * time.Second,
 		NightlyCron:       "0 2 * * *",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -53,6 +54,15 @@ func TestParseValues(t *testing.T) {
 		got.WorkerConcurrency != 8 || got.ShutdownTimeout != 5*time.Second || got.MetricsAddr != "" ||
 		got.CapturesBucket != "my.captures" || got.DatabaseURL != "postgresql://u:p@db:5433/x" {
 		t.Errorf("Parse = %+v", got)
+	}
+}
+
+func TestRetryDelay(t *testing.T) {
+	c := &Config{RetryDelay: 15 * time.Second}
+	for n, want := range map[int]time.Duration{0: 15 * time.Second, 1: 30 * time.Second, 3: 2 * time.Minute, 6: 10 * time.Minute, 50: 10 * time.Minute} {
+		if got := c.RetryDelayFunc(n, nil, nil); got != want {
+			t.Errorf("retry %d: delay %v, want %v", n, got, want)
+		}
 	}
 }
 
