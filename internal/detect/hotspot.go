@@ -20,6 +20,12 @@ type HotspotParams struct {
 	Saturation float64 `yaml:"saturation"`
 	// MinSWIR2 is the least swir2 reflectance of a hot pixel (bright-roof guard); default 0.15.
 	MinSWIR2 float64 `yaml:"min_swir2"`
+	// Ratio: a pixel is also hot where swir2 reflectance exceeds both swir1 and nir
+	// reflectance by this factor (Murphy et al. 2016). Sources of 800–1200 K filling a
+	// small part of a pixel raise swir2 far more than swir1 without making either
+	// radiance-based index positive, while no natural surface is that much brighter at
+	// 2.2 µm than at 1.6 µm. Default 1.4.
+	Ratio float64 `yaml:"ratio"`
 	// MinContrast is how far the hottest swir2 reflectance of a hotspot must exceed the
 	// median of its surroundings (bright-roof guard); default 0.1.
 	MinContrast float64 `yaml:"min_contrast"`
@@ -43,6 +49,9 @@ func (p HotspotParams) withDefaults() HotspotParams {
 	}
 	if p.MinSWIR2 == 0 {
 		p.MinSWIR2 = 0.15
+	}
+	if p.Ratio == 0 {
+		p.Ratio = 1.4
 	}
 	if p.MinContrast == 0 {
 		p.MinContrast = 0.1
@@ -73,6 +82,7 @@ func (p HotspotParams) Validate() error {
 	return firstErr(
 		positive("saturation", p.Saturation),
 		positive("min_swir2", p.MinSWIR2),
+		greater("ratio", p.Ratio, 1),
 		nonNegative("min_contrast", p.MinContrast),
 		atLeast("background_radius", p.BackgroundRadius, 1),
 		atLeast("min_pixels", p.MinPixels, 1),
@@ -82,7 +92,7 @@ func (p HotspotParams) Validate() error {
 
 func (p HotspotParams) record() map[string]float64 {
 	return map[string]float64{
-		"saturation": p.Saturation, "min_swir2": p.MinSWIR2, "min_contrast": p.MinContrast,
+		"saturation": p.Saturation, "min_swir2": p.MinSWIR2, "ratio": p.Ratio, "min_contrast": p.MinContrast,
 		"background_radius": float64(p.BackgroundRadius), "min_pixels": float64(p.MinPixels),
 		"match_distance":       p.MatchDistance,
 		"solar_irradiance_nir": p.SolarIrradiance[0], "solar_irradiance_swir1": p.SolarIrradiance[1],
@@ -154,8 +164,8 @@ func (h *hotScene) saturated(i int) bool {
 	return h.swir1[i] >= s || h.swir2[i] >= s
 }
 
-// hot reports whether pixel i is a hotspot candidate: either index positive and swir2 at
-// least MinSWIR2, or swir1 or swir2 saturated.
+// hot reports whether pixel i is a hotspot candidate: swir1 or swir2 saturated, or swir2
+// at least MinSWIR2 with either index positive or the reflectance ratios above Ratio.
 func (h *hotScene) hot(i int) bool {
 	if !h.observed(i) {
 		return false
@@ -167,14 +177,20 @@ func (h *hotScene) hot(i int) bool {
 		return false
 	}
 	a, b := h.indices(i)
-	return a > 0 || b > 0
+	return a > 0 || b > 0 || h.ratioHot(i)
+}
+
+// ratioHot reports whether swir2 exceeds swir1 and nir by the factor Ratio.
+func (h *hotScene) ratioHot(i int) bool {
+	s2 := float64(h.swir2[i])
+	return s2 >= h.p.Ratio*float64(h.swir1[i]) && s2 >= h.p.Ratio*float64(h.nir[i])
 }
 
 // hotspot is one accepted hot region of a date.
 type hotspot struct {
 	c                  *component
 	maxSWIR, maxSWNIR  float64
-	saturated          int
+	saturated, ratio   int // pixels saturated, pixels hot by the reflectance ratios
 	swir2Max, swir2Bkg float64
 }
 
@@ -197,6 +213,9 @@ func (h *hotScene) find() []hotspot {
 			if h.saturated(i) {
 				hs.saturated++
 			}
+			if h.ratioHot(i) {
+				hs.ratio++
+			}
 			a, b := h.indices(i)
 			hs.maxSWIR = math.Max(hs.maxSWIR, a)
 			hs.maxSWNIR = math.Max(hs.maxSWNIR, b)
@@ -206,7 +225,10 @@ func (h *hotScene) find() []hotspot {
 		// that can be shifted against each other) needs MinPixels pixels; NHI_SWIR > 0 or
 		// saturation is direct evidence even in one pixel. A lone saturated pixel with no
 		// positive index is a glint.
-		if hs.maxSWIR <= 0 && hs.saturated == 0 && c.pixels < h.p.MinPixels {
+		// The swir2/swir1 ratio compares bands of the same resolution group and counts as
+		// direct evidence too.
+		direct := hs.maxSWIR > 0 || hs.saturated > 0 || hs.ratio > 0
+		if !direct && c.pixels < h.p.MinPixels {
 			continue
 		}
 		if hs.saturated == c.pixels && c.pixels < 2 && hs.maxSWIR <= 0 {
@@ -249,11 +271,15 @@ func (h *hotScene) finding(hs hotspot, status string, attr Attribution) (Finding
 		Params: h.p.record(),
 		Measures: map[string]float64{
 			"nhi_swir_max": hs.maxSWIR, "nhi_swnir_max": hs.maxSWNIR,
-			"saturated_pixels": float64(hs.saturated),
-			"swir2_max":        hs.swir2Max, "swir2_background": hs.swir2Bkg,
+			"saturated_pixels": float64(hs.saturated), "ratio_pixels": float64(hs.ratio),
+			"swir2_max": hs.swir2Max, "swir2_background": hs.swir2Bkg,
 		}}
-	// Score: strength of the strongest index, saturation counting as full strength.
+	// Score: strength of the strongest index, saturation counting as full strength and
+	// the reflectance ratios as half.
 	strength := math.Max(hs.maxSWIR, hs.maxSWNIR)
+	if hs.ratio > 0 {
+		strength = math.Max(strength, 0.25)
+	}
 	if hs.saturated > 0 {
 		strength = 1
 	}
@@ -263,7 +289,8 @@ func (h *hotScene) finding(hs hotspot, status string, attr Attribution) (Finding
 }
 
 // DetectHotspots finds thermal anomalies on one date (status active): regions where
-// NHI_SWIR or NHI_SWNIR is positive, computed in radiance units, with guards against
+// NHI_SWIR or NHI_SWNIR is positive, computed in radiance units, or where swir2 reflectance
+// exceeds swir1 and nir reflectance by Ratio, with guards against
 // saturation (counted as hot; a lone saturated pixel without a positive index is dropped),
 // bright roofs and bare soil (minimum swir2 reflectance and contrast against the
 // surrounding median), misregistration (a region hot only by NHI_SWNIR needs MinPixels

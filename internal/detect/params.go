@@ -24,6 +24,13 @@ func positive(field string, v float64) error {
 	return nil
 }
 
+func greater(field string, v, lo float64) error {
+	if !(v > lo) {
+		return &ParamError{field, fmt.Sprintf("must be > %g", lo)}
+	}
+	return nil
+}
+
 func nonNegative(field string, v float64) error {
 	if !(v >= 0) {
 		return &ParamError{field, "must be >= 0"}

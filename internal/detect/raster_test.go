@@ -404,3 +404,20 @@ func withNarrow(g *Grid) *Grid {
 	g.Bands = append(g.Bands, append([]float32(nil), g.Band(BandNIR)...))
 	return g
 }
+
+func TestDetectHotspotsWarmKiln(t *testing.T) {
+	// 1000 K over 0.5% of a 20 m pixel on soil: both radiance indices stay negative, the
+	// reflectance ratios find it.
+	g := hotGrid(t, func(x, y int, v *[3]float32, scl *float32) {
+		if x >= 10 && x < 12 && y >= 10 && y < 12 {
+			*v = [3]float32{0.2503, 0.376, 0.99}
+		}
+	})
+	fs, err := DetectHotspots(g, HotspotParams{}, Attribution{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 1 || fs[0].Measures["nhi_swir_max"] > 0 || fs[0].Measures["nhi_swnir_max"] > 0 || fs[0].Measures["ratio_pixels"] != 4 {
+		t.Errorf("findings %+v, want one found by the ratios alone", fs)
+	}
+}

@@ -89,11 +89,23 @@ func (b *sceneBuilder) paintRect(dst []spectrum, r rect, s spectrum, tex []float
 	}
 }
 
-// kiln is a hot source: its pixels and the dates it burns.
+// kiln is a hot source: its pixels, the dates it burns, its temperature (K) and the
+// fraction of a 20 m pixel it fills.
 type kiln struct {
 	r             rect
 	before, after bool
-	heat          float64
+	temp, frac    float64
+}
+
+// newKiln draws an operating kiln or furnace: 900–1400 K over 0.5–3% of a 20 m pixel.
+func newKiln(r *rand.Rand, at rect, before, after bool) kiln {
+	return kiln{r: at, before: before, after: after, temp: 900 + 500*r.Float64(), frac: 0.005 + 0.025*r.Float64()}
+}
+
+// planck is blackbody spectral radiance in W/m²/sr/µm at wavelength lambda (µm).
+func planck(lambda, temp float64) float64 {
+	const c1, c2 = 1.191042e8, 14387.77 // W µm⁴/m²/sr, µm K
+	return c1 / math.Pow(lambda, 5) / (math.Exp(c2/(lambda*temp)) - 1)
 }
 
 func genScene(r *rand.Rand, cfg Config, index int, control bool) *Scene {
@@ -119,7 +131,7 @@ func genScene(r *rand.Rand, cfg Config, index int, control bool) *Scene {
 				if p < 4 {
 					b.plume(pr, id)
 				} else if kr, ok := b.spot(pr, 2, 2, taken); ok {
-					kilns = append(kilns, kiln{r: kr, before: true, after: true, heat: r.Float64()})
+					kilns = append(kilns, newKiln(r, kr, true, true))
 				}
 				continue
 			}
@@ -138,16 +150,14 @@ func genScene(r *rand.Rand, cfg Config, index int, control bool) *Scene {
 				}
 				if kr, ok := b.spot(pr, kw, kh, taken); ok {
 					taken = append(taken, kr)
-					k := kiln{r: kr, heat: r.Float64()}
 					switch (p / 2) % 3 {
 					case 0:
-						k.before, k.after = true, true
+						kilns = append(kilns, newKiln(r, kr, true, true))
 					case 1:
-						k.after = true
+						kilns = append(kilns, newKiln(r, kr, false, true))
 					default:
-						k.before = true
+						kilns = append(kilns, newKiln(r, kr, true, false))
 					}
-					kilns = append(kilns, k)
 				}
 			}
 			if p%3 == 1 {
@@ -427,8 +437,9 @@ func (b *sceneBuilder) render(spec []spectrum, scl []float32, after bool, noise 
 	return g
 }
 
-// burn writes the kilns' hot pixels into the rendered grids (emitted radiance does not
-// follow the surface's radiometric shift).
+// burn adds the kilns' emitted radiance, as apparent reflectance (π·f·B(λ,T) over the
+// solar irradiance at a 37° sun), to the rendered grids: it does not follow the
+// surface's radiometric shift. Values clip at 5.5, where Sentinel-2 saturates.
 func (b *sceneBuilder) burn(before, after *detect.Grid, kilns []kiln) {
 	for _, k := range kilns {
 		for _, d := range []struct {
@@ -444,9 +455,14 @@ func (b *sceneBuilder) burn(before, after *detect.Grid, kilns []kiln) {
 					if d.g.Bands[7][i] == 9 || d.g.Bands[7][i] == 8 || d.g.Bands[7][i] == 3 {
 						continue
 					}
-					d.g.Bands[4][i] = float32(1.2 + 1.3*k.heat)
-					d.g.Bands[5][i] = float32(1.3 + 2.0*k.heat)
-					d.g.Bands[6][i] = 0.28
+					add := func(band int, lambda, e0 float64) {
+						v := float64(d.g.Bands[band][i]) + math.Pi*k.frac*planck(lambda, k.temp)/(e0*0.8)
+						d.g.Bands[band][i] = float32(math.Min(v, 5.5))
+					}
+					add(4, 1.61, 245.59) // swir1
+					add(5, 2.19, 85.25)  // swir2
+					add(6, 0.865, 955.19)
+					add(3, 0.833, 1041.0)
 				}
 			}
 		}
