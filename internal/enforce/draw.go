@@ -91,6 +91,10 @@ type DrawResult struct {
 	PoolSize  int        `json:"pool_size"`
 	Groups    []Group    `json:"groups"`
 	Targets   []Target   `json:"targets"`
+	// Pool and Inspectors are the inputs, sorted, with every conflict applied: Draw(Config,
+	// seed, Pool, Inspectors) gives Targets again.
+	Pool       []Candidate `json:"pool"`
+	Inspectors []Inspector `json:"inspectors"`
 }
 
 // Group reports one stratum of the pool.
@@ -152,6 +156,7 @@ func Draw(cfg DrawConfig, seed uint64, pool []Candidate, inspectors []Inspector)
 	}
 	ins := append([]Inspector(nil), inspectors...)
 	sort.Slice(ins, func(i, j int) bool { return ins[i].ID < ins[j].ID })
+	res.Pool, res.Inspectors = append([]Candidate(nil), sorted...), ins
 	load := map[string]int{}
 	m := cfg.InspectorsPerTarget
 	for ti := range res.Targets {

@@ -158,15 +158,33 @@ type Service interface {
 	FindInspectionByID(ctx context.Context, id int64) (*Inspection, error)
 	FindInspections(ctx context.Context, f InspectionFilter) ([]*Inspection, int, error)
 
+	// CreateDraw draws from the current pool. Besides the conflicts given, an inspector is not
+	// drawn for an enterprise they were drawn for in the latest draw that included it.
 	CreateDraw(ctx context.Context, a Actor, cfg DrawConfig, seed uint64, inspectors []Inspector) (*StoredDraw, error)
 	FindDrawByID(ctx context.Context, id int64) (*StoredDraw, error)
 	FindDraws(ctx context.Context, offset, limit int) ([]*StoredDraw, int, error)
+
+	// PublicDisclosures returns the dispositions disclosed to the public (四.10), newest first.
+	PublicDisclosures(ctx context.Context, offset, limit int) ([]Disclosure, int, error)
 
 	Audit(ctx context.Context, a Actor, action, subject string, detail any) error
 	FindAudit(ctx context.Context, subject string, offset, limit int) ([]*AuditEntry, int, error)
 	VerifyAudit(ctx context.Context) (checked int64, brk *ChainBreak, err error)
 
 	Stats(ctx context.Context, from, to time.Time) (*Stats, error)
+}
+
+// Disclosure is a disposition published under 四.10: who, what rule, what follows.
+type Disclosure struct {
+	InspectionID       int64     `json:"inspection_id"`
+	USCC               string    `json:"uscc"`
+	Name               string    `json:"name"`
+	Rule               string    `json:"rule"`
+	Penalty            string    `json:"penalty"`
+	RemovedFromList    bool      `json:"removed_from_list"`
+	SpecialSupervision bool      `json:"special_supervision"`
+	PoliceReferral     bool      `json:"police_referral"`
+	DecidedAt          time.Time `json:"decided_at"`
 }
 
 // Outcomes of OpenWarning.

@@ -333,6 +333,12 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "draw", "400": "bad id", "404": "no such draw"},
 	}, s.handleDrawGet)
 
+	s.handle(mux, "GET", "/public/disclosures", operation{
+		Summary: "Published dispositions (no login): strict penalties with public disclosure under 四.10", Roles: rolesPublic,
+		Query:     map[string]string{"limit": "1..1000, default 100", "offset": "default 0"},
+		Responses: map[string]string{"200": "disclosures", "400": "bad query parameter"},
+	}, s.handlePublicDisclosures)
+
 	// Audit and statistics.
 	s.handle(mux, "GET", "/api/v1/audit", operation{
 		Summary: "Audit log entries, newest first", Roles: rolesDecide,
@@ -1403,6 +1409,20 @@ func (s *Server) handleDrawGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) handlePublicDisclosures(w http.ResponseWriter, r *http.Request) {
+	offset, limit, err := pageParams(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	ds, total, err := s.Enforce.PublicDisclosures(r.Context(), offset, limit)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"disclosures": ds, "total": total})
 }
 
 // ---------------------------------------------------------------- audit, statistics

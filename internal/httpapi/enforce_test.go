@@ -21,6 +21,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/s3"
@@ -526,17 +527,35 @@ func TestDrawAndAuditVerify(t *testing.T) {
 			} `json:"targets"`
 		} `json:"result"`
 	}
-	ins := []map[string]any{{"id": "a"}, {"id": "b"}, {"id": "c", "conflicts": []string{entUSCC}}}
+	ins := []map[string]any{{"id": "a"}, {"id": "b"}, {"id": "c"}, {"id": "d"}, {"id": "e", "conflicts": []string{entUSCC, otherUSCC}}}
 	e.must(t, 201, approver, "POST", "/api/v1/draws", map[string]any{"seed": "00000000000000ff", "inspectors": ins}, &d)
 	if d.Result.Seed != "00000000000000ff" || len(d.Result.Targets) != 1 {
 		t.Fatalf("draw: %+v", d)
 	}
-	var again = d
-	e.must(t, 201, approver, "POST", "/api/v1/draws", map[string]any{"seed": "00000000000000ff", "inspectors": ins}, &again)
-	if fmt.Sprint(again.Result.Targets) != fmt.Sprint(d.Result.Targets) {
-		t.Errorf("same seed, different draw: %v %v", again.Result.Targets, d.Result.Targets)
+	// Anyone can repeat the published draw from its seed, pool and inspectors.
+	var pub struct {
+		Result enforce.DrawResult `json:"result"`
 	}
-	e.must(t, 200, "", "GET", fmt.Sprintf("/public/draws/%d", d.ID), nil, nil)
+	e.must(t, 200, "", "GET", fmt.Sprintf("/public/draws/%d", d.ID), nil, &pub)
+	seed, err := enforce.ParseSeed(pub.Result.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	redo, err := enforce.Draw(pub.Result.Config, seed, pub.Result.Pool, pub.Result.Inspectors)
+	if err != nil || fmt.Sprint(redo.Targets) != fmt.Sprint(pub.Result.Targets) || len(pub.Result.Pool) != 2 {
+		t.Errorf("repeating the published draw: %v %v, published %v", redo, err, pub.Result.Targets)
+	}
+	// The next draw does not send the same inspectors to the same enterprise.
+	next := d
+	next.Result.Targets = nil // decode into fresh memory, not d's
+	e.must(t, 201, approver, "POST", "/api/v1/draws", map[string]any{"seed": "00000000000000ff", "inspectors": ins}, &next)
+	for _, a := range next.Result.Targets[0].Inspectors {
+		for _, b := range d.Result.Targets[0].Inspectors {
+			if next.Result.Targets[0].USCC == d.Result.Targets[0].USCC && a == b {
+				t.Errorf("inspector %s drawn for %s twice running", a, d.Result.Targets[0].USCC)
+			}
+		}
+	}
 	var apiErr apiError
 	e.must(t, 400, approver, "POST", "/api/v1/draws", map[string]any{"seed": "xyz", "inspectors": ins}, &apiErr)
 	if apiErr.Error.Field != "seed" {

@@ -286,6 +286,10 @@ func (s *EnforceService) CreateDraw(ctx context.Context, a enforce.Actor, cfg en
 		if err != nil {
 			return err
 		}
+		inspectors, err := withLastConflicts(ctx, tx, inspectors)
+		if err != nil {
+			return err
+		}
 		res, err := enforce.Draw(cfg, seed, pool, inspectors)
 		if err != nil {
 			return offsite.Invalid("inspectors", "%v", err)
@@ -304,6 +308,38 @@ func (s *EnforceService) CreateDraw(ctx context.Context, a enforce.Actor, cfg en
 	})
 	if err != nil {
 		return nil, formatError(err)
+	}
+	return out, nil
+}
+
+// withLastConflicts adds to each inspector's conflicts the enterprises they were drawn for in
+// the latest draw that included each enterprise: the same inspector does not inspect the
+// same enterprise twice running.
+func withLastConflicts(ctx context.Context, tx pgx.Tx, inspectors []enforce.Inspector) ([]enforce.Inspector, error) {
+	rows, err := tx.Query(ctx, `WITH latest AS (
+			SELECT DISTINCT ON (t->>'uscc') t->>'uscc' AS uscc, t->'inspectors' AS ins
+			FROM draws d, jsonb_array_elements(d.result->'targets') t
+			ORDER BY t->>'uscc', d.id DESC)
+		SELECT uscc, jsonb_array_elements_text(ins) FROM latest`)
+	if err != nil {
+		return nil, err
+	}
+	last := map[string][]string{} // inspector → enterprises
+	for rows.Next() {
+		var uscc, ins string
+		if err := rows.Scan(&uscc, &ins); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		last[ins] = append(last[ins], uscc)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]enforce.Inspector, len(inspectors))
+	for i, in := range inspectors {
+		out[i] = enforce.Inspector{ID: in.ID, Conflicts: append(append([]string(nil), in.Conflicts...), last[in.ID]...)}
 	}
 	return out, nil
 }
@@ -343,6 +379,31 @@ func (s *EnforceService) FindDraws(ctx context.Context, offset, limit int) (_ []
 		if err != nil {
 			return nil, 0, err
 		}
+		out = append(out, d)
+	}
+	return out, total, formatError(rows.Err())
+}
+
+// PublicDisclosures returns the dispositions with public disclosure, newest first.
+func (s *EnforceService) PublicDisclosures(ctx context.Context, offset, limit int) (_ []enforce.Disclosure, total int, err error) {
+	defer derrors.Wrap(&err, "PublicDisclosures")
+	rows, err := s.db.Pool.Query(ctx, `SELECT i.id, i.uscc, e.name, i.doc->'disposition', count(*) OVER ()
+		FROM inspections i JOIN enterprises e ON e.uscc = i.uscc
+		WHERE (i.doc->'disposition'->>'public_disclosure')::boolean
+		ORDER BY i.closed_at DESC, i.id DESC`+pageSQL(offset, limit))
+	if err != nil {
+		return nil, 0, formatError(err)
+	}
+	defer rows.Close()
+	out := []enforce.Disclosure{}
+	for rows.Next() {
+		var d enforce.Disclosure
+		var disp enforce.Disposition
+		if err := rows.Scan(&d.InspectionID, &d.USCC, &d.Name, &disp, &total); err != nil {
+			return nil, 0, err
+		}
+		d.Rule, d.Penalty, d.RemovedFromList, d.SpecialSupervision, d.PoliceReferral, d.DecidedAt =
+			disp.Rule, disp.Penalty, disp.RemoveFromList, disp.SpecialSupervision, disp.PoliceReferral, disp.DecidedAt
 		out = append(out, d)
 	}
 	return out, total, formatError(rows.Err())

@@ -277,6 +277,10 @@ func TestInspectionFlowAndDisposition(t *testing.T) {
 	if err != nil || outcome != enforce.WarningLinked || lk.LinkedTo == nil || *lk.LinkedTo != in.ID || lk.Status != enforce.InspClosed {
 		t.Errorf("link: %+v %s %v", lk, outcome, err)
 	}
+	ds, n, err := s.PublicDisclosures(ctx, 0, 10)
+	if err != nil || n != 1 || ds[0].USCC != testUSCC || !ds[0].RemovedFromList || ds[0].Rule != enforce.RuleStrict {
+		t.Errorf("disclosures: %+v %d %v", ds, n, err)
+	}
 	st, err := s.Stats(ctx, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -295,7 +299,8 @@ func TestDrawStored(t *testing.T) {
 	MustListed(t, s, testUSCC)
 	cfg := enforce.DefaultConfig().Draw
 	cfg.UnlistedRatio, cfg.ListedRatio = 1, 1
-	d, err := s.CreateDraw(ctx, admin, cfg, 7, []enforce.Inspector{{ID: "x"}, {ID: "y"}, {ID: "z"}})
+	ins := []enforce.Inspector{{ID: "w"}, {ID: "x"}, {ID: "y"}, {ID: "z"}}
+	d, err := s.CreateDraw(ctx, admin, cfg, 7, ins)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,6 +310,24 @@ func TestDrawStored(t *testing.T) {
 	again, err := s.FindDrawByID(ctx, d.ID)
 	if err != nil || again.Result.Targets[2].Mode != enforce.ModeOffsite {
 		t.Errorf("stored draw: %+v %v", again, err)
+	}
+	// The next draw does not send an inspector back to the enterprise they were drawn for.
+	last := map[string][]string{}
+	for _, tg := range d.Result.Targets {
+		last[tg.USCC] = tg.Inspectors
+	}
+	d2, err := s.CreateDraw(ctx, admin, cfg, 8, ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range d2.Result.Targets {
+		for _, a := range tg.Inspectors {
+			for _, b := range last[tg.USCC] {
+				if a == b {
+					t.Errorf("inspector %s drawn for %s twice running", a, tg.USCC)
+				}
+			}
+		}
 	}
 }
 
