@@ -412,6 +412,8 @@ func changeMeasures(before, after *Grid, c *component, field changeField, keep f
 //   - earthwork: not vegetated on either date (NDVI < 0.3), soil-coloured after and swir1
 //     rising by BrightnessRise (without swir1: brightness rising by BrightnessRise or
 //     redness by 0.15);
+//   - "" (not reported) for water on both dates (MNDWI > 0.1): what happens within water
+//     (turbidity, algae, waves) is for DetectWaterPlumes;
 //   - "" (not reported) for vegetation on both dates (NDVI > 0.3) whose NDVI moved by less
 //     than NDVIDrop and brightness by less than BrightnessRise: crops and trees greening
 //     or senescing at their own pace, a seasonal shift no scene-wide transformation
@@ -425,6 +427,9 @@ func classifyChange(m map[string]float64, p ChangeParams) string {
 		if wb != wa && math.Abs(d("mndwi")) >= p.MNDWIChange {
 			return ClassWaterChange
 		}
+	}
+	if has("mndwi") && m["mndwi_before"] > 0.1 && m["mndwi_after"] > 0.1 {
+		return "" // water on both dates: turbidity and the like are the plume detector's
 	}
 	soil := has("redness") && m["redness_after"] > 0.2
 	blueRoof := func(when string) bool { return has("redness") && m["redness_"+when] < -0.1 }
