@@ -64,8 +64,8 @@ func (w *Warning) Validate() error {
 	if strings.TrimSpace(w.Ref) == "" {
 		return offsite.Invalid("ref", "is required: the finding id or the monitoring record")
 	}
-	if strings.TrimSpace(w.Message) == "" {
-		return offsite.Invalid("message", "is required")
+	if strings.TrimSpace(w.Message) == "" && w.Source != WarningFinding {
+		return offsite.Invalid("message", "is required (for a finding it defaults to the finding's kind and class)")
 	}
 	return nil
 }

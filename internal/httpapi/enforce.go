@@ -213,7 +213,7 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 	// Inspections.
 	s.handle(mux, "POST", "/api/v1/warnings", operation{
 		Summary:     "Record an early warning from a finding or monitoring data",
-		Description: "Joins the enterprise's open off-site inspection, or opens one; a matter already inspected by another level is linked to that inspection instead of being repeated.",
+		Description: "Joins the enterprise's open off-site inspection, or opens one; a matter already inspected by another level is linked to that inspection instead of being repeated. For source finding, ref is the finding id and uscc, severity and message default to the finding's.",
 		Roles:       []string{RoleAdmin, RoleAnalyst, RoleInspector},
 		Request: obj([]string{"uscc", "source", "ref", "message"}, map[string]any{"uscc": str, "level": map[string]any{"enum": enforce.Levels},
 			"source": map[string]any{"enum": []string{enforce.WarningFinding, enforce.WarningMonitoring}}, "ref": str, "severity": str, "message": str}),
@@ -1148,8 +1148,8 @@ func decodeWarning(body []byte) (*warningRequest, *enforce.Warning, error) {
 	if err := strictUnmarshal(body, &in); err != nil {
 		return nil, nil, err
 	}
-	if in.USCC == "" {
-		return nil, nil, offsite.Invalid("uscc", "is required")
+	if in.USCC == "" && in.Source != enforce.WarningFinding {
+		return nil, nil, offsite.Invalid("uscc", "is required (for a finding it is taken from the finding's parcel)")
 	}
 	if in.Level == "" {
 		in.Level = "city"

@@ -426,7 +426,7 @@ func TestInspectionWorkflowRoutes(t *testing.T) {
 		Outcome    string        `json:"outcome"`
 		Inspection inspectionOut `json:"inspection"`
 	}
-	e.must(t, 201, analyst, "POST", "/api/v1/warnings", map[string]any{"uscc": entUSCC, "source": "finding", "ref": "f-1", "message": "SWIR hotspot on the kiln"}, &opened)
+	e.must(t, 201, analyst, "POST", "/api/v1/warnings", map[string]any{"uscc": entUSCC, "source": "monitoring", "ref": "f-1", "message": "SWIR hotspot on the kiln"}, &opened)
 	in := opened.Inspection
 	if !in.Listed || in.Status != "open" {
 		t.Fatalf("opened: %+v", opened)
@@ -485,7 +485,7 @@ func TestInspectionWorkflowRoutes(t *testing.T) {
 		t.Errorf("closed: %+v %+v", in, in.Disposition)
 	}
 	// The same matter raised by the province is linked, not repeated.
-	e.must(t, 200, analyst, "POST", "/api/v1/warnings", map[string]any{"uscc": entUSCC, "level": "province", "source": "finding", "ref": "f-1", "message": "hotspot"}, &opened)
+	e.must(t, 200, analyst, "POST", "/api/v1/warnings", map[string]any{"uscc": entUSCC, "level": "province", "source": "monitoring", "ref": "f-1", "message": "hotspot"}, &opened)
 	if opened.Outcome != "linked" || opened.Inspection.Status != "closed" {
 		t.Errorf("province warning: %+v", opened)
 	}
@@ -598,7 +598,7 @@ func TestEveryRouteAndRole(t *testing.T) {
 	// Records the {id} and {uscc} paths point at.
 	e.must(t, 201, analyst, "POST", "/api/v1/enterprises", enterpriseBody(entUSCC, 120.1, 30.2), nil)
 	e.must(t, 201, analyst, "POST", "/api/v1/positive-list", map[string]any{"uscc": entUSCC, "facts": goodFacts()}, nil)
-	e.must(t, 201, analyst, "POST", "/api/v1/warnings", map[string]any{"uscc": entUSCC, "source": "finding", "ref": "f", "message": "m"}, nil)
+	e.must(t, 201, analyst, "POST", "/api/v1/warnings", map[string]any{"uscc": entUSCC, "source": "monitoring", "ref": "f", "message": "m"}, nil)
 	e.must(t, 201, approver, "POST", "/api/v1/draws", map[string]any{"inspectors": []map[string]string{{"id": "a"}, {"id": "b"}}}, nil)
 
 	var doc struct {
@@ -688,6 +688,24 @@ func TestOGCWithOgrinfo(t *testing.T) {
 	if len(ev.Parcels) != 1 || len(ev.Parcels[0].Findings) != 1 || !strings.Contains(string(ev.Parcels[0].Findings[0].Geometry), "Polygon") {
 		t.Errorf("evidence with a finding: %+v", ev)
 	}
+	// A warning from the finding: the enterprise comes from the finding's parcel.
+	var opened struct {
+		Outcome    string `json:"outcome"`
+		Inspection struct {
+			USCC     string `json:"uscc"`
+			Warnings []struct{ Severity, Message string }
+		} `json:"inspection"`
+	}
+	e.must(t, 201, analyst, "POST", "/api/v1/warnings", map[string]any{"source": "finding", "ref": "00112233445566778899aabbccddeeff"}, &opened)
+	if opened.Inspection.USCC != otherUSCC || opened.Inspection.Warnings[0].Severity != "high" || !strings.Contains(opened.Inspection.Warnings[0].Message, "thermal_anomaly") {
+		t.Errorf("warning from a finding: %+v", opened)
+	}
+	var apiErr apiError
+	e.must(t, 400, analyst, "POST", "/api/v1/warnings", map[string]any{"uscc": entUSCC, "source": "finding", "ref": "00112233445566778899aabbccddeeff"}, &apiErr)
+	if apiErr.Error.Field != "ref" || !strings.Contains(apiErr.Error.Message, "not "+entUSCC) {
+		t.Errorf("finding of another enterprise: %+v", apiErr.Error)
+	}
+	e.must(t, 400, analyst, "POST", "/api/v1/warnings", map[string]any{"source": "finding", "ref": "nope"}, &apiErr)
 	// Paging: numberMatched and a next link.
 	var page struct {
 		NumberMatched  int `json:"numberMatched"`

@@ -80,9 +80,39 @@ func addWarning(ctx context.Context, tx pgx.Tx, in *enforce.Inspection, w *enfor
 // OpenWarning records a warning on an enterprise (二.5, 三.8): it joins the open inspection;
 // or, when another level has already closed an inspection of the same matter, a closed record
 // linked to it is made (its results are recognised, not repeated); or it opens an inspection.
+//
+// A warning from a finding names the finding in w.Ref; uscc may then be "", and is taken from
+// the finding's parcel. A finding on another enterprise's parcel is refused.
 func (s *EnforceService) OpenWarning(ctx context.Context, a enforce.Actor, uscc, level string, w *enforce.Warning) (_ *enforce.Inspection, outcome string, err error) {
 	defer derrors.Wrap(&err, "OpenWarning(%q)", uscc)
 	var out *enforce.Inspection
+	if w.Source == enforce.WarningFinding {
+		var owner string
+		var severity, kind, class string
+		err := s.db.Pool.QueryRow(ctx, `SELECT p.uscc, f.severity, f.kind, f.class FROM findings f JOIN parcels p ON p.id = f.parcel_id
+			WHERE f.id = $1`, w.Ref).Scan(&owner, &severity, &kind, &class)
+		switch {
+		case err == pgx.ErrNoRows:
+			return nil, "", offsite.Invalid("ref", "finding %q is not recorded", w.Ref)
+		case err != nil:
+			return nil, "", formatError(err)
+		case owner == "":
+			return nil, "", offsite.Invalid("ref", "finding %q is on a parcel of no enterprise", w.Ref)
+		case uscc == "":
+			uscc = owner
+		case uscc != owner:
+			return nil, "", offsite.Invalid("ref", "finding %q is on a parcel of enterprise %s, not %s", w.Ref, owner, uscc)
+		}
+		if w.Severity == "" {
+			w.Severity = severity
+		}
+		if w.Message == "" {
+			w.Message = fmt.Sprintf("finding %s: %s %s", w.Ref, kind, class)
+		}
+	}
+	if uscc == "" {
+		return nil, "", offsite.Invalid("uscc", "is required")
+	}
 	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
 		ent, err := lockEnterprise(ctx, tx, uscc)
 		if err != nil {

@@ -236,10 +236,23 @@ func TestInspectionFlowAndDisposition(t *testing.T) {
 	s := NewEnforceService(MustOpen(t))
 	MustEnterprise(t, s, testUSCC, "north")
 	MustListed(t, s, testUSCC)
-	w := &enforce.Warning{Source: enforce.WarningFinding, Ref: "finding-1", Message: "SWIR hotspot"}
+	sq := orb.Polygon{{{120, 30}, {120.01, 30}, {120.01, 30.01}, {120, 30.01}, {120, 30}}}
+	if err := s.SetEnterpriseParcels(ctx, admin, testUSCC, []*offsite.Parcel{{ID: "p1", Geometry: sq}}); err != nil {
+		t.Fatal(err)
+	}
+	const fid = "00112233445566778899aabbccddeeff"
+	if err := NewFindingService(s.db).RecordFindings(ctx, []*offsite.Finding{{ID: fid, ParcelID: "p1", CaptureIDs: []int64{1},
+		Kind: "hotspot", Class: "thermal_anomaly", Score: 0.8, Severity: "high", Geometry: sq, Pipeline: "sentinel2",
+		PipelineHash: "h", DetectedAt: time.Now(), Provenance: []byte(`{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	w := &enforce.Warning{Source: enforce.WarningFinding, Ref: fid}
 	in, outcome, err := s.OpenWarning(ctx, admin, testUSCC, "city", w)
-	if err != nil || outcome != enforce.WarningOpened || !in.Listed {
+	if err != nil || outcome != enforce.WarningOpened || !in.Listed || in.Warnings[0].Severity != "high" || in.Warnings[0].Message == "" {
 		t.Fatalf("open: %+v %s %v", in, outcome, err)
+	}
+	if _, _, err := s.OpenWarning(ctx, admin, testUSCC2, "city", &enforce.Warning{Source: enforce.WarningFinding, Ref: fid}); !errors.Is(err, offsite.ErrInvalid) {
+		t.Errorf("finding of another enterprise: %v", err)
 	}
 	in2, outcome, err := s.OpenWarning(ctx, admin, testUSCC, "city", &enforce.Warning{Source: enforce.WarningMonitoring, Ref: "cems-7", Message: "COD high"})
 	if err != nil || outcome != enforce.WarningJoined || in2.ID != in.ID || len(in2.Warnings) != 2 {
@@ -273,7 +286,7 @@ func TestInspectionFlowAndDisposition(t *testing.T) {
 		t.Errorf("strict disposition did not remove and supervise: %+v", ent)
 	}
 	// Another level on the same matter: linked, not repeated.
-	lk, outcome, err := s.OpenWarning(ctx, admin, testUSCC, "province", &enforce.Warning{Source: enforce.WarningFinding, Ref: "finding-1", Message: "same hotspot"})
+	lk, outcome, err := s.OpenWarning(ctx, admin, testUSCC, "province", &enforce.Warning{Source: enforce.WarningFinding, Ref: fid, Message: "same hotspot"})
 	if err != nil || outcome != enforce.WarningLinked || lk.LinkedTo == nil || *lk.LinkedTo != in.ID || lk.Status != enforce.InspClosed {
 		t.Errorf("link: %+v %s %v", lk, outcome, err)
 	}
