@@ -164,6 +164,8 @@ type Service interface {
 	FindDrawByID(ctx context.Context, id int64) (*StoredDraw, error)
 	FindDraws(ctx context.Context, offset, limit int) ([]*StoredDraw, int, error)
 
+	// PublicNotices returns the entries on public notice at now (二.3), by notice end.
+	PublicNotices(ctx context.Context, now time.Time) ([]Notice, error)
 	// PublicDisclosures returns the dispositions disclosed to the public (四.10), newest first.
 	PublicDisclosures(ctx context.Context, offset, limit int) ([]Disclosure, int, error)
 
@@ -172,6 +174,20 @@ type Service interface {
 	VerifyAudit(ctx context.Context) (checked int64, brk *ChainBreak, err error)
 
 	Stats(ctx context.Context, from, to time.Time) (*Stats, error)
+}
+
+// Notice is a proposed list entry on public notice: what the public sees and may object to.
+type Notice struct {
+	EntryID          int64     `json:"entry_id"`
+	Name             string    `json:"name"`
+	Address          string    `json:"address"`
+	USCC             string    `json:"uscc"`
+	Industry         string    `json:"industry"`
+	PermitNo         string    `json:"permit_no"`
+	AdmissionPath    string    `json:"admission_path"`
+	NoticeStart      time.Time `json:"notice_start"`
+	NoticeEnd        time.Time `json:"notice_end"`
+	ComplaintChannel string    `json:"complaint_channel"`
 }
 
 // Disclosure is a disposition published under 四.10: who, what rule, what follows.

@@ -333,6 +333,10 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "draw", "400": "bad id", "404": "no such draw"},
 	}, s.handleDrawGet)
 
+	s.handle(mux, "GET", "/public/notices", operation{
+		Summary: "Enterprises on public notice before listing (no login), with the notice period and where to object", Roles: rolesPublic,
+		Responses: map[string]string{"200": "notices"},
+	}, s.handlePublicNotices)
 	s.handle(mux, "GET", "/public/disclosures", operation{
 		Summary: "Published dispositions (no login): strict penalties with public disclosure under 四.10", Roles: rolesPublic,
 		Query:     map[string]string{"limit": "1..1000, default 100", "offset": "default 0"},
@@ -1409,6 +1413,15 @@ func (s *Server) handleDrawGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) handlePublicNotices(w http.ResponseWriter, r *http.Request) {
+	ns, err := s.Enforce.PublicNotices(r.Context(), s.Now())
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"notices": ns, "objections": "send objections through the complaint channel of the enterprise's notice before the notice ends"})
 }
 
 func (s *Server) handlePublicDisclosures(w http.ResponseWriter, r *http.Request) {

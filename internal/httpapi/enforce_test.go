@@ -340,6 +340,16 @@ func TestPositiveListLifecycleAndPublicList(t *testing.T) {
 		t.Fatalf("concurrent notices: %v, want [200 409]", codes)
 	}
 	e.must(t, 200, analyst, "GET", fmt.Sprintf("/api/v1/positive-list/%d", v.ID), nil, &v)
+	var notices struct {
+		Notices []struct {
+			USCC      string    `json:"uscc"`
+			NoticeEnd time.Time `json:"notice_end"`
+		} `json:"notices"`
+	}
+	e.must(t, 200, "", "GET", "/public/notices", nil, &notices)
+	if len(notices.Notices) != 1 || notices.Notices[0].USCC != entUSCC {
+		t.Errorf("public notices: %+v", notices)
+	}
 	e.must(t, 200, analyst, "POST", fmt.Sprintf("/api/v1/positive-list/%d/objections", v.ID), map[string]any{"version": v.Version, "text": "smoke at night", "raised_by": "resident"}, &v)
 	e.clock.Add(8 * 24 * time.Hour)
 	e.must(t, 409, approver, "POST", fmt.Sprintf("/api/v1/positive-list/%d/list", v.ID), map[string]any{"version": v.Version}, &apiErr)

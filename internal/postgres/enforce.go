@@ -881,6 +881,29 @@ func (s *EnforceService) PublicList(ctx context.Context, now time.Time, offset, 
 	return all[offset:min(offset+limit, total)], total, nil
 }
 
+// PublicNotices returns the entries whose public notice runs at now, ending soonest first.
+func (s *EnforceService) PublicNotices(ctx context.Context, now time.Time) (_ []enforce.Notice, err error) {
+	defer derrors.Wrap(&err, "PublicNotices")
+	rows, err := s.db.Pool.Query(ctx, `SELECT l.id, e.name, e.address, e.uscc, e.industry, e.permit_no,
+		COALESCE(l.doc->'admission'->>'path', ''), l.notice_start, l.notice_end, e.complaint_channel
+		FROM list_entries l JOIN enterprises e ON e.uscc = l.uscc
+		WHERE l.status = 'notice' AND l.notice_start <= $1 AND l.notice_end > $1 ORDER BY l.notice_end, l.id`, now)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	defer rows.Close()
+	out := []enforce.Notice{}
+	for rows.Next() {
+		var n enforce.Notice
+		if err := rows.Scan(&n.EntryID, &n.Name, &n.Address, &n.USCC, &n.Industry, &n.PermitNo, &n.AdmissionPath,
+			&n.NoticeStart, &n.NoticeEnd, &n.ComplaintChannel); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, formatError(rows.Err())
+}
+
 func (s *EnforceService) readPublicList(ctx context.Context, now time.Time) ([]enforce.Publication, error) {
 	rows, err := s.db.Pool.Query(ctx, `SELECT e.name, e.address, e.uscc, e.industry, e.permit_no, l.valid_from, l.valid_to, e.complaint_channel
 		FROM list_entries l JOIN enterprises e ON e.uscc = l.uscc
