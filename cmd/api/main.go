@@ -83,6 +83,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Queue = asynq.NewClient(cfg.Redis())
 	m.Inspector = asynq.NewInspector(cfg.Redis())
 	captures := postgres.NewCaptureService(db)
+	findings := postgres.NewFindingService(db)
 	tokens, err := loadTokens(cfg.TokensFile)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cmdconfig.EnvTokensFile, err)
@@ -98,7 +99,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Parcels:        postgres.NewParcelService(db),
 		Captures:       captures,
 		Clips:          captures,
-		Artifacts:      verify.Join(captures, postgres.NewFindingService(db)),
+		Findings:       findings,
+		Artifacts:      verify.Join(captures, findings),
 		Inspector:      m.Inspector,
 		Metrics:        metrics.New(),
 		Queue:          m.Queue,

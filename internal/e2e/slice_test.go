@@ -92,7 +92,7 @@ func startSystem(t *testing.T) *system {
 		t.Fatal(err)
 	}
 	api := &httpapi.Server{
-		Parcels: parcels, Captures: captures, Clips: captures, Artifacts: captures, Queue: client, Store: store,
+		Parcels: parcels, Captures: captures, Clips: captures, Artifacts: captures, Findings: postgres.NewFindingService(db), Queue: client, Store: store,
 		CapturesBucket: s3cfg.CapturesBucket, Logger: logger,
 		Enforce: postgres.NewEnforceService(db), Tokens: tokens,
 		Checks: []httpapi.Check{{Name: "postgres", Ping: db.Ping}, {Name: "s3", Ping: store.Ping}},

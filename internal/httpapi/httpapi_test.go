@@ -5,14 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/paulmach/orb"
 
+	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/postgres"
@@ -39,7 +43,7 @@ func newServer(t *testing.T, checks ...httpapi.Check) (*httpapi.Server, *httptes
 	t.Cleanup(func() { insp.Close() })
 	captures := postgres.NewCaptureService(db)
 	srv := &httpapi.Server{
-		Parcels: postgres.NewParcelService(db), Captures: captures, Clips: captures, Artifacts: captures,
+		Parcels: postgres.NewParcelService(db), Captures: captures, Clips: captures, Artifacts: captures, Findings: postgres.NewFindingService(db),
 		Queue: q, Inspector: insp, Metrics: metrics.New(), Store: store, CapturesBucket: store.Captures,
 		Checks:       append([]httpapi.Check{{Name: "postgres", Ping: db.Ping}, {Name: "s3", Ping: store.Ping}}, checks...),
 		MaxBodyBytes: 64 << 10,
@@ -162,6 +166,8 @@ func TestBadInputNamesTheField(t *testing.T) {
 		{"bbox", "GET", "/api/v1/parcels?bbox=1,2,3", ``, 400, "bbox", "minLon"},
 		{"limit", "GET", "/api/v1/parcels?limit=0", ``, 400, "limit", "1..1000"},
 		{"upload key", "POST", "/api/v1/uploads", `{"key":""}`, 400, "key", "empty"},
+		{"findings kind", "GET", "/api/v1/findings?kind=fire", ``, 400, "kind", "change, hotspot"},
+		{"findings capture", "GET", "/api/v1/findings?capture_id=x", ``, 400, "capture_id", "positive integer"},
 		{"gcj02 flag", "POST", "/api/v1/parcels?gcj02=maybe", square, 400, "gcj02", "true or false"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -215,6 +221,51 @@ func TestParcelImportOptions(t *testing.T) {
 	dLon, dLat := (121.47-p[0])*95000, (31.23-p[1])*111000 // metres, roughly
 	if dLon < 300 || dLon > 700 || dLat > -50 || dLat < -400 {
 		t.Errorf("gcj02 shift = %.0f m east, %.0f m north; want the Shanghai offset (~450 m east, ~200 m south)", dLon, dLat)
+	}
+}
+
+func TestFindingsRoute(t *testing.T) {
+	srv, hs := newServer(t)
+	ctx := context.Background()
+	sq := orb.Polygon{{{120, 31}, {120.01, 31}, {120.01, 31.01}, {120, 31.01}, {120, 31}}}
+	if err := srv.Parcels.UpsertParcels(ctx, []*offsite.Parcel{{ID: "p1", Geometry: sq}}); err != nil {
+		t.Fatal(err)
+	}
+	c := &offsite.Capture{Kind: offsite.KindSentinel2, AcquiredAt: time.Now(), Bucket: "b", Key: "k"}
+	if err := srv.Captures.CreateCapture(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	f := &offsite.Finding{ID: "00112233445566778899aabbccddeeff", ParcelID: "p1", CaptureIDs: []int64{c.ID},
+		Kind: offsite.FindingHotspot, Class: "thermal_anomaly", Status: "new", Score: 0.8, AreaM2: 400,
+		Severity: "high", Geometry: sq, Pipeline: "sentinel2", PipelineHash: "abc", DetectedAt: time.Now(),
+		Provenance: json.RawMessage(`{"type":"Feature"}`),
+		Artifacts:  []offsite.Artifact{{Name: "after.png", Key: "sha256/00/00.png", SHA256: "00", MediaType: "image/png"}}}
+	if err := srv.Findings.RecordFindings(ctx, []*offsite.Finding{f}); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]int{
+		"": 1, "?parcel_id=p1": 1, "?parcel_id=p2": 0, "?kind=hotspot": 1, "?kind=change": 0,
+		fmt.Sprintf("?capture_id=%d", c.ID): 1, "?bbox=121,31,122,32": 0, "?bbox=119,30,121,32": 1,
+	} {
+		code, body := do(t, "GET", hs.URL+"/api/v1/findings"+q, "")
+		var fc struct {
+			Features []struct {
+				Properties map[string]any `json:"properties"`
+			} `json:"features"`
+			NumberMatched int `json:"numberMatched"`
+		}
+		if err := json.Unmarshal(body, &fc); code != 200 || err != nil {
+			t.Fatalf("GET /api/v1/findings%s: %d %s", q, code, body)
+		}
+		if len(fc.Features) != want || fc.NumberMatched != want {
+			t.Errorf("GET /api/v1/findings%s: %d features, want %d", q, len(fc.Features), want)
+		}
+		if want == 1 {
+			p := fc.Features[0].Properties
+			if p["class"] != "thermal_anomaly" || p["severity"] != "high" || p["artifacts"] == nil || p["provenance"] == nil {
+				t.Errorf("finding properties = %v", p)
+			}
+		}
 	}
 }
 

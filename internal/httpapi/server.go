@@ -48,6 +48,7 @@ type Server struct {
 	Parcels        offsite.ParcelService
 	Captures       offsite.CaptureService
 	Clips          offsite.ClipService
+	Findings       offsite.FindingService
 	Artifacts      verify.Source // recorded artifacts, for /api/v1/evidence/verify
 	Queue          Enqueuer
 	Inspector      *asynq.Inspector // queue state for admins
@@ -100,6 +101,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerParcelRoutes(mux)
 	s.registerCaptureRoutes(mux)
 	s.registerEvidenceRoutes(mux)
+	s.registerFindingRoutes(mux)
 	s.registerAdminRoutes(mux)
 	s.registerEnforceRoutes(mux)
 	s.registerOGCRoutes(mux)
