@@ -90,6 +90,10 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Summary: "The enterprise's evidence: parcels with their findings (provenance, artifacts) and clips with download links; the view is audited", Roles: rolesRead,
 		Responses: map[string]string{"200": "evidence", "404": "no such enterprise"},
 	}, s.handleEnterpriseEvidence)
+	s.handle(mux, "GET", "/api/v1/evidence-objects/{key...}", operation{
+		Summary: "Download an evidence object (clip COG, quick-look, artifact): a redirect to a presigned URL; audited", Roles: rolesRead,
+		Responses: map[string]string{"302": "to a presigned URL valid 15 minutes", "400": "invalid key"},
+	}, s.handleEvidenceObject)
 	s.handle(mux, "GET", "/api/v1/enterprises/{uscc}/health-visits", operation{
 		Summary: "Health-check visits of an enterprise", Roles: rolesOwnRead,
 		Responses: map[string]string{"200": "visits", "403": "another enterprise's record"},
@@ -755,6 +759,28 @@ type evidenceFinding struct {
 	Geometry json.RawMessage `json:"geometry"`
 }
 
+// evidenceObjectPath prefixes an evidence object key to make its download link.
+const evidenceObjectPath = "/api/v1/evidence-objects/"
+
+func (s *Server) handleEvidenceObject(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	if err := offsite.CheckObjectKey(key); err != nil {
+		s.Error(w, r, offsite.Invalid("key", "%v", err))
+		return
+	}
+	ctx := r.Context()
+	if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), "evidence.download", "evidence/"+key, map[string]any{"key": key}); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	u, err := s.Store.PresignEvidenceDownload(ctx, key, 15*time.Minute)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
 type evidenceClip struct {
 	*offsite.Clip
 	COGURL       string `json:"cog_url,omitempty"`
@@ -793,16 +819,9 @@ func (s *Server) handleEnterpriseEvidence(w http.ResponseWriter, r *http.Request
 			po.Findings = append(po.Findings, evidenceFinding{Finding: f, Geometry: fg})
 		}
 		for _, c := range e.Clips {
-			ec := evidenceClip{Clip: c}
-			if s.Store != nil {
-				if u, err := s.Store.PresignEvidenceDownload(r.Context(), c.COGKey, time.Hour); err == nil {
-					ec.COGURL = u.String()
-				}
-				if u, err := s.Store.PresignEvidenceDownload(r.Context(), c.QuickLookKey, time.Hour); err == nil {
-					ec.QuickLookURL = u.String()
-				}
-			}
-			po.Clips = append(po.Clips, ec)
+			// Links through the API, presigned when followed: signing twenty URLs per view
+			// cost more than the rest of the request.
+			po.Clips = append(po.Clips, evidenceClip{Clip: c, COGURL: evidenceObjectPath + c.COGKey, QuickLookURL: evidenceObjectPath + c.QuickLookKey})
 		}
 		out = append(out, po)
 	}

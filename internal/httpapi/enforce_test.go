@@ -244,6 +244,23 @@ func TestEnterpriseRoutes(t *testing.T) {
 	if len(ev.Parcels) != 1 || ev.Parcels[0].ParcelID != "p1" || string(ev.Parcels[0].Clips) != "[]" {
 		t.Errorf("evidence: %+v", ev)
 	}
+	// Evidence downloads go through the API: audited, then redirected to a presigned URL.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", e.hs.URL+"/api/v1/evidence-objects/sha256/ab/cd.tif", nil)
+	req.Header.Set("Authorization", "Bearer "+inspector)
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != 302 || !strings.Contains(loc, "sha256/ab/cd.tif") || !strings.Contains(loc, "X-Amz-Signature") {
+		t.Errorf("evidence download: %d %q", resp.StatusCode, loc)
+	}
+	e.must(t, 200, approver, "GET", "/api/v1/audit?subject=evidence/sha256/ab/cd.tif", nil, &audit)
+	if len(audit.Entries) != 1 || audit.Entries[0].Action != "evidence.download" {
+		t.Errorf("download audit: %+v", audit.Entries)
+	}
+	e.must(t, 400, inspector, "GET", "/api/v1/evidence-objects/a%5Cb", nil, nil)
 	var list struct {
 		Total int `json:"total"`
 	}
