@@ -218,3 +218,25 @@ type FindingService interface {
 	RecordFindings(ctx context.Context, fs []*Finding) error
 	FindFindings(ctx context.Context, filter FindingFilter) ([]*Finding, int, error)
 }
+
+// NightlyRun is one run of the nightly sweep.
+type NightlyRun struct {
+	ID         int64      `json:"id"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Status     string     `json:"status"`
+	Scanned    int        `json:"scanned"`
+	Registered int        `json:"registered"`
+	Queued     int        `json:"queued"`
+	Problems   []string   `json:"problems"`
+	Error      string     `json:"error,omitempty"`
+}
+
+// NightlyService records the runs of the nightly sweep.
+type NightlyService interface {
+	// StartRun records a running run and returns it with the start time of the last
+	// finished run (zero when there was none).
+	StartRun(ctx context.Context) (*NightlyRun, time.Time, error)
+	// FinishRun records the outcome: finished, or error when run.Error is set.
+	FinishRun(ctx context.Context, run *NightlyRun) error
+}

@@ -67,6 +67,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Parcels:        postgres.NewParcelService(db),
 		Captures:       captures,
 		Clips:          captures,
+		Nightly:        postgres.NewNightlyService(db),
 		Store:          store,
 		Queue:          m.Client,
 		Raster:         cfg.Raster(),

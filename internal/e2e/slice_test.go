@@ -38,6 +38,7 @@ type system struct {
 	api      *httptest.Server
 	store    *s3.Store
 	captures *postgres.CaptureService
+	nightly  *postgres.NightlyService
 	inspect  *asynq.Inspector
 	client   *asynq.Client
 }
@@ -69,8 +70,10 @@ func startSystem(t *testing.T) *system {
 	t.Cleanup(func() { client.Close() })
 	captures := postgres.NewCaptureService(db)
 	parcels := postgres.NewParcelService(db)
+	nightly := postgres.NewNightlyService(db)
 	deps := &worker.Deps{
 		Parcels: parcels, Captures: captures, Clips: captures, Store: store, Queue: client,
+		Nightly: nightly,
 		Raster: raster.Env{
 			S3:             raster.S3Config{Endpoint: s3cfg.Endpoint, AccessKey: s3cfg.AccessKey, SecretKey: s3cfg.SecretKey, Region: s3cfg.Region},
 			AllowedBuckets: []string{s3cfg.CapturesBucket},
@@ -101,7 +104,7 @@ func startSystem(t *testing.T) *system {
 	t.Cleanup(hs.Close)
 	insp := asynq.NewInspector(redis)
 	t.Cleanup(func() { insp.Close() })
-	return &system{api: hs, store: store, captures: captures, inspect: insp, client: client}
+	return &system{api: hs, store: store, captures: captures, nightly: nightly, inspect: insp, client: client}
 }
 
 // call sends a JSON request and decodes the JSON answer into out (when non-nil). It returns

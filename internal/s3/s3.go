@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -151,17 +152,30 @@ func (s *Store) PutEvidence(ctx context.Context, data []byte, ext, contentType s
 
 // GetEvidence reads an artifact.
 func (s *Store) GetEvidence(ctx context.Context, key string) ([]byte, error) {
-	obj, err := s.Client.GetObject(ctx, s.Evidence, key, minio.GetObjectOptions{})
+	return s.get(ctx, s.Evidence, key, -1)
+}
+
+// get reads an object; a missing one is offsite.ErrNotFound, one over limit bytes (when
+// limit >= 0) is offsite.ErrInvalid.
+func (s *Store) get(ctx context.Context, bucket, key string, limit int64) ([]byte, error) {
+	obj, err := s.Client.GetObject(ctx, bucket, key, minio.GetObjectOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("s3: get %s/%s: %w", s.Evidence, key, err)
+		return nil, fmt.Errorf("s3: get %s/%s: %w", bucket, key, err)
 	}
 	defer obj.Close()
-	b, err := io.ReadAll(obj)
+	var r io.Reader = obj
+	if limit >= 0 {
+		r = io.LimitReader(obj, limit+1)
+	}
+	b, err := io.ReadAll(r)
 	if err != nil {
 		if r := minio.ToErrorResponse(err); r.StatusCode == 404 || r.Code == "NoSuchKey" {
-			return nil, offsite.NotFound("object %s/%s", s.Evidence, key)
+			return nil, offsite.NotFound("object %s/%s", bucket, key)
 		}
-		return nil, fmt.Errorf("s3: get %s/%s: %w", s.Evidence, key, err)
+		return nil, fmt.Errorf("s3: get %s/%s: %w", bucket, key, err)
+	}
+	if limit >= 0 && int64(len(b)) > limit {
+		return nil, offsite.Invalid(key, "is larger than %d bytes", limit)
 	}
 	return b, nil
 }
@@ -186,4 +200,31 @@ func (s *Store) PresignEvidenceDownload(ctx context.Context, key string, ttl tim
 		return nil, fmt.Errorf("s3: presign get %s/%s: %w", s.Evidence, key, err)
 	}
 	return u, nil
+}
+
+// ListCaptureObjects returns the objects of the captures bucket whose key ends with suffix and
+// that were modified at or after since, in key order.
+func (s *Store) ListCaptureObjects(ctx context.Context, suffix string, since time.Time) (_ []Object, err error) {
+	defer derrors.Wrap(&err, "ListCaptureObjects(%q)", suffix)
+	var out []Object
+	for obj := range s.Client.ListObjects(ctx, s.Captures, minio.ListObjectsOptions{Recursive: true}) {
+		if obj.Err != nil {
+			return nil, obj.Err
+		}
+		if strings.HasSuffix(obj.Key, suffix) && !obj.LastModified.Before(since) {
+			out = append(out, Object{Key: obj.Key, ObjectInfo: ObjectInfo{Size: obj.Size, ETag: obj.ETag, LastModified: obj.LastModified}})
+		}
+	}
+	return out, nil
+}
+
+// Object is a listed object.
+type Object struct {
+	Key string
+	ObjectInfo
+}
+
+// GetCapture reads an object of the captures bucket of at most limit bytes.
+func (s *Store) GetCapture(ctx context.Context, key string, limit int64) ([]byte, error) {
+	return s.get(ctx, s.Captures, key, limit)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/raster"
 	"github.com/offsite/offsite/internal/s3"
+	"github.com/offsite/offsite/internal/stac"
 	"github.com/offsite/offsite/internal/tasks"
 )
 
@@ -24,6 +25,8 @@ import (
 type ObjectStore interface {
 	StatCapture(ctx context.Context, key string) (s3.ObjectInfo, error)
 	PutCapture(ctx context.Context, key string, r io.Reader, size int64) error
+	ListCaptureObjects(ctx context.Context, suffix string, since time.Time) ([]s3.Object, error)
+	GetCapture(ctx context.Context, key string, limit int64) ([]byte, error)
 	PutEvidence(ctx context.Context, data []byte, ext, contentType string) (key, sum string, err error)
 }
 
@@ -37,6 +40,7 @@ type Deps struct {
 	Parcels  offsite.ParcelService
 	Captures offsite.CaptureService
 	Clips    offsite.ClipService
+	Nightly  offsite.NightlyService
 	Store    ObjectStore
 	Queue    Enqueuer
 	// Raster is the GDAL environment; its AllowedBuckets must contain the captures bucket.
@@ -234,10 +238,11 @@ func classify(c *offsite.Capture, err error) error {
 	return err
 }
 
-// SweepHandler enqueues the clip task of every capture still registered but not queued,
-// so that a capture whose enqueue failed (API crash, Redis outage) is processed by the
-// nightly run. The task ids are deterministic, so a capture already in the queue is not
-// enqueued twice.
+// SweepHandler is the nightly run. It registers the captures dropped into the captures bucket
+// with a sidecar STAC Item (key ending ".json") since the last successful run, then queues the
+// clip task of every capture still registered but not queued (new ones, and any whose enqueue
+// failed). Task ids are deterministic and registration is keyed by object, so a sweep run
+// twice (by two workers' schedulers, or a retry) registers and queues nothing twice.
 type SweepHandler struct{ *Deps }
 
 // CaptureLister lists captures by status; the Postgres capture service implements it.
@@ -245,17 +250,37 @@ type CaptureLister interface {
 	FindCaptureIDsByStatus(ctx context.Context, status string, limit int) ([]int64, error)
 }
 
+// sidecarOverlap widens the window of objects a run looks at beyond the last successful
+// run's start, against clock differences between the storage and the database.
+const sidecarOverlap = time.Hour
+
 // ProcessTask implements asynq.Handler.
-func (h *SweepHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+func (h *SweepHandler) ProcessTask(ctx context.Context, t *asynq.Task) (err error) {
 	lister, ok := h.Captures.(CaptureLister)
 	if !ok {
 		return permanent(errors.New("worker: capture service cannot list captures by status"))
+	}
+	run, lastOK, err := h.Nightly.StartRun(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			run.Error = err.Error()
+		}
+		if ferr := h.Nightly.FinishRun(context.WithoutCancel(ctx), run); ferr != nil && err == nil {
+			err = ferr
+		}
+		h.Logger.InfoContext(ctx, "nightly sweep", "run", run.ID, "scanned", run.Scanned,
+			"registered", run.Registered, "queued", run.Queued, "problems", len(run.Problems), "err", run.Error)
+	}()
+	if err := h.registerSidecars(ctx, run, lastOK.Add(-sidecarOverlap)); err != nil {
+		return err
 	}
 	ids, err := lister.FindCaptureIDsByStatus(ctx, offsite.CaptureRegistered, 10000)
 	if err != nil {
 		return err
 	}
-	queued := 0
 	for _, id := range ids {
 		task, err := tasks.NewCaptureClipTask(id, tasks.QueueNightly)
 		if err != nil {
@@ -267,11 +292,51 @@ func (h *SweepHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		} else if err != nil {
 			return err
 		}
-		queued++
+		run.Queued++
 		if _, err := h.Captures.UpdateCapture(ctx, id, offsite.CaptureUpdate{Status: ptr(offsite.CaptureQueued)}); err != nil {
 			return err
 		}
 	}
-	h.Logger.InfoContext(ctx, "nightly sweep", "registered", len(ids), "queued", queued, "at", time.Now().UTC())
+	return nil
+}
+
+// maxSidecar bounds the size of a STAC Item read from the bucket.
+const maxSidecar = 1 << 20
+
+// registerSidecars registers the capture of every STAC sidecar modified since. A sidecar that
+// cannot be used is a problem of the run, not a failure: the others are registered.
+func (h *SweepHandler) registerSidecars(ctx context.Context, run *offsite.NightlyRun, since time.Time) error {
+	objs, err := h.Store.ListCaptureObjects(ctx, ".json", since)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		run.Scanned++
+		data, err := h.Store.GetCapture(ctx, o.Key, maxSidecar)
+		if errors.Is(err, offsite.ErrInvalid) || errors.Is(err, offsite.ErrNotFound) {
+			run.Problems = append(run.Problems, fmt.Sprintf("%s: %v", o.Key, err))
+			continue
+		} else if err != nil {
+			return err
+		}
+		spec, err := stac.Parse(data, h.CapturesBucket, o.Key)
+		if err != nil {
+			run.Problems = append(run.Problems, err.Error())
+			continue
+		}
+		if _, err := h.Store.StatCapture(ctx, spec.Key); errors.Is(err, offsite.ErrNotFound) {
+			run.Problems = append(run.Problems, fmt.Sprintf("%s: its capture %s is not in the bucket", o.Key, spec.Key))
+			continue
+		} else if err != nil {
+			return err
+		}
+		c := &offsite.Capture{Kind: spec.Kind, AcquiredAt: spec.AcquiredAt, Sensor: spec.Sensor, Bucket: h.CapturesBucket, Key: spec.Key}
+		if err := h.Captures.CreateCapture(ctx, c); errors.Is(err, offsite.ErrConflict) {
+			continue // registered before: through the API or an earlier run
+		} else if err != nil {
+			return err
+		}
+		run.Registered++
+	}
 	return nil
 }
