@@ -648,7 +648,7 @@ func TestEveryRouteAndRole(t *testing.T) {
 		}
 	}
 	sort.Slice(calls, func(i, j int) bool { return calls[i].path+calls[i].method < calls[j].path+calls[j].method })
-	fill := strings.NewReplacer("{id}", "1", "{uscc}", entUSCC, "{n}", "1", "{collectionId}", "enterprises", "{featureId}", entUSCC)
+	fill := strings.NewReplacer("{id}", "1", "{uscc}", entUSCC, "{n}", "1", "{collectionId}", "enterprises", "{featureId}", entUSCC, "{key}", "sha256/ab.tif")
 	tokens := map[string]string{"public": ""}
 	for r, tok := range tokenOf {
 		tokens[r] = tok

@@ -29,13 +29,15 @@ var pathParam = regexp.MustCompile(`\{([a-zA-Z_]+)\}`)
 func (s *Server) openAPI() map[string]any {
 	paths := map[string]any{}
 	for _, rt := range s.routes {
-		item, _ := paths[rt.path].(map[string]any)
+		// A trailing {name...} wildcard (a key with slashes) is {name} in OpenAPI.
+		docPath := strings.ReplaceAll(rt.path, "...}", "}")
+		item, _ := paths[docPath].(map[string]any)
 		if item == nil {
 			item = map[string]any{}
-			paths[rt.path] = item
+			paths[docPath] = item
 		}
 		var params []any
-		for _, m := range pathParam.FindAllStringSubmatch(rt.path, -1) {
+		for _, m := range pathParam.FindAllStringSubmatch(docPath, -1) {
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 		}
 		for name, desc := range rt.op.Query {
