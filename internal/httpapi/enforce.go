@@ -232,6 +232,10 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Summary: "One inspection with its warnings, report, site visit and disposition", Roles: rolesOwnRead,
 		Responses: map[string]string{"200": "inspection", "403": "another enterprise's inspection", "404": "no such inspection"},
 	}, s.handleInspectionGet)
+	s.handle(mux, "GET", "/api/v1/inspections/{id}/timeline", operation{
+		Summary: "The inspection's audited steps, oldest first: who did what, when, by which rule", Roles: rolesOwnRead,
+		Responses: map[string]string{"200": "timeline", "403": "another enterprise's inspection", "404": "no such inspection"},
+	}, s.handleInspectionTimeline)
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/self-check", operation{
 		Summary: "Ask the enterprise to check itself and report by a deadline", Roles: rolesInspect,
 		Request:   obj([]string{"version"}, map[string]any{"version": version, "deadline": dateTime}),
@@ -1255,6 +1259,27 @@ func (s *Server) handleInspectionGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, in)
+}
+
+func (s *Server) handleInspectionTimeline(w http.ResponseWriter, r *http.Request) {
+	in, err := s.findOwnInspection(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	subject := fmt.Sprintf("inspection/%d", in.ID)
+	es, _, err := s.Enforce.FindAudit(r.Context(), subject, 0, 1000)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	steps := []*enforce.AuditEntry{}
+	for i := len(es) - 1; i >= 0; i-- { // FindAudit is newest first; subjects are prefixes
+		if es[i].Subject == subject {
+			steps = append(steps, es[i])
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"inspection": in.ID, "steps": steps})
 }
 
 func (s *Server) handleProofUpload(w http.ResponseWriter, r *http.Request) {

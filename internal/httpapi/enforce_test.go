@@ -511,6 +511,18 @@ func TestInspectionWorkflowRoutes(t *testing.T) {
 	if in.Status != "closed" || in.Disposition == nil || !in.Disposition.Waived || !strings.HasPrefix(in.Disposition.Rule, "四.9") {
 		t.Errorf("closed: %+v %+v", in, in.Disposition)
 	}
+	var tl struct {
+		Steps []struct{ Action, Actor string } `json:"steps"`
+	}
+	e.must(t, 200, enterprise, "GET", path+"/timeline", nil, &tl)
+	var actions []string
+	for _, st := range tl.Steps {
+		actions = append(actions, st.Action)
+	}
+	if want := "inspection.opened,inspection.warning_joined,inspection.request_self_check,inspection.submit_report,inspection.review," +
+		"inspection.approve_site_visit,inspection.record_site_visit,inspection.close,disposition.waived"; strings.Join(actions, ",") != want {
+		t.Errorf("timeline %v\nwant %s", actions, want)
+	}
 	// The same matter raised by the province is linked, not repeated.
 	e.must(t, 200, analyst, "POST", "/api/v1/warnings", map[string]any{"uscc": entUSCC, "level": "province", "source": "monitoring", "ref": "f-1", "message": "hotspot"}, &opened)
 	if opened.Outcome != "linked" || opened.Inspection.Status != "closed" {
