@@ -449,6 +449,9 @@ func (s *EnforceService) Audit(ctx context.Context, a enforce.Actor, action, sub
 	}))
 }
 
+// likeEscaper escapes LIKE's wildcards (the default escape character is the backslash).
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+
 const auditColumns = "seq, at, actor, role, action, subject, detail, prev_hash, hash"
 
 func scanAudit(row pgx.Row, extra ...any) (*enforce.AuditEntry, error) {
@@ -460,7 +463,8 @@ func scanAudit(row pgx.Row, extra ...any) (*enforce.AuditEntry, error) {
 // FindAudit returns entries whose subject starts with subject (all when empty), newest first.
 func (s *EnforceService) FindAudit(ctx context.Context, subject string, offset, limit int) (_ []*enforce.AuditEntry, _ int, err error) {
 	defer derrors.Wrap(&err, "FindAudit(%q)", subject)
-	rows, err := s.db.Pool.Query(ctx, "SELECT "+auditColumns+", count(*) OVER () FROM audit_log WHERE subject LIKE $1 || '%' ORDER BY seq DESC"+pageSQL(offset, limit), subject)
+	rows, err := s.db.Pool.Query(ctx, "SELECT "+auditColumns+", count(*) OVER () FROM audit_log WHERE subject LIKE $1 ORDER BY seq DESC"+pageSQL(offset, limit),
+		likeEscaper.Replace(subject)+"%")
 	if err != nil {
 		return nil, 0, formatError(err)
 	}
