@@ -240,3 +240,84 @@ type NightlyService interface {
 	// FinishRun records the outcome: finished, or error when run.Error is set.
 	FinishRun(ctx context.Context, run *NightlyRun) error
 }
+
+// Survey status values, after openEO's job lifecycle.
+const (
+	SurveyCreated  = "created"
+	SurveyQueued   = "queued"
+	SurveyRunning  = "running"
+	SurveyCanceled = "canceled"
+	SurveyFinished = "finished"
+	SurveyError    = "error"
+)
+
+// Survey is an analyst's request to process the captures of some kinds that cover a zone in
+// a time window. Each capture is one part, run as its own task.
+type Survey struct {
+	ID          int64        `json:"id"`
+	Name        string       `json:"name,omitempty"`
+	Zone        orb.Geometry `json:"-"` // WGS84 Polygon or MultiPolygon
+	WindowStart time.Time    `json:"window_start"`
+	WindowEnd   time.Time    `json:"window_end"`
+	Kinds       []string     `json:"kinds"`
+	Pipeline    string       `json:"pipeline"`
+	Status      string       `json:"status"`
+	Parcels     int          `json:"parcels"` // parcels inside the zone when planned
+	Error       string       `json:"error,omitempty"`
+	CreatedBy   string       `json:"created_by,omitempty"`
+	CreatedAt   time.Time    `json:"created_at"`
+	UpdatedAt   time.Time    `json:"updated_at"`
+	StartedAt   *time.Time   `json:"started_at,omitempty"`
+	FinishedAt  *time.Time   `json:"finished_at,omitempty"`
+	Progress    Progress     `json:"progress"`
+}
+
+// Progress counts a survey's parts by state.
+type Progress struct {
+	Total    int `json:"total"`
+	Queued   int `json:"queued"`
+	Running  int `json:"running"`
+	Done     int `json:"done"`
+	Failed   int `json:"failed"`
+	Canceled int `json:"canceled"`
+	Clips    int `json:"clips"` // results so far
+}
+
+// Survey part status values.
+const (
+	PartQueued   = "queued"
+	PartRunning  = "running"
+	PartDone     = "done"
+	PartFailed   = "failed"
+	PartCanceled = "canceled"
+)
+
+// SurveyPart is the work of one capture in a survey.
+type SurveyPart struct {
+	SurveyID  int64     `json:"survey_id"`
+	CaptureID int64     `json:"capture_id"`
+	Status    string    `json:"status"`
+	Error     string    `json:"error,omitempty"`
+	Clips     int       `json:"clips"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SurveyService stores surveys and their parts.
+type SurveyService interface {
+	// CreateSurvey plans s: it stores the survey with one queued part per capture of its kinds
+	// whose footprint intersects the zone and whose acquisition time is in the window, and
+	// counts the parcels in the zone. The survey is "queued", or "finished" with no parts.
+	CreateSurvey(ctx context.Context, s *Survey) ([]*SurveyPart, error)
+	FindSurveyByID(ctx context.Context, id int64) (*Survey, error)
+	FindSurveyParts(ctx context.Context, id int64) ([]*SurveyPart, error)
+	// StartPart marks a part running (and its survey running); it reports false when the
+	// survey was canceled, and the part is then marked canceled.
+	StartPart(ctx context.Context, surveyID, captureID int64) (bool, error)
+	// EndPart records a part done (err == "") or failed, and ends the survey when no part is
+	// left queued or running: finished, or error when every part failed.
+	EndPart(ctx context.Context, surveyID, captureID int64, clips int, errMsg string) error
+	// CancelSurvey marks the survey and its queued parts canceled and returns those parts.
+	CancelSurvey(ctx context.Context, id int64) ([]*SurveyPart, error)
+	// RetrySurvey requeues the failed parts and returns them.
+	RetrySurvey(ctx context.Context, id int64) ([]*SurveyPart, error)
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/verify"
+	"github.com/offsite/offsite/pipelines"
 )
 
 func main() {
@@ -84,6 +85,10 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Inspector = asynq.NewInspector(cfg.Redis())
 	captures := postgres.NewCaptureService(db)
 	findings := postgres.NewFindingService(db)
+	pipes, err := pipelines.Builtin()
+	if err != nil {
+		return err
+	}
 	tokens, err := loadTokens(cfg.TokensFile)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cmdconfig.EnvTokensFile, err)
@@ -100,6 +105,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Captures:       captures,
 		Clips:          captures,
 		Findings:       findings,
+		Surveys:        postgres.NewSurveyService(db),
+		KnownPipeline:  func(name string) bool { _, ok := pipes[name]; return ok },
 		Artifacts:      verify.Join(captures, findings),
 		Inspector:      m.Inspector,
 		Metrics:        metrics.New(),

@@ -68,6 +68,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Captures:       captures,
 		Clips:          captures,
 		Nightly:        postgres.NewNightlyService(db),
+		Surveys:        postgres.NewSurveyService(db),
 		Store:          store,
 		Queue:          m.Client,
 		Raster:         cfg.Raster(),

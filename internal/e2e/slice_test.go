@@ -71,9 +71,10 @@ func startSystem(t *testing.T) *system {
 	captures := postgres.NewCaptureService(db)
 	parcels := postgres.NewParcelService(db)
 	nightly := postgres.NewNightlyService(db)
+	surveys := postgres.NewSurveyService(db)
 	deps := &worker.Deps{
 		Parcels: parcels, Captures: captures, Clips: captures, Store: store, Queue: client,
-		Nightly: nightly,
+		Nightly: nightly, Surveys: surveys,
 		Raster: raster.Env{
 			S3:             raster.S3Config{Endpoint: s3cfg.Endpoint, AccessKey: s3cfg.AccessKey, SecretKey: s3cfg.SecretKey, Region: s3cfg.Region},
 			AllowedBuckets: []string{s3cfg.CapturesBucket},
@@ -94,16 +95,17 @@ func startSystem(t *testing.T) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
+	insp := asynq.NewInspector(redis)
+	t.Cleanup(func() { insp.Close() })
 	api := &httpapi.Server{
-		Parcels: parcels, Captures: captures, Clips: captures, Artifacts: captures, Findings: postgres.NewFindingService(db), Queue: client, Store: store,
+		Parcels: parcels, Captures: captures, Clips: captures, Artifacts: captures, Findings: postgres.NewFindingService(db), Queue: client,
+		Surveys: surveys, Inspector: insp, KnownPipeline: func(n string) bool { return n == "sentinel2" }, Store: store,
 		CapturesBucket: s3cfg.CapturesBucket, Logger: logger,
 		Enforce: postgres.NewEnforceService(db), Tokens: tokens,
 		Checks: []httpapi.Check{{Name: "postgres", Ping: db.Ping}, {Name: "s3", Ping: store.Ping}},
 	}
 	hs := httptest.NewServer(api.Handler())
 	t.Cleanup(hs.Close)
-	insp := asynq.NewInspector(redis)
-	t.Cleanup(func() { insp.Close() })
 	return &system{api: hs, store: store, captures: captures, nightly: nightly, inspect: insp, client: client}
 }
 

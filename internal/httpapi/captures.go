@@ -153,7 +153,7 @@ func (s *Server) enqueueCapture(r *http.Request, c *offsite.Capture) (*offsite.C
 	return s.Captures.UpdateCapture(r.Context(), c.ID, offsite.CaptureUpdate{Status: &st})
 }
 
-func captureID(r *http.Request) (int64, error) {
+func pathID(r *http.Request) (int64, error) {
 	v := r.PathValue("id")
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
@@ -163,7 +163,7 @@ func captureID(r *http.Request) (int64, error) {
 }
 
 func (s *Server) findCapture(r *http.Request) (*offsite.Capture, error) {
-	id, err := captureID(r)
+	id, err := pathID(r)
 	if err != nil {
 		return nil, err
 	}

@@ -45,10 +45,13 @@ type Check struct {
 
 // Server serves the API. Set the fields, then use Handler.
 type Server struct {
-	Parcels        offsite.ParcelService
-	Captures       offsite.CaptureService
-	Clips          offsite.ClipService
-	Findings       offsite.FindingService
+	Parcels  offsite.ParcelService
+	Captures offsite.CaptureService
+	Clips    offsite.ClipService
+	Findings offsite.FindingService
+	Surveys  offsite.SurveyService
+	// KnownPipeline reports whether a pipeline name exists; nil accepts any.
+	KnownPipeline  func(name string) bool
 	Artifacts      verify.Source // recorded artifacts, for /api/v1/evidence/verify
 	Queue          Enqueuer
 	Inspector      *asynq.Inspector // queue state for admins
@@ -102,6 +105,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerCaptureRoutes(mux)
 	s.registerEvidenceRoutes(mux)
 	s.registerFindingRoutes(mux)
+	s.registerSurveyRoutes(mux)
 	s.registerAdminRoutes(mux)
 	s.registerEnforceRoutes(mux)
 	s.registerOGCRoutes(mux)

@@ -41,6 +41,7 @@ type Deps struct {
 	Captures offsite.CaptureService
 	Clips    offsite.ClipService
 	Nightly  offsite.NightlyService
+	Surveys  offsite.SurveyService
 	Store    ObjectStore
 	Queue    Enqueuer
 	// Raster is the GDAL environment; its AllowedBuckets must contain the captures bucket.
@@ -70,6 +71,7 @@ func NewServeMux(d *Deps) *asynq.ServeMux {
 	}
 	mux.Handle(tasks.TypeCaptureClip, &ClipHandler{d})
 	mux.Handle(tasks.TypeNightlySweep, &SweepHandler{d})
+	mux.Handle(tasks.TypeSurveyPart, &SurveyPartHandler{d})
 	return mux
 }
 
@@ -87,16 +89,25 @@ func (h *ClipHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return permanent(err)
 	}
-	c, err := h.Captures.FindCaptureByID(ctx, p.CaptureID)
+	_, err = h.processCapture(ctx, p.CaptureID)
+	return err
+}
+
+// processCapture ingests and clips capture id unless it is processed already, and returns the
+// number of clips it has. Failures no retry can fix are recorded on the capture and wrapped
+// with asynq.SkipRetry.
+func (h *ClipHandler) processCapture(ctx context.Context, id int64) (int, error) {
+	c, err := h.Captures.FindCaptureByID(ctx, id)
 	if errors.Is(err, offsite.ErrNotFound) {
-		return permanent(err)
+		return 0, permanent(err)
 	} else if err != nil {
-		return err
+		return 0, err
 	}
 	log := h.Logger.With("capture_id", c.ID, "key", c.Key)
 	if c.Status == offsite.CaptureProcessed {
+		clips, err := h.Clips.FindClips(ctx, c.ID)
 		log.InfoContext(ctx, "capture already processed")
-		return nil
+		return len(clips), err
 	}
 	clips, err := h.clip(ctx, c)
 	if err != nil {
@@ -106,21 +117,21 @@ func (h *ClipHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			if _, uerr := h.Captures.UpdateCapture(ctx, c.ID, offsite.CaptureUpdate{
 				Status: ptr(offsite.CaptureFailed), Error: &msg,
 			}); uerr != nil {
-				return uerr
+				return 0, uerr
 			}
 		}
-		return err
+		return 0, err
 	}
 	if err := h.Clips.RecordClips(ctx, clips); err != nil {
-		return err
+		return 0, err
 	}
 	if _, err := h.Captures.UpdateCapture(ctx, c.ID, offsite.CaptureUpdate{
 		Status: ptr(offsite.CaptureProcessed), Error: ptr(""),
 	}); err != nil {
-		return err
+		return 0, err
 	}
 	log.InfoContext(ctx, "capture clipped", "clips", len(clips))
-	return nil
+	return len(clips), nil
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -339,4 +350,44 @@ func (h *SweepHandler) registerSidecars(ctx context.Context, run *offsite.Nightl
 		run.Registered++
 	}
 	return nil
+}
+
+// SurveyPartHandler processes one capture of a survey and records the part's outcome, which
+// ends the survey when it was the last. A part of a canceled survey does nothing.
+type SurveyPartHandler struct{ *Deps }
+
+// ProcessTask implements asynq.Handler.
+func (h *SurveyPartHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	p, err := tasks.ParseSurveyPart(t)
+	if err != nil {
+		return permanent(err)
+	}
+	ok, err := h.Surveys.StartPart(ctx, p.SurveyID, p.CaptureID)
+	if errors.Is(err, offsite.ErrNotFound) {
+		return permanent(err)
+	} else if err != nil {
+		return err
+	}
+	if !ok {
+		return nil // canceled
+	}
+	clips, err := (&ClipHandler{h.Deps}).processCapture(ctx, p.CaptureID)
+	if err != nil && !errors.Is(err, asynq.SkipRetry) && !lastAttempt(ctx) {
+		return err // retried; the part stays running
+	}
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	if eerr := h.Surveys.EndPart(ctx, p.SurveyID, p.CaptureID, clips, msg); eerr != nil {
+		return eerr
+	}
+	return err
+}
+
+// lastAttempt reports whether asynq will not retry the running task if it fails.
+func lastAttempt(ctx context.Context) bool {
+	n, ok1 := asynq.GetRetryCount(ctx)
+	max, ok2 := asynq.GetMaxRetry(ctx)
+	return ok1 && ok2 && n >= max
 }

@@ -1,0 +1,251 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/paulmach/orb/geojson"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/geo"
+	"github.com/offsite/offsite/internal/tasks"
+)
+
+func (s *Server) registerSurveyRoutes(mux *http.ServeMux) {
+	s.handle(mux, "POST", "/api/v1/surveys", operation{
+		Summary: "Queue a survey: process the captures of some kinds that cover a zone in a time window",
+		Description: "Planning finds the captures whose footprint intersects the zone and whose acquisition time is in [start, end), " +
+			"and queues one task per capture; the survey's progress counts them. Status follows openEO: created, queued, running, canceled, finished, error.",
+		Roles: rolesWrite,
+		Request: map[string]any{"type": "object", "required": []string{"zone", "start", "end", "kinds", "pipeline"}, "properties": map[string]any{
+			"name":     map[string]any{"type": "string"},
+			"zone":     map[string]any{"type": "object", "description": "GeoJSON Polygon or MultiPolygon in WGS84"},
+			"gcj02":    map[string]any{"type": "boolean", "description": "the zone was drawn on a GCJ-02 web map"},
+			"start":    map[string]any{"type": "string", "format": "date-time"},
+			"end":      map[string]any{"type": "string", "format": "date-time"},
+			"kinds":    map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": offsite.CaptureKinds}},
+			"pipeline": map[string]any{"type": "string", "description": "pipeline name, e.g. sentinel2"},
+		}},
+		Responses: map[string]string{"201": "survey planned and queued", "400": "invalid field"},
+	}, s.handleSurveyCreate)
+	s.handle(mux, "GET", "/api/v1/surveys/{id}", operation{
+		Summary:   "A survey with its status, timestamps and progress (total, queued, running, done, failed, clips)",
+		Roles:     rolesRead,
+		Responses: map[string]string{"200": "survey", "400": "bad id", "404": "no such survey"},
+	}, s.handleSurveyGet)
+	s.handle(mux, "GET", "/api/v1/surveys/{id}/parts", operation{
+		Summary:   "The parts of a survey (one per capture) with their status and errors",
+		Roles:     rolesRead,
+		Responses: map[string]string{"200": "parts", "400": "bad id", "404": "no such survey"},
+	}, s.handleSurveyParts)
+	s.handle(mux, "POST", "/api/v1/surveys/{id}/cancel", operation{
+		Summary:   "Cancel a queued or running survey: queued parts are dropped, running ones finish",
+		Roles:     rolesWrite,
+		Responses: map[string]string{"200": "canceled", "404": "no such survey", "409": "the survey has ended"},
+	}, s.handleSurveyCancel)
+	s.handle(mux, "POST", "/api/v1/surveys/{id}/retry", operation{
+		Summary:   "Queue the failed parts of a survey again",
+		Roles:     rolesWrite,
+		Responses: map[string]string{"200": "requeued", "404": "no such survey", "409": "nothing failed, or canceled"},
+	}, s.handleSurveyRetry)
+}
+
+type surveyRequest struct {
+	Name     string          `json:"name"`
+	Zone     json.RawMessage `json:"zone"`
+	GCJ02    bool            `json:"gcj02"`
+	Start    string          `json:"start"`
+	End      string          `json:"end"`
+	Kinds    []string        `json:"kinds"`
+	Pipeline string          `json:"pipeline"`
+}
+
+func (in surveyRequest) survey(known func(string) bool) (*offsite.Survey, error) {
+	sv := &offsite.Survey{Name: in.Name, Kinds: in.Kinds, Pipeline: in.Pipeline}
+	if len(in.Name) > 200 {
+		return nil, offsite.Invalid("name", "is longer than 200 characters")
+	}
+	if len(in.Zone) == 0 {
+		return nil, offsite.Invalid("zone", "is required: a GeoJSON Polygon or MultiPolygon")
+	}
+	// The zone goes through the parcel reader and validation: same rules, same messages.
+	var opts []geo.Option
+	if in.GCJ02 {
+		opts = append(opts, geo.WithGCJ02())
+	}
+	coll, err := geo.ReadGeoJSON(strings.NewReader(`{"type":"Feature","properties":{"parcel_id":"zone"},"geometry":`+string(in.Zone)+`}`), opts...)
+	if err == nil {
+		var rep geo.Report
+		if rep, err = geo.Validate(coll.Features, opts...); err == nil {
+			err = rep.Err()
+		}
+	}
+	if err != nil {
+		var fe *offsite.FieldError
+		if errors.As(parcelError(err), &fe) {
+			return nil, offsite.Invalid("zone", "%s", fe.Problem)
+		}
+		return nil, err
+	}
+	sv.Zone = coll.Features[0].Geometry
+	if sv.WindowStart, err = time.Parse(time.RFC3339, in.Start); err != nil {
+		return nil, offsite.Invalid("start", "must be an RFC 3339 time, got %q", in.Start)
+	}
+	if sv.WindowEnd, err = time.Parse(time.RFC3339, in.End); err != nil {
+		return nil, offsite.Invalid("end", "must be an RFC 3339 time, got %q", in.End)
+	}
+	if !sv.WindowEnd.After(sv.WindowStart) {
+		return nil, offsite.Invalid("end", "must be after start")
+	}
+	if len(in.Kinds) == 0 {
+		return nil, offsite.Invalid("kinds", "is empty; give at least one of %s", strings.Join(offsite.CaptureKinds, ", "))
+	}
+	for i, k := range in.Kinds {
+		if !offsite.ValidCaptureKind(k) {
+			return nil, offsite.Invalid("kinds["+strconv.Itoa(i)+"]", "%q is not one of %s", k, strings.Join(offsite.CaptureKinds, ", "))
+		}
+	}
+	if in.Pipeline == "" {
+		return nil, offsite.Invalid("pipeline", "is required")
+	}
+	if known != nil && !known(in.Pipeline) {
+		return nil, offsite.Invalid("pipeline", "%q is not a known pipeline", in.Pipeline)
+	}
+	return sv, nil
+}
+
+func (s *Server) handleSurveyCreate(w http.ResponseWriter, r *http.Request) {
+	var in surveyRequest
+	if err := s.decodeJSON(w, r, &in); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	sv, err := in.survey(s.KnownPipeline)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	sv.CreatedBy = PrincipalFromContext(r.Context()).Name
+	parts, err := s.Surveys.CreateSurvey(r.Context(), sv)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	// The survey and its parts are stored; a part whose enqueue fails here is queued again
+	// by POST /api/v1/surveys/{id}/retry once it is marked failed.
+	for _, p := range parts {
+		if err := s.enqueuePart(r, p); err != nil {
+			s.Logger.ErrorContext(r.Context(), "enqueue survey part", "survey_id", p.SurveyID, "capture_id", p.CaptureID, "err", err)
+			_ = s.Surveys.EndPart(r.Context(), p.SurveyID, p.CaptureID, 0, "could not be queued: "+err.Error())
+		}
+	}
+	if sv, err = s.Surveys.FindSurveyByID(r.Context(), sv.ID); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/surveys/"+strconv.FormatInt(sv.ID, 10))
+	writeJSON(w, http.StatusCreated, surveyJSON(sv))
+}
+
+func (s *Server) enqueuePart(r *http.Request, p *offsite.SurveyPart) error {
+	t, err := tasks.NewSurveyPartTask(p.SurveyID, p.CaptureID)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Queue.EnqueueContext(r.Context(), t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return err
+	}
+	return nil
+}
+
+func surveyJSON(sv *offsite.Survey) any {
+	type alias offsite.Survey
+	return struct {
+		*alias
+		Zone *geojson.Geometry `json:"zone"`
+	}{(*alias)(sv), geojson.NewGeometry(sv.Zone)}
+}
+
+func (s *Server) findSurvey(r *http.Request) (*offsite.Survey, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.Surveys.FindSurveyByID(r.Context(), id)
+}
+
+func (s *Server) handleSurveyGet(w http.ResponseWriter, r *http.Request) {
+	sv, err := s.findSurvey(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, surveyJSON(sv))
+}
+
+func (s *Server) handleSurveyParts(w http.ResponseWriter, r *http.Request) {
+	sv, err := s.findSurvey(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	parts, err := s.Surveys.FindSurveyParts(r.Context(), sv.ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"survey_id": sv.ID, "parts": parts})
+}
+
+func (s *Server) handleSurveyCancel(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	parts, err := s.Surveys.CancelSurvey(r.Context(), id)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	// Drop the queued tasks; a task already taken finds the survey canceled and does nothing.
+	for _, p := range parts {
+		if s.Inspector == nil {
+			break
+		}
+		err := s.Inspector.DeleteTask(tasks.QueueCritical, tasks.SurveyPartTaskID(p.SurveyID, p.CaptureID))
+		if err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+			s.Logger.WarnContext(r.Context(), "delete canceled survey task", "survey_id", id, "capture_id", p.CaptureID, "err", err)
+		}
+	}
+	s.handleSurveyGet(w, r)
+}
+
+func (s *Server) handleSurveyRetry(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	parts, err := s.Surveys.RetrySurvey(r.Context(), id)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	for _, p := range parts {
+		// The failed attempt's task is archived or retained under the same id: remove it first.
+		if s.Inspector != nil {
+			_ = s.Inspector.DeleteTask(tasks.QueueCritical, tasks.SurveyPartTaskID(p.SurveyID, p.CaptureID))
+		}
+		if err := s.enqueuePart(r, p); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+	}
+	s.handleSurveyGet(w, r)
+}

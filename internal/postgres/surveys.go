@@ -1,0 +1,245 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb/encoding/ewkb"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/derrors"
+)
+
+// SurveyService stores surveys and their parts.
+type SurveyService struct{ db *DB }
+
+var _ offsite.SurveyService = (*SurveyService)(nil)
+
+// NewSurveyService returns a SurveyService on db.
+func NewSurveyService(db *DB) *SurveyService { return &SurveyService{db: db} }
+
+const surveyColumns = `s.id, s.name, ST_AsEWKB(s.zone), s.window_start, s.window_end, s.kinds, s.pipeline, s.status,
+	s.parcels, s.error, s.created_by, s.created_at, s.updated_at, s.started_at, s.finished_at,
+	count(p.capture_id), count(*) FILTER (WHERE p.status = 'queued'), count(*) FILTER (WHERE p.status = 'running'),
+	count(*) FILTER (WHERE p.status = 'done'), count(*) FILTER (WHERE p.status = 'failed'),
+	count(*) FILTER (WHERE p.status = 'canceled'), coalesce(sum(p.clips), 0)`
+
+func scanSurvey(row pgx.Row) (*offsite.Survey, error) {
+	s := &offsite.Survey{}
+	var zone []byte
+	pr := &s.Progress
+	err := row.Scan(&s.ID, &s.Name, &zone, &s.WindowStart, &s.WindowEnd, &s.Kinds, &s.Pipeline, &s.Status,
+		&s.Parcels, &s.Error, &s.CreatedBy, &s.CreatedAt, &s.UpdatedAt, &s.StartedAt, &s.FinishedAt,
+		&pr.Total, &pr.Queued, &pr.Running, &pr.Done, &pr.Failed, &pr.Canceled, &pr.Clips)
+	if err != nil {
+		return nil, err
+	}
+	if s.Zone, _, err = ewkb.Unmarshal(zone); err != nil {
+		return nil, fmt.Errorf("survey %d zone: %w", s.ID, err)
+	}
+	return s, nil
+}
+
+// CreateSurvey plans and stores s in one transaction; see offsite.SurveyService.
+func (s *SurveyService) CreateSurvey(ctx context.Context, sv *offsite.Survey) (_ []*offsite.SurveyPart, err error) {
+	defer derrors.Wrap(&err, "CreateSurvey")
+	mp, err := toMulti(sv.Zone)
+	if err != nil {
+		return nil, err
+	}
+	zone, err := geomParam(mp)
+	if err != nil {
+		return nil, err
+	}
+	var parts []*offsite.SurveyPart
+	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		var id int64
+		err := tx.QueryRow(ctx, `
+			INSERT INTO surveys (name, zone, window_start, window_end, kinds, pipeline, created_by, parcels, status)
+			VALUES ($1, ST_GeomFromEWKB($2::bytea), $3, $4, $5, $6, $7,
+				(SELECT count(*) FROM parcels WHERE ST_Intersects(geom, ST_GeomFromEWKB($2::bytea))), 'queued')
+			RETURNING id`,
+			sv.Name, zone, sv.WindowStart, sv.WindowEnd, sv.Kinds, sv.Pipeline, sv.CreatedBy).Scan(&id)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `
+			INSERT INTO survey_parts (survey_id, capture_id)
+			SELECT $1, c.id FROM captures c
+			WHERE c.kind = ANY($2) AND c.acquired_at >= $3 AND c.acquired_at < $4 AND c.status <> 'failed'
+				AND (c.footprint IS NULL OR ST_Intersects(c.footprint, ST_GeomFromEWKB($5::bytea)))
+			ORDER BY c.acquired_at, c.id
+			RETURNING survey_id, capture_id, status, error, clips, updated_at`,
+			id, sv.Kinds, sv.WindowStart, sv.WindowEnd, zone)
+		if err != nil {
+			return err
+		}
+		if parts, err = collectParts(rows); err != nil {
+			return err
+		}
+		if len(parts) == 0 {
+			if _, err := tx.Exec(ctx, `UPDATE surveys SET status = 'finished', finished_at = now() WHERE id = $1`, id); err != nil {
+				return err
+			}
+		}
+		got, err := scanSurvey(tx.QueryRow(ctx, `SELECT `+surveyColumns+` FROM surveys s
+			LEFT JOIN survey_parts p ON p.survey_id = s.id WHERE s.id = $1 GROUP BY s.id`, id))
+		if err != nil {
+			return err
+		}
+		*sv = *got
+		return nil
+	})
+	return parts, formatError(err)
+}
+
+func collectParts(rows pgx.Rows) ([]*offsite.SurveyPart, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*offsite.SurveyPart, error) {
+		p := &offsite.SurveyPart{}
+		err := r.Scan(&p.SurveyID, &p.CaptureID, &p.Status, &p.Error, &p.Clips, &p.UpdatedAt)
+		return p, err
+	})
+}
+
+// FindSurveyByID returns the survey with its progress.
+func (s *SurveyService) FindSurveyByID(ctx context.Context, id int64) (_ *offsite.Survey, err error) {
+	defer derrors.Wrap(&err, "FindSurveyByID(%d)", id)
+	sv, err := scanSurvey(s.db.Pool.QueryRow(ctx, `SELECT `+surveyColumns+` FROM surveys s
+		LEFT JOIN survey_parts p ON p.survey_id = s.id WHERE s.id = $1 GROUP BY s.id`, id))
+	if err != nil {
+		if err = formatError(err); err == offsite.ErrNotFound {
+			return nil, offsite.NotFound("survey %d", id)
+		}
+		return nil, err
+	}
+	return sv, nil
+}
+
+// FindSurveyParts returns the parts of a survey in capture order.
+func (s *SurveyService) FindSurveyParts(ctx context.Context, id int64) (_ []*offsite.SurveyPart, err error) {
+	defer derrors.Wrap(&err, "FindSurveyParts(%d)", id)
+	rows, err := s.db.Pool.Query(ctx, `SELECT survey_id, capture_id, status, error, clips, updated_at
+		FROM survey_parts WHERE survey_id = $1 ORDER BY capture_id`, id)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	parts, err := collectParts(rows)
+	return parts, formatError(err)
+}
+
+// StartPart marks a part running; see offsite.SurveyService.
+func (s *SurveyService) StartPart(ctx context.Context, surveyID, captureID int64) (ok bool, err error) {
+	defer derrors.Wrap(&err, "StartPart(%d, %d)", surveyID, captureID)
+	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		var status string
+		if err := tx.QueryRow(ctx, `SELECT status FROM surveys WHERE id = $1 FOR UPDATE`, surveyID).Scan(&status); err != nil {
+			return err
+		}
+		if status == offsite.SurveyCanceled {
+			_, err := tx.Exec(ctx, `UPDATE survey_parts SET status = 'canceled', updated_at = now()
+				WHERE survey_id = $1 AND capture_id = $2 AND status IN ('queued', 'running')`, surveyID, captureID)
+			return err
+		}
+		ok = true
+		if _, err := tx.Exec(ctx, `UPDATE survey_parts SET status = 'running', error = '', updated_at = now()
+			WHERE survey_id = $1 AND capture_id = $2`, surveyID, captureID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE surveys SET status = 'running', updated_at = now(),
+			started_at = coalesce(started_at, now()) WHERE id = $1 AND status IN ('queued', 'running')`, surveyID)
+		return err
+	})
+	return ok, formatError(err)
+}
+
+// EndPart records the outcome of a part and ends the survey when nothing is left to run.
+func (s *SurveyService) EndPart(ctx context.Context, surveyID, captureID int64, clips int, errMsg string) (err error) {
+	defer derrors.Wrap(&err, "EndPart(%d, %d)", surveyID, captureID)
+	status := offsite.PartDone
+	if errMsg != "" {
+		status = offsite.PartFailed
+	}
+	return formatError(pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM surveys WHERE id = $1 FOR UPDATE`, surveyID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE survey_parts SET status = $3, error = $4, clips = $5, updated_at = now()
+			WHERE survey_id = $1 AND capture_id = $2 AND status <> 'canceled'`, surveyID, captureID, status, errMsg, clips); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `
+			UPDATE surveys s SET status = CASE WHEN c.done = 0 AND c.failed > 0 THEN 'error' ELSE 'finished' END,
+				error = CASE WHEN c.done = 0 AND c.failed > 0 THEN 'every part failed' ELSE '' END,
+				finished_at = now(), updated_at = now()
+			FROM (SELECT count(*) FILTER (WHERE status IN ('queued', 'running')) AS open,
+					count(*) FILTER (WHERE status = 'done') AS done,
+					count(*) FILTER (WHERE status = 'failed') AS failed
+				FROM survey_parts WHERE survey_id = $1) c
+			WHERE s.id = $1 AND c.open = 0 AND s.status IN ('queued', 'running')`, surveyID)
+		return err
+	}))
+}
+
+// CancelSurvey cancels a survey that has not ended.
+func (s *SurveyService) CancelSurvey(ctx context.Context, id int64) (_ []*offsite.SurveyPart, err error) {
+	defer derrors.Wrap(&err, "CancelSurvey(%d)", id)
+	var parts []*offsite.SurveyPart
+	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		var status string
+		if err := tx.QueryRow(ctx, `SELECT status FROM surveys WHERE id = $1 FOR UPDATE`, id).Scan(&status); err != nil {
+			if err == pgx.ErrNoRows {
+				return offsite.NotFound("survey %d", id)
+			}
+			return err
+		}
+		if status != offsite.SurveyQueued && status != offsite.SurveyRunning && status != offsite.SurveyCreated {
+			return offsite.Conflict("survey %d is %s; only a queued or running survey can be canceled", id, status)
+		}
+		rows, err := tx.Query(ctx, `UPDATE survey_parts SET status = 'canceled', updated_at = now()
+			WHERE survey_id = $1 AND status = 'queued'
+			RETURNING survey_id, capture_id, status, error, clips, updated_at`, id)
+		if err != nil {
+			return err
+		}
+		if parts, err = collectParts(rows); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE surveys SET status = 'canceled', finished_at = now(), updated_at = now() WHERE id = $1`, id)
+		return err
+	})
+	return parts, formatError(err)
+}
+
+// RetrySurvey requeues the failed parts of an ended survey.
+func (s *SurveyService) RetrySurvey(ctx context.Context, id int64) (_ []*offsite.SurveyPart, err error) {
+	defer derrors.Wrap(&err, "RetrySurvey(%d)", id)
+	var parts []*offsite.SurveyPart
+	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		var status string
+		if err := tx.QueryRow(ctx, `SELECT status FROM surveys WHERE id = $1 FOR UPDATE`, id).Scan(&status); err != nil {
+			if err == pgx.ErrNoRows {
+				return offsite.NotFound("survey %d", id)
+			}
+			return err
+		}
+		if status == offsite.SurveyCanceled {
+			return offsite.Conflict("survey %d was canceled", id)
+		}
+		rows, err := tx.Query(ctx, `UPDATE survey_parts SET status = 'queued', error = '', updated_at = now()
+			WHERE survey_id = $1 AND status = 'failed'
+			RETURNING survey_id, capture_id, status, error, clips, updated_at`, id)
+		if err != nil {
+			return err
+		}
+		if parts, err = collectParts(rows); err != nil {
+			return err
+		}
+		if len(parts) == 0 {
+			return offsite.Conflict("survey %d has no failed parts", id)
+		}
+		_, err = tx.Exec(ctx, `UPDATE surveys SET status = 'queued', error = '', finished_at = NULL, updated_at = now() WHERE id = $1`, id)
+		return err
+	})
+	return parts, formatError(err)
+}
