@@ -228,6 +228,7 @@ type NightlyRun struct {
 	Scanned    int        `json:"scanned"`
 	Registered int        `json:"registered"`
 	Queued     int        `json:"queued"`
+	Expired    int        `json:"expired"` // positive-list entries expired
 	Problems   []string   `json:"problems"`
 	Error      string     `json:"error,omitempty"`
 }

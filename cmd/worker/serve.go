@@ -69,6 +69,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Clips:          captures,
 		Nightly:        postgres.NewNightlyService(db),
 		Surveys:        postgres.NewSurveyService(db),
+		ListExpirer:    postgres.NewEnforceService(db),
 		Store:          store,
 		Queue:          m.Client,
 		Raster:         cfg.Raster(),

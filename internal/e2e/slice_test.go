@@ -74,7 +74,7 @@ func startSystem(t *testing.T) *system {
 	surveys := postgres.NewSurveyService(db)
 	deps := &worker.Deps{
 		Parcels: parcels, Captures: captures, Clips: captures, Store: store, Queue: client,
-		Nightly: nightly, Surveys: surveys,
+		Nightly: nightly, Surveys: surveys, ListExpirer: postgres.NewEnforceService(db),
 		Raster: raster.Env{
 			S3:             raster.S3Config{Endpoint: s3cfg.Endpoint, AccessKey: s3cfg.AccessKey, SecretKey: s3cfg.SecretKey, Region: s3cfg.Region},
 			AllowedBuckets: []string{s3cfg.CapturesBucket},

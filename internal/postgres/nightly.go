@@ -46,22 +46,22 @@ func (s *NightlyService) FinishRun(ctx context.Context, r *offsite.NightlyRun) (
 	}
 	return formatError(s.db.Pool.QueryRow(ctx, `
 		UPDATE nightly_runs SET finished_at = now(), status = $2, scanned = $3, registered = $4, queued = $5,
-			problems = $6, error = $7
+			problems = $6, error = $7, expired = $8
 		WHERE id = $1 RETURNING finished_at`,
-		r.ID, r.Status, r.Scanned, r.Registered, r.Queued, r.Problems, r.Error).Scan(&r.FinishedAt))
+		r.ID, r.Status, r.Scanned, r.Registered, r.Queued, r.Problems, r.Error, r.Expired).Scan(&r.FinishedAt))
 }
 
 // LastRuns returns the most recent runs, newest first.
 func (s *NightlyService) LastRuns(ctx context.Context, limit int) (_ []*offsite.NightlyRun, err error) {
 	defer derrors.Wrap(&err, "LastRuns")
-	rows, err := s.db.Pool.Query(ctx, `SELECT id, started_at, finished_at, status, scanned, registered, queued, problems, error
+	rows, err := s.db.Pool.Query(ctx, `SELECT id, started_at, finished_at, status, scanned, registered, queued, expired, problems, error
 		FROM nightly_runs ORDER BY id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, formatError(err)
 	}
 	runs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*offsite.NightlyRun, error) {
 		r := &offsite.NightlyRun{}
-		err := row.Scan(&r.ID, &r.StartedAt, &r.FinishedAt, &r.Status, &r.Scanned, &r.Registered, &r.Queued, &r.Problems, &r.Error)
+		err := row.Scan(&r.ID, &r.StartedAt, &r.FinishedAt, &r.Status, &r.Scanned, &r.Registered, &r.Queued, &r.Expired, &r.Problems, &r.Error)
 		return r, err
 	})
 	return runs, formatError(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/raster"
 	"github.com/offsite/offsite/internal/s3"
@@ -42,8 +43,11 @@ type Deps struct {
 	Clips    offsite.ClipService
 	Nightly  offsite.NightlyService
 	Surveys  offsite.SurveyService
-	Store    ObjectStore
-	Queue    Enqueuer
+	// ListExpirer, when set, stores the expiry of positive-list entries past their validity
+	// during the nightly sweep (enforce.Service implements it).
+	ListExpirer ListExpirer
+	Store       ObjectStore
+	Queue       Enqueuer
 	// Raster is the GDAL environment; its AllowedBuckets must contain the captures bucket.
 	Raster         raster.Env
 	CapturesBucket string
@@ -256,6 +260,14 @@ func classify(c *offsite.Capture, err error) error {
 // twice (by two workers' schedulers, or a retry) registers and queues nothing twice.
 type SweepHandler struct{ *Deps }
 
+// ListExpirer marks positive-list entries past their validity as expired, audited as actor.
+type ListExpirer interface {
+	ExpireListEntries(ctx context.Context, a enforce.Actor, now time.Time) (int, error)
+}
+
+// nightlyActor is who the audit log names for the nightly sweep's changes.
+var nightlyActor = enforce.Actor{Name: "nightly-sweep", Role: "system"}
+
 // CaptureLister lists captures by status; the Postgres capture service implements it.
 type CaptureLister interface {
 	FindCaptureIDsByStatus(ctx context.Context, status string, limit int) ([]int64, error)
@@ -287,6 +299,13 @@ func (h *SweepHandler) ProcessTask(ctx context.Context, t *asynq.Task) (err erro
 	}()
 	if err := h.registerSidecars(ctx, run, lastOK.Add(-sidecarOverlap)); err != nil {
 		return err
+	}
+	if h.ListExpirer != nil {
+		n, err := h.ListExpirer.ExpireListEntries(ctx, nightlyActor, time.Now())
+		if err != nil {
+			return err
+		}
+		run.Expired = n
 	}
 	ids, err := lister.FindCaptureIDsByStatus(ctx, offsite.CaptureRegistered, 10000)
 	if err != nil {

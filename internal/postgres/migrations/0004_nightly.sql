@@ -8,6 +8,7 @@ CREATE TABLE nightly_runs (
     scanned      integer NOT NULL DEFAULT 0, -- sidecar STAC items read
     registered   integer NOT NULL DEFAULT 0, -- captures registered from them
     queued       integer NOT NULL DEFAULT 0, -- clip tasks queued
+    expired      integer NOT NULL DEFAULT 0, -- positive-list entries past their validity, expired
     problems     jsonb NOT NULL DEFAULT '[]', -- sidecars that could not be registered, and why
     error        text NOT NULL DEFAULT ''
 );
