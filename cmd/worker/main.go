@@ -5,6 +5,7 @@
 //
 //	worker [serve]     run the asynq server and scheduler (configured by OFFSITE_* variables)
 //	worker clip ...    clip a scene to parcels (see `worker clip -h`)
+//	worker process ... run a pipeline on files (see `worker process -h`)
 //	worker verify      re-hash every stored evidence artifact and report mismatches
 package main
 
@@ -49,9 +50,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	case "clip":
 		return runClip(ctx, args, stdout, stderr)
+	case "process":
+		return runProcess(ctx, args, stdout, stderr)
 	case "verify":
 		return runVerify(ctx, args, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q; commands: serve, clip, verify", cmd)
+		return fmt.Errorf("unknown command %q; commands: serve, clip, process, verify", cmd)
 	}
 }

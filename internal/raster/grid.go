@@ -47,12 +47,15 @@ type Bands struct {
 	// Valid is true where every band has data (not nodata, not outside its
 	// scene). Invalid pixels hold 0.
 	Valid []bool
+	// Source and Band say where each band came from: the index of its source
+	// in the sources given and its 1-based number there, parallel to Names.
+	Source, Band []int
 	// Warped lists the bands that were resampled onto the grid.
 	Warped []string
 }
 
-// Band returns the data of the named band (as requested), or nil.
-func (b *Bands) Band(name string) []float32 {
+// Get returns the data of the named band (as requested), or nil.
+func (b *Bands) Get(name string) []float32 {
 	for i, n := range b.Names {
 		if strings.EqualFold(n, name) {
 			return b.Data[i]
@@ -192,6 +195,8 @@ func ReadBands(ctx context.Context, env Env, srcs []Source, opts BandsOptions) (
 			tgt.Warped = append(tgt.Warped, opts.Bands[i])
 		}
 		tgt.Names = append(tgt.Names, opts.Bands[i])
+		tgt.Source = append(tgt.Source, r.src)
+		tgt.Band = append(tgt.Band, r.band+1)
 		tgt.Data = append(tgt.Data, data)
 	}
 	for _, data := range tgt.Data {

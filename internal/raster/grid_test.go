@@ -2,6 +2,7 @@ package raster
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,9 @@ func TestReadBandsSentinel2Mixed(t *testing.T) {
 	if want := [6]float64{199980, 100, 0, 2800020, 0, -100}; full.GeoTransform != want {
 		t.Errorf("geotransform %v, want %v", full.GeoTransform, want)
 	}
+	if got, want := fmt.Sprint(full.Source, full.Band), "[0 1 2 3 4] [1 1 1 1 1]"; got != want {
+		t.Errorf("sources, bands %s, want %s", got, want)
+	}
 	if full.EPSG != 32629 {
 		t.Errorf("EPSG %d, want 32629", full.EPSG)
 	}
@@ -47,7 +51,7 @@ func TestReadBandsSentinel2Mixed(t *testing.T) {
 		t.Errorf("only %d of %d pixels valid", valid, len(full.Valid))
 	}
 	// SCL resampled by nearest neighbour keeps whole class values.
-	for i, v := range full.Band("SCL") {
+	for i, v := range full.Get("SCL") {
 		if full.Valid[i] && (v != float32(math.Trunc(float64(v))) || v < 0 || v > 11) {
 			t.Fatalf("SCL pixel %d = %v, not a class", i, v)
 		}
@@ -70,7 +74,7 @@ func TestReadBandsSentinel2Mixed(t *testing.T) {
 	x0 := int(math.Round((win.GeoTransform[0] - 199980) / 100))
 	y0 := int(math.Round((2800020 - win.GeoTransform[3]) / 100))
 	for _, name := range []string{"B04", "B11"} {
-		a, b := win.Band(name), full.Band(name)
+		a, b := win.Get(name), full.Get(name)
 		for r := 0; r < win.Height; r++ {
 			for c := 0; c < win.Width; c++ {
 				// Bilinear interpolation at the window edge may differ; compare the inside.

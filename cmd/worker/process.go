@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/offsite/offsite/internal/detect"
+	"github.com/offsite/offsite/internal/geo"
+	"github.com/offsite/offsite/internal/process"
+	"github.com/offsite/offsite/internal/raster"
+	"github.com/offsite/offsite/pipelines"
+)
+
+const processUsage = `usage: worker process --pipeline NAME|FILE.yaml --parcels FILE --out DIR
+         (--before SCENE --after SCENE | --capture SCENE | --capture TRACK.csv|TRACK.geojson)
+         [--time RFC3339] [--gcj02] [--repair] [--id-property NAME] [--no-artifacts]
+
+Runs one pipeline on files with the code the workers run, and writes DIR/findings.geojson
+(one feature per finding and parcel), DIR/manifest.json (every artifact with its SHA-256),
+DIR/findings/finding-<id>.geojson, and for each parcel with findings DIR/parcels/<id>/ the
+clipped COGs and quick-looks (findings outlined in magenta) of every input file.
+
+--pipeline is a built-in pipeline (sentinel2, landsat, drone-rgb, drone-ms, boat-track,
+vehicle-track) or a YAML file, validated the same way. A SCENE is a GeoTIFF, a
+comma-separated list of GeoTIFFs (one per band or a few bands each, e.g. B04.tif,B11.tif),
+or a directory whose *.tif files are the bands; bands are found by description or file name
+(B04.tif is band B04, LT05_..._B5.TIF is B5) or 1-based number. Bands at other resolutions,
+and the after scene when its grid differs, are warped onto the grid of the finest band of
+the before scene (or the capture). A track is CSV or GeoJSON (by extension).
+
+--time is recorded in provenance and the manifest; default: the latest modification time of
+the input files, so that the same files give byte-identical outputs.
+`
+
+// runProcess is `worker process`.
+func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("process", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, processUsage); fs.PrintDefaults() }
+	pipeline := fs.String("pipeline", "", "built-in pipeline name or a pipeline YAML file")
+	before := fs.String("before", "", "earlier scene: file, comma-separated band files, or directory")
+	after := fs.String("after", "", "later scene: file, comma-separated band files, or directory")
+	capture := fs.String("capture", "", "single-date scene, or a track (.csv, .geojson, .json)")
+	parcelsPath := fs.String("parcels", "", "parcels file (.geojson, .json, .shp, .gpkg, .kml)")
+	out := fs.String("out", "", "output directory (created if missing)")
+	timeFlag := fs.String("time", "", "time recorded in provenance, RFC 3339 (default: latest input modification time)")
+	gcj02 := fs.Bool("gcj02", false, "parcel coordinates are GCJ-02 (Chinese web maps): convert them to WGS84")
+	repair := fs.Bool("repair", false, "repair invalid parcel geometries with GDAL's MakeValid instead of refusing them")
+	idProp := fs.String("id-property", "parcel_id", "attribute that holds the parcel id")
+	noArtifacts := fs.Bool("no-artifacts", false, "write only the findings and the manifest, no clips or quick-looks")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("process: unexpected arguments %q", fs.Args())
+	}
+	for _, req := range []struct{ name, v string }{{"--pipeline", *pipeline}, {"--parcels", *parcelsPath}, {"--out", *out}} {
+		if req.v == "" {
+			fs.Usage()
+			return fmt.Errorf("process: %s is required", req.name)
+		}
+	}
+	pair := *before != "" || *after != ""
+	switch {
+	case pair && (*before == "" || *after == ""):
+		return errors.New("process: --before and --after go together")
+	case pair && *capture != "":
+		return errors.New("process: give either --before and --after or --capture, not both")
+	case !pair && *capture == "":
+		fs.Usage()
+		return errors.New("process: --before and --after, or --capture, is required")
+	}
+
+	p, err := loadPipeline(*pipeline)
+	if err != nil {
+		return fmt.Errorf("process: %w", err)
+	}
+	in := process.Inputs{Pipeline: p, Env: raster.Env{AllowLocalFiles: true}, SkipArtifacts: *noArtifacts}
+	var latest time.Time
+	if pair {
+		if in.Before, latest, err = sceneFiles(*before, latest); err != nil {
+			return fmt.Errorf("process: --before %s: %w", *before, err)
+		}
+		if in.After, latest, err = sceneFiles(*after, latest); err != nil {
+			return fmt.Errorf("process: --after %s: %w", *after, err)
+		}
+	} else if p.Detector(pipelines.TypeTrack) != nil {
+		abs, err := filepath.Abs(*capture)
+		if err != nil {
+			return fmt.Errorf("process: --capture %s: %w", *capture, err)
+		}
+		data, err := os.ReadFile(abs)
+		if err != nil {
+			return fmt.Errorf("process: --capture: %w", err)
+		}
+		st, _ := os.Stat(abs)
+		latest = st.ModTime()
+		format := pipelines.FormatCSV
+		switch strings.ToLower(filepath.Ext(abs)) {
+		case ".geojson", ".json":
+			format = pipelines.FormatGeoJSON
+		}
+		in.Track = &process.Track{File: process.File{Name: filepath.Base(abs)}, Data: data, Format: format}
+	} else if in.Capture, latest, err = sceneFiles(*capture, latest); err != nil {
+		return fmt.Errorf("process: --capture %s: %w", *capture, err)
+	}
+	in.Time = latest.UTC().Truncate(time.Second)
+	if *timeFlag != "" {
+		if in.Time, err = time.Parse(time.RFC3339, *timeFlag); err != nil {
+			return fmt.Errorf("process: --time %q: want RFC 3339, e.g. 2026-06-02T02:00:00Z", *timeFlag)
+		}
+	}
+
+	opts := []geo.Option{geo.WithIDProperty(*idProp)}
+	if *gcj02 {
+		opts = append(opts, geo.WithGCJ02())
+	}
+	if *repair {
+		opts = append(opts, geo.WithRepair())
+	}
+	parcelsAbs, err := filepath.Abs(*parcelsPath)
+	if err != nil {
+		return fmt.Errorf("process: parcels %s: %w", *parcelsPath, err)
+	}
+	coll, err := geo.ReadFile(ctx, parcelsAbs, opts...)
+	if err != nil {
+		return fmt.Errorf("process: parcels %s: %w", *parcelsPath, err)
+	}
+	report, err := geo.Validate(coll.Features, opts...)
+	if err != nil {
+		return fmt.Errorf("process: parcels %s: %w", *parcelsPath, err)
+	}
+	if err := report.Err(); err != nil {
+		return fmt.Errorf("process: parcels %s: %w", *parcelsPath, err)
+	}
+	in.Parcels = coll.Features
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return fmt.Errorf("process: %w", err)
+	}
+
+	start := time.Now()
+	res, err := process.Run(ctx, in, process.DirSink{Dir: *out})
+	if err != nil {
+		var te *detect.TrackError
+		if errors.As(err, &te) {
+			return fmt.Errorf("process: track %s: %w", *capture, err)
+		}
+		return fmt.Errorf("process: %w", err)
+	}
+	fmt.Fprintf(stdout, "process: %s: %d findings on %d parcels, %d artifacts, %.2fs → %s\n",
+		p.Name, len(res.Findings), len(in.Parcels), len(res.Manifest.Artifacts), time.Since(start).Seconds(), *out)
+	return nil
+}
+
+// loadPipeline returns the built-in pipeline name, or parses the YAML file name.
+func loadPipeline(name string) (*pipelines.Pipeline, error) {
+	if ext := strings.ToLower(filepath.Ext(name)); ext == ".yaml" || ext == ".yml" {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		return pipelines.Parse(name, data)
+	}
+	ps, err := pipelines.Builtin()
+	if err != nil {
+		return nil, err
+	}
+	p, ok := ps[name]
+	if !ok {
+		names := make([]string, 0, len(ps))
+		for n := range ps {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("unknown pipeline %q; built-in: %s, or a .yaml file", name, strings.Join(names, ", "))
+	}
+	return p, nil
+}
+
+// sceneFiles resolves a scene argument — a file, comma-separated files, or a directory of
+// *.tif files — to a capture of absolute file sources, and returns the later of latest and
+// the files' modification times.
+func sceneFiles(arg string, latest time.Time) (*process.Capture, time.Time, error) {
+	var paths []string
+	if st, err := os.Stat(arg); err == nil && st.IsDir() {
+		ents, err := os.ReadDir(arg)
+		if err != nil {
+			return nil, latest, err
+		}
+		for _, e := range ents {
+			if ext := strings.ToLower(filepath.Ext(e.Name())); !e.IsDir() && (ext == ".tif" || ext == ".tiff") {
+				paths = append(paths, filepath.Join(arg, e.Name()))
+			}
+		}
+		if len(paths) == 0 {
+			return nil, latest, errors.New("directory holds no .tif files")
+		}
+		sort.Strings(paths)
+	} else {
+		for _, p := range strings.Split(arg, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				paths = append(paths, p)
+			}
+		}
+	}
+	c := &process.Capture{}
+	for _, p := range paths {
+		// The operator named this file: make it absolute (and so free of "..").
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, latest, err
+		}
+		st, err := os.Stat(abs)
+		if err != nil {
+			return nil, latest, err
+		}
+		if st.ModTime().After(latest) {
+			latest = st.ModTime()
+		}
+		c.Files = append(c.Files, process.File{Name: filepath.Base(abs), Source: raster.FileSource(abs)})
+	}
+	return c, latest, nil
+}

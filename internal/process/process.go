@@ -1,0 +1,784 @@
+// Package process runs one pipeline on one capture or a pair of captures against parcels
+// and stores the evidence: findings (one GeoJSON feature per finding and parcel), clipped
+// COGs and quick-looks of every parcel with findings, one GeoJSON per finding, and a
+// manifest of every artifact with its SHA-256. Local mode (`worker process`) and the
+// workers call the same Run; they differ only in their sources (files or objects) and
+// their Sink (a directory or the evidence bucket).
+//
+// Outputs are deterministic: the same inputs, pipeline and time give byte-identical
+// findings.geojson, manifest.json and artifacts.
+package process
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/detect"
+	"github.com/offsite/offsite/internal/geo"
+	"github.com/offsite/offsite/internal/raster"
+	"github.com/offsite/offsite/pipelines"
+)
+
+// Artifact names and media types.
+const (
+	FindingsName = "findings.geojson"
+	ManifestName = "manifest.json"
+
+	MediaGeoJSON = "application/geo+json"
+	MediaJSON    = "application/json"
+	MediaCOG     = "image/tiff; application=geotiff; profile=cloud-optimized"
+	MediaPNG     = "image/png"
+)
+
+// DefaultContextM is the margin, in metres, read around the parcels (beyond the pipeline's
+// buffer) so that detectors have background to compare with.
+const DefaultContextM = 1000
+
+// File is one input file: a raster file of a capture or a track.
+type File struct {
+	// Name identifies the file in provenance and the manifest (a file name or object key).
+	Name   string
+	Source raster.Source // rasters only
+	// SHA256 is the hex SHA-256 of the file's bytes; when empty Run hashes a local file
+	// (Source.Path) or a track's Data.
+	SHA256 string
+	Size   int64
+}
+
+// Capture is a raster capture: one multiband file, or one file per band (or a few), read
+// onto one grid.
+type Capture struct {
+	Files      []File
+	AcquiredAt time.Time // zero if unknown
+}
+
+// Track is a boat or vehicle track.
+type Track struct {
+	File
+	Data       []byte
+	Format     string // pipelines.FormatCSV or pipelines.FormatGeoJSON
+	AcquiredAt time.Time
+}
+
+// Inputs are what Run processes. Exactly one of these is set: Before and After (a pair),
+// Capture (one raster date: hotspots, plumes, smoke), or Track.
+type Inputs struct {
+	Pipeline *pipelines.Pipeline
+	Before   *Capture
+	After    *Capture
+	Capture  *Capture
+	Track    *Track
+	// Parcels in WGS84 (as geo.ReadFile returns them); their ids name artifacts, so they
+	// must not contain "/" or "\" or be "." or "..".
+	Parcels []geo.Feature
+	Env     raster.Env
+	// Time is recorded in provenance and the manifest. When zero it is the latest
+	// acquisition time of the captures; when that is unknown too, the field is omitted.
+	Time time.Time
+	// ContextM is the margin read around the parcels; 0 means DefaultContextM.
+	ContextM float64
+	// SkipArtifacts writes only findings.geojson, the finding files and the manifest.
+	SkipArtifacts bool
+}
+
+// Finding is one finding attributed to one parcel, as written to findings.geojson.
+type Finding struct {
+	ID         string
+	ParcelID   string
+	Geometry   orb.Geometry // WGS84
+	AreaM2     float64
+	Severity   string
+	Detect     detect.Finding
+	Match      detect.ParcelMatch
+	Properties map[string]any // the feature's properties
+}
+
+// ManifestEntry describes one stored file.
+type ManifestEntry struct {
+	Path      string `json:"path"`
+	Role      string `json:"role,omitempty"`
+	SHA256    string `json:"sha256"`
+	Size      int64  `json:"size"`
+	MediaType string `json:"media_type,omitempty"`
+}
+
+// Manifest lists a run's inputs and every artifact it stored (except itself).
+type Manifest struct {
+	Pipeline        string          `json:"pipeline"`
+	PipelineHash    string          `json:"pipeline_hash"`
+	SoftwareVersion string          `json:"software_version"`
+	Time            string          `json:"time,omitempty"`
+	Inputs          []ManifestEntry `json:"inputs"`
+	Parcels         int             `json:"parcels"`
+	Findings        int             `json:"findings"`
+	Artifacts       []ManifestEntry `json:"artifacts"`
+}
+
+// Result is what Run produced.
+type Result struct {
+	Findings    []Finding
+	Manifest    Manifest
+	ManifestRef string
+	// Grid describes the raster grid the detectors ran on (nil for tracks).
+	GridWidth, GridHeight int
+	GridGeoTransform      [6]float64
+	GridCRS               string
+}
+
+// input is a file with its role, for provenance.
+type input struct {
+	role string // "before", "after", "capture", "track"
+	File
+	acquired time.Time
+}
+
+// Run runs in.Pipeline on the inputs, attributes findings to parcels, and stores the
+// artifacts, findings.geojson and (last) manifest.json in sink.
+func Run(ctx context.Context, in Inputs, sink Sink) (*Result, error) {
+	p := in.Pipeline
+	if p == nil {
+		return nil, errors.New("process: no pipeline")
+	}
+	if len(in.Parcels) == 0 {
+		return nil, errors.New("process: no parcels")
+	}
+	for _, f := range in.Parcels {
+		if err := checkParcelID(f.ParcelID); err != nil {
+			return nil, fmt.Errorf("process: parcel %d: parcel_id %q: %v", f.Index, f.ParcelID, err)
+		}
+	}
+	inputs, err := collectInputs(in)
+	if err != nil {
+		return nil, err
+	}
+	if in.Time.IsZero() {
+		for _, i := range inputs {
+			if i.acquired.After(in.Time) {
+				in.Time = i.acquired
+			}
+		}
+	}
+	r := &run{in: in, p: p, sink: sink, inputs: inputs, res: &Result{}, clipRefs: map[string][]string{}}
+	if in.Track != nil {
+		err = r.track(ctx)
+	} else {
+		err = r.raster(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := r.store(ctx); err != nil {
+		return nil, err
+	}
+	return r.res, nil
+}
+
+// collectInputs checks which inputs are set and hashes those without a checksum.
+func collectInputs(in Inputs) ([]input, error) {
+	var out []input
+	add := func(role string, c *Capture) error {
+		if len(c.Files) == 0 {
+			return fmt.Errorf("process: %s capture has no files", role)
+		}
+		for _, f := range c.Files {
+			if err := hashFile(&f); err != nil {
+				return err
+			}
+			out = append(out, input{role: role, File: f, acquired: c.AcquiredAt})
+		}
+		return nil
+	}
+	isRaster := in.Pipeline.Detector(pipelines.TypeTrack) == nil
+	switch {
+	case in.Track != nil:
+		if in.Before != nil || in.After != nil || in.Capture != nil {
+			return nil, errors.New("process: a track run takes no raster capture")
+		}
+		if isRaster {
+			return nil, fmt.Errorf("process: pipeline %s is for rasters, not tracks", in.Pipeline.Name)
+		}
+		f := in.Track.File
+		if f.SHA256 == "" {
+			sum := sha256.Sum256(in.Track.Data)
+			f.SHA256, f.Size = hex.EncodeToString(sum[:]), int64(len(in.Track.Data))
+		}
+		out = append(out, input{role: "track", File: f, acquired: in.Track.AcquiredAt})
+	case !isRaster:
+		return nil, fmt.Errorf("process: pipeline %s is for tracks: give a track", in.Pipeline.Name)
+	case in.Before != nil || in.After != nil:
+		if in.Before == nil || in.After == nil || in.Capture != nil {
+			return nil, errors.New("process: a pair needs both before and after, and no single capture")
+		}
+		if err := add("before", in.Before); err != nil {
+			return nil, err
+		}
+		if err := add("after", in.After); err != nil {
+			return nil, err
+		}
+	case in.Capture != nil:
+		if err := add("capture", in.Capture); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, errors.New("process: no capture")
+	}
+	return out, nil
+}
+
+// hashFile fills in the SHA-256 and size of a local file.
+func hashFile(f *File) error {
+	if f.SHA256 != "" {
+		return nil
+	}
+	if f.Source.Path == "" {
+		return fmt.Errorf("process: %s: no checksum", f.Name)
+	}
+	fh, err := os.Open(f.Source.Path)
+	if err != nil {
+		return fmt.Errorf("process: %w", err)
+	}
+	defer fh.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, fh)
+	if err != nil {
+		return fmt.Errorf("process: hash %s: %w", f.Source.Path, err)
+	}
+	f.SHA256, f.Size = hex.EncodeToString(h.Sum(nil)), n
+	return nil
+}
+
+// checkParcelID rejects ids that cannot name an artifact folder.
+func checkParcelID(id string) error {
+	switch {
+	case id == "" || id == "." || id == "..":
+		return errors.New("empty or a dot name")
+	case strings.ContainsAny(id, "/\\\x00"):
+		return errors.New("contains a path separator or NUL")
+	case len(id) > 200:
+		return errors.New("longer than 200 bytes")
+	}
+	return nil
+}
+
+// run is the state of one Run.
+type run struct {
+	in     Inputs
+	p      *pipelines.Pipeline
+	sink   Sink
+	inputs []input
+	res    *Result
+
+	gridCRS   string                    // WKT of the detectors' grid; "" for tracks
+	artifacts []ManifestEntry           // stored so far
+	byParcel  map[string][]orb.Geometry // finding outlines per parcel, grid CRS
+	clipRefs  map[string][]string       // refs of the clips and quick-looks per parcel
+	// used maps role and file index to the 1-based bands of that file the pipeline reads,
+	// by band name; files without entries supply no band and are not clipped.
+	used map[string]map[int]map[string]int
+}
+
+// raster reads the captures onto one grid, runs the detectors and builds the findings.
+func (r *run) raster(ctx context.Context) error {
+	in, p := r.in, r.p
+	var box orb.Bound
+	for i, f := range in.Parcels {
+		if f.Geometry == nil {
+			return fmt.Errorf("process: parcel %q has no geometry", f.ParcelID)
+		}
+		if i == 0 {
+			box = f.Geometry.Bound()
+		} else {
+			box = box.Union(f.Geometry.Bound())
+		}
+	}
+	margin := in.ContextM
+	if margin == 0 {
+		margin = DefaultContextM
+	}
+	roles := make([]string, 0, len(p.Bands))
+	for role := range p.Bands {
+		roles = append(roles, role)
+	}
+	sort.Strings(roles)
+	var names, nearest []string
+	seen := map[string]bool{}
+	for _, role := range roles {
+		b := p.Bands[role].Band
+		if seen[b] {
+			continue
+		}
+		seen[b] = true
+		names = append(names, b)
+		if role == detect.BandSCL {
+			nearest = append(nearest, b)
+		}
+	}
+	sources := func(c *Capture) []raster.Source {
+		out := make([]raster.Source, len(c.Files))
+		for i, f := range c.Files {
+			out[i] = f.Source
+		}
+		return out
+	}
+	first, second := in.Before, in.After
+	if in.Capture != nil {
+		first, second = in.Capture, nil
+	}
+	a, err := raster.ReadBands(ctx, in.Env, sources(first), raster.BandsOptions{Bands: names, Nearest: nearest, BBox: box, BufferM: p.Buffer + margin})
+	if err != nil {
+		return err
+	}
+	var b *raster.Bands
+	if second != nil {
+		if b, err = raster.ReadBands(ctx, in.Env, sources(second), raster.BandsOptions{Bands: names, Nearest: nearest, Onto: a}); err != nil {
+			return err
+		}
+	}
+	r.used = map[string]map[int]map[string]int{}
+	record := func(role string, x *raster.Bands) {
+		m := map[int]map[string]int{}
+		for k, n := range x.Names {
+			if m[x.Source[k]] == nil {
+				m[x.Source[k]] = map[string]int{}
+			}
+			m[x.Source[k]][n] = x.Band[k]
+		}
+		r.used[role] = m
+	}
+	if second == nil {
+		record("capture", a)
+	} else {
+		record("before", a)
+		record("after", b)
+	}
+	r.gridCRS = a.CRS
+	r.res.GridWidth, r.res.GridHeight, r.res.GridGeoTransform, r.res.GridCRS = a.Width, a.Height, a.GeoTransform, a.CRS
+	mk := func(x *raster.Bands) (*detect.Grid, error) {
+		m := make(map[string][]float32, len(x.Names))
+		for i, n := range x.Names {
+			m[n] = x.Data[i]
+		}
+		return p.NewGrid(x.Width, x.Height, x.GeoTransform, m, x.Valid)
+	}
+	ga, err := mk(a)
+	if err != nil {
+		return fmt.Errorf("process: %w", err)
+	}
+	var before, after *detect.Grid = nil, ga
+	if b != nil {
+		gb, err := mk(b)
+		if err != nil {
+			return fmt.Errorf("process: %w", err)
+		}
+		before, after = ga, gb
+	}
+	parcels := make([]detect.Parcel, len(in.Parcels))
+	for i, f := range in.Parcels {
+		g, err := geo.Reproject(f.Geometry, geo.CRSWGS84, a.CRS)
+		if err != nil {
+			return fmt.Errorf("process: parcel %q: %w", f.ParcelID, err)
+		}
+		parcels[i] = detect.Parcel{ID: f.ParcelID, Geometry: g}
+	}
+	mpu := 1.0
+	if a.Geographic() {
+		mpu = 111320 * math.Cos(box.Center()[1]*math.Pi/180)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	fs, err := p.RunRaster(before, after, parcels, mpu)
+	if err != nil {
+		return fmt.Errorf("process: %w", err)
+	}
+	return r.findings(fs, a.CRS, mpu)
+}
+
+// track parses the track and runs the track detector.
+func (r *run) track(ctx context.Context) error {
+	parcels := make([]detect.Parcel, len(r.in.Parcels))
+	for i, f := range r.in.Parcels {
+		parcels[i] = detect.Parcel{ID: f.ParcelID, Geometry: f.Geometry}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	fs, err := r.p.RunTrack(bytes.NewReader(r.in.Track.Data), r.in.Track.Format, parcels)
+	if err != nil {
+		return err
+	}
+	return r.findings(fs, "", 1)
+}
+
+// findings turns detector findings into one Finding per (finding, parcel), in WGS84.
+func (r *run) findings(fs []detect.Finding, crs string, mpu float64) error {
+	byID := map[string]geo.Feature{}
+	for _, f := range r.in.Parcels {
+		byID[f.ParcelID] = f
+	}
+	r.byParcel = map[string][]orb.Geometry{}
+	for _, f := range fs {
+		wgs := f.Geometry
+		if crs != "" {
+			var err error
+			if wgs, err = geo.Reproject(f.Geometry, crs, geo.CRSWGS84); err != nil {
+				return fmt.Errorf("process: finding geometry: %w", err)
+			}
+		}
+		area := geo.Area(wgs)
+		var sev string
+		for i := range r.p.Detectors {
+			if r.p.Detectors[i].Name == f.Detector {
+				sev = r.p.Detectors[i].Severity(f)
+			}
+		}
+		for _, m := range f.Parcels {
+			pf := byID[m.ParcelID]
+			gj, err := json.Marshal(geojson.NewGeometry(wgs))
+			if err != nil {
+				return fmt.Errorf("process: finding geometry: %w", err)
+			}
+			id := r.findingID(m.ParcelID, f, gj)
+			props := map[string]any{
+				"id":        id,
+				"parcel_id": m.ParcelID,
+				"kind":      f.Kind,
+				"class":     f.Class,
+				"score":     finite(f.Score),
+				"area_m2":   round(area, 2),
+				"detector":  f.Detector,
+				"params":    finiteMap(f.Params),
+				"reason":    m.Reason,
+			}
+			if crs != "" {
+				props["distance_m"] = round(m.Distance*mpu, 2)
+				props["pixels"] = f.Pixels
+			} else {
+				props["distance_m"] = round(m.Distance, 2)
+			}
+			if pf.USCC != "" {
+				props["uscc"] = pf.USCC
+			}
+			if pf.Name != "" {
+				props["name"] = pf.Name
+			}
+			if f.Status != "" {
+				props["status"] = f.Status
+			}
+			if sev != "" {
+				props["severity"] = sev
+			}
+			if len(f.Measures) > 0 {
+				props["measures"] = finiteMap(f.Measures)
+			}
+			if f.Pollutant != "" {
+				props["pollutant"] = f.Pollutant
+				props["unit"] = f.Unit
+			}
+			if !f.Start.IsZero() {
+				props["start"] = f.Start.UTC().Format(time.RFC3339Nano)
+				props["end"] = f.End.UTC().Format(time.RFC3339Nano)
+			}
+			props["provenance"] = r.provenance(f)
+			r.res.Findings = append(r.res.Findings, Finding{
+				ID: id, ParcelID: m.ParcelID, Geometry: wgs, AreaM2: area, Severity: sev,
+				Detect: f, Match: m, Properties: props,
+			})
+			if crs != "" {
+				r.byParcel[m.ParcelID] = append(r.byParcel[m.ParcelID], f.Geometry)
+			}
+		}
+	}
+	return nil
+}
+
+// findingID hashes the pipeline, the inputs' checksums, the parcel and the geometry.
+func (r *run) findingID(parcel string, f detect.Finding, geom []byte) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "pipeline %s\n", r.p.Hash())
+	for _, i := range r.inputs {
+		fmt.Fprintf(h, "%s %s\n", i.role, i.SHA256)
+	}
+	fmt.Fprintf(h, "parcel %q\ndetector %q %s %s %s\n", parcel, f.Detector, f.Kind, f.Class, f.Status)
+	h.Write(geom)
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// provenance is the provenance object of a finding.
+func (r *run) provenance(f detect.Finding) map[string]any {
+	var caps []map[string]any
+	for _, i := range r.inputs {
+		c := map[string]any{"role": i.role, "file": i.Name, "sha256": i.SHA256, "size": i.Size}
+		if !i.acquired.IsZero() {
+			c["acquired_at"] = i.acquired.UTC().Format(time.RFC3339)
+		}
+		caps = append(caps, c)
+	}
+	prov := map[string]any{
+		"captures":           caps,
+		"pipeline":           r.p.Name,
+		"pipeline_hash":      r.p.Hash(),
+		"detector":           f.Detector,
+		"params":             finiteMap(f.Params),
+		"software":           "offsite",
+		"software_version":   offsite.Version,
+		"attribution_rule":   "intersects the parcel or lies within buffer_m of it",
+		"attribution_buffer": r.p.Buffer,
+	}
+	if !r.in.Time.IsZero() {
+		prov["time"] = r.in.Time.UTC().Format(time.RFC3339)
+	}
+	return prov
+}
+
+// store writes the clips, quick-looks, finding files, findings.geojson and the manifest.
+func (r *run) store(ctx context.Context) error {
+	fs := r.res.Findings
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.Detect.Detector != b.Detect.Detector {
+			return a.Detect.Detector < b.Detect.Detector
+		}
+		if a.Detect.Score != b.Detect.Score {
+			return a.Detect.Score > b.Detect.Score
+		}
+		if a.ParcelID != b.ParcelID {
+			return a.ParcelID < b.ParcelID
+		}
+		return a.ID < b.ID
+	})
+	if !r.in.SkipArtifacts && r.gridCRS != "" {
+		if err := r.clips(ctx); err != nil {
+			return err
+		}
+	}
+	var all []*geojson.Feature
+	for i := range fs {
+		feat := geojson.NewFeature(fs[i].Geometry)
+		feat.Properties = fs[i].Properties
+		if arts := r.parcelArtifacts(fs[i].ParcelID); len(arts) > 0 {
+			feat.Properties["artifacts"] = arts
+		}
+		data, err := marshalCollection([]*geojson.Feature{feat})
+		if err != nil {
+			return err
+		}
+		if _, err := r.put(ctx, "findings/finding-"+fs[i].ID+".geojson", "finding", data, MediaGeoJSON); err != nil {
+			return err
+		}
+		all = append(all, feat)
+	}
+	data, err := marshalCollection(all)
+	if err != nil {
+		return err
+	}
+	if _, err := r.put(ctx, FindingsName, "findings", data, MediaGeoJSON); err != nil {
+		return err
+	}
+	m := Manifest{
+		Pipeline: r.p.Name, PipelineHash: r.p.Hash(), SoftwareVersion: offsite.Version,
+		Parcels: len(r.in.Parcels), Findings: len(fs), Artifacts: r.artifacts,
+	}
+	if !r.in.Time.IsZero() {
+		m.Time = r.in.Time.UTC().Format(time.RFC3339)
+	}
+	for _, i := range r.inputs {
+		m.Inputs = append(m.Inputs, ManifestEntry{Path: i.Name, Role: i.role, SHA256: i.SHA256, Size: i.Size})
+	}
+	sort.SliceStable(m.Artifacts, func(i, j int) bool { return m.Artifacts[i].Path < m.Artifacts[j].Path })
+	mb, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("process: manifest: %w", err)
+	}
+	mb = append(mb, '\n')
+	ref, _, err := r.sink.Put(ctx, ManifestName, mb, MediaJSON)
+	if err != nil {
+		return err
+	}
+	r.res.Manifest, r.res.ManifestRef = m, ref
+	return nil
+}
+
+// put stores an artifact and records it for the manifest.
+func (r *run) put(ctx context.Context, name, role string, data []byte, media string) (string, error) {
+	ref, sum, err := r.sink.Put(ctx, name, data, media)
+	if err != nil {
+		return "", err
+	}
+	r.artifacts = append(r.artifacts, ManifestEntry{Path: ref, Role: role, SHA256: sum, Size: int64(len(data)), MediaType: media})
+	return ref, nil
+}
+
+// parcelArtifacts lists the refs of the clips and quick-looks stored for a parcel.
+func (r *run) parcelArtifacts(parcel string) []string {
+	out := append([]string(nil), r.clipRefs[parcel]...)
+	sort.Strings(out)
+	return out
+}
+
+// clips cuts every raster input to each parcel with findings (grown by the pipeline's
+// buffer) with raster.Clip, and outlines the parcel's findings on the quick-looks.
+func (r *run) clips(ctx context.Context) error {
+	var parcels []raster.Parcel
+	for _, f := range r.in.Parcels {
+		if len(r.byParcel[f.ParcelID]) == 0 {
+			continue
+		}
+		g := f.Geometry
+		if r.p.Buffer > 0 {
+			var err error
+			if g, err = geo.Buffer(f.Geometry, r.p.Buffer); err != nil {
+				return fmt.Errorf("process: parcel %q: %w", f.ParcelID, err)
+			}
+		}
+		parcels = append(parcels, raster.Parcel{ID: f.ParcelID, Geometry: g})
+	}
+	if len(parcels) == 0 {
+		return nil
+	}
+	fileIndex := map[string]int{}
+	for _, i := range r.inputs {
+		k := fileIndex[i.role]
+		fileIndex[i.role]++
+		bands, ok := r.used[i.role][k]
+		if !ok {
+			continue
+		}
+		info, err := raster.Inspect(ctx, r.in.Env, i.Source)
+		if err != nil {
+			return err
+		}
+		crs := info.CRS
+		stem := strings.TrimSuffix(path.Base(filepath.ToSlash(i.Name)), path.Ext(i.Name))
+		type out struct {
+			id       string
+			cog, png []byte
+			gt       [6]float64
+			w        int
+		}
+		var outs []out
+		_, err = raster.Clip(ctx, r.in.Env, i.Source, parcels, raster.ClipOptions{Tags: map[string]string{"capture_sha256": i.SHA256, "role": i.role}, QuickLookBands: r.quickLookBands(bands)},
+			func(o raster.ClipOutput) error {
+				outs = append(outs, out{id: o.ParcelID, cog: o.COG, png: o.QuickLook, gt: o.GeoTransform, w: o.Width})
+				return nil
+			})
+		if err != nil {
+			return fmt.Errorf("process: clip %s: %w", i.Name, err)
+		}
+		sort.Slice(outs, func(a, b int) bool { return outs[a].id < outs[b].id })
+		for _, o := range outs {
+			base := "parcels/" + o.id + "/" + i.role + "-" + safeStem(stem)
+			ref, err := r.put(ctx, base+".tif", "clip", o.cog, MediaCOG)
+			if err != nil {
+				return err
+			}
+			r.clipRefs[o.id] = append(r.clipRefs[o.id], ref)
+			var outlines []orb.Geometry
+			for _, g := range r.byParcel[o.id] {
+				if !sameCRS(crs, r.gridCRS) {
+					if g, err = geo.Reproject(g, r.gridCRS, crs); err != nil {
+						return fmt.Errorf("process: outline on %s: %w", i.Name, err)
+					}
+				}
+				outlines = append(outlines, g)
+			}
+			png, err := outlineFindings(o.png, o.gt, o.w, outlines)
+			if err != nil {
+				return fmt.Errorf("process: quick-look of %s for %s: %w", i.Name, o.id, err)
+			}
+			if ref, err = r.put(ctx, base+".png", "quicklook", png, MediaPNG); err != nil {
+				return err
+			}
+			r.clipRefs[o.id] = append(r.clipRefs[o.id], ref)
+		}
+	}
+	return nil
+}
+
+// quickLookBands picks the red, green and blue bands of a file for its quick-look when it
+// holds all three, else leaves the choice to raster.Clip.
+func (r *run) quickLookBands(bands map[string]int) []int {
+	var out []int
+	for _, role := range []string{detect.BandRed, detect.BandGreen, detect.BandBlue} {
+		m, ok := r.p.Bands[role]
+		if !ok {
+			return nil
+		}
+		n, ok := bands[m.Band]
+		if !ok {
+			return nil
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func sameCRS(a, b string) bool { return a == b || strings.TrimSpace(a) == strings.TrimSpace(b) }
+
+// safeStem keeps letters, digits, '-', '_' and '.' of a file stem.
+func safeStem(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' {
+			b.WriteRune(c)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	if b.Len() == 0 {
+		return "scene"
+	}
+	return b.String()
+}
+
+// marshalCollection encodes a FeatureCollection deterministically (map keys sorted).
+func marshalCollection(fs []*geojson.Feature) ([]byte, error) {
+	fc := geojson.NewFeatureCollection()
+	fc.Features = fs
+	if fc.Features == nil {
+		fc.Features = []*geojson.Feature{}
+	}
+	b, err := json.MarshalIndent(fc, "", " ")
+	if err != nil {
+		return nil, fmt.Errorf("process: encode findings: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// finite returns v, or nil for NaN and infinities (which JSON cannot hold).
+func finite(v float64) any {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return v
+}
+
+func finiteMap(m map[string]float64) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = finite(v)
+	}
+	return out
+}
+
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}
