@@ -18,6 +18,7 @@ import (
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/tasks"
 	"github.com/offsite/offsite/internal/worker"
+	"github.com/offsite/offsite/pipelines"
 )
 
 // shanghai is the time zone of the nightly schedule.
@@ -63,13 +64,22 @@ func (m *Main) Run(ctx context.Context) error {
 	defer insp.Close()
 	met.Registry.MustRegister(metrics.NewQueueCollector(insp))
 	captures := postgres.NewCaptureService(db)
+	enf := postgres.NewEnforceService(db)
+	pipes, err := pipelines.Builtin()
+	if err != nil {
+		return err
+	}
 	deps := &worker.Deps{
 		Parcels:        postgres.NewParcelService(db),
 		Captures:       captures,
 		Clips:          captures,
 		Nightly:        postgres.NewNightlyService(db),
 		Surveys:        postgres.NewSurveyService(db),
-		ListExpirer:    postgres.NewEnforceService(db),
+		ListExpirer:    enf,
+		Warnings:       enf,
+		Findings:       postgres.NewFindingService(db),
+		Pipelines:      pipes,
+		EvidenceBucket: cfg.EvidenceBucket,
 		Store:          store,
 		Queue:          m.Client,
 		Raster:         cfg.Raster(),

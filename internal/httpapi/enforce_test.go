@@ -63,7 +63,7 @@ func newEnforceServer(t *testing.T) *enfEnv {
 	c := &clock{now: time.Now()}
 	captures := postgres.NewCaptureService(db)
 	srv := &httpapi.Server{
-		Parcels: postgres.NewParcelService(db), Captures: captures, Clips: captures, Artifacts: captures, Findings: postgres.NewFindingService(db), Store: store, CapturesBucket: store.Captures,
+		Parcels: postgres.NewParcelService(db), Captures: captures, Clips: captures, Artifacts: captures, Findings: postgres.NewFindingService(db), Surveys: postgres.NewSurveyService(db), Store: store, CapturesBucket: store.Captures,
 		Enforce: postgres.NewEnforceService(db), Tokens: mustTestTokens(t), Now: c.Now, MaxBodyBytes: 1 << 20,
 	}
 	hs := httptest.NewServer(srv.Handler())

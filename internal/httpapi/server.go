@@ -106,6 +106,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerEvidenceRoutes(mux)
 	s.registerFindingRoutes(mux)
 	s.registerSurveyRoutes(mux)
+	s.registerRunRoutes(mux)
 	s.registerAdminRoutes(mux)
 	s.registerEnforceRoutes(mux)
 	s.registerOGCRoutes(mux)

@@ -4,6 +4,7 @@ package tasks
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -112,6 +113,69 @@ func ParseSurveyPart(t *asynq.Task) (SurveyPartPayload, error) {
 	}
 	if p.SurveyID <= 0 || p.CaptureID <= 0 {
 		return p, fmt.Errorf("tasks: %s payload: survey_id and capture_id must be positive, got %d and %d", t.Type(), p.SurveyID, p.CaptureID)
+	}
+	return p, nil
+}
+
+// TypePipelineRun runs a pipeline's detectors on one capture or a pair.
+const TypePipelineRun = "pipeline:run"
+
+// PipelineRunPayload is the payload of a TypePipelineRun task: either CaptureID (one date)
+// or BeforeID and AfterID (a pair).
+type PipelineRunPayload struct {
+	Pipeline  string `json:"pipeline"`
+	CaptureID int64  `json:"capture_id,omitempty"`
+	BeforeID  int64  `json:"before_id,omitempty"`
+	AfterID   int64  `json:"after_id,omitempty"`
+}
+
+// CaptureIDs are the captures of the run, earlier first.
+func (p PipelineRunPayload) CaptureIDs() []int64 {
+	if p.CaptureID != 0 {
+		return []int64{p.CaptureID}
+	}
+	return []int64{p.BeforeID, p.AfterID}
+}
+
+// Check reports what is wrong with p.
+func (p PipelineRunPayload) Check() error {
+	switch {
+	case p.Pipeline == "":
+		return errors.New("pipeline is empty")
+	case p.CaptureID > 0 && p.BeforeID == 0 && p.AfterID == 0:
+		return nil
+	case p.CaptureID == 0 && p.BeforeID > 0 && p.AfterID > 0 && p.BeforeID != p.AfterID:
+		return nil
+	}
+	return fmt.Errorf("give capture_id, or before_id and after_id of two different captures (got %d, %d, %d)", p.CaptureID, p.BeforeID, p.AfterID)
+}
+
+// PipelineRunTaskID is the deterministic id of a pipeline run.
+func PipelineRunTaskID(p PipelineRunPayload) string {
+	return fmt.Sprintf("pipeline:%s:%d:%d:%d", p.Pipeline, p.CaptureID, p.BeforeID, p.AfterID)
+}
+
+// NewPipelineRunTask returns the task of a pipeline run.
+func NewPipelineRunTask(p PipelineRunPayload, queue string) (*asynq.Task, error) {
+	if err := p.Check(); err != nil {
+		return nil, fmt.Errorf("tasks: %s: %w", TypePipelineRun, err)
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	return asynq.NewTask(TypePipelineRun, b, asynq.TaskID(PipelineRunTaskID(p)), asynq.Queue(queue),
+		asynq.MaxRetry(8), asynq.Retention(24*time.Hour)), nil
+}
+
+// ParsePipelineRun decodes and checks a TypePipelineRun payload.
+func ParsePipelineRun(t *asynq.Task) (PipelineRunPayload, error) {
+	var p PipelineRunPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return p, fmt.Errorf("tasks: %s payload: %w", t.Type(), err)
+	}
+	if err := p.Check(); err != nil {
+		return p, fmt.Errorf("tasks: %s payload: %w", t.Type(), err)
 	}
 	return p, nil
 }

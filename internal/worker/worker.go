@@ -20,6 +20,7 @@ import (
 	"github.com/offsite/offsite/internal/s3"
 	"github.com/offsite/offsite/internal/stac"
 	"github.com/offsite/offsite/internal/tasks"
+	"github.com/offsite/offsite/pipelines"
 )
 
 // ObjectStore is the part of object storage the handlers use.
@@ -51,7 +52,15 @@ type Deps struct {
 	// Raster is the GDAL environment; its AllowedBuckets must contain the captures bucket.
 	Raster         raster.Env
 	CapturesBucket string
+	EvidenceBucket string
 	Logger         *slog.Logger
+	// Pipelines are the loaded pipelines by name, for pipeline runs.
+	Pipelines map[string]*pipelines.Pipeline
+	// Findings stores what pipeline runs find.
+	Findings offsite.FindingService
+	// Warnings, when set, opens an off-site inspection for each finding of high or medium
+	// severity on a parcel of an enterprise.
+	Warnings WarningOpener
 	// Metrics, when set, counts tasks and raster reads.
 	Metrics *metrics.Metrics
 	// TaskTimeout, when positive, bounds each task's context.
@@ -76,6 +85,7 @@ func NewServeMux(d *Deps) *asynq.ServeMux {
 	mux.Handle(tasks.TypeCaptureClip, &ClipHandler{d})
 	mux.Handle(tasks.TypeNightlySweep, &SweepHandler{d})
 	mux.Handle(tasks.TypeSurveyPart, &SurveyPartHandler{d})
+	mux.Handle(tasks.TypePipelineRun, &PipelineHandler{d})
 	return mux
 }
 

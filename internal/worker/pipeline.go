@@ -1,0 +1,231 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/paulmach/orb/geojson"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/geo"
+	"github.com/offsite/offsite/internal/process"
+	"github.com/offsite/offsite/internal/raster"
+	"github.com/offsite/offsite/internal/tasks"
+	"github.com/offsite/offsite/pipelines"
+)
+
+// WarningOpener opens (or joins) an off-site inspection on the enterprise of a finding's
+// parcel; enforce.Service implements it.
+type WarningOpener interface {
+	OpenWarning(ctx context.Context, a enforce.Actor, uscc, level string, w *enforce.Warning) (*enforce.Inspection, string, error)
+}
+
+// PipelineHandler runs a pipeline's detectors on one capture or a pair, with the same code as
+// `worker process` (internal/process), stores the artifacts in the evidence bucket under
+// their SHA-256, records the findings (ids derived from the inputs, so a re-run records
+// nothing new) and opens a warning for each finding of high or medium severity on a parcel
+// of an enterprise.
+type PipelineHandler struct{ *Deps }
+
+// warningLevels are the finding severities that open an off-site inspection.
+var warningLevels = map[string]bool{"high": true, "medium": true}
+
+// ProcessTask implements asynq.Handler.
+func (h *PipelineHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	p, err := tasks.ParsePipelineRun(t)
+	if err != nil {
+		return permanent(err)
+	}
+	pipe, ok := h.Pipelines[p.Pipeline]
+	if !ok {
+		return permanent(fmt.Errorf("worker: unknown pipeline %q", p.Pipeline))
+	}
+	if pipe.Detector(pipelines.TypeTrack) != nil {
+		return permanent(fmt.Errorf("worker: pipeline %s is for tracks; the queue runs raster pipelines (tracks run in local mode: worker process)", p.Pipeline))
+	}
+	clip := &ClipHandler{h.Deps}
+	var caps []*offsite.Capture
+	for _, id := range p.CaptureIDs() {
+		c, err := h.Captures.FindCaptureByID(ctx, id)
+		if errors.Is(err, offsite.ErrNotFound) {
+			return permanent(err)
+		} else if err != nil {
+			return err
+		}
+		if c.Kind != pipe.Kind {
+			return permanent(fmt.Errorf("worker: capture %d is %s; pipeline %s takes %s", c.ID, c.Kind, pipe.Name, pipe.Kind))
+		}
+		if c.IngestedAt == nil {
+			if c, err = clip.ingest(ctx, c); err != nil {
+				return err
+			}
+		}
+		caps = append(caps, c)
+	}
+	last := caps[len(caps)-1]
+	parcels, _, err := h.Parcels.FindParcels(ctx, offsite.ParcelFilter{Intersects: last.Footprint})
+	if err != nil {
+		return err
+	}
+	if len(parcels) == 0 {
+		h.Logger.InfoContext(ctx, "pipeline: no parcel under the capture", "capture_id", last.ID)
+		return nil
+	}
+	feats := make([]geo.Feature, len(parcels))
+	for i, pc := range parcels {
+		feats[i] = geo.Feature{Index: i, ParcelID: pc.ID, USCC: pc.EnterpriseUSCC, Name: pc.Name, Geometry: pc.Geometry}
+	}
+	in := process.Inputs{Pipeline: pipe, Parcels: feats, Env: h.Raster}
+	capture := func(c *offsite.Capture) *process.Capture {
+		return &process.Capture{AcquiredAt: c.AcquiredAt, Files: []process.File{{
+			Name: c.Bucket + "/" + c.Key, Source: raster.S3Source(c.Bucket, c.COGKey), SHA256: c.Checksum, Size: c.SizeBytes,
+		}}}
+	}
+	if len(caps) == 2 {
+		in.Before, in.After = capture(caps[0]), capture(caps[1])
+	} else {
+		in.Capture = capture(caps[0])
+	}
+	sink := &evidenceSink{store: h.Store, refs: map[string]offsite.Artifact{}}
+	res, err := process.Run(ctx, in, sink)
+	if err != nil {
+		return classify(last, err)
+	}
+	findings, err := h.findings(p, pipe, caps, res, sink)
+	if err != nil {
+		return err
+	}
+	if err := h.Findings.RecordFindings(ctx, findings); err != nil {
+		return err
+	}
+	warned := 0
+	if h.Warnings != nil {
+		byID := map[string]*offsite.Parcel{}
+		for _, pc := range parcels {
+			byID[pc.ID] = pc
+		}
+		for _, f := range findings {
+			if !warningLevels[f.Severity] || byID[f.ParcelID].EnterpriseUSCC == "" {
+				continue
+			}
+			w := &enforce.Warning{Source: enforce.WarningFinding, Ref: f.ID, Severity: f.Severity}
+			if _, _, err := h.Warnings.OpenWarning(ctx, pipelineActor, "", f.Severity, w); err != nil {
+				return err
+			}
+			warned++
+		}
+	}
+	h.Logger.InfoContext(ctx, "pipeline run", "pipeline", pipe.Name, "captures", p.CaptureIDs(),
+		"parcels", len(parcels), "findings", len(findings), "warnings", warned)
+	return nil
+}
+
+// pipelineActor is who the audit log names for warnings opened by the workers.
+var pipelineActor = enforce.Actor{Name: "pipeline", Role: "system"}
+
+// findings turns the run's findings into evidence records, each with its artifacts and a
+// STAC Item as provenance.
+func (h *PipelineHandler) findings(p tasks.PipelineRunPayload, pipe *pipelines.Pipeline, caps []*offsite.Capture, res *process.Result, sink *evidenceSink) ([]*offsite.Finding, error) {
+	ids := p.CaptureIDs()
+	last := caps[len(caps)-1]
+	var out []*offsite.Finding
+	for _, f := range res.Findings {
+		var arts []offsite.Artifact
+		for name, a := range sink.refs {
+			if strings.HasPrefix(name, "parcels/"+f.ParcelID+"/") || name == "findings/finding-"+f.ID+".geojson" {
+				a.Name = name
+				arts = append(arts, a)
+			}
+		}
+		sortArtifacts(arts)
+		prov, err := stacItem(f, pipe, caps, arts, h.EvidenceBucket)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &offsite.Finding{
+			ID: f.ID, ParcelID: f.ParcelID, CaptureIDs: ids, Kind: f.Detect.Kind, Class: f.Detect.Class,
+			Status: f.Detect.Status, Score: f.Detect.Score, AreaM2: f.AreaM2, Severity: f.Severity,
+			Geometry: f.Geometry, Pipeline: pipe.Name, PipelineHash: pipe.Hash(), DetectedAt: last.AcquiredAt,
+			Properties: f.Properties, Provenance: prov, Artifacts: arts,
+		})
+	}
+	return out, nil
+}
+
+func sortArtifacts(as []offsite.Artifact) {
+	for i := 1; i < len(as); i++ {
+		for j := i; j > 0 && as[j].Name < as[j-1].Name; j-- {
+			as[j], as[j-1] = as[j-1], as[j]
+		}
+	}
+}
+
+// stacItem is a finding's provenance as a STAC Item: derived_from links to the source
+// captures with their checksums, and processing:* fields naming the software, the pipeline
+// and its hash, and the detector's parameters.
+func stacItem(f process.Finding, pipe *pipelines.Pipeline, caps []*offsite.Capture, arts []offsite.Artifact, evidenceBucket string) (json.RawMessage, error) {
+	links := []map[string]any{}
+	for _, c := range caps {
+		links = append(links, map[string]any{
+			"rel": "derived_from", "href": "s3://" + c.Bucket + "/" + c.Key, "type": "image/tiff; application=geotiff",
+			"file:checksum": "1220" + c.Checksum, "offsite:capture_id": c.ID, "datetime": c.AcquiredAt.UTC().Format(time.RFC3339),
+		})
+	}
+	assets := map[string]any{}
+	for _, a := range arts {
+		assets[path.Base(a.Name)] = map[string]any{"href": "s3://" + evidenceBucket + "/" + a.Key, "type": a.MediaType,
+			"file:checksum": "1220" + a.SHA256, "file:size": a.Size}
+	}
+	item := map[string]any{
+		"type": "Feature", "stac_version": "1.0.0", "id": f.ID,
+		"stac_extensions": []string{
+			"https://stac-extensions.github.io/processing/v1.2.0/schema.json",
+			"https://stac-extensions.github.io/file/v2.1.0/schema.json",
+		},
+		"geometry": geojson.NewGeometry(f.Geometry), "bbox": []float64{},
+		"properties": map[string]any{
+			"datetime":                caps[len(caps)-1].AcquiredAt.UTC().Format(time.RFC3339),
+			"processing:software":     map[string]string{"offsite": offsite.Version},
+			"processing:lineage":      "pipeline " + pipe.Name + " (sha256 " + pipe.Hash() + ") on " + fmt.Sprint(len(caps)) + " capture(s)",
+			"processing:level":        "L4",
+			"offsite:pipeline":        pipe.Name,
+			"offsite:pipeline_sha256": pipe.Hash(),
+			"offsite:parameters":      f.Detect.Params,
+			"offsite:parcel_id":       f.ParcelID,
+			"offsite:kind":            f.Detect.Kind,
+			"offsite:class":           f.Detect.Class,
+			"offsite:score":           f.Detect.Score,
+		},
+		"links": links, "assets": assets,
+	}
+	b := f.Geometry.Bound()
+	item["bbox"] = []float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}
+	return json.Marshal(item)
+}
+
+// evidenceSink stores a run's artifacts in the evidence bucket and remembers where each went.
+type evidenceSink struct {
+	store ObjectStore
+	mu    sync.Mutex
+	refs  map[string]offsite.Artifact // by the run's artifact name
+}
+
+// Put implements process.Sink.
+func (s *evidenceSink) Put(ctx context.Context, name string, data []byte, mediaType string) (string, string, error) {
+	key, sum, err := s.store.PutEvidence(ctx, data, path.Ext(name), mediaType)
+	if err != nil {
+		return "", "", err
+	}
+	s.mu.Lock()
+	s.refs[name] = offsite.Artifact{Name: name, Key: key, SHA256: sum, Size: int64(len(data)), MediaType: mediaType}
+	s.mu.Unlock()
+	return key, sum, nil
+}
