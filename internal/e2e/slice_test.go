@@ -30,7 +30,9 @@ import (
 	"github.com/offsite/offsite/internal/sample"
 	"github.com/offsite/offsite/internal/tasks"
 	"github.com/offsite/offsite/internal/testenv"
+	"github.com/offsite/offsite/internal/verify"
 	"github.com/offsite/offsite/internal/worker"
+	"github.com/offsite/offsite/pipelines"
 )
 
 // system is the API and a worker on real services.
@@ -72,9 +74,15 @@ func startSystem(t *testing.T) *system {
 	parcels := postgres.NewParcelService(db)
 	nightly := postgres.NewNightlyService(db)
 	surveys := postgres.NewSurveyService(db)
+	pipes, err := pipelines.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
 	deps := &worker.Deps{
 		Parcels: parcels, Captures: captures, Clips: captures, Store: store, Queue: client,
 		Nightly: nightly, Surveys: surveys, ListExpirer: postgres.NewEnforceService(db),
+		Warnings: postgres.NewEnforceService(db), Findings: postgres.NewFindingService(db),
+		Pipelines: pipes, EvidenceBucket: s3cfg.EvidenceBucket,
 		Raster: raster.Env{
 			S3:             raster.S3Config{Endpoint: s3cfg.Endpoint, AccessKey: s3cfg.AccessKey, SecretKey: s3cfg.SecretKey, Region: s3cfg.Region},
 			AllowedBuckets: []string{s3cfg.CapturesBucket},
@@ -98,7 +106,7 @@ func startSystem(t *testing.T) *system {
 	insp := asynq.NewInspector(redis)
 	t.Cleanup(func() { insp.Close() })
 	api := &httpapi.Server{
-		Parcels: parcels, Captures: captures, Clips: captures, Artifacts: captures, Findings: postgres.NewFindingService(db), Queue: client,
+		Parcels: parcels, Captures: captures, Clips: captures, Artifacts: verify.Join(captures, postgres.NewFindingService(db)), Findings: postgres.NewFindingService(db), Queue: client,
 		Surveys: surveys, Inspector: insp, KnownPipeline: func(n string) bool { return n == "sentinel2" }, Store: store,
 		CapturesBucket: s3cfg.CapturesBucket, Logger: logger,
 		Enforce: postgres.NewEnforceService(db), Tokens: tokens,

@@ -22,6 +22,11 @@ type Scene struct {
 	Pixel         float64 // pixel size, metres
 	Width, Height int
 	Bands         int
+	// Names are the band descriptions (default B1, B2, ...).
+	Names []string
+	// Values, when set, gives the UInt16 value of band b (1-based) at (row, col) instead of
+	// Value.
+	Values func(b, row, col int) uint16
 }
 
 // Value is the UInt16 value of band b (1-based) at (row, col): smooth land cover with texture
@@ -46,7 +51,11 @@ func (s Scene) Write(dir, name string) (string, error) {
 	for b := 1; b <= s.Bands; b++ {
 		for r := 0; r < s.Height; r++ {
 			for c := 0; c < s.Width; c++ {
-				_ = binary.Write(&buf, binary.LittleEndian, s.Value(b, r, c))
+				v := s.Value(b, r, c)
+				if s.Values != nil {
+					v = s.Values(b, r, c)
+				}
+				_ = binary.Write(&buf, binary.LittleEndian, v)
 			}
 		}
 	}
@@ -55,9 +64,12 @@ func (s Scene) Write(dir, name string) (string, error) {
 	}
 	defer os.Remove(raw)
 	hdr := strings.TrimSuffix(raw, ".raw") + ".hdr"
-	names := make([]string, s.Bands)
-	for i := range names {
-		names[i] = fmt.Sprintf("B%d", i+1)
+	names := s.Names
+	if len(names) != s.Bands {
+		names = make([]string, s.Bands)
+		for i := range names {
+			names[i] = fmt.Sprintf("B%d", i+1)
+		}
 	}
 	h := fmt.Sprintf("ENVI\nsamples = %d\nlines = %d\nbands = %d\nheader offset = 0\n"+
 		"file type = ENVI Standard\ndata type = 12\ninterleave = bsq\nbyte order = 0\nband names = {%s}\n",

@@ -1,0 +1,172 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/sample"
+	"github.com/offsite/offsite/internal/tasks"
+)
+
+// s2Bands are the band names the sentinel2 pipeline reads.
+var s2Bands = []string{"B02", "B03", "B04", "B08", "B8A", "B11", "B12", "SCL"}
+
+// s2Scene is a 10 m Sentinel-2-like scene of vegetation with texture; after=true applies a
+// gain and offset (a different date) and builds a bright new roof at rows/cols 60..75.
+func s2Scene(t *testing.T, after bool) []byte {
+	t.Helper()
+	// Reflectance of vegetation and of a new bright roof, per band (B02..B12).
+	veg := []float64{0.04, 0.07, 0.05, 0.35, 0.36, 0.20, 0.10}
+	roof := []float64{0.25, 0.27, 0.30, 0.32, 0.33, 0.38, 0.34}
+	sc := sample.Scene{EPSG: sceneEPSG, X0: 500000, Y0: 3500000, Pixel: 10, Width: 160, Height: 160, Bands: len(s2Bands), Names: s2Bands,
+		Values: func(b, r, c int) uint16 {
+			if b == len(s2Bands) {
+				return 4 // SCL: vegetation
+			}
+			x, y := float64(c), float64(r)
+			v := veg[b-1] * (1 + 0.25*math.Sin(x/7+float64(b)) + 0.2*math.Cos(y/5) + 0.1*math.Sin((x*y)/37))
+			if after {
+				v = v*1.08 + 0.01
+				if r >= 60 && r < 76 && c >= 60 && c < 76 {
+					v = roof[b-1]
+				}
+			}
+			return uint16((v + 0.1) / 0.0001)
+		}}
+	dir := t.TempDir()
+	path, err := sc.Write(dir, "s2.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestPipelineRun queues the sentinel2 pipeline on a before/after pair through the API: the
+// worker finds the new roof on the parcel around it, records it with artifacts and a STAC
+// provenance that verify, and a second request records nothing new.
+func TestPipelineRun(t *testing.T) {
+	s := startSystem(t)
+	ctx := context.Background()
+	// An enterprise owns parcel "site", around the roof (x 500600..500760, y 3499240..3499400).
+	check, err := enforce.USCCCheckChar("91320594MA1W6K2Q3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uscc := "91320594MA1W6K2Q3" + string(check)
+	ent := map[string]any{"uscc": uscc, "name": "某精细化工有限公司", "industry": "C2614", "permit_no": uscc + "001P",
+		"address": "1 Industrial Road", "zone": "east", "location": []float64{117.0, 31.6}, "complaint_channel": "12369"}
+	if code := s.call(t, "POST", "/api/v1/enterprises", ent, nil); code != 201 {
+		t.Fatalf("POST enterprise: %d", code)
+	}
+	var feats []sample.Feature
+	for id, sq := range map[string][3]float64{"site": {500500, 3499150, 400}, "quiet": {501200, 3498600, 200}} {
+		f, err := sample.RectParcel(sceneEPSG, id, "", sq[0], sq[1], sq[2], sq[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id == "site" {
+			f.Properties["uscc"] = uscc
+		}
+		feats = append(feats, f)
+	}
+	fc, err := sample.FeatureCollection(feats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := s.call(t, "POST", "/api/v1/parcels", fc, nil); code != 200 {
+		t.Fatalf("POST parcels: %d", code)
+	}
+	var ids []int64
+	for i, data := range [][]byte{s2Scene(t, false), s2Scene(t, true)} {
+		key := fmt.Sprintf("s2/pair-%d.tif", i)
+		if err := s.store.PutCapture(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil {
+			t.Fatal(err)
+		}
+		c := &offsite.Capture{Kind: offsite.KindSentinel2, AcquiredAt: time.Date(2026, time.Month(3+i), 1, 2, 30, 0, 0, time.UTC), Bucket: s.store.Captures, Key: key}
+		if err := s.captures.CreateCapture(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	run := map[string]any{"pipeline": "sentinel2", "before_id": ids[0], "after_id": ids[1]}
+	var queued struct {
+		TaskID string `json:"task_id"`
+		State  string `json:"state"`
+	}
+	if code := s.call(t, "POST", "/api/v1/pipeline-runs", run, &queued); code != 202 || queued.State != "queued" {
+		t.Fatalf("POST /api/v1/pipeline-runs: %d %+v", code, queued)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		info, err := s.inspect.GetTaskInfo(tasks.QueueDefault, queued.TaskID)
+		if err == nil && info.State == asynq.TaskStateCompleted {
+			break
+		}
+		if err == nil && info.State == asynq.TaskStateArchived || time.Now().After(deadline) {
+			t.Fatalf("pipeline run: %+v %v", info, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var fcOut struct {
+		Features []struct {
+			Properties struct {
+				ParcelID  string  `json:"parcel_id"`
+				Kind      string  `json:"kind"`
+				Class     string  `json:"class"`
+				AreaM2    float64 `json:"area_m2"`
+				Artifacts []struct {
+					Name, Key, SHA256 string
+				} `json:"artifacts"`
+				Provenance map[string]any `json:"provenance"`
+			} `json:"properties"`
+		} `json:"features"`
+	}
+	s.call(t, "GET", fmt.Sprintf("/api/v1/findings?capture_id=%d", ids[1]), nil, &fcOut)
+	if len(fcOut.Features) == 0 {
+		t.Fatal("no finding for the new roof")
+	}
+	for _, f := range fcOut.Features {
+		p := f.Properties
+		if p.ParcelID != "site" || p.Kind != offsite.FindingChange {
+			t.Errorf("finding on %s of kind %s/%s; the only change is the roof on parcel site", p.ParcelID, p.Kind, p.Class)
+		}
+		// The roof is 160 m x 160 m = 25,600 m².
+		if p.AreaM2 < 0.7*25600 || p.AreaM2 > 1.3*25600 {
+			t.Errorf("finding area %.0f m², want about 25,600", p.AreaM2)
+		}
+		if len(p.Artifacts) == 0 || p.Provenance["type"] != "Feature" || p.Provenance["links"] == nil {
+			t.Errorf("finding without artifacts or STAC provenance: %+v", p)
+		}
+	}
+	var rep struct {
+		Checked  int   `json:"checked"`
+		Problems []any `json:"problems"`
+	}
+	if code := s.call(t, "POST", "/api/v1/evidence/verify", nil, &rep); code != 200 || rep.Checked == 0 || len(rep.Problems) != 0 {
+		t.Errorf("verify: %d %+v", code, rep)
+	}
+	if code := s.call(t, "POST", "/api/v1/pipeline-runs", run, &queued); code != 202 || queued.State == "queued" {
+		t.Errorf("second request: %d %+v, want already queued", code, queued)
+	}
+	// The finding opened an off-site inspection on the enterprise.
+	var insp struct {
+		Inspections []map[string]any `json:"inspections"`
+		Total       int              `json:"total"`
+	}
+	if code := s.call(t, "GET", "/api/v1/inspections?uscc="+uscc, nil, &insp); code != 200 || len(insp.Inspections) != 1 {
+		t.Errorf("inspections of %s after the finding: %d %+v", uscc, code, insp)
+	}
+}
