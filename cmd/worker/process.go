@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/offsite/offsite/internal/detect"
 	"github.com/offsite/offsite/internal/geo"
 	"github.com/offsite/offsite/internal/process"
 	"github.com/offsite/offsite/internal/raster"
@@ -149,11 +148,8 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	start := time.Now()
 	res, err := process.Run(ctx, in, process.DirSink{Dir: *out})
 	if err != nil {
-		var te *detect.TrackError
-		if errors.As(err, &te) {
-			return fmt.Errorf("process: track %s: %w", *capture, err)
-		}
-		return fmt.Errorf("process: %w", err)
+		// Run's errors start with "process: " and name the input at fault.
+		return err
 	}
 	fmt.Fprintf(stdout, "process: %s: %d findings on %d parcels, %d artifacts, %.2fs → %s\n",
 		p.Name, len(res.Findings), len(in.Parcels), len(res.Manifest.Artifacts), time.Since(start).Seconds(), *out)

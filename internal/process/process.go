@@ -341,14 +341,18 @@ func (r *run) raster(ctx context.Context) error {
 	if in.Capture != nil {
 		first, second = in.Capture, nil
 	}
+	firstRole := "before"
+	if second == nil {
+		firstRole = "capture"
+	}
 	a, err := raster.ReadBands(ctx, in.Env, sources(first), raster.BandsOptions{Bands: names, Nearest: nearest, BBox: box, BufferM: p.Buffer + margin})
 	if err != nil {
-		return err
+		return fmt.Errorf("process: %s: %w", firstRole, err)
 	}
 	var b *raster.Bands
 	if second != nil {
 		if b, err = raster.ReadBands(ctx, in.Env, sources(second), raster.BandsOptions{Bands: names, Nearest: nearest, Onto: a}); err != nil {
-			return err
+			return fmt.Errorf("process: after: %w", err)
 		}
 	}
 	r.used = map[string]map[int]map[string]int{}
@@ -422,7 +426,7 @@ func (r *run) track(ctx context.Context) error {
 	}
 	fs, err := r.p.RunTrack(bytes.NewReader(r.in.Track.Data), r.in.Track.Format, parcels)
 	if err != nil {
-		return err
+		return fmt.Errorf("process: track %s: %w", r.in.Track.Name, err)
 	}
 	return r.findings(fs, "", 1)
 }

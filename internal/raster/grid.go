@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -249,12 +250,30 @@ func describeGridBands(refs []gridBandRef) string {
 	return strings.Join(parts, ", ")
 }
 
+// sourceList names the sources for errors: one source by its name, several in one folder
+// as folder/{a.tif,b.tif}.
 func sourceList(srcs []Source) string {
-	parts := make([]string, len(srcs))
-	for i, s := range srcs {
-		parts[i] = s.String()
+	if len(srcs) == 1 {
+		return srcs[0].String()
 	}
-	return strings.Join(parts, ",")
+	parts := make([]string, len(srcs))
+	dir := ""
+	for i, s := range srcs {
+		d, f := path.Split(filepath.ToSlash(s.String()))
+		if i > 0 && d != dir {
+			dir = "\x00"
+		} else if i == 0 {
+			dir = d
+		}
+		parts[i] = f
+	}
+	if dir == "\x00" {
+		for i, s := range srcs {
+			parts[i] = s.String()
+		}
+		return strings.Join(parts, ",")
+	}
+	return dir + "{" + strings.Join(parts, ",") + "}"
 }
 
 func nearestBand(nearest []string, requested string, names []string) bool {
