@@ -447,3 +447,51 @@ func ringPolygon(pts [][2]float64) orb.Polygon {
 	}
 	return orb.Polygon{r}
 }
+
+// TestRunChangePairWarped: the after scene lies on another grid (origin shifted by half a
+// pixel, 12 m pixels): it is warped onto the before scene's grid and the roof in parcel A is
+// still the only finding.
+func TestRunChangePairWarped(t *testing.T) {
+	RequireGDALTools(t)
+	dir := t.TempDir()
+	before := MustWriteScene(t, dir, "before.tif", utm50, s2Bands, func(b, r, c int) uint16 {
+		return uint16(s2Value(1, b, r, c))
+	})
+	g := testGrid{EPSG: utm50.EPSG, X0: utm50.X0 + 5, Y0: utm50.Y0 - 5, Pixel: 12, Width: 134, Height: 134}
+	after := MustWriteScene(t, dir, "after.tif", g, s2Bands, func(b, r, c int) uint16 {
+		if b == 7 {
+			return 4
+		}
+		// The same land on the before scene's pixel coordinates.
+		x := (g.X0 + (float64(c)+0.5)*g.Pixel - utm50.X0) / utm50.Pixel
+		y := (utm50.Y0 - (g.Y0 - (float64(r)+0.5)*g.Pixel)) / utm50.Pixel
+		if x >= 55 && x < 62 && y >= 55 && y < 62 {
+			return uint16(roof[b] + 25*noise(2, b, r, c))
+		}
+		return uint16(1.08*s2Value(2, b, int(y), int(x)) + 120)
+	})
+	_, parcels := MustParcels(t, dir, utm50, changeParcels)
+	res, err := Run(context.Background(), Inputs{
+		Pipeline: builtin(t, "sentinel2"), Before: fileCapture(before), After: fileCapture(after),
+		Parcels: parcels, Env: raster.Env{AllowLocalFiles: true},
+	}, DirSink{Dir: filepath.Join(dir, "out")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.GridGeoTransform != [6]float64{utm50.X0, 10, 0, utm50.Y0, 0, -10} {
+		t.Errorf("grid %v, want the before scene's", res.GridGeoTransform)
+	}
+	var changes []Finding
+	for _, f := range res.Findings {
+		t.Logf("finding %s %s %s score %.3f area %.0f", f.ParcelID, f.Detect.Kind, f.Detect.Class, f.Detect.Score, f.AreaM2)
+		if f.Detect.Kind == detect.KindChange {
+			changes = append(changes, f)
+		}
+	}
+	if len(changes) != 1 || changes[0].ParcelID != "A" {
+		t.Fatalf("%d changes, want the roof in parcel A", len(changes))
+	}
+	if a := changes[0].AreaM2; a < 3000 || a > 6500 {
+		t.Errorf("area %.0f m², want about 4900 (7 × 7 pixels, widened by resampling)", a)
+	}
+}
