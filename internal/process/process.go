@@ -108,6 +108,9 @@ type Finding struct {
 	Detect     detect.Finding
 	Match      detect.ParcelMatch
 	Properties map[string]any // the feature's properties
+	// Artifacts are the refs of the parcel's clips and quick-looks and (last) of the
+	// finding's own GeoJSON file.
+	Artifacts []string
 }
 
 // ManifestEntry describes one stored file.
@@ -577,16 +580,19 @@ func (r *run) store(ctx context.Context) error {
 	for i := range fs {
 		feat := geojson.NewFeature(fs[i].Geometry)
 		feat.Properties = fs[i].Properties
-		if arts := r.parcelArtifacts(fs[i].ParcelID); len(arts) > 0 {
+		arts := r.parcelArtifacts(fs[i].ParcelID)
+		if len(arts) > 0 {
 			feat.Properties["artifacts"] = arts
 		}
 		data, err := marshalCollection([]*geojson.Feature{feat})
 		if err != nil {
 			return err
 		}
-		if _, err := r.put(ctx, "findings/finding-"+fs[i].ID+".geojson", "finding", data, MediaGeoJSON); err != nil {
+		ref, err := r.put(ctx, "findings/finding-"+fs[i].ID+".geojson", "finding", data, MediaGeoJSON)
+		if err != nil {
 			return err
 		}
+		fs[i].Artifacts = append(arts, ref)
 		all = append(all, feat)
 	}
 	data, err := marshalCollection(all)
