@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,8 +36,11 @@ or a directory whose *.tif files are the bands; bands are found by description o
 and the after scene when its grid differs, are warped onto the grid of the finest band of
 the before scene (or the capture). A track is CSV or GeoJSON (by extension).
 
---time is recorded in provenance and the manifest; default: the latest modification time of
-the input files, so that the same files give byte-identical outputs.
+A scene's acquisition time comes from a Landsat *_MTL.txt (DATE_ACQUIRED, SCENE_CENTER_TIME)
+or a STAC item (*.json, properties.datetime) beside its files. --time is recorded in
+provenance and the manifest; default: the latest acquisition time, or when none is known the
+latest modification time of the input files, so that the same files give byte-identical
+outputs.
 `
 
 // runProcess is `worker process`.
@@ -111,7 +115,11 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	} else if in.Capture, latest, err = sceneFiles(*capture, latest); err != nil {
 		return fmt.Errorf("process: --capture %s: %w", *capture, err)
 	}
-	in.Time = latest.UTC().Truncate(time.Second)
+	// Provenance time: --time, else the captures' acquisition (Run's default), else the
+	// latest modification time of the inputs.
+	if !acquired(in) {
+		in.Time = latest.UTC().Truncate(time.Second)
+	}
 	if *timeFlag != "" {
 		if in.Time, err = time.Parse(time.RFC3339, *timeFlag); err != nil {
 			return fmt.Errorf("process: --time %q: want RFC 3339, e.g. 2026-06-02T02:00:00Z", *timeFlag)
@@ -208,6 +216,9 @@ func sceneFiles(arg string, latest time.Time) (*process.Capture, time.Time, erro
 		}
 	}
 	c := &process.Capture{}
+	if len(paths) > 0 {
+		c.AcquiredAt = acquisitionTime(filepath.Dir(paths[0]))
+	}
 	for _, p := range paths {
 		// The operator named this file: make it absolute (and so free of "..").
 		abs, err := filepath.Abs(p)
@@ -224,4 +235,72 @@ func sceneFiles(arg string, latest time.Time) (*process.Capture, time.Time, erro
 		c.Files = append(c.Files, process.File{Name: filepath.Base(abs), Source: raster.FileSource(abs)})
 	}
 	return c, latest, nil
+}
+
+// acquired reports whether any capture of in has an acquisition time.
+func acquired(in process.Inputs) bool {
+	for _, c := range []*process.Capture{in.Before, in.After, in.Capture} {
+		if c != nil && !c.AcquiredAt.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
+// acquisitionTime reads a scene's acquisition time from the metadata beside its files: a
+// Landsat MTL file (DATE_ACQUIRED and SCENE_CENTER_TIME) or a STAC item
+// (properties.datetime). It returns the zero time when there is none or it cannot be read.
+func acquisitionTime(dir string) time.Time {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return time.Time{}
+	}
+	for _, e := range ents {
+		name := strings.ToLower(e.Name())
+		switch {
+		case strings.HasSuffix(name, "_mtl.txt"):
+			data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				continue
+			}
+			var date, clock string
+			for _, line := range strings.Split(string(data), "\n") {
+				k, v, ok := strings.Cut(line, "=")
+				if !ok {
+					continue
+				}
+				v = strings.Trim(strings.TrimSpace(v), `"`)
+				switch strings.TrimSpace(k) {
+				case "DATE_ACQUIRED", "ACQUISITION_DATE":
+					date = v
+				case "SCENE_CENTER_TIME", "SCENE_CENTER_SCAN_TIME":
+					clock = v
+				}
+			}
+			if t, err := time.Parse(time.RFC3339Nano, date+"T"+clock); err == nil {
+				return t.UTC()
+			}
+			if t, err := time.Parse(time.DateOnly, date); err == nil {
+				return t.UTC()
+			}
+		case strings.HasSuffix(name, ".json"):
+			data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				continue
+			}
+			var item struct {
+				Type       string `json:"type"`
+				Properties struct {
+					Datetime string `json:"datetime"`
+				} `json:"properties"`
+			}
+			if json.Unmarshal(data, &item) != nil || item.Type != "Feature" {
+				continue
+			}
+			if t, err := time.Parse(time.RFC3339Nano, item.Properties.Datetime); err == nil {
+				return t.UTC()
+			}
+		}
+	}
+	return time.Time{}
 }

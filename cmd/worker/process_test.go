@@ -116,8 +116,9 @@ func TestProcessCommandLandsatPair(t *testing.T) {
 	if len(m.Inputs) != 15 || m.Inputs[0].Role != "before" || m.Inputs[14].Role != "after" {
 		t.Errorf("inputs %+v", m.Inputs)
 	}
-	if _, err := time.Parse(time.RFC3339, m.Time); err != nil {
-		t.Errorf("manifest time %q: %v", m.Time, err)
+	// The later acquisition, from LT51670552010352MLK00_MTL.txt.
+	if m.Time != "2010-12-18T07:24:28Z" {
+		t.Errorf("manifest time %q, want 2010-12-18T07:24:28Z", m.Time)
 	}
 }
 
