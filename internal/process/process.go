@@ -51,6 +51,11 @@ const (
 // buffer) so that detectors have background to compare with.
 const DefaultContextM = 1000
 
+// DefaultMaxWindowM is the largest side of a window of parcels processed at once: with
+// the context margin, a 22 km window of 10 m pixels is about 2200 × 2200 pixels, some
+// 20 MB per band and date.
+const DefaultMaxWindowM = 20000
+
 // File is one input file: a raster file of a capture or a track.
 type File struct {
 	// Name identifies the file in provenance and the manifest (a file name or object key).
@@ -94,6 +99,9 @@ type Inputs struct {
 	Time time.Time
 	// ContextM is the margin read around the parcels; 0 means DefaultContextM.
 	ContextM float64
+	// MaxWindowM bounds the side of the parcels' envelope read at once; parcels further
+	// apart are processed in separate windows. 0 means DefaultMaxWindowM.
+	MaxWindowM float64
 	// SkipArtifacts writes only findings.geojson, the finding files and the manifest.
 	SkipArtifacts bool
 }
@@ -139,7 +147,10 @@ type Result struct {
 	Findings    []Finding
 	Manifest    Manifest
 	ManifestRef string
-	// Grid describes the raster grid the detectors ran on (nil for tracks).
+	// Windows is the number of windows of parcels processed (0 for tracks).
+	Windows int
+	// Grid describes the raster grid the detectors ran on in the first window (zero for
+	// tracks).
 	GridWidth, GridHeight int
 	GridGeoTransform      [6]float64
 	GridCRS               string
@@ -297,23 +308,19 @@ type run struct {
 	used map[string]map[int]map[string]int
 }
 
-// raster reads the captures onto one grid, runs the detectors and builds the findings.
+// raster groups the parcels into windows of at most MaxWindowM a side, and for each window
+// reads the captures onto one grid, runs the detectors and builds the findings. Memory
+// depends on the window, not on the scene.
 func (r *run) raster(ctx context.Context) error {
 	in, p := r.in, r.p
-	var box orb.Bound
-	for i, f := range in.Parcels {
+	for _, f := range in.Parcels {
 		if f.Geometry == nil {
 			return fmt.Errorf("process: parcel %q has no geometry", f.ParcelID)
 		}
-		if i == 0 {
-			box = f.Geometry.Bound()
-		} else {
-			box = box.Union(f.Geometry.Bound())
-		}
 	}
-	margin := in.ContextM
-	if margin == 0 {
-		margin = DefaultContextM
+	maxSide := in.MaxWindowM
+	if maxSide == 0 {
+		maxSide = DefaultMaxWindowM
 	}
 	roles := make([]string, 0, len(p.Bands))
 	for role := range p.Bands {
@@ -332,6 +339,38 @@ func (r *run) raster(ctx context.Context) error {
 		if role == detect.BandSCL {
 			nearest = append(nearest, b)
 		}
+	}
+	groups := groupParcels(in.Parcels, maxSide)
+	var missed error
+	done := 0
+	for _, g := range groups {
+		err := r.rasterWindow(ctx, g, names, nearest)
+		if errors.Is(err, raster.ErrNoOverlap) {
+			missed = err
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		done++
+	}
+	if done == 0 {
+		return missed
+	}
+	r.res.Windows = done
+	return nil
+}
+
+// rasterWindow processes the parcels of one window.
+func (r *run) rasterWindow(ctx context.Context, group []geo.Feature, names, nearest []string) error {
+	in, p := r.in, r.p
+	box := group[0].Geometry.Bound()
+	for _, f := range group[1:] {
+		box = box.Union(f.Geometry.Bound())
+	}
+	margin := in.ContextM
+	if margin == 0 {
+		margin = DefaultContextM
 	}
 	sources := func(c *Capture) []raster.Source {
 		out := make([]raster.Source, len(c.Files))
@@ -358,25 +397,27 @@ func (r *run) raster(ctx context.Context) error {
 			return fmt.Errorf("process: after: %w", err)
 		}
 	}
-	r.used = map[string]map[int]map[string]int{}
-	record := func(role string, x *raster.Bands) {
-		m := map[int]map[string]int{}
-		for k, n := range x.Names {
-			if m[x.Source[k]] == nil {
-				m[x.Source[k]] = map[string]int{}
+	if r.used == nil {
+		r.used = map[string]map[int]map[string]int{}
+		record := func(role string, x *raster.Bands) {
+			m := map[int]map[string]int{}
+			for k, n := range x.Names {
+				if m[x.Source[k]] == nil {
+					m[x.Source[k]] = map[string]int{}
+				}
+				m[x.Source[k]][n] = x.Band[k]
 			}
-			m[x.Source[k]][n] = x.Band[k]
+			r.used[role] = m
 		}
-		r.used[role] = m
+		if second == nil {
+			record("capture", a)
+		} else {
+			record("before", a)
+			record("after", b)
+		}
+		r.gridCRS = a.CRS
+		r.res.GridWidth, r.res.GridHeight, r.res.GridGeoTransform, r.res.GridCRS = a.Width, a.Height, a.GeoTransform, a.CRS
 	}
-	if second == nil {
-		record("capture", a)
-	} else {
-		record("before", a)
-		record("after", b)
-	}
-	r.gridCRS = a.CRS
-	r.res.GridWidth, r.res.GridHeight, r.res.GridGeoTransform, r.res.GridCRS = a.Width, a.Height, a.GeoTransform, a.CRS
 	mk := func(x *raster.Bands) (*detect.Grid, error) {
 		m := make(map[string][]float32, len(x.Names))
 		for i, n := range x.Names {
@@ -396,8 +437,8 @@ func (r *run) raster(ctx context.Context) error {
 		}
 		before, after = ga, gb
 	}
-	parcels := make([]detect.Parcel, len(in.Parcels))
-	for i, f := range in.Parcels {
+	parcels := make([]detect.Parcel, len(group))
+	for i, f := range group {
 		g, err := geo.Reproject(f.Geometry, geo.CRSWGS84, a.CRS)
 		if err != nil {
 			return fmt.Errorf("process: parcel %q: %w", f.ParcelID, err)
@@ -416,6 +457,50 @@ func (r *run) raster(ctx context.Context) error {
 		return fmt.Errorf("process: %w", err)
 	}
 	return r.findings(fs, a.CRS, mpu)
+}
+
+// groupParcels puts parcels into groups whose lon/lat envelope spans at most maxSide metres
+// each way (a parcel larger than that gets a group of its own), greedily in the order of
+// their envelopes' west edges, so the same parcels always give the same groups.
+func groupParcels(parcels []geo.Feature, maxSide float64) [][]geo.Feature {
+	idx := make([]int, len(parcels))
+	for i := range idx {
+		idx[i] = i
+	}
+	bounds := make([]orb.Bound, len(parcels))
+	for i, f := range parcels {
+		bounds[i] = f.Geometry.Bound()
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		ba, bb := bounds[idx[a]], bounds[idx[b]]
+		if ba.Min[0] != bb.Min[0] {
+			return ba.Min[0] < bb.Min[0]
+		}
+		return ba.Min[1] < bb.Min[1]
+	})
+	span := func(b orb.Bound) (float64, float64) {
+		lat := b.Center()[1] * math.Pi / 180
+		return (b.Max[0] - b.Min[0]) * 111320 * math.Cos(lat), (b.Max[1] - b.Min[1]) * 110574
+	}
+	var groups [][]geo.Feature
+	var gbounds []orb.Bound
+	for _, i := range idx {
+		placed := false
+		for g := range groups {
+			u := gbounds[g].Union(bounds[i])
+			if w, h := span(u); w <= maxSide && h <= maxSide {
+				groups[g] = append(groups[g], parcels[i])
+				gbounds[g] = u
+				placed = true
+				break
+			}
+		}
+		if !placed {
+			groups = append(groups, []geo.Feature{parcels[i]})
+			gbounds = append(gbounds, bounds[i])
+		}
+	}
+	return groups
 }
 
 // track parses the track and runs the track detector.
@@ -440,7 +525,9 @@ func (r *run) findings(fs []detect.Finding, crs string, mpu float64) error {
 	for _, f := range r.in.Parcels {
 		byID[f.ParcelID] = f
 	}
-	r.byParcel = map[string][]orb.Geometry{}
+	if r.byParcel == nil {
+		r.byParcel = map[string][]orb.Geometry{}
+	}
 	for _, f := range fs {
 		wgs := f.Geometry
 		if crs != "" {

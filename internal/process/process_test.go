@@ -495,3 +495,45 @@ func TestRunChangePairWarped(t *testing.T) {
 		t.Errorf("area %.0f m², want about 4900 (7 × 7 pixels, widened by resampling)", a)
 	}
 }
+
+// TestRunWindows: parcels far apart are processed in separate windows, and a window
+// outside the scene is skipped; the roof in parcel A is still the only finding.
+func TestRunWindows(t *testing.T) {
+	RequireGDALTools(t)
+	dir := t.TempDir()
+	before, after := changePair(t, dir)
+	// "far" lies 50 km east of the scene.
+	_, parcels := MustParcels(t, dir, utm50, map[string][4]int{"A": {40, 40, 40, 40}, "B": {100, 20, 10, 10}, "far": {5000, 40, 10, 10}})
+	for _, tc := range []struct {
+		name     string
+		maxSide  float64
+		wantWins int
+	}{
+		{"default", 0, 1},         // A and B together; far skipped
+		{"small windows", 300, 2}, // A, B apart; far skipped
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Run(context.Background(), Inputs{
+				Pipeline: builtin(t, "sentinel2"), Before: fileCapture(before), After: fileCapture(after),
+				Parcels: parcels, Env: raster.Env{AllowLocalFiles: true}, MaxWindowM: tc.maxSide,
+			}, DirSink{Dir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Windows != tc.wantWins {
+				t.Errorf("%d windows, want %d", res.Windows, tc.wantWins)
+			}
+			if len(res.Findings) != 1 || res.Findings[0].ParcelID != "A" {
+				t.Errorf("%d findings, want the roof in parcel A", len(res.Findings))
+			}
+		})
+	}
+	// Only parcels outside the scene: an error naming the scene.
+	_, err := Run(context.Background(), Inputs{
+		Pipeline: builtin(t, "sentinel2"), Before: fileCapture(before), After: fileCapture(after),
+		Parcels: parcels[2:], Env: raster.Env{AllowLocalFiles: true},
+	}, DirSink{Dir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "before.tif") || !strings.Contains(err.Error(), "misses the scene") {
+		t.Errorf("parcels outside the scene: got %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package raster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"path"
@@ -12,6 +13,9 @@ import (
 	"github.com/airbusgeo/godal"
 	"github.com/paulmach/orb"
 )
+
+// ErrNoOverlap reports that the box ReadBands was asked to read misses the scene.
+var ErrNoOverlap = errors.New("raster: box outside the scene")
 
 // BandsOptions tune ReadBands.
 type BandsOptions struct {
@@ -315,7 +319,7 @@ func gridTarget(m *meta, bbox orb.Bound, bufferM float64) (*Bands, error) {
 		env = env.Pad(pad)
 		w, ok := m.cropWindow(env, true).intersect(all)
 		if !ok {
-			return nil, fmt.Errorf("the box %v (+%g m) misses the scene", bbox, bufferM)
+			return nil, fmt.Errorf("%w: the box %v (+%g m) misses the scene", ErrNoOverlap, bbox, bufferM)
 		}
 		win = w
 	}
