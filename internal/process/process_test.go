@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image/color"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -120,6 +122,32 @@ func TestRunChangePair(t *testing.T) {
 	}
 	if clips != 2 || pngs != 2 || len(m.Inputs) != 2 {
 		t.Errorf("manifest: %d clips, %d quick-looks, %d inputs; want 2, 2, 2", clips, pngs, len(m.Inputs))
+	}
+	// The quick-looks outline the finding.
+	for _, a := range m.Artifacts {
+		if a.MediaType != MediaPNG {
+			continue
+		}
+		f, err := os.Open(filepath.Join(out1, a.Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y; y++ {
+			for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x++ {
+				if color.NRGBAModel.Convert(img.At(x, y)) == outlineColour {
+					n++
+				}
+			}
+		}
+		if n < 10 {
+			t.Errorf("%s: %d outline pixels, want the finding outlined", a.Path, n)
+		}
 	}
 	id := p["id"].(string)
 	if _, err := os.Stat(filepath.Join(out1, "findings", "finding-"+id+".geojson")); err != nil {
