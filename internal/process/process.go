@@ -173,10 +173,15 @@ func Run(ctx context.Context, in Inputs, sink Sink) (*Result, error) {
 	if len(in.Parcels) == 0 {
 		return nil, errors.New("process: no parcels")
 	}
+	ids := make(map[string]int, len(in.Parcels))
 	for _, f := range in.Parcels {
 		if err := checkParcelID(f.ParcelID); err != nil {
 			return nil, fmt.Errorf("process: parcel %d: parcel_id %q: %v", f.Index, f.ParcelID, err)
 		}
+		if prev, ok := ids[f.ParcelID]; ok {
+			return nil, fmt.Errorf("process: parcels %d and %d have the same parcel_id %q", prev, f.Index, f.ParcelID)
+		}
+		ids[f.ParcelID] = f.Index
 	}
 	inputs, err := collectInputs(in)
 	if err != nil {

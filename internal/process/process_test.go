@@ -396,6 +396,7 @@ func TestRunErrors(t *testing.T) {
 		{"no parcels", Inputs{Pipeline: builtin(t, "sentinel2"), Capture: fileCapture(filepath.Join(s2, "B04.tif"))}, []string{"no parcels"}},
 		{"track pipeline on a scene", Inputs{Pipeline: builtin(t, "vehicle-track"), Capture: fileCapture(filepath.Join(s2, "B04.tif")), Parcels: []geo.Feature{parcel}}, []string{"vehicle-track is for tracks"}},
 		{"bad parcel id", Inputs{Pipeline: builtin(t, "sentinel2"), Capture: fileCapture(filepath.Join(s2, "B04.tif")), Parcels: []geo.Feature{{ParcelID: "../x", Geometry: parcel.Geometry}}}, []string{"../x", "path separator"}},
+		{"duplicate parcel id", Inputs{Pipeline: builtin(t, "sentinel2"), Capture: fileCapture(filepath.Join(s2, "B04.tif")), Parcels: []geo.Feature{{Index: 0, ParcelID: "x", Geometry: parcel.Geometry}, {Index: 1, ParcelID: "x", Geometry: parcel.Geometry}}}, []string{"parcels 0 and 1", `"x"`}},
 		{"half a pair", Inputs{Pipeline: builtin(t, "sentinel2"), Before: fileCapture(filepath.Join(s2, "B04.tif")), Parcels: []geo.Feature{parcel}}, []string{"both before and after"}},
 	}
 	for _, tc := range tests {
