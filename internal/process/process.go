@@ -1,12 +1,27 @@
 // Package process runs one pipeline on one capture or a pair of captures against parcels
-// and stores the evidence: findings (one GeoJSON feature per finding and parcel), clipped
-// COGs and quick-looks of every parcel with findings, one GeoJSON per finding, and a
-// manifest of every artifact with its SHA-256. Local mode (`worker process`) and the
-// workers call the same Run; they differ only in their sources (files or objects) and
-// their Sink (a directory or the evidence bucket).
+// and stores the evidence. Local mode (`worker process`) and the workers call the same Run;
+// they differ only in their sources (files or objects) and their Sink (a directory or the
+// evidence bucket).
 //
-// Outputs are deterministic: the same inputs, pipeline and time give byte-identical
-// findings.geojson, manifest.json and artifacts.
+// A raster run reads the pipeline's bands of the earlier capture (or the single one) around
+// the parcels with raster.ReadBands, brings the later one onto that grid (warped when its
+// grid differs), runs the pipeline's detectors and attributes each finding to every parcel
+// it intersects or lies within the pipeline's buffer_m of (parcels are reprojected to the
+// grid CRS). Parcels far apart are processed in separate windows, so memory depends on the
+// window, not the scene. A track run parses the track and runs the track detector.
+//
+// Artifacts, by name (the Sink decides the ref):
+//
+//	findings.geojson                   one feature per (finding, parcel), WGS84
+//	findings/finding-<id>.geojson      each of those features alone
+//	parcels/<parcel_id>/<role>-<file>.tif  raster.Clip of each input file that supplies a
+//	parcels/<parcel_id>/<role>-<file>.png  band, cut to the parcel grown by buffer_m, and
+//	                                   its quick-look with the findings outlined in magenta
+//	manifest.json                      inputs and every artifact above with SHA-256 and size
+//
+// A finding's id is a hash of the pipeline hash, the inputs' SHA-256, the parcel, the
+// detector and the geometry. Outputs are deterministic: the same inputs, pipeline and
+// Inputs.Time give byte-identical artifacts.
 package process
 
 import (
