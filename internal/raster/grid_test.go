@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -112,5 +113,57 @@ func TestReadBandsErrors(t *testing.T) {
 	_, err = ReadBands(context.Background(), Env{}, []Source{FileSource(path)}, BandsOptions{Bands: []string{"1"}})
 	if err == nil {
 		t.Error("local file without AllowLocalFiles: no error")
+	}
+}
+
+// TestReadBandsOtherCRS reads a lon/lat copy of B04 (made with gdalwarp) onto a window of
+// the UTM original: same grid, values within the bilinear error of the original's.
+func TestReadBandsOtherCRS(t *testing.T) {
+	src := sharedData(t, "sentinel2/S2A_29RKH_20200219_L2A_decimated/B04.tif")
+	if _, err := exec.LookPath("gdalwarp"); err != nil {
+		t.Skip("gdalwarp not found")
+	}
+	ll := filepath.Join(t.TempDir(), "B04_wgs84.tif")
+	if out, err := exec.Command("gdalwarp", "-q", "-t_srs", "EPSG:4326", "-r", "bilinear", "-tr", "0.0005", "0.0005", src, ll).CombinedOutput(); err != nil {
+		t.Fatalf("gdalwarp: %v: %s", err, out)
+	}
+	env := Env{AllowLocalFiles: true}
+	ctx := context.Background()
+	cx, cy := 199980+549*100.0, 2800020-549*100.0
+	pts, err := TransformPoints("EPSG:32629", "+proj=longlat +datum=WGS84 +no_defs", [][2]float64{{cx - 3000, cy - 3000}, {cx + 3000, cy + 3000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := orb.Bound{Min: orb.Point{pts[0][0], pts[0][1]}, Max: orb.Point{pts[1][0], pts[1][1]}}
+	utm, err := ReadBands(ctx, env, []Source{FileSource(src)}, BandsOptions{Bands: []string{"B04"}, BBox: box})
+	if err != nil {
+		t.Fatal(err)
+	}
+	onto, err := ReadBands(ctx, env, []Source{FileSource(ll)}, BandsOptions{Bands: []string{"1"}, Onto: utm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if onto.Width != utm.Width || onto.Height != utm.Height || onto.GeoTransform != utm.GeoTransform || len(onto.Warped) != 1 {
+		t.Fatalf("onto grid %d × %d %v warped %v, want %d × %d %v warped", onto.Width, onto.Height, onto.GeoTransform, onto.Warped, utm.Width, utm.Height, utm.GeoTransform)
+	}
+	var sum, n float64
+	for i, v := range utm.Get("B04") {
+		if utm.Valid[i] && onto.Valid[i] {
+			sum += math.Abs(float64(onto.Data[0][i] - v))
+			n++
+		}
+	}
+	if n < float64(len(utm.Valid))/2 {
+		t.Fatalf("only %v pixels valid on both", n)
+	}
+	mean := 0.0
+	for i, v := range utm.Get("B04") {
+		if utm.Valid[i] {
+			mean += float64(v)
+		}
+	}
+	mean /= n
+	if mad := sum / n; mad > 0.1*mean {
+		t.Errorf("mean absolute difference %.1f after two warps, mean value %.1f", mad, mean)
 	}
 }
