@@ -281,7 +281,8 @@ type Progress struct {
 	Done     int `json:"done"`
 	Failed   int `json:"failed"`
 	Canceled int `json:"canceled"`
-	Clips    int `json:"clips"` // results so far
+	Clips    int `json:"clips"`    // clips so far
+	Findings int `json:"findings"` // findings so far
 }
 
 // Survey part status values.
@@ -300,6 +301,7 @@ type SurveyPart struct {
 	Status    string    `json:"status"`
 	Error     string    `json:"error,omitempty"`
 	Clips     int       `json:"clips"`
+	Findings  int       `json:"findings"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
@@ -316,7 +318,7 @@ type SurveyService interface {
 	StartPart(ctx context.Context, surveyID, captureID int64) (bool, error)
 	// EndPart records a part done (err == "") or failed, and ends the survey when no part is
 	// left queued or running: finished, or error when every part failed.
-	EndPart(ctx context.Context, surveyID, captureID int64, clips int, errMsg string) error
+	EndPart(ctx context.Context, surveyID, captureID int64, clips, findings int, errMsg string) error
 	// CancelSurvey marks the survey and its queued parts canceled and returns those parts.
 	CancelSurvey(ctx context.Context, id int64) ([]*SurveyPart, error)
 	// RetrySurvey requeues the failed parts and returns them.

@@ -57,8 +57,11 @@ func s2Scene(t *testing.T, after bool) []byte {
 // TestPipelineRun queues the sentinel2 pipeline on a before/after pair through the API: the
 // worker finds the new roof on the parcel around it, records it with artifacts and a STAC
 // provenance that verify, and a second request records nothing new.
-func TestPipelineRun(t *testing.T) {
-	s := startSystem(t)
+// pairSetup registers an enterprise with parcel "site" around the roof (x 500600..500760,
+// y 3499240..3499400), a parcel "quiet" elsewhere, and the before/after pair; it returns the
+// captures' ids and the enterprise's USCC.
+func pairSetup(t *testing.T, s *system) ([]int64, string) {
+	t.Helper()
 	ctx := context.Background()
 	// An enterprise owns parcel "site", around the roof (x 500600..500760, y 3499240..3499400).
 	check, err := enforce.USCCCheckChar("91320594MA1W6K2Q3")
@@ -101,6 +104,12 @@ func TestPipelineRun(t *testing.T) {
 		}
 		ids = append(ids, c.ID)
 	}
+	return ids, uscc
+}
+
+func TestPipelineRun(t *testing.T) {
+	s := startSystem(t)
+	ids, uscc := pairSetup(t, s)
 	run := map[string]any{"pipeline": "sentinel2", "before_id": ids[0], "after_id": ids[1]}
 	var queued struct {
 		TaskID string `json:"task_id"`
@@ -168,5 +177,26 @@ func TestPipelineRun(t *testing.T) {
 	}
 	if code := s.call(t, "GET", "/api/v1/inspections?uscc="+uscc, nil, &insp); code != 200 || len(insp.Inspections) != 1 {
 		t.Errorf("inspections of %s after the finding: %d %+v", uscc, code, insp)
+	}
+}
+
+// TestSurveyRunsPipeline queues a survey over the pair: the part of the later capture pairs it
+// with the earlier one and finds the roof; the survey counts the finding.
+func TestSurveyRunsPipeline(t *testing.T) {
+	s := startSystem(t)
+	_, _ = pairSetup(t, s)
+	ring, err := toLonLatRing(t, [][2]float64{{500000, 3498400}, {501600, 3498400}, {501600, 3500000}, {500000, 3500000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := map[string]any{"zone": map[string]any{"type": "Polygon", "coordinates": [][][2]float64{ring}},
+		"start": "2026-01-01T00:00:00Z", "end": "2026-12-31T00:00:00Z", "kinds": []string{"sentinel2"}, "pipeline": "sentinel2"}
+	var sv surveyResponse
+	if code := s.call(t, "POST", "/api/v1/surveys", req, &sv); code != 201 || sv.Progress.Total != 2 {
+		t.Fatalf("POST survey: %d %+v", code, sv)
+	}
+	done := s.waitSurvey(t, sv.ID)
+	if done.Status != offsite.SurveyFinished || done.Progress.Done != 2 || done.Progress.Findings != 1 {
+		t.Errorf("survey = %+v, want finished with the roof's finding", done)
 	}
 }

@@ -44,11 +44,11 @@ func (s *system) waitSurvey(t *testing.T, id int64) surveyResponse {
 func TestSurvey(t *testing.T) {
 	s := startSystem(t)
 	ctx := context.Background()
-	fc := parcels(t, map[string][3]float64{"z-1": {501000, 3496000, 600}, "z-2": {503000, 3497000, 900}, "far": {560000, 3400000, 500}})
+	fc := parcels(t, map[string][3]float64{"z-1": {500500, 3499150, 400}, "z-2": {501200, 3498600, 200}, "far": {560000, 3400000, 500}})
 	if code := s.call(t, "POST", "/api/v1/parcels", fc, nil); code != 200 {
 		t.Fatalf("POST parcels: %d", code)
 	}
-	scene := writeScene(t, 300, 200)
+	scene := s2Scene(t, false)
 	day := func(d int) time.Time { return time.Date(2026, 5, d, 2, 30, 0, 0, time.UTC) }
 	add := func(key, kind string, at time.Time, data []byte) int64 {
 		if err := s.store.PutCapture(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil {
@@ -65,7 +65,7 @@ func TestSurvey(t *testing.T) {
 	add("l8/a.tif", offsite.KindLandsat, day(4), scene)       // another kind
 	bad := add("s2/broken.tif", offsite.KindSentinel2, day(5), scene[:300])
 
-	ll, err := toLonLatRing(t, [][2]float64{{500500, 3494000}, {505000, 3494000}, {505000, 3499000}, {500500, 3499000}})
+	ll, err := toLonLatRing(t, [][2]float64{{500000, 3498400}, {501600, 3498400}, {501600, 3500000}, {500000, 3500000}})
 	if err != nil {
 		t.Fatal(err)
 	}

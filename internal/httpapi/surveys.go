@@ -141,7 +141,7 @@ func (s *Server) handleSurveyCreate(w http.ResponseWriter, r *http.Request) {
 	for _, p := range parts {
 		if err := s.enqueuePart(r, p); err != nil {
 			s.Logger.ErrorContext(r.Context(), "enqueue survey part", "survey_id", p.SurveyID, "capture_id", p.CaptureID, "err", err)
-			_ = s.Surveys.EndPart(r.Context(), p.SurveyID, p.CaptureID, 0, "could not be queued: "+err.Error())
+			_ = s.Surveys.EndPart(r.Context(), p.SurveyID, p.CaptureID, 0, 0, "could not be queued: "+err.Error())
 		}
 	}
 	if sv, err = s.Surveys.FindSurveyByID(r.Context(), sv.ID); err != nil {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -229,4 +230,27 @@ func (s *CaptureService) ListArtifacts(ctx context.Context, after string, limit 
 		next = fmt.Sprintf("%d/%s", capture, parcel)
 	}
 	return arts, next, nil
+}
+
+// FindEarlierCapture returns the latest capture of c's kind acquired before c whose valid-data
+// footprint covers at least minOverlap of c's, or whose footprint is not known yet (not
+// ingested: the caller ingests it and asks again); nil when there is none.
+func (s *CaptureService) FindEarlierCapture(ctx context.Context, c *offsite.Capture, minOverlap float64) (_ *offsite.Capture, err error) {
+	defer derrors.Wrap(&err, "FindEarlierCapture(%d)", c.ID)
+	if c.Footprint == nil {
+		return nil, nil
+	}
+	fp, err := geomParam(c.Footprint)
+	if err != nil {
+		return nil, err
+	}
+	got, err := scanCapture(s.db.Pool.QueryRow(ctx, `SELECT `+captureColumns+` FROM captures
+		WHERE kind = $1 AND acquired_at < $2 AND id <> $3 AND status <> 'failed'
+			AND (footprint IS NULL OR ST_Intersects(footprint, ST_GeomFromEWKB($4::bytea))
+				AND ST_Area(ST_Intersection(footprint, ST_GeomFromEWKB($4::bytea))) >= $5 * ST_Area(ST_GeomFromEWKB($4::bytea)))
+		ORDER BY acquired_at DESC, id DESC LIMIT 1`, c.Kind, c.AcquiredAt, c.ID, fp, minOverlap))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return got, formatError(err)
 }

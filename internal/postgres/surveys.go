@@ -23,7 +23,7 @@ const surveyColumns = `s.id, s.name, ST_AsEWKB(s.zone), s.window_start, s.window
 	s.parcels, s.error, s.created_by, s.created_at, s.updated_at, s.started_at, s.finished_at,
 	count(p.capture_id), count(*) FILTER (WHERE p.status = 'queued'), count(*) FILTER (WHERE p.status = 'running'),
 	count(*) FILTER (WHERE p.status = 'done'), count(*) FILTER (WHERE p.status = 'failed'),
-	count(*) FILTER (WHERE p.status = 'canceled'), coalesce(sum(p.clips), 0)`
+	count(*) FILTER (WHERE p.status = 'canceled'), coalesce(sum(p.clips), 0), coalesce(sum(p.findings), 0)`
 
 func scanSurvey(row pgx.Row) (*offsite.Survey, error) {
 	s := &offsite.Survey{}
@@ -31,7 +31,7 @@ func scanSurvey(row pgx.Row) (*offsite.Survey, error) {
 	pr := &s.Progress
 	err := row.Scan(&s.ID, &s.Name, &zone, &s.WindowStart, &s.WindowEnd, &s.Kinds, &s.Pipeline, &s.Status,
 		&s.Parcels, &s.Error, &s.CreatedBy, &s.CreatedAt, &s.UpdatedAt, &s.StartedAt, &s.FinishedAt,
-		&pr.Total, &pr.Queued, &pr.Running, &pr.Done, &pr.Failed, &pr.Canceled, &pr.Clips)
+		&pr.Total, &pr.Queued, &pr.Running, &pr.Done, &pr.Failed, &pr.Canceled, &pr.Clips, &pr.Findings)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func (s *SurveyService) CreateSurvey(ctx context.Context, sv *offsite.Survey) (_
 			WHERE c.kind = ANY($2) AND c.acquired_at >= $3 AND c.acquired_at < $4 AND c.status <> 'failed'
 				AND (c.footprint IS NULL OR ST_Intersects(c.footprint, ST_GeomFromEWKB($5::bytea)))
 			ORDER BY c.acquired_at, c.id
-			RETURNING survey_id, capture_id, status, error, clips, updated_at`,
+			RETURNING survey_id, capture_id, status, error, clips, findings, updated_at`,
 			id, sv.Kinds, sv.WindowStart, sv.WindowEnd, zone)
 		if err != nil {
 			return err
@@ -97,7 +97,7 @@ func (s *SurveyService) CreateSurvey(ctx context.Context, sv *offsite.Survey) (_
 func collectParts(rows pgx.Rows) ([]*offsite.SurveyPart, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*offsite.SurveyPart, error) {
 		p := &offsite.SurveyPart{}
-		err := r.Scan(&p.SurveyID, &p.CaptureID, &p.Status, &p.Error, &p.Clips, &p.UpdatedAt)
+		err := r.Scan(&p.SurveyID, &p.CaptureID, &p.Status, &p.Error, &p.Clips, &p.Findings, &p.UpdatedAt)
 		return p, err
 	})
 }
@@ -119,7 +119,7 @@ func (s *SurveyService) FindSurveyByID(ctx context.Context, id int64) (_ *offsit
 // FindSurveyParts returns the parts of a survey in capture order.
 func (s *SurveyService) FindSurveyParts(ctx context.Context, id int64) (_ []*offsite.SurveyPart, err error) {
 	defer derrors.Wrap(&err, "FindSurveyParts(%d)", id)
-	rows, err := s.db.Pool.Query(ctx, `SELECT survey_id, capture_id, status, error, clips, updated_at
+	rows, err := s.db.Pool.Query(ctx, `SELECT survey_id, capture_id, status, error, clips, findings, updated_at
 		FROM survey_parts WHERE survey_id = $1 ORDER BY capture_id`, id)
 	if err != nil {
 		return nil, formatError(err)
@@ -154,7 +154,7 @@ func (s *SurveyService) StartPart(ctx context.Context, surveyID, captureID int64
 }
 
 // EndPart records the outcome of a part and ends the survey when nothing is left to run.
-func (s *SurveyService) EndPart(ctx context.Context, surveyID, captureID int64, clips int, errMsg string) (err error) {
+func (s *SurveyService) EndPart(ctx context.Context, surveyID, captureID int64, clips, findings int, errMsg string) (err error) {
 	defer derrors.Wrap(&err, "EndPart(%d, %d)", surveyID, captureID)
 	status := offsite.PartDone
 	if errMsg != "" {
@@ -164,8 +164,8 @@ func (s *SurveyService) EndPart(ctx context.Context, surveyID, captureID int64, 
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM surveys WHERE id = $1 FOR UPDATE`, surveyID); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE survey_parts SET status = $3, error = $4, clips = $5, updated_at = now()
-			WHERE survey_id = $1 AND capture_id = $2 AND status <> 'canceled'`, surveyID, captureID, status, errMsg, clips); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE survey_parts SET status = $3, error = $4, clips = $5, findings = $6, updated_at = now()
+			WHERE survey_id = $1 AND capture_id = $2 AND status <> 'canceled'`, surveyID, captureID, status, errMsg, clips, findings); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `
@@ -198,7 +198,7 @@ func (s *SurveyService) CancelSurvey(ctx context.Context, id int64) (_ []*offsit
 		}
 		rows, err := tx.Query(ctx, `UPDATE survey_parts SET status = 'canceled', updated_at = now()
 			WHERE survey_id = $1 AND status = 'queued'
-			RETURNING survey_id, capture_id, status, error, clips, updated_at`, id)
+			RETURNING survey_id, capture_id, status, error, clips, findings, updated_at`, id)
 		if err != nil {
 			return err
 		}
@@ -228,7 +228,7 @@ func (s *SurveyService) RetrySurvey(ctx context.Context, id int64) (_ []*offsite
 		}
 		rows, err := tx.Query(ctx, `UPDATE survey_parts SET status = 'queued', error = '', updated_at = now()
 			WHERE survey_id = $1 AND status = 'failed'
-			RETURNING survey_id, capture_id, status, error, clips, updated_at`, id)
+			RETURNING survey_id, capture_id, status, error, clips, findings, updated_at`, id)
 		if err != nil {
 			return err
 		}

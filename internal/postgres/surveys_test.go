@@ -37,7 +37,7 @@ func TestSurveyLifecycle(t *testing.T) {
 	if ok, err := s.StartPart(ctx, sv.ID, ids[0]); err != nil || !ok {
 		t.Fatalf("StartPart: %v %v", ok, err)
 	}
-	if err := s.EndPart(ctx, sv.ID, ids[0], 4, ""); err != nil {
+	if err := s.EndPart(ctx, sv.ID, ids[0], 4, 1, ""); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := s.StartPart(ctx, sv.ID, ids[1]); err != nil || !ok {
@@ -50,14 +50,14 @@ func TestSurveyLifecycle(t *testing.T) {
 	if ok, err := s.StartPart(ctx, sv.ID, ids[2]); err != nil || ok {
 		t.Errorf("StartPart after cancel = %v, %v; want false", ok, err)
 	}
-	if err := s.EndPart(ctx, sv.ID, ids[1], 2, ""); err != nil {
+	if err := s.EndPart(ctx, sv.ID, ids[1], 2, 0, ""); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.FindSurveyByID(ctx, sv.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := offsite.Progress{Total: 3, Done: 2, Canceled: 1, Clips: 6}
+	want := offsite.Progress{Total: 3, Done: 2, Canceled: 1, Clips: 6, Findings: 1}
 	if got.Status != offsite.SurveyCanceled || got.Progress != want {
 		t.Errorf("canceled survey: %s %+v, want canceled %+v", got.Status, got.Progress, want)
 	}
@@ -84,7 +84,7 @@ func TestSurveyLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range parts {
-		if err := s.EndPart(ctx, one.ID, p.CaptureID, 0, "corrupt"); err != nil {
+		if err := s.EndPart(ctx, one.ID, p.CaptureID, 0, 0, "corrupt"); err != nil {
 			t.Fatal(err)
 		}
 	}

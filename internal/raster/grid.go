@@ -159,7 +159,7 @@ func ReadBands(ctx context.Context, env Env, srcs []Source, opts BandsOptions) (
 	for i, name := range opts.Bands {
 		r, ok := findGridBand(refs, name)
 		if !ok {
-			return nil, fmt.Errorf("raster: %s: no band %q; bands: %s", sourceList(srcs), name, describeGridBands(refs))
+			return nil, fmt.Errorf("raster: %s: %w: no band %q; bands: %s", sourceList(srcs), ErrUnusableScene, name, describeGridBands(refs))
 		}
 		want[i] = r
 	}

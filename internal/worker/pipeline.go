@@ -44,28 +44,34 @@ func (h *PipelineHandler) ProcessTask(ctx context.Context, t *asynq.Task) error 
 	if err != nil {
 		return permanent(err)
 	}
+	_, err = h.run(ctx, p)
+	return err
+}
+
+// run runs the pipeline and returns the number of findings recorded.
+func (h *PipelineHandler) run(ctx context.Context, p tasks.PipelineRunPayload) (int, error) {
 	pipe, ok := h.Pipelines[p.Pipeline]
 	if !ok {
-		return permanent(fmt.Errorf("worker: unknown pipeline %q", p.Pipeline))
+		return 0, permanent(fmt.Errorf("worker: unknown pipeline %q", p.Pipeline))
 	}
 	if pipe.Detector(pipelines.TypeTrack) != nil {
-		return permanent(fmt.Errorf("worker: pipeline %s is for tracks; the queue runs raster pipelines (tracks run in local mode: worker process)", p.Pipeline))
+		return 0, permanent(fmt.Errorf("worker: pipeline %s is for tracks; the queue runs raster pipelines (tracks run in local mode: worker process)", p.Pipeline))
 	}
 	clip := &ClipHandler{h.Deps}
 	var caps []*offsite.Capture
 	for _, id := range p.CaptureIDs() {
 		c, err := h.Captures.FindCaptureByID(ctx, id)
 		if errors.Is(err, offsite.ErrNotFound) {
-			return permanent(err)
+			return 0, permanent(err)
 		} else if err != nil {
-			return err
+			return 0, err
 		}
 		if c.Kind != pipe.Kind {
-			return permanent(fmt.Errorf("worker: capture %d is %s; pipeline %s takes %s", c.ID, c.Kind, pipe.Name, pipe.Kind))
+			return 0, permanent(fmt.Errorf("worker: capture %d is %s; pipeline %s takes %s", c.ID, c.Kind, pipe.Name, pipe.Kind))
 		}
 		if c.IngestedAt == nil {
 			if c, err = clip.ingest(ctx, c); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		caps = append(caps, c)
@@ -73,11 +79,11 @@ func (h *PipelineHandler) ProcessTask(ctx context.Context, t *asynq.Task) error 
 	last := caps[len(caps)-1]
 	parcels, _, err := h.Parcels.FindParcels(ctx, offsite.ParcelFilter{Intersects: last.Footprint})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if len(parcels) == 0 {
 		h.Logger.InfoContext(ctx, "pipeline: no parcel under the capture", "capture_id", last.ID)
-		return nil
+		return 0, nil
 	}
 	feats := make([]geo.Feature, len(parcels))
 	for i, pc := range parcels {
@@ -97,14 +103,14 @@ func (h *PipelineHandler) ProcessTask(ctx context.Context, t *asynq.Task) error 
 	sink := &evidenceSink{store: h.Store, refs: map[string]offsite.Artifact{}}
 	res, err := process.Run(ctx, in, sink)
 	if err != nil {
-		return classify(last, err)
+		return 0, classify(last, err)
 	}
 	findings, err := h.findings(p, pipe, caps, res, sink)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := h.Findings.RecordFindings(ctx, findings); err != nil {
-		return err
+		return 0, err
 	}
 	warned := 0
 	if h.Warnings != nil {
@@ -118,14 +124,14 @@ func (h *PipelineHandler) ProcessTask(ctx context.Context, t *asynq.Task) error 
 			}
 			w := &enforce.Warning{Source: enforce.WarningFinding, Ref: f.ID, Severity: f.Severity}
 			if _, _, err := h.Warnings.OpenWarning(ctx, pipelineActor, "", f.Severity, w); err != nil {
-				return err
+				return 0, err
 			}
 			warned++
 		}
 	}
 	h.Logger.InfoContext(ctx, "pipeline run", "pipeline", pipe.Name, "captures", p.CaptureIDs(),
 		"parcels", len(parcels), "findings", len(findings), "warnings", warned)
-	return nil
+	return len(findings), nil
 }
 
 // pipelineActor is who the audit log names for warnings opened by the workers.

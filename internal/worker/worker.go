@@ -381,9 +381,20 @@ func (h *SweepHandler) registerSidecars(ctx context.Context, run *offsite.Nightl
 	return nil
 }
 
-// SurveyPartHandler processes one capture of a survey and records the part's outcome, which
-// ends the survey when it was the last. A part of a canceled survey does nothing.
+// SurveyPartHandler processes one capture of a survey: it ingests and clips it, then runs the
+// survey's pipeline on it, paired with the nearest earlier capture of the same kind that
+// covers at least half of it (one date alone when there is none), and records the part's
+// outcome, which ends the survey when it was the last. A part of a canceled survey does
+// nothing.
 type SurveyPartHandler struct{ *Deps }
+
+// PairFinder finds the capture a change detection pairs a capture with.
+type PairFinder interface {
+	FindEarlierCapture(ctx context.Context, c *offsite.Capture, minOverlap float64) (*offsite.Capture, error)
+}
+
+// minPairOverlap is the share of a capture's valid footprint that its earlier pair must cover.
+const minPairOverlap = 0.5
 
 // ProcessTask implements asynq.Handler.
 func (h *SurveyPartHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
@@ -400,7 +411,7 @@ func (h *SurveyPartHandler) ProcessTask(ctx context.Context, t *asynq.Task) erro
 	if !ok {
 		return nil // canceled
 	}
-	clips, err := (&ClipHandler{h.Deps}).processCapture(ctx, p.CaptureID)
+	clips, findings, err := h.part(ctx, p)
 	if err != nil && !errors.Is(err, asynq.SkipRetry) && !lastAttempt(ctx) {
 		return err // retried; the part stays running
 	}
@@ -408,10 +419,61 @@ func (h *SurveyPartHandler) ProcessTask(ctx context.Context, t *asynq.Task) erro
 	if err != nil {
 		msg = err.Error()
 	}
-	if eerr := h.Surveys.EndPart(ctx, p.SurveyID, p.CaptureID, clips, msg); eerr != nil {
+	if eerr := h.Surveys.EndPart(ctx, p.SurveyID, p.CaptureID, clips, findings, msg); eerr != nil {
 		return eerr
 	}
 	return err
+}
+
+func (h *SurveyPartHandler) part(ctx context.Context, p tasks.SurveyPartPayload) (clips, findings int, err error) {
+	if clips, err = (&ClipHandler{h.Deps}).processCapture(ctx, p.CaptureID); err != nil {
+		return 0, 0, err
+	}
+	sv, err := h.Surveys.FindSurveyByID(ctx, p.SurveyID)
+	if err != nil {
+		return clips, 0, err
+	}
+	pipe, ok := h.Pipelines[sv.Pipeline]
+	if !ok || h.Findings == nil {
+		return clips, 0, nil // clipping only: no detectors configured for this survey
+	}
+	c, err := h.Captures.FindCaptureByID(ctx, p.CaptureID)
+	if err != nil {
+		return clips, 0, err
+	}
+	if pipe.Kind != c.Kind || pipe.Detector(pipelines.TypeTrack) != nil {
+		return clips, 0, nil // the pipeline is for other captures of the survey
+	}
+	run := tasks.PipelineRunPayload{Pipeline: pipe.Name, CaptureID: c.ID}
+	if pf, ok := h.Captures.(PairFinder); ok && pipe.Detector(pipelines.TypeChange) != nil {
+		// A candidate not ingested yet (its own part may be running) is ingested here, which
+		// is idempotent, and the search repeated with its footprint known.
+		for range 5 {
+			before, err := pf.FindEarlierCapture(ctx, c, minPairOverlap)
+			if err != nil || before == nil {
+				if err != nil {
+					return clips, 0, err
+				}
+				break
+			}
+			if before.IngestedAt == nil {
+				if _, err := (&ClipHandler{h.Deps}).ingest(ctx, before); err != nil && !errors.Is(err, asynq.SkipRetry) {
+					return clips, 0, err
+				} else if err != nil {
+					// Unusable: mark it failed so the search passes over it.
+					msg := err.Error()
+					if _, err := h.Captures.UpdateCapture(ctx, before.ID, offsite.CaptureUpdate{Status: ptr(offsite.CaptureFailed), Error: &msg}); err != nil {
+						return clips, 0, err
+					}
+				}
+				continue
+			}
+			run = tasks.PipelineRunPayload{Pipeline: pipe.Name, BeforeID: before.ID, AfterID: c.ID}
+			break
+		}
+	}
+	findings, err = (&PipelineHandler{h.Deps}).run(ctx, run)
+	return clips, findings, err
 }
 
 // lastAttempt reports whether asynq will not retry the running task if it fails.

@@ -26,6 +26,7 @@ CREATE TABLE survey_parts (
                 CHECK (status IN ('queued', 'running', 'done', 'failed', 'canceled')),
     error       text NOT NULL DEFAULT '',
     clips       integer NOT NULL DEFAULT 0,
+    findings    integer NOT NULL DEFAULT 0,
     updated_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (survey_id, capture_id)
 );
