@@ -1,7 +1,9 @@
-// Command demo runs Offsite's demo survey against a running API and worker: it generates a
-// small 4-band UTM scene and parcels around an industrial park with GDAL, uploads the scene
-// through a presigned URL, registers the parcels and the capture, waits for the worker to clip
-// it, and prints a table of the clips. It exits 0 only if every parcel was clipped.
+// Command demo runs Offsite's demo survey against a running API and worker: it generates two
+// dates of a small Sentinel-2-like UTM scene of an industrial park with GDAL (new roofs on two
+// parcels in the later one), registers an enterprise and six parcels, uploads both scenes
+// through presigned URLs and registers them, waits for the workers to clip them, queues a
+// survey that runs the sentinel2 pipeline, and prints the clips and the findings. It exits 0
+// only if every parcel was clipped and exactly the two changed parcels have findings.
 package main
 
 import (
@@ -20,6 +22,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/sample"
 )
 
@@ -32,11 +35,13 @@ func main() {
 	}
 }
 
-// The demo area: Suzhou Industrial Park, UTM 51N, 10 m pixels.
+// The demo area: around Suzhou Industrial Park, UTM 51N, 10 m pixels. Each run places its
+// 4 km square elsewhere on a 5 km lattice (see run), so that captures left in the database
+// by earlier runs neither fall in this run's survey zone nor pair with its captures.
 const (
-	epsg = 32651
-	x0   = 280000.0
-	y0   = 3470000.0
+	epsg  = 32651
+	baseX = 260000.0
+	baseY = 3450000.0
 )
 
 // demoParcels are rectangles (x, y of the lower-left corner, width, height, in metres from the
@@ -72,21 +77,46 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	c := &client{base: strings.TrimRight(*api, "/"), http: &http.Client{Timeout: 60 * time.Second}}
+	n := time.Now().Unix()
+	x0, y0 := baseX+float64(n%20)*5000, baseY+float64(n/20%20)*5000
 
-	// 1. A scene of 4 km x 4 km with four bands (blue, green, red, near infrared).
-	sc := sample.Scene{EPSG: epsg, X0: x0, Y0: y0, Pixel: 10, Width: 400, Height: 400, Bands: 4}
-	scenePath, err := sc.Write(*dir, "scene.tif")
+	// 1. Two dates of a 4 km x 4 km Sentinel-2-like scene (seven bands and SCL); the later one
+	// differs by gain and offset, as two dates do, and has new roofs on SIP-002 and SIP-005.
+	roofs := []sample.Rect{{R0: 80, C0: 130, R1: 100, C1: 150}, {R0: 320, C0: 280, R1: 345, C1: 310}}
+	changed := map[string]bool{"SIP-002": true, "SIP-005": true}
+	var scenes [2]string
+	for i, after := range []bool{false, true} {
+		sc := sample.Sentinel2(epsg, x0, y0, 400, 400, after, roofs)
+		path, err := sc.Write(*dir, []string{"before.tif", "after.tif"}[i])
+		if err != nil {
+			return err
+		}
+		scenes[i] = path
+		fmt.Fprintf(stdout, "scene    %s  (%dx%d, %d bands, EPSG:%d)\n", path, sc.Width, sc.Height, sc.Bands, epsg)
+	}
+
+	// 2. The enterprise that owns SIP-002, and the parcels, drawn in the scene's CRS and
+	// stored as WGS84 GeoJSON.
+	check, err := enforce.USCCCheckChar("91320594MA1W6K2Q3")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "scene    %s  (%dx%d, %d bands, EPSG:%d)\n", scenePath, sc.Width, sc.Height, sc.Bands, epsg)
-
-	// 2. Parcels, drawn in the scene's CRS and stored as WGS84 GeoJSON.
+	uscc := "91320594MA1W6K2Q3" + string(check)
+	err = c.do(ctx, "POST", "/api/v1/enterprises", map[string]any{
+		"uscc": uscc, "name": demoParcels[1].name, "industry": "C3985", "permit_no": uscc + "001P",
+		"address": "苏州工业园区", "zone": "SIP", "location": []float64{120.72, 31.33}, "complaint_channel": "12369",
+	}, nil)
+	if err != nil && !strings.Contains(err.Error(), "409") {
+		return fmt.Errorf("register enterprise: %w", err)
+	}
 	var feats []sample.Feature
 	for _, p := range demoParcels {
 		f, err := sample.RectParcel(epsg, p.id, p.name, x0+p.x, y0-p.y-p.h, p.w, p.h)
 		if err != nil {
 			return err
+		}
+		if p.id == "SIP-002" {
+			f.Properties["uscc"] = uscc
 		}
 		feats = append(feats, f)
 	}
@@ -98,67 +128,72 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := os.WriteFile(parcelsPath, fc, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "parcels  %s  (%d parcels)\n", parcelsPath, len(feats))
+	fmt.Fprintf(stdout, "parcels  %s  (%d parcels; SIP-002 belongs to %s)\n", parcelsPath, len(feats), uscc)
 	if err := c.do(ctx, "POST", "/api/v1/parcels", fc, nil); err != nil {
 		return fmt.Errorf("register parcels: %w", err)
 	}
 
-	// 3. Upload through a presigned URL and register the capture.
-	key := fmt.Sprintf("demo/%s/scene.tif", time.Now().UTC().Format("20060102T150405.000000000"))
-	var up struct {
-		URL string `json:"url"`
-	}
-	if err := c.do(ctx, "POST", "/api/v1/uploads", map[string]string{"key": key}, &up); err != nil {
-		return fmt.Errorf("presign upload: %w", err)
-	}
-	data, err := os.ReadFile(scenePath)
-	if err != nil {
-		return err
-	}
-	if err := c.put(ctx, up.URL, data); err != nil {
-		return fmt.Errorf("upload scene: %w", err)
-	}
-	var capture struct {
-		ID     int64  `json:"id"`
-		Status string `json:"status"`
-	}
-	err = c.do(ctx, "POST", "/api/v1/captures", map[string]string{
-		"kind": "sentinel2", "acquired_at": time.Now().UTC().Add(-time.Hour).Format(time.RFC3339),
-		"sensor": "demo", "key": key,
-	}, &capture)
-	if err != nil {
-		return fmt.Errorf("register capture: %w", err)
-	}
-	fmt.Fprintf(stdout, "capture  %d  %s  (%s)\n", capture.ID, key, capture.Status)
-
-	// 4. Wait for the worker.
-	start := time.Now()
-	var got struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-	}
-	for {
-		if err := c.do(ctx, "GET", fmt.Sprintf("/api/v1/captures/%d", capture.ID), nil, &got); err != nil {
+	// 3. Upload both dates through presigned URLs and register them; each is ingested and
+	// clipped to every parcel it covers.
+	stamp := time.Now().UTC().Format("20060102T150405.000000000")
+	var ids [2]int64
+	for i, path := range scenes {
+		key := fmt.Sprintf("demo/%s/%s", stamp, filepath.Base(path))
+		var up struct {
+			URL string `json:"url"`
+		}
+		if err := c.do(ctx, "POST", "/api/v1/uploads", map[string]string{"key": key}, &up); err != nil {
+			return fmt.Errorf("presign upload: %w", err)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
 			return err
 		}
-		if got.Status == "processed" || got.Status == "failed" {
-			break
+		if err := c.put(ctx, up.URL, data); err != nil {
+			return fmt.Errorf("upload scene: %w", err)
 		}
-		if time.Since(start) > *timeout {
-			return fmt.Errorf("capture %d still %q after %s: is the worker running?", capture.ID, got.Status, *timeout)
+		var capture struct {
+			ID     int64  `json:"id"`
+			Status string `json:"status"`
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
+		at := time.Now().UTC().Add(-time.Duration(60-59*i) * 24 * time.Hour)
+		err = c.do(ctx, "POST", "/api/v1/captures", map[string]string{
+			"kind": "sentinel2", "acquired_at": at.Format(time.RFC3339), "sensor": "demo", "key": key,
+		}, &capture)
+		if err != nil {
+			return fmt.Errorf("register capture: %w", err)
 		}
+		ids[i] = capture.ID
+		fmt.Fprintf(stdout, "capture  %d  %s  acquired %s  (%s)\n", capture.ID, key, at.Format("2006-01-02"), capture.Status)
 	}
-	if got.Status == "failed" {
-		return fmt.Errorf("capture %d failed: %s", capture.ID, got.Error)
-	}
-	fmt.Fprintf(stdout, "processed in %.1fs\n\n", time.Since(start).Seconds())
 
-	// 5. The table.
+	// 4. Wait for the workers to clip both.
+	start := time.Now()
+	for _, id := range ids {
+		var got struct {
+			Status string `json:"status"`
+			Error  string `json:"error"`
+		}
+		for {
+			if err := c.do(ctx, "GET", fmt.Sprintf("/api/v1/captures/%d", id), nil, &got); err != nil {
+				return err
+			}
+			if got.Status == "processed" || got.Status == "failed" {
+				break
+			}
+			if time.Since(start) > *timeout {
+				return fmt.Errorf("capture %d still %q after %s: is the worker running?", id, got.Status, *timeout)
+			}
+			if err := sleep(ctx, 250*time.Millisecond); err != nil {
+				return err
+			}
+		}
+		if got.Status == "failed" {
+			return fmt.Errorf("capture %d failed: %s", id, got.Error)
+		}
+	}
+	fmt.Fprintf(stdout, "both captures clipped in %.1fs\n\n", time.Since(start).Seconds())
+
 	var clips struct {
 		Clips []struct {
 			ParcelID     string `json:"parcel_id"`
@@ -170,11 +205,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			QuickLookKey string `json:"quicklook_key"`
 		} `json:"clips"`
 	}
-	if err := c.do(ctx, "GET", fmt.Sprintf("/api/v1/captures/%d/clips", capture.ID), nil, &clips); err != nil {
+	if err := c.do(ctx, "GET", fmt.Sprintf("/api/v1/captures/%d/clips", ids[1]), nil, &clips); err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PARCEL\tSIZE\tVALID PX\tCOG BYTES\tCOG KEY\tQUICK-LOOK KEY")
+	fmt.Fprintf(tw, "CLIPS OF CAPTURE %d\nPARCEL\tSIZE\tVALID PX\tCOG BYTES\tCOG KEY\tQUICK-LOOK KEY\n", ids[1])
 	clipped := map[string]bool{}
 	for _, cl := range clips.Clips {
 		clipped[cl.ParcelID] = true
@@ -192,8 +227,115 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("%d of %d parcels were not clipped: %s", len(missing), len(demoParcels), strings.Join(missing, ", "))
 	}
-	fmt.Fprintf(stdout, "\nall %d parcels clipped; artifacts are in the evidence bucket under their SHA-256\n", len(demoParcels))
+
+	// 5. A survey over the park: the pipeline runs on each capture, the later one paired with
+	// the earlier.
+	ring, err := sample.ToLonLat(epsg, [][2]float64{{x0, y0 - 4000}, {x0 + 4000, y0 - 4000}, {x0 + 4000, y0}, {x0, y0}})
+	if err != nil {
+		return err
+	}
+	ring = append(ring, ring[0])
+	var sv struct {
+		ID       int64          `json:"id"`
+		Status   string         `json:"status"`
+		Error    string         `json:"error"`
+		Progress map[string]int `json:"progress"`
+	}
+	err = c.do(ctx, "POST", "/api/v1/surveys", map[string]any{
+		"name": "Suzhou Industrial Park, last 90 days", "zone": map[string]any{"type": "Polygon", "coordinates": [][][2]float64{ring}},
+		"start": time.Now().UTC().Add(-90 * 24 * time.Hour).Format(time.RFC3339), "end": time.Now().UTC().Add(time.Hour).Format(time.RFC3339),
+		"kinds": []string{"sentinel2"}, "pipeline": "sentinel2",
+	}, &sv)
+	if err != nil {
+		return fmt.Errorf("queue survey: %w", err)
+	}
+	fmt.Fprintf(stdout, "\nsurvey   %d queued: %d captures\n", sv.ID, sv.Progress["total"])
+	start = time.Now()
+	for sv.Status != "finished" && sv.Status != "error" && sv.Status != "canceled" {
+		if time.Since(start) > *timeout {
+			return fmt.Errorf("survey %d still %q after %s", sv.ID, sv.Status, *timeout)
+		}
+		if err := sleep(ctx, 250*time.Millisecond); err != nil {
+			return err
+		}
+		if err := c.do(ctx, "GET", fmt.Sprintf("/api/v1/surveys/%d", sv.ID), nil, &sv); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "survey   %d %s in %.1fs: %d done, %d failed, %d findings\n\n", sv.ID, sv.Status,
+		time.Since(start).Seconds(), sv.Progress["done"], sv.Progress["failed"], sv.Progress["findings"])
+	if sv.Status != "finished" || sv.Progress["failed"] > 0 {
+		var parts struct {
+			Parts []struct {
+				CaptureID int64  `json:"capture_id"`
+				Error     string `json:"error"`
+			} `json:"parts"`
+		}
+		_ = c.do(ctx, "GET", fmt.Sprintf("/api/v1/surveys/%d/parts", sv.ID), nil, &parts)
+		for _, p := range parts.Parts {
+			if p.Error != "" {
+				fmt.Fprintf(stdout, "capture %d failed: %s\n", p.CaptureID, p.Error)
+			}
+		}
+		return fmt.Errorf("survey %d ended %s with %d failed parts %s", sv.ID, sv.Status, sv.Progress["failed"], sv.Error)
+	}
+
+	// 6. The findings, and what they set off.
+	var found struct {
+		Features []struct {
+			Properties struct {
+				ParcelID  string            `json:"parcel_id"`
+				Kind      string            `json:"kind"`
+				Class     string            `json:"class"`
+				Score     float64           `json:"score"`
+				AreaM2    float64           `json:"area_m2"`
+				Severity  string            `json:"severity"`
+				Artifacts []json.RawMessage `json:"artifacts"`
+			} `json:"properties"`
+		} `json:"features"`
+	}
+	if err := c.do(ctx, "GET", fmt.Sprintf("/api/v1/findings?capture_id=%d", ids[1]), nil, &found); err != nil {
+		return err
+	}
+	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FINDINGS\nPARCEL\tKIND\tCLASS\tSCORE\tAREA m²\tSEVERITY\tARTIFACTS")
+	hit := map[string]bool{}
+	for _, f := range found.Features {
+		p := f.Properties
+		hit[p.ParcelID] = true
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%.0f\t%s\t%d\n", p.ParcelID, p.Kind, p.Class, p.Score, p.AreaM2, p.Severity, len(p.Artifacts))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for id := range changed {
+		if !hit[id] {
+			return fmt.Errorf("the new roof on %s was not found", id)
+		}
+	}
+	for id := range hit {
+		if !changed[id] {
+			return fmt.Errorf("a finding on %s, where nothing changed", id)
+		}
+	}
+	var insp struct {
+		Inspections []json.RawMessage `json:"inspections"`
+	}
+	if err := c.do(ctx, "GET", "/api/v1/inspections?uscc="+uscc, nil, &insp); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nall %d parcels clipped; the changes on %d parcels found; %d off-site inspection(s) open on %s\n",
+		len(demoParcels), len(changed), len(insp.Inspections), uscc)
 	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
 }
 
 type client struct {

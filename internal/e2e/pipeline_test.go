@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"testing"
 	"time"
@@ -17,31 +16,11 @@ import (
 	"github.com/offsite/offsite/internal/tasks"
 )
 
-// s2Bands are the band names the sentinel2 pipeline reads.
-var s2Bands = []string{"B02", "B03", "B04", "B08", "B8A", "B11", "B12", "SCL"}
-
-// s2Scene is a 10 m Sentinel-2-like scene of vegetation with texture; after=true applies a
-// gain and offset (a different date) and builds a bright new roof at rows/cols 60..75.
+// s2Scene writes a 160x160 Sentinel-2-like scene; the later date has a new roof at
+// rows/cols 60..75.
 func s2Scene(t *testing.T, after bool) []byte {
 	t.Helper()
-	// Reflectance of vegetation and of a new bright roof, per band (B02..B12).
-	veg := []float64{0.04, 0.07, 0.05, 0.35, 0.36, 0.20, 0.10}
-	roof := []float64{0.25, 0.27, 0.30, 0.32, 0.33, 0.38, 0.34}
-	sc := sample.Scene{EPSG: sceneEPSG, X0: 500000, Y0: 3500000, Pixel: 10, Width: 160, Height: 160, Bands: len(s2Bands), Names: s2Bands,
-		Values: func(b, r, c int) uint16 {
-			if b == len(s2Bands) {
-				return 4 // SCL: vegetation
-			}
-			x, y := float64(c), float64(r)
-			v := veg[b-1] * (1 + 0.25*math.Sin(x/7+float64(b)) + 0.2*math.Cos(y/5) + 0.1*math.Sin((x*y)/37))
-			if after {
-				v = v*1.08 + 0.01
-				if r >= 60 && r < 76 && c >= 60 && c < 76 {
-					v = roof[b-1]
-				}
-			}
-			return uint16((v + 0.1) / 0.0001)
-		}}
+	sc := sample.Sentinel2(sceneEPSG, 500000, 3500000, 160, 160, after, []sample.Rect{{R0: 60, C0: 60, R1: 76, C1: 76}})
 	dir := t.TempDir()
 	path, err := sc.Write(dir, "s2.tif")
 	if err != nil {

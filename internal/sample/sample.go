@@ -154,3 +154,37 @@ func RectParcel(epsg int, id, name string, x, y, w, h float64) (Feature, error) 
 func FeatureCollection(fs []Feature) ([]byte, error) {
 	return json.MarshalIndent(map[string]any{"type": "FeatureCollection", "features": fs}, "", " ")
 }
+
+// Sentinel2Bands are the bands of a Sentinel2 scene, as the sentinel2 pipeline names them.
+var Sentinel2Bands = []string{"B02", "B03", "B04", "B08", "B8A", "B11", "B12", "SCL"}
+
+// Rect is a rectangle of pixels: rows R0..R1-1, columns C0..C1-1.
+type Rect struct{ R0, C0, R1, C1 int }
+
+func (r Rect) has(row, col int) bool { return row >= r.R0 && row < r.R1 && col >= r.C0 && col < r.C1 }
+
+// Sentinel2 returns a 10 m Sentinel-2 L2A-like scene of vegetation with texture (digital
+// numbers as reflectance × 10000 + 1000, SCL all vegetation). A later date (after) differs
+// by a gain and offset, as two dates do, and has a bright new roof on each of roofs.
+func Sentinel2(epsg int, x0, y0 float64, width, height int, after bool, roofs []Rect) Scene {
+	veg := []float64{0.04, 0.07, 0.05, 0.35, 0.36, 0.20, 0.10}
+	roof := []float64{0.25, 0.27, 0.30, 0.32, 0.33, 0.38, 0.34}
+	return Scene{EPSG: epsg, X0: x0, Y0: y0, Pixel: 10, Width: width, Height: height,
+		Bands: len(Sentinel2Bands), Names: Sentinel2Bands,
+		Values: func(b, r, c int) uint16 {
+			if b == len(Sentinel2Bands) {
+				return 4 // SCL: vegetation
+			}
+			x, y := float64(c), float64(r)
+			v := veg[b-1] * (1 + 0.25*math.Sin(x/7+float64(b)) + 0.2*math.Cos(y/5) + 0.1*math.Sin((x*y)/37))
+			if after {
+				v = v*1.08 + 0.01
+				for _, rf := range roofs {
+					if rf.has(r, c) {
+						v = roof[b-1]
+					}
+				}
+			}
+			return uint16((v + 0.1) / 0.0001)
+		}}
+}
