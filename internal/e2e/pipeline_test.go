@@ -179,3 +179,58 @@ func TestSurveyRunsPipeline(t *testing.T) {
 		t.Errorf("survey = %+v, want finished with the roof's finding", done)
 	}
 }
+
+// TestTrackRun registers a survey vehicle's track through the API and runs the vehicle-track
+// pipeline on it through the queue: the VOC exceedance is attributed to the plant upwind,
+// not to the one downwind.
+func TestTrackRun(t *testing.T) {
+	s := startSystem(t)
+	const lon, lat = 120.0, 30.0
+	feature := func(id string, dy float64) map[string]any {
+		return map[string]any{"type": "Feature", "properties": map[string]any{"parcel_id": id},
+			"geometry": map[string]any{"type": "Polygon", "coordinates": [][][2]float64{sample.SquareLonLat(lon, lat, dy)}}}
+	}
+	fc := map[string]any{"type": "FeatureCollection", "features": []any{feature("upwind-plant", 300), feature("downwind-plant", -250)}}
+	if code := s.call(t, "POST", "/api/v1/parcels", fc, nil); code != 200 {
+		t.Fatalf("POST parcels: %d", code)
+	}
+	s.upload(t, "tracks/2026-05-01/vehicle.csv", []byte(sample.VehicleTrackCSV(lon, lat)))
+	var c offsite.Capture
+	if code := s.call(t, "POST", "/api/v1/captures", map[string]string{
+		"kind": "vehicle-track", "acquired_at": "2026-05-01T08:00:00Z", "key": "tracks/2026-05-01/vehicle.csv",
+	}, &c); code != 201 {
+		t.Fatalf("register track: %d", code)
+	}
+	s.waitTask(t, c.ID, asynq.TaskStateCompleted) // the capture task accepts a track as it is
+	var queued struct {
+		TaskID string `json:"task_id"`
+	}
+	if code := s.call(t, "POST", "/api/v1/pipeline-runs", map[string]any{"pipeline": "vehicle-track", "capture_id": c.ID}, &queued); code != 202 {
+		t.Fatalf("POST pipeline-runs: %d", code)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		info, err := s.inspect.GetTaskInfo(tasks.QueueDefault, queued.TaskID)
+		if err == nil && info.State == asynq.TaskStateCompleted {
+			break
+		}
+		if err == nil && info.State == asynq.TaskStateArchived || time.Now().After(deadline) {
+			t.Fatalf("track run: %+v %v", info, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var out struct {
+		Features []struct {
+			Properties map[string]any `json:"properties"`
+		} `json:"features"`
+	}
+	s.call(t, "GET", fmt.Sprintf("/api/v1/findings?capture_id=%d&kind=exceedance", c.ID), nil, &out)
+	if len(out.Features) == 0 {
+		t.Fatal("no exceedance found on the track")
+	}
+	for _, f := range out.Features {
+		if f.Properties["parcel_id"] != "upwind-plant" {
+			t.Errorf("exceedance attributed to %v, want upwind-plant", f.Properties["parcel_id"])
+		}
+	}
+}

@@ -3,7 +3,6 @@ package process
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"image/color"
 	"image/png"
 	"math"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/offsite/offsite/internal/detect"
 	"github.com/offsite/offsite/internal/geo"
+	"github.com/offsite/offsite/internal/sample"
 	"github.com/offsite/offsite/internal/raster"
 	"github.com/offsite/offsite/pipelines"
 )
@@ -239,34 +239,15 @@ func TestRunHotspotSingleDate(t *testing.T) {
 	MustVerifyManifest(t, out)
 }
 
-// vehicleCSV drives east along latitude lat at 10 m/s with a VOC peak at x = 0 and the wind
-// from the north; all the pipeline's columns are present.
-func vehicleCSV(lon0, lat float64) string {
-	var b strings.Builder
-	b.WriteString("time,lon,lat,wind_speed,wind_dir,tvoc,pm25,pm10,so2,no2\n")
-	t0 := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
-	kx := 1 / 111195.0 / math.Cos(lat*math.Pi/180)
-	for i := 0; i < 21; i++ {
-		x := -1000 + 100*float64(i)
-		v := 300 + 10*math.Sin(float64(i)) + 1500*math.Exp(-x*x/(2*80*80))
-		fmt.Fprintf(&b, "%s,%.7f,%.5f,3.0,0,%.1f,35,60,5,20\n", t0.Add(time.Duration(i)*10*time.Second).Format(time.RFC3339), lon0+x*kx, lat, v)
-	}
-	return b.String()
-}
-
 // squareLonLat is a 100 m square parcel centred dy metres north of (lon, lat).
 func squareLonLat(id string, lon, lat, dy float64) geo.Feature {
-	m := 1 / 111195.0
-	kx := m / math.Cos(lat*math.Pi/180)
-	cy := lat + dy*m
-	poly := [][2]float64{{lon - 50*kx, cy - 50*m}, {lon + 50*kx, cy - 50*m}, {lon + 50*kx, cy + 50*m}, {lon - 50*kx, cy + 50*m}, {lon - 50*kx, cy - 50*m}}
-	return geo.Feature{ParcelID: id, Geometry: ringPolygon(poly)}
+	return geo.Feature{ParcelID: id, Geometry: ringPolygon(sample.SquareLonLat(lon, lat, dy))}
 }
 
 func TestRunVehicleTrack(t *testing.T) {
 	const lon, lat = 120.0, 30.0
 	parcels := []geo.Feature{squareLonLat("plant", lon, lat, 300), squareLonLat("decoy", lon, lat, -250)}
-	data := []byte(vehicleCSV(lon, lat))
+	data := []byte(sample.VehicleTrackCSV(lon, lat))
 	out := t.TempDir()
 	res, err := Run(context.Background(), Inputs{
 		Pipeline: builtin(t, "vehicle-track"),

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Scene is a north-up scene on a UTM grid.
@@ -187,4 +188,29 @@ func Sentinel2(epsg int, x0, y0 float64, width, height int, after bool, roofs []
 			}
 			return uint16((v + 0.1) / 0.0001)
 		}}
+}
+
+// VehicleTrackCSV is a survey vehicle's track in the vehicle-track pipeline's columns: 21
+// points 100 m apart driving east through (lon0, lat) every 10 s from 2026-05-01T08:00:00Z,
+// a steady 3 m/s north wind, and a VOC peak of some 1,800 µg/m³ at (lon0, lat) over a
+// background of 300.
+func VehicleTrackCSV(lon0, lat float64) string {
+	var b strings.Builder
+	b.WriteString("time,lon,lat,wind_speed,wind_dir,tvoc,pm25,pm10,so2,no2\n")
+	t0 := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	kx := 1 / 111195.0 / math.Cos(lat*math.Pi/180)
+	for i := 0; i < 21; i++ {
+		x := -1000 + 100*float64(i)
+		v := 300 + 10*math.Sin(float64(i)) + 1500*math.Exp(-x*x/(2*80*80))
+		fmt.Fprintf(&b, "%s,%.7f,%.5f,3.0,0,%.1f,35,60,5,20\n", t0.Add(time.Duration(i)*10*time.Second).Format(time.RFC3339), lon0+x*kx, lat, v)
+	}
+	return b.String()
+}
+
+// SquareLonLat is the ring of a 100 m square centred dy metres north of (lon, lat).
+func SquareLonLat(lon, lat, dy float64) [][2]float64 {
+	m := 1 / 111195.0
+	kx := m / math.Cos(lat*math.Pi/180)
+	cy := lat + dy*m
+	return [][2]float64{{lon - 50*kx, cy - 50*m}, {lon + 50*kx, cy - 50*m}, {lon + 50*kx, cy + 50*m}, {lon - 50*kx, cy + 50*m}, {lon - 50*kx, cy - 50*m}}
 }

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,9 +12,11 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/detect"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/geo"
 	"github.com/offsite/offsite/internal/process"
@@ -55,7 +58,10 @@ func (h *PipelineHandler) run(ctx context.Context, p tasks.PipelineRunPayload) (
 		return 0, permanent(fmt.Errorf("worker: unknown pipeline %q", p.Pipeline))
 	}
 	if pipe.Detector(pipelines.TypeTrack) != nil {
-		return 0, permanent(fmt.Errorf("worker: pipeline %s is for tracks; the queue runs raster pipelines (tracks run in local mode: worker process)", p.Pipeline))
+		if p.CaptureID == 0 {
+			return 0, permanent(fmt.Errorf("worker: pipeline %s takes one track, not a pair", p.Pipeline))
+		}
+		return h.runTrack(ctx, pipe, p)
 	}
 	clip := &ClipHandler{h.Deps}
 	var caps []*offsite.Capture
@@ -105,6 +111,93 @@ func (h *PipelineHandler) run(ctx context.Context, p tasks.PipelineRunPayload) (
 	if err != nil {
 		return 0, classify(last, err)
 	}
+	return h.record(ctx, p, pipe, caps, parcels, res, sink)
+}
+
+// maxTrack bounds the size of a track read from the captures bucket.
+const maxTrack = 64 << 20
+
+// trackReach is how far around a track's points parcels are considered for attribution; the
+// detectors' own distance limits (at most a few kilometres) decide which are named.
+const trackReach = 10000.0
+
+// runTrack runs a track pipeline on one boat or vehicle track stored in the captures bucket.
+func (h *PipelineHandler) runTrack(ctx context.Context, pipe *pipelines.Pipeline, p tasks.PipelineRunPayload) (int, error) {
+	c, err := h.Captures.FindCaptureByID(ctx, p.CaptureID)
+	if errors.Is(err, offsite.ErrNotFound) {
+		return 0, permanent(err)
+	} else if err != nil {
+		return 0, err
+	}
+	if c.Kind != pipe.Kind {
+		return 0, permanent(fmt.Errorf("worker: capture %d is %s; pipeline %s takes %s", c.ID, c.Kind, pipe.Name, pipe.Kind))
+	}
+	data, err := h.Store.GetCapture(ctx, c.Key, maxTrack)
+	if errors.Is(err, offsite.ErrNotFound) || errors.Is(err, offsite.ErrInvalid) {
+		return 0, permanent(fmt.Errorf("capture %d: %w", c.ID, err))
+	} else if err != nil {
+		return 0, err
+	}
+	format := pipelines.FormatCSV
+	if ext := strings.ToLower(path.Ext(c.Key)); ext == ".geojson" || ext == ".json" {
+		format = pipelines.FormatGeoJSON
+	}
+	// Parcels near the track: parse it once for its extent.
+	bound, err := trackBound(pipe, data, format)
+	if err != nil {
+		return 0, permanent(fmt.Errorf("capture %d (%s): %w", c.ID, c.Key, err))
+	}
+	near, err := geo.Buffer(bound.ToPolygon(), trackReach)
+	if err != nil {
+		return 0, err
+	}
+	parcels, _, err := h.Parcels.FindParcels(ctx, offsite.ParcelFilter{Intersects: near})
+	if err != nil {
+		return 0, err
+	}
+	if len(parcels) == 0 {
+		return 0, nil
+	}
+	feats := make([]geo.Feature, len(parcels))
+	for i, pc := range parcels {
+		feats[i] = geo.Feature{Index: i, ParcelID: pc.ID, USCC: pc.EnterpriseUSCC, Name: pc.Name, Geometry: pc.Geometry}
+	}
+	in := process.Inputs{Pipeline: pipe, Parcels: feats, Env: h.Raster, Track: &process.Track{
+		File: process.File{Name: c.Bucket + "/" + c.Key}, Data: data, Format: format, AcquiredAt: c.AcquiredAt,
+	}}
+	sink := &evidenceSink{store: h.Store, refs: map[string]offsite.Artifact{}}
+	res, err := process.Run(ctx, in, sink)
+	if err != nil {
+		return 0, permanent(fmt.Errorf("capture %d (%s): %w", c.ID, c.Key, err))
+	}
+	return h.record(ctx, p, pipe, []*offsite.Capture{c}, parcels, res, sink)
+}
+
+// trackBound is the extent of a track's points.
+func trackBound(pipe *pipelines.Pipeline, data []byte, format string) (orb.Bound, error) {
+	var t *detect.Track
+	var err error
+	if format == pipelines.FormatGeoJSON {
+		t, err = detect.ParseTrackGeoJSON(bytes.NewReader(data), *pipe.Columns)
+	} else {
+		t, err = detect.ParseTrackCSV(bytes.NewReader(data), *pipe.Columns)
+	}
+	if err != nil {
+		return orb.Bound{}, err
+	}
+	if len(t.Points) == 0 {
+		return orb.Bound{}, errors.New("the track has no points")
+	}
+	first := orb.Point{t.Points[0].Lon, t.Points[0].Lat}
+	b := orb.Bound{Min: first, Max: first}
+	for _, pt := range t.Points {
+		b = b.Extend(orb.Point{pt.Lon, pt.Lat})
+	}
+	return b, nil
+}
+
+// record stores a run's findings and opens the warnings they call for.
+func (h *PipelineHandler) record(ctx context.Context, p tasks.PipelineRunPayload, pipe *pipelines.Pipeline, caps []*offsite.Capture, parcels []*offsite.Parcel, res *process.Result, sink *evidenceSink) (int, error) {
 	findings, err := h.findings(p, pipe, caps, res, sink)
 	if err != nil {
 		return 0, err

@@ -118,6 +118,20 @@ func (h *ClipHandler) processCapture(ctx context.Context, id int64) (int, error)
 		return 0, err
 	}
 	log := h.Logger.With("capture_id", c.ID, "key", c.Key)
+	if isTrack(c.Kind) {
+		// A track has no pixels to clip: it is checked and read by pipeline runs.
+		if c.Status != offsite.CaptureProcessed {
+			if _, err := h.Store.StatCapture(ctx, c.Key); errors.Is(err, offsite.ErrNotFound) {
+				return 0, permanent(fmt.Errorf("capture %d: object %s/%s does not exist", c.ID, c.Bucket, c.Key))
+			} else if err != nil {
+				return 0, err
+			}
+			if _, err := h.Captures.UpdateCapture(ctx, c.ID, offsite.CaptureUpdate{Status: ptr(offsite.CaptureProcessed)}); err != nil {
+				return 0, err
+			}
+		}
+		return 0, nil
+	}
 	if c.Status == offsite.CaptureProcessed {
 		clips, err := h.Clips.FindClips(ctx, c.ID)
 		log.InfoContext(ctx, "capture already processed")
@@ -481,4 +495,9 @@ func lastAttempt(ctx context.Context) bool {
 	n, ok1 := asynq.GetRetryCount(ctx)
 	max, ok2 := asynq.GetMaxRetry(ctx)
 	return ok1 && ok2 && n >= max
+}
+
+// isTrack reports whether captures of kind are tracks (points with readings), not rasters.
+func isTrack(kind string) bool {
+	return kind == offsite.KindBoatTrack || kind == offsite.KindVehicleTrack
 }
