@@ -16,8 +16,8 @@ import (
 
 	"github.com/offsite/offsite/internal/detect"
 	"github.com/offsite/offsite/internal/geo"
-	"github.com/offsite/offsite/internal/sample"
 	"github.com/offsite/offsite/internal/raster"
+	"github.com/offsite/offsite/internal/sample"
 	"github.com/offsite/offsite/pipelines"
 )
 
