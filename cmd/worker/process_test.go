@@ -9,33 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// mustShared returns the path of rel under the shared data folder found by walking up from
-// the working directory; the test is skipped when it is absent, unless CI=true.
-func mustShared(tb testing.TB, rel string) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "data", rel)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("shared data %s not found above the working directory", rel)
-	}
-	tb.Skipf("shared data %s not found", rel)
-	return ""
-}
+	"github.com/offsite/offsite/internal/testenv"
+)
 
 const landsat5Pipeline = `kind: landsat
 description: Landsat-5 TM digital numbers, one file per band.
@@ -65,7 +41,7 @@ const ethiopiaParcels = `{"type":"FeatureCollection","features":[
 {"type":"Feature","properties":{"parcel_id":"rest"},"geometry":{"type":"Polygon","coordinates":[[[39.8273,6.8124],[39.8408,6.8124],[39.8408,6.8389],[39.8273,6.8389],[39.8273,6.8124]]]}}]}`
 
 func TestProcessCommandLandsatPair(t *testing.T) {
-	root := mustShared(t, "landsat/ethiopia_L5_2000_2010")
+	root := testenv.SharedData(t, "landsat/ethiopia_L5_2000_2010")
 	dir := t.TempDir()
 	pipe := filepath.Join(dir, "landsat5.yaml")
 	parcels := filepath.Join(dir, "parcels.geojson")
@@ -123,7 +99,7 @@ func TestProcessCommandLandsatPair(t *testing.T) {
 }
 
 func TestProcessCommandErrors(t *testing.T) {
-	s2 := mustShared(t, "sentinel2/S2A_29RKH_20200219_L2A_decimated")
+	s2 := testenv.SharedData(t, "sentinel2/S2A_29RKH_20200219_L2A_decimated")
 	dir := t.TempDir()
 	parcels := filepath.Join(dir, "parcels.geojson")
 	if err := os.WriteFile(parcels, []byte(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"p"},"geometry":{"type":"Polygon","coordinates":[[[-11.5,25.0],[-11.4,25.0],[-11.4,25.1],[-11.5,25.1],[-11.5,25.0]]]}}]}`), 0o644); err != nil {

@@ -14,6 +14,8 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/offsite/offsite/internal/testenv"
 )
 
 // chineseParcels is a UTF-8 GeoJSON source for the generated files: a
@@ -199,7 +201,7 @@ func TestReadFileErrors(t *testing.T) {
 // TestReadFileOlinda reads the 470 real census-tract polygons of Olinda
 // (SIRGAS 2000 geographic, an ESRI .prj GDAL cannot name by EPSG code).
 func TestReadFileOlinda(t *testing.T) {
-	path := MustSharedData(t, "parcels/olinda1.shp")
+	path := testenv.SharedData(t, "parcels/olinda1.shp")
 	c, err := ReadFile(context.Background(), path, WithIDProperty("CD_GEOCODI"))
 	if err != nil {
 		t.Fatal(err)
@@ -270,8 +272,8 @@ func TestReadFileOlinda(t *testing.T) {
 // TestReadFileLiechtenstein reads the OpenStreetMap industrial zones and
 // checks that each building footprint of the companion file falls in one.
 func TestReadFileLiechtenstein(t *testing.T) {
-	zonesPath := MustSharedData(t, "parcels/liechtenstein_industrial_landuse_osm2013.geojson")
-	buildingsPath := MustSharedData(t, "parcels/liechtenstein_buildings_in_industrial_osm2013.geojson")
+	zonesPath := testenv.SharedData(t, "parcels/liechtenstein_industrial_landuse_osm2013.geojson")
+	buildingsPath := testenv.SharedData(t, "parcels/liechtenstein_buildings_in_industrial_osm2013.geojson")
 	ctx := context.Background()
 	zones, err := ReadFile(ctx, zonesPath, WithIDProperty("osm_way_id"))
 	if err != nil {

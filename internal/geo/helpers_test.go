@@ -23,33 +23,6 @@ func ringJSON(r orb.Ring) string {
 	return "[" + strings.Join(parts, ",") + "]"
 }
 
-// MustSharedData returns the absolute path of shared/data/rel, found by
-// walking up from the package directory. It skips the test when the data
-// is absent, except under CI=true, where it fails.
-func MustSharedData(tb testing.TB, rel string) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "data", rel)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("shared data %s not found above the package directory", rel)
-	}
-	tb.Skipf("shared data %s not found; skipping", rel)
-	return ""
-}
-
 // MustOgr2ogr runs ogr2ogr (gdal-bin) with args, skipping the test when it
 // is not installed (failing under CI=true).
 func MustOgr2ogr(tb testing.TB, args ...string) {

@@ -22,32 +22,6 @@ import (
 	"github.com/offsite/offsite/internal/geo"
 )
 
-// MustSharedData returns the path of rel under the shared data folder found by walking up
-// from the working directory; the test is skipped when it is absent, unless CI=true.
-func MustSharedData(tb testing.TB, rel string) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "data", rel)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("shared data %s not found above the working directory", rel)
-	}
-	tb.Skipf("shared data %s not found", rel)
-	return ""
-}
-
 // RequireGDALTools skips the test when the GDAL command-line tools are absent (fails in CI).
 func RequireGDALTools(tb testing.TB) {
 	tb.Helper()

@@ -18,6 +18,7 @@ import (
 	"github.com/offsite/offsite/internal/geo"
 	"github.com/offsite/offsite/internal/raster"
 	"github.com/offsite/offsite/internal/sample"
+	"github.com/offsite/offsite/internal/testenv"
 	"github.com/offsite/offsite/pipelines"
 )
 
@@ -292,7 +293,7 @@ func TestRunVehicleTrack(t *testing.T) {
 // TestRunLandsatPair runs a Landsat-5 pipeline (one file per band, B1..B7) on the real
 // Ethiopian pair, given as the two folders' band files.
 func TestRunLandsatPair(t *testing.T) {
-	root := MustSharedData(t, "landsat/ethiopia_L5_2000_2010")
+	root := testenv.SharedData(t, "landsat/ethiopia_L5_2000_2010")
 	bands := func(sub string) *Capture {
 		ents, err := os.ReadDir(filepath.Join(root, sub))
 		if err != nil {
@@ -364,7 +365,7 @@ detectors:
 `
 
 func TestRunErrors(t *testing.T) {
-	s2 := MustSharedData(t, "sentinel2/S2A_29RKH_20200219_L2A_decimated")
+	s2 := testenv.SharedData(t, "sentinel2/S2A_29RKH_20200219_L2A_decimated")
 	parcel := geo.Feature{ParcelID: "p", Geometry: ringPolygon([][2]float64{{-11.5, 25.0}, {-11.4, 25.0}, {-11.4, 25.1}, {-11.5, 25.1}, {-11.5, 25.0}})}
 	env := raster.Env{AllowLocalFiles: true}
 	tests := []struct {
@@ -398,7 +399,7 @@ func TestRunErrors(t *testing.T) {
 // TestRunSentinel2Real runs hotspots and water plumes on the real decimated tile (B04/B08 at
 // 100 m, B11/B12/SCL at 200 m) read onto its 100 m grid.
 func TestRunSentinel2Real(t *testing.T) {
-	s2 := MustSharedData(t, "sentinel2/S2A_29RKH_20200219_L2A_decimated")
+	s2 := testenv.SharedData(t, "sentinel2/S2A_29RKH_20200219_L2A_decimated")
 	const yaml = `kind: sentinel2
 description: The bands of the decimated tile.
 bands:

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/airbusgeo/godal"
+
+	"github.com/offsite/offsite/internal/testenv"
 )
 
 const cogValidator = "/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_cloud_optimized_geotiff.py"
@@ -63,7 +65,7 @@ func TestClipCOGsAreValid(t *testing.T) {
 // TestClipKeepsColourInterpretation clips the RGBA drone mosaic and checks
 // the bands stay red, green, blue, alpha.
 func TestClipKeepsColourInterpretation(t *testing.T) {
-	path := sharedData(t, "drone/pix4d_bali_ortho_rgba_nodata.tif")
+	path := testenv.SharedData(t, "drone/pix4d_bali_ortho_rgba_nodata.tif")
 	info, err := Inspect(context.Background(), Env{AllowLocalFiles: true}, FileSource(path))
 	if err != nil {
 		t.Fatal(err)

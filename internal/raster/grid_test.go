@@ -10,13 +10,15 @@ import (
 	"testing"
 
 	"github.com/paulmach/orb"
+
+	"github.com/offsite/offsite/internal/testenv"
 )
 
 // TestReadBandsSentinel2Mixed reads the decimated Sentinel-2 tile (B04/B08 at
 // 100 m, B11/B12/SCL at 200 m) onto the 100 m grid that gdalinfo reports for
 // B04.tif: 1098 × 1098, origin (199980, 2800020), 100 m pixels.
 func TestReadBandsSentinel2Mixed(t *testing.T) {
-	dir := filepath.Dir(sharedData(t, "sentinel2/S2A_29RKH_20200219_L2A_decimated/B04.tif"))
+	dir := filepath.Dir(testenv.SharedData(t, "sentinel2/S2A_29RKH_20200219_L2A_decimated/B04.tif"))
 	var srcs []Source
 	for _, b := range []string{"B04", "B08", "B11", "B12", "SCL"} {
 		srcs = append(srcs, FileSource(filepath.Join(dir, b+".tif")))
@@ -100,7 +102,7 @@ func TestReadBandsSentinel2Mixed(t *testing.T) {
 }
 
 func TestReadBandsErrors(t *testing.T) {
-	path := sharedData(t, "sentinel2/S2A_29RKH_20200219_L2A_decimated/B04.tif")
+	path := testenv.SharedData(t, "sentinel2/S2A_29RKH_20200219_L2A_decimated/B04.tif")
 	env := Env{AllowLocalFiles: true}
 	_, err := ReadBands(context.Background(), env, []Source{FileSource(path)}, BandsOptions{Bands: []string{"B11"}})
 	if err == nil || !strings.Contains(err.Error(), `no band "B11"`) || !strings.Contains(err.Error(), "1 B04") || !strings.Contains(err.Error(), "B04.tif") {
@@ -119,7 +121,7 @@ func TestReadBandsErrors(t *testing.T) {
 // TestReadBandsOtherCRS reads a lon/lat copy of B04 (made with gdalwarp) onto a window of
 // the UTM original: same grid, values within the bilinear error of the original's.
 func TestReadBandsOtherCRS(t *testing.T) {
-	src := sharedData(t, "sentinel2/S2A_29RKH_20200219_L2A_decimated/B04.tif")
+	src := testenv.SharedData(t, "sentinel2/S2A_29RKH_20200219_L2A_decimated/B04.tif")
 	if _, err := exec.LookPath("gdalwarp"); err != nil {
 		t.Skip("gdalwarp not found")
 	}

@@ -10,30 +10,17 @@ import (
 	"testing"
 
 	"github.com/paulmach/orb/geojson"
-)
 
-// sharedData returns the path of a file under ../shared/data, skipping the
-// test when the data set is not present.
-func sharedData(t *testing.T, rel string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "data", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("real data %s not available: %v", rel, err)
-	}
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return abs
-}
+	"github.com/offsite/offsite/internal/testenv"
+)
 
 // TestClipRealOlinda clips the Landsat-7 Olinda image (SIRGAS 2000 / UTM
 // 25S, Byte, 6 bands, no nodata) with every 8th of the 470 real census-tract
 // polygons (geographic SIRGAS 2000) and compares with gdalwarp.
 func TestClipRealOlinda(t *testing.T) {
 	requireGDALWarp(t)
-	scene := sharedData(t, "landsat/olinda_L7_ETM/L7_ETMs.tif")
-	shp := sharedData(t, "parcels/olinda1.shp")
+	scene := testenv.SharedData(t, "landsat/olinda_L7_ETM/L7_ETMs.tif")
+	shp := testenv.SharedData(t, "parcels/olinda1.shp")
 	dir := t.TempDir()
 	gj := filepath.Join(dir, "olinda1.geojson")
 	if out, err := exec.Command("ogr2ogr", "-f", "GeoJSON", gj, shp).CombinedOutput(); err != nil {
@@ -74,7 +61,7 @@ func TestClipRealSentinel2(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, band := range []string{"B04", "B11"} {
 		t.Run(band, func(t *testing.T) {
-			path := sharedData(t, "sentinel2/S2A_29RKH_20200219_L2A_decimated/"+band+".tif")
+			path := testenv.SharedData(t, "sentinel2/S2A_29RKH_20200219_L2A_decimated/"+band+".tif")
 			info, err := Inspect(context.Background(), Env{AllowLocalFiles: true}, FileSource(path))
 			if err != nil {
 				t.Fatal(err)
@@ -103,7 +90,7 @@ func TestClipRealSentinel2(t *testing.T) {
 // and compares with gdalwarp.
 func TestClipRealDrone(t *testing.T) {
 	requireGDALWarp(t)
-	path := sharedData(t, "drone/pix4d_bali_ortho_rgba_nodata.tif")
+	path := testenv.SharedData(t, "drone/pix4d_bali_ortho_rgba_nodata.tif")
 	info, err := Inspect(context.Background(), Env{AllowLocalFiles: true}, FileSource(path))
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -205,4 +206,31 @@ func RemoveBuckets(tb testing.TB, c *minio.Client, buckets ...string) {
 			tb.Errorf("remove bucket %s: %v", b, err)
 		}
 	}
+}
+
+// SharedData returns the absolute path of shared/data/rel (the project's read-only test data,
+// beside the repository), found by walking up from the package directory. It skips the test
+// when the data is absent, except under CI=true, where it fails.
+func SharedData(tb testing.TB, rel string) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		p := filepath.Join(dir, "shared", "data", rel)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	if os.Getenv("CI") == "true" {
+		tb.Fatalf("shared data %s not found above the package directory", rel)
+	}
+	tb.Skipf("shared data %s not found; skipping", rel)
+	return ""
 }
