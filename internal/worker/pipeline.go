@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -244,7 +245,7 @@ func (h *PipelineHandler) findings(p tasks.PipelineRunPayload, pipe *pipelines.P
 				arts = append(arts, a)
 			}
 		}
-		sortArtifacts(arts)
+		slices.SortFunc(arts, func(a, b offsite.Artifact) int { return strings.Compare(a.Name, b.Name) })
 		prov, err := stacItem(f, pipe, caps, arts, h.EvidenceBucket)
 		if err != nil {
 			return nil, err
@@ -259,22 +260,21 @@ func (h *PipelineHandler) findings(p tasks.PipelineRunPayload, pipe *pipelines.P
 	return out, nil
 }
 
-func sortArtifacts(as []offsite.Artifact) {
-	for i := 1; i < len(as); i++ {
-		for j := i; j > 0 && as[j].Name < as[j-1].Name; j-- {
-			as[j], as[j-1] = as[j-1], as[j]
-		}
-	}
-}
-
 // stacItem is a finding's provenance as a STAC Item: derived_from links to the source
 // captures with their checksums, and processing:* fields naming the software, the pipeline
 // and its hash, and the detector's parameters.
 func stacItem(f process.Finding, pipe *pipelines.Pipeline, caps []*offsite.Capture, arts []offsite.Artifact, evidenceBucket string) (json.RawMessage, error) {
 	links := []map[string]any{}
 	for _, c := range caps {
+		media := "image/tiff; application=geotiff"
+		if isTrack(c.Kind) {
+			media = "text/csv"
+			if ext := strings.ToLower(path.Ext(c.Key)); ext == ".geojson" || ext == ".json" {
+				media = "application/geo+json"
+			}
+		}
 		links = append(links, map[string]any{
-			"rel": "derived_from", "href": "s3://" + c.Bucket + "/" + c.Key, "type": "image/tiff; application=geotiff",
+			"rel": "derived_from", "href": "s3://" + c.Bucket + "/" + c.Key, "type": media,
 			"file:checksum": "1220" + c.Checksum, "offsite:capture_id": c.ID, "datetime": c.AcquiredAt.UTC().Format(time.RFC3339),
 		})
 	}
@@ -289,7 +289,7 @@ func stacItem(f process.Finding, pipe *pipelines.Pipeline, caps []*offsite.Captu
 			"https://stac-extensions.github.io/processing/v1.2.0/schema.json",
 			"https://stac-extensions.github.io/file/v2.1.0/schema.json",
 		},
-		"geometry": geojson.NewGeometry(f.Geometry), "bbox": []float64{},
+		"geometry": geojson.NewGeometry(f.Geometry),
 		"properties": map[string]any{
 			"datetime":                caps[len(caps)-1].AcquiredAt.UTC().Format(time.RFC3339),
 			"processing:software":     map[string]string{"offsite": offsite.Version},
