@@ -139,10 +139,7 @@ func (h *PipelineHandler) runTrack(ctx context.Context, pipe *pipelines.Pipeline
 	} else if err != nil {
 		return 0, err
 	}
-	format := pipelines.FormatCSV
-	if ext := strings.ToLower(path.Ext(c.Key)); ext == ".geojson" || ext == ".json" {
-		format = pipelines.FormatGeoJSON
-	}
+	format := trackFormat(c.Key)
 	// Parcels near the track: parse it once for its extent.
 	bound, err := trackBound(pipe, data, format)
 	if err != nil {
@@ -172,6 +169,14 @@ func (h *PipelineHandler) runTrack(ctx context.Context, pipe *pipelines.Pipeline
 		return 0, permanent(fmt.Errorf("capture %d (%s): %w", c.ID, c.Key, err))
 	}
 	return h.record(ctx, p, pipe, []*offsite.Capture{c}, parcels, res, sink)
+}
+
+// trackFormat is the format of a track object, by its key's extension.
+func trackFormat(key string) string {
+	if ext := strings.ToLower(path.Ext(key)); ext == ".geojson" || ext == ".json" {
+		return pipelines.FormatGeoJSON
+	}
+	return pipelines.FormatCSV
 }
 
 // trackBound is the extent of a track's points.
@@ -268,10 +273,7 @@ func stacItem(f process.Finding, pipe *pipelines.Pipeline, caps []*offsite.Captu
 	for _, c := range caps {
 		media := "image/tiff; application=geotiff"
 		if isTrack(c.Kind) {
-			media = "text/csv"
-			if ext := strings.ToLower(path.Ext(c.Key)); ext == ".geojson" || ext == ".json" {
-				media = "application/geo+json"
-			}
+			media = map[string]string{pipelines.FormatCSV: "text/csv", pipelines.FormatGeoJSON: "application/geo+json"}[trackFormat(c.Key)]
 		}
 		links = append(links, map[string]any{
 			"rel": "derived_from", "href": "s3://" + c.Bucket + "/" + c.Key, "type": media,
