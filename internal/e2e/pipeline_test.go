@@ -234,3 +234,76 @@ func TestTrackRun(t *testing.T) {
 		}
 	}
 }
+
+// runPair queues the sentinel2 pipeline on a pair and waits for it.
+func (s *system) runPair(t *testing.T, before, after int64) {
+	t.Helper()
+	var queued struct {
+		TaskID string `json:"task_id"`
+	}
+	if code := s.call(t, "POST", "/api/v1/pipeline-runs", map[string]any{"pipeline": "sentinel2", "before_id": before, "after_id": after}, &queued); code != 202 {
+		t.Fatalf("POST pipeline-runs: %d", code)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		info, err := s.inspect.GetTaskInfo(tasks.QueueDefault, queued.TaskID)
+		if err == nil && info.State == asynq.TaskStateCompleted {
+			return
+		}
+		if err == nil && info.State == asynq.TaskStateArchived || time.Now().After(deadline) {
+			t.Fatalf("pipeline run %d→%d: %+v %v", before, after, info, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestWarningConfirmed: the roof found again against a later capture raises the confidence
+// of the warning already open on the enterprise instead of adding a second warning; running
+// the same pair again changes nothing.
+func TestWarningConfirmed(t *testing.T) {
+	s := startSystem(t)
+	ctx := context.Background()
+	ids, uscc := pairSetup(t, s)
+	// A third date, a month after the second, with the roof still there (and a shed built in
+	// a corner, outside every parcel, so that the file differs).
+	sc := sample.Sentinel2(sceneEPSG, 500000, 3500000, 160, 160, true, []sample.Rect{{R0: 60, C0: 60, R1: 76, C1: 76}, {R0: 150, C0: 0, R1: 153, C1: 3}})
+	path, err := sc.Write(t.TempDir(), "s2.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.PutCapture(ctx, "s2/pair-2.tif", bytes.NewReader(data), int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	c := &offsite.Capture{Kind: offsite.KindSentinel2, AcquiredAt: time.Date(2026, 5, 1, 2, 30, 0, 0, time.UTC), Bucket: s.store.Captures, Key: "s2/pair-2.tif"}
+	if err := s.captures.CreateCapture(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	s.runPair(t, ids[0], ids[1])
+	s.runPair(t, ids[0], c.ID)
+	// The same run again, as a re-delivered task would.
+	if err := s.inspect.DeleteTask(tasks.QueueDefault, tasks.PipelineRunTaskID(tasks.PipelineRunPayload{Pipeline: "sentinel2", BeforeID: ids[0], AfterID: c.ID})); err != nil {
+		t.Fatal(err)
+	}
+	s.runPair(t, ids[0], c.ID)
+
+	var insp struct {
+		Inspections []struct {
+			Warnings []struct {
+				Ref           string   `json:"ref"`
+				Confirmations int      `json:"confirmations"`
+				SeenIn        []string `json:"seen_in"`
+			} `json:"warnings"`
+		} `json:"inspections"`
+	}
+	if code := s.call(t, "GET", "/api/v1/inspections?uscc="+uscc, nil, &insp); code != 200 || len(insp.Inspections) != 1 {
+		t.Fatalf("inspections: %d %+v", code, insp)
+	}
+	ws := insp.Inspections[0].Warnings
+	if len(ws) != 1 || ws[0].Confirmations != 1 || len(ws[0].SeenIn) != 1 || ws[0].SeenIn[0] == ws[0].Ref {
+		t.Errorf("warnings = %+v; want one warning confirmed once by the later finding", ws)
+	}
+}

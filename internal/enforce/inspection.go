@@ -54,6 +54,12 @@ type Warning struct {
 	Severity  string    `json:"severity,omitempty"`
 	Message   string    `json:"message"`
 	CreatedAt time.Time `json:"created_at"`
+	// Confirmations counts the later findings of the same matter (same parcel, kind and
+	// class, overlapping) that raised this warning's confidence instead of adding warnings;
+	// SeenIn lists their ids, LastSeenAt when the last one came.
+	Confirmations int        `json:"confirmations,omitempty"`
+	SeenIn        []string   `json:"seen_in,omitempty"`
+	LastSeenAt    *time.Time `json:"last_seen_at,omitempty"`
 }
 
 // Validate checks a warning's fields.

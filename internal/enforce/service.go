@@ -208,6 +208,13 @@ const (
 	WarningOpened = "opened" // a new inspection
 	WarningJoined = "joined" // added to the enterprise's open inspection
 	WarningLinked = "linked" // another level's inspection of the same matter is recognised
+	// WarningConfirmed: the finding is the same as one already warned of in the open
+	// inspection (same parcel, kind and class, overlapping, from another capture): that
+	// warning's confidence is raised instead of a second warning being added.
+	WarningConfirmed = "confirmed"
+	// WarningKnown: the finding is already recorded in the open inspection (a re-delivered
+	// task); nothing changes.
+	WarningKnown = "known"
 )
 
 // ImportError reports every bad row of a bulk import; nothing was imported. It matches

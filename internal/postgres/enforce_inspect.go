@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,6 +78,35 @@ func addWarning(ctx context.Context, tx pgx.Tx, in *enforce.Inspection, w *enfor
 	return nil
 }
 
+// sameMatter finds the warning of the open inspection that w, a warning from a finding,
+// repeats: known says w's finding is already recorded there (a re-delivered task: nothing to
+// do); otherwise i >= 0 is a warning of a finding on the same parcel, of the same kind and
+// class, overlapping it, from other captures; -1 when there is none.
+func sameMatter(ctx context.Context, tx pgx.Tx, in *enforce.Inspection, w *enforce.Warning) (i int, known bool, err error) {
+	if w.Source != enforce.WarningFinding {
+		return -1, false, nil
+	}
+	for i, prev := range in.Warnings {
+		if prev.Source != enforce.WarningFinding {
+			continue
+		}
+		if prev.Ref == w.Ref || slices.Contains(prev.SeenIn, w.Ref) {
+			return i, true, nil
+		}
+		var same bool
+		err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM findings a, findings b
+			WHERE a.id = $1 AND b.id = $2 AND a.parcel_id = b.parcel_id AND a.kind = b.kind AND a.class = b.class
+				AND a.capture_ids <> b.capture_ids AND ST_Intersects(a.geom, b.geom))`, w.Ref, prev.Ref).Scan(&same)
+		if err != nil {
+			return -1, false, err
+		}
+		if same {
+			return i, false, nil
+		}
+	}
+	return -1, false, nil
+}
+
 // OpenWarning records a warning on an enterprise (二.5, 三.8): it joins the open inspection;
 // or, when another level has already closed an inspection of the same matter, a closed record
 // linked to it is made (its results are recognised, not repeated); or it opens an inspection.
@@ -122,6 +152,25 @@ func (s *EnforceService) OpenWarning(ctx context.Context, a enforce.Actor, uscc,
 		in, err := scanInspection(tx.QueryRow(ctx, "SELECT "+inspectionColumns+" FROM inspections WHERE uscc = $1 AND status <> 'closed' FOR UPDATE", uscc))
 		switch {
 		case err == nil:
+			if i, known, err := sameMatter(ctx, tx, in, w); err != nil {
+				return err
+			} else if known {
+				*w = in.Warnings[i]
+				out, outcome = in, enforce.WarningKnown
+				return nil
+			} else if i >= 0 {
+				prev := &in.Warnings[i]
+				prev.Confirmations++
+				prev.SeenIn = append(prev.SeenIn, w.Ref)
+				prev.LastSeenAt = &now
+				in.UpdatedAt = now
+				if err := saveInspection(ctx, tx, in); err != nil {
+					return err
+				}
+				*w = *prev
+				out, outcome = in, enforce.WarningConfirmed
+				return appendAudit(ctx, tx, a, "inspection.warning_confirmed", inspectionSubject(in.ID), map[string]any{"warning": w, "level": level})
+			}
 			if err := addWarning(ctx, tx, in, w); err != nil {
 				return err
 			}
