@@ -50,6 +50,10 @@ bench-clip: services
 bench-api: services
 	scripts/bench-api.sh
 
+## bench-survey: pipeline on a large pair, local mode vs through queue and database
+bench-survey: services
+	scripts/bench-survey.sh
+
 ## eval: detector evaluation
 eval:
 	$(GO) run ./cmd/eval
