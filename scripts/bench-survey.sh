@@ -20,4 +20,4 @@ trap 'for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait'
 bin/api >"$run/api.log" 2>&1 & pids+=($!)
 bin/worker >"$run/worker.log" 2>&1 & pids+=($!)
 for _ in $(seq 1 100); do curl -fsS "http://$OFFSITE_LISTEN_ADDR/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-"$run/benchsurvey" -api "http://$OFFSITE_LISTEN_ADDR" -worker bin/worker -dir "$run" "$@"
+"$run/benchsurvey" -api "http://$OFFSITE_LISTEN_ADDR" -metrics "http://$OFFSITE_WORKER_METRICS_ADDR/metrics" -worker bin/worker -dir "$run" "$@"

@@ -7,6 +7,7 @@ import (
 	"math"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -96,6 +97,29 @@ type gridSource struct {
 	a   *access
 	s   *scene
 	m   *meta
+
+	// pre holds bands read ahead in one dataset read (band index → pixels of preWin), so that
+	// a pixel-interleaved file's blocks are fetched and decoded once, not once per band.
+	pre    map[int][]float32
+	preWin window
+}
+
+// prefetch reads bands (0-based) of g's window win in one dataset read.
+func (g *gridSource) prefetch(bands []int, win window) error {
+	in, ok := win.intersect(window{0, 0, g.m.width, g.m.height})
+	if !ok || len(bands) < 2 {
+		return nil
+	}
+	n := in.W * in.H
+	buf := make([]float32, n*len(bands))
+	if err := g.s.ds.Read(in.X, in.Y, buf, in.W, in.H, godal.Bands(bands...), godal.BandInterleaved(), errLogger); err != nil {
+		return err
+	}
+	g.pre, g.preWin = map[int][]float32{}, in
+	for i, b := range bands {
+		g.pre[b] = buf[i*n : (i+1)*n : (i+1)*n]
+	}
+	return nil
 }
 
 // ReadBands reads the named bands of a scene — one multiband file or several
@@ -185,6 +209,23 @@ func ReadBands(ctx context.Context, env Env, srcs []Source, opts BandsOptions) (
 	tgt.Valid = make([]bool, n)
 	for i := range tgt.Valid {
 		tgt.Valid[i] = true
+	}
+	// Bands of one source on the target grid are read together: each block once.
+	aligned := map[int][]int{}
+	for _, r := range want {
+		g := open[r.src]
+		if sameGridCRS(g.m.wkt, tgt.CRS, g.m.epsg, tgt.EPSG) {
+			if _, _, ok := alignedOffset(g.m, tgt); ok && !slices.Contains(aligned[r.src], r.band) {
+				aligned[r.src] = append(aligned[r.src], r.band)
+			}
+		}
+	}
+	for si, bands := range aligned {
+		g := open[si]
+		x, y, _ := alignedOffset(g.m, tgt)
+		if err := g.prefetch(bands, window{x, y, tgt.Width, tgt.Height}); err != nil {
+			return nil, a2err(ctx, g, fmt.Sprint(bands), err)
+		}
 	}
 	for i, r := range want {
 		if err := ctx.Err(); err != nil {
@@ -400,10 +441,14 @@ func readGridWindow(g *gridSource, b int, win window, stride int, data []float32
 	if !ok {
 		return nil
 	}
-	band := g.s.ds.Bands()[b]
-	buf := make([]float32, in.W*in.H)
-	if err := band.Read(in.X, in.Y, buf, in.W, in.H, errLogger); err != nil {
-		return err
+	buf, ok := g.pre[b]
+	if ok && in == g.preWin {
+		delete(g.pre, b) // each band is used once; let its pixels go
+	} else {
+		buf = make([]float32, in.W*in.H)
+		if err := g.s.ds.Bands()[b].Read(in.X, in.Y, buf, in.W, in.H, errLogger); err != nil {
+			return err
+		}
 	}
 	var alpha []float32
 	if m.alpha >= 0 {
