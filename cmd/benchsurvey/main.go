@@ -8,7 +8,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -22,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offsite/offsite/internal/apiclient"
 	"github.com/offsite/offsite/internal/sample"
 )
 
@@ -94,8 +94,8 @@ func run(ctx context.Context) error {
 
 	// Through the API, the queue and a worker: parcels, two captures (ingested and clipped
 	// first, as they are on arrival), then the pipeline run on the pair, timed.
-	c := &client{base: strings.TrimRight(*api, "/"), token: os.Getenv("OFFSITE_DEMO_TOKEN")}
-	if err := c.do(ctx, "POST", "/api/v1/parcels", fc, nil); err != nil {
+	c := apiclient.New(*api, os.Getenv("OFFSITE_DEMO_TOKEN"))
+	if err := c.Do(ctx, "POST", "/api/v1/parcels", fc, nil); err != nil {
 		return err
 	}
 	stamp := time.Now().UTC().Format("20060102T150405")
@@ -106,21 +106,21 @@ func run(ctx context.Context) error {
 		var up struct {
 			URL string `json:"url"`
 		}
-		if err := c.do(ctx, "POST", "/api/v1/uploads", map[string]string{"key": key}, &up); err != nil {
+		if err := c.Do(ctx, "POST", "/api/v1/uploads", map[string]string{"key": key}, &up); err != nil {
 			return err
 		}
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		if err := c.put(ctx, up.URL, data); err != nil {
+		if err := c.Put(ctx, up.URL, data); err != nil {
 			return err
 		}
 		var capture struct {
 			ID int64 `json:"id"`
 		}
 		at := time.Date(2026, time.Month(3+i), 1, 2, 30, 0, 0, time.UTC)
-		if err := c.do(ctx, "POST", "/api/v1/captures", map[string]string{"kind": "sentinel2", "acquired_at": at.Format(time.RFC3339), "key": key}, &capture); err != nil {
+		if err := c.Do(ctx, "POST", "/api/v1/captures", map[string]string{"kind": "sentinel2", "acquired_at": at.Format(time.RFC3339), "key": key}, &capture); err != nil {
 			return err
 		}
 		ids[i] = capture.ID
@@ -128,7 +128,7 @@ func run(ctx context.Context) error {
 	for _, id := range ids {
 		for {
 			var got struct{ Status, Error string }
-			if err := c.do(ctx, "GET", fmt.Sprintf("/api/v1/captures/%d", id), nil, &got); err != nil {
+			if err := c.Do(ctx, "GET", fmt.Sprintf("/api/v1/captures/%d", id), nil, &got); err != nil {
 				return err
 			}
 			if got.Status == "failed" {
@@ -149,7 +149,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	start = time.Now()
-	if err := c.do(ctx, "POST", "/api/v1/pipeline-runs", map[string]any{"pipeline": "sentinel2", "before_id": ids[0], "after_id": ids[1]}, nil); err != nil {
+	if err := c.Do(ctx, "POST", "/api/v1/pipeline-runs", map[string]any{"pipeline": "sentinel2", "before_id": ids[0], "after_id": ids[1]}, nil); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(30 * time.Minute)
@@ -169,7 +169,7 @@ func run(ctx context.Context) error {
 	var fcOut struct {
 		NumberMatched int `json:"numberMatched"`
 	}
-	if err := c.do(ctx, "GET", fmt.Sprintf("/api/v1/findings?capture_id=%d&limit=1", ids[1]), nil, &fcOut); err != nil {
+	if err := c.Do(ctx, "GET", fmt.Sprintf("/api/v1/findings?capture_id=%d&limit=1", ids[1]), nil, &fcOut); err != nil {
 		return err
 	}
 	service := time.Since(start)
@@ -216,58 +216,6 @@ func countFindings(path string) (int, error) {
 		return 0, err
 	}
 	return len(fc.Features), nil
-}
-
-type client struct{ base, token string }
-
-func (c *client) do(ctx context.Context, method, path string, body, out any) error {
-	var r io.Reader
-	switch b := body.(type) {
-	case nil:
-	case []byte:
-		r = bytes.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			return err
-		}
-		r = bytes.NewReader(j)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, data)
-	}
-	if out != nil {
-		return json.Unmarshal(data, out)
-	}
-	return nil
-}
-
-func (c *client) put(ctx context.Context, url string, data []byte) error {
-	req, err := http.NewRequestWithContext(ctx, "PUT", url, bytes.NewReader(data))
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		b, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("PUT: %s: %s", resp.Status, b)
-	}
-	return nil
 }
 
 // runsDone reads the worker's count of pipeline runs that ended well.

@@ -7,14 +7,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -22,6 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/offsite/offsite/internal/apiclient"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/sample"
 )
@@ -76,7 +74,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	} else if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
 	}
-	c := &client{base: strings.TrimRight(*api, "/"), http: &http.Client{Timeout: 60 * time.Second}}
+	c := apiclient.New(*api, os.Getenv("OFFSITE_DEMO_TOKEN"))
 	n := time.Now().Unix()
 	x0, y0 := baseX+float64(n%20)*5000, baseY+float64(n/20%20)*5000
 
@@ -102,7 +100,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	uscc := "91320594MA1W6K2Q3" + string(check)
-	err = c.do(ctx, "POST", "/api/v1/enterprises", map[string]any{
+	err = c.Do(ctx, "POST", "/api/v1/enterprises", map[string]any{
 		"uscc": uscc, "name": demoParcels[1].name, "industry": "C3985", "permit_no": uscc + "001P",
 		"address": "苏州工业园区", "zone": "SIP", "location": []float64{120.72, 31.33}, "complaint_channel": "12369",
 	}, nil)
@@ -129,7 +127,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "parcels  %s  (%d parcels; SIP-002 belongs to %s)\n", parcelsPath, len(feats), uscc)
-	if err := c.do(ctx, "POST", "/api/v1/parcels", fc, nil); err != nil {
+	if err := c.Do(ctx, "POST", "/api/v1/parcels", fc, nil); err != nil {
 		return fmt.Errorf("register parcels: %w", err)
 	}
 
@@ -142,14 +140,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		var up struct {
 			URL string `json:"url"`
 		}
-		if err := c.do(ctx, "POST", "/api/v1/uploads", map[string]string{"key": key}, &up); err != nil {
+		if err := c.Do(ctx, "POST", "/api/v1/uploads", map[string]string{"key": key}, &up); err != nil {
 			return fmt.Errorf("presign upload: %w", err)
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		if err := c.put(ctx, up.URL, data); err != nil {
+		if err := c.Put(ctx, up.URL, data); err != nil {
 			return fmt.Errorf("upload scene: %w", err)
 		}
 		var capture struct {
@@ -157,7 +155,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			Status string `json:"status"`
 		}
 		at := time.Now().UTC().Add(-time.Duration(60-59*i) * 24 * time.Hour)
-		err = c.do(ctx, "POST", "/api/v1/captures", map[string]string{
+		err = c.Do(ctx, "POST", "/api/v1/captures", map[string]string{
 			"kind": "sentinel2", "acquired_at": at.Format(time.RFC3339), "sensor": "demo", "key": key,
 		}, &capture)
 		if err != nil {
@@ -175,7 +173,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			Error  string `json:"error"`
 		}
 		for {
-			if err := c.do(ctx, "GET", fmt.Sprintf("/api/v1/captures/%d", id), nil, &got); err != nil {
+			if err := c.Do(ctx, "GET", fmt.Sprintf("/api/v1/captures/%d", id), nil, &got); err != nil {
 				return err
 			}
 			if got.Status == "processed" || got.Status == "failed" {
@@ -205,7 +203,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			QuickLookKey string `json:"quicklook_key"`
 		} `json:"clips"`
 	}
-	if err := c.do(ctx, "GET", fmt.Sprintf("/api/v1/captures/%d/clips", ids[1]), nil, &clips); err != nil {
+	if err := c.Do(ctx, "GET", fmt.Sprintf("/api/v1/captures/%d/clips", ids[1]), nil, &clips); err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
@@ -241,7 +239,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		Error    string         `json:"error"`
 		Progress map[string]int `json:"progress"`
 	}
-	err = c.do(ctx, "POST", "/api/v1/surveys", map[string]any{
+	err = c.Do(ctx, "POST", "/api/v1/surveys", map[string]any{
 		"name": "Suzhou Industrial Park, last 90 days", "zone": map[string]any{"type": "Polygon", "coordinates": [][][2]float64{ring}},
 		"start": time.Now().UTC().Add(-90 * 24 * time.Hour).Format(time.RFC3339), "end": time.Now().UTC().Add(time.Hour).Format(time.RFC3339),
 		"kinds": []string{"sentinel2"}, "pipeline": "sentinel2",
@@ -258,7 +256,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if err := sleep(ctx, 250*time.Millisecond); err != nil {
 			return err
 		}
-		if err := c.do(ctx, "GET", fmt.Sprintf("/api/v1/surveys/%d", sv.ID), nil, &sv); err != nil {
+		if err := c.Do(ctx, "GET", fmt.Sprintf("/api/v1/surveys/%d", sv.ID), nil, &sv); err != nil {
 			return err
 		}
 	}
@@ -271,7 +269,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				Error     string `json:"error"`
 			} `json:"parts"`
 		}
-		_ = c.do(ctx, "GET", fmt.Sprintf("/api/v1/surveys/%d/parts", sv.ID), nil, &parts)
+		_ = c.Do(ctx, "GET", fmt.Sprintf("/api/v1/surveys/%d/parts", sv.ID), nil, &parts)
 		for _, p := range parts.Parts {
 			if p.Error != "" {
 				fmt.Fprintf(stdout, "capture %d failed: %s\n", p.CaptureID, p.Error)
@@ -294,7 +292,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			} `json:"properties"`
 		} `json:"features"`
 	}
-	if err := c.do(ctx, "GET", fmt.Sprintf("/api/v1/findings?capture_id=%d", ids[1]), nil, &found); err != nil {
+	if err := c.Do(ctx, "GET", fmt.Sprintf("/api/v1/findings?capture_id=%d", ids[1]), nil, &found); err != nil {
 		return err
 	}
 	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
@@ -321,7 +319,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var insp struct {
 		Inspections []json.RawMessage `json:"inspections"`
 	}
-	if err := c.do(ctx, "GET", "/api/v1/inspections?uscc="+uscc, nil, &insp); err != nil {
+	if err := c.Do(ctx, "GET", "/api/v1/inspections?uscc="+uscc, nil, &insp); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nall %d parcels clipped; the changes on %d parcels found; %d off-site inspection(s) open on %s\n",
@@ -336,66 +334,4 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-time.After(d):
 		return nil
 	}
-}
-
-type client struct {
-	base string
-	http *http.Client
-}
-
-// do sends body (raw JSON bytes or a value to marshal) and decodes the answer into out.
-func (c *client) do(ctx context.Context, method, path string, body, out any) error {
-	var r io.Reader
-	switch b := body.(type) {
-	case nil:
-	case []byte:
-		r = bytes.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			return err
-		}
-		r = bytes.NewReader(j)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if tok := os.Getenv("OFFSITE_DEMO_TOKEN"); tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(data))
-	}
-	if out != nil {
-		return json.Unmarshal(data, out)
-	}
-	return nil
-}
-
-func (c *client) put(ctx context.Context, url string, data []byte) error {
-	req, err := http.NewRequestWithContext(ctx, "PUT", url, bytes.NewReader(data))
-	if err != nil {
-		return err
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		return errors.New(resp.Status + ": " + string(b))
-	}
-	return nil
 }
