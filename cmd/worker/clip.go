@@ -75,30 +75,12 @@ func runClip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("clip: scene %s: %w", *scene, err)
 	}
 
-	opts := []geo.Option{geo.WithIDProperty(*idProp)}
-	if *gcj02 {
-		opts = append(opts, geo.WithGCJ02())
-	}
-	if *repair {
-		opts = append(opts, geo.WithRepair())
-	}
-	parcelsAbs, err := filepath.Abs(*parcelsPath)
+	feats, err := readParcels(ctx, *parcelsPath, *idProp, *gcj02, *repair)
 	if err != nil {
-		return fmt.Errorf("clip: parcels %s: %w", *parcelsPath, err)
+		return fmt.Errorf("clip: %w", err)
 	}
-	coll, err := geo.ReadFile(ctx, parcelsAbs, opts...)
-	if err != nil {
-		return fmt.Errorf("clip: parcels %s: %w", *parcelsPath, err)
-	}
-	report, err := geo.Validate(coll.Features, opts...)
-	if err != nil {
-		return fmt.Errorf("clip: parcels %s: %w", *parcelsPath, err)
-	}
-	if err := report.Err(); err != nil {
-		return fmt.Errorf("clip: parcels %s: %w", *parcelsPath, err)
-	}
-	parcels := make([]raster.Parcel, len(coll.Features))
-	for i, f := range coll.Features {
+	parcels := make([]raster.Parcel, len(feats))
+	for i, f := range feats {
 		if err := checkFileName(f.ParcelID); err != nil {
 			return fmt.Errorf("clip: parcels %s: feature %d: parcel_id %q cannot name a file: %v", *parcelsPath, f.Index, f.ParcelID, err)
 		}
@@ -141,4 +123,32 @@ func checkFileName(id string) error {
 		return errors.New("longer than 200 bytes")
 	}
 	return nil
+}
+
+// readParcels reads and validates the parcels file named on the command line; with repair,
+// invalid geometries come back repaired (GDAL's MakeValid) instead of refused.
+func readParcels(ctx context.Context, path, idProp string, gcj02, repair bool) ([]geo.Feature, error) {
+	opts := []geo.Option{geo.WithIDProperty(idProp)}
+	if gcj02 {
+		opts = append(opts, geo.WithGCJ02())
+	}
+	if repair {
+		opts = append(opts, geo.WithRepair())
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("parcels %s: %w", path, err)
+	}
+	coll, err := geo.ReadFile(ctx, abs, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("parcels %s: %w", path, err)
+	}
+	report, err := geo.Validate(coll.Features, opts...)
+	if err == nil {
+		err = report.Err()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("parcels %s: %w", path, err)
+	}
+	return report.Features, nil
 }

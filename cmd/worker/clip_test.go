@@ -76,3 +76,40 @@ func TestClipCommand(t *testing.T) {
 		})
 	}
 }
+
+// TestClipRepair: a self-intersecting parcel is refused, and clipped with --repair.
+func TestClipRepair(t *testing.T) {
+	dir := t.TempDir()
+	sc := sample.Scene{EPSG: 32650, X0: 500000, Y0: 3500000, Pixel: 30, Width: 100, Height: 100, Bands: 4}
+	scene, err := sc.Write(dir, "scene.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ll, err := sample.ToLonLat(32650, [][2]float64{{500300, 3497300}, {501200, 3498200}, {501200, 3497300}, {500300, 3498200}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bow := sample.Feature{Type: "Feature", Properties: map[string]any{"parcel_id": "bow"}}
+	bow.Geometry.Type = "Polygon"
+	bow.Geometry.Coordinates = [][][2]float64{append(ll, ll[0])}
+	fc, err := sample.FeatureCollection([]sample.Feature{bow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parcels := filepath.Join(dir, "bow.geojson")
+	if err := os.WriteFile(parcels, fc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	err = run(context.Background(), []string{"clip", "--scene", scene, "--parcels", parcels, "--out", filepath.Join(dir, "a")}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "self_intersection") {
+		t.Fatalf("without --repair: err = %v, want self_intersection", err)
+	}
+	out := filepath.Join(dir, "b")
+	if err := run(context.Background(), []string{"clip", "--repair", "--scene", scene, "--parcels", parcels, "--out", out}, &stdout, &stderr); err != nil {
+		t.Fatalf("with --repair: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "bow.tif")); err != nil {
+		t.Errorf("repaired parcel not clipped: %v", err)
+	}
+}

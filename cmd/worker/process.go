@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/offsite/offsite/internal/geo"
 	"github.com/offsite/offsite/internal/process"
 	"github.com/offsite/offsite/internal/raster"
 	"github.com/offsite/offsite/pipelines"
@@ -126,29 +125,9 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 
-	opts := []geo.Option{geo.WithIDProperty(*idProp)}
-	if *gcj02 {
-		opts = append(opts, geo.WithGCJ02())
+	if in.Parcels, err = readParcels(ctx, *parcelsPath, *idProp, *gcj02, *repair); err != nil {
+		return fmt.Errorf("process: %w", err)
 	}
-	if *repair {
-		opts = append(opts, geo.WithRepair())
-	}
-	parcelsAbs, err := filepath.Abs(*parcelsPath)
-	if err != nil {
-		return fmt.Errorf("process: parcels %s: %w", *parcelsPath, err)
-	}
-	coll, err := geo.ReadFile(ctx, parcelsAbs, opts...)
-	if err != nil {
-		return fmt.Errorf("process: parcels %s: %w", *parcelsPath, err)
-	}
-	report, err := geo.Validate(coll.Features, opts...)
-	if err != nil {
-		return fmt.Errorf("process: parcels %s: %w", *parcelsPath, err)
-	}
-	if err := report.Err(); err != nil {
-		return fmt.Errorf("process: parcels %s: %w", *parcelsPath, err)
-	}
-	in.Parcels = coll.Features
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return fmt.Errorf("process: %w", err)
 	}
