@@ -989,27 +989,34 @@ type listActionRequest struct {
 	Reason      string        `json:"reason"`
 }
 
-func decodeVersioned(body []byte, v any, version func() int) error {
-	if err := strictUnmarshal(body, v); err != nil {
-		return err
-	}
-	if version() < 1 {
-		return offsite.Invalid("version", "is required: the version of the record as read (optimistic concurrency)")
-	}
-	return nil
-}
+// versionedBody is the body of a transition: it carries the version of the record as read.
+type versionedBody interface{ readVersion() int }
 
-func decodeListAction(body []byte) (*listActionRequest, error) {
-	var in listActionRequest
-	if err := decodeVersioned(body, &in, func() int { return in.Version }); err != nil {
+func (in *listActionRequest) readVersion() int { return in.Version }
+func (in *inspectionRequest) readVersion() int { return in.Version }
+
+// decodeVersioned decodes a transition's body strictly and requires its version.
+func decodeVersioned[T any, P interface {
+	*T
+	versionedBody
+}](body []byte) (P, error) {
+	in := P(new(T))
+	if err := strictUnmarshal(body, in); err != nil {
 		return nil, err
 	}
-	return &in, nil
+	if in.readVersion() < 1 {
+		return nil, offsite.Invalid("version", "is required: the version of the record as read (optimistic concurrency)")
+	}
+	return in, nil
 }
 
-// listAction makes the handler of a list entry transition: decode, then apply fn under the
-// store's locks at the version the client read.
-func (s *Server) listAction(action string, fn func(*Server, *http.Request, *listActionRequest, *enforce.ListEntry, *enforce.Enterprise) (any, error)) http.HandlerFunc {
+// versionedAction makes the handler of a transition on the record named by {id}: read and
+// decode the body, then apply it (under the store's locks, at the version the client read)
+// and answer with what apply returns.
+func versionedAction[T any, P interface {
+	*T
+	versionedBody
+}](s *Server, apply func(r *http.Request, id int64, in P) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := idParam(r, "id")
 		if err != nil {
@@ -1021,19 +1028,26 @@ func (s *Server) listAction(action string, fn func(*Server, *http.Request, *list
 			s.Error(w, r, err)
 			return
 		}
-		in, err := decodeListAction(body)
+		in, err := decodeVersioned[T, P](body)
 		if err != nil {
 			s.Error(w, r, err)
 			return
 		}
-		e, err := s.Enforce.UpdateListEntry(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in.Version, action,
-			func(e *enforce.ListEntry, ent *enforce.Enterprise) (any, error) { return fn(s, r, in, e, ent) })
+		out, err := apply(r, id, in)
 		if err != nil {
 			s.Error(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, e)
+		writeJSON(w, http.StatusOK, out)
 	}
+}
+
+// listAction makes the handler of a list entry transition.
+func (s *Server) listAction(action string, fn func(*Server, *http.Request, *listActionRequest, *enforce.ListEntry, *enforce.Enterprise) (any, error)) http.HandlerFunc {
+	return versionedAction(s, func(r *http.Request, id int64, in *listActionRequest) (any, error) {
+		return s.Enforce.UpdateListEntry(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in.Version, action,
+			func(e *enforce.ListEntry, ent *enforce.Enterprise) (any, error) { return fn(s, r, in, e, ent) })
+	})
 }
 
 func (s *Server) handleListExpire(w http.ResponseWriter, r *http.Request) {
@@ -1332,44 +1346,18 @@ type inspectionRequest struct {
 	Violation *enforce.Violation      `json:"violation"`
 }
 
-func decodeInspectionAction(body []byte) (*inspectionRequest, error) {
-	var in inspectionRequest
-	if err := decodeVersioned(body, &in, func() int { return in.Version }); err != nil {
-		return nil, err
-	}
-	return &in, nil
-}
-
+// inspectionAction makes the handler of an inspection transition; an enterprise user acts
+// only on its own inspections.
 func (s *Server) inspectionAction(action string, fn func(*Server, *http.Request, *inspectionRequest, *enforce.Inspection, *enforce.Enterprise) (any, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := idParam(r, "id")
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		body, err := s.readBody(w, r)
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		in, err := decodeInspectionAction(body)
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		out, err := s.Enforce.UpdateInspection(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in.Version, action,
+	return versionedAction(s, func(r *http.Request, id int64, in *inspectionRequest) (any, error) {
+		return s.Enforce.UpdateInspection(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in.Version, action,
 			func(x *enforce.Inspection, ent *enforce.Enterprise) (any, error) {
 				if err := checkOwn(r.Context(), x.USCC); err != nil {
 					return nil, err
 				}
 				return fn(s, r, in, x, ent)
 			})
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, out)
-	}
+	})
 }
 
 // ---------------------------------------------------------------- draws

@@ -45,7 +45,7 @@ func FuzzDecodeListAction(f *testing.F) {
 	f.Add([]byte(`{"version":0}`))
 	f.Add([]byte(`{"version":1} trailing`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		in, err := decodeListAction(body)
+		in, err := decodeVersioned[listActionRequest](body)
 		checkInvalid(t, err)
 		if err == nil && in.Version < 1 {
 			t.Fatalf("accepted version %d", in.Version)
@@ -62,7 +62,7 @@ func FuzzDecodeInspectionAction(f *testing.F) {
 	f.Add([]byte(`{"version":1,"proof_keys":["selfcheck/a/1/x.pdf"],"text":"t"}`))
 	f.Add([]byte(`{"version":1,"violation":null}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		in, err := decodeInspectionAction(body)
+		in, err := decodeVersioned[inspectionRequest](body)
 		checkInvalid(t, err)
 		if err == nil && in.Violation != nil {
 			_, err := enforce.Decide(true, *in.Violation, "x", parseTimeZero())
