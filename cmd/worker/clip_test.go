@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/offsite/offsite/internal/geo"
 	"github.com/offsite/offsite/internal/sample"
 )
 
@@ -111,5 +112,21 @@ func TestClipRepair(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "bow.tif")); err != nil {
 		t.Errorf("repaired parcel not clipped: %v", err)
+	}
+	// What the commands clip is the repaired geometry: validated again without repair, it
+	// has no problems left (the bow-tie as read would be refused).
+	feats, err := readParcels(context.Background(), parcels, "parcel_id", false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := geo.Validate(feats)
+	if err == nil {
+		err = rep.Err()
+	}
+	if err != nil {
+		t.Errorf("readParcels --repair passed on a geometry that is still invalid: %v", err)
+	}
+	if len(feats) != 1 || feats[0].Geometry.GeoJSONType() != "MultiPolygon" {
+		t.Errorf("repaired bow-tie = %v, want one MultiPolygon of its two lobes", feats)
 	}
 }
