@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -20,12 +21,14 @@ import (
 
 const processUsage = `usage: worker process --pipeline NAME|FILE.yaml --parcels FILE --out DIR
          (--before SCENE --after SCENE | --capture SCENE | --capture TRACK.csv|TRACK.geojson)
-         [--time RFC3339] [--gcj02] [--repair] [--id-property NAME] [--no-artifacts]
+         [--time RFC3339] [--gcj02] [--repair] [--id-property NAME] [--no-artifacts] [--overwrite]
 
 Runs one pipeline on files with the code the workers run, and writes DIR/findings.geojson
 (one feature per finding and parcel), DIR/manifest.json (every artifact with its SHA-256),
 DIR/findings/finding-<id>.geojson, and for each parcel with findings DIR/parcels/<id>/ the
 clipped COGs and quick-looks (findings outlined in magenta) of every input file.
+A DIR that holds an earlier run's outputs is refused, so that no stale file of that run is
+taken for this one's; --overwrite removes them first (and nothing else in DIR).
 
 --pipeline is a built-in pipeline (sentinel2, landsat, drone-rgb, drone-ms, boat-track,
 vehicle-track) or a YAML file, validated the same way. A SCENE is a GeoTIFF, a
@@ -58,6 +61,7 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	repair := fs.Bool("repair", false, "repair invalid parcel geometries with GDAL's MakeValid instead of refusing them")
 	idProp := fs.String("id-property", "parcel_id", "attribute that holds the parcel id")
 	noArtifacts := fs.Bool("no-artifacts", false, "write only the findings and the manifest, no clips or quick-looks")
+	overwrite := fs.Bool("overwrite", false, "remove an earlier run's outputs from --out first")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -128,8 +132,8 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if in.Parcels, err = readParcels(ctx, *parcelsPath, *idProp, *gcj02, *repair); err != nil {
 		return fmt.Errorf("process: %w", err)
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return fmt.Errorf("process: %w", err)
+	if err := prepareOut(*out, *overwrite); err != nil {
+		return fmt.Errorf("process: --out %s: %w", *out, err)
 	}
 
 	start := time.Now()
@@ -140,6 +144,32 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "process: %s: %d findings on %d parcels, %d artifacts, %.2fs → %s\n",
 		p.Name, len(res.Findings), len(in.Parcels), len(res.Manifest.Artifacts), time.Since(start).Seconds(), *out)
+	return nil
+}
+
+// processOutputs are the names process.Run writes below its output directory.
+var processOutputs = []string{process.FindingsName, process.ManifestName, "findings", "parcels"}
+
+// prepareOut creates dir, or checks that it holds no earlier run's outputs; with overwrite it
+// removes them instead. Other files in dir are left alone.
+func prepareOut(dir string, overwrite bool) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, name := range processOutputs {
+		path := filepath.Join(dir, name)
+		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if !overwrite {
+			return fmt.Errorf("holds %s from an earlier run: give another directory, or --overwrite to replace that run's outputs", name)
+		}
+		if err := os.RemoveAll(path); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

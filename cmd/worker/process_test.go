@@ -153,3 +153,56 @@ func TestProcessCommandErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestPrepareOut: an earlier run's outputs in --out are refused, or removed with --overwrite;
+// other files stay.
+func TestPrepareOut(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		files     []string // present before
+		overwrite bool
+		wantErr   string
+		gone      []string
+		kept      []string
+	}{
+		{name: "missing dir", files: nil},
+		{name: "unrelated files", files: []string{"notes.txt"}, kept: []string{"notes.txt"}},
+		{name: "earlier manifest", files: []string{"manifest.json", "notes.txt"}, wantErr: "manifest.json", kept: []string{"manifest.json"}},
+		{name: "earlier parcels", files: []string{"parcels/old/after-b04.tif"}, wantErr: "--overwrite", kept: []string{"parcels/old/after-b04.tif"}},
+		{name: "overwrite", files: []string{"manifest.json", "findings.geojson", "findings/finding-x.geojson", "parcels/old/after-b04.tif", "notes.txt"},
+			overwrite: true, gone: []string{"manifest.json", "findings.geojson", "findings", "parcels"}, kept: []string{"notes.txt"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			for _, f := range tc.files {
+				path := filepath.Join(dir, filepath.FromSlash(f))
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := prepareOut(dir, tc.overwrite)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("err = %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("err = %v, want one naming %q", err, tc.wantErr)
+			}
+			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+				t.Fatalf("out dir: %v", err)
+			}
+			for _, f := range tc.gone {
+				if _, err := os.Stat(filepath.Join(dir, f)); !os.IsNotExist(err) {
+					t.Errorf("%s still there (%v)", f, err)
+				}
+			}
+			for _, f := range tc.kept {
+				if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f))); err != nil {
+					t.Errorf("%s removed: %v", f, err)
+				}
+			}
+		})
+	}
+}
