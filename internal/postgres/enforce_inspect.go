@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/derrors"
@@ -579,41 +580,15 @@ func (s *EnforceService) Stats(ctx context.Context, from, to time.Time) (_ *enfo
 		FROM inspections`, from, to).Scan(&st.ListedSiteInspections, &st.WaivedPenalties); err != nil {
 		return nil, formatError(err)
 	}
-	rows, err := q.Query(ctx, `SELECT e.zone, to_char(w.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'), count(*)
+	if st.Warnings, err = zoneMonthCounts(ctx, q, `SELECT e.zone, to_char(w.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'), count(*)
 		FROM inspection_warnings w JOIN enterprises e ON e.uscc = w.uscc
-		WHERE w.created_at >= $1 AND w.created_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`, from, to)
-	if err != nil {
-		return nil, formatError(err)
+		WHERE w.created_at >= $1 AND w.created_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`, from, to); err != nil {
+		return nil, err
 	}
-	for rows.Next() {
-		var z enforce.ZoneMonthCount
-		if err := rows.Scan(&z.Zone, &z.Month, &z.Count); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		st.Warnings = append(st.Warnings, z)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, formatError(err)
-	}
-	rows, err = q.Query(ctx, `SELECT e.zone, to_char(f.detected_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'), count(*)
+	if st.Findings, err = zoneMonthCounts(ctx, q, `SELECT e.zone, to_char(f.detected_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'), count(*)
 		FROM findings f JOIN parcels p ON p.id = f.parcel_id JOIN enterprises e ON e.uscc = p.uscc
-		WHERE f.detected_at >= $1 AND f.detected_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`, from, to)
-	if err != nil {
-		return nil, formatError(err)
-	}
-	for rows.Next() {
-		var z enforce.ZoneMonthCount
-		if err := rows.Scan(&z.Zone, &z.Month, &z.Count); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		st.Findings = append(st.Findings, z)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, formatError(err)
+		WHERE f.detected_at >= $1 AND f.detected_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`, from, to); err != nil {
+		return nil, err
 	}
 	var med, p90 *float64
 	if err := q.QueryRow(ctx, `SELECT count(*), count(report_submitted_at),
@@ -631,7 +606,7 @@ func (s *EnforceService) Stats(ctx context.Context, from, to time.Time) (_ *enfo
 	if p90 != nil {
 		st.SelfCheck.P90Hours = *p90
 	}
-	rows, err = q.Query(ctx, `SELECT CASE WHEN status = 'listed' AND valid_to <= now() THEN 'expired' ELSE status END, count(*)
+	rows, err := q.Query(ctx, `SELECT CASE WHEN status = 'listed' AND valid_to <= now() THEN 'expired' ELSE status END, count(*)
 		FROM list_entries GROUP BY 1`)
 	if err != nil {
 		return nil, formatError(err)
@@ -646,4 +621,21 @@ func (s *EnforceService) Stats(ctx context.Context, from, to time.Time) (_ *enfo
 		st.ListStatus[k] = n
 	}
 	return st, formatError(rows.Err())
+}
+
+// zoneMonthCounts runs a (zone, month, count) query over [from, to).
+func zoneMonthCounts(ctx context.Context, q *pgxpool.Pool, sql string, from, to time.Time) ([]enforce.ZoneMonthCount, error) {
+	rows, err := q.Query(ctx, sql, from, to)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (enforce.ZoneMonthCount, error) {
+		var z enforce.ZoneMonthCount
+		err := row.Scan(&z.Zone, &z.Month, &z.Count)
+		return z, err
+	})
+	if err != nil {
+		return nil, formatError(err)
+	}
+	return out, nil
 }
