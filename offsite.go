@@ -257,7 +257,8 @@ const (
 type Survey struct {
 	ID          int64        `json:"id"`
 	Name        string       `json:"name,omitempty"`
-	Zone        orb.Geometry `json:"-"` // WGS84 Polygon or MultiPolygon
+	Zone        orb.Geometry `json:"-"`                 // WGS84 Polygon or MultiPolygon
+	ZoneID      *int64       `json:"zone_id,omitempty"` // the named zone it was planned on, if any
 	WindowStart time.Time    `json:"window_start"`
 	WindowEnd   time.Time    `json:"window_end"`
 	Kinds       []string     `json:"kinds"`
@@ -271,6 +272,24 @@ type Survey struct {
 	StartedAt   *time.Time   `json:"started_at,omitempty"`
 	FinishedAt  *time.Time   `json:"finished_at,omitempty"`
 	Progress    Progress     `json:"progress"`
+}
+
+// Zone is a named area analysts plan surveys over (an industrial park, a river section).
+type Zone struct {
+	ID        int64        `json:"id"`
+	Name      string       `json:"name"`
+	Geometry  orb.Geometry `json:"-"` // WGS84 Polygon or MultiPolygon
+	CreatedBy string       `json:"created_by,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
+}
+
+// ZoneService stores named zones. Names are unique: creating a second zone of a name is
+// ErrConflict.
+type ZoneService interface {
+	CreateZone(ctx context.Context, z *Zone) error
+	FindZoneByID(ctx context.Context, id int64) (*Zone, error)
+	FindZoneByName(ctx context.Context, name string) (*Zone, error)
+	FindZones(ctx context.Context) ([]*Zone, error)
 }
 
 // Progress counts a survey's parts by state.

@@ -106,6 +106,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Clips:          captures,
 		Findings:       findings,
 		Surveys:        postgres.NewSurveyService(db),
+		Zones:          postgres.NewZoneService(db),
 		KnownPipeline:  func(name string) bool { _, ok := pipes[name]; return ok },
 		Artifacts:      verify.Join(captures, findings),
 		Inspector:      m.Inspector,

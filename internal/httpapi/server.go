@@ -50,6 +50,7 @@ type Server struct {
 	Clips    offsite.ClipService
 	Findings offsite.FindingService
 	Surveys  offsite.SurveyService
+	Zones    offsite.ZoneService // named zones, for /api/v1/zones and surveys by zone_id or zone_name
 	// KnownPipeline reports whether a pipeline name exists; nil accepts any.
 	KnownPipeline  func(name string) bool
 	Artifacts      verify.Source // recorded artifacts, for /api/v1/evidence/verify
@@ -106,6 +107,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerEvidenceRoutes(mux)
 	s.registerFindingRoutes(mux)
 	s.registerSurveyRoutes(mux)
+	s.registerZoneRoutes(mux)
 	s.registerRunRoutes(mux)
 	s.registerAdminRoutes(mux)
 	s.registerEnforceRoutes(mux)

@@ -12,7 +12,6 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/offsite/offsite"
-	"github.com/offsite/offsite/internal/geo"
 	"github.com/offsite/offsite/internal/tasks"
 )
 
@@ -22,14 +21,16 @@ func (s *Server) registerSurveyRoutes(mux *http.ServeMux) {
 		Description: "Planning finds the captures whose footprint intersects the zone and whose acquisition time is in [start, end), " +
 			"and queues one task per capture; the survey's progress counts them. Status follows openEO: created, queued, running, canceled, finished, error.",
 		Roles: rolesWrite,
-		Request: map[string]any{"type": "object", "required": []string{"zone", "start", "end", "kinds", "pipeline"}, "properties": map[string]any{
-			"name":     map[string]any{"type": "string"},
-			"zone":     map[string]any{"type": "object", "description": "GeoJSON Polygon or MultiPolygon in WGS84"},
-			"gcj02":    map[string]any{"type": "boolean", "description": "the zone was drawn on a GCJ-02 web map"},
-			"start":    map[string]any{"type": "string", "format": "date-time"},
-			"end":      map[string]any{"type": "string", "format": "date-time"},
-			"kinds":    map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": offsite.CaptureKinds}},
-			"pipeline": map[string]any{"type": "string", "description": "pipeline name, e.g. sentinel2"},
+		Request: map[string]any{"type": "object", "required": []string{"start", "end", "kinds", "pipeline"}, "properties": map[string]any{
+			"name":      map[string]any{"type": "string"},
+			"zone":      map[string]any{"type": "object", "description": "GeoJSON Polygon or MultiPolygon in WGS84; or give zone_id or zone_name (exactly one of the three)"},
+			"zone_id":   map[string]any{"type": "integer", "description": "a named zone (/api/v1/zones) by id"},
+			"zone_name": map[string]any{"type": "string", "description": "a named zone by name"},
+			"gcj02":     map[string]any{"type": "boolean", "description": "the zone was drawn on a GCJ-02 web map"},
+			"start":     map[string]any{"type": "string", "format": "date-time"},
+			"end":       map[string]any{"type": "string", "format": "date-time"},
+			"kinds":     map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": offsite.CaptureKinds}},
+			"pipeline":  map[string]any{"type": "string", "description": "pipeline name, e.g. sentinel2"},
 		}},
 		Responses: map[string]string{"201": "survey planned and queued", "400": "invalid field"},
 	}, s.handleSurveyCreate)
@@ -58,6 +59,8 @@ func (s *Server) registerSurveyRoutes(mux *http.ServeMux) {
 type surveyRequest struct {
 	Name     string          `json:"name"`
 	Zone     json.RawMessage `json:"zone"`
+	ZoneID   int64           `json:"zone_id"`
+	ZoneName string          `json:"zone_name"`
 	GCJ02    bool            `json:"gcj02"`
 	Start    string          `json:"start"`
 	End      string          `json:"end"`
@@ -67,32 +70,32 @@ type surveyRequest struct {
 
 func (in surveyRequest) survey(known func(string) bool) (*offsite.Survey, error) {
 	sv := &offsite.Survey{Name: in.Name, Kinds: in.Kinds, Pipeline: in.Pipeline}
-	if len(in.Name) > 200 {
-		return nil, offsite.Invalid("name", "is longer than 200 characters")
+	if len(in.Name) > maxZoneName {
+		return nil, offsite.Invalid("name", "is longer than %d characters", maxZoneName)
 	}
-	if len(in.Zone) == 0 {
-		return nil, offsite.Invalid("zone", "is required: a GeoJSON Polygon or MultiPolygon")
-	}
-	// The zone goes through the parcel reader and validation: same rules, same messages.
-	var opts []geo.Option
-	if in.GCJ02 {
-		opts = append(opts, geo.WithGCJ02())
-	}
-	coll, err := geo.ReadGeoJSON(strings.NewReader(`{"type":"Feature","properties":{"parcel_id":"zone"},"geometry":`+string(in.Zone)+`}`), opts...)
-	if err == nil {
-		var rep geo.Report
-		if rep, err = geo.Validate(coll.Features, opts...); err == nil {
-			err = rep.Err()
+	// The zone is given once: inline, or a named zone by id or name (resolveZone).
+	inline := len(in.Zone) > 0 && string(in.Zone) != "null"
+	given := 0
+	for _, ok := range []bool{inline, in.ZoneID != 0, in.ZoneName != ""} {
+		if ok {
+			given++
 		}
 	}
-	if err != nil {
-		var fe *offsite.FieldError
-		if errors.As(parcelError(err), &fe) {
-			return nil, offsite.Invalid("zone", "%s", fe.Problem)
+	var err error
+	switch {
+	case given == 0:
+		return nil, offsite.Invalid("zone", "is required: a GeoJSON Polygon or MultiPolygon, or give zone_id or zone_name")
+	case given > 1:
+		return nil, offsite.Invalid("zone", "give one of zone, zone_id and zone_name, not several")
+	case in.ZoneID < 0:
+		return nil, offsite.Invalid("zone_id", "must be a positive integer, got %d", in.ZoneID)
+	case in.ZoneID > 0:
+		sv.ZoneID = &in.ZoneID
+	case inline:
+		if sv.Zone, err = parseArea("zone", in.Zone, in.GCJ02); err != nil {
+			return nil, err
 		}
-		return nil, err
 	}
-	sv.Zone = coll.Features[0].Geometry
 	if sv.WindowStart, err = time.Parse(time.RFC3339, in.Start); err != nil {
 		return nil, offsite.Invalid("start", "must be an RFC 3339 time, got %q", in.Start)
 	}
@@ -131,6 +134,10 @@ func (s *Server) handleSurveyCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sv.CreatedBy = PrincipalFromContext(r.Context()).Name
+	if err := s.resolveZone(r, sv, in.ZoneName); err != nil {
+		s.Error(w, r, err)
+		return
+	}
 	parts, err := s.Surveys.CreateSurvey(r.Context(), sv)
 	if err != nil {
 		s.Error(w, r, err)
@@ -150,6 +157,30 @@ func (s *Server) handleSurveyCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/api/v1/surveys/"+strconv.FormatInt(sv.ID, 10))
 	writeJSON(w, http.StatusCreated, surveyJSON(sv))
+}
+
+// resolveZone sets the geometry of a survey planned on a named zone (by sv.ZoneID or name).
+func (s *Server) resolveZone(r *http.Request, sv *offsite.Survey, name string) error {
+	if sv.ZoneID == nil && name == "" {
+		return nil
+	}
+	var z *offsite.Zone
+	var err error
+	field := "zone_name"
+	if sv.ZoneID != nil {
+		field = "zone_id"
+		z, err = s.Zones.FindZoneByID(r.Context(), *sv.ZoneID)
+	} else {
+		z, err = s.Zones.FindZoneByName(r.Context(), name)
+	}
+	if errors.Is(err, offsite.ErrNotFound) {
+		// The request is wrong, not the URL: name the field.
+		return offsite.Invalid(field, "no such zone")
+	} else if err != nil {
+		return err
+	}
+	sv.Zone, sv.ZoneID = z.Geometry, &z.ID
+	return nil
 }
 
 func (s *Server) enqueuePart(r *http.Request, p *offsite.SurveyPart) error {

@@ -20,7 +20,7 @@ var _ offsite.SurveyService = (*SurveyService)(nil)
 func NewSurveyService(db *DB) *SurveyService { return &SurveyService{db: db} }
 
 const surveyColumns = `s.id, s.name, ST_AsEWKB(s.zone), s.window_start, s.window_end, s.kinds, s.pipeline, s.status,
-	s.parcels, s.error, s.created_by, s.created_at, s.updated_at, s.started_at, s.finished_at,
+	s.parcels, s.error, s.created_by, s.created_at, s.updated_at, s.started_at, s.finished_at, s.zone_id,
 	count(p.capture_id), count(*) FILTER (WHERE p.status = 'queued'), count(*) FILTER (WHERE p.status = 'running'),
 	count(*) FILTER (WHERE p.status = 'done'), count(*) FILTER (WHERE p.status = 'failed'),
 	count(*) FILTER (WHERE p.status = 'canceled'), coalesce(sum(p.clips), 0), coalesce(sum(p.findings), 0)`
@@ -30,7 +30,7 @@ func scanSurvey(row pgx.Row) (*offsite.Survey, error) {
 	var zone []byte
 	pr := &s.Progress
 	err := row.Scan(&s.ID, &s.Name, &zone, &s.WindowStart, &s.WindowEnd, &s.Kinds, &s.Pipeline, &s.Status,
-		&s.Parcels, &s.Error, &s.CreatedBy, &s.CreatedAt, &s.UpdatedAt, &s.StartedAt, &s.FinishedAt,
+		&s.Parcels, &s.Error, &s.CreatedBy, &s.CreatedAt, &s.UpdatedAt, &s.StartedAt, &s.FinishedAt, &s.ZoneID,
 		&pr.Total, &pr.Queued, &pr.Running, &pr.Done, &pr.Failed, &pr.Canceled, &pr.Clips, &pr.Findings)
 	if err != nil {
 		return nil, err
@@ -56,11 +56,11 @@ func (s *SurveyService) CreateSurvey(ctx context.Context, sv *offsite.Survey) (_
 	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
 		var id int64
 		err := tx.QueryRow(ctx, `
-			INSERT INTO surveys (name, zone, window_start, window_end, kinds, pipeline, created_by, parcels, status)
+			INSERT INTO surveys (name, zone, window_start, window_end, kinds, pipeline, created_by, parcels, status, zone_id)
 			VALUES ($1, ST_GeomFromEWKB($2::bytea), $3, $4, $5, $6, $7,
-				(SELECT count(*) FROM parcels WHERE ST_Intersects(geom, ST_GeomFromEWKB($2::bytea))), 'queued')
+				(SELECT count(*) FROM parcels WHERE ST_Intersects(geom, ST_GeomFromEWKB($2::bytea))), 'queued', $8)
 			RETURNING id`,
-			sv.Name, zone, sv.WindowStart, sv.WindowEnd, sv.Kinds, sv.Pipeline, sv.CreatedBy).Scan(&id)
+			sv.Name, zone, sv.WindowStart, sv.WindowEnd, sv.Kinds, sv.Pipeline, sv.CreatedBy, sv.ZoneID).Scan(&id)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,137 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/geo"
+)
+
+func (s *Server) registerZoneRoutes(mux *http.ServeMux) {
+	s.handle(mux, "POST", "/api/v1/zones", operation{
+		Summary:     "Create a named zone (an industrial park, a river section) to plan surveys over",
+		Description: "Names are unique. The geometry is validated like a parcel's (closed rings, no self-intersection, WGS84 range).",
+		Roles:       rolesWrite,
+		Request: map[string]any{"type": "object", "required": []string{"name", "geometry"}, "properties": map[string]any{
+			"name":     map[string]any{"type": "string", "maxLength": maxZoneName},
+			"geometry": map[string]any{"type": "object", "description": "GeoJSON Polygon or MultiPolygon in WGS84"},
+			"gcj02":    map[string]any{"type": "boolean", "description": "the geometry was drawn on a GCJ-02 web map"},
+		}},
+		Responses: map[string]string{"201": "zone created", "400": "invalid field", "409": "a zone of that name exists"},
+	}, s.handleZoneCreate)
+	s.handle(mux, "GET", "/api/v1/zones", operation{
+		Summary:   "Every named zone, by name",
+		Roles:     rolesRead,
+		Responses: map[string]string{"200": "zones"},
+	}, s.handleZoneList)
+	s.handle(mux, "GET", "/api/v1/zones/{id}", operation{
+		Summary:   "A named zone with its geometry",
+		Roles:     rolesRead,
+		Responses: map[string]string{"200": "zone", "400": "bad id", "404": "no such zone"},
+	}, s.handleZoneGet)
+}
+
+// maxZoneName bounds zone (and survey) names.
+const maxZoneName = 200
+
+type zoneRequest struct {
+	Name     string          `json:"name"`
+	Geometry json.RawMessage `json:"geometry"`
+	GCJ02    bool            `json:"gcj02"`
+}
+
+func (s *Server) handleZoneCreate(w http.ResponseWriter, r *http.Request) {
+	var in zoneRequest
+	if err := s.decodeJSON(w, r, &in); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	z := &offsite.Zone{Name: strings.TrimSpace(in.Name), CreatedBy: PrincipalFromContext(r.Context()).Name}
+	var err error
+	switch {
+	case z.Name == "":
+		err = offsite.Invalid("name", "is required")
+	case len(z.Name) > maxZoneName:
+		err = offsite.Invalid("name", "is longer than %d characters", maxZoneName)
+	default:
+		z.Geometry, err = parseArea("geometry", in.Geometry, in.GCJ02)
+	}
+	if err == nil {
+		err = s.Zones.CreateZone(r.Context(), z)
+	}
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/zones/"+strconv.FormatInt(z.ID, 10))
+	writeJSON(w, http.StatusCreated, zoneJSON(z))
+}
+
+func (s *Server) handleZoneList(w http.ResponseWriter, r *http.Request) {
+	zs, err := s.Zones.FindZones(r.Context())
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	out := make([]any, len(zs))
+	for i, z := range zs {
+		out[i] = zoneJSON(z)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"zones": out})
+}
+
+func (s *Server) handleZoneGet(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	z, err := s.Zones.FindZoneByID(r.Context(), id)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, zoneJSON(z))
+}
+
+func zoneJSON(z *offsite.Zone) any {
+	type alias offsite.Zone
+	return struct {
+		*alias
+		Geometry *geojson.Geometry `json:"geometry"`
+	}{(*alias)(z), geojson.NewGeometry(z.Geometry)}
+}
+
+// parseArea reads a GeoJSON Polygon or MultiPolygon in WGS84 (or GCJ-02, converted) given in
+// field, through the parcel reader and validation: same rules, same messages.
+func parseArea(field string, raw json.RawMessage, gcj02 bool) (orb.Geometry, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, offsite.Invalid(field, "is required: a GeoJSON Polygon or MultiPolygon")
+	}
+	var opts []geo.Option
+	if gcj02 {
+		opts = append(opts, geo.WithGCJ02())
+	}
+	coll, err := geo.ReadGeoJSON(strings.NewReader(`{"type":"Feature","properties":{"parcel_id":"zone"},"geometry":`+string(raw)+`}`), opts...)
+	if err == nil {
+		var rep geo.Report
+		if rep, err = geo.Validate(coll.Features, opts...); err == nil {
+			err = rep.Err()
+		}
+	}
+	if err != nil {
+		var fe *offsite.FieldError
+		if errors.As(parcelError(err), &fe) {
+			return nil, offsite.Invalid(field, "%s", fe.Problem)
+		}
+		return nil, err
+	}
+	return coll.Features[0].Geometry, nil
+}

@@ -1,0 +1,109 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// callAs sends body as role's token and returns the status and the decoded answer.
+func callAs(t *testing.T, token, method, url, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+const parkSquare = `{"type":"Polygon","coordinates":[[[120,31],[120.1,31],[120.1,31.1],[120,31.1],[120,31]]]}`
+
+// TestZones creates, lists and gets named zones, refuses bad ones naming the field, and plans
+// surveys on a zone by id or by name.
+func TestZones(t *testing.T) {
+	_, hs := newServer(t)
+	code, z := callAs(t, analyst, "POST", hs.URL+"/api/v1/zones", `{"name":"east park","geometry":`+parkSquare+`}`)
+	if code != 201 || z["name"] != "east park" || z["id"] == nil || z["created_at"] == nil {
+		t.Fatalf("POST zone: %d %v", code, z)
+	}
+	if g, _ := z["geometry"].(map[string]any); g["type"] != "MultiPolygon" { // stored as one
+		t.Errorf("zone geometry = %v", z["geometry"])
+	}
+	id := int64(z["id"].(float64))
+	if code, _ := callAs(t, inspector, "POST", hs.URL+"/api/v1/zones", `{"name":"west","geometry":`+parkSquare+`}`); code != 403 {
+		t.Errorf("inspector creating a zone: %d, want 403", code)
+	}
+	for _, tc := range []struct {
+		name, body string
+		code       int
+		field      string
+	}{
+		{"taken name", `{"name":"east park","geometry":` + parkSquare + `}`, 409, ""},
+		{"no name", `{"name":" ","geometry":` + parkSquare + `}`, 400, "name"},
+		{"no geometry", `{"name":"x"}`, 400, "geometry"},
+		{"a point", `{"name":"x","geometry":{"type":"Point","coordinates":[120,31]}}`, 400, "geometry"},
+		{"bow tie", `{"name":"x","geometry":{"type":"Polygon","coordinates":[[[120,31],[120.1,31.1],[120.1,31],[120,31.1],[120,31]]]}}`, 400, "geometry"},
+		{"not WGS84", `{"name":"x","geometry":{"type":"Polygon","coordinates":[[[500000,3500000],[501000,3500000],[501000,3501000],[500000,3500000]]]}}`, 400, "geometry"},
+		{"unknown field", `{"name":"x","geometry":` + parkSquare + `,"colour":"red"}`, 400, "colour"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out := callAs(t, analyst, "POST", hs.URL+"/api/v1/zones", tc.body)
+			e, _ := out["error"].(map[string]any)
+			if code != tc.code || tc.field != "" && e["field"] != tc.field {
+				t.Errorf("status %d, %v; want %d naming %q", code, out, tc.code, tc.field)
+			}
+		})
+	}
+	if code, out := callAs(t, inspector, "GET", hs.URL+"/api/v1/zones", ""); code != 200 || len(out["zones"].([]any)) != 1 {
+		t.Errorf("GET zones: %d %v", code, out)
+	}
+	if code, out := callAs(t, inspector, "GET", fmt.Sprintf("%s/api/v1/zones/%d", hs.URL, id), ""); code != 200 || out["name"] != "east park" {
+		t.Errorf("GET zone: %d %v", code, out)
+	}
+	if code, _ := callAs(t, inspector, "GET", fmt.Sprintf("%s/api/v1/zones/%d", hs.URL, id+1), ""); code != 404 {
+		t.Errorf("GET missing zone: %d", code)
+	}
+
+	// Surveys take the zone inline, by id or by name: exactly one of them.
+	survey := func(zone string) string {
+		return `{` + zone + `"start":"2026-05-01T00:00:00Z","end":"2026-05-02T00:00:00Z","kinds":["sentinel2"],"pipeline":"sentinel2"}`
+	}
+	for _, tc := range []struct {
+		name, zone string
+		code       int
+		field      string
+	}{
+		{"by id", fmt.Sprintf(`"zone_id":%d,`, id), 201, ""},
+		{"by name", `"zone_name":"east park",`, 201, ""},
+		{"inline", `"zone":` + parkSquare + `,`, 201, ""},
+		{"none", ``, 400, "zone"},
+		{"two", `"zone_name":"east park","zone":` + parkSquare + `,`, 400, "zone"},
+		{"id and name", fmt.Sprintf(`"zone_id":%d,"zone_name":"east park",`, id), 400, "zone"},
+		{"unknown name", `"zone_name":"nowhere",`, 400, "zone_name"},
+		{"unknown id", fmt.Sprintf(`"zone_id":%d,`, id+1), 400, "zone_id"},
+		{"negative id", `"zone_id":-3,`, 400, "zone_id"},
+	} {
+		t.Run("survey "+tc.name, func(t *testing.T) {
+			code, out := callAs(t, analyst, "POST", hs.URL+"/api/v1/surveys", survey(tc.zone))
+			e, _ := out["error"].(map[string]any)
+			if code != tc.code || tc.field != "" && e["field"] != tc.field {
+				t.Fatalf("status %d, %v; want %d naming %q", code, out, tc.code, tc.field)
+			}
+			if code == 201 && tc.name != "inline" {
+				if out["zone_id"] != float64(id) || out["zone"].(map[string]any)["type"] != "MultiPolygon" {
+					t.Errorf("survey on the zone: %v", out)
+				}
+			}
+		})
+	}
+}
