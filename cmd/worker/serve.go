@@ -69,6 +69,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := worker.CheckNightlyPipelines(cfg.NightlyPipelines, pipes); err != nil {
+		return fmt.Errorf("%s: %w", cmdconfig.EnvNightlyPipelines, err)
+	}
 	deps := &worker.Deps{
 		Parcels:        postgres.NewParcelService(db),
 		Captures:       captures,
@@ -87,6 +90,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:         m.Logger,
 		Metrics:        met,
 		TaskTimeout:    cfg.TaskTimeout,
+		// Nil (unset) takes worker.DefaultNightlyPipelines.
+		NightlyPipelines: cfg.NightlyPipelines,
 	}
 	srv := asynq.NewServer(redis, asynq.Config{
 		Concurrency:     cfg.WorkerConcurrency,

@@ -30,13 +30,17 @@ var Queues = map[string]int{
 const (
 	// TypeCaptureClip clips one capture to every parcel it intersects.
 	TypeCaptureClip = "capture:clip"
-	// TypeNightlySweep enqueues clip tasks for captures still waiting to be processed.
+	// TypeNightlySweep registers the captures dropped into the bucket and queues a clip task,
+	// with the pipeline of its kind, for each capture still waiting to be processed.
 	TypeNightlySweep = "nightly:sweep"
 )
 
 // CaptureClipPayload is the payload of a TypeCaptureClip task.
 type CaptureClipPayload struct {
 	CaptureID int64 `json:"capture_id"`
+	// Pipeline, when set, is run on the capture once it is clipped (the nightly schedule's
+	// tasks), paired with the nearest earlier capture when the pipeline detects change.
+	Pipeline string `json:"pipeline,omitempty"`
 }
 
 // CaptureClipTaskID is the deterministic id of the clip task of a capture: enqueueing the
@@ -47,7 +51,14 @@ func CaptureClipTaskID(captureID int64) string { return fmt.Sprintf("capture:cli
 // a day so a duplicate enqueue in that time is refused instead of run again (and a run again
 // after that changes nothing recorded: clips are keyed by capture and parcel).
 func NewCaptureClipTask(captureID int64, queue string) (*asynq.Task, error) {
-	b, err := json.Marshal(CaptureClipPayload{CaptureID: captureID})
+	return NewCaptureRunTask(captureID, queue, "")
+}
+
+// NewCaptureRunTask is NewCaptureClipTask that also runs pipeline on the capture once it is
+// clipped (no pipeline when empty). It has the clip task's id: a capture is processed once,
+// whoever queues it.
+func NewCaptureRunTask(captureID int64, queue, pipeline string) (*asynq.Task, error) {
+	b, err := json.Marshal(CaptureClipPayload{CaptureID: captureID, Pipeline: pipeline})
 	if err != nil {
 		return nil, err
 	}

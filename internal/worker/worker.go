@@ -65,6 +65,39 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// TaskTimeout, when positive, bounds each task's context.
 	TaskTimeout time.Duration
+	// NightlyPipelines maps a capture kind to the pipeline the nightly schedule runs on its
+	// captures after clipping them; a kind not in the map is only clipped. Nil: each kind
+	// gets the pipeline of Pipelines made for it (DefaultNightlyPipelines).
+	NightlyPipelines map[string]string
+}
+
+// CheckNightlyPipelines reports a kind in m that is no capture kind, or a pipeline that does
+// not exist in pipes or is made for another kind.
+func CheckNightlyPipelines(m map[string]string, pipes map[string]*pipelines.Pipeline) error {
+	for kind, name := range m {
+		p, ok := pipes[name]
+		switch {
+		case !offsite.ValidCaptureKind(kind):
+			return fmt.Errorf("%q is not one of %v", kind, offsite.CaptureKinds)
+		case !ok:
+			return fmt.Errorf("%s: no pipeline %q", kind, name)
+		case p.Kind != kind:
+			return fmt.Errorf("%s: pipeline %q is for %s captures", kind, name, p.Kind)
+		}
+	}
+	return nil
+}
+
+// DefaultNightlyPipelines maps each capture kind to the pipeline for it in pipes: the one
+// named after the kind when there are several.
+func DefaultNightlyPipelines(pipes map[string]*pipelines.Pipeline) map[string]string {
+	m := map[string]string{}
+	for name, p := range pipes {
+		if cur, ok := m[p.Kind]; !ok || name == p.Kind || cur != p.Kind && name < cur {
+			m[p.Kind] = name
+		}
+	}
+	return m
 }
 
 // NewServeMux registers every handler on a new asynq.ServeMux.
@@ -103,7 +136,18 @@ func (h *ClipHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return permanent(err)
 	}
-	_, err = h.processCapture(ctx, p.CaptureID)
+	if _, err = h.processCapture(ctx, p.CaptureID); err != nil || p.Pipeline == "" {
+		return err
+	}
+	pipe, ok := h.Pipelines[p.Pipeline]
+	if !ok {
+		return permanent(fmt.Errorf("worker: unknown pipeline %q", p.Pipeline))
+	}
+	c, err := h.Captures.FindCaptureByID(ctx, p.CaptureID)
+	if err != nil {
+		return err
+	}
+	_, err = h.detect(ctx, c, pipe)
 	return err
 }
 
@@ -280,7 +324,7 @@ func classify(c *offsite.Capture, err error) error {
 // SweepHandler is the nightly run. It registers the captures dropped into the captures bucket
 // with a sidecar STAC Item (key ending ".json") since the last successful run, then queues the
 // clip task of every capture still registered but not queued (new ones, and any whose enqueue
-// failed). Task ids are deterministic and registration is keyed by object, so a sweep run
+// failed), which also runs the nightly pipeline of the capture's kind (NightlyPipelines). Task ids are deterministic and registration is keyed by object, so a sweep run
 // twice (by two workers' schedulers, or a retry) registers and queues nothing twice.
 type SweepHandler struct{ *Deps }
 
@@ -335,8 +379,16 @@ func (h *SweepHandler) ProcessTask(ctx context.Context, t *asynq.Task) (err erro
 	if err != nil {
 		return err
 	}
+	pipes := h.NightlyPipelines
+	if pipes == nil {
+		pipes = DefaultNightlyPipelines(h.Pipelines)
+	}
 	for _, id := range ids {
-		task, err := tasks.NewCaptureClipTask(id, tasks.QueueNightly)
+		c, err := h.Captures.FindCaptureByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		task, err := tasks.NewCaptureRunTask(id, tasks.QueueNightly, pipes[c.Kind])
 		if err != nil {
 			return err
 		}
@@ -448,36 +500,48 @@ func (h *SurveyPartHandler) part(ctx context.Context, p tasks.SurveyPartPayload)
 		return clips, 0, err
 	}
 	pipe, ok := h.Pipelines[sv.Pipeline]
-	if !ok || h.Findings == nil {
+	if !ok {
 		return clips, 0, nil // clipping only: no detectors configured for this survey
 	}
 	c, err := h.Captures.FindCaptureByID(ctx, p.CaptureID)
 	if err != nil {
 		return clips, 0, err
 	}
-	if pipe.Kind != c.Kind || pipe.Detector(pipelines.TypeTrack) != nil {
+	if pipe.Kind != c.Kind {
 		return clips, 0, nil // the pipeline is for other captures of the survey
 	}
+	findings, err = h.detect(ctx, c, pipe)
+	return clips, findings, err
+}
+
+// detect runs pipe on capture c (surveys and the nightly schedule alike) and returns the
+// number of findings recorded. A pipeline that detects change pairs c with the nearest
+// earlier capture of its kind that covers at least half of it (one date alone when there is
+// none).
+func (d *Deps) detect(ctx context.Context, c *offsite.Capture, pipe *pipelines.Pipeline) (int, error) {
+	if d.Findings == nil {
+		return 0, nil // clipping only: nowhere to record findings
+	}
 	run := tasks.PipelineRunPayload{Pipeline: pipe.Name, CaptureID: c.ID}
-	if pf, ok := h.Captures.(PairFinder); ok && pipe.Detector(pipelines.TypeChange) != nil {
+	if pf, ok := d.Captures.(PairFinder); ok && pipe.Detector(pipelines.TypeChange) != nil {
 		// A candidate not ingested yet (its own part may be running) is ingested here, which
 		// is idempotent, and the search repeated with its footprint known.
 		for range 5 {
 			before, err := pf.FindEarlierCapture(ctx, c, minPairOverlap)
-			if err != nil || before == nil {
-				if err != nil {
-					return clips, 0, err
-				}
+			if err != nil {
+				return 0, err
+			}
+			if before == nil {
 				break
 			}
 			if before.IngestedAt == nil {
-				if _, err := (&ClipHandler{h.Deps}).ingest(ctx, before); err != nil && !errors.Is(err, asynq.SkipRetry) {
-					return clips, 0, err
+				if _, err := (&ClipHandler{d}).ingest(ctx, before); err != nil && !errors.Is(err, asynq.SkipRetry) {
+					return 0, err
 				} else if err != nil {
 					// Unusable: mark it failed so the search passes over it.
 					msg := err.Error()
-					if _, err := h.Captures.UpdateCapture(ctx, before.ID, offsite.CaptureUpdate{Status: ptr(offsite.CaptureFailed), Error: &msg}); err != nil {
-						return clips, 0, err
+					if _, err := d.Captures.UpdateCapture(ctx, before.ID, offsite.CaptureUpdate{Status: ptr(offsite.CaptureFailed), Error: &msg}); err != nil {
+						return 0, err
 					}
 				}
 				continue
@@ -486,8 +550,7 @@ func (h *SurveyPartHandler) part(ctx context.Context, p tasks.SurveyPartPayload)
 			break
 		}
 	}
-	findings, err = (&PipelineHandler{h.Deps}).run(ctx, run)
-	return clips, findings, err
+	return (&PipelineHandler{d}).run(ctx, run)
 }
 
 // lastAttempt reports whether asynq will not retry the running task if it fails.

@@ -70,6 +70,15 @@ type Config struct {
 	// admission conditions, notice period, validity, draw ratios, site checklist).
 	// OFFSITE_PROVINCE_CONFIG, default "": the defaults documented in internal/enforce.
 	ProvinceConfig string
+	// NightlyPipelines maps a capture kind to the pipeline the nightly schedule runs on its new
+	// captures, as "kind=pipeline,kind=pipeline". OFFSITE_NIGHTLY_PIPELINES, default "": each
+	// kind gets the built-in pipeline made for it (sentinel2, landsat, drone-rgb, drone-ms,
+	// boat-track, vehicle-track); "off": nightly captures are only clipped. Nil means default.
+	NightlyPipelines map[string]string
+	// SurveyBatchSize is how many parcels of one capture a survey part runs at most; a
+	// capture's parcels are split into batches of nearby parcels. OFFSITE_SURVEY_BATCH_SIZE,
+	// default 200.
+	SurveyBatchSize int
 }
 
 // Variable names, in the order the README lists them.
@@ -95,6 +104,8 @@ const (
 	EnvNightlyCron       = "OFFSITE_NIGHTLY_CRON"
 	EnvTokensFile        = "OFFSITE_API_TOKENS_FILE"
 	EnvProvinceConfig    = "OFFSITE_PROVINCE_CONFIG"
+	EnvNightlyPipelines  = "OFFSITE_NIGHTLY_PIPELINES"
+	EnvSurveyBatchSize   = "OFFSITE_SURVEY_BATCH_SIZE"
 )
 
 // FromEnv reads the configuration from the process environment.
@@ -125,6 +136,8 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 		NightlyCron:       p.cron(EnvNightlyCron, "0 2 * * *"),
 		TokensFile:        p.file(EnvTokensFile),
 		ProvinceConfig:    p.file(EnvProvinceConfig),
+		NightlyPipelines:  p.kindMap(EnvNightlyPipelines),
+		SurveyBatchSize:   p.intRange(EnvSurveyBatchSize, 200, 1, 100000),
 	}
 	if v := p.str(EnvMetricsAddr, "127.0.0.1:9091"); v != "off" {
 		c.MetricsAddr = p.checkHostPort(EnvMetricsAddr, v)
@@ -286,6 +299,32 @@ func (p *parser) cron(name, def string) string {
 		p.fail(name, "%q has %d fields; want 5 (minute hour day month weekday)", v, n)
 	}
 	return v
+}
+
+// kindMap reads "key=value,key=value" (nil when unset or empty, an empty map for "off").
+// Which keys and values exist is checked by the binary that knows them.
+func (p *parser) kindMap(name string) map[string]string {
+	v := p.str(name, "")
+	switch v {
+	case "":
+		return nil
+	case "off":
+		return map[string]string{}
+	}
+	m := map[string]string{}
+	for _, kv := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		k, val = strings.TrimSpace(k), strings.TrimSpace(val)
+		if !ok || k == "" || val == "" {
+			p.fail(name, "%q is not kind=pipeline", kv)
+			continue
+		}
+		if _, dup := m[k]; dup {
+			p.fail(name, "kind %q is given twice", k)
+		}
+		m[k] = val
+	}
+	return m
 }
 
 func redactURL(s string) string {

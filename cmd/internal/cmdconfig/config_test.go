@@ -35,6 +35,7 @@ func TestParseDefaults(t *testing.T) {
 		TaskTimeout:       30 * time.Minute,
 		RetryDelay:        15 * time.Second,
 		NightlyCron:       "0 2 * * *",
+		SurveyBatchSize:   200,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -46,13 +47,15 @@ func TestParseValues(t *testing.T) {
 		EnvListenAddr: ":9000", EnvRedisDB: "3", EnvS3UseTLS: "true", EnvLogLevel: "debug",
 		EnvWorkerConcurrency: "8", EnvShutdownTimeout: "5s", EnvMetricsAddr: "off",
 		EnvCapturesBucket: "my.captures", EnvDatabaseURL: "postgresql://u:p@db:5433/x",
+		EnvNightlyPipelines: "sentinel2=sentinel2, drone-rgb=drone-rgb", EnvSurveyBatchSize: "50",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.ListenAddr != ":9000" || got.RedisDB != 3 || !got.S3UseTLS || got.LogLevel != slog.LevelDebug ||
 		got.WorkerConcurrency != 8 || got.ShutdownTimeout != 5*time.Second || got.MetricsAddr != "" ||
-		got.CapturesBucket != "my.captures" || got.DatabaseURL != "postgresql://u:p@db:5433/x" {
+		got.CapturesBucket != "my.captures" || got.DatabaseURL != "postgresql://u:p@db:5433/x" ||
+		got.SurveyBatchSize != 50 || !cmp.Equal(got.NightlyPipelines, map[string]string{"sentinel2": "sentinel2", "drone-rgb": "drone-rgb"}) {
 		t.Errorf("Parse = %+v", got)
 	}
 }
@@ -75,6 +78,8 @@ func TestParseErrors(t *testing.T) {
 		{"listen not host:port", map[string]string{EnvListenAddr: "8080"}, []string{"OFFSITE_LISTEN_ADDR", `"8080" is not host:port`}},
 		{"port out of range", map[string]string{EnvRedisAddr: "localhost:70000"}, []string{"OFFSITE_REDIS_ADDR", "1..65535"}},
 		{"redis db", map[string]string{EnvRedisDB: "16"}, []string{"OFFSITE_REDIS_DB", "0..15"}},
+		{"nightly pipelines", map[string]string{EnvNightlyPipelines: "sentinel2"}, []string{"OFFSITE_NIGHTLY_PIPELINES", "kind=pipeline"}},
+		{"batch size", map[string]string{EnvSurveyBatchSize: "0"}, []string{"OFFSITE_SURVEY_BATCH_SIZE", "1..100000"}},
 		{"db url scheme", map[string]string{EnvDatabaseURL: "mysql://x@y/z"}, []string{"OFFSITE_DATABASE_URL", "postgres://"}},
 		{"db url password redacted", map[string]string{EnvDatabaseURL: "http://u:secret@h/x"}, []string{"OFFSITE_DATABASE_URL", "xxxxx"}},
 		{"bucket upper case", map[string]string{EnvCapturesBucket: "Captures"}, []string{"OFFSITE_S3_BUCKET_CAPTURES", "'C'"}},
