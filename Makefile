@@ -9,7 +9,7 @@ LDFLAGS := -X github.com/offsite/offsite.Version=$(VERSION)
 
 export CGO_ENABLED = 1
 
-.PHONY: all deps services services-stop status build test demo bench-clip bench-api eval fmt vet clean
+.PHONY: all deps services services-stop status web build test demo bench-clip bench-api eval fmt vet clean
 
 all: build
 
@@ -29,8 +29,12 @@ services-stop:
 status:
 	scripts/services.sh status
 
-## build: bin/api and bin/worker (cgo, against the system GDAL)
-build:
+## web: the web interface's bundle (npm ci + Vite in web/) into internal/webui/dist/app
+web:
+	scripts/web.sh
+
+## build: bin/api (with the web interface embedded) and bin/worker (cgo, against the system GDAL)
+build: web
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/api ./cmd/api
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/worker ./cmd/worker
 

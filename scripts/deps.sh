@@ -7,7 +7,9 @@
 #
 # Needs: GDAL (tools and headers, for godal through cgo), a C/C++ toolchain and
 # pkg-config (cgo), Redis, PostgreSQL with PostGIS 3 for the installed major
-# version, python3-rasterio (benchmarks), wrk, curl, make, git.
+# version, python3-rasterio (benchmarks), wrk, curl, make, git; Node.js and npm (the web
+# interface's bundle; Vite needs Node >= 20.19, which scripts/web.sh checks) and Chromium
+# (the interface's browser tests).
 set -euo pipefail
 SCRIPT_NAME=deps.sh
 # shellcheck source=scripts/lib.sh
@@ -20,6 +22,7 @@ BASE_PKGS=(
 	postgresql
 	python3-rasterio
 	wrk curl ca-certificates
+	nodejs chromium
 )
 
 # missing PKG...: prints the packages that are not installed.
@@ -55,6 +58,8 @@ main() {
 	local pkgs=("${BASE_PKGS[@]}") postgis todo
 	postgis="$(postgis_pkg || true)"
 	[ -n "$postgis" ] && pkgs+=("$postgis")
+	# NodeSource's nodejs carries npm; Debian's does not.
+	command -v npm >/dev/null || pkgs+=(npm)
 	mapfile -t todo < <(missing "${pkgs[@]}")
 
 	if [ "${#todo[@]}" -eq 0 ] && [ -n "$postgis" ]; then

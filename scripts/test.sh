@@ -3,7 +3,9 @@
 #
 # Installs missing dependencies (scripts/deps.sh), starts the local services
 # (scripts/services.sh start), then runs go vet and go test over the whole
-# module with the OFFSITE_* variables of those services. CI (CI=true) is passed
+# module with the OFFSITE_* variables of those services. The web interface's bundle is
+# built first (scripts/web.sh), so that the api binary embeds it and its browser tests run.
+# CI (CI=true) is passed
 # through: with it, tests fail instead of skipping when a service is missing.
 # Extra arguments go to `go test` (e.g. scripts/test.sh -run TestSlice).
 set -euo pipefail
@@ -17,6 +19,7 @@ cd "$REPO_ROOT"
 eval "$("$REPO_ROOT/scripts/services.sh" env)"
 export CI="${CI:-}"
 export CGO_ENABLED=1
+"$REPO_ROOT/scripts/web.sh"
 
 log "go vet ./..."
 go vet ./...

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/verify"
+	"github.com/offsite/offsite/internal/webui"
 	"github.com/offsite/offsite/pipelines"
 )
 
@@ -50,6 +52,7 @@ type Main struct {
 	DB        *postgres.DB
 	Queue     *asynq.Client
 	Inspector *asynq.Inspector
+	Basemap   cmdconfig.Basemap // the web interface's optional base map
 }
 
 // NewMain returns a Main with a default logger.
@@ -69,6 +72,9 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	}
 	m.Config = cfg
 	m.Logger = cfg.NewLogger()
+	if m.Basemap, err = cmdconfig.BasemapFromEnv(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -100,6 +106,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", cmdconfig.EnvProvinceConfig, err)
 	}
+	if !webui.Built() {
+		m.Logger.Warn("the web interface was not built into this binary: /ui/ says so; build with make build")
+	}
+	pipeNames := make([]string, 0, len(pipes))
+	for name := range pipes {
+		pipeNames = append(pipeNames, name)
+	}
+	slices.Sort(pipeNames)
 	srv := &httpapi.Server{
 		Parcels:        postgres.NewParcelService(db),
 		Captures:       captures,
@@ -118,6 +132,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Enforce:        postgres.NewEnforceService(db),
 		EnforceConfig:  province,
 		Tokens:         tokens,
+		UI: webui.Handler(webui.Config{BasemapURL: m.Basemap.URL, BasemapAttribution: m.Basemap.Attribution,
+			Pipelines: pipeNames, CaptureKinds: offsite.CaptureKinds}),
 		Checks: []httpapi.Check{
 			{Name: "postgres", Ping: db.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return cmdconfig.RedisPing(ctx, cfg.Redis()) }},

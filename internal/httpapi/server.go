@@ -71,6 +71,8 @@ type Server struct {
 	Tokens *Tokens
 	// Now is the clock of the enforcement rules; default time.Now.
 	Now func() time.Time
+	// UI serves the web interface under /ui/ (internal/webui); nil serves none.
+	UI http.Handler
 
 	routes []route
 }
@@ -112,6 +114,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerAdminRoutes(mux)
 	s.registerEnforceRoutes(mux)
 	s.registerOGCRoutes(mux)
+	s.registerUIRoutes(mux)
 	sort.Slice(s.routes, func(i, j int) bool {
 		if s.routes[i].path != s.routes[j].path {
 			return s.routes[i].path < s.routes[j].path

@@ -1,0 +1,194 @@
+package httpapi
+
+import (
+	"mime"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/enforce"
+)
+
+// registerUIRoutes registers the routes the web interface needs beyond the JSON API, and
+// mounts the interface itself (s.UI) at /ui/ when it is set.
+func (s *Server) registerUIRoutes(mux *http.ServeMux) {
+	s.handle(mux, "GET", "/api/v1/me", operation{
+		Summary:     "The caller: name, role, enterprise, and the operations its role may call",
+		Description: "The web interface shows only the actions listed in operations.",
+		Roles:       rolesOwnRead,
+		Responses:   map[string]string{"200": "principal and operations"},
+	}, s.handleMe)
+	s.handle(mux, "GET", "/api/v1/ui/enterprises", operation{
+		Summary:     "Search enterprises with their open off-site inspections and warnings",
+		Description: "The filters of GET /api/v1/enterprises plus open_warnings.",
+		Roles:       rolesRead,
+		Query: map[string]string{"q": "name substring or USCC prefix", "zone": "zone", "industry": "industry code prefix",
+			"list_status": "proposed, notice, listed, removed, expired, rejected or none", "open_warnings": "true: only enterprises with an open inspection; false: only those without",
+			"limit": "1..1000, default 100", "offset": "default 0"},
+		Responses: map[string]string{"200": "enterprises with open_inspections and open_warnings", "400": "bad query parameter"},
+	}, s.handleUIEnterprises)
+	s.handle(mux, "GET", "/api/v1/ui/evidence/{key...}", operation{
+		Summary:     "The bytes of an evidence object (quick-look, clip, artifact) through the API",
+		Description: "For the web interface, which cannot follow a redirect to object storage with its token. download=true names the file and is audited like /api/v1/evidence-objects.",
+		Roles:       rolesRead,
+		Query:       map[string]string{"download": "true to download (audited)"},
+		Responses:   map[string]string{"200": "the object", "400": "invalid key", "404": "no such object"},
+	}, s.handleUIEvidence)
+	if s.UI != nil {
+		mux.Handle("GET /ui/", s.UI)
+		mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
+	}
+}
+
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
+	p := PrincipalFromContext(r.Context())
+	ops := []string{}
+	for _, rt := range s.routes {
+		if rolePermitted(rt.op.Roles, p.Role) || rolePermitted(rt.op.Roles, RolePublic) {
+			ops = append(ops, rt.method+" "+rt.path)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"name": p.Name, "role": p.Role, "uscc": p.USCC, "operations": ops})
+}
+
+// openInspectionStatuses are the statuses of inspections not yet closed.
+var openInspectionStatuses = []string{enforce.InspOpen, enforce.InspSelfCheckRequested, enforce.InspReportSubmitted,
+	enforce.InspSiteVisitRequested, enforce.InspSiteVisitApproved, enforce.InspSiteVisitDone}
+
+// uiEnterprise is an enterprise with its open off-site work.
+type uiEnterprise struct {
+	*enforce.Enterprise
+	OpenInspections int `json:"open_inspections"`
+	OpenWarnings    int `json:"open_warnings"`
+}
+
+func (s *Server) handleUIEnterprises(w http.ResponseWriter, r *http.Request) {
+	offset, limit, err := pageParams(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	f := enforce.EnterpriseFilter{Query: q.Get("q"), Zone: q.Get("zone"), Industry: q.Get("industry"), ListStatus: q.Get("list_status")}
+	if f.ListStatus != "" && f.ListStatus != "none" && !rolePermitted(listStatuses, f.ListStatus) {
+		s.Error(w, r, offsite.Invalid("list_status", "must be one of %s or none, got %q", strings.Join(listStatuses, ", "), f.ListStatus))
+		return
+	}
+	var onlyOpen *bool
+	if v := q.Get("open_warnings"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			s.Error(w, r, offsite.Invalid("open_warnings", "must be true or false, got %q", v))
+			return
+		}
+		onlyOpen = &b
+	}
+	ctx := r.Context()
+	type open struct{ inspections, warnings int }
+	opens := map[string]open{}
+	for _, st := range openInspectionStatuses {
+		for off := 0; ; off += 1000 {
+			ins, total, err := s.Enforce.FindInspections(ctx, enforce.InspectionFilter{Status: st, Offset: off, Limit: 1000})
+			if err != nil {
+				s.Error(w, r, err)
+				return
+			}
+			for _, in := range ins {
+				o := opens[in.USCC]
+				o.inspections++
+				o.warnings += len(in.Warnings)
+				opens[in.USCC] = o
+			}
+			if off+1000 >= total {
+				break
+			}
+		}
+	}
+	out := []uiEnterprise{}
+	total := 0
+	if onlyOpen == nil {
+		// Without the open_warnings filter the database pages.
+		f.Offset, f.Limit = offset, limit
+		es, n, err := s.Enforce.FindEnterprises(ctx, f)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		for _, e := range es {
+			o := opens[e.USCC]
+			out = append(out, uiEnterprise{Enterprise: e, OpenInspections: o.inspections, OpenWarnings: o.warnings})
+		}
+		total = n
+	} else {
+		// With it, every match is read and filtered here, then paged.
+		for off := 0; ; off += 1000 {
+			f.Offset, f.Limit = off, 1000
+			es, n, err := s.Enforce.FindEnterprises(ctx, f)
+			if err != nil {
+				s.Error(w, r, err)
+				return
+			}
+			for _, e := range es {
+				o, has := opens[e.USCC]
+				if has != *onlyOpen {
+					continue
+				}
+				if total >= offset && len(out) < limit {
+					out = append(out, uiEnterprise{Enterprise: e, OpenInspections: o.inspections, OpenWarnings: o.warnings})
+				}
+				total++
+			}
+			if off+1000 >= n {
+				break
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"enterprises": out, "total": total, "offset": offset, "limit": limit})
+}
+
+// evidenceMediaTypes names the media type of an evidence object by its extension.
+var evidenceMediaTypes = map[string]string{
+	".png": "image/png", ".tif": "image/tiff; application=geotiff; profile=cloud-optimized",
+	".geojson": "application/geo+json", ".json": "application/json", ".csv": "text/csv",
+}
+
+func (s *Server) handleUIEvidence(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	if err := offsite.CheckObjectKey(key); err != nil {
+		s.Error(w, r, offsite.Invalid("key", "%v", err))
+		return
+	}
+	download, err := boolParam(r, "download")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	if download {
+		if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), "evidence.download", "evidence/"+key, map[string]any{"key": key}); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+	}
+	b, err := s.Store.GetEvidence(ctx, key)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	ext := strings.ToLower(path.Ext(key))
+	ct, ok := evidenceMediaTypes[ext]
+	if !ok {
+		ct = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// Keys are content hashes: an object never changes.
+	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
+	if download {
+		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(key)}))
+	}
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,224 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/offsite/offsite/internal/httpapi"
+	"github.com/offsite/offsite/internal/postgres"
+	"github.com/offsite/offsite/internal/s3"
+	"github.com/offsite/offsite/internal/testenv"
+	"github.com/offsite/offsite/internal/webui"
+)
+
+// newUIServer returns an API with the web interface mounted, on a fresh database and test
+// buckets, and the store behind it.
+func newUIServer(t *testing.T) (*httptest.Server, *s3.Store) {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), testenv.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	store, err := s3.New(testenv.S3Config(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	captures := postgres.NewCaptureService(db)
+	srv := &httpapi.Server{
+		Parcels: postgres.NewParcelService(db), Captures: captures, Clips: captures, Artifacts: captures, Findings: postgres.NewFindingService(db),
+		Surveys: postgres.NewSurveyService(db), Store: store, CapturesBucket: store.Captures,
+		Enforce: postgres.NewEnforceService(db), Tokens: mustTestTokens(t),
+		UI: webui.Handler(webui.Config{Pipelines: []string{"sentinel2"}, CaptureKinds: []string{"sentinel2"}}),
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return hs, store
+}
+
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// TestMe lists the operations of the caller's role, which the interface uses to show only
+// permitted actions.
+func TestMe(t *testing.T) {
+	hs, _ := newUIServer(t)
+	e := &enfEnv{hs: hs}
+	for _, tc := range []struct {
+		role      string
+		has, hasn []string
+	}{
+		{httpapi.RoleAnalyst, []string{"POST /api/v1/surveys", "GET /api/v1/ui/enterprises", "GET /public/positive-list"}, []string{"POST /api/v1/inspections/{id}/approve"}},
+		{httpapi.RoleApprover, []string{"POST /api/v1/inspections/{id}/approve", "POST /api/v1/positive-list/{id}/list"}, []string{"POST /api/v1/surveys", "POST /api/v1/inspections/{id}/self-check"}},
+		{httpapi.RoleEnterprise, []string{"POST /api/v1/inspections/{id}/report", "GET /api/v1/me"}, []string{"GET /api/v1/enterprises/{uscc}/evidence", "GET /api/v1/ui/evidence/{key...}"}},
+	} {
+		t.Run(tc.role, func(t *testing.T) {
+			var me struct {
+				Name, Role, USCC string
+				Operations       []string
+			}
+			e.must(t, 200, tokenOf[tc.role], "GET", "/api/v1/me", nil, &me)
+			if me.Role != tc.role || me.Name != "test-"+tc.role {
+				t.Errorf("me = %+v", me)
+			}
+			for _, op := range tc.has {
+				if !slices.Contains(me.Operations, op) {
+					t.Errorf("operations lack %q", op)
+				}
+			}
+			for _, op := range tc.hasn {
+				if slices.Contains(me.Operations, op) {
+					t.Errorf("operations have %q, which the role may not call", op)
+				}
+			}
+		})
+	}
+	if code, _ := e.call(t, "", "GET", "/api/v1/me", nil, nil); code != 401 {
+		t.Errorf("GET /api/v1/me without a token: %d, want 401", code)
+	}
+}
+
+// TestUIEnterprisesOpenWarnings filters enterprises by open warnings and counts them.
+func TestUIEnterprisesOpenWarnings(t *testing.T) {
+	hs, _ := newUIServer(t)
+	e := &enfEnv{hs: hs}
+	e.must(t, 201, analyst, "POST", "/api/v1/enterprises", enterpriseBody(entUSCC, 120.1, 30.2), nil)
+	e.must(t, 201, analyst, "POST", "/api/v1/enterprises", enterpriseBody(otherUSCC, 120.2, 30.3), nil)
+	e.must(t, 201, analyst, "POST", "/api/v1/warnings", map[string]any{"uscc": entUSCC, "source": "monitoring", "ref": "cod-1", "message": "COD over the limit"}, nil)
+	e.must(t, 200, analyst, "POST", "/api/v1/warnings", map[string]any{"uscc": entUSCC, "source": "monitoring", "ref": "nh3-1", "message": "NH3-N over the limit"}, nil)
+	type row struct {
+		USCC            string `json:"uscc"`
+		OpenInspections int    `json:"open_inspections"`
+		OpenWarnings    int    `json:"open_warnings"`
+	}
+	for _, tc := range []struct {
+		query string
+		want  []row
+	}{
+		{"", []row{{entUSCC, 1, 2}, {otherUSCC, 0, 0}}},
+		{"?open_warnings=true", []row{{entUSCC, 1, 2}}},
+		{"?open_warnings=false", []row{{otherUSCC, 0, 0}}},
+		{"?open_warnings=false&zone=west", []row{}},
+		{"?open_warnings=true&q=" + entUSCC[:6], []row{{entUSCC, 1, 2}}},
+		{"?open_warnings=true&offset=1", []row{}},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			var out struct {
+				Enterprises []row `json:"enterprises"`
+				Total       int   `json:"total"`
+			}
+			e.must(t, 200, inspector, "GET", "/api/v1/ui/enterprises"+tc.query, nil, &out)
+			slices.SortFunc(out.Enterprises, func(a, b row) int { return strings.Compare(a.USCC, b.USCC) })
+			if len(out.Enterprises) != len(tc.want) || (len(tc.want) > 0 && !slices.Equal(out.Enterprises, tc.want)) {
+				t.Errorf("got %+v, want %+v", out.Enterprises, tc.want)
+			}
+		})
+	}
+	for q, field := range map[string]string{"?open_warnings=maybe": "open_warnings", "?list_status=asleep": "list_status", "?limit=0": "limit"} {
+		var ae apiError
+		if code, _ := e.call(t, inspector, "GET", "/api/v1/ui/enterprises"+q, nil, &ae); code != 400 || ae.Error.Field != field {
+			t.Errorf("%s: %d %+v, want 400 naming %s", q, code, ae, field)
+		}
+	}
+	if code, _ := e.call(t, enterprise, "GET", "/api/v1/ui/enterprises", nil, nil); code != 403 {
+		t.Errorf("enterprise token: %d, want 403", code)
+	}
+}
+
+// TestUIEvidence serves evidence bytes through the API, audits downloads, and refuses bad
+// keys and roles that may not read evidence.
+func TestUIEvidence(t *testing.T) {
+	hs, store := newUIServer(t)
+	e := &enfEnv{hs: hs}
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{7}, 100)...)
+	key, _, err := store.PutEvidence(context.Background(), png, ".png", "image/png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(token, path string) *http.Response {
+		req, _ := http.NewRequest("GET", hs.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	resp := get(inspector, "/api/v1/ui/evidence/"+key)
+	var body bytes.Buffer
+	_, _ = body.ReadFrom(resp.Body)
+	if resp.StatusCode != 200 || !bytes.Equal(body.Bytes(), png) || resp.Header.Get("Content-Type") != "image/png" || resp.Header.Get("Content-Disposition") != "" {
+		t.Fatalf("GET evidence: %d %q %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"), body.Len())
+	}
+	countDownloads := func() int {
+		var out struct {
+			Entries []struct {
+				Action string `json:"action"`
+			} `json:"entries"`
+		}
+		e.must(t, 200, admin, "GET", "/api/v1/audit?subject=evidence/"+key, nil, &out)
+		n := 0
+		for _, en := range out.Entries {
+			if en.Action == "evidence.download" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := countDownloads(); n != 0 {
+		t.Errorf("viewing audited %d downloads", n)
+	}
+	resp = get(approver, "/api/v1/ui/evidence/"+key+"?download=true")
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+		t.Errorf("download: %d %q", resp.StatusCode, resp.Header.Get("Content-Disposition"))
+	}
+	if n := countDownloads(); n != 1 {
+		t.Errorf("download audited %d times, want 1", n)
+	}
+	for _, tc := range []struct {
+		name, token, key string
+		code             int
+	}{
+		{"missing", inspector, "sha256/00/" + strings.Repeat("0", 64) + ".png", 404},
+		{"backslash", inspector, `sha256\\x.png`, 400},
+		{"gdal path", inspector, "vsicurl/x.png", 400},
+		{"enterprise", enterprise, key, 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := get(tc.token, "/api/v1/ui/evidence/"+tc.key); r.StatusCode != tc.code {
+				t.Errorf("%d, want %d", r.StatusCode, tc.code)
+			}
+		})
+	}
+}
+
+// TestUIMounted serves the interface under /ui/ with its configuration, and sends / there.
+func TestUIMounted(t *testing.T) {
+	hs, _ := newUIServer(t)
+	c := &http.Client{CheckRedirect: noRedirect}
+	resp, err := c.Get(hs.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "/ui/" {
+		t.Errorf("GET /: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, err = http.Get(hs.URL + "/ui/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var cfg struct {
+		Pipelines []string `json:"pipelines"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&cfg); err != nil || resp.StatusCode != 200 || !slices.Equal(cfg.Pipelines, []string{"sentinel2"}) {
+		t.Errorf("config.json: %d %+v %v", resp.StatusCode, cfg, err)
+	}
+}

@@ -1,0 +1,161 @@
+// The API client: the bearer token of the signed-in user, JSON in and out, and errors turned
+// into sentences a person understands (ApiError.message), with the server's own words kept
+// as detail.
+import { t, tk } from './i18n';
+
+export interface Me {
+  name: string;
+  role: string;
+  uscc?: string;
+  operations: string[];
+}
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string,
+    readonly detail: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+const tokenKey = 'offsite.token';
+let me: Me | null = null;
+let pending = 0;
+
+export function token(): string | null {
+  return sessionStorage.getItem(tokenKey);
+}
+
+export function currentUser(): Me | null {
+  return me;
+}
+
+// can reports whether the signed-in role may call "METHOD /path/{pattern}".
+export function can(op: string): boolean {
+  return !!me && me.operations.includes(op);
+}
+
+function busy(delta: number): void {
+  pending += delta;
+  const el = document.getElementById('busy');
+  if (el) el.hidden = pending === 0;
+}
+
+// humanError turns a failed response into words, in the user's language.
+export function humanError(status: number, body: any): ApiError {
+  const e = body && body.error ? body.error : {};
+  const detail: string = e.message || (typeof body === 'string' ? body : '');
+  let msg: string;
+  switch (status) {
+    case 0:
+      msg = t('err_network');
+      break;
+    case 400:
+      msg = e.field ? t('err_400_field', { field: e.field }) : t('err_400');
+      break;
+    case 401:
+      msg = t('err_401');
+      break;
+    case 403:
+      msg = t('err_403', { role: tk('role_', me?.role || 'public') });
+      break;
+    case 404:
+      msg = t('err_404');
+      break;
+    case 409:
+      msg = t('err_409');
+      break;
+    case 413:
+      msg = t('err_413');
+      break;
+    case 503:
+      msg = t('err_503');
+      break;
+    default:
+      msg = t('err_500');
+  }
+  return new ApiError(msg, status, e.code || String(status), detail, e.field);
+}
+
+async function send(method: string, path: string, body?: unknown, tok = token()): Promise<Response> {
+  const headers: Record<string, string> = {};
+  if (tok) headers['Authorization'] = 'Bearer ' + tok;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  busy(1);
+  try {
+    return await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw humanError(0, null);
+  } finally {
+    busy(-1);
+  }
+}
+
+export async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+  const resp = await send(method, path, body);
+  const text = await resp.text();
+  let data: any = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = text;
+  }
+  if (!resp.ok) {
+    if (resp.status === 401 && token()) signOut(false);
+    throw humanError(resp.status, data);
+  }
+  return data as T;
+}
+
+// signIn checks the token with /api/v1/me and keeps it for this tab.
+export async function signIn(tok: string): Promise<Me> {
+  const resp = await send('GET', '/api/v1/me', undefined, tok);
+  const data = await resp.json().catch(() => null);
+  if (!resp.ok) throw humanError(resp.status, data);
+  sessionStorage.setItem(tokenKey, tok);
+  me = data as Me;
+  return me;
+}
+
+// restore re-reads the user of a kept token; null when there is none or it is refused.
+export async function restore(): Promise<Me | null> {
+  const tok = token();
+  if (!tok) return null;
+  try {
+    return await signIn(tok);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) signOut(false);
+    throw e;
+  }
+}
+
+export function signOut(navigate = true): void {
+  sessionStorage.removeItem(tokenKey);
+  me = null;
+  if (navigate) location.hash = '#/signin';
+}
+
+// blob fetches an evidence object with the token; the caller revokes the URL.
+export async function evidenceURL(key: string): Promise<string> {
+  const resp = await send('GET', '/api/v1/ui/evidence/' + key);
+  if (!resp.ok) throw humanError(resp.status, await resp.json().catch(() => null));
+  return URL.createObjectURL(await resp.blob());
+}
+
+// download saves an evidence object under its name (audited by the API).
+export async function download(key: string): Promise<void> {
+  const resp = await send('GET', '/api/v1/ui/evidence/' + key + '?download=true');
+  if (!resp.ok) throw humanError(resp.status, await resp.json().catch(() => null));
+  const url = URL.createObjectURL(await resp.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = key.split('/').pop() || 'evidence';
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}

@@ -1,0 +1,271 @@
+// An enterprise: its parcels and findings on a map, a finding's before/after quick-looks,
+// the evidence with hashes, provenance and downloads, and its off-site inspections with the
+// steps taken and the actions the user's role allows.
+import VectorLayer from 'ol/layer/Vector';
+import VectorSource from 'ol/source/Vector';
+import type Feature from 'ol/Feature';
+import { api, can, currentUser, download, evidenceURL } from '../api';
+import { fmtBytes, fmtDate, t, tk } from '../i18n';
+import { findingStyle, fitTo, geojson, kindColours, legend, newMap, parcelStyle } from '../map';
+import { action, clear, copyable, errorBox, field, form, h, loading, select } from '../ui';
+
+interface Artifact { name: string; key: string; sha256: string; size: number; media_type: string }
+interface Finding {
+  id: string; parcel_id: string; capture_ids: number[]; kind: string; class: string; status?: string; score: number;
+  area_m2: number; severity?: string; pipeline: string; pipeline_hash: string; detected_at: string;
+  provenance: any; artifacts: Artifact[]; geometry: any;
+}
+interface Clip {
+  capture_id: number; parcel_id: string; cog_key: string; cog_sha256: string; cog_bytes: number; quicklook_key: string;
+  quicklook_sha256: string; width: number; height: number; valid_pixels: number; created_at: string;
+}
+interface EvParcel { parcel_id: string; name?: string; geometry: any; findings: Finding[]; clips: Clip[] }
+
+export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promise<() => void> {
+  const urls: string[] = []; // object URLs to revoke when leaving
+  const ent = await api<any>('GET', '/api/v1/enterprises/' + encodeURIComponent(uscc));
+  app.append(h('h1', {}, ent.name, ' ', h('span', { class: 'status st-' + (ent.list_status || 'none') }, tk('st_', ent.list_status || 'none'))),
+    h('dl', { class: 'facts' },
+      h('dt', {}, t('uscc')), h('dd', {}, h('code', {}, ent.uscc)),
+      h('dt', {}, t('ent_industry')), h('dd', {}, ent.industry),
+      h('dt', {}, t('ent_permit')), h('dd', {}, ent.permit_no),
+      h('dt', {}, t('ent_address')), h('dd', {}, ent.address),
+      h('dt', {}, t('ent_zone')), h('dd', {}, ent.zone || ''),
+      h('dt', {}, t('ent_key')), h('dd', {}, ent.key_discharger ? t('yes') : t('no'))));
+
+  const mapEl = h('div', { class: 'map', id: 'ent-map' });
+  const findingList = h('div', { id: 'finding-list' }, loading());
+  const detail = h('section', { id: 'finding-detail', class: 'card' }, h('p', { class: 'muted' }, t('select_finding')));
+  const clipsEl = h('section', { id: 'clips' });
+  const inspEl = h('section', { id: 'inspections', class: 'card' }, h('h2', {}, t('inspections')), loading());
+  app.append(h('div', { class: 'two-col' },
+    h('section', { class: 'card' }, h('h2', {}, t('map')), mapEl, legend()),
+    h('section', { class: 'card' }, h('h2', {}, t('findings')), findingList)), detail, clipsEl, inspEl);
+
+  let selected: string | null = null;
+  const parcelSrc = new VectorSource<Feature>();
+  const findingSrc = new VectorSource<Feature>();
+  const findingLayer = new VectorLayer({ source: findingSrc, style: findingStyle(() => selected) });
+  const map = newMap(mapEl, [new VectorLayer({ source: parcelSrc, style: parcelStyle }), findingLayer]);
+
+  let findings: Finding[] = [];
+  const select_ = (id: string) => {
+    selected = id;
+    findingLayer.changed();
+    for (const li of findingList.querySelectorAll('li')) li.classList.toggle('selected', (li as HTMLElement).dataset.id === id);
+    const f = findings.find((x) => x.id === id);
+    if (f) showFinding(f);
+  };
+  map.on('singleclick', (ev) => {
+    const hit = map.forEachFeatureAtPixel(ev.pixel, (f) => f, { layerFilter: (l) => l === findingLayer });
+    if (hit) select_(String(hit.get('id')));
+  });
+
+  const showFinding = async (f: Finding) => {
+    const f3857 = findingSrc.getFeatures().find((x) => x.get('id') === f.id);
+    if (f3857) map.getView().fit(f3857.getGeometry()!.getExtent(), { padding: [80, 80, 80, 80], maxZoom: 17, duration: 250 });
+    const pngs = f.artifacts.filter((a) => a.media_type === 'image/png');
+    const before = pngs.find((a) => /(^|\/)before-/.test(a.name));
+    const after = pngs.find((a) => /(^|\/)after-/.test(a.name));
+    clear(detail,
+      h('h2', {}, t('findings'), ': ', tk('kind_', f.kind), ' · ', f.class),
+      h('dl', { class: 'facts' },
+        h('dt', {}, t('parcel')), h('dd', {}, f.parcel_id),
+        h('dt', {}, t('score')), h('dd', {}, f.score.toFixed(2)),
+        h('dt', {}, t('area')), h('dd', {}, `${Math.round(f.area_m2).toLocaleString()} m²`),
+        f.severity ? [h('dt', {}, t('severity')), h('dd', {}, f.severity)] : null,
+        h('dt', {}, t('detected_at')), h('dd', {}, fmtDate(f.detected_at, true)),
+        h('dt', {}, t('pipeline')), h('dd', {}, f.pipeline, ' ', copyable(f.pipeline_hash)),
+        h('dt', {}, t('captures')), h('dd', {}, f.capture_ids.join(' → '))),
+      before && after ? await beforeAfter(before, after, urls) : h('p', { class: 'muted' }, t('no_quicklooks')),
+      h('h3', {}, t('evidence')),
+      artifactTable(f.artifacts, urls),
+      h('details', { class: 'provenance' }, h('summary', {}, t('provenance')), h('pre', {}, JSON.stringify(f.provenance, null, 2))));
+  };
+
+  if (can('GET /api/v1/enterprises/{uscc}/evidence')) {
+    try {
+      const ev = await api<{ parcels: EvParcel[] }>('GET', `/api/v1/enterprises/${encodeURIComponent(uscc)}/evidence`);
+      for (const p of ev.parcels) {
+        const pf = geojson.readFeature({ type: 'Feature', geometry: p.geometry, properties: { parcel_id: p.parcel_id } }) as Feature;
+        parcelSrc.addFeature(pf);
+        for (const f of p.findings) {
+          findings.push(f);
+          findingSrc.addFeature(geojson.readFeature({ type: 'Feature', geometry: f.geometry, properties: { id: f.id, kind: f.kind } }) as Feature);
+        }
+      }
+      findings.sort((a, b) => b.detected_at.localeCompare(a.detected_at));
+      mapEl.dataset.parcels = String(parcelSrc.getFeatures().length);
+      mapEl.dataset.findings = String(findingSrc.getFeatures().length);
+      clear(findingList, !ev.parcels.length ? h('p', { class: 'empty' }, t('no_parcels'))
+        : !findings.length ? h('p', { class: 'empty' }, t('no_findings'))
+          : h('ul', { class: 'findings' }, findings.map((f) => h('li', { dataset: { id: f.id, kind: f.kind }, onclick: () => select_(f.id) },
+            h('span', { class: 'swatch', style: `background:${kindColours[f.kind] || '#e377c2'}` }),
+            h('strong', {}, tk('kind_', f.kind)), ' ', f.class, ' · ', f.parcel_id, ' · ', fmtDate(f.detected_at),
+            f.severity ? h('span', { class: 'tag' }, f.severity) : null))));
+      clear(clipsEl, clipSection(ev.parcels, urls));
+    } catch (e) {
+      clear(findingList, errorBox(e));
+    }
+  } else {
+    // An enterprise sees its parcels; evidence is for staff.
+    const fc = await api<any>('GET', `/api/v1/enterprises/${encodeURIComponent(uscc)}/parcels`);
+    parcelSrc.addFeatures(geojson.readFeatures(fc) as Feature[]);
+    mapEl.dataset.parcels = String(parcelSrc.getFeatures().length);
+    clear(findingList, h('p', { class: 'muted' }, t('err_403', { role: tk('role_', currentUser()!.role) })));
+  }
+  fitTo(map, [parcelSrc, findingSrc]);
+  renderInspections(inspEl, uscc);
+  return () => {
+    map.setTarget(undefined);
+    urls.forEach((u) => URL.revokeObjectURL(u));
+  };
+}
+
+// beforeAfter shows two quick-looks with a swipe, a toggle, or side by side.
+async function beforeAfter(before: Artifact, after: Artifact, urls: string[]): Promise<HTMLElement> {
+  const box = h('div', { class: 'ba', id: 'before-after' });
+  try {
+    const [b, a] = await Promise.all([evidenceURL(before.key), evidenceURL(after.key)]);
+    urls.push(b, a);
+    const imgB = h('img', { src: b, alt: t('before'), class: 'ba-before' });
+    const imgA = h('img', { src: a, alt: t('after'), class: 'ba-after' });
+    const stage = h('div', { class: 'ba-stage swipe' }, imgB, imgA, h('span', { class: 'ba-label l' }, t('before')), h('span', { class: 'ba-label r' }, t('after')));
+    const range = h('input', { type: 'range', min: 0, max: 100, value: 50, id: 'swipe', 'aria-label': t('swipe') });
+    const setSwipe = () => (imgA.style.clipPath = `inset(0 0 0 ${range.value}%)`);
+    range.addEventListener('input', setSwipe);
+    setSwipe();
+    let showingAfter = true;
+    const toggleBtn = h('button', { type: 'button', id: 'ba-toggle', hidden: true }, t('show_before'));
+    toggleBtn.addEventListener('click', () => {
+      showingAfter = !showingAfter;
+      imgA.style.visibility = showingAfter ? 'visible' : 'hidden';
+      toggleBtn.textContent = showingAfter ? t('show_before') : t('show_after');
+    });
+    const mode = (m: string) => {
+      stage.className = 'ba-stage ' + m;
+      range.hidden = m !== 'swipe';
+      toggleBtn.hidden = m !== 'toggle';
+      imgA.style.clipPath = m === 'swipe' ? `inset(0 0 0 ${range.value}%)` : '';
+      imgA.style.visibility = 'visible';
+      showingAfter = true;
+      toggleBtn.textContent = t('show_before');
+    };
+    box.append(h('div', { class: 'ba-modes' },
+      select('ba-mode', [['swipe', t('swipe')], ['toggle', t('toggle')], ['side', t('side_by_side')]], 'swipe', { onchange: (e: Event) => mode((e.target as HTMLSelectElement).value) }),
+      range, toggleBtn), stage);
+  } catch (e) {
+    box.append(errorBox(e));
+  }
+  return box;
+}
+
+function artifactTable(arts: Artifact[], urls: string[]): HTMLElement {
+  return h('table', { class: 'table evidence' },
+    h('thead', {}, h('tr', {}, ['', t('artifact'), t('size'), t('sha256'), ''].map((c) => h('th', {}, c)))),
+    h('tbody', {}, arts.map((a) => h('tr', {},
+      h('td', {}, a.media_type === 'image/png' ? thumb(a.key, urls) : null),
+      h('td', {}, a.name, h('div', { class: 'muted small' }, a.media_type)),
+      h('td', {}, fmtBytes(a.size)),
+      h('td', {}, copyable(a.sha256)),
+      h('td', {}, action(t('download'), () => download(a.key), { class: 'secondary' }))))));
+}
+
+function thumb(key: string, urls: string[]): HTMLElement {
+  const img = h('img', { class: 'thumb', alt: '' });
+  evidenceURL(key).then((u) => { urls.push(u); img.src = u; }, () => img.replaceWith(h('span', { class: 'muted' }, '—')));
+  return img;
+}
+
+function clipSection(parcels: EvParcel[], urls: string[]): HTMLElement {
+  const clips = parcels.flatMap((p) => p.clips);
+  if (!clips.length) return h('span');
+  return h('div', { class: 'card' }, h('h2', {}, t('clips')),
+    h('table', { class: 'table evidence' },
+      h('thead', {}, h('tr', {}, ['', t('parcel'), t('capture'), t('size'), t('sha256'), ''].map((c) => h('th', {}, c)))),
+      h('tbody', {}, clips.map((c) => h('tr', {},
+        h('td', {}, thumb(c.quicklook_key, urls)),
+        h('td', {}, c.parcel_id),
+        h('td', {}, '#' + c.capture_id, h('div', { class: 'muted small' }, `${c.width}×${c.height}, ${c.valid_pixels} ${t('pixels')}`)),
+        h('td', {}, fmtBytes(c.cog_bytes)),
+        h('td', {}, copyable(c.cog_sha256)),
+        h('td', {}, action('COG', () => download(c.cog_key), { class: 'secondary' }), action('PNG', () => download(c.quicklook_key), { class: 'secondary' })))))));
+}
+
+// ---------------------------------------------------------------- inspections
+
+async function renderInspections(el: HTMLElement, uscc: string): Promise<void> {
+  try {
+    const res = await api<{ inspections: any[] }>('GET', '/api/v1/inspections?uscc=' + encodeURIComponent(uscc));
+    clear(el, h('h2', {}, t('inspections')));
+    if (!res.inspections.length) {
+      el.append(h('p', { class: 'empty' }, t('no_inspections')));
+      return;
+    }
+    for (const ins of res.inspections) el.append(await inspectionCard(ins, () => renderInspections(el, uscc)));
+  } catch (e) {
+    clear(el, h('h2', {}, t('inspections')), errorBox(e));
+  }
+}
+
+async function inspectionCard(ins: any, refresh: () => void): Promise<HTMLElement> {
+  const tl = await api<{ steps: any[] }>('GET', `/api/v1/inspections/${ins.id}/timeline`);
+  return h('article', { class: 'inspection', dataset: { id: ins.id, status: ins.status } },
+    h('h3', {}, `#${ins.id} `, h('span', { class: 'status ins-' + ins.status }, tk('ins_', ins.status)), ' ', h('span', { class: 'muted small' }, t('opened_at'), ' ', fmtDate(ins.opened_at, true))),
+    ins.warnings?.length ? h('ul', { class: 'warnings' }, ins.warnings.map((w: any) => h('li', {}, w.message,
+      w.severity ? h('span', { class: 'tag' }, w.severity) : null,
+      w.confirmations ? h('span', { class: 'muted small' }, ' ', t('confirmations', { n: w.confirmations })) : null))) : null,
+    h('h4', {}, t('timeline')),
+    h('ol', { class: 'timeline' }, tl.steps.map((s) => h('li', {},
+      h('time', {}, fmtDate(s.at, true)), ' ', h('strong', {}, s.action), ' — ', t('step_by', { actor: s.actor, role: tk('role_', s.role) }),
+      s.detail && s.detail !== '{}' && s.detail !== 'null' ? h('div', { class: 'muted small detail' }, s.detail) : null))),
+    h('h4', {}, t('actions')),
+    await inspectionActions(ins, refresh));
+}
+
+// inspectionActions offers the steps that the inspection's state admits and the role may take.
+async function inspectionActions(ins: any, refresh: () => void): Promise<HTMLElement> {
+  const base = `/api/v1/inspections/${ins.id}`;
+  const post = (p: string, body: any) => api('POST', base + p, { version: ins.version, ...body }).then(refresh);
+  const st = ins.status;
+  const out: HTMLElement[] = [];
+  const allowed = (p: string) => can('POST /api/v1/inspections/{id}' + p);
+  if (st !== 'closed') {
+    if (['open'].includes(st) && allowed('/self-check'))
+      out.push(form([field(t('deadline'), h('input', { type: 'date', name: 'deadline' }))], t('act_self_check'),
+        (v) => post('/self-check', v.deadline ? { deadline: v.deadline } : {}), { class: 'inline-form act-self-check' }));
+    if (st === 'self_check_requested' && allowed('/report'))
+      out.push(form([field(t('report_text'), h('textarea', { name: 'text', required: true, rows: 3 }))], t('act_report'),
+        (v) => post('/report', { text: v.text }), { class: 'inline-form act-report' }));
+    if (st === 'report_submitted' && allowed('/review')) {
+      const notes = h('input', { name: 'notes', required: true });
+      out.push(form([field(t('notes'), notes), select('outcome', [['close', t('act_review_close')], ['site_visit', t('act_review_visit')]])],
+        t('submit'), (v) => post('/review', { outcome: v.outcome, notes: v.notes }), { class: 'inline-form act-review' }));
+    }
+    if (['open', 'self_check_requested', 'report_submitted'].includes(st) && allowed('/site-visit'))
+      out.push(form([
+        field(t('trigger'), select('trigger', ['complaint', 'media_report', 'referral', 'offsite_anomaly', 'routine'].map((x) => [x, tk('tr_', x)] as [string, string]))),
+        field(t('reason'), h('input', { name: 'reason', required: true }))],
+      t('act_site_visit'), (v) => post('/site-visit', { trigger: v.trigger, reason: v.reason }), { class: 'inline-form act-site-visit' }));
+    if (st === 'site_visit_requested' && allowed('/approve'))
+      out.push(action(t('act_approve'), () => post('/approve', {}), { id: 'act-approve' }));
+    if (st === 'site_visit_approved' && allowed('/site-visit/record')) {
+      const cfg = await api<any>('GET', '/api/v1/config');
+      const items: string[] = cfg.site_checklist || [];
+      out.push(form(items.map((it, i) => field(it, select('r' + i, ['compliant', 'non_compliant', 'not_applicable'].map((x) => [x, tk('res_', x)] as [string, string])))),
+        t('act_record'), (v) => post('/site-visit/record', { checklist: items.map((it, i) => ({ item: it, result: v['r' + i] })) }), { class: 'inline-form act-record' }));
+    }
+    if (allowed('/close')) {
+      const flags = ['first_violation', 'minor', 'promptly_corrected', 'self_reported', 'non_wilful', 'fixed_in_time', 'harm', 'unreported_exceedance', 'malicious', 'suspected_crime'];
+      const flagBox = h('fieldset', { class: 'flags', hidden: true }, flags.map((f) => h('label', {}, h('input', { type: 'checkbox', name: 'v_' + f, value: 'true' }), tk('v_', f))));
+      const vio = h('input', { type: 'checkbox', name: 'violation', value: 'true', onchange: () => (flagBox.hidden = !vio.checked) });
+      out.push(form([field(t('close_note'), h('input', { name: 'note', required: true })), h('label', {}, vio, t('violation')), flagBox],
+        t('act_close'), (v) => {
+          const body: any = { note: v.note };
+          if (v.violation) body.violation = Object.fromEntries(flags.map((f) => [f, v['v_' + f] === 'true']));
+          return post('/close', body);
+        }, { class: 'inline-form act-close' }));
+    }
+  }
+  return h('div', { class: 'actions' }, out.length ? out : h('p', { class: 'muted no-actions' }, t('no_actions')));
+}
