@@ -259,6 +259,8 @@ type Survey struct {
 	Name        string       `json:"name,omitempty"`
 	Zone        orb.Geometry `json:"-"`                 // WGS84 Polygon or MultiPolygon
 	ZoneID      *int64       `json:"zone_id,omitempty"` // the named zone it was planned on, if any
+	// BatchSize is the most parcels of one capture a part runs (0: a part per capture).
+	BatchSize int `json:"batch_size"`
 	WindowStart time.Time    `json:"window_start"`
 	WindowEnd   time.Time    `json:"window_end"`
 	Kinds       []string     `json:"kinds"`
@@ -313,10 +315,15 @@ const (
 	PartCanceled = "canceled"
 )
 
-// SurveyPart is the work of one capture in a survey.
+// SurveyPart is the work of one capture in a survey, or of one batch of its parcels: a
+// capture with more parcels under it than the survey's batch size is split into batches of
+// nearby parcels, numbered from 0.
 type SurveyPart struct {
-	SurveyID  int64     `json:"survey_id"`
-	CaptureID int64     `json:"capture_id"`
+	SurveyID  int64 `json:"survey_id"`
+	CaptureID int64 `json:"capture_id"`
+	Batch     int   `json:"batch"`
+	// ParcelIDs are the parcels of the batch; nil means every parcel under the capture.
+	ParcelIDs []string  `json:"parcel_ids,omitempty"`
 	Status    string    `json:"status"`
 	Error     string    `json:"error,omitempty"`
 	Clips     int       `json:"clips"`
@@ -326,18 +333,20 @@ type SurveyPart struct {
 
 // SurveyService stores surveys and their parts.
 type SurveyService interface {
-	// CreateSurvey plans s: it stores the survey with one queued part per capture of its kinds
-	// whose footprint intersects the zone and whose acquisition time is in the window, and
-	// counts the parcels in the zone. The survey is "queued", or "finished" with no parts.
+	// CreateSurvey plans s: it stores the survey with queued parts for each capture of its
+	// kinds whose footprint intersects the zone and whose acquisition time is in the window
+	// (one per batch of at most s.BatchSize parcels under the capture, in space-filling-curve
+	// order of their centroids, when its footprint is known), and counts the parcels in the
+	// zone. The survey is "queued", or "finished" with no parts.
 	CreateSurvey(ctx context.Context, s *Survey) ([]*SurveyPart, error)
 	FindSurveyByID(ctx context.Context, id int64) (*Survey, error)
 	FindSurveyParts(ctx context.Context, id int64) ([]*SurveyPart, error)
-	// StartPart marks a part running (and its survey running); it reports false when the
-	// survey was canceled, and the part is then marked canceled.
-	StartPart(ctx context.Context, surveyID, captureID int64) (bool, error)
+	// StartPart marks a part running (and its survey running) and returns it; it returns nil
+	// when the survey was canceled, and the part is then marked canceled.
+	StartPart(ctx context.Context, surveyID, captureID int64, batch int) (*SurveyPart, error)
 	// EndPart records a part done (err == "") or failed, and ends the survey when no part is
 	// left queued or running: finished, or error when every part failed.
-	EndPart(ctx context.Context, surveyID, captureID int64, clips, findings int, errMsg string) error
+	EndPart(ctx context.Context, surveyID, captureID int64, batch, clips, findings int, errMsg string) error
 	// CancelSurvey marks the survey and its queued parts canceled and returns those parts.
 	CancelSurvey(ctx context.Context, id int64) ([]*SurveyPart, error)
 	// RetrySurvey requeues the failed parts and returns them.

@@ -140,6 +140,7 @@ func (m *Main) Run(ctx context.Context) error {
 			{Name: "s3", Ping: store.Ping},
 		},
 	}
+	srv.SurveyBatchSize = cfg.SurveyBatchSize
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -51,6 +51,9 @@ type Server struct {
 	Findings offsite.FindingService
 	Surveys  offsite.SurveyService
 	Zones    offsite.ZoneService // named zones, for /api/v1/zones and surveys by zone_id or zone_name
+	// SurveyBatchSize is the most parcels of one capture a survey part runs, unless the
+	// request says otherwise; 0 means DefaultSurveyBatchSize.
+	SurveyBatchSize int
 	// KnownPipeline reports whether a pipeline name exists; nil accepts any.
 	KnownPipeline  func(name string) bool
 	Artifacts      verify.Source // recorded artifacts, for /api/v1/evidence/verify

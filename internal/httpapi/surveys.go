@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -15,11 +16,17 @@ import (
 	"github.com/offsite/offsite/internal/tasks"
 )
 
+// DefaultSurveyBatchSize is the batch size of surveys when Server.SurveyBatchSize is zero.
+const DefaultSurveyBatchSize = 200
+
+// maxBatchSize bounds a survey's batch size.
+const maxBatchSize = 100000
+
 func (s *Server) registerSurveyRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/surveys", operation{
 		Summary: "Queue a survey: process the captures of some kinds that cover a zone in a time window",
 		Description: "Planning finds the captures whose footprint intersects the zone and whose acquisition time is in [start, end), " +
-			"and queues one task per capture; the survey's progress counts them. Status follows openEO: created, queued, running, canceled, finished, error.",
+			"and queues one task per capture, or per batch of at most batch_size nearby parcels under it when its footprint is known; the survey's progress counts them. Status follows openEO: created, queued, running, canceled, finished, error.",
 		Roles: rolesWrite,
 		Request: map[string]any{"type": "object", "required": []string{"start", "end", "kinds", "pipeline"}, "properties": map[string]any{
 			"name":      map[string]any{"type": "string"},
@@ -66,6 +73,8 @@ type surveyRequest struct {
 	End      string          `json:"end"`
 	Kinds    []string        `json:"kinds"`
 	Pipeline string          `json:"pipeline"`
+	// BatchSize overrides the server's SurveyBatchSize for this survey.
+	BatchSize *int `json:"batch_size"`
 }
 
 func (in surveyRequest) survey(known func(string) bool) (*offsite.Survey, error) {
@@ -116,6 +125,12 @@ func (in surveyRequest) survey(known func(string) bool) (*offsite.Survey, error)
 	if in.Pipeline == "" {
 		return nil, offsite.Invalid("pipeline", "is required")
 	}
+	if in.BatchSize != nil {
+		if *in.BatchSize < 1 || *in.BatchSize > maxBatchSize {
+			return nil, offsite.Invalid("batch_size", "must be in 1..%d, got %d", maxBatchSize, *in.BatchSize)
+		}
+		sv.BatchSize = *in.BatchSize
+	}
 	if known != nil && !known(in.Pipeline) {
 		return nil, offsite.Invalid("pipeline", "%q is not a known pipeline", in.Pipeline)
 	}
@@ -134,6 +149,9 @@ func (s *Server) handleSurveyCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sv.CreatedBy = PrincipalFromContext(r.Context()).Name
+	if sv.BatchSize == 0 {
+		sv.BatchSize = cmp.Or(s.SurveyBatchSize, DefaultSurveyBatchSize)
+	}
 	if err := s.resolveZone(r, sv, in.ZoneName); err != nil {
 		s.Error(w, r, err)
 		return
@@ -147,8 +165,8 @@ func (s *Server) handleSurveyCreate(w http.ResponseWriter, r *http.Request) {
 	// by POST /api/v1/surveys/{id}/retry once it is marked failed.
 	for _, p := range parts {
 		if err := s.enqueuePart(r, p); err != nil {
-			s.Logger.ErrorContext(r.Context(), "enqueue survey part", "survey_id", p.SurveyID, "capture_id", p.CaptureID, "err", err)
-			_ = s.Surveys.EndPart(r.Context(), p.SurveyID, p.CaptureID, 0, 0, "could not be queued: "+err.Error())
+			s.Logger.ErrorContext(r.Context(), "enqueue survey part", "survey_id", p.SurveyID, "capture_id", p.CaptureID, "batch", p.Batch, "err", err)
+			_ = s.Surveys.EndPart(r.Context(), p.SurveyID, p.CaptureID, p.Batch, 0, 0, "could not be queued: "+err.Error())
 		}
 	}
 	if sv, err = s.Surveys.FindSurveyByID(r.Context(), sv.ID); err != nil {
@@ -184,7 +202,7 @@ func (s *Server) resolveZone(r *http.Request, sv *offsite.Survey, name string) e
 }
 
 func (s *Server) enqueuePart(r *http.Request, p *offsite.SurveyPart) error {
-	t, err := tasks.NewSurveyPartTask(p.SurveyID, p.CaptureID)
+	t, err := tasks.NewSurveyPartTask(p.SurveyID, p.CaptureID, p.Batch)
 	if err != nil {
 		return err
 	}
@@ -249,7 +267,7 @@ func (s *Server) handleSurveyCancel(w http.ResponseWriter, r *http.Request) {
 		if s.Inspector == nil {
 			break
 		}
-		err := s.Inspector.DeleteTask(tasks.QueueCritical, tasks.SurveyPartTaskID(p.SurveyID, p.CaptureID))
+		err := s.Inspector.DeleteTask(tasks.QueueCritical, tasks.SurveyPartTaskID(p.SurveyID, p.CaptureID, p.Batch))
 		if err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
 			s.Logger.WarnContext(r.Context(), "delete canceled survey task", "survey_id", id, "capture_id", p.CaptureID, "err", err)
 		}
@@ -271,7 +289,7 @@ func (s *Server) handleSurveyRetry(w http.ResponseWriter, r *http.Request) {
 	for _, p := range parts {
 		// The failed attempt's task is archived or retained under the same id: remove it first.
 		if s.Inspector != nil {
-			_ = s.Inspector.DeleteTask(tasks.QueueCritical, tasks.SurveyPartTaskID(p.SurveyID, p.CaptureID))
+			_ = s.Inspector.DeleteTask(tasks.QueueCritical, tasks.SurveyPartTaskID(p.SurveyID, p.CaptureID, p.Batch))
 		}
 		if err := s.enqueuePart(r, p); err != nil {
 			s.Error(w, r, err)

@@ -20,7 +20,7 @@ var _ offsite.SurveyService = (*SurveyService)(nil)
 func NewSurveyService(db *DB) *SurveyService { return &SurveyService{db: db} }
 
 const surveyColumns = `s.id, s.name, ST_AsEWKB(s.zone), s.window_start, s.window_end, s.kinds, s.pipeline, s.status,
-	s.parcels, s.error, s.created_by, s.created_at, s.updated_at, s.started_at, s.finished_at, s.zone_id,
+	s.parcels, s.error, s.created_by, s.created_at, s.updated_at, s.started_at, s.finished_at, s.zone_id, s.batch_size,
 	count(p.capture_id), count(*) FILTER (WHERE p.status = 'queued'), count(*) FILTER (WHERE p.status = 'running'),
 	count(*) FILTER (WHERE p.status = 'done'), count(*) FILTER (WHERE p.status = 'failed'),
 	count(*) FILTER (WHERE p.status = 'canceled'), coalesce(sum(p.clips), 0), coalesce(sum(p.findings), 0)`
@@ -30,7 +30,7 @@ func scanSurvey(row pgx.Row) (*offsite.Survey, error) {
 	var zone []byte
 	pr := &s.Progress
 	err := row.Scan(&s.ID, &s.Name, &zone, &s.WindowStart, &s.WindowEnd, &s.Kinds, &s.Pipeline, &s.Status,
-		&s.Parcels, &s.Error, &s.CreatedBy, &s.CreatedAt, &s.UpdatedAt, &s.StartedAt, &s.FinishedAt, &s.ZoneID,
+		&s.Parcels, &s.Error, &s.CreatedBy, &s.CreatedAt, &s.UpdatedAt, &s.StartedAt, &s.FinishedAt, &s.ZoneID, &s.BatchSize,
 		&pr.Total, &pr.Queued, &pr.Running, &pr.Done, &pr.Failed, &pr.Canceled, &pr.Clips, &pr.Findings)
 	if err != nil {
 		return nil, err
@@ -56,22 +56,45 @@ func (s *SurveyService) CreateSurvey(ctx context.Context, sv *offsite.Survey) (_
 	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
 		var id int64
 		err := tx.QueryRow(ctx, `
-			INSERT INTO surveys (name, zone, window_start, window_end, kinds, pipeline, created_by, parcels, status, zone_id)
+			INSERT INTO surveys (name, zone, window_start, window_end, kinds, pipeline, created_by, parcels, status, zone_id, batch_size)
 			VALUES ($1, ST_GeomFromEWKB($2::bytea), $3, $4, $5, $6, $7,
-				(SELECT count(*) FROM parcels WHERE ST_Intersects(geom, ST_GeomFromEWKB($2::bytea))), 'queued', $8)
+				(SELECT count(*) FROM parcels WHERE ST_Intersects(geom, ST_GeomFromEWKB($2::bytea))), 'queued', $8, $9)
 			RETURNING id`,
-			sv.Name, zone, sv.WindowStart, sv.WindowEnd, sv.Kinds, sv.Pipeline, sv.CreatedBy, sv.ZoneID).Scan(&id)
+			sv.Name, zone, sv.WindowStart, sv.WindowEnd, sv.Kinds, sv.Pipeline, sv.CreatedBy, sv.ZoneID, sv.BatchSize).Scan(&id)
 		if err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `
+		// The survey's captures: those whose footprint is known and has parcels under it are
+		// split into batches of parcels in Z-order of their centroids (geohash: nearby parcels
+		// share a prefix), so that a batch reads a compact window; the others are one part.
+		_, err = tx.Exec(ctx, `
+			CREATE TEMPORARY TABLE survey_captures ON COMMIT DROP AS
+			SELECT c.id, c.footprint, c.acquired_at FROM captures c
+			WHERE c.kind = ANY($1) AND c.acquired_at >= $2 AND c.acquired_at < $3 AND c.status <> 'failed'
+				AND (c.footprint IS NULL OR ST_Intersects(c.footprint, ST_GeomFromEWKB($4::bytea)))`,
+			sv.Kinds, sv.WindowStart, sv.WindowEnd, zone)
+		if err != nil {
+			return err
+		}
+		if _, err = tx.Exec(ctx, `
+			INSERT INTO survey_parts (survey_id, capture_id, batch, parcel_ids)
+			SELECT $1, capture_id, batch, array_agg(parcel_id ORDER BY ord) FROM (
+				SELECT c.id AS capture_id, p.id AS parcel_id, row_number() OVER w AS ord,
+					(row_number() OVER w - 1) / $2 AS batch
+				FROM survey_captures c JOIN parcels p ON ST_Intersects(p.geom, c.footprint)
+				WHERE $2 > 0
+				WINDOW w AS (PARTITION BY c.id ORDER BY ST_GeoHash(ST_Centroid(p.geom), 16), p.id)) m
+			GROUP BY capture_id, batch`, id, sv.BatchSize); err != nil {
+			return err
+		}
+		if _, err = tx.Exec(ctx, `
 			INSERT INTO survey_parts (survey_id, capture_id)
-			SELECT $1, c.id FROM captures c
-			WHERE c.kind = ANY($2) AND c.acquired_at >= $3 AND c.acquired_at < $4 AND c.status <> 'failed'
-				AND (c.footprint IS NULL OR ST_Intersects(c.footprint, ST_GeomFromEWKB($5::bytea)))
-			ORDER BY c.acquired_at, c.id
-			RETURNING survey_id, capture_id, status, error, clips, findings, updated_at`,
-			id, sv.Kinds, sv.WindowStart, sv.WindowEnd, zone)
+			SELECT $1, c.id FROM survey_captures c
+			WHERE NOT EXISTS (SELECT 1 FROM survey_parts p WHERE p.survey_id = $1 AND p.capture_id = c.id)`, id); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT `+partColumns+` FROM survey_parts p JOIN captures c ON c.id = p.capture_id
+			WHERE p.survey_id = $1 ORDER BY c.acquired_at, c.id, p.batch`, id)
 		if err != nil {
 			return err
 		}
@@ -94,12 +117,16 @@ func (s *SurveyService) CreateSurvey(ctx context.Context, sv *offsite.Survey) (_
 	return parts, formatError(err)
 }
 
+const partColumns = `p.survey_id, p.capture_id, p.batch, p.parcel_ids, p.status, p.error, p.clips, p.findings, p.updated_at`
+
+func scanPart(r pgx.Row) (*offsite.SurveyPart, error) {
+	p := &offsite.SurveyPart{}
+	err := r.Scan(&p.SurveyID, &p.CaptureID, &p.Batch, &p.ParcelIDs, &p.Status, &p.Error, &p.Clips, &p.Findings, &p.UpdatedAt)
+	return p, err
+}
+
 func collectParts(rows pgx.Rows) ([]*offsite.SurveyPart, error) {
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*offsite.SurveyPart, error) {
-		p := &offsite.SurveyPart{}
-		err := r.Scan(&p.SurveyID, &p.CaptureID, &p.Status, &p.Error, &p.Clips, &p.Findings, &p.UpdatedAt)
-		return p, err
-	})
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*offsite.SurveyPart, error) { return scanPart(r) })
 }
 
 // FindSurveyByID returns the survey with its progress.
@@ -119,8 +146,8 @@ func (s *SurveyService) FindSurveyByID(ctx context.Context, id int64) (_ *offsit
 // FindSurveyParts returns the parts of a survey in capture order.
 func (s *SurveyService) FindSurveyParts(ctx context.Context, id int64) (_ []*offsite.SurveyPart, err error) {
 	defer derrors.Wrap(&err, "FindSurveyParts(%d)", id)
-	rows, err := s.db.Pool.Query(ctx, `SELECT survey_id, capture_id, status, error, clips, findings, updated_at
-		FROM survey_parts WHERE survey_id = $1 ORDER BY capture_id`, id)
+	rows, err := s.db.Pool.Query(ctx, `SELECT `+partColumns+`
+		FROM survey_parts p WHERE survey_id = $1 ORDER BY capture_id, batch`, id)
 	if err != nil {
 		return nil, formatError(err)
 	}
@@ -129,8 +156,8 @@ func (s *SurveyService) FindSurveyParts(ctx context.Context, id int64) (_ []*off
 }
 
 // StartPart marks a part running; see offsite.SurveyService.
-func (s *SurveyService) StartPart(ctx context.Context, surveyID, captureID int64) (ok bool, err error) {
-	defer derrors.Wrap(&err, "StartPart(%d, %d)", surveyID, captureID)
+func (s *SurveyService) StartPart(ctx context.Context, surveyID, captureID int64, batch int) (part *offsite.SurveyPart, err error) {
+	defer derrors.Wrap(&err, "StartPart(%d, %d, %d)", surveyID, captureID, batch)
 	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
 		var status string
 		if err := tx.QueryRow(ctx, `SELECT status FROM surveys WHERE id = $1 FOR UPDATE`, surveyID).Scan(&status); err != nil {
@@ -138,24 +165,25 @@ func (s *SurveyService) StartPart(ctx context.Context, surveyID, captureID int64
 		}
 		if status == offsite.SurveyCanceled {
 			_, err := tx.Exec(ctx, `UPDATE survey_parts SET status = 'canceled', updated_at = now()
-				WHERE survey_id = $1 AND capture_id = $2 AND status IN ('queued', 'running')`, surveyID, captureID)
+				WHERE survey_id = $1 AND capture_id = $2 AND batch = $3 AND status IN ('queued', 'running')`, surveyID, captureID, batch)
 			return err
 		}
-		ok = true
-		if _, err := tx.Exec(ctx, `UPDATE survey_parts SET status = 'running', error = '', updated_at = now()
-			WHERE survey_id = $1 AND capture_id = $2`, surveyID, captureID); err != nil {
+		var err error
+		part, err = scanPart(tx.QueryRow(ctx, `UPDATE survey_parts p SET status = 'running', error = '', updated_at = now()
+			WHERE survey_id = $1 AND capture_id = $2 AND batch = $3 RETURNING `+partColumns, surveyID, captureID, batch))
+		if err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE surveys SET status = 'running', updated_at = now(),
+		_, err = tx.Exec(ctx, `UPDATE surveys SET status = 'running', updated_at = now(),
 			started_at = coalesce(started_at, now()) WHERE id = $1 AND status IN ('queued', 'running')`, surveyID)
 		return err
 	})
-	return ok, formatError(err)
+	return part, formatError(err)
 }
 
 // EndPart records the outcome of a part and ends the survey when nothing is left to run.
-func (s *SurveyService) EndPart(ctx context.Context, surveyID, captureID int64, clips, findings int, errMsg string) (err error) {
-	defer derrors.Wrap(&err, "EndPart(%d, %d)", surveyID, captureID)
+func (s *SurveyService) EndPart(ctx context.Context, surveyID, captureID int64, batch, clips, findings int, errMsg string) (err error) {
+	defer derrors.Wrap(&err, "EndPart(%d, %d, %d)", surveyID, captureID, batch)
 	status := offsite.PartDone
 	if errMsg != "" {
 		status = offsite.PartFailed
@@ -165,7 +193,7 @@ func (s *SurveyService) EndPart(ctx context.Context, surveyID, captureID int64, 
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE survey_parts SET status = $3, error = $4, clips = $5, findings = $6, updated_at = now()
-			WHERE survey_id = $1 AND capture_id = $2 AND status <> 'canceled'`, surveyID, captureID, status, errMsg, clips, findings); err != nil {
+			WHERE survey_id = $1 AND capture_id = $2 AND batch = $7 AND status <> 'canceled'`, surveyID, captureID, status, errMsg, clips, findings, batch); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `
@@ -196,9 +224,8 @@ func (s *SurveyService) CancelSurvey(ctx context.Context, id int64) (_ []*offsit
 		if status != offsite.SurveyQueued && status != offsite.SurveyRunning && status != offsite.SurveyCreated {
 			return offsite.Conflict("survey %d is %s; only a queued or running survey can be canceled", id, status)
 		}
-		rows, err := tx.Query(ctx, `UPDATE survey_parts SET status = 'canceled', updated_at = now()
-			WHERE survey_id = $1 AND status = 'queued'
-			RETURNING survey_id, capture_id, status, error, clips, findings, updated_at`, id)
+		rows, err := tx.Query(ctx, `UPDATE survey_parts p SET status = 'canceled', updated_at = now()
+			WHERE survey_id = $1 AND status = 'queued' RETURNING `+partColumns, id)
 		if err != nil {
 			return err
 		}
@@ -226,9 +253,8 @@ func (s *SurveyService) RetrySurvey(ctx context.Context, id int64) (_ []*offsite
 		if status == offsite.SurveyCanceled {
 			return offsite.Conflict("survey %d was canceled", id)
 		}
-		rows, err := tx.Query(ctx, `UPDATE survey_parts SET status = 'queued', error = '', updated_at = now()
-			WHERE survey_id = $1 AND status = 'failed'
-			RETURNING survey_id, capture_id, status, error, clips, findings, updated_at`, id)
+		rows, err := tx.Query(ctx, `UPDATE survey_parts p SET status = 'queued', error = '', updated_at = now()
+			WHERE survey_id = $1 AND status = 'failed' RETURNING `+partColumns, id)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -34,23 +36,23 @@ func TestSurveyLifecycle(t *testing.T) {
 	}
 	// One part runs and ends; then the survey is canceled: the part still queued is canceled,
 	// and a worker that picks it up later is told so.
-	if ok, err := s.StartPart(ctx, sv.ID, ids[0]); err != nil || !ok {
-		t.Fatalf("StartPart: %v %v", ok, err)
+	if p, err := s.StartPart(ctx, sv.ID, ids[0], 0); err != nil || p == nil || p.Status != offsite.PartRunning {
+		t.Fatalf("StartPart: %+v %v", p, err)
 	}
-	if err := s.EndPart(ctx, sv.ID, ids[0], 4, 1, ""); err != nil {
+	if err := s.EndPart(ctx, sv.ID, ids[0], 0, 4, 1, ""); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := s.StartPart(ctx, sv.ID, ids[1]); err != nil || !ok {
-		t.Fatalf("StartPart: %v %v", ok, err)
+	if p, err := s.StartPart(ctx, sv.ID, ids[1], 0); err != nil || p == nil {
+		t.Fatalf("StartPart: %v %v", p, err)
 	}
 	canceled, err := s.CancelSurvey(ctx, sv.ID)
 	if err != nil || len(canceled) != 1 || canceled[0].CaptureID != ids[2] {
 		t.Fatalf("CancelSurvey = %+v, %v", canceled, err)
 	}
-	if ok, err := s.StartPart(ctx, sv.ID, ids[2]); err != nil || ok {
-		t.Errorf("StartPart after cancel = %v, %v; want false", ok, err)
+	if p, err := s.StartPart(ctx, sv.ID, ids[2], 0); err != nil || p != nil {
+		t.Errorf("StartPart after cancel = %v, %v; want nil", p, err)
 	}
-	if err := s.EndPart(ctx, sv.ID, ids[1], 2, 0, ""); err != nil {
+	if err := s.EndPart(ctx, sv.ID, ids[1], 0, 2, 0, ""); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.FindSurveyByID(ctx, sv.ID)
@@ -84,11 +86,86 @@ func TestSurveyLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range parts {
-		if err := s.EndPart(ctx, one.ID, p.CaptureID, 0, 0, "corrupt"); err != nil {
+		if err := s.EndPart(ctx, one.ID, p.CaptureID, p.Batch, 0, 0, "corrupt"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if got, _ := s.FindSurveyByID(ctx, one.ID); got.Status != offsite.SurveyError || got.Progress.Failed != 3 {
 		t.Errorf("all parts failed: %s %+v", got.Status, got.Progress)
+	}
+}
+
+// TestSurveyBatches plans a survey over a capture with a known footprint and 10 parcels on a
+// row and 10 on another far away, in batches of 5: four batches, each of parcels of one row
+// (Z-order keeps neighbours together), every parcel once; a capture not ingested yet is one
+// part for all its parcels.
+func TestSurveyBatches(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	var ps []*offsite.Parcel
+	for i := range 10 {
+		for row, y := range []float64{31.0, 31.8} {
+			ps = append(ps, &offsite.Parcel{ID: fmt.Sprintf("r%d-%02d", row, i), Geometry: square(120+float64(i)*0.01, y, 0.005)})
+		}
+	}
+	if err := NewParcelService(db).UpsertParcels(ctx, ps); err != nil {
+		t.Fatal(err)
+	}
+	caps := NewCaptureService(db)
+	at := time.Date(2026, 5, 3, 0, 0, 0, 0, time.UTC)
+	ingested := &offsite.Capture{Kind: offsite.KindSentinel2, AcquiredAt: at, Bucket: "b", Key: "ingested.tif"}
+	fresh := &offsite.Capture{Kind: offsite.KindSentinel2, AcquiredAt: at.Add(time.Minute), Bucket: "b", Key: "fresh.tif"}
+	for _, c := range []*offsite.Capture{ingested, fresh} {
+		if err := caps.CreateCapture(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := caps.UpdateCapture(ctx, ingested.ID, offsite.CaptureUpdate{Footprint: square(119.9, 30.9, 1.2), Ingested: true}); err != nil {
+		t.Fatal(err)
+	}
+	s := NewSurveyService(db)
+	plan := func() []*offsite.SurveyPart {
+		sv := &offsite.Survey{Zone: square(119, 30, 3), WindowStart: at.Add(-time.Hour), WindowEnd: at.Add(time.Hour),
+			Kinds: []string{offsite.KindSentinel2}, Pipeline: "sentinel2", BatchSize: 5}
+		parts, err := s.CreateSurvey(ctx, sv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sv.BatchSize != 5 || sv.Progress.Total != len(parts) {
+			t.Fatalf("survey %+v with %d parts", sv, len(parts))
+		}
+		return parts
+	}
+	parts := plan()
+	if len(parts) != 5 {
+		t.Fatalf("%d parts, want 4 batches of the ingested capture and 1 of the fresh one", len(parts))
+	}
+	seen := map[string]bool{}
+	for i, p := range parts[:4] {
+		if p.CaptureID != ingested.ID || p.Batch != i || len(p.ParcelIDs) != 5 {
+			t.Fatalf("part %d = %+v", i, p)
+		}
+		for _, id := range p.ParcelIDs {
+			if id[:2] != p.ParcelIDs[0][:2] {
+				t.Errorf("batch %d mixes the rows: %v", i, p.ParcelIDs)
+			}
+			seen[id] = true
+		}
+	}
+	if len(seen) != 20 {
+		t.Errorf("batches cover %d parcels, want 20", len(seen))
+	}
+	if p := parts[4]; p.CaptureID != fresh.ID || p.Batch != 0 || p.ParcelIDs != nil {
+		t.Errorf("part of the capture not ingested = %+v", p)
+	}
+	// Planning is deterministic: the same parcels in the same batches.
+	for i, p := range plan() {
+		if !slices.Equal(p.ParcelIDs, parts[i].ParcelIDs) {
+			t.Errorf("second plan, part %d: %v, first %v", i, p.ParcelIDs, parts[i].ParcelIDs)
+		}
+	}
+	got, err := s.StartPart(ctx, parts[2].SurveyID, ingested.ID, 2)
+	if err != nil || !slices.Equal(got.ParcelIDs, parts[2].ParcelIDs) {
+		t.Errorf("StartPart of batch 2 = %+v, %v", got, err)
 	}
 }

@@ -87,29 +87,30 @@ func NewNightlySweepTask() *asynq.Task {
 	return asynq.NewTask(TypeNightlySweep, nil, asynq.Queue(QueueNightly), asynq.MaxRetry(3))
 }
 
-// TypeSurveyPart processes one capture of a survey.
+// TypeSurveyPart processes one capture of a survey, or one batch of its parcels.
 const TypeSurveyPart = "survey:part"
 
 // SurveyPartPayload is the payload of a TypeSurveyPart task.
 type SurveyPartPayload struct {
 	SurveyID  int64 `json:"survey_id"`
 	CaptureID int64 `json:"capture_id"`
+	Batch     int   `json:"batch,omitempty"`
 }
 
 // SurveyPartTaskID is the deterministic id of a survey part's task.
-func SurveyPartTaskID(surveyID, captureID int64) string {
-	return fmt.Sprintf("survey:%d:capture:%d", surveyID, captureID)
+func SurveyPartTaskID(surveyID, captureID int64, batch int) string {
+	return fmt.Sprintf("survey:%d:capture:%d:batch:%d", surveyID, captureID, batch)
 }
 
 // NewSurveyPartTask returns the task of one survey part, on the critical queue: an analyst is
 // watching the survey.
-func NewSurveyPartTask(surveyID, captureID int64) (*asynq.Task, error) {
-	b, err := json.Marshal(SurveyPartPayload{SurveyID: surveyID, CaptureID: captureID})
+func NewSurveyPartTask(surveyID, captureID int64, batch int) (*asynq.Task, error) {
+	b, err := json.Marshal(SurveyPartPayload{SurveyID: surveyID, CaptureID: captureID, Batch: batch})
 	if err != nil {
 		return nil, err
 	}
 	return asynq.NewTask(TypeSurveyPart, b,
-		asynq.TaskID(SurveyPartTaskID(surveyID, captureID)),
+		asynq.TaskID(SurveyPartTaskID(surveyID, captureID, batch)),
 		asynq.Queue(QueueCritical),
 		asynq.MaxRetry(8),
 		asynq.Retention(24*time.Hour),
@@ -122,8 +123,8 @@ func ParseSurveyPart(t *asynq.Task) (SurveyPartPayload, error) {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return p, fmt.Errorf("tasks: %s payload: %w", t.Type(), err)
 	}
-	if p.SurveyID <= 0 || p.CaptureID <= 0 {
-		return p, fmt.Errorf("tasks: %s payload: survey_id and capture_id must be positive, got %d and %d", t.Type(), p.SurveyID, p.CaptureID)
+	if p.SurveyID <= 0 || p.CaptureID <= 0 || p.Batch < 0 {
+		return p, fmt.Errorf("tasks: %s payload: survey_id and capture_id must be positive and batch not negative, got %d, %d and %d", t.Type(), p.SurveyID, p.CaptureID, p.Batch)
 	}
 	return p, nil
 }

@@ -48,12 +48,13 @@ func (h *PipelineHandler) ProcessTask(ctx context.Context, t *asynq.Task) error 
 	if err != nil {
 		return permanent(err)
 	}
-	_, err = h.run(ctx, p)
+	_, err = h.run(ctx, p, nil)
 	return err
 }
 
-// run runs the pipeline and returns the number of findings recorded.
-func (h *PipelineHandler) run(ctx context.Context, p tasks.PipelineRunPayload) (int, error) {
+// run runs the pipeline on the parcels parcelIDs under the capture (nil: all of them; a
+// track's run always takes every parcel near it) and returns the number of findings recorded.
+func (h *PipelineHandler) run(ctx context.Context, p tasks.PipelineRunPayload, parcelIDs []string) (int, error) {
 	pipe, ok := h.Pipelines[p.Pipeline]
 	if !ok {
 		return 0, permanent(fmt.Errorf("worker: unknown pipeline %q", p.Pipeline))
@@ -84,7 +85,7 @@ func (h *PipelineHandler) run(ctx context.Context, p tasks.PipelineRunPayload) (
 		caps = append(caps, c)
 	}
 	last := caps[len(caps)-1]
-	parcels, _, err := h.Parcels.FindParcels(ctx, offsite.ParcelFilter{Intersects: last.Footprint})
+	parcels, _, err := h.Parcels.FindParcels(ctx, offsite.ParcelFilter{Intersects: last.Footprint, IDs: parcelIDs})
 	if err != nil {
 		return 0, err
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -147,7 +148,7 @@ func (h *ClipHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-	_, err = h.detect(ctx, c, pipe)
+	_, err = h.detect(ctx, c, pipe, nil)
 	return err
 }
 
@@ -468,16 +469,16 @@ func (h *SurveyPartHandler) ProcessTask(ctx context.Context, t *asynq.Task) erro
 	if err != nil {
 		return permanent(err)
 	}
-	ok, err := h.Surveys.StartPart(ctx, p.SurveyID, p.CaptureID)
+	part, err := h.Surveys.StartPart(ctx, p.SurveyID, p.CaptureID, p.Batch)
 	if errors.Is(err, offsite.ErrNotFound) {
 		return permanent(err)
 	} else if err != nil {
 		return err
 	}
-	if !ok {
+	if part == nil {
 		return nil // canceled
 	}
-	clips, findings, err := h.part(ctx, p)
+	clips, findings, err := h.part(ctx, part)
 	if err != nil && !errors.Is(err, asynq.SkipRetry) && !lastAttempt(ctx) {
 		return err // retried; the part stays running
 	}
@@ -485,15 +486,30 @@ func (h *SurveyPartHandler) ProcessTask(ctx context.Context, t *asynq.Task) erro
 	if err != nil {
 		msg = err.Error()
 	}
-	if eerr := h.Surveys.EndPart(ctx, p.SurveyID, p.CaptureID, clips, findings, msg); eerr != nil {
+	if eerr := h.Surveys.EndPart(ctx, p.SurveyID, p.CaptureID, p.Batch, clips, findings, msg); eerr != nil {
 		return eerr
 	}
 	return err
 }
 
-func (h *SurveyPartHandler) part(ctx context.Context, p tasks.SurveyPartPayload) (clips, findings int, err error) {
+// part clips the part's capture (once for all its batches: a processed capture is not clipped
+// again) and runs the survey's pipeline on the part's parcels. It returns the clips of those
+// parcels, so that the parts' counts add up to the capture's clips.
+func (h *SurveyPartHandler) part(ctx context.Context, p *offsite.SurveyPart) (clips, findings int, err error) {
 	if clips, err = (&ClipHandler{h.Deps}).processCapture(ctx, p.CaptureID); err != nil {
 		return 0, 0, err
+	}
+	if p.ParcelIDs != nil {
+		all, err := h.Clips.FindClips(ctx, p.CaptureID)
+		if err != nil {
+			return 0, 0, err
+		}
+		clips = 0
+		for _, c := range all {
+			if slices.Contains(p.ParcelIDs, c.ParcelID) {
+				clips++
+			}
+		}
 	}
 	sv, err := h.Surveys.FindSurveyByID(ctx, p.SurveyID)
 	if err != nil {
@@ -510,15 +526,16 @@ func (h *SurveyPartHandler) part(ctx context.Context, p tasks.SurveyPartPayload)
 	if pipe.Kind != c.Kind {
 		return clips, 0, nil // the pipeline is for other captures of the survey
 	}
-	findings, err = h.detect(ctx, c, pipe)
+	findings, err = h.detect(ctx, c, pipe, p.ParcelIDs)
 	return clips, findings, err
 }
 
-// detect runs pipe on capture c (surveys and the nightly schedule alike) and returns the
-// number of findings recorded. A pipeline that detects change pairs c with the nearest
+// detect runs pipe on capture c (surveys and the nightly schedule alike), on the parcels
+// parcelIDs under it (nil: every parcel under it), and returns the number of findings
+// recorded. A pipeline that detects change pairs c with the nearest
 // earlier capture of its kind that covers at least half of it (one date alone when there is
 // none).
-func (d *Deps) detect(ctx context.Context, c *offsite.Capture, pipe *pipelines.Pipeline) (int, error) {
+func (d *Deps) detect(ctx context.Context, c *offsite.Capture, pipe *pipelines.Pipeline, parcelIDs []string) (int, error) {
 	if d.Findings == nil {
 		return 0, nil // clipping only: nowhere to record findings
 	}
@@ -550,7 +567,7 @@ func (d *Deps) detect(ctx context.Context, c *offsite.Capture, pipe *pipelines.P
 			break
 		}
 	}
-	return (&PipelineHandler{d}).run(ctx, run)
+	return (&PipelineHandler{d}).run(ctx, run, parcelIDs)
 }
 
 // lastAttempt reports whether asynq will not retry the running task if it fails.
