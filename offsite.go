@@ -255,25 +255,24 @@ const (
 // Survey is an analyst's request to process the captures of some kinds that cover a zone in
 // a time window. Each capture is one part, run as its own task.
 type Survey struct {
-	ID     int64        `json:"id"`
-	Name   string       `json:"name,omitempty"`
-	Zone   orb.Geometry `json:"-"`                 // WGS84 Polygon or MultiPolygon
-	ZoneID *int64       `json:"zone_id,omitempty"` // the named zone it was planned on, if any
-	// BatchSize is the most parcels of one capture a part runs (0: a part per capture).
-	BatchSize   int        `json:"batch_size"`
-	WindowStart time.Time  `json:"window_start"`
-	WindowEnd   time.Time  `json:"window_end"`
-	Kinds       []string   `json:"kinds"`
-	Pipeline    string     `json:"pipeline"`
-	Status      string     `json:"status"`
-	Parcels     int        `json:"parcels"` // parcels inside the zone when planned
-	Error       string     `json:"error,omitempty"`
-	CreatedBy   string     `json:"created_by,omitempty"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-	StartedAt   *time.Time `json:"started_at,omitempty"`
-	FinishedAt  *time.Time `json:"finished_at,omitempty"`
-	Progress    Progress   `json:"progress"`
+	ID          int64        `json:"id"`
+	Name        string       `json:"name,omitempty"`
+	Zone        orb.Geometry `json:"-"`                 // WGS84 Polygon or MultiPolygon
+	ZoneID      *int64       `json:"zone_id,omitempty"` // the named zone it was planned on, if any
+	BatchSize   int          `json:"batch_size"`        // most parcels of one capture per part (0: a part per capture)
+	WindowStart time.Time    `json:"window_start"`
+	WindowEnd   time.Time    `json:"window_end"`
+	Kinds       []string     `json:"kinds"`
+	Pipeline    string       `json:"pipeline"`
+	Status      string       `json:"status"`
+	Parcels     int          `json:"parcels"` // parcels inside the zone when planned
+	Error       string       `json:"error,omitempty"`
+	CreatedBy   string       `json:"created_by,omitempty"`
+	CreatedAt   time.Time    `json:"created_at"`
+	UpdatedAt   time.Time    `json:"updated_at"`
+	StartedAt   *time.Time   `json:"started_at,omitempty"`
+	FinishedAt  *time.Time   `json:"finished_at,omitempty"`
+	Progress    Progress     `json:"progress"`
 }
 
 // Zone is a named area analysts plan surveys over (an industrial park, a river section).
