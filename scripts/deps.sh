@@ -9,7 +9,7 @@
 # pkg-config (cgo), Redis, PostgreSQL with PostGIS 3 for the installed major
 # version, python3-rasterio (benchmarks), wrk, curl, make, git; Node.js and npm (the web
 # interface's bundle; Vite needs Node >= 20.19, which scripts/web.sh checks) and Chromium
-# (the interface's browser tests).
+# with a CJK font (the interface's browser tests and their screenshots).
 set -euo pipefail
 SCRIPT_NAME=deps.sh
 # shellcheck source=scripts/lib.sh
@@ -22,7 +22,7 @@ BASE_PKGS=(
 	postgresql
 	python3-rasterio
 	wrk curl ca-certificates
-	nodejs chromium
+	nodejs chromium fonts-wqy-microhei
 )
 
 # missing PKG...: prints the packages that are not installed.

@@ -55,7 +55,7 @@ export function humanError(status: number, body: any): ApiError {
       msg = t('err_network');
       break;
     case 400:
-      msg = e.field ? t('err_400_field', { field: e.field }) : t('err_400');
+      msg = e.field ? t('err_400_field', { field: tk('field_', e.field) }) : t('err_400');
       break;
     case 401:
       msg = t('err_401');

@@ -64,7 +64,9 @@ export async function surveyNewPage(app: HTMLElement): Promise<() => void> {
     field(t('survey_end'), h('input', { type: 'date', name: 'end', value: iso(tomorrow), required: true })),
     field(t('pipeline'), select('pipeline', cfg.pipelines.map((p) => [p, p] as [string, string]), cfg.pipelines.includes('sentinel2') ? 'sentinel2' : '')),
   ], t('survey_queue'), async (v) => {
-    const body: any = { name: v.name || undefined, start: v.start, end: v.end, pipeline: v.pipeline,
+    // The window's dates are midnight in China Standard Time.
+    const day = (d: string) => (d ? d + 'T00:00:00+08:00' : '');
+    const body: any = { name: v.name || undefined, start: day(v.start), end: day(v.end), pipeline: v.pipeline,
       kinds: Object.keys(v).filter((k) => k.startsWith('kind:')).map((k) => v[k]) };
     if (zonePick.value && zoneSrc.getFeatures().length) body.zone_id = Number(zonePick.value);
     else if (zoneSrc.getFeatures().length) body.zone = JSON.parse(geojson.writeGeometry(zoneSrc.getFeatures()[0].getGeometry()!, { decimals: 7 }));

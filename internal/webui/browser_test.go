@@ -1,0 +1,287 @@
+package webui_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/offsite/offsite/internal/apiclient"
+	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/sample"
+	"github.com/offsite/offsite/internal/testenv"
+	"github.com/offsite/offsite/internal/webui"
+)
+
+// Tokens of the browser test's users, one per role it signs in with.
+var uiTokens = map[string]string{
+	"admin":     "ui-admin-token-0123456789",
+	"analyst":   "ui-analyst-token-0123456789",
+	"inspector": "ui-inspector-token-0123456789",
+	"approver":  "ui-approver-token-0123456789",
+}
+
+const chromium = "/usr/bin/chromium"
+
+// missing fails under CI and skips elsewhere: a green CI must mean the browser ran.
+func missing(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// repoRoot is the module's directory.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
+}
+
+// TestBrowser runs the web interface in headless Chromium against the real api and worker
+// processes on the real services: web/tests/ui.mjs signs in, opens an enterprise, finds
+// its finding on the map, queues a survey and watches it finish, and tries what the role
+// forbids. On failure it saves screenshots in .state/ui-screenshots/.
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the api and the worker and a browser")
+	}
+	root := repoRoot(t)
+	if !webui.Built() {
+		missing(t, "the web bundle is not built: run scripts/web.sh (make test does)")
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		missing(t, "%s not found: scripts/deps.sh installs the chromium package", chromium)
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		missing(t, "node not found: scripts/deps.sh installs nodejs")
+	}
+	if _, err := os.Stat(filepath.Join(root, "web/node_modules/playwright-core")); err != nil {
+		missing(t, "web/node_modules/playwright-core is missing: run scripts/web.sh (npm ci)")
+	}
+
+	bin := t.TempDir()
+	for _, c := range []string{"api", "worker"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, c), "./cmd/"+c)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build ./cmd/%s: %v\n%s", c, err, out)
+		}
+	}
+
+	// The services, as the api and worker processes see them.
+	redis := testenv.Redis(t)
+	s3cfg := testenv.S3Config(t)
+	var entries []map[string]string
+	for role, tok := range uiTokens {
+		entries = append(entries, map[string]string{"token": tok, "name": "ui-" + role, "role": role})
+	}
+	tokensFile := filepath.Join(t.TempDir(), "tokens.json")
+	b, _ := json.Marshal(entries)
+	if err := os.WriteFile(tokensFile, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	env := append(os.Environ(),
+		"OFFSITE_DATABASE_URL="+testenv.PostgresURL(t),
+		"OFFSITE_REDIS_ADDR="+redis.Addr, "OFFSITE_REDIS_DB="+strconv.Itoa(redis.DB),
+		"OFFSITE_S3_ENDPOINT="+s3cfg.Endpoint, "OFFSITE_S3_ACCESS_KEY="+s3cfg.AccessKey,
+		"OFFSITE_S3_SECRET_KEY="+s3cfg.SecretKey, "OFFSITE_S3_REGION="+s3cfg.Region,
+		"OFFSITE_S3_BUCKET_CAPTURES="+s3cfg.CapturesBucket, "OFFSITE_S3_BUCKET_EVIDENCE="+s3cfg.EvidenceBucket,
+		"OFFSITE_LISTEN_ADDR="+addr, "OFFSITE_API_TOKENS_FILE="+tokensFile, "OFFSITE_BASEMAP_URL=",
+		"OFFSITE_WORKER_METRICS_ADDR=off", "OFFSITE_WORKER_CONCURRENCY=2", "OFFSITE_RETRY_DELAY=1s",
+		"OFFSITE_SHUTDOWN_TIMEOUT=5s", "OFFSITE_LOG_LEVEL=warn",
+	)
+	logs := t.TempDir()
+	start(t, filepath.Join(bin, "worker"), []string{"serve"}, env, filepath.Join(logs, "worker.log"))
+	start(t, filepath.Join(bin, "api"), nil, env, filepath.Join(logs, "api.log"))
+	base := "http://" + addr
+	waitHealthy(t, base, logs)
+
+	uscc := seed(t, apiclient.New(base, uiTokens["admin"]))
+
+	shots := filepath.Join(root, ".state", "ui-screenshots", time.Now().UTC().Format("20060102T150405"))
+	node := exec.Command("node", "web/tests/ui.mjs")
+	node.Dir = root
+	node.Env = append(os.Environ(), "OFFSITE_UI_URL="+base, "OFFSITE_UI_USCC="+uscc, "OFFSITE_UI_SCREENSHOTS="+shots,
+		"OFFSITE_UI_CHROMIUM="+chromium)
+	for role, tok := range uiTokens {
+		node.Env = append(node.Env, "OFFSITE_UI_TOKEN_"+strings.ToUpper(role)+"="+tok)
+	}
+	started := time.Now()
+	out, err := node.CombinedOutput()
+	t.Logf("node web/tests/ui.mjs (%s):\n%s", time.Since(started).Round(time.Millisecond), out)
+	if err != nil {
+		for _, f := range []string{"api.log", "worker.log"} {
+			if b, _ := os.ReadFile(filepath.Join(logs, f)); len(b) > 0 {
+				t.Logf("%s (tail):\n%s", f, tail(b, 4000))
+			}
+		}
+		t.Fatalf("browser test failed: %v; screenshots in %s", err, shots)
+	}
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// start runs a process until the test ends.
+func start(t *testing.T, path string, args, env []string, log string) {
+	t.Helper()
+	f, err := os.Create(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, f, f
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		f.Close()
+	})
+}
+
+func waitHealthy(t *testing.T, base, logs string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(logs, "api.log"))
+			t.Fatalf("api at %s not healthy after 30 s: %v\n%s", base, err, b)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+const sceneEPSG = 32650
+
+// seed registers, through the API, an enterprise owning parcel "site" (with a new roof in
+// the later capture) and a parcel "quiet", uploads and registers two Sentinel-2-like
+// captures a month apart, waits for the worker to clip them, and runs the sentinel2 pipeline
+// on the pair, so that the enterprise has a finding, its artifacts and an open inspection.
+// It returns the enterprise's USCC.
+func seed(t *testing.T, c *apiclient.Client) string {
+	t.Helper()
+	ctx := context.Background()
+	check, err := enforce.USCCCheckChar("91320594MA1W6K2Q3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uscc := "91320594MA1W6K2Q3" + string(check)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(c.Do(ctx, "POST", "/api/v1/enterprises", map[string]any{"uscc": uscc, "name": "某精细化工有限公司", "industry": "C2614",
+		"permit_no": uscc + "001P", "address": "苏州工业园区 1 号", "zone": "east", "location": []float64{117.0, 31.6}, "complaint_channel": "12369"}, nil))
+	var feats []sample.Feature
+	for _, p := range []struct {
+		id      string
+		x, y, w float64
+	}{{"site", 500500, 3499150, 400}, {"quiet", 501200, 3498600, 200}} {
+		f, err := sample.RectParcel(sceneEPSG, p.id, "", p.x, p.y, p.w, p.w)
+		must(err)
+		if p.id == "site" {
+			f.Properties["uscc"] = uscc
+		}
+		feats = append(feats, f)
+	}
+	fc, err := sample.FeatureCollection(feats)
+	must(err)
+	must(c.Do(ctx, "POST", "/api/v1/parcels", fc, nil))
+
+	dir := t.TempDir()
+	var ids []int64
+	for i, after := range []bool{false, true} {
+		sc := sample.Sentinel2(sceneEPSG, 500000, 3500000, 160, 160, after, []sample.Rect{{R0: 60, C0: 60, R1: 76, C1: 76}})
+		path, err := sc.Write(dir, fmt.Sprintf("s2-%d.tif", i))
+		must(err)
+		data, err := os.ReadFile(path)
+		must(err)
+		key := fmt.Sprintf("s2/ui-%d.tif", i)
+		var up struct {
+			URL string `json:"url"`
+		}
+		must(c.Do(ctx, "POST", "/api/v1/uploads", map[string]string{"key": key}, &up))
+		must(c.Put(ctx, up.URL, data))
+		var capt struct {
+			ID int64 `json:"id"`
+		}
+		at := time.Now().UTC().AddDate(0, 0, -60+30*i).Format(time.RFC3339)
+		must(c.Do(ctx, "POST", "/api/v1/captures", map[string]string{"kind": "sentinel2", "acquired_at": at, "sensor": "S2B", "key": key}, &capt))
+		ids = append(ids, capt.ID)
+	}
+	for _, id := range ids {
+		poll(t, fmt.Sprintf("capture %d processed", id), func() bool {
+			var cp struct {
+				Status string `json:"status"`
+				Error  string `json:"error"`
+			}
+			must(c.Do(ctx, "GET", fmt.Sprintf("/api/v1/captures/%d", id), nil, &cp))
+			if cp.Status == "failed" {
+				t.Fatalf("capture %d failed: %s", id, cp.Error)
+			}
+			return cp.Status == "processed"
+		})
+	}
+	must(c.Do(ctx, "POST", "/api/v1/pipeline-runs", map[string]any{"pipeline": "sentinel2", "before_id": ids[0], "after_id": ids[1]}, nil))
+	poll(t, "an open inspection from the finding", func() bool {
+		var ins struct {
+			Inspections []struct {
+				Status string `json:"status"`
+			} `json:"inspections"`
+		}
+		must(c.Do(ctx, "GET", "/api/v1/inspections?uscc="+uscc, nil, &ins))
+		return len(ins.Inspections) > 0
+	})
+	return uscc
+}
+
+func poll(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 2 minutes for %s", what)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}

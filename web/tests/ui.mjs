@@ -1,0 +1,253 @@
+// Browser test of Offsite's web interface, run by internal/webui's TestBrowser against a real
+// api and worker: sign in, open an enterprise, find its finding on the map, compare the
+// quick-looks, queue a survey and watch it finish, and try what a role may not do.
+// Environment: OFFSITE_UI_URL, OFFSITE_UI_USCC, OFFSITE_UI_TOKEN_{ADMIN,ANALYST,INSPECTOR,APPROVER},
+// OFFSITE_UI_SCREENSHOTS (where screenshots go on failure; after every step too with
+// OFFSITE_UI_SCREENSHOTS_ALL=1), OFFSITE_UI_CHROMIUM.
+import { chromium } from 'playwright-core';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set`);
+  return v;
+};
+const base = env('OFFSITE_UI_URL');
+const uscc = env('OFFSITE_UI_USCC');
+const tokens = { analyst: env('OFFSITE_UI_TOKEN_ANALYST'), inspector: env('OFFSITE_UI_TOKEN_INSPECTOR') };
+const shots = env('OFFSITE_UI_SCREENSHOTS');
+const origin = new URL(base).origin;
+
+const profile = mkdtempSync(join(tmpdir(), 'offsite-chromium-'));
+// A fresh profile per run (playwright passes it as --user-data-dir).
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.OFFSITE_UI_CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1400, height: 1000 },
+  locale: 'zh-CN',
+  acceptDownloads: true,
+});
+const page = context.pages()[0] || (await context.newPage());
+page.setDefaultTimeout(20000);
+
+const problems = [];
+const foreign = [];
+page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+page.on('console', (m) => { if (m.type() === 'error' && !/status of (400|401|403|404|409)/.test(m.text())) problems.push(`console: ${m.text()}`); });
+// No internet at run time: every request stays on the API's origin (blob: and data: are local).
+await context.route('**/*', (route) => {
+  const u = route.request().url();
+  if (u.startsWith(origin) || u.startsWith('blob:') || u.startsWith('data:')) return route.continue();
+  foreign.push(u);
+  return route.abort();
+});
+
+const steps = [];
+let current = '';
+async function step(name, fn) {
+  current = name;
+  const t0 = Date.now();
+  await fn();
+  steps.push(`ok  ${name} (${Date.now() - t0} ms)`);
+  if (process.env.OFFSITE_UI_SCREENSHOTS_ALL) {
+    // For a look at every page: a screenshot after each step, not only on failure.
+    mkdirSync(shots, { recursive: true });
+    await page.screenshot({ path: join(shots, `${steps.length}.png`), fullPage: true });
+  }
+  console.log(steps[steps.length - 1]);
+}
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+const go = (hash) => page.goto(`${base}/ui/#${hash}`);
+
+async function signIn(role) {
+  await go('/signin');
+  await page.fill('#token', tokens[role]);
+  await page.click('#signin-form button[type=submit]');
+  await page.waitForSelector('#who');
+}
+
+async function signOut() {
+  await page.click('#signout');
+  await page.waitForSelector('#signin-form');
+}
+
+let failed = null;
+try {
+  await step('a bad token is refused in words', async () => {
+    await go('/signin');
+    await page.fill('#token', 'not-a-valid-token-0000');
+    await page.click('#signin-form button[type=submit]');
+    const err = await page.waitForSelector('#signin-form .error');
+    const text = await err.innerText();
+    assert(text.includes('令牌无效'), `sign-in error reads ${JSON.stringify(text)}`);
+  });
+
+  await step('the analyst signs in and finds the enterprise by its open warnings', async () => {
+    await signIn('analyst');
+    assert((await page.innerText('#who')).includes('分析员'), 'the header does not name the analyst role in Chinese');
+    await page.selectOption('#ent-filters select[name=open_warnings]', 'true');
+    await page.click('#ent-filters button[type=submit]');
+    await page.waitForSelector(`#ent-results tr[data-uscc="${uscc}"]`);
+    const rows = await page.$$('#ent-results tbody tr');
+    assert(rows.length === 1, `${rows.length} enterprises with open warnings, want 1`);
+    assert((await page.innerText(`#ent-results tr[data-uscc="${uscc}"]`)).includes('预警'), 'the row does not show the warnings');
+    await page.selectOption('#ent-filters select[name=open_warnings]', 'false');
+    await page.click('#ent-filters button[type=submit]');
+    await page.waitForSelector('#ent-results .empty');
+  });
+
+  await step('the enterprise page shows the finding on the map', async () => {
+    await go('/enterprises?q=' + uscc.slice(0, 8));
+    await page.click(`#ent-results tr[data-uscc="${uscc}"] a.ent-link`);
+    await page.waitForSelector('#ent-map[data-findings]');
+    const n = Number(await page.getAttribute('#ent-map', 'data-findings'));
+    const parcels = Number(await page.getAttribute('#ent-map', 'data-parcels'));
+    assert(n >= 1 && parcels === 1, `map shows ${n} findings on ${parcels} parcels, want >= 1 on 1`);
+    await page.waitForSelector('#ent-map[data-rendered]');
+    // Where the finding is drawn, the map has a finding feature; click it there.
+    const px = await page.evaluate(() => {
+      const el = document.getElementById('ent-map');
+      const map = el.olMap;
+      const layer = map.getLayers().item(map.getLayers().getLength() - 1);
+      const f = layer.getSource().getFeatures()[0];
+      const g = f.getGeometry();
+      const c = g.getInteriorPoints ? g.getInteriorPoints().getPoint(0).getCoordinates() : g.getInteriorPoint().getCoordinates();
+      const p = map.getPixelFromCoordinate(c);
+      const hit = map.forEachFeatureAtPixel(p, (x) => x === f) || false;
+      const r = el.getBoundingClientRect();
+      return { x: r.left + p[0], y: r.top + p[1], hit, kind: f.get('kind') };
+    });
+    assert(px.hit, 'the finding is not drawn where it is');
+    await page.mouse.click(px.x, px.y);
+    await page.waitForSelector('#finding-detail #before-after img.ba-after');
+    await page.waitForFunction(() => [...document.querySelectorAll('#before-after img')].every((i) => i.complete && i.naturalWidth > 0));
+    assert(await page.$('#finding-list li.selected'), 'clicking the finding on the map does not select it in the list');
+  });
+
+  await step('before and after compare by swipe and toggle; evidence has hashes and provenance', async () => {
+    await page.fill('#swipe', '80');
+    const clip = await page.$eval('#before-after img.ba-after', (i) => i.style.clipPath);
+    assert(clip.includes('80%'), `after image clip-path ${clip}`);
+    await page.selectOption('#before-after select', 'toggle');
+    await page.click('#ba-toggle');
+    assert(await page.$eval('#before-after img.ba-after', (i) => i.style.visibility) === 'hidden', 'toggle does not hide the after image');
+    const rows = await page.$$('#finding-detail table.evidence tbody tr');
+    assert(rows.length >= 3, `${rows.length} evidence rows`);
+    const hash = await page.$eval('#finding-detail table.evidence .hash', (e) => e.title);
+    assert(/^[0-9a-f]{64}$/.test(hash), `evidence hash ${hash}`);
+    const prov = await page.$eval('#finding-detail .provenance pre', (e) => e.textContent);
+    assert(prov.includes('derived_from') || prov.includes('processing'), 'provenance lacks its links');
+    await page.waitForFunction(() => [...document.querySelectorAll('#finding-detail img.thumb')].some((i) => i.naturalWidth > 0));
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#finding-detail table.evidence tbody tr:first-child .action button')]);
+    assert(dl.suggestedFilename().length > 10, `download named ${dl.suggestedFilename()}`);
+  });
+
+  await step('the inspection shows its steps and no action the analyst may not take', async () => {
+    await page.waitForSelector('#inspections article.inspection');
+    const steps = await page.$$('#inspections ol.timeline li');
+    assert(steps.length >= 1, 'the timeline is empty');
+    assert(await page.$('#inspections .no-actions'), 'the analyst is offered inspection actions');
+    assert(!(await page.$('#act-approve')), 'the analyst is offered the approval');
+  });
+
+  await step('the analyst queues a survey over a drawn zone and watches it finish', async () => {
+    await go('/surveys/new');
+    await page.waitForSelector('#survey-map[data-parcels]');
+    await page.waitForSelector('#survey-map[data-rendered]');
+    const box = await page.$eval('#survey-map', (e) => { const r = e.getBoundingClientRect(); return { x: r.left, y: r.top, w: r.width, h: r.height }; });
+    const pts = [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9], [0.1, 0.9]].map(([a, b]) => [box.x + a * box.w, box.y + b * box.h]);
+    for (const [x, y] of pts) {
+      await page.mouse.click(x, y);
+      await page.waitForTimeout(150);
+    }
+    await page.mouse.click(pts[0][0], pts[0][1]); // closing on the first corner finishes the polygon
+    await page.waitForSelector('#survey-map[data-zone=drawn]');
+    // A window that ends before it starts is refused by the API, and said so in words.
+    await page.fill('#survey-form input[name=end]', '2020-01-01');
+    await page.click('#survey-form button[type=submit]');
+    const err = await (await page.waitForSelector('#survey-form .error')).innerText();
+    assert(err.includes('“结束日期”填写有误'), `invalid window error reads ${JSON.stringify(err)}`);
+    const tomorrow = new Date(Date.now() + 86400e3).toISOString().slice(0, 10);
+    await page.fill('#survey-form input[name=end]', tomorrow);
+    await page.fill('#survey-form input[name=name]', '浏览器测试调查');
+    await page.click('#survey-form button[type=submit]');
+    await page.waitForSelector('#survey-status');
+    const seen = new Set();
+    const deadline = Date.now() + 150000;
+    for (;;) {
+      const st = await page.getAttribute('#survey-status', 'data-status');
+      seen.add(await page.getAttribute('#survey-progress', 'aria-valuenow'));
+      if (['finished', 'error', 'canceled'].includes(st)) {
+        assert(st === 'finished', `survey ended ${st}: ${await page.innerText('#survey-status')}`);
+        break;
+      }
+      assert(Date.now() < deadline, `survey still ${st} after 150 s`);
+      await page.waitForTimeout(300);
+    }
+    await page.waitForFunction(() => document.querySelector('#survey-progress')?.getAttribute('aria-valuenow') === '100');
+    const parts = await page.$$('#survey-parts tbody tr');
+    assert(parts.length >= 2, `${parts.length} survey parts, want the 2 captures`);
+    console.log(`    progress values seen: ${[...seen].join(', ')}`);
+  });
+
+  await step('the inspector may not queue a survey: the form says so and the API refuses in words', async () => {
+    await signOut();
+    await signIn('inspector');
+    await go('/surveys/new');
+    const msg = await (await page.waitForSelector('#survey-forbidden')).innerText();
+    assert(msg.includes('检查员'), `forbidden message ${JSON.stringify(msg)}`);
+    assert(await page.$eval('#survey-form button[type=submit]', (b) => b.disabled), 'the queue button is enabled for the inspector');
+    // Were the button enabled (a stale page), the API would refuse, and the page say why.
+    await page.waitForSelector('#survey-map[data-rendered]');
+    await page.$$eval('#survey-form input, #survey-form select, #survey-form button', (xs) => xs.forEach((x) => (x.disabled = false)));
+    const box = await page.$eval('#survey-map', (e) => { const r = e.getBoundingClientRect(); return { x: r.left, y: r.top, w: r.width, h: r.height }; });
+    for (const [a, b] of [[0.2, 0.2], [0.8, 0.2], [0.5, 0.8], [0.2, 0.2]]) {
+      await page.mouse.click(box.x + a * box.w, box.y + b * box.h);
+      await page.waitForTimeout(150);
+    }
+    await page.waitForSelector('#survey-map[data-zone=drawn]');
+    await page.click('#survey-form button[type=submit]');
+    const err = await (await page.waitForSelector('#survey-form .error')).innerText();
+    assert(err.includes('无权') && err.includes('检查员'), `forbidden error reads ${JSON.stringify(err)}`);
+  });
+
+  await step('the inspector may ask for a self-check, which joins the steps', async () => {
+    await go('/enterprises/' + uscc);
+    await page.waitForSelector('#inspections form.act-self-check');
+    assert(!(await page.$('#act-approve')), 'the inspector is offered the approval');
+    const before = (await page.$$('#inspections ol.timeline li')).length;
+    await page.click('#inspections form.act-self-check button[type=submit]');
+    await page.waitForSelector('#inspections article[data-status=self_check_requested]');
+    const after = (await page.$$('#inspections ol.timeline li')).length;
+    assert(after === before + 1, `timeline has ${after} steps, want ${before + 1}`);
+  });
+
+  await step('the public list answers without signing in; English is a click away', async () => {
+    await signOut();
+    await go('/public');
+    await page.waitForSelector('#public-list :is(table, .empty)');
+    await page.click('#lang');
+    await page.waitForSelector('text=Positive list of law-abiding enterprises');
+    await page.click('#lang');
+  });
+
+  assert(!foreign.length, `requests left the API's origin: ${foreign.join(', ')}`);
+  assert(!problems.length, `the page reported errors:\n${problems.join('\n')}`);
+} catch (e) {
+  failed = e;
+  mkdirSync(shots, { recursive: true });
+  const file = join(shots, current.replace(/[^\p{L}\p{N}]+/gu, '-').slice(0, 80) + '.png');
+  await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+  writeFileSync(join(shots, 'problems.txt'), [`step: ${current}`, String(e && e.stack), ...problems, ...foreign].join('\n'));
+  console.error(`FAIL ${current}: ${e && e.message}\nscreenshot: ${file}`);
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
