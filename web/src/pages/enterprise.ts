@@ -217,8 +217,8 @@ async function inspectionCard(ins: any, refresh: () => void): Promise<HTMLElemen
       w.confirmations ? h('span', { class: 'muted small' }, ' ', t('confirmations', { n: w.confirmations })) : null))) : null,
     h('h4', {}, t('timeline')),
     h('ol', { class: 'timeline' }, tl.steps.map((s) => h('li', {},
-      h('time', {}, fmtDate(s.at, true)), ' ', h('strong', {}, s.action), ' — ', t('step_by', { actor: s.actor, role: tk('role_', s.role) }),
-      s.detail && s.detail !== '{}' && s.detail !== 'null' ? h('div', { class: 'muted small detail' }, s.detail) : null))),
+      h('time', {}, fmtDate(s.at, true)), ' ', h('strong', { title: s.action }, tk('step_', s.action)), ' — ', t('step_by', { actor: s.actor, role: tk('role_', s.role) }),
+      stepDetail(s.detail), h('div', { class: 'muted small' }, t('audit_hash'), ' ', h('code', {}, String(s.hash || '').slice(0, 16)))))),
     h('h4', {}, t('actions')),
     await inspectionActions(ins, refresh));
 }
@@ -268,4 +268,20 @@ async function inspectionActions(ins: any, refresh: () => void): Promise<HTMLEle
     }
   }
   return h('div', { class: 'actions' }, out.length ? out : h('p', { class: 'muted no-actions' }, t('no_actions')));
+}
+
+// stepDetail shows an audit entry's detail as "name: value" lines, the JSON under them.
+function stepDetail(detail: string): HTMLElement | null {
+  if (!detail || detail === '{}' || detail === 'null') return null;
+  let d: any;
+  try {
+    d = JSON.parse(detail);
+  } catch {
+    return h('div', { class: 'muted small detail' }, detail);
+  }
+  const inner = d && typeof d.detail === 'object' && d.detail ? d.detail : d;
+  const lines = Object.entries(inner || {}).filter(([k, v]) => !['version', 'status'].includes(k) && v !== null && typeof v !== 'object')
+    .map(([k, v]) => h('li', {}, h('span', { class: 'muted' }, k + ': '), /^\d{4}-\d\d-\d\dT/.test(String(v)) ? fmtDate(String(v), true) : String(v)));
+  return h('div', { class: 'small detail' }, lines.length ? h('ul', {}, lines) : null,
+    h('details', {}, h('summary', { class: 'muted' }, 'JSON'), h('code', {}, detail)));
 }
