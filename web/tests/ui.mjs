@@ -150,7 +150,7 @@ try {
 
   await step('the inspection shows its steps and no action the analyst may not take', async () => {
     await page.waitForSelector('#inspections article.inspection');
-    const steps = await page.$$('#inspections ol.timeline li');
+    const steps = await page.$$('#inspections ol.timeline > li');
     assert(steps.length >= 1, 'the timeline is empty');
     assert(await page.$('#inspections .no-actions'), 'the analyst is offered inspection actions');
     assert(!(await page.$('#act-approve')), 'the analyst is offered the approval');
@@ -196,6 +196,23 @@ try {
     console.log(`    progress values seen: ${[...seen].join(', ')}`);
   });
 
+  await step('the analyst proposes the enterprise for the positive list and puts it on public notice', async () => {
+    await go('/list');
+    await page.waitForSelector('#list-entries .empty');
+    await page.click('details:has(#propose-form) > summary');
+    await page.fill('#propose-form input[name=uscc]', uscc);
+    await page.$$eval('#propose-form input[type=checkbox]', (xs) => xs.forEach((x) => (x.checked = true)));
+    for (const sel of await page.$$('#propose-form select')) {
+      await sel.selectOption({ index: 1 });
+    }
+    await page.click('#propose-form button[type=submit]');
+    await page.waitForSelector('#list-entries article.entry[data-status=proposed]');
+    await page.click('#list-entries article.entry form.act-notice button[type=submit]');
+    await page.waitForSelector('#list-entries article.entry[data-status=notice]');
+    const notices = await (await page.waitForSelector('#notices table')).innerText();
+    assert(notices.includes(uscc), 'the entry on notice is not among the public notices');
+  });
+
   await step('the inspector may not queue a survey: the form says so and the API refuses in words', async () => {
     await signOut();
     await signIn('inspector');
@@ -221,10 +238,10 @@ try {
     await go('/enterprises/' + uscc);
     await page.waitForSelector('#inspections form.act-self-check');
     assert(!(await page.$('#act-approve')), 'the inspector is offered the approval');
-    const before = (await page.$$('#inspections ol.timeline li')).length;
+    const before = (await page.$$('#inspections ol.timeline > li')).length;
     await page.click('#inspections form.act-self-check button[type=submit]');
     await page.waitForSelector('#inspections article[data-status=self_check_requested]');
-    const after = (await page.$$('#inspections ol.timeline li')).length;
+    const after = (await page.$$('#inspections ol.timeline > li')).length;
     assert(after === before + 1, `timeline has ${after} steps, want ${before + 1}`);
   });
 
@@ -232,6 +249,7 @@ try {
     await signOut();
     await go('/public');
     await page.waitForSelector('#public-list :is(table, .empty)');
+    assert((await page.innerText('main')).includes(uscc), 'the public page does not show the enterprise on notice');
     await page.click('#lang');
     await page.waitForSelector('text=Positive list of law-abiding enterprises');
     await page.click('#lang');

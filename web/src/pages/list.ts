@@ -103,15 +103,16 @@ async function proposeForm(refresh: () => void): Promise<HTMLElement> {
     }
     return out;
   };
-  const f = form([field(t('uscc'), h('input', { name: 'uscc', required: true, size: 20 })), h('fieldset', { class: 'facts-in' }, h('legend', {}, t('list_facts')), inputs), result],
+  const form_ = form([field(t('uscc'), h('input', { name: 'uscc', required: true, size: 20 })), h('fieldset', { class: 'facts-in' }, h('legend', {}, t('list_facts')), inputs), result],
     t('list_propose'), async (v) => {
       const fs = collect(v);
       const ev = await api<any>('POST', '/api/v1/positive-list/evaluate', { facts: fs });
       clear(result, h('p', {}, ev.admitted ? t('list_admitted', { path: ev.path }) : t('list_not_admitted')),
-        h('ul', { class: 'small' }, (ev.reasons || []).filter((r: any) => !r.passed).map((r: any) => h('li', {}, `${r.path}: ${r.label || r.fact} — ${r.detail || ''}`))));
+        ev.admitted ? null : h('ul', { class: 'small' }, (ev.reasons || []).filter((r: any) => !r.passed).map((r: any) => h('li', {}, `${r.path}: ${r.label || r.fact} — ${r.detail || ''}`))));
       if (!ev.admitted) return;
       await api('POST', '/api/v1/positive-list', { uscc: v.uscc.trim(), facts: fs });
+      form_.reset();
       refresh();
     }, { id: 'propose-form' });
-  return h('details', { class: 'card' }, h('summary', {}, t('list_propose')), f);
+  return h('details', { class: 'card' }, h('summary', {}, t('list_propose')), form_);
 }

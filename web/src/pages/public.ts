@@ -13,8 +13,11 @@ export async function publicPage(app: HTMLElement): Promise<void> {
     listEl, h('h2', {}, t('notices_title')), noticeEl, h('h2', {}, t('disclosures')), discEl);
   const table = (rows: any[], cols: [string, (r: any) => any][]) => h('table', { class: 'table' },
     h('thead', {}, h('tr', {}, cols.map(([c]) => h('th', {}, c)))), h('tbody', {}, rows.map((r) => h('tr', {}, cols.map(([, f]) => h('td', {}, f(r)))))));
+  // The three requests go out together.
+  const [list, notices, disclosures] = [api<any>('GET', '/public/positive-list?limit=1000'), api<any>('GET', '/public/notices'), api<any>('GET', '/public/disclosures')];
+  for (const p of [list, notices, disclosures]) p.catch(() => {}); // each is reported where it is shown
   try {
-    const res = await api<any>('GET', '/public/positive-list?limit=1000');
+    const res = await list;
     const rows: any[] = res.enterprises || res.entries || res.list || [];
     clear(listEl, !rows.length ? h('p', { class: 'empty' }, t('public_empty')) : table(rows, [
       [t('ent_name'), (r) => r.name], [t('ent_address'), (r) => r.address], [t('uscc'), (r) => h('code', {}, r.uscc)],
@@ -24,7 +27,7 @@ export async function publicPage(app: HTMLElement): Promise<void> {
     clear(listEl, errorBox(e));
   }
   try {
-    const n = await api<any>('GET', '/public/notices');
+    const n = await notices;
     const ns: any[] = Array.isArray(n) ? n : n.notices || [];
     clear(noticeEl, !ns.length ? h('p', { class: 'empty' }, t('no_notices')) : table(ns, [
       [t('ent_name'), (r) => r.name], [t('uscc'), (r) => h('code', {}, r.uscc)], [t('ent_industry'), (r) => r.industry],
@@ -33,7 +36,7 @@ export async function publicPage(app: HTMLElement): Promise<void> {
     clear(noticeEl, errorBox(e));
   }
   try {
-    const d = await api<any>('GET', '/public/disclosures');
+    const d = await disclosures;
     const ds: any[] = d.disclosures || [];
     clear(discEl, !ds.length ? h('p', { class: 'empty' }, t('no_disclosures')) : table(ds, [
       [t('ent_name'), (r) => r.name], [t('uscc'), (r) => h('code', {}, r.uscc)], ['', (r) => r.rule], ['', (r) => r.penalty]]));
