@@ -11,35 +11,18 @@ import (
 	"testing"
 
 	"github.com/offsite/offsite/internal/httpapi"
-	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/s3"
-	"github.com/offsite/offsite/internal/testenv"
 	"github.com/offsite/offsite/internal/webui"
 )
 
-// newUIServer returns an API with the web interface mounted, on a fresh database and test
-// buckets, and the store behind it.
+// newUIServer returns newServer's API with the web interface mounted, and its store.
 func newUIServer(t *testing.T) (*httptest.Server, *s3.Store) {
 	t.Helper()
-	db, err := postgres.Open(context.Background(), testenv.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	store, err := s3.New(testenv.S3Config(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	captures := postgres.NewCaptureService(db)
-	srv := &httpapi.Server{
-		Parcels: postgres.NewParcelService(db), Captures: captures, Clips: captures, Artifacts: captures, Findings: postgres.NewFindingService(db),
-		Surveys: postgres.NewSurveyService(db), Store: store, CapturesBucket: store.Captures,
-		Enforce: postgres.NewEnforceService(db), Tokens: mustTestTokens(t),
-		UI: webui.Handler(webui.Config{Pipelines: []string{"sentinel2"}, CaptureKinds: []string{"sentinel2"}}),
-	}
+	srv, _ := newServer(t)
+	srv.UI = webui.Handler(webui.Config{Pipelines: []string{"sentinel2"}, CaptureKinds: []string{"sentinel2"}})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return hs, store
+	return hs, srv.Store.(*s3.Store)
 }
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
