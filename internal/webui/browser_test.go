@@ -192,7 +192,7 @@ func waitHealthy(t *testing.T, base, logs string) {
 const sceneEPSG = 32650
 
 // seed registers, through the API, an enterprise owning parcel "site" (with a new roof in
-// the later capture) and a parcel "quiet", uploads and registers two Sentinel-2-like
+// the later capture), a parcel "quiet" and a named zone over them, uploads and registers two Sentinel-2-like
 // captures a month apart, waits for the worker to clip them, and runs the sentinel2 pipeline
 // on the pair, so that the enterprise has a finding, its artifacts and an open inspection.
 // It returns the enterprise's USCC.
@@ -227,6 +227,12 @@ func seed(t *testing.T, c *apiclient.Client) string {
 	fc, err := sample.FeatureCollection(feats)
 	must(err)
 	must(c.Do(ctx, "POST", "/api/v1/parcels", fc, nil))
+
+	// A named zone over the scene, for picking instead of drawing.
+	corner, err := sample.ToLonLat(sceneEPSG, [][2]float64{{500000, 3498400}, {501600, 3498400}, {501600, 3500000}, {500000, 3500000}})
+	must(err)
+	must(c.Do(ctx, "POST", "/api/v1/zones", map[string]any{"name": "东区工业园",
+		"geometry": map[string]any{"type": "Polygon", "coordinates": [][][2]float64{append(corner, corner[0])}}}, nil))
 
 	dir := t.TempDir()
 	var ids []int64

@@ -223,12 +223,10 @@ try {
     // Were the button enabled (a stale page), the API would refuse, and the page say why.
     await page.waitForSelector('#survey-map[data-rendered]');
     await page.$$eval('#survey-form input, #survey-form select, #survey-form button', (xs) => xs.forEach((x) => (x.disabled = false)));
-    const box = await page.$eval('#survey-map', (e) => { const r = e.getBoundingClientRect(); return { x: r.left, y: r.top, w: r.width, h: r.height }; });
-    for (const [a, b] of [[0.2, 0.2], [0.8, 0.2], [0.5, 0.8], [0.2, 0.2]]) {
-      await page.mouse.click(box.x + a * box.w, box.y + b * box.h);
-      await page.waitForTimeout(150);
-    }
-    await page.waitForSelector('#survey-map[data-zone=drawn]');
+    // This time the zone is picked from the named zones.
+    await page.waitForSelector('#zone-pick option:nth-child(2)', { state: 'attached' });
+    await page.selectOption('#zone-pick', { label: '东区工业园' });
+    await page.waitForSelector('#survey-map[data-zone=picked]');
     await page.click('#survey-form button[type=submit]');
     const err = await (await page.waitForSelector('#survey-form .error')).innerText();
     assert(err.includes('无权') && err.includes('检查员'), `forbidden error reads ${JSON.stringify(err)}`);
