@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/s3"
 	"github.com/offsite/offsite/internal/sample"
 )
 
@@ -22,7 +23,6 @@ import (
 // same clips.
 func TestSurveyBatches(t *testing.T) {
 	s := startSystem(t)
-	ctx := context.Background()
 	fc := parcels(t, map[string][3]float64{
 		"b-0": {500300, 3499500, 300}, "b-1": {501250, 3498950, 300}, "b-2": {503300, 3499300, 300},
 		"b-3": {500400, 3496800, 300}, "b-4": {502750, 3496500, 400}, "b-5": {501700, 3497800, 300},
@@ -32,18 +32,8 @@ func TestSurveyBatches(t *testing.T) {
 	}
 	roofs := []sample.Rect{{R0: 80, C0: 130, R1: 100, C1: 150}, {R0: 320, C0: 280, R1: 345, C1: 310}}
 	for i, after := range []bool{false, true} {
-		path, err := sample.Sentinel2(sceneEPSG, 500000, 3500000, 400, 400, after, roofs).Write(t.TempDir(), "s2.tif")
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
 		key := fmt.Sprintf("batch/%d.tif", i)
-		if err := s.store.PutCapture(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil {
-			t.Fatal(err)
-		}
+		putSentinel2(t, s.store, key, 400, after, roofs)
 		var c offsite.Capture
 		if code := s.call(t, "POST", "/api/v1/captures", map[string]string{
 			"kind": "sentinel2", "acquired_at": fmt.Sprintf("2026-0%d-01T02:30:00Z", 3+i), "key": key,
@@ -103,5 +93,22 @@ func TestSurveyBatches(t *testing.T) {
 	if again := findings(); !slices.Equal(again, fs) || large.Progress.Findings != small.Progress.Findings {
 		t.Errorf("one batch per capture found %d (stored now %+v); batches of 1 found %d (%+v)",
 			large.Progress.Findings, again, small.Progress.Findings, fs)
+	}
+}
+
+// putSentinel2 stores a size x size Sentinel-2-like scene at (500000, 3500000) under key in
+// the captures bucket: the later date (after) with roofs.
+func putSentinel2(t *testing.T, store *s3.Store, key string, size int, after bool, roofs []sample.Rect) {
+	t.Helper()
+	path, err := sample.Sentinel2(sceneEPSG, 500000, 3500000, size, size, after, roofs).Write(t.TempDir(), "s2.tif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutCapture(context.Background(), key, bytes.NewReader(data), int64(len(data))); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,20 +27,42 @@ import (
 	"github.com/offsite/offsite/internal/testenv"
 )
 
-// buildWorker compiles cmd/worker into a temporary directory.
-func buildWorker(t *testing.T) string {
+// buildWorker compiles cmd/worker (once per test binary).
+func buildWorker(t *testing.T) string { return buildCmd(t, "worker") }
+
+// builds holds the commands compiled by buildCmd, shared by the tests; TestMain removes them.
+var builds struct {
+	sync.Mutex
+	dir  string
+	bins map[string]string
+}
+
+// buildCmd compiles cmd/<name> once for all the tests of the package.
+func buildCmd(t *testing.T, name string) string {
 	t.Helper()
+	builds.Lock()
+	defer builds.Unlock()
+	if bin, ok := builds.bins[name]; ok {
+		return bin
+	}
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	root := filepath.Dir(strings.TrimSpace(string(out)))
-	bin := filepath.Join(t.TempDir(), "worker")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/worker")
+	if builds.dir == "" {
+		if builds.dir, err = os.MkdirTemp("", "offsite-e2e-bin-"); err != nil {
+			t.Fatal(err)
+		}
+		builds.bins = map[string]string{}
+	}
+	bin := filepath.Join(builds.dir, name)
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/"+name)
 	cmd.Dir = root
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/worker: %v\n%s", err, b)
+		t.Fatalf("go build ./cmd/%s: %v\n%s", name, err, b)
 	}
+	builds.bins[name] = bin
 	return bin
 }
 
@@ -59,17 +82,22 @@ type harness struct {
 	insp     *asynq.Inspector
 }
 
-// newHarness prepares the services, a 2400x2400 scene (big enough that a capture takes a few
-// seconds) and 120 parcels on it. s3Endpoint, when set, is where the worker reaches the
+// newHarness prepares the services and 120 parcels on a 24 km square; register uploads a
+// 2400x2400 scene over them (big enough that a capture takes a few seconds). s3Endpoint, when set, is where the worker reaches the
 // gateway (a proxy in front of it).
 func newHarness(t *testing.T, s3Endpoint func(real string) string) *harness {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs a worker process through a fault and its recovery")
 	}
+	return newHarnessOn(t, s3Endpoint, testenv.PostgresURL(t))
+}
+
+// newHarnessOn is newHarness on the database at dbURL.
+func newHarnessOn(t *testing.T, s3Endpoint func(real string) string, dbURL string) *harness {
+	t.Helper()
 	h := &harness{t: t, bin: buildWorker(t), logs: filepath.Join(t.TempDir(), "worker.log")}
 	ctx := context.Background()
-	dbURL := testenv.PostgresURL(t)
 	redis := testenv.Redis(t)
 	h.s3cfg = testenv.S3Config(t)
 	db, err := postgres.Open(ctx, dbURL)
@@ -93,10 +121,6 @@ func newHarness(t *testing.T, s3Endpoint func(real string) string) *harness {
 		"OFFSITE_WORKER_METRICS_ADDR=off", "OFFSITE_WORKER_CONCURRENCY=1",
 		"OFFSITE_RETRY_DELAY=1s", "OFFSITE_SHUTDOWN_TIMEOUT=5s", "OFFSITE_LOG_LEVEL=warn",
 	)
-	sc := sample.Scene{EPSG: sceneEPSG, X0: 500000, Y0: 3500000, Pixel: 10, Width: 2400, Height: 2400, Bands: 4}
-	if h.scene, err = sc.Write(t.TempDir(), "big.tif"); err != nil {
-		t.Fatal(err)
-	}
 	for i := range 120 {
 		x := 500000 + float64(i%12)*1900 + 100
 		y := 3500000 - 24000 + float64(i/12)*2300 + 100
@@ -118,13 +142,17 @@ func newHarness(t *testing.T, s3Endpoint func(real string) string) *harness {
 }
 
 // start runs a worker process; it is stopped when the test ends.
-func (h *harness) start() *exec.Cmd {
-	f, err := os.OpenFile(h.logs, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+func (h *harness) start() *exec.Cmd { return h.run(h.logs, nil, h.bin, "serve") }
+
+// run runs a process with the harness's environment plus env, logging to logs; it is
+// stopped when the test ends.
+func (h *harness) run(logs string, env []string, bin string, args ...string) *exec.Cmd {
+	f, err := os.OpenFile(logs, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	cmd := exec.Command(h.bin, "serve")
-	cmd.Env, cmd.Stdout, cmd.Stderr = h.env, f, f
+	cmd := exec.Command(bin, args...)
+	cmd.Env, cmd.Stdout, cmd.Stderr = append(slices.Clone(h.env), env...), f, f
 	if err := cmd.Start(); err != nil {
 		h.t.Fatal(err)
 	}
@@ -139,6 +167,13 @@ func (h *harness) start() *exec.Cmd {
 // register uploads the scene under key, registers it and queues its clip task.
 func (h *harness) register(key string) *offsite.Capture {
 	t, ctx := h.t, context.Background()
+	if h.scene == "" {
+		sc := sample.Scene{EPSG: sceneEPSG, X0: 500000, Y0: 3500000, Pixel: 10, Width: 2400, Height: 2400, Bands: 4}
+		var err error
+		if h.scene, err = sc.Write(t.TempDir(), "big.tif"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	f, err := os.Open(h.scene)
 	if err != nil {
 		t.Fatal(err)
