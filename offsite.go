@@ -253,7 +253,8 @@ const (
 )
 
 // Survey is an analyst's request to process the captures of some kinds that cover a zone in
-// a time window. Each capture is one part, run as its own task.
+// a time window. Each capture, or each batch of the parcels under it, is one part, run as its
+// own task.
 type Survey struct {
 	ID          int64        `json:"id"`
 	Name        string       `json:"name,omitempty"`
