@@ -247,7 +247,9 @@ try {
     await signOut();
     await go('/public');
     await page.waitForSelector('#public-list :is(table, .empty)');
-    assert((await page.innerText('main')).includes(uscc), 'the public page does not show the enterprise on notice');
+    await page.waitForSelector('#public-disclosures :is(table, .empty)');
+    const notices = await (await page.waitForSelector('#public-notices table')).innerText();
+    assert(notices.includes(uscc), 'the public page does not show the enterprise on notice');
     await page.click('#lang');
     await page.waitForSelector('text=Positive list of law-abiding enterprises');
     await page.click('#lang');

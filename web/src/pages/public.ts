@@ -6,8 +6,8 @@ import { clear, errorBox, h, loading } from '../ui';
 
 export async function publicPage(app: HTMLElement): Promise<void> {
   const listEl = h('div', { id: 'public-list' }, loading());
-  const noticeEl = h('div', {}, loading());
-  const discEl = h('div', {}, loading());
+  const noticeEl = h('div', { id: 'public-notices' }, loading());
+  const discEl = h('div', { id: 'public-disclosures' }, loading());
   app.append(h('h1', {}, t('public_title')),
     h('p', {}, h('a', { href: '/public/positive-list?format=csv', class: 'button secondary', download: 'positive-list.csv' }, t('public_csv'))),
     listEl, h('h2', {}, t('notices_title')), noticeEl, h('h2', {}, t('disclosures')), discEl);
