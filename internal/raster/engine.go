@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/airbusgeo/godal"
 )
@@ -75,7 +76,7 @@ func (e *engine) run(ctx context.Context, a *access, src Source, first *scene, e
 	workers := runtime.GOMAXPROCS(0)
 	readersN := max(1, min(2*workers, len(e.order)))
 	finishersN := workers
-	blocks := make(chan block)
+	blocks := make(chan runBlock)
 	done := make(chan int, len(e.jobs))
 	outs := make(chan ClipOutput, 2*workers)
 
@@ -90,14 +91,39 @@ func (e *engine) run(ctx context.Context, a *access, src Source, first *scene, e
 		cancel(err)
 	}
 
-	// Feed blocks in row-major order.
+	// Feed blocks in row-major order. From object storage through the Go
+	// reader, blocks stored next to each other are fetched in one GET, up to
+	// fetchBudget bytes ahead of the readers: the gateway's cost is per
+	// request, and fetching runs ahead of decoding.
+	runs := e.fetchRuns(a, first)
+	tokens := make(chan struct{}, fetchBudget/fetchToken)
+	started := make(chan *fetchRun, len(runs))
+	go func() {
+		defer close(started)
+		for _, r := range runs {
+			if r.end > r.off {
+				for range r.tokens() {
+					select {
+					case tokens <- struct{}{}:
+					case <-ctx.Done():
+						return
+					}
+				}
+				r.sp = a.client.startSpan(src.Bucket, src.Key, r.off, r.end)
+			}
+			r.left.Store(int32(len(r.blocks)))
+			started <- r
+		}
+	}()
 	go func() {
 		defer close(blocks)
-		for _, b := range e.order {
-			select {
-			case blocks <- b:
-			case <-ctx.Done():
-				return
+		for r := range started {
+			for _, b := range r.blocks {
+				select {
+				case blocks <- runBlock{b, r}:
+				case <-ctx.Done():
+					return
+				}
 			}
 		}
 	}()
@@ -125,11 +151,13 @@ func (e *engine) run(ctx context.Context, a *access, src Source, first *scene, e
 				}
 			}()
 			buf := make([]byte, e.m.bands*e.m.blockW*e.m.blockH*e.m.pt.size)
-			for b := range blocks {
+			for rb := range blocks {
 				if ctx.Err() != nil {
 					return
 				}
+				b := rb.b
 				n, err := e.readBlock(ctx, a, s, b, buf)
+				rb.r.read(a, tokens)
 				if err != nil {
 					fail(&readErr, err)
 					return
@@ -211,6 +239,86 @@ func (e *engine) run(ctx context.Context, a *access, src Source, first *scene, e
 		return st, err
 	}
 	return st, nil
+}
+
+// fetchBudget bounds the bytes fetched ahead of the readers, in tokens of
+// fetchToken bytes; fetchRunMax bounds one GET.
+const (
+	fetchBudget = 32 << 20
+	fetchToken  = 1 << 20
+	fetchRunMax = 8 << 20
+)
+
+// fetchRun is a run of blocks read one after another and stored next to
+// each other, fetched in one GET ([off, end) of the file) when end > off.
+type fetchRun struct {
+	blocks   []block
+	off, end int64
+	sp       *span
+	left     atomic.Int32 // blocks not yet read
+}
+
+// runBlock is a block to read and its run.
+type runBlock struct {
+	b block
+	r *fetchRun
+}
+
+// tokens is the run's share of fetchBudget.
+func (r *fetchRun) tokens() int { return int((r.end - r.off + fetchToken - 1) / fetchToken) }
+
+// read records one block of r read; after the last, the fetched bytes go and
+// their tokens return.
+func (r *fetchRun) read(a *access, tokens chan struct{}) {
+	if r.left.Add(-1) != 0 || r.sp == nil {
+		return
+	}
+	a.client.drop(r.sp)
+	r.sp = nil // let the bytes go
+	for range r.tokens() {
+		<-tokens
+	}
+}
+
+// fetchRuns groups the blocks to read (in order) into runs stored next to
+// each other, at most fetchRunMax bytes each, when s is read through the Go
+// reader and its blocks hold all bands; otherwise every block is a run of
+// its own that GDAL fetches as it reads.
+func (e *engine) fetchRuns(a *access, s *scene) []*fetchRun {
+	single := func() []*fetchRun {
+		runs := make([]*fetchRun, len(e.order))
+		for i, b := range e.order {
+			runs[i] = &fetchRun{blocks: []block{b}}
+		}
+		return runs
+	}
+	if a.client == nil || e.m.bands > 1 && s.ds.Metadata("INTERLEAVE", godal.Domain("IMAGE_STRUCTURE")) != "PIXEL" {
+		return single()
+	}
+	band := s.ds.Bands()[0]
+	var runs []*fetchRun
+	for _, b := range e.order {
+		suffix := strconv.Itoa(b.col) + "_" + strconv.Itoa(b.row)
+		off, err1 := strconv.ParseInt(band.Metadata("BLOCK_OFFSET_"+suffix, godal.Domain("TIFF")), 10, 64)
+		n, err2 := strconv.ParseInt(band.Metadata("BLOCK_SIZE_"+suffix, godal.Domain("TIFF")), 10, 64)
+		if err1 != nil || err2 != nil {
+			return single()
+		}
+		if k := len(runs); k > 0 && n > 0 {
+			// COG tiles sit between a 4-byte size leader and a 4-byte trailer.
+			if last := runs[k-1]; off >= last.end && off-last.end <= 16 && last.blocks[0].row == b.row && off+n-last.off <= fetchRunMax {
+				last.blocks = append(last.blocks, b)
+				last.end = off + n
+				continue
+			}
+		}
+		r := &fetchRun{blocks: []block{b}}
+		if n > 0 {
+			r.off, r.end = off, off+n
+		}
+		runs = append(runs, r)
+	}
+	return runs
 }
 
 // blockWindow returns the pixels of block b (smaller at the scene edges).

@@ -104,7 +104,8 @@ type gridSource struct {
 	preWin window
 }
 
-// prefetch reads bands (0-based) of g's window win in one dataset read.
+// prefetch reads bands (0-based) of g's window win in one dataset read; from
+// object storage, the window's blocks are fetched ahead in a few large GETs.
 func (g *gridSource) prefetch(bands []int, win window) error {
 	in, ok := win.intersect(window{0, 0, g.m.width, g.m.height})
 	if !ok || len(bands) < 2 {
@@ -112,6 +113,8 @@ func (g *gridSource) prefetch(bands []int, win window) error {
 	}
 	n := in.W * in.H
 	buf := make([]float32, n*len(bands))
+	g.a.preloadBlocks(g.s, g.src, g.m, in, bands)
+	defer g.a.release()
 	if err := g.s.ds.Read(in.X, in.Y, buf, in.W, in.H, godal.Bands(bands...), godal.BandInterleaved(), errLogger); err != nil {
 		return err
 	}

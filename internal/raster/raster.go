@@ -12,9 +12,12 @@
 // mode only, a file on disk. Env.CheckSource is the gate every name passes
 // before it reaches GDAL. Objects are read through a minio-go client
 // registered with GDAL as a VSI handler (ReaderGo, the default: the process
-// owns retries and counts bytes; in bench-clip it fetched 1.00× the stored
-// size of the touched tiles against 1.10× for /vsis3/, at equal speed and
-// two thirds of the memory) or through GDAL's /vsis3/ (ReaderGDAL).
+// owns retries and counts bytes) or through GDAL's /vsis3/ (ReaderGDAL).
+// With ReaderGo, blocks the call will read are fetched ahead in few large
+// GETs (the gateway's cost is per request): Clip fetches runs of touched
+// blocks stored next to each other, at most 32 MB ahead of decoding, and
+// ReadBands a window's blocks; in bench-clip it fetched 1.01× the stored size
+// of the touched tiles in 111 GETs instead of 410.
 //
 // Clip reproduces gdalwarp -cutline P -crop_to_cutline (GDAL 3.6) exactly:
 // the crop window is the parcel's envelope in the scene CRS snapped to the
@@ -218,6 +221,13 @@ func (e Env) connect(ctx context.Context, src Source) (*access, error) {
 		a.id, a.client = id, c
 	}
 	return a, nil
+}
+
+// release drops the ranges preloaded for the access.
+func (a *access) release() {
+	if a.client != nil {
+		a.client.release()
+	}
 }
 
 // close releases the Go VSI client.
