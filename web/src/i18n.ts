@@ -224,6 +224,7 @@ const dict: Record<string, [string, string]> = {
   sv_cancel: ['取消排队部分', 'Cancel queued parts'],
   sv_retry: ['重试失败部分', 'Retry failed parts'],
   sv_new: ['新建调查', 'New survey'],
+  sv_recent: ['本浏览器最近提交的调查', 'Surveys recently queued from this browser'],
   sv_empty: ['该范围和时间内没有所选类型的影像，调查无事可做。', 'No capture of the chosen kinds in that zone and window: nothing to do.'],
   part_state: ['状态', 'State'],
   // positive list

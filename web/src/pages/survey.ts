@@ -72,6 +72,7 @@ export async function surveyNewPage(app: HTMLElement): Promise<() => void> {
     else if (zoneSrc.getFeatures().length) body.zone = JSON.parse(geojson.writeGeometry(zoneSrc.getFeatures()[0].getGeometry()!, { decimals: 7 }));
     else throw new Error(t('survey_no_zone'));
     const sv = await api<any>('POST', '/api/v1/surveys', body);
+    remember(sv);
     location.hash = '#/surveys/' + sv.id;
   }, { id: 'survey-form' });
   if (!mayQueue) f.querySelectorAll('input,select,button').forEach((x) => ((x as HTMLInputElement).disabled = true));
@@ -81,8 +82,24 @@ export async function surveyNewPage(app: HTMLElement): Promise<() => void> {
     h('div', { class: 'two-col' },
       h('section', { class: 'card' }, h('h2', {}, t('survey_zone')), h('p', { class: 'muted small' }, t('survey_draw_help')), mapEl,
         h('button', { type: 'button', class: 'secondary', onclick: () => { zoneSrc.clear(); zonePick.value = ''; delete mapEl.dataset.zone; } }, t('survey_clear')), legend()),
-      h('section', { class: 'card' }, f)));
+      h('section', { class: 'card' }, f, recent())));
   return () => map.setTarget(undefined);
+}
+
+// The API has no list of surveys yet: the page remembers the ones queued from this browser.
+const recentKey = 'offsite.surveys';
+
+function remember(sv: any): void {
+  const list = JSON.parse(localStorage.getItem(recentKey) || '[]').filter((x: any) => x.id !== sv.id);
+  list.unshift({ id: sv.id, name: sv.name || '', at: sv.created_at });
+  localStorage.setItem(recentKey, JSON.stringify(list.slice(0, 20)));
+}
+
+function recent(): HTMLElement | string {
+  const list: any[] = JSON.parse(localStorage.getItem(recentKey) || '[]');
+  if (!list.length) return '';
+  return h('div', { class: 'recent' }, h('h3', {}, t('sv_recent')),
+    h('ul', {}, list.map((x) => h('li', {}, h('a', { href: '#/surveys/' + x.id }, '#' + x.id, ' ', x.name), ' ', h('span', { class: 'muted small' }, fmtDate(x.at, true))))));
 }
 
 export async function surveyPage(app: HTMLElement, [id]: string[]): Promise<() => void> {
@@ -127,7 +144,7 @@ export async function surveyPage(app: HTMLElement, [id]: string[]): Promise<() =
       clear(head, errorBox(e, poll));
     }
   };
-  const schedule = () => { if (!stopped) { clearTimeout(timer); timer = window.setTimeout(poll, 1000); } };
+  const schedule = () => { if (!stopped) { clearTimeout(timer); timer = window.setTimeout(poll, 500); } };
   await poll();
   return () => { stopped = true; clearTimeout(timer); map.setTarget(undefined); };
 }
