@@ -83,10 +83,12 @@ func run(ctx context.Context) error {
 	start := time.Now()
 	cmd := exec.CommandContext(ctx, *worker, "process", "--pipeline", "sentinel2", "--before", scenes[0], "--after", scenes[1],
 		"--parcels", parcelsPath, "--out", out)
-	if b, err := cmd.CombinedOutput(); err != nil {
+	b, err := cmd.CombinedOutput()
+	if err != nil {
 		return fmt.Errorf("worker process: %v\n%s", err, b)
 	}
 	local := time.Since(start)
+	localPhases := parsePhases(string(b))
 	localFindings, err := countFindings(filepath.Join(out, "findings.geojson"))
 	if err != nil {
 		return err
@@ -144,7 +146,7 @@ func run(ctx context.Context) error {
 	// The run is timed from the request to the worker's count of completed pipeline runs
 	// going up (findings alone would not tell: ids derive from the inputs' content, so a
 	// re-run on the same files records none anew).
-	before, err := runsDone(ctx, *metrics)
+	m0, err := scrape(ctx, *metrics)
 	if err != nil {
 		return err
 	}
@@ -153,12 +155,12 @@ func run(ctx context.Context) error {
 		return err
 	}
 	deadline := time.Now().Add(30 * time.Minute)
+	var m1 map[string]float64
 	for {
-		n, err := runsDone(ctx, *metrics)
-		if err != nil {
+		if m1, err = scrape(ctx, *metrics); err != nil {
 			return err
 		}
-		if n > before {
+		if m1[runsOK] > m0[runsOK] {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -180,8 +182,76 @@ func run(ctx context.Context) error {
 	fmt.Printf("%-44s %9.2f %11.1f %9d\n", "service (API -> asynq -> worker -> S3 + PG)", service.Seconds(), float64(*n)/service.Seconds(), fcOut.NumberMatched)
 	fmt.Printf("(findings: those recorded for the later capture; 0 on a re-run over the same files, whose finding ids exist already)\n")
 	fmt.Printf("queue + database + object storage overhead: %+.1f%% (target < 10%%)\n", 100*(service.Seconds()/local.Seconds()-1))
-	fmt.Printf("(not in either: ingest and clipping of both captures on arrival, %.2fs)\n", ingest.Seconds())
+	fmt.Printf("(not in either: ingest and clipping of both captures on arrival, %.2fs; the service reads the COGs\n", ingest.Seconds())
+	fmt.Printf(" ingest wrote to the captures bucket, 512-pixel tiles; local mode reads the uploaded files, 256-pixel tiles)\n")
+
+	// Where the time went: local mode's phases as `worker process` reports them, the
+	// service's from the worker's metrics (differences over the run).
+	svc := func(phase string) float64 {
+		k := `offsite_pipeline_phase_seconds_total{phase="` + phase + `"}`
+		return m1[k] - m0[k]
+	}
+	task := m1[taskSum] - m0[taskSum]
+	fmt.Printf("\n%-58s %9s %9s\n", "breakdown, wall s", "local", "service")
+	row := func(name string, l, s float64) {
+		f := func(v float64) string {
+			if v < 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.2f", v)
+		}
+		fmt.Printf("  %-56s %9s %9s\n", name, f(l), f(s))
+	}
+	var lsum, ssum float64
+	phases := []struct{ key, name string }{
+		{"load", "load captures and parcels (PostGIS)"},
+		{"hash", "hash inputs (service: checksums from ingest)"},
+		{"read", "read bands of both dates (files / S3)"},
+		{"detect", "detectors and attribution"},
+		{"clips", "clips and quick-looks of parcels with findings"},
+		{"store", "finding files, findings.geojson, manifest"},
+		{"uploads", "wait for evidence uploads (S3)"},
+		{"record", "record findings and warnings (PostgreSQL)"},
+	}
+	for _, ph := range phases {
+		l, ok := localPhases[ph.key]
+		if !ok {
+			l = -1
+		} else {
+			lsum += l
+		}
+		ssum += svc(ph.key)
+		row(ph.name, l, svc(ph.key))
+	}
+	row("rest (local: start, parcels file; service: task)", local.Seconds()-lsum, task-ssum)
+	row("API, queue wait, polling for the end", -1, service.Seconds()-task)
+	row("total", local.Seconds(), service.Seconds())
 	return nil
+}
+
+// Metric keys read from the worker.
+const (
+	runsOK  = `offsite_tasks_total{outcome="ok",type="pipeline:run"}`
+	taskSum = `offsite_task_duration_seconds_sum{type="pipeline:run"}`
+)
+
+// parsePhases reads the "process: phases: hash 0.31s, read 3.90s, ..." line of `worker process`.
+func parsePhases(out string) map[string]float64 {
+	m := map[string]float64{}
+	for _, line := range strings.Split(out, "\n") {
+		rest, ok := strings.CutPrefix(line, "process: phases: ")
+		if !ok {
+			continue
+		}
+		for _, part := range strings.Split(rest, ", ") {
+			var name string
+			var v float64
+			if _, err := fmt.Sscanf(part, "%s %fs", &name, &v); err == nil {
+				m[name] = v
+			}
+		}
+	}
+	return m
 }
 
 // layout places n parcels of 1–4 ha on a grid over the scene and a new roof in every tenth.
@@ -218,27 +288,31 @@ func countFindings(path string) (int, error) {
 	return len(fc.Features), nil
 }
 
-// runsDone reads the worker's count of pipeline runs that ended well.
-func runsDone(ctx context.Context, url string) (float64, error) {
+// scrape reads the worker's metrics: value by series ("name{labels}").
+func scrape(ctx context.Context, url string) (map[string]float64, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
+	m := map[string]float64{}
 	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, `offsite_tasks_total{outcome="ok",type="pipeline:run"}`) {
-			var v float64
-			_, err := fmt.Sscan(strings.TrimSpace(line[strings.LastIndexByte(line, ' '):]), &v)
-			return v, err
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 || strings.HasPrefix(line, "#") {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscan(line[i+1:], &v); err == nil {
+			m[line[:i]] = v
 		}
 	}
-	return 0, nil
+	return m, nil
 }

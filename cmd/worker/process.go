@@ -144,6 +144,7 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "process: %s: %d findings on %d parcels, %d artifacts, %.2fs → %s\n",
 		p.Name, len(res.Findings), len(in.Parcels), len(res.Manifest.Artifacts), time.Since(start).Seconds(), *out)
+	fmt.Fprintf(stdout, "process: phases: %s\n", res.Timings)
 	return nil
 }
 

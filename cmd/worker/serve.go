@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -103,6 +104,9 @@ func (m *Main) Run(ctx context.Context) error {
 			id, _ := asynq.GetTaskID(ctx)
 			m.Logger.ErrorContext(ctx, "task failed", "task_id", id, "type", t.Type(), "err", err)
 		}),
+		// asynq sleeps 0.5–1.5 × this between polls of empty queues: the default 1 s
+		// left a task waiting up to 1.5 s on an idle worker (bench-survey).
+		TaskCheckInterval: 100 * time.Millisecond,
 	})
 	loc, err := time.LoadLocation(shanghai)
 	if err != nil {
@@ -128,6 +132,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if cfg.MetricsAddr != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", met.Handler())
+		if os.Getenv("OFFSITE_WORKER_PPROF") == "1" {
+			// Profiling for benchmarks (bench-survey): off unless asked for.
+			mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+			mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		}
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 			if err := db.Ping(r.Context()); err != nil {
 				http.Error(w, "postgres: "+err.Error(), http.StatusServiceUnavailable)

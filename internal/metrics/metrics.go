@@ -24,6 +24,7 @@ type Metrics struct {
 	BytesFetched prometheus.Counter       // offsite_raster_bytes_fetched_total
 	Requests     *prometheus.CounterVec   // offsite_http_requests_total{route,method,code}
 	ReqSeconds   *prometheus.HistogramVec // offsite_http_request_duration_seconds{route,method}
+	Phases       *prometheus.CounterVec   // offsite_pipeline_phase_seconds_total{phase}
 }
 
 // New returns the metrics with the Go runtime and process collectors registered.
@@ -50,8 +51,11 @@ func New() *Metrics {
 			Name: "offsite_http_request_duration_seconds", Help: "HTTP request time, by route pattern and method.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
 		}, []string{"route", "method"}),
+		Phases: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "offsite_pipeline_phase_seconds_total", Help: "Time pipeline runs spent in each phase (load, hash, read, detect, clips, store, uploads, record).",
+		}, []string{"phase"}),
 	}
-	m.Registry.MustRegister(m.Tasks, m.TaskSeconds, m.Decoded, m.BytesFetched, m.Requests, m.ReqSeconds,
+	m.Registry.MustRegister(m.Tasks, m.TaskSeconds, m.Decoded, m.BytesFetched, m.Requests, m.ReqSeconds, m.Phases,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -94,6 +98,14 @@ func (m *Metrics) AddRead(decoded, fetched int64) {
 	if fetched > 0 {
 		m.BytesFetched.Add(float64(fetched))
 	}
+}
+
+// AddPhase adds d to the time pipeline runs spent in phase. Safe on a nil *Metrics.
+func (m *Metrics) AddPhase(phase string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.Phases.WithLabelValues(phase).Add(d.Seconds())
 }
 
 // ObserveRequest records one HTTP request. Safe on a nil *Metrics.

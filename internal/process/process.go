@@ -169,6 +169,23 @@ type Result struct {
 	GridWidth, GridHeight int
 	GridGeoTransform      [6]float64
 	GridCRS               string
+	// Timings are the wall times of the run's phases.
+	Timings Timings
+}
+
+// Timings are the wall times of a run's phases, for benchmarks and logs.
+type Timings struct {
+	Hash   time.Duration // hashing local inputs without a checksum
+	Read   time.Duration // reading the bands of every window (raster.ReadBands)
+	Detect time.Duration // detectors and attribution
+	Clips  time.Duration // clips and quick-looks of the parcels with findings, stored
+	Store  time.Duration // finding files, findings.geojson and the manifest, stored
+}
+
+// String lists the phases, e.g. "hash 0.31s, read 3.90s, ...".
+func (t Timings) String() string {
+	return fmt.Sprintf("hash %.2fs, read %.2fs, detect %.2fs, clips %.2fs, store %.2fs",
+		t.Hash.Seconds(), t.Read.Seconds(), t.Detect.Seconds(), t.Clips.Seconds(), t.Store.Seconds())
 }
 
 // input is a file with its role, for provenance.
@@ -198,10 +215,12 @@ func Run(ctx context.Context, in Inputs, sink Sink) (*Result, error) {
 		}
 		ids[f.ParcelID] = f.Index
 	}
+	start := time.Now()
 	inputs, err := collectInputs(in)
 	if err != nil {
 		return nil, err
 	}
+	hashed := time.Since(start)
 	if in.Time.IsZero() {
 		for _, i := range inputs {
 			if i.acquired.After(in.Time) {
@@ -210,6 +229,7 @@ func Run(ctx context.Context, in Inputs, sink Sink) (*Result, error) {
 		}
 	}
 	r := &run{in: in, p: p, sink: sink, inputs: inputs, res: &Result{}, clipRefs: map[string][]string{}}
+	r.res.Timings.Hash = hashed
 	if in.Track != nil {
 		err = r.track(ctx)
 	} else {
@@ -407,6 +427,9 @@ func (r *run) rasterWindow(ctx context.Context, group []geo.Feature, names, near
 	if second == nil {
 		firstRole = "capture"
 	}
+	start := time.Now()
+	var read time.Duration
+	defer func() { r.res.Timings.Detect += time.Since(start) - read }()
 	a, err := raster.ReadBands(ctx, in.Env, sources(first), raster.BandsOptions{Bands: names, Nearest: nearest, BBox: box, BufferM: p.Buffer + margin})
 	if err != nil {
 		return fmt.Errorf("process: %s: %w", firstRole, err)
@@ -417,6 +440,8 @@ func (r *run) rasterWindow(ctx context.Context, group []geo.Feature, names, near
 			return fmt.Errorf("process: after: %w", err)
 		}
 	}
+	read = time.Since(start)
+	r.res.Timings.Read += read
 	if r.used == nil {
 		r.used = map[string]map[int]map[string]int{}
 		record := func(role string, x *raster.Bands) {
@@ -678,11 +703,14 @@ func (r *run) store(ctx context.Context) error {
 		}
 		return a.ID < b.ID
 	})
+	start := time.Now()
 	if !r.in.SkipArtifacts && r.gridCRS != "" {
 		if err := r.clips(ctx); err != nil {
 			return err
 		}
 	}
+	r.res.Timings.Clips = time.Since(start)
+	defer func() { r.res.Timings.Store = time.Since(start) - r.res.Timings.Clips }()
 	var all []*geojson.Feature
 	for i := range fs {
 		feat := geojson.NewFeature(fs[i].Geometry)

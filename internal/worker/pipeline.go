@@ -3,6 +3,8 @@ package worker
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +24,7 @@ import (
 	"github.com/offsite/offsite/internal/geo"
 	"github.com/offsite/offsite/internal/process"
 	"github.com/offsite/offsite/internal/raster"
+	"github.com/offsite/offsite/internal/s3"
 	"github.com/offsite/offsite/internal/tasks"
 	"github.com/offsite/offsite/pipelines"
 )
@@ -65,6 +68,7 @@ func (h *PipelineHandler) run(ctx context.Context, p tasks.PipelineRunPayload, p
 		}
 		return h.runTrack(ctx, pipe, p)
 	}
+	start := time.Now()
 	clip := &ClipHandler{h.Deps}
 	var caps []*offsite.Capture
 	for _, id := range p.CaptureIDs() {
@@ -108,12 +112,29 @@ func (h *PipelineHandler) run(ctx context.Context, p tasks.PipelineRunPayload, p
 	} else {
 		in.Capture = capture(caps[0])
 	}
-	sink := &evidenceSink{store: h.Store, refs: map[string]offsite.Artifact{}}
+	loaded := time.Now()
+	sink := newEvidenceSink(h.Store)
 	res, err := process.Run(ctx, in, sink)
+	ran := time.Now()
+	if werr := sink.wait(); err == nil {
+		err = werr
+	}
 	if err != nil {
 		return 0, classify(last, err)
 	}
-	return h.record(ctx, p, pipe, caps, parcels, res, sink)
+	uploaded := time.Now()
+	n, err := h.record(ctx, p, pipe, caps, parcels, res, sink)
+	if err == nil {
+		t := res.Timings
+		for _, ph := range []struct {
+			name string
+			d    time.Duration
+		}{{"load", loaded.Sub(start)}, {"hash", t.Hash}, {"read", t.Read}, {"detect", t.Detect}, {"clips", t.Clips},
+			{"store", t.Store}, {"uploads", uploaded.Sub(ran)}, {"record", time.Since(uploaded)}} {
+			h.Metrics.AddPhase(ph.name, ph.d)
+		}
+	}
+	return n, err
 }
 
 // maxTrack bounds the size of a track read from the captures bucket.
@@ -164,8 +185,11 @@ func (h *PipelineHandler) runTrack(ctx context.Context, pipe *pipelines.Pipeline
 	in := process.Inputs{Pipeline: pipe, Parcels: feats, Env: h.Raster, Track: &process.Track{
 		File: process.File{Name: c.Bucket + "/" + c.Key}, Data: data, Format: format, AcquiredAt: c.AcquiredAt,
 	}}
-	sink := &evidenceSink{store: h.Store, refs: map[string]offsite.Artifact{}}
+	sink := newEvidenceSink(h.Store)
 	res, err := process.Run(ctx, in, sink)
+	if werr := sink.wait(); werr != nil && err == nil {
+		return 0, werr
+	}
 	if err != nil {
 		return 0, permanent(fmt.Errorf("capture %d (%s): %w", c.ID, c.Key, err))
 	}
@@ -314,20 +338,63 @@ func stacItem(f process.Finding, pipe *pipelines.Pipeline, caps []*offsite.Captu
 }
 
 // evidenceSink stores a run's artifacts in the evidence bucket and remembers where each went.
+// Uploads run in the background, a few at a time (an artifact's key follows from its
+// SHA-256, so Put answers at once); wait returns when all are stored.
 type evidenceSink struct {
 	store ObjectStore
 	mu    sync.Mutex
 	refs  map[string]offsite.Artifact // by the run's artifact name
+	err   error                       // the first failed upload
+	wg    sync.WaitGroup
+	sem   chan struct{}
+}
+
+// evidenceUploads is how many artifacts a run uploads at once.
+const evidenceUploads = 8
+
+func newEvidenceSink(store ObjectStore) *evidenceSink {
+	return &evidenceSink{store: store, refs: map[string]offsite.Artifact{}, sem: make(chan struct{}, evidenceUploads)}
 }
 
 // Put implements process.Sink.
 func (s *evidenceSink) Put(ctx context.Context, name string, data []byte, mediaType string) (string, string, error) {
-	key, sum, err := s.store.PutEvidence(ctx, data, path.Ext(name), mediaType)
-	if err != nil {
+	if err := s.failed(); err != nil {
 		return "", "", err
 	}
+	h := sha256.Sum256(data)
+	sum := hex.EncodeToString(h[:])
+	ext := path.Ext(name)
+	key := s3.EvidenceKey(sum, ext)
 	s.mu.Lock()
 	s.refs[name] = offsite.Artifact{Name: name, Key: key, SHA256: sum, Size: int64(len(data)), MediaType: mediaType}
 	s.mu.Unlock()
+	s.sem <- struct{}{}
+	s.wg.Add(1)
+	go func() {
+		defer func() { <-s.sem; s.wg.Done() }()
+		gotKey, gotSum, err := s.store.PutEvidence(ctx, data, ext, mediaType)
+		if err == nil && (gotKey != key || gotSum != sum) {
+			err = fmt.Errorf("worker: evidence %s stored as %s", key, gotKey)
+		}
+		if err != nil {
+			s.mu.Lock()
+			if s.err == nil {
+				s.err = err
+			}
+			s.mu.Unlock()
+		}
+	}()
 	return key, sum, nil
+}
+
+func (s *evidenceSink) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// wait waits for every upload and returns the first error.
+func (s *evidenceSink) wait() error {
+	s.wg.Wait()
+	return s.failed()
 }
