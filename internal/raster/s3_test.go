@@ -73,20 +73,27 @@ func MustBucket(tb testing.TB) (*minio.Client, string, S3Config) {
 	return mc, bucket, cfg
 }
 
-// TestClipS3 clips a scene stored in the gateway through both readers and
-// checks the outputs equal the local clip.
-func TestClipS3(t *testing.T) {
-	mc, bucket, cfg := MustBucket(t)
-	sc := gdalwarpScenes[1]
-	path := MustWriteScene(t, t.TempDir(), sc)
+// MustS3Scene writes a 4-band tiled test scene, stores it in a new bucket as
+// scenes/a.tif, and returns the bucket, its S3Config, the local file and
+// the scene's centre (lon/lat).
+func MustS3Scene(tb testing.TB) (string, S3Config, string, orb.Point) {
+	tb.Helper()
+	mc, bucket, cfg := MustBucket(tb)
+	path := MustWriteScene(tb, tb.TempDir(), gdalwarpScenes[1])
 	if _, err := mc.FPutObject(context.Background(), bucket, "scenes/a.tif", path, minio.PutObjectOptions{}); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	info, err := Inspect(context.Background(), Env{AllowLocalFiles: true}, FileSource(path))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	c := info.Footprint.Bound().Center()
+	return bucket, cfg, path, info.Footprint.Bound().Center()
+}
+
+// TestClipS3 clips a scene stored in the gateway through both readers and
+// checks the outputs equal the local clip.
+func TestClipS3(t *testing.T) {
+	bucket, cfg, path, c := MustS3Scene(t)
 	var parcels []Parcel
 	for i := 0; i < 8; i++ {
 		d := 0.002 * float64(i-4)
@@ -205,17 +212,7 @@ func TestClipS3OutageIsRetryable(t *testing.T) {
 // reader (its blocks preloaded in a few GETs) and checks they equal the bands
 // read from the local file, for the whole scene and for a window.
 func TestReadBandsS3(t *testing.T) {
-	mc, bucket, cfg := MustBucket(t)
-	sc := gdalwarpScenes[1]
-	path := MustWriteScene(t, t.TempDir(), sc)
-	if _, err := mc.FPutObject(context.Background(), bucket, "scenes/a.tif", path, minio.PutObjectOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	info, err := Inspect(context.Background(), Env{AllowLocalFiles: true}, FileSource(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := info.Footprint.Bound().Center()
+	bucket, cfg, path, c := MustS3Scene(t)
 	box := orb.Bound{Min: orb.Point{c[0] - 0.003, c[1] - 0.002}, Max: orb.Point{c[0] + 0.002, c[1] + 0.003}}
 	s3env := Env{S3: cfg, AllowedBuckets: []string{bucket}}
 	for _, opts := range []BandsOptions{
