@@ -280,6 +280,7 @@ func (h *harness) sameClips(calm, hit int64) {
 // a new one, and checks that the capture ends with exactly the clips of an undisturbed run:
 // none lost, none twice, every artifact stored once under its hash.
 func TestWorkerKilledMidTask(t *testing.T) {
+	t.Parallel() // mostly waits (a lease to expire): alongside the other fault tests
 	h := newHarness(t, nil)
 	w := h.start()
 	calm := h.register("calm.tif")
@@ -305,6 +306,7 @@ func TestWorkerKilledMidTask(t *testing.T) {
 // capture: the task fails and is retried until storage is back, and ends with the clips of an
 // undisturbed run.
 func TestObjectStorageOutage(t *testing.T) {
+	t.Parallel() // mostly waits (the outage): alongside the other fault tests
 	var proxy *outageProxy
 	h := newHarness(t, func(real string) string {
 		proxy = newOutageProxy(t, real)

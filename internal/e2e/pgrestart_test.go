@@ -192,6 +192,7 @@ func TestPostgresRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("restarts a PostgreSQL cluster under api and worker processes")
 	}
+	t.Parallel() // mostly waits (builds, the restart): alongside the other fault tests
 	start := time.Now()
 	phase := func(what string) { t.Logf("%5.1fs %s", time.Since(start).Seconds(), what) }
 	pg := startOwnPostgres(t)
