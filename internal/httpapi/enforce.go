@@ -533,26 +533,34 @@ func (s *Server) handleEnterpriseGet(w http.ResponseWriter, r *http.Request) {
 
 var listStatuses = []string{enforce.ListProposed, enforce.ListNotice, enforce.ListListed, enforce.ListRemoved, enforce.ListExpired, enforce.ListRejected}
 
-func (s *Server) handleEnterpriseList(w http.ResponseWriter, r *http.Request) {
+// enterpriseFilter reads the enterprise search parameters: q, zone, industry, list_status,
+// bbox, limit and offset.
+func enterpriseFilter(r *http.Request) (enforce.EnterpriseFilter, error) {
 	offset, limit, err := pageParams(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return enforce.EnterpriseFilter{}, err
 	}
 	q := r.URL.Query()
 	f := enforce.EnterpriseFilter{Query: q.Get("q"), Zone: q.Get("zone"), Industry: q.Get("industry"), ListStatus: q.Get("list_status"), Offset: offset, Limit: limit}
 	if f.ListStatus != "" && f.ListStatus != "none" && !rolePermitted(listStatuses, f.ListStatus) {
-		s.Error(w, r, offsite.Invalid("list_status", "must be one of %s or none, got %q", strings.Join(listStatuses, ", "), f.ListStatus))
-		return
+		return f, offsite.Invalid("list_status", "must be one of %s or none, got %q", strings.Join(listStatuses, ", "), f.ListStatus)
 	}
 	bbox, err := bboxParam(r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return f, err
 	}
 	if bbox != nil {
 		b := bbox.Bound()
 		f.Bbox = &b
+	}
+	return f, nil
+}
+
+func (s *Server) handleEnterpriseList(w http.ResponseWriter, r *http.Request) {
+	f, err := enterpriseFilter(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
 	}
 	es, total, err := s.Enforce.FindEnterprises(r.Context(), f)
 	if err != nil {
@@ -562,7 +570,7 @@ func (s *Server) handleEnterpriseList(w http.ResponseWriter, r *http.Request) {
 	if es == nil {
 		es = []*enforce.Enterprise{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"enterprises": es, "total": total, "offset": offset, "limit": limit})
+	writeJSON(w, http.StatusOK, map[string]any{"enterprises": es, "total": total, "offset": f.Offset, "limit": f.Limit})
 }
 
 // importColumns is the CSV header of a bulk import; legacy_override is optional.

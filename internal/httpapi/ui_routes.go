@@ -25,7 +25,7 @@ func (s *Server) registerUIRoutes(mux *http.ServeMux) {
 		Description: "The filters of GET /api/v1/enterprises plus open_warnings.",
 		Roles:       rolesRead,
 		Query: map[string]string{"q": "name substring or USCC prefix", "zone": "zone", "industry": "industry code prefix",
-			"list_status": "proposed, notice, listed, removed, expired, rejected or none", "open_warnings": "true: only enterprises with an open inspection; false: only those without",
+			"list_status": "proposed, notice, listed, removed, expired, rejected or none", "bbox": "minLon,minLat,maxLon,maxLat", "open_warnings": "true: only enterprises with an open inspection; false: only those without",
 			"limit": "1..1000, default 100", "offset": "default 0"},
 		Responses: map[string]string{"200": "enterprises with open_inspections and open_warnings", "400": "bad query parameter"},
 	}, s.handleUIEnterprises)
@@ -65,19 +65,14 @@ type uiEnterprise struct {
 }
 
 func (s *Server) handleUIEnterprises(w http.ResponseWriter, r *http.Request) {
-	offset, limit, err := pageParams(r)
+	f, err := enterpriseFilter(r)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	q := r.URL.Query()
-	f := enforce.EnterpriseFilter{Query: q.Get("q"), Zone: q.Get("zone"), Industry: q.Get("industry"), ListStatus: q.Get("list_status")}
-	if f.ListStatus != "" && f.ListStatus != "none" && !rolePermitted(listStatuses, f.ListStatus) {
-		s.Error(w, r, offsite.Invalid("list_status", "must be one of %s or none, got %q", strings.Join(listStatuses, ", "), f.ListStatus))
-		return
-	}
+	offset, limit := f.Offset, f.Limit
 	var onlyOpen *bool
-	if v := q.Get("open_warnings"); v != "" {
+	if v := r.URL.Query().Get("open_warnings"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			s.Error(w, r, offsite.Invalid("open_warnings", "must be true or false, got %q", v))

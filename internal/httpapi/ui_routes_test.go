@@ -89,6 +89,8 @@ func TestUIEnterprisesOpenWarnings(t *testing.T) {
 		{"?open_warnings=false&zone=west", []row{}},
 		{"?open_warnings=true&q=" + entUSCC[:6], []row{{entUSCC, 1, 2}}},
 		{"?open_warnings=true&offset=1", []row{}},
+		{"?bbox=120.15,30.25,120.3,30.4", []row{{otherUSCC, 0, 0}}},
+		{"?open_warnings=true&bbox=120.15,30.25,120.3,30.4", []row{}},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			var out struct {
@@ -102,7 +104,7 @@ func TestUIEnterprisesOpenWarnings(t *testing.T) {
 			}
 		})
 	}
-	for q, field := range map[string]string{"?open_warnings=maybe": "open_warnings", "?list_status=asleep": "list_status", "?limit=0": "limit"} {
+	for q, field := range map[string]string{"?open_warnings=maybe": "open_warnings", "?list_status=asleep": "list_status", "?limit=0": "limit", "?bbox=1,2": "bbox"} {
 		var ae apiError
 		if code, _ := e.call(t, inspector, "GET", "/api/v1/ui/enterprises"+q, nil, &ae); code != 400 || ae.Error.Field != field {
 			t.Errorf("%s: %d %+v, want 400 naming %s", q, code, ae, field)
