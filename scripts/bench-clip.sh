@@ -4,7 +4,8 @@
 # and compare, side by side: internal/raster (cmd/benchclip), a gdalwarp
 # -cutline loop over /vsis3/ and a rasterio mask loop over one open dataset.
 # Bytes fetched from S3 are counted by a reverse proxy every tool goes
-# through. Then our peak RSS on a scene 4× larger (21960 × 21960).
+# through, and the S3 gateway's CPU time (it runs on the same cores) is printed
+# next to each tool's. Then our peak RSS on a scene 4× larger (21960 × 21960).
 #
 # Environment (defaults in brackets):
 #   OFFSITE_S3_ENDPOINT [127.0.0.1:7070]  OFFSITE_S3_ACCESS_KEY [offsite]
@@ -82,6 +83,13 @@ PROXY_PID=$!
 trap 'kill $PROXY_PID 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://$PROXY/_bench/bytes" >/dev/null && break; sleep 0.1; done
 reset() { curl -sf -XPOST "http://$PROXY/_bench/reset"; }
+# The gateway runs on the same cores: its CPU time is part of each tool's cost.
+GW_PIDFILE=${OFFSITE_STATE_DIR:-.state}/versitygw.pid
+gwcpu() { # seconds of CPU the local gateway has used, or 0 when it is not ours
+	local pid
+	pid=$(cat "$GW_PIDFILE" 2>/dev/null) && [[ -r /proc/$pid/stat ]] || { echo 0; return; }
+	awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f\n", ($14 + $15) / hz}' "/proc/$pid/stat"
+}
 fetched() { curl -sf "http://$PROXY/_bench/bytes" | cut -d' ' -f1; }
 json() { "$PY" -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 
@@ -90,15 +98,17 @@ export AWS_S3_ENDPOINT=$PROXY AWS_HTTPS=NO AWS_VIRTUAL_HOSTING=FALSE AWS_REGION=
 
 # Ours, with the Go reader (default) and with GDAL's /vsis3/, COGs and
 # quick-looks; and with the Go reader, COGs only.
-declare -A OURS_T OURS_B OURS_R OURS_C
+declare -A OURS_T OURS_B OURS_R OURS_C OURS_G
 # best CMD...: runs CMD REPEAT times (resetting the byte counter each time)
 # and prints the JSON line of the fastest run, with "fetched" added.
 best() {
 	local out bestout="" bestt=""
 	for ((r = 0; r < REPEAT; r++)); do
 		reset
+		g0=$(gwcpu)
 		out=$("$@")
-		out=$("$PY" -c 'import json,sys; d=json.loads(sys.argv[1]); d["fetched"]=int(sys.argv[2]); print(json.dumps(d))' "$out" "$(fetched)")
+		g1=$(gwcpu)
+		out=$("$PY" -c 'import json,sys; d=json.loads(sys.argv[1]); d["fetched"]=int(sys.argv[2]); d["gw_cpu_s"]=float(sys.argv[4])-float(sys.argv[3]); print(json.dumps(d))' "$out" "$(fetched)" "$g0" "$g1")
 		t=$(json "$out" wall_s)
 		if [[ -z $bestt ]] || (( $(echo "$t < $bestt" | bc -l) )); then bestt=$t; bestout=$out; fi
 	done
@@ -113,6 +123,7 @@ for reader in go gdal go-noql; do
 	OURS_B[$reader]=$(json "$out" fetched)
 	OURS_R[$reader]=$(json "$out" maxrss_kb)
 	OURS_C[$reader]=$(json "$out" cpu_s)
+	OURS_G[$reader]=$(json "$out" gw_cpu_s)
 	[[ $reader == go ]] && { TILE_BYTES=$(json "$out" block_bytes); BLOCKS=$(json "$out" blocks); CLIPPED=$(json "$out" clipped); }
 done
 
@@ -122,6 +133,7 @@ rm -rf "$DIR/gw-out" && mkdir -p "$DIR/gw-out"
 reset
 GW_RSS=0
 GW_C_SAMPLE=0
+g0=$(gwcpu)
 t0=$(date +%s.%N)
 for ((i = 0; i < GW_N; i++)); do
 	id=$(printf 'p%04d' "$i")
@@ -131,6 +143,8 @@ for ((i = 0; i < GW_N; i++)); do
 	GW_C_SAMPLE=$(echo "$GW_C_SAMPLE + $cpu" | bc -l)
 done
 t1=$(date +%s.%N)
+g1=$(gwcpu)
+GW_G=$(echo "($g1 - $g0) * $N / $GW_N" | bc -l)
 GW_T_SAMPLE=$(echo "$t1 - $t0" | bc -l)
 GW_B_SAMPLE=$(fetched)
 GW_T=$(echo "$GW_T_SAMPLE * $N / $GW_N" | bc -l)
@@ -157,7 +171,7 @@ PYEOF
 # GDAL's default block cache is 5% of RAM; on a large machine it holds every
 # touched tile, so rasterio decodes each once. With the 64 MB cache Clip
 # uses, rasterio refetches and redecodes tiles that parcels share.
-declare -A RIO_T RIO_B RIO_R RIO_C
+declare -A RIO_T RIO_B RIO_R RIO_C RIO_G
 for cache in default 64; do
 	if [[ $cache == default ]]; then
 		out=$(best "$PY" "$DIR/rio.py" "/vsis3/$BUCKET/s2-10980.tif" "$DIR/parcels-10980.geojson")
@@ -168,6 +182,7 @@ for cache in default 64; do
 	RIO_R[$cache]=$(json "$out" maxrss_kb)
 	RIO_C[$cache]=$(json "$out" cpu_s)
 	RIO_B[$cache]=$(json "$out" fetched)
+	RIO_G[$cache]=$(json "$out" gw_cpu_s)
 done
 RAM_MB=$(free -m | awk '/^Mem:/ {print $2}')
 
@@ -189,20 +204,27 @@ echo
 echo "bench-clip: $N parcels (1–20 ha), scene 10980×10980×4 UInt16, 512 tiles, $(mib "$FILE_BYTES") MiB; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "touched: $BLOCKS tiles, $(mib "$TILE_BYTES") MiB stored; clipped $CLIPPED; ours = COG + quick-look PNG per parcel"
 echo "ours and rasterio: fastest of $REPEAT runs; gdalwarp: $GW_N runs extrapolated to $N"
-row() { printf '%-40s %8.2f %8.2f %12.1f %12.1f\n' "$1" "$2" "$3" "$(mib "$4")" "$(echo "$5/1024" | bc -l)"; }
-printf '%-40s %8s %8s %12s %12s\n' tool "wall s" "cpu s" "fetched MiB" "peak RSS MiB"
-row "ours (Go S3 reader)" "${OURS_T[go]}" "${OURS_C[go]}" "${OURS_B[go]}" "${OURS_R[go]}"
-row "ours (GDAL /vsis3/)" "${OURS_T[gdal]}" "${OURS_C[gdal]}" "${OURS_B[gdal]}" "${OURS_R[gdal]}"
-row "ours (Go reader, no quick-looks)" "${OURS_T[go-noql]}" "${OURS_C[go-noql]}" "${OURS_B[go-noql]}" "${OURS_R[go-noql]}"
-row "gdalwarp loop (${GW_N} run, x$N/$GW_N)" "$GW_T" "$GW_C" "$GW_B" "$GW_RSS"
-row "rasterio mask loop (cache 5% of ${RAM_MB} MB)" "${RIO_T[default]}" "${RIO_C[default]}" "${RIO_B[default]}" "${RIO_R[default]}"
-row "rasterio mask loop (GDAL_CACHEMAX=64)" "${RIO_T[64]}" "${RIO_C[64]}" "${RIO_B[64]}" "${RIO_R[64]}"
+row() { printf '%-40s %8.2f %8.2f %8.2f %12.1f %12.1f\n' "$1" "$2" "$3" "$4" "$(mib "$5")" "$(echo "$6/1024" | bc -l)"; }
+printf '%-40s %8s %8s %8s %12s %12s\n' tool "wall s" "cpu s" "gw cpu s" "fetched MiB" "peak RSS MiB"
+row "ours (Go S3 reader)" "${OURS_T[go]}" "${OURS_C[go]}" "${OURS_G[go]}" "${OURS_B[go]}" "${OURS_R[go]}"
+row "ours (GDAL /vsis3/)" "${OURS_T[gdal]}" "${OURS_C[gdal]}" "${OURS_G[gdal]}" "${OURS_B[gdal]}" "${OURS_R[gdal]}"
+row "ours (Go reader, no quick-looks)" "${OURS_T[go-noql]}" "${OURS_C[go-noql]}" "${OURS_G[go-noql]}" "${OURS_B[go-noql]}" "${OURS_R[go-noql]}"
+row "gdalwarp loop (${GW_N} run, x$N/$GW_N)" "$GW_T" "$GW_C" "$GW_G" "$GW_B" "$GW_RSS"
+row "rasterio mask loop (cache 5% of ${RAM_MB} MB)" "${RIO_T[default]}" "${RIO_C[default]}" "${RIO_G[default]}" "${RIO_B[default]}" "${RIO_R[default]}"
+row "rasterio mask loop (GDAL_CACHEMAX=64)" "${RIO_T[64]}" "${RIO_C[64]}" "${RIO_G[64]}" "${RIO_B[64]}" "${RIO_R[64]}"
+echo "(cpu s: the tool's own user+sys time; gw cpu s: the S3 gateway's, on the same cores)"
+echo "(outputs: ours a COG and a quick-look PNG per parcel, or COGs only; gdalwarp a GeoTIFF per"
+echo " parcel; rasterio none: it masks into memory)"
 echo
-printf 'speed-up vs gdalwarp loop:  %6.1fx  (target >= 40x)\n' "$(echo "$GW_T / ${OURS_T[go]}" | bc -l)"
-printf 'speed-up vs rasterio loop:  %6.1fx  (target >= 4x; %.1fx against rasterio with a 64 MB cache)\n' \
-	"$(echo "${RIO_T[default]} / ${OURS_T[go]}" | bc -l)" "$(echo "${RIO_T[64]} / ${OURS_T[go]}" | bc -l)"
+ratio() { echo "($1) / ($2)" | bc -l; }
+printf 'speed-up vs gdalwarp loop:  %6.1fx  (target >= 40x; %.1fx with COGs only, as gdalwarp writes no quick-look)\n' \
+	"$(ratio "$GW_T" "${OURS_T[go]}")" "$(ratio "$GW_T" "${OURS_T[go-noql]}")"
+printf 'speed-up vs rasterio loop:  %6.1fx  (target >= 4x; %.1fx with COGs only; %.1fx against rasterio with a 64 MB cache)\n' \
+	"$(ratio "${RIO_T[default]}" "${OURS_T[go]}")" "$(ratio "${RIO_T[default]}" "${OURS_T[go-noql]}")" "$(ratio "${RIO_T[64]}" "${OURS_T[go]}")"
+printf 'cpu incl. gateway, rasterio / ours: %.1fx  (gdalwarp / ours: %.1fx)\n' \
+	"$(ratio "${RIO_C[default]} + ${RIO_G[default]}" "${OURS_C[go]} + ${OURS_G[go]}")" "$(ratio "$GW_C + $GW_G" "${OURS_C[go]} + ${OURS_G[go]}")"
 printf 'fetched / touched tiles:    %6.3f   (target <= 1.25; /vsis3/ reader: %.3f)\n' \
-	"$(echo "${OURS_B[go]} / $TILE_BYTES" | bc -l)" "$(echo "${OURS_B[gdal]} / $TILE_BYTES" | bc -l)"
+	"$(ratio "${OURS_B[go]}" "$TILE_BYTES")" "$(ratio "${OURS_B[gdal]}" "$TILE_BYTES")"
 if [[ -n $RSS4 ]]; then
 	printf 'peak RSS 4x scene / 1x:     %6.2f   (%.1f vs %.1f MiB, %.2f s; target 0.8-1.2)\n' \
 		"$(echo "$RSS4 / ${OURS_R[go]}" | bc -l)" "$(echo "$RSS4/1024" | bc -l)" "$(echo "${OURS_R[go]}/1024" | bc -l)" "$T4"
