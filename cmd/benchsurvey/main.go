@@ -21,7 +21,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offsite/offsite/cmd/internal/cmdconfig"
 	"github.com/offsite/offsite/internal/apiclient"
+	"github.com/offsite/offsite/internal/s3"
 	"github.com/offsite/offsite/internal/sample"
 )
 
@@ -78,18 +80,7 @@ func run(ctx context.Context) error {
 	}
 
 	// Local mode.
-	out := filepath.Join(*dir, "local-out")
-	os.RemoveAll(out)
-	start := time.Now()
-	cmd := exec.CommandContext(ctx, *worker, "process", "--pipeline", "sentinel2", "--before", scenes[0], "--after", scenes[1],
-		"--parcels", parcelsPath, "--out", out)
-	b, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("worker process: %v\n%s", err, b)
-	}
-	local := time.Since(start)
-	localPhases := parsePhases(string(b))
-	localFindings, err := countFindings(filepath.Join(out, "findings.geojson"))
+	local, localPhases, localFindings, err := runLocal(ctx, *worker, scenes, parcelsPath, filepath.Join(*dir, "local-out"))
 	if err != nil {
 		return err
 	}
@@ -127,9 +118,13 @@ func run(ctx context.Context) error {
 		}
 		ids[i] = capture.ID
 	}
-	for _, id := range ids {
+	var cogKeys [2]string
+	for i, id := range ids {
 		for {
-			var got struct{ Status, Error string }
+			var got struct {
+				Status, Error string
+				COGKey        string `json:"cog_key"`
+			}
 			if err := c.Do(ctx, "GET", fmt.Sprintf("/api/v1/captures/%d", id), nil, &got); err != nil {
 				return err
 			}
@@ -137,6 +132,7 @@ func run(ctx context.Context) error {
 				return fmt.Errorf("capture %d failed: %s", id, got.Error)
 			}
 			if got.Status == "processed" {
+				cogKeys[i] = got.COGKey
 				break
 			}
 			time.Sleep(100 * time.Millisecond)
@@ -150,7 +146,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	start = time.Now()
+	start := time.Now()
 	if err := c.Do(ctx, "POST", "/api/v1/pipeline-runs", map[string]any{"pipeline": "sentinel2", "before_id": ids[0], "after_id": ids[1]}, nil); err != nil {
 		return err
 	}
@@ -176,14 +172,28 @@ func run(ctx context.Context) error {
 	}
 	service := time.Since(start)
 
+	// Local mode again, on the COGs the service read (ingest wrote them): the same files.
+	var cogs [2]string
+	for i, key := range cogKeys {
+		if cogs[i], err = download(ctx, key, *dir); err != nil {
+			return err
+		}
+	}
+	localCOG, cogPhases, _, err := runLocal(ctx, *worker, cogs, parcelsPath, filepath.Join(*dir, "local-cog-out"))
+	if err != nil {
+		return err
+	}
+
 	fmt.Printf("\nbench-survey: %d parcels, sentinel2 pair %dx%d px (8 bands, 10 m), %d injected changes; 2 cores\n", *n, *size, *size, len(roofs))
 	fmt.Printf("%-44s %9s %11s %9s\n", "", "wall s", "parcels/s", "findings")
 	fmt.Printf("%-44s %9.2f %11.1f %9d\n", "local mode (worker process, files)", local.Seconds(), float64(*n)/local.Seconds(), localFindings)
+	fmt.Printf("%-44s %9.2f %11.1f\n", "local mode on the COGs the service reads", localCOG.Seconds(), float64(*n)/localCOG.Seconds())
 	fmt.Printf("%-44s %9.2f %11.1f %9d\n", "service (API -> asynq -> worker -> S3 + PG)", service.Seconds(), float64(*n)/service.Seconds(), fcOut.NumberMatched)
 	fmt.Printf("(findings: those recorded for the later capture; 0 on a re-run over the same files, whose finding ids exist already)\n")
-	fmt.Printf("queue + database + object storage overhead: %+.1f%% (target < 10%%)\n", 100*(service.Seconds()/local.Seconds()-1))
+	fmt.Printf("queue + database + object storage overhead: %+.1f%% (target < 10%%); %+.1f%% over local mode on the same COGs\n",
+		100*(service.Seconds()/local.Seconds()-1), 100*(service.Seconds()/localCOG.Seconds()-1))
 	fmt.Printf("(not in either: ingest and clipping of both captures on arrival, %.2fs; the service reads the COGs\n", ingest.Seconds())
-	fmt.Printf(" ingest wrote to the captures bucket, 512-pixel tiles; local mode reads the uploaded files, 256-pixel tiles)\n")
+	fmt.Printf(" ingest wrote to the captures bucket, with overviews and DEFLATE's predictor; local mode reads the uploaded files)\n")
 
 	// Where the time went: local mode's phases as `worker process` reports them, the
 	// service's from the worker's metrics (differences over the run).
@@ -192,17 +202,17 @@ func run(ctx context.Context) error {
 		return m1[k] - m0[k]
 	}
 	task := m1[taskSum] - m0[taskSum]
-	fmt.Printf("\n%-58s %9s %9s\n", "breakdown, wall s", "local", "service")
-	row := func(name string, l, s float64) {
+	fmt.Printf("\n%-58s %9s %9s %9s\n", "breakdown, wall s", "local", "local COG", "service")
+	row := func(name string, l, c, s float64) {
 		f := func(v float64) string {
 			if v < 0 {
 				return "-"
 			}
 			return fmt.Sprintf("%.2f", v)
 		}
-		fmt.Printf("  %-56s %9s %9s\n", name, f(l), f(s))
+		fmt.Printf("  %-56s %9s %9s %9s\n", name, f(l), f(c), f(s))
 	}
-	var lsum, ssum float64
+	var lsum, csum, ssum float64
 	phases := []struct{ key, name string }{
 		{"load", "load captures and parcels (PostGIS)"},
 		{"hash", "hash inputs (service: checksums from ingest)"},
@@ -215,18 +225,57 @@ func run(ctx context.Context) error {
 	}
 	for _, ph := range phases {
 		l, ok := localPhases[ph.key]
+		c := cogPhases[ph.key]
 		if !ok {
-			l = -1
+			l, c = -1, -1
 		} else {
 			lsum += l
+			csum += c
 		}
 		ssum += svc(ph.key)
-		row(ph.name, l, svc(ph.key))
+		row(ph.name, l, c, svc(ph.key))
 	}
-	row("rest (local: start, parcels file; service: task)", local.Seconds()-lsum, task-ssum)
-	row("API, queue wait, polling for the end", -1, service.Seconds()-task)
-	row("total", local.Seconds(), service.Seconds())
+	row("rest (local: start, parcels file; service: task)", local.Seconds()-lsum, localCOG.Seconds()-csum, task-ssum)
+	row("API, queue wait, polling for the end", -1, -1, service.Seconds()-task)
+	row("total", local.Seconds(), localCOG.Seconds(), service.Seconds())
 	return nil
+}
+
+// runLocal runs `worker process` on a pair and returns its wall time, its phases and the
+// number of findings.
+func runLocal(ctx context.Context, worker string, scenes [2]string, parcels, out string) (time.Duration, map[string]float64, int, error) {
+	os.RemoveAll(out)
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, worker, "process", "--pipeline", "sentinel2", "--before", scenes[0], "--after", scenes[1],
+		"--parcels", parcels, "--out", out)
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, nil, 0, fmt.Errorf("worker process: %v\n%s", err, b)
+	}
+	took := time.Since(start)
+	n, err := countFindings(filepath.Join(out, "findings.geojson"))
+	return took, parsePhases(string(b)), n, err
+}
+
+// download copies an object of the captures bucket into dir (once) and returns its path.
+func download(ctx context.Context, key, dir string) (string, error) {
+	p := filepath.Join(dir, "cog-"+filepath.Base(key))
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
+	}
+	cfg, err := cmdconfig.FromEnv()
+	if err != nil {
+		return "", err
+	}
+	st, err := s3.New(cfg.S3())
+	if err != nil {
+		return "", err
+	}
+	data, err := st.GetCapture(ctx, key, -1)
+	if err != nil {
+		return "", err
+	}
+	return p, os.WriteFile(p, data, 0o644)
 }
 
 // Metric keys read from the worker.
