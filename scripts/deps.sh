@@ -8,7 +8,7 @@
 # Needs: GDAL (tools and headers, for godal through cgo), a C/C++ toolchain and
 # pkg-config (cgo), Redis, PostgreSQL with PostGIS 3 for the installed major
 # version, python3-rasterio (benchmarks), wrk, curl, make, git; Node.js and npm (the web
-# interface's bundle; Vite needs Node >= 20.19, which scripts/web.sh checks) and Chromium
+# interface's bundle; Vite 6 needs Node >= 18, as Debian 12 has; scripts/web.sh checks) and Chromium
 # with a CJK font (the interface's browser tests and their screenshots).
 set -euo pipefail
 SCRIPT_NAME=deps.sh

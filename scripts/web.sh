@@ -4,7 +4,8 @@
 #
 # Runs `npm ci` in web/ when node_modules is missing or older than package-lock.json, and
 # the Vite build when a source is newer than the bundle (or the bundle is missing), so a
-# second run with nothing changed returns at once. Needs Node >= 20.19 (Vite 8) and npm;
+# second run with nothing changed returns at once. Needs Node >= 18 (Vite 6; Debian 12's
+# nodejs is 18) and npm;
 # scripts/deps.sh installs them. `web.sh --force` rebuilds regardless.
 set -euo pipefail
 SCRIPT_NAME=web.sh
@@ -14,8 +15,8 @@ cd "$REPO_ROOT/web"
 
 command -v node >/dev/null && command -v npm >/dev/null ||
 	die "node and npm are required to build the web interface (scripts/deps.sh installs them)"
-node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
-	die "Node $(node --version) is too old for Vite 8: it needs >= 20.19"
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)' ||
+	die "Node $(node --version) is too old for Vite 6: it needs >= 18"
 
 out="$REPO_ROOT/internal/webui/dist/app/index.html"
 force="${1:-}"
