@@ -8,6 +8,17 @@
 
 ARG GO_VERSION=1.26
 
+# ---- web: the web interface's bundle (Vite 6 runs on Debian 12's Node 18) ----
+FROM debian:bookworm AS web
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 # ---- build: Go + GDAL headers; cgo links godal against libgdal ----
 FROM golang:${GO_VERSION}-bookworm AS build
 RUN apt-get update \
@@ -17,6 +28,7 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
+COPY --from=web /src/internal/webui/dist/app internal/webui/dist/app
 ARG VERSION=dev
 ENV CGO_ENABLED=1
 RUN go build -trimpath -ldflags "-X github.com/offsite/offsite.Version=${VERSION}" -o /out/api ./cmd/api \
