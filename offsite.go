@@ -340,6 +340,9 @@ type SurveyService interface {
 	// zone. The survey is "queued", or "finished" with no parts.
 	CreateSurvey(ctx context.Context, s *Survey) ([]*SurveyPart, error)
 	FindSurveyByID(ctx context.Context, id int64) (*Survey, error)
+	// FindSurveys returns surveys newest first and how many match; status, when not "",
+	// keeps only surveys in that status.
+	FindSurveys(ctx context.Context, status string, offset, limit int) ([]*Survey, int, error)
 	FindSurveyParts(ctx context.Context, id int64) ([]*SurveyPart, error)
 	// StartPart marks a part running (and its survey running) and returns it; it returns nil
 	// when the survey was canceled, and the part is then marked canceled.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,12 @@ func (s *Server) registerSurveyRoutes(mux *http.ServeMux) {
 		}},
 		Responses: map[string]string{"201": "survey planned and queued", "400": "invalid field"},
 	}, s.handleSurveyCreate)
+	s.handle(mux, "GET", "/api/v1/surveys", operation{
+		Summary:   "Surveys, newest first, with status, timestamps and progress",
+		Roles:     rolesRead,
+		Query:     map[string]string{"status": "created, queued, running, canceled, finished or error", "limit": "1..1000, default 100", "offset": "default 0"},
+		Responses: map[string]string{"200": "surveys", "400": "bad query parameter"},
+	}, s.handleSurveyList)
 	s.handle(mux, "GET", "/api/v1/surveys/{id}", operation{
 		Summary:   "A survey with its status, timestamps and progress (total, queued, running, done, failed, clips)",
 		Roles:     rolesRead,
@@ -230,6 +237,33 @@ func (s *Server) findSurvey(r *http.Request) (*offsite.Survey, error) {
 		return nil, err
 	}
 	return s.Surveys.FindSurveyByID(r.Context(), id)
+}
+
+// surveyStatuses are the values of a survey's status, in lifecycle order.
+var surveyStatuses = []string{offsite.SurveyCreated, offsite.SurveyQueued, offsite.SurveyRunning,
+	offsite.SurveyCanceled, offsite.SurveyFinished, offsite.SurveyError}
+
+func (s *Server) handleSurveyList(w http.ResponseWriter, r *http.Request) {
+	offset, limit, err := pageParams(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	status := r.URL.Query().Get("status")
+	if status != "" && !slices.Contains(surveyStatuses, status) {
+		s.Error(w, r, offsite.Invalid("status", "must be one of %s, got %q", strings.Join(surveyStatuses, ", "), status))
+		return
+	}
+	svs, total, err := s.Surveys.FindSurveys(r.Context(), status, offset, limit)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	out := make([]any, len(svs))
+	for i, sv := range svs {
+		out[i] = surveyJSON(sv)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"surveys": out, "total": total, "offset": offset, "limit": limit})
 }
 
 func (s *Server) handleSurveyGet(w http.ResponseWriter, r *http.Request) {

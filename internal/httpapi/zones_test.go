@@ -106,4 +106,29 @@ func TestZones(t *testing.T) {
 			}
 		})
 	}
+
+	// The three planned surveys (no captures: finished at once) are listed newest first.
+	code, out := callAs(t, inspector, "GET", hs.URL+"/api/v1/surveys", "")
+	svs, _ := out["surveys"].([]any)
+	if code != 200 || out["total"] != float64(3) || len(svs) != 3 {
+		t.Fatalf("GET surveys: %d %v", code, out)
+	}
+	if first := svs[0].(map[string]any); first["zone_id"] != nil || first["status"] != "finished" || svs[2].(map[string]any)["zone_id"] != float64(id) {
+		t.Errorf("surveys not newest first: %v", svs)
+	}
+	for _, tc := range []struct {
+		query       string
+		code, total int
+	}{
+		{"?status=finished", 200, 3}, {"?status=running", 200, 0}, {"?limit=1&offset=2", 200, 3},
+		{"?status=done", 400, 0}, {"?limit=0", 400, 0},
+	} {
+		code, out := callAs(t, inspector, "GET", hs.URL+"/api/v1/surveys"+tc.query, "")
+		if code != tc.code || code == 200 && out["total"] != float64(tc.total) {
+			t.Errorf("GET surveys%s: %d %v; want %d with total %d", tc.query, code, out, tc.code, tc.total)
+		}
+		if e, _ := out["error"].(map[string]any); code == 400 && e["field"] != strings.Split(strings.TrimPrefix(tc.query, "?"), "=")[0] {
+			t.Errorf("GET surveys%s: error %v does not name the parameter", tc.query, out)
+		}
+	}
 }

@@ -143,6 +143,26 @@ func (s *SurveyService) FindSurveyByID(ctx context.Context, id int64) (_ *offsit
 	return sv, nil
 }
 
+// FindSurveys returns surveys newest first, with their progress, and how many match;
+// status, when not "", keeps only surveys in that status.
+func (s *SurveyService) FindSurveys(ctx context.Context, status string, offset, limit int) (_ []*offsite.Survey, total int, err error) {
+	defer derrors.Wrap(&err, "FindSurveys(%q, %d, %d)", status, offset, limit)
+	if err := s.db.Pool.QueryRow(ctx, `SELECT count(*) FROM surveys WHERE $1 = '' OR status = $1`, status).Scan(&total); err != nil {
+		return nil, 0, formatError(err)
+	}
+	rows, err := s.db.Pool.Query(ctx, `SELECT `+surveyColumns+` FROM surveys s
+		LEFT JOIN survey_parts p ON p.survey_id = s.id WHERE $1 = '' OR s.status = $1
+		GROUP BY s.id ORDER BY s.id DESC OFFSET $2 LIMIT $3`, status, offset, limit)
+	if err != nil {
+		return nil, 0, formatError(err)
+	}
+	svs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*offsite.Survey, error) { return scanSurvey(r) })
+	if err != nil {
+		return nil, 0, formatError(err)
+	}
+	return svs, total, nil
+}
+
 // FindSurveyParts returns the parts of a survey in capture order.
 func (s *SurveyService) FindSurveyParts(ctx context.Context, id int64) (_ []*offsite.SurveyPart, err error) {
 	defer derrors.Wrap(&err, "FindSurveyParts(%d)", id)

@@ -93,6 +93,21 @@ func TestSurveyLifecycle(t *testing.T) {
 	if got, _ := s.FindSurveyByID(ctx, one.ID); got.Status != offsite.SurveyError || got.Progress.Failed != 3 {
 		t.Errorf("all parts failed: %s %+v", got.Status, got.Progress)
 	}
+
+	// The list: newest first with progress, filtered by status, paged.
+	all, total, err := s.FindSurveys(ctx, "", 0, 10)
+	if err != nil || total != 3 || len(all) != 3 || all[0].ID != one.ID || all[1].ID != empty.ID || all[2].ID != sv.ID {
+		t.Fatalf("FindSurveys = %d of %d, %v", len(all), total, err)
+	}
+	if all[2].Status != offsite.SurveyCanceled || all[2].Progress != want {
+		t.Errorf("listed survey %d: %s %+v, want canceled %+v", sv.ID, all[2].Status, all[2].Progress, want)
+	}
+	if errs, n, err := s.FindSurveys(ctx, offsite.SurveyError, 0, 10); err != nil || n != 1 || len(errs) != 1 || errs[0].ID != one.ID {
+		t.Errorf("FindSurveys(error) = %v (%d), %v", errs, n, err)
+	}
+	if page, n, err := s.FindSurveys(ctx, "", 1, 1); err != nil || n != 3 || len(page) != 1 || page[0].ID != empty.ID {
+		t.Errorf("FindSurveys(offset 1, limit 1) = %v (%d), %v", page, n, err)
+	}
 }
 
 // TestSurveyBatches plans a survey over a capture with a known footprint and 10 parcels on a

@@ -216,6 +216,8 @@ const dict: Record<string, [string, string]> = {
   sv_finished: ['已完成', 'finished'],
   sv_error: ['出错', 'error'],
   sv_canceled: ['已取消', 'canceled'],
+  sv_created: ['已创建', 'created'],
+  sv_none: ['还没有调查。', 'No surveys yet.'],
   sv_done: ['完成', 'done'],
   sv_failed: ['失败', 'failed'],
   sv_counts: ['共 {total} 项：完成 {done}，失败 {failed}，运行中 {running}，排队 {queued}；裁剪 {clips}，发现 {findings}', '{total} parts: {done} done, {failed} failed, {running} running, {queued} queued; {clips} clips, {findings} findings'],
@@ -224,7 +226,7 @@ const dict: Record<string, [string, string]> = {
   sv_cancel: ['取消排队部分', 'Cancel queued parts'],
   sv_retry: ['重试失败部分', 'Retry failed parts'],
   sv_new: ['新建调查', 'New survey'],
-  sv_recent: ['本浏览器最近提交的调查', 'Surveys recently queued from this browser'],
+  sv_recent: ['最近的调查', 'Recent surveys'],
   sv_empty: ['该范围和时间内没有所选类型的影像，调查无事可做。', 'No capture of the chosen kinds in that zone and window: nothing to do.'],
   part_state: ['状态', 'State'],
   // positive list

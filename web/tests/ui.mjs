@@ -194,6 +194,13 @@ try {
     const parts = await page.$$('#survey-parts tbody tr');
     assert(parts.length >= 2, `${parts.length} survey parts, want the 2 captures`);
     console.log(`    progress values seen: ${[...seen].join(', ')}`);
+    // The survey page lists it, from the API, as finished with all its parts done.
+    const surveyID = page.url().split('#/surveys/')[1];
+    await go('/surveys/new');
+    const item = `#survey-recent li:has(a[href="#/surveys/${surveyID}"])`;
+    await page.waitForSelector(item);
+    const line = await page.innerText(item);
+    assert(line.includes('已完成') && /(\d+)\/\1/.test(line), `survey ${surveyID} listed as "${line}", want finished with every part done`);
   });
 
   await step('the analyst proposes the enterprise for the positive list and puts it on public notice', async () => {

@@ -72,7 +72,6 @@ export async function surveyNewPage(app: HTMLElement): Promise<() => void> {
     else if (zoneSrc.getFeatures().length) body.zone = JSON.parse(geojson.writeGeometry(zoneSrc.getFeatures()[0].getGeometry()!, { decimals: 7 }));
     else throw new Error(t('survey_no_zone'));
     const sv = await api<any>('POST', '/api/v1/surveys', body);
-    remember(sv);
     location.hash = '#/surveys/' + sv.id;
   }, { id: 'survey-form' });
   if (!mayQueue) f.querySelectorAll('input,select,button').forEach((x) => ((x as HTMLInputElement).disabled = true));
@@ -86,20 +85,17 @@ export async function surveyNewPage(app: HTMLElement): Promise<() => void> {
   return () => map.setTarget(undefined);
 }
 
-// The API has no list of surveys yet: the page remembers the ones queued from this browser.
-const recentKey = 'offsite.surveys';
-
-function remember(sv: any): void {
-  const list = JSON.parse(localStorage.getItem(recentKey) || '[]').filter((x: any) => x.id !== sv.id);
-  list.unshift({ id: sv.id, name: sv.name || '', at: sv.created_at });
-  localStorage.setItem(recentKey, JSON.stringify(list.slice(0, 20)));
-}
-
-function recent(): HTMLElement | string {
-  const list: any[] = JSON.parse(localStorage.getItem(recentKey) || '[]');
-  if (!list.length) return '';
-  return h('div', { class: 'recent' }, h('h3', {}, t('sv_recent')),
-    h('ul', {}, list.map((x) => h('li', {}, h('a', { href: '#/surveys/' + x.id }, '#' + x.id, ' ', x.name), ' ', h('span', { class: 'muted small' }, fmtDate(x.at, true))))));
+// recent lists the latest surveys from the API, newest first, with their status and progress.
+function recent(): HTMLElement {
+  const box = h('div', { class: 'recent', id: 'survey-recent' }, h('h3', {}, t('sv_recent')), loading());
+  api<any>('GET', '/api/v1/surveys?limit=20').then((r) => {
+    box.replaceChildren(h('h3', {}, t('sv_recent')), r.surveys.length === 0 ? h('p', { class: 'muted small' }, t('sv_none')) :
+      h('ul', {}, r.surveys.map((x: any) => h('li', {},
+        h('a', { href: '#/surveys/' + x.id }, '#' + x.id, ' ', x.name || ''), ' ',
+        h('span', { class: 'status sv-' + x.status }, tk('sv_', x.status)), ' ',
+        h('span', { class: 'muted small' }, x.progress.done + '/' + x.progress.total, ' · ', fmtDate(x.created_at, true))))));
+  }, (e) => box.replaceChildren(h('h3', {}, t('sv_recent')), errorBox(e)));
+  return box;
 }
 
 export async function surveyPage(app: HTMLElement, [id]: string[]): Promise<() => void> {
