@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,6 +23,7 @@ import (
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/sample"
 	"github.com/offsite/offsite/internal/tasks"
+	"github.com/offsite/offsite/internal/testenv"
 )
 
 // ownPostgres is a PostgreSQL cluster of the test's own on a free loopback port: the shared
@@ -54,7 +54,7 @@ func startOwnPostgres(t *testing.T) *ownPostgres {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	p := &ownPostgres{t: t, bin: filepath.Dir(ctls[len(ctls)-1]), dir: dir, port: freePort(t)}
+	p := &ownPostgres{t: t, bin: filepath.Dir(ctls[len(ctls)-1]), dir: dir, port: testenv.FreePort(t)}
 	if os.Geteuid() == 0 {
 		if p.owner, err = user.Lookup("postgres"); err != nil {
 			t.Fatalf("running as root, and no postgres user to own the test cluster: %v", err)
@@ -114,16 +114,6 @@ func (p *ownPostgres) start() {
 
 func (p *ownPostgres) stop() { p.pg("pg_ctl", "-D", p.data(), "-m", "fast", "-w", "stop") }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // apiProcess is cmd/api run as a process, with an analyst token.
 type apiProcess struct {
 	t     *testing.T
@@ -134,7 +124,7 @@ type apiProcess struct {
 func (h *harness) startAPI() *apiProcess {
 	t := h.t
 	t.Helper()
-	a := &apiProcess{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", freePort(t)), token: "e2e-analyst-token"}
+	a := &apiProcess{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t)), token: "e2e-analyst-token"}
 	sum := sha256.Sum256([]byte(a.token))
 	tokens := filepath.Join(t.TempDir(), "tokens.json")
 	if err := os.WriteFile(tokens, []byte(`[{"sha256":"`+hex.EncodeToString(sum[:])+`","name":"e2e","role":"analyst"}]`), 0o600); err != nil {

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -233,4 +234,16 @@ func SharedData(tb testing.TB, rel string) string {
 	}
 	tb.Skipf("shared data %s not found; skipping", rel)
 	return ""
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago, for a server the test
+// starts.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -94,7 +93,7 @@ func TestBrowser(t *testing.T) {
 	if err := os.WriteFile(tokensFile, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	env := append(os.Environ(),
 		"OFFSITE_DATABASE_URL="+testenv.PostgresURL(t),
 		"OFFSITE_REDIS_ADDR="+redis.Addr, "OFFSITE_REDIS_DB="+strconv.Itoa(redis.DB),
@@ -139,16 +138,6 @@ func tail(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // start runs a process until the test ends.
