@@ -325,8 +325,9 @@ func classify(c *offsite.Capture, err error) error {
 // SweepHandler is the nightly run. It registers the captures dropped into the captures bucket
 // with a sidecar STAC Item (key ending ".json") since the last successful run, then queues the
 // clip task of every capture still registered but not queued (new ones, and any whose enqueue
-// failed), which also runs the nightly pipeline of the capture's kind (NightlyPipelines). Task ids are deterministic and registration is keyed by object, so a sweep run
-// twice (by two workers' schedulers, or a retry) registers and queues nothing twice.
+// failed), which also runs the nightly pipeline of the capture's kind (NightlyPipelines). Task
+// ids are deterministic and registration is keyed by object, so a sweep run twice (by two
+// workers' schedulers, or a retry) registers and queues nothing twice.
 type SweepHandler struct{ *Deps }
 
 // ListExpirer marks positive-list entries past their validity as expired, audited as actor.
