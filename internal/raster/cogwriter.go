@@ -2,7 +2,6 @@ package raster
 
 import (
 	"bytes"
-	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"sync"
 
 	"github.com/airbusgeo/godal"
 )
@@ -146,9 +144,6 @@ func (m *meta) canFastCOG(w, h int) bool {
 	return max(w, h) <= maxFastCOG && (m.nodata != nil || m.alpha >= 0)
 }
 
-// zlibPool reuses DEFLATE compressors for tiles.
-var zlibPool sync.Pool
-
 // writeFastCOG encodes the clip (band-sequential native-endian pixels of a
 // w×h window at geotransform gt) as a single-tile COG, DEFLATE-compressed at
 // best speed with horizontal differencing for integer types.
@@ -177,22 +172,14 @@ func writeFastCOG(m *meta, tpl *cogTemplate, w, h int, gt [6]float64, pix []byte
 		differentiate(raw, tile, bands, es)
 	}
 	var comp bytes.Buffer
-	zw, _ := zlibPool.Get().(*zlib.Writer)
-	if zw == nil {
-		var err error
-		if zw, err = zlib.NewWriterLevel(&comp, zlib.BestSpeed); err != nil {
-			return nil, err
-		}
-	} else {
-		zw.Reset(&comp)
-	}
+	zw := getZlib(&comp)
 	if _, err := zw.Write(raw); err != nil {
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
-	zlibPool.Put(zw)
+	zlibWriters.Put(zw)
 	data := comp.Bytes()
 
 	short := func(v ...uint16) []byte {

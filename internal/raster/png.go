@@ -2,15 +2,34 @@ package raster
 
 import (
 	"bytes"
-	"compress/zlib"
 	"encoding/binary"
 	"hash/crc32"
 	"image"
+	"io"
 	"sync"
+
+	"github.com/klauspost/compress/zlib"
 )
 
-// zlibWriters reuses zlib writers (their allocation dominates small PNGs).
+// zlibWriters reuses zlib writers at best speed (their allocation dominates
+// small outputs: PNG quick-looks and single-tile COGs). klauspost's encoder
+// builds its Huffman tables several times faster than compress/flate's,
+// which is most of the cost for clip-sized inputs.
 var zlibWriters sync.Pool
+
+// getZlib returns a best-speed zlib writer onto w; give it back with
+// zlibWriters.Put after Close.
+func getZlib(w io.Writer) *zlib.Writer {
+	if zw, ok := zlibWriters.Get().(*zlib.Writer); ok {
+		zw.Reset(w)
+		return zw
+	}
+	zw, err := zlib.NewWriterLevel(w, zlib.BestSpeed)
+	if err != nil {
+		panic(err) // only for an invalid level
+	}
+	return zw
+}
 
 // encodePNG writes img as an 8-bit RGBA PNG. Quick-looks are enlarged by
 // pixel replication, so instead of the standard encoder's adaptive filter
@@ -42,15 +61,7 @@ func encodePNG(img *image.NRGBA) ([]byte, error) {
 	chunk("IHDR", ihdr[:])
 
 	var idat bytes.Buffer
-	zw, _ := zlibWriters.Get().(*zlib.Writer)
-	if zw == nil {
-		var err error
-		if zw, err = zlib.NewWriterLevel(&idat, zlib.BestSpeed); err != nil {
-			return nil, err
-		}
-	} else {
-		zw.Reset(&idat)
-	}
+	zw := getZlib(&idat)
 	defer zlibWriters.Put(zw)
 	zeros := make([]byte, w*4)
 	for y := 0; y < h; y++ {
