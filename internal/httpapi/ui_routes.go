@@ -1,14 +1,24 @@
 package httpapi
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"path"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/s3"
 )
 
 // registerUIRoutes registers the routes the web interface needs beyond the JSON API, and
@@ -161,29 +171,115 @@ func (s *Server) handleUIEvidence(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	obj, err := s.openEvidence(ctx, key)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	defer obj.Close()
 	if download {
 		if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), "evidence.download", "evidence/"+key, map[string]any{"key": key}); err != nil {
 			s.Error(w, r, err)
 			return
 		}
 	}
-	b, err := s.Store.GetEvidence(ctx, key)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
 	ext := strings.ToLower(path.Ext(key))
 	ct, ok := evidenceMediaTypes[ext]
 	if !ok {
 		ct = "application/octet-stream"
 	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("X-Content-Type-Options", "nosniff")
 	// Keys are content hashes: an object never changes.
-	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
-	if download {
-		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(key)}))
+	h.Set("Cache-Control", "private, max-age=31536000, immutable")
+	if obj.etag != "" {
+		h.Set("ETag", strconv.Quote(obj.etag))
 	}
-	_, _ = w.Write(b)
+	if download {
+		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(key)}))
+	}
+	// ServeContent answers If-None-Match and If-Modified-Since with 304 before reading, sets
+	// Content-Length from the stat, and serves Range requests by seeking.
+	http.ServeContent(w, r, "", obj.modTime, obj)
+}
+
+// evidenceObject is an evidence object opened for reading: an io.ReadSeeker whose size is
+// known from its stat, so http.ServeContent's seek to the end costs no request.
+type evidenceObject struct {
+	io.ReadSeeker
+	closer  io.Closer
+	size    int64
+	etag    string
+	modTime time.Time
+	off     int64 // the offset the next Read reads from
+	at      int64 // the offset ReadSeeker is at
+}
+
+func (o *evidenceObject) Read(p []byte) (int, error) {
+	if o.off != o.at {
+		if _, err := o.ReadSeeker.Seek(o.off, io.SeekStart); err != nil {
+			return 0, err
+		}
+		o.at = o.off
+	}
+	n, err := o.ReadSeeker.Read(p)
+	o.off += int64(n)
+	o.at = o.off
+	return n, err
+}
+
+func (o *evidenceObject) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += o.off
+	case io.SeekEnd:
+		offset += o.size
+	default:
+		return 0, fmt.Errorf("httpapi: seek whence %d", whence)
+	}
+	if offset < 0 || offset > o.size {
+		return 0, fmt.Errorf("httpapi: seek to %d outside 0..%d", offset, o.size)
+	}
+	o.off = offset
+	return offset, nil
+}
+
+func (o *evidenceObject) Close() error { return o.closer.Close() }
+
+// openEvidence opens an object of the evidence bucket; a missing one is offsite.ErrNotFound.
+// From an *s3.Store the bytes stream from object storage as the client reads them (one
+// HEAD, then one GET for the whole object or per range, none for a 304); any other
+// ObjectStore is read whole.
+func (s *Server) openEvidence(ctx context.Context, key string) (*evidenceObject, error) {
+	st, ok := s.Store.(*s3.Store)
+	if !ok {
+		b, err := s.Store.GetEvidence(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(b)
+		return &evidenceObject{ReadSeeker: bytes.NewReader(b), closer: io.NopCloser(nil), size: int64(len(b)), etag: hex.EncodeToString(sum[:])}, nil
+	}
+	info, err := st.Client.StatObject(ctx, st.Evidence, key, minio.StatObjectOptions{})
+	if err != nil {
+		if er := minio.ToErrorResponse(err); er.StatusCode == http.StatusNotFound || er.Code == "NoSuchKey" {
+			return nil, offsite.NotFound("evidence object %s", key)
+		}
+		return nil, fmt.Errorf("httpapi: stat evidence %s: %w", key, err)
+	}
+	// GetObject sends nothing until the first Read or Seek; the ETag match keeps the bytes
+	// those of the stat.
+	opts := minio.GetObjectOptions{}
+	if info.ETag != "" {
+		if err := opts.SetMatchETag(info.ETag); err != nil {
+			return nil, fmt.Errorf("httpapi: get evidence %s: %w", key, err)
+		}
+	}
+	obj, err := st.Client.GetObject(ctx, st.Evidence, key, opts)
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: get evidence %s: %w", key, err)
+	}
+	return &evidenceObject{ReadSeeker: obj, closer: obj, size: info.Size, etag: info.ETag, modTime: info.LastModified}, nil
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -125,9 +127,12 @@ func TestUIEvidence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	get := func(token, path string) *http.Response {
+	get := func(token, path string, header ...string) *http.Response {
 		req, _ := http.NewRequest("GET", hs.URL+path, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -140,6 +145,20 @@ func TestUIEvidence(t *testing.T) {
 	_, _ = body.ReadFrom(resp.Body)
 	if resp.StatusCode != 200 || !bytes.Equal(body.Bytes(), png) || resp.Header.Get("Content-Type") != "image/png" || resp.Header.Get("Content-Disposition") != "" {
 		t.Fatalf("GET evidence: %d %q %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"), body.Len())
+	}
+	if resp.Header.Get("Content-Length") != strconv.Itoa(len(png)) || resp.Header.Get("ETag") == "" || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
+		t.Errorf("GET evidence headers: Content-Length %q, ETag %q, Cache-Control %q", resp.Header.Get("Content-Length"), resp.Header.Get("ETag"), resp.Header.Get("Cache-Control"))
+	}
+	etag := resp.Header.Get("ETag")
+	resp = get(inspector, "/api/v1/ui/evidence/"+key, "If-None-Match", etag)
+	if resp.StatusCode != 304 {
+		t.Errorf("GET with If-None-Match %s: %d, want 304", etag, resp.StatusCode)
+	}
+	resp = get(inspector, "/api/v1/ui/evidence/"+key, "Range", "bytes=8-11")
+	body.Reset()
+	_, _ = body.ReadFrom(resp.Body)
+	if resp.StatusCode != 206 || !bytes.Equal(body.Bytes(), png[8:12]) || resp.Header.Get("Content-Range") != fmt.Sprintf("bytes 8-11/%d", len(png)) {
+		t.Errorf("GET range 8-11: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Range"), body.Bytes())
 	}
 	countDownloads := func() int {
 		var out struct {
@@ -166,6 +185,16 @@ func TestUIEvidence(t *testing.T) {
 	if n := countDownloads(); n != 1 {
 		t.Errorf("download audited %d times, want 1", n)
 	}
+	resp = get(inspector, "/api/v1/ui/evidence/"+key+"?download=true", "If-None-Match", etag)
+	if resp.StatusCode != 304 {
+		t.Errorf("download with If-None-Match: %d, want 304", resp.StatusCode)
+	}
+	if n := countDownloads(); n != 2 {
+		t.Errorf("downloads audited %d times, want 2 (a revalidated download is a download)", n)
+	}
+	if code, _ := e.call(t, inspector, "GET", "/api/v1/ui/evidence/sha256/00/"+strings.Repeat("0", 64)+".png?download=true", nil, nil); code != 404 {
+		t.Errorf("download of a missing object: %d, want 404", code)
+	}
 	for _, tc := range []struct {
 		name, token, key string
 		code             int
@@ -178,6 +207,53 @@ func TestUIEvidence(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if r := get(tc.token, "/api/v1/ui/evidence/"+tc.key); r.StatusCode != tc.code {
 				t.Errorf("%d, want %d", r.StatusCode, tc.code)
+			}
+		})
+	}
+}
+
+// TestUIEvidenceStream serves an object larger than any single buffer whole and by ranges,
+// byte for byte, as it streams from object storage.
+func TestUIEvidenceStream(t *testing.T) {
+	hs, store := newUIServer(t)
+	data := make([]byte, 5<<20+7)
+	for i := range data {
+		data[i] = byte(i*7 + i>>13)
+	}
+	key, _, err := store.PutEvidence(context.Background(), data, ".tif", "image/tiff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, rng  string
+		code       int
+		start, end int // of data, end exclusive
+	}{
+		{"whole", "", 200, 0, len(data)},
+		{"middle", "bytes=1048570-3145735", 206, 1048570, 3145736},
+		{"suffix", "bytes=-100", 206, len(data) - 100, len(data)},
+		{"open end", "bytes=5242880-", 206, 5242880, len(data)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", hs.URL+"/api/v1/ui/evidence/"+key, nil)
+			req.Header.Set("Authorization", "Bearer "+inspector)
+			if tc.rng != "" {
+				req.Header.Set("Range", tc.rng)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body bytes.Buffer
+			if _, err := body.ReadFrom(resp.Body); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.code || resp.ContentLength != int64(tc.end-tc.start) || !bytes.Equal(body.Bytes(), data[tc.start:tc.end]) {
+				t.Errorf("%d, Content-Length %d, %d bytes; want %d with bytes %d..%d", resp.StatusCode, resp.ContentLength, body.Len(), tc.code, tc.start, tc.end)
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "image/tiff") {
+				t.Errorf("Content-Type %q", ct)
 			}
 		})
 	}
