@@ -66,6 +66,9 @@ type Capture struct {
 	Key        string    `json:"key"`
 	Status     string    `json:"status"`
 	Error      string    `json:"error,omitempty"`
+	// Failure says where the capture failed for good; nil unless it failed since its last
+	// successful run. Error holds the message.
+	Failure *CaptureFailure `json:"failure,omitempty"`
 
 	// Filled in at ingest.
 	CRS       string       `json:"crs,omitempty"`
@@ -98,6 +101,23 @@ type BandStats struct {
 	Approximate bool    `json:"approximate"`
 }
 
+// Stages of a capture's processing where it can fail.
+const (
+	StageClip     = "clip"     // reading, ingesting and clipping the capture
+	StagePipeline = "pipeline" // running the pipeline on it (and its pair) after clipping
+)
+
+// CaptureFailure records a permanent failure of a capture's task: asynq archived it, as not
+// worth retrying or after its last retry. The message is the capture's Error.
+type CaptureFailure struct {
+	Stage    string    `json:"stage"`              // StageClip or StagePipeline
+	Pipeline string    `json:"pipeline,omitempty"` // the pipeline the task runs after clipping
+	TaskID   string    `json:"task_id,omitempty"`  // the asynq task that failed
+	Queue    string    `json:"queue,omitempty"`
+	Attempts int       `json:"attempts"` // attempts made, the failing one included
+	At       time.Time `json:"failed_at"`
+}
+
 // CaptureUpdate holds the fields of a capture that processing may change; nil means unchanged.
 type CaptureUpdate struct {
 	Status    *string
@@ -113,6 +133,10 @@ type CaptureUpdate struct {
 	Footprint orb.Geometry
 	// Ingested sets ingested_at to now.
 	Ingested bool
+	// Failure, when set, records where the capture failed; ClearFailure removes the record
+	// (a successful run).
+	Failure      *CaptureFailure
+	ClearFailure bool
 }
 
 // Clip is the result of cutting one capture to one parcel: a COG and a quick-look PNG in the
@@ -231,6 +255,31 @@ type NightlyRun struct {
 	Expired    int        `json:"expired"` // positive-list entries expired
 	Problems   []string   `json:"problems"`
 	Error      string     `json:"error,omitempty"`
+	// What became of the captures the run queued, as they stand now: a capture that failed
+	// and was later processed counts as processed.
+	Processed int `json:"processed"`
+	Failed    int `json:"failed"`
+	Pending   int `json:"pending"` // not processed or failed yet
+}
+
+// NightlyRunCapture is a capture a nightly run queued, as it stands now.
+type NightlyRunCapture struct {
+	CaptureID  int64           `json:"capture_id"`
+	Kind       string          `json:"kind"`
+	Key        string          `json:"key"`
+	AcquiredAt time.Time       `json:"acquired_at"`
+	Pipeline   string          `json:"pipeline,omitempty"` // "" : clipped only
+	QueuedAt   time.Time       `json:"queued_at"`
+	Status     string          `json:"status"`
+	Error      string          `json:"error,omitempty"`
+	Failure    *CaptureFailure `json:"failure,omitempty"`
+}
+
+// NightlyRunFilter selects nightly runs. Zero fields do not filter.
+type NightlyRunFilter struct {
+	Status string // running, finished or error
+	Offset int
+	Limit  int
 }
 
 // NightlyService records the runs of the nightly sweep.
@@ -240,7 +289,26 @@ type NightlyService interface {
 	StartRun(ctx context.Context) (*NightlyRun, time.Time, error)
 	// FinishRun records the outcome: finished, or error when run.Error is set.
 	FinishRun(ctx context.Context, run *NightlyRun) error
+	// AddRunCapture records that run runID queued the task of capture captureID with
+	// pipeline ("" : clipping only), and marks the capture queued unless a worker has
+	// already moved it on from registered.
+	AddRunCapture(ctx context.Context, runID, captureID int64, pipeline string) error
+	// FindRuns returns runs newest first and how many match.
+	FindRuns(ctx context.Context, filter NightlyRunFilter) ([]*NightlyRun, int, error)
+	FindRunByID(ctx context.Context, id int64) (*NightlyRun, error)
+	// FindRunCaptures returns the captures run id queued, by capture id.
+	FindRunCaptures(ctx context.Context, id int64) ([]*NightlyRunCapture, error)
 }
+
+// Nightly run status values.
+const (
+	NightlyRunning  = "running"
+	NightlyFinished = "finished"
+	NightlyError    = "error"
+)
+
+// NightlyStatuses lists the nightly run status values.
+var NightlyStatuses = []string{NightlyRunning, NightlyFinished, NightlyError}
 
 // Survey status values, after openEO's job lifecycle.
 const (

@@ -121,6 +121,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Findings:       findings,
 		Surveys:        postgres.NewSurveyService(db),
 		Zones:          postgres.NewZoneService(db),
+		Nightly:        postgres.NewNightlyService(db),
 		KnownPipeline:  func(name string) bool { _, ok := pipes[name]; return ok },
 		Artifacts:      verify.Join(captures, findings),
 		Inspector:      m.Inspector,

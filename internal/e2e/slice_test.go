@@ -107,7 +107,7 @@ func startSystem(t *testing.T) *system {
 	t.Cleanup(func() { insp.Close() })
 	api := &httpapi.Server{
 		Parcels: parcels, Captures: captures, Clips: captures, Artifacts: verify.Join(captures, postgres.NewFindingService(db)), Findings: postgres.NewFindingService(db), Queue: client,
-		Surveys: surveys, Zones: postgres.NewZoneService(db), Inspector: insp, KnownPipeline: func(n string) bool { _, ok := pipes[n]; return ok }, Store: store,
+		Surveys: surveys, Zones: postgres.NewZoneService(db), Nightly: nightly, Inspector: insp, KnownPipeline: func(n string) bool { _, ok := pipes[n]; return ok }, Store: store,
 		CapturesBucket: s3cfg.CapturesBucket, Logger: logger,
 		Enforce: postgres.NewEnforceService(db), Tokens: tokens,
 		Checks: []httpapi.Check{{Name: "postgres", Ping: db.Ping}, {Name: "s3", Ping: store.Ping}},

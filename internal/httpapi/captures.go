@@ -37,15 +37,16 @@ func (s *Server) registerCaptureRoutes(mux *http.ServeMux) {
 		Roles:     rolesWrite,
 	}, s.handleCaptureCreate)
 	s.handle(mux, "GET", "/api/v1/captures/{id}", operation{
-		Summary:   "One capture with its processing status",
+		Summary:   "One capture with its processing status; a failed one with its error and failure (stage, pipeline, task, attempts, when)",
 		Responses: map[string]string{"200": "capture", "400": "bad id", "404": "no such capture"},
 		Roles:     rolesRead,
 	}, s.handleCaptureGet)
 	s.handle(mux, "POST", "/api/v1/captures/{id}/process", operation{
-		Summary:     "Queue the processing of a capture again",
-		Description: "Idempotent: a capture whose task is still queued or was done in the last 24 hours is not queued twice, and clips already recorded are kept.",
-		Responses:   map[string]string{"202": "queued or already queued", "400": "bad id", "404": "no such capture"},
-		Roles:       rolesWrite,
+		Summary: "Queue the processing of a capture again",
+		Description: "Idempotent: a capture whose task is still queued or was done in the last 24 hours is not queued twice, and clips already recorded are kept. " +
+			"A failed capture is queued again with the pipeline of the task that failed (its failure shows until a run succeeds).",
+		Responses: map[string]string{"202": "queued or already queued", "400": "bad id", "404": "no such capture"},
+		Roles:     rolesWrite,
 	}, s.handleCaptureProcess)
 	s.handle(mux, "GET", "/api/v1/captures/{id}/clips", operation{
 		Summary:   "The clips of a capture, with download links to the COG and quick-look",
@@ -137,16 +138,30 @@ func (s *Server) handleCaptureCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 // enqueueCapture queues the clip task of c and marks it queued. A task already queued under
-// the same id is not an error.
+// the same id is not an error. A capture that failed for good is queued again with the
+// pipeline its failed task ran (the nightly schedule's), its archived (or completed and
+// retained) task dropped first so that the id is free; the failure stays on it until a run succeeds.
 func (s *Server) enqueueCapture(r *http.Request, c *offsite.Capture) (*offsite.Capture, error) {
-	task, err := tasks.NewCaptureClipTask(c.ID, tasks.QueueDefault)
+	pipeline := ""
+	if c.Status == offsite.CaptureFailed && c.Failure != nil {
+		pipeline = c.Failure.Pipeline
+	}
+	task, err := tasks.NewCaptureRunTask(c.ID, tasks.QueueDefault, pipeline)
 	if err != nil {
 		return c, err
+	}
+	if c.Status == offsite.CaptureFailed && s.Inspector != nil {
+		id := tasks.CaptureClipTaskID(c.ID)
+		if info, err := s.Inspector.GetTaskInfo(tasks.QueueDefault, id); err == nil && (info.State == asynq.TaskStateArchived || info.State == asynq.TaskStateCompleted) {
+			if err := s.Inspector.DeleteTask(tasks.QueueDefault, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+				return c, err
+			}
+		}
 	}
 	if _, err := s.Queue.EnqueueContext(r.Context(), task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
 		return c, err
 	}
-	if c.Status != offsite.CaptureRegistered {
+	if c.Status != offsite.CaptureRegistered && c.Status != offsite.CaptureFailed {
 		return c, nil
 	}
 	st := offsite.CaptureQueued

@@ -44,7 +44,7 @@ func newServer(t *testing.T, checks ...httpapi.Check) (*httpapi.Server, *httptes
 	captures := postgres.NewCaptureService(db)
 	srv := &httpapi.Server{
 		Parcels: postgres.NewParcelService(db), Captures: captures, Clips: captures, Artifacts: captures, Findings: postgres.NewFindingService(db), Surveys: postgres.NewSurveyService(db),
-		Zones: postgres.NewZoneService(db),
+		Zones: postgres.NewZoneService(db), Nightly: postgres.NewNightlyService(db),
 		Queue: q, Inspector: insp, Metrics: metrics.New(), Store: store, CapturesBucket: store.Captures,
 		Checks:       append([]httpapi.Check{{Name: "postgres", Ping: db.Ping}, {Name: "s3", Ping: store.Ping}}, checks...),
 		MaxBodyBytes: 64 << 10,

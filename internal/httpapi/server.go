@@ -50,7 +50,8 @@ type Server struct {
 	Clips    offsite.ClipService
 	Findings offsite.FindingService
 	Surveys  offsite.SurveyService
-	Zones    offsite.ZoneService // named zones, for /api/v1/zones and surveys by zone_id or zone_name
+	Zones    offsite.ZoneService    // named zones, for /api/v1/zones and surveys by zone_id or zone_name
+	Nightly  offsite.NightlyService // nightly runs, for /api/v1/nightly-runs
 	// SurveyBatchSize is the most parcels of one capture a survey part runs, unless the
 	// request says otherwise; 0 means DefaultSurveyBatchSize.
 	SurveyBatchSize int
@@ -114,6 +115,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerSurveyRoutes(mux)
 	s.registerZoneRoutes(mux)
 	s.registerRunRoutes(mux)
+	s.registerNightlyRoutes(mux)
 	s.registerAdminRoutes(mux)
 	s.registerEnforceRoutes(mux)
 	s.registerOGCRoutes(mux)

@@ -28,14 +28,14 @@ var (
 func NewCaptureService(db *DB) *CaptureService { return &CaptureService{db: db} }
 
 const captureColumns = `id, kind, acquired_at, sensor, bucket, key, status, error, crs, width, height, bands,
-	checksum, size_bytes, ST_AsEWKB(footprint), cog_key, band_stats, ingested_at, created_at, updated_at`
+	checksum, size_bytes, ST_AsEWKB(footprint), cog_key, band_stats, ingested_at, failure, created_at, updated_at`
 
 func scanCapture(row pgx.Row) (*offsite.Capture, error) {
 	c := &offsite.Capture{}
 	var fp []byte // NULL until ingest
 	err := row.Scan(&c.ID, &c.Kind, &c.AcquiredAt, &c.Sensor, &c.Bucket, &c.Key, &c.Status, &c.Error,
 		&c.CRS, &c.Width, &c.Height, &c.Bands, &c.Checksum, &c.SizeBytes, &fp, &c.COGKey, &c.BandStats,
-		&c.IngestedAt, &c.CreatedAt, &c.UpdatedAt)
+		&c.IngestedAt, &c.Failure, &c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +117,14 @@ func (s *CaptureService) UpdateCapture(ctx context.Context, id int64, upd offsit
 	}
 	if upd.Ingested {
 		sets = append(sets, "ingested_at = now()")
+	}
+	switch {
+	case upd.Failure != nil && upd.ClearFailure:
+		return nil, fmt.Errorf("postgres: both Failure and ClearFailure: %w", offsite.ErrInvalid)
+	case upd.Failure != nil:
+		add("failure", upd.Failure)
+	case upd.ClearFailure:
+		sets = append(sets, "failure = NULL")
 	}
 	if upd.Footprint != nil {
 		b, err := geomParam(upd.Footprint)

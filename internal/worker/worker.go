@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -127,8 +128,13 @@ func NewServeMux(d *Deps) *asynq.ServeMux {
 func permanent(err error) error { return fmt.Errorf("%w: %w", err, asynq.SkipRetry) }
 
 // ClipHandler clips one capture to every parcel it intersects, stores a COG and a quick-look
-// per parcel in the evidence bucket and records the clips. It is idempotent: artifacts are
-// content-addressed and clips are keyed by (capture, parcel).
+// per parcel in the evidence bucket and records the clips, then runs the task's pipeline on
+// it when it names one (the nightly schedule's tasks, and a failed one queued again). It is
+// idempotent: artifacts are content-addressed and clips are keyed by (capture, parcel).
+//
+// A failure for good (asynq.SkipRetry, or the last attempt) is recorded on the capture:
+// status failed, the message, and where (offsite.CaptureFailure); a later successful run
+// clears it. Clips and findings already recorded stay.
 type ClipHandler struct{ *Deps }
 
 // ProcessTask implements asynq.Handler.
@@ -137,9 +143,23 @@ func (h *ClipHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return permanent(err)
 	}
-	if _, err = h.processCapture(ctx, p.CaptureID); err != nil || p.Pipeline == "" {
+	if _, err = h.processCapture(ctx, p.CaptureID, p.Pipeline); err != nil || p.Pipeline == "" {
 		return err
 	}
+	if err := h.runPipeline(ctx, p); err != nil {
+		if forGood(ctx, err) {
+			if rerr := h.recordFailure(ctx, p.CaptureID, offsite.StagePipeline, p.Pipeline, err); rerr != nil {
+				return rerr
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+// runPipeline runs the task's pipeline on its capture, clipped already, and marks the capture
+// processed, clearing any failure recorded before.
+func (h *ClipHandler) runPipeline(ctx context.Context, p tasks.CaptureClipPayload) error {
 	pipe, ok := h.Pipelines[p.Pipeline]
 	if !ok {
 		return permanent(fmt.Errorf("worker: unknown pipeline %q", p.Pipeline))
@@ -148,14 +168,73 @@ func (h *ClipHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-	_, err = h.detect(ctx, c, pipe, nil)
+	if _, err := h.detect(ctx, c, pipe, nil); err != nil {
+		return fmt.Errorf("pipeline %s on capture %d: %w", pipe.Name, c.ID, err)
+	}
+	_, err = h.Captures.UpdateCapture(ctx, c.ID, offsite.CaptureUpdate{
+		Status: ptr(offsite.CaptureProcessed), Error: ptr(""), ClearFailure: true,
+	})
 	return err
 }
 
+// forGood reports whether asynq will not run the task again after it fails with err: err is
+// marked asynq.SkipRetry or this is the last attempt. A task stopped because the worker
+// shuts down (its context canceled) is run again, so it is not failed for good.
+func forGood(ctx context.Context, err error) bool {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return false
+	}
+	return errors.Is(err, asynq.SkipRetry) || lastAttempt(ctx)
+}
+
+// recordTimeout bounds the recording of a failure, which must outlive the task's context
+// (its deadline may be what failed it).
+const recordTimeout = 30 * time.Second
+
+// recordFailure marks capture id failed at stage with cause's message, the running task, its
+// queue and attempt, and pipeline (the task's pipeline, "" when it has none). A capture that
+// no longer exists is no error. When the record cannot be written the error says so; on an
+// attempt that is not the last asynq then runs the task again, which records it then.
+func (d *Deps) recordFailure(ctx context.Context, id int64, stage, pipeline string, cause error) error {
+	f := &offsite.CaptureFailure{Stage: stage, Pipeline: pipeline, Attempts: 1, At: time.Now().UTC()}
+	f.TaskID, _ = asynq.GetTaskID(ctx)
+	f.Queue, _ = asynq.GetQueueName(ctx)
+	if n, ok := asynq.GetRetryCount(ctx); ok {
+		f.Attempts = n + 1
+	}
+	msg := strings.TrimSuffix(cause.Error(), ": "+asynq.SkipRetry.Error())
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	_, err := d.Captures.UpdateCapture(rctx, id, offsite.CaptureUpdate{
+		Status: ptr(offsite.CaptureFailed), Error: &msg, Failure: f,
+	})
+	if err != nil && !errors.Is(err, offsite.ErrNotFound) {
+		return fmt.Errorf("record the failure of capture %d (%s): %w", id, msg, err)
+	}
+	if d.Logger != nil {
+		d.Logger.ErrorContext(ctx, "capture failed", "capture_id", id, "stage", stage, "pipeline", pipeline,
+			"task_id", f.TaskID, "attempts", f.Attempts, "err", msg)
+	}
+	return nil
+}
+
 // processCapture ingests and clips capture id unless it is processed already, and returns the
-// number of clips it has. Failures no retry can fix are recorded on the capture and wrapped
-// with asynq.SkipRetry.
-func (h *ClipHandler) processCapture(ctx context.Context, id int64) (int, error) {
+// number of clips it has. Failures no retry can fix, and any failure on the task's last
+// attempt, are recorded on the capture (recordFailure, naming pipeline, the pipeline the task
+// runs next); failures no retry can fix are wrapped with asynq.SkipRetry. When pipeline is not
+// empty the capture stays processing: the pipeline run marks it processed.
+func (h *ClipHandler) processCapture(ctx context.Context, id int64, pipeline string) (int, error) {
+	n, err := h.clipCapture(ctx, id, pipeline)
+	if err != nil && forGood(ctx, err) {
+		if rerr := h.recordFailure(ctx, id, offsite.StageClip, pipeline, err); rerr != nil {
+			return 0, rerr
+		}
+	}
+	return n, err
+}
+
+// clipCapture does the work of processCapture.
+func (h *ClipHandler) clipCapture(ctx context.Context, id int64, pipeline string) (int, error) {
 	c, err := h.Captures.FindCaptureByID(ctx, id)
 	if errors.Is(err, offsite.ErrNotFound) {
 		return 0, permanent(err)
@@ -163,6 +242,11 @@ func (h *ClipHandler) processCapture(ctx context.Context, id int64) (int, error)
 		return 0, err
 	}
 	log := h.Logger.With("capture_id", c.ID, "key", c.Key)
+	// What success records: processed, unless a pipeline run follows.
+	done := offsite.CaptureUpdate{Status: ptr(offsite.CaptureProcessed), Error: ptr(""), ClearFailure: true}
+	if pipeline != "" {
+		done = offsite.CaptureUpdate{Status: ptr(offsite.CaptureProcessing)}
+	}
 	if isTrack(c.Kind) {
 		// A track has no pixels to clip: it is checked and read by pipeline runs.
 		if c.Status != offsite.CaptureProcessed {
@@ -171,7 +255,7 @@ func (h *ClipHandler) processCapture(ctx context.Context, id int64) (int, error)
 			} else if err != nil {
 				return 0, err
 			}
-			if _, err := h.Captures.UpdateCapture(ctx, c.ID, offsite.CaptureUpdate{Status: ptr(offsite.CaptureProcessed)}); err != nil {
+			if _, err := h.Captures.UpdateCapture(ctx, c.ID, done); err != nil {
 				return 0, err
 			}
 		}
@@ -184,23 +268,12 @@ func (h *ClipHandler) processCapture(ctx context.Context, id int64) (int, error)
 	}
 	clips, err := h.clip(ctx, c)
 	if err != nil {
-		if errors.Is(err, asynq.SkipRetry) {
-			// Record why, so the capture shows it; a failure here leaves the task to retry.
-			msg := err.Error()
-			if _, uerr := h.Captures.UpdateCapture(ctx, c.ID, offsite.CaptureUpdate{
-				Status: ptr(offsite.CaptureFailed), Error: &msg,
-			}); uerr != nil {
-				return 0, uerr
-			}
-		}
 		return 0, err
 	}
 	if err := h.Clips.RecordClips(ctx, clips); err != nil {
 		return 0, err
 	}
-	if _, err := h.Captures.UpdateCapture(ctx, c.ID, offsite.CaptureUpdate{
-		Status: ptr(offsite.CaptureProcessed), Error: ptr(""),
-	}); err != nil {
+	if _, err := h.Captures.UpdateCapture(ctx, c.ID, done); err != nil {
 		return 0, err
 	}
 	log.InfoContext(ctx, "capture clipped", "clips", len(clips))
@@ -401,7 +474,7 @@ func (h *SweepHandler) ProcessTask(ctx context.Context, t *asynq.Task) (err erro
 			return err
 		}
 		run.Queued++
-		if _, err := h.Captures.UpdateCapture(ctx, id, offsite.CaptureUpdate{Status: ptr(offsite.CaptureQueued)}); err != nil {
+		if err := h.Nightly.AddRunCapture(ctx, run.ID, id, pipes[c.Kind]); err != nil {
 			return err
 		}
 	}
@@ -497,7 +570,7 @@ func (h *SurveyPartHandler) ProcessTask(ctx context.Context, t *asynq.Task) erro
 // again) and runs the survey's pipeline on the part's parcels. It returns the clips of those
 // parcels, so that the parts' counts add up to the capture's clips.
 func (h *SurveyPartHandler) part(ctx context.Context, p *offsite.SurveyPart) (clips, findings int, err error) {
-	if clips, err = (&ClipHandler{h.Deps}).processCapture(ctx, p.CaptureID); err != nil {
+	if clips, err = (&ClipHandler{h.Deps}).processCapture(ctx, p.CaptureID, ""); err != nil {
 		return 0, 0, err
 	}
 	if p.ParcelIDs != nil {
@@ -557,8 +630,7 @@ func (d *Deps) detect(ctx context.Context, c *offsite.Capture, pipe *pipelines.P
 					return 0, err
 				} else if err != nil {
 					// Unusable: mark it failed so the search passes over it.
-					msg := err.Error()
-					if _, err := d.Captures.UpdateCapture(ctx, before.ID, offsite.CaptureUpdate{Status: ptr(offsite.CaptureFailed), Error: &msg}); err != nil {
+					if err := d.recordFailure(ctx, before.ID, offsite.StageClip, "", err); err != nil {
 						return 0, err
 					}
 				}
