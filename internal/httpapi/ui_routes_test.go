@@ -3,14 +3,19 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/s3"
@@ -38,9 +43,9 @@ func TestMe(t *testing.T) {
 		role      string
 		has, hasn []string
 	}{
-		{httpapi.RoleAnalyst, []string{"POST /api/v1/surveys", "GET /api/v1/ui/enterprises", "GET /public/positive-list"}, []string{"POST /api/v1/inspections/{id}/approve"}},
+		{httpapi.RoleAnalyst, []string{"POST /api/v1/surveys", "GET /api/v1/ui/enterprises", "GET /public/positive-list"}, []string{"POST /api/v1/inspections/{id}/approve", "PUT /api/v1/ui/inspections/{id}/proofs/{name}"}},
 		{httpapi.RoleApprover, []string{"POST /api/v1/inspections/{id}/approve", "POST /api/v1/positive-list/{id}/list"}, []string{"POST /api/v1/surveys", "POST /api/v1/inspections/{id}/self-check"}},
-		{httpapi.RoleEnterprise, []string{"POST /api/v1/inspections/{id}/report", "GET /api/v1/me"}, []string{"GET /api/v1/enterprises/{uscc}/evidence", "GET /api/v1/ui/evidence/{key...}"}},
+		{httpapi.RoleEnterprise, []string{"POST /api/v1/inspections/{id}/report", "GET /api/v1/me", "PUT /api/v1/ui/inspections/{id}/proofs/{name}", "GET /api/v1/ui/inspections/{id}/proofs/{name}"}, []string{"GET /api/v1/enterprises/{uscc}/evidence", "GET /api/v1/ui/evidence/{key...}"}},
 	} {
 		t.Run(tc.role, func(t *testing.T) {
 			var me struct {
@@ -257,6 +262,127 @@ func TestUIEvidenceStream(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUIProofs uploads self-check proof through the API as the enterprise, records its
+// size and SHA-256 among the inspection's steps, refuses what is not a fresh PDF or image
+// while a self-check is requested, and serves it back, audited, to staff and its owner.
+func TestUIProofs(t *testing.T) {
+	hs, _ := newUIServer(t)
+	e := &enfEnv{hs: hs}
+	e.must(t, 201, analyst, "POST", "/api/v1/enterprises", enterpriseBody(entUSCC, 120.1, 30.2), nil)
+	e.must(t, 201, analyst, "POST", "/api/v1/enterprises", enterpriseBody(otherUSCC, 121, 31), nil)
+	var opened struct {
+		Inspection versioned `json:"inspection"`
+	}
+	e.must(t, 201, analyst, "POST", "/api/v1/warnings", map[string]any{"uscc": otherUSCC, "source": "monitoring", "ref": "o-1", "message": "COD"}, &opened)
+	other := opened.Inspection
+	e.must(t, 201, analyst, "POST", "/api/v1/warnings", map[string]any{"uscc": entUSCC, "source": "monitoring", "ref": "f-1", "message": "SWIR hotspot"}, &opened)
+	in := opened.Inspection
+	base := fmt.Sprintf("/api/v1/inspections/%d", in.ID)
+	proofs := fmt.Sprintf("/api/v1/ui/inspections/%d/proofs/", in.ID)
+	pdf := "%PDF-1.4\n" + strings.Repeat("self-check of the kiln\n", 40)
+	var apiErr apiError
+	// Before the self-check is requested there is nothing to prove.
+	e.must(t, 409, enterprise, "PUT", proofs+"early.pdf", pdf, &apiErr)
+	e.must(t, 200, inspector, "POST", base+"/self-check", map[string]any{"version": in.Version}, &in)
+	e.must(t, 200, inspector, "POST", fmt.Sprintf("/api/v1/inspections/%d/self-check", other.ID), map[string]any{"version": other.Version}, nil)
+
+	type proof struct {
+		Name      string `json:"name"`
+		Key       string `json:"key"`
+		Size      int64  `json:"size"`
+		SHA256    string `json:"sha256"`
+		MediaType string `json:"media_type"`
+	}
+	sum := sha256.Sum256([]byte(pdf))
+	for _, name := range []string{"report.pdf", "自查报告.pdf"} {
+		var got proof
+		e.must(t, 201, enterprise, "PUT", proofs+""+url.PathEscape(name), pdf, &got)
+		want := proof{Name: name, Key: fmt.Sprintf("selfcheck/%s/%d/%s", entUSCC, in.ID, name), Size: int64(len(pdf)), SHA256: hex.EncodeToString(sum[:]), MediaType: "application/pdf"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("PUT %s (-want +got):\n%s", name, diff)
+		}
+	}
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{1}, 64)...)
+	e.must(t, 201, enterprise, "PUT", proofs+"photo.PNG", string(png), nil)
+
+	for _, tc := range []struct {
+		name, token, path, body string
+		code                    int
+		field                   string
+	}{
+		{"again", enterprise, proofs + "report.pdf", pdf, 409, ""},
+		{"not an image", enterprise, proofs + "photo.png", pdf, 400, "body"},
+		{"not a document", enterprise, proofs + "notes.txt", "plain words", 400, "name"},
+		{"empty", enterprise, proofs + "empty.pdf", "", 400, "body"},
+		{"too large", enterprise, proofs + "big.pdf", "%PDF-1.4\n" + strings.Repeat("x", 64<<10), 413, ""},
+		{"control character", enterprise, proofs + "a%01.pdf", pdf, 400, "name"},
+		{"another enterprise", enterprise, fmt.Sprintf("/api/v1/ui/inspections/%d/proofs/r.pdf", other.ID), pdf, 403, ""},
+		{"staff", inspector, proofs + "r.pdf", pdf, 403, ""},
+		{"no such inspection", admin, "/api/v1/ui/inspections/999999/proofs/r.pdf", pdf, 404, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ae apiError
+			code, data := e.call(t, tc.token, "PUT", tc.path, tc.body, nil)
+			_ = json.Unmarshal(data, &ae)
+			if code != tc.code || ae.Error.Field != tc.field {
+				t.Errorf("%d %s, want %d naming %q", code, data, tc.code, tc.field)
+			}
+		})
+	}
+
+	// Every upload is a step of the inspection, with its digest.
+	var tl struct {
+		Steps []struct {
+			Action string `json:"action"`
+			Actor  string `json:"actor"`
+			Detail string `json:"detail"`
+		} `json:"steps"`
+	}
+	e.must(t, 200, enterprise, "GET", base+"/timeline", nil, &tl)
+	var uploads []string
+	for _, st := range tl.Steps {
+		if st.Action == "inspection.proof_upload" {
+			uploads = append(uploads, st.Detail)
+			if st.Actor != "test-enterprise" || !strings.Contains(st.Detail, hex.EncodeToString(sum[:])) && !strings.Contains(st.Detail, "photo.PNG") {
+				t.Errorf("upload step by %s: %s", st.Actor, st.Detail)
+			}
+		}
+	}
+	if len(uploads) != 3 {
+		t.Errorf("%d upload steps, want 3: %v", len(uploads), uploads)
+	}
+
+	// The report cites the proof; staff and the enterprise read it back, each read audited.
+	key := fmt.Sprintf("selfcheck/%s/%d/report.pdf", entUSCC, in.ID)
+	e.must(t, 200, enterprise, "POST", base+"/report", map[string]any{"version": in.Version, "text": "the valve was replaced", "proof_keys": []string{key}}, &in)
+	for _, tok := range []string{inspector, enterprise} {
+		req, _ := http.NewRequest("GET", hs.URL+proofs+""+url.PathEscape("自查报告.pdf"), nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body bytes.Buffer
+		_, _ = body.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || body.String() != pdf || resp.Header.Get("Content-Type") != "application/pdf" ||
+			!strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") || !strings.Contains(resp.Header.Get("Content-Disposition"), "%E8%87%AA") {
+			t.Errorf("GET proof: %d %q %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"), body.Len())
+		}
+	}
+	var audit struct {
+		Entries []struct {
+			Action string `json:"action"`
+		} `json:"entries"`
+	}
+	e.must(t, 200, admin, "GET", "/api/v1/audit?subject="+url.QueryEscape(fmt.Sprintf("inspection/%d/proofs/自查报告.pdf", in.ID)), nil, &audit)
+	if len(audit.Entries) != 2 || audit.Entries[0].Action != "inspection.proof_download" {
+		t.Errorf("proof downloads audited: %+v, want 2", audit.Entries)
+	}
+	e.must(t, 404, inspector, "GET", proofs+"missing.pdf", nil, nil)
+	e.must(t, 403, enterprise, "GET", fmt.Sprintf("/api/v1/ui/inspections/%d/proofs/r.pdf", other.ID), nil, nil)
 }
 
 // TestUIMounted serves the interface under /ui/ with its configuration, and sends / there.
