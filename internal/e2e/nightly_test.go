@@ -356,3 +356,77 @@ func TestNightlyPoisonCapture(t *testing.T) {
 		t.Errorf("findings: %d after the retry, %d before", n, nFindings)
 	}
 }
+
+// TestNightlyRetriesExhausted: a nightly capture whose evidence cannot be stored (the
+// evidence bucket is gone) is retried, and when its last retry fails too the capture is
+// failed with the storage error, the clip stage and every attempt counted, instead of only
+// an archived task. With the bucket back, queueing it again processes it and clears that.
+func TestNightlyRetriesExhausted(t *testing.T) {
+	s := startSystem(t)
+	ctx := context.Background()
+	fc := parcels(t, map[string][3]float64{"site": {500500, 3499150, 400}})
+	if code := s.call(t, "POST", "/api/v1/parcels", fc, nil); code != 200 {
+		t.Fatalf("POST parcels: %d", code)
+	}
+	data := s2Scene(t, false)
+	sidecar := []byte(`{"type":"Feature","stac_version":"1.0.0","id":"scene","collection":"sentinel-2-l2a",
+		"properties":{"datetime":"2026-03-01T02:30:00Z"},"assets":{"data":{"href":"./scene.tif","roles":["data"]}}}`)
+	for key, b := range map[string][]byte{"drop/scene.tif": data, "drop/scene.json": sidecar} {
+		if err := s.store.PutCapture(ctx, key, bytes.NewReader(b), int64(len(b))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.store.Client.RemoveBucket(ctx, s.store.Evidence); err != nil {
+		t.Fatal(err)
+	}
+	// Back before the test's buckets are removed, whatever happens here.
+	t.Cleanup(func() {
+		if err := s.store.EnsureBuckets(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	run := s.sweep(t, 1)
+	ids := s.runCaptures(t, run.ID)
+	if len(ids) != 1 {
+		t.Fatalf("captures of the run = %v", ids)
+	}
+	id := ids[0]
+	if st := s.waitNightly(t, id); st != asynq.TaskStateArchived {
+		t.Fatalf("nightly task: %v, want archived after its retries", st)
+	}
+	info, err := s.inspect.GetTaskInfo(tasks.QueueNightly, tasks.CaptureClipTaskID(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c offsite.Capture
+	s.call(t, "GET", fmt.Sprintf("/api/v1/captures/%d", id), nil, &c)
+	if c.Status != offsite.CaptureFailed || !strings.Contains(c.Error, "bucket") || c.Failure == nil ||
+		c.Failure.Stage != offsite.StageClip || c.Failure.Attempts != info.MaxRetry+1 || c.Failure.Pipeline != "sentinel2" {
+		t.Fatalf("capture after its last retry: status %q error %q failure %+v; want failed in clip after %d attempts",
+			c.Status, c.Error, c.Failure, info.MaxRetry+1)
+	}
+	var r offsite.NightlyRun
+	if s.call(t, "GET", fmt.Sprintf("/api/v1/nightly-runs/%d", run.ID), nil, &r); r.Failed != 1 {
+		t.Errorf("run = %+v; want its capture failed", r)
+	}
+
+	if err := s.store.EnsureBuckets(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if code := s.call(t, "POST", fmt.Sprintf("/api/v1/captures/%d/process", id), nil, nil); code != 202 {
+		t.Fatalf("POST process: %d", code)
+	}
+	s.waitTask(t, id, asynq.TaskStateCompleted)
+	c = offsite.Capture{} // error and failure are omitted when empty
+	s.call(t, "GET", fmt.Sprintf("/api/v1/captures/%d", id), nil, &c)
+	if c.Status != offsite.CaptureProcessed || c.Error != "" || c.Failure != nil {
+		t.Errorf("after a successful run: status %q error %q failure %+v", c.Status, c.Error, c.Failure)
+	}
+	if clips, err := s.captures.FindClips(ctx, id); err != nil || len(clips) != 1 {
+		t.Errorf("clips: %d, %v", len(clips), err)
+	}
+	r = offsite.NightlyRun{}
+	if s.call(t, "GET", fmt.Sprintf("/api/v1/nightly-runs/%d", run.ID), nil, &r); r.Failed != 0 || r.Processed != 1 {
+		t.Errorf("run after the retry = %+v", r)
+	}
+}

@@ -93,7 +93,9 @@ func startSystem(t *testing.T) *system {
 	srv := asynq.NewServer(redis, asynq.Config{
 		Concurrency: 2, Queues: tasks.Queues, ShutdownTimeout: 10 * time.Second,
 		RetryDelayFunc: func(int, error, *asynq.Task) time.Duration { return 200 * time.Millisecond },
-		LogLevel:       asynq.WarnLevel,
+		// Retries wait 200 ms, not the 5 s between asynq's default checks for due retries.
+		DelayedTaskCheckInterval: 200 * time.Millisecond,
+		LogLevel:                 asynq.WarnLevel,
 	})
 	if err := srv.Start(worker.NewServeMux(deps)); err != nil {
 		t.Fatal(err)
