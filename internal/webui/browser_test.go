@@ -27,6 +27,19 @@ var uiTokens = map[string]string{
 	"analyst":   "ui-analyst-token-0123456789",
 	"inspector": "ui-inspector-token-0123456789",
 	"approver":  "ui-approver-token-0123456789",
+	// The enterprise's own user (enterpriseUSCC), who answers the self-check.
+	"enterprise": "ui-enterprise-token-0123456789",
+}
+
+// enterpriseUSCC is the seeded enterprise's unified social credit code, with its check
+// character.
+func enterpriseUSCC(t *testing.T) string {
+	t.Helper()
+	check, err := enforce.USCCCheckChar("91320594MA1W6K2Q3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "91320594MA1W6K2Q3" + string(check)
 }
 
 const chromium = "/usr/bin/chromium"
@@ -86,7 +99,11 @@ func TestBrowser(t *testing.T) {
 	s3cfg := testenv.S3Config(t)
 	var entries []map[string]string
 	for role, tok := range uiTokens {
-		entries = append(entries, map[string]string{"token": tok, "name": "ui-" + role, "role": role})
+		e := map[string]string{"token": tok, "name": "ui-" + role, "role": role}
+		if role == "enterprise" {
+			e["uscc"] = enterpriseUSCC(t)
+		}
+		entries = append(entries, e)
 	}
 	tokensFile := filepath.Join(t.TempDir(), "tokens.json")
 	b, _ := json.Marshal(entries)
@@ -188,11 +205,7 @@ const sceneEPSG = 32650
 func seed(t *testing.T, c *apiclient.Client) string {
 	t.Helper()
 	ctx := context.Background()
-	check, err := enforce.USCCCheckChar("91320594MA1W6K2Q3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	uscc := "91320594MA1W6K2Q3" + string(check)
+	uscc := enterpriseUSCC(t)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

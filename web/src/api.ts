@@ -81,13 +81,15 @@ export function humanError(status: number, body: any): ApiError {
   return new ApiError(msg, status, e.code || String(status), detail, e.field);
 }
 
-async function send(method: string, path: string, body?: unknown, tok = token()): Promise<Response> {
-  const headers: Record<string, string> = {};
+// send calls the API with the token; a Blob body goes as it is, anything else as JSON.
+async function send(method: string, path: string, body?: unknown, tok = token(), extra: Record<string, string> = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...extra };
   if (tok) headers['Authorization'] = 'Bearer ' + tok;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const raw = body instanceof Blob;
+  if (body !== undefined && !raw) headers['Content-Type'] = 'application/json';
   busy(1);
   try {
-    return await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    return await fetch(path, { method, headers, body: body === undefined ? undefined : raw ? body : JSON.stringify(body) });
   } catch {
     throw humanError(0, null);
   } finally {
@@ -146,14 +148,46 @@ export async function evidenceURL(key: string): Promise<string> {
   return URL.createObjectURL(await resp.blob());
 }
 
+// evidenceHead reads the first `end` bytes of an evidence object (a Range request; the API
+// may answer with the whole object).
+export async function evidenceHead(key: string, end: number): Promise<ArrayBuffer> {
+  const resp = await send('GET', '/api/v1/ui/evidence/' + key, undefined, token(), { Range: `bytes=0-${end - 1}` });
+  if (!resp.ok) throw humanError(resp.status, await resp.json().catch(() => null));
+  return resp.arrayBuffer();
+}
+
 // download saves an evidence object under its name (audited by the API).
 export async function download(key: string): Promise<void> {
-  const resp = await send('GET', '/api/v1/ui/evidence/' + key + '?download=true');
+  await save('/api/v1/ui/evidence/' + key + '?download=true', key.split('/').pop() || 'evidence');
+}
+
+// Proof is a document uploaded for an inspection's self-check, as the API describes it.
+export interface Proof { name: string; key: string; size: number; sha256: string; media_type: string }
+
+function proofPath(inspection: number, name: string): string {
+  return `/api/v1/ui/inspections/${inspection}/proofs/${encodeURIComponent(name)}`;
+}
+
+// uploadProof sends a file through the API, which stores it and answers with its SHA-256.
+export async function uploadProof(inspection: number, file: File): Promise<Proof> {
+  const resp = await send('PUT', proofPath(inspection, file.name), file, token(), { 'Content-Type': file.type || 'application/octet-stream' });
+  const data = await resp.json().catch(() => null);
+  if (!resp.ok) throw humanError(resp.status, data);
+  return data as Proof;
+}
+
+// downloadProof saves a proof document (audited by the API).
+export async function downloadProof(inspection: number, name: string): Promise<void> {
+  await save(proofPath(inspection, name), name);
+}
+
+async function save(path: string, name: string): Promise<void> {
+  const resp = await send('GET', path);
   if (!resp.ok) throw humanError(resp.status, await resp.json().catch(() => null));
   const url = URL.createObjectURL(await resp.blob());
   const a = document.createElement('a');
   a.href = url;
-  a.download = key.split('/').pop() || 'evidence';
+  a.download = name;
   document.body.append(a);
   a.click();
   a.remove();

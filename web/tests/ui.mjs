@@ -1,11 +1,13 @@
 // Browser test of Offsite's web interface, run by internal/webui's TestBrowser against a real
 // api and worker: sign in, open an enterprise, find its finding on the map, compare the
-// quick-looks, queue a survey and watch it finish, and try what a role may not do.
-// Environment: OFFSITE_UI_URL, OFFSITE_UI_USCC, OFFSITE_UI_TOKEN_{ADMIN,ANALYST,INSPECTOR,APPROVER},
+// quick-looks beside the map and laid on it, queue a survey and watch it finish, answer a
+// self-check with uploaded proof as the enterprise, and try what a role may not do.
+// Environment: OFFSITE_UI_URL, OFFSITE_UI_USCC, OFFSITE_UI_TOKEN_{ADMIN,ANALYST,INSPECTOR,APPROVER,ENTERPRISE},
 // OFFSITE_UI_SCREENSHOTS (where screenshots go on failure; after every step too with
 // OFFSITE_UI_SCREENSHOTS_ALL=1), OFFSITE_UI_CHROMIUM.
 import { chromium } from 'playwright-core';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,7 +18,7 @@ const env = (k) => {
 };
 const base = env('OFFSITE_UI_URL');
 const uscc = env('OFFSITE_UI_USCC');
-const tokens = { analyst: env('OFFSITE_UI_TOKEN_ANALYST'), inspector: env('OFFSITE_UI_TOKEN_INSPECTOR') };
+const tokens = { analyst: env('OFFSITE_UI_TOKEN_ANALYST'), inspector: env('OFFSITE_UI_TOKEN_INSPECTOR'), enterprise: env('OFFSITE_UI_TOKEN_ENTERPRISE') };
 const shots = env('OFFSITE_UI_SCREENSHOTS');
 const origin = new URL(base).origin;
 
@@ -148,6 +150,62 @@ try {
     assert(dl.suggestedFilename().length > 10, `download named ${dl.suggestedFilename()}`);
   });
 
+  await step('the finding\'s quick-look lies on the map over its parcel, in the scene\'s CRS', async () => {
+    await page.waitForSelector('#ent-map[data-quicklook-extent]');
+    const r = await page.evaluate(async () => {
+      const el = document.getElementById('ent-map');
+      const map = el.olMap;
+      const layers = map.getLayers().getArray();
+      const ql = layers.filter((l) => l.getClassName() === 'quicklook');
+      const site = layers[layers.length - 2].getSource().getFeatures().find((f) => f.get('parcel_id') === 'site');
+      const pe = site.getGeometry().getExtent();
+      const w = pe[2] - pe[0];
+      // Zoom out to the parcel with room around it, and wait until the image is drawn.
+      await new Promise((res) => {
+        map.once('rendercomplete', res);
+        map.getView().fit([pe[0] - w, pe[1] - w, pe[2] + w, pe[3] + w]);
+      });
+      const canvas = el.querySelector('.quicklook canvas');
+      const ctx = canvas && canvas.getContext('2d');
+      const ratio = canvas ? canvas.width / canvas.getBoundingClientRect().width : 1;
+      const alpha = (c) => {
+        const p = map.getPixelFromCoordinate(c);
+        return ctx.getImageData(Math.round(p[0] * ratio), Math.round(p[1] * ratio), 1, 1).data[3];
+      };
+      const inset = 0.05 * w;
+      const out = 0.13 * w; // 61 map units: past the clip, which ends at most 35 past the parcel
+      const cx = (pe[0] + pe[2]) / 2;
+      const cy = (pe[1] + pe[3]) / 2;
+      return {
+        layers: ql.length,
+        visible: ql.filter((l) => l.getVisible()).map((l) => l.get('role')),
+        projection: ql[0] && ql[0].getSource().getProjection().getCode(),
+        pe,
+        qe: el.dataset.quicklookExtent.split(',').map(Number),
+        canvas: !!ctx,
+        inside: ctx ? [[pe[0] + inset, pe[1] + inset], [pe[2] - inset, pe[1] + inset], [pe[2] - inset, pe[3] - inset], [pe[0] + inset, pe[3] - inset]].map(alpha) : [],
+        outside: ctx ? [[pe[0] - out, cy], [pe[2] + out, cy], [cx, pe[1] - out], [cx, pe[3] + out]].map(alpha) : [],
+      };
+    });
+    assert(r.layers === 2 && r.visible.join() === 'after', `quick-look layers ${r.layers}, visible ${r.visible}: want before and after, after shown`);
+    assert(r.projection === 'EPSG:32650', `quick-look placed from ${r.projection}, want the scene's EPSG:32650`);
+    // The clip is the parcel grown by the pipeline's 30 m buffer, cropped inward to whole
+    // 10 m pixels: 20 or 30 m past each side, 23.5 or 35 map units at this latitude.
+    const margins = [r.pe[0] - r.qe[0], r.pe[1] - r.qe[1], r.qe[2] - r.pe[2], r.qe[3] - r.pe[3]];
+    assert(margins.every((m) => m > 15 && m < 45), `quick-look extent ${r.qe} against parcel ${r.pe}: margins ${margins.map((m) => m.toFixed(1))}, want 15..45`);
+    assert(r.canvas, 'the quick-look layer has no canvas on the map');
+    assert(r.inside.every((a) => a > 0), `quick-look pixels inside the parcel's corners are transparent: alpha ${r.inside}`);
+    assert(r.outside.every((a) => a === 0), `quick-look pixels drawn outside its clip: alpha ${r.outside}`);
+    // Before instead of after, and none.
+    await page.selectOption('#overlay-which', 'before');
+    assert(await page.evaluate(() => document.getElementById('ent-map').olMap.getLayers().getArray()
+      .filter((l) => l.getClassName() === 'quicklook' && l.getVisible()).map((l) => l.get('role')).join()) === 'before', 'choosing before does not show it');
+    await page.selectOption('#overlay-which', 'none');
+    assert(await page.evaluate(() => !document.getElementById('ent-map').olMap.getLayers().getArray()
+      .some((l) => l.getClassName() === 'quicklook' && l.getVisible())), 'choosing none leaves a quick-look shown');
+    await page.selectOption('#overlay-which', 'after');
+  });
+
   await step('the inspection shows its steps and no action the analyst may not take', async () => {
     await page.waitForSelector('#inspections article.inspection');
     const steps = await page.$$('#inspections ol.timeline > li');
@@ -248,6 +306,40 @@ try {
     await page.waitForSelector('#inspections article[data-status=self_check_requested]');
     const after = (await page.$$('#inspections ol.timeline > li')).length;
     assert(after === before + 1, `timeline has ${after} steps, want ${before + 1}`);
+  });
+
+  await step('the enterprise answers the self-check with uploaded proof, listed with its SHA-256', async () => {
+    await signOut();
+    await signIn('enterprise');
+    await go('/enterprises/' + uscc);
+    const form = '#inspections article[data-status=self_check_requested] form.act-report';
+    await page.waitForSelector(`${form} input.proof-files`);
+    // A text file is refused, in words, next to the form.
+    await page.setInputFiles(`${form} input.proof-files`, { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a document') });
+    await page.click(`${form} button.proof-upload`);
+    const err = await (await page.waitForSelector(`${form} .upload-out .proof-error`)).innerText();
+    assert(err.includes('notes.txt') && err.includes('填写有误'), `refused upload reads ${JSON.stringify(err)}`);
+    const pdf = Buffer.from('%PDF-1.4\n% self-check of the kiln\n' + 'the valve was replaced on site\n'.repeat(50));
+    const sum = createHash('sha256').update(pdf).digest('hex');
+    await page.setInputFiles(`${form} input.proof-files`, { name: '自查报告.pdf', mimeType: 'application/pdf', buffer: pdf });
+    await page.click(`${form} button.proof-upload`);
+    const item = await page.waitForSelector(`${form} .proof-list li[data-sha256="${sum}"]`);
+    const line = await item.innerText();
+    assert(line.includes('自查报告.pdf') && line.includes(`${(pdf.length / 1024).toFixed(1)} KiB`), `uploaded proof listed as ${JSON.stringify(line)}`);
+    assert(await item.$eval('.hash', (e) => e.title) === sum, 'the uploaded proof does not show its SHA-256');
+    assert(!(await page.$(`${form} .upload-out .proof-error`)), 'the earlier refusal is still shown');
+    await page.fill(`${form} textarea[name=text]`, '阀门已更换，排放恢复正常。');
+    await page.click(`${form} button[type=submit]`);
+    const done = '#inspections article[data-status=report_submitted]';
+    await page.waitForSelector(done);
+    // The timeline lists the upload with its digest, and the report citing it; both download.
+    const up = await page.waitForSelector(`${done} ol.timeline li.proof[data-sha256="${sum}"]`);
+    assert(await up.$eval('.hash', (e) => e.title) === sum, 'the timeline does not show the proof\'s SHA-256');
+    assert(await page.$(`${done} ol.timeline li.proof.cited`), 'the report step does not cite the proof');
+    const [dl] = await Promise.all([page.waitForEvent('download'), up.$eval('button.proof-download', (b) => b.click())]);
+    assert(dl.suggestedFilename() === '自查报告.pdf', `proof downloaded as ${dl.suggestedFilename()}`);
+    const got = createHash('sha256').update(readFileSync(await dl.path())).digest('hex');
+    assert(got === sum, `downloaded proof hashes to ${got}, want ${sum}`);
   });
 
   await step('the public list answers without signing in; English is a click away', async () => {

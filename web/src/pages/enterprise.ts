@@ -1,12 +1,18 @@
 // An enterprise: its parcels and findings on a map, a finding's before/after quick-looks,
 // the evidence with hashes, provenance and downloads, and its off-site inspections with the
-// steps taken and the actions the user's role allows.
+// steps taken, the proof uploaded, and the actions the user's role allows.
+import ImageLayer from 'ol/layer/Image';
 import VectorLayer from 'ol/layer/Vector';
+import ImageStatic from 'ol/source/ImageStatic';
 import VectorSource from 'ol/source/Vector';
 import type Feature from 'ol/Feature';
-import { api, can, currentUser, download, evidenceURL } from '../api';
+import type OlMap from 'ol/Map';
+import { transformExtent } from 'ol/proj';
+import { api, ApiError, can, currentUser, download, downloadProof, evidenceHead, evidenceURL, uploadProof, type Proof } from '../api';
+import { NeedBytes, readGeoRef, type GeoRef } from '../geotiff';
 import { fmtBytes, fmtDate, t, tk } from '../i18n';
 import { findingStyle, fitTo, geojson, kindColours, legend, newMap, parcelStyle } from '../map';
+import { projectionCode } from '../proj';
 import { action, clear, copyable, errorBox, field, form, h, loading, select } from '../ui';
 
 interface Artifact { name: string; key: string; sha256: string; size: number; media_type: string }
@@ -23,6 +29,17 @@ interface EvParcel { parcel_id: string; name?: string; geometry: any; findings: 
 
 export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promise<() => void> {
   const urls: string[] = []; // object URLs to revoke when leaving
+  const blobs = new Map<string, Promise<string>>();
+  // blobURL fetches an evidence object once per page, for the quick-looks and the overlay.
+  const blobURL = (key: string): Promise<string> => {
+    let p = blobs.get(key);
+    if (!p) {
+      p = evidenceURL(key).then((u) => (urls.push(u), u));
+      p.catch(() => blobs.delete(key));
+      blobs.set(key, p);
+    }
+    return p;
+  };
   const ent = await api<any>('GET', '/api/v1/enterprises/' + encodeURIComponent(uscc));
   app.append(h('h1', {}, ent.name, ' ', h('span', { class: 'status st-' + (ent.list_status || 'none') }, tk('st_', ent.list_status || 'none'))),
     h('dl', { class: 'facts' },
@@ -34,12 +51,13 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
       h('dt', {}, t('ent_key')), h('dd', {}, ent.key_discharger ? t('yes') : t('no'))));
 
   const mapEl = h('div', { class: 'map', id: 'ent-map' });
+  const overlayEl = h('div', { class: 'overlay-ctl', id: 'overlay-ctl' });
   const findingList = h('div', { id: 'finding-list' }, loading());
   const detail = h('section', { id: 'finding-detail', class: 'card' }, h('p', { class: 'muted' }, t('select_finding')));
   const clipsEl = h('section', { id: 'clips' });
   const inspEl = h('section', { id: 'inspections', class: 'card' }, h('h2', {}, t('inspections')), loading());
   app.append(h('div', { class: 'two-col' },
-    h('section', { class: 'card' }, h('h2', {}, t('map')), mapEl, legend()),
+    h('section', { class: 'card' }, h('h2', {}, t('map')), mapEl, overlayEl, legend()),
     h('section', { class: 'card' }, h('h2', {}, t('findings')), findingList)), detail, clipsEl, inspEl);
 
   let selected: string | null = null;
@@ -47,6 +65,7 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
   const findingSrc = new VectorSource<Feature>();
   const findingLayer = new VectorLayer({ source: findingSrc, style: findingStyle(() => selected) });
   const map = newMap(mapEl, [new VectorLayer({ source: parcelSrc, style: parcelStyle }), findingLayer]);
+  const overlay = quickLookOverlay(map, mapEl, overlayEl, blobURL);
 
   let findings: Finding[] = [];
   const select_ = (id: string) => {
@@ -67,6 +86,7 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
     const pngs = f.artifacts.filter((a) => a.media_type === 'image/png');
     const before = pngs.find((a) => /(^|\/)before-/.test(a.name));
     const after = pngs.find((a) => /(^|\/)after-/.test(a.name));
+    overlay.show(f);
     clear(detail,
       h('h2', {}, t('findings'), ': ', tk('kind_', f.kind), ' · ', f.class),
       h('dl', { class: 'facts' },
@@ -77,7 +97,7 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
         h('dt', {}, t('detected_at')), h('dd', {}, fmtDate(f.detected_at, true)),
         h('dt', {}, t('pipeline')), h('dd', {}, f.pipeline, ' ', copyable(f.pipeline_hash)),
         h('dt', {}, t('captures')), h('dd', {}, f.capture_ids.join(' → '))),
-      before && after ? await beforeAfter(before, after, urls) : h('p', { class: 'muted' }, t('no_quicklooks')),
+      before && after ? await beforeAfter(before, after, blobURL) : h('p', { class: 'muted' }, t('no_quicklooks')),
       h('h3', {}, t('evidence')),
       artifactTable(f.artifacts, urls),
       h('details', { class: 'provenance' }, h('summary', {}, t('provenance')), h('pre', {}, JSON.stringify(f.provenance, null, 2))));
@@ -108,7 +128,8 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
       clear(findingList, errorBox(e));
     }
   } else {
-    // An enterprise sees its parcels; evidence is for staff.
+    // An enterprise sees its parcels; evidence (and so the quick-looks) is for staff.
+    overlayEl.hidden = true;
     const fc = await api<any>('GET', `/api/v1/enterprises/${encodeURIComponent(uscc)}/parcels`);
     parcelSrc.addFeatures(geojson.readFeatures(fc) as Feature[]);
     mapEl.dataset.parcels = String(parcelSrc.getFeatures().length);
@@ -122,12 +143,113 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
   };
 }
 
+// quickLookOverlay lays the selected finding's before or after quick-look on the map, in
+// place, under the vectors, with a choice of which and an opacity.
+//
+// Placement: a quick-look PNG is drawn on the grid of the clip COG stored beside it, so the
+// COG's header (read with a Range request) gives its CRS and extent in that CRS. The image
+// is reprojected from the scene's CRS (registered with proj4) by OpenLayers, not stretched
+// over its WGS84 bounding box: the scene grid is turned against the map's by the meridian
+// convergence, about Δλ·sin φ, up to 1.6° at the edge of a UTM zone at 31°N, which moves the
+// corners of even a 50-pixel Sentinel-2 quick-look by more than a pixel, and of a drone
+// orthophoto thousands of pixels wide by tens.
+function quickLookOverlay(map: OlMap, mapEl: HTMLElement, el: HTMLElement, blobURL: (key: string) => Promise<string>) {
+  const layers: ImageLayer<ImageStatic>[] = [];
+  const geoRefs = new Map<string, Promise<GeoRef>>();
+  let which = 'after';
+  let opacity = 0.85;
+  let generation = 0;
+  const status = h('span', { class: 'muted small', id: 'overlay-status' }, t('overlay_select'));
+  const apply = () => layers.forEach((l) => { l.setVisible(l.get('role') === which); l.setOpacity(opacity); });
+  clear(el, h('strong', {}, t('overlay')), ' ',
+    select('overlay', [['after', t('after')], ['before', t('before')], ['none', t('overlay_none')]], which,
+      { id: 'overlay-which', onchange: (e: Event) => { which = (e.target as HTMLSelectElement).value; apply(); } }),
+    ' ', h('label', {}, t('overlay_opacity'), ' ', h('input', {
+      type: 'range', min: 0, max: 100, value: opacity * 100, id: 'overlay-opacity',
+      oninput: (e: Event) => { opacity = Number((e.target as HTMLInputElement).value) / 100; apply(); },
+    })), ' ', status);
+
+  const geoRef = (key: string): Promise<GeoRef> => {
+    let p = geoRefs.get(key);
+    if (!p) {
+      p = (async () => {
+        let end = 16 << 10;
+        for (let i = 0; ; i++) {
+          try {
+            return readGeoRef(await evidenceHead(key, end));
+          } catch (e) {
+            if (!(e instanceof NeedBytes) || i === 3) throw e;
+            end = Math.max(e.end, end * 4);
+          }
+        }
+      })();
+      p.catch(() => geoRefs.delete(key));
+      geoRefs.set(key, p);
+    }
+    return p;
+  };
+  const remove = () => {
+    layers.splice(0).forEach((l) => map.removeLayer(l));
+    delete mapEl.dataset.quicklook;
+    delete mapEl.dataset.quicklookExtent;
+  };
+
+  return {
+    async show(f: Finding) {
+      const gen = ++generation;
+      remove();
+      const pairs = (['before', 'after'] as const).map((role) => {
+        const png = f.artifacts.find((a) => a.media_type === 'image/png' && new RegExp(`(^|/)${role}-`).test(a.name));
+        const cog = png && f.artifacts.find((a) => a.name === png.name.replace(/\.png$/, '.tif'));
+        return { role, png, cog };
+      }).filter((p) => p.png && p.cog);
+      if (!pairs.length) {
+        clear(status, t('overlay_missing'));
+        return;
+      }
+      clear(status, t('loading'));
+      try {
+        const made = await Promise.all(pairs.map(async ({ role, png, cog }) => {
+          const [ref, url] = await Promise.all([geoRef(cog!.key), blobURL(png!.key)]);
+          const code = projectionCode(ref.epsg);
+          if (!code) throw new OverlayError(t('overlay_crs', { epsg: ref.epsg }));
+          const layer = new ImageLayer({
+            className: 'quicklook',
+            source: new ImageStatic({ url, imageExtent: ref.extent, projection: code, interpolate: false }),
+            properties: { role },
+          });
+          return { layer, ref, code };
+        }));
+        if (gen !== generation) return; // another finding was selected meanwhile
+        const vectors = map.getLayers().getLength() - 2; // under the parcels and findings
+        for (const m of made) {
+          layers.push(m.layer);
+          map.getLayers().insertAt(vectors, m.layer);
+        }
+        apply();
+        const { ref, code } = made[made.length - 1];
+        const ext = transformExtent(ref.extent, code, map.getView().getProjection());
+        mapEl.dataset.quicklook = f.id;
+        mapEl.dataset.quicklookExtent = ext.map((v) => v.toFixed(2)).join(',');
+        clear(status, t('overlay_on', { epsg: ref.epsg, w: ref.width, h: ref.height }));
+      } catch (e) {
+        if (gen !== generation) return;
+        // The API's refusals in its words; a COG header that cannot place the image, said so.
+        clear(status, e instanceof ApiError ? errorBox(e) : h('span', { class: 'error', role: 'alert' },
+          e instanceof OverlayError ? e.message : t('overlay_missing'), ' ', h('code', { class: 'small' }, String((e as Error).message || e))));
+      }
+    },
+  };
+}
+
+// OverlayError is a reason, in the user's language, why a quick-look cannot be laid on the map.
+class OverlayError extends Error {}
+
 // beforeAfter shows two quick-looks with a swipe, a toggle, or side by side.
-async function beforeAfter(before: Artifact, after: Artifact, urls: string[]): Promise<HTMLElement> {
+async function beforeAfter(before: Artifact, after: Artifact, blobURL: (key: string) => Promise<string>): Promise<HTMLElement> {
   const box = h('div', { class: 'ba', id: 'before-after' });
   try {
-    const [b, a] = await Promise.all([evidenceURL(before.key), evidenceURL(after.key)]);
-    urls.push(b, a);
+    const [b, a] = await Promise.all([blobURL(before.key), blobURL(after.key)]);
     const imgB = h('img', { src: b, alt: t('before'), class: 'ba-before' });
     const imgA = h('img', { src: a, alt: t('after'), class: 'ba-after' });
     const stage = h('div', { class: 'ba-stage swipe' }, imgB, imgA, h('span', { class: 'ba-label l' }, t('before')), h('span', { class: 'ba-label r' }, t('after')));
@@ -218,13 +340,81 @@ async function inspectionCard(ins: any, refresh: () => void): Promise<HTMLElemen
     h('h4', {}, t('timeline')),
     h('ol', { class: 'timeline' }, tl.steps.map((s) => h('li', {},
       h('time', {}, fmtDate(s.at, true)), ' ', h('strong', { title: s.action }, tk('step_', s.action)), ' — ', t('step_by', { actor: s.actor, role: tk('role_', s.role) }),
-      stepDetail(s.detail), h('div', { class: 'muted small' }, t('audit_hash'), ' ', h('code', {}, String(s.hash || '').slice(0, 16)))))),
+      stepDetail(s.detail, ins.id), h('div', { class: 'muted small' }, t('audit_hash'), ' ', h('code', {}, String(s.hash || '').slice(0, 16)))))),
     h('h4', {}, t('actions')),
-    await inspectionActions(ins, refresh));
+    await inspectionActions(ins, refresh, uploadedProofs(tl.steps)));
+}
+
+// uploadedProofs are the proof documents uploaded for an inspection, from its steps.
+function uploadedProofs(steps: any[]): Proof[] {
+  const out: Proof[] = [];
+  for (const s of steps) {
+    if (s.action !== 'inspection.proof_upload') continue;
+    try {
+      const d = JSON.parse(s.detail);
+      if (d && d.key && d.sha256) out.push(d as Proof);
+    } catch {
+      /* a step without a readable detail names no proof */
+    }
+  }
+  return out;
+}
+
+// proofLink offers an audited download of a proof document of inspection id.
+function proofLink(id: number, name: string): HTMLElement | null {
+  return can('GET /api/v1/ui/inspections/{id}/proofs/{name}') ? action(t('download'), () => downloadProof(id, name), { class: 'secondary proof-download' }) : null;
+}
+
+// reportForm is the self-check report with its proof: files are uploaded through the API one
+// by one as chosen, each listed with its size and SHA-256, and the ticked ones are cited.
+function reportForm(ins: any, known: Proof[], post: (p: string, body: any) => Promise<void>): HTMLElement {
+  const proofs = [...known];
+  const list = h('ul', { class: 'proof-list' });
+  const render = () => clear(list, proofs.map((p) => h('li', { dataset: { sha256: p.sha256, name: p.name } },
+    h('label', {}, h('input', { type: 'checkbox', name: 'proof_key', value: p.key, checked: true }), ' ', h('strong', {}, p.name)), ' ',
+    h('span', { class: 'muted small' }, fmtBytes(p.size)), ' ', copyable(p.sha256))));
+  render();
+  const files = h('input', {
+    type: 'file', name: 'files', multiple: true, class: 'proof-files',
+    accept: '.pdf,.png,.jpg,.jpeg,.tif,.tiff,application/pdf,image/png,image/jpeg,image/tiff',
+  });
+  const out = h('div', { class: 'upload-out' });
+  const upload = h('button', { type: 'button', class: 'secondary proof-upload' }, t('proof_upload'));
+  upload.addEventListener('click', async () => {
+    const chosen = [...(files.files || [])];
+    clear(out);
+    if (!chosen.length) {
+      out.append(h('p', { class: 'muted' }, t('proof_pick')));
+      return;
+    }
+    upload.disabled = true;
+    try {
+      for (const f of chosen) {
+        try {
+          proofs.push(await uploadProof(ins.id, f));
+          render();
+        } catch (e) {
+          out.append(h('div', { class: 'proof-error' }, h('strong', {}, t('proof_failed', { name: f.name })), errorBox(e)));
+        }
+      }
+      files.value = '';
+    } finally {
+      upload.disabled = false;
+    }
+  });
+  const fields: HTMLElement[] = [field(t('report_text'), h('textarea', { name: 'text', required: true, rows: 3 }))];
+  if (can('PUT /api/v1/ui/inspections/{id}/proofs/{name}')) {
+    fields.push(h('fieldset', { class: 'proofs' }, h('legend', {}, t('proofs')), h('p', { class: 'muted small' }, t('proof_help')),
+      files, ' ', upload, out, list));
+  }
+  return form(fields, t('act_report'), (_v, f) => {
+    const keys = [...f.querySelectorAll<HTMLInputElement>('input[name=proof_key]:checked')].map((x) => x.value);
+    return post('/report', { text: (f.elements.namedItem('text') as HTMLTextAreaElement).value, proof_keys: keys });
+  }, { class: 'inline-form act-report' });
 }
 
 // inspectionActions offers the steps that the inspection's state admits and the role may take.
-async function inspectionActions(ins: any, refresh: () => void): Promise<HTMLElement> {
+async function inspectionActions(ins: any, refresh: () => void, proofs: Proof[]): Promise<HTMLElement> {
   const base = `/api/v1/inspections/${ins.id}`;
   const post = (p: string, body: any) => api('POST', base + p, { version: ins.version, ...body }).then(refresh);
   const st = ins.status;
@@ -235,8 +425,7 @@ async function inspectionActions(ins: any, refresh: () => void): Promise<HTMLEle
       out.push(form([field(t('deadline'), h('input', { type: 'date', name: 'deadline' }))], t('act_self_check'),
         (v) => post('/self-check', v.deadline ? { deadline: v.deadline } : {}), { class: 'inline-form act-self-check' }));
     if (st === 'self_check_requested' && allowed('/report'))
-      out.push(form([field(t('report_text'), h('textarea', { name: 'text', required: true, rows: 3 }))], t('act_report'),
-        (v) => post('/report', { text: v.text }), { class: 'inline-form act-report' }));
+      out.push(reportForm(ins, proofs, post));
     if (st === 'report_submitted' && allowed('/review')) {
       const notes = h('input', { name: 'notes', required: true });
       out.push(form([field(t('notes'), notes), select('outcome', [['close', t('act_review_close')], ['site_visit', t('act_review_visit')]])],
@@ -270,8 +459,9 @@ async function inspectionActions(ins: any, refresh: () => void): Promise<HTMLEle
   return h('div', { class: 'actions' }, out.length ? out : h('p', { class: 'muted no-actions' }, t('no_actions')));
 }
 
-// stepDetail shows an audit entry's detail as "name: value" lines, the JSON under them.
-function stepDetail(detail: string): HTMLElement | null {
+// stepDetail shows an audit entry's detail as "name: value" lines, the JSON under them; a
+// proof document uploaded or cited is shown with its download.
+function stepDetail(detail: string, inspection: number): HTMLElement | null {
   if (!detail || detail === '{}' || detail === 'null') return null;
   let d: any;
   try {
@@ -280,8 +470,17 @@ function stepDetail(detail: string): HTMLElement | null {
     return h('div', { class: 'muted small detail' }, detail);
   }
   const inner = d && typeof d.detail === 'object' && d.detail ? d.detail : d;
+  const proofs: HTMLElement[] = [];
+  if (inner && typeof inner.key === 'string' && typeof inner.sha256 === 'string' && inner.name) {
+    proofs.push(h('li', { class: 'proof', dataset: { sha256: inner.sha256 } }, h('strong', {}, inner.name), ' ',
+      h('span', { class: 'muted small' }, fmtBytes(Number(inner.size) || 0)), ' ', copyable(inner.sha256), ' ', proofLink(inspection, inner.name)));
+  }
+  for (const k of Array.isArray(inner?.proof_keys) ? inner.proof_keys : []) {
+    const name = String(k).split('/').pop() || String(k);
+    proofs.push(h('li', { class: 'proof cited' }, t('proof_cited'), ' ', h('strong', {}, name), ' ', proofLink(inspection, name)));
+  }
   const lines = Object.entries(inner || {}).filter(([k, v]) => !['version', 'status'].includes(k) && v !== null && typeof v !== 'object')
     .map(([k, v]) => h('li', {}, h('span', { class: 'muted' }, k + ': '), /^\d{4}-\d\d-\d\dT/.test(String(v)) ? fmtDate(String(v), true) : String(v)));
-  return h('div', { class: 'small detail' }, lines.length ? h('ul', {}, lines) : null,
+  return h('div', { class: 'small detail' }, proofs.length ? h('ul', { class: 'proofs' }, proofs) : null, lines.length && !proofs.length ? h('ul', {}, lines) : null,
     h('details', {}, h('summary', { class: 'muted' }, 'JSON'), h('code', {}, detail)));
 }
