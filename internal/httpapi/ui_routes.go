@@ -213,14 +213,21 @@ func (s *Server) s3Store() (*s3.Store, error) {
 	return st, nil
 }
 
-func (s *Server) handleProofPut(w http.ResponseWriter, r *http.Request) {
-	in, err := s.findOwnInspection(r)
-	if err != nil {
-		s.Error(w, r, err)
-		return
+// proofTarget reads the request's inspection (one the principal may see), the proof's
+// file name and its object key.
+func (s *Server) proofTarget(r *http.Request) (in *enforce.Inspection, name, key string, err error) {
+	if in, err = s.findOwnInspection(r); err != nil {
+		return nil, "", "", err
 	}
-	name := r.PathValue("name")
-	key, err := proofKey(in, name)
+	name = r.PathValue("name")
+	if key, err = proofKey(in, name); err != nil {
+		return nil, "", "", err
+	}
+	return in, name, key, nil
+}
+
+func (s *Server) handleProofPut(w http.ResponseWriter, r *http.Request) {
+	in, name, key, err := s.proofTarget(r)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -301,13 +308,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func (s *Server) handleProofGet(w http.ResponseWriter, r *http.Request) {
-	in, err := s.findOwnInspection(r)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	name := r.PathValue("name")
-	key, err := proofKey(in, name)
+	in, name, key, err := s.proofTarget(r)
 	if err != nil {
 		s.Error(w, r, err)
 		return
