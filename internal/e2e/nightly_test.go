@@ -76,6 +76,23 @@ func (s *system) waitNightly(t *testing.T, id int64) asynq.TaskState {
 // processes each scene once: clipped, and run through the sentinel2 pipeline, the later date
 // paired with the earlier, so the new roof on parcel "site" becomes a finding. It reports the
 // two problems, and a second sweep does nothing again.
+// putCapture stores data under key in the captures bucket.
+func (s *system) putCapture(t *testing.T, key string, data []byte) {
+	t.Helper()
+	if err := s.store.PutCapture(context.Background(), key, bytes.NewReader(data), int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dropScene stores a Sentinel-2 scene as dir/scene.tif with its STAC sidecar dated day.
+func (s *system) dropScene(t *testing.T, dir, day string, data []byte) {
+	t.Helper()
+	s.putCapture(t, dir+"/scene.tif", data)
+	s.putCapture(t, dir+"/scene.json", []byte(`{"type":"Feature","stac_version":"1.0.0","id":"scene",
+		"collection":"sentinel-2-l2a","properties":{"datetime":"`+day+`T02:30:00Z","platform":"sentinel-2b"},
+		"assets":{"data":{"href":"./scene.tif","type":"image/tiff; application=geotiff","roles":["data"]}}}`))
+}
+
 func TestNightlySweep(t *testing.T) {
 	s := startSystem(t)
 	ctx := context.Background()
@@ -83,16 +100,9 @@ func TestNightlySweep(t *testing.T) {
 	if code := s.call(t, "POST", "/api/v1/parcels", fc, nil); code != 200 {
 		t.Fatalf("POST parcels: %d", code)
 	}
-	put := func(key string, data []byte) {
-		if err := s.store.PutCapture(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	put := func(key string, data []byte) { s.putCapture(t, key, data) }
 	for i, day := range []string{"2026-03-01", "2026-04-01"} {
-		put("drop/"+day+"/scene.tif", s2Scene(t, i == 1))
-		put("drop/"+day+"/scene.json", []byte(`{"type":"Feature","stac_version":"1.0.0","id":"scene",
-		"collection":"sentinel-2-l2a","properties":{"datetime":"`+day+`T02:30:00Z","platform":"sentinel-2b"},
-		"assets":{"data":{"href":"./scene.tif","type":"image/tiff; application=geotiff","roles":["data"]}}}`))
+		s.dropScene(t, "drop/"+day, day, s2Scene(t, i == 1))
 	}
 	put("drop/bad/kind.json", []byte(`{"type":"Feature","properties":{"datetime":"2026-05-01T02:30:00Z","offsite:kind":"kite"},"assets":{}}`))
 	put("drop/bad/orphan.json", []byte(`{"type":"Feature","properties":{"datetime":"2026-05-01T02:30:00Z","offsite:kind":"landsat"},
@@ -175,19 +185,8 @@ func TestNightlyPoisonCapture(t *testing.T) {
 	if code := s.call(t, "POST", "/api/v1/parcels", fc, nil); code != 200 {
 		t.Fatalf("POST parcels: %d", code)
 	}
-	put := func(key string, data []byte) {
-		t.Helper()
-		if err := s.store.PutCapture(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	drop := func(dir, day string, data []byte) {
-		t.Helper()
-		put(dir+"/scene.tif", data)
-		put(dir+"/scene.json", []byte(`{"type":"Feature","stac_version":"1.0.0","id":"scene",
-		"collection":"sentinel-2-l2a","properties":{"datetime":"`+day+`T02:30:00Z","platform":"sentinel-2b"},
-		"assets":{"data":{"href":"./scene.tif","type":"image/tiff; application=geotiff","roles":["data"]}}}`))
-	}
+	put := func(key string, data []byte) { t.Helper(); s.putCapture(t, key, data) }
+	drop := func(dir, day string, data []byte) { t.Helper(); s.dropScene(t, dir, day, data) }
 	drop("drop/good-1", "2026-03-01", s2Scene(t, false))
 	drop("drop/good-2", "2026-04-01", s2Scene(t, true))
 	// Four bands with no Sentinel-2 band names: it ingests and clips, then the pipeline finds no B02.
