@@ -173,16 +173,7 @@ func TestBadInputNamesTheField(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := do(t, tc.method, hs.URL+tc.path, tc.body)
-			if code != tc.status {
-				t.Fatalf("status %d, want %d: %s", code, tc.status, body)
-			}
-			var e apiError
-			if err := json.Unmarshal(body, &e); err != nil {
-				t.Fatalf("error body is not JSON: %s", body)
-			}
-			if e.Error.Field != tc.field || !strings.Contains(e.Error.Message, tc.msg) {
-				t.Errorf("error = %+v, want field %q and a message containing %q", e.Error, tc.field, tc.msg)
-			}
+			checkAPIError(t, code, body, tc.status, tc.field, tc.msg)
 		})
 	}
 }
@@ -297,5 +288,21 @@ func TestHealthz(t *testing.T) {
 	code, body = do(t, "GET", down.URL+"/healthz", "")
 	if code != http.StatusServiceUnavailable || !bytes.Contains(body, []byte("connection refused")) {
 		t.Errorf("with a failing check: %d %s", code, body)
+	}
+}
+
+// checkAPIError fails t unless the answer has the status and, as a JSON error, names the
+// field and carries msg in its message.
+func checkAPIError(t *testing.T, code int, body []byte, status int, field, msg string) {
+	t.Helper()
+	if code != status {
+		t.Fatalf("status %d, want %d: %s", code, status, body)
+	}
+	var e apiError
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatalf("error body is not JSON: %s", body)
+	}
+	if e.Error.Field != field || !strings.Contains(e.Error.Message, msg) {
+		t.Errorf("error = %+v, want field %q and a message containing %q", e.Error, field, msg)
 	}
 }

@@ -120,16 +120,7 @@ func TestNightlyRunRoutes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := do(t, "GET", hs.URL+tc.path, "")
-			if code != tc.status {
-				t.Fatalf("status %d, want %d: %s", code, tc.status, body)
-			}
-			var e apiError
-			if err := json.Unmarshal(body, &e); err != nil {
-				t.Fatalf("error body is not JSON: %s", body)
-			}
-			if e.Error.Field != tc.field || !strings.Contains(e.Error.Message, tc.msg) {
-				t.Errorf("error = %+v, want field %q and a message containing %q", e.Error, tc.field, tc.msg)
-			}
+			checkAPIError(t, code, body, tc.status, tc.field, tc.msg)
 		})
 	}
 
