@@ -129,6 +129,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Queue:          m.Queue,
 		Store:          store,
 		CapturesBucket: cfg.CapturesBucket,
+		SidecarPrefix:  cfg.SidecarPrefix,
 		Logger:         m.Logger,
 		Enforce:        postgres.NewEnforceService(db),
 		EnforceConfig:  province,

@@ -96,9 +96,7 @@ func run(ctx context.Context) error {
 	startIngest := time.Now()
 	for i, p := range scenes {
 		key := fmt.Sprintf("bench-survey/%s/%s", stamp, filepath.Base(p))
-		var up struct {
-			URL string `json:"url"`
-		}
+		var up apiclient.Upload
 		if err := c.Do(ctx, "POST", "/api/v1/uploads", map[string]string{"key": key}, &up); err != nil {
 			return err
 		}
@@ -106,7 +104,7 @@ func run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := c.Put(ctx, up.URL, data); err != nil {
+		if err := c.Put(ctx, up, data); err != nil {
 			return err
 		}
 		var capture struct {

@@ -137,9 +137,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var ids [2]int64
 	for i, path := range scenes {
 		key := fmt.Sprintf("demo/%s/%s", stamp, filepath.Base(path))
-		var up struct {
-			URL string `json:"url"`
-		}
+		var up apiclient.Upload
 		if err := c.Do(ctx, "POST", "/api/v1/uploads", map[string]string{"key": key}, &up); err != nil {
 			return fmt.Errorf("presign upload: %w", err)
 		}
@@ -147,7 +145,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := c.Put(ctx, up.URL, data); err != nil {
+		if err := c.Put(ctx, up, data); err != nil {
 			return fmt.Errorf("upload scene: %w", err)
 		}
 		var capture struct {

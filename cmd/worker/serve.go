@@ -88,6 +88,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Queue:          m.Client,
 		Raster:         cfg.Raster(),
 		CapturesBucket: cfg.CapturesBucket,
+		SidecarPrefix:  cfg.SidecarPrefix,
 		Logger:         m.Logger,
 		Metrics:        met,
 		TaskTimeout:    cfg.TaskTimeout,

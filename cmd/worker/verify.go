@@ -12,8 +12,9 @@ import (
 	"github.com/offsite/offsite/internal/verify"
 )
 
-// runVerify is `worker verify`: re-hash every recorded artifact in the evidence bucket.
-// It prints one line per problem (or the JSON report with --json) and fails if any.
+// runVerify is `worker verify`: re-hash every recorded object against its recorded SHA-256:
+// evidence artifacts, each ingested capture's source object and COG, and every self-check
+// proof. It prints one line per problem (or the JSON report with --json) and fails if any.
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -33,7 +34,10 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer db.Close()
-	rep, err := verify.Run(ctx, verify.Join(postgres.NewCaptureService(db), postgres.NewFindingService(db)), store)
+	captures := postgres.NewCaptureService(db)
+	src := verify.Join(captures, postgres.NewFindingService(db), verify.Captures(captures),
+		verify.Proofs(postgres.NewEnforceService(db), store.Captures))
+	rep, err := verify.Run(ctx, src, store)
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
@@ -45,9 +49,13 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	} else {
 		for _, p := range rep.Problems {
-			fmt.Fprintf(stdout, "%s\t%s\t%s\trecorded %s\tstored %s\n", p.Issue, p.Key, p.Owner, p.SHA256, p.Actual)
+			bucket := p.Bucket
+			if bucket == "" {
+				bucket = store.Evidence
+			}
+			fmt.Fprintf(stdout, "%s\t%s/%s\t%s\trecorded %s\tstored %s\n", p.Issue, bucket, p.Key, p.Owner, p.SHA256, p.Actual)
 		}
-		fmt.Fprintf(stdout, "verify: %d artifacts checked, %d ok, %d problems (bucket %s)\n", rep.Checked, rep.OK, len(rep.Problems), store.Evidence)
+		fmt.Fprintf(stdout, "verify: %d objects checked, %d ok, %d problems\n", rep.Checked, rep.OK, len(rep.Problems))
 	}
 	if len(rep.Problems) > 0 {
 		return fmt.Errorf("verify: %d of %d artifacts failed verification", len(rep.Problems), rep.Checked)

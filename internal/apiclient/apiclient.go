@@ -65,11 +65,23 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	return nil
 }
 
-// Put uploads data to a presigned URL.
-func (c *Client) Put(ctx context.Context, url string, data []byte) error {
-	req, err := http.NewRequestWithContext(ctx, "PUT", url, bytes.NewReader(data))
+// Upload is a presigned PUT as the API returns it (POST /api/v1/uploads): the URL and the
+// headers signed into it.
+type Upload struct {
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers"`
+}
+
+// Put uploads data through a presigned PUT, with the headers signed into it.
+func (c *Client) Put(ctx context.Context, up Upload, data []byte) error {
+	req, err := http.NewRequestWithContext(ctx, "PUT", up.URL, bytes.NewReader(data))
 	if err != nil {
 		return err
+	}
+	for k, v := range up.Headers {
+		if !strings.EqualFold(k, "Content-Length") { // set from the body
+			req.Header.Set(k, v)
+		}
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {

@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,18 +13,23 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/s3"
 	"github.com/offsite/offsite/internal/tasks"
 )
 
 func (s *Server) registerCaptureRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/uploads", operation{
-		Summary:     "Get a presigned URL to upload a capture into the captures bucket",
-		Description: "PUT the file to the returned url within 15 minutes, then register it with POST /api/v1/captures.",
+		Summary: "Get a presigned URL to upload a capture into the captures bucket",
+		Description: "PUT the file to the returned url within 15 minutes, with the returned headers (If-None-Match: *, signed into the URL: an upload never replaces an object), " +
+			"then register it with POST /api/v1/captures. Refused: keys under cog/ and selfcheck/ (only Offsite writes there), keys under the sidecar prefix " +
+			"(stac/ by default, read by the nightly sweep) unless the caller is an admin, and keys whose object exists or that a capture already names: " +
+			"registered sources and COGs are never replaced.",
 		Request: map[string]any{"type": "object", "required": []string{"key"}, "properties": map[string]any{
 			"key": map[string]any{"type": "string", "description": "object key in the captures bucket, e.g. sentinel2/2026/T50RQT.tif"},
 		}},
-		Responses: map[string]string{"200": "upload URL", "400": "invalid key"},
-		Roles:     rolesWrite,
+		Responses: map[string]string{"200": "upload URL and the headers to send with it", "400": "invalid or reserved key", "403": "the sidecar prefix, for a caller other than an admin",
+			"409": "an object is stored under the key, or a capture names it"},
+		Roles: rolesWrite,
 	}, s.handleUploadCreate)
 	s.handle(mux, "POST", "/api/v1/captures", operation{
 		Summary:     "Register a capture stored in the captures bucket and queue its processing",
@@ -63,20 +70,61 @@ func (s *Server) handleUploadCreate(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	if err := offsite.CheckObjectKey(in.Key); err != nil {
-		s.Error(w, r, offsite.Invalid("key", "%v", err))
+	if err := s.checkUploadKey(r.Context(), in.Key); err != nil {
+		s.Error(w, r, err)
 		return
 	}
 	const ttl = 15 * time.Minute
-	u, err := s.Store.PresignCaptureUpload(r.Context(), in.Key, ttl)
+	up, err := s.Store.PresignCaptureUpload(r.Context(), in.Key, ttl)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"method": "PUT", "url": u.String(), "bucket": s.CapturesBucket, "key": in.Key,
+		"method": "PUT", "url": up.URL.String(), "headers": up.Headers, "bucket": s.CapturesBucket, "key": in.Key,
 		"expires_at": time.Now().Add(ttl).UTC(),
 	})
+}
+
+// captureKeyFinder says whether a capture names an object as its source or COG; the
+// Postgres capture service implements it.
+type captureKeyFinder interface {
+	CaptureKeyRegistered(ctx context.Context, bucket, key string) (bool, error)
+}
+
+// checkUploadKey refuses the keys of the captures bucket that an API upload must not write:
+// those under the prefixes only Offsite writes, those under the sidecar prefix unless the
+// caller is an admin (a sidecar registers a capture in the nightly sweep's name), and those
+// whose object exists or that a capture names.
+func (s *Server) checkUploadKey(ctx context.Context, key string) error {
+	if err := offsite.CheckObjectKey(key); err != nil {
+		return offsite.Invalid("key", "%v", err)
+	}
+	if p := s3.AppPrefix(key); p != "" {
+		return offsite.Invalid("key", "%q is under %s, which only Offsite writes", key, p)
+	}
+	sidecars := s.SidecarPrefix
+	if sidecars == "" {
+		sidecars = s3.DefaultSidecarPrefix
+	}
+	if strings.HasPrefix(key, sidecars) && PrincipalFromContext(ctx).Role != RoleAdmin {
+		return fmt.Errorf("key %q is under %s, where the nightly sweep reads sidecars; only an admin uploads there: %w", key, sidecars, offsite.ErrForbidden)
+	}
+	if _, err := s.Store.StatCapture(ctx, key); err == nil {
+		return offsite.Conflict("an object is stored under %q; uploads never replace an object, so choose another key", key)
+	} else if !errors.Is(err, offsite.ErrNotFound) {
+		return err
+	}
+	kf, ok := s.Captures.(captureKeyFinder)
+	if !ok {
+		return fmt.Errorf("httpapi: capture service %T cannot say which keys captures name", s.Captures)
+	}
+	if used, err := kf.CaptureKeyRegistered(ctx, s.CapturesBucket, key); err != nil {
+		return err
+	} else if used {
+		return offsite.Conflict("a capture names %q; registered objects are never replaced, so choose another key", key)
+	}
+	return nil
 }
 
 type captureCreateRequest struct {

@@ -92,7 +92,7 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 	}, s.handleEnterpriseEvidence)
 	s.handle(mux, "GET", "/api/v1/evidence-objects/{key...}", operation{
 		Summary: "Download an evidence object (clip COG, quick-look, artifact): a redirect to a presigned URL; audited", Roles: rolesRead,
-		Responses: map[string]string{"302": "to a presigned URL valid 15 minutes", "400": "invalid key"},
+		Responses: map[string]string{"302": "to a presigned URL valid 15 minutes", "400": "invalid key", "404": "no such object (not audited)"},
 	}, s.handleEvidenceObject)
 	s.handle(mux, "GET", "/api/v1/enterprises/{uscc}/health-visits", operation{
 		Summary: "Health-check visits of an enterprise", Roles: rolesOwnRead,
@@ -252,12 +252,28 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		return map[string]any{"deadline": deadline}, x.RequestSelfCheck(deadline, s.Now())
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/proof-uploads", operation{
-		Summary:     "A presigned URL for the enterprise to upload a proof document of its self-check",
-		Description: "The object goes to selfcheck/{uscc}/{inspection id}/{name} in the captures bucket; list the keys in the report.",
-		Roles:       []string{RoleEnterprise, RoleAdmin},
-		Request:     obj([]string{"name"}, map[string]any{"name": map[string]any{"type": "string", "description": "file name, e.g. report.pdf"}}),
-		Responses:   map[string]string{"200": "upload URL", "400": "invalid name", "403": "another enterprise's inspection", "404": "no such inspection"},
+		Summary: "A presigned URL for the enterprise to upload a proof document of its self-check",
+		Description: "The document goes to selfcheck/{uscc}/{inspection id}/{name} in the proofs bucket, which no pipeline reads. " +
+			"Its media type (from the name: PDF, PNG, JPEG or TIFF), its size (at most the API's body limit) and If-None-Match: * are signed into the URL: " +
+			"send the returned headers with the PUT, within 15 minutes; a proof is never replaced. Then POST to the returned record path " +
+			"(/api/v1/inspections/{id}/proofs/{name}) to have its content checked and its size and SHA-256 recorded, and list the key in the report.",
+		Roles: []string{RoleEnterprise, RoleAdmin},
+		Request: obj([]string{"name", "size"}, map[string]any{
+			"name":         map[string]any{"type": "string", "description": "file name, e.g. report.pdf"},
+			"size":         map[string]any{"type": "integer", "description": "the document's size in bytes"},
+			"content_type": map[string]any{"type": "string", "description": "optional; must be the media type the name's extension gives"},
+		}),
+		Responses: map[string]string{"200": "upload URL and the headers to send with it", "400": "invalid name, size or content type", "403": "another enterprise's inspection",
+			"404": "no such inspection", "409": "no self-check requested, or a proof of that name exists", "413": "larger than the body limit"},
 	}, s.handleProofUpload)
+	s.handle(mux, "POST", "/api/v1/inspections/{id}/proofs/{name}", operation{
+		Summary: "Record a proof document uploaded through proof-uploads: its content is checked, its size and SHA-256 join the inspection's audited steps",
+		Description: "A document whose content is not of the type its name says is removed (upload it again). A proof already recorded is answered with its record (200). " +
+			"worker verify re-hashes recorded proofs.",
+		Roles: []string{RoleEnterprise, RoleAdmin},
+		Responses: map[string]string{"201": "recorded: name, bucket, key, size, sha256, media_type", "200": "recorded before", "400": "invalid name, or not a PDF or image",
+			"403": "another enterprise's inspection", "404": "no such inspection, or nothing uploaded under that name"},
+	}, s.handleProofRecord)
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/report", operation{
 		Summary: "The enterprise submits its written self-check report and proof", Roles: []string{RoleEnterprise, RoleAdmin},
 		Request:   obj([]string{"version", "text"}, map[string]any{"version": version, "text": str, "proof_keys": map[string]any{"type": "array", "items": str}}),
@@ -781,6 +797,11 @@ func (s *Server) handleEvidenceObject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	// Only what exists is audited as downloaded, and presigned.
+	if _, err := s.Store.StatEvidence(ctx, key); err != nil {
+		s.Error(w, r, err)
+		return
+	}
 	if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), "evidence.download", "evidence/"+key, map[string]any{"key": key}); err != nil {
 		s.Error(w, r, err)
 		return
@@ -1302,41 +1323,6 @@ func (s *Server) handleInspectionTimeline(w http.ResponseWriter, r *http.Request
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"inspection": in.ID, "steps": steps})
-}
-
-func (s *Server) handleProofUpload(w http.ResponseWriter, r *http.Request) {
-	in, err := s.findOwnInspection(r)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	var req struct {
-		Name string `json:"name"`
-	}
-	if err := s.decodeJSON(w, r, &req); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	if req.Name == "" || strings.ContainsAny(req.Name, "/\\") || len(req.Name) > 200 {
-		s.Error(w, r, offsite.Invalid("name", "must be a file name without '/' of at most 200 bytes"))
-		return
-	}
-	if in.Status != enforce.InspSelfCheckRequested {
-		s.Error(w, r, offsite.Conflict("inspection %d is %s; proof is uploaded while a self-check is requested", in.ID, in.Status))
-		return
-	}
-	key := fmt.Sprintf("selfcheck/%s/%d/%s", in.USCC, in.ID, req.Name)
-	if err := offsite.CheckObjectKey(key); err != nil {
-		s.Error(w, r, offsite.Invalid("name", "%v", err))
-		return
-	}
-	const ttl = 15 * time.Minute
-	u, err := s.Store.PresignCaptureUpload(r.Context(), key, ttl)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"method": "PUT", "url": u.String(), "key": key, "expires_at": s.Now().Add(ttl).UTC()})
 }
 
 // inspectionRequest is the body of every inspection transition; each uses its own fields.

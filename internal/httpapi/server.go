@@ -32,9 +32,11 @@ type Enqueuer interface {
 // ObjectStore is the part of object storage the API uses.
 type ObjectStore interface {
 	StatCapture(ctx context.Context, key string) (s3.ObjectInfo, error)
-	PresignCaptureUpload(ctx context.Context, key string, ttl time.Duration) (*url.URL, error)
+	StatEvidence(ctx context.Context, key string) (s3.ObjectInfo, error)
+	PresignCaptureUpload(ctx context.Context, key string, ttl time.Duration) (*s3.Upload, error)
 	PresignEvidenceDownload(ctx context.Context, key string, ttl time.Duration) (*url.URL, error)
 	GetEvidence(ctx context.Context, key string) ([]byte, error)
+	HashObject(ctx context.Context, bucket, key string) (string, error)
 }
 
 // Check is one dependency health check.
@@ -63,8 +65,11 @@ type Server struct {
 	Metrics        *metrics.Metrics // request metrics, served at /metrics
 	Store          ObjectStore
 	CapturesBucket string
-	Checks         []Check
-	Logger         *slog.Logger
+	// SidecarPrefix is where the nightly sweep reads STAC sidecars in the captures bucket;
+	// only admins upload there. "" means s3.DefaultSidecarPrefix.
+	SidecarPrefix string
+	Checks        []Check
+	Logger        *slog.Logger
 	// MaxBodyBytes limits request bodies; default 32 MiB.
 	MaxBodyBytes int64
 	// Enforce stores the enforcement records (issue 6).

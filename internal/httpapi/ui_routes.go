@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -50,17 +49,17 @@ func (s *Server) registerUIRoutes(mux *http.ServeMux) {
 	s.handle(mux, "PUT", "/api/v1/ui/inspections/{id}/proofs/{name}", operation{
 		Summary: "Upload a proof document of the enterprise's self-check through the API",
 		Description: "For the web interface, which cannot PUT to object storage from its origin. The body is the file itself: a PDF, PNG, JPEG or TIFF " +
-			"(by name and by content) of at most the API's body limit. It is stored as selfcheck/{uscc}/{id}/{name} in the captures bucket, as " +
+			"(by name and by content) of at most the API's body limit, sent with its Content-Length. It is stored as selfcheck/{uscc}/{id}/{name} in the proofs bucket, as " +
 			"through POST /api/v1/inspections/{id}/proof-uploads, and never overwritten; its size and SHA-256 join the inspection's audited steps. " +
 			"List the returned key in the report's proof_keys.",
 		Roles: []string{RoleEnterprise, RoleAdmin},
-		Responses: map[string]string{"201": "stored: name, key, size, sha256, media_type", "400": "invalid name, empty, or not a PDF or image",
+		Responses: map[string]string{"201": "stored: name, bucket, key, size, sha256, media_type", "400": "invalid name, empty, no Content-Length, or not a PDF or image",
 			"403": "another enterprise's inspection", "404": "no such inspection", "409": "no self-check requested, or a proof of that name exists",
 			"413": "larger than the body limit"},
 	}, s.handleProofPut)
 	s.handle(mux, "GET", "/api/v1/ui/inspections/{id}/proofs/{name}", operation{
 		Summary:     "Download a proof document of an inspection's self-check; audited",
-		Description: "Streams selfcheck/{uscc}/{id}/{name} from the captures bucket; an enterprise token reaches only its own.",
+		Description: "Streams selfcheck/{uscc}/{id}/{name} from the proofs bucket; an enterprise token reaches only its own.",
 		Roles:       rolesOwnRead,
 		Responses:   map[string]string{"200": "the document", "400": "invalid name", "403": "another enterprise's inspection", "404": "no such inspection or document"},
 	}, s.handleProofGet)
@@ -175,173 +174,6 @@ func (s *Server) handleUIEnterprises(w http.ResponseWriter, r *http.Request) {
 var evidenceMediaTypes = map[string]string{
 	".png": "image/png", ".tif": "image/tiff; application=geotiff; profile=cloud-optimized",
 	".geojson": "application/geo+json", ".json": "application/json", ".csv": "text/csv",
-}
-
-// proofMediaTypes are the documents accepted as proof, by extension.
-var proofMediaTypes = map[string]string{
-	".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-	".tif": "image/tiff", ".tiff": "image/tiff",
-}
-
-// sniffProof reports the media type of a document's first bytes, among proofMediaTypes.
-func sniffProof(head []byte) string {
-	if bytes.HasPrefix(head, []byte("II*\x00")) || bytes.HasPrefix(head, []byte("MM\x00*")) {
-		return "image/tiff"
-	}
-	return http.DetectContentType(head)
-}
-
-// proofKey is the key of a proof document of inspection in, from the name in the path.
-func proofKey(in *enforce.Inspection, name string) (string, error) {
-	if name == "" || strings.ContainsAny(name, "/\\") || len(name) > 200 {
-		return "", offsite.Invalid("name", "must be a file name without '/' of at most 200 bytes")
-	}
-	key := fmt.Sprintf("selfcheck/%s/%d/%s", in.USCC, in.ID, name)
-	if err := offsite.CheckObjectKey(key); err != nil {
-		return "", offsite.Invalid("name", "%v", err)
-	}
-	return key, nil
-}
-
-// s3Store is the object store as *s3.Store, which proof documents need: they are written
-// and streamed by key in the captures bucket.
-func (s *Server) s3Store() (*s3.Store, error) {
-	st, ok := s.Store.(*s3.Store)
-	if !ok {
-		return nil, fmt.Errorf("httpapi: proof documents need an *s3.Store, have %T", s.Store)
-	}
-	return st, nil
-}
-
-// proofTarget reads the request's inspection (one the principal may see), the proof's
-// file name and its object key.
-func (s *Server) proofTarget(r *http.Request) (in *enforce.Inspection, name, key string, err error) {
-	if in, err = s.findOwnInspection(r); err != nil {
-		return nil, "", "", err
-	}
-	name = r.PathValue("name")
-	if key, err = proofKey(in, name); err != nil {
-		return nil, "", "", err
-	}
-	return in, name, key, nil
-}
-
-func (s *Server) handleProofPut(w http.ResponseWriter, r *http.Request) {
-	in, name, key, err := s.proofTarget(r)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	want, ok := proofMediaTypes[strings.ToLower(path.Ext(name))]
-	if !ok {
-		s.Error(w, r, offsite.Invalid("name", "must end in .pdf, .png, .jpg, .jpeg, .tif or .tiff, got %q", name))
-		return
-	}
-	if in.Status != enforce.InspSelfCheckRequested {
-		s.Error(w, r, offsite.Conflict("inspection %d is %s; proof is uploaded while a self-check is requested", in.ID, in.Status))
-		return
-	}
-	st, err := s.s3Store()
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	if _, err := s.Store.StatCapture(ctx, key); err == nil {
-		s.Error(w, r, offsite.Conflict("a proof named %q is already uploaded for inspection %d; proof is never overwritten, so give the file another name", name, in.ID))
-		return
-	} else if !errors.Is(err, offsite.ErrNotFound) {
-		s.Error(w, r, err)
-		return
-	}
-	if r.ContentLength > s.MaxBodyBytes {
-		s.Error(w, r, &http.MaxBytesError{Limit: s.MaxBodyBytes})
-		return
-	}
-	body := http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
-	head := make([]byte, 512)
-	n, err := io.ReadFull(body, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		s.Error(w, r, err)
-		return
-	}
-	head = head[:n]
-	if n == 0 {
-		s.Error(w, r, offsite.Invalid("body", "is empty: send the document"))
-		return
-	}
-	if got := sniffProof(head); !strings.HasPrefix(got, want) {
-		s.Error(w, r, offsite.Invalid("body", "%q is named as %s but its content reads as %s", name, want, strings.SplitN(got, ";", 2)[0]))
-		return
-	}
-	h := sha256.New()
-	cr := &countingReader{r: io.TeeReader(io.MultiReader(bytes.NewReader(head), body), h)}
-	if err := st.PutCapture(ctx, key, cr, r.ContentLength); err != nil {
-		if cr.err != nil { // the client's body failed, not object storage
-			err = cr.err
-		}
-		s.Error(w, r, err)
-		return
-	}
-	out := map[string]any{"name": name, "key": key, "size": cr.n, "sha256": hex.EncodeToString(h.Sum(nil)), "media_type": want}
-	if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), "inspection.proof_upload", fmt.Sprintf("inspection/%d", in.ID), out); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, out)
-}
-
-// countingReader counts the bytes read and keeps the first read error other than io.EOF.
-type countingReader struct {
-	r   io.Reader
-	n   int64
-	err error
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	if err != nil && err != io.EOF && c.err == nil {
-		c.err = err
-	}
-	return n, err
-}
-
-func (s *Server) handleProofGet(w http.ResponseWriter, r *http.Request) {
-	in, name, key, err := s.proofTarget(r)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	st, err := s.s3Store()
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	obj, err := openS3Object(ctx, st, st.Captures, key)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	defer obj.Close()
-	if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), "inspection.proof_download", fmt.Sprintf("inspection/%d/proofs/%s", in.ID, name), map[string]any{"key": key}); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	ct, ok := proofMediaTypes[strings.ToLower(path.Ext(name))]
-	if !ok {
-		ct = "application/octet-stream"
-	}
-	h := w.Header()
-	h.Set("Content-Type", ct)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "private, no-cache")
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
-	if obj.etag != "" {
-		h.Set("ETag", strconv.Quote(obj.etag))
-	}
-	http.ServeContent(w, r, "", obj.modTime, obj)
 }
 
 func (s *Server) handleUIEvidence(w http.ResponseWriter, r *http.Request) {

@@ -22,6 +22,7 @@ var (
 	_ offsite.CaptureService = (*CaptureService)(nil)
 	_ offsite.ClipService    = (*CaptureService)(nil)
 	_ verify.Source          = (*CaptureService)(nil)
+	_ verify.CaptureLister   = (*CaptureService)(nil)
 )
 
 // NewCaptureService returns a CaptureService on db.
@@ -238,6 +239,32 @@ func (s *CaptureService) ListArtifacts(ctx context.Context, after string, limit 
 		next = fmt.Sprintf("%d/%s", capture, parcel)
 	}
 	return arts, next, nil
+}
+
+// CaptureKeyRegistered reports whether key of bucket is the source or the COG of a
+// registered capture.
+func (s *CaptureService) CaptureKeyRegistered(ctx context.Context, bucket, key string) (_ bool, err error) {
+	defer derrors.Wrap(&err, "CaptureKeyRegistered(%s/%s)", bucket, key)
+	var ok bool
+	err = s.db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM captures WHERE bucket = $1 AND (key = $2 OR cog_key = $2))`, bucket, key).Scan(&ok)
+	return ok, formatError(err)
+}
+
+// ListIngestedCaptures pages through the captures whose source was hashed at ingest, in id
+// order after afterID.
+func (s *CaptureService) ListIngestedCaptures(ctx context.Context, afterID int64, limit int) (_ []verify.IngestedCapture, err error) {
+	defer derrors.Wrap(&err, "ListIngestedCaptures(%d)", afterID)
+	rows, err := s.db.Pool.Query(ctx, `SELECT id, bucket, key, checksum, cog_key FROM captures
+		WHERE id > $1 AND checksum <> '' ORDER BY id LIMIT $2`, afterID, limit)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	cs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (verify.IngestedCapture, error) {
+		var c verify.IngestedCapture
+		err := row.Scan(&c.ID, &c.Bucket, &c.Key, &c.Checksum, &c.COGKey)
+		return c, err
+	})
+	return cs, formatError(err)
 }
 
 // FindEarlierCapture returns the latest capture of c's kind acquired before c whose valid-data

@@ -38,8 +38,9 @@ type asset struct {
 // properties "offsite:kind", else from the collection, constellation or platform
 // (Sentinel-2, Landsat); its time from properties "datetime"; its object from the asset with
 // role "data" (or the only GeoTIFF asset), whose href is relative to the sidecar or an
-// s3://bucket/key URL in the same bucket. Errors say what is missing.
-func Parse(data []byte, bucket, sidecarKey string) (*Capture, error) {
+// s3://bucket/key URL in the same bucket, outside the reserved prefixes (where the
+// application keeps what it writes itself). Errors say what is missing or refused.
+func Parse(data []byte, bucket, sidecarKey string, reserved []string) (*Capture, error) {
 	var it item
 	if err := json.Unmarshal(data, &it); err != nil {
 		return nil, fmt.Errorf("stac: %s: not a STAC Item: %v", sidecarKey, err)
@@ -72,7 +73,7 @@ func Parse(data []byte, bucket, sidecarKey string) (*Capture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stac: %s: %v", sidecarKey, err)
 	}
-	if c.Key, err = resolve(href, bucket, sidecarKey); err != nil {
+	if c.Key, err = resolve(href, bucket, sidecarKey, reserved); err != nil {
 		return nil, fmt.Errorf("stac: %s: asset href %q: %v", sidecarKey, href, err)
 	}
 	return c, nil
@@ -125,8 +126,9 @@ func dataHref(it item) (string, error) {
 }
 
 // resolve turns href into a key of bucket: relative to the sidecar's folder, or an
-// s3://bucket/key URL naming the same bucket. Nothing else (http, other buckets, escapes).
-func resolve(href, bucket, sidecarKey string) (string, error) {
+// s3://bucket/key URL naming the same bucket. Nothing else (http, other buckets, escapes,
+// keys under a reserved prefix).
+func resolve(href, bucket, sidecarKey string, reserved []string) (string, error) {
 	var key string
 	switch {
 	case strings.HasPrefix(href, "s3://"):
@@ -145,6 +147,11 @@ func resolve(href, bucket, sidecarKey string) (string, error) {
 	}
 	if err := offsite.CheckObjectKey(key); err != nil {
 		return "", err
+	}
+	for _, p := range reserved {
+		if strings.HasPrefix(key, p) {
+			return "", fmt.Errorf("names %s, under %s, which only the application writes", key, p)
+		}
 	}
 	return key, nil
 }

@@ -159,8 +159,8 @@ func Redis(tb testing.TB) asynq.RedisClientOpt {
 	}
 }
 
-// S3Config returns the gateway's configuration with a captures and an evidence bucket made
-// for this test; both are emptied and removed when it ends.
+// S3Config returns the gateway's configuration with a captures, an evidence and a proofs
+// bucket made for this test; all are emptied and removed when it ends.
 func S3Config(tb testing.TB) s3.Config {
 	tb.Helper()
 	sfx := Suffix()
@@ -171,6 +171,7 @@ func S3Config(tb testing.TB) s3.Config {
 		Region:         env("OFFSITE_S3_REGION", "us-east-1"),
 		CapturesBucket: "t-captures-" + sfx,
 		EvidenceBucket: "t-evidence-" + sfx,
+		ProofsBucket:   "t-proofs-" + sfx,
 	}
 	st, err := s3.New(cfg)
 	if err != nil {
@@ -184,7 +185,7 @@ func S3Config(tb testing.TB) s3.Config {
 	if err := st.EnsureBuckets(ctx); err != nil {
 		tb.Fatalf("create test buckets: %v", err)
 	}
-	tb.Cleanup(func() { RemoveBuckets(tb, st.Client, cfg.CapturesBucket, cfg.EvidenceBucket) })
+	tb.Cleanup(func() { RemoveBuckets(tb, st.Client, cfg.CapturesBucket, cfg.EvidenceBucket, cfg.ProofsBucket) })
 	return cfg
 }
 

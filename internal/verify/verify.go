@@ -1,11 +1,10 @@
-// Package verify re-hashes stored evidence artifacts and reports any whose bytes no longer
-// match the SHA-256 recorded for them (and so the key they are stored under).
+// Package verify re-hashes stored objects, evidence artifacts, capture sources and their
+// COGs, and self-check proofs, and reports any whose bytes no longer match the SHA-256
+// recorded for them.
 package verify
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,9 +12,13 @@ import (
 	"github.com/offsite/offsite"
 )
 
-// Artifact is one stored artifact and the digest recorded for it.
+// Artifact is one stored object and the digest recorded for it.
 type Artifact struct {
+	// Bucket is where the object is; "" is the evidence bucket, whose keys are derived from
+	// the digest (so a key without its digest was altered).
+	Bucket string `json:"bucket,omitempty"`
 	Key    string `json:"key"`
+	// SHA256 is the recorded digest; "" when none was recorded (reported as "unrecorded").
 	SHA256 string `json:"sha256"`
 	// Owner says what the artifact belongs to, e.g. "capture 12 parcel SIP-001 cog".
 	Owner string `json:"owner"`
@@ -27,16 +30,19 @@ type Source interface {
 	ListArtifacts(ctx context.Context, after string, limit int) (arts []Artifact, next string, err error)
 }
 
-// Store reads an artifact's bytes; a missing object is offsite.ErrNotFound.
+// Store hashes a stored object, streaming it; bucket "" is the evidence bucket. A missing
+// object is offsite.ErrNotFound.
 type Store interface {
-	GetEvidence(ctx context.Context, key string) ([]byte, error)
+	HashObject(ctx context.Context, bucket, key string) (sha256 string, err error)
 }
 
 // Problem is an artifact that failed verification.
 type Problem struct {
 	Artifact
 	Actual string `json:"actual_sha256,omitempty"` // digest of the stored bytes; "" when missing
-	Issue  string `json:"issue"`                   // "missing", "mismatch" or "key"
+	// Issue is "missing", "mismatch", "key" (an evidence key without its digest) or
+	// "unrecorded" (no digest was recorded to check against).
+	Issue string `json:"issue"`
 }
 
 // Report is the outcome of a verification run.
@@ -46,7 +52,8 @@ type Report struct {
 	Problems []Problem `json:"problems"`
 }
 
-// Run re-hashes every artifact src lists and compares it with its recorded digest and key.
+// Run re-hashes every artifact src lists and compares it with its recorded digest (and an
+// evidence artifact's key).
 func Run(ctx context.Context, src Source, store Store) (*Report, error) {
 	rep := &Report{Problems: []Problem{}}
 	after := ""
@@ -78,19 +85,21 @@ func Run(ctx context.Context, src Source, store Store) (*Report, error) {
 }
 
 func check(ctx context.Context, store Store, a Artifact) (*Problem, error) {
-	// The key is derived from the digest: a row whose key does not carry its own digest was
-	// altered, whatever the bytes say.
-	if !strings.Contains(a.Key, a.SHA256) {
+	// An evidence key is derived from the digest: a row whose key does not carry its own
+	// digest was altered, whatever the bytes say.
+	if a.Bucket == "" && !strings.Contains(a.Key, a.SHA256) {
 		return &Problem{Artifact: a, Issue: "key"}, nil
 	}
-	data, err := store.GetEvidence(ctx, a.Key)
+	if a.SHA256 == "" {
+		return &Problem{Artifact: a, Issue: "unrecorded"}, nil
+	}
+	got, err := store.HashObject(ctx, a.Bucket, a.Key)
 	if errors.Is(err, offsite.ErrNotFound) {
 		return &Problem{Artifact: a, Issue: "missing"}, nil
 	} else if err != nil {
 		return nil, err
 	}
-	h := sha256.Sum256(data)
-	if got := hex.EncodeToString(h[:]); got != a.SHA256 {
+	if got != a.SHA256 {
 		return &Problem{Artifact: a, Actual: got, Issue: "mismatch"}, nil
 	}
 	return nil, nil

@@ -245,11 +245,9 @@ func seed(t *testing.T, c *apiclient.Client) string {
 		data, err := os.ReadFile(path)
 		must(err)
 		key := fmt.Sprintf("s2/ui-%d.tif", i)
-		var up struct {
-			URL string `json:"url"`
-		}
+		var up apiclient.Upload
 		must(c.Do(ctx, "POST", "/api/v1/uploads", map[string]string{"key": key}, &up))
-		must(c.Put(ctx, up.URL, data))
+		must(c.Put(ctx, up, data))
 		var capt struct {
 			ID int64 `json:"id"`
 		}

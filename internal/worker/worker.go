@@ -3,6 +3,8 @@ package worker
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -28,8 +30,8 @@ import (
 // ObjectStore is the part of object storage the handlers use.
 type ObjectStore interface {
 	StatCapture(ctx context.Context, key string) (s3.ObjectInfo, error)
-	PutCapture(ctx context.Context, key string, r io.Reader, size int64) error
-	ListCaptureObjects(ctx context.Context, suffix string, since time.Time) ([]s3.Object, error)
+	PutNewCapture(ctx context.Context, key string, r io.Reader, size int64) error
+	ListCaptureObjects(ctx context.Context, prefix, suffix string, since time.Time) ([]s3.Object, error)
 	GetCapture(ctx context.Context, key string, limit int64) ([]byte, error)
 	PutEvidence(ctx context.Context, data []byte, ext, contentType string) (key, sum string, err error)
 }
@@ -55,7 +57,10 @@ type Deps struct {
 	Raster         raster.Env
 	CapturesBucket string
 	EvidenceBucket string
-	Logger         *slog.Logger
+	// SidecarPrefix is where the nightly sweep reads STAC sidecars in the captures bucket;
+	// "" means s3.DefaultSidecarPrefix. Nothing outside it is read as a sidecar.
+	SidecarPrefix string
+	Logger        *slog.Logger
 	// Pipelines are the loaded pipelines by name, for pipeline runs.
 	Pipelines map[string]*pipelines.Pipeline
 	// Findings stores what pipeline runs find.
@@ -346,7 +351,7 @@ func (h *ClipHandler) clip(ctx context.Context, c *offsite.Capture) ([]*offsite.
 
 // ingest checks the capture, records what it is (CRS, size, bands, checksum, valid-data
 // footprint, band statistics) and, when the source is not a tiled COG, stores a COG of it in
-// the captures bucket under cog/<sha256 of the source>.tif so that clipping reads windows.
+// the captures bucket under cog/<sha256 of the COG>.tif so that clipping reads windows.
 func (h *ClipHandler) ingest(ctx context.Context, c *offsite.Capture) (*offsite.Capture, error) {
 	dir, err := os.MkdirTemp("", "offsite-ingest-")
 	if err != nil {
@@ -360,17 +365,7 @@ func (h *ClipHandler) ingest(ctx context.Context, c *offsite.Capture) (*offsite.
 	}
 	cogKey := c.Key
 	if res.COGWritten {
-		cogKey = "cog/" + res.SHA256 + ".tif"
-		f, err := os.Open(cogPath)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		st, err := f.Stat()
-		if err != nil {
-			return nil, err
-		}
-		if err := h.Store.PutCapture(ctx, cogKey, f, st.Size()); err != nil {
+		if cogKey, err = h.storeCOG(ctx, cogPath); err != nil {
 			return nil, err
 		}
 	}
@@ -387,6 +382,30 @@ func (h *ClipHandler) ingest(ctx context.Context, c *offsite.Capture) (*offsite.
 	})
 }
 
+// storeCOG stores the COG at path in the captures bucket under cog/<its SHA-256>.tif, so that
+// its key records its digest (worker verify checks it). A COG already stored under that key
+// is the same bytes and is kept: none is ever replaced.
+func (h *ClipHandler) storeCOG(ctx context.Context, path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sum := sha256.New()
+	size, err := io.Copy(sum, f)
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	key := s3.COGPrefix + hex.EncodeToString(sum.Sum(nil)) + ".tif"
+	if err := h.Store.PutNewCapture(ctx, key, f, size); err != nil && !errors.Is(err, offsite.ErrConflict) {
+		return "", err
+	}
+	return key, nil
+}
+
 // classify marks raster errors that no retry can fix as permanent.
 func classify(c *offsite.Capture, err error) error {
 	if errors.Is(err, raster.ErrUnusableScene) || errors.Is(err, raster.ErrInvalidSource) {
@@ -396,7 +415,8 @@ func classify(c *offsite.Capture, err error) error {
 }
 
 // SweepHandler is the nightly run. It registers the captures dropped into the captures bucket
-// with a sidecar STAC Item (key ending ".json") since the last successful run, then queues the
+// with a sidecar STAC Item (key ending ".json" under SidecarPrefix, which only operators
+// write) since the last successful run, then queues the
 // clip task of every capture still registered but not queued (new ones, and any whose enqueue
 // failed), which also runs the nightly pipeline of the capture's kind (NightlyPipelines). Task
 // ids are deterministic and registration is keyed by object, so a sweep run twice (by two
@@ -487,7 +507,11 @@ const maxSidecar = 1 << 20
 // registerSidecars registers the capture of every STAC sidecar modified since. A sidecar that
 // cannot be used is a problem of the run, not a failure: the others are registered.
 func (h *SweepHandler) registerSidecars(ctx context.Context, run *offsite.NightlyRun, since time.Time) error {
-	objs, err := h.Store.ListCaptureObjects(ctx, ".json", since)
+	prefix := h.SidecarPrefix
+	if prefix == "" {
+		prefix = s3.DefaultSidecarPrefix
+	}
+	objs, err := h.Store.ListCaptureObjects(ctx, prefix, ".json", since)
 	if err != nil {
 		return err
 	}
@@ -500,7 +524,7 @@ func (h *SweepHandler) registerSidecars(ctx context.Context, run *offsite.Nightl
 		} else if err != nil {
 			return err
 		}
-		spec, err := stac.Parse(data, h.CapturesBucket, o.Key)
+		spec, err := stac.Parse(data, h.CapturesBucket, o.Key, s3.AppPrefixes)
 		if err != nil {
 			run.Problems = append(run.Problems, err.Error())
 			continue

@@ -18,6 +18,7 @@ func (c *Config) S3() s3.Config {
 		Endpoint: c.S3Endpoint, AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey,
 		Region: c.S3Region, UseTLS: c.S3UseTLS,
 		CapturesBucket: c.CapturesBucket, EvidenceBucket: c.EvidenceBucket,
+		ProofsBucket: c.ProofsBucket, SidecarPrefix: c.SidecarPrefix,
 	}
 }
 

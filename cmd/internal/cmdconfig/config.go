@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/s3"
 )
 
 // Config is Offsite's configuration. Every field is read from the environment variable named
@@ -47,6 +50,13 @@ type Config struct {
 	CapturesBucket string
 	// EvidenceBucket holds artifacts. OFFSITE_S3_BUCKET_EVIDENCE, default "offsite-evidence".
 	EvidenceBucket string
+	// ProofsBucket holds the enterprises' self-check proofs, which no pipeline reads.
+	// OFFSITE_S3_BUCKET_PROOFS, default "offsite-proofs".
+	ProofsBucket string
+	// SidecarPrefix is the prefix of the captures bucket under which the nightly sweep reads
+	// STAC sidecars (only admins may upload there through the API). OFFSITE_SIDECAR_PREFIX,
+	// default "stac/".
+	SidecarPrefix string
 	// LogLevel is debug, info, warn or error. OFFSITE_LOG_LEVEL, default "info".
 	LogLevel slog.Level
 	// WorkerConcurrency is the number of tasks a worker runs at once.
@@ -96,6 +106,8 @@ const (
 	EnvS3UseTLS          = "OFFSITE_S3_USE_TLS"
 	EnvCapturesBucket    = "OFFSITE_S3_BUCKET_CAPTURES"
 	EnvEvidenceBucket    = "OFFSITE_S3_BUCKET_EVIDENCE"
+	EnvProofsBucket      = "OFFSITE_S3_BUCKET_PROOFS"
+	EnvSidecarPrefix     = "OFFSITE_SIDECAR_PREFIX"
 	EnvLogLevel          = "OFFSITE_LOG_LEVEL"
 	EnvWorkerConcurrency = "OFFSITE_WORKER_CONCURRENCY"
 	EnvShutdownTimeout   = "OFFSITE_SHUTDOWN_TIMEOUT"
@@ -128,6 +140,8 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 		S3UseTLS:          p.boolean(EnvS3UseTLS, false),
 		CapturesBucket:    p.bucket(EnvCapturesBucket, "offsite-captures"),
 		EvidenceBucket:    p.bucket(EnvEvidenceBucket, "offsite-evidence"),
+		ProofsBucket:      p.bucket(EnvProofsBucket, "offsite-proofs"),
+		SidecarPrefix:     p.sidecarPrefix(EnvSidecarPrefix, s3.DefaultSidecarPrefix),
 		LogLevel:          p.level(EnvLogLevel, slog.LevelInfo),
 		WorkerConcurrency: p.intRange(EnvWorkerConcurrency, 2, 1, 256),
 		ShutdownTimeout:   p.duration(EnvShutdownTimeout, 30*time.Second),
@@ -144,6 +158,11 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	if c.CapturesBucket != "" && c.CapturesBucket == c.EvidenceBucket {
 		p.fail(EnvEvidenceBucket, "must differ from %s (%q)", EnvCapturesBucket, c.CapturesBucket)
+	}
+	for _, other := range []struct{ env, bucket string }{{EnvCapturesBucket, c.CapturesBucket}, {EnvEvidenceBucket, c.EvidenceBucket}} {
+		if c.ProofsBucket != "" && c.ProofsBucket == other.bucket {
+			p.fail(EnvProofsBucket, "must differ from %s (%q): no pipeline may read proofs", other.env, other.bucket)
+		}
 	}
 	if err := errors.Join(p.errs...); err != nil {
 		return nil, err
@@ -258,6 +277,20 @@ func (p *parser) bucket(name, def string) string {
 	v := p.str(name, def)
 	if err := CheckBucketName(v); err != nil {
 		p.fail(name, "%v", err)
+	}
+	return v
+}
+
+// sidecarPrefix reads a key prefix ending in "/" outside the prefixes only Offsite writes.
+func (p *parser) sidecarPrefix(name, def string) string {
+	v := p.str(name, def)
+	switch {
+	case !strings.HasSuffix(v, "/"):
+		p.fail(name, "%q must end with \"/\"", v)
+	case offsite.CheckObjectKey(strings.TrimSuffix(v, "/")) != nil:
+		p.fail(name, "%q is not a key prefix: %v", v, offsite.CheckObjectKey(strings.TrimSuffix(v, "/")))
+	case s3.AppPrefix(v) != "":
+		p.fail(name, "%q is under %s, which only Offsite writes", v, strings.Join(s3.AppPrefixes, ", "))
 	}
 	return v
 }
