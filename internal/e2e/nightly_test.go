@@ -102,17 +102,17 @@ func TestNightlySweep(t *testing.T) {
 	}
 	put := func(key string, data []byte) { s.putCapture(t, key, data) }
 	for i, day := range []string{"2026-03-01", "2026-04-01"} {
-		s.dropScene(t, "drop/"+day, day, s2Scene(t, i == 1))
+		s.dropScene(t, "stac/drop/"+day, day, s2Scene(t, i == 1))
 	}
-	put("drop/bad/kind.json", []byte(`{"type":"Feature","properties":{"datetime":"2026-05-01T02:30:00Z","offsite:kind":"kite"},"assets":{}}`))
-	put("drop/bad/orphan.json", []byte(`{"type":"Feature","properties":{"datetime":"2026-05-01T02:30:00Z","offsite:kind":"landsat"},
+	put("stac/drop/bad/kind.json", []byte(`{"type":"Feature","properties":{"datetime":"2026-05-01T02:30:00Z","offsite:kind":"kite"},"assets":{}}`))
+	put("stac/drop/bad/orphan.json", []byte(`{"type":"Feature","properties":{"datetime":"2026-05-01T02:30:00Z","offsite:kind":"landsat"},
 		"assets":{"data":{"href":"gone.tif","roles":["data"]}}}`))
 
 	run := s.sweep(t, 1)
 	if run.Status != "finished" || run.Scanned != 4 || run.Registered != 2 || run.Queued != 2 || len(run.Problems) != 2 {
 		t.Fatalf("first sweep = %+v", run)
 	}
-	if !strings.Contains(strings.Join(run.Problems, "\n"), `"kite" is not one of`) || !strings.Contains(strings.Join(run.Problems, "\n"), "drop/bad/gone.tif is not in the bucket") {
+	if !strings.Contains(strings.Join(run.Problems, "\n"), `"kite" is not one of`) || !strings.Contains(strings.Join(run.Problems, "\n"), "stac/drop/bad/gone.tif is not in the bucket") {
 		t.Errorf("problems = %q", run.Problems)
 	}
 	ids := s.runCaptures(t, run.ID)
@@ -136,7 +136,7 @@ func TestNightlySweep(t *testing.T) {
 		if clips, err := s.captures.FindClips(ctx, c.ID); err != nil || len(clips) != 2 {
 			t.Errorf("clips of %s: %d, %v", c.Key, len(clips), err)
 		}
-		if c.Key == "drop/2026-04-01/scene.tif" {
+		if c.Key == "stac/drop/2026-04-01/scene.tif" {
 			after = c
 		}
 	}
@@ -187,13 +187,13 @@ func TestNightlyPoisonCapture(t *testing.T) {
 	}
 	put := func(key string, data []byte) { t.Helper(); s.putCapture(t, key, data) }
 	drop := func(dir, day string, data []byte) { t.Helper(); s.dropScene(t, dir, day, data) }
-	drop("drop/good-1", "2026-03-01", s2Scene(t, false))
-	drop("drop/good-2", "2026-04-01", s2Scene(t, true))
+	drop("stac/drop/good-1", "2026-03-01", s2Scene(t, false))
+	drop("stac/drop/good-2", "2026-04-01", s2Scene(t, true))
 	// Four bands with no Sentinel-2 band names: it ingests and clips, then the pipeline finds no B02.
-	drop("drop/fourband", "2026-05-01", writeScene(t, 64, 64))
+	drop("stac/drop/fourband", "2026-05-01", writeScene(t, 64, 64))
 	// Later than the others, so that no good capture's pair search meets it.
 	whole := s2Scene(t, true)
-	drop("drop/truncated", "2026-05-15", whole[:200])
+	drop("stac/drop/truncated", "2026-05-15", whole[:200])
 
 	run := s.sweep(t, 1)
 	if run.Status != "finished" || run.Registered != 4 || run.Queued != 4 || len(run.Problems) != 0 {
@@ -207,7 +207,7 @@ func TestNightlyPoisonCapture(t *testing.T) {
 		}
 		byKey[c.Key] = id
 		want := asynq.TaskStateCompleted
-		if strings.HasPrefix(c.Key, "drop/fourband/") || strings.HasPrefix(c.Key, "drop/truncated/") {
+		if strings.HasPrefix(c.Key, "stac/drop/fourband/") || strings.HasPrefix(c.Key, "stac/drop/truncated/") {
 			want = asynq.TaskStateArchived
 		}
 		if got := s.waitNightly(t, id); got != want {
@@ -246,8 +246,8 @@ func TestNightlyPoisonCapture(t *testing.T) {
 		key, stage string
 		errParts   []string
 	}{
-		{"drop/fourband/scene.tif", offsite.StagePipeline, []string{"pipeline sentinel2", `no band "B02"`}},
-		{"drop/truncated/scene.tif", offsite.StageClip, []string{"drop/truncated/scene.tif", "Can not read TIFF directory"}},
+		{"stac/drop/fourband/scene.tif", offsite.StagePipeline, []string{"pipeline sentinel2", `no band "B02"`}},
+		{"stac/drop/truncated/scene.tif", offsite.StageClip, []string{"stac/drop/truncated/scene.tif", "Can not read TIFF directory"}},
 	} {
 		id := byKey[tc.key]
 		c := getCapture(id)
@@ -270,10 +270,10 @@ func TestNightlyPoisonCapture(t *testing.T) {
 		}
 	}
 	// The scene that failed in the pipeline keeps its clips.
-	if clips, err := s.captures.FindClips(ctx, byKey["drop/fourband/scene.tif"]); err != nil || len(clips) != 2 {
+	if clips, err := s.captures.FindClips(ctx, byKey["stac/drop/fourband/scene.tif"]); err != nil || len(clips) != 2 {
 		t.Errorf("clips of the failed four-band scene: %d, %v; want both kept", len(clips), err)
 	}
-	for _, key := range []string{"drop/good-1/scene.tif", "drop/good-2/scene.tif"} {
+	for _, key := range []string{"stac/drop/good-1/scene.tif", "stac/drop/good-2/scene.tif"} {
 		if c := getCapture(byKey[key]); c.Status != offsite.CaptureProcessed || c.Error != "" || c.Failure != nil {
 			t.Errorf("good capture %s = %+v; want processed", key, c)
 		}
@@ -317,7 +317,7 @@ func TestNightlyPoisonCapture(t *testing.T) {
 		t.Fatalf("run = %+v; want 4 queued: 2 processed, 2 failed", r)
 	}
 	for _, rc := range r.Captures {
-		failed := strings.HasPrefix(rc.Key, "drop/fourband/") || strings.HasPrefix(rc.Key, "drop/truncated/")
+		failed := strings.HasPrefix(rc.Key, "stac/drop/fourband/") || strings.HasPrefix(rc.Key, "stac/drop/truncated/")
 		if rc.Pipeline != "sentinel2" || failed != (rc.Status == offsite.CaptureFailed) || failed != (rc.Error != "" && rc.Failure != nil) {
 			t.Errorf("run capture %+v", rc)
 		}
@@ -335,8 +335,8 @@ func TestNightlyPoisonCapture(t *testing.T) {
 
 	// The truncated scene arrives whole: queued again, it is processed with the nightly
 	// pipeline and its failure is gone; the findings recorded so far stay.
-	put("drop/truncated/scene.tif", whole)
-	truncated := byKey["drop/truncated/scene.tif"]
+	put("stac/drop/truncated/scene.tif", whole)
+	truncated := byKey["stac/drop/truncated/scene.tif"]
 	var queued captureJSON
 	if code := s.call(t, "POST", fmt.Sprintf("/api/v1/captures/%d/process", truncated), nil, &queued); code != 202 {
 		t.Fatalf("POST process: %d", code)
@@ -370,7 +370,7 @@ func TestNightlyRetriesExhausted(t *testing.T) {
 	data := s2Scene(t, false)
 	sidecar := []byte(`{"type":"Feature","stac_version":"1.0.0","id":"scene","collection":"sentinel-2-l2a",
 		"properties":{"datetime":"2026-03-01T02:30:00Z"},"assets":{"data":{"href":"./scene.tif","roles":["data"]}}}`)
-	for key, b := range map[string][]byte{"drop/scene.tif": data, "drop/scene.json": sidecar} {
+	for key, b := range map[string][]byte{"stac/drop/scene.tif": data, "stac/drop/scene.json": sidecar} {
 		if err := s.store.PutCapture(ctx, key, bytes.NewReader(b), int64(len(b))); err != nil {
 			t.Fatal(err)
 		}

@@ -45,6 +45,7 @@ type enfEnv struct {
 	hs    *httptest.Server
 	db    *postgres.DB
 	clock *clock
+	store *s3.Store
 }
 
 // newEnforceServer returns an API with the enforcement service on a fresh database, test
@@ -68,7 +69,7 @@ func newEnforceServer(t *testing.T) *enfEnv {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &enfEnv{hs: hs, db: db, clock: c}
+	return &enfEnv{hs: hs, db: db, clock: c, store: store}
 }
 
 // call sends body (a string or a value marshalled as JSON) with token ("" for none) and
@@ -245,18 +246,22 @@ func TestEnterpriseRoutes(t *testing.T) {
 		t.Errorf("evidence: %+v", ev)
 	}
 	// Evidence downloads go through the API: audited, then redirected to a presigned URL.
+	evKey, _, err := e.store.PutEvidence(context.Background(), []byte("clip bytes"), ".tif", "image/tiff")
+	if err != nil {
+		t.Fatal(err)
+	}
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	req, _ := http.NewRequest("GET", e.hs.URL+"/api/v1/evidence-objects/sha256/ab/cd.tif", nil)
+	req, _ := http.NewRequest("GET", e.hs.URL+"/api/v1/evidence-objects/"+evKey, nil)
 	req.Header.Set("Authorization", "Bearer "+inspector)
 	resp, err := noFollow.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if loc := resp.Header.Get("Location"); resp.StatusCode != 302 || !strings.Contains(loc, "sha256/ab/cd.tif") || !strings.Contains(loc, "X-Amz-Signature") {
+	if loc := resp.Header.Get("Location"); resp.StatusCode != 302 || !strings.Contains(loc, evKey) || !strings.Contains(loc, "X-Amz-Signature") {
 		t.Errorf("evidence download: %d %q", resp.StatusCode, loc)
 	}
-	e.must(t, 200, approver, "GET", "/api/v1/audit?subject=evidence/sha256/ab/cd.tif", nil, &audit)
+	e.must(t, 200, approver, "GET", "/api/v1/audit?subject=evidence/"+evKey, nil, &audit)
 	if len(audit.Entries) != 1 || audit.Entries[0].Action != "evidence.download" {
 		t.Errorf("download audit: %+v", audit.Entries)
 	}
@@ -473,14 +478,13 @@ func TestInspectionWorkflowRoutes(t *testing.T) {
 	}
 	e.must(t, 200, inspector, "POST", path+"/self-check", map[string]any{"version": in.Version}, &in)
 	// The enterprise uploads proof and reports; the other enterprise cannot see it.
-	var up struct{ Key, URL string }
-	e.must(t, 200, enterprise, "POST", path+"/proof-uploads", map[string]any{"name": "report.pdf"}, &up)
-	req, _ := http.NewRequest("PUT", up.URL, strings.NewReader("%PDF-1.4 self-check"))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("PUT proof: %v %v", resp, err)
+	const doc = "%PDF-1.4 self-check"
+	var up presignedPut
+	e.must(t, 200, enterprise, "POST", path+"/proof-uploads", map[string]any{"name": "report.pdf", "size": len(doc)}, &up)
+	if code, body := up.put(t, doc); code != 200 {
+		t.Fatalf("PUT proof: %d %s", code, body)
 	}
-	resp.Body.Close()
+	e.must(t, 201, enterprise, "POST", path+"/proofs/report.pdf", nil, nil)
 	e.must(t, 400, enterprise, "POST", path+"/report", map[string]any{"version": in.Version, "text": "fixed", "proof_keys": []string{"selfcheck/" + otherUSCC + "/1/x.pdf"}}, &apiErr)
 	e.must(t, 200, enterprise, "POST", path+"/report", map[string]any{"version": in.Version, "text": "the valve was replaced", "proof_keys": []string{up.Key}}, &in)
 	e.must(t, 200, enterprise, "GET", path, nil, nil)
@@ -519,7 +523,7 @@ func TestInspectionWorkflowRoutes(t *testing.T) {
 	for _, st := range tl.Steps {
 		actions = append(actions, st.Action)
 	}
-	if want := "inspection.opened,inspection.warning_joined,inspection.request_self_check,inspection.submit_report,inspection.review," +
+	if want := "inspection.opened,inspection.warning_joined,inspection.request_self_check,inspection.proof_upload,inspection.submit_report,inspection.review," +
 		"inspection.approve_site_visit,inspection.record_site_visit,inspection.close,disposition.waived"; strings.Join(actions, ",") != want {
 		t.Errorf("timeline %v\nwant %s", actions, want)
 	}
