@@ -58,7 +58,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "verify: %d objects checked, %d ok, %d problems\n", rep.Checked, rep.OK, len(rep.Problems))
 	}
 	if len(rep.Problems) > 0 {
-		return fmt.Errorf("verify: %d of %d artifacts failed verification", len(rep.Problems), rep.Checked)
+		return fmt.Errorf("verify: %d of %d objects failed verification", len(rep.Problems), rep.Checked)
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -11,13 +13,17 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/s3"
 	"github.com/offsite/offsite/internal/testenv"
+	"github.com/offsite/offsite/internal/verify"
 )
 
-// TestVerifyCommand stores three clips' artifacts, tampers with two, and checks that
-// `worker verify` names exactly those.
+// TestVerifyCommand stores three clips' artifacts, an ingested capture's source and COG and
+// a recorded self-check proof, tampers with two artifacts, then replaces the source and the
+// COG and removes the proof as only someone holding the bucket credentials can, and checks
+// that `worker verify` names exactly those.
 func TestVerifyCommand(t *testing.T) {
 	ctx := context.Background()
 	dbURL := testenv.PostgresURL(t)
@@ -26,6 +32,7 @@ func TestVerifyCommand(t *testing.T) {
 		"OFFSITE_DATABASE_URL": dbURL, "OFFSITE_S3_ENDPOINT": cfg.Endpoint,
 		"OFFSITE_S3_ACCESS_KEY": cfg.AccessKey, "OFFSITE_S3_SECRET_KEY": cfg.SecretKey,
 		"OFFSITE_S3_BUCKET_CAPTURES": cfg.CapturesBucket, "OFFSITE_S3_BUCKET_EVIDENCE": cfg.EvidenceBucket,
+		"OFFSITE_S3_BUCKET_PROOFS": cfg.ProofsBucket,
 	} {
 		t.Setenv(k, v)
 	}
@@ -67,12 +74,35 @@ func TestVerifyCommand(t *testing.T) {
 	if err := captures.RecordClips(ctx, clips); err != nil {
 		t.Fatal(err)
 	}
+	// The capture's source and the COG ingest made of it, each hashed.
+	source, cog := []byte("scene x"), []byte("cog of scene x")
+	if err := store.PutCapture(ctx, c.Key, bytes.NewReader(source), int64(len(source))); err != nil {
+		t.Fatal(err)
+	}
+	cogKey := "cog/" + sha(cog) + ".tif"
+	if err := store.PutNewCapture(ctx, cogKey, bytes.NewReader(cog), int64(len(cog))); err != nil {
+		t.Fatal(err)
+	}
+	srcSum := sha(source)
+	if _, err := captures.UpdateCapture(ctx, c.ID, offsite.CaptureUpdate{Checksum: &srcSum, COGKey: &cogKey, Ingested: true}); err != nil {
+		t.Fatal(err)
+	}
+	// A recorded proof, as the API records one.
+	doc := []byte("%PDF-1.4 proof")
+	proofKey := "selfcheck/91110000600037341L/7/report.pdf"
+	if err := store.PutProof(ctx, proofKey, bytes.NewReader(doc), int64(len(doc)), "application/pdf"); err != nil {
+		t.Fatal(err)
+	}
+	rec := verify.ProofUpload{Name: "report.pdf", Bucket: cfg.ProofsBucket, Key: proofKey, Size: int64(len(doc)), SHA256: sha(doc), MediaType: "application/pdf"}
+	if err := postgres.NewEnforceService(db).Audit(ctx, enforce.Actor{Name: "ent", Role: "enterprise"}, verify.ActionProofUpload, "inspection/7", rec); err != nil {
+		t.Fatal(err)
+	}
 
 	var out, errOut bytes.Buffer
 	if err := run(ctx, []string{"verify"}, &out, &errOut); err != nil {
 		t.Fatalf("verify of untouched evidence: %v\n%s", err, out.String())
 	}
-	if !strings.Contains(out.String(), "6 artifacts checked, 6 ok, 0 problems") {
+	if !strings.Contains(out.String(), "9 objects checked, 9 ok, 0 problems") {
 		t.Errorf("verify output = %q", out.String())
 	}
 
@@ -86,13 +116,45 @@ func TestVerifyCommand(t *testing.T) {
 	}
 	out.Reset()
 	err = run(ctx, []string{"verify"}, &out, &errOut)
-	if err == nil || !strings.Contains(err.Error(), "2 of 6 artifacts failed") {
+	if err == nil || !strings.Contains(err.Error(), "2 of 9 objects failed") {
 		t.Fatalf("verify after tampering: err = %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	ev := cfg.EvidenceBucket + "/"
 	if len(lines) != 3 ||
-		!strings.HasPrefix(lines[0], "mismatch\t"+clips[1].COGKey+"\tcapture 1 parcel b cog") ||
-		!strings.HasPrefix(lines[1], "missing\t"+clips[2].QuickLookKey+"\tcapture 1 parcel c quicklook") {
+		!strings.HasPrefix(lines[0], "mismatch\t"+ev+clips[1].COGKey+"\tcapture 1 parcel b cog") ||
+		!strings.HasPrefix(lines[1], "missing\t"+ev+clips[2].QuickLookKey+"\tcapture 1 parcel c quicklook") {
 		t.Errorf("verify output:\n%s", out.String())
 	}
+
+	// Replace the source and the COG, remove the proof.
+	if err := store.PutCapture(ctx, c.Key, bytes.NewReader([]byte("forged")), 6); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Client.PutObject(ctx, cfg.CapturesBucket, cogKey, bytes.NewReader([]byte("forged cog")), 10, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.RemoveProof(ctx, proofKey); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	err = run(ctx, []string{"verify"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "5 of 9 objects failed") {
+		t.Fatalf("verify after replacing inputs: err = %v\n%s", err, out.String())
+	}
+	caps := cfg.CapturesBucket + "/"
+	for _, want := range []string{
+		"mismatch\t" + caps + "x.tif\tcapture 1 source\trecorded " + srcSum + "\tstored " + sha([]byte("forged")),
+		"mismatch\t" + caps + cogKey + "\tcapture 1 cog\trecorded " + sha(cog) + "\tstored " + sha([]byte("forged cog")),
+		"missing\t" + cfg.ProofsBucket + "/" + proofKey + "\tinspection/7 proof report.pdf",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("verify output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func sha(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
 }

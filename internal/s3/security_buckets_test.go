@@ -1,0 +1,118 @@
+package s3_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/s3"
+	"github.com/offsite/offsite/internal/testenv"
+)
+
+func put(t *testing.T, up *s3.Upload, headers map[string]string, body string) int {
+	t.Helper()
+	req, err := http.NewRequest("PUT", up.URL.String(), strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestPresignedPutsNeverReplace checks, against the S3 gateway itself, that what the store
+// signs into a presigned PUT holds: If-None-Match: * (the gateway answers 412 to a second
+// creation, 403 to a PUT without the header), and a proof's media type and size.
+func TestPresignedPutsNeverReplace(t *testing.T) {
+	st, err := s3.New(testenv.S3Config(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	up, err := st.PresignCaptureUpload(ctx, "s2/a.tif", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.Headers["If-None-Match"] != "*" {
+		t.Fatalf("signed headers %v", up.Headers)
+	}
+	for _, tc := range []struct {
+		name    string
+		headers map[string]string
+		want    int
+	}{
+		{"without If-None-Match", nil, 403},
+		{"first", up.Headers, 200},
+		{"again", up.Headers, 412},
+	} {
+		if got := put(t, up, tc.headers, "scene "+tc.name); got != tc.want {
+			t.Errorf("capture PUT %s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	if got := get(t, st, st.Captures, "s2/a.tif"); got != "scene first" {
+		t.Errorf("stored %q", got)
+	}
+
+	const doc = "%PDF-1.4 proof"
+	pu, err := st.PresignProofUpload(ctx, "selfcheck/x/1/r.pdf", "application/pdf", int64(len(doc)), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withType := func(ct string) map[string]string { return map[string]string{"If-None-Match": "*", "Content-Type": ct} }
+	for _, tc := range []struct {
+		name, body string
+		headers    map[string]string
+		want       int
+	}{
+		{"another type", doc, withType("application/json"), 403},
+		{"another size", doc + "!", withType("application/pdf"), 403},
+		{"as signed", doc, withType("application/pdf"), 200},
+		{"again, same size", "%PDF-1.4 forgd", withType("application/pdf"), 412},
+	} {
+		if got := put(t, pu, tc.headers, tc.body); got != tc.want {
+			t.Errorf("proof PUT %s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	if strings.Contains(pu.URL.Path, st.Captures) {
+		t.Errorf("proof URL %s is in the captures bucket", pu.URL)
+	}
+	// The store's own writes refuse to replace too.
+	if err := st.PutProof(ctx, "selfcheck/x/1/r.pdf", strings.NewReader("%PDF forged"), 11, "application/pdf"); !errors.Is(err, offsite.ErrConflict) {
+		t.Errorf("PutProof over a proof: %v, want a conflict", err)
+	}
+	if err := st.PutNewCapture(ctx, "s2/a.tif", bytes.NewReader([]byte("x")), 1); !errors.Is(err, offsite.ErrConflict) {
+		t.Errorf("PutNewCapture over a source: %v, want a conflict", err)
+	}
+	if got := get(t, st, st.Proofs, "selfcheck/x/1/r.pdf"); got != doc {
+		t.Errorf("stored proof %q", got)
+	}
+}
+
+func get(t *testing.T, st *s3.Store, bucket, key string) string {
+	t.Helper()
+	obj, err := st.Client.GetObject(context.Background(), bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+	b, err := io.ReadAll(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
