@@ -28,7 +28,7 @@ PG_TEMPLATE_DB=offsite_template
 S3_ACCESS=offsite
 S3_SECRET=offsite-secret
 S3_REGION=us-east-1
-S3_BUCKETS=(offsite-captures offsite-evidence)
+S3_BUCKETS=(offsite-captures offsite-evidence offsite-proofs)
 
 MARKERS="$STATE/started"
 VGW_BIN="$STATE/bin/versitygw"
@@ -357,6 +357,7 @@ cmd_env() {
 		export OFFSITE_S3_REGION=$S3_REGION
 		export OFFSITE_S3_BUCKET_CAPTURES=${S3_BUCKETS[0]}
 		export OFFSITE_S3_BUCKET_EVIDENCE=${S3_BUCKETS[1]}
+		export OFFSITE_S3_BUCKET_PROOFS=${S3_BUCKETS[2]}
 	EOF
 }
 
