@@ -33,7 +33,7 @@ func (s *Server) registerCaptureRoutes(mux *http.ServeMux) {
 	}, s.handleUploadCreate)
 	s.handle(mux, "POST", "/api/v1/captures", operation{
 		Summary:     "Register a capture stored in the captures bucket and queue its processing",
-		Description: "The object must already exist. The capture is clipped to every parcel it intersects by a worker.",
+		Description: "The object must already exist, outside cog/ and selfcheck/ (which only Offsite writes). The capture is clipped to every parcel it intersects by a worker.",
 		Request: map[string]any{"type": "object", "required": []string{"kind", "acquired_at", "key"}, "properties": map[string]any{
 			"kind":        map[string]any{"type": "string", "enum": offsite.CaptureKinds},
 			"acquired_at": map[string]any{"type": "string", "format": "date-time"},
@@ -150,6 +150,9 @@ func (in captureCreateRequest) capture(bucket string) (*offsite.Capture, error) 
 	}
 	if err := offsite.CheckObjectKey(in.Key); err != nil {
 		return nil, offsite.Invalid("key", "%v", err)
+	}
+	if p := s3.AppPrefix(in.Key); p != "" {
+		return nil, offsite.Invalid("key", "%q is under %s, which only Offsite writes: no capture's source is there", in.Key, p)
 	}
 	return &offsite.Capture{Kind: in.Kind, AcquiredAt: at, Sensor: in.Sensor, Bucket: bucket, Key: in.Key}, nil
 }

@@ -241,6 +241,13 @@ func TestSecurityUploadKeys(t *testing.T) {
 			}
 		})
 	}
+	// Nor is an object there registered as a capture's source.
+	for _, key := range []string{"cog/" + strings.Repeat("ab", 32) + ".tif", "selfcheck/" + entUSCC + "/1/track.csv"} {
+		e.must(t, 400, analyst, "POST", "/api/v1/captures", map[string]any{"kind": "vehicle-track", "acquired_at": "2026-03-01T02:30:00Z", "key": key}, &apiErr)
+		if apiErr.Error.Field != "key" || !strings.Contains(apiErr.Error.Message, "only Offsite writes") {
+			t.Errorf("registering %s: %+v", key, apiErr.Error)
+		}
+	}
 	// An admin (the operators) may upload sidecars.
 	e.must(t, 200, admin, "POST", "/api/v1/uploads", map[string]any{"key": "stac/s2/scene.json"}, nil)
 
