@@ -147,7 +147,7 @@ func (p *proofRequest) taken() error {
 	return offsite.Conflict("a proof named %q is already uploaded for inspection %d; proof is never overwritten, so give the file another name", p.name, p.in.ID)
 }
 
-// record appends the proof's record to the inspection's audited steps.
+// recordProof appends the proof's record to the inspection's audited steps.
 func (s *Server) recordProof(ctx context.Context, p *proofRequest, size int64, sum string) (*verify.ProofUpload, error) {
 	rec := &verify.ProofUpload{Name: p.name, Bucket: p.store.Proofs, Key: p.key, Size: size, SHA256: sum, MediaType: p.mediaType}
 	if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), verify.ActionProofUpload, fmt.Sprintf("inspection/%d", p.in.ID), rec); err != nil {
