@@ -97,7 +97,7 @@ func ParseAuditKeys(s string) (*AuditKeys, error) {
 		}
 		secret, err := hex.DecodeString(strings.TrimSpace(h))
 		if err != nil || len(secret) < MinAuditKeyBytes {
-			return nil, fmt.Errorf("enforce: audit key %q: the secret must be at least %d bytes in hex (e.g. `openssl rand -hex 32`)", id, MinAuditKeyBytes)
+			return nil, fmt.Errorf("enforce: audit key %q: must be at least %d bytes, random, written in hex (e.g. `openssl rand -hex 32`)", id, MinAuditKeyBytes)
 		}
 		if _, dup := ks.byID[id]; dup {
 			return nil, fmt.Errorf("enforce: audit key id %q is given twice", id)

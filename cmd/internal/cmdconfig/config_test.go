@@ -19,23 +19,24 @@ func TestParseDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Config{
-		ListenAddr:        "127.0.0.1:8080",
-		MetricsAddr:       "127.0.0.1:9091",
-		RedisAddr:         "127.0.0.1:6379",
-		DatabaseURL:       "postgres://offsite:offsite@127.0.0.1:5432/offsite?sslmode=disable",
-		S3Endpoint:        "127.0.0.1:7070",
-		S3AccessKey:       "offsite",
-		S3SecretKey:       "offsite-secret",
-		S3Region:          "us-east-1",
-		CapturesBucket:    "offsite-captures",
-		EvidenceBucket:    "offsite-evidence",
-		LogLevel:          slog.LevelInfo,
-		WorkerConcurrency: 2,
-		ShutdownTimeout:   30 * time.Second,
-		TaskTimeout:       30 * time.Minute,
-		RetryDelay:        15 * time.Second,
-		NightlyCron:       "0 2 * * *",
-		SurveyBatchSize:   200,
+		ListenAddr:           "127.0.0.1:8080",
+		MetricsAddr:          "127.0.0.1:9091",
+		RedisAddr:            "127.0.0.1:6379",
+		DatabaseURL:          "postgres://offsite_app:offsite_app@127.0.0.1:5432/offsite?sslmode=disable",
+		S3Endpoint:           "127.0.0.1:7070",
+		S3AccessKey:          "offsite",
+		S3SecretKey:          "offsite-secret",
+		S3Region:             "us-east-1",
+		CapturesBucket:       "offsite-captures",
+		EvidenceBucket:       "offsite-evidence",
+		LogLevel:             slog.LevelInfo,
+		WorkerConcurrency:    2,
+		ShutdownTimeout:      30 * time.Second,
+		TaskTimeout:          30 * time.Minute,
+		RetryDelay:           15 * time.Second,
+		NightlyCron:          "0 2 * * *",
+		SurveyBatchSize:      200,
+		AuditCheckpointEvery: 100,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -91,6 +92,11 @@ func TestParseErrors(t *testing.T) {
 		{"concurrency", map[string]string{EnvWorkerConcurrency: "0"}, []string{"OFFSITE_WORKER_CONCURRENCY", "1..256"}},
 		{"duration", map[string]string{EnvShutdownTimeout: "30"}, []string{"OFFSITE_SHUTDOWN_TIMEOUT", "duration"}},
 		{"cron", map[string]string{EnvNightlyCron: "0 2 * *"}, []string{"OFFSITE_NIGHTLY_CRON", "4 fields"}},
+		{"owner url", map[string]string{EnvDatabaseOwnerURL: "owner@db/x"}, []string{"OFFSITE_DATABASE_OWNER_URL", "postgres://"}},
+		{"audit key short", map[string]string{EnvAuditKey: "k1:abcd"}, []string{"OFFSITE_AUDIT_KEY", "at least 32 bytes"}},
+		{"audit key without id", map[string]string{EnvAuditKey: "abcd"}, []string{"OFFSITE_AUDIT_KEY", "id:hex"}},
+		{"audit key file missing", map[string]string{EnvAuditKeyFile: "/nonexistent/audit.key"}, []string{"OFFSITE_AUDIT_KEY_FILE", "no such file"}},
+		{"checkpoint every", map[string]string{EnvAuditCheckpoint: "0"}, []string{"OFFSITE_AUDIT_CHECKPOINT_EVERY", "1..1000000"}},
 		{"two problems at once", map[string]string{EnvRedisDB: "x", EnvLogLevel: "y"}, []string{"OFFSITE_REDIS_DB", "OFFSITE_LOG_LEVEL"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
