@@ -102,8 +102,9 @@ pg_provisioned() {
 	local n
 	n="$(psql -X -q -t -A "$(pg_url "$PG_TEST_DB")" -c \
 		"select (select count(*) from pg_database where datname = '$PG_TEMPLATE_DB' and datistemplate)
-		      + (select count(*) from pg_extension where extname = 'postgis')" 2>/dev/null)" || return 1
-	[ "$n" = 2 ]
+		      + (select count(*) from pg_extension where extname = 'postgis')
+		      + (select count(*) where pg_has_role('$PG_USER', '$PG_APP_USER', 'MEMBER'))" 2>/dev/null)" || return 1
+	[ "$n" = 3 ]
 }
 
 # pg_cluster prints "<major> <name>" of the Debian cluster configured for
@@ -180,6 +181,9 @@ pg_provision() {
 		  END IF;
 		END
 		\$\$;
+		-- The owner may end the application's sessions (tests drop databases WITH (FORCE));
+		-- the application's role gains nothing from it.
+		GRANT $PG_APP_USER TO $PG_USER;
 		SELECT format('CREATE DATABASE %I OWNER $PG_USER', d)
 		  FROM unnest(ARRAY['$PG_DB', '$PG_TEST_DB', '$PG_TEMPLATE_DB']) AS d
 		 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = d)

@@ -111,7 +111,16 @@ func createDatabase(tb testing.TB) string {
 			return
 		}
 		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		// The application's role's sessions end a moment after its pool is closed; without
+		// membership in that role the owner cannot end them itself.
+		for i := 0; ; i++ {
+			_, err = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			if err == nil || i == 50 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
 			tb.Errorf("drop test database %s: %v", name, err)
 		}
 	})
