@@ -61,6 +61,9 @@ func NewEnforceService(db *DB, audit AuditConfig) *EnforceService {
 // log, so that each entry is chained to the one committed before it.
 const auditLockID = 0x0FF5A0D1
 
+// checkpointTimeout bounds the checkpoint written after a commit.
+const checkpointTimeout = 10 * time.Second
+
 // auditTx is the transaction inTx hands to its function: appends note in it that a
 // checkpoint is due once the transaction commits.
 type auditTx struct {
@@ -77,7 +80,11 @@ func (s *EnforceService) inTx(ctx context.Context, fn func(tx pgx.Tx) error) err
 		return fn(at)
 	})
 	if err == nil && at.checkpoint && s.audit.Heads != nil {
-		if _, cerr := s.CheckpointAudit(context.WithoutCancel(ctx)); cerr != nil && s.audit.CheckpointFailed != nil {
+		// The operation has committed: the checkpoint neither fails it nor holds it up for
+		// long when object storage is slow or down (the next one covers these entries).
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
+		defer cancel()
+		if _, cerr := s.CheckpointAudit(cctx); cerr != nil && s.audit.CheckpointFailed != nil {
 			s.audit.CheckpointFailed(cerr)
 		}
 	}
