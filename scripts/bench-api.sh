@@ -44,8 +44,12 @@ TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 SHA=$(printf '%s' "$TOKEN" | sha256sum | cut -d' ' -f1)
 printf '[{"sha256": "%s", "name": "bench", "role": "inspector"}]\n' "$SHA" >"$DIR/tokens.json"
 
+# The audit key (evidence views are audited), kept with the bench database between runs.
+[ -s "$DIR/audit.key" ] || (umask 077 && printf 'bench:%s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$DIR/audit.key")
+
 port_open "$PORT" && die "port $PORT is in use; set BENCH_PORT"
-OFFSITE_DATABASE_URL="$DBURL" OFFSITE_LISTEN_ADDR="127.0.0.1:$PORT" OFFSITE_LOG_LEVEL=warn \
+OFFSITE_DATABASE_URL="$DBURL" OFFSITE_DATABASE_OWNER_URL= OFFSITE_AUDIT_KEY_FILE="$DIR/audit.key" \
+	OFFSITE_LISTEN_ADDR="127.0.0.1:$PORT" OFFSITE_LOG_LEVEL=warn \
 	OFFSITE_API_TOKENS_FILE="$DIR/tokens.json" "$DIR/api" 2>"$DIR/api.log" &
 API_PID=$!
 trap 'kill "$API_PID" 2>/dev/null || true; wait "$API_PID" 2>/dev/null || true' EXIT

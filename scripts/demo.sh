@@ -35,6 +35,13 @@ printf '[{"sha256": "%s", "name": "demo", "role": "analyst"}]\n' "$sum" >"$run/t
 export OFFSITE_API_TOKENS_FILE="$run/tokens.json"
 export OFFSITE_DEMO_TOKEN="$token"
 
+# The audit log is sealed with a key kept outside the database. The demo makes one once and
+# keeps it in the state directory: entries sealed on earlier runs must verify on later ones.
+if [ ! -s "$state/audit.key" ]; then
+  (umask 077 && printf 'demo:%s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$state/audit.key")
+fi
+export OFFSITE_AUDIT_KEY_FILE="$state/audit.key"
+
 echo "== building"
 make --no-print-directory build
 

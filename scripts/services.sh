@@ -22,6 +22,10 @@ S3_PORT="${OFFSITE_S3_PORT:-7070}"
 
 PG_USER=offsite
 PG_PASSWORD=offsite
+# The application's role: it may read and append to the audit log, never rewrite it; the
+# migrations (run as $PG_USER, the owner) grant it what it needs.
+PG_APP_USER=offsite_app
+PG_APP_PASSWORD=offsite_app
 PG_DB=offsite
 PG_TEST_DB=offsite_test
 PG_TEMPLATE_DB=offsite_template
@@ -36,6 +40,7 @@ VGW_PID="$STATE/versitygw.pid"
 VGW_LOG="$STATE/versitygw.log"
 
 pg_url() { printf 'postgres://%s:%s@127.0.0.1:%s/%s?sslmode=disable' "$PG_USER" "$PG_PASSWORD" "$PG_PORT" "$1"; }
+pg_app_url() { printf 'postgres://%s:%s@127.0.0.1:%s/%s?sslmode=disable' "$PG_APP_USER" "$PG_APP_PASSWORD" "$PG_PORT" "$1"; }
 
 # ---------------------------------------------------------------- Redis
 
@@ -90,14 +95,16 @@ pg_health() {
 	psql -X -q -t -A "$(pg_url "$PG_DB")" -c 'select postgis_version()' >/dev/null 2>&1
 }
 
-# pg_provisioned: role, both databases (with PostGIS) and the template exist.
+# pg_provisioned: both roles, both databases (with PostGIS) and the template exist.
 pg_provisioned() {
 	pg_health || return 1
+	psql -X -q -t -A "$(pg_app_url "$PG_TEST_DB")" -c 'select 1' >/dev/null 2>&1 || return 1
 	local n
 	n="$(psql -X -q -t -A "$(pg_url "$PG_TEST_DB")" -c \
 		"select (select count(*) from pg_database where datname = '$PG_TEMPLATE_DB' and datistemplate)
-		      + (select count(*) from pg_extension where extname = 'postgis')" 2>/dev/null)" || return 1
-	[ "$n" = 2 ]
+		      + (select count(*) from pg_extension where extname = 'postgis')
+		      + (select count(*) where pg_has_role('$PG_USER', '$PG_APP_USER', 'MEMBER'))" 2>/dev/null)" || return 1
+	[ "$n" = 3 ]
 }
 
 # pg_cluster prints "<major> <name>" of the Debian cluster configured for
@@ -145,9 +152,9 @@ pg_start() {
 		return
 	fi
 	is_root || die "postgres: role/databases missing and not root; run as root: scripts/services.sh start"
-	log "postgres: creating role $PG_USER and databases $PG_DB, $PG_TEST_DB, $PG_TEMPLATE_DB (PostGIS)"
+	log "postgres: creating roles $PG_USER, $PG_APP_USER and databases $PG_DB, $PG_TEST_DB, $PG_TEMPLATE_DB (PostGIS)"
 	pg_provision
-	pg_provisioned || die "postgres: provisioned, but cannot connect as $(pg_url "$PG_DB") and run postgis_version(); check pg_hba.conf"
+	pg_provisioned || die "postgres: provisioned, but cannot connect as $(pg_url "$PG_DB") and run postgis_version(), or as $(pg_app_url "$PG_TEST_DB"); check pg_hba.conf"
 }
 
 # psql_admin DB: psql as the postgres superuser over the Unix socket
@@ -167,8 +174,16 @@ pg_provision() {
 		  ELSE
 		    ALTER ROLE $PG_USER LOGIN CREATEDB PASSWORD '$PG_PASSWORD';
 		  END IF;
+		  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_APP_USER') THEN
+		    CREATE ROLE $PG_APP_USER LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '$PG_APP_PASSWORD';
+		  ELSE
+		    ALTER ROLE $PG_APP_USER LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '$PG_APP_PASSWORD';
+		  END IF;
 		END
 		\$\$;
+		-- The owner may end the application's sessions (tests drop databases WITH (FORCE));
+		-- the application's role gains nothing from it.
+		GRANT $PG_APP_USER TO $PG_USER;
 		SELECT format('CREATE DATABASE %I OWNER $PG_USER', d)
 		  FROM unnest(ARRAY['$PG_DB', '$PG_TEST_DB', '$PG_TEMPLATE_DB']) AS d
 		 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = d)
@@ -349,8 +364,10 @@ owner() {
 cmd_env() {
 	cat <<-EOF
 		export OFFSITE_REDIS_ADDR=127.0.0.1:$REDIS_PORT
-		export OFFSITE_DATABASE_URL='$(pg_url "$PG_DB")'
+		export OFFSITE_DATABASE_URL='$(pg_app_url "$PG_DB")'
+		export OFFSITE_DATABASE_OWNER_URL='$(pg_url "$PG_DB")'
 		export OFFSITE_TEST_DATABASE_URL='$(pg_url "$PG_TEST_DB")'
+		export OFFSITE_TEST_DATABASE_APP_URL='$(pg_app_url "$PG_TEST_DB")'
 		export OFFSITE_S3_ENDPOINT=127.0.0.1:$S3_PORT
 		export OFFSITE_S3_ACCESS_KEY=$S3_ACCESS
 		export OFFSITE_S3_SECRET_KEY=$S3_SECRET

@@ -78,7 +78,7 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	return nil
 }
 
-// Run connects to the services, migrates the database and serves until ctx is done, then
+// Run connects to the services, migrates the database when given the owner's URL, and serves until ctx is done, then
 // shuts down gracefully.
 func (m *Main) Run(ctx context.Context) error {
 	cfg := m.Config
@@ -87,6 +87,10 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.DB = db
+	audit, err := cfg.Audit(store, m.Logger)
+	if err != nil {
+		return err
+	}
 	m.Queue = asynq.NewClient(cfg.Redis())
 	m.Inspector = asynq.NewInspector(cfg.Redis())
 	captures := postgres.NewCaptureService(db)
@@ -131,7 +135,7 @@ func (m *Main) Run(ctx context.Context) error {
 		CapturesBucket: cfg.CapturesBucket,
 		SidecarPrefix:  cfg.SidecarPrefix,
 		Logger:         m.Logger,
-		Enforce:        postgres.NewEnforceService(db),
+		Enforce:        postgres.NewEnforceService(db, audit),
 		EnforceConfig:  province,
 		Tokens:         tokens,
 		UI: webui.Handler(webui.Config{BasemapURL: m.Basemap.URL, BasemapAttribution: m.Basemap.Attribution,

@@ -75,7 +75,8 @@ func benchUSCC(i int) string {
 
 func runSeed(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("seed", flag.ExitOnError)
-	adminURL := fs.String("admin-url", os.Getenv("OFFSITE_TEST_DATABASE_URL"), "URL of a database on the server, to create the bench database from")
+	adminURL := fs.String("admin-url", os.Getenv("OFFSITE_TEST_DATABASE_URL"), "URL of a database on the server, to create the bench database from; its role owns and migrates the bench database")
+	appURL := fs.String("app-url", os.Getenv("OFFSITE_TEST_DATABASE_APP_URL"), "URL whose user and password are the application's role's (offsite_app); printed for the API with the bench database")
 	name := fs.String("db", "offsite_bench", "bench database name")
 	n := fs.Int("enterprises", 20000, "enterprises")
 	nCaptures := fs.Int("captures", 10, "captures; each has a clip of every parcel")
@@ -84,12 +85,16 @@ func runSeed(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *adminURL == "" {
-		return fmt.Errorf("-admin-url or OFFSITE_TEST_DATABASE_URL is required")
+	if *adminURL == "" || *appURL == "" {
+		return fmt.Errorf("-admin-url (or OFFSITE_TEST_DATABASE_URL) and -app-url (or OFFSITE_TEST_DATABASE_APP_URL) are required")
 	}
 	u, err := url.Parse(*adminURL)
 	if err != nil {
 		return err
+	}
+	app, err := url.Parse(*appURL)
+	if err != nil {
+		return fmt.Errorf("-app-url: %w", err)
 	}
 	admin, err := pgx.Connect(ctx, *adminURL)
 	if err != nil {
@@ -112,11 +117,16 @@ func runSeed(ctx context.Context, args []string) error {
 		}
 	}
 	u.Path = "/" + *name
+	// Seeding (COPY, VACUUM) runs as the owner; the API is given the application's role.
+	if err := postgres.Migrate(ctx, u.String()); err != nil {
+		return err
+	}
 	db, err := postgres.Open(ctx, u.String())
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	app.Path = u.Path
 	usccs := make([]string, *n)
 	for i := range usccs {
 		usccs[i] = benchUSCC(i + 1)
@@ -132,7 +142,7 @@ func runSeed(ctx context.Context, args []string) error {
 	}
 	start := time.Now()
 	if have >= *n && haveFindings >= *n**nCaptures {
-		fmt.Println(u.String())
+		fmt.Println(app.String())
 		fmt.Fprintf(os.Stderr, "benchapi: %s already has %d enterprises and %d findings; -fresh to reseed\n", *name, have, haveFindings)
 		return nil
 	}
@@ -169,7 +179,7 @@ func runSeed(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "benchapi: seeded %d enterprises, %d parcels, %d clips, %d findings, %d list entries in %s\n",
 		counts[0], counts[1], counts[2], counts[3], counts[4], time.Since(start).Round(time.Millisecond))
-	fmt.Println(u.String())
+	fmt.Println(app.String())
 	return nil
 }
 

@@ -7,6 +7,7 @@
 //	worker clip ...    clip a scene to parcels (see `worker clip -h`)
 //	worker process ... run a pipeline on files (see `worker process -h`)
 //	worker verify      re-hash every stored evidence artifact and report mismatches
+//	worker migrate     apply pending migrations as the schema's owner (OFFSITE_DATABASE_OWNER_URL)
 package main
 
 import (
@@ -54,7 +55,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runProcess(ctx, args, stdout, stderr)
 	case "verify":
 		return runVerify(ctx, args, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q; commands: serve, clip, process, verify", cmd)
+		return fmt.Errorf("unknown command %q; commands: serve, clip, process, verify, migrate", cmd)
 	}
 }

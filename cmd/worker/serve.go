@@ -58,6 +58,10 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.DB = db
+	audit, err := cfg.Audit(store, m.Logger)
+	if err != nil {
+		return err
+	}
 	redis := cfg.Redis()
 	m.Client = asynq.NewClient(redis)
 	met := metrics.New()
@@ -65,7 +69,7 @@ func (m *Main) Run(ctx context.Context) error {
 	defer insp.Close()
 	met.Registry.MustRegister(metrics.NewQueueCollector(insp))
 	captures := postgres.NewCaptureService(db)
-	enf := postgres.NewEnforceService(db)
+	enf := postgres.NewEnforceService(db, audit)
 	pipes, err := pipelines.Builtin()
 	if err != nil {
 		return err
@@ -81,6 +85,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Surveys:        postgres.NewSurveyService(db),
 		ListExpirer:    enf,
 		Warnings:       enf,
+		Audit:          enf,
 		Findings:       postgres.NewFindingService(db),
 		Pipelines:      pipes,
 		EvidenceBucket: cfg.EvidenceBucket,
@@ -119,6 +124,12 @@ func (m *Main) Run(ctx context.Context) error {
 	// it enqueues clip tasks under deterministic ids, so a capture is processed once however
 	// many sweeps run.
 	if _, err := sched.Register(cfg.NightlyCron, tasks.NewNightlySweepTask(), asynq.Unique(time.Hour)); err != nil {
+		return fmt.Errorf("%s %q: %w", cmdconfig.EnvNightlyCron, cfg.NightlyCron, err)
+	}
+	// The nightly checkpoint of the audit chain's head, besides the one every
+	// OFFSITE_AUDIT_CHECKPOINT_EVERY entries; copies from several schedulers write the same
+	// head.
+	if _, err := sched.Register(cfg.NightlyCron, tasks.NewAuditCheckpointTask(), asynq.Unique(time.Hour)); err != nil {
 		return fmt.Errorf("%s %q: %w", cmdconfig.EnvNightlyCron, cfg.NightlyCron, err)
 	}
 

@@ -12,6 +12,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/paulmach/orb"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/postgres"
@@ -26,10 +27,12 @@ import (
 // that `worker verify` names exactly those.
 func TestVerifyCommand(t *testing.T) {
 	ctx := context.Background()
-	dbURL := testenv.PostgresURL(t)
+	pg := testenv.Postgres(t)
+	dbURL := pg.URL
 	cfg := testenv.S3Config(t)
+	keyEnv, keys := testenv.AuditKey(t)
 	for k, v := range map[string]string{
-		"OFFSITE_DATABASE_URL": dbURL, "OFFSITE_S3_ENDPOINT": cfg.Endpoint,
+		"OFFSITE_AUDIT_KEY": keyEnv, "OFFSITE_DATABASE_URL": dbURL, "OFFSITE_S3_ENDPOINT": cfg.Endpoint,
 		"OFFSITE_S3_ACCESS_KEY": cfg.AccessKey, "OFFSITE_S3_SECRET_KEY": cfg.SecretKey,
 		"OFFSITE_S3_BUCKET_CAPTURES": cfg.CapturesBucket, "OFFSITE_S3_BUCKET_EVIDENCE": cfg.EvidenceBucket,
 		"OFFSITE_S3_BUCKET_PROOFS": cfg.ProofsBucket,
@@ -94,7 +97,7 @@ func TestVerifyCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := verify.ProofUpload{Name: "report.pdf", Bucket: cfg.ProofsBucket, Key: proofKey, Size: int64(len(doc)), SHA256: sha(doc), MediaType: "application/pdf"}
-	if err := postgres.NewEnforceService(db).Audit(ctx, enforce.Actor{Name: "ent", Role: "enterprise"}, verify.ActionProofUpload, "inspection/7", rec); err != nil {
+	if err := postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys}).Audit(ctx, enforce.Actor{Name: "ent", Role: "enterprise"}, verify.ActionProofUpload, "inspection/7", rec); err != nil {
 		t.Fatal(err)
 	}
 
@@ -102,7 +105,7 @@ func TestVerifyCommand(t *testing.T) {
 	if err := run(ctx, []string{"verify"}, &out, &errOut); err != nil {
 		t.Fatalf("verify of untouched evidence: %v\n%s", err, out.String())
 	}
-	if !strings.Contains(out.String(), "9 objects checked, 9 ok, 0 problems") {
+	if !strings.Contains(out.String(), "9 objects checked, 9 ok, 0 problems") || !strings.Contains(out.String(), "audit chain ok, 1 entries checked") {
 		t.Errorf("verify output = %q", out.String())
 	}
 
@@ -121,7 +124,7 @@ func TestVerifyCommand(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	ev := cfg.EvidenceBucket + "/"
-	if len(lines) != 3 ||
+	if len(lines) != 4 ||
 		!strings.HasPrefix(lines[0], "mismatch\t"+ev+clips[1].COGKey+"\tcapture 1 parcel b cog") ||
 		!strings.HasPrefix(lines[1], "missing\t"+ev+clips[2].QuickLookKey+"\tcapture 1 parcel c quicklook") {
 		t.Errorf("verify output:\n%s", out.String())
@@ -151,6 +154,29 @@ func TestVerifyCommand(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("verify output lacks %q:\n%s", want, out.String())
 		}
+	}
+
+	// Rewrite the proof's audit entry as the schema's owner (the app's role cannot): verify
+	// names the broken entry.
+	conn, err := pgx.Connect(ctx, pg.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, q := range []string{
+		"GRANT UPDATE ON audit_log TO CURRENT_USER",
+		"ALTER TABLE audit_log DISABLE TRIGGER USER",
+		"UPDATE audit_log SET actor = 'someone else' WHERE seq = 1",
+		"ALTER TABLE audit_log ENABLE TRIGGER USER",
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	out.Reset()
+	err = run(ctx, []string{"verify"}, &out, &errOut)
+	if err == nil || !strings.Contains(out.String(), "audit chain BROKEN at entry 1") {
+		t.Errorf("verify after rewriting the audit log: err = %v\n%s", err, out.String())
 	}
 }
 

@@ -112,8 +112,9 @@ func newHarnessOn(t *testing.T, s3Endpoint func(real string) string, dbURL strin
 	if s3Endpoint != nil {
 		endpoint = s3Endpoint(endpoint)
 	}
+	auditKey, _ := testenv.AuditKey(t)
 	h.env = append(os.Environ(),
-		"OFFSITE_DATABASE_URL="+dbURL,
+		"OFFSITE_DATABASE_URL="+dbURL, "OFFSITE_AUDIT_KEY="+auditKey,
 		"OFFSITE_REDIS_ADDR="+redis.Addr, "OFFSITE_REDIS_DB="+strconv.Itoa(redis.DB),
 		"OFFSITE_S3_ENDPOINT="+endpoint, "OFFSITE_S3_ACCESS_KEY="+h.s3cfg.AccessKey,
 		"OFFSITE_S3_SECRET_KEY="+h.s3cfg.SecretKey, "OFFSITE_S3_REGION="+h.s3cfg.Region,

@@ -187,7 +187,7 @@ func TestPostgresRestart(t *testing.T) {
 	phase := func(what string) { t.Logf("%5.1fs %s", time.Since(start).Seconds(), what) }
 	pg := startOwnPostgres(t)
 	phase("own cluster started")
-	h := newHarnessOn(t, nil, pg.URL())
+	h := newHarnessOn(t, nil, testenv.MigrateURL(t, pg.URL()))
 	phase("harness ready")
 	api := h.startAPI()
 	h.start()

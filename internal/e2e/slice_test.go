@@ -78,10 +78,12 @@ func startSystem(t *testing.T) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, keys := testenv.AuditKey(t)
+	enf := postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store})
 	deps := &worker.Deps{
 		Parcels: parcels, Captures: captures, Clips: captures, Store: store, Queue: client,
-		Nightly: nightly, Surveys: surveys, ListExpirer: postgres.NewEnforceService(db),
-		Warnings: postgres.NewEnforceService(db), Findings: postgres.NewFindingService(db),
+		Nightly: nightly, Surveys: surveys, ListExpirer: enf,
+		Warnings: enf, Audit: enf, Findings: postgres.NewFindingService(db),
 		Pipelines: pipes, EvidenceBucket: s3cfg.EvidenceBucket,
 		Raster: raster.Env{
 			S3:             raster.S3Config{Endpoint: s3cfg.Endpoint, AccessKey: s3cfg.AccessKey, SecretKey: s3cfg.SecretKey, Region: s3cfg.Region},
@@ -111,7 +113,7 @@ func startSystem(t *testing.T) *system {
 		Parcels: parcels, Captures: captures, Clips: captures, Artifacts: verify.Join(captures, postgres.NewFindingService(db)), Findings: postgres.NewFindingService(db), Queue: client,
 		Surveys: surveys, Zones: postgres.NewZoneService(db), Nightly: nightly, Inspector: insp, KnownPipeline: func(n string) bool { _, ok := pipes[n]; return ok }, Store: store,
 		CapturesBucket: s3cfg.CapturesBucket, Logger: logger,
-		Enforce: postgres.NewEnforceService(db), Tokens: tokens,
+		Enforce: enf, Tokens: tokens,
 		Checks: []httpapi.Check{{Name: "postgres", Ping: db.Ping}, {Name: "s3", Ping: store.Ping}},
 	}
 	hs := httptest.NewServer(api.Handler())

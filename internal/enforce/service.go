@@ -171,7 +171,8 @@ type Service interface {
 
 	Audit(ctx context.Context, a Actor, action, subject string, detail any) error
 	FindAudit(ctx context.Context, subject string, offset, limit int) ([]*AuditEntry, int, error)
-	VerifyAudit(ctx context.Context) (checked int64, brk *ChainBreak, err error)
+	// VerifyAudit recomputes the whole chain and checks it against its latest checkpoint.
+	VerifyAudit(ctx context.Context) (*AuditReport, error)
 
 	Stats(ctx context.Context, from, to time.Time) (*Stats, error)
 }

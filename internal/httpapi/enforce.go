@@ -375,7 +375,10 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 	}, s.handleAuditList)
 	s.handle(mux, "GET", "/api/v1/audit/verify", operation{
 		Summary: "Recompute the audit hash chain and name the first broken entry", Roles: rolesDecide,
-		Responses: map[string]string{"200": "intact (ok true) or broken (ok false, first_broken)"},
+		Description: "Every entry's HMAC under the audit keys, the links between entries, the anchor after the entries written before keys, " +
+			"and the latest signed checkpoint in the evidence bucket: an edited entry, a chain recomputed without the key and entries deleted " +
+			"up to the last checkpoint are all reported; entries deleted after it (at most OFFSITE_AUDIT_CHECKPOINT_EVERY, and those since the nightly checkpoint) are not.",
+		Responses: map[string]string{"200": "intact (ok true) or broken (ok false, first_broken); checked, legacy_until, checkpoint (seq, hash, at of the latest head)"},
 	}, s.handleAuditVerify)
 	s.handle(mux, "GET", "/api/v1/stats", operation{
 		Summary:     "Statistics for supervisors",
@@ -1484,16 +1487,15 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAuditVerify(w http.ResponseWriter, r *http.Request) {
-	n, brk, err := s.Enforce.VerifyAudit(r.Context())
+	rep, err := s.Enforce.VerifyAudit(r.Context())
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	out := map[string]any{"ok": brk == nil, "checked": n}
-	if brk != nil {
-		out["first_broken"] = brk
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, struct {
+		OK bool `json:"ok"`
+		*enforce.AuditReport
+	}{rep.FirstBroken == nil, rep})
 }
 
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {

@@ -42,13 +42,14 @@ func newServer(t *testing.T, checks ...httpapi.Check) (*httpapi.Server, *httptes
 	insp := asynq.NewInspector(redis)
 	t.Cleanup(func() { insp.Close() })
 	captures := postgres.NewCaptureService(db)
+	_, keys := testenv.AuditKey(t)
 	srv := &httpapi.Server{
 		Parcels: postgres.NewParcelService(db), Captures: captures, Clips: captures, Artifacts: captures, Findings: postgres.NewFindingService(db), Surveys: postgres.NewSurveyService(db),
 		Zones: postgres.NewZoneService(db), Nightly: postgres.NewNightlyService(db),
 		Queue: q, Inspector: insp, Metrics: metrics.New(), Store: store, CapturesBucket: store.Captures,
 		Checks:       append([]httpapi.Check{{Name: "postgres", Ping: db.Ping}, {Name: "s3", Ping: store.Ping}}, checks...),
 		MaxBodyBytes: 64 << 10,
-		Enforce:      postgres.NewEnforceService(db),
+		Enforce:      postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store}),
 		Tokens:       mustTestTokens(t),
 	}
 	hs := httptest.NewServer(srv.Handler())

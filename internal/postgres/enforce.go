@@ -17,72 +17,10 @@ import (
 	"github.com/offsite/offsite/internal/enforce"
 )
 
-// EnforceService stores the enforcement records (internal/enforce) and their audit log.
-type EnforceService struct {
-	db     *DB
-	views  groupAudit  // evidence views, appended in group commits
-	public publicCache // the published list
-}
-
-var _ enforce.Service = (*EnforceService)(nil)
-
-// NewEnforceService returns an EnforceService on db.
-func NewEnforceService(db *DB) *EnforceService { return &EnforceService{db: db} }
-
-// auditLockID is the transaction-level advisory lock that serialises appends to the audit
-// log, so that each entry is chained to the one committed before it.
-const auditLockID = 0x0FF5A0D1
-
 // querier is a pool or a transaction.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// appendAudit chains an entry to the log inside tx.
-func appendAudit(ctx context.Context, tx pgx.Tx, a enforce.Actor, action, subject string, detail any) error {
-	return appendAudits(ctx, tx, []*pendingAudit{{actor: a, action: action, subject: subject, detail: detail}})
-}
-
-// appendAudits chains entries to the log inside tx, in order, under the lock that
-// serialises appends.
-func appendAudits(ctx context.Context, tx pgx.Tx, items []*pendingAudit) error {
-	entries := make([]*enforce.AuditEntry, len(items))
-	for i, it := range items {
-		d, err := enforce.CompactDetail(it.detail)
-		if err != nil {
-			return fmt.Errorf("audit detail: %w", err)
-		}
-		entries[i] = &enforce.AuditEntry{At: time.Now(), Actor: it.actor.Name, Role: it.actor.Role, Action: it.action, Subject: it.subject, Detail: d}
-	}
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", auditLockID); err != nil {
-		return err
-	}
-	var prev *enforce.AuditEntry
-	var p enforce.AuditEntry
-	err := tx.QueryRow(ctx, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").Scan(&p.Seq, &p.Hash)
-	switch {
-	case err == nil:
-		prev = &p
-	case err != pgx.ErrNoRows:
-		return err
-	}
-	for _, e := range entries {
-		e.Seal(prev)
-		prev = e
-	}
-	if len(entries) == 1 {
-		e := entries[0]
-		_, err = tx.Exec(ctx, `INSERT INTO audit_log (seq, at, actor, role, action, subject, detail, prev_hash, hash)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, e.Seq, e.At, e.Actor, e.Role, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash)
-		return err
-	}
-	_, err = tx.CopyFrom(ctx, pgx.Identifier{"audit_log"}, []string{"seq", "at", "actor", "role", "action", "subject", "detail", "prev_hash", "hash"},
-		pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
-			e := entries[i]
-			return []any{e.Seq, e.At, e.Actor, e.Role, e.Action, e.Subject, e.Detail, e.PrevHash, e.Hash}, nil
-		}))
-	return err
 }
 
 func enterpriseSubject(uscc string) string { return "enterprise/" + uscc }
@@ -133,12 +71,12 @@ func enterpriseArgs(e *enforce.Enterprise) []any {
 	return []any{e.USCC, e.Name, e.Industry, e.PermitNo, e.KeyDischarger, e.Address, e.Zone, lon, lat, e.ComplaintChannel, e.LegacyUSCC}
 }
 
-func auditOverride(ctx context.Context, tx pgx.Tx, a enforce.Actor, e *enforce.Enterprise) error {
+func (s *EnforceService) auditOverride(ctx context.Context, tx pgx.Tx, a enforce.Actor, e *enforce.Enterprise) error {
 	if !e.LegacyUSCC {
 		return nil
 	}
 	want, _ := enforce.USCCCheckChar(e.USCC[:17])
-	return appendAudit(ctx, tx, a, "enterprise.uscc_override", enterpriseSubject(e.USCC), map[string]any{
+	return s.appendAudit(ctx, tx, a, "enterprise.uscc_override", enterpriseSubject(e.USCC), map[string]any{
 		"uscc": e.USCC, "check_character": string(e.USCC[17]), "expected": string(want),
 		"note": "legacy code admitted by explicit override of the GB 32100 check",
 	})
@@ -147,7 +85,7 @@ func auditOverride(ctx context.Context, tx pgx.Tx, a enforce.Actor, e *enforce.E
 // CreateEnterprise inserts a validated enterprise.
 func (s *EnforceService) CreateEnterprise(ctx context.Context, a enforce.Actor, e *enforce.Enterprise) (err error) {
 	defer derrors.Wrap(&err, "CreateEnterprise(%q)", e.USCC)
-	return formatError(pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	return formatError(s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, upsertEnterpriseSQL+" RETURNING version, created_at, updated_at", enterpriseArgs(e)...).
 			Scan(&e.Version, &e.CreatedAt, &e.UpdatedAt); err != nil {
 			if fe := formatError(err); fe != err {
@@ -155,17 +93,17 @@ func (s *EnforceService) CreateEnterprise(ctx context.Context, a enforce.Actor, 
 			}
 			return err
 		}
-		if err := auditOverride(ctx, tx, a, e); err != nil {
+		if err := s.auditOverride(ctx, tx, a, e); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, a, "enterprise.create", enterpriseSubject(e.USCC), e)
+		return s.appendAudit(ctx, tx, a, "enterprise.create", enterpriseSubject(e.USCC), e)
 	}))
 }
 
 // UpdateEnterprise replaces the enterprise's attributes if its version is e.Version.
 func (s *EnforceService) UpdateEnterprise(ctx context.Context, a enforce.Actor, e *enforce.Enterprise) (err error) {
 	defer derrors.Wrap(&err, "UpdateEnterprise(%q)", e.USCC)
-	err = formatError(pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	err = formatError(s.inTx(ctx, func(tx pgx.Tx) error {
 		var cur int
 		if err := tx.QueryRow(ctx, "SELECT version FROM enterprises WHERE uscc = $1 FOR UPDATE", e.USCC).Scan(&cur); err != nil {
 			if err == pgx.ErrNoRows {
@@ -186,10 +124,10 @@ func (s *EnforceService) UpdateEnterprise(ctx context.Context, a enforce.Actor, 
 		if err != nil {
 			return err
 		}
-		if err := auditOverride(ctx, tx, a, e); err != nil {
+		if err := s.auditOverride(ctx, tx, a, e); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, a, "enterprise.update", enterpriseSubject(e.USCC), e)
+		return s.appendAudit(ctx, tx, a, "enterprise.update", enterpriseSubject(e.USCC), e)
 	}))
 	s.public.invalidate()
 	return err
@@ -199,7 +137,7 @@ func (s *EnforceService) UpdateEnterprise(ctx context.Context, a enforce.Actor, 
 // database refuses is reported as an *enforce.ImportError naming it.
 func (s *EnforceService) ImportEnterprises(ctx context.Context, a enforce.Actor, es []*enforce.Enterprise) (err error) {
 	defer derrors.Wrap(&err, "ImportEnterprises(%d)", len(es))
-	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		usccs := make([]string, len(es))
 		for i, e := range es {
 			usccs[i] = e.USCC
@@ -214,11 +152,11 @@ func (s *EnforceService) ImportEnterprises(ctx context.Context, a enforce.Actor,
 				}
 				return err
 			}
-			if err := auditOverride(ctx, tx, a, e); err != nil {
+			if err := s.auditOverride(ctx, tx, a, e); err != nil {
 				return err
 			}
 		}
-		return appendAudit(ctx, tx, a, "enterprise.import", "enterprise/*", map[string]any{"count": len(es), "uscc": usccs})
+		return s.appendAudit(ctx, tx, a, "enterprise.import", "enterprise/*", map[string]any{"count": len(es), "uscc": usccs})
 	})
 	s.public.invalidate()
 	return err
@@ -314,7 +252,7 @@ func pageSQL(offset, limit int) string {
 // SetEnterpriseParcels stores parcels as the enterprise's, all or none.
 func (s *EnforceService) SetEnterpriseParcels(ctx context.Context, a enforce.Actor, uscc string, parcels []*offsite.Parcel) (err error) {
 	defer derrors.Wrap(&err, "SetEnterpriseParcels(%q, %d)", uscc, len(parcels))
-	return formatError(pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	return formatError(s.inTx(ctx, func(tx pgx.Tx) error {
 		var one int
 		if err := tx.QueryRow(ctx, "SELECT 1 FROM enterprises WHERE uscc = $1 FOR UPDATE", uscc).Scan(&one); err != nil {
 			if err == pgx.ErrNoRows {
@@ -342,7 +280,7 @@ func (s *EnforceService) SetEnterpriseParcels(ctx context.Context, a enforce.Act
 				return fmt.Errorf("parcel %d (%q): %w", i, p.ID, formatError(err))
 			}
 		}
-		return appendAudit(ctx, tx, a, "enterprise.parcels", enterpriseSubject(uscc), map[string]any{"parcel_ids": ids})
+		return s.appendAudit(ctx, tx, a, "enterprise.parcels", enterpriseSubject(uscc), map[string]any{"parcel_ids": ids})
 	}))
 }
 
@@ -433,7 +371,7 @@ func (s *EnforceService) EnterpriseEvidence(ctx context.Context, a enforce.Actor
 	}
 	// The view is part of the record (issue 6 item 8): committed before the answer, in a
 	// group commit with the views of concurrent requests.
-	if err := s.views.append(ctx, s.db, a, "evidence.view", enterpriseSubject(uscc), map[string]any{"parcels": len(out)}); err != nil {
+	if err := s.views.append(ctx, s, a, "evidence.view", enterpriseSubject(uscc), map[string]any{"parcels": len(out)}); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -506,65 +444,6 @@ func timeBoxCondition(f enforce.EnterpriseFilter, geomCol, timeCol string) (stri
 		return "true", nil
 	}
 	return strings.Join(where, " AND "), args
-}
-
-// groupAudit appends audit entries of many concurrent requests in one transaction: the first
-// request to arrive flushes everything queued meanwhile, the others wait for its commit. Each
-// caller returns only once its entry is committed.
-type groupAudit struct {
-	mu       sync.Mutex
-	pending  []*pendingAudit
-	flushing bool
-}
-
-type pendingAudit struct {
-	actor           enforce.Actor
-	action, subject string
-	detail          any
-	done            chan error
-}
-
-func (g *groupAudit) append(ctx context.Context, db *DB, a enforce.Actor, action, subject string, detail any) error {
-	p := &pendingAudit{actor: a, action: action, subject: subject, detail: detail, done: make(chan error, 1)}
-	g.mu.Lock()
-	g.pending = append(g.pending, p)
-	leader := !g.flushing
-	g.flushing = true
-	g.mu.Unlock()
-	if leader {
-		// The leader flushes on a context its own cancellation cannot abort: the batch
-		// carries other requests' entries.
-		fctx := context.WithoutCancel(ctx)
-		for {
-			g.mu.Lock()
-			batch := g.pending
-			g.pending = nil
-			if len(batch) == 0 {
-				g.flushing = false
-				g.mu.Unlock()
-				break
-			}
-			g.mu.Unlock()
-			err := pgx.BeginFunc(fctx, db.Pool, func(tx pgx.Tx) error {
-				// Views are not state changes: their commit does not wait for the WAL flush
-				// (the WAL writer flushes within wal_writer_delay, 200 ms by default). A crash
-				// can lose the views of that last moment, never break or reorder the chain.
-				if _, err := tx.Exec(fctx, "SET LOCAL synchronous_commit = off"); err != nil {
-					return err
-				}
-				return appendAudits(fctx, tx, batch)
-			})
-			for _, q := range batch {
-				q.done <- formatError(err)
-			}
-		}
-	}
-	select {
-	case err := <-p.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // FindParcelFeatures returns parcels within f.Bbox updated within [f.UpdatedFrom,
@@ -651,7 +530,7 @@ func (s *EnforceService) ProposeListEntry(ctx context.Context, a enforce.Actor, 
 	defer derrors.Wrap(&err, "ProposeListEntry(%q)", uscc)
 	var out *enforce.ListEntry
 	var refusal error
-	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		ent, err := lockEnterprise(ctx, tx, uscc)
 		if err != nil {
 			return err
@@ -665,13 +544,13 @@ func (s *EnforceService) ProposeListEntry(ctx context.Context, a enforce.Actor, 
 		if err != nil {
 			// The refusal is part of the record: commit its audit entry, then report it.
 			refusal = err
-			return appendAudit(ctx, tx, a, "list.refused", enterpriseSubject(uscc), map[string]any{"reason": err.Error(), "evaluation": ev})
+			return s.appendAudit(ctx, tx, a, "list.refused", enterpriseSubject(uscc), map[string]any{"reason": err.Error(), "evaluation": ev})
 		}
 		if err := insertListEntry(ctx, tx, e); err != nil {
 			return err
 		}
 		out = e
-		return appendAudit(ctx, tx, a, "list.propose", listSubject(e.ID), e)
+		return s.appendAudit(ctx, tx, a, "list.propose", listSubject(e.ID), e)
 	})
 	if err == nil && refusal != nil {
 		return nil, refusal
@@ -702,7 +581,7 @@ func saveListEntry(ctx context.Context, tx pgx.Tx, e *enforce.ListEntry) error {
 func (s *EnforceService) UpdateListEntry(ctx context.Context, a enforce.Actor, id int64, version int, action string, fn func(*enforce.ListEntry, *enforce.Enterprise) (any, error)) (_ *enforce.ListEntry, err error) {
 	defer derrors.Wrap(&err, "UpdateListEntry(%d, %s)", id, action)
 	var out *enforce.ListEntry
-	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		e, err := scanListEntry(tx.QueryRow(ctx, "SELECT "+listColumns+" FROM list_entries l WHERE l.id = $1 FOR UPDATE", id), enforce.Config{}, time.Now())
 		if err == pgx.ErrNoRows {
 			return offsite.NotFound("list entry %d", id)
@@ -731,7 +610,7 @@ func (s *EnforceService) UpdateListEntry(ctx context.Context, a enforce.Actor, i
 			}
 		}
 		out = e
-		return appendAudit(ctx, tx, a, action, listSubject(id), map[string]any{"status": e.Status, "version": e.Version, "detail": detail})
+		return s.appendAudit(ctx, tx, a, action, listSubject(id), map[string]any{"status": e.Status, "version": e.Version, "detail": detail})
 	})
 	s.public.invalidate()
 	return out, formatError(err)
@@ -786,7 +665,7 @@ func (s *EnforceService) FindListEntries(ctx context.Context, cfg enforce.Config
 // ExpireListEntries marks listed entries past their validity as expired, each audited.
 func (s *EnforceService) ExpireListEntries(ctx context.Context, a enforce.Actor, now time.Time) (n int, err error) {
 	defer derrors.Wrap(&err, "ExpireListEntries")
-	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, "SELECT "+listColumns+" FROM list_entries l WHERE l.status = 'listed' AND l.valid_to <= $1 ORDER BY l.id FOR UPDATE", now)
 		if err != nil {
 			return err
@@ -812,7 +691,7 @@ func (s *EnforceService) ExpireListEntries(ctx context.Context, a enforce.Actor,
 			if err := saveListEntry(ctx, tx, e); err != nil {
 				return err
 			}
-			if err := appendAudit(ctx, tx, a, "list.expire", listSubject(e.ID), map[string]any{"valid_to": e.ValidTo}); err != nil {
+			if err := s.appendAudit(ctx, tx, a, "list.expire", listSubject(e.ID), map[string]any{"valid_to": e.ValidTo}); err != nil {
 				return err
 			}
 			n++
@@ -928,7 +807,7 @@ func (s *EnforceService) readPublicList(ctx context.Context, now time.Time) ([]e
 // RecordHealthVisit records a health-check visit.
 func (s *EnforceService) RecordHealthVisit(ctx context.Context, a enforce.Actor, v *enforce.HealthVisit) (err error) {
 	defer derrors.Wrap(&err, "RecordHealthVisit(%q)", v.USCC)
-	return formatError(pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	return formatError(s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := lockEnterprise(ctx, tx, v.USCC); err != nil {
 			return err
 		}
@@ -936,7 +815,7 @@ func (s *EnforceService) RecordHealthVisit(ctx context.Context, a enforce.Actor,
 			RETURNING id, created_at`, v.USCC, v.VisitedAt, v.Inspector, v.Notes).Scan(&v.ID, &v.CreatedAt); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, a, "health_visit.record", enterpriseSubject(v.USCC), v)
+		return s.appendAudit(ctx, tx, a, "health_visit.record", enterpriseSubject(v.USCC), v)
 	}))
 }
 

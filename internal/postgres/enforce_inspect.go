@@ -144,7 +144,7 @@ func (s *EnforceService) OpenWarning(ctx context.Context, a enforce.Actor, uscc,
 	if uscc == "" {
 		return nil, "", offsite.Invalid("uscc", "is required")
 	}
-	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		ent, err := lockEnterprise(ctx, tx, uscc)
 		if err != nil {
 			return err
@@ -170,7 +170,7 @@ func (s *EnforceService) OpenWarning(ctx context.Context, a enforce.Actor, uscc,
 				}
 				*w = *prev
 				out, outcome = in, enforce.WarningConfirmed
-				return appendAudit(ctx, tx, a, "inspection.warning_confirmed", inspectionSubject(in.ID), map[string]any{"warning": w, "level": level})
+				return s.appendAudit(ctx, tx, a, "inspection.warning_confirmed", inspectionSubject(in.ID), map[string]any{"warning": w, "level": level})
 			}
 			if err := addWarning(ctx, tx, in, w); err != nil {
 				return err
@@ -180,7 +180,7 @@ func (s *EnforceService) OpenWarning(ctx context.Context, a enforce.Actor, uscc,
 				return err
 			}
 			out, outcome = in, enforce.WarningJoined
-			return appendAudit(ctx, tx, a, "inspection.warning_joined", inspectionSubject(in.ID), map[string]any{"warning": w, "level": level})
+			return s.appendAudit(ctx, tx, a, "inspection.warning_joined", inspectionSubject(in.ID), map[string]any{"warning": w, "level": level})
 		case err != pgx.ErrNoRows:
 			return err
 		}
@@ -209,7 +209,7 @@ func (s *EnforceService) OpenWarning(ctx context.Context, a enforce.Actor, uscc,
 			return err
 		}
 		out = in
-		return appendAudit(ctx, tx, a, "inspection."+outcome, inspectionSubject(in.ID), map[string]any{"warning": w, "level": level, "linked_to": in.LinkedTo})
+		return s.appendAudit(ctx, tx, a, "inspection."+outcome, inspectionSubject(in.ID), map[string]any{"warning": w, "level": level, "linked_to": in.LinkedTo})
 	})
 	return out, outcome, formatError(err)
 }
@@ -220,7 +220,7 @@ func (s *EnforceService) OpenWarning(ctx context.Context, a enforce.Actor, uscc,
 func (s *EnforceService) UpdateInspection(ctx context.Context, a enforce.Actor, id int64, version int, action string, fn func(*enforce.Inspection, *enforce.Enterprise) (any, error)) (_ *enforce.Inspection, err error) {
 	defer derrors.Wrap(&err, "UpdateInspection(%d, %s)", id, action)
 	var out *enforce.Inspection
-	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		var uscc string
 		if err := tx.QueryRow(ctx, "SELECT uscc FROM inspections WHERE id = $1", id).Scan(&uscc); err != nil {
 			if err == pgx.ErrNoRows {
@@ -247,7 +247,7 @@ func (s *EnforceService) UpdateInspection(ctx context.Context, a enforce.Actor, 
 		if err := saveInspection(ctx, tx, in); err != nil {
 			return err
 		}
-		if err := appendAudit(ctx, tx, a, action, inspectionSubject(id), map[string]any{"status": in.Status, "version": in.Version, "detail": detail}); err != nil {
+		if err := s.appendAudit(ctx, tx, a, action, inspectionSubject(id), map[string]any{"status": in.Status, "version": in.Version, "detail": detail}); err != nil {
 			return err
 		}
 		if d := in.Disposition; d != nil && !hadDisposition {
@@ -264,12 +264,12 @@ func (s *EnforceService) UpdateInspection(ctx context.Context, a enforce.Actor, 
 
 func (s *EnforceService) applyDisposition(ctx context.Context, tx pgx.Tx, a enforce.Actor, in *enforce.Inspection, ent *enforce.Enterprise, d *enforce.Disposition) error {
 	if d.Waived {
-		if err := appendAudit(ctx, tx, a, "disposition.waived", inspectionSubject(in.ID), d); err != nil {
+		if err := s.appendAudit(ctx, tx, a, "disposition.waived", inspectionSubject(in.ID), d); err != nil {
 			return err
 		}
 	}
 	if d.Penalty == enforce.PenaltyStrict {
-		if err := appendAudit(ctx, tx, a, "disposition.strict", inspectionSubject(in.ID), d); err != nil {
+		if err := s.appendAudit(ctx, tx, a, "disposition.strict", inspectionSubject(in.ID), d); err != nil {
 			return err
 		}
 	}
@@ -278,7 +278,7 @@ func (s *EnforceService) applyDisposition(ctx context.Context, tx pgx.Tx, a enfo
 		if err := saveEnterpriseFlags(ctx, tx, ent); err != nil {
 			return err
 		}
-		if err := appendAudit(ctx, tx, a, "enterprise.special_supervision", enterpriseSubject(ent.USCC), map[string]any{"inspection": in.ID, "rule": d.Rule}); err != nil {
+		if err := s.appendAudit(ctx, tx, a, "enterprise.special_supervision", enterpriseSubject(ent.USCC), map[string]any{"inspection": in.ID, "rule": d.Rule}); err != nil {
 			return err
 		}
 	}
@@ -298,7 +298,7 @@ func (s *EnforceService) applyDisposition(ctx context.Context, tx pgx.Tx, a enfo
 	if err := saveListEntry(ctx, tx, e); err != nil {
 		return err
 	}
-	return appendAudit(ctx, tx, a, "list.remove", listSubject(e.ID), map[string]any{"category": e.RemovalCategory, "reason": e.RemovalReason, "inspection": in.ID})
+	return s.appendAudit(ctx, tx, a, "list.remove", listSubject(e.ID), map[string]any{"category": e.RemovalCategory, "reason": e.RemovalReason, "inspection": in.ID})
 }
 
 // FindInspectionByID returns one inspection.
@@ -353,7 +353,7 @@ func (s *EnforceService) FindInspections(ctx context.Context, f enforce.Inspecti
 func (s *EnforceService) CreateDraw(ctx context.Context, a enforce.Actor, cfg enforce.DrawConfig, seed uint64, inspectors []enforce.Inspector) (_ *enforce.StoredDraw, err error) {
 	defer derrors.Wrap(&err, "CreateDraw")
 	out := &enforce.StoredDraw{CreatedBy: a.Name}
-	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, "SELECT e.uscc, COALESCE(l.eff, '') = 'listed', e.special_supervision FROM enterprises e "+currentEntryJoin)
 		if err != nil {
 			return err
@@ -383,7 +383,7 @@ func (s *EnforceService) CreateDraw(ctx context.Context, a enforce.Actor, cfg en
 			res.Seed, doc, a.Name).Scan(&out.ID, &out.CreatedAt); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, a, "draw.create", fmt.Sprintf("draw/%d", out.ID), map[string]any{
+		return s.appendAudit(ctx, tx, a, "draw.create", fmt.Sprintf("draw/%d", out.ID), map[string]any{
 			"seed": res.Seed, "pool_size": res.PoolSize, "groups": res.Groups, "targets": len(res.Targets), "inspectors": inspectors})
 	})
 	if err != nil {
@@ -487,84 +487,6 @@ func (s *EnforceService) PublicDisclosures(ctx context.Context, offset, limit in
 		out = append(out, d)
 	}
 	return out, total, formatError(rows.Err())
-}
-
-// ---------------------------------------------------------------- audit
-
-// Audit appends an entry on its own.
-func (s *EnforceService) Audit(ctx context.Context, a enforce.Actor, action, subject string, detail any) (err error) {
-	defer derrors.Wrap(&err, "Audit(%s)", action)
-	return formatError(pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
-		return appendAudit(ctx, tx, a, action, subject, detail)
-	}))
-}
-
-// likeEscaper escapes LIKE's wildcards (the default escape character is the backslash).
-var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
-
-const auditColumns = "seq, at, actor, role, action, subject, detail, prev_hash, hash"
-
-func scanAudit(row pgx.Row, extra ...any) (*enforce.AuditEntry, error) {
-	e := &enforce.AuditEntry{}
-	err := row.Scan(append([]any{&e.Seq, &e.At, &e.Actor, &e.Role, &e.Action, &e.Subject, &e.Detail, &e.PrevHash, &e.Hash}, extra...)...)
-	return e, err
-}
-
-// FindAudit returns entries whose subject starts with subject (all when empty), newest first.
-func (s *EnforceService) FindAudit(ctx context.Context, subject string, offset, limit int) (_ []*enforce.AuditEntry, _ int, err error) {
-	defer derrors.Wrap(&err, "FindAudit(%q)", subject)
-	rows, err := s.db.Pool.Query(ctx, "SELECT "+auditColumns+", count(*) OVER () FROM audit_log WHERE subject LIKE $1 ORDER BY seq DESC"+pageSQL(offset, limit),
-		likeEscaper.Replace(subject)+"%")
-	if err != nil {
-		return nil, 0, formatError(err)
-	}
-	defer rows.Close()
-	var out []*enforce.AuditEntry
-	total := 0
-	for rows.Next() {
-		e, err := scanAudit(rows, &total)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, e)
-	}
-	return out, total, formatError(rows.Err())
-}
-
-// VerifyAudit recomputes the whole chain in seq order, in batches, and returns the first
-// break.
-func (s *EnforceService) VerifyAudit(ctx context.Context) (checked int64, brk *enforce.ChainBreak, err error) {
-	defer derrors.Wrap(&err, "VerifyAudit")
-	var v enforce.ChainVerifier
-	after := int64(-1)
-	const batch = 5000
-	for {
-		rows, err := s.db.Pool.Query(ctx, "SELECT "+auditColumns+" FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2", after, batch)
-		if err != nil {
-			return v.Checked, nil, formatError(err)
-		}
-		n := 0
-		for rows.Next() {
-			e, err := scanAudit(rows)
-			if err != nil {
-				rows.Close()
-				return v.Checked, nil, err
-			}
-			n++
-			after = e.Seq
-			if b := v.Next(e); b != nil {
-				rows.Close()
-				return v.Checked, b, nil
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return v.Checked, nil, formatError(err)
-		}
-		if n < batch {
-			return v.Checked, nil, nil
-		}
-	}
 }
 
 // ---------------------------------------------------------------- statistics

@@ -63,13 +63,14 @@ func TestFindings(t *testing.T) {
 	if got, _, _ := s.FindFindings(ctx, offsite.FindingFilter{Intersects: square(121, 31, 0.01)}); len(got) != 1 || got[0].ParcelID != "p2" {
 		t.Errorf("findings in p2's square = %+v", got)
 	}
-	// Evidence rows are immutable, whatever the application asks.
+	// Evidence rows are immutable, whatever the application asks: the trigger refuses, or the
+	// application's role has no privilege at all (TRUNCATE).
 	for _, q := range []string{
 		"UPDATE findings SET score = 0 WHERE id = '0123456789abcdef'",
 		"DELETE FROM findings",
 		"TRUNCATE findings",
 	} {
-		if _, err := db.Pool.Exec(ctx, q); err == nil || !strings.Contains(err.Error(), "findings are evidence") {
+		if _, err := db.Pool.Exec(ctx, q); err == nil || !strings.Contains(err.Error(), "findings are evidence") && !strings.Contains(err.Error(), "permission denied") {
 			t.Errorf("%s: err = %v, want refusal", q, err)
 		}
 	}

@@ -3,12 +3,8 @@ package postgres
 
 import (
 	"context"
-	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -17,20 +13,16 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/derrors"
+	"github.com/offsite/offsite/internal/postgres/migrations"
 )
-
-//go:embed migrations/*.sql
-var migrationFS embed.FS
-
-// migrationLockID is the advisory lock key that serialises migrations across processes.
-const migrationLockID = 0x0FF517E
 
 // DB is a connection pool to Offsite's database.
 type DB struct {
 	Pool *pgxpool.Pool
 }
 
-// Open connects to the database at url and applies pending migrations.
+// Open connects to the database at url, as the application's role, and checks that its
+// schema is current: the application does not migrate (see Migrate).
 func Open(ctx context.Context, url string) (_ *DB, err error) {
 	defer derrors.Wrap(&err, "postgres.Open")
 	cfg, err := pgxpool.ParseConfig(url)
@@ -46,11 +38,54 @@ func Open(ctx context.Context, url string) (_ *DB, err error) {
 		pool.Close()
 		return nil, err
 	}
-	if err := db.Migrate(ctx); err != nil {
+	pending, err := migrations.Pending(ctx, pool)
+	if err != nil {
 		pool.Close()
-		return nil, err
+		return nil, fmt.Errorf("read schema version: %w", err)
+	}
+	if len(pending) > 0 {
+		pool.Close()
+		return nil, fmt.Errorf("%w: %d migrations not applied (%s); apply them as the database owner", ErrSchemaNotCurrent, len(pending), strings.Join(pending, ", "))
 	}
 	return db, nil
+}
+
+// ErrSchemaNotCurrent is returned by Open when migrations are pending.
+var ErrSchemaNotCurrent = errors.New("postgres: schema is not current")
+
+// Migrate connects to ownerURL, as the role that owns (or is to own) the schema, and applies
+// pending migrations under an advisory lock, so that several processes starting at once apply
+// each exactly once.
+func Migrate(ctx context.Context, ownerURL string) (err error) {
+	defer derrors.Wrap(&err, "postgres.Migrate")
+	return migrations.ApplyURL(ctx, ownerURL)
+}
+
+// CheckAppRole refuses a connection whose role could rewrite the audit log: a superuser, a
+// member of audit_log's owner, or a role with UPDATE, DELETE, TRUNCATE or TRIGGER on it. The
+// api and worker connect as migrations.AppRole, which can only read and append.
+func (db *DB) CheckAppRole(ctx context.Context) (err error) {
+	defer derrors.Wrap(&err, "CheckAppRole")
+	var role, owner string
+	var super, member, write bool
+	err = db.Pool.QueryRow(ctx, `SELECT current_user, r.rolsuper, t.tableowner,
+			pg_has_role(current_user, t.tableowner, 'MEMBER'),
+			has_table_privilege('audit_log', 'UPDATE, DELETE, TRUNCATE, TRIGGER')
+		FROM pg_roles r, pg_tables t
+		WHERE r.rolname = current_user AND t.schemaname = 'public' AND t.tablename = 'audit_log'`).
+		Scan(&role, &super, &owner, &member, &write)
+	if err != nil {
+		return err
+	}
+	switch {
+	case super:
+		return fmt.Errorf("role %s is a superuser and could rewrite the audit log: connect as %s", role, migrations.AppRole)
+	case member:
+		return fmt.Errorf("role %s owns audit_log (as %s) and could rewrite the audit log: connect as %s and give the owner's URL only for migrations", role, owner, migrations.AppRole)
+	case write:
+		return fmt.Errorf("role %s may UPDATE, DELETE, TRUNCATE or add triggers to audit_log: revoke them, or connect as %s", role, migrations.AppRole)
+	}
+	return nil
 }
 
 // Close closes the pool.
@@ -61,97 +96,6 @@ func (db *DB) Ping(ctx context.Context) error {
 	var v string
 	if err := db.Pool.QueryRow(ctx, "SELECT postgis_lib_version()").Scan(&v); err != nil {
 		return fmt.Errorf("postgres: ping: %w", err)
-	}
-	return nil
-}
-
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
-			return nil, fmt.Errorf("postgres: migration file %q is not named NNNN_name.sql", e.Name())
-		}
-		b, err := migrationFS.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("postgres: migrations %s and %s share version %d", ms[i-1].name, ms[i].name, ms[i].version)
-		}
-	}
-	return ms, nil
-}
-
-// Migrate applies pending migrations, each in its own transaction, under an advisory lock so
-// that several processes starting at once apply each migration exactly once.
-func (db *DB) Migrate(ctx context.Context) (err error) {
-	defer derrors.Wrap(&err, "Migrate")
-	ms, err := loadMigrations()
-	if err != nil {
-		return err
-	}
-	conn, err := db.Pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrationLockID); err != nil {
-		return err
-	}
-	defer func() {
-		// Unlock on a fresh context: the caller's may be cancelled.
-		if _, uerr := conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLockID); uerr != nil && err == nil {
-			err = uerr
-		}
-	}()
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version integer PRIMARY KEY,
-		name text NOT NULL,
-		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
-		return err
-	}
-	applied := map[int]bool{}
-	rows, err := conn.Query(ctx, "SELECT version FROM schema_migrations")
-	if err != nil {
-		return err
-	}
-	vs, err := pgx.CollectRows(rows, pgx.RowTo[int])
-	if err != nil {
-		return err
-	}
-	for _, v := range vs {
-		applied[v] = true
-	}
-	for _, m := range ms {
-		if applied[m.version] {
-			continue
-		}
-		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("apply %s: %w", m.name, err)
-		}
 	}
 	return nil
 }

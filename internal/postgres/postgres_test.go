@@ -11,6 +11,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/postgres/migrations"
 	"github.com/offsite/offsite/internal/testenv"
 )
 
@@ -27,7 +28,11 @@ func MustOpen(tb testing.TB) *DB {
 
 func TestMigrateEmptyDatabase(t *testing.T) {
 	ctx := context.Background()
-	url := testenv.PostgresURL(t)
+	pg := testenv.EmptyPostgres(t)
+	// The application does not migrate: it refuses a schema that is not current.
+	if _, err := Open(ctx, pg.URL); !errors.Is(err, ErrSchemaNotCurrent) {
+		t.Fatalf("Open on an empty database: err = %v, want ErrSchemaNotCurrent", err)
+	}
 	// Several processes starting at once: each migration is applied exactly once.
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
@@ -35,11 +40,7 @@ func TestMigrateEmptyDatabase(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			db, err := Open(ctx, url)
-			if err == nil {
-				db.Close()
-			}
-			errs[i] = err
+			errs[i] = Migrate(ctx, pg.OwnerURL)
 		}()
 	}
 	wg.Wait()
@@ -48,12 +49,12 @@ func TestMigrateEmptyDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db, err := Open(ctx, url)
+	db, err := Open(ctx, pg.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	ms, err := loadMigrations()
+	ms, err := migrations.All()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,6 +87,14 @@ func NewNightlySweepTask() *asynq.Task {
 	return asynq.NewTask(TypeNightlySweep, nil, asynq.Queue(QueueNightly), asynq.MaxRetry(3))
 }
 
+// TypeAuditCheckpoint writes the signed head of the audit chain to the evidence bucket.
+const TypeAuditCheckpoint = "audit:checkpoint"
+
+// NewAuditCheckpointTask returns the nightly audit checkpoint task.
+func NewAuditCheckpointTask() *asynq.Task {
+	return asynq.NewTask(TypeAuditCheckpoint, nil, asynq.Queue(QueueNightly), asynq.MaxRetry(3))
+}
+
 // TypeSurveyPart processes one capture of a survey, or one batch of its parcels.
 const TypeSurveyPart = "survey:part"
 

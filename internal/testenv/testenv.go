@@ -23,6 +23,8 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/postgres/migrations"
 	"github.com/offsite/offsite/internal/s3"
 )
 
@@ -52,9 +54,32 @@ func Suffix() string {
 	return hex.EncodeToString(b)
 }
 
-// PostgresURL creates an empty database from the offsite_template database (which has PostGIS)
-// and returns its URL. The database is dropped when the test ends.
+// PostgresURL creates a database from the offsite_template database (which has PostGIS),
+// migrates it as the owner, and returns the URL postgres.Open takes: the application's role
+// (offsite_app) on it. The database is dropped when the test ends.
 func PostgresURL(tb testing.TB) string {
+	tb.Helper()
+	return Postgres(tb).URL
+}
+
+// PostgresDB is a test database: URL connects as the application's role, OwnerURL as the role
+// that owns the schema (and can do anything to it, as a database administrator could).
+type PostgresDB struct {
+	URL, OwnerURL string
+}
+
+// Postgres creates a migrated database of the test's own, as PostgresURL does, and returns
+// both its URLs. The owner comes from OFFSITE_TEST_DATABASE_URL, the application's role
+// from OFFSITE_TEST_DATABASE_APP_URL (their database names are replaced).
+func Postgres(tb testing.TB) PostgresDB {
+	tb.Helper()
+	owner := createDatabase(tb)
+	return PostgresDB{URL: MigrateURL(tb, owner), OwnerURL: owner}
+}
+
+// createDatabase creates a database from offsite_template, dropped when the test ends, and
+// returns the owner's URL of it.
+func createDatabase(tb testing.TB) string {
 	tb.Helper()
 	admin := env("OFFSITE_TEST_DATABASE_URL", "postgres://offsite:offsite@127.0.0.1:5432/offsite_test?sslmode=disable")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -86,7 +111,16 @@ func PostgresURL(tb testing.TB) string {
 			return
 		}
 		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		// The application's role's sessions end a moment after its pool is closed; without
+		// membership in that role the owner cannot end them itself.
+		for i := 0; ; i++ {
+			_, err = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			if err == nil || i == 50 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
 			tb.Errorf("drop test database %s: %v", name, err)
 		}
 	})
@@ -96,6 +130,54 @@ func PostgresURL(tb testing.TB) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// MigrateURL applies the migrations to the database at ownerURL, as its owner, and returns the
+// URL of the application's role (user and password of OFFSITE_TEST_DATABASE_APP_URL) on the
+// same server and database.
+func MigrateURL(tb testing.TB, ownerURL string) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := migrations.ApplyURL(ctx, ownerURL); err != nil {
+		tb.Fatalf("migrate test database: %v", err)
+	}
+	return appURL(tb, ownerURL)
+}
+
+// EmptyPostgres creates a database as Postgres does but leaves it unmigrated.
+func EmptyPostgres(tb testing.TB) PostgresDB {
+	tb.Helper()
+	owner := createDatabase(tb)
+	return PostgresDB{URL: appURL(tb, owner), OwnerURL: owner}
+}
+
+// appURL is ownerURL with the user and password of OFFSITE_TEST_DATABASE_APP_URL.
+func appURL(tb testing.TB, ownerURL string) string {
+	tb.Helper()
+	app, err := url.Parse(env("OFFSITE_TEST_DATABASE_APP_URL", "postgres://offsite_app:offsite_app@127.0.0.1:5432/offsite_test?sslmode=disable"))
+	if err != nil {
+		tb.Fatalf("OFFSITE_TEST_DATABASE_APP_URL: %v", err)
+	}
+	u, err := url.Parse(ownerURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u.User = app.User
+	return u.String()
+}
+
+// AuditKey returns a fresh audit key, as OFFSITE_AUDIT_KEY takes it, and parsed.
+func AuditKey(tb testing.TB) (env string, keys *enforce.AuditKeys) {
+	tb.Helper()
+	env, err := enforce.NewAuditKey("test-" + Suffix())
+	if err == nil {
+		keys, err = enforce.ParseAuditKeys(env)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return env, keys
 }
 
 // Redis databases 1..15 are shared by test processes (go test runs packages in parallel): a

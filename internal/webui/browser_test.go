@@ -111,8 +111,9 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	auditKey, _ := testenv.AuditKey(t)
 	env := append(os.Environ(),
-		"OFFSITE_DATABASE_URL="+testenv.PostgresURL(t),
+		"OFFSITE_DATABASE_URL="+testenv.PostgresURL(t), "OFFSITE_AUDIT_KEY="+auditKey,
 		"OFFSITE_REDIS_ADDR="+redis.Addr, "OFFSITE_REDIS_DB="+strconv.Itoa(redis.DB),
 		"OFFSITE_S3_ENDPOINT="+s3cfg.Endpoint, "OFFSITE_S3_ACCESS_KEY="+s3cfg.AccessKey,
 		"OFFSITE_S3_SECRET_KEY="+s3cfg.SecretKey, "OFFSITE_S3_REGION="+s3cfg.Region,

@@ -68,6 +68,8 @@ type Deps struct {
 	// Warnings, when set, opens an off-site inspection for each finding of high or medium
 	// severity on a parcel of an enterprise.
 	Warnings WarningOpener
+	// Audit, when set, checkpoints the audit chain's head on the nightly schedule.
+	Audit AuditCheckpointer
 	// Metrics, when set, counts tasks and raster reads.
 	Metrics *metrics.Metrics
 	// TaskTimeout, when positive, bounds each task's context.
@@ -126,6 +128,9 @@ func NewServeMux(d *Deps) *asynq.ServeMux {
 	mux.Handle(tasks.TypeNightlySweep, &SweepHandler{d})
 	mux.Handle(tasks.TypeSurveyPart, &SurveyPartHandler{d})
 	mux.Handle(tasks.TypePipelineRun, &PipelineHandler{d})
+	if d.Audit != nil {
+		mux.Handle(tasks.TypeAuditCheckpoint, &AuditCheckpointHandler{d})
+	}
 	return mux
 }
 

@@ -2,6 +2,7 @@ package cmdconfig
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -65,10 +66,48 @@ func sprint(args []any) string {
 	return fmt.Sprint(args...)
 }
 
-// OpenStores connects to PostgreSQL (applying pending migrations) and to object storage
-// (creating the buckets when missing), as both binaries do at start.
+// Migrate applies pending migrations as the owner (DatabaseOwnerURL); without that URL it
+// does nothing.
+func (c *Config) Migrate(ctx context.Context) error {
+	if c.DatabaseOwnerURL == "" {
+		return nil
+	}
+	if err := postgres.Migrate(ctx, c.DatabaseOwnerURL); err != nil {
+		return fmt.Errorf("migrate the database (%s): %w", EnvDatabaseOwnerURL, err)
+	}
+	return nil
+}
+
+// Audit returns how the enforcement service keys and checkpoints its audit chain: with the
+// configured keys, heads in store's evidence bucket every AuditCheckpointEvery entries, and
+// checkpoint failures logged. It fails when no key is configured.
+func (c *Config) Audit(store *s3.Store, log *slog.Logger) (postgres.AuditConfig, error) {
+	if c.AuditKeys == nil {
+		return postgres.AuditConfig{}, fmt.Errorf("config: %s or %s is required: the audit log is sealed with a key kept outside the database (make one with: echo \"k1:$(openssl rand -hex 32)\" > audit.key)", EnvAuditKey, EnvAuditKeyFile)
+	}
+	return postgres.AuditConfig{
+		Keys: c.AuditKeys, Heads: store, Every: int64(c.AuditCheckpointEvery),
+		CheckpointFailed: func(err error) { log.Error("audit checkpoint", "err", err) },
+	}, nil
+}
+
+// OpenStores connects to PostgreSQL and to object storage (creating the buckets when
+// missing), as both binaries do at start. Pending migrations are applied as the owner when
+// DatabaseOwnerURL is set; the connection it returns is the application's role's, refused if
+// that role could rewrite the audit log.
 func (c *Config) OpenStores(ctx context.Context) (*postgres.DB, *s3.Store, error) {
+	if err := c.Migrate(ctx); err != nil {
+		return nil, nil, err
+	}
 	db, err := postgres.Open(ctx, c.DatabaseURL)
+	if errors.Is(err, postgres.ErrSchemaNotCurrent) {
+		err = fmt.Errorf("%w; set %s to the owner's URL to apply them at start, or run `worker migrate` with it", err, EnvDatabaseOwnerURL)
+	}
+	if err == nil {
+		if err = db.CheckAppRole(ctx); err != nil {
+			db.Close()
+		}
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("database (%s): %w", EnvDatabaseURL, err)
 	}

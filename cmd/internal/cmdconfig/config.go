@@ -16,6 +16,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/s3"
 )
 
@@ -33,9 +34,26 @@ type Config struct {
 	RedisDB int
 	// RedisPassword is the Redis password. OFFSITE_REDIS_PASSWORD, default empty.
 	RedisPassword string
-	// DatabaseURL is the PostgreSQL connection URL. OFFSITE_DATABASE_URL, default
-	// "postgres://offsite:offsite@127.0.0.1:5432/offsite?sslmode=disable".
+	// DatabaseURL is the PostgreSQL connection URL of the application's role (offsite_app:
+	// it may only read and append to the audit log; a role that could rewrite it is refused).
+	// OFFSITE_DATABASE_URL, default
+	// "postgres://offsite_app:offsite_app@127.0.0.1:5432/offsite?sslmode=disable".
 	DatabaseURL string
+	// DatabaseOwnerURL is the URL of the role that owns the schema, used only to apply pending
+	// migrations at start (or by `worker migrate`). OFFSITE_DATABASE_OWNER_URL, default "":
+	// nothing is migrated, and a schema that is not current stops the binary.
+	DatabaseOwnerURL string
+	// AuditKeys seal the audit chain: HMAC-SHA256 keys kept outside the database, as "id:hex"
+	// (at least 32 bytes) separated by commas or newlines, the current key first and older
+	// ones after it for verifying what they sealed. OFFSITE_AUDIT_KEY, or the file named by
+	// OFFSITE_AUDIT_KEY_FILE (one key a line; not both). No default: the api and `worker
+	// serve` refuse to start without one.
+	AuditKeys *enforce.AuditKeys
+	// AuditCheckpointEvery is how many audit entries may follow a signed head of the chain in
+	// the evidence bucket before the next is written (also nightly). Entries deleted from the
+	// end of the chain after its last head go unnoticed, so this bounds them.
+	// OFFSITE_AUDIT_CHECKPOINT_EVERY, default 100.
+	AuditCheckpointEvery int
 	// S3Endpoint is the S3 API host:port. OFFSITE_S3_ENDPOINT, default "127.0.0.1:7070".
 	S3Endpoint string
 	// S3AccessKey is the S3 access key. OFFSITE_S3_ACCESS_KEY, default "offsite".
@@ -99,6 +117,10 @@ const (
 	EnvRedisDB           = "OFFSITE_REDIS_DB"
 	EnvRedisPassword     = "OFFSITE_REDIS_PASSWORD"
 	EnvDatabaseURL       = "OFFSITE_DATABASE_URL"
+	EnvDatabaseOwnerURL  = "OFFSITE_DATABASE_OWNER_URL"
+	EnvAuditKey          = "OFFSITE_AUDIT_KEY"
+	EnvAuditKeyFile      = "OFFSITE_AUDIT_KEY_FILE"
+	EnvAuditCheckpoint   = "OFFSITE_AUDIT_CHECKPOINT_EVERY"
 	EnvS3Endpoint        = "OFFSITE_S3_ENDPOINT"
 	EnvS3AccessKey       = "OFFSITE_S3_ACCESS_KEY"
 	EnvS3SecretKey       = "OFFSITE_S3_SECRET_KEY"
@@ -128,30 +150,35 @@ func FromEnv() (*Config, error) { return Parse(os.LookupEnv) }
 func Parse(lookup func(string) (string, bool)) (*Config, error) {
 	p := parser{lookup: lookup}
 	c := &Config{
-		ListenAddr:        p.hostPort(EnvListenAddr, "127.0.0.1:8080"),
-		RedisAddr:         p.hostPort(EnvRedisAddr, "127.0.0.1:6379"),
-		RedisDB:           p.intRange(EnvRedisDB, 0, 0, 15),
-		RedisPassword:     p.str(EnvRedisPassword, ""),
-		DatabaseURL:       p.dbURL(EnvDatabaseURL, "postgres://offsite:offsite@127.0.0.1:5432/offsite?sslmode=disable"),
-		S3Endpoint:        p.hostPort(EnvS3Endpoint, "127.0.0.1:7070"),
-		S3AccessKey:       p.nonEmpty(EnvS3AccessKey, "offsite"),
-		S3SecretKey:       p.nonEmpty(EnvS3SecretKey, "offsite-secret"),
-		S3Region:          p.nonEmpty(EnvS3Region, "us-east-1"),
-		S3UseTLS:          p.boolean(EnvS3UseTLS, false),
-		CapturesBucket:    p.bucket(EnvCapturesBucket, "offsite-captures"),
-		EvidenceBucket:    p.bucket(EnvEvidenceBucket, "offsite-evidence"),
-		ProofsBucket:      p.bucket(EnvProofsBucket, "offsite-proofs"),
-		SidecarPrefix:     p.sidecarPrefix(EnvSidecarPrefix, s3.DefaultSidecarPrefix),
-		LogLevel:          p.level(EnvLogLevel, slog.LevelInfo),
-		WorkerConcurrency: p.intRange(EnvWorkerConcurrency, 2, 1, 256),
-		ShutdownTimeout:   p.duration(EnvShutdownTimeout, 30*time.Second),
-		TaskTimeout:       p.duration(EnvTaskTimeout, 30*time.Minute),
-		RetryDelay:        p.duration(EnvRetryDelay, 15*time.Second),
-		NightlyCron:       p.cron(EnvNightlyCron, "0 2 * * *"),
-		TokensFile:        p.file(EnvTokensFile),
-		ProvinceConfig:    p.file(EnvProvinceConfig),
-		NightlyPipelines:  p.kindMap(EnvNightlyPipelines),
-		SurveyBatchSize:   p.intRange(EnvSurveyBatchSize, 200, 1, 100000),
+		ListenAddr:           p.hostPort(EnvListenAddr, "127.0.0.1:8080"),
+		RedisAddr:            p.hostPort(EnvRedisAddr, "127.0.0.1:6379"),
+		RedisDB:              p.intRange(EnvRedisDB, 0, 0, 15),
+		RedisPassword:        p.str(EnvRedisPassword, ""),
+		DatabaseURL:          p.dbURL(EnvDatabaseURL, "postgres://offsite_app:offsite_app@127.0.0.1:5432/offsite?sslmode=disable"),
+		S3Endpoint:           p.hostPort(EnvS3Endpoint, "127.0.0.1:7070"),
+		S3AccessKey:          p.nonEmpty(EnvS3AccessKey, "offsite"),
+		S3SecretKey:          p.nonEmpty(EnvS3SecretKey, "offsite-secret"),
+		S3Region:             p.nonEmpty(EnvS3Region, "us-east-1"),
+		S3UseTLS:             p.boolean(EnvS3UseTLS, false),
+		CapturesBucket:       p.bucket(EnvCapturesBucket, "offsite-captures"),
+		EvidenceBucket:       p.bucket(EnvEvidenceBucket, "offsite-evidence"),
+		ProofsBucket:         p.bucket(EnvProofsBucket, "offsite-proofs"),
+		SidecarPrefix:        p.sidecarPrefix(EnvSidecarPrefix, s3.DefaultSidecarPrefix),
+		LogLevel:             p.level(EnvLogLevel, slog.LevelInfo),
+		WorkerConcurrency:    p.intRange(EnvWorkerConcurrency, 2, 1, 256),
+		ShutdownTimeout:      p.duration(EnvShutdownTimeout, 30*time.Second),
+		TaskTimeout:          p.duration(EnvTaskTimeout, 30*time.Minute),
+		RetryDelay:           p.duration(EnvRetryDelay, 15*time.Second),
+		NightlyCron:          p.cron(EnvNightlyCron, "0 2 * * *"),
+		TokensFile:           p.file(EnvTokensFile),
+		ProvinceConfig:       p.file(EnvProvinceConfig),
+		NightlyPipelines:     p.kindMap(EnvNightlyPipelines),
+		SurveyBatchSize:      p.intRange(EnvSurveyBatchSize, 200, 1, 100000),
+		AuditKeys:            p.auditKeys(),
+		AuditCheckpointEvery: p.intRange(EnvAuditCheckpoint, 100, 1, 1000000),
+	}
+	if v := p.str(EnvDatabaseOwnerURL, ""); v != "" {
+		c.DatabaseOwnerURL = p.dbURL(EnvDatabaseOwnerURL, v)
 	}
 	if v := p.str(EnvMetricsAddr, "127.0.0.1:9091"); v != "off" {
 		c.MetricsAddr = p.checkHostPort(EnvMetricsAddr, v)
@@ -260,6 +287,32 @@ func (p *parser) level(name string, def slog.Level) slog.Level {
 		return def
 	}
 	return l
+}
+
+// auditKeys reads OFFSITE_AUDIT_KEY or the file OFFSITE_AUDIT_KEY_FILE names (nil when
+// neither is set).
+func (p *parser) auditKeys() *enforce.AuditKeys {
+	v, name := p.str(EnvAuditKey, ""), EnvAuditKey
+	if f := p.file(EnvAuditKeyFile); f != "" {
+		if v != "" {
+			p.fail(EnvAuditKeyFile, "set either %s or %s, not both", EnvAuditKey, EnvAuditKeyFile)
+			return nil
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			p.fail(EnvAuditKeyFile, "%v", err)
+			return nil
+		}
+		v, name = string(b), EnvAuditKeyFile
+	}
+	if v == "" {
+		return nil
+	}
+	ks, err := enforce.ParseAuditKeys(v)
+	if err != nil {
+		p.fail(name, "%v", err)
+	}
+	return ks
 }
 
 func (p *parser) dbURL(name, def string) string {

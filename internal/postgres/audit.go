@@ -1,0 +1,364 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/offsite/offsite/internal/derrors"
+	"github.com/offsite/offsite/internal/enforce"
+)
+
+// EnforceService stores the enforcement records (internal/enforce) and their audit log.
+type EnforceService struct {
+	db     *DB
+	audit  AuditConfig
+	views  groupAudit  // evidence views, appended in group commits
+	public publicCache // the published list
+
+	headMu   sync.Mutex
+	lastHead *enforce.AuditHead // the latest head this service wrote or read
+}
+
+var _ enforce.Service = (*EnforceService)(nil)
+
+// AuditConfig is how an EnforceService keys and checkpoints its audit chain.
+type AuditConfig struct {
+	// Keys seal new entries and heads and verify old ones. Without keys every audited
+	// operation fails with enforce.ErrNoAuditKey.
+	Keys *enforce.AuditKeys
+	// Heads keeps signed checkpoints of the chain outside the database. Nil: none are written
+	// and verification cannot find entries deleted from the end of the chain.
+	Heads enforce.AuditHeadStore
+	// Every is how many entries may follow a checkpoint before the next is written: a head is
+	// written after committing an entry whose seq is a multiple of Every (and after the first
+	// keyed entry). Entries deleted from the end of the chain after its last checkpoint are not
+	// found, so at most Every-1 (plus those since the nightly checkpoint) can go unnoticed.
+	// Default 100.
+	Every int64
+	// CheckpointFailed is told of a head that could not be written after its entries were
+	// committed (the operation itself succeeded; the next checkpoint covers them). Nil: ignored.
+	CheckpointFailed func(error)
+}
+
+// DefaultCheckpointEvery is AuditConfig.Every's default.
+const DefaultCheckpointEvery = 100
+
+// NewEnforceService returns an EnforceService on db whose audit chain is keyed and
+// checkpointed as audit says.
+func NewEnforceService(db *DB, audit AuditConfig) *EnforceService {
+	if audit.Every <= 0 {
+		audit.Every = DefaultCheckpointEvery
+	}
+	return &EnforceService{db: db, audit: audit}
+}
+
+// auditLockID is the transaction-level advisory lock that serialises appends to the audit
+// log, so that each entry is chained to the one committed before it.
+const auditLockID = 0x0FF5A0D1
+
+// checkpointTimeout bounds the checkpoint written after a commit.
+const checkpointTimeout = 10 * time.Second
+
+// auditTx is the transaction inTx hands to its function: appends note in it that a
+// checkpoint is due once the transaction commits.
+type auditTx struct {
+	pgx.Tx
+	checkpoint bool
+}
+
+// inTx runs fn in a transaction and, once it has committed, writes the chain's head when an
+// entry fn appended is due for a checkpoint.
+func (s *EnforceService) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	at := &auditTx{}
+	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		at.Tx = tx
+		return fn(at)
+	})
+	if err == nil && at.checkpoint && s.audit.Heads != nil {
+		// The operation has committed: the checkpoint neither fails it nor holds it up for
+		// long when object storage is slow or down (the next one covers these entries).
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
+		defer cancel()
+		if _, cerr := s.CheckpointAudit(cctx); cerr != nil && s.audit.CheckpointFailed != nil {
+			s.audit.CheckpointFailed(cerr)
+		}
+	}
+	return err
+}
+
+// appendAudit chains an entry to the log inside tx.
+func (s *EnforceService) appendAudit(ctx context.Context, tx pgx.Tx, a enforce.Actor, action, subject string, detail any) error {
+	return s.appendAudits(ctx, tx, []*pendingAudit{{actor: a, action: action, subject: subject, detail: detail}})
+}
+
+// appendAudits chains entries to the log inside tx, in order, under the lock that
+// serialises appends, sealed with the current key.
+func (s *EnforceService) appendAudits(ctx context.Context, tx pgx.Tx, items []*pendingAudit) error {
+	if s.audit.Keys == nil {
+		return enforce.ErrNoAuditKey
+	}
+	key := s.audit.Keys.Current
+	entries := make([]*enforce.AuditEntry, len(items))
+	for i, it := range items {
+		d, err := enforce.CompactDetail(it.detail)
+		if err != nil {
+			return fmt.Errorf("audit detail: %w", err)
+		}
+		entries[i] = &enforce.AuditEntry{At: time.Now(), Actor: it.actor.Name, Role: it.actor.Role, Action: it.action, Subject: it.subject, Detail: d}
+	}
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", auditLockID); err != nil {
+		return err
+	}
+	var prev *enforce.AuditEntry
+	var p enforce.AuditEntry
+	var keyID *string
+	err := tx.QueryRow(ctx, "SELECT seq, hash, key_id FROM audit_log ORDER BY seq DESC LIMIT 1").Scan(&p.Seq, &p.Hash, &keyID)
+	switch {
+	case err == nil:
+		prev = &p
+	case err != pgx.ErrNoRows:
+		return err
+	}
+	// The first keyed entry seals the unkeyed ones before it: checkpoint it at once.
+	due := keyID == nil
+	for _, e := range entries {
+		e.Seal(prev, key)
+		prev = e
+		due = due || e.Seq%s.audit.Every == 0
+	}
+	if at, ok := tx.(*auditTx); ok && due {
+		at.checkpoint = true
+	}
+	if len(entries) == 1 {
+		e := entries[0]
+		_, err = tx.Exec(ctx, `INSERT INTO audit_log (seq, at, actor, role, action, subject, detail, key_id, prev_hash, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, e.Seq, e.At, e.Actor, e.Role, e.Action, e.Subject, e.Detail, e.KeyID, e.PrevHash, e.Hash)
+		return err
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"audit_log"}, []string{"seq", "at", "actor", "role", "action", "subject", "detail", "key_id", "prev_hash", "hash"},
+		pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
+			e := entries[i]
+			return []any{e.Seq, e.At, e.Actor, e.Role, e.Action, e.Subject, e.Detail, e.KeyID, e.PrevHash, e.Hash}, nil
+		}))
+	return err
+}
+
+// groupAudit appends audit entries of many concurrent requests in one transaction: the first
+// request to arrive flushes everything queued meanwhile, the others wait for its commit. Each
+// caller returns only once its entry is committed.
+type groupAudit struct {
+	mu       sync.Mutex
+	pending  []*pendingAudit
+	flushing bool
+}
+
+type pendingAudit struct {
+	actor           enforce.Actor
+	action, subject string
+	detail          any
+	done            chan error
+}
+
+func (g *groupAudit) append(ctx context.Context, s *EnforceService, a enforce.Actor, action, subject string, detail any) error {
+	p := &pendingAudit{actor: a, action: action, subject: subject, detail: detail, done: make(chan error, 1)}
+	g.mu.Lock()
+	g.pending = append(g.pending, p)
+	leader := !g.flushing
+	g.flushing = true
+	g.mu.Unlock()
+	if leader {
+		// The leader flushes on a context its own cancellation cannot abort: the batch
+		// carries other requests' entries.
+		fctx := context.WithoutCancel(ctx)
+		for {
+			g.mu.Lock()
+			batch := g.pending
+			g.pending = nil
+			if len(batch) == 0 {
+				g.flushing = false
+				g.mu.Unlock()
+				break
+			}
+			g.mu.Unlock()
+			err := s.inTx(fctx, func(tx pgx.Tx) error {
+				// Views are not state changes: their commit does not wait for the WAL flush
+				// (the WAL writer flushes within wal_writer_delay, 200 ms by default). A crash
+				// can lose the views of that last moment, never break or reorder the chain.
+				if _, err := tx.Exec(fctx, "SET LOCAL synchronous_commit = off"); err != nil {
+					return err
+				}
+				return s.appendAudits(fctx, tx, batch)
+			})
+			for _, q := range batch {
+				q.done <- formatError(err)
+			}
+		}
+	}
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Audit appends an entry on its own.
+func (s *EnforceService) Audit(ctx context.Context, a enforce.Actor, action, subject string, detail any) (err error) {
+	defer derrors.Wrap(&err, "Audit(%s)", action)
+	return formatError(s.inTx(ctx, func(tx pgx.Tx) error {
+		return s.appendAudit(ctx, tx, a, action, subject, detail)
+	}))
+}
+
+// likeEscaper escapes LIKE's wildcards (the default escape character is the backslash).
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+
+const auditColumns = "seq, at, actor, role, action, subject, detail, COALESCE(key_id, ''), prev_hash, hash"
+
+func scanAudit(row pgx.Row, extra ...any) (*enforce.AuditEntry, error) {
+	e := &enforce.AuditEntry{}
+	err := row.Scan(append([]any{&e.Seq, &e.At, &e.Actor, &e.Role, &e.Action, &e.Subject, &e.Detail, &e.KeyID, &e.PrevHash, &e.Hash}, extra...)...)
+	return e, err
+}
+
+// FindAudit returns entries whose subject starts with subject (all when empty), newest first.
+func (s *EnforceService) FindAudit(ctx context.Context, subject string, offset, limit int) (_ []*enforce.AuditEntry, _ int, err error) {
+	defer derrors.Wrap(&err, "FindAudit(%q)", subject)
+	rows, err := s.db.Pool.Query(ctx, "SELECT "+auditColumns+", count(*) OVER () FROM audit_log WHERE subject LIKE $1 ORDER BY seq DESC"+pageSQL(offset, limit),
+		likeEscaper.Replace(subject)+"%")
+	if err != nil {
+		return nil, 0, formatError(err)
+	}
+	defer rows.Close()
+	var out []*enforce.AuditEntry
+	total := 0
+	for rows.Next() {
+		e, err := scanAudit(rows, &total)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, e)
+	}
+	return out, total, formatError(rows.Err())
+}
+
+// legacyUntil reads the chain's anchor: the last unkeyed entry.
+func (s *EnforceService) legacyUntil(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.Pool.QueryRow(ctx, "SELECT legacy_until FROM audit_anchor").Scan(&n)
+	if err == pgx.ErrNoRows {
+		return 0, fmt.Errorf("audit_anchor has no row: the chain's anchor was deleted")
+	}
+	return n, err
+}
+
+// CheckpointAudit writes the signed head of the chain's newest entry to the head store and
+// returns it (nil when the log is empty). It refuses to vouch for a newest entry that does not
+// verify, and to write a head when the latest one already written does not fit the database:
+// signed by no key of ours, another anchor, or a seq the chain no longer reaches.
+func (s *EnforceService) CheckpointAudit(ctx context.Context) (_ *enforce.AuditHead, err error) {
+	defer derrors.Wrap(&err, "CheckpointAudit")
+	if s.audit.Heads == nil {
+		return nil, fmt.Errorf("no audit head store configured")
+	}
+	legacy, err := s.legacyUntil(ctx)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	e, err := scanAudit(s.db.Pool.QueryRow(ctx, "SELECT "+auditColumns+" FROM audit_log ORDER BY seq DESC LIMIT 1"))
+	if err == pgx.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, formatError(err)
+	}
+	// The latest head this process knows of: read from the store once, then the one it wrote
+	// last (other processes' later heads are checked by VerifyAudit).
+	s.headMu.Lock()
+	defer s.headMu.Unlock()
+	last := s.lastHead
+	if last == nil {
+		if last, err = s.audit.Heads.LatestAuditHead(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if last != nil && last.Seq == e.Seq && last.Hash == e.Hash {
+		return last, nil
+	}
+	if last != nil {
+		v := enforce.ChainVerifier{Keys: s.audit.Keys, LegacyUntil: legacy, Head: last}
+		if b := v.CheckHead(); b != nil {
+			return nil, fmt.Errorf("latest checkpoint does not fit the database: %s", b.Reason)
+		}
+		if last.Seq > e.Seq {
+			return nil, fmt.Errorf("the chain ends at entry %d but the latest checkpoint recorded entry %d: entries were deleted", e.Seq, last.Seq)
+		}
+	}
+	h, err := enforce.NewAuditHead(s.audit.Keys, e, legacy)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.audit.Heads.PutAuditHead(ctx, h); err != nil {
+		return nil, err
+	}
+	s.lastHead = h
+	return h, nil
+}
+
+// VerifyAudit recomputes the whole chain in seq order, in batches, against the keys, the
+// anchor and the latest checkpoint in the head store, and reports the first break.
+func (s *EnforceService) VerifyAudit(ctx context.Context) (_ *enforce.AuditReport, err error) {
+	defer derrors.Wrap(&err, "VerifyAudit")
+	legacy, err := s.legacyUntil(ctx)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	v := enforce.ChainVerifier{Keys: s.audit.Keys, LegacyUntil: legacy}
+	if s.audit.Heads != nil {
+		if v.Head, err = s.audit.Heads.LatestAuditHead(ctx); err != nil {
+			return nil, fmt.Errorf("read the latest checkpoint: %w", err)
+		}
+	}
+	rep := &enforce.AuditReport{LegacyUntil: legacy, Checkpoint: v.Head}
+	done := func(b *enforce.ChainBreak) (*enforce.AuditReport, error) {
+		rep.Checked, rep.FirstBroken = v.Checked, b
+		return rep, nil
+	}
+	if b := v.CheckHead(); b != nil {
+		return done(b)
+	}
+	after := int64(-1)
+	const batch = 5000
+	for {
+		rows, err := s.db.Pool.Query(ctx, "SELECT "+auditColumns+" FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2", after, batch)
+		if err != nil {
+			return nil, formatError(err)
+		}
+		n := 0
+		for rows.Next() {
+			e, err := scanAudit(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			n++
+			after = e.Seq
+			if b := v.Next(e); b != nil {
+				rows.Close()
+				return done(b)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, formatError(err)
+		}
+		if n < batch {
+			return done(v.Finish())
+		}
+	}
+}
