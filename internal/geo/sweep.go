@@ -112,7 +112,7 @@ func firstForbiddenContact(edges []edge, bad contactRule) (*edge, *edge) {
 	}
 	sort.Slice(events, func(i, j int) bool { return pointLess(events[i].p, events[j].p) })
 
-	status := &treap{less: statusLess, rnd: rand.New(rand.NewPCG(1, 2))}
+	status := &treap{less: statusLess, rnd: rand.New(rand.NewPCG(1, 2)), nodes: make([]treapNode, 0, len(segs))}
 	check := func(s, t *sweepEdge) bool {
 		if s == nil || t == nil {
 			return false
@@ -180,9 +180,10 @@ func firstForbiddenContact(edges []edge, bad contactRule) (*edge, *edge) {
 // treap is a randomized balanced search tree of sweep edges with parent
 // links, so that neighbours are found from a node in O(log n).
 type treap struct {
-	root *treapNode
-	less func(a, b *sweepEdge) bool
-	rnd  *rand.Rand
+	root  *treapNode
+	less  func(a, b *sweepEdge) bool
+	rnd   *rand.Rand
+	nodes []treapNode // backing store: one node per edge ever inserted, allocated at once
 }
 
 type treapNode struct {
@@ -192,7 +193,11 @@ type treapNode struct {
 }
 
 func (t *treap) insert(s *sweepEdge) *treapNode {
-	n := &treapNode{item: s, prio: t.rnd.Uint64()}
+	if len(t.nodes) == cap(t.nodes) {
+		t.nodes = make([]treapNode, 0, max(16, cap(t.nodes)))
+	}
+	t.nodes = append(t.nodes, treapNode{item: s, prio: t.rnd.Uint64()})
+	n := &t.nodes[len(t.nodes)-1]
 	if t.root == nil {
 		t.root = n
 		return n

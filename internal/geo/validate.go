@@ -388,7 +388,11 @@ func zeroArea(r orb.Ring) bool {
 // outside the shell in polygon p (index pi of feature f).
 func crossingProblems(f Feature, pi int, p orb.Polygon) []Problem {
 	var probs []Problem
-	var edges []edge
+	n := 0
+	for _, r := range p {
+		n += len(r)
+	}
+	edges := make([]edge, 0, n)
 	ringLen := make([]int, len(p)) // number of edges per ring after dropping repeats
 	for ri, r := range p {
 		start := len(edges)

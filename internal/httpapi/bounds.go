@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"net/http"
+	"os"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -37,7 +37,7 @@ const writeGrace = 10 * time.Second
 // streamingRoutes are the route patterns that stream bodies (ui_routes.go); every one must be
 // registered (TestStreamingRoutesRegistered).
 var streamingRoutes = map[string]bool{
-	"GET /api/v1/ui/evidence/{key...}":             true,
+	"GET /api/v1/ui/evidence/{key...}":              true,
 	"GET /api/v1/ui/inspections/{id}/proofs/{name}": true,
 	"PUT /api/v1/ui/inspections/{id}/proofs/{name}": true,
 }
