@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -45,54 +48,141 @@ var streamingRoutes = map[string]bool{
 // timeoutBody is the answer of an ordinary route past HandlerTimeout.
 const timeoutBody = `{"error":{"code":"timeout","message":"the request took too long and was stopped; nothing further was done for it"}}`
 
-// bound applies the route's deadlines around h.
+// closeGrace is how long a handler whose request context was cancelled (the client went
+// away, or its body stopped arriving) may take to finish its answer.
+const closeGrace = time.Second
+
+// bound applies the route's deadlines around h: the connection's read deadline (for the
+// body) and write deadline through http.ResponseController, and for ordinary routes a
+// handler deadline.
 func (s *Server) bound(pattern string, h http.Handler) http.Handler {
 	if streamingRoutes[pattern] {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			setDeadlines(w, s.StreamTimeout, s.StreamTimeout)
+			rc := http.NewResponseController(w)
+			now := time.Now()
+			// Writers that cannot (an httptest.ResponseRecorder) are left as they are.
+			_ = rc.SetReadDeadline(now.Add(s.StreamTimeout))
+			_ = rc.SetWriteDeadline(now.Add(s.StreamTimeout))
 			h.ServeHTTP(w, r)
 		})
 	}
-	th := http.TimeoutHandler(h, s.HandlerTimeout, timeoutBody)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		setDeadlines(w, s.ReadTimeout, s.HandlerTimeout+writeGrace)
-		th.ServeHTTP(jsonTimeout{w}, r)
+		rc := http.NewResponseController(w)
+		now := time.Now()
+		end := now.Add(s.HandlerTimeout + writeGrace)
+		_ = rc.SetWriteDeadline(end)
+		// A read deadline also bounds the server's wait for the client to hang up once the
+		// body is read (which cancels the request's context): the body gets ReadTimeout,
+		// the rest of the request the handler deadline.
+		if r.Body != nil && r.Body != http.NoBody {
+			_ = rc.SetReadDeadline(now.Add(s.ReadTimeout))
+			r.Body = &textBody{ReadCloser: r.Body, atEOF: func() { _ = rc.SetReadDeadline(end) }}
+		} else {
+			_ = rc.SetReadDeadline(end)
+		}
+		s.withDeadline(w, r, h)
 	})
 }
 
-// setDeadlines sets the connection's read deadline (for the body) and write deadline (for the
-// answer) from now. Writers that cannot (an httptest.ResponseRecorder) are left as they are.
-func setDeadlines(w http.ResponseWriter, read, write time.Duration) {
-	rc := http.NewResponseController(w)
-	now := time.Now()
-	_ = rc.SetReadDeadline(now.Add(read))
-	_ = rc.SetWriteDeadline(now.Add(write))
-}
-
-// jsonTimeout labels http.TimeoutHandler's 503 as JSON (timeoutBody).
-type jsonTimeout struct{ http.ResponseWriter }
-
-func (w jsonTimeout) WriteHeader(code int) {
-	if code == http.StatusServiceUnavailable && w.Header().Get("Content-Type") == "" {
-		w.Header().Set("Content-Type", "application/json")
+// withDeadline runs h with HandlerTimeout on its context, its answer held back until it
+// returns; past the deadline the client gets 503 (timeoutBody) while h, told through its
+// context, finishes on its own, its answer dropped. This is http.TimeoutHandler, except that
+// a cancelled request (the body stopped arriving, the client hung up) lets h answer for
+// itself (408, or nothing for nobody) instead of a bare 503.
+func (s *Server) withDeadline(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.HandlerTimeout)
+	defer cancel()
+	r = r.WithContext(ctx)
+	hw := &heldWriter{header: make(http.Header)}
+	done := make(chan struct{})
+	panicked := make(chan any, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				panicked <- p
+			}
+		}()
+		h.ServeHTTP(hw, r)
+		close(done)
+	}()
+	finished := false
+	select {
+	case p := <-panicked:
+		panic(p)
+	case <-done:
+		finished = true
+	case <-ctx.Done():
+		if ctx.Err() == context.Canceled {
+			select {
+			case <-done:
+				finished = true
+			case <-time.After(closeGrace):
+			}
+		}
 	}
-	w.ResponseWriter.WriteHeader(code)
+	hw.mu.Lock()
+	defer hw.mu.Unlock()
+	if !finished {
+		hw.dropped = true
+		if ctx.Err() == context.DeadlineExceeded {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, timeoutBody)
+		}
+		return
+	}
+	for k, v := range hw.header {
+		w.Header()[k] = v
+	}
+	if hw.code == 0 {
+		hw.code = http.StatusOK
+	}
+	w.WriteHeader(hw.code)
+	_, _ = w.Write(hw.body.Bytes())
 }
 
-func (w jsonTimeout) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+// heldWriter holds a handler's answer until withDeadline sends or drops it.
+type heldWriter struct {
+	mu      sync.Mutex
+	header  http.Header
+	code    int
+	body    bytes.Buffer
+	dropped bool
+}
+
+func (w *heldWriter) Header() http.Header { return w.header }
+
+func (w *heldWriter) WriteHeader(code int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.code == 0 && !w.dropped {
+		w.code = code
+	}
+}
+
+func (w *heldWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.dropped {
+		return 0, http.ErrHandlerTimeout
+	}
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.body.Write(b)
+}
 
 // wildcards matches the wildcards of a ServeMux pattern.
 var wildcards = regexp.MustCompile(`\{([a-zA-Z_]+)(?:\.\.\.)?\}`)
 
 // checkText refuses, before h runs, path values and query parameters that are not UTF-8 text
-// or hold NUL (PostgreSQL stores neither), naming the parameter, and wraps the body of an
-// ordinary route so that reading it fails the same way at the first byte that is not UTF-8.
-func (s *Server) checkText(pattern, path string, h http.HandlerFunc) http.HandlerFunc {
+// or hold NUL (PostgreSQL stores neither), naming the parameter. The body of an ordinary
+// route is checked as it is read (textBody, set by bound).
+func (s *Server) checkText(path string, h http.HandlerFunc) http.HandlerFunc {
 	var names []string
 	for _, m := range wildcards.FindAllStringSubmatch(path, -1) {
 		names = append(names, m[1])
 	}
-	stream := streamingRoutes[pattern]
 	return func(w http.ResponseWriter, r *http.Request) {
 		for _, name := range names {
 			if err := textValue(name, r.PathValue(name)); err != nil {
@@ -111,9 +201,6 @@ func (s *Server) checkText(pattern, path string, h http.HandlerFunc) http.Handle
 					return
 				}
 			}
-		}
-		if !stream && r.Body != nil && r.Body != http.NoBody {
-			r.Body = &textBody{ReadCloser: r.Body}
 		}
 		h(w, r)
 	}
@@ -134,9 +221,11 @@ func textValue(field, v string) error {
 // sending all of it: Error answers (to nobody) and counts it as client-closed, not as a 500.
 var errClientGone = errors.New("httpapi: the client closed the connection before sending the whole body")
 
-// textBody fails a read at the first byte of the body that is not UTF-8.
+// textBody fails a read at the first byte of the body that is not UTF-8, and tells a client
+// that went away from a body that is merely invalid.
 type textBody struct {
 	io.ReadCloser
+	atEOF func() // called once the whole body is read
 	carry []byte // the start of a multi-byte sequence cut by the end of the last read
 	off   int64  // bytes checked before carry
 }
@@ -164,6 +253,10 @@ func (b *textBody) Read(p []byte) (int, error) {
 	}
 	b.off += int64(i)
 	b.carry = append(b.carry[:0], chunk[i:]...)
+	if err == io.EOF && b.atEOF != nil {
+		b.atEOF()
+		b.atEOF = nil
+	}
 	return n, err
 }
 

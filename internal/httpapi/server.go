@@ -101,7 +101,7 @@ type route struct {
 func (s *Server) handle(mux *http.ServeMux, method, path string, op operation, h http.HandlerFunc) {
 	s.routes = append(s.routes, route{method: method, path: path, op: op})
 	pattern := method + " " + path
-	mux.Handle(pattern, s.bound(pattern, s.authorize(op, s.checkText(pattern, path, h))))
+	mux.Handle(pattern, s.bound(pattern, s.authorize(op, s.checkText(path, h))))
 }
 
 // Handler returns the HTTP handler with every route registered.
@@ -178,8 +178,8 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		if !rec.wrote && r.Context().Err() != nil {
-			rec.status = StatusClientClosed
+		if r.Context().Err() != nil && rec.status != http.StatusRequestTimeout {
+			rec.status = StatusClientClosed // gone before its answer: nobody read it
 		}
 		route := r.Pattern // set by the ServeMux; "" when nothing matched
 		if route == "" {
@@ -271,15 +271,15 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusRequestEntityTooLarge
 		body.Error.Code = "too_large"
 		body.Error.Message = fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		status = http.StatusRequestTimeout
+		body.Error.Code = "request_timeout"
+		body.Error.Message = fmt.Sprintf("the request body did not arrive within %s", s.ReadTimeout)
 	case r.Context().Err() == context.Canceled || errors.Is(err, errClientGone):
 		// The client went away (or cut its body short): nobody reads this answer.
 		status = StatusClientClosed
 		body.Error.Code = "client_closed"
 		body.Error.Message = "the client closed the request"
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		status = http.StatusRequestTimeout
-		body.Error.Code = "request_timeout"
-		body.Error.Message = fmt.Sprintf("the request body did not arrive within %s", s.ReadTimeout)
 	case errors.Is(err, context.DeadlineExceeded):
 		status = http.StatusServiceUnavailable
 		body.Error.Code = "timeout"
