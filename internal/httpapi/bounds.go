@@ -114,6 +114,8 @@ func (s *Server) withDeadline(w http.ResponseWriter, r *http.Request, h http.Han
 	case <-ctx.Done():
 		if ctx.Err() == context.Canceled {
 			select {
+			case p := <-panicked:
+				panic(p)
 			case <-done:
 				finished = true
 			case <-time.After(closeGrace):
