@@ -241,3 +241,47 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	}
 }
+
+// TestValidateSweepDegenerate lists, for each reason the sweep decides, the shapes where a
+// sweep goes wrong if any: horizontal and vertical edges, contacts at vertices and in the
+// middle of edges, collinear stretches. Each verdict is also checked against the quadratic
+// algorithm.
+func TestValidateSweepDegenerate(t *testing.T) {
+	shell := sq(0, 0, 4)
+	tests := []struct {
+		name string
+		geom orb.Geometry
+		want []problemKey
+	}{
+		{"horizontal and vertical edges only", orb.Polygon{{{0, 0}, {2, 0}, {2, 1}, {1, 1}, {1, 2}, {0, 2}, {0, 0}}}, nil},
+		{"vertex on its own horizontal edge", orb.Polygon{{{0, 0}, {4, 0}, {4, 2}, {2, 0}, {0, 2}, {0, 0}}}, []problemKey{{0, SelfIntersection, 0, 0, -1, false}}},
+		{"vertex on its own vertical edge", orb.Polygon{{{0, 0}, {2, 0}, {2, 4}, {0, 4}, {0, 3}, {2, 2}, {0, 1}, {0, 0}}}, []problemKey{{0, SelfIntersection, 0, 0, -1, false}}},
+		{"collinear edges overlapping", orb.Polygon{{{0, 0}, {3, 0}, {3, 1}, {2, 1}, {2, 0}, {1, 0}, {1, 2}, {0, 2}, {0, 0}}}, []problemKey{{0, SelfIntersection, 0, 0, -1, false}}},
+		{"horizontal spike", orb.Polygon{{{0, 0}, {2, 0}, {2, 1}, {3, 1}, {2, 1}, {2, 2}, {0, 2}, {0, 0}}}, []problemKey{{0, SelfIntersection, 0, 0, -1, false}}},
+		{"crossing exactly at a horizontal edge's middle", orb.Polygon{{{0, 0}, {2, 0}, {2, 2}, {1, 2}, {1, -1}, {0, -1}, {0, 0}}}, []problemKey{{0, SelfIntersection, 0, 0, -1, false}}},
+		{"hole touching the shell's horizontal edge", orb.Polygon{shell, {{1, 0}, {2, 1}, {3, 1}, {1, 0}}}, nil},
+		{"hole touching the shell at a corner", orb.Polygon{shell, {{0, 0}, {1, 2}, {2, 1}, {0, 0}}}, nil},
+		{"hole sharing a stretch of the shell", orb.Polygon{shell, {{1, 0}, {2, 0}, {2, 1}, {1, 1}, {1, 0}}}, []problemKey{{0, RingsCross, 0, 1, -1, false}}},
+		{"hole equal to the shell", orb.Polygon{shell, shell}, []problemKey{{0, RingsCross, 0, 1, -1, false}}},
+		{"hole crossing the shell at an edge's middle", orb.Polygon{shell, {{1, 1}, {5, 2}, {1, 3}, {1, 1}}}, []problemKey{{0, RingsCross, 0, 1, -1, false}}},
+		{"holes touching each other at a vertex", orb.Polygon{shell, sq(1, 1, 1), sq(2, 2, 1)}, nil},
+		{"holes crossing", orb.Polygon{shell, sq(1, 1, 1.5), sq(2, 2, 1)}, []problemKey{{0, RingsCross, 0, 2, -1, false}}},
+		{"hole outside through the shell's vertex", orb.Polygon{shell, {{4, 4}, {5, 5}, {5, 4}, {4, 4}}}, []problemKey{{0, HoleOutside, 0, 1, -1, false}}},
+		{"parts sharing a horizontal stretch", orb.MultiPolygon{{sq(0, 0, 2)}, {{{1, 2}, {3, 2}, {3, 3}, {1, 3}, {1, 2}}}}, []problemKey{{0, PartsOverlap, 1, -1, -1, false}}},
+		{"parts touching at a vertex on an edge", orb.MultiPolygon{{sq(0, 0, 2)}, {{{1, 2}, {2, 3}, {0, 3}, {1, 2}}}}, nil},
+		{"parts crossing", orb.MultiPolygon{{sq(0, 0, 2)}, {{{1, 1}, {3, 1}, {3, 3}, {1, 1}}}}, []problemKey{{0, PartsOverlap, 1, -1, -1, false}}},
+		{"part inside a part through a shared vertex", orb.MultiPolygon{{sq(0, 0, 4)}, {{{0, 0}, {2, 1}, {1, 2}, {0, 0}}}}, []problemKey{{0, PartsOverlap, 1, -1, -1, false}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := Feature{ParcelID: "d", Geometry: tc.geom}
+			got, old := verdictKeys(geometryProblems(f)), verdictKeys(oldGeometryProblems(f))
+			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(old, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("differs from the quadratic algorithm (-quadratic +sweep):\n%s", diff)
+			}
+		})
+	}
+}
