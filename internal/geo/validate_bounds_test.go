@@ -1,13 +1,18 @@
 package geo
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkt"
+
+	"github.com/offsite/offsite/internal/testenv"
 )
 
 // randomRing returns a closed ring of n positions: on a small integer
@@ -285,3 +290,59 @@ func TestValidateSweepDegenerate(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateMatchesPostGIS compares validity with PostGIS's ST_IsValid on random geometries
+// with real-valued coordinates (star-shaped shells and holes, several parts): valid and
+// invalid verdicts must agree. (On a lattice the two differ by design: PostGIS refuses a
+// hole touching the shell at two points, this package does not.)
+func TestValidateMatchesPostGIS(t *testing.T) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, testenv.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rnd := rand.New(rand.NewPCG(21, 3))
+	var geoms []orb.Geometry
+	var texts []string
+	for len(geoms) < 4000 {
+		g := randomGeometry(rnd)
+		if p, ok := g.(orb.Polygon); ok && latticePoint(p[0][0]) {
+			continue // lattice cases: see above
+		}
+		if mp, ok := g.(orb.MultiPolygon); ok && latticePoint(mp[0][0][0]) {
+			continue
+		}
+		geoms = append(geoms, g)
+		texts = append(texts, wkt.MarshalString(g))
+	}
+	rows, err := conn.Query(ctx, `SELECT ST_IsValid(ST_GeomFromText(w)), ST_IsValidReason(ST_GeomFromText(w)) FROM unnest($1::text[]) WITH ORDINALITY AS u(w, n) ORDER BY n`, texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	valid := 0
+	for i := 0; rows.Next(); i++ {
+		var ok bool
+		var reason string
+		if err := rows.Scan(&ok, &reason); err != nil {
+			t.Fatal(err)
+		}
+		probs := geometryProblems(Feature{ParcelID: "p", Geometry: geoms[i]})
+		if ok != (len(probs) == 0) {
+			t.Errorf("case %d %s: PostGIS says %q, Validate %v", i, texts[i], reason, probs)
+		}
+		if ok {
+			valid++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d of %d valid", valid, len(geoms))
+	if valid == 0 || valid == len(geoms) {
+		t.Error("the random geometries need both verdicts")
+	}
+}
+
+func latticePoint(p orb.Point) bool { return p[0] == math.Trunc(p[0]) && p[1] == math.Trunc(p[1]) }
