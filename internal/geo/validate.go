@@ -273,16 +273,8 @@ func partsOverlapProblems(f Feature, polys []orb.Polygon) []Problem {
 	if len(polys) < 2 {
 		return nil
 	}
-	var all []edge
-	for i, p := range polys {
-		es, _, _, _ := geometryEdges(p)
-		for _, e := range es {
-			e.part = i
-			all = append(all, e)
-		}
-	}
 	crossed := map[[2]int]bool{}
-	if e, g := firstForbiddenContact(all, partsContact); e != nil {
+	if e, g := firstForbiddenContact(partEdges(polys...), partsContact); e != nil {
 		crossed[[2]int{min(e.part, g.part), max(e.part, g.part)}] = true
 		budget := enumerationBudget
 		for j := 1; j < len(polys) && budget > 0; j++ {
@@ -290,18 +282,8 @@ func partsOverlapProblems(f Feature, polys []orb.Polygon) []Problem {
 				if crossed[[2]int{i, j}] || !polys[i].Bound().Intersects(polys[j].Bound()) {
 					continue
 				}
-				ea, _, _, _ := geometryEdges(polys[i])
-				eb, _, _, _ := geometryEdges(polys[j])
-				budget -= len(ea) + len(eb)
-				pair := make([]edge, 0, len(ea)+len(eb))
-				for _, e := range ea {
-					e.part = 0
-					pair = append(pair, e)
-				}
-				for _, e := range eb {
-					e.part = 1
-					pair = append(pair, e)
-				}
+				pair := partEdges(polys[i], polys[j])
+				budget -= len(pair)
 				if e, _ := firstForbiddenContact(pair, partsContact); e != nil {
 					crossed[[2]int{i, j}] = true
 				}
@@ -324,6 +306,20 @@ func partsOverlapProblems(f Feature, polys []orb.Polygon) []Problem {
 		}
 	}
 	return probs
+}
+
+// partEdges returns the edges of polys, each with part set to its polygon's
+// index in polys.
+func partEdges(polys ...orb.Polygon) []edge {
+	var all []edge
+	for i, p := range polys {
+		es, _, _, _ := geometryEdges(p)
+		for _, e := range es {
+			e.part = i
+			all = append(all, e)
+		}
+	}
+	return all
 }
 
 // enumerationBudget bounds the edges (or edge pairs) looked at to list the
