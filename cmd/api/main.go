@@ -147,11 +147,16 @@ func (m *Main) Run(ctx context.Context) error {
 		},
 	}
 	srv.SurveyBatchSize = cfg.SurveyBatchSize
+	// The routes of srv set their own read and write deadlines (httpapi's ReadTimeout,
+	// HandlerTimeout, StreamTimeout); these bound what runs outside them: request headers,
+	// the web interface's files, unmatched paths, idle keep-alive connections.
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       5 * time.Minute,
+		ReadTimeout:       httpapi.DefaultReadTimeout,
+		WriteTimeout:      httpapi.DefaultHandlerTimeout,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	ln, err := net.Listen("tcp", cfg.ListenAddr)

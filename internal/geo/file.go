@@ -47,7 +47,11 @@ func readVector(ctx context.Context, path string, o options) (*Collection, error
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("geo: %w", err)
 	}
-	layer, err := raster.ReadVectorFile(ctx, path, raster.VectorOptions{Layer: o.layer, Encoding: o.encoding})
+	enc, cpg := o.encoding, ""
+	if strings.EqualFold(filepath.Ext(path), ".shp") && enc == "" {
+		cpg, enc = shapeCodePage(path)
+	}
+	layer, err := raster.ReadVectorFile(ctx, path, raster.VectorOptions{Layer: o.layer, Encoding: enc})
 	if err != nil {
 		if errors.Is(err, raster.ErrUnusableVector) || errors.Is(err, raster.ErrInvalidSource) {
 			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -76,7 +80,15 @@ func readVector(ctx context.Context, path string, o options) (*Collection, error
 		c.Features = append(c.Features, f)
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("geo: %s: %w", path, errors.Join(errs...))
+		err := errors.Join(errs...)
+		if strings.EqualFold(filepath.Ext(path), ".shp") && o.encoding == "" && strings.Contains(err.Error(), notText) {
+			hint := "the Shapefile has no .cpg naming the code page of its .dbf, and its text is not UTF-8: add a .cpg holding the code page (GBK for most Chinese files) or give the encoding"
+			if cpg != "" {
+				hint = fmt.Sprintf("its .cpg says %q, but the .dbf's text is not in that code page: correct the .cpg or give the encoding", cpg)
+			}
+			err = fmt.Errorf("%w: %s\n%w", ErrInvalid, hint, err)
+		}
+		return nil, fmt.Errorf("geo: %s: %w", path, err)
 	}
 	if err := c.toWGS84(layer.CRS, layer.EPSG, o); err != nil {
 		return nil, fmt.Errorf("geo: %s: %w", path, err)
@@ -103,4 +115,30 @@ func vectorGeometry(g orb.Geometry) (orb.Geometry, error) {
 	default:
 		return nil, fmt.Errorf("geometry is a %s, want Polygon or MultiPolygon", g.GeoJSONType())
 	}
+}
+
+// shapeCodePage reads the .cpg beside a Shapefile: its content ("" when there is none), and
+// the code page to ask GDAL for when GDAL would not understand the .cpg itself (Windows code
+// page numbers as some tools write them, "ANSI 936"); "" leaves the .cpg to GDAL. Without a
+// .cpg GDAL reads the code page from the .dbf header, and when that names none it does not
+// recode at all: bytes that are not UTF-8 are then refused (setProperties), never guessed.
+func shapeCodePage(shp string) (cpg, enc string) {
+	b, err := os.ReadFile(strings.TrimSuffix(shp, filepath.Ext(shp)) + ".cpg")
+	if err != nil {
+		return "", ""
+	}
+	cpg = strings.TrimSpace(string(b))
+	name := strings.ToUpper(strings.TrimPrefix(strings.ToUpper(cpg), "ANSI"))
+	name = strings.TrimSpace(strings.TrimPrefix(name, "CP"))
+	switch name {
+	case "936", "GBK", "GB2312":
+		return cpg, "CP936"
+	case "54936", "GB18030":
+		return cpg, "GB18030"
+	case "950", "BIG5":
+		return cpg, "CP950"
+	case "65001", "UTF-8", "UTF8":
+		return cpg, "UTF-8"
+	}
+	return cpg, ""
 }

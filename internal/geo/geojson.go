@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
@@ -198,7 +199,30 @@ func (f *Feature) setProperties(props map[string]any, idProp string, fromTable b
 			f.Properties[k] = v
 		}
 	}
+	for _, p := range []struct{ name, v string }{{idProp, f.ParcelID}, {"uscc", f.USCC}, {"name", f.Name}} {
+		if problem := textProblem(p.v); problem != "" {
+			return featureErr(f.Index, "properties."+p.name, "feature %d: properties.%s (%+q) %s", f.Index, p.name, p.v, problem)
+		}
+	}
 	return nil
+}
+
+// notText starts every textProblem about bytes that are not text.
+const notText = "is not valid UTF-8 text"
+
+// textProblem says why s cannot be stored as text, or "" when it can: PostgreSQL refuses
+// invalid UTF-8 and NUL, and U+FFFD is what a decoder leaves of bytes it could not read
+// (a Shapefile read in the wrong code page), so two different ids could become one.
+func textProblem(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return notText
+	case strings.IndexByte(s, 0) >= 0:
+		return "contains a NUL character"
+	case strings.ContainsRune(s, utf8.RuneError):
+		return "contains U+FFFD, the mark of bytes that could not be decoded: is the file in another code page (see its .cpg, or give the encoding)?"
+	}
+	return ""
 }
 
 func isString(v any) bool { _, ok := v.(string); return ok }

@@ -259,60 +259,97 @@ func geometryProblems(f Feature) []Problem {
 		}
 	}
 	if len(probs) == 0 {
-		for j := 1; j < len(polys); j++ {
-			for i := 0; i < j; i++ {
-				if partsOverlap(polys[i], polys[j]) {
-					add(PartsOverlap, j, -1, -1, "polygons %d and %d of the multipolygon overlap; merge them into one polygon or remove one", i, j)
+		probs = partsOverlapProblems(f, polys)
+	}
+	return probs
+}
+
+// partsOverlapProblems finds pairs of polygons of a multipolygon that
+// overlap (index j > i, reported at j). Parts may touch at points. One
+// sweep over every part's edges decides whether any two parts cross or
+// share a stretch; only then are the pairs looked for one by one.
+// Containment is decided by one vertex off the other part's boundary.
+func partsOverlapProblems(f Feature, polys []orb.Polygon) []Problem {
+	if len(polys) < 2 {
+		return nil
+	}
+	crossed := map[[2]int]bool{}
+	if e, g := firstForbiddenContact(partEdges(polys...), partsContact); e != nil {
+		crossed[[2]int{min(e.part, g.part), max(e.part, g.part)}] = true
+		budget := enumerationBudget
+		for j := 1; j < len(polys) && budget > 0; j++ {
+			for i := 0; i < j && budget > 0; i++ {
+				if crossed[[2]int{i, j}] || !polys[i].Bound().Intersects(polys[j].Bound()) {
+					continue
 				}
+				pair := partEdges(polys[i], polys[j])
+				budget -= len(pair)
+				if e, _ := firstForbiddenContact(pair, partsContact); e != nil {
+					crossed[[2]int{i, j}] = true
+				}
+			}
+		}
+	}
+	bounds := make([]orb.Bound, len(polys))
+	for i, p := range polys {
+		bounds[i] = p.Bound()
+	}
+	var probs []Problem
+	for j := 1; j < len(polys); j++ {
+		for i := 0; i < j; i++ {
+			if crossed[[2]int{i, j}] || bounds[i].Intersects(bounds[j]) &&
+				(insidePart(polys[i], polys[j], bounds[j]) || insidePart(polys[j], polys[i], bounds[i])) {
+				probs = append(probs, Problem{Feature: f.Index, ParcelID: f.ParcelID, Code: PartsOverlap,
+					Polygon: j, Ring: -1, Point: -1,
+					Detail: fmt.Sprintf("polygons %d and %d of the multipolygon overlap; merge them into one polygon or remove one", i, j)})
 			}
 		}
 	}
 	return probs
 }
 
-// partsOverlap reports whether the interiors of two valid polygons overlap
-// or their boundaries share a stretch (both invalid in a MultiPolygon).
-// Touching at points is allowed.
-func partsOverlap(a, b orb.Polygon) bool {
-	if len(a) == 0 || len(b) == 0 || !a.Bound().Intersects(b.Bound()) {
-		return false
-	}
-	ea, _, _, _ := geometryEdges(a)
-	eb, _, _, _ := geometryEdges(b)
-	all := make([]edge, 0, len(ea)+len(eb))
-	for _, e := range ea {
-		e.part = 0
-		all = append(all, e)
-	}
-	for _, e := range eb {
-		e.part = 1
-		all = append(all, e)
-	}
-	found := false
-	sweepPairs(all, func(e, f *edge) bool {
-		if e.part != f.part {
-			if c := segmentCrossing(e.a, e.b, f.a, f.b); c == crossProper || c == crossOverlap {
-				found = true
-				return false
-			}
-		}
-		return true
-	})
-	if found {
-		return true
-	}
-	for _, r := range a {
-		for _, pt := range r {
-			if polygonLocation(b, pt) == 1 {
-				return true
-			}
+// partEdges returns the edges of polys, each with part set to its polygon's
+// index in polys.
+func partEdges(polys ...orb.Polygon) []edge {
+	var all []edge
+	for i, p := range polys {
+		es, _, _, _ := geometryEdges(p)
+		for _, e := range es {
+			e.part = i
+			all = append(all, e)
 		}
 	}
-	for _, r := range b {
-		for _, pt := range r {
-			if polygonLocation(a, pt) == 1 {
-				return true
-			}
+	return all
+}
+
+// enumerationBudget bounds the edges (or edge pairs) looked at to list the
+// problems of a geometry already known to be invalid: past it, the
+// problems found so far are reported.
+const enumerationBudget = 4 << 20
+
+// partsContact is the rule between polygons of a multipolygon: they may
+// touch, not cross or share a stretch.
+func partsContact(e, f *edge, c crossing) bool {
+	return e.part != f.part && (c == crossProper || c == crossOverlap)
+}
+
+// maxBoundaryTries bounds how many vertices on another ring's boundary are
+// skipped looking for one that tells inside from outside.
+const maxBoundaryTries = 64
+
+// insidePart reports whether a vertex of polygon a, the first one off b's
+// boundary, lies inside b (whose bound is bb). With no crossing between
+// them, one such vertex tells where the whole of a lies.
+func insidePart(a, b orb.Polygon, bb orb.Bound) bool {
+	for k, pt := range a[0] {
+		if k == maxBoundaryTries {
+			break
+		}
+		if !bb.Contains(pt) {
+			return false
+		}
+		if loc := polygonLocation(b, pt); loc != 0 {
+			return loc > 0
 		}
 	}
 	return false
@@ -347,7 +384,11 @@ func zeroArea(r orb.Ring) bool {
 // outside the shell in polygon p (index pi of feature f).
 func crossingProblems(f Feature, pi int, p orb.Polygon) []Problem {
 	var probs []Problem
-	var edges []edge
+	n := 0
+	for _, r := range p {
+		n += len(r)
+	}
+	edges := make([]edge, 0, n)
 	ringLen := make([]int, len(p)) // number of edges per ring after dropping repeats
 	for ri, r := range p {
 		start := len(edges)
@@ -369,28 +410,21 @@ func crossingProblems(f Feature, pi int, p orb.Polygon) []Problem {
 	}
 	type pair struct{ r1, r2 int }
 	reported := map[pair]bool{}
-	sweepPairs(edges, func(e, g *edge) bool {
+	rule := ringsContact(ringLen)
+	// One O(n log n) sweep decides whether anything is wrong; only then
+	// are the problems listed pair by pair, within a budget.
+	first, second := firstForbiddenContact(edges, rule)
+	budget := enumerationBudget
+	report := func(e, g *edge) bool {
+		budget--
 		c := segmentCrossing(e.a, e.b, g.a, g.b)
-		if c == crossNone {
-			return true
+		if c == crossNone || !rule(e, g, c) {
+			return budget > 0
 		}
 		if e.ring == g.ring {
-			n := ringLen[e.ring]
-			d := e.part - g.part
-			if d < 0 {
-				d = -d
-			}
-			adjacent := d == 1 || d == n-1
-			if adjacent {
-				// Consecutive edges share a vertex; they are wrong only if
-				// they fold back over each other (a spike).
-				if c != crossOverlap {
-					return true
-				}
-			}
 			key := pair{e.ring, e.ring}
 			if reported[key] {
-				return true
+				return budget > 0
 			}
 			reported[key] = true
 			i, j := min(e.idx, g.idx), max(e.idx, g.idx)
@@ -398,27 +432,41 @@ func crossingProblems(f Feature, pi int, p orb.Polygon) []Problem {
 			probs = append(probs, Problem{Feature: f.Index, ParcelID: f.ParcelID, Code: SelfIntersection,
 				Polygon: pi, Ring: e.ring, Point: i,
 				Detail: fmt.Sprintf("the edge from position %d and the edge from position %d meet near (%.7f, %.7f); redraw the outline so that it does not cross itself, or import with repair", i, j, at[0], at[1])})
-			return true
-		}
-		if c == crossTouch {
-			return true // rings may touch at a point
+			return budget > 0
 		}
 		r1, r2 := min(e.ring, g.ring), max(e.ring, g.ring)
 		if reported[pair{r1, r2}] {
-			return true
+			return budget > 0
 		}
 		reported[pair{r1, r2}] = true
 		at := meetPoint(e, g)
 		probs = append(probs, Problem{Feature: f.Index, ParcelID: f.ParcelID, Code: RingsCross,
 			Polygon: pi, Ring: r2, Point: -1,
 			Detail: fmt.Sprintf("ring %d and ring %d cross near (%.7f, %.7f); a hole must lie inside the exterior ring and holes must not overlap", r1, r2, at[0], at[1])})
-		return true
-	})
+		return budget > 0
+	}
+	if first != nil {
+		e, g := *first, *second // sweepPairs reorders edges
+		sweepPairs(edges, report)
+		if len(probs) == 0 {
+			report(&e, &g) // the budget ran out before the sweep's pair
+		}
+	}
 	// Each hole must lie inside the shell and outside every other hole. No
 	// crossings were found between the rings checked here, so one vertex
 	// off the other ring's boundary tells where the whole ring lies.
+	bounds := make([]orb.Bound, len(p))
+	for ri, r := range p {
+		bounds[ri] = r.Bound()
+	}
 	side := func(of, in int) int {
-		for _, pt := range p[of] {
+		for k, pt := range p[of] {
+			if k == maxBoundaryTries {
+				break
+			}
+			if !bounds[in].Contains(pt) {
+				return -1
+			}
 			if loc := ringLocation(p[in], pt); loc != 0 {
 				return loc
 			}
@@ -433,7 +481,7 @@ func crossingProblems(f Feature, pi int, p orb.Polygon) []Problem {
 			continue
 		}
 		for rj := 1; rj < len(p); rj++ {
-			if rj == ri || reported[pair{min(ri, rj), max(ri, rj)}] {
+			if rj == ri || reported[pair{min(ri, rj), max(ri, rj)}] || !bounds[rj].Intersects(bounds[ri]) {
 				continue
 			}
 			if side(ri, rj) > 0 {
@@ -445,6 +493,25 @@ func crossingProblems(f Feature, pi int, p orb.Polygon) []Problem {
 		}
 	}
 	return probs
+}
+
+// ringsContact is the rule between edges of one polygon, numbered within
+// their ring in edge.part (ringLen[r] edges in ring r): within a ring any
+// contact is wrong but that of consecutive edges at their shared vertex
+// (unless they fold back over each other, a spike); between rings a
+// crossing or a shared stretch (rings may touch at points).
+func ringsContact(ringLen []int) contactRule {
+	return func(e, g *edge, c crossing) bool {
+		if e.ring != g.ring {
+			return c == crossProper || c == crossOverlap
+		}
+		n := ringLen[e.ring]
+		d := e.part - g.part
+		if d < 0 {
+			d = -d
+		}
+		return c == crossOverlap || d != 1 && d != n-1
+	}
 }
 
 // meetPoint is a point where two intersecting edges meet (for messages).

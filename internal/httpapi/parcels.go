@@ -29,7 +29,7 @@ var featureCollectionSchema = map[string]any{
 func (s *Server) registerParcelRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/parcels", operation{
 		Summary:     "Create or replace parcels",
-		Description: "All parcels of the collection are stored, or none. Geometries are validated (closed rings, self-intersection, zero area, ranges, duplicate ids); every problem is reported with the feature, ring and point it concerns.",
+		Description: "All parcels of the collection are stored, or none. Geometries are validated (closed rings, self-intersection, zero area, ranges, duplicate ids); every problem is reported with the feature, ring and point it concerns. Limits: " + geometryLimits + ".",
 		Query:       map[string]string{"gcj02": "true when the coordinates come from a Chinese web map (GCJ-02): they are converted to WGS84", "repair": "true to repair invalid geometries with GDAL's MakeValid instead of refusing them"},
 		Request:     featureCollectionSchema,
 		Responses:   map[string]string{"200": "parcels stored", "400": "invalid collection", "413": "body too large"},
@@ -48,6 +48,10 @@ func (s *Server) registerParcelRoutes(mux *http.ServeMux) {
 	}, s.handleParcelGet)
 }
 
+// geometryLimits describes geo's size limits for the OpenAPI document.
+var geometryLimits = fmt.Sprintf("at most %d positions per feature and %d per request, %d polygons per multipolygon, %d rings per polygon",
+	geo.MaxVertices, geo.MaxTotalVertices, geo.MaxParts, geo.MaxRings)
+
 // parseParcels reads parcels from GeoJSON (a FeatureCollection, a Feature or a bare
 // geometry) and validates them; opts may convert GCJ-02 coordinates or repair geometries.
 // Problems come back as *offsite.FieldError naming the feature's member.
@@ -58,6 +62,9 @@ func parseParcels(body []byte, opts ...geo.Option) ([]*offsite.Parcel, error) {
 	}
 	if len(coll.Features) == 0 {
 		return nil, offsite.Invalid("features", "is empty")
+	}
+	if err := geo.CheckLimits(coll.Features); err != nil {
+		return nil, parcelError(err)
 	}
 	report, err := geo.Validate(coll.Features, opts...)
 	if err != nil {
@@ -82,6 +89,8 @@ func parcelError(err error) error {
 			field = fmt.Sprintf("features[%d].properties.parcel_id", p.Feature)
 		}
 		return &offsite.FieldError{Field: field, Problem: strings.TrimPrefix(ve.Error(), "geo: ")}
+	case errors.As(err, &fe) && fe.Index < 0:
+		return &offsite.FieldError{Field: fe.Field, Problem: fe.Msg}
 	case errors.As(err, &fe):
 		field := fmt.Sprintf("features[%d]", fe.Index)
 		if fe.Field != "" {

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -82,6 +84,14 @@ type Server struct {
 	Now func() time.Time
 	// UI serves the web interface under /ui/ (internal/webui); nil serves none.
 	UI http.Handler
+	// ReadTimeout bounds reading the body of an ordinary route; default DefaultReadTimeout.
+	ReadTimeout time.Duration
+	// HandlerTimeout bounds an ordinary route from its start to its answer (the body
+	// included); past it the client gets 503. Default DefaultHandlerTimeout.
+	HandlerTimeout time.Duration
+	// StreamTimeout bounds reading and writing on the streaming routes (bounds.go); default
+	// DefaultStreamTimeout.
+	StreamTimeout time.Duration
 
 	routes []route
 }
@@ -95,7 +105,8 @@ type route struct {
 // handle registers h for method and path (Go ServeMux pattern syntax) and documents it.
 func (s *Server) handle(mux *http.ServeMux, method, path string, op operation, h http.HandlerFunc) {
 	s.routes = append(s.routes, route{method: method, path: path, op: op})
-	mux.HandleFunc(method+" "+path, s.authorize(op, h))
+	pattern := method + " " + path
+	mux.Handle(pattern, s.bound(pattern, s.authorize(op, s.checkText(path, h))))
 }
 
 // Handler returns the HTTP handler with every route registered.
@@ -108,6 +119,14 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.Now == nil {
 		s.Now = time.Now
+	}
+	for _, d := range []struct {
+		field *time.Duration
+		def   time.Duration
+	}{{&s.ReadTimeout, DefaultReadTimeout}, {&s.HandlerTimeout, DefaultHandlerTimeout}, {&s.StreamTimeout, DefaultStreamTimeout}} {
+		if *d.field == 0 {
+			*d.field = d.def
+		}
 	}
 	s.EnforceConfig.WithDefaults()
 	mux := http.NewServeMux()
@@ -137,24 +156,46 @@ func (s *Server) Handler() http.Handler {
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	wrote  bool
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
 	r.ResponseWriter.WriteHeader(code)
 }
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (deadlines, flushes).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// StatusClientClosed is the status recorded (nginx's 499) for a request whose client went away
+// before its answer: not a server error.
+const StatusClientClosed = 499
 
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
+		if r.Context().Err() != nil && rec.status != http.StatusRequestTimeout {
+			rec.status = StatusClientClosed // gone before its answer: nobody read it
+		}
 		route := r.Pattern // set by the ServeMux; "" when nothing matched
 		if route == "" {
 			route = "unmatched"
 		}
 		s.Metrics.ObserveRequest(route, r.Method, rec.status, time.Since(start))
-		s.Logger.InfoContext(r.Context(), "http request", "method", r.Method, "path", r.URL.Path,
+		msg := "http request"
+		if rec.status == StatusClientClosed {
+			msg = "client closed request"
+		}
+		s.Logger.InfoContext(r.Context(), msg, "method", r.Method, "path", r.URL.Path,
 			"status", rec.status, "duration_ms", time.Since(start).Milliseconds())
 	})
 }
@@ -175,11 +216,11 @@ func (s *Server) registerSystemRoutes(mux *http.ServeMux) {
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
+	// The route is public: it says which dependency is down, never why (errors name
+	// internal addresses); the reason goes to the log.
 	type result struct {
-		Name  string `json:"name"`
-		OK    bool   `json:"ok"`
-		Error string `json:"error,omitempty"`
-		MS    int64  `json:"ms"`
+		Name string `json:"name"`
+		OK   bool   `json:"ok"`
 	}
 	out := struct {
 		Status string   `json:"status"`
@@ -189,12 +230,11 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	for _, c := range s.Checks {
 		start := time.Now()
 		err := c.Ping(ctx)
-		res := result{Name: c.Name, OK: err == nil, MS: time.Since(start).Milliseconds()}
+		res := result{Name: c.Name, OK: err == nil}
 		if err != nil {
-			res.Error = err.Error()
 			out.Status = "unavailable"
 			code = http.StatusServiceUnavailable
-			s.Logger.WarnContext(ctx, "health check failed", "check", c.Name, "err", err)
+			s.Logger.WarnContext(ctx, "health check failed", "check", c.Name, "err", err, "ms", time.Since(start).Milliseconds())
 		}
 		out.Checks = append(out.Checks, res)
 	}
@@ -236,6 +276,19 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusRequestEntityTooLarge
 		body.Error.Code = "too_large"
 		body.Error.Message = fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		status = http.StatusRequestTimeout
+		body.Error.Code = "request_timeout"
+		body.Error.Message = fmt.Sprintf("the request body did not arrive within %s", s.ReadTimeout)
+	case r.Context().Err() == context.Canceled || errors.Is(err, errClientGone):
+		// The client went away (or cut its body short): nobody reads this answer.
+		status = StatusClientClosed
+		body.Error.Code = "client_closed"
+		body.Error.Message = "the client closed the request"
+	case errors.Is(err, context.DeadlineExceeded):
+		status = http.StatusServiceUnavailable
+		body.Error.Code = "timeout"
+		body.Error.Message = "the request took too long and was stopped"
 	default:
 		for _, st := range statuses {
 			if errors.Is(err, st.err) {
@@ -248,8 +301,11 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &fe) {
 		body.Error.Field = fe.Field
 	}
-	if status == http.StatusInternalServerError {
+	switch status {
+	case http.StatusInternalServerError:
 		s.Logger.ErrorContext(r.Context(), "internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	case http.StatusServiceUnavailable, http.StatusRequestTimeout:
+		s.Logger.WarnContext(r.Context(), "request stopped", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, body)
 }
@@ -274,6 +330,9 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error
 	if dec.More() {
 		return offsite.Invalid("body", "unexpected data after the JSON value")
 	}
+	if field := nulField(reflect.ValueOf(v), ""); field != "" {
+		return offsite.Invalid(field, "contains a NUL character (\\u0000)")
+	}
 	return nil
 }
 
@@ -282,8 +341,8 @@ func jsonError(err error) error {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
-	case errors.As(err, &mbe):
-		return err
+	case errors.As(err, &mbe), errors.Is(err, offsite.ErrInvalid), errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, errClientGone):
+		return err // the body, not its JSON: too large, not UTF-8, too slow, cut short
 	case errors.As(err, &se):
 		return offsite.Invalid("body", "malformed JSON at byte %d: %v", se.Offset, se)
 	case errors.As(err, &te):

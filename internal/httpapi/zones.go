@@ -121,6 +121,9 @@ func parseArea(field string, raw json.RawMessage, gcj02 bool) (orb.Geometry, err
 	}
 	coll, err := geo.ReadGeoJSON(strings.NewReader(`{"type":"Feature","properties":{"parcel_id":"zone"},"geometry":`+string(raw)+`}`), opts...)
 	if err == nil {
+		err = geo.CheckLimits(coll.Features)
+	}
+	if err == nil {
 		var rep geo.Report
 		if rep, err = geo.Validate(coll.Features, opts...); err == nil {
 			err = rep.Err()

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -88,8 +89,10 @@ func (s *EnforceService) CreateEnterprise(ctx context.Context, a enforce.Actor, 
 	return formatError(s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, upsertEnterpriseSQL+" RETURNING version, created_at, updated_at", enterpriseArgs(e)...).
 			Scan(&e.Version, &e.CreatedAt, &e.UpdatedAt); err != nil {
-			if fe := formatError(err); fe != err {
+			if fe := formatError(err); errors.Is(fe, offsite.ErrConflict) {
 				return offsite.Conflict("enterprise %s exists", e.USCC)
+			} else if fe != err {
+				return fe
 			}
 			return err
 		}

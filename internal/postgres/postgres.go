@@ -117,6 +117,9 @@ func formatError(err error) error {
 			return fmt.Errorf("%s: %w", pe.Detail, offsite.ErrInvalid)
 		case "23514", "22023", "XX000": // check_violation, invalid_parameter_value, internal (PostGIS)
 			return fmt.Errorf("%s: %w", pe.Message, offsite.ErrInvalid)
+		case "22021", "22P05": // character_not_in_repertoire (invalid UTF-8, NUL), untranslatable_character
+			// The HTTP edge refuses such text naming the field; this catches what got past it.
+			return fmt.Errorf("text is not valid UTF-8 or holds a NUL character (%s): %w", pe.Message, offsite.ErrInvalid)
 		}
 	}
 	return err
