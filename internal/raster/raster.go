@@ -78,6 +78,10 @@ type Env struct {
 	// Reader selects how objects are read: ReaderGo (the default) or
 	// ReaderGDAL.
 	Reader Reader
+
+	// Limits bound the scenes every operation accepts, checked from the
+	// header when a scene is opened; zero fields take the defaults.
+	Limits Limits
 }
 
 // Reader selects the code that fetches object bytes for GDAL.
@@ -351,9 +355,10 @@ var errLogger = godal.ErrLogger(gdalErrors)
 
 // scene is an open dataset and the call's configuration.
 type scene struct {
-	ds   *godal.Dataset
-	cfg  []string
-	name string
+	ds     *godal.Dataset
+	cfg    []string
+	name   string
+	limits Limits
 }
 
 // openScene opens src read-only with the allowed drivers. Open failures of
@@ -370,7 +375,7 @@ func (a *access) openScene(src Source) (*scene, error) {
 		}
 		return nil, fmt.Errorf("raster: open %s: %w: %v", src, ErrUnusableScene, err)
 	}
-	return &scene{ds: ds, cfg: cfg, name: src.String()}, nil
+	return &scene{ds: ds, cfg: cfg, name: src.String(), limits: a.env.Limits}, nil
 }
 
 // isMissing reports whether a GDAL open error means the object or file is
