@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"strconv"
 
 	"github.com/airbusgeo/godal"
 	"github.com/minio/minio-go/v7"
@@ -173,8 +174,17 @@ func validFootprint(ctx context.Context, a *access, s *scene, m *meta, size int)
 	w, h := max(1, m.width/f), max(1, m.height/f)
 	n := w * h
 	buf := make([]float64, m.bands*n)
-	if err := s.ds.Read(0, 0, buf, w, h, godal.Window(m.width, m.height), godal.BandInterleaved(),
-		godal.Resampling(godal.Nearest), godal.ConfigOption(s.cfg...), errLogger); err != nil {
+	// Decimate through a translation to memory, which stops when ctx is done: a scene
+	// without overviews is read whole.
+	small, err := translate(ctx, s.ds, "", []string{"-of", "MEM", "-outsize", strconv.Itoa(w), strconv.Itoa(h), "-r", "nearest"}, s.cfg)
+	if err != nil {
+		return nil, nil, a.readError(ctx, "read "+s.name, err)
+	}
+	err = small.Read(0, 0, buf, w, h, godal.BandInterleaved(), errLogger)
+	if cerr := small.Close(errLogger); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return nil, nil, a.readError(ctx, "read "+s.name, err)
 	}
 	valid := make([]byte, n)
