@@ -19,6 +19,13 @@
 // ReadBands a window's blocks; in bench-clip it fetched 1.01× the stored size
 // of the touched tiles in 111 GETs instead of 410.
 //
+// Every scene is checked against Env.Limits (size of a side, pixels, bands,
+// bytes per pixel, uncompressed bytes) from its header when it is opened, so
+// that a small hostile file describing a huge raster is refused before any
+// pixel is read. Long GDAL work — COG conversion, warps, ingest's decimated
+// read — runs with a progress callback that stops it within milliseconds of
+// the call's context ending (godal itself takes no context).
+//
 // Clip reproduces gdalwarp -cutline P -crop_to_cutline (GDAL 3.6) exactly:
 // the crop window is the parcel's envelope in the scene CRS snapped to the
 // scene grid (inwards for the pixel-centre rule, outwards for all-touched,
