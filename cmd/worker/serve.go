@@ -77,6 +77,20 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := worker.CheckNightlyPipelines(cfg.NightlyPipelines, pipes); err != nil {
 		return fmt.Errorf("%s: %w", cmdconfig.EnvNightlyPipelines, err)
 	}
+	// Temporary files go in this process's own directory, removed at exit; directories of
+	// workers killed before they could remove theirs are removed here.
+	tmp, stale, err := worker.OpenTempDir(os.TempDir())
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := tmp.Close(); err != nil {
+			m.Logger.Error("remove temporary directory", "path", tmp.Path, "err", err)
+		}
+	}()
+	if len(stale) > 0 {
+		m.Logger.Info("removed temporary directories of workers gone", "paths", stale)
+	}
 	deps := &worker.Deps{
 		Parcels:        postgres.NewParcelService(db),
 		Captures:       captures,
@@ -97,6 +111,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:         m.Logger,
 		Metrics:        met,
 		TaskTimeout:    cfg.TaskTimeout,
+		TempDir:        tmp.Path,
 		// Nil (unset) takes worker.DefaultNightlyPipelines.
 		NightlyPipelines: cfg.NightlyPipelines,
 	}

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geojson"
 )
 
 // TrackColumns maps the columns of a track (CSV header names, or GeoJSON property names) to
@@ -27,7 +27,13 @@ type TrackColumns struct {
 	WindDir    string `yaml:"wind_dir"`    // optional, degrees the wind blows from
 	// Readings lists the measured quantities.
 	Readings []ReadingColumn `yaml:"readings"`
+	// MaxRows bounds the rows (or features) of a track; a longer one is refused when its
+	// next row is read. Default DefaultMaxTrackRows.
+	MaxRows int `yaml:"max_rows"`
 }
+
+// DefaultMaxTrackRows is the default TrackColumns.MaxRows: 23 days of one reading a second.
+const DefaultMaxTrackRows = 2_000_000
 
 // ReadingColumn is one measured quantity of a track.
 type ReadingColumn struct {
@@ -48,6 +54,9 @@ func (c TrackColumns) withDefaults() TrackColumns {
 	}
 	if c.Lat == "" {
 		c.Lat = "lat"
+	}
+	if c.MaxRows == 0 {
+		c.MaxRows = DefaultMaxTrackRows
 	}
 	for i := range c.Readings {
 		if c.Readings[i].Column == "" {
@@ -84,6 +93,9 @@ func (c TrackColumns) Validate() error {
 	if (c.WindSpeed == "") != (c.WindDir == "") {
 		return &ParamError{"wind_speed", "wind_speed and wind_dir go together"}
 	}
+	if c.MaxRows < 0 {
+		return &ParamError{"max_rows", "must not be negative"}
+	}
 	return nil
 }
 
@@ -94,7 +106,29 @@ type TrackPoint struct {
 	Lon, Lat  float64
 	WindSpeed float64 // m/s; NaN when the track has no wind
 	WindDir   float64 // degrees the wind blows from; NaN when the track has no wind
-	Readings  map[string]float64
+	Readings  Readings
+}
+
+// Readings are one point's readings, in canonical units. They share their pollutant names
+// with the other points of the track and their values with a block of neighbours, so that
+// a million points take a hundred-odd megabytes, not a map each.
+type Readings struct {
+	names *[]string // the track's pollutants, in column order
+	vals  []float64 // parallel to *names; NaN where the row has no reading
+}
+
+// Get returns the reading of pollutant and whether the point has one.
+func (r Readings) Get(pollutant string) (float64, bool) {
+	if r.names == nil {
+		return 0, false
+	}
+	for i, n := range *r.names {
+		if n == pollutant {
+			v := r.vals[i]
+			return v, !math.IsNaN(v)
+		}
+	}
+	return 0, false
 }
 
 // Track is a validated, time-ordered track.
@@ -111,17 +145,23 @@ type TrackProblem struct {
 	Problem string
 }
 
-// TrackError lists every problem found in a track.
+// TrackError lists the problems found in a track: the first maxTrackProblems, and how
+// many more there were.
 type TrackError struct {
 	Problems []TrackProblem
+	More     int
 }
+
+// maxTrackProblems bounds the problems a TrackError keeps: a million bad rows are counted,
+// not listed.
+const maxTrackProblems = 1000
 
 func (e *TrackError) Error() string {
 	var b strings.Builder
 	b.WriteString("detect: invalid track: ")
 	for i, p := range e.Problems {
 		if i == 10 {
-			fmt.Fprintf(&b, "; and %d more", len(e.Problems)-10)
+			fmt.Fprintf(&b, "; and %d more", len(e.Problems)-10+e.More)
 			break
 		}
 		if i > 0 {
@@ -132,6 +172,9 @@ func (e *TrackError) Error() string {
 		} else {
 			fmt.Fprintf(&b, "line %d: %s", p.Line, p.Problem)
 		}
+	}
+	if len(e.Problems) <= 10 && e.More > 0 {
+		fmt.Fprintf(&b, "; and %d more", e.More)
 	}
 	return b.String()
 }
@@ -196,21 +239,111 @@ func convertUnit(pollutant string, v float64, unit string) (float64, string, err
 	return v * f, c, nil
 }
 
-// trackParser validates rows of any source.
+// trackParser validates rows of any source and keeps, of each valid row, only what the
+// track's columns name: the time, position, wind and readings, in compact form.
 type trackParser struct {
 	cols     TrackColumns
+	names    *[]string // the pollutants, in column order, shared by every point's Readings
 	track    Track
 	problems []TrackProblem
+	more     int // problems beyond maxTrackProblems
+	rows     int
+	scratch  []float64                  // the readings of the row being validated
+	block    []float64                  // room for the readings of the rows to come
+	convs    map[unitKey]unitConv       // unit conversions met so far
+	zones    map[zoneKey]*time.Location // time zones met so far, shared by the points' times
 }
 
+type unitKey struct{ pollutant, unit string }
+
+type unitConv struct {
+	canonical string
+	factor    float64
+	err       error
+}
+
+type zoneKey struct {
+	name   string
+	offset int
+}
+
+// maxInterned bounds the unit conversions and time zones a parser remembers: a hostile
+// track with a new unit or offset on every row is parsed, only not faster.
+const maxInterned = 64
+
+// readingsBlock is how many rows' readings are allocated at once.
+const readingsBlock = 4096
+
 func (p *trackParser) add(line int, col, format string, args ...any) {
+	if len(p.problems) >= maxTrackProblems {
+		p.more++
+		return
+	}
 	p.problems = append(p.problems, TrackProblem{line, col, fmt.Sprintf(format, args...)})
+}
+
+// next counts a row and reports whether the track is still within MaxRows; the row past it
+// is a problem, and the caller stops reading.
+func (p *trackParser) next(line int) bool {
+	p.rows++
+	if p.rows > p.cols.MaxRows {
+		p.add(line, "", "more than %d rows: the track is too long", p.cols.MaxRows)
+		return false
+	}
+	return true
+}
+
+// convert converts v measured in unit to pollutant's canonical unit (CanonicalUnit),
+// remembering the conversions it met.
+func (p *trackParser) convert(pollutant string, v float64, unit string) (float64, string, error) {
+	k := unitKey{pollutant, unit}
+	c, ok := p.convs[k]
+	if !ok {
+		c.canonical, c.factor, c.err = CanonicalUnit(pollutant, unit)
+		if len(p.convs) < maxInterned {
+			p.convs[k] = c
+		}
+	}
+	if c.err != nil {
+		return 0, "", c.err
+	}
+	return v * c.factor, c.canonical, nil
+}
+
+// intern returns t in a time zone shared with the earlier points of the same zone: parsing
+// an offset allocates a zone per row.
+func (p *trackParser) intern(t time.Time) time.Time {
+	loc := t.Location()
+	if loc == time.UTC || loc == time.Local {
+		return t
+	}
+	name, offset := t.Zone()
+	k := zoneKey{name, offset}
+	if z, ok := p.zones[k]; ok {
+		return t.In(z)
+	}
+	if len(p.zones) < maxInterned {
+		p.zones[k] = loc
+	}
+	return t
+}
+
+// keep copies a valid row's readings into the current block.
+func (p *trackParser) keep(vals []float64) []float64 {
+	n := len(vals)
+	if len(p.block) < n {
+		p.block = make([]float64, n*readingsBlock)
+	}
+	out := p.block[:n:n]
+	p.block = p.block[n:]
+	copy(out, vals)
+	return out
 }
 
 // row validates one observation; get returns a field's text and whether the field exists.
 func (p *trackParser) row(line int, get func(col string) (string, bool), geom *orb.Point) {
 	c := p.cols
-	pt := TrackPoint{Line: line, WindSpeed: math.NaN(), WindDir: math.NaN(), Readings: map[string]float64{}}
+	pt := TrackPoint{Line: line, WindSpeed: math.NaN(), WindDir: math.NaN()}
 	ok := true
 	if s, has := get(c.Time); !has || strings.TrimSpace(s) == "" {
 		p.add(line, c.Time, "missing time")
@@ -219,7 +352,7 @@ func (p *trackParser) row(line int, get func(col string) (string, bool), geom *o
 		p.add(line, c.Time, "bad time %q", s)
 		ok = false
 	} else {
-		pt.Time = t
+		pt.Time = p.intern(t)
 	}
 	num := func(col string) (float64, bool, bool) { // value, present, valid
 		s, has := get(col)
@@ -275,7 +408,9 @@ func (p *trackParser) row(line int, get func(col string) (string, bool), geom *o
 		}
 		ok = ok && okWS && okWD
 	}
-	for _, rc := range c.Readings {
+	vals := p.scratch
+	for i, rc := range c.Readings {
+		vals[i] = math.NaN()
 		v, has, good := num(rc.Column)
 		if !good {
 			ok = false
@@ -289,13 +424,14 @@ func (p *trackParser) row(line int, get func(col string) (string, bool), geom *o
 			unitCol = rc.UnitColumn
 			unit, _ = get(rc.UnitColumn)
 		}
-		cv, canon, err := convertUnit(rc.Pollutant, v, unit)
+		cv, canon, err := p.convert(rc.Pollutant, v, unit)
 		if err != nil {
 			p.add(line, unitCol, "%v", err)
 			ok = false
 			continue
 		}
-		if prev, seen := p.track.Units[rc.Pollutant]; seen && prev != canon {
+		prev, seen := p.track.Units[rc.Pollutant]
+		if seen && prev != canon {
 			p.add(line, unitCol, "unit %q measures %s, earlier rows measure %s", unit, canon, prev)
 			ok = false
 			continue
@@ -305,8 +441,10 @@ func (p *trackParser) row(line int, get func(col string) (string, bool), geom *o
 			ok = false
 			continue
 		}
-		p.track.Units[rc.Pollutant] = canon
-		pt.Readings[rc.Pollutant] = cv
+		if !seen {
+			p.track.Units[rc.Pollutant] = canon
+		}
+		vals[i] = cv
 	}
 	if !ok {
 		return
@@ -322,6 +460,7 @@ func (p *trackParser) row(line int, get func(col string) (string, bool), geom *o
 			return
 		}
 	}
+	pt.Readings = Readings{names: p.names, vals: p.keep(vals)}
 	p.track.Points = append(p.track.Points, pt)
 }
 
@@ -342,7 +481,7 @@ func parseTime(s, layout string) (time.Time, error) {
 
 func (p *trackParser) result() (*Track, error) {
 	if len(p.problems) > 0 {
-		return nil, &TrackError{Problems: p.problems}
+		return nil, &TrackError{Problems: p.problems, More: p.more}
 	}
 	if len(p.track.Points) == 0 {
 		return nil, errors.New("detect: track has no points")
@@ -355,19 +494,31 @@ func newTrackParser(cols TrackColumns) (*trackParser, error) {
 	if err := cols.Validate(); err != nil {
 		return nil, err
 	}
-	return &trackParser{cols: cols, track: Track{Units: map[string]string{}}}, nil
+	names := make([]string, len(cols.Readings))
+	for i, rc := range cols.Readings {
+		names[i] = rc.Pollutant
+	}
+	return &trackParser{cols: cols, names: &names, track: Track{Units: map[string]string{}},
+		scratch: make([]float64, len(names)), convs: map[unitKey]unitConv{}, zones: map[zoneKey]*time.Location{}}, nil
 }
 
+// trackBuffer is the read buffer of the track parsers: tracks are read as a stream, a row
+// or feature at a time, never whole.
+const trackBuffer = 64 << 10
+
 // ParseTrackCSV reads a track from CSV with a header row, validating every row; a
-// *TrackError lists each problem by line and column. Lines count from 1 (the header).
+// *TrackError lists each problem by line and column. Lines count from 1 (the header). It
+// reads r as a stream and keeps only the columns named; a track of more than
+// cols.MaxRows rows is refused.
 func ParseTrackCSV(r io.Reader, cols TrackColumns) (*Track, error) {
 	p, err := newTrackParser(cols)
 	if err != nil {
 		return nil, err
 	}
-	cr := csv.NewReader(r)
+	cr := csv.NewReader(bufio.NewReaderSize(r, trackBuffer))
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
+	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err != nil {
 		return nil, fmt.Errorf("detect: track header: %w", err)
@@ -394,8 +545,16 @@ func ParseTrackCSV(r io.Reader, cols TrackColumns) (*Track, error) {
 	if len(p.problems) > 0 {
 		return nil, &TrackError{Problems: p.problems}
 	}
+	var rec []string
+	get := func(col string) (string, bool) {
+		i, ok := index[col]
+		if !ok || i >= len(rec) {
+			return "", false
+		}
+		return rec[i], true
+	}
 	for {
-		rec, err := cr.Read()
+		rec, err = cr.Read()
 		if err == io.EOF {
 			break
 		}
@@ -411,58 +570,134 @@ func ParseTrackCSV(r io.Reader, cols TrackColumns) (*Track, error) {
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}
-		p.row(line, func(col string) (string, bool) {
-			i, ok := index[col]
-			if !ok || i >= len(rec) {
-				return "", false
-			}
-			return rec[i], true
-		}, nil)
+		if !p.next(line) {
+			break
+		}
+		p.row(line, get, nil)
 	}
 	return p.result()
 }
 
+// trackFeature is what ParseTrackGeoJSON reads of a feature.
+type trackFeature struct {
+	Type       string                     `json:"type"`
+	Geometry   *trackGeometry             `json:"geometry"`
+	Properties map[string]json.RawMessage `json:"properties"`
+}
+
+type trackGeometry struct {
+	Type        string          `json:"type"`
+	Coordinates json.RawMessage `json:"coordinates"`
+}
+
 // ParseTrackGeoJSON reads a track from a GeoJSON FeatureCollection of Points whose
 // properties hold the columns; problems are reported by feature number (1-based) as Line.
+// It reads r as a stream, a feature at a time, and keeps only the properties named; a
+// track of more than cols.MaxRows features is refused.
 func ParseTrackGeoJSON(r io.Reader, cols TrackColumns) (*Track, error) {
 	p, err := newTrackParser(cols)
 	if err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("detect: read track: %w", err)
-	}
-	fc, err := geojson.UnmarshalFeatureCollection(data)
-	if err != nil {
+	dec := json.NewDecoder(bufio.NewReaderSize(r, trackBuffer))
+	if err := expectDelim(dec, '{'); err != nil {
 		return nil, fmt.Errorf("detect: track geojson: %w", err)
 	}
-	for i, f := range fc.Features {
-		var geom *orb.Point
-		if pt, ok := f.Geometry.(orb.Point); ok {
-			geom = &pt
-		} else if f.Geometry != nil {
-			p.add(i+1, "geometry", "is a %s, want a Point", f.Geometry.GeoJSONType())
-			continue
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("detect: track geojson: %w", err)
 		}
-		props := f.Properties
-		p.row(i+1, func(col string) (string, bool) {
-			v, ok := props[col]
-			if !ok || v == nil {
-				return "", false
+		switch tok {
+		case "type":
+			var typ string
+			if err := dec.Decode(&typ); err != nil {
+				return nil, fmt.Errorf("detect: track geojson: type: %w", err)
 			}
-			switch v := v.(type) {
-			case string:
-				return v, true
-			case float64:
-				return strconv.FormatFloat(v, 'g', -1, 64), true
-			case json.Number:
-				return v.String(), true
+			if typ != "FeatureCollection" {
+				return nil, fmt.Errorf("detect: track geojson: type %q, want FeatureCollection", typ)
 			}
-			return fmt.Sprint(v), true
-		}, geom)
+		case "features":
+			if done, err := p.features(dec); err != nil || done {
+				if err != nil {
+					return nil, err
+				}
+				return p.result()
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil, fmt.Errorf("detect: track geojson: %v: %w", tok, err)
+			}
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return nil, fmt.Errorf("detect: track geojson: %w", err)
 	}
 	return p.result()
+}
+
+// features reads the features array, a feature at a time. It reports whether the track
+// went past MaxRows (the rest is not read).
+func (p *trackParser) features(dec *json.Decoder) (bool, error) {
+	if err := expectDelim(dec, '['); err != nil {
+		return false, fmt.Errorf("detect: track geojson: features: %w", err)
+	}
+	f := trackFeature{Properties: map[string]json.RawMessage{}}
+	get := func(col string) (string, bool) {
+		raw, ok := f.Properties[col]
+		if !ok || len(raw) == 0 || string(raw) == "null" {
+			return "", false
+		}
+		var s string
+		if raw[0] == '"' && json.Unmarshal(raw, &s) == nil {
+			return s, true
+		}
+		return string(raw), true
+	}
+	for i := 1; dec.More(); i++ {
+		if !p.next(i) {
+			return true, nil
+		}
+		f.Type, f.Geometry = "", nil
+		clear(f.Properties)
+		if err := dec.Decode(&f); err != nil {
+			return false, fmt.Errorf("detect: track geojson: feature %d: %w", i, err)
+		}
+		if f.Type != "Feature" {
+			return false, fmt.Errorf("detect: track geojson: feature %d: not a feature: type=%s", i, f.Type)
+		}
+		var geom *orb.Point
+		if g := f.Geometry; g != nil {
+			var c []float64
+			switch {
+			case g.Type != "Point":
+				p.add(i, "geometry", "is a %s, want a Point", g.Type)
+				continue
+			case json.Unmarshal(g.Coordinates, &c) != nil || len(c) < 2:
+				p.add(i, "geometry", "a Point needs [lon, lat] coordinates")
+				continue
+			}
+			geom = &orb.Point{c[0], c[1]}
+		}
+		p.row(i, get, geom)
+	}
+	if err := expectDelim(dec, ']'); err != nil {
+		return false, fmt.Errorf("detect: track geojson: features: %w", err)
+	}
+	return false, nil
+}
+
+// expectDelim reads the next token, which must be d.
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != d {
+		return fmt.Errorf("found %v where %v was expected", tok, d)
+	}
+	return nil
 }
 
 // sortedPollutants returns the track's pollutants in name order.

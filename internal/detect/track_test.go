@@ -63,7 +63,9 @@ func TestParseTrackUnits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := []float64{tr.Points[0].Readings["vocs"], tr.Points[1].Readings["vocs"]}
+	v0, _ := tr.Points[0].Readings.Get("vocs")
+	v1, _ := tr.Points[1].Readings.Get("vocs")
+	got := []float64{v0, v1}
 	if diff := cmp.Diff([]float64{500, 480}, got); diff != "" {
 		t.Errorf("vocs in µg/m³ (-want +got):\n%s", diff)
 	}

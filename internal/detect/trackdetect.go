@@ -251,7 +251,7 @@ func (t *Track) series(pol string) ([]int, []float64) {
 	var idx []int
 	var vals []float64
 	for i, pt := range t.Points {
-		if v, ok := pt.Readings[pol]; ok {
+		if v, ok := pt.Readings.Get(pol); ok {
 			idx = append(idx, i)
 			vals = append(vals, v)
 		}

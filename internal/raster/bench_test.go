@@ -50,7 +50,7 @@ func BenchmarkEncodeCOG(b *testing.B) {
 	m, j, pix, mask := benchJob(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := encodeCOG(m, j.id, j.win, pix, mask, map[string]string{"parcel_id": "x"}); err != nil {
+		if _, err := encodeCOG(context.Background(), m, j.id, j.win, pix, mask, map[string]string{"parcel_id": "x"}); err != nil {
 			b.Fatal(err)
 		}
 	}

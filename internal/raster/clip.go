@@ -264,8 +264,9 @@ func rasterizeMask(pix pixelPolygons, win window, allTouched bool) (mask []byte,
 }
 
 // finishParcel masks the window's pixels (band-sequential, native-endian,
-// filled outside the scene) and encodes the outputs.
-func finishParcel(m *meta, j job, pix []byte, opts ClipOptions) (ClipOutput, error) {
+// filled outside the scene) and encodes the outputs; encoding stops when ctx
+// is done.
+func finishParcel(ctx context.Context, m *meta, j job, pix []byte, opts ClipOptions) (ClipOutput, error) {
 	mask, err := rasterizeMask(j.pix, j.win, opts.AllTouched)
 	if err != nil {
 		return ClipOutput{}, fmt.Errorf("%w (parcel %q)", err, j.id)
@@ -275,7 +276,7 @@ func finishParcel(m *meta, j job, pix []byte, opts ClipOptions) (ClipOutput, err
 		ParcelID: j.id, Width: j.win.W, Height: j.win.H,
 		GeoTransform: m.geoTransform(j.win), ValidPixels: valid,
 	}
-	if out.COG, err = encodeCOG(m, j.id, j.win, pix, mask, opts.Tags); err != nil {
+	if out.COG, err = encodeCOG(ctx, m, j.id, j.win, pix, mask, opts.Tags); err != nil {
 		return ClipOutput{}, fmt.Errorf("%w (parcel %q)", err, j.id)
 	}
 	if !opts.SkipQuickLook {

@@ -2,6 +2,7 @@ package raster
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -82,7 +83,7 @@ func newCOGTemplate(m *meta) (*cogTemplate, error) {
 		ds.Close(errLogger)
 		return nil, fmt.Errorf("raster: cog template: %w", err)
 	}
-	b, err := translateToBytes(ds, "COG", []string{"COMPRESS=NONE"})
+	b, err := translateToBytes(context.Background(), ds, "COG", []string{"COMPRESS=NONE"})
 	if cerr := ds.Close(errLogger); cerr != nil && err == nil {
 		err = cerr
 	}

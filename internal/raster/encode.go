@@ -1,6 +1,7 @@
 package raster
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -28,8 +29,9 @@ func cogOptions(w, h int) []string {
 }
 
 // encodeCOG writes the masked window pixels as a COG in memory, with tags
-// and parcel_id=id as dataset metadata.
-func encodeCOG(m *meta, id string, win window, pix, mask []byte, tags map[string]string) (cog []byte, err error) {
+// and parcel_id=id as dataset metadata; a large window's translation stops
+// when ctx is done.
+func encodeCOG(ctx context.Context, m *meta, id string, win window, pix, mask []byte, tags map[string]string) (cog []byte, err error) {
 	if m.canFastCOG(win.W, win.H) {
 		tpl, err := m.templateFor()
 		if err != nil {
@@ -107,12 +109,12 @@ func encodeCOG(m *meta, id string, win window, pix, mask []byte, tags map[string
 			return nil, fmt.Errorf("raster: clip tag %q: %w", k, err)
 		}
 	}
-	return translateToBytes(ds, "COG", cogOptions(win.W, win.H))
+	return translateToBytes(ctx, ds, "COG", cogOptions(win.W, win.H))
 }
 
 // translateToBytes copies ds with the named driver into /vsimem/ and returns
-// the file's bytes.
-func translateToBytes(ds *godal.Dataset, driver string, creation []string) (data []byte, err error) {
+// the file's bytes. The translation stops when ctx is done.
+func translateToBytes(ctx context.Context, ds *godal.Dataset, driver string, creation []string) (data []byte, err error) {
 	name, err := memName(".tif")
 	if err != nil {
 		return nil, err
@@ -121,7 +123,7 @@ func translateToBytes(ds *godal.Dataset, driver string, creation []string) (data
 	for _, c := range creation {
 		sw = append(sw, "-co", c)
 	}
-	out, err := ds.Translate(name, sw, errLogger)
+	out, err := translate(ctx, ds, name, sw, nil)
 	if err != nil {
 		return nil, fmt.Errorf("raster: write %s: %w", driver, err)
 	}

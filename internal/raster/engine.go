@@ -196,7 +196,7 @@ func (e *engine) run(ctx context.Context, a *access, src Source, first *scene, e
 				pix := e.bufs[i]
 				e.bufs[i] = nil
 				e.mu.Unlock()
-				out, err := finishParcel(e.m, e.jobs[i], pix, e.opts)
+				out, err := finishParcel(ctx, e.m, e.jobs[i], pix, e.opts)
 				if err != nil {
 					fail(&finishErr, err)
 					continue

@@ -236,7 +236,7 @@ func ReadBands(ctx context.Context, env Env, srcs []Source, opts BandsOptions) (
 		}
 		g := open[r.src]
 		data := make([]float32, n)
-		warped, err := readGridBand(g, r.band, tgt, data, nearestBand(opts.Nearest, opts.Bands[i], r.names))
+		warped, err := readGridBand(ctx, g, r.band, tgt, data, nearestBand(opts.Nearest, opts.Bands[i], r.names))
 		if err != nil {
 			return nil, a2err(ctx, g, opts.Bands[i], err)
 		}
@@ -422,8 +422,8 @@ func alignedOffset(m *meta, tgt *Bands) (int, int, bool) {
 }
 
 // readGridBand fills data (tgt's size) with band b of g, NaN where there is
-// no data, and reports whether it had to warp.
-func readGridBand(g *gridSource, b int, tgt *Bands, data []float32, nearest bool) (bool, error) {
+// no data, and reports whether it had to warp. A warp stops when ctx is done.
+func readGridBand(ctx context.Context, g *gridSource, b int, tgt *Bands, data []float32, nearest bool) (bool, error) {
 	for i := range data {
 		data[i] = float32(math.NaN())
 	}
@@ -433,7 +433,7 @@ func readGridBand(g *gridSource, b int, tgt *Bands, data []float32, nearest bool
 			return false, readGridWindow(g, b, window{x, y, tgt.Width, tgt.Height}, tgt.Width, data)
 		}
 	}
-	return true, warpGridBand(g, b, tgt, data, nearest)
+	return true, warpGridBand(ctx, g, b, tgt, data, nearest)
 }
 
 // readGridWindow reads win of band b (win may extend beyond the scene) into
@@ -474,8 +474,9 @@ func readGridWindow(g *gridSource, b int, win window, stride int, data []float32
 	return nil
 }
 
-// warpGridBand warps g's scene onto tgt's grid in memory and copies band b.
-func warpGridBand(g *gridSource, b int, tgt *Bands, data []float32, nearest bool) (err error) {
+// warpGridBand warps g's scene onto tgt's grid in memory and copies band b;
+// the warp stops when ctx is done.
+func warpGridBand(ctx context.Context, g *gridSource, b int, tgt *Bands, data []float32, nearest bool) (err error) {
 	gt := tgt.GeoTransform
 	x0, y1 := gt[0], gt[3]
 	x1 := gt[0] + float64(tgt.Width)*gt[1]
@@ -495,7 +496,7 @@ func warpGridBand(g *gridSource, b int, tgt *Bands, data []float32, nearest bool
 	if g.m.nodata != nil {
 		sw = append(sw, "-srcnodata", ftoaGrid(*g.m.nodata))
 	}
-	ds, err := godal.Warp("", []*godal.Dataset{g.s.ds}, sw, godal.ConfigOption(g.s.cfg...), errLogger)
+	ds, err := warp(ctx, g.s.ds, "", sw, g.s.cfg)
 	if err != nil {
 		return fmt.Errorf("warp: %w", err)
 	}

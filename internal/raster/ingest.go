@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"math"
 	"os"
+	"strconv"
 
 	"github.com/airbusgeo/godal"
 	"github.com/minio/minio-go/v7"
@@ -18,11 +21,6 @@ import (
 
 // IngestOptions tune Ingest.
 type IngestOptions struct {
-	// MaxPixels is the largest accepted width × height. Default 2^32
-	// (a 65536 × 65536 orthomosaic).
-	MaxPixels int64
-	// MaxBands is the largest accepted band count. Default 32.
-	MaxBands int
 	// COGPath, when set, is a local file where a tiled COG with overviews is
 	// written if the source is not already one.
 	COGPath string
@@ -57,17 +55,11 @@ type IngestResult struct {
 }
 
 // Ingest checks that a capture is usable and describes it: CRS,
-// geotransform, band layout and size are checked (errors wrap
-// ErrUnusableScene), the valid-data footprint and band statistics are
+// geotransform, band layout and size (env.Limits, from the header) are
+// checked (errors wrap ErrUnusableScene), the valid-data footprint and band statistics are
 // computed from a decimated read, the source's SHA-256 is computed, and a
 // source that is not a tiled COG is converted into one at opts.COGPath.
 func Ingest(ctx context.Context, env Env, src Source, opts IngestOptions) (res *IngestResult, err error) {
-	if opts.MaxPixels == 0 {
-		opts.MaxPixels = 1 << 32
-	}
-	if opts.MaxBands == 0 {
-		opts.MaxBands = 32
-	}
 	if opts.FootprintSize == 0 {
 		opts.FootprintSize = 1024
 	}
@@ -88,12 +80,6 @@ func Ingest(ctx context.Context, env Env, src Source, opts IngestOptions) (res *
 	m, err := readMeta(s)
 	if err != nil {
 		return nil, err
-	}
-	if m.bands > opts.MaxBands {
-		return nil, fmt.Errorf("raster: %s: %w: %d bands, at most %d are supported", s.name, ErrUnusableScene, m.bands, opts.MaxBands)
-	}
-	if m.width <= 0 || m.height <= 0 || int64(m.width)*int64(m.height) > opts.MaxPixels {
-		return nil, fmt.Errorf("raster: %s: %w: %d × %d pixels exceeds the limit of %d", s.name, ErrUnusableScene, m.width, m.height, opts.MaxPixels)
 	}
 	if len(s.ds.Bands()[0].ColorTable().Entries) > 0 {
 		return nil, fmt.Errorf("raster: %s: %w: paletted images are not supported", s.name, ErrUnusableScene)
@@ -123,7 +109,7 @@ func Ingest(ctx context.Context, env Env, src Source, opts IngestOptions) (res *
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := writeCOG(s, opts.COGPath); err != nil {
+		if err := writeCOG(ctx, s, opts.COGPath); err != nil {
 			return nil, err
 		}
 		res.COGWritten = true
@@ -155,18 +141,22 @@ func ToCOG(ctx context.Context, env Env, src Source, dst string) (err error) {
 	if _, err := readMeta(s); err != nil {
 		return err
 	}
-	return writeCOG(s, dst)
+	return writeCOG(ctx, s, dst)
 }
 
 // writeCOG translates the open scene to a COG at dst. Tiles are 256 pixels:
 // parcels are small, and a pipeline run on bench-survey's pair of 8-band
 // scenes took 9.1 s in local mode on such COGs against 10.0-10.6 s with 512
-// (reading windows and clipping parcels decode less around them).
-func writeCOG(s *scene, dst string) error {
+// (reading windows and clipping parcels decode less around them). The
+// conversion stops when ctx is done, and a partial dst is removed.
+func writeCOG(ctx context.Context, s *scene, dst string) error {
 	sw := []string{"-of", "COG", "-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=YES",
 		"-co", "BLOCKSIZE=256", "-co", "OVERVIEWS=AUTO", "-co", "BIGTIFF=IF_SAFER", "-co", "NUM_THREADS=2"}
-	out, err := s.ds.Translate(dst, sw, godal.ConfigOption(s.cfg...), errLogger)
+	out, err := translate(ctx, s.ds, dst, sw, s.cfg)
 	if err != nil {
+		if rerr := os.Remove(dst); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			err = errors.Join(err, rerr)
+		}
 		return fmt.Errorf("raster: convert %s to cog: %w", s.name, err)
 	}
 	if err := out.Close(errLogger); err != nil {
@@ -184,8 +174,17 @@ func validFootprint(ctx context.Context, a *access, s *scene, m *meta, size int)
 	w, h := max(1, m.width/f), max(1, m.height/f)
 	n := w * h
 	buf := make([]float64, m.bands*n)
-	if err := s.ds.Read(0, 0, buf, w, h, godal.Window(m.width, m.height), godal.BandInterleaved(),
-		godal.Resampling(godal.Nearest), godal.ConfigOption(s.cfg...), errLogger); err != nil {
+	// Decimate through a translation to memory, which stops when ctx is done: a scene
+	// without overviews is read whole.
+	small, err := translate(ctx, s.ds, "", []string{"-of", "MEM", "-outsize", strconv.Itoa(w), strconv.Itoa(h), "-r", "nearest"}, s.cfg)
+	if err != nil {
+		return nil, nil, a.readError(ctx, "read "+s.name, err)
+	}
+	err = small.Read(0, 0, buf, w, h, godal.BandInterleaved(), errLogger)
+	if cerr := small.Close(errLogger); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return nil, nil, a.readError(ctx, "read "+s.name, err)
 	}
 	valid := make([]byte, n)

@@ -47,11 +47,15 @@ type meta struct {
 	tplErr  error
 }
 
-// readMeta checks that the open scene is usable and describes it.
+// readMeta checks that the open scene is usable and within its limits, from
+// the header only, and describes it.
 func readMeta(s *scene) (*meta, error) {
 	st := s.ds.Structure()
 	if st.NBands == 0 {
 		return nil, fmt.Errorf("raster: %s: %w: no bands", s.name, ErrUnusableScene)
+	}
+	if err := s.limits.check(st.SizeX, st.SizeY, st.NBands, st.DataType); err != nil {
+		return nil, fmt.Errorf("raster: %s: %w", s.name, err)
 	}
 	wkt := s.ds.Projection()
 	if wkt == "" {

@@ -19,6 +19,13 @@
 // ReadBands a window's blocks; in bench-clip it fetched 1.01× the stored size
 // of the touched tiles in 111 GETs instead of 410.
 //
+// Every scene is checked against Env.Limits (size of a side, pixels, bands,
+// bytes per pixel, uncompressed bytes) from its header when it is opened, so
+// that a small hostile file describing a huge raster is refused before any
+// pixel is read. Long GDAL work — COG conversion, warps, ingest's decimated
+// read — runs with a progress callback that stops it within milliseconds of
+// the call's context ending (godal itself takes no context).
+//
 // Clip reproduces gdalwarp -cutline P -crop_to_cutline (GDAL 3.6) exactly:
 // the crop window is the parcel's envelope in the scene CRS snapped to the
 // scene grid (inwards for the pixel-centre rule, outwards for all-touched,
@@ -78,6 +85,10 @@ type Env struct {
 	// Reader selects how objects are read: ReaderGo (the default) or
 	// ReaderGDAL.
 	Reader Reader
+
+	// Limits bound the scenes every operation accepts, checked from the
+	// header when a scene is opened; zero fields take the defaults.
+	Limits Limits
 }
 
 // Reader selects the code that fetches object bytes for GDAL.
@@ -351,9 +362,10 @@ var errLogger = godal.ErrLogger(gdalErrors)
 
 // scene is an open dataset and the call's configuration.
 type scene struct {
-	ds   *godal.Dataset
-	cfg  []string
-	name string
+	ds     *godal.Dataset
+	cfg    []string
+	name   string
+	limits Limits
 }
 
 // openScene opens src read-only with the allowed drivers. Open failures of
@@ -370,7 +382,7 @@ func (a *access) openScene(src Source) (*scene, error) {
 		}
 		return nil, fmt.Errorf("raster: open %s: %w: %v", src, ErrUnusableScene, err)
 	}
-	return &scene{ds: ds, cfg: cfg, name: src.String()}, nil
+	return &scene{ds: ds, cfg: cfg, name: src.String(), limits: a.env.Limits}, nil
 }
 
 // isMissing reports whether a GDAL open error means the object or file is

@@ -347,13 +347,17 @@ func TestIngest(t *testing.T) {
 		t.Errorf("converted footprint %v vs %v", planar.Area(again.Footprint), fp)
 	}
 	for _, tc := range []struct {
-		name string
-		opts IngestOptions
+		name   string
+		limits Limits
 	}{
-		{"too many pixels", IngestOptions{MaxPixels: 1000}},
-		{"too many bands", IngestOptions{MaxBands: 1}},
+		{"too many pixels", Limits{MaxPixels: 1000}},
+		{"too many bands", Limits{MaxBands: 1}},
+		{"a side too long", Limits{MaxSide: 100}},
+		{"too many bytes per pixel", Limits{MaxBytesPerPixel: 3}},
+		{"too many bytes", Limits{MaxBytes: 1000}},
 	} {
-		if _, err := Ingest(context.Background(), Env{AllowLocalFiles: true}, FileSource(path), tc.opts); !errors.Is(err, ErrUnusableScene) {
+		env := Env{AllowLocalFiles: true, Limits: tc.limits}
+		if _, err := Ingest(context.Background(), env, FileSource(path), IngestOptions{}); !errors.Is(err, ErrUnusableScene) {
 			t.Errorf("%s: %v, want ErrUnusableScene", tc.name, err)
 		}
 	}

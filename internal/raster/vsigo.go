@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -197,6 +198,13 @@ func (v *goVSI) ReadAtMulti(name string, bufs [][]byte, offs []int64) ([]int, er
 		}()
 	}
 	wg.Wait()
+	for si, err := range errs {
+		if errors.Is(err, io.EOF) {
+			// A range GDAL asks for together with others lies in the file's blocks:
+			// the object is shorter than its header says.
+			errs[si] = fmt.Errorf("raster: s3://%s/%s ends before byte %d", bucket, key, offs[spans[si].last]+int64(len(bufs[spans[si].last])))
+		}
+	}
 	return lens, errors.Join(errs...)
 }
 
@@ -338,6 +346,11 @@ func (c *s3Client) get(bucket, key string, buf []byte, off int64) (int, error) {
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		err = io.EOF
+	}
+	if minio.ToErrorResponse(err).StatusCode == http.StatusRequestedRangeNotSatisfiable {
+		// Past the end: the object is empty or shorter than its header says,
+		// which no retry fixes (so no failure is counted).
+		return 0, fmt.Errorf("raster: s3://%s/%s ends before byte %d", bucket, key, off)
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		c.failures.Add(1)

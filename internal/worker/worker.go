@@ -74,6 +74,10 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// TaskTimeout, when positive, bounds each task's context.
 	TaskTimeout time.Duration
+	// TempDir is where tasks write temporary files: the process's own directory
+	// (OpenTempDir), so that what a killed worker leaves behind is removed by the next.
+	// Empty: the system's temporary directory.
+	TempDir string
 	// NightlyPipelines maps a capture kind to the pipeline the nightly schedule runs on its
 	// captures after clipping them; a kind not in the map is only clipped. Nil: each kind
 	// gets the pipeline of Pipelines made for it (DefaultNightlyPipelines).
@@ -298,9 +302,7 @@ func (h *ClipHandler) clip(ctx context.Context, c *offsite.Capture) ([]*offsite.
 	if c.Bucket != h.CapturesBucket {
 		return nil, permanent(fmt.Errorf("capture %d is in bucket %q, not the captures bucket %q", c.ID, c.Bucket, h.CapturesBucket))
 	}
-	if _, err := h.Store.StatCapture(ctx, c.Key); errors.Is(err, offsite.ErrNotFound) {
-		return nil, permanent(fmt.Errorf("capture %d: object %s/%s does not exist", c.ID, c.Bucket, c.Key))
-	} else if err != nil {
+	if err := h.checkScene(ctx, c); err != nil {
 		return nil, err
 	}
 	if _, err := h.Captures.UpdateCapture(ctx, c.ID, offsite.CaptureUpdate{Status: ptr(offsite.CaptureProcessing)}); err != nil {
@@ -354,11 +356,35 @@ func (h *ClipHandler) clip(ctx context.Context, c *offsite.Capture) ([]*offsite.
 	return clips, nil
 }
 
+// minSceneBytes is the size of the smallest GeoTIFF header: a shorter object cannot be a
+// scene, and no retry will make it one.
+const minSceneBytes = 8
+
+// checkScene fails for good when the object of scene capture c is missing, empty or too
+// short to hold a GeoTIFF header.
+func (h *ClipHandler) checkScene(ctx context.Context, c *offsite.Capture) error {
+	st, err := h.Store.StatCapture(ctx, c.Key)
+	switch {
+	case errors.Is(err, offsite.ErrNotFound):
+		return permanent(fmt.Errorf("capture %d: object %s/%s does not exist", c.ID, c.Bucket, c.Key))
+	case err != nil:
+		return err
+	case st.Size == 0:
+		return permanent(fmt.Errorf("capture %d: object %s/%s is empty", c.ID, c.Bucket, c.Key))
+	case st.Size < minSceneBytes:
+		return permanent(fmt.Errorf("capture %d: object %s/%s is too short for a GeoTIFF (%d bytes)", c.ID, c.Bucket, c.Key, st.Size))
+	}
+	return nil
+}
+
 // ingest checks the capture, records what it is (CRS, size, bands, checksum, valid-data
 // footprint, band statistics) and, when the source is not a tiled COG, stores a COG of it in
 // the captures bucket under cog/<sha256 of the COG>.tif so that clipping reads windows.
 func (h *ClipHandler) ingest(ctx context.Context, c *offsite.Capture) (*offsite.Capture, error) {
-	dir, err := os.MkdirTemp("", "offsite-ingest-")
+	if err := h.checkScene(ctx, c); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(h.TempDir, "offsite-ingest-")
 	if err != nil {
 		return nil, err
 	}

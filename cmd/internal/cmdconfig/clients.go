@@ -32,6 +32,7 @@ func (c *Config) Raster() raster.Env {
 			Region: c.S3Region, UseTLS: c.S3UseTLS,
 		},
 		AllowedBuckets: []string{c.CapturesBucket},
+		Limits:         c.RasterLimits,
 	}
 }
 

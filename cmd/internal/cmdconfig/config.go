@@ -17,6 +17,7 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/raster"
 	"github.com/offsite/offsite/internal/s3"
 )
 
@@ -107,6 +108,11 @@ type Config struct {
 	// capture's parcels are split into batches of nearby parcels. OFFSITE_SURVEY_BATCH_SIZE,
 	// default 200.
 	SurveyBatchSize int
+	// RasterLimits bound the scenes workers accept, checked from each file's header before
+	// any pixel is read: OFFSITE_RASTER_MAX_SIDE (width or height, default 50000),
+	// OFFSITE_RASTER_MAX_PIXELS (width × height, default 1073741824) and
+	// OFFSITE_RASTER_MAX_BANDS (default 16); the other limits keep raster's defaults.
+	RasterLimits raster.Limits
 }
 
 // Variable names, in the order the README lists them.
@@ -140,6 +146,9 @@ const (
 	EnvProvinceConfig    = "OFFSITE_PROVINCE_CONFIG"
 	EnvNightlyPipelines  = "OFFSITE_NIGHTLY_PIPELINES"
 	EnvSurveyBatchSize   = "OFFSITE_SURVEY_BATCH_SIZE"
+	EnvRasterMaxSide     = "OFFSITE_RASTER_MAX_SIDE"
+	EnvRasterMaxPixels   = "OFFSITE_RASTER_MAX_PIXELS"
+	EnvRasterMaxBands    = "OFFSITE_RASTER_MAX_BANDS"
 )
 
 // FromEnv reads the configuration from the process environment.
@@ -176,6 +185,11 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 		SurveyBatchSize:      p.intRange(EnvSurveyBatchSize, 200, 1, 100000),
 		AuditKeys:            p.auditKeys(),
 		AuditCheckpointEvery: p.intRange(EnvAuditCheckpoint, 100, 1, 1000000),
+		RasterLimits: raster.Limits{
+			MaxSide:   p.intRange(EnvRasterMaxSide, raster.DefaultMaxSide, 1, 1<<20),
+			MaxPixels: int64(p.intRange(EnvRasterMaxPixels, raster.DefaultMaxPixels, 1, 1<<40)),
+			MaxBands:  p.intRange(EnvRasterMaxBands, raster.DefaultMaxBands, 1, 1024),
+		},
 	}
 	if v := p.str(EnvDatabaseOwnerURL, ""); v != "" {
 		c.DatabaseOwnerURL = p.dbURL(EnvDatabaseOwnerURL, v)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/offsite/offsite/internal/raster"
 )
 
 func lookup(env map[string]string) func(string) (string, bool) {
@@ -39,6 +41,7 @@ func TestParseDefaults(t *testing.T) {
 		NightlyCron:          "0 2 * * *",
 		SurveyBatchSize:      200,
 		AuditCheckpointEvery: 100,
+		RasterLimits:         raster.Limits{MaxSide: 50000, MaxPixels: 1 << 30, MaxBands: 16},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -51,6 +54,7 @@ func TestParseValues(t *testing.T) {
 		EnvWorkerConcurrency: "8", EnvShutdownTimeout: "5s", EnvMetricsAddr: "off",
 		EnvCapturesBucket: "my.captures", EnvDatabaseURL: "postgresql://u:p@db:5433/x",
 		EnvNightlyPipelines: "sentinel2=sentinel2, drone-rgb=drone-rgb", EnvSurveyBatchSize: "50",
+		EnvRasterMaxSide: "20000",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +62,7 @@ func TestParseValues(t *testing.T) {
 	if got.ListenAddr != ":9000" || got.RedisDB != 3 || !got.S3UseTLS || got.LogLevel != slog.LevelDebug ||
 		got.WorkerConcurrency != 8 || got.ShutdownTimeout != 5*time.Second || got.MetricsAddr != "" ||
 		got.CapturesBucket != "my.captures" || got.DatabaseURL != "postgresql://u:p@db:5433/x" ||
-		got.SurveyBatchSize != 50 || !cmp.Equal(got.NightlyPipelines, map[string]string{"sentinel2": "sentinel2", "drone-rgb": "drone-rgb"}) {
+		got.SurveyBatchSize != 50 || got.RasterLimits.MaxSide != 20000 || !cmp.Equal(got.NightlyPipelines, map[string]string{"sentinel2": "sentinel2", "drone-rgb": "drone-rgb"}) {
 		t.Errorf("Parse = %+v", got)
 	}
 }
