@@ -585,6 +585,9 @@ func (h *SurveyPartHandler) part(ctx context.Context, p *offsite.SurveyPart) (cl
 			}
 		}
 	}
+	if p.ParcelIDs != nil && len(p.ParcelIDs) == 0 {
+		return clips, 0, nil // none of the survey's parcels is under the capture
+	}
 	sv, err := h.Surveys.FindSurveyByID(ctx, p.SurveyID)
 	if err != nil {
 		return clips, 0, err
