@@ -76,3 +76,84 @@ func TestSurveyPlansOnlyTheZone(t *testing.T) {
 		}
 	}
 }
+
+// TestPairingPassesOverUnusableCaptures: change detection pairs a capture with the nearest
+// earlier one the pipeline can read (issue 13 item 7). A nearer capture of the same kind that
+// lacks one of the pipeline's bands, failed, or covers too little is passed over for an older
+// good one, instead of being paired with every later capture and failing them for good.
+func TestPairingPassesOverUnusableCaptures(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	caps := NewCaptureService(db)
+	s2 := []string{"B02", "B03", "B04", "B08", "B11", "B12", "B8A", "SCL"}
+	described := func(names ...string) []offsite.BandStats {
+		var st []offsite.BandStats
+		for i, n := range names {
+			st = append(st, offsite.BandStats{Band: i + 1, Description: n})
+		}
+		return st
+	}
+	fp := square(120, 31, 0.1)
+	at := time.Date(2026, 5, 3, 0, 0, 0, 0, time.UTC)
+	add := func(key string, acquired time.Time, upd *offsite.CaptureUpdate) *offsite.Capture {
+		t.Helper()
+		c := &offsite.Capture{Kind: offsite.KindSentinel2, AcquiredAt: acquired, Bucket: "b", Key: key}
+		if err := caps.CreateCapture(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if upd != nil {
+			var err error
+			if c, err = caps.UpdateCapture(ctx, c.ID, *upd); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return c
+	}
+	ingested := func(cogKey string, bands int, stats []offsite.BandStats, footprint orb.Polygon) *offsite.CaptureUpdate {
+		return &offsite.CaptureUpdate{Bands: &bands, BandStats: stats, COGKey: &cogKey, Footprint: footprint, Ingested: true}
+	}
+	after := add("after.tif", at, ingested("after.tif", 8, described(s2...), fp))
+	good := add("good.tif", at.AddDate(0, 0, -10), ingested("cog/good.tif", 8, described(s2...), fp))
+	failed := offsite.CaptureFailed
+
+	for _, tc := range []struct {
+		name string
+		need []string
+		upd  *offsite.CaptureUpdate // of a capture an hour before after
+		want string                 // "near", "good" or "none"
+	}{
+		{"one band named B04", s2, ingested("cog/b04.tif", 1, described("B04"), fp), "good"},
+		{"every band", s2, ingested("cog/near.tif", 8, described(s2...), fp), "near"},
+		{"bands named in lower case, padded", s2, ingested("cog/near.tif", 8, described(" b02", "b03 ", "b04", "b08", "b11", "b12", "b8a", "scl"), fp), "near"},
+		{"no SCL band", s2, ingested("cog/near.tif", 7, described(s2[:7]...), fp), "good"},
+		{"numbered bands, enough of them", []string{"1", "2", "3"}, ingested("cog/near.tif", 3, described("", "", ""), fp), "near"},
+		{"numbered bands, too few", []string{"1", "2", "3"}, ingested("cog/near.tif", 2, described("", ""), fp), "good"},
+		{"a band beyond every capture's count", []string{"9"}, ingested("cog/near.tif", 8, described(s2...), fp), "none"},
+		{"one-band file named by its band", []string{"B04"}, ingested("s2/T50RPV_B04.tif", 1, described(""), fp), "near"},
+		{"one-band file named otherwise", []string{"B04"}, ingested("s2/T50RPV_B08.tif", 1, described(""), fp), "good"},
+		{"ingested before band names were kept", s2, ingested("cog/near.tif", 8, nil, fp), "near"},
+		{"not ingested yet", s2, nil, "near"}, // the caller ingests it and asks again
+		{"failed", s2, &offsite.CaptureUpdate{Status: &failed}, "good"},
+		{"covers 30% of the capture", s2, ingested("cog/near.tif", 8, described(s2...), orb.Bound{Min: orb.Point{120, 31}, Max: orb.Point{120.03, 31.1}}.ToPolygon()), "good"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			near := add("near-"+tc.name+".tif", at.Add(-time.Hour), tc.upd)
+			defer func() {
+				if _, err := db.Pool.Exec(ctx, `DELETE FROM captures WHERE id = $1`, near.ID); err != nil {
+					t.Fatal(err)
+				}
+			}()
+			got, err := caps.FindEarlierCapture(ctx, after, 0.5, tc.need)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]*offsite.Capture{"near": near, "good": good, "none": nil}[tc.want]
+			switch {
+			case want == nil && got != nil:
+				t.Errorf("paired with capture %d (%s), want none", got.ID, got.Key)
+			case want != nil && (got == nil || got.ID != want.ID):
+				t.Errorf("paired with %v, want %s capture %d", got, tc.want, want.ID)
+			}
+		})
+	}
+}
