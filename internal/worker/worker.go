@@ -524,9 +524,8 @@ func (h *SweepHandler) registerSidecars(ctx context.Context, run *offsite.Nightl
 
 // SurveyPartHandler processes one capture of a survey: it ingests and clips it, then runs the
 // survey's pipeline on it, paired with the nearest earlier capture of the same kind that
-// the pipeline can use (detect), and records the part's
-// outcome, which ends the survey when it was the last. A part of a canceled survey does
-// nothing.
+// the pipeline can use (detect), and records the part's outcome, which ends the survey when
+// it was the last. A part of a canceled survey does nothing.
 type SurveyPartHandler struct{ *Deps }
 
 // PairFinder finds the capture a change detection pairs a capture with.
