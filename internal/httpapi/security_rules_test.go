@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/httpapi"
 )
 
 // TestNoticeCannotBeBackdated is the probe of a back-dated public notice (issue 13 item 6): a
@@ -101,7 +102,7 @@ func TestPublicDrawShowsNothingInternal(t *testing.T) {
 			t.Errorf("the public draw shows %s: %s", path, body)
 		}
 	}
-	if strings.Contains(string(body), "test-"+"approver") {
+	if strings.Contains(string(body), "test-"+httpapi.RoleApprover) { // the approver's name (mustTestTokens)
 		t.Errorf("the public draw names who ran it: %s", body)
 	}
 
