@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/enforce"
 )
 
 // TestSurveyPlansOnlyTheZone is the probe of issue 13 item 8: a survey over a 6-parcel zone
@@ -155,5 +157,47 @@ func TestPairingPassesOverUnusableCaptures(t *testing.T) {
 				t.Errorf("paired with %v, want %s capture %d", got, tc.want, want.ID)
 			}
 		})
+	}
+}
+
+// TestBackdatedNoticeOnNoticeAtUpgrade: an entry put on a back-dated notice before the
+// posting time was kept (started 10 days ago, ending 30 s after it was posted) takes its
+// posting time from its list.notice audit entry (migration 0016), and so cannot be listed
+// 35 s later.
+func TestBackdatedNoticeOnNoticeAtUpgrade(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	s := NewEnforceService(db)
+	MustEnterprise(t, s, testUSCC, "east")
+	cfg := enforce.DefaultConfig()
+	e, err := s.ProposeListEntry(ctx, admin, cfg, testUSCC, goodFacts(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	posted := time.Now()
+	e, err = s.UpdateListEntry(ctx, admin, e.ID, e.Version, "list.notice", func(e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
+		start, end := posted.Add(-10*24*time.Hour), posted.Add(30*time.Second)
+		e.Status, e.NoticeStart, e.NoticeEnd = enforce.ListNotice, &start, &end // as the old rule let it be
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql, err := migrationFS.ReadFile("migrations/0016_notice_posted_at.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, string(sql)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.UpdateListEntry(ctx, admin, e.ID, e.Version, "list.list", func(e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
+		if e.NoticePostedAt == nil || e.NoticePostedAt.Sub(posted).Abs() > time.Minute {
+			t.Errorf("notice posted at %v, want about %v (its audit entry)", e.NoticePostedAt, posted)
+		}
+		at := posted.Add(35 * time.Second)
+		return nil, e.List(cfg, at, at)
+	})
+	if !errors.Is(err, offsite.ErrConflict) {
+		t.Errorf("listed 35 s after a back-dated notice was posted: %v", err)
 	}
 }
