@@ -390,7 +390,9 @@ type SurveyPart struct {
 	SurveyID  int64 `json:"survey_id"`
 	CaptureID int64 `json:"capture_id"`
 	Batch     int   `json:"batch"`
-	// ParcelIDs are the parcels of the batch; nil means every parcel under the capture.
+	// ParcelIDs are the parcels of the batch: parcels of the survey's zone, which the worker
+	// narrows to those under the capture; empty when none of them is under it. nil (parts
+	// planned before surveys kept to their zone) means every parcel under the capture.
 	ParcelIDs []string  `json:"parcel_ids,omitempty"`
 	Status    string    `json:"status"`
 	Error     string    `json:"error,omitempty"`
@@ -402,10 +404,12 @@ type SurveyPart struct {
 // SurveyService stores surveys and their parts.
 type SurveyService interface {
 	// CreateSurvey plans s: it stores the survey with queued parts for each capture of its
-	// kinds whose footprint intersects the zone and whose acquisition time is in the window
-	// (one per batch of at most s.BatchSize parcels under the capture, in space-filling-curve
-	// order of their centroids, when its footprint is known), and counts the parcels in the
-	// zone. The survey is "queued", or "finished" with no parts.
+	// kinds whose footprint intersects the zone (or is not known yet) and whose acquisition
+	// time is in the window: one per batch of at most s.BatchSize of the zone's parcels under
+	// the capture (all of the zone's when its footprint is not known), in space-filling-curve
+	// order of their centroids, or one with no parcels when none is under it. Parcels outside
+	// the zone are never planned. It counts the parcels in the zone. The survey is "queued",
+	// or "finished" with no parts.
 	CreateSurvey(ctx context.Context, s *Survey) ([]*SurveyPart, error)
 	FindSurveyByID(ctx context.Context, id int64) (*Survey, error)
 	// FindSurveys returns surveys newest first and how many match; status, when not "",

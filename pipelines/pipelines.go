@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"path"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -110,6 +111,19 @@ func (p *Pipeline) Hash() string {
 
 // Content returns the pipeline file's bytes.
 func (p *Pipeline) Content() []byte { return bytes.Clone(p.content) }
+
+// BandNames are the capture bands a raster pipeline reads (every role's Band), sorted and
+// each once: a capture without one of them cannot be run, nor paired with.
+func (p *Pipeline) BandNames() []string {
+	var names []string
+	for _, b := range p.Bands {
+		if !slices.Contains(names, b.Band) {
+			names = append(names, b.Band)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
 
 // Detector returns the pipeline's detector of the given type, or nil.
 func (p *Pipeline) Detector(typ string) *Detector {

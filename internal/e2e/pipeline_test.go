@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -20,17 +19,7 @@ import (
 // rows/cols 60..75.
 func s2Scene(t *testing.T, after bool) []byte {
 	t.Helper()
-	sc := sample.Sentinel2(sceneEPSG, 500000, 3500000, 160, 160, after, []sample.Rect{{R0: 60, C0: 60, R1: 76, C1: 76}})
-	dir := t.TempDir()
-	path, err := sc.Write(dir, "s2.tif")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return sceneBytes(t, sample.Sentinel2(sceneEPSG, 500000, 3500000, 160, 160, after, []sample.Rect{{R0: 60, C0: 60, R1: 76, C1: 76}}))
 }
 
 // TestPipelineRun queues the sentinel2 pipeline on a before/after pair through the API: the
@@ -159,21 +148,29 @@ func TestPipelineRun(t *testing.T) {
 	}
 }
 
-// TestSurveyRunsPipeline queues a survey over the pair: the part of the later capture pairs it
-// with the earlier one and finds the roof; the survey counts the finding.
-func TestSurveyRunsPipeline(t *testing.T) {
-	s := startSystem(t)
-	_, _ = pairSetup(t, s)
+// pairSurvey queues a sentinel2 survey over pairSetup's parcels from start to the end of
+// 2026 and checks that it has parts parts.
+func (s *system) pairSurvey(t *testing.T, start string, parts int) surveyResponse {
+	t.Helper()
 	ring, err := toLonLatRing(t, [][2]float64{{500000, 3498400}, {501600, 3498400}, {501600, 3500000}, {500000, 3500000}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	req := map[string]any{"zone": map[string]any{"type": "Polygon", "coordinates": [][][2]float64{ring}},
-		"start": "2026-01-01T00:00:00Z", "end": "2026-12-31T00:00:00Z", "kinds": []string{"sentinel2"}, "pipeline": "sentinel2"}
+		"start": start, "end": "2026-12-31T00:00:00Z", "kinds": []string{"sentinel2"}, "pipeline": "sentinel2"}
 	var sv surveyResponse
-	if code := s.call(t, "POST", "/api/v1/surveys", req, &sv); code != 201 || sv.Progress.Total != 2 {
-		t.Fatalf("POST survey: %d %+v", code, sv)
+	if code := s.call(t, "POST", "/api/v1/surveys", req, &sv); code != 201 || sv.Progress.Total != parts {
+		t.Fatalf("POST survey: %d %+v, want %d parts", code, sv, parts)
 	}
+	return sv
+}
+
+// TestSurveyRunsPipeline queues a survey over the pair: the part of the later capture pairs it
+// with the earlier one and finds the roof; the survey counts the finding.
+func TestSurveyRunsPipeline(t *testing.T) {
+	s := startSystem(t)
+	_, _ = pairSetup(t, s)
+	sv := s.pairSurvey(t, "2026-01-01T00:00:00Z", 2)
 	done := s.waitSurvey(t, sv.ID)
 	if done.Status != offsite.SurveyFinished || done.Progress.Done != 2 || done.Progress.Findings != 1 {
 		t.Errorf("survey = %+v, want finished with the roof's finding", done)
@@ -266,15 +263,7 @@ func TestWarningConfirmed(t *testing.T) {
 	ids, uscc := pairSetup(t, s)
 	// A third date, a month after the second, with the roof still there (and a shed built in
 	// a corner, outside every parcel, so that the file differs).
-	sc := sample.Sentinel2(sceneEPSG, 500000, 3500000, 160, 160, true, []sample.Rect{{R0: 60, C0: 60, R1: 76, C1: 76}, {R0: 150, C0: 0, R1: 153, C1: 3}})
-	path, err := sc.Write(t.TempDir(), "s2.tif")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := sceneBytes(t, sample.Sentinel2(sceneEPSG, 500000, 3500000, 160, 160, true, []sample.Rect{{R0: 60, C0: 60, R1: 76, C1: 76}, {R0: 150, C0: 0, R1: 153, C1: 3}}))
 	if err := s.store.PutCapture(ctx, "s2/pair-2.tif", bytes.NewReader(data), int64(len(data))); err != nil {
 		t.Fatal(err)
 	}

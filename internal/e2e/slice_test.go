@@ -169,7 +169,12 @@ const adminToken = "e2e-admin-token-0123456789"
 // (500000, 3500000) in UTM 50N and returns its bytes.
 func writeScene(t *testing.T, w, h int) []byte {
 	t.Helper()
-	sc := sample.Scene{EPSG: sceneEPSG, X0: 500000, Y0: 3500000, Pixel: 30, Width: w, Height: h, Bands: 4}
+	return sceneBytes(t, sample.Scene{EPSG: sceneEPSG, X0: 500000, Y0: 3500000, Pixel: 30, Width: w, Height: h, Bands: 4})
+}
+
+// sceneBytes writes sc as a GeoTIFF and returns its bytes.
+func sceneBytes(t *testing.T, sc sample.Scene) []byte {
+	t.Helper()
 	path, err := sc.Write(t.TempDir(), "scene.tif")
 	if err != nil {
 		t.Fatal(err)

@@ -1,11 +1,14 @@
 package enforce
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
+	"time"
 )
 
 // SplitMix64 is the PRNG of the double-random draw: Steele, Lea and Flood's SplitMix64
@@ -185,4 +188,59 @@ func Draw(cfg DrawConfig, seed uint64, pool []Candidate, inspectors []Inspector)
 		}
 	}
 	return res, nil
+}
+
+// InputsSHA256 is the SHA-256 of the draw's inputs as stored (the pool with its groups and the
+// inspectors with their conflicts, as JSON): published in their place, it lets whoever is
+// later shown the inputs check that they are the ones the published result came from.
+func (r *DrawResult) InputsSHA256() (string, error) {
+	b, err := json.Marshal(struct {
+		Pool       []Candidate `json:"pool"`
+		Inspectors []Inspector `json:"inspectors"`
+	}{r.Pool, r.Inspectors})
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:]), nil
+}
+
+// PublicDraw is what the public sees of a draw (双随机、一公开, 二.5): when it was drawn, by
+// which procedure, seed and ratios, from how large a pool, and its result: each drawn
+// enterprise by published name and USCC with its inspection mode and inspectors. Nothing
+// internal: not the pool (whose groups tell every enterprise's special supervision, 四.10),
+// not the inspectors' conflicts of interest, not who ran the draw; the targets are in USCC
+// order, not draw order (which follows the groups). InputsSHA256 stands for the inputs.
+type PublicDraw struct {
+	ID           int64          `json:"id"`
+	DrawnAt      time.Time      `json:"drawn_at"`
+	Algorithm    string         `json:"algorithm"`
+	Seed         string         `json:"seed"`
+	Config       DrawConfig     `json:"config"`
+	PoolSize     int            `json:"pool_size"`
+	Targets      []PublicTarget `json:"targets"`
+	InputsSHA256 string         `json:"inputs_sha256"`
+}
+
+// PublicTarget is a drawn enterprise as published.
+type PublicTarget struct {
+	USCC       string   `json:"uscc"`
+	Name       string   `json:"name"`
+	Mode       string   `json:"mode"`
+	Inspectors []string `json:"inspectors"`
+}
+
+// Publish returns the public view of d; names gives the enterprises' published names by USCC.
+func (d *StoredDraw) Publish(names map[string]string) (*PublicDraw, error) {
+	sum, err := d.Result.InputsSHA256()
+	if err != nil {
+		return nil, err
+	}
+	p := &PublicDraw{ID: d.ID, DrawnAt: d.CreatedAt, Algorithm: d.Result.Algorithm, Seed: d.Result.Seed,
+		Config: d.Result.Config, PoolSize: d.Result.PoolSize, Targets: []PublicTarget{}, InputsSHA256: sum}
+	for _, t := range d.Result.Targets {
+		p.Targets = append(p.Targets, PublicTarget{USCC: t.USCC, Name: names[t.USCC], Mode: t.Mode, Inspectors: t.Inspectors})
+	}
+	sort.Slice(p.Targets, func(i, j int) bool { return p.Targets[i].USCC < p.Targets[j].USCC })
+	return p, nil
 }

@@ -60,12 +60,15 @@ type Objection struct {
 
 // ListEntry is one enterprise's passage through the positive list.
 type ListEntry struct {
-	ID              int64       `json:"id"`
-	USCC            string      `json:"uscc"`
-	Status          string      `json:"status"`
-	Admission       Evaluation  `json:"admission"`
-	NoticeStart     *time.Time  `json:"notice_start,omitempty"`
-	NoticeEnd       *time.Time  `json:"notice_end,omitempty"`
+	ID          int64      `json:"id"`
+	USCC        string     `json:"uscc"`
+	Status      string     `json:"status"`
+	Admission   Evaluation `json:"admission"`
+	NoticeStart *time.Time `json:"notice_start,omitempty"`
+	NoticeEnd   *time.Time `json:"notice_end,omitempty"`
+	// NoticePostedAt is the server's time when the notice was put up; the notice period is
+	// counted from it or from NoticeStart, whichever is later.
+	NoticePostedAt  *time.Time  `json:"notice_posted_at,omitempty"`
 	Objections      []Objection `json:"objections"`
 	ValidFrom       *time.Time  `json:"valid_from,omitempty"`
 	ValidTo         *time.Time  `json:"valid_to,omitempty"`
@@ -114,11 +117,21 @@ func day(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
 }
 
-// StartNotice puts a proposed entry on public notice from start to end (二.3); the period
-// must last at least cfg.NoticeMinDays days and must not end in the past.
+// NoticeStartSkew is how far before the server's clock a notice may start: the clerk's clock
+// and the moment a form submitted "now" reaches the server differ by that much at most.
+const NoticeStartSkew = 5 * time.Minute
+
+// StartNotice puts a proposed entry on public notice from start to end (二.3). The notice
+// cannot be back-dated: it starts now or later (NoticeStartSkew allowed), and ends at least
+// cfg.NoticeMinDays days after it starts. now is recorded as NoticePostedAt: List counts the
+// period from the later of the two, by the server's clock.
 func (e *ListEntry) StartNotice(cfg Config, start, end, now time.Time) error {
 	if e.Status != ListProposed {
 		return stateError("start the notice of", e.Status, ListProposed)
+	}
+	if earliest := now.Add(-NoticeStartSkew); start.Before(earliest) {
+		return offsite.Invalid("notice_start", "%s is in the past (now is %s): a public notice starts now or later",
+			start.Format(time.RFC3339), now.Format(time.RFC3339))
 	}
 	if !end.After(start) {
 		return offsite.Invalid("notice_end", "must be after notice_start")
@@ -127,11 +140,22 @@ func (e *ListEntry) StartNotice(cfg Config, start, end, now time.Time) error {
 		return offsite.Invalid("notice_end", "the notice lasts %.1f days; the minimum is %d days (notice_end >= %s)",
 			end.Sub(start).Hours()/24, cfg.NoticeMinDays, min.Format(time.RFC3339))
 	}
-	if end.Before(now) {
-		return offsite.Invalid("notice_end", "is in the past")
-	}
-	e.Status, e.NoticeStart, e.NoticeEnd, e.UpdatedAt = ListNotice, &start, &end, now
+	e.Status, e.NoticeStart, e.NoticeEnd, e.NoticePostedAt, e.UpdatedAt = ListNotice, &start, &end, &now, now
 	return nil
+}
+
+// NoticeOver is when the entry's notice has run its course: its end, and at least
+// cfg.NoticeMinDays days after it was both posted and started, by the server's clock.
+func (e *ListEntry) NoticeOver(cfg Config) time.Time {
+	from := *e.NoticeStart
+	if e.NoticePostedAt != nil && e.NoticePostedAt.After(from) {
+		from = *e.NoticePostedAt
+	}
+	over := from.AddDate(0, 0, cfg.NoticeMinDays)
+	if e.NoticeEnd.After(over) {
+		over = *e.NoticeEnd
+	}
+	return over
 }
 
 // Object records an objection; objections are taken while the entry is on notice.
@@ -177,14 +201,14 @@ func (e *ListEntry) Resolve(id int, outcome, resolution, by string, now time.Tim
 	return nil
 }
 
-// List publishes an entry whose notice has ended with every objection resolved. validFrom
-// defaults to now; the validity lasts cfg.ValidityYears.
+// List publishes an entry whose notice has run its course (NoticeOver) with every objection
+// resolved. validFrom defaults to now; the validity lasts cfg.ValidityYears.
 func (e *ListEntry) List(cfg Config, validFrom, now time.Time) error {
 	if e.Status != ListNotice {
 		return stateError("list", e.Status, ListNotice)
 	}
-	if now.Before(*e.NoticeEnd) {
-		return offsite.Conflict("the public notice runs until %s", e.NoticeEnd.Format(time.RFC3339))
+	if over := e.NoticeOver(cfg); now.Before(over) {
+		return offsite.Conflict("the public notice runs until %s", over.Format(time.RFC3339))
 	}
 	for _, o := range e.Objections {
 		if o.ResolvedAt == nil {

@@ -136,7 +136,8 @@ type Service interface {
 	// EnterpriseEvidence returns the enterprise's parcels with their clips and audits the view.
 	EnterpriseEvidence(ctx context.Context, a Actor, uscc string) ([]EvidenceParcel, error)
 
-	ProposeListEntry(ctx context.Context, a Actor, cfg Config, uscc string, facts Facts) (*ListEntry, error)
+	// ProposeListEntry evaluates the enterprise's admission and starts its list entry at now.
+	ProposeListEntry(ctx context.Context, a Actor, cfg Config, uscc string, facts Facts, now time.Time) (*ListEntry, error)
 	// UpdateListEntry applies fn to the entry (and its enterprise, which fn may bar) under a
 	// row lock, if the entry's version is version.
 	UpdateListEntry(ctx context.Context, a Actor, id int64, version int, action string, fn func(e *ListEntry, ent *Enterprise) (detail any, err error)) (*ListEntry, error)
@@ -163,6 +164,8 @@ type Service interface {
 	CreateDraw(ctx context.Context, a Actor, cfg DrawConfig, seed uint64, inspectors []Inspector) (*StoredDraw, error)
 	FindDrawByID(ctx context.Context, id int64) (*StoredDraw, error)
 	FindDraws(ctx context.Context, offset, limit int) ([]*StoredDraw, int, error)
+	// PublicDraw returns the public view of a draw, with the drawn enterprises' names.
+	PublicDraw(ctx context.Context, id int64) (*PublicDraw, error)
 
 	// PublicNotices returns the entries on public notice at now (二.3), by notice end.
 	PublicNotices(ctx context.Context, now time.Time) ([]Notice, error)

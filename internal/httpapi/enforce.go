@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -138,19 +139,25 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "entry", "400": "bad id", "404": "no such entry"},
 	}, s.handleListGet)
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/notice", operation{
-		Summary: "Put a proposed entry on public notice (at least notice_min_days)", Roles: rolesStaffWrite,
-		Request:   obj([]string{"version", "notice_start", "notice_end"}, map[string]any{"version": version, "notice_start": dateTime, "notice_end": dateTime}),
-		Responses: map[string]string{"200": "on notice", "400": "invalid field", "404": "no such entry", "409": "wrong state or stale version"},
+		Summary:     "Put a proposed entry on public notice (at least notice_min_days)",
+		Description: "The notice starts now or later (a few minutes of clock difference allowed; today's date means now) and cannot be back-dated; the entry can be listed once notice_end has passed and the notice has run notice_min_days by the server's clock.",
+		Roles:       rolesStaffWrite,
+		Request:     obj([]string{"version", "notice_start", "notice_end"}, map[string]any{"version": version, "notice_start": dateTime, "notice_end": dateTime}),
+		Responses:   map[string]string{"200": "on notice", "400": "invalid field", "404": "no such entry", "409": "wrong state or stale version"},
 	}, s.listAction("list.notice", func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
+		now := s.Now()
 		start, err := parseTime("notice_start", in.NoticeStart)
 		if err != nil {
 			return nil, err
+		}
+		if _, derr := time.Parse(time.DateOnly, in.NoticeStart); derr == nil && start.Format(time.DateOnly) == now.In(cst).Format(time.DateOnly) {
+			start = now // "from today" (a date form): the notice starts when it is posted
 		}
 		end, err := parseTime("notice_end", in.NoticeEnd)
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"notice_start": start, "notice_end": end}, e.StartNotice(s.EnforceConfig, start, end, s.Now())
+		return map[string]any{"notice_start": start, "notice_end": end}, e.StartNotice(s.EnforceConfig, start, end, now)
 	}))
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/objections", operation{
 		Summary: "Record an objection received during the notice", Roles: rolesStaffWrite,
@@ -352,10 +359,16 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Query:     map[string]string{"limit": "1..1000, default 100", "offset": "default 0"},
 		Responses: map[string]string{"200": "draws", "400": "bad query parameter"},
 	}, s.handleDrawList)
-	s.handle(mux, "GET", "/public/draws/{id}", operation{
-		Summary: "A published draw (no login): seed, algorithm, ratios and targets", Roles: rolesPublic,
+	s.handle(mux, "GET", "/api/v1/draws/{id}", operation{
+		Summary: "One draw as recorded: its result with the pool, the inspectors and their conflicts, and who ran it", Roles: rolesRead,
 		Responses: map[string]string{"200": "draw", "400": "bad id", "404": "no such draw"},
-	}, s.handleDrawGet)
+	}, recordByID(s, s.Enforce.FindDrawByID))
+	s.handle(mux, "GET", "/public/draws/{id}", operation{
+		Summary:     "A published draw (no login): date, seed, algorithm, ratios, pool size and the drawn enterprises (name, USCC, mode, inspectors)",
+		Description: "Not the pool, its groups or the inspectors' conflicts: inputs_sha256 is the SHA-256 of those inputs as recorded: the compact JSON {\"pool\":…,\"inspectors\":…} of result.pool and result.inspectors of GET /api/v1/draws/{id}.",
+		Roles:       rolesPublic,
+		Responses:   map[string]string{"200": "draw", "400": "bad id", "404": "no such draw"},
+	}, recordByID(s, s.Enforce.PublicDraw))
 
 	s.handle(mux, "GET", "/public/notices", operation{
 		Summary: "Enterprises on public notice before listing (no login), with the notice period and where to object", Roles: rolesPublic,
@@ -962,7 +975,7 @@ func (s *Server) handleListPropose(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	e, err := s.Enforce.ProposeListEntry(r.Context(), PrincipalFromContext(r.Context()).Actor(), s.EnforceConfig, in.USCC, in.Facts)
+	e, err := s.Enforce.ProposeListEntry(r.Context(), PrincipalFromContext(r.Context()).Actor(), s.EnforceConfig, in.USCC, in.Facts, s.Now())
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -1430,18 +1443,21 @@ func (s *Server) handleDrawList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"draws": ds, "total": total})
 }
 
-func (s *Server) handleDrawGet(w http.ResponseWriter, r *http.Request) {
-	id, err := idParam(r, "id")
-	if err != nil {
-		s.Error(w, r, err)
-		return
+// recordByID makes the handler of a GET of the record named by {id}.
+func recordByID[T any](s *Server, find func(ctx context.Context, id int64) (T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := idParam(r, "id")
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		v, err := find(r.Context(), id)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
 	}
-	d, err := s.Enforce.FindDrawByID(r.Context(), id)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, d)
 }
 
 func (s *Server) handlePublicNotices(w http.ResponseWriter, r *http.Request) {

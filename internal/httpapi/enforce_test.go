@@ -578,11 +578,11 @@ func TestDrawAndAuditVerify(t *testing.T) {
 	if d.Result.Seed != "00000000000000ff" || len(d.Result.Targets) != 1 {
 		t.Fatalf("draw: %+v", d)
 	}
-	// Anyone can repeat the published draw from its seed, pool and inspectors.
+	// Whoever may read the recorded draw can repeat it from its seed, pool and inspectors.
 	var pub struct {
 		Result enforce.DrawResult `json:"result"`
 	}
-	e.must(t, 200, "", "GET", fmt.Sprintf("/public/draws/%d", d.ID), nil, &pub)
+	e.must(t, 200, approver, "GET", fmt.Sprintf("/api/v1/draws/%d", d.ID), nil, &pub)
 	seed, err := enforce.ParseSeed(pub.Result.Seed)
 	if err != nil {
 		t.Fatal(err)

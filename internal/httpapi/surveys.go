@@ -31,7 +31,7 @@ func (s *Server) registerSurveyRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/surveys", operation{
 		Summary: "Queue a survey: process the captures of some kinds that cover a zone in a time window",
 		Description: "Planning finds the captures whose footprint intersects the zone and whose acquisition time is in [start, end), " +
-			"and queues one task per capture, or per batch of at most batch_size nearby parcels under it when its footprint is known; the survey's progress counts them. Status follows openEO: created, queued, running, canceled, finished, error.",
+			"and queues one task per batch of at most batch_size nearby parcels of the zone under each (only the zone's parcels: those of a capture whose footprint is not known yet are narrowed once it is; a capture with none of them under it is one task with no parcels); the survey's progress counts them. Status follows openEO: created, queued, running, canceled, finished, error.",
 		Roles: rolesWrite,
 		Request: map[string]any{"type": "object", "required": []string{"start", "end", "kinds", "pipeline"}, "properties": map[string]any{
 			"name":      map[string]any{"type": "string"},

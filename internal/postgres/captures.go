@@ -267,10 +267,14 @@ func (s *CaptureService) ListIngestedCaptures(ctx context.Context, afterID int64
 	return cs, formatError(err)
 }
 
-// FindEarlierCapture returns the latest capture of c's kind acquired before c whose valid-data
-// footprint covers at least minOverlap of c's, or whose footprint is not known yet (not
-// ingested: the caller ingests it and asks again); nil when there is none.
-func (s *CaptureService) FindEarlierCapture(ctx context.Context, c *offsite.Capture, minOverlap float64) (_ *offsite.Capture, err error) {
+// FindEarlierCapture returns the latest capture of c's kind acquired before c that a pipeline
+// reading bands can pair c with: not failed, and either ingested with a valid-data footprint
+// covering at least minOverlap of c's and every one of bands, or not ingested yet (the caller
+// ingests it and asks again). nil when there is none. A band is found as raster.ReadBands
+// finds it: by the description of a band, by its 1-based number, or, in a one-band file, by
+// the file's name (its stem, or what follows the stem's last '_'); a capture ingested before
+// band descriptions were recorded is taken to have the named ones.
+func (s *CaptureService) FindEarlierCapture(ctx context.Context, c *offsite.Capture, minOverlap float64, bands []string) (_ *offsite.Capture, err error) {
 	defer derrors.Wrap(&err, "FindEarlierCapture(%d)", c.ID)
 	if c.Footprint == nil {
 		return nil, nil
@@ -279,11 +283,22 @@ func (s *CaptureService) FindEarlierCapture(ctx context.Context, c *offsite.Capt
 	if err != nil {
 		return nil, err
 	}
-	got, err := scanCapture(s.db.Pool.QueryRow(ctx, `SELECT `+captureColumns+` FROM captures
-		WHERE kind = $1 AND acquired_at < $2 AND id <> $3 AND status <> 'failed'
-			AND (footprint IS NULL OR ST_Intersects(footprint, ST_GeomFromEWKB($4::bytea))
-				AND ST_Area(ST_Intersection(footprint, ST_GeomFromEWKB($4::bytea))) >= $5 * ST_Area(ST_GeomFromEWKB($4::bytea)))
-		ORDER BY acquired_at DESC, id DESC LIMIT 1`, c.Kind, c.AcquiredAt, c.ID, fp, minOverlap))
+	if bands == nil {
+		bands = []string{}
+	}
+	got, err := scanCapture(s.db.Pool.QueryRow(ctx, `
+		WITH c AS (SELECT *, regexp_replace(regexp_replace(cog_key, '^.*/', ''), '\.[^.]*$', '') AS stem FROM captures
+			WHERE kind = $1 AND acquired_at < $2 AND id <> $3 AND status <> 'failed')
+		SELECT `+captureColumns+` FROM c
+		WHERE ingested_at IS NULL
+			OR footprint IS NOT NULL AND ST_Intersects(footprint, ST_GeomFromEWKB($4::bytea))
+				AND ST_Area(ST_Intersection(footprint, ST_GeomFromEWKB($4::bytea))) >= $5 * ST_Area(ST_GeomFromEWKB($4::bytea))
+				AND NOT EXISTS (SELECT 1 FROM unnest($6::text[]) AS need(name) WHERE NOT (
+					CASE WHEN need.name ~ '^[0-9]{1,9}$' THEN need.name::int BETWEEN 1 AND c.bands ELSE false END
+					OR EXISTS (SELECT 1 FROM jsonb_array_elements(c.band_stats) b WHERE lower(btrim(b->>'description')) = lower(need.name))
+					OR c.bands = 1 AND lower(need.name) IN (lower(c.stem), lower(coalesce(substring(c.stem FROM '_([^_]+)$'), c.stem)))
+					OR jsonb_array_length(c.band_stats) = 0 AND need.name !~ '^[0-9]{1,9}$'))
+		ORDER BY acquired_at DESC, id DESC LIMIT 1`, c.Kind, c.AcquiredAt, c.ID, fp, minOverlap, bands))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

@@ -528,8 +528,8 @@ func saveEnterpriseFlags(ctx context.Context, tx pgx.Tx, e *enforce.Enterprise) 
 	return err
 }
 
-// ProposeListEntry evaluates the enterprise's admission and starts a list entry.
-func (s *EnforceService) ProposeListEntry(ctx context.Context, a enforce.Actor, cfg enforce.Config, uscc string, facts enforce.Facts) (_ *enforce.ListEntry, err error) {
+// ProposeListEntry evaluates the enterprise's admission and starts a list entry at now.
+func (s *EnforceService) ProposeListEntry(ctx context.Context, a enforce.Actor, cfg enforce.Config, uscc string, facts enforce.Facts, now time.Time) (_ *enforce.ListEntry, err error) {
 	defer derrors.Wrap(&err, "ProposeListEntry(%q)", uscc)
 	var out *enforce.ListEntry
 	var refusal error
@@ -543,7 +543,7 @@ func (s *EnforceService) ProposeListEntry(ctx context.Context, a enforce.Actor, 
 			return offsite.Conflict("enterprise %s already has a list entry that is %s", uscc, ent.ListStatus)
 		}
 		ev := enforce.Evaluate(cfg.Admission, facts)
-		e, err := enforce.Propose(ent, ev, time.Now())
+		e, err := enforce.Propose(ent, ev, now)
 		if err != nil {
 			// The refusal is part of the record: commit its audit entry, then report it.
 			refusal = err
@@ -784,6 +784,30 @@ func (s *EnforceService) PublicNotices(ctx context.Context, now time.Time) (_ []
 		out = append(out, n)
 	}
 	return out, formatError(rows.Err())
+}
+
+// PublicDraw returns the public view of a draw (enforce.StoredDraw.Publish) with the names
+// of the enterprises drawn.
+func (s *EnforceService) PublicDraw(ctx context.Context, id int64) (_ *enforce.PublicDraw, err error) {
+	defer derrors.Wrap(&err, "PublicDraw(%d)", id)
+	d, err := s.FindDrawByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	usccs := make([]string, len(d.Result.Targets))
+	for i, t := range d.Result.Targets {
+		usccs[i] = t.USCC
+	}
+	rows, err := s.db.Pool.Query(ctx, `SELECT uscc, name FROM enterprises WHERE uscc = ANY($1)`, usccs)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	names := map[string]string{}
+	var uscc, name string
+	if _, err := pgx.ForEachRow(rows, []any{&uscc, &name}, func() error { names[uscc] = name; return nil }); err != nil {
+		return nil, formatError(err)
+	}
+	return d.Publish(names)
 }
 
 func (s *EnforceService) readPublicList(ctx context.Context, now time.Time) ([]enforce.Publication, error) {

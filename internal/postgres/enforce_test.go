@@ -47,7 +47,7 @@ func MustListed(tb testing.TB, s *EnforceService, uscc string) *enforce.ListEntr
 	tb.Helper()
 	ctx := context.Background()
 	cfg := enforce.DefaultConfig()
-	e, err := s.ProposeListEntry(ctx, admin, cfg, uscc, goodFacts())
+	e, err := s.ProposeListEntry(ctx, admin, cfg, uscc, goodFacts(), time.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -150,11 +150,11 @@ func TestListConcurrentUpdatesOneWins(t *testing.T) {
 	s := mustEnforce(t, MustOpen(t))
 	MustEnterprise(t, s, testUSCC, "north")
 	cfg := enforce.DefaultConfig()
-	e, err := s.ProposeListEntry(ctx, admin, cfg, testUSCC, goodFacts())
+	e, err := s.ProposeListEntry(ctx, admin, cfg, testUSCC, goodFacts(), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ProposeListEntry(ctx, admin, cfg, testUSCC, goodFacts()); !errors.Is(err, offsite.ErrConflict) {
+	if _, err := s.ProposeListEntry(ctx, admin, cfg, testUSCC, goodFacts(), time.Now()); !errors.Is(err, offsite.ErrConflict) {
 		t.Errorf("second proposal: %v", err)
 	}
 	const n = 8
@@ -217,7 +217,7 @@ func TestListRemovalBarsAndPublicList(t *testing.T) {
 	if !ent.Barred || ent.ListStatus != enforce.ListRemoved {
 		t.Errorf("after barring removal: %+v", ent)
 	}
-	if _, err := s.ProposeListEntry(ctx, admin, enforce.DefaultConfig(), testUSCC, goodFacts()); !errors.Is(err, offsite.ErrConflict) {
+	if _, err := s.ProposeListEntry(ctx, admin, enforce.DefaultConfig(), testUSCC, goodFacts(), time.Now()); !errors.Is(err, offsite.ErrConflict) {
 		t.Errorf("re-admission of a barred enterprise: %v", err)
 	}
 	pub, _, _ = s.PublicList(ctx, time.Now(), 0, 0)

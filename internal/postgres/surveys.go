@@ -54,19 +54,28 @@ func (s *SurveyService) CreateSurvey(ctx context.Context, sv *offsite.Survey) (_
 	}
 	var parts []*offsite.SurveyPart
 	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		// The survey's parcels: those in the zone, and only those, whatever else lies under
+		// its captures. Each carries the geohash of its centroid: sorted by it, nearby
+		// parcels are neighbours (Z-order), so that a batch reads a compact window.
+		if _, err := tx.Exec(ctx, `
+			CREATE TEMPORARY TABLE survey_parcels ON COMMIT DROP AS
+			SELECT p.id, p.geom, ST_GeoHash(ST_Centroid(p.geom), 16) AS gh FROM parcels p
+			WHERE ST_Intersects(p.geom, ST_GeomFromEWKB($1::bytea))`, zone); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE INDEX ON survey_parcels USING gist (geom); ANALYZE survey_parcels`); err != nil {
+			return err
+		}
 		var id int64
 		err := tx.QueryRow(ctx, `
 			INSERT INTO surveys (name, zone, window_start, window_end, kinds, pipeline, created_by, parcels, status, zone_id, batch_size)
-			VALUES ($1, ST_GeomFromEWKB($2::bytea), $3, $4, $5, $6, $7,
-				(SELECT count(*) FROM parcels WHERE ST_Intersects(geom, ST_GeomFromEWKB($2::bytea))), 'queued', $8, $9)
+			VALUES ($1, ST_GeomFromEWKB($2::bytea), $3, $4, $5, $6, $7, (SELECT count(*) FROM survey_parcels), 'queued', $8, $9)
 			RETURNING id`,
 			sv.Name, zone, sv.WindowStart, sv.WindowEnd, sv.Kinds, sv.Pipeline, sv.CreatedBy, sv.ZoneID, sv.BatchSize).Scan(&id)
 		if err != nil {
 			return err
 		}
-		// The survey's captures: those whose footprint is known and has parcels under it are
-		// split into batches of parcels in Z-order of their centroids (geohash: nearby parcels
-		// share a prefix), so that a batch reads a compact window; the others are one part.
+		// The survey's captures: those whose footprint intersects the zone, or is not known yet.
 		_, err = tx.Exec(ctx, `
 			CREATE TEMPORARY TABLE survey_captures ON COMMIT DROP AS
 			SELECT c.id, c.footprint, c.acquired_at FROM captures c
@@ -76,20 +85,29 @@ func (s *SurveyService) CreateSurvey(ctx context.Context, sv *offsite.Survey) (_
 		if err != nil {
 			return err
 		}
+		// Each capture's parcels (the survey's parcels under its footprint; all of them when
+		// the footprint is not known: the worker keeps those under it once it is) in batches
+		// of at most BatchSize (one batch when it is not positive), planned in one statement.
 		if _, err = tx.Exec(ctx, `
 			INSERT INTO survey_parts (survey_id, capture_id, batch, parcel_ids)
 			SELECT $1, capture_id, batch, array_agg(parcel_id ORDER BY ord) FROM (
-				SELECT c.id AS capture_id, p.id AS parcel_id, row_number() OVER w AS ord,
-					(row_number() OVER w - 1) / $2 AS batch
-				FROM survey_captures c JOIN parcels p ON ST_Intersects(p.geom, c.footprint)
-				WHERE $2 > 0
-				WINDOW w AS (PARTITION BY c.id ORDER BY ST_GeoHash(ST_Centroid(p.geom), 16), p.id)) m
+				SELECT capture_id, parcel_id, row_number() OVER w AS ord,
+					CASE WHEN $2 > 0 THEN (row_number() OVER w - 1) / $2 ELSE 0 END AS batch
+				FROM (
+					SELECT c.id AS capture_id, p.id AS parcel_id, p.gh
+					FROM survey_captures c JOIN survey_parcels p ON ST_Intersects(p.geom, c.footprint)
+					UNION ALL
+					SELECT c.id, p.id, p.gh FROM survey_captures c CROSS JOIN survey_parcels p WHERE c.footprint IS NULL
+				) m
+				WINDOW w AS (PARTITION BY capture_id ORDER BY gh, parcel_id)) b
 			GROUP BY capture_id, batch`, id, sv.BatchSize); err != nil {
 			return err
 		}
+		// A capture over the zone with none of its parcels under it is still ingested and
+		// clipped, with no parcel of its own to detect on.
 		if _, err = tx.Exec(ctx, `
-			INSERT INTO survey_parts (survey_id, capture_id)
-			SELECT $1, c.id FROM survey_captures c
+			INSERT INTO survey_parts (survey_id, capture_id, parcel_ids)
+			SELECT $1, c.id, '{}' FROM survey_captures c
 			WHERE NOT EXISTS (SELECT 1 FROM survey_parts p WHERE p.survey_id = $1 AND p.capture_id = c.id)`, id); err != nil {
 			return err
 		}

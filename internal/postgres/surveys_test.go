@@ -112,8 +112,8 @@ func TestSurveyLifecycle(t *testing.T) {
 
 // TestSurveyBatches plans a survey over a capture with a known footprint and 10 parcels on a
 // row and 10 on another far away, in batches of 5: four batches, each of parcels of one row
-// (Z-order keeps neighbours together), every parcel once; a capture not ingested yet is one
-// part for all its parcels.
+// (Z-order keeps neighbours together), every parcel once; a capture not ingested yet is
+// planned on the same batches of the zone's parcels.
 func TestSurveyBatches(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpen(t)
@@ -152,26 +152,25 @@ func TestSurveyBatches(t *testing.T) {
 		return parts
 	}
 	parts := plan()
-	if len(parts) != 5 {
-		t.Fatalf("%d parts, want 4 batches of the ingested capture and 1 of the fresh one", len(parts))
+	if len(parts) != 8 {
+		t.Fatalf("%d parts, want 4 batches of each capture", len(parts))
 	}
-	seen := map[string]bool{}
-	for i, p := range parts[:4] {
-		if p.CaptureID != ingested.ID || p.Batch != i || len(p.ParcelIDs) != 5 {
-			t.Fatalf("part %d = %+v", i, p)
-		}
-		for _, id := range p.ParcelIDs {
-			if id[:2] != p.ParcelIDs[0][:2] {
-				t.Errorf("batch %d mixes the rows: %v", i, p.ParcelIDs)
+	for c, capture := range []*offsite.Capture{ingested, fresh} {
+		seen := map[string]bool{}
+		for i, p := range parts[4*c : 4*c+4] {
+			if p.CaptureID != capture.ID || p.Batch != i || len(p.ParcelIDs) != 5 {
+				t.Fatalf("part %d of capture %d = %+v", i, capture.ID, p)
 			}
-			seen[id] = true
+			for _, id := range p.ParcelIDs {
+				if id[:2] != p.ParcelIDs[0][:2] {
+					t.Errorf("batch %d mixes the rows: %v", i, p.ParcelIDs)
+				}
+				seen[id] = true
+			}
 		}
-	}
-	if len(seen) != 20 {
-		t.Errorf("batches cover %d parcels, want 20", len(seen))
-	}
-	if p := parts[4]; p.CaptureID != fresh.ID || p.Batch != 0 || p.ParcelIDs != nil {
-		t.Errorf("part of the capture not ingested = %+v", p)
+		if len(seen) != 20 {
+			t.Errorf("batches of capture %d cover %d parcels, want 20", capture.ID, len(seen))
+		}
 	}
 	// Planning is deterministic: the same parcels in the same batches.
 	for i, p := range plan() {

@@ -579,14 +579,15 @@ func (h *SweepHandler) registerSidecars(ctx context.Context, run *offsite.Nightl
 
 // SurveyPartHandler processes one capture of a survey: it ingests and clips it, then runs the
 // survey's pipeline on it, paired with the nearest earlier capture of the same kind that
-// covers at least half of it (one date alone when there is none), and records the part's
-// outcome, which ends the survey when it was the last. A part of a canceled survey does
-// nothing.
+// the pipeline can use (detect), and records the part's outcome, which ends the survey when
+// it was the last. A part of a canceled survey does nothing.
 type SurveyPartHandler struct{ *Deps }
 
 // PairFinder finds the capture a change detection pairs a capture with.
 type PairFinder interface {
-	FindEarlierCapture(ctx context.Context, c *offsite.Capture, minOverlap float64) (*offsite.Capture, error)
+	// FindEarlierCapture returns the latest capture of c's kind before it, not failed, that
+	// has bands and covers minOverlap of c, or one not ingested yet; nil when there is none.
+	FindEarlierCapture(ctx context.Context, c *offsite.Capture, minOverlap float64, bands []string) (*offsite.Capture, error)
 }
 
 // minPairOverlap is the share of a capture's valid footprint that its earlier pair must cover.
@@ -640,6 +641,9 @@ func (h *SurveyPartHandler) part(ctx context.Context, p *offsite.SurveyPart) (cl
 			}
 		}
 	}
+	if p.ParcelIDs != nil && len(p.ParcelIDs) == 0 {
+		return clips, 0, nil // none of the survey's parcels is under the capture
+	}
 	sv, err := h.Surveys.FindSurveyByID(ctx, p.SurveyID)
 	if err != nil {
 		return clips, 0, err
@@ -661,9 +665,10 @@ func (h *SurveyPartHandler) part(ctx context.Context, p *offsite.SurveyPart) (cl
 
 // detect runs pipe on capture c (surveys and the nightly schedule alike), on the parcels
 // parcelIDs under it (nil: every parcel under it), and returns the number of findings
-// recorded. A pipeline that detects change pairs c with the nearest
-// earlier capture of its kind that covers at least half of it (one date alone when there is
-// none).
+// recorded. A pipeline that detects change pairs c with the nearest earlier capture of its
+// kind that it can use: not failed, with every band the pipeline reads, covering at least
+// half of c (one date alone when there is none). A capture it cannot use (a one-band scene
+// registered as sentinel2) is passed over, not paired with every later one.
 func (d *Deps) detect(ctx context.Context, c *offsite.Capture, pipe *pipelines.Pipeline, parcelIDs []string) (int, error) {
 	if d.Findings == nil {
 		return 0, nil // clipping only: nowhere to record findings
@@ -673,7 +678,7 @@ func (d *Deps) detect(ctx context.Context, c *offsite.Capture, pipe *pipelines.P
 		// A candidate not ingested yet (its own part may be running) is ingested here, which
 		// is idempotent, and the search repeated with its footprint known.
 		for range 5 {
-			before, err := pf.FindEarlierCapture(ctx, c, minPairOverlap)
+			before, err := pf.FindEarlierCapture(ctx, c, minPairOverlap, pipe.BandNames())
 			if err != nil {
 				return 0, err
 			}

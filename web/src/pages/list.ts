@@ -51,7 +51,9 @@ function entryCard(e: any, name: string, cfg: any, refresh: () => void): HTMLEle
   const may = (p: string) => can('POST /api/v1/positive-list/{id}' + p);
   const acts: HTMLElement[] = [];
   const st = e.status;
-  const day = (offset: number) => new Date(Date.now() + offset * 86400e3).toISOString().slice(0, 10);
+  // Dates in China Standard Time (UTC+8), as the API reads a date: today's date starts the
+  // notice now; the UTC date would be yesterday's before 08:00 and be refused as back-dated.
+  const day = (offset: number) => new Date(Date.now() + 8 * 3600e3 + offset * 86400e3).toISOString().slice(0, 10);
   if (st === 'proposed' && may('/notice'))
     acts.push(form([field(t('notice_start'), h('input', { type: 'date', name: 'notice_start', value: day(0), required: true })),
       field(t('notice_end'), h('input', { type: 'date', name: 'notice_end', value: day((cfg.notice_min_days || 7) + 1), required: true }))],
