@@ -2,7 +2,6 @@ package raster
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/airbusgeo/godal"
+
+	"github.com/offsite/offsite/internal/testenv"
 )
 
 // MustWriteBands writes a 20 × 20 UInt16 GeoTIFF of len(values) bands (UTM 50N, 10 m), band
@@ -51,35 +52,6 @@ func MustWriteBands(tb testing.TB, path string, values []float64, descs []string
 	}
 }
 
-// MustDropExtraSamples rewrites the ExtraSamples tag (338) of the first directory of a
-// little-endian classic TIFF to count 1, so that the photometric channels and extra samples no
-// longer add up to SamplesPerPixel: GDAL warns "TIFFReadDirectory: Sum of Photometric
-// type-related color channels and ExtraSamples doesn't match SamplesPerPixel" and reads on.
-func MustDropExtraSamples(tb testing.TB, path string) {
-	tb.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	le := binary.LittleEndian
-	if string(b[:2]) != "II" || le.Uint16(b[2:]) != 42 {
-		tb.Fatalf("%s: not a little-endian classic TIFF", path)
-	}
-	ifd := le.Uint32(b[4:])
-	n := int(le.Uint16(b[ifd:]))
-	for i := 0; i < n; i++ {
-		e := int(ifd) + 2 + 12*i
-		if le.Uint16(b[e:]) == 338 {
-			le.PutUint32(b[e+4:], 1)
-			if err := os.WriteFile(path, b, 0o644); err != nil {
-				tb.Fatal(err)
-			}
-			return
-		}
-	}
-	tb.Fatalf("%s: no ExtraSamples tag", path)
-}
-
 // TestReadBandsGDALWarning reads a 5-band TIFF written as PHOTOMETRIC=RGB whose ExtraSamples
 // tag counts one sample too few: GDAL warns but reads it, so ReadBands reads every band and
 // reports the warning, where the strict handler refuses the file.
@@ -88,7 +60,7 @@ func TestReadBandsGDALWarning(t *testing.T) {
 	values := []float64{1100, 1200, 1300, 2400, 1700}
 	descs := []string{"B02", "B03", "B04", "B08", "B12"}
 	MustWriteBands(t, path, values, descs, []string{"PHOTOMETRIC=RGB", "INTERLEAVE=PIXEL"}, nil)
-	MustDropExtraSamples(t, path)
+	testenv.MustDropExtraSamples(t, path)
 
 	// The strict handler (warnings are errors) refuses the file: the warning is real.
 	ds, err := godal.Open(path, godal.RasterOnly(), godal.Drivers(readDrivers...), errLogger)
