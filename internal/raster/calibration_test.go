@@ -54,7 +54,7 @@ func MustWriteBands(tb testing.TB, path string, values []float64, descs []string
 
 // TestReadBandsGDALWarning reads a 5-band TIFF written as PHOTOMETRIC=RGB whose ExtraSamples
 // tag counts one sample too few: GDAL warns but reads it, so ReadBands reads every band and
-// reports the warning, where the strict handler refuses the file.
+// reports the warning, and Ingest converts it, where the strict handler refuses the file.
 func TestReadBandsGDALWarning(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rgb5.tif")
 	values := []float64{1100, 1200, 1300, 2400, 1700}
@@ -85,6 +85,23 @@ func TestReadBandsGDALWarning(t *testing.T) {
 	}
 	if len(b.Warnings) == 0 || !strings.HasPrefix(b.Warnings[0], "rgb5.tif: ") || !strings.Contains(b.Warnings[0], "ExtraSamples doesn't match SamplesPerPixel") {
 		t.Errorf("warnings %q, want the ExtraSamples warning prefixed with the file", b.Warnings)
+	}
+
+	// Ingest (the workers' first step) takes it too, says why, and its COG reads cleanly.
+	cog := filepath.Join(t.TempDir(), "cog.tif")
+	res, err := Ingest(context.Background(), Env{AllowLocalFiles: true}, FileSource(path), IngestOptions{COGPath: cog})
+	if err != nil {
+		t.Fatalf("Ingest: %v", err)
+	}
+	if !res.COGWritten || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "ExtraSamples doesn't match SamplesPerPixel") {
+		t.Errorf("ingest: COG written %v, warnings %q; want the COG and the ExtraSamples warning", res.COGWritten, res.Warnings)
+	}
+	c, err := ReadBands(context.Background(), Env{AllowLocalFiles: true}, []Source{FileSource(cog)}, BandsOptions{Bands: descs})
+	if err != nil {
+		t.Fatalf("ReadBands of the COG: %v", err)
+	}
+	if len(c.Warnings) != 0 || c.Get("B12")[0] != float32(values[4]) {
+		t.Errorf("COG: warnings %q, B12 %v; want none and %v", c.Warnings, c.Get("B12")[0], values[4])
 	}
 
 	// A failure is still an error: the same file cut short.
@@ -139,24 +156,13 @@ func TestReadBandsOptionalAndCalibration(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".tif")
 			MustWriteBands(t, path, values, descs, nil, tc.set)
-			b, err := ReadBands(context.Background(), Env{AllowLocalFiles: true}, []Source{FileSource(path)},
-				BandsOptions{Bands: []string{"B02", "B8A", "B04", "SCL"}, Optional: []string{"b8a", "SCL"}})
-			if err != nil {
+			// The COG the workers ingest keeps the metadata: read both.
+			cog := strings.TrimSuffix(path, ".tif") + ".cog.tif"
+			if _, err := Ingest(context.Background(), Env{AllowLocalFiles: true}, FileSource(path), IngestOptions{COGPath: cog}); err != nil {
 				t.Fatal(err)
 			}
-			if got := strings.Join(b.Names, ","); got != "B02,B04" {
-				t.Errorf("names %s, want B02,B04", got)
-			}
-			if got := strings.Join(b.Missing, ","); got != "B8A,SCL" {
-				t.Errorf("missing %s, want B8A,SCL", got)
-			}
-			if len(b.Calibration) != 2 {
-				t.Fatalf("%d calibrations, want 2", len(b.Calibration))
-			}
-			for i, c := range b.Calibration {
-				if !near(c.Scale, tc.want.Scale) || !near(c.Offset, tc.want.Offset) || c.Source != tc.want.Source {
-					t.Errorf("band %s calibration %+v, want %+v", b.Names[i], c, tc.want)
-				}
+			for _, p := range []string{path, cog} {
+				checkCalibration(t, p, tc.want)
 			}
 		})
 	}
@@ -166,6 +172,31 @@ func TestReadBandsOptionalAndCalibration(t *testing.T) {
 		BandsOptions{Bands: []string{"B02", "B11"}, Optional: []string{"SCL"}})
 	if !errors.Is(err, ErrUnusableScene) || !strings.Contains(err.Error(), `no band "B11"`) {
 		t.Errorf("required band missing: %v, want ErrUnusableScene naming B11", err)
+	}
+}
+
+// checkCalibration reads B02, B04 and the optional B8A and SCL of path (which has only B02
+// and B04) and checks that both bands' calibration is want.
+func checkCalibration(t *testing.T, path string, want Calibration) {
+	t.Helper()
+	b, err := ReadBands(context.Background(), Env{AllowLocalFiles: true}, []Source{FileSource(path)},
+		BandsOptions{Bands: []string{"B02", "B8A", "B04", "SCL"}, Optional: []string{"b8a", "SCL"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(b.Names, ","); got != "B02,B04" {
+		t.Errorf("%s: names %s, want B02,B04", path, got)
+	}
+	if got := strings.Join(b.Missing, ","); got != "B8A,SCL" {
+		t.Errorf("%s: missing %s, want B8A,SCL", path, got)
+	}
+	if len(b.Calibration) != 2 {
+		t.Fatalf("%s: %d calibrations, want 2", path, len(b.Calibration))
+	}
+	for i, c := range b.Calibration {
+		if !near(c.Scale, want.Scale) || !near(c.Offset, want.Offset) || c.Source != want.Source {
+			t.Errorf("%s: band %s calibration %+v, want %+v", path, b.Names[i], c, want)
+		}
 	}
 }
 

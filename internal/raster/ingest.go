@@ -54,6 +54,8 @@ type IngestResult struct {
 	IsCOG bool
 	// COGWritten reports whether a COG was written to IngestOptions.COGPath.
 	COGWritten bool
+	// Warnings are the GDAL warnings raised on the source: it was ingested anyway.
+	Warnings []string
 }
 
 // Ingest checks that a capture is usable and describes it: CRS,
@@ -128,6 +130,7 @@ func Ingest(ctx context.Context, env Env, src Source, opts IngestOptions) (res *
 		}
 		res.COGWritten = true
 	}
+	res.Warnings = s.warn.list()
 	return res, nil
 }
 
@@ -165,7 +168,7 @@ func ToCOG(ctx context.Context, env Env, src Source, dst string) (err error) {
 func writeCOG(s *scene, dst string) error {
 	sw := []string{"-of", "COG", "-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=YES",
 		"-co", "BLOCKSIZE=256", "-co", "OVERVIEWS=AUTO", "-co", "BIGTIFF=IF_SAFER", "-co", "NUM_THREADS=2"}
-	out, err := s.ds.Translate(dst, sw, godal.ConfigOption(s.cfg...), errLogger)
+	out, err := s.ds.Translate(dst, sw, godal.ConfigOption(s.cfg...), s.log)
 	if err != nil {
 		return fmt.Errorf("raster: convert %s to cog: %w", s.name, err)
 	}
@@ -185,7 +188,7 @@ func validFootprint(ctx context.Context, a *access, s *scene, m *meta, size int)
 	n := w * h
 	buf := make([]float64, m.bands*n)
 	if err := s.ds.Read(0, 0, buf, w, h, godal.Window(m.width, m.height), godal.BandInterleaved(),
-		godal.Resampling(godal.Nearest), godal.ConfigOption(s.cfg...), errLogger); err != nil {
+		godal.Resampling(godal.Nearest), godal.ConfigOption(s.cfg...), s.log); err != nil {
 		return nil, nil, a.readError(ctx, "read "+s.name, err)
 	}
 	valid := make([]byte, n)

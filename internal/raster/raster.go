@@ -365,12 +365,16 @@ const maxWarnings = 20
 // — e.g. a TIFF whose ExtraSamples do not add up to its SamplesPerPixel —
 // and the warning is kept for the caller to record (Bands.Warnings).
 type warnLog struct {
+	name string // the name GDAL opened, which it puts before some messages
 	mu   sync.Mutex
 	msgs []string
 }
 
 func (w *warnLog) handle(ec godal.ErrorCategory, code int, msg string) error {
 	msg = strings.TrimSpace(msg)
+	if ec == godal.CE_Warning {
+		msg = strings.TrimPrefix(msg, w.name+": ")
+	}
 	switch {
 	case ec < godal.CE_Warning:
 		return nil
@@ -401,6 +405,7 @@ type sceneLogger interface {
 	godal.BandIOOption
 	godal.DatasetIOOption
 	godal.DatasetWarpOption
+	godal.DatasetTranslateOption
 	godal.GetGeoTransformOption
 	godal.MetadataOption
 }
@@ -422,7 +427,7 @@ type scene struct {
 func (a *access) openScene(src Source) (*scene, error) {
 	name := a.gdalName(src)
 	cfg := a.cfg
-	w := &warnLog{}
+	w := &warnLog{name: name}
 	log := godal.ErrLogger(w.handle)
 	ds, err := godal.Open(name, godal.RasterOnly(), godal.Drivers(readDrivers...),
 		godal.ConfigOption(cfg...), log)
