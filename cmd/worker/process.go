@@ -68,7 +68,7 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	gcj02 := fs.Bool("gcj02", false, "parcel coordinates are GCJ-02 (Chinese web maps): convert them to WGS84")
 	repair := fs.Bool("repair", false, "repair invalid parcel geometries with GDAL's MakeValid instead of refusing them")
 	idProp := fs.String("id-property", "parcel_id", "attribute that holds the parcel id")
-	noArtifacts := fs.Bool("no-artifacts", false, "write only the findings and the manifest, no clips or quick-looks")
+	noArtifacts := fs.Bool("no-artifacts", false, "write only the findings, the candidates and the manifest, no clips or quick-looks")
 	overwrite := fs.Bool("overwrite", false, "remove an earlier run's outputs from --out first")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -137,7 +137,8 @@ type Inputs struct {
 	// MaxWindowM bounds the side of the parcels' envelope read at once; parcels further
 	// apart are processed in separate windows. 0 means DefaultMaxWindowM.
 	MaxWindowM float64
-	// SkipArtifacts writes only findings.geojson, the finding files and the manifest.
+	// SkipArtifacts writes only findings.geojson, candidates.geojson, the finding files and
+	// the manifest.
 	SkipArtifacts bool
 }
 
