@@ -60,13 +60,18 @@ type Pipeline struct {
 }
 
 // BandMap says which band of a capture plays a role and how its values become reflectance:
-// value × Scale + Offset.
+// value × Scale + Offset. Scale and Offset are defaults: a capture whose metadata gives its
+// bands' scale and offset (STAC raster:bands, GDAL scale/offset, Sentinel-2 BOA_ADD_OFFSET)
+// is converted as it says.
 type BandMap struct {
 	// Band is the capture's band: its name in the STAC item (e.g. "B04", "SCL") or its
 	// 1-based number as text.
 	Band   string  `yaml:"band"`
 	Scale  float64 `yaml:"scale"` // default 1
 	Offset float64 `yaml:"offset"`
+	// Optional lets a capture lack the band: the detectors that need it are skipped, with
+	// the reason in the run's manifest, and the others run.
+	Optional bool `yaml:"optional"`
 }
 
 // Apply converts a raw band value to the role's units.
@@ -87,6 +92,10 @@ type Detector struct {
 	// Warnings turn findings into early warnings: the first rule a finding matches gives
 	// its severity; findings matching none raise no warning.
 	Warnings []Warning `yaml:"warnings"`
+	// ReportMinScore is the score below which a finding is only a candidate: kept apart
+	// from the findings (candidates.geojson), never recorded as a finding nor opening an
+	// inspection. Default 0: every finding is reported.
+	ReportMinScore float64 `yaml:"report_min_score"`
 
 	Change     *detect.ChangeParams     `yaml:"-"`
 	Hotspot    *detect.HotspotParams    `yaml:"-"`
@@ -134,6 +143,10 @@ func (p *Pipeline) Detector(typ string) *Detector {
 	}
 	return nil
 }
+
+// Reported reports whether a finding of detector d reaches its report threshold; below it
+// the finding is only a candidate.
+func (d *Detector) Reported(f detect.Finding) bool { return f.Score >= d.ReportMinScore }
 
 // Severity returns the early-warning severity of a finding of detector d, or "" when no
 // rule matches.
@@ -233,10 +246,11 @@ type rawPipeline struct {
 }
 
 type rawDetector struct {
-	Name     string    `yaml:"name"`
-	Type     string    `yaml:"type"`
-	Params   yaml.Node `yaml:"params"`
-	Warnings []Warning `yaml:"warnings"`
+	Name           string    `yaml:"name"`
+	Type           string    `yaml:"type"`
+	Params         yaml.Node `yaml:"params"`
+	Warnings       []Warning `yaml:"warnings"`
+	ReportMinScore float64   `yaml:"report_min_score"`
 }
 
 var paramTypes = map[string]reflect.Type{
@@ -338,7 +352,10 @@ func Parse(name string, data []byte) (*Pipeline, error) {
 		if (rd.Type == TypeTrack) != trackKinds[p.Kind] {
 			return nil, fail(at+".type", dl, "a %s detector does not run on %s captures", rd.Type, p.Kind)
 		}
-		d := Detector{Name: rd.Name, Type: rd.Type, Warnings: rd.Warnings}
+		d := Detector{Name: rd.Name, Type: rd.Type, Warnings: rd.Warnings, ReportMinScore: rd.ReportMinScore}
+		if d.ReportMinScore < 0 || d.ReportMinScore > 1 {
+			return nil, fail(at+".report_min_score", dl, "must be in [0,1]")
+		}
 		if d.Name == "" {
 			d.Name = d.Type
 		}
@@ -376,7 +393,7 @@ func Parse(name string, data []byte) (*Pipeline, error) {
 		case *detect.TrackParams:
 			d.Track = v
 		}
-		if err := p.checkBands(d); err != nil {
+		if err := p.needs(d, p.maps); err != nil {
 			return nil, fail(at+".type", dl, "%v", err)
 		}
 		for j, w := range d.Warnings {
@@ -393,9 +410,12 @@ func Parse(name string, data []byte) (*Pipeline, error) {
 	return p, nil
 }
 
-// checkBands verifies a raster detector has the band roles it needs.
-func (p *Pipeline) checkBands(d Detector) error {
-	has := func(r string) bool { _, ok := p.Bands[r]; return ok }
+// maps reports whether the pipeline maps the band role r.
+func (p *Pipeline) maps(r string) bool { _, ok := p.Bands[r]; return ok }
+
+// needs says which band role a raster detector lacks when has tells the roles at hand: the
+// pipeline's mapping when it is parsed, a capture's bands when it runs; nil when it has all.
+func (p *Pipeline) needs(d Detector, has func(role string) bool) error {
 	need := func(roles ...string) error {
 		for _, r := range roles {
 			if !has(r) {

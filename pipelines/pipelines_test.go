@@ -86,6 +86,8 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown kind", strings.Replace(good, "sentinel2", "sentinel9", 1), `pipelines: p.yaml:1: kind: unknown capture kind "sentinel9"`},
 		{"track detector on raster", strings.Replace(good, "type: hotspot", "type: track", 1), "pipelines: p.yaml:12: detectors[1].type: a track detector does not run on sentinel2 captures"},
 		{"bad severity", good + "    warnings: [{severity: urgent}]\n", "pipelines: p.yaml:12: detectors[1].warnings[0].severity: must be one of info, low, medium, high"},
+		{"bad report threshold", good + "    report_min_score: 1.2\n", "pipelines: p.yaml:12: detectors[1].report_min_score: must be in [0,1]"},
+		{"bad optional", strings.Replace(good, "{band: B12, scale: 0.0001}", "{band: B12, optional: maybe}", 1), "pipelines: p.yaml: "},
 		{"not yaml", "kind: [", "pipelines: p.yaml: "},
 		{"bad track limit", `kind: vehicle-track
 columns:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/offsite/offsite/internal/detect"
 )
@@ -11,9 +12,15 @@ import (
 // NewGrid builds the detect.Grid of a raster pipeline from a capture's bands, keyed by the
 // band names of the pipeline's mapping (BandMap.Band). Each mapped band is converted to
 // reflectance in place (value × Scale + Offset, SCL left as is), so the caller's slices
-// are reused rather than copied; bands the pipeline does not map are ignored. valid may be
-// nil.
+// are reused rather than copied; bands the pipeline does not map are ignored, and so are
+// optional bands the capture lacks. valid may be nil.
 func (p *Pipeline) NewGrid(width, height int, geoTransform [6]float64, bands map[string][]float32, valid []bool) (*detect.Grid, error) {
+	return p.NewGridCalibrated(width, height, geoTransform, bands, valid, nil)
+}
+
+// NewGridCalibrated is NewGrid with the scale and offset of the roles in cal taken from there
+// (the capture's own metadata) instead of the pipeline's mapping.
+func (p *Pipeline) NewGridCalibrated(width, height int, geoTransform [6]float64, bands map[string][]float32, valid []bool, cal map[string]BandMap) (*detect.Grid, error) {
 	if len(p.Bands) == 0 {
 		return nil, fmt.Errorf("pipelines: %s maps no bands", p.Name)
 	}
@@ -21,8 +28,14 @@ func (p *Pipeline) NewGrid(width, height int, geoTransform [6]float64, bands map
 	for _, role := range sortedKeys(p.Bands) {
 		m := p.Bands[role]
 		data, ok := bands[m.Band]
+		if !ok && m.Optional {
+			continue
+		}
 		if !ok {
 			return nil, fmt.Errorf("pipelines: %s: capture has no band %q (role %s)", p.Name, m.Band, role)
+		}
+		if c, ok := cal[role]; ok {
+			m.Scale, m.Offset = c.Scale, c.Offset
 		}
 		if role != detect.BandSCL && (m.Scale != 0 && m.Scale != 1 || m.Offset != 0) {
 			for i, v := range data {
@@ -51,8 +64,9 @@ func (p *Pipeline) RunRaster(before, after *detect.Grid, parcels []detect.Parcel
 		return nil, fmt.Errorf("pipelines: %s: metres per CRS unit must be > 0", p.Name)
 	}
 	attr := detect.Attribution{Parcels: parcels, Buffer: p.Buffer / metresPerUnit}
+	run, _ := p.plan(before, after)
 	var out []detect.Finding
-	for _, d := range p.Detectors {
+	for _, d := range run {
 		var fs []detect.Finding
 		var err error
 		switch d.Type {
@@ -84,6 +98,84 @@ func (p *Pipeline) RunRaster(before, after *detect.Grid, parcels []detect.Parcel
 	}
 	sortFindings(out)
 	return out, nil
+}
+
+// Degradation is a detector that a capture's bands could not serve in full: skipped, or run
+// without optional bands the capture lacks.
+type Degradation struct {
+	Detector string `json:"detector"`
+	Skipped  bool   `json:"skipped"`
+	Reason   string `json:"reason"`
+}
+
+// Degradations lists the detectors RunRaster skips or runs with fewer bands on these grids
+// (before may be nil), and why.
+func (p *Pipeline) Degradations(before, after *detect.Grid) []Degradation {
+	_, out := p.plan(before, after)
+	return out
+}
+
+// plan returns the detectors that run on the grids, with the change detector's IR-MAD bands
+// cut to those both grids have, and the degradations.
+func (p *Pipeline) plan(before, after *detect.Grid) ([]Detector, []Degradation) {
+	has := func(role string) bool {
+		return after != nil && after.Band(role) != nil && (before == nil || before.Band(role) != nil)
+	}
+	var run []Detector
+	var out []Degradation
+	for _, d := range p.Detectors {
+		if d.Type == TypeTrack || d.Type == TypeChange && before == nil {
+			run = append(run, d) // RunRaster runs no change on one date
+			continue
+		}
+		var dropped []string
+		if d.Change != nil && len(d.Change.Bands) > 0 {
+			var keep []string
+			for _, r := range d.Change.Bands {
+				if has(r) {
+					keep = append(keep, r)
+				} else {
+					dropped = append(dropped, r)
+				}
+			}
+			c := *d.Change
+			c.Bands = keep
+			d.Change = &c
+		}
+		if err := p.needs(d, has); err != nil {
+			out = append(out, Degradation{Detector: d.Name, Skipped: true, Reason: p.missingReason(err, has)})
+			continue
+		}
+		if len(dropped) > 0 {
+			out = append(out, Degradation{Detector: d.Name, Reason: fmt.Sprintf("runs on %s without %s: %s",
+				strings.Join(d.Change.Bands, ", "), strings.Join(dropped, ", "), p.bandList(dropped))})
+		}
+		run = append(run, d)
+	}
+	return run, out
+}
+
+// missingReason is err (which role a detector needs) followed by the capture bands the
+// pipeline maps to the roles missing, e.g. `a hotspot detector needs band "swir1"; the
+// capture lacks B11`.
+func (p *Pipeline) missingReason(err error, has func(string) bool) string {
+	var missing []string
+	for _, role := range sortedKeys(p.Bands) {
+		if !has(role) && role != detect.BandSCL {
+			missing = append(missing, role)
+		}
+	}
+	return err.Error() + "; " + p.bandList(missing)
+}
+
+// bandList says which capture bands of the roles are missing, e.g. "the capture lacks B11
+// (swir1), B8A (nir_narrow)".
+func (p *Pipeline) bandList(roles []string) string {
+	parts := make([]string, len(roles))
+	for i, r := range roles {
+		parts[i] = fmt.Sprintf("%s (%s)", p.Bands[r].Band, r)
+	}
+	return "the capture lacks " + strings.Join(parts, ", ")
 }
 
 // Track formats for RunTrack.

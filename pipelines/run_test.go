@@ -2,9 +2,11 @@ package pipelines
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/paulmach/orb"
 
 	"github.com/offsite/offsite/internal/detect"
@@ -97,5 +99,77 @@ func TestRunTrack(t *testing.T) {
 	}
 	if _, err := ps["sentinel2"].RunTrack(strings.NewReader(in), FormatCSV, nil); err == nil {
 		t.Error("track on a raster pipeline: no error")
+	}
+}
+
+// TestDegradations runs the sentinel2 pipeline on grids without some of its optional bands:
+// the detectors that need them are skipped with the reason, the change detector runs on the
+// bands both dates have, and a required band stays required.
+func TestDegradations(t *testing.T) {
+	ps, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ps["sentinel2"]
+	const w, h = 32, 32
+	gt := [6]float64{500000, 10, 0, 4000000, 0, -10}
+	mk := func(names ...string) *detect.Grid {
+		bands := map[string][]float32{}
+		for k, n := range names {
+			s := make([]float32, w*h)
+			for i := range s {
+				s[i] = 1500 + float32(k*300) + float32((i*7919+k*31)%97)
+			}
+			bands[n] = s
+		}
+		g, err := p.NewGrid(w, h, gt, bands, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	calfire := []string{"B02", "B03", "B04", "B08", "B12"}
+	cases := []struct {
+		name          string
+		before, after *detect.Grid
+		want          []Degradation
+	}{
+		{"every band", mk("B02", "B03", "B04", "B08", "B8A", "B11", "B12", "SCL"), mk("B02", "B03", "B04", "B08", "B8A", "B11", "B12", "SCL"), nil},
+		{"no SCL, no B8A", mk("B02", "B03", "B04", "B08", "B11", "B12"), mk("B02", "B03", "B04", "B08", "B11", "B12"), nil},
+		{"CAL FIRE bands", mk(calfire...), mk(calfire...), []Degradation{
+			{Detector: "change", Reason: "runs on blue, green, red, nir, swir2 without swir1: the capture lacks B11 (swir1)"},
+			{Detector: "hotspot", Skipped: true, Reason: `a hotspot detector needs band "swir1"; the capture lacks B8A (nir_narrow), B11 (swir1)`},
+		}},
+		{"B11 on one date only", mk("B02", "B03", "B04", "B08", "B11", "B12"), mk(calfire...), []Degradation{
+			{Detector: "change", Reason: "runs on blue, green, red, nir, swir2 without swir1: the capture lacks B11 (swir1)"},
+			{Detector: "hotspot", Skipped: true, Reason: `a hotspot detector needs band "swir1"; the capture lacks B8A (nir_narrow), B11 (swir1)`},
+		}},
+		{"single date without SWIR", nil, mk("B02", "B03", "B04", "B08"), []Degradation{
+			{Detector: "hotspot", Skipped: true, Reason: `a hotspot detector needs band "swir1"; the capture lacks B8A (nir_narrow), B11 (swir1), B12 (swir2)`},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, p.Degradations(tc.before, tc.after)); diff != "" {
+				t.Errorf("degradations (-want +got):\n%s", diff)
+			}
+			// RunRaster runs what the plan keeps, without failing on the missing bands.
+			if _, err := p.RunRaster(tc.before, tc.after, nil, 1); err != nil {
+				t.Errorf("RunRaster: %v", err)
+			}
+		})
+	}
+	if _, err := p.NewGrid(w, h, gt, map[string][]float32{"B02": make([]float32, w*h)}, nil); err == nil || !strings.Contains(err.Error(), `no band "B03"`) {
+		t.Errorf("required band missing: %v, want an error naming B03", err)
+	}
+	// The capture's own scale and offset replace the pipeline's defaults, role by role.
+	one := func() []float32 { return []float32{1000} }
+	g, err := p.NewGridCalibrated(1, 1, gt, map[string][]float32{"B02": one(), "B03": one(), "B04": one(), "B08": one()}, nil,
+		map[string]BandMap{detect.BandRed: {Scale: 0.0001}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if red, blue := g.Band(detect.BandRed)[0], g.Band(detect.BandBlue)[0]; math.Abs(float64(red)-0.1) > 1e-6 || math.Abs(float64(blue)) > 1e-6 {
+		t.Errorf("red %v (capture's scale, no offset), blue %v (pipeline's -0.1): want 0.1 and 0", red, blue)
 	}
 }

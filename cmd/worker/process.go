@@ -16,6 +16,7 @@ import (
 
 	"github.com/offsite/offsite/internal/process"
 	"github.com/offsite/offsite/internal/raster"
+	"github.com/offsite/offsite/internal/stac"
 	"github.com/offsite/offsite/pipelines"
 )
 
@@ -24,7 +25,10 @@ const processUsage = `usage: worker process --pipeline NAME|FILE.yaml --parcels 
          [--time RFC3339] [--gcj02] [--repair] [--id-property NAME] [--no-artifacts] [--overwrite]
 
 Runs one pipeline on files with the code the workers run, and writes DIR/findings.geojson
-(one feature per finding and parcel), DIR/manifest.json (every artifact with its SHA-256),
+(one feature per finding and parcel), DIR/candidates.geojson (the same for findings below
+their detector's report_min_score: candidates, not findings), DIR/manifest.json (every
+artifact with its SHA-256, how each band became reflectance, the detectors skipped for
+lack of bands and why, warnings, and each parcel's masked share),
 DIR/findings/finding-<id>.geojson, and for each parcel with findings DIR/parcels/<id>/ the
 clipped COGs and quick-looks (findings outlined in magenta) of every input file.
 A DIR that holds an earlier run's outputs is refused, so that no stale file of that run is
@@ -39,7 +43,11 @@ and the after scene when its grid differs, are warped onto the grid of the fines
 the before scene (or the capture). A track is CSV or GeoJSON (by extension).
 
 A scene's acquisition time comes from a Landsat *_MTL.txt (DATE_ACQUIRED, SCENE_CENTER_TIME)
-or a STAC item (*.json, properties.datetime) beside its files. --time is recorded in
+or a STAC item (*.json, properties.datetime) beside its files; the scale and offset of its
+bands from that STAC item's raster:bands (matched by file name), else from the files' GDAL
+scale/offset or Sentinel-2 BOA_ADD_OFFSET metadata, else from the pipeline. Bands a pipeline
+marks optional may be missing: the detectors that need them are skipped and say why. GDAL
+warnings on the inputs and reflectance out of range are printed and kept in the manifest. --time is recorded in
 provenance and the manifest; default: the latest acquisition time, or when none is known the
 latest modification time of the input files, so that the same files give byte-identical
 outputs.
@@ -60,7 +68,7 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	gcj02 := fs.Bool("gcj02", false, "parcel coordinates are GCJ-02 (Chinese web maps): convert them to WGS84")
 	repair := fs.Bool("repair", false, "repair invalid parcel geometries with GDAL's MakeValid instead of refusing them")
 	idProp := fs.String("id-property", "parcel_id", "attribute that holds the parcel id")
-	noArtifacts := fs.Bool("no-artifacts", false, "write only the findings and the manifest, no clips or quick-looks")
+	noArtifacts := fs.Bool("no-artifacts", false, "write only the findings, the candidates and the manifest, no clips or quick-looks")
 	overwrite := fs.Bool("overwrite", false, "remove an earlier run's outputs from --out first")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -142,14 +150,25 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		// Run's errors start with "process: " and name the input at fault.
 		return err
 	}
-	fmt.Fprintf(stdout, "process: %s: %d findings on %d parcels, %d artifacts, %.2fs → %s\n",
-		p.Name, len(res.Findings), len(in.Parcels), len(res.Manifest.Artifacts), time.Since(start).Seconds(), *out)
+	m := res.Manifest
+	fmt.Fprintf(stdout, "process: %s: %d findings (%d candidates below the report threshold) on %d parcels, %d artifacts, %.2fs → %s\n",
+		p.Name, len(res.Findings), len(res.Candidates), len(in.Parcels), len(m.Artifacts), time.Since(start).Seconds(), *out)
+	for _, d := range m.Degraded {
+		what := "degraded"
+		if d.Skipped {
+			what = "skipped"
+		}
+		fmt.Fprintf(stdout, "process: detector %s %s: %s\n", d.Detector, what, d.Reason)
+	}
+	for _, w := range m.Warnings {
+		fmt.Fprintf(stderr, "process: warning: %s\n", w)
+	}
 	fmt.Fprintf(stdout, "process: phases: %s\n", res.Timings)
 	return nil
 }
 
 // processOutputs are the names process.Run writes below its output directory.
-var processOutputs = []string{process.FindingsName, process.ManifestName, "findings", "parcels"}
+var processOutputs = []string{process.FindingsName, process.CandidatesName, process.ManifestName, "findings", "parcels"}
 
 // prepareOut creates dir, or checks that it holds no earlier run's outputs; with overwrite it
 // removes them instead. Other files in dir are left alone.
@@ -226,8 +245,14 @@ func sceneFiles(arg string, latest time.Time) (*process.Capture, time.Time, erro
 		}
 	}
 	c := &process.Capture{}
+	var scales map[string][]stac.BandScale
 	if len(paths) > 0 {
-		c.AcquiredAt = acquisitionTime(filepath.Dir(paths[0]))
+		dir := filepath.Dir(paths[0])
+		c.AcquiredAt = acquisitionTime(dir)
+		var err error
+		if scales, err = sidecarScales(dir); err != nil {
+			return nil, latest, err
+		}
 	}
 	for _, p := range paths {
 		// The operator named this file: make it absolute (and so free of "..").
@@ -242,9 +267,46 @@ func sceneFiles(arg string, latest time.Time) (*process.Capture, time.Time, erro
 		if st.ModTime().After(latest) {
 			latest = st.ModTime()
 		}
-		c.Files = append(c.Files, process.File{Name: filepath.Base(abs), Source: raster.FileSource(abs)})
+		f := process.File{Name: filepath.Base(abs), Source: raster.FileSource(abs)}
+		for _, bs := range scales[f.Name] {
+			var cal raster.Calibration
+			if bs.Set {
+				cal = raster.Calibration{Scale: bs.Scale, Offset: bs.Offset, Source: process.CalibrationSTAC}
+			}
+			f.Calibration = append(f.Calibration, cal)
+		}
+		c.Files = append(c.Files, f)
 	}
 	return c, latest, nil
+}
+
+// sidecarScales reads the raster:bands scale and offset of the STAC item (a *.json file whose
+// "type" is "Feature") in dir, by asset file name; nil when dir holds none. An item whose
+// raster:bands cannot be used is an error naming it.
+func sidecarScales(dir string) (map[string][]stac.BandScale, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		var head struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(data, &head) != nil || head.Type != "Feature" {
+			continue
+		}
+		scales, err := stac.RasterBands(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		return scales, nil
+	}
+	return nil, nil
 }
 
 // acquired reports whether any capture of in has an acquisition time.

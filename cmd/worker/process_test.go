@@ -10,7 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/offsite/offsite/internal/process"
 	"github.com/offsite/offsite/internal/testenv"
+	"github.com/offsite/offsite/pipelines"
 )
 
 const landsat5Pipeline = `kind: landsat
@@ -204,5 +208,134 @@ func TestPrepareOut(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// derivedPipeline writes the built-in pipeline name with each old→new replacement applied to
+// its text to dir/file, as a user deriving a pipeline would.
+func derivedPipeline(t *testing.T, dir, file, name string, oldnew ...string) string {
+	t.Helper()
+	ps, err := pipelines.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, file)
+	if err := os.WriteFile(path, []byte(strings.NewReplacer(oldnew...).Replace(string(ps[name].Content()))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// processManifest runs `worker process` with args and returns its stdout, stderr and manifest.
+func processManifest(t *testing.T, out string, args ...string) (string, string, process.Manifest) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), append([]string{"process", "--out", out}, args...), &stdout, &stderr); err != nil {
+		t.Fatalf("process: %v\n%s", err, stderr.String())
+	}
+	data, err := os.ReadFile(filepath.Join(out, process.ManifestName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m process.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), m
+}
+
+// TestProcessCommandCalFire runs a CAL FIRE pair (5 bands B2 B3 B4 B8 B12, Float64 reflectance
+// × 10000 without offset) through a pipeline derived from sentinel2.yaml by renaming its
+// bands: the hotspot detector (no B11) is skipped with the reason, change runs without
+// swir1, and the burned parcel's masked share is recorded. With the pipeline's default offset
+// of −0.1 the range check warns that the offset looks wrong; with offset 0 it does not.
+func TestProcessCommandCalFire(t *testing.T) {
+	root := testenv.SharedData(t, "real/calfire")
+	dir := t.TempDir()
+	rename := []string{"band: B02", "band: B2", "band: B03", "band: B3", "band: B04", "band: B4", "band: B08", "band: B8"}
+	zero := derivedPipeline(t, dir, "calfire.yaml", "sentinel2", append(rename, "offset: -0.1", "offset: 0")...)
+	minus := derivedPipeline(t, dir, "calfire-offset.yaml", "sentinel2", rename...)
+	// Parcel over the 66_20230515 scene (lon −116.113…−116.089, lat 33.563…33.582).
+	parcels := filepath.Join(dir, "parcels.geojson")
+	if err := os.WriteFile(parcels, []byte(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"fire-66"},
+"geometry":{"type":"Polygon","coordinates":[[[-116.110,33.566],[-116.091,33.566],[-116.091,33.579],[-116.110,33.579],[-116.110,33.566]]]}}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pair := []string{"--before", filepath.Join(root, "pre/66_20230515.tif"), "--after", filepath.Join(root, "post/66_20230515.tif"), "--parcels", parcels}
+	stdout, stderr, m := processManifest(t, filepath.Join(dir, "zero"), append([]string{"--pipeline", zero}, pair...)...)
+	t.Logf("%s%s", stdout, stderr)
+	want := []pipelines.Degradation{
+		{Detector: "change", Reason: "runs on blue, green, red, nir, swir2 without swir1: the capture lacks B11 (swir1)"},
+		{Detector: "hotspot", Skipped: true, Reason: `a hotspot detector needs band "swir1"; the capture lacks B8A (nir_narrow), B11 (swir1)`},
+	}
+	if diff := cmp.Diff(want, m.Degraded); diff != "" {
+		t.Errorf("degraded (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(stdout, `detector hotspot skipped: a hotspot detector needs band "swir1"`) {
+		t.Errorf("summary %q does not say why hotspot was skipped", stdout)
+	}
+	if len(m.Warnings) != 0 {
+		t.Errorf("offset 0: warnings %q, want none", m.Warnings)
+	}
+	if len(m.ParcelResults) != 1 || m.ParcelResults[0].Pixels < 5000 || m.ParcelResults[0].MaskedShare == nil {
+		t.Errorf("parcel results %+v, want fire-66 with its pixels and masked share", m.ParcelResults)
+	}
+	t.Logf("offset 0: %d findings, %d candidates, parcel %+v, masked share %v", m.Findings, m.Candidates, m.ParcelResults[0], *m.ParcelResults[0].MaskedShare)
+
+	_, stderr, m = processManifest(t, filepath.Join(dir, "minus"), append([]string{"--pipeline", minus}, pair...)...)
+	var offsetWarnings int
+	for _, w := range m.Warnings {
+		if strings.Contains(w, "the offset looks wrong") && strings.Contains(w, "× 0.0001 -0.1 (pipeline)") {
+			offsetWarnings++
+		}
+	}
+	if offsetWarnings == 0 || !strings.Contains(stderr, "process: warning: ") {
+		t.Errorf("offset −0.1: warnings %q, stderr %q; want the range check to say the offset looks wrong", m.Warnings, stderr)
+	}
+}
+
+// TestProcessCommandSentinel2Sidecar runs one date of the shared Sentinel-2 tile (B04, B08,
+// B11, B12, SCL; no B02, B03, B8A) with its STAC item beside the bands, through the sentinel2
+// pipeline with blue and green made optional: the bands' scale and offset come from the
+// item's raster:bands (offset 0, processing baseline 02.14) instead of the pipeline's −0.1,
+// and the water plume detector, which needs green, is skipped.
+func TestProcessCommandSentinel2Sidecar(t *testing.T) {
+	tile := filepath.Dir(testenv.SharedData(t, "sentinel2/S2A_29RKH_20200219_L2A_decimated/B04.tif"))
+	dir := t.TempDir()
+	pipe := derivedPipeline(t, dir, "s2-partial.yaml", "sentinel2",
+		"{band: B02, scale: 0.0001, offset: -0.1}", "{band: B02, scale: 0.0001, offset: -0.1, optional: true}",
+		"{band: B03, scale: 0.0001, offset: -0.1}", "{band: B03, scale: 0.0001, offset: -0.1, optional: true}")
+	// A 4 km parcel near the tile's centre (lon −11.42, lat 24.80).
+	parcels := filepath.Join(dir, "parcels.geojson")
+	if err := os.WriteFile(parcels, []byte(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"centre"},
+"geometry":{"type":"Polygon","coordinates":[[[-11.44,24.78],[-11.40,24.78],[-11.40,24.82],[-11.44,24.82],[-11.44,24.78]]]}}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, m := processManifest(t, filepath.Join(dir, "out"), "--pipeline", pipe, "--capture", tile, "--parcels", parcels)
+	t.Log(stdout)
+	got := map[string]process.BandUse{}
+	for _, b := range m.Bands {
+		got[b.Role] = b
+	}
+	for _, role := range []string{"red", "nir", "swir1", "swir2"} {
+		if b := got[role]; b.Source != process.CalibrationSTAC || b.Scale != 0.0001 || b.Offset != 0 {
+			t.Errorf("%s: %+v, want × 0.0001 + 0 from the STAC item", role, b)
+		}
+	}
+	for _, role := range []string{"blue", "green", "nir_narrow"} {
+		if !got[role].Missing {
+			t.Errorf("%s: %+v, want missing", role, got[role])
+		}
+	}
+	if got["scl"].Missing {
+		t.Error("scl missing, want read")
+	}
+	want := []pipelines.Degradation{{Detector: "water_plume", Skipped: true,
+		Reason: `a water_plume detector needs band "green"; the capture lacks B02 (blue), B03 (green), B8A (nir_narrow)`}}
+	if diff := cmp.Diff(want, m.Degraded); diff != "" {
+		t.Errorf("degraded (-want +got):\n%s", diff)
+	}
+	if len(m.Warnings) != 0 {
+		t.Errorf("warnings %q, want none", m.Warnings)
 	}
 }

@@ -12,12 +12,24 @@
 //
 // Artifacts, by name (the Sink decides the ref):
 //
-//	findings.geojson                   one feature per (finding, parcel), WGS84
+//	findings.geojson                   one feature per (finding, parcel), WGS84: what Offsite
+//	                                   claims, the findings at or above their detector's
+//	                                   report_min_score
+//	candidates.geojson                 the same for the findings below it: candidates, not
+//	                                   findings (no finding file, no clips, never recorded)
 //	findings/finding-<id>.geojson      each of those features alone
 //	parcels/<parcel_id>/<role>-<file>.tif  raster.Clip of each input file that supplies a
 //	parcels/<parcel_id>/<role>-<file>.png  band, cut to the parcel grown by buffer_m, and
 //	                                   its quick-look with the findings outlined in magenta
 //	manifest.json                      inputs and every artifact above with SHA-256 and size
+//
+// A capture that lacks optional bands of the pipeline runs the detectors its bands serve; the
+// manifest says which detectors were skipped or ran with fewer bands and why, how each band
+// became reflectance (the capture's metadata when it has scale and offset: its STAC sidecar's
+// raster:bands, else GDAL scale/offset or Sentinel-2 BOA_ADD_OFFSET; else the pipeline's
+// mapping), the warnings of the run (GDAL warnings on the inputs, reflectance out of range),
+// and for each parcel the share of its pixels the mask left out (also in each finding's
+// masked_share).
 //
 // A finding's id is a hash of the pipeline hash, the inputs' SHA-256, the parcel, the
 // detector and the geometry. Outputs are deterministic: the same inputs, pipeline and
@@ -37,6 +49,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -53,8 +66,9 @@ import (
 
 // Artifact names and media types.
 const (
-	FindingsName = "findings.geojson"
-	ManifestName = "manifest.json"
+	FindingsName   = "findings.geojson"
+	CandidatesName = "candidates.geojson"
+	ManifestName   = "manifest.json"
 
 	MediaGeoJSON = "application/geo+json"
 	MediaJSON    = "application/json"
@@ -80,7 +94,13 @@ type File struct {
 	// (Source.Path) or a track's Data.
 	SHA256 string
 	Size   int64
+	// Calibration is what the capture's sidecar (STAC raster:bands) says of the file's bands,
+	// band k at k-1; entries with an empty Source say nothing.
+	Calibration []raster.Calibration
 }
+
+// CalibrationSTAC is the Source of a calibration taken from a STAC sidecar's raster:bands.
+const CalibrationSTAC = "stac raster:bands"
 
 // Capture is a raster capture: one multiband file, or one file per band (or a few), read
 // onto one grid.
@@ -117,7 +137,8 @@ type Inputs struct {
 	// MaxWindowM bounds the side of the parcels' envelope read at once; parcels further
 	// apart are processed in separate windows. 0 means DefaultMaxWindowM.
 	MaxWindowM float64
-	// SkipArtifacts writes only findings.geojson, the finding files and the manifest.
+	// SkipArtifacts writes only findings.geojson, candidates.geojson, the finding files and
+	// the manifest.
 	SkipArtifacts bool
 }
 
@@ -154,12 +175,50 @@ type Manifest struct {
 	Inputs          []ManifestEntry `json:"inputs"`
 	Parcels         int             `json:"parcels"`
 	Findings        int             `json:"findings"`
-	Artifacts       []ManifestEntry `json:"artifacts"`
+	Candidates      int             `json:"candidates"`
+	// Bands says how each band of each date became reflectance (raster runs).
+	Bands []BandUse `json:"bands,omitempty"`
+	// Degraded lists the detectors the captures' bands could not serve in full.
+	Degraded []pipelines.Degradation `json:"degraded,omitempty"`
+	// Warnings are what the run noticed and went on with: GDAL warnings on the inputs,
+	// reflectance out of its range.
+	Warnings []string `json:"warnings,omitempty"`
+	// ParcelResults say, per parcel of a raster run, how much of it the mask left out.
+	ParcelResults []ParcelResult  `json:"parcel_results,omitempty"`
+	Artifacts     []ManifestEntry `json:"artifacts"`
+}
+
+// BandUse says how one band of one date became reflectance: value × Scale + Offset, from
+// Source (CalibrationSTAC, raster.CalibrationGDAL, raster.CalibrationBOA, or "pipeline"), or
+// that the capture lacks it.
+type BandUse struct {
+	Date    string  `json:"date"` // "before", "after", "capture"
+	Role    string  `json:"role"`
+	Band    string  `json:"band"`
+	Missing bool    `json:"missing,omitempty"`
+	Scale   float64 `json:"scale,omitempty"`
+	Offset  float64 `json:"offset"`
+	Source  string  `json:"source,omitempty"`
+}
+
+// ParcelResult is a parcel's share of pixels left out by the mask (no data, cloud, shadow,
+// snow and the buffer around them, as the pipeline's change parameters say) on the grid the
+// detectors ran on, and its findings and candidates.
+type ParcelResult struct {
+	ParcelID     string   `json:"parcel_id"`
+	Pixels       int      `json:"pixels"` // pixels whose centre lies in the parcel
+	MaskedPixels int      `json:"masked_pixels"`
+	MaskedShare  *float64 `json:"masked_share"` // null when the parcel covers no pixel centre
+	Findings     int      `json:"findings"`
+	Candidates   int      `json:"candidates"`
 }
 
 // Result is what Run produced.
 type Result struct {
+	// Findings are what Offsite claims; Candidates the findings below their detector's
+	// report threshold, which are not to be recorded as findings.
 	Findings    []Finding
+	Candidates  []Finding
 	Manifest    Manifest
 	ManifestRef string
 	// Windows is the number of windows of parcels processed (0 for tracks).
@@ -228,7 +287,7 @@ func Run(ctx context.Context, in Inputs, sink Sink) (*Result, error) {
 			}
 		}
 	}
-	r := &run{in: in, p: p, sink: sink, inputs: inputs, res: &Result{}, clipRefs: map[string][]string{}}
+	r := &run{in: in, p: p, sink: sink, inputs: inputs, res: &Result{}, clipRefs: map[string][]string{}, parcelResults: map[string]*ParcelResult{}}
 	r.res.Timings.Hash = hashed
 	if in.Track != nil {
 		err = r.track(ctx)
@@ -346,6 +405,18 @@ type run struct {
 	// used maps role and file index to the 1-based bands of that file the pipeline reads,
 	// by band name; files without entries supply no band and are not clipped.
 	used map[string]map[int]map[string]int
+
+	bands         []BandUse // of the first window
+	degraded      []pipelines.Degradation
+	warnings      []string
+	parcelResults map[string]*ParcelResult
+}
+
+// warn records a warning once.
+func (r *run) warn(msg string) {
+	if !slices.Contains(r.warnings, msg) {
+		r.warnings = append(r.warnings, msg)
+	}
 }
 
 // raster groups the parcels into windows of at most MaxWindowM a side, and for each window
@@ -367,7 +438,7 @@ func (r *run) raster(ctx context.Context) error {
 		roles = append(roles, role)
 	}
 	sort.Strings(roles)
-	var names, nearest []string
+	var names, nearest, optional []string
 	seen := map[string]bool{}
 	for _, role := range roles {
 		b := p.Bands[role].Band
@@ -379,12 +450,15 @@ func (r *run) raster(ctx context.Context) error {
 		if role == detect.BandSCL {
 			nearest = append(nearest, b)
 		}
+		if p.Bands[role].Optional {
+			optional = append(optional, b)
+		}
 	}
 	groups := groupParcels(in.Parcels, maxSide)
 	var missed error
 	done := 0
 	for _, g := range groups {
-		err := r.rasterWindow(ctx, g, names, nearest)
+		err := r.rasterWindow(ctx, g, raster.BandsOptions{Bands: names, Nearest: nearest, Optional: optional})
 		if errors.Is(err, raster.ErrNoOverlap) {
 			missed = err
 			continue
@@ -401,8 +475,8 @@ func (r *run) raster(ctx context.Context) error {
 	return nil
 }
 
-// rasterWindow processes the parcels of one window.
-func (r *run) rasterWindow(ctx context.Context, group []geo.Feature, names, nearest []string) error {
+// rasterWindow processes the parcels of one window; opts names the bands to read.
+func (r *run) rasterWindow(ctx context.Context, group []geo.Feature, opts raster.BandsOptions) error {
 	in, p := r.in, r.p
 	box := group[0].Geometry.Bound()
 	for _, f := range group[1:] {
@@ -430,13 +504,17 @@ func (r *run) rasterWindow(ctx context.Context, group []geo.Feature, names, near
 	start := time.Now()
 	var read time.Duration
 	defer func() { r.res.Timings.Detect += time.Since(start) - read }()
-	a, err := raster.ReadBands(ctx, in.Env, sources(first), raster.BandsOptions{Bands: names, Nearest: nearest, BBox: box, BufferM: p.Buffer + margin})
+	fo := opts
+	fo.BBox, fo.BufferM = box, p.Buffer+margin
+	a, err := raster.ReadBands(ctx, in.Env, sources(first), fo)
 	if err != nil {
 		return fmt.Errorf("process: %s: %w", firstRole, err)
 	}
 	var b *raster.Bands
 	if second != nil {
-		if b, err = raster.ReadBands(ctx, in.Env, sources(second), raster.BandsOptions{Bands: names, Nearest: nearest, Onto: a}); err != nil {
+		so := opts
+		so.Onto = a
+		if b, err = raster.ReadBands(ctx, in.Env, sources(second), so); err != nil {
 			return fmt.Errorf("process: after: %w", err)
 		}
 	}
@@ -463,24 +541,55 @@ func (r *run) rasterWindow(ctx context.Context, group []geo.Feature, names, near
 		r.gridCRS = a.CRS
 		r.res.GridWidth, r.res.GridHeight, r.res.GridGeoTransform, r.res.GridCRS = a.Width, a.Height, a.GeoTransform, a.CRS
 	}
-	mk := func(x *raster.Bands) (*detect.Grid, error) {
+	// A band either date lacks is left out of both.
+	missing := map[string]bool{}
+	for _, x := range []*raster.Bands{a, b} {
+		if x != nil {
+			for _, n := range x.Missing {
+				missing[n] = true
+			}
+		}
+	}
+	firstBands := r.bands == nil
+	mk := func(date string, c *Capture, x *raster.Bands) (*detect.Grid, error) {
 		m := make(map[string][]float32, len(x.Names))
 		for i, n := range x.Names {
-			m[n] = x.Data[i]
+			if !missing[n] {
+				m[n] = x.Data[i]
+			}
 		}
-		return p.NewGrid(x.Width, x.Height, x.GeoTransform, m, x.Valid)
+		cal, uses := r.calibrate(date, c, x, missing)
+		if firstBands {
+			r.bands = append(r.bands, uses...)
+		}
+		for _, w := range x.Warnings {
+			r.warn(date + ": GDAL: " + w)
+		}
+		g, err := p.NewGridCalibrated(x.Width, x.Height, x.GeoTransform, m, x.Valid, cal)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range checkReflectance(g, uses) {
+			r.warn(date + ": " + w)
+		}
+		return g, nil
 	}
-	ga, err := mk(a)
+	ga, err := mk(firstRole, first, a)
 	if err != nil {
 		return fmt.Errorf("process: %w", err)
 	}
 	var before, after *detect.Grid = nil, ga
 	if b != nil {
-		gb, err := mk(b)
+		gb, err := mk("after", second, b)
 		if err != nil {
 			return fmt.Errorf("process: %w", err)
 		}
 		before, after = ga, gb
+	}
+	for _, d := range p.Degradations(before, after) {
+		if !slices.Contains(r.degraded, d) {
+			r.degraded = append(r.degraded, d)
+		}
 	}
 	parcels := make([]detect.Parcel, len(group))
 	for i, f := range group {
@@ -497,6 +606,7 @@ func (r *run) rasterWindow(ctx context.Context, group []geo.Feature, names, near
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	r.maskedShares(before, after, parcels)
 	fs, err := p.RunRaster(before, after, parcels, mpu)
 	if err != nil {
 		return fmt.Errorf("process: %w", err)
@@ -583,9 +693,10 @@ func (r *run) findings(fs []detect.Finding, crs string, mpu float64) error {
 		}
 		area := geo.Area(wgs)
 		var sev string
+		reported := true
 		for i := range r.p.Detectors {
-			if r.p.Detectors[i].Name == f.Detector {
-				sev = r.p.Detectors[i].Severity(f)
+			if d := &r.p.Detectors[i]; d.Name == f.Detector {
+				sev, reported = d.Severity(f), d.Reported(f)
 			}
 		}
 		for _, m := range f.Parcels {
@@ -635,11 +746,27 @@ func (r *run) findings(fs []detect.Finding, crs string, mpu float64) error {
 				props["start"] = f.Start.UTC().Format(time.RFC3339Nano)
 				props["end"] = f.End.UTC().Format(time.RFC3339Nano)
 			}
+			pr := r.parcelResults[m.ParcelID]
+			if pr != nil {
+				props["masked_share"] = pr.MaskedShare
+			}
 			props["provenance"] = r.provenance(f)
-			r.res.Findings = append(r.res.Findings, Finding{
+			out := Finding{
 				ID: id, ParcelID: m.ParcelID, Geometry: wgs, AreaM2: area, Severity: sev,
 				Detect: f, Match: m, Properties: props,
-			})
+			}
+			if !reported {
+				props["candidate"] = true
+				r.res.Candidates = append(r.res.Candidates, out)
+				if pr != nil {
+					pr.Candidates++
+				}
+				continue
+			}
+			r.res.Findings = append(r.res.Findings, out)
+			if pr != nil {
+				pr.Findings++
+			}
 			if crs != "" {
 				r.byParcel[m.ParcelID] = append(r.byParcel[m.ParcelID], f.Geometry)
 			}
@@ -690,19 +817,8 @@ func (r *run) provenance(f detect.Finding) map[string]any {
 // store writes the clips, quick-looks, finding files, findings.geojson and the manifest.
 func (r *run) store(ctx context.Context) error {
 	fs := r.res.Findings
-	sort.SliceStable(fs, func(i, j int) bool {
-		a, b := fs[i], fs[j]
-		if a.Detect.Detector != b.Detect.Detector {
-			return a.Detect.Detector < b.Detect.Detector
-		}
-		if a.Detect.Score != b.Detect.Score {
-			return a.Detect.Score > b.Detect.Score
-		}
-		if a.ParcelID != b.ParcelID {
-			return a.ParcelID < b.ParcelID
-		}
-		return a.ID < b.ID
-	})
+	sortFindings(fs)
+	sortFindings(r.res.Candidates)
 	start := time.Now()
 	if !r.in.SkipArtifacts && r.gridCRS != "" {
 		if err := r.clips(ctx); err != nil {
@@ -737,10 +853,29 @@ func (r *run) store(ctx context.Context) error {
 	if _, err := r.put(ctx, FindingsName, "findings", data, MediaGeoJSON); err != nil {
 		return err
 	}
+	var cands []*geojson.Feature
+	for _, c := range r.res.Candidates {
+		feat := geojson.NewFeature(c.Geometry)
+		feat.Properties = c.Properties
+		cands = append(cands, feat)
+	}
+	if data, err = marshalCollection(cands); err != nil {
+		return err
+	}
+	if _, err := r.put(ctx, CandidatesName, "candidates", data, MediaGeoJSON); err != nil {
+		return err
+	}
 	m := Manifest{
 		Pipeline: r.p.Name, PipelineHash: r.p.Hash(), SoftwareVersion: offsite.Version,
-		Parcels: len(r.in.Parcels), Findings: len(fs), Artifacts: r.artifacts,
+		Parcels: len(r.in.Parcels), Findings: len(fs), Candidates: len(r.res.Candidates),
+		Bands: r.bands, Degraded: r.degraded, Warnings: r.warnings, Artifacts: r.artifacts,
 	}
+	for _, f := range r.in.Parcels {
+		if pr := r.parcelResults[f.ParcelID]; pr != nil {
+			m.ParcelResults = append(m.ParcelResults, *pr)
+		}
+	}
+	sort.Slice(m.ParcelResults, func(i, j int) bool { return m.ParcelResults[i].ParcelID < m.ParcelResults[j].ParcelID })
 	if !r.in.Time.IsZero() {
 		m.Time = r.in.Time.UTC().Format(time.RFC3339)
 	}
@@ -759,6 +894,23 @@ func (r *run) store(ctx context.Context) error {
 	}
 	r.res.Manifest, r.res.ManifestRef = m, ref
 	return nil
+}
+
+// sortFindings orders findings by detector, score (highest first), parcel and id.
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.Detect.Detector != b.Detect.Detector {
+			return a.Detect.Detector < b.Detect.Detector
+		}
+		if a.Detect.Score != b.Detect.Score {
+			return a.Detect.Score > b.Detect.Score
+		}
+		if a.ParcelID != b.ParcelID {
+			return a.ParcelID < b.ParcelID
+		}
+		return a.ID < b.ID
+	})
 }
 
 // put stores an artifact and records it for the manifest.

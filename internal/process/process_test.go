@@ -196,8 +196,8 @@ func TestRunChangeOutsideParcels(t *testing.T) {
 		t.Errorf("%d findings, want none", len(res.Findings))
 	}
 	m := MustVerifyManifest(t, out)
-	if len(m.Artifacts) != 1 || m.Artifacts[0].Path != FindingsName {
-		t.Errorf("artifacts %+v, want only findings.geojson", m.Artifacts)
+	if len(m.Artifacts) != 2 || m.Artifacts[0].Path != CandidatesName || m.Artifacts[1].Path != FindingsName {
+		t.Errorf("artifacts %+v, want only candidates.geojson and findings.geojson", m.Artifacts)
 	}
 }
 

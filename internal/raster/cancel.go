@@ -149,9 +149,9 @@ func wrap(h C.GDALDatasetH) *godal.Dataset {
 }
 
 // cancellable runs call with a progress callback that stops it once ctx is
-// done. GDAL's failures and warnings pass through gdalErrors, as with
-// errLogger; a call stopped by ctx returns ctx's error.
-func cancellable(ctx context.Context, cfg []string, call func(c *C.offsiteCall, config **C.char) C.GDALDatasetH) (*godal.Dataset, error) {
+// done. GDAL's failures and warnings pass through onErr (gdalErrors, as with
+// errLogger, or a scene's warnLog); a call stopped by ctx returns ctx's error.
+func cancellable(ctx context.Context, cfg []string, onErr godal.ErrorHandler, call func(c *C.offsiteCall, config **C.char) C.GDALDatasetH) (*godal.Dataset, error) {
 	if handleLayout != nil {
 		return nil, handleLayout
 	}
@@ -181,7 +181,7 @@ func cancellable(ctx context.Context, cfg []string, call func(c *C.offsiteCall, 
 			if len(rec) < 2 {
 				continue
 			}
-			if err := gdalErrors(godal.ErrorCategory(rec[0]-'0'), 0, rec[2:]); err != nil {
+			if err := onErr(godal.ErrorCategory(rec[0]-'0'), 0, rec[2:]); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -204,25 +204,25 @@ func cancellable(ctx context.Context, cfg []string, call func(c *C.offsiteCall, 
 }
 
 // translate is ds.Translate(dst, switches, godal.ConfigOption(cfg...),
-// errLogger), stopped when ctx is done.
-func translate(ctx context.Context, ds *godal.Dataset, dst string, switches, cfg []string) (*godal.Dataset, error) {
+// godal.ErrLogger(onErr)), stopped when ctx is done.
+func translate(ctx context.Context, ds *godal.Dataset, dst string, switches, cfg []string, onErr godal.ErrorHandler) (*godal.Dataset, error) {
 	cdst := C.CString(dst)
 	defer C.free(unsafe.Pointer(cdst))
 	sw, free := cStrings(switches)
 	defer free()
-	return cancellable(ctx, cfg, func(c *C.offsiteCall, config **C.char) C.GDALDatasetH {
+	return cancellable(ctx, cfg, onErr, func(c *C.offsiteCall, config **C.char) C.GDALDatasetH {
 		return C.offsiteTranslate(c, config, cdst, handle(ds), sw)
 	})
 }
 
 // warp is godal.Warp(dst, []*godal.Dataset{ds}, switches,
-// godal.ConfigOption(cfg...), errLogger), stopped when ctx is done.
-func warp(ctx context.Context, ds *godal.Dataset, dst string, switches, cfg []string) (*godal.Dataset, error) {
+// godal.ConfigOption(cfg...), godal.ErrLogger(onErr)), stopped when ctx is done.
+func warp(ctx context.Context, ds *godal.Dataset, dst string, switches, cfg []string, onErr godal.ErrorHandler) (*godal.Dataset, error) {
 	cdst := C.CString(dst)
 	defer C.free(unsafe.Pointer(cdst))
 	sw, free := cStrings(switches)
 	defer free()
-	return cancellable(ctx, cfg, func(c *C.offsiteCall, config **C.char) C.GDALDatasetH {
+	return cancellable(ctx, cfg, onErr, func(c *C.offsiteCall, config **C.char) C.GDALDatasetH {
 		return C.offsiteWarp(c, config, cdst, handle(ds), sw)
 	})
 }

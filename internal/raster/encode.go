@@ -123,7 +123,7 @@ func translateToBytes(ctx context.Context, ds *godal.Dataset, driver string, cre
 	for _, c := range creation {
 		sw = append(sw, "-co", c)
 	}
-	out, err := translate(ctx, ds, name, sw, nil)
+	out, err := translate(ctx, ds, name, sw, nil, gdalErrors)
 	if err != nil {
 		return nil, fmt.Errorf("raster: write %s: %w", driver, err)
 	}

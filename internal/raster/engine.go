@@ -332,7 +332,7 @@ func (e *engine) readBlock(ctx context.Context, a *access, s *scene, b block, bu
 	w := e.blockWindow(b)
 	n := e.m.bands * w.W * w.H * e.m.pt.size
 	if err := s.ds.Read(w.X, w.Y, e.m.pt.view(buf[:n]), w.W, w.H, godal.BandInterleaved(),
-		godal.ConfigOption(s.cfg...), errLogger); err != nil {
+		godal.ConfigOption(s.cfg...), s.log); err != nil {
 		return 0, a.readError(ctx, fmt.Sprintf("read %s block %d,%d", s.name, b.col, b.row), err)
 	}
 	return int64(n), nil

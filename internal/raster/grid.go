@@ -26,6 +26,9 @@ type BandsOptions struct {
 	// the last "_" ("B5" for LT05_..._B5.TIF). Names compare case-insensitively.
 	// Numbers count the bands of all sources in order.
 	Bands []string
+	// Optional lists bands of Bands the scene may lack: they are left out of
+	// the result (Bands.Missing) instead of failing the read.
+	Optional []string
 	// Nearest lists bands resampled by nearest neighbour when they must be
 	// warped: classification bands such as "SCL". Others are resampled
 	// bilinearly.
@@ -58,7 +61,35 @@ type Bands struct {
 	Source, Band []int
 	// Warped lists the bands that were resampled onto the grid.
 	Warped []string
+	// Missing lists the optional bands the scene lacks, as requested.
+	Missing []string
+	// Calibration says, parallel to Names, how each band's values become
+	// physical values according to the scene's own metadata.
+	Calibration []Calibration
+	// Warnings are the GDAL warnings raised while reading, each prefixed
+	// with its source ("B04.tif: ..."): the read went on.
+	Warnings []string
 }
+
+// Calibration is how a band's stored values become physical values (value ×
+// Scale + Offset) according to the scene's metadata. Source is "" when the
+// metadata says nothing (Scale 1, Offset 0).
+type Calibration struct {
+	Scale, Offset float64
+	// Source names the metadata: CalibrationGDAL or CalibrationBOA.
+	Source string
+}
+
+// Calibration sources.
+const (
+	// CalibrationGDAL is the band's GDAL scale and offset (GetScale/GetOffset).
+	CalibrationGDAL = "gdal scale/offset"
+	// CalibrationBOA is Sentinel-2 L2A metadata: reflectance = (DN +
+	// BOA_ADD_OFFSET) / BOA_QUANTIFICATION_VALUE (10000 when not given), the
+	// items on the band or the dataset (also as BOA_ADD_OFFSET_<band>), as
+	// GDAL's SENTINEL2 driver and gdal_translate from it write them.
+	CalibrationBOA = "BOA_ADD_OFFSET"
+)
 
 // Get returns the data of the named band (as requested), or nil.
 func (b *Bands) Get(name string) []float32 {
@@ -115,7 +146,7 @@ func (g *gridSource) prefetch(bands []int, win window) error {
 	buf := make([]float32, n*len(bands))
 	g.a.preloadBlocks(g.s, g.src, g.m, in, bands)
 	defer g.a.release()
-	if err := g.s.ds.Read(in.X, in.Y, buf, in.W, in.H, godal.Bands(bands...), godal.BandInterleaved(), errLogger); err != nil {
+	if err := g.s.ds.Read(in.X, in.Y, buf, in.W, in.H, godal.Bands(bands...), godal.BandInterleaved(), g.s.log); err != nil {
 		return err
 	}
 	g.pre, g.preWin = map[int][]float32{}, in
@@ -182,13 +213,22 @@ func ReadBands(ctx context.Context, env Env, srcs []Source, opts BandsOptions) (
 			refs = append(refs, gridBandRef{src: i, band: b, names: names})
 		}
 	}
-	want := make([]gridBandRef, len(opts.Bands))
-	for i, name := range opts.Bands {
+	var want []gridBandRef
+	var names, missing []string
+	for _, name := range opts.Bands {
 		r, ok := findGridBand(refs, name)
-		if !ok {
+		switch {
+		case !ok && slices.ContainsFunc(opts.Optional, func(o string) bool { return strings.EqualFold(o, name) }):
+			missing = append(missing, name)
+			continue
+		case !ok:
 			return nil, fmt.Errorf("raster: %s: %w: no band %q; bands: %s", sourceList(srcs), ErrUnusableScene, name, describeGridBands(refs))
 		}
-		want[i] = r
+		want = append(want, r)
+		names = append(names, name)
+	}
+	if len(want) == 0 {
+		return nil, fmt.Errorf("raster: %s: %w: none of the bands %s; bands: %s", sourceList(srcs), ErrUnusableScene, strings.Join(opts.Bands, ", "), describeGridBands(refs))
 	}
 
 	var tgt *Bands
@@ -209,6 +249,7 @@ func ReadBands(ctx context.Context, env Env, srcs []Source, opts BandsOptions) (
 		return nil, fmt.Errorf("raster: read bands: %d × %d pixels exceeds the limit of %d", tgt.Width, tgt.Height, maxGridPixels)
 	}
 	n := tgt.Width * tgt.Height
+	tgt.Missing = missing
 	tgt.Valid = make([]bool, n)
 	for i := range tgt.Valid {
 		tgt.Valid[i] = true
@@ -236,17 +277,23 @@ func ReadBands(ctx context.Context, env Env, srcs []Source, opts BandsOptions) (
 		}
 		g := open[r.src]
 		data := make([]float32, n)
-		warped, err := readGridBand(ctx, g, r.band, tgt, data, nearestBand(opts.Nearest, opts.Bands[i], r.names))
+		warped, err := readGridBand(ctx, g, r.band, tgt, data, nearestBand(opts.Nearest, names[i], r.names))
 		if err != nil {
-			return nil, a2err(ctx, g, opts.Bands[i], err)
+			return nil, a2err(ctx, g, names[i], err)
 		}
 		if warped {
-			tgt.Warped = append(tgt.Warped, opts.Bands[i])
+			tgt.Warped = append(tgt.Warped, names[i])
 		}
-		tgt.Names = append(tgt.Names, opts.Bands[i])
+		tgt.Names = append(tgt.Names, names[i])
 		tgt.Source = append(tgt.Source, r.src)
 		tgt.Band = append(tgt.Band, r.band+1)
 		tgt.Data = append(tgt.Data, data)
+		tgt.Calibration = append(tgt.Calibration, g.calibration(r.band))
+	}
+	for _, g := range open {
+		for _, w := range g.s.warn.list() {
+			tgt.Warnings = append(tgt.Warnings, path.Base(filepath.ToSlash(g.src.String()))+": "+w)
+		}
 	}
 	for _, data := range tgt.Data {
 		for p, v := range data {
@@ -449,14 +496,14 @@ func readGridWindow(g *gridSource, b int, win window, stride int, data []float32
 		delete(g.pre, b) // each band is used once; let its pixels go
 	} else {
 		buf = make([]float32, in.W*in.H)
-		if err := g.s.ds.Bands()[b].Read(in.X, in.Y, buf, in.W, in.H, errLogger); err != nil {
+		if err := g.s.ds.Bands()[b].Read(in.X, in.Y, buf, in.W, in.H, g.s.log); err != nil {
 			return err
 		}
 	}
 	var alpha []float32
 	if m.alpha >= 0 {
 		alpha = make([]float32, in.W*in.H)
-		if err := g.s.ds.Bands()[m.alpha].Read(in.X, in.Y, alpha, in.W, in.H, errLogger); err != nil {
+		if err := g.s.ds.Bands()[m.alpha].Read(in.X, in.Y, alpha, in.W, in.H, g.s.log); err != nil {
 			return err
 		}
 	}
@@ -496,21 +543,21 @@ func warpGridBand(ctx context.Context, g *gridSource, b int, tgt *Bands, data []
 	if g.m.nodata != nil {
 		sw = append(sw, "-srcnodata", ftoaGrid(*g.m.nodata))
 	}
-	ds, err := warp(ctx, g.s.ds, "", sw, g.s.cfg)
+	ds, err := warp(ctx, g.s.ds, "", sw, g.s.cfg, g.s.warn.handle)
 	if err != nil {
 		return fmt.Errorf("warp: %w", err)
 	}
 	defer func() {
-		if cerr := ds.Close(errLogger); cerr != nil && err == nil {
+		if cerr := ds.Close(g.s.log); cerr != nil && err == nil {
 			err = fmt.Errorf("close warped: %w", cerr)
 		}
 	}()
-	if err := ds.Bands()[b].Read(0, 0, data, tgt.Width, tgt.Height, errLogger); err != nil {
+	if err := ds.Bands()[b].Read(0, 0, data, tgt.Width, tgt.Height, g.s.log); err != nil {
 		return fmt.Errorf("read warped: %w", err)
 	}
 	if g.m.alpha >= 0 {
 		alpha := make([]float32, len(data))
-		if err := ds.Bands()[g.m.alpha].Read(0, 0, alpha, tgt.Width, tgt.Height, errLogger); err != nil {
+		if err := ds.Bands()[g.m.alpha].Read(0, 0, alpha, tgt.Width, tgt.Height, g.s.log); err != nil {
 			return fmt.Errorf("read warped alpha: %w", err)
 		}
 		for i, a := range alpha {

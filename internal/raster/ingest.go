@@ -52,6 +52,8 @@ type IngestResult struct {
 	IsCOG bool
 	// COGWritten reports whether a COG was written to IngestOptions.COGPath.
 	COGWritten bool
+	// Warnings are the GDAL warnings raised on the source: it was ingested anyway.
+	Warnings []string
 }
 
 // Ingest checks that a capture is usable and describes it: CRS,
@@ -114,6 +116,7 @@ func Ingest(ctx context.Context, env Env, src Source, opts IngestOptions) (res *
 		}
 		res.COGWritten = true
 	}
+	res.Warnings = s.warn.list()
 	return res, nil
 }
 
@@ -152,7 +155,7 @@ func ToCOG(ctx context.Context, env Env, src Source, dst string) (err error) {
 func writeCOG(ctx context.Context, s *scene, dst string) error {
 	sw := []string{"-of", "COG", "-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=YES",
 		"-co", "BLOCKSIZE=256", "-co", "OVERVIEWS=AUTO", "-co", "BIGTIFF=IF_SAFER", "-co", "NUM_THREADS=2"}
-	out, err := translate(ctx, s.ds, dst, sw, s.cfg)
+	out, err := translate(ctx, s.ds, dst, sw, s.cfg, s.warn.handle)
 	if err != nil {
 		if rerr := os.Remove(dst); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			err = errors.Join(err, rerr)
@@ -176,12 +179,12 @@ func validFootprint(ctx context.Context, a *access, s *scene, m *meta, size int)
 	buf := make([]float64, m.bands*n)
 	// Decimate through a translation to memory, which stops when ctx is done: a scene
 	// without overviews is read whole.
-	small, err := translate(ctx, s.ds, "", []string{"-of", "MEM", "-outsize", strconv.Itoa(w), strconv.Itoa(h), "-r", "nearest"}, s.cfg)
+	small, err := translate(ctx, s.ds, "", []string{"-of", "MEM", "-outsize", strconv.Itoa(w), strconv.Itoa(h), "-r", "nearest"}, s.cfg, s.warn.handle)
 	if err != nil {
 		return nil, nil, a.readError(ctx, "read "+s.name, err)
 	}
-	err = small.Read(0, 0, buf, w, h, godal.BandInterleaved(), errLogger)
-	if cerr := small.Close(errLogger); err == nil {
+	err = small.Read(0, 0, buf, w, h, godal.BandInterleaved(), s.log)
+	if cerr := small.Close(s.log); err == nil {
 		err = cerr
 	}
 	if err != nil {

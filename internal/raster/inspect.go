@@ -61,7 +61,7 @@ func readMeta(s *scene) (*meta, error) {
 	if wkt == "" {
 		return nil, fmt.Errorf("raster: %s: %w: no coordinate reference system", s.name, ErrUnusableScene)
 	}
-	gt, err := s.ds.GeoTransform(errLogger)
+	gt, err := s.ds.GeoTransform(s.log)
 	if err != nil || gt == [6]float64{0, 1, 0, 0, 0, 1} {
 		return nil, fmt.Errorf("raster: %s: %w: no geotransform", s.name, ErrUnusableScene)
 	}

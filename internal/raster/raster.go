@@ -3,8 +3,11 @@
 // hands GDAL datasets to callers.
 //
 // Every GDAL call gets its settings per call with godal.ConfigOption (never
-// global configuration), every Close error is checked, and GDAL warnings are
-// errors except for a short list of known harmless ones. Scenes are opened
+// global configuration) and every Close error is checked. A GDAL warning on
+// a scene's calls is a warning, not a failure: what GDAL can read, Offsite
+// reads, and ReadBands reports the warnings (Bands.Warnings); on other calls
+// warnings are errors except for a short list of known harmless ones.
+// Scenes are opened
 // with the GTiff driver only; the package registers just GTiff, COG and MEM
 // (and in-memory vector layers for footprints).
 //
@@ -340,31 +343,93 @@ var harmless = []string{
 	"Unknown field with tag", // private TIFF tags, e.g. from drone software
 }
 
-// gdalErrors is the godal.ErrorHandler for every call: failures and
-// warnings become errors, except the warnings listed in harmless.
+// gdalErrors is the godal.ErrorHandler of calls that touch no scene's bytes
+// (spatial references, geometries, in-memory datasets, outputs): failures
+// and warnings become errors, except the warnings listed in harmless.
 func gdalErrors(ec godal.ErrorCategory, code int, msg string) error {
 	if ec < godal.CE_Warning {
 		return nil
 	}
-	if ec == godal.CE_Warning {
-		for _, h := range harmless {
-			if strings.Contains(msg, h) {
-				return nil
-			}
-		}
+	if ec == godal.CE_Warning && isHarmless(msg) {
+		return nil
 	}
 	return errors.New(strings.TrimSpace(msg))
 }
 
-// errLogger is the godal option installing gdalErrors; every GDAL call in
-// this package passes it.
+func isHarmless(msg string) bool {
+	for _, h := range harmless {
+		if strings.Contains(msg, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// errLogger is the godal option installing gdalErrors.
 var errLogger = godal.ErrLogger(gdalErrors)
+
+// maxWarnings bounds the distinct warnings kept for one scene.
+const maxWarnings = 20
+
+// warnLog is the godal.ErrorHandler of calls on an open scene: failures are
+// errors, but a warning is only a warning. What GDAL can read, Offsite reads
+// — e.g. a TIFF whose ExtraSamples do not add up to its SamplesPerPixel —
+// and the warning is kept for the caller to record (Bands.Warnings).
+type warnLog struct {
+	name string // the name GDAL opened, which it puts before some messages
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warnLog) handle(ec godal.ErrorCategory, code int, msg string) error {
+	msg = strings.TrimSpace(msg)
+	if ec == godal.CE_Warning {
+		msg = strings.TrimPrefix(msg, w.name+": ")
+	}
+	switch {
+	case ec < godal.CE_Warning:
+		return nil
+	case ec > godal.CE_Warning:
+		return errors.New(msg)
+	case isHarmless(msg):
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !slices.Contains(w.msgs, msg) && len(w.msgs) < maxWarnings {
+		w.msgs = append(w.msgs, msg)
+	}
+	return nil
+}
+
+func (w *warnLog) list() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.msgs)
+}
+
+// sceneLogger is the godal option installing a scene's warnLog: the option
+// kinds the package passes on a scene's calls.
+type sceneLogger interface {
+	godal.OpenOption
+	godal.CloseOption
+	godal.BandIOOption
+	godal.DatasetIOOption
+	godal.DatasetWarpOption
+	godal.DatasetTranslateOption
+	godal.GetGeoTransformOption
+	godal.MetadataOption
+}
 
 // scene is an open dataset and the call's configuration.
 type scene struct {
-	ds     *godal.Dataset
-	cfg    []string
-	name   string
+	ds   *godal.Dataset
+	cfg  []string
+	name string
+	// warn keeps the GDAL warnings of every call on the scene, which log
+	// installs.
+	warn   *warnLog
+	log    sceneLogger
 	limits Limits
 }
 
@@ -374,15 +439,17 @@ type scene struct {
 func (a *access) openScene(src Source) (*scene, error) {
 	name := a.gdalName(src)
 	cfg := a.cfg
+	w := &warnLog{name: name}
+	log := godal.ErrLogger(w.handle)
 	ds, err := godal.Open(name, godal.RasterOnly(), godal.Drivers(readDrivers...),
-		godal.ConfigOption(cfg...), errLogger)
+		godal.ConfigOption(cfg...), log)
 	if err != nil {
 		if isMissing(err) {
 			return nil, fmt.Errorf("raster: open %s: %w", src, err)
 		}
 		return nil, fmt.Errorf("raster: open %s: %w: %v", src, ErrUnusableScene, err)
 	}
-	return &scene{ds: ds, cfg: cfg, name: src.String(), limits: a.env.Limits}, nil
+	return &scene{ds: ds, cfg: cfg, name: src.String(), limits: a.env.Limits, warn: w, log: log}, nil
 }
 
 // isMissing reports whether a GDAL open error means the object or file is
@@ -400,7 +467,7 @@ func isMissing(err error) bool {
 
 // close closes the dataset and reports its error.
 func (s *scene) close() error {
-	if err := s.ds.Close(errLogger); err != nil {
+	if err := s.ds.Close(s.log); err != nil {
 		return fmt.Errorf("raster: close %s: %w", s.name, err)
 	}
 	return nil

@@ -150,7 +150,7 @@ func TestGDALWorkStopsWhenCanceled(t *testing.T) {
 		defer s.close()
 		dst := filepath.Join(dir, "warped.tif")
 		err, after := stopLatency(time.Second, func(ctx context.Context) error {
-			ds, err := warp(ctx, s.ds, dst, []string{"-of", "GTiff", "-t_srs", "EPSG:4326", "-ts", "20000", "20000", "-r", "bilinear"}, s.cfg)
+			ds, err := warp(ctx, s.ds, dst, []string{"-of", "GTiff", "-t_srs", "EPSG:4326", "-ts", "20000", "20000", "-r", "bilinear"}, s.cfg, s.warn.handle)
 			if err == nil {
 				err = ds.Close(errLogger)
 			}
