@@ -199,8 +199,11 @@ func (s s2Spec) make(dir string) (*Case, error) {
 		encPre0400:   "UInt16 ×10⁴ without offset (scale in metadata), no B8A, with SCL",
 	}[s.enc]
 	var cond []string
-	if s.control == "" {
+	switch s.control {
+	case "":
 		cond = append(cond, "phenology")
+	case ControlSeasonal:
+		cond = append(cond, "phenology only")
 	}
 	if s.clouds {
 		cond = append(cond, "clouds+shadows after")
