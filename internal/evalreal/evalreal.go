@@ -23,7 +23,7 @@ import (
 // Fire is one CAL FIRE pair: Sentinel-2 before and after (B2 B3 B4 B8 B12, reflectance
 // ×10000 without offset) and the burned-area mask on the same grid.
 type Fire struct {
-	Name              string
+	Name            string
 	Pre, Post, Mask string // file paths
 }
 
