@@ -59,13 +59,17 @@ func (e *eval) generated(ctx context.Context, cache string, seed uint64, size in
 			pipeName = "drone-rgb"
 		}
 		p.pipe = e.pipes[pipeName]
-		ours, runErr := runOurs(ctx, p, e.tmp)
+		ours, runErr := e.ours(ctx, p)
 		base, err := genBaseline(ctx, c)
 		if err != nil {
 			return fmt.Errorf("%s: baseline: %w", c.Name, err)
 		}
+		kinds := map[int32]string{}
+		for _, o := range c.Objects {
+			kinds[o.ID] = o.Kind
+		}
 		kind := func(k string) func(int32) bool {
-			return func(id int32) bool { return c.Objects[id-1].Kind == k }
+			return func(id int32) bool { return kinds[id] == k }
 		}
 		change := evalscore.Objects(regions(ofType(ours, pipelines.TypeChange)), p.grid, c.Labels, c.Ignore, kind(evalgen.KindChange), evalscore.MatchRule{})
 		changeBase := evalscore.Objects(base.change, p.grid, c.Labels, c.Ignore, kind(evalgen.KindChange), evalscore.MatchRule{})

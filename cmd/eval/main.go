@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/offsite/offsite/internal/evalscore"
@@ -52,6 +53,10 @@ type eval struct {
 	tmp     string
 	rel     *evalscore.Reliability
 	targets []target
+	// refused lists the pairs a pipeline refused (scored as finding nothing), runs how many
+	// pairs were run.
+	refused []string
+	runs    int
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -101,6 +106,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	e.reliability()
+	e.targets = append(e.targets, target{name: "pairs the pipeline refused = 0 (evalgen, CAL FIRE, LEVIR)", value: float64(len(e.refused)), goal: 0, atMost: true,
+		note: fmt.Sprintf("of %d pairs; a refused pair finds nothing, and a refused control does not pass%s", e.runs, listNote(e.refused))})
 	missed := e.report()
 	fmt.Fprintf(out, "\n(%.0f s)\n", time.Since(start).Seconds())
 	if missed > 0 {
@@ -185,6 +192,13 @@ func (e *eval) report() int {
 		fmt.Fprintf(e.out, "| %s | %.3f%s | %s %.3f | %s |\n", t.name, t.value, note, op, t.goal, st)
 	}
 	return missed
+}
+
+func listNote(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(names, ", ")
 }
 
 func repeat(s string, n int) string {

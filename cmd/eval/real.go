@@ -45,7 +45,7 @@ func (e *eval) calfire(ctx context.Context, dir string) error {
 		p := pair{name: f.Name, pipe: pipe, before: []string{f.Pre}, after: []string{f.Post}, crs: crs,
 			grid: evalscore.Grid{Width: mb.Width, Height: mb.Height, GeoTransform: mb.GeoTransform}}
 		n := mb.Width * mb.Height
-		ours, runErr := runOurs(ctx, p, e.tmp)
+		ours, runErr := e.ours(ctx, p)
 		change := ofType(ours, pipelines.TypeChange)
 		iou := evalscore.Pixels(union(n, change, nil), mask, nil).IoU()
 		classed := union(n, change, func(f found) bool { return burnClasses[f.class] })
@@ -162,7 +162,7 @@ func (e *eval) levir(ctx context.Context, dir string) error {
 		p := pair{name: lp.Name, pipe: pipe, before: []string{lp.Before}, after: []string{lp.After}, crs: lp.CRS,
 			grid: evalscore.Grid{Width: lp.Width, Height: lp.Height, GeoTransform: lp.GeoTransform}}
 		n := lp.Width * lp.Height
-		ours, runErr := runOurs(ctx, p, e.tmp)
+		ours, runErr := e.ours(ctx, p)
 		change := ofType(ours, pipelines.TypeChange)
 		c := evalscore.Pixels(union(n, change, nil), lp.Label, nil)
 		labels := make([]int32, n)

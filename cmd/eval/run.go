@@ -40,6 +40,16 @@ func (f found) region() evalscore.Region {
 	return evalscore.Region{Detector: f.typ, Class: f.class, Score: f.score, Pixels: f.pixels}
 }
 
+// ours runs the pair through runOurs and records a refusal.
+func (e *eval) ours(ctx context.Context, p pair) ([]found, error) {
+	e.runs++
+	fs, err := runOurs(ctx, p, e.tmp)
+	if err != nil {
+		e.refused = append(e.refused, p.name)
+	}
+	return fs, err
+}
+
 // runOurs runs the pair's pipeline through internal/process (local mode: files in, a
 // directory sink, one parcel covering the scene) and puts each finding on the truth grid.
 // An error is the pipeline refusing the scene.
