@@ -45,7 +45,7 @@ const (
 
 // version changes whenever the generator's output changes, so that a cached set is not
 // reused after an edit.
-const version = 1
+const version = 2
 
 // Config sets the size and randomness of the set.
 type Config struct {

@@ -173,6 +173,22 @@ func TestScene(t *testing.T) {
 			}
 		}
 	}
+	// Plumes make the river's red rise well above the sensor noise.
+	plumes := map[int32]bool{}
+	for _, p := range w.plumes {
+		plumes[p.id] = true
+	}
+	var rise float64
+	var npl int
+	for i, l := range labels {
+		if plumes[l] {
+			rise += float64(after.refl[iRed][i] - before.refl[iRed][i])
+			npl++
+		}
+	}
+	if npl == 0 || rise/float64(npl) < 0.01 {
+		t.Errorf("%d plume pixels, mean red rise %.4f, want above 0.01", npl, rise/float64(max(npl, 1)))
+	}
 	if len(w.clouds) > 0 && cloudy == 0 {
 		t.Error("no opaque cloud pixel is bright and classed 9 in SCL")
 	}

@@ -79,7 +79,8 @@ var (
 	cloudSpectrum = spectrum{0.46, 0.46, 0.47, 0.51, 0.51, 0.37, 0.25}
 	hazeSpectrum  = spectrum{0.035, 0.025, 0.015, 0.006, 0.005, 0.001, 0.0005}
 	plumeSpectrum = spectrum{0.012, 0.030, 0.045, 0.018, 0.014, 0.002, 0.001}
-	noiseSD       = spectrum{0.004, 0.004, 0.004, 0.005, 0.005, 0.004, 0.004}
+	// Sensor noise: a floor (dark targets such as water) and 1% of the signal.
+	noiseFloor = spectrum{0.002, 0.0015, 0.0015, 0.002, 0.002, 0.002, 0.002}
 )
 
 const shadowDepth = 0.65
@@ -651,7 +652,7 @@ func (w *s2World) render(r *rand.Rand, n int, px float64, shift [2]float64, afte
 			}
 			for b := range acc {
 				v := acc[b] + h*hazeSpectrum[b]
-				v = bandGain[b]*v + bandOff[b] + r.NormFloat64()*noiseSD[b]
+				v = bandGain[b]*v + bandOff[b] + r.NormFloat64()*math.Hypot(noiseFloor[b], 0.01*v)
 				out.refl[b][i] = float32(math.Max(v, 0.0005))
 			}
 			out.scl[i] = float32(sclClass(centreMat, cloudA, shadowA))
