@@ -118,7 +118,8 @@ func RGBDiffOtsu(a, b [][]float32, valid []bool) []bool {
 // IRMAD is the iteratively re-weighted multivariate alteration detection of two dates
 // (bands of x before, y after, same order), returning each pixel's chi-square statistic
 // (the sum of its squared standardised MAD variates, chi-square with len(x) degrees of
-// freedom where nothing changed). Statistics come from at most sample valid pixels taken at
+// freedom where nothing changed). The MAD variates are standardised by their robust spread
+// (see below) rather than the weighted variance. Statistics come from at most sample valid pixels taken at
 // a regular stride; weights are the chi-square no-change probabilities of the last
 // iteration. Invalid pixels get 0.
 func IRMAD(x, y [][]float32, valid []bool, iterations, sample int) ([]float64, error) {
@@ -175,6 +176,17 @@ func IRMAD(x, y [][]float32, valid []bool, iterations, sample int) ([]float64, e
 			break
 		}
 	}
+	// The weighted variances 2(1 − rho) shrink as the weights favour the pixels with the
+	// smallest MADs, so that unchanged pixels drift far into the chi-square tail; the MAD
+	// variates are standardised instead by their robust spread over the sample (1.4826 ×
+	// median absolute deviation), which change pixels (a minority) barely move.
+	for v := range sigma {
+		mads := make([]float64, len(idx))
+		for k, i := range idx {
+			mads[k] = madAt(x, y, i, meanX, meanY, a[v], b[v])
+		}
+		sigma[v] = math.Max(robustScale(mads), 1e-12)
+	}
 	out := make([]float64, n)
 	for i := 0; i < n; i++ {
 		if valid == nil || valid[i] {
@@ -184,15 +196,33 @@ func IRMAD(x, y [][]float32, valid []bool, iterations, sample int) ([]float64, e
 	return out, nil
 }
 
+// madAt is one MAD variate (unstandardised) of pixel i.
+func madAt(x, y [][]float32, i int, mx, my, a, b []float64) float64 {
+	u, w := 0.0, 0.0
+	for k := range x {
+		u += a[k] * (float64(x[k][i]) - mx[k])
+		w += b[k] * (float64(y[k][i]) - my[k])
+	}
+	return u - w
+}
+
+// robustScale is 1.4826 × the median absolute deviation from the median: the standard
+// deviation for normal data.
+func robustScale(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	med := s[len(s)/2]
+	for i := range s {
+		s[i] = math.Abs(s[i] - med)
+	}
+	sort.Float64s(s)
+	return 1.4826 * s[len(s)/2]
+}
+
 func chi2At(x, y [][]float32, i int, mx, my []float64, a, b [][]float64, sigma []float64) float64 {
 	s := 0.0
 	for v := range a {
-		u, w := 0.0, 0.0
-		for k := range x {
-			u += a[v][k] * (float64(x[k][i]) - mx[k])
-			w += b[v][k] * (float64(y[k][i]) - my[k])
-		}
-		m := (u - w) / sigma[v]
+		m := madAt(x, y, i, mx, my, a[v], b[v]) / sigma[v]
 		s += m * m
 	}
 	return s
