@@ -124,11 +124,12 @@ func (r refusal) Error() string {
 
 func (r refusal) Unwrap() error { return r.err }
 
-// sceneParcel is a WGS84 parcel over the whole grid, half a pixel in from its edges.
+// sceneParcel is a WGS84 parcel over the whole grid, a quarter pixel in from its edges
+// (so that it holds every pixel centre and stays inside the scene).
 func sceneParcel(p pair) (orb.Geometry, error) {
 	gt := p.grid.GeoTransform
-	x0, y0 := gt[0]+gt[1]/2, gt[3]+gt[5]/2
-	x1, y1 := gt[0]+gt[1]*(float64(p.grid.Width)-0.5), gt[3]+gt[5]*(float64(p.grid.Height)-0.5)
+	x0, y0 := gt[0]+gt[1]/4, gt[3]+gt[5]/4
+	x1, y1 := gt[0]+gt[1]*(float64(p.grid.Width)-0.25), gt[3]+gt[5]*(float64(p.grid.Height)-0.25)
 	var ring orb.Ring
 	const n = 8 // points a side, so that the reprojected outline follows the grid
 	for i := 0; i < n; i++ {
