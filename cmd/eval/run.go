@@ -28,11 +28,10 @@ type pair struct {
 
 // found is one finding of ours on the truth grid.
 type found struct {
-	typ      string // the pipeline detector's type: change, hotspot, water_plume, smoke
-	class    string
-	score    float64
-	severity string
-	pixels   []int
+	typ    string // the pipeline detector's type: change, hotspot, water_plume, smoke
+	class  string
+	score  float64
+	pixels []int
 }
 
 // region is the finding as evalscore matches it.
@@ -103,7 +102,7 @@ func runOurs(ctx context.Context, p pair, tmp string) ([]found, error) {
 		}
 		class, _ := f.Properties["class"].(string)
 		score, _ := f.Properties["score"].(float64)
-		fs = append(fs, found{typ: typ, class: class, score: score, severity: f.Severity, pixels: px})
+		fs = append(fs, found{typ: typ, class: class, score: score, pixels: px})
 	}
 	return fs, nil
 }
