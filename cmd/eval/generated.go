@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/offsite/offsite/internal/baseline"
+	"github.com/offsite/offsite/internal/evalgen"
+	"github.com/offsite/offsite/internal/evalscore"
+	"github.com/offsite/offsite/pipelines"
+)
+
+// s2Roles are the reflective bands IR-MAD compares, when the files have them.
+var s2Roles = []string{"blue", "green", "red", "nir", "swir1", "swir2"}
+
+// Baseline parameters: the textbook values, the same for every scene.
+const (
+	irmadProbability = 0.9999 // chi-square no-change quantile
+	irmadMinPixels   = 8      // 800 m² at 10 m, as the shipped pipeline's minimum mapping unit
+	otsuMinAreaM2    = 4      // smallest changed object of the RGB baseline
+)
+
+// genTotals pools one detector's object counts over cases.
+type genTotals struct {
+	change, changeBase evalscore.Counts
+	hotFound, hotN     int
+	hotFalse           int
+	nhiFound, nhiFalse int
+	plumeFound, plumeN int
+	area               float64 // km² searched for hotspots
+}
+
+// generated scores the second generated set.
+func (e *eval) generated(ctx context.Context, cache string, seed uint64, size int) error {
+	t0 := time.Now()
+	set, err := evalgen.Generate(cache, evalgen.Config{Seed: seed, S2Size: size})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.out, "\n## 2. A second generated set, written apart from the detectors (internal/evalgen)\n\n%d cases in %s (ready in %.1fs). Offsite runs the shipped `sentinel2` and `drone-rgb` pipelines on the files as given; baselines: IR-MAD chi-square > %.4f quantile, components ≥ %d px (Sentinel-2), |RGB difference| > Otsu, components ≥ %d m² (drone); NHI > 0 (hotspots).\n\n",
+		len(set.Cases), set.Dir, time.Since(t0).Seconds(), irmadProbability, irmadMinPixels, otsuMinAreaM2)
+	fmt.Fprintf(e.out, "| case | what the user brought | Offsite change P / R / F1 | baseline P / R / F1 | hotspots found (NHI) | plumes found | other findings |\n|---|---|---|---|---|---|---|\n")
+	var tot genTotals
+	controlFindings, controlBase := 0, 0
+	for _, c := range set.Cases {
+		p := pair{
+			name: c.Name, before: c.Before, after: c.After, crs: c.CRS,
+			grid: evalscore.Grid{Width: c.Width, Height: c.Height, GeoTransform: c.GeoTransform},
+		}
+		// A refused scene has no findings: every object counts as missed.
+		var pipeName string
+		switch c.Sensor {
+		case evalgen.SensorSentinel2:
+			pipeName = "sentinel2"
+		case evalgen.SensorDroneRGB:
+			pipeName = "drone-rgb"
+		}
+		p.pipe = e.pipes[pipeName]
+		ours, runErr := e.ours(ctx, p)
+		base, err := genBaseline(ctx, c)
+		if err != nil {
+			return fmt.Errorf("%s: baseline: %w", c.Name, err)
+		}
+		kinds := map[int32]string{}
+		for _, o := range c.Objects {
+			kinds[o.ID] = o.Kind
+		}
+		kind := func(k string) func(int32) bool {
+			return func(id int32) bool { return kinds[id] == k }
+		}
+		change := evalscore.Objects(regions(ofType(ours, pipelines.TypeChange)), p.grid, c.Labels, c.Ignore, kind(evalgen.KindChange), evalscore.MatchRule{})
+		changeBase := evalscore.Objects(base.change, p.grid, c.Labels, c.Ignore, kind(evalgen.KindChange), evalscore.MatchRule{})
+		hot := evalscore.Objects(regions(ofType(ours, pipelines.TypeHotspot)), p.grid, c.Labels, nil, kind(evalgen.KindHotspot), evalscore.MatchRule{Near: 1})
+		nhi := evalscore.Objects(base.hot, p.grid, c.Labels, nil, kind(evalgen.KindHotspot), evalscore.MatchRule{Near: 1})
+		plume := evalscore.Objects(regions(ofType(ours, pipelines.TypeWaterPlume)), p.grid, c.Labels, c.Ignore, kind(evalgen.KindWaterPlume), evalscore.MatchRule{})
+		e.calibrate(ofType(ours, pipelines.TypeChange), change)
+		e.calibrate(ofType(ours, pipelines.TypeHotspot), hot)
+		e.calibrate(ofType(ours, pipelines.TypeWaterPlume), plume)
+		for _, f := range ofType(ours, pipelines.TypeSmoke) {
+			e.rel.Add(f.typ, f.score, 0)
+		}
+		smoke := len(ofType(ours, pipelines.TypeSmoke))
+		others := fmt.Sprintf("%d smoke", smoke)
+		oursCol := fmt.Sprintf("%.2f / %.2f / %.2f", change.Objects.Precision(), change.Recall(), change.Objects.F1())
+		if runErr != nil {
+			oursCol = "refused: " + shorten(runErr.Error(), 140)
+		}
+		baseCol := fmt.Sprintf("%.2f / %.2f / %.2f", changeBase.Objects.Precision(), changeBase.Recall(), changeBase.Objects.F1())
+		hotCol, plumeCol := "–", "–"
+		nHot, nPlume := countKind(c, evalgen.KindHotspot), countKind(c, evalgen.KindWaterPlume)
+		if c.Sensor == evalgen.SensorSentinel2 {
+			hotCol = fmt.Sprintf("%d/%d, %d false (NHI %d/%d, %d false)", len(hot.Found), nHot, hot.Objects.FP, len(nhi.Found), nHot, nhi.Objects.FP)
+			plumeCol = fmt.Sprintf("%d/%d, %d false", len(plume.Found), nPlume, plume.Objects.FP)
+			tot.hotFound += len(hot.Found)
+			tot.hotN += nHot
+			tot.hotFalse += hot.Objects.FP
+			tot.nhiFound += len(nhi.Found)
+			tot.nhiFalse += nhi.Objects.FP
+			tot.plumeFound += len(plume.Found)
+			tot.plumeN += nPlume
+			tot.area += c.AreaKm2
+		}
+		if c.Control != "" {
+			oursCol = fmt.Sprintf("%d findings", len(ours))
+			if runErr != nil {
+				oursCol = "refused: " + shorten(runErr.Error(), 140)
+			}
+			baseCol = fmt.Sprintf("%d regions", len(base.change))
+			controlFindings += len(ours)
+			controlBase += len(base.change)
+		} else {
+			tot.change = tot.change.Add(change.Objects)
+			tot.changeBase = tot.changeBase.Add(changeBase.Objects)
+		}
+		fmt.Fprintf(e.out, "| %s | %s | %s | %s | %s | %s | %s |\n", c.Name, c.Describe, oursCol, baseCol, hotCol, plumeCol, others)
+	}
+	fmt.Fprintf(e.out, "| **all but controls** | | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f | %d/%d, %.1f false per 100 km² (NHI %d/%d, %.1f) | %d/%d | |\n",
+		tot.change.Precision(), tot.change.Recall(), tot.change.F1(), tot.changeBase.Precision(), tot.changeBase.Recall(), tot.changeBase.F1(),
+		tot.hotFound, tot.hotN, per100(tot.hotFalse, tot.area), tot.nhiFound, tot.hotN, per100(tot.nhiFalse, tot.area), tot.plumeFound, tot.plumeN)
+	fmt.Fprintf(e.out, "| **controls** | gain/offset only, seasonal only | %d findings | %d regions | | | |\n", controlFindings, controlBase)
+	e.targets = append(e.targets,
+		target{name: "change F1 ≥ 0.90, generated set 2 (evalgen)", value: tot.change.F1(), goal: 0.9,
+			note: fmt.Sprintf("precision %.2f, recall %.2f; IR-MAD/Otsu %.2f", tot.change.Precision(), tot.change.Recall(), tot.changeBase.F1())},
+		target{name: "hotspot recall ≥ 0.95 (evalgen)", value: ratio(tot.hotFound, tot.hotN), goal: 0.95, note: fmt.Sprintf("NHI > 0: %.2f", ratio(tot.nhiFound, tot.hotN))},
+		target{name: "hotspot false per 100 km² ≤ 1 (evalgen)", value: per100(tot.hotFalse, tot.area), goal: 1, atMost: true, note: fmt.Sprintf("NHI > 0: %.1f", per100(tot.nhiFalse, tot.area))},
+		target{name: "water plume recall ≥ 0.8 (evalgen)", value: ratio(tot.plumeFound, tot.plumeN), goal: 0.8},
+		target{name: "findings on controls = 0 (evalgen gain/offset, seasonal)", value: float64(controlFindings), goal: 0, atMost: true, note: fmt.Sprintf("IR-MAD/Otsu regions: %d", controlBase)},
+	)
+	return nil
+}
+
+func countKind(c *evalgen.Case, kind string) int {
+	n := 0
+	for _, o := range c.Objects {
+		if o.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 1
+	}
+	return float64(a) / float64(b)
+}
+
+func per100(n int, km2 float64) float64 {
+	if km2 == 0 {
+		return 0
+	}
+	return float64(n) / km2 * 100
+}
+
+func shorten(s string, n int) string {
+	s = strings.ReplaceAll(s, "|", "/")
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// calibrate records findings with their judgement.
+func (e *eval) calibrate(fs []found, m evalscore.Match) {
+	for i, f := range fs {
+		e.rel.Add(f.typ, f.score, m.Real[i])
+	}
+}
+
+// baseRegions are a baseline's predicted regions.
+type baseRegions struct {
+	change, hot []evalscore.Region
+}
+
+// genBaseline runs the plain methods on a generated case's files.
+func genBaseline(ctx context.Context, c *evalgen.Case) (baseRegions, error) {
+	var out baseRegions
+	if c.Sensor == evalgen.SensorDroneRGB {
+		names := []string{c.Bands["red"], c.Bands["green"], c.Bands["blue"]}
+		a, va, err := readReflectance(ctx, c.Before, names, c.Scale, c.Offset)
+		if err != nil {
+			return out, err
+		}
+		b, vb, err := readReflectance(ctx, c.After, names, c.Scale, c.Offset)
+		if err != nil {
+			return out, err
+		}
+		mask := baseline.RGBDiffOtsu(a, b, and(va, vb))
+		px := math.Abs(c.GeoTransform[1])
+		out.change = toRegions("otsu", evalscore.Components(mask, c.Width, c.Height, int(math.Ceil(otsuMinAreaM2/(px*px)))))
+		return out, nil
+	}
+	var names []string
+	for _, r := range s2Roles {
+		if n, ok := c.Bands[r]; ok {
+			names = append(names, n)
+		}
+	}
+	a, va, err := readReflectance(ctx, c.Before, names, c.Scale, c.Offset)
+	if err != nil {
+		return out, err
+	}
+	b, vb, err := readReflectance(ctx, c.After, names, c.Scale, c.Offset)
+	if err != nil {
+		return out, err
+	}
+	valid := and(va, vb)
+	chi, err := baseline.IRMAD(a, b, valid, 30, 200000)
+	if err != nil {
+		return out, err
+	}
+	thr := baseline.ChiSquareQuantile(irmadProbability, len(names))
+	mask := make([]bool, len(chi))
+	for i, v := range chi {
+		mask[i] = valid[i] && v > thr
+	}
+	out.change = toRegions("irmad", evalscore.Components(mask, c.Width, c.Height, irmadMinPixels))
+	nir := c.Bands["nir_narrow"]
+	if nir == "" {
+		nir = c.Bands["nir"]
+	}
+	h, vh, err := readReflectance(ctx, c.After, []string{nir, c.Bands["swir1"], c.Bands["swir2"]}, c.Scale, c.Offset)
+	if err != nil {
+		return out, err
+	}
+	out.hot = toRegions("nhi", evalscore.Components(baseline.NHI(h[0], h[1], h[2], vh), c.Width, c.Height, 1))
+	return out, nil
+}
+
+func toRegions(name string, comps [][]int) []evalscore.Region {
+	out := make([]evalscore.Region, len(comps))
+	for i, px := range comps {
+		out[i] = evalscore.Region{Detector: name, Pixels: px}
+	}
+	return out
+}
+
+func and(a, b []bool) []bool {
+	out := make([]bool, len(a))
+	for i := range a {
+		out[i] = a[i] && b[i]
+	}
+	return out
+}
