@@ -239,13 +239,13 @@ s3_health() {
 }
 
 vgw_build() {
-	if [ -x "$VGW_BIN" ] && [ "$VGW_BIN" -nt "$REPO_ROOT/go.sum" ]; then
+	if [ -x "$VGW_BIN" ] && [ "$VGW_BIN" -nt "$REPO_ROOT/tools/go.sum" ]; then
 		return
 	fi
 	command -v go >/dev/null || die "go not found in PATH (needed to build the S3 gateway)"
-	log "s3: building versitygw (go tool dependency) into $VGW_BIN; the first build takes a minute or two"
+	log "s3: building versitygw (go tool dependency of tools/go.mod) into $VGW_BIN; the first build takes a minute or two"
 	mkdir -p "$STATE/bin"
-	if (cd "$REPO_ROOT" && go build -o "$VGW_BIN.tmp" github.com/versity/versitygw/cmd/versitygw); then
+	if (cd "$REPO_ROOT/tools" && go build -o "$VGW_BIN.tmp" github.com/versity/versitygw/cmd/versitygw); then
 		mv -f "$VGW_BIN.tmp" "$VGW_BIN"
 	elif [ -x "$VGW_BIN" ]; then
 		rm -f "$VGW_BIN.tmp"
