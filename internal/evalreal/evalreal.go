@@ -162,7 +162,7 @@ func readPNG(path string) (image.Image, error) {
 }
 
 // Derive makes a pipeline from a shipped one for files that carry other bands: bands maps
-// the roles the files supply to their band names (other roles are dropped, and so are they
+// the roles the files supply to their band names (required: other roles are dropped, and so are they
 // from every detector's bands list), all with the given scale and offset; detectors of the
 // types in drop are removed. The result is parsed and validated like any pipeline file.
 func Derive(p *pipelines.Pipeline, name string, bands map[string]string, scale, offset float64, drop ...string) (*pipelines.Pipeline, error) {
@@ -182,6 +182,7 @@ func Derive(p *pipelines.Pipeline, name string, bands map[string]string, scale, 
 			m = map[string]any{}
 		}
 		m["band"], m["scale"], m["offset"] = band, scale, offset
+		delete(m, "optional") // the files supply it: a file without it is refused, not degraded
 		nb[role] = m
 	}
 	for role, band := range bands {

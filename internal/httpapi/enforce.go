@@ -362,13 +362,15 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/api/v1/draws/{id}", operation{
 		Summary: "One draw as recorded: its result with the pool, the inspectors and their conflicts, and who ran it", Roles: rolesRead,
 		Responses: map[string]string{"200": "draw", "400": "bad id", "404": "no such draw"},
-	}, recordByID(s, s.Enforce.FindDrawByID))
+	}, recordByID(s, func(ctx context.Context, id int64) (*enforce.StoredDraw, error) {
+		return s.Enforce.FindDrawByID(ctx, id)
+	}))
 	s.handle(mux, "GET", "/public/draws/{id}", operation{
 		Summary:     "A published draw (no login): date, seed, algorithm, ratios, pool size and the drawn enterprises (name, USCC, mode, inspectors)",
 		Description: "Not the pool, its groups or the inspectors' conflicts: inputs_sha256 is the SHA-256 of those inputs as recorded: the compact JSON {\"pool\":…,\"inspectors\":…} of result.pool and result.inspectors of GET /api/v1/draws/{id}.",
 		Roles:       rolesPublic,
 		Responses:   map[string]string{"200": "draw", "400": "bad id", "404": "no such draw"},
-	}, recordByID(s, s.Enforce.PublicDraw))
+	}, recordByID(s, func(ctx context.Context, id int64) (*enforce.PublicDraw, error) { return s.Enforce.PublicDraw(ctx, id) }))
 
 	s.handle(mux, "GET", "/public/notices", operation{
 		Summary: "Enterprises on public notice before listing (no login), with the notice period and where to object", Roles: rolesPublic,
