@@ -23,6 +23,7 @@ const (
 	ClassNewStructure   = "new_structure"
 	ClassEarthwork      = "earthwork"
 	ClassVegetationLoss = "vegetation_loss"
+	ClassBurn           = "burn"
 	ClassWaterChange    = "water_change"
 	ClassOtherChange    = "other_change"
 	ClassThermal        = "thermal_anomaly"

@@ -32,6 +32,10 @@ type Grid struct {
 	Bands [][]float32
 	// Valid marks pixels with data; nil means every pixel whose values are not NaN.
 	Valid []bool
+	// MetresPerUnit converts CRS units to metres (about 111320·cos(latitude) for degrees);
+	// 0 means 1, a projected CRS in metres. Detectors size their filters and minimum
+	// mapping units in metres through it, and report Finding.Area in square metres.
+	MetresPerUnit float64
 }
 
 // Validate checks that the grid's shape is consistent.
@@ -59,6 +63,9 @@ func (g *Grid) Validate() error {
 	if g.Valid != nil && len(g.Valid) != n {
 		return fmt.Errorf("detect: valid mask has %d values, want %d", len(g.Valid), n)
 	}
+	if g.MetresPerUnit < 0 || math.IsNaN(g.MetresPerUnit) {
+		return fmt.Errorf("detect: metres per CRS unit %v", g.MetresPerUnit)
+	}
 	if g.GeoTransform[1] == 0 && g.GeoTransform[2] == 0 {
 		return errors.New("detect: degenerate geotransform")
 	}
@@ -83,6 +90,17 @@ func (g *Grid) PixelArea() float64 {
 
 // PixelSize is the side of a square pixel of the same area, in CRS units.
 func (g *Grid) PixelSize() float64 { return math.Sqrt(g.PixelArea()) }
+
+// metres returns MetresPerUnit, 1 when unset.
+func (g *Grid) metres() float64 {
+	if g.MetresPerUnit > 0 {
+		return g.MetresPerUnit
+	}
+	return 1
+}
+
+// PixelMetres is the side of a square pixel of the same area, in metres.
+func (g *Grid) PixelMetres() float64 { return g.PixelSize() * g.metres() }
 
 // World converts a pixel-corner position (col, row) to CRS coordinates.
 func (g *Grid) World(col, row float64) orb.Point {
