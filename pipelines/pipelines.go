@@ -109,7 +109,8 @@ type Warning struct {
 	Classes  []string `yaml:"classes"`  // finding classes it applies to; empty: all
 	Statuses []string `yaml:"statuses"` // hotspot statuses it applies to; empty: all
 	MinScore float64  `yaml:"min_score"`
-	Severity string   `yaml:"severity"` // one of Severities
+	MinArea  float64  `yaml:"min_area_m2"` // least area of a raster finding, m²
+	Severity string   `yaml:"severity"`    // one of Severities
 }
 
 // Hash is the hex SHA-256 of the pipeline file's content.
@@ -149,8 +150,17 @@ func (p *Pipeline) Detector(typ string) *Detector {
 func (d *Detector) Reported(f detect.Finding) bool { return f.Score >= d.ReportMinScore }
 
 // Severity returns the early-warning severity of a finding of detector d, or "" when no
-// rule matches.
+// rule matches. An other_change finding — a change no class rule explains — is never
+// above low, whatever the rules say.
 func (d *Detector) Severity(f detect.Finding) string {
+	s := d.severity(f)
+	if f.Class == detect.ClassOtherChange && slices.Index(Severities, s) > slices.Index(Severities, "low") {
+		return "low"
+	}
+	return s
+}
+
+func (d *Detector) severity(f detect.Finding) string {
 	for _, w := range d.Warnings {
 		if len(w.Classes) > 0 && !contains(w.Classes, f.Class) {
 			continue
@@ -158,7 +168,7 @@ func (d *Detector) Severity(f detect.Finding) string {
 		if len(w.Statuses) > 0 && !contains(w.Statuses, f.Status) {
 			continue
 		}
-		if f.Score < w.MinScore {
+		if f.Score < w.MinScore || f.Area < w.MinArea {
 			continue
 		}
 		return w.Severity
@@ -403,6 +413,9 @@ func Parse(name string, data []byte) (*Pipeline, error) {
 			}
 			if w.MinScore < 0 || w.MinScore > 1 {
 				return nil, fail(wat+".min_score", dl, "must be in [0,1]")
+			}
+			if w.MinArea < 0 {
+				return nil, fail(wat+".min_area_m2", dl, "must be >= 0")
 			}
 		}
 		p.Detectors = append(p.Detectors, d)

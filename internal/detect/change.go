@@ -42,6 +42,13 @@ type ChangeParams struct {
 	// Mask chooses how clouds, shadows and snow are masked: MaskAuto (default), MaskSCL,
 	// MaskSpectral or MaskNone.
 	Mask string `yaml:"mask"`
+	// RoofMaxArea is the largest bright object, in m², that may be a roof: without the
+	// spectral mask's other evidence of cloud (a shadow, a soft edge) a bright object is
+	// masked as cloud only when larger; default 100000 (10 ha).
+	RoofMaxArea float64 `yaml:"roof_max_area_m2"`
+	// ShadowReach is how far from a cloud, in metres, the spectral mask looks for its
+	// shadow (cloud height over the tangent of the sun's elevation); default 2000.
+	ShadowReach float64 `yaml:"shadow_reach_m"`
 	// CloudBuffer widens the masked area (no data, cloud, shadow, snow) of either date by
 	// this many pixels, for the thin haze and shadow around clouds that masks miss;
 	// default 6.
@@ -55,8 +62,24 @@ type ChangeParams struct {
 	SamplePixels int `yaml:"sample_pixels"`
 	// BlockRows is the number of rows processed at a time; default 256.
 	BlockRows int `yaml:"block_rows"`
-	// NDVIDrop is the NDVI fall that makes a change vegetation_loss; default 0.2.
+	// NDVIDrop is the NDVI fall that makes a change of vegetated land (NDVI at least
+	// VegetationNDVI before) vegetation_loss, or a fall by at least half its value for
+	// sparse and dry vegetation; default 0.2.
 	NDVIDrop float64 `yaml:"ndvi_drop"`
+	// VegetationNDVI is the least NDVI before of land that can lose vegetation: dry grass
+	// and chaparral stay near 0.15–0.3; default 0.15.
+	VegetationNDVI float64 `yaml:"vegetation_ndvi"`
+	// BurnDNBR is the fall of the normalized burn ratio NBR = (nir − swir2)/(nir + swir2),
+	// beyond the scene's typical fall, that marks a pixel burnt (with nir falling too) and a
+	// region burn (USGS low-severity threshold, Key and Benson 2006); burnt pixels count as
+	// changed even where IR-MAD did not flag them, and a burn region's unburnt islands
+	// belong to it, as they do to a fire perimeter. Needs nir and swir2 on both dates;
+	// default 0.1.
+	BurnDNBR float64 `yaml:"burn_dnbr"`
+	// BurnClosing is the width in metres of unburnt gaps between burnt pixels that a burn
+	// scar bridges (morphological closing), so that a fire that left patches and lanes
+	// unburnt is mapped as one scar, as its perimeter would be; default 60.
+	BurnClosing float64 `yaml:"burn_closing_m"`
 	// MNDWIChange is the MNDWI (NDWI without swir1) shift across 0.1 that makes a change
 	// water_change; default 0.3.
 	MNDWIChange float64 `yaml:"mndwi_change"`
@@ -85,6 +108,11 @@ func (p ChangeParams) withDefaults() ChangeParams {
 	defi(&p.CloudBuffer, 6)
 	defi(&p.SamplePixels, 1<<17)
 	def(&p.NDVIDrop, 0.2)
+	def(&p.RoofMaxArea, 100000)
+	def(&p.ShadowReach, 2000)
+	def(&p.VegetationNDVI, 0.15)
+	def(&p.BurnDNBR, 0.1)
+	def(&p.BurnClosing, 60)
 	def(&p.MNDWIChange, 0.3)
 	def(&p.BrightnessRise, 0.04)
 	return p
@@ -121,6 +149,11 @@ func (p ChangeParams) Validate() error {
 		nonNegative("min_chroma_change", p.MinChromaChange),
 		atLeast("sample_pixels", p.SamplePixels, 1000),
 		open01("ndvi_drop", p.NDVIDrop),
+		positive("roof_max_area_m2", p.RoofMaxArea),
+		positive("shadow_reach_m", p.ShadowReach),
+		open01("vegetation_ndvi", p.VegetationNDVI),
+		open01("burn_dnbr", p.BurnDNBR),
+		nonNegative("burn_closing_m", p.BurnClosing),
 		open01("mndwi_change", p.MNDWIChange),
 		open01("brightness_rise", p.BrightnessRise),
 	)
@@ -129,14 +162,17 @@ func (p ChangeParams) Validate() error {
 func (p ChangeParams) record(method string, iterations int) map[string]float64 {
 	m := map[string]float64{
 		"probability": p.Probability, "min_pixels": float64(p.MinPixels), "core_radius": float64(p.CoreRadius),
-		"cloud_buffer": float64(p.CloudBuffer),
+		"cloud_buffer": float64(p.CloudBuffer), "roof_max_area_m2": p.RoofMaxArea, "shadow_reach_m": p.ShadowReach,
 		"ndvi_drop":    p.NDVIDrop, "mndwi_change": p.MNDWIChange, "brightness_rise": p.BrightnessRise,
+		"vegetation_ndvi": p.VegetationNDVI,
 	}
 	if method == MethodIRMAD {
 		m["max_iterations"] = float64(p.MaxIterations)
 		m["tolerance"] = p.Tolerance
 		m["iterations"] = float64(iterations)
 		m["sample_pixels"] = float64(p.SamplePixels)
+		m["burn_dnbr"] = p.BurnDNBR
+		m["burn_closing_m"] = p.BurnClosing
 	} else {
 		m["smooth"] = float64(p.Smooth)
 		m["min_brightness_change"] = p.MinBrightnessChange
@@ -192,7 +228,7 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 			method = MethodIRMAD
 		}
 	}
-	ok := clearBoth(before, after, p.Mask, p.CloudBuffer)
+	ok := clearBoth(before, after, p)
 	var field changeField
 	iterations := 0
 	switch method {
@@ -225,31 +261,42 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 		field = m
 	}
 	zThr := chi2Quantile(p.Probability, field.dof())
+	var burn *burnField
+	if method == MethodIRMAD {
+		burn = newBurnField(before, after, ok, field, p.BurnDNBR)
+	}
 	w, h := before.Width, before.Height
+	params := p.record(method, iterations)
+	var out []Finding
+	var scars []bool // pixels of burn regions, which no other finding repeats
+	if burn != nil {
+		var fs []Finding
+		fs, scars = burnFindings(before, after, burn, ok, field, p, params, attr)
+		out = append(out, fs...)
+	}
 	lab := newLabeler()
 	open := newOpener(p.CoreRadius, w, h, lab.addRow)
 	row := make([]bool, w)
 	for y0 := 0; y0 < h; y0 += p.BlockRows {
 		for y := y0; y < min(h, y0+p.BlockRows); y++ {
 			for x := 0; x < w; x++ {
-				z, good := field.stat(y*w + x)
-				row[x] = good && z > zThr
+				i := y*w + x
+				z, good := field.stat(i)
+				row[x] = good && z > zThr && (scars == nil || !scars[i])
 			}
 			open.push(y, row)
 		}
 	}
 	open.flush()
-	params := p.record(method, iterations)
-	var out []Finding
 	for _, c := range lab.components(p.MinPixels) {
 		f := Finding{Detector: "change", Kind: KindChange, Params: params}
+		f.Measures = changeMeasures(before, after, c, field, strongest(c, field, w))
 		var sumZ float64
 		c.each(func(x, y int) {
 			z, _ := field.stat(y*w + x)
 			sumZ += z
 		})
 		meanZ := sumZ / float64(c.pixels)
-		f.Measures = changeMeasures(before, after, c, field, strongest(c, field, w))
 		f.Measures["mean_chi2"] = meanZ
 		f.Class = classifyChange(f.Measures, p)
 		if f.Class == "" {
@@ -257,8 +304,7 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 		}
 		// Score: how far the region's mean statistic lies beyond the threshold, damped for
 		// regions near the minimum mapping unit.
-		size := math.Min(1, float64(c.pixels)/float64(2*p.MinPixels))
-		f.Score = clamp01((1 - zThr/meanZ) * (0.5 + 0.5*size))
+		f.Score = clamp01((1 - zThr/meanZ) * sizeDamping(c, p))
 		if finish(before, c, attr, &f) {
 			out = append(out, f)
 		}
@@ -266,23 +312,86 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 	return out, nil
 }
 
-// clearBoth returns a test for pixels clear on both dates and at least buffer pixels from
-// any pixel masked on either, backed by bitsets (one bit per pixel) so the passes over the
-// scene do not re-run the masks.
-func clearBoth(before, after *Grid, mode string, buffer int) func(int) bool {
-	cb, ca := newClearSky(before), newClearSky(after)
-	if mode != "" {
-		cb.mode, ca.mode = mode, mode
+// sizeDamping is 1 for regions of at least twice the minimum mapping unit, down to 0.75
+// at the unit.
+func sizeDamping(c *component, p ChangeParams) float64 {
+	return 0.5 + 0.5*math.Min(1, float64(c.pixels)/float64(2*p.MinPixels))
+}
+
+// burnFindings maps burn scars: burnt pixels (burnField.burnt, clear on both dates) closed
+// over gaps up to BurnClosing metres wide, regions of at least MinPixels with their
+// unburnt islands filled, as a fire perimeter has them. It returns the findings and the
+// scars' pixels.
+func burnFindings(before, after *Grid, burn *burnField, ok func(int) bool, field changeField, p ChangeParams, params map[string]float64, attr Attribution) ([]Finding, []bool) {
+	w, h := before.Width, before.Height
+	burnt := make([]bool, w*h)
+	for i := range burnt {
+		burnt[i] = ok(i) && burn.burnt(i)
 	}
+	mask := burnt
+	if r := int(math.Round(p.BurnClosing / before.PixelMetres())); r > 0 {
+		mask = closing(burnt, w, h, r)
+	}
+	lab := newLabeler()
+	for y := 0; y < h; y++ {
+		lab.addRow(y, mask[y*w:(y+1)*w])
+	}
+	scars := make([]bool, w*h)
+	var out []Finding
+	for _, c := range lab.components(p.MinPixels) {
+		c = c.filled()
+		isBurnt := func(x, y int) bool { return burnt[y*w+x] }
+		var sum float64
+		n := 0
+		c.each(func(x, y int) {
+			if isBurnt(x, y) {
+				sum += burn.dNBR(y*w + x)
+				n++
+			}
+			scars[y*w+x] = true
+		})
+		if n < p.MinPixels {
+			continue
+		}
+		f := Finding{Detector: "change", Kind: KindChange, Class: ClassBurn, Params: params}
+		f.Measures = changeMeasures(before, after, c, field, isBurnt)
+		f.Measures["dnbr"] = sum / float64(n)
+		f.Measures["burnt_share"] = float64(n) / float64(c.pixels)
+		// Score: how far the scar's dNBR lies beyond BurnDNBR (twice the threshold scores
+		// 1), damped for scars near the minimum mapping unit.
+		f.Score = clamp01((f.Measures["dnbr"]/p.BurnDNBR - 1) * sizeDamping(c, p))
+		if finish(before, c, attr, &f) {
+			out = append(out, f)
+		}
+	}
+	return out, scars
+}
+
+// clearBoth returns a test for pixels clear on both dates and at least CloudBuffer pixels
+// from any pixel masked on either, backed by bitsets (one bit per pixel) so the passes over
+// the scene do not re-run the masks. SCL decides where the mode lets it; otherwise the
+// spectral pixel tests, object by object against the other date (cloudObjects).
+func clearBoth(before, after *Grid, p ChangeParams) func(int) bool {
+	buffer := p.CloudBuffer
 	w, h := before.Width, before.Height
 	n := w * h
 	words := (n + 63) / 64
 	bad := make([]uint64, words)
 	get := func(b []uint64, i int) bool { return b[i>>6]&(1<<(uint(i)&63)) != 0 }
 	set := func(b []uint64, i int) { b[i>>6] |= 1 << (uint(i) & 63) }
-	for i := 0; i < n; i++ {
-		if !cb.clear(i) || !ca.clear(i) {
-			set(bad, i)
+	for _, d := range [2][2]*Grid{{before, after}, {after, before}} {
+		sky := newClearSky(d[0])
+		if p.Mask != "" {
+			sky.mode = p.Mask
+		}
+		var objects []bool
+		if sky.spectral() {
+			objects = cloudObjects(d[0], d[1], p.RoofMaxArea, p.ShadowReach)
+		}
+		for i := 0; i < n; i++ {
+			if !sky.hasData(i) || objects != nil && objects[i] || objects == nil && !sky.clear(i) {
+				set(bad, i)
+			}
 		}
 	}
 	if buffer > 0 {
@@ -380,6 +489,7 @@ func changeMeasures(before, after *Grid, c *component, field changeField, keep f
 		out["brightness_"+suffix] = vis
 		if _, ok := m[BandNIR]; ok {
 			out["ndvi_"+suffix] = ndf(m[BandNIR], m[BandRed])
+			out["nir_"+suffix] = m[BandNIR]
 		}
 		if _, ok := m[BandSWIR1]; ok {
 			out["mndwi_"+suffix] = ndf(m[BandGreen], m[BandSWIR1])
@@ -402,34 +512,42 @@ func changeMeasures(before, after *Grid, c *component, field changeField, keep f
 }
 
 // classifyChange labels a change from its measures, first rule that holds:
+//   - burn: NBR fell by at least BurnDNBR beyond the scene's typical fall (measure "dnbr",
+//     only with nir and swir2) and nir fell: fire, not a season or haze;
 //   - water_change: MNDWI crosses 0.1 and moves by at least MNDWIChange;
-//   - new_structure: the after surface is roof-like and the before one was not (blue
-//     steel: blue above red by 10%; white: brightness > 0.3 with red and blue within 10%),
-//     or brightness rises by BrightnessRise (or NDBI by 0.1) and the after surface is not
-//     soil-coloured (red not above blue by 20%): roofs, concrete;
-//   - vegetation_loss: vegetated before (NDVI > 0.35, or excess green > 0.1 without nir)
-//     and NDVI (excess green) falls by NDVIDrop;
-//   - earthwork: not vegetated on either date (NDVI < 0.3), soil-coloured after and swir1
-//     rising by BrightnessRise (without swir1: brightness rising by BrightnessRise or
-//     redness by 0.15);
 //   - "" (not reported) for water on both dates (MNDWI > 0.1): what happens within water
 //     (turbidity, algae, waves) is for DetectWaterPlumes;
+//   - new_structure when the after surface is roof-like and the before one was not (blue
+//     steel: blue above red by 10%; white or grey sheet: brightness > 0.3 with red and blue
+//     within 10%);
+//   - vegetation_loss: vegetated before (NDVI ≥ VegetationNDVI, or excess green > 0.1
+//     without nir) and NDVI (excess green) falls by NDVIDrop or, for sparse and dry
+//     vegetation, by half its value;
+//   - new_structure: brightness rises by BrightnessRise (or NDBI by 0.1) and the after
+//     surface is not soil-coloured (red not above blue by 20%): roofs, concrete;
 //   - "" (not reported) for vegetation on both dates (NDVI > 0.3) whose NDVI moved by less
 //     than NDVIDrop and brightness by less than BrightnessRise: crops and trees greening
 //     or senescing at their own pace, a seasonal shift no scene-wide transformation
 //     captures;
-//   - other_change otherwise (darkening, removal, ...).
+//   - earthwork: not vegetated on either date (NDVI < 0.3), soil-coloured after and swir1
+//     rising by BrightnessRise (without swir1: brightness rising by BrightnessRise or
+//     redness by 0.15);
+//   - other_change otherwise (darkening, removal, ...): no rule explains it, and its
+//     warning severity never goes above low.
 func classifyChange(m map[string]float64, p ChangeParams) string {
 	has := func(k string) bool { _, ok := m[k+"_before"]; return ok }
 	d := func(k string) float64 { return m[k+"_after"] - m[k+"_before"] }
+	if dnbr, ok := m["dnbr"]; ok && dnbr >= p.BurnDNBR && has("nir") && d("nir") < 0 {
+		return ClassBurn
+	}
 	if has("mndwi") {
 		wb, wa := m["mndwi_before"] > 0.1, m["mndwi_after"] > 0.1
 		if wb != wa && math.Abs(d("mndwi")) >= p.MNDWIChange {
 			return ClassWaterChange
 		}
-	}
-	if has("mndwi") && m["mndwi_before"] > 0.1 && m["mndwi_after"] > 0.1 {
-		return "" // water on both dates: turbidity and the like are the plume detector's
+		if wb && wa {
+			return "" // water on both dates: turbidity and the like are the plume detector's
+		}
 	}
 	soil := has("redness") && m["redness_after"] > 0.2
 	blueRoof := func(when string) bool { return has("redness") && m["redness_"+when] < -0.1 }
@@ -439,18 +557,19 @@ func classifyChange(m map[string]float64, p ChangeParams) string {
 	if (blueRoof("after") && !blueRoof("before")) || (whiteRoof("after") && !whiteRoof("before") && !blueRoof("before")) {
 		return ClassNewStructure
 	}
-	brighter := d("brightness") >= p.BrightnessRise || (has("ndbi") && d("ndbi") >= 0.1)
-	if brighter && !soil {
-		return ClassNewStructure
-	}
 	if has("ndvi") {
-		if m["ndvi_before"] > 0.35 && d("ndvi") <= -p.NDVIDrop {
+		nb := m["ndvi_before"]
+		if nb >= p.VegetationNDVI && (d("ndvi") <= -p.NDVIDrop || d("ndvi") <= -nb/2) {
 			return ClassVegetationLoss
 		}
 	} else if has("greenness") {
 		if m["greenness_before"] > 0.1 && d("greenness") <= -p.NDVIDrop/2 {
 			return ClassVegetationLoss
 		}
+	}
+	brighter := d("brightness") >= p.BrightnessRise || (has("ndbi") && d("ndbi") >= 0.1)
+	if brighter && !soil {
+		return ClassNewStructure
 	}
 	if has("ndvi") && m["ndvi_before"] > 0.3 && m["ndvi_after"] > 0.3 &&
 		math.Abs(d("ndvi")) < p.NDVIDrop && math.Abs(d("brightness")) < p.BrightnessRise {

@@ -147,3 +147,46 @@ func (c *component) localMask() (mask []bool, w, h, ox, oy int) {
 	}
 	return mask, w, h, ox, oy
 }
+
+// filled returns the component with its holes filled: every pixel of its bounding box
+// that cannot reach the box's margin without crossing the component (4-connected) joins it.
+func (c *component) filled() *component {
+	mask, w, h, ox, oy := c.localMask()
+	outside := make([]bool, len(mask))
+	stack := []int{0}
+	outside[0] = true
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		x, y := i%w, i/w
+		for _, j := range [4]int{i - 1, i + 1, i - w, i + w} {
+			if j < 0 || j >= len(mask) || (j == i-1 && x == 0) || (j == i+1 && x == w-1) || (y == 0 && j == i-w) {
+				continue
+			}
+			if !mask[j] && !outside[j] {
+				outside[j] = true
+				stack = append(stack, j)
+			}
+		}
+	}
+	l := newLabeler()
+	row := make([]bool, w)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			row[x] = !outside[y*w+x]
+		}
+		l.addRow(y, row)
+	}
+	cs := l.components(1)
+	if len(cs) != 1 {
+		return c
+	}
+	f := cs[0]
+	for k := range f.runs {
+		f.runs[k].y += int32(oy)
+		f.runs[k].x0 += int32(ox)
+		f.runs[k].x1 += int32(ox)
+	}
+	f.minX, f.maxX, f.minY, f.maxY = f.minX+ox, f.maxX+ox, f.minY+oy, f.maxY+oy
+	return f
+}

@@ -54,7 +54,7 @@ type Finding struct {
 	// orb.LineString in lon/lat for track findings.
 	Geometry orb.Geometry
 	Pixels   int     // raster findings: number of pixels
-	Area     float64 // raster findings: Pixels × pixel area, in squared CRS units
+	Area     float64 // raster findings: Pixels × pixel area, in m² (Grid.MetresPerUnit)
 	// Parcels lists the parcels the finding is attributed to, best first.
 	Parcels []ParcelMatch
 	// Params are the detector parameters used, by their pipeline names; the findings of
@@ -253,7 +253,7 @@ func finish(g *Grid, c *component, attr Attribution, f *Finding) bool {
 	poly := c.polygon(g)
 	f.Geometry = poly
 	f.Pixels = c.pixels
-	f.Area = float64(c.pixels) * g.PixelArea()
+	f.Area = float64(c.pixels) * g.PixelArea() * g.metres() * g.metres()
 	if attr.enabled() {
 		f.Parcels = attr.attribute(poly)
 		return len(f.Parcels) > 0

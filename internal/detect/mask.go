@@ -33,6 +33,7 @@ type clearSky struct {
 	valid                        []bool
 	scl                          []float32
 	blue, green, red, nir, swir1 []float32
+	swir2                        []float32
 	all                          [][]float32
 }
 
@@ -40,7 +41,7 @@ func newClearSky(g *Grid) *clearSky {
 	return &clearSky{mode: MaskAuto,
 		valid: g.Valid, scl: g.Band(BandSCL),
 		blue: g.Band(BandBlue), green: g.Band(BandGreen), red: g.Band(BandRed),
-		nir: g.Band(BandNIR), swir1: g.Band(BandSWIR1),
+		nir: g.Band(BandNIR), swir1: g.Band(BandSWIR1), swir2: g.Band(BandSWIR2),
 		all: g.Bands,
 	}
 }
@@ -75,17 +76,62 @@ func (c *clearSky) clear(i int) bool {
 	return !c.cloud(i) && !c.snow(i) && !c.shadow(i)
 }
 
+// cloud reports whether pixel i looks like cloud on its own: bright and white in the
+// visible bands and not brighter in the short-wave infrared than in the near infrared (water
+// droplets and ice absorb there; concrete, bright soil and sand reflect more). Bright roofs
+// pass this test too: the change detector's mask (obscured) tells them apart by shape,
+// shadow and the other date.
+// spectral reports whether the mode leaves the decision to the spectral tests.
+func (c *clearSky) spectral() bool {
+	switch c.mode {
+	case MaskNone, MaskSCL:
+		return false
+	case MaskAuto:
+		return c.scl == nil
+	}
+	return true
+}
+
 func (c *clearSky) cloud(i int) bool {
-	if c.green == nil || c.red == nil {
+	if c.red == nil {
 		return false
 	}
-	g, r := c.green[i], c.red[i]
-	if c.blue != nil {
-		b := c.blue[i]
-		return b-0.5*r-0.08 > 0 && (b+g+r)/3 > 0.25
+	r := c.red[i]
+	switch {
+	case c.blue != nil && c.green != nil:
+		b, g := c.blue[i], c.green[i]
+		if !(b-0.5*r-0.08 > 0 && (b+g+r)/3 > 0.25) {
+			return false
+		}
+	case c.green != nil:
+		g := c.green[i]
+		mx, mn := max(g, r), min(g, r)
+		if !(mn > 0.4 && (mx-mn)/mx < 0.1) {
+			return false
+		}
+	case c.nir != nil:
+		if !(r > 0.25 && abs32(nd(c.nir[i], r)) < 0.15) {
+			return false
+		}
+	default:
+		return false
 	}
-	mx, mn := max(g, r), min(g, r)
-	return mn > 0.4 && (mx-mn)/mx < 0.1
+	if c.nir != nil {
+		if c.swir1 != nil && nd(c.swir1[i], c.nir[i]) > 0.1 {
+			return false
+		}
+		if c.swir1 == nil && c.swir2 != nil && nd(c.swir2[i], c.nir[i]) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func abs32(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
 }
 
 func (c *clearSky) snow(i int) bool {
@@ -95,17 +141,33 @@ func (c *clearSky) snow(i int) bool {
 	return nd(c.green[i], c.swir1[i]) > 0.4 && c.nir[i] > 0.11 && c.green[i] > 0.1
 }
 
+// shadow reports whether pixel i looks like cloud shadow on its own: dark in nir and the
+// visible bands, not open water (MNDWI < 0.2, or NDWI = (green − nir)/(green + nir) < 0
+// without swir1) and, with swir2, not fresh char (swir2 not above nir: burnt ground
+// reflects more at 2.2 µm than at 0.8 µm, shaded ground less).
 func (c *clearSky) shadow(i int) bool {
-	if c.nir == nil || c.green == nil || c.red == nil {
+	if c.nir == nil || c.red == nil {
 		return false
 	}
-	vis := (c.green[i] + c.red[i]) / 2
-	if c.blue != nil {
+	vis := c.red[i]
+	switch {
+	case c.blue != nil && c.green != nil:
 		vis = (c.blue[i] + c.green[i] + c.red[i]) / 3
+	case c.green != nil:
+		vis = (c.green[i] + c.red[i]) / 2
 	}
-	mndwi := float32(0)
-	if c.swir1 != nil {
-		mndwi = nd(c.green[i], c.swir1[i])
+	if !(c.nir[i] < 0.05 && vis < 0.04) {
+		return false
 	}
-	return c.nir[i] < 0.05 && vis < 0.04 && mndwi < 0.2
+	switch {
+	case c.swir1 != nil && c.green != nil:
+		if nd(c.green[i], c.swir1[i]) >= 0.2 {
+			return false
+		}
+	case c.green != nil:
+		if nd(c.green[i], c.nir[i]) >= 0 {
+			return false
+		}
+	}
+	return c.swir2 == nil || c.swir2[i] <= c.nir[i]
 }

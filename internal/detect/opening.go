@@ -93,3 +93,60 @@ func (o *opener) flush() {
 		o.push(y, empty)
 	}
 }
+
+// dilate sets every pixel within r (chessboard distance) of a set pixel of m, by running
+// counts along rows and then columns.
+func dilate(m []bool, w, h, r int) []bool {
+	return morph(m, w, h, r, func(cnt int) bool { return cnt > 0 })
+}
+
+// erode keeps the pixels whose (2r+1)² square lies wholly in m; beyond the grid's edge
+// counts as set, so regions touching the edge are not eaten from it.
+func erode(m []bool, w, h, r int) []bool {
+	inv := make([]bool, len(m))
+	for i, v := range m {
+		inv[i] = !v
+	}
+	out := dilate(inv, w, h, r)
+	for i, v := range out {
+		out[i] = !v
+	}
+	return out
+}
+
+// closing fills gaps and bays narrower than 2r+1 pixels between set pixels of m.
+func closing(m []bool, w, h, r int) []bool { return erode(dilate(m, w, h, r), w, h, r) }
+
+func morph(m []bool, w, h, r int, keep func(cnt int) bool) []bool {
+	hz := make([]bool, len(m))
+	for y := 0; y < h; y++ {
+		cnt := 0
+		for x := -r; x < w+r; x++ {
+			if in := x + r; in < w && m[y*w+in] {
+				cnt++
+			}
+			if out := x - r - 1; out >= 0 && m[y*w+out] {
+				cnt--
+			}
+			if x >= 0 && x < w {
+				hz[y*w+x] = keep(cnt)
+			}
+		}
+	}
+	out := make([]bool, len(m))
+	for x := 0; x < w; x++ {
+		cnt := 0
+		for y := -r; y < h+r; y++ {
+			if in := y + r; in < h && hz[in*w+x] {
+				cnt++
+			}
+			if o := y - r - 1; o >= 0 && hz[o*w+x] {
+				cnt--
+			}
+			if y >= 0 && y < h {
+				out[y*w+x] = keep(cnt)
+			}
+		}
+	}
+	return out
+}
