@@ -65,6 +65,11 @@ func (p *Pipeline) RunRaster(before, after *detect.Grid, parcels []detect.Parcel
 	}
 	attr := detect.Attribution{Parcels: parcels, Buffer: p.Buffer / metresPerUnit}
 	run, _ := p.plan(before, after)
+	for _, g := range []*detect.Grid{before, after} {
+		if g != nil {
+			g.MetresPerUnit = metresPerUnit // sizes in metres, areas in m²
+		}
+	}
 	var out []detect.Finding
 	for _, d := range run {
 		var fs []detect.Finding

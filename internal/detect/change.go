@@ -6,6 +6,33 @@ import (
 	"math"
 )
 
+// Change thresholds (ChangeParams.Threshold).
+const (
+	// ThresholdChi2: changed where the statistic's chi-square distribution function
+	// exceeds Probability; right when change is rare, so that the unchanged pixels set
+	// the noise scale.
+	ThresholdChi2 = "chi2"
+	// ThresholdOtsu: the larger of that and Otsu's threshold over the logarithm of the
+	// statistic, which splits changed from unchanged pixels whatever their shares: aerial
+	// pairs years apart often change over a third of the scene.
+	ThresholdOtsu = "otsu"
+)
+
+// otsuThreshold returns the larger of floor and Otsu's threshold over log(1 + z) of the
+// clear pixels (a regular sample).
+func otsuThreshold(field changeField, n int, floor float64) float64 {
+	s := newSampler(n, 1<<16)
+	for i := 0; i < n; i++ {
+		if z, ok := field.stat(i); ok {
+			s.add(math.Log1p(z))
+		}
+	}
+	if len(s.vals) == 0 {
+		return floor
+	}
+	return math.Max(floor, math.Expm1(otsu(s.vals)))
+}
+
 // Change methods.
 const (
 	MethodIRMAD = "irmad" // iteratively re-weighted MAD (multispectral)
@@ -23,6 +50,8 @@ type ChangeParams struct {
 	// Probability: a pixel changed when the chi-square distribution function of its change
 	// statistic exceeds it. Default 0.999.
 	Probability float64 `yaml:"probability"`
+	// Threshold is ThresholdChi2 (default) or ThresholdOtsu.
+	Threshold string `yaml:"threshold"`
 	// MaxIterations bounds the IR-MAD re-weighting; default 30.
 	MaxIterations int `yaml:"max_iterations"`
 	// Tolerance stops IR-MAD when no canonical correlation moves more; default 1e-3.
@@ -126,6 +155,9 @@ func (p ChangeParams) Validate() error {
 	default:
 		return &ParamError{"mask", fmt.Sprintf("must be one of %s, %s, %s, %s", MaskAuto, MaskSCL, MaskSpectral, MaskNone)}
 	}
+	if p.Threshold != "" && p.Threshold != ThresholdChi2 && p.Threshold != ThresholdOtsu {
+		return &ParamError{"threshold", fmt.Sprintf("must be %q or %q", ThresholdChi2, ThresholdOtsu)}
+	}
 	if p.Method != "" && p.Method != MethodIRMAD && p.Method != MethodIndex {
 		return &ParamError{"method", fmt.Sprintf("must be %q or %q", MethodIRMAD, MethodIndex)}
 	}
@@ -163,7 +195,7 @@ func (p ChangeParams) record(method string, iterations int) map[string]float64 {
 	m := map[string]float64{
 		"probability": p.Probability, "min_pixels": float64(p.MinPixels), "core_radius": float64(p.CoreRadius),
 		"cloud_buffer": float64(p.CloudBuffer), "roof_max_area_m2": p.RoofMaxArea, "shadow_reach_m": p.ShadowReach,
-		"ndvi_drop":    p.NDVIDrop, "mndwi_change": p.MNDWIChange, "brightness_rise": p.BrightnessRise,
+		"ndvi_drop": p.NDVIDrop, "mndwi_change": p.MNDWIChange, "brightness_rise": p.BrightnessRise,
 		"vegetation_ndvi": p.VegetationNDVI,
 	}
 	if method == MethodIRMAD {
@@ -261,9 +293,12 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 		field = m
 	}
 	zThr := chi2Quantile(p.Probability, field.dof())
+	if p.Threshold == ThresholdOtsu {
+		zThr = otsuThreshold(field, before.Width*before.Height, zThr)
+	}
 	var burn *burnField
 	if method == MethodIRMAD {
-		burn = newBurnField(before, after, ok, field, p.BurnDNBR)
+		burn = newBurnField(before, after, ok, field, p.BurnDNBR, p.BrightnessRise)
 	}
 	w, h := before.Width, before.Height
 	params := p.record(method, iterations)
@@ -386,7 +421,11 @@ func clearBoth(before, after *Grid, p ChangeParams) func(int) bool {
 		}
 		var objects []bool
 		if sky.spectral() {
-			objects = cloudObjects(d[0], d[1], p.RoofMaxArea, p.ShadowReach)
+			other := d[1]
+			if other == d[0] {
+				other = nil // a single date: no other date to compare with
+			}
+			objects = cloudObjects(d[0], other, p.RoofMaxArea, p.ShadowReach)
 		}
 		for i := 0; i < n; i++ {
 			if !sky.hasData(i) || objects != nil && objects[i] || objects == nil && !sky.clear(i) {
@@ -514,7 +553,8 @@ func changeMeasures(before, after *Grid, c *component, field changeField, keep f
 // classifyChange labels a change from its measures, first rule that holds:
 //   - burn: NBR fell by at least BurnDNBR beyond the scene's typical fall (measure "dnbr",
 //     only with nir and swir2) and nir fell: fire, not a season or haze;
-//   - water_change: MNDWI crosses 0.1 and moves by at least MNDWIChange;
+//   - water_change: MNDWI crosses 0.1 and moves by at least MNDWIChange, the wet date dark
+//     (mean visible < 0.15): blue steel sheet has a water-like MNDWI but is bright;
 //   - "" (not reported) for water on both dates (MNDWI > 0.1): what happens within water
 //     (turbidity, algae, waves) is for DetectWaterPlumes;
 //   - new_structure when the after surface is roof-like and the before one was not (blue
@@ -542,7 +582,11 @@ func classifyChange(m map[string]float64, p ChangeParams) string {
 	}
 	if has("mndwi") {
 		wb, wa := m["mndwi_before"] > 0.1, m["mndwi_after"] > 0.1
-		if wb != wa && math.Abs(d("mndwi")) >= p.MNDWIChange {
+		wet := "after"
+		if wb {
+			wet = "before"
+		}
+		if wb != wa && math.Abs(d("mndwi")) >= p.MNDWIChange && m["brightness_"+wet] < 0.15 {
 			return ClassWaterChange
 		}
 		if wb && wa {

@@ -1,7 +1,11 @@
 package detect
 
 import (
+	"math"
 	"testing"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -107,16 +111,89 @@ func TestDetectChangeMasks(t *testing.T) {
 	}
 }
 
-func TestDetectChangeWithoutSCLMasksWhiteCloud(t *testing.T) {
-	before := MustGrid(t, 64, 64, landscape(1))
-	cloud := [6]float32{0.5, 0.5, 0.5, 0.55, 0.45, 0.35}
-	after := MustGrid(t, 64, 64, paint(landscape(2), cloud, 10, 10, 30, 30))
-	fs, err := DetectChange(before, after, ChangeParams{}, Attribution{})
-	if err != nil {
-		t.Fatal(err)
+// TestSpectralMaskCloudsAndRoofs checks the spectral cloud mask (no SCL) on scenes with
+// clouds of three kinds and new bright roofs — white, grey and blue steel sheet — that the
+// pixel test alone takes for cloud: clouds leave no finding, each roof is found as
+// new_structure on at least 90% of its pixels.
+func TestSpectralMaskCloudsAndRoofs(t *testing.T) {
+	var (
+		cloud     = [6]float32{0.5, 0.5, 0.5, 0.55, 0.45, 0.35}
+		shade     = [6]float32{0.02, 0.025, 0.02, 0.04, 0.03, 0.02}
+		whiteRoof = [6]float32{0.55, 0.56, 0.55, 0.58, 0.50, 0.42}
+		greyRoof  = [6]float32{0.32, 0.33, 0.33, 0.36, 0.34, 0.30}
+		blueSteel = [6]float32{0.38, 0.33, 0.24, 0.30, 0.22, 0.17}
+	)
+	type rect struct{ x0, y0, x1, y1 int }
+	// hazy: a cloud whose haze fades around it, by e every 4 pixels (40 m); the mask's
+	// buffer (10 pixels here) takes the fringe.
+	hazy := func(base func(x, y int) [6]float32, r rect) func(x, y int) [6]float32 {
+		return func(x, y int) [6]float32 {
+			dx := max(r.x0-x, x-r.x1+1, 0)
+			dy := max(r.y0-y, y-r.y1+1, 0)
+			a := float32(math.Exp(-float64(max(dx, dy)) / 4))
+			v := base(x, y)
+			for k := range v {
+				v[k] = a*cloud[k] + (1-a)*v[k]
+			}
+			return v
+		}
 	}
-	if len(fs) != 0 {
-		t.Errorf("got %d findings under a cloud, want 0", len(fs))
+	tests := []struct {
+		name  string
+		after func(x, y int) [6]float32
+		roofs []rect
+	}{
+		{"cloud with its shadow", paint(paint(landscape(2), cloud, 20, 20, 40, 40), shade, 45, 30, 65, 50), nil},
+		{"hazy cloud", hazy(landscape(2), rect{60, 60, 80, 80}), nil},
+		{"cloud larger than any roof", paint(landscape(2), cloud, 10, 10, 45, 45), nil},
+		{"white roof", paint(landscape(2), whiteRoof, 20, 20, 30, 28), []rect{{20, 20, 30, 28}}},
+		{"grey sheet roof", paint(landscape(2), greyRoof, 60, 70, 75, 78), []rect{{60, 70, 75, 78}}},
+		{"blue steel roof", paint(landscape(2), blueSteel, 50, 10, 62, 30), []rect{{50, 10, 62, 30}}},
+		{"roofs far from a cloud and its shadow", paint(paint(paint(paint(landscape(2), cloud, 5, 5, 20, 20), shade, 22, 8, 37, 23),
+			whiteRoof, 90, 90, 100, 98), blueSteel, 100, 60, 110, 75), []rect{{90, 90, 100, 98}, {100, 60, 110, 75}}},
+	}
+	before := MustGrid(t, 120, 120, landscape(1))
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			after := MustGrid(t, 120, 120, tc.after)
+			fs, err := DetectChange(before, after, ChangeParams{Mask: MaskSpectral, ShadowReach: 300, CloudBuffer: 10}, Attribution{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := map[[2]int]bool{}
+			for _, f := range fs {
+				if f.Class != ClassNewStructure {
+					t.Errorf("%s finding of %d pixels, want only new_structure", f.Class, f.Pixels)
+					continue
+				}
+				poly := f.Geometry.(orb.Polygon)
+				for y := 0; y < 120; y++ {
+					for x := 0; x < 120; x++ {
+						if planar.PolygonContains(poly, after.World(float64(x)+0.5, float64(y)+0.5)) {
+							found[[2]int{x, y}] = true
+						}
+					}
+				}
+			}
+			inRoof := 0
+			for _, r := range tc.roofs {
+				got := 0
+				for y := r.y0; y < r.y1; y++ {
+					for x := r.x0; x < r.x1; x++ {
+						if found[[2]int{x, y}] {
+							got++
+						}
+					}
+				}
+				inRoof += got
+				if recall := float64(got) / float64((r.x1-r.x0)*(r.y1-r.y0)); recall < 0.9 {
+					t.Errorf("roof %v: recall %.2f, want >= 0.9", r, recall)
+				}
+			}
+			if extra := len(found) - inRoof; extra > 0 {
+				t.Errorf("%d changed pixels outside the roofs (clouds or shadows not masked)", extra)
+			}
+		})
 	}
 }
 

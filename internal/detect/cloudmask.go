@@ -11,7 +11,7 @@ import "math"
 //     large); it has a shadow, i.e. dark pixels (not dark on the other date) within
 //     shadowReach m of it numbering at least a fifth of its pixels; or its edge is soft,
 //     the ground 2–3 pixels outside it brighter than the ground 5–8 pixels outside it by at
-//     least a quarter of its own contrast (haze around a cloud; a roof ends at its eaves);
+//     least 15% of its own contrast (haze around a cloud; a roof ends at its eaves);
 //   - a dark object is cloud shadow only within shadowReach m of a cloud: burn scars, dark
 //     roofs and asphalt far from any cloud stay.
 //
@@ -112,7 +112,7 @@ func cloudObjects(g, other *Grid, roofMax, shadowReach float64) []bool {
 }
 
 // softEdge reports whether the ground just outside component c (2–3 pixels, chessboard
-// distance) is brighter than the ground further out (5–8 pixels) by at least a quarter of
+// distance) is brighter than the ground further out (5–8 pixels) by at least 15% of
 // the component's own contrast against the latter: the haze that fringes a cloud. Pixels
 // of other bright objects are left out of both rings.
 func softEdge(c *component, w, h int, vis func(int) float64, bright []bool) bool {
@@ -174,5 +174,5 @@ func softEdge(c *component, w, h int, vis func(int) float64, bright []bool) bool
 		return false
 	}
 	near, out = near/float64(nn), out/float64(no)
-	return inner > out && near-out >= 0.25*(inner-out)
+	return inner > out && near-out >= 0.15*(inner-out)
 }

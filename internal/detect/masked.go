@@ -9,7 +9,7 @@ func Masked(before, after *Grid, p ChangeParams) []bool {
 		before = after
 	}
 	p = p.withDefaults()
-	ok := clearBoth(before, after, p.Mask, p.CloudBuffer)
+	ok := clearBoth(before, after, p)
 	out := make([]bool, after.Width*after.Height)
 	for i := range out {
 		out[i] = !ok(i)

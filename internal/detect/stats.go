@@ -191,3 +191,44 @@ func clamp01(v float64) float64 {
 	}
 	return v
 }
+
+// otsu returns the threshold between the two classes of vals that maximizes the
+// between-class variance (Otsu 1979), over a 256-bin histogram from the minimum to the
+// maximum; the upper bound of the lower class's last bin.
+func otsu(vals []float64) float64 {
+	if len(vals) == 0 {
+		return math.Inf(1)
+	}
+	lo, hi := vals[0], vals[0]
+	for _, v := range vals {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	if hi <= lo {
+		return hi
+	}
+	const bins = 256
+	var hist [bins]float64
+	width := (hi - lo) / bins
+	for _, v := range vals {
+		hist[min(bins-1, int((v-lo)/width))]++
+	}
+	var total, sum float64
+	for i, c := range hist {
+		total += c
+		sum += float64(i) * c
+	}
+	var wB, sumB, best float64
+	thr := 0
+	for i, c := range hist {
+		wB += c
+		if wB == 0 || wB == total {
+			continue
+		}
+		sumB += float64(i) * c
+		mB, mF := sumB/wB, (sum-sumB)/(total-wB)
+		if between := wB * (total - wB) * (mB - mF) * (mB - mF); between > best {
+			best, thr = between, i
+		}
+	}
+	return lo + float64(thr+1)*width
+}
