@@ -76,11 +76,16 @@ func (c *clearSky) clear(i int) bool {
 	return !c.cloud(i) && !c.snow(i) && !c.shadow(i)
 }
 
-// cloud reports whether pixel i looks like cloud on its own: bright and white in the
-// visible bands and not brighter in the short-wave infrared than in the near infrared (water
-// droplets and ice absorb there; concrete, bright soil and sand reflect more). Bright roofs
-// pass this test too: the change detector's mask (obscured) tells them apart by shape,
-// shadow and the other date.
+// cloud reports whether pixel i looks like cloud on its own, in reflectance:
+//   - bright and white in the visible bands: HOT = blue − 0.5·red − 0.08 > 0 (Zhang et al.
+//     2002) and mean visible > 0.25; without blue, green and red > 0.4 within 10% of each
+//     other; with red alone, red > 0.4 and |NDVI| < 0.15;
+//   - and not brighter in the short-wave infrared than in the near infrared: NDBI =
+//     (swir1 − nir)/(swir1 + nir) ≤ 0.05, or without swir1 (swir2 − nir)/(swir2 + nir) ≤ 0.
+//     Water droplets and ice absorb there; sand, bright soil and concrete reflect more.
+//
+// Bright roofs pass this test too: cloudObjects tells them apart by size, shadow, edge and
+// the other date.
 // spectral reports whether the mode leaves the decision to the spectral tests.
 func (c *clearSky) spectral() bool {
 	switch c.mode {
@@ -110,14 +115,14 @@ func (c *clearSky) cloud(i int) bool {
 			return false
 		}
 	case c.nir != nil:
-		if !(r > 0.25 && abs32(nd(c.nir[i], r)) < 0.15) {
+		if !(r > 0.4 && abs32(nd(c.nir[i], r)) < 0.15) {
 			return false
 		}
 	default:
 		return false
 	}
 	if c.nir != nil {
-		if c.swir1 != nil && nd(c.swir1[i], c.nir[i]) > 0.1 {
+		if c.swir1 != nil && nd(c.swir1[i], c.nir[i]) > 0.05 {
 			return false
 		}
 		if c.swir1 == nil && c.swir2 != nil && nd(c.swir2[i], c.nir[i]) > 0 {
