@@ -58,6 +58,13 @@ type ChangeParams struct {
 	Tolerance float64 `yaml:"tolerance"`
 	// MinPixels is the minimum mapping unit in pixels; default 6.
 	MinPixels int `yaml:"min_pixels"`
+	// MinArea, SmoothM and CoreRadiusM give MinPixels, Smooth and CoreRadius in metres,
+	// so that one pipeline serves captures of any pixel size (drone orthomosaics at 3 cm
+	// and aerial images at 0.5 m alike); each, when set, replaces its pixel count, rounded
+	// at the grid's pixel size (Grid.MetresPerUnit). Default 0 (unset).
+	MinArea     float64 `yaml:"min_area_m2"`
+	SmoothM     float64 `yaml:"smooth_m"`
+	CoreRadiusM float64 `yaml:"core_radius_m"`
 	// Smooth is the radius of the box mean applied to each band before the index method
 	// computes its indices, against sensor noise and texture in centimetre imagery;
 	// default 0 (none).
@@ -177,6 +184,9 @@ func (p ChangeParams) Validate() error {
 		atLeast("core_radius", p.CoreRadius, 1),
 		atLeast("cloud_buffer", p.CloudBuffer, 0),
 		atLeast("smooth", p.Smooth, 0),
+		nonNegative("min_area_m2", p.MinArea),
+		nonNegative("smooth_m", p.SmoothM),
+		nonNegative("core_radius_m", p.CoreRadiusM),
 		nonNegative("min_brightness_change", p.MinBrightnessChange),
 		nonNegative("min_chroma_change", p.MinChromaChange),
 		atLeast("sample_pixels", p.SamplePixels, 1000),
@@ -191,12 +201,35 @@ func (p ChangeParams) Validate() error {
 	)
 }
 
+// inPixels sets MinPixels, Smooth and CoreRadius from their metre forms where those are
+// set, for pixels of px metres.
+func (p ChangeParams) inPixels(px float64) ChangeParams {
+	if p.MinArea > 0 {
+		p.MinPixels = max(1, int(math.Round(p.MinArea/(px*px))))
+	}
+	if p.SmoothM > 0 {
+		p.Smooth = int(math.Round(p.SmoothM / px))
+	}
+	if p.CoreRadiusM > 0 {
+		p.CoreRadius = max(1, int(math.Round(p.CoreRadiusM/px)))
+	}
+	return p
+}
+
 func (p ChangeParams) record(method string, iterations int) map[string]float64 {
 	m := map[string]float64{
 		"probability": p.Probability, "min_pixels": float64(p.MinPixels), "core_radius": float64(p.CoreRadius),
 		"cloud_buffer": float64(p.CloudBuffer), "roof_max_area_m2": p.RoofMaxArea, "shadow_reach_m": p.ShadowReach,
 		"ndvi_drop": p.NDVIDrop, "mndwi_change": p.MNDWIChange, "brightness_rise": p.BrightnessRise,
 		"vegetation_ndvi": p.VegetationNDVI,
+	}
+	for k, v := range map[string]float64{"min_area_m2": p.MinArea, "smooth_m": p.SmoothM, "core_radius_m": p.CoreRadiusM} {
+		if v > 0 {
+			m[k] = v
+		}
+	}
+	if p.Threshold == ThresholdOtsu {
+		m["threshold_otsu"] = 1
 	}
 	if method == MethodIRMAD {
 		m["max_iterations"] = float64(p.MaxIterations)
@@ -252,7 +285,7 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	p = p.withDefaults()
+	p = p.withDefaults().inPixels(before.PixelMetres())
 	method := p.Method
 	if method == "" {
 		method = MethodIndex
@@ -563,6 +596,8 @@ func changeMeasures(before, after *Grid, c *component, field changeField, keep f
 //   - vegetation_loss: vegetated before (NDVI ≥ VegetationNDVI, or excess green > 0.1
 //     without nir) and NDVI (excess green) falls by NDVIDrop or, for sparse and dry
 //     vegetation, by half its value;
+//   - "" (not reported) where the after surface is green (NDVI ≥ 0.3, or excess green
+//     > 0.1 without nir) and greener than before: vegetation growing or leafing out;
 //   - new_structure: brightness rises by BrightnessRise (or NDBI by 0.1) and the after
 //     surface is not soil-coloured (red not above blue by 20%): roofs, concrete;
 //   - "" (not reported) for vegetation on both dates (NDVI > 0.3) whose NDVI moved by less
@@ -610,6 +645,10 @@ func classifyChange(m map[string]float64, p ChangeParams) string {
 		if m["greenness_before"] > 0.1 && d("greenness") <= -p.NDVIDrop/2 {
 			return ClassVegetationLoss
 		}
+	}
+	greenAfter := (has("ndvi") && m["ndvi_after"] >= 0.3) || (!has("ndvi") && has("greenness") && m["greenness_after"] > 0.1)
+	if greenAfter && (d("ndvi") > 0 || !has("ndvi") && d("greenness") > 0) {
+		return "" // vegetation growing or leafing out: no evidence of anything built
 	}
 	brighter := d("brightness") >= p.BrightnessRise || (has("ndbi") && d("ndbi") >= 0.1)
 	if brighter && !soil {

@@ -3,9 +3,11 @@ package detect
 import "math"
 
 // indexChange is the change statistic of RGB captures: robust z-scores of index
-// differences after matching each after band to the before band by median and MAD.
+// differences after matching each after band to the before band by median and
+// interquartile range.
 type indexChange struct {
 	before, after [3][]float32 // red, green, blue
+	sb, sa        [3][]float32 // the same, box means of radius smooth (or the bands)
 	ok            func(int) bool
 	w, h, smooth  int
 	gain, offset  [3]float64
@@ -26,14 +28,16 @@ func newIndexChange(before, after *Grid, ok func(int) bool, smooth int, floors [
 	m := &indexChange{ok: ok, w: before.Width, h: before.Height, smooth: smooth}
 	copy(m.before[:], xb)
 	copy(m.after[:], xa)
+	m.sb, m.sa = m.before, m.after
+	if smooth > 0 {
+		for k := 0; k < 3; k++ {
+			m.sb[k] = boxMean(m.before[k], ok, m.w, m.h, smooth)
+			m.sa[k] = boxMean(m.after[k], ok, m.w, m.h, smooth)
+		}
+	}
 	n := before.Width * before.Height
-	const maxSamples = 1 << 16
-	// Band matching by Theil–Sen: the gain is the median slope between pixel pairs of
-	// different brightness, the offset the median residual. It is exact for a gain and an
-	// offset and ignores up to about 29% of changed pixels (a wide smoke plume, new roofs),
-	// where matching medians and MADs would be bent by them.
 	var idx []int
-	stride := max(1, n/4096)
+	stride := max(1, n/(1<<16))
 	for i := 0; i < n; i += stride {
 		if ok(i) {
 			idx = append(idx, i)
@@ -42,52 +46,70 @@ func newIndexChange(before, after *Grid, ok func(int) bool, smooth int, floors [
 	if len(idx) < 30 {
 		return nil, errTooFewPixels
 	}
+	// Band matching: by quantiles (gain from the interquartile ranges, offset from the
+	// medians), which is exact for a gain and an offset and, unlike a regression of one date
+	// on the other, not pulled towards 0 where pixels of the dates correlate weakly
+	// (texture, parallax, sub-pixel shifts). Only gains within [2/3, 3/2] are applied:
+	// exposure and sensor differences stay within them, and beyond them the distributions
+	// differ because the land changed (a new estate over a field, whose matching would map
+	// the new roofs onto the old field).
+	vb, va := make([]float64, len(idx)), make([]float64, len(idx))
+	var gain, offset [3]float64
 	for k := 0; k < 3; k++ {
-		b, a := m.before[k], m.after[k]
-		var slopes []float64
-		state := uint64(0x9e3779b97f4a7c15)
-		next := func() int { // xorshift, deterministic
-			state ^= state << 13
-			state ^= state >> 7
-			state ^= state << 17
-			return int(state % uint64(len(idx)))
-		}
-		for t := 0; t < 40000 && len(slopes) < 20000; t++ {
-			i, j := idx[next()], idx[next()]
-			da := float64(a[i]) - float64(a[j])
-			if math.Abs(da) < 0.03 {
-				continue
-			}
-			slopes = append(slopes, (float64(b[i])-float64(b[j]))/da)
-		}
-		g := 1.0
-		if len(slopes) >= 30 {
-			g = median(slopes)
-		}
-		res := make([]float64, len(idx))
 		for t, i := range idx {
-			res[t] = float64(b[i]) - g*float64(a[i])
+			vb[t], va[t] = float64(m.before[k][i]), float64(m.after[k][i])
 		}
-		m.gain[k], m.offset[k] = g, median(res)
+		qb, qa := quartiles(vb), quartiles(va)
+		gain[k] = 1
+		if iqr := qa[2] - qa[0]; iqr > 1e-6 && qb[2]-qb[0] > 1e-6 {
+			gain[k] = (qb[2] - qb[0]) / iqr
+		}
+		offset[k] = qb[1] - gain[k]*qa[1]
 	}
-	// The spread of the index differences comes from every clear pixel: median and MAD
-	// ignore a minority of changes.
-	var s [3]*sampler
-	for k := range s {
-		s[k] = newSampler(n, maxSamples)
-	}
-	for i := 0; i < n; i++ {
-		if ok(i) {
-			d := m.diffs(i)
-			for k := range s {
-				s[k].add(d[k])
+	m.gain = [3]float64{1, 1, 1}
+	if plausible := func() bool {
+		for _, g := range gain {
+			if g < 2.0/3 || g > 1.5 {
+				return false
 			}
 		}
+		return true
+	}(); plausible {
+		m.gain, m.offset = gain, offset
 	}
-	for k := range s {
-		med, mad := medianMAD(s[k].vals)
-		m.med[k] = med
-		m.scale[k] = math.Max(madScale*mad, math.Max(floors[k], 1e-4))
+	// The spread of the index differences comes from the pixels that did not change,
+	// found without assuming they are most of the scene: from every sampled pixel first,
+	// then, a few times over, from those below Otsu's threshold on the change statistic.
+	stable := idx
+	for it := 0; it < 4; it++ {
+		var d [3][]float64
+		for _, i := range stable {
+			v := m.diffs(i)
+			for k := range d {
+				d[k] = append(d[k], v[k])
+			}
+		}
+		for k := range d {
+			med, mad := medianMAD(d[k])
+			m.med[k] = med
+			m.scale[k] = math.Max(madScale*mad, math.Max(floors[k], 1e-4))
+		}
+		zs := make([]float64, len(idx))
+		for t, i := range idx {
+			z, _ := m.stat(i)
+			zs[t] = math.Log1p(z)
+		}
+		cut := otsu(append([]float64(nil), zs...))
+		next := make([]int, 0, len(idx))
+		for t, i := range idx {
+			if zs[t] < cut {
+				next = append(next, i)
+			}
+		}
+		if len(next) < 30 {
+			break
+		}
+		stable = next
 	}
 	return m, nil
 }
@@ -105,37 +127,59 @@ func rgbIndices(r, g, b float64) [3]float64 {
 // pixels within the smoothing radius.
 func (m *indexChange) diffs(i int) [3]float64 {
 	var vb, va [3]float64
-	if m.smooth == 0 {
-		for k := 0; k < 3; k++ {
-			vb[k] = float64(m.before[k][i])
-			va[k] = float64(m.after[k][i])
-		}
-	} else {
-		x0, y0, n := i%m.w, i/m.w, 0
-		for y := max(0, y0-m.smooth); y <= min(m.h-1, y0+m.smooth); y++ {
-			for x := max(0, x0-m.smooth); x <= min(m.w-1, x0+m.smooth); x++ {
-				j := y*m.w + x
-				if j != i && !m.ok(j) {
-					continue
-				}
-				for k := 0; k < 3; k++ {
-					vb[k] += float64(m.before[k][j])
-					va[k] += float64(m.after[k][j])
-				}
-				n++
-			}
-		}
-		for k := 0; k < 3; k++ {
-			vb[k] /= float64(n)
-			va[k] /= float64(n)
-		}
-	}
 	for k := 0; k < 3; k++ {
-		va[k] = m.gain[k]*va[k] + m.offset[k]
+		vb[k] = float64(m.sb[k][i])
+		va[k] = m.gain[k]*float64(m.sa[k][i]) + m.offset[k]
 	}
 	ib := rgbIndices(vb[0], vb[1], vb[2])
 	ia := rgbIndices(va[0], va[1], va[2])
 	return [3]float64{ia[0] - ib[0], ia[1] - ib[1], ia[2] - ib[2]}
+}
+
+// boxMean returns the mean of band over the pixels that ok accepts within r (chessboard
+// distance) of each pixel, by running sums along rows and then columns; a pixel with none
+// keeps its own value.
+func boxMean(band []float32, ok func(int) bool, w, h, r int) []float32 {
+	n := w * h
+	hs, hc := make([]float64, n), make([]float64, n)
+	for y := 0; y < h; y++ {
+		var s, c float64
+		for x := -r; x < w+r; x++ {
+			if in := x + r; in < w && ok(y*w+in) {
+				s += float64(band[y*w+in])
+				c++
+			}
+			if out := x - r - 1; out >= 0 && ok(y*w+out) {
+				s -= float64(band[y*w+out])
+				c--
+			}
+			if x >= 0 && x < w {
+				hs[y*w+x], hc[y*w+x] = s, c
+			}
+		}
+	}
+	out := make([]float32, n)
+	for x := 0; x < w; x++ {
+		var s, c float64
+		for y := -r; y < h+r; y++ {
+			if in := y + r; in < h {
+				s += hs[in*w+x]
+				c += hc[in*w+x]
+			}
+			if o := y - r - 1; o >= 0 {
+				s -= hs[o*w+x]
+				c -= hc[o*w+x]
+			}
+			if y >= 0 && y < h {
+				i := y*w + x
+				out[i] = band[i]
+				if c > 0.5 {
+					out[i] = float32(s / c)
+				}
+			}
+		}
+	}
+	return out
 }
 
 func (m *indexChange) stat(i int) (float64, bool) {

@@ -232,3 +232,14 @@ func otsu(vals []float64) float64 {
 	}
 	return lo + float64(thr+1)*width
 }
+
+// quartiles returns the 25th, 50th and 75th percentiles of v, reordering v.
+func quartiles(v []float64) [3]float64 {
+	var q [3]float64
+	for k, p := range [3]float64{0.25, 0.5, 0.75} {
+		i := int(p * float64(len(v)-1))
+		nthElement(v, i)
+		q[k] = v[i]
+	}
+	return q
+}
