@@ -69,6 +69,12 @@ type ChangeParams struct {
 	// computes its indices, against sensor noise and texture in centimetre imagery;
 	// default 0 (none).
 	Smooth int `yaml:"smooth"`
+	// MaxShift is how far, in metres, the index method (RGB) searches for a whole-pixel
+	// shift between the dates (orthomosaics of two flights rarely register exactly): the
+	// after date is compared at the shift that best correlates the dates' brightness, and
+	// shift and correlations go into the findings' parameters as coreg_*. Default 1; a
+	// negative value turns the check off.
+	MaxShift float64 `yaml:"max_shift_m"`
 	// MinBrightnessChange and MinChromaChange floor the noise scale of the index method's
 	// brightness and chromaticity differences: a change must be several times larger to
 	// count, however quiet the scene, so that misregistered texture in centimetre imagery
@@ -136,6 +142,7 @@ func (p ChangeParams) withDefaults() ChangeParams {
 		}
 	}
 	def(&p.Probability, 0.999)
+	def(&p.MaxShift, 1)
 	defi(&p.MaxIterations, 30)
 	def(&p.Tolerance, 1e-3)
 	defi(&p.MinPixels, 6)
@@ -240,6 +247,7 @@ func (p ChangeParams) record(method string, iterations int) map[string]float64 {
 		m["burn_closing_m"] = p.BurnClosing
 	} else {
 		m["smooth"] = float64(p.Smooth)
+		m["max_shift_m"] = p.MaxShift
 		m["min_brightness_change"] = p.MinBrightnessChange
 		m["min_chroma_change"] = p.MinChromaChange
 	}
@@ -296,6 +304,8 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 	ok := clearBoth(before, after, p)
 	var field changeField
 	iterations := 0
+	var shift [2]int     // index method: whole-pixel shift of the after date
+	var coreg [2]float64 // brightness correlation unshifted and shifted
 	switch method {
 	case MethodIRMAD:
 		roles := p.Bands
@@ -316,7 +326,8 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 		iterations = m.iterations
 		field = m
 	default:
-		m, err := newIndexChange(before, after, ok, p.Smooth, [3]float64{p.MinBrightnessChange, p.MinChromaChange, p.MinChromaChange})
+		maxShift := int(math.Ceil(p.MaxShift / before.PixelMetres()))
+		m, err := newIndexChange(before, after, ok, p.Smooth, maxShift, [3]float64{p.MinBrightnessChange, p.MinChromaChange, p.MinChromaChange})
 		if errors.Is(err, errTooFewPixels) {
 			return nil, nil
 		}
@@ -324,6 +335,8 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 			return nil, err
 		}
 		field = m
+		shift = [2]int{m.dx, m.dy}
+		coreg = [2]float64{m.corr0, m.corr}
 	}
 	zThr := chi2Quantile(p.Probability, field.dof())
 	if p.Threshold == ThresholdOtsu {
@@ -335,6 +348,10 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 	}
 	w, h := before.Width, before.Height
 	params := p.record(method, iterations)
+	if method == MethodIndex {
+		params["coreg_shift_x_px"], params["coreg_shift_y_px"] = float64(shift[0]), float64(shift[1])
+		params["coreg_correlation"], params["coreg_correlation_shifted"] = coreg[0], coreg[1]
+	}
 	var out []Finding
 	var scars []bool // pixels of burn regions, which no other finding repeats
 	if burn != nil {

@@ -242,6 +242,8 @@ func TestDetectChangeRGBIndex(t *testing.T) {
 		{"identical", rgb(landscape(1)), nil},
 		{"gain and offset per band", scale(rgb(landscape(2)), 1.3, 0.05), nil},
 		{"new roof", scale(rgb(paint(landscape(3), specBlueRoof, 30, 30, 60, 55)), 1.2, 0.02), []string{ClassNewStructure}},
+		// Change is not rare: a roof over 40% of the scene is still one finding.
+		{"new roof over 40% of the scene", rgb(paint(landscape(4), specBlueRoof, 10, 10, 90, 82)), []string{ClassNewStructure}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -260,6 +262,57 @@ func TestDetectChangeRGBIndex(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDetectChangeRGBCoregistration shifts the after date by 3 pixels (0.3 m; after pixel
+// x−3 shows before pixel x, a shift of −3): the check
+// finds the shift and nothing is reported; with the check off, the shifted texture is.
+func TestDetectChangeRGBCoregistration(t *testing.T) {
+	rgb := func(seed uint64, dx int) func(x, y int) [3]float32 {
+		f := landscape(seed) // the same land, the sensor noise of another flight
+		return func(x, y int) [3]float32 {
+			v := f(x+dx, y)
+			return [3]float32{v[2] * 2, v[1] * 2, v[0] * 2}
+		}
+	}
+	before, after := rgbGrid(t, 120, 120, rgb(1, 0)), rgbGrid(t, 120, 120, rgb(2, 3))
+	p := ChangeParams{Probability: 0.999, MinPixels: 30, Mask: MaskNone}
+	fs, err := DetectChange(before, after, p, Attribution{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 0 {
+		t.Fatalf("got %d findings with the shift corrected, want 0: first %v", len(fs), fs[0].Params)
+	}
+	p.MaxShift = -1
+	fs, err = DetectChange(before, after, p, Attribution{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) == 0 {
+		t.Fatal("no findings with the check off: the test does not test the check")
+	}
+	if fs[0].Params["coreg_shift_x_px"] != 0 {
+		t.Errorf("check off, yet shift %v recorded", fs[0].Params["coreg_shift_x_px"])
+	}
+	// The shift found is recorded with the findings of a real change.
+	p.MaxShift = 0
+	roof := rgbGrid(t, 120, 120, func(x, y int) [3]float32 {
+		if x >= 40 && x < 70 && y >= 40 && y < 70 {
+			return [3]float32{0.24, 0.34, 0.4}
+		}
+		return rgb(2, 3)(x, y)
+	})
+	fs, err = DetectChange(before, roof, p, Attribution{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 1 || fs[0].Params["coreg_shift_x_px"] != -3 || fs[0].Params["coreg_shift_y_px"] != 0 {
+		t.Errorf("got %d findings, want 1 recording shift (-3, 0)", len(fs))
+		for _, f := range fs {
+			t.Logf("%s %d px shift (%v, %v)", f.Class, f.Pixels, f.Params["coreg_shift_x_px"], f.Params["coreg_shift_y_px"])
+		}
 	}
 }
 

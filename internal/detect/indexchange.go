@@ -7,6 +7,8 @@ import "math"
 // interquartile range.
 type indexChange struct {
 	before, after [3][]float32 // red, green, blue
+	dx, dy        int          // after pixel (x+dx, y+dy) shows what before pixel (x, y) shows
+	corr0, corr   float64      // brightness correlation unshifted and at (dx, dy)
 	sb, sa        [3][]float32 // the same, box means of radius smooth (or the bands)
 	ok            func(int) bool
 	w, h, smooth  int
@@ -16,7 +18,57 @@ type indexChange struct {
 
 var rgbRoles = [3]string{BandRed, BandGreen, BandBlue}
 
-func newIndexChange(before, after *Grid, ok func(int) bool, smooth int, floors [3]float64) (*indexChange, error) {
+// shifted returns the index of the after pixel that corresponds to before pixel i,
+// clamped to the grid.
+func (m *indexChange) shifted(i int) int {
+	if m.dx == 0 && m.dy == 0 {
+		return i
+	}
+	x := min(m.w-1, max(0, i%m.w+m.dx))
+	y := min(m.h-1, max(0, i/m.w+m.dy))
+	return y*m.w + x
+}
+
+// coregister finds the whole-pixel shift of the after date, within maxShift pixels each
+// way, that best correlates its brightness with the before date's over the sampled pixels
+// idx; a shift is taken only when it raises the correlation by at least 0.05 over none,
+// so that texture alone does not move the dates.
+func (m *indexChange) coregister(idx []int, maxShift int) {
+	bright := func(b [3][]float32, i int) float64 { return float64(b[0][i]+b[1][i]+b[2][i]) / 3 }
+	corr := func(dx, dy int) float64 {
+		var sx, sy, sxx, syy, sxy, n float64
+		for _, i := range idx {
+			x, y := i%m.w+dx, i/m.w+dy
+			if x < 0 || y < 0 || x >= m.w || y >= m.h {
+				continue
+			}
+			a, b := bright(m.before, i), bright(m.after, y*m.w+x)
+			sx, sy, sxx, syy, sxy, n = sx+a, sy+b, sxx+a*a, syy+b*b, sxy+a*b, n+1
+		}
+		if n < 30 {
+			return -1
+		}
+		vx, vy := sxx-sx*sx/n, syy-sy*sy/n
+		if vx <= 0 || vy <= 0 {
+			return -1
+		}
+		return (sxy - sx*sy/n) / math.Sqrt(vx*vy)
+	}
+	m.corr0 = corr(0, 0)
+	m.corr = m.corr0
+	for dy := -maxShift; dy <= maxShift; dy++ {
+		for dx := -maxShift; dx <= maxShift; dx++ {
+			if c := corr(dx, dy); c > m.corr {
+				m.dx, m.dy, m.corr = dx, dy, c
+			}
+		}
+	}
+	if m.corr < m.corr0+0.05 {
+		m.dx, m.dy, m.corr = 0, 0, m.corr0
+	}
+}
+
+func newIndexChange(before, after *Grid, ok func(int) bool, smooth, maxShift int, floors [3]float64) (*indexChange, error) {
 	xb, err := before.bands(rgbRoles[:]...)
 	if err != nil {
 		return nil, err
@@ -45,6 +97,9 @@ func newIndexChange(before, after *Grid, ok func(int) bool, smooth int, floors [
 	}
 	if len(idx) < 30 {
 		return nil, errTooFewPixels
+	}
+	if maxShift > 0 {
+		m.coregister(idx, maxShift)
 	}
 	// Band matching: by quantiles (gain from the interquartile ranges, offset from the
 	// medians), which is exact for a gain and an offset and, unlike a regression of one date
@@ -127,9 +182,10 @@ func rgbIndices(r, g, b float64) [3]float64 {
 // pixels within the smoothing radius.
 func (m *indexChange) diffs(i int) [3]float64 {
 	var vb, va [3]float64
+	j := m.shifted(i)
 	for k := 0; k < 3; k++ {
 		vb[k] = float64(m.sb[k][i])
-		va[k] = m.gain[k]*float64(m.sa[k][i]) + m.offset[k]
+		va[k] = m.gain[k]*float64(m.sa[k][j]) + m.offset[k]
 	}
 	ib := rgbIndices(vb[0], vb[1], vb[2])
 	ia := rgbIndices(va[0], va[1], va[2])

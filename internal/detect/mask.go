@@ -176,4 +176,3 @@ func (c *clearSky) shadow(i int) bool {
 	}
 	return c.swir2 == nil || c.swir2[i] <= c.nir[i]
 }
-
