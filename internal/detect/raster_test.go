@@ -286,6 +286,20 @@ func TestDetectSmoke(t *testing.T) {
 		}
 		return ground(x, y)
 	}
+	// yard: a white roof on a pale concrete yard whose brightness rises towards the roof
+	// (shaded rim, sunlit centre), as in aerial images of industrial estates: soft and
+	// smooth like smoke, but with the roof's sharp eaves inside.
+	yard := func(x, y int) [3]float32 {
+		if x < 15 || x >= 85 || y < 10 || y >= 50 {
+			return ground(x, y)
+		}
+		if x >= 40 && x < 60 && y >= 20 && y < 40 {
+			return [3]float32{0.86, 0.86, 0.88}
+		}
+		d := float32(min(x-15, 84-x, y-10, 49-y))
+		v := 0.55 + 0.015*min(d, 10)
+		return [3]float32{v, v, v * 1.02}
+	}
 	tests := []struct {
 		name    string
 		f       func(x, y int) [3]float32
@@ -294,6 +308,7 @@ func TestDetectSmoke(t *testing.T) {
 	}{
 		{"clear ground", ground, nil, 0},
 		{"white roof", roof, nil, 0},
+		{"white roof on a concrete yard", yard, nil, 0},
 		{"smoke plume from parcel", smoke, []Parcel{{ID: "stack", Geometry: orb.Bound{Min: orb.Point{0.5, 96}, Max: orb.Point{1.2, 97.5}}.ToPolygon()}}, 1},
 		{"smoke plume, other parcel", smoke, []Parcel{{ID: "away", Geometry: orb.Bound{Min: orb.Point{0, 90}, Max: orb.Point{0.5, 91}}.ToPolygon()}}, 0},
 	}
