@@ -21,11 +21,19 @@
 // of either date's bands: gain, offset and linear seasonal shifts are not change.
 // Statistics accumulate in float64 over row blocks of a regular sample; the final pass keeps
 // only a bit per pixel for the mask and the runs of changed pixels. RGB captures use robust
-// index differences (brightness, red and green chromaticity) after Theil–Sen band
-// matching. Then: cloud, shadow and snow masks (SCL or a documented spectral test) widened
-// by a buffer, a morphological opening against misregistration lines, a minimum mapping
-// unit, polygonization by boundary tracing (orb.Polygon with holes), labels from what the
-// spectra of each region's core did, and a score.
+// index differences (brightness, red and green chromaticity) of box means sized in metres,
+// after a co-registration check (the whole-pixel shift that best correlates the dates) and
+// band matching by quantiles where the gain is plausible; the noise scale comes from the
+// pixels Otsu's threshold leaves unchanged and the threshold can be Otsu's, so change need
+// not be rare. Burn scars (with nir and swir2): the fall of NBR beyond the scene's typical
+// one, closed over unburnt lanes and filled like a fire perimeter. Then: cloud, shadow and
+// snow masks (SCL, or spectral tests decided object by object — a bright object is cloud
+// only if it is not bright on the other date too and is larger than any roof, has a shadow
+// or a hazy edge; a dark one is shadow only near a cloud) widened by a buffer, a
+// morphological opening against misregistration lines, a minimum mapping unit,
+// polygonization by boundary tracing (orb.Polygon with holes), labels from what the
+// spectra of each region's core did (burn and vegetation loss before generic new
+// structure), and a score.
 //
 // SWIR hotspots (DetectHotspots, DetectHotspotPair): NHI_SWIR and NHI_SWNIR (Marchese et
 // al. 2019) in radiance units, with guards for saturation, bright roofs (absolute swir2
@@ -36,7 +44,8 @@
 // robust background of its water body and tile, shore pixels excluded.
 //
 // Smoke (DetectSmoke): a haze test (dark channel, saturation after white-patch balance,
-// veiled texture) and a softness test that tells smoke from white roofs and tanks.
+// veiled texture, next to no sharp steps inside) and a softness test that tells smoke from
+// white roofs, tanks, concrete yards and bare ground.
 //
 // Tracks (ParseTrackCSV, ParseTrackGeoJSON, DetectTrack): validation naming line and
 // column, unit conversion, rolling median/MAD background, limit exceedances, space-time
