@@ -20,6 +20,16 @@ func paint(base func(x, y int) [6]float32, spec [6]float32, x0, y0, x1, y1 int) 
 	}
 }
 
+// unpaint restores base over rectangle [x0,x1)×[y0,y1) of f.
+func unpaint(f, base func(x, y int) [6]float32, x0, y0, x1, y1 int) func(x, y int) [6]float32 {
+	return func(x, y int) [6]float32 {
+		if x >= x0 && x < x1 && y >= y0 && y < y1 {
+			return base(x, y)
+		}
+		return f(x, y)
+	}
+}
+
 func seasonal(f func(x, y int) [6]float32) func(x, y int) [6]float32 {
 	return func(x, y int) [6]float32 {
 		v := f(x, y)
@@ -52,6 +62,9 @@ func TestDetectChangeIRMAD(t *testing.T) {
 		{"vegetation cleared", paint(scene(5), specFresh, 40, 40, 48, 48), []want{{ClassVegetationLoss, 64}}},
 		{"earthwork", paint(scene(5), specFresh, 8, 64, 16, 72), []want{{ClassEarthwork, 64}}},
 		{"new pond", paint(scene(6), specWater, 60, 10, 70, 16), []want{{ClassWaterChange, 60}}},
+		{"burn scar", paint(scene(7), specChar, 56, 56, 76, 72), []want{{ClassBurn, 320}}},
+		// A fire perimeter holds its unburnt islands.
+		{"burn scar around an unburnt island", unpaint(paint(scene(8), specChar, 56, 56, 76, 76), scene(8), 63, 63, 68, 68), []want{{ClassBurn, 400}}},
 	}
 	before := MustGrid(t, 96, 96, scene(1))
 	for _, tc := range tests {

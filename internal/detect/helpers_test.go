@@ -16,6 +16,7 @@ var (
 	specBlueRoof = [6]float32{0.20, 0.17, 0.12, 0.22, 0.16, 0.12}
 	specWater    = [6]float32{0.06, 0.07, 0.04, 0.02, 0.01, 0.005}
 	specUrban    = [6]float32{0.12, 0.13, 0.14, 0.17, 0.20, 0.18}
+	specChar     = [6]float32{0.04, 0.05, 0.06, 0.10, 0.15, 0.18}
 )
 
 var sixRoles = []string{BandBlue, BandGreen, BandRed, BandNIR, BandSWIR1, BandSWIR2}
