@@ -3,9 +3,9 @@ package detect
 // burnField tells burned pixels by the fall of the normalized burn ratio
 // NBR = (nir − swir2)/(nir + swir2) between the dates (dNBR, Key and Benson 2006): fire
 // removes the leaves that reflect nir and leaves char and dry soil that reflect swir2. The
-// dNBR of the scene's typical pixel (the median over clear pixels, at most the threshold
-// either way) is taken away, so a haze, a calibration change or a season that lowers NBR
-// everywhere does not count as fire. NBR is a ratio: a gain common to both bands cancels.
+// dNBR typical of the pixel's land cover (the median over clear pixels of similar NBR on
+// the before date, at most the threshold) is taken away, so a haze, a calibration change or
+// a season that lowers NBR over a whole cover does not count as fire.
 //
 // Fire darkens or greys the visible bands; a pixel whose visible brightness rose by
 // BrightnessRise beyond the scene's typical rise is no burn but a new surface (a blue steel
@@ -15,7 +15,7 @@ type burnField struct {
 	visB, visA               [][]float32
 	visCenter, visRise       float64
 	normalize                func(r string, v float64) float64
-	center                   float64 // median dNBR of clear pixels
+	center                   [nbrBins]float64 // median dNBR of clear pixels per before-NBR class
 	threshold                float64 // BurnDNBR
 }
 
@@ -33,21 +33,49 @@ func newBurnField(before, after *Grid, ok func(int) bool, field changeField, thr
 		}
 	}
 	n := before.Width * before.Height
-	s, sv := newSampler(n, 1<<16), newSampler(n, 1<<16)
+	// The typical dNBR is taken per land cover, by the before date's NBR in steps of 0.05:
+	// per-band gains and offsets and the season move NBR differently over vegetation, soil
+	// and roofs, but alike over all of one cover, where a fire burns only part of it.
+	var counts [nbrBins]int
 	for i := 0; i < n; i++ {
 		if ok(i) {
-			s.add(b.raw(i))
-			sv.add(b.visDiff(i))
+			counts[b.bin(i)]++
 		}
 	}
-	if len(s.vals) == 0 {
+	var bins [nbrBins]*sampler
+	for k, c := range counts {
+		bins[k] = newSampler(c, 1<<12)
+	}
+	all, sv := newSampler(n, 1<<16), newSampler(n, 1<<16)
+	for i := 0; i < n; i++ {
+		if !ok(i) {
+			continue
+		}
+		d := b.raw(i)
+		all.add(d)
+		sv.add(b.visDiff(i))
+		bins[b.bin(i)].add(d)
+	}
+	if len(all.vals) == 0 {
 		return nil
 	}
 	b.visCenter = median(sv.vals)
-	// A scene-wide fall beyond the threshold is no haze or calibration: the scene burnt.
-	b.center = max(-threshold, min(threshold, median(s.vals)))
+	// A fall beyond the threshold over a whole cover or scene is no haze or calibration:
+	// it burnt. A rise (greening, a brighter nir) is taken away whole.
+	global := min(threshold, median(all.vals))
+	for k, s := range bins {
+		b.center[k] = global
+		if len(s.vals) >= 50 {
+			b.center[k] = min(threshold, median(s.vals))
+		}
+	}
 	return b
 }
+
+// nbrBins is the number of before-NBR classes over [−1, 1] that burnField centres apart.
+const nbrBins = 40
+
+func nbrBin(v float64) int { return max(0, min(nbrBins-1, int((v+1)/2*nbrBins))) }
 
 func nbr(nir, swir2 float64) float64 {
 	if nir+swir2 == 0 {
@@ -72,8 +100,11 @@ func (b *burnField) visDiff(i int) float64 {
 	return d / float64(max(1, len(b.visB)))
 }
 
-// dNBR is the dNBR of pixel i beyond the scene's typical one.
-func (b *burnField) dNBR(i int) float64 { return b.raw(i) - b.center }
+// dNBR is the dNBR of pixel i beyond the typical one of its land cover.
+func (b *burnField) dNBR(i int) float64 { return b.raw(i) - b.center[b.bin(i)] }
+
+// bin is pixel i's before-NBR class.
+func (b *burnField) bin(i int) int { return nbrBin(nbr(float64(b.nirB[i]), float64(b.swirB[i]))) }
 
 // burnt reports whether pixel i's NBR fell by at least the threshold and its nir with it,
 // while its visible brightness did not rise by BrightnessRise beyond the scene's.

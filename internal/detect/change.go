@@ -122,6 +122,13 @@ type ChangeParams struct {
 	// scar bridges (morphological closing), so that a fire that left patches and lanes
 	// unburnt is mapped as one scar, as its perimeter would be; default 60.
 	BurnClosing float64 `yaml:"burn_closing_m"`
+	// BurnMinArea (m²) and BurnMinShare are the least area of a burn scar and the least
+	// share of it that is burnt: scattered pixels along field edges, where sub-pixel
+	// misregistration and a season that moves NBR over one cover put a few over the
+	// threshold, close into small or sparse scars that no fire made; defaults 10000 (1 ha)
+	// and 0.3.
+	BurnMinArea  float64 `yaml:"burn_min_area_m2"`
+	BurnMinShare float64 `yaml:"burn_min_share"`
 	// MNDWIChange is the MNDWI (NDWI without swir1) shift across 0.1 that makes a change
 	// water_change; default 0.3.
 	MNDWIChange float64 `yaml:"mndwi_change"`
@@ -156,6 +163,8 @@ func (p ChangeParams) withDefaults() ChangeParams {
 	def(&p.VegetationNDVI, 0.15)
 	def(&p.BurnDNBR, 0.1)
 	def(&p.BurnClosing, 60)
+	def(&p.BurnMinArea, 10000)
+	def(&p.BurnMinShare, 0.3)
 	def(&p.MNDWIChange, 0.3)
 	def(&p.BrightnessRise, 0.04)
 	return p
@@ -203,6 +212,8 @@ func (p ChangeParams) Validate() error {
 		open01("vegetation_ndvi", p.VegetationNDVI),
 		open01("burn_dnbr", p.BurnDNBR),
 		nonNegative("burn_closing_m", p.BurnClosing),
+		positive("burn_min_area_m2", p.BurnMinArea),
+		open01("burn_min_share", p.BurnMinShare),
 		open01("mndwi_change", p.MNDWIChange),
 		open01("brightness_rise", p.BrightnessRise),
 	)
@@ -245,6 +256,8 @@ func (p ChangeParams) record(method string, iterations int) map[string]float64 {
 		m["sample_pixels"] = float64(p.SamplePixels)
 		m["burn_dnbr"] = p.BurnDNBR
 		m["burn_closing_m"] = p.BurnClosing
+		m["burn_min_area_m2"] = p.BurnMinArea
+		m["burn_min_share"] = p.BurnMinShare
 	} else {
 		m["smooth"] = float64(p.Smooth)
 		m["max_shift_m"] = p.MaxShift
@@ -433,15 +446,22 @@ func burnFindings(before, after *Grid, burn *burnField, ok func(int) bool, field
 				sum += burn.dNBR(y*w + x)
 				n++
 			}
-			scars[y*w+x] = true
 		})
-		if n < p.MinPixels {
+		px := before.PixelMetres()
+		if n < p.MinPixels || float64(c.pixels)*px*px < p.BurnMinArea || float64(n) < p.BurnMinShare*float64(c.pixels) {
 			continue
 		}
 		f := Finding{Detector: "change", Kind: KindChange, Class: ClassBurn, Params: params}
 		f.Measures = changeMeasures(before, after, c, field, isBurnt)
 		f.Measures["dnbr"] = sum / float64(n)
 		f.Measures["burnt_share"] = float64(n) / float64(c.pixels)
+		if m := f.Measures; m["ndvi_before"] > 0.3 && m["ndvi_after"] > 0.3 &&
+			m["brightness_after"] > m["brightness_before"] && m["dnbr"] < 2*p.BurnDNBR {
+			// Still vegetation, brighter, and NBR fell only a little: a crop ripening faster
+			// than its neighbours, not a fire, which darkens what it leaves.
+			continue
+		}
+		c.each(func(x, y int) { scars[y*w+x] = true })
 		// Score: how far the scar's dNBR lies beyond BurnDNBR (twice the threshold scores
 		// 1), damped for scars near the minimum mapping unit.
 		f.Score = clamp01((f.Measures["dnbr"]/p.BurnDNBR - 1) * sizeDamping(c, p))
@@ -600,6 +620,17 @@ func changeMeasures(before, after *Grid, c *component, field changeField, keep f
 	return out
 }
 
+// seasonalShift reports whether a region is vegetation on both dates (NDVI > 0.3) whose
+// NDVI moved by less than NDVIDrop and brightness by less than BrightnessRise: crops and
+// trees greening or senescing at their own pace, a seasonal shift no scene-wide
+// transformation captures.
+func seasonalShift(m map[string]float64, p ChangeParams) bool {
+	_, ok := m["ndvi_before"]
+	return ok && m["ndvi_before"] > 0.3 && m["ndvi_after"] > 0.3 &&
+		math.Abs(m["ndvi_after"]-m["ndvi_before"]) < p.NDVIDrop &&
+		math.Abs(m["brightness_after"]-m["brightness_before"]) < p.BrightnessRise
+}
+
 // classifyChange labels a change from its measures, first rule that holds:
 //   - burn: NBR fell by at least BurnDNBR beyond the scene's typical fall (measure "dnbr",
 //     only with nir and swir2) and nir fell: fire, not a season or haze;
@@ -610,6 +641,9 @@ func changeMeasures(before, after *Grid, c *component, field changeField, keep f
 //   - new_structure when the after surface is roof-like and the before one was not (blue
 //     steel: blue above red by 10%; white or grey sheet: brightness > 0.3 with red and blue
 //     within 10%);
+//   - earthwork: not vegetated on either date (NDVI < 0.3), soil-coloured after and swir1
+//     rising by BrightnessRise (without swir1: brightness rising by BrightnessRise or
+//     redness by 0.15): bare soil dug or dumped, before sparse vegetation is considered;
 //   - vegetation_loss: vegetated before (NDVI ≥ VegetationNDVI, or excess green > 0.1
 //     without nir) and NDVI (excess green) falls by NDVIDrop or, for sparse and dry
 //     vegetation, by half its value;
@@ -617,13 +651,7 @@ func changeMeasures(before, after *Grid, c *component, field changeField, keep f
 //     > 0.1 without nir) and greener than before: vegetation growing or leafing out;
 //   - new_structure: brightness rises by BrightnessRise (or NDBI by 0.1) and the after
 //     surface is not soil-coloured (red not above blue by 20%): roofs, concrete;
-//   - "" (not reported) for vegetation on both dates (NDVI > 0.3) whose NDVI moved by less
-//     than NDVIDrop and brightness by less than BrightnessRise: crops and trees greening
-//     or senescing at their own pace, a seasonal shift no scene-wide transformation
-//     captures;
-//   - earthwork: not vegetated on either date (NDVI < 0.3), soil-coloured after and swir1
-//     rising by BrightnessRise (without swir1: brightness rising by BrightnessRise or
-//     redness by 0.15);
+//   - "" (not reported) for a seasonal shift of vegetation (seasonalShift);
 //   - other_change otherwise (darkening, removal, ...): no rule explains it, and its
 //     warning severity never goes above low.
 func classifyChange(m map[string]float64, p ChangeParams) string {
@@ -653,6 +681,17 @@ func classifyChange(m map[string]float64, p ChangeParams) string {
 	if (blueRoof("after") && !blueRoof("before")) || (whiteRoof("after") && !whiteRoof("before") && !blueRoof("before")) {
 		return ClassNewStructure
 	}
+	bare := true
+	if has("ndvi") {
+		bare = m["ndvi_before"] < 0.3 && m["ndvi_after"] < 0.3
+	}
+	rising := d("brightness") >= p.BrightnessRise || (has("redness") && d("redness") >= 0.15)
+	if has("swir1") {
+		rising = d("swir1") >= p.BrightnessRise
+	}
+	if bare && soil && rising {
+		return ClassEarthwork
+	}
 	if has("ndvi") {
 		nb := m["ndvi_before"]
 		if nb >= p.VegetationNDVI && (d("ndvi") <= -p.NDVIDrop || d("ndvi") <= -nb/2) {
@@ -671,20 +710,8 @@ func classifyChange(m map[string]float64, p ChangeParams) string {
 	if brighter && !soil {
 		return ClassNewStructure
 	}
-	if has("ndvi") && m["ndvi_before"] > 0.3 && m["ndvi_after"] > 0.3 &&
-		math.Abs(d("ndvi")) < p.NDVIDrop && math.Abs(d("brightness")) < p.BrightnessRise {
+	if seasonalShift(m, p) {
 		return ""
-	}
-	bare := true
-	if has("ndvi") {
-		bare = m["ndvi_before"] < 0.3 && m["ndvi_after"] < 0.3
-	}
-	rising := d("brightness") >= p.BrightnessRise || (has("redness") && d("redness") >= 0.15)
-	if has("swir1") {
-		rising = d("swir1") >= p.BrightnessRise
-	}
-	if bare && soil && rising {
-		return ClassEarthwork
 	}
 	return ClassOtherChange
 }
