@@ -16,7 +16,7 @@ type burnField struct {
 	visCenter, visRise       float64
 	normalize                func(r string, v float64) float64
 	center                   [nbrBins]float64 // median dNBR of clear pixels per before-NBR class
-	threshold                float64 // BurnDNBR
+	threshold                float64          // BurnDNBR
 }
 
 // newBurnField returns nil when either date lacks nir or swir2.
