@@ -388,21 +388,34 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 	open.flush()
 	for _, c := range lab.components(p.MinPixels) {
 		f := Finding{Detector: "change", Kind: KindChange, Params: params}
-		f.Measures = changeMeasures(before, after, c, field, strongest(c, field, w))
-		var sumZ float64
+		core := strongest(c, field, w)
+		f.Measures = changeMeasures(before, after, c, field, core)
+		var sumZ, sumCore float64
+		nCore := 0
 		c.each(func(x, y int) {
 			z, _ := field.stat(y*w + x)
 			sumZ += z
+			if core(x, y) {
+				sumCore += z
+				nCore++
+			}
 		})
 		meanZ := sumZ / float64(c.pixels)
 		f.Measures["mean_chi2"] = meanZ
+		f.Measures["core_chi2"] = sumCore / float64(nCore)
 		f.Class = classifyChange(f.Measures, p)
 		if f.Class == "" {
 			continue // vegetation growing or senescing: a seasonal shift, not evidence
 		}
 		// Score: how far the region's mean statistic lies beyond the threshold, damped for
-		// regions near the minimum mapping unit.
-		f.Score = clamp01((1 - zThr/meanZ) * sizeDamping(c, p))
+		// regions near the minimum mapping unit. RGB regions are scored by their core (the
+		// half with the stronger statistic): at decimetre pixels a region takes in mixed
+		// edge pixels and the yard beside a new roof, which would dilute the mean.
+		strength := meanZ
+		if method == MethodIndex {
+			strength = f.Measures["core_chi2"]
+		}
+		f.Score = clamp01((1 - zThr/strength) * sizeDamping(c, p))
 		if finish(before, c, attr, &f) {
 			out = append(out, f)
 		}
