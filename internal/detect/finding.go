@@ -81,6 +81,15 @@ type ParcelMatch struct {
 	ParcelID string
 	Distance float64 // 0 when they intersect; CRS units (metres for tracks)
 	Reason   string
+	// Track findings only: the parcel's rank among the event's candidates (1 = explains it
+	// best) and its share of the explanation (the shares of the candidates and of a source
+	// among none of them sum to 1). Directional when a wind (or flow) was used: then Along
+	// is how far upwind (upstream) of the event the parcel's best-explaining point lies and
+	// Cross how far beside the wind line through the event, in metres.
+	Rank         int
+	Share        float64
+	Directional  bool
+	Along, Cross float64
 }
 
 // Attribution selects parcels for raster findings.

@@ -29,6 +29,17 @@ type TrackEvent struct {
 	ParcelID   string
 }
 
+// GenerateTracks builds n vehicle tracks and n boat runs alone, from seed; the same
+// arguments always yield the same cases.
+func GenerateTracks(seed uint64, n int) []*TrackCase {
+	r := rand.New(rand.NewPCG(seed, 0x7ac5))
+	var out []*TrackCase
+	for k := 0; k < n; k++ {
+		out = append(out, genVehicleTrack(r, k), genBoatTrack(r, k))
+	}
+	return out
+}
+
 // frame converts local metres to lon/lat around an origin.
 type frame struct{ lon0, lat0 float64 }
 
@@ -46,8 +57,9 @@ func (f frame) square(cx, cy, side float64) orb.Polygon {
 
 func lognormal(r *rand.Rand, m, s float64) float64 { return m * math.Exp(s*r.NormFloat64()) }
 
-// genVehicleTrack drives a survey vehicle through crosswind transects downwind of five
-// source parcels among twenty.
+// genVehicleTrack drives a survey vehicle through crosswind transects downwind of six
+// source parcels among twenty, with parcels that emit nothing in the upwind sector of each
+// windy transect and beside the first sources.
 func genVehicleTrack(r *rand.Rand, k int) *TrackCase {
 	f := frame{lon0: 120.3 + 0.2*float64(k), lat0: 31.5}
 	tc := &TrackCase{Name: "vehicle" + itoa(k+1), Pipeline: "vehicle-track"}
@@ -84,6 +96,7 @@ func genVehicleTrack(r *rand.Rand, k int) *TrackCase {
 		t = t.Add(5 * time.Second)
 	}
 	perm := r.Perm(len(sites))
+	var extra []site
 	for e := 0; e < 6; e++ {
 		src := sites[perm[e]]
 		theta := 360 * r.Float64()
@@ -97,6 +110,31 @@ func genVehicleTrack(r *rand.Rand, k int) *TrackCase {
 		ux, uy := -math.Sin(th), -math.Cos(th) // downwind
 		vx, vy := math.Cos(th), -math.Sin(th)  // crosswind
 		ex, ey := src.x+d*ux, src.y+d*uy
+		if e < 5 {
+			// Two to four parcels that emit nothing in the upwind sector of the transect, as
+			// in an industrial park: within 30° of the direction the wind comes from and
+			// 150–900 m away, apart from every other parcel and off the road.
+			for n, want := 0, 2+r.IntN(3); n < want; {
+				phi := (60*r.Float64() - 30) * math.Pi / 180
+				rho := 150 + 750*r.Float64()
+				// Upwind of (ex, ey) at angle phi off the axis.
+				cx := ex - rho*(ux*math.Cos(phi)-vx*math.Sin(phi))
+				cy := ey - rho*(uy*math.Cos(phi)-vy*math.Sin(phi))
+				ok := math.Abs(rho*math.Cos(phi)) > 100
+				for _, o := range sites {
+					ok = ok && math.Hypot(cx-o.x, cy-o.y) >= 150
+				}
+				for _, o := range extra {
+					ok = ok && math.Hypot(cx-o.x, cy-o.y) >= 150
+				}
+				if !ok {
+					continue
+				}
+				extra = append(extra, site{cx, cy})
+				n++
+				tc.Parcels = append(tc.Parcels, detect.Parcel{ID: fmt.Sprintf("%s-u%d", tc.Name, len(extra)), Geometry: f.square(cx, cy, 60+90*r.Float64())})
+			}
+		}
 		sx, sy := ex-600*vx, ey-600*vy
 		// Drive to the transect's start at 12 m/s.
 		dist := math.Hypot(sx-x, sy-y)
