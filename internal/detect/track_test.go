@@ -130,9 +130,10 @@ func TestDetectTrackAir(t *testing.T) {
 		wantKinds []string
 		wantFirst string
 	}{
-		{"north wind", vehicleTrack(21, 0, 0, 3), []string{KindExceedance, KindHotspot}, "plant"},
-		{"south wind", vehicleTrack(21, 0, 180, 3), []string{KindExceedance, KindHotspot}, "decoy"},
-		{"calm", vehicleTrack(21, 0, 0, 0.2), []string{KindExceedance, KindHotspot}, "decoy"},
+		// The exceedance and the hotspot of one plume are one event, one finding.
+		{"north wind", vehicleTrack(21, 0, 0, 3), []string{KindExceedance}, "plant"},
+		{"south wind", vehicleTrack(21, 0, 180, 3), []string{KindExceedance}, "decoy"},
+		{"calm", vehicleTrack(21, 0, 0, 0.2), []string{KindExceedance}, "decoy"},
 		{"one point", vehicleTrack(1, 5000, 0, 3), nil, ""},
 		{"one point above the limit", vehicleTrack(1, -1000, 0, 3)[:0] + "time,lon,lat,ws,wd,vocs\n2024-05-01T08:00:00Z,120,30,3,0,500\n", []string{KindExceedance}, ""},
 	}

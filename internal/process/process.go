@@ -699,7 +699,13 @@ func (r *run) findings(fs []detect.Finding, crs string, mpu float64) error {
 				sev, reported = d.Severity(f), d.Reported(f)
 			}
 		}
-		for _, m := range f.Parcels {
+		matches := f.Parcels
+		if crs == "" && len(matches) > 1 {
+			// A track event is one finding, on the parcel that explains it best; the
+			// others are its ranked candidates.
+			matches = matches[:1]
+		}
+		for _, m := range matches {
 			pf := byID[m.ParcelID]
 			gj, err := json.Marshal(geojson.NewGeometry(wgs))
 			if err != nil {
@@ -746,6 +752,9 @@ func (r *run) findings(fs []detect.Finding, crs string, mpu float64) error {
 				props["start"] = f.Start.UTC().Format(time.RFC3339Nano)
 				props["end"] = f.End.UTC().Format(time.RFC3339Nano)
 			}
+			if crs == "" {
+				props["candidates"] = trackCandidates(f.Parcels, byID)
+			}
 			pr := r.parcelResults[m.ParcelID]
 			if pr != nil {
 				props["masked_share"] = pr.MaskedShare
@@ -773,6 +782,26 @@ func (r *run) findings(fs []detect.Finding, crs string, mpu float64) error {
 		}
 	}
 	return nil
+}
+
+// trackCandidates lists a track event's ranked candidate parcels for its finding's
+// properties: parcel id, uscc, rank, share of the explanation, distance, and the
+// along-wind and crosswind distances when a wind (or flow) was used.
+func trackCandidates(ms []detect.ParcelMatch, byID map[string]geo.Feature) []map[string]any {
+	out := make([]map[string]any, 0, len(ms))
+	for _, m := range ms {
+		c := map[string]any{"parcel_id": m.ParcelID, "rank": m.Rank, "share": round(m.Share, 4),
+			"distance_m": round(m.Distance, 1)}
+		if u := byID[m.ParcelID].USCC; u != "" {
+			c["uscc"] = u
+		}
+		if m.Directional {
+			c["along_m"] = round(m.Along, 1)
+			c["cross_m"] = round(m.Cross, 1)
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // findingID hashes the pipeline, the inputs' checksums, the parcel and the geometry.
@@ -807,6 +836,10 @@ func (r *run) provenance(f detect.Finding) map[string]any {
 		"software_version":   offsite.Version,
 		"attribution_rule":   "intersects the parcel or lies within buffer_m of it",
 		"attribution_buffer": r.p.Buffer,
+	}
+	if r.in.Track != nil {
+		prov["attribution_rule"] = "the event's candidate parcels ranked by their share of its explanation: with wind (or flow), a Gaussian plume's crosswind spread and width at each parcel's distance upwind; without, the distance; the finding is on the first, the candidates list the rest"
+		delete(prov, "attribution_buffer")
 	}
 	if !r.in.Time.IsZero() {
 		prov["time"] = r.in.Time.UTC().Format(time.RFC3339)
