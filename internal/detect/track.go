@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	// Time zones by name (time_zone) must not depend on the machine's zoneinfo.
+	_ "time/tzdata"
 
 	"github.com/paulmach/orb"
 )
@@ -19,17 +21,28 @@ import (
 // TrackColumns maps the columns of a track (CSV header names, or GeoJSON property names) to
 // the fields Offsite needs. Zero values take the defaults given.
 type TrackColumns struct {
-	Time       string `yaml:"time"`        // default "time"
-	TimeLayout string `yaml:"time_layout"` // Go time layout, or "unix" (seconds); default RFC 3339
-	Lon        string `yaml:"lon"`         // default "lon"; GeoJSON Point geometry when absent
-	Lat        string `yaml:"lat"`         // default "lat"
-	WindSpeed  string `yaml:"wind_speed"`  // optional, m/s
-	WindDir    string `yaml:"wind_dir"`    // optional, degrees the wind blows from
+	Time string `yaml:"time"` // default "time"
+	// TimeLayout is the layout of the times: a Go reference-time layout such as
+	// "2006-01-02 15:04:05" or "2006/01/02 15:04", "unix" (seconds since 1970, UTC), or
+	// empty for RFC 3339 ("2026-06-01T08:00:00+08:00").
+	TimeLayout string `yaml:"time_layout"`
+	// TimeZone is the zone of times written without an offset: an IANA name such as
+	// "Asia/Shanghai", or "UTC"; default UTC. Times with an offset keep it.
+	TimeZone  string `yaml:"time_zone"`
+	Lon       string `yaml:"lon"`        // default "lon"; GeoJSON Point geometry when absent
+	Lat       string `yaml:"lat"`        // default "lat"
+	WindSpeed string `yaml:"wind_speed"` // optional, m/s
+	WindDir   string `yaml:"wind_dir"`   // optional, degrees the wind blows from
 	// Readings lists the measured quantities.
 	Readings []ReadingColumn `yaml:"readings"`
 	// MaxRows bounds the rows (or features) of a track; a longer one is refused when its
 	// next row is read. Default DefaultMaxTrackRows.
 	MaxRows int `yaml:"max_rows"`
+	// MaxBadShare is the share of rows that may be bad (a reading "NA" or not a number, a
+	// negative reading, a bad time or position, a duplicate or unsorted time): up to it they
+	// are skipped and reported by line (Track.Skipped); beyond it the track is refused with
+	// every problem by line. Default 0: any bad row refuses the track.
+	MaxBadShare float64 `yaml:"max_bad_share"`
 }
 
 // DefaultMaxTrackRows is the default TrackColumns.MaxRows: 23 days of one reading a second.
@@ -43,6 +56,10 @@ type ReadingColumn struct {
 	// each row's unit.
 	Unit       string `yaml:"unit"`
 	UnitColumn string `yaml:"unit_column"`
+	// MolarMass (g/mol) converts mixing ratios (ppm, ppb) of this reading to µg/m³ at 25 °C
+	// and 1 atm when the pollutant is not one whose molar mass Offsite knows (e.g. VOCs
+	// from a PID calibrated to isobutylene: 56.11).
+	MolarMass float64 `yaml:"molar_mass"`
 }
 
 func (c TrackColumns) withDefaults() TrackColumns {
@@ -84,8 +101,11 @@ func (c TrackColumns) Validate() error {
 		if (r.Unit == "") == (r.UnitColumn == "") {
 			return &ParamError{f, "set exactly one of unit and unit_column"}
 		}
+		if r.MolarMass < 0 {
+			return &ParamError{f + ".molar_mass", "must be > 0"}
+		}
 		if r.Unit != "" {
-			if _, _, err := convertUnit(r.Pollutant, 1, r.Unit); err != nil {
+			if _, _, err := canonicalUnit(r.Pollutant, r.Unit, r.MolarMass); err != nil {
 				return &ParamError{f + ".unit", err.Error()}
 			}
 		}
@@ -96,7 +116,21 @@ func (c TrackColumns) Validate() error {
 	if c.MaxRows < 0 {
 		return &ParamError{"max_rows", "must not be negative"}
 	}
+	if !(c.MaxBadShare >= 0 && c.MaxBadShare < 1) {
+		return &ParamError{"max_bad_share", "must be in [0,1)"}
+	}
+	if _, err := c.location(); err != nil {
+		return &ParamError{"time_zone", err.Error()}
+	}
 	return nil
+}
+
+// location is the zone of times without an offset.
+func (c TrackColumns) location() (*time.Location, error) {
+	if c.TimeZone == "" {
+		return time.UTC, nil
+	}
+	return time.LoadLocation(c.TimeZone)
 }
 
 // TrackPoint is one validated observation, readings in canonical units.
@@ -136,6 +170,12 @@ type Track struct {
 	Points []TrackPoint
 	// Units gives each pollutant's canonical unit.
 	Units map[string]string
+	// Rows is the number of rows (features) read; SkippedRows of them were bad and
+	// skipped (up to TrackColumns.MaxBadShare), for the problems in Skipped (the first
+	// maxTrackProblems) and SkippedMore more.
+	Rows, SkippedRows int
+	Skipped           []TrackProblem
+	SkippedMore       int
 }
 
 // TrackProblem is one problem in a track, by line (or feature) and column.
@@ -150,6 +190,8 @@ type TrackProblem struct {
 type TrackError struct {
 	Problems []TrackProblem
 	More     int
+	// BadRows of Rows had problems (0 and 0 for problems of the header).
+	BadRows, Rows int
 }
 
 // maxTrackProblems bounds the problems a TrackError keeps: a million bad rows are counted,
@@ -159,6 +201,9 @@ const maxTrackProblems = 1000
 func (e *TrackError) Error() string {
 	var b strings.Builder
 	b.WriteString("detect: invalid track: ")
+	if e.BadRows > 0 {
+		fmt.Fprintf(&b, "%d of %d rows bad: ", e.BadRows, e.Rows)
+	}
 	for i, p := range e.Problems {
 		if i == 10 {
 			fmt.Fprintf(&b, "; and %d more", len(e.Problems)-10+e.More)
@@ -186,6 +231,13 @@ func (e *TrackError) Error() string {
 // concentrations become mg/L (µg/L, mg/L, g/L); turbidity NTU (FNU taken as equal);
 // conductivity µS/cm (mS/cm); pH and °C as they are.
 func CanonicalUnit(pollutant, unit string) (canonical string, factor float64, err error) {
+	return canonicalUnit(pollutant, unit, 0)
+}
+
+// canonicalUnit is CanonicalUnit with a molar mass (g/mol) for mixing ratios of a pollutant
+// whose molar mass is not known (0: none). Particle number concentrations (#/cm³, also
+// written 1/cm3, cm-3, pt/cm3) stay #/cm3: no mass follows from a count.
+func canonicalUnit(pollutant, unit string, molar float64) (canonical string, factor float64, err error) {
 	u := strings.ToLower(strings.TrimSpace(unit))
 	r := strings.NewReplacer("µ", "u", "μ", "u", "³", "3", "^", "", " ", "", "℃", "degc", "°c", "degc")
 	u = r.Replace(u)
@@ -204,7 +256,12 @@ func CanonicalUnit(pollutant, unit string) (canonical string, factor float64, er
 		if mw, ok := molarMass[strings.ToLower(pollutant)]; ok {
 			return "ug/m3", f * mw / 24.45, nil
 		}
+		if molar > 0 {
+			return "ug/m3", f * molar / 24.45, nil
+		}
 		return "ppb", f, nil
+	case "#/cm3", "1/cm3", "cm-3", "pt/cm3", "particles/cm3", "#/cc":
+		return "#/cm3", 1, nil
 	case "ug/l":
 		return "mg/L", 0.001, nil
 	case "mg/l":
@@ -232,7 +289,7 @@ var molarMass = map[string]float64{
 }
 
 func convertUnit(pollutant string, v float64, unit string) (float64, string, error) {
-	c, f, err := CanonicalUnit(pollutant, unit)
+	c, f, err := canonicalUnit(pollutant, unit, 0)
 	if err != nil {
 		return 0, "", err
 	}
@@ -248,6 +305,10 @@ type trackParser struct {
 	problems []TrackProblem
 	more     int // problems beyond maxTrackProblems
 	rows     int
+	badRows  int  // rows with a problem, skipped
+	fatal    bool // a problem no share of bad rows excuses (the track is too long)
+	loc      *time.Location
+	molar    map[string]float64         // molar masses given by the columns
 	scratch  []float64                  // the readings of the row being validated
 	block    []float64                  // room for the readings of the rows to come
 	convs    map[unitKey]unitConv       // unit conversions met so far
@@ -288,6 +349,7 @@ func (p *trackParser) next(line int) bool {
 	p.rows++
 	if p.rows > p.cols.MaxRows {
 		p.add(line, "", "more than %d rows: the track is too long", p.cols.MaxRows)
+		p.fatal = true
 		return false
 	}
 	return true
@@ -299,7 +361,7 @@ func (p *trackParser) convert(pollutant string, v float64, unit string) (float64
 	k := unitKey{pollutant, unit}
 	c, ok := p.convs[k]
 	if !ok {
-		c.canonical, c.factor, c.err = CanonicalUnit(pollutant, unit)
+		c.canonical, c.factor, c.err = canonicalUnit(pollutant, unit, p.molar[pollutant])
 		if len(p.convs) < maxInterned {
 			p.convs[k] = c
 		}
@@ -342,13 +404,22 @@ func (p *trackParser) keep(vals []float64) []float64 {
 
 // row validates one observation; get returns a field's text and whether the field exists.
 func (p *trackParser) row(line int, get func(col string) (string, bool), geom *orb.Point) {
+	before := len(p.problems) + p.more
+	p.validRow(line, get, geom)
+	if len(p.problems)+p.more > before {
+		p.badRows++
+	}
+}
+
+// validRow validates one observation and keeps it when valid.
+func (p *trackParser) validRow(line int, get func(col string) (string, bool), geom *orb.Point) {
 	c := p.cols
 	pt := TrackPoint{Line: line, WindSpeed: math.NaN(), WindDir: math.NaN()}
 	ok := true
 	if s, has := get(c.Time); !has || strings.TrimSpace(s) == "" {
 		p.add(line, c.Time, "missing time")
 		ok = false
-	} else if t, err := parseTime(strings.TrimSpace(s), c.TimeLayout); err != nil {
+	} else if t, err := parseTime(strings.TrimSpace(s), c.TimeLayout, p.loc); err != nil {
 		p.add(line, c.Time, "bad time %q", s)
 		ok = false
 	} else {
@@ -359,6 +430,10 @@ func (p *trackParser) row(line int, get func(col string) (string, bool), geom *o
 		s = strings.TrimSpace(s)
 		if !has || s == "" {
 			return 0, false, true
+		}
+		if naMarkers[strings.ToLower(s)] {
+			p.add(line, col, "no value (%s)", s)
+			return 0, true, false
 		}
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
@@ -464,7 +539,10 @@ func (p *trackParser) row(line int, get func(col string) (string, bool), geom *o
 	p.track.Points = append(p.track.Points, pt)
 }
 
-func parseTime(s, layout string) (time.Time, error) {
+// naMarkers are what loggers write for a missing value.
+var naMarkers = map[string]bool{"na": true, "n/a": true, "nan": true, "null": true, "none": true, "-": true, "--": true}
+
+func parseTime(s, layout string, loc *time.Location) (time.Time, error) {
 	switch layout {
 	case "", time.RFC3339:
 		return time.Parse(time.RFC3339, s)
@@ -476,13 +554,15 @@ func parseTime(s, layout string) (time.Time, error) {
 		sec, frac := math.Modf(f)
 		return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
 	}
-	return time.Parse(layout, s)
+	return time.ParseInLocation(layout, s, loc)
 }
 
 func (p *trackParser) result() (*Track, error) {
-	if len(p.problems) > 0 {
-		return nil, &TrackError{Problems: p.problems, More: p.more}
+	if len(p.problems) > 0 && (p.fatal || float64(p.badRows) > p.cols.MaxBadShare*float64(p.rows)) {
+		return nil, &TrackError{Problems: p.problems, More: p.more, BadRows: p.badRows, Rows: p.rows}
 	}
+	p.track.Rows, p.track.SkippedRows = p.rows, p.badRows
+	p.track.Skipped, p.track.SkippedMore = p.problems, p.more
 	if len(p.track.Points) == 0 {
 		return nil, errors.New("detect: track has no points")
 	}
@@ -498,7 +578,17 @@ func newTrackParser(cols TrackColumns) (*trackParser, error) {
 	for i, rc := range cols.Readings {
 		names[i] = rc.Pollutant
 	}
-	return &trackParser{cols: cols, names: &names, track: Track{Units: map[string]string{}},
+	loc, err := cols.location()
+	if err != nil {
+		return nil, &ParamError{"time_zone", err.Error()}
+	}
+	molar := map[string]float64{}
+	for _, rc := range cols.Readings {
+		if rc.MolarMass > 0 {
+			molar[rc.Pollutant] = rc.MolarMass
+		}
+	}
+	return &trackParser{cols: cols, names: &names, track: Track{Units: map[string]string{}}, loc: loc, molar: molar,
 		scratch: make([]float64, len(names)), convs: map[unitKey]unitConv{}, zones: map[zoneKey]*time.Location{}}, nil
 }
 
@@ -563,6 +653,8 @@ func ParseTrackCSV(r io.Reader, cols TrackColumns) (*Track, error) {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				p.add(pe.Line, "", "%v", pe.Err)
+				p.rows++
+				p.badRows++
 				continue
 			}
 			return nil, fmt.Errorf("detect: read track: %w", err)
@@ -673,9 +765,11 @@ func (p *trackParser) features(dec *json.Decoder) (bool, error) {
 			switch {
 			case g.Type != "Point":
 				p.add(i, "geometry", "is a %s, want a Point", g.Type)
+				p.badRows++
 				continue
 			case json.Unmarshal(g.Coordinates, &c) != nil || len(c) < 2:
 				p.add(i, "geometry", "a Point needs [lon, lat] coordinates")
+				p.badRows++
 				continue
 			}
 			geom = &orb.Point{c[0], c[1]}

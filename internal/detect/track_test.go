@@ -88,7 +88,7 @@ func TestParseTrackGeoJSON(t *testing.T) {
 	if !errors.As(err, &te) {
 		t.Fatalf("got %v, want a *TrackError", err)
 	}
-	want := []TrackProblem{{2, "turbidity", `not a number: "n/a"`}, {3, "geometry", "is a LineString, want a Point"}}
+	want := []TrackProblem{{2, "turbidity", "no value (n/a)"}, {3, "geometry", "is a LineString, want a Point"}}
 	if diff := cmp.Diff(want, te.Problems); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
@@ -187,5 +187,51 @@ func TestDetectTrackWater(t *testing.T) {
 		if len(f.Parcels) != 1 || f.Parcels[0].ParcelID != "outfall" {
 			t.Errorf("%s %s attributed to %+v, want outfall only", f.Kind, f.Class, f.Parcels)
 		}
+	}
+}
+
+// TestParseTrackForgiving reads tracks a user brings: local times in a named zone, bad rows
+// skipped and reported up to the pipeline's share, particle numbers and ppm.
+func TestParseTrackForgiving(t *testing.T) {
+	cols := TrackColumns{TimeLayout: "2006-01-02 15:04:05", TimeZone: "Asia/Shanghai", MaxBadShare: 0.3,
+		Readings: []ReadingColumn{{Pollutant: "pn", Unit: "#/cm³"}, {Pollutant: "vocs", Unit: "ppm", MolarMass: 56.11}}}
+	in := "time,lon,lat,pn,vocs\n" +
+		"2026-06-01 08:00:00,120.1,30.2,12000,0.5\n" +
+		"2026-06-01 08:00:01,120.1,30.2,NA,0.5\n" +
+		"2026-06-01 08:00:02,120.1,30.2,12500,-0.02\n" +
+		"2026-06-01 08:00:03,120.1,30.2,12600,0.6\n" +
+		"2026-06-01 08:00:04,120.1,30.2,12700,0.7\n" +
+		"2026-06-01 08:00:05,120.1,30.2,12800,0.8\n" +
+		"2026-06-01 08:00:06,120.1,30.2,12900,0.9\n"
+	tr, err := ParseTrackCSV(strings.NewReader(in), cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC); !tr.Points[0].Time.Equal(want) {
+		t.Errorf("first time %v, want %v (08:00 in Shanghai)", tr.Points[0].Time, want)
+	}
+	want := []TrackProblem{{3, "pn", "no value (NA)"}, {4, "vocs", "negative reading -0.02"}}
+	if diff := cmp.Diff(want, tr.Skipped); diff != "" {
+		t.Errorf("skipped (-want +got):\n%s", diff)
+	}
+	if len(tr.Points) != 5 || tr.Rows != 7 || tr.SkippedRows != 2 {
+		t.Errorf("%d points of %d rows, %d skipped; want 5 of 7, 2", len(tr.Points), tr.Rows, tr.SkippedRows)
+	}
+	if diff := cmp.Diff(map[string]string{"pn": "#/cm3", "vocs": "ug/m3"}, tr.Units); diff != "" {
+		t.Errorf("units (-want +got):\n%s", diff)
+	}
+	if v, _ := tr.Points[0].Readings.Get("vocs"); math.Abs(v-0.5*1000*56.11/24.45) > 1e-6 {
+		t.Errorf("0.5 ppm of VOCs as isobutylene = %v µg/m³", v)
+	}
+	// Beyond the share the track is refused, naming every bad line.
+	cols.MaxBadShare = 0.2
+	_, err = ParseTrackCSV(strings.NewReader(in), cols)
+	var te *TrackError
+	if !errors.As(err, &te) || te.BadRows != 2 || !strings.Contains(err.Error(), "2 of 7 rows bad: line 3, column pn: no value (NA); line 4") {
+		t.Errorf("got %v, want the track refused naming lines 3 and 4", err)
+	}
+	cols.TimeZone = "Mars/Olympus"
+	if err := cols.Validate(); err == nil || !strings.Contains(err.Error(), "time_zone") {
+		t.Errorf("unknown zone: %v", err)
 	}
 }
