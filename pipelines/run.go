@@ -191,34 +191,47 @@ const (
 
 // RunTrack parses a track (FormatCSV or FormatGeoJSON) with the pipeline's column mapping
 // and runs its track detector; parcels are in lon/lat. A malformed track yields a
-// *detect.TrackError naming each problem's line and column.
-func (p *Pipeline) RunTrack(r io.Reader, format string, parcels []detect.Parcel) ([]detect.Finding, error) {
+// *detect.TrackError naming each problem's line and column. The bad rows skipped (up to
+// the columns' max_bad_share) are returned as warnings, by line.
+func (p *Pipeline) RunTrack(r io.Reader, format string, parcels []detect.Parcel) (fs []detect.Finding, warnings []string, err error) {
 	d := p.Detector(TypeTrack)
 	if d == nil || p.Columns == nil {
-		return nil, fmt.Errorf("pipelines: %s is not a track pipeline", p.Name)
+		return nil, nil, fmt.Errorf("pipelines: %s is not a track pipeline", p.Name)
 	}
 	var t *detect.Track
-	var err error
 	switch format {
 	case FormatCSV:
 		t, err = detect.ParseTrackCSV(r, *p.Columns)
 	case FormatGeoJSON:
 		t, err = detect.ParseTrackGeoJSON(r, *p.Columns)
 	default:
-		return nil, fmt.Errorf("pipelines: unknown track format %q", format)
+		return nil, nil, fmt.Errorf("pipelines: unknown track format %q", format)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	fs, err := detect.DetectTrack(t, *d.Track, parcels)
+	if t.SkippedRows > 0 {
+		warnings = append(warnings, fmt.Sprintf("skipped %d bad rows of %d (max_bad_share %g)", t.SkippedRows, t.Rows, p.Columns.MaxBadShare))
+		for _, pr := range t.Skipped {
+			if pr.Column != "" {
+				warnings = append(warnings, fmt.Sprintf("line %d, column %s: %s: row skipped", pr.Line, pr.Column, pr.Problem))
+			} else {
+				warnings = append(warnings, fmt.Sprintf("line %d: %s: row skipped", pr.Line, pr.Problem))
+			}
+		}
+		if t.SkippedMore > 0 {
+			warnings = append(warnings, fmt.Sprintf("and %d more problems", t.SkippedMore))
+		}
+	}
+	fs, err = detect.DetectTrack(t, *d.Track, parcels)
 	if err != nil {
-		return nil, fmt.Errorf("pipelines: %s: %w", p.Name, err)
+		return nil, nil, fmt.Errorf("pipelines: %s: %w", p.Name, err)
 	}
 	for i := range fs {
 		fs[i].Detector = d.Name
 	}
 	sortFindings(fs)
-	return fs, nil
+	return fs, warnings, nil
 }
 
 func sortFindings(fs []detect.Finding) {

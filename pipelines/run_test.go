@@ -84,20 +84,20 @@ func TestRunTrack(t *testing.T) {
 		"2026-06-02T02:00:00Z,120.1,31.2,15,12,0.5,0.1\n" +
 		"2026-06-02T02:00:10Z,120.1001,31.2,15,45,0.5,0.1\n" +
 		"2026-06-02T02:00:10Z,120.1002,31.2,15,12,0.5,0.1\n"
-	_, err = ps["boat-track"].RunTrack(strings.NewReader(in), FormatCSV, nil)
+	_, _, err = ps["boat-track"].RunTrack(strings.NewReader(in), FormatCSV, nil)
 	var te *detect.TrackError
 	if !errors.As(err, &te) || te.Problems[0].Line != 4 {
 		t.Fatalf("got %v, want a track error on line 4", err)
 	}
 	in = strings.Replace(in, "02:00:10Z,120.1002", "02:00:20Z,120.1002", 1)
-	fs, err := ps["boat-track"].RunTrack(strings.NewReader(in), FormatCSV, nil)
+	fs, _, err := ps["boat-track"].RunTrack(strings.NewReader(in), FormatCSV, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(fs) != 1 || fs[0].Kind != detect.KindExceedance || fs[0].Pollutant != "cod" {
 		t.Errorf("findings %+v, want one cod exceedance", fs)
 	}
-	if _, err := ps["sentinel2"].RunTrack(strings.NewReader(in), FormatCSV, nil); err == nil {
+	if _, _, err := ps["sentinel2"].RunTrack(strings.NewReader(in), FormatCSV, nil); err == nil {
 		t.Error("track on a raster pipeline: no error")
 	}
 }

@@ -42,6 +42,23 @@ or a directory whose *.tif files are the bands; bands are found by description o
 and the after scene when its grid differs, are warped onto the grid of the finest band of
 the before scene (or the capture). A track is CSV or GeoJSON (by extension).
 
+A track's columns are mapped by the pipeline's columns: section (see pipelines/vehicle-track.yaml):
+  time_layout  how times are written: a Go layout of the reference time 2006-01-02 15:04:05,
+               e.g. "2006-01-02 15:04:05" or "2006/01/02 15:04", "unix" (seconds), or empty
+               for RFC 3339 with an offset (2026-06-01T08:00:00+08:00)
+  time_zone    IANA zone of times written without an offset, e.g. Asia/Shanghai (default UTC)
+  max_bad_share  rows with a bad value (NA, not a number, a negative reading, a bad time or
+               position, a duplicate or unsorted time) are skipped and printed by line, up to
+               this share of the rows; beyond it the track is refused, naming file and lines
+  readings     units µg/m³, mg/m³, ng/m³, ppb, ppm (as µg/m³ at 25 °C for gases of known molar
+               mass, or with molar_mass), #/cm³, mg/L, µg/L, NTU, µS/cm, pH, °C
+Limits apply over the averaging window the pipeline gives each (limit_windows, e.g. 1h for
+GB 3095 one-hour limits), else to single readings. Each event (an exceedance episode with its
+hotspots) is one finding, on the parcel that explains it best; its properties list the
+ranked candidates (parcel_id, uscc, rank, share of the explanation, distance_m, and with wind
+along_m upwind and cross_m across the wind), and its score is the detection score times the
+first candidate's share.
+
 A scene's acquisition time comes from a Landsat *_MTL.txt (DATE_ACQUIRED, SCENE_CENTER_TIME)
 or a STAC item (*.json, properties.datetime) beside its files; the scale and offset of its
 bands from that STAC item's raster:bands (matched by file name), else from the files' GDAL

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/offsite/offsite/internal/process"
+	"github.com/offsite/offsite/internal/sample"
 	"github.com/offsite/offsite/internal/testenv"
 	"github.com/offsite/offsite/pipelines"
 )
@@ -337,5 +340,95 @@ func TestProcessCommandSentinel2Sidecar(t *testing.T) {
 	}
 	if len(m.Warnings) != 0 {
 		t.Errorf("warnings %q, want none", m.Warnings)
+	}
+}
+
+// TestProcessCommandTrackBadRows runs the vehicle-track pipeline on a track with a bad row
+// (skipped and reported by line, within the pipeline's max_bad_share) and with two (beyond
+// it: refused, naming the file and the lines). The one VOC event is one finding, on the
+// upwind plant, with its ranked candidates.
+func TestProcessCommandTrackBadRows(t *testing.T) {
+	dir := t.TempDir()
+	parcels := filepath.Join(dir, "parcels.geojson")
+	ring := func(dy float64) string {
+		b, err := json.Marshal([][][2]float64{sample.SquareLonLat(120, 30, dy)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	fc := fmt.Sprintf(`{"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"parcel_id":"plant","uscc":"91320500MA1X2Y3Z4Q"},"geometry":{"type":"Polygon","coordinates":%s}},
+{"type":"Feature","properties":{"parcel_id":"beyond"},"geometry":{"type":"Polygon","coordinates":%s}},
+{"type":"Feature","properties":{"parcel_id":"decoy"},"geometry":{"type":"Polygon","coordinates":%s}}]}`, ring(300), ring(500), ring(-250))
+	if err := os.WriteFile(parcels, []byte(fc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.SplitAfter(sample.VehicleTrackCSV(120, 30), "\n")
+	// Line 4 (the third reading) reads NA; line 6 a negative VOC reading.
+	na := strings.Replace(rows[3], ",35,60,", ",NA,60,", 1)
+	neg := strings.Replace(rows[5], ",35,60,5,20", ",35,60,-5,20", 1)
+	one := filepath.Join(dir, "one.csv")
+	two := filepath.Join(dir, "two.csv")
+	if err := os.WriteFile(one, []byte(strings.Join(rows[:3], "")+na+strings.Join(rows[4:], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(two, []byte(strings.Join(rows[:3], "")+na+rows[4]+neg+strings.Join(rows[6:], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	out := filepath.Join(dir, "out")
+	_, stderr, m := processManifest(t, out, "--pipeline", "vehicle-track", "--capture", one, "--parcels", parcels, "--no-artifacts")
+	for _, want := range []string{"one.csv: skipped 1 bad rows of 21", "one.csv: line 4, column pm25: no value (NA): row skipped"} {
+		if !strings.Contains(stderr, want) || !slices.ContainsFunc(m.Warnings, func(w string) bool { return strings.Contains(w, want) }) {
+			t.Errorf("stderr %q and manifest warnings %q lack %q", stderr, m.Warnings, want)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(out, process.FindingsName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Features []struct {
+			Properties struct {
+				ParcelID   string  `json:"parcel_id"`
+				Kind       string  `json:"kind"`
+				Score      float64 `json:"score"`
+				Candidates []struct {
+					ParcelID string  `json:"parcel_id"`
+					USCC     string  `json:"uscc"`
+					Rank     int     `json:"rank"`
+					Share    float64 `json:"share"`
+					Along    float64 `json:"along_m"`
+				} `json:"candidates"`
+			} `json:"properties"`
+		} `json:"features"`
+	}
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Features) != 1 {
+		t.Fatalf("%d findings, want one for the one event:\n%s", len(got.Features), data)
+	}
+	p := got.Features[0].Properties
+	if p.ParcelID != "plant" || p.Kind != "exceedance" || len(p.Candidates) == 0 || p.Candidates[0].ParcelID != "plant" ||
+		p.Candidates[0].USCC != "91320500MA1X2Y3Z4Q" || p.Candidates[0].Rank != 1 || p.Candidates[0].Along <= 0 {
+		t.Fatalf("finding %+v, want an exceedance on the upwind plant, first of its candidates", p)
+	}
+	for _, c := range p.Candidates {
+		if c.ParcelID == "decoy" {
+			t.Errorf("the downwind decoy is a candidate: %+v", p.Candidates)
+		}
+	}
+	if p.Score >= 1 || p.Score <= 0 || p.Score > p.Candidates[0].Share+1e-9 {
+		t.Errorf("score %v, want the detection score times the top share %v", p.Score, p.Candidates[0].Share)
+	}
+
+	var stdout, errOut bytes.Buffer
+	err = run(context.Background(), []string{"process", "--out", filepath.Join(dir, "out2"), "--pipeline", "vehicle-track", "--capture", two, "--parcels", parcels}, &stdout, &errOut)
+	for _, want := range []string{"two.csv", "2 of 21 rows bad", "line 4, column pm25: no value (NA)", "line 6, column so2: negative reading -5"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %q", err, want)
+		}
 	}
 }

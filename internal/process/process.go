@@ -667,9 +667,12 @@ func (r *run) track(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	fs, err := r.p.RunTrack(bytes.NewReader(r.in.Track.Data), r.in.Track.Format, parcels)
+	fs, warnings, err := r.p.RunTrack(bytes.NewReader(r.in.Track.Data), r.in.Track.Format, parcels)
 	if err != nil {
 		return fmt.Errorf("process: track %s: %w", r.in.Track.Name, err)
+	}
+	for _, w := range warnings {
+		r.warnings = append(r.warnings, r.in.Track.Name+": "+w)
 	}
 	return r.findings(fs, "", 1)
 }
