@@ -278,8 +278,10 @@ func TestRunVehicleTrack(t *testing.T) {
 	}
 	MustVerifyManifest(t, out)
 
-	// A malformed track names the line and the column.
+	// A track with more bad rows than the pipeline's max_bad_share (5%) is refused, naming
+	// the line and the column.
 	bad := strings.Replace(string(data), "2026-05-01T08:00:10Z", "2026-05-01T08:00:00Z", 1)
+	bad = strings.Replace(bad, "2026-05-01T08:00:30Z", "2026-05-01T08:00:20Z", 1)
 	_, err = Run(context.Background(), Inputs{
 		Pipeline: builtin(t, "vehicle-track"),
 		Track:    &Track{File: File{Name: "track.csv"}, Data: []byte(bad), Format: pipelines.FormatCSV},
