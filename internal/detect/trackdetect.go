@@ -61,7 +61,7 @@ type TrackParams struct {
 	PositionSD float64 `yaml:"position_sd_m"`
 	// WidthLogSD is the standard deviation of the log ratio between the crosswind width of
 	// an event's plume and the width σ_y(x) predicts for a source x metres upwind; it weighs
-	// candidates by how well their distance matches the plume's width. Default 0.4.
+	// candidates by how well their distance matches the plume's width. Default 0.3.
 	WidthLogSD float64 `yaml:"width_log_sd"`
 	// MinShare is the least share of an event's explanation for which a parcel is named
 	// among its candidates; default 0.02.
@@ -113,7 +113,7 @@ func (p TrackParams) withDefaults() TrackParams {
 		p.MinShare = 0.02
 	}
 	if p.WidthLogSD == 0 {
-		p.WidthLogSD = 0.4
+		p.WidthLogSD = 0.3
 	}
 	if p.MinWind == 0 {
 		p.MinWind = 0.5
