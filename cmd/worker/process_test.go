@@ -400,7 +400,7 @@ func TestProcessCommandTrackBadRows(t *testing.T) {
 					Rank     int     `json:"rank"`
 					Share    float64 `json:"share"`
 					Along    float64 `json:"along_m"`
-				} `json:"candidates"`
+				} `json:"candidate_parcels"`
 			} `json:"properties"`
 		} `json:"features"`
 	}

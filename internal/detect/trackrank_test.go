@@ -1,11 +1,13 @@
 package detect
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/paulmach/orb"
 )
 
@@ -114,6 +116,70 @@ func TestWindowMeans(t *testing.T) {
 			means := windowMeans(tr, idx, vals, tc.window)
 			if got := len(exceedanceEvents(tr, idx, means, tc.limit, 2*time.Minute)); got != tc.events {
 				t.Errorf("%d events, want %d", got, tc.events)
+			}
+		})
+	}
+}
+
+// TestDetectTrackLimitUnitsAndWindows: a limit in another unit is converted, or refused
+// when the readings measure something else; a one-hour limit ignores a short spike.
+func TestDetectTrackLimitUnitsAndWindows(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("time,lon,lat,vocs,so2\n")
+	t0 := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 2*3600; i += 5 {
+		voc, so2 := 0.2, 20.0
+		if i >= 4000 && i < 4060 {
+			voc, so2 = 3, 3000 // a minute's spike
+		}
+		fmt.Fprintf(&b, "%s,%.6f,30,%g,%g\n", t0.Add(time.Duration(i)*time.Second).Format(time.RFC3339), 120+float64(i)*1e-5, voc, so2)
+	}
+	csv := b.String()
+	tests := []struct {
+		name      string
+		molar     float64
+		params    TrackParams
+		wantErr   string
+		wantPeaks map[string]bool // pollutants with an exceedance
+	}{
+		{"ppm without molar mass against a µg/m³ limit", 0,
+			TrackParams{Medium: MediumAir, Limits: map[string]float64{"vocs": 1}, LimitUnits: map[string]string{"vocs": "mg/m3"}},
+			"limit_units.vocs: the limit is in mg/m3 (ug/m3) but the track's vocs readings are in ppb", nil},
+		{"ppm with molar mass against a mg/m³ limit", 56.11,
+			TrackParams{Medium: MediumAir, Limits: map[string]float64{"vocs": 1}, LimitUnits: map[string]string{"vocs": "mg/m3"}},
+			"", map[string]bool{"vocs": true}},
+		{"one-hour so2 limit ignores a minute's spike", 56.11,
+			TrackParams{Medium: MediumAir, Limits: map[string]float64{"so2": 500}, LimitWindows: map[string]time.Duration{"so2": time.Hour}},
+			"", map[string]bool{}},
+		{"the same limit on single readings does not", 56.11,
+			TrackParams{Medium: MediumAir, Limits: map[string]float64{"so2": 500}},
+			"", map[string]bool{"so2": true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cols := TrackColumns{Readings: []ReadingColumn{{Pollutant: "vocs", Unit: "ppm", MolarMass: tc.molar}, {Pollutant: "so2", Unit: "ug/m3"}}}
+			tr, err := ParseTrackCSV(strings.NewReader(csv), cols)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs, err := DetectTrack(tr, tc.params, nil)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]bool{}
+			for _, f := range fs {
+				if f.Kind == KindExceedance {
+					got[f.Pollutant] = true
+				}
+			}
+			if diff := cmp.Diff(tc.wantPeaks, got); diff != "" {
+				t.Errorf("exceedances (-want +got):\n%s", diff)
 			}
 		})
 	}

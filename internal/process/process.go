@@ -756,7 +756,7 @@ func (r *run) findings(fs []detect.Finding, crs string, mpu float64) error {
 				props["end"] = f.End.UTC().Format(time.RFC3339Nano)
 			}
 			if crs == "" {
-				props["candidates"] = trackCandidates(f.Parcels, byID)
+				props["candidate_parcels"] = trackCandidates(f.Parcels, byID)
 			}
 			pr := r.parcelResults[m.ParcelID]
 			if pr != nil {
