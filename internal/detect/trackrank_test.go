@@ -20,7 +20,7 @@ func square(id string, x, y, side float64) Parcel {
 // TestRankCandidates ranks parcels around an event at the origin with a north wind (the
 // plume comes from the north), or without wind.
 func TestRankCandidates(t *testing.T) {
-	p := TrackParams{Medium: MediumAir}.withDefaults()
+	p := TrackParams{Medium: MediumAir, PlumeStability: "B", WidthLogSD: 0.3}.withDefaults()
 	tests := []struct {
 		name        string
 		parcels     []Parcel
@@ -34,8 +34,8 @@ func TestRankCandidates(t *testing.T) {
 		{"downwind explains nothing", []Parcel{square("down", 0, -300, 60)}, true, 0, nil, 0, 0},
 		{"far off the line is no candidate", []Parcel{square("side", 600, 100, 60)}, true, 0, nil, 0, 0},
 		{"two alike share the explanation", []Parcel{square("a", -15, 300, 60), square("b", 15, 300, 60)}, true, 0, []string{"a", "b"}, 0.3, 0.5},
-		{"a wide plume points at the far parcel on the line", []Parcel{square("near", 0, 120, 60), square("far", 0, 600, 60)}, true, 100, []string{"far"}, 0.4, 1},
-		{"a narrow plume points at the near parcel", []Parcel{square("near", 0, 120, 60), square("far", 0, 600, 60)}, true, 25, []string{"near", "far"}, 0.5, 1},
+		{"a wide plume points at the far parcel on the line", []Parcel{square("near", 0, 120, 60), square("far", 0, 600, 60)}, true, 100, []string{"far"}, 0.3, 1},
+		{"a narrow plume points at the near parcel", []Parcel{square("near", 0, 120, 60), square("far", 0, 600, 60)}, true, 25, []string{"near"}, 0.5, 1},
 		{"without wind the nearest first", []Parcel{square("near", 100, 0, 60), square("far", 0, -250, 60)}, false, 0, []string{"near", "far"}, 0.5, 1},
 		{"without wind beyond calm_distance_m none", []Parcel{square("far", 0, -500, 60)}, false, 0, nil, 0, 0},
 	}
