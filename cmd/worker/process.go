@@ -54,10 +54,10 @@ A track's columns are mapped by the pipeline's columns: section (see pipelines/v
                mass, or with molar_mass), #/cm³, mg/L, µg/L, NTU, µS/cm, pH, °C
 Limits apply over the averaging window the pipeline gives each (limit_windows, e.g. 1h for
 GB 3095 one-hour limits), else to single readings. Each event (an exceedance episode with its
-hotspots) is one finding, on the parcel that explains it best; its property candidate_parcels
-lists the ranked candidates (parcel_id, uscc, rank, share of the explanation, distance_m, and with wind
-along_m upwind and cross_m across the wind), and its score is the detection score times the
-first candidate's share.
+hotspots) is one finding, on the parcel that explains it best; its property
+candidate_parcels lists the ranked candidates (parcel_id, uscc, rank, share of the
+explanation, distance_m, and with wind along_m upwind and cross_m across the wind), and its
+score is the detection score times the first candidate's share.
 
 A scene's acquisition time comes from a Landsat *_MTL.txt (DATE_ACQUIRED, SCENE_CENTER_TIME)
 or a STAC item (*.json, properties.datetime) beside its files; the scale and offset of its
