@@ -298,11 +298,11 @@ func runLoad(ctx context.Context, args []string) error {
 			}
 		}
 		path := *tmpl
-		if strings.Contains(path, "%s") {
-			path = strings.Replace(path, "%s", usccs[rng.IntN(len(usccs))], 1)
+		if before, after, ok := strings.Cut(path, "%s"); ok {
+			path = before + usccs[rng.IntN(len(usccs))] + after
 		}
-		if strings.Contains(path, "%d") {
-			path = strings.Replace(path, "%d", fmt.Sprint(rng.IntN(*maxOffset)), 1)
+		if before, after, ok := strings.Cut(path, "%d"); ok {
+			path = before + fmt.Sprint(rng.IntN(*maxOffset)) + after
 		}
 		sem <- struct{}{}
 		wg.Add(1)

@@ -165,7 +165,6 @@ func genScene(r *rand.Rand, cfg Config, index int, control bool) *Scene {
 				// metal roof bright in SWIR, a gypsum pile.
 				bright := []spectrum{specWhite, specMetal, specGypsum}[(p/3)%3]
 				if rr, ok := b.spot(pr, 8, 8, taken); ok {
-					taken = append(taken, rr)
 					b.paintRect(b.before, rr, bright, tex)
 					b.paintRect(b.after, rr, bright, tex)
 				}

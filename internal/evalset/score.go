@@ -165,7 +165,7 @@ func (r *Report) scoreRasterAs(rowName, det string, sc *Scene, fs []detect.Findi
 			truths = append(truths, t)
 		}
 	}
-	all := r.row(rowName, "all", area)
+	r.row(rowName, "all", area)
 	classes := map[string]bool{}
 	for _, t := range truths {
 		classes[truthLabel(t)] = true
@@ -177,7 +177,7 @@ func (r *Report) scoreRasterAs(rowName, det string, sc *Scene, fs []detect.Findi
 		r.row(rowName, c, area)
 	}
 	// Rows are all in place now; pointers into r.Rows stay valid below.
-	all = r.row(rowName, "all", 0)
+	all := r.row(rowName, "all", 0)
 	for _, f := range fs {
 		fb := f.Geometry.Bound()
 		matchAny, matchSame := false, false

@@ -9,8 +9,8 @@ import (
 	"github.com/offsite/offsite/internal/geo"
 )
 
-// Read parcels, check them, index them and find those a scene footprint
-// touches, with their 100 m surroundings.
+// Read parcels, check them and find those within a scene's bounds, with their 100 m
+// surroundings.
 func Example() {
 	src := `{"type":"FeatureCollection","features":[
 	{"type":"Feature","properties":{"parcel_id":"p1","name":"某某化工有限公司"},"geometry":{"type":"Polygon","coordinates":[[[116.390,39.900],[116.392,39.900],[116.392,39.902],[116.390,39.902],[116.390,39.900]]]}},
@@ -25,10 +25,11 @@ func Example() {
 		fmt.Println(err, rep.Err())
 		return
 	}
-	ix := geo.IndexFeatures(c.Features)
-	footprint := orb.Bound{Min: orb.Point{116.3, 39.8}, Max: orb.Point{116.45, 40.0}}.ToPolygon()
-	for _, i := range ix.Intersecting(footprint) {
-		f := c.Features[i]
+	scene := orb.Bound{Min: orb.Point{116.3, 39.8}, Max: orb.Point{116.45, 40.0}}
+	for _, f := range c.Features {
+		if !scene.Intersects(f.Geometry.Bound()) {
+			continue
+		}
 		surroundings, err := geo.Buffer(f.Geometry, 100)
 		if err != nil {
 			fmt.Println(err)

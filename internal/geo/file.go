@@ -51,7 +51,7 @@ func readVector(ctx context.Context, path string, o options) (*Collection, error
 	if strings.EqualFold(filepath.Ext(path), ".shp") && enc == "" {
 		cpg, enc = shapeCodePage(path)
 	}
-	layer, err := raster.ReadVectorFile(ctx, path, raster.VectorOptions{Layer: o.layer, Encoding: enc})
+	layer, err := raster.ReadVectorFile(ctx, path, raster.VectorOptions{Encoding: enc})
 	if err != nil {
 		if errors.Is(err, raster.ErrUnusableVector) || errors.Is(err, raster.ErrInvalidSource) {
 			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)

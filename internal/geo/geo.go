@@ -97,7 +97,6 @@ type options struct {
 	gcj02      bool
 	repair     bool
 	encoding   string
-	layer      string
 }
 
 func newOptions(opts []Option) options {
@@ -133,12 +132,6 @@ func WithRepair() Option {
 // a correct .cpg file, e.g. "GBK". Ignored for other formats.
 func WithEncoding(enc string) Option {
 	return func(o *options) { o.encoding = enc }
-}
-
-// WithLayer names the layer to read from a multi-layer file (GeoPackage,
-// KML). Default: the first layer.
-func WithLayer(name string) Option {
-	return func(o *options) { o.layer = name }
 }
 
 // polygons returns g's polygons, or an error for other geometry types.

@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geojson"
 )
 
 // maxReportedErrors bounds the per-feature errors one read reports.
@@ -306,32 +305,4 @@ func polygonFromCoords(c [][][]float64, part int) (orb.Polygon, error) {
 		p[i] = r
 	}
 	return p, nil
-}
-
-// WriteGeoJSON writes features as an RFC 7946 FeatureCollection with
-// properties parcel_id, uscc and name (when set) and the other properties.
-func WriteGeoJSON(w io.Writer, features []Feature) error {
-	fc := geojson.NewFeatureCollection()
-	for _, f := range features {
-		gf := geojson.NewFeature(f.Geometry)
-		for k, v := range f.Properties {
-			gf.Properties[k] = v
-		}
-		gf.Properties["parcel_id"] = f.ParcelID
-		if f.USCC != "" {
-			gf.Properties["uscc"] = f.USCC
-		}
-		if f.Name != "" {
-			gf.Properties["name"] = f.Name
-		}
-		fc.Append(gf)
-	}
-	b, err := json.MarshalIndent(fc, "", " ")
-	if err != nil {
-		return fmt.Errorf("geo: write geojson: %w", err)
-	}
-	if _, err := w.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("geo: write geojson: %w", err)
-	}
-	return nil
 }

@@ -135,26 +135,6 @@ func TestReadGeoJSONErrors(t *testing.T) {
 	}
 }
 
-func TestWriteGeoJSONRoundTrip(t *testing.T) {
-	in := []Feature{
-		{Index: 0, ParcelID: "a", USCC: "91110000MA0000000X", Name: "某某化工有限公司", Properties: map[string]any{"k": "v"},
-			Geometry: orb.Polygon{{{0, 0}, {1, 0}, {1, 1}, {0, 0}}}},
-		{Index: 1, ParcelID: "b", Properties: map[string]any{},
-			Geometry: orb.MultiPolygon{{{{0, 0}, {1, 0}, {1, 1}, {0, 0}}}}},
-	}
-	var buf bytes.Buffer
-	if err := WriteGeoJSON(&buf, in); err != nil {
-		t.Fatal(err)
-	}
-	got, err := ReadGeoJSON(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(in, got.Features); diff != "" {
-		t.Errorf("round trip mismatch (-want +got):\n%s", diff)
-	}
-}
-
 func TestParcels(t *testing.T) {
 	g := orb.Polygon{sq(0, 0, 1)}
 	got := Parcels([]Feature{{ParcelID: "a", USCC: "91110000MA0000000X", Name: "某某化工有限公司", Geometry: g}})

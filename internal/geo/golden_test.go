@@ -2,8 +2,10 @@ package geo
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden x_out.geojson files under testdata/golden")
@@ -92,7 +95,7 @@ func TestGolden(t *testing.T) {
 			outPath := strings.TrimSuffix(in, ".geojson") + "_out.geojson"
 			if *update {
 				var buf bytes.Buffer
-				if err := WriteGeoJSON(&buf, got); err != nil {
+				if err := writeGeoJSON(&buf, got); err != nil {
 					t.Fatal(err)
 				}
 				if err := os.WriteFile(outPath, buf.Bytes(), 0o644); err != nil {
@@ -149,6 +152,34 @@ func geometryClose(want, got orb.Geometry, tol float64) error {
 				}
 			}
 		}
+	}
+	return nil
+}
+
+// writeGeoJSON writes features as an RFC 7946 FeatureCollection with
+// properties parcel_id, uscc and name (when set) and the other properties.
+func writeGeoJSON(w io.Writer, features []Feature) error {
+	fc := geojson.NewFeatureCollection()
+	for _, f := range features {
+		gf := geojson.NewFeature(f.Geometry)
+		for k, v := range f.Properties {
+			gf.Properties[k] = v
+		}
+		gf.Properties["parcel_id"] = f.ParcelID
+		if f.USCC != "" {
+			gf.Properties["uscc"] = f.USCC
+		}
+		if f.Name != "" {
+			gf.Properties["name"] = f.Name
+		}
+		fc.Append(gf)
+	}
+	b, err := json.MarshalIndent(fc, "", " ")
+	if err != nil {
+		return fmt.Errorf("geo: write geojson: %w", err)
+	}
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("geo: write geojson: %w", err)
 	}
 	return nil
 }

@@ -49,3 +49,84 @@ func MustWriteFile(tb testing.TB, dir, name, content string) string {
 	}
 	return p
 }
+
+// Intersects reports whether geometries a and b share at least one point
+// (touching counts). It handles points, lines, rings, bounds, polygons with
+// holes, their multi forms and collections, in planar lon/lat: bounding
+// boxes first, then edge crossings (a sweep over both edge sets), then
+// containment of one in the other.
+func Intersects(a, b orb.Geometry) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	ba, bb := a.Bound(), b.Bound()
+	if !ba.Intersects(bb) {
+		return false
+	}
+	ea, sa, pa, err := geometryEdges(a)
+	if err != nil {
+		return false
+	}
+	eb, sb, pb, err := geometryEdges(b)
+	if err != nil {
+		return false
+	}
+	for _, s := range sa {
+		if inAreas(pb, s) {
+			return true
+		}
+	}
+	for _, s := range sb {
+		if inAreas(pa, s) {
+			return true
+		}
+	}
+	// Points of a on edges of b and vice versa are caught by inAreas when b
+	// is areal; for lines and points test them against edges here.
+	for _, s := range sa {
+		if onEdges(eb, s) {
+			return true
+		}
+	}
+	for _, s := range sb {
+		if onEdges(ea, s) {
+			return true
+		}
+	}
+	all := make([]edge, 0, len(ea)+len(eb))
+	for _, e := range ea {
+		e.part = 0
+		all = append(all, e)
+	}
+	for _, e := range eb {
+		e.part = 1
+		all = append(all, e)
+	}
+	found := false
+	sweepPairs(all, func(e, f *edge) bool {
+		if e.part != f.part && segmentCrossing(e.a, e.b, f.a, f.b) != crossNone {
+			found = true
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+func inAreas(areas []orb.Polygon, pt orb.Point) bool {
+	for _, p := range areas {
+		if polygonLocation(p, pt) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func onEdges(edges []edge, pt orb.Point) bool {
+	for _, e := range edges {
+		if orient(e.a, e.b, pt) == 0 && within(e.a, e.b, pt) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,6 +1,7 @@
 package raster
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
@@ -216,4 +217,31 @@ func MustWriteCutline(tb testing.TB, path string, g orb.Geometry, epsg int) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// toCOG converts a scene into a tiled COG with overviews at the local path
+// dst (DEFLATE with predictor, 512-pixel tiles), keeping data type, nodata,
+// band descriptions and georeferencing: the conversion Ingest makes, on its own.
+func toCOG(ctx context.Context, env Env, src Source, dst string) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a, err := env.connect(ctx, src)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	s, err := a.openScene(src)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := s.close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	if _, err := readMeta(s); err != nil {
+		return err
+	}
+	return writeCOG(ctx, s, dst)
 }

@@ -120,33 +120,6 @@ func Ingest(ctx context.Context, env Env, src Source, opts IngestOptions) (res *
 	return res, nil
 }
 
-// ToCOG converts a scene into a tiled COG with overviews at the local path
-// dst (DEFLATE with predictor, 512-pixel tiles), keeping data type, nodata,
-// band descriptions and georeferencing.
-func ToCOG(ctx context.Context, env Env, src Source, dst string) (err error) {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	a, err := env.connect(ctx, src)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	s, err := a.openScene(src)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := s.close(); cerr != nil && err == nil {
-			err = cerr
-		}
-	}()
-	if _, err := readMeta(s); err != nil {
-		return err
-	}
-	return writeCOG(ctx, s, dst)
-}
-
 // writeCOG translates the open scene to a COG at dst. Tiles are 256 pixels:
 // parcels are small, and a pipeline run on bench-survey's pair of 8-band
 // scenes took 9.1 s in local mode on such COGs against 10.0-10.6 s with 512

@@ -1,5 +1,5 @@
 // Package raster is Offsite's only door to GDAL (through godal). It exposes
-// operations on scenes — Inspect, Clip to parcels, Ingest, ToCOG — and never
+// operations on scenes — Inspect, Clip to parcels, Ingest (with its COG) — and never
 // hands GDAL datasets to callers.
 //
 // Every GDAL call gets its settings per call with godal.ConfigOption (never

@@ -67,7 +67,7 @@ func TestHostileScenesRefusedFromHeader(t *testing.T) {
 			defer cancel()
 			start := time.Now()
 			_, ierr := Ingest(ctx, env, FileSource(path), IngestOptions{COGPath: cog})
-			cerr := ToCOG(ctx, env, FileSource(path), cog)
+			cerr := toCOG(ctx, env, FileSource(path), cog)
 			_, serr := Inspect(ctx, env, FileSource(path))
 			took := time.Since(start)
 			for op, err := range map[string]error{"Ingest": ierr, "ToCOG": cerr, "Inspect": serr} {
@@ -100,7 +100,7 @@ func TestLimitsKeepSentinel2(t *testing.T) {
 
 // stopLatency cancels a context after delay, runs op with it and returns op's
 // error and how long op went on after the cancellation.
-func stopLatency(delay time.Duration, op func(context.Context) error) (error, time.Duration) {
+func stopLatency(delay time.Duration, op func(context.Context) error) (time.Duration, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var canceled time.Time
@@ -108,9 +108,9 @@ func stopLatency(delay time.Duration, op func(context.Context) error) (error, ti
 	defer timer.Stop()
 	err := op(ctx)
 	if canceled.IsZero() {
-		return err, 0
+		return 0, err
 	}
-	return err, time.Since(canceled)
+	return time.Since(canceled), err
 }
 
 // Before: GDAL work went on past the task's context. A conversion and a warp
@@ -123,8 +123,8 @@ func TestGDALWorkStopsWhenCanceled(t *testing.T) {
 	t.Run("cog conversion", func(t *testing.T) {
 		out := t.TempDir()
 		dst := filepath.Join(out, "cog.tif")
-		err, after := stopLatency(time.Second, func(ctx context.Context) error {
-			return ToCOG(ctx, env, FileSource(src), dst)
+		after, err := stopLatency(time.Second, func(ctx context.Context) error {
+			return toCOG(ctx, env, FileSource(src), dst)
 		})
 		t.Logf("stopped %v after cancellation: %v", after, err)
 		if !errors.Is(err, context.Canceled) {
@@ -149,7 +149,7 @@ func TestGDALWorkStopsWhenCanceled(t *testing.T) {
 		}
 		defer s.close()
 		dst := filepath.Join(dir, "warped.tif")
-		err, after := stopLatency(time.Second, func(ctx context.Context) error {
+		after, err := stopLatency(time.Second, func(ctx context.Context) error {
 			ds, err := warp(ctx, s.ds, dst, []string{"-of", "GTiff", "-t_srs", "EPSG:4326", "-ts", "20000", "20000", "-r", "bilinear"}, s.cfg, s.warn.handle)
 			if err == nil {
 				err = ds.Close(errLogger)

@@ -138,7 +138,7 @@ func resolve(href, bucket, sidecarKey string, reserved []string) (string, error)
 		}
 		key = k
 	case strings.Contains(href, "://") || strings.HasPrefix(href, "/"):
-		return "", fmt.Errorf("must be relative to the sidecar or s3://%s/...", bucket)
+		return "", fmt.Errorf("must be relative to the sidecar or an s3://%s/ URL", bucket)
 	default:
 		if strings.Contains(href, "..") {
 			return "", fmt.Errorf("must not contain \"..\"")

@@ -70,9 +70,9 @@ func (e *handlerEnv) capture(t *testing.T, key string, data []byte) *offsite.Cap
 	return c
 }
 
-// run runs the capture's clip task and returns its error, the time it took and the capture
-// as recorded after it.
-func (e *handlerEnv) run(t *testing.T, c *offsite.Capture) (error, time.Duration, *offsite.Capture) {
+// run runs the capture's clip task and returns the time it took, the capture as recorded
+// after it, and the task's error.
+func (e *handlerEnv) run(t *testing.T, c *offsite.Capture) (time.Duration, *offsite.Capture, error) {
 	t.Helper()
 	task, err := tasks.NewCaptureClipTask(c.ID, tasks.QueueDefault)
 	if err != nil {
@@ -85,7 +85,7 @@ func (e *handlerEnv) run(t *testing.T, c *offsite.Capture) (error, time.Duration
 	if err != nil {
 		t.Fatal(err)
 	}
-	return perr, took, got
+	return took, got, perr
 }
 
 // mustSceneBytes returns a valid GeoTIFF of UInt16 bands, uncompressed, with its pixels
@@ -154,7 +154,7 @@ func TestUnusableObjectsFailAtOnce(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := e.capture(t, "probe/"+strings.ReplaceAll(tc.name, " ", "-")+".tif", tc.data)
-			err, took, got := e.run(t, c)
+			took, got, err := e.run(t, c)
 			t.Logf("%v after %v", err, took)
 			if !errors.Is(err, asynq.SkipRetry) {
 				t.Errorf("error %v is retried", err)
