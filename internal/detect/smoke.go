@@ -2,6 +2,8 @@ package detect
 
 import (
 	"math"
+
+	"github.com/offsite/offsite/internal/quantile"
 )
 
 // SmokeParams configures DetectSmoke. Zero values take the defaults given.
@@ -115,8 +117,7 @@ func DetectSmoke(g *Grid, p SmokeParams, attr Attribution) ([]Finding, error) {
 				return nil, nil
 			}
 			q := int(0.99 * float64(len(s.vals)-1))
-			nthElement(s.vals, q)
-			top[k] = s.vals[q]
+			top[k] = quantile.Select(s.vals, q)
 		}
 		ref := max(top[0], top[1], top[2])
 		for k := range wb {

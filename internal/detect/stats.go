@@ -3,6 +3,8 @@ package detect
 import (
 	"math"
 	"sort"
+
+	"github.com/offsite/offsite/internal/quantile"
 )
 
 // chi2CDF is the chi-square distribution function with k degrees of freedom:
@@ -101,7 +103,7 @@ func median(v []float64) float64 {
 	if n < 32 {
 		sort.Float64s(v)
 	} else {
-		nthElement(v, n/2)
+		quantile.Select(v, n/2)
 		if n%2 == 1 {
 			return v[n/2]
 		}
@@ -116,48 +118,6 @@ func median(v []float64) float64 {
 		return v[n/2]
 	}
 	return (v[n/2-1] + v[n/2]) / 2
-}
-
-// nthElement reorders v so that v[k] holds the value it would have sorted, smaller or
-// equal values before it and larger or equal after it (Hoare selection, median-of-three
-// pivots).
-func nthElement(v []float64, k int) {
-	lo, hi := 0, len(v)-1
-	for hi > lo {
-		mid := lo + (hi-lo)/2
-		if v[mid] < v[lo] {
-			v[mid], v[lo] = v[lo], v[mid]
-		}
-		if v[hi] < v[lo] {
-			v[hi], v[lo] = v[lo], v[hi]
-		}
-		if v[hi] < v[mid] {
-			v[hi], v[mid] = v[mid], v[hi]
-		}
-		pivot := v[mid]
-		i, j := lo, hi
-		for i <= j {
-			for v[i] < pivot {
-				i++
-			}
-			for v[j] > pivot {
-				j--
-			}
-			if i <= j {
-				v[i], v[j] = v[j], v[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return
-		}
-	}
 }
 
 // sampler keeps a deterministic, evenly strided sample of at most max values from a stream

@@ -20,6 +20,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/offsite/offsite/internal/geo"
+	"github.com/offsite/offsite/internal/raster"
 )
 
 // RequireGDALTools skips the test when the GDAL command-line tools are absent (fails in CI).
@@ -221,3 +222,6 @@ func MustVerifyManifest(tb testing.TB, dir string) Manifest {
 	}
 	return m
 }
+
+// outlineColour is the colour findings are outlined in on quick-looks.
+var outlineColour = raster.MarkColour

@@ -998,18 +998,20 @@ func (r *run) clips(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		crs := info.CRS
+		marks, err := r.marks(parcels, info.CRS)
+		if err != nil {
+			return fmt.Errorf("process: outline on %s: %w", i.Name, err)
+		}
 		stem := strings.TrimSuffix(path.Base(filepath.ToSlash(i.Name)), path.Ext(i.Name))
 		type out struct {
 			id       string
 			cog, png []byte
-			gt       [6]float64
-			w        int
 		}
 		var outs []out
-		_, err = raster.Clip(ctx, r.in.Env, i.Source, parcels, raster.ClipOptions{Tags: map[string]string{"capture_sha256": i.SHA256, "role": i.role}, QuickLookBands: r.quickLookBands(bands)},
+		opts := raster.ClipOptions{Tags: map[string]string{"capture_sha256": i.SHA256, "role": i.role}, QuickLookBands: r.quickLookBands(bands), Marks: marks}
+		_, err = raster.Clip(ctx, r.in.Env, i.Source, parcels, opts,
 			func(o raster.ClipOutput) error {
-				outs = append(outs, out{id: o.ParcelID, cog: o.COG, png: o.QuickLook, gt: o.GeoTransform, w: o.Width})
+				outs = append(outs, out{id: o.ParcelID, cog: o.COG, png: o.QuickLook})
 				return nil
 			})
 		if err != nil {
@@ -1023,26 +1025,30 @@ func (r *run) clips(ctx context.Context) error {
 				return err
 			}
 			r.clipRefs[o.id] = append(r.clipRefs[o.id], ref)
-			var outlines []orb.Geometry
-			for _, g := range r.byParcel[o.id] {
-				if !sameCRS(crs, r.gridCRS) {
-					if g, err = geo.Reproject(g, r.gridCRS, crs); err != nil {
-						return fmt.Errorf("process: outline on %s: %w", i.Name, err)
-					}
-				}
-				outlines = append(outlines, g)
-			}
-			png, err := outlineFindings(o.png, o.gt, o.w, outlines)
-			if err != nil {
-				return fmt.Errorf("process: quick-look of %s for %s: %w", i.Name, o.id, err)
-			}
-			if ref, err = r.put(ctx, base+".png", "quicklook", png, MediaPNG); err != nil {
+			if ref, err = r.put(ctx, base+".png", "quicklook", o.png, MediaPNG); err != nil {
 				return err
 			}
 			r.clipRefs[o.id] = append(r.clipRefs[o.id], ref)
 		}
 	}
 	return nil
+}
+
+// marks returns the findings on each of parcels in crs, for their quick-looks.
+func (r *run) marks(parcels []raster.Parcel, crs string) (map[string][]orb.Geometry, error) {
+	marks := map[string][]orb.Geometry{}
+	for _, p := range parcels {
+		for _, g := range r.byParcel[p.ID] {
+			if !sameCRS(crs, r.gridCRS) {
+				var err error
+				if g, err = geo.Reproject(g, r.gridCRS, crs); err != nil {
+					return nil, err
+				}
+			}
+			marks[p.ID] = append(marks[p.ID], g)
+		}
+	}
+	return marks, nil
 }
 
 // quickLookBands picks the red, green and blue bands of a file for its quick-look when it

@@ -60,7 +60,7 @@ func BenchmarkQuickLook(b *testing.B) {
 	m, j, pix, mask := benchJob(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := quickLook(m, j, pix, mask, nil); err != nil {
+		if _, err := quickLook(m, j, pix, mask, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -80,7 +80,7 @@ func BenchmarkRasterizeMask(b *testing.B) {
 // transparency outside the parcel and the outline colour.
 func TestQuickLookPNG(t *testing.T) {
 	m, j, pix, mask := benchJob(t)
-	b, err := quickLook(m, j, pix, mask, nil)
+	b, err := quickLook(m, j, pix, mask, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,10 @@ type ClipOptions struct {
 	Tags map[string]string
 	// SkipQuickLook leaves ClipOutput.QuickLook empty.
 	SkipQuickLook bool
+	// Marks are more outlines, polygons in the scene's CRS, drawn in MarkColour on the
+	// quick-look of the parcel whose ID keys them (the findings on it); other geometry
+	// types are left out.
+	Marks map[string][]orb.Geometry
 	// ParcelEPSG is the geographic CRS of the parcels' lon/lat coordinates:
 	// 0 or 4326 for WGS84, 4490 for CGCS2000.
 	ParcelEPSG int
@@ -43,7 +47,8 @@ type ClipOutput struct {
 	// masked by an internal mask band.
 	COG []byte
 	// QuickLook is a PNG of the chosen bands with a 2–98 percentile stretch,
-	// transparent outside the parcel, with the parcel outline drawn.
+	// transparent outside the parcel, with the parcel outline drawn and the parcel's
+	// Marks.
 	QuickLook     []byte
 	Width, Height int
 	GeoTransform  [6]float64
@@ -280,7 +285,7 @@ func finishParcel(ctx context.Context, m *meta, j job, pix []byte, opts ClipOpti
 		return ClipOutput{}, fmt.Errorf("%w (parcel %q)", err, j.id)
 	}
 	if !opts.SkipQuickLook {
-		if out.QuickLook, err = quickLook(m, j, pix, mask, opts.QuickLookBands); err != nil {
+		if out.QuickLook, err = quickLook(m, j, pix, mask, opts.QuickLookBands, opts.Marks[j.id]); err != nil {
 			return ClipOutput{}, fmt.Errorf("%w (parcel %q)", err, j.id)
 		}
 	}

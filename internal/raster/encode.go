@@ -12,6 +12,9 @@ import (
 	"slices"
 
 	"github.com/airbusgeo/godal"
+	"github.com/paulmach/orb"
+
+	"github.com/offsite/offsite/internal/quantile"
 )
 
 // gmfPerDataset is GDAL's GMF_PER_DATASET mask flag.
@@ -182,9 +185,10 @@ const quickLookSize = 160
 
 // quickLook renders the clip as an RGBA PNG: each chosen band stretched
 // between its 2nd and 98th percentile over valid pixels, transparent outside
-// the parcel, parcel outline in yellow. Small clips are enlarged by an
-// integer factor (nearest neighbour) so the outline stays readable.
-func quickLook(m *meta, j job, pix, mask []byte, req []int) ([]byte, error) {
+// the parcel, parcel outline in yellow, marks (in the scene's CRS) over it in
+// MarkColour. Small clips are enlarged by an integer factor (nearest neighbour)
+// so the outlines stay readable.
+func quickLook(m *meta, j job, pix, mask []byte, req []int, marks []orb.Geometry) ([]byte, error) {
 	bands := quickLookBands(req, m.bands)
 	w, h := j.win.W, j.win.H
 	n := w * h
@@ -228,7 +232,12 @@ func quickLook(m *meta, j job, pix, mask []byte, req []int) ([]byte, error) {
 			copy(img.Pix[(y*scale+dy)*img.Stride:], row)
 		}
 	}
-	drawOutline(img, j, float64(scale))
+	drawOutline(img, j.pix, j.win, float64(scale), parcelColour)
+	for _, g := range marks {
+		if polys, err := polygons(g); err == nil {
+			drawOutline(img, m.toPixels(polys), j.win, float64(scale), MarkColour)
+		}
+	}
 	b, err := encodePNG(img)
 	if err != nil {
 		return nil, fmt.Errorf("raster: encode quick-look: %w", err)
@@ -244,41 +253,9 @@ func percentiles(vals []float64, p, q float64) (float64, float64) {
 	}
 	i := int(math.Round(p * float64(len(vals)-1)))
 	j := int(math.Round(q * float64(len(vals)-1)))
-	lo := selectNth(vals, i)
-	hi := selectNth(vals[i:], j-i)
+	lo := quantile.Select(vals, i)
+	hi := quantile.Select(vals[i:], j-i)
 	return lo, hi
-}
-
-// selectNth reorders v so that v[n] is the value a sort would put there,
-// with smaller values before it and larger after, and returns it.
-func selectNth(v []float64, n int) float64 {
-	l, r := 0, len(v)-1
-	for l < r {
-		pivot := v[(l+r)/2]
-		i, j := l, r
-		for i <= j {
-			for v[i] < pivot {
-				i++
-			}
-			for v[j] > pivot {
-				j--
-			}
-			if i <= j {
-				v[i], v[j] = v[j], v[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case n <= j:
-			r = j
-		case n >= i:
-			l = i
-		default:
-			return v[n]
-		}
-	}
-	return v[n]
 }
 
 // stretch maps v linearly from [lo, hi] to [0, 255].
@@ -293,23 +270,29 @@ func stretch(v, lo, hi float64) uint8 {
 	return uint8(math.Round(math.Max(0, math.Min(255, t))))
 }
 
-// drawOutline draws every ring of the parcel in yellow.
-func drawOutline(img *image.NRGBA, j job, scale float64) {
-	yellow := color.NRGBA{255, 221, 0, 255}
-	for _, poly := range j.pix {
+// parcelColour outlines the parcel on quick-looks.
+var parcelColour = color.NRGBA{255, 221, 0, 255}
+
+// MarkColour outlines ClipOptions.Marks on quick-looks.
+var MarkColour = color.NRGBA{255, 0, 255, 255}
+
+// drawOutline draws every ring of pix (pixel/line coordinates of the scene) on
+// the quick-look of win, enlarged scale times, in c.
+func drawOutline(img *image.NRGBA, pix pixelPolygons, win window, scale float64, c color.NRGBA) {
+	for _, poly := range pix {
 		for _, ring := range poly {
 			for k := 1; k < len(ring); k++ {
-				x0 := (ring[k-1][0] - float64(j.win.X)) * scale
-				y0 := (ring[k-1][1] - float64(j.win.Y)) * scale
-				x1 := (ring[k][0] - float64(j.win.X)) * scale
-				y1 := (ring[k][1] - float64(j.win.Y)) * scale
+				x0 := (ring[k-1][0] - float64(win.X)) * scale
+				y0 := (ring[k-1][1] - float64(win.Y)) * scale
+				x1 := (ring[k][0] - float64(win.X)) * scale
+				y1 := (ring[k][1] - float64(win.Y)) * scale
 				steps := int(math.Ceil(math.Max(math.Abs(x1-x0), math.Abs(y1-y0)))) + 1
 				for s := 0; s <= steps; s++ {
 					t := float64(s) / float64(steps)
 					px := int(math.Floor(x0 + (x1-x0)*t))
 					py := int(math.Floor(y0 + (y1-y0)*t))
 					if image.Pt(px, py).In(img.Rect) {
-						img.SetNRGBA(px, py, yellow)
+						img.SetNRGBA(px, py, c)
 					}
 				}
 			}
