@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/offsite/offsite/cmd/internal/cmdconfig"
 	"github.com/offsite/offsite/internal/geo"
+	"github.com/offsite/offsite/internal/process"
 	"github.com/offsite/offsite/internal/raster"
 )
 
@@ -81,7 +81,7 @@ func runClip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	parcels := make([]raster.Parcel, len(feats))
 	for i, f := range feats {
-		if err := checkFileName(f.ParcelID); err != nil {
+		if err := process.CheckParcelID(f.ParcelID); err != nil {
 			return fmt.Errorf("clip: parcels %s: feature %d: parcel_id %q cannot name a file: %v", *parcelsPath, f.Index, f.ParcelID, err)
 		}
 		parcels[i] = raster.Parcel{ID: f.ParcelID, Geometry: f.Geometry}
@@ -109,19 +109,6 @@ func runClip(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "clip: %d of %d parcels clipped (%d outside the scene), %d blocks read%s, %.2fs → %s\n",
 		stats.Clipped, stats.Parcels, stats.Missed, stats.BlocksRead, fetched, time.Since(start).Seconds(), *out)
-	return nil
-}
-
-// checkFileName rejects parcel ids that cannot be used as a file name in the output directory.
-func checkFileName(id string) error {
-	switch {
-	case id == "" || id == "." || id == "..":
-		return errors.New("empty or a dot name")
-	case strings.ContainsAny(id, "/\\\x00"):
-		return errors.New("contains a path separator or NUL")
-	case len(id) > 200:
-		return errors.New("longer than 200 bytes")
-	}
 	return nil
 }
 

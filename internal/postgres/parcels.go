@@ -42,27 +42,36 @@ func (s *ParcelService) UpsertParcels(ctx context.Context, parcels []*offsite.Pa
 	defer derrors.Wrap(&err, "UpsertParcels(%d parcels)", len(parcels))
 	return formatError(pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
 		for i, p := range parcels {
-			mp, err := toMulti(p.Geometry)
-			if err != nil {
-				return fmt.Errorf("parcel %d (%q): %w", i, p.ID, err)
-			}
-			b, err := geomParam(mp)
-			if err != nil {
+			if err := upsertParcel(ctx, tx, i, p); err != nil {
 				return err
-			}
-			err = tx.QueryRow(ctx, `
-				INSERT INTO parcels (id, uscc, name, geom)
-				VALUES ($1, $2, $3, ST_GeomFromEWKB($4::bytea))
-				ON CONFLICT (id) DO UPDATE
-				SET uscc = EXCLUDED.uscc, name = EXCLUDED.name, geom = EXCLUDED.geom, updated_at = now()
-				RETURNING created_at, updated_at`,
-				p.ID, p.EnterpriseUSCC, p.Name, b).Scan(&p.CreatedAt, &p.UpdatedAt)
-			if err != nil {
-				return fmt.Errorf("parcel %d (%q): %w", i, p.ID, formatError(err))
 			}
 		}
 		return nil
 	}))
+}
+
+// upsertParcel inserts p, the i-th parcel of a request, or replaces the parcel of its ID,
+// and sets its CreatedAt and UpdatedAt.
+func upsertParcel(ctx context.Context, tx pgx.Tx, i int, p *offsite.Parcel) error {
+	mp, err := toMulti(p.Geometry)
+	if err != nil {
+		return fmt.Errorf("parcel %d (%q): %w", i, p.ID, err)
+	}
+	b, err := geomParam(mp)
+	if err != nil {
+		return err
+	}
+	err = tx.QueryRow(ctx, `
+		INSERT INTO parcels (id, uscc, name, geom)
+		VALUES ($1, $2, $3, ST_GeomFromEWKB($4::bytea))
+		ON CONFLICT (id) DO UPDATE
+		SET uscc = EXCLUDED.uscc, name = EXCLUDED.name, geom = EXCLUDED.geom, updated_at = now()
+		RETURNING created_at, updated_at`,
+		p.ID, p.EnterpriseUSCC, p.Name, b).Scan(&p.CreatedAt, &p.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("parcel %d (%q): %w", i, p.ID, formatError(err))
+	}
+	return nil
 }
 
 // FindParcelByID returns the parcel with id.

@@ -266,7 +266,7 @@ func Run(ctx context.Context, in Inputs, sink Sink) (*Result, error) {
 	}
 	ids := make(map[string]int, len(in.Parcels))
 	for _, f := range in.Parcels {
-		if err := checkParcelID(f.ParcelID); err != nil {
+		if err := CheckParcelID(f.ParcelID); err != nil {
 			return nil, fmt.Errorf("process: parcel %d: parcel_id %q: %v", f.Index, f.ParcelID, err)
 		}
 		if prev, ok := ids[f.ParcelID]; ok {
@@ -377,8 +377,9 @@ func hashFile(f *File) error {
 	return nil
 }
 
-// checkParcelID rejects ids that cannot name an artifact folder.
-func checkParcelID(id string) error {
+// CheckParcelID rejects parcel ids that cannot name a file or folder: an artifact folder
+// here, a clip's file for `worker clip`.
+func CheckParcelID(id string) error {
 	switch {
 	case id == "" || id == "." || id == "..":
 		return errors.New("empty or a dot name")
