@@ -5,6 +5,8 @@ package offsite
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/url"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -426,4 +428,54 @@ type SurveyService interface {
 	CancelSurvey(ctx context.Context, id int64) ([]*SurveyPart, error)
 	// RetrySurvey requeues the failed parts and returns them.
 	RetrySurvey(ctx context.Context, id int64) ([]*SurveyPart, error)
+}
+
+// ObjectInfo describes a stored object.
+type ObjectInfo struct {
+	Size         int64
+	ETag         string
+	LastModified time.Time
+}
+
+// Upload is a presigned PUT. Headers are signed into URL: the client sends each of them
+// with the PUT, as given, or the storage refuses it.
+type Upload struct {
+	URL     *url.URL
+	Headers map[string]string
+}
+
+// CaptureStore is where clients upload captures. A missing object is ErrNotFound.
+type CaptureStore interface {
+	StatCapture(ctx context.Context, key string) (ObjectInfo, error)
+	// PresignCaptureUpload returns a PUT of key valid during ttl that creates the object
+	// or fails: it never replaces one.
+	PresignCaptureUpload(ctx context.Context, key string, ttl time.Duration) (*Upload, error)
+}
+
+// EvidenceStore holds the content-addressed artifacts of clips and findings. A missing
+// object is ErrNotFound.
+type EvidenceStore interface {
+	StatEvidence(ctx context.Context, key string) (ObjectInfo, error)
+	// OpenEvidence opens an artifact for reading; its bytes are fetched as they are read,
+	// and seeking fetches nothing.
+	OpenEvidence(ctx context.Context, key string) (io.ReadSeekCloser, ObjectInfo, error)
+	GetEvidence(ctx context.Context, key string) ([]byte, error)
+	PresignEvidenceDownload(ctx context.Context, key string, ttl time.Duration) (*url.URL, error)
+}
+
+// ProofStore holds the enterprises' self-check proofs, apart from what pipelines read. A
+// proof is never replaced; a missing one is ErrNotFound.
+type ProofStore interface {
+	// ProofsBucket names the bucket of proofs, "" when none is configured.
+	ProofsBucket() string
+	StatProof(ctx context.Context, key string) (ObjectInfo, error)
+	// OpenProof opens a proof for reading, as OpenEvidence does an artifact.
+	OpenProof(ctx context.Context, key string) (io.ReadSeekCloser, ObjectInfo, error)
+	// PutProof stores size bytes of r under key unless a proof is there (ErrConflict).
+	PutProof(ctx context.Context, key string, r io.Reader, size int64, contentType string) error
+	// RemoveProof deletes a proof that failed its checks before it was recorded.
+	RemoveProof(ctx context.Context, key string) error
+	// PresignProofUpload returns a PUT of key valid during ttl for a document of size
+	// bytes and media type contentType, which creates the object or fails.
+	PresignProofUpload(ctx context.Context, key, contentType string, size int64, ttl time.Duration) (*Upload, error)
 }

@@ -32,7 +32,6 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
-	"github.com/offsite/offsite/internal/s3"
 	"github.com/offsite/offsite/internal/verify"
 )
 
@@ -85,17 +84,13 @@ func proofKey(in *enforce.Inspection, name string) (string, error) {
 	return key, nil
 }
 
-// s3Store is the object store as *s3.Store, which proof documents need: they are written
-// and streamed by key in the proofs bucket.
-func (s *Server) s3Store() (*s3.Store, error) {
-	st, ok := s.Store.(*s3.Store)
-	if !ok {
-		return nil, fmt.Errorf("httpapi: proof documents need an *s3.Store, have %T", s.Store)
-	}
-	if st.Proofs == "" {
+// proofStore is the store of proof documents, which are written and streamed by key in
+// the proofs bucket.
+func (s *Server) proofStore() (offsite.ProofStore, error) {
+	if s.Store.ProofsBucket() == "" {
 		return nil, errors.New("httpapi: no proofs bucket configured")
 	}
-	return st, nil
+	return s.Store, nil
 }
 
 // proofRequest is a proof named in a request: the inspection (one the principal may see),
@@ -104,7 +99,7 @@ type proofRequest struct {
 	in        *enforce.Inspection
 	name, key string
 	mediaType string
-	store     *s3.Store
+	store     offsite.ProofStore
 }
 
 // proofTarget reads the request's inspection and the proof named name.
@@ -120,7 +115,7 @@ func (s *Server) proofTarget(r *http.Request, name string) (*proofRequest, error
 	if p.mediaType, err = proofMediaType(name); err != nil {
 		return nil, err
 	}
-	if p.store, err = s.s3Store(); err != nil {
+	if p.store, err = s.proofStore(); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -149,7 +144,7 @@ func (p *proofRequest) taken() error {
 
 // recordProof appends the proof's record to the inspection's audited steps.
 func (s *Server) recordProof(ctx context.Context, p *proofRequest, size int64, sum string) (*verify.ProofUpload, error) {
-	rec := &verify.ProofUpload{Name: p.name, Bucket: p.store.Proofs, Key: p.key, Size: size, SHA256: sum, MediaType: p.mediaType}
+	rec := &verify.ProofUpload{Name: p.name, Bucket: p.store.ProofsBucket(), Key: p.key, Size: size, SHA256: sum, MediaType: p.mediaType}
 	if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), verify.ActionProofUpload, fmt.Sprintf("inspection/%d", p.in.ID), rec); err != nil {
 		return nil, err
 	}
@@ -172,7 +167,7 @@ func (s *Server) findProofRecord(ctx context.Context, p *proofRequest) (*verify.
 			if err := json.Unmarshal([]byte(e.Detail), &rec); err != nil {
 				return nil, fmt.Errorf("httpapi: audit entry %d: %w", e.Seq, err)
 			}
-			if rec.Key == p.key && rec.Bucket == p.store.Proofs {
+			if rec.Key == p.key && rec.Bucket == p.store.ProofsBucket() {
 				return &rec, nil
 			}
 		}
@@ -239,7 +234,7 @@ func (s *Server) handleProofRecord(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, rec)
 		return
 	}
-	obj, err := openS3Object(ctx, p.store, p.store.Proofs, p.key)
+	obj, _, err := p.store.OpenProof(ctx, p.key)
 	if errors.Is(err, offsite.ErrNotFound) {
 		err = offsite.NotFound("no proof %q uploaded for inspection %d; PUT it to the URL from proof-uploads first", p.name, p.in.ID)
 	}
@@ -348,7 +343,7 @@ func (s *Server) handleProofGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	obj, err := openS3Object(ctx, p.store, p.store.Proofs, p.key)
+	obj, info, err := p.store.OpenProof(ctx, p.key)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -363,8 +358,8 @@ func (s *Server) handleProofGet(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "private, no-cache")
 	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": p.name}))
-	if obj.etag != "" {
-		h.Set("ETag", strconv.Quote(obj.etag))
+	if info.ETag != "" {
+		h.Set("ETag", strconv.Quote(info.ETag))
 	}
-	http.ServeContent(w, r, "", obj.modTime, obj)
+	http.ServeContent(w, r, "", info.LastModified, obj)
 }

@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"reflect"
 	"sort"
@@ -22,7 +21,6 @@ import (
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/metrics"
-	"github.com/offsite/offsite/internal/s3"
 	"github.com/offsite/offsite/internal/verify"
 )
 
@@ -33,11 +31,11 @@ type Enqueuer interface {
 
 // ObjectStore is the part of object storage the API uses.
 type ObjectStore interface {
-	StatCapture(ctx context.Context, key string) (s3.ObjectInfo, error)
-	StatEvidence(ctx context.Context, key string) (s3.ObjectInfo, error)
-	PresignCaptureUpload(ctx context.Context, key string, ttl time.Duration) (*s3.Upload, error)
-	PresignEvidenceDownload(ctx context.Context, key string, ttl time.Duration) (*url.URL, error)
-	GetEvidence(ctx context.Context, key string) ([]byte, error)
+	offsite.CaptureStore
+	offsite.EvidenceStore
+	offsite.ProofStore
+	// HashObject returns the SHA-256 (hex) of an object of bucket, "" for the evidence
+	// bucket.
 	HashObject(ctx context.Context, bucket, key string) (string, error)
 }
 

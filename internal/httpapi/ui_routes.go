@@ -1,24 +1,14 @@
 package httpapi
 
 import (
-	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"path"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/minio/minio-go/v7"
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
-	"github.com/offsite/offsite/internal/s3"
 )
 
 // registerUIRoutes registers the routes the web interface needs beyond the JSON API, and
@@ -188,7 +178,7 @@ func (s *Server) handleUIEvidence(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	obj, err := s.openEvidence(ctx, key)
+	obj, info, err := s.Store.OpenEvidence(ctx, key)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -210,98 +200,13 @@ func (s *Server) handleUIEvidence(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	// Keys are content hashes: an object never changes.
 	h.Set("Cache-Control", "private, max-age=31536000, immutable")
-	if obj.etag != "" {
-		h.Set("ETag", strconv.Quote(obj.etag))
+	if info.ETag != "" {
+		h.Set("ETag", strconv.Quote(info.ETag))
 	}
 	if download {
 		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(key)}))
 	}
 	// ServeContent answers If-None-Match and If-Modified-Since with 304 before reading, sets
 	// Content-Length from the stat, and serves Range requests by seeking.
-	http.ServeContent(w, r, "", obj.modTime, obj)
-}
-
-// storedObject is an object opened for reading: an io.ReadSeeker whose size is
-// known from its stat, so http.ServeContent's seek to the end costs no request.
-type storedObject struct {
-	io.ReadSeeker
-	closer  io.Closer
-	size    int64
-	etag    string
-	modTime time.Time
-	off     int64 // the offset the next Read reads from
-	at      int64 // the offset ReadSeeker is at
-}
-
-func (o *storedObject) Read(p []byte) (int, error) {
-	if o.off != o.at {
-		if _, err := o.ReadSeeker.Seek(o.off, io.SeekStart); err != nil {
-			return 0, err
-		}
-		o.at = o.off
-	}
-	n, err := o.ReadSeeker.Read(p)
-	o.off += int64(n)
-	o.at = o.off
-	return n, err
-}
-
-func (o *storedObject) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += o.off
-	case io.SeekEnd:
-		offset += o.size
-	default:
-		return 0, fmt.Errorf("httpapi: seek whence %d", whence)
-	}
-	if offset < 0 || offset > o.size {
-		return 0, fmt.Errorf("httpapi: seek to %d outside 0..%d", offset, o.size)
-	}
-	o.off = offset
-	return offset, nil
-}
-
-func (o *storedObject) Close() error { return o.closer.Close() }
-
-// openEvidence opens an object of the evidence bucket; a missing one is offsite.ErrNotFound.
-// From an *s3.Store the bytes stream from object storage as the client reads them; any
-// other ObjectStore is read whole.
-func (s *Server) openEvidence(ctx context.Context, key string) (*storedObject, error) {
-	if st, ok := s.Store.(*s3.Store); ok {
-		return openS3Object(ctx, st, st.Evidence, key)
-	}
-	b, err := s.Store.GetEvidence(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(b)
-	return &storedObject{ReadSeeker: bytes.NewReader(b), closer: io.NopCloser(nil), size: int64(len(b)), etag: hex.EncodeToString(sum[:])}, nil
-}
-
-// openS3Object opens key in bucket for streaming: one HEAD now, then one GET for the whole
-// object or per range as it is read, none when the client's copy is current. A missing
-// object is offsite.ErrNotFound.
-func openS3Object(ctx context.Context, st *s3.Store, bucket, key string) (*storedObject, error) {
-	info, err := st.Client.StatObject(ctx, bucket, key, minio.StatObjectOptions{})
-	if err != nil {
-		if er := minio.ToErrorResponse(err); er.StatusCode == http.StatusNotFound || er.Code == "NoSuchKey" {
-			return nil, offsite.NotFound("object %s", key)
-		}
-		return nil, fmt.Errorf("httpapi: stat %s/%s: %w", bucket, key, err)
-	}
-	// GetObject sends nothing until the first Read or Seek; the ETag match keeps the bytes
-	// those of the stat.
-	opts := minio.GetObjectOptions{}
-	if info.ETag != "" {
-		if err := opts.SetMatchETag(info.ETag); err != nil {
-			return nil, fmt.Errorf("httpapi: get %s/%s: %w", bucket, key, err)
-		}
-	}
-	obj, err := st.Client.GetObject(ctx, bucket, key, opts)
-	if err != nil {
-		return nil, fmt.Errorf("httpapi: get %s/%s: %w", bucket, key, err)
-	}
-	return &storedObject{ReadSeeker: obj, closer: obj, size: info.Size, etag: info.ETag, modTime: info.LastModified}, nil
+	http.ServeContent(w, r, "", info.LastModified, obj)
 }

@@ -134,33 +134,32 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// ObjectInfo describes a stored object.
-type ObjectInfo struct {
-	Size         int64
-	ETag         string
-	LastModified time.Time
-}
+var (
+	_ offsite.CaptureStore  = (*Store)(nil)
+	_ offsite.EvidenceStore = (*Store)(nil)
+	_ offsite.ProofStore    = (*Store)(nil)
+)
 
 // StatCapture returns the size of an object in the captures bucket; a missing object is
 // offsite.ErrNotFound.
-func (s *Store) StatCapture(ctx context.Context, key string) (ObjectInfo, error) {
+func (s *Store) StatCapture(ctx context.Context, key string) (offsite.ObjectInfo, error) {
 	return s.stat(ctx, s.Captures, key)
 }
 
 // StatEvidence describes an artifact; a missing one is offsite.ErrNotFound.
-func (s *Store) StatEvidence(ctx context.Context, key string) (ObjectInfo, error) {
+func (s *Store) StatEvidence(ctx context.Context, key string) (offsite.ObjectInfo, error) {
 	return s.stat(ctx, s.Evidence, key)
 }
 
-func (s *Store) stat(ctx context.Context, bucket, key string) (ObjectInfo, error) {
+func (s *Store) stat(ctx context.Context, bucket, key string) (offsite.ObjectInfo, error) {
 	info, err := s.Client.StatObject(ctx, bucket, key, minio.StatObjectOptions{})
 	if err != nil {
 		if r := minio.ToErrorResponse(err); r.StatusCode == 404 || r.Code == "NoSuchKey" {
-			return ObjectInfo{}, offsite.NotFound("object %s/%s", bucket, key)
+			return offsite.ObjectInfo{}, offsite.NotFound("object %s/%s", bucket, key)
 		}
-		return ObjectInfo{}, fmt.Errorf("s3: stat %s/%s: %w", bucket, key, err)
+		return offsite.ObjectInfo{}, fmt.Errorf("s3: stat %s/%s: %w", bucket, key, err)
 	}
-	return ObjectInfo{Size: info.Size, ETag: info.ETag, LastModified: info.LastModified}, nil
+	return offsite.ObjectInfo{Size: info.Size, ETag: info.ETag, LastModified: info.LastModified}, nil
 }
 
 // PutCapture uploads r (size bytes, -1 if unknown) to key in the captures bucket.
@@ -188,8 +187,21 @@ func (s *Store) PutProof(ctx context.Context, key string, r io.Reader, size int6
 }
 
 // StatProof describes a proof; a missing one is offsite.ErrNotFound.
-func (s *Store) StatProof(ctx context.Context, key string) (ObjectInfo, error) {
+func (s *Store) StatProof(ctx context.Context, key string) (offsite.ObjectInfo, error) {
 	return s.stat(ctx, s.Proofs, key)
+}
+
+// ProofsBucket names the bucket of proofs, "" when none is configured.
+func (s *Store) ProofsBucket() string { return s.Proofs }
+
+// OpenEvidence opens an artifact for reading; a missing one is offsite.ErrNotFound.
+func (s *Store) OpenEvidence(ctx context.Context, key string) (io.ReadSeekCloser, offsite.ObjectInfo, error) {
+	return s.open(ctx, s.Evidence, key)
+}
+
+// OpenProof opens a proof for reading; a missing one is offsite.ErrNotFound.
+func (s *Store) OpenProof(ctx context.Context, key string) (io.ReadSeekCloser, offsite.ObjectInfo, error) {
+	return s.open(ctx, s.Proofs, key)
 }
 
 // RemoveProof deletes a proof that failed its checks before it was recorded.
@@ -280,30 +292,23 @@ func (s *Store) get(ctx context.Context, bucket, key string, limit int64) ([]byt
 	return b, nil
 }
 
-// Upload is a presigned PUT. Headers are signed into URL: the client sends each of them
-// with the PUT, as given, or the storage refuses it.
-type Upload struct {
-	URL     *url.URL
-	Headers map[string]string
-}
-
 // PresignCaptureUpload returns a PUT of key into the captures bucket valid during ttl. It
 // signs If-None-Match: * into the URL, so it creates the object or fails: neither it (used
 // twice) nor a second URL for the key can replace an object.
-func (s *Store) PresignCaptureUpload(ctx context.Context, key string, ttl time.Duration) (*Upload, error) {
+func (s *Store) PresignCaptureUpload(ctx context.Context, key string, ttl time.Duration) (*offsite.Upload, error) {
 	return s.presignPut(ctx, s.Captures, key, ttl, nil)
 }
 
 // PresignProofUpload returns a PUT of key into the proofs bucket valid during ttl, for a
 // document of size bytes and media type contentType: both are signed into the URL with
 // If-None-Match: *, so the storage refuses another size or type and never replaces an object.
-func (s *Store) PresignProofUpload(ctx context.Context, key, contentType string, size int64, ttl time.Duration) (*Upload, error) {
+func (s *Store) PresignProofUpload(ctx context.Context, key, contentType string, size int64, ttl time.Duration) (*offsite.Upload, error) {
 	return s.presignPut(ctx, s.Proofs, key, ttl, map[string]string{
 		"Content-Type": contentType, "Content-Length": strconv.FormatInt(size, 10),
 	})
 }
 
-func (s *Store) presignPut(ctx context.Context, bucket, key string, ttl time.Duration, headers map[string]string) (*Upload, error) {
+func (s *Store) presignPut(ctx context.Context, bucket, key string, ttl time.Duration, headers map[string]string) (*offsite.Upload, error) {
 	if err := offsite.CheckObjectKey(key); err != nil {
 		return nil, offsite.Invalid("key", "%v", err)
 	}
@@ -318,7 +323,7 @@ func (s *Store) presignPut(ctx context.Context, bucket, key string, ttl time.Dur
 	if err != nil {
 		return nil, fmt.Errorf("s3: presign put %s/%s: %w", bucket, key, err)
 	}
-	return &Upload{URL: u, Headers: signed}, nil
+	return &offsite.Upload{URL: u, Headers: signed}, nil
 }
 
 // PresignEvidenceDownload returns a URL through which a client may GET an artifact during ttl.
@@ -340,7 +345,7 @@ func (s *Store) ListCaptureObjects(ctx context.Context, prefix, suffix string, s
 			return nil, obj.Err
 		}
 		if strings.HasPrefix(obj.Key, prefix) && strings.HasSuffix(obj.Key, suffix) && !obj.LastModified.Before(since) {
-			out = append(out, Object{Key: obj.Key, ObjectInfo: ObjectInfo{Size: obj.Size, ETag: obj.ETag, LastModified: obj.LastModified}})
+			out = append(out, Object{Key: obj.Key, ObjectInfo: offsite.ObjectInfo{Size: obj.Size, ETag: obj.ETag, LastModified: obj.LastModified}})
 		}
 	}
 	return out, nil
@@ -349,7 +354,7 @@ func (s *Store) ListCaptureObjects(ctx context.Context, prefix, suffix string, s
 // Object is a listed object.
 type Object struct {
 	Key string
-	ObjectInfo
+	offsite.ObjectInfo
 }
 
 // GetCapture reads an object of the captures bucket of at most limit bytes.

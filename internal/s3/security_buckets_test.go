@@ -17,7 +17,7 @@ import (
 	"github.com/offsite/offsite/internal/testenv"
 )
 
-func put(t *testing.T, up *s3.Upload, headers map[string]string, body string) int {
+func put(t *testing.T, up *offsite.Upload, headers map[string]string, body string) int {
 	t.Helper()
 	req, err := http.NewRequest("PUT", up.URL.String(), strings.NewReader(body))
 	if err != nil {

@@ -29,7 +29,7 @@ import (
 
 // ObjectStore is the part of object storage the handlers use.
 type ObjectStore interface {
-	StatCapture(ctx context.Context, key string) (s3.ObjectInfo, error)
+	StatCapture(ctx context.Context, key string) (offsite.ObjectInfo, error)
 	PutNewCapture(ctx context.Context, key string, r io.Reader, size int64) error
 	ListCaptureObjects(ctx context.Context, prefix, suffix string, since time.Time) ([]s3.Object, error)
 	GetCapture(ctx context.Context, key string, limit int64) ([]byte, error)
