@@ -61,6 +61,7 @@ import (
 	"github.com/offsite/offsite/internal/detect"
 	"github.com/offsite/offsite/internal/geo"
 	"github.com/offsite/offsite/internal/raster"
+	"github.com/offsite/offsite/internal/stac"
 	"github.com/offsite/offsite/pipelines"
 )
 
@@ -88,8 +89,12 @@ const DefaultMaxWindowM = 20000
 // File is one input file: a raster file of a capture or a track.
 type File struct {
 	// Name identifies the file in provenance and the manifest (a file name or object key).
-	Name   string
-	Source raster.Source // rasters only
+	Name string
+	// Href locates the file in provenance (a URL); "" means Name.
+	Href string
+	// CaptureID is the file's capture record, for provenance; 0 when it has none.
+	CaptureID int64
+	Source    raster.Source // rasters only
 	// SHA256 is the hex SHA-256 of the file's bytes; when empty Run hashes a local file
 	// (Source.Path) or a track's Data.
 	SHA256 string
@@ -152,6 +157,9 @@ type Finding struct {
 	Detect     detect.Finding
 	Match      detect.ParcelMatch
 	Properties map[string]any // the feature's properties
+	// Provenance is the finding's STAC Item, also Properties["provenance"]; the service
+	// adds the assets it stored to a copy.
+	Provenance *stac.Item
 	// Artifacts are the refs of the parcel's clips and quick-looks and (last) of the
 	// finding's own GeoJSON file.
 	Artifacts []string
@@ -252,7 +260,14 @@ type input struct {
 	role string // "before", "after", "capture", "track"
 	File
 	acquired time.Time
+	media    string // the file's media type
 }
+
+// Media types of inputs.
+const (
+	mediaGeoTIFF = "image/tiff; application=geotiff"
+	mediaCSV     = "text/csv"
+)
 
 // Run runs in.Pipeline on the inputs, attributes findings to parcels, and stores the
 // artifacts, findings.geojson and (last) manifest.json in sink.
@@ -314,7 +329,7 @@ func collectInputs(in Inputs) ([]input, error) {
 			if err := hashFile(&f); err != nil {
 				return err
 			}
-			out = append(out, input{role: role, File: f, acquired: c.AcquiredAt})
+			out = append(out, input{role: role, File: f, acquired: c.AcquiredAt, media: mediaGeoTIFF})
 		}
 		return nil
 	}
@@ -332,7 +347,11 @@ func collectInputs(in Inputs) ([]input, error) {
 			sum := sha256.Sum256(in.Track.Data)
 			f.SHA256, f.Size = hex.EncodeToString(sum[:]), int64(len(in.Track.Data))
 		}
-		out = append(out, input{role: "track", File: f, acquired: in.Track.AcquiredAt})
+		media := MediaGeoJSON
+		if in.Track.Format == pipelines.FormatCSV {
+			media = mediaCSV
+		}
+		out = append(out, input{role: "track", File: f, acquired: in.Track.AcquiredAt, media: media})
 	case !isRaster:
 		return nil, fmt.Errorf("process: pipeline %s is for tracks: give a track", in.Pipeline.Name)
 	case in.Before != nil || in.After != nil:
@@ -763,10 +782,11 @@ func (r *run) findings(fs []detect.Finding, crs string, mpu float64) error {
 			if pr != nil {
 				props["masked_share"] = pr.MaskedShare
 			}
-			props["provenance"] = r.provenance(f)
+			prov := r.provenance(id, m.ParcelID, wgs, f)
+			props["provenance"] = prov
 			out := Finding{
 				ID: id, ParcelID: m.ParcelID, Geometry: wgs, AreaM2: area, Severity: sev,
-				Detect: f, Match: m, Properties: props,
+				Detect: f, Match: m, Properties: props, Provenance: prov,
 			}
 			if !reported {
 				props["candidate"] = true
@@ -820,35 +840,46 @@ func (r *run) findingID(parcel string, f detect.Finding, geom []byte) string {
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
-// provenance is the provenance object of a finding.
-func (r *run) provenance(f detect.Finding) map[string]any {
-	var caps []map[string]any
-	for _, i := range r.inputs {
-		c := map[string]any{"role": i.role, "file": i.Name, "sha256": i.SHA256, "size": i.Size}
-		if !i.acquired.IsZero() {
-			c["acquired_at"] = i.acquired.UTC().Format(time.RFC3339)
-		}
-		caps = append(caps, c)
-	}
-	prov := map[string]any{
-		"captures":           caps,
-		"pipeline":           r.p.Name,
-		"pipeline_hash":      r.p.Hash(),
-		"detector":           f.Detector,
-		"params":             finiteMap(f.Params),
-		"software":           "offsite",
-		"software_version":   offsite.Version,
-		"attribution_rule":   "intersects the parcel or lies within buffer_m of it",
-		"attribution_buffer": r.p.Buffer,
+// provenance is a finding's provenance as a STAC Item, the same in local mode and in the
+// service: derived_from links to the inputs with their checksums, and properties naming
+// the software, the pipeline and its hash, the detector and its parameters, and the
+// attribution rule. The service adds the assets it stored.
+func (r *run) provenance(id, parcel string, wgs orb.Geometry, f detect.Finding) *stac.Item {
+	props := map[string]any{
+		"datetime":                     nil,
+		"processing:software":          map[string]string{"offsite": offsite.Version},
+		"processing:lineage":           fmt.Sprintf("pipeline %s (sha256 %s) on %d capture(s)", r.p.Name, r.p.Hash(), len(r.inputs)),
+		"processing:level":             "L4",
+		"offsite:pipeline":             r.p.Name,
+		"offsite:pipeline_sha256":      r.p.Hash(),
+		"offsite:detector":             f.Detector,
+		"offsite:parameters":           finiteMap(f.Params),
+		"offsite:parcel_id":            parcel,
+		"offsite:kind":                 f.Kind,
+		"offsite:class":                f.Class,
+		"offsite:score":                finite(f.Score),
+		"offsite:attribution_rule":     "intersects the parcel or lies within buffer_m of it",
+		"offsite:attribution_buffer_m": r.p.Buffer,
 	}
 	if r.in.Track != nil {
 		prov["attribution_rule"] = "the event's candidate parcels ranked by their share of its explanation: with wind (or flow), a Gaussian plume's crosswind spread and width at each parcel's distance upwind; without, the distance; the finding is on the first, the candidates list the rest"
 		delete(prov, "attribution_buffer")
 	}
 	if !r.in.Time.IsZero() {
-		prov["time"] = r.in.Time.UTC().Format(time.RFC3339)
+		props["datetime"] = r.in.Time.UTC().Format(time.RFC3339)
 	}
-	return prov
+	item := stac.NewItem(id, wgs, props)
+	for _, i := range r.inputs {
+		l := stac.Link{Rel: "derived_from", Href: i.Href, Type: i.media, Checksum: stac.Checksum(i.SHA256), Size: i.Size, Role: i.role, CaptureID: i.CaptureID}
+		if l.Href == "" {
+			l.Href = i.Name
+		}
+		if !i.acquired.IsZero() {
+			l.Datetime = i.acquired.UTC().Format(time.RFC3339)
+		}
+		item.Links = append(item.Links, l)
+	}
+	return item
 }
 
 // store writes the clips, quick-looks, finding files, findings.geojson and the manifest.

@@ -107,8 +107,10 @@ func TestRunChangePair(t *testing.T) {
 			t.Errorf("finding has no %q property", k)
 		}
 	}
+	// Provenance is a STAC Item, as the service stores it.
 	prov := p["provenance"].(map[string]any)
-	if prov["pipeline_hash"] != builtin(t, "sentinel2").Hash() || prov["time"] != "2026-06-02T03:00:00Z" || len(prov["captures"].([]any)) != 2 {
+	pp := prov["properties"].(map[string]any)
+	if prov["type"] != "Feature" || pp["offsite:pipeline_sha256"] != builtin(t, "sentinel2").Hash() || pp["datetime"] != "2026-06-02T03:00:00Z" || len(prov["links"].([]any)) != 2 {
 		t.Errorf("provenance %v", prov)
 	}
 	m := MustVerifyManifest(t, out1)

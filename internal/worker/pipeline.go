@@ -16,7 +16,6 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geojson"
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/detect"
@@ -25,6 +24,7 @@ import (
 	"github.com/offsite/offsite/internal/process"
 	"github.com/offsite/offsite/internal/raster"
 	"github.com/offsite/offsite/internal/s3"
+	"github.com/offsite/offsite/internal/stac"
 	"github.com/offsite/offsite/internal/tasks"
 	"github.com/offsite/offsite/pipelines"
 )
@@ -104,7 +104,8 @@ func (h *PipelineHandler) run(ctx context.Context, p tasks.PipelineRunPayload, p
 	in := process.Inputs{Pipeline: pipe, Parcels: feats, Env: h.Raster}
 	capture := func(c *offsite.Capture) *process.Capture {
 		return &process.Capture{AcquiredAt: c.AcquiredAt, Files: []process.File{{
-			Name: c.Bucket + "/" + c.Key, Source: raster.S3Source(c.Bucket, c.COGKey), SHA256: c.Checksum, Size: c.SizeBytes,
+			Name: c.Bucket + "/" + c.Key, Href: "s3://" + c.Bucket + "/" + c.Key, CaptureID: c.ID,
+			Source: raster.S3Source(c.Bucket, c.COGKey), SHA256: c.Checksum, Size: c.SizeBytes,
 		}}}
 	}
 	if len(caps) == 2 {
@@ -183,7 +184,7 @@ func (h *PipelineHandler) runTrack(ctx context.Context, pipe *pipelines.Pipeline
 		feats[i] = geo.Feature{Index: i, ParcelID: pc.ID, USCC: pc.EnterpriseUSCC, Name: pc.Name, Geometry: pc.Geometry}
 	}
 	in := process.Inputs{Pipeline: pipe, Parcels: feats, Env: h.Raster, Track: &process.Track{
-		File: process.File{Name: c.Bucket + "/" + c.Key}, Data: data, Format: format, AcquiredAt: c.AcquiredAt,
+		File: process.File{Name: c.Bucket + "/" + c.Key, Href: "s3://" + c.Bucket + "/" + c.Key, CaptureID: c.ID}, Data: data, Format: format, AcquiredAt: c.AcquiredAt,
 	}}
 	sink := newEvidenceSink(h.Store)
 	res, err := process.Run(ctx, in, sink)
@@ -276,7 +277,7 @@ func (h *PipelineHandler) findings(p tasks.PipelineRunPayload, pipe *pipelines.P
 			}
 		}
 		slices.SortFunc(arts, func(a, b offsite.Artifact) int { return strings.Compare(a.Name, b.Name) })
-		prov, err := stacItem(f, pipe, caps, arts, h.EvidenceBucket)
+		prov, err := provenance(f, arts, h.EvidenceBucket)
 		if err != nil {
 			return nil, err
 		}
@@ -290,51 +291,16 @@ func (h *PipelineHandler) findings(p tasks.PipelineRunPayload, pipe *pipelines.P
 	return out, nil
 }
 
-// stacItem is a finding's provenance as a STAC Item: derived_from links to the source
-// captures with their checksums, and processing:* fields naming the software, the pipeline
-// and its hash, and the detector's parameters.
-func stacItem(f process.Finding, pipe *pipelines.Pipeline, caps []*offsite.Capture, arts []offsite.Artifact, evidenceBucket string) (json.RawMessage, error) {
-	links := []map[string]any{}
-	for _, c := range caps {
-		media := "image/tiff; application=geotiff"
-		if isTrack(c.Kind) {
-			media = map[string]string{pipelines.FormatCSV: "text/csv", pipelines.FormatGeoJSON: "application/geo+json"}[trackFormat(c.Key)]
-		}
-		links = append(links, map[string]any{
-			"rel": "derived_from", "href": "s3://" + c.Bucket + "/" + c.Key, "type": media,
-			"file:checksum": "1220" + c.Checksum, "offsite:capture_id": c.ID, "datetime": c.AcquiredAt.UTC().Format(time.RFC3339),
-		})
-	}
-	assets := map[string]any{}
+// provenance is a finding's STAC Item as the run made it, with the stored artifacts as
+// its assets.
+func provenance(f process.Finding, arts []offsite.Artifact, evidenceBucket string) (json.RawMessage, error) {
+	item := *f.Provenance
+	item.Assets = map[string]stac.Asset{}
 	for _, a := range arts {
-		assets[path.Base(a.Name)] = map[string]any{"href": "s3://" + evidenceBucket + "/" + a.Key, "type": a.MediaType,
-			"file:checksum": "1220" + a.SHA256, "file:size": a.Size}
+		item.Assets[path.Base(a.Name)] = stac.Asset{Href: "s3://" + evidenceBucket + "/" + a.Key, Type: a.MediaType,
+			Checksum: stac.Checksum(a.SHA256), Size: a.Size}
 	}
-	item := map[string]any{
-		"type": "Feature", "stac_version": "1.0.0", "id": f.ID,
-		"stac_extensions": []string{
-			"https://stac-extensions.github.io/processing/v1.2.0/schema.json",
-			"https://stac-extensions.github.io/file/v2.1.0/schema.json",
-		},
-		"geometry": geojson.NewGeometry(f.Geometry),
-		"properties": map[string]any{
-			"datetime":                caps[len(caps)-1].AcquiredAt.UTC().Format(time.RFC3339),
-			"processing:software":     map[string]string{"offsite": offsite.Version},
-			"processing:lineage":      "pipeline " + pipe.Name + " (sha256 " + pipe.Hash() + ") on " + fmt.Sprint(len(caps)) + " capture(s)",
-			"processing:level":        "L4",
-			"offsite:pipeline":        pipe.Name,
-			"offsite:pipeline_sha256": pipe.Hash(),
-			"offsite:parameters":      f.Detect.Params,
-			"offsite:parcel_id":       f.ParcelID,
-			"offsite:kind":            f.Detect.Kind,
-			"offsite:class":           f.Detect.Class,
-			"offsite:score":           f.Detect.Score,
-		},
-		"links": links, "assets": assets,
-	}
-	b := f.Geometry.Bound()
-	item["bbox"] = []float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]}
-	return json.Marshal(item)
+	return json.Marshal(&item)
 }
 
 // evidenceSink stores a run's artifacts in the evidence bucket and remembers where each went.
