@@ -198,8 +198,7 @@ func quartiles(v []float64) [3]float64 {
 	var q [3]float64
 	for k, p := range [3]float64{0.25, 0.5, 0.75} {
 		i := int(p * float64(len(v)-1))
-		nthElement(v, i)
-		q[k] = v[i]
+		q[k] = quantile.Select(v, i)
 	}
 	return q
 }

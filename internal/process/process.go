@@ -862,8 +862,8 @@ func (r *run) provenance(id, parcel string, wgs orb.Geometry, f detect.Finding) 
 		"offsite:attribution_buffer_m": r.p.Buffer,
 	}
 	if r.in.Track != nil {
-		prov["attribution_rule"] = "the event's candidate parcels ranked by their share of its explanation: with wind (or flow), a Gaussian plume's crosswind spread and width at each parcel's distance upwind; without, the distance; the finding is on the first, the candidates list the rest"
-		delete(prov, "attribution_buffer")
+		props["offsite:attribution_rule"] = "the event's candidate parcels ranked by their share of its explanation: with wind (or flow), a Gaussian plume's crosswind spread and width at each parcel's distance upwind; without, the distance; the finding is on the first, the candidates list the rest"
+		delete(props, "offsite:attribution_buffer_m")
 	}
 	if !r.in.Time.IsZero() {
 		props["datetime"] = r.in.Time.UTC().Format(time.RFC3339)
