@@ -113,10 +113,6 @@ func Propose(ent *Enterprise, ev Evaluation, now time.Time) (*ListEntry, error) 
 	return &ListEntry{USCC: ent.USCC, Status: ListProposed, Admission: ev, Objections: []Objection{}, CreatedAt: now, UpdatedAt: now}, nil
 }
 
-func day(t time.Time) time.Time {
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
-}
-
 // NoticeStartSkew is how far before the server's clock a notice may start: the clerk's clock
 // and the moment a form submitted "now" reaches the server differ by that much at most.
 const NoticeStartSkew = 5 * time.Minute

@@ -36,7 +36,6 @@ func obj(required []string, props map[string]any) map[string]any {
 
 var (
 	str      = map[string]any{"type": "string"}
-	integer  = map[string]any{"type": "integer"}
 	boolean  = map[string]any{"type": "boolean"}
 	dateTime = map[string]any{"type": "string", "format": "date-time"}
 	version  = map[string]any{"type": "integer", "description": "the version read; a stale version is refused with 409"}
