@@ -114,15 +114,6 @@ func erode(m []bool, w, h, r int) []bool {
 	return out
 }
 
-// opening keeps the pixels of m that lie in a (2r+1)² square wholly in m.
-func opening(m []bool, w, h, r int) []bool {
-	out := dilate(erode(m, w, h, r), w, h, r)
-	for i, v := range m {
-		out[i] = out[i] && v
-	}
-	return out
-}
-
 // closing fills gaps and bays narrower than 2r+1 pixels between set pixels of m.
 func closing(m []bool, w, h, r int) []bool { return erode(dilate(m, w, h, r), w, h, r) }
 
