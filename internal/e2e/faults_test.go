@@ -118,7 +118,7 @@ func newHarnessOn(t *testing.T, s3Endpoint func(real string) string, dbURL strin
 		"OFFSITE_REDIS_ADDR="+redis.Addr, "OFFSITE_REDIS_DB="+strconv.Itoa(redis.DB),
 		"OFFSITE_S3_ENDPOINT="+endpoint, "OFFSITE_S3_ACCESS_KEY="+h.s3cfg.AccessKey,
 		"OFFSITE_S3_SECRET_KEY="+h.s3cfg.SecretKey, "OFFSITE_S3_REGION="+h.s3cfg.Region,
-		"OFFSITE_S3_BUCKET_CAPTURES="+h.s3cfg.CapturesBucket, "OFFSITE_S3_BUCKET_EVIDENCE="+h.s3cfg.EvidenceBucket,
+		"OFFSITE_S3_BUCKET_CAPTURES="+h.s3cfg.CapturesBucket, "OFFSITE_S3_BUCKET_EVIDENCE="+h.s3cfg.EvidenceBucket, "OFFSITE_S3_BUCKET_PROOFS="+h.s3cfg.ProofsBucket,
 		"OFFSITE_WORKER_METRICS_ADDR=off", "OFFSITE_WORKER_CONCURRENCY=1",
 		"OFFSITE_RETRY_DELAY=1s", "OFFSITE_SHUTDOWN_TIMEOUT=5s", "OFFSITE_LOG_LEVEL=warn",
 	)
