@@ -3,6 +3,7 @@ package process
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -143,8 +144,17 @@ func TestRunWithoutSCLAndB8A(t *testing.T) {
 			if b := m.ParcelResults[1]; b.ParcelID != "B" || b.Pixels != 100 || b.MaskedPixels != 0 || b.MaskedShare == nil || *b.MaskedShare != 0 {
 				t.Errorf("parcel B result %+v, want 100 pixels, none masked", b)
 			}
-			if got := MustReadFindings(t, out).Features[0].Properties["masked_share"]; got != 0.4225 {
+			feat := MustReadFindings(t, out).Features[0]
+			if got := feat.Properties["masked_share"]; got != 0.4225 {
 				t.Errorf("finding masked_share %v, want 0.4225", got)
+			}
+			// The provenance says what the run went on with.
+			prov, _ := feat.Properties["provenance"].(map[string]any)
+			props, _ := prov["properties"].(map[string]any)
+			bands, _ := props["offsite:bands"].([]any)
+			if props["offsite:masked_share"] != 0.4225 || len(bands) != len(m.Bands) || fmt.Sprint(props["offsite:degraded"]) != "[]" || fmt.Sprint(props["offsite:warnings"]) != "[]" {
+				t.Errorf("provenance masked share %v, %d bands, degraded %v, warnings %v; want 0.4225, %d, [], []",
+					props["offsite:masked_share"], len(bands), props["offsite:degraded"], props["offsite:warnings"], len(m.Bands))
 			}
 
 			in.Pipeline = derived(t, "sentinel2", ", optional: true", "")
