@@ -71,6 +71,12 @@ type Capture struct {
 	// Failure says where the capture failed for good; nil unless it failed since its last
 	// successful run. Error holds the message.
 	Failure *CaptureFailure `json:"failure,omitempty"`
+	// BandScales are what the capture's STAC sidecar (raster:bands) says of its bands, band k
+	// at k-1, recorded at registration; pipelines take reflectance from them. Nil when the
+	// sidecar says nothing.
+	BandScales []BandScale `json:"band_scales,omitempty"`
+	// Warnings are GDAL's warnings on the source at ingest: what GDAL could read anyway.
+	Warnings []string `json:"warnings,omitempty"`
 
 	// Filled in at ingest.
 	CRS       string       `json:"crs,omitempty"`
@@ -88,6 +94,14 @@ type Capture struct {
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// BandScale is what a STAC raster:bands entry says of one band: its values become physical
+// values as value × Scale + Offset. Set is false when the entry gives neither.
+type BandScale struct {
+	Scale  float64 `json:"scale"`
+	Offset float64 `json:"offset"`
+	Set    bool    `json:"set"`
 }
 
 // BandStats are statistics of one band over its valid pixels (from a decimated read when
@@ -132,6 +146,8 @@ type CaptureUpdate struct {
 	SizeBytes *int64
 	COGKey    *string
 	BandStats []BandStats
+	// Warnings, when not nil, replaces the capture's ingest warnings.
+	Warnings  []string
 	Footprint orb.Geometry
 	// Ingested sets ingested_at to now.
 	Ingested bool

@@ -20,7 +20,9 @@ func TestNewGridAndRunRaster(t *testing.T) {
 	p := ps["sentinel2"]
 	const w, h = 64, 64
 	gt := [6]float64{500000, 10, 0, 4000000, 0, -10}
-	dn := map[string]float32{"B02": 1400, "B03": 1700, "B04": 1900, "B08": 3500, "B8A": 3400, "B11": 3200, "B12": 2600}
+	// Digital numbers without offset (reflectance × 10000), as the pipeline reads a capture
+	// whose metadata gives none.
+	dn := map[string]float32{"B02": 400, "B03": 700, "B04": 900, "B08": 2500, "B8A": 2400, "B11": 2200, "B12": 1600}
 	mk := func(hot bool) map[string][]float32 {
 		bands := map[string][]float32{}
 		for k, name := range []string{"B02", "B03", "B04", "B08", "B8A", "B11", "B12"} {
@@ -38,13 +40,13 @@ func TestNewGridAndRunRaster(t *testing.T) {
 		bands["SCL"] = scl
 		if hot {
 			for _, i := range []int{20*w + 20, 20*w + 21, 21*w + 20, 21*w + 21} {
-				bands["B8A"][i], bands["B11"][i], bands["B12"][i] = 3800, 16000, 22000
+				bands["B8A"][i], bands["B11"][i], bands["B12"][i] = 2800, 15000, 21000
 			}
 		}
 		return bands
 	}
 	raw := mk(false)
-	want := raw["B04"][0]*0.0001 - 0.1
+	want := raw["B04"][0] * 0.0001
 	before, err := p.NewGrid(w, h, gt, raw, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -165,11 +167,11 @@ func TestDegradations(t *testing.T) {
 	// The capture's own scale and offset replace the pipeline's defaults, role by role.
 	one := func() []float32 { return []float32{1000} }
 	g, err := p.NewGridCalibrated(1, 1, gt, map[string][]float32{"B02": one(), "B03": one(), "B04": one(), "B08": one()}, nil,
-		map[string]BandMap{detect.BandRed: {Scale: 0.0001}})
+		map[string]BandMap{detect.BandRed: {Scale: 0.0001, Offset: -0.1}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if red, blue := g.Band(detect.BandRed)[0], g.Band(detect.BandBlue)[0]; math.Abs(float64(red)-0.1) > 1e-6 || math.Abs(float64(blue)) > 1e-6 {
-		t.Errorf("red %v (capture's scale, no offset), blue %v (pipeline's -0.1): want 0.1 and 0", red, blue)
+	if red, blue := g.Band(detect.BandRed)[0], g.Band(detect.BandBlue)[0]; math.Abs(float64(red)) > 1e-6 || math.Abs(float64(blue)-0.1) > 1e-6 {
+		t.Errorf("red %v (capture's offset -0.1), blue %v (pipeline's × 0.0001, no offset): want 0 and 0.1", red, blue)
 	}
 }

@@ -285,13 +285,7 @@ func sceneFiles(arg string, latest time.Time) (*process.Capture, time.Time, erro
 			latest = st.ModTime()
 		}
 		f := process.File{Name: filepath.Base(abs), Source: raster.FileSource(abs)}
-		for _, bs := range scales[f.Name] {
-			var cal raster.Calibration
-			if bs.Set {
-				cal = raster.Calibration{Scale: bs.Scale, Offset: bs.Offset, Source: process.CalibrationSTAC}
-			}
-			f.Calibration = append(f.Calibration, cal)
-		}
+		f.Calibration = process.SidecarCalibration(scales[f.Name])
 		c.Files = append(c.Files, f)
 	}
 	return c, latest, nil

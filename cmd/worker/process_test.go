@@ -250,14 +250,15 @@ func processManifest(t *testing.T, out string, args ...string) (string, string, 
 // TestProcessCommandCalFire runs a CAL FIRE pair (5 bands B2 B3 B4 B8 B12, Float64 reflectance
 // × 10000 without offset) through a pipeline derived from sentinel2.yaml by renaming its
 // bands: the hotspot detector (no B11) is skipped with the reason, change runs without
-// swir1, and the burned parcel's masked share is recorded. With the pipeline's default offset
-// of −0.1 the range check warns that the offset looks wrong; with offset 0 it does not.
+// swir1, and the burned parcel's masked share is recorded. With the pipeline's default (no
+// offset, as the scene says nothing) the range check is quiet; with an offset of −0.1 (the
+// default before) it warns that the offset looks wrong.
 func TestProcessCommandCalFire(t *testing.T) {
 	root := testenv.SharedData(t, "real/calfire")
 	dir := t.TempDir()
 	rename := []string{"band: B02", "band: B2", "band: B03", "band: B3", "band: B04", "band: B4", "band: B08", "band: B8"}
-	zero := derivedPipeline(t, dir, "calfire.yaml", "sentinel2", append(rename, "offset: -0.1", "offset: 0")...)
-	minus := derivedPipeline(t, dir, "calfire-offset.yaml", "sentinel2", rename...)
+	zero := derivedPipeline(t, dir, "calfire.yaml", "sentinel2", rename...)
+	minus := derivedPipeline(t, dir, "calfire-offset.yaml", "sentinel2", append(rename, "scale: 0.0001", "scale: 0.0001, offset: -0.1")...)
 	// Parcel over the 66_20230515 scene (lon −116.113…−116.089, lat 33.563…33.582).
 	parcels := filepath.Join(dir, "parcels.geojson")
 	if err := os.WriteFile(parcels, []byte(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"fire-66"},
@@ -300,14 +301,14 @@ func TestProcessCommandCalFire(t *testing.T) {
 // TestProcessCommandSentinel2Sidecar runs one date of the shared Sentinel-2 tile (B04, B08,
 // B11, B12, SCL; no B02, B03, B8A) with its STAC item beside the bands, through the sentinel2
 // pipeline with blue and green made optional: the bands' scale and offset come from the
-// item's raster:bands (offset 0, processing baseline 02.14) instead of the pipeline's −0.1,
+// item's raster:bands (offset 0, processing baseline 02.14) instead of the pipeline's mapping,
 // and the water plume detector, which needs green, is skipped.
 func TestProcessCommandSentinel2Sidecar(t *testing.T) {
 	tile := filepath.Dir(testenv.SharedData(t, "sentinel2/S2A_29RKH_20200219_L2A_decimated/B04.tif"))
 	dir := t.TempDir()
 	pipe := derivedPipeline(t, dir, "s2-partial.yaml", "sentinel2",
-		"{band: B02, scale: 0.0001, offset: -0.1}", "{band: B02, scale: 0.0001, offset: -0.1, optional: true}",
-		"{band: B03, scale: 0.0001, offset: -0.1}", "{band: B03, scale: 0.0001, offset: -0.1, optional: true}")
+		"{band: B02, scale: 0.0001}", "{band: B02, scale: 0.0001, optional: true}",
+		"{band: B03, scale: 0.0001}", "{band: B03, scale: 0.0001, optional: true}")
 	// A 4 km parcel near the tile's centre (lon −11.42, lat 24.80).
 	parcels := filepath.Join(dir, "parcels.geojson")
 	if err := os.WriteFile(parcels, []byte(`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"centre"},

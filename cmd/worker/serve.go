@@ -15,6 +15,7 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/cmd/internal/cmdconfig"
+	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/tasks"
@@ -164,17 +165,7 @@ func (m *Main) Run(ctx context.Context) error {
 			mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 			mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 		}
-		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-			if err := db.Ping(r.Context()); err != nil {
-				http.Error(w, "postgres: "+err.Error(), http.StatusServiceUnavailable)
-				return
-			}
-			if err := cmdconfig.RedisPing(r.Context(), redis); err != nil {
-				http.Error(w, "redis: "+err.Error(), http.StatusServiceUnavailable)
-				return
-			}
-			fmt.Fprintln(w, "ok")
-		})
+		mux.Handle("GET /healthz", healthz(m.Logger, db, redis))
 		ln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
 			sched.Shutdown()
@@ -201,6 +192,15 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// healthz is the worker's public /healthz: PostgreSQL and Redis each up or down, the
+// reason logged, never shown (it names internal addresses).
+func healthz(logger *slog.Logger, db *postgres.DB, redis asynq.RedisClientOpt) http.Handler {
+	return httpapi.HealthHandler(logger, []httpapi.Check{
+		{Name: "postgres", Ping: db.Ping},
+		{Name: "redis", Ping: func(ctx context.Context) error { return cmdconfig.RedisPing(ctx, redis) }},
+	})
 }
 
 // Close releases the connections.

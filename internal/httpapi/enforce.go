@@ -285,11 +285,8 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Request:   obj([]string{"version", "text"}, map[string]any{"version": version, "text": str, "proof_keys": map[string]any{"type": "array", "items": str}}),
 		Responses: map[string]string{"200": "submitted", "400": "invalid field", "403": "another enterprise's inspection", "404": "no such inspection", "409": "no self-check requested or stale version"},
 	}, s.inspectionAction("inspection.submit_report", func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
-		prefix := fmt.Sprintf("selfcheck/%s/%d/", x.USCC, x.ID)
-		for i, k := range in.ProofKeys {
-			if !strings.HasPrefix(k, prefix) {
-				return nil, offsite.Invalid(fmt.Sprintf("proof_keys[%d]", i), "must be a key under %s (from proof-uploads)", prefix)
-			}
+		if err := s.checkReportProofs(r.Context(), x, in.ProofKeys); err != nil {
+			return nil, err
 		}
 		return map[string]any{"proof_keys": in.ProofKeys}, x.SubmitReport(in.Text, in.ProofKeys, PrincipalFromContext(r.Context()).Name, s.Now())
 	}))
@@ -489,17 +486,10 @@ func decodeEnterprise(body []byte) (*enforce.Enterprise, error) {
 	return in.enterprise()
 }
 
-// strictUnmarshal decodes one JSON value, rejecting unknown fields and trailing data.
+// strictUnmarshal decodes one JSON value as decodeJSON does: unknown fields, trailing data
+// and strings holding NUL are refused, naming the field.
 func strictUnmarshal(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
-	}
-	if dec.More() {
-		return offsite.Invalid("body", "unexpected data after the JSON value")
-	}
-	return nil
+	return decodeStrict(bytes.NewReader(body), v)
 }
 
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {

@@ -489,6 +489,22 @@ func TestInspectionWorkflowRoutes(t *testing.T) {
 	}
 	e.must(t, 201, enterprise, "POST", path+"/proofs/report.pdf", nil, nil)
 	e.must(t, 400, enterprise, "POST", path+"/report", map[string]any{"version": in.Version, "text": "fixed", "proof_keys": []string{"selfcheck/" + otherUSCC + "/1/x.pdf"}}, &apiErr)
+	// Keys under the inspection's prefix that were never uploaded, or uploaded and not
+	// recorded (no size or SHA-256 among the audited steps), are refused, naming the entry.
+	var unrecorded presignedPut
+	e.must(t, 200, enterprise, "POST", path+"/proof-uploads", map[string]any{"name": "unrecorded.pdf", "size": len(doc)}, &unrecorded)
+	if code, body := unrecorded.put(t, doc); code != 200 {
+		t.Fatalf("PUT proof: %d %s", code, body)
+	}
+	prefix := fmt.Sprintf("selfcheck/%s/%d/", entUSCC, in.ID)
+	for i, k := range []string{prefix + "never-uploaded.pdf", unrecorded.Key} {
+		apiErr = apiError{}
+		keys := []string{up.Key, k}
+		e.must(t, 400, enterprise, "POST", path+"/report", map[string]any{"version": in.Version, "text": "fixed", "proof_keys": keys}, &apiErr)
+		if apiErr.Error.Field != "proof_keys[1]" || !strings.Contains(apiErr.Error.Message, "not recorded") {
+			t.Errorf("case %d: unrecorded proof %s: %+v", i, k, apiErr.Error)
+		}
+	}
 	e.must(t, 200, enterprise, "POST", path+"/report", map[string]any{"version": in.Version, "text": "the valve was replaced", "proof_keys": []string{up.Key}}, &in)
 	e.must(t, 200, enterprise, "GET", path, nil, nil)
 	e.must(t, 200, inspector, "POST", path+"/review", map[string]any{"version": in.Version, "outcome": "site_visit", "notes": "readings still high"}, &in)

@@ -153,7 +153,18 @@ func (s *Server) recordProof(ctx context.Context, p *proofRequest, size int64, s
 
 // findProofRecord returns the record of the proof p, nil when it has none.
 func (s *Server) findProofRecord(ctx context.Context, p *proofRequest) (*verify.ProofUpload, error) {
-	subject := fmt.Sprintf("inspection/%d", p.in.ID)
+	recs, err := s.proofRecords(ctx, p.in.ID, p.store.ProofsBucket())
+	if err != nil {
+		return nil, err
+	}
+	return recs[p.key], nil
+}
+
+// proofRecords returns the proofs recorded for inspection id in bucket (its audited
+// verify.ActionProofUpload steps), by key.
+func (s *Server) proofRecords(ctx context.Context, id int64, bucket string) (map[string]*verify.ProofUpload, error) {
+	subject := fmt.Sprintf("inspection/%d", id)
+	recs := make(map[string]*verify.ProofUpload)
 	for offset := 0; ; offset += 1000 {
 		es, total, err := s.Enforce.FindAudit(ctx, subject, offset, 1000)
 		if err != nil {
@@ -167,14 +178,38 @@ func (s *Server) findProofRecord(ctx context.Context, p *proofRequest) (*verify.
 			if err := json.Unmarshal([]byte(e.Detail), &rec); err != nil {
 				return nil, fmt.Errorf("httpapi: audit entry %d: %w", e.Seq, err)
 			}
-			if rec.Key == p.key && rec.Bucket == p.store.ProofsBucket() {
-				return &rec, nil
+			if rec.Bucket == bucket {
+				recs[rec.Key] = &rec
 			}
 		}
 		if len(es) == 0 || offset+len(es) >= total {
-			return nil, nil
+			return recs, nil
 		}
 	}
+}
+
+// checkReportProofs refuses a report's proof key that is not a proof recorded for
+// inspection in, naming the entry.
+func (s *Server) checkReportProofs(ctx context.Context, in *enforce.Inspection, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	st, err := s.proofStore()
+	if err != nil {
+		return err
+	}
+	recs, err := s.proofRecords(ctx, in.ID, st.ProofsBucket())
+	if err != nil {
+		return err
+	}
+	for i, k := range keys {
+		if recs[k] == nil {
+			return offsite.Invalid(fmt.Sprintf("proof_keys[%d]", i),
+				"%q is not recorded as a proof of inspection %d: upload it (proof-uploads), then record it (POST /api/v1/inspections/%d/proofs/{name}) before citing it",
+				k, in.ID, in.ID)
+		}
+	}
+	return nil
 }
 
 func (s *Server) handleProofUpload(w http.ResponseWriter, r *http.Request) {

@@ -131,8 +131,10 @@ func TestSecurityBoundsText(t *testing.T) {
 		{"GBK bytes in a parcel id", "POST", "/api/v1/parcels", "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"properties\":{\"parcel_id\":\"\xb5\xd8\xbf\xe9\"},\"geometry\":" + square + "}]}", "body", "not UTF-8"},
 		{"GBK CSV import", "POST", "/api/v1/enterprises/import", "uscc,name,industry,permit_no,key_discharger,address,zone,lon,lat,complaint_channel\n" +
 			otherUSCC + ",\xbb\xaf\xb9\xa4,chemical,,false,,,120.1,30.2,\n", "body", "CSV UTF-8"},
-		// enforce.go decodes this body itself: the database's refusal is translated instead.
-		{"NUL reaching the database", "POST", "/api/v1/enterprises", string(entJSON), "", "NUL"},
+		// enforce.go decodes these bodies itself, through the same checks.
+		{"NUL in an enterprise's name", "POST", "/api/v1/enterprises", string(entJSON), "name", "NUL"},
+		{"NUL in a warning's message", "POST", "/api/v1/warnings", `{"uscc":"` + otherUSCC + `","source":"monitoring","ref":"r","message":"a\u0000b"}`, "message", "NUL"},
+		{"NUL in a draw's inspectors", "POST", "/api/v1/draws", `{"inspectors":[{"id":"a"},{"id":"b\u0000"}]}`, "inspectors[1].id", "NUL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := e.try(t, admin, tc.method, tc.path, tc.body)

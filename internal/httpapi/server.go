@@ -212,31 +212,37 @@ func (s *Server) registerSystemRoutes(mux *http.ServeMux) {
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	// The route is public: it says which dependency is down, never why (errors name
-	// internal addresses); the reason goes to the log.
+	HealthHandler(s.Logger, s.Checks)(w, r)
+}
+
+// HealthHandler answers a public /healthz: 200 with every check ok, 503 naming the checks
+// that failed. It says which dependency is down, never why (errors name internal
+// addresses); the reason goes to logger.
+func HealthHandler(logger *slog.Logger, checks []Check) http.HandlerFunc {
 	type result struct {
 		Name string `json:"name"`
 		OK   bool   `json:"ok"`
 	}
-	out := struct {
-		Status string   `json:"status"`
-		Checks []result `json:"checks"`
-	}{Status: "ok"}
-	code := http.StatusOK
-	for _, c := range s.Checks {
-		start := time.Now()
-		err := c.Ping(ctx)
-		res := result{Name: c.Name, OK: err == nil}
-		if err != nil {
-			out.Status = "unavailable"
-			code = http.StatusServiceUnavailable
-			s.Logger.WarnContext(ctx, "health check failed", "check", c.Name, "err", err, "ms", time.Since(start).Milliseconds())
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		out := struct {
+			Status string   `json:"status"`
+			Checks []result `json:"checks"`
+		}{Status: "ok"}
+		code := http.StatusOK
+		for _, c := range checks {
+			start := time.Now()
+			err := c.Ping(ctx)
+			if err != nil {
+				out.Status = "unavailable"
+				code = http.StatusServiceUnavailable
+				logger.WarnContext(ctx, "health check failed", "check", c.Name, "err", err, "ms", time.Since(start).Milliseconds())
+			}
+			out.Checks = append(out.Checks, result{Name: c.Name, OK: err == nil})
 		}
-		out.Checks = append(out.Checks, res)
+		writeJSON(w, code, out)
 	}
-	writeJSON(w, code, out)
 }
 
 // errorBody is the JSON body of every error response.
@@ -320,7 +326,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // over the size limit. Errors name the field where the decoder knows it.
 func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
-	dec := json.NewDecoder(r.Body)
+	return decodeStrict(r.Body, v)
+}
+
+// decodeStrict decodes one JSON value from body into v, refusing unknown fields, trailing
+// data and strings holding NUL (naming the field): every JSON body goes through it.
+func decodeStrict(body io.Reader, v any) error {
+	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)

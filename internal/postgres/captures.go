@@ -29,14 +29,15 @@ var (
 func NewCaptureService(db *DB) *CaptureService { return &CaptureService{db: db} }
 
 const captureColumns = `id, kind, acquired_at, sensor, bucket, key, status, error, crs, width, height, bands,
-	checksum, size_bytes, ST_AsEWKB(footprint), cog_key, band_stats, ingested_at, failure, created_at, updated_at`
+	checksum, size_bytes, ST_AsEWKB(footprint), cog_key, band_stats, ingested_at, failure, band_scales, warnings,
+	created_at, updated_at`
 
 func scanCapture(row pgx.Row) (*offsite.Capture, error) {
 	c := &offsite.Capture{}
 	var fp []byte // NULL until ingest
 	err := row.Scan(&c.ID, &c.Kind, &c.AcquiredAt, &c.Sensor, &c.Bucket, &c.Key, &c.Status, &c.Error,
 		&c.CRS, &c.Width, &c.Height, &c.Bands, &c.Checksum, &c.SizeBytes, &fp, &c.COGKey, &c.BandStats,
-		&c.IngestedAt, &c.Failure, &c.CreatedAt, &c.UpdatedAt)
+		&c.IngestedAt, &c.Failure, &c.BandScales, &c.Warnings, &c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -53,9 +54,9 @@ func scanCapture(row pgx.Row) (*offsite.Capture, error) {
 func (s *CaptureService) CreateCapture(ctx context.Context, c *offsite.Capture) (err error) {
 	defer derrors.Wrap(&err, "CreateCapture(%s/%s)", c.Bucket, c.Key)
 	row := s.db.Pool.QueryRow(ctx, `
-		INSERT INTO captures (kind, acquired_at, sensor, bucket, key)
-		VALUES ($1, $2, $3, $4, $5)
-		RETURNING `+captureColumns, c.Kind, c.AcquiredAt, c.Sensor, c.Bucket, c.Key)
+		INSERT INTO captures (kind, acquired_at, sensor, bucket, key, band_scales)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		RETURNING `+captureColumns, c.Kind, c.AcquiredAt, c.Sensor, c.Bucket, c.Key, c.BandScales)
 	got, err := scanCapture(row)
 	if err != nil {
 		return formatError(err)
@@ -115,6 +116,9 @@ func (s *CaptureService) UpdateCapture(ctx context.Context, id int64, upd offsit
 	}
 	if upd.BandStats != nil {
 		add("band_stats", upd.BandStats)
+	}
+	if upd.Warnings != nil {
+		add("warnings", upd.Warnings)
 	}
 	if upd.Ingested {
 		sets = append(sets, "ingested_at = now()")

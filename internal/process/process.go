@@ -102,10 +102,27 @@ type File struct {
 	// Calibration is what the capture's sidecar (STAC raster:bands) says of the file's bands,
 	// band k at k-1; entries with an empty Source say nothing.
 	Calibration []raster.Calibration
+	// Warnings are GDAL's warnings on the file's source recorded earlier (the service's
+	// ingest, which read the source that Source may have been converted from); the run keeps
+	// them among its own.
+	Warnings []string
 }
 
 // CalibrationSTAC is the Source of a calibration taken from a STAC sidecar's raster:bands.
 const CalibrationSTAC = "stac raster:bands"
+
+// SidecarCalibration is File.Calibration from a STAC sidecar's raster:bands of the file.
+func SidecarCalibration(bands []offsite.BandScale) []raster.Calibration {
+	var out []raster.Calibration
+	for _, b := range bands {
+		var cal raster.Calibration
+		if b.Set {
+			cal = raster.Calibration{Scale: b.Scale, Offset: b.Offset, Source: CalibrationSTAC}
+		}
+		out = append(out, cal)
+	}
+	return out
+}
 
 // Capture is a raster capture: one multiband file, or one file per band (or a few), read
 // onto one grid.
@@ -582,6 +599,11 @@ func (r *run) rasterWindow(ctx context.Context, group []geo.Feature, opts raster
 		if firstBands {
 			r.bands = append(r.bands, uses...)
 		}
+		for _, f := range c.Files {
+			for _, w := range f.Warnings {
+				r.warn(date + ": GDAL at ingest of " + f.Name + ": " + w)
+			}
+		}
 		for _, w := range x.Warnings {
 			r.warn(date + ": GDAL: " + w)
 		}
@@ -882,8 +904,41 @@ func (r *run) provenance(id, parcel string, wgs orb.Geometry, f detect.Finding) 
 	return item
 }
 
+// runProvenance adds to each finding's and candidate's provenance what the whole run went
+// on with, known once every window is done: how each band became reflectance, the detectors
+// skipped or run with fewer bands, the warnings, and the share of the parcel the mask left
+// out.
+func (r *run) runProvenance() {
+	for _, fs := range [][]Finding{r.res.Findings, r.res.Candidates} {
+		for _, f := range fs {
+			if f.Provenance == nil {
+				continue
+			}
+			props := f.Provenance.Properties
+			props["offsite:warnings"] = nonNil(r.warnings)
+			if r.in.Track != nil {
+				continue
+			}
+			props["offsite:bands"] = nonNil(r.bands)
+			props["offsite:degraded"] = nonNil(r.degraded)
+			if pr := r.parcelResults[f.ParcelID]; pr != nil {
+				props["offsite:masked_share"] = pr.MaskedShare
+			}
+		}
+	}
+}
+
+// nonNil is s, or an empty slice for nil, so that provenance says "none" as [].
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
 // store writes the clips, quick-looks, finding files, findings.geojson and the manifest.
 func (r *run) store(ctx context.Context) error {
+	r.runProvenance()
 	fs := r.res.Findings
 	sortFindings(fs)
 	sortFindings(r.res.Candidates)

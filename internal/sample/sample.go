@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,8 @@ type Scene struct {
 	// Values, when set, gives the UInt16 value of band b (1-based) at (row, col) instead of
 	// Value.
 	Values func(b, row, col int) uint16
+	// Metadata are dataset metadata items written into the file (gdal_translate -mo).
+	Metadata map[string]string
 }
 
 // Value is the UInt16 value of band b (1-based) at (row, col): smooth land cover with texture
@@ -82,9 +85,18 @@ func (s Scene) Write(dir, name string) (string, error) {
 	out := filepath.Join(dir, name)
 	x1 := s.X0 + s.Pixel*float64(s.Width)
 	y1 := s.Y0 - s.Pixel*float64(s.Height)
-	cmd := exec.Command("gdal_translate", "-q", "-of", "GTiff", "-co", "TILED=YES", "-co", "COMPRESS=DEFLATE",
-		"-a_srs", "EPSG:"+strconv.Itoa(s.EPSG), "-a_ullr", ftoa(s.X0), ftoa(s.Y0), ftoa(x1), ftoa(y1),
-		"-a_nodata", "0", raw, out)
+	args := []string{"-q", "-of", "GTiff", "-co", "TILED=YES", "-co", "COMPRESS=DEFLATE",
+		"-a_srs", "EPSG:" + strconv.Itoa(s.EPSG), "-a_ullr", ftoa(s.X0), ftoa(s.Y0), ftoa(x1), ftoa(y1),
+		"-a_nodata", "0"}
+	keys := make([]string, 0, len(s.Metadata))
+	for k := range s.Metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		args = append(args, "-mo", k+"="+s.Metadata[k])
+	}
+	cmd := exec.Command("gdal_translate", append(args, raw, out)...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("sample: gdal_translate %s: %v: %s", out, err, b)
 	}
@@ -164,10 +176,27 @@ type Rect struct{ R0, C0, R1, C1 int }
 
 func (r Rect) has(row, col int) bool { return row >= r.R0 && row < r.R1 && col >= r.C0 && col < r.C1 }
 
-// Sentinel2 returns a 10 m Sentinel-2 L2A-like scene of vegetation with texture (digital
-// numbers as reflectance × 10000 + 1000, SCL all vegetation). A later date (after) differs
-// by a gain and offset, as two dates do, and has a bright new roof on each of roofs.
+// Sentinel2 returns a 10 m Sentinel-2 L2A-like scene of vegetation with texture, as
+// processing baseline 04.00 and later store it: digital numbers as reflectance × 10000 +
+// 1000, which its BOA_ADD_OFFSET (-1000) and BOA_QUANTIFICATION_VALUE (10000) metadata say;
+// SCL all vegetation. A later date (after) differs by a gain and offset, as two dates do,
+// and has a bright new roof on each of roofs.
 func Sentinel2(epsg int, x0, y0 float64, width, height int, after bool, roofs []Rect) Scene {
+	s := Sentinel2NoOffset(epsg, x0, y0, width, height, after, roofs)
+	values := s.Values
+	s.Values = func(b, r, c int) uint16 {
+		if b == len(Sentinel2Bands) {
+			return values(b, r, c)
+		}
+		return values(b, r, c) + 1000
+	}
+	s.Metadata = map[string]string{"BOA_ADD_OFFSET": "-1000", "BOA_QUANTIFICATION_VALUE": "10000"}
+	return s
+}
+
+// Sentinel2NoOffset is Sentinel2 as processing baselines before 04.00 (and most reprocessed
+// archives) store it: reflectance × 10000, without offset or metadata saying so.
+func Sentinel2NoOffset(epsg int, x0, y0 float64, width, height int, after bool, roofs []Rect) Scene {
 	veg := []float64{0.04, 0.07, 0.05, 0.35, 0.36, 0.20, 0.10}
 	roof := []float64{0.25, 0.27, 0.30, 0.32, 0.33, 0.38, 0.34}
 	return Scene{EPSG: epsg, X0: x0, Y0: y0, Pixel: 10, Width: width, Height: height,
@@ -186,7 +215,7 @@ func Sentinel2(epsg int, x0, y0 float64, width, height int, after bool, roofs []
 					}
 				}
 			}
-			return uint16((v + 0.1) / 0.0001)
+			return uint16(math.Round(v / 0.0001))
 		}}
 }
 

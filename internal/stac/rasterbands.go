@@ -8,15 +8,13 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/offsite/offsite"
 )
 
-// BandScale is what a STAC raster:bands entry says of one band of an asset: its values
-// become physical values as value × Scale + Offset (STAC raster extension; Scale 1 and
-// Offset 0 when absent). Set is false when the entry gives neither.
-type BandScale struct {
-	Scale, Offset float64
-	Set           bool
-}
+// BandScale is what a STAC raster:bands entry says of one band of an asset (STAC raster
+// extension; Scale 1 and Offset 0 when absent).
+type BandScale = offsite.BandScale
 
 // RasterBands reads the raster:bands of a STAC Item's assets, keyed by the file name the
 // asset's href ends in ("B04.tif" for ".../B04.tif"), one BandScale per band of the file, in

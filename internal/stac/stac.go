@@ -18,6 +18,9 @@ type Capture struct {
 	AcquiredAt time.Time
 	Sensor     string
 	Key        string // the capture's object key in the same bucket
+	// Bands are the raster:bands scale and offset of the capture's asset, band k at k-1; nil
+	// when the asset has no raster:bands.
+	Bands []BandScale
 }
 
 type item struct {
@@ -76,6 +79,11 @@ func Parse(data []byte, bucket, sidecarKey string, reserved []string) (*Capture,
 	if c.Key, err = resolve(href, bucket, sidecarKey, reserved); err != nil {
 		return nil, fmt.Errorf("stac: %s: asset href %q: %v", sidecarKey, href, err)
 	}
+	scales, err := RasterBands(data)
+	if err != nil {
+		return nil, fmt.Errorf("%v (in %s)", err, sidecarKey)
+	}
+	c.Bands = scales[path.Base(strings.SplitN(href, "?", 2)[0])]
 	return c, nil
 }
 

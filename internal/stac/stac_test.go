@@ -13,12 +13,14 @@ func TestParse(t *testing.T) {
 	s2 := `{"type":"Feature","stac_version":"1.0.0","id":"S2A_29RKH_20200219","collection":"sentinel-2-l2a",
 		"properties":{"datetime":"2020-02-19T11:24:09Z","platform":"sentinel-2a","instruments":["msi"]},
 		"assets":{"visual":{"href":"./TCI.tif","type":"image/tiff; application=geotiff","roles":["visual"]},
-		          "scene":{"href":"scene.tif","type":"image/tiff; application=geotiff; profile=cloud-optimized","roles":["data"]}}}`
+		          "scene":{"href":"scene.tif","type":"image/tiff; application=geotiff; profile=cloud-optimized","roles":["data"],
+		                   "raster:bands":[{"scale":0.0001,"offset":0},{"scale":0.0001},{}]}}}`
 	got, err := Parse([]byte(s2), "caps", "s2/2020/item.json", reserved)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Capture{Kind: "sentinel2", AcquiredAt: time.Date(2020, 2, 19, 11, 24, 9, 0, time.UTC), Sensor: "sentinel-2a msi", Key: "s2/2020/scene.tif"}
+	want := &Capture{Kind: "sentinel2", AcquiredAt: time.Date(2020, 2, 19, 11, 24, 9, 0, time.UTC), Sensor: "sentinel-2a msi", Key: "s2/2020/scene.tif",
+		Bands: []BandScale{{Scale: 0.0001, Offset: 0, Set: true}, {Scale: 0.0001, Set: true}, {Scale: 1}}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("sentinel-2 item (-want +got):\n%s", diff)
 	}

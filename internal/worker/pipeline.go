@@ -103,9 +103,12 @@ func (h *PipelineHandler) run(ctx context.Context, p tasks.PipelineRunPayload, p
 	}
 	in := process.Inputs{Pipeline: pipe, Parcels: feats, Env: h.Raster}
 	capture := func(c *offsite.Capture) *process.Capture {
+		// The sidecar's raster:bands, recorded at registration, say how the bands become
+		// reflectance, as they do for `worker process`.
 		return &process.Capture{AcquiredAt: c.AcquiredAt, Files: []process.File{{
 			Name: c.Bucket + "/" + c.Key, Href: "s3://" + c.Bucket + "/" + c.Key, CaptureID: c.ID,
 			Source: raster.S3Source(c.Bucket, c.COGKey), SHA256: c.Checksum, Size: c.SizeBytes,
+			Calibration: process.SidecarCalibration(c.BandScales), Warnings: c.Warnings,
 		}}}
 	}
 	if len(caps) == 2 {
@@ -254,8 +257,10 @@ func (h *PipelineHandler) record(ctx context.Context, p tasks.PipelineRunPayload
 			warned++
 		}
 	}
+	m := res.Manifest
 	h.Logger.InfoContext(ctx, "pipeline run", "pipeline", pipe.Name, "captures", p.CaptureIDs(),
-		"parcels", len(parcels), "findings", len(findings), "warnings", warned)
+		"parcels", len(parcels), "findings", len(findings), "candidates", len(res.Candidates), "warnings", warned,
+		"degraded", m.Degraded, "run_warnings", m.Warnings)
 	return len(findings), nil
 }
 

@@ -409,7 +409,7 @@ func (h *ClipHandler) ingest(ctx context.Context, c *offsite.Capture) (*offsite.
 	return h.Captures.UpdateCapture(ctx, c.ID, offsite.CaptureUpdate{
 		CRS: &info.CRS, Width: &info.Width, Height: &info.Height, Bands: &info.Bands,
 		Checksum: &res.SHA256, SizeBytes: &res.Size, COGKey: &cogKey, BandStats: stats,
-		Footprint: res.Footprint, Ingested: true,
+		Warnings: append([]string{}, res.Warnings...), Footprint: res.Footprint, Ingested: true,
 	})
 }
 
@@ -566,7 +566,8 @@ func (h *SweepHandler) registerSidecars(ctx context.Context, run *offsite.Nightl
 		} else if err != nil {
 			return err
 		}
-		c := &offsite.Capture{Kind: spec.Kind, AcquiredAt: spec.AcquiredAt, Sensor: spec.Sensor, Bucket: h.CapturesBucket, Key: spec.Key}
+		c := &offsite.Capture{Kind: spec.Kind, AcquiredAt: spec.AcquiredAt, Sensor: spec.Sensor, Bucket: h.CapturesBucket, Key: spec.Key,
+			BandScales: spec.Bands}
 		if err := h.Captures.CreateCapture(ctx, c); errors.Is(err, offsite.ErrConflict) {
 			continue // registered before: through the API or an earlier run
 		} else if err != nil {
