@@ -18,7 +18,6 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/cmd/internal/cmdconfig"
-	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/postgres"
@@ -106,9 +105,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if cfg.TokensFile == "" {
 		m.Logger.Warn("no API tokens configured: only public routes answer", "variable", cmdconfig.EnvTokensFile)
 	}
-	province, err := loadProvince(cfg.ProvinceConfig)
+	province, err := cfg.Province()
 	if err != nil {
-		return fmt.Errorf("%s: %w", cmdconfig.EnvProvinceConfig, err)
+		return err
 	}
 	if !webui.Built() {
 		m.Logger.Warn("the web interface was not built into this binary: /ui/ says so; build with make build")
@@ -194,19 +193,6 @@ func loadTokens(path string) (*httpapi.Tokens, error) {
 	}
 	defer f.Close()
 	return httpapi.ReadTokens(f)
-}
-
-// loadProvince reads the province's enforcement configuration; "" means the defaults.
-func loadProvince(path string) (enforce.Config, error) {
-	if path == "" {
-		return enforce.DefaultConfig(), nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return enforce.Config{}, err
-	}
-	defer f.Close()
-	return enforce.ReadConfig(f)
 }
 
 // Close releases the connections.

@@ -68,6 +68,10 @@ func (m *Main) Run(ctx context.Context) error {
 	insp := asynq.NewInspector(redis)
 	defer insp.Close()
 	met.Registry.MustRegister(metrics.NewQueueCollector(insp))
+	province, err := cfg.Province()
+	if err != nil {
+		return err
+	}
 	captures := postgres.NewCaptureService(db)
 	enf := postgres.NewEnforceService(db, audit)
 	pipes, err := pipelines.Builtin()
@@ -99,6 +103,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Surveys:        postgres.NewSurveyService(db),
 		ListExpirer:    enf,
 		Warnings:       enf,
+		WarningLevel:   province.Level,
 		Audit:          enf,
 		Findings:       postgres.NewFindingService(db),
 		Pipelines:      pipes,

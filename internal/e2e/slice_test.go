@@ -23,6 +23,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/raster"
@@ -83,7 +84,7 @@ func startSystem(t *testing.T) *system {
 	deps := &worker.Deps{
 		Parcels: parcels, Captures: captures, Clips: captures, Store: store, Queue: client,
 		Nightly: nightly, Surveys: surveys, ListExpirer: enf,
-		Warnings: enf, Audit: enf, Findings: postgres.NewFindingService(db),
+		Warnings: enf, WarningLevel: enforce.LevelCounty, Audit: enf, Findings: postgres.NewFindingService(db),
 		Pipelines: pipes, EvidenceBucket: s3cfg.EvidenceBucket,
 		Raster: raster.Env{
 			S3:             raster.S3Config{Endpoint: s3cfg.Endpoint, AccessKey: s3cfg.AccessKey, SecretKey: s3cfg.SecretKey, Region: s3cfg.Region},

@@ -1,6 +1,7 @@
 package enforce
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,8 +38,20 @@ const (
 	ModeSite    = "site"
 )
 
-// Enforcement levels, for linking repeated inspections of one matter (二.5).
-var Levels = []string{"county", "city", "province", "national"}
+// Level is the level of the enforcement body that opens an inspection, for recognising
+// inspections of one matter by another level instead of repeating them (二.5).
+type Level string
+
+// Enforcement levels.
+const (
+	LevelCounty   Level = "county"
+	LevelCity     Level = "city"
+	LevelProvince Level = "province"
+	LevelNational Level = "national"
+)
+
+// Levels lists every enforcement level.
+var Levels = []Level{LevelCounty, LevelCity, LevelProvince, LevelNational}
 
 // Warning sources.
 const (
@@ -110,7 +123,7 @@ type SiteVisit struct {
 type Inspection struct {
 	ID     int64  `json:"id"`
 	USCC   string `json:"uscc"`
-	Level  string `json:"level"`
+	Level  Level  `json:"level"`
 	Matter string `json:"matter"` // what is inspected, e.g. the warning's ref
 	Status string `json:"status"`
 	// Listed records whether the enterprise was on the list when the inspection opened.
@@ -138,13 +151,11 @@ func inspStateError(action, status string, allowed ...string) error {
 }
 
 // CheckLevel checks an enforcement level.
-func CheckLevel(level string) error {
-	for _, l := range Levels {
-		if l == level {
-			return nil
-		}
+func CheckLevel(level Level) error {
+	if slices.Contains(Levels, level) {
+		return nil
 	}
-	return offsite.Invalid("level", "must be one of %s, got %q", strings.Join(Levels, ", "), level)
+	return offsite.Invalid("level", "must be one of county, city, province, national, got %q", level)
 }
 
 // RequestSelfCheck asks the enterprise to check itself and report by deadline.

@@ -154,7 +154,7 @@ type Service interface {
 
 	// OpenWarning records a warning: it joins the enterprise's open inspection, or is linked
 	// to another level's closed inspection of the same matter, or opens an inspection.
-	OpenWarning(ctx context.Context, a Actor, uscc, level string, w *Warning) (in *Inspection, outcome string, err error)
+	OpenWarning(ctx context.Context, a Actor, uscc string, level Level, w *Warning) (in *Inspection, outcome string, err error)
 	UpdateInspection(ctx context.Context, a Actor, id int64, version int, action string, fn func(in *Inspection, ent *Enterprise) (detail any, err error)) (*Inspection, error)
 	FindInspectionByID(ctx context.Context, id int64) (*Inspection, error)
 	FindInspections(ctx context.Context, f InspectionFilter) ([]*Inspection, int, error)

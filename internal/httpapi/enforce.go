@@ -1222,15 +1222,16 @@ func (s *Server) handleListExport(w http.ResponseWriter, r *http.Request) {
 // ---------------------------------------------------------------- inspections
 
 type warningRequest struct {
-	USCC     string `json:"uscc"`
-	Level    string `json:"level"`
-	Source   string `json:"source"`
-	Ref      string `json:"ref"`
-	Severity string `json:"severity"`
-	Message  string `json:"message"`
+	USCC     string        `json:"uscc"`
+	Level    enforce.Level `json:"level"`
+	Source   string        `json:"source"`
+	Ref      string        `json:"ref"`
+	Severity string        `json:"severity"`
+	Message  string        `json:"message"`
 }
 
-func decodeWarning(body []byte) (*warningRequest, *enforce.Warning, error) {
+// decodeWarning decodes a warning; its level defaults to level, the configured one.
+func decodeWarning(body []byte, level enforce.Level) (*warningRequest, *enforce.Warning, error) {
 	var in warningRequest
 	if err := strictUnmarshal(body, &in); err != nil {
 		return nil, nil, err
@@ -1239,7 +1240,7 @@ func decodeWarning(body []byte) (*warningRequest, *enforce.Warning, error) {
 		return nil, nil, offsite.Invalid("uscc", "is required (for a finding it is taken from the finding's parcel)")
 	}
 	if in.Level == "" {
-		in.Level = "city"
+		in.Level = level
 	}
 	if err := enforce.CheckLevel(in.Level); err != nil {
 		return nil, nil, err
@@ -1254,7 +1255,7 @@ func (s *Server) handleWarningCreate(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	in, warn, err := decodeWarning(body)
+	in, warn, err := decodeWarning(body, s.EnforceConfig.Level)
 	if err != nil {
 		s.Error(w, r, err)
 		return

@@ -114,8 +114,11 @@ func sameMatter(ctx context.Context, tx pgx.Tx, in *enforce.Inspection, w *enfor
 //
 // A warning from a finding names the finding in w.Ref; uscc may then be "", and is taken from
 // the finding's parcel. A finding on another enterprise's parcel is refused.
-func (s *EnforceService) OpenWarning(ctx context.Context, a enforce.Actor, uscc, level string, w *enforce.Warning) (_ *enforce.Inspection, outcome string, err error) {
+func (s *EnforceService) OpenWarning(ctx context.Context, a enforce.Actor, uscc string, level enforce.Level, w *enforce.Warning) (_ *enforce.Inspection, outcome string, err error) {
 	defer derrors.Wrap(&err, "OpenWarning(%q)", uscc)
+	if err := enforce.CheckLevel(level); err != nil {
+		return nil, "", err
+	}
 	var out *enforce.Inspection
 	if w.Source == enforce.WarningFinding {
 		var owner string
@@ -185,7 +188,7 @@ func (s *EnforceService) OpenWarning(ctx context.Context, a enforce.Actor, uscc,
 			return err
 		}
 		var prevID int64
-		var prevLevel string
+		var prevLevel enforce.Level
 		err = tx.QueryRow(ctx, `SELECT id, level FROM inspections WHERE uscc = $1 AND matter = $2 AND level <> $3
 			AND status = 'closed' AND linked_to IS NULL ORDER BY id DESC LIMIT 1`, uscc, w.Ref, level).Scan(&prevID, &prevLevel)
 		if err != nil && err != pgx.ErrNoRows {

@@ -68,6 +68,9 @@ type Deps struct {
 	// Warnings, when set, opens an off-site inspection for each finding of high or medium
 	// severity on a parcel of an enterprise.
 	Warnings WarningOpener
+	// WarningLevel is the level of the enforcement body the pipeline's warnings are opened for
+	// (the province configuration's level); "" means enforce.DefaultConfig().Level.
+	WarningLevel enforce.Level
 	// Audit, when set, checkpoints the audit chain's head on the nightly schedule.
 	Audit AuditCheckpointer
 	// Metrics, when set, counts tasks and raster reads.
