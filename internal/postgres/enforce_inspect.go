@@ -79,12 +79,20 @@ func addWarning(ctx context.Context, tx pgx.Tx, in *enforce.Inspection, w *enfor
 	return nil
 }
 
-// sameMatter finds the warning of the open inspection that w, a warning from a finding,
-// repeats: known says w's finding is already recorded there (a re-delivered task: nothing to
-// do); otherwise i >= 0 is a warning of a finding on the same parcel, of the same kind and
-// class, overlapping it, from other captures; -1 when there is none.
-func sameMatter(ctx context.Context, tx pgx.Tx, in *enforce.Inspection, w *enforce.Warning) (i int, known bool, err error) {
+// sameMatter finds the warning of inspection in that w repeats: known says w is already
+// recorded there (a re-delivered task: nothing to do); otherwise i >= 0 is a warning of a
+// finding on the same parcel, of the same kind and class, overlapping it, from other
+// captures; -1 when there is none. Only warnings from findings are matched, unless anySource,
+// when a warning of the same source and ref is known too.
+func sameMatter(ctx context.Context, tx pgx.Tx, in *enforce.Inspection, w *enforce.Warning, anySource bool) (i int, known bool, err error) {
 	if w.Source != enforce.WarningFinding {
+		if anySource {
+			for i, prev := range in.Warnings {
+				if prev.Source == w.Source && prev.Ref == w.Ref {
+					return i, true, nil
+				}
+			}
+		}
 		return -1, false, nil
 	}
 	for i, prev := range in.Warnings {
@@ -106,6 +114,32 @@ func sameMatter(ctx context.Context, tx pgx.Tx, in *enforce.Inspection, w *enfor
 		}
 	}
 	return -1, false, nil
+}
+
+// repeatWarning handles w when it repeats a warning of in (sameMatter): a known one changes
+// nothing; another finding of the same matter raises the earlier warning's confirmations. It
+// reports the outcome, or "" when w repeats nothing of in.
+func (s *EnforceService) repeatWarning(ctx context.Context, tx pgx.Tx, a enforce.Actor, in *enforce.Inspection, w *enforce.Warning, level enforce.Level, anySource bool, now time.Time) (string, error) {
+	i, known, err := sameMatter(ctx, tx, in, w, anySource)
+	switch {
+	case err != nil:
+		return "", err
+	case known:
+		*w = in.Warnings[i]
+		return enforce.WarningKnown, nil
+	case i < 0:
+		return "", nil
+	}
+	prev := &in.Warnings[i]
+	prev.Confirmations++
+	prev.SeenIn = append(prev.SeenIn, w.Ref)
+	prev.LastSeenAt = &now
+	in.UpdatedAt = now
+	if err := saveInspection(ctx, tx, in); err != nil {
+		return "", err
+	}
+	*w = *prev
+	return enforce.WarningConfirmed, s.appendAudit(ctx, tx, a, "inspection.warning_confirmed", inspectionSubject(in.ID), map[string]any{"warning": w, "level": level})
 }
 
 // OpenWarning records a warning on an enterprise (二.5, 三.8): it joins the open inspection;
@@ -156,24 +190,9 @@ func (s *EnforceService) OpenWarning(ctx context.Context, a enforce.Actor, uscc 
 		in, err := scanInspection(tx.QueryRow(ctx, "SELECT "+inspectionColumns+" FROM inspections WHERE uscc = $1 AND status <> 'closed' FOR UPDATE", uscc))
 		switch {
 		case err == nil:
-			if i, known, err := sameMatter(ctx, tx, in, w); err != nil {
+			if outcome, err = s.repeatWarning(ctx, tx, a, in, w, level, false, now); err != nil || outcome != "" {
+				out = in
 				return err
-			} else if known {
-				*w = in.Warnings[i]
-				out, outcome = in, enforce.WarningKnown
-				return nil
-			} else if i >= 0 {
-				prev := &in.Warnings[i]
-				prev.Confirmations++
-				prev.SeenIn = append(prev.SeenIn, w.Ref)
-				prev.LastSeenAt = &now
-				in.UpdatedAt = now
-				if err := saveInspection(ctx, tx, in); err != nil {
-					return err
-				}
-				*w = *prev
-				out, outcome = in, enforce.WarningConfirmed
-				return s.appendAudit(ctx, tx, a, "inspection.warning_confirmed", inspectionSubject(in.ID), map[string]any{"warning": w, "level": level})
 			}
 			if err := addWarning(ctx, tx, in, w); err != nil {
 				return err
@@ -186,6 +205,22 @@ func (s *EnforceService) OpenWarning(ctx context.Context, a enforce.Actor, uscc 
 			return s.appendAudit(ctx, tx, a, "inspection.warning_joined", inspectionSubject(in.ID), map[string]any{"warning": w, "level": level})
 		case err != pgx.ErrNoRows:
 			return err
+		}
+		// This level's closed inspections: a matter already inspected is not inspected again
+		// (二.5); the repeat is recorded on the earlier inspection.
+		rows, err := tx.Query(ctx, "SELECT "+inspectionColumns+" FROM inspections WHERE uscc = $1 AND level = $2 AND status = 'closed' ORDER BY id DESC FOR UPDATE", uscc, level)
+		if err != nil {
+			return err
+		}
+		closed, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*enforce.Inspection, error) { return scanInspection(r) })
+		if err != nil {
+			return err
+		}
+		for _, c := range closed {
+			if outcome, err = s.repeatWarning(ctx, tx, a, c, w, level, true, now); err != nil || outcome != "" {
+				out = c
+				return err
+			}
 		}
 		var prevID int64
 		var prevLevel enforce.Level

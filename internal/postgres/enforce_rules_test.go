@@ -56,3 +56,71 @@ func TestInspectionLevelIsAnAgencyLevel(t *testing.T) {
 		t.Errorf("OpenWarning at county: %+v %s %v", in, outcome, err)
 	}
 }
+
+// closeInspection closes the inspection without a disposition.
+func closeInspection(tb testing.TB, s *EnforceService, in *enforce.Inspection) *enforce.Inspection {
+	tb.Helper()
+	in, err := s.UpdateInspection(context.Background(), admin, in.ID, in.Version, "inspection.close", func(in *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
+		return nil, in.Close("no violation", nil, time.Now())
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return in
+}
+
+// TestClosedMatterNotReinspected: a warning of a matter this level has already inspected and
+// closed is recognised on that inspection, not opened again (二.5; issue 14, bug 2).
+func TestClosedMatterNotReinspected(t *testing.T) {
+	ctx := context.Background()
+	s := mustEnforce(t, MustOpen(t))
+	mustSite(t, s)
+	const fid, later = "20112233445566778899aabbccddeeff", "30112233445566778899aabbccddeeff"
+	MustFinding(t, s, fid, 1)
+	MustFinding(t, s, later, 2)
+	in, _, err := s.OpenWarning(ctx, admin, "", enforce.LevelCity, &enforce.Warning{Source: enforce.WarningFinding, Ref: fid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in = closeInspection(t, s, in)
+	mon, _, err := s.OpenWarning(ctx, admin, testUSCC, enforce.LevelCity, &enforce.Warning{Source: enforce.WarningMonitoring, Ref: "cems-9", Message: "COD high"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeInspection(t, s, mon)
+
+	for _, tc := range []struct {
+		name    string
+		w       enforce.Warning
+		outcome string
+		id      int64
+	}{
+		{"the same finding again (a re-run survey)", enforce.Warning{Source: enforce.WarningFinding, Ref: fid}, enforce.WarningKnown, in.ID},
+		{"a later finding of the same matter", enforce.Warning{Source: enforce.WarningFinding, Ref: later}, enforce.WarningConfirmed, in.ID},
+		{"the later finding once more", enforce.Warning{Source: enforce.WarningFinding, Ref: later}, enforce.WarningKnown, in.ID},
+		{"the same monitoring record again", enforce.Warning{Source: enforce.WarningMonitoring, Ref: "cems-9", Message: "COD high"}, enforce.WarningKnown, mon.ID},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := tc.w
+			got, outcome, err := s.OpenWarning(ctx, admin, testUSCC, enforce.LevelCity, &w)
+			if err != nil || outcome != tc.outcome || got.ID != tc.id || got.Status != enforce.InspClosed {
+				t.Errorf("OpenWarning: inspection %+v, %q, %v; want %q on closed inspection %d", got, outcome, err, tc.outcome, tc.id)
+			}
+		})
+	}
+	got, err := s.FindInspectionByID(ctx, in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := got.Warnings[0]; len(got.Warnings) != 1 || w.Confirmations != 1 || len(w.SeenIn) != 1 || w.SeenIn[0] != later {
+		t.Errorf("warnings of the closed inspection: %+v; want the first confirmed once by the later finding", got.Warnings)
+	}
+	if _, n, err := s.FindInspections(ctx, enforce.InspectionFilter{USCC: testUSCC}); err != nil || n != 2 {
+		t.Errorf("inspections: %d %v; want the two closed ones and no new one", n, err)
+	}
+	// Another level still links to this level's result (二.5), as before.
+	lk, outcome, err := s.OpenWarning(ctx, admin, testUSCC, enforce.LevelProvince, &enforce.Warning{Source: enforce.WarningFinding, Ref: fid})
+	if err != nil || outcome != enforce.WarningLinked || lk.LinkedTo == nil || *lk.LinkedTo != in.ID {
+		t.Errorf("another level: %+v %q %v; want linked to %d", lk, outcome, err, in.ID)
+	}
+}
