@@ -311,6 +311,15 @@ func (s *EnforceService) applyDisposition(ctx context.Context, tx pgx.Tx, a enfo
 			return err
 		}
 	}
+	if d.Bars() && !ent.Barred {
+		ent.Barred, ent.BarredReason = true, fmt.Sprintf("%s: inspection %d: %s", enforce.RemovalStrictDisposition, in.ID, d.Rule)
+		if err := saveEnterpriseFlags(ctx, tx, ent); err != nil {
+			return err
+		}
+		if err := s.appendAudit(ctx, tx, a, "enterprise.barred", enterpriseSubject(ent.USCC), map[string]any{"inspection": in.ID, "rule": d.Rule}); err != nil {
+			return err
+		}
+	}
 	if d.SpecialSupervision && !ent.SpecialSupervision {
 		ent.SpecialSupervision = true
 		if err := saveEnterpriseFlags(ctx, tx, ent); err != nil {

@@ -124,3 +124,46 @@ func TestClosedMatterNotReinspected(t *testing.T) {
 		t.Errorf("another level: %+v %q %v; want linked to %d", lk, outcome, err, in.ID)
 	}
 }
+
+// TestMaliciousStrictDispositionBars: a listed enterprise removed by a strict disposition for a
+// malicious violation may not be admitted again (二.4; issue 14, bug 3); one removed for an
+// unreported exceedance without malice may.
+func TestMaliciousStrictDispositionBars(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		v      enforce.Violation
+		barred bool
+	}{
+		{"malicious", enforce.Violation{Malicious: true}, true},
+		{"unreported exceedance", enforce.Violation{UnreportedExceedance: true}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := mustEnforce(t, MustOpen(t))
+			mustSite(t, s)
+			MustListed(t, s, testUSCC)
+			in, _, err := s.OpenWarning(ctx, admin, testUSCC, enforce.LevelCity, &enforce.Warning{Source: enforce.WarningMonitoring, Ref: "cems-1", Message: "COD high"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.UpdateInspection(ctx, admin, in.ID, in.Version, "inspection.close", func(in *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
+				d, err := enforce.Decide(in.Listed, tc.v, "boss", time.Now())
+				if err != nil {
+					return nil, err
+				}
+				return d, in.Close("violation found", d, time.Now())
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ent, err := s.FindEnterpriseByUSCC(ctx, testUSCC)
+			if err != nil || ent.ListStatus != enforce.ListRemoved || ent.Barred != tc.barred {
+				t.Fatalf("after the disposition: %+v %v; want removed, barred %v", ent, err, tc.barred)
+			}
+			_, err = s.ProposeListEntry(ctx, admin, enforce.DefaultConfig(), testUSCC, goodFacts(), time.Now())
+			if tc.barred != errors.Is(err, offsite.ErrConflict) || !tc.barred && err != nil {
+				t.Errorf("re-admission: %v; want refused %v", err, tc.barred)
+			}
+		})
+	}
+}
