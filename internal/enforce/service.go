@@ -13,7 +13,7 @@ import (
 // Actor is who performs an action, as recorded in the audit log.
 type Actor struct {
 	Name string
-	Role string
+	Role Role
 }
 
 // EnterpriseFilter selects enterprises. Zero fields do not filter.
@@ -21,8 +21,8 @@ type EnterpriseFilter struct {
 	IDs        []string // feature ids, for OGC items by id (findings)
 	Query      string   // substring of name or USCC prefix
 	Zone       string
-	Industry   string // prefix
-	ListStatus string // effective status of the current entry; "none" for never proposed
+	Industry   string     // prefix
+	ListStatus ListStatus // effective status of the current entry; "none" for never proposed
 	Bbox       *orb.Bound
 	// UpdatedFrom and UpdatedTo bound updated_at (OGC datetime); nil is open.
 	UpdatedFrom, UpdatedTo *time.Time
@@ -32,7 +32,7 @@ type EnterpriseFilter struct {
 // ListFilter selects list entries.
 type ListFilter struct {
 	USCC   string
-	Status string // effective status
+	Status ListStatus // effective status
 	Offset int
 	Limit  int
 }
@@ -40,7 +40,7 @@ type ListFilter struct {
 // InspectionFilter selects inspections.
 type InspectionFilter struct {
 	USCC   string
-	Status string
+	Status InspectionStatus
 	Offset int
 	Limit  int
 }
@@ -95,7 +95,7 @@ type Stats struct {
 	// and requests still unanswered past their deadline.
 	SelfCheck SelfCheckStats `json:"self_check"`
 	// ListStatus counts list entries by effective status.
-	ListStatus map[string]int `json:"list_status"`
+	ListStatus map[ListStatus]int `json:"list_status"`
 }
 
 // ZoneMonthCount is a count for one zone and month ("2026-03").
@@ -140,7 +140,7 @@ type Service interface {
 	ProposeListEntry(ctx context.Context, a Actor, cfg Config, uscc string, facts Facts, now time.Time) (*ListEntry, error)
 	// UpdateListEntry applies fn to the entry (and its enterprise, which fn may bar) under a
 	// row lock, if the entry's version is version.
-	UpdateListEntry(ctx context.Context, a Actor, id int64, version int, action string, fn func(e *ListEntry, ent *Enterprise) (detail any, err error)) (*ListEntry, error)
+	UpdateListEntry(ctx context.Context, a Actor, id int64, version int, action AuditAction, fn func(e *ListEntry, ent *Enterprise) (detail any, err error)) (*ListEntry, error)
 	FindListEntryByID(ctx context.Context, cfg Config, id int64) (*ListEntry, error)
 	FindListEntries(ctx context.Context, cfg Config, f ListFilter) ([]*ListEntry, int, error)
 	// ExpireListEntries marks listed entries past their validity as expired.
@@ -155,7 +155,7 @@ type Service interface {
 	// OpenWarning records a warning: it joins the enterprise's open inspection, or is linked
 	// to another level's closed inspection of the same matter, or opens an inspection.
 	OpenWarning(ctx context.Context, a Actor, uscc string, level Level, w *Warning) (in *Inspection, outcome string, err error)
-	UpdateInspection(ctx context.Context, a Actor, id int64, version int, action string, fn func(in *Inspection, ent *Enterprise) (detail any, err error)) (*Inspection, error)
+	UpdateInspection(ctx context.Context, a Actor, id int64, version int, action AuditAction, fn func(in *Inspection, ent *Enterprise) (detail any, err error)) (*Inspection, error)
 	FindInspectionByID(ctx context.Context, id int64) (*Inspection, error)
 	FindInspections(ctx context.Context, f InspectionFilter) ([]*Inspection, int, error)
 
@@ -172,7 +172,7 @@ type Service interface {
 	// PublicDisclosures returns the dispositions disclosed to the public (四.10), newest first.
 	PublicDisclosures(ctx context.Context, offset, limit int) ([]Disclosure, int, error)
 
-	Audit(ctx context.Context, a Actor, action, subject string, detail any) error
+	Audit(ctx context.Context, a Actor, action AuditAction, subject string, detail any) error
 	FindAudit(ctx context.Context, subject string, offset, limit int) ([]*AuditEntry, int, error)
 	// VerifyAudit recomputes the whole chain and checks it against its latest checkpoint.
 	VerifyAudit(ctx context.Context) (*AuditReport, error)

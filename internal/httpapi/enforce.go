@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,11 +24,11 @@ import (
 
 // Role sets of the enforcement routes.
 var (
-	rolesStaffWrite = []string{RoleAdmin, RoleAnalyst}
-	rolesDecide     = []string{RoleAdmin, RoleApprover}
-	rolesInspect    = []string{RoleAdmin, RoleInspector}
-	rolesSupervise  = []string{RoleAdmin, RoleApprover, RoleAnalyst}
-	rolesOwnRead    = []string{RoleAdmin, RoleAnalyst, RoleInspector, RoleApprover, RoleEnterprise}
+	rolesStaffWrite = []enforce.Role{RoleAdmin, RoleAnalyst}
+	rolesDecide     = []enforce.Role{RoleAdmin, RoleApprover}
+	rolesInspect    = []enforce.Role{RoleAdmin, RoleInspector}
+	rolesSupervise  = []enforce.Role{RoleAdmin, RoleApprover, RoleAnalyst}
+	rolesOwnRead    = []enforce.Role{RoleAdmin, RoleAnalyst, RoleInspector, RoleApprover, RoleEnterprise}
 )
 
 func obj(required []string, props map[string]any) map[string]any {
@@ -130,7 +131,7 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "export", "400": "bad format"},
 	}, s.handleListExport)
 	s.handle(mux, "POST", "/api/v1/positive-list/expire", operation{
-		Summary: "Mark listed entries past their validity as expired (also computed on every read)", Roles: []string{RoleAdmin},
+		Summary: "Mark listed entries past their validity as expired (also computed on every read)", Roles: []enforce.Role{RoleAdmin},
 		Responses: map[string]string{"200": "number expired"},
 	}, s.handleListExpire)
 	s.handle(mux, "GET", "/api/v1/positive-list/{id}", operation{
@@ -143,7 +144,7 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Roles:       rolesStaffWrite,
 		Request:     obj([]string{"version", "notice_start", "notice_end"}, map[string]any{"version": version, "notice_start": dateTime, "notice_end": dateTime}),
 		Responses:   map[string]string{"200": "on notice", "400": "invalid field", "404": "no such entry", "409": "wrong state or stale version"},
-	}, s.listAction("list.notice", func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
+	}, s.listAction(enforce.AuditListNotice, func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
 		now := s.Now()
 		start, err := parseTime("notice_start", in.NoticeStart)
 		if err != nil {
@@ -162,14 +163,14 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Summary: "Record an objection received during the notice", Roles: rolesStaffWrite,
 		Request:   obj([]string{"version", "text"}, map[string]any{"version": version, "text": str, "raised_by": str}),
 		Responses: map[string]string{"200": "recorded", "400": "invalid field", "404": "no such entry", "409": "not on notice or stale version"},
-	}, s.listAction("list.objection", func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
+	}, s.listAction(enforce.AuditListObjection, func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
 		return e.Object(in.Text, in.RaisedBy, s.Now())
 	}))
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/objections/{n}/resolve", operation{
 		Summary: "Resolve an objection: upheld (the entry is rejected) or dismissed", Roles: rolesDecide,
 		Request:   obj([]string{"version", "outcome", "resolution"}, map[string]any{"version": version, "outcome": map[string]any{"enum": []string{"upheld", "dismissed"}}, "resolution": str}),
 		Responses: map[string]string{"200": "resolved", "400": "invalid field", "404": "no such entry or objection", "409": "wrong state or stale version"},
-	}, s.listAction("list.objection_resolve", func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
+	}, s.listAction(enforce.AuditListObjectionResolve, func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
 		n, err := strconv.Atoi(r.PathValue("n"))
 		if err != nil {
 			return nil, offsite.Invalid("n", "must be an objection number, got %q", r.PathValue("n"))
@@ -180,7 +181,7 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Summary: "Publish the entry after its notice (every objection resolved)", Roles: rolesDecide,
 		Request:   obj([]string{"version"}, map[string]any{"version": version, "valid_from": dateTime}),
 		Responses: map[string]string{"200": "listed", "400": "invalid field", "404": "no such entry", "409": "notice not over, objection open, or stale version"},
-	}, s.listAction("list.list", func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
+	}, s.listAction(enforce.AuditListList, func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
 		from := s.Now()
 		if in.ValidFrom != "" {
 			t, err := parseTime("valid_from", in.ValidFrom)
@@ -195,7 +196,7 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Summary: "Renew a listed or expired entry after re-evaluating admission", Roles: rolesDecide,
 		Request:   obj([]string{"version", "facts"}, map[string]any{"version": version, "facts": map[string]any{"type": "object"}}),
 		Responses: map[string]string{"200": "renewed", "400": "admission not met", "404": "no such entry", "409": "wrong state, barred or stale version"},
-	}, s.listAction("list.renew", func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, ent *enforce.Enterprise) (any, error) {
+	}, s.listAction(enforce.AuditListRenew, func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, ent *enforce.Enterprise) (any, error) {
 		ev := enforce.Evaluate(s.EnforceConfig.Admission, in.Facts)
 		return ev, e.Renew(s.EnforceConfig, ent, ev, s.Now())
 	}))
@@ -205,7 +206,7 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Roles:       rolesDecide,
 		Request:     obj([]string{"version", "category", "reason"}, map[string]any{"version": version, "category": map[string]any{"enum": enforce.RemovalCategories}, "reason": str}),
 		Responses:   map[string]string{"200": "removed", "400": "invalid field", "404": "no such entry", "409": "wrong state or stale version"},
-	}, s.listAction("list.remove", func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, ent *enforce.Enterprise) (any, error) {
+	}, s.listAction(enforce.AuditListRemove, func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, ent *enforce.Enterprise) (any, error) {
 		barred, err := e.Remove(in.Category, in.Reason, s.Now())
 		if barred {
 			ent.Barred, ent.BarredReason = true, in.Category+": "+in.Reason
@@ -224,7 +225,7 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/warnings", operation{
 		Summary:     "Record an early warning from a finding or monitoring data",
 		Description: "Joins the enterprise's open off-site inspection, or opens one; a matter already inspected by another level is linked to that inspection instead of being repeated. For source finding, ref is the finding id and uscc, severity and message default to the finding's.",
-		Roles:       []string{RoleAdmin, RoleAnalyst, RoleInspector},
+		Roles:       []enforce.Role{RoleAdmin, RoleAnalyst, RoleInspector},
 		Request: obj([]string{"uscc", "source", "ref", "message"}, map[string]any{"uscc": str, "level": map[string]any{"enum": enforce.Levels},
 			"source": map[string]any{"enum": []string{enforce.WarningFinding, enforce.WarningMonitoring}}, "ref": str, "severity": str, "message": str}),
 		Responses: map[string]string{"201": "inspection opened", "200": "joined or linked", "400": "invalid field", "404": "no such enterprise"},
@@ -246,7 +247,7 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Summary: "Ask the enterprise to check itself and report by a deadline", Roles: rolesInspect,
 		Request:   obj([]string{"version"}, map[string]any{"version": version, "deadline": dateTime}),
 		Responses: map[string]string{"200": "requested", "400": "invalid field", "404": "no such inspection", "409": "wrong state or stale version"},
-	}, s.inspectionAction("inspection.request_self_check", func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
+	}, s.inspectionAction(enforce.AuditInspectionRequestSelfCheck, func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
 		deadline := s.Now().AddDate(0, 0, s.EnforceConfig.SelfCheckDays)
 		if in.Deadline != "" {
 			t, err := parseTime("deadline", in.Deadline)
@@ -263,7 +264,7 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 			"Its media type (from the name: PDF, PNG, JPEG or TIFF), its size (at most the API's body limit) and If-None-Match: * are signed into the URL: " +
 			"send the returned headers with the PUT, within 15 minutes; a proof is never replaced. Then POST to the returned record path " +
 			"(/api/v1/inspections/{id}/proofs/{name}) to have its content checked and its size and SHA-256 recorded, and list the key in the report.",
-		Roles: []string{RoleEnterprise, RoleAdmin},
+		Roles: []enforce.Role{RoleEnterprise, RoleAdmin},
 		Request: obj([]string{"name", "size"}, map[string]any{
 			"name":         map[string]any{"type": "string", "description": "file name, e.g. report.pdf"},
 			"size":         map[string]any{"type": "integer", "description": "the document's size in bytes"},
@@ -276,15 +277,15 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Summary: "Record a proof document uploaded through proof-uploads: its content is checked, its size and SHA-256 join the inspection's audited steps",
 		Description: "A document whose content is not of the type its name says is removed (upload it again). A proof already recorded is answered with its record (200). " +
 			"worker verify re-hashes recorded proofs.",
-		Roles: []string{RoleEnterprise, RoleAdmin},
+		Roles: []enforce.Role{RoleEnterprise, RoleAdmin},
 		Responses: map[string]string{"201": "recorded: name, bucket, key, size, sha256, media_type", "200": "recorded before", "400": "invalid name, or not a PDF or image",
 			"403": "another enterprise's inspection", "404": "no such inspection, or nothing uploaded under that name"},
 	}, s.handleProofRecord)
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/report", operation{
-		Summary: "The enterprise submits its written self-check report and proof", Roles: []string{RoleEnterprise, RoleAdmin},
+		Summary: "The enterprise submits its written self-check report and proof", Roles: []enforce.Role{RoleEnterprise, RoleAdmin},
 		Request:   obj([]string{"version", "text"}, map[string]any{"version": version, "text": str, "proof_keys": map[string]any{"type": "array", "items": str}}),
 		Responses: map[string]string{"200": "submitted", "400": "invalid field", "403": "another enterprise's inspection", "404": "no such inspection", "409": "no self-check requested or stale version"},
-	}, s.inspectionAction("inspection.submit_report", func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
+	}, s.inspectionAction(enforce.AuditInspectionSubmitReport, func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
 		prefix := fmt.Sprintf("selfcheck/%s/%d/", x.USCC, x.ID)
 		for i, k := range in.ProofKeys {
 			if !strings.HasPrefix(k, prefix) {
@@ -297,32 +298,32 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Summary: "Review the self-check report: close, or request a site visit on the off-site anomaly", Roles: rolesInspect,
 		Request:   obj([]string{"version", "outcome", "notes"}, map[string]any{"version": version, "outcome": map[string]any{"enum": []string{enforce.ReviewClose, enforce.ReviewSiteVisit}}, "notes": str}),
 		Responses: map[string]string{"200": "reviewed", "400": "invalid field", "404": "no such inspection", "409": "no report or stale version"},
-	}, s.inspectionAction("inspection.review", func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
+	}, s.inspectionAction(enforce.AuditInspectionReview, func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
 		return map[string]any{"outcome": in.Outcome, "notes": in.Notes}, x.Review(in.Outcome, in.Notes, PrincipalFromContext(r.Context()).Name, s.Now())
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/site-visit", operation{
 		Summary:     "Request a site visit with a typed trigger",
 		Description: "For a listed enterprise: complaint, media_report or referral, or offsite_anomaly after the self-check; approval by another user with the approver role follows. Without both it is refused.",
 		Roles:       rolesInspect,
-		Request:     obj([]string{"version", "trigger", "reason"}, map[string]any{"version": version, "trigger": map[string]any{"enum": []string{enforce.TriggerComplaint, enforce.TriggerMediaReport, enforce.TriggerReferral, enforce.TriggerOffsiteAnomaly, enforce.TriggerRoutine}}, "reason": str}),
+		Request:     obj([]string{"version", "trigger", "reason"}, map[string]any{"version": version, "trigger": map[string]any{"enum": enforce.Triggers}, "reason": str}),
 		Responses:   map[string]string{"200": "requested", "400": "missing or inadmissible trigger", "404": "no such inspection", "409": "wrong state or stale version"},
-	}, s.inspectionAction("inspection.request_site_visit", func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
+	}, s.inspectionAction(enforce.AuditInspectionRequestSiteVisit, func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
 		return map[string]any{"trigger": in.Trigger, "reason": in.Reason}, x.RequestSiteVisit(in.Trigger, in.Reason, PrincipalFromContext(r.Context()).Name, s.Now())
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/approve", operation{
-		Summary: "Approve the requested site visit (head of the enforcement body; not the requester)", Roles: []string{RoleApprover},
+		Summary: "Approve the requested site visit (head of the enforcement body; not the requester)", Roles: []enforce.Role{RoleApprover},
 		Request:   obj([]string{"version"}, map[string]any{"version": version}),
 		Responses: map[string]string{"200": "approved", "404": "no such inspection", "409": "nothing to approve, self-approval, or stale version"},
-	}, s.inspectionAction("inspection.approve_site_visit", func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
+	}, s.inspectionAction(enforce.AuditInspectionApproveSiteVisit, func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
 		p := PrincipalFromContext(r.Context())
 		return nil, x.ApproveSiteVisit(p.Name, p.Role == RoleApprover, s.Now())
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/site-visit/record", operation{
-		Summary: "Record the approved site visit with every checklist item answered", Roles: []string{RoleInspector},
+		Summary: "Record the approved site visit with every checklist item answered", Roles: []enforce.Role{RoleInspector},
 		Request: obj([]string{"version", "checklist"}, map[string]any{"version": version, "checklist": map[string]any{"type": "array", "items": obj([]string{"item", "result"}, map[string]any{
 			"item": str, "result": map[string]any{"enum": []string{"compliant", "non_compliant", "not_applicable"}}, "note": str})}}),
 		Responses: map[string]string{"200": "recorded", "400": "checklist incomplete", "404": "no such inspection", "409": "not approved or stale version"},
-	}, s.inspectionAction("inspection.record_site_visit", func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
+	}, s.inspectionAction(enforce.AuditInspectionRecordSiteVisit, func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
 		return map[string]any{"checklist": in.Checklist}, x.RecordSiteVisit(s.EnforceConfig, in.Checklist, PrincipalFromContext(r.Context()).Name, s.Now())
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/close", operation{
@@ -333,7 +334,7 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 			"first_violation": boolean, "minor": boolean, "promptly_corrected": boolean, "self_reported": boolean, "non_wilful": boolean,
 			"fixed_in_time": boolean, "harm": boolean, "unreported_exceedance": boolean, "malicious": boolean, "suspected_crime": boolean})}),
 		Responses: map[string]string{"200": "closed", "400": "invalid field", "404": "no such inspection", "409": "wrong state or stale version"},
-	}, s.inspectionAction("inspection.close", func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
+	}, s.inspectionAction(enforce.AuditInspectionClose, func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
 		var d *enforce.Disposition
 		if in.Violation != nil {
 			var err error
@@ -564,8 +565,6 @@ func (s *Server) handleEnterpriseGet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, e)
 }
 
-var listStatuses = []string{enforce.ListProposed, enforce.ListNotice, enforce.ListListed, enforce.ListRemoved, enforce.ListExpired, enforce.ListRejected}
-
 // enterpriseFilter reads the enterprise search parameters: q, zone, industry, list_status,
 // bbox, limit and offset.
 func enterpriseFilter(r *http.Request) (enforce.EnterpriseFilter, error) {
@@ -574,9 +573,9 @@ func enterpriseFilter(r *http.Request) (enforce.EnterpriseFilter, error) {
 		return enforce.EnterpriseFilter{}, err
 	}
 	q := r.URL.Query()
-	f := enforce.EnterpriseFilter{Query: q.Get("q"), Zone: q.Get("zone"), Industry: q.Get("industry"), ListStatus: q.Get("list_status"), Offset: offset, Limit: limit}
-	if f.ListStatus != "" && f.ListStatus != "none" && !rolePermitted(listStatuses, f.ListStatus) {
-		return f, offsite.Invalid("list_status", "must be one of %s or none, got %q", strings.Join(listStatuses, ", "), f.ListStatus)
+	f := enforce.EnterpriseFilter{Query: q.Get("q"), Zone: q.Get("zone"), Industry: q.Get("industry"), ListStatus: enforce.ListStatus(q.Get("list_status")), Offset: offset, Limit: limit}
+	if f.ListStatus != "" && f.ListStatus != "none" && !slices.Contains(enforce.ListStatuses, f.ListStatus) {
+		return f, offsite.Invalid("list_status", "must be one of %s or none, got %q", strings.Join(enforce.Names(enforce.ListStatuses), ", "), f.ListStatus)
 	}
 	bbox, err := bboxParam(r)
 	if err != nil {
@@ -819,7 +818,7 @@ func (s *Server) handleEvidenceObject(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), "evidence.download", "evidence/"+key, map[string]any{"key": key}); err != nil {
+	if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), enforce.AuditEvidenceDownload, "evidence/"+key, map[string]any{"key": key}); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -990,9 +989,9 @@ func (s *Server) handleListList(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	st := r.URL.Query().Get("status")
-	if st != "" && !rolePermitted(listStatuses, st) {
-		s.Error(w, r, offsite.Invalid("status", "must be one of %s, got %q", strings.Join(listStatuses, ", "), st))
+	st := enforce.ListStatus(r.URL.Query().Get("status"))
+	if st != "" && !slices.Contains(enforce.ListStatuses, st) {
+		s.Error(w, r, offsite.Invalid("status", "must be one of %s, got %q", strings.Join(enforce.Names(enforce.ListStatuses), ", "), st))
 		return
 	}
 	es, total, err := s.Enforce.FindListEntries(r.Context(), s.EnforceConfig, enforce.ListFilter{USCC: r.URL.Query().Get("uscc"), Status: st, Offset: offset, Limit: limit})
@@ -1089,7 +1088,7 @@ func versionedAction[T any, P interface {
 }
 
 // listAction makes the handler of a list entry transition.
-func (s *Server) listAction(action string, fn func(*Server, *http.Request, *listActionRequest, *enforce.ListEntry, *enforce.Enterprise) (any, error)) http.HandlerFunc {
+func (s *Server) listAction(action enforce.AuditAction, fn func(*Server, *http.Request, *listActionRequest, *enforce.ListEntry, *enforce.Enterprise) (any, error)) http.HandlerFunc {
 	return versionedAction(s, func(r *http.Request, id int64, in *listActionRequest) (any, error) {
 		return s.Enforce.UpdateListEntry(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in.Version, action,
 			func(e *enforce.ListEntry, ent *enforce.Enterprise) (any, error) { return fn(s, r, in, e, ent) })
@@ -1194,7 +1193,7 @@ func (s *Server) handleListExport(w http.ResponseWriter, r *http.Request) {
 		}
 		rows = append(rows, row{e, ent})
 	}
-	if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), "list.export", "list-entry/*", map[string]any{"entries": len(rows), "province": s.EnforceConfig.Province}); err != nil {
+	if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), enforce.AuditListExport, "list-entry/*", map[string]any{"entries": len(rows), "province": s.EnforceConfig.Province}); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -1211,7 +1210,7 @@ func (s *Server) handleListExport(w http.ResponseWriter, r *http.Request) {
 	var recs [][]string
 	for _, x := range rows {
 		e, ent := x.Entry, x.Enterprise
-		recs = append(recs, []string{strconv.FormatInt(e.ID, 10), ent.Name, ent.Address, ent.USCC, ent.Industry, ent.PermitNo, e.Status,
+		recs = append(recs, []string{strconv.FormatInt(e.ID, 10), ent.Name, ent.Address, ent.USCC, ent.Industry, ent.PermitNo, string(e.Status),
 			e.Admission.Path, day(e.NoticeStart), day(e.NoticeEnd), day(e.ValidFrom), day(e.ValidTo), e.HealthCheck,
 			e.RemovalCategory, e.RemovalReason, ent.ComplaintChannel})
 	}
@@ -1278,7 +1277,7 @@ func (s *Server) handleInspectionList(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	f := enforce.InspectionFilter{USCC: r.URL.Query().Get("uscc"), Status: r.URL.Query().Get("status"), Offset: offset, Limit: limit}
+	f := enforce.InspectionFilter{USCC: r.URL.Query().Get("uscc"), Status: enforce.InspectionStatus(r.URL.Query().Get("status")), Offset: offset, Limit: limit}
 	if p := PrincipalFromContext(r.Context()); p.Role == RoleEnterprise {
 		if f.USCC != "" && f.USCC != p.USCC {
 			s.Error(w, r, checkOwn(r.Context(), f.USCC))
@@ -1351,7 +1350,7 @@ type inspectionRequest struct {
 	ProofKeys []string                `json:"proof_keys"`
 	Outcome   string                  `json:"outcome"`
 	Notes     string                  `json:"notes"`
-	Trigger   string                  `json:"trigger"`
+	Trigger   enforce.Trigger         `json:"trigger"`
 	Reason    string                  `json:"reason"`
 	Checklist []enforce.ChecklistItem `json:"checklist"`
 	Note      string                  `json:"note"`
@@ -1360,7 +1359,7 @@ type inspectionRequest struct {
 
 // inspectionAction makes the handler of an inspection transition; an enterprise user acts
 // only on its own inspections.
-func (s *Server) inspectionAction(action string, fn func(*Server, *http.Request, *inspectionRequest, *enforce.Inspection, *enforce.Enterprise) (any, error)) http.HandlerFunc {
+func (s *Server) inspectionAction(action enforce.AuditAction, fn func(*Server, *http.Request, *inspectionRequest, *enforce.Inspection, *enforce.Enterprise) (any, error)) http.HandlerFunc {
 	return versionedAction(s, func(r *http.Request, id int64, in *inspectionRequest) (any, error) {
 		return s.Enforce.UpdateInspection(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in.Version, action,
 			func(x *enforce.Inspection, ent *enforce.Enterprise) (any, error) {

@@ -349,7 +349,7 @@ func (s *Server) handleProofGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer obj.Close()
-	if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), "inspection.proof_download", fmt.Sprintf("inspection/%d/proofs/%s", p.in.ID, p.name), map[string]any{"key": p.key}); err != nil {
+	if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), enforce.AuditInspectionProofDownload, fmt.Sprintf("inspection/%d/proofs/%s", p.in.ID, p.name), map[string]any{"key": p.key}); err != nil {
 		s.Error(w, r, err)
 		return
 	}

@@ -36,7 +36,7 @@ const enterpriseColumns = `e.uscc, e.name, e.industry, e.permit_no, e.key_discha
 
 // currentEntryJoin joins each enterprise's latest list entry with its effective status.
 const currentEntryJoin = `LEFT JOIN LATERAL (
-	SELECT CASE WHEN status = 'listed' AND valid_to <= now() THEN 'expired' ELSE status END AS eff
+	SELECT list_effective_status(status, valid_to, now()) AS eff
 	FROM list_entries WHERE uscc = e.uscc ORDER BY id DESC LIMIT 1) l ON true`
 
 func scanEnterprise(row pgx.Row, extra ...any) (*enforce.Enterprise, error) {
@@ -77,7 +77,7 @@ func (s *EnforceService) auditOverride(ctx context.Context, tx pgx.Tx, a enforce
 		return nil
 	}
 	want, _ := enforce.USCCCheckChar(e.USCC[:17])
-	return s.appendAudit(ctx, tx, a, "enterprise.uscc_override", enterpriseSubject(e.USCC), map[string]any{
+	return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseUSCCOverride, enterpriseSubject(e.USCC), map[string]any{
 		"uscc": e.USCC, "check_character": string(e.USCC[17]), "expected": string(want),
 		"note": "legacy code admitted by explicit override of the GB 32100 check",
 	})
@@ -99,7 +99,7 @@ func (s *EnforceService) CreateEnterprise(ctx context.Context, a enforce.Actor, 
 		if err := s.auditOverride(ctx, tx, a, e); err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, a, "enterprise.create", enterpriseSubject(e.USCC), e)
+		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseCreate, enterpriseSubject(e.USCC), e)
 	}))
 }
 
@@ -130,7 +130,7 @@ func (s *EnforceService) UpdateEnterprise(ctx context.Context, a enforce.Actor, 
 		if err := s.auditOverride(ctx, tx, a, e); err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, a, "enterprise.update", enterpriseSubject(e.USCC), e)
+		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseUpdate, enterpriseSubject(e.USCC), e)
 	}))
 	s.public.invalidate()
 	return err
@@ -159,7 +159,7 @@ func (s *EnforceService) ImportEnterprises(ctx context.Context, a enforce.Actor,
 				return err
 			}
 		}
-		return s.appendAudit(ctx, tx, a, "enterprise.import", "enterprise/*", map[string]any{"count": len(es), "uscc": usccs})
+		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseImport, "enterprise/*", map[string]any{"count": len(es), "uscc": usccs})
 	})
 	s.public.invalidate()
 	return err
@@ -283,7 +283,7 @@ func (s *EnforceService) SetEnterpriseParcels(ctx context.Context, a enforce.Act
 				return fmt.Errorf("parcel %d (%q): %w", i, p.ID, formatError(err))
 			}
 		}
-		return s.appendAudit(ctx, tx, a, "enterprise.parcels", enterpriseSubject(uscc), map[string]any{"parcel_ids": ids})
+		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseParcels, enterpriseSubject(uscc), map[string]any{"parcel_ids": ids})
 	}))
 }
 
@@ -374,7 +374,7 @@ func (s *EnforceService) EnterpriseEvidence(ctx context.Context, a enforce.Actor
 	}
 	// The view is part of the record (issue 6 item 8): committed before the answer, in a
 	// group commit with the views of concurrent requests.
-	if err := s.views.append(ctx, s, a, "evidence.view", enterpriseSubject(uscc), map[string]any{"parcels": len(out)}); err != nil {
+	if err := s.views.append(ctx, s, a, enforce.AuditEvidenceView, enterpriseSubject(uscc), map[string]any{"parcels": len(out)}); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -505,7 +505,7 @@ func scanListEntry(row pgx.Row, cfg enforce.Config, now time.Time, extra ...any)
 	if err := json.Unmarshal(doc, e); err != nil {
 		return nil, fmt.Errorf("list entry %d doc: %w", id, err)
 	}
-	e.ID, e.USCC, e.Status, e.Version, e.CreatedAt, e.UpdatedAt = id, uscc, status, version, created, updated
+	e.ID, e.USCC, e.Status, e.Version, e.CreatedAt, e.UpdatedAt = id, uscc, enforce.ListStatus(status), version, created, updated
 	if e.Objections == nil {
 		e.Objections = []enforce.Objection{}
 	}
@@ -547,13 +547,13 @@ func (s *EnforceService) ProposeListEntry(ctx context.Context, a enforce.Actor, 
 		if err != nil {
 			// The refusal is part of the record: commit its audit entry, then report it.
 			refusal = err
-			return s.appendAudit(ctx, tx, a, "list.refused", enterpriseSubject(uscc), map[string]any{"reason": err.Error(), "evaluation": ev})
+			return s.appendAudit(ctx, tx, a, enforce.AuditListRefused, enterpriseSubject(uscc), map[string]any{"reason": err.Error(), "evaluation": ev})
 		}
 		if err := insertListEntry(ctx, tx, e); err != nil {
 			return err
 		}
 		out = e
-		return s.appendAudit(ctx, tx, a, "list.propose", listSubject(e.ID), e)
+		return s.appendAudit(ctx, tx, a, enforce.AuditListPropose, listSubject(e.ID), e)
 	})
 	if err == nil && refusal != nil {
 		return nil, refusal
@@ -581,7 +581,7 @@ func saveListEntry(ctx context.Context, tx pgx.Tx, e *enforce.ListEntry) error {
 }
 
 // UpdateListEntry applies fn under row locks on the entry and its enterprise.
-func (s *EnforceService) UpdateListEntry(ctx context.Context, a enforce.Actor, id int64, version int, action string, fn func(*enforce.ListEntry, *enforce.Enterprise) (any, error)) (_ *enforce.ListEntry, err error) {
+func (s *EnforceService) UpdateListEntry(ctx context.Context, a enforce.Actor, id int64, version int, action enforce.AuditAction, fn func(*enforce.ListEntry, *enforce.Enterprise) (any, error)) (_ *enforce.ListEntry, err error) {
 	defer derrors.Wrap(&err, "UpdateListEntry(%d, %s)", id, action)
 	var out *enforce.ListEntry
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -640,7 +640,7 @@ func (s *EnforceService) FindListEntries(ctx context.Context, cfg enforce.Config
 	}
 	if f.Status != "" {
 		args = append(args, f.Status)
-		where = append(where, fmt.Sprintf("(CASE WHEN l.status = 'listed' AND l.valid_to <= now() THEN 'expired' ELSE l.status END) = $%d", len(args)))
+		where = append(where, fmt.Sprintf("list_effective_status(l.status, l.valid_to, now()) = $%d", len(args)))
 	}
 	q := "SELECT " + listColumns + ", count(*) OVER () FROM list_entries l"
 	if len(where) > 0 {
@@ -669,7 +669,7 @@ func (s *EnforceService) FindListEntries(ctx context.Context, cfg enforce.Config
 func (s *EnforceService) ExpireListEntries(ctx context.Context, a enforce.Actor, now time.Time) (n int, err error) {
 	defer derrors.Wrap(&err, "ExpireListEntries")
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, "SELECT "+listColumns+" FROM list_entries l WHERE l.status = 'listed' AND l.valid_to <= $1 ORDER BY l.id FOR UPDATE", now)
+		rows, err := tx.Query(ctx, "SELECT "+listColumns+" FROM list_entries l WHERE l.status = 'listed' AND list_effective_status(l.status, l.valid_to, $1) = 'expired' ORDER BY l.id FOR UPDATE", now)
 		if err != nil {
 			return err
 		}
@@ -694,7 +694,7 @@ func (s *EnforceService) ExpireListEntries(ctx context.Context, a enforce.Actor,
 			if err := saveListEntry(ctx, tx, e); err != nil {
 				return err
 			}
-			if err := s.appendAudit(ctx, tx, a, "list.expire", listSubject(e.ID), map[string]any{"valid_to": e.ValidTo}); err != nil {
+			if err := s.appendAudit(ctx, tx, a, enforce.AuditListExpire, listSubject(e.ID), map[string]any{"valid_to": e.ValidTo}); err != nil {
 				return err
 			}
 			n++
@@ -813,7 +813,7 @@ func (s *EnforceService) PublicDraw(ctx context.Context, id int64) (_ *enforce.P
 func (s *EnforceService) readPublicList(ctx context.Context, now time.Time) ([]enforce.Publication, error) {
 	rows, err := s.db.Pool.Query(ctx, `SELECT e.name, e.address, e.uscc, e.industry, e.permit_no, l.valid_from, l.valid_to, e.complaint_channel
 		FROM list_entries l JOIN enterprises e ON e.uscc = l.uscc
-		WHERE l.status = 'listed' AND l.valid_to > $1 ORDER BY l.uscc`, now)
+		WHERE l.status = 'listed' AND list_effective_status(l.status, l.valid_to, $1) = 'listed' ORDER BY l.uscc`, now)
 	if err != nil {
 		return nil, formatError(err)
 	}
@@ -842,7 +842,7 @@ func (s *EnforceService) RecordHealthVisit(ctx context.Context, a enforce.Actor,
 			RETURNING id, created_at`, v.USCC, v.VisitedAt, v.Inspector, v.Notes).Scan(&v.ID, &v.CreatedAt); err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, a, "health_visit.record", enterpriseSubject(v.USCC), v)
+		return s.appendAudit(ctx, tx, a, enforce.AuditHealthVisitRecord, enterpriseSubject(v.USCC), v)
 	}))
 }
 

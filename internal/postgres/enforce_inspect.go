@@ -33,7 +33,7 @@ func scanInspection(row pgx.Row, extra ...any) (*enforce.Inspection, error) {
 	if err := json.Unmarshal(doc, in); err != nil {
 		return nil, fmt.Errorf("inspection %d doc: %w", id, err)
 	}
-	in.ID, in.USCC, in.Status, in.Version, in.OpenedAt, in.UpdatedAt = id, uscc, status, version, opened, updated
+	in.ID, in.USCC, in.Status, in.Version, in.OpenedAt, in.UpdatedAt = id, uscc, enforce.InspectionStatus(status), version, opened, updated
 	if in.Warnings == nil {
 		in.Warnings = []enforce.Warning{}
 	}
@@ -139,7 +139,7 @@ func (s *EnforceService) repeatWarning(ctx context.Context, tx pgx.Tx, a enforce
 		return "", err
 	}
 	*w = *prev
-	return enforce.WarningConfirmed, s.appendAudit(ctx, tx, a, "inspection.warning_confirmed", inspectionSubject(in.ID), map[string]any{"warning": w, "level": level})
+	return enforce.WarningConfirmed, s.appendAudit(ctx, tx, a, enforce.AuditInspectionWarningConfirmed, inspectionSubject(in.ID), map[string]any{"warning": w, "level": level})
 }
 
 // OpenWarning records a warning on an enterprise (二.5, 三.8): it joins the open inspection;
@@ -202,7 +202,7 @@ func (s *EnforceService) OpenWarning(ctx context.Context, a enforce.Actor, uscc 
 				return err
 			}
 			out, outcome = in, enforce.WarningJoined
-			return s.appendAudit(ctx, tx, a, "inspection.warning_joined", inspectionSubject(in.ID), map[string]any{"warning": w, "level": level})
+			return s.appendAudit(ctx, tx, a, enforce.AuditInspectionWarningJoined, inspectionSubject(in.ID), map[string]any{"warning": w, "level": level})
 		case err != pgx.ErrNoRows:
 			return err
 		}
@@ -247,7 +247,11 @@ func (s *EnforceService) OpenWarning(ctx context.Context, a enforce.Actor, uscc 
 			return err
 		}
 		out = in
-		return s.appendAudit(ctx, tx, a, "inspection."+outcome, inspectionSubject(in.ID), map[string]any{"warning": w, "level": level, "linked_to": in.LinkedTo})
+		action := enforce.AuditInspectionOpened
+		if outcome == enforce.WarningLinked {
+			action = enforce.AuditInspectionLinked
+		}
+		return s.appendAudit(ctx, tx, a, action, inspectionSubject(in.ID), map[string]any{"warning": w, "level": level, "linked_to": in.LinkedTo})
 	})
 	return out, outcome, formatError(err)
 }
@@ -255,7 +259,7 @@ func (s *EnforceService) OpenWarning(ctx context.Context, a enforce.Actor, uscc 
 // UpdateInspection applies fn under row locks on the inspection and its enterprise. A
 // disposition that fn sets takes effect in the same transaction: removal from the list,
 // special supervision, and an audit entry for a waived penalty.
-func (s *EnforceService) UpdateInspection(ctx context.Context, a enforce.Actor, id int64, version int, action string, fn func(*enforce.Inspection, *enforce.Enterprise) (any, error)) (_ *enforce.Inspection, err error) {
+func (s *EnforceService) UpdateInspection(ctx context.Context, a enforce.Actor, id int64, version int, action enforce.AuditAction, fn func(*enforce.Inspection, *enforce.Enterprise) (any, error)) (_ *enforce.Inspection, err error) {
 	defer derrors.Wrap(&err, "UpdateInspection(%d, %s)", id, action)
 	var out *enforce.Inspection
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -302,12 +306,12 @@ func (s *EnforceService) UpdateInspection(ctx context.Context, a enforce.Actor, 
 
 func (s *EnforceService) applyDisposition(ctx context.Context, tx pgx.Tx, a enforce.Actor, in *enforce.Inspection, ent *enforce.Enterprise, d *enforce.Disposition) error {
 	if d.Waived {
-		if err := s.appendAudit(ctx, tx, a, "disposition.waived", inspectionSubject(in.ID), d); err != nil {
+		if err := s.appendAudit(ctx, tx, a, enforce.AuditDispositionWaived, inspectionSubject(in.ID), d); err != nil {
 			return err
 		}
 	}
 	if d.Penalty == enforce.PenaltyStrict {
-		if err := s.appendAudit(ctx, tx, a, "disposition.strict", inspectionSubject(in.ID), d); err != nil {
+		if err := s.appendAudit(ctx, tx, a, enforce.AuditDispositionStrict, inspectionSubject(in.ID), d); err != nil {
 			return err
 		}
 	}
@@ -316,7 +320,7 @@ func (s *EnforceService) applyDisposition(ctx context.Context, tx pgx.Tx, a enfo
 		if err := saveEnterpriseFlags(ctx, tx, ent); err != nil {
 			return err
 		}
-		if err := s.appendAudit(ctx, tx, a, "enterprise.barred", enterpriseSubject(ent.USCC), map[string]any{"inspection": in.ID, "rule": d.Rule}); err != nil {
+		if err := s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseBarred, enterpriseSubject(ent.USCC), map[string]any{"inspection": in.ID, "rule": d.Rule}); err != nil {
 			return err
 		}
 	}
@@ -325,7 +329,7 @@ func (s *EnforceService) applyDisposition(ctx context.Context, tx pgx.Tx, a enfo
 		if err := saveEnterpriseFlags(ctx, tx, ent); err != nil {
 			return err
 		}
-		if err := s.appendAudit(ctx, tx, a, "enterprise.special_supervision", enterpriseSubject(ent.USCC), map[string]any{"inspection": in.ID, "rule": d.Rule}); err != nil {
+		if err := s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseSpecialSupervision, enterpriseSubject(ent.USCC), map[string]any{"inspection": in.ID, "rule": d.Rule}); err != nil {
 			return err
 		}
 	}
@@ -345,7 +349,7 @@ func (s *EnforceService) applyDisposition(ctx context.Context, tx pgx.Tx, a enfo
 	if err := saveListEntry(ctx, tx, e); err != nil {
 		return err
 	}
-	return s.appendAudit(ctx, tx, a, "list.remove", listSubject(e.ID), map[string]any{"category": e.RemovalCategory, "reason": e.RemovalReason, "inspection": in.ID})
+	return s.appendAudit(ctx, tx, a, enforce.AuditListRemove, listSubject(e.ID), map[string]any{"category": e.RemovalCategory, "reason": e.RemovalReason, "inspection": in.ID})
 }
 
 // FindInspectionByID returns one inspection.
@@ -430,7 +434,7 @@ func (s *EnforceService) CreateDraw(ctx context.Context, a enforce.Actor, cfg en
 			res.Seed, doc, a.Name).Scan(&out.ID, &out.CreatedAt); err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, a, "draw.create", fmt.Sprintf("draw/%d", out.ID), map[string]any{
+		return s.appendAudit(ctx, tx, a, enforce.AuditDrawCreate, fmt.Sprintf("draw/%d", out.ID), map[string]any{
 			"seed": res.Seed, "pool_size": res.PoolSize, "groups": res.Groups, "targets": len(res.Targets), "inspectors": inspectors})
 	})
 	if err != nil {
@@ -541,7 +545,7 @@ func (s *EnforceService) PublicDisclosures(ctx context.Context, offset, limit in
 // Stats computes the supervisors' statistics for [from, to).
 func (s *EnforceService) Stats(ctx context.Context, from, to time.Time) (_ *enforce.Stats, err error) {
 	defer derrors.Wrap(&err, "Stats")
-	st := &enforce.Stats{From: from, To: to, Warnings: []enforce.ZoneMonthCount{}, Findings: []enforce.ZoneMonthCount{}, ListStatus: map[string]int{}}
+	st := &enforce.Stats{From: from, To: to, Warnings: []enforce.ZoneMonthCount{}, Findings: []enforce.ZoneMonthCount{}, ListStatus: map[enforce.ListStatus]int{}}
 	q := s.db.Pool
 	if err := q.QueryRow(ctx, `SELECT
 		count(*) FILTER (WHERE listed AND site_visited_at >= $1 AND site_visited_at < $2),
@@ -575,14 +579,14 @@ func (s *EnforceService) Stats(ctx context.Context, from, to time.Time) (_ *enfo
 	if p90 != nil {
 		st.SelfCheck.P90Hours = *p90
 	}
-	rows, err := q.Query(ctx, `SELECT CASE WHEN status = 'listed' AND valid_to <= now() THEN 'expired' ELSE status END, count(*)
+	rows, err := q.Query(ctx, `SELECT list_effective_status(status, valid_to, now()), count(*)
 		FROM list_entries GROUP BY 1`)
 	if err != nil {
 		return nil, formatError(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var k string
+		var k enforce.ListStatus
 		var n int
 		if err := rows.Scan(&k, &n); err != nil {
 			return nil, err

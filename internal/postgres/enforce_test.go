@@ -107,7 +107,7 @@ func TestEnterpriseCRUD(t *testing.T) {
 	}
 	var actions []string
 	for _, a := range entries {
-		actions = append(actions, a.Action)
+		actions = append(actions, string(a.Action))
 	}
 	if strings.Join(actions, ",") != "enterprise.create,enterprise.uscc_override" || !strings.Contains(entries[1].Detail, `"expected":"L"`) {
 		t.Errorf("audit of legacy code: %v %v", actions, entries)

@@ -264,7 +264,7 @@ func (h *PipelineHandler) record(ctx context.Context, p tasks.PipelineRunPayload
 }
 
 // pipelineActor is who the audit log names for warnings opened by the workers.
-var pipelineActor = enforce.Actor{Name: "pipeline", Role: "system"}
+var pipelineActor = enforce.Actor{Name: "pipeline", Role: enforce.RoleSystem}
 
 // findings turns the run's findings into evidence records, each with its artifacts and a
 // STAC Item as provenance.

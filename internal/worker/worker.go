@@ -463,7 +463,7 @@ type ListExpirer interface {
 }
 
 // nightlyActor is who the audit log names for the nightly sweep's changes.
-var nightlyActor = enforce.Actor{Name: "nightly-sweep", Role: "system"}
+var nightlyActor = enforce.Actor{Name: "nightly-sweep", Role: enforce.RoleSystem}
 
 // CaptureLister lists captures by status; the Postgres capture service implements it.
 type CaptureLister interface {
