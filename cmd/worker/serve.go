@@ -15,6 +15,7 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/cmd/internal/cmdconfig"
+	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/tasks"
@@ -102,7 +103,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Nightly:        postgres.NewNightlyService(db),
 		Surveys:        postgres.NewSurveyService(db),
 		ListExpirer:    enf,
-		Warnings:       enf,
+		Warnings:       &enforce.Inspections{Store: postgres.NewInspectionStore(enf), Config: province},
 		WarningLevel:   province.Level,
 		Audit:          enf,
 		Findings:       postgres.NewFindingService(db),

@@ -84,7 +84,7 @@ func startSystem(t *testing.T) *system {
 	deps := &worker.Deps{
 		Parcels: parcels, Captures: captures, Clips: captures, Store: store, Queue: client,
 		Nightly: nightly, Surveys: surveys, ListExpirer: enf,
-		Warnings: enf, WarningLevel: enforce.LevelCounty, Audit: enf, Findings: postgres.NewFindingService(db),
+		Warnings: &enforce.Inspections{Store: postgres.NewInspectionStore(enf)}, WarningLevel: enforce.LevelCounty, Audit: enf, Findings: postgres.NewFindingService(db),
 		Pipelines: pipes, EvidenceBucket: s3cfg.EvidenceBucket,
 		Raster: raster.Env{
 			S3:             raster.S3Config{Endpoint: s3cfg.Endpoint, AccessKey: s3cfg.AccessKey, SecretKey: s3cfg.SecretKey, Region: s3cfg.Region},
@@ -114,7 +114,7 @@ func startSystem(t *testing.T) *system {
 		Parcels: parcels, Captures: captures, Clips: captures, Artifacts: verify.Join(captures, postgres.NewFindingService(db)), Findings: postgres.NewFindingService(db), Queue: client,
 		Surveys: surveys, Zones: postgres.NewZoneService(db), Nightly: nightly, Inspector: insp, KnownPipeline: func(n string) bool { _, ok := pipes[n]; return ok }, Store: store,
 		CapturesBucket: s3cfg.CapturesBucket, Logger: logger,
-		Enforce: enf, Tokens: tokens,
+		Enforce: enf, InspectionStore: postgres.NewInspectionStore(enf), Tokens: tokens,
 		Checks: []httpapi.Check{{Name: "postgres", Ping: db.Ping}, {Name: "s3", Ping: store.Ping}},
 	}
 	hs := httptest.NewServer(api.Handler())

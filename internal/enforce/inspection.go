@@ -176,6 +176,16 @@ func (in *Inspection) RequestSelfCheck(deadline, now time.Time) error {
 	return nil
 }
 
+// Confirm records that the finding ref, a later finding of the same matter, confirms warning
+// i instead of adding a warning.
+func (in *Inspection) Confirm(i int, ref string, now time.Time) {
+	w := &in.Warnings[i]
+	w.Confirmations++
+	w.SeenIn = append(w.SeenIn, ref)
+	w.LastSeenAt = &now
+	in.UpdatedAt = now
+}
+
 // SubmitReport records the enterprise's written self-check report and its proof.
 func (in *Inspection) SubmitReport(text string, proof []string, by string, now time.Time) error {
 	if in.Status != InspSelfCheckRequested {

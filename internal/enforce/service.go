@@ -14,6 +14,9 @@ import (
 type Actor struct {
 	Name string
 	Role Role
+	// USCC is, for RoleEnterprise, the enterprise the actor speaks for: it acts only on its
+	// own records. Not recorded in the audit log.
+	USCC string
 }
 
 // EnterpriseFilter selects enterprises. Zero fields do not filter.
@@ -152,10 +155,6 @@ type Service interface {
 	RecordHealthVisit(ctx context.Context, a Actor, v *HealthVisit) error
 	FindHealthVisits(ctx context.Context, uscc string) ([]*HealthVisit, error)
 
-	// OpenWarning records a warning: it joins the enterprise's open inspection, or is linked
-	// to another level's closed inspection of the same matter, or opens an inspection.
-	OpenWarning(ctx context.Context, a Actor, uscc string, level Level, w *Warning) (in *Inspection, outcome string, err error)
-	UpdateInspection(ctx context.Context, a Actor, id int64, version int, action AuditAction, fn func(in *Inspection, ent *Enterprise) (detail any, err error)) (*Inspection, error)
 	FindInspectionByID(ctx context.Context, id int64) (*Inspection, error)
 	FindInspections(ctx context.Context, f InspectionFilter) ([]*Inspection, int, error)
 

@@ -50,7 +50,9 @@ type Principal struct {
 }
 
 // Actor is the principal as the audit log records it.
-func (p Principal) Actor() enforce.Actor { return enforce.Actor{Name: p.Name, Role: p.Role} }
+func (p Principal) Actor() enforce.Actor {
+	return enforce.Actor{Name: p.Name, Role: p.Role, USCC: p.USCC}
+}
 
 // TokenEntry configures one token. Give the token itself or, better, its SHA-256 in hex, so
 // that the file holds no secret.

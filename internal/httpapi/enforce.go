@@ -247,16 +247,16 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Summary: "Ask the enterprise to check itself and report by a deadline", Roles: rolesInspect,
 		Request:   obj([]string{"version"}, map[string]any{"version": version, "deadline": dateTime}),
 		Responses: map[string]string{"200": "requested", "400": "invalid field", "404": "no such inspection", "409": "wrong state or stale version"},
-	}, s.inspectionAction(enforce.AuditInspectionRequestSelfCheck, func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
-		deadline := s.Now().AddDate(0, 0, s.EnforceConfig.SelfCheckDays)
+	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
+		var deadline *time.Time
 		if in.Deadline != "" {
 			t, err := parseTime("deadline", in.Deadline)
 			if err != nil {
 				return nil, err
 			}
-			deadline = t
+			deadline = &t
 		}
-		return map[string]any{"deadline": deadline}, x.RequestSelfCheck(deadline, s.Now())
+		return s.inspections.RequestSelfCheck(ctx, a, id, in.Version, deadline)
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/proof-uploads", operation{
 		Summary: "A presigned URL for the enterprise to upload a proof document of its self-check",
@@ -285,21 +285,15 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Summary: "The enterprise submits its written self-check report and proof", Roles: []enforce.Role{RoleEnterprise, RoleAdmin},
 		Request:   obj([]string{"version", "text"}, map[string]any{"version": version, "text": str, "proof_keys": map[string]any{"type": "array", "items": str}}),
 		Responses: map[string]string{"200": "submitted", "400": "invalid field", "403": "another enterprise's inspection", "404": "no such inspection", "409": "no self-check requested or stale version"},
-	}, s.inspectionAction(enforce.AuditInspectionSubmitReport, func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
-		prefix := fmt.Sprintf("selfcheck/%s/%d/", x.USCC, x.ID)
-		for i, k := range in.ProofKeys {
-			if !strings.HasPrefix(k, prefix) {
-				return nil, offsite.Invalid(fmt.Sprintf("proof_keys[%d]", i), "must be a key under %s (from proof-uploads)", prefix)
-			}
-		}
-		return map[string]any{"proof_keys": in.ProofKeys}, x.SubmitReport(in.Text, in.ProofKeys, PrincipalFromContext(r.Context()).Name, s.Now())
+	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
+		return s.inspections.SubmitReport(ctx, a, id, in.Version, in.Text, in.ProofKeys)
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/review", operation{
 		Summary: "Review the self-check report: close, or request a site visit on the off-site anomaly", Roles: rolesInspect,
 		Request:   obj([]string{"version", "outcome", "notes"}, map[string]any{"version": version, "outcome": map[string]any{"enum": []string{enforce.ReviewClose, enforce.ReviewSiteVisit}}, "notes": str}),
 		Responses: map[string]string{"200": "reviewed", "400": "invalid field", "404": "no such inspection", "409": "no report or stale version"},
-	}, s.inspectionAction(enforce.AuditInspectionReview, func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
-		return map[string]any{"outcome": in.Outcome, "notes": in.Notes}, x.Review(in.Outcome, in.Notes, PrincipalFromContext(r.Context()).Name, s.Now())
+	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
+		return s.inspections.Review(ctx, a, id, in.Version, in.Outcome, in.Notes)
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/site-visit", operation{
 		Summary:     "Request a site visit with a typed trigger",
@@ -307,24 +301,23 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Roles:       rolesInspect,
 		Request:     obj([]string{"version", "trigger", "reason"}, map[string]any{"version": version, "trigger": map[string]any{"enum": enforce.Triggers}, "reason": str}),
 		Responses:   map[string]string{"200": "requested", "400": "missing or inadmissible trigger", "404": "no such inspection", "409": "wrong state or stale version"},
-	}, s.inspectionAction(enforce.AuditInspectionRequestSiteVisit, func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
-		return map[string]any{"trigger": in.Trigger, "reason": in.Reason}, x.RequestSiteVisit(in.Trigger, in.Reason, PrincipalFromContext(r.Context()).Name, s.Now())
+	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
+		return s.inspections.RequestSiteVisit(ctx, a, id, in.Version, in.Trigger, in.Reason)
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/approve", operation{
 		Summary: "Approve the requested site visit (head of the enforcement body; not the requester)", Roles: []enforce.Role{RoleApprover},
 		Request:   obj([]string{"version"}, map[string]any{"version": version}),
 		Responses: map[string]string{"200": "approved", "404": "no such inspection", "409": "nothing to approve, self-approval, or stale version"},
-	}, s.inspectionAction(enforce.AuditInspectionApproveSiteVisit, func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
-		p := PrincipalFromContext(r.Context())
-		return nil, x.ApproveSiteVisit(p.Name, p.Role == RoleApprover, s.Now())
+	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
+		return s.inspections.ApproveSiteVisit(ctx, a, id, in.Version)
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/site-visit/record", operation{
 		Summary: "Record the approved site visit with every checklist item answered", Roles: []enforce.Role{RoleInspector},
 		Request: obj([]string{"version", "checklist"}, map[string]any{"version": version, "checklist": map[string]any{"type": "array", "items": obj([]string{"item", "result"}, map[string]any{
 			"item": str, "result": map[string]any{"enum": []string{"compliant", "non_compliant", "not_applicable"}}, "note": str})}}),
 		Responses: map[string]string{"200": "recorded", "400": "checklist incomplete", "404": "no such inspection", "409": "not approved or stale version"},
-	}, s.inspectionAction(enforce.AuditInspectionRecordSiteVisit, func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
-		return map[string]any{"checklist": in.Checklist}, x.RecordSiteVisit(s.EnforceConfig, in.Checklist, PrincipalFromContext(r.Context()).Name, s.Now())
+	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
+		return s.inspections.RecordSiteVisit(ctx, a, id, in.Version, in.Checklist)
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/close", operation{
 		Summary:     "Close the inspection, with a disposition when a violation was found",
@@ -334,15 +327,8 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 			"first_violation": boolean, "minor": boolean, "promptly_corrected": boolean, "self_reported": boolean, "non_wilful": boolean,
 			"fixed_in_time": boolean, "harm": boolean, "unreported_exceedance": boolean, "malicious": boolean, "suspected_crime": boolean})}),
 		Responses: map[string]string{"200": "closed", "400": "invalid field", "404": "no such inspection", "409": "wrong state or stale version"},
-	}, s.inspectionAction(enforce.AuditInspectionClose, func(s *Server, r *http.Request, in *inspectionRequest, x *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
-		var d *enforce.Disposition
-		if in.Violation != nil {
-			var err error
-			if d, err = enforce.Decide(x.Listed, *in.Violation, PrincipalFromContext(r.Context()).Name, s.Now()); err != nil {
-				return nil, err
-			}
-		}
-		return map[string]any{"note": in.Note, "disposition": d}, x.Close(in.Note, d, s.Now())
+	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
+		return s.inspections.Close(ctx, a, id, in.Version, in.Note, in.Violation)
 	}))
 
 	// Double random, one public.
@@ -1259,7 +1245,7 @@ func (s *Server) handleWarningCreate(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	insp, outcome, err := s.Enforce.OpenWarning(r.Context(), PrincipalFromContext(r.Context()).Actor(), in.USCC, in.Level, warn)
+	insp, outcome, err := s.inspections.OpenWarning(r.Context(), PrincipalFromContext(r.Context()).Actor(), in.USCC, in.Level, warn)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -1357,17 +1343,11 @@ type inspectionRequest struct {
 	Violation *enforce.Violation      `json:"violation"`
 }
 
-// inspectionAction makes the handler of an inspection transition; an enterprise user acts
-// only on its own inspections.
-func (s *Server) inspectionAction(action enforce.AuditAction, fn func(*Server, *http.Request, *inspectionRequest, *enforce.Inspection, *enforce.Enterprise) (any, error)) http.HandlerFunc {
+// inspectionCommand makes the handler of an inspection transition: decode the body, run the
+// command as the request's principal, answer with the inspection.
+func inspectionCommand(s *Server, run func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error)) http.HandlerFunc {
 	return versionedAction(s, func(r *http.Request, id int64, in *inspectionRequest) (any, error) {
-		return s.Enforce.UpdateInspection(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in.Version, action,
-			func(x *enforce.Inspection, ent *enforce.Enterprise) (any, error) {
-				if err := checkOwn(r.Context(), x.USCC); err != nil {
-					return nil, err
-				}
-				return fn(s, r, in, x, ent)
-			})
+		return run(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in)
 	})
 }
 

@@ -68,8 +68,10 @@ func newEnforceServer(t *testing.T) *enfEnv {
 	captures := postgres.NewCaptureService(db)
 	srv := &httpapi.Server{
 		Parcels: postgres.NewParcelService(db), Captures: captures, Clips: captures, Artifacts: captures, Findings: postgres.NewFindingService(db), Surveys: postgres.NewSurveyService(db), Store: store, CapturesBucket: store.Captures,
-		Enforce: postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store}), Tokens: mustTestTokens(t), Now: c.Now, MaxBodyBytes: 1 << 20,
+		Tokens: mustTestTokens(t), Now: c.Now, MaxBodyBytes: 1 << 20,
 	}
+	enf := postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store})
+	srv.Enforce, srv.InspectionStore = enf, postgres.NewInspectionStore(enf)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return &enfEnv{hs: hs, db: db, owner: pg.OwnerURL, clock: c, store: store}

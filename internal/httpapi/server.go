@@ -76,6 +76,8 @@ type Server struct {
 	Enforce enforce.Service
 	// EnforceConfig is the province's configuration; zero fields take enforce's defaults.
 	EnforceConfig enforce.Config
+	// InspectionStore is the store of the inspection commands.
+	InspectionStore enforce.InspectionStore
 	// Tokens authenticates requests (auth.go); nil admits only public routes.
 	Tokens *Tokens
 	// Now is the clock of the enforcement rules; default time.Now.
@@ -91,7 +93,8 @@ type Server struct {
 	// DefaultStreamTimeout.
 	StreamTimeout time.Duration
 
-	routes []route
+	routes      []route
+	inspections *enforce.Inspections // the inspection commands, built by Handler
 }
 
 // route is one registered route; the OpenAPI document is generated from these.
@@ -127,6 +130,7 @@ func (s *Server) Handler() http.Handler {
 		}
 	}
 	s.EnforceConfig.WithDefaults()
+	s.inspections = &enforce.Inspections{Store: s.InspectionStore, Config: s.EnforceConfig, Now: s.Now}
 	mux := http.NewServeMux()
 	s.routes = nil
 	s.registerSystemRoutes(mux)

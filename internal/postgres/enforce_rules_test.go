@@ -25,6 +25,11 @@ func MustFinding(tb testing.TB, s *EnforceService, id string, captureID int64) {
 	}
 }
 
+// commands returns the inspection commands over s.
+func commands(s *EnforceService) *enforce.Inspections {
+	return &enforce.Inspections{Store: NewInspectionStore(s), Config: enforce.DefaultConfig()}
+}
+
 // mustSite creates the enterprise testUSCC with parcel p1.
 func mustSite(tb testing.TB, s *EnforceService) {
 	tb.Helper()
@@ -42,7 +47,7 @@ func TestInspectionLevelIsAnAgencyLevel(t *testing.T) {
 	mustSite(t, s)
 	const fid = "10112233445566778899aabbccddeeff"
 	MustFinding(t, s, fid, 1)
-	_, _, err := s.OpenWarning(ctx, admin, "", "high", &enforce.Warning{Source: enforce.WarningFinding, Ref: fid})
+	_, _, err := commands(s).OpenWarning(ctx, admin, "", "high", &enforce.Warning{Source: enforce.WarningFinding, Ref: fid})
 	if !errors.Is(err, offsite.ErrInvalid) {
 		t.Errorf("OpenWarning at level \"high\": %v, want invalid", err)
 	}
@@ -51,7 +56,7 @@ func TestInspectionLevelIsAnAgencyLevel(t *testing.T) {
 	if !errors.Is(formatError(err), offsite.ErrInvalid) {
 		t.Errorf("insert of level \"high\": %v, want a check violation", err)
 	}
-	in, outcome, err := s.OpenWarning(ctx, admin, "", enforce.LevelCounty, &enforce.Warning{Source: enforce.WarningFinding, Ref: fid})
+	in, outcome, err := commands(s).OpenWarning(ctx, admin, "", enforce.LevelCounty, &enforce.Warning{Source: enforce.WarningFinding, Ref: fid})
 	if err != nil || outcome != enforce.WarningOpened || in.Level != enforce.LevelCounty {
 		t.Errorf("OpenWarning at county: %+v %s %v", in, outcome, err)
 	}
@@ -60,9 +65,7 @@ func TestInspectionLevelIsAnAgencyLevel(t *testing.T) {
 // closeInspection closes the inspection without a disposition.
 func closeInspection(tb testing.TB, s *EnforceService, in *enforce.Inspection) *enforce.Inspection {
 	tb.Helper()
-	in, err := s.UpdateInspection(context.Background(), admin, in.ID, in.Version, "inspection.close", func(in *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
-		return nil, in.Close("no violation", nil, time.Now())
-	})
+	in, err := commands(s).Close(context.Background(), admin, in.ID, in.Version, "no violation", nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -78,12 +81,12 @@ func TestClosedMatterNotReinspected(t *testing.T) {
 	const fid, later = "20112233445566778899aabbccddeeff", "30112233445566778899aabbccddeeff"
 	MustFinding(t, s, fid, 1)
 	MustFinding(t, s, later, 2)
-	in, _, err := s.OpenWarning(ctx, admin, "", enforce.LevelCity, &enforce.Warning{Source: enforce.WarningFinding, Ref: fid})
+	in, _, err := commands(s).OpenWarning(ctx, admin, "", enforce.LevelCity, &enforce.Warning{Source: enforce.WarningFinding, Ref: fid})
 	if err != nil {
 		t.Fatal(err)
 	}
 	in = closeInspection(t, s, in)
-	mon, _, err := s.OpenWarning(ctx, admin, testUSCC, enforce.LevelCity, &enforce.Warning{Source: enforce.WarningMonitoring, Ref: "cems-9", Message: "COD high"})
+	mon, _, err := commands(s).OpenWarning(ctx, admin, testUSCC, enforce.LevelCity, &enforce.Warning{Source: enforce.WarningMonitoring, Ref: "cems-9", Message: "COD high"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +105,7 @@ func TestClosedMatterNotReinspected(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := tc.w
-			got, outcome, err := s.OpenWarning(ctx, admin, testUSCC, enforce.LevelCity, &w)
+			got, outcome, err := commands(s).OpenWarning(ctx, admin, testUSCC, enforce.LevelCity, &w)
 			if err != nil || outcome != tc.outcome || got.ID != tc.id || got.Status != enforce.InspClosed {
 				t.Errorf("OpenWarning: inspection %+v, %q, %v; want %q on closed inspection %d", got, outcome, err, tc.outcome, tc.id)
 			}
@@ -119,7 +122,7 @@ func TestClosedMatterNotReinspected(t *testing.T) {
 		t.Errorf("inspections: %d %v; want the two closed ones and no new one", n, err)
 	}
 	// Another level still links to this level's result (二.5), as before.
-	lk, outcome, err := s.OpenWarning(ctx, admin, testUSCC, enforce.LevelProvince, &enforce.Warning{Source: enforce.WarningFinding, Ref: fid})
+	lk, outcome, err := commands(s).OpenWarning(ctx, admin, testUSCC, enforce.LevelProvince, &enforce.Warning{Source: enforce.WarningFinding, Ref: fid})
 	if err != nil || outcome != enforce.WarningLinked || lk.LinkedTo == nil || *lk.LinkedTo != in.ID {
 		t.Errorf("another level: %+v %q %v; want linked to %d", lk, outcome, err, in.ID)
 	}
@@ -142,17 +145,11 @@ func TestMaliciousStrictDispositionBars(t *testing.T) {
 			s := mustEnforce(t, MustOpen(t))
 			mustSite(t, s)
 			MustListed(t, s, testUSCC)
-			in, _, err := s.OpenWarning(ctx, admin, testUSCC, enforce.LevelCity, &enforce.Warning{Source: enforce.WarningMonitoring, Ref: "cems-1", Message: "COD high"})
+			in, _, err := commands(s).OpenWarning(ctx, admin, testUSCC, enforce.LevelCity, &enforce.Warning{Source: enforce.WarningMonitoring, Ref: "cems-1", Message: "COD high"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = s.UpdateInspection(ctx, admin, in.ID, in.Version, "inspection.close", func(in *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
-				d, err := enforce.Decide(in.Listed, tc.v, "boss", time.Now())
-				if err != nil {
-					return nil, err
-				}
-				return d, in.Close("violation found", d, time.Now())
-			})
+			_, err = commands(s).Close(ctx, admin, in.ID, in.Version, "violation found", &tc.v)
 			if err != nil {
 				t.Fatal(err)
 			}

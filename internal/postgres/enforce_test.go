@@ -247,37 +247,28 @@ func TestInspectionFlowAndDisposition(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := &enforce.Warning{Source: enforce.WarningFinding, Ref: fid}
-	in, outcome, err := s.OpenWarning(ctx, admin, testUSCC, "city", w)
+	in, outcome, err := commands(s).OpenWarning(ctx, admin, testUSCC, "city", w)
 	if err != nil || outcome != enforce.WarningOpened || !in.Listed || in.Warnings[0].Severity != "high" || in.Warnings[0].Message == "" {
 		t.Fatalf("open: %+v %s %v", in, outcome, err)
 	}
-	if _, _, err := s.OpenWarning(ctx, admin, testUSCC2, "city", &enforce.Warning{Source: enforce.WarningFinding, Ref: fid}); !errors.Is(err, offsite.ErrInvalid) {
+	if _, _, err := commands(s).OpenWarning(ctx, admin, testUSCC2, "city", &enforce.Warning{Source: enforce.WarningFinding, Ref: fid}); !errors.Is(err, offsite.ErrInvalid) {
 		t.Errorf("finding of another enterprise: %v", err)
 	}
-	in2, outcome, err := s.OpenWarning(ctx, admin, testUSCC, "city", &enforce.Warning{Source: enforce.WarningMonitoring, Ref: "cems-7", Message: "COD high"})
+	in2, outcome, err := commands(s).OpenWarning(ctx, admin, testUSCC, "city", &enforce.Warning{Source: enforce.WarningMonitoring, Ref: "cems-7", Message: "COD high"})
 	if err != nil || outcome != enforce.WarningJoined || in2.ID != in.ID || len(in2.Warnings) != 2 {
 		t.Fatalf("join: %+v %s %v", in2, outcome, err)
 	}
 	insp := enforce.Actor{Name: "ann", Role: "inspector"}
-	in, err = s.UpdateInspection(ctx, insp, in.ID, in2.Version, "inspection.request_self_check", func(in *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
-		return nil, in.RequestSelfCheck(time.Now().Add(time.Hour), time.Now())
-	})
+	deadline := time.Now().Add(time.Hour)
+	in, err = commands(s).RequestSelfCheck(ctx, insp, in.ID, in2.Version, &deadline)
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err = s.UpdateInspection(ctx, insp, in.ID, in.Version, "inspection.submit_report", func(in *enforce.Inspection, _ *enforce.Enterprise) (any, error) {
-		return nil, in.SubmitReport("we opened the bypass", nil, "ent", time.Now())
-	})
+	in, err = commands(s).SubmitReport(ctx, insp, in.ID, in.Version, "we opened the bypass", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err = s.UpdateInspection(ctx, insp, in.ID, in.Version, "inspection.close", func(in *enforce.Inspection, ent *enforce.Enterprise) (any, error) {
-		d, err := enforce.Decide(in.Listed, enforce.Violation{Malicious: true}, "boss", time.Now())
-		if err != nil {
-			return nil, err
-		}
-		return d, in.Close("malicious discharge", d, time.Now())
-	})
+	in, err = commands(s).Close(ctx, insp, in.ID, in.Version, "malicious discharge", &enforce.Violation{Malicious: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +277,7 @@ func TestInspectionFlowAndDisposition(t *testing.T) {
 		t.Errorf("strict disposition did not remove and supervise: %+v", ent)
 	}
 	// Another level on the same matter: linked, not repeated.
-	lk, outcome, err := s.OpenWarning(ctx, admin, testUSCC, "province", &enforce.Warning{Source: enforce.WarningFinding, Ref: fid, Message: "same hotspot"})
+	lk, outcome, err := commands(s).OpenWarning(ctx, admin, testUSCC, "province", &enforce.Warning{Source: enforce.WarningFinding, Ref: fid, Message: "same hotspot"})
 	if err != nil || outcome != enforce.WarningLinked || lk.LinkedTo == nil || *lk.LinkedTo != in.ID || lk.Status != enforce.InspClosed {
 		t.Errorf("link: %+v %s %v", lk, outcome, err)
 	}
