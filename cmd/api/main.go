@@ -137,6 +137,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:          m.Logger,
 		Enforce:         enf,
 		InspectionStore: postgres.NewInspectionStore(enf),
+		ListStore:       postgres.NewListStore(enf),
 		EnforceConfig:   province,
 		Tokens:          tokens,
 		UI: webui.Handler(webui.Config{BasemapURL: m.Basemap.URL, BasemapAttribution: m.Basemap.Attribution,

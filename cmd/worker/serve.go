@@ -102,7 +102,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Clips:          captures,
 		Nightly:        postgres.NewNightlyService(db),
 		Surveys:        postgres.NewSurveyService(db),
-		ListExpirer:    enf,
+		ListExpirer:    &enforce.List{Store: postgres.NewListStore(enf), Config: province},
 		Warnings:       &enforce.Inspections{Store: postgres.NewInspectionStore(enf), Config: province},
 		WarningLevel:   province.Level,
 		Audit:          enf,

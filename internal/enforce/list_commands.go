@@ -131,14 +131,10 @@ func (c *List) Notice(ctx context.Context, a Actor, id int64, version int, start
 }
 
 // Object records an objection raised during the notice.
-func (c *List) Object(ctx context.Context, a Actor, id int64, version int, text, raisedBy string) (*ListEntry, *Objection, error) {
-	var o *Objection
-	e, err := c.update(ctx, a, id, version, AuditListObjection, func(e *ListEntry, _ *Enterprise, now time.Time) (any, error) {
-		var err error
-		o, err = e.Object(text, raisedBy, now)
-		return o, err
+func (c *List) Object(ctx context.Context, a Actor, id int64, version int, text, raisedBy string) (*ListEntry, error) {
+	return c.update(ctx, a, id, version, AuditListObjection, func(e *ListEntry, _ *Enterprise, now time.Time) (any, error) {
+		return e.Object(text, raisedBy, now)
 	})
-	return e, o, err
 }
 
 // Resolve resolves objection n as "upheld" (the entry is rejected) or "dismissed".

@@ -139,15 +139,8 @@ type Service interface {
 	// EnterpriseEvidence returns the enterprise's parcels with their clips and audits the view.
 	EnterpriseEvidence(ctx context.Context, a Actor, uscc string) ([]EvidenceParcel, error)
 
-	// ProposeListEntry evaluates the enterprise's admission and starts its list entry at now.
-	ProposeListEntry(ctx context.Context, a Actor, cfg Config, uscc string, facts Facts, now time.Time) (*ListEntry, error)
-	// UpdateListEntry applies fn to the entry (and its enterprise, which fn may bar) under a
-	// row lock, if the entry's version is version.
-	UpdateListEntry(ctx context.Context, a Actor, id int64, version int, action AuditAction, fn func(e *ListEntry, ent *Enterprise) (detail any, err error)) (*ListEntry, error)
 	FindListEntryByID(ctx context.Context, cfg Config, id int64) (*ListEntry, error)
 	FindListEntries(ctx context.Context, cfg Config, f ListFilter) ([]*ListEntry, int, error)
-	// ExpireListEntries marks listed entries past their validity as expired.
-	ExpireListEntries(ctx context.Context, a Actor, now time.Time) (int, error)
 	// PublicList returns the published list ordered by USCC, a page of it when limit > 0,
 	// and the number of listed enterprises.
 	PublicList(ctx context.Context, now time.Time, offset, limit int) ([]Publication, int, error)

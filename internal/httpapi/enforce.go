@@ -144,61 +144,57 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Roles:       rolesStaffWrite,
 		Request:     obj([]string{"version", "notice_start", "notice_end"}, map[string]any{"version": version, "notice_start": dateTime, "notice_end": dateTime}),
 		Responses:   map[string]string{"200": "on notice", "400": "invalid field", "404": "no such entry", "409": "wrong state or stale version"},
-	}, s.listAction(enforce.AuditListNotice, func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
-		now := s.Now()
+	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
 		start, err := parseTime("notice_start", in.NoticeStart)
 		if err != nil {
 			return nil, err
-		}
-		if _, derr := time.Parse(time.DateOnly, in.NoticeStart); derr == nil && start.Format(time.DateOnly) == now.In(cst).Format(time.DateOnly) {
-			start = now // "from today" (a date form): the notice starts when it is posted
 		}
 		end, err := parseTime("notice_end", in.NoticeEnd)
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"notice_start": start, "notice_end": end}, e.StartNotice(s.EnforceConfig, start, end, now)
+		_, derr := time.Parse(time.DateOnly, in.NoticeStart)
+		return s.list.Notice(ctx, a, id, in.Version, start, derr == nil, end)
 	}))
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/objections", operation{
 		Summary: "Record an objection received during the notice", Roles: rolesStaffWrite,
 		Request:   obj([]string{"version", "text"}, map[string]any{"version": version, "text": str, "raised_by": str}),
 		Responses: map[string]string{"200": "recorded", "400": "invalid field", "404": "no such entry", "409": "not on notice or stale version"},
-	}, s.listAction(enforce.AuditListObjection, func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
-		return e.Object(in.Text, in.RaisedBy, s.Now())
+	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
+		return s.list.Object(ctx, a, id, in.Version, in.Text, in.RaisedBy)
 	}))
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/objections/{n}/resolve", operation{
 		Summary: "Resolve an objection: upheld (the entry is rejected) or dismissed", Roles: rolesDecide,
 		Request:   obj([]string{"version", "outcome", "resolution"}, map[string]any{"version": version, "outcome": map[string]any{"enum": []string{"upheld", "dismissed"}}, "resolution": str}),
 		Responses: map[string]string{"200": "resolved", "400": "invalid field", "404": "no such entry or objection", "409": "wrong state or stale version"},
-	}, s.listAction(enforce.AuditListObjectionResolve, func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
+	}, versionedAction(s, func(r *http.Request, id int64, in *listActionRequest) (any, error) {
 		n, err := strconv.Atoi(r.PathValue("n"))
 		if err != nil {
 			return nil, offsite.Invalid("n", "must be an objection number, got %q", r.PathValue("n"))
 		}
-		return map[string]any{"objection": n, "outcome": in.Outcome}, e.Resolve(n, in.Outcome, in.Resolution, PrincipalFromContext(r.Context()).Name, s.Now())
+		return s.list.Resolve(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in.Version, n, in.Outcome, in.Resolution)
 	}))
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/list", operation{
 		Summary: "Publish the entry after its notice (every objection resolved)", Roles: rolesDecide,
 		Request:   obj([]string{"version"}, map[string]any{"version": version, "valid_from": dateTime}),
 		Responses: map[string]string{"200": "listed", "400": "invalid field", "404": "no such entry", "409": "notice not over, objection open, or stale version"},
-	}, s.listAction(enforce.AuditListList, func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
-		from := s.Now()
+	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
+		var from *time.Time
 		if in.ValidFrom != "" {
 			t, err := parseTime("valid_from", in.ValidFrom)
 			if err != nil {
 				return nil, err
 			}
-			from = t
+			from = &t
 		}
-		return map[string]any{"valid_from": from}, e.List(s.EnforceConfig, from, s.Now())
+		return s.list.Publish(ctx, a, id, in.Version, from)
 	}))
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/renew", operation{
 		Summary: "Renew a listed or expired entry after re-evaluating admission", Roles: rolesDecide,
 		Request:   obj([]string{"version", "facts"}, map[string]any{"version": version, "facts": map[string]any{"type": "object"}}),
 		Responses: map[string]string{"200": "renewed", "400": "admission not met", "404": "no such entry", "409": "wrong state, barred or stale version"},
-	}, s.listAction(enforce.AuditListRenew, func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, ent *enforce.Enterprise) (any, error) {
-		ev := enforce.Evaluate(s.EnforceConfig.Admission, in.Facts)
-		return ev, e.Renew(s.EnforceConfig, ent, ev, s.Now())
+	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
+		return s.list.Renew(ctx, a, id, in.Version, in.Facts)
 	}))
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/remove", operation{
 		Summary:     "Remove an entry with a reason",
@@ -206,12 +202,8 @@ func (s *Server) registerEnforceRoutes(mux *http.ServeMux) {
 		Roles:       rolesDecide,
 		Request:     obj([]string{"version", "category", "reason"}, map[string]any{"version": version, "category": map[string]any{"enum": enforce.RemovalCategories}, "reason": str}),
 		Responses:   map[string]string{"200": "removed", "400": "invalid field", "404": "no such entry", "409": "wrong state or stale version"},
-	}, s.listAction(enforce.AuditListRemove, func(s *Server, r *http.Request, in *listActionRequest, e *enforce.ListEntry, ent *enforce.Enterprise) (any, error) {
-		barred, err := e.Remove(in.Category, in.Reason, s.Now())
-		if barred {
-			ent.Barred, ent.BarredReason = true, in.Category+": "+in.Reason
-		}
-		return map[string]any{"category": in.Category, "reason": in.Reason, "barred": barred}, err
+	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
+		return s.list.Remove(ctx, a, id, in.Version, in.Category, in.Reason)
 	}))
 	s.handle(mux, "GET", "/public/positive-list", operation{
 		Summary:     "The published positive list (no login): name, location, USCC, industry, permit number, validity, complaint channel",
@@ -961,7 +953,7 @@ func (s *Server) handleListPropose(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	e, err := s.Enforce.ProposeListEntry(r.Context(), PrincipalFromContext(r.Context()).Actor(), s.EnforceConfig, in.USCC, in.Facts, s.Now())
+	e, err := s.list.Propose(r.Context(), PrincipalFromContext(r.Context()).Actor(), in.USCC, in.Facts)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -1073,16 +1065,16 @@ func versionedAction[T any, P interface {
 	}
 }
 
-// listAction makes the handler of a list entry transition.
-func (s *Server) listAction(action enforce.AuditAction, fn func(*Server, *http.Request, *listActionRequest, *enforce.ListEntry, *enforce.Enterprise) (any, error)) http.HandlerFunc {
+// listCommand makes the handler of a list entry transition: decode the body, run the command
+// as the request's principal, answer with the entry.
+func listCommand(s *Server, run func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error)) http.HandlerFunc {
 	return versionedAction(s, func(r *http.Request, id int64, in *listActionRequest) (any, error) {
-		return s.Enforce.UpdateListEntry(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in.Version, action,
-			func(e *enforce.ListEntry, ent *enforce.Enterprise) (any, error) { return fn(s, r, in, e, ent) })
+		return run(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in)
 	})
 }
 
 func (s *Server) handleListExpire(w http.ResponseWriter, r *http.Request) {
-	n, err := s.Enforce.ExpireListEntries(r.Context(), PrincipalFromContext(r.Context()).Actor(), s.Now())
+	n, err := s.list.Expire(r.Context(), PrincipalFromContext(r.Context()).Actor())
 	if err != nil {
 		s.Error(w, r, err)
 		return

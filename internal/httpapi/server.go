@@ -76,8 +76,10 @@ type Server struct {
 	Enforce enforce.Service
 	// EnforceConfig is the province's configuration; zero fields take enforce's defaults.
 	EnforceConfig enforce.Config
-	// InspectionStore is the store of the inspection commands.
+	// InspectionStore and ListStore are the stores of the inspection and positive-list
+	// commands.
 	InspectionStore enforce.InspectionStore
+	ListStore       enforce.ListStore
 	// Tokens authenticates requests (auth.go); nil admits only public routes.
 	Tokens *Tokens
 	// Now is the clock of the enforcement rules; default time.Now.
@@ -95,6 +97,7 @@ type Server struct {
 
 	routes      []route
 	inspections *enforce.Inspections // the inspection commands, built by Handler
+	list        *enforce.List        // the positive-list commands, built by Handler
 }
 
 // route is one registered route; the OpenAPI document is generated from these.
@@ -131,6 +134,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.EnforceConfig.WithDefaults()
 	s.inspections = &enforce.Inspections{Store: s.InspectionStore, Config: s.EnforceConfig, Now: s.Now}
+	s.list = &enforce.List{Store: s.ListStore, Config: s.EnforceConfig, Now: s.Now}
 	mux := http.NewServeMux()
 	s.routes = nil
 	s.registerSystemRoutes(mux)

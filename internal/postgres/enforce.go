@@ -528,39 +528,6 @@ func saveEnterpriseFlags(ctx context.Context, tx pgx.Tx, e *enforce.Enterprise) 
 	return err
 }
 
-// ProposeListEntry evaluates the enterprise's admission and starts a list entry at now.
-func (s *EnforceService) ProposeListEntry(ctx context.Context, a enforce.Actor, cfg enforce.Config, uscc string, facts enforce.Facts, now time.Time) (_ *enforce.ListEntry, err error) {
-	defer derrors.Wrap(&err, "ProposeListEntry(%q)", uscc)
-	var out *enforce.ListEntry
-	var refusal error
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		ent, err := lockEnterprise(ctx, tx, uscc)
-		if err != nil {
-			return err
-		}
-		switch ent.ListStatus {
-		case enforce.ListProposed, enforce.ListNotice, enforce.ListListed:
-			return offsite.Conflict("enterprise %s already has a list entry that is %s", uscc, ent.ListStatus)
-		}
-		ev := enforce.Evaluate(cfg.Admission, facts)
-		e, err := enforce.Propose(ent, ev, now)
-		if err != nil {
-			// The refusal is part of the record: commit its audit entry, then report it.
-			refusal = err
-			return s.appendAudit(ctx, tx, a, enforce.AuditListRefused, enterpriseSubject(uscc), map[string]any{"reason": err.Error(), "evaluation": ev})
-		}
-		if err := insertListEntry(ctx, tx, e); err != nil {
-			return err
-		}
-		out = e
-		return s.appendAudit(ctx, tx, a, enforce.AuditListPropose, listSubject(e.ID), e)
-	})
-	if err == nil && refusal != nil {
-		return nil, refusal
-	}
-	return out, formatError(err)
-}
-
 func insertListEntry(ctx context.Context, tx pgx.Tx, e *enforce.ListEntry) error {
 	doc, err := marshalDoc(e)
 	if err != nil {
@@ -578,45 +545,6 @@ func saveListEntry(ctx context.Context, tx pgx.Tx, e *enforce.ListEntry) error {
 	return tx.QueryRow(ctx, `UPDATE list_entries SET status = $2, notice_start = $3, notice_end = $4, valid_from = $5,
 		valid_to = $6, doc = $7, version = version + 1, updated_at = now() WHERE id = $1 RETURNING version, updated_at`,
 		e.ID, e.Status, e.NoticeStart, e.NoticeEnd, e.ValidFrom, e.ValidTo, doc).Scan(&e.Version, &e.UpdatedAt)
-}
-
-// UpdateListEntry applies fn under row locks on the entry and its enterprise.
-func (s *EnforceService) UpdateListEntry(ctx context.Context, a enforce.Actor, id int64, version int, action enforce.AuditAction, fn func(*enforce.ListEntry, *enforce.Enterprise) (any, error)) (_ *enforce.ListEntry, err error) {
-	defer derrors.Wrap(&err, "UpdateListEntry(%d, %s)", id, action)
-	var out *enforce.ListEntry
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		e, err := scanListEntry(tx.QueryRow(ctx, "SELECT "+listColumns+" FROM list_entries l WHERE l.id = $1 FOR UPDATE", id), enforce.Config{}, time.Now())
-		if err == pgx.ErrNoRows {
-			return offsite.NotFound("list entry %d", id)
-		}
-		if err != nil {
-			return err
-		}
-		if e.Version != version {
-			return offsite.Conflict("list entry %d is at version %d, not %d: it changed since it was read", id, e.Version, version)
-		}
-		ent, err := lockEnterprise(ctx, tx, e.USCC)
-		if err != nil {
-			return err
-		}
-		barred, special := ent.Barred, ent.SpecialSupervision
-		detail, err := fn(e, ent)
-		if err != nil {
-			return err
-		}
-		if err := saveListEntry(ctx, tx, e); err != nil {
-			return err
-		}
-		if ent.Barred != barred || ent.SpecialSupervision != special {
-			if err := saveEnterpriseFlags(ctx, tx, ent); err != nil {
-				return err
-			}
-		}
-		out = e
-		return s.appendAudit(ctx, tx, a, action, listSubject(id), map[string]any{"status": e.Status, "version": e.Version, "detail": detail})
-	})
-	s.public.invalidate()
-	return out, formatError(err)
 }
 
 // FindListEntryByID returns one list entry with its health-check status.
@@ -663,46 +591,6 @@ func (s *EnforceService) FindListEntries(ctx context.Context, cfg enforce.Config
 		out = append(out, e)
 	}
 	return out, total, formatError(rows.Err())
-}
-
-// ExpireListEntries marks listed entries past their validity as expired, each audited.
-func (s *EnforceService) ExpireListEntries(ctx context.Context, a enforce.Actor, now time.Time) (n int, err error) {
-	defer derrors.Wrap(&err, "ExpireListEntries")
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, "SELECT "+listColumns+" FROM list_entries l WHERE l.status = 'listed' AND list_effective_status(l.status, l.valid_to, $1) = 'expired' ORDER BY l.id FOR UPDATE", now)
-		if err != nil {
-			return err
-		}
-		var es []*enforce.ListEntry
-		for rows.Next() {
-			e, err := scanListEntry(rows, enforce.Config{}, now)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			e.Status = enforce.ListListed // scanListEntry reports the effective status
-			es = append(es, e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, e := range es {
-			if !e.Expire(now) {
-				continue
-			}
-			if err := saveListEntry(ctx, tx, e); err != nil {
-				return err
-			}
-			if err := s.appendAudit(ctx, tx, a, enforce.AuditListExpire, listSubject(e.ID), map[string]any{"valid_to": e.ValidTo}); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	})
-	s.public.invalidate()
-	return n, formatError(err)
 }
 
 // publicCacheTTL bounds how stale the public list may be when another API process changed

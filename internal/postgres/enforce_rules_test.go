@@ -30,6 +30,40 @@ func commands(s *EnforceService) *enforce.Inspections {
 	return &enforce.Inspections{Store: NewInspectionStore(s), Config: enforce.DefaultConfig()}
 }
 
+// listCommands returns the positive-list commands over s, with cfg and the clock now.
+func listCommands(s *EnforceService, cfg enforce.Config, now func() time.Time) *enforce.List {
+	return &enforce.List{Store: NewListStore(s), Config: cfg, Now: now}
+}
+
+// updateListEntry applies fn to the entry under the store's locks at the version read, saves
+// it and audits it as action: raw access for tests that set up states the commands refuse
+// (a back-dated notice).
+func updateListEntry(ctx context.Context, s *EnforceService, a enforce.Actor, id int64, version int, action enforce.AuditAction, fn func(*enforce.ListEntry, *enforce.Enterprise) (any, error)) (*enforce.ListEntry, error) {
+	var out *enforce.ListEntry
+	err := NewListStore(s).InTx(ctx, func(tx enforce.ListTx) error {
+		e, ent, err := tx.LockListEntry(ctx, id, time.Now())
+		if err != nil {
+			return err
+		}
+		if e.Version != version {
+			return offsite.Conflict("list entry %d is at version %d, not %d", id, e.Version, version)
+		}
+		detail, err := fn(e, ent)
+		if err != nil {
+			return err
+		}
+		if err := tx.SaveListEntry(ctx, e); err != nil {
+			return err
+		}
+		if err := tx.SaveEnterpriseFlags(ctx, ent); err != nil {
+			return err
+		}
+		out = e
+		return tx.Append(ctx, a, action, enforce.ListSubject(id), map[string]any{"status": e.Status, "version": e.Version, "detail": detail})
+	})
+	return out, err
+}
+
 // mustSite creates the enterprise testUSCC with parcel p1.
 func mustSite(tb testing.TB, s *EnforceService) {
 	tb.Helper()
@@ -157,7 +191,7 @@ func TestMaliciousStrictDispositionBars(t *testing.T) {
 			if err != nil || ent.ListStatus != enforce.ListRemoved || ent.Barred != tc.barred {
 				t.Fatalf("after the disposition: %+v %v; want removed, barred %v", ent, err, tc.barred)
 			}
-			_, err = s.ProposeListEntry(ctx, admin, enforce.DefaultConfig(), testUSCC, goodFacts(), time.Now())
+			_, err = listCommands(s, enforce.DefaultConfig(), time.Now).Propose(ctx, admin, testUSCC, goodFacts())
 			if tc.barred != errors.Is(err, offsite.ErrConflict) || !tc.barred && err != nil {
 				t.Errorf("re-admission: %v; want refused %v", err, tc.barred)
 			}

@@ -47,12 +47,12 @@ func MustListed(tb testing.TB, s *EnforceService, uscc string) *enforce.ListEntr
 	tb.Helper()
 	ctx := context.Background()
 	cfg := enforce.DefaultConfig()
-	e, err := s.ProposeListEntry(ctx, admin, cfg, uscc, goodFacts(), time.Now())
+	e, err := listCommands(s, cfg, time.Now).Propose(ctx, admin, uscc, goodFacts())
 	if err != nil {
 		tb.Fatal(err)
 	}
 	past := time.Now().Add(-10 * 24 * time.Hour)
-	e, err = s.UpdateListEntry(ctx, admin, e.ID, e.Version, "list.notice", func(e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
+	e, err = updateListEntry(ctx, s, admin, e.ID, e.Version, "list.notice", func(e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
 		// Back-dated notice: the domain refuses a notice ending in the past, so set it directly.
 		end := past.Add(8 * 24 * time.Hour)
 		e.Status, e.NoticeStart, e.NoticeEnd = enforce.ListNotice, &past, &end
@@ -61,7 +61,7 @@ func MustListed(tb testing.TB, s *EnforceService, uscc string) *enforce.ListEntr
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e, err = s.UpdateListEntry(ctx, admin, e.ID, e.Version, "list.list", func(e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
+	e, err = updateListEntry(ctx, s, admin, e.ID, e.Version, "list.list", func(e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
 		return nil, e.List(cfg, time.Now(), time.Now())
 	})
 	if err != nil {
@@ -150,11 +150,11 @@ func TestListConcurrentUpdatesOneWins(t *testing.T) {
 	s := mustEnforce(t, MustOpen(t))
 	MustEnterprise(t, s, testUSCC, "north")
 	cfg := enforce.DefaultConfig()
-	e, err := s.ProposeListEntry(ctx, admin, cfg, testUSCC, goodFacts(), time.Now())
+	e, err := listCommands(s, cfg, time.Now).Propose(ctx, admin, testUSCC, goodFacts())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ProposeListEntry(ctx, admin, cfg, testUSCC, goodFacts(), time.Now()); !errors.Is(err, offsite.ErrConflict) {
+	if _, err := listCommands(s, cfg, time.Now).Propose(ctx, admin, testUSCC, goodFacts()); !errors.Is(err, offsite.ErrConflict) {
 		t.Errorf("second proposal: %v", err)
 	}
 	const n = 8
@@ -166,7 +166,7 @@ func TestListConcurrentUpdatesOneWins(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			_, errs[i] = s.UpdateListEntry(ctx, admin, e.ID, e.Version, "list.notice", func(e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
+			_, errs[i] = updateListEntry(ctx, s, admin, e.ID, e.Version, "list.notice", func(e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
 				now := time.Now()
 				return nil, e.StartNotice(cfg, now, now.Add(time.Duration(7+i)*24*time.Hour), now)
 			})
@@ -203,7 +203,7 @@ func TestListRemovalBarsAndPublicList(t *testing.T) {
 	if err != nil || len(pub) != 2 || pub[0].USCC != testUSCC || pub[0].ComplaintChannel != "12369" {
 		t.Fatalf("public list: %+v %v", pub, err)
 	}
-	_, err = s.UpdateListEntry(ctx, admin, e.ID, e.Version, "list.remove", func(e *enforce.ListEntry, ent *enforce.Enterprise) (any, error) {
+	_, err = updateListEntry(ctx, s, admin, e.ID, e.Version, "list.remove", func(e *enforce.ListEntry, ent *enforce.Enterprise) (any, error) {
 		barred, err := e.Remove(enforce.RemovalEvadingSupervision, "bypass pipe", time.Now())
 		if barred {
 			ent.Barred, ent.BarredReason = true, enforce.RemovalEvadingSupervision
@@ -217,7 +217,7 @@ func TestListRemovalBarsAndPublicList(t *testing.T) {
 	if !ent.Barred || ent.ListStatus != enforce.ListRemoved {
 		t.Errorf("after barring removal: %+v", ent)
 	}
-	if _, err := s.ProposeListEntry(ctx, admin, enforce.DefaultConfig(), testUSCC, goodFacts(), time.Now()); !errors.Is(err, offsite.ErrConflict) {
+	if _, err := listCommands(s, enforce.DefaultConfig(), time.Now).Propose(ctx, admin, testUSCC, goodFacts()); !errors.Is(err, offsite.ErrConflict) {
 		t.Errorf("re-admission of a barred enterprise: %v", err)
 	}
 	pub, _, _ = s.PublicList(ctx, time.Now(), 0, 0)
@@ -225,7 +225,7 @@ func TestListRemovalBarsAndPublicList(t *testing.T) {
 		t.Errorf("public list after removal has %d entries", len(pub))
 	}
 	// Expiry.
-	n, err := s.ExpireListEntries(ctx, admin, time.Now().AddDate(3, 0, 1))
+	n, err := listCommands(s, enforce.DefaultConfig(), func() time.Time { return time.Now().AddDate(3, 0, 1) }).Expire(ctx, admin)
 	if err != nil || n != 1 {
 		t.Errorf("expire: %d %v", n, err)
 	}

@@ -459,7 +459,7 @@ type SweepHandler struct{ *Deps }
 
 // ListExpirer marks positive-list entries past their validity as expired, audited as actor.
 type ListExpirer interface {
-	ExpireListEntries(ctx context.Context, a enforce.Actor, now time.Time) (int, error)
+	Expire(ctx context.Context, a enforce.Actor) (int, error)
 }
 
 // nightlyActor is who the audit log names for the nightly sweep's changes.
@@ -498,7 +498,7 @@ func (h *SweepHandler) ProcessTask(ctx context.Context, t *asynq.Task) (err erro
 		return err
 	}
 	if h.ListExpirer != nil {
-		n, err := h.ListExpirer.ExpireListEntries(ctx, nightlyActor, time.Now())
+		n, err := h.ListExpirer.Expire(ctx, nightlyActor)
 		if err != nil {
 			return err
 		}
