@@ -147,7 +147,12 @@ func (s *Server) Handler() http.Handler {
 	s.registerRunRoutes(mux)
 	s.registerNightlyRoutes(mux)
 	s.registerAdminRoutes(mux)
-	s.registerEnforceRoutes(mux)
+	s.registerEnterpriseRoutes(mux)
+	s.registerListRoutes(mux)
+	s.registerInspectionRoutes(mux)
+	s.registerDrawRoutes(mux)
+	s.registerPublicRoutes(mux)
+	s.registerAuditRoutes(mux)
 	s.registerOGCRoutes(mux)
 	s.registerUIRoutes(mux)
 	sort.Slice(s.routes, func(i, j int) bool {
