@@ -21,7 +21,7 @@ type Actor struct {
 
 // EnterpriseFilter selects enterprises. Zero fields do not filter.
 type EnterpriseFilter struct {
-	IDs        []string // feature ids, for OGC items by id (findings)
+	IDs        []string // USCCs of enterprises; feature ids of findings and parcels (OGC items by id)
 	Query      string   // substring of name or USCC prefix
 	Zone       string
 	Industry   string     // prefix

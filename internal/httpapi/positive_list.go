@@ -272,14 +272,33 @@ func (s *Server) handleListExport(w http.ResponseWriter, r *http.Request) {
 		Entry      *enforce.ListEntry  `json:"entry"`
 		Enterprise *enforce.Enterprise `json:"enterprise"`
 	}
-	var rows []row
+	// The entries' enterprises, a thousand a query.
+	var usccs []string
+	ents := map[string]*enforce.Enterprise{}
 	for _, e := range entries {
-		ent, err := s.Enforce.FindEnterpriseByUSCC(ctx, e.USCC)
+		if _, ok := ents[e.USCC]; !ok {
+			ents[e.USCC] = nil
+			usccs = append(usccs, e.USCC)
+		}
+	}
+	for i := 0; i < len(usccs); i += 1000 {
+		batch := usccs[i:min(i+1000, len(usccs))]
+		es, _, err := s.Enforce.FindEnterprises(ctx, enforce.EnterpriseFilter{IDs: batch, Limit: len(batch)})
 		if err != nil {
 			s.Error(w, r, err)
 			return
 		}
-		rows = append(rows, row{e, ent})
+		for _, ent := range es {
+			ents[ent.USCC] = ent
+		}
+	}
+	var rows []row
+	for _, e := range entries {
+		if ents[e.USCC] == nil {
+			s.Error(w, r, offsite.NotFound("enterprise %s", e.USCC))
+			return
+		}
+		rows = append(rows, row{e, ents[e.USCC]})
 	}
 	if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), enforce.AuditListExport, "list-entry/*", map[string]any{"entries": len(rows), "province": s.EnforceConfig.Province}); err != nil {
 		s.Error(w, r, err)

@@ -198,3 +198,16 @@ func TestMaliciousStrictDispositionBars(t *testing.T) {
 		})
 	}
 }
+
+// TestFindEnterprisesByIDs: the list export reads the entries' enterprises a batch a query.
+func TestFindEnterprisesByIDs(t *testing.T) {
+	ctx := context.Background()
+	s := mustEnforce(t, MustOpen(t))
+	for _, u := range []string{testUSCC, testUSCC2, testUSCC3} {
+		MustEnterprise(t, s, u, "north")
+	}
+	es, total, err := s.FindEnterprises(ctx, enforce.EnterpriseFilter{IDs: []string{testUSCC3, testUSCC, "91110000000000000X"}, Limit: 3})
+	if err != nil || total != 2 || len(es) != 2 || es[0].USCC != testUSCC || es[1].USCC != testUSCC3 {
+		t.Errorf("by ids: %d %v %v; want %s and %s", total, es, err, testUSCC, testUSCC3)
+	}
+}

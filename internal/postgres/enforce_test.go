@@ -366,7 +366,7 @@ func TestEvidenceViewsGroupCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	views, total, err := s.FindAudit(ctx, enterpriseSubject(testUSCC), 0, 1000)
+	views, total, err := s.FindAudit(ctx, enforce.EnterpriseSubject(testUSCC), 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}

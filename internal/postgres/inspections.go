@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -88,22 +87,15 @@ func (s *EnforceService) FindInspectionByID(ctx context.Context, id int64) (_ *e
 // FindInspections returns inspections, newest first.
 func (s *EnforceService) FindInspections(ctx context.Context, f enforce.InspectionFilter) (_ []*enforce.Inspection, _ int, err error) {
 	defer derrors.Wrap(&err, "FindInspections")
-	var where []string
-	var args []any
+	var w sqlFilter
 	if f.USCC != "" {
-		args = append(args, f.USCC)
-		where = append(where, fmt.Sprintf("uscc = $%d", len(args)))
+		w.add("uscc = $?", f.USCC)
 	}
 	if f.Status != "" {
-		args = append(args, f.Status)
-		where = append(where, fmt.Sprintf("status = $%d", len(args)))
+		w.add("status = $?", f.Status)
 	}
-	q := "SELECT " + inspectionColumns + ", count(*) OVER () FROM inspections"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id DESC" + pageSQL(f.Offset, f.Limit)
-	rows, err := s.db.Pool.Query(ctx, q, args...)
+	q := "SELECT " + inspectionColumns + ", count(*) OVER () FROM inspections" + w.where() + " ORDER BY id DESC" + pageSQL(f.Offset, f.Limit)
+	rows, err := s.db.Pool.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, 0, formatError(err)
 	}

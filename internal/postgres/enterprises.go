@@ -2,11 +2,8 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,18 +14,6 @@ import (
 	"github.com/offsite/offsite/internal/derrors"
 	"github.com/offsite/offsite/internal/enforce"
 )
-
-// querier is a pool or a transaction.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-func enterpriseSubject(uscc string) string { return "enterprise/" + uscc }
-func listSubject(id int64) string          { return fmt.Sprintf("list-entry/%d", id) }
-func inspectionSubject(id int64) string    { return fmt.Sprintf("inspection/%d", id) }
-
-// ---------------------------------------------------------------- enterprises
 
 const enterpriseColumns = `e.uscc, e.name, e.industry, e.permit_no, e.key_discharger, e.address, e.zone,
 	ST_X(e.location), ST_Y(e.location), e.complaint_channel, e.legacy_uscc, e.barred, e.barred_reason,
@@ -77,7 +62,7 @@ func (s *EnforceService) auditOverride(ctx context.Context, tx pgx.Tx, a enforce
 		return nil
 	}
 	want, _ := enforce.USCCCheckChar(e.USCC[:17])
-	return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseUSCCOverride, enterpriseSubject(e.USCC), map[string]any{
+	return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseUSCCOverride, enforce.EnterpriseSubject(e.USCC), map[string]any{
 		"uscc": e.USCC, "check_character": string(e.USCC[17]), "expected": string(want),
 		"note": "legacy code admitted by explicit override of the GB 32100 check",
 	})
@@ -99,7 +84,7 @@ func (s *EnforceService) CreateEnterprise(ctx context.Context, a enforce.Actor, 
 		if err := s.auditOverride(ctx, tx, a, e); err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseCreate, enterpriseSubject(e.USCC), e)
+		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseCreate, enforce.EnterpriseSubject(e.USCC), e)
 	}))
 }
 
@@ -130,7 +115,7 @@ func (s *EnforceService) UpdateEnterprise(ctx context.Context, a enforce.Actor, 
 		if err := s.auditOverride(ctx, tx, a, e); err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseUpdate, enterpriseSubject(e.USCC), e)
+		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseUpdate, enforce.EnterpriseSubject(e.USCC), e)
 	}))
 	s.public.invalidate()
 	return err
@@ -178,11 +163,10 @@ func (s *EnforceService) FindEnterpriseByUSCC(ctx context.Context, uscc string) 
 // FindEnterprises returns the enterprises matching f, ordered by USCC, and their total count.
 func (s *EnforceService) FindEnterprises(ctx context.Context, f enforce.EnterpriseFilter) (_ []*enforce.Enterprise, _ int, err error) {
 	defer derrors.Wrap(&err, "FindEnterprises")
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "$?", fmt.Sprintf("$%d", len(args))))
+	var w sqlFilter
+	add := w.add
+	if len(f.IDs) > 0 {
+		add("e.uscc = ANY($?)", f.IDs)
 	}
 	if f.Query != "" {
 		add("(e.name ILIKE '%' || $? || '%' OR e.uscc LIKE $? || '%')", f.Query)
@@ -205,13 +189,8 @@ func (s *EnforceService) FindEnterprises(ctx context.Context, f enforce.Enterpri
 	if f.UpdatedTo != nil {
 		add("e.updated_at <= $?", *f.UpdatedTo)
 	}
-	q := "SELECT " + enterpriseColumns + ", count(*) OVER () FROM enterprises e " + currentEntryJoin
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY e.uscc"
-	q += pageSQL(f.Offset, f.Limit)
-	rows, err := s.db.Pool.Query(ctx, q, args...)
+	q := "SELECT " + enterpriseColumns + ", count(*) OVER () FROM enterprises e " + currentEntryJoin + w.where() + " ORDER BY e.uscc" + pageSQL(f.Offset, f.Limit)
+	rows, err := s.db.Pool.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, 0, formatError(err)
 	}
@@ -230,26 +209,11 @@ func (s *EnforceService) FindEnterprises(ctx context.Context, f enforce.Enterpri
 	}
 	if len(out) == 0 && f.Offset > 0 {
 		// Past the end: count without the window.
-		cq := "SELECT count(*) FROM enterprises e " + currentEntryJoin
-		if len(where) > 0 {
-			cq += " WHERE " + strings.Join(where, " AND ")
-		}
-		if err := s.db.Pool.QueryRow(ctx, cq, args...).Scan(&total); err != nil {
+		if err := s.db.Pool.QueryRow(ctx, "SELECT count(*) FROM enterprises e "+currentEntryJoin+w.where(), w.args...).Scan(&total); err != nil {
 			return nil, 0, formatError(err)
 		}
 	}
 	return out, total, nil
-}
-
-func pageSQL(offset, limit int) string {
-	q := ""
-	if limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", limit)
-	}
-	if offset > 0 {
-		q += fmt.Sprintf(" OFFSET %d", offset)
-	}
-	return q
 }
 
 // SetEnterpriseParcels stores parcels as the enterprise's, all or none.
@@ -283,7 +247,7 @@ func (s *EnforceService) SetEnterpriseParcels(ctx context.Context, a enforce.Act
 				return fmt.Errorf("parcel %d (%q): %w", i, p.ID, formatError(err))
 			}
 		}
-		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseParcels, enterpriseSubject(uscc), map[string]any{"parcel_ids": ids})
+		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseParcels, enforce.EnterpriseSubject(uscc), map[string]any{"parcel_ids": ids})
 	}))
 }
 
@@ -374,144 +338,10 @@ func (s *EnforceService) EnterpriseEvidence(ctx context.Context, a enforce.Actor
 	}
 	// The view is part of the record (issue 6 item 8): committed before the answer, in a
 	// group commit with the views of concurrent requests.
-	if err := s.views.append(ctx, s, a, enforce.AuditEvidenceView, enterpriseSubject(uscc), map[string]any{"parcels": len(out)}); err != nil {
+	if err := s.views.append(ctx, s, a, enforce.AuditEvidenceView, enforce.EnterpriseSubject(uscc), map[string]any{"parcels": len(out)}); err != nil {
 		return nil, err
 	}
 	return out, nil
-}
-
-const findingColumns = `f.id, f.parcel_id, f.capture_ids, f.kind, f.class, f.status, f.score, f.area_m2, f.severity,
-	ST_AsEWKB(f.geom), f.pipeline, f.pipeline_hash, f.detected_at, f.properties, f.provenance, f.artifacts, f.created_at`
-
-func scanFinding(row pgx.Row, extra ...any) (*offsite.Finding, error) {
-	f := &offsite.Finding{}
-	var g []byte
-	if err := row.Scan(append([]any{&f.ID, &f.ParcelID, &f.CaptureIDs, &f.Kind, &f.Class, &f.Status, &f.Score, &f.AreaM2,
-		&f.Severity, &g, &f.Pipeline, &f.PipelineHash, &f.DetectedAt, &f.Properties, &f.Provenance,
-		&f.Artifacts, &f.CreatedAt}, extra...)...); err != nil {
-		return nil, err
-	}
-	var err error
-	if f.Geometry, err = unmarshalEWKB(g); err != nil {
-		return nil, fmt.Errorf("finding %s geometry: %w", f.ID, err)
-	}
-	return f, nil
-}
-
-// FindFindingFeatures returns findings intersecting f.Bbox detected within [f.UpdatedFrom,
-// f.UpdatedTo], ordered by id, and their total count.
-func (s *EnforceService) FindFindingFeatures(ctx context.Context, f enforce.EnterpriseFilter) (_ []*offsite.Finding, total int, err error) {
-	defer derrors.Wrap(&err, "FindFindingFeatures")
-	cond, args := timeBoxCondition(f, "f.geom", "f.detected_at")
-	if err := s.db.Pool.QueryRow(ctx, "SELECT count(*) FROM findings f WHERE "+cond, args...).Scan(&total); err != nil {
-		return nil, 0, formatError(err)
-	}
-	rows, err := s.db.Pool.Query(ctx, "SELECT "+findingColumns+" FROM findings f WHERE "+cond+" ORDER BY f.id"+pageSQL(f.Offset, f.Limit), args...)
-	if err != nil {
-		return nil, 0, formatError(err)
-	}
-	defer rows.Close()
-	var out []*offsite.Finding
-	for rows.Next() {
-		x, err := scanFinding(rows)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, x)
-	}
-	return out, total, formatError(rows.Err())
-}
-
-// timeBoxCondition is the SQL condition of an OGC bbox and datetime filter on the named
-// geometry and time columns.
-func timeBoxCondition(f enforce.EnterpriseFilter, geomCol, timeCol string) (string, []any) {
-	var where []string
-	var args []any
-	if f.Bbox != nil {
-		args = append(args, f.Bbox.Min[0], f.Bbox.Min[1], f.Bbox.Max[0], f.Bbox.Max[1])
-		where = append(where, fmt.Sprintf("%[1]s && ST_MakeEnvelope($1, $2, $3, $4, 4326) AND ST_Intersects(%[1]s, ST_MakeEnvelope($1, $2, $3, $4, 4326))", geomCol))
-	}
-	if f.UpdatedFrom != nil {
-		args = append(args, *f.UpdatedFrom)
-		where = append(where, fmt.Sprintf("%s >= $%d", timeCol, len(args)))
-	}
-	if f.UpdatedTo != nil {
-		args = append(args, *f.UpdatedTo)
-		where = append(where, fmt.Sprintf("%s <= $%d", timeCol, len(args)))
-	}
-	if f.IDs != nil {
-		args = append(args, f.IDs)
-		where = append(where, fmt.Sprintf("id = ANY($%d)", len(args)))
-	}
-	if len(where) == 0 {
-		return "true", nil
-	}
-	return strings.Join(where, " AND "), args
-}
-
-// FindParcelFeatures returns parcels within f.Bbox updated within [f.UpdatedFrom,
-// f.UpdatedTo], ordered by id, and their total count. Other filter fields are ignored.
-func (s *EnforceService) FindParcelFeatures(ctx context.Context, f enforce.EnterpriseFilter) (_ []*offsite.Parcel, total int, err error) {
-	defer derrors.Wrap(&err, "FindParcelFeatures")
-	cond, args := timeBoxCondition(f, "geom", "updated_at")
-	if err := s.db.Pool.QueryRow(ctx, "SELECT count(*) FROM parcels WHERE "+cond, args...).Scan(&total); err != nil {
-		return nil, 0, formatError(err)
-	}
-	ps, err := findParcels(ctx, s.db.Pool, cond, pageSQL(f.Offset, f.Limit), args...)
-	return ps, total, formatError(err)
-}
-
-// findParcels reads parcels matching a condition on the parcels table;
-// tail follows the ORDER BY (a LIMIT and OFFSET).
-func findParcels(ctx context.Context, q querier, cond, tail string, args ...any) ([]*offsite.Parcel, error) {
-	rows, err := q.Query(ctx, `SELECT id, uscc, name, ST_AsEWKB(geom), created_at, updated_at FROM parcels WHERE `+cond+` ORDER BY id`+tail, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*offsite.Parcel
-	for rows.Next() {
-		p := &offsite.Parcel{}
-		var g []byte
-		if err := rows.Scan(&p.ID, &p.EnterpriseUSCC, &p.Name, &g, &p.CreatedAt, &p.UpdatedAt); err != nil {
-			return nil, err
-		}
-		if p.Geometry, err = unmarshalEWKB(g); err != nil {
-			return nil, fmt.Errorf("parcel %q geometry: %w", p.ID, err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}
-
-// ---------------------------------------------------------------- positive list
-
-func marshalDoc(v any) ([]byte, error) { return json.Marshal(v) }
-
-const listColumns = `l.id, l.uscc, l.status, l.doc, l.version, l.created_at, l.updated_at,
-	COALESCE((SELECT array_agg(visited_at ORDER BY visited_at) FROM health_visits h WHERE h.uscc = l.uscc), '{}')`
-
-func scanListEntry(row pgx.Row, cfg enforce.Config, now time.Time, extra ...any) (*enforce.ListEntry, error) {
-	var doc []byte
-	var id int64
-	var uscc, status string
-	var version int
-	var created, updated time.Time
-	var visits []time.Time
-	if err := row.Scan(append([]any{&id, &uscc, &status, &doc, &version, &created, &updated, &visits}, extra...)...); err != nil {
-		return nil, err
-	}
-	e := &enforce.ListEntry{}
-	if err := json.Unmarshal(doc, e); err != nil {
-		return nil, fmt.Errorf("list entry %d doc: %w", id, err)
-	}
-	e.ID, e.USCC, e.Status, e.Version, e.CreatedAt, e.UpdatedAt = id, uscc, enforce.ListStatus(status), version, created, updated
-	if e.Objections == nil {
-		e.Objections = []enforce.Objection{}
-	}
-	e.Status = e.EffectiveStatus(now)
-	e.HealthCheck = enforce.HealthCheckStatus(cfg, e, visits, now)
-	return e, nil
 }
 
 func lockEnterprise(ctx context.Context, tx pgx.Tx, uscc string) (*enforce.Enterprise, error) {
@@ -528,197 +358,6 @@ func saveEnterpriseFlags(ctx context.Context, tx pgx.Tx, e *enforce.Enterprise) 
 	return err
 }
 
-func insertListEntry(ctx context.Context, tx pgx.Tx, e *enforce.ListEntry) error {
-	doc, err := marshalDoc(e)
-	if err != nil {
-		return err
-	}
-	return tx.QueryRow(ctx, `INSERT INTO list_entries (uscc, status, doc) VALUES ($1, $2, $3)
-		RETURNING id, version, created_at, updated_at`, e.USCC, e.Status, doc).Scan(&e.ID, &e.Version, &e.CreatedAt, &e.UpdatedAt)
-}
-
-func saveListEntry(ctx context.Context, tx pgx.Tx, e *enforce.ListEntry) error {
-	doc, err := marshalDoc(e)
-	if err != nil {
-		return err
-	}
-	return tx.QueryRow(ctx, `UPDATE list_entries SET status = $2, notice_start = $3, notice_end = $4, valid_from = $5,
-		valid_to = $6, doc = $7, version = version + 1, updated_at = now() WHERE id = $1 RETURNING version, updated_at`,
-		e.ID, e.Status, e.NoticeStart, e.NoticeEnd, e.ValidFrom, e.ValidTo, doc).Scan(&e.Version, &e.UpdatedAt)
-}
-
-// FindListEntryByID returns one list entry with its health-check status.
-func (s *EnforceService) FindListEntryByID(ctx context.Context, cfg enforce.Config, id int64) (_ *enforce.ListEntry, err error) {
-	defer derrors.Wrap(&err, "FindListEntryByID(%d)", id)
-	e, err := scanListEntry(s.db.Pool.QueryRow(ctx, "SELECT "+listColumns+" FROM list_entries l WHERE l.id = $1", id), cfg, time.Now())
-	if err == pgx.ErrNoRows {
-		return nil, offsite.NotFound("list entry %d", id)
-	}
-	return e, formatError(err)
-}
-
-// FindListEntries returns list entries, newest first.
-func (s *EnforceService) FindListEntries(ctx context.Context, cfg enforce.Config, f enforce.ListFilter) (_ []*enforce.ListEntry, _ int, err error) {
-	defer derrors.Wrap(&err, "FindListEntries")
-	var where []string
-	var args []any
-	if f.USCC != "" {
-		args = append(args, f.USCC)
-		where = append(where, fmt.Sprintf("l.uscc = $%d", len(args)))
-	}
-	if f.Status != "" {
-		args = append(args, f.Status)
-		where = append(where, fmt.Sprintf("list_effective_status(l.status, l.valid_to, now()) = $%d", len(args)))
-	}
-	q := "SELECT " + listColumns + ", count(*) OVER () FROM list_entries l"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY l.id DESC" + pageSQL(f.Offset, f.Limit)
-	rows, err := s.db.Pool.Query(ctx, q, args...)
-	if err != nil {
-		return nil, 0, formatError(err)
-	}
-	defer rows.Close()
-	now := time.Now()
-	var out []*enforce.ListEntry
-	total := 0
-	for rows.Next() {
-		e, err := scanListEntry(rows, cfg, now, &total)
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, e)
-	}
-	return out, total, formatError(rows.Err())
-}
-
-// publicCacheTTL bounds how stale the public list may be when another API process changed
-// the list; changes made through this process invalidate the cache at once.
-const publicCacheTTL = 5 * time.Second
-
-// publicCache holds the published list as last read.
-type publicCache struct {
-	mu       sync.Mutex
-	at       time.Time // when read; zero when invalid
-	list     []enforce.Publication
-	firstEnd time.Time // the earliest end of validity in list
-}
-
-func (c *publicCache) invalidate() {
-	c.mu.Lock()
-	c.at = time.Time{}
-	c.list = nil
-	c.mu.Unlock()
-}
-
-// PublicList returns what the public may see of the listed enterprises, ordered by USCC: a
-// page of it when limit > 0, and the number listed. The list is read at most every
-// publicCacheTTL; entries whose validity ends meanwhile are dropped on the way out.
-func (s *EnforceService) PublicList(ctx context.Context, now time.Time, offset, limit int) (_ []enforce.Publication, total int, err error) {
-	defer derrors.Wrap(&err, "PublicList")
-	c := &s.public
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.at.IsZero() || time.Since(c.at) > publicCacheTTL || now.Before(c.at) {
-		list, err := s.readPublicList(ctx, now)
-		if err != nil {
-			return nil, 0, err
-		}
-		c.at, c.list = now, list
-		c.firstEnd = time.Now().Add(100 * 365 * 24 * time.Hour)
-		for _, p := range list {
-			if p.ValidTo.Before(c.firstEnd) {
-				c.firstEnd = p.ValidTo
-			}
-		}
-	}
-	all := c.list
-	if !c.firstEnd.After(now) {
-		valid := make([]enforce.Publication, 0, len(all))
-		for _, p := range all {
-			if p.ValidTo.After(now) {
-				valid = append(valid, p)
-			}
-		}
-		all = valid
-	}
-	total = len(all)
-	if limit <= 0 {
-		return all, total, nil
-	}
-	offset = min(offset, total)
-	return all[offset:min(offset+limit, total)], total, nil
-}
-
-// PublicNotices returns the entries whose public notice runs at now, ending soonest first.
-func (s *EnforceService) PublicNotices(ctx context.Context, now time.Time) (_ []enforce.Notice, err error) {
-	defer derrors.Wrap(&err, "PublicNotices")
-	rows, err := s.db.Pool.Query(ctx, `SELECT l.id, e.name, e.address, e.uscc, e.industry, e.permit_no,
-		COALESCE(l.doc->'admission'->>'path', ''), l.notice_start, l.notice_end, e.complaint_channel
-		FROM list_entries l JOIN enterprises e ON e.uscc = l.uscc
-		WHERE l.status = 'notice' AND l.notice_start <= $1 AND l.notice_end > $1 ORDER BY l.notice_end, l.id`, now)
-	if err != nil {
-		return nil, formatError(err)
-	}
-	defer rows.Close()
-	out := []enforce.Notice{}
-	for rows.Next() {
-		var n enforce.Notice
-		if err := rows.Scan(&n.EntryID, &n.Name, &n.Address, &n.USCC, &n.Industry, &n.PermitNo, &n.AdmissionPath,
-			&n.NoticeStart, &n.NoticeEnd, &n.ComplaintChannel); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, formatError(rows.Err())
-}
-
-// PublicDraw returns the public view of a draw (enforce.StoredDraw.Publish) with the names
-// of the enterprises drawn.
-func (s *EnforceService) PublicDraw(ctx context.Context, id int64) (_ *enforce.PublicDraw, err error) {
-	defer derrors.Wrap(&err, "PublicDraw(%d)", id)
-	d, err := s.FindDrawByID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	usccs := make([]string, len(d.Result.Targets))
-	for i, t := range d.Result.Targets {
-		usccs[i] = t.USCC
-	}
-	rows, err := s.db.Pool.Query(ctx, `SELECT uscc, name FROM enterprises WHERE uscc = ANY($1)`, usccs)
-	if err != nil {
-		return nil, formatError(err)
-	}
-	names := map[string]string{}
-	var uscc, name string
-	if _, err := pgx.ForEachRow(rows, []any{&uscc, &name}, func() error { names[uscc] = name; return nil }); err != nil {
-		return nil, formatError(err)
-	}
-	return d.Publish(names)
-}
-
-func (s *EnforceService) readPublicList(ctx context.Context, now time.Time) ([]enforce.Publication, error) {
-	rows, err := s.db.Pool.Query(ctx, `SELECT e.name, e.address, e.uscc, e.industry, e.permit_no, l.valid_from, l.valid_to, e.complaint_channel
-		FROM list_entries l JOIN enterprises e ON e.uscc = l.uscc
-		WHERE l.status = 'listed' AND list_effective_status(l.status, l.valid_to, $1) = 'listed' ORDER BY l.uscc`, now)
-	if err != nil {
-		return nil, formatError(err)
-	}
-	defer rows.Close()
-	out := []enforce.Publication{}
-	for rows.Next() {
-		var p enforce.Publication
-		if err := rows.Scan(&p.Name, &p.Address, &p.USCC, &p.Industry, &p.PermitNo, &p.ValidFrom, &p.ValidTo, &p.ComplaintChannel); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, formatError(rows.Err())
-}
-
-// ---------------------------------------------------------------- health-check visits
-
 // RecordHealthVisit records a health-check visit.
 func (s *EnforceService) RecordHealthVisit(ctx context.Context, a enforce.Actor, v *enforce.HealthVisit) (err error) {
 	defer derrors.Wrap(&err, "RecordHealthVisit(%q)", v.USCC)
@@ -730,7 +369,7 @@ func (s *EnforceService) RecordHealthVisit(ctx context.Context, a enforce.Actor,
 			RETURNING id, created_at`, v.USCC, v.VisitedAt, v.Inspector, v.Notes).Scan(&v.ID, &v.CreatedAt); err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, a, enforce.AuditHealthVisitRecord, enterpriseSubject(v.USCC), v)
+		return s.appendAudit(ctx, tx, a, enforce.AuditHealthVisitRecord, enforce.EnterpriseSubject(v.USCC), v)
 	}))
 }
 
