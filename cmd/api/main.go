@@ -138,6 +138,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Enforce:         enf,
 		InspectionStore: postgres.NewInspectionStore(enf),
 		ListStore:       postgres.NewListStore(enf),
+		DrawStore:       postgres.NewDrawStore(enf),
 		EnforceConfig:   province,
 		Tokens:          tokens,
 		UI: webui.Handler(webui.Config{BasemapURL: m.Basemap.URL, BasemapAttribution: m.Basemap.Attribution,

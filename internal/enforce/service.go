@@ -151,9 +151,6 @@ type Service interface {
 	FindInspectionByID(ctx context.Context, id int64) (*Inspection, error)
 	FindInspections(ctx context.Context, f InspectionFilter) ([]*Inspection, int, error)
 
-	// CreateDraw draws from the current pool. Besides the conflicts given, an inspector is not
-	// drawn for an enterprise they were drawn for in the latest draw that included it.
-	CreateDraw(ctx context.Context, a Actor, cfg DrawConfig, seed uint64, inspectors []Inspector) (*StoredDraw, error)
 	FindDrawByID(ctx context.Context, id int64) (*StoredDraw, error)
 	FindDraws(ctx context.Context, offset, limit int) ([]*StoredDraw, int, error)
 	// PublicDraw returns the public view of a draw, with the drawn enterprises' names.

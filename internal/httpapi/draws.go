@@ -79,7 +79,7 @@ func (s *Server) handleDrawCreate(w http.ResponseWriter, r *http.Request) {
 	if !have {
 		seed = randomSeed()
 	}
-	d, err := s.Enforce.CreateDraw(r.Context(), PrincipalFromContext(r.Context()).Actor(), s.EnforceConfig.Draw, seed, ins)
+	d, err := s.draws.Create(r.Context(), PrincipalFromContext(r.Context()).Actor(), seed, ins)
 	if err != nil {
 		s.Error(w, r, err)
 		return

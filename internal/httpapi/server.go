@@ -76,10 +76,11 @@ type Server struct {
 	Enforce enforce.Service
 	// EnforceConfig is the province's configuration; zero fields take enforce's defaults.
 	EnforceConfig enforce.Config
-	// InspectionStore and ListStore are the stores of the inspection and positive-list
-	// commands.
+	// InspectionStore, ListStore and DrawStore are the stores of the inspection,
+	// positive-list and draw commands.
 	InspectionStore enforce.InspectionStore
 	ListStore       enforce.ListStore
+	DrawStore       enforce.DrawStore
 	// Tokens authenticates requests (auth.go); nil admits only public routes.
 	Tokens *Tokens
 	// Now is the clock of the enforcement rules; default time.Now.
@@ -98,6 +99,7 @@ type Server struct {
 	routes      []route
 	inspections *enforce.Inspections // the inspection commands, built by Handler
 	list        *enforce.List        // the positive-list commands, built by Handler
+	draws       *enforce.Draws       // the draw command, built by Handler
 }
 
 // route is one registered route; the OpenAPI document is generated from these.
@@ -135,6 +137,7 @@ func (s *Server) Handler() http.Handler {
 	s.EnforceConfig.WithDefaults()
 	s.inspections = &enforce.Inspections{Store: s.InspectionStore, Config: s.EnforceConfig, Now: s.Now}
 	s.list = &enforce.List{Store: s.ListStore, Config: s.EnforceConfig, Now: s.Now}
+	s.draws = &enforce.Draws{Store: s.DrawStore, Config: s.EnforceConfig.Draw}
 	mux := http.NewServeMux()
 	s.routes = nil
 	s.registerSystemRoutes(mux)

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -12,55 +11,34 @@ import (
 	"github.com/offsite/offsite/internal/enforce"
 )
 
-// CreateDraw draws from the current pool (every enterprise; listed ones and special
-// supervision targets as such) and stores and audits the result.
-func (s *EnforceService) CreateDraw(ctx context.Context, a enforce.Actor, cfg enforce.DrawConfig, seed uint64, inspectors []enforce.Inspector) (_ *enforce.StoredDraw, err error) {
-	defer derrors.Wrap(&err, "CreateDraw")
-	out := &enforce.StoredDraw{CreatedBy: a.Name}
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, "SELECT e.uscc, COALESCE(l.eff, '') = 'listed', e.special_supervision FROM enterprises e "+currentEntryJoin)
-		if err != nil {
-			return err
-		}
-		pool, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (enforce.Candidate, error) {
-			var c enforce.Candidate
-			err := r.Scan(&c.USCC, &c.Listed, &c.SpecialSupervision)
-			return c, err
-		})
-		if err != nil {
-			return err
-		}
-		inspectors, err := withLastConflicts(ctx, tx, inspectors)
-		if err != nil {
-			return err
-		}
-		res, err := enforce.Draw(cfg, seed, pool, inspectors)
-		if err != nil {
-			return offsite.Invalid("inspectors", "%v", err)
-		}
-		out.Result = res
-		doc, err := marshalDoc(res)
-		if err != nil {
-			return err
-		}
-		if err := tx.QueryRow(ctx, "INSERT INTO draws (seed, result, created_by) VALUES ($1, $2, $3) RETURNING id, created_at",
-			res.Seed, doc, a.Name).Scan(&out.ID, &out.CreatedAt); err != nil {
-			return err
-		}
-		return s.appendAudit(ctx, tx, a, enforce.AuditDrawCreate, fmt.Sprintf("draw/%d", out.ID), map[string]any{
-			"seed": res.Seed, "pool_size": res.PoolSize, "groups": res.Groups, "targets": len(res.Targets), "inspectors": inspectors})
-	})
-	if err != nil {
-		return nil, formatError(err)
-	}
-	return out, nil
+// DrawStore is the store of the draw command (enforce.Draws).
+type DrawStore struct{ s *EnforceService }
+
+var _ enforce.DrawStore = (*DrawStore)(nil)
+
+// NewDrawStore returns the draw store of s's database and audit chain.
+func NewDrawStore(s *EnforceService) *DrawStore { return &DrawStore{s: s} }
+
+// InTx runs fn in a transaction with the audit chain's locks.
+func (st *DrawStore) InTx(ctx context.Context, fn func(enforce.DrawTx) error) (err error) {
+	defer derrors.Wrap(&err, "DrawStore.InTx")
+	return formatError(st.s.inTx(ctx, func(tx pgx.Tx) error { return fn(&enforceTx{s: st.s, tx: tx}) }))
 }
 
-// withLastConflicts adds to each inspector's conflicts the enterprises they were drawn for in
-// the latest draw that included each enterprise: the same inspector does not inspect the
-// same enterprise twice running.
-func withLastConflicts(ctx context.Context, tx pgx.Tx, inspectors []enforce.Inspector) ([]enforce.Inspector, error) {
-	rows, err := tx.Query(ctx, `WITH latest AS (
+func (t *enforceTx) DrawPool(ctx context.Context) ([]enforce.Candidate, error) {
+	rows, err := t.tx.Query(ctx, "SELECT e.uscc, COALESCE(l.eff, '') = 'listed', e.special_supervision FROM enterprises e "+currentEntryJoin)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (enforce.Candidate, error) {
+		var c enforce.Candidate
+		err := r.Scan(&c.USCC, &c.Listed, &c.SpecialSupervision)
+		return c, err
+	})
+}
+
+func (t *enforceTx) LastDrawn(ctx context.Context) (map[string][]string, error) {
+	rows, err := t.tx.Query(ctx, `WITH latest AS (
 			SELECT DISTINCT ON (t->>'uscc') t->>'uscc' AS uscc, t->'inspectors' AS ins
 			FROM draws d, jsonb_array_elements(d.result->'targets') t
 			ORDER BY t->>'uscc', d.id DESC)
@@ -68,24 +46,25 @@ func withLastConflicts(ctx context.Context, tx pgx.Tx, inspectors []enforce.Insp
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	last := map[string][]string{} // inspector → enterprises
 	for rows.Next() {
 		var uscc, ins string
 		if err := rows.Scan(&uscc, &ins); err != nil {
-			rows.Close()
 			return nil, err
 		}
 		last[ins] = append(last[ins], uscc)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
+	return last, rows.Err()
+}
+
+func (t *enforceTx) CreateDraw(ctx context.Context, d *enforce.StoredDraw) error {
+	doc, err := marshalDoc(d.Result)
+	if err != nil {
+		return err
 	}
-	out := make([]enforce.Inspector, len(inspectors))
-	for i, in := range inspectors {
-		out[i] = enforce.Inspector{ID: in.ID, Conflicts: append(append([]string(nil), in.Conflicts...), last[in.ID]...)}
-	}
-	return out, nil
+	return t.tx.QueryRow(ctx, "INSERT INTO draws (seed, result, created_by) VALUES ($1, $2, $3) RETURNING id, created_at",
+		d.Result.Seed, doc, d.CreatedBy).Scan(&d.ID, &d.CreatedAt)
 }
 
 func scanDraw(row pgx.Row, extra ...any) (*enforce.StoredDraw, error) {

@@ -304,7 +304,7 @@ func TestDrawStored(t *testing.T) {
 	cfg := enforce.DefaultConfig().Draw
 	cfg.UnlistedRatio, cfg.ListedRatio = 1, 1
 	ins := []enforce.Inspector{{ID: "w"}, {ID: "x"}, {ID: "y"}, {ID: "z"}}
-	d, err := s.CreateDraw(ctx, admin, cfg, 7, ins)
+	d, err := (&enforce.Draws{Store: NewDrawStore(s), Config: cfg}).Create(ctx, admin, 7, ins)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +320,7 @@ func TestDrawStored(t *testing.T) {
 	for _, tg := range d.Result.Targets {
 		last[tg.USCC] = tg.Inspectors
 	}
-	d2, err := s.CreateDraw(ctx, admin, cfg, 8, ins)
+	d2, err := (&enforce.Draws{Store: NewDrawStore(s), Config: cfg}).Create(ctx, admin, 8, ins)
 	if err != nil {
 		t.Fatal(err)
 	}
