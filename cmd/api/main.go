@@ -18,7 +18,6 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/cmd/internal/cmdconfig"
-	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/postgres"
@@ -106,9 +105,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if cfg.TokensFile == "" {
 		m.Logger.Warn("no API tokens configured: only public routes answer", "variable", cmdconfig.EnvTokensFile)
 	}
-	province, err := loadProvince(cfg.ProvinceConfig)
+	province, err := cfg.Province()
 	if err != nil {
-		return fmt.Errorf("%s: %w", cmdconfig.EnvProvinceConfig, err)
+		return err
 	}
 	if !webui.Built() {
 		m.Logger.Warn("the web interface was not built into this binary: /ui/ says so; build with make build")
@@ -118,26 +117,30 @@ func (m *Main) Run(ctx context.Context) error {
 		pipeNames = append(pipeNames, name)
 	}
 	slices.Sort(pipeNames)
+	enf := postgres.NewEnforceService(db, audit)
 	srv := &httpapi.Server{
-		Parcels:        postgres.NewParcelService(db),
-		Captures:       captures,
-		Clips:          captures,
-		Findings:       findings,
-		Surveys:        postgres.NewSurveyService(db),
-		Zones:          postgres.NewZoneService(db),
-		Nightly:        postgres.NewNightlyService(db),
-		KnownPipeline:  func(name string) bool { _, ok := pipes[name]; return ok },
-		Artifacts:      verify.Join(captures, findings),
-		Inspector:      m.Inspector,
-		Metrics:        metrics.New(),
-		Queue:          m.Queue,
-		Store:          store,
-		CapturesBucket: cfg.CapturesBucket,
-		SidecarPrefix:  cfg.SidecarPrefix,
-		Logger:         m.Logger,
-		Enforce:        postgres.NewEnforceService(db, audit),
-		EnforceConfig:  province,
-		Tokens:         tokens,
+		Parcels:         postgres.NewParcelService(db),
+		Captures:        captures,
+		Clips:           captures,
+		Findings:        findings,
+		Surveys:         postgres.NewSurveyService(db),
+		Zones:           postgres.NewZoneService(db),
+		Nightly:         postgres.NewNightlyService(db),
+		KnownPipeline:   func(name string) bool { _, ok := pipes[name]; return ok },
+		Artifacts:       verify.Join(captures, findings),
+		Inspector:       m.Inspector,
+		Metrics:         metrics.New(),
+		Queue:           m.Queue,
+		Store:           store,
+		CapturesBucket:  cfg.CapturesBucket,
+		SidecarPrefix:   cfg.SidecarPrefix,
+		Logger:          m.Logger,
+		Enforce:         enf,
+		InspectionStore: postgres.NewInspectionStore(enf),
+		ListStore:       postgres.NewListStore(enf),
+		DrawStore:       postgres.NewDrawStore(enf),
+		EnforceConfig:   province,
+		Tokens:          tokens,
 		UI: webui.Handler(webui.Config{BasemapURL: m.Basemap.URL, BasemapAttribution: m.Basemap.Attribution,
 			Pipelines: pipeNames, CaptureKinds: offsite.CaptureKinds}),
 		Checks: []httpapi.Check{
@@ -194,19 +197,6 @@ func loadTokens(path string) (*httpapi.Tokens, error) {
 	}
 	defer f.Close()
 	return httpapi.ReadTokens(f)
-}
-
-// loadProvince reads the province's enforcement configuration; "" means the defaults.
-func loadProvince(path string) (enforce.Config, error) {
-	if path == "" {
-		return enforce.DefaultConfig(), nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return enforce.Config{}, err
-	}
-	defer f.Close()
-	return enforce.ReadConfig(f)
 }
 
 // Close releases the connections.

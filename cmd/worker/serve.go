@@ -15,6 +15,7 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/cmd/internal/cmdconfig"
+	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/postgres"
@@ -69,6 +70,10 @@ func (m *Main) Run(ctx context.Context) error {
 	insp := asynq.NewInspector(redis)
 	defer insp.Close()
 	met.Registry.MustRegister(metrics.NewQueueCollector(insp))
+	province, err := cfg.Province()
+	if err != nil {
+		return err
+	}
 	captures := postgres.NewCaptureService(db)
 	enf := postgres.NewEnforceService(db, audit)
 	pipes, err := pipelines.Builtin()
@@ -98,8 +103,9 @@ func (m *Main) Run(ctx context.Context) error {
 		Clips:          captures,
 		Nightly:        postgres.NewNightlyService(db),
 		Surveys:        postgres.NewSurveyService(db),
-		ListExpirer:    enf,
-		Warnings:       enf,
+		ListExpirer:    &enforce.List{Store: postgres.NewListStore(enf), Config: province},
+		Warnings:       &enforce.Inspections{Store: postgres.NewInspectionStore(enf), Config: province},
+		WarningLevel:   province.Level,
 		Audit:          enf,
 		Findings:       postgres.NewFindingService(db),
 		Pipelines:      pipes,

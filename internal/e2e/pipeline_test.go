@@ -296,3 +296,27 @@ func TestWarningConfirmed(t *testing.T) {
 		t.Errorf("warnings = %+v; want one warning confirmed once by the later finding", ws)
 	}
 }
+
+// TestPipelineWarningLevel checks that the pipeline opens its inspections at the configured
+// level of the enforcement body, not at the finding's severity (issue 14, bug 1).
+func TestPipelineWarningLevel(t *testing.T) {
+	s := startSystem(t)
+	ids, uscc := pairSetup(t, s)
+	s.runPair(t, ids[0], ids[1])
+	var insp struct {
+		Inspections []struct {
+			ID       int64  `json:"id"`
+			Level    string `json:"level"`
+			Warnings []struct {
+				Severity string `json:"severity"`
+			} `json:"warnings"`
+		} `json:"inspections"`
+	}
+	if code := s.call(t, "GET", "/api/v1/inspections?uscc="+uscc, nil, &insp); code != 200 || len(insp.Inspections) != 1 {
+		t.Fatalf("inspections: %d %+v", code, insp)
+	}
+	in := insp.Inspections[0]
+	if in.Level != string(enforce.LevelCounty) || len(in.Warnings) == 0 || in.Warnings[0].Severity == "" {
+		t.Errorf("inspection = %+v; want level county (the workers' configured level) and the finding's severity on its warning", in)
+	}
+}

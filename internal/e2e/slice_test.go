@@ -23,6 +23,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/raster"
@@ -82,8 +83,8 @@ func startSystem(t *testing.T) *system {
 	enf := postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store})
 	deps := &worker.Deps{
 		Parcels: parcels, Captures: captures, Clips: captures, Store: store, Queue: client,
-		Nightly: nightly, Surveys: surveys, ListExpirer: enf,
-		Warnings: enf, Audit: enf, Findings: postgres.NewFindingService(db),
+		Nightly: nightly, Surveys: surveys, ListExpirer: &enforce.List{Store: postgres.NewListStore(enf)},
+		Warnings: &enforce.Inspections{Store: postgres.NewInspectionStore(enf)}, WarningLevel: enforce.LevelCounty, Audit: enf, Findings: postgres.NewFindingService(db),
 		Pipelines: pipes, EvidenceBucket: s3cfg.EvidenceBucket,
 		Raster: raster.Env{
 			S3:             raster.S3Config{Endpoint: s3cfg.Endpoint, AccessKey: s3cfg.AccessKey, SecretKey: s3cfg.SecretKey, Region: s3cfg.Region},
@@ -113,7 +114,7 @@ func startSystem(t *testing.T) *system {
 		Parcels: parcels, Captures: captures, Clips: captures, Artifacts: verify.Join(captures, postgres.NewFindingService(db)), Findings: postgres.NewFindingService(db), Queue: client,
 		Surveys: surveys, Zones: postgres.NewZoneService(db), Nightly: nightly, Inspector: insp, KnownPipeline: func(n string) bool { _, ok := pipes[n]; return ok }, Store: store,
 		CapturesBucket: s3cfg.CapturesBucket, Logger: logger,
-		Enforce: enf, Tokens: tokens,
+		Enforce: enf, InspectionStore: postgres.NewInspectionStore(enf), ListStore: postgres.NewListStore(enf), DrawStore: postgres.NewDrawStore(enf), Tokens: tokens,
 		Checks: []httpapi.Check{{Name: "postgres", Ping: db.Ping}, {Name: "s3", Ping: store.Ping}},
 	}
 	hs := httptest.NewServer(api.Handler())

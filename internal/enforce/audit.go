@@ -30,16 +30,16 @@ const GenesisHash = "00000000000000000000000000000000000000000000000000000000000
 // (KeyID empty, seq up to the chain's anchor, see ChainVerifier.LegacyUntil) carry a plain
 // SHA-256; the first keyed entry chains to the last of them, so its HMAC seals them too.
 type AuditEntry struct {
-	Seq      int64     `json:"seq"`
-	At       time.Time `json:"at"`
-	Actor    string    `json:"actor"`
-	Role     string    `json:"role"`
-	Action   string    `json:"action"`  // e.g. "list.notice", "inspection.approve", "evidence.view"
-	Subject  string    `json:"subject"` // e.g. "enterprise/9132...", "inspection/12"
-	Detail   string    `json:"detail"`  // compact JSON, hashed byte for byte
-	KeyID    string    `json:"key_id,omitempty"`
-	PrevHash string    `json:"prev_hash"`
-	Hash     string    `json:"hash"`
+	Seq      int64       `json:"seq"`
+	At       time.Time   `json:"at"`
+	Actor    string      `json:"actor"`
+	Role     Role        `json:"role"`
+	Action   AuditAction `json:"action"`  // e.g. "list.notice", "inspection.approve", "evidence.view"
+	Subject  string      `json:"subject"` // e.g. "enterprise/9132...", "inspection/12"
+	Detail   string      `json:"detail"`  // compact JSON, hashed byte for byte
+	KeyID    string      `json:"key_id,omitempty"`
+	PrevHash string      `json:"prev_hash"`
+	Hash     string      `json:"hash"`
 }
 
 // CompactDetail marshals v as compact JSON for an entry's Detail.
@@ -141,7 +141,7 @@ func clean(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 func (e *AuditEntry) writeContent(h hash.Hash, withKey bool) {
 	fmt.Fprintf(h, "%s\n%s\n%s\n%s\n%s\n%s\n",
 		strconv.FormatInt(e.Seq, 10), e.At.UTC().Format("2006-01-02T15:04:05.000000Z"),
-		clean(e.Actor), clean(e.Role), clean(e.Action), clean(e.Subject))
+		clean(e.Actor), clean(string(e.Role)), clean(string(e.Action)), clean(e.Subject))
 	if withKey {
 		fmt.Fprintf(h, "%s\n", clean(e.KeyID))
 	}

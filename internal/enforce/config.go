@@ -15,6 +15,9 @@ import (
 type Config struct {
 	// Province names the province, for exports. Default "".
 	Province string `json:"province"`
+	// Level is the level of the enforcement body this deployment serves: the warnings it
+	// opens, the pipeline's included, open inspections at this level (二.5). Default "city".
+	Level Level `json:"level"`
 	// NoticeMinDays is the minimum public notice period before the list is published or
 	// changed (二.3), in calendar days. Default 7.
 	NoticeMinDays int `json:"notice_min_days"`
@@ -68,6 +71,9 @@ func DefaultConfig() Config {
 
 // WithDefaults fills zero fields with their defaults.
 func (c *Config) WithDefaults() {
+	if c.Level == "" {
+		c.Level = LevelCity
+	}
 	if c.NoticeMinDays == 0 {
 		c.NoticeMinDays = 7
 	}
@@ -107,6 +113,9 @@ func (c *Config) WithDefaults() {
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("config: "+format, args...)) }
+	if err := CheckLevel(c.Level); err != nil {
+		bad("level %q is not one of county, city, province, national", c.Level)
+	}
 	if c.NoticeMinDays < 1 || c.NoticeMinDays > 365 {
 		bad("notice_min_days %d is not in 1..365", c.NoticeMinDays)
 	}

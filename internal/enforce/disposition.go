@@ -83,3 +83,8 @@ func Decide(listed bool, v Violation, by string, now time.Time) (*Disposition, e
 	}
 	return d, nil
 }
+
+// Bars reports whether the disposition bars the enterprise from the list for good: a listed
+// enterprise removed for a malicious violation (偷排、篡改台账、逃避监管 ...) may not be
+// admitted again (二.4, 四.10). An unreported exceedance without malice removes but does not bar.
+func (d *Disposition) Bars() bool { return d.RemoveFromList && d.Violation.Malicious }

@@ -43,10 +43,10 @@ type Enterprise struct {
 	SpecialSupervision bool `json:"special_supervision"`
 	// ListStatus is the effective status of the enterprise's current list entry, or "" when
 	// it has none. Computed on read.
-	ListStatus string    `json:"list_status,omitempty"`
-	Version    int       `json:"version"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	ListStatus ListStatus `json:"list_status,omitempty"`
+	Version    int        `json:"version"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
 }
 
 // Validate checks the enterprise's fields. allowLegacy admits a USCC whose only fault is its

@@ -449,6 +449,30 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+func TestDispositionBars(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		listed bool
+		v      Violation
+		want   bool
+	}{
+		{"malicious listed", true, Violation{Malicious: true}, true},
+		{"unreported exceedance listed", true, Violation{UnreportedExceedance: true}, false},
+		{"malicious unlisted", false, Violation{Malicious: true}, false},
+		{"standard", true, Violation{Harm: true}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := Decide(tc.listed, tc.v, "boss", t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := d.Bars(); got != tc.want {
+				t.Errorf("Bars() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestSplitMix64ReferenceVector(t *testing.T) {
 	// Outputs of Vigna's splitmix64.c seeded with 1234567.
 	want := []uint64{6457827717110365317, 3203168211198807973, 9817491932198370423, 4593380528125082431, 16408922859458223821}

@@ -1,6 +1,7 @@
 package enforce
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,23 +13,29 @@ import (
 // one); the workflow is: request a self-check with a deadline → the enterprise uploads its
 // report and proof → review → close, or request a site visit → approval → site visit with a
 // checklist → close with a disposition.
+type InspectionStatus string
+
+// Inspection statuses.
 const (
-	InspOpen               = "open"
-	InspSelfCheckRequested = "self_check_requested"
-	InspReportSubmitted    = "report_submitted"
-	InspSiteVisitRequested = "site_visit_requested"
-	InspSiteVisitApproved  = "site_visit_approved"
-	InspSiteVisitDone      = "site_visit_done"
-	InspClosed             = "closed"
+	InspOpen               InspectionStatus = "open"
+	InspSelfCheckRequested InspectionStatus = "self_check_requested"
+	InspReportSubmitted    InspectionStatus = "report_submitted"
+	InspSiteVisitRequested InspectionStatus = "site_visit_requested"
+	InspSiteVisitApproved  InspectionStatus = "site_visit_approved"
+	InspSiteVisitDone      InspectionStatus = "site_visit_done"
+	InspClosed             InspectionStatus = "closed"
 )
 
-// Site visit triggers (三.7).
+// Trigger is what justifies a site visit (三.7).
+type Trigger string
+
+// Site visit triggers.
 const (
-	TriggerComplaint      = "complaint"       // 群众举报投诉
-	TriggerMediaReport    = "media_report"    // 媒体曝光
-	TriggerReferral       = "referral"        // 上级交办
-	TriggerOffsiteAnomaly = "offsite_anomaly" // 非现场检查发现的问题, after the self-check
-	TriggerRoutine        = "routine"         // only for enterprises not on the list
+	TriggerComplaint      Trigger = "complaint"       // 群众举报投诉
+	TriggerMediaReport    Trigger = "media_report"    // 媒体曝光
+	TriggerReferral       Trigger = "referral"        // 上级交办
+	TriggerOffsiteAnomaly Trigger = "offsite_anomaly" // 非现场检查发现的问题, after the self-check
+	TriggerRoutine        Trigger = "routine"         // only for enterprises not on the list
 )
 
 // Inspection modes of a draw target.
@@ -37,8 +44,20 @@ const (
 	ModeSite    = "site"
 )
 
-// Enforcement levels, for linking repeated inspections of one matter (二.5).
-var Levels = []string{"county", "city", "province", "national"}
+// Level is the level of the enforcement body that opens an inspection, for recognising
+// inspections of one matter by another level instead of repeating them (二.5).
+type Level string
+
+// Enforcement levels.
+const (
+	LevelCounty   Level = "county"
+	LevelCity     Level = "city"
+	LevelProvince Level = "province"
+	LevelNational Level = "national"
+)
+
+// Levels lists every enforcement level.
+var Levels = []Level{LevelCounty, LevelCity, LevelProvince, LevelNational}
 
 // Warning sources.
 const (
@@ -95,7 +114,7 @@ type ChecklistItem struct {
 
 // SiteVisit is the request, approval and record of a site visit.
 type SiteVisit struct {
-	Trigger     string          `json:"trigger"`
+	Trigger     Trigger         `json:"trigger"`
 	Reason      string          `json:"reason"`
 	RequestedBy string          `json:"requested_by"`
 	RequestedAt time.Time       `json:"requested_at"`
@@ -108,11 +127,11 @@ type SiteVisit struct {
 
 // Inspection is an off-site inspection of one enterprise.
 type Inspection struct {
-	ID     int64  `json:"id"`
-	USCC   string `json:"uscc"`
-	Level  string `json:"level"`
-	Matter string `json:"matter"` // what is inspected, e.g. the warning's ref
-	Status string `json:"status"`
+	ID     int64            `json:"id"`
+	USCC   string           `json:"uscc"`
+	Level  Level            `json:"level"`
+	Matter string           `json:"matter"` // what is inspected, e.g. the warning's ref
+	Status InspectionStatus `json:"status"`
 	// Listed records whether the enterprise was on the list when the inspection opened.
 	Listed               bool         `json:"listed"`
 	Warnings             []Warning    `json:"warnings"`
@@ -133,18 +152,16 @@ type Inspection struct {
 	UpdatedAt time.Time  `json:"updated_at"`
 }
 
-func inspStateError(action, status string, allowed ...string) error {
-	return offsite.Conflict("cannot %s an inspection that is %s (only when %s)", action, status, strings.Join(allowed, " or "))
+func inspStateError(action string, status InspectionStatus, allowed ...InspectionStatus) error {
+	return offsite.Conflict("cannot %s an inspection that is %s (only when %s)", action, status, strings.Join(Names(allowed), " or "))
 }
 
 // CheckLevel checks an enforcement level.
-func CheckLevel(level string) error {
-	for _, l := range Levels {
-		if l == level {
-			return nil
-		}
+func CheckLevel(level Level) error {
+	if slices.Contains(Levels, level) {
+		return nil
 	}
-	return offsite.Invalid("level", "must be one of %s, got %q", strings.Join(Levels, ", "), level)
+	return offsite.Invalid("level", "must be one of county, city, province, national, got %q", level)
 }
 
 // RequestSelfCheck asks the enterprise to check itself and report by deadline.
@@ -157,6 +174,16 @@ func (in *Inspection) RequestSelfCheck(deadline, now time.Time) error {
 	}
 	in.Status, in.SelfCheckRequestedAt, in.SelfCheckDeadline, in.UpdatedAt = InspSelfCheckRequested, &now, &deadline, now
 	return nil
+}
+
+// Confirm records that the finding ref, a later finding of the same matter, confirms warning
+// i instead of adding a warning.
+func (in *Inspection) Confirm(i int, ref string, now time.Time) {
+	w := &in.Warnings[i]
+	w.Confirmations++
+	w.SeenIn = append(w.SeenIn, ref)
+	w.LastSeenAt = &now
+	in.UpdatedAt = now
 }
 
 // SubmitReport records the enterprise's written self-check report and its proof.
@@ -211,7 +238,7 @@ func (in *Inspection) Review(outcome, notes, by string, now time.Time) error {
 // (三.7): a complaint, media report or referral from above at any open stage, or an off-site
 // anomaly only after the enterprise's self-check report; approval follows. For other
 // enterprises "routine" is also a trigger and no approval is needed.
-func (in *Inspection) RequestSiteVisit(trigger, reason, by string, now time.Time) error {
+func (in *Inspection) RequestSiteVisit(trigger Trigger, reason, by string, now time.Time) error {
 	switch in.Status {
 	case InspOpen, InspSelfCheckRequested, InspReportSubmitted:
 	default:

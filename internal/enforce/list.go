@@ -8,20 +8,23 @@ import (
 	"github.com/offsite/offsite"
 )
 
-// List entry statuses. An entry moves proposed → notice → listed, and from there to removed
+// ListStatus is the status of a list entry. An entry moves proposed → notice → listed, and from there to removed
 // or expired; renewing keeps it listed with a new validity. An upheld objection rejects it.
+type ListStatus string
+
+// List entry statuses.
 const (
-	ListProposed = "proposed"
-	ListNotice   = "notice"
-	ListListed   = "listed"
-	ListRemoved  = "removed"
-	ListExpired  = "expired"
-	ListRejected = "rejected"
+	ListProposed ListStatus = "proposed"
+	ListNotice   ListStatus = "notice"
+	ListListed   ListStatus = "listed"
+	ListRemoved  ListStatus = "removed"
+	ListExpired  ListStatus = "expired"
+	ListRejected ListStatus = "rejected"
 )
 
 // ActiveListStatuses are the statuses of an entry that is still under way; an enterprise has
 // at most one such entry.
-var ActiveListStatuses = []string{ListProposed, ListNotice, ListListed}
+var ActiveListStatuses = []ListStatus{ListProposed, ListNotice, ListListed}
 
 // Removal categories. The first three bar re-admission for good (二.4).
 const (
@@ -62,7 +65,7 @@ type Objection struct {
 type ListEntry struct {
 	ID          int64      `json:"id"`
 	USCC        string     `json:"uscc"`
-	Status      string     `json:"status"`
+	Status      ListStatus `json:"status"`
 	Admission   Evaluation `json:"admission"`
 	NoticeStart *time.Time `json:"notice_start,omitempty"`
 	NoticeEnd   *time.Time `json:"notice_end,omitempty"`
@@ -84,15 +87,22 @@ type ListEntry struct {
 }
 
 // EffectiveStatus is the status at now: a listed entry past its validity is expired.
-func (e *ListEntry) EffectiveStatus(now time.Time) string {
-	if e.Status == ListListed && e.ValidTo != nil && !now.Before(*e.ValidTo) {
-		return ListExpired
-	}
-	return e.Status
+func (e *ListEntry) EffectiveStatus(now time.Time) ListStatus {
+	return EffectiveListStatus(e.Status, e.ValidTo, now)
 }
 
-func stateError(action, status string, allowed ...string) error {
-	return offsite.Conflict("cannot %s a list entry that is %s (only when %s)", action, status, strings.Join(allowed, " or "))
+// EffectiveListStatus is the status at now of an entry stored as status with validity ending
+// at validTo: a listed entry past its validity is expired. The SQL function
+// list_effective_status (migration 0022) is the same rule for queries; a test holds them equal.
+func EffectiveListStatus(status ListStatus, validTo *time.Time, now time.Time) ListStatus {
+	if status == ListListed && validTo != nil && !now.Before(*validTo) {
+		return ListExpired
+	}
+	return status
+}
+
+func stateError(action string, status ListStatus, allowed ...ListStatus) error {
+	return offsite.Conflict("cannot %s a list entry that is %s (only when %s)", action, status, strings.Join(Names(allowed), " or "))
 }
 
 // Propose starts a list entry for an enterprise after evaluating its admission. A barred

@@ -13,16 +13,19 @@ import (
 // Actor is who performs an action, as recorded in the audit log.
 type Actor struct {
 	Name string
-	Role string
+	Role Role
+	// USCC is, for RoleEnterprise, the enterprise the actor speaks for: it acts only on its
+	// own records. Not recorded in the audit log.
+	USCC string
 }
 
 // EnterpriseFilter selects enterprises. Zero fields do not filter.
 type EnterpriseFilter struct {
-	IDs        []string // feature ids, for OGC items by id (findings)
+	IDs        []string // USCCs of enterprises; feature ids of findings and parcels (OGC items by id)
 	Query      string   // substring of name or USCC prefix
 	Zone       string
-	Industry   string // prefix
-	ListStatus string // effective status of the current entry; "none" for never proposed
+	Industry   string     // prefix
+	ListStatus ListStatus // effective status of the current entry; "none" for never proposed
 	Bbox       *orb.Bound
 	// UpdatedFrom and UpdatedTo bound updated_at (OGC datetime); nil is open.
 	UpdatedFrom, UpdatedTo *time.Time
@@ -32,7 +35,7 @@ type EnterpriseFilter struct {
 // ListFilter selects list entries.
 type ListFilter struct {
 	USCC   string
-	Status string // effective status
+	Status ListStatus // effective status
 	Offset int
 	Limit  int
 }
@@ -40,7 +43,7 @@ type ListFilter struct {
 // InspectionFilter selects inspections.
 type InspectionFilter struct {
 	USCC   string
-	Status string
+	Status InspectionStatus
 	Offset int
 	Limit  int
 }
@@ -95,7 +98,7 @@ type Stats struct {
 	// and requests still unanswered past their deadline.
 	SelfCheck SelfCheckStats `json:"self_check"`
 	// ListStatus counts list entries by effective status.
-	ListStatus map[string]int `json:"list_status"`
+	ListStatus map[ListStatus]int `json:"list_status"`
 }
 
 // ZoneMonthCount is a count for one zone and month ("2026-03").
@@ -136,15 +139,8 @@ type Service interface {
 	// EnterpriseEvidence returns the enterprise's parcels with their clips and audits the view.
 	EnterpriseEvidence(ctx context.Context, a Actor, uscc string) ([]EvidenceParcel, error)
 
-	// ProposeListEntry evaluates the enterprise's admission and starts its list entry at now.
-	ProposeListEntry(ctx context.Context, a Actor, cfg Config, uscc string, facts Facts, now time.Time) (*ListEntry, error)
-	// UpdateListEntry applies fn to the entry (and its enterprise, which fn may bar) under a
-	// row lock, if the entry's version is version.
-	UpdateListEntry(ctx context.Context, a Actor, id int64, version int, action string, fn func(e *ListEntry, ent *Enterprise) (detail any, err error)) (*ListEntry, error)
 	FindListEntryByID(ctx context.Context, cfg Config, id int64) (*ListEntry, error)
 	FindListEntries(ctx context.Context, cfg Config, f ListFilter) ([]*ListEntry, int, error)
-	// ExpireListEntries marks listed entries past their validity as expired.
-	ExpireListEntries(ctx context.Context, a Actor, now time.Time) (int, error)
 	// PublicList returns the published list ordered by USCC, a page of it when limit > 0,
 	// and the number of listed enterprises.
 	PublicList(ctx context.Context, now time.Time, offset, limit int) ([]Publication, int, error)
@@ -152,16 +148,9 @@ type Service interface {
 	RecordHealthVisit(ctx context.Context, a Actor, v *HealthVisit) error
 	FindHealthVisits(ctx context.Context, uscc string) ([]*HealthVisit, error)
 
-	// OpenWarning records a warning: it joins the enterprise's open inspection, or is linked
-	// to another level's closed inspection of the same matter, or opens an inspection.
-	OpenWarning(ctx context.Context, a Actor, uscc, level string, w *Warning) (in *Inspection, outcome string, err error)
-	UpdateInspection(ctx context.Context, a Actor, id int64, version int, action string, fn func(in *Inspection, ent *Enterprise) (detail any, err error)) (*Inspection, error)
 	FindInspectionByID(ctx context.Context, id int64) (*Inspection, error)
 	FindInspections(ctx context.Context, f InspectionFilter) ([]*Inspection, int, error)
 
-	// CreateDraw draws from the current pool. Besides the conflicts given, an inspector is not
-	// drawn for an enterprise they were drawn for in the latest draw that included it.
-	CreateDraw(ctx context.Context, a Actor, cfg DrawConfig, seed uint64, inspectors []Inspector) (*StoredDraw, error)
 	FindDrawByID(ctx context.Context, id int64) (*StoredDraw, error)
 	FindDraws(ctx context.Context, offset, limit int) ([]*StoredDraw, int, error)
 	// PublicDraw returns the public view of a draw, with the drawn enterprises' names.
@@ -172,7 +161,7 @@ type Service interface {
 	// PublicDisclosures returns the dispositions disclosed to the public (四.10), newest first.
 	PublicDisclosures(ctx context.Context, offset, limit int) ([]Disclosure, int, error)
 
-	Audit(ctx context.Context, a Actor, action, subject string, detail any) error
+	Audit(ctx context.Context, a Actor, action AuditAction, subject string, detail any) error
 	FindAudit(ctx context.Context, subject string, offset, limit int) ([]*AuditEntry, int, error)
 	// VerifyAudit recomputes the whole chain and checks it against its latest checkpoint.
 	VerifyAudit(ctx context.Context) (*AuditReport, error)

@@ -4,18 +4,20 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/offsite/offsite/internal/enforce"
 )
 
 func (s *Server) registerAdminRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/metrics", operation{
 		Summary:     "Prometheus metrics of the API",
 		Description: "Requests by route pattern, method and status, their durations, Go runtime and process metrics. Scrape with a bearer token of an admin.",
-		Roles:       []string{RoleAdmin},
+		Roles:       []enforce.Role{RoleAdmin},
 		Responses:   map[string]string{"200": "Prometheus text format", "401": "no token", "403": "not an admin"},
 	}, s.handleMetrics)
 	s.handle(mux, "GET", "/api/v1/admin/queues", operation{
 		Summary:   "State of the asynq queues: sizes by state, processed and failed counts, latency",
-		Roles:     []string{RoleAdmin},
+		Roles:     []enforce.Role{RoleAdmin},
 		Responses: map[string]string{"200": "queues", "401": "no token", "403": "not an admin"},
 	}, s.handleQueues)
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/offsite/offsite"
@@ -18,53 +19,49 @@ import (
 
 // Roles. A route lists the roles that may call it; anything else is refused (deny by
 // default). RoleEnterprise reaches only its own records and its self-check uploads.
+// The roles are enforce's (enforce.Role).
 const (
-	RoleAdmin      = "admin"
-	RoleAnalyst    = "analyst"
-	RoleInspector  = "inspector"
-	RoleApprover   = "approver"
-	RoleEnterprise = "enterprise"
-	RolePublic     = "public" // no token needed
+	RoleAdmin      = enforce.RoleAdmin
+	RoleAnalyst    = enforce.RoleAnalyst
+	RoleInspector  = enforce.RoleInspector
+	RoleApprover   = enforce.RoleApprover
+	RoleEnterprise = enforce.RoleEnterprise
+	RolePublic     = enforce.RolePublic // no token needed
 )
 
 // Roles lists every role a token may have.
-var Roles = []string{RoleAdmin, RoleAnalyst, RoleInspector, RoleApprover, RoleEnterprise}
+var Roles = enforce.TokenRoles
 
 var (
-	rolesPublic = []string{RolePublic}
+	rolesPublic = []enforce.Role{RolePublic}
 	// rolesRead are the staff who read parcels, captures, enterprises and inspections.
-	rolesRead = []string{RoleAdmin, RoleAnalyst, RoleInspector, RoleApprover}
+	rolesRead = []enforce.Role{RoleAdmin, RoleAnalyst, RoleInspector, RoleApprover}
 	// rolesWrite change parcels, captures and enterprise data.
-	rolesWrite = []string{RoleAdmin, RoleAnalyst}
+	rolesWrite = []enforce.Role{RoleAdmin, RoleAnalyst}
 )
 
-func rolePermitted(roles []string, role string) bool {
-	for _, r := range roles {
-		if r == role {
-			return true
-		}
-	}
-	return false
-}
+func rolePermitted(roles []enforce.Role, role enforce.Role) bool { return slices.Contains(roles, role) }
 
 // Principal is the holder of a token.
 type Principal struct {
-	Name string `json:"name"`
-	Role string `json:"role"`
-	USCC string `json:"uscc,omitempty"` // for RoleEnterprise: the enterprise it speaks for
+	Name string       `json:"name"`
+	Role enforce.Role `json:"role"`
+	USCC string       `json:"uscc,omitempty"` // for RoleEnterprise: the enterprise it speaks for
 }
 
 // Actor is the principal as the audit log records it.
-func (p Principal) Actor() enforce.Actor { return enforce.Actor{Name: p.Name, Role: p.Role} }
+func (p Principal) Actor() enforce.Actor {
+	return enforce.Actor{Name: p.Name, Role: p.Role, USCC: p.USCC}
+}
 
 // TokenEntry configures one token. Give the token itself or, better, its SHA-256 in hex, so
 // that the file holds no secret.
 type TokenEntry struct {
-	Token  string `json:"token,omitempty"`
-	SHA256 string `json:"sha256,omitempty"`
-	Name   string `json:"name"`
-	Role   string `json:"role"`
-	USCC   string `json:"uscc,omitempty"`
+	Token  string       `json:"token,omitempty"`
+	SHA256 string       `json:"sha256,omitempty"`
+	Name   string       `json:"name"`
+	Role   enforce.Role `json:"role"`
+	USCC   string       `json:"uscc,omitempty"`
 }
 
 // Tokens maps token hashes to principals.
@@ -104,7 +101,7 @@ func NewTokens(entries []TokenEntry) (*Tokens, error) {
 		}
 		names[e.Name] = true
 		if !rolePermitted(Roles, e.Role) {
-			return nil, fmt.Errorf("%s: role %q is not one of %s", where, e.Role, strings.Join(Roles, ", "))
+			return nil, fmt.Errorf("%s: role %q is not one of %s", where, e.Role, strings.Join(enforce.Names(Roles), ", "))
 		}
 		if e.Role == RoleEnterprise {
 			if err := enforce.CheckUSCC(e.USCC); err != nil {
@@ -176,7 +173,7 @@ func (s *Server) authorize(op operation, h http.HandlerFunc) http.HandlerFunc {
 				h(w, r)
 				return
 			}
-			s.Error(w, r, fmt.Errorf("role %s may not %s %s (allowed: %s): %w", p.Role, r.Method, r.URL.Path, strings.Join(roles, ", "), offsite.ErrForbidden))
+			s.Error(w, r, fmt.Errorf("role %s may not %s %s (allowed: %s): %w", p.Role, r.Method, r.URL.Path, strings.Join(enforce.Names(roles), ", "), offsite.ErrForbidden))
 			return
 		}
 		if public {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
 )
 
@@ -13,7 +14,7 @@ const (
 	otherUSCC = "91320000134780001D"
 )
 
-var tokenOf = map[string]string{
+var tokenOf = map[enforce.Role]string{
 	httpapi.RoleAdmin:      "tok-admin-0123456789",
 	httpapi.RoleAnalyst:    "tok-analyst-0123456789",
 	httpapi.RoleInspector:  "tok-inspector-0123456789",
@@ -28,7 +29,7 @@ func mustTestTokens(tb testing.TB) *httpapi.Tokens {
 	tb.Helper()
 	var es []httpapi.TokenEntry
 	for role, tok := range tokenOf {
-		e := httpapi.TokenEntry{Token: tok, Name: "test-" + role, Role: role}
+		e := httpapi.TokenEntry{Token: tok, Name: "test-" + string(role), Role: role}
 		if role == httpapi.RoleEnterprise {
 			e.USCC = entUSCC
 		}

@@ -75,7 +75,7 @@ func FuzzDecodeWarning(f *testing.F) {
 	f.Add([]byte(`{"uscc":"91110000600037341L","source":"finding","ref":"f-1","message":"m","level":"city"}`))
 	f.Add([]byte(`{"uscc":"x","source":"radio","ref":"","message":""}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		_, _, err := decodeWarning(body)
+		_, _, err := decodeWarning(body, enforce.LevelCity)
 		checkInvalid(t, err)
 	})
 }

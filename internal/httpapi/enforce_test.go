@@ -68,8 +68,10 @@ func newEnforceServer(t *testing.T) *enfEnv {
 	captures := postgres.NewCaptureService(db)
 	srv := &httpapi.Server{
 		Parcels: postgres.NewParcelService(db), Captures: captures, Clips: captures, Artifacts: captures, Findings: postgres.NewFindingService(db), Surveys: postgres.NewSurveyService(db), Store: store, CapturesBucket: store.Captures,
-		Enforce: postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store}), Tokens: mustTestTokens(t), Now: c.Now, MaxBodyBytes: 1 << 20,
+		Tokens: mustTestTokens(t), Now: c.Now, MaxBodyBytes: 1 << 20,
 	}
+	enf := postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store})
+	srv.Enforce, srv.InspectionStore, srv.ListStore, srv.DrawStore = enf, postgres.NewInspectionStore(enf), postgres.NewListStore(enf), postgres.NewDrawStore(enf)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return &enfEnv{hs: hs, db: db, owner: pg.OwnerURL, clock: c, store: store}
@@ -681,7 +683,7 @@ func TestEveryRouteAndRole(t *testing.T) {
 	fill := strings.NewReplacer("{id}", "1", "{uscc}", entUSCC, "{n}", "1", "{collectionId}", "enterprises", "{featureId}", entUSCC, "{key}", "sha256/ab.tif")
 	tokens := map[string]string{"public": ""}
 	for r, tok := range tokenOf {
-		tokens[r] = tok
+		tokens[string(r)] = tok
 	}
 	n := 0
 	for _, c := range calls {
@@ -689,7 +691,7 @@ func TestEveryRouteAndRole(t *testing.T) {
 			n++
 			allowed := false
 			for _, r := range roles[c] {
-				allowed = allowed || r == role || r == httpapi.RolePublic
+				allowed = allowed || r == role || r == string(httpapi.RolePublic)
 			}
 			code, body := e.try(t, tok, c.method, fill.Replace(c.path), "{}")
 			switch {

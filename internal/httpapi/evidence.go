@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/verify"
 )
 
@@ -11,7 +12,7 @@ func (s *Server) registerEvidenceRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/evidence/verify", operation{
 		Summary:     "Re-hash every stored evidence artifact and report any mismatch",
 		Description: "Reads each artifact from the evidence bucket, recomputes its SHA-256 and compares it with the digest recorded for it and with its key. Problems are listed with the capture and parcel they belong to.",
-		Roles:       []string{RoleAdmin},
+		Roles:       []enforce.Role{RoleAdmin},
 		Responses:   map[string]string{"200": "verification report (problems listed; an empty list means all artifacts verified)", "401": "no token", "403": "not an admin"},
 	}, s.handleEvidenceVerify)
 }

@@ -158,10 +158,10 @@ func (f *fakeEnforce) FindInspectionByID(ctx context.Context, id int64) (*enforc
 	return &in, nil
 }
 
-func (f *fakeEnforce) Audit(ctx context.Context, a enforce.Actor, action, subject string, detail any) error {
+func (f *fakeEnforce) Audit(ctx context.Context, a enforce.Actor, action enforce.AuditAction, subject string, detail any) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.audited = append(f.audited, action+" "+subject)
+	f.audited = append(f.audited, string(action)+" "+subject)
 	return nil
 }
 
@@ -281,7 +281,7 @@ func TestUIProofsFakeStore(t *testing.T) {
 	if resp, _ := fakeCall(t, hs, inspector, "GET", "/api/v1/ui/inspections/7/proofs/none.pdf", nil); resp.StatusCode != 404 {
 		t.Errorf("GET missing proof: %d, want 404", resp.StatusCode)
 	}
-	want := []string{verify.ActionProofUpload + " inspection/7", "inspection.proof_download inspection/7/proofs/report.pdf"}
+	want := []string{string(verify.ActionProofUpload) + " inspection/7", "inspection.proof_download inspection/7/proofs/report.pdf"}
 	if diff := cmp.Diff(want, enf.audited); diff != "" {
 		t.Errorf("audit (-want +got):\n%s", diff)
 	}

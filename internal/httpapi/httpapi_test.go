@@ -49,9 +49,10 @@ func newServer(t *testing.T, checks ...httpapi.Check) (*httpapi.Server, *httptes
 		Queue: q, Inspector: insp, Metrics: metrics.New(), Store: store, CapturesBucket: store.Captures,
 		Checks:       append([]httpapi.Check{{Name: "postgres", Ping: db.Ping}, {Name: "s3", Ping: store.Ping}}, checks...),
 		MaxBodyBytes: 64 << 10,
-		Enforce:      postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store}),
 		Tokens:       mustTestTokens(t),
 	}
+	enf := postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store})
+	srv.Enforce, srv.InspectionStore, srv.ListStore, srv.DrawStore = enf, postgres.NewInspectionStore(enf), postgres.NewListStore(enf), postgres.NewDrawStore(enf)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return srv, hs

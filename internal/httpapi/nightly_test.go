@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
 )
 
@@ -125,7 +126,7 @@ func TestNightlyRunRoutes(t *testing.T) {
 	}
 
 	// Roles: as for reading captures.
-	for role, want := range map[string]int{httpapi.RoleAnalyst: 200, httpapi.RoleInspector: 200, httpapi.RoleEnterprise: 403, "": 401} {
+	for role, want := range map[enforce.Role]int{httpapi.RoleAnalyst: 200, httpapi.RoleInspector: 200, httpapi.RoleEnterprise: 403, "": 401} {
 		req, err := http.NewRequest("GET", hs.URL+"/api/v1/nightly-runs", nil)
 		if err != nil {
 			t.Fatal(err)

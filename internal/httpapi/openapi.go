@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/enforce"
 )
 
 // operation documents one route in the OpenAPI document.
@@ -19,7 +20,7 @@ type operation struct {
 	// Responses maps status code → description.
 	Responses map[string]string
 	// Roles may call the route (auth.go); RolePublic needs no token. Empty denies everyone.
-	Roles []string
+	Roles []enforce.Role
 }
 
 var pathParam = regexp.MustCompile(`\{([a-zA-Z_]+)\}`)

@@ -189,8 +189,8 @@ func (s *Server) proofRecords(ctx context.Context, id int64, bucket string) (map
 }
 
 // checkReportProofs refuses a report's proof key that is not a proof recorded for
-// inspection in, naming the entry.
-func (s *Server) checkReportProofs(ctx context.Context, in *enforce.Inspection, keys []string) error {
+// inspection id, naming the entry.
+func (s *Server) checkReportProofs(ctx context.Context, id int64, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -198,7 +198,7 @@ func (s *Server) checkReportProofs(ctx context.Context, in *enforce.Inspection, 
 	if err != nil {
 		return err
 	}
-	recs, err := s.proofRecords(ctx, in.ID, st.ProofsBucket())
+	recs, err := s.proofRecords(ctx, id, st.ProofsBucket())
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func (s *Server) checkReportProofs(ctx context.Context, in *enforce.Inspection, 
 		if recs[k] == nil {
 			return offsite.Invalid(fmt.Sprintf("proof_keys[%d]", i),
 				"%q is not recorded as a proof of inspection %d: upload it (proof-uploads), then record it (POST /api/v1/inspections/%d/proofs/{name}) before citing it",
-				k, in.ID, in.ID)
+				k, id, id)
 		}
 	}
 	return nil
@@ -384,7 +384,7 @@ func (s *Server) handleProofGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer obj.Close()
-	if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), "inspection.proof_download", fmt.Sprintf("inspection/%d/proofs/%s", p.in.ID, p.name), map[string]any{"key": p.key}); err != nil {
+	if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), enforce.AuditInspectionProofDownload, fmt.Sprintf("inspection/%d/proofs/%s", p.in.ID, p.name), map[string]any{"key": p.key}); err != nil {
 		s.Error(w, r, err)
 		return
 	}

@@ -35,7 +35,7 @@ func TestNoticeCannotBeBackdated(t *testing.T) {
 	e.clock.Add(35 * time.Second)
 	e.must(t, 409, approver, "POST", list, map[string]any{"version": v.Version}, &apiErr)
 	e.must(t, 200, analyst, "GET", fmt.Sprintf("/api/v1/positive-list/%d", v.ID), nil, &v)
-	if v.Status != enforce.ListProposed {
+	if v.Status != string(enforce.ListProposed) {
 		t.Fatalf("entry %s after a refused back-dated notice", v.Status)
 	}
 
@@ -69,7 +69,7 @@ func TestNoticeCannotBeBackdated(t *testing.T) {
 	}
 	e.clock.Add(time.Minute)
 	e.must(t, 200, approver, "POST", list, map[string]any{"version": on.Version}, &v)
-	if v.Status != enforce.ListListed {
+	if v.Status != string(enforce.ListListed) {
 		t.Errorf("entry %s after its notice ran", v.Status)
 	}
 }
@@ -102,7 +102,7 @@ func TestPublicDrawShowsNothingInternal(t *testing.T) {
 			t.Errorf("the public draw shows %s: %s", path, body)
 		}
 	}
-	if strings.Contains(string(body), "test-"+httpapi.RoleApprover) { // the approver's name (mustTestTokens)
+	if strings.Contains(string(body), "test-"+string(httpapi.RoleApprover)) { // the approver's name (mustTestTokens)
 		t.Errorf("the public draw names who ran it: %s", body)
 	}
 

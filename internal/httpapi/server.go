@@ -76,6 +76,11 @@ type Server struct {
 	Enforce enforce.Service
 	// EnforceConfig is the province's configuration; zero fields take enforce's defaults.
 	EnforceConfig enforce.Config
+	// InspectionStore, ListStore and DrawStore are the stores of the inspection,
+	// positive-list and draw commands.
+	InspectionStore enforce.InspectionStore
+	ListStore       enforce.ListStore
+	DrawStore       enforce.DrawStore
 	// Tokens authenticates requests (auth.go); nil admits only public routes.
 	Tokens *Tokens
 	// Now is the clock of the enforcement rules; default time.Now.
@@ -91,7 +96,10 @@ type Server struct {
 	// DefaultStreamTimeout.
 	StreamTimeout time.Duration
 
-	routes []route
+	routes      []route
+	inspections *enforce.Inspections // the inspection commands, built by Handler
+	list        *enforce.List        // the positive-list commands, built by Handler
+	draws       *enforce.Draws       // the draw command, built by Handler
 }
 
 // route is one registered route; the OpenAPI document is generated from these.
@@ -127,6 +135,9 @@ func (s *Server) Handler() http.Handler {
 		}
 	}
 	s.EnforceConfig.WithDefaults()
+	s.inspections = &enforce.Inspections{Store: s.InspectionStore, Config: s.EnforceConfig, Now: s.Now}
+	s.list = &enforce.List{Store: s.ListStore, Config: s.EnforceConfig, Now: s.Now}
+	s.draws = &enforce.Draws{Store: s.DrawStore, Config: s.EnforceConfig.Draw}
 	mux := http.NewServeMux()
 	s.routes = nil
 	s.registerSystemRoutes(mux)
@@ -139,7 +150,12 @@ func (s *Server) Handler() http.Handler {
 	s.registerRunRoutes(mux)
 	s.registerNightlyRoutes(mux)
 	s.registerAdminRoutes(mux)
-	s.registerEnforceRoutes(mux)
+	s.registerEnterpriseRoutes(mux)
+	s.registerListRoutes(mux)
+	s.registerInspectionRoutes(mux)
+	s.registerDrawRoutes(mux)
+	s.registerPublicRoutes(mux)
+	s.registerAuditRoutes(mux)
 	s.registerOGCRoutes(mux)
 	s.registerUIRoutes(mux)
 	sort.Slice(s.routes, func(i, j int) bool {

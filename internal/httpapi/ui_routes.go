@@ -42,7 +42,7 @@ func (s *Server) registerUIRoutes(mux *http.ServeMux) {
 			"(by name and by content) of at most the API's body limit, sent with its Content-Length. It is stored as selfcheck/{uscc}/{id}/{name} in the proofs bucket, as " +
 			"through POST /api/v1/inspections/{id}/proof-uploads, and never overwritten; its size and SHA-256 join the inspection's audited steps. " +
 			"List the returned key in the report's proof_keys.",
-		Roles: []string{RoleEnterprise, RoleAdmin},
+		Roles: []enforce.Role{RoleEnterprise, RoleAdmin},
 		Responses: map[string]string{"201": "stored: name, bucket, key, size, sha256, media_type", "400": "invalid name, empty, no Content-Length, or not a PDF or image",
 			"403": "another enterprise's inspection", "404": "no such inspection", "409": "no self-check requested, or a proof of that name exists",
 			"413": "larger than the body limit"},
@@ -70,10 +70,6 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"name": p.Name, "role": p.Role, "uscc": p.USCC, "operations": ops})
 }
 
-// openInspectionStatuses are the statuses of inspections not yet closed.
-var openInspectionStatuses = []string{enforce.InspOpen, enforce.InspSelfCheckRequested, enforce.InspReportSubmitted,
-	enforce.InspSiteVisitRequested, enforce.InspSiteVisitApproved, enforce.InspSiteVisitDone}
-
 // uiEnterprise is an enterprise with its open off-site work.
 type uiEnterprise struct {
 	*enforce.Enterprise
@@ -100,7 +96,7 @@ func (s *Server) handleUIEnterprises(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	type open struct{ inspections, warnings int }
 	opens := map[string]open{}
-	for _, st := range openInspectionStatuses {
+	for _, st := range enforce.OpenInspectionStatuses {
 		for off := 0; ; off += 1000 {
 			ins, total, err := s.Enforce.FindInspections(ctx, enforce.InspectionFilter{Status: st, Offset: off, Limit: 1000})
 			if err != nil {
@@ -185,7 +181,7 @@ func (s *Server) handleUIEvidence(w http.ResponseWriter, r *http.Request) {
 	}
 	defer obj.Close()
 	if download {
-		if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), "evidence.download", "evidence/"+key, map[string]any{"key": key}); err != nil {
+		if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), enforce.AuditEvidenceDownload, "evidence/"+key, map[string]any{"key": key}); err != nil {
 			s.Error(w, r, err)
 			return
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/s3"
 	"github.com/offsite/offsite/internal/webui"
@@ -40,20 +41,20 @@ func TestMe(t *testing.T) {
 	hs, _ := newUIServer(t)
 	e := &enfEnv{hs: hs}
 	for _, tc := range []struct {
-		role      string
+		role      enforce.Role
 		has, hasn []string
 	}{
 		{httpapi.RoleAnalyst, []string{"POST /api/v1/surveys", "GET /api/v1/ui/enterprises", "GET /public/positive-list"}, []string{"POST /api/v1/inspections/{id}/approve", "PUT /api/v1/ui/inspections/{id}/proofs/{name}"}},
 		{httpapi.RoleApprover, []string{"POST /api/v1/inspections/{id}/approve", "POST /api/v1/positive-list/{id}/list"}, []string{"POST /api/v1/surveys", "POST /api/v1/inspections/{id}/self-check"}},
 		{httpapi.RoleEnterprise, []string{"POST /api/v1/inspections/{id}/report", "GET /api/v1/me", "PUT /api/v1/ui/inspections/{id}/proofs/{name}", "GET /api/v1/ui/inspections/{id}/proofs/{name}"}, []string{"GET /api/v1/enterprises/{uscc}/evidence", "GET /api/v1/ui/evidence/{key...}"}},
 	} {
-		t.Run(tc.role, func(t *testing.T) {
+		t.Run(string(tc.role), func(t *testing.T) {
 			var me struct {
 				Name, Role, USCC string
 				Operations       []string
 			}
 			e.must(t, 200, tokenOf[tc.role], "GET", "/api/v1/me", nil, &me)
-			if me.Role != tc.role || me.Name != "test-"+tc.role {
+			if me.Role != string(tc.role) || me.Name != "test-"+string(tc.role) {
 				t.Errorf("me = %+v", me)
 			}
 			for _, op := range tc.has {

@@ -92,7 +92,7 @@ func (s *EnforceService) inTx(ctx context.Context, fn func(tx pgx.Tx) error) err
 }
 
 // appendAudit chains an entry to the log inside tx.
-func (s *EnforceService) appendAudit(ctx context.Context, tx pgx.Tx, a enforce.Actor, action, subject string, detail any) error {
+func (s *EnforceService) appendAudit(ctx context.Context, tx pgx.Tx, a enforce.Actor, action enforce.AuditAction, subject string, detail any) error {
 	return s.appendAudits(ctx, tx, []*pendingAudit{{actor: a, action: action, subject: subject, detail: detail}})
 }
 
@@ -158,13 +158,14 @@ type groupAudit struct {
 }
 
 type pendingAudit struct {
-	actor           enforce.Actor
-	action, subject string
-	detail          any
-	done            chan error
+	actor   enforce.Actor
+	action  enforce.AuditAction
+	subject string
+	detail  any
+	done    chan error
 }
 
-func (g *groupAudit) append(ctx context.Context, s *EnforceService, a enforce.Actor, action, subject string, detail any) error {
+func (g *groupAudit) append(ctx context.Context, s *EnforceService, a enforce.Actor, action enforce.AuditAction, subject string, detail any) error {
 	p := &pendingAudit{actor: a, action: action, subject: subject, detail: detail, done: make(chan error, 1)}
 	g.mu.Lock()
 	g.pending = append(g.pending, p)
@@ -208,7 +209,7 @@ func (g *groupAudit) append(ctx context.Context, s *EnforceService, a enforce.Ac
 }
 
 // Audit appends an entry on its own.
-func (s *EnforceService) Audit(ctx context.Context, a enforce.Actor, action, subject string, detail any) (err error) {
+func (s *EnforceService) Audit(ctx context.Context, a enforce.Actor, action enforce.AuditAction, subject string, detail any) (err error) {
 	defer derrors.Wrap(&err, "Audit(%s)", action)
 	return formatError(s.inTx(ctx, func(tx pgx.Tx) error {
 		return s.appendAudit(ctx, tx, a, action, subject, detail)

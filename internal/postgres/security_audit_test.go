@@ -66,7 +66,7 @@ func newAuditFixture(t *testing.T, every int64) *auditFixture {
 func (f *auditFixture) append(t *testing.T, n int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
-		if err := f.s.Audit(context.Background(), admin, "test.step", "inspection/1", map[string]int{"i": i}); err != nil {
+		if err := f.s.Audit(context.Background(), admin, enforce.AuditEvidenceView, "inspection/1", map[string]int{"i": i}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -171,12 +171,12 @@ func TestBackdatedNoticeOnNoticeAtUpgrade(t *testing.T) {
 	s := mustEnforce(t, db)
 	MustEnterprise(t, s, testUSCC, "east")
 	cfg := enforce.DefaultConfig()
-	e, err := s.ProposeListEntry(ctx, admin, cfg, testUSCC, goodFacts(), time.Now())
+	e, err := listCommands(s, cfg, time.Now).Propose(ctx, admin, testUSCC, goodFacts())
 	if err != nil {
 		t.Fatal(err)
 	}
 	posted := time.Now()
-	e, err = s.UpdateListEntry(ctx, admin, e.ID, e.Version, "list.notice", func(e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
+	e, err = updateListEntry(ctx, s, admin, e.ID, e.Version, "list.notice", func(e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
 		start, end := posted.Add(-10*24*time.Hour), posted.Add(30*time.Second)
 		e.Status, e.NoticeStart, e.NoticeEnd = enforce.ListNotice, &start, &end // as the old rule let it be
 		return nil, nil
@@ -200,7 +200,7 @@ func TestBackdatedNoticeOnNoticeAtUpgrade(t *testing.T) {
 	if _, err := db.Pool.Exec(ctx, sql); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.UpdateListEntry(ctx, admin, e.ID, e.Version, "list.list", func(e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
+	_, err = updateListEntry(ctx, s, admin, e.ID, e.Version, "list.list", func(e *enforce.ListEntry, _ *enforce.Enterprise) (any, error) {
 		if e.NoticePostedAt == nil || e.NoticePostedAt.Sub(posted).Abs() > time.Minute {
 			t.Errorf("notice posted at %v, want about %v (its audit entry)", e.NoticePostedAt, posted)
 		}

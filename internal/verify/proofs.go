@@ -11,7 +11,7 @@ import (
 
 // ActionProofUpload is the audit action that records a self-check proof; its detail is a
 // ProofUpload and its subject the inspection ("inspection/12").
-const ActionProofUpload = "inspection.proof_upload"
+const ActionProofUpload = enforce.AuditInspectionProofUpload
 
 // ProofUpload is what the audit log records of a self-check proof once it is stored.
 type ProofUpload struct {

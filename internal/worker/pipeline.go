@@ -32,7 +32,7 @@ import (
 // WarningOpener opens (or joins) an off-site inspection on the enterprise of a finding's
 // parcel; enforce.Service implements it.
 type WarningOpener interface {
-	OpenWarning(ctx context.Context, a enforce.Actor, uscc, level string, w *enforce.Warning) (*enforce.Inspection, string, error)
+	OpenWarning(ctx context.Context, a enforce.Actor, uscc string, level enforce.Level, w *enforce.Warning) (*enforce.Inspection, string, error)
 }
 
 // PipelineHandler runs a pipeline's detectors on one capture or a pair, with the same code as
@@ -246,12 +246,16 @@ func (h *PipelineHandler) record(ctx context.Context, p tasks.PipelineRunPayload
 		for _, pc := range parcels {
 			byID[pc.ID] = pc
 		}
+		level := h.WarningLevel
+		if level == "" {
+			level = enforce.DefaultConfig().Level
+		}
 		for _, f := range findings {
 			if !warningLevels[f.Severity] || byID[f.ParcelID].EnterpriseUSCC == "" {
 				continue
 			}
 			w := &enforce.Warning{Source: enforce.WarningFinding, Ref: f.ID, Severity: f.Severity}
-			if _, _, err := h.Warnings.OpenWarning(ctx, pipelineActor, "", f.Severity, w); err != nil {
+			if _, _, err := h.Warnings.OpenWarning(ctx, pipelineActor, "", level, w); err != nil {
 				return 0, err
 			}
 			warned++
@@ -265,7 +269,7 @@ func (h *PipelineHandler) record(ctx context.Context, p tasks.PipelineRunPayload
 }
 
 // pipelineActor is who the audit log names for warnings opened by the workers.
-var pipelineActor = enforce.Actor{Name: "pipeline", Role: "system"}
+var pipelineActor = enforce.Actor{Name: "pipeline", Role: enforce.RoleSystem}
 
 // findings turns the run's findings into evidence records, each with its artifacts and a
 // STAC Item as provenance.

@@ -68,6 +68,9 @@ type Deps struct {
 	// Warnings, when set, opens an off-site inspection for each finding of high or medium
 	// severity on a parcel of an enterprise.
 	Warnings WarningOpener
+	// WarningLevel is the level of the enforcement body the pipeline's warnings are opened for
+	// (the province configuration's level); "" means enforce.DefaultConfig().Level.
+	WarningLevel enforce.Level
 	// Audit, when set, checkpoints the audit chain's head on the nightly schedule.
 	Audit AuditCheckpointer
 	// Metrics, when set, counts tasks and raster reads.
@@ -456,11 +459,11 @@ type SweepHandler struct{ *Deps }
 
 // ListExpirer marks positive-list entries past their validity as expired, audited as actor.
 type ListExpirer interface {
-	ExpireListEntries(ctx context.Context, a enforce.Actor, now time.Time) (int, error)
+	Expire(ctx context.Context, a enforce.Actor) (int, error)
 }
 
 // nightlyActor is who the audit log names for the nightly sweep's changes.
-var nightlyActor = enforce.Actor{Name: "nightly-sweep", Role: "system"}
+var nightlyActor = enforce.Actor{Name: "nightly-sweep", Role: enforce.RoleSystem}
 
 // CaptureLister lists captures by status; the Postgres capture service implements it.
 type CaptureLister interface {
@@ -495,7 +498,7 @@ func (h *SweepHandler) ProcessTask(ctx context.Context, t *asynq.Task) (err erro
 		return err
 	}
 	if h.ListExpirer != nil {
-		n, err := h.ListExpirer.ExpireListEntries(ctx, nightlyActor, time.Now())
+		n, err := h.ListExpirer.Expire(ctx, nightlyActor)
 		if err != nil {
 			return err
 		}

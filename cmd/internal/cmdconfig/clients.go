@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/hibiken/asynq"
 
+	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/raster"
 	"github.com/offsite/offsite/internal/s3"
@@ -121,4 +123,22 @@ func (c *Config) OpenStores(ctx context.Context) (*postgres.DB, *s3.Store, error
 		return nil, nil, fmt.Errorf("object storage at %s (%s): %w", c.S3Endpoint, EnvS3Endpoint, err)
 	}
 	return db, store, nil
+}
+
+// Province reads the province's enforcement configuration from ProvinceConfig; "" means the
+// defaults documented in internal/enforce.
+func (c *Config) Province() (enforce.Config, error) {
+	if c.ProvinceConfig == "" {
+		return enforce.DefaultConfig(), nil
+	}
+	f, err := os.Open(c.ProvinceConfig)
+	if err != nil {
+		return enforce.Config{}, fmt.Errorf("%s: %w", EnvProvinceConfig, err)
+	}
+	defer f.Close()
+	cfg, err := enforce.ReadConfig(f)
+	if err != nil {
+		return enforce.Config{}, fmt.Errorf("%s: %w", EnvProvinceConfig, err)
+	}
+	return cfg, nil
 }

@@ -1,0 +1,111 @@
+package enforce
+
+import "slices"
+
+// The enforcement vocabulary: every status, trigger, level, role and audit action is a named
+// string type with its constants, and migration 0022 matches each with a CHECK constraint.
+// ListStatus, InspectionStatus, Trigger and Level are declared beside the rules that use them.
+
+// Role is what an actor may do: the role of an API token, or "system" for the workers.
+type Role string
+
+// Roles. A route lists the roles that may call it; anything else is refused (deny by
+// default). RoleEnterprise reaches only its own records and its self-check uploads.
+const (
+	RoleAdmin      Role = "admin"
+	RoleAnalyst    Role = "analyst"
+	RoleInspector  Role = "inspector"
+	RoleApprover   Role = "approver"
+	RoleEnterprise Role = "enterprise"
+	RolePublic     Role = "public" // no token needed
+	RoleSystem     Role = "system" // the workers: pipeline warnings, nightly expiry
+)
+
+// AuditAction names what an audit entry records: "<resource>.<verb>".
+type AuditAction string
+
+// Audit actions.
+const (
+	AuditEnterpriseCreate             AuditAction = "enterprise.create"
+	AuditEnterpriseUpdate             AuditAction = "enterprise.update"
+	AuditEnterpriseImport             AuditAction = "enterprise.import"
+	AuditEnterpriseParcels            AuditAction = "enterprise.parcels"
+	AuditEnterpriseUSCCOverride       AuditAction = "enterprise.uscc_override"
+	AuditEnterpriseBarred             AuditAction = "enterprise.barred"
+	AuditEnterpriseSpecialSupervision AuditAction = "enterprise.special_supervision"
+	AuditEvidenceView                 AuditAction = "evidence.view"
+	AuditEvidenceDownload             AuditAction = "evidence.download"
+	AuditHealthVisitRecord            AuditAction = "health_visit.record"
+
+	AuditListPropose          AuditAction = "list.propose"
+	AuditListRefused          AuditAction = "list.refused"
+	AuditListNotice           AuditAction = "list.notice"
+	AuditListObjection        AuditAction = "list.objection"
+	AuditListObjectionResolve AuditAction = "list.objection_resolve"
+	AuditListList             AuditAction = "list.list"
+	AuditListRenew            AuditAction = "list.renew"
+	AuditListRemove           AuditAction = "list.remove"
+	AuditListExpire           AuditAction = "list.expire"
+	AuditListExport           AuditAction = "list.export"
+
+	AuditInspectionOpened           AuditAction = "inspection.opened"
+	AuditInspectionLinked           AuditAction = "inspection.linked"
+	AuditInspectionWarningJoined    AuditAction = "inspection.warning_joined"
+	AuditInspectionWarningConfirmed AuditAction = "inspection.warning_confirmed"
+	AuditInspectionRequestSelfCheck AuditAction = "inspection.request_self_check"
+	AuditInspectionSubmitReport     AuditAction = "inspection.submit_report"
+	AuditInspectionProofUpload      AuditAction = "inspection.proof_upload"
+	AuditInspectionProofDownload    AuditAction = "inspection.proof_download"
+	AuditInspectionReview           AuditAction = "inspection.review"
+	AuditInspectionRequestSiteVisit AuditAction = "inspection.request_site_visit"
+	AuditInspectionApproveSiteVisit AuditAction = "inspection.approve_site_visit"
+	AuditInspectionRecordSiteVisit  AuditAction = "inspection.record_site_visit"
+	AuditInspectionClose            AuditAction = "inspection.close"
+
+	AuditDispositionWaived AuditAction = "disposition.waived"
+	AuditDispositionStrict AuditAction = "disposition.strict"
+	AuditDrawCreate        AuditAction = "draw.create"
+)
+
+// ListStatuses lists every list entry status.
+var ListStatuses = []ListStatus{ListProposed, ListNotice, ListListed, ListRemoved, ListExpired, ListRejected}
+
+// InspectionStatuses lists every inspection status; OpenInspectionStatuses those of an
+// inspection not yet closed.
+var (
+	InspectionStatuses     = append(slices.Clone(OpenInspectionStatuses), InspClosed)
+	OpenInspectionStatuses = []InspectionStatus{InspOpen, InspSelfCheckRequested, InspReportSubmitted,
+		InspSiteVisitRequested, InspSiteVisitApproved, InspSiteVisitDone}
+)
+
+// Triggers lists every site visit trigger.
+var Triggers = []Trigger{TriggerComplaint, TriggerMediaReport, TriggerReferral, TriggerOffsiteAnomaly, TriggerRoutine}
+
+// Roles lists every role an actor may have; TokenRoles those an API token may have.
+var (
+	Roles      = append(slices.Clone(TokenRoles), RolePublic, RoleSystem)
+	TokenRoles = []Role{RoleAdmin, RoleAnalyst, RoleInspector, RoleApprover, RoleEnterprise}
+)
+
+// AuditActions lists every audit action.
+var AuditActions = []AuditAction{
+	AuditEnterpriseCreate, AuditEnterpriseUpdate, AuditEnterpriseImport, AuditEnterpriseParcels,
+	AuditEnterpriseUSCCOverride, AuditEnterpriseBarred, AuditEnterpriseSpecialSupervision,
+	AuditEvidenceView, AuditEvidenceDownload, AuditHealthVisitRecord,
+	AuditListPropose, AuditListRefused, AuditListNotice, AuditListObjection, AuditListObjectionResolve,
+	AuditListList, AuditListRenew, AuditListRemove, AuditListExpire, AuditListExport,
+	AuditInspectionOpened, AuditInspectionLinked, AuditInspectionWarningJoined, AuditInspectionWarningConfirmed,
+	AuditInspectionRequestSelfCheck, AuditInspectionSubmitReport, AuditInspectionProofUpload,
+	AuditInspectionProofDownload, AuditInspectionReview, AuditInspectionRequestSiteVisit,
+	AuditInspectionApproveSiteVisit, AuditInspectionRecordSiteVisit, AuditInspectionClose,
+	AuditDispositionWaived, AuditDispositionStrict, AuditDrawCreate,
+}
+
+// Names returns the values of a vocabulary as strings, for messages and schemas.
+func Names[S ~string](vs []S) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}

@@ -1,0 +1,328 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/enforce"
+)
+
+// registerListRoutes registers the routes of the positive list and its procedure.
+func (s *Server) registerListRoutes(mux *http.ServeMux) {
+	s.handle(mux, "GET", "/api/v1/config", operation{
+		Summary: "The province's enforcement configuration: admission conditions, notice period, validity, draw ratios, checklist", Roles: rolesRead,
+		Responses: map[string]string{"200": "configuration"},
+	}, s.handleConfig)
+	s.handle(mux, "POST", "/api/v1/positive-list/evaluate", operation{
+		Summary: "Evaluate admission conditions on facts, with reasons, without proposing", Roles: rolesRead,
+		Request:   obj([]string{"facts"}, map[string]any{"facts": map[string]any{"type": "object"}}),
+		Responses: map[string]string{"200": "evaluation", "400": "invalid field"},
+	}, s.handleListEvaluate)
+	s.handle(mux, "POST", "/api/v1/positive-list", operation{
+		Summary: "Propose an enterprise for the positive list; admission is evaluated with reasons", Roles: rolesStaffWrite,
+		Request:   obj([]string{"uscc", "facts"}, map[string]any{"uscc": str, "facts": map[string]any{"type": "object"}}),
+		Responses: map[string]string{"201": "proposed", "400": "no admission path met (reasons given)", "404": "no such enterprise", "409": "barred or already on the list"},
+	}, s.handleListPropose)
+	s.handle(mux, "GET", "/api/v1/positive-list", operation{
+		Summary: "List entries with their effective status and health-check status", Roles: rolesRead,
+		Query:     map[string]string{"status": "effective status", "uscc": "one enterprise", "limit": "1..1000, default 100", "offset": "default 0"},
+		Responses: map[string]string{"200": "entries", "400": "bad query parameter"},
+	}, s.handleListList)
+	s.handle(mux, "GET", "/api/v1/positive-list/export", operation{
+		Summary: "Export the list for filing with the province (CSV, or JSON with format=json); audited", Roles: rolesSupervise,
+		Query:     map[string]string{"format": "csv (default) or json"},
+		Responses: map[string]string{"200": "export", "400": "bad format"},
+	}, s.handleListExport)
+	s.handle(mux, "POST", "/api/v1/positive-list/expire", operation{
+		Summary: "Mark listed entries past their validity as expired (also computed on every read)", Roles: []enforce.Role{RoleAdmin},
+		Responses: map[string]string{"200": "number expired"},
+	}, s.handleListExpire)
+	s.handle(mux, "GET", "/api/v1/positive-list/{id}", operation{
+		Summary: "One list entry", Roles: rolesRead,
+		Responses: map[string]string{"200": "entry", "400": "bad id", "404": "no such entry"},
+	}, s.handleListGet)
+	s.handle(mux, "POST", "/api/v1/positive-list/{id}/notice", operation{
+		Summary:     "Put a proposed entry on public notice (at least notice_min_days)",
+		Description: "The notice starts now or later (a few minutes of clock difference allowed; today's date means now) and cannot be back-dated; the entry can be listed once notice_end has passed and the notice has run notice_min_days by the server's clock.",
+		Roles:       rolesStaffWrite,
+		Request:     obj([]string{"version", "notice_start", "notice_end"}, map[string]any{"version": version, "notice_start": dateTime, "notice_end": dateTime}),
+		Responses:   map[string]string{"200": "on notice", "400": "invalid field", "404": "no such entry", "409": "wrong state or stale version"},
+	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
+		start, err := parseTime("notice_start", in.NoticeStart)
+		if err != nil {
+			return nil, err
+		}
+		end, err := parseTime("notice_end", in.NoticeEnd)
+		if err != nil {
+			return nil, err
+		}
+		_, derr := time.Parse(time.DateOnly, in.NoticeStart)
+		return s.list.Notice(ctx, a, id, in.Version, start, derr == nil, end)
+	}))
+	s.handle(mux, "POST", "/api/v1/positive-list/{id}/objections", operation{
+		Summary: "Record an objection received during the notice", Roles: rolesStaffWrite,
+		Request:   obj([]string{"version", "text"}, map[string]any{"version": version, "text": str, "raised_by": str}),
+		Responses: map[string]string{"200": "recorded", "400": "invalid field", "404": "no such entry", "409": "not on notice or stale version"},
+	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
+		return s.list.Object(ctx, a, id, in.Version, in.Text, in.RaisedBy)
+	}))
+	s.handle(mux, "POST", "/api/v1/positive-list/{id}/objections/{n}/resolve", operation{
+		Summary: "Resolve an objection: upheld (the entry is rejected) or dismissed", Roles: rolesDecide,
+		Request:   obj([]string{"version", "outcome", "resolution"}, map[string]any{"version": version, "outcome": map[string]any{"enum": []string{"upheld", "dismissed"}}, "resolution": str}),
+		Responses: map[string]string{"200": "resolved", "400": "invalid field", "404": "no such entry or objection", "409": "wrong state or stale version"},
+	}, versionedAction(s, func(r *http.Request, id int64, in *listActionRequest) (any, error) {
+		n, err := strconv.Atoi(r.PathValue("n"))
+		if err != nil {
+			return nil, offsite.Invalid("n", "must be an objection number, got %q", r.PathValue("n"))
+		}
+		return s.list.Resolve(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in.Version, n, in.Outcome, in.Resolution)
+	}))
+	s.handle(mux, "POST", "/api/v1/positive-list/{id}/list", operation{
+		Summary: "Publish the entry after its notice (every objection resolved)", Roles: rolesDecide,
+		Request:   obj([]string{"version"}, map[string]any{"version": version, "valid_from": dateTime}),
+		Responses: map[string]string{"200": "listed", "400": "invalid field", "404": "no such entry", "409": "notice not over, objection open, or stale version"},
+	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
+		var from *time.Time
+		if in.ValidFrom != "" {
+			t, err := parseTime("valid_from", in.ValidFrom)
+			if err != nil {
+				return nil, err
+			}
+			from = &t
+		}
+		return s.list.Publish(ctx, a, id, in.Version, from)
+	}))
+	s.handle(mux, "POST", "/api/v1/positive-list/{id}/renew", operation{
+		Summary: "Renew a listed or expired entry after re-evaluating admission", Roles: rolesDecide,
+		Request:   obj([]string{"version", "facts"}, map[string]any{"version": version, "facts": map[string]any{"type": "object"}}),
+		Responses: map[string]string{"200": "renewed", "400": "admission not met", "404": "no such entry", "409": "wrong state, barred or stale version"},
+	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
+		return s.list.Renew(ctx, a, id, in.Version, in.Facts)
+	}))
+	s.handle(mux, "POST", "/api/v1/positive-list/{id}/remove", operation{
+		Summary:     "Remove an entry with a reason",
+		Description: "malicious_discharge, falsified_records and evading_supervision bar the enterprise from the list for good.",
+		Roles:       rolesDecide,
+		Request:     obj([]string{"version", "category", "reason"}, map[string]any{"version": version, "category": map[string]any{"enum": enforce.RemovalCategories}, "reason": str}),
+		Responses:   map[string]string{"200": "removed", "400": "invalid field", "404": "no such entry", "409": "wrong state or stale version"},
+	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
+		return s.list.Remove(ctx, a, id, in.Version, in.Category, in.Reason)
+	}))
+}
+
+func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.EnforceConfig)
+}
+
+type evaluateRequest struct {
+	USCC  string        `json:"uscc"`
+	Facts enforce.Facts `json:"facts"`
+}
+
+func decodeEvaluate(body []byte, needUSCC bool) (*evaluateRequest, error) {
+	var in evaluateRequest
+	if err := strictUnmarshal(body, &in); err != nil {
+		return nil, err
+	}
+	if needUSCC && in.USCC == "" {
+		return nil, offsite.Invalid("uscc", "is required")
+	}
+	if in.Facts == nil {
+		return nil, offsite.Invalid("facts", "is required: an object of fact name to value")
+	}
+	for k, v := range in.Facts {
+		switch v.(type) {
+		case bool, float64, string:
+		default:
+			return nil, offsite.Invalid("facts."+k, "must be a boolean, number or string")
+		}
+	}
+	return &in, nil
+}
+
+func (s *Server) handleListEvaluate(w http.ResponseWriter, r *http.Request) {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	in, err := decodeEvaluate(body, false)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, enforce.Evaluate(s.EnforceConfig.Admission, in.Facts))
+}
+
+func (s *Server) handleListPropose(w http.ResponseWriter, r *http.Request) {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	in, err := decodeEvaluate(body, true)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	e, err := s.list.Propose(r.Context(), PrincipalFromContext(r.Context()).Actor(), in.USCC, in.Facts)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, e)
+}
+
+func (s *Server) handleListList(w http.ResponseWriter, r *http.Request) {
+	offset, limit, err := pageParams(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	st := enforce.ListStatus(r.URL.Query().Get("status"))
+	if st != "" && !slices.Contains(enforce.ListStatuses, st) {
+		s.Error(w, r, offsite.Invalid("status", "must be one of %s, got %q", strings.Join(enforce.Names(enforce.ListStatuses), ", "), st))
+		return
+	}
+	es, total, err := s.Enforce.FindListEntries(r.Context(), s.EnforceConfig, enforce.ListFilter{USCC: r.URL.Query().Get("uscc"), Status: st, Offset: offset, Limit: limit})
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if es == nil {
+		es = []*enforce.ListEntry{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": es, "total": total, "offset": offset, "limit": limit})
+}
+
+func (s *Server) handleListGet(w http.ResponseWriter, r *http.Request) {
+	id, err := idParam(r, "id")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	e, err := s.Enforce.FindListEntryByID(r.Context(), s.EnforceConfig, id)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+// listActionRequest is the body of every list entry transition; each uses its own fields.
+type listActionRequest struct {
+	Version     int           `json:"version"`
+	NoticeStart string        `json:"notice_start"`
+	NoticeEnd   string        `json:"notice_end"`
+	Text        string        `json:"text"`
+	RaisedBy    string        `json:"raised_by"`
+	Outcome     string        `json:"outcome"`
+	Resolution  string        `json:"resolution"`
+	ValidFrom   string        `json:"valid_from"`
+	Facts       enforce.Facts `json:"facts"`
+	Category    string        `json:"category"`
+	Reason      string        `json:"reason"`
+}
+
+// listCommand makes the handler of a list entry transition: decode the body, run the command
+// as the request's principal, answer with the entry.
+func listCommand(s *Server, run func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error)) http.HandlerFunc {
+	return versionedAction(s, func(r *http.Request, id int64, in *listActionRequest) (any, error) {
+		return run(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in)
+	})
+}
+
+func (s *Server) handleListExpire(w http.ResponseWriter, r *http.Request) {
+	n, err := s.list.Expire(r.Context(), PrincipalFromContext(r.Context()).Actor())
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"expired": n})
+}
+
+func (s *Server) handleListExport(w http.ResponseWriter, r *http.Request) {
+	asCSV, err := wantsCSV(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if r.URL.Query().Get("format") == "" {
+		asCSV = true
+	}
+	ctx := r.Context()
+	var entries []*enforce.ListEntry
+	for off := 0; ; off += 1000 {
+		es, total, err := s.Enforce.FindListEntries(ctx, s.EnforceConfig, enforce.ListFilter{Offset: off, Limit: 1000})
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		entries = append(entries, es...)
+		if off+1000 >= total {
+			break
+		}
+	}
+	type row struct {
+		Entry      *enforce.ListEntry  `json:"entry"`
+		Enterprise *enforce.Enterprise `json:"enterprise"`
+	}
+	// The entries' enterprises, a thousand a query.
+	var usccs []string
+	ents := map[string]*enforce.Enterprise{}
+	for _, e := range entries {
+		if _, ok := ents[e.USCC]; !ok {
+			ents[e.USCC] = nil
+			usccs = append(usccs, e.USCC)
+		}
+	}
+	for i := 0; i < len(usccs); i += 1000 {
+		batch := usccs[i:min(i+1000, len(usccs))]
+		es, _, err := s.Enforce.FindEnterprises(ctx, enforce.EnterpriseFilter{IDs: batch, Limit: len(batch)})
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		for _, ent := range es {
+			ents[ent.USCC] = ent
+		}
+	}
+	var rows []row
+	for _, e := range entries {
+		if ents[e.USCC] == nil {
+			s.Error(w, r, offsite.NotFound("enterprise %s", e.USCC))
+			return
+		}
+		rows = append(rows, row{e, ents[e.USCC]})
+	}
+	if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), enforce.AuditListExport, "list-entry/*", map[string]any{"entries": len(rows), "province": s.EnforceConfig.Province}); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if !asCSV {
+		writeJSON(w, http.StatusOK, map[string]any{"province": s.EnforceConfig.Province, "exported_at": s.Now(), "entries": rows})
+		return
+	}
+	day := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.In(cst).Format("2006-01-02")
+	}
+	var recs [][]string
+	for _, x := range rows {
+		e, ent := x.Entry, x.Enterprise
+		recs = append(recs, []string{strconv.FormatInt(e.ID, 10), ent.Name, ent.Address, ent.USCC, ent.Industry, ent.PermitNo, string(e.Status),
+			e.Admission.Path, day(e.NoticeStart), day(e.NoticeEnd), day(e.ValidFrom), day(e.ValidTo), e.HealthCheck,
+			e.RemovalCategory, e.RemovalReason, ent.ComplaintChannel})
+	}
+	writeCSV(w, "positive-list-filing.csv", []string{"entry_id", "name", "address", "uscc", "industry", "permit_no", "status", "admission_path",
+		"notice_start", "notice_end", "valid_from", "valid_to", "health_check", "removal_category", "removal_reason", "complaint_channel"}, recs)
+}
+
+func (in *listActionRequest) readVersion() int { return in.Version }

@@ -1,0 +1,83 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/offsite/offsite/internal/derrors"
+	"github.com/offsite/offsite/internal/enforce"
+)
+
+// Stats computes the supervisors' statistics for [from, to).
+func (s *EnforceService) Stats(ctx context.Context, from, to time.Time) (_ *enforce.Stats, err error) {
+	defer derrors.Wrap(&err, "Stats")
+	st := &enforce.Stats{From: from, To: to, Warnings: []enforce.ZoneMonthCount{}, Findings: []enforce.ZoneMonthCount{}, ListStatus: map[enforce.ListStatus]int{}}
+	q := s.db.Pool
+	if err := q.QueryRow(ctx, `SELECT
+		count(*) FILTER (WHERE listed AND site_visited_at >= $1 AND site_visited_at < $2),
+		count(*) FILTER (WHERE waived AND closed_at >= $1 AND closed_at < $2)
+		FROM inspections`, from, to).Scan(&st.ListedSiteInspections, &st.WaivedPenalties); err != nil {
+		return nil, formatError(err)
+	}
+	if st.Warnings, err = zoneMonthCounts(ctx, q, `SELECT e.zone, to_char(w.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'), count(*)
+		FROM inspection_warnings w JOIN enterprises e ON e.uscc = w.uscc
+		WHERE w.created_at >= $1 AND w.created_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`, from, to); err != nil {
+		return nil, err
+	}
+	if st.Findings, err = zoneMonthCounts(ctx, q, `SELECT e.zone, to_char(f.detected_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'), count(*)
+		FROM findings f JOIN parcels p ON p.id = f.parcel_id JOIN enterprises e ON e.uscc = p.uscc
+		WHERE f.detected_at >= $1 AND f.detected_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`, from, to); err != nil {
+		return nil, err
+	}
+	var med, p90 *float64
+	if err := q.QueryRow(ctx, `SELECT count(*), count(report_submitted_at),
+		count(*) FILTER (WHERE (doc->'report'->>'late')::boolean),
+		count(*) FILTER (WHERE report_submitted_at IS NULL AND status = 'self_check_requested' AND (doc->>'self_check_deadline')::timestamptz < now()),
+		percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM report_submitted_at - self_check_requested_at) / 3600),
+		percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM report_submitted_at - self_check_requested_at) / 3600)
+		FROM inspections WHERE self_check_requested_at >= $1 AND self_check_requested_at < $2`, from, to).
+		Scan(&st.SelfCheck.Requested, &st.SelfCheck.Answered, &st.SelfCheck.Late, &st.SelfCheck.Overdue, &med, &p90); err != nil {
+		return nil, formatError(err)
+	}
+	if med != nil {
+		st.SelfCheck.MedianHours = *med
+	}
+	if p90 != nil {
+		st.SelfCheck.P90Hours = *p90
+	}
+	rows, err := q.Query(ctx, `SELECT list_effective_status(status, valid_to, now()), count(*)
+		FROM list_entries GROUP BY 1`)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k enforce.ListStatus
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		st.ListStatus[k] = n
+	}
+	return st, formatError(rows.Err())
+}
+
+// zoneMonthCounts runs a (zone, month, count) query over [from, to).
+func zoneMonthCounts(ctx context.Context, q *pgxpool.Pool, sql string, from, to time.Time) ([]enforce.ZoneMonthCount, error) {
+	rows, err := q.Query(ctx, sql, from, to)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (enforce.ZoneMonthCount, error) {
+		var z enforce.ZoneMonthCount
+		err := row.Scan(&z.Zone, &z.Month, &z.Count)
+		return z, err
+	})
+	if err != nil {
+		return nil, formatError(err)
+	}
+	return out, nil
+}
