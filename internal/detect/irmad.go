@@ -41,8 +41,14 @@ func newIRMAD(before, after *Grid, roles []string, ok func(int) bool, p ChangePa
 	if err != nil {
 		return nil, err
 	}
+	return newIRMADOn(x, y, roles, before.Width, before.Height, ok, p)
+}
+
+// newIRMADOn runs IR-MAD on bands x (before) and y (after) of a width×height grid, over the
+// pixels ok says.
+func newIRMADOn(x, y [][]float32, roles []string, width, height int, ok func(int) bool, p ChangeParams) (*irmad, error) {
 	m := &irmad{x: x, y: y, roles: roles, p: len(roles), ok: ok, blockRows: p.BlockRows,
-		width: before.Width, height: before.Height, n: before.Width * before.Height,
+		width: width, height: height, n: width * height,
 		lut: newChi2Table(len(roles))}
 	m.stride = 1
 	for m.n/(m.stride*m.stride) > p.SamplePixels {
