@@ -16,9 +16,9 @@ import (
 // statistic. Both statistics are chi-square with one degree of freedom per band where
 // nothing changed.
 type coverField struct {
-	*irmad          // the scene's IR-MAD (normalize, dof)
-	label   []uint8 // cover of each pixel
-	covers  []*irmad
+	*irmad         // the scene's IR-MAD (normalize, dof)
+	label  []uint8 // cover of each pixel
+	covers []*irmad
 }
 
 // newCoverField clusters the before date's clear pixels into k covers and runs IR-MAD on
