@@ -163,3 +163,4 @@ func dist2(a, b []float64) float64 {
 	}
 	return s
 }
+
