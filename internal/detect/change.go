@@ -482,6 +482,11 @@ func burnFindings(before, after *Grid, burn *burnField, ok func(int) bool, field
 			// than its neighbours, not a fire, which darkens what it leaves.
 			continue
 		}
+		if f.Measures["ndvi_before"] < 0 {
+			// Water before (NDVI below 0): nothing to burn. NBR of dark water is a ratio of
+			// noise, which a gain or offset between the dates moves by more than a fire would.
+			continue
+		}
 		c.each(func(x, y int) { scars[y*w+x] = true })
 		// Score: how far the scar's dNBR lies beyond BurnDNBR (twice the threshold scores
 		// 1), damped for scars near the minimum mapping unit.
