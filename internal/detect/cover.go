@@ -163,4 +163,3 @@ func dist2(a, b []float64) float64 {
 	}
 	return s
 }
-
