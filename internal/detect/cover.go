@@ -33,6 +33,7 @@ func newCoverField(scene *irmad, k int, p ChangeParams) changeField {
 	}
 	f := &coverField{irmad: scene, label: make([]uint8, scene.n), covers: make([]*irmad, len(centres))}
 	xs := make([]float64, scene.p)
+	counts := make([]int, len(centres))
 	for i := 0; i < scene.n; i++ {
 		if !scene.ok(i) {
 			continue
@@ -41,12 +42,13 @@ func newCoverField(scene *irmad, k int, p ChangeParams) changeField {
 			xs[b] = float64(scene.x[b][i])
 		}
 		f.label[i] = uint8(nearest(centres, xs))
+		counts[f.label[i]]++
 	}
 	for c := range centres {
 		ok := func(i int) bool { return f.label[i] == uint8(c) && scene.ok(i) }
 		// A cover IR-MAD cannot serve (too few pixels, a degenerate covariance) keeps the
 		// scene's statistic.
-		if m, err := newIRMADOn(scene.x, scene.y, scene.roles, scene.width, scene.height, ok, p); err == nil {
+		if m, err := newIRMADOn(scene.x, scene.y, scene.roles, scene.width, scene.height, ok, counts[c], p); err == nil {
 			f.covers[c] = m
 		}
 	}
