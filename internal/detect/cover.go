@@ -44,11 +44,14 @@ func newCoverField(scene *irmad, k int, p ChangeParams) changeField {
 		f.label[i] = uint8(nearest(centres, xs))
 		counts[f.label[i]]++
 	}
+	// The covers share the scene's sample budget: together they cost about one IR-MAD.
+	pc := p
+	pc.SamplePixels = max(1000, p.SamplePixels/len(centres))
 	for c := range centres {
 		ok := func(i int) bool { return f.label[i] == uint8(c) && scene.ok(i) }
 		// A cover IR-MAD cannot serve (too few pixels, a degenerate covariance) keeps the
 		// scene's statistic.
-		if m, err := newIRMADOn(scene.x, scene.y, scene.roles, scene.width, scene.height, ok, counts[c], p); err == nil {
+		if m, err := newIRMADOn(scene.x, scene.y, scene.roles, scene.width, scene.height, ok, counts[c], pc); err == nil {
 			f.covers[c] = m
 		}
 	}
