@@ -135,6 +135,11 @@ type ChangeParams struct {
 	// BrightnessRise is the rise of mean visible reflectance that makes a change
 	// new_structure or earthwork; default 0.04.
 	BrightnessRise float64 `yaml:"brightness_rise"`
+	// CoverClusters is how many land covers IR-MAD tells apart on the before date
+	// (coverField): a pixel changed only when it departs from its cover's common trend too,
+	// so that a season moving crops, grass and forest each their own way is no change.
+	// Default 8; 1 takes the scene as one cover.
+	CoverClusters int `yaml:"cover_clusters"`
 }
 
 func (p ChangeParams) withDefaults() ChangeParams {
@@ -167,6 +172,7 @@ func (p ChangeParams) withDefaults() ChangeParams {
 	def(&p.BurnMinShare, 0.3)
 	def(&p.MNDWIChange, 0.3)
 	def(&p.BrightnessRise, 0.04)
+	defi(&p.CoverClusters, 8)
 	return p
 }
 
@@ -206,6 +212,7 @@ func (p ChangeParams) Validate() error {
 		nonNegative("min_brightness_change", p.MinBrightnessChange),
 		nonNegative("min_chroma_change", p.MinChromaChange),
 		atLeast("sample_pixels", p.SamplePixels, 1000),
+		atLeast("cover_clusters", p.CoverClusters, 1),
 		open01("ndvi_drop", p.NDVIDrop),
 		positive("roof_max_area_m2", p.RoofMaxArea),
 		positive("shadow_reach_m", p.ShadowReach),
@@ -254,6 +261,7 @@ func (p ChangeParams) record(method string, iterations int) map[string]float64 {
 		m["tolerance"] = p.Tolerance
 		m["iterations"] = float64(iterations)
 		m["sample_pixels"] = float64(p.SamplePixels)
+		m["cover_clusters"] = float64(p.CoverClusters)
 		m["burn_dnbr"] = p.BurnDNBR
 		m["burn_closing_m"] = p.BurnClosing
 		m["burn_min_area_m2"] = p.BurnMinArea
@@ -337,7 +345,7 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 			return nil, err
 		}
 		iterations = m.iterations
-		field = m
+		field = newCoverField(m, p.CoverClusters, p)
 	default:
 		maxShift := int(math.Ceil(p.MaxShift / before.PixelMetres()))
 		m, err := newIndexChange(before, after, ok, p.Smooth, maxShift, [3]float64{p.MinBrightnessChange, p.MinChromaChange, p.MinChromaChange})
@@ -472,6 +480,11 @@ func burnFindings(before, after *Grid, burn *burnField, ok func(int) bool, field
 			m["brightness_after"] > m["brightness_before"] && m["dnbr"] < 2*p.BurnDNBR {
 			// Still vegetation, brighter, and NBR fell only a little: a crop ripening faster
 			// than its neighbours, not a fire, which darkens what it leaves.
+			continue
+		}
+		if f.Measures["ndvi_before"] < 0 {
+			// Water before (NDVI below 0): nothing to burn. NBR of dark water is a ratio of
+			// noise, which a gain or offset between the dates moves by more than a fire would.
 			continue
 		}
 		c.each(func(x, y int) { scars[y*w+x] = true })

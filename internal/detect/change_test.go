@@ -2,6 +2,7 @@ package detect
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -376,5 +377,66 @@ func TestClassifyChange(t *testing.T) {
 				t.Errorf("class %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestDetectChangeSeasonPerCover: the season moves each of seven land covers its own way
+// (crops green up, grass dries, rain darkens soil, roofs and water stay), which no single
+// affine transformation of the scene follows; IR-MAD per land cover takes it for no change
+// and still finds a new blue roof, where one scene-wide IR-MAD (cover_clusters 1) reports
+// covers changing with the season too.
+func TestDetectChangeSeasonPerCover(t *testing.T) {
+	covers := [][6]float32{specVeg, specSoil, specFresh, specRoof, specWater, specUrban, {0.06, 0.09, 0.12, 0.24, 0.30, 0.22}}
+	season := [][6]float32{
+		{0.85, 0.95, 0.7, 1.3, 0.9, 0.82},    // crop greening
+		{0.8, 0.8, 0.8, 0.8, 0.8, 0.8},       // soil wet after rain
+		{1, 1, 1, 1, 1, 1},                   // bare
+		{1, 1, 1, 1, 1, 1},                   // roofs
+		{1, 1, 1, 1, 1, 1},                   // water
+		{1, 1, 1, 1, 1, 1},                   // urban
+		{1.08, 1.05, 1.18, 0.86, 1.08, 1.14}, // grass drying
+	}
+	scene := func(seed uint64, after bool) func(x, y int) [6]float32 {
+		return func(x, y int) [6]float32 {
+			r := rand.New(rand.NewPCG(seed, uint64(y*100003+x)))
+			c := (x/8 + y/8) % len(covers)
+			tex := float32(1 + 0.1*float64((x*7+y*13)%11)/11)
+			var out [6]float32
+			for k, v := range covers[c] {
+				if after {
+					v *= season[c][k]
+				}
+				out[k] = v*tex + float32(r.NormFloat64()*0.004)
+			}
+			return out
+		}
+	}
+	before := MustGrid(t, 128, 128, scene(1, false))
+	after := MustGrid(t, 128, 128, paint(scene(2, true), specBlueRoof, 20, 20, 30, 28))
+	for _, tc := range []struct {
+		covers    int
+		wantExtra bool
+	}{{0, false}, {1, true}} {
+		fs, err := DetectChange(before, after, ChangeParams{CoverClusters: tc.covers}, Attribution{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		roof, extra := 0, 0
+		for _, f := range fs {
+			if f.Class == ClassNewStructure && f.Pixels >= 60 {
+				roof++
+			} else {
+				extra++
+			}
+		}
+		if roof != 1 {
+			t.Errorf("cover_clusters %d: %d new roofs found, want 1", tc.covers, roof)
+		}
+		if (extra > 0) != tc.wantExtra {
+			t.Errorf("cover_clusters %d: %d other findings, want them %v", tc.covers, extra, tc.wantExtra)
+		}
+		for _, f := range fs {
+			t.Logf("cover_clusters %d: %s %d px score %.2f", tc.covers, f.Class, f.Pixels, f.Score)
+		}
 	}
 }

@@ -15,6 +15,7 @@ type irmad struct {
 	width      int
 	height     int
 	n          int
+	count      int       // at most how many pixels ok says
 	stride     int       // sampling stride in rows and columns for estimating the transform
 	a, b       []float64 // p×p, canonical vectors as columns
 	mx, my     []float64
@@ -41,11 +42,18 @@ func newIRMAD(before, after *Grid, roles []string, ok func(int) bool, p ChangePa
 	if err != nil {
 		return nil, err
 	}
+	return newIRMADOn(x, y, roles, before.Width, before.Height, ok, before.Width*before.Height, p)
+}
+
+// newIRMADOn runs IR-MAD on bands x (before) and y (after) of a width×height grid, over the
+// pixels ok says, of which there are at most count: the sampling strides are set by count,
+// so that a small land cover is estimated from all its pixels.
+func newIRMADOn(x, y [][]float32, roles []string, width, height int, ok func(int) bool, count int, p ChangeParams) (*irmad, error) {
 	m := &irmad{x: x, y: y, roles: roles, p: len(roles), ok: ok, blockRows: p.BlockRows,
-		width: before.Width, height: before.Height, n: before.Width * before.Height,
+		width: width, height: height, n: width * height, count: count,
 		lut: newChi2Table(len(roles))}
 	m.stride = 1
-	for m.n/(m.stride*m.stride) > p.SamplePixels {
+	for m.count/(m.stride*m.stride) > p.SamplePixels {
 		m.stride++
 	}
 	weighted := false
@@ -263,7 +271,7 @@ func (m *irmad) solve(mean, cov []float64) error {
 // unaffected by the weights and by a minority of changed pixels.
 func (m *irmad) calibrate() error {
 	const want = 1 << 15
-	stride := max(1, m.n/want)
+	stride := max(1, m.count/want)
 	p := m.p
 	if m.samples == nil {
 		m.samples = make([][]float64, p)

@@ -254,3 +254,51 @@ func TestRunGDALWarningScene(t *testing.T) {
 		t.Errorf("warnings %q, want the ExtraSamples warning of scene.tif", m.Warnings)
 	}
 }
+
+// TestRunFloatReflectance runs the built-in sentinel2 pipeline on a Float32 scene holding
+// reflectance, without scale metadata: each band takes scale 1, recorded as inferred from
+// the data, instead of the pipeline's 0.0001 for digital numbers, so the hot source is
+// found and no range warning is raised.
+func TestRunFloatReflectance(t *testing.T) {
+	RequireGDALTools(t)
+	dir := t.TempDir()
+	names := []string{"B02", "B03", "B04", "B08", "B8A", "B11", "B12"}
+	dn := MustWriteScene(t, dir, "dn.tif", utm50, names, func(b, r, c int) uint16 {
+		if r >= 60 && r < 62 && c >= 60 && c < 62 {
+			return []uint16{1500, 1700, 1900, 3500, 3800, 16000, 22000}[b]
+		}
+		return uint16(s2Value(1, b, r, c))
+	})
+	// The pipeline's reading of the digital numbers (× 0.0001 − 0.1), stored as Float32.
+	scene := filepath.Join(dir, "float.tif")
+	if out, err := exec.Command("gdal_translate", "-q", "-ot", "Float32", "-scale", "0", "10000", "-0.1", "0.9", dn, scene).CombinedOutput(); err != nil {
+		t.Fatalf("gdal_translate: %v: %s", err, out)
+	}
+	_, parcels := MustParcels(t, dir, utm50, map[string][4]int{"A": {50, 50, 20, 20}})
+	out := filepath.Join(dir, "out")
+	res, err := Run(context.Background(), Inputs{
+		Pipeline: builtin(t, "sentinel2"), Capture: fileCapture(scene),
+		Parcels: parcels, Env: raster.Env{AllowLocalFiles: true},
+	}, DirSink{Dir: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hot int
+	for _, f := range res.Findings {
+		if f.Detect.Kind == detect.KindHotspot && f.ParcelID == "A" {
+			hot++
+		}
+	}
+	if hot != 1 {
+		t.Errorf("%d hotspots in A, want 1", hot)
+	}
+	m := MustVerifyManifest(t, out)
+	for _, b := range m.Bands {
+		if !b.Missing && b.Role != detect.BandSCL && (b.Source != raster.CalibrationInferred || b.Scale != 1 || b.Offset != 0) {
+			t.Errorf("band %+v, want scale 1 inferred from the data", b)
+		}
+	}
+	if len(m.Warnings) != 0 {
+		t.Errorf("warnings %q, want none", m.Warnings)
+	}
+}

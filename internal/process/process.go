@@ -214,7 +214,8 @@ type Manifest struct {
 }
 
 // BandUse says how one band of one date became reflectance: value × Scale + Offset, from
-// Source (CalibrationSTAC, raster.CalibrationGDAL, raster.CalibrationBOA, or "pipeline"), or
+// Source (CalibrationSTAC, raster.CalibrationGDAL, raster.CalibrationBOA,
+// raster.CalibrationInferred, or "pipeline"), or
 // that the capture lacks it.
 type BandUse struct {
 	Date    string  `json:"date"` // "before", "after", "capture"

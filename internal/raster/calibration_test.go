@@ -18,10 +18,16 @@ import (
 // closed. createOpts are GTiff creation options.
 func MustWriteBands(tb testing.TB, path string, values []float64, descs []string, createOpts []string, set func(*godal.Dataset)) {
 	tb.Helper()
+	mustWriteBandsAs(tb, path, godal.UInt16, values, descs, createOpts, set)
+}
+
+// mustWriteBandsAs is MustWriteBands with bands of data type dt.
+func mustWriteBandsAs(tb testing.TB, path string, dt godal.DataType, values []float64, descs []string, createOpts []string, set func(*godal.Dataset)) {
+	tb.Helper()
 	if err := register(); err != nil {
 		tb.Fatal(err)
 	}
-	ds, err := godal.Create(godal.GTiff, path, len(values), godal.UInt16, 20, 20, godal.CreationOption(createOpts...), errLogger)
+	ds, err := godal.Create(godal.GTiff, path, len(values), dt, 20, 20, godal.CreationOption(createOpts...), errLogger)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -166,8 +172,35 @@ func TestReadBandsOptionalAndCalibration(t *testing.T) {
 			}
 		})
 	}
+	// Without metadata, a Float32 band whose values are reflectance takes scale 1, inferred
+	// from the data; one holding digital numbers, or an integer band of small values, does not.
+	for _, tc := range []struct {
+		name   string
+		dt     godal.DataType
+		values []float64
+		want   Calibration
+	}{
+		{"float reflectance", godal.Float32, []float64{0.11, 0.13}, Calibration{Scale: 1, Source: CalibrationInferred}},
+		{"float digital numbers", godal.Float32, values, Calibration{}},
+		{"integer small values", godal.UInt16, []float64{1, 2}, Calibration{}},
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".tif")
+		mustWriteBandsAs(t, path, tc.dt, tc.values, descs, nil, nil)
+		checkCalibration(t, path, tc.want)
+	}
+	// A float band with scale metadata keeps it, whatever its values.
+	path := filepath.Join(dir, "float_scaled.tif")
+	mustWriteBandsAs(t, path, godal.Float32, []float64{0.11, 0.13}, descs, nil, func(ds *godal.Dataset) {
+		for _, b := range ds.Bands() {
+			if err := b.SetScaleOffset(2, 0, errLogger); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	checkCalibration(t, path, Calibration{Scale: 2, Source: CalibrationGDAL})
+
 	// A band that is not optional is still required.
-	path := filepath.Join(dir, "none.tif")
+	path = filepath.Join(dir, "none.tif")
 	_, err := ReadBands(context.Background(), Env{AllowLocalFiles: true}, []Source{FileSource(path)},
 		BandsOptions{Bands: []string{"B02", "B11"}, Optional: []string{"SCL"}})
 	if !errors.Is(err, ErrUnusableScene) || !strings.Contains(err.Error(), `no band "B11"`) {

@@ -89,6 +89,9 @@ const (
 	// items on the band or the dataset (also as BOA_ADD_OFFSET_<band>), as
 	// GDAL's SENTINEL2 driver and gdal_translate from it write them.
 	CalibrationBOA = "BOA_ADD_OFFSET"
+	// CalibrationInferred is scale 1 taken from the data: a floating-point
+	// band without metadata whose values lie in reflectance's range.
+	CalibrationInferred = "inferred from data (float values in reflectance range)"
 )
 
 // Get returns the data of the named band (as requested), or nil.
@@ -288,7 +291,7 @@ func ReadBands(ctx context.Context, env Env, srcs []Source, opts BandsOptions) (
 		tgt.Source = append(tgt.Source, r.src)
 		tgt.Band = append(tgt.Band, r.band+1)
 		tgt.Data = append(tgt.Data, data)
-		tgt.Calibration = append(tgt.Calibration, g.calibration(r.band))
+		tgt.Calibration = append(tgt.Calibration, g.calibration(r.band, data))
 	}
 	for _, g := range open {
 		for _, w := range g.s.warn.list() {

@@ -25,6 +25,9 @@ func supportedType(dt godal.DataType) (pixelType, error) {
 	return pixelType{}, fmt.Errorf("%w: unsupported data type %s", ErrUnusableScene, dt)
 }
 
+// isFloat reports whether pt is a floating-point type.
+func (pt pixelType) isFloat() bool { return pt.dt == godal.Float32 || pt.dt == godal.Float64 }
+
 // view returns buf as the typed slice godal expects for pt (no copy).
 func (pt pixelType) view(buf []byte) any {
 	n := len(buf) / pt.size
