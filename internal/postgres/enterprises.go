@@ -231,20 +231,8 @@ func (s *EnforceService) SetEnterpriseParcels(ctx context.Context, a enforce.Act
 		for i, p := range parcels {
 			p.EnterpriseUSCC = uscc
 			ids[i] = p.ID
-			mp, err := toMulti(p.Geometry)
-			if err != nil {
-				return fmt.Errorf("parcel %d (%q): %w", i, p.ID, err)
-			}
-			b, err := geomParam(mp)
-			if err != nil {
+			if err := upsertParcel(ctx, tx, i, p); err != nil {
 				return err
-			}
-			err = tx.QueryRow(ctx, `
-				INSERT INTO parcels (id, uscc, name, geom) VALUES ($1, $2, $3, ST_GeomFromEWKB($4::bytea))
-				ON CONFLICT (id) DO UPDATE SET uscc = EXCLUDED.uscc, name = EXCLUDED.name, geom = EXCLUDED.geom, updated_at = now()
-				RETURNING created_at, updated_at`, p.ID, uscc, p.Name, b).Scan(&p.CreatedAt, &p.UpdatedAt)
-			if err != nil {
-				return fmt.Errorf("parcel %d (%q): %w", i, p.ID, formatError(err))
 			}
 		}
 		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseParcels, enforce.EnterpriseSubject(uscc), map[string]any{"parcel_ids": ids})
