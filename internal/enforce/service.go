@@ -139,8 +139,10 @@ type Service interface {
 	// EnterpriseEvidence returns the enterprise's parcels with their clips and audits the view.
 	EnterpriseEvidence(ctx context.Context, a Actor, uscc string) ([]EvidenceParcel, error)
 
-	FindListEntryByID(ctx context.Context, cfg Config, id int64) (*ListEntry, error)
-	FindListEntries(ctx context.Context, cfg Config, f ListFilter) ([]*ListEntry, int, error)
+	// FindListEntryByID and FindListEntries return entries with their effective status and
+	// health-check status at now.
+	FindListEntryByID(ctx context.Context, cfg Config, now time.Time, id int64) (*ListEntry, error)
+	FindListEntries(ctx context.Context, cfg Config, now time.Time, f ListFilter) ([]*ListEntry, int, error)
 	// PublicList returns the published list ordered by USCC, a page of it when limit > 0,
 	// and the number of listed enterprises.
 	PublicList(ctx context.Context, now time.Time, offset, limit int) ([]Publication, int, error)

@@ -186,7 +186,7 @@ func TestListConcurrentUpdatesOneWins(t *testing.T) {
 	if wins != 1 {
 		t.Fatalf("%d updates won, want exactly 1", wins)
 	}
-	got, err := s.FindListEntryByID(ctx, cfg, e.ID)
+	got, err := s.FindListEntryByID(ctx, cfg, time.Now(), e.ID)
 	if err != nil || got.Version != e.Version+1 || got.Status != enforce.ListNotice {
 		t.Errorf("after race: %+v %v", got, err)
 	}
