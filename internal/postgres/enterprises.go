@@ -57,97 +57,44 @@ func enterpriseArgs(e *enforce.Enterprise) []any {
 	return []any{e.USCC, e.Name, e.Industry, e.PermitNo, e.KeyDischarger, e.Address, e.Zone, lon, lat, e.ComplaintChannel, e.LegacyUSCC}
 }
 
-func (s *EnforceService) auditOverride(ctx context.Context, tx pgx.Tx, a enforce.Actor, e *enforce.Enterprise) error {
-	if !e.LegacyUSCC {
-		return nil
+func (t *enforceTx) CreateEnterprise(ctx context.Context, e *enforce.Enterprise) error {
+	err := t.tx.QueryRow(ctx, upsertEnterpriseSQL+" RETURNING version, created_at, updated_at", enterpriseArgs(e)...).
+		Scan(&e.Version, &e.CreatedAt, &e.UpdatedAt)
+	if fe := formatError(err); errors.Is(fe, offsite.ErrConflict) {
+		return offsite.Conflict("enterprise %s exists", e.USCC)
 	}
-	want, _ := enforce.USCCCheckChar(e.USCC[:17])
-	return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseUSCCOverride, enforce.EnterpriseSubject(e.USCC), map[string]any{
-		"uscc": e.USCC, "check_character": string(e.USCC[17]), "expected": string(want),
-		"note": "legacy code admitted by explicit override of the GB 32100 check",
-	})
-}
-
-// CreateEnterprise inserts a validated enterprise.
-func (s *EnforceService) CreateEnterprise(ctx context.Context, a enforce.Actor, e *enforce.Enterprise) (err error) {
-	defer derrors.Wrap(&err, "CreateEnterprise(%q)", e.USCC)
-	return formatError(s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, upsertEnterpriseSQL+" RETURNING version, created_at, updated_at", enterpriseArgs(e)...).
-			Scan(&e.Version, &e.CreatedAt, &e.UpdatedAt); err != nil {
-			if fe := formatError(err); errors.Is(fe, offsite.ErrConflict) {
-				return offsite.Conflict("enterprise %s exists", e.USCC)
-			} else if fe != err {
-				return fe
-			}
-			return err
-		}
-		if err := s.auditOverride(ctx, tx, a, e); err != nil {
-			return err
-		}
-		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseCreate, enforce.EnterpriseSubject(e.USCC), e)
-	}))
-}
-
-// UpdateEnterprise replaces the enterprise's attributes if its version is e.Version.
-func (s *EnforceService) UpdateEnterprise(ctx context.Context, a enforce.Actor, e *enforce.Enterprise) (err error) {
-	defer derrors.Wrap(&err, "UpdateEnterprise(%q)", e.USCC)
-	err = formatError(s.inTx(ctx, func(tx pgx.Tx) error {
-		var cur int
-		if err := tx.QueryRow(ctx, "SELECT version FROM enterprises WHERE uscc = $1 FOR UPDATE", e.USCC).Scan(&cur); err != nil {
-			if err == pgx.ErrNoRows {
-				return offsite.NotFound("enterprise %s", e.USCC)
-			}
-			return err
-		}
-		if cur != e.Version {
-			return offsite.Conflict("enterprise %s is at version %d, not %d: reload and retry", e.USCC, cur, e.Version)
-		}
-		lon, lat := locationArgs(e)
-		err := tx.QueryRow(ctx, `UPDATE enterprises SET name = $2, industry = $3, permit_no = $4, key_discharger = $5,
-			address = $6, zone = $7, location = CASE WHEN $8::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint($8, $9::float8), 4326) END,
-			complaint_channel = $10, legacy_uscc = $11, version = version + 1, updated_at = now()
-			WHERE uscc = $1 RETURNING version, created_at, updated_at`,
-			e.USCC, e.Name, e.Industry, e.PermitNo, e.KeyDischarger, e.Address, e.Zone, lon, lat, e.ComplaintChannel, e.LegacyUSCC).
-			Scan(&e.Version, &e.CreatedAt, &e.UpdatedAt)
-		if err != nil {
-			return err
-		}
-		if err := s.auditOverride(ctx, tx, a, e); err != nil {
-			return err
-		}
-		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseUpdate, enforce.EnterpriseSubject(e.USCC), e)
-	}))
-	s.public.invalidate()
 	return err
 }
 
-// ImportEnterprises creates or updates every enterprise in one transaction. A row the
-// database refuses is reported as an *enforce.ImportError naming it.
-func (s *EnforceService) ImportEnterprises(ctx context.Context, a enforce.Actor, es []*enforce.Enterprise) (err error) {
-	defer derrors.Wrap(&err, "ImportEnterprises(%d)", len(es))
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		usccs := make([]string, len(es))
-		for i, e := range es {
-			usccs[i] = e.USCC
-			_, err := tx.Exec(ctx, upsertEnterpriseSQL+`
-				ON CONFLICT (uscc) DO UPDATE SET name = EXCLUDED.name, industry = EXCLUDED.industry,
-				permit_no = EXCLUDED.permit_no, key_discharger = EXCLUDED.key_discharger, address = EXCLUDED.address,
-				zone = EXCLUDED.zone, location = EXCLUDED.location, complaint_channel = EXCLUDED.complaint_channel,
-				legacy_uscc = EXCLUDED.legacy_uscc, version = enterprises.version + 1, updated_at = now()`, enterpriseArgs(e)...)
-			if err != nil {
-				if fe := formatError(err); fe != err {
-					return &enforce.ImportError{Rows: []enforce.ImportRowError{{Row: i + 1, USCC: e.USCC, Field: "row", Problem: fe.Error()}}}
-				}
-				return err
-			}
-			if err := s.auditOverride(ctx, tx, a, e); err != nil {
-				return err
-			}
-		}
-		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseImport, "enterprise/*", map[string]any{"count": len(es), "uscc": usccs})
-	})
-	s.public.invalidate()
+func (t *enforceTx) SaveEnterprise(ctx context.Context, e *enforce.Enterprise) error {
+	lon, lat := locationArgs(e)
+	return t.tx.QueryRow(ctx, `UPDATE enterprises SET name = $2, industry = $3, permit_no = $4, key_discharger = $5,
+		address = $6, zone = $7, location = CASE WHEN $8::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint($8, $9::float8), 4326) END,
+		complaint_channel = $10, legacy_uscc = $11, version = version + 1, updated_at = now()
+		WHERE uscc = $1 RETURNING version, created_at, updated_at`,
+		e.USCC, e.Name, e.Industry, e.PermitNo, e.KeyDischarger, e.Address, e.Zone, lon, lat, e.ComplaintChannel, e.LegacyUSCC).
+		Scan(&e.Version, &e.CreatedAt, &e.UpdatedAt)
+}
+
+func (t *enforceTx) ImportEnterprise(ctx context.Context, row int, e *enforce.Enterprise) error {
+	_, err := t.tx.Exec(ctx, upsertEnterpriseSQL+`
+		ON CONFLICT (uscc) DO UPDATE SET name = EXCLUDED.name, industry = EXCLUDED.industry,
+		permit_no = EXCLUDED.permit_no, key_discharger = EXCLUDED.key_discharger, address = EXCLUDED.address,
+		zone = EXCLUDED.zone, location = EXCLUDED.location, complaint_channel = EXCLUDED.complaint_channel,
+		legacy_uscc = EXCLUDED.legacy_uscc, version = enterprises.version + 1, updated_at = now()`, enterpriseArgs(e)...)
+	if fe := formatError(err); fe != err {
+		return &enforce.ImportError{Rows: []enforce.ImportRowError{{Row: row, USCC: e.USCC, Field: "row", Problem: fe.Error()}}}
+	}
 	return err
+}
+
+func (t *enforceTx) SaveParcel(ctx context.Context, i int, p *offsite.Parcel) error {
+	return upsertParcel(ctx, t.tx, i, p)
+}
+
+func (t *enforceTx) CreateHealthVisit(ctx context.Context, v *enforce.HealthVisit) error {
+	return t.tx.QueryRow(ctx, `INSERT INTO health_visits (uscc, visited_at, inspector, notes) VALUES ($1, $2, $3, $4)
+		RETURNING id, created_at`, v.USCC, v.VisitedAt, v.Inspector, v.Notes).Scan(&v.ID, &v.CreatedAt)
 }
 
 // FindEnterpriseByUSCC returns one enterprise.
@@ -214,29 +161,6 @@ func (s *EnforceService) FindEnterprises(ctx context.Context, f enforce.Enterpri
 		}
 	}
 	return out, total, nil
-}
-
-// SetEnterpriseParcels stores parcels as the enterprise's, all or none.
-func (s *EnforceService) SetEnterpriseParcels(ctx context.Context, a enforce.Actor, uscc string, parcels []*offsite.Parcel) (err error) {
-	defer derrors.Wrap(&err, "SetEnterpriseParcels(%q, %d)", uscc, len(parcels))
-	return formatError(s.inTx(ctx, func(tx pgx.Tx) error {
-		var one int
-		if err := tx.QueryRow(ctx, "SELECT 1 FROM enterprises WHERE uscc = $1 FOR UPDATE", uscc).Scan(&one); err != nil {
-			if err == pgx.ErrNoRows {
-				return offsite.NotFound("enterprise %s", uscc)
-			}
-			return err
-		}
-		ids := make([]string, len(parcels))
-		for i, p := range parcels {
-			p.EnterpriseUSCC = uscc
-			ids[i] = p.ID
-			if err := upsertParcel(ctx, tx, i, p); err != nil {
-				return err
-			}
-		}
-		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseParcels, enforce.EnterpriseSubject(uscc), map[string]any{"parcel_ids": ids})
-	}))
 }
 
 // EnterpriseEvidence returns the enterprise's parcels with their clips, newest first, and
@@ -344,21 +268,6 @@ func saveEnterpriseFlags(ctx context.Context, tx pgx.Tx, e *enforce.Enterprise) 
 	_, err := tx.Exec(ctx, `UPDATE enterprises SET barred = $2, barred_reason = $3, special_supervision = $4,
 		version = version + 1, updated_at = now() WHERE uscc = $1`, e.USCC, e.Barred, e.BarredReason, e.SpecialSupervision)
 	return err
-}
-
-// RecordHealthVisit records a health-check visit.
-func (s *EnforceService) RecordHealthVisit(ctx context.Context, a enforce.Actor, v *enforce.HealthVisit) (err error) {
-	defer derrors.Wrap(&err, "RecordHealthVisit(%q)", v.USCC)
-	return formatError(s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := lockEnterprise(ctx, tx, v.USCC); err != nil {
-			return err
-		}
-		if err := tx.QueryRow(ctx, `INSERT INTO health_visits (uscc, visited_at, inspector, notes) VALUES ($1, $2, $3, $4)
-			RETURNING id, created_at`, v.USCC, v.VisitedAt, v.Inspector, v.Notes).Scan(&v.ID, &v.CreatedAt); err != nil {
-			return err
-		}
-		return s.appendAudit(ctx, tx, a, enforce.AuditHealthVisitRecord, enforce.EnterpriseSubject(v.USCC), v)
-	}))
 }
 
 // FindHealthVisits returns the enterprise's visits, oldest first.
