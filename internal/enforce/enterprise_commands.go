@@ -7,10 +7,17 @@ import (
 	"github.com/offsite/offsite"
 )
 
-// EnterpriseStore runs enterprise commands in transactions.
+// EnterpriseStore runs enterprise commands in transactions, reads an enterprise's evidence
+// and records views of it.
 type EnterpriseStore interface {
 	// InTx runs fn in one transaction: committed when fn returns nil, rolled back otherwise.
 	InTx(ctx context.Context, fn func(EnterpriseTx) error) error
+	// FindEvidence returns the enterprise's parcels with their clips and findings, newest
+	// first; offsite.ErrNotFound when there is no such enterprise.
+	FindEvidence(ctx context.Context, uscc string) ([]EvidenceParcel, error)
+	// AppendView chains the audit entry of a view to the log and returns once it is
+	// committed; the views of concurrent requests may share one commit.
+	AppendView(ctx context.Context, a Actor, action AuditAction, subject string, detail any) error
 }
 
 // EnterpriseTx is what the enterprise commands load, lock, save and append in a transaction.
@@ -146,4 +153,18 @@ func (c *Enterprises) RecordHealthVisit(ctx context.Context, a Actor, v *HealthV
 		}
 		return tx.Append(ctx, a, AuditHealthVisitRecord, EnterpriseSubject(v.USCC), v)
 	})
+}
+
+// Evidence returns the enterprise's parcels with their clips and findings. The view is part
+// of the record (issue 6 item 8): it is audited, and committed before the evidence is
+// returned.
+func (c *Enterprises) Evidence(ctx context.Context, a Actor, uscc string) ([]EvidenceParcel, error) {
+	ev, err := c.Store.FindEvidence(ctx, uscc)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Store.AppendView(ctx, a, AuditEvidenceView, EnterpriseSubject(uscc), map[string]any{"parcels": len(ev)}); err != nil {
+		return nil, err
+	}
+	return ev, nil
 }

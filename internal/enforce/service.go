@@ -130,8 +130,6 @@ type Service interface {
 	// FindParcelFeatures returns parcels for OGC API Features: within bbox, updated in
 	// [UpdatedFrom, UpdatedTo], ordered by id, with the total count.
 	FindParcelFeatures(ctx context.Context, f EnterpriseFilter) ([]*offsite.Parcel, int, error)
-	// EnterpriseEvidence returns the enterprise's parcels with their clips and audits the view.
-	EnterpriseEvidence(ctx context.Context, a Actor, uscc string) ([]EvidenceParcel, error)
 
 	// FindListEntryByID and FindListEntries return entries with their effective status and
 	// health-check status at now.

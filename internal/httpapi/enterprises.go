@@ -401,7 +401,7 @@ func (s *Server) handleEnterpriseParcelsGet(w http.ResponseWriter, r *http.Reque
 		s.Error(w, r, err)
 		return
 	}
-	ev, err := s.Enforce.EnterpriseEvidence(r.Context(), PrincipalFromContext(r.Context()).Actor(), uscc)
+	ev, err := s.enterprises.Evidence(r.Context(), PrincipalFromContext(r.Context()).Actor(), uscc)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -454,7 +454,7 @@ type evidenceClip struct {
 
 func (s *Server) handleEnterpriseEvidence(w http.ResponseWriter, r *http.Request) {
 	uscc := r.PathValue("uscc")
-	ev, err := s.Enforce.EnterpriseEvidence(r.Context(), PrincipalFromContext(r.Context()).Actor(), uscc)
+	ev, err := s.enterprises.Evidence(r.Context(), PrincipalFromContext(r.Context()).Actor(), uscc)
 	if err != nil {
 		s.Error(w, r, err)
 		return

@@ -343,7 +343,7 @@ func TestEvidenceViewsGroupCommit(t *testing.T) {
 	if err := enterprises(s).SetParcels(ctx, admin, testUSCC, []*offsite.Parcel{{ID: "p1", Geometry: sq}, {ID: "p2", Geometry: sq}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.EnterpriseEvidence(ctx, admin, testUSCC2); !errors.Is(err, offsite.ErrNotFound) {
+	if _, err := enterprises(s).Evidence(ctx, admin, testUSCC2); !errors.Is(err, offsite.ErrNotFound) {
 		t.Errorf("evidence of an unknown enterprise: %v", err)
 	}
 	const n = 40
@@ -353,7 +353,7 @@ func TestEvidenceViewsGroupCommit(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ev, err := s.EnterpriseEvidence(ctx, enforce.Actor{Name: fmt.Sprintf("viewer-%d", i), Role: "inspector"}, testUSCC)
+			ev, err := enterprises(s).Evidence(ctx, enforce.Actor{Name: fmt.Sprintf("viewer-%d", i), Role: "inspector"}, testUSCC)
 			if err == nil && (len(ev) != 2 || ev[0].Parcel.ID != "p1" || len(ev[0].Clips) != 0) {
 				err = fmt.Errorf("evidence %+v", ev)
 			}

@@ -163,10 +163,9 @@ func (s *EnforceService) FindEnterprises(ctx context.Context, f enforce.Enterpri
 	return out, total, nil
 }
 
-// EnterpriseEvidence returns the enterprise's parcels with their clips, newest first, and
-// records the view in the audit log.
-func (s *EnforceService) EnterpriseEvidence(ctx context.Context, a enforce.Actor, uscc string) (_ []enforce.EvidenceParcel, err error) {
-	defer derrors.Wrap(&err, "EnterpriseEvidence(%q)", uscc)
+// FindEvidence returns the enterprise's parcels with their clips and findings, newest first.
+func (st *EnterpriseStore) FindEvidence(ctx context.Context, uscc string) (_ []enforce.EvidenceParcel, err error) {
+	defer derrors.Wrap(&err, "FindEvidence(%q)", uscc)
 	// Parcels with clips, and findings: two queries in one round trip.
 	batch := &pgx.Batch{}
 	batch.Queue(`SELECT p.id, p.name, ST_AsEWKB(p.geom), p.created_at, p.updated_at,
@@ -176,7 +175,7 @@ func (s *EnforceService) EnterpriseEvidence(ctx context.Context, a enforce.Actor
 		WHERE e.uscc = $1 ORDER BY p.id, c.created_at DESC, c.capture_id DESC`, uscc)
 	batch.Queue(`SELECT `+findingColumns+` FROM findings f JOIN parcels p ON p.id = f.parcel_id
 		WHERE p.uscc = $1 ORDER BY f.parcel_id, f.detected_at DESC, f.id`, uscc)
-	br := s.db.Pool.SendBatch(ctx, batch)
+	br := st.s.db.Pool.SendBatch(ctx, batch)
 	defer br.Close()
 	rows, err := br.Query()
 	if err != nil {
@@ -248,12 +247,14 @@ func (s *EnforceService) EnterpriseEvidence(ctx context.Context, a enforce.Actor
 	if err := br.Close(); err != nil {
 		return nil, formatError(err)
 	}
-	// The view is part of the record (issue 6 item 8): committed before the answer, in a
-	// group commit with the views of concurrent requests.
-	if err := s.views.append(ctx, s, a, enforce.AuditEvidenceView, enforce.EnterpriseSubject(uscc), map[string]any{"parcels": len(out)}); err != nil {
-		return nil, err
-	}
 	return out, nil
+}
+
+// AppendView chains the audit entry of a view, in a group commit with the views of
+// concurrent requests.
+func (st *EnterpriseStore) AppendView(ctx context.Context, a enforce.Actor, action enforce.AuditAction, subject string, detail any) (err error) {
+	defer derrors.Wrap(&err, "AppendView(%q)", subject)
+	return st.s.views.append(ctx, st.s, a, action, subject, detail)
 }
 
 func lockEnterprise(ctx context.Context, tx pgx.Tx, uscc string) (*enforce.Enterprise, error) {
