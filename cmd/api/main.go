@@ -137,6 +137,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:          m.Logger,
 		Enforce:         enf,
 		InspectionStore: postgres.NewInspectionStore(enf),
+		EnterpriseStore: postgres.NewEnterpriseStore(enf),
 		ListStore:       postgres.NewListStore(enf),
 		DrawStore:       postgres.NewDrawStore(enf),
 		EnforceConfig:   province,

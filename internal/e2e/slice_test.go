@@ -114,7 +114,7 @@ func startSystem(t *testing.T) *system {
 		Parcels: parcels, Captures: captures, Clips: captures, Artifacts: verify.Join(captures, postgres.NewFindingService(db)), Findings: postgres.NewFindingService(db), Queue: client,
 		Surveys: surveys, Zones: postgres.NewZoneService(db), Nightly: nightly, Inspector: insp, KnownPipeline: func(n string) bool { _, ok := pipes[n]; return ok }, Store: store,
 		CapturesBucket: s3cfg.CapturesBucket, Logger: logger,
-		Enforce: enf, InspectionStore: postgres.NewInspectionStore(enf), ListStore: postgres.NewListStore(enf), DrawStore: postgres.NewDrawStore(enf), Tokens: tokens,
+		Enforce: enf, EnterpriseStore: postgres.NewEnterpriseStore(enf), InspectionStore: postgres.NewInspectionStore(enf), ListStore: postgres.NewListStore(enf), DrawStore: postgres.NewDrawStore(enf), Tokens: tokens,
 		Checks: []httpapi.Check{{Name: "postgres", Ping: db.Ping}, {Name: "s3", Ping: store.Ping}},
 	}
 	hs := httptest.NewServer(api.Handler())

@@ -118,34 +118,27 @@ type SelfCheckStats struct {
 	P90Hours    float64 `json:"p90_hours"`
 }
 
-// Service stores the enforcement records. Every method that changes state appends the
-// matching audit entry in the same transaction. Methods that take a version refuse with
-// offsite.ErrConflict when the record changed since it was read.
+// Service reads the enforcement records; the changes are commands (Enterprises, List,
+// Inspections, Draws) over their narrow stores. Its methods that append to the audit log do
+// so in the same transaction as what they record.
 type Service interface {
-	CreateEnterprise(ctx context.Context, a Actor, e *Enterprise) error
-	UpdateEnterprise(ctx context.Context, a Actor, e *Enterprise) error
-	// ImportEnterprises creates or updates all enterprises or none.
-	ImportEnterprises(ctx context.Context, a Actor, es []*Enterprise) error
 	FindEnterpriseByUSCC(ctx context.Context, uscc string) (*Enterprise, error)
 	FindEnterprises(ctx context.Context, f EnterpriseFilter) ([]*Enterprise, int, error)
-	// SetEnterpriseParcels stores parcels (WGS84) of the enterprise.
-	SetEnterpriseParcels(ctx context.Context, a Actor, uscc string, parcels []*offsite.Parcel) error
 	// FindFindingFeatures returns findings for OGC API Features: intersecting bbox, detected
 	// in [UpdatedFrom, UpdatedTo], ordered by id, with the total count.
 	FindFindingFeatures(ctx context.Context, f EnterpriseFilter) ([]*offsite.Finding, int, error)
 	// FindParcelFeatures returns parcels for OGC API Features: within bbox, updated in
 	// [UpdatedFrom, UpdatedTo], ordered by id, with the total count.
 	FindParcelFeatures(ctx context.Context, f EnterpriseFilter) ([]*offsite.Parcel, int, error)
-	// EnterpriseEvidence returns the enterprise's parcels with their clips and audits the view.
-	EnterpriseEvidence(ctx context.Context, a Actor, uscc string) ([]EvidenceParcel, error)
 
-	FindListEntryByID(ctx context.Context, cfg Config, id int64) (*ListEntry, error)
-	FindListEntries(ctx context.Context, cfg Config, f ListFilter) ([]*ListEntry, int, error)
+	// FindListEntryByID and FindListEntries return entries with their effective status and
+	// health-check status at now.
+	FindListEntryByID(ctx context.Context, cfg Config, now time.Time, id int64) (*ListEntry, error)
+	FindListEntries(ctx context.Context, cfg Config, now time.Time, f ListFilter) ([]*ListEntry, int, error)
 	// PublicList returns the published list ordered by USCC, a page of it when limit > 0,
 	// and the number of listed enterprises.
 	PublicList(ctx context.Context, now time.Time, offset, limit int) ([]Publication, int, error)
 
-	RecordHealthVisit(ctx context.Context, a Actor, v *HealthVisit) error
 	FindHealthVisits(ctx context.Context, uscc string) ([]*HealthVisit, error)
 
 	FindInspectionByID(ctx context.Context, id int64) (*Inspection, error)

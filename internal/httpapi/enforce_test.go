@@ -71,7 +71,7 @@ func newEnforceServer(t *testing.T) *enfEnv {
 		Tokens: mustTestTokens(t), Now: c.Now, MaxBodyBytes: 1 << 20,
 	}
 	enf := postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store})
-	srv.Enforce, srv.InspectionStore, srv.ListStore, srv.DrawStore = enf, postgres.NewInspectionStore(enf), postgres.NewListStore(enf), postgres.NewDrawStore(enf)
+	srv.Enforce, srv.EnterpriseStore, srv.InspectionStore, srv.ListStore, srv.DrawStore = enf, postgres.NewEnterpriseStore(enf), postgres.NewInspectionStore(enf), postgres.NewListStore(enf), postgres.NewDrawStore(enf)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return &enfEnv{hs: hs, db: db, owner: pg.OwnerURL, clock: c, store: store}

@@ -134,7 +134,7 @@ func (s *Server) handleEnterpriseCreate(w http.ResponseWriter, r *http.Request) 
 		s.Error(w, r, err)
 		return
 	}
-	if err := s.Enforce.CreateEnterprise(r.Context(), PrincipalFromContext(r.Context()).Actor(), e); err != nil {
+	if err := s.enterprises.Create(r.Context(), PrincipalFromContext(r.Context()).Actor(), e); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -160,7 +160,7 @@ func (s *Server) handleEnterpriseUpdate(w http.ResponseWriter, r *http.Request) 
 		s.Error(w, r, offsite.Invalid("version", "is required: the version read"))
 		return
 	}
-	if err := s.Enforce.UpdateEnterprise(r.Context(), PrincipalFromContext(r.Context()).Actor(), e); err != nil {
+	if err := s.enterprises.Update(r.Context(), PrincipalFromContext(r.Context()).Actor(), e); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -348,7 +348,7 @@ func (s *Server) handleEnterpriseImport(w http.ResponseWriter, r *http.Request) 
 		s.writeImportErrors(w, bad)
 		return
 	}
-	err = s.Enforce.ImportEnterprises(r.Context(), PrincipalFromContext(r.Context()).Actor(), es)
+	err = s.enterprises.Import(r.Context(), PrincipalFromContext(r.Context()).Actor(), es)
 	var ie *enforce.ImportError
 	if errors.As(err, &ie) {
 		s.writeImportErrors(w, ie.Rows)
@@ -384,7 +384,7 @@ func (s *Server) handleEnterpriseParcels(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	uscc := r.PathValue("uscc")
-	if err := s.Enforce.SetEnterpriseParcels(r.Context(), PrincipalFromContext(r.Context()).Actor(), uscc, parcels); err != nil {
+	if err := s.enterprises.SetParcels(r.Context(), PrincipalFromContext(r.Context()).Actor(), uscc, parcels); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -401,7 +401,7 @@ func (s *Server) handleEnterpriseParcelsGet(w http.ResponseWriter, r *http.Reque
 		s.Error(w, r, err)
 		return
 	}
-	ev, err := s.Enforce.EnterpriseEvidence(r.Context(), PrincipalFromContext(r.Context()).Actor(), uscc)
+	ev, err := s.enterprises.Evidence(r.Context(), PrincipalFromContext(r.Context()).Actor(), uscc)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -454,7 +454,7 @@ type evidenceClip struct {
 
 func (s *Server) handleEnterpriseEvidence(w http.ResponseWriter, r *http.Request) {
 	uscc := r.PathValue("uscc")
-	ev, err := s.Enforce.EnterpriseEvidence(r.Context(), PrincipalFromContext(r.Context()).Actor(), uscc)
+	ev, err := s.enterprises.Evidence(r.Context(), PrincipalFromContext(r.Context()).Actor(), uscc)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -521,13 +521,9 @@ func (s *Server) handleHealthVisitCreate(w http.ResponseWriter, r *http.Request)
 		s.Error(w, r, err)
 		return
 	}
-	if at.After(s.Now().Add(time.Hour)) {
-		s.Error(w, r, offsite.Invalid("visited_at", "is in the future"))
-		return
-	}
 	p := PrincipalFromContext(r.Context())
 	v := &enforce.HealthVisit{USCC: r.PathValue("uscc"), VisitedAt: at, Inspector: p.Name, Notes: in.Notes}
-	if err := s.Enforce.RecordHealthVisit(r.Context(), p.Actor(), v); err != nil {
+	if err := s.enterprises.RecordHealthVisit(r.Context(), p.Actor(), v); err != nil {
 		s.Error(w, r, err)
 		return
 	}

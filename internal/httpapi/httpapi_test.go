@@ -52,7 +52,7 @@ func newServer(t *testing.T, checks ...httpapi.Check) (*httpapi.Server, *httptes
 		Tokens:       mustTestTokens(t),
 	}
 	enf := postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store})
-	srv.Enforce, srv.InspectionStore, srv.ListStore, srv.DrawStore = enf, postgres.NewInspectionStore(enf), postgres.NewListStore(enf), postgres.NewDrawStore(enf)
+	srv.Enforce, srv.EnterpriseStore, srv.InspectionStore, srv.ListStore, srv.DrawStore = enf, postgres.NewEnterpriseStore(enf), postgres.NewInspectionStore(enf), postgres.NewListStore(enf), postgres.NewDrawStore(enf)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return srv, hs

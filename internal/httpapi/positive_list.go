@@ -189,7 +189,7 @@ func (s *Server) handleListList(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, offsite.Invalid("status", "must be one of %s, got %q", strings.Join(enforce.Names(enforce.ListStatuses), ", "), st))
 		return
 	}
-	es, total, err := s.Enforce.FindListEntries(r.Context(), s.EnforceConfig, enforce.ListFilter{USCC: r.URL.Query().Get("uscc"), Status: st, Offset: offset, Limit: limit})
+	es, total, err := s.Enforce.FindListEntries(r.Context(), s.EnforceConfig, s.Now(), enforce.ListFilter{USCC: r.URL.Query().Get("uscc"), Status: st, Offset: offset, Limit: limit})
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -206,7 +206,7 @@ func (s *Server) handleListGet(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	e, err := s.Enforce.FindListEntryByID(r.Context(), s.EnforceConfig, id)
+	e, err := s.Enforce.FindListEntryByID(r.Context(), s.EnforceConfig, s.Now(), id)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -255,10 +255,10 @@ func (s *Server) handleListExport(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("format") == "" {
 		asCSV = true
 	}
-	ctx := r.Context()
+	ctx, now := r.Context(), s.Now() // one time for every page
 	var entries []*enforce.ListEntry
 	for off := 0; ; off += 1000 {
-		es, total, err := s.Enforce.FindListEntries(ctx, s.EnforceConfig, enforce.ListFilter{Offset: off, Limit: 1000})
+		es, total, err := s.Enforce.FindListEntries(ctx, s.EnforceConfig, now, enforce.ListFilter{Offset: off, Limit: 1000})
 		if err != nil {
 			s.Error(w, r, err)
 			return

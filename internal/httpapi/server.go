@@ -76,8 +76,9 @@ type Server struct {
 	Enforce enforce.Service
 	// EnforceConfig is the province's configuration; zero fields take enforce's defaults.
 	EnforceConfig enforce.Config
-	// InspectionStore, ListStore and DrawStore are the stores of the inspection,
-	// positive-list and draw commands.
+	// EnterpriseStore, InspectionStore, ListStore and DrawStore are the stores of the
+	// enterprise, inspection, positive-list and draw commands.
+	EnterpriseStore enforce.EnterpriseStore
 	InspectionStore enforce.InspectionStore
 	ListStore       enforce.ListStore
 	DrawStore       enforce.DrawStore
@@ -97,6 +98,7 @@ type Server struct {
 	StreamTimeout time.Duration
 
 	routes      []route
+	enterprises *enforce.Enterprises // the enterprise commands, built by Handler
 	inspections *enforce.Inspections // the inspection commands, built by Handler
 	list        *enforce.List        // the positive-list commands, built by Handler
 	draws       *enforce.Draws       // the draw command, built by Handler
@@ -135,6 +137,7 @@ func (s *Server) Handler() http.Handler {
 		}
 	}
 	s.EnforceConfig.WithDefaults()
+	s.enterprises = &enforce.Enterprises{Store: s.EnterpriseStore, Now: s.Now}
 	s.inspections = &enforce.Inspections{Store: s.InspectionStore, Config: s.EnforceConfig, Now: s.Now}
 	s.list = &enforce.List{Store: s.ListStore, Config: s.EnforceConfig, Now: s.Now}
 	s.draws = &enforce.Draws{Store: s.DrawStore, Config: s.EnforceConfig.Draw}

@@ -32,7 +32,8 @@ func (st *InspectionStore) InTx(ctx context.Context, fn func(enforce.InspectionT
 	return formatError(err)
 }
 
-// enforceTx implements enforce.InspectionTx and enforce.ListTx in one transaction.
+// enforceTx implements enforce.InspectionTx, enforce.ListTx and enforce.EnterpriseTx in one
+// transaction.
 type enforceTx struct {
 	s  *EnforceService
 	tx pgx.Tx
@@ -135,6 +136,22 @@ func (t *enforceTx) SaveListEntry(ctx context.Context, e *enforce.ListEntry) err
 
 func (t *enforceTx) Append(ctx context.Context, a enforce.Actor, action enforce.AuditAction, subject string, detail any) error {
 	return t.s.appendAudit(ctx, t.tx, a, action, subject, detail)
+}
+
+// EnterpriseStore is the store of the enterprise commands (enforce.Enterprises).
+type EnterpriseStore struct{ s *EnforceService }
+
+var _ enforce.EnterpriseStore = (*EnterpriseStore)(nil)
+
+// NewEnterpriseStore returns the enterprise store of s's database and audit chain.
+func NewEnterpriseStore(s *EnforceService) *EnterpriseStore { return &EnterpriseStore{s: s} }
+
+// InTx runs fn in a transaction with the audit chain's locks.
+func (st *EnterpriseStore) InTx(ctx context.Context, fn func(enforce.EnterpriseTx) error) (err error) {
+	defer derrors.Wrap(&err, "EnterpriseStore.InTx")
+	err = st.s.inTx(ctx, func(tx pgx.Tx) error { return fn(&enforceTx{s: st.s, tx: tx}) })
+	st.s.public.invalidate() // the public list shows enterprises' names and addresses
+	return formatError(err)
 }
 
 // ListStore is the store of the positive-list commands (enforce.List).

@@ -25,6 +25,11 @@ func MustFinding(tb testing.TB, s *EnforceService, id string, captureID int64) {
 	}
 }
 
+// enterprises returns the enterprise commands over s.
+func enterprises(s *EnforceService) *enforce.Enterprises {
+	return &enforce.Enterprises{Store: NewEnterpriseStore(s)}
+}
+
 // commands returns the inspection commands over s.
 func commands(s *EnforceService) *enforce.Inspections {
 	return &enforce.Inspections{Store: NewInspectionStore(s), Config: enforce.DefaultConfig()}
@@ -68,7 +73,7 @@ func updateListEntry(ctx context.Context, s *EnforceService, a enforce.Actor, id
 func mustSite(tb testing.TB, s *EnforceService) {
 	tb.Helper()
 	MustEnterprise(tb, s, testUSCC, "north")
-	if err := s.SetEnterpriseParcels(context.Background(), admin, testUSCC, []*offsite.Parcel{{ID: "p1", Geometry: siteSquare}}); err != nil {
+	if err := enterprises(s).SetParcels(context.Background(), admin, testUSCC, []*offsite.Parcel{{ID: "p1", Geometry: siteSquare}}); err != nil {
 		tb.Fatal(err)
 	}
 }

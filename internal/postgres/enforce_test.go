@@ -36,7 +36,7 @@ func MustEnterprise(tb testing.TB, s *EnforceService, uscc, zone string) *enforc
 	if err := e.Validate(false); err != nil {
 		tb.Fatal(err)
 	}
-	if err := s.CreateEnterprise(context.Background(), admin, e); err != nil {
+	if err := enterprises(s).Create(context.Background(), admin, e); err != nil {
 		tb.Fatal(err)
 	}
 	return e
@@ -74,7 +74,7 @@ func TestEnterpriseCRUD(t *testing.T) {
 	ctx := context.Background()
 	s := mustEnforce(t, MustOpen(t))
 	e := MustEnterprise(t, s, testUSCC, "north")
-	if err := s.CreateEnterprise(ctx, admin, e); !errors.Is(err, offsite.ErrConflict) {
+	if err := enterprises(s).Create(ctx, admin, e); !errors.Is(err, offsite.ErrConflict) {
 		t.Errorf("second create: %v", err)
 	}
 	got, err := s.FindEnterpriseByUSCC(ctx, testUSCC)
@@ -85,12 +85,12 @@ func TestEnterpriseCRUD(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 	got.Name = "Renamed"
-	if err := s.UpdateEnterprise(ctx, admin, got); err != nil {
+	if err := enterprises(s).Update(ctx, admin, got); err != nil {
 		t.Fatal(err)
 	}
 	stale := *got
 	stale.Version = 1
-	if err := s.UpdateEnterprise(ctx, admin, &stale); !errors.Is(err, offsite.ErrConflict) {
+	if err := enterprises(s).Update(ctx, admin, &stale); !errors.Is(err, offsite.ErrConflict) {
 		t.Errorf("stale update: %v", err)
 	}
 	// Legacy override is audited.
@@ -98,7 +98,7 @@ func TestEnterpriseCRUD(t *testing.T) {
 	if err := leg.Validate(true); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateEnterprise(ctx, admin, leg); err != nil {
+	if err := enterprises(s).Create(ctx, admin, leg); err != nil {
 		t.Fatal(err)
 	}
 	entries, _, err := s.FindAudit(ctx, "enterprise/91110000600037341M", 0, 10)
@@ -128,7 +128,7 @@ func TestImportAllOrNothing(t *testing.T) {
 	s := mustEnforce(t, MustOpen(t))
 	good := &enforce.Enterprise{USCC: testUSCC, Name: "A", Industry: "C"}
 	bad := &enforce.Enterprise{USCC: testUSCC2, Name: "", Industry: "C"} // the CHECK refuses the empty name
-	err := s.ImportEnterprises(ctx, admin, []*enforce.Enterprise{good, bad})
+	err := enterprises(s).Import(ctx, admin, []*enforce.Enterprise{good, bad})
 	var ie *enforce.ImportError
 	if !errors.As(err, &ie) || ie.Rows[0].Row != 2 {
 		t.Fatalf("import: %v", err)
@@ -137,7 +137,7 @@ func TestImportAllOrNothing(t *testing.T) {
 		t.Errorf("%d enterprises after a failed import", total)
 	}
 	bad.Name = "B"
-	if err := s.ImportEnterprises(ctx, admin, []*enforce.Enterprise{good, bad}); err != nil {
+	if err := enterprises(s).Import(ctx, admin, []*enforce.Enterprise{good, bad}); err != nil {
 		t.Fatal(err)
 	}
 	if _, total, _ := s.FindEnterprises(ctx, enforce.EnterpriseFilter{}); total != 2 {
@@ -186,7 +186,7 @@ func TestListConcurrentUpdatesOneWins(t *testing.T) {
 	if wins != 1 {
 		t.Fatalf("%d updates won, want exactly 1", wins)
 	}
-	got, err := s.FindListEntryByID(ctx, cfg, e.ID)
+	got, err := s.FindListEntryByID(ctx, cfg, time.Now(), e.ID)
 	if err != nil || got.Version != e.Version+1 || got.Status != enforce.ListNotice {
 		t.Errorf("after race: %+v %v", got, err)
 	}
@@ -237,7 +237,7 @@ func TestInspectionFlowAndDisposition(t *testing.T) {
 	MustEnterprise(t, s, testUSCC, "north")
 	MustListed(t, s, testUSCC)
 	sq := orb.Polygon{{{120, 30}, {120.01, 30}, {120.01, 30.01}, {120, 30.01}, {120, 30}}}
-	if err := s.SetEnterpriseParcels(ctx, admin, testUSCC, []*offsite.Parcel{{ID: "p1", Geometry: sq}}); err != nil {
+	if err := enterprises(s).SetParcels(ctx, admin, testUSCC, []*offsite.Parcel{{ID: "p1", Geometry: sq}}); err != nil {
 		t.Fatal(err)
 	}
 	const fid = "00112233445566778899aabbccddeeff"
@@ -340,10 +340,10 @@ func TestEvidenceViewsGroupCommit(t *testing.T) {
 	s := mustEnforce(t, MustOpen(t))
 	MustEnterprise(t, s, testUSCC, "north")
 	sq := orb.Polygon{{{120, 30}, {120.01, 30}, {120.01, 30.01}, {120, 30.01}, {120, 30}}}
-	if err := s.SetEnterpriseParcels(ctx, admin, testUSCC, []*offsite.Parcel{{ID: "p1", Geometry: sq}, {ID: "p2", Geometry: sq}}); err != nil {
+	if err := enterprises(s).SetParcels(ctx, admin, testUSCC, []*offsite.Parcel{{ID: "p1", Geometry: sq}, {ID: "p2", Geometry: sq}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.EnterpriseEvidence(ctx, admin, testUSCC2); !errors.Is(err, offsite.ErrNotFound) {
+	if _, err := enterprises(s).Evidence(ctx, admin, testUSCC2); !errors.Is(err, offsite.ErrNotFound) {
 		t.Errorf("evidence of an unknown enterprise: %v", err)
 	}
 	const n = 40
@@ -353,7 +353,7 @@ func TestEvidenceViewsGroupCommit(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ev, err := s.EnterpriseEvidence(ctx, enforce.Actor{Name: fmt.Sprintf("viewer-%d", i), Role: "inspector"}, testUSCC)
+			ev, err := enterprises(s).Evidence(ctx, enforce.Actor{Name: fmt.Sprintf("viewer-%d", i), Role: "inspector"}, testUSCC)
 			if err == nil && (len(ev) != 2 || ev[0].Parcel.ID != "p1" || len(ev[0].Clips) != 0) {
 				err = fmt.Errorf("evidence %+v", ev)
 			}

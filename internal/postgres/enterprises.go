@@ -57,97 +57,44 @@ func enterpriseArgs(e *enforce.Enterprise) []any {
 	return []any{e.USCC, e.Name, e.Industry, e.PermitNo, e.KeyDischarger, e.Address, e.Zone, lon, lat, e.ComplaintChannel, e.LegacyUSCC}
 }
 
-func (s *EnforceService) auditOverride(ctx context.Context, tx pgx.Tx, a enforce.Actor, e *enforce.Enterprise) error {
-	if !e.LegacyUSCC {
-		return nil
+func (t *enforceTx) CreateEnterprise(ctx context.Context, e *enforce.Enterprise) error {
+	err := t.tx.QueryRow(ctx, upsertEnterpriseSQL+" RETURNING version, created_at, updated_at", enterpriseArgs(e)...).
+		Scan(&e.Version, &e.CreatedAt, &e.UpdatedAt)
+	if fe := formatError(err); errors.Is(fe, offsite.ErrConflict) {
+		return offsite.Conflict("enterprise %s exists", e.USCC)
 	}
-	want, _ := enforce.USCCCheckChar(e.USCC[:17])
-	return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseUSCCOverride, enforce.EnterpriseSubject(e.USCC), map[string]any{
-		"uscc": e.USCC, "check_character": string(e.USCC[17]), "expected": string(want),
-		"note": "legacy code admitted by explicit override of the GB 32100 check",
-	})
-}
-
-// CreateEnterprise inserts a validated enterprise.
-func (s *EnforceService) CreateEnterprise(ctx context.Context, a enforce.Actor, e *enforce.Enterprise) (err error) {
-	defer derrors.Wrap(&err, "CreateEnterprise(%q)", e.USCC)
-	return formatError(s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, upsertEnterpriseSQL+" RETURNING version, created_at, updated_at", enterpriseArgs(e)...).
-			Scan(&e.Version, &e.CreatedAt, &e.UpdatedAt); err != nil {
-			if fe := formatError(err); errors.Is(fe, offsite.ErrConflict) {
-				return offsite.Conflict("enterprise %s exists", e.USCC)
-			} else if fe != err {
-				return fe
-			}
-			return err
-		}
-		if err := s.auditOverride(ctx, tx, a, e); err != nil {
-			return err
-		}
-		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseCreate, enforce.EnterpriseSubject(e.USCC), e)
-	}))
-}
-
-// UpdateEnterprise replaces the enterprise's attributes if its version is e.Version.
-func (s *EnforceService) UpdateEnterprise(ctx context.Context, a enforce.Actor, e *enforce.Enterprise) (err error) {
-	defer derrors.Wrap(&err, "UpdateEnterprise(%q)", e.USCC)
-	err = formatError(s.inTx(ctx, func(tx pgx.Tx) error {
-		var cur int
-		if err := tx.QueryRow(ctx, "SELECT version FROM enterprises WHERE uscc = $1 FOR UPDATE", e.USCC).Scan(&cur); err != nil {
-			if err == pgx.ErrNoRows {
-				return offsite.NotFound("enterprise %s", e.USCC)
-			}
-			return err
-		}
-		if cur != e.Version {
-			return offsite.Conflict("enterprise %s is at version %d, not %d: reload and retry", e.USCC, cur, e.Version)
-		}
-		lon, lat := locationArgs(e)
-		err := tx.QueryRow(ctx, `UPDATE enterprises SET name = $2, industry = $3, permit_no = $4, key_discharger = $5,
-			address = $6, zone = $7, location = CASE WHEN $8::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint($8, $9::float8), 4326) END,
-			complaint_channel = $10, legacy_uscc = $11, version = version + 1, updated_at = now()
-			WHERE uscc = $1 RETURNING version, created_at, updated_at`,
-			e.USCC, e.Name, e.Industry, e.PermitNo, e.KeyDischarger, e.Address, e.Zone, lon, lat, e.ComplaintChannel, e.LegacyUSCC).
-			Scan(&e.Version, &e.CreatedAt, &e.UpdatedAt)
-		if err != nil {
-			return err
-		}
-		if err := s.auditOverride(ctx, tx, a, e); err != nil {
-			return err
-		}
-		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseUpdate, enforce.EnterpriseSubject(e.USCC), e)
-	}))
-	s.public.invalidate()
 	return err
 }
 
-// ImportEnterprises creates or updates every enterprise in one transaction. A row the
-// database refuses is reported as an *enforce.ImportError naming it.
-func (s *EnforceService) ImportEnterprises(ctx context.Context, a enforce.Actor, es []*enforce.Enterprise) (err error) {
-	defer derrors.Wrap(&err, "ImportEnterprises(%d)", len(es))
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		usccs := make([]string, len(es))
-		for i, e := range es {
-			usccs[i] = e.USCC
-			_, err := tx.Exec(ctx, upsertEnterpriseSQL+`
-				ON CONFLICT (uscc) DO UPDATE SET name = EXCLUDED.name, industry = EXCLUDED.industry,
-				permit_no = EXCLUDED.permit_no, key_discharger = EXCLUDED.key_discharger, address = EXCLUDED.address,
-				zone = EXCLUDED.zone, location = EXCLUDED.location, complaint_channel = EXCLUDED.complaint_channel,
-				legacy_uscc = EXCLUDED.legacy_uscc, version = enterprises.version + 1, updated_at = now()`, enterpriseArgs(e)...)
-			if err != nil {
-				if fe := formatError(err); fe != err {
-					return &enforce.ImportError{Rows: []enforce.ImportRowError{{Row: i + 1, USCC: e.USCC, Field: "row", Problem: fe.Error()}}}
-				}
-				return err
-			}
-			if err := s.auditOverride(ctx, tx, a, e); err != nil {
-				return err
-			}
-		}
-		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseImport, "enterprise/*", map[string]any{"count": len(es), "uscc": usccs})
-	})
-	s.public.invalidate()
+func (t *enforceTx) SaveEnterprise(ctx context.Context, e *enforce.Enterprise) error {
+	lon, lat := locationArgs(e)
+	return t.tx.QueryRow(ctx, `UPDATE enterprises SET name = $2, industry = $3, permit_no = $4, key_discharger = $5,
+		address = $6, zone = $7, location = CASE WHEN $8::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint($8, $9::float8), 4326) END,
+		complaint_channel = $10, legacy_uscc = $11, version = version + 1, updated_at = now()
+		WHERE uscc = $1 RETURNING version, created_at, updated_at`,
+		e.USCC, e.Name, e.Industry, e.PermitNo, e.KeyDischarger, e.Address, e.Zone, lon, lat, e.ComplaintChannel, e.LegacyUSCC).
+		Scan(&e.Version, &e.CreatedAt, &e.UpdatedAt)
+}
+
+func (t *enforceTx) ImportEnterprise(ctx context.Context, row int, e *enforce.Enterprise) error {
+	_, err := t.tx.Exec(ctx, upsertEnterpriseSQL+`
+		ON CONFLICT (uscc) DO UPDATE SET name = EXCLUDED.name, industry = EXCLUDED.industry,
+		permit_no = EXCLUDED.permit_no, key_discharger = EXCLUDED.key_discharger, address = EXCLUDED.address,
+		zone = EXCLUDED.zone, location = EXCLUDED.location, complaint_channel = EXCLUDED.complaint_channel,
+		legacy_uscc = EXCLUDED.legacy_uscc, version = enterprises.version + 1, updated_at = now()`, enterpriseArgs(e)...)
+	if fe := formatError(err); fe != err {
+		return &enforce.ImportError{Rows: []enforce.ImportRowError{{Row: row, USCC: e.USCC, Field: "row", Problem: fe.Error()}}}
+	}
 	return err
+}
+
+func (t *enforceTx) SaveParcel(ctx context.Context, i int, p *offsite.Parcel) error {
+	return upsertParcel(ctx, t.tx, i, p)
+}
+
+func (t *enforceTx) CreateHealthVisit(ctx context.Context, v *enforce.HealthVisit) error {
+	return t.tx.QueryRow(ctx, `INSERT INTO health_visits (uscc, visited_at, inspector, notes) VALUES ($1, $2, $3, $4)
+		RETURNING id, created_at`, v.USCC, v.VisitedAt, v.Inspector, v.Notes).Scan(&v.ID, &v.CreatedAt)
 }
 
 // FindEnterpriseByUSCC returns one enterprise.
@@ -216,45 +163,9 @@ func (s *EnforceService) FindEnterprises(ctx context.Context, f enforce.Enterpri
 	return out, total, nil
 }
 
-// SetEnterpriseParcels stores parcels as the enterprise's, all or none.
-func (s *EnforceService) SetEnterpriseParcels(ctx context.Context, a enforce.Actor, uscc string, parcels []*offsite.Parcel) (err error) {
-	defer derrors.Wrap(&err, "SetEnterpriseParcels(%q, %d)", uscc, len(parcels))
-	return formatError(s.inTx(ctx, func(tx pgx.Tx) error {
-		var one int
-		if err := tx.QueryRow(ctx, "SELECT 1 FROM enterprises WHERE uscc = $1 FOR UPDATE", uscc).Scan(&one); err != nil {
-			if err == pgx.ErrNoRows {
-				return offsite.NotFound("enterprise %s", uscc)
-			}
-			return err
-		}
-		ids := make([]string, len(parcels))
-		for i, p := range parcels {
-			p.EnterpriseUSCC = uscc
-			ids[i] = p.ID
-			mp, err := toMulti(p.Geometry)
-			if err != nil {
-				return fmt.Errorf("parcel %d (%q): %w", i, p.ID, err)
-			}
-			b, err := geomParam(mp)
-			if err != nil {
-				return err
-			}
-			err = tx.QueryRow(ctx, `
-				INSERT INTO parcels (id, uscc, name, geom) VALUES ($1, $2, $3, ST_GeomFromEWKB($4::bytea))
-				ON CONFLICT (id) DO UPDATE SET uscc = EXCLUDED.uscc, name = EXCLUDED.name, geom = EXCLUDED.geom, updated_at = now()
-				RETURNING created_at, updated_at`, p.ID, uscc, p.Name, b).Scan(&p.CreatedAt, &p.UpdatedAt)
-			if err != nil {
-				return fmt.Errorf("parcel %d (%q): %w", i, p.ID, formatError(err))
-			}
-		}
-		return s.appendAudit(ctx, tx, a, enforce.AuditEnterpriseParcels, enforce.EnterpriseSubject(uscc), map[string]any{"parcel_ids": ids})
-	}))
-}
-
-// EnterpriseEvidence returns the enterprise's parcels with their clips, newest first, and
-// records the view in the audit log.
-func (s *EnforceService) EnterpriseEvidence(ctx context.Context, a enforce.Actor, uscc string) (_ []enforce.EvidenceParcel, err error) {
-	defer derrors.Wrap(&err, "EnterpriseEvidence(%q)", uscc)
+// FindEvidence returns the enterprise's parcels with their clips and findings, newest first.
+func (st *EnterpriseStore) FindEvidence(ctx context.Context, uscc string) (_ []enforce.EvidenceParcel, err error) {
+	defer derrors.Wrap(&err, "FindEvidence(%q)", uscc)
 	// Parcels with clips, and findings: two queries in one round trip.
 	batch := &pgx.Batch{}
 	batch.Queue(`SELECT p.id, p.name, ST_AsEWKB(p.geom), p.created_at, p.updated_at,
@@ -264,7 +175,7 @@ func (s *EnforceService) EnterpriseEvidence(ctx context.Context, a enforce.Actor
 		WHERE e.uscc = $1 ORDER BY p.id, c.created_at DESC, c.capture_id DESC`, uscc)
 	batch.Queue(`SELECT `+findingColumns+` FROM findings f JOIN parcels p ON p.id = f.parcel_id
 		WHERE p.uscc = $1 ORDER BY f.parcel_id, f.detected_at DESC, f.id`, uscc)
-	br := s.db.Pool.SendBatch(ctx, batch)
+	br := st.s.db.Pool.SendBatch(ctx, batch)
 	defer br.Close()
 	rows, err := br.Query()
 	if err != nil {
@@ -336,12 +247,14 @@ func (s *EnforceService) EnterpriseEvidence(ctx context.Context, a enforce.Actor
 	if err := br.Close(); err != nil {
 		return nil, formatError(err)
 	}
-	// The view is part of the record (issue 6 item 8): committed before the answer, in a
-	// group commit with the views of concurrent requests.
-	if err := s.views.append(ctx, s, a, enforce.AuditEvidenceView, enforce.EnterpriseSubject(uscc), map[string]any{"parcels": len(out)}); err != nil {
-		return nil, err
-	}
 	return out, nil
+}
+
+// AppendView chains the audit entry of a view, in a group commit with the views of
+// concurrent requests.
+func (st *EnterpriseStore) AppendView(ctx context.Context, a enforce.Actor, action enforce.AuditAction, subject string, detail any) (err error) {
+	defer derrors.Wrap(&err, "AppendView(%q)", subject)
+	return st.s.views.append(ctx, st.s, a, action, subject, detail)
 }
 
 func lockEnterprise(ctx context.Context, tx pgx.Tx, uscc string) (*enforce.Enterprise, error) {
@@ -356,21 +269,6 @@ func saveEnterpriseFlags(ctx context.Context, tx pgx.Tx, e *enforce.Enterprise) 
 	_, err := tx.Exec(ctx, `UPDATE enterprises SET barred = $2, barred_reason = $3, special_supervision = $4,
 		version = version + 1, updated_at = now() WHERE uscc = $1`, e.USCC, e.Barred, e.BarredReason, e.SpecialSupervision)
 	return err
-}
-
-// RecordHealthVisit records a health-check visit.
-func (s *EnforceService) RecordHealthVisit(ctx context.Context, a enforce.Actor, v *enforce.HealthVisit) (err error) {
-	defer derrors.Wrap(&err, "RecordHealthVisit(%q)", v.USCC)
-	return formatError(s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := lockEnterprise(ctx, tx, v.USCC); err != nil {
-			return err
-		}
-		if err := tx.QueryRow(ctx, `INSERT INTO health_visits (uscc, visited_at, inspector, notes) VALUES ($1, $2, $3, $4)
-			RETURNING id, created_at`, v.USCC, v.VisitedAt, v.Inspector, v.Notes).Scan(&v.ID, &v.CreatedAt); err != nil {
-			return err
-		}
-		return s.appendAudit(ctx, tx, a, enforce.AuditHealthVisitRecord, enforce.EnterpriseSubject(v.USCC), v)
-	}))
 }
 
 // FindHealthVisits returns the enterprise's visits, oldest first.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb/encoding/ewkb"
@@ -65,42 +64,27 @@ func (s *FindingService) RecordFindings(ctx context.Context, fs []*offsite.Findi
 // FindFindings returns findings matching filter, newest first, and the total count.
 func (s *FindingService) FindFindings(ctx context.Context, filter offsite.FindingFilter) (_ []*offsite.Finding, _ int, err error) {
 	defer derrors.Wrap(&err, "FindFindings")
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
+	var w sqlFilter
 	if filter.ParcelID != "" {
-		add("parcel_id = $%d", filter.ParcelID)
+		w.add("parcel_id = $?", filter.ParcelID)
 	}
 	if filter.CaptureID != 0 {
-		add("$%d = ANY(capture_ids)", filter.CaptureID)
+		w.add("$? = ANY(capture_ids)", filter.CaptureID)
 	}
 	if filter.Kind != "" {
-		add("kind = $%d", filter.Kind)
+		w.add("kind = $?", filter.Kind)
 	}
 	if filter.Intersects != nil {
 		b, err := geomParam(filter.Intersects)
 		if err != nil {
 			return nil, 0, err
 		}
-		add("ST_Intersects(geom, ST_GeomFromEWKB($%d::bytea))", b)
+		w.add("ST_Intersects(geom, ST_GeomFromEWKB($?::bytea))", b)
 	}
 	q := `SELECT id, parcel_id, capture_ids, kind, class, status, score, area_m2, severity, ST_AsEWKB(geom),
 		pipeline, pipeline_hash, detected_at, properties, provenance, artifacts, created_at, count(*) OVER ()
-		FROM findings`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY detected_at DESC, id"
-	if filter.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", filter.Limit)
-	}
-	if filter.Offset > 0 {
-		q += fmt.Sprintf(" OFFSET %d", filter.Offset)
-	}
-	rows, err := s.db.Pool.Query(ctx, q, args...)
+		FROM findings` + w.where() + " ORDER BY detected_at DESC, id" + pageSQL(filter.Offset, filter.Limit)
+	rows, err := s.db.Pool.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, 0, formatError(err)
 	}

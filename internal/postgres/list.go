@@ -60,25 +60,27 @@ func saveListEntry(ctx context.Context, tx pgx.Tx, e *enforce.ListEntry) error {
 		e.ID, e.Status, e.NoticeStart, e.NoticeEnd, e.ValidFrom, e.ValidTo, doc).Scan(&e.Version, &e.UpdatedAt)
 }
 
-// FindListEntryByID returns one list entry with its health-check status.
-func (s *EnforceService) FindListEntryByID(ctx context.Context, cfg enforce.Config, id int64) (_ *enforce.ListEntry, err error) {
+// FindListEntryByID returns one list entry with its effective status and health-check status
+// at now.
+func (s *EnforceService) FindListEntryByID(ctx context.Context, cfg enforce.Config, now time.Time, id int64) (_ *enforce.ListEntry, err error) {
 	defer derrors.Wrap(&err, "FindListEntryByID(%d)", id)
-	e, err := scanListEntry(s.db.Pool.QueryRow(ctx, "SELECT "+listColumns+" FROM list_entries l WHERE l.id = $1", id), cfg, time.Now())
+	e, err := scanListEntry(s.db.Pool.QueryRow(ctx, "SELECT "+listColumns+" FROM list_entries l WHERE l.id = $1", id), cfg, now)
 	if err == pgx.ErrNoRows {
 		return nil, offsite.NotFound("list entry %d", id)
 	}
 	return e, formatError(err)
 }
 
-// FindListEntries returns list entries, newest first.
-func (s *EnforceService) FindListEntries(ctx context.Context, cfg enforce.Config, f enforce.ListFilter) (_ []*enforce.ListEntry, _ int, err error) {
+// FindListEntries returns list entries, newest first, with their effective status and
+// health-check status at now.
+func (s *EnforceService) FindListEntries(ctx context.Context, cfg enforce.Config, now time.Time, f enforce.ListFilter) (_ []*enforce.ListEntry, _ int, err error) {
 	defer derrors.Wrap(&err, "FindListEntries")
 	var w sqlFilter
 	if f.USCC != "" {
 		w.add("l.uscc = $?", f.USCC)
 	}
 	if f.Status != "" {
-		w.add("list_effective_status(l.status, l.valid_to, now()) = $?", f.Status)
+		w.add("list_effective_status(l.status, l.valid_to, "+w.param(now)+") = $?", f.Status)
 	}
 	q := "SELECT " + listColumns + ", count(*) OVER () FROM list_entries l" + w.where() + " ORDER BY l.id DESC" + pageSQL(f.Offset, f.Limit)
 	rows, err := s.db.Pool.Query(ctx, q, w.args...)
@@ -86,7 +88,6 @@ func (s *EnforceService) FindListEntries(ctx context.Context, cfg enforce.Config
 		return nil, 0, formatError(err)
 	}
 	defer rows.Close()
-	now := time.Now()
 	var out []*enforce.ListEntry
 	total := 0
 	for rows.Next() {

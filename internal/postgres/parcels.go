@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
@@ -90,32 +89,20 @@ func (s *ParcelService) FindParcelByID(ctx context.Context, id string) (_ *offsi
 // FindParcels returns parcels matching filter, ordered by id, and the total count of matches.
 func (s *ParcelService) FindParcels(ctx context.Context, filter offsite.ParcelFilter) (_ []*offsite.Parcel, _ int, err error) {
 	defer derrors.Wrap(&err, "FindParcels")
-	var where []string
-	var args []any
+	var w sqlFilter
 	if filter.IDs != nil {
-		args = append(args, filter.IDs)
-		where = append(where, fmt.Sprintf("id = ANY($%d)", len(args)))
+		w.add("id = ANY($?)", filter.IDs)
 	}
 	if filter.Intersects != nil {
 		b, err := geomParam(filter.Intersects)
 		if err != nil {
 			return nil, 0, err
 		}
-		args = append(args, b)
-		where = append(where, fmt.Sprintf("ST_Intersects(geom, ST_GeomFromEWKB($%d::bytea))", len(args)))
+		w.add("ST_Intersects(geom, ST_GeomFromEWKB($?::bytea))", b)
 	}
-	q := `SELECT id, uscc, name, ST_AsEWKB(geom), created_at, updated_at, count(*) OVER () FROM parcels`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id"
-	if filter.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", filter.Limit)
-	}
-	if filter.Offset > 0 {
-		q += fmt.Sprintf(" OFFSET %d", filter.Offset)
-	}
-	rows, err := s.db.Pool.Query(ctx, q, args...)
+	q := `SELECT id, uscc, name, ST_AsEWKB(geom), created_at, updated_at, count(*) OVER () FROM parcels` +
+		w.where() + " ORDER BY id" + pageSQL(filter.Offset, filter.Limit)
+	rows, err := s.db.Pool.Query(ctx, q, w.args...)
 	if err != nil {
 		return nil, 0, formatError(err)
 	}

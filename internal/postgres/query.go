@@ -23,8 +23,14 @@ type sqlFilter struct {
 
 // add appends the condition cond on the argument v; every $? in cond stands for v.
 func (f *sqlFilter) add(cond string, v any) {
+	f.conds = append(f.conds, strings.ReplaceAll(cond, "$?", f.param(v)))
+}
+
+// param appends the argument v and returns its placeholder, for a condition on more than one
+// argument.
+func (f *sqlFilter) param(v any) string {
 	f.args = append(f.args, v)
-	f.conds = append(f.conds, strings.ReplaceAll(cond, "$?", fmt.Sprintf("$%d", len(f.args))))
+	return fmt.Sprintf("$%d", len(f.args))
 }
 
 // cond is the conjunction of the conditions, "true" when there are none.
