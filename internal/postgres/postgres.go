@@ -115,8 +115,11 @@ func formatError(err error) error {
 			return fmt.Errorf("%s: %w", pe.Detail, offsite.ErrConflict)
 		case "23503": // foreign_key_violation
 			return fmt.Errorf("%s: %w", pe.Detail, offsite.ErrInvalid)
-		case "23514", "22023", "XX000": // check_violation, invalid_parameter_value, internal (PostGIS)
+		case "23514", "22023": // check_violation, invalid_parameter_value
 			return fmt.Errorf("%s: %w", pe.Message, offsite.ErrInvalid)
+		// XX000 (internal_error, what PostGIS raises when a function fails) stays an internal
+		// error: input reaches PostGIS validated, so it is a fault of ours, logged in full and
+		// answered as "internal error" without the database's message.
 		case "22021", "22P05": // character_not_in_repertoire (invalid UTF-8, NUL), untranslatable_character
 			// The HTTP edge refuses such text naming the field; this catches what got past it.
 			return fmt.Errorf("text is not valid UTF-8 or holds a NUL character (%s): %w", pe.Message, offsite.ErrInvalid)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/paulmach/orb"
 
 	"github.com/offsite/offsite"
@@ -193,5 +194,29 @@ func TestCapturesAndClips(t *testing.T) {
 	ids, err := s.FindCaptureIDsByStatus(ctx, offsite.CaptureProcessed, 10)
 	if err != nil || len(ids) != 1 || ids[0] != c.ID {
 		t.Errorf("FindCaptureIDsByStatus = %v, %v", ids, err)
+	}
+}
+
+// TestFormatErrorCategories: constraint and input errors become categories with their
+// message; PostgreSQL's internal errors (XX000, which PostGIS raises) stay uncategorised, so
+// the API answers "internal error" and logs the database's message instead of sending it.
+func TestFormatErrorCategories(t *testing.T) {
+	for _, tc := range []struct {
+		code string
+		want error
+	}{
+		{"23505", offsite.ErrConflict},
+		{"23503", offsite.ErrInvalid},
+		{"23514", offsite.ErrInvalid},
+		{"22023", offsite.ErrInvalid},
+		{"22021", offsite.ErrInvalid},
+		{"XX000", nil},
+	} {
+		err := formatError(&pgconn.PgError{Code: tc.code, Message: "lwgeom internal detail"})
+		for _, cat := range []error{offsite.ErrConflict, offsite.ErrInvalid, offsite.ErrNotFound} {
+			if got := errors.Is(err, cat); got != (cat == tc.want) {
+				t.Errorf("formatError(%s) is %v: %v, want %v", tc.code, cat, got, cat == tc.want)
+			}
+		}
 	}
 }
