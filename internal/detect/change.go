@@ -667,7 +667,7 @@ func shade(m map[string]float64, p ChangeParams) bool {
 	_, rgb := m["greenness_before"]
 	d := func(k string) float64 { return m[k+"_after"] - m[k+"_before"] }
 	return rgb && !nir && d("brightness") <= -p.BrightnessRise &&
-		math.Abs(d("redness")) < 0.2 && math.Abs(d("greenness")) < 0.1
+		math.Abs(d("redness")) < 0.2 && math.Abs(d("greenness")) < 0.05
 }
 
 // classifyChange labels a change from its measures, first rule that holds:
