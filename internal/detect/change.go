@@ -659,7 +659,7 @@ func seasonalShift(m map[string]float64, p ChangeParams) bool {
 
 // shade reports whether an RGB region (no nir) only fell into shade: its brightness fell by
 // at least BrightnessRise while its colour stayed, red against blue within 0.2 and green
-// against both within 0.1. A surface put in shade darkens and turns a little bluer under
+// against both within 0.05. A surface put in shade darkens and turns a little bluer under
 // the skylight that still lights it; a new roof, paving or removal changes the material,
 // hence the colour.
 func shade(m map[string]float64, p ChangeParams) bool {
