@@ -657,6 +657,19 @@ func seasonalShift(m map[string]float64, p ChangeParams) bool {
 		math.Abs(m["brightness_after"]-m["brightness_before"]) < p.BrightnessRise
 }
 
+// shade reports whether an RGB region (no nir) only fell into shade: its brightness fell by
+// at least BrightnessRise while its colour stayed, red against blue within 0.2 and green
+// against both within 0.05. A surface put in shade darkens and turns a little bluer under
+// the skylight that still lights it; a new roof, paving or removal changes the material,
+// hence the colour.
+func shade(m map[string]float64, p ChangeParams) bool {
+	_, nir := m["ndvi_before"]
+	_, rgb := m["greenness_before"]
+	d := func(k string) float64 { return m[k+"_after"] - m[k+"_before"] }
+	return rgb && !nir && d("brightness") <= -p.BrightnessRise &&
+		math.Abs(d("redness")) < 0.2 && math.Abs(d("greenness")) < 0.05
+}
+
 // classifyChange labels a change from its measures, first rule that holds:
 //   - burn: NBR fell by at least BurnDNBR beyond the scene's typical fall (measure "dnbr",
 //     only with nir and swir2) and nir fell: fire, not a season or haze;
@@ -664,6 +677,7 @@ func seasonalShift(m map[string]float64, p ChangeParams) bool {
 //     (mean visible < 0.15): blue steel sheet has a water-like MNDWI but is bright;
 //   - "" (not reported) for water on both dates (MNDWI > 0.1): what happens within water
 //     (turbidity, algae, waves) is for DetectWaterPlumes;
+//   - "" (not reported) for shade on RGB captures (shade);
 //   - new_structure when the after surface is roof-like and the before one was not (blue
 //     steel: blue above red by 10%; white or grey sheet: brightness > 0.3 with red and blue
 //     within 10%);
@@ -698,6 +712,9 @@ func classifyChange(m map[string]float64, p ChangeParams) string {
 		if wb && wa {
 			return "" // water on both dates: turbidity and the like are the plume detector's
 		}
+	}
+	if shade(m, p) {
+		return ""
 	}
 	soil := has("redness") && m["redness_after"] > 0.2
 	blueRoof := func(when string) bool { return has("redness") && m["redness_"+when] < -0.1 }

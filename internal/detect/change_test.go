@@ -258,6 +258,9 @@ func TestDetectChangeRGBIndex(t *testing.T) {
 		{"new roof", scale(rgb(paint(landscape(3), specBlueRoof, 30, 30, 60, 55)), 1.2, 0.02), []string{ClassNewStructure}},
 		// Change is not rare: a roof over 40% of the scene is still one finding.
 		{"new roof over 40% of the scene", rgb(paint(landscape(4), specBlueRoof, 10, 10, 90, 82)), []string{ClassNewStructure}},
+		// Most of the scene changed: no stable class to take the noise from, yet the
+		// roof is found and the strip of old land around it is not.
+		{"new roof over 70% of the scene", rgb(paint(landscape(5), specBlueRoof, 10, 10, 110, 110)), []string{ClassNewStructure}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -377,6 +380,42 @@ func TestClassifyChange(t *testing.T) {
 				t.Errorf("class %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestClassifyChangeRGBShade: on RGB captures (no nir) a region that darkened keeping its
+// colour is shade and is not reported; one that darkened changing colour is.
+func TestClassifyChangeRGBShade(t *testing.T) {
+	p := ChangeParams{}.withDefaults()
+	m := func(kv ...float64) map[string]float64 {
+		out := map[string]float64{}
+		for i, k := range []string{"brightness", "redness", "greenness"} {
+			out[k+"_before"], out[k+"_after"] = kv[2*i], kv[2*i+1]
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		m    map[string]float64
+		want string
+	}{
+		//                                  bright      redness      greenness
+		{"roof shadow on concrete", m(0.55, 0.25, 0.05, -0.08, 0.01, 0.03), ""},
+		{"dark blue roof over concrete", m(0.55, 0.25, 0.05, -0.6, 0.01, 0.05), ClassNewStructure},
+		{"asphalt over bare soil", m(0.45, 0.1, 0.3, 0.05, 0.0, 0.01), ClassOtherChange},
+		{"slight darkening", m(0.55, 0.52, 0.05, 0.02, 0.01, 0.01), ClassOtherChange},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := classifyChange(tc.m, p); got != tc.want {
+				t.Errorf("class %q, want %q", got, tc.want)
+			}
+		})
+	}
+	withNIR := m(0.55, 0.25, 0.05, -0.08, 0.01, 0.03)
+	withNIR["ndvi_before"], withNIR["ndvi_after"] = 0.1, 0.1
+	if got := classifyChange(withNIR, p); got != ClassOtherChange {
+		t.Errorf("with nir: class %q, want %q (shade is for RGB captures)", got, ClassOtherChange)
 	}
 }
 

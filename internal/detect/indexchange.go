@@ -135,6 +135,12 @@ func newIndexChange(before, after *Grid, ok func(int) bool, smooth, maxShift int
 	// The spread of the index differences comes from the pixels that did not change,
 	// found without assuming they are most of the scene: from every sampled pixel first,
 	// then, a few times over, from those below Otsu's threshold on the change statistic.
+	//
+	// Where nearly the whole scene changed there is no such class, so the spread is capped
+	// by the one of differences between pixels a smoothing window apart: a change larger
+	// than the window adds to it only along its edges, so it measures the noise however
+	// much of the scene changed.
+	lagged := m.laggedScale(idx)
 	stable := idx
 	for it := 0; it < 4; it++ {
 		var d [3][]float64
@@ -147,7 +153,7 @@ func newIndexChange(before, after *Grid, ok func(int) bool, smooth, maxShift int
 		for k := range d {
 			med, mad := medianMAD(d[k])
 			m.med[k] = med
-			m.scale[k] = math.Max(madScale*mad, math.Max(floors[k], 1e-4))
+			m.scale[k] = math.Max(math.Min(madScale*mad, lagged[k]), math.Max(floors[k], 1e-4))
 		}
 		zs := make([]float64, len(idx))
 		for t, i := range idx {
@@ -260,4 +266,35 @@ func (m *indexChange) normalize(r string, v float64) float64 {
 		}
 	}
 	return v
+}
+
+// laggedScale returns, for each index difference, the robust spread of the differences
+// between the sampled pixels and the pixels one smoothing window (at least one pixel)
+// further right and further down, divided by √2: the noise of one pixel where change
+// comes in regions wider than the window.
+func (m *indexChange) laggedScale(idx []int) [3]float64 {
+	lag := 2*m.smooth + 1
+	var d [3][]float64
+	for _, i := range idx {
+		x, y := i%m.w, i/m.w
+		v := m.diffs(i)
+		for _, j := range [2]int{i + lag, i + lag*m.w} {
+			if (j == i+lag && x+lag >= m.w) || (j != i+lag && y+lag >= m.h) || !m.ok(j) {
+				continue
+			}
+			u := m.diffs(j)
+			for k := range d {
+				d[k] = append(d[k], v[k]-u[k])
+			}
+		}
+	}
+	var out [3]float64
+	for k := range d {
+		out[k] = math.Inf(1)
+		if len(d[k]) >= 30 {
+			_, mad := medianMAD(d[k])
+			out[k] = madScale * mad / math.Sqrt2
+		}
+	}
+	return out
 }
