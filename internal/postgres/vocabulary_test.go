@@ -46,6 +46,14 @@ func TestVocabularyChecks(t *testing.T) {
 			t.Errorf("role %s: %v", r, err)
 		}
 	}
+	var nActions, nRoles int
+	if err := s.db.Pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM audit_actions), (SELECT count(*) FROM audit_roles)").Scan(&nActions, &nRoles); err != nil {
+		t.Fatal(err)
+	}
+	if nActions != len(enforce.AuditActions) || nRoles != len(enforce.Roles) {
+		t.Errorf("schema has %d audit actions and %d roles, Go %d and %d: a migration must insert what enforce adds",
+			nActions, nRoles, len(enforce.AuditActions), len(enforce.Roles))
+	}
 	if err := s.Audit(ctx, admin, "list.frobnicate", "enterprise/"+testUSCC, nil); !errors.Is(err, offsite.ErrInvalid) {
 		t.Errorf("unknown audit action: %v", err)
 	}
