@@ -18,6 +18,7 @@ import (
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/metrics"
+	"github.com/offsite/offsite/internal/monitoring"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/tasks"
 	"github.com/offsite/offsite/internal/worker"
@@ -119,6 +120,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Metrics:        met,
 		TaskTimeout:    cfg.TaskTimeout,
 		TempDir:        tmp.Path,
+		Monitoring:       postgres.NewMonitoringStore(enf),
+		MonitoringConfig: monitoring.Config{ReportHours: province.MonitoringReportHours},
 		// Nil (unset) takes worker.DefaultNightlyPipelines.
 		NightlyPipelines: cfg.NightlyPipelines,
 	}
@@ -152,6 +155,11 @@ func (m *Main) Run(ctx context.Context) error {
 	// OFFSITE_AUDIT_CHECKPOINT_EVERY entries; copies from several schedulers write the same
 	// head.
 	if _, err := sched.Register(cfg.NightlyCron, tasks.NewAuditCheckpointTask(), asynq.Unique(time.Hour)); err != nil {
+		return fmt.Errorf("%s %q: %w", cmdconfig.EnvNightlyCron, cfg.NightlyCron, err)
+	}
+	// The nightly monitoring analysis of the previous day (the hourly one is queued by the
+	// HJ 212 receiver as data arrive).
+	if _, err := sched.Register(cfg.NightlyCron, tasks.NewMonitoringNightlyTask(), asynq.Unique(time.Hour)); err != nil {
 		return fmt.Errorf("%s %q: %w", cmdconfig.EnvNightlyCron, cfg.NightlyCron, err)
 	}
 

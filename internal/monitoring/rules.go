@@ -119,6 +119,9 @@ type Input struct {
 	// Others are the hourly values of other points, by MN and pollutant, for the identical
 	// series rule.
 	Others map[string]map[string][]Hourly
+	// Complete, when set, is the end of the data: days ending after it are not complete yet,
+	// and the daily rules (daily exceedance and load, hugging) wait for them.
+	Complete time.Time
 }
 
 // EventValue is one value of the series an event rests on.
@@ -231,6 +234,11 @@ func Analyze(in Input, p Params) []Event {
 		return a.events[i].ID < a.events[j].ID
 	})
 	return a.events
+}
+
+// dayDone reports whether the day starting at d is complete (Input.Complete).
+func (a *analysis) dayDone(d time.Time) bool {
+	return a.in.Complete.IsZero() || !d.AddDate(0, 0, 1).After(a.in.Complete)
 }
 
 type analysis struct {
@@ -360,7 +368,7 @@ func (a *analysis) exceedance(s *series) {
 	if lim := s.limit.Daily; lim != nil {
 		days := a.p.Validity.Days(s.hours, a.medium, func(h Hourly) (float64, bool) { return a.converted(s, h, h.Value) })
 		for _, d := range days {
-			if d.Valid && d.Value > *lim {
+			if d.Valid && d.Value > *lim && a.dayDone(d.Day) {
 				a.add(RuleExceedanceDaily, std, "high", s, d.Day, d.Day.AddDate(0, 0, 1), *lim,
 					fmt.Sprintf("%s daily value %.3g above the daily limit %g %s (%d valid hours)", s.pollutant.ID, d.Value, *lim, s.pollutant.Unit, d.Hours),
 					hoursIn(s.hours, d.Day, d.Day.AddDate(0, 0, 1)))
@@ -404,7 +412,7 @@ func (a *analysis) load(s *series) {
 		sums[d] += h.Value * f.Value * scale
 	}
 	for _, d := range order {
-		if sums[d] > *s.limit.LoadKgDay {
+		if sums[d] > *s.limit.LoadKgDay && a.dayDone(d) {
 			a.add(RuleLoadDaily, "permit daily load limit; load = Σ concentration × flow over valid hours (HJ 75-2017, HJ 356-2019)", "high", s,
 				d, d.AddDate(0, 0, 1), *s.limit.LoadKgDay,
 				fmt.Sprintf("%s daily load %.3g kg above the permit's %g kg", s.pollutant.ID, sums[d], *s.limit.LoadKgDay),
@@ -578,7 +586,7 @@ func (a *analysis) hugging(s *series) {
 	}
 	for _, d := range order {
 		hs := byDay[d]
-		if len(hs) < a.p.HugMinHours {
+		if len(hs) < a.p.HugMinHours || !a.dayDone(d) {
 			continue
 		}
 		near, above := 0, 0

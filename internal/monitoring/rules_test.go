@@ -152,6 +152,20 @@ func TestAnalyze(t *testing.T) {
 	}
 }
 
+func TestDailyRulesWaitForTheDay(t *testing.T) {
+	lim := Limit{Outlet: "DA001", Pollutant: "so2", Daily: f(80)}
+	data := map[string][]Sample{"so2": hourly(noisy(85, 22))}
+	in := Input{Point: Point{MN: "X1", Outlet: "DA001"}, Limits: []Limit{lim}, Samples: data}
+	in.Complete = t0.Add(22 * time.Hour)
+	if evs := Analyze(in, Params{}); len(evs) != 0 {
+		t.Errorf("a day not over yet was judged: %v", rulesOf(evs))
+	}
+	in.Complete = t0.Add(24 * time.Hour)
+	if got := rulesOf(Analyze(in, Params{})); !slices.Equal(got, []string{"exceedance_daily:so2"}) {
+		t.Errorf("the day over: %v", got)
+	}
+}
+
 func TestEventIDStable(t *testing.T) {
 	data := map[string][]Sample{"so2": hourly(append(noisy(40, 10), repeat(33, 8)...))}
 	a := Analyze(Input{Point: Point{MN: "X1", Outlet: "DA001"}, Samples: data}, Params{})
