@@ -8,11 +8,15 @@ import (
 	"image/draw"
 	"image/png"
 	"math"
+	"sort"
+	"strings"
 	"time"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
+
+	"github.com/offsite/offsite"
 )
 
 // ChartPoint is one value of a charted series.
@@ -238,4 +242,60 @@ func EventChart(e *Event, hours []Hourly, convert func(Hourly) (float64, bool)) 
 		c.Points = append(c.Points, ChartPoint{Time: h.Hour, Value: v, Valid: h.Valid})
 	}
 	return c
+}
+
+// PointChart is the chart of one pollutant of a point from from to to: its hourly values
+// (converted to the limit's reference oxygen when it has one), its hourly limit, and spans
+// (the events on it) shaded. ErrInvalid when the pollutant is not in the vocabulary.
+func PointChart(in Input, pollutant string, from, to time.Time, spans [][2]time.Time, p Params) (*Chart, error) {
+	pol, ok := Pollutants[pollutant]
+	if !ok {
+		return nil, offsite.Invalid("pollutant", "%q is not one of %s", pollutant, strings.Join(PollutantIDs(), ", "))
+	}
+	p.withDefaults()
+	medium := OutletMedium(in.Point.Outlet)
+	a := &analysis{in: in, p: p, medium: medium, all: map[string]*series{}}
+	var lim *Limit
+	for i := range in.Limits {
+		if in.Limits[i].Pollutant == pollutant {
+			lim = &in.Limits[i]
+		}
+	}
+	for _, id := range []string{pollutant, O2} {
+		if ss, ok := in.Samples[id]; ok {
+			sorted := append([]Sample(nil), ss...)
+			sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Time.Before(sorted[j].Time) })
+			a.all[id] = &series{pollutant: Pollutants[id], samples: sorted, hours: p.Validity.Hours(sorted, medium)}
+		}
+	}
+	a.o2 = hourMap(a.all[O2])
+	s := a.all[pollutant]
+	if s == nil {
+		s = &series{pollutant: pol}
+	}
+	s.limit = lim
+	title := fmt.Sprintf("%s %s %s", in.Point.MN, in.Point.Outlet, pollutant)
+	c := &Chart{Title: title, Unit: pol.Unit, Spans: spans, From: from, To: to}
+	if lim != nil {
+		if lim.Hourly != nil {
+			c.Limit = *lim.Hourly
+		}
+		if lim.O2Ref != nil {
+			c.Title += fmt.Sprintf(" at %g%% O2", *lim.O2Ref)
+		}
+	}
+	for _, h := range s.hours {
+		if h.Hour.Before(from) || !h.Hour.Before(to) {
+			continue
+		}
+		v := h.Value
+		if !h.Valid && !math.IsNaN(h.FlaggedValue) {
+			v = h.FlaggedValue
+		}
+		if cv, ok := a.converted(s, h, v); ok {
+			v = cv
+		}
+		c.Points = append(c.Points, ChartPoint{Time: h.Hour, Value: v, Valid: h.Valid})
+	}
+	return c, nil
 }

@@ -254,6 +254,12 @@ type Exceedance struct {
 	DecidedAt *time.Time `json:"decided_at,omitempty"`
 }
 
+// ExceedanceFilter selects exceedances; zero fields do not filter.
+type ExceedanceFilter struct {
+	USCC       string
+	FindingIDs []string
+}
+
 // Covers reports whether report r covers exceedance e: same point, the pollutant or all, its
 // period overlapping, filed by the report deadline.
 func (r *SelfReport) Covers(e *Exceedance) bool {

@@ -275,14 +275,8 @@ func (st *MonitoringStore) DecideUnreported(ctx context.Context, now time.Time) 
 	return int(tag.RowsAffected()), nil
 }
 
-// ExceedanceFilter selects exceedances; zero fields do not filter.
-type ExceedanceFilter struct {
-	USCC       string
-	FindingIDs []string
-}
-
 // FindExceedances returns exceedances, newest first.
-func (st *MonitoringStore) FindExceedances(ctx context.Context, f ExceedanceFilter) (_ []*monitoring.Exceedance, err error) {
+func (st *MonitoringStore) FindExceedances(ctx context.Context, f monitoring.ExceedanceFilter) (_ []*monitoring.Exceedance, err error) {
 	defer derrors.Wrap(&err, "FindExceedances")
 	var w sqlFilter
 	if f.USCC != "" {

@@ -258,7 +258,7 @@ func TestMonitoringExceedanceReports(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("DecideUnreported = %d, %v; want 1", n, err)
 	}
-	es, err := st.FindExceedances(ctx, ExceedanceFilter{USCC: testUSCC})
+	es, err := st.FindExceedances(ctx, monitoring.ExceedanceFilter{USCC: testUSCC})
 	if err != nil {
 		t.Fatal(err)
 	}

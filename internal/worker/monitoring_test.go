@@ -133,7 +133,7 @@ func TestMonitoringAnalysis(t *testing.T) {
 	}
 	nWarnings := len(ins[0].Warnings)
 	// The enterprise had 12 hours to report the exceedance; long past, it is unreported.
-	es, err := mst.FindExceedances(ctx, postgres.ExceedanceFilter{USCC: monUSCC})
+	es, err := mst.FindExceedances(ctx, monitoring.ExceedanceFilter{USCC: monUSCC})
 	if err != nil || len(es) != 1 {
 		t.Fatalf("exceedances %v, %v", es, err)
 	}
