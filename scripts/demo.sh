@@ -73,7 +73,9 @@ curl -fsS "http://$OFFSITE_LISTEN_ADDR/healthz" >/dev/null || {
   echo "demo: api not healthy:" >&2; curl -sS "http://$OFFSITE_LISTEN_ADDR/healthz" >&2 || true; exit 1; }
 
 echo "== demo survey"
-go run ./cmd/demo -api "http://$OFFSITE_LISTEN_ADDR" -dir "$run/data"
+# OFFSITE_DEMO_RECEIVER (host:port of a running HJ 212 receiver): the simulated loggers send
+# their frames there; unset, their data is written through the store.
+go run ./cmd/demo -api "http://$OFFSITE_LISTEN_ADDR" -dir "$run/data" ${OFFSITE_DEMO_RECEIVER:+-receiver "$OFFSITE_DEMO_RECEIVER"}
 
 echo "== verifying every stored artifact against its recorded SHA-256"
 bin/worker verify
