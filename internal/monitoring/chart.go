@@ -105,13 +105,16 @@ func (c *Chart) PNG() ([]byte, error) {
 		hline(img, m.left, m.left+pw, yy, chartGrid, 1)
 		label(img, 4, yy+4, fmt.Sprintf("%.4g", v))
 	}
-	// x labels: up to 6 ticks on whole hours.
+	// x labels: up to 7 ticks on whole hours of CST, from midnight.
 	span := to.Sub(from)
 	step := time.Hour
-	for span/step > 6 {
-		step *= 2
+	for _, h := range []int{1, 2, 3, 6, 12, 24, 48, 96, 168} {
+		step = time.Duration(h) * time.Hour
+		if span/step <= 7 {
+			break
+		}
 	}
-	for t := from.Truncate(time.Hour); !t.After(to); t = t.Add(step) {
+	for t := dayOf(from); !t.After(to); t = t.Add(step) {
 		if t.Before(from) {
 			continue
 		}
@@ -225,6 +228,8 @@ func EventChart(e *Event, hours []Hourly, convert func(Hourly) (float64, bool)) 
 		Spans: [][2]time.Time{{e.Start, e.End}}, From: from, To: to}
 	if e.Rule == RuleO2High {
 		c.Unit = "%"
+	} else if e.O2Ref != nil {
+		c.Title += fmt.Sprintf(" at %g%% O2", *e.O2Ref)
 	}
 	for _, h := range hours {
 		if h.Hour.Before(from) || !h.Hour.Before(to) {
