@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/paulmach/orb"
 
 	"github.com/offsite/offsite"
@@ -18,6 +19,7 @@ import (
 	"github.com/offsite/offsite/internal/monitoring"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/s3"
+	"github.com/offsite/offsite/internal/tasks"
 	"github.com/offsite/offsite/internal/testenv"
 )
 
@@ -154,5 +156,29 @@ func TestMonitoringAnalysis(t *testing.T) {
 	// Unknown point: no retry.
 	if _, err := h.Analyze(ctx, "NOPE", day); err == nil {
 		t.Error("an unknown MN was analysed")
+	}
+
+	// The nightly run queues the previous day of every point, once however often it runs.
+	redis := testenv.Redis(t)
+	q := asynq.NewClient(redis)
+	defer q.Close()
+	deps.Queue = q
+	for range 2 {
+		if err := (&MonitoringNightlyHandler{deps}).ProcessTask(ctx, tasks.NewMonitoringNightlyTask()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	qi := asynq.NewInspector(redis)
+	defer qi.Close()
+	pending, err := qi.ListPendingTasks(tasks.QueueNightly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 1 || pending[0].Type != tasks.TypeMonitoringAnalyze {
+		t.Fatalf("pending nightly tasks %v, want the analysis of the one point", pending)
+	}
+	np, err := tasks.ParseMonitoringAnalyze(asynq.NewTask(pending[0].Type, pending[0].Payload))
+	if err != nil || np.MN != pt.MN || !np.Nightly {
+		t.Errorf("nightly task %+v, %v", np, err)
 	}
 }
