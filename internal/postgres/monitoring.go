@@ -206,13 +206,17 @@ func (st *MonitoringStore) FindSamples(ctx context.Context, mn string, from, to 
 		FROM monitoring_values v
 		WHERE v.mn = $1 AND v.data_time >= $2 AND v.data_time < $3 AND v.cn IN ('2011', '2051', '2061')
 			AND NOT EXISTS (SELECT 1 FROM monitoring_frames f WHERE f.sha256 = v.frame_sha256 AND f.quarantined)
-		ORDER BY v.data_time LIMIT $4`, mn, from, to, maxSamples)
+		ORDER BY v.data_time LIMIT $4`, mn, from, to, maxSamples+1)
 	if err != nil {
 		return nil, formatError(err)
 	}
 	defer rows.Close()
 	out := map[string][]monitoring.Sample{}
+	n := 0
 	for rows.Next() {
+		if n++; n > maxSamples {
+			return nil, offsite.Invalid("to", "more than %d values of %s from %s to %s: take a shorter period", maxSamples, mn, from.Format(time.RFC3339), to.Format(time.RFC3339))
+		}
 		var s monitoring.Sample
 		var factor string
 		var rtd, avg, zsRtd, zsAvg *float64
