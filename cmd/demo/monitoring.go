@@ -59,7 +59,7 @@ const demoPW = "DemoPW212"
 // waiting for each frame's 9014 acknowledgement and sending it again when none comes; the
 // receiver stores them and queues the hourly analysis. Without a receiver, the frames and
 // their values are written through the store function the tests use
-// (postgres.MonitoringStore.StoreValues) and the analysis is queued here.
+// (postgres.MonitoringStore.StoreUpload) and the analysis is queued here.
 func runMonitoring(ctx context.Context, c *apiclient.Client, uscc, receiver string, timeout time.Duration, stdout io.Writer) error {
 	for _, l := range demoLoggers {
 		err := c.Do(ctx, "POST", "/api/v1/monitoring/points", map[string]any{"mn": l.mn, "uscc": uscc, "outlet": l.outlet, "name": l.name,
@@ -236,13 +236,13 @@ func storeFrames(ctx context.Context, uploads []sample.HJ212Upload) error {
 	for _, u := range uploads {
 		raw := u.Frame()
 		sum := sha256.Sum256(raw)
-		fr := &postgres.MonitoringFrame{RemoteAddr: "demo", SHA256: hex.EncodeToString(sum[:]), Raw: raw, Version: "2017",
+		fr := &postgres.LoggerUpload{RemoteAddr: "demo", SHA256: hex.EncodeToString(sum[:]), Raw: raw, Version: "2017",
 			QN: u.DataTime.In(cst).Format("20060102150405") + "000", ST: u.ST, CN: u.CN, MN: u.MN, DataTime: u.DataTime}
 		for _, v := range u.Values {
 			avg := v.Avg
-			fr.Values = append(fr.Values, postgres.MonitoringValue{Factor: v.Code, Avg: &avg, Flag: v.Flag})
+			fr.Values = append(fr.Values, postgres.LoggerValue{Factor: v.Code, Avg: &avg, Flag: v.Flag})
 		}
-		if err := st.StoreValues(ctx, fr); err != nil {
+		if err := st.StoreUpload(ctx, fr); err != nil {
 			return err
 		}
 		if u.DataTime.After(last[u.MN]) {

@@ -73,8 +73,8 @@ func TestMonitoringRoutes(t *testing.T) {
 		}
 		raw := fmt.Sprintf("CN=2061;MN=MN1;DataTime=%d;a21026-Avg=%g;a19001-Avg=%g", i, so2, o2)
 		sum := sha256.Sum256([]byte(raw))
-		if err := mon.StoreValues(ctx, &postgres.MonitoringFrame{SHA256: hex.EncodeToString(sum[:]), Raw: []byte(raw), CN: "2061", MN: "MN1",
-			DataTime: day.Add(time.Duration(i) * time.Hour), Values: []postgres.MonitoringValue{{Factor: "a21026", Avg: &so2, Flag: "N"}, {Factor: "a19001", Avg: &o2, Flag: "N"}}}); err != nil {
+		if err := mon.StoreUpload(ctx, &postgres.LoggerUpload{SHA256: hex.EncodeToString(sum[:]), Raw: []byte(raw), CN: "2061", MN: "MN1",
+			DataTime: day.Add(time.Duration(i) * time.Hour), Values: []postgres.LoggerValue{{Factor: "a21026", Avg: &so2, Flag: "N"}, {Factor: "a19001", Avg: &o2, Flag: "N"}}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -339,12 +339,12 @@ func (st *MonitoringStore) FindMonitoringFindings(ctx context.Context, uscc stri
 	return out, formatError(err)
 }
 
-// StoreValues writes parsed values as the HJ 212 receiver does (monitoring_values, with the
+// StoreUpload writes parsed values as the HJ 212 receiver does (monitoring_values, with the
 // frame in monitoring_frames), for the demo's simulated loggers and tests while the receiver
 // is not there: one frame and its values in one transaction, a frame stored before (same
 // SHA-256) and values stored before ((mn, cn, DataTime, factor)) left as they were.
-func (st *MonitoringStore) StoreValues(ctx context.Context, fr *MonitoringFrame) (err error) {
-	defer derrors.Wrap(&err, "StoreValues(%q)", fr.MN)
+func (st *MonitoringStore) StoreUpload(ctx context.Context, fr *LoggerUpload) (err error) {
+	defer derrors.Wrap(&err, "StoreUpload(%q)", fr.MN)
 	return formatError(pgx.BeginFunc(ctx, st.s.db.Pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO monitoring_frames (remote_addr, sha256, raw, valid, version, qn, st, cn, mn, data_time)
 			VALUES ($1, $2, $3, true, $4, $5, $6, $7, $8, $9) ON CONFLICT (sha256) DO NOTHING`,
@@ -362,16 +362,16 @@ func (st *MonitoringStore) StoreValues(ctx context.Context, fr *MonitoringFrame)
 	}))
 }
 
-// MonitoringFrame is a valid data upload and its values, as StoreValues writes them.
-type MonitoringFrame struct {
+// LoggerUpload is a valid data upload and its values, as StoreUpload writes them.
+type LoggerUpload struct {
 	RemoteAddr, SHA256, Version, QN, ST, CN, MN string
 	Raw                                         []byte
 	DataTime                                    time.Time
-	Values                                      []MonitoringValue
+	Values                                      []LoggerValue
 }
 
-// MonitoringValue is one factor of a data upload.
-type MonitoringValue struct {
+// LoggerValue is one factor of a data upload.
+type LoggerValue struct {
 	Factor                 string
 	Rtd, Avg, ZsRtd, ZsAvg *float64
 	Flag                   string

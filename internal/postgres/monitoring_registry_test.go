@@ -38,9 +38,9 @@ func mustFrame(tb testing.TB, st *MonitoringStore, mn, cn string, at time.Time, 
 	raw := fmt.Sprintf("QN=%s;ST=31;CN=%s;PW=123456;MN=%s;Flag=5;CP=&&DataTime=%s;%s-Avg=%g,%s-Flag=%s&&",
 		at.Format("20060102150405000"), cn, mn, at.In(monitoring.CST).Format("20060102150405"), factor, v, factor, flag)
 	sum := sha256.Sum256([]byte(raw))
-	fr := &MonitoringFrame{SHA256: hex.EncodeToString(sum[:]), Raw: []byte(raw), Version: "2017", ST: "31", CN: cn, MN: mn, DataTime: at,
-		Values: []MonitoringValue{{Factor: factor, Avg: &v, Flag: flag}}}
-	if err := st.StoreValues(context.Background(), fr); err != nil {
+	fr := &LoggerUpload{SHA256: hex.EncodeToString(sum[:]), Raw: []byte(raw), Version: "2017", ST: "31", CN: cn, MN: mn, DataTime: at,
+		Values: []LoggerValue{{Factor: factor, Avg: &v, Flag: flag}}}
+	if err := st.StoreUpload(context.Background(), fr); err != nil {
 		tb.Fatal(err)
 	}
 	return fr.SHA256

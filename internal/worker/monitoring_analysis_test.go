@@ -32,9 +32,9 @@ func storeHour(t *testing.T, st *postgres.MonitoringStore, mn string, at time.Ti
 	raw := fmt.Sprintf("ST=31;CN=2061;PW=123456;MN=%s;CP=&&DataTime=%s;a21026-Avg=%g,a21026-Flag=%s;a19001-Avg=%g,a19001-Flag=N&&",
 		mn, at.In(monitoring.CST).Format("20060102150405"), so2, flag, o2)
 	sum := sha256.Sum256([]byte(raw))
-	fr := &postgres.MonitoringFrame{SHA256: hex.EncodeToString(sum[:]), Raw: []byte(raw), Version: "2017", ST: "31", CN: "2061", MN: mn, DataTime: at,
-		Values: []postgres.MonitoringValue{{Factor: "a21026", Avg: &so2, Flag: flag}, {Factor: "a19001", Avg: &o2, Flag: "N"}}}
-	if err := st.StoreValues(context.Background(), fr); err != nil {
+	fr := &postgres.LoggerUpload{SHA256: hex.EncodeToString(sum[:]), Raw: []byte(raw), Version: "2017", ST: "31", CN: "2061", MN: mn, DataTime: at,
+		Values: []postgres.LoggerValue{{Factor: "a21026", Avg: &so2, Flag: flag}, {Factor: "a19001", Avg: &o2, Flag: "N"}}}
+	if err := st.StoreUpload(context.Background(), fr); err != nil {
 		t.Fatal(err)
 	}
 	return fr.SHA256
