@@ -151,7 +151,7 @@ func (m *Main) Run(ctx context.Context) error {
 		},
 	}
 	srv.SurveyBatchSize = cfg.SurveyBatchSize
-	mon := postgres.NewMonitoringStore(enf)
+	mon := postgres.NewMonitoringRegistry(enf)
 	srv.Monitoring, srv.MonitoringStore = mon, mon
 	// The routes of srv set their own read and write deadlines (httpapi's ReadTimeout,
 	// HandlerTimeout, StreamTimeout); these bound what runs outside them: request headers,

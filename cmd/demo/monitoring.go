@@ -59,7 +59,7 @@ const demoPW = "DemoPW212"
 // waiting for each frame's 9014 acknowledgement and sending it again when none comes; the
 // receiver stores them and queues the hourly analysis. Without a receiver, the frames and
 // their values are written through the store function the tests use
-// (postgres.MonitoringStore.StoreUpload) and the analysis is queued here.
+// (postgres.MonitoringRegistry.StoreUpload) and the analysis is queued here.
 func runMonitoring(ctx context.Context, c *apiclient.Client, uscc, receiver string, timeout time.Duration, stdout io.Writer) error {
 	for _, l := range demoLoggers {
 		err := c.Do(ctx, "POST", "/api/v1/monitoring/points", map[string]any{"mn": l.mn, "uscc": uscc, "outlet": l.outlet, "name": l.name,
@@ -231,7 +231,7 @@ func storeFrames(ctx context.Context, uploads []sample.HJ212Upload) error {
 		return fmt.Errorf("monitoring data: %w", err)
 	}
 	defer db.Close()
-	st := postgres.NewMonitoringStore(postgres.NewEnforceService(db, postgres.AuditConfig{}))
+	st := postgres.NewMonitoringRegistry(postgres.NewEnforceService(db, postgres.AuditConfig{}))
 	last := map[string]time.Time{}
 	for _, u := range uploads {
 		raw := u.Frame()

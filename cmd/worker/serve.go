@@ -124,7 +124,7 @@ func (m *Main) Run(ctx context.Context) error {
 		NightlyPipelines: cfg.NightlyPipelines,
 	}
 	// The monitoring analysis (issue 15): tasks queued by the HJ 212 receiver and the nightly run.
-	deps.Monitoring = postgres.NewMonitoringStore(enf)
+	deps.Monitoring = postgres.NewMonitoringRegistry(enf)
 	deps.MonitoringConfig = monitoring.Config{ReportHours: province.MonitoringReportHours}
 	srv := asynq.NewServer(redis, asynq.Config{
 		Concurrency:     cfg.WorkerConcurrency,

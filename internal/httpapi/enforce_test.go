@@ -73,7 +73,7 @@ func newEnforceServer(t *testing.T) *enfEnv {
 	}
 	enf := postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store})
 	srv.Enforce, srv.EnterpriseStore, srv.InspectionStore, srv.ListStore, srv.DrawStore = enf, postgres.NewEnterpriseStore(enf), postgres.NewInspectionStore(enf), postgres.NewListStore(enf), postgres.NewDrawStore(enf)
-	mon := postgres.NewMonitoringStore(enf)
+	mon := postgres.NewMonitoringRegistry(enf)
 	srv.Monitoring, srv.MonitoringStore = mon, mon
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)

@@ -64,7 +64,7 @@ func TestMonitoringRoutes(t *testing.T) {
 	e.must(t, 403, enterprise, "PUT", "/api/v1/enterprises/"+entUSCC+"/monitoring/limits/DA001/so2", map[string]any{"hourly": 1000}, nil)
 
 	// A day of hour uploads with an exceedance at 07:00–09:00, analysed by the worker.
-	mon := postgres.NewMonitoringStore(e.enf)
+	mon := postgres.NewMonitoringRegistry(e.enf)
 	day := time.Date(2026, 11, 2, 0, 0, 0, 0, monitoring.CST)
 	for i := 0; i < 12; i++ {
 		so2, o2 := 40+float64(i%3), 6+0.1*float64(i%2)

@@ -14,19 +14,19 @@ import (
 	"github.com/offsite/offsite/internal/monitoring"
 )
 
-// MonitoringStore stores the monitoring registry (points, limits, self-reports), reads the
+// MonitoringRegistry stores the monitoring registry (points, limits, self-reports), reads the
 // values the HJ 212 receiver stored (monitoring_values, migration 0030) and records whether
 // exceedances were reported. It decides nothing: internal/monitoring does.
-type MonitoringStore struct{ s *EnforceService }
+type MonitoringRegistry struct{ s *EnforceService }
 
-var _ monitoring.Store = (*MonitoringStore)(nil)
+var _ monitoring.Store = (*MonitoringRegistry)(nil)
 
-// NewMonitoringStore returns the monitoring store of s's database and audit chain.
-func NewMonitoringStore(s *EnforceService) *MonitoringStore { return &MonitoringStore{s: s} }
+// NewMonitoringRegistry returns the monitoring store of s's database and audit chain.
+func NewMonitoringRegistry(s *EnforceService) *MonitoringRegistry { return &MonitoringRegistry{s: s} }
 
 // InTx runs fn in a transaction with the audit chain's locks.
-func (st *MonitoringStore) InTx(ctx context.Context, fn func(monitoring.Tx) error) (err error) {
-	defer derrors.Wrap(&err, "MonitoringStore.InTx")
+func (st *MonitoringRegistry) InTx(ctx context.Context, fn func(monitoring.Tx) error) (err error) {
+	defer derrors.Wrap(&err, "MonitoringRegistry.InTx")
 	return formatError(st.s.inTx(ctx, func(tx pgx.Tx) error { return fn(&monitoringTx{s: st.s, tx: tx}) }))
 }
 
@@ -134,7 +134,7 @@ func (t *monitoringTx) Append(ctx context.Context, a enforce.Actor, action enfor
 }
 
 // FindPoint returns a point; offsite.ErrNotFound when there is none.
-func (st *MonitoringStore) FindPoint(ctx context.Context, mn string) (_ *monitoring.Point, err error) {
+func (st *MonitoringRegistry) FindPoint(ctx context.Context, mn string) (_ *monitoring.Point, err error) {
 	defer derrors.Wrap(&err, "FindPoint(%q)", mn)
 	p, err := scanPoint(st.s.db.Pool.QueryRow(ctx, "SELECT "+pointColumns+" FROM monitoring_points WHERE mn = $1", mn))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -144,7 +144,7 @@ func (st *MonitoringStore) FindPoint(ctx context.Context, mn string) (_ *monitor
 }
 
 // FindPoints returns the points of an enterprise ("" : all), by outlet and MN.
-func (st *MonitoringStore) FindPoints(ctx context.Context, uscc string) (_ []*monitoring.Point, err error) {
+func (st *MonitoringRegistry) FindPoints(ctx context.Context, uscc string) (_ []*monitoring.Point, err error) {
 	defer derrors.Wrap(&err, "FindPoints(%q)", uscc)
 	rows, err := st.s.db.Pool.Query(ctx, "SELECT "+pointColumns+" FROM monitoring_points WHERE $1 = '' OR uscc = $1 ORDER BY uscc, outlet, mn", uscc)
 	if err != nil {
@@ -160,7 +160,7 @@ func (st *MonitoringStore) FindPoints(ctx context.Context, uscc string) (_ []*mo
 // CheckPassword is the check the HJ 212 receiver makes on each frame: known reports whether
 // mn is a registered monitoring point, ok whether pw is its access password. An unknown MN
 // is (false, false, nil): the receiver quarantines its frames.
-func (st *MonitoringStore) CheckPassword(ctx context.Context, mn, pw string) (known, ok bool, err error) {
+func (st *MonitoringRegistry) CheckPassword(ctx context.Context, mn, pw string) (known, ok bool, err error) {
 	defer derrors.Wrap(&err, "CheckPassword(%q)", mn)
 	var hash string
 	err = st.s.db.Pool.QueryRow(ctx, "SELECT pw_hash FROM monitoring_points WHERE mn = $1", mn).Scan(&hash)
@@ -174,7 +174,7 @@ func (st *MonitoringStore) CheckPassword(ctx context.Context, mn, pw string) (kn
 }
 
 // FindLimits returns the limits of an enterprise, by outlet and pollutant.
-func (st *MonitoringStore) FindLimits(ctx context.Context, uscc string) (_ []monitoring.Limit, err error) {
+func (st *MonitoringRegistry) FindLimits(ctx context.Context, uscc string) (_ []monitoring.Limit, err error) {
 	defer derrors.Wrap(&err, "FindLimits(%q)", uscc)
 	rows, err := st.s.db.Pool.Query(ctx, `SELECT uscc, outlet, pollutant, hourly, daily, o2_ref, load_kg_day, basis, updated_at
 		FROM monitoring_limits WHERE uscc = $1 ORDER BY outlet, pollutant`, uscc)
@@ -200,7 +200,7 @@ const maxSamples = 500000
 // minute and hour uploads, by pollutant (factor codes of both versions mapped through
 // monitoring.Factors; unknown factors are left out), with their flags and the SHA-256 of
 // their frames. Values of quarantined frames are left out.
-func (st *MonitoringStore) FindSamples(ctx context.Context, mn string, from, to time.Time) (_ map[string][]monitoring.Sample, err error) {
+func (st *MonitoringRegistry) FindSamples(ctx context.Context, mn string, from, to time.Time) (_ map[string][]monitoring.Sample, err error) {
 	defer derrors.Wrap(&err, "FindSamples(%q)", mn)
 	rows, err := st.s.db.Pool.Query(ctx, `SELECT v.cn, v.data_time, v.factor, v.rtd, v.avg, v.zs_rtd, v.zs_avg, coalesce(v.flag, ''), v.frame_sha256
 		FROM monitoring_values v
@@ -247,7 +247,7 @@ func (st *MonitoringStore) FindSamples(ctx context.Context, mn string, from, to 
 // RecordExceedances records exceedance findings (already stored) with the time the
 // enterprise has to report each, and marks reported those a self-report filed in time
 // covers. An exceedance recorded before is left as it was.
-func (st *MonitoringStore) RecordExceedances(ctx context.Context, es []*monitoring.Exceedance) (err error) {
+func (st *MonitoringRegistry) RecordExceedances(ctx context.Context, es []*monitoring.Exceedance) (err error) {
 	defer derrors.Wrap(&err, "RecordExceedances(%d)", len(es))
 	return formatError(pgx.BeginFunc(ctx, st.s.db.Pool, func(tx pgx.Tx) error {
 		for _, e := range es {
@@ -269,7 +269,7 @@ func (st *MonitoringStore) RecordExceedances(ctx context.Context, es []*monitori
 
 // DecideUnreported marks unreported the pending exceedances whose time to report ran out
 // before now, and returns how many.
-func (st *MonitoringStore) DecideUnreported(ctx context.Context, now time.Time) (_ int, err error) {
+func (st *MonitoringRegistry) DecideUnreported(ctx context.Context, now time.Time) (_ int, err error) {
 	defer derrors.Wrap(&err, "DecideUnreported")
 	tag, err := st.s.db.Pool.Exec(ctx, `UPDATE monitoring_exceedances SET status = 'unreported', decided_at = $1
 		WHERE status = 'pending' AND report_due < $1`, now)
@@ -280,7 +280,7 @@ func (st *MonitoringStore) DecideUnreported(ctx context.Context, now time.Time) 
 }
 
 // FindExceedances returns exceedances, newest first.
-func (st *MonitoringStore) FindExceedances(ctx context.Context, f monitoring.ExceedanceFilter) (_ []*monitoring.Exceedance, err error) {
+func (st *MonitoringRegistry) FindExceedances(ctx context.Context, f monitoring.ExceedanceFilter) (_ []*monitoring.Exceedance, err error) {
 	defer derrors.Wrap(&err, "FindExceedances")
 	var w sqlFilter
 	if f.USCC != "" {
@@ -306,7 +306,7 @@ func (st *MonitoringStore) FindExceedances(ctx context.Context, f monitoring.Exc
 }
 
 // FindSelfReports returns an enterprise's self-reports, newest first.
-func (st *MonitoringStore) FindSelfReports(ctx context.Context, uscc string) (_ []*monitoring.SelfReport, err error) {
+func (st *MonitoringRegistry) FindSelfReports(ctx context.Context, uscc string) (_ []*monitoring.SelfReport, err error) {
 	defer derrors.Wrap(&err, "FindSelfReports(%q)", uscc)
 	rows, err := st.s.db.Pool.Query(ctx, `SELECT id, uscc, mn, pollutant, started_at, ended_at, text, reported_by, reported_at
 		FROM monitoring_self_reports WHERE uscc = $1 ORDER BY reported_at DESC, id DESC LIMIT 1000`, uscc)
@@ -325,7 +325,7 @@ func (st *MonitoringStore) FindSelfReports(ctx context.Context, uscc string) (_ 
 }
 
 // FindMonitoringFindings returns the monitoring findings of an enterprise, newest first.
-func (st *MonitoringStore) FindMonitoringFindings(ctx context.Context, uscc string, limit int) (_ []*offsite.Finding, err error) {
+func (st *MonitoringRegistry) FindMonitoringFindings(ctx context.Context, uscc string, limit int) (_ []*offsite.Finding, err error) {
 	defer derrors.Wrap(&err, "FindMonitoringFindings(%q)", uscc)
 	rows, err := st.s.db.Pool.Query(ctx, "SELECT "+findingColumns+` FROM findings f WHERE f.uscc = $1 AND f.kind = 'monitoring'
 		ORDER BY f.detected_at DESC, f.id LIMIT $2`, uscc, limit)
@@ -343,7 +343,7 @@ func (st *MonitoringStore) FindMonitoringFindings(ctx context.Context, uscc stri
 // frame in monitoring_frames), for the demo's simulated loggers and tests while the receiver
 // is not there: one frame and its values in one transaction, a frame stored before (same
 // SHA-256) and values stored before ((mn, cn, DataTime, factor)) left as they were.
-func (st *MonitoringStore) StoreUpload(ctx context.Context, fr *LoggerUpload) (err error) {
+func (st *MonitoringRegistry) StoreUpload(ctx context.Context, fr *LoggerUpload) (err error) {
 	defer derrors.Wrap(&err, "StoreUpload(%q)", fr.MN)
 	return formatError(pgx.BeginFunc(ctx, st.s.db.Pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO monitoring_frames (remote_addr, sha256, raw, valid, version, qn, st, cn, mn, data_time)

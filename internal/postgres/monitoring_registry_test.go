@@ -17,7 +17,7 @@ import (
 )
 
 func registry(s *EnforceService, now time.Time) *monitoring.Registry {
-	return &monitoring.Registry{Store: NewMonitoringStore(s), Now: func() time.Time { return now }}
+	return &monitoring.Registry{Store: NewMonitoringRegistry(s), Now: func() time.Time { return now }}
 }
 
 // MustPoint registers a monitoring point with password "123456".
@@ -33,7 +33,7 @@ func MustPoint(tb testing.TB, s *EnforceService, uscc, mn, outlet string) *monit
 func fptr(v float64) *float64 { return &v }
 
 // mustFrame stores an hour upload of one factor as the receiver would.
-func mustFrame(tb testing.TB, st *MonitoringStore, mn, cn string, at time.Time, factor string, v float64, flag string) string {
+func mustFrame(tb testing.TB, st *MonitoringRegistry, mn, cn string, at time.Time, factor string, v float64, flag string) string {
 	tb.Helper()
 	raw := fmt.Sprintf("QN=%s;ST=31;CN=%s;PW=123456;MN=%s;Flag=5;CP=&&DataTime=%s;%s-Avg=%g,%s-Flag=%s&&",
 		at.Format("20060102150405000"), cn, mn, at.In(monitoring.CST).Format("20060102150405"), factor, v, factor, flag)
@@ -51,7 +51,7 @@ func TestMonitoringRegistry(t *testing.T) {
 	s := mustEnforce(t, MustOpen(t))
 	MustEnterprise(t, s, testUSCC, "north")
 	MustEnterprise(t, s, testUSCC2, "north")
-	st := NewMonitoringStore(s)
+	st := NewMonitoringRegistry(s)
 	reg := registry(s, time.Now())
 	p := MustPoint(t, s, testUSCC, "88888880000001", "DA001")
 
@@ -179,7 +179,7 @@ func TestMonitoringSamples(t *testing.T) {
 	ctx := context.Background()
 	s := mustEnforce(t, MustOpen(t))
 	MustEnterprise(t, s, testUSCC, "north")
-	st := NewMonitoringStore(s)
+	st := NewMonitoringRegistry(s)
 	p := MustPoint(t, s, testUSCC, "MN0001", "DA001")
 	t0 := time.Date(2026, 11, 2, 0, 0, 0, 0, monitoring.CST)
 	f1 := mustFrame(t, st, p.MN, "2061", t0, "a21026", 40, "N")
@@ -213,7 +213,7 @@ func TestMonitoringExceedanceReports(t *testing.T) {
 	s := mustEnforce(t, MustOpen(t))
 	MustEnterprise(t, s, testUSCC, "north")
 	MustEnterprise(t, s, testUSCC2, "north")
-	st := NewMonitoringStore(s)
+	st := NewMonitoringRegistry(s)
 	p := MustPoint(t, s, testUSCC, "MN0001", "DA001")
 	MustPoint(t, s, testUSCC2, "MN0002", "DA001")
 	t0 := time.Date(2026, 11, 2, 5, 0, 0, 0, monitoring.CST)

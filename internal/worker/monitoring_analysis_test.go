@@ -27,7 +27,7 @@ const monUSCC = "91110000600037341L"
 
 // storeHour stores an hour upload (CN 2061) of SO2 and O2 at mn as the receiver would, and
 // returns the frame's SHA-256.
-func storeHour(t *testing.T, st *postgres.MonitoringStore, mn string, at time.Time, so2, o2 float64, flag string) string {
+func storeHour(t *testing.T, st *postgres.MonitoringRegistry, mn string, at time.Time, so2, o2 float64, flag string) string {
 	t.Helper()
 	raw := fmt.Sprintf("ST=31;CN=2061;PW=123456;MN=%s;CP=&&DataTime=%s;a21026-Avg=%g,a21026-Flag=%s;a19001-Avg=%g,a19001-Flag=N&&",
 		mn, at.In(monitoring.CST).Format("20060102150405"), so2, flag, o2)
@@ -60,7 +60,7 @@ func TestMonitoringAnalysis(t *testing.T) {
 	if err := (&enforce.Enterprises{Store: postgres.NewEnterpriseStore(enf)}).Create(ctx, admin, ent); err != nil {
 		t.Fatal(err)
 	}
-	mst := postgres.NewMonitoringStore(enf)
+	mst := postgres.NewMonitoringRegistry(enf)
 	reg := &monitoring.Registry{Store: mst}
 	pt := &monitoring.Point{MN: "88888880000001", USCC: monUSCC, Outlet: "DA001", Lon: 120.11, Lat: 30.21}
 	if err := reg.CreatePoint(ctx, admin, pt, "123456"); err != nil {
