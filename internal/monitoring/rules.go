@@ -144,7 +144,7 @@ type Event struct {
 	Pollutant string  `json:"pollutant"`
 	Unit      string  `json:"unit"`
 	Limit     float64 `json:"limit,omitempty"`
-	O2Ref     *float64
+	O2Ref     *float64 `json:"o2_ref,omitempty"`
 	Start     time.Time    `json:"start"`
 	End       time.Time    `json:"end"`
 	Summary   string       `json:"summary"`
@@ -538,10 +538,11 @@ func (a *analysis) spanDrift(s *series) {
 		cur = nil
 	}
 	for _, x := range s.samples {
+		// A calibration is a run of C values with no hour between them.
+		if len(cur) > 0 && x.Time.Sub(cur[len(cur)-1].Time) > time.Hour {
+			flush()
+		}
 		if x.Flag != FlagCalibration || x.CN == CNHour || x.CN == CNDay {
-			if len(cur) > 0 && x.Time.Sub(cur[len(cur)-1].Time) > time.Hour {
-				flush()
-			}
 			continue
 		}
 		cur = append(cur, x)

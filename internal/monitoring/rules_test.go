@@ -259,3 +259,48 @@ func TestSelfReportCovers(t *testing.T) {
 }
 
 func ptrT(t time.Time) *time.Time { return &t }
+
+// minutes makes minute uploads (CN 2051) from start, one a minute.
+func minutes(start time.Time, values []float64, flag string) []Sample {
+	var out []Sample
+	for i, v := range values {
+		out = append(out, Sample{Time: start.Add(time.Duration(i) * time.Minute), CN: CNMinute, Value: v, Flag: flag, Frame: fmt.Sprintf("m%063x", i+1)})
+	}
+	return out
+}
+
+func TestMinuteRules(t *testing.T) {
+	pt := Point{MN: "M1", Outlet: "DA001"}
+	lim := []Limit{{Outlet: "DA001", Pollutant: "so2", Hourly: f(100)}}
+	noisyMin := func(v float64, n int) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = v + 0.5*math.Sin(float64(i)*0.7) + 0.0001*float64(i)
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		data []Sample
+		want []string
+	}{
+		{"noisy minutes", minutes(t0, noisyMin(40, 180), "N"), nil},
+		{"90 identical minute values", append(minutes(t0, noisyMin(40, 30), "N"), minutes(t0.Add(30*time.Minute), repeat(41.5, 90), "N")...), []string{"flat_line:so2"}},
+		// Two daily calibrations with the span gas: the second reads 8 % lower.
+		{"span drift between calibrations", append(append(minutes(t0, noisyMin(40, 120), "N"), minutes(t0.Add(2*time.Hour), repeat(80, 5), "C")...),
+			minutes(t0.Add(26*time.Hour), repeat(73.6, 5), "C")...), []string{"span_drift:so2"}},
+		{"calibrations that agree", append(append(minutes(t0, noisyMin(40, 120), "N"), minutes(t0.Add(2*time.Hour), repeat(80, 5), "C")...),
+			minutes(t0.Add(26*time.Hour), repeat(79.2, 5), "C")...), nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			evs := Analyze(Input{Point: pt, Limits: lim, Samples: map[string][]Sample{"so2": tc.data}}, Params{})
+			if diff := cmp.Diff(tc.want, rulesOf(evs)); diff != "" {
+				for _, e := range evs {
+					t.Log(e.Rule, e.Summary)
+				}
+				t.Errorf("rules (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
