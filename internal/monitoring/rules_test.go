@@ -304,3 +304,22 @@ func TestMinuteRules(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkAnalyzeDay is the hourly task's analysis of one point: two days of minute uploads
+// of five factors (14,400 values), with every rule.
+func BenchmarkAnalyzeDay(b *testing.B) {
+	data := map[string][]Sample{}
+	for i, pol := range []string{"so2", "nox", "dust", O2, FlowGas} {
+		vs := make([]float64, 48*60)
+		for j := range vs {
+			vs[j] = 40 + float64(i) + 3*math.Sin(float64(j)/37) + 0.01*float64(j%7)
+		}
+		data[pol] = minutes(t0, vs, "N")
+	}
+	in := Input{Point: Point{MN: "M1", Outlet: "DA001"}, Samples: data,
+		Limits: []Limit{{Outlet: "DA001", Pollutant: "so2", Hourly: f(100), Daily: f(80), O2Ref: f(6)}, {Outlet: "DA001", Pollutant: "nox", Hourly: f(100), O2Ref: f(6)}}}
+	b.ResetTimer()
+	for range b.N {
+		Analyze(in, Params{})
+	}
+}
