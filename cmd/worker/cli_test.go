@@ -159,7 +159,7 @@ func TestParcelsCRSAndErrors(t *testing.T) {
 	}
 	var stdout, stderr bytes.Buffer
 	err := run(ctx, []string{"clip", "--scene", scene, "--parcels", parcels, "--out", filepath.Join(dir, "o1")}, &stdout, &stderr)
-	if err == nil || !strings.Contains(err.Error(), "--parcels-crs") || strings.Count(err.Error(), "\n") != 1 || !strings.Contains(err.Error(), "and 4 more out_of_range") {
+	if err == nil || !strings.Contains(err.Error(), "--parcels-crs") || strings.Count(err.Error(), "\n") != 2 || !strings.Contains(err.Error(), "and 4 more out_of_range") {
 		t.Fatalf("UTM parcels without a CRS: %v", err)
 	}
 	if err := run(ctx, []string{"clip", "--quiet", "--parcels-crs", "EPSG:32650", "--scene", scene, "--parcels", parcels, "--out", filepath.Join(dir, "o2")}, &stdout, &stderr); err != nil {

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -238,6 +239,10 @@ func readParcels(ctx context.Context, path string, po parcelOptions) ([]geo.Feat
 	report, err := geo.Validate(coll.Features, opts...)
 	if err == nil {
 		err = report.Err()
+	}
+	var ve *geo.ValidationError
+	if errors.As(err, &ve) && po.crs == "" && slices.ContainsFunc(ve.Problems, func(p geo.Problem) bool { return p.Code == geo.OutOfRange }) {
+		return nil, fmt.Errorf("parcels %s: %w\n  (coordinates in metres are a projected CRS the file does not name: give it with --parcels-crs, e.g. EPSG:4547)", path, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("parcels %s: %w", path, err)

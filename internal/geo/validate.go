@@ -106,9 +106,6 @@ func (e *ValidationError) Error() string {
 		if g.n > 1 {
 			fmt.Fprintf(&b, " [and %d more %s in %d feature(s)]", g.n-1, c, len(g.features))
 		}
-		if c == OutOfRange {
-			b.WriteString(" (on the command line, --parcels-crs names the file's CRS)")
-		}
 	}
 	return b.String()
 }
