@@ -316,6 +316,9 @@ func jsonError(data []byte, err error) string {
 	switch {
 	case errors.As(err, &syn):
 		off = syn.Offset
+		if off < int64(len(data)) && off > 0 {
+			off-- // the offset is just past the offending byte
+		}
 	case errors.As(err, &typ):
 		off = typ.Offset
 	}
