@@ -1,0 +1,388 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/offsite/offsite/internal/derrors"
+	"github.com/offsite/offsite/internal/hj212"
+)
+
+// MonitoringStore stores what the HJ 212 receiver reads: frames in monitoring_frames, values
+// in monitoring_values (partitioned by month), and checks loggers' passwords against
+// monitoring_credentials.
+type MonitoringStore struct {
+	db *DB
+
+	// BatchTimeout bounds one batch's transaction, so that a database that stops answering
+	// fails the batch (the loggers retransmit) instead of holding it. Default 15 s.
+	BatchTimeout time.Duration
+
+	mu     sync.Mutex
+	months map[string]bool // partitions known to exist
+}
+
+var (
+	_ hj212.Store       = (*MonitoringStore)(nil)
+	_ hj212.Credentials = (*MonitoringStore)(nil)
+)
+
+// NewMonitoringStore returns a MonitoringStore on db.
+func NewMonitoringStore(db *DB) *MonitoringStore {
+	return &MonitoringStore{db: db, BatchTimeout: 15 * time.Second, months: map[string]bool{}}
+}
+
+// shanghai is the zone of partition months (DataTime is China Standard Time).
+var shanghai = time.FixedZone("CST", 8*3600)
+
+// EnsureMonths creates the month partitions of monitoring_values for the months from
+// before to after months around now (the receiver calls it at start and daily).
+func (s *MonitoringStore) EnsureMonths(ctx context.Context, now time.Time, before, after int) (err error) {
+	defer derrors.Wrap(&err, "EnsureMonths")
+	t := now.In(shanghai)
+	first := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, shanghai)
+	for i := -before; i <= after; i++ {
+		if err := s.ensureMonth(ctx, first.AddDate(0, i, 0)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureMonth creates the partition of t's month unless known to exist. Months more than
+// two years back or a month ahead are left to the default partition: a logger's clock gone
+// wrong must not make the receiver create tables without bound.
+func (s *MonitoringStore) ensureMonth(ctx context.Context, t time.Time) error {
+	t = t.In(shanghai)
+	key := t.Format("2006-01")
+	s.mu.Lock()
+	known := s.months[key]
+	s.mu.Unlock()
+	if known {
+		return nil
+	}
+	if _, err := s.db.Pool.Exec(ctx, "SELECT monitoring_values_ensure_month($1::date)", t.Format("2006-01-02")); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.months[key] = true
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *MonitoringStore) ensureRowMonths(ctx context.Context, rows []hj212.Row) error {
+	now := time.Now()
+	seen := map[string]bool{}
+	for i := range rows {
+		t := rows[i].Time
+		if t.Before(now.AddDate(-2, 0, 0)) || t.After(now.AddDate(0, 1, 0)) {
+			continue
+		}
+		key := t.In(shanghai).Format("2006-01")
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if err := s.ensureMonth(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteBatch implements hj212.Store: every record's frame, and the values of valid uploads not
+// in quarantine, in one transaction; frames already stored (same SHA-256) and values already
+// stored (same MN, CN, DataTime, factor) are left as they are. Sub-packets are stored as
+// frames; once all of a message's packets are stored, its values are.
+func (s *MonitoringStore) WriteBatch(ctx context.Context, recs []*hj212.Record) (err error) {
+	defer derrors.Wrap(&err, "WriteBatch(%d frames)", len(recs))
+	ctx, cancel := context.WithTimeout(ctx, s.BatchTimeout)
+	defer cancel()
+	var rows []hj212.Row
+	type message struct {
+		mn, qn string
+		pnum   int
+	}
+	var split []message
+	var months []hj212.Row
+	for _, r := range recs {
+		f := r.Frame
+		if !f.Valid || r.Quarantine != "" {
+			continue
+		}
+		if f.Split() {
+			if hj212.IsUpload(f.CN) {
+				split = append(split, message{f.MN, f.QN, f.PNUM})
+				if !f.Time.IsZero() {
+					// The packet with DataTime names the message's month; its partition is
+					// made before the transaction, which must not wait on ATTACH PARTITION.
+					months = append(months, hj212.Row{Time: f.Time})
+				}
+			}
+			continue
+		}
+		rows = append(rows, f.Rows(r.SHA256)...)
+	}
+	months = append(months, rows...)
+	if err := s.ensureRowMonths(ctx, months); err != nil {
+		return err
+	}
+	tx, err := s.db.Pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if err := insertFrames(ctx, tx, recs); err != nil {
+		return err
+	}
+	if err := insertRows(ctx, tx, rows); err != nil {
+		return err
+	}
+	for _, m := range split {
+		msgRows, err := assemble(ctx, tx, m.mn, m.qn, m.pnum)
+		if err != nil {
+			return err
+		}
+		if err := insertRows(ctx, tx, msgRows); err != nil {
+			return err
+		}
+	}
+	return tx.Commit(ctx)
+}
+
+func insertFrames(ctx context.Context, tx pgx.Tx, recs []*hj212.Record) error {
+	n := len(recs)
+	var (
+		received             = make([]time.Time, n)
+		addr, sha, reason    = make([]string, n), make([]string, n), make([]string, n)
+		version, qn, st, cn  = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		mn, devs, quarantine = make([]string, n), make([]string, n), make([]string, n)
+		raw                  = make([][]byte, n)
+		valid, quarantined   = make([]bool, n), make([]bool, n)
+		dataTime             = make([]*time.Time, n)
+		pnum, pno            = make([]*int32, n), make([]*int32, n)
+	)
+	for i, r := range recs {
+		f := r.Frame
+		received[i], addr[i], sha[i], raw[i] = r.ReceivedAt, r.RemoteAddr, r.SHA256, f.Raw
+		valid[i], reason[i], version[i] = f.Valid, f.Reason, f.Version
+		qn[i], st[i], cn[i], mn[i] = f.QN, f.ST, f.CN, f.MN
+		devs[i] = strings.Join(f.Deviations, "\n")
+		quarantined[i], quarantine[i] = r.Quarantine != "", r.Quarantine
+		if !f.Time.IsZero() {
+			t := f.Time
+			dataTime[i] = &t
+		}
+		if f.PNUM > 0 {
+			a, b := int32(f.PNUM), int32(f.PNO)
+			pnum[i], pno[i] = &a, &b
+		}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO monitoring_frames (received_at, remote_addr, sha256, raw, valid, reason,
+			version, qn, st, cn, mn, data_time, deviations, quarantined, quarantine_reason, pnum, pno)
+		SELECT r, a, h, w, v, re, ve, q, s, c, m, d, string_to_array(dv, E'\n'), qu, qr, pn, po
+		FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::bytea[], $5::bool[], $6::text[], $7::text[],
+			$8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::bool[],
+			$15::text[], $16::int[], $17::int[]) AS u(r, a, h, w, v, re, ve, q, s, c, m, d, dv, qu, qr, pn, po)
+		ON CONFLICT (sha256) DO NOTHING`,
+		received, addr, sha, raw, valid, reason, version, qn, st, cn, mn, dataTime, devs, quarantined, quarantine, pnum, pno)
+	return err
+}
+
+func insertRows(ctx context.Context, tx pgx.Tx, rows []hj212.Row) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	n := len(rows)
+	mn, cn, factor, flag, extra, sha := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	t := make([]time.Time, n)
+	nums := make([][]*float64, 9)
+	for j := range nums {
+		nums[j] = make([]*float64, n)
+	}
+	for i := range rows {
+		r := &rows[i]
+		mn[i], cn[i], t[i], factor[i], flag[i], sha[i] = r.MN, r.CN, r.Time, r.Factor, r.Flag, r.FrameSHA
+		for j, v := range []*float64{r.Rtd, r.Avg, r.Min, r.Max, r.Cou, r.ZsRtd, r.ZsAvg, r.ZsMin, r.ZsMax} {
+			nums[j][i] = v
+		}
+		extra[i] = "{}"
+		if len(r.Extra) > 0 {
+			b, err := json.Marshal(r.Extra)
+			if err != nil {
+				return err
+			}
+			extra[i] = string(b)
+		}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO monitoring_values (mn, cn, data_time, factor, rtd, avg, min, max, cou,
+			zs_rtd, zs_avg, zs_min, zs_max, flag, extra, frame_sha256)
+		SELECT m, c, t, f, v1, v2, v3, v4, v5, v6, v7, v8, v9, NULLIF(fl, ''), e::jsonb, h
+		FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::float8[], $6::float8[], $7::float8[],
+			$8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[], $14::text[],
+			$15::text[], $16::text[]) AS u(m, c, t, f, v1, v2, v3, v4, v5, v6, v7, v8, v9, fl, e, h)
+		ON CONFLICT DO NOTHING`,
+		mn, cn, t, factor, nums[0], nums[1], nums[2], nums[3], nums[4], nums[5], nums[6], nums[7], nums[8], flag, extra, sha)
+	return err
+}
+
+// assemble returns the values of the message (mn, qn) sent in pnum sub-packets when all are
+// stored (and not in quarantine), or none yet. The values cite the last packet's hash.
+func assemble(ctx context.Context, tx pgx.Tx, mn, qn string, pnum int) ([]hj212.Row, error) {
+	rs, err := tx.Query(ctx, `SELECT DISTINCT ON (pno) raw, sha256 FROM monitoring_frames
+		WHERE mn = $1 AND qn = $2 AND pnum = $3 AND valid AND NOT quarantined ORDER BY pno, id`, mn, qn, pnum)
+	if err != nil {
+		return nil, err
+	}
+	var parts []*hj212.Frame
+	last := ""
+	for rs.Next() {
+		var raw []byte
+		if err := rs.Scan(&raw, &last); err != nil {
+			rs.Close()
+			return nil, err
+		}
+		parts = append(parts, hj212.Parse(raw))
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	if len(parts) < pnum {
+		return nil, nil
+	}
+	msg, err := hj212.Combine(parts)
+	if err != nil {
+		// Packets that parse but do not fit together stay stored as frames; nothing to add.
+		return nil, nil
+	}
+	return msg.Rows(last), nil
+}
+
+// credentialHash is how monitoring_credentials keeps a password.
+func credentialHash(mn, pw string) string {
+	h := sha256.Sum256([]byte(mn + ":" + pw))
+	return hex.EncodeToString(h[:])
+}
+
+// Check implements hj212.Credentials against monitoring_credentials.
+func (s *MonitoringStore) Check(ctx context.Context, mn, pw string) (_ hj212.Verdict, err error) {
+	defer derrors.Wrap(&err, "Check(%q)", mn)
+	var stored string
+	err = s.db.Pool.QueryRow(ctx, "SELECT pw_hash FROM monitoring_credentials WHERE mn = $1", mn).Scan(&stored)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return hj212.VerdictUnknownMN, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if subtle.ConstantTimeCompare([]byte(stored), []byte(credentialHash(mn, pw))) != 1 {
+		return hj212.VerdictWrongPW, nil
+	}
+	return hj212.VerdictOK, nil
+}
+
+// SetCredential registers (or changes) the password of the logger mn.
+func (s *MonitoringStore) SetCredential(ctx context.Context, mn, pw string) (err error) {
+	defer derrors.Wrap(&err, "SetCredential(%q)", mn)
+	_, err = s.db.Pool.Exec(ctx, `INSERT INTO monitoring_credentials (mn, pw_hash) VALUES ($1, $2)
+		ON CONFLICT (mn) DO UPDATE SET pw_hash = EXCLUDED.pw_hash, updated_at = now()`, mn, credentialHash(mn, pw))
+	return formatError(err)
+}
+
+// QuarantinedMN summarises the quarantined frames of one MN.
+type QuarantinedMN struct {
+	MN         string    `json:"mn"`
+	Reason     string    `json:"reason"`
+	Frames     int64     `json:"frames"`
+	First      time.Time `json:"first_received_at"`
+	Last       time.Time `json:"last_received_at"`
+	RemoteAddr string    `json:"last_remote_addr"`
+}
+
+// ListQuarantine returns the MNs with frames in quarantine (unknown MN or wrong PW), most
+// recent first: the administrators' view of loggers that are sending but not registered.
+func (s *MonitoringStore) ListQuarantine(ctx context.Context, limit int) (_ []QuarantinedMN, err error) {
+	defer derrors.Wrap(&err, "ListQuarantine")
+	rows, err := s.db.Pool.Query(ctx, `SELECT mn, quarantine_reason, count(*), min(received_at), max(received_at),
+			(array_agg(remote_addr ORDER BY received_at DESC))[1]
+		FROM monitoring_frames WHERE quarantined GROUP BY mn, quarantine_reason
+		ORDER BY max(received_at) DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (QuarantinedMN, error) {
+		var q QuarantinedMN
+		err := r.Scan(&q.MN, &q.Reason, &q.Frames, &q.First, &q.Last, &q.RemoteAddr)
+		return q, err
+	})
+}
+
+// ReleaseQuarantine stores the values of mn's quarantined frames and marks them released; the
+// caller (an administrator who has registered mn, audited by the caller) decides that they are
+// mn's data. It returns the number of frames released.
+func (s *MonitoringStore) ReleaseQuarantine(ctx context.Context, mn string) (_ int, err error) {
+	defer derrors.Wrap(&err, "ReleaseQuarantine(%q)", mn)
+	tx, err := s.db.Pool.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(ctx)
+	rs, err := tx.Query(ctx, `UPDATE monitoring_frames SET quarantined = false, released_at = now()
+		WHERE mn = $1 AND quarantined RETURNING raw, sha256`, mn)
+	if err != nil {
+		return 0, err
+	}
+	var all []hj212.Row
+	type message struct {
+		qn   string
+		pnum int
+	}
+	split := map[message]bool{}
+	n := 0
+	for rs.Next() {
+		var raw []byte
+		var sha string
+		if err := rs.Scan(&raw, &sha); err != nil {
+			rs.Close()
+			return 0, err
+		}
+		n++
+		f := hj212.Parse(raw)
+		if f.Split() {
+			split[message{f.QN, f.PNUM}] = true
+			continue
+		}
+		all = append(all, f.Rows(sha)...)
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return 0, err
+	}
+	for m := range split {
+		rows, err := assemble(ctx, tx, mn, m.qn, m.pnum)
+		if err != nil {
+			return 0, err
+		}
+		all = append(all, rows...)
+	}
+	if err := s.ensureRowMonths(ctx, all); err != nil {
+		return 0, err
+	}
+	if err := insertRows(ctx, tx, all); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
