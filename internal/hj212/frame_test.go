@@ -143,7 +143,9 @@ func TestParseRefusesAndAccepts(t *testing.T) {
 	}
 }
 
-func pad4(n int) string { return string([]byte{byte('0' + n/1000), byte('0' + n/100%10), byte('0' + n/10%10), byte('0' + n%10)}) }
+func pad4(n int) string {
+	return string([]byte{byte('0' + n/1000), byte('0' + n/100%10), byte('0' + n/10%10), byte('0' + n%10)})
+}
 
 func contains(ss []string, s string) bool {
 	for _, e := range ss {
