@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/offsite/offsite"
@@ -145,8 +144,7 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	m.Logger.Info("receiver running", "version", offsite.Version, "addr", ln.Addr().String(), "metrics", m.MetricsAddr,
-		"max_conns", strconv.Itoa(m.Server.MaxConns))
+	m.Logger.Info("receiver running", "version", offsite.Version, "addr", ln.Addr().String(), "metrics", m.MetricsAddr)
 	if m.Ready != nil {
 		m.Ready(ln.Addr().String())
 	}
