@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -120,6 +121,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.MetricsAddr != "off" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", met.Handler())
+		if os.Getenv("OFFSITE_RECEIVER_PPROF") == "1" {
+			// Profiling for benchmarks (bench-monitoring): off unless asked for.
+			mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+			mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		}
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 			defer cancel()

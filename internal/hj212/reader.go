@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync"
 )
 
 // ErrTruncated is returned by Reader.Next when the stream ends inside a frame (a connection
@@ -14,13 +15,18 @@ var ErrTruncated = errors.New("hj212: stream ended inside a frame")
 // several reads, several frames in one read. A frame runs from "##" to the first CR LF, or to
 // just before the next "##" when a frame lacks its CR LF; what stands between frames is
 // skipped and counted. Its buffer starts small and grows only as far as the largest frame
-// seen (at most MaxFrame bytes), so that idle connections cost little memory.
+// seen (at most MaxFrame bytes); when it runs empty it goes back to a pool and the Reader
+// waits for the next bytes in a 16-byte array of its own, so that an idle connection holds no
+// buffer.
 type Reader struct {
 	r        io.Reader
 	buf      []byte
 	start    int
 	end      int
 	maxFrame int
+	// small receives the first bytes after the buffer ran empty: an idle connection waits
+	// for data without holding a buffer.
+	small [16]byte
 	// Skipped counts the bytes read outside any frame.
 	Skipped int64
 }
@@ -109,17 +115,29 @@ func (r *Reader) scan() ([]byte, bool) {
 	return b[:end], true
 }
 
+var bufPool = sync.Pool{New: func() any { b := make([]byte, initialBuffer); return &b }}
+
 // fill reads more bytes, compacting and growing the buffer as needed.
 func (r *Reader) fill() error {
 	if r.start == r.end {
 		r.start, r.end = 0, 0
-		if cap(r.buf) > 4*initialBuffer && len(r.buf) > 0 {
-			// A large frame passed; give the memory back.
+		if r.buf != nil {
+			if len(r.buf) == initialBuffer {
+				b := r.buf
+				bufPool.Put(&b)
+			}
 			r.buf = nil
 		}
-	}
-	if r.buf == nil {
-		r.buf = make([]byte, initialBuffer)
+		n, err := r.r.Read(r.small[:])
+		if n == 0 {
+			if err == nil {
+				return io.ErrNoProgress
+			}
+			return err
+		}
+		r.buf = *bufPool.Get().(*[]byte)
+		r.end = copy(r.buf, r.small[:n])
+		return nil
 	}
 	if r.start > 0 && r.end == len(r.buf) {
 		n := copy(r.buf, r.buf[r.start:r.end])

@@ -233,7 +233,12 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			}
 			return
 		}
-		if err := s.handle(ctx, c, addr, bytes.Clone(unit)); err != nil {
+		// The frame is handled on a goroutine of its own, waited for: parsing and storing
+		// deepen the stack, and this goroutine, idle most of its life, keeps a small one.
+		raw := bytes.Clone(unit)
+		done := make(chan error, 1)
+		go func() { done <- s.handle(ctx, c, addr, raw) }()
+		if err := <-done; err != nil {
 			s.Logger.Debug("connection closed", "remote", addr, "err", err)
 			return
 		}

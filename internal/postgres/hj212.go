@@ -144,17 +144,15 @@ func (s *MonitoringStore) WriteBatch(ctx context.Context, recs []*hj212.Record) 
 	if err := insertFrames(ctx, tx, recs); err != nil {
 		return err
 	}
-	if err := insertRows(ctx, tx, rows); err != nil {
-		return err
-	}
 	for _, m := range split {
 		msgRows, err := assemble(ctx, tx, m.mn, m.qn, m.pnum)
 		if err != nil {
 			return err
 		}
-		if err := insertRows(ctx, tx, msgRows); err != nil {
-			return err
-		}
+		rows = append(rows, msgRows...)
+	}
+	if err := insertRows(ctx, tx, rows); err != nil {
+		return err
 	}
 	return tx.Commit(ctx)
 }
@@ -198,40 +196,46 @@ func insertFrames(ctx context.Context, tx pgx.Tx, recs []*hj212.Record) error {
 	return err
 }
 
+// valueColumns are monitoring_values' columns that insertRows fills.
+var valueColumns = []string{"mn", "cn", "data_time", "factor", "rtd", "avg", "min", "max", "cou",
+	"zs_rtd", "zs_avg", "zs_min", "zs_max", "flag", "extra", "frame_sha256"}
+
+// insertRows adds rows to monitoring_values, leaving those already there; it is called at most
+// once per transaction (the stage is emptied at commit). COPY into a
+// temporary table, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING: COPY cannot skip
+// conflicts itself, and this measured faster than an INSERT over unnest()ed arrays.
 func insertRows(ctx context.Context, tx pgx.Tx, rows []hj212.Row) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	n := len(rows)
-	mn, cn, factor, flag, extra, sha := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	t := make([]time.Time, n)
-	nums := make([][]*float64, 9)
-	for j := range nums {
-		nums[j] = make([]*float64, n)
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS monitoring_values_stage
+		(LIKE monitoring_values INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
+		return err
 	}
+	src := make([][]any, len(rows))
 	for i := range rows {
 		r := &rows[i]
-		mn[i], cn[i], t[i], factor[i], flag[i], sha[i] = r.MN, r.CN, r.Time, r.Factor, r.Flag, r.FrameSHA
-		for j, v := range []*float64{r.Rtd, r.Avg, r.Min, r.Max, r.Cou, r.ZsRtd, r.ZsAvg, r.ZsMin, r.ZsMax} {
-			nums[j][i] = v
-		}
-		extra[i] = "{}"
+		extra := "{}"
 		if len(r.Extra) > 0 {
 			b, err := json.Marshal(r.Extra)
 			if err != nil {
 				return err
 			}
-			extra[i] = string(b)
+			extra = string(b)
 		}
+		var flag any
+		if r.Flag != "" {
+			flag = r.Flag
+		}
+		src[i] = []any{r.MN, r.CN, r.Time, r.Factor, r.Rtd, r.Avg, r.Min, r.Max, r.Cou,
+			r.ZsRtd, r.ZsAvg, r.ZsMin, r.ZsMax, flag, extra, r.FrameSHA}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO monitoring_values (mn, cn, data_time, factor, rtd, avg, min, max, cou,
-			zs_rtd, zs_avg, zs_min, zs_max, flag, extra, frame_sha256)
-		SELECT m, c, t, f, v1, v2, v3, v4, v5, v6, v7, v8, v9, NULLIF(fl, ''), e::jsonb, h
-		FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::float8[], $6::float8[], $7::float8[],
-			$8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[], $14::text[],
-			$15::text[], $16::text[]) AS u(m, c, t, f, v1, v2, v3, v4, v5, v6, v7, v8, v9, fl, e, h)
-		ON CONFLICT DO NOTHING`,
-		mn, cn, t, factor, nums[0], nums[1], nums[2], nums[3], nums[4], nums[5], nums[6], nums[7], nums[8], flag, extra, sha)
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"monitoring_values_stage"}, valueColumns, pgx.CopyFromRows(src)); err != nil {
+		return err
+	}
+	cols := strings.Join(valueColumns, ", ")
+	_, err := tx.Exec(ctx, "INSERT INTO monitoring_values ("+cols+") SELECT "+cols+
+		" FROM monitoring_values_stage ON CONFLICT DO NOTHING")
 	return err
 }
 
@@ -386,3 +390,7 @@ func (s *MonitoringStore) ReleaseQuarantine(ctx context.Context, mn string) (_ i
 	}
 	return n, nil
 }
+
+// CredentialHash is how monitoring_credentials keeps the password pw of mn (for tools that
+// load credentials in bulk).
+func CredentialHash(mn, pw string) string { return credentialHash(mn, pw) }
