@@ -157,7 +157,7 @@ func (b *bench) start(ctx context.Context) error {
 	b.proc = exec.Command(b.receiver, "serve", "-addr", b.addr, "-metrics-addr", b.metricsAddr,
 		"-max-conns", strconv.Itoa(b.conns+100), "-max-conns-per-addr", strconv.Itoa(b.conns+100),
 		"-store-workers", strconv.Itoa(b.workers), "-max-batch", strconv.Itoa(b.maxBatch))
-	b.proc.Env = append(os.Environ(), "OFFSITE_DATABASE_URL="+b.appURL, "OFFSITE_LOG_LEVEL=warn", "OFFSITE_RECEIVER_PPROF=1")
+	b.proc.Env = append(os.Environ(), "OFFSITE_DATABASE_URL="+b.appURL, "OFFSITE_DATABASE_OWNER_URL=", "OFFSITE_LOG_LEVEL=warn", "OFFSITE_RECEIVER_PPROF=1")
 	b.proc.Stdout, b.proc.Stderr = logf, logf
 	if err := b.proc.Start(); err != nil {
 		return err

@@ -143,7 +143,7 @@ func TestFaults(t *testing.T) {
 	var proc *exec.Cmd
 	start := func() {
 		proc = exec.Command(bin, "serve", "-addr", addr, "-metrics-addr", "off")
-		proc.Env = append(os.Environ(), "OFFSITE_DATABASE_URL="+u.String(), "OFFSITE_LOG_LEVEL=warn")
+		proc.Env = append(os.Environ(), "OFFSITE_DATABASE_URL="+u.String(), "OFFSITE_DATABASE_OWNER_URL=", "OFFSITE_LOG_LEVEL=warn")
 		proc.Stdout, proc.Stderr = logf, logf
 		if err := proc.Start(); err != nil {
 			t.Fatal(err)

@@ -28,11 +28,13 @@ const (
 // Main is the receiver server.
 type Main struct {
 	DatabaseURL string
-	Logger      *slog.Logger
-	Addr        string
-	MetricsAddr string
-	Server      hj212.Config
-	Batch       hj212.BatchConfig
+	// DatabaseOwnerURL, when set, is used to apply pending migrations at start.
+	DatabaseOwnerURL string
+	Logger           *slog.Logger
+	Addr             string
+	MetricsAddr      string
+	Server           hj212.Config
+	Batch            hj212.BatchConfig
 	// Ready, when set, receives the listening address once the server accepts connections.
 	Ready func(addr string)
 
@@ -77,12 +79,18 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m.DatabaseURL, m.Logger = databaseURL(), logger
+	m.DatabaseURL, m.DatabaseOwnerURL, m.Logger = databaseURL(), os.Getenv(envDatabaseOwnerURL), logger
 	return nil
 }
 
 // Run serves until ctx is done.
 func (m *Main) Run(ctx context.Context) error {
+	if m.DatabaseOwnerURL != "" {
+		// As the api and worker do: migrations at start when the owner's URL is given.
+		if err := postgres.Migrate(ctx, m.DatabaseOwnerURL); err != nil {
+			return err
+		}
+	}
 	db, err := postgres.Open(ctx, m.DatabaseURL)
 	if err != nil {
 		return err
@@ -168,8 +176,9 @@ func (m *Main) Run(ctx context.Context) error {
 // The receiver reads the same variables as the api and worker for its database and logging,
 // without their configuration package (which links GDAL, of no use here).
 const (
-	envDatabaseURL = "OFFSITE_DATABASE_URL"
-	envLogLevel    = "OFFSITE_LOG_LEVEL"
+	envDatabaseURL      = "OFFSITE_DATABASE_URL"
+	envDatabaseOwnerURL = "OFFSITE_DATABASE_OWNER_URL"
+	envLogLevel         = "OFFSITE_LOG_LEVEL"
 )
 
 func databaseURL() string {
