@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/offsite/offsite/internal/derrors"
 	"github.com/offsite/offsite/internal/hj212"
@@ -107,93 +108,150 @@ func (s *MonitoringStore) WriteBatch(ctx context.Context, recs []*hj212.Record) 
 	defer derrors.Wrap(&err, "WriteBatch(%d frames)", len(recs))
 	ctx, cancel := context.WithTimeout(ctx, s.BatchTimeout)
 	defer cancel()
-	var rows []hj212.Row
-	type message struct {
-		mn, qn string
-		pnum   int
-	}
-	var split []message
 	var months []hj212.Row
 	for _, r := range recs {
+		if f := r.Frame; f.Valid && r.Quarantine == "" && hj212.IsUpload(f.CN) && !f.Time.IsZero() {
+			// Partitions are made before the transaction, which must not wait on ATTACH
+			// PARTITION (a sub-packet with DataTime names its message's month).
+			months = append(months, hj212.Row{Time: f.Time})
+		}
+	}
+	if err := s.ensureRowMonths(ctx, months); err != nil {
+		return err
+	}
+	// The fast way first: frames not stored yet, and their values, go in by COPY. Should a
+	// value be stored already (sent again in another frame) or another transaction store one
+	// of the same meanwhile (a retransmission racing its original), COPY fails on the unique
+	// index and the batch is written again the safe way, INSERT ... ON CONFLICT DO NOTHING.
+	err = s.write(ctx, recs, true)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		err = s.write(ctx, recs, false)
+	}
+	return err
+}
+
+type message struct {
+	mn, qn string
+	pnum   int
+}
+
+func (s *MonitoringStore) write(ctx context.Context, recs []*hj212.Record, fast bool) error {
+	tx, err := s.db.Pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	added, err := insertFrames(ctx, tx, recs, fast)
+	if err != nil {
+		return err
+	}
+	// Fast: the values of the frames just added (a frame stored before had its values stored
+	// with it). Safe: the values of every frame.
+	var rows []hj212.Row
+	split := map[message]bool{}
+	for _, r := range added {
 		f := r.Frame
 		if !f.Valid || r.Quarantine != "" {
 			continue
 		}
 		if f.Split() {
 			if hj212.IsUpload(f.CN) {
-				split = append(split, message{f.MN, f.QN, f.PNUM})
-				if !f.Time.IsZero() {
-					// The packet with DataTime names the message's month; its partition is
-					// made before the transaction, which must not wait on ATTACH PARTITION.
-					months = append(months, hj212.Row{Time: f.Time})
-				}
+				split[message{f.MN, f.QN, f.PNUM}] = true
 			}
 			continue
 		}
 		rows = append(rows, f.Rows(r.SHA256)...)
 	}
-	months = append(months, rows...)
-	if err := s.ensureRowMonths(ctx, months); err != nil {
-		return err
-	}
-	tx, err := s.db.Pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx)
-	if err := insertFrames(ctx, tx, recs); err != nil {
-		return err
-	}
-	for _, m := range split {
+	for m := range split {
 		msgRows, err := assemble(ctx, tx, m.mn, m.qn, m.pnum)
 		if err != nil {
 			return err
 		}
 		rows = append(rows, msgRows...)
 	}
-	if err := insertRows(ctx, tx, rows); err != nil {
+	if err := insertRows(ctx, tx, rows, fast); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
 }
 
-func insertFrames(ctx context.Context, tx pgx.Tx, recs []*hj212.Record) error {
-	n := len(recs)
-	var (
-		received             = make([]time.Time, n)
-		addr, sha, reason    = make([]string, n), make([]string, n), make([]string, n)
-		version, qn, st, cn  = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		mn, devs, quarantine = make([]string, n), make([]string, n), make([]string, n)
-		raw                  = make([][]byte, n)
-		valid, quarantined   = make([]bool, n), make([]bool, n)
-		dataTime             = make([]*time.Time, n)
-		pnum, pno            = make([]*int32, n), make([]*int32, n)
-	)
+// frameColumns are monitoring_frames' columns that insertFrames fills.
+var frameColumns = []string{"received_at", "remote_addr", "sha256", "raw", "valid", "reason", "version", "qn",
+	"st", "cn", "mn", "data_time", "deviations", "quarantined", "quarantine_reason", "pnum", "pno"}
+
+// insertFrames adds the records' frames to monitoring_frames, leaving those already there
+// (same SHA-256). fast: the frames not found are COPYed in (which fails should another
+// transaction add one meanwhile); otherwise COPY into a temporary table and one INSERT ...
+// ON CONFLICT DO NOTHING.
+func insertFrames(ctx context.Context, tx pgx.Tx, recs []*hj212.Record, fast bool) (added []*hj212.Record, err error) {
+	if fast {
+		seen := make(map[string]bool, len(recs))
+		hashes := make([]string, 0, len(recs))
+		for _, r := range recs {
+			if !seen[r.SHA256] {
+				seen[r.SHA256] = true
+				hashes = append(hashes, r.SHA256)
+			}
+		}
+		rs, err := tx.Query(ctx, "SELECT sha256 FROM monitoring_frames WHERE sha256 = ANY($1)", hashes)
+		if err != nil {
+			return nil, err
+		}
+		stored, err := pgx.CollectRows(rs, pgx.RowTo[string])
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range stored {
+			seen[h] = false
+		}
+		var todo []*hj212.Record
+		for _, r := range recs {
+			if seen[r.SHA256] {
+				seen[r.SHA256] = false
+				todo = append(todo, r)
+			}
+		}
+		if len(todo) == 0 {
+			return nil, nil
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"monitoring_frames"}, frameColumns, pgx.CopyFromRows(frameSource(todo)))
+		return todo, err
+	}
+	cols := strings.Join(frameColumns, ", ")
+	// The stage has only these columns: no id drawing on the frames' sequence.
+	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS monitoring_frames_stage ON COMMIT DELETE ROWS AS SELECT "+
+		cols+" FROM monitoring_frames WITH NO DATA"); err != nil {
+		return nil, err
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"monitoring_frames_stage"}, frameColumns, pgx.CopyFromRows(frameSource(recs))); err != nil {
+		return nil, err
+	}
+	_, err = tx.Exec(ctx, "INSERT INTO monitoring_frames ("+cols+") SELECT "+cols+
+		" FROM monitoring_frames_stage ON CONFLICT (sha256) DO NOTHING")
+	return recs, err
+}
+
+// frameSource returns the records as COPY rows of frameColumns.
+func frameSource(recs []*hj212.Record) [][]any {
+	src := make([][]any, len(recs))
 	for i, r := range recs {
 		f := r.Frame
-		received[i], addr[i], sha[i], raw[i] = r.ReceivedAt, r.RemoteAddr, r.SHA256, f.Raw
-		valid[i], reason[i], version[i] = f.Valid, f.Reason, f.Version
-		qn[i], st[i], cn[i], mn[i] = f.QN, f.ST, f.CN, f.MN
-		devs[i] = strings.Join(f.Deviations, "\n")
-		quarantined[i], quarantine[i] = r.Quarantine != "", r.Quarantine
+		var dataTime, pnum, pno any
 		if !f.Time.IsZero() {
-			t := f.Time
-			dataTime[i] = &t
+			dataTime = f.Time
 		}
 		if f.PNUM > 0 {
-			a, b := int32(f.PNUM), int32(f.PNO)
-			pnum[i], pno[i] = &a, &b
+			pnum, pno = int32(f.PNUM), int32(f.PNO)
 		}
+		devs := f.Deviations
+		if devs == nil {
+			devs = []string{}
+		}
+		src[i] = []any{r.ReceivedAt, r.RemoteAddr, r.SHA256, f.Raw, f.Valid, f.Reason, f.Version, f.QN,
+			f.ST, f.CN, f.MN, dataTime, devs, r.Quarantine != "", r.Quarantine, pnum, pno}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO monitoring_frames (received_at, remote_addr, sha256, raw, valid, reason,
-			version, qn, st, cn, mn, data_time, deviations, quarantined, quarantine_reason, pnum, pno)
-		SELECT r, a, h, w, v, re, ve, q, s, c, m, d, string_to_array(dv, E'\n'), qu, qr, pn, po
-		FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::bytea[], $5::bool[], $6::text[], $7::text[],
-			$8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::text[], $14::bool[],
-			$15::text[], $16::int[], $17::int[]) AS u(r, a, h, w, v, re, ve, q, s, c, m, d, dv, qu, qr, pn, po)
-		ON CONFLICT (sha256) DO NOTHING`,
-		received, addr, sha, raw, valid, reason, version, qn, st, cn, mn, dataTime, devs, quarantined, quarantine, pnum, pno)
-	return err
+	return src
 }
 
 // valueColumns are monitoring_values' columns that insertRows fills.
@@ -204,14 +262,40 @@ var valueColumns = []string{"mn", "cn", "data_time", "factor", "rtd", "avg", "mi
 // once per transaction (the stage is emptied at commit). COPY into a
 // temporary table, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING: COPY cannot skip
 // conflicts itself, and this measured faster than an INSERT over unnest()ed arrays.
-func insertRows(ctx context.Context, tx pgx.Tx, rows []hj212.Row) error {
+func insertRows(ctx context.Context, tx pgx.Tx, rows []hj212.Row, fast bool) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	if fast {
+		if rows = uniqueRows(rows); len(rows) == 0 {
+			return nil
+		}
+		src, err := valueSource(rows)
+		if err != nil {
+			return err
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"monitoring_values"}, valueColumns, pgx.CopyFromRows(src))
+		return err
 	}
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS monitoring_values_stage
 		(LIKE monitoring_values INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
 		return err
 	}
+	src, err := valueSource(rows)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"monitoring_values_stage"}, valueColumns, pgx.CopyFromRows(src)); err != nil {
+		return err
+	}
+	cols := strings.Join(valueColumns, ", ")
+	_, err = tx.Exec(ctx, "INSERT INTO monitoring_values ("+cols+") SELECT "+cols+
+		" FROM monitoring_values_stage ON CONFLICT DO NOTHING")
+	return err
+}
+
+// valueSource returns rows as COPY rows of valueColumns.
+func valueSource(rows []hj212.Row) ([][]any, error) {
 	src := make([][]any, len(rows))
 	for i := range rows {
 		r := &rows[i]
@@ -219,7 +303,7 @@ func insertRows(ctx context.Context, tx pgx.Tx, rows []hj212.Row) error {
 		if len(r.Extra) > 0 {
 			b, err := json.Marshal(r.Extra)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			extra = string(b)
 		}
@@ -230,13 +314,27 @@ func insertRows(ctx context.Context, tx pgx.Tx, rows []hj212.Row) error {
 		src[i] = []any{r.MN, r.CN, r.Time, r.Factor, r.Rtd, r.Avg, r.Min, r.Max, r.Cou,
 			r.ZsRtd, r.ZsAvg, r.ZsMin, r.ZsMax, flag, extra, r.FrameSHA}
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"monitoring_values_stage"}, valueColumns, pgx.CopyFromRows(src)); err != nil {
-		return err
+	return src, nil
+}
+
+// uniqueRows returns rows without the repeats of a key (MN, CN, DataTime, factor), the first
+// kept.
+func uniqueRows(rows []hj212.Row) []hj212.Row {
+	type key struct {
+		mn, cn, factor string
+		t              int64
 	}
-	cols := strings.Join(valueColumns, ", ")
-	_, err := tx.Exec(ctx, "INSERT INTO monitoring_values ("+cols+") SELECT "+cols+
-		" FROM monitoring_values_stage ON CONFLICT DO NOTHING")
-	return err
+	seen := make(map[key]bool, len(rows))
+	out := rows[:0:0]
+	for i := range rows {
+		r := &rows[i]
+		k := key{r.MN, r.CN, r.Factor, r.Time.UnixMicro()}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, *r)
+		}
+	}
+	return out
 }
 
 // assemble returns the values of the message (mn, qn) sent in pnum sub-packets when all are
@@ -382,7 +480,7 @@ func (s *MonitoringStore) ReleaseQuarantine(ctx context.Context, mn string) (_ i
 	if err := s.ensureRowMonths(ctx, all); err != nil {
 		return 0, err
 	}
-	if err := insertRows(ctx, tx, all); err != nil {
+	if err := insertRows(ctx, tx, all, false); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -122,7 +122,7 @@ func TestMonitoringStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows := hj212.Parse(hj212.Encode("QN=20240501120000010;ST=31;CN=2061;PW=1;MN=MN3;Flag=4;CP=&&DataTime=" + oldDT.Format("20060102150405") + ";a21026-Avg=1&&")).Rows("00")
-	if err := insertRows(ctx, tx, rows); err != nil {
+	if err := insertRows(ctx, tx, rows, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -199,5 +199,49 @@ func TestMonitoringCSVImport(t *testing.T) {
 	var avg float64
 	if err := db.Pool.QueryRow(ctx, "SELECT avg FROM monitoring_values WHERE mn = 'MN7' AND cn = '2031'").Scan(&avg); err != nil || avg != 11 {
 		t.Errorf("day avg = %v, %v", avg, err)
+	}
+}
+
+// TestMonitoringStoreRace: a retransmission stored by another transaction while a batch is
+// being written (its COPY meets the other's row in the unique index) is written again the
+// safe way: no error, nothing doubled.
+func TestMonitoringStoreRace(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	s := NewMonitoringStore(db)
+	now := time.Now()
+	if err := s.EnsureMonths(ctx, now, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	dt := now.In(shanghai).Truncate(time.Hour).Format("20060102150405")
+	rec := mustRecord(t, "QN=20240501120000001;ST=31;CN=2061;PW=1;MN=RACE1;Flag=5;CP=&&DataTime="+dt+";a21026-Avg=1;a21002-Avg=2&&", "")
+	other := mustRecord(t, "QN=20240501120000002;ST=31;CN=2061;PW=1;MN=RACE2;Flag=5;CP=&&DataTime="+dt+";a21026-Avg=1&&", "")
+	// Transaction A stores the frame and its values, uncommitted.
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := insertFrames(ctx, tx, []*hj212.Record{rec}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := insertRows(ctx, tx, rec.Frame.Rows(rec.SHA256), true); err != nil {
+		t.Fatal(err)
+	}
+	// B writes the same frame and another: its COPY waits on A's uncommitted row.
+	done := make(chan error, 1)
+	go func() { done <- s.WriteBatch(ctx, []*hj212.Record{rec, other}) }()
+	time.Sleep(500 * time.Millisecond)
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("WriteBatch racing a committed duplicate: %v", err)
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM monitoring_frames"); n != 2 {
+		t.Errorf("%d frames, want 2", n)
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM monitoring_values"); n != 3 {
+		t.Errorf("%d values, want 3", n)
 	}
 }
