@@ -6,7 +6,8 @@
 #
 # Environment: the OFFSITE_* variables of scripts/services.sh; BENCH_CONNS [10000],
 # BENCH_RATE [5000], BENCH_SECONDS [30], BENCH_SATURATE [15], BENCH_PORT [19212],
-# BENCH_DIR [.state/bench-monitoring], BENCH_PROFILE (a file: CPU profile of the receiver while
+# BENCH_IDLE_WAIT [130] (seconds idle before RSS per connection is read), BENCH_DIR
+# [.state/bench-monitoring], BENCH_PROFILE (a file: CPU profile of the receiver while
 # saturated).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,4 +33,4 @@ go build -o "$DIR/receiver" ./cmd/receiver
 go build -o "$DIR/benchmonitoring" ./cmd/benchmonitoring
 "$DIR/benchmonitoring" -receiver "$DIR/receiver" -dir "$DIR" -addr "127.0.0.1:$PORT" -conns "$CONNS" \
 	-rate "${BENCH_RATE:-5000}" -duration "${BENCH_SECONDS:-30}s" -saturate "${BENCH_SATURATE:-15}s" \
-	${BENCH_PROFILE:+-profile "$BENCH_PROFILE"}
+	-idle-wait "${BENCH_IDLE_WAIT:-130}s" ${BENCH_PROFILE:+-profile "$BENCH_PROFILE"}
