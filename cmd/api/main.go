@@ -151,6 +151,8 @@ func (m *Main) Run(ctx context.Context) error {
 		},
 	}
 	srv.SurveyBatchSize = cfg.SurveyBatchSize
+	mon := postgres.NewMonitoringRegistry(enf)
+	srv.Monitoring, srv.MonitoringStore = mon, mon
 	// The routes of srv set their own read and write deadlines (httpapi's ReadTimeout,
 	// HandlerTimeout, StreamTimeout); these bound what runs outside them: request headers,
 	// the web interface's files, unmatched paths, idle keep-alive connections.

@@ -65,6 +65,12 @@ const (
 	AuditDispositionWaived AuditAction = "disposition.waived"
 	AuditDispositionStrict AuditAction = "disposition.strict"
 	AuditDrawCreate        AuditAction = "draw.create"
+
+	AuditMonitoringPointCreate AuditAction = "monitoring_point.create"
+	AuditMonitoringPointUpdate AuditAction = "monitoring_point.update"
+	AuditMonitoringLimitSet    AuditAction = "monitoring_limit.set"
+	AuditMonitoringLimitDelete AuditAction = "monitoring_limit.delete"
+	AuditMonitoringSelfReport  AuditAction = "monitoring.self_report"
 )
 
 // ListStatuses lists every list entry status.
@@ -99,6 +105,8 @@ var AuditActions = []AuditAction{
 	AuditInspectionProofDownload, AuditInspectionReview, AuditInspectionRequestSiteVisit,
 	AuditInspectionApproveSiteVisit, AuditInspectionRecordSiteVisit, AuditInspectionClose,
 	AuditDispositionWaived, AuditDispositionStrict, AuditDrawCreate,
+	AuditMonitoringPointCreate, AuditMonitoringPointUpdate, AuditMonitoringLimitSet, AuditMonitoringLimitDelete,
+	AuditMonitoringSelfReport,
 }
 
 // Names returns the values of a vocabulary as strings, for messages and schemas.

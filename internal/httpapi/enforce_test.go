@@ -47,6 +47,7 @@ type enfEnv struct {
 	owner string // URL of the schema's owner
 	clock *clock
 	store *s3.Store
+	enf   *postgres.EnforceService
 }
 
 // newEnforceServer returns an API with the enforcement service on a fresh database, test
@@ -72,9 +73,11 @@ func newEnforceServer(t *testing.T) *enfEnv {
 	}
 	enf := postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store})
 	srv.Enforce, srv.EnterpriseStore, srv.InspectionStore, srv.ListStore, srv.DrawStore = enf, postgres.NewEnterpriseStore(enf), postgres.NewInspectionStore(enf), postgres.NewListStore(enf), postgres.NewDrawStore(enf)
+	mon := postgres.NewMonitoringRegistry(enf)
+	srv.Monitoring, srv.MonitoringStore = mon, mon
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &enfEnv{hs: hs, db: db, owner: pg.OwnerURL, clock: c, store: store}
+	return &enfEnv{hs: hs, db: db, owner: pg.OwnerURL, clock: c, store: store, enf: enf}
 }
 
 // call sends body (a string or a value marshalled as JSON) with token ("" for none) and

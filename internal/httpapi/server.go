@@ -21,6 +21,7 @@ import (
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/metrics"
+	"github.com/offsite/offsite/internal/monitoring"
 	"github.com/offsite/offsite/internal/verify"
 )
 
@@ -82,6 +83,10 @@ type Server struct {
 	InspectionStore enforce.InspectionStore
 	ListStore       enforce.ListStore
 	DrawStore       enforce.DrawStore
+	// Monitoring reads the monitoring registry, values and findings, and MonitoringStore runs
+	// the registry's commands (issue 15); nil: no monitoring routes.
+	Monitoring      MonitoringService
+	MonitoringStore monitoring.Store
 	// Tokens authenticates requests (auth.go); nil admits only public routes.
 	Tokens *Tokens
 	// Now is the clock of the enforcement rules; default time.Now.
@@ -157,6 +162,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerListRoutes(mux)
 	s.registerInspectionRoutes(mux)
 	s.registerDrawRoutes(mux)
+	s.registerMonitoringRoutes(mux)
 	s.registerPublicRoutes(mux)
 	s.registerAuditRoutes(mux)
 	s.registerOGCRoutes(mux)
