@@ -140,6 +140,12 @@ type ChangeParams struct {
 	// so that a season moving crops, grass and forest each their own way is no change.
 	// Default 8; 1 takes the scene as one cover.
 	CoverClusters int `yaml:"cover_clusters"`
+	// Misregistration is how many pixels the dates may be out of register (IR-MAD only):
+	// a pixel over the threshold is compared with the range its neighbourhood within this
+	// radius spans on the other date, per MAD variate and both ways (irmad.tolerantStat), so
+	// that the edges of unchanged roofs and fields a sub-pixel shift draws are no change.
+	// Default 0 (the plain statistic).
+	Misregistration int `yaml:"misregistration_px"`
 }
 
 func (p ChangeParams) withDefaults() ChangeParams {
@@ -213,6 +219,7 @@ func (p ChangeParams) Validate() error {
 		nonNegative("min_chroma_change", p.MinChromaChange),
 		atLeast("sample_pixels", p.SamplePixels, 1000),
 		atLeast("cover_clusters", p.CoverClusters, 1),
+		atLeast("misregistration_px", p.Misregistration, 0),
 		open01("ndvi_drop", p.NDVIDrop),
 		positive("roof_max_area_m2", p.RoofMaxArea),
 		positive("shadow_reach_m", p.ShadowReach),
@@ -262,6 +269,7 @@ func (p ChangeParams) record(method string, iterations int) map[string]float64 {
 		m["iterations"] = float64(iterations)
 		m["sample_pixels"] = float64(p.SamplePixels)
 		m["cover_clusters"] = float64(p.CoverClusters)
+		m["misregistration_px"] = float64(p.Misregistration)
 		m["burn_dnbr"] = p.BurnDNBR
 		m["burn_closing_m"] = p.BurnClosing
 		m["burn_min_area_m2"] = p.BurnMinArea
@@ -346,6 +354,17 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 		}
 		iterations = m.iterations
 		field = newCoverField(m, p.CoverClusters, p)
+		if p.Misregistration > 0 {
+			from := chi2Quantile(p.Probability, len(roles))
+			m.tolerate(p.Misregistration, from, ok)
+			if cf, isCover := field.(*coverField); isCover {
+				for _, c := range cf.covers {
+					if c != nil {
+						c.tolerate(p.Misregistration, from, ok)
+					}
+				}
+			}
+		}
 	default:
 		maxShift := int(math.Ceil(p.MaxShift / before.PixelMetres()))
 		m, err := newIndexChange(before, after, ok, p.Smooth, maxShift, [3]float64{p.MinBrightnessChange, p.MinChromaChange, p.MinChromaChange})
@@ -632,8 +651,14 @@ func changeMeasures(before, after *Grid, c *component, field changeField, keep f
 				out["ndbi_"+suffix] = ndf(m[BandSWIR1], m[BandNIR])
 			}
 			out["swir1_"+suffix] = m[BandSWIR1]
+			if _, ok := m[BandSWIR2]; ok {
+				out["nbr2_"+suffix] = ndf(m[BandSWIR1], m[BandSWIR2])
+			}
 		} else if _, ok := m[BandNIR]; ok {
 			out["mndwi_"+suffix] = ndf(m[BandGreen], m[BandNIR]) // NDWI stands in
+		}
+		if _, ok := m[BandSWIR2]; ok {
+			out["swir2_"+suffix] = m[BandSWIR2]
 		}
 		if _, ok := m[BandBlue]; ok {
 			out["redness_"+suffix] = ndf(m[BandRed], m[BandBlue])
@@ -657,6 +682,24 @@ func seasonalShift(m map[string]float64, p ChangeParams) bool {
 		math.Abs(m["brightness_after"]-m["brightness_before"]) < p.BrightnessRise
 }
 
+// thermal reports whether a region changed as a new heat source does: swir2 rose by at
+// least BrightnessRise and by more than twice what swir1 rose, to above swir1, while nir
+// did not fall.
+// Emitted radiance at furnace temperatures adds far more reflectance-equivalent at 2.2 µm
+// than at 1.6 µm (Planck's law over the solar irradiance of each band) and never darkens a
+// band; no surface a change puts in place does that (roofs and soil are as bright at 1.6 µm
+// as at 2.2 µm, char darkens nir). Such a region is the hotspot detector's finding.
+func thermal(m map[string]float64, p ChangeParams) bool {
+	_, s1 := m["swir1_before"]
+	_, s2 := m["swir2_before"]
+	if !s1 || !s2 {
+		return false
+	}
+	d := func(k string) float64 { return m[k+"_after"] - m[k+"_before"] }
+	return d("swir2") >= p.BrightnessRise && d("swir2") > 2*math.Max(0, d("swir1")) &&
+		m["swir2_after"] > m["swir1_after"] && d("nir") > -riseNoise
+}
+
 // shade reports whether an RGB region (no nir) only fell into shade: its brightness fell by
 // at least BrightnessRise while its colour stayed, red against blue within 0.2 and green
 // against both within 0.05. A surface put in shade darkens and turns a little bluer under
@@ -678,6 +721,7 @@ func shade(m map[string]float64, p ChangeParams) bool {
 //   - "" (not reported) for water on both dates (MNDWI > 0.1): what happens within water
 //     (turbidity, algae, waves) is for DetectWaterPlumes;
 //   - "" (not reported) for shade on RGB captures (shade);
+//   - "" (not reported) for a new heat source (thermal): the hotspot detector reports it;
 //   - new_structure when the after surface is roof-like and the before one was not (blue
 //     steel: blue above red by 10%; white or grey sheet: brightness > 0.3 with red and blue
 //     within 10%);
@@ -715,6 +759,9 @@ func classifyChange(m map[string]float64, p ChangeParams) string {
 	}
 	if shade(m, p) {
 		return ""
+	}
+	if thermal(m, p) {
+		return "" // a heat source: the hotspot detector's
 	}
 	soil := has("redness") && m["redness_after"] > 0.2
 	blueRoof := func(when string) bool { return has("redness") && m["redness_"+when] < -0.1 }
