@@ -33,6 +33,12 @@ func otsuThreshold(field changeField, n int, floor float64) float64 {
 	return math.Max(floor, math.Expm1(otsu(s.vals)))
 }
 
+// Land covers of the typical dNBR (ChangeParams.BurnTypical).
+const (
+	BurnTypicalNBR   = "nbr"
+	BurnTypicalCover = "cover"
+)
+
 // Change methods.
 const (
 	MethodIRMAD = "irmad" // iteratively re-weighted MAD (multispectral)
@@ -129,6 +135,10 @@ type ChangeParams struct {
 	// and 0.3.
 	BurnMinArea  float64 `yaml:"burn_min_area_m2"`
 	BurnMinShare float64 `yaml:"burn_min_share"`
+	// BurnTypical says over what the typical dNBR is taken that BurnDNBR counts beyond:
+	// BurnTypicalNBR (default), pixels of similar NBR on the before date, or
+	// BurnTypicalCover, the pixel's land cover (the CoverClusters k-means covers).
+	BurnTypical string `yaml:"burn_typical"`
 	// MNDWIChange is the MNDWI (NDWI without swir1) shift across 0.1 that makes a change
 	// water_change; default 0.3.
 	MNDWIChange float64 `yaml:"mndwi_change"`
@@ -192,6 +202,9 @@ func (p ChangeParams) Validate() error {
 	}
 	if p.Threshold != "" && p.Threshold != ThresholdChi2 && p.Threshold != ThresholdOtsu {
 		return &ParamError{"threshold", fmt.Sprintf("must be %q or %q", ThresholdChi2, ThresholdOtsu)}
+	}
+	if p.BurnTypical != "" && p.BurnTypical != BurnTypicalNBR && p.BurnTypical != BurnTypicalCover {
+		return &ParamError{"burn_typical", fmt.Sprintf("must be %q or %q", BurnTypicalNBR, BurnTypicalCover)}
 	}
 	if p.Method != "" && p.Method != MethodIRMAD && p.Method != MethodIndex {
 		return &ParamError{"method", fmt.Sprintf("must be %q or %q", MethodIRMAD, MethodIndex)}
@@ -274,6 +287,9 @@ func (p ChangeParams) record(method string, iterations int) map[string]float64 {
 		m["burn_closing_m"] = p.BurnClosing
 		m["burn_min_area_m2"] = p.BurnMinArea
 		m["burn_min_share"] = p.BurnMinShare
+		if p.BurnTypical == BurnTypicalCover {
+			m["burn_typical_cover"] = 1
+		}
 	} else {
 		m["smooth"] = float64(p.Smooth)
 		m["max_shift_m"] = p.MaxShift
@@ -384,7 +400,7 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 	}
 	var burn *burnField
 	if method == MethodIRMAD {
-		burn = newBurnField(before, after, ok, field, p.BurnDNBR, p.BrightnessRise)
+		burn = newBurnField(before, after, ok, field, p.BurnDNBR, p.BrightnessRise, p.BurnTypical == BurnTypicalCover)
 	}
 	w, h := before.Width, before.Height
 	params := p.record(method, iterations)
