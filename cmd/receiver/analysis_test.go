@@ -60,7 +60,7 @@ func TestAnalysisQueue(t *testing.T) {
 	for {
 		// The hours are long past: the tasks are pending at once.
 		pending, err := insp.ListPendingTasks(tasks.QueueDefault)
-		if err != nil {
+		if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) { // nothing queued yet
 			t.Fatal(err)
 		}
 		got := map[string]bool{}
