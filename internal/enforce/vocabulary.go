@@ -65,6 +65,9 @@ const (
 	AuditDispositionWaived AuditAction = "disposition.waived"
 	AuditDispositionStrict AuditAction = "disposition.strict"
 	AuditDrawCreate        AuditAction = "draw.create"
+
+	// AuditCasefileGenerate records a case file (PDF or DOCX) stored as evidence.
+	AuditCasefileGenerate AuditAction = "casefile.generate"
 )
 
 // ListStatuses lists every list entry status.
@@ -99,6 +102,7 @@ var AuditActions = []AuditAction{
 	AuditInspectionProofDownload, AuditInspectionReview, AuditInspectionRequestSiteVisit,
 	AuditInspectionApproveSiteVisit, AuditInspectionRecordSiteVisit, AuditInspectionClose,
 	AuditDispositionWaived, AuditDispositionStrict, AuditDrawCreate,
+	AuditCasefileGenerate,
 }
 
 // Names returns the values of a vocabulary as strings, for messages and schemas.
