@@ -96,6 +96,9 @@ type Server struct {
 	// StreamTimeout bounds reading and writing on the streaming routes (bounds.go); default
 	// DefaultStreamTimeout.
 	StreamTimeout time.Duration
+	// CaseFiles renders and stores the case files (reports.go); nil answers their routes
+	// with 404.
+	CaseFiles *CaseFiles
 
 	routes      []route
 	enterprises *enforce.Enterprises // the enterprise commands, built by Handler
@@ -160,6 +163,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerPublicRoutes(mux)
 	s.registerAuditRoutes(mux)
 	s.registerOGCRoutes(mux)
+	s.registerReportRoutes(mux)
 	s.registerUIRoutes(mux)
 	sort.Slice(s.routes, func(i, j int) bool {
 		if s.routes[i].path != s.routes[j].path {
