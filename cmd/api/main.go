@@ -164,6 +164,7 @@ func (m *Main) Run(ctx context.Context) error {
 		},
 	}
 	srv.SurveyBatchSize = cfg.SurveyBatchSize
+	srv.GIS, srv.CaptureDownloads = postgres.NewGISService(db), store
 	// The routes of srv set their own read and write deadlines (httpapi's ReadTimeout,
 	// HandlerTimeout, StreamTimeout); these bound what runs outside them: request headers,
 	// the web interface's files, unmatched paths, idle keep-alive connections.

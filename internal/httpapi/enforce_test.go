@@ -71,6 +71,7 @@ func newEnforceServer(t *testing.T) *enfEnv {
 		Parcels: postgres.NewParcelService(db), Captures: captures, Clips: captures, Artifacts: captures, Findings: postgres.NewFindingService(db), Surveys: postgres.NewSurveyService(db), Store: store, CapturesBucket: store.Captures,
 		Tokens: mustTestTokens(t), Now: c.Now, MaxBodyBytes: 1 << 20,
 		CaseFiles: &httpapi.CaseFiles{Renderer: casefile.NewRenderer(casefile.Config{FontPath: os.Getenv("OFFSITE_CASEFILE_FONT")}), Store: store},
+		GIS:       postgres.NewGISService(db), CaptureDownloads: store,
 	}
 	enf := postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store})
 	srv.Enforce, srv.EnterpriseStore, srv.InspectionStore, srv.ListStore, srv.DrawStore = enf, postgres.NewEnterpriseStore(enf), postgres.NewInspectionStore(enf), postgres.NewListStore(enf), postgres.NewDrawStore(enf)
