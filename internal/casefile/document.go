@@ -18,9 +18,8 @@ type blockKind int
 const (
 	bHeading blockKind = iota
 	bPara
-	bTable   // header + rows; a key-value list is a table without header
-	bImages  // one or more images side by side, each with a caption
-	bPageBrk // a new page
+	bTable  // header + rows; a key-value list is a table without header
+	bImages // one or more images side by side, each with a caption
 )
 
 type block struct {
@@ -261,7 +260,7 @@ func (c *Case) parcelBlocks(l *labels, p Parcel, add func(block), kv func(...[]s
 		if err != nil {
 			add(block{kind: bPara, text: err.Error()})
 		} else {
-			add(block{kind: bImages, images: []figure{{png: m, caption: l.mapCaption + "。" + l.mapNote, width: 0.8}}})
+			add(block{kind: bImages, images: []figure{{png: m, caption: l.mapCaption + l.sentenceEnd + l.mapNote, width: 0.8}}})
 		}
 	}
 	for _, f := range p.Findings {
@@ -289,10 +288,10 @@ func (c *Case) parcelBlocks(l *labels, p Parcel, add func(block), kv func(...[]s
 }
 
 func (c *Case) artifactBlocks(l *labels, add func(block)) {
-	any := false
+	shown := false
 	for _, p := range c.Parcels {
 		for _, f := range p.Findings {
-			any = true
+			shown = true
 			add(block{kind: bHeading, level: 3, text: l.finding + " " + f.ID})
 			t := block{kind: bTable, header: []string{l.artifact, l.size, l.sha256, l.key}, widths: []float64{0.16, 0.1, 0.42, 0.32}}
 			for _, a := range f.Artifacts {
@@ -327,7 +326,7 @@ func (c *Case) artifactBlocks(l *labels, add func(block)) {
 			}
 		}
 		if len(p.Clips) > 0 {
-			any = true
+			shown = true
 			add(block{kind: bHeading, level: 3, text: l.parcel + " " + p.Parcel.ID + ": " + l.clip})
 			t := block{kind: bTable, header: []string{l.captureID, l.artifact, l.sha256, l.key}, widths: []float64{0.26, 0.1, 0.4, 0.24}}
 			for _, cl := range p.Clips {
@@ -337,7 +336,7 @@ func (c *Case) artifactBlocks(l *labels, add func(block)) {
 			add(t)
 		}
 	}
-	if !any {
+	if !shown {
 		add(block{kind: bPara, text: l.none})
 	}
 }

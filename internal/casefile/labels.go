@@ -21,7 +21,7 @@ type labels struct {
 	warnings, warningSource, severity, message                                                        string
 
 	parcel, parcelName, finding, kind, class, score, area, detectedAt, pipeline, pipelineHash, detector, software string
-	mapCaption, mapNote, before, after, noImage, acquired, sensor, captureKind, captureID, image                  string
+	mapCaption, sentenceEnd, mapNote, before, after, noImage, acquired, sensor, captureKind, captureID, image     string
 
 	artifact, key, sha256, size, mediaType, provenance, input, role, checksum, datetime string
 	clip, quicklook, cog                                                                string
@@ -73,7 +73,7 @@ var labelsZH = labels{
 	parcel: "地块", parcelName: "地块名称", finding: "发现", kind: "类型", class: "类别", score: "得分",
 	area: "面积（平方米）", detectedAt: "发现时间（影像获取时间）", pipeline: "处理流程", pipelineHash: "流程哈希",
 	detector: "检测算法", software: "软件版本",
-	mapCaption: "地块（黄色）与发现（红色轮廓），底图为后时相快视图", mapNote: "快视图按地块外包框放置；比例尺与指北针为近似值。",
+	mapCaption: "地块（黄色）与发现（红色轮廓），底图为后时相快视图", sentenceEnd: "。", mapNote: "快视图按地块外包框放置；比例尺与指北针为近似值。",
 	before: "前时相", after: "后时相", noImage: "无快视图", acquired: "获取时间", sensor: "传感器", captureKind: "数据类型",
 	captureID: "影像编号", image: "图件",
 	artifact: "文件", key: "存储键", sha256: "SHA-256", size: "大小（字节）", mediaType: "媒体类型",
@@ -161,7 +161,7 @@ var labelsEN = labels{
 	parcel: "Parcel", parcelName: "Parcel name", finding: "Finding", kind: "Kind", class: "Class", score: "Score",
 	area: "Area (m²)", detectedAt: "Detected (acquisition time)", pipeline: "Pipeline", pipelineHash: "Pipeline SHA-256",
 	detector: "Detector", software: "Software",
-	mapCaption: "Parcel (yellow) and findings (red outlines) over the after quick-look", mapNote: "The quick-look is placed over the parcel's bounding box; scale bar and north arrow are approximate.",
+	mapCaption: "Parcel (yellow) and findings (red outlines) over the after quick-look", sentenceEnd: ". ", mapNote: "The quick-look is placed over the parcel's bounding box; scale bar and north arrow are approximate.",
 	before: "Before", after: "After", noImage: "no quick-look", acquired: "Acquired", sensor: "Sensor", captureKind: "Capture kind",
 	captureID: "Capture", image: "Image",
 	artifact: "File", key: "Storage key", sha256: "SHA-256", size: "Size (bytes)", mediaType: "Media type",
