@@ -132,7 +132,7 @@ var labelsZH = labels{
 		string(enforce.AuditInspectionApproveSiteVisit): "批准现场检查", string(enforce.AuditInspectionRecordSiteVisit): "记录现场检查",
 		string(enforce.AuditInspectionClose): "结案", string(enforce.AuditDispositionWaived): "免予处罚",
 		string(enforce.AuditDispositionStrict): "从严处罚", string(enforce.AuditEvidenceView): "查看证据",
-		string(enforce.AuditEvidenceDownload): "下载证据", string(enforce.AuditCasefileGenerate): "生成案卷",
+		string(enforce.AuditEvidenceDownload): "下载证据", string(enforce.AuditCasefileGenerate): "生成案卷", string(enforce.AuditEvidenceExport): "导出地理数据",
 		string(enforce.AuditEnterpriseCreate): "登记企业", string(enforce.AuditEnterpriseUpdate): "更新企业信息",
 		string(enforce.AuditEnterpriseImport): "批量导入企业", string(enforce.AuditEnterpriseParcels): "更新地块",
 		string(enforce.AuditEnterpriseUSCCOverride): "信用代码例外登记", string(enforce.AuditEnterpriseBarred): "禁止再纳入清单",

@@ -68,6 +68,8 @@ const (
 
 	// AuditCasefileGenerate records a case file (PDF or DOCX) stored as evidence.
 	AuditCasefileGenerate AuditAction = "casefile.generate"
+	// AuditEvidenceExport records a GIS export of findings or parcels: format, filter, count.
+	AuditEvidenceExport AuditAction = "evidence.export"
 )
 
 // ListStatuses lists every list entry status.
@@ -102,7 +104,7 @@ var AuditActions = []AuditAction{
 	AuditInspectionProofDownload, AuditInspectionReview, AuditInspectionRequestSiteVisit,
 	AuditInspectionApproveSiteVisit, AuditInspectionRecordSiteVisit, AuditInspectionClose,
 	AuditDispositionWaived, AuditDispositionStrict, AuditDrawCreate,
-	AuditCasefileGenerate,
+	AuditCasefileGenerate, AuditEvidenceExport,
 }
 
 // Names returns the values of a vocabulary as strings, for messages and schemas.

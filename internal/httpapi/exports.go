@@ -20,6 +20,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/enforce"
 )
 
 // GIS exports: findings and parcels, filtered as their lists are, as GeoPackage, zipped
@@ -53,7 +54,7 @@ func (s *Server) registerExportRoutes(mux *http.ServeMux) {
 	for _, f := range exportFormats {
 		s.handle(mux, "GET", "/api/v1/exports/findings"+f.ext, operation{
 			Summary:     "Findings as " + f.driver + " (" + f.ext + ") for GIS, with the parcel's USCC and enterprise name",
-			Description: "Filtered as GET /api/v1/findings. Attributes: finding_id, parcel_id, uscc, ent_name, kind, class, status, score, area_m2, severity, pipeline, detected (RFC 3339), captures. WGS84. A Shapefile export holds one layer per geometry type (findings, findings_point, findings_line) with a .cpg saying UTF-8. X-Number-Matched says how many findings matched the filter.",
+			Description: "Filtered as GET /api/v1/findings; audited (evidence.export under export/findings). Attributes: finding_id, parcel_id, uscc, ent_name, kind, class, status, score, area_m2, severity, pipeline, detected (RFC 3339), captures. WGS84. A Shapefile export holds one layer per geometry type (findings, findings_point, findings_line) with a .cpg saying UTF-8. X-Number-Matched says how many findings matched the filter.",
 			Roles:       rolesRead,
 			Query: map[string]string{"parcel_id": "only findings on this parcel", "capture_id": "only findings from this capture",
 				"kind": "change, hotspot, plume or exceedance", "bbox": "minLon,minLat,maxLon,maxLat",
@@ -62,7 +63,7 @@ func (s *Server) registerExportRoutes(mux *http.ServeMux) {
 		}, s.handleExport(f, "findings"))
 		s.handle(mux, "GET", "/api/v1/exports/parcels"+f.ext, operation{
 			Summary:     "Parcels as " + f.driver + " (" + f.ext + ") for GIS, with their USCC and enterprise name",
-			Description: "Filtered as GET /api/v1/parcels. Attributes: parcel_id, name, uscc, ent_name, updated (RFC 3339). WGS84. X-Number-Matched says how many parcels matched the filter.",
+			Description: "Filtered as GET /api/v1/parcels; audited (evidence.export under export/parcels). Attributes: parcel_id, name, uscc, ent_name, updated (RFC 3339). WGS84. X-Number-Matched says how many parcels matched the filter.",
 			Roles:       rolesRead,
 			Query: map[string]string{"bbox": "minLon,minLat,maxLon,maxLat",
 				"limit": fmt.Sprintf("1..%d, default %d", MaxExportLimit, DefaultExportLimit), "offset": "default 0"},
@@ -86,6 +87,11 @@ func (s *Server) handleExport(f exportFormat, layer string) http.HandlerFunc {
 		defer os.RemoveAll(dir)
 		files, err := convertFeatures(r.Context(), dir, layer, feats, f)
 		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		detail := map[string]any{"format": f.driver, "query": r.URL.RawQuery, "matched": total, "returned": len(feats)}
+		if err := s.Enforce.Audit(r.Context(), PrincipalFromContext(r.Context()).Actor(), enforce.AuditEvidenceExport, "export/"+layer, detail); err != nil {
 			s.Error(w, r, err)
 			return
 		}

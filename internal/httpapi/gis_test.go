@@ -164,6 +164,13 @@ func TestGISExportsWithGDAL(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400 naming %s", c.path, resp.StatusCode, body, c.field)
 		}
 	}
+	var audit struct {
+		Entries []struct{ Action, Detail, Actor string } `json:"entries"`
+	}
+	e.must(t, 200, approver, "GET", "/api/v1/audit?subject=export/findings", nil, &audit)
+	if len(audit.Entries) != 5 || audit.Entries[0].Action != "evidence.export" || !strings.Contains(audit.Entries[0].Detail, `"query":"kind=hotspot"`) {
+		t.Errorf("export audit: %+v", audit.Entries)
+	}
 	if resp, _ := e.get(t, enterprise, "/api/v1/exports/findings.csv"); resp.StatusCode != 403 {
 		t.Errorf("enterprise export: %d, want 403", resp.StatusCode)
 	}

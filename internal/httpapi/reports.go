@@ -274,6 +274,8 @@ func (s *Server) caseParcels(ctx context.Context, uscc string, keep func(*offsit
 					cf.Before = img
 				}
 			}
+			// Every PNG of the finding is shown with its name and hash: the chart of a
+			// monitoring finding (HJ 212 data) comes into the case file this way.
 			for _, a := range f.Artifacts {
 				if a.MediaType != "image/png" {
 					continue
