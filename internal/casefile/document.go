@@ -202,7 +202,7 @@ func (c *Case) selfCheckBlocks(l *labels, add func(block), kv func(...[]string))
 	if sv := in.SiteVisit; sv != nil {
 		add(block{kind: bHeading, level: 3, text: l.secSiteVisit})
 		kv([]string{l.trigger, l.value(string(sv.Trigger))}, []string{l.reason, sv.Reason}, []string{l.requestedBy, sv.RequestedBy},
-			[]string{l.requestedAt, timeText(sv.RequestedAt)}, []string{l.approvedBy, sv.ApprovedBy}, []string{l.approvedAt, timePtr(sv.ApprovedAt)},
+			[]string{l.visitRequestedAt, timeText(sv.RequestedAt)}, []string{l.approvedBy, sv.ApprovedBy}, []string{l.approvedAt, timePtr(sv.ApprovedAt)},
 			[]string{l.visitedBy, sv.VisitedBy}, []string{l.visitedAt, timePtr(sv.VisitedAt)})
 		if len(sv.Checklist) > 0 {
 			t := block{kind: bTable, header: []string{l.checklist, l.result, l.note}, widths: []float64{0.45, 0.2, 0.35}}

@@ -29,7 +29,7 @@ type labels struct {
 	time, actor, action, subject, detail, hash string
 
 	reportText, submittedBy, submittedAt, late, deadline, requestedAt, proof                                         string
-	trigger, reason, requestedBy, approvedBy, approvedAt, visitedBy, visitedAt, checklist, result, note, reviewNotes string
+	trigger, reason, requestedBy, visitRequestedAt, approvedBy, approvedAt, visitedBy, visitedAt, checklist, result, note, reviewNotes string
 
 	rule, penalty, waived, removeFromList, publicDisclosure, policeReferral, decidedBy, decidedAt string
 
@@ -82,7 +82,7 @@ var labelsZH = labels{
 	time: "时间", actor: "操作人", action: "操作", subject: "对象", detail: "详情", hash: "哈希",
 	reportText: "报告正文", submittedBy: "提交人", submittedAt: "提交时间", late: "逾期提交", deadline: "自查期限",
 	requestedAt: "要求自查时间", proof: "证明材料",
-	trigger: "触发事由", reason: "理由", requestedBy: "申请人", approvedBy: "批准人（执法机构负责人）", approvedAt: "批准时间",
+	trigger: "触发事由", reason: "理由", requestedBy: "申请人", visitRequestedAt: "申请时间", approvedBy: "批准人（执法机构负责人）", approvedAt: "批准时间",
 	visitedBy: "检查人", visitedAt: "检查时间", checklist: "检查清单", result: "结果", note: "备注", reviewNotes: "审查意见",
 	rule: "适用规则", penalty: "处罚", waived: "免予处罚（四.9）", removeFromList: "移出正面清单", publicDisclosure: "向社会公开",
 	policeReferral: "移送公安机关", decidedBy: "决定人", decidedAt: "决定时间",
@@ -170,7 +170,7 @@ var labelsEN = labels{
 	time: "Time", actor: "Actor", action: "Action", subject: "Subject", detail: "Detail", hash: "Hash",
 	reportText: "Report text", submittedBy: "Submitted by", submittedAt: "Submitted at", late: "Late", deadline: "Deadline",
 	requestedAt: "Self-check requested at", proof: "Proof documents",
-	trigger: "Trigger", reason: "Reason", requestedBy: "Requested by", approvedBy: "Approved by (head of the enforcement body)", approvedAt: "Approved at",
+	trigger: "Trigger", reason: "Reason", requestedBy: "Requested by", visitRequestedAt: "Requested at", approvedBy: "Approved by (head of the enforcement body)", approvedAt: "Approved at",
 	visitedBy: "Visited by", visitedAt: "Visited at", checklist: "Checklist", result: "Result", note: "Note", reviewNotes: "Review notes",
 	rule: "Rule applied", penalty: "Penalty", waived: "Penalty waived (4.9)", removeFromList: "Removed from the list", publicDisclosure: "Public disclosure",
 	policeReferral: "Referred to the police", decidedBy: "Decided by", decidedAt: "Decided at",
