@@ -28,7 +28,7 @@ type labels struct {
 
 	time, actor, action, subject, detail, hash string
 
-	reportText, submittedBy, submittedAt, late, deadline, requestedAt, proof                                         string
+	reportText, submittedBy, submittedAt, late, deadline, requestedAt, proof                                                           string
 	trigger, reason, requestedBy, visitRequestedAt, approvedBy, approvedAt, visitedBy, visitedAt, checklist, result, note, reviewNotes string
 
 	rule, penalty, waived, removeFromList, publicDisclosure, policeReferral, decidedBy, decidedAt string
