@@ -133,7 +133,7 @@ func TestPDFContainsTheFacts(t *testing.T) {
 	}{
 		{casefile.Chinese, []string{"非现场检查案卷", "统一社会信用代码", "江苏示例化工有限公司", "正面清单状态", "已纳入", "新增建（构）筑物",
 			"批准现场检查", "head-chen", "已整改", "校验方法", "sha256sum", "Sentinel-2AMSI"}},
-		{casefile.English, []string{"Off-site inspection case file", "Unifiedsocialcreditcode", "Positive-liststatus", "listed", "new_structure", "Howtoverify"}},
+		{casefile.English, []string{"Off-site inspection case file", "Unifiedsocialcreditcode", "Positive-liststatus", "listed", "new structure", "site visit", "approve", "Howtoverify"}},
 	} {
 		t.Run(string(tc.lang), func(t *testing.T) {
 			var buf bytes.Buffer

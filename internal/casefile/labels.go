@@ -1,6 +1,8 @@
 package casefile
 
 import (
+	"strings"
+
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
 )
@@ -38,13 +40,18 @@ type labels struct {
 	page                                                    string
 
 	values map[string]string
+	// spaced shows an untranslated value's underscores as spaces ("new structure").
+	spaced bool
 }
 
 // value translates a domain value (a class, a status, an action); unknown values are shown
-// as they are.
+// as they are (in English with spaces for underscores).
 func (l *labels) value(v string) string {
 	if t, ok := l.values[v]; ok {
 		return t
+	}
+	if l.spaced {
+		return strings.ReplaceAll(v, "_", " ")
 	}
 	return v
 }
@@ -182,6 +189,10 @@ var labelsEN = labels{
 		"Each audit entry's hash chains to the previous one; GET /api/v1/audit/verify recomputes the whole chain.",
 		"This case file is itself stored as evidence; its SHA-256 is recorded in the audit log (action casefile.generate) and sent with the download in the X-Content-SHA256 header.",
 	},
-	page:   "page %d",
-	values: map[string]string{},
+	page: "page %d",
+	values: map[string]string{string(enforce.LevelCounty): "county level", string(enforce.LevelCity): "city level",
+		string(enforce.LevelProvince): "province level", string(enforce.LevelNational): "national level",
+		offsite.KindSentinel2: "Sentinel-2", offsite.KindLandsat: "Landsat", offsite.KindDroneRGB: "drone RGB",
+		offsite.KindDroneMS: "drone multispectral", offsite.KindBoatTrack: "unmanned boat track", offsite.KindVehicleTrack: "survey vehicle track"},
+	spaced: true,
 }

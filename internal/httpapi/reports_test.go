@@ -309,3 +309,40 @@ func TestCaseFileRefusesAlteredEvidence(t *testing.T) {
 		t.Errorf("altered quick-look: %d %.200s, want 500", resp.StatusCode, body)
 	}
 }
+
+// An inspection opened by monitoring data names no stored finding: its case file maps every
+// parcel of the enterprise over its latest clip and says where the warning came from.
+func TestCaseFileOfMonitoringMatter(t *testing.T) {
+	e := newEnforceServer(t)
+	ctx := context.Background()
+	e.must(t, 201, analyst, "POST", "/api/v1/enterprises", enterpriseBody(otherUSCC, 121, 31), nil)
+	fc := `{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"parcel_id":"m-p1"},"geometry":{"type":"Polygon","coordinates":[[[121,31],[121.002,31],[121.002,31.002],[121,31.002],[121,31]]]}}]}`
+	e.must(t, 200, analyst, "PUT", "/api/v1/enterprises/"+otherUSCC+"/parcels", fc, nil)
+	captures := postgres.NewCaptureService(e.db)
+	c := &offsite.Capture{Kind: offsite.KindDroneRGB, AcquiredAt: time.Date(2026, 7, 1, 1, 0, 0, 0, time.UTC), Sensor: "DJI M300", Bucket: e.store.Captures, Key: "drone/m.tif"}
+	if err := captures.CreateCapture(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	qlKey, qlSum, err := e.store.PutEvidence(ctx, mustPNG(t, 30, 30, color.NRGBA{90, 90, 90, 255}), ".png", "image/png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := captures.RecordClips(ctx, []*offsite.Clip{{CaptureID: c.ID, ParcelID: "m-p1", COGKey: "k.tif", COGSHA256: strings.Repeat("c", 64),
+		QuickLookKey: qlKey, QuickLookSHA256: qlSum, Width: 30, Height: 30}}); err != nil {
+		t.Fatal(err)
+	}
+	var opened struct {
+		Inspection inspectionOut `json:"inspection"`
+	}
+	e.must(t, 201, analyst, "POST", "/api/v1/warnings", map[string]any{"uscc": otherUSCC, "source": "monitoring", "ref": "cems-9", "message": "NOx 超标 3 小时"}, &opened)
+	resp, pdf := e.get(t, inspector, fmt.Sprintf("/api/v1/inspections/%d/report.pdf", opened.Inspection.ID))
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, pdf)
+	}
+	text := pdfToText(t, pdf)
+	for _, w := range []string{otherUSCC, "m-p1", "在线监测", "NOx超标3小时", qlSum, "DJIM300"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("monitoring case file lacks %q", w)
+		}
+	}
+}
