@@ -170,6 +170,42 @@ func pdfToText(t *testing.T, pdf []byte) string {
 	return strings.NewReplacer("\n", "", " ", "").Replace(string(out))
 }
 
+// pdfImages counts the images of a PDF with poppler's pdfimages.
+func pdfImages(t *testing.T, pdf []byte) int {
+	t.Helper()
+	in := filepath.Join(t.TempDir(), "c.pdf")
+	if err := os.WriteFile(in, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdfimages", "-list", in).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdfimages: %v: %s", err, out)
+	}
+	n := 0
+	for _, line := range strings.Split(string(out), "\n")[2:] { // two header lines
+		if f := strings.Fields(line); len(f) > 2 && f[2] == "image" {
+			n++
+		}
+	}
+	return n
+}
+
+// docxImages counts the pictures in word/media.
+func docxImages(t *testing.T, data []byte) int {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range zr.File {
+		if strings.HasPrefix(f.Name, "word/media/") {
+			n++
+		}
+	}
+	return n
+}
+
 func docxText(t *testing.T, data []byte) string {
 	t.Helper()
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
@@ -225,6 +261,10 @@ func TestCaseFiles(t *testing.T) {
 			t.Errorf("inspection PDF lacks %q", w)
 		}
 	}
+	// The map, the before and after quick-looks and the chart are in it.
+	if n := pdfImages(t, pdf); n != 4 {
+		t.Errorf("inspection PDF has %d images, want 4 (map, before, after, chart)", n)
+	}
 	// The self-check proof's SHA-256.
 	proofSum := sha256.Sum256([]byte("%PDF-1.4 self-check"))
 	if !strings.Contains(text, hex.EncodeToString(proofSum[:])) {
@@ -252,6 +292,9 @@ func TestCaseFiles(t *testing.T) {
 		t.Fatalf("DOCX: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	dt := docxText(t, docx)
+	if n := docxImages(t, docx); n != 4 {
+		t.Errorf("inspection DOCX has %d images, want 4 (map, before, after, chart)", n)
+	}
 	for _, w := range append(facts, "统一社会信用代码", "已纳入", "批准现场检查") {
 		if !strings.Contains(dt, w) {
 			t.Errorf("inspection DOCX lacks %q", w)
