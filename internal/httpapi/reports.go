@@ -35,6 +35,10 @@ type CaseFiles struct {
 // DefaultCaseFileFindings is the default of CaseFiles.MaxFindings.
 const DefaultCaseFileFindings = 50
 
+// caseFileClips is the most clips a case file lists of a parcel without findings shown: the
+// latest.
+const caseFileClips = 20
+
 // caseFileFormat is one format of the case-file routes.
 type caseFileFormat struct {
 	ext, mediaType string
@@ -291,6 +295,9 @@ func (s *Server) caseParcels(ctx context.Context, uscc string, keep func(*offsit
 		for _, cl := range e.Clips { // newest first
 			if len(p.Findings) > 0 && !used[cl.CaptureID] {
 				continue
+			}
+			if len(p.Findings) == 0 && len(p.Clips) == caseFileClips {
+				break
 			}
 			capt, err := ld.capture(ctx, cl.CaptureID)
 			if err != nil {
