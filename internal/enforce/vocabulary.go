@@ -71,6 +71,10 @@ const (
 	AuditMonitoringLimitSet    AuditAction = "monitoring_limit.set"
 	AuditMonitoringLimitDelete AuditAction = "monitoring_limit.delete"
 	AuditMonitoringSelfReport  AuditAction = "monitoring.self_report"
+	// AuditCasefileGenerate records a case file (PDF or DOCX) stored as evidence.
+	AuditCasefileGenerate AuditAction = "casefile.generate"
+	// AuditEvidenceExport records a GIS export of findings or parcels: format, filter, count.
+	AuditEvidenceExport AuditAction = "evidence.export"
 )
 
 // ListStatuses lists every list entry status.
@@ -107,6 +111,7 @@ var AuditActions = []AuditAction{
 	AuditDispositionWaived, AuditDispositionStrict, AuditDrawCreate,
 	AuditMonitoringPointCreate, AuditMonitoringPointUpdate, AuditMonitoringLimitSet, AuditMonitoringLimitDelete,
 	AuditMonitoringSelfReport,
+	AuditCasefileGenerate, AuditEvidenceExport,
 }
 
 // Names returns the values of a vocabulary as strings, for messages and schemas.

@@ -21,6 +21,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/casefile"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/postgres"
@@ -70,6 +71,8 @@ func newEnforceServer(t *testing.T) *enfEnv {
 	srv := &httpapi.Server{
 		Parcels: postgres.NewParcelService(db), Captures: captures, Clips: captures, Artifacts: captures, Findings: postgres.NewFindingService(db), Surveys: postgres.NewSurveyService(db), Store: store, CapturesBucket: store.Captures,
 		Tokens: mustTestTokens(t), Now: c.Now, MaxBodyBytes: 1 << 20,
+		CaseFiles: &httpapi.CaseFiles{Renderer: casefile.NewRenderer(casefile.Config{FontPath: os.Getenv("OFFSITE_CASEFILE_FONT")}), Store: store},
+		GIS:       postgres.NewGISService(db), CaptureDownloads: store,
 	}
 	enf := postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store})
 	srv.Enforce, srv.EnterpriseStore, srv.InspectionStore, srv.ListStore, srv.DrawStore = enf, postgres.NewEnterpriseStore(enf), postgres.NewInspectionStore(enf), postgres.NewListStore(enf), postgres.NewDrawStore(enf)
