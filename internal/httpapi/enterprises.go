@@ -325,12 +325,10 @@ func parseEnterpriseCSV(body []byte) ([]*enforce.Enterprise, []enforce.ImportRow
 	return out, bad, nil
 }
 
-func (s *Server) writeImportErrors(w http.ResponseWriter, rows []enforce.ImportRowError) {
-	var body errorBody
-	body.Error.Code = "invalid"
-	body.Error.Field = "rows"
-	body.Error.Message = (&enforce.ImportError{Rows: rows}).Error()
-	writeJSON(w, http.StatusBadRequest, map[string]any{"error": body.Error, "rows": rows})
+func (s *Server) writeImportErrors(w http.ResponseWriter, r *http.Request, rows []enforce.ImportRowError) {
+	p := newProblem(r, http.StatusBadRequest, "invalid", "rows", (&enforce.ImportError{Rows: rows}).Error())
+	p.Rows = rows
+	writeProblem(w, p)
 }
 
 func (s *Server) handleEnterpriseImport(w http.ResponseWriter, r *http.Request) {
@@ -345,13 +343,13 @@ func (s *Server) handleEnterpriseImport(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	if len(bad) > 0 {
-		s.writeImportErrors(w, bad)
+		s.writeImportErrors(w, r, bad)
 		return
 	}
 	err = s.enterprises.Import(r.Context(), PrincipalFromContext(r.Context()).Actor(), es)
 	var ie *enforce.ImportError
 	if errors.As(err, &ie) {
-		s.writeImportErrors(w, ie.Rows)
+		s.writeImportErrors(w, r, ie.Rows)
 		return
 	}
 	if err != nil {

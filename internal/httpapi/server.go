@@ -96,6 +96,9 @@ type Server struct {
 	// StreamTimeout bounds reading and writing on the streaming routes (bounds.go); default
 	// DefaultStreamTimeout.
 	StreamTimeout time.Duration
+	// CORSOrigins may call the API from a browser's scripts: origins as ParseCORSOrigins reads
+	// them, "*" for any. Default none: no CORS headers, preflights refused.
+	CORSOrigins []string
 
 	routes      []route
 	enterprises *enforce.Enterprises // the enterprise commands, built by Handler
@@ -167,7 +170,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		return s.routes[i].method < s.routes[j].method
 	})
-	return s.logRequests(mux)
+	return s.logRequests(s.cors(mux, s.routed(mux)))
 }
 
 type statusRecorder struct {
@@ -286,7 +289,7 @@ var statuses = []struct {
 	{offsite.ErrForbidden, "forbidden", http.StatusForbidden},
 }
 
-// Error writes err as a JSON error response: categorised errors with their message, anything
+// Error writes err as an RFC 7807 problem (conventions.go): categorised errors with their message, anything
 // else as "internal error" (logged in full).
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	var body errorBody
@@ -330,10 +333,11 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusServiceUnavailable, http.StatusRequestTimeout:
 		s.Logger.WarnContext(r.Context(), "request stopped", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeJSON(w, status, body)
+	writeProblem(w, newProblem(r, status, body.Error.Code, body.Error.Field, body.Error.Message))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	notePage(w, v)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
