@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,11 +21,20 @@ import (
 // items are named by a key, a GeoJSON body).
 type schemaValue map[string]any
 
-// listOf describes a JSON list answer as the handlers write it: the items under key, with the
-// total, offset and limit of the page.
-func listOf(key string, item any) schemaValue {
+// goValue marks a Go value inside a schemaValue: its type is described there.
+type goValue struct{ v any }
+
+// arrayOf describes a JSON array of values like item (for item types that have no name, such
+// as the answers of captureJSON).
+func arrayOf(item any) schemaValue {
+	return schemaValue{"type": "array", "items": goValue{item}}
+}
+
+// listOf describes a JSON list answer as the handlers write it: the items (a slice, or
+// arrayOf) under key, with the total, offset and limit of the page.
+func listOf(key string, items any) schemaValue {
 	return schemaValue{"type": "object", "required": []string{key, "total"}, "properties": map[string]any{
-		key:      schemaValue{"type": "array", "items": item},
+		key:      goValue{items},
 		"total":  schemaValue{"type": "integer", "description": "items matching, over all pages"},
 		"offset": schemaValue{"type": "integer"},
 		"limit":  schemaValue{"type": "integer"},
@@ -34,10 +44,13 @@ func listOf(key string, item any) schemaValue {
 // objectOf describes a JSON object answer with the given properties (Go values or schemas).
 func objectOf(props map[string]any) schemaValue {
 	req := make([]string, 0, len(props))
-	for k := range props {
+	ps := make(map[string]any, len(props))
+	for k, v := range props {
 		req = append(req, k)
+		ps[k] = goValue{v}
 	}
-	return schemaValue{"type": "object", "required": req, "properties": props}
+	slices.Sort(req)
+	return schemaValue{"type": "object", "required": req, "properties": ps}
 }
 
 // schemaGen derives schemas and collects the components they refer to.
@@ -87,12 +100,10 @@ func (g *schemaGen) resolve(v any) any {
 			out[k] = g.resolve(x)
 		}
 		return out
-	case []string, string, int, bool, float64, []any:
-		return v
-	case nil:
-		return nil
+	case goValue:
+		return g.schema(v.v)
 	}
-	return g.typeSchema(reflect.TypeOf(v))
+	return v // literals: types, descriptions, required lists
 }
 
 func (g *schemaGen) typeSchema(t reflect.Type) map[string]any {

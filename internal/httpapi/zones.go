@@ -28,11 +28,13 @@ func (s *Server) registerZoneRoutes(mux *http.ServeMux) {
 	}, s.handleZoneCreate)
 	s.handle(mux, "GET", "/api/v1/zones", operation{
 		Summary:   "Every named zone, by name",
+		Response:  objectOf(map[string]any{"zones": arrayOf(zoneJSON(&offsite.Zone{}))}),
 		Roles:     rolesRead,
 		Responses: map[string]string{"200": "zones"},
 	}, s.handleZoneList)
 	s.handle(mux, "GET", "/api/v1/zones/{id}", operation{
 		Summary:   "A named zone with its geometry",
+		Response:  zoneJSON(&offsite.Zone{}),
 		Roles:     rolesRead,
 		Responses: map[string]string{"200": "zone", "400": "bad id", "404": "no such zone"},
 	}, s.handleZoneGet)
