@@ -52,7 +52,13 @@ type Main struct {
 	Queue     *asynq.Client
 	Inspector *asynq.Inspector
 	Basemap   cmdconfig.Basemap // the web interface's optional base map
+	// CORSOrigins may call the API from browser scripts (EnvCORSOrigins); default none.
+	CORSOrigins []string
 }
+
+// EnvCORSOrigins lists the origins (scheme://host[:port], or *) whose browser scripts may call
+// the API, separated by commas; unset: none (no CORS headers).
+const EnvCORSOrigins = "OFFSITE_CORS_ORIGINS"
 
 // NewMain returns a Main with a default logger.
 func NewMain() *Main {
@@ -73,6 +79,9 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	m.Logger = cfg.NewLogger()
 	if m.Basemap, err = cmdconfig.BasemapFromEnv(); err != nil {
 		return err
+	}
+	if m.CORSOrigins, err = httpapi.ParseCORSOrigins(os.Getenv(EnvCORSOrigins)); err != nil {
+		return fmt.Errorf("%s: %w", EnvCORSOrigins, err)
 	}
 	return nil
 }
@@ -151,6 +160,7 @@ func (m *Main) Run(ctx context.Context) error {
 		},
 	}
 	srv.SurveyBatchSize = cfg.SurveyBatchSize
+	srv.CORSOrigins = m.CORSOrigins
 	// The routes of srv set their own read and write deadlines (httpapi's ReadTimeout,
 	// HandlerTimeout, StreamTimeout); these bound what runs outside them: request headers,
 	// the web interface's files, unmatched paths, idle keep-alive connections.
