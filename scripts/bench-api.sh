@@ -100,7 +100,7 @@ RESULTS="$DIR/open-loop.jsonl"
 open_loop() {
 	"$DIR/benchapi" load -url "$BASE" -token "$TOKEN" -uscc "$DIR/uscc.txt" -rate 200 -duration 3s >/dev/null # warm up
 	echo "== $1: open loop at $RATE rps for ${SECS}s, GET /api/v1/enterprises/{uscc}/evidence (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-	"$DIR/benchapi" load -label "$1" -url "$BASE" -token "$TOKEN" -uscc "$DIR/uscc.txt" -rate "$RATE" -duration "${SECS}s" \
+	"$DIR/benchapi" load -label "$1" -cpu-pid "$API_PID" -url "$BASE" -token "$TOKEN" -uscc "$DIR/uscc.txt" -rate "$RATE" -duration "${SECS}s" \
 		-path-template '/api/v1/enterprises/%s/evidence' | tee -a "$RESULTS"
 }
 
