@@ -181,6 +181,10 @@ type pendingAudit struct {
 // maxGroupBatch bounds the entries of one group commit.
 const maxGroupBatch = 1000
 
+// groupCommitTimeout bounds one group commit: past it (the database hangs) its requests fail
+// and the appender goes on with the next batch.
+const groupCommitTimeout = 30 * time.Second
+
 func (g *groupAudit) append(ctx context.Context, s *EnforceService, a enforce.Actor, action enforce.AuditAction, subject string, detail any) error {
 	p := &pendingAudit{actor: a, action: action, subject: subject, detail: detail, done: make(chan error, 1)}
 	g.mu.Lock()
@@ -206,23 +210,26 @@ func (g *groupAudit) flush(ctx context.Context, s *EnforceService) {
 	for {
 		g.mu.Lock()
 		batch := g.pending
-		if len(batch) > maxGroupBatch {
-			batch = batch[:maxGroupBatch:maxGroupBatch]
-		}
-		g.pending = g.pending[len(batch):]
 		if len(batch) == 0 {
-			g.pending = nil
 			g.flushing = false
 			g.mu.Unlock()
 			return
 		}
+		if len(batch) > maxGroupBatch {
+			batch = batch[:maxGroupBatch:maxGroupBatch]
+			g.pending = g.pending[maxGroupBatch:]
+		} else {
+			g.pending = nil
+		}
 		g.mu.Unlock()
 		var due bool
-		err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		bctx, cancel := context.WithTimeout(ctx, groupCommitTimeout)
+		err := pgx.BeginFunc(bctx, s.db.Pool, func(tx pgx.Tx) error {
 			var err error
-			due, err = s.appendAuditsDue(ctx, tx, batch)
+			due, err = s.appendAuditsDue(bctx, tx, batch)
 			return err
 		})
+		cancel()
 		err = formatError(err)
 		for _, q := range batch {
 			q.done <- err
