@@ -34,6 +34,7 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 	}, s.handleInspectionGet)
 	s.handle(mux, "GET", "/api/v1/inspections/{id}/timeline", operation{
 		Summary: "The inspection's audited steps, oldest first: who did what, when, by which rule", Roles: rolesOwnRead,
+		Response:  objectOf(map[string]any{"inspection": int64(0), "steps": []*enforce.AuditEntry{}}),
 		Responses: map[string]string{"200": "timeline", "403": "another enterprise's inspection", "404": "no such inspection"},
 	}, s.handleInspectionTimeline)
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/self-check", operation{

@@ -223,6 +223,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 func (s *Server) registerSystemRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/healthz", operation{
 		Summary:   "Check Redis, PostgreSQL and object storage",
+		Response:  healthAnswer{},
 		Roles:     rolesPublic,
 		Responses: map[string]string{"200": "all dependencies answer", "503": "a dependency is down"},
 	}, s.handleHealth)
@@ -237,21 +238,25 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	HealthHandler(s.Logger, s.Checks)(w, r)
 }
 
+// healthAnswer is the answer of /healthz.
+type healthAnswer struct {
+	Status string        `json:"status"`
+	Checks []healthCheck `json:"checks"`
+}
+
+type healthCheck struct {
+	Name string `json:"name"`
+	OK   bool   `json:"ok"`
+}
+
 // HealthHandler answers a public /healthz: 200 with every check ok, 503 naming the checks
 // that failed. It says which dependency is down, never why (errors name internal
 // addresses); the reason goes to logger.
 func HealthHandler(logger *slog.Logger, checks []Check) http.HandlerFunc {
-	type result struct {
-		Name string `json:"name"`
-		OK   bool   `json:"ok"`
-	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		out := struct {
-			Status string   `json:"status"`
-			Checks []result `json:"checks"`
-		}{Status: "ok"}
+		out := healthAnswer{Status: "ok"}
 		code := http.StatusOK
 		for _, c := range checks {
 			start := time.Now()
@@ -261,7 +266,7 @@ func HealthHandler(logger *slog.Logger, checks []Check) http.HandlerFunc {
 				code = http.StatusServiceUnavailable
 				logger.WarnContext(ctx, "health check failed", "check", c.Name, "err", err, "ms", time.Since(start).Milliseconds())
 			}
-			out.Checks = append(out.Checks, result{Name: c.Name, OK: err == nil})
+			out.Checks = append(out.Checks, healthCheck{Name: c.Name, OK: err == nil})
 		}
 		writeJSON(w, code, out)
 	}

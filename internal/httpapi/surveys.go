@@ -61,6 +61,7 @@ func (s *Server) registerSurveyRoutes(mux *http.ServeMux) {
 	}, s.handleSurveyGet)
 	s.handle(mux, "GET", "/api/v1/surveys/{id}/parts", operation{
 		Summary:   "The parts of a survey (one per capture) with their status and errors",
+		Response:  objectOf(map[string]any{"survey_id": int64(0), "parts": []*offsite.SurveyPart{}}),
 		Roles:     rolesRead,
 		Responses: map[string]string{"200": "parts", "400": "bad id", "404": "no such survey"},
 	}, s.handleSurveyParts)
