@@ -120,7 +120,11 @@ func (s *EnforceService) appendAuditsDue(ctx context.Context, tx pgx.Tx, items [
 		}
 		entries[i] = &enforce.AuditEntry{At: time.Now(), Actor: it.actor.Name, Role: it.actor.Role, Action: it.action, Subject: it.subject, Detail: d}
 	}
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", auditLockID); err != nil {
+	// The lock, and a commit that waits for the WAL flush even where the server or the role
+	// turned synchronous_commit off ('local'; stronger settings are kept): an entry is durable
+	// before the operation it records is answered.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1), set_config('synchronous_commit',
+		CASE current_setting('synchronous_commit') WHEN 'off' THEN 'local' ELSE current_setting('synchronous_commit') END, true)`, auditLockID); err != nil {
 		return false, err
 	}
 	var prev *enforce.AuditEntry

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/offsite/offsite/internal/enforce"
 )
 
@@ -62,5 +64,29 @@ func TestViewsFailWithoutKey(t *testing.T) {
 	}
 	if _, total, err := s.FindAudit(context.Background(), "", 0, 10); err != nil || total != 0 {
 		t.Errorf("audit log after failed views: %d entries, %v", total, err)
+	}
+}
+
+// TestViewsDurableWhereCommitsAreAsync: a group commit waits for the WAL flush even when the
+// session turned synchronous_commit off.
+func TestViewsDurableWhereCommitsAreAsync(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	s := mustEnforce(t, db)
+	var setting string
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+			return err
+		}
+		if _, err := s.appendAuditsDue(ctx, tx, []*pendingAudit{{actor: admin, action: enforce.AuditEvidenceView, subject: "enterprise/x", detail: map[string]int{}}}); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, "SELECT current_setting('synchronous_commit')").Scan(&setting)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if setting != "local" {
+		t.Errorf("synchronous_commit in an appending transaction = %q, want local", setting)
 	}
 }
