@@ -229,6 +229,33 @@ func TestOpenAPITyped(t *testing.T) {
 	if _, ok := doc.Components.Schemas["Problem"]; !ok {
 		t.Errorf("no Problem schema")
 	}
+	// A request body described from the type the handler decodes into.
+	var create struct {
+		RequestBody struct {
+			Content map[string]struct {
+				Schema json.RawMessage `json:"schema"`
+			} `json:"content"`
+		} `json:"requestBody"`
+	}
+	if err := json.Unmarshal(doc.Paths["/api/v1/zones"]["post"], &create); err != nil {
+		t.Fatal(err)
+	}
+	if s := create.RequestBody.Content["application/json"].Schema; ref(s) != "#/components/schemas/ZoneRequest" {
+		t.Errorf("POST /api/v1/zones body schema %s", s)
+	}
+	var zr struct {
+		Required   []string `json:"required"`
+		Properties map[string]struct {
+			Type        string `json:"type"`
+			Description string `json:"description"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(doc.Components.Schemas["ZoneRequest"], &zr); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(zr.Required, ",") != "name,geometry" || zr.Properties["gcj02"].Type != "boolean" || zr.Properties["gcj02"].Description == "" {
+		t.Errorf("ZoneRequest %s", doc.Components.Schemas["ZoneRequest"])
+	}
 	if err := json.Unmarshal(doc.Paths["/api/v1/audit"]["get"], &op); err != nil {
 		t.Fatal(err)
 	}

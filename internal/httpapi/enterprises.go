@@ -84,7 +84,7 @@ func (s *Server) registerEnterpriseRoutes(mux *http.ServeMux) {
 	}, s.handleHealthVisitList)
 	s.handle(mux, "POST", "/api/v1/enterprises/{uscc}/health-visits", operation{
 		Summary: "Record a health-check (体检式) on-site assistance visit", Roles: rolesInspect,
-		Request:   obj([]string{"visited_at"}, map[string]any{"visited_at": dateTime, "notes": str}),
+		Body:      healthVisitRequest{},
 		Responses: map[string]string{"201": "recorded", "400": "invalid field", "404": "no such enterprise"},
 	}, s.handleHealthVisitCreate)
 }
@@ -516,11 +516,14 @@ func (s *Server) handleHealthVisitList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"uscc": uscc, "visits": vs})
 }
 
+// healthVisitRequest is the body of POST /api/v1/enterprises/{uscc}/health-visits.
+type healthVisitRequest struct {
+	VisitedAt string `json:"visited_at" openapi:"required" doc:"RFC 3339 time or YYYY-MM-DD (China Standard Time); at most an hour ahead"`
+	Notes     string `json:"notes"`
+}
+
 func (s *Server) handleHealthVisitCreate(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		VisitedAt string `json:"visited_at"`
-		Notes     string `json:"notes"`
-	}
+	var in healthVisitRequest
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		s.Error(w, r, err)
 		return

@@ -143,7 +143,7 @@ func (s *Server) openAPI() map[string]any {
 		case rt.op.Body != nil:
 			op["requestBody"] = map[string]any{
 				"required": true,
-				"content":  map[string]any{"application/json": map[string]any{"schema": gen.schema(rt.op.Body)}},
+				"content":  map[string]any{"application/json": map[string]any{"schema": gen.requestSchema(rt.op.Body)}},
 			}
 		}
 		item[strings.ToLower(rt.method)] = op

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding"
 	"encoding/json"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -57,6 +58,17 @@ func objectOf(props map[string]any) schemaValue {
 type schemaGen struct {
 	components map[string]any
 	names      map[reflect.Type]string
+	// request: the types described are decoded from request bodies, where a field is
+	// required only when tagged `openapi:"required"` (decoding does not require the others).
+	request bool
+}
+
+// requestSchema returns the schema of a request body decoded into a value like v. A field's
+// `doc:"..."` tag describes it, in requests and answers alike.
+func (g *schemaGen) requestSchema(v any) any {
+	g.request = true
+	defer func() { g.request = false }()
+	return g.schema(v)
 }
 
 func newSchemaGen() *schemaGen {
@@ -223,8 +235,18 @@ func (g *schemaGen) addFields(t reflect.Type, props map[string]any, required *[]
 		} else {
 			s = g.typeSchema(ft)
 		}
+		if d := f.Tag.Get("doc"); d != "" {
+			if _, ref := s["$ref"]; !ref {
+				s = maps.Clone(s)
+				s["description"] = d
+			}
+		}
 		props[name] = s
-		if !strings.Contains(","+opts+",", ",omitempty,") && !strings.Contains(","+opts+",", ",omitzero,") && ft.Kind() != reflect.Pointer {
+		req := !strings.Contains(","+opts+",", ",omitempty,") && !strings.Contains(","+opts+",", ",omitzero,") && ft.Kind() != reflect.Pointer
+		if g.request {
+			req = slices.Contains(strings.Split(f.Tag.Get("openapi"), ","), "required")
+		}
+		if req {
 			*required = append(*required, name)
 		}
 	}
