@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/testenv"
 )
 
 // appendViews appends n evidence views concurrently, as n requests would, and returns their
@@ -88,5 +89,51 @@ func TestViewsDurableWhereCommitsAreAsync(t *testing.T) {
 	}
 	if setting != "local" {
 		t.Errorf("synchronous_commit in an appending transaction = %q, want local", setting)
+	}
+}
+
+// TestViewsFromTwoProcesses: two services on one database (two API processes), each
+// group-committing views while the other also appends single entries, keep one chain.
+func TestViewsFromTwoProcesses(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.PostgresURL(t)
+	var dbs [2]*DB
+	for i := range dbs {
+		db, err := Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(db.Close)
+		dbs[i] = db
+	}
+	a := mustEnforce(t, dbs[0])
+	b := NewEnforceService(dbs[1], a.audit) // the same keys
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for _, s := range []*EnforceService{a, b} {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for _, err := range appendViews(s, 30) {
+				errs <- err
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for i := range 5 {
+				errs <- s.Audit(ctx, admin, enforce.AuditEvidenceView, "inspection/1", map[string]int{"i": i})
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := a.VerifyAudit(ctx)
+	if err != nil || rep.FirstBroken != nil || rep.Checked != 70 {
+		t.Fatalf("chain after two processes' appends: %+v %v, want 70 intact entries", rep, err)
 	}
 }
