@@ -122,15 +122,25 @@ func (s *EnforceService) appendAuditsDue(ctx context.Context, tx pgx.Tx, items [
 	}
 	// The lock, and a commit that waits for the WAL flush even where the server or the role
 	// turned synchronous_commit off ('local'; stronger settings are kept): an entry is durable
-	// before the operation it records is answered.
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1), set_config('synchronous_commit',
-		CASE current_setting('synchronous_commit') WHEN 'off' THEN 'local' ELSE current_setting('synchronous_commit') END, true)`, auditLockID); err != nil {
-		return false, err
-	}
+	// before the operation it records is answered. Then the chain's last entry, in the same
+	// round trip: each statement of the pipeline takes its snapshot when it starts, after the
+	// lock is held, so it sees the entries of whoever held the lock before (and were it stale,
+	// the seq primary key would refuse the duplicate rather than fork the chain).
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock($1), set_config('synchronous_commit',
+		CASE current_setting('synchronous_commit') WHEN 'off' THEN 'local' ELSE current_setting('synchronous_commit') END, true)`, auditLockID)
+	b.Queue("SELECT seq, hash, key_id FROM audit_log ORDER BY seq DESC LIMIT 1")
+	br := tx.SendBatch(ctx, b)
 	var prev *enforce.AuditEntry
 	var p enforce.AuditEntry
 	var keyID *string
-	err := tx.QueryRow(ctx, "SELECT seq, hash, key_id FROM audit_log ORDER BY seq DESC LIMIT 1").Scan(&p.Seq, &p.Hash, &keyID)
+	_, err := br.Exec()
+	if err == nil {
+		err = br.QueryRow().Scan(&p.Seq, &p.Hash, &keyID)
+	}
+	if cerr := br.Close(); err == nil || err == pgx.ErrNoRows && cerr != nil {
+		err = cerr
+	}
 	switch {
 	case err == nil:
 		prev = &p
