@@ -56,10 +56,16 @@ type Main struct {
 	// CaseFileFont is the TrueType CJK font of the PDF case files. OFFSITE_CASEFILE_FONT,
 	// default casefile.DefaultFontPath.
 	CaseFileFont string
+	// CORSOrigins may call the API from browser scripts (EnvCORSOrigins); default none.
+	CORSOrigins []string
 }
 
 // EnvCaseFileFont names the case files' font.
 const EnvCaseFileFont = "OFFSITE_CASEFILE_FONT"
+
+// EnvCORSOrigins lists the origins (scheme://host[:port], or *) whose browser scripts may call
+// the API, separated by commas; unset: none (no CORS headers).
+const EnvCORSOrigins = "OFFSITE_CORS_ORIGINS"
 
 // NewMain returns a Main with a default logger.
 func NewMain() *Main {
@@ -82,6 +88,9 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 		return err
 	}
 	m.CaseFileFont = os.Getenv(EnvCaseFileFont)
+	if m.CORSOrigins, err = httpapi.ParseCORSOrigins(os.Getenv(EnvCORSOrigins)); err != nil {
+		return fmt.Errorf("%s: %w", EnvCORSOrigins, err)
+	}
 	return nil
 }
 
@@ -167,6 +176,7 @@ func (m *Main) Run(ctx context.Context) error {
 	mon := postgres.NewMonitoringRegistry(enf)
 	srv.Monitoring, srv.MonitoringStore = mon, mon
 	srv.GIS, srv.CaptureDownloads = postgres.NewGISService(db), store
+	srv.CORSOrigins = m.CORSOrigins
 	// The routes of srv set their own read and write deadlines (httpapi's ReadTimeout,
 	// HandlerTimeout, StreamTimeout); these bound what runs outside them: request headers,
 	// the web interface's files, unmatched paths, idle keep-alive connections.

@@ -111,6 +111,9 @@ type Server struct {
 	// CaptureDownloads presigns reads of captures, for the data assets of the STAC API's
 	// capture Items (stac.go); nil leaves those assets out.
 	CaptureDownloads CapturePresigner
+	// CORSOrigins may call the API from a browser's scripts: origins as ParseCORSOrigins reads
+	// them, "*" for any. Default none: no CORS headers, preflights refused.
+	CORSOrigins []string
 
 	routes      []route
 	enterprises *enforce.Enterprises // the enterprise commands, built by Handler
@@ -186,7 +189,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		return s.routes[i].method < s.routes[j].method
 	})
-	return s.logRequests(mux)
+	return s.logRequests(s.cors(mux, s.routed(mux)))
 }
 
 type statusRecorder struct {
@@ -239,6 +242,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 func (s *Server) registerSystemRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/healthz", operation{
 		Summary:   "Check Redis, PostgreSQL and object storage",
+		Response:  healthAnswer{},
 		Roles:     rolesPublic,
 		Responses: map[string]string{"200": "all dependencies answer", "503": "a dependency is down"},
 	}, s.handleHealth)
@@ -253,21 +257,25 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	HealthHandler(s.Logger, s.Checks)(w, r)
 }
 
+// healthAnswer is the answer of /healthz.
+type healthAnswer struct {
+	Status string        `json:"status"`
+	Checks []healthCheck `json:"checks"`
+}
+
+type healthCheck struct {
+	Name string `json:"name"`
+	OK   bool   `json:"ok"`
+}
+
 // HealthHandler answers a public /healthz: 200 with every check ok, 503 naming the checks
 // that failed. It says which dependency is down, never why (errors name internal
 // addresses); the reason goes to logger.
 func HealthHandler(logger *slog.Logger, checks []Check) http.HandlerFunc {
-	type result struct {
-		Name string `json:"name"`
-		OK   bool   `json:"ok"`
-	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		out := struct {
-			Status string   `json:"status"`
-			Checks []result `json:"checks"`
-		}{Status: "ok"}
+		out := healthAnswer{Status: "ok"}
 		code := http.StatusOK
 		for _, c := range checks {
 			start := time.Now()
@@ -277,7 +285,7 @@ func HealthHandler(logger *slog.Logger, checks []Check) http.HandlerFunc {
 				code = http.StatusServiceUnavailable
 				logger.WarnContext(ctx, "health check failed", "check", c.Name, "err", err, "ms", time.Since(start).Milliseconds())
 			}
-			out.Checks = append(out.Checks, result{Name: c.Name, OK: err == nil})
+			out.Checks = append(out.Checks, healthCheck{Name: c.Name, OK: err == nil})
 		}
 		writeJSON(w, code, out)
 	}
@@ -305,7 +313,7 @@ var statuses = []struct {
 	{offsite.ErrForbidden, "forbidden", http.StatusForbidden},
 }
 
-// Error writes err as a JSON error response: categorised errors with their message, anything
+// Error writes err as an RFC 7807 problem (conventions.go): categorised errors with their message, anything
 // else as "internal error" (logged in full).
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	var body errorBody
@@ -349,10 +357,11 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusServiceUnavailable, http.StatusRequestTimeout:
 		s.Logger.WarnContext(r.Context(), "request stopped", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeJSON(w, status, body)
+	writeProblem(w, newProblem(r, status, body.Error.Code, body.Error.Field, body.Error.Message))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	notePage(w, v)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
