@@ -1,0 +1,157 @@
+package enforce
+
+import (
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/offsite/offsite"
+)
+
+// Event names what a notification tells: "<resource>.<what happened>".
+type Event string
+
+// Events people may be told of.
+const (
+	EventWarningNew         Event = "warning.new"                   // a new warning on an enterprise
+	EventSelfCheckRequested Event = "self_check.requested"          // the enterprise is asked to check itself
+	EventSelfCheckDueSoon   Event = "self_check.due_soon"           // its deadline is near
+	EventSelfCheckOverdue   Event = "self_check.overdue"            // its deadline passed without a report
+	EventApprovalRequested  Event = "site_visit.approval_requested" // a site visit waits for approval
+	EventExtensionRequested Event = "extension.requested"           // the enterprise asks for more time
+	EventExtensionDecided   Event = "extension.decided"             // granted or refused
+	EventIncidentReported   Event = "incident.reported"             // the enterprise reported an incident itself
+	EventIntakeReceived     Event = "intake.received"               // a complaint, media report or referral
+	EventSurveyFinished     Event = "survey.finished"
+	EventSurveyFailed       Event = "survey.failed"
+	EventNightlyFinished    Event = "nightly.finished"
+	EventNightlyFailed      Event = "nightly.failed"
+)
+
+// SelfCheckDueSoon is how near a self-check deadline is when the enterprise is reminded of it.
+const SelfCheckDueSoon = 3 * 24 * time.Hour
+
+// Events lists every event.
+var Events = []Event{EventWarningNew, EventSelfCheckRequested, EventSelfCheckDueSoon, EventSelfCheckOverdue,
+	EventApprovalRequested, EventExtensionRequested, EventExtensionDecided, EventIncidentReported, EventIntakeReceived,
+	EventSurveyFinished, EventSurveyFailed, EventNightlyFinished, EventNightlyFailed}
+
+// audiences are the roles each event reaches. An event with a USCC reaches the enterprise role
+// only for that enterprise.
+var audiences = map[Event][]Role{
+	EventWarningNew:         {RoleInspector, RoleAdmin},
+	EventSelfCheckRequested: {RoleEnterprise},
+	EventSelfCheckDueSoon:   {RoleEnterprise},
+	EventSelfCheckOverdue:   {RoleEnterprise, RoleInspector},
+	EventApprovalRequested:  {RoleApprover},
+	EventExtensionRequested: {RoleInspector},
+	EventExtensionDecided:   {RoleEnterprise},
+	EventIncidentReported:   {RoleInspector},
+	EventIntakeReceived:     {RoleInspector},
+	EventSurveyFinished:     {RoleAnalyst},
+	EventSurveyFailed:       {RoleAnalyst, RoleAdmin},
+	EventNightlyFinished:    {RoleAdmin, RoleAnalyst},
+	EventNightlyFailed:      {RoleAdmin, RoleAnalyst},
+}
+
+// Audience returns the roles e reaches.
+func (e Event) Audience() []Role { return audiences[e] }
+
+// Reaches reports whether a notification of e about enterprise uscc ("" for none) reaches a
+// user of role speaking for userUSCC: the role must be in e's audience, and an enterprise
+// hears only of itself.
+func (e Event) Reaches(uscc string, role Role, userUSCC string) bool {
+	if !slices.Contains(audiences[e], role) {
+		return false
+	}
+	return role != RoleEnterprise || (uscc != "" && uscc == userUSCC)
+}
+
+// EventsFor lists the events that can reach role.
+func EventsFor(role Role) []Event {
+	var out []Event
+	for _, e := range Events {
+		if slices.Contains(audiences[e], role) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Notification is an event to tell people of. Commands write it to the outbox in the
+// transaction of the event; the workers deliver it.
+type Notification struct {
+	ID      int64     `json:"id"`
+	Event   Event     `json:"event"`
+	Subject string    `json:"subject"` // an audit subject: inspection/12, survey/3 ...
+	USCC    string    `json:"uscc,omitempty"`
+	Title   string    `json:"title"`
+	Body    string    `json:"body,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// transitionNotice is the notification an inspection's move from status before to its
+// present status gives, nil for none.
+func transitionNotice(before InspectionStatus, in *Inspection) *Notification {
+	if in.Status == before {
+		return nil
+	}
+	n := &Notification{Subject: InspectionSubject(in.ID), USCC: in.USCC, At: in.UpdatedAt}
+	switch in.Status {
+	case InspSelfCheckRequested:
+		if before != InspOpen {
+			return nil // a report withdrawn: the request stands as it was
+		}
+		n.Event = EventSelfCheckRequested
+		n.Title = fmt.Sprintf("Self-check requested (inspection %d): report by %s", in.ID, in.SelfCheckDeadline.Format(time.RFC3339))
+		n.Body = "Check the matters of the warnings and submit a written self-check report with proof before the deadline."
+	case InspSiteVisitRequested:
+		n.Event = EventApprovalRequested
+		n.Title = fmt.Sprintf("Site visit to approve (inspection %d, %s)", in.ID, in.USCC)
+		n.Body = fmt.Sprintf("Trigger %s: %s (requested by %s)", in.SiteVisit.Trigger, in.SiteVisit.Reason, in.SiteVisit.RequestedBy)
+	default:
+		return nil
+	}
+	return n
+}
+
+// NotificationPrefs are the events a user chooses to be told of, per channel. Nil InApp means
+// every event of the role; nil Email means none.
+type NotificationPrefs struct {
+	Email       string  `json:"email"`
+	InAppEvents []Event `json:"inapp_events"`
+	EmailEvents []Event `json:"email_events"`
+}
+
+// Validate checks the preferences of a user of role: known events that can reach the role,
+// and an e-mail address when events are to be e-mailed.
+func (p *NotificationPrefs) Validate(role Role) error {
+	for name, evs := range map[string][]Event{"inapp_events": p.InAppEvents, "email_events": p.EmailEvents} {
+		for i, e := range evs {
+			switch {
+			case !slices.Contains(Events, e):
+				return offsite.Invalid(fmt.Sprintf("%s[%d]", name, i), "%q is not one of %s", e, strings.Join(Names(Events), ", "))
+			case !slices.Contains(audiences[e], role):
+				return offsite.Invalid(fmt.Sprintf("%s[%d]", name, i), "%s never reaches the %s role (it may choose among %s)", e, role, strings.Join(Names(EventsFor(role)), ", "))
+			}
+		}
+	}
+	p.Email = strings.TrimSpace(p.Email)
+	if p.Email != "" {
+		a, err := mail.ParseAddress(p.Email)
+		if err != nil || a.Address != p.Email || strings.ContainsAny(p.Email, "\r\n") {
+			return offsite.Invalid("email", "%q is not a plain e-mail address (name@example.org)", p.Email)
+		}
+	}
+	if len(p.EmailEvents) > 0 && p.Email == "" {
+		return offsite.Invalid("email", "is required to e-mail events")
+	}
+	return nil
+}
+
+// WantsInApp reports whether the preferences let e through in the app.
+func (p *NotificationPrefs) WantsInApp(e Event) bool {
+	return p.InAppEvents == nil || slices.Contains(p.InAppEvents, e)
+}
