@@ -1,8 +1,13 @@
 package enforce
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"net"
 	"net/mail"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -154,4 +159,95 @@ func (p *NotificationPrefs) Validate(role Role) error {
 // WantsInApp reports whether the preferences let e through in the app.
 func (p *NotificationPrefs) WantsInApp(e Event) bool {
 	return p.InAppEvents == nil || slices.Contains(p.InAppEvents, e)
+}
+
+// Webhook is a subscription of an outside system (a provincial platform, a messaging gateway)
+// to events, delivered as signed POSTs.
+type Webhook struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	URL       string    `json:"url"`
+	Events    []Event   `json:"events"`
+	Active    bool      `json:"active"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	// Secret signs the deliveries; shown once, when the subscription is made.
+	Secret string `json:"secret,omitempty"`
+}
+
+// Validate checks a subscription against the hosts webhooks may be sent to: a delivery goes
+// only to a configured host (host or host:port), never to one a request names, so that a
+// subscription cannot reach the services on the API's network (SSRF).
+func (h *Webhook) Validate(allowedHosts []string) error {
+	if strings.TrimSpace(h.Name) == "" || len(h.Name) > 200 {
+		return offsite.Invalid("name", "is required, at most 200 bytes")
+	}
+	if err := CheckWebhookURL(h.URL, allowedHosts); err != nil {
+		return err
+	}
+	if len(h.Events) == 0 {
+		return offsite.Invalid("events", "is required: the events to deliver (%s)", strings.Join(Names(Events), ", "))
+	}
+	for i, e := range h.Events {
+		if !slices.Contains(Events, e) {
+			return offsite.Invalid(fmt.Sprintf("events[%d]", i), "%q is not one of %s", e, strings.Join(Names(Events), ", "))
+		}
+	}
+	return nil
+}
+
+// CheckWebhookURL checks that raw is an http(s) URL without credentials whose host (with its
+// port, when one is given) is one of allowedHosts.
+func CheckWebhookURL(raw string, allowedHosts []string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return offsite.Invalid("url", "is not a URL: %v", err)
+	case u.Scheme != "https" && u.Scheme != "http":
+		return offsite.Invalid("url", "must be an https (or http) URL, got scheme %q", u.Scheme)
+	case u.User != nil:
+		return offsite.Invalid("url", "must not carry credentials")
+	case u.Host == "":
+		return offsite.Invalid("url", "has no host")
+	}
+	if !WebhookHostAllowed(u.Host, allowedHosts) {
+		if len(allowedHosts) == 0 {
+			return offsite.Invalid("url", "no webhook hosts are configured (OFFSITE_WEBHOOK_HOSTS): webhooks go only to configured hosts")
+		}
+		return offsite.Invalid("url", "host %q is not one of the configured webhook hosts (%s)", u.Host, strings.Join(allowedHosts, ", "))
+	}
+	return nil
+}
+
+// WebhookHostAllowed reports whether hostport (host or host:port) is allowed: listed as is,
+// or its host listed without a port.
+func WebhookHostAllowed(hostport string, allowedHosts []string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	for _, a := range allowedHosts {
+		if strings.EqualFold(a, hostport) || strings.EqualFold(a, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// Webhook delivery headers.
+const (
+	WebhookEventHeader     = "X-Offsite-Event"
+	WebhookDeliveryHeader  = "X-Offsite-Delivery"
+	WebhookTimestampHeader = "X-Offsite-Timestamp"
+	WebhookSignatureHeader = "X-Offsite-Signature"
+)
+
+// SignWebhook is the signature of a delivery: "sha256=" and the hex HMAC-SHA256, keyed by the
+// subscription's secret, of the timestamp (Unix seconds, as in WebhookTimestampHeader), a dot
+// and the body. A receiver recomputes it and refuses old timestamps (replays).
+func SignWebhook(secret string, timestamp int64, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(m, "%d.", timestamp)
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
