@@ -251,3 +251,15 @@ func SignWebhook(secret string, timestamp int64, body []byte) string {
 	m.Write(body)
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
+
+// Message is an in-app message as one user sees it.
+type Message struct {
+	ID      int64      `json:"id"`
+	Event   Event      `json:"event"`
+	Subject string     `json:"subject"`
+	USCC    string     `json:"uscc,omitempty"`
+	Title   string     `json:"title"`
+	Body    string     `json:"body,omitempty"`
+	At      time.Time  `json:"at"`
+	ReadAt  *time.Time `json:"read_at,omitempty"`
+}

@@ -82,6 +82,14 @@ type Server struct {
 	InspectionStore enforce.InspectionStore
 	ListStore       enforce.ListStore
 	DrawStore       enforce.DrawStore
+	// Work reads the inbox, intake matters and incidents (inbox.go); Notify stores in-app
+	// messages, preferences and webhook subscriptions (notifications.go). Their routes fail
+	// when they are nil.
+	Work   WorkReader
+	Notify NotifyStore
+	// WebhookHosts are the hosts (host or host:port) webhook subscriptions may name; none
+	// refuses every subscription.
+	WebhookHosts []string
 	// Tokens authenticates requests (auth.go); nil admits only public routes.
 	Tokens *Tokens
 	// Now is the clock of the enforcement rules; default time.Now.
@@ -157,6 +165,10 @@ func (s *Server) Handler() http.Handler {
 	s.registerListRoutes(mux)
 	s.registerInspectionRoutes(mux)
 	s.registerDrawRoutes(mux)
+	s.registerInboxRoutes(mux)
+	s.registerNotificationRoutes(mux)
+	s.registerEnterpriseSideRoutes(mux)
+	s.registerIntakeRoutes(mux)
 	s.registerPublicRoutes(mux)
 	s.registerAuditRoutes(mux)
 	s.registerOGCRoutes(mux)

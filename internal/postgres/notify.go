@@ -172,18 +172,6 @@ func (n *NotifyService) NotifyDeadlines(ctx context.Context, now time.Time) (wri
 	return written, formatError(err)
 }
 
-// Message is an in-app message as one user sees it.
-type Message struct {
-	ID      int64         `json:"id"`
-	Event   enforce.Event `json:"event"`
-	Subject string        `json:"subject"`
-	USCC    string        `json:"uscc,omitempty"`
-	Title   string        `json:"title"`
-	Body    string        `json:"body,omitempty"`
-	At      time.Time     `json:"at"`
-	ReadAt  *time.Time    `json:"read_at,omitempty"`
-}
-
 // messagesOf is the condition selecting the in-app messages a user sees, over
 // notification_messages m and notification_prefs p (LEFT JOINed on the user): addressed to
 // its role, its own enterprise's for an enterprise, and chosen in its preferences. The one
@@ -198,7 +186,7 @@ func messagesOf(a enforce.Actor, w *sqlFilter) {
 
 // FindMessages returns a's in-app messages, newest first, the number of them and of the
 // unread ones.
-func (n *NotifyService) FindMessages(ctx context.Context, a enforce.Actor, unreadOnly bool, offset, limit int) (_ []*Message, total, unread int, err error) {
+func (n *NotifyService) FindMessages(ctx context.Context, a enforce.Actor, unreadOnly bool, offset, limit int) (_ []*enforce.Message, total, unread int, err error) {
 	defer derrors.Wrap(&err, "FindMessages(%s)", a.Name)
 	w := sqlFilter{args: []any{a.Name}}
 	messagesOf(a, &w)
@@ -215,12 +203,12 @@ func (n *NotifyService) FindMessages(ctx context.Context, a enforce.Actor, unrea
 	if err != nil {
 		return nil, 0, 0, formatError(err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Message, error) {
-		m := &Message{}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*enforce.Message, error) {
+		m := &enforce.Message{}
 		return m, r.Scan(&m.ID, &m.Event, &m.Subject, &m.USCC, &m.Title, &m.Body, &m.At, &m.ReadAt)
 	})
 	if out == nil {
-		out = []*Message{}
+		out = []*enforce.Message{}
 	}
 	return out, total, unread, formatError(err)
 }
