@@ -121,6 +121,13 @@ func (m *Main) Run(ctx context.Context) error {
 		TempDir:        tmp.Path,
 		// Nil (unset) takes worker.DefaultNightlyPipelines.
 		NightlyPipelines: cfg.NightlyPipelines,
+		Notify:           postgres.NewNotifyService(enf),
+	}
+	if cfg.SMTPAddr != "" {
+		deps.Mailer = &worker.SMTPMailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
+	}
+	if len(cfg.WebhookHosts) > 0 {
+		deps.Webhooks = worker.NewWebhookSender(cfg.WebhookHosts, 0)
 	}
 	srv := asynq.NewServer(redis, asynq.Config{
 		Concurrency:     cfg.WorkerConcurrency,
@@ -153,6 +160,12 @@ func (m *Main) Run(ctx context.Context) error {
 	// head.
 	if _, err := sched.Register(cfg.NightlyCron, tasks.NewAuditCheckpointTask(), asynq.Unique(time.Hour)); err != nil {
 		return fmt.Errorf("%s %q: %w", cmdconfig.EnvNightlyCron, cfg.NightlyCron, err)
+	}
+
+	// Notifications: the outbox is swept often; copies from several schedulers collapse
+	// (Unique), and each row's delivery task has a deterministic id.
+	if _, err := sched.Register("@every 15s", tasks.NewNotifySweepTask(), asynq.Unique(15*time.Second)); err != nil {
+		return fmt.Errorf("notify sweep: %w", err)
 	}
 
 	if err := srv.Start(worker.NewServeMux(deps)); err != nil {

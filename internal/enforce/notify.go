@@ -263,3 +263,19 @@ type Message struct {
 	At      time.Time  `json:"at"`
 	ReadAt  *time.Time `json:"read_at,omitempty"`
 }
+
+// Channels of a delivery.
+const (
+	ChannelInApp   = "inapp"
+	ChannelEmail   = "email"
+	ChannelWebhook = "webhook"
+)
+
+// Delivery is one delivery of an outbox event on one channel to one target: "inapp", an
+// e-mail address, or "webhook/{id}".
+type Delivery struct {
+	ID       int64
+	Channel  string
+	Target   string
+	Attempts int
+}

@@ -23,23 +23,6 @@ type NotifyService struct{ s *EnforceService }
 // NewNotifyService returns the notification store of s's database and audit chain.
 func NewNotifyService(s *EnforceService) *NotifyService { return &NotifyService{s: s} }
 
-// Channels of a delivery.
-const (
-	ChannelInApp   = "inapp"
-	ChannelEmail   = "email"
-	ChannelWebhook = "webhook"
-)
-
-// Delivery is one delivery of an outbox event on one channel to one target: "inapp", an
-// e-mail address, or "webhook/{id}".
-type Delivery struct {
-	ID        int64
-	Channel   string
-	Target    string
-	Attempts  int
-	Delivered bool
-}
-
 // PendingOutbox returns the ids of the outbox rows not yet dispatched, oldest first.
 func (n *NotifyService) PendingOutbox(ctx context.Context, limit int) (_ []int64, err error) {
 	defer derrors.Wrap(&err, "PendingOutbox")
@@ -67,11 +50,11 @@ func (n *NotifyService) FindOutbox(ctx context.Context, id int64) (_ *enforce.No
 // PlanDeliveries records the deliveries an outbox event is owed, once: in-app, an e-mail to
 // each user whose preferences e-mail it (and whom it reaches), and each active webhook
 // subscribed to it. It returns those not yet delivered.
-func (n *NotifyService) PlanDeliveries(ctx context.Context, nt *enforce.Notification) (_ []*Delivery, err error) {
+func (n *NotifyService) PlanDeliveries(ctx context.Context, nt *enforce.Notification) (_ []*enforce.Delivery, err error) {
 	defer derrors.Wrap(&err, "PlanDeliveries(%d)", nt.ID)
-	var out []*Delivery
+	var out []*enforce.Delivery
 	err = pgx.BeginFunc(ctx, n.s.db.Pool, func(tx pgx.Tx) error {
-		targets := [][2]string{{ChannelInApp, ChannelInApp}}
+		targets := [][2]string{{enforce.ChannelInApp, enforce.ChannelInApp}}
 		rows, err := tx.Query(ctx, `SELECT role, uscc, email FROM notification_prefs WHERE $1 = ANY(email_events) AND email <> '' ORDER BY user_name`, nt.Event)
 		if err != nil {
 			return err
@@ -79,7 +62,7 @@ func (n *NotifyService) PlanDeliveries(ctx context.Context, nt *enforce.Notifica
 		var role, uscc, email string
 		_, err = pgx.ForEachRow(rows, []any{&role, &uscc, &email}, func() error {
 			if nt.Event.Reaches(nt.USCC, enforce.Role(role), uscc) {
-				targets = append(targets, [2]string{ChannelEmail, email})
+				targets = append(targets, [2]string{enforce.ChannelEmail, email})
 			}
 			return nil
 		})
@@ -95,7 +78,7 @@ func (n *NotifyService) PlanDeliveries(ctx context.Context, nt *enforce.Notifica
 			return err
 		}
 		for _, h := range hooks {
-			targets = append(targets, [2]string{ChannelWebhook, fmt.Sprintf("webhook/%d", h)})
+			targets = append(targets, [2]string{enforce.ChannelWebhook, fmt.Sprintf("webhook/%d", h)})
 		}
 		for _, t := range targets {
 			if _, err := tx.Exec(ctx, `INSERT INTO notification_deliveries (outbox_id, channel, target) VALUES ($1, $2, $3)
@@ -108,8 +91,8 @@ func (n *NotifyService) PlanDeliveries(ctx context.Context, nt *enforce.Notifica
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Delivery, error) {
-			d := &Delivery{}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*enforce.Delivery, error) {
+			d := &enforce.Delivery{}
 			return d, r.Scan(&d.ID, &d.Channel, &d.Target, &d.Attempts)
 		})
 		return err

@@ -297,4 +297,3 @@ func (s *WorkService) FindIncidents(ctx context.Context, a enforce.Actor, uscc s
 	}
 	return out, formatError(err)
 }
-
