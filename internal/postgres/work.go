@@ -149,6 +149,8 @@ func inboxSQL(a enforce.Actor, cfg enforce.Config, now time.Time) (string, []any
 		branches[i] = inboxBranches[k]
 	}
 	w := sqlFilter{args: []any{now, cfg.HealthCheckDueDays}}
+	// Typed even where no branch uses them.
+	w.conds = append(w.conds, "$1::timestamptz IS NOT NULL", "$2::int IS NOT NULL")
 	if len(box.OverdueOnly) > 0 {
 		w.add("(x.kind <> ALL($?) OR x.overdue)", enforce.Names(box.OverdueOnly))
 	}
