@@ -140,7 +140,7 @@ func mailBody(n *enforce.Notification) string {
 	if n.Body != "" {
 		b.WriteString(n.Body + "\n\n")
 	}
-	fmt.Fprintf(&b, "Event: %s\nSubject: %s\n", n.Event, n.Subject)
+	fmt.Fprintf(&b, "Event: %s\nRecord: %s\n", n.Event, n.Subject)
 	if n.USCC != "" {
 		fmt.Fprintf(&b, "Enterprise: %s\n", n.USCC)
 	}
