@@ -34,7 +34,10 @@ function target(it: Item): string {
 export async function inboxPage(app: HTMLElement): Promise<void> {
   const work = h('div', { id: 'inbox-items' }, loading());
   const messages = h('div', { id: 'inbox-messages' }, loading());
-  app.append(h('h1', {}, t('inbox_title')), work, h('h2', {}, t('inbox_messages')), messages);
+  const prefs = h('div', { id: 'inbox-prefs' }, loading());
+  app.append(h('h1', {}, t('inbox_title')), work, h('h2', {}, t('inbox_messages')), messages,
+    h('details', {}, h('summary', {}, t('prefs_title')), prefs));
+  void showPrefs(prefs);
   try {
     const res = await api<{ items: Item[]; total: number }>('GET', '/api/v1/inbox?limit=200');
     if (!res.items.length) {
@@ -88,5 +91,45 @@ export async function refreshCounts(): Promise<void> {
     el.title = t('inbox_counts', { total: c.total, overdue: c.overdue, unread: c.unread_messages });
   } catch {
     clear(el);
+  }
+}
+
+interface Prefs {
+  email: string;
+  inapp_events: string[] | null;
+  email_events: string[] | null;
+}
+
+// showPrefs is the form where the user chooses which events reach it in the app and by e-mail.
+async function showPrefs(box: HTMLElement): Promise<void> {
+  try {
+    const res = await api<{ preferences: Prefs; events: string[] }>('GET', '/api/v1/notifications/preferences');
+    const p = res.preferences;
+    const out = h('div', { class: 'action-out' });
+    const rows = res.events.map((ev) => {
+      const inapp = h('input', { type: 'checkbox', name: 'inapp', value: ev, checked: p.inapp_events === null || p.inapp_events.includes(ev) });
+      const mail = h('input', { type: 'checkbox', name: 'email', value: ev, checked: !!p.email_events && p.email_events.includes(ev) });
+      return h('tr', {}, h('td', {}, h('code', {}, ev)), h('td', {}, inapp), h('td', {}, mail));
+    });
+    const email = h('input', { type: 'email', name: 'address', value: p.email || '', size: 30 });
+    const f = h('form', {
+      id: 'prefs-form', onsubmit: async (e: Event) => {
+        e.preventDefault();
+        const picked = (name: string) => Array.from(f.querySelectorAll<HTMLInputElement>(`input[name=${name}]:checked`)).map((i) => i.value);
+        clear(out);
+        try {
+          await api('PUT', '/api/v1/notifications/preferences', { email: email.value.trim(), inapp_events: picked('inapp'), email_events: picked('email') });
+          clear(out, h('span', { class: 'ok' }, t('prefs_saved')));
+        } catch (err) {
+          clear(out, errorBox(err));
+        }
+      },
+    },
+      h('table', { class: 'table' }, h('thead', {}, h('tr', {}, [t('prefs_event'), t('prefs_inapp'), t('prefs_email')].map((c) => h('th', {}, c)))), h('tbody', {}, rows)),
+      h('label', {}, t('prefs_address'), ' ', email), ' ',
+      h('button', { type: 'submit' }, t('prefs_save')), out);
+    clear(box, f);
+  } catch (e) {
+    clear(box, errorBox(e));
   }
 }
