@@ -138,8 +138,9 @@ var inboxBranches = map[enforce.InboxKind]string{
 }
 
 // inboxSQL is the inbox of a at now as one select over x (kind, subject, uscc, name, status,
-// since, due_at, overdue, note), scoped; "" when a's role has no inbox.
-func inboxSQL(a enforce.Actor, cfg enforce.Config, now time.Time) (string, []any) {
+// since, due_at, overdue, note), scoped; "" when a's role has no inbox. Without names (for the
+// counts) the enterprises are not joined and name is "".
+func inboxSQL(a enforce.Actor, cfg enforce.Config, now time.Time, names bool) (string, []any) {
 	box := enforce.InboxOf(a.Role)
 	if len(box.Kinds) == 0 {
 		return "", nil
@@ -155,16 +156,20 @@ func inboxSQL(a enforce.Actor, cfg enforce.Config, now time.Time) (string, []any
 		w.add("(x.kind <> ALL($?) OR x.overdue)", enforce.Names(box.OverdueOnly))
 	}
 	scopeEnterprises(a, &w, "x.uscc")
-	return `SELECT x.kind, x.subject, x.uscc, e.name, x.status, x.since, x.due_at, x.overdue, coalesce(x.note, '')
-		FROM (` + strings.Join(branches, "\nUNION ALL\n") + `) x (kind, subject, uscc, status, since, due_at, overdue, note)
-		JOIN enterprises e ON e.uscc = x.uscc WHERE ` + w.cond(), w.args
+	name, join := "''", ""
+	if names {
+		name, join = "e.name", " JOIN enterprises e ON e.uscc = x.uscc"
+	}
+	return `SELECT x.kind, x.subject, x.uscc, ` + name + `, x.status, x.since, x.due_at, x.overdue, coalesce(x.note, '')
+		FROM (` + strings.Join(branches, "\nUNION ALL\n") + `) x (kind, subject, uscc, status, since, due_at, overdue, note)` +
+		join + ` WHERE ` + w.cond(), w.args
 }
 
 // FindInbox returns the work waiting for a at now: overdue items first, then by deadline and
 // age; and how many there are.
 func (s *WorkService) FindInbox(ctx context.Context, a enforce.Actor, cfg enforce.Config, now time.Time, offset, limit int) (_ []*enforce.InboxItem, total int, err error) {
 	defer derrors.Wrap(&err, "FindInbox(%s)", a.Role)
-	q, args := inboxSQL(a, cfg, now)
+	q, args := inboxSQL(a, cfg, now, true)
 	if q == "" {
 		return []*enforce.InboxItem{}, 0, nil
 	}
@@ -189,7 +194,7 @@ func (s *WorkService) FindInbox(ctx context.Context, a enforce.Actor, cfg enforc
 func (s *WorkService) CountInbox(ctx context.Context, a enforce.Actor, cfg enforce.Config, now time.Time) (_ *enforce.InboxCounts, err error) {
 	defer derrors.Wrap(&err, "CountInbox(%s)", a.Role)
 	c := &enforce.InboxCounts{ByKind: map[enforce.InboxKind]int{}}
-	q, args := inboxSQL(a, cfg, now)
+	q, args := inboxSQL(a, cfg, now, false)
 	if q == "" {
 		return c, nil
 	}
