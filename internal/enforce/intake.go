@@ -127,7 +127,7 @@ func (c *Inspections) ReportIncident(ctx context.Context, a Actor, inc *Incident
 	inc.ReportedBy, inc.ReportedAt = a.Name, now
 	var out *Inspection
 	err := c.Store.InTx(ctx, func(tx InspectionTx) error {
-		w := &Warning{Source: WarningSelfReport, Severity: WarningSelfReport, Message: "reported by the enterprise: " + inc.Description,
+		w := &Warning{Source: WarningSelfReport, Message: "reported by the enterprise: " + inc.Description,
 			Ref: fmt.Sprintf("self-report/%s/%s", inc.USCC, now.UTC().Format(time.RFC3339Nano))}
 		in, _, err := c.openWarning(ctx, tx, a, inc.USCC, c.Config.Level, w)
 		if err != nil {
@@ -185,7 +185,7 @@ func (c *Inspections) RecordIntake(ctx context.Context, a Actor, r *IntakeReport
 			}
 			return tx.Append(ctx, a, AuditIntakeJoin, MatterSubject(m.ID), r)
 		}
-		w := &Warning{Source: string(r.Source), Severity: string(r.Source), Ref: fmt.Sprintf("intake/%s/%s", r.Source, r.SourceRef),
+		w := &Warning{Source: string(r.Source), Ref: fmt.Sprintf("intake/%s/%s", r.Source, r.SourceRef),
 			Message: fmt.Sprintf("%s (%s): %s", r.Source, r.SourceRef, r.Summary)}
 		in, _, err := c.openWarning(ctx, tx, a, r.USCC, c.Config.Level, w)
 		if err != nil {
@@ -195,7 +195,7 @@ func (c *Inspections) RecordIntake(ctx context.Context, a Actor, r *IntakeReport
 		if err := tx.CreateMatter(ctx, m); err != nil {
 			return err
 		}
-		m.InspectionStatus = InspOpen
+		m.InspectionStatus = in.Status
 		r.MatterID, outcome = m.ID, IntakeOpened
 		if err := tx.AddIntakeReport(ctx, r); err != nil {
 			return err
