@@ -132,11 +132,12 @@ func (c *Inspections) OpenWarning(ctx context.Context, a Actor, uscc string, lev
 	return out, outcome, nil
 }
 
-// openWarning is OpenWarning in the transaction tx. A new warning (opened or joined) is
-// notified.
+// openWarning is OpenWarning in the transaction tx. A new early warning (from a finding or
+// monitoring, opened or joined) is notified; incidents and intake have events of their own.
 func (c *Inspections) openWarning(ctx context.Context, tx InspectionTx, a Actor, uscc string, level Level, w *Warning) (out *Inspection, outcome string, err error) {
 	defer func() {
-		if err == nil && (outcome == WarningOpened || outcome == WarningJoined) {
+		early := w.Source == WarningFinding || w.Source == WarningMonitoring
+		if err == nil && early && (outcome == WarningOpened || outcome == WarningJoined) {
 			err = tx.Notify(ctx, &Notification{Event: EventWarningNew, Subject: InspectionSubject(out.ID), USCC: out.USCC, At: w.CreatedAt,
 				Title: fmt.Sprintf("New warning on %s (inspection %d, %s)", out.USCC, out.ID, outcome), Body: w.Message})
 		}
