@@ -61,6 +61,15 @@ const (
 	AuditInspectionApproveSiteVisit AuditAction = "inspection.approve_site_visit"
 	AuditInspectionRecordSiteVisit  AuditAction = "inspection.record_site_visit"
 	AuditInspectionClose            AuditAction = "inspection.close"
+	AuditInspectionAmendReport      AuditAction = "inspection.amend_report"
+	AuditInspectionWithdrawReport   AuditAction = "inspection.withdraw_report"
+	AuditInspectionRequestExtension AuditAction = "inspection.request_extension"
+	AuditInspectionDecideExtension  AuditAction = "inspection.decide_extension"
+	AuditIncidentReport             AuditAction = "incident.report"
+	AuditIntakeRecord               AuditAction = "intake.record"
+	AuditIntakeJoin                 AuditAction = "intake.join"
+	AuditWebhookSubscribe           AuditAction = "webhook.subscribe"
+	AuditWebhookUnsubscribe         AuditAction = "webhook.unsubscribe"
 
 	AuditDispositionWaived AuditAction = "disposition.waived"
 	AuditDispositionStrict AuditAction = "disposition.strict"
@@ -112,6 +121,9 @@ var AuditActions = []AuditAction{
 	AuditMonitoringPointCreate, AuditMonitoringPointUpdate, AuditMonitoringLimitSet, AuditMonitoringLimitDelete,
 	AuditMonitoringSelfReport,
 	AuditCasefileGenerate, AuditEvidenceExport,
+	AuditInspectionAmendReport, AuditInspectionWithdrawReport, AuditInspectionRequestExtension,
+	AuditInspectionDecideExtension, AuditIncidentReport, AuditIntakeRecord, AuditIntakeJoin,
+	AuditWebhookSubscribe, AuditWebhookUnsubscribe,
 }
 
 // Names returns the values of a vocabulary as strings, for messages and schemas.

@@ -264,6 +264,8 @@ type inspectionRequest struct {
 	Checklist []enforce.ChecklistItem `json:"checklist"`
 	Note      string                  `json:"note"`
 	Violation *enforce.Violation      `json:"violation"`
+	Until     string                  `json:"until"` // extension
+	Grant     *bool                   `json:"grant"` // extension decision
 }
 
 // inspectionCommand makes the handler of an inspection transition: decode the body, run the

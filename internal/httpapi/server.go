@@ -87,6 +87,14 @@ type Server struct {
 	// the registry's commands (issue 15); nil: no monitoring routes.
 	Monitoring      MonitoringService
 	MonitoringStore monitoring.Store
+	// Work reads the inbox, intake matters and incidents (inbox.go); Notify stores in-app
+	// messages, preferences and webhook subscriptions (notifications.go). Their routes fail
+	// when they are nil.
+	Work   WorkReader
+	Notify NotifyStore
+	// WebhookHosts are the hosts (host or host:port) webhook subscriptions may name; none
+	// refuses every subscription.
+	WebhookHosts []string
 	// Tokens authenticates requests (auth.go); nil admits only public routes.
 	Tokens *Tokens
 	// Now is the clock of the enforcement rules; default time.Now.
@@ -176,6 +184,10 @@ func (s *Server) Handler() http.Handler {
 	s.registerInspectionRoutes(mux)
 	s.registerDrawRoutes(mux)
 	s.registerMonitoringRoutes(mux)
+	s.registerInboxRoutes(mux)
+	s.registerNotificationRoutes(mux)
+	s.registerEnterpriseSideRoutes(mux)
+	s.registerIntakeRoutes(mux)
 	s.registerPublicRoutes(mux)
 	s.registerAuditRoutes(mux)
 	s.registerOGCRoutes(mux)
