@@ -73,6 +73,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	cache := fs.String("cache", ".state/eval", "folder where the second generated set is kept between runs")
 	genSeed := fs.Uint64("gen-seed", 1, "evalgen: generator seed")
 	genSize := fs.Int("gen-size", 384, "evalgen: Sentinel-2 scene side in 10 m pixels")
+	sets := fs.String("sets", "evalset,evalgen,calfire,levir", "comma-separated sets to run (a partial run checks only their targets)")
+	fs.BoolVar(&showFalse, "false", false, "list each false change finding of evalgen (class, score, size, measures)")
+	fit := fs.Bool("fit-calibration", false, "fit each detector's score_calibration on evalset (with -seed, -noise, -phenology, -shift), print it and stop")
 	err := fs.Parse(args)
 	if err != nil {
 		return err
@@ -85,6 +88,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *fit {
+		return fitCalibration(out, cfg, pipes)
+	}
 	tmp, err := os.MkdirTemp("", "offsite-eval-")
 	if err != nil {
 		return err
@@ -93,17 +99,34 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	e := &eval{out: out, pipes: pipes, tmp: tmp, rel: evalscore.NewReliability()}
 	start := time.Now()
 
-	if err := e.evalset(cfg); err != nil {
-		return err
+	want := map[string]bool{}
+	for _, s := range strings.Split(*sets, ",") {
+		switch s = strings.TrimSpace(s); s {
+		case "evalset", "evalgen", "calfire", "levir":
+			want[s] = true
+		default:
+			return fmt.Errorf("-sets: unknown set %q (evalset, evalgen, calfire, levir)", s)
+		}
 	}
-	if err := e.generated(ctx, *cache, *genSeed, *genSize); err != nil {
-		return err
+	if want["evalset"] {
+		if err := e.evalset(cfg); err != nil {
+			return err
+		}
 	}
-	if err := e.calfire(ctx, filepath.Join(*data, "real", "calfire")); err != nil {
-		return err
+	if want["evalgen"] {
+		if err := e.generated(ctx, *cache, *genSeed, *genSize); err != nil {
+			return err
+		}
 	}
-	if err := e.levir(ctx, filepath.Join(*data, "real", "levir")); err != nil {
-		return err
+	if want["calfire"] {
+		if err := e.calfire(ctx, filepath.Join(*data, "real", "calfire")); err != nil {
+			return err
+		}
+	}
+	if want["levir"] {
+		if err := e.levir(ctx, filepath.Join(*data, "real", "levir")); err != nil {
+			return err
+		}
 	}
 	e.reliability()
 	e.targets = append(e.targets, target{name: "pairs the pipeline refused = 0 (evalgen, CAL FIRE, LEVIR)", value: float64(len(e.refused)), goal: 0, atMost: true,

@@ -66,6 +66,11 @@ func (e *eval) calfire(ctx context.Context, dir string) error {
 		}
 		match := evalscore.Objects(regions(change), p.grid, labels, nil, func(int32) bool { return true }, evalscore.MatchRule{})
 		e.calibrate(change, match)
+		if showFalse {
+			for i, f := range change {
+				fmt.Fprintf(e.out, "CALFIRE %s %s real=%d score=%.2f px=%d %s\n", p.name, f.class, match.Real[i], f.score, len(f.pixels), measureList(f.measures))
+			}
+		}
 		ns := 0
 		classes := map[string]int{}
 		for _, c := range change {

@@ -18,6 +18,7 @@ import (
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/metrics"
+	"github.com/offsite/offsite/internal/monitoring"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/tasks"
 	"github.com/offsite/offsite/internal/worker"
@@ -122,6 +123,9 @@ func (m *Main) Run(ctx context.Context) error {
 		// Nil (unset) takes worker.DefaultNightlyPipelines.
 		NightlyPipelines: cfg.NightlyPipelines,
 	}
+	// The monitoring analysis (issue 15): tasks queued by the HJ 212 receiver and the nightly run.
+	deps.Monitoring = postgres.NewMonitoringRegistry(enf)
+	deps.MonitoringConfig = monitoring.Config{ReportHours: province.MonitoringReportHours}
 	srv := asynq.NewServer(redis, asynq.Config{
 		Concurrency:     cfg.WorkerConcurrency,
 		Queues:          tasks.Queues,
@@ -152,6 +156,11 @@ func (m *Main) Run(ctx context.Context) error {
 	// OFFSITE_AUDIT_CHECKPOINT_EVERY entries; copies from several schedulers write the same
 	// head.
 	if _, err := sched.Register(cfg.NightlyCron, tasks.NewAuditCheckpointTask(), asynq.Unique(time.Hour)); err != nil {
+		return fmt.Errorf("%s %q: %w", cmdconfig.EnvNightlyCron, cfg.NightlyCron, err)
+	}
+	// The nightly monitoring analysis of the previous day (the hourly one is queued by the
+	// HJ 212 receiver as data arrive).
+	if _, err := sched.Register(cfg.NightlyCron, tasks.NewMonitoringNightlyTask(), asynq.Unique(time.Hour)); err != nil {
 		return fmt.Errorf("%s %q: %w", cmdconfig.EnvNightlyCron, cfg.NightlyCron, err)
 	}
 

@@ -65,6 +65,16 @@ const (
 	AuditDispositionWaived AuditAction = "disposition.waived"
 	AuditDispositionStrict AuditAction = "disposition.strict"
 	AuditDrawCreate        AuditAction = "draw.create"
+
+	AuditMonitoringPointCreate AuditAction = "monitoring_point.create"
+	AuditMonitoringPointUpdate AuditAction = "monitoring_point.update"
+	AuditMonitoringLimitSet    AuditAction = "monitoring_limit.set"
+	AuditMonitoringLimitDelete AuditAction = "monitoring_limit.delete"
+	AuditMonitoringSelfReport  AuditAction = "monitoring.self_report"
+	// AuditCasefileGenerate records a case file (PDF or DOCX) stored as evidence.
+	AuditCasefileGenerate AuditAction = "casefile.generate"
+	// AuditEvidenceExport records a GIS export of findings or parcels: format, filter, count.
+	AuditEvidenceExport AuditAction = "evidence.export"
 )
 
 // ListStatuses lists every list entry status.
@@ -99,6 +109,9 @@ var AuditActions = []AuditAction{
 	AuditInspectionProofDownload, AuditInspectionReview, AuditInspectionRequestSiteVisit,
 	AuditInspectionApproveSiteVisit, AuditInspectionRecordSiteVisit, AuditInspectionClose,
 	AuditDispositionWaived, AuditDispositionStrict, AuditDrawCreate,
+	AuditMonitoringPointCreate, AuditMonitoringPointUpdate, AuditMonitoringLimitSet, AuditMonitoringLimitDelete,
+	AuditMonitoringSelfReport,
+	AuditCasefileGenerate, AuditEvidenceExport,
 }
 
 // Names returns the values of a vocabulary as strings, for messages and schemas.

@@ -21,6 +21,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/casefile"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/postgres"
@@ -47,6 +48,7 @@ type enfEnv struct {
 	owner string // URL of the schema's owner
 	clock *clock
 	store *s3.Store
+	enf   *postgres.EnforceService
 }
 
 // newEnforceServer returns an API with the enforcement service on a fresh database, test
@@ -69,12 +71,16 @@ func newEnforceServer(t *testing.T) *enfEnv {
 	srv := &httpapi.Server{
 		Parcels: postgres.NewParcelService(db), Captures: captures, Clips: captures, Artifacts: captures, Findings: postgres.NewFindingService(db), Surveys: postgres.NewSurveyService(db), Store: store, CapturesBucket: store.Captures,
 		Tokens: mustTestTokens(t), Now: c.Now, MaxBodyBytes: 1 << 20,
+		CaseFiles: &httpapi.CaseFiles{Renderer: casefile.NewRenderer(casefile.Config{FontPath: os.Getenv("OFFSITE_CASEFILE_FONT")}), Store: store},
+		GIS:       postgres.NewGISService(db), CaptureDownloads: store,
 	}
 	enf := postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store})
 	srv.Enforce, srv.EnterpriseStore, srv.InspectionStore, srv.ListStore, srv.DrawStore = enf, postgres.NewEnterpriseStore(enf), postgres.NewInspectionStore(enf), postgres.NewListStore(enf), postgres.NewDrawStore(enf)
+	mon := postgres.NewMonitoringRegistry(enf)
+	srv.Monitoring, srv.MonitoringStore = mon, mon
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &enfEnv{hs: hs, db: db, owner: pg.OwnerURL, clock: c, store: store}
+	return &enfEnv{hs: hs, db: db, owner: pg.OwnerURL, clock: c, store: store, enf: enf}
 }
 
 // call sends body (a string or a value marshalled as JSON) with token ("" for none) and

@@ -21,6 +21,7 @@ import (
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/metrics"
+	"github.com/offsite/offsite/internal/monitoring"
 	"github.com/offsite/offsite/internal/verify"
 )
 
@@ -82,6 +83,10 @@ type Server struct {
 	InspectionStore enforce.InspectionStore
 	ListStore       enforce.ListStore
 	DrawStore       enforce.DrawStore
+	// Monitoring reads the monitoring registry, values and findings, and MonitoringStore runs
+	// the registry's commands (issue 15); nil: no monitoring routes.
+	Monitoring      MonitoringService
+	MonitoringStore monitoring.Store
 	// Tokens authenticates requests (auth.go); nil admits only public routes.
 	Tokens *Tokens
 	// Now is the clock of the enforcement rules; default time.Now.
@@ -96,6 +101,16 @@ type Server struct {
 	// StreamTimeout bounds reading and writing on the streaming routes (bounds.go); default
 	// DefaultStreamTimeout.
 	StreamTimeout time.Duration
+	// CaseFiles renders and stores the case files (reports.go); nil answers their routes
+	// with 404.
+	CaseFiles *CaseFiles
+	// GIS reads extents, parcel owners and pages of captures and clips for the GIS exports,
+	// the OGC collections and the STAC API (exports.go, stac.go); nil reports the whole
+	// world as extents and leaves the STAC API empty.
+	GIS offsite.GISService
+	// CaptureDownloads presigns reads of captures, for the data assets of the STAC API's
+	// capture Items (stac.go); nil leaves those assets out.
+	CaptureDownloads CapturePresigner
 
 	routes      []route
 	enterprises *enforce.Enterprises // the enterprise commands, built by Handler
@@ -157,9 +172,13 @@ func (s *Server) Handler() http.Handler {
 	s.registerListRoutes(mux)
 	s.registerInspectionRoutes(mux)
 	s.registerDrawRoutes(mux)
+	s.registerMonitoringRoutes(mux)
 	s.registerPublicRoutes(mux)
 	s.registerAuditRoutes(mux)
 	s.registerOGCRoutes(mux)
+	s.registerReportRoutes(mux)
+	s.registerExportRoutes(mux)
+	s.registerSTACRoutes(mux)
 	s.registerUIRoutes(mux)
 	sort.Slice(s.routes, func(i, j int) bool {
 		if s.routes[i].path != s.routes[j].path {
