@@ -262,7 +262,7 @@ var showFalse bool
 // measures) and each missed change or hotspot object with its note.
 func listFalse(w io.Writer, c *evalgen.Case, fs []found, m evalscore.Match, hot evalscore.Match, hs []found) {
 	for i, f := range fs {
-		if m.Real[i] != 0 {
+		if m.Real[i] != 0 && c.Control == "" {
 			continue
 		}
 		x, y := 0, 0
