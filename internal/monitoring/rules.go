@@ -135,16 +135,16 @@ type EventValue struct {
 
 // Event is what a rule found: a finding of kind monitoring.
 type Event struct {
-	ID        string  `json:"id"`
-	Rule      string  `json:"rule"`
-	Standard  string  `json:"standard"`
-	Severity  string  `json:"severity"`
-	MN        string  `json:"mn"`
-	Outlet    string  `json:"outlet"`
-	Pollutant string  `json:"pollutant"`
-	Unit      string  `json:"unit"`
-	Limit     float64 `json:"limit,omitempty"`
-	O2Ref     *float64 `json:"o2_ref,omitempty"`
+	ID        string       `json:"id"`
+	Rule      string       `json:"rule"`
+	Standard  string       `json:"standard"`
+	Severity  string       `json:"severity"`
+	MN        string       `json:"mn"`
+	Outlet    string       `json:"outlet"`
+	Pollutant string       `json:"pollutant"`
+	Unit      string       `json:"unit"`
+	Limit     float64      `json:"limit,omitempty"`
+	O2Ref     *float64     `json:"o2_ref,omitempty"`
 	Start     time.Time    `json:"start"`
 	End       time.Time    `json:"end"`
 	Summary   string       `json:"summary"`
