@@ -52,7 +52,7 @@ demo: services
 bench-clip: services
 	scripts/bench-clip.sh
 
-## bench-api: evidence-per-enterprise and public list routes under wrk and a 500 rps open loop
+## bench-api: evidence-per-enterprise and public list routes under wrk and a 1000 rps open loop (baseline build vs this tree)
 bench-api: services
 	scripts/bench-api.sh
 

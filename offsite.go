@@ -251,6 +251,7 @@ type Finding struct {
 
 // FindingFilter selects findings. Zero fields do not filter.
 type FindingFilter struct {
+	IDs        []string // only these findings
 	ParcelID   string
 	CaptureID  int64
 	Kind       string

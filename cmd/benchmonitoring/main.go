@@ -270,15 +270,21 @@ func (b *bench) measure(ctx context.Context) error {
 		float64(rssIdle-rss0)/float64(b.conns), float64(rss1-rss0)/float64(b.conns))
 
 	// Phase 2: open loop at the offered rate.
+	ackBefore, _ := b.buckets("offsite_receiver_ack_seconds")
 	lat, err := b.phase(ctx, b.rate, b.duration, false, 0)
 	if err != nil {
 		return err
 	}
+	ackAfter, _ := b.buckets("offsite_receiver_ack_seconds")
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	fps := float64(len(lat)) / b.duration.Seconds()
 	fmt.Printf("sustained:                  %.0f frames/s acknowledged durable of %d offered, %d factors (target >= 5,000)\n", fps, b.rate, b.factors)
 	fmt.Printf("ack latency:                p50 %.1f ms, p99 %.1f ms, max %.1f ms (target p99 < 100 ms)\n",
 		ms(pct(lat, 0.50)), ms(pct(lat, 0.99)), ms(pct(lat, 1)))
+	if len(ackAfter) > 0 {
+		fmt.Printf("  as the receiver sees it:  p50 <= %s, p99 <= %s (last byte read to reply written; histogram bucket bounds)\n",
+			quantile(ackBefore, ackAfter, 0.50), quantile(ackBefore, ackAfter, 0.99))
+	}
 	rss2, _ := b.rssKB()
 	fmt.Printf("receiver RSS under load:    %d KB\n", rss2)
 
@@ -385,6 +391,62 @@ func (b *bench) metric(name string) ([2]float64, error) {
 		}
 	}
 	return out, s.Err()
+}
+
+// bucket is one cumulative histogram bucket.
+type bucket struct {
+	le    string
+	count float64
+}
+
+// buckets reads the cumulative buckets of histogram name from the receiver's /metrics.
+func (b *bench) buckets(name string) ([]bucket, error) {
+	resp, err := http.Get("http://" + b.metricsAddr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out []bucket
+	s := bufio.NewScanner(resp.Body)
+	for s.Scan() {
+		rest, ok := strings.CutPrefix(s.Text(), name+`_bucket{le="`)
+		if !ok {
+			continue
+		}
+		le, v, ok := strings.Cut(rest, `"} `)
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseFloat(v, 64)
+		out = append(out, bucket{le, n})
+	}
+	return out, s.Err()
+}
+
+// quantile returns the upper bound (seconds, as text) of the bucket holding quantile q of the
+// observations made between two readings.
+func quantile(before, after []bucket, q float64) string {
+	if len(after) == 0 {
+		return "?"
+	}
+	total := after[len(after)-1].count
+	if len(before) == len(after) {
+		total -= before[len(before)-1].count
+	}
+	for i, a := range after {
+		n := a.count
+		if len(before) == len(after) {
+			n -= before[i].count
+		}
+		if n >= q*total {
+			if a.le == "+Inf" {
+				return "beyond the last bucket"
+			}
+			v, _ := strconv.ParseFloat(a.le, 64)
+			return fmt.Sprintf("%.1f ms", v*1000)
+		}
+	}
+	return "?"
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -53,6 +53,31 @@ func fitCalibration(out io.Writer, cfg evalset.Config, pipes map[string]*pipelin
 	return nil
 }
 
+// evalsetRows maps evalset's report rows to the detector and pipeline keys of the
+// reliability tables.
+var evalsetRows = map[string]string{
+	"change":             "change (sentinel2)",
+	"change (drone-rgb)": "change (drone-rgb)",
+	"hotspot":            "hotspot (sentinel2)",
+	"water_plume":        "water_plume (sentinel2)",
+	"smoke_plume":        "smoke (drone-rgb)",
+}
+
+// fitRows fits a calibration per reliability key on evalset's judged findings.
+func fitRows(js []evalset.Judged) map[string]func(float64) float64 {
+	by := map[string][]evalset.Judged{}
+	for _, j := range js {
+		if k, ok := evalsetRows[j.Row]; ok {
+			by[k] = append(by[k], j)
+		}
+	}
+	out := map[string]func(float64) float64{}
+	for k, v := range by {
+		out[k] = isotonic(v)
+	}
+	return out
+}
+
 // isotonic returns the pool-adjacent-violators fit of real (0/1) on score, as a step
 // function of the raw score read at the block whose scores span x (or the nearest block),
 // shrunk towards one half by one pseudo-finding per block so that a block of one finding

@@ -78,15 +78,13 @@ func (e *eval) generated(ctx context.Context, cache string, seed uint64, size in
 		hot := evalscore.Objects(regions(ofType(ours, pipelines.TypeHotspot)), p.grid, c.Labels, nil, kind(evalgen.KindHotspot), evalscore.MatchRule{Near: 1})
 		nhi := evalscore.Objects(base.hot, p.grid, c.Labels, nil, kind(evalgen.KindHotspot), evalscore.MatchRule{Near: 1})
 		plume := evalscore.Objects(regions(ofType(ours, pipelines.TypeWaterPlume)), p.grid, c.Labels, c.Ignore, kind(evalgen.KindWaterPlume), evalscore.MatchRule{})
-		e.calibrate(ofType(ours, pipelines.TypeChange), change)
+		e.calibrate(pipeName, ofType(ours, pipelines.TypeChange), change)
 		if showFalse {
 			listFalse(e.out, c, ofType(ours, pipelines.TypeChange), change, hot, ofType(ours, pipelines.TypeHotspot))
 		}
-		e.calibrate(ofType(ours, pipelines.TypeHotspot), hot)
-		e.calibrate(ofType(ours, pipelines.TypeWaterPlume), plume)
-		for _, f := range ofType(ours, pipelines.TypeSmoke) {
-			e.rel.Add(f.typ, f.score, 0)
-		}
+		e.calibrate(pipeName, ofType(ours, pipelines.TypeHotspot), hot)
+		e.calibrate(pipeName, ofType(ours, pipelines.TypeWaterPlume), plume)
+		e.calibrate(pipeName, ofType(ours, pipelines.TypeSmoke), evalscore.Match{Real: make([]int, len(ofType(ours, pipelines.TypeSmoke)))})
 		smoke := len(ofType(ours, pipelines.TypeSmoke))
 		others := fmt.Sprintf("%d smoke", smoke)
 		oursCol := fmt.Sprintf("%.2f / %.2f / %.2f", change.Objects.Precision(), change.Recall(), change.Objects.F1())
@@ -169,10 +167,15 @@ func shorten(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// calibrate records findings with their judgement.
-func (e *eval) calibrate(fs []found, m evalscore.Match) {
+// calibrate records findings of a pipeline's detectors with their judgement, by raw score
+// and by the score the calibration fitted on evalset in this run gives it.
+func (e *eval) calibrate(pipe string, fs []found, m evalscore.Match) {
 	for i, f := range fs {
-		e.rel.Add(f.typ, f.score, m.Real[i])
+		key := f.typ + " (" + pipe + ")"
+		e.rel.Add(key, f.score, m.Real[i])
+		if fit, ok := e.fits[key]; ok {
+			e.relFit.Add(key, fit(f.score), m.Real[i])
+		}
 	}
 }
 
@@ -259,7 +262,7 @@ var showFalse bool
 // measures) and each missed change or hotspot object with its note.
 func listFalse(w io.Writer, c *evalgen.Case, fs []found, m evalscore.Match, hot evalscore.Match, hs []found) {
 	for i, f := range fs {
-		if m.Real[i] != 0 {
+		if m.Real[i] != 0 && c.Control == "" {
 			continue
 		}
 		x, y := 0, 0

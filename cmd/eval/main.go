@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -48,10 +49,14 @@ func (t target) met() bool {
 
 // eval holds what the sections share.
 type eval struct {
-	out     io.Writer
-	pipes   map[string]*pipelines.Pipeline
-	tmp     string
-	rel     *evalscore.Reliability
+	out   io.Writer
+	pipes map[string]*pipelines.Pipeline
+	tmp   string
+	rel   *evalscore.Reliability
+	// fits are the score calibrations fitted on evalset in this run, by detector and
+	// pipeline ("change (sentinel2)"); relFit is the reliability of the scores they give.
+	fits    map[string]func(float64) float64
+	relFit  *evalscore.Reliability
 	targets []target
 	// refused lists the pairs a pipeline refused (scored as finding nothing), runs how many
 	// pairs were run.
@@ -96,7 +101,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	e := &eval{out: out, pipes: pipes, tmp: tmp, rel: evalscore.NewReliability()}
+	e := &eval{out: out, pipes: pipes, tmp: tmp, rel: evalscore.NewReliability(), relFit: evalscore.NewReliability(), fits: map[string]func(float64) float64{}}
 	start := time.Now()
 
 	want := map[string]bool{}
@@ -150,6 +155,7 @@ func (e *eval) evalset(cfg evalset.Config) error {
 	if err != nil {
 		return err
 	}
+	e.fits = fitRows(rep.Judged)
 	if err := rep.Write(e.out); err != nil {
 		return err
 	}
@@ -172,26 +178,47 @@ func (e *eval) evalset(cfg evalset.Config) error {
 
 // reliability prints, per detector, the share of findings that were real per score band.
 func (e *eval) reliability() {
-	fmt.Fprintf(e.out, "\n## 5. Calibration: share of findings that are real, per score band (all sets above)\n\n")
-	fmt.Fprintf(e.out, "| detector |")
-	bands := len(e.rel.Edges) - 1
-	for b := 0; b < bands; b++ {
-		fmt.Fprintf(e.out, " %s |", e.rel.Label(b))
+	fmt.Fprintf(e.out, "\n## 5. Calibration: share of findings that are real, per score band (evalgen, CAL FIRE, LEVIR)\n\nScores as the pipelines give them:\n\n")
+	reliabilityTable(e.out, e.rel)
+	fmt.Fprintf(e.out, "\nThe same findings, their raw scores mapped through the calibration fitted on evalset in this run (isotonic, per detector and pipeline; `-fit-calibration` prints it as `score_calibration`):\n\n")
+	reliabilityTable(e.out, e.relFit)
+	keys := make([]string, 0, len(e.fits))
+	for k := range e.fits {
+		keys = append(keys, k)
 	}
-	fmt.Fprintf(e.out, "\n|---|%s\n", repeat("---|", bands))
-	for _, d := range e.rel.Detectors() {
-		fmt.Fprintf(e.out, "| %s |", d)
+	sort.Strings(keys)
+	fmt.Fprintf(e.out, "\nFitted on evalset:")
+	for _, k := range keys {
+		fmt.Fprintf(e.out, " %s:", k)
+		for _, x := range calibrationKnots {
+			fmt.Fprintf(e.out, " %.1f→%.2f", x, e.fits[k](x))
+		}
+		fmt.Fprint(e.out, ";")
+	}
+	fmt.Fprintln(e.out)
+	fmt.Fprintln(e.out, "\nA finding is real when at least 30% of its pixels lie on a truth object of its detector's kind (hotspots: within one pixel of a hot source); findings in ignored pixels (cars, shadows of changed buildings, object borders) are left out. Smoke findings are never real here: no scene shows smoke.")
+}
+
+// reliabilityTable prints a reliability table, one row per detector.
+func reliabilityTable(out io.Writer, rel *evalscore.Reliability) {
+	fmt.Fprintf(out, "| detector |")
+	bands := len(rel.Edges) - 1
+	for b := 0; b < bands; b++ {
+		fmt.Fprintf(out, " %s |", rel.Label(b))
+	}
+	fmt.Fprintf(out, "\n|---|%s\n", repeat("---|", bands))
+	for _, d := range rel.Detectors() {
+		fmt.Fprintf(out, "| %s |", d)
 		for b := 0; b < bands; b++ {
-			n, real := e.rel.Band(d, b)
+			n, real := rel.Band(d, b)
 			if n == 0 {
-				fmt.Fprintf(e.out, " – |")
+				fmt.Fprintf(out, " – |")
 				continue
 			}
-			fmt.Fprintf(e.out, " %.2f (%d/%d) |", float64(real)/float64(n), real, n)
+			fmt.Fprintf(out, " %.2f (%d/%d) |", float64(real)/float64(n), real, n)
 		}
-		fmt.Fprintln(e.out)
+		fmt.Fprintln(out)
 	}
-	fmt.Fprintln(e.out, "\nA finding is real when at least 30% of its pixels lie on a truth object of its detector's kind (hotspots: within one pixel of a hot source); findings in ignored pixels (cars, shadows of changed buildings, object borders) are left out. Smoke findings are never real here: no scene shows smoke.")
 }
 
 // report prints the targets and returns how many were missed.

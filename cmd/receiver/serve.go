@@ -131,7 +131,12 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 		}
 	}()
-	srv := &hj212.Server{Config: m.Server, Writer: batcher, Credentials: postgres.ReceiverCredentials{Registry: postgres.NewMonitoringRegistry(postgres.NewEnforceService(db, postgres.AuditConfig{})), Fallback: store}, Logger: m.Logger, Metrics: met}
+	creds := credentials{
+		// CheckPassword reads only; the enforcement service's audit configuration is not used.
+		registry: postgres.NewMonitoringRegistry(postgres.NewEnforceService(db, postgres.AuditConfig{})),
+		fallback: store,
+	}
+	srv := &hj212.Server{Config: m.Server, Writer: batcher, Credentials: creds, Logger: m.Logger, Metrics: met}
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Addr, err)
@@ -182,6 +187,30 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Logger.Info("receiver stopped")
 	return err
+}
+
+// credentials checks a logger's MN and PW against the registry of monitoring points
+// (monitoring_points, managed through the API and audited) and, for an MN not registered
+// there, against monitoring_credentials (set with `receiver credentials`).
+type credentials struct {
+	registry *postgres.MonitoringRegistry
+	fallback *postgres.MonitoringStore
+}
+
+var _ hj212.Credentials = credentials{}
+
+// Check implements hj212.Credentials.
+func (c credentials) Check(ctx context.Context, mn, pw string) (hj212.Verdict, error) {
+	known, ok, err := c.registry.CheckPassword(ctx, mn, pw)
+	switch {
+	case err != nil:
+		return 0, err
+	case known && ok:
+		return hj212.VerdictOK, nil
+	case known:
+		return hj212.VerdictWrongPW, nil
+	}
+	return c.fallback.Check(ctx, mn, pw)
 }
 
 // The receiver reads the same variables as the api and worker for its database and logging,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/offsite/offsite/internal/hj212"
 	"github.com/offsite/offsite/internal/hj212/hj212test"
+	"github.com/offsite/offsite/internal/monitoring"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/testenv"
 )
@@ -181,6 +182,42 @@ func TestServe(t *testing.T) {
 	start := time.Now()
 	if _, err := conns[0].Read(make([]byte, 1)); err != io.EOF || time.Since(start) > 8*time.Second {
 		t.Errorf("idle connection: read err %v after %v, want EOF after about 2 s", err, time.Since(start))
+	}
+}
+
+// TestServeRegistry: a monitoring point of the registry (monitoring_points) is checked with
+// its own password.
+func TestServeRegistry(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	url := testenv.PostgresURL(t)
+	addr, db := startReceiver(t, url, hj212.Config{})
+	hash, err := monitoring.HashPassword("654321")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO enterprises (uscc, name, industry) VALUES ('91320500MA1N2B3C4L', 'plant', 'steel');
+		INSERT INTO monitoring_points (mn, uscc, outlet, geom, pw_hash)
+		VALUES ('REG0001', '91320500MA1N2B3C4L', 'DA001', ST_SetSRID(ST_MakePoint(120.6, 31.3), 4326), '`+hash+`')`); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Truncate(time.Minute)
+	for _, tc := range []struct {
+		pw                  string
+		values, quarantined int
+	}{{"654321", 10, 0}, {"123456", 0, 1}} {
+		lg := &hj212test.Logger{Addr: addr, AckTimeout: 5 * time.Second, Retries: 1}
+		if _, err := lg.Send(ctx, hj212test.Frame("REG0001", tc.pw, hj212.CNMinute, now, 0, 10, len(tc.pw))); err != nil {
+			t.Fatal(err)
+		}
+		lg.Close()
+		now = now.Add(time.Minute)
+		if n := count(t, db, "SELECT count(*) FROM monitoring_frames WHERE mn = 'REG0001' AND quarantined AND quarantine_reason = 'wrong PW'"); n != tc.quarantined {
+			t.Errorf("PW %s: %d frames quarantined for a wrong PW, want %d", tc.pw, n, tc.quarantined)
+		}
+	}
+	if n := count(t, db, "SELECT count(*) FROM monitoring_values WHERE mn = 'REG0001'"); n != 10 {
+		t.Errorf("%d values of the registered point, want 10 (its right password's frame)", n)
 	}
 }
 

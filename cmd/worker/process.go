@@ -180,6 +180,9 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		// Run's errors start with "process: " and name the input at fault.
 		return err
 	}
+	if _, err := process.WriteSTAC(ctx, process.DirSink{Dir: *out}, in, res); err != nil {
+		return err
+	}
 	m := res.Manifest
 	fmt.Fprintf(stdout, "process: %s: %d findings (%d candidates below the report threshold) on %d parcels, %d artifacts, %.2fs → %s\n",
 		p.Name, len(res.Findings), len(res.Candidates), len(in.Parcels), len(m.Artifacts), time.Since(start).Seconds(), *out)
@@ -198,7 +201,7 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 // processOutputs are the names process.Run writes below its output directory.
-var processOutputs = []string{process.FindingsName, process.CandidatesName, process.ManifestName, "findings", "parcels"}
+var processOutputs = []string{process.FindingsName, process.CandidatesName, process.ManifestName, "findings", "parcels", process.STACDir}
 
 // prepareOut creates dir, or checks that it holds no earlier run's outputs; with overwrite it
 // removes them instead. Other files in dir are left alone.

@@ -61,6 +61,15 @@ const (
 	AuditInspectionApproveSiteVisit AuditAction = "inspection.approve_site_visit"
 	AuditInspectionRecordSiteVisit  AuditAction = "inspection.record_site_visit"
 	AuditInspectionClose            AuditAction = "inspection.close"
+	AuditInspectionAmendReport      AuditAction = "inspection.amend_report"
+	AuditInspectionWithdrawReport   AuditAction = "inspection.withdraw_report"
+	AuditInspectionRequestExtension AuditAction = "inspection.request_extension"
+	AuditInspectionDecideExtension  AuditAction = "inspection.decide_extension"
+	AuditIncidentReport             AuditAction = "incident.report"
+	AuditIntakeRecord               AuditAction = "intake.record"
+	AuditIntakeJoin                 AuditAction = "intake.join"
+	AuditWebhookSubscribe           AuditAction = "webhook.subscribe"
+	AuditWebhookUnsubscribe         AuditAction = "webhook.unsubscribe"
 
 	AuditDispositionWaived AuditAction = "disposition.waived"
 	AuditDispositionStrict AuditAction = "disposition.strict"
@@ -71,6 +80,10 @@ const (
 	AuditMonitoringLimitSet    AuditAction = "monitoring_limit.set"
 	AuditMonitoringLimitDelete AuditAction = "monitoring_limit.delete"
 	AuditMonitoringSelfReport  AuditAction = "monitoring.self_report"
+	// AuditCasefileGenerate records a case file (PDF or DOCX) stored as evidence.
+	AuditCasefileGenerate AuditAction = "casefile.generate"
+	// AuditEvidenceExport records a GIS export of findings or parcels: format, filter, count.
+	AuditEvidenceExport AuditAction = "evidence.export"
 )
 
 // ListStatuses lists every list entry status.
@@ -107,6 +120,10 @@ var AuditActions = []AuditAction{
 	AuditDispositionWaived, AuditDispositionStrict, AuditDrawCreate,
 	AuditMonitoringPointCreate, AuditMonitoringPointUpdate, AuditMonitoringLimitSet, AuditMonitoringLimitDelete,
 	AuditMonitoringSelfReport,
+	AuditCasefileGenerate, AuditEvidenceExport,
+	AuditInspectionAmendReport, AuditInspectionWithdrawReport, AuditInspectionRequestExtension,
+	AuditInspectionDecideExtension, AuditIncidentReport, AuditIntakeRecord, AuditIntakeJoin,
+	AuditWebhookSubscribe, AuditWebhookUnsubscribe,
 }
 
 // Names returns the values of a vocabulary as strings, for messages and schemas.

@@ -21,6 +21,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/casefile"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/postgres"
@@ -54,6 +55,12 @@ type enfEnv struct {
 // buckets and every test token.
 func newEnforceServer(t *testing.T) *enfEnv {
 	t.Helper()
+	return newEnforceServerWith(t, mustTestTokens(t))
+}
+
+// newEnforceServerWith is newEnforceServer with the given tokens.
+func newEnforceServerWith(t *testing.T, tokens *httpapi.Tokens) *enfEnv {
+	t.Helper()
 	pg := testenv.Postgres(t)
 	db, err := postgres.Open(context.Background(), pg.URL)
 	if err != nil {
@@ -69,9 +76,12 @@ func newEnforceServer(t *testing.T) *enfEnv {
 	captures := postgres.NewCaptureService(db)
 	srv := &httpapi.Server{
 		Parcels: postgres.NewParcelService(db), Captures: captures, Clips: captures, Artifacts: captures, Findings: postgres.NewFindingService(db), Surveys: postgres.NewSurveyService(db), Store: store, CapturesBucket: store.Captures,
-		Tokens: mustTestTokens(t), Now: c.Now, MaxBodyBytes: 1 << 20,
+		Tokens: tokens, Now: c.Now, MaxBodyBytes: 1 << 20,
+		CaseFiles: &httpapi.CaseFiles{Renderer: casefile.NewRenderer(casefile.Config{FontPath: os.Getenv("OFFSITE_CASEFILE_FONT")}), Store: store},
+		GIS:       postgres.NewGISService(db), CaptureDownloads: store,
 	}
 	enf := postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store})
+	srv.Work, srv.Notify, srv.WebhookHosts = postgres.NewWorkService(db), postgres.NewNotifyService(enf), []string{"hooks.example.org"}
 	srv.Enforce, srv.EnterpriseStore, srv.InspectionStore, srv.ListStore, srv.DrawStore = enf, postgres.NewEnterpriseStore(enf), postgres.NewInspectionStore(enf), postgres.NewListStore(enf), postgres.NewDrawStore(enf)
 	mon := postgres.NewMonitoringRegistry(enf)
 	srv.Monitoring, srv.MonitoringStore = mon, mon

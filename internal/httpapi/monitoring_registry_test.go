@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,7 +50,10 @@ func TestMonitoringRoutes(t *testing.T) {
 			t.Errorf("%s: status %d (%s), want %d", tc.name, st, body, tc.status)
 			continue
 		}
-		if tc.field != "" && !strings.Contains(string(body), `"field": "`+tc.field+`"`) {
+		var problem struct {
+			Field string `json:"field"`
+		}
+		if tc.field != "" && (json.Unmarshal(body, &problem) != nil || problem.Field != tc.field) {
 			t.Errorf("%s: error does not name %s: %s", tc.name, tc.field, body)
 		}
 		if st == 201 && strings.Contains(string(body), "sha256$") {

@@ -65,6 +65,9 @@ func (s *FindingService) RecordFindings(ctx context.Context, fs []*offsite.Findi
 func (s *FindingService) FindFindings(ctx context.Context, filter offsite.FindingFilter) (_ []*offsite.Finding, _ int, err error) {
 	defer derrors.Wrap(&err, "FindFindings")
 	var w sqlFilter
+	if filter.IDs != nil {
+		w.add("id = ANY($?)", filter.IDs)
+	}
 	if filter.ParcelID != "" {
 		w.add("parcel_id = $?", filter.ParcelID)
 	}

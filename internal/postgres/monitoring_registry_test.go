@@ -13,7 +13,6 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
-	"github.com/offsite/offsite/internal/hj212"
 	"github.com/offsite/offsite/internal/monitoring"
 )
 
@@ -328,37 +327,6 @@ func TestCoversSQL(t *testing.T) {
 		}
 		if want := r.Covers(&e); got != want {
 			t.Errorf("report %d: SQL %v, Go %v", i, got, want)
-		}
-	}
-}
-
-func TestReceiverCredentials(t *testing.T) {
-	ctx := context.Background()
-	db := MustOpen(t)
-	s := mustEnforce(t, db)
-	MustEnterprise(t, s, testUSCC, "north")
-	MustPoint(t, s, testUSCC, "REG0001", "DA001") // password 123456
-	fallback := NewMonitoringStore(db)
-	if err := fallback.SetCredential(ctx, "OLD0001", "abcdef"); err != nil {
-		t.Fatal(err)
-	}
-	if err := fallback.SetCredential(ctx, "REG0001", "other1"); err != nil {
-		t.Fatal(err)
-	}
-	c := ReceiverCredentials{Registry: NewMonitoringRegistry(s), Fallback: fallback}
-	for _, tc := range []struct {
-		mn, pw string
-		want   hj212.Verdict
-	}{
-		{"REG0001", "123456", hj212.VerdictOK},
-		{"REG0001", "other1", hj212.VerdictWrongPW}, // the registry decides for its points
-		{"OLD0001", "abcdef", hj212.VerdictOK},
-		{"OLD0001", "123456", hj212.VerdictWrongPW},
-		{"NEW0001", "123456", hj212.VerdictUnknownMN},
-	} {
-		got, err := c.Check(ctx, tc.mn, tc.pw)
-		if err != nil || got != tc.want {
-			t.Errorf("Check(%s, %s) = %v, %v; want %v", tc.mn, tc.pw, got, err, tc.want)
 		}
 	}
 }

@@ -91,6 +91,11 @@ type Deps struct {
 	// captures after clipping them; a kind not in the map is only clipped. Nil: each kind
 	// gets the pipeline of Pipelines made for it (DefaultNightlyPipelines).
 	NightlyPipelines map[string]string
+	// Notify, when set, delivers the outbox (notify.go): in-app always, by e-mail through
+	// Mailer and to webhooks through Webhooks when those are set.
+	Notify   NotifyStore
+	Mailer   Mailer
+	Webhooks WebhookPoster
 }
 
 // CheckNightlyPipelines reports a kind in m that is no capture kind, or a pipeline that does
@@ -147,6 +152,10 @@ func NewServeMux(d *Deps) *asynq.ServeMux {
 	if d.Monitoring != nil {
 		mux.Handle(tasks.TypeMonitoringAnalyze, &MonitoringHandler{d})
 		mux.Handle(tasks.TypeMonitoringNightly, &MonitoringNightlyHandler{d})
+	}
+	if d.Notify != nil {
+		mux.Handle(tasks.TypeNotifySweep, &NotifySweepHandler{d})
+		mux.Handle(tasks.TypeNotifyDeliver, &NotifyDeliverHandler{d})
 	}
 	return mux
 }

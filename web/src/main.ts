@@ -10,6 +10,7 @@ import { enterprisePage } from './pages/enterprise';
 import { surveyNewPage, surveyPage } from './pages/survey';
 import { listPage } from './pages/list';
 import { publicPage } from './pages/public';
+import { inboxPage, refreshCounts } from './pages/inbox';
 
 type Page = (app: HTMLElement, params: string[], query: URLSearchParams) => Promise<void | (() => void)>;
 
@@ -21,6 +22,7 @@ const routes: [RegExp, Page, boolean][] = [
   [/^\/surveys\/new$/, surveyNewPage, true],
   [/^\/surveys\/(\d+)$/, surveyPage, true],
   [/^\/list$/, listPage, true],
+  [/^\/inbox$/, inboxPage, true],
 ];
 
 let leave: (() => void) | void;
@@ -31,6 +33,7 @@ function header(): void {
   const link = (href: string, label: string) => h('a', { href, class: location.hash.startsWith(href) ? 'active' : '' }, label);
   clear(top, h('nav', {},
     h('a', { href: me ? '#/enterprises' : '#/signin', class: 'brand' }, t('app')),
+    me ? h('a', { href: '#/inbox', id: 'nav-inbox', class: location.hash.startsWith('#/inbox') ? 'active' : '' }, t('nav_inbox'), ' ', h('span', { id: 'inbox-count', class: 'count' })) : null,
     me && me.role !== 'enterprise' ? [link('#/enterprises', t('nav_enterprises')), link('#/surveys/new', t('nav_survey')), link('#/list', t('nav_list'))] : null,
     me && me.role === 'enterprise' && me.uscc ? link('#/enterprises/' + me.uscc, t('nav_enterprises')) : null,
     link('#/public', t('nav_public')),
@@ -38,6 +41,7 @@ function header(): void {
     me ? h('span', { class: 'who', id: 'who' }, t('signed_in_as', { name: me.name, role: tk('role_', me.role) })) : null,
     h('button', { type: 'button', class: 'link', id: 'lang', onclick: () => { setLang(getLang() === 'zh' ? 'en' : 'zh'); render(); } }, t('lang_switch')),
     me ? h('button', { type: 'button', class: 'link', id: 'signout', onclick: () => signOut() }, t('sign_out')) : null));
+  if (me) void refreshCounts();
 }
 
 async function render(): Promise<void> {
