@@ -85,9 +85,8 @@ curl -fsS "http://$OFFSITE_RECEIVER_METRICS_ADDR/healthz" >/dev/null || {
   echo "demo: receiver not healthy; last log lines:" >&2; tail -n 20 "$run/receiver.log" >&2; exit 1; }
 
 echo "== demo survey"
-# OFFSITE_DEMO_RECEIVER (host:port of a running HJ 212 receiver): the simulated loggers send
-# their frames there; unset, their data is written through the store.
-go run ./cmd/demo -api "http://$OFFSITE_LISTEN_ADDR" -dir "$run/data" ${OFFSITE_DEMO_RECEIVER:+-receiver "$OFFSITE_DEMO_RECEIVER"}
+# The simulated data loggers send their HJ 212 frames to the receiver started above.
+go run ./cmd/demo -api "http://$OFFSITE_LISTEN_ADDR" -dir "$run/data" -receiver "$OFFSITE_RECEIVER_ADDR"
 
 echo "== verifying every stored artifact against its recorded SHA-256"
 bin/worker verify

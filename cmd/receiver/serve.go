@@ -13,6 +13,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/hj212"
 	"github.com/offsite/offsite/internal/metrics"
@@ -103,7 +105,16 @@ func (m *Main) Run(ctx context.Context) error {
 	met := metrics.NewReceiver()
 	bctx, cancelBatch := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBatch()
-	batcher := hj212.NewBatcher(store, m.Batch, met)
+	// Each MN-hour made durable queues its monitoring analysis (analysis.go).
+	ropt, err := redisOpt()
+	if err != nil {
+		return err
+	}
+	queue := asynq.NewClient(ropt)
+	defer queue.Close()
+	analysis := &analysisStore{Store: store, keys: make(chan analysisKey, 10000)}
+	go queueAnalyses(bctx, analysis.keys, queue, m.Logger)
+	batcher := hj212.NewBatcher(analysis, m.Batch, met)
 	go batcher.Run(bctx)
 	go func() {
 		// Month partitions ahead of the data, daily.

@@ -16,7 +16,7 @@ func (s *Server) registerFindingRoutes(mux *http.ServeMux) {
 		Roles:       rolesRead,
 		Query: map[string]string{
 			"parcel_id": "only findings on this parcel", "capture_id": "only findings from this capture",
-			"kind": "change, hotspot, plume or exceedance", "bbox": "minLon,minLat,maxLon,maxLat",
+			"kind": "change, hotspot, plume, exceedance or monitoring", "bbox": "minLon,minLat,maxLon,maxLat",
 			"limit": "1..1000, default 100", "offset": "default 0",
 		},
 		Responses: map[string]string{"200": "FeatureCollection", "400": "bad query parameter"},
@@ -27,9 +27,9 @@ func (s *Server) handleFindingsList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := offsite.FindingFilter{ParcelID: q.Get("parcel_id"), Kind: q.Get("kind")}
 	switch f.Kind {
-	case "", offsite.FindingChange, offsite.FindingHotspot, offsite.FindingPlume, offsite.FindingExceedance:
+	case "", offsite.FindingChange, offsite.FindingHotspot, offsite.FindingPlume, offsite.FindingExceedance, offsite.FindingMonitoring:
 	default:
-		s.Error(w, r, offsite.Invalid("kind", "must be change, hotspot, plume or exceedance, got %q", f.Kind))
+		s.Error(w, r, offsite.Invalid("kind", "must be change, hotspot, plume, exceedance or monitoring, got %q", f.Kind))
 		return
 	}
 	if v := q.Get("capture_id"); v != "" {
@@ -75,6 +75,9 @@ func findingDetail(x *offsite.Finding) *geojson.Feature {
 	f.Properties["artifacts"] = x.Artifacts
 	f.Properties["provenance"] = x.Provenance
 	f.Properties["created_at"] = x.CreatedAt
+	if x.USCC != "" {
+		f.Properties["uscc"] = x.USCC // a monitoring finding: on an enterprise, not a parcel
+	}
 	if len(x.Properties) > 0 {
 		f.Properties["detector"] = x.Properties
 	}

@@ -118,6 +118,15 @@ func TestMonitoringRoutes(t *testing.T) {
 		t.Errorf("no exceedance event with its two frames: %s", body)
 	}
 	e.must(t, 403, enterprise, "GET", "/api/v1/enterprises/"+otherUSCC+"/monitoring", nil, nil)
+	var fc struct {
+		Features []struct {
+			Properties map[string]any `json:"properties"`
+		} `json:"features"`
+	}
+	e.must(t, 200, analyst, "GET", "/api/v1/findings?kind=monitoring", nil, &fc)
+	if len(fc.Features) != len(view.Events) || fc.Features[0].Properties["uscc"] != entUSCC {
+		t.Errorf("monitoring findings listed: %d, want %d on %s", len(fc.Features), len(view.Events), entUSCC)
+	}
 
 	// The series chart.
 	chart := "/api/v1/monitoring/points/MN1/chart.png?pollutant=so2&from=2026-11-01&to=2026-11-03"

@@ -152,6 +152,10 @@ type Event struct {
 	Other     string       `json:"other_mn,omitempty"`
 	// Frames are the SHA-256 of the raw frames the values come from.
 	Frames []string `json:"frames"`
+	// Ongoing is true for an event that runs to the end of the data (Input.Complete): it is
+	// reported at once as an early warning under an id of its own, and again under its
+	// lasting id once it has ended, with its whole period.
+	Ongoing bool `json:"ongoing,omitempty"`
 	// Chart is the chart of the series around the event (EventChart).
 	Chart *Chart `json:"-"`
 }
@@ -160,6 +164,15 @@ type Event struct {
 // the same time is the same event, whenever and however often it is analysed.
 func EventID(rule, mn, pollutant string, start time.Time) string {
 	h := sha256.Sum256(fmt.Appendf(nil, "monitoring|%s|%s|%s|%d", rule, mn, pollutant, start.Unix()))
+	return hex.EncodeToString(h[:16])
+}
+
+// runRules are the rules whose events are runs of hours that may go on past the data.
+var runRules = map[string]bool{RuleExceedanceHourly: true, RuleFlatLine: true, RuleO2High: true, RuleFlagCover: true, RuleIdentical: true}
+
+// ongoingID is the id of an event still going on, derived from its lasting id.
+func ongoingID(id string) string {
+	h := sha256.Sum256([]byte("ongoing|" + id))
 	return hex.EncodeToString(h[:16])
 }
 
@@ -221,6 +234,11 @@ func Analyze(in Input, p Params) []Event {
 	a.gaps()
 	for i := range a.events {
 		e := &a.events[i]
+		if runRules[e.Rule] && !in.Complete.IsZero() && !e.End.Before(in.Complete) {
+			e.Ongoing = true
+			e.ID = ongoingID(e.ID)
+			e.Summary += " (ongoing)"
+		}
 		s := a.all[e.Pollutant]
 		if s == nil {
 			continue

@@ -166,6 +166,31 @@ func TestDailyRulesWaitForTheDay(t *testing.T) {
 	}
 }
 
+func TestOngoingEvents(t *testing.T) {
+	lim := []Limit{{Outlet: "DA001", Pollutant: "so2", Hourly: f(100)}}
+	so2 := noisy(40, 12)
+	so2[9], so2[10], so2[11] = 150, 160, 155
+	in := Input{Point: Point{MN: "X1", Outlet: "DA001"}, Limits: lim}
+	// At 10:00 only hour 09 is in: the exceedance is going on.
+	in.Samples, in.Complete = map[string][]Sample{"so2": hourly(so2[:10])}, t0.Add(10*time.Hour)
+	early := Analyze(in, Params{})
+	// At 12:00, with hour 11 back under the limit, it is over: 09:00–11:00.
+	so2[11] = 41
+	in.Samples, in.Complete = map[string][]Sample{"so2": hourly(so2)}, t0.Add(12*time.Hour)
+	done := Analyze(in, Params{})
+	if len(early) != 1 || !early[0].Ongoing || len(done) != 1 || done[0].Ongoing {
+		t.Fatalf("early %v, done %v", early, done)
+	}
+	if early[0].ID == done[0].ID || !done[0].End.Equal(t0.Add(11*time.Hour)) {
+		t.Errorf("the ended event has the ongoing one's id or the wrong end: %v–%v", done[0].Start, done[0].End)
+	}
+	// Analysed again later, the ended event keeps its id.
+	in.Complete = t0.Add(30 * time.Hour)
+	if again := Analyze(in, Params{}); len(again) != 1 || again[0].ID != done[0].ID {
+		t.Errorf("re-analysis changed the id: %v", again)
+	}
+}
+
 func TestEventIDStable(t *testing.T) {
 	data := map[string][]Sample{"so2": hourly(append(noisy(40, 10), repeat(33, 8)...))}
 	a := Analyze(Input{Point: Point{MN: "X1", Outlet: "DA001"}, Samples: data}, Params{})
@@ -302,5 +327,24 @@ func TestMinuteRules(t *testing.T) {
 				t.Errorf("rules (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// BenchmarkAnalyzeDay is the hourly task's analysis of one point: two days of minute uploads
+// of five factors (14,400 values), with every rule.
+func BenchmarkAnalyzeDay(b *testing.B) {
+	data := map[string][]Sample{}
+	for i, pol := range []string{"so2", "nox", "dust", O2, FlowGas} {
+		vs := make([]float64, 48*60)
+		for j := range vs {
+			vs[j] = 40 + float64(i) + 3*math.Sin(float64(j)/37) + 0.01*float64(j%7)
+		}
+		data[pol] = minutes(t0, vs, "N")
+	}
+	in := Input{Point: Point{MN: "M1", Outlet: "DA001"}, Samples: data,
+		Limits: []Limit{{Outlet: "DA001", Pollutant: "so2", Hourly: f(100), Daily: f(80), O2Ref: f(6)}, {Outlet: "DA001", Pollutant: "nox", Hourly: f(100), O2Ref: f(6)}}}
+	b.ResetTimer()
+	for range b.N {
+		Analyze(in, Params{})
 	}
 }

@@ -133,7 +133,9 @@ func (h *MonitoringHandler) Analyze(ctx context.Context, mn string, hour time.Ti
 			return nil, err
 		}
 		findings = append(findings, f)
-		if monitoring.IsExceedance(e.Rule) {
+		// An exceedance is recorded for the report deadline once it has ended, with its whole
+		// period (its ongoing finding has warned already); the deadline runs from its start.
+		if monitoring.IsExceedance(e.Rule) && !e.Ongoing {
 			exceedances = append(exceedances, &monitoring.Exceedance{FindingID: e.ID, USCC: pt.USCC, MN: pt.MN, Pollutant: e.Pollutant,
 				Start: e.Start, End: e.End, ReportDue: e.Start.Add(time.Duration(cfg.ReportHours) * time.Hour)})
 		}
@@ -218,6 +220,9 @@ func (h *MonitoringHandler) finding(ctx context.Context, pt *monitoring.Point, e
 	}
 	if e.Other != "" {
 		props["other_mn"] = e.Other
+	}
+	if e.Ongoing {
+		props["ongoing"] = true
 	}
 	assets := map[string]any{}
 	for _, a := range arts {
