@@ -136,6 +136,9 @@ func (c *Inspections) OpenWarning(ctx context.Context, a Actor, uscc string, lev
 		if err != nil {
 			return err
 		}
+		if err := a.Reach(ent); err != nil {
+			return err
+		}
 		now := c.now()
 		in, err := tx.LockOpenInspection(ctx, uscc)
 		if err != nil {
@@ -257,6 +260,9 @@ func (c *Inspections) update(ctx context.Context, a Actor, id int64, version int
 	err = c.Store.InTx(ctx, func(tx InspectionTx) error {
 		in, ent, err := tx.LockInspection(ctx, id)
 		if err != nil {
+			return err
+		}
+		if err := a.Reach(ent); err != nil {
 			return err
 		}
 		if in.Version != version {

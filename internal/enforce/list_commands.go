@@ -58,6 +58,9 @@ func (c *List) Propose(ctx context.Context, a Actor, uscc string, facts Facts) (
 		if err != nil {
 			return err
 		}
+		if err := a.Reach(ent); err != nil {
+			return err
+		}
 		switch ent.ListStatus {
 		case ListProposed, ListNotice, ListListed:
 			return offsite.Conflict("enterprise %s already has a list entry that is %s", uscc, ent.ListStatus)
@@ -89,6 +92,9 @@ func (c *List) update(ctx context.Context, a Actor, id int64, version int, actio
 		now := c.now()
 		e, ent, err := tx.LockListEntry(ctx, id, now)
 		if err != nil {
+			return err
+		}
+		if err := a.Reach(ent); err != nil {
 			return err
 		}
 		if e.Version != version {

@@ -65,6 +65,17 @@ const (
 	AuditDispositionWaived AuditAction = "disposition.waived"
 	AuditDispositionStrict AuditAction = "disposition.strict"
 	AuditDrawCreate        AuditAction = "draw.create"
+
+	AuditAgencyCreate AuditAction = "agency.create"
+	AuditAgencyUpdate AuditAction = "agency.update"
+	AuditUserCreate   AuditAction = "user.create"
+	AuditUserUpdate   AuditAction = "user.update"
+	AuditUserPassword AuditAction = "user.password"
+	AuditUserLogin    AuditAction = "user.login"
+	AuditUserLogout   AuditAction = "user.logout"
+	AuditUserLockout  AuditAction = "user.lockout"
+	AuditTokenCreate  AuditAction = "token.create"
+	AuditTokenRevoke  AuditAction = "token.revoke"
 )
 
 // ListStatuses lists every list entry status.
@@ -99,6 +110,8 @@ var AuditActions = []AuditAction{
 	AuditInspectionProofDownload, AuditInspectionReview, AuditInspectionRequestSiteVisit,
 	AuditInspectionApproveSiteVisit, AuditInspectionRecordSiteVisit, AuditInspectionClose,
 	AuditDispositionWaived, AuditDispositionStrict, AuditDrawCreate,
+	AuditAgencyCreate, AuditAgencyUpdate, AuditUserCreate, AuditUserUpdate, AuditUserPassword,
+	AuditUserLogin, AuditUserLogout, AuditUserLockout, AuditTokenCreate, AuditTokenRevoke,
 }
 
 // Names returns the values of a vocabulary as strings, for messages and schemas.

@@ -189,7 +189,8 @@ func enterpriseFilter(r *http.Request) (enforce.EnterpriseFilter, error) {
 		return enforce.EnterpriseFilter{}, err
 	}
 	q := r.URL.Query()
-	f := enforce.EnterpriseFilter{Query: q.Get("q"), Zone: q.Get("zone"), Industry: q.Get("industry"), ListStatus: enforce.ListStatus(q.Get("list_status")), Offset: offset, Limit: limit}
+	f := enforce.EnterpriseFilter{Query: q.Get("q"), Zone: q.Get("zone"), Industry: q.Get("industry"), ListStatus: enforce.ListStatus(q.Get("list_status")),
+		Agency: scope(r.Context()), Offset: offset, Limit: limit}
 	if f.ListStatus != "" && f.ListStatus != "none" && !slices.Contains(enforce.ListStatuses, f.ListStatus) {
 		return f, offsite.Invalid("list_status", "must be one of %s or none, got %q", strings.Join(enforce.Names(enforce.ListStatuses), ", "), f.ListStatus)
 	}

@@ -189,7 +189,7 @@ func (s *Server) handleListList(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, offsite.Invalid("status", "must be one of %s, got %q", strings.Join(enforce.Names(enforce.ListStatuses), ", "), st))
 		return
 	}
-	es, total, err := s.Enforce.FindListEntries(r.Context(), s.EnforceConfig, s.Now(), enforce.ListFilter{USCC: r.URL.Query().Get("uscc"), Status: st, Offset: offset, Limit: limit})
+	es, total, err := s.Enforce.FindListEntries(r.Context(), s.EnforceConfig, s.Now(), enforce.ListFilter{USCC: r.URL.Query().Get("uscc"), Status: st, Agency: scope(r.Context()), Offset: offset, Limit: limit})
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -258,7 +258,7 @@ func (s *Server) handleListExport(w http.ResponseWriter, r *http.Request) {
 	ctx, now := r.Context(), s.Now() // one time for every page
 	var entries []*enforce.ListEntry
 	for off := 0; ; off += 1000 {
-		es, total, err := s.Enforce.FindListEntries(ctx, s.EnforceConfig, now, enforce.ListFilter{Offset: off, Limit: 1000})
+		es, total, err := s.Enforce.FindListEntries(ctx, s.EnforceConfig, now, enforce.ListFilter{Agency: scope(ctx), Offset: off, Limit: 1000})
 		if err != nil {
 			s.Error(w, r, err)
 			return

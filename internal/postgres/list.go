@@ -79,6 +79,9 @@ func (s *EnforceService) FindListEntries(ctx context.Context, cfg enforce.Config
 	if f.USCC != "" {
 		w.add("l.uscc = $?", f.USCC)
 	}
+	if f.Agency != 0 {
+		w.add(enterprisesUnder("l.uscc"), f.Agency)
+	}
 	if f.Status != "" {
 		w.add("list_effective_status(l.status, l.valid_to, "+w.param(now)+") = $?", f.Status)
 	}
@@ -98,4 +101,10 @@ func (s *EnforceService) FindListEntries(ctx context.Context, cfg enforce.Config
 		out = append(out, e)
 	}
 	return out, total, formatError(rows.Err())
+}
+
+// enterprisesUnder is the condition that the enterprise whose USCC is in column belongs to
+// the agency $? or one under it.
+func enterprisesUnder(column string) string {
+	return column + " IN (SELECT e.uscc FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE $? = ANY(ag.path))"
 }
