@@ -18,6 +18,7 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/cmd/internal/cmdconfig"
+	"github.com/offsite/offsite/internal/account"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/postgres"
@@ -102,9 +103,6 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", cmdconfig.EnvTokensFile, err)
 	}
-	if cfg.TokensFile == "" {
-		m.Logger.Warn("no API tokens configured: only public routes answer", "variable", cmdconfig.EnvTokensFile)
-	}
 	province, err := cfg.Province()
 	if err != nil {
 		return err
@@ -118,6 +116,20 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	slices.Sort(pipeNames)
 	enf := postgres.NewEnforceService(db, audit)
+	accounts := &account.Accounts{Store: postgres.NewAccountStore(enf)}
+	// The token file seeds accounts whose names are not taken (the first admin), and nothing
+	// else: it never changes an account, and authenticates no request itself.
+	switch n, err := accounts.Seed(ctx, tokens.SeedEntries(), cfg.SeedTokenTTL); {
+	case err != nil:
+		return fmt.Errorf("%s: seeding the first accounts: %w", cmdconfig.EnvTokensFile, err)
+	case n > 0:
+		m.Logger.Info("seeded the first accounts from the token file; sign in and give them passwords, then revoke the seeded tokens",
+			"accounts", n, "tokens_valid_for", cfg.SeedTokenTTL.String())
+	case cfg.TokensFile != "":
+		m.Logger.Info("every account of the token file exists: nothing seeded", "variable", cmdconfig.EnvTokensFile)
+	default:
+		m.Logger.Info("no token file: accounts are managed with /api/v1/users")
+	}
 	srv := &httpapi.Server{
 		Parcels:         postgres.NewParcelService(db),
 		Captures:        captures,
@@ -141,7 +153,9 @@ func (m *Main) Run(ctx context.Context) error {
 		ListStore:       postgres.NewListStore(enf),
 		DrawStore:       postgres.NewDrawStore(enf),
 		EnforceConfig:   province,
-		Tokens:          tokens,
+		Accounts:        accounts,
+		Agencies:        enf,
+		SecureCookie:    cfg.SecureCookie,
 		UI: webui.Handler(webui.Config{BasemapURL: m.Basemap.URL, BasemapAttribution: m.Basemap.Attribution,
 			Pipelines: pipeNames, CaptureKinds: offsite.CaptureKinds}),
 		Checks: []httpapi.Check{

@@ -47,8 +47,8 @@ type Store interface {
 // Tx is what the account commands load, lock, save and append in a transaction.
 type Tx interface {
 	LockUser(ctx context.Context, id int64) (*User, error)
-	// CountUsers counts every user.
-	CountUsers(ctx context.Context) (int, error)
+	// UserExists reports whether a user named name exists.
+	UserExists(ctx context.Context, name string) (bool, error)
 	// CreateUser stores a new user with its password hash, setting ID, AgencyPath, Version
 	// and times; a taken name is ErrConflict.
 	CreateUser(ctx context.Context, u *User, passwordHash string) error
@@ -591,16 +591,14 @@ type SeedEntry struct {
 // SeedActor is who the audit log says seeded the first users.
 var SeedActor = enforce.Actor{Name: "token-file", Role: enforce.RoleSystem}
 
-// Seed creates the entries as users of the first province, each with its token valid for
-// ttl, when the database has no user yet; it reports how many it created (0 when users
-// exist: the file is then not read again).
+// Seed creates each entry whose name no user has yet as a user of the first province (an
+// enterprise's: of its enterprise's agency), with the entry's token as its API token, valid
+// for ttl; it reports how many it created. An existing account is never changed: once the
+// first administrator exists, it manages accounts through the API and the file only matters
+// for names that were never used.
 func (c *Accounts) Seed(ctx context.Context, entries []SeedEntry, ttl time.Duration) (int, error) {
 	n := 0
 	err := c.Store.InTx(ctx, func(tx Tx) error {
-		count, err := tx.CountUsers(ctx)
-		if err != nil || count > 0 {
-			return err
-		}
 		root, err := tx.FirstProvince(ctx)
 		if err != nil {
 			return err
@@ -610,6 +608,12 @@ func (c *Accounts) Seed(ctx context.Context, entries []SeedEntry, ttl time.Durat
 			u := &User{Name: strings.ToLower(e.Name), Role: e.Role, USCC: e.USCC}
 			if err := CheckName(u.Name); err != nil {
 				return fmt.Errorf("seed %q: %w", e.Name, err)
+			}
+			if exists, err := tx.UserExists(ctx, u.Name); err != nil || exists {
+				if err != nil {
+					return err
+				}
+				continue
 			}
 			if e.Role != enforce.RoleEnterprise {
 				u.AgencyID = root.ID

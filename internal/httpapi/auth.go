@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/account"
@@ -309,8 +310,8 @@ func agencyParam(path string) (kind, param string) {
 // checkAgency refuses p a record of kind named key whose agency p does not reach. An unknown
 // record passes: the handler answers 404.
 func (s *Server) checkAgency(ctx context.Context, p Principal, kind, key string) error {
-	if p.Agency == 0 || s.Agencies == nil {
-		return nil
+	if p.Agency == 0 || s.Agencies == nil || !utf8.ValidString(key) || strings.ContainsRune(key, 0) {
+		return nil // bad text is refused naming its parameter (checkText)
 	}
 	path, err := s.Agencies.AgencyPathOf(ctx, kind, key)
 	switch {

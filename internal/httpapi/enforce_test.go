@@ -21,6 +21,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/account"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/postgres"
@@ -41,6 +42,9 @@ func (c *clock) Add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// testHash makes password hashing cheap in tests (the cost is a parameter, not the rule).
+var testHash = account.HashParams{Memory: 1024, Time: 1, Threads: 1}
+
 type enfEnv struct {
 	hs    *httptest.Server
 	db    *postgres.DB
@@ -52,6 +56,13 @@ type enfEnv struct {
 // newEnforceServer returns an API with the enforcement service on a fresh database, test
 // buckets and every test token.
 func newEnforceServer(t *testing.T) *enfEnv {
+	t.Helper()
+	return newEnforceServerSeeded(t, true)
+}
+
+// newEnforceServerSeeded is newEnforceServer; with seed false every test token stays in the
+// fixed table and the audit log starts empty.
+func newEnforceServerSeeded(t *testing.T, seed bool) *enfEnv {
 	t.Helper()
 	pg := testenv.Postgres(t)
 	db, err := postgres.Open(context.Background(), pg.URL)
@@ -72,6 +83,20 @@ func newEnforceServer(t *testing.T) *enfEnv {
 	}
 	enf := postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store})
 	srv.Enforce, srv.EnterpriseStore, srv.InspectionStore, srv.ListStore, srv.DrawStore = enf, postgres.NewEnterpriseStore(enf), postgres.NewInspectionStore(enf), postgres.NewListStore(enf), postgres.NewDrawStore(enf)
+	// The staff tokens are API tokens of accounts of the first province, seeded as cmd/api
+	// seeds the token file; the enterprise's token stays in the fixed table (its enterprise
+	// is recorded by the tests themselves).
+	srv.Accounts = &account.Accounts{Store: postgres.NewAccountStore(enf), Now: c.Now, Config: account.Config{Hash: testHash}}
+	srv.Agencies = enf
+	var staff []account.SeedEntry
+	for _, e := range srv.Tokens.SeedEntries() {
+		if seed && e.Role != httpapi.RoleEnterprise {
+			staff = append(staff, e)
+		}
+	}
+	if n, err := srv.Accounts.Seed(context.Background(), staff, 24*time.Hour); seed && (err != nil || n != len(staff)) {
+		t.Fatalf("seed: %d, %v", n, err)
+	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return &enfEnv{hs: hs, db: db, owner: pg.OwnerURL, clock: c, store: store}

@@ -215,9 +215,9 @@ func (t *accountTx) LockUser(ctx context.Context, id int64) (*account.User, erro
 	return u, nil
 }
 
-func (t *accountTx) CountUsers(ctx context.Context) (n int, err error) {
-	err = t.tx.QueryRow(ctx, "SELECT count(*) FROM users").Scan(&n)
-	return n, err
+func (t *accountTx) UserExists(ctx context.Context, name string) (exists bool, err error) {
+	err = t.tx.QueryRow(ctx, "SELECT EXISTS (SELECT FROM users WHERE name = $1)", name).Scan(&exists)
+	return exists, err
 }
 
 func (t *accountTx) CreateUser(ctx context.Context, u *account.User, hash string) error {
