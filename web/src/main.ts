@@ -10,6 +10,7 @@ import { enterprisePage } from './pages/enterprise';
 import { surveyNewPage, surveyPage } from './pages/survey';
 import { listPage } from './pages/list';
 import { publicPage } from './pages/public';
+import { adminPage } from './pages/admin';
 
 type Page = (app: HTMLElement, params: string[], query: URLSearchParams) => Promise<void | (() => void)>;
 
@@ -21,6 +22,7 @@ const routes: [RegExp, Page, boolean][] = [
   [/^\/surveys\/new$/, surveyNewPage, true],
   [/^\/surveys\/(\d+)$/, surveyPage, true],
   [/^\/list$/, listPage, true],
+  [/^\/admin$/, adminPage, true],
 ];
 
 let leave: (() => void) | void;
@@ -32,6 +34,7 @@ function header(): void {
   clear(top, h('nav', {},
     h('a', { href: me ? '#/enterprises' : '#/signin', class: 'brand' }, t('app')),
     me && me.role !== 'enterprise' ? [link('#/enterprises', t('nav_enterprises')), link('#/surveys/new', t('nav_survey')), link('#/list', t('nav_list'))] : null,
+    me && me.role === 'admin' ? link('#/admin', t('nav_admin')) : null,
     me && me.role === 'enterprise' && me.uscc ? link('#/enterprises/' + me.uscc, t('nav_enterprises')) : null,
     link('#/public', t('nav_public')),
     h('span', { class: 'spacer' }),
