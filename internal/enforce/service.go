@@ -178,6 +178,9 @@ type Service interface {
 
 	// PublicNotices returns the entries on public notice at now (二.3), by notice end.
 	PublicNotices(ctx context.Context, now time.Time) ([]Notice, error)
+	// PublicRemovals returns the removals of listed enterprises from the list, newest first,
+	// a page of them when limit > 0, and their number.
+	PublicRemovals(ctx context.Context, offset, limit int) ([]Removal, int, error)
 	// PublicDisclosures returns the dispositions disclosed to the public (四.10), newest first.
 	PublicDisclosures(ctx context.Context, offset, limit int) ([]Disclosure, int, error)
 

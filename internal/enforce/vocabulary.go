@@ -47,6 +47,9 @@ const (
 	AuditListRemove           AuditAction = "list.remove"
 	AuditListExpire           AuditAction = "list.expire"
 	AuditListExport           AuditAction = "list.export"
+	AuditListAdjustmentNotice AuditAction = "list.adjustment_notice"
+	AuditListFilingSubmit     AuditAction = "list.filing_submit"
+	AuditListFilingReceipt    AuditAction = "list.filing_receipt"
 
 	AuditInspectionOpened           AuditAction = "inspection.opened"
 	AuditInspectionLinked           AuditAction = "inspection.linked"
@@ -105,6 +108,7 @@ var AuditActions = []AuditAction{
 	AuditEvidenceView, AuditEvidenceDownload, AuditHealthVisitRecord,
 	AuditListPropose, AuditListRefused, AuditListNotice, AuditListObjection, AuditListObjectionResolve,
 	AuditListList, AuditListRenew, AuditListRemove, AuditListExpire, AuditListExport,
+	AuditListAdjustmentNotice, AuditListFilingSubmit, AuditListFilingReceipt,
 	AuditInspectionOpened, AuditInspectionLinked, AuditInspectionWarningJoined, AuditInspectionWarningConfirmed,
 	AuditInspectionRequestSelfCheck, AuditInspectionSubmitReport, AuditInspectionProofUpload,
 	AuditInspectionProofDownload, AuditInspectionReview, AuditInspectionRequestSiteVisit,

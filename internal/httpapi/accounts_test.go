@@ -231,7 +231,7 @@ func TestEveryRouteAndAgency(t *testing.T) {
 		var u idv
 		e.must(t, 201, admin, "POST", "/api/v1/users", map[string]any{"name": "a-" + role, "role": role, "agency_id": cityA.ID}, &u)
 		var tok struct{ Token string }
-		e.must(t, 201, admin, "POST", fmt.Sprintf("/api/v1/users/%d/tokens", u.ID), map[string]any{"name": "test", "expires_in_days": 1}, &tok)
+		e.must(t, 201, admin, "POST", fmt.Sprintf("/api/v1/users/%d/tokens", u.ID), map[string]any{"name": "test", "expires_in_days": 30}, &tok)
 		cityTokens[role] = tok.Token
 	}
 	// City B's records: an enterprise of its county with a parcel, list entry and
@@ -333,5 +333,23 @@ func TestEveryRouteAndAgency(t *testing.T) {
 		t.Errorf("an enterprise created by city A belongs to agency %d", mine.AgencyID)
 	}
 	e.must(t, 403, cityTokens["admin"], "POST", "/api/v1/users", map[string]any{"name": "sneaky", "role": "admin", "agency_id": 1}, nil)
+
+	// The province receives filings: the county's approver files, only the province's
+	// approver records the receipt.
+	var countyApprover idv
+	e.must(t, 201, admin, "POST", "/api/v1/users", map[string]any{"name": "b1-approver", "role": "approver", "agency_id": county.ID}, &countyApprover)
+	var ctok struct{ Token string }
+	e.must(t, 201, admin, "POST", fmt.Sprintf("/api/v1/users/%d/tokens", countyApprover.ID), map[string]any{"name": "t", "expires_in_days": 30}, &ctok)
+	now := e.clock.Now()
+	path := fmt.Sprintf("/api/v1/positive-list/%d", entry.ID)
+	e.must(t, 200, analyst, "POST", path+"/notice", map[string]any{"version": entry.Version, "notice_start": now.Format(time.RFC3339), "notice_end": now.Add(7 * 24 * time.Hour).Format(time.RFC3339)}, &entry)
+	e.clock.Add(8 * 24 * time.Hour)
+	e.must(t, 200, ctok.Token, "POST", path+"/list", map[string]any{"version": entry.Version}, &entry)
+	e.must(t, 200, ctok.Token, "POST", path+"/filing", map[string]any{"version": entry.Version}, &entry)
+	code, rb := e.call(t, ctok.Token, "POST", path+"/filing/receipt", map[string]any{"version": entry.Version, "receipt": "R-1"}, nil)
+	if code != 403 || !strings.Contains(string(rb), "received by the province") {
+		t.Errorf("receipt by the county: %d %s", code, rb)
+	}
+	e.must(t, 200, approver, "POST", path+"/filing/receipt", map[string]any{"version": entry.Version, "receipt": "R-1"}, nil)
 	e.must(t, 403, cityTokens["admin"], "POST", "/api/v1/agencies", map[string]any{"name": "Another province"}, nil)
 }

@@ -453,8 +453,57 @@ func TestPositiveListLifecycleAndPublicList(t *testing.T) {
 	if !bytes.Contains(data, []byte(entUSCC)) || !bytes.Contains(data, []byte("admission_path")) {
 		t.Errorf("export: %s", data)
 	}
-	// Barring removal.
-	e.must(t, 200, approver, "POST", fmt.Sprintf("/api/v1/positive-list/%d/remove", v.ID), map[string]any{"version": v.Version, "category": "falsified_records", "reason": "ledger rewritten"}, &v)
+	// Filing of the admission: the city files, the province records its receipt.
+	var fe struct {
+		versioned
+		FiledAt *time.Time `json:"filed_at"`
+		ToFile  string     `json:"to_file"`
+		Filings []struct {
+			Change, Receipt string
+		} `json:"filings"`
+		Adjustment *struct{ Kind string } `json:"adjustment"`
+	}
+	path := fmt.Sprintf("/api/v1/positive-list/%d", v.ID)
+	e.must(t, 409, approver, "POST", path+"/filing/receipt", map[string]any{"version": v.Version, "receipt": "R-1"}, nil) // nothing submitted
+	e.must(t, 200, analyst, "POST", path+"/filing", map[string]any{"version": v.Version}, &fe)
+	e.must(t, 409, analyst, "POST", path+"/filing", map[string]any{"version": fe.Version}, nil) // awaits receipt
+	e.must(t, 400, approver, "POST", path+"/filing/receipt", map[string]any{"version": fe.Version}, nil)
+	fe.ToFile = "" // omitted when empty: decoding leaves the field as it was
+	e.must(t, 200, approver, "POST", path+"/filing/receipt", map[string]any{"version": fe.Version, "receipt": "浙环备〔2026〕17号"}, &fe)
+	if fe.FiledAt == nil || fe.ToFile != "" || len(fe.Filings) != 1 || fe.Filings[0].Change != "admission" || fe.Filings[0].Receipt != "浙环备〔2026〕17号" {
+		t.Errorf("after the receipt: %+v", fe)
+	}
+	v = fe.versioned
+	// Barring removal: a list adjustment, on notice first, then applied, filed and published.
+	e.must(t, 400, approver, "POST", path+"/remove", map[string]any{"version": v.Version, "category": "falsified_records", "reason": "ledger rewritten"}, nil)
+	now = e.clock.Now()
+	e.must(t, 200, approver, "POST", path+"/remove", map[string]any{"version": v.Version, "category": "falsified_records", "reason": "ledger rewritten",
+		"notice_start": now.Format(time.RFC3339), "notice_end": now.Add(7 * 24 * time.Hour).Format(time.RFC3339)}, &fe)
+	if fe.Status != "listed" || fe.Adjustment == nil || fe.Adjustment.Kind != "removal" {
+		t.Fatalf("removal on notice: %+v", fe)
+	}
+	e.must(t, 200, analyst, "POST", path+"/objections", map[string]any{"version": fe.Version, "text": "they fixed it", "raised_by": "neighbour"}, &fe)
+	e.must(t, 409, approver, "POST", path+"/adjustment/apply", map[string]any{"version": fe.Version}, nil) // notice not over
+	e.clock.Add(8 * 24 * time.Hour)
+	e.must(t, 409, approver, "POST", path+"/adjustment/apply", map[string]any{"version": fe.Version}, nil) // objection open
+	e.must(t, 200, approver, "POST", path+"/objections/1/resolve", map[string]any{"version": fe.Version, "outcome": "dismissed", "resolution": "records checked"}, &fe)
+	fe.Adjustment = nil
+	e.must(t, 200, approver, "POST", path+"/adjustment/apply", map[string]any{"version": fe.Version}, &fe)
+	if fe.Status != "removed" || fe.ToFile != "removal" || fe.Adjustment != nil {
+		t.Errorf("removal applied: %+v", fe)
+	}
+	v = fe.versioned
+	var removals struct {
+		Removals []struct{ USCC, Category string } `json:"removals"`
+	}
+	e.must(t, 200, "", "GET", "/public/removals", nil, &removals)
+	if len(removals.Removals) != 1 || removals.Removals[0].USCC != entUSCC || removals.Removals[0].Category != "falsified_records" {
+		t.Errorf("public removals: %+v", removals)
+	}
+	if csvData := e.must(t, 200, "", "GET", "/public/removals?format=csv", nil, nil); !bytes.Contains(csvData, []byte(entUSCC+",falsified_records,")) || bytes.Contains(csvData, []byte("ledger")) {
+		t.Errorf("public removals CSV: %s", csvData)
+	}
+	e.must(t, 200, analyst, "POST", path+"/filing", map[string]any{"version": v.Version}, &fe)
 	e.must(t, 409, analyst, "POST", "/api/v1/positive-list", map[string]any{"uscc": entUSCC, "facts": goodFacts()}, &apiErr)
 	if !strings.Contains(apiErr.Error.Message, "barred") {
 		t.Errorf("re-admission: %+v", apiErr.Error)

@@ -56,8 +56,8 @@ func saveListEntry(ctx context.Context, tx pgx.Tx, e *enforce.ListEntry) error {
 		return err
 	}
 	return tx.QueryRow(ctx, `UPDATE list_entries SET status = $2, notice_start = $3, notice_end = $4, valid_from = $5,
-		valid_to = $6, doc = $7, version = version + 1, updated_at = now() WHERE id = $1 RETURNING version, updated_at`,
-		e.ID, e.Status, e.NoticeStart, e.NoticeEnd, e.ValidFrom, e.ValidTo, doc).Scan(&e.Version, &e.UpdatedAt)
+		valid_to = $6, doc = $7, filed_at = $8, version = version + 1, updated_at = now() WHERE id = $1 RETURNING version, updated_at`,
+		e.ID, e.Status, e.NoticeStart, e.NoticeEnd, e.ValidFrom, e.ValidTo, doc, e.FiledAt).Scan(&e.Version, &e.UpdatedAt)
 }
 
 // FindListEntryByID returns one list entry with its effective status and health-check status
