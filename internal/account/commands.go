@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/offsite/offsite"
@@ -83,7 +84,15 @@ type Accounts struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
-	dummy string // dummyHash(Config.Hash), made on first use
+	dummyOnce sync.Once
+	dummy     string // dummyHash(Config.Hash), made on first use
+}
+
+// cfg is the configuration with its defaults filled in.
+func (c *Accounts) cfg() Config {
+	cfg := c.Config
+	cfg.WithDefaults()
+	return cfg
 }
 
 func (c *Accounts) now() time.Time {
@@ -117,7 +126,7 @@ func addrKey(addr string) string { return "addr:" + addr }
 // against both, and the one that reaches its limit is locked for Config.Lockout. An unknown
 // name costs the same time as a wrong password and gets the same answer.
 func (c *Accounts) Login(ctx context.Context, name, password, addr string) (*User, string, error) {
-	c.Config.WithDefaults()
+	cfg := c.cfg()
 	now := c.now()
 	name = strings.ToLower(strings.TrimSpace(name))
 	keys := []string{userKey(name), addrKey(addr)}
@@ -131,9 +140,7 @@ func (c *Accounts) Login(ctx context.Context, name, password, addr string) (*Use
 	u, hash, err := c.Store.FindUserForLogin(ctx, name)
 	switch {
 	case errors.Is(err, offsite.ErrNotFound):
-		if c.dummy == "" {
-			c.dummy = dummyHash(c.Config.Hash)
-		}
+		c.dummyOnce.Do(func() { c.dummy = dummyHash(cfg.Hash) })
 		hash, u = c.dummy, nil
 	case err != nil:
 		return nil, "", err
@@ -143,7 +150,7 @@ func (c *Accounts) Login(ctx context.Context, name, password, addr string) (*Use
 		return nil, "", fmt.Errorf("user %q: %w", name, err)
 	}
 	if !ok || u == nil {
-		return nil, "", c.failed(ctx, u, name, addr, now)
+		return nil, "", c.failed(ctx, cfg, u, name, addr, now)
 	}
 	if u.Disabled {
 		return nil, "", fmt.Errorf("the account %s is disabled: %w", name, offsite.ErrUnauthorized)
@@ -153,10 +160,10 @@ func (c *Accounts) Login(ctx context.Context, name, password, addr string) (*Use
 	}
 	secret := NewSecret(SessionPrefix)
 	err = c.Store.InTx(ctx, func(tx Tx) error {
-		if err := tx.CreateSession(ctx, u.ID, SecretHash(secret), addr, now, now.Add(c.Config.SessionTTL)); err != nil {
+		if err := tx.CreateSession(ctx, u.ID, SecretHash(secret), addr, now, now.Add(cfg.SessionTTL)); err != nil {
 			return err
 		}
-		return tx.Append(ctx, u.Actor(), enforce.AuditUserLogin, UserSubject(u.ID), map[string]any{"address": addr, "expires_at": now.Add(c.Config.SessionTTL)})
+		return tx.Append(ctx, u.Actor(), enforce.AuditUserLogin, UserSubject(u.ID), map[string]any{"address": addr, "expires_at": now.Add(cfg.SessionTTL)})
 	})
 	if err != nil {
 		return nil, "", err
@@ -166,19 +173,19 @@ func (c *Accounts) Login(ctx context.Context, name, password, addr string) (*Use
 
 // failed counts a failed sign-in against the account and the address and locks either that
 // reaches its limit; a lockout of an existing account is audited.
-func (c *Accounts) failed(ctx context.Context, u *User, name, addr string, now time.Time) error {
+func (c *Accounts) failed(ctx context.Context, cfg Config, u *User, name, addr string, now time.Time) error {
 	for _, k := range []struct {
 		key string
 		max int
-	}{{userKey(name), c.Config.MaxAccountFailures}, {addrKey(addr), c.Config.MaxAddressFailures}} {
-		n, err := c.Store.CountFailure(ctx, k.key, now, c.Config.FailureWindow)
+	}{{userKey(name), cfg.MaxAccountFailures}, {addrKey(addr), cfg.MaxAddressFailures}} {
+		n, err := c.Store.CountFailure(ctx, k.key, now, cfg.FailureWindow)
 		if err != nil {
 			return err
 		}
 		if n < k.max {
 			continue
 		}
-		until := now.Add(c.Config.Lockout)
+		until := now.Add(cfg.Lockout)
 		if err := c.Store.LockOut(ctx, k.key, until); err != nil {
 			return err
 		}
@@ -362,7 +369,7 @@ func placeUser(ctx context.Context, tx Tx, a enforce.Actor, u *User) error {
 
 // CreateUser creates a user in an agency the actor reaches.
 func (c *Accounts) CreateUser(ctx context.Context, a enforce.Actor, n NewUser) (*User, error) {
-	c.Config.WithDefaults()
+	cfg := c.cfg()
 	n.Name = strings.ToLower(strings.TrimSpace(n.Name))
 	if err := CheckName(n.Name); err != nil {
 		return nil, err
@@ -375,7 +382,7 @@ func (c *Accounts) CreateUser(ctx context.Context, a enforce.Actor, n NewUser) (
 		if err := CheckPassword(n.Name, n.Password); err != nil {
 			return nil, err
 		}
-		hash = HashPassword(n.Password, c.Config.Hash)
+		hash = HashPassword(n.Password, cfg.Hash)
 	}
 	u := &User{Name: n.Name, DisplayName: n.DisplayName, Role: n.Role, AgencyID: n.AgencyID, USCC: n.USCC, HasPassword: hash != ""}
 	err := c.Store.InTx(ctx, func(tx Tx) error {
@@ -476,7 +483,7 @@ func (c *Accounts) UpdateUser(ctx context.Context, a enforce.Actor, id int64, up
 // user's agency) or the user's own change (old must then be its current password, checked
 // by the caller through ChangePassword). Every session of the user ends.
 func (c *Accounts) SetPassword(ctx context.Context, a enforce.Actor, id int64, password string) error {
-	c.Config.WithDefaults()
+	cfg := c.cfg()
 	return c.Store.InTx(ctx, func(tx Tx) error {
 		u, err := tx.LockUser(ctx, id)
 		if err != nil {
@@ -488,7 +495,7 @@ func (c *Accounts) SetPassword(ctx context.Context, a enforce.Actor, id int64, p
 		if err := CheckPassword(u.Name, password); err != nil {
 			return err
 		}
-		if err := tx.SetPassword(ctx, id, HashPassword(password, c.Config.Hash), c.now()); err != nil {
+		if err := tx.SetPassword(ctx, id, HashPassword(password, cfg.Hash), c.now()); err != nil {
 			return err
 		}
 		n, err := tx.DeleteSessions(ctx, id)
@@ -520,13 +527,13 @@ func (c *Accounts) ChangePassword(ctx context.Context, u *User, current, passwor
 // CreateToken creates an API token for a user the actor reaches, valid for ttl (at most
 // Config.MaxTokenTTL). The secret is returned once and stored only as its hash.
 func (c *Accounts) CreateToken(ctx context.Context, a enforce.Actor, userID int64, name string, ttl time.Duration) (*Token, string, error) {
-	c.Config.WithDefaults()
+	cfg := c.cfg()
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 200 {
 		return nil, "", offsite.Invalid("name", "is required, at most 200 bytes: say what the token is for")
 	}
-	if ttl <= 0 || ttl > c.Config.MaxTokenTTL {
-		return nil, "", offsite.Invalid("expires_in_days", "must be between 1 and %d days", int(c.Config.MaxTokenTTL.Hours()/24))
+	if ttl <= 0 || ttl > cfg.MaxTokenTTL {
+		return nil, "", offsite.Invalid("expires_in_days", "must be between 1 and %d days", int(cfg.MaxTokenTTL.Hours()/24))
 	}
 	secret := NewSecret(TokenPrefix)
 	now := c.now()
@@ -637,3 +644,6 @@ func (c *Accounts) Seed(ctx context.Context, entries []SeedEntry, ttl time.Durat
 	})
 	return n, err
 }
+
+// SessionTTL is how long a new session lasts.
+func (c *Accounts) SessionTTL() time.Duration { return c.cfg().SessionTTL }

@@ -198,8 +198,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	acc.Config.WithDefaults()
-	http.SetCookie(w, s.sessionCookie(r, secret, int(acc.Config.SessionTTL.Seconds())))
+	http.SetCookie(w, s.sessionCookie(r, secret, int(acc.SessionTTL().Seconds())))
 	p := principalOf(u)
 	p.session = secret
 	m := s.meOf(p)
