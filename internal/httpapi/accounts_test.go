@@ -333,6 +333,24 @@ func TestEveryRouteAndAgency(t *testing.T) {
 		t.Errorf("an enterprise created by city A belongs to agency %d", mine.AgencyID)
 	}
 	e.must(t, 403, cityTokens["admin"], "POST", "/api/v1/users", map[string]any{"name": "sneaky", "role": "admin", "agency_id": 1}, nil)
+	// A city draws among its own enterprises; the province among all.
+	for _, d := range []struct {
+		token string
+		want  int
+	}{{cityTokens["approver"], 1}, {approver, 2}} {
+		var draw struct {
+			Result struct {
+				PoolSize int `json:"pool_size"`
+				Pool     []struct {
+					USCC string `json:"uscc"`
+				} `json:"pool"`
+			} `json:"result"`
+		}
+		e.must(t, 201, d.token, "POST", "/api/v1/draws", map[string]any{"inspectors": []map[string]string{{"id": "a"}, {"id": "b"}}}, &draw)
+		if draw.Result.PoolSize != d.want || d.want == 1 && draw.Result.Pool[0].USCC != otherUSCC {
+			t.Errorf("draw pool %+v, want %d enterprises", draw.Result, d.want)
+		}
+	}
 
 	// The province receives filings: the county's approver files, only the province's
 	// approver records the receipt.
