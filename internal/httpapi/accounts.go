@@ -137,8 +137,8 @@ func (s *Server) sessionCookie(r *http.Request, value string, maxAge int) *http.
 		Secure: r.TLS != nil || s.SecureCookie, SameSite: http.SameSiteStrictMode}
 }
 
-func expiredSessionCookie(r *http.Request) *http.Cookie {
-	return &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode}
+func (s *Server) expiredSessionCookie(r *http.Request) *http.Cookie {
+	return s.sessionCookie(r, "", -1)
 }
 
 // me is what /api/v1/me and sign-in return of the caller.
@@ -221,7 +221,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	http.SetCookie(w, expiredSessionCookie(r))
+	http.SetCookie(w, s.expiredSessionCookie(r))
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -248,7 +248,7 @@ func (s *Server) handleOwnPassword(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	http.SetCookie(w, expiredSessionCookie(r))
+	http.SetCookie(w, s.expiredSessionCookie(r))
 	w.WriteHeader(http.StatusNoContent)
 }
 

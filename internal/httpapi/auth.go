@@ -252,11 +252,11 @@ func (s *Server) authorize(path string, op operation, h http.HandlerFunc) http.H
 					w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 				} else if public {
 					// An ended session does not keep anyone from the public routes.
-					http.SetCookie(w, expiredSessionCookie(r))
+					http.SetCookie(w, s.expiredSessionCookie(r))
 					h(w, r)
 					return
 				}
-				http.SetCookie(w, expiredSessionCookie(r))
+				http.SetCookie(w, s.expiredSessionCookie(r))
 			}
 			s.Error(w, r, err)
 			return
