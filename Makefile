@@ -9,7 +9,7 @@ LDFLAGS := -X github.com/offsite/offsite.Version=$(VERSION)
 
 export CGO_ENABLED = 1
 
-.PHONY: all deps services services-stop status web build test demo bench-clip bench-api eval fmt vet clean
+.PHONY: all deps services services-stop status web build test demo bench-clip bench-api bench-monitoring eval fmt vet clean
 
 all: build
 
@@ -33,10 +33,12 @@ status:
 web:
 	scripts/web.sh
 
-## build: bin/api (with the web interface embedded) and bin/worker (cgo, against the system GDAL)
+## build: bin/api (with the web interface embedded), bin/worker (cgo, against the system GDAL)
+## and bin/receiver (the HJ 212 server)
 build: web
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/api ./cmd/api
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/worker ./cmd/worker
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/receiver ./cmd/receiver
 
 ## test: go vet and every test, against the real services
 test:
@@ -50,9 +52,13 @@ demo: services
 bench-clip: services
 	scripts/bench-clip.sh
 
-## bench-api: evidence-per-enterprise and public list routes under wrk and a 500 rps open loop
+## bench-api: evidence-per-enterprise and public list routes under wrk and a 1000 rps open loop (baseline build vs this tree)
 bench-api: services
 	scripts/bench-api.sh
+
+## bench-monitoring: the HJ 212 receiver under 10,000 simulated loggers over TCP, ingest vs COPY
+bench-monitoring: services
+	scripts/bench-monitoring.sh
 
 ## bench-survey: pipeline on a large pair, local mode vs through queue and database
 bench-survey: services

@@ -210,6 +210,10 @@ const (
 	FindingHotspot    = "hotspot"
 	FindingPlume      = "plume"
 	FindingExceedance = "exceedance"
+	// FindingMonitoring is an event in automatic monitoring data (internal/monitoring): it
+	// belongs to an enterprise (USCC) rather than a parcel and rests on HJ 212 frames, not
+	// captures.
+	FindingMonitoring = "monitoring"
 )
 
 // Artifact is a stored file of evidence: its key in the evidence bucket is derived from its
@@ -227,7 +231,8 @@ type Artifact struct {
 type Finding struct {
 	ID           string          `json:"id"`
 	ParcelID     string          `json:"parcel_id"`
-	CaptureIDs   []int64         `json:"capture_ids"` // [capture] or [before, after]
+	USCC         string          `json:"uscc,omitempty"` // the enterprise of a monitoring finding (no parcel)
+	CaptureIDs   []int64         `json:"capture_ids"`    // [capture] or [before, after]; none for monitoring
 	Kind         string          `json:"kind"`
 	Class        string          `json:"class"`
 	Status       string          `json:"status,omitempty"` // e.g. hotspot new, persistent, stopped
@@ -246,6 +251,7 @@ type Finding struct {
 
 // FindingFilter selects findings. Zero fields do not filter.
 type FindingFilter struct {
+	IDs        []string // only these findings
 	ParcelID   string
 	CaptureID  int64
 	Kind       string

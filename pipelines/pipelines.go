@@ -96,6 +96,12 @@ type Detector struct {
 	// from the findings (candidates.geojson), never recorded as a finding nor opening an
 	// inspection. Default 0: every finding is reported.
 	ReportMinScore float64 `yaml:"report_min_score"`
+	// ScoreCalibration maps the detector's raw score onto the share of such findings that
+	// were real where it was fitted: points [raw, calibrated], raw ascending over [0, 1],
+	// calibrated non-decreasing, linear in between and flat beyond the ends (fitted by
+	// `go run ./cmd/eval -fit-calibration` on the project's generated set). The raw score
+	// stays in the finding's measures as raw_score. Empty: the raw score is the score.
+	ScoreCalibration [][2]float64 `yaml:"score_calibration"`
 
 	Change     *detect.ChangeParams     `yaml:"-"`
 	Hotspot    *detect.HotspotParams    `yaml:"-"`
@@ -143,6 +149,27 @@ func (p *Pipeline) Detector(typ string) *Detector {
 		}
 	}
 	return nil
+}
+
+// Calibrate maps a raw score through ScoreCalibration.
+func (d *Detector) Calibrate(raw float64) float64 {
+	c := d.ScoreCalibration
+	if len(c) == 0 {
+		return raw
+	}
+	if raw <= c[0][0] {
+		return c[0][1]
+	}
+	for k := 1; k < len(c); k++ {
+		if raw <= c[k][0] {
+			a, b := c[k-1], c[k]
+			if b[0] == a[0] {
+				return b[1]
+			}
+			return a[1] + (b[1]-a[1])*(raw-a[0])/(b[0]-a[0])
+		}
+	}
+	return c[len(c)-1][1]
 }
 
 // Reported reports whether a finding of detector d reaches its report threshold; below it
@@ -256,11 +283,12 @@ type rawPipeline struct {
 }
 
 type rawDetector struct {
-	Name           string    `yaml:"name"`
-	Type           string    `yaml:"type"`
-	Params         yaml.Node `yaml:"params"`
-	Warnings       []Warning `yaml:"warnings"`
-	ReportMinScore float64   `yaml:"report_min_score"`
+	Name             string       `yaml:"name"`
+	Type             string       `yaml:"type"`
+	Params           yaml.Node    `yaml:"params"`
+	Warnings         []Warning    `yaml:"warnings"`
+	ReportMinScore   float64      `yaml:"report_min_score"`
+	ScoreCalibration [][2]float64 `yaml:"score_calibration"`
 }
 
 var paramTypes = map[string]reflect.Type{
@@ -365,6 +393,15 @@ func Parse(name string, data []byte) (*Pipeline, error) {
 		d := Detector{Name: rd.Name, Type: rd.Type, Warnings: rd.Warnings, ReportMinScore: rd.ReportMinScore}
 		if d.ReportMinScore < 0 || d.ReportMinScore > 1 {
 			return nil, fail(at+".report_min_score", dl, "must be in [0,1]")
+		}
+		d.ScoreCalibration = rd.ScoreCalibration
+		for k, pt := range d.ScoreCalibration {
+			if !(pt[0] >= 0 && pt[0] <= 1 && pt[1] >= 0 && pt[1] <= 1) {
+				return nil, fail(fmt.Sprintf("%s.score_calibration[%d]", at, k), dl, "raw and calibrated scores must be in [0,1]")
+			}
+			if k > 0 && (pt[0] < d.ScoreCalibration[k-1][0] || pt[1] < d.ScoreCalibration[k-1][1]) {
+				return nil, fail(fmt.Sprintf("%s.score_calibration[%d]", at, k), dl, "points must ascend in raw score and not descend in calibrated score")
+			}
 		}
 		if d.Name == "" {
 			d.Name = d.Type

@@ -98,6 +98,13 @@ func (p *Pipeline) RunRaster(before, after *detect.Grid, parcels []detect.Parcel
 		}
 		for i := range fs {
 			fs[i].Detector = d.Name
+			if len(d.ScoreCalibration) > 0 {
+				if fs[i].Measures == nil {
+					fs[i].Measures = map[string]float64{}
+				}
+				fs[i].Measures["raw_score"] = fs[i].Score
+				fs[i].Score = d.Calibrate(fs[i].Score)
+			}
 		}
 		out = append(out, fs...)
 	}

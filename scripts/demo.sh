@@ -20,7 +20,10 @@ mkdir -p "$run"
 # Ports of their own, so a dev api on 8080 does not collide with the demo.
 export OFFSITE_LISTEN_ADDR=${OFFSITE_DEMO_LISTEN_ADDR:-127.0.0.1:18080}
 export OFFSITE_WORKER_METRICS_ADDR=${OFFSITE_DEMO_METRICS_ADDR:-127.0.0.1:19091}
-for addr in "$OFFSITE_LISTEN_ADDR" "$OFFSITE_WORKER_METRICS_ADDR"; do
+# The HJ 212 receiver the demo's data loggers connect to, and its /metrics.
+export OFFSITE_RECEIVER_ADDR=${OFFSITE_DEMO_RECEIVER_ADDR:-127.0.0.1:18212}
+export OFFSITE_RECEIVER_METRICS_ADDR=${OFFSITE_DEMO_RECEIVER_METRICS_ADDR:-127.0.0.1:18213}
+for addr in "$OFFSITE_LISTEN_ADDR" "$OFFSITE_WORKER_METRICS_ADDR" "$OFFSITE_RECEIVER_ADDR" "$OFFSITE_RECEIVER_METRICS_ADDR"; do
   if (exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}") 2>/dev/null; then
     echo "demo: $addr is already in use; set OFFSITE_DEMO_LISTEN_ADDR / OFFSITE_DEMO_METRICS_ADDR to free ports" >&2
     exit 1
@@ -55,7 +58,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== starting api ($OFFSITE_LISTEN_ADDR) and worker; logs in $run/"
+echo "== starting api ($OFFSITE_LISTEN_ADDR), worker and receiver ($OFFSITE_RECEIVER_ADDR); logs in $run/"
 bin/api >"$run/api.log" 2>&1 &
 pids+=($!)
 bin/worker >"$run/worker.log" 2>&1 &
@@ -74,9 +77,20 @@ for i in $(seq 1 100); do
 done
 curl -fsS "http://$OFFSITE_LISTEN_ADDR/healthz" >/dev/null || {
   echo "demo: api not healthy:" >&2; curl -sS "http://$OFFSITE_LISTEN_ADDR/healthz" >&2 || true; exit 1; }
+# The receiver does not migrate: it starts once the api has brought the schema up to date.
+bin/receiver serve >"$run/receiver.log" 2>&1 &
+pids+=($!)
+for i in $(seq 1 50); do
+  curl -fsS "http://$OFFSITE_RECEIVER_METRICS_ADDR/healthz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -fsS "http://$OFFSITE_RECEIVER_METRICS_ADDR/healthz" >/dev/null || {
+  echo "demo: receiver not healthy; last log lines:" >&2; tail -n 20 "$run/receiver.log" >&2; exit 1; }
 
 echo "== demo survey"
-go run ./cmd/demo -api "http://$OFFSITE_LISTEN_ADDR" -dir "$run/data"
+# OFFSITE_DEMO_RECEIVER (host:port of a running HJ 212 receiver): the simulated loggers send
+# their frames there; unset, their data is written through the store.
+go run ./cmd/demo -api "http://$OFFSITE_LISTEN_ADDR" -dir "$run/data" ${OFFSITE_DEMO_RECEIVER:+-receiver "$OFFSITE_DEMO_RECEIVER"}
 
 echo "== verifying every stored artifact against its recorded SHA-256"
 bin/worker verify

@@ -9,7 +9,9 @@
 # pkg-config (cgo), Redis, PostgreSQL with PostGIS 3 for the installed major
 # version, python3-rasterio (benchmarks), wrk, curl, make, git; Node.js and npm (the web
 # interface's bundle; Vite 6 needs Node >= 18, as Debian 12 has; scripts/web.sh checks) and Chromium
-# with a CJK font (the interface's browser tests and their screenshots).
+# with a CJK font (the interface's browser tests and their screenshots); a TrueType CJK font with
+# Latin letters for the PDF case files (fonts-lxgw-wenkai) and pdftotext (poppler-utils) for
+# their tests.
 set -euo pipefail
 SCRIPT_NAME=deps.sh
 # shellcheck source=scripts/lib.sh
@@ -23,6 +25,7 @@ BASE_PKGS=(
 	python3-rasterio
 	wrk curl ca-certificates
 	nodejs chromium fonts-wqy-microhei
+	fonts-lxgw-wenkai poppler-utils
 )
 
 # missing PKG...: prints the packages that are not installed.

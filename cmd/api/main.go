@@ -19,6 +19,7 @@ import (
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/cmd/internal/cmdconfig"
 	"github.com/offsite/offsite/internal/account"
+	"github.com/offsite/offsite/internal/casefile"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/postgres"
@@ -53,7 +54,19 @@ type Main struct {
 	Queue     *asynq.Client
 	Inspector *asynq.Inspector
 	Basemap   cmdconfig.Basemap // the web interface's optional base map
+	// CaseFileFont is the TrueType CJK font of the PDF case files. OFFSITE_CASEFILE_FONT,
+	// default casefile.DefaultFontPath.
+	CaseFileFont string
+	// CORSOrigins may call the API from browser scripts (EnvCORSOrigins); default none.
+	CORSOrigins []string
 }
+
+// EnvCaseFileFont names the case files' font.
+const EnvCaseFileFont = "OFFSITE_CASEFILE_FONT"
+
+// EnvCORSOrigins lists the origins (scheme://host[:port], or *) whose browser scripts may call
+// the API, separated by commas; unset: none (no CORS headers).
+const EnvCORSOrigins = "OFFSITE_CORS_ORIGINS"
 
 // NewMain returns a Main with a default logger.
 func NewMain() *Main {
@@ -74,6 +87,10 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	m.Logger = cfg.NewLogger()
 	if m.Basemap, err = cmdconfig.BasemapFromEnv(); err != nil {
 		return err
+	}
+	m.CaseFileFont = os.Getenv(EnvCaseFileFont)
+	if m.CORSOrigins, err = httpapi.ParseCORSOrigins(os.Getenv(EnvCORSOrigins)); err != nil {
+		return fmt.Errorf("%s: %w", EnvCORSOrigins, err)
 	}
 	return nil
 }
@@ -130,6 +147,10 @@ func (m *Main) Run(ctx context.Context) error {
 	default:
 		m.Logger.Info("no token file: accounts are managed with /api/v1/users")
 	}
+	caseFiles := casefile.NewRenderer(casefile.Config{FontPath: m.CaseFileFont})
+	if err := caseFiles.Check(); err != nil {
+		m.Logger.Warn("PDF case files will fail until the font is there", "variable", EnvCaseFileFont, "err", err)
+	}
 	srv := &httpapi.Server{
 		Parcels:         postgres.NewParcelService(db),
 		Captures:        captures,
@@ -152,10 +173,14 @@ func (m *Main) Run(ctx context.Context) error {
 		EnterpriseStore: postgres.NewEnterpriseStore(enf),
 		ListStore:       postgres.NewListStore(enf),
 		DrawStore:       postgres.NewDrawStore(enf),
+		Work:            postgres.NewWorkService(db),
+		Notify:          postgres.NewNotifyService(enf),
+		WebhookHosts:    cfg.WebhookHosts,
 		EnforceConfig:   province,
 		Accounts:        accounts,
 		Agencies:        enf,
 		SecureCookie:    cfg.SecureCookie,
+		CaseFiles:       &httpapi.CaseFiles{Renderer: caseFiles, Store: store},
 		UI: webui.Handler(webui.Config{BasemapURL: m.Basemap.URL, BasemapAttribution: m.Basemap.Attribution,
 			Pipelines: pipeNames, CaptureKinds: offsite.CaptureKinds}),
 		Checks: []httpapi.Check{
@@ -165,6 +190,10 @@ func (m *Main) Run(ctx context.Context) error {
 		},
 	}
 	srv.SurveyBatchSize = cfg.SurveyBatchSize
+	mon := postgres.NewMonitoringRegistry(enf)
+	srv.Monitoring, srv.MonitoringStore = mon, mon
+	srv.GIS, srv.CaptureDownloads = postgres.NewGISService(db), store
+	srv.CORSOrigins = m.CORSOrigins
 	// The routes of srv set their own read and write deadlines (httpapi's ReadTimeout,
 	// HandlerTimeout, StreamTimeout); these bound what runs outside them: request headers,
 	// the web interface's files, unmatched paths, idle keep-alive connections.

@@ -10,7 +10,10 @@
 //	    -uscc FILE [-rate 500] [-duration 20s]
 //	    an open-loop load at a constant rate: request i is due at start + i/rate and its
 //	    latency is counted from that moment (no coordinated omission); prints one JSON
-//	    line with p50, p90, p99, max, the achieved rate and the errors
+//	    line with p50, p90, p99, max, the achieved rate, the errors and the load average
+//	benchapi table [-p99 50ms] [-max 500ms] < results.jsonl
+//	    prints load's JSON lines side by side, each against the first (the baseline), and
+//	    whether each meets the targets
 //
 // The seeded rows bypass the API (and so the audit log): they are load, not records.
 package main
@@ -53,6 +56,8 @@ func main() {
 		err = runSeed(ctx, os.Args[2:])
 	case "load":
 		err = runLoad(ctx, os.Args[2:])
+	case "table":
+		err = runTable(os.Stdin, os.Stdout, os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -233,6 +238,7 @@ func seedEnterprises(ctx context.Context, db *postgres.DB, usccs []string, nCapt
 }
 
 type loadResult struct {
+	Label     string  `json:"label,omitempty"`
 	Path      string  `json:"path"`
 	Rate      float64 `json:"target_rps"`
 	Achieved  float64 `json:"achieved_rps"`
@@ -245,6 +251,51 @@ type loadResult struct {
 	Seconds   float64 `json:"seconds"`
 	FirstErr  string  `json:"first_error,omitempty"`
 	MeanBytes int64   `json:"mean_bytes"`
+	// LoadBefore and LoadAfter are the machine's 1-minute load average when the run started
+	// and ended (/proc/loadavg): the machine is shared, so read the latencies with them.
+	LoadBefore float64 `json:"load1_before"`
+	LoadAfter  float64 `json:"load1_after"`
+	// APICPUms is the API process's CPU time (user + system) per request, with -cpu-pid.
+	APICPUms float64 `json:"api_cpu_ms_per_request,omitempty"`
+}
+
+// processCPU returns the user and system CPU time of process pid from /proc, or -1.
+func processCPU(pid int) time.Duration {
+	if pid <= 0 {
+		return -1
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// Fields after the command (which may hold spaces) in parentheses; utime and stime are
+	// fields 14 and 15, in clock ticks (100 per second on Linux).
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return -1
+	}
+	var ut, st int64
+	if _, err := fmt.Sscan(f[11], &ut); err != nil {
+		return -1
+	}
+	if _, err := fmt.Sscan(f[12], &st); err != nil {
+		return -1
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// loadAvg returns the 1-minute load average, or -1 where /proc/loadavg cannot be read.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	var l float64
+	if _, err := fmt.Sscan(string(b), &l); err != nil {
+		return -1
+	}
+	return l
 }
 
 func runLoad(ctx context.Context, args []string) error {
@@ -257,9 +308,13 @@ func runLoad(ctx context.Context, args []string) error {
 	rate := fs.Float64("rate", 500, "requests per second")
 	dur := fs.Duration("duration", 20*time.Second, "duration")
 	conc := fs.Int("max-inflight", 2000, "maximum requests in flight")
+	label := fs.String("label", "", "label printed with the result (e.g. the build under test)")
+	cpuPID := fs.Int("cpu-pid", 0, "the API's process id: its CPU time per request is reported (machine-independent, unlike latency on a shared machine)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	loadBefore := loadAvg()
+	cpuBefore := processCPU(*cpuPID)
 	var usccs []string
 	if strings.Contains(*tmpl, "%s") {
 		f, err := os.Open(*usccFile)
@@ -333,10 +388,50 @@ func runLoad(ctx context.Context, args []string) error {
 	elapsed := time.Since(start)
 	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
 	q := func(p float64) float64 { return float64(lat[int(p*float64(n-1))].Microseconds()) / 1000 }
-	res := loadResult{Path: *tmpl, Rate: *rate, Achieved: float64(n) / elapsed.Seconds(), Requests: n, Errors: int(errs.Load()),
+	res := loadResult{Label: *label, LoadBefore: loadBefore, LoadAfter: loadAvg(), Path: *tmpl, Rate: *rate, Achieved: float64(n) / elapsed.Seconds(), Requests: n, Errors: int(errs.Load()),
 		P50ms: q(0.50), P90ms: q(0.90), P99ms: q(0.99), MaxMS: q(1), Seconds: elapsed.Seconds(), MeanBytes: bytesTotal.Load() / int64(n)}
 	if e, ok := firstErr.Load().(string); ok {
 		res.FirstErr = e
 	}
+	if cpuAfter := processCPU(*cpuPID); cpuBefore >= 0 && cpuAfter >= 0 {
+		res.APICPUms = float64((cpuAfter - cpuBefore).Microseconds()) / 1000 / float64(n)
+	}
 	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// runTable prints load results (JSON lines on in) side by side: latencies, the ratio of
+// each p99 and max to the first line's, and the targets met.
+func runTable(in io.Reader, out io.Writer, args []string) error {
+	fs := flag.NewFlagSet("table", flag.ExitOnError)
+	p99 := fs.Duration("p99", 50*time.Millisecond, "p99 target")
+	maxT := fs.Duration("max", 500*time.Millisecond, "maximum latency target")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var rs []loadResult
+	dec := json.NewDecoder(in)
+	for {
+		var r loadResult
+		if err := dec.Decode(&r); err == io.EOF {
+			break
+		} else if err != nil {
+			return fmt.Errorf("read results: %w", err)
+		}
+		rs = append(rs, r)
+	}
+	if len(rs) == 0 {
+		return fmt.Errorf("no results")
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	fmt.Fprintf(out, "%-28s %8s %8s %9s %9s %9s %6s %9s %9s %11s %s\n", "build", "rps", "achieved", "p50 ms", "p99 ms", "max ms", "errors", "p99/base", "max/base", "api CPU ms", "load avg (start→end)")
+	for _, r := range rs {
+		verdict := "meets"
+		if r.P99ms >= ms(*p99) || r.MaxMS >= ms(*maxT) || r.Errors > 0 || r.Achieved < 0.95*r.Rate {
+			verdict = "misses"
+		}
+		fmt.Fprintf(out, "%-28s %8.0f %8.0f %9.1f %9.1f %9.1f %6d %8.3fx %8.3fx %11.3f %.2f→%.2f  %s p99 < %v, max < %v\n",
+			r.Label, r.Rate, r.Achieved, r.P50ms, r.P99ms, r.MaxMS, r.Errors, r.P99ms/rs[0].P99ms, r.MaxMS/rs[0].MaxMS,
+			r.APICPUms, r.LoadBefore, r.LoadAfter, verdict, *p99, *maxT)
+	}
+	return nil
 }

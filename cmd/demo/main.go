@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	api := fs.String("api", "http://127.0.0.1:8080", "Offsite API base URL")
 	dir := fs.String("dir", "", "directory for the generated scene and parcels (default: a temporary one)")
 	timeout := fs.Duration("timeout", 3*time.Minute, "how long to wait for the worker")
+	receiver := fs.String("receiver", "", "HJ 212 receiver host:port the simulated loggers send to; empty: their data is written through the store")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -322,7 +323,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\nall %d parcels clipped; the changes on %d parcels found; %d off-site inspection(s) open on %s\n",
 		len(demoParcels), len(changed), len(insp.Inspections), uscc)
-	return nil
+
+	// 7. Automatic monitoring: simulated data loggers, one of which exceeds its limit.
+	return runMonitoring(ctx, c, uscc, *receiver, *timeout, stdout)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

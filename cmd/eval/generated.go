@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
+	"sort"
 	"strings"
 	"time"
 
@@ -76,12 +78,13 @@ func (e *eval) generated(ctx context.Context, cache string, seed uint64, size in
 		hot := evalscore.Objects(regions(ofType(ours, pipelines.TypeHotspot)), p.grid, c.Labels, nil, kind(evalgen.KindHotspot), evalscore.MatchRule{Near: 1})
 		nhi := evalscore.Objects(base.hot, p.grid, c.Labels, nil, kind(evalgen.KindHotspot), evalscore.MatchRule{Near: 1})
 		plume := evalscore.Objects(regions(ofType(ours, pipelines.TypeWaterPlume)), p.grid, c.Labels, c.Ignore, kind(evalgen.KindWaterPlume), evalscore.MatchRule{})
-		e.calibrate(ofType(ours, pipelines.TypeChange), change)
-		e.calibrate(ofType(ours, pipelines.TypeHotspot), hot)
-		e.calibrate(ofType(ours, pipelines.TypeWaterPlume), plume)
-		for _, f := range ofType(ours, pipelines.TypeSmoke) {
-			e.rel.Add(f.typ, f.score, 0)
+		e.calibrate(pipeName, ofType(ours, pipelines.TypeChange), change)
+		if showFalse {
+			listFalse(e.out, c, ofType(ours, pipelines.TypeChange), change, hot, ofType(ours, pipelines.TypeHotspot))
 		}
+		e.calibrate(pipeName, ofType(ours, pipelines.TypeHotspot), hot)
+		e.calibrate(pipeName, ofType(ours, pipelines.TypeWaterPlume), plume)
+		e.calibrate(pipeName, ofType(ours, pipelines.TypeSmoke), evalscore.Match{Real: make([]int, len(ofType(ours, pipelines.TypeSmoke)))})
 		smoke := len(ofType(ours, pipelines.TypeSmoke))
 		others := fmt.Sprintf("%d smoke", smoke)
 		oursCol := fmt.Sprintf("%.2f / %.2f / %.2f", change.Objects.Precision(), change.Recall(), change.Objects.F1())
@@ -164,10 +167,15 @@ func shorten(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// calibrate records findings with their judgement.
-func (e *eval) calibrate(fs []found, m evalscore.Match) {
+// calibrate records findings of a pipeline's detectors with their judgement, by raw score
+// and by the score the calibration fitted on evalset in this run gives it.
+func (e *eval) calibrate(pipe string, fs []found, m evalscore.Match) {
 	for i, f := range fs {
-		e.rel.Add(f.typ, f.score, m.Real[i])
+		key := f.typ + " (" + pipe + ")"
+		e.rel.Add(key, f.score, m.Real[i])
+		if fit, ok := e.fits[key]; ok {
+			e.relFit.Add(key, fit(f.score), m.Real[i])
+		}
 	}
 }
 
@@ -245,4 +253,63 @@ func and(a, b []bool) []bool {
 		out[i] = a[i] && b[i]
 	}
 	return out
+}
+
+// showFalse is the -false flag: list false change findings and missed objects per case.
+var showFalse bool
+
+// listFalse prints, for one case, each false change finding (class, score, pixels, where,
+// measures) and each missed change or hotspot object with its note.
+func listFalse(w io.Writer, c *evalgen.Case, fs []found, m evalscore.Match, hot evalscore.Match, hs []found) {
+	for i, f := range fs {
+		if m.Real[i] != 0 && c.Control == "" {
+			continue
+		}
+		x, y := 0, 0
+		if len(f.pixels) > 0 {
+			x, y = f.pixels[0]%c.Width, f.pixels[0]/c.Width
+		}
+		on := map[string]int{}
+		kinds := map[int32]string{}
+		for _, o := range c.Objects {
+			kinds[o.ID] = o.Kind + ":" + o.Class
+		}
+		for _, i := range f.pixels {
+			if l := c.Labels[i]; l != 0 {
+				on[kinds[l]]++
+			}
+		}
+		fmt.Fprintf(w, "FALSE %s %s score=%.2f px=%d at=(%d,%d) on=%v %s\n", c.Name, f.class, f.score, len(f.pixels), x, y, on, measureList(f.measures))
+	}
+	notes := map[int32]string{}
+	for _, o := range c.Objects {
+		notes[o.ID] = o.Class + " " + o.Note
+	}
+	for _, id := range m.Missed {
+		fmt.Fprintf(w, "MISSED %s change %d %s\n", c.Name, id, notes[id])
+	}
+	for _, id := range hot.Missed {
+		fmt.Fprintf(w, "MISSED %s hotspot %d %s\n", c.Name, id, notes[id])
+	}
+	for i, f := range hs {
+		if hot.Real[i] == 0 {
+			fmt.Fprintf(w, "FALSE %s hotspot score=%.2f px=%d\n", c.Name, f.score, len(f.pixels))
+		}
+	}
+}
+
+// measureList prints a finding's measures, sorted by name.
+func measureList(m map[string]any) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var ms []string
+	for _, k := range keys {
+		if v, ok := m[k].(float64); ok {
+			ms = append(ms, fmt.Sprintf("%s=%.3f", k, v))
+		}
+	}
+	return strings.Join(ms, " ")
 }

@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -48,10 +49,14 @@ func (t target) met() bool {
 
 // eval holds what the sections share.
 type eval struct {
-	out     io.Writer
-	pipes   map[string]*pipelines.Pipeline
-	tmp     string
-	rel     *evalscore.Reliability
+	out   io.Writer
+	pipes map[string]*pipelines.Pipeline
+	tmp   string
+	rel   *evalscore.Reliability
+	// fits are the score calibrations fitted on evalset in this run, by detector and
+	// pipeline ("change (sentinel2)"); relFit is the reliability of the scores they give.
+	fits    map[string]func(float64) float64
+	relFit  *evalscore.Reliability
 	targets []target
 	// refused lists the pairs a pipeline refused (scored as finding nothing), runs how many
 	// pairs were run.
@@ -73,6 +78,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	cache := fs.String("cache", ".state/eval", "folder where the second generated set is kept between runs")
 	genSeed := fs.Uint64("gen-seed", 1, "evalgen: generator seed")
 	genSize := fs.Int("gen-size", 384, "evalgen: Sentinel-2 scene side in 10 m pixels")
+	sets := fs.String("sets", "evalset,evalgen,calfire,levir", "comma-separated sets to run (a partial run checks only their targets)")
+	fs.BoolVar(&showFalse, "false", false, "list each false change finding of evalgen (class, score, size, measures)")
+	fit := fs.Bool("fit-calibration", false, "fit each detector's score_calibration on evalset (with -seed, -noise, -phenology, -shift), print it and stop")
 	err := fs.Parse(args)
 	if err != nil {
 		return err
@@ -85,25 +93,45 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *fit {
+		return fitCalibration(out, cfg, pipes)
+	}
 	tmp, err := os.MkdirTemp("", "offsite-eval-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	e := &eval{out: out, pipes: pipes, tmp: tmp, rel: evalscore.NewReliability()}
+	e := &eval{out: out, pipes: pipes, tmp: tmp, rel: evalscore.NewReliability(), relFit: evalscore.NewReliability(), fits: map[string]func(float64) float64{}}
 	start := time.Now()
 
-	if err := e.evalset(cfg); err != nil {
-		return err
+	want := map[string]bool{}
+	for _, s := range strings.Split(*sets, ",") {
+		switch s = strings.TrimSpace(s); s {
+		case "evalset", "evalgen", "calfire", "levir":
+			want[s] = true
+		default:
+			return fmt.Errorf("-sets: unknown set %q (evalset, evalgen, calfire, levir)", s)
+		}
 	}
-	if err := e.generated(ctx, *cache, *genSeed, *genSize); err != nil {
-		return err
+	if want["evalset"] {
+		if err := e.evalset(cfg); err != nil {
+			return err
+		}
 	}
-	if err := e.calfire(ctx, filepath.Join(*data, "real", "calfire")); err != nil {
-		return err
+	if want["evalgen"] {
+		if err := e.generated(ctx, *cache, *genSeed, *genSize); err != nil {
+			return err
+		}
 	}
-	if err := e.levir(ctx, filepath.Join(*data, "real", "levir")); err != nil {
-		return err
+	if want["calfire"] {
+		if err := e.calfire(ctx, filepath.Join(*data, "real", "calfire")); err != nil {
+			return err
+		}
+	}
+	if want["levir"] {
+		if err := e.levir(ctx, filepath.Join(*data, "real", "levir")); err != nil {
+			return err
+		}
 	}
 	e.reliability()
 	e.targets = append(e.targets, target{name: "pairs the pipeline refused = 0 (evalgen, CAL FIRE, LEVIR)", value: float64(len(e.refused)), goal: 0, atMost: true,
@@ -127,6 +155,7 @@ func (e *eval) evalset(cfg evalset.Config) error {
 	if err != nil {
 		return err
 	}
+	e.fits = fitRows(rep.Judged)
 	if err := rep.Write(e.out); err != nil {
 		return err
 	}
@@ -149,26 +178,47 @@ func (e *eval) evalset(cfg evalset.Config) error {
 
 // reliability prints, per detector, the share of findings that were real per score band.
 func (e *eval) reliability() {
-	fmt.Fprintf(e.out, "\n## 5. Calibration: share of findings that are real, per score band (all sets above)\n\n")
-	fmt.Fprintf(e.out, "| detector |")
-	bands := len(e.rel.Edges) - 1
-	for b := 0; b < bands; b++ {
-		fmt.Fprintf(e.out, " %s |", e.rel.Label(b))
+	fmt.Fprintf(e.out, "\n## 5. Calibration: share of findings that are real, per score band (evalgen, CAL FIRE, LEVIR)\n\nScores as the pipelines give them:\n\n")
+	reliabilityTable(e.out, e.rel)
+	fmt.Fprintf(e.out, "\nThe same findings, their raw scores mapped through the calibration fitted on evalset in this run (isotonic, per detector and pipeline; `-fit-calibration` prints it as `score_calibration`):\n\n")
+	reliabilityTable(e.out, e.relFit)
+	keys := make([]string, 0, len(e.fits))
+	for k := range e.fits {
+		keys = append(keys, k)
 	}
-	fmt.Fprintf(e.out, "\n|---|%s\n", repeat("---|", bands))
-	for _, d := range e.rel.Detectors() {
-		fmt.Fprintf(e.out, "| %s |", d)
+	sort.Strings(keys)
+	fmt.Fprintf(e.out, "\nFitted on evalset:")
+	for _, k := range keys {
+		fmt.Fprintf(e.out, " %s:", k)
+		for _, x := range calibrationKnots {
+			fmt.Fprintf(e.out, " %.1f→%.2f", x, e.fits[k](x))
+		}
+		fmt.Fprint(e.out, ";")
+	}
+	fmt.Fprintln(e.out)
+	fmt.Fprintln(e.out, "\nA finding is real when at least 30% of its pixels lie on a truth object of its detector's kind (hotspots: within one pixel of a hot source); findings in ignored pixels (cars, shadows of changed buildings, object borders) are left out. Smoke findings are never real here: no scene shows smoke.")
+}
+
+// reliabilityTable prints a reliability table, one row per detector.
+func reliabilityTable(out io.Writer, rel *evalscore.Reliability) {
+	fmt.Fprintf(out, "| detector |")
+	bands := len(rel.Edges) - 1
+	for b := 0; b < bands; b++ {
+		fmt.Fprintf(out, " %s |", rel.Label(b))
+	}
+	fmt.Fprintf(out, "\n|---|%s\n", repeat("---|", bands))
+	for _, d := range rel.Detectors() {
+		fmt.Fprintf(out, "| %s |", d)
 		for b := 0; b < bands; b++ {
-			n, real := e.rel.Band(d, b)
+			n, real := rel.Band(d, b)
 			if n == 0 {
-				fmt.Fprintf(e.out, " – |")
+				fmt.Fprintf(out, " – |")
 				continue
 			}
-			fmt.Fprintf(e.out, " %.2f (%d/%d) |", float64(real)/float64(n), real, n)
+			fmt.Fprintf(out, " %.2f (%d/%d) |", float64(real)/float64(n), real, n)
 		}
-		fmt.Fprintln(e.out)
+		fmt.Fprintln(out)
 	}
-	fmt.Fprintln(e.out, "\nA finding is real when at least 30% of its pixels lie on a truth object of its detector's kind (hotspots: within one pixel of a hot source); findings in ignored pixels (cars, shadows of changed buildings, object borders) are left out. Smoke findings are never real here: no scene shows smoke.")
 }
 
 // report prints the targets and returns how many were missed.

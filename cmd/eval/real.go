@@ -65,7 +65,12 @@ func (e *eval) calfire(ctx context.Context, dir string) error {
 			}
 		}
 		match := evalscore.Objects(regions(change), p.grid, labels, nil, func(int32) bool { return true }, evalscore.MatchRule{})
-		e.calibrate(change, match)
+		e.calibrate("sentinel2", change, match)
+		if showFalse {
+			for i, f := range change {
+				fmt.Fprintf(e.out, "CALFIRE %s %s real=%d score=%.2f px=%d %s\n", p.name, f.class, match.Real[i], f.score, len(f.pixels), measureList(f.measures))
+			}
+		}
 		ns := 0
 		classes := map[string]int{}
 		for _, c := range change {
@@ -173,11 +178,9 @@ func (e *eval) levir(ctx context.Context, dir string) error {
 				nl++
 			}
 		}
-		e.calibrate(change, evalscore.Objects(regions(change), p.grid, labels, nil, func(int32) bool { return true }, evalscore.MatchRule{}))
+		e.calibrate("drone-rgb", change, evalscore.Objects(regions(change), p.grid, labels, nil, func(int32) bool { return true }, evalscore.MatchRule{}))
 		sm := ofType(ours, pipelines.TypeSmoke)
-		for _, f := range sm {
-			e.rel.Add(f.typ, f.score, 0)
-		}
+		e.calibrate("drone-rgb", sm, evalscore.Match{Real: make([]int, len(sm))})
 		smoke += len(sm)
 		rgb := []string{"1", "2", "3"}
 		a, va, err := readReflectance(ctx, []string{lp.Before}, rgb, 1.0/255, 0)

@@ -32,6 +32,8 @@ type found struct {
 	class  string
 	score  float64
 	pixels []int
+	// measures are the finding's spectral measures, for -false.
+	measures map[string]any
 }
 
 // region is the finding as evalscore matches it.
@@ -102,7 +104,8 @@ func runOurs(ctx context.Context, p pair, tmp string) ([]found, error) {
 		}
 		class, _ := f.Properties["class"].(string)
 		score, _ := f.Properties["score"].(float64)
-		fs = append(fs, found{typ: typ, class: class, score: score, pixels: px})
+		measures, _ := f.Properties["measures"].(map[string]any)
+		fs = append(fs, found{typ: typ, class: class, score: score, pixels: px, measures: measures})
 	}
 	return fs, nil
 }

@@ -55,6 +55,7 @@ func TestClipCommand(t *testing.T) {
 		t.Errorf("outside.tif written for a parcel outside the scene")
 	}
 
+	out = filepath.Join(dir, "out-errors")
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -115,7 +116,7 @@ func TestClipRepair(t *testing.T) {
 	}
 	// What the commands clip is the repaired geometry: validated again without repair, it
 	// has no problems left (the bow-tie as read would be refused).
-	feats, err := readParcels(context.Background(), parcels, "parcel_id", false, true)
+	feats, err := readParcels(context.Background(), parcels, parcelOptions{idProp: "parcel_id", repair: true})
 	if err != nil {
 		t.Fatal(err)
 	}

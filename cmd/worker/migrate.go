@@ -17,6 +17,9 @@ import (
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: worker migrate\n\nApplies pending schema migrations as the schema's owner (%s), then checks that the\napplication's role (%s) sees a current schema and cannot rewrite the audit log.\n", cmdconfig.EnvDatabaseOwnerURL, cmdconfig.EnvDatabaseURL)
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -22,7 +22,8 @@ import (
 
 const processUsage = `usage: worker process --pipeline NAME|FILE.yaml --parcels FILE --out DIR
          (--before SCENE --after SCENE | --capture SCENE | --capture TRACK.csv|TRACK.geojson)
-         [--time RFC3339] [--gcj02] [--repair] [--id-property NAME] [--no-artifacts] [--overwrite]
+         [--time RFC3339] [--gcj02] [--parcels-crs CRS] [--repair] [--id-property NAME]
+         [--no-artifacts] [--overwrite] [--quiet|--progress]
 
 Runs one pipeline on files with the code the workers run, and writes DIR/findings.geojson
 (one feature per finding and parcel), DIR/candidates.geojson (the same for findings below
@@ -33,6 +34,9 @@ DIR/findings/finding-<id>.geojson, and for each parcel with findings DIR/parcels
 clipped COGs and quick-looks (findings outlined in magenta) of every input file.
 A DIR that holds an earlier run's outputs is refused, so that no stale file of that run is
 taken for this one's; --overwrite removes them first (and nothing else in DIR).
+--parcels-crs names the CRS of a parcels file that names none (e.g. EPSG:4547). Progress
+(parcels done, rate, time left) goes to stderr when it is a terminal. Exit status 3 when no
+parcel overlaps the scene: nothing was processed.
 
 --pipeline is a built-in pipeline (sentinel2, landsat, drone-rgb, drone-ms, boat-track,
 vehicle-track) or a YAML file, validated the same way. A SCENE is a GeoTIFF, a
@@ -87,27 +91,30 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	idProp := fs.String("id-property", "parcel_id", "attribute that holds the parcel id")
 	noArtifacts := fs.Bool("no-artifacts", false, "write only the findings, the candidates and the manifest, no clips or quick-looks")
 	overwrite := fs.Bool("overwrite", false, "remove an earlier run's outputs from --out first")
+	parcelsCRS := fs.String("parcels-crs", "", "CRS of a parcels file that names none (EPSG:n, WKT or PROJ)")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	forceProgress := fs.Bool("progress", false, "progress on stderr even when it is not a terminal")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("process: unexpected arguments %q", fs.Args())
+		return fmt.Errorf("%w: process: unexpected arguments %q", errUsage, fs.Args())
 	}
 	for _, req := range []struct{ name, v string }{{"--pipeline", *pipeline}, {"--parcels", *parcelsPath}, {"--out", *out}} {
 		if req.v == "" {
 			fs.Usage()
-			return fmt.Errorf("process: %s is required", req.name)
+			return fmt.Errorf("%w: process: %s is required", errUsage, req.name)
 		}
 	}
 	pair := *before != "" || *after != ""
 	switch {
 	case pair && (*before == "" || *after == ""):
-		return errors.New("process: --before and --after go together")
+		return fmt.Errorf("%w: process: --before and --after go together", errUsage)
 	case pair && *capture != "":
-		return errors.New("process: give either --before and --after or --capture, not both")
+		return fmt.Errorf("%w: process: give either --before and --after or --capture, not both", errUsage)
 	case !pair && *capture == "":
 		fs.Usage()
-		return errors.New("process: --before and --after, or --capture, is required")
+		return fmt.Errorf("%w: process: --before and --after, or --capture, is required", errUsage)
 	}
 
 	p, err := loadPipeline(*pipeline)
@@ -154,7 +161,7 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 
-	if in.Parcels, err = readParcels(ctx, *parcelsPath, *idProp, *gcj02, *repair); err != nil {
+	if in.Parcels, err = readParcels(ctx, *parcelsPath, parcelOptions{idProp: *idProp, gcj02: *gcj02, repair: *repair, crs: *parcelsCRS}); err != nil {
 		return fmt.Errorf("process: %w", err)
 	}
 	if err := prepareOut(*out, *overwrite); err != nil {
@@ -162,9 +169,18 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 
 	start := time.Now()
+	prog := newProgress(stderr, "process", progressMode(*quiet, *forceProgress))
+	in.Progress = prog.Update
 	res, err := process.Run(ctx, in, process.DirSink{Dir: *out})
+	prog.Done()
+	if errors.Is(err, raster.ErrNoOverlap) {
+		return fmt.Errorf("process: %w: none of the %d parcels of %s overlaps the scene (%v)", errNothing, len(in.Parcels), *parcelsPath, err)
+	}
 	if err != nil {
 		// Run's errors start with "process: " and name the input at fault.
+		return err
+	}
+	if _, err := process.WriteSTAC(ctx, process.DirSink{Dir: *out}, in, res); err != nil {
 		return err
 	}
 	m := res.Manifest
@@ -185,7 +201,7 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 // processOutputs are the names process.Run writes below its output directory.
-var processOutputs = []string{process.FindingsName, process.CandidatesName, process.ManifestName, "findings", "parcels"}
+var processOutputs = []string{process.FindingsName, process.CandidatesName, process.ManifestName, "findings", "parcels", process.STACDir}
 
 // prepareOut creates dir, or checks that it holds no earlier run's outputs; with overwrite it
 // removes them instead. Other files in dir are left alone.

@@ -18,6 +18,7 @@ import (
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/metrics"
+	"github.com/offsite/offsite/internal/monitoring"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/tasks"
 	"github.com/offsite/offsite/internal/worker"
@@ -121,7 +122,17 @@ func (m *Main) Run(ctx context.Context) error {
 		TempDir:        tmp.Path,
 		// Nil (unset) takes worker.DefaultNightlyPipelines.
 		NightlyPipelines: cfg.NightlyPipelines,
+		Notify:           postgres.NewNotifyService(enf),
 	}
+	if cfg.SMTPAddr != "" {
+		deps.Mailer = &worker.SMTPMailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
+	}
+	if len(cfg.WebhookHosts) > 0 {
+		deps.Webhooks = worker.NewWebhookSender(cfg.WebhookHosts, 0)
+	}
+	// The monitoring analysis (issue 15): tasks queued by the HJ 212 receiver and the nightly run.
+	deps.Monitoring = postgres.NewMonitoringRegistry(enf)
+	deps.MonitoringConfig = monitoring.Config{ReportHours: province.MonitoringReportHours}
 	srv := asynq.NewServer(redis, asynq.Config{
 		Concurrency:     cfg.WorkerConcurrency,
 		Queues:          tasks.Queues,
@@ -153,6 +164,17 @@ func (m *Main) Run(ctx context.Context) error {
 	// head.
 	if _, err := sched.Register(cfg.NightlyCron, tasks.NewAuditCheckpointTask(), asynq.Unique(time.Hour)); err != nil {
 		return fmt.Errorf("%s %q: %w", cmdconfig.EnvNightlyCron, cfg.NightlyCron, err)
+	}
+	// The nightly monitoring analysis of the previous day (the hourly one is queued by the
+	// HJ 212 receiver as data arrive).
+	if _, err := sched.Register(cfg.NightlyCron, tasks.NewMonitoringNightlyTask(), asynq.Unique(time.Hour)); err != nil {
+		return fmt.Errorf("%s %q: %w", cmdconfig.EnvNightlyCron, cfg.NightlyCron, err)
+	}
+
+	// Notifications: the outbox is swept often; copies from several schedulers collapse
+	// (Unique), and each row's delivery task has a deterministic id.
+	if _, err := sched.Register("@every 15s", tasks.NewNotifySweepTask(), asynq.Unique(15*time.Second)); err != nil {
+		return fmt.Errorf("notify sweep: %w", err)
 	}
 
 	if err := srv.Start(worker.NewServeMux(deps)); err != nil {

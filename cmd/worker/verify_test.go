@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -119,7 +120,7 @@ func TestVerifyCommand(t *testing.T) {
 	}
 	out.Reset()
 	err = run(ctx, []string{"verify"}, &out, &errOut)
-	if err == nil || !strings.Contains(err.Error(), "2 of 9 objects failed") {
+	if err == nil || !strings.Contains(err.Error(), "2 of 9 objects failed") || exitStatus(err, io.Discard) != 4 {
 		t.Fatalf("verify after tampering: err = %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")

@@ -15,15 +15,24 @@ type burnField struct {
 	visB, visA               [][]float32
 	visCenter, visRise       float64
 	normalize                func(r string, v float64) float64
-	center                   [nbrBins]float64 // median dNBR of clear pixels per before-NBR class
+	center                   [nbrBins]float64 // median dNBR of clear pixels per land cover
 	threshold                float64          // BurnDNBR
+	// cover, when set, is each pixel's land cover (the k-means covers of the change field),
+	// which then replaces the before-NBR class as the land cover.
+	cover []uint8
 }
 
 // newBurnField returns nil when either date lacks nir or swir2.
-func newBurnField(before, after *Grid, ok func(int) bool, field changeField, threshold, brightnessRise float64) *burnField {
+// With byCover and a field of land covers (coverField), the typical dNBR is taken per
+// cover instead of per before-NBR class: crops greening and grass drying can have the same
+// NBR before, and one cover's season must not make the other's look burnt.
+func newBurnField(before, after *Grid, ok func(int) bool, field changeField, threshold, brightnessRise float64, byCover bool) *burnField {
 	b := &burnField{nirB: before.Band(BandNIR), swirB: before.Band(BandSWIR2),
 		nirA: after.Band(BandNIR), swirA: after.Band(BandSWIR2),
 		normalize: field.normalize, threshold: threshold, visRise: brightnessRise}
+	if cf, isCover := field.(*coverField); isCover && byCover {
+		b.cover = cf.label
+	}
 	if b.nirB == nil || b.swirB == nil || b.nirA == nil || b.swirA == nil {
 		return nil
 	}
@@ -103,8 +112,13 @@ func (b *burnField) visDiff(i int) float64 {
 // dNBR is the dNBR of pixel i beyond the typical one of its land cover.
 func (b *burnField) dNBR(i int) float64 { return b.raw(i) - b.center[b.bin(i)] }
 
-// bin is pixel i's before-NBR class.
-func (b *burnField) bin(i int) int { return nbrBin(nbr(float64(b.nirB[i]), float64(b.swirB[i]))) }
+// bin is pixel i's land cover: its cover, or else its before-NBR class.
+func (b *burnField) bin(i int) int {
+	if b.cover != nil {
+		return int(b.cover[i])
+	}
+	return nbrBin(nbr(float64(b.nirB[i]), float64(b.swirB[i])))
+}
 
 // burnt reports whether pixel i's NBR fell by at least the threshold and its nir with it,
 // while its visible brightness did not rise by BrightnessRise beyond the scene's.

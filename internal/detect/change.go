@@ -33,6 +33,12 @@ func otsuThreshold(field changeField, n int, floor float64) float64 {
 	return math.Max(floor, math.Expm1(otsu(s.vals)))
 }
 
+// Land covers of the typical dNBR (ChangeParams.BurnTypical).
+const (
+	BurnTypicalNBR   = "nbr"
+	BurnTypicalCover = "cover"
+)
+
 // Change methods.
 const (
 	MethodIRMAD = "irmad" // iteratively re-weighted MAD (multispectral)
@@ -129,6 +135,10 @@ type ChangeParams struct {
 	// and 0.3.
 	BurnMinArea  float64 `yaml:"burn_min_area_m2"`
 	BurnMinShare float64 `yaml:"burn_min_share"`
+	// BurnTypical says over what the typical dNBR is taken that BurnDNBR counts beyond:
+	// BurnTypicalNBR (default), pixels of similar NBR on the before date, or
+	// BurnTypicalCover, the pixel's land cover (the CoverClusters k-means covers).
+	BurnTypical string `yaml:"burn_typical"`
 	// MNDWIChange is the MNDWI (NDWI without swir1) shift across 0.1 that makes a change
 	// water_change; default 0.3.
 	MNDWIChange float64 `yaml:"mndwi_change"`
@@ -140,6 +150,12 @@ type ChangeParams struct {
 	// so that a season moving crops, grass and forest each their own way is no change.
 	// Default 8; 1 takes the scene as one cover.
 	CoverClusters int `yaml:"cover_clusters"`
+	// Misregistration is how many pixels the dates may be out of register (IR-MAD only):
+	// a pixel over the threshold is compared with the range its neighbourhood within this
+	// radius spans on the other date, per MAD variate and both ways (irmad.tolerantStat), so
+	// that the edges of unchanged roofs and fields a sub-pixel shift draws are no change.
+	// Default 0 (the plain statistic).
+	Misregistration int `yaml:"misregistration_px"`
 }
 
 func (p ChangeParams) withDefaults() ChangeParams {
@@ -187,6 +203,9 @@ func (p ChangeParams) Validate() error {
 	if p.Threshold != "" && p.Threshold != ThresholdChi2 && p.Threshold != ThresholdOtsu {
 		return &ParamError{"threshold", fmt.Sprintf("must be %q or %q", ThresholdChi2, ThresholdOtsu)}
 	}
+	if p.BurnTypical != "" && p.BurnTypical != BurnTypicalNBR && p.BurnTypical != BurnTypicalCover {
+		return &ParamError{"burn_typical", fmt.Sprintf("must be %q or %q", BurnTypicalNBR, BurnTypicalCover)}
+	}
 	if p.Method != "" && p.Method != MethodIRMAD && p.Method != MethodIndex {
 		return &ParamError{"method", fmt.Sprintf("must be %q or %q", MethodIRMAD, MethodIndex)}
 	}
@@ -213,6 +232,7 @@ func (p ChangeParams) Validate() error {
 		nonNegative("min_chroma_change", p.MinChromaChange),
 		atLeast("sample_pixels", p.SamplePixels, 1000),
 		atLeast("cover_clusters", p.CoverClusters, 1),
+		atLeast("misregistration_px", p.Misregistration, 0),
 		open01("ndvi_drop", p.NDVIDrop),
 		positive("roof_max_area_m2", p.RoofMaxArea),
 		positive("shadow_reach_m", p.ShadowReach),
@@ -262,10 +282,14 @@ func (p ChangeParams) record(method string, iterations int) map[string]float64 {
 		m["iterations"] = float64(iterations)
 		m["sample_pixels"] = float64(p.SamplePixels)
 		m["cover_clusters"] = float64(p.CoverClusters)
+		m["misregistration_px"] = float64(p.Misregistration)
 		m["burn_dnbr"] = p.BurnDNBR
 		m["burn_closing_m"] = p.BurnClosing
 		m["burn_min_area_m2"] = p.BurnMinArea
 		m["burn_min_share"] = p.BurnMinShare
+		if p.BurnTypical == BurnTypicalCover {
+			m["burn_typical_cover"] = 1
+		}
 	} else {
 		m["smooth"] = float64(p.Smooth)
 		m["max_shift_m"] = p.MaxShift
@@ -346,6 +370,17 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 		}
 		iterations = m.iterations
 		field = newCoverField(m, p.CoverClusters, p)
+		if p.Misregistration > 0 {
+			from := chi2Quantile(p.Probability, len(roles))
+			m.tolerate(p.Misregistration, from, ok)
+			if cf, isCover := field.(*coverField); isCover {
+				for _, c := range cf.covers {
+					if c != nil {
+						c.tolerate(p.Misregistration, from, ok)
+					}
+				}
+			}
+		}
 	default:
 		maxShift := int(math.Ceil(p.MaxShift / before.PixelMetres()))
 		m, err := newIndexChange(before, after, ok, p.Smooth, maxShift, [3]float64{p.MinBrightnessChange, p.MinChromaChange, p.MinChromaChange})
@@ -365,7 +400,7 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 	}
 	var burn *burnField
 	if method == MethodIRMAD {
-		burn = newBurnField(before, after, ok, field, p.BurnDNBR, p.BrightnessRise)
+		burn = newBurnField(before, after, ok, field, p.BurnDNBR, p.BrightnessRise, p.BurnTypical == BurnTypicalCover)
 	}
 	w, h := before.Width, before.Height
 	params := p.record(method, iterations)
@@ -632,8 +667,14 @@ func changeMeasures(before, after *Grid, c *component, field changeField, keep f
 				out["ndbi_"+suffix] = ndf(m[BandSWIR1], m[BandNIR])
 			}
 			out["swir1_"+suffix] = m[BandSWIR1]
+			if _, ok := m[BandSWIR2]; ok {
+				out["nbr2_"+suffix] = ndf(m[BandSWIR1], m[BandSWIR2])
+			}
 		} else if _, ok := m[BandNIR]; ok {
 			out["mndwi_"+suffix] = ndf(m[BandGreen], m[BandNIR]) // NDWI stands in
+		}
+		if _, ok := m[BandSWIR2]; ok {
+			out["swir2_"+suffix] = m[BandSWIR2]
 		}
 		if _, ok := m[BandBlue]; ok {
 			out["redness_"+suffix] = ndf(m[BandRed], m[BandBlue])
@@ -657,6 +698,24 @@ func seasonalShift(m map[string]float64, p ChangeParams) bool {
 		math.Abs(m["brightness_after"]-m["brightness_before"]) < p.BrightnessRise
 }
 
+// thermal reports whether a region changed as a new heat source does: swir2 rose by at
+// least BrightnessRise and by more than twice what swir1 rose, to above swir1, while nir
+// did not fall.
+// Emitted radiance at furnace temperatures adds far more reflectance-equivalent at 2.2 µm
+// than at 1.6 µm (Planck's law over the solar irradiance of each band) and never darkens a
+// band; no surface a change puts in place does that (roofs and soil are as bright at 1.6 µm
+// as at 2.2 µm, char darkens nir). Such a region is the hotspot detector's finding.
+func thermal(m map[string]float64, p ChangeParams) bool {
+	_, s1 := m["swir1_before"]
+	_, s2 := m["swir2_before"]
+	if !s1 || !s2 {
+		return false
+	}
+	d := func(k string) float64 { return m[k+"_after"] - m[k+"_before"] }
+	return d("swir2") >= p.BrightnessRise && d("swir2") > 2*math.Max(0, d("swir1")) &&
+		m["swir2_after"] > m["swir1_after"] && d("nir") > -riseNoise
+}
+
 // shade reports whether an RGB region (no nir) only fell into shade: its brightness fell by
 // at least BrightnessRise while its colour stayed, red against blue within 0.2 and green
 // against both within 0.05. A surface put in shade darkens and turns a little bluer under
@@ -678,6 +737,7 @@ func shade(m map[string]float64, p ChangeParams) bool {
 //   - "" (not reported) for water on both dates (MNDWI > 0.1): what happens within water
 //     (turbidity, algae, waves) is for DetectWaterPlumes;
 //   - "" (not reported) for shade on RGB captures (shade);
+//   - "" (not reported) for a new heat source (thermal): the hotspot detector reports it;
 //   - new_structure when the after surface is roof-like and the before one was not (blue
 //     steel: blue above red by 10%; white or grey sheet: brightness > 0.3 with red and blue
 //     within 10%);
@@ -715,6 +775,9 @@ func classifyChange(m map[string]float64, p ChangeParams) string {
 	}
 	if shade(m, p) {
 		return ""
+	}
+	if thermal(m, p) {
+		return "" // a heat source: the hotspot detector's
 	}
 	soil := has("redness") && m["redness_after"] > 0.2
 	blueRoof := func(when string) bool { return has("redness") && m["redness_"+when] < -0.1 }

@@ -106,6 +106,30 @@ type hotScene struct {
 	nir, swir1, swir2 []float32
 	sky               *clearSky
 	p                 HotspotParams
+	// prior is the other date's scene when the after date of a pair is searched: a pixel
+	// is hot by its change too (risen).
+	prior *hotScene
+	// gain maps the prior date's nir, swir1 and swir2 onto this date's radiometry (the
+	// median ratio of the dates over pixels observed on both).
+	gain [3]float64
+}
+
+// setPrior makes q the prior date of h and estimates the gain between them per band.
+func (h *hotScene) setPrior(q *hotScene) {
+	h.prior = q
+	n := h.g.Width * h.g.Height
+	for k, bands := range [3][2][]float32{{h.nir, q.nir}, {h.swir1, q.swir1}, {h.swir2, q.swir2}} {
+		s := newSampler(n, 1<<14)
+		for i := 0; i < n; i++ {
+			if a, b := float64(bands[0][i]), float64(bands[1][i]); a > 0.02 && b > 0.02 && h.observed(i) && q.observed(i) {
+				s.add(a / b)
+			}
+		}
+		h.gain[k] = 1
+		if len(s.vals) >= 100 {
+			h.gain[k] = median(s.vals)
+		}
+	}
 }
 
 func newHotScene(g *Grid, p HotspotParams) (*hotScene, error) {
@@ -177,8 +201,31 @@ func (h *hotScene) hot(i int) bool {
 		return false
 	}
 	a, b := h.indices(i)
-	return a > 0 || b > 0 || h.ratioHot(i)
+	return a > 0 || b > 0 || h.ratioHot(i) || h.risen(i)
 }
+
+// risen reports whether, against the prior date (observed there, brought to this date's
+// radiometry by the scene's gain per band), swir2 rose by at least MinContrast and by Ratio
+// times more than swir1 and nir rose, swir1 rose too, nir did not fall (by more than
+// riseNoise) and swir2 now matches swir1 at least. Emitted radiance adds to all three bands, in that order, whatever the surface
+// under it, so a source on a white roof (swir1 above swir2, which the single-date ratio
+// never flags) shows in what it added. A new surface replacing another does not: a roof on
+// vegetation darkens nir, one on soil raises swir1 as much, char darkens nir.
+func (h *hotScene) risen(i int) bool {
+	q := h.prior
+	if q == nil || !q.observed(i) {
+		return false
+	}
+	dn := float64(h.nir[i]) - h.gain[0]*float64(q.nir[i])
+	d1 := float64(h.swir1[i]) - h.gain[1]*float64(q.swir1[i])
+	d2 := float64(h.swir2[i]) - h.gain[2]*float64(q.swir2[i])
+	return d2 >= h.p.MinContrast && d1 > 0 && d2 >= h.p.Ratio*d1 && d2 >= h.p.Ratio*math.Max(0, dn) && dn > -riseNoise &&
+		h.swir2[i] >= h.swir1[i]
+}
+
+// riseNoise is the fall of nir reflectance that sensor noise and an imperfect gain between
+// the dates may show where nothing fell.
+const riseNoise = 0.02
 
 // ratioHot reports whether swir2 exceeds swir1 and nir by the factor Ratio.
 func (h *hotScene) ratioHot(i int) bool {
@@ -213,7 +260,7 @@ func (h *hotScene) find() []hotspot {
 			if h.saturated(i) {
 				hs.saturated++
 			}
-			if h.ratioHot(i) {
+			if h.ratioHot(i) || h.risen(i) {
 				hs.ratio++
 			}
 			a, b := h.indices(i)
@@ -333,6 +380,7 @@ func DetectHotspotPair(before, after *Grid, p HotspotParams, attr Attribution) (
 	if err != nil {
 		return nil, err
 	}
+	ha.setPrior(hb)
 	sb, sa := hb.find(), ha.find()
 	matchedB := make([]bool, len(sb))
 	var out []Finding

@@ -28,6 +28,12 @@ type irmad struct {
 	gain, offset map[string]float64
 	lut          *chi2Table
 	samples      [][]float64 // calibration buffers, reused across iterations
+	// tolerance is the radius, in pixels, of the misregistration-tolerant statistic
+	// (tolerantStat), applied to pixels whose plain statistic exceeds tolerateFrom; clear
+	// says which neighbours may serve (clear on both dates). 0: the plain statistic.
+	tolerance    int
+	tolerateFrom float64
+	clear        func(int) bool
 }
 
 func newIRMAD(before, after *Grid, roles []string, ok func(int) bool, p ChangeParams) (*irmad, error) {
@@ -324,7 +330,86 @@ func (m *irmad) stat(i int) (float64, bool) {
 	if math.IsNaN(z) {
 		return 0, false
 	}
+	if m.tolerance > 0 && z > m.tolerateFrom {
+		z = math.Min(z, m.tolerantStat(i))
+	}
 	return z, true
+}
+
+// tolerate makes stat misregistration-tolerant within r pixels for pixels whose plain
+// statistic exceeds from; neighbours serve where clear says.
+func (m *irmad) tolerate(r int, from float64, clear func(int) bool) {
+	m.tolerance, m.tolerateFrom, m.clear = r, from, clear
+}
+
+// variates puts the canonical variates of pixel i, before (u) and after (v), centred on
+// the dates' means.
+func (m *irmad) variates(i int, u, v, xs, ys []float64) {
+	p := m.p
+	for k := 0; k < p; k++ {
+		xs[k] = float64(m.x[k][i]) - m.mx[k]
+		ys[k] = float64(m.y[k][i]) - m.my[k]
+	}
+	for k := 0; k < p; k++ {
+		var su, sv float64
+		for r := 0; r < p; r++ {
+			su += m.a[r*p+k] * xs[r]
+			sv += m.b[r*p+k] * ys[r]
+		}
+		u[k], v[k] = su, sv
+	}
+}
+
+// tolerantStat is the change statistic of pixel i allowing for misregistration of up to
+// m.tolerance pixels: per MAD variate, the distance of the pixel's before value from the
+// range of after values over its clear neighbourhood (and the after value from the range of
+// before values), the larger of the two directions summed over the variates. A sub-pixel
+// shift makes a pixel on an edge a mix its neighbours bracket on the other date, so an
+// unchanged roof or field edge falls inside the range; a new roof is outside the range of
+// the field it replaced in both directions, and a removed one in both too.
+func (m *irmad) tolerantStat(i int) float64 {
+	p := m.p
+	var xs, ys, u0, v0, u, v, uLo, uHi, vLo, vHi [16]float64
+	m.variates(i, u0[:p], v0[:p], xs[:p], ys[:p])
+	for k := 0; k < p; k++ {
+		uLo[k], uHi[k] = u0[k], u0[k]
+		vLo[k], vHi[k] = v0[k], v0[k]
+	}
+	x0, y0 := i%m.width, i/m.width
+	r := m.tolerance
+	for y := max(0, y0-r); y <= min(m.height-1, y0+r); y++ {
+		for x := max(0, x0-r); x <= min(m.width-1, x0+r); x++ {
+			j := y*m.width + x
+			if j == i || !m.clear(j) {
+				continue
+			}
+			m.variates(j, u[:p], v[:p], xs[:p], ys[:p])
+			for k := 0; k < p; k++ {
+				uLo[k], uHi[k] = math.Min(uLo[k], u[k]), math.Max(uHi[k], u[k])
+				vLo[k], vHi[k] = math.Min(vLo[k], v[k]), math.Max(vHi[k], v[k])
+			}
+		}
+	}
+	out := func(x, lo, hi float64) float64 {
+		switch {
+		case x < lo:
+			return lo - x
+		case x > hi:
+			return x - hi
+		}
+		return 0
+	}
+	var z1, z2 float64
+	for k := 0; k < p; k++ {
+		c := m.center[k]
+		// MAD = u − v − c: the before value u − c against the after range, and the after
+		// value v + c against the before range.
+		d1 := out(u0[k]-c, vLo[k], vHi[k])
+		d2 := out(v0[k]+c, uLo[k], uHi[k])
+		z1 += d1 * d1 / m.sigma2[k]
+		z2 += d2 * d2 / m.sigma2[k]
+	}
+	return math.Max(z1, z2)
 }
 
 func (m *irmad) dof() int { return m.p }

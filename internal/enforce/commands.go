@@ -66,6 +66,21 @@ type InspectionTx interface {
 	SaveListEntry(ctx context.Context, e *ListEntry) error
 	// Append chains an audit entry to the log.
 	Append(ctx context.Context, a Actor, action AuditAction, subject string, detail any) error
+	// Notify writes n to the outbox, setting its ID.
+	Notify(ctx context.Context, n *Notification) error
+
+	// CreateIncident stores an incident the enterprise reported, setting its ID.
+	CreateIncident(ctx context.Context, inc *Incident) error
+	// LockOpenMatter locks the enterprise's intake matter whose inspection is open; nil when
+	// none.
+	LockOpenMatter(ctx context.Context, uscc string) (*Matter, error)
+	// LockMatter locks an intake matter; offsite.ErrNotFound when there is none.
+	LockMatter(ctx context.Context, id int64) (*Matter, error)
+	// CreateMatter stores a new matter, setting its ID.
+	CreateMatter(ctx context.Context, m *Matter) error
+	// AddIntakeReport stores a report on its matter, setting its ID; a report of the same
+	// source and reference recorded before is offsite.ErrConflict.
+	AddIntakeReport(ctx context.Context, r *IntakeReport) error
 }
 
 // Audit subjects.
@@ -108,6 +123,26 @@ func (c *Inspections) OpenWarning(ctx context.Context, a Actor, uscc string, lev
 		return nil, "", err
 	}
 	err = c.Store.InTx(ctx, func(tx InspectionTx) error {
+		out, outcome, err = c.openWarning(ctx, tx, a, uscc, level, w)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return out, outcome, nil
+}
+
+// openWarning is OpenWarning in the transaction tx. A new early warning (from a finding or
+// monitoring, opened or joined) is notified; incidents and intake have events of their own.
+func (c *Inspections) openWarning(ctx context.Context, tx InspectionTx, a Actor, uscc string, level Level, w *Warning) (out *Inspection, outcome string, err error) {
+	defer func() {
+		early := w.Source == WarningFinding || w.Source == WarningMonitoring
+		if err == nil && early && (outcome == WarningOpened || outcome == WarningJoined) {
+			err = tx.Notify(ctx, &Notification{Event: EventWarningNew, Subject: InspectionSubject(out.ID), USCC: out.USCC, At: w.CreatedAt,
+				Title: fmt.Sprintf("New warning on %s (inspection %d, %s)", out.USCC, out.ID, outcome), Body: w.Message})
+		}
+	}()
+	err = func() error {
 		if w.Source == WarningFinding {
 			f, err := tx.FindFinding(ctx, w.Ref)
 			switch {
@@ -195,7 +230,7 @@ func (c *Inspections) OpenWarning(ctx context.Context, a Actor, uscc string, lev
 		}
 		out = in
 		return tx.Append(ctx, a, action, InspectionSubject(in.ID), map[string]any{"warning": w, "level": level, "linked_to": in.LinkedTo})
-	})
+	}()
 	if err != nil {
 		return nil, "", err
 	}
@@ -253,10 +288,20 @@ func sameMatter(ctx context.Context, tx InspectionTx, in *Inspection, w *Warning
 	return -1, false, nil
 }
 
+// anyVersion runs a transition at whatever version the inspection is at: for commands that
+// name the inspection through another record (an intake matter), never from a client.
+const anyVersion = 0
+
 // update runs a transition on inspection id at version under the store's locks and audits it
 // as action with fn's detail; a disposition the transition sets takes effect in the same
 // transaction (applyDisposition).
 func (c *Inspections) update(ctx context.Context, a Actor, id int64, version int, action AuditAction, fn func(in *Inspection, ent *Enterprise, now time.Time) (detail any, err error)) (out *Inspection, err error) {
+	return c.updateWith(ctx, a, id, version, action, fn, nil)
+}
+
+// updateWith is update that also writes the notification notice returns (nil for none) after
+// fn has run.
+func (c *Inspections) updateWith(ctx context.Context, a Actor, id int64, version int, action AuditAction, fn func(in *Inspection, ent *Enterprise, now time.Time) (detail any, err error), notice func() *Notification) (out *Inspection, err error) {
 	err = c.Store.InTx(ctx, func(tx InspectionTx) error {
 		in, ent, err := tx.LockInspection(ctx, id)
 		if err != nil {
@@ -265,13 +310,13 @@ func (c *Inspections) update(ctx context.Context, a Actor, id int64, version int
 		if err := a.Reach(ent); err != nil {
 			return err
 		}
-		if in.Version != version {
+		if version != anyVersion && in.Version != version {
 			return offsite.Conflict("inspection %d is at version %d, not %d: it changed since it was read", id, in.Version, version)
 		}
 		if err := a.mayActOn(in.USCC); err != nil {
 			return err
 		}
-		hadDisposition := in.Disposition != nil
+		hadDisposition, before := in.Disposition != nil, in.Status
 		now := c.now()
 		detail, err := fn(in, ent, now)
 		if err != nil {
@@ -285,6 +330,18 @@ func (c *Inspections) update(ctx context.Context, a Actor, id int64, version int
 		}
 		if d := in.Disposition; d != nil && !hadDisposition {
 			if err := applyDisposition(ctx, tx, a, in, ent, d, now); err != nil {
+				return err
+			}
+		}
+		ns := []*Notification{transitionNotice(before, in)}
+		if notice != nil {
+			ns = append(ns, notice())
+		}
+		for _, n := range ns {
+			if n == nil {
+				continue
+			}
+			if err := tx.Notify(ctx, n); err != nil {
 				return err
 			}
 		}
@@ -356,6 +413,59 @@ func (c *Inspections) RequestSelfCheck(ctx context.Context, a Actor, id int64, v
 	})
 }
 
+// AmendReport replaces the enterprise's self-check report before it is reviewed; its proof
+// keys must be under the inspection's ProofPrefix.
+func (c *Inspections) AmendReport(ctx context.Context, a Actor, id int64, version int, text string, proofKeys []string) (*Inspection, error) {
+	return c.update(ctx, a, id, version, AuditInspectionAmendReport, func(in *Inspection, _ *Enterprise, now time.Time) (any, error) {
+		if err := checkProofKeys(in, proofKeys); err != nil {
+			return nil, err
+		}
+		return map[string]any{"text": text, "proof_keys": proofKeys}, in.AmendReport(text, proofKeys, a.Name, now)
+	})
+}
+
+// WithdrawReport withdraws the enterprise's self-check report before it is reviewed.
+func (c *Inspections) WithdrawReport(ctx context.Context, a Actor, id int64, version int, reason string) (*Inspection, error) {
+	return c.update(ctx, a, id, version, AuditInspectionWithdrawReport, func(in *Inspection, _ *Enterprise, now time.Time) (any, error) {
+		withdrawn := in.Report
+		return map[string]any{"reason": reason, "withdrawn": withdrawn}, in.WithdrawReport(now)
+	})
+}
+
+// RequestExtension records the enterprise's request for a later self-check deadline; the
+// staff are told.
+func (c *Inspections) RequestExtension(ctx context.Context, a Actor, id int64, version int, until time.Time, reason string) (*Inspection, error) {
+	return c.notifying(ctx, a, id, version, AuditInspectionRequestExtension, func(in *Inspection, now time.Time) (any, *Notification, error) {
+		if err := in.RequestExtension(until, reason, a.Name, now); err != nil {
+			return nil, nil, err
+		}
+		return map[string]any{"until": until, "reason": reason}, &Notification{Event: EventExtensionRequested, Subject: InspectionSubject(in.ID), USCC: in.USCC, At: now,
+			Title: fmt.Sprintf("Extension asked by %s (inspection %d) until %s", in.USCC, in.ID, until.Format(time.RFC3339)), Body: reason}, nil
+	})
+}
+
+// DecideExtension grants or refuses the pending extension request; the enterprise is told.
+func (c *Inspections) DecideExtension(ctx context.Context, a Actor, id int64, version int, grant bool, note string) (*Inspection, error) {
+	return c.notifying(ctx, a, id, version, AuditInspectionDecideExtension, func(in *Inspection, now time.Time) (any, *Notification, error) {
+		if err := in.DecideExtension(grant, note, a.Name, now); err != nil {
+			return nil, nil, err
+		}
+		e := in.Extensions[len(in.Extensions)-1]
+		return map[string]any{"decision": e.Decision, "note": note, "until": e.Until, "deadline": in.SelfCheckDeadline},
+			&Notification{Event: EventExtensionDecided, Subject: InspectionSubject(in.ID), USCC: in.USCC, At: now,
+				Title: fmt.Sprintf("Extension %s (inspection %d): report by %s", e.Decision, in.ID, in.SelfCheckDeadline.Format(time.RFC3339)), Body: note}, nil
+	})
+}
+
+// notifying is update for a transition that also tells someone.
+func (c *Inspections) notifying(ctx context.Context, a Actor, id int64, version int, action AuditAction, fn func(in *Inspection, now time.Time) (any, *Notification, error)) (*Inspection, error) {
+	var n *Notification
+	return c.updateWith(ctx, a, id, version, action, func(in *Inspection, _ *Enterprise, now time.Time) (detail any, err error) {
+		detail, n, err = fn(in, now)
+		return detail, err
+	}, func() *Notification { return n })
+}
+
 // ProofPrefix is where the proof documents of an inspection's self-check are stored.
 func ProofPrefix(uscc string, id int64) string { return fmt.Sprintf("selfcheck/%s/%d/", uscc, id) }
 
@@ -363,14 +473,22 @@ func ProofPrefix(uscc string, id int64) string { return fmt.Sprintf("selfcheck/%
 // inspection's ProofPrefix.
 func (c *Inspections) SubmitReport(ctx context.Context, a Actor, id int64, version int, text string, proofKeys []string) (*Inspection, error) {
 	return c.update(ctx, a, id, version, AuditInspectionSubmitReport, func(in *Inspection, _ *Enterprise, now time.Time) (any, error) {
-		prefix := ProofPrefix(in.USCC, in.ID)
-		for i, k := range proofKeys {
-			if !strings.HasPrefix(k, prefix) {
-				return nil, offsite.Invalid(fmt.Sprintf("proof_keys[%d]", i), "must be a key under %s (from proof-uploads)", prefix)
-			}
+		if err := checkProofKeys(in, proofKeys); err != nil {
+			return nil, err
 		}
 		return map[string]any{"proof_keys": proofKeys}, in.SubmitReport(text, proofKeys, a.Name, now)
 	})
+}
+
+// checkProofKeys refuses proof keys outside the inspection's ProofPrefix.
+func checkProofKeys(in *Inspection, proofKeys []string) error {
+	prefix := ProofPrefix(in.USCC, in.ID)
+	for i, k := range proofKeys {
+		if !strings.HasPrefix(k, prefix) {
+			return offsite.Invalid(fmt.Sprintf("proof_keys[%d]", i), "must be a key under %s (from proof-uploads)", prefix)
+		}
+	}
+	return nil
 }
 
 // Review reviews the self-check report (ReviewClose or ReviewSiteVisit).
@@ -408,8 +526,14 @@ func (c *Inspections) Close(ctx context.Context, a Actor, id int64, version int,
 	return c.update(ctx, a, id, version, AuditInspectionClose, func(in *Inspection, _ *Enterprise, now time.Time) (any, error) {
 		var d *Disposition
 		if v != nil {
+			facts := *v
+			// 主动报告 is a fact of the record, not the closer's to assert or forget.
+			facts.SelfReported = facts.SelfReported || in.SelfReported()
+			if facts.SelfReported && facts.UnreportedExceedance && in.SelfReported() {
+				return nil, offsite.Invalid("violation.unreported_exceedance", "contradicts the record: the enterprise reported the incident itself (inspection %d began with its report)", in.ID)
+			}
 			var err error
-			if d, err = Decide(in.Listed, *v, a.Name, now); err != nil {
+			if d, err = Decide(in.Listed, facts, a.Name, now); err != nil {
 				return nil, err
 			}
 		}

@@ -28,6 +28,10 @@ type Config struct {
 	HealthCheckDueDays int `json:"health_check_due_days"`
 	// SelfCheckDays is the default deadline of a self-check request, in days. Default 15.
 	SelfCheckDays int `json:"self_check_days"`
+	// MonitoringReportHours is how long an enterprise has, from the start of an exceedance in
+	// its automatic monitoring data, to report it itself; one it did not report in that time
+	// is offered to the disposition as unreported (四.10). Default 12.
+	MonitoringReportHours int `json:"monitoring_report_hours"`
 	// Admission lists the admission paths (二.2); an enterprise is admitted when every
 	// condition of at least one path holds. Default DefaultAdmission().
 	Admission []AdmissionPath `json:"admission"`
@@ -86,6 +90,9 @@ func (c *Config) WithDefaults() {
 	if c.SelfCheckDays == 0 {
 		c.SelfCheckDays = 15
 	}
+	if c.MonitoringReportHours == 0 {
+		c.MonitoringReportHours = 12
+	}
 	if c.Admission == nil {
 		c.Admission = DefaultAdmission()
 	}
@@ -127,6 +134,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SelfCheckDays < 1 || c.SelfCheckDays > 180 {
 		bad("self_check_days %d is not in 1..180", c.SelfCheckDays)
+	}
+	if c.MonitoringReportHours < 1 || c.MonitoringReportHours > 720 {
+		bad("monitoring_report_hours %d is not in 1..720", c.MonitoringReportHours)
 	}
 	if len(c.Admission) == 0 {
 		bad("admission has no path")

@@ -63,6 +63,14 @@ var Levels = []Level{LevelCounty, LevelCity, LevelProvince, LevelNational}
 const (
 	WarningFinding    = "finding"
 	WarningMonitoring = "monitoring"
+	// WarningSelfReport: an incident the enterprise reported itself (四.9 主动报告); ref is
+	// incident/{id}.
+	WarningSelfReport = "self_report"
+	// The intake of the other site-visit triggers (三.7) warns with the trigger as source; ref
+	// is intake-matter/{id}.
+	WarningComplaint   = string(TriggerComplaint)
+	WarningMediaReport = string(TriggerMediaReport)
+	WarningReferral    = string(TriggerReferral)
 )
 
 // Warning is an early warning on an enterprise, from a finding or from monitoring data.
@@ -103,6 +111,10 @@ type Report struct {
 	SubmittedBy string    `json:"submitted_by"`
 	SubmittedAt time.Time `json:"submitted_at"`
 	Late        bool      `json:"late"`
+	// Amendments counts the times the enterprise amended the report before review; AmendedAt
+	// is the last. The earlier texts are in the audit log.
+	Amendments int        `json:"amendments,omitempty"`
+	AmendedAt  *time.Time `json:"amended_at,omitempty"`
 }
 
 // ChecklistItem is one answered item of a site-visit checklist.
@@ -133,14 +145,19 @@ type Inspection struct {
 	Matter string           `json:"matter"` // what is inspected, e.g. the warning's ref
 	Status InspectionStatus `json:"status"`
 	// Listed records whether the enterprise was on the list when the inspection opened.
-	Listed               bool         `json:"listed"`
-	Warnings             []Warning    `json:"warnings"`
-	SelfCheckRequestedAt *time.Time   `json:"self_check_requested_at,omitempty"`
-	SelfCheckDeadline    *time.Time   `json:"self_check_deadline,omitempty"`
-	Report               *Report      `json:"report,omitempty"`
-	ReviewNotes          string       `json:"review_notes,omitempty"`
-	SiteVisit            *SiteVisit   `json:"site_visit,omitempty"`
-	Disposition          *Disposition `json:"disposition,omitempty"`
+	Listed               bool       `json:"listed"`
+	Warnings             []Warning  `json:"warnings"`
+	SelfCheckRequestedAt *time.Time `json:"self_check_requested_at,omitempty"`
+	SelfCheckDeadline    *time.Time `json:"self_check_deadline,omitempty"`
+	// Extensions are the enterprise's requests for more time, oldest first; at most the last
+	// is pending.
+	Extensions []Extension `json:"extensions,omitempty"`
+	// WithdrawnReports counts the reports the enterprise withdrew before review.
+	WithdrawnReports int          `json:"withdrawn_reports,omitempty"`
+	Report           *Report      `json:"report,omitempty"`
+	ReviewNotes      string       `json:"review_notes,omitempty"`
+	SiteVisit        *SiteVisit   `json:"site_visit,omitempty"`
+	Disposition      *Disposition `json:"disposition,omitempty"`
 	// LinkedTo is the inspection of the same matter by another level whose results this one
 	// recognises instead of repeating it.
 	LinkedTo  *int64     `json:"linked_to,omitempty"`

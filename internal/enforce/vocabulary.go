@@ -64,21 +64,39 @@ const (
 	AuditInspectionApproveSiteVisit AuditAction = "inspection.approve_site_visit"
 	AuditInspectionRecordSiteVisit  AuditAction = "inspection.record_site_visit"
 	AuditInspectionClose            AuditAction = "inspection.close"
+	AuditInspectionAmendReport      AuditAction = "inspection.amend_report"
+	AuditInspectionWithdrawReport   AuditAction = "inspection.withdraw_report"
+	AuditInspectionRequestExtension AuditAction = "inspection.request_extension"
+	AuditInspectionDecideExtension  AuditAction = "inspection.decide_extension"
+	AuditIncidentReport             AuditAction = "incident.report"
+	AuditIntakeRecord               AuditAction = "intake.record"
+	AuditIntakeJoin                 AuditAction = "intake.join"
+	AuditWebhookSubscribe           AuditAction = "webhook.subscribe"
+	AuditWebhookUnsubscribe         AuditAction = "webhook.unsubscribe"
 
 	AuditDispositionWaived AuditAction = "disposition.waived"
 	AuditDispositionStrict AuditAction = "disposition.strict"
 	AuditDrawCreate        AuditAction = "draw.create"
 
-	AuditAgencyCreate AuditAction = "agency.create"
-	AuditAgencyUpdate AuditAction = "agency.update"
-	AuditUserCreate   AuditAction = "user.create"
-	AuditUserUpdate   AuditAction = "user.update"
-	AuditUserPassword AuditAction = "user.password"
-	AuditUserLogin    AuditAction = "user.login"
-	AuditUserLogout   AuditAction = "user.logout"
-	AuditUserLockout  AuditAction = "user.lockout"
-	AuditTokenCreate  AuditAction = "token.create"
-	AuditTokenRevoke  AuditAction = "token.revoke"
+	AuditAgencyCreate          AuditAction = "agency.create"
+	AuditAgencyUpdate          AuditAction = "agency.update"
+	AuditUserCreate            AuditAction = "user.create"
+	AuditUserUpdate            AuditAction = "user.update"
+	AuditUserPassword          AuditAction = "user.password"
+	AuditUserLogin             AuditAction = "user.login"
+	AuditUserLogout            AuditAction = "user.logout"
+	AuditUserLockout           AuditAction = "user.lockout"
+	AuditTokenCreate           AuditAction = "token.create"
+	AuditTokenRevoke           AuditAction = "token.revoke"
+	AuditMonitoringPointCreate AuditAction = "monitoring_point.create"
+	AuditMonitoringPointUpdate AuditAction = "monitoring_point.update"
+	AuditMonitoringLimitSet    AuditAction = "monitoring_limit.set"
+	AuditMonitoringLimitDelete AuditAction = "monitoring_limit.delete"
+	AuditMonitoringSelfReport  AuditAction = "monitoring.self_report"
+	// AuditCasefileGenerate records a case file (PDF or DOCX) stored as evidence.
+	AuditCasefileGenerate AuditAction = "casefile.generate"
+	// AuditEvidenceExport records a GIS export of findings or parcels: format, filter, count.
+	AuditEvidenceExport AuditAction = "evidence.export"
 )
 
 // ListStatuses lists every list entry status.
@@ -116,6 +134,12 @@ var AuditActions = []AuditAction{
 	AuditDispositionWaived, AuditDispositionStrict, AuditDrawCreate,
 	AuditAgencyCreate, AuditAgencyUpdate, AuditUserCreate, AuditUserUpdate, AuditUserPassword,
 	AuditUserLogin, AuditUserLogout, AuditUserLockout, AuditTokenCreate, AuditTokenRevoke,
+	AuditMonitoringPointCreate, AuditMonitoringPointUpdate, AuditMonitoringLimitSet, AuditMonitoringLimitDelete,
+	AuditMonitoringSelfReport,
+	AuditCasefileGenerate, AuditEvidenceExport,
+	AuditInspectionAmendReport, AuditInspectionWithdrawReport, AuditInspectionRequestExtension,
+	AuditInspectionDecideExtension, AuditIncidentReport, AuditIntakeRecord, AuditIntakeJoin,
+	AuditWebhookSubscribe, AuditWebhookUnsubscribe,
 }
 
 // Names returns the values of a vocabulary as strings, for messages and schemas.

@@ -71,6 +71,13 @@ func (t Target) Met() bool {
 	return t.Value >= t.Goal
 }
 
+// Judged is one finding with its score and judgement.
+type Judged struct {
+	Row   string // the report row: change, change (drone-rgb), hotspot, water_plume, ...
+	Score float64
+	Real  bool
+}
+
 // Report is the outcome of scoring an evaluation set.
 type Report struct {
 	Rows []Row
@@ -88,7 +95,11 @@ type Report struct {
 	ShareRight, ShareWrong      float64
 	nShareRight, nShareWrong    int
 	Elapsed                     map[string]time.Duration
-	Targets                     []Target
+	// Judged lists every finding scored on a row of its own detector (not the scene-wide
+	// rows), with its raw score and whether it lay on a truth of its detector: what a
+	// score calibration is fitted on.
+	Judged  []Judged
+	Targets []Target
 }
 
 // Failed returns the targets missed.
@@ -199,6 +210,9 @@ func (r *Report) scoreRasterAs(rowName, det string, sc *Scene, fs []detect.Findi
 			if explained {
 				continue
 			}
+		}
+		if !sceneWide {
+			r.Judged = append(r.Judged, Judged{Row: rowName, Score: f.Score, Real: matchAny})
 		}
 		row := r.row(rowName, label(det, f), 0)
 		row.Findings++

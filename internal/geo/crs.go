@@ -34,6 +34,20 @@ func crsKind(crs string, epsg int) string {
 // CRS. WGS84 and CGCS2000 need no conversion; anything else goes through
 // GDAL.
 func (c *Collection) toWGS84(crs string, epsg int, o options) error {
+	if o.crs != "" {
+		switch {
+		case crs == "" && epsg == 0:
+			crs = o.crs
+		case crsKind(crs, epsg) != "" && crsKind(crs, epsg) == crsKind(o.crs, 0), crs == o.crs,
+			epsg != 0 && strings.EqualFold(strings.TrimSpace(o.crs), fmt.Sprintf("EPSG:%d", epsg)):
+		default:
+			named := crs
+			if named == "" {
+				named = fmt.Sprintf("EPSG:%d", epsg)
+			}
+			return fmt.Errorf("%w: the file names its CRS (%s), which differs from the CRS given (%s): drop the given one or correct the file", ErrInvalid, shortCRS(named), o.crs)
+		}
+	}
 	kind := crsKind(crs, epsg)
 	switch {
 	case crs == "" && epsg == 0:
@@ -168,4 +182,12 @@ func GCJ02ToWGS84(lon, lat float64) (float64, float64) {
 		}
 	}
 	return wLon, wLat
+}
+
+// shortCRS is a CRS's text cut for a message.
+func shortCRS(crs string) string {
+	if len(crs) > 80 {
+		return crs[:77] + "..."
+	}
+	return crs
 }

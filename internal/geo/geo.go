@@ -97,6 +97,7 @@ type options struct {
 	gcj02      bool
 	repair     bool
 	encoding   string
+	crs        string
 }
 
 func newOptions(opts []Option) options {
@@ -105,6 +106,13 @@ func newOptions(opts []Option) options {
 		opt(&o)
 	}
 	return o
+}
+
+// WithCRS names the CRS of coordinates in a file that names none (GeoJSON without a "crs"
+// member, a Shapefile without .prj): an EPSG code ("EPSG:4547"), WKT or PROJ string. A file that
+// names another CRS is refused rather than guessed at.
+func WithCRS(crs string) Option {
+	return func(o *options) { o.crs = crs }
 }
 
 // WithIDProperty names the property holding the parcel id. Default

@@ -56,7 +56,7 @@ func ReadGeoJSON(r io.Reader, opts ...Option) (*Collection, error) {
 	}
 	var top gjObject
 	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, fmt.Errorf("%w: geojson: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: geojson: %s", ErrInvalid, jsonError(data, err))
 	}
 	var raws []json.RawMessage
 	bare := false
@@ -305,4 +305,39 @@ func polygonFromCoords(c [][][]float64, part int) (orb.Polygon, error) {
 		p[i] = r
 	}
 	return p, nil
+}
+
+// jsonError names the line and column where encoding/json stopped: "unexpected end of JSON
+// input" alone does not tell a user that the file was cut off, nor where.
+func jsonError(data []byte, err error) string {
+	var off int64 = -1
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		off = syn.Offset
+		if off < int64(len(data)) && off > 0 {
+			off-- // the offset is just past the offending byte
+		}
+	case errors.As(err, &typ):
+		off = typ.Offset
+	}
+	if off < 0 {
+		return err.Error()
+	}
+	off = min(off, int64(len(data)))
+	line, col := 1, 1
+	for _, c := range data[:off] {
+		if c == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	msg := err.Error()
+	if off == int64(len(data)) && strings.Contains(msg, "unexpected end") {
+		msg = fmt.Sprintf("the file ends at line %d column %d inside an unfinished value: it is truncated", line, col)
+		return msg
+	}
+	return fmt.Sprintf("line %d column %d: %s", line, col, msg)
 }

@@ -76,17 +76,36 @@ type ValidationError struct {
 	Problems []Problem
 }
 
-// Error lists up to 10 problems, one per line.
+// Error gives one line per kind of problem: how many, in how many features, and the first
+// of them located exactly; a file with a million out-of-range positions says so in one line,
+// not a million.
 func (e *ValidationError) Error() string {
+	type group struct {
+		first    Problem
+		n        int
+		features map[int]bool
+	}
+	var order []Code
+	groups := map[Code]*group{}
+	for _, p := range e.Problems {
+		g := groups[p.Code]
+		if g == nil {
+			g = &group{first: p, features: map[int]bool{}}
+			groups[p.Code] = g
+			order = append(order, p.Code)
+		}
+		g.n++
+		g.features[p.Feature] = true
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "geo: %d parcel problem(s)", len(e.Problems))
-	for i, p := range e.Problems {
-		if i == 10 {
-			fmt.Fprintf(&b, "\n  ... and %d more", len(e.Problems)-10)
-			break
-		}
+	for _, c := range order {
+		g := groups[c]
 		b.WriteString("\n  ")
-		b.WriteString(p.String())
+		b.WriteString(g.first.String())
+		if g.n > 1 {
+			fmt.Fprintf(&b, " [and %d more %s in %d feature(s)]", g.n-1, c, len(g.features))
+		}
 	}
 	return b.String()
 }

@@ -346,3 +346,37 @@ func TestValidateRepair(t *testing.T) {
 		})
 	}
 }
+
+// TestValidationErrorGroupsByKind: many problems of one kind are one line, counted, with the
+// first located exactly; each other kind has its own line.
+func TestValidationErrorGroupsByKind(t *testing.T) {
+	var ps []Problem
+	for i := range 1000 {
+		ps = append(ps, Problem{Feature: i / 100, Code: OutOfRange, Polygon: 0, Ring: 0, Point: i % 100, Detail: "outside"})
+	}
+	ps = append(ps, Problem{Feature: 3, ParcelID: "p3", Code: DuplicateID, Polygon: -1, Ring: -1, Point: -1, Detail: "again"})
+	msg := (&ValidationError{Problems: ps}).Error()
+	lines := strings.Split(msg, "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want a header and one per kind:\n%s", len(lines), msg)
+	}
+	for i, want := range []string{"geo: 1001 parcel problem(s)", "feature 0: polygon 0 ring 0 point 0: out_of_range: outside [and 999 more out_of_range in 10 feature(s)]", `feature 3 (parcel "p3"): duplicate_id: again`} {
+		if strings.TrimSpace(lines[i]) != want {
+			t.Errorf("line %d = %q, want %q", i, lines[i], want)
+		}
+	}
+}
+
+// TestJSONErrorPosition: syntax errors name line and column; a cut-off file says truncated.
+func TestJSONErrorPosition(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"{\n  \"type\": \"FeatureCollection\",\n  \"features\": [", "the file ends at line 3 column 16 inside an unfinished value: it is truncated"},
+		{"{\n  \"type\": \"FeatureCollection\"\n  \"features\": []}", "line 3 column 3: invalid character"},
+		{"{\"type\": 7}", "line 1 column 11: json: cannot unmarshal number"},
+	} {
+		_, err := ReadGeoJSON(strings.NewReader(tc.in))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}

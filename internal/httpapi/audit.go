@@ -12,11 +12,13 @@ import (
 func (s *Server) registerAuditRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/api/v1/audit", operation{
 		Summary: "Audit log entries, newest first", Roles: rolesDecide,
+		Response:  listOf("entries", []*enforce.AuditEntry{}),
 		Query:     map[string]string{"subject": "subject prefix, e.g. enterprise/9111 or inspection/3", "limit": "1..1000, default 100", "offset": "default 0"},
 		Responses: map[string]string{"200": "entries", "400": "bad query parameter"},
 	}, s.handleAuditList)
 	s.handle(mux, "GET", "/api/v1/audit/verify", operation{
 		Summary: "Recompute the audit hash chain and name the first broken entry", Roles: rolesDecide,
+		Response: enforce.AuditReport{},
 		Description: "Every entry's HMAC under the audit keys, the links between entries, the anchor after the entries written before keys, " +
 			"and the latest signed checkpoint in the evidence bucket: an edited entry, a chain recomputed without the key and entries deleted " +
 			"up to the last checkpoint are all reported; entries deleted after it (at most OFFSITE_AUDIT_CHECKPOINT_EVERY, and those since the nightly checkpoint) are not.",
@@ -45,7 +47,7 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
 	if es == nil {
 		es = []*enforce.AuditEntry{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": es, "total": total})
+	writeJSON(w, http.StatusOK, map[string]any{"entries": es, "total": total, "offset": offset, "limit": limit})
 }
 
 func (s *Server) handleAuditVerify(w http.ResponseWriter, r *http.Request) {

@@ -46,7 +46,7 @@ var streamingRoutes = map[string]bool{
 }
 
 // timeoutBody is the answer of an ordinary route past HandlerTimeout.
-const timeoutBody = `{"error":{"code":"timeout","message":"the request took too long and was stopped; nothing further was done for it"}}`
+const timeoutBody = `{"type":"urn:offsite:problem:timeout","title":"Service Unavailable","status":503,"detail":"the request took too long and was stopped; nothing further was done for it","code":"timeout","error":{"code":"timeout","message":"the request took too long and was stopped; nothing further was done for it"}}`
 
 // closeGrace is how long a handler whose request context was cancelled (the client went
 // away, or its body stopped arriving) may take to finish its answer.
@@ -127,17 +127,23 @@ func (s *Server) withDeadline(w http.ResponseWriter, r *http.Request, h http.Han
 	if !finished {
 		hw.dropped = true
 		if ctx.Err() == context.DeadlineExceeded {
-			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Type", ProblemContentType)
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, timeoutBody)
 		}
 		return
 	}
+	if hw.code == 0 {
+		hw.code = http.StatusOK
+	}
+	notModified := conventionHeaders(r, hw) // ETag, list headers (conventions.go)
 	for k, v := range hw.header {
 		w.Header()[k] = v
 	}
-	if hw.code == 0 {
-		hw.code = http.StatusOK
+	if notModified {
+		w.Header().Del("Content-Length")
+		w.WriteHeader(http.StatusNotModified)
+		return
 	}
 	w.WriteHeader(hw.code)
 	_, _ = w.Write(hw.body.Bytes())
@@ -150,6 +156,7 @@ type heldWriter struct {
 	code    int
 	body    bytes.Buffer
 	dropped bool
+	page    *listPage // the JSON list written, if any (notePage)
 }
 
 func (w *heldWriter) Header() http.Header { return w.header }

@@ -22,11 +22,13 @@ func (s *Server) registerDrawRoutes(mux *http.ServeMux) {
 	}, s.handleDrawCreate)
 	s.handle(mux, "GET", "/api/v1/draws", operation{
 		Summary: "Draws, newest first", Roles: rolesRead,
+		Response:  listOf("draws", []*enforce.StoredDraw{}),
 		Query:     map[string]string{"limit": "1..1000, default 100", "offset": "default 0"},
 		Responses: map[string]string{"200": "draws", "400": "bad query parameter"},
 	}, s.handleDrawList)
 	s.handle(mux, "GET", "/api/v1/draws/{id}", operation{
 		Summary: "One draw as recorded: its result with the pool, the inspectors and their conflicts, and who ran it", Roles: rolesRead,
+		Response:  enforce.StoredDraw{},
 		Responses: map[string]string{"200": "draw", "400": "bad id", "404": "no such draw"},
 	}, recordByID(s, func(ctx context.Context, id int64) (*enforce.StoredDraw, error) {
 		return s.Enforce.FindDrawByID(ctx, id)
@@ -101,5 +103,5 @@ func (s *Server) handleDrawList(w http.ResponseWriter, r *http.Request) {
 	if ds == nil {
 		ds = []*enforce.StoredDraw{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"draws": ds, "total": total})
+	writeJSON(w, http.StatusOK, map[string]any{"draws": ds, "total": total, "offset": offset, "limit": limit})
 }

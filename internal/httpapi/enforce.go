@@ -39,9 +39,10 @@ var (
 func writeJSONCompact(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		writeProblem(w, newProblem(nil, http.StatusInternalServerError, "internal", "", "internal error"))
 		return
 	}
+	notePage(w, v)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
 	w.WriteHeader(status)

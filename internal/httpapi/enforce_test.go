@@ -22,6 +22,7 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/account"
+	"github.com/offsite/offsite/internal/casefile"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/postgres"
@@ -51,18 +52,32 @@ type enfEnv struct {
 	owner string // URL of the schema's owner
 	clock *clock
 	store *s3.Store
+	enf   *postgres.EnforceService
 }
 
 // newEnforceServer returns an API with the enforcement service on a fresh database, test
 // buckets and every test token.
 func newEnforceServer(t *testing.T) *enfEnv {
 	t.Helper()
-	return newEnforceServerSeeded(t, true)
+	return newEnforceServerOpts(t, mustTestTokens(t), true)
 }
 
 // newEnforceServerSeeded is newEnforceServer; with seed false every test token stays in the
 // fixed table and the audit log starts empty.
 func newEnforceServerSeeded(t *testing.T, seed bool) *enfEnv {
+	t.Helper()
+	return newEnforceServerOpts(t, mustTestTokens(t), seed)
+}
+
+// newEnforceServerWith is newEnforceServer with the given tokens.
+func newEnforceServerWith(t *testing.T, tokens *httpapi.Tokens) *enfEnv {
+	t.Helper()
+	return newEnforceServerOpts(t, tokens, true)
+}
+
+// newEnforceServerOpts is newEnforceServer with the given tokens, their staff seeded as
+// accounts when seed is set.
+func newEnforceServerOpts(t *testing.T, tokens *httpapi.Tokens, seed bool) *enfEnv {
 	t.Helper()
 	pg := testenv.Postgres(t)
 	db, err := postgres.Open(context.Background(), pg.URL)
@@ -79,9 +94,12 @@ func newEnforceServerSeeded(t *testing.T, seed bool) *enfEnv {
 	captures := postgres.NewCaptureService(db)
 	srv := &httpapi.Server{
 		Parcels: postgres.NewParcelService(db), Captures: captures, Clips: captures, Artifacts: captures, Findings: postgres.NewFindingService(db), Surveys: postgres.NewSurveyService(db), Store: store, CapturesBucket: store.Captures,
-		Tokens: mustTestTokens(t), Now: c.Now, MaxBodyBytes: 1 << 20,
+		Tokens: tokens, Now: c.Now, MaxBodyBytes: 1 << 20,
+		CaseFiles: &httpapi.CaseFiles{Renderer: casefile.NewRenderer(casefile.Config{FontPath: os.Getenv("OFFSITE_CASEFILE_FONT")}), Store: store},
+		GIS:       postgres.NewGISService(db), CaptureDownloads: store,
 	}
 	enf := postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store})
+	srv.Work, srv.Notify, srv.WebhookHosts = postgres.NewWorkService(db), postgres.NewNotifyService(enf), []string{"hooks.example.org"}
 	srv.Enforce, srv.EnterpriseStore, srv.InspectionStore, srv.ListStore, srv.DrawStore = enf, postgres.NewEnterpriseStore(enf), postgres.NewInspectionStore(enf), postgres.NewListStore(enf), postgres.NewDrawStore(enf)
 	// The staff tokens are API tokens of accounts of the first province, seeded as cmd/api
 	// seeds the token file; the enterprise's token stays in the fixed table (its enterprise
@@ -97,9 +115,11 @@ func newEnforceServerSeeded(t *testing.T, seed bool) *enfEnv {
 	if n, err := srv.Accounts.Seed(context.Background(), staff, 24*time.Hour); seed && (err != nil || n != len(staff)) {
 		t.Fatalf("seed: %d, %v", n, err)
 	}
+	mon := postgres.NewMonitoringRegistry(enf)
+	srv.Monitoring, srv.MonitoringStore = mon, mon
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &enfEnv{hs: hs, db: db, owner: pg.OwnerURL, clock: c, store: store}
+	return &enfEnv{hs: hs, db: db, owner: pg.OwnerURL, clock: c, store: store, enf: enf}
 }
 
 // call sends body (a string or a value marshalled as JSON) with token ("" for none) and

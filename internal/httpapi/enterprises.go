@@ -41,6 +41,7 @@ func (s *Server) registerEnterpriseRoutes(mux *http.ServeMux) {
 	}, s.handleEnterpriseCreate)
 	s.handle(mux, "GET", "/api/v1/enterprises", operation{
 		Summary: "Search enterprises", Roles: rolesRead,
+		Response:  listOf("enterprises", []*enforce.Enterprise{}),
 		Query:     map[string]string{"q": "name substring or USCC prefix", "zone": "zone", "industry": "industry code prefix", "list_status": "proposed, notice, listed, removed, expired, rejected or none", "bbox": "minLon,minLat,maxLon,maxLat", "limit": "1..1000, default 100", "offset": "default 0"},
 		Responses: map[string]string{"200": "enterprises", "400": "bad query parameter"},
 	}, s.handleEnterpriseList)
@@ -52,6 +53,7 @@ func (s *Server) registerEnterpriseRoutes(mux *http.ServeMux) {
 	}, s.handleEnterpriseImport)
 	s.handle(mux, "GET", "/api/v1/enterprises/{uscc}", operation{
 		Summary: "One enterprise", Roles: rolesOwnRead,
+		Response:  enforce.Enterprise{},
 		Responses: map[string]string{"200": "enterprise", "403": "another enterprise's record", "404": "no such enterprise"},
 	}, s.handleEnterpriseGet)
 	s.handle(mux, "PUT", "/api/v1/enterprises/{uscc}", operation{
@@ -69,6 +71,7 @@ func (s *Server) registerEnterpriseRoutes(mux *http.ServeMux) {
 	}, s.handleEnterpriseParcelsGet)
 	s.handle(mux, "GET", "/api/v1/enterprises/{uscc}/evidence", operation{
 		Summary: "The enterprise's evidence: parcels with their findings (provenance, artifacts) and clips with download links; the view is audited", Roles: rolesRead,
+		Response:  evidenceAnswer{},
 		Responses: map[string]string{"200": "evidence", "404": "no such enterprise"},
 	}, s.handleEnterpriseEvidence)
 	s.handle(mux, "GET", "/api/v1/evidence-objects/{key...}", operation{
@@ -77,11 +80,12 @@ func (s *Server) registerEnterpriseRoutes(mux *http.ServeMux) {
 	}, s.handleEvidenceObject)
 	s.handle(mux, "GET", "/api/v1/enterprises/{uscc}/health-visits", operation{
 		Summary: "Health-check visits of an enterprise", Roles: rolesOwnRead,
+		Response:  objectOf(map[string]any{"uscc": "", "visits": []*enforce.HealthVisit{}}),
 		Responses: map[string]string{"200": "visits", "403": "another enterprise's record"},
 	}, s.handleHealthVisitList)
 	s.handle(mux, "POST", "/api/v1/enterprises/{uscc}/health-visits", operation{
 		Summary: "Record a health-check (体检式) on-site assistance visit", Roles: rolesInspect,
-		Request:   obj([]string{"visited_at"}, map[string]any{"visited_at": dateTime, "notes": str}),
+		Body:      healthVisitRequest{},
 		Responses: map[string]string{"201": "recorded", "400": "invalid field", "404": "no such enterprise"},
 	}, s.handleHealthVisitCreate)
 }
@@ -328,12 +332,10 @@ func parseEnterpriseCSV(body []byte) ([]*enforce.Enterprise, []enforce.ImportRow
 	return out, bad, nil
 }
 
-func (s *Server) writeImportErrors(w http.ResponseWriter, rows []enforce.ImportRowError) {
-	var body errorBody
-	body.Error.Code = "invalid"
-	body.Error.Field = "rows"
-	body.Error.Message = (&enforce.ImportError{Rows: rows}).Error()
-	writeJSON(w, http.StatusBadRequest, map[string]any{"error": body.Error, "rows": rows})
+func (s *Server) writeImportErrors(w http.ResponseWriter, r *http.Request, rows []enforce.ImportRowError) {
+	p := newProblem(r, http.StatusBadRequest, "invalid", "rows", (&enforce.ImportError{Rows: rows}).Error())
+	p.Rows = rows
+	writeProblem(w, p)
 }
 
 func (s *Server) handleEnterpriseImport(w http.ResponseWriter, r *http.Request) {
@@ -348,13 +350,13 @@ func (s *Server) handleEnterpriseImport(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	if len(bad) > 0 {
-		s.writeImportErrors(w, bad)
+		s.writeImportErrors(w, r, bad)
 		return
 	}
 	err = s.enterprises.Import(r.Context(), PrincipalFromContext(r.Context()).Actor(), es)
 	var ie *enforce.ImportError
 	if errors.As(err, &ie) {
-		s.writeImportErrors(w, ie.Rows)
+		s.writeImportErrors(w, r, ie.Rows)
 		return
 	}
 	if err != nil {
@@ -455,6 +457,20 @@ type evidenceClip struct {
 	QuickLookURL string `json:"quicklook_url,omitempty"`
 }
 
+// evidenceAnswer is the answer of GET /api/v1/enterprises/{uscc}/evidence.
+type evidenceAnswer struct {
+	USCC    string           `json:"uscc"`
+	Parcels []evidenceParcel `json:"parcels"`
+}
+
+type evidenceParcel struct {
+	ParcelID string            `json:"parcel_id"`
+	Name     string            `json:"name,omitempty"`
+	Geometry json.RawMessage   `json:"geometry"`
+	Findings []evidenceFinding `json:"findings"`
+	Clips    []evidenceClip    `json:"clips"`
+}
+
 func (s *Server) handleEnterpriseEvidence(w http.ResponseWriter, r *http.Request) {
 	uscc := r.PathValue("uscc")
 	ev, err := s.enterprises.Evidence(r.Context(), PrincipalFromContext(r.Context()).Actor(), uscc)
@@ -462,21 +478,14 @@ func (s *Server) handleEnterpriseEvidence(w http.ResponseWriter, r *http.Request
 		s.Error(w, r, err)
 		return
 	}
-	type parcelOut struct {
-		ParcelID string            `json:"parcel_id"`
-		Name     string            `json:"name,omitempty"`
-		Geometry json.RawMessage   `json:"geometry"`
-		Findings []evidenceFinding `json:"findings"`
-		Clips    []evidenceClip    `json:"clips"`
-	}
-	out := make([]parcelOut, 0, len(ev))
+	out := make([]evidenceParcel, 0, len(ev))
 	for _, e := range ev {
 		g, err := geojsonGeometry(e.Parcel.Geometry).MarshalJSON()
 		if err != nil {
 			s.Error(w, r, err)
 			return
 		}
-		po := parcelOut{ParcelID: e.Parcel.ID, Name: e.Parcel.Name, Geometry: g, Clips: make([]evidenceClip, 0, len(e.Clips)),
+		po := evidenceParcel{ParcelID: e.Parcel.ID, Name: e.Parcel.Name, Geometry: g, Clips: make([]evidenceClip, 0, len(e.Clips)),
 			Findings: make([]evidenceFinding, 0, len(e.Findings))}
 		for _, f := range e.Findings {
 			fg, err := geojsonGeometry(f.Geometry).MarshalJSON()
@@ -493,7 +502,7 @@ func (s *Server) handleEnterpriseEvidence(w http.ResponseWriter, r *http.Request
 		}
 		out = append(out, po)
 	}
-	writeJSONCompact(w, http.StatusOK, map[string]any{"uscc": uscc, "parcels": out})
+	writeJSONCompact(w, http.StatusOK, evidenceAnswer{USCC: uscc, Parcels: out})
 }
 
 func (s *Server) handleHealthVisitList(w http.ResponseWriter, r *http.Request) {
@@ -510,11 +519,14 @@ func (s *Server) handleHealthVisitList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"uscc": uscc, "visits": vs})
 }
 
+// healthVisitRequest is the body of POST /api/v1/enterprises/{uscc}/health-visits.
+type healthVisitRequest struct {
+	VisitedAt string `json:"visited_at" openapi:"required" doc:"RFC 3339 time or YYYY-MM-DD (China Standard Time); at most an hour ahead"`
+	Notes     string `json:"notes"`
+}
+
 func (s *Server) handleHealthVisitCreate(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		VisitedAt string `json:"visited_at"`
-		Notes     string `json:"notes"`
-	}
+	var in healthVisitRequest
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		s.Error(w, r, err)
 		return

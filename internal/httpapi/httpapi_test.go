@@ -127,8 +127,14 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	}
 }
 
+// apiError is an error answer: an RFC 7807 problem (conventions.go) whose code, field and
+// message are repeated under "error".
 type apiError struct {
-	Error struct {
+	Status int    `json:"status"`
+	Code   string `json:"code"`
+	Field  string `json:"field"`
+	Detail string `json:"detail"`
+	Error  struct {
 		Code    string `json:"code"`
 		Field   string `json:"field"`
 		Message string `json:"message"`
@@ -309,5 +315,8 @@ func checkAPIError(t *testing.T, code int, body []byte, status int, field, msg s
 	}
 	if e.Error.Field != field || !strings.Contains(e.Error.Message, msg) {
 		t.Errorf("error = %+v, want field %q and a message containing %q", e.Error, field, msg)
+	}
+	if e.Status != status || e.Field != field || e.Detail != e.Error.Message || e.Code != e.Error.Code {
+		t.Errorf("problem %+v does not agree with the answer's status %d, field %q and error %+v", e, status, field, e.Error)
 	}
 }

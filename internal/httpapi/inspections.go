@@ -23,15 +23,18 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 	}, s.handleWarningCreate)
 	s.handle(mux, "GET", "/api/v1/inspections", operation{
 		Summary: "Off-site inspections; an enterprise token sees only its own", Roles: rolesOwnRead,
+		Response:  listOf("inspections", []*enforce.Inspection{}),
 		Query:     map[string]string{"uscc": "one enterprise", "status": "status", "limit": "1..1000, default 100", "offset": "default 0"},
 		Responses: map[string]string{"200": "inspections", "400": "bad query parameter"},
 	}, s.handleInspectionList)
 	s.handle(mux, "GET", "/api/v1/inspections/{id}", operation{
 		Summary: "One inspection with its warnings, report, site visit and disposition", Roles: rolesOwnRead,
+		Response:  enforce.Inspection{},
 		Responses: map[string]string{"200": "inspection", "403": "another enterprise's inspection", "404": "no such inspection"},
 	}, s.handleInspectionGet)
 	s.handle(mux, "GET", "/api/v1/inspections/{id}/timeline", operation{
 		Summary: "The inspection's audited steps, oldest first: who did what, when, by which rule", Roles: rolesOwnRead,
+		Response:  objectOf(map[string]any{"inspection": int64(0), "steps": []*enforce.AuditEntry{}}),
 		Responses: map[string]string{"200": "timeline", "403": "another enterprise's inspection", "404": "no such inspection"},
 	}, s.handleInspectionTimeline)
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/self-check", operation{
@@ -261,6 +264,8 @@ type inspectionRequest struct {
 	Checklist []enforce.ChecklistItem `json:"checklist"`
 	Note      string                  `json:"note"`
 	Violation *enforce.Violation      `json:"violation"`
+	Until     string                  `json:"until"` // extension
+	Grant     *bool                   `json:"grant"` // extension decision
 }
 
 // inspectionCommand makes the handler of an inspection transition: decode the body, run the

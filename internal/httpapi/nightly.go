@@ -11,7 +11,8 @@ import (
 
 func (s *Server) registerNightlyRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/api/v1/nightly-runs", operation{
-		Summary: "Nightly runs, newest first, with their counts and what became of the captures they queued",
+		Summary:  "Nightly runs, newest first, with their counts and what became of the captures they queued",
+		Response: listOf("runs", []*offsite.NightlyRun{}),
 		Description: "processed, failed and pending count the captures each run queued as they stand now " +
 			"(a failed capture processed again later counts as processed).",
 		Roles:     rolesRead,

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -58,8 +59,8 @@ func (s *Server) registerOGCRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/ogc/collections/{collectionId}/items", operation{
 		Summary: "Features of a collection (GeoJSON)", Roles: rolesRead,
 		Query: map[string]string{"bbox": "minLon,minLat,maxLon,maxLat (CRS84)", "datetime": "RFC 3339 instant or interval a/b with .. for open ends",
-			"limit": "1..1000 (larger values are clamped), default 100", "offset": "default 0"},
-		Responses: map[string]string{"200": "FeatureCollection with numberMatched, numberReturned and next/prev links", "400": "bad query parameter", "404": "no such collection"},
+			"limit": "1..1000 (larger values are clamped), default 100", "offset": "default 0", "f": "json or geojson (the only encoding)"},
+		Responses: map[string]string{"200": "FeatureCollection with numberMatched, numberReturned and next/prev links", "400": "bad or unknown query parameter", "404": "no such collection"},
 	}, s.handleOGCItems)
 	s.handle(mux, "GET", "/ogc/collections/{collectionId}/items/{featureId}", operation{
 		Summary: "One feature (GeoJSON)", Roles: rolesRead,
@@ -104,20 +105,21 @@ func (s *Server) handleOGCConformance(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"conformsTo": ogcConformance})
 }
 
-func (s *Server) ogcCollectionDoc(r *http.Request, c ogcCollection) map[string]any {
+func (s *Server) ogcCollectionDoc(r *http.Request, c ogcCollection) (map[string]any, error) {
 	b := baseURL(r) + "/ogc/collections/" + c.id
+	extent, err := s.extentDoc(r.Context(), c.id)
+	if err != nil {
+		return nil, err
+	}
 	return map[string]any{
 		"id": c.id, "title": c.title, "description": c.description, "itemType": "feature",
-		"crs": []string{ogcCRS84},
-		"extent": map[string]any{
-			"spatial":  map[string]any{"bbox": [][]float64{{-180, -90, 180, 90}}, "crs": ogcCRS84},
-			"temporal": map[string]any{"interval": [][]any{{nil, nil}}},
-		},
+		"crs":    []string{ogcCRS84},
+		"extent": extent,
 		"links": []ogcLink{
 			{b, "self", "application/json", c.title},
 			{b + "/items", "items", "application/geo+json", c.title + " items"},
 		},
-	}
+	}, nil
 }
 
 func findOGCCollection(id string) (ogcCollection, error) {
@@ -132,7 +134,12 @@ func findOGCCollection(id string) (ogcCollection, error) {
 func (s *Server) handleOGCCollections(w http.ResponseWriter, r *http.Request) {
 	var cs []map[string]any
 	for _, c := range ogcCollections {
-		cs = append(cs, s.ogcCollectionDoc(r, c))
+		doc, err := s.ogcCollectionDoc(r, c)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		cs = append(cs, doc)
 	}
 	b := baseURL(r)
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -147,7 +154,12 @@ func (s *Server) handleOGCCollection(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.ogcCollectionDoc(r, c))
+	doc, err := s.ogcCollectionDoc(r, c)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, doc)
 }
 
 // parseDatetime reads an OGC datetime: an instant, or an interval start/end where either
@@ -198,6 +210,10 @@ func (s *Server) handleOGCItems(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
+	if err := errors.Join(onlyParams(r, ogcItemsParams...), checkEncoding(r)); err != nil {
+		s.Error(w, r, err)
+		return
+	}
 	q := r.URL.Query()
 	limit := 100
 	if v := q.Get("limit"); v != "" {
@@ -245,8 +261,12 @@ func (s *Server) handleOGCItems(w http.ResponseWriter, r *http.Request) {
 	case "findings":
 		var fs []*offsite.Finding
 		fs, total, err = s.Enforce.FindFindingFeatures(r.Context(), f)
+		var owners map[string]offsite.Owner
+		if err == nil {
+			owners, err = s.findingOwners(r.Context(), fs)
+		}
 		for _, x := range fs {
-			fc.Append(findingFeature(x))
+			fc.Append(withOwner(findingFeature(x), owners[x.ParcelID]))
 		}
 	}
 	if err != nil {
@@ -304,6 +324,10 @@ func (s *Server) handleOGCItem(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
+	if err := errors.Join(onlyParams(r, "f"), checkEncoding(r)); err != nil {
+		s.Error(w, r, err)
+		return
+	}
 	id := r.PathValue("featureId")
 	// The enterprise and parcel items are scoped by agency here, as authorize scopes the
 	// routes that name them in their paths; findings by their query.
@@ -334,11 +358,15 @@ func (s *Server) handleOGCItem(w http.ResponseWriter, r *http.Request) {
 		if err == nil && len(fs) == 0 {
 			err = offsite.NotFound("finding %q", id)
 		}
+		var owners map[string]offsite.Owner
+		if err == nil {
+			owners, err = s.findingOwners(r.Context(), fs)
+		}
 		if err != nil {
 			s.Error(w, r, err)
 			return
 		}
-		f = findingFeature(fs[0])
+		f = withOwner(findingFeature(fs[0]), owners[fs[0].ParcelID])
 	}
 	writeGeoJSON(w, f)
 }

@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"maps"
 	"net/http"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/offsite/offsite"
@@ -13,22 +16,71 @@ import (
 type operation struct {
 	Summary     string
 	Description string
-	// Request is the JSON schema of the request body; nil when there is none.
+	// Request is the JSON schema of the request body, written by hand; nil when there is
+	// none or Body describes it.
 	Request map[string]any
-	// Query lists query parameters: name → description.
+	// Body is a value of the Go type the handler decodes the request body into (or a
+	// schemaValue); its schema is derived by reflection (openapi_schema.go). Used when Request
+	// is nil.
+	Body any
+	// Query lists query parameters: name → description. Their schemas come from
+	// queryParamSchemas by name (integers, booleans), string otherwise.
 	Query map[string]string
 	// Responses maps status code → description.
 	Responses map[string]string
+	// Response is a value of the Go type the handler encodes as its 2xx JSON answer (or a
+	// schemaValue, e.g. listOf); its schema is derived by reflection. Nil: the answer is
+	// described by words only.
+	Response any
+	// ResponseType is the media type of the 2xx answer; default application/json.
+	ResponseType string
+	// Params overrides the schemas of path or query parameters by name (see
+	// pathParamSchemas and queryParamSchemas).
+	Params map[string]map[string]any
 	// Roles may call the route (auth.go); RolePublic needs no token. Empty denies everyone.
 	Roles []enforce.Role
 }
 
 var pathParam = regexp.MustCompile(`\{([a-zA-Z_]+)\}`)
 
+// queryParamSchemas types the query parameters that are not plain strings, by name, for every
+// route: a new route's limit, offset or id parameter is typed without work.
+var queryParamSchemas = map[string]map[string]any{
+	"limit":         {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+	"offset":        {"type": "integer", "minimum": 0, "default": 0},
+	"capture_id":    {"type": "integer", "format": "int64", "minimum": 1},
+	"survey_id":     {"type": "integer", "format": "int64", "minimum": 1},
+	"zone_id":       {"type": "integer", "format": "int64", "minimum": 1},
+	"inspection_id": {"type": "integer", "format": "int64", "minimum": 1},
+	"gcj02":         {"type": "boolean"},
+	"repair":        {"type": "boolean"},
+	"download":      {"type": "boolean"},
+	"open_warnings": {"type": "boolean"},
+}
+
+// pathParamSchemas types path parameters by name, as queryParamSchemas does.
+var pathParamSchemas = map[string]map[string]any{
+	"id": {"type": "integer", "format": "int64", "minimum": 1},
+	"n":  {"type": "integer", "minimum": 1},
+}
+
+func paramSchema(op operation, table map[string]map[string]any, name string) map[string]any {
+	if s, ok := op.Params[name]; ok {
+		return s
+	}
+	if s, ok := table[name]; ok {
+		return s
+	}
+	return map[string]any{"type": "string"}
+}
+
 // openAPI builds the OpenAPI 3.1 document from the registered routes, so that every route
 // is described and nothing described is missing.
 func (s *Server) openAPI() map[string]any {
 	paths := map[string]any{}
+	gen := newSchemaGen()
+	problemRef := map[string]any{"$ref": "#/components/schemas/Problem"}
+	gen.components["Problem"] = gen.structSchema(reflect.TypeFor[problem]())
 	for _, rt := range s.routes {
 		// A trailing {name...} wildcard (a key with slashes) is {name} in OpenAPI.
 		docPath := strings.ReplaceAll(rt.path, "...}", "}")
@@ -39,18 +91,33 @@ func (s *Server) openAPI() map[string]any {
 		}
 		var params []any
 		for _, m := range pathParam.FindAllStringSubmatch(docPath, -1) {
-			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": paramSchema(rt.op, pathParamSchemas, m[1])})
 		}
-		for name, desc := range rt.op.Query {
-			params = append(params, map[string]any{"name": name, "in": "query", "description": desc, "schema": map[string]any{"type": "string"}})
+		for _, name := range slices.Sorted(maps.Keys(rt.op.Query)) {
+			params = append(params, map[string]any{"name": name, "in": "query", "description": rt.op.Query[name], "schema": paramSchema(rt.op, queryParamSchemas, name)})
 		}
 		responses := map[string]any{}
+		success := false
 		for code, desc := range rt.op.Responses {
 			resp := map[string]any{"description": desc}
-			if code >= "400" {
-				resp["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}
+			switch {
+			case code >= "400":
+				resp["content"] = map[string]any{ProblemContentType: map[string]any{"schema": problemRef}}
+			case code < "300" && rt.op.Response != nil && !success:
+				success = true
+				mt := rt.op.ResponseType
+				if mt == "" {
+					mt = "application/json"
+				}
+				resp["content"] = map[string]any{mt: map[string]any{"schema": gen.schema(rt.op.Response)}}
 			}
 			responses[code] = resp
+		}
+		// The router's answers for every route (conventions.go).
+		for code, desc := range map[string]string{"default": "an error (RFC 7807 problem details)"} {
+			if _, ok := responses[code]; !ok {
+				responses[code] = map[string]any{"description": desc, "content": map[string]any{ProblemContentType: map[string]any{"schema": problemRef}}}
+			}
 		}
 		op := map[string]any{
 			"summary":     rt.op.Summary,
@@ -72,10 +139,16 @@ func (s *Server) openAPI() map[string]any {
 		if len(params) > 0 {
 			op["parameters"] = params
 		}
-		if rt.op.Request != nil {
+		switch {
+		case rt.op.Request != nil:
 			op["requestBody"] = map[string]any{
 				"required": true,
 				"content":  map[string]any{"application/json": map[string]any{"schema": rt.op.Request}},
+			}
+		case rt.op.Body != nil:
+			op["requestBody"] = map[string]any{
+				"required": true,
+				"content":  map[string]any{"application/json": map[string]any{"schema": gen.requestSchema(rt.op.Body)}},
 			}
 		}
 		item[strings.ToLower(rt.method)] = op
@@ -90,20 +163,7 @@ func (s *Server) openAPI() map[string]any {
 		"paths": paths,
 		"components": map[string]any{"securitySchemes": map[string]any{
 			"bearer": map[string]any{"type": "http", "scheme": "bearer", "description": "API token; its role decides what it may do (x-roles of each operation)"},
-		}, "schemas": map[string]any{
-			"Error": map[string]any{
-				"type": "object",
-				"properties": map[string]any{"error": map[string]any{
-					"type":     "object",
-					"required": []string{"code", "message"},
-					"properties": map[string]any{
-						"code":    map[string]any{"type": "string", "enum": []string{"invalid", "not_found", "conflict", "unauthorized", "forbidden", "too_large", "internal"}},
-						"field":   map[string]any{"type": "string", "description": "the input field at fault"},
-						"message": map[string]any{"type": "string"},
-					},
-				}},
-			},
-		}},
+		}, "schemas": gen.components},
 	}
 }
 

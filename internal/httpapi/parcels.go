@@ -44,6 +44,7 @@ func (s *Server) registerParcelRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/api/v1/parcels/{id}", operation{
 		Summary:   "One parcel as a GeoJSON Feature",
 		Responses: map[string]string{"200": "Feature", "404": "no such parcel"},
+		Params:    map[string]map[string]any{"id": {"type": "string"}},
 		Roles:     rolesRead,
 	}, s.handleParcelGet)
 }
@@ -242,7 +243,7 @@ func (s *Server) handleParcelGet(w http.ResponseWriter, r *http.Request) {
 func writeGeoJSON(w http.ResponseWriter, v interface{ MarshalJSON() ([]byte, error) }) {
 	b, err := v.MarshalJSON()
 	if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		writeProblem(w, newProblem(nil, http.StatusInternalServerError, "internal", "", "internal error"))
 		return
 	}
 	w.Header().Set("Content-Type", "application/geo+json")

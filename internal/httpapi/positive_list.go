@@ -16,6 +16,7 @@ import (
 func (s *Server) registerListRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/api/v1/config", operation{
 		Summary: "The province's enforcement configuration: admission conditions, notice period, validity, draw ratios, checklist", Roles: rolesRead,
+		Response:  enforce.Config{},
 		Responses: map[string]string{"200": "configuration"},
 	}, s.handleConfig)
 	s.handle(mux, "POST", "/api/v1/positive-list/evaluate", operation{
@@ -30,6 +31,7 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 	}, s.handleListPropose)
 	s.handle(mux, "GET", "/api/v1/positive-list", operation{
 		Summary: "List entries with their effective status and health-check status", Roles: rolesRead,
+		Response:  listOf("entries", []*enforce.ListEntry{}),
 		Query:     map[string]string{"status": "effective status", "uscc": "one enterprise", "limit": "1..1000, default 100", "offset": "default 0"},
 		Responses: map[string]string{"200": "entries", "400": "bad query parameter"},
 	}, s.handleListList)
@@ -44,6 +46,7 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 	}, s.handleListExpire)
 	s.handle(mux, "GET", "/api/v1/positive-list/{id}", operation{
 		Summary: "One list entry", Roles: rolesRead,
+		Response:  enforce.ListEntry{},
 		Responses: map[string]string{"200": "entry", "400": "bad id", "404": "no such entry"},
 	}, s.handleListGet)
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/notice", operation{

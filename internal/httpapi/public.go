@@ -11,6 +11,7 @@ import (
 func (s *Server) registerPublicRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/public/positive-list", operation{
 		Summary:     "The published positive list (no login): name, location, USCC, industry, permit number, validity, complaint channel",
+		Response:    listOf("enterprises", []enforce.Publication{}),
 		Description: "JSON by default; CSV with format=csv or Accept: text/csv.",
 		Roles:       rolesPublic,
 		Query:       map[string]string{"format": "json (default) or csv", "limit": "JSON only: 1..1000, default 100", "offset": "JSON only: default 0"},

@@ -22,6 +22,7 @@ import (
 	"github.com/offsite/offsite/internal/account"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/metrics"
+	"github.com/offsite/offsite/internal/monitoring"
 	"github.com/offsite/offsite/internal/verify"
 )
 
@@ -83,6 +84,18 @@ type Server struct {
 	InspectionStore enforce.InspectionStore
 	ListStore       enforce.ListStore
 	DrawStore       enforce.DrawStore
+	// Monitoring reads the monitoring registry, values and findings, and MonitoringStore runs
+	// the registry's commands (issue 15); nil: no monitoring routes.
+	Monitoring      MonitoringService
+	MonitoringStore monitoring.Store
+	// Work reads the inbox, intake matters and incidents (inbox.go); Notify stores in-app
+	// messages, preferences and webhook subscriptions (notifications.go). Their routes fail
+	// when they are nil.
+	Work   WorkReader
+	Notify NotifyStore
+	// WebhookHosts are the hosts (host or host:port) webhook subscriptions may name; none
+	// refuses every subscription.
+	WebhookHosts []string
 	// Accounts signs users in and authenticates sessions and API tokens (accounts.go); nil
 	// admits no session or account token.
 	Accounts *account.Accounts
@@ -107,6 +120,19 @@ type Server struct {
 	// StreamTimeout bounds reading and writing on the streaming routes (bounds.go); default
 	// DefaultStreamTimeout.
 	StreamTimeout time.Duration
+	// CaseFiles renders and stores the case files (reports.go); nil answers their routes
+	// with 404.
+	CaseFiles *CaseFiles
+	// GIS reads extents, parcel owners and pages of captures and clips for the GIS exports,
+	// the OGC collections and the STAC API (exports.go, stac.go); nil reports the whole
+	// world as extents and leaves the STAC API empty.
+	GIS offsite.GISService
+	// CaptureDownloads presigns reads of captures, for the data assets of the STAC API's
+	// capture Items (stac.go); nil leaves those assets out.
+	CaptureDownloads CapturePresigner
+	// CORSOrigins may call the API from a browser's scripts: origins as ParseCORSOrigins reads
+	// them, "*" for any. Default none: no CORS headers, preflights refused.
+	CORSOrigins []string
 
 	routes      []route
 	enterprises *enforce.Enterprises // the enterprise commands, built by Handler
@@ -168,9 +194,17 @@ func (s *Server) Handler() http.Handler {
 	s.registerListRoutes(mux)
 	s.registerInspectionRoutes(mux)
 	s.registerDrawRoutes(mux)
+	s.registerMonitoringRoutes(mux)
+	s.registerInboxRoutes(mux)
+	s.registerNotificationRoutes(mux)
+	s.registerEnterpriseSideRoutes(mux)
+	s.registerIntakeRoutes(mux)
 	s.registerPublicRoutes(mux)
 	s.registerAuditRoutes(mux)
 	s.registerOGCRoutes(mux)
+	s.registerReportRoutes(mux)
+	s.registerExportRoutes(mux)
+	s.registerSTACRoutes(mux)
 	s.registerUIRoutes(mux)
 	s.registerAccountRoutes(mux)
 	sort.Slice(s.routes, func(i, j int) bool {
@@ -179,7 +213,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		return s.routes[i].method < s.routes[j].method
 	})
-	return s.logRequests(mux)
+	return s.logRequests(s.cors(mux, s.routed(mux)))
 }
 
 type statusRecorder struct {
@@ -232,6 +266,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 func (s *Server) registerSystemRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/healthz", operation{
 		Summary:   "Check Redis, PostgreSQL and object storage",
+		Response:  healthAnswer{},
 		Roles:     rolesPublic,
 		Responses: map[string]string{"200": "all dependencies answer", "503": "a dependency is down"},
 	}, s.handleHealth)
@@ -246,21 +281,25 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	HealthHandler(s.Logger, s.Checks)(w, r)
 }
 
+// healthAnswer is the answer of /healthz.
+type healthAnswer struct {
+	Status string        `json:"status"`
+	Checks []healthCheck `json:"checks"`
+}
+
+type healthCheck struct {
+	Name string `json:"name"`
+	OK   bool   `json:"ok"`
+}
+
 // HealthHandler answers a public /healthz: 200 with every check ok, 503 naming the checks
 // that failed. It says which dependency is down, never why (errors name internal
 // addresses); the reason goes to logger.
 func HealthHandler(logger *slog.Logger, checks []Check) http.HandlerFunc {
-	type result struct {
-		Name string `json:"name"`
-		OK   bool   `json:"ok"`
-	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		out := struct {
-			Status string   `json:"status"`
-			Checks []result `json:"checks"`
-		}{Status: "ok"}
+		out := healthAnswer{Status: "ok"}
 		code := http.StatusOK
 		for _, c := range checks {
 			start := time.Now()
@@ -270,7 +309,7 @@ func HealthHandler(logger *slog.Logger, checks []Check) http.HandlerFunc {
 				code = http.StatusServiceUnavailable
 				logger.WarnContext(ctx, "health check failed", "check", c.Name, "err", err, "ms", time.Since(start).Milliseconds())
 			}
-			out.Checks = append(out.Checks, result{Name: c.Name, OK: err == nil})
+			out.Checks = append(out.Checks, healthCheck{Name: c.Name, OK: err == nil})
 		}
 		writeJSON(w, code, out)
 	}
@@ -299,7 +338,7 @@ var statuses = []struct {
 	{offsite.ErrRateLimited, "rate_limited", http.StatusTooManyRequests},
 }
 
-// Error writes err as a JSON error response: categorised errors with their message, anything
+// Error writes err as an RFC 7807 problem (conventions.go): categorised errors with their message, anything
 // else as "internal error" (logged in full).
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	var body errorBody
@@ -343,10 +382,11 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusServiceUnavailable, http.StatusRequestTimeout:
 		s.Logger.WarnContext(r.Context(), "request stopped", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeJSON(w, status, body)
+	writeProblem(w, newProblem(r, status, body.Error.Code, body.Error.Field, body.Error.Message))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	notePage(w, v)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)

@@ -48,17 +48,20 @@ func (s *Server) registerSurveyRoutes(mux *http.ServeMux) {
 	}, s.handleSurveyCreate)
 	s.handle(mux, "GET", "/api/v1/surveys", operation{
 		Summary:   "Surveys, newest first, with status, timestamps and progress",
+		Response:  listOf("surveys", arrayOf(surveyJSON(&offsite.Survey{}))),
 		Roles:     rolesRead,
 		Query:     map[string]string{"status": "created, queued, running, canceled, finished or error", "limit": "1..1000, default 100", "offset": "default 0"},
 		Responses: map[string]string{"200": "surveys", "400": "bad query parameter"},
 	}, s.handleSurveyList)
 	s.handle(mux, "GET", "/api/v1/surveys/{id}", operation{
 		Summary:   "A survey with its status, timestamps and progress (total, queued, running, done, failed, clips)",
+		Response:  surveyJSON(&offsite.Survey{}),
 		Roles:     rolesRead,
 		Responses: map[string]string{"200": "survey", "400": "bad id", "404": "no such survey"},
 	}, s.handleSurveyGet)
 	s.handle(mux, "GET", "/api/v1/surveys/{id}/parts", operation{
 		Summary:   "The parts of a survey (one per capture) with their status and errors",
+		Response:  objectOf(map[string]any{"survey_id": int64(0), "parts": []*offsite.SurveyPart{}}),
 		Roles:     rolesRead,
 		Responses: map[string]string{"200": "parts", "400": "bad id", "404": "no such survey"},
 	}, s.handleSurveyParts)

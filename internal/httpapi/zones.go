@@ -19,20 +19,18 @@ func (s *Server) registerZoneRoutes(mux *http.ServeMux) {
 		Summary:     "Create a named zone (an industrial park, a river section) to plan surveys over",
 		Description: "Names are unique. The geometry is validated like a parcel's (closed rings, no self-intersection, WGS84 range).",
 		Roles:       rolesWrite,
-		Request: map[string]any{"type": "object", "required": []string{"name", "geometry"}, "properties": map[string]any{
-			"name":     map[string]any{"type": "string", "maxLength": maxZoneName},
-			"geometry": map[string]any{"type": "object", "description": "GeoJSON Polygon or MultiPolygon in WGS84"},
-			"gcj02":    map[string]any{"type": "boolean", "description": "the geometry was drawn on a GCJ-02 web map"},
-		}},
-		Responses: map[string]string{"201": "zone created", "400": "invalid field", "409": "a zone of that name exists"},
+		Body:        zoneRequest{},
+		Responses:   map[string]string{"201": "zone created", "400": "invalid field", "409": "a zone of that name exists"},
 	}, s.handleZoneCreate)
 	s.handle(mux, "GET", "/api/v1/zones", operation{
 		Summary:   "Every named zone, by name",
+		Response:  objectOf(map[string]any{"zones": arrayOf(zoneJSON(&offsite.Zone{}))}),
 		Roles:     rolesRead,
 		Responses: map[string]string{"200": "zones"},
 	}, s.handleZoneList)
 	s.handle(mux, "GET", "/api/v1/zones/{id}", operation{
 		Summary:   "A named zone with its geometry",
+		Response:  zoneJSON(&offsite.Zone{}),
 		Roles:     rolesRead,
 		Responses: map[string]string{"200": "zone", "400": "bad id", "404": "no such zone"},
 	}, s.handleZoneGet)
@@ -41,10 +39,11 @@ func (s *Server) registerZoneRoutes(mux *http.ServeMux) {
 // maxZoneName bounds zone (and survey) names.
 const maxZoneName = 200
 
+// zoneRequest is the body of POST /api/v1/zones; the OpenAPI document describes it from here.
 type zoneRequest struct {
-	Name     string          `json:"name"`
-	Geometry json.RawMessage `json:"geometry"`
-	GCJ02    bool            `json:"gcj02"`
+	Name     string          `json:"name" openapi:"required" doc:"unique, at most 200 characters"`
+	Geometry json.RawMessage `json:"geometry" openapi:"required" doc:"GeoJSON Polygon or MultiPolygon in WGS84"`
+	GCJ02    bool            `json:"gcj02" doc:"the geometry was drawn on a GCJ-02 web map"`
 }
 
 func (s *Server) handleZoneCreate(w http.ResponseWriter, r *http.Request) {

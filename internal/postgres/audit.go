@@ -99,62 +99,89 @@ func (s *EnforceService) appendAudit(ctx context.Context, tx pgx.Tx, a enforce.A
 // appendAudits chains entries to the log inside tx, in order, under the lock that
 // serialises appends, sealed with the current key.
 func (s *EnforceService) appendAudits(ctx context.Context, tx pgx.Tx, items []*pendingAudit) error {
+	due, err := s.appendAuditsDue(ctx, tx, items)
+	if at, ok := tx.(*auditTx); ok && due {
+		at.checkpoint = true
+	}
+	return err
+}
+
+// appendAuditsDue is appendAudits, reporting whether a checkpoint is due once tx commits.
+func (s *EnforceService) appendAuditsDue(ctx context.Context, tx pgx.Tx, items []*pendingAudit) (due bool, _ error) {
 	if s.audit.Keys == nil {
-		return enforce.ErrNoAuditKey
+		return false, enforce.ErrNoAuditKey
 	}
 	key := s.audit.Keys.Current
 	entries := make([]*enforce.AuditEntry, len(items))
 	for i, it := range items {
 		d, err := enforce.CompactDetail(it.detail)
 		if err != nil {
-			return fmt.Errorf("audit detail: %w", err)
+			return false, fmt.Errorf("audit detail: %w", err)
 		}
 		entries[i] = &enforce.AuditEntry{At: time.Now(), Actor: it.actor.Name, Role: it.actor.Role, Action: it.action, Subject: it.subject, Detail: d}
 	}
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", auditLockID); err != nil {
-		return err
-	}
+	// The lock, and a commit that waits for the WAL flush even where the server or the role
+	// turned synchronous_commit off ('local'; stronger settings are kept): an entry is durable
+	// before the operation it records is answered. Then the chain's last entry, in the same
+	// round trip: each statement of the pipeline takes its snapshot when it starts, after the
+	// lock is held, so it sees the entries of whoever held the lock before (and were it stale,
+	// the seq primary key would refuse the duplicate rather than fork the chain).
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock($1), set_config('synchronous_commit',
+		CASE current_setting('synchronous_commit') WHEN 'off' THEN 'local' ELSE current_setting('synchronous_commit') END, true)`, auditLockID)
+	b.Queue("SELECT seq, hash, key_id FROM audit_log ORDER BY seq DESC LIMIT 1")
+	br := tx.SendBatch(ctx, b)
 	var prev *enforce.AuditEntry
 	var p enforce.AuditEntry
 	var keyID *string
-	err := tx.QueryRow(ctx, "SELECT seq, hash, key_id FROM audit_log ORDER BY seq DESC LIMIT 1").Scan(&p.Seq, &p.Hash, &keyID)
+	_, err := br.Exec()
+	if err == nil {
+		err = br.QueryRow().Scan(&p.Seq, &p.Hash, &keyID)
+	}
+	if cerr := br.Close(); err == nil || err == pgx.ErrNoRows && cerr != nil {
+		err = cerr
+	}
 	switch {
 	case err == nil:
 		prev = &p
 	case err != pgx.ErrNoRows:
-		return err
+		return false, err
 	}
 	// The first keyed entry seals the unkeyed ones before it: checkpoint it at once.
-	due := keyID == nil
+	due = keyID == nil
 	for _, e := range entries {
 		e.Seal(prev, key)
 		prev = e
 		due = due || e.Seq%s.audit.Every == 0
 	}
-	if at, ok := tx.(*auditTx); ok && due {
-		at.checkpoint = true
-	}
 	if len(entries) == 1 {
 		e := entries[0]
 		_, err = tx.Exec(ctx, `INSERT INTO audit_log (seq, at, actor, role, action, subject, detail, key_id, prev_hash, hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, e.Seq, e.At, e.Actor, e.Role, e.Action, e.Subject, e.Detail, e.KeyID, e.PrevHash, e.Hash)
-		return err
+		return due, err
 	}
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"audit_log"}, []string{"seq", "at", "actor", "role", "action", "subject", "detail", "key_id", "prev_hash", "hash"},
 		pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
 			e := entries[i]
 			return []any{e.Seq, e.At, e.Actor, e.Role, e.Action, e.Subject, e.Detail, e.KeyID, e.PrevHash, e.Hash}, nil
 		}))
-	return err
+	return due, err
 }
 
-// groupAudit appends audit entries of many concurrent requests in one transaction: the first
-// request to arrive flushes everything queued meanwhile, the others wait for its commit. Each
-// caller returns only once its entry is committed.
+// groupAudit appends the audit entries of many concurrent requests in group commits: each
+// request queues its entry and waits; one appender goroutine (started when the queue fills
+// from empty, gone when it is empty again) takes everything queued, seals it onto the chain
+// and commits it in one transaction, then wakes those requests. A request returns only once
+// its entry is committed (synchronously: the commit waits for the WAL flush), so a view is
+// durable before its answer is sent, and an answer whose view failed is an error. Requests
+// never flush for each other: while one batch commits, the next one gathers, so the batch
+// grows with the load and a request waits at most for the commit in progress and its own.
 type groupAudit struct {
 	mu       sync.Mutex
 	pending  []*pendingAudit
 	flushing bool
+	// check is the checkpoint run after commits, one at a time, off the appender's path.
+	check singleFlight
 }
 
 type pendingAudit struct {
@@ -165,48 +192,111 @@ type pendingAudit struct {
 	done    chan error
 }
 
+// maxGroupBatch bounds the entries of one group commit.
+const maxGroupBatch = 1000
+
+// groupCommitTimeout bounds one group commit: past it (the database hangs) its requests fail
+// and the appender goes on with the next batch.
+const groupCommitTimeout = 30 * time.Second
+
 func (g *groupAudit) append(ctx context.Context, s *EnforceService, a enforce.Actor, action enforce.AuditAction, subject string, detail any) error {
 	p := &pendingAudit{actor: a, action: action, subject: subject, detail: detail, done: make(chan error, 1)}
 	g.mu.Lock()
 	g.pending = append(g.pending, p)
-	leader := !g.flushing
+	start := !g.flushing
 	g.flushing = true
 	g.mu.Unlock()
-	if leader {
-		// The leader flushes on a context its own cancellation cannot abort: the batch
-		// carries other requests' entries.
-		fctx := context.WithoutCancel(ctx)
-		for {
-			g.mu.Lock()
-			batch := g.pending
-			g.pending = nil
-			if len(batch) == 0 {
-				g.flushing = false
-				g.mu.Unlock()
-				break
-			}
-			g.mu.Unlock()
-			err := s.inTx(fctx, func(tx pgx.Tx) error {
-				// Views are not state changes: their commit does not wait for the WAL flush
-				// (the WAL writer flushes within wal_writer_delay, 200 ms by default). A crash
-				// can lose the views of that last moment, never break or reorder the chain.
-				if _, err := tx.Exec(fctx, "SET LOCAL synchronous_commit = off"); err != nil {
-					return err
-				}
-				return s.appendAudits(fctx, tx, batch)
-			})
-			for _, q := range batch {
-				q.done <- formatError(err)
-			}
-		}
+	if start {
+		// The batch carries other requests' entries: no request's cancellation aborts it.
+		go g.flush(context.WithoutCancel(ctx), s)
 	}
 	select {
 	case err := <-p.done:
 		return err
 	case <-ctx.Done():
+		// The entry may still be committed: the view is recorded and its answer not sent.
 		return ctx.Err()
 	}
 }
+
+// flush commits batches until the queue is empty.
+func (g *groupAudit) flush(ctx context.Context, s *EnforceService) {
+	for {
+		g.mu.Lock()
+		batch := g.pending
+		if len(batch) == 0 {
+			g.flushing = false
+			g.mu.Unlock()
+			return
+		}
+		if len(batch) > maxGroupBatch {
+			batch = batch[:maxGroupBatch:maxGroupBatch]
+			g.pending = g.pending[maxGroupBatch:]
+		} else {
+			g.pending = nil
+		}
+		g.mu.Unlock()
+		var due bool
+		bctx, cancel := context.WithTimeout(ctx, groupCommitTimeout)
+		err := pgx.BeginFunc(bctx, s.db.Pool, func(tx pgx.Tx) error {
+			var err error
+			due, err = s.appendAuditsDue(bctx, tx, batch)
+			return err
+		})
+		cancel()
+		err = formatError(err)
+		for _, q := range batch {
+			q.done <- err
+		}
+		if err == nil && due && s.audit.Heads != nil {
+			g.check.run(func() {
+				cctx, cancel := context.WithTimeout(ctx, checkpointTimeout)
+				defer cancel()
+				if _, cerr := s.CheckpointAudit(cctx); cerr != nil && s.audit.CheckpointFailed != nil {
+					s.audit.CheckpointFailed(cerr)
+				}
+			})
+		}
+	}
+}
+
+// singleFlight runs a function in the background, one run at a time: a call while one runs
+// makes it run once more when it is done.
+type singleFlight struct {
+	mu      sync.Mutex
+	running bool
+	again   bool
+	wg      sync.WaitGroup
+}
+
+func (f *singleFlight) run(fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.running {
+		f.again = true
+		return
+	}
+	f.running = true
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		for {
+			fn()
+			f.mu.Lock()
+			if !f.again {
+				f.running = false
+				f.mu.Unlock()
+				return
+			}
+			f.again = false
+			f.mu.Unlock()
+		}
+	}()
+}
+
+// WaitCheckpoints waits for the checkpoints that group commits of evidence views started in
+// the background.
+func (s *EnforceService) WaitCheckpoints() { s.views.check.wg.Wait() }
 
 // Audit appends an entry on its own.
 func (s *EnforceService) Audit(ctx context.Context, a enforce.Actor, action enforce.AuditAction, subject string, detail any) (err error) {

@@ -42,8 +42,8 @@ type enforceTx struct {
 func (t *enforceTx) FindFinding(ctx context.Context, id string) (enforce.FindingFacts, error) {
 	var f enforce.FindingFacts
 	var owner *string
-	err := t.tx.QueryRow(ctx, `SELECT p.uscc, f.severity, f.kind, f.class FROM findings f JOIN parcels p ON p.id = f.parcel_id
-		WHERE f.id = $1`, id).Scan(&owner, &f.Severity, &f.Kind, &f.Class)
+	err := t.tx.QueryRow(ctx, `SELECT coalesce(p.uscc, f.uscc), f.severity, f.kind, f.class FROM findings f
+		LEFT JOIN parcels p ON p.id = f.parcel_id WHERE f.id = $1`, id).Scan(&owner, &f.Severity, &f.Kind, &f.Class)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return f, offsite.NotFound("finding %q", id)
 	}
@@ -56,8 +56,11 @@ func (t *enforceTx) FindFinding(ctx context.Context, id string) (enforce.Finding
 func (t *enforceTx) SameMatter(ctx context.Context, a, b string) (bool, error) {
 	var same bool
 	err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM findings a, findings b
-		WHERE a.id = $1 AND b.id = $2 AND a.parcel_id = b.parcel_id AND a.kind = b.kind AND a.class = b.class
-			AND a.capture_ids <> b.capture_ids AND ST_Intersects(a.geom, b.geom))`, a, b).Scan(&same)
+		WHERE a.id = $1 AND b.id = $2 AND a.kind = b.kind AND a.class = b.class AND (
+			a.parcel_id = b.parcel_id AND a.capture_ids <> b.capture_ids AND ST_Intersects(a.geom, b.geom)
+			-- monitoring: the same rule on the same point and pollutant (internal/monitoring)
+			OR a.kind = 'monitoring' AND a.uscc = b.uscc AND a.properties->>'mn' = b.properties->>'mn'
+				AND a.properties->>'pollutant' = b.properties->>'pollutant'))`, a, b).Scan(&same)
 	return same, err
 }
 

@@ -11,15 +11,15 @@ import (
 	"github.com/offsite/offsite/internal/enforce"
 )
 
-const findingColumns = `f.id, f.parcel_id, f.capture_ids, f.kind, f.class, f.status, f.score, f.area_m2, f.severity,
-	ST_AsEWKB(f.geom), f.pipeline, f.pipeline_hash, f.detected_at, f.properties, f.provenance, f.artifacts, f.created_at`
+const findingColumns = `f.id, coalesce(f.parcel_id, ''), f.capture_ids, f.kind, f.class, f.status, f.score, f.area_m2, f.severity,
+	ST_AsEWKB(f.geom), f.pipeline, f.pipeline_hash, f.detected_at, f.properties, f.provenance, f.artifacts, f.created_at, coalesce(f.uscc, '')`
 
 func scanFinding(row pgx.Row, extra ...any) (*offsite.Finding, error) {
 	f := &offsite.Finding{}
 	var g []byte
 	if err := row.Scan(append([]any{&f.ID, &f.ParcelID, &f.CaptureIDs, &f.Kind, &f.Class, &f.Status, &f.Score, &f.AreaM2,
 		&f.Severity, &g, &f.Pipeline, &f.PipelineHash, &f.DetectedAt, &f.Properties, &f.Provenance,
-		&f.Artifacts, &f.CreatedAt}, extra...)...); err != nil {
+		&f.Artifacts, &f.CreatedAt, &f.USCC}, extra...)...); err != nil {
 		return nil, err
 	}
 	var err error

@@ -44,12 +44,12 @@ func (s *FindingService) RecordFindings(ctx context.Context, fs []*offsite.Findi
 			}
 			err = tx.QueryRow(ctx, `
 				INSERT INTO findings (id, parcel_id, capture_ids, kind, class, status, score, area_m2, severity,
-					geom, pipeline, pipeline_hash, detected_at, properties, provenance, artifacts)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, ST_GeomFromEWKB($10::bytea), $11, $12, $13, $14, $15, $16)
+					geom, pipeline, pipeline_hash, detected_at, properties, provenance, artifacts, uscc)
+				VALUES ($1, nullif($2, ''), $3, $4, $5, $6, $7, $8, $9, ST_GeomFromEWKB($10::bytea), $11, $12, $13, $14, $15, $16, nullif($17, ''))
 				ON CONFLICT (id) DO NOTHING
 				RETURNING created_at`,
 				f.ID, f.ParcelID, f.CaptureIDs, f.Kind, f.Class, f.Status, f.Score, f.AreaM2, f.Severity,
-				g, f.Pipeline, f.PipelineHash, f.DetectedAt, props, f.Provenance, arts).Scan(&f.CreatedAt)
+				g, f.Pipeline, f.PipelineHash, f.DetectedAt, props, f.Provenance, arts, f.USCC).Scan(&f.CreatedAt)
 			if errors.Is(err, pgx.ErrNoRows) {
 				continue // already recorded
 			}
@@ -65,6 +65,9 @@ func (s *FindingService) RecordFindings(ctx context.Context, fs []*offsite.Findi
 func (s *FindingService) FindFindings(ctx context.Context, filter offsite.FindingFilter) (_ []*offsite.Finding, _ int, err error) {
 	defer derrors.Wrap(&err, "FindFindings")
 	var w sqlFilter
+	if filter.IDs != nil {
+		w.add("id = ANY($?)", filter.IDs)
+	}
 	if filter.ParcelID != "" {
 		w.add("parcel_id = $?", filter.ParcelID)
 	}
@@ -81,8 +84,8 @@ func (s *FindingService) FindFindings(ctx context.Context, filter offsite.Findin
 		}
 		w.add("ST_Intersects(geom, ST_GeomFromEWKB($?::bytea))", b)
 	}
-	q := `SELECT id, parcel_id, capture_ids, kind, class, status, score, area_m2, severity, ST_AsEWKB(geom),
-		pipeline, pipeline_hash, detected_at, properties, provenance, artifacts, created_at, count(*) OVER ()
+	q := `SELECT id, coalesce(parcel_id, ''), capture_ids, kind, class, status, score, area_m2, severity, ST_AsEWKB(geom),
+		pipeline, pipeline_hash, detected_at, properties, provenance, artifacts, created_at, coalesce(uscc, ''), count(*) OVER ()
 		FROM findings` + w.where() + " ORDER BY detected_at DESC, id" + pageSQL(filter.Offset, filter.Limit)
 	rows, err := s.db.Pool.Query(ctx, q, w.args...)
 	if err != nil {
@@ -96,7 +99,7 @@ func (s *FindingService) FindFindings(ctx context.Context, filter offsite.Findin
 		var g []byte
 		if err := rows.Scan(&f.ID, &f.ParcelID, &f.CaptureIDs, &f.Kind, &f.Class, &f.Status, &f.Score, &f.AreaM2,
 			&f.Severity, &g, &f.Pipeline, &f.PipelineHash, &f.DetectedAt, &f.Properties, &f.Provenance,
-			&f.Artifacts, &f.CreatedAt, &total); err != nil {
+			&f.Artifacts, &f.CreatedAt, &f.USCC, &total); err != nil {
 			return nil, 0, err
 		}
 		if f.Geometry, _, err = ewkb.Unmarshal(g); err != nil {
@@ -111,7 +114,7 @@ func (s *FindingService) FindFindings(ctx context.Context, filter offsite.Findin
 // id of the last finding returned.
 func (s *FindingService) ListArtifacts(ctx context.Context, after string, limit int) (_ []verify.Artifact, next string, err error) {
 	defer derrors.Wrap(&err, "ListArtifacts(%q)", after)
-	rows, err := s.db.Pool.Query(ctx, `SELECT id, parcel_id, artifacts FROM findings WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	rows, err := s.db.Pool.Query(ctx, `SELECT id, coalesce(parcel_id, uscc), artifacts FROM findings WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, "", formatError(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/derrors"
+	"github.com/offsite/offsite/internal/enforce"
 )
 
 // NightlyService records nightly runs.
@@ -45,11 +46,21 @@ func (s *NightlyService) FinishRun(ctx context.Context, r *offsite.NightlyRun) (
 	if r.Problems == nil {
 		r.Problems = []string{}
 	}
-	return formatError(s.db.Pool.QueryRow(ctx, `
-		UPDATE nightly_runs SET finished_at = now(), status = $2, scanned = $3, registered = $4, queued = $5,
-			problems = $6, error = $7, expired = $8
-		WHERE id = $1 RETURNING finished_at`,
-		r.ID, r.Status, r.Scanned, r.Registered, r.Queued, r.Problems, r.Error, r.Expired).Scan(&r.FinishedAt))
+	return formatError(pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `
+			UPDATE nightly_runs SET finished_at = now(), status = $2, scanned = $3, registered = $4, queued = $5,
+				problems = $6, error = $7, expired = $8
+			WHERE id = $1 RETURNING finished_at`,
+			r.ID, r.Status, r.Scanned, r.Registered, r.Queued, r.Problems, r.Error, r.Expired).Scan(&r.FinishedAt); err != nil {
+			return err
+		}
+		n := &enforce.Notification{Event: enforce.EventNightlyFinished, Subject: fmt.Sprintf("nightly-run/%d", r.ID),
+			Title: fmt.Sprintf("Nightly run %d finished: %d scanned, %d registered, %d queued, %d list entries expired, %d problems", r.ID, r.Scanned, r.Registered, r.Queued, r.Expired, len(r.Problems))}
+		if r.Error != "" {
+			n.Event, n.Title, n.Body = enforce.EventNightlyFailed, fmt.Sprintf("Nightly run %d failed", r.ID), r.Error
+		}
+		return insertOutbox(ctx, tx, n, "")
+	}))
 }
 
 // AddRunCapture records that run runID queued capture captureID with pipeline and marks the

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/derrors"
+	"github.com/offsite/offsite/internal/enforce"
 )
 
 // SurveyService stores surveys and their parts.
@@ -123,6 +125,9 @@ func (s *SurveyService) CreateSurvey(ctx context.Context, sv *offsite.Survey) (_
 			if _, err := tx.Exec(ctx, `UPDATE surveys SET status = 'finished', finished_at = now() WHERE id = $1`, id); err != nil {
 				return err
 			}
+			if err := notifySurveyEnd(ctx, tx, id, "finished", 0, 0); err != nil {
+				return err
+			}
 		}
 		got, err := scanSurvey(tx.QueryRow(ctx, `SELECT `+surveyColumns+` FROM surveys s
 			LEFT JOIN survey_parts p ON p.survey_id = s.id WHERE s.id = $1 GROUP BY s.id`, id))
@@ -234,7 +239,9 @@ func (s *SurveyService) EndPart(ctx context.Context, surveyID, captureID int64, 
 			WHERE survey_id = $1 AND capture_id = $2 AND batch = $7 AND status <> 'canceled'`, surveyID, captureID, status, errMsg, clips, findings, batch); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `
+		var ended string
+		var done, failed int
+		err := tx.QueryRow(ctx, `
 			UPDATE surveys s SET status = CASE WHEN c.done = 0 AND c.failed > 0 THEN 'error' ELSE 'finished' END,
 				error = CASE WHEN c.done = 0 AND c.failed > 0 THEN 'every part failed' ELSE '' END,
 				finished_at = now(), updated_at = now()
@@ -242,9 +249,25 @@ func (s *SurveyService) EndPart(ctx context.Context, surveyID, captureID int64, 
 					count(*) FILTER (WHERE status = 'done') AS done,
 					count(*) FILTER (WHERE status = 'failed') AS failed
 				FROM survey_parts WHERE survey_id = $1) c
-			WHERE s.id = $1 AND c.open = 0 AND s.status IN ('queued', 'running')`, surveyID)
-		return err
+			WHERE s.id = $1 AND c.open = 0 AND s.status IN ('queued', 'running') RETURNING s.status, c.done, c.failed`, surveyID).Scan(&ended, &done, &failed)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // parts still running
+		}
+		if err != nil {
+			return err
+		}
+		return notifySurveyEnd(ctx, tx, surveyID, ended, done, failed)
 	}))
+}
+
+// notifySurveyEnd writes the end of survey id, in status ended, to the outbox.
+func notifySurveyEnd(ctx context.Context, tx pgx.Tx, id int64, ended string, done, failed int) error {
+	n := &enforce.Notification{Event: enforce.EventSurveyFinished, Subject: fmt.Sprintf("survey/%d", id),
+		Title: fmt.Sprintf("Survey %d finished: %d parts done, %d failed", id, done, failed)}
+	if ended == "error" {
+		n.Event, n.Title = enforce.EventSurveyFailed, fmt.Sprintf("Survey %d failed: every one of its %d parts failed", id, failed)
+	}
+	return insertOutbox(ctx, tx, n, "")
 }
 
 // CancelSurvey cancels a survey that has not ended.

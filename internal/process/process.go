@@ -162,6 +162,9 @@ type Inputs struct {
 	// SkipArtifacts writes only findings.geojson, candidates.geojson, the finding files and
 	// the manifest.
 	SkipArtifacts bool
+	// Progress, when set, is called after each window of parcels with the number of parcels
+	// done so far (those outside the scene included) and the total.
+	Progress func(done, total int)
 }
 
 // Finding is one finding attributed to one parcel, as written to findings.geojson.
@@ -494,9 +497,12 @@ func (r *run) raster(ctx context.Context) error {
 	}
 	groups := groupParcels(in.Parcels, maxSide)
 	var missed error
-	done := 0
+	done, parcelsDone := 0, 0
 	for _, g := range groups {
 		err := r.rasterWindow(ctx, g, raster.BandsOptions{Bands: names, Nearest: nearest, Optional: optional})
+		if parcelsDone += len(g); in.Progress != nil {
+			in.Progress(parcelsDone, len(in.Parcels))
+		}
 		if errors.Is(err, raster.ErrNoOverlap) {
 			missed = err
 			continue

@@ -18,6 +18,7 @@ type Item struct {
 	STACVersion    string            `json:"stac_version"`
 	STACExtensions []string          `json:"stac_extensions"`
 	ID             string            `json:"id"`
+	Collection     string            `json:"collection,omitempty"`
 	Geometry       *geojson.Geometry `json:"geometry"`
 	BBox           []float64         `json:"bbox"`
 	Properties     map[string]any    `json:"properties"`
@@ -40,10 +41,12 @@ type Link struct {
 
 // Asset is a stored file of an Item.
 type Asset struct {
-	Href     string `json:"href"`
-	Type     string `json:"type,omitempty"`
-	Checksum string `json:"file:checksum,omitempty"`
-	Size     int64  `json:"file:size,omitempty"`
+	Href     string   `json:"href"`
+	Type     string   `json:"type,omitempty"`
+	Title    string   `json:"title,omitempty"`
+	Roles    []string `json:"roles,omitempty"`
+	Checksum string   `json:"file:checksum,omitempty"`
+	Size     int64    `json:"file:size,omitempty"`
 }
 
 // NewItem returns an Item with id and geometry g (WGS84), its bbox, and properties; links

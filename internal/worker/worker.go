@@ -20,6 +20,7 @@ import (
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/metrics"
+	"github.com/offsite/offsite/internal/monitoring"
 	"github.com/offsite/offsite/internal/raster"
 	"github.com/offsite/offsite/internal/s3"
 	"github.com/offsite/offsite/internal/stac"
@@ -81,10 +82,20 @@ type Deps struct {
 	// (OpenTempDir), so that what a killed worker leaves behind is removed by the next.
 	// Empty: the system's temporary directory.
 	TempDir string
+	// Monitoring, when set, is the store of the monitoring analysis (MonitoringHandler);
+	// MonitoringConfig and MonitoringParams configure it (zero: the defaults).
+	Monitoring       MonitoringStore
+	MonitoringConfig monitoring.Config
+	MonitoringParams monitoring.Params
 	// NightlyPipelines maps a capture kind to the pipeline the nightly schedule runs on its
 	// captures after clipping them; a kind not in the map is only clipped. Nil: each kind
 	// gets the pipeline of Pipelines made for it (DefaultNightlyPipelines).
 	NightlyPipelines map[string]string
+	// Notify, when set, delivers the outbox (notify.go): in-app always, by e-mail through
+	// Mailer and to webhooks through Webhooks when those are set.
+	Notify   NotifyStore
+	Mailer   Mailer
+	Webhooks WebhookPoster
 }
 
 // CheckNightlyPipelines reports a kind in m that is no capture kind, or a pipeline that does
@@ -137,6 +148,14 @@ func NewServeMux(d *Deps) *asynq.ServeMux {
 	mux.Handle(tasks.TypePipelineRun, &PipelineHandler{d})
 	if d.Audit != nil {
 		mux.Handle(tasks.TypeAuditCheckpoint, &AuditCheckpointHandler{d})
+	}
+	if d.Monitoring != nil {
+		mux.Handle(tasks.TypeMonitoringAnalyze, &MonitoringHandler{d})
+		mux.Handle(tasks.TypeMonitoringNightly, &MonitoringNightlyHandler{d})
+	}
+	if d.Notify != nil {
+		mux.Handle(tasks.TypeNotifySweep, &NotifySweepHandler{d})
+		mux.Handle(tasks.TypeNotifyDeliver, &NotifyDeliverHandler{d})
 	}
 	return mux
 }

@@ -153,6 +153,14 @@ export async function evidenceURL(key: string): Promise<string> {
   return URL.createObjectURL(await resp.blob());
 }
 
+// blobURL fetches any image the API serves (a monitoring chart) with the token; the caller
+// revokes the URL.
+export async function blobURL(path: string): Promise<string> {
+  const resp = await send('GET', path);
+  if (!resp.ok) throw humanError(resp.status, await resp.json().catch(() => null));
+  return URL.createObjectURL(await resp.blob());
+}
+
 // evidenceHead reads the first `end` bytes of an evidence object (a Range request; the API
 // may answer with the whole object).
 export async function evidenceHead(key: string, end: number): Promise<ArrayBuffer> {

@@ -11,6 +11,7 @@ import { surveyNewPage, surveyPage } from './pages/survey';
 import { listPage } from './pages/list';
 import { publicPage } from './pages/public';
 import { adminPage } from './pages/admin';
+import { inboxPage, refreshCounts } from './pages/inbox';
 
 type Page = (app: HTMLElement, params: string[], query: URLSearchParams) => Promise<void | (() => void)>;
 
@@ -23,6 +24,7 @@ const routes: [RegExp, Page, boolean][] = [
   [/^\/surveys\/(\d+)$/, surveyPage, true],
   [/^\/list$/, listPage, true],
   [/^\/admin$/, adminPage, true],
+  [/^\/inbox$/, inboxPage, true],
 ];
 
 let leave: (() => void) | void;
@@ -33,6 +35,7 @@ function header(): void {
   const link = (href: string, label: string) => h('a', { href, class: location.hash.startsWith(href) ? 'active' : '' }, label);
   clear(top, h('nav', {},
     h('a', { href: me ? '#/enterprises' : '#/signin', class: 'brand' }, t('app')),
+    me ? h('a', { href: '#/inbox', id: 'nav-inbox', class: location.hash.startsWith('#/inbox') ? 'active' : '' }, t('nav_inbox'), ' ', h('span', { id: 'inbox-count', class: 'count' })) : null,
     me && me.role !== 'enterprise' ? [link('#/enterprises', t('nav_enterprises')), link('#/surveys/new', t('nav_survey')), link('#/list', t('nav_list'))] : null,
     me && me.role === 'admin' ? link('#/admin', t('nav_admin')) : null,
     me && me.role === 'enterprise' && me.uscc ? link('#/enterprises/' + me.uscc, t('nav_enterprises')) : null,
@@ -41,6 +44,7 @@ function header(): void {
     me ? h('span', { class: 'who', id: 'who' }, t('signed_in_as', { name: me.name, role: tk('role_', me.role) })) : null,
     h('button', { type: 'button', class: 'link', id: 'lang', onclick: () => { setLang(getLang() === 'zh' ? 'en' : 'zh'); render(); } }, t('lang_switch')),
     me ? h('button', { type: 'button', class: 'link', id: 'signout', onclick: () => signOut() }, t('sign_out')) : null));
+  if (me) void refreshCounts();
 }
 
 async function render(): Promise<void> {

@@ -338,6 +338,23 @@ try {
     assert(after === before + 1, `timeline has ${after} steps, want ${before + 1}`);
   });
 
+  await step('the enterprise\'s inbox lists the self-check with its deadline, counted on the navigation', async () => {
+    await signOut();
+    await signIn('enterprise');
+    const count = await (await page.waitForSelector('#inbox-count:not(:empty)')).innerText();
+    assert(Number(count) >= 1, `inbox count reads ${JSON.stringify(count)}`);
+    await page.click('#nav-inbox');
+    const row = await page.waitForSelector('#inbox-items tr[data-kind=self_check_requested]');
+    const text = await row.innerText();
+    assert(text.includes('请开展自查并报告') && !text.includes('已逾期'), `inbox row reads ${JSON.stringify(text)}`);
+    // It chooses to be e-mailed self-check requests.
+    await page.click('#inbox-prefs >> xpath=.. >> summary');
+    await page.fill('#prefs-form input[name=address]', 'ehs@example.org');
+    await page.check('#prefs-form input[name=email][value="self_check.requested"]');
+    await page.click('#prefs-form button[type=submit]');
+    await page.waitForSelector('#prefs-form .ok');
+  });
+
   await step('the enterprise answers the self-check with uploaded proof, listed with its SHA-256', async () => {
     await signOut();
     await signIn('enterprise');

@@ -122,6 +122,14 @@ type Config struct {
 	// OFFSITE_RASTER_MAX_PIXELS (width × height, default 1073741824) and
 	// OFFSITE_RASTER_MAX_BANDS (default 16); the other limits keep raster's defaults.
 	RasterLimits raster.Limits
+	// SMTPAddr is the mail server (host:port) the worker sends e-mail notifications through.
+	// OFFSITE_SMTP_ADDR, default "": no e-mail (in-app messages and webhooks still go).
+	// OFFSITE_SMTP_FROM (default "offsite@localhost"), OFFSITE_SMTP_USERNAME and
+	// OFFSITE_SMTP_PASSWORD (PLAIN, over STARTTLS) go with it.
+	SMTPAddr, SMTPFrom, SMTPUsername, SMTPPassword string
+	// WebhookHosts are the only hosts (host or host:port) webhook subscriptions may name and
+	// deliveries may connect to, comma-separated. OFFSITE_WEBHOOK_HOSTS, default "": no webhooks.
+	WebhookHosts []string
 }
 
 // Variable names, in the order the README lists them.
@@ -160,6 +168,11 @@ const (
 	EnvRasterMaxSide     = "OFFSITE_RASTER_MAX_SIDE"
 	EnvRasterMaxPixels   = "OFFSITE_RASTER_MAX_PIXELS"
 	EnvRasterMaxBands    = "OFFSITE_RASTER_MAX_BANDS"
+	EnvSMTPAddr          = "OFFSITE_SMTP_ADDR"
+	EnvSMTPFrom          = "OFFSITE_SMTP_FROM"
+	EnvSMTPUsername      = "OFFSITE_SMTP_USERNAME"
+	EnvSMTPPassword      = "OFFSITE_SMTP_PASSWORD"
+	EnvWebhookHosts      = "OFFSITE_WEBHOOK_HOSTS"
 )
 
 // FromEnv reads the configuration from the process environment.
@@ -203,6 +216,18 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 			MaxPixels: int64(p.intRange(EnvRasterMaxPixels, raster.DefaultMaxPixels, 1, 1<<40)),
 			MaxBands:  p.intRange(EnvRasterMaxBands, raster.DefaultMaxBands, 1, 1024),
 		},
+	}
+	if v := p.str(EnvSMTPAddr, ""); v != "" {
+		c.SMTPAddr = p.checkHostPort(EnvSMTPAddr, v)
+	}
+	c.SMTPFrom, c.SMTPUsername, c.SMTPPassword = p.str(EnvSMTPFrom, "offsite@localhost"), p.str(EnvSMTPUsername, ""), p.str(EnvSMTPPassword, "")
+	for _, h := range strings.Split(p.str(EnvWebhookHosts, ""), ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			if strings.ContainsAny(h, "/@ ") {
+				p.fail(EnvWebhookHosts, "%q is not a host or host:port", h)
+			}
+			c.WebhookHosts = append(c.WebhookHosts, h)
+		}
 	}
 	if v := p.str(EnvDatabaseOwnerURL, ""); v != "" {
 		c.DatabaseOwnerURL = p.dbURL(EnvDatabaseOwnerURL, v)

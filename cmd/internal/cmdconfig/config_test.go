@@ -43,9 +43,27 @@ func TestParseDefaults(t *testing.T) {
 		SurveyBatchSize:      200,
 		AuditCheckpointEvery: 100,
 		RasterLimits:         raster.Limits{MaxSide: 50000, MaxPixels: 1 << 30, MaxBands: 16},
+		SMTPFrom:             "offsite@localhost",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseNotifications(t *testing.T) {
+	got, err := Parse(lookup(map[string]string{EnvSMTPAddr: "mail.epb.example:587", EnvSMTPFrom: "noreply@epb.example",
+		EnvWebhookHosts: " hooks.example.org, 10.0.0.5:8443 ,"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SMTPAddr != "mail.epb.example:587" || got.SMTPFrom != "noreply@epb.example" ||
+		!cmp.Equal(got.WebhookHosts, []string{"hooks.example.org", "10.0.0.5:8443"}) {
+		t.Errorf("parsed %q %q %q", got.SMTPAddr, got.SMTPFrom, got.WebhookHosts)
+	}
+	for name, v := range map[string]string{EnvSMTPAddr: "mail.epb.example", EnvWebhookHosts: "https://hooks.example.org/x"} {
+		if _, err := Parse(lookup(map[string]string{name: v})); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: %v", name, v, err)
+		}
 	}
 }
 

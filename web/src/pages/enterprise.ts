@@ -14,6 +14,7 @@ import { fmtBytes, fmtDate, t, tk } from '../i18n';
 import { findingStyle, fitTo, geojson, kindColours, legend, newMap, parcelStyle } from '../map';
 import { projectionCode } from '../proj';
 import { action, clear, copyable, errorBox, field, form, h, loading, select } from '../ui';
+import { factsBox, monitoringFacts, monitoringSection } from './monitoring';
 
 interface Artifact { name: string; key: string; sha256: string; size: number; media_type: string }
 interface Finding {
@@ -59,6 +60,11 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
   app.append(h('div', { class: 'two-col' },
     h('section', { class: 'card' }, h('h2', {}, t('map')), mapEl, overlayEl, legend()),
     h('section', { class: 'card' }, h('h2', {}, t('findings')), findingList)), detail, clipsEl, inspEl);
+  if (can('GET /api/v1/enterprises/{uscc}/monitoring')) {
+    const monEl = h('section', { id: 'monitoring', class: 'card' });
+    app.append(monEl);
+    void monitoringSection(monEl, uscc, urls);
+  }
 
   let selected: string | null = null;
   const parcelSrc = new VectorSource<Feature>();
@@ -332,17 +338,19 @@ async function renderInspections(el: HTMLElement, uscc: string): Promise<void> {
 
 async function inspectionCard(ins: any, refresh: () => void): Promise<HTMLElement> {
   const tl = await api<{ steps: any[] }>('GET', `/api/v1/inspections/${ins.id}/timeline`);
+  const facts = await monitoringFacts(ins.id);
   return h('article', { class: 'inspection', dataset: { id: ins.id, status: ins.status } },
     h('h3', {}, `#${ins.id} `, h('span', { class: 'status ins-' + ins.status }, tk('ins_', ins.status)), ' ', h('span', { class: 'muted small' }, t('opened_at'), ' ', fmtDate(ins.opened_at, true))),
     ins.warnings?.length ? h('ul', { class: 'warnings' }, ins.warnings.map((w: any) => h('li', {}, w.message,
       w.severity ? h('span', { class: 'tag' }, w.severity) : null,
       w.confirmations ? h('span', { class: 'muted small' }, ' ', t('confirmations', { n: w.confirmations })) : null))) : null,
+    factsBox(facts),
     h('h4', {}, t('timeline')),
     h('ol', { class: 'timeline' }, tl.steps.map((s) => h('li', {},
       h('time', {}, fmtDate(s.at, true)), ' ', h('strong', { title: s.action }, tk('step_', s.action)), ' — ', t('step_by', { actor: s.actor, role: tk('role_', s.role) }),
       stepDetail(s.detail, ins.id), h('div', { class: 'muted small' }, t('audit_hash'), ' ', h('code', {}, String(s.hash || '').slice(0, 16)))))),
     h('h4', {}, t('actions')),
-    await inspectionActions(ins, refresh, uploadedProofs(tl.steps)));
+    await inspectionActions(ins, refresh, uploadedProofs(tl.steps), facts?.unreported_exceedance));
 }
 
 // uploadedProofs are the proof documents uploaded for an inspection, from its steps.
@@ -414,7 +422,7 @@ function reportForm(ins: any, known: Proof[], post: (p: string, body: any) => Pr
 }
 
 // inspectionActions offers the steps that the inspection's state admits and the role may take.
-async function inspectionActions(ins: any, refresh: () => void, proofs: Proof[]): Promise<HTMLElement> {
+async function inspectionActions(ins: any, refresh: () => void, proofs: Proof[], unreported?: boolean): Promise<HTMLElement> {
   const base = `/api/v1/inspections/${ins.id}`;
   const post = (p: string, body: any) => api('POST', base + p, { version: ins.version, ...body }).then(refresh);
   const st = ins.status;
@@ -446,8 +454,10 @@ async function inspectionActions(ins: any, refresh: () => void, proofs: Proof[])
     }
     if (allowed('/close')) {
       const flags = ['first_violation', 'minor', 'promptly_corrected', 'self_reported', 'non_wilful', 'fixed_in_time', 'harm', 'unreported_exceedance', 'malicious', 'suspected_crime'];
-      const flagBox = h('fieldset', { class: 'flags', hidden: true }, flags.map((f) => h('label', {}, h('input', { type: 'checkbox', name: 'v_' + f, value: 'true' }), tk('v_', f))));
-      const vio = h('input', { type: 'checkbox', name: 'violation', value: 'true', onchange: () => (flagBox.hidden = !vio.checked) });
+      // An exceedance the enterprise did not report in time is offered as such (四.10).
+      const preset = (f: string) => !!unreported && f === 'unreported_exceedance';
+      const flagBox = h('fieldset', { class: 'flags', hidden: !unreported }, flags.map((f) => h('label', {}, h('input', { type: 'checkbox', name: 'v_' + f, value: 'true', checked: preset(f) }), tk('v_', f))));
+      const vio = h('input', { type: 'checkbox', name: 'violation', value: 'true', checked: !!unreported, onchange: () => (flagBox.hidden = !vio.checked) });
       out.push(form([field(t('close_note'), h('input', { name: 'note', required: true })), h('label', {}, vio, t('violation')), flagBox],
         t('act_close'), (v) => {
           const body: any = { note: v.note };

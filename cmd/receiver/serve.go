@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"time"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/hj212"
+	"github.com/offsite/offsite/internal/metrics"
+	"github.com/offsite/offsite/internal/postgres"
+)
+
+// Environment variables of `receiver serve` (flags of the same meaning take precedence).
+const (
+	EnvReceiverAddr        = "OFFSITE_RECEIVER_ADDR"         // TCP address for data loggers, default 127.0.0.1:9212
+	EnvReceiverMetricsAddr = "OFFSITE_RECEIVER_METRICS_ADDR" // /metrics and /healthz, default 127.0.0.1:9213; "off" disables
+)
+
+// Main is the receiver server.
+type Main struct {
+	DatabaseURL string
+	// DatabaseOwnerURL, when set, is used to apply pending migrations at start.
+	DatabaseOwnerURL string
+	Logger           *slog.Logger
+	Addr             string
+	MetricsAddr      string
+	Server           hj212.Config
+	Batch            hj212.BatchConfig
+	// Ready, when set, receives the listening address once the server accepts connections.
+	Ready func(addr string)
+
+	DB *postgres.DB
+}
+
+// NewMain returns a Main with a default logger.
+func NewMain() *Main { return &Main{Logger: slog.New(slog.NewJSONHandler(os.Stderr, nil))} }
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// ParseFlags reads the OFFSITE_* configuration and the flags.
+func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&m.Addr, "addr", envOr(EnvReceiverAddr, "127.0.0.1:9212"), "TCP address data loggers connect to ("+EnvReceiverAddr+")")
+	fs.StringVar(&m.MetricsAddr, "metrics-addr", envOr(EnvReceiverMetricsAddr, "127.0.0.1:9213"), "address of /metrics and /healthz, or off ("+EnvReceiverMetricsAddr+")")
+	fs.IntVar(&m.Server.MaxConns, "max-conns", 20000, "most connections at once")
+	fs.IntVar(&m.Server.MaxConnsPerAddr, "max-conns-per-addr", 64, "most connections at once from one IP address")
+	fs.IntVar(&m.Server.MaxFrame, "max-frame", hj212.DefaultMaxFrame, "largest frame in bytes")
+	fs.DurationVar(&m.Server.IdleTimeout, "idle-timeout", 10*time.Minute, "close a connection silent this long")
+	fs.IntVar(&m.Batch.Workers, "store-workers", 4, "database transactions in flight at once")
+	fs.IntVar(&m.Batch.MaxBatch, "max-batch", 1000, "most frames per transaction")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected arguments %q", fs.Args())
+	}
+	if _, _, err := net.SplitHostPort(m.Addr); err != nil {
+		return fmt.Errorf("serve: -addr %q: %w", m.Addr, err)
+	}
+	if m.Server.MaxFrame < 64 || m.Server.MaxFrame > hj212.DefaultMaxFrame {
+		return fmt.Errorf("serve: -max-frame %d: between 64 and %d", m.Server.MaxFrame, hj212.DefaultMaxFrame)
+	}
+	logger, err := newLogger()
+	if err != nil {
+		return err
+	}
+	m.DatabaseURL, m.DatabaseOwnerURL, m.Logger = databaseURL(), os.Getenv(envDatabaseOwnerURL), logger
+	return nil
+}
+
+// Run serves until ctx is done.
+func (m *Main) Run(ctx context.Context) error {
+	if m.DatabaseOwnerURL != "" {
+		// As the api and worker do: migrations at start when the owner's URL is given.
+		if err := postgres.Migrate(ctx, m.DatabaseOwnerURL); err != nil {
+			return err
+		}
+	}
+	db, err := postgres.Open(ctx, m.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	m.DB = db
+	store := postgres.NewMonitoringStore(db)
+	if err := store.EnsureMonths(ctx, time.Now(), 1, 2); err != nil {
+		return err
+	}
+	met := metrics.NewReceiver()
+	bctx, cancelBatch := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBatch()
+	batcher := hj212.NewBatcher(store, m.Batch, met)
+	go batcher.Run(bctx)
+	go func() {
+		// Month partitions ahead of the data, daily.
+		t := time.NewTicker(24 * time.Hour)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := store.EnsureMonths(ctx, time.Now(), 0, 2); err != nil {
+					m.Logger.Error("create month partitions", "err", err)
+				}
+			}
+		}
+	}()
+	creds := credentials{
+		// CheckPassword reads only; the enforcement service's audit configuration is not used.
+		registry: postgres.NewMonitoringRegistry(postgres.NewEnforceService(db, postgres.AuditConfig{})),
+		fallback: store,
+	}
+	srv := &hj212.Server{Config: m.Server, Writer: batcher, Credentials: creds, Logger: m.Logger, Metrics: met}
+	ln, err := net.Listen("tcp", m.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.Addr, err)
+	}
+	var hs *http.Server
+	if m.MetricsAddr != "off" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", met.Handler())
+		if os.Getenv("OFFSITE_RECEIVER_PPROF") == "1" {
+			// Profiling for benchmarks (bench-monitoring): off unless asked for.
+			mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+			mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		}
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+			defer cancel()
+			if err := db.Ping(ctx); err != nil {
+				// Which dependency is down, never why (the error names internal addresses).
+				m.Logger.Warn("health check failed", "check", "postgres", "err", err)
+				http.Error(w, `{"status":"unavailable","checks":[{"name":"postgres","ok":false}]}`, http.StatusServiceUnavailable)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"status":"ok","checks":[{"name":"postgres","ok":true}]}`)
+		})
+		mln, err := net.Listen("tcp", m.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (%s): %w", m.MetricsAddr, EnvReceiverMetricsAddr, err)
+		}
+		hs = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := hs.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.Logger.Error("receiver http", "err", err)
+			}
+		}()
+	}
+	m.Logger.Info("receiver running", "version", offsite.Version, "addr", ln.Addr().String(), "metrics", m.MetricsAddr)
+	if m.Ready != nil {
+		m.Ready(ln.Addr().String())
+	}
+	err = srv.Serve(ctx, ln)
+	cancelBatch()
+	if hs != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+	}
+	m.Logger.Info("receiver stopped")
+	return err
+}
+
+// credentials checks a logger's MN and PW against the registry of monitoring points
+// (monitoring_points, managed through the API and audited) and, for an MN not registered
+// there, against monitoring_credentials (set with `receiver credentials`).
+type credentials struct {
+	registry *postgres.MonitoringRegistry
+	fallback *postgres.MonitoringStore
+}
+
+var _ hj212.Credentials = credentials{}
+
+// Check implements hj212.Credentials.
+func (c credentials) Check(ctx context.Context, mn, pw string) (hj212.Verdict, error) {
+	known, ok, err := c.registry.CheckPassword(ctx, mn, pw)
+	switch {
+	case err != nil:
+		return 0, err
+	case known && ok:
+		return hj212.VerdictOK, nil
+	case known:
+		return hj212.VerdictWrongPW, nil
+	}
+	return c.fallback.Check(ctx, mn, pw)
+}
+
+// The receiver reads the same variables as the api and worker for its database and logging,
+// without their configuration package (which links GDAL, of no use here).
+const (
+	envDatabaseURL      = "OFFSITE_DATABASE_URL"
+	envDatabaseOwnerURL = "OFFSITE_DATABASE_OWNER_URL"
+	envLogLevel         = "OFFSITE_LOG_LEVEL"
+)
+
+func databaseURL() string {
+	return envOr(envDatabaseURL, "postgres://offsite_app:offsite_app@127.0.0.1:5432/offsite?sslmode=disable")
+}
+
+func newLogger() (*slog.Logger, error) {
+	var level slog.Level
+	if v := os.Getenv(envLogLevel); v != "" {
+		if err := level.UnmarshalText([]byte(v)); err != nil {
+			return nil, fmt.Errorf("config: %s: %q is not debug, info, warn or error", envLogLevel, v)
+		}
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})), nil
+}
+
+// Close releases the database.
+func (m *Main) Close() error {
+	if m.DB != nil {
+		m.DB.Close()
+	}
+	return nil
+}

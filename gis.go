@@ -1,0 +1,43 @@
+package offsite
+
+import (
+	"context"
+	"time"
+
+	"github.com/paulmach/orb"
+)
+
+// Extent is the spatial and temporal extent of a collection: the bounding box of its
+// geometries (WGS84) and the span of its times; nil fields when it is empty.
+type Extent struct {
+	Bbox       *orb.Bound
+	Start, End *time.Time
+}
+
+// Owner is the enterprise a parcel belongs to, as GIS layers and STAC Items name it.
+type Owner struct {
+	USCC string
+	Name string
+}
+
+// Collections of GISService.Extent.
+const (
+	CollectionEnterprises = "enterprises"
+	CollectionParcels     = "parcels"
+	CollectionFindings    = "findings"
+	CollectionCaptures    = "captures"
+	CollectionClips       = "clips"
+)
+
+// GISService reads what the GIS exports, the OGC API collections and the STAC API need
+// beyond the other services.
+type GISService interface {
+	// Extent returns the extent of a collection (Collection*).
+	Extent(ctx context.Context, collection string) (Extent, error)
+	// ParcelOwners returns the enterprise of each of the parcels that has one, by parcel id.
+	ParcelOwners(ctx context.Context, parcelIDs []string) (map[string]Owner, error)
+	// FindCaptures returns captures by id (ascending) and how many there are.
+	FindCaptures(ctx context.Context, offset, limit int) ([]*Capture, int, error)
+	// FindAllClips returns clips by capture id and parcel id and how many there are.
+	FindAllClips(ctx context.Context, offset, limit int) ([]*Clip, int, error)
+}

@@ -1,0 +1,396 @@
+package hj212
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/offsite/offsite/internal/metrics"
+)
+
+// Verdict is what the credentials say of a frame's MN and PW.
+type Verdict int
+
+const (
+	VerdictOK        Verdict = iota // MN known, PW right
+	VerdictUnknownMN                // MN not registered
+	VerdictWrongPW                  // MN registered, PW wrong
+)
+
+// Quarantine returns why a frame with this verdict is kept in quarantine, or "".
+func (v Verdict) Quarantine() string {
+	switch v {
+	case VerdictUnknownMN:
+		return "unknown MN"
+	case VerdictWrongPW:
+		return "wrong PW"
+	}
+	return ""
+}
+
+// Credentials checks a logger's MN and PW (the registry of monitoring points).
+type Credentials interface {
+	Check(ctx context.Context, mn, pw string) (Verdict, error)
+}
+
+// Writer is where the server puts records: Write returns once rec is durable; Enqueue does
+// not wait. *Batcher implements it.
+type Writer interface {
+	Write(ctx context.Context, rec *Record) error
+	Enqueue(rec *Record) error
+}
+
+// Config bounds the server.
+type Config struct {
+	// MaxFrame is the largest frame read, in bytes. Default DefaultMaxFrame (the most a
+	// four-digit length can announce).
+	MaxFrame int
+	// MaxConns is the most connections open at once. Default 20000.
+	MaxConns int
+	// MaxConnsPerAddr is the most connections open at once from one IP address. Default 64.
+	MaxConnsPerAddr int
+	// IdleTimeout closes a connection that sent nothing for this long. Default 10 minutes
+	// (a logger sends real-time data every 30 s and minute data every few minutes).
+	IdleTimeout time.Duration
+	// WriteTimeout bounds the sending of one reply. Default 10 s.
+	WriteTimeout time.Duration
+	// CredentialTTL is how long a credential check is remembered. Default 1 minute.
+	CredentialTTL time.Duration
+}
+
+// Server accepts data loggers' connections and stores what they send; it acknowledges a
+// frame only once the frame is durable, so that a logger retransmits what was lost.
+type Server struct {
+	Config      Config
+	Writer      Writer
+	Credentials Credentials
+	Logger      *slog.Logger
+	Metrics     *metrics.Receiver
+	Now         func() time.Time
+
+	mu     sync.Mutex
+	perIP  map[string]int
+	conns  map[net.Conn]struct{}
+	cache  map[string]cached
+	wg     sync.WaitGroup
+	closed bool
+}
+
+type cached struct {
+	v       Verdict
+	expires time.Time
+}
+
+func (s *Server) defaults() {
+	c := &s.Config
+	if c.MaxFrame <= 0 {
+		c.MaxFrame = DefaultMaxFrame
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = 20000
+	}
+	if c.MaxConnsPerAddr <= 0 {
+		c.MaxConnsPerAddr = 64
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 10 * time.Minute
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.CredentialTTL <= 0 {
+		c.CredentialTTL = time.Minute
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+}
+
+// Serve accepts connections on ln until ctx is done, then closes them all and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.defaults()
+	s.mu.Lock()
+	s.perIP = map[string]int{}
+	s.conns = map[net.Conn]struct{}{}
+	s.cache = map[string]cached{}
+	s.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() {
+		ln.Close()
+		s.mu.Lock()
+		s.closed = true
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+	})
+	defer stop()
+	var err error
+	for {
+		var c net.Conn
+		c, err = ln.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			break
+		}
+		if !s.admit(c) {
+			c.Close()
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer s.release(c)
+			s.serveConn(ctx, c)
+		}()
+	}
+	s.wg.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func hostOf(c net.Conn) string {
+	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return c.RemoteAddr().String()
+	}
+	return host
+}
+
+func (s *Server) admit(c net.Conn) bool {
+	host := hostOf(c)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	reason := ""
+	switch {
+	case s.closed:
+		reason = "closing"
+	case len(s.conns) >= s.Config.MaxConns:
+		reason = "total"
+	case s.perIP[host] >= s.Config.MaxConnsPerAddr:
+		reason = "per_address"
+	}
+	if reason != "" {
+		if s.Metrics != nil {
+			s.Metrics.ConnsRejected.WithLabelValues(reason).Inc()
+		}
+		return false
+	}
+	s.perIP[host]++
+	s.conns[c] = struct{}{}
+	if s.Metrics != nil {
+		s.Metrics.Connections.Inc()
+	}
+	return true
+}
+
+func (s *Server) release(c net.Conn) {
+	c.Close()
+	host := hostOf(c)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perIP[host]--; s.perIP[host] <= 0 {
+		delete(s.perIP, host)
+	}
+	delete(s.conns, c)
+	if s.Metrics != nil {
+		s.Metrics.Connections.Dec()
+	}
+}
+
+// serveConn reads frames until the logger leaves, stays idle too long, or the server stops.
+func (s *Server) serveConn(ctx context.Context, c net.Conn) {
+	r := NewReader(c, s.Config.MaxFrame)
+	addr := c.RemoteAddr().String()
+	for {
+		if err := c.SetReadDeadline(s.Now().Add(s.Config.IdleTimeout)); err != nil {
+			return
+		}
+		skipped := r.Skipped
+		unit, err := r.Next()
+		if s.Metrics != nil && r.Skipped > skipped {
+			s.Metrics.SkippedBytes.Add(float64(r.Skipped - skipped))
+		}
+		if err != nil {
+			if errors.Is(err, ErrTruncated) {
+				// A connection cut mid-frame: the part is neither stored nor acknowledged; the
+				// logger sends the frame again.
+				s.count("refused", "truncated")
+			}
+			return
+		}
+		// The frame is handled on a goroutine of its own, waited for: parsing and storing
+		// deepen the stack, and this goroutine, idle most of its life, keeps a small one.
+		raw := bytes.Clone(unit)
+		done := make(chan error, 1)
+		go func() { done <- s.handle(ctx, c, addr, raw) }()
+		if err := <-done; err != nil {
+			s.Logger.Debug("connection closed", "remote", addr, "err", err)
+			return
+		}
+	}
+}
+
+func (s *Server) count(outcome, kind string) {
+	if s.Metrics == nil {
+		return
+	}
+	s.Metrics.Frames.WithLabelValues(outcome).Inc()
+	if kind != "" {
+		s.Metrics.Refused.WithLabelValues(kind).Inc()
+	}
+}
+
+// handle stores one frame and sends the replies it asks for; an error ends the connection.
+func (s *Server) handle(ctx context.Context, c net.Conn, addr string, raw []byte) error {
+	read := time.Now()
+	f := Parse(raw)
+	rec := NewRecord(f, addr, s.Now())
+	if !f.Valid {
+		// Kept as evidence of what was sent, never acknowledged: the logger retransmits.
+		s.count("refused", RefusalKind(f.Reason))
+		if err := s.Writer.Enqueue(rec); err != nil {
+			s.Logger.Warn("refused frame not stored", "remote", addr, "err", err)
+		}
+		return nil
+	}
+	if s.Metrics != nil {
+		for _, d := range f.Deviations {
+			s.Metrics.Deviations.WithLabelValues(d).Inc()
+		}
+	}
+	v, err := s.check(ctx, f.MN, f.PW)
+	if err != nil {
+		// Without the registry the frame cannot be classified; the logger will send it again.
+		s.count("store_failed", "")
+		s.Logger.Error("check credentials", "mn", f.MN, "err", err)
+		return nil
+	}
+	rec.Quarantine = v.Quarantine()
+	if err := s.Writer.Write(ctx, rec); err != nil {
+		s.count("store_failed", "")
+		s.Logger.Error("store frame", "mn", f.MN, "cn", f.CN, "err", err)
+		return nil
+	}
+	if rec.Quarantine != "" {
+		s.count("quarantined", "")
+	} else {
+		s.count("stored", "")
+		if s.Metrics != nil {
+			s.Metrics.Values.Add(float64(len(f.Values)))
+		}
+	}
+	replies := Replies(f, v, s.Now())
+	if len(replies) == 0 {
+		return nil
+	}
+	if err := c.SetWriteDeadline(s.Now().Add(s.Config.WriteTimeout)); err != nil {
+		return err
+	}
+	for _, r := range replies {
+		if _, err := c.Write(r); err != nil {
+			return err
+		}
+	}
+	if s.Metrics != nil {
+		s.Metrics.AckSeconds.Observe(time.Since(read).Seconds())
+	}
+	return nil
+}
+
+// check asks the credentials, remembering answers for CredentialTTL.
+func (s *Server) check(ctx context.Context, mn, pw string) (Verdict, error) {
+	key := mn + "\x00" + pw
+	now := s.Now()
+	s.mu.Lock()
+	e, ok := s.cache[key]
+	s.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.v, nil
+	}
+	if s.Credentials == nil {
+		return VerdictUnknownMN, nil
+	}
+	v, err := s.Credentials.Check(ctx, mn, pw)
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	if len(s.cache) > 100000 {
+		s.cache = map[string]cached{}
+	}
+	s.cache[key] = cached{v: v, expires: now.Add(s.Config.CredentialTTL)}
+	s.mu.Unlock()
+	return v, nil
+}
+
+// Replies returns what the platform sends back for a stored frame f: a data
+// acknowledgement (9014) for an upload whose Flag asks for one; for a request, a request
+// reply (9011: QnRtn 1 accepted, 2 refused, 3 wrong PW) and, for a time request (1013),
+// the time (1012). Loggers' own replies (9011–9014) get none.
+func Replies(f *Frame, v Verdict, now time.Time) [][]byte {
+	switch {
+	case IsReply(f.CN):
+		return nil
+	case IsUpload(f.CN):
+		if f.AckRequested() {
+			return [][]byte{Reply(f, CNDataAck, "")}
+		}
+		return nil
+	}
+	if f.Flag >= 0 && !f.AckRequested() {
+		return nil
+	}
+	switch {
+	case v == VerdictWrongPW:
+		return [][]byte{Reply(f, CNRequestReply, "QnRtn=3")}
+	case v == VerdictUnknownMN:
+		return [][]byte{Reply(f, CNRequestReply, "QnRtn=2")}
+	case f.CN == CNTimeRequest:
+		t := now.In(cst)
+		cp := "SystemTime=" + t.Format("20060102150405")
+		if pol, ok := f.Params["PolId"]; ok {
+			cp = "PolId=" + pol + ";" + cp
+		}
+		set := *f
+		set.QN = t.Format("20060102150405") + t.Format(".000")[1:]
+		return [][]byte{Reply(f, CNRequestReply, "QnRtn=1"), command(&set, CNSetTime, cp)}
+	default:
+		return [][]byte{Reply(f, CNRequestReply, "QnRtn=2")}
+	}
+}
+
+// command returns a platform request to the logger of f.
+func command(f *Frame, cn, cp string) []byte {
+	if f.Version == "2005" {
+		return Encode("QN=" + f.QN + ";ST=" + f.ST + ";CN=" + cn + ";PW=" + f.PW + ";MN=" + f.MN + ";CP=&&" + cp + "&&")
+	}
+	return Encode("QN=" + f.QN + ";ST=" + f.ST + ";CN=" + cn + ";PW=" + f.PW + ";MN=" + f.MN + ";Flag=5;CP=&&" + cp + "&&")
+}
+
+// RefusalKind classifies a refusal reason for metrics: length, crc, truncated or format.
+func RefusalKind(reason string) string {
+	switch {
+	case strings.HasPrefix(reason, "length field"), strings.HasPrefix(reason, "not terminated"), strings.Contains(reason, "too short"):
+		return "length"
+	case strings.HasPrefix(reason, "CRC"):
+		return "crc"
+	case strings.HasPrefix(reason, "truncated"):
+		return "truncated"
+	}
+	return "format"
+}

@@ -1,0 +1,306 @@
+package monitoring
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var t0 = time.Date(2026, 11, 2, 0, 0, 0, 0, CST)
+
+func f(v float64) *float64 { return &v }
+
+// hourly makes hour uploads (CN 2061) of values from t0, one an hour; NaN leaves the hour out.
+func hourly(values []float64, flags ...string) []Sample {
+	var out []Sample
+	for i, v := range values {
+		if math.IsNaN(v) {
+			continue
+		}
+		fl := FlagNormal
+		if i < len(flags) && flags[i] != "" {
+			fl = flags[i]
+		}
+		out = append(out, Sample{Time: t0.Add(time.Duration(i) * time.Hour), CN: CNHour, Value: v, Flag: fl, Frame: fmt.Sprintf("%064x", i+1)})
+	}
+	return out
+}
+
+func repeat(v float64, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+// noisy is a series around v that never repeats a value.
+func noisy(v float64, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = v + 0.37*math.Sin(float64(i)*1.3) + 0.001*float64(i)
+	}
+	return out
+}
+
+func rulesOf(evs []Event) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Rule+":"+e.Pollutant)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func TestAnalyze(t *testing.T) {
+	gas := Point{MN: "MNGAS1", Outlet: "DA001"}
+	water := Point{MN: "MNW1", Outlet: "DW001"}
+	so2 := Limit{Outlet: "DA001", Pollutant: "so2", Hourly: f(100), Daily: f(80), O2Ref: f(6)}
+	cod := Limit{Outlet: "DW001", Pollutant: "cod", Hourly: f(50), LoadKgDay: f(20)}
+	flow := noisy(50000, 24)
+	o2at6 := noisy(6, 24) // about the reference: converted about measured
+	for i := range o2at6 {
+		o2at6[i] = 6 + 0.01*math.Sin(float64(i))
+	}
+	withSpike := func(base []float64, at []int, v float64) []float64 {
+		out := slices.Clone(base)
+		for _, i := range at {
+			out[i] = v
+		}
+		return out
+	}
+	cases := []struct {
+		name  string
+		point Point
+		lim   []Limit
+		data  map[string][]Sample
+		other map[string]map[string][]Hourly
+		want  []string
+	}{
+		{"clean gas series", gas, []Limit{so2}, map[string][]Sample{
+			"so2": hourly(noisy(40, 24)), O2: hourly(o2at6), FlowGas: hourly(flow)}, nil, nil},
+		{"hourly exceedance on the converted value", gas, []Limit{so2}, map[string][]Sample{
+			// 90 measured at 11 % O2 is 90 × 15/10 = 135 at 6 %: above 100.
+			"so2": hourly(withSpike(noisy(40, 24), []int{5, 6}, 90)), O2: hourly(withSpike(o2at6, []int{5, 6}, 11)), FlowGas: hourly(flow)},
+			nil, []string{"exceedance_hourly:so2"}},
+		{"high measured value at low oxygen is no exceedance", gas, []Limit{so2}, map[string][]Sample{
+			// 110 measured at 3 % O2 is 110 × 15/18 = 91.7.
+			"so2": hourly(withSpike(noisy(40, 24), []int{5}, 110)), O2: hourly(withSpike(o2at6, []int{5}, 3)), FlowGas: hourly(flow)},
+			nil, nil},
+		{"exceedance flagged M is excluded but covers", gas, []Limit{so2}, map[string][]Sample{
+			"so2": hourly(withSpike(noisy(40, 24), []int{5, 6}, 150), "", "", "", "", "", "M", "M"), O2: hourly(o2at6), FlowGas: hourly(flow)},
+			nil, []string{"flags_cover_exceedance:so2"}},
+		{"daily exceedance", gas, []Limit{so2}, map[string][]Sample{
+			"so2": hourly(noisy(85, 24)), O2: hourly(o2at6), FlowGas: hourly(flow)},
+			nil, []string{"exceedance_daily:so2"}},
+		{"daily value needs 20 valid hours", gas, []Limit{so2}, map[string][]Sample{
+			"so2": hourly(noisy(85, 19)), O2: hourly(o2at6), FlowGas: hourly(flow)},
+			nil, nil},
+		{"flat line", gas, []Limit{so2}, map[string][]Sample{
+			"so2": hourly(append(noisy(40, 10), repeat(33, 8)...)), O2: hourly(o2at6), FlowGas: hourly(flow)},
+			nil, []string{"flat_line:so2"}},
+		{"hugging the limit", gas, []Limit{so2}, map[string][]Sample{
+			"so2": hourly(noisy(96, 16)), O2: hourly(o2at6[:16]), FlowGas: hourly(flow[:16])},
+			nil, []string{"exceedance_daily:so2", "hugging_limit:so2"}[1:]},
+		{"oxygen implausibly high while running", gas, []Limit{so2}, map[string][]Sample{
+			// 5 measured at 19.6 % is 5 × 15/1.4 = 54 converted: the conversion undoes the dilution.
+			"so2": hourly(noisy(5, 24)), O2: hourly(withSpike(o2at6, []int{8, 9, 10, 11}, 19.6)), FlowGas: hourly(flow)},
+			nil, []string{"oxygen_high:o2"}},
+		{"gap while running", gas, []Limit{so2}, map[string][]Sample{
+			"so2": hourly(withSpike(noisy(40, 24), []int{10, 11, 12}, math.NaN())), O2: hourly(withSpike(o2at6, []int{10, 11, 12}, math.NaN())),
+			FlowGas: hourly(withSpike(flow, []int{10, 11, 12}, math.NaN()))},
+			nil, []string{"gap_while_running:so2"}},
+		{"a gap while stopped is none", gas, []Limit{so2}, map[string][]Sample{
+			"so2":   hourly(withSpike(noisy(40, 24), []int{10, 11, 12}, math.NaN())),
+			FlowGas: hourly(withSpike(withSpike(flow, []int{10, 11, 12}, math.NaN()), []int{9, 13}, 0))},
+			nil, nil},
+		{"zero drift with the source stopped", gas, []Limit{so2}, map[string][]Sample{
+			"so2": hourly(withSpike(noisy(40, 24), []int{20, 21, 22, 23}, 25)), O2: hourly(o2at6),
+			FlowGas: hourly(withSpike(flow, []int{20, 21, 22, 23}, 0))},
+			nil, []string{"zero_drift:so2"}},
+		{"identical series on another MN", gas, []Limit{so2}, map[string][]Sample{
+			"so2": hourly(noisy(40, 24)), O2: hourly(o2at6), FlowGas: hourly(flow)},
+			map[string]map[string][]Hourly{"MNGAS2": {"so2": DefaultValidity.Hours(hourly(noisy(40, 24)), Gas)}},
+			[]string{"identical_series:so2"}},
+		{"water: dilution", water, []Limit{{Outlet: "DW001", Pollutant: "cod", Hourly: f(50)}}, map[string][]Sample{
+			"cod":     hourly([]float64{40, 38, 33, 29, 25, 21, 20.5, 20.2}),
+			FlowWater: hourly([]float64{100, 105, 120, 138, 160, 190, 195, 198})},
+			nil, []string{"dilution:cod"}},
+		{"water: daily load above the permit", water, []Limit{cod}, map[string][]Sample{
+			"cod": hourly(noisy(45, 24)), FlowWater: hourly(noisy(30, 24))},
+			nil, []string{"load_exceedance_daily:cod"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			evs := Analyze(Input{Point: tc.point, Limits: tc.lim, Samples: tc.data, Others: tc.other}, Params{})
+			if diff := cmp.Diff(tc.want, rulesOf(evs)); diff != "" {
+				for _, e := range evs {
+					t.Log(e.Rule, e.Summary)
+				}
+				t.Errorf("rules (-want +got):\n%s", diff)
+			}
+			for _, e := range evs {
+				if len(e.Frames) == 0 || e.ID == "" || !e.End.After(e.Start) {
+					t.Errorf("%s: event without frames, id or period: %+v", e.Rule, e)
+				}
+			}
+		})
+	}
+}
+
+func TestDailyRulesWaitForTheDay(t *testing.T) {
+	lim := Limit{Outlet: "DA001", Pollutant: "so2", Daily: f(80)}
+	data := map[string][]Sample{"so2": hourly(noisy(85, 22))}
+	in := Input{Point: Point{MN: "X1", Outlet: "DA001"}, Limits: []Limit{lim}, Samples: data}
+	in.Complete = t0.Add(22 * time.Hour)
+	if evs := Analyze(in, Params{}); len(evs) != 0 {
+		t.Errorf("a day not over yet was judged: %v", rulesOf(evs))
+	}
+	in.Complete = t0.Add(24 * time.Hour)
+	if got := rulesOf(Analyze(in, Params{})); !slices.Equal(got, []string{"exceedance_daily:so2"}) {
+		t.Errorf("the day over: %v", got)
+	}
+}
+
+func TestEventIDStable(t *testing.T) {
+	data := map[string][]Sample{"so2": hourly(append(noisy(40, 10), repeat(33, 8)...))}
+	a := Analyze(Input{Point: Point{MN: "X1", Outlet: "DA001"}, Samples: data}, Params{})
+	// The same event analysed later, with more data after it, keeps its id.
+	data["so2"] = hourly(append(append(noisy(40, 10), repeat(33, 9)...), noisy(40, 5)...))
+	b := Analyze(Input{Point: Point{MN: "X1", Outlet: "DA001"}, Samples: data}, Params{})
+	if len(a) != 1 || len(b) != 1 || a[0].ID != b[0].ID {
+		t.Fatalf("ids differ or events missing: %v / %v", a, b)
+	}
+}
+
+func TestHoursValidity(t *testing.T) {
+	minutes := func(n int, flag string) []Sample {
+		var out []Sample
+		for i := 0; i < 60; i++ {
+			fl := FlagNormal
+			if i >= n {
+				fl = flag
+			}
+			out = append(out, Sample{Time: t0.Add(time.Duration(i) * time.Minute), CN: CNMinute, Value: 10, Flag: fl, Frame: "f"})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		n     int
+		flag  string
+		valid bool
+	}{
+		{"60 valid minutes", 60, "C", true},
+		{"45 valid minutes (HJ 75-2017)", 45, "C", true},
+		{"44 valid minutes", 44, "M", false},
+		{"over range counts as valid", 44, "T", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := DefaultValidity.Hours(minutes(tc.n, tc.flag), Gas)
+			if len(h) != 1 || h[0].Valid != tc.valid {
+				t.Fatalf("got %+v, want valid %v", h, tc.valid)
+			}
+		})
+	}
+}
+
+func TestConvert(t *testing.T) {
+	for _, tc := range []struct {
+		c, o2, ref, want float64
+		ok               bool
+	}{
+		{100, 6, 6, 100, true}, {100, 11, 6, 150, true}, {100, 3, 6, 100 * 15.0 / 18, true}, {100, 20.95, 6, 0, false},
+	} {
+		got, ok := Convert(tc.c, tc.o2, tc.ref)
+		if ok != tc.ok || math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("Convert(%g, %g, %g) = %g, %v; want %g, %v", tc.c, tc.o2, tc.ref, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestPassword(t *testing.T) {
+	h, err := HashPassword("123456")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2, _ := HashPassword("123456")
+	if h == h2 {
+		t.Error("two hashes of one password are equal: no salt")
+	}
+	if !VerifyPassword(h, "123456") || VerifyPassword(h, "123457") || VerifyPassword("garbage", "123456") {
+		t.Error("VerifyPassword is wrong")
+	}
+}
+
+func TestSelfReportCovers(t *testing.T) {
+	e := &Exceedance{MN: "M1", Pollutant: "so2", Start: t0.Add(5 * time.Hour), End: t0.Add(7 * time.Hour), ReportDue: t0.Add(17 * time.Hour)}
+	end := t0.Add(6 * time.Hour)
+	for _, tc := range []struct {
+		name string
+		r    SelfReport
+		want bool
+	}{
+		{"in time, same pollutant", SelfReport{MN: "M1", Pollutant: "so2", Start: t0.Add(4 * time.Hour), ReportedAt: t0.Add(8 * time.Hour)}, true},
+		{"all pollutants", SelfReport{MN: "M1", Start: t0.Add(5 * time.Hour), End: &end, ReportedAt: t0.Add(8 * time.Hour)}, true},
+		{"too late", SelfReport{MN: "M1", Start: t0.Add(5 * time.Hour), ReportedAt: t0.Add(18 * time.Hour)}, false},
+		{"other point", SelfReport{MN: "M2", Start: t0.Add(5 * time.Hour), ReportedAt: t0.Add(8 * time.Hour)}, false},
+		{"other pollutant", SelfReport{MN: "M1", Pollutant: "nox", Start: t0.Add(5 * time.Hour), ReportedAt: t0.Add(8 * time.Hour)}, false},
+		{"period before", SelfReport{MN: "M1", Start: t0, End: ptrT(t0.Add(time.Hour)), ReportedAt: t0.Add(2 * time.Hour)}, false},
+	} {
+		if got := tc.r.Covers(e); got != tc.want {
+			t.Errorf("%s: Covers = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func ptrT(t time.Time) *time.Time { return &t }
+
+// minutes makes minute uploads (CN 2051) from start, one a minute.
+func minutes(start time.Time, values []float64, flag string) []Sample {
+	var out []Sample
+	for i, v := range values {
+		out = append(out, Sample{Time: start.Add(time.Duration(i) * time.Minute), CN: CNMinute, Value: v, Flag: flag, Frame: fmt.Sprintf("m%063x", i+1)})
+	}
+	return out
+}
+
+func TestMinuteRules(t *testing.T) {
+	pt := Point{MN: "M1", Outlet: "DA001"}
+	lim := []Limit{{Outlet: "DA001", Pollutant: "so2", Hourly: f(100)}}
+	noisyMin := func(v float64, n int) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = v + 0.5*math.Sin(float64(i)*0.7) + 0.0001*float64(i)
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		data []Sample
+		want []string
+	}{
+		{"noisy minutes", minutes(t0, noisyMin(40, 180), "N"), nil},
+		{"90 identical minute values", append(minutes(t0, noisyMin(40, 30), "N"), minutes(t0.Add(30*time.Minute), repeat(41.5, 90), "N")...), []string{"flat_line:so2"}},
+		// Two daily calibrations with the span gas: the second reads 8 % lower.
+		{"span drift between calibrations", append(append(minutes(t0, noisyMin(40, 120), "N"), minutes(t0.Add(2*time.Hour), repeat(80, 5), "C")...),
+			minutes(t0.Add(26*time.Hour), repeat(73.6, 5), "C")...), []string{"span_drift:so2"}},
+		{"calibrations that agree", append(append(minutes(t0, noisyMin(40, 120), "N"), minutes(t0.Add(2*time.Hour), repeat(80, 5), "C")...),
+			minutes(t0.Add(26*time.Hour), repeat(79.2, 5), "C")...), nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			evs := Analyze(Input{Point: pt, Limits: lim, Samples: map[string][]Sample{"so2": tc.data}}, Params{})
+			if diff := cmp.Diff(tc.want, rulesOf(evs)); diff != "" {
+				for _, e := range evs {
+					t.Log(e.Rule, e.Summary)
+				}
+				t.Errorf("rules (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -1,0 +1,139 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/testenv"
+)
+
+// appendViews appends n evidence views concurrently, as n requests would, and returns their
+// errors.
+func appendViews(s *EnforceService, n int) []error {
+	st := NewEnterpriseStore(s)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = st.AppendView(context.Background(), enforce.Actor{Name: fmt.Sprintf("viewer-%d", i), Role: "inspector"},
+				enforce.AuditEvidenceView, enforce.EnterpriseSubject(testUSCC), map[string]int{"parcels": 1})
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// TestViewsCheckpointedInBackground: views appended in group commits are chained like any
+// entry, and the checkpoints they fall due for are written off the requests' path: the
+// chain verifies against them, and entries deleted up to the checkpoint are found.
+func TestViewsCheckpointedInBackground(t *testing.T) {
+	f := newAuditFixture(t, 5)
+	const n = 23
+	for _, err := range appendViews(f.s, n) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.s.WaitCheckpoints()
+	rep := f.verify(t)
+	if rep.FirstBroken != nil || rep.Checked != n || rep.Checkpoint == nil || rep.Checkpoint.Seq < 20 {
+		t.Fatalf("after %d concurrent views: %+v (checkpoint %+v), want %d intact entries and a checkpoint at 20 or later", n, rep, rep.Checkpoint, n)
+	}
+	f.rewrite(t, `DELETE FROM audit_log WHERE seq >= $1`, rep.Checkpoint.Seq-1)
+	if rep := f.verify(t); rep.FirstBroken == nil {
+		t.Fatalf("entries %d.. deleted, yet the chain verifies: %+v", rep.Checkpoint.Seq-1, rep)
+	}
+}
+
+// TestViewsFailWithoutKey: when the batch cannot be committed, every request in it gets the
+// error (its answer is not sent) and nothing is appended.
+func TestViewsFailWithoutKey(t *testing.T) {
+	db := MustOpen(t)
+	s := NewEnforceService(db, AuditConfig{})
+	for i, err := range appendViews(s, 10) {
+		if !errors.Is(err, enforce.ErrNoAuditKey) {
+			t.Errorf("view %d: %v, want ErrNoAuditKey", i, err)
+		}
+	}
+	if _, total, err := s.FindAudit(context.Background(), "", 0, 10); err != nil || total != 0 {
+		t.Errorf("audit log after failed views: %d entries, %v", total, err)
+	}
+}
+
+// TestViewsDurableWhereCommitsAreAsync: a group commit waits for the WAL flush even when the
+// session turned synchronous_commit off.
+func TestViewsDurableWhereCommitsAreAsync(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	s := mustEnforce(t, db)
+	var setting string
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+			return err
+		}
+		if _, err := s.appendAuditsDue(ctx, tx, []*pendingAudit{{actor: admin, action: enforce.AuditEvidenceView, subject: "enterprise/x", detail: map[string]int{}}}); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, "SELECT current_setting('synchronous_commit')").Scan(&setting)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if setting != "local" {
+		t.Errorf("synchronous_commit in an appending transaction = %q, want local", setting)
+	}
+}
+
+// TestViewsFromTwoProcesses: two services on one database (two API processes), each
+// group-committing views while the other also appends single entries, keep one chain.
+func TestViewsFromTwoProcesses(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.PostgresURL(t)
+	var dbs [2]*DB
+	for i := range dbs {
+		db, err := Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(db.Close)
+		dbs[i] = db
+	}
+	a := mustEnforce(t, dbs[0])
+	b := NewEnforceService(dbs[1], a.audit) // the same keys
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for _, s := range []*EnforceService{a, b} {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for _, err := range appendViews(s, 30) {
+				errs <- err
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for i := range 5 {
+				errs <- s.Audit(ctx, admin, enforce.AuditEvidenceView, "inspection/1", map[string]int{"i": i})
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := a.VerifyAudit(ctx)
+	if err != nil || rep.FirstBroken != nil || rep.Checked != 70 {
+		t.Fatalf("chain after two processes' appends: %+v %v, want 70 intact entries", rep, err)
+	}
+}

@@ -1,0 +1,494 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/offsite/offsite/internal/derrors"
+	"github.com/offsite/offsite/internal/hj212"
+)
+
+// MonitoringStore stores what the HJ 212 receiver reads: frames in monitoring_frames, values
+// in monitoring_values (partitioned by month), and checks loggers' passwords against
+// monitoring_credentials.
+type MonitoringStore struct {
+	db *DB
+
+	// BatchTimeout bounds one batch's transaction, so that a database that stops answering
+	// fails the batch (the loggers retransmit) instead of holding it. Default 15 s.
+	BatchTimeout time.Duration
+
+	mu     sync.Mutex
+	months map[string]bool // partitions known to exist
+}
+
+var (
+	_ hj212.Store       = (*MonitoringStore)(nil)
+	_ hj212.Credentials = (*MonitoringStore)(nil)
+)
+
+// NewMonitoringStore returns a MonitoringStore on db.
+func NewMonitoringStore(db *DB) *MonitoringStore {
+	return &MonitoringStore{db: db, BatchTimeout: 15 * time.Second, months: map[string]bool{}}
+}
+
+// shanghai is the zone of partition months (DataTime is China Standard Time).
+var shanghai = time.FixedZone("CST", 8*3600)
+
+// EnsureMonths creates the month partitions of monitoring_values for the months from
+// before to after months around now (the receiver calls it at start and daily).
+func (s *MonitoringStore) EnsureMonths(ctx context.Context, now time.Time, before, after int) (err error) {
+	defer derrors.Wrap(&err, "EnsureMonths")
+	t := now.In(shanghai)
+	first := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, shanghai)
+	for i := -before; i <= after; i++ {
+		if err := s.ensureMonth(ctx, first.AddDate(0, i, 0)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureMonth creates the partition of t's month unless known to exist. Months more than
+// two years back or a month ahead are left to the default partition: a logger's clock gone
+// wrong must not make the receiver create tables without bound.
+func (s *MonitoringStore) ensureMonth(ctx context.Context, t time.Time) error {
+	t = t.In(shanghai)
+	key := t.Format("2006-01")
+	s.mu.Lock()
+	known := s.months[key]
+	s.mu.Unlock()
+	if known {
+		return nil
+	}
+	if _, err := s.db.Pool.Exec(ctx, "SELECT monitoring_values_ensure_month($1::date)", t.Format("2006-01-02")); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.months[key] = true
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *MonitoringStore) ensureRowMonths(ctx context.Context, rows []hj212.Row) error {
+	now := time.Now()
+	seen := map[string]bool{}
+	for i := range rows {
+		t := rows[i].Time
+		if t.Before(now.AddDate(-2, 0, 0)) || t.After(now.AddDate(0, 1, 0)) {
+			continue
+		}
+		key := t.In(shanghai).Format("2006-01")
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if err := s.ensureMonth(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteBatch implements hj212.Store: every record's frame, and the values of valid uploads not
+// in quarantine, in one transaction; frames already stored (same SHA-256) and values already
+// stored (same MN, CN, DataTime, factor) are left as they are. Sub-packets are stored as
+// frames; once all of a message's packets are stored, its values are.
+func (s *MonitoringStore) WriteBatch(ctx context.Context, recs []*hj212.Record) (err error) {
+	defer derrors.Wrap(&err, "WriteBatch(%d frames)", len(recs))
+	ctx, cancel := context.WithTimeout(ctx, s.BatchTimeout)
+	defer cancel()
+	var months []hj212.Row
+	for _, r := range recs {
+		if f := r.Frame; f.Valid && r.Quarantine == "" && hj212.IsUpload(f.CN) && !f.Time.IsZero() {
+			// Partitions are made before the transaction, which must not wait on ATTACH
+			// PARTITION (a sub-packet with DataTime names its message's month).
+			months = append(months, hj212.Row{Time: f.Time})
+		}
+	}
+	if err := s.ensureRowMonths(ctx, months); err != nil {
+		return err
+	}
+	// The fast way first: frames not stored yet, and their values, go in by COPY. Should a
+	// value be stored already (sent again in another frame) or another transaction store one
+	// of the same meanwhile (a retransmission racing its original), COPY fails on the unique
+	// index and the batch is written again the safe way, INSERT ... ON CONFLICT DO NOTHING.
+	err = s.write(ctx, recs, true)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		err = s.write(ctx, recs, false)
+	}
+	return err
+}
+
+type message struct {
+	mn, qn string
+	pnum   int
+}
+
+func (s *MonitoringStore) write(ctx context.Context, recs []*hj212.Record, fast bool) error {
+	tx, err := s.db.Pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	added, err := insertFrames(ctx, tx, recs, fast)
+	if err != nil {
+		return err
+	}
+	// Fast: the values of the frames just added (a frame stored before had its values stored
+	// with it). Safe: the values of every frame.
+	var rows []hj212.Row
+	split := map[message]bool{}
+	for _, r := range added {
+		f := r.Frame
+		if !f.Valid || r.Quarantine != "" {
+			continue
+		}
+		if f.Split() {
+			if hj212.IsUpload(f.CN) {
+				split[message{f.MN, f.QN, f.PNUM}] = true
+			}
+			continue
+		}
+		rows = append(rows, f.Rows(r.SHA256)...)
+	}
+	for m := range split {
+		msgRows, err := assemble(ctx, tx, m.mn, m.qn, m.pnum)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, msgRows...)
+	}
+	if err := insertRows(ctx, tx, rows, fast); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// frameColumns are monitoring_frames' columns that insertFrames fills.
+var frameColumns = []string{"received_at", "remote_addr", "sha256", "raw", "valid", "reason", "version", "qn",
+	"st", "cn", "mn", "data_time", "deviations", "quarantined", "quarantine_reason", "pnum", "pno"}
+
+// insertFrames adds the records' frames to monitoring_frames, leaving those already there
+// (same SHA-256). fast: the frames not found are COPYed in (which fails should another
+// transaction add one meanwhile); otherwise COPY into a temporary table and one INSERT ...
+// ON CONFLICT DO NOTHING.
+func insertFrames(ctx context.Context, tx pgx.Tx, recs []*hj212.Record, fast bool) (added []*hj212.Record, err error) {
+	if fast {
+		seen := make(map[string]bool, len(recs))
+		hashes := make([]string, 0, len(recs))
+		for _, r := range recs {
+			if !seen[r.SHA256] {
+				seen[r.SHA256] = true
+				hashes = append(hashes, r.SHA256)
+			}
+		}
+		rs, err := tx.Query(ctx, "SELECT sha256 FROM monitoring_frames WHERE sha256 = ANY($1)", hashes)
+		if err != nil {
+			return nil, err
+		}
+		stored, err := pgx.CollectRows(rs, pgx.RowTo[string])
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range stored {
+			seen[h] = false
+		}
+		var todo []*hj212.Record
+		for _, r := range recs {
+			if seen[r.SHA256] {
+				seen[r.SHA256] = false
+				todo = append(todo, r)
+			}
+		}
+		if len(todo) == 0 {
+			return nil, nil
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"monitoring_frames"}, frameColumns, pgx.CopyFromRows(frameSource(todo)))
+		return todo, err
+	}
+	cols := strings.Join(frameColumns, ", ")
+	// The stage has only these columns: no id drawing on the frames' sequence.
+	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS monitoring_frames_stage ON COMMIT DELETE ROWS AS SELECT "+
+		cols+" FROM monitoring_frames WITH NO DATA"); err != nil {
+		return nil, err
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"monitoring_frames_stage"}, frameColumns, pgx.CopyFromRows(frameSource(recs))); err != nil {
+		return nil, err
+	}
+	_, err = tx.Exec(ctx, "INSERT INTO monitoring_frames ("+cols+") SELECT "+cols+
+		" FROM monitoring_frames_stage ON CONFLICT (sha256) DO NOTHING")
+	return recs, err
+}
+
+// frameSource returns the records as COPY rows of frameColumns.
+func frameSource(recs []*hj212.Record) [][]any {
+	src := make([][]any, len(recs))
+	for i, r := range recs {
+		f := r.Frame
+		var dataTime, pnum, pno any
+		if !f.Time.IsZero() {
+			dataTime = f.Time
+		}
+		if f.PNUM > 0 {
+			pnum, pno = int32(f.PNUM), int32(f.PNO)
+		}
+		devs := f.Deviations
+		if devs == nil {
+			devs = []string{}
+		}
+		src[i] = []any{r.ReceivedAt, r.RemoteAddr, r.SHA256, f.Raw, f.Valid, f.Reason, f.Version, f.QN,
+			f.ST, f.CN, f.MN, dataTime, devs, r.Quarantine != "", r.Quarantine, pnum, pno}
+	}
+	return src
+}
+
+// valueColumns are monitoring_values' columns that insertRows fills.
+var valueColumns = []string{"mn", "cn", "data_time", "factor", "rtd", "avg", "min", "max", "cou",
+	"zs_rtd", "zs_avg", "zs_min", "zs_max", "flag", "extra", "frame_sha256"}
+
+// insertRows adds rows to monitoring_values, leaving those already there; it is called at most
+// once per transaction (the stage is emptied at commit). COPY into a
+// temporary table, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING: COPY cannot skip
+// conflicts itself, and this measured faster than an INSERT over unnest()ed arrays.
+func insertRows(ctx context.Context, tx pgx.Tx, rows []hj212.Row, fast bool) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if fast {
+		if rows = uniqueRows(rows); len(rows) == 0 {
+			return nil
+		}
+		src, err := valueSource(rows)
+		if err != nil {
+			return err
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"monitoring_values"}, valueColumns, pgx.CopyFromRows(src))
+		return err
+	}
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS monitoring_values_stage
+		(LIKE monitoring_values INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
+		return err
+	}
+	src, err := valueSource(rows)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"monitoring_values_stage"}, valueColumns, pgx.CopyFromRows(src)); err != nil {
+		return err
+	}
+	cols := strings.Join(valueColumns, ", ")
+	_, err = tx.Exec(ctx, "INSERT INTO monitoring_values ("+cols+") SELECT "+cols+
+		" FROM monitoring_values_stage ON CONFLICT DO NOTHING")
+	return err
+}
+
+// valueSource returns rows as COPY rows of valueColumns.
+func valueSource(rows []hj212.Row) ([][]any, error) {
+	src := make([][]any, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		extra := "{}"
+		if len(r.Extra) > 0 {
+			b, err := json.Marshal(r.Extra)
+			if err != nil {
+				return nil, err
+			}
+			extra = string(b)
+		}
+		var flag any
+		if r.Flag != "" {
+			flag = r.Flag
+		}
+		src[i] = []any{r.MN, r.CN, r.Time, r.Factor, r.Rtd, r.Avg, r.Min, r.Max, r.Cou,
+			r.ZsRtd, r.ZsAvg, r.ZsMin, r.ZsMax, flag, extra, r.FrameSHA}
+	}
+	return src, nil
+}
+
+// uniqueRows returns rows without the repeats of a key (MN, CN, DataTime, factor), the first
+// kept.
+func uniqueRows(rows []hj212.Row) []hj212.Row {
+	type key struct {
+		mn, cn, factor string
+		t              int64
+	}
+	seen := make(map[key]bool, len(rows))
+	out := rows[:0:0]
+	for i := range rows {
+		r := &rows[i]
+		k := key{r.MN, r.CN, r.Factor, r.Time.UnixMicro()}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, *r)
+		}
+	}
+	return out
+}
+
+// assemble returns the values of the message (mn, qn) sent in pnum sub-packets when all are
+// stored (and not in quarantine), or none yet. The values cite the last packet's hash.
+func assemble(ctx context.Context, tx pgx.Tx, mn, qn string, pnum int) ([]hj212.Row, error) {
+	rs, err := tx.Query(ctx, `SELECT DISTINCT ON (pno) raw, sha256 FROM monitoring_frames
+		WHERE mn = $1 AND qn = $2 AND pnum = $3 AND valid AND NOT quarantined ORDER BY pno, id`, mn, qn, pnum)
+	if err != nil {
+		return nil, err
+	}
+	var parts []*hj212.Frame
+	last := ""
+	for rs.Next() {
+		var raw []byte
+		if err := rs.Scan(&raw, &last); err != nil {
+			rs.Close()
+			return nil, err
+		}
+		parts = append(parts, hj212.Parse(raw))
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	if len(parts) < pnum {
+		return nil, nil
+	}
+	msg, err := hj212.Combine(parts)
+	if err != nil {
+		// Packets that parse but do not fit together stay stored as frames; nothing to add.
+		return nil, nil
+	}
+	return msg.Rows(last), nil
+}
+
+// credentialHash is how monitoring_credentials keeps a password.
+func credentialHash(mn, pw string) string {
+	h := sha256.Sum256([]byte(mn + ":" + pw))
+	return hex.EncodeToString(h[:])
+}
+
+// Check implements hj212.Credentials against monitoring_credentials.
+func (s *MonitoringStore) Check(ctx context.Context, mn, pw string) (_ hj212.Verdict, err error) {
+	defer derrors.Wrap(&err, "Check(%q)", mn)
+	var stored string
+	err = s.db.Pool.QueryRow(ctx, "SELECT pw_hash FROM monitoring_credentials WHERE mn = $1", mn).Scan(&stored)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return hj212.VerdictUnknownMN, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if subtle.ConstantTimeCompare([]byte(stored), []byte(credentialHash(mn, pw))) != 1 {
+		return hj212.VerdictWrongPW, nil
+	}
+	return hj212.VerdictOK, nil
+}
+
+// SetCredential registers (or changes) the password of the logger mn.
+func (s *MonitoringStore) SetCredential(ctx context.Context, mn, pw string) (err error) {
+	defer derrors.Wrap(&err, "SetCredential(%q)", mn)
+	_, err = s.db.Pool.Exec(ctx, `INSERT INTO monitoring_credentials (mn, pw_hash) VALUES ($1, $2)
+		ON CONFLICT (mn) DO UPDATE SET pw_hash = EXCLUDED.pw_hash, updated_at = now()`, mn, credentialHash(mn, pw))
+	return formatError(err)
+}
+
+// QuarantinedMN summarises the quarantined frames of one MN.
+type QuarantinedMN struct {
+	MN         string    `json:"mn"`
+	Reason     string    `json:"reason"`
+	Frames     int64     `json:"frames"`
+	First      time.Time `json:"first_received_at"`
+	Last       time.Time `json:"last_received_at"`
+	RemoteAddr string    `json:"last_remote_addr"`
+}
+
+// ListQuarantine returns the MNs with frames in quarantine (unknown MN or wrong PW), most
+// recent first: the administrators' view of loggers that are sending but not registered.
+func (s *MonitoringStore) ListQuarantine(ctx context.Context, limit int) (_ []QuarantinedMN, err error) {
+	defer derrors.Wrap(&err, "ListQuarantine")
+	rows, err := s.db.Pool.Query(ctx, `SELECT mn, quarantine_reason, count(*), min(received_at), max(received_at),
+			(array_agg(remote_addr ORDER BY received_at DESC))[1]
+		FROM monitoring_frames WHERE quarantined GROUP BY mn, quarantine_reason
+		ORDER BY max(received_at) DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (QuarantinedMN, error) {
+		var q QuarantinedMN
+		err := r.Scan(&q.MN, &q.Reason, &q.Frames, &q.First, &q.Last, &q.RemoteAddr)
+		return q, err
+	})
+}
+
+// ReleaseQuarantine stores the values of mn's quarantined frames and marks them released; the
+// caller (an administrator who has registered mn, audited by the caller) decides that they are
+// mn's data. It returns the number of frames released.
+func (s *MonitoringStore) ReleaseQuarantine(ctx context.Context, mn string) (_ int, err error) {
+	defer derrors.Wrap(&err, "ReleaseQuarantine(%q)", mn)
+	tx, err := s.db.Pool.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(ctx)
+	rs, err := tx.Query(ctx, `UPDATE monitoring_frames SET quarantined = false, released_at = now()
+		WHERE mn = $1 AND quarantined RETURNING raw, sha256`, mn)
+	if err != nil {
+		return 0, err
+	}
+	var all []hj212.Row
+	type message struct {
+		qn   string
+		pnum int
+	}
+	split := map[message]bool{}
+	n := 0
+	for rs.Next() {
+		var raw []byte
+		var sha string
+		if err := rs.Scan(&raw, &sha); err != nil {
+			rs.Close()
+			return 0, err
+		}
+		n++
+		f := hj212.Parse(raw)
+		if f.Split() {
+			split[message{f.QN, f.PNUM}] = true
+			continue
+		}
+		all = append(all, f.Rows(sha)...)
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return 0, err
+	}
+	for m := range split {
+		rows, err := assemble(ctx, tx, mn, m.qn, m.pnum)
+		if err != nil {
+			return 0, err
+		}
+		all = append(all, rows...)
+	}
+	if err := s.ensureRowMonths(ctx, all); err != nil {
+		return 0, err
+	}
+	if err := insertRows(ctx, tx, all, false); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// CredentialHash is how monitoring_credentials keeps the password pw of mn (for tools that
+// load credentials in bulk).
+func CredentialHash(mn, pw string) string { return credentialHash(mn, pw) }

@@ -1,0 +1,247 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/offsite/offsite/internal/hj212"
+)
+
+func mustRecord(tb testing.TB, data, quarantine string) *hj212.Record {
+	tb.Helper()
+	f := hj212.Parse(hj212.Encode(data))
+	r := hj212.NewRecord(f, "192.0.2.1:5000", time.Now())
+	r.Quarantine = quarantine
+	return r
+}
+
+func countRows(tb testing.TB, db *DB, sql string, args ...any) int {
+	tb.Helper()
+	var n int
+	if err := db.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		tb.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+func TestMonitoringStore(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	s := NewMonitoringStore(db)
+	now := time.Now()
+	if err := s.EnsureMonths(ctx, now, 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	dt := now.In(shanghai).Truncate(time.Hour).Format("20060102150405")
+	up := func(qn, mn string) string {
+		return "QN=" + qn + ";ST=31;CN=2061;PW=123456;MN=" + mn + ";Flag=5;CP=&&DataTime=" + dt +
+			";a21026-Avg=12.5,a21026-ZsAvg=20.1,a21026-Flag=N;a19001-Avg=***,a19001-Flag=M&&"
+	}
+	first := mustRecord(t, up("20240501120000001", "MN1"), "")
+	if !first.Frame.Valid {
+		t.Fatal(first.Frame.Reason)
+	}
+	refused := hj212.NewRecord(hj212.Parse([]byte("##0005ABCDE0000\r\n")), "192.0.2.1:5000", now)
+	if err := s.WriteBatch(ctx, []*hj212.Record{first, first, refused}); err != nil {
+		t.Fatal(err)
+	}
+	// The same frame again, and a retransmission under another QN (other bytes, same values).
+	again := mustRecord(t, up("20240501120000002", "MN1"), "")
+	if err := s.WriteBatch(ctx, []*hj212.Record{first, again}); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM monitoring_frames WHERE mn = 'MN1'"); n != 2 {
+		t.Errorf("%d frames of MN1, want 2 (two distinct frames, the repeat not doubled)", n)
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM monitoring_values WHERE mn = 'MN1'"); n != 2 {
+		t.Errorf("%d values of MN1, want 2 (retransmissions never double)", n)
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM monitoring_values_default"); n != 0 {
+		t.Errorf("%d values in the default partition, want 0 (month partitions made ahead)", n)
+	}
+	var zs float64
+	var flag, extra, sha string
+	if err := db.Pool.QueryRow(ctx, `SELECT zs_avg, flag, frame_sha256 FROM monitoring_values WHERE factor = 'a21026'`).Scan(&zs, &flag, &sha); err != nil {
+		t.Fatal(err)
+	}
+	if zs != 20.1 || flag != "N" || sha != first.SHA256 {
+		t.Errorf("a21026: zs_avg %v flag %q frame %s", zs, flag, sha)
+	}
+	if err := db.Pool.QueryRow(ctx, `SELECT extra::text FROM monitoring_values WHERE factor = 'a19001'`).Scan(&extra); err != nil || extra != `{"Avg": "***"}` {
+		t.Errorf("a19001 extra = %s, %v", extra, err)
+	}
+	var valid bool
+	var reason string
+	if err := db.Pool.QueryRow(ctx, `SELECT valid, reason FROM monitoring_frames WHERE sha256 = $1`, refused.SHA256).Scan(&valid, &reason); err != nil || valid || !strings.HasPrefix(reason, "CRC") {
+		t.Errorf("refused frame stored as valid=%v reason=%q (%v)", valid, reason, err)
+	}
+
+	// Quarantine: frames kept, no values until released.
+	q := mustRecord(t, up("20240501120000003", "STRANGER"), "unknown MN")
+	if err := s.WriteBatch(ctx, []*hj212.Record{q}); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM monitoring_values WHERE mn = 'STRANGER'"); n != 0 {
+		t.Errorf("%d values of a quarantined MN, want 0", n)
+	}
+	list, err := s.ListQuarantine(ctx, 10)
+	if err != nil || len(list) != 1 || list[0].MN != "STRANGER" || list[0].Reason != "unknown MN" || list[0].Frames != 1 {
+		t.Fatalf("ListQuarantine = %+v, %v", list, err)
+	}
+	if n, err := s.ReleaseQuarantine(ctx, "STRANGER"); err != nil || n != 1 {
+		t.Fatalf("ReleaseQuarantine = %d, %v", n, err)
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM monitoring_values WHERE mn = 'STRANGER'"); n != 2 {
+		t.Errorf("%d values after release, want 2", n)
+	}
+
+	// Sub-packets: values once the message is complete, across batches.
+	p1 := mustRecord(t, "QN=20240501120000009;ST=31;CN=2061;PW=1;MN=MN2;Flag=7;PNUM=2;PNO=1;CP=&&DataTime="+dt+";a21026-Avg=1&&", "")
+	p2 := mustRecord(t, "QN=20240501120000009;ST=31;CN=2061;PW=1;MN=MN2;Flag=7;PNUM=2;PNO=2;CP=&&a21002-Avg=2&&", "")
+	if err := s.WriteBatch(ctx, []*hj212.Record{p1}); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM monitoring_values WHERE mn = 'MN2'"); n != 0 {
+		t.Errorf("%d values from half a message", n)
+	}
+	if err := s.WriteBatch(ctx, []*hj212.Record{p2}); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM monitoring_values WHERE mn = 'MN2'"); n != 2 {
+		t.Errorf("%d values from a complete message, want 2", n)
+	}
+
+	// A month without a partition lands in the default one and moves when its partition is made.
+	old := now.AddDate(0, -6, 0).In(shanghai)
+	oldDT := time.Date(old.Year(), old.Month(), 10, 8, 0, 0, 0, shanghai)
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := hj212.Parse(hj212.Encode("QN=20240501120000010;ST=31;CN=2061;PW=1;MN=MN3;Flag=4;CP=&&DataTime=" + oldDT.Format("20060102150405") + ";a21026-Avg=1&&")).Rows("00")
+	if err := insertRows(ctx, tx, rows, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM monitoring_values_default"); n != 1 {
+		t.Fatalf("%d rows in default, want 1", n)
+	}
+	if err := s.ensureMonth(ctx, oldDT); err != nil {
+		t.Fatal(err)
+	}
+	part := fmt.Sprintf("monitoring_values_%04d%02d", oldDT.Year(), oldDT.Month())
+	if n := countRows(t, db, "SELECT count(*) FROM "+part); n != 1 {
+		t.Errorf("%d rows in %s after it was made, want 1", n, part)
+	}
+
+	// The application's role cannot rewrite or remove evidence.
+	for _, sql := range []string{
+		"UPDATE monitoring_frames SET raw = 'x'",
+		"DELETE FROM monitoring_frames",
+		"DELETE FROM monitoring_values",
+		"UPDATE " + part + " SET rtd = 0",
+		"TRUNCATE monitoring_frames",
+		"INSERT INTO monitoring_frames (sha256, raw, valid) VALUES (repeat('0', 64), 'x', true)",
+	} {
+		if _, err := db.Pool.Exec(ctx, sql); err == nil {
+			t.Errorf("%s: allowed to the application's role", sql)
+		}
+	}
+}
+
+func TestMonitoringCredentials(t *testing.T) {
+	ctx := context.Background()
+	s := NewMonitoringStore(MustOpen(t))
+	if err := s.SetCredential(ctx, "MN1", "123456"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		mn, pw string
+		want   hj212.Verdict
+	}{{"MN1", "123456", hj212.VerdictOK}, {"MN1", "654321", hj212.VerdictWrongPW}, {"MN9", "123456", hj212.VerdictUnknownMN}} {
+		if got, err := s.Check(ctx, tc.mn, tc.pw); err != nil || got != tc.want {
+			t.Errorf("Check(%s, %s) = %v, %v; want %v", tc.mn, tc.pw, got, err, tc.want)
+		}
+	}
+	if err := s.SetCredential(ctx, "MN;1", "x"); err == nil {
+		t.Error("an MN with ';' accepted")
+	}
+}
+
+func TestMonitoringCSVImport(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	s := NewMonitoringStore(db)
+	csv := "\ufeffMN,监测时间,数据类型,因子编码,平均值,折算平均值,标记\n" +
+		"MN7,2024-05-01 13:00:00,hour,a21026,12.5,20.1,N\n" +
+		"MN7,2024-05-01 13:00:00,hour,a19001,8.2,,N\n" +
+		"MN7,2024-05-01,day,a21026,11.0,19.0,\n"
+	recs, err := hj212.ReadCSV(strings.NewReader(csv), "export.csv", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // importing twice changes nothing
+		if err := s.WriteBatch(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM monitoring_values WHERE mn = 'MN7'"); n != 3 {
+		t.Errorf("%d values, want 3", n)
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM monitoring_frames WHERE mn = 'MN7' AND version = 'csv' AND remote_addr = 'csv:export.csv'"); n != 3 {
+		t.Errorf("%d csv rows kept as evidence, want 3", n)
+	}
+	var avg float64
+	if err := db.Pool.QueryRow(ctx, "SELECT avg FROM monitoring_values WHERE mn = 'MN7' AND cn = '2031'").Scan(&avg); err != nil || avg != 11 {
+		t.Errorf("day avg = %v, %v", avg, err)
+	}
+}
+
+// TestMonitoringStoreRace: a retransmission stored by another transaction while a batch is
+// being written (its COPY meets the other's row in the unique index) is written again the
+// safe way: no error, nothing doubled.
+func TestMonitoringStoreRace(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	s := NewMonitoringStore(db)
+	now := time.Now()
+	if err := s.EnsureMonths(ctx, now, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	dt := now.In(shanghai).Truncate(time.Hour).Format("20060102150405")
+	rec := mustRecord(t, "QN=20240501120000001;ST=31;CN=2061;PW=1;MN=RACE1;Flag=5;CP=&&DataTime="+dt+";a21026-Avg=1;a21002-Avg=2&&", "")
+	other := mustRecord(t, "QN=20240501120000002;ST=31;CN=2061;PW=1;MN=RACE2;Flag=5;CP=&&DataTime="+dt+";a21026-Avg=1&&", "")
+	// Transaction A stores the frame and its values, uncommitted.
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := insertFrames(ctx, tx, []*hj212.Record{rec}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := insertRows(ctx, tx, rec.Frame.Rows(rec.SHA256), true); err != nil {
+		t.Fatal(err)
+	}
+	// B writes the same frame and another: its COPY waits on A's uncommitted row.
+	done := make(chan error, 1)
+	go func() { done <- s.WriteBatch(ctx, []*hj212.Record{rec, other}) }()
+	time.Sleep(500 * time.Millisecond)
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("WriteBatch racing a committed duplicate: %v", err)
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM monitoring_frames"); n != 2 {
+		t.Errorf("%d frames, want 2", n)
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM monitoring_values"); n != 3 {
+		t.Errorf("%d values, want 3", n)
+	}
+}

@@ -1,0 +1,332 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/monitoring"
+)
+
+func registry(s *EnforceService, now time.Time) *monitoring.Registry {
+	return &monitoring.Registry{Store: NewMonitoringRegistry(s), Now: func() time.Time { return now }}
+}
+
+// MustPoint registers a monitoring point with password "123456".
+func MustPoint(tb testing.TB, s *EnforceService, uscc, mn, outlet string) *monitoring.Point {
+	tb.Helper()
+	p := &monitoring.Point{MN: mn, USCC: uscc, Outlet: outlet, Name: "stack " + mn, Lon: 120.1, Lat: 30.2}
+	if err := registry(s, time.Now()).CreatePoint(context.Background(), admin, p, "123456"); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+func fptr(v float64) *float64 { return &v }
+
+// mustFrame stores an hour upload of one factor as the receiver would.
+func mustFrame(tb testing.TB, st *MonitoringRegistry, mn, cn string, at time.Time, factor string, v float64, flag string) string {
+	tb.Helper()
+	raw := fmt.Sprintf("QN=%s;ST=31;CN=%s;PW=123456;MN=%s;Flag=5;CP=&&DataTime=%s;%s-Avg=%g,%s-Flag=%s&&",
+		at.Format("20060102150405000"), cn, mn, at.In(monitoring.CST).Format("20060102150405"), factor, v, factor, flag)
+	sum := sha256.Sum256([]byte(raw))
+	fr := &LoggerUpload{SHA256: hex.EncodeToString(sum[:]), Raw: []byte(raw), Version: "2017", ST: "31", CN: cn, MN: mn, DataTime: at,
+		Values: []LoggerValue{{Factor: factor, Avg: &v, Flag: flag}}}
+	if err := st.StoreUpload(context.Background(), fr); err != nil {
+		tb.Fatal(err)
+	}
+	return fr.SHA256
+}
+
+func TestMonitoringRegistry(t *testing.T) {
+	ctx := context.Background()
+	s := mustEnforce(t, MustOpen(t))
+	MustEnterprise(t, s, testUSCC, "north")
+	MustEnterprise(t, s, testUSCC2, "north")
+	st := NewMonitoringRegistry(s)
+	reg := registry(s, time.Now())
+	p := MustPoint(t, s, testUSCC, "88888880000001", "DA001")
+
+	for _, tc := range []struct {
+		name string
+		p    monitoring.Point
+		pw   string
+		want error
+	}{
+		{"same MN again", monitoring.Point{MN: p.MN, USCC: testUSCC, Outlet: "DA002", Lon: 120, Lat: 30}, "123456", offsite.ErrConflict},
+		{"unknown enterprise", monitoring.Point{MN: "X2", USCC: testUSCC3, Outlet: "DA001", Lon: 120, Lat: 30}, "123456", offsite.ErrInvalid},
+		{"bad outlet", monitoring.Point{MN: "X3", USCC: testUSCC, Outlet: "XX01", Lon: 120, Lat: 30}, "123456", offsite.ErrInvalid},
+		{"short password", monitoring.Point{MN: "X4", USCC: testUSCC, Outlet: "DA001", Lon: 120, Lat: 30}, "123", offsite.ErrInvalid},
+		{"MN with a separator", monitoring.Point{MN: "X5;PW=1", USCC: testUSCC, Outlet: "DA001", Lon: 120, Lat: 30}, "123456", offsite.ErrInvalid},
+	} {
+		if err := reg.CreatePoint(ctx, admin, &tc.p, tc.pw); !errors.Is(err, tc.want) {
+			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+
+	for _, tc := range []struct {
+		mn, pw      string
+		known, good bool
+	}{{p.MN, "123456", true, true}, {p.MN, "654321", true, false}, {"unknownMN", "123456", false, false}} {
+		known, ok, err := st.CheckPassword(ctx, tc.mn, tc.pw)
+		if err != nil || known != tc.known || ok != tc.good {
+			t.Errorf("CheckPassword(%s, %s) = %v, %v, %v; want %v, %v", tc.mn, tc.pw, known, ok, err, tc.known, tc.good)
+		}
+	}
+
+	// Update: new password, stale version refused, enterprise fixed.
+	upd := *p
+	upd.Name = "main stack"
+	if err := reg.UpdatePoint(ctx, admin, &upd, "abcdef"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := st.CheckPassword(ctx, p.MN, "abcdef"); !ok {
+		t.Error("the new password is not accepted")
+	}
+	if _, ok, _ := st.CheckPassword(ctx, p.MN, "123456"); ok {
+		t.Error("the old password is still accepted")
+	}
+	stale := *p
+	if err := reg.UpdatePoint(ctx, admin, &stale, ""); !errors.Is(err, offsite.ErrConflict) {
+		t.Errorf("stale update: %v", err)
+	}
+	moved := upd
+	moved.USCC = testUSCC2
+	if err := reg.UpdatePoint(ctx, admin, &moved, ""); !errors.Is(err, offsite.ErrInvalid) {
+		t.Errorf("moving a point to another enterprise: %v", err)
+	}
+
+	// Limits.
+	l := &monitoring.Limit{USCC: testUSCC, Outlet: "DA001", Pollutant: "so2", Hourly: fptr(100), O2Ref: fptr(6), Basis: "GB 13223-2011"}
+	if err := reg.SetLimit(ctx, admin, l); err != nil {
+		t.Fatal(err)
+	}
+	l.Hourly = fptr(50)
+	if err := reg.SetLimit(ctx, admin, l); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []*monitoring.Limit{
+		{USCC: testUSCC, Outlet: "DW001", Pollutant: "so2", Hourly: fptr(1)},                 // gas pollutant at a water outlet
+		{USCC: testUSCC, Outlet: "DA001", Pollutant: "o2", Hourly: fptr(1)},                  // reference parameter
+		{USCC: testUSCC, Outlet: "DA001", Pollutant: "so2"},                                  // no value
+		{USCC: testUSCC, Outlet: "DA001", Pollutant: "so2", Hourly: fptr(-1)},                // negative
+		{USCC: testUSCC, Outlet: "DW001", Pollutant: "cod", Hourly: fptr(1), O2Ref: fptr(6)}, // O2 for water
+	} {
+		if err := reg.SetLimit(ctx, admin, bad); !errors.Is(err, offsite.ErrInvalid) {
+			t.Errorf("limit %+v: err = %v, want invalid", bad, err)
+		}
+	}
+	ls, err := st.FindLimits(ctx, testUSCC)
+	if err != nil || len(ls) != 1 || *ls[0].Hourly != 50 {
+		t.Fatalf("limits = %+v, %v", ls, err)
+	}
+	if err := reg.DeleteLimit(ctx, admin, testUSCC, "DA001", "nox"); !errors.Is(err, offsite.ErrNotFound) {
+		t.Errorf("delete a missing limit: %v", err)
+	}
+
+	// Every change is audited.
+	entries, _, err := s.FindAudit(ctx, monitoring.PointSubject(p.MN), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []enforce.AuditAction
+	for _, e := range entries {
+		actions = append(actions, e.Action)
+	}
+	if len(actions) != 2 {
+		t.Errorf("point audit actions = %v, want create and update", actions)
+	}
+	ents, _, _ := s.FindAudit(ctx, enforce.EnterpriseSubject(testUSCC), 0, 100)
+	n := 0
+	for _, e := range ents {
+		if e.Action == enforce.AuditMonitoringLimitSet {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d limit.set entries, want 2", n)
+	}
+	// The password's hash is not in the audit log.
+	for _, e := range entries {
+		if string(e.Detail) != "" && (contains(string(e.Detail), "123456") || contains(string(e.Detail), "sha256$")) {
+			t.Errorf("audit entry holds the password or its hash: %s", e.Detail)
+		}
+	}
+}
+
+func contains(s, sub string) bool {
+	return len(sub) > 0 && len(s) >= len(sub) && (s == sub || index(s, sub) >= 0)
+}
+
+func index(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestMonitoringSamples(t *testing.T) {
+	ctx := context.Background()
+	s := mustEnforce(t, MustOpen(t))
+	MustEnterprise(t, s, testUSCC, "north")
+	st := NewMonitoringRegistry(s)
+	p := MustPoint(t, s, testUSCC, "MN0001", "DA001")
+	t0 := time.Date(2026, 11, 2, 0, 0, 0, 0, monitoring.CST)
+	f1 := mustFrame(t, st, p.MN, "2061", t0, "a21026", 40, "N")
+	mustFrame(t, st, p.MN, "2061", t0.Add(time.Hour), "02", 41, "M") // 2005 code of SO2
+	mustFrame(t, st, p.MN, "2061", t0, "a00000", 10, "N")            // flow in m3/s
+	mustFrame(t, st, p.MN, "2061", t0, "zz999", 1, "N")              // unknown factor
+	// A retransmission changes nothing.
+	mustFrame(t, st, p.MN, "2061", t0, "a21026", 40, "N")
+	// A quarantined frame (wrong PW) is not analysed.
+	q := mustFrame(t, st, p.MN, "2061", t0.Add(2*time.Hour), "a21026", 999, "N")
+	if _, err := s.db.Pool.Exec(ctx, "UPDATE monitoring_frames SET quarantined = true WHERE sha256 = $1", q); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.FindSamples(ctx, p.MN, t0, t0.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got["so2"]) != 2 || got["so2"][0].Value != 40 || got["so2"][0].Frame != f1 || got["so2"][1].Flag != "M" {
+		t.Errorf("so2 = %+v", got["so2"])
+	}
+	if len(got[monitoring.FlowGas]) != 1 || got[monitoring.FlowGas][0].Value != 36000 {
+		t.Errorf("flow = %+v, want 36000 m3/h", got[monitoring.FlowGas])
+	}
+	if len(got) != 2 {
+		t.Errorf("pollutants %v, want so2 and flow only", len(got))
+	}
+}
+
+func TestMonitoringExceedanceReports(t *testing.T) {
+	ctx := context.Background()
+	s := mustEnforce(t, MustOpen(t))
+	MustEnterprise(t, s, testUSCC, "north")
+	MustEnterprise(t, s, testUSCC2, "north")
+	st := NewMonitoringRegistry(s)
+	p := MustPoint(t, s, testUSCC, "MN0001", "DA001")
+	MustPoint(t, s, testUSCC2, "MN0002", "DA001")
+	t0 := time.Date(2026, 11, 2, 5, 0, 0, 0, monitoring.CST)
+	fs := NewFindingService(s.db)
+	mk := func(start time.Time) *monitoring.Exceedance {
+		id := monitoring.EventID(monitoring.RuleExceedanceHourly, p.MN, "so2", start)
+		f := &offsite.Finding{ID: id, USCC: testUSCC, CaptureIDs: []int64{}, Kind: offsite.FindingMonitoring, Class: monitoring.RuleExceedanceHourly,
+			Score: 1, Severity: "high", Geometry: orb.Point{120.1, 30.2}, Pipeline: "monitoring", PipelineHash: "x", DetectedAt: start,
+			Properties: map[string]any{"mn": p.MN, "pollutant": "so2"}, Provenance: []byte(`{}`)}
+		if err := fs.RecordFindings(ctx, []*offsite.Finding{f}); err != nil {
+			t.Fatal(err)
+		}
+		return &monitoring.Exceedance{FindingID: id, USCC: testUSCC, MN: p.MN, Pollutant: "so2", Start: start, End: start.Add(2 * time.Hour),
+			ReportDue: start.Add(12 * time.Hour)}
+	}
+	early, late, never := mk(t0), mk(t0.Add(24*time.Hour)), mk(t0.Add(48*time.Hour))
+	// A report filed before the analysis found the exceedance covers it when recorded.
+	ent := enforce.Actor{Name: "ent", Role: enforce.RoleEnterprise, USCC: testUSCC}
+	covered, err := registry(s, t0.Add(time.Hour)).ReportExceedance(ctx, ent, &monitoring.SelfReport{USCC: testUSCC, MN: p.MN, Pollutant: "so2",
+		Start: t0, End: ptrTime(t0.Add(3 * time.Hour)), Text: "desulphurisation pump failed"})
+	if err != nil || len(covered) != 0 {
+		t.Fatalf("report: %v, %v", covered, err)
+	}
+	if err := st.RecordExceedances(ctx, []*monitoring.Exceedance{early, late, never}); err != nil {
+		t.Fatal(err)
+	}
+	// A report after the exceedance, in time, covers it at once.
+	covered, err = registry(s, t0.Add(26*time.Hour)).ReportExceedance(ctx, ent, &monitoring.SelfReport{USCC: testUSCC, MN: p.MN,
+		Start: t0.Add(24 * time.Hour), End: ptrTime(t0.Add(26 * time.Hour)), Text: "again"})
+	if err != nil || len(covered) != 1 || covered[0] != late.FindingID {
+		t.Fatalf("second report covers %v, %v; want %s", covered, err, late.FindingID)
+	}
+	// Another enterprise cannot report for this one's point, nor on its own behalf for it.
+	other := enforce.Actor{Name: "ent2", Role: enforce.RoleEnterprise, USCC: testUSCC2}
+	if _, err := registry(s, t0).ReportExceedance(ctx, other, &monitoring.SelfReport{USCC: testUSCC, MN: p.MN, Start: t0, Text: "x"}); !errors.Is(err, offsite.ErrForbidden) {
+		t.Errorf("report for another enterprise: %v", err)
+	}
+	if _, err := registry(s, t0).ReportExceedance(ctx, other, &monitoring.SelfReport{USCC: testUSCC2, MN: p.MN, Start: t0, Text: "x"}); !errors.Is(err, offsite.ErrForbidden) {
+		t.Errorf("report on another enterprise's point: %v", err)
+	}
+	n, err := st.DecideUnreported(ctx, t0.Add(100*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("DecideUnreported = %d, %v; want 1", n, err)
+	}
+	es, err := st.FindExceedances(ctx, monitoring.ExceedanceFilter{USCC: testUSCC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]string{}
+	for _, e := range es {
+		status[e.FindingID] = e.Status
+	}
+	want := map[string]string{early.FindingID: monitoring.ReportReported, late.FindingID: monitoring.ReportReported, never.FindingID: monitoring.ReportUnreported}
+	for id, w := range want {
+		if status[id] != w {
+			t.Errorf("exceedance %s: %s, want %s", id, status[id], w)
+		}
+	}
+	// Self-reports are append-only for the application.
+	if _, err := s.db.Pool.Exec(ctx, "UPDATE monitoring_self_reports SET text = 'changed'"); err == nil {
+		t.Error("the application role may rewrite self-reports")
+	}
+	// The monitoring finding opens a warning on its enterprise like any finding.
+	insp := &enforce.Inspections{Store: NewInspectionStore(s), Config: enforce.DefaultConfig()}
+	in, outcome, err := insp.OpenWarning(ctx, enforce.Actor{Name: "monitoring", Role: enforce.RoleSystem}, "", enforce.LevelCity,
+		&enforce.Warning{Source: enforce.WarningFinding, Ref: early.FindingID})
+	if err != nil || outcome != enforce.WarningOpened || in.USCC != testUSCC {
+		t.Fatalf("OpenWarning = %+v, %s, %v", in, outcome, err)
+	}
+	// A later exceedance of the same rule, point and pollutant confirms it.
+	_, outcome, err = insp.OpenWarning(ctx, enforce.Actor{Name: "monitoring", Role: enforce.RoleSystem}, "", enforce.LevelCity,
+		&enforce.Warning{Source: enforce.WarningFinding, Ref: late.FindingID})
+	if err != nil || outcome != enforce.WarningConfirmed {
+		t.Errorf("second exceedance: %s, %v; want confirmed", outcome, err)
+	}
+	mf, err := st.FindMonitoringFindings(ctx, testUSCC, 10)
+	if err != nil || len(mf) != 3 || mf[0].USCC != testUSCC || mf[0].ParcelID != "" {
+		t.Errorf("monitoring findings = %d, %v", len(mf), err)
+	}
+	// Monitoring findings list with the others.
+	all, total, err := fs.FindFindings(ctx, offsite.FindingFilter{Kind: offsite.FindingMonitoring})
+	if err != nil || total != 3 || all[0].USCC != testUSCC {
+		t.Errorf("FindFindings: %d, %v", total, err)
+	}
+}
+
+func ptrTime(t time.Time) *time.Time { return &t }
+
+// TestCoversSQL holds coversSQL equal to monitoring.SelfReport.Covers.
+func TestCoversSQL(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	t0 := time.Date(2026, 11, 2, 5, 0, 0, 0, time.UTC)
+	e := monitoring.Exceedance{MN: "M1", Pollutant: "so2", Start: t0, End: t0.Add(2 * time.Hour), ReportDue: t0.Add(12 * time.Hour)}
+	for i, r := range []monitoring.SelfReport{
+		{MN: "M1", Pollutant: "so2", Start: t0.Add(-time.Hour), ReportedAt: t0.Add(time.Hour)},
+		{MN: "M1", Start: t0.Add(3 * time.Hour), ReportedAt: t0.Add(4 * time.Hour)},
+		{MN: "M1", Start: t0.Add(-3 * time.Hour), End: ptrTime(t0.Add(-time.Hour)), ReportedAt: t0},
+		{MN: "M1", Start: t0.Add(-3 * time.Hour), End: ptrTime(t0), ReportedAt: t0},
+		{MN: "M1", Start: t0, ReportedAt: t0.Add(13 * time.Hour)},
+		{MN: "M1", Pollutant: "nox", Start: t0, ReportedAt: t0},
+		{MN: "M2", Start: t0, ReportedAt: t0},
+	} {
+		var got bool
+		err := db.Pool.QueryRow(ctx, `SELECT `+coversSQL+` FROM
+			(SELECT $1::text AS mn, $2::text AS pollutant, $3::timestamptz AS started_at, $4::timestamptz AS ended_at, $5::timestamptz AS reported_at) r,
+			(SELECT $6::text AS mn, $7::text AS pollutant, $8::timestamptz AS started_at, $9::timestamptz AS ended_at, $10::timestamptz AS report_due) e`,
+			r.MN, r.Pollutant, r.Start, r.End, r.ReportedAt, e.MN, e.Pollutant, e.Start, e.End, e.ReportDue).Scan(&got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := r.Covers(&e); got != want {
+			t.Errorf("report %d: SQL %v, Go %v", i, got, want)
+		}
+	}
+}

@@ -1,0 +1,321 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/derrors"
+	"github.com/offsite/offsite/internal/enforce"
+)
+
+// NotifyService stores the outbox's deliveries, the in-app messages, each user's preferences
+// and the webhook subscriptions (issue 16 part 4). The outbox itself is written by the
+// transactions of the events (Notify of the enforcement stores, surveys, nightly runs).
+type NotifyService struct{ s *EnforceService }
+
+// NewNotifyService returns the notification store of s's database and audit chain.
+func NewNotifyService(s *EnforceService) *NotifyService { return &NotifyService{s: s} }
+
+// PendingOutbox returns the ids of the outbox rows not yet dispatched, oldest first.
+func (n *NotifyService) PendingOutbox(ctx context.Context, limit int) (_ []int64, err error) {
+	defer derrors.Wrap(&err, "PendingOutbox")
+	rows, err := n.s.db.Pool.Query(ctx, `SELECT id FROM outbox WHERE dispatched_at IS NULL ORDER BY id LIMIT $1`, limit)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, formatError(err)
+}
+
+// FindOutbox returns one outbox row.
+func (n *NotifyService) FindOutbox(ctx context.Context, id int64) (_ *enforce.Notification, dispatched bool, err error) {
+	defer derrors.Wrap(&err, "FindOutbox(%d)", id)
+	nt := &enforce.Notification{}
+	var at *time.Time
+	err = n.s.db.Pool.QueryRow(ctx, `SELECT id, event, subject, uscc, title, body, created_at, dispatched_at FROM outbox WHERE id = $1`, id).
+		Scan(&nt.ID, &nt.Event, &nt.Subject, &nt.USCC, &nt.Title, &nt.Body, &nt.At, &at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, offsite.NotFound("outbox %d", id)
+	}
+	return nt, at != nil, formatError(err)
+}
+
+// PlanDeliveries records the deliveries an outbox event is owed, once: in-app, an e-mail to
+// each user whose preferences e-mail it (and whom it reaches), and each active webhook
+// subscribed to it. It returns those not yet delivered.
+func (n *NotifyService) PlanDeliveries(ctx context.Context, nt *enforce.Notification) (_ []*enforce.Delivery, err error) {
+	defer derrors.Wrap(&err, "PlanDeliveries(%d)", nt.ID)
+	var out []*enforce.Delivery
+	err = pgx.BeginFunc(ctx, n.s.db.Pool, func(tx pgx.Tx) error {
+		targets := [][2]string{{enforce.ChannelInApp, enforce.ChannelInApp}}
+		rows, err := tx.Query(ctx, `SELECT role, uscc, email FROM notification_prefs WHERE $1 = ANY(email_events) AND email <> '' ORDER BY user_name`, nt.Event)
+		if err != nil {
+			return err
+		}
+		var role, uscc, email string
+		_, err = pgx.ForEachRow(rows, []any{&role, &uscc, &email}, func() error {
+			if nt.Event.Reaches(nt.USCC, enforce.Role(role), uscc) {
+				targets = append(targets, [2]string{enforce.ChannelEmail, email})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT id FROM webhook_subscriptions WHERE active AND $1 = ANY(events) ORDER BY id`, nt.Event)
+		if err != nil {
+			return err
+		}
+		hooks, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
+		for _, h := range hooks {
+			targets = append(targets, [2]string{enforce.ChannelWebhook, fmt.Sprintf("webhook/%d", h)})
+		}
+		for _, t := range targets {
+			if _, err := tx.Exec(ctx, `INSERT INTO notification_deliveries (outbox_id, channel, target) VALUES ($1, $2, $3)
+				ON CONFLICT DO NOTHING`, nt.ID, t[0], t[1]); err != nil {
+				return err
+			}
+		}
+		rows, err = tx.Query(ctx, `SELECT id, channel, target, attempts FROM notification_deliveries
+			WHERE outbox_id = $1 AND delivered_at IS NULL ORDER BY id`, nt.ID)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (*enforce.Delivery, error) {
+			d := &enforce.Delivery{}
+			return d, r.Scan(&d.ID, &d.Channel, &d.Target, &d.Attempts)
+		})
+		return err
+	})
+	return out, formatError(err)
+}
+
+// RecordDelivery records an attempt of delivery id: delivered when cause is nil.
+func (n *NotifyService) RecordDelivery(ctx context.Context, id int64, cause error) (err error) {
+	defer derrors.Wrap(&err, "RecordDelivery(%d)", id)
+	msg := ""
+	if cause != nil {
+		msg = cause.Error()
+		if len(msg) > 1000 {
+			msg = msg[:1000]
+		}
+	}
+	_, err = n.s.db.Pool.Exec(ctx, `UPDATE notification_deliveries SET attempts = attempts + 1, last_error = $2,
+		delivered_at = CASE WHEN $2 = '' THEN now() END WHERE id = $1 AND delivered_at IS NULL`, id, msg)
+	return formatError(err)
+}
+
+// MarkDispatched records that every delivery of the outbox row is done.
+func (n *NotifyService) MarkDispatched(ctx context.Context, id int64) (err error) {
+	defer derrors.Wrap(&err, "MarkDispatched(%d)", id)
+	_, err = n.s.db.Pool.Exec(ctx, `UPDATE outbox SET dispatched_at = now() WHERE id = $1 AND dispatched_at IS NULL`, id)
+	return formatError(err)
+}
+
+// DeliverInApp puts the event in the in-app messages of its audience, once.
+func (n *NotifyService) DeliverInApp(ctx context.Context, nt *enforce.Notification) (err error) {
+	defer derrors.Wrap(&err, "DeliverInApp(%d)", nt.ID)
+	_, err = n.s.db.Pool.Exec(ctx, `INSERT INTO notification_messages (outbox_id, event, roles, uscc, subject, title, body, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (outbox_id) DO NOTHING`,
+		nt.ID, nt.Event, enforce.Names(nt.Event.Audience()), nt.USCC, nt.Subject, nt.Title, nt.Body, nt.At)
+	return formatError(err)
+}
+
+// NotifyDeadlines writes to the outbox, once each, the self-check requests whose deadline is
+// within enforce.SelfCheckDueSoon of now (due soon) or has passed (overdue) without a report.
+// It returns how many it wrote.
+func (n *NotifyService) NotifyDeadlines(ctx context.Context, now time.Time) (written int, err error) {
+	defer derrors.Wrap(&err, "NotifyDeadlines")
+	err = pgx.BeginFunc(ctx, n.s.db.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO outbox (event, subject, uscc, title, body, dedupe_key)
+			SELECT CASE WHEN d.deadline <= $1 THEN 'self_check.overdue' ELSE 'self_check.due_soon' END,
+				'inspection/' || d.id, d.uscc,
+				CASE WHEN d.deadline <= $1 THEN 'Self-check overdue (inspection ' || d.id || '): the deadline ' || to_char(d.deadline AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') || ' CST has passed'
+					ELSE 'Self-check due soon (inspection ' || d.id || '): report by ' || to_char(d.deadline AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') || ' CST' END,
+				'',
+				CASE WHEN d.deadline <= $1 THEN 'self_check.overdue' ELSE 'self_check.due_soon' END || ':inspection/' || d.id || ':' || d.deadline_text
+			FROM (SELECT id, uscc, (doc->>'self_check_deadline')::timestamptz AS deadline, doc->>'self_check_deadline' AS deadline_text
+				FROM inspections WHERE status = 'self_check_requested') d
+			WHERE d.deadline <= $1 + make_interval(secs => $2)
+			ON CONFLICT (dedupe_key) DO NOTHING`, now, enforce.SelfCheckDueSoon.Seconds())
+		written = int(tag.RowsAffected())
+		return err
+	})
+	return written, formatError(err)
+}
+
+// messagesOf is the condition selecting the in-app messages a user sees, over
+// notification_messages m and notification_prefs p (LEFT JOINed on the user): addressed to
+// its role, its own enterprise's for an enterprise, and chosen in its preferences. The one
+// place messages are scoped.
+func messagesOf(a enforce.Actor, w *sqlFilter) {
+	w.add("$? = ANY(m.roles)", string(a.Role))
+	if a.Role == enforce.RoleEnterprise {
+		w.add("m.uscc = $?", a.USCC)
+	}
+	w.conds = append(w.conds, "(p.inapp_events IS NULL OR m.event = ANY(p.inapp_events))")
+}
+
+// FindMessages returns a's in-app messages, newest first, the number of them and of the
+// unread ones.
+func (n *NotifyService) FindMessages(ctx context.Context, a enforce.Actor, unreadOnly bool, offset, limit int) (_ []*enforce.Message, total, unread int, err error) {
+	defer derrors.Wrap(&err, "FindMessages(%s)", a.Name)
+	w := sqlFilter{args: []any{a.Name}}
+	messagesOf(a, &w)
+	from := ` FROM notification_messages m LEFT JOIN notification_prefs p ON p.user_name = $1
+		LEFT JOIN notification_reads r ON r.message_id = m.id AND r.user_name = $1 WHERE ` + w.cond()
+	if err := n.s.db.Pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE r.read_at IS NULL)`+from, w.args...).Scan(&total, &unread); err != nil {
+		return nil, 0, 0, formatError(err)
+	}
+	q := `SELECT m.id, m.event, m.subject, m.uscc, m.title, m.body, m.created_at, r.read_at` + from
+	if unreadOnly {
+		q += " AND r.read_at IS NULL"
+	}
+	rows, err := n.s.db.Pool.Query(ctx, q+" ORDER BY m.id DESC"+pageSQL(offset, limit), w.args...)
+	if err != nil {
+		return nil, 0, 0, formatError(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*enforce.Message, error) {
+		m := &enforce.Message{}
+		return m, r.Scan(&m.ID, &m.Event, &m.Subject, &m.USCC, &m.Title, &m.Body, &m.At, &m.ReadAt)
+	})
+	if out == nil {
+		out = []*enforce.Message{}
+	}
+	return out, total, unread, formatError(err)
+}
+
+// MarkRead marks a's messages ids read (all of a's messages when ids is nil) and returns how
+// many were newly marked. Ids of messages a does not see are ignored.
+func (n *NotifyService) MarkRead(ctx context.Context, a enforce.Actor, ids []int64) (marked int, err error) {
+	defer derrors.Wrap(&err, "MarkRead(%s)", a.Name)
+	w := sqlFilter{args: []any{a.Name}}
+	messagesOf(a, &w)
+	if ids != nil {
+		w.add("m.id = ANY($?)", ids)
+	}
+	tag, err := n.s.db.Pool.Exec(ctx, `INSERT INTO notification_reads (message_id, user_name)
+		SELECT m.id, $1 FROM notification_messages m LEFT JOIN notification_prefs p ON p.user_name = $1 WHERE `+w.cond()+`
+		ON CONFLICT DO NOTHING`, w.args...)
+	return int(tag.RowsAffected()), formatError(err)
+}
+
+// FindPrefs returns a's preferences; the defaults when a has saved none.
+func (n *NotifyService) FindPrefs(ctx context.Context, a enforce.Actor) (_ *enforce.NotificationPrefs, err error) {
+	defer derrors.Wrap(&err, "FindPrefs(%s)", a.Name)
+	p := &enforce.NotificationPrefs{}
+	var inapp, email []string
+	err = n.s.db.Pool.QueryRow(ctx, `SELECT email, inapp_events, email_events FROM notification_prefs WHERE user_name = $1`, a.Name).Scan(&p.Email, &inapp, &email)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, nil
+	}
+	p.InAppEvents, p.EmailEvents = toEvents(inapp), toEvents(email)
+	return p, formatError(err)
+}
+
+func toEvents(s []string) []enforce.Event {
+	if s == nil {
+		return nil
+	}
+	out := make([]enforce.Event, len(s))
+	for i, e := range s {
+		out[i] = enforce.Event(e)
+	}
+	return out
+}
+
+// SavePrefs stores a's preferences (validated by the caller), with a's role and enterprise,
+// which decide what reaches it.
+func (n *NotifyService) SavePrefs(ctx context.Context, a enforce.Actor, p *enforce.NotificationPrefs) (err error) {
+	defer derrors.Wrap(&err, "SavePrefs(%s)", a.Name)
+	var inapp, email []string
+	if p.InAppEvents != nil {
+		inapp = enforce.Names(p.InAppEvents)
+	}
+	if p.EmailEvents != nil {
+		email = enforce.Names(p.EmailEvents)
+	}
+	_, err = n.s.db.Pool.Exec(ctx, `INSERT INTO notification_prefs (user_name, role, uscc, email, inapp_events, email_events)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_name) DO UPDATE SET role = excluded.role, uscc = excluded.uscc,
+			email = excluded.email, inapp_events = excluded.inapp_events, email_events = excluded.email_events, updated_at = now()`,
+		a.Name, a.Role, a.USCC, p.Email, inapp, email)
+	return formatError(err)
+}
+
+// CreateWebhook stores a subscription with a new secret (returned in h.Secret) and audits it.
+func (n *NotifyService) CreateWebhook(ctx context.Context, a enforce.Actor, h *enforce.Webhook) (err error) {
+	defer derrors.Wrap(&err, "CreateWebhook")
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return err
+	}
+	h.Secret, h.CreatedBy, h.Active = hex.EncodeToString(b[:]), a.Name, true
+	return formatError(n.s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO webhook_subscriptions (name, url, events, secret, created_by) VALUES ($1, $2, $3, $4, $5)
+			RETURNING id, created_at`, h.Name, h.URL, enforce.Names(h.Events), h.Secret, h.CreatedBy).Scan(&h.ID, &h.CreatedAt); err != nil {
+			return err
+		}
+		// The secret stays out of the audit log.
+		return n.s.appendAudit(ctx, tx, a, enforce.AuditWebhookSubscribe, fmt.Sprintf("webhook/%d", h.ID), map[string]any{"name": h.Name, "url": h.URL, "events": h.Events})
+	}))
+}
+
+// DeactivateWebhook ends a subscription (kept, with its deliveries) and audits it.
+func (n *NotifyService) DeactivateWebhook(ctx context.Context, a enforce.Actor, id int64) (err error) {
+	defer derrors.Wrap(&err, "DeactivateWebhook(%d)", id)
+	return formatError(n.s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE webhook_subscriptions SET active = false WHERE id = $1 AND active`, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return offsite.NotFound("active webhook subscription %d", id)
+		}
+		return n.s.appendAudit(ctx, tx, a, enforce.AuditWebhookUnsubscribe, fmt.Sprintf("webhook/%d", id), nil)
+	}))
+}
+
+// FindWebhooks returns the subscriptions, without their secrets.
+func (n *NotifyService) FindWebhooks(ctx context.Context) (_ []*enforce.Webhook, err error) {
+	defer derrors.Wrap(&err, "FindWebhooks")
+	rows, err := n.s.db.Pool.Query(ctx, `SELECT id, name, url, events, active, created_by, created_at FROM webhook_subscriptions ORDER BY id`)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*enforce.Webhook, error) {
+		h := &enforce.Webhook{}
+		var evs []string
+		err := r.Scan(&h.ID, &h.Name, &h.URL, &evs, &h.Active, &h.CreatedBy, &h.CreatedAt)
+		h.Events = toEvents(evs)
+		return h, err
+	})
+	if out == nil {
+		out = []*enforce.Webhook{}
+	}
+	return out, formatError(err)
+}
+
+// FindWebhookSecret returns a subscription with its secret, for delivery.
+func (n *NotifyService) FindWebhookSecret(ctx context.Context, id int64) (_ *enforce.Webhook, err error) {
+	defer derrors.Wrap(&err, "FindWebhookSecret(%d)", id)
+	h := &enforce.Webhook{}
+	var evs []string
+	err = n.s.db.Pool.QueryRow(ctx, `SELECT id, name, url, events, active, secret FROM webhook_subscriptions WHERE id = $1`, id).
+		Scan(&h.ID, &h.Name, &h.URL, &evs, &h.Active, &h.Secret)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, offsite.NotFound("webhook subscription %d", id)
+	}
+	h.Events = toEvents(evs)
+	return h, formatError(err)
+}

@@ -1,0 +1,149 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/tasks"
+)
+
+// NotifyStore is what the notification tasks read and record (postgres.NotifyService).
+type NotifyStore interface {
+	NotifyDeadlines(ctx context.Context, now time.Time) (int, error)
+	PendingOutbox(ctx context.Context, limit int) ([]int64, error)
+	FindOutbox(ctx context.Context, id int64) (*enforce.Notification, bool, error)
+	PlanDeliveries(ctx context.Context, n *enforce.Notification) ([]*enforce.Delivery, error)
+	RecordDelivery(ctx context.Context, id int64, cause error) error
+	MarkDispatched(ctx context.Context, id int64) error
+	DeliverInApp(ctx context.Context, n *enforce.Notification) error
+	FindWebhookSecret(ctx context.Context, id int64) (*enforce.Webhook, error)
+}
+
+// Mailer sends one plain-text e-mail.
+type Mailer interface {
+	Send(ctx context.Context, to, subject, body string) error
+}
+
+// WebhookPoster posts a signed event to a subscription.
+type WebhookPoster interface {
+	Post(ctx context.Context, h *enforce.Webhook, n *enforce.Notification) error
+}
+
+// errUndeliverable marks a delivery that no retry can make: no mail server configured, a
+// subscription ended or naming a host no longer allowed. It is recorded and not retried.
+var errUndeliverable = errors.New("undeliverable")
+
+// NotifySweepHandler writes due and overdue self-check deadlines to the outbox and queues the
+// delivery of every outbox row not yet dispatched.
+type NotifySweepHandler struct{ *Deps }
+
+// ProcessTask implements asynq.Handler.
+func (h *NotifySweepHandler) ProcessTask(ctx context.Context, _ *asynq.Task) error {
+	if _, err := h.Notify.NotifyDeadlines(ctx, time.Now()); err != nil {
+		return err
+	}
+	ids, err := h.Notify.PendingOutbox(ctx, 1000)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		t, err := tasks.NewNotifyDeliverTask(id)
+		if err != nil {
+			return err
+		}
+		if _, err := h.Queue.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
+			return fmt.Errorf("queue delivery of outbox %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// NotifyDeliverHandler delivers one outbox row on every channel it is owed, recording each
+// delivery; it fails (and is retried) while one that can succeed has not, and marks the row
+// dispatched when none is left.
+type NotifyDeliverHandler struct{ *Deps }
+
+// ProcessTask implements asynq.Handler.
+func (h *NotifyDeliverHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	p, err := tasks.ParseNotifyDeliver(t)
+	if err != nil {
+		return permanent(err)
+	}
+	n, dispatched, err := h.Notify.FindOutbox(ctx, p.OutboxID)
+	if err != nil || dispatched {
+		return err
+	}
+	ds, err := h.Notify.PlanDeliveries(ctx, n)
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, d := range ds {
+		derr := h.deliver(ctx, n, d)
+		if rerr := h.Notify.RecordDelivery(ctx, d.ID, derr); rerr != nil {
+			return rerr
+		}
+		switch {
+		case derr == nil:
+		case errors.Is(derr, errUndeliverable):
+			h.Logger.WarnContext(ctx, "notification undeliverable", "outbox_id", n.ID, "channel", d.Channel, "target", d.Target, "err", derr)
+		default:
+			failed = append(failed, fmt.Sprintf("%s %s: %v", d.Channel, d.Target, derr))
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("outbox %d: %d deliveries failed: %s", n.ID, len(failed), strings.Join(failed, "; "))
+	}
+	return h.Notify.MarkDispatched(ctx, n.ID)
+}
+
+func (h *NotifyDeliverHandler) deliver(ctx context.Context, n *enforce.Notification, d *enforce.Delivery) error {
+	switch d.Channel {
+	case enforce.ChannelInApp:
+		return h.Notify.DeliverInApp(ctx, n)
+	case enforce.ChannelEmail:
+		if h.Mailer == nil {
+			return fmt.Errorf("no mail server is configured: %w", errUndeliverable)
+		}
+		return h.Mailer.Send(ctx, d.Target, "[Offsite] "+n.Title, mailBody(n))
+	case enforce.ChannelWebhook:
+		id, err := strconv.ParseInt(strings.TrimPrefix(d.Target, "webhook/"), 10, 64)
+		if err != nil {
+			return fmt.Errorf("target %q: %w", d.Target, errUndeliverable)
+		}
+		sub, err := h.Notify.FindWebhookSecret(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !sub.Active {
+			return fmt.Errorf("webhook subscription %d was ended: %w", id, errUndeliverable)
+		}
+		if h.Webhooks == nil {
+			return fmt.Errorf("webhooks are not configured: %w", errUndeliverable)
+		}
+		return h.Webhooks.Post(ctx, sub, n)
+	}
+	return fmt.Errorf("channel %q: %w", d.Channel, errUndeliverable)
+}
+
+// mailBody is the text of the e-mail of n.
+func mailBody(n *enforce.Notification) string {
+	var b strings.Builder
+	b.WriteString(n.Title + "\n\n")
+	if n.Body != "" {
+		b.WriteString(n.Body + "\n\n")
+	}
+	fmt.Fprintf(&b, "Event: %s\nRecord: %s\n", n.Event, n.Subject)
+	if n.USCC != "" {
+		fmt.Fprintf(&b, "Enterprise: %s\n", n.USCC)
+	}
+	fmt.Fprintf(&b, "At: %s\n\nChoose which events reach you: /ui/ (notifications) or PUT /api/v1/notifications/preferences.\n", n.At.Format(time.RFC3339))
+	return b.String()
+}
