@@ -335,9 +335,9 @@ func TestEveryRouteAndAgency(t *testing.T) {
 	e.must(t, 403, cityTokens["admin"], "POST", "/api/v1/users", map[string]any{"name": "sneaky", "role": "admin", "agency_id": 1}, nil)
 	// A city draws among its own enterprises; the province among all.
 	for _, d := range []struct {
-		token string
-		want  int
-	}{{cityTokens["approver"], 1}, {approver, 2}} {
+		token, ins string
+		want       int
+	}{{cityTokens["approver"], "a", 1}, {approver, "c", 2}} {
 		var draw struct {
 			Result struct {
 				PoolSize int `json:"pool_size"`
@@ -346,7 +346,8 @@ func TestEveryRouteAndAgency(t *testing.T) {
 				} `json:"pool"`
 			} `json:"result"`
 		}
-		e.must(t, 201, d.token, "POST", "/api/v1/draws", map[string]any{"inspectors": []map[string]string{{"id": "a"}, {"id": "b"}}}, &draw)
+		// Other inspectors each time: one is not drawn again for an enterprise of the last draw.
+		e.must(t, 201, d.token, "POST", "/api/v1/draws", map[string]any{"inspectors": []map[string]string{{"id": d.ins + "1"}, {"id": d.ins + "2"}}}, &draw)
 		if draw.Result.PoolSize != d.want || d.want == 1 && draw.Result.Pool[0].USCC != otherUSCC {
 			t.Errorf("draw pool %+v, want %d enterprises", draw.Result, d.want)
 		}
