@@ -13,6 +13,7 @@ var (
 	ErrConflict     = errors.New("conflict")
 	ErrUnauthorized = errors.New("unauthorized")
 	ErrForbidden    = errors.New("forbidden")
+	ErrRateLimited  = errors.New("too many requests")
 )
 
 // FieldError reports a problem with one field of the input. It matches ErrInvalid.

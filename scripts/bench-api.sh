@@ -47,7 +47,10 @@ DBURL=$("$DIR/benchapi" seed -db "$DB" "${fresh[@]}" -uscc-out "$DIR/uscc.txt")
 # pgxpool's default pool is max(4, CPUs) connections; the API under load wants more.
 DBURL="$DBURL&pool_max_conns=${BENCH_POOL:-16}"
 
-TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# The token seeds the account "bench" once (accounts outlive a run): it is kept with the
+# bench database.
+[ -s "$DIR/bench.token" ] || (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$DIR/bench.token")
+TOKEN=$(cat "$DIR/bench.token")
 SHA=$(printf '%s' "$TOKEN" | sha256sum | cut -d' ' -f1)
 printf '[{"sha256": "%s", "name": "bench", "role": "inspector"}]\n' "$SHA" >"$DIR/tokens.json"
 

@@ -10,8 +10,10 @@ eval "$(bash scripts/services.sh env)"
 run="${OFFSITE_STATE_DIR:-.state}/bench-survey"
 mkdir -p "$run"
 export OFFSITE_LISTEN_ADDR=127.0.0.1:18081 OFFSITE_WORKER_METRICS_ADDR=127.0.0.1:19092
-token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-printf '[{"sha256": "%s", "name": "bench", "role": "analyst"}]\n' "$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)" >"$run/tokens.json"
+# The token seeds the account "bench-survey" once (accounts outlive a run): it is kept here.
+[ -s "$run/bench.token" ] || (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$run/bench.token")
+token=$(cat "$run/bench.token")
+printf '[{"sha256": "%s", "name": "bench-survey", "role": "analyst"}]\n' "$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)" >"$run/tokens.json"
 export OFFSITE_API_TOKENS_FILE="$run/tokens.json" OFFSITE_DEMO_TOKEN="$token"
 make --no-print-directory build
 go build -o "$run/benchsurvey" ./cmd/benchsurvey

@@ -30,9 +30,12 @@ for addr in "$OFFSITE_LISTEN_ADDR" "$OFFSITE_WORKER_METRICS_ADDR" "$OFFSITE_RECE
   fi
 done
 
-# The API admits no one without a token: make a throwaway analyst token for this run; the
-# file holds only its SHA-256.
-token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# The API admits no one without an account: the token file seeds the analyst "demo" the
+# first time (accounts live in PostgreSQL, which outlives a run), so its token is kept in the
+# state directory; the file holds only its SHA-256.
+mkdir -p "$state"
+[ -s "$state/demo.token" ] || (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$state/demo.token")
+token=$(cat "$state/demo.token")
 sum=$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
 printf '[{"sha256": "%s", "name": "demo", "role": "analyst"}]\n' "$sum" >"$run/tokens.json"
 export OFFSITE_API_TOKENS_FILE="$run/tokens.json"

@@ -18,6 +18,7 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/cmd/internal/cmdconfig"
+	"github.com/offsite/offsite/internal/account"
 	"github.com/offsite/offsite/internal/casefile"
 	"github.com/offsite/offsite/internal/httpapi"
 	"github.com/offsite/offsite/internal/metrics"
@@ -119,9 +120,6 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", cmdconfig.EnvTokensFile, err)
 	}
-	if cfg.TokensFile == "" {
-		m.Logger.Warn("no API tokens configured: only public routes answer", "variable", cmdconfig.EnvTokensFile)
-	}
 	province, err := cfg.Province()
 	if err != nil {
 		return err
@@ -135,6 +133,20 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	slices.Sort(pipeNames)
 	enf := postgres.NewEnforceService(db, audit)
+	accounts := &account.Accounts{Store: postgres.NewAccountStore(enf)}
+	// The token file seeds accounts whose names are not taken (the first admin), and nothing
+	// else: it never changes an account, and authenticates no request itself.
+	switch n, err := accounts.Seed(ctx, tokens.SeedEntries(), cfg.SeedTokenTTL); {
+	case err != nil:
+		return fmt.Errorf("%s: seeding the first accounts: %w", cmdconfig.EnvTokensFile, err)
+	case n > 0:
+		m.Logger.Info("seeded the first accounts from the token file; sign in and give them passwords, then revoke the seeded tokens",
+			"accounts", n, "tokens_valid_for", cfg.SeedTokenTTL.String())
+	case cfg.TokensFile != "":
+		m.Logger.Info("every account of the token file exists: nothing seeded", "variable", cmdconfig.EnvTokensFile)
+	default:
+		m.Logger.Info("no token file: accounts are managed with /api/v1/users")
+	}
 	caseFiles := casefile.NewRenderer(casefile.Config{FontPath: m.CaseFileFont})
 	if err := caseFiles.Check(); err != nil {
 		m.Logger.Warn("PDF case files will fail until the font is there", "variable", EnvCaseFileFont, "err", err)
@@ -165,7 +177,9 @@ func (m *Main) Run(ctx context.Context) error {
 		Notify:          postgres.NewNotifyService(enf),
 		WebhookHosts:    cfg.WebhookHosts,
 		EnforceConfig:   province,
-		Tokens:          tokens,
+		Accounts:        accounts,
+		Agencies:        enf,
+		SecureCookie:    cfg.SecureCookie,
 		CaseFiles:       &httpapi.CaseFiles{Renderer: caseFiles, Store: store},
 		UI: webui.Handler(webui.Config{BasemapURL: m.Basemap.URL, BasemapAttribution: m.Basemap.Attribution,
 			Pipelines: pipeNames, CaptureKinds: offsite.CaptureKinds}),

@@ -171,6 +171,9 @@ func (c *Inspections) openWarning(ctx context.Context, tx InspectionTx, a Actor,
 		if err != nil {
 			return err
 		}
+		if err := a.Reach(ent); err != nil {
+			return err
+		}
 		now := c.now()
 		in, err := tx.LockOpenInspection(ctx, uscc)
 		if err != nil {
@@ -302,6 +305,9 @@ func (c *Inspections) updateWith(ctx context.Context, a Actor, id int64, version
 	err = c.Store.InTx(ctx, func(tx InspectionTx) error {
 		in, ent, err := tx.LockInspection(ctx, id)
 		if err != nil {
+			return err
+		}
+		if err := a.Reach(ent); err != nil {
 			return err
 		}
 		if version != anyVersion && in.Version != version {

@@ -15,8 +15,9 @@ type DrawStore interface {
 
 // DrawTx is what the draw command reads, stores and appends in a transaction.
 type DrawTx interface {
-	// DrawPool returns every enterprise as a candidate, listed by its effective status.
-	DrawPool(ctx context.Context) ([]Candidate, error)
+	// DrawPool returns every enterprise of the agency and of those under it (0: every
+	// enterprise) as a candidate, listed by its effective status.
+	DrawPool(ctx context.Context, agency int64) ([]Candidate, error)
 	// LastDrawn maps each inspector to the enterprises they were drawn for in the latest
 	// draw that included each enterprise.
 	LastDrawn(ctx context.Context) (map[string][]string, error)
@@ -32,13 +33,13 @@ type Draws struct {
 	Config DrawConfig
 }
 
-// Create draws from the current pool with seed and stores and audits the result. Besides
+// Create draws from the current pool of the actor's agency with seed and stores and audits the result. Besides
 // the conflicts given, an inspector is not drawn for an enterprise they were drawn for in the
 // latest draw that included it.
 func (c *Draws) Create(ctx context.Context, a Actor, seed uint64, inspectors []Inspector) (*StoredDraw, error) {
 	out := &StoredDraw{CreatedBy: a.Name}
 	err := c.Store.InTx(ctx, func(tx DrawTx) error {
-		pool, err := tx.DrawPool(ctx)
+		pool, err := tx.DrawPool(ctx, a.Agency) // an agency draws among its own enterprises
 		if err != nil {
 			return err
 		}

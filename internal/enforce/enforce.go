@@ -44,9 +44,13 @@ type Enterprise struct {
 	// ListStatus is the effective status of the enterprise's current list entry, or "" when
 	// it has none. Computed on read.
 	ListStatus ListStatus `json:"list_status,omitempty"`
-	Version    int        `json:"version"`
-	CreatedAt  time.Time  `json:"created_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
+	// AgencyID is the agency the enterprise belongs to (issue 16); 0 on input means the
+	// actor's agency. AgencyPath is that agency's path from its province down (computed).
+	AgencyID   int64     `json:"agency_id"`
+	AgencyPath []int64   `json:"agency_path,omitempty"`
+	Version    int       `json:"version"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // Validate checks the enterprise's fields. allowLegacy admits a USCC whose only fault is its

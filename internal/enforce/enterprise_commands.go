@@ -2,6 +2,8 @@ package enforce
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/offsite/offsite"
@@ -33,6 +35,9 @@ type EnterpriseTx interface {
 	// ImportEnterprise creates e, row of an import, or replaces the attributes of the stored
 	// enterprise of its USCC; a row the store refuses is an *ImportError naming it.
 	ImportEnterprise(ctx context.Context, row int, e *Enterprise) error
+	// AgencyPath returns the path of agency id (0: the first province); an unknown agency is
+	// offsite.ErrInvalid naming agency_id.
+	AgencyPath(ctx context.Context, id int64) ([]int64, error)
 	// SaveParcel stores p, the i-th parcel of a request, as its EnterpriseUSCC's, replacing the
 	// parcel of its ID, and sets its times.
 	SaveParcel(ctx context.Context, i int, p *offsite.Parcel) error
@@ -70,9 +75,29 @@ func auditOverride(ctx context.Context, tx EnterpriseTx, a Actor, e *Enterprise)
 	})
 }
 
-// Create stores a validated enterprise.
+// place puts e in the actor's agency when it names none, and refuses an agency the actor
+// does not reach.
+func place(ctx context.Context, tx EnterpriseTx, a Actor, e *Enterprise) error {
+	if e.AgencyID == 0 {
+		e.AgencyID = a.Agency
+	}
+	path, err := tx.AgencyPath(ctx, e.AgencyID)
+	if err != nil {
+		return err
+	}
+	if !a.Reaches(path) {
+		return fmt.Errorf("agency %d is outside %s's: %w", e.AgencyID, a.Name, offsite.ErrForbidden)
+	}
+	e.AgencyPath = path
+	return nil
+}
+
+// Create stores a validated enterprise in an agency the actor reaches (its own by default).
 func (c *Enterprises) Create(ctx context.Context, a Actor, e *Enterprise) error {
 	return c.Store.InTx(ctx, func(tx EnterpriseTx) error {
+		if err := place(ctx, tx, a, e); err != nil {
+			return err
+		}
 		if err := tx.CreateEnterprise(ctx, e); err != nil {
 			return err
 		}
@@ -90,8 +115,19 @@ func (c *Enterprises) Update(ctx context.Context, a Actor, e *Enterprise) error 
 		if err != nil {
 			return err
 		}
+		if err := a.Reach(cur); err != nil {
+			return err
+		}
 		if cur.Version != e.Version {
 			return offsite.Conflict("enterprise %s is at version %d, not %d: reload and retry", e.USCC, cur.Version, e.Version)
+		}
+		if e.AgencyID == 0 {
+			e.AgencyID = cur.AgencyID
+		}
+		if e.AgencyID != cur.AgencyID {
+			if err := place(ctx, tx, a, e); err != nil {
+				return err
+			}
 		}
 		if err := tx.SaveEnterprise(ctx, e); err != nil {
 			return err
@@ -109,6 +145,24 @@ func (c *Enterprises) Import(ctx context.Context, a Actor, es []*Enterprise) err
 		usccs := make([]string, len(es))
 		for i, e := range es {
 			usccs[i] = e.USCC
+			cur, err := tx.LockEnterprise(ctx, e.USCC)
+			switch {
+			case err == nil:
+				if err := a.Reach(cur); err != nil {
+					return &ImportError{Rows: []ImportRowError{{Row: i + 1, USCC: e.USCC, Field: "uscc", Problem: err.Error()}}}
+				}
+				if e.AgencyID == 0 {
+					e.AgencyID = cur.AgencyID
+				}
+			case !errors.Is(err, offsite.ErrNotFound):
+				return err
+			}
+			if err := place(ctx, tx, a, e); err != nil {
+				if errors.Is(err, offsite.ErrForbidden) || errors.Is(err, offsite.ErrInvalid) {
+					return &ImportError{Rows: []ImportRowError{{Row: i + 1, USCC: e.USCC, Field: "agency_id", Problem: err.Error()}}}
+				}
+				return err
+			}
 			if err := tx.ImportEnterprise(ctx, i+1, e); err != nil {
 				return err
 			}
@@ -123,7 +177,11 @@ func (c *Enterprises) Import(ctx context.Context, a Actor, es []*Enterprise) err
 // SetParcels stores parcels (WGS84) as the enterprise's, all or none.
 func (c *Enterprises) SetParcels(ctx context.Context, a Actor, uscc string, parcels []*offsite.Parcel) error {
 	return c.Store.InTx(ctx, func(tx EnterpriseTx) error {
-		if _, err := tx.LockEnterprise(ctx, uscc); err != nil {
+		ent, err := tx.LockEnterprise(ctx, uscc)
+		if err != nil {
+			return err
+		}
+		if err := a.Reach(ent); err != nil {
 			return err
 		}
 		ids := make([]string, len(parcels))
@@ -145,7 +203,11 @@ func (c *Enterprises) RecordHealthVisit(ctx context.Context, a Actor, v *HealthV
 		return offsite.Invalid("visited_at", "is in the future")
 	}
 	return c.Store.InTx(ctx, func(tx EnterpriseTx) error {
-		if _, err := tx.LockEnterprise(ctx, v.USCC); err != nil {
+		ent, err := tx.LockEnterprise(ctx, v.USCC)
+		if err != nil {
+			return err
+		}
+		if err := a.Reach(ent); err != nil {
 			return err
 		}
 		if err := tx.CreateHealthVisit(ctx, v); err != nil {

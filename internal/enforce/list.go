@@ -78,7 +78,21 @@ type ListEntry struct {
 	Renewals        int         `json:"renewals"`
 	RemovalCategory string      `json:"removal_category,omitempty"`
 	RemovalReason   string      `json:"removal_reason,omitempty"`
-	FiledAt         *time.Time  `json:"filed_at,omitempty"` // filed with the province
+	// RemovedAt is when the entry was removed (published with its category when it had
+	// been listed).
+	RemovedAt *time.Time `json:"removed_at,omitempty"`
+	// FiledAt is when the province last received a filing of the entry (its receipt).
+	FiledAt *time.Time `json:"filed_at,omitempty"`
+	// ToFile names the change of the list that awaits filing with the province: "admission"
+	// once listed, "renewal" or "removal" once an adjustment takes effect; "" when filed.
+	ToFile string `json:"to_file,omitempty"`
+	// Filings are the entry's filings with the province, oldest first.
+	Filings []Filing `json:"filings,omitempty"`
+	// Adjustment is a renewal or removal of the listed entry under way: on public notice,
+	// then applied (二.3: the list is adjusted after notice, and the adjustment filed).
+	Adjustment *Adjustment `json:"adjustment,omitempty"`
+	// Adjustments are the adjustments that took effect or were rejected, oldest first.
+	Adjustments []Adjustment `json:"adjustments,omitempty"`
 	// HealthCheck is the health-check visit status of the current validity (computed).
 	HealthCheck string    `json:"health_check,omitempty"`
 	Version     int       `json:"version"`
@@ -166,6 +180,18 @@ func (e *ListEntry) NoticeOver(cfg Config) time.Time {
 
 // Object records an objection; objections are taken while the entry is on notice.
 func (e *ListEntry) Object(text, by string, now time.Time) (*Objection, error) {
+	if e.adjustmentOnNotice() {
+		a := e.Adjustment
+		if strings.TrimSpace(text) == "" {
+			return nil, offsite.Invalid("text", "is required")
+		}
+		if now.Before(a.NoticeStart) || now.After(a.NoticeEnd) {
+			return nil, offsite.Conflict("objections to the %s are taken during its notice period %s – %s", a.Kind, a.NoticeStart.Format(time.RFC3339), a.NoticeEnd.Format(time.RFC3339))
+		}
+		a.Objections = append(a.Objections, Objection{ID: len(a.Objections) + 1, Text: text, RaisedBy: by, RaisedAt: now})
+		e.UpdatedAt = now
+		return &a.Objections[len(a.Objections)-1], nil
+	}
 	if e.Status != ListNotice {
 		return nil, stateError("object to", e.Status, ListNotice)
 	}
@@ -183,6 +209,31 @@ func (e *ListEntry) Object(text, by string, now time.Time) (*Objection, error) {
 
 // Resolve resolves objection id as "upheld" (the entry is rejected) or "dismissed".
 func (e *ListEntry) Resolve(id int, outcome, resolution, by string, now time.Time) error {
+	if e.adjustmentOnNotice() {
+		a := e.Adjustment
+		if id < 1 || id > len(a.Objections) {
+			return offsite.NotFound("objection %d to the %s of list entry %d", id, a.Kind, e.ID)
+		}
+		o := &a.Objections[id-1]
+		if o.ResolvedAt != nil {
+			return offsite.Conflict("objection %d is already resolved (%s)", id, o.Outcome)
+		}
+		if outcome != "upheld" && outcome != "dismissed" {
+			return offsite.Invalid("outcome", "must be \"upheld\" or \"dismissed\", got %q", outcome)
+		}
+		if strings.TrimSpace(resolution) == "" {
+			return offsite.Invalid("resolution", "is required: say how the objection was resolved")
+		}
+		o.Outcome, o.Resolution, o.ResolvedBy, o.ResolvedAt = outcome, resolution, by, &now
+		if outcome == "upheld" { // the adjustment does not take effect
+			done := *a
+			done.Outcome, done.SettledAt = "rejected", &now
+			e.Adjustments = append(e.Adjustments, done)
+			e.Adjustment = nil
+		}
+		e.UpdatedAt = now
+		return nil
+	}
 	if e.Status != ListNotice {
 		return stateError("resolve an objection to", e.Status, ListNotice)
 	}
@@ -224,6 +275,7 @@ func (e *ListEntry) List(cfg Config, validFrom, now time.Time) error {
 	validFrom = validFrom.Truncate(time.Microsecond) // as the database keeps it
 	to := validFrom.AddDate(cfg.ValidityYears, 0, 0)
 	e.Status, e.ValidFrom, e.ValidTo, e.UpdatedAt = ListListed, &validFrom, &to, now
+	e.ToFile = ChangeAdmission
 	return nil
 }
 
@@ -267,7 +319,11 @@ func (e *ListEntry) Remove(category, reason string, now time.Time) (barred bool,
 	if strings.TrimSpace(reason) == "" {
 		return false, offsite.Invalid("reason", "is required")
 	}
-	e.Status, e.RemovalCategory, e.RemovalReason, e.UpdatedAt = ListRemoved, category, reason, now
+	e.Status, e.RemovalCategory, e.RemovalReason, e.UpdatedAt, e.RemovedAt = ListRemoved, category, reason, now, &now
+	if e.ValidFrom != nil {
+		e.ToFile = ChangeRemoval // a listed enterprise left the list: the province is told
+	}
+	e.Adjustment = nil
 	return Barring(category), nil
 }
 
@@ -331,4 +387,181 @@ func (p Publication) CSVRecord() []string {
 // String is used in error messages.
 func (e *ListEntry) String() string {
 	return fmt.Sprintf("list entry %d (%s, %s)", e.ID, e.USCC, e.Status)
+}
+
+// Changes of the list that are filed with the province.
+const (
+	ChangeAdmission = "admission"
+	ChangeRenewal   = "renewal"
+	ChangeRemoval   = "removal"
+)
+
+// Filing is one filing of a change of the list with the provincial department (二.3): the
+// city submits it, the province records its receipt.
+type Filing struct {
+	Change      string     `json:"change"`
+	SubmittedAt time.Time  `json:"submitted_at"`
+	SubmittedBy string     `json:"submitted_by"`
+	Receipt     string     `json:"receipt,omitempty"`
+	ReceivedAt  *time.Time `json:"received_at,omitempty"`
+	ReceivedBy  string     `json:"received_by,omitempty"`
+}
+
+// SubmitFiling files the change that awaits filing (ToFile) with the province.
+func (e *ListEntry) SubmitFiling(by string, now time.Time) (*Filing, error) {
+	if e.ToFile == "" {
+		return nil, offsite.Conflict("%s has no change awaiting filing", e)
+	}
+	if n := len(e.Filings); n > 0 && e.Filings[n-1].ReceivedAt == nil {
+		return nil, offsite.Conflict("the filing of the %s submitted at %s awaits the province's receipt", e.Filings[n-1].Change, e.Filings[n-1].SubmittedAt.Format(time.RFC3339))
+	}
+	e.Filings = append(e.Filings, Filing{Change: e.ToFile, SubmittedAt: now, SubmittedBy: by})
+	e.UpdatedAt = now
+	return &e.Filings[len(e.Filings)-1], nil
+}
+
+// ReceiveFiling records the province's receipt of the submitted filing and sets FiledAt.
+func (e *ListEntry) ReceiveFiling(receipt, by string, now time.Time) (*Filing, error) {
+	receipt = strings.TrimSpace(receipt)
+	if receipt == "" || len(receipt) > 200 {
+		return nil, offsite.Invalid("receipt", "is required (the province's receipt number), at most 200 bytes")
+	}
+	n := len(e.Filings)
+	if n == 0 || e.Filings[n-1].ReceivedAt != nil {
+		return nil, offsite.Conflict("%s has no filing awaiting receipt", e)
+	}
+	f := &e.Filings[n-1]
+	f.Receipt, f.ReceivedAt, f.ReceivedBy = receipt, &now, by
+	e.FiledAt, e.ToFile, e.UpdatedAt = &now, "", now
+	return f, nil
+}
+
+// Adjustment is a renewal or a removal of a listed entry, put on public notice before it takes
+// effect.
+type Adjustment struct {
+	Kind string `json:"kind"` // ChangeRenewal or ChangeRemoval
+	// Evaluation is the renewal's fresh admission evaluation.
+	Evaluation *Evaluation `json:"evaluation,omitempty"`
+	// Category and Reason are the removal's.
+	Category       string      `json:"category,omitempty"`
+	Reason         string      `json:"reason,omitempty"`
+	ProposedBy     string      `json:"proposed_by"`
+	ProposedAt     time.Time   `json:"proposed_at"`
+	NoticeStart    time.Time   `json:"notice_start"`
+	NoticeEnd      time.Time   `json:"notice_end"`
+	NoticePostedAt time.Time   `json:"notice_posted_at"`
+	Objections     []Objection `json:"objections"`
+	// Outcome is "applied" or "rejected" (an objection upheld) once settled, at SettledAt.
+	Outcome   string     `json:"outcome,omitempty"`
+	SettledAt *time.Time `json:"settled_at,omitempty"`
+}
+
+// ProposeAdjustment puts a renewal or removal of the listed (or, for a renewal, expired)
+// entry on public notice from start to end, under the notice rules of admissions
+// (StartNotice). A renewal's evaluation must admit the enterprise; a removal names a
+// category and a reason. The entry stays as it is until ApplyAdjustment.
+func (e *ListEntry) ProposeAdjustment(cfg Config, ent *Enterprise, adj Adjustment, now time.Time) error {
+	st := e.EffectiveStatus(now)
+	if e.Adjustment != nil {
+		return offsite.Conflict("%s already has a %s on notice until %s", e, e.Adjustment.Kind, e.Adjustment.NoticeEnd.Format(time.RFC3339))
+	}
+	switch adj.Kind {
+	case ChangeRenewal:
+		if st != ListListed && st != ListExpired {
+			return stateError("renew", st, ListListed, ListExpired)
+		}
+		if ent.Barred {
+			return offsite.Conflict("enterprise %s is barred from the positive list for good (%s)", ent.USCC, ent.BarredReason)
+		}
+		if adj.Evaluation == nil || !adj.Evaluation.Admitted {
+			return offsite.Invalid("facts", "no admission path is met; the entry cannot be renewed")
+		}
+	case ChangeRemoval:
+		if st != ListListed {
+			return stateError("propose the removal of", st, ListListed)
+		}
+		if !slicesContains(RemovalCategories, adj.Category) {
+			return offsite.Invalid("category", "must be one of %s, got %q", strings.Join(RemovalCategories, ", "), adj.Category)
+		}
+		if strings.TrimSpace(adj.Reason) == "" {
+			return offsite.Invalid("reason", "is required")
+		}
+	default:
+		return offsite.Invalid("kind", "must be renewal or removal, got %q", adj.Kind)
+	}
+	probe := ListEntry{Status: ListProposed}
+	if err := probe.StartNotice(cfg, adj.NoticeStart, adj.NoticeEnd, now); err != nil {
+		return err
+	}
+	adj.NoticeStart, adj.NoticeEnd, adj.NoticePostedAt = *probe.NoticeStart, *probe.NoticeEnd, now
+	adj.ProposedAt, adj.Objections, adj.Outcome, adj.SettledAt = now, []Objection{}, "", nil
+	e.Adjustment, e.UpdatedAt = &adj, now
+	return nil
+}
+
+// ApplyAdjustment makes the adjustment on notice take effect once its notice has run its
+// course (as NoticeOver) with every objection resolved; the change then awaits filing. It
+// reports whether a removal bars the enterprise.
+func (e *ListEntry) ApplyAdjustment(cfg Config, ent *Enterprise, now time.Time) (barred bool, err error) {
+	a := e.Adjustment
+	if a == nil {
+		return false, offsite.Conflict("%s has no adjustment on notice", e)
+	}
+	probe := ListEntry{NoticeStart: &a.NoticeStart, NoticeEnd: &a.NoticeEnd, NoticePostedAt: &a.NoticePostedAt}
+	if over := probe.NoticeOver(cfg); now.Before(over) {
+		return false, offsite.Conflict("the public notice of the %s runs until %s", a.Kind, over.Format(time.RFC3339))
+	}
+	for _, o := range a.Objections {
+		if o.ResolvedAt == nil {
+			return false, offsite.Conflict("objection %d to the %s is not resolved", o.ID, a.Kind)
+		}
+	}
+	done := *a
+	switch a.Kind {
+	case ChangeRenewal:
+		if err := e.Renew(cfg, ent, *a.Evaluation, now); err != nil {
+			return false, err
+		}
+		e.ToFile = ChangeRenewal
+	case ChangeRemoval:
+		if barred, err = e.Remove(a.Category, a.Reason, now); err != nil {
+			return false, err
+		}
+	}
+	done.Outcome, done.SettledAt = "applied", &now
+	e.Adjustments = append(e.Adjustments, done)
+	e.Adjustment = nil
+	return barred, nil
+}
+
+// adjustmentOnNotice reports whether objections go to the adjustment under way rather than
+// to the admission (which is on notice only while the entry's status is notice).
+func (e *ListEntry) adjustmentOnNotice() bool {
+	return e.Status != ListNotice && e.Adjustment != nil
+}
+
+func slicesContains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Removal is what the public sees of a listed enterprise's removal from the list: who, when
+// and the category of the reason (not its text).
+type Removal struct {
+	Name      string    `json:"name"`
+	USCC      string    `json:"uscc"`
+	Category  string    `json:"category"`
+	RemovedAt time.Time `json:"removed_at"`
+}
+
+// RemovalCSVHeader is the header of the public removals' CSV form.
+var RemovalCSVHeader = []string{"name", "uscc", "category", "removed_at"}
+
+// CSVRecord returns r as a CSV record in RemovalCSVHeader order.
+func (r Removal) CSVRecord() []string {
+	return []string{r.Name, r.USCC, r.Category, r.RemovedAt.In(NoticeZone).Format("2006-01-02")}
 }

@@ -3,6 +3,7 @@ package enforce
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -17,6 +18,28 @@ type Actor struct {
 	// USCC is, for RoleEnterprise, the enterprise the actor speaks for: it acts only on its
 	// own records. Not recorded in the audit log.
 	USCC string
+	// Agency is the agency the actor works for: it reaches the enterprises of that agency
+	// and of those under it. 0 reaches every agency (the workers, the system). Not recorded
+	// in the audit log.
+	Agency int64
+}
+
+// Reaches reports whether the actor reaches a record of the agency whose path is path: the
+// agency is the actor's or lies under it, or the actor reaches every agency (Agency 0).
+func (a Actor) Reaches(path []int64) bool {
+	return a.Agency == 0 || slices.Contains(path, a.Agency)
+}
+
+// Reach refuses the actor an enterprise outside its agency, and an enterprise's user any
+// enterprise but its own.
+func (a Actor) Reach(e *Enterprise) error {
+	if a.Role == RoleEnterprise && a.USCC != e.USCC {
+		return fmt.Errorf("an enterprise's account reaches only its own records: %w", offsite.ErrForbidden)
+	}
+	if !a.Reaches(e.AgencyPath) {
+		return fmt.Errorf("enterprise %s belongs to an agency outside %s's: %w", e.USCC, a.Name, offsite.ErrForbidden)
+	}
+	return nil
 }
 
 // EnterpriseFilter selects enterprises. Zero fields do not filter.
@@ -29,13 +52,16 @@ type EnterpriseFilter struct {
 	Bbox       *orb.Bound
 	// UpdatedFrom and UpdatedTo bound updated_at (OGC datetime); nil is open.
 	UpdatedFrom, UpdatedTo *time.Time
-	Offset, Limit          int
+	// Agency keeps the enterprises of that agency and of those under it; 0 keeps all.
+	Agency        int64
+	Offset, Limit int
 }
 
 // ListFilter selects list entries.
 type ListFilter struct {
 	USCC   string
 	Status ListStatus // effective status
+	Agency int64      // the enterprises of that agency and under it; 0: all
 	Offset int
 	Limit  int
 }
@@ -44,6 +70,7 @@ type ListFilter struct {
 type InspectionFilter struct {
 	USCC   string
 	Status InspectionStatus
+	Agency int64 // the enterprises of that agency and under it; 0: all
 	Offset int
 	Limit  int
 }
@@ -151,6 +178,9 @@ type Service interface {
 
 	// PublicNotices returns the entries on public notice at now (二.3), by notice end.
 	PublicNotices(ctx context.Context, now time.Time) ([]Notice, error)
+	// PublicRemovals returns the removals of listed enterprises from the list, newest first,
+	// a page of them when limit > 0, and their number.
+	PublicRemovals(ctx context.Context, offset, limit int) ([]Removal, int, error)
 	// PublicDisclosures returns the dispositions disclosed to the public (四.10), newest first.
 	PublicDisclosures(ctx context.Context, offset, limit int) ([]Disclosure, int, error)
 

@@ -47,6 +47,9 @@ const (
 	AuditListRemove           AuditAction = "list.remove"
 	AuditListExpire           AuditAction = "list.expire"
 	AuditListExport           AuditAction = "list.export"
+	AuditListAdjustmentNotice AuditAction = "list.adjustment_notice"
+	AuditListFilingSubmit     AuditAction = "list.filing_submit"
+	AuditListFilingReceipt    AuditAction = "list.filing_receipt"
 
 	AuditInspectionOpened           AuditAction = "inspection.opened"
 	AuditInspectionLinked           AuditAction = "inspection.linked"
@@ -75,6 +78,16 @@ const (
 	AuditDispositionStrict AuditAction = "disposition.strict"
 	AuditDrawCreate        AuditAction = "draw.create"
 
+	AuditAgencyCreate          AuditAction = "agency.create"
+	AuditAgencyUpdate          AuditAction = "agency.update"
+	AuditUserCreate            AuditAction = "user.create"
+	AuditUserUpdate            AuditAction = "user.update"
+	AuditUserPassword          AuditAction = "user.password"
+	AuditUserLogin             AuditAction = "user.login"
+	AuditUserLogout            AuditAction = "user.logout"
+	AuditUserLockout           AuditAction = "user.lockout"
+	AuditTokenCreate           AuditAction = "token.create"
+	AuditTokenRevoke           AuditAction = "token.revoke"
 	AuditMonitoringPointCreate AuditAction = "monitoring_point.create"
 	AuditMonitoringPointUpdate AuditAction = "monitoring_point.update"
 	AuditMonitoringLimitSet    AuditAction = "monitoring_limit.set"
@@ -113,11 +126,14 @@ var AuditActions = []AuditAction{
 	AuditEvidenceView, AuditEvidenceDownload, AuditHealthVisitRecord,
 	AuditListPropose, AuditListRefused, AuditListNotice, AuditListObjection, AuditListObjectionResolve,
 	AuditListList, AuditListRenew, AuditListRemove, AuditListExpire, AuditListExport,
+	AuditListAdjustmentNotice, AuditListFilingSubmit, AuditListFilingReceipt,
 	AuditInspectionOpened, AuditInspectionLinked, AuditInspectionWarningJoined, AuditInspectionWarningConfirmed,
 	AuditInspectionRequestSelfCheck, AuditInspectionSubmitReport, AuditInspectionProofUpload,
 	AuditInspectionProofDownload, AuditInspectionReview, AuditInspectionRequestSiteVisit,
 	AuditInspectionApproveSiteVisit, AuditInspectionRecordSiteVisit, AuditInspectionClose,
 	AuditDispositionWaived, AuditDispositionStrict, AuditDrawCreate,
+	AuditAgencyCreate, AuditAgencyUpdate, AuditUserCreate, AuditUserUpdate, AuditUserPassword,
+	AuditUserLogin, AuditUserLogout, AuditUserLockout, AuditTokenCreate, AuditTokenRevoke,
 	AuditMonitoringPointCreate, AuditMonitoringPointUpdate, AuditMonitoringLimitSet, AuditMonitoringLimitDelete,
 	AuditMonitoringSelfReport,
 	AuditCasefileGenerate, AuditEvidenceExport,

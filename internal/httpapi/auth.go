@@ -4,16 +4,20 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/account"
 	"github.com/offsite/offsite/internal/enforce"
 )
 
@@ -42,16 +46,29 @@ var (
 
 func rolePermitted(roles []enforce.Role, role enforce.Role) bool { return slices.Contains(roles, role) }
 
-// Principal is the holder of a token.
+// Principal is who makes a request: a user signed in with a session or an API token.
 type Principal struct {
 	Name string       `json:"name"`
 	Role enforce.Role `json:"role"`
 	USCC string       `json:"uscc,omitempty"` // for RoleEnterprise: the enterprise it speaks for
+	// UserID is the account's id; 0 for a principal of the fixed token table (Server.Tokens).
+	UserID int64 `json:"user_id,omitempty"`
+	// Agency is the agency the principal works for: it reaches the records of that agency and
+	// of those under it (AgencyPath is the agency's path). 0 reaches every agency: only the
+	// principals of the fixed token table, which cmd/api does not use.
+	Agency     int64   `json:"agency_id,omitempty"`
+	AgencyPath []int64 `json:"agency_path,omitempty"`
+	// session is the session secret when the request came with the session cookie.
+	session string
 }
 
-// Actor is the principal as the audit log records it.
+// Actor is the principal as the audit log and the enforcement commands see it.
 func (p Principal) Actor() enforce.Actor {
-	return enforce.Actor{Name: p.Name, Role: p.Role, USCC: p.USCC}
+	return enforce.Actor{Name: p.Name, Role: p.Role, USCC: p.USCC, Agency: p.Agency}
+}
+
+func principalOf(u *account.User) Principal {
+	return Principal{Name: u.Name, Role: u.Role, USCC: u.USCC, UserID: u.ID, Agency: u.AgencyID, AgencyPath: u.AgencyPath}
 }
 
 // TokenEntry configures one token. Give the token itself or, better, its SHA-256 in hex, so
@@ -64,9 +81,21 @@ type TokenEntry struct {
 	USCC   string       `json:"uscc,omitempty"`
 }
 
-// Tokens maps token hashes to principals.
+// Tokens maps token hashes to principals: the token file (OFFSITE_API_TOKENS_FILE). cmd/api
+// reads it only to seed the first accounts (SeedEntries) into an empty database; a Server
+// whose Tokens is set also accepts its tokens as they are, with no agency scope (tests and
+// tools that run without accounts).
 type Tokens struct {
-	byHash map[[32]byte]Principal
+	byHash  map[[32]byte]Principal
+	entries []account.SeedEntry
+}
+
+// SeedEntries returns the file's entries as accounts to seed, in file order.
+func (t *Tokens) SeedEntries() []account.SeedEntry {
+	if t == nil {
+		return nil
+	}
+	return t.entries
 }
 
 // NewTokens checks the entries and builds the table.
@@ -114,6 +143,7 @@ func NewTokens(entries []TokenEntry) (*Tokens, error) {
 			return nil, fmt.Errorf("%s: the same token is configured twice", where)
 		}
 		t.byHash[h] = Principal{Name: e.Name, Role: e.Role, USCC: e.USCC}
+		t.entries = append(t.entries, account.SeedEntry{Name: e.Name, Role: e.Role, USCC: e.USCC, SHA256: h})
 	}
 	return t, nil
 }
@@ -154,36 +184,156 @@ func PrincipalFromContext(ctx context.Context) Principal {
 	return Principal{Name: "anonymous", Role: RolePublic}
 }
 
-// authorize wraps h so that only op.Roles reach it: a missing or unknown token gets 401, a
-// role not listed gets 403. A route with no roles refuses everyone.
-func (s *Server) authorize(op operation, h http.HandlerFunc) http.HandlerFunc {
+// SessionCookie is the name of the session cookie of the web interface.
+const SessionCookie = "offsite_session"
+
+// CSRFHeader carries the session's anti-forgery token (account.CSRFToken) on every unsafe
+// request authenticated by the session cookie.
+const CSRFHeader = "X-CSRF-Token"
+
+// authenticate returns the request's principal: from an API token (Authorization: Bearer),
+// else from the session cookie, else anonymous (RolePublic). A token or session that is not
+// valid is an error; an unsafe request on a session without its CSRF token is refused.
+func (s *Server) authenticate(r *http.Request) (Principal, error) {
+	ctx := r.Context()
+	if token, hasToken := bearerToken(r); hasToken {
+		if s.Accounts != nil && token != "" {
+			u, err := s.Accounts.Token(ctx, token)
+			if err == nil {
+				return principalOf(u), nil
+			}
+			if !errors.Is(err, offsite.ErrUnauthorized) {
+				return Principal{}, err
+			}
+		}
+		if p, ok := s.Tokens.Lookup(token); ok {
+			return p, nil
+		}
+		return Principal{}, fmt.Errorf("the token is not valid (unknown, expired or revoked): %w", offsite.ErrUnauthorized)
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" && s.Accounts != nil {
+		u, err := s.Accounts.Session(ctx, c.Value)
+		if err != nil {
+			return Principal{}, err
+		}
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			got := r.Header.Get(CSRFHeader)
+			if subtle.ConstantTimeCompare([]byte(got), []byte(account.CSRFToken(c.Value))) != 1 {
+				return Principal{}, fmt.Errorf("the %s header is missing or wrong: a signed-in page sends the token it got at sign-in: %w", CSRFHeader, offsite.ErrForbidden)
+			}
+		}
+		p := principalOf(u)
+		p.session = c.Value
+		return p, nil
+	}
+	return PrincipalFromContext(ctx), nil
+}
+
+// authorize wraps h, the handler of the route at path, so that only op.Roles reach it: a
+// missing or unknown token or session gets 401, a role not listed gets 403. A route with no
+// roles refuses everyone. Then the agency scope: a route whose path names an enterprise, list
+// entry, inspection, parcel, user, agency or token (agencyParam) refuses, with 403, a
+// principal whose agency does not reach that record's.
+func (s *Server) authorize(path string, op operation, h http.HandlerFunc) http.HandlerFunc {
 	roles := op.Roles
 	public := rolePermitted(roles, RolePublic)
+	kind, param := agencyParam(path)
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, hasToken := bearerToken(r)
-		if hasToken {
-			p, ok := s.Tokens.Lookup(token)
-			if !ok {
-				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-				s.Error(w, r, fmt.Errorf("the token is not valid: %w", offsite.ErrUnauthorized))
+		p, err := s.authenticate(r)
+		if err != nil {
+			if _, hasToken := bearerToken(r); public && !hasToken && errors.Is(err, offsite.ErrForbidden) {
+				h(w, r) // a session without its CSRF token acts as nobody on a public route
 				return
 			}
-			r = r.WithContext(NewContextWithPrincipal(r.Context(), p))
-			if public || rolePermitted(roles, p.Role) {
+			if errors.Is(err, offsite.ErrUnauthorized) {
+				if _, hasToken := bearerToken(r); hasToken {
+					w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+				} else if public {
+					// An ended session does not keep anyone from the public routes.
+					http.SetCookie(w, s.expiredSessionCookie(r))
+					h(w, r)
+					return
+				}
+				http.SetCookie(w, s.expiredSessionCookie(r))
+			}
+			s.Error(w, r, err)
+			return
+		}
+		if p.Role == RolePublic {
+			if public {
 				h(w, r)
 				return
 			}
+			w.Header().Set("WWW-Authenticate", `Bearer`)
+			s.Error(w, r, fmt.Errorf("sign in, or send an Authorization: Bearer token: %w", offsite.ErrUnauthorized))
+			return
+		}
+		r = r.WithContext(NewContextWithPrincipal(r.Context(), p))
+		if !public && !rolePermitted(roles, p.Role) {
 			s.Error(w, r, fmt.Errorf("role %s may not %s %s (allowed: %s): %w", p.Role, r.Method, r.URL.Path, strings.Join(enforce.Names(roles), ", "), offsite.ErrForbidden))
 			return
 		}
-		if public {
-			h(w, r)
-			return
+		if kind != "" && !public {
+			if err := s.checkAgency(r.Context(), p, kind, r.PathValue(param)); err != nil {
+				s.Error(w, r, err)
+				return
+			}
 		}
-		w.Header().Set("WWW-Authenticate", `Bearer`)
-		s.Error(w, r, fmt.Errorf("an Authorization: Bearer token is required: %w", offsite.ErrUnauthorized))
+		h(w, r)
 	}
 }
+
+// agencyParams maps the path parameters that name a record to its kind, by the path segment
+// before them. Every route addressing such a record is scoped by its agency in authorize.
+var agencyParams = []struct{ segment, param, kind string }{
+	{"/enterprises/", "uscc", "enterprise"},
+	{"/positive-list/", "id", "list_entry"},
+	{"/inspections/", "id", "inspection"},
+	{"/parcels/", "id", "parcel"},
+	{"/users/", "id", "user"},
+	{"/agencies/", "id", "agency"},
+	{"/tokens/", "id", "token"},
+}
+
+// agencyParam returns the kind of record a route path addresses and its parameter, or "".
+func agencyParam(path string) (kind, param string) {
+	for _, a := range agencyParams {
+		if strings.Contains(path, a.segment+"{"+a.param+"}") {
+			return a.kind, a.param
+		}
+	}
+	return "", ""
+}
+
+// checkAgency refuses p a record of kind named key whose agency p does not reach. An unknown
+// record passes: the handler answers 404.
+func (s *Server) checkAgency(ctx context.Context, p Principal, kind, key string) error {
+	if p.Agency == 0 || s.Agencies == nil || !utf8.ValidString(key) || strings.ContainsRune(key, 0) {
+		return nil // bad text is refused naming its parameter (checkText)
+	}
+	path, err := s.Agencies.AgencyPathOf(ctx, kind, key)
+	switch {
+	case errors.Is(err, offsite.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case !account.Under(p.Agency, path):
+		return fmt.Errorf("%s %s belongs to an agency outside yours (%d): %w", strings.ReplaceAll(kind, "_", " "), key, p.Agency, offsite.ErrForbidden)
+	}
+	return nil
+}
+
+// AgencyResolver finds the agency of the record a route addresses (postgres.EnforceService).
+type AgencyResolver interface {
+	// AgencyPathOf returns the agency path of the record of kind named key; ErrNotFound when
+	// there is none.
+	AgencyPathOf(ctx context.Context, kind, key string) ([]int64, error)
+}
+
+// scope is the agency that bounds the lists a request reads (0: all).
+func scope(ctx context.Context) int64 { return PrincipalFromContext(ctx).Agency }
 
 func bearerToken(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")

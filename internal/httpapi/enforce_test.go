@@ -21,6 +21,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/account"
 	"github.com/offsite/offsite/internal/casefile"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
@@ -42,6 +43,9 @@ func (c *clock) Add(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// testHash makes password hashing cheap in tests (the cost is a parameter, not the rule).
+var testHash = account.HashParams{Memory: 1024, Time: 1, Threads: 1}
+
 type enfEnv struct {
 	hs    *httptest.Server
 	db    *postgres.DB
@@ -55,11 +59,25 @@ type enfEnv struct {
 // buckets and every test token.
 func newEnforceServer(t *testing.T) *enfEnv {
 	t.Helper()
-	return newEnforceServerWith(t, mustTestTokens(t))
+	return newEnforceServerOpts(t, mustTestTokens(t), true)
+}
+
+// newEnforceServerSeeded is newEnforceServer; with seed false every test token stays in the
+// fixed table and the audit log starts empty.
+func newEnforceServerSeeded(t *testing.T, seed bool) *enfEnv {
+	t.Helper()
+	return newEnforceServerOpts(t, mustTestTokens(t), seed)
 }
 
 // newEnforceServerWith is newEnforceServer with the given tokens.
 func newEnforceServerWith(t *testing.T, tokens *httpapi.Tokens) *enfEnv {
+	t.Helper()
+	return newEnforceServerOpts(t, tokens, true)
+}
+
+// newEnforceServerOpts is newEnforceServer with the given tokens, their staff seeded as
+// accounts when seed is set.
+func newEnforceServerOpts(t *testing.T, tokens *httpapi.Tokens, seed bool) *enfEnv {
 	t.Helper()
 	pg := testenv.Postgres(t)
 	db, err := postgres.Open(context.Background(), pg.URL)
@@ -83,6 +101,20 @@ func newEnforceServerWith(t *testing.T, tokens *httpapi.Tokens) *enfEnv {
 	enf := postgres.NewEnforceService(db, postgres.AuditConfig{Keys: keys, Heads: store})
 	srv.Work, srv.Notify, srv.WebhookHosts = postgres.NewWorkService(db), postgres.NewNotifyService(enf), []string{"hooks.example.org"}
 	srv.Enforce, srv.EnterpriseStore, srv.InspectionStore, srv.ListStore, srv.DrawStore = enf, postgres.NewEnterpriseStore(enf), postgres.NewInspectionStore(enf), postgres.NewListStore(enf), postgres.NewDrawStore(enf)
+	// The staff tokens are API tokens of accounts of the first province, seeded as cmd/api
+	// seeds the token file; the enterprise's token stays in the fixed table (its enterprise
+	// is recorded by the tests themselves).
+	srv.Accounts = &account.Accounts{Store: postgres.NewAccountStore(enf), Now: c.Now, Config: account.Config{Hash: testHash}}
+	srv.Agencies = enf
+	var staff []account.SeedEntry
+	for _, e := range srv.Tokens.SeedEntries() {
+		if seed && e.Role != httpapi.RoleEnterprise {
+			staff = append(staff, e)
+		}
+	}
+	if n, err := srv.Accounts.Seed(context.Background(), staff, 24*time.Hour); seed && (err != nil || n != len(staff)) {
+		t.Fatalf("seed: %d, %v", n, err)
+	}
 	mon := postgres.NewMonitoringRegistry(enf)
 	srv.Monitoring, srv.MonitoringStore = mon, mon
 	hs := httptest.NewServer(srv.Handler())
@@ -441,8 +473,57 @@ func TestPositiveListLifecycleAndPublicList(t *testing.T) {
 	if !bytes.Contains(data, []byte(entUSCC)) || !bytes.Contains(data, []byte("admission_path")) {
 		t.Errorf("export: %s", data)
 	}
-	// Barring removal.
-	e.must(t, 200, approver, "POST", fmt.Sprintf("/api/v1/positive-list/%d/remove", v.ID), map[string]any{"version": v.Version, "category": "falsified_records", "reason": "ledger rewritten"}, &v)
+	// Filing of the admission: the city files, the province records its receipt.
+	var fe struct {
+		versioned
+		FiledAt *time.Time `json:"filed_at"`
+		ToFile  string     `json:"to_file"`
+		Filings []struct {
+			Change, Receipt string
+		} `json:"filings"`
+		Adjustment *struct{ Kind string } `json:"adjustment"`
+	}
+	path := fmt.Sprintf("/api/v1/positive-list/%d", v.ID)
+	e.must(t, 409, approver, "POST", path+"/filing/receipt", map[string]any{"version": v.Version, "receipt": "R-1"}, nil) // nothing submitted
+	e.must(t, 200, analyst, "POST", path+"/filing", map[string]any{"version": v.Version}, &fe)
+	e.must(t, 409, analyst, "POST", path+"/filing", map[string]any{"version": fe.Version}, nil) // awaits receipt
+	e.must(t, 400, approver, "POST", path+"/filing/receipt", map[string]any{"version": fe.Version}, nil)
+	fe.ToFile = "" // omitted when empty: decoding leaves the field as it was
+	e.must(t, 200, approver, "POST", path+"/filing/receipt", map[string]any{"version": fe.Version, "receipt": "浙环备〔2026〕17号"}, &fe)
+	if fe.FiledAt == nil || fe.ToFile != "" || len(fe.Filings) != 1 || fe.Filings[0].Change != "admission" || fe.Filings[0].Receipt != "浙环备〔2026〕17号" {
+		t.Errorf("after the receipt: %+v", fe)
+	}
+	v = fe.versioned
+	// Barring removal: a list adjustment, on notice first, then applied, filed and published.
+	e.must(t, 400, approver, "POST", path+"/remove", map[string]any{"version": v.Version, "category": "falsified_records", "reason": "ledger rewritten"}, nil)
+	now = e.clock.Now()
+	e.must(t, 200, approver, "POST", path+"/remove", map[string]any{"version": v.Version, "category": "falsified_records", "reason": "ledger rewritten",
+		"notice_start": now.Format(time.RFC3339), "notice_end": now.Add(7 * 24 * time.Hour).Format(time.RFC3339)}, &fe)
+	if fe.Status != "listed" || fe.Adjustment == nil || fe.Adjustment.Kind != "removal" {
+		t.Fatalf("removal on notice: %+v", fe)
+	}
+	e.must(t, 200, analyst, "POST", path+"/objections", map[string]any{"version": fe.Version, "text": "they fixed it", "raised_by": "neighbour"}, &fe)
+	e.must(t, 409, approver, "POST", path+"/adjustment/apply", map[string]any{"version": fe.Version}, nil) // notice not over
+	e.clock.Add(8 * 24 * time.Hour)
+	e.must(t, 409, approver, "POST", path+"/adjustment/apply", map[string]any{"version": fe.Version}, nil) // objection open
+	e.must(t, 200, approver, "POST", path+"/objections/1/resolve", map[string]any{"version": fe.Version, "outcome": "dismissed", "resolution": "records checked"}, &fe)
+	fe.Adjustment = nil
+	e.must(t, 200, approver, "POST", path+"/adjustment/apply", map[string]any{"version": fe.Version}, &fe)
+	if fe.Status != "removed" || fe.ToFile != "removal" || fe.Adjustment != nil {
+		t.Errorf("removal applied: %+v", fe)
+	}
+	v = fe.versioned
+	var removals struct {
+		Removals []struct{ USCC, Category string } `json:"removals"`
+	}
+	e.must(t, 200, "", "GET", "/public/removals", nil, &removals)
+	if len(removals.Removals) != 1 || removals.Removals[0].USCC != entUSCC || removals.Removals[0].Category != "falsified_records" {
+		t.Errorf("public removals: %+v", removals)
+	}
+	if csvData := e.must(t, 200, "", "GET", "/public/removals?format=csv", nil, nil); !bytes.Contains(csvData, []byte(entUSCC+",falsified_records,")) || bytes.Contains(csvData, []byte("ledger")) {
+		t.Errorf("public removals CSV: %s", csvData)
+	}
+	e.must(t, 200, analyst, "POST", path+"/filing", map[string]any{"version": v.Version}, &fe)
 	e.must(t, 409, analyst, "POST", "/api/v1/positive-list", map[string]any{"uscc": entUSCC, "facts": goodFacts()}, &apiErr)
 	if !strings.Contains(apiErr.Error.Message, "barred") {
 		t.Errorf("re-admission: %+v", apiErr.Error)

@@ -29,6 +29,7 @@ var enterpriseSchema = obj([]string{"uscc", "name", "industry"}, map[string]any{
 	"location_gcj02":    map[string]any{"type": "boolean", "description": "location is in GCJ-02 (web map) and is converted to WGS84"},
 	"complaint_channel": str,
 	"legacy_override":   map[string]any{"type": "boolean", "description": "admit a known legacy USCC whose check character fails; audited"},
+	"agency_id":         map[string]any{"type": "integer", "description": "the agency the enterprise belongs to, one the caller reaches; default the caller's (on update: unchanged)"},
 	"version":           version,
 })
 
@@ -101,13 +102,14 @@ type enterpriseRequest struct {
 	LocationGCJ02    bool        `json:"location_gcj02"`
 	ComplaintChannel string      `json:"complaint_channel"`
 	LegacyOverride   bool        `json:"legacy_override"`
+	AgencyID         int64       `json:"agency_id"`
 	Version          int         `json:"version"`
 }
 
 // enterprise validates the request and returns the enterprise it describes.
 func (in *enterpriseRequest) enterprise() (*enforce.Enterprise, error) {
 	e := &enforce.Enterprise{USCC: in.USCC, Name: in.Name, Industry: in.Industry, PermitNo: in.PermitNo,
-		KeyDischarger: in.KeyDischarger, Address: in.Address, Zone: in.Zone, ComplaintChannel: in.ComplaintChannel, Version: in.Version}
+		KeyDischarger: in.KeyDischarger, Address: in.Address, Zone: in.Zone, ComplaintChannel: in.ComplaintChannel, AgencyID: in.AgencyID, Version: in.Version}
 	if in.Location != nil {
 		lon, lat := in.Location[0], in.Location[1]
 		if in.LocationGCJ02 {
@@ -193,7 +195,8 @@ func enterpriseFilter(r *http.Request) (enforce.EnterpriseFilter, error) {
 		return enforce.EnterpriseFilter{}, err
 	}
 	q := r.URL.Query()
-	f := enforce.EnterpriseFilter{Query: q.Get("q"), Zone: q.Get("zone"), Industry: q.Get("industry"), ListStatus: enforce.ListStatus(q.Get("list_status")), Offset: offset, Limit: limit}
+	f := enforce.EnterpriseFilter{Query: q.Get("q"), Zone: q.Get("zone"), Industry: q.Get("industry"), ListStatus: enforce.ListStatus(q.Get("list_status")),
+		Agency: scope(r.Context()), Offset: offset, Limit: limit}
 	if f.ListStatus != "" && f.ListStatus != "none" && !slices.Contains(enforce.ListStatuses, f.ListStatus) {
 		return f, offsite.Invalid("list_status", "must be one of %s or none, got %q", strings.Join(enforce.Names(enforce.ListStatuses), ", "), f.ListStatus)
 	}

@@ -186,7 +186,7 @@ func (s *Server) handleInspectionList(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	f := enforce.InspectionFilter{USCC: r.URL.Query().Get("uscc"), Status: enforce.InspectionStatus(r.URL.Query().Get("status")), Offset: offset, Limit: limit}
+	f := enforce.InspectionFilter{USCC: r.URL.Query().Get("uscc"), Status: enforce.InspectionStatus(r.URL.Query().Get("status")), Agency: scope(r.Context()), Offset: offset, Limit: limit}
 	if p := PrincipalFromContext(r.Context()); p.Role == RoleEnterprise {
 		if f.USCC != "" && f.USCC != p.USCC {
 			s.Error(w, r, checkOwn(r.Context(), f.USCC))

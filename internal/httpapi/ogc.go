@@ -229,7 +229,7 @@ func (s *Server) handleOGCItems(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	f := enforce.EnterpriseFilter{Offset: offset, Limit: limit}
+	f := enforce.EnterpriseFilter{Agency: scope(r.Context()), Offset: offset, Limit: limit}
 	if f.UpdatedFrom, f.UpdatedTo, err = parseDatetime(q.Get("datetime")); err != nil {
 		s.Error(w, r, err)
 		return
@@ -329,6 +329,14 @@ func (s *Server) handleOGCItem(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("featureId")
+	// The enterprise and parcel items are scoped by agency here, as authorize scopes the
+	// routes that name them in their paths; findings by their query.
+	if kind := map[string]string{"enterprises": "enterprise", "parcels": "parcel"}[c.id]; kind != "" {
+		if err := s.checkAgency(r.Context(), PrincipalFromContext(r.Context()), kind, id); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+	}
 	var f *geojson.Feature
 	switch c.id {
 	case "enterprises":
@@ -346,7 +354,7 @@ func (s *Server) handleOGCItem(w http.ResponseWriter, r *http.Request) {
 		}
 		f = parcelFeature(p)
 	case "findings":
-		fs, _, err := s.Enforce.FindFindingFeatures(r.Context(), enforce.EnterpriseFilter{IDs: []string{id}, Limit: 1})
+		fs, _, err := s.Enforce.FindFindingFeatures(r.Context(), enforce.EnterpriseFilter{IDs: []string{id}, Agency: scope(r.Context()), Limit: 1})
 		if err == nil && len(fs) == 0 {
 			err = offsite.NotFound("finding %q", id)
 		}

@@ -128,6 +128,11 @@ func (s *Server) openAPI() map[string]any {
 			op["description"] = rt.op.Description
 		}
 		op["x-roles"] = rt.op.Roles
+		if kind, _ := agencyParam(rt.path); kind != "" {
+			// The kind of record the path names: a caller reaches it only when it belongs
+			// to the caller's agency or one under it (auth.go).
+			op["x-agency-scope"] = kind
+		}
 		if !rolePermitted(rt.op.Roles, RolePublic) {
 			op["security"] = []any{map[string]any{"bearer": []string{}}}
 		}

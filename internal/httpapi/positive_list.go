@@ -100,22 +100,91 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 		}
 		return s.list.Publish(ctx, a, id, in.Version, from)
 	}))
+	noticeProps := map[string]any{"version": version, "notice_start": dateTime, "notice_end": dateTime}
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/renew", operation{
-		Summary: "Renew a listed or expired entry after re-evaluating admission", Roles: rolesDecide,
-		Request:   obj([]string{"version", "facts"}, map[string]any{"version": version, "facts": map[string]any{"type": "object"}}),
-		Responses: map[string]string{"200": "renewed", "400": "admission not met", "404": "no such entry", "409": "wrong state, barred or stale version"},
+		Summary: "Put the renewal of a listed or expired entry on public notice, after re-evaluating admission",
+		Description: "A list adjustment (二.3): the renewal takes effect with POST /api/v1/positive-list/{id}/adjustment/apply once the notice " +
+			"(notice_start now or later, at least notice_min_days) is over and every objection resolved; then it is filed with the province.",
+		Roles:     rolesDecide,
+		Request:   obj([]string{"version", "facts", "notice_start", "notice_end"}, merge(noticeProps, map[string]any{"facts": map[string]any{"type": "object"}})),
+		Responses: map[string]string{"200": "renewal on notice", "400": "admission not met or bad notice dates", "404": "no such entry", "409": "wrong state, barred, an adjustment under way or stale version"},
 	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
-		return s.list.Renew(ctx, a, id, in.Version, in.Facts)
+		n, err := in.notice()
+		if err != nil {
+			return nil, err
+		}
+		return s.list.Renew(ctx, a, id, in.Version, in.Facts, *n)
 	}))
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/remove", operation{
-		Summary:     "Remove an entry with a reason",
-		Description: "malicious_discharge, falsified_records and evading_supervision bar the enterprise from the list for good.",
-		Roles:       rolesDecide,
-		Request:     obj([]string{"version", "category", "reason"}, map[string]any{"version": version, "category": map[string]any{"enum": enforce.RemovalCategories}, "reason": str}),
-		Responses:   map[string]string{"200": "removed", "400": "invalid field", "404": "no such entry", "409": "wrong state or stale version"},
+		Summary: "Remove an entry with a reason: a listed one after public notice, one not yet listed at once",
+		Description: "The removal of a listed enterprise is a list adjustment (二.3): it goes on public notice (notice_start, notice_end) and takes effect " +
+			"with POST /api/v1/positive-list/{id}/adjustment/apply, then is filed with the province and published (GET /public/removals). " +
+			"malicious_discharge, falsified_records and evading_supervision bar the enterprise from the list for good.",
+		Roles:   rolesDecide,
+		Request: obj([]string{"version", "category", "reason"}, merge(noticeProps, map[string]any{"category": map[string]any{"enum": enforce.RemovalCategories}, "reason": str})),
+		Responses: map[string]string{"200": "removed, or the removal on notice", "400": "invalid field (notice dates missing for a listed entry)", "404": "no such entry",
+			"409": "wrong state, an adjustment under way or stale version"},
 	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
-		return s.list.Remove(ctx, a, id, in.Version, in.Category, in.Reason)
+		var n *enforce.NoticePeriod
+		if in.NoticeStart != "" || in.NoticeEnd != "" {
+			var err error
+			if n, err = in.notice(); err != nil {
+				return nil, err
+			}
+		}
+		return s.list.Remove(ctx, a, id, in.Version, in.Category, in.Reason, n)
 	}))
+	s.handle(mux, "POST", "/api/v1/positive-list/{id}/adjustment/apply", operation{
+		Summary:   "Make the renewal or removal on notice take effect (notice over, every objection resolved); audited as list.renew or list.remove",
+		Roles:     rolesDecide,
+		Request:   obj([]string{"version"}, map[string]any{"version": version}),
+		Responses: map[string]string{"200": "applied", "404": "no such entry", "409": "no adjustment, notice not over, objection open, or stale version"},
+	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
+		return s.list.ApplyAdjustment(ctx, a, id, in.Version)
+	}))
+	s.handle(mux, "POST", "/api/v1/positive-list/{id}/filing", operation{
+		Summary:     "File the entry's last change (admission, renewal or removal) with the provincial department",
+		Description: "The change awaiting filing is the entry's to_file; the province then records its receipt (…/filing/receipt), which sets filed_at.",
+		Roles:       rolesSupervise,
+		Request:     obj([]string{"version"}, map[string]any{"version": version}),
+		Responses:   map[string]string{"200": "submitted", "404": "no such entry", "409": "nothing to file, a filing awaits receipt, or stale version"},
+	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
+		return s.list.SubmitFiling(ctx, a, id, in.Version)
+	}))
+	s.handle(mux, "POST", "/api/v1/positive-list/{id}/filing/receipt", operation{
+		Summary:     "The province records its receipt of the entry's filing; sets filed_at",
+		Description: "Only a user of the province the enterprise's agency lies under (its own agency) may.",
+		Roles:       rolesDecide,
+		Request:     obj([]string{"version", "receipt"}, map[string]any{"version": version, "receipt": str}),
+		Responses:   map[string]string{"200": "received", "400": "no receipt number", "403": "not the province's", "404": "no such entry", "409": "no filing awaiting receipt, or stale version"},
+	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
+		return s.list.ReceiveFiling(ctx, a, id, in.Version, in.Receipt)
+	}))
+}
+
+func merge(a, b map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+// notice reads notice_start and notice_end.
+func (in *listActionRequest) notice() (*enforce.NoticePeriod, error) {
+	start, err := parseTime("notice_start", in.NoticeStart)
+	if err != nil {
+		return nil, err
+	}
+	end, err := parseTime("notice_end", in.NoticeEnd)
+	if err != nil {
+		return nil, err
+	}
+	_, derr := time.Parse(time.DateOnly, in.NoticeStart)
+	return &enforce.NoticePeriod{Start: start, End: end, StartIsDate: derr == nil}, nil
 }
 
 func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
@@ -192,7 +261,7 @@ func (s *Server) handleListList(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, offsite.Invalid("status", "must be one of %s, got %q", strings.Join(enforce.Names(enforce.ListStatuses), ", "), st))
 		return
 	}
-	es, total, err := s.Enforce.FindListEntries(r.Context(), s.EnforceConfig, s.Now(), enforce.ListFilter{USCC: r.URL.Query().Get("uscc"), Status: st, Offset: offset, Limit: limit})
+	es, total, err := s.Enforce.FindListEntries(r.Context(), s.EnforceConfig, s.Now(), enforce.ListFilter{USCC: r.URL.Query().Get("uscc"), Status: st, Agency: scope(r.Context()), Offset: offset, Limit: limit})
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -230,6 +299,7 @@ type listActionRequest struct {
 	Facts       enforce.Facts `json:"facts"`
 	Category    string        `json:"category"`
 	Reason      string        `json:"reason"`
+	Receipt     string        `json:"receipt"`
 }
 
 // listCommand makes the handler of a list entry transition: decode the body, run the command
@@ -261,7 +331,7 @@ func (s *Server) handleListExport(w http.ResponseWriter, r *http.Request) {
 	ctx, now := r.Context(), s.Now() // one time for every page
 	var entries []*enforce.ListEntry
 	for off := 0; ; off += 1000 {
-		es, total, err := s.Enforce.FindListEntries(ctx, s.EnforceConfig, now, enforce.ListFilter{Offset: off, Limit: 1000})
+		es, total, err := s.Enforce.FindListEntries(ctx, s.EnforceConfig, now, enforce.ListFilter{Agency: scope(ctx), Offset: off, Limit: 1000})
 		if err != nil {
 			s.Error(w, r, err)
 			return

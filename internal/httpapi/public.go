@@ -32,6 +32,42 @@ func (s *Server) registerPublicRoutes(mux *http.ServeMux) {
 		Query:     map[string]string{"limit": "1..1000, default 100", "offset": "default 0"},
 		Responses: map[string]string{"200": "disclosures", "400": "bad query parameter"},
 	}, s.handlePublicDisclosures)
+	s.handle(mux, "GET", "/public/removals", operation{
+		Summary:     "Published removals from the positive list (no login): name, USCC, date and reason category of every listed enterprise removed",
+		Description: "JSON by default; CSV with format=csv or Accept: text/csv. The reason's text is not published, only its category.",
+		Roles:       rolesPublic,
+		Query:       map[string]string{"format": "json (default) or csv", "limit": "JSON only: 1..1000, default 100", "offset": "JSON only: default 0"},
+		Responses:   map[string]string{"200": "removals", "400": "bad query parameter"},
+	}, s.handlePublicRemovals)
+}
+
+func (s *Server) handlePublicRemovals(w http.ResponseWriter, r *http.Request) {
+	asCSV, err := wantsCSV(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	offset, limit := 0, 0
+	if !asCSV {
+		if offset, limit, err = pageParams(r); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+	}
+	rs, total, err := s.Enforce.PublicRemovals(r.Context(), offset, limit)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if asCSV {
+		rows := make([][]string, len(rs))
+		for i, x := range rs {
+			rows[i] = x.CSVRecord()
+		}
+		writeCSV(w, "removals.csv", enforce.RemovalCSVHeader, rows)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"removals": rs, "total": total})
 }
 
 func (s *Server) handlePublicList(w http.ResponseWriter, r *http.Request) {

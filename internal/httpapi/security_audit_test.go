@@ -52,7 +52,7 @@ func TestAuditVerifyRouteFindsTampering(t *testing.T) {
 		{"delete every entry", `DELETE FROM audit_log`, 1, "were deleted"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnforceServer(t)
+			e := newEnforceServerSeeded(t, false) // the seeded accounts' entries would shift the seqs
 			e.must(t, 201, analyst, "POST", "/api/v1/enterprises", enterpriseBody(entUSCC, 120.1, 30.2), nil)
 			for i := 0; i < 2; i++ {
 				e.must(t, 200, inspector, "GET", "/api/v1/enterprises/"+entUSCC+"/evidence", nil, nil)

@@ -19,6 +19,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/account"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/monitoring"
@@ -95,7 +96,17 @@ type Server struct {
 	// WebhookHosts are the hosts (host or host:port) webhook subscriptions may name; none
 	// refuses every subscription.
 	WebhookHosts []string
-	// Tokens authenticates requests (auth.go); nil admits only public routes.
+	// Accounts signs users in and authenticates sessions and API tokens (accounts.go); nil
+	// admits no session or account token.
+	Accounts *account.Accounts
+	// Agencies finds the agency of the record a route addresses, for the agency scope
+	// (auth.go); nil scopes nothing.
+	Agencies AgencyResolver
+	// SecureCookie marks the session cookie Secure even on plain HTTP (behind a proxy that
+	// ends TLS); a request over TLS gets it regardless.
+	SecureCookie bool
+	// Tokens is a fixed table of tokens, accepted besides Accounts' with no agency scope; for
+	// tests and tools. cmd/api does not set it: it seeds accounts from the token file.
 	Tokens *Tokens
 	// Now is the clock of the enforcement rules; default time.Now.
 	Now func() time.Time
@@ -140,7 +151,7 @@ type route struct {
 func (s *Server) handle(mux *http.ServeMux, method, path string, op operation, h http.HandlerFunc) {
 	s.routes = append(s.routes, route{method: method, path: path, op: op})
 	pattern := method + " " + path
-	mux.Handle(pattern, s.bound(pattern, s.authorize(op, s.checkText(path, h))))
+	mux.Handle(pattern, s.bound(pattern, s.authorize(path, op, s.checkText(path, h))))
 }
 
 // Handler returns the HTTP handler with every route registered.
@@ -195,6 +206,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerExportRoutes(mux)
 	s.registerSTACRoutes(mux)
 	s.registerUIRoutes(mux)
+	s.registerAccountRoutes(mux)
 	sort.Slice(s.routes, func(i, j int) bool {
 		if s.routes[i].path != s.routes[j].path {
 			return s.routes[i].path < s.routes[j].path
@@ -323,6 +335,7 @@ var statuses = []struct {
 	{offsite.ErrConflict, "conflict", http.StatusConflict},
 	{offsite.ErrUnauthorized, "unauthorized", http.StatusUnauthorized},
 	{offsite.ErrForbidden, "forbidden", http.StatusForbidden},
+	{offsite.ErrRateLimited, "rate_limited", http.StatusTooManyRequests},
 }
 
 // Error writes err as an RFC 7807 problem (conventions.go): categorised errors with their message, anything

@@ -61,13 +61,13 @@ func (s *Server) registerUIRoutes(mux *http.ServeMux) {
 
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	p := PrincipalFromContext(r.Context())
-	ops := []string{}
-	for _, rt := range s.routes {
-		if rolePermitted(rt.op.Roles, p.Role) || rolePermitted(rt.op.Roles, RolePublic) {
-			ops = append(ops, rt.method+" "+rt.path)
+	m := s.meOf(p)
+	if p.UserID != 0 && s.Accounts != nil {
+		if u, err := s.Accounts.Store.FindUserByID(r.Context(), p.UserID); err == nil {
+			m.DisplayName = u.DisplayName
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": p.Name, "role": p.Role, "uscc": p.USCC, "operations": ops})
+	writeJSON(w, http.StatusOK, m)
 }
 
 // uiEnterprise is an enterprise with its open off-site work.
@@ -98,7 +98,7 @@ func (s *Server) handleUIEnterprises(w http.ResponseWriter, r *http.Request) {
 	opens := map[string]open{}
 	for _, st := range enforce.OpenInspectionStatuses {
 		for off := 0; ; off += 1000 {
-			ins, total, err := s.Enforce.FindInspections(ctx, enforce.InspectionFilter{Status: st, Offset: off, Limit: 1000})
+			ins, total, err := s.Enforce.FindInspections(ctx, enforce.InspectionFilter{Status: st, Agency: scope(ctx), Offset: off, Limit: 1000})
 			if err != nil {
 				s.Error(w, r, err)
 				return

@@ -25,8 +25,12 @@ func (st *DrawStore) InTx(ctx context.Context, fn func(enforce.DrawTx) error) (e
 	return formatError(st.s.inTx(ctx, func(tx pgx.Tx) error { return fn(&enforceTx{s: st.s, tx: tx}) }))
 }
 
-func (t *enforceTx) DrawPool(ctx context.Context) ([]enforce.Candidate, error) {
-	rows, err := t.tx.Query(ctx, "SELECT e.uscc, COALESCE(l.eff, '') = 'listed', e.special_supervision FROM enterprises e "+currentEntryJoin)
+func (t *enforceTx) DrawPool(ctx context.Context, agency int64) ([]enforce.Candidate, error) {
+	var w sqlFilter
+	if agency != 0 {
+		w.add("e.agency_id IN (SELECT id FROM agencies WHERE $? = ANY(path))", agency)
+	}
+	rows, err := t.tx.Query(ctx, "SELECT e.uscc, COALESCE(l.eff, '') = 'listed', e.special_supervision FROM enterprises e "+currentEntryJoin+w.where(), w.args...)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,8 @@ import (
 
 const enterpriseColumns = `e.uscc, e.name, e.industry, e.permit_no, e.key_discharger, e.address, e.zone,
 	ST_X(e.location), ST_Y(e.location), e.complaint_channel, e.legacy_uscc, e.barred, e.barred_reason,
-	e.special_supervision, e.version, e.created_at, e.updated_at, COALESCE(l.eff, '')`
+	e.special_supervision, e.version, e.created_at, e.updated_at, COALESCE(l.eff, ''),
+	e.agency_id, (SELECT ag.path FROM agencies ag WHERE ag.id = e.agency_id)`
 
 // currentEntryJoin joins each enterprise's latest list entry with its effective status.
 const currentEntryJoin = `LEFT JOIN LATERAL (
@@ -29,7 +30,7 @@ func scanEnterprise(row pgx.Row, extra ...any) (*enforce.Enterprise, error) {
 	var x, y *float64
 	dest := append([]any{&e.USCC, &e.Name, &e.Industry, &e.PermitNo, &e.KeyDischarger, &e.Address, &e.Zone,
 		&x, &y, &e.ComplaintChannel, &e.LegacyUSCC, &e.Barred, &e.BarredReason, &e.SpecialSupervision,
-		&e.Version, &e.CreatedAt, &e.UpdatedAt, &e.ListStatus}, extra...)
+		&e.Version, &e.CreatedAt, &e.UpdatedAt, &e.ListStatus, &e.AgencyID, &e.AgencyPath}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -48,18 +49,19 @@ func locationArgs(e *enforce.Enterprise) (lon, lat *float64) {
 
 const upsertEnterpriseSQL = `
 	INSERT INTO enterprises (uscc, name, industry, permit_no, key_discharger, address, zone, location,
-		complaint_channel, legacy_uscc)
+		complaint_channel, legacy_uscc, agency_id)
 	VALUES ($1, $2, $3, $4, $5, $6, $7,
-		CASE WHEN $8::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint($8, $9::float8), 4326) END, $10, $11)`
+		CASE WHEN $8::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint($8, $9::float8), 4326) END, $10, $11,
+		COALESCE(NULLIF($12::bigint, 0), first_province()))`
 
 func enterpriseArgs(e *enforce.Enterprise) []any {
 	lon, lat := locationArgs(e)
-	return []any{e.USCC, e.Name, e.Industry, e.PermitNo, e.KeyDischarger, e.Address, e.Zone, lon, lat, e.ComplaintChannel, e.LegacyUSCC}
+	return []any{e.USCC, e.Name, e.Industry, e.PermitNo, e.KeyDischarger, e.Address, e.Zone, lon, lat, e.ComplaintChannel, e.LegacyUSCC, e.AgencyID}
 }
 
 func (t *enforceTx) CreateEnterprise(ctx context.Context, e *enforce.Enterprise) error {
-	err := t.tx.QueryRow(ctx, upsertEnterpriseSQL+" RETURNING version, created_at, updated_at", enterpriseArgs(e)...).
-		Scan(&e.Version, &e.CreatedAt, &e.UpdatedAt)
+	err := t.tx.QueryRow(ctx, upsertEnterpriseSQL+" RETURNING version, created_at, updated_at, agency_id, (SELECT path FROM agencies WHERE id = agency_id)", enterpriseArgs(e)...).
+		Scan(&e.Version, &e.CreatedAt, &e.UpdatedAt, &e.AgencyID, &e.AgencyPath)
 	if fe := formatError(err); errors.Is(fe, offsite.ErrConflict) {
 		return offsite.Conflict("enterprise %s exists", e.USCC)
 	}
@@ -70,10 +72,11 @@ func (t *enforceTx) SaveEnterprise(ctx context.Context, e *enforce.Enterprise) e
 	lon, lat := locationArgs(e)
 	return t.tx.QueryRow(ctx, `UPDATE enterprises SET name = $2, industry = $3, permit_no = $4, key_discharger = $5,
 		address = $6, zone = $7, location = CASE WHEN $8::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint($8, $9::float8), 4326) END,
-		complaint_channel = $10, legacy_uscc = $11, version = version + 1, updated_at = now()
-		WHERE uscc = $1 RETURNING version, created_at, updated_at`,
-		e.USCC, e.Name, e.Industry, e.PermitNo, e.KeyDischarger, e.Address, e.Zone, lon, lat, e.ComplaintChannel, e.LegacyUSCC).
-		Scan(&e.Version, &e.CreatedAt, &e.UpdatedAt)
+		complaint_channel = $10, legacy_uscc = $11, agency_id = COALESCE(NULLIF($12::bigint, 0), agency_id),
+		version = version + 1, updated_at = now()
+		WHERE uscc = $1 RETURNING version, created_at, updated_at, agency_id, (SELECT path FROM agencies WHERE id = agency_id)`,
+		e.USCC, e.Name, e.Industry, e.PermitNo, e.KeyDischarger, e.Address, e.Zone, lon, lat, e.ComplaintChannel, e.LegacyUSCC, e.AgencyID).
+		Scan(&e.Version, &e.CreatedAt, &e.UpdatedAt, &e.AgencyID, &e.AgencyPath)
 }
 
 func (t *enforceTx) ImportEnterprise(ctx context.Context, row int, e *enforce.Enterprise) error {
@@ -81,11 +84,21 @@ func (t *enforceTx) ImportEnterprise(ctx context.Context, row int, e *enforce.En
 		ON CONFLICT (uscc) DO UPDATE SET name = EXCLUDED.name, industry = EXCLUDED.industry,
 		permit_no = EXCLUDED.permit_no, key_discharger = EXCLUDED.key_discharger, address = EXCLUDED.address,
 		zone = EXCLUDED.zone, location = EXCLUDED.location, complaint_channel = EXCLUDED.complaint_channel,
-		legacy_uscc = EXCLUDED.legacy_uscc, version = enterprises.version + 1, updated_at = now()`, enterpriseArgs(e)...)
+		legacy_uscc = EXCLUDED.legacy_uscc, agency_id = COALESCE(NULLIF($12::bigint, 0), enterprises.agency_id),
+		version = enterprises.version + 1, updated_at = now()`, enterpriseArgs(e)...)
 	if fe := formatError(err); fe != err {
 		return &enforce.ImportError{Rows: []enforce.ImportRowError{{Row: row, USCC: e.USCC, Field: "row", Problem: fe.Error()}}}
 	}
 	return err
+}
+
+func (t *enforceTx) AgencyPath(ctx context.Context, id int64) ([]int64, error) {
+	var path []int64
+	err := t.tx.QueryRow(ctx, "SELECT path FROM agencies WHERE id = COALESCE(NULLIF($1::bigint, 0), first_province())", id).Scan(&path)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, offsite.Invalid("agency_id", "agency %d does not exist", id)
+	}
+	return path, err
 }
 
 func (t *enforceTx) SaveParcel(ctx context.Context, i int, p *offsite.Parcel) error {
@@ -126,6 +139,9 @@ func (s *EnforceService) FindEnterprises(ctx context.Context, f enforce.Enterpri
 	}
 	if f.ListStatus != "" {
 		add("COALESCE(l.eff, 'none') = $?", f.ListStatus)
+	}
+	if f.Agency != 0 {
+		add("e.agency_id IN (SELECT id FROM agencies WHERE $? = ANY(path))", f.Agency)
 	}
 	if f.Bbox != nil {
 		add("e.location && ST_MakeEnvelope(($?::float8[])[1], ($?::float8[])[2], ($?::float8[])[3], ($?::float8[])[4], 4326)", []float64{f.Bbox.Min[0], f.Bbox.Min[1], f.Bbox.Max[0], f.Bbox.Max[1]})

@@ -70,6 +70,13 @@ func timeBoxCondition(f enforce.EnterpriseFilter, geomCol, timeCol string) (stri
 	if f.IDs != nil {
 		w.add("id = ANY($?)", f.IDs)
 	}
+	if f.Agency != 0 {
+		owner := "uscc"
+		if timeCol != "updated_at" { // findings: the parcel's enterprise
+			owner = "(SELECT p.uscc FROM parcels p WHERE p.id = f.parcel_id)"
+		}
+		w.add(enterprisesUnder(owner), f.Agency)
+	}
 	return w.cond(), w.args
 }
 

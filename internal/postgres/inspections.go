@@ -91,6 +91,9 @@ func (s *EnforceService) FindInspections(ctx context.Context, f enforce.Inspecti
 	if f.USCC != "" {
 		w.add("uscc = $?", f.USCC)
 	}
+	if f.Agency != 0 {
+		w.add(enterprisesUnder("uscc"), f.Agency)
+	}
 	if f.Status != "" {
 		w.add("status = $?", f.Status)
 	}

@@ -56,8 +56,8 @@ func saveListEntry(ctx context.Context, tx pgx.Tx, e *enforce.ListEntry) error {
 		return err
 	}
 	return tx.QueryRow(ctx, `UPDATE list_entries SET status = $2, notice_start = $3, notice_end = $4, valid_from = $5,
-		valid_to = $6, doc = $7, version = version + 1, updated_at = now() WHERE id = $1 RETURNING version, updated_at`,
-		e.ID, e.Status, e.NoticeStart, e.NoticeEnd, e.ValidFrom, e.ValidTo, doc).Scan(&e.Version, &e.UpdatedAt)
+		valid_to = $6, doc = $7, filed_at = $8, version = version + 1, updated_at = now() WHERE id = $1 RETURNING version, updated_at`,
+		e.ID, e.Status, e.NoticeStart, e.NoticeEnd, e.ValidFrom, e.ValidTo, doc, e.FiledAt).Scan(&e.Version, &e.UpdatedAt)
 }
 
 // FindListEntryByID returns one list entry with its effective status and health-check status
@@ -79,6 +79,9 @@ func (s *EnforceService) FindListEntries(ctx context.Context, cfg enforce.Config
 	if f.USCC != "" {
 		w.add("l.uscc = $?", f.USCC)
 	}
+	if f.Agency != 0 {
+		w.add(enterprisesUnder("l.uscc"), f.Agency)
+	}
 	if f.Status != "" {
 		w.add("list_effective_status(l.status, l.valid_to, "+w.param(now)+") = $?", f.Status)
 	}
@@ -98,4 +101,10 @@ func (s *EnforceService) FindListEntries(ctx context.Context, cfg enforce.Config
 		out = append(out, e)
 	}
 	return out, total, formatError(rows.Err())
+}
+
+// enterprisesUnder is the condition that the enterprise whose USCC is in column belongs to
+// the agency $? or one under it.
+func enterprisesUnder(column string) string {
+	return column + " IN (SELECT e.uscc FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE $? = ANY(ag.path))"
 }

@@ -159,3 +159,26 @@ func (s *EnforceService) PublicDisclosures(ctx context.Context, offset, limit in
 	}
 	return out, total, formatError(rows.Err())
 }
+
+// PublicRemovals returns the removals of entries that had been listed, newest first.
+func (s *EnforceService) PublicRemovals(ctx context.Context, offset, limit int) (_ []enforce.Removal, total int, err error) {
+	defer derrors.Wrap(&err, "PublicRemovals")
+	rows, err := s.db.Pool.Query(ctx, `SELECT e.name, l.uscc, COALESCE(l.doc->>'removal_category', ''),
+			COALESCE((l.doc->>'removed_at')::timestamptz, l.updated_at) AS removed_at, count(*) OVER ()
+		FROM list_entries l JOIN enterprises e ON e.uscc = l.uscc
+		WHERE l.status = 'removed' AND l.valid_from IS NOT NULL
+		ORDER BY removed_at DESC, l.id DESC`+pageSQL(offset, limit))
+	if err != nil {
+		return nil, 0, formatError(err)
+	}
+	defer rows.Close()
+	out := []enforce.Removal{}
+	for rows.Next() {
+		var r enforce.Removal
+		if err := rows.Scan(&r.Name, &r.USCC, &r.Category, &r.RemovedAt, &total); err != nil {
+			return nil, 0, err
+		}
+		out = append(out, r)
+	}
+	return out, total, formatError(rows.Err())
+}

@@ -21,15 +21,16 @@ import (
 	"github.com/offsite/offsite/internal/webui"
 )
 
-// Tokens of the browser test's users, one per role it signs in with.
-var uiTokens = map[string]string{
-	"admin":     "ui-admin-token-0123456789",
-	"analyst":   "ui-analyst-token-0123456789",
-	"inspector": "ui-inspector-token-0123456789",
-	"approver":  "ui-approver-token-0123456789",
-	// The enterprise's own user (enterpriseUSCC), who answers the self-check.
-	"enterprise": "ui-enterprise-token-0123456789",
-}
+// adminToken is the token the token file seeds the first administrator ("ui-admin") with;
+// the test then makes every other account through the API, each with a password, and the
+// browser signs in with name and password as a person does.
+const adminToken = "ui-admin-token-0123456789"
+
+// uiRoles are the roles the browser signs in as; the user of role r is "ui-"+r with
+// password uiPassword(r).
+var uiRoles = []string{"admin", "analyst", "inspector", "approver", "enterprise"}
+
+func uiPassword(role string) string { return "pw of the " + role + " 0123" }
 
 // enterpriseUSCC is the seeded enterprise's unified social credit code, with its check
 // character.
@@ -97,16 +98,8 @@ func TestBrowser(t *testing.T) {
 	// The services, as the api and worker processes see them.
 	redis := testenv.Redis(t)
 	s3cfg := testenv.S3Config(t)
-	var entries []map[string]string
-	for role, tok := range uiTokens {
-		e := map[string]string{"token": tok, "name": "ui-" + role, "role": role}
-		if role == "enterprise" {
-			e["uscc"] = enterpriseUSCC(t)
-		}
-		entries = append(entries, e)
-	}
 	tokensFile := filepath.Join(t.TempDir(), "tokens.json")
-	b, _ := json.Marshal(entries)
+	b, _ := json.Marshal([]map[string]string{{"token": adminToken, "name": "ui-admin", "role": "admin"}})
 	if err := os.WriteFile(tokensFile, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -128,15 +121,17 @@ func TestBrowser(t *testing.T) {
 	base := "http://" + addr
 	waitHealthy(t, base, logs)
 
-	uscc := seed(t, apiclient.New(base, uiTokens["admin"]))
+	admin := apiclient.New(base, adminToken)
+	uscc := seed(t, admin)
+	accounts(t, admin, uscc)
 
 	shots := filepath.Join(root, ".state", "ui-screenshots", time.Now().UTC().Format("20060102T150405"))
 	node := exec.Command("node", "web/tests/ui.mjs")
 	node.Dir = root
 	node.Env = append(os.Environ(), "OFFSITE_UI_URL="+base, "OFFSITE_UI_USCC="+uscc, "OFFSITE_UI_SCREENSHOTS="+shots,
 		"OFFSITE_UI_CHROMIUM="+chromium)
-	for role, tok := range uiTokens {
-		node.Env = append(node.Env, "OFFSITE_UI_TOKEN_"+strings.ToUpper(role)+"="+tok)
+	for _, role := range uiRoles {
+		node.Env = append(node.Env, "OFFSITE_UI_PASSWORD_"+strings.ToUpper(role)+"="+uiPassword(role))
 	}
 	started := time.Now()
 	out, err := node.CombinedOutput()
@@ -148,6 +143,34 @@ func TestBrowser(t *testing.T) {
 			}
 		}
 		t.Fatalf("browser test failed: %v; screenshots in %s", err, shots)
+	}
+}
+
+// accounts gives the seeded administrator a password and makes the other roles' users, the
+// enterprise's bound to uscc, through the admin API.
+func accounts(t *testing.T, admin *apiclient.Client, uscc string) {
+	t.Helper()
+	ctx := context.Background()
+	var users struct {
+		Users []struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		} `json:"users"`
+	}
+	if err := admin.Do(ctx, "GET", "/api/v1/users", nil, &users); err != nil || len(users.Users) != 1 {
+		t.Fatalf("users after seeding: %+v %v", users, err)
+	}
+	if err := admin.Do(ctx, "POST", fmt.Sprintf("/api/v1/users/%d/password", users.Users[0].ID), map[string]any{"password": uiPassword("admin")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range uiRoles[1:] {
+		u := map[string]any{"name": "ui-" + role, "role": role, "agency_id": 1, "password": uiPassword(role)}
+		if role == "enterprise" {
+			u["uscc"], u["agency_id"] = uscc, 0
+		}
+		if err := admin.Do(ctx, "POST", "/api/v1/users", u, nil); err != nil {
+			t.Fatalf("create ui-%s: %v", role, err)
+		}
 	}
 }
 

@@ -1,12 +1,17 @@
-// The API client: the bearer token of the signed-in user, JSON in and out, and errors turned
-// into sentences a person understands (ApiError.message), with the server's own words kept
-// as detail.
+// The API client: the session of the signed-in user (an HttpOnly cookie the page never sees,
+// and the CSRF token sent with every unsafe request), JSON in and out, and errors turned into
+// sentences a person understands (ApiError.message), with the server's own words kept as
+// detail.
 import { t, tk } from './i18n';
 
 export interface Me {
   name: string;
+  display_name?: string;
   role: string;
   uscc?: string;
+  user_id?: number;
+  agency_id?: number;
+  csrf_token?: string;
   operations: string[];
 }
 
@@ -22,13 +27,8 @@ export class ApiError extends Error {
   }
 }
 
-const tokenKey = 'offsite.token';
 let me: Me | null = null;
 let pending = 0;
-
-export function token(): string | null {
-  return sessionStorage.getItem(tokenKey);
-}
 
 export function currentUser(): Me | null {
   return me;
@@ -72,6 +72,9 @@ export function humanError(status: number, body: any): ApiError {
     case 413:
       msg = t('err_413');
       break;
+    case 429:
+      msg = t('err_429');
+      break;
     case 503:
       msg = t('err_503');
       break;
@@ -81,15 +84,17 @@ export function humanError(status: number, body: any): ApiError {
   return new ApiError(msg, status, e.code || String(status), detail, e.field);
 }
 
-// send calls the API with the token; a Blob body goes as it is, anything else as JSON.
-async function send(method: string, path: string, body?: unknown, tok = token(), extra: Record<string, string> = {}): Promise<Response> {
+const safeMethods = ['GET', 'HEAD', 'OPTIONS'];
+
+// send calls the API on the session; a Blob body goes as it is, anything else as JSON.
+async function send(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<Response> {
   const headers: Record<string, string> = { ...extra };
-  if (tok) headers['Authorization'] = 'Bearer ' + tok;
+  if (me?.csrf_token && !safeMethods.includes(method)) headers['X-CSRF-Token'] = me.csrf_token;
   const raw = body instanceof Blob;
   if (body !== undefined && !raw) headers['Content-Type'] = 'application/json';
   busy(1);
   try {
-    return await fetch(path, { method, headers, body: body === undefined ? undefined : raw ? body : JSON.stringify(body) });
+    return await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : raw ? body : JSON.stringify(body) });
   } catch {
     throw humanError(0, null);
   } finally {
@@ -107,41 +112,41 @@ export async function api<T = any>(method: string, path: string, body?: unknown)
     data = text;
   }
   if (!resp.ok) {
-    if (resp.status === 401 && token()) signOut(false);
+    if (resp.status === 401 && me) me = null; // the session ended
     throw humanError(resp.status, data);
   }
   return data as T;
 }
 
-// signIn checks the token with /api/v1/me and keeps it for this tab.
-export async function signIn(tok: string): Promise<Me> {
-  const resp = await send('GET', '/api/v1/me', undefined, tok);
+// signIn opens a session with name and password; the API sets the session cookie.
+export async function signIn(name: string, password: string): Promise<Me> {
+  const resp = await send('POST', '/api/v1/login', { name, password });
   const data = await resp.json().catch(() => null);
   if (!resp.ok) throw humanError(resp.status, data);
-  sessionStorage.setItem(tokenKey, tok);
   me = data as Me;
   return me;
 }
 
-// restore re-reads the user of a kept token; null when there is none or it is refused.
+// restore reads the user of the session cookie, if any; null when there is none.
 export async function restore(): Promise<Me | null> {
-  const tok = token();
-  if (!tok) return null;
-  try {
-    return await signIn(tok);
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 401) signOut(false);
-    throw e;
-  }
+  const resp = await send('GET', '/api/v1/me');
+  const data = await resp.json().catch(() => null);
+  if (resp.status === 401) return null;
+  if (!resp.ok) throw humanError(resp.status, data);
+  me = data as Me;
+  return me;
 }
 
-export function signOut(navigate = true): void {
-  sessionStorage.removeItem(tokenKey);
+// signOut ends the session on the server, then here.
+export async function signOut(navigate = true): Promise<void> {
+  if (me?.csrf_token) {
+    await send('POST', '/api/v1/logout').catch(() => undefined);
+  }
   me = null;
   if (navigate) location.hash = '#/signin';
 }
 
-// blob fetches an evidence object with the token; the caller revokes the URL.
+// blob fetches an evidence object on the session; the caller revokes the URL.
 export async function evidenceURL(key: string): Promise<string> {
   const resp = await send('GET', '/api/v1/ui/evidence/' + key);
   if (!resp.ok) throw humanError(resp.status, await resp.json().catch(() => null));
@@ -159,7 +164,7 @@ export async function blobURL(path: string): Promise<string> {
 // evidenceHead reads the first `end` bytes of an evidence object (a Range request; the API
 // may answer with the whole object).
 export async function evidenceHead(key: string, end: number): Promise<ArrayBuffer> {
-  const resp = await send('GET', '/api/v1/ui/evidence/' + key, undefined, token(), { Range: `bytes=0-${end - 1}` });
+  const resp = await send('GET', '/api/v1/ui/evidence/' + key, undefined, { Range: `bytes=0-${end - 1}` });
   if (!resp.ok) throw humanError(resp.status, await resp.json().catch(() => null));
   return resp.arrayBuffer();
 }
@@ -178,7 +183,7 @@ function proofPath(inspection: number, name: string): string {
 
 // uploadProof sends a file through the API, which stores it and answers with its SHA-256.
 export async function uploadProof(inspection: number, file: File): Promise<Proof> {
-  const resp = await send('PUT', proofPath(inspection, file.name), file, token(), { 'Content-Type': file.type || 'application/octet-stream' });
+  const resp = await send('PUT', proofPath(inspection, file.name), file, { 'Content-Type': file.type || 'application/octet-stream' });
   const data = await resp.json().catch(() => null);
   if (!resp.ok) throw humanError(resp.status, data);
   return data as Proof;

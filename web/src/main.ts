@@ -10,6 +10,7 @@ import { enterprisePage } from './pages/enterprise';
 import { surveyNewPage, surveyPage } from './pages/survey';
 import { listPage } from './pages/list';
 import { publicPage } from './pages/public';
+import { adminPage } from './pages/admin';
 import { inboxPage, refreshCounts } from './pages/inbox';
 
 type Page = (app: HTMLElement, params: string[], query: URLSearchParams) => Promise<void | (() => void)>;
@@ -22,6 +23,7 @@ const routes: [RegExp, Page, boolean][] = [
   [/^\/surveys\/new$/, surveyNewPage, true],
   [/^\/surveys\/(\d+)$/, surveyPage, true],
   [/^\/list$/, listPage, true],
+  [/^\/admin$/, adminPage, true],
   [/^\/inbox$/, inboxPage, true],
 ];
 
@@ -35,6 +37,7 @@ function header(): void {
     h('a', { href: me ? '#/enterprises' : '#/signin', class: 'brand' }, t('app')),
     me ? h('a', { href: '#/inbox', id: 'nav-inbox', class: location.hash.startsWith('#/inbox') ? 'active' : '' }, t('nav_inbox'), ' ', h('span', { id: 'inbox-count', class: 'count' })) : null,
     me && me.role !== 'enterprise' ? [link('#/enterprises', t('nav_enterprises')), link('#/surveys/new', t('nav_survey')), link('#/list', t('nav_list'))] : null,
+    me && me.role === 'admin' ? link('#/admin', t('nav_admin')) : null,
     me && me.role === 'enterprise' && me.uscc ? link('#/enterprises/' + me.uscc, t('nav_enterprises')) : null,
     link('#/public', t('nav_public')),
     h('span', { class: 'spacer' }),

@@ -2,7 +2,8 @@
 // api and worker: sign in, open an enterprise, find its finding on the map, compare the
 // quick-looks beside the map and laid on it, queue a survey and watch it finish, answer a
 // self-check with uploaded proof as the enterprise, and try what a role may not do.
-// Environment: OFFSITE_UI_URL, OFFSITE_UI_USCC, OFFSITE_UI_TOKEN_{ADMIN,ANALYST,INSPECTOR,APPROVER,ENTERPRISE},
+// Environment: OFFSITE_UI_URL, OFFSITE_UI_USCC, OFFSITE_UI_PASSWORD_{ADMIN,ANALYST,INSPECTOR,APPROVER,ENTERPRISE}
+// (the password of the user "ui-<role>"),
 // OFFSITE_UI_SCREENSHOTS (where screenshots go on failure; after every step too with
 // OFFSITE_UI_SCREENSHOTS_ALL=1), OFFSITE_UI_CHROMIUM.
 import { chromium } from 'playwright-core';
@@ -18,7 +19,7 @@ const env = (k) => {
 };
 const base = env('OFFSITE_UI_URL');
 const uscc = env('OFFSITE_UI_USCC');
-const tokens = { analyst: env('OFFSITE_UI_TOKEN_ANALYST'), inspector: env('OFFSITE_UI_TOKEN_INSPECTOR'), enterprise: env('OFFSITE_UI_TOKEN_ENTERPRISE') };
+const passwords = Object.fromEntries(['admin', 'analyst', 'inspector', 'enterprise'].map((r) => [r, env('OFFSITE_UI_PASSWORD_' + r.toUpperCase())]));
 const shots = env('OFFSITE_UI_SCREENSHOTS');
 const origin = new URL(base).origin;
 
@@ -69,7 +70,8 @@ const go = (hash) => page.goto(`${base}/ui/#${hash}`);
 
 async function signIn(role) {
   await go('/signin');
-  await page.fill('#token', tokens[role]);
+  await page.fill('#name', 'ui-' + role);
+  await page.fill('#password', passwords[role]);
   await page.click('#signin-form button[type=submit]');
   await page.waitForSelector('#who');
 }
@@ -81,13 +83,41 @@ async function signOut() {
 
 let failed = null;
 try {
-  await step('a bad token is refused in words', async () => {
+  await step('a wrong password is refused in words', async () => {
     await go('/signin');
-    await page.fill('#token', 'not-a-valid-token-0000');
+    await page.fill('#name', 'ui-analyst');
+    await page.fill('#password', 'not the password 0000');
     await page.click('#signin-form button[type=submit]');
     const err = await page.waitForSelector('#signin-form .error');
     const text = await err.innerText();
-    assert(text.includes('令牌无效'), `sign-in error reads ${JSON.stringify(text)}`);
+    assert(text.includes('账号或密码不正确'), `sign-in error reads ${JSON.stringify(text)}`);
+  });
+
+  await step('the administrator signs in, creates a user and resets its password, and signs out', async () => {
+    await signIn('admin');
+    assert((await page.innerText('#who')).includes('管理员'), 'the header does not name the administrator');
+    await go('/admin');
+    await page.waitForSelector('#user-table tr[data-user="ui-analyst"]');
+    await page.fill('#new-user-name', 'ui-new-inspector');
+    await page.selectOption('#new-user-role', 'inspector');
+    await page.fill('#new-user-password', 'a new password 0001');
+    await page.click('#user-form button[type=submit]');
+    const row = await page.waitForSelector('#user-table tr[data-user="ui-new-inspector"]');
+    await (await row.$('input.reset-password')).fill('another password 0002');
+    await (await row.$('.reset-form button[type=submit]')).click();
+    await page.waitForSelector('#user-table tr[data-user="ui-new-inspector"] .reset-form .ok');
+    await page.waitForSelector('#agency-tree li');
+    await signOut();
+    // The session is over on the server too: the API answers 401 to the old cookie.
+    const status = await page.evaluate(async () => (await fetch('/api/v1/me')).status);
+    assert(status === 401, `/api/v1/me after signing out: ${status}`);
+    // The new user signs in with the password the administrator set.
+    await go('/signin');
+    await page.fill('#name', 'ui-new-inspector');
+    await page.fill('#password', 'another password 0002');
+    await page.click('#signin-form button[type=submit]');
+    await page.waitForSelector('#who');
+    await signOut();
   });
 
   await step('the analyst signs in and finds the enterprise by its open warnings', async () => {

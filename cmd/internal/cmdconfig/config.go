@@ -92,9 +92,18 @@ type Config struct {
 	// default "0 2 * * *".
 	NightlyCron string
 	// TokensFile is a JSON array of API tokens with their roles (see httpapi.TokenEntry; give
-	// each token's sha256 rather than the token). OFFSITE_API_TOKENS_FILE, default "": no
-	// tokens, so only the public routes answer.
+	// each token's sha256 rather than the token). cmd/api reads it only to seed the first
+	// accounts (normally one admin): each entry whose name no account has yet becomes a user
+	// of the first province with that token as its API token, valid for SeedTokenTTL; an
+	// existing account is never changed. OFFSITE_API_TOKENS_FILE, default "".
 	TokensFile string
+	// SeedTokenTTL is how long the seeded tokens stay valid. OFFSITE_SEED_TOKEN_TTL,
+	// default "720h" (30 days).
+	SeedTokenTTL time.Duration
+	// SecureCookie marks the session cookie Secure on plain HTTP too, for an API behind a
+	// proxy that ends TLS (over TLS it is Secure regardless). OFFSITE_SECURE_COOKIE, default
+	// false.
+	SecureCookie bool
 	// ProvinceConfig is the province's enforcement configuration as JSON (enforce.Config:
 	// admission conditions, notice period, validity, draw ratios, site checklist).
 	// OFFSITE_PROVINCE_CONFIG, default "": the defaults documented in internal/enforce.
@@ -151,6 +160,8 @@ const (
 	EnvRetryDelay        = "OFFSITE_RETRY_DELAY"
 	EnvNightlyCron       = "OFFSITE_NIGHTLY_CRON"
 	EnvTokensFile        = "OFFSITE_API_TOKENS_FILE"
+	EnvSeedTokenTTL      = "OFFSITE_SEED_TOKEN_TTL"
+	EnvSecureCookie      = "OFFSITE_SECURE_COOKIE"
 	EnvProvinceConfig    = "OFFSITE_PROVINCE_CONFIG"
 	EnvNightlyPipelines  = "OFFSITE_NIGHTLY_PIPELINES"
 	EnvSurveyBatchSize   = "OFFSITE_SURVEY_BATCH_SIZE"
@@ -193,6 +204,8 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 		RetryDelay:           p.duration(EnvRetryDelay, 15*time.Second),
 		NightlyCron:          p.cron(EnvNightlyCron, "0 2 * * *"),
 		TokensFile:           p.file(EnvTokensFile),
+		SeedTokenTTL:         p.duration(EnvSeedTokenTTL, 30*24*time.Hour),
+		SecureCookie:         p.boolean(EnvSecureCookie, false),
 		ProvinceConfig:       p.file(EnvProvinceConfig),
 		NightlyPipelines:     p.kindMap(EnvNightlyPipelines),
 		SurveyBatchSize:      p.intRange(EnvSurveyBatchSize, 200, 1, 100000),

@@ -39,6 +39,7 @@ func TestParseDefaults(t *testing.T) {
 		TaskTimeout:          30 * time.Minute,
 		RetryDelay:           15 * time.Second,
 		NightlyCron:          "0 2 * * *",
+		SeedTokenTTL:         30 * 24 * time.Hour,
 		SurveyBatchSize:      200,
 		AuditCheckpointEvery: 100,
 		RasterLimits:         raster.Limits{MaxSide: 50000, MaxPixels: 1 << 30, MaxBands: 16},

@@ -63,9 +63,24 @@ function entryCard(e: any, name: string, cfg: any, refresh: () => void): HTMLEle
       t('act_object'), (v) => post('/objections', v), { class: 'inline-form act-object' }));
   if (st === 'notice' && may('/list'))
     acts.push(action(t('act_list'), () => post('/list', {}), { class: 'act-list' }));
-  if (['listed'].includes(st) && may('/remove'))
-    acts.push(form([field(t('removal_category'), select('category', removal.map((c) => [c, c] as [string, string]))), field(t('reason'), h('input', { name: 'reason', required: true }))],
-      t('act_remove'), (v) => post('/remove', v), { class: 'inline-form act-remove' }));
+  const noticeFields = () => [field(t('notice_start'), h('input', { type: 'date', name: 'notice_start', value: day(0), required: true })),
+    field(t('notice_end'), h('input', { type: 'date', name: 'notice_end', value: day((cfg.notice_min_days || 7) + 1), required: true }))];
+  const adj = e.adjustment;
+  if (adj)
+    acts.push(h('p', { class: 'adjustment' }, t('adjustment_on_notice', { kind: tk('change_', adj.kind), end: fmtDate(adj.notice_end) })));
+  if (adj && may('/objections'))
+    acts.push(form([field(t('objection_text'), h('input', { name: 'text', required: true })), field(t('raised_by'), h('input', { name: 'raised_by' }))],
+      t('act_object'), (v) => post('/objections', v), { class: 'inline-form act-object' }));
+  if (adj && may('/adjustment/apply'))
+    acts.push(action(t('act_apply'), () => post('/adjustment/apply', {}), { class: 'act-apply' }));
+  if (['listed'].includes(st) && !adj && may('/remove'))
+    acts.push(form([field(t('removal_category'), select('category', removal.map((c) => [c, c] as [string, string]))), field(t('reason'), h('input', { name: 'reason', required: true })),
+      ...noticeFields()], t('act_remove'), (v) => post('/remove', v), { class: 'inline-form act-remove' }));
+  if (e.to_file && !(e.filings || []).some((f: any) => !f.received_at) && may('/filing'))
+    acts.push(action(t('act_file', { change: tk('change_', e.to_file) }), () => post('/filing', {}), { class: 'act-file' }));
+  if ((e.filings || []).some((f: any) => !f.received_at) && may('/filing/receipt'))
+    acts.push(form([field(t('receipt'), h('input', { name: 'receipt', required: true }))], t('act_receipt'), (v) => post('/filing/receipt', v), { class: 'inline-form act-receipt' }));
+  if (e.filed_at) acts.push(h('p', { class: 'muted' }, t('filed_at', { at: fmtDate(e.filed_at) })));
   return h('article', { class: 'entry card', dataset: { id: e.id, status: st } },
     h('h3', {}, h('a', { href: '#/enterprises/' + encodeURIComponent(e.uscc) }, name), ' ', h('span', { class: 'status st-' + st }, tk('st_', st))),
     h('ol', { class: 'lifecycle' }, ['proposed', 'notice', 'listed', st === 'removed' || st === 'rejected' ? st : 'expired'].map((s) =>

@@ -1,0 +1,477 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/account"
+	"github.com/offsite/offsite/internal/enforce"
+)
+
+// The routes of people and agencies (issue 16): sign-in and sign-out, one's own password, and
+// the administration of agencies, users and API tokens. Every change is audited by the
+// account commands; an administrator reaches the users and agencies of its agency and under.
+
+var (
+	rolesAdmin = []enforce.Role{RoleAdmin}
+	// rolesStaff are every role but the enterprise's.
+	rolesStaff = []enforce.Role{RoleAdmin, RoleAnalyst, RoleInspector, RoleApprover}
+)
+
+func (s *Server) registerAccountRoutes(mux *http.ServeMux) {
+	s.handle(mux, "POST", "/api/v1/login", operation{
+		Summary: "Sign in with name and password: opens a session",
+		Description: "Sets the HttpOnly, SameSite=Strict session cookie (Secure over TLS) and returns the user and its csrf_token, which every " +
+			"unsafe request on the session sends in the X-CSRF-Token header. Failed sign-ins are counted per account and per client address; " +
+			"past the limit the account or address is locked out for a while (429 with Retry-After).",
+		Roles:     rolesPublic,
+		Request:   obj([]string{"name", "password"}, map[string]any{"name": str, "password": str}),
+		Responses: map[string]string{"200": "user and csrf_token; the session cookie is set", "400": "missing name or password", "401": "wrong name or password, or the account is disabled", "429": "locked out after too many failed sign-ins"},
+	}, s.handleLogin)
+	s.handle(mux, "POST", "/api/v1/logout", operation{
+		Summary:   "Sign out: ends the session of the cookie",
+		Roles:     rolesOwnRead,
+		Responses: map[string]string{"204": "ended", "400": "the request came with an API token, not a session"},
+	}, s.handleLogout)
+	s.handle(mux, "POST", "/api/v1/me/password", operation{
+		Summary:   "Change one's own password; every session of the user ends",
+		Roles:     rolesOwnRead,
+		Request:   obj([]string{"current_password", "password"}, map[string]any{"current_password": str, "password": str}),
+		Responses: map[string]string{"204": "changed", "400": "wrong current password, or the new one is too weak"},
+	}, s.handleOwnPassword)
+
+	s.handle(mux, "GET", "/api/v1/agencies", operation{
+		Summary:   "The agencies the caller's agency reaches (its own and those under it), by path",
+		Roles:     rolesStaff,
+		Responses: map[string]string{"200": "agencies"},
+	}, s.handleAgencyList)
+	s.handle(mux, "POST", "/api/v1/agencies", operation{
+		Summary:     "Create an agency under one the caller reaches: a city under a province, a county under a city",
+		Description: "Without parent_id a new province; only an administrator of no agency may create one. Audited.",
+		Roles:       rolesAdmin,
+		Request:     obj([]string{"name"}, map[string]any{"name": str, "parent_id": map[string]any{"type": "integer"}}),
+		Responses:   map[string]string{"201": "created", "400": "bad name or parent", "403": "parent outside the caller's agency", "409": "name taken under that parent"},
+	}, s.handleAgencyCreate)
+	s.handle(mux, "PATCH", "/api/v1/agencies/{id}", operation{
+		Summary:   "Rename an agency; audited",
+		Roles:     rolesAdmin,
+		Request:   obj([]string{"version", "name"}, map[string]any{"version": version, "name": str}),
+		Responses: map[string]string{"200": "renamed", "403": "outside the caller's agency", "404": "no such agency", "409": "stale version or name taken"},
+	}, s.handleAgencyRename)
+
+	s.handle(mux, "GET", "/api/v1/users", operation{
+		Summary:   "The users of the caller's agency and those under it",
+		Roles:     rolesAdmin,
+		Responses: map[string]string{"200": "users"},
+	}, s.handleUserList)
+	s.handle(mux, "POST", "/api/v1/users", operation{
+		Summary: "Create a user in an agency the caller reaches",
+		Description: "An enterprise's account (role enterprise) names the enterprise's uscc and belongs to its agency. Without a password the user " +
+			"signs in with API tokens only. Audited.",
+		Roles: rolesAdmin,
+		Request: obj([]string{"name", "role"}, map[string]any{"name": str, "display_name": str, "role": map[string]any{"enum": enforce.Names(enforce.TokenRoles)},
+			"agency_id": map[string]any{"type": "integer"}, "uscc": str, "password": str}),
+		Responses: map[string]string{"201": "created", "400": "bad name, role, agency, uscc or password", "403": "agency outside the caller's", "409": "name taken"},
+	}, s.handleUserCreate)
+	s.handle(mux, "GET", "/api/v1/users/{id}", operation{
+		Summary:   "One user",
+		Roles:     rolesAdmin,
+		Responses: map[string]string{"200": "user", "403": "outside the caller's agency", "404": "no such user"},
+	}, s.handleUserGet)
+	s.handle(mux, "PATCH", "/api/v1/users/{id}", operation{
+		Summary:     "Change a user's display name, role, agency, enterprise, or disable it (its sessions end); audited",
+		Description: "An administrator cannot change its own role or agency, or disable itself.",
+		Roles:       rolesAdmin,
+		Request: obj([]string{"version"}, map[string]any{"version": version, "display_name": str, "role": map[string]any{"enum": enforce.Names(enforce.TokenRoles)},
+			"agency_id": map[string]any{"type": "integer"}, "uscc": str, "disabled": boolean}),
+		Responses: map[string]string{"200": "changed", "400": "bad field", "403": "outside the caller's agency", "404": "no such user", "409": "stale version, or a change to oneself"},
+	}, s.handleUserUpdate)
+	s.handle(mux, "POST", "/api/v1/users/{id}/password", operation{
+		Summary:   "Reset a user's password; every session of the user ends; audited",
+		Roles:     rolesAdmin,
+		Request:   obj([]string{"password"}, map[string]any{"password": str}),
+		Responses: map[string]string{"204": "reset", "400": "too weak", "403": "outside the caller's agency", "404": "no such user"},
+	}, s.handleUserPassword)
+	s.handle(mux, "GET", "/api/v1/users/{id}/tokens", operation{
+		Summary:   "A user's API tokens (never the tokens themselves)",
+		Roles:     rolesAdmin,
+		Responses: map[string]string{"200": "tokens", "403": "outside the caller's agency", "404": "no such user"},
+	}, s.handleTokenList)
+	s.handle(mux, "POST", "/api/v1/users/{id}/tokens", operation{
+		Summary:     "Create an API token for a user, for a machine; the token is in this answer only",
+		Description: "Only the token's SHA-256 is stored. expires_in_days is 1 to 365. Audited.",
+		Roles:       rolesAdmin,
+		Request:     obj([]string{"name", "expires_in_days"}, map[string]any{"name": str, "expires_in_days": map[string]any{"type": "integer"}}),
+		Responses:   map[string]string{"201": "the token and its record", "400": "bad name or expiry", "403": "outside the caller's agency", "404": "no such user"},
+	}, s.handleTokenCreate)
+	s.handle(mux, "POST", "/api/v1/tokens/{id}/revoke", operation{
+		Summary:   "Revoke an API token; audited",
+		Roles:     rolesAdmin,
+		Responses: map[string]string{"200": "revoked", "403": "outside the caller's agency", "404": "no such token", "409": "already revoked"},
+	}, s.handleTokenRevoke)
+}
+
+func (s *Server) accounts() (*account.Accounts, error) {
+	if s.Accounts == nil {
+		return nil, errors.New("httpapi: accounts are not configured")
+	}
+	return s.Accounts, nil
+}
+
+// clientAddr is the client's IP address, what failed sign-ins are counted against. It is the
+// connection's peer: behind a proxy every client shares the proxy's address (and its limit).
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: SessionCookie, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
+		Secure: r.TLS != nil || s.SecureCookie, SameSite: http.SameSiteStrictMode}
+}
+
+func (s *Server) expiredSessionCookie(r *http.Request) *http.Cookie {
+	return s.sessionCookie(r, "", -1)
+}
+
+// me is what /api/v1/me and sign-in return of the caller.
+type me struct {
+	Principal
+	DisplayName string `json:"display_name,omitempty"`
+	// CSRFToken is sent in X-CSRF-Token with every unsafe request of a session.
+	CSRFToken  string   `json:"csrf_token,omitempty"`
+	Operations []string `json:"operations"`
+}
+
+func (s *Server) meOf(p Principal) me {
+	ops := []string{}
+	for _, rt := range s.routes {
+		if rolePermitted(rt.op.Roles, p.Role) || rolePermitted(rt.op.Roles, RolePublic) {
+			ops = append(ops, rt.method+" "+rt.path)
+		}
+	}
+	m := me{Principal: p, Operations: ops}
+	if p.session != "" {
+		m.CSRFToken = account.CSRFToken(p.session)
+	}
+	return m
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	acc, err := s.accounts()
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	var in struct {
+		Name     string `json:"name"`
+		Password string `json:"password"`
+	}
+	if err := s.decodeJSON(w, r, &in); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	switch {
+	case in.Name == "":
+		s.Error(w, r, offsite.Invalid("name", "is required"))
+		return
+	case in.Password == "":
+		s.Error(w, r, offsite.Invalid("password", "is required"))
+		return
+	case len(in.Password) > account.MaxPasswordLength:
+		s.Error(w, r, offsite.Invalid("password", "is longer than %d bytes", account.MaxPasswordLength))
+		return
+	}
+	u, secret, err := acc.Login(r.Context(), in.Name, in.Password, clientAddr(r))
+	if err != nil {
+		var le *account.LockedError
+		if errors.As(err, &le) {
+			w.Header().Set("Retry-After", fmt.Sprint(int(time.Until(le.Until).Seconds())+1))
+		}
+		s.Error(w, r, err)
+		return
+	}
+	http.SetCookie(w, s.sessionCookie(r, secret, int(acc.SessionTTL().Seconds())))
+	p := principalOf(u)
+	p.session = secret
+	m := s.meOf(p)
+	m.DisplayName = u.DisplayName
+	writeJSON(w, http.StatusOK, m)
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	p := PrincipalFromContext(r.Context())
+	if p.session == "" {
+		s.Error(w, r, offsite.Invalid("session", "this request came with an API token, which has no session: revoke the token instead"))
+		return
+	}
+	u, err := s.Accounts.Store.FindUserByID(r.Context(), p.UserID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := s.Accounts.Logout(r.Context(), u, p.session); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	http.SetCookie(w, s.expiredSessionCookie(r))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleOwnPassword(w http.ResponseWriter, r *http.Request) {
+	p := PrincipalFromContext(r.Context())
+	if p.UserID == 0 || s.Accounts == nil {
+		s.Error(w, r, offsite.Invalid("user", "this principal has no account (a fixed token)"))
+		return
+	}
+	var in struct {
+		Current  string `json:"current_password"`
+		Password string `json:"password"`
+	}
+	if err := s.decodeJSON(w, r, &in); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	u, err := s.Accounts.Store.FindUserByID(r.Context(), p.UserID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := s.Accounts.ChangePassword(r.Context(), u, in.Current, in.Password); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	http.SetCookie(w, s.expiredSessionCookie(r))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleAgencyList(w http.ResponseWriter, r *http.Request) {
+	acc, err := s.accounts()
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	as, err := acc.Store.FindAgencies(r.Context(), scope(r.Context()))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"agencies": as})
+}
+
+func (s *Server) handleAgencyCreate(w http.ResponseWriter, r *http.Request) {
+	acc, err := s.accounts()
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	var in account.NewAgency
+	if err := s.decodeJSON(w, r, &in); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	a, err := acc.CreateAgency(r.Context(), PrincipalFromContext(r.Context()).Actor(), in)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, a)
+}
+
+func (s *Server) handleAgencyRename(w http.ResponseWriter, r *http.Request) {
+	acc, err := s.accounts()
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	id, err := idParam(r, "id")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	var in struct {
+		Version int    `json:"version"`
+		Name    string `json:"name"`
+	}
+	if err := s.decodeJSON(w, r, &in); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	a, err := acc.RenameAgency(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in.Version, in.Name)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) {
+	acc, err := s.accounts()
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	us, err := acc.Store.FindUsers(r.Context(), scope(r.Context()))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": us})
+}
+
+func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
+	acc, err := s.accounts()
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	var in account.NewUser
+	if err := s.decodeJSON(w, r, &in); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	u, err := acc.CreateUser(r.Context(), PrincipalFromContext(r.Context()).Actor(), in)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, u)
+}
+
+// userParam reads {id} and loads the user (authorize has checked its agency).
+func (s *Server) userParam(r *http.Request) (*account.User, error) {
+	acc, err := s.accounts()
+	if err != nil {
+		return nil, err
+	}
+	id, err := idParam(r, "id")
+	if err != nil {
+		return nil, err
+	}
+	return acc.Store.FindUserByID(r.Context(), id)
+}
+
+func (s *Server) handleUserGet(w http.ResponseWriter, r *http.Request) {
+	u, err := s.userParam(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) handleUserUpdate(w http.ResponseWriter, r *http.Request) {
+	acc, err := s.accounts()
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	id, err := idParam(r, "id")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	var in account.UserUpdate
+	if err := s.decodeJSON(w, r, &in); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	u, err := acc.UpdateUser(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) handleUserPassword(w http.ResponseWriter, r *http.Request) {
+	acc, err := s.accounts()
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	id, err := idParam(r, "id")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	var in struct {
+		Password string `json:"password"`
+	}
+	if err := s.decodeJSON(w, r, &in); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := acc.SetPassword(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in.Password); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request) {
+	u, err := s.userParam(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	ts, err := s.Accounts.Store.FindTokens(r.Context(), u.ID)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": ts})
+}
+
+func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
+	acc, err := s.accounts()
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	id, err := idParam(r, "id")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	var in struct {
+		Name          string `json:"name"`
+		ExpiresInDays int    `json:"expires_in_days"`
+	}
+	if err := s.decodeJSON(w, r, &in); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	t, secret, err := acc.CreateToken(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in.Name, time.Duration(in.ExpiresInDays)*24*time.Hour)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"token": secret, "record": t})
+}
+
+func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
+	acc, err := s.accounts()
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	id, err := idParam(r, "id")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	t, err := acc.RevokeToken(r.Context(), PrincipalFromContext(r.Context()).Actor(), id)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}

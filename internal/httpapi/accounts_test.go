@@ -1,0 +1,374 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/offsite/offsite/internal/httpapi"
+)
+
+// browser is a client with a cookie jar, as the web interface is.
+type browser struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+	csrf string
+}
+
+func (e *enfEnv) browser(t *testing.T) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, base: e.hs.URL, c: &http.Client{Jar: jar}}
+}
+
+func (b *browser) do(method, path, body string, csrf bool) (int, string, http.Header) {
+	b.t.Helper()
+	req, _ := http.NewRequest(method, b.base+path, strings.NewReader(body))
+	if csrf {
+		req.Header.Set(httpapi.CSRFHeader, b.csrf)
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data), resp.Header
+}
+
+func TestLoginSessionsAndCSRF(t *testing.T) {
+	e := newEnforceServer(t)
+	var u struct {
+		ID      int64 `json:"id"`
+		Version int   `json:"version"`
+	}
+	e.must(t, 201, admin, "POST", "/api/v1/users", map[string]any{"name": "li.wei", "role": "inspector", "agency_id": 1, "password": "correct horse 1"}, &u)
+
+	// A weak password or a bad name is refused naming the field.
+	for _, tc := range []struct{ body, field string }{
+		{`{"name": "x", "role": "inspector", "agency_id": 1}`, "name"},
+		{`{"name": "wang", "role": "inspector", "agency_id": 1, "password": "short"}`, "password"},
+		{`{"name": "wang", "role": "root", "agency_id": 1}`, "role"},
+		{`{"name": "wang", "role": "inspector", "agency_id": 99}`, "agency_id"},
+		{`{"name": "wang", "role": "enterprise", "uscc": "` + otherUSCC + `"}`, "uscc"},
+	} {
+		var body struct{ Error struct{ Field string } }
+		e.must(t, 400, admin, "POST", "/api/v1/users", tc.body, &body)
+		if body.Error.Field != tc.field {
+			t.Errorf("%s: field %q, want %q", tc.body, body.Error.Field, tc.field)
+		}
+	}
+
+	b := e.browser(t)
+	if code, body, _ := b.do("POST", "/api/v1/login", `{"name": "li.wei", "password": "wrong password"}`, false); code != 401 {
+		t.Fatalf("wrong password: %d %s", code, body)
+	}
+	code, body, h := b.do("POST", "/api/v1/login", `{"name": "LI.WEI", "password": "correct horse 1"}`, false)
+	if code != 200 {
+		t.Fatalf("login: %d %s", code, body)
+	}
+	cookie := h.Get("Set-Cookie")
+	for _, want := range []string{httpapi.SessionCookie + "=oss_", "HttpOnly", "SameSite=Strict", "Max-Age=43200"} {
+		if !strings.Contains(cookie, want) {
+			t.Errorf("Set-Cookie %q lacks %q", cookie, want)
+		}
+	}
+	if strings.Contains(cookie, "Secure") {
+		t.Errorf("Secure cookie on plain HTTP: %q", cookie)
+	}
+	b.csrf = between(body, `"csrf_token": "`, `"`)
+	if b.csrf == "" {
+		t.Fatalf("no csrf_token in %s", body)
+	}
+	// The session reads; an unsafe request needs the CSRF token.
+	if code, body, _ := b.do("GET", "/api/v1/me", "", false); code != 200 || !strings.Contains(body, `"name": "li.wei"`) || !strings.Contains(body, b.csrf) {
+		t.Errorf("me: %d %s", code, body)
+	}
+	w := `{"uscc": "` + entUSCC + `", "source": "monitoring", "ref": "r", "message": "m"}`
+	if code, body, _ := b.do("POST", "/api/v1/warnings", w, false); code != 403 || !strings.Contains(body, "X-CSRF-Token") {
+		t.Errorf("unsafe request without CSRF token: %d %s", code, body)
+	}
+	if code, _, _ := b.do("POST", "/api/v1/logout", "", true); code != 204 {
+		t.Errorf("logout: %d", code)
+	}
+	if code, _, _ := b.do("GET", "/api/v1/me", "", false); code != 401 {
+		t.Errorf("me after logout: %d, want 401", code)
+	}
+	// Public routes still answer a browser whose session ended.
+	if code, _, _ := b.do("GET", "/public/positive-list", "", false); code != 200 {
+		t.Errorf("public route after logout: %d", code)
+	}
+
+	// An admin's reset ends the user's sessions; disabling refuses sign-in.
+	b2 := e.browser(t)
+	if code, _, _ := b2.do("POST", "/api/v1/login", `{"name": "li.wei", "password": "correct horse 1"}`, false); code != 200 {
+		t.Fatal("second login")
+	}
+	e.must(t, 204, admin, "POST", fmt.Sprintf("/api/v1/users/%d/password", u.ID), map[string]any{"password": "battery staple 2"}, nil)
+	if code, _, _ := b2.do("GET", "/api/v1/me", "", false); code != 401 {
+		t.Errorf("session after password reset: %d, want 401", code)
+	}
+	e.must(t, 200, admin, "PATCH", fmt.Sprintf("/api/v1/users/%d", u.ID), map[string]any{"version": u.Version + 1, "disabled": true}, &u)
+	if code, body, _ := b2.do("POST", "/api/v1/login", `{"name": "li.wei", "password": "battery staple 2"}`, false); code != 401 || !strings.Contains(body, "disabled") {
+		t.Errorf("disabled login: %d %s", code, body)
+	}
+
+	// API tokens: shown once, stored hashed, revocable, expiring.
+	var tok struct {
+		Token  string `json:"token"`
+		Record struct {
+			ID int64 `json:"id"`
+		} `json:"record"`
+	}
+	e.must(t, 200, admin, "PATCH", fmt.Sprintf("/api/v1/users/%d", u.ID), map[string]any{"version": u.Version, "disabled": false}, &u)
+	e.must(t, 201, admin, "POST", fmt.Sprintf("/api/v1/users/%d/tokens", u.ID), map[string]any{"name": "sensor gateway", "expires_in_days": 2}, &tok)
+	if !strings.HasPrefix(tok.Token, "ost_") {
+		t.Fatalf("token %q", tok.Token)
+	}
+	var stored int
+	if err := e.db.Pool.QueryRow(t.Context(), "SELECT count(*) FROM api_tokens WHERE token_sha256 = sha256(convert_to($1, 'UTF8'))", tok.Token).Scan(&stored); err != nil || stored != 1 {
+		t.Errorf("token stored by its hash: %d %v", stored, err)
+	}
+	e.must(t, 200, tok.Token, "GET", "/api/v1/enterprises", nil, nil)
+	e.clock.Add(49 * time.Hour)
+	e.must(t, 401, tok.Token, "GET", "/api/v1/enterprises", nil, nil)
+	e.clock.Add(-49 * time.Hour)
+	e.must(t, 200, admin, "POST", fmt.Sprintf("/api/v1/tokens/%d/revoke", tok.Record.ID), nil, nil)
+	e.must(t, 401, tok.Token, "GET", "/api/v1/enterprises", nil, nil)
+	e.must(t, 409, admin, "POST", fmt.Sprintf("/api/v1/tokens/%d/revoke", tok.Record.ID), nil, nil)
+
+	// Every change is in the audit log.
+	var log struct {
+		Entries []struct{ Action string } `json:"entries"`
+	}
+	e.must(t, 200, admin, "GET", fmt.Sprintf("/api/v1/audit?subject=user/%d&limit=100", u.ID), nil, &log)
+	var actions []string
+	for _, en := range log.Entries {
+		actions = append(actions, en.Action)
+	}
+	sort.Strings(actions)
+	want := "user.create user.login user.login user.logout user.password user.update user.update"
+	if got := strings.Join(actions, " "); got != want {
+		t.Errorf("audited %q, want %q", got, want)
+	}
+}
+
+func between(s, from, to string) string {
+	_, after, ok := strings.Cut(s, from)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(after, to)
+	return v
+}
+
+func TestLoginLockout(t *testing.T) {
+	e := newEnforceServer(t)
+	e.must(t, 201, admin, "POST", "/api/v1/users", map[string]any{"name": "zhao", "role": "analyst", "agency_id": 1, "password": "correct horse 1"}, nil)
+	b := e.browser(t)
+	for i := 0; i < 5; i++ {
+		if code, body, _ := b.do("POST", "/api/v1/login", `{"name": "zhao", "password": "guess `+fmt.Sprint(i)+`"}`, false); code != 401 {
+			t.Fatalf("failure %d: %d %s", i, code, body)
+		}
+	}
+	// Locked: even the right password is refused, with Retry-After.
+	code, body, h := b.do("POST", "/api/v1/login", `{"name": "zhao", "password": "correct horse 1"}`, false)
+	if code != 429 || h.Get("Retry-After") == "" {
+		t.Fatalf("locked account: %d %s (Retry-After %q)", code, body, h.Get("Retry-After"))
+	}
+	e.clock.Add(16 * time.Minute)
+	if code, body, _ := b.do("POST", "/api/v1/login", `{"name": "zhao", "password": "correct horse 1"}`, false); code != 200 {
+		t.Fatalf("after the lockout: %d %s", code, body)
+	}
+	// Per address: 20 failures over any names lock the address out, unknown names included.
+	for i := 0; i < 20; i++ {
+		if code, body, _ := b.do("POST", "/api/v1/login", fmt.Sprintf(`{"name": "nobody%d", "password": "guess guess"}`, i), false); code != 401 {
+			t.Fatalf("address failure %d: %d %s", i, code, body)
+		}
+	}
+	if code, body, _ := b.do("POST", "/api/v1/login", `{"name": "zhao", "password": "correct horse 1"}`, false); code != 429 {
+		t.Errorf("locked address: %d %s", code, body)
+	}
+	var log struct {
+		Entries []struct{ Action string } `json:"entries"`
+	}
+	e.must(t, 200, admin, "GET", "/api/v1/audit?limit=200", nil, &log)
+	n := 0
+	for _, en := range log.Entries {
+		if en.Action == "user.lockout" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d user.lockout entries, want 1", n)
+	}
+}
+
+// TestEveryRouteAndAgency calls every documented route that names a record (x-agency-scope)
+// with records of one city as each role of another city, which must be refused for being
+// outside its agency, and as each role of the province above both, which must get past the
+// agency check; and the lists, which must leave the other city's records out.
+func TestEveryRouteAndAgency(t *testing.T) {
+	e := newEnforceServer(t)
+	type idv struct {
+		ID      int64 `json:"id"`
+		Version int   `json:"version"`
+	}
+	var cityA, cityB, county idv
+	e.must(t, 201, admin, "POST", "/api/v1/agencies", map[string]any{"name": "City A", "parent_id": 1}, &cityA)
+	e.must(t, 201, admin, "POST", "/api/v1/agencies", map[string]any{"name": "City B", "parent_id": 1}, &cityB)
+	e.must(t, 201, admin, "POST", "/api/v1/agencies", map[string]any{"name": "County B1", "parent_id": cityB.ID}, &county)
+	e.must(t, 400, admin, "POST", "/api/v1/agencies", map[string]any{"name": "Below a county", "parent_id": county.ID}, nil)
+
+	// City A's staff, one token per role.
+	cityTokens := map[string]string{}
+	for _, role := range []string{"admin", "analyst", "inspector", "approver"} {
+		var u idv
+		e.must(t, 201, admin, "POST", "/api/v1/users", map[string]any{"name": "a-" + role, "role": role, "agency_id": cityA.ID}, &u)
+		var tok struct{ Token string }
+		e.must(t, 201, admin, "POST", fmt.Sprintf("/api/v1/users/%d/tokens", u.ID), map[string]any{"name": "test", "expires_in_days": 30}, &tok)
+		cityTokens[role] = tok.Token
+	}
+	// City B's records: an enterprise of its county with a parcel, list entry and
+	// inspection; a user with a token.
+	body := enterpriseBody(entUSCC, 120.1, 30.2)
+	body["agency_id"] = county.ID
+	e.must(t, 201, analyst, "POST", "/api/v1/enterprises", body, nil)
+	e.must(t, 200, analyst, "PUT", "/api/v1/enterprises/"+entUSCC+"/parcels", `{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"parcel_id": "p-b"},
+		"geometry": {"type": "Polygon", "coordinates": [[[120.1, 30.2], [120.101, 30.2], [120.101, 30.201], [120.1, 30.2]]]}}]}`, nil)
+	var entry, insp idv
+	e.must(t, 201, analyst, "POST", "/api/v1/positive-list", map[string]any{"uscc": entUSCC, "facts": goodFacts()}, &entry)
+	var warn struct {
+		Inspection idv `json:"inspection"`
+	}
+	e.must(t, 201, analyst, "POST", "/api/v1/warnings", map[string]any{"uscc": entUSCC, "source": "monitoring", "ref": "f", "message": "m"}, &warn)
+	insp = warn.Inspection
+	var userB idv
+	e.must(t, 201, admin, "POST", "/api/v1/users", map[string]any{"name": "b-analyst", "role": "analyst", "agency_id": cityB.ID}, &userB)
+	var tokB struct {
+		Record idv `json:"record"`
+	}
+	e.must(t, 201, admin, "POST", fmt.Sprintf("/api/v1/users/%d/tokens", userB.ID), map[string]any{"name": "test", "expires_in_days": 1}, &tokB)
+	keys := map[string]string{"enterprise": entUSCC, "list_entry": fmt.Sprint(entry.ID), "inspection": fmt.Sprint(insp.ID), "parcel": "p-b",
+		"user": fmt.Sprint(userB.ID), "agency": fmt.Sprint(cityB.ID), "token": fmt.Sprint(tokB.Record.ID)}
+	params := map[string]string{"enterprise": "{uscc}", "list_entry": "{id}", "inspection": "{id}", "parcel": "{id}", "user": "{id}", "agency": "{id}", "token": "{id}"}
+
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Roles []string `json:"x-roles"`
+			Scope string   `json:"x-agency-scope"`
+		} `json:"paths"`
+	}
+	e.must(t, 200, "", "GET", "/openapi.json", nil, &doc)
+	province := map[string]string{"admin": admin, "analyst": analyst, "inspector": inspector, "approver": approver}
+	calls, kinds := 0, map[string]bool{}
+	for path, ops := range doc.Paths {
+		for m, op := range ops {
+			if op.Scope == "" {
+				continue
+			}
+			kinds[op.Scope] = true
+			method := strings.ToUpper(m)
+			url := strings.NewReplacer(params[op.Scope], keys[op.Scope], "{n}", "1", "{name}", "a.pdf", "{id}", fmt.Sprint(insp.ID)).Replace(path)
+			for role := range cityTokens {
+				allowed := false
+				for _, r := range op.Roles {
+					allowed = allowed || r == role
+				}
+				if !allowed {
+					continue // the role matrix (TestEveryRouteAndRole) covers it
+				}
+				calls++
+				code, body := e.try(t, cityTokens[role], method, url, "{}")
+				if code != 403 || !strings.Contains(string(body), "outside") {
+					t.Errorf("%s %s as city A's %s: %d, want 403 outside its agency: %s", method, url, role, code, body)
+				}
+				code, body = e.try(t, province[role], method, url, "{}")
+				if code == 403 && strings.Contains(string(body), "outside") || code == 401 {
+					t.Errorf("%s %s as the province's %s: %d, want it past the agency check: %s", method, url, role, code, body)
+				}
+			}
+		}
+	}
+	if len(kinds) != len(keys) {
+		t.Errorf("scoped kinds %v, want every one of %v", kinds, keys)
+	}
+	t.Logf("%d scoped calls", calls)
+
+	// The lists leave city B's records out for city A and show them to the province.
+	for _, l := range []struct{ path, field string }{
+		{"/api/v1/enterprises", "total"}, {"/api/v1/ui/enterprises", "total"}, {"/api/v1/positive-list", "total"},
+		{"/api/v1/inspections", "total"}, {"/ogc/collections/enterprises/items", "numberMatched"}, {"/ogc/collections/parcels/items", "numberMatched"},
+	} {
+		var a, p map[string]any
+		e.must(t, 200, cityTokens["inspector"], "GET", l.path, nil, &a)
+		e.must(t, 200, inspector, "GET", l.path, nil, &p)
+		if a[l.field] != float64(0) || p[l.field] != float64(1) {
+			t.Errorf("%s: city A sees %v, the province %v; want 0 and 1", l.path, a[l.field], p[l.field])
+		}
+	}
+	var us struct{ Users []struct{ Name string } }
+	e.must(t, 200, cityTokens["admin"], "GET", "/api/v1/users", nil, &us)
+	for _, u := range us.Users {
+		if !strings.HasPrefix(u.Name, "a-") {
+			t.Errorf("city A's admin sees user %s", u.Name)
+		}
+	}
+	// Commands whose record is in the body are scoped by the enforcement commands.
+	e.must(t, 403, cityTokens["analyst"], "POST", "/api/v1/warnings", map[string]any{"uscc": entUSCC, "source": "monitoring", "ref": "g", "message": "m"}, nil)
+	body = enterpriseBody(otherUSCC, 120.3, 30.3)
+	body["agency_id"] = cityB.ID
+	e.must(t, 403, cityTokens["analyst"], "POST", "/api/v1/enterprises", body, nil)
+	delete(body, "agency_id")
+	var mine struct {
+		AgencyID int64 `json:"agency_id"`
+	}
+	e.must(t, 201, cityTokens["analyst"], "POST", "/api/v1/enterprises", body, &mine)
+	if mine.AgencyID != cityA.ID {
+		t.Errorf("an enterprise created by city A belongs to agency %d", mine.AgencyID)
+	}
+	e.must(t, 403, cityTokens["admin"], "POST", "/api/v1/users", map[string]any{"name": "sneaky", "role": "admin", "agency_id": 1}, nil)
+	// A city draws among its own enterprises; the province among all.
+	for _, d := range []struct {
+		token, ins string
+		want       int
+	}{{cityTokens["approver"], "a", 1}, {approver, "c", 2}} {
+		var draw struct {
+			Result struct {
+				PoolSize int `json:"pool_size"`
+				Pool     []struct {
+					USCC string `json:"uscc"`
+				} `json:"pool"`
+			} `json:"result"`
+		}
+		// Other inspectors each time: one is not drawn again for an enterprise of the last draw.
+		e.must(t, 201, d.token, "POST", "/api/v1/draws", map[string]any{"inspectors": []map[string]string{{"id": d.ins + "1"}, {"id": d.ins + "2"}}}, &draw)
+		if draw.Result.PoolSize != d.want || d.want == 1 && draw.Result.Pool[0].USCC != otherUSCC {
+			t.Errorf("draw pool %+v, want %d enterprises", draw.Result, d.want)
+		}
+	}
+
+	// The province receives filings: the county's approver files, only the province's
+	// approver records the receipt.
+	var countyApprover idv
+	e.must(t, 201, admin, "POST", "/api/v1/users", map[string]any{"name": "b1-approver", "role": "approver", "agency_id": county.ID}, &countyApprover)
+	var ctok struct{ Token string }
+	e.must(t, 201, admin, "POST", fmt.Sprintf("/api/v1/users/%d/tokens", countyApprover.ID), map[string]any{"name": "t", "expires_in_days": 30}, &ctok)
+	now := e.clock.Now()
+	path := fmt.Sprintf("/api/v1/positive-list/%d", entry.ID)
+	e.must(t, 200, analyst, "POST", path+"/notice", map[string]any{"version": entry.Version, "notice_start": now.Format(time.RFC3339), "notice_end": now.Add(7 * 24 * time.Hour).Format(time.RFC3339)}, &entry)
+	e.clock.Add(8 * 24 * time.Hour)
+	e.must(t, 200, ctok.Token, "POST", path+"/list", map[string]any{"version": entry.Version}, &entry)
+	e.must(t, 200, ctok.Token, "POST", path+"/filing", map[string]any{"version": entry.Version}, &entry)
+	code, rb := e.call(t, ctok.Token, "POST", path+"/filing/receipt", map[string]any{"version": entry.Version, "receipt": "R-1"}, nil)
+	if code != 403 || !strings.Contains(string(rb), "received by the province") {
+		t.Errorf("receipt by the county: %d %s", code, rb)
+	}
+	e.must(t, 200, approver, "POST", path+"/filing/receipt", map[string]any{"version": entry.Version, "receipt": "R-1"}, nil)
+	e.must(t, 403, cityTokens["admin"], "POST", "/api/v1/agencies", map[string]any{"name": "Another province"}, nil)
+}
