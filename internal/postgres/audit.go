@@ -245,9 +245,8 @@ func (g *groupAudit) flush(ctx context.Context, s *EnforceService) {
 		})
 		cancel()
 		err = formatError(err)
-		for _, q := range batch {
-			q.done <- err
-		}
+		// The checkpoint starts before the requests are woken, so that whoever waits for the
+		// checkpoints (WaitCheckpoints) once its view is answered also waits for this one.
 		if err == nil && due && s.audit.Heads != nil {
 			g.check.run(func() {
 				cctx, cancel := context.WithTimeout(ctx, checkpointTimeout)
@@ -256,6 +255,9 @@ func (g *groupAudit) flush(ctx context.Context, s *EnforceService) {
 					s.audit.CheckpointFailed(cerr)
 				}
 			})
+		}
+		for _, q := range batch {
+			q.done <- err
 		}
 	}
 }
