@@ -11,7 +11,9 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/airbusgeo/godal"
 	"github.com/minio/minio-go/v7"
@@ -22,8 +24,16 @@ import (
 // IngestOptions tune Ingest.
 type IngestOptions struct {
 	// COGPath, when set, is a local file where a tiled COG with overviews is
-	// written if the source is not already one.
+	// written if the source is neither a COG nor tiled with overviews (and
+	// cannot get overviews in place: see Dir).
 	COGPath string
+	// Dir, when set, is a directory of the caller's. An object source is then
+	// copied into it in one streaming read, hashed on the way, and everything
+	// else Ingest does reads that copy: the object is fetched once. A tiled
+	// copy without overviews gets them in place (cheaper than re-encoding every
+	// tile), and the result's Stored names it. The result's Local names the
+	// file later reads of the scene can use instead of the object.
+	Dir string
 	// FootprintSize is the longest side, in pixels, of the decimated read
 	// the footprint and statistics come from. Default 1024.
 	FootprintSize int
@@ -39,6 +49,29 @@ type BandStats struct {
 	Approximate            bool
 }
 
+// Conversions of a capture at ingest.
+const (
+	ConversionNone      = ""          // used as it is: a COG, or tiled with overviews
+	ConversionOverviews = "overviews" // tiled: overviews added to the local copy
+	ConversionCOG       = "cog"       // re-encoded as a tiled COG with overviews
+)
+
+// IngestStages are the times of Ingest's stages and the bytes they moved.
+type IngestStages struct {
+	// Fetch is the streaming copy of an object into IngestOptions.Dir, hashed on
+	// the way (zero without Dir); FetchedBytes its size.
+	Fetch        time.Duration
+	FetchedBytes int64
+	// Hash is the separate read that hashes the source when it was not copied.
+	Hash time.Duration
+	// Inspect is the header checks, footprint and band statistics.
+	Inspect time.Duration
+	// Convert is the conversion (IngestResult.Conversion); ConvertedBytes the
+	// size of the file it made.
+	Convert        time.Duration
+	ConvertedBytes int64
+}
+
 // IngestResult describes an ingested capture.
 type IngestResult struct {
 	Info *SceneInfo
@@ -50,8 +83,19 @@ type IngestResult struct {
 	Size      int64  // source size in bytes
 	// IsCOG reports whether the source already is a tiled COG.
 	IsCOG bool
-	// COGWritten reports whether a COG was written to IngestOptions.COGPath.
+	// Conversion is what was done to the source so that windows and decimated
+	// reads are cheap: nothing (ConversionNone), overviews added
+	// (ConversionOverviews) or a COG written (ConversionCOG).
+	Conversion string
+	// COGWritten reports whether a file to store as the capture's readable copy
+	// was made (Conversion is not ConversionNone); Stored names it.
 	COGWritten bool
+	Stored     string
+	// Local, with IngestOptions.Dir, is a local file holding the scene as later
+	// reads should see it: the copy of the source, or the converted file.
+	Local string
+	// Stages are the times of the stages and the bytes they moved.
+	Stages IngestStages
 	// Warnings are the GDAL warnings raised on the source: it was ingested anyway.
 	Warnings []string
 }
@@ -60,64 +104,216 @@ type IngestResult struct {
 // geotransform, band layout and size (env.Limits, from the header) are
 // checked (errors wrap ErrUnusableScene), the valid-data footprint and band statistics are
 // computed from a decimated read, the source's SHA-256 is computed, and a
-// source that is not a tiled COG is converted into one at opts.COGPath.
+// source that is neither a COG nor tiled with overviews is converted (see
+// IngestOptions): a capture is fetched once and converted at most once.
 func Ingest(ctx context.Context, env Env, src Source, opts IngestOptions) (res *IngestResult, err error) {
 	if opts.FootprintSize == 0 {
 		opts.FootprintSize = 1024
 	}
+	if err := env.CheckSource(src); err != nil {
+		return nil, err
+	}
+	res = &IngestResult{}
+	if opts.Dir != "" && src.Path == "" {
+		start := time.Now()
+		local, sum, n, err := fetchCopy(ctx, env, src, opts.Dir)
+		if err != nil {
+			return nil, err
+		}
+		res.SHA256, res.Size, res.Local = sum, n, local
+		res.Stages.Fetch, res.Stages.FetchedBytes = time.Since(start), n
+		// Every later read is of the copy Ingest made itself, in the caller's directory.
+		env.LocalDirs = append(slices.Clone(env.LocalDirs), opts.Dir)
+		src = FileSource(local)
+	}
+	if err := ingestScene(ctx, env, src, opts, res, false); err != nil {
+		return nil, err
+	}
+	if res.SHA256 == "" {
+		start := time.Now()
+		a, err := env.connect(ctx, src)
+		if err != nil {
+			return nil, err
+		}
+		res.SHA256, res.Size, err = a.checksum(ctx, src)
+		a.close()
+		if err != nil {
+			return nil, err
+		}
+		res.Stages.Hash = time.Since(start)
+	}
+	if res.Conversion == ConversionOverviews {
+		// Overviews were added to the copy: describe it again from them (cheap), as
+		// a COG's ingest does.
+		if err := ingestScene(ctx, env, src, opts, res, true); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// ingestScene opens src, checks and describes it, and converts it when needed. With
+// described set it only recomputes the footprint and statistics (after overviews were
+// added to src).
+func ingestScene(ctx context.Context, env Env, src Source, opts IngestOptions, res *IngestResult, described bool) (err error) {
+	start := time.Now()
 	a, err := env.connect(ctx, src)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer a.close()
 	s, err := a.openScene(src)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer func() {
+		if s == nil {
+			return
+		}
 		if cerr := s.close(); cerr != nil && err == nil {
 			err = cerr
 		}
 	}()
 	m, err := readMeta(s)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(s.ds.Bands()[0].ColorTable().Entries) > 0 {
-		return nil, fmt.Errorf("raster: %s: %w: paletted images are not supported", s.name, ErrUnusableScene)
+		return fmt.Errorf("raster: %s: %w: paletted images are not supported", s.name, ErrUnusableScene)
 	}
 	extent, err := m.extentFootprint()
 	if err != nil {
-		return nil, fmt.Errorf("raster: %s: footprint: %w", s.name, err)
+		return fmt.Errorf("raster: %s: footprint: %w", s.name, err)
 	}
-	res = &IngestResult{Info: m.info(extent)}
+	if !described {
+		res.Info = m.info(extent)
+	}
 	// A COG is tiled: square blocks, or at least not full-width strips.
 	tiled := m.blockW == m.blockH || m.blockW != m.width
-	res.IsCOG = tiled && s.ds.Metadata("LAYOUT", godal.Domain("IMAGE_STRUCTURE")) == "COG"
-
+	overviews := len(s.ds.Bands()[0].Overviews()) > 0
+	if !described {
+		res.IsCOG = tiled && s.ds.Metadata("LAYOUT", godal.Domain("IMAGE_STRUCTURE")) == "COG"
+	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
+	}
+	needsOverviews := !overviews && !res.IsCOG
+	if tiled && needsOverviews && res.Local != "" && src.Path == res.Local && !described {
+		// Tiled but without overviews: add them to the copy, which is ours, instead of
+		// decoding and encoding every tile again.
+		if err := s.close(); err != nil {
+			return err
+		}
+		s = nil
+		cstart := time.Now()
+		if err := addOverviews(ctx, a, src, m); err != nil {
+			return err
+		}
+		res.Stages.Convert = time.Since(cstart)
+		res.Conversion, res.COGWritten, res.Stored = ConversionOverviews, true, res.Local
+		if st, err := os.Stat(res.Local); err == nil {
+			res.Stages.ConvertedBytes = st.Size()
+		}
+		res.Stages.Inspect += time.Since(start) - res.Stages.Convert
+		return nil // described again from the overviews by the caller
 	}
 	if res.Footprint, res.Stats, err = validFootprint(ctx, a, s, m, opts.FootprintSize); err != nil {
-		return nil, err
+		return err
+	}
+	res.Stages.Inspect += time.Since(start)
+	if described || !(needsOverviews || !tiled) || opts.COGPath == "" || res.IsCOG {
+		res.Warnings = s.warn.list()
+		return nil
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
-	if res.SHA256, res.Size, err = a.checksum(ctx, src); err != nil {
-		return nil, err
+	cstart := time.Now()
+	if err := writeCOG(ctx, s, opts.COGPath); err != nil {
+		return err
 	}
-	if !res.IsCOG && opts.COGPath != "" {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if err := writeCOG(ctx, s, opts.COGPath); err != nil {
-			return nil, err
-		}
-		res.COGWritten = true
+	res.Stages.Convert = time.Since(cstart)
+	res.Conversion, res.COGWritten, res.Stored = ConversionCOG, true, opts.COGPath
+	if st, err := os.Stat(opts.COGPath); err == nil {
+		res.Stages.ConvertedBytes = st.Size()
+	}
+	if res.Local != "" {
+		res.Local = opts.COGPath
 	}
 	res.Warnings = s.warn.list()
-	return res, nil
+	return nil
+}
+
+// addOverviews adds internal overviews (halvings down to one tile, DEFLATE) to the local
+// GeoTIFF src, which Ingest made itself.
+func addOverviews(ctx context.Context, a *access, src Source, m *meta) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	name := a.gdalName(src)
+	w := &warnLog{name: name}
+	log := godal.ErrLogger(w.handle)
+	ds, err := godal.Open(name, godal.RasterOnly(), godal.Update(), godal.Drivers("GTiff"), godal.ConfigOption(a.cfg...), log)
+	if err != nil {
+		return fmt.Errorf("raster: open %s for overviews: %w: %v", src, ErrUnusableScene, err)
+	}
+	var levels []int
+	for l := 2; max(m.width, m.height)/l >= 256; l *= 2 {
+		levels = append(levels, l)
+	}
+	if len(levels) == 0 {
+		levels = []int{2}
+	}
+	cfg := append(slices.Clone(a.cfg), "COMPRESS_OVERVIEW=DEFLATE", "GDAL_NUM_THREADS=ALL_CPUS", "GDAL_TIFF_OVR_BLOCKSIZE=256")
+	err = ds.BuildOverviews(godal.Levels(levels...), godal.Resampling(godal.Nearest), godal.ConfigOption(cfg...), log)
+	if cerr := ds.Close(log); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return a.readError(ctx, "overviews of "+src.String(), err)
+	}
+	return nil
+}
+
+// fetchCopy copies the object src into a new file in dir in one streaming read, hashing it
+// on the way, and returns the file's path, the SHA-256 and the size. An object larger than
+// the scene limits allow is refused (ErrUnusableScene) before it fills the disk.
+func fetchCopy(ctx context.Context, env Env, src Source, dir string) (path, sum string, n int64, err error) {
+	mc, err := newMinio(env.S3)
+	if err != nil {
+		return "", "", 0, err
+	}
+	f, err := os.CreateTemp(dir, "source-*.tif")
+	if err != nil {
+		return "", "", 0, err
+	}
+	defer func() {
+		if cerr := f.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(f.Name())
+		}
+	}()
+	obj, err := mc.GetObject(ctx, src.Bucket, src.Key, minio.GetObjectOptions{})
+	if err != nil {
+		return "", "", 0, fmt.Errorf("raster: get %s: %w", src, err)
+	}
+	defer obj.Close()
+	limit := env.Limits.withDefaults().MaxBytes + 1<<30 // room for overviews and headers
+	h := sha256.New()
+	n, err = io.Copy(io.MultiWriter(f, h), io.LimitReader(obj, limit+1))
+	if err != nil {
+		var resp minio.ErrorResponse
+		if errors.As(err, &resp) && resp.Code == "NoSuchKey" {
+			return "", "", 0, fmt.Errorf("raster: get %s: object does not exist", src)
+		}
+		return "", "", 0, fmt.Errorf("raster: get %s: %w", src, err)
+	}
+	if n > limit {
+		return "", "", 0, fmt.Errorf("raster: %s: %w: larger than %d bytes", src, ErrUnusableScene, limit)
+	}
+	return f.Name(), hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 // writeCOG translates the open scene to a COG at dst. Tiles are 256 pixels:
