@@ -657,6 +657,8 @@ func (h *SurveyPartHandler) ProcessTask(ctx context.Context, t *asynq.Task) erro
 	if eerr := h.Surveys.EndPart(ctx, p.SurveyID, p.CaptureID, p.Batch, clips, findings, msg); eerr != nil {
 		return eerr
 	}
+	h.Logger.InfoContext(ctx, "survey part done", "survey_id", p.SurveyID, "capture_id", p.CaptureID, "batch", p.Batch,
+		"clips", clips, "findings", findings, "err", msg)
 	return err
 }
 
