@@ -137,9 +137,9 @@ type CaptureFailure struct {
 }
 
 // CaptureIngest records what ingest did to a capture: the bytes it fetched (once, hashed as
-// they streamed), what conversion it needed ("" when the object is a COG or tiled with
-// overviews and is read as it is, "overviews" when overviews were added to a tiled copy,
-// "cog" when it was re-encoded), the size of the converted file, and each stage's seconds.
+// they streamed), what conversion it needed ("" when the object is a COG or any tiled
+// GeoTIFF and is read as it is, "cog" when one in strips was re-encoded), the size of the
+// converted file, and each stage's seconds.
 type CaptureIngest struct {
 	FetchedBytes   int64   `json:"fetched_bytes"`
 	Conversion     string  `json:"conversion"`

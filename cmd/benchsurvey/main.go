@@ -93,7 +93,7 @@ func run(ctx context.Context) error {
 	}
 	var feats []sample.Feature
 	for i, r := range parcels {
-		f, err := sample.RectParcel(epsg, fmt.Sprintf("bench-%05d", i), "", x0+float64(r.C0)*10, y0-float64(r.R1)*10, float64(r.C1-r.C0)*10, float64(r.R1-r.R0)*10)
+		f, err := sample.RectParcel(epsg, fmt.Sprintf("bench-%03d", i), "", x0+float64(r.C0)*10, y0-float64(r.R1)*10, float64(r.C1-r.C0)*10, float64(r.R1-r.R0)*10)
 		if err != nil {
 			return err
 		}

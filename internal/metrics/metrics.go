@@ -67,7 +67,7 @@ func New() *Metrics {
 		Name: "offsite_ingest_bytes_total", Help: "Bytes ingest fetched from object storage (fetched) and wrote as converted copies (converted).",
 	}, []string{"what"})
 	m.Conversions = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "offsite_ingest_conversions_total", Help: "Captures ingested, by the conversion they needed (none, overviews, cog).",
+		Name: "offsite_ingest_conversions_total", Help: "Captures ingested, by the conversion they needed (none, cog).",
 	}, []string{"conversion"})
 	m.Registry.MustRegister(m.Tasks, m.TaskSeconds, m.Decoded, m.BytesFetched, m.Requests, m.ReqSeconds, m.Phases,
 		m.CaptureStages, m.IngestBytes, m.Conversions,
