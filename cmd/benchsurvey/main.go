@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -35,7 +36,10 @@ import (
 const epsg = 32651
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	// Interrupted, it still stops the worker processes it started (run's defer).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "benchsurvey:", err)
 		os.Exit(1)
 	}
@@ -62,6 +66,7 @@ func run(ctx context.Context) error {
 	port := flag.Int("metrics-port", 19092, "the first worker's metrics port; the second takes the next")
 	batch := flag.Int("batch", 0, "parcels per survey part in the scale-out rows (0: parcels/10)")
 	scale := flag.Bool("scale", true, "measure the survey with one and two worker processes")
+	prepare := flag.Bool("prepare", false, "only generate the pair and the parcels (kept in -dir), then exit")
 	flag.Parse()
 	if *bands != 8 && *bands != 10 {
 		return fmt.Errorf("-bands must be 8 or 10, got %d", *bands)
@@ -106,6 +111,10 @@ func run(ctx context.Context) error {
 	parcelsPath := filepath.Join(*dir, fmt.Sprintf("parcels-%d-%d.geojson", *size, *n))
 	if err := os.WriteFile(parcelsPath, fc, 0o644); err != nil {
 		return err
+	}
+
+	if *prepare {
+		return nil
 	}
 
 	// Local mode on the files that are uploaded.
