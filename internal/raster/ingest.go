@@ -187,9 +187,10 @@ func ingestScene(ctx context.Context, env Env, src Source, opts IngestOptions, r
 	res.Stages.Inspect += time.Since(start)
 	// A scene in tiles (blocks narrower or wider than the scene; a COG of one tile) is read as
 	// it is, overviews or not: every later read is of full-resolution windows, and the one
-	// decimated read (the footprint, above) is of the local copy. Strips, and a scene in one
-	// block, are converted.
-	if res.IsCOG || m.blockW != m.width || opts.COGPath == "" {
+	// decimated read (the footprint, above) is of the local copy. Strips, a scene in one
+	// block, and one GDAL warned about (every later read would warn again; the COG reads
+	// cleanly) are converted.
+	if (res.IsCOG || m.blockW != m.width) && len(s.warn.list()) == 0 || opts.COGPath == "" {
 		res.Warnings = s.warn.list()
 		return nil
 	}
