@@ -9,7 +9,7 @@ LDFLAGS := -X github.com/offsite/offsite.Version=$(VERSION)
 
 export CGO_ENABLED = 1
 
-.PHONY: all deps services services-stop status web build test demo bench-clip bench-api bench-monitoring eval fmt vet clean
+.PHONY: all deps services services-stop status web build test demo bench-clip bench-api bench-monitoring bench-survey bench-survey-s2 eval fmt vet clean
 
 all: build
 
@@ -63,6 +63,11 @@ bench-monitoring: services
 ## bench-survey: pipeline on a large pair, local mode vs through queue and database
 bench-survey: services
 	scripts/bench-survey.sh
+
+## bench-survey-s2: bench-survey on a Sentinel-2-sized pair (10980² × 10 bands, 10,000
+## parcels; the pair is generated once into .state/bench-survey, see README for the times)
+bench-survey-s2: services
+	scripts/bench-survey.sh -size 10980 -bands 10 -parcels 10000 -batch 1000
 
 ## eval: detectors beside plain baselines on generated and real labelled sets; exits 1 when
 ## a target is missed (the second generated set is kept in .state/eval)

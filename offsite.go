@@ -91,6 +91,8 @@ type Capture struct {
 	COGKey     string      `json:"cog_key,omitempty"`
 	BandStats  []BandStats `json:"band_stats,omitempty"`
 	IngestedAt *time.Time  `json:"ingested_at,omitempty"`
+	// Ingest says what ingest did to the capture and how long each stage took.
+	Ingest *CaptureIngest `json:"ingest,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -134,6 +136,21 @@ type CaptureFailure struct {
 	At       time.Time `json:"failed_at"`
 }
 
+// CaptureIngest records what ingest did to a capture: the bytes it fetched (once, hashed as
+// they streamed), what conversion it needed ("" when the object is a COG or any tiled
+// GeoTIFF and is read as it is, "cog" when one in strips was re-encoded), the size of the
+// converted file, and each stage's seconds.
+type CaptureIngest struct {
+	FetchedBytes   int64   `json:"fetched_bytes"`
+	Conversion     string  `json:"conversion"`
+	ConvertedBytes int64   `json:"converted_bytes,omitempty"`
+	FetchSeconds   float64 `json:"fetch_seconds"`
+	HashSeconds    float64 `json:"hash_seconds,omitempty"`
+	InspectSeconds float64 `json:"inspect_seconds"`
+	ConvertSeconds float64 `json:"convert_seconds,omitempty"`
+	StoreSeconds   float64 `json:"store_seconds,omitempty"`
+}
+
 // CaptureUpdate holds the fields of a capture that processing may change; nil means unchanged.
 type CaptureUpdate struct {
 	Status    *string
@@ -146,6 +163,8 @@ type CaptureUpdate struct {
 	SizeBytes *int64
 	COGKey    *string
 	BandStats []BandStats
+	// Ingest, when set, replaces the record of what ingest did.
+	Ingest *CaptureIngest
 	// Warnings, when not nil, replaces the capture's ingest warnings.
 	Warnings  []string
 	Footprint orb.Geometry

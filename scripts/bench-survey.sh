@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # bench-survey: the sentinel2 pipeline on a pair of 3000x3000 scenes with 500 parcels, in
-# local mode and through the API, the queue and a worker on the local services; prints both
-# and the overhead. Generated scenes are kept in .state/bench-survey.
+# local mode and from the first upload through the API, the queue and a worker on the local
+# services to the last finding (arrival to evidence); then a survey with one and with two
+# worker processes. Prints them side by side with the load average. Generated scenes are
+# kept in .state/bench-survey. Arguments go to cmd/benchsurvey (bench-survey-s2 passes a
+# Sentinel-2-sized pair: -size 10980 -bands 10 -parcels 10000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -15,11 +18,16 @@ export OFFSITE_LISTEN_ADDR=127.0.0.1:18081 OFFSITE_WORKER_METRICS_ADDR=127.0.0.1
 token=$(cat "$run/bench.token")
 printf '[{"sha256": "%s", "name": "bench-survey", "role": "analyst"}]\n' "$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)" >"$run/tokens.json"
 export OFFSITE_API_TOKENS_FILE="$run/tokens.json" OFFSITE_DEMO_TOKEN="$token"
+# The audit log is sealed with a key kept outside the database, made once and kept.
+if [ ! -s "$run/audit.key" ]; then
+	(umask 077 && printf 'bench:%s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$run/audit.key")
+fi
+export OFFSITE_AUDIT_KEY_FILE="$run/audit.key"
 make --no-print-directory build
 go build -o "$run/benchsurvey" ./cmd/benchsurvey
 pids=()
 trap 'for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait' EXIT
 bin/api >"$run/api.log" 2>&1 & pids+=($!)
-bin/worker >"$run/worker.log" 2>&1 & pids+=($!)
 for _ in $(seq 1 100); do curl -fsS "http://$OFFSITE_LISTEN_ADDR/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-"$run/benchsurvey" -api "http://$OFFSITE_LISTEN_ADDR" -metrics "http://$OFFSITE_WORKER_METRICS_ADDR/metrics" -worker bin/worker -dir "$run" "$@"
+# benchsurvey starts the worker processes itself (metrics on 19092, 19093).
+"$run/benchsurvey" -api "http://$OFFSITE_LISTEN_ADDR" -metrics-port 19092 -worker bin/worker -dir "$run" "$@"

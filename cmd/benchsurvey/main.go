@@ -1,15 +1,19 @@
-// Command benchsurvey measures the cost of the queue and the database over local mode: the
-// sentinel2 pipeline on a pair of large scenes and 500 parcels, once with `worker process`
-// on files and once through the API, asynq and a worker on the local services, side by side.
+// Command benchsurvey measures the service path against local mode: the sentinel2 pipeline
+// on a pair of large scenes and their parcels, once with `worker process` on the files and
+// once from the upload of the first capture through the API, asynq, a worker, S3 and
+// PostgreSQL to the last finding recorded (arrival to evidence), side by side; then a survey
+// of the later capture's parcels with one worker process and with two, in parcels/s.
 //
 //	benchsurvey -api http://127.0.0.1:18081 -worker bin/worker -dir .state/bench-survey
 //
-// The API token comes from OFFSITE_DEMO_TOKEN. scripts/bench-survey.sh starts everything.
+// It starts the worker processes itself (the environment is theirs: OFFSITE_*), and the API
+// token comes from OFFSITE_DEMO_TOKEN. scripts/bench-survey.sh starts everything else.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,8 +21,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/offsite/offsite/cmd/internal/cmdconfig"
@@ -30,35 +36,63 @@ import (
 const epsg = 32651
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	// Interrupted, it still stops the worker processes it started (run's defer).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "benchsurvey:", err)
 		os.Exit(1)
 	}
 }
 
+// The scene sits on a lattice spot of its own, away from the demo's.
+const x0, y0 = 700000.0, 3300000.0
+
+type bench struct {
+	api         *apiclient.Client
+	workerBin   string
+	dir         string
+	metricsPort int
+	workers     []*exec.Cmd
+}
+
 func run(ctx context.Context) error {
 	api := flag.String("api", "http://127.0.0.1:18081", "API base URL")
-	worker := flag.String("worker", "bin/worker", "worker binary, for local mode")
+	worker := flag.String("worker", "bin/worker", "worker binary: local mode, and the worker processes this starts")
 	dir := flag.String("dir", ".state/bench-survey", "where the scenes and parcels are generated (kept between runs)")
 	size := flag.Int("size", 3000, "scene side in pixels (10 m)")
 	n := flag.Int("parcels", 500, "parcels")
-	metrics := flag.String("metrics", "http://127.0.0.1:19092/metrics", "the worker's metrics endpoint")
+	bands := flag.Int("bands", 8, "bands: 8 (those the pipeline reads) or 10 (with B05 and B06, as a Sentinel-2 tile's 10 m and 20 m bands)")
+	port := flag.Int("metrics-port", 19092, "the first worker's metrics port; the second takes the next")
+	batch := flag.Int("batch", 0, "parcels per survey part in the scale-out rows (0: parcels/10)")
+	scale := flag.Bool("scale", true, "measure the survey with one and two worker processes")
+	prepare := flag.Bool("prepare", false, "only generate the pair and the parcels (kept in -dir), then exit")
 	flag.Parse()
+	if *bands != 8 && *bands != 10 {
+		return fmt.Errorf("-bands must be 8 or 10, got %d", *bands)
+	}
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		return err
 	}
-	// The scene sits on a lattice spot of its own per size, away from the demo's.
-	x0, y0 := 700000.0, 3300000.0
+	b := &bench{api: apiclient.New(*api, os.Getenv("OFFSITE_DEMO_TOKEN")), workerBin: *worker, dir: *dir, metricsPort: *port}
+	defer b.stopWorkers()
 	roofs, parcels := layout(*size, *n)
 	var scenes [2]string
 	for i, after := range []bool{false, true} {
 		p := filepath.Join(*dir, fmt.Sprintf("%s-%d.tif", []string{"before", "after"}[i], *size))
+		if *bands == 10 {
+			p = filepath.Join(*dir, fmt.Sprintf("%s-%d-b10.tif", []string{"before", "after"}[i], *size))
+		}
 		if _, err := os.Stat(p); err != nil {
 			start := time.Now()
-			if _, err := sample.Sentinel2(epsg, x0, y0, *size, *size, after, roofs).Write(*dir, filepath.Base(p)); err != nil {
+			sc := sample.Sentinel2(epsg, x0, y0, *size, *size, after, roofs)
+			if *bands == 10 {
+				sc = withRedEdge(sc)
+			}
+			if _, err := sc.Write(*dir, filepath.Base(p)); err != nil {
 				return err
 			}
-			fmt.Printf("generated %s in %.1fs\n", p, time.Since(start).Seconds())
+			fmt.Printf("generated %s in %.1fs (load %s)\n", p, time.Since(start).Seconds(), loadavg())
 		}
 		scenes[i] = p
 	}
@@ -79,96 +113,104 @@ func run(ctx context.Context) error {
 		return err
 	}
 
-	// Local mode.
+	if *prepare {
+		return nil
+	}
+
+	// Local mode on the files that are uploaded.
+	loadLocal := loadavg()
 	local, localPhases, localFindings, err := runLocal(ctx, *worker, scenes, parcelsPath, filepath.Join(*dir, "local-out"))
 	if err != nil {
 		return err
 	}
 
-	// Through the API, the queue and a worker: parcels, two captures (ingested and clipped
-	// first, as they are on arrival), then the pipeline run on the pair, timed.
-	c := apiclient.New(*api, os.Getenv("OFFSITE_DEMO_TOKEN"))
-	if err := c.Do(ctx, "POST", "/api/v1/parcels", fc, nil); err != nil {
+	// Arrival to evidence: one worker process as configured (two tasks at once by default),
+	// the two captures uploaded and registered (each queued for ingest and clipping on
+	// arrival), then the pipeline run on the pair once both are in, timed from the first
+	// upload to the worker's count of completed runs going up (findings alone would not
+	// tell: ids derive from the inputs' content, so a re-run on the same files records none
+	// anew).
+	if err := b.startWorkers(ctx, 1, ""); err != nil {
 		return err
 	}
-	stamp := time.Now().UTC().Format("20060102T150405")
+	if err := b.api.Do(ctx, "POST", "/api/v1/parcels", fc, nil); err != nil {
+		return err
+	}
+	stamp := time.Now().UTC()
+	// Acquisition times of this run's own, a minute apart: earlier runs' captures are all
+	// before them, so the survey below pairs this run's later capture with its earlier one.
+	acquired := [2]time.Time{stamp.Truncate(time.Second), stamp.Truncate(time.Second).Add(time.Minute)}
+	m0, err := scrape(ctx, b.metricsURL(0))
+	if err != nil {
+		return err
+	}
+	loadService := loadavg()
+	startArrival := time.Now()
 	var ids [2]int64
-	startIngest := time.Now()
+	var uploaded time.Duration
 	for i, p := range scenes {
-		key := fmt.Sprintf("bench-survey/%s/%s", stamp, filepath.Base(p))
+		key := fmt.Sprintf("bench-survey/%s/%s", stamp.Format("20060102T150405"), filepath.Base(p))
 		var up apiclient.Upload
-		if err := c.Do(ctx, "POST", "/api/v1/uploads", map[string]string{"key": key}, &up); err != nil {
+		if err := b.api.Do(ctx, "POST", "/api/v1/uploads", map[string]string{"key": key}, &up); err != nil {
 			return err
 		}
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		if err := c.Put(ctx, up, data); err != nil {
+		t := time.Now()
+		if err := b.api.Put(ctx, up, data); err != nil {
 			return err
 		}
+		uploaded += time.Since(t)
 		var capture struct {
 			ID int64 `json:"id"`
 		}
-		at := time.Date(2026, time.Month(3+i), 1, 2, 30, 0, 0, time.UTC)
-		if err := c.Do(ctx, "POST", "/api/v1/captures", map[string]string{"kind": "sentinel2", "acquired_at": at.Format(time.RFC3339), "key": key}, &capture); err != nil {
+		if err := b.api.Do(ctx, "POST", "/api/v1/captures", map[string]string{"kind": "sentinel2", "acquired_at": acquired[i].Format(time.RFC3339), "key": key}, &capture); err != nil {
 			return err
 		}
 		ids[i] = capture.ID
 	}
 	var cogKeys [2]string
 	for i, id := range ids {
-		for {
-			var got struct {
-				Status, Error string
-				COGKey        string `json:"cog_key"`
-			}
-			if err := c.Do(ctx, "GET", fmt.Sprintf("/api/v1/captures/%d", id), nil, &got); err != nil {
-				return err
-			}
-			if got.Status == "failed" {
-				return fmt.Errorf("capture %d failed: %s", id, got.Error)
-			}
-			if got.Status == "processed" {
-				cogKeys[i] = got.COGKey
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
+		if cogKeys[i], err = b.waitProcessed(ctx, id); err != nil {
+			return err
 		}
 	}
-	ingest := time.Since(startIngest)
-	// The run is timed from the request to the worker's count of completed pipeline runs
-	// going up (findings alone would not tell: ids derive from the inputs' content, so a
-	// re-run on the same files records none anew).
-	m0, err := scrape(ctx, *metrics)
+	ingest := time.Since(startArrival)
+	m1, err := scrape(ctx, b.metricsURL(0))
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	if err := c.Do(ctx, "POST", "/api/v1/pipeline-runs", map[string]any{"pipeline": "sentinel2", "before_id": ids[0], "after_id": ids[1]}, nil); err != nil {
+	if err := b.api.Do(ctx, "POST", "/api/v1/pipeline-runs", map[string]any{"pipeline": "sentinel2", "before_id": ids[0], "after_id": ids[1]}, nil); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(30 * time.Minute)
-	var m1 map[string]float64
-	for {
-		if m1, err = scrape(ctx, *metrics); err != nil {
-			return err
-		}
-		if m1[runsOK] > m0[runsOK] {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the pipeline run did not finish in 30 minutes")
-		}
-		time.Sleep(50 * time.Millisecond)
+	var m2 map[string]float64
+	if m2, err = b.waitRuns(ctx, 0, m1[runsOK]+1); err != nil {
+		return err
 	}
+	arrival := time.Since(startArrival)
+	service := time.Since(start)
 	var fcOut struct {
 		NumberMatched int `json:"numberMatched"`
 	}
-	if err := c.Do(ctx, "GET", fmt.Sprintf("/api/v1/findings?capture_id=%d&limit=1", ids[1]), nil, &fcOut); err != nil {
+	if err := b.api.Do(ctx, "GET", fmt.Sprintf("/api/v1/findings?capture_id=%d&limit=1", ids[1]), nil, &fcOut); err != nil {
 		return err
 	}
-	service := time.Since(start)
+	var ingests [2]struct {
+		Ingest *struct {
+			Conversion     string  `json:"conversion"`
+			FetchedBytes   int64   `json:"fetched_bytes"`
+			ConvertedBytes int64   `json:"converted_bytes"`
+			ConvertSeconds float64 `json:"convert_seconds"`
+		} `json:"ingest"`
+	}
+	for i, id := range ids {
+		if err := b.api.Do(ctx, "GET", fmt.Sprintf("/api/v1/captures/%d", id), nil, &ingests[i]); err != nil {
+			return err
+		}
+	}
 
 	// Local mode again, on the COGs the service read (ingest wrote them): the same files.
 	var cogs [2]string
@@ -181,26 +223,79 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	b.stopWorkers()
 
-	fmt.Printf("\nbench-survey: %d parcels, sentinel2 pair %dx%d px (8 bands, 10 m), %d injected changes; 2 cores\n", *n, *size, *size, len(roofs))
-	fmt.Printf("%-44s %9s %11s %9s\n", "", "wall s", "parcels/s", "findings")
-	fmt.Printf("%-44s %9.2f %11.1f %9d\n", "local mode (worker process, files)", local.Seconds(), float64(*n)/local.Seconds(), localFindings)
-	fmt.Printf("%-44s %9.2f %11.1f\n", "local mode on the COGs the service reads", localCOG.Seconds(), float64(*n)/localCOG.Seconds())
-	fmt.Printf("%-44s %9.2f %11.1f %9d\n", "service (API -> asynq -> worker -> S3 + PG)", service.Seconds(), float64(*n)/service.Seconds(), fcOut.NumberMatched)
+	// Scale out: a survey of the later capture's parcels in parts, with one worker process
+	// and then two, each taking one task at a time (as one core each would).
+	type scaleRow struct {
+		took  time.Duration
+		parts int
+		load  string
+	}
+	var rows []scaleRow
+	if *scale {
+		bs := *batch
+		if bs <= 0 {
+			bs = max(1, *n/10)
+		}
+		for procs := 1; procs <= 2; procs++ {
+			if err := b.startWorkers(ctx, procs, "1"); err != nil {
+				return err
+			}
+			load := loadavg()
+			took, parts, err := b.survey(ctx, *size, acquired[1], bs)
+			if err != nil {
+				return err
+			}
+			b.stopWorkers()
+			rows = append(rows, scaleRow{took, parts, load})
+		}
+	}
+
+	fmt.Printf("\nbench-survey: %d parcels, sentinel2 pair %dx%d px (%d bands, 10 m), %d injected changes; 2 cores; load average (1, 5, 15 min) beside each row\n", *n, *size, *size, *bands, len(roofs))
+	fmt.Printf("%-52s %9s %11s %9s   %s\n", "", "wall s", "parcels/s", "findings", "load before")
+	fmt.Printf("%-52s %9.2f %11.1f %9d   %s\n", "local mode (worker process, the uploaded files)", local.Seconds(), float64(*n)/local.Seconds(), localFindings, loadLocal)
+	fmt.Printf("%-52s %9.2f %11.1f\n", "local mode on the files the service reads", localCOG.Seconds(), float64(*n)/localCOG.Seconds())
+	fmt.Printf("%-52s %9.2f %11.1f %9d\n", "service: the pipeline run (API -> asynq -> worker)", service.Seconds(), float64(*n)/service.Seconds(), fcOut.NumberMatched)
+	fmt.Printf("%-52s %9.2f %11.1f %9s   %s\n", "arrival to evidence (first upload -> last finding)", arrival.Seconds(), float64(*n)/arrival.Seconds(), "", loadService)
 	fmt.Printf("(findings: those recorded for the later capture; 0 on a re-run over the same files, whose finding ids exist already)\n")
-	fmt.Printf("queue + database + object storage overhead: %+.1f%% (target < 10%%); %+.1f%% over local mode on the same COGs\n",
-		100*(service.Seconds()/local.Seconds()-1), 100*(service.Seconds()/localCOG.Seconds()-1))
-	fmt.Printf("(not in either: ingest and clipping of both captures on arrival, %.2fs; the service reads the COGs\n", ingest.Seconds())
-	fmt.Printf(" ingest wrote to the captures bucket, with overviews and DEFLATE's predictor; local mode reads the uploaded files)\n")
+	fmt.Printf("arrival-to-evidence / local mode: %.2f× (target ≤ 1.5×%s)\n", arrival.Seconds()/local.Seconds(),
+		map[bool]string{true: "; ≤ 2× for a Sentinel-2-sized pair", false: ""}[*size >= 10000])
+	fmt.Printf("pipeline run / local mode on the same files: %.2f×\n", service.Seconds()/localCOG.Seconds())
+	fmt.Printf("arrival: uploads %.2fs, ingest and clipping on arrival of both captures %.2fs (uploads included), pipeline run %.2fs\n",
+		uploaded.Seconds(), ingest.Seconds(), service.Seconds())
+	for i, in := range ingests {
+		if in.Ingest != nil {
+			conv := in.Ingest.Conversion
+			if conv == "" {
+				conv = "none (used as uploaded)"
+			}
+			fmt.Printf("  capture %d: fetched %.1f MB once; conversion %s, %.1f MB in %.2fs\n", ids[i],
+				float64(in.Ingest.FetchedBytes)/1e6, conv, float64(in.Ingest.ConvertedBytes)/1e6, in.Ingest.ConvertSeconds)
+		}
+	}
+	fmt.Printf("  per-capture stages, both captures, s (worker metrics offsite_capture_stage_seconds):")
+	for _, st := range []string{"fetch", "inspect", "convert", "store", "clip", "record"} {
+		k := `offsite_capture_stage_seconds_sum{stage="` + st + `"}`
+		fmt.Printf(" %s %.2f", st, m1[k]-m0[k])
+	}
+	fmt.Println()
+	if len(rows) == 2 {
+		fmt.Printf("\nscale-out: a survey of the later capture's %d parcels in %d parts, each worker process taking one task at a time\n", *n, rows[0].parts)
+		for i, r := range rows {
+			fmt.Printf("  %d worker process%-2s %9.2f s %9.1f parcels/s   load before %s\n", i+1, map[bool]string{true: "es", false: ""}[i > 0], r.took.Seconds(), float64(*n)/r.took.Seconds(), r.load)
+		}
+		fmt.Printf("  2 processes / 1: %.2f× (parcels/s)\n", rows[0].took.Seconds()/rows[1].took.Seconds())
+	}
 
-	// Where the time went: local mode's phases as `worker process` reports them, the
-	// service's from the worker's metrics (differences over the run).
+	// Where the pipeline run's time went: local mode's phases as `worker process` reports
+	// them, the service's from the worker's metrics (differences over the run).
 	svc := func(phase string) float64 {
 		k := `offsite_pipeline_phase_seconds_total{phase="` + phase + `"}`
-		return m1[k] - m0[k]
+		return m2[k] - m1[k]
 	}
-	task := m1[taskSum] - m0[taskSum]
-	fmt.Printf("\n%-58s %9s %9s %9s\n", "breakdown, wall s", "local", "local COG", "service")
+	task := m2[taskSum] - m1[taskSum]
+	fmt.Printf("\n%-58s %9s %9s %9s\n", "pipeline run, wall s", "local", "local COG", "service")
 	row := func(name string, l, c, s float64) {
 		f := func(v float64) string {
 			if v < 0 {
@@ -237,6 +332,170 @@ func run(ctx context.Context) error {
 	row("API, queue wait, polling for the end", -1, -1, service.Seconds()-task)
 	row("total", local.Seconds(), localCOG.Seconds(), service.Seconds())
 	return nil
+}
+
+// withRedEdge adds B05 and B06 to a Sentinel2 scene: ten bands, as a tile's 10 m and 20 m
+// bands resampled to 10 m.
+func withRedEdge(sc sample.Scene) sample.Scene {
+	values, n := sc.Values, sc.Bands
+	sc.Bands = n + 2
+	sc.Names = append(append([]string{}, sc.Names...), "B05", "B06")
+	sc.Values = func(b, r, c int) uint16 {
+		if b > n {
+			return values(4, r, c)/2 + values(3, r, c)/2 // between red and NIR
+		}
+		return values(b, r, c)
+	}
+	return sc
+}
+
+func (b *bench) metricsURL(i int) string {
+	return fmt.Sprintf("http://127.0.0.1:%d/metrics", b.metricsPort+i)
+}
+
+// startWorkers starts n worker processes (`worker serve`), each with a metrics port of its
+// own, concurrency tasks at a time ("" for the configured default), logging to
+// dir/worker-<i>.log, and waits until each answers.
+func (b *bench) startWorkers(ctx context.Context, n int, concurrency string) error {
+	for i := range n {
+		log, err := os.OpenFile(filepath.Join(b.dir, fmt.Sprintf("worker-%d.log", i)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		cmd := exec.Command(b.workerBin, "serve")
+		cmd.Env = append(os.Environ(), fmt.Sprintf("OFFSITE_WORKER_METRICS_ADDR=127.0.0.1:%d", b.metricsPort+i))
+		if concurrency != "" {
+			cmd.Env = append(cmd.Env, "OFFSITE_WORKER_CONCURRENCY="+concurrency)
+		}
+		cmd.Stdout, cmd.Stderr = log, log
+		if err := cmd.Start(); err != nil {
+			log.Close()
+			return err
+		}
+		log.Close()
+		b.workers = append(b.workers, cmd)
+	}
+	for i := range n {
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			if _, err := scrape(ctx, b.metricsURL(i)); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("worker %d did not answer on %s in 60s (see %s/worker-%d.log)", i, b.metricsURL(i), b.dir, i)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// stopWorkers stops the worker processes (SIGTERM: they finish their tasks) and waits.
+func (b *bench) stopWorkers() {
+	for _, cmd := range b.workers {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+	}
+	for _, cmd := range b.workers {
+		_ = cmd.Wait()
+	}
+	b.workers = nil
+}
+
+// waitProcessed waits for capture id to be processed and returns the key its pixels are
+// read from.
+func (b *bench) waitProcessed(ctx context.Context, id int64) (string, error) {
+	deadline := time.Now().Add(time.Hour)
+	for {
+		var got struct {
+			Status, Error string
+			COGKey        string `json:"cog_key"`
+		}
+		if err := b.api.Do(ctx, "GET", fmt.Sprintf("/api/v1/captures/%d", id), nil, &got); err != nil {
+			return "", err
+		}
+		switch {
+		case got.Status == "failed":
+			return "", fmt.Errorf("capture %d failed: %s", id, got.Error)
+		case got.Status == "processed":
+			return got.COGKey, nil
+		case time.Now().After(deadline):
+			return "", fmt.Errorf("capture %d not processed in an hour", id)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitRuns waits until worker i has completed at least n pipeline runs and returns its
+// metrics then.
+func (b *bench) waitRuns(ctx context.Context, i int, n float64) (map[string]float64, error) {
+	deadline := time.Now().Add(2 * time.Hour)
+	for {
+		m, err := scrape(ctx, b.metricsURL(i))
+		if err != nil {
+			return nil, err
+		}
+		if m[runsOK] >= n {
+			return m, nil
+		}
+		if m[runsFailed] > 0 {
+			return nil, errors.New("the pipeline run failed: see the worker's log")
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the pipeline run did not finish in 2 hours")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// survey runs the sentinel2 pipeline as a survey over the scene on the captures acquired
+// within a second of at (this run's later capture), in parts of batch parcels, and returns
+// its wall time and its number of parts.
+func (b *bench) survey(ctx context.Context, size int, at time.Time, batch int) (time.Duration, int, error) {
+	side := float64(size) * 10
+	ll, err := sample.ToLonLat(epsg, [][2]float64{{x0, y0 - side}, {x0 + side, y0 - side}, {x0 + side, y0}, {x0, y0}})
+	if err != nil {
+		return 0, 0, err
+	}
+	req := map[string]any{"zone": map[string]any{"type": "Polygon", "coordinates": [][][2]float64{append(ll, ll[0])}}, "batch_size": batch,
+		"start": at.Add(-time.Second).Format(time.RFC3339), "end": at.Add(time.Second).Format(time.RFC3339), "kinds": []string{"sentinel2"}, "pipeline": "sentinel2"}
+	type progress struct {
+		Total, Done, Failed int
+	}
+	var sv struct {
+		ID       int64    `json:"id"`
+		Status   string   `json:"status"`
+		Progress progress `json:"progress"`
+	}
+	start := time.Now()
+	if err := b.api.Do(ctx, "POST", "/api/v1/surveys", req, &sv); err != nil {
+		return 0, 0, err
+	}
+	for sv.Status != "finished" {
+		if sv.Status == "error" || sv.Status == "canceled" || sv.Progress.Failed > 0 {
+			return 0, 0, fmt.Errorf("survey %d: %s, %+v", sv.ID, sv.Status, sv.Progress)
+		}
+		if time.Since(start) > 2*time.Hour {
+			return 0, 0, fmt.Errorf("survey %d not finished in 2 hours: %+v", sv.ID, sv.Progress)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if err := b.api.Do(ctx, "GET", fmt.Sprintf("/api/v1/surveys/%d", sv.ID), nil, &sv); err != nil {
+			return 0, 0, err
+		}
+	}
+	return time.Since(start), sv.Progress.Total, nil
+}
+
+// loadavg is the machine's load average (1, 5 and 15 minutes) as /proc/loadavg gives it.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // runLocal runs `worker process` on a pair and returns its wall time, its phases and the
@@ -278,8 +537,9 @@ func download(ctx context.Context, key, dir string) (string, error) {
 
 // Metric keys read from the worker.
 const (
-	runsOK  = `offsite_tasks_total{outcome="ok",type="pipeline:run"}`
-	taskSum = `offsite_task_duration_seconds_sum{type="pipeline:run"}`
+	runsOK     = `offsite_tasks_total{outcome="ok",type="pipeline:run"}`
+	runsFailed = `offsite_tasks_total{outcome="failed",type="pipeline:run"}`
+	taskSum    = `offsite_task_duration_seconds_sum{type="pipeline:run"}`
 )
 
 // parsePhases reads the "process: phases: hash 0.31s, read 3.90s, ..." line of `worker process`.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -98,6 +99,12 @@ func (m *Main) Run(ctx context.Context) error {
 	if len(stale) > 0 {
 		m.Logger.Info("removed temporary directories of workers gone", "paths", stale)
 	}
+	// Local copies of captures that ingest fetched, read by this process's next tasks on
+	// them; inside the temporary directory, so removed with it.
+	scenes, err := worker.NewSceneCache(filepath.Join(tmp.Path, "scenes"), int64(cfg.SceneCacheMB)<<20)
+	if err != nil {
+		return err
+	}
 	deps := &worker.Deps{
 		Parcels:        postgres.NewParcelService(db),
 		Captures:       captures,
@@ -113,7 +120,8 @@ func (m *Main) Run(ctx context.Context) error {
 		EvidenceBucket: cfg.EvidenceBucket,
 		Store:          store,
 		Queue:          m.Client,
-		Raster:         cfg.Raster(),
+		Raster:         cfg.RasterFor(scenes.Dir()),
+		Scenes:         scenes,
 		CapturesBucket: cfg.CapturesBucket,
 		SidecarPrefix:  cfg.SidecarPrefix,
 		Logger:         m.Logger,
@@ -224,7 +232,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 // healthz is the worker's public /healthz: PostgreSQL and Redis each up or down, the
 // reason logged, never shown (it names internal addresses).
-func healthz(logger *slog.Logger, db *postgres.DB, redis asynq.RedisClientOpt) http.Handler {
+func healthz(logger *slog.Logger, db *postgres.DB, redis asynq.RedisConnOpt) http.Handler {
 	return httpapi.HealthHandler(logger, []httpapi.Check{
 		{Name: "postgres", Ping: db.Ping},
 		{Name: "redis", Ping: func(ctx context.Context) error { return cmdconfig.RedisPing(ctx, redis) }},

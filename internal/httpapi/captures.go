@@ -45,7 +45,7 @@ func (s *Server) registerCaptureRoutes(mux *http.ServeMux) {
 	}, s.handleCaptureCreate)
 	s.handle(mux, "GET", "/api/v1/captures/{id}", operation{
 		Summary: "One capture with its processing status; a failed one with its error and failure (stage, pipeline, task, attempts, when); " +
-			"GDAL's warnings on its source at ingest (warnings) and its sidecar's raster:bands scale and offset (band_scales)",
+			"GDAL's warnings on its source at ingest (warnings), what ingest did (ingest: bytes fetched, conversion, bytes converted, seconds per stage) and its sidecar's raster:bands scale and offset (band_scales)",
 		Response:  captureJSON(&offsite.Capture{}),
 		Responses: map[string]string{"200": "capture", "400": "bad id", "404": "no such capture"},
 		Roles:     rolesRead,

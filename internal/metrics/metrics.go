@@ -25,6 +25,10 @@ type Metrics struct {
 	Requests     *prometheus.CounterVec   // offsite_http_requests_total{route,method,code}
 	ReqSeconds   *prometheus.HistogramVec // offsite_http_request_duration_seconds{route,method}
 	Phases       *prometheus.CounterVec   // offsite_pipeline_phase_seconds_total{phase}
+	// CaptureStages times each stage of each capture's ingest and clipping.
+	CaptureStages *prometheus.HistogramVec // offsite_capture_stage_seconds{stage}
+	IngestBytes   *prometheus.CounterVec   // offsite_ingest_bytes_total{what}
+	Conversions   *prometheus.CounterVec   // offsite_ingest_conversions_total{conversion}
 }
 
 // New returns the metrics with the Go runtime and process collectors registered.
@@ -55,7 +59,18 @@ func New() *Metrics {
 			Name: "offsite_pipeline_phase_seconds_total", Help: "Time pipeline runs spent in each phase (load, hash, read, detect, clips, store, uploads, record).",
 		}, []string{"phase"}),
 	}
+	m.CaptureStages = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "offsite_capture_stage_seconds", Help: "Time of each stage of a capture's arrival: fetch (one streaming read, hashed), hash, inspect (checks, footprint, statistics), convert, store (the converted copy), clip, record.",
+		Buckets: prometheus.ExponentialBuckets(0.01, 2, 16),
+	}, []string{"stage"})
+	m.IngestBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "offsite_ingest_bytes_total", Help: "Bytes ingest fetched from object storage (fetched) and wrote as converted copies (converted).",
+	}, []string{"what"})
+	m.Conversions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "offsite_ingest_conversions_total", Help: "Captures ingested, by the conversion they needed (none, cog).",
+	}, []string{"conversion"})
 	m.Registry.MustRegister(m.Tasks, m.TaskSeconds, m.Decoded, m.BytesFetched, m.Requests, m.ReqSeconds, m.Phases,
+		m.CaptureStages, m.IngestBytes, m.Conversions,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -106,6 +121,29 @@ func (m *Metrics) AddPhase(phase string, d time.Duration) {
 		return
 	}
 	m.Phases.WithLabelValues(phase).Add(d.Seconds())
+}
+
+// ObserveCaptureStage records the time of one stage of one capture's arrival; zero
+// durations (a stage that did not run) are not recorded. Safe on a nil *Metrics.
+func (m *Metrics) ObserveCaptureStage(stage string, d time.Duration) {
+	if m == nil || d <= 0 {
+		return
+	}
+	m.CaptureStages.WithLabelValues(stage).Observe(d.Seconds())
+}
+
+// AddIngest counts one ingested capture: its conversion ("" counts as "none"), the bytes
+// fetched and the bytes of the converted copy. Safe on a nil *Metrics.
+func (m *Metrics) AddIngest(conversion string, fetched, converted int64) {
+	if m == nil {
+		return
+	}
+	if conversion == "" {
+		conversion = "none"
+	}
+	m.Conversions.WithLabelValues(conversion).Inc()
+	m.IngestBytes.WithLabelValues("fetched").Add(float64(max(0, fetched)))
+	m.IngestBytes.WithLabelValues("converted").Add(float64(max(0, converted)))
 }
 
 // ObserveRequest records one HTTP request. Safe on a nil *Metrics.

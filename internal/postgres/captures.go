@@ -30,14 +30,14 @@ func NewCaptureService(db *DB) *CaptureService { return &CaptureService{db: db} 
 
 const captureColumns = `id, kind, acquired_at, sensor, bucket, key, status, error, crs, width, height, bands,
 	checksum, size_bytes, ST_AsEWKB(footprint), cog_key, band_stats, ingested_at, failure, band_scales, warnings,
-	created_at, updated_at`
+	ingest, created_at, updated_at`
 
 func scanCapture(row pgx.Row) (*offsite.Capture, error) {
 	c := &offsite.Capture{}
 	var fp []byte // NULL until ingest
 	err := row.Scan(&c.ID, &c.Kind, &c.AcquiredAt, &c.Sensor, &c.Bucket, &c.Key, &c.Status, &c.Error,
 		&c.CRS, &c.Width, &c.Height, &c.Bands, &c.Checksum, &c.SizeBytes, &fp, &c.COGKey, &c.BandStats,
-		&c.IngestedAt, &c.Failure, &c.BandScales, &c.Warnings, &c.CreatedAt, &c.UpdatedAt)
+		&c.IngestedAt, &c.Failure, &c.BandScales, &c.Warnings, &c.Ingest, &c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +116,9 @@ func (s *CaptureService) UpdateCapture(ctx context.Context, id int64, upd offsit
 	}
 	if upd.BandStats != nil {
 		add("band_stats", upd.BandStats)
+	}
+	if upd.Ingest != nil {
+		add("ingest", upd.Ingest)
 	}
 	if upd.Warnings != nil {
 		add("warnings", upd.Warnings)

@@ -85,6 +85,11 @@ type Env struct {
 	// (files named on a command line) sets it; API input never does.
 	AllowLocalFiles bool
 
+	// LocalDirs are directories of the caller's own (a worker's copies of
+	// captures, named by their digests) whose files may be opened even
+	// without AllowLocalFiles. No user input names a path in them.
+	LocalDirs []string
+
 	// Reader selects how objects are read: ReaderGo (the default) or
 	// ReaderGDAL.
 	Reader Reader
@@ -138,11 +143,11 @@ func (e Env) CheckSource(src Source) error {
 		if src.Bucket != "" || src.Key != "" {
 			return fmt.Errorf("%w: both a path and an object named", ErrInvalidSource)
 		}
-		if !e.AllowLocalFiles {
-			return fmt.Errorf("%w: local files are not allowed here", ErrInvalidSource)
-		}
 		if err := checkName(src.Path); err != nil {
 			return fmt.Errorf("%w: path %q: %v", ErrInvalidSource, src.Path, err)
+		}
+		if !e.AllowLocalFiles && !e.inLocalDirs(src.Path) {
+			return fmt.Errorf("%w: local files are not allowed here", ErrInvalidSource)
 		}
 		return nil
 	}
@@ -167,6 +172,20 @@ func (e Env) CheckSource(src Source) error {
 		}
 	}
 	return nil
+}
+
+// inLocalDirs reports whether path is a file inside one of e.LocalDirs.
+func (e Env) inLocalDirs(path string) bool {
+	p := filepath.Clean(path)
+	for _, d := range e.LocalDirs {
+		if d == "" {
+			continue
+		}
+		if rel, err := filepath.Rel(filepath.Clean(d), p); err == nil && rel != "." && !strings.HasPrefix(rel, "..") && !filepath.IsAbs(rel) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkName applies the rules common to keys and paths.

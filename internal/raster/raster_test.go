@@ -315,6 +315,8 @@ func TestIngest(t *testing.T) {
 	if err := ds.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// In strips, so that ingest converts it (a tiled scene is used as it is).
+	path = mustStrips(t, path)
 	cog := filepath.Join(dir, "out.tif")
 	res, err := Ingest(context.Background(), Env{AllowLocalFiles: true}, FileSource(path), IngestOptions{COGPath: cog, FootprintSize: 200})
 	if err != nil {

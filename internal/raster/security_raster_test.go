@@ -15,12 +15,17 @@ import (
 // with no tile stored (SPARSE_OK): a header of a few hundred kilobytes that
 // GDAL reads as a scene of zeros, however large.
 func MustWriteSparse(tb testing.TB, path string, w, h, bands int, dt godal.DataType) string {
+	return mustWriteSparse(tb, path, w, h, bands, dt, "TILED=YES")
+}
+
+// mustWriteSparse is MustWriteSparse with the layout option tiling (TILED=YES or TILED=NO).
+func mustWriteSparse(tb testing.TB, path string, w, h, bands int, dt godal.DataType, tiling string) string {
 	tb.Helper()
 	if err := register(); err != nil {
 		tb.Fatal(err)
 	}
 	ds, err := godal.Create(godal.GTiff, path, bands, dt, w, h,
-		godal.CreationOption("TILED=YES", "SPARSE_OK=TRUE", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"))
+		godal.CreationOption(tiling, "SPARSE_OK=TRUE", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -165,10 +170,12 @@ func TestGDALWorkStopsWhenCanceled(t *testing.T) {
 		}
 	})
 	t.Run("ingest past its deadline", func(t *testing.T) {
+		// In strips, so that ingest converts it (a tiled scene is used as it is).
+		strips := mustWriteSparse(t, filepath.Join(dir, "big-strips.tif"), 30000, 30000, 1, godal.Byte, "TILED=NO")
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		start := time.Now()
-		_, err := Ingest(ctx, env, FileSource(src), IngestOptions{COGPath: filepath.Join(dir, "ingest.tif")})
+		_, err := Ingest(ctx, env, FileSource(strips), IngestOptions{COGPath: filepath.Join(dir, "ingest.tif")})
 		took := time.Since(start)
 		t.Logf("returned after %v: %v", took, err)
 		if !errors.Is(err, context.DeadlineExceeded) {

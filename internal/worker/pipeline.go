@@ -22,7 +22,6 @@ import (
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/geo"
 	"github.com/offsite/offsite/internal/process"
-	"github.com/offsite/offsite/internal/raster"
 	"github.com/offsite/offsite/internal/s3"
 	"github.com/offsite/offsite/internal/stac"
 	"github.com/offsite/offsite/internal/tasks"
@@ -70,8 +69,9 @@ func (h *PipelineHandler) run(ctx context.Context, p tasks.PipelineRunPayload, p
 	}
 	start := time.Now()
 	clip := &ClipHandler{h.Deps}
-	var caps []*offsite.Capture
-	for _, id := range p.CaptureIDs() {
+	ids := p.CaptureIDs()
+	caps := make([]*offsite.Capture, len(ids))
+	for i, id := range ids {
 		c, err := h.Captures.FindCaptureByID(ctx, id)
 		if errors.Is(err, offsite.ErrNotFound) {
 			return 0, permanent(err)
@@ -81,12 +81,25 @@ func (h *PipelineHandler) run(ctx context.Context, p tasks.PipelineRunPayload, p
 		if c.Kind != pipe.Kind {
 			return 0, permanent(fmt.Errorf("worker: capture %d is %s; pipeline %s takes %s", c.ID, c.Kind, pipe.Name, pipe.Kind))
 		}
-		if c.IngestedAt == nil {
-			if c, err = clip.ingest(ctx, c); err != nil {
-				return 0, err
-			}
+		caps[i] = c
+	}
+	// Captures not ingested yet are ingested together: GDAL's decoding and the transfers of
+	// one overlap the other's.
+	errs := make([]error, len(caps))
+	var wg sync.WaitGroup
+	for i, c := range caps {
+		if c.IngestedAt != nil {
+			continue
 		}
-		caps = append(caps, c)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			caps[i], errs[i] = clip.ingest(ctx, c)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, err
 	}
 	last := caps[len(caps)-1]
 	parcels, _, err := h.Parcels.FindParcels(ctx, offsite.ParcelFilter{Intersects: last.Footprint, IDs: parcelIDs})
@@ -107,7 +120,7 @@ func (h *PipelineHandler) run(ctx context.Context, p tasks.PipelineRunPayload, p
 		// reflectance, as they do for `worker process`.
 		return &process.Capture{AcquiredAt: c.AcquiredAt, Files: []process.File{{
 			Name: c.Bucket + "/" + c.Key, Href: "s3://" + c.Bucket + "/" + c.Key, CaptureID: c.ID,
-			Source: raster.S3Source(c.Bucket, c.COGKey), SHA256: c.Checksum, Size: c.SizeBytes,
+			Source: h.sceneSource(c), SHA256: c.Checksum, Size: c.SizeBytes,
 			Calibration: process.SidecarCalibration(c.BandScales), Warnings: c.Warnings,
 		}}}
 	}

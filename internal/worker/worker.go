@@ -74,6 +74,9 @@ type Deps struct {
 	WarningLevel enforce.Level
 	// Audit, when set, checkpoints the audit chain's head on the nightly schedule.
 	Audit AuditCheckpointer
+	// Scenes, when set, keeps the local copies ingest fetched, for the tasks of this process
+	// that read the same captures next; Raster.LocalDirs must contain its Dir.
+	Scenes *SceneCache
 	// Metrics, when set, counts tasks and raster reads.
 	Metrics *metrics.Metrics
 	// TaskTimeout, when positive, bounds each task's context.
@@ -306,12 +309,14 @@ func (h *ClipHandler) clipCapture(ctx context.Context, id int64, pipeline string
 	if err != nil {
 		return 0, err
 	}
+	start := time.Now()
 	if err := h.Clips.RecordClips(ctx, clips); err != nil {
 		return 0, err
 	}
 	if _, err := h.Captures.UpdateCapture(ctx, c.ID, done); err != nil {
 		return 0, err
 	}
+	h.Metrics.ObserveCaptureStage("record", time.Since(start))
 	log.InfoContext(ctx, "capture clipped", "clips", len(clips))
 	return len(clips), nil
 }
@@ -339,7 +344,8 @@ func (h *ClipHandler) clip(ctx context.Context, c *offsite.Capture) ([]*offsite.
 	if c.Footprint == nil || c.COGKey == "" {
 		return nil, permanent(fmt.Errorf("capture %d: ingested without a footprint or COG key", c.ID))
 	}
-	src := raster.S3Source(c.Bucket, c.COGKey)
+	src := h.sceneSource(c)
+	start := time.Now()
 	parcels, _, err := h.Parcels.FindParcels(ctx, offsite.ParcelFilter{Intersects: c.Footprint})
 	if err != nil {
 		return nil, err
@@ -375,6 +381,7 @@ func (h *ClipHandler) clip(ctx context.Context, c *offsite.Capture) ([]*offsite.
 	if err != nil {
 		return nil, classify(c, err)
 	}
+	h.Metrics.ObserveCaptureStage("clip", time.Since(start))
 	return clips, nil
 }
 
@@ -400,8 +407,11 @@ func (h *ClipHandler) checkScene(ctx context.Context, c *offsite.Capture) error 
 }
 
 // ingest checks the capture, records what it is (CRS, size, bands, checksum, valid-data
-// footprint, band statistics) and, when the source is not a tiled COG, stores a COG of it in
-// the captures bucket under cog/<sha256 of the COG>.tif so that clipping reads windows.
+// footprint, band statistics, what ingest did) and, when the source is neither a COG nor
+// tiled with overviews, stores a readable copy of it in the captures bucket under
+// cog/<sha256 of the copy>.tif so that clipping reads windows. The object is fetched once,
+// hashed while it streams into the task's directory, and everything else reads that copy,
+// which the process keeps (Scenes) for the clipping and the pipeline run that follow.
 func (h *ClipHandler) ingest(ctx context.Context, c *offsite.Capture) (*offsite.Capture, error) {
 	if err := h.checkScene(ctx, c); err != nil {
 		return nil, err
@@ -411,17 +421,39 @@ func (h *ClipHandler) ingest(ctx context.Context, c *offsite.Capture) (*offsite.
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	cogPath := filepath.Join(dir, "cog.tif")
-	res, err := raster.Ingest(ctx, h.Raster, raster.S3Source(c.Bucket, c.Key), raster.IngestOptions{COGPath: cogPath})
+	res, err := raster.Ingest(ctx, h.Raster, raster.S3Source(c.Bucket, c.Key),
+		raster.IngestOptions{COGPath: filepath.Join(dir, "cog.tif"), Dir: dir})
 	if err != nil {
 		return nil, classify(c, err)
 	}
-	cogKey := c.Key
+	cogKey, digest := c.Key, res.SHA256
+	var stored time.Duration
 	if res.COGWritten {
-		if cogKey, err = h.storeCOG(ctx, cogPath); err != nil {
+		start := time.Now()
+		if cogKey, digest, err = h.storeCOG(ctx, res.Stored); err != nil {
 			return nil, err
 		}
+		stored = time.Since(start)
 	}
+	if res.Local != "" {
+		h.Scenes.Add(digest, res.Local)
+	}
+	st := res.Stages
+	rec := &offsite.CaptureIngest{
+		FetchedBytes: st.FetchedBytes, Conversion: res.Conversion, ConvertedBytes: st.ConvertedBytes,
+		FetchSeconds: st.Fetch.Seconds(), HashSeconds: st.Hash.Seconds(), InspectSeconds: st.Inspect.Seconds(),
+		ConvertSeconds: st.Convert.Seconds(), StoreSeconds: stored.Seconds(),
+	}
+	for _, s := range []struct {
+		name string
+		d    time.Duration
+	}{{"fetch", st.Fetch}, {"hash", st.Hash}, {"inspect", st.Inspect}, {"convert", st.Convert}, {"store", stored}} {
+		h.Metrics.ObserveCaptureStage(s.name, s.d)
+	}
+	h.Metrics.AddIngest(res.Conversion, st.FetchedBytes, st.ConvertedBytes)
+	h.Logger.InfoContext(ctx, "capture ingested", "capture_id", c.ID, "conversion", res.Conversion,
+		"fetched_bytes", st.FetchedBytes, "converted_bytes", st.ConvertedBytes, "fetch_s", st.Fetch.Seconds(),
+		"inspect_s", st.Inspect.Seconds(), "convert_s", st.Convert.Seconds(), "store_s", stored.Seconds())
 	stats := make([]offsite.BandStats, len(res.Stats))
 	for i, b := range res.Stats {
 		stats[i] = offsite.BandStats{Band: b.Band, Description: b.Description, Min: b.Min, Max: b.Max,
@@ -430,7 +462,7 @@ func (h *ClipHandler) ingest(ctx context.Context, c *offsite.Capture) (*offsite.
 	info := res.Info
 	return h.Captures.UpdateCapture(ctx, c.ID, offsite.CaptureUpdate{
 		CRS: &info.CRS, Width: &info.Width, Height: &info.Height, Bands: &info.Bands,
-		Checksum: &res.SHA256, SizeBytes: &res.Size, COGKey: &cogKey, BandStats: stats,
+		Checksum: &res.SHA256, SizeBytes: &res.Size, COGKey: &cogKey, BandStats: stats, Ingest: rec,
 		Warnings: append([]string{}, res.Warnings...), Footprint: res.Footprint, Ingested: true,
 	})
 }
@@ -438,25 +470,27 @@ func (h *ClipHandler) ingest(ctx context.Context, c *offsite.Capture) (*offsite.
 // storeCOG stores the COG at path in the captures bucket under cog/<its SHA-256>.tif, so that
 // its key records its digest (worker verify checks it). A COG already stored under that key
 // is the same bytes and is kept: none is ever replaced.
-func (h *ClipHandler) storeCOG(ctx context.Context, path string) (string, error) {
+// It returns the key and the digest.
+func (h *ClipHandler) storeCOG(ctx context.Context, path string) (string, string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer f.Close()
 	sum := sha256.New()
 	size, err := io.Copy(sum, f)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return "", err
+		return "", "", err
 	}
-	key := s3.COGPrefix + hex.EncodeToString(sum.Sum(nil)) + ".tif"
+	digest := hex.EncodeToString(sum.Sum(nil))
+	key := s3.COGPrefix + digest + ".tif"
 	if err := h.Store.PutNewCapture(ctx, key, f, size); err != nil && !errors.Is(err, offsite.ErrConflict) {
-		return "", err
+		return "", "", err
 	}
-	return key, nil
+	return key, digest, nil
 }
 
 // classify marks raster errors that no retry can fix as permanent.
@@ -642,6 +676,8 @@ func (h *SurveyPartHandler) ProcessTask(ctx context.Context, t *asynq.Task) erro
 	if eerr := h.Surveys.EndPart(ctx, p.SurveyID, p.CaptureID, p.Batch, clips, findings, msg); eerr != nil {
 		return eerr
 	}
+	h.Logger.InfoContext(ctx, "survey part done", "survey_id", p.SurveyID, "capture_id", p.CaptureID, "batch", p.Batch,
+		"clips", clips, "findings", findings, "err", msg)
 	return err
 }
 

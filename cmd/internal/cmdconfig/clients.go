@@ -38,13 +38,31 @@ func (c *Config) Raster() raster.Env {
 	}
 }
 
-// Redis returns the asynq connection options.
-func (c *Config) Redis() asynq.RedisClientOpt {
+// Redis returns the asynq connection options: through Sentinels (RedisSentinels) to the
+// master RedisMaster, to a Redis Cluster (RedisCluster), or to the one server RedisAddr.
+func (c *Config) Redis() asynq.RedisConnOpt {
+	switch {
+	case len(c.RedisSentinels) > 0:
+		return asynq.RedisFailoverClientOpt{MasterName: c.RedisMaster, SentinelAddrs: c.RedisSentinels,
+			SentinelPassword: c.RedisSentinelPassword, Password: c.RedisPassword, DB: c.RedisDB}
+	case len(c.RedisCluster) > 0:
+		return asynq.RedisClusterClientOpt{Addrs: c.RedisCluster, Password: c.RedisPassword}
+	}
 	return asynq.RedisClientOpt{Addr: c.RedisAddr, DB: c.RedisDB, Password: c.RedisPassword}
 }
 
+// RasterFor is Raster with the worker's scene cache directory (dir, "" for none) as a place
+// whose files GDAL may open.
+func (c *Config) RasterFor(dir string) raster.Env {
+	env := c.Raster()
+	if dir != "" {
+		env.LocalDirs = []string{dir}
+	}
+	return env
+}
+
 // RedisPing checks that Redis answers.
-func RedisPing(ctx context.Context, opt asynq.RedisClientOpt) error {
+func RedisPing(ctx context.Context, opt asynq.RedisConnOpt) error {
 	insp := asynq.NewInspector(opt)
 	defer insp.Close()
 	_, err := insp.Queues()

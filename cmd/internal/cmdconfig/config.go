@@ -35,6 +35,24 @@ type Config struct {
 	RedisDB int
 	// RedisPassword is the Redis password. OFFSITE_REDIS_PASSWORD, default empty.
 	RedisPassword string
+	// RedisSentinels are the host:port addresses of Redis Sentinels, comma-separated; when
+	// set, asynq finds the master named RedisMaster through them (and follows a failover)
+	// instead of using RedisAddr. OFFSITE_REDIS_SENTINELS, default empty.
+	RedisSentinels []string
+	// RedisMaster is the Sentinel master name. OFFSITE_REDIS_MASTER, required with
+	// OFFSITE_REDIS_SENTINELS.
+	RedisMaster string
+	// RedisSentinelPassword authenticates to the Sentinels. OFFSITE_REDIS_SENTINEL_PASSWORD,
+	// default empty.
+	RedisSentinelPassword string
+	// RedisCluster are the host:port addresses of Redis Cluster nodes, comma-separated; when
+	// set, asynq uses the cluster instead of RedisAddr (OFFSITE_REDIS_DB must then be 0).
+	// OFFSITE_REDIS_CLUSTER, default empty.
+	RedisCluster []string
+	// SceneCacheMB is how many MiB of local copies of captures a worker keeps for its next
+	// tasks on the same captures (clipping on arrival, then the pipeline run). 0 turns the
+	// cache off. OFFSITE_WORKER_SCENE_CACHE_MB, default 8192.
+	SceneCacheMB int
 	// DatabaseURL is the PostgreSQL connection URL of the application's role (offsite_app:
 	// it may only read and append to the audit log; a role that could rewrite it is refused).
 	// OFFSITE_DATABASE_URL, default
@@ -139,6 +157,10 @@ const (
 	EnvRedisAddr         = "OFFSITE_REDIS_ADDR"
 	EnvRedisDB           = "OFFSITE_REDIS_DB"
 	EnvRedisPassword     = "OFFSITE_REDIS_PASSWORD"
+	EnvRedisSentinels    = "OFFSITE_REDIS_SENTINELS"
+	EnvRedisMaster       = "OFFSITE_REDIS_MASTER"
+	EnvRedisSentinelPass = "OFFSITE_REDIS_SENTINEL_PASSWORD"
+	EnvRedisCluster      = "OFFSITE_REDIS_CLUSTER"
 	EnvDatabaseURL       = "OFFSITE_DATABASE_URL"
 	EnvDatabaseOwnerURL  = "OFFSITE_DATABASE_OWNER_URL"
 	EnvAuditKey          = "OFFSITE_AUDIT_KEY"
@@ -155,6 +177,7 @@ const (
 	EnvSidecarPrefix     = "OFFSITE_SIDECAR_PREFIX"
 	EnvLogLevel          = "OFFSITE_LOG_LEVEL"
 	EnvWorkerConcurrency = "OFFSITE_WORKER_CONCURRENCY"
+	EnvSceneCacheMB      = "OFFSITE_WORKER_SCENE_CACHE_MB"
 	EnvShutdownTimeout   = "OFFSITE_SHUTDOWN_TIMEOUT"
 	EnvTaskTimeout       = "OFFSITE_TASK_TIMEOUT"
 	EnvRetryDelay        = "OFFSITE_RETRY_DELAY"
@@ -183,34 +206,39 @@ func FromEnv() (*Config, error) { return Parse(os.LookupEnv) }
 func Parse(lookup func(string) (string, bool)) (*Config, error) {
 	p := parser{lookup: lookup}
 	c := &Config{
-		ListenAddr:           p.hostPort(EnvListenAddr, "127.0.0.1:8080"),
-		RedisAddr:            p.hostPort(EnvRedisAddr, "127.0.0.1:6379"),
-		RedisDB:              p.intRange(EnvRedisDB, 0, 0, 15),
-		RedisPassword:        p.str(EnvRedisPassword, ""),
-		DatabaseURL:          p.dbURL(EnvDatabaseURL, "postgres://offsite_app:offsite_app@127.0.0.1:5432/offsite?sslmode=disable"),
-		S3Endpoint:           p.hostPort(EnvS3Endpoint, "127.0.0.1:7070"),
-		S3AccessKey:          p.nonEmpty(EnvS3AccessKey, "offsite"),
-		S3SecretKey:          p.nonEmpty(EnvS3SecretKey, "offsite-secret"),
-		S3Region:             p.nonEmpty(EnvS3Region, "us-east-1"),
-		S3UseTLS:             p.boolean(EnvS3UseTLS, false),
-		CapturesBucket:       p.bucket(EnvCapturesBucket, "offsite-captures"),
-		EvidenceBucket:       p.bucket(EnvEvidenceBucket, "offsite-evidence"),
-		ProofsBucket:         p.bucket(EnvProofsBucket, "offsite-proofs"),
-		SidecarPrefix:        p.sidecarPrefix(EnvSidecarPrefix, s3.DefaultSidecarPrefix),
-		LogLevel:             p.level(EnvLogLevel, slog.LevelInfo),
-		WorkerConcurrency:    p.intRange(EnvWorkerConcurrency, 2, 1, 256),
-		ShutdownTimeout:      p.duration(EnvShutdownTimeout, 30*time.Second),
-		TaskTimeout:          p.duration(EnvTaskTimeout, 30*time.Minute),
-		RetryDelay:           p.duration(EnvRetryDelay, 15*time.Second),
-		NightlyCron:          p.cron(EnvNightlyCron, "0 2 * * *"),
-		TokensFile:           p.file(EnvTokensFile),
-		SeedTokenTTL:         p.duration(EnvSeedTokenTTL, 30*24*time.Hour),
-		SecureCookie:         p.boolean(EnvSecureCookie, false),
-		ProvinceConfig:       p.file(EnvProvinceConfig),
-		NightlyPipelines:     p.kindMap(EnvNightlyPipelines),
-		SurveyBatchSize:      p.intRange(EnvSurveyBatchSize, 200, 1, 100000),
-		AuditKeys:            p.auditKeys(),
-		AuditCheckpointEvery: p.intRange(EnvAuditCheckpoint, 100, 1, 1000000),
+		ListenAddr:            p.hostPort(EnvListenAddr, "127.0.0.1:8080"),
+		RedisAddr:             p.hostPort(EnvRedisAddr, "127.0.0.1:6379"),
+		RedisDB:               p.intRange(EnvRedisDB, 0, 0, 15),
+		RedisPassword:         p.str(EnvRedisPassword, ""),
+		DatabaseURL:           p.dbURL(EnvDatabaseURL, "postgres://offsite_app:offsite_app@127.0.0.1:5432/offsite?sslmode=disable"),
+		S3Endpoint:            p.hostPort(EnvS3Endpoint, "127.0.0.1:7070"),
+		S3AccessKey:           p.nonEmpty(EnvS3AccessKey, "offsite"),
+		S3SecretKey:           p.nonEmpty(EnvS3SecretKey, "offsite-secret"),
+		S3Region:              p.nonEmpty(EnvS3Region, "us-east-1"),
+		S3UseTLS:              p.boolean(EnvS3UseTLS, false),
+		CapturesBucket:        p.bucket(EnvCapturesBucket, "offsite-captures"),
+		EvidenceBucket:        p.bucket(EnvEvidenceBucket, "offsite-evidence"),
+		ProofsBucket:          p.bucket(EnvProofsBucket, "offsite-proofs"),
+		SidecarPrefix:         p.sidecarPrefix(EnvSidecarPrefix, s3.DefaultSidecarPrefix),
+		LogLevel:              p.level(EnvLogLevel, slog.LevelInfo),
+		WorkerConcurrency:     p.intRange(EnvWorkerConcurrency, 2, 1, 256),
+		SceneCacheMB:          p.intRange(EnvSceneCacheMB, 8192, 0, 1<<24),
+		RedisSentinels:        p.hostPorts(EnvRedisSentinels),
+		RedisMaster:           p.str(EnvRedisMaster, ""),
+		RedisSentinelPassword: p.str(EnvRedisSentinelPass, ""),
+		RedisCluster:          p.hostPorts(EnvRedisCluster),
+		ShutdownTimeout:       p.duration(EnvShutdownTimeout, 30*time.Second),
+		TaskTimeout:           p.duration(EnvTaskTimeout, 30*time.Minute),
+		RetryDelay:            p.duration(EnvRetryDelay, 15*time.Second),
+		NightlyCron:           p.cron(EnvNightlyCron, "0 2 * * *"),
+		TokensFile:            p.file(EnvTokensFile),
+		SeedTokenTTL:          p.duration(EnvSeedTokenTTL, 30*24*time.Hour),
+		SecureCookie:          p.boolean(EnvSecureCookie, false),
+		ProvinceConfig:        p.file(EnvProvinceConfig),
+		NightlyPipelines:      p.kindMap(EnvNightlyPipelines),
+		SurveyBatchSize:       p.intRange(EnvSurveyBatchSize, 200, 1, 100000),
+		AuditKeys:             p.auditKeys(),
+		AuditCheckpointEvery:  p.intRange(EnvAuditCheckpoint, 100, 1, 1000000),
 		RasterLimits: raster.Limits{
 			MaxSide:   p.intRange(EnvRasterMaxSide, raster.DefaultMaxSide, 1, 1<<20),
 			MaxPixels: int64(p.intRange(EnvRasterMaxPixels, raster.DefaultMaxPixels, 1, 1<<40)),
@@ -234,6 +262,16 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 	}
 	if v := p.str(EnvMetricsAddr, "127.0.0.1:9091"); v != "off" {
 		c.MetricsAddr = p.checkHostPort(EnvMetricsAddr, v)
+	}
+	switch {
+	case len(c.RedisSentinels) > 0 && len(c.RedisCluster) > 0:
+		p.fail(EnvRedisCluster, "give either %s (Sentinel) or %s (Cluster), not both", EnvRedisSentinels, EnvRedisCluster)
+	case len(c.RedisSentinels) > 0 && c.RedisMaster == "":
+		p.fail(EnvRedisMaster, "is required with %s: the name of the master the Sentinels watch", EnvRedisSentinels)
+	case len(c.RedisSentinels) == 0 && c.RedisMaster != "":
+		p.fail(EnvRedisMaster, "is set but %s is not", EnvRedisSentinels)
+	case len(c.RedisCluster) > 0 && c.RedisDB != 0:
+		p.fail(EnvRedisDB, "must be 0 with %s: Redis Cluster has one database", EnvRedisCluster)
 	}
 	if c.CapturesBucket != "" && c.CapturesBucket == c.EvidenceBucket {
 		p.fail(EnvEvidenceBucket, "must differ from %s (%q)", EnvCapturesBucket, c.CapturesBucket)
@@ -287,6 +325,17 @@ func (p *parser) checkHostPort(name, v string) string {
 		p.fail(name, "port %q in %q is not a number in 1..65535", port, v)
 	}
 	return v
+}
+
+// hostPorts reads a comma-separated list of host:port addresses; empty gives nil.
+func (p *parser) hostPorts(name string) []string {
+	var out []string
+	for _, v := range strings.Split(p.str(name, ""), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, p.checkHostPort(name, v))
+		}
+	}
+	return out
 }
 
 func (p *parser) intRange(name string, def, lo, hi int) int {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hibiken/asynq"
 
 	"github.com/offsite/offsite/internal/raster"
 )
@@ -24,6 +25,7 @@ func TestParseDefaults(t *testing.T) {
 		ListenAddr:           "127.0.0.1:8080",
 		MetricsAddr:          "127.0.0.1:9091",
 		RedisAddr:            "127.0.0.1:6379",
+		SceneCacheMB:         8192,
 		DatabaseURL:          "postgres://offsite_app:offsite_app@127.0.0.1:5432/offsite?sslmode=disable",
 		S3Endpoint:           "127.0.0.1:7070",
 		S3AccessKey:          "offsite",
@@ -104,6 +106,12 @@ func TestParseErrors(t *testing.T) {
 		{"listen not host:port", map[string]string{EnvListenAddr: "8080"}, []string{"OFFSITE_LISTEN_ADDR", `"8080" is not host:port`}},
 		{"port out of range", map[string]string{EnvRedisAddr: "localhost:70000"}, []string{"OFFSITE_REDIS_ADDR", "1..65535"}},
 		{"redis db", map[string]string{EnvRedisDB: "16"}, []string{"OFFSITE_REDIS_DB", "0..15"}},
+		{"sentinels without master", map[string]string{EnvRedisSentinels: "s1:26379"}, []string{"OFFSITE_REDIS_MASTER", "required"}},
+		{"master without sentinels", map[string]string{EnvRedisMaster: "mymaster"}, []string{"OFFSITE_REDIS_MASTER", "OFFSITE_REDIS_SENTINELS is not"}},
+		{"sentinel not host:port", map[string]string{EnvRedisSentinels: "s1:26379, s2", EnvRedisMaster: "m"}, []string{"OFFSITE_REDIS_SENTINELS", `"s2" is not host:port`}},
+		{"sentinels and cluster", map[string]string{EnvRedisSentinels: "s1:26379", EnvRedisMaster: "m", EnvRedisCluster: "c1:7000"}, []string{"OFFSITE_REDIS_CLUSTER", "not both"}},
+		{"cluster with a db", map[string]string{EnvRedisCluster: "c1:7000", EnvRedisDB: "2"}, []string{"OFFSITE_REDIS_DB", "must be 0"}},
+		{"scene cache negative", map[string]string{EnvSceneCacheMB: "-1"}, []string{"OFFSITE_WORKER_SCENE_CACHE_MB"}},
 		{"nightly pipelines", map[string]string{EnvNightlyPipelines: "sentinel2"}, []string{"OFFSITE_NIGHTLY_PIPELINES", "kind=pipeline"}},
 		{"batch size", map[string]string{EnvSurveyBatchSize: "0"}, []string{"OFFSITE_SURVEY_BATCH_SIZE", "1..100000"}},
 		{"db url scheme", map[string]string{EnvDatabaseURL: "mysql://x@y/z"}, []string{"OFFSITE_DATABASE_URL", "postgres://"}},
@@ -142,5 +150,32 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("error %q leaks a password", err)
 			}
 		})
+	}
+}
+
+// TestRedisOptions checks that the Sentinel and Cluster settings give asynq's failover and
+// cluster options, and that neither gives the one server.
+func TestRedisOptions(t *testing.T) {
+	parse := func(env map[string]string) *Config {
+		t.Helper()
+		c, err := Parse(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	one, ok := parse(map[string]string{EnvRedisAddr: "r:6380", EnvRedisDB: "3"}).Redis().(asynq.RedisClientOpt)
+	if !ok || one.Addr != "r:6380" || one.DB != 3 {
+		t.Errorf("one server: %#v", one)
+	}
+	fo, ok := parse(map[string]string{EnvRedisSentinels: "s1:26379, s2:26379", EnvRedisMaster: "offsite",
+		EnvRedisSentinelPass: "sp", EnvRedisPassword: "rp", EnvRedisDB: "2"}).Redis().(asynq.RedisFailoverClientOpt)
+	if !ok || fo.MasterName != "offsite" || len(fo.SentinelAddrs) != 2 || fo.SentinelAddrs[1] != "s2:26379" ||
+		fo.SentinelPassword != "sp" || fo.Password != "rp" || fo.DB != 2 {
+		t.Errorf("sentinel: %#v", fo)
+	}
+	cl, ok := parse(map[string]string{EnvRedisCluster: "c1:7000,c2:7001,c3:7002", EnvRedisPassword: "rp"}).Redis().(asynq.RedisClusterClientOpt)
+	if !ok || len(cl.Addrs) != 3 || cl.Addrs[2] != "c3:7002" || cl.Password != "rp" {
+		t.Errorf("cluster: %#v", cl)
 	}
 }
