@@ -65,6 +65,15 @@ async function step(name, fn) {
 function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
+// translated checks that the Chinese text of selector shows no domain code untranslated:
+// no snake_case word (new_structure, site_visit_requested), no capture kind or pipeline
+// name, no capture shown by number ("#2") instead of its date and sensor.
+const codes = /\b[a-z]+(?:_[a-z0-9]+)+\b|\b(?:sentinel2|landsat|drone-rgb|drone-ms|boat-track|vehicle-track|high|medium|low)\b|#\d+\b/;
+async function translated(selector) {
+  const text = await page.innerText(selector);
+  const m = text.match(codes);
+  assert(!m, `${selector} shows the untranslated code ${JSON.stringify(m && m[0])} in Chinese: ${JSON.stringify(text.slice(0, 300))}`);
+}
 const go = (hash) => page.goto(`${base}/ui/#${hash}`);
 
 async function signIn(role) {
@@ -130,6 +139,9 @@ try {
     await page.waitForSelector('#finding-detail #before-after img.ba-after');
     await page.waitForFunction(() => [...document.querySelectorAll('#before-after img')].every((i) => i.complete && i.naturalWidth > 0));
     assert(await page.$('#finding-list li.selected'), 'clicking the finding on the map does not select it in the list');
+    await translated('#finding-list');
+    await translated('#finding-detail > h2');
+    await translated('#finding-detail > dl.facts');
   });
 
   await step('before and after compare by swipe and toggle; evidence has hashes and provenance', async () => {
@@ -208,6 +220,7 @@ try {
 
   await step('the inspection shows its steps and no action the analyst may not take', async () => {
     await page.waitForSelector('#inspections article.inspection');
+    await translated('#inspections ol.timeline > li > strong');
     const steps = await page.$$('#inspections ol.timeline > li');
     assert(steps.length >= 1, 'the timeline is empty');
     assert(await page.$('#inspections .no-actions'), 'the analyst is offered inspection actions');
@@ -251,6 +264,9 @@ try {
     await page.waitForFunction(() => document.querySelector('#survey-progress')?.getAttribute('aria-valuenow') === '100');
     const parts = await page.$$('#survey-parts tbody tr');
     assert(parts.length >= 2, `${parts.length} survey parts, want the 2 captures`);
+    // Captures are named by acquisition date and sensor, not by number.
+    await page.waitForFunction(() => [...document.querySelectorAll('#survey-parts .capture-label')].every((e) => !e.textContent.startsWith('#')));
+    await translated('#survey-parts tbody');
     console.log(`    progress values seen: ${[...seen].join(', ')}`);
     // The survey page lists it, from the API, as finished with all its parts done.
     const surveyID = page.url().split('#/surveys/')[1];
