@@ -156,6 +156,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Tokens:          tokens,
 		CaseFiles:       &httpapi.CaseFiles{Renderer: caseFiles, Store: store},
 		UI: webui.Handler(webui.Config{BasemapURL: m.Basemap.URL, BasemapAttribution: m.Basemap.Attribution,
+			BasemapCRS: m.Basemap.CRS, TiandituKey: m.Basemap.TiandituKey,
 			Pipelines: pipeNames, CaptureKinds: offsite.CaptureKinds}),
 		Checks: []httpapi.Check{
 			{Name: "postgres", Ping: db.Ping},

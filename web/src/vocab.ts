@@ -130,3 +130,19 @@ export const vocab: Record<string, [string, string]> = {
   // captures shown by date and sensor
   capture_label: ['{date} {kind}', '{date} {kind}'],
 };
+
+// map tools (basemaps.ts)
+Object.assign(vocab, {
+  bm_title: ['底图', 'Base map'],
+  bm_xyz: ['配置的底图', 'Configured base map'],
+  bm_xyz_gcj: ['配置的底图（GCJ-02，已纠偏）', 'Configured base map (GCJ-02, corrected)'],
+  bm_tdt_vec: ['天地图矢量', 'Tianditu vector'],
+  bm_tdt_img: ['天地图影像', 'Tianditu imagery'],
+  bm_none: ['无底图', 'No base map'],
+  layer_parcels: ['地块', 'Parcels'],
+  layer_findings: ['发现', 'Findings'],
+  measure: ['量测', 'Measure'],
+  measure_off: ['量测：关', 'Measure: off'],
+  measure_length: ['量测距离', 'Measure length'],
+  measure_area: ['量测面积', 'Measure area'],
+});

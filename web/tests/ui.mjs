@@ -218,6 +218,56 @@ try {
     await page.selectOption('#overlay-which', 'after');
   });
 
+  await step('the map reads out WGS84 coordinates, measures, switches layers, and knows GCJ-02', async () => {
+    await page.$eval('#ent-map', (e) => e.scrollIntoView({ block: 'center' }));
+    await page.waitForTimeout(200);
+    const box = await page.$eval('#ent-map', (e) => { const r = e.getBoundingClientRect(); return { x: r.left, y: r.top, w: r.width, h: r.height }; });
+    await page.mouse.move(box.x + box.w * 0.3, box.y + box.h * 0.6);
+    await page.mouse.move(box.x + box.w * 0.31, box.y + box.h * 0.61);
+    const coord = await page.innerText('#ent-map-tools .coord-readout');
+    const [lon, lat] = coord.split(',').map(Number);
+    assert(lon > 116 && lon < 118 && lat > 31 && lat < 32.5, `the coordinate readout says ${JSON.stringify(coord)}, want the parcel's area near 117 E, 31.6 N`);
+    // Measure a line across the map: the readout shows its length on the ellipsoid.
+    await page.selectOption('#ent-map-tools .measure-select', 'LineString');
+    const a = [box.x + box.w * 0.2, box.y + box.h * 0.5], b = [box.x + box.w * 0.8, box.y + box.h * 0.5];
+    await page.mouse.move(a[0], a[1]);
+    await page.mouse.click(a[0], a[1]);
+    await page.waitForTimeout(300);
+    await page.mouse.move(b[0], b[1], { steps: 5 });
+    await page.mouse.click(b[0], b[1]);
+    await page.waitForTimeout(150);
+    await page.mouse.click(b[0], b[1]); // a click on the last corner finishes the line
+    await page.waitForFunction(() => document.querySelector('#ent-map-tools .measure-out')?.textContent, null, { timeout: 3000 }).catch(async (e) => {
+      const diag = await page.evaluate(() => { const m = document.getElementById('ent-map').olMap; return m.getInteractions().getArray().map((i) => `${i.constructor.name}:${i.getActive()}`).join(' '); });
+      throw new Error(`no measure readout; interactions ${diag}: ${e.message}`);
+    });
+    const measured = await page.innerText('#ent-map-tools .measure-out');
+    const want = await page.evaluate(([a, b]) => {
+      const map = document.getElementById('ent-map').olMap;
+      const r = document.getElementById('ent-map').getBoundingClientRect();
+      const p = [a, b].map(([x, y]) => map.getCoordinateFromPixel([x - r.left, y - r.top]));
+      // web Mercator metres shrink by cos(latitude) on the ground
+      const lat = Math.atan(Math.sinh(p[0][1] / 6378137));
+      return Math.hypot(p[1][0] - p[0][0], p[1][1] - p[0][1]) * Math.cos(lat);
+    }, [a, b]);
+    const m = measured.match(/([\d.]+) (m|km)/);
+    const got = m ? Number(m[1]) * (m[2] === 'km' ? 1000 : 1) : NaN;
+    assert(Math.abs(got - want) / want < 0.02, `measured ${JSON.stringify(measured)}, want about ${want.toFixed(1)} m`);
+    await page.selectOption('#ent-map-tools .measure-select', '');
+    // The layer switcher hides and shows the findings.
+    const findings = '#ent-map-tools .layer-switcher label:nth-of-type(2) input';
+    await page.uncheck(findings);
+    const visible = () => page.evaluate(() => { const m = document.getElementById('ent-map').olMap; return m.getLayers().item(m.getLayers().getLength() - 1).getVisible(); });
+    assert(!(await visible()), 'unticking the findings does not hide them');
+    await page.check(findings);
+    assert(await visible(), 'ticking the findings does not show them again');
+    // GCJ-02: the published forward value (coordtransform's example) and a round trip.
+    const [g, w] = await page.evaluate(() => { const c = window.offsiteGcj02; const g = c.wgs84ToGcj02(116.404, 39.915); return [g, c.gcj02ToWgs84(g[0], g[1])]; });
+    assert(Math.abs(g[0] - 116.41024449916938) < 1e-7 && Math.abs(g[1] - 39.91640428150164) < 1e-7, `WGS84 → GCJ-02 gives ${g}`);
+    assert(Math.abs(w[0] - 116.404) < 1e-8 && Math.abs(w[1] - 39.915) < 1e-8, `GCJ-02 → WGS84 round trip gives ${w}`);
+    await page.evaluate(() => window.scrollTo(0, 0));
+  });
+
   await step('the inspection shows its steps and no action the analyst may not take', async () => {
     await page.waitForSelector('#inspections article.inspection');
     await translated('#inspections ol.timeline > li > strong');

@@ -71,7 +71,8 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
   const parcelSrc = new VectorSource<Feature>();
   const findingSrc = new VectorSource<Feature>();
   const findingLayer = new VectorLayer({ source: findingSrc, style: findingStyle(() => selected) });
-  const map = newMap(mapEl, [new VectorLayer({ source: parcelSrc, style: parcelStyle }), findingLayer]);
+  parcelLayerTitle(findingLayer, 'layer_findings');
+  const map = newMap(mapEl, [parcelLayerTitle(new VectorLayer({ source: parcelSrc, style: parcelStyle }), 'layer_parcels'), findingLayer]);
   const overlay = quickLookOverlay(map, mapEl, overlayEl, blobURL);
 
   let findings: Finding[] = [];
@@ -501,4 +502,10 @@ function stepDetail(detail: string, inspection: number): HTMLElement | null {
       /^\d{4}-\d\d-\d\dT/.test(String(v)) ? fmtDate(String(v), true) : detailValues[k] ? tk(detailValues[k], String(v)) : String(v)));
   return h('div', { class: 'small detail' }, proofs.length ? h('ul', { class: 'proofs' }, proofs) : null, lines.length && !proofs.length ? h('ul', {}, lines) : null,
     h('details', {}, h('summary', { class: 'muted' }, 'JSON'), h('code', {}, detail)));
+}
+
+// parcelLayerTitle names a layer in the map's layer switcher.
+function parcelLayerTitle<L extends VectorLayer<any>>(l: L, key: string): L {
+  l.set('title', t(key));
+  return l;
 }
