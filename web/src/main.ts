@@ -1,6 +1,6 @@
 // Offsite's web interface: a hash router over the pages; everything comes from the API.
 import './style.css';
-import { ApiError, currentUser, restore, signOut } from './api';
+import { ApiError, can, currentUser, restore, signOut } from './api';
 import { getLang, setLang, t, tk } from './i18n';
 import { loadConfig } from './map';
 import { clear, errorBox, h } from './ui';
@@ -10,6 +10,7 @@ import { enterprisePage } from './pages/enterprise';
 import { surveyNewPage, surveyPage } from './pages/survey';
 import { listPage } from './pages/list';
 import { publicPage } from './pages/public';
+import { oversightPage } from './pages/oversight';
 
 type Page = (app: HTMLElement, params: string[], query: URLSearchParams) => Promise<void | (() => void)>;
 
@@ -21,6 +22,7 @@ const routes: [RegExp, Page, boolean][] = [
   [/^\/surveys\/new$/, surveyNewPage, true],
   [/^\/surveys\/(\d+)$/, surveyPage, true],
   [/^\/list$/, listPage, true],
+  [/^\/oversight$/, oversightPage, true],
 ];
 
 let leave: (() => void) | void;
@@ -33,6 +35,7 @@ function header(): void {
     h('a', { href: me ? '#/enterprises' : '#/signin', class: 'brand' }, t('app')),
     me && me.role !== 'enterprise' ? [link('#/enterprises', t('nav_enterprises')), link('#/surveys/new', t('nav_survey')), link('#/list', t('nav_list'))] : null,
     me && me.role === 'enterprise' && me.uscc ? link('#/enterprises/' + me.uscc, t('nav_enterprises')) : null,
+    me && (can('GET /api/v1/stats') || can('GET /api/v1/audit/verify')) ? link('#/oversight', t('nav_oversight')) : null,
     link('#/public', t('nav_public')),
     h('span', { class: 'spacer' }),
     me ? h('span', { class: 'who', id: 'who' }, t('signed_in_as', { name: me.name, role: tk('role_', me.role) })) : null,

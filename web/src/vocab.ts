@@ -146,3 +146,28 @@ Object.assign(vocab, {
   measure_length: ['量测距离', 'Measure length'],
   measure_area: ['量测面积', 'Measure area'],
 });
+
+// oversight page (pages/oversight.ts)
+Object.assign(vocab, {
+  nav_oversight: ['统计与审计', 'Oversight'],
+  ov_title: ['统计与审计校验', 'Statistics and audit check'],
+  ov_stats: ['按月统计', 'Statistics by month'],
+  ov_no_stats: ['您的角色无权查看统计。', 'Your role may not see the statistics.'],
+  ov_month: ['月份', 'Month'],
+  ov_no_zone: ['（未分区）', '(no zone)'],
+  ov_total: ['合计', 'Total'],
+  ov_listed_site: ['正面清单企业现场检查次数', 'Site inspections of listed enterprises'],
+  ov_waived: ['免予处罚（四.9）', 'Penalties waived (四.9)'],
+  ov_self_check: ['自查响应', 'Self-check responses'],
+  ov_self_check_v: ['要求 {requested}，已答复 {answered}（逾期 {late}），超期未答复 {overdue}；中位 {median} 小时，90% {p90} 小时',
+    '{requested} requested, {answered} answered ({late} late), {overdue} overdue; median {median} h, 90th percentile {p90} h'],
+  ov_list_status: ['正面清单状态', 'List entries by status'],
+  ov_warnings: ['预警（按区域和月份）', 'Warnings by zone and month'],
+  ov_findings: ['发现（按区域和影像月份）', 'Findings by zone and month of detection'],
+  ov_audit: ['审计链校验', 'Audit chain check'],
+  ov_audit_help: ['重新计算全部审计记录的哈希链并与最近的签名校验点比对。', 'Recomputes the hash chain of every audit entry and checks it against the latest signed checkpoint.'],
+  ov_audit_run: ['立即校验', 'Check now'],
+  ov_audit_ok: ['审计链完整：已校验 {n} 条记录。', 'The audit chain is intact: {n} entries checked.'],
+  ov_audit_broken: ['审计链在第 {seq} 条处断裂：{reason}', 'The audit chain breaks at entry {seq}: {reason}'],
+  ov_audit_checkpoint: ['校验点：第 {seq} 条（{at}）', 'Checkpoint: entry {seq} ({at})'],
+});

@@ -18,7 +18,7 @@ const env = (k) => {
 };
 const base = env('OFFSITE_UI_URL');
 const uscc = env('OFFSITE_UI_USCC');
-const tokens = { analyst: env('OFFSITE_UI_TOKEN_ANALYST'), inspector: env('OFFSITE_UI_TOKEN_INSPECTOR'), enterprise: env('OFFSITE_UI_TOKEN_ENTERPRISE') };
+const tokens = { admin: env('OFFSITE_UI_TOKEN_ADMIN'), analyst: env('OFFSITE_UI_TOKEN_ANALYST'), inspector: env('OFFSITE_UI_TOKEN_INSPECTOR'), enterprise: env('OFFSITE_UI_TOKEN_ENTERPRISE') };
 const shots = env('OFFSITE_UI_SCREENSHOTS');
 const origin = new URL(base).origin;
 
@@ -406,6 +406,20 @@ try {
     assert(dl.suggestedFilename() === '自查报告.pdf', `proof downloaded as ${dl.suggestedFilename()}`);
     const got = createHash('sha256').update(readFileSync(await dl.path())).digest('hex');
     assert(got === sum, `downloaded proof hashes to ${got}, want ${sum}`);
+  });
+
+  await step('oversight: statistics by month, and the audit chain checked by the administrator', async () => {
+    await signOut();
+    await signIn('admin');
+    await page.click('nav a[href="#/oversight"]');
+    const row = await page.waitForSelector('#stats-warnings table tbody tr');
+    const cells = await row.$$eval('td', (tds) => tds.map((td) => td.textContent));
+    assert(/^\d{4}-\d\d$/.test(cells[0]) && Number(cells[cells.length - 1]) >= 1, `warnings by month: ${JSON.stringify(cells)}`);
+    await translated('#stats');
+    await page.click('#audit-run');
+    const res = await page.waitForSelector('#audit-result p[data-ok]');
+    assert((await res.getAttribute('data-ok')) === 'true', `audit check: ${await res.innerText()}`);
+    assert((await res.innerText()).includes('审计链完整'), `audit check reads ${JSON.stringify(await res.innerText())}`);
   });
 
   await step('the public list answers without signing in; English is a click away', async () => {
