@@ -111,6 +111,8 @@ func TestDomainValuesTranslated(t *testing.T) {
 		{"chk_", enforce.DefaultChecklist},
 		{"rc_", enforce.RemovalCategories},
 		{"rule_", monitoring.Rules},
+		{"mode_", []string{enforce.ModeSite, enforce.ModeOffsite}},
+		{"grp_", []string{"special", "ordinary", "listed"}},
 	}
 	han := regexp.MustCompile(`\p{Han}`)
 	for _, g := range groups {

@@ -11,6 +11,7 @@ import { surveyNewPage, surveyPage } from './pages/survey';
 import { listPage } from './pages/list';
 import { publicPage } from './pages/public';
 import { oversightPage } from './pages/oversight';
+import { drawsPage } from './pages/draws';
 
 type Page = (app: HTMLElement, params: string[], query: URLSearchParams) => Promise<void | (() => void)>;
 
@@ -23,6 +24,7 @@ const routes: [RegExp, Page, boolean][] = [
   [/^\/surveys\/(\d+)$/, surveyPage, true],
   [/^\/list$/, listPage, true],
   [/^\/oversight$/, oversightPage, true],
+  [/^\/draws$/, drawsPage, true],
 ];
 
 let leave: (() => void) | void;
@@ -35,6 +37,7 @@ function header(): void {
     h('a', { href: me ? '#/enterprises' : '#/signin', class: 'brand' }, t('app')),
     me && me.role !== 'enterprise' ? [link('#/enterprises', t('nav_enterprises')), link('#/surveys/new', t('nav_survey')), link('#/list', t('nav_list'))] : null,
     me && me.role === 'enterprise' && me.uscc ? link('#/enterprises/' + me.uscc, t('nav_enterprises')) : null,
+    me && can('GET /api/v1/draws') && me.role !== 'enterprise' ? link('#/draws', t('nav_draws')) : null,
     me && (can('GET /api/v1/stats') || can('GET /api/v1/audit/verify')) ? link('#/oversight', t('nav_oversight')) : null,
     link('#/public', t('nav_public')),
     h('span', { class: 'spacer' }),

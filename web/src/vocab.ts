@@ -171,3 +171,31 @@ Object.assign(vocab, {
   ov_audit_broken: ['审计链在第 {seq} 条处断裂：{reason}', 'The audit chain breaks at entry {seq}: {reason}'],
   ov_audit_checkpoint: ['校验点：第 {seq} 条（{at}）', 'Checkpoint: entry {seq} ({at})'],
 });
+
+// draws page (pages/draws.ts)
+Object.assign(vocab, {
+  nav_draws: ['双随机抽查', 'Draws'],
+  dr_title: ['双随机抽查', 'Random draws (双随机)'],
+  dr_new: ['新建抽查', 'New draw'],
+  dr_help: ['种子可留空由系统生成；检查人员每行一人，冒号后列出需回避的企业统一社会信用代码。结果、种子和算法公开于 /public/draws/{编号}。',
+    'Leave the seed empty to have one generated; one inspector a line, after a colon the USCCs they must not inspect. The result, seed and algorithm are published at /public/draws/{id}.'],
+  dr_seed: ['随机种子', 'Seed'],
+  dr_seed_auto: ['留空自动生成（16 位十六进制）', 'empty: generated (16 hex digits)'],
+  dr_inspectors: ['检查人员', 'Inspectors'],
+  dr_run: ['抽取', 'Draw'],
+  dr_draw: ['第 {id} 次抽查', 'Draw {id}'],
+  dr_algorithm: ['算法', 'Algorithm'],
+  dr_pool: ['抽查对象库企业数', 'Pool size'],
+  dr_groups: ['分组', 'Groups'],
+  dr_group_v: ['{group}：抽取 {drawn}/{size}（比例 {ratio}%）', '{group}: {drawn} of {size} ({ratio}%)'],
+  dr_group: ['分组', 'Group'],
+  dr_mode: ['检查方式', 'Mode'],
+  dr_public: ['公开页面', 'Published at'],
+  dr_no_targets: ['本次未抽中企业。', 'Nothing was drawn.'],
+  dr_none: ['还没有抽查记录。', 'No draws yet.'],
+  grp_special: ['特殊监管对象', 'special supervision'],
+  grp_ordinary: ['一般企业', 'ordinary'],
+  grp_listed: ['正面清单企业', 'on the positive list'],
+  mode_site: ['现场检查', 'on site'],
+  mode_offsite: ['非现场检查', 'off-site'],
+});

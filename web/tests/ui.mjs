@@ -422,6 +422,24 @@ try {
     assert((await res.innerText()).includes('审计链完整'), `audit check reads ${JSON.stringify(await res.innerText())}`);
   });
 
+  await step('the administrator draws with a given seed; the draw is listed with its seed and public page', async () => {
+    await page.click('nav a[href="#/draws"]');
+    await page.waitForSelector('#draw-list :is(.empty, article)');
+    const before = (await page.$$('#draw-list article.draw')).length;
+    // A seed that is not 16 hex digits is refused by the form before it reaches the API.
+    await page.fill('#draw-form input[name=seed]', '00112233445566ff');
+    await page.fill('#draw-form textarea[name=inspectors]', 'zhang\nli\nwang: ' + uscc);
+    await page.click('#draw-form button[type=submit]');
+    await page.waitForFunction((n) => document.querySelectorAll('#draw-list article.draw').length === n + 1, before);
+    const seed = await page.$eval('#draw-list article.draw .seed .hash', (e) => e.title);
+    assert(seed === '00112233445566ff', `the new draw shows the seed ${JSON.stringify(seed)}`);
+    for (const tag of await page.$$('#draw-list article.draw:first-child dd .tag')) {
+      const s = await tag.innerText();
+      assert(!/\b(special|ordinary|listed)\b/.test(s), `a group is shown untranslated: ${s}`);
+    }
+    await translated('#draw-list article.draw table');
+  });
+
   await step('the public list answers without signing in; English is a click away', async () => {
     await signOut();
     await go('/public');
