@@ -113,6 +113,7 @@ func TestDomainValuesTranslated(t *testing.T) {
 		{"rule_", monitoring.Rules},
 		{"mode_", []string{enforce.ModeSite, enforce.ModeOffsite}},
 		{"grp_", []string{"special", "ordinary", "listed"}},
+		{"hc_", []string{enforce.HealthDone, enforce.HealthPending, enforce.HealthDue, enforce.HealthOverdue}},
 	}
 	han := regexp.MustCompile(`\p{Han}`)
 	for _, g := range groups {

@@ -199,3 +199,17 @@ Object.assign(vocab, {
   mode_site: ['现场检查', 'on site'],
   mode_offsite: ['非现场检查', 'off-site'],
 });
+
+// health-check visits (pages/healthvisits.ts) and their status on the list page
+Object.assign(vocab, {
+  hv_title: ['体检式帮扶记录', 'Health-check visits'],
+  hv_date: ['帮扶日期', 'Visit date'],
+  hv_inspector: ['检查人员', 'Inspector'],
+  hv_none: ['尚无体检式帮扶记录。', 'No health-check visit recorded.'],
+  hv_record: ['记录体检式帮扶', 'Record a visit'],
+  hc_done: ['有效期内已完成', 'done in the validity'],
+  hc_pending: ['尚未到期', 'not yet due'],
+  hc_due: ['即将到期，应安排', 'due: arrange one'],
+  hc_overdue: ['有效期内未完成', 'overdue: none in the validity'],
+  field_visited_at: ['帮扶日期', 'Visit date'],
+});

@@ -363,6 +363,16 @@ try {
     assert(err.includes('无权') && err.includes('检查员'), `forbidden error reads ${JSON.stringify(err)}`);
   });
 
+  await step('the inspector records a health-check visit, listed on the enterprise page', async () => {
+    await go('/enterprises/' + uscc);
+    await page.waitForSelector('#health-visits form.hv-form');
+    await page.fill('#health-visits input[name=visited_at]', '2026-11-20');
+    await page.fill('#health-visits input[name=notes]', '帮助企业完善台账');
+    await page.click('#health-visits form.hv-form button[type=submit]');
+    const row = await (await page.waitForSelector('#health-visits tbody tr:has-text("帮助企业完善台账")')).innerText();
+    assert(row.includes('2026/11/20'), `the visit is listed as ${JSON.stringify(row)}`);
+  });
+
   await step('the inspector may ask for a self-check, which joins the steps', async () => {
     await go('/enterprises/' + uscc);
     await page.waitForSelector('#inspections form.act-self-check');

@@ -16,6 +16,7 @@ import { findingStyle, fitTo, geojson, kindColours, legend, newMap, parcelStyle 
 import { projectionCode } from '../proj';
 import { action, clear, copyable, errorBox, field, form, h, loading, select } from '../ui';
 import { factsBox, monitoringFacts, monitoringSection } from './monitoring';
+import { healthVisitsSection } from './healthvisits';
 
 interface Artifact { name: string; key: string; sha256: string; size: number; media_type: string }
 interface Finding {
@@ -66,6 +67,7 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
     app.append(monEl);
     void monitoringSection(monEl, uscc, urls);
   }
+  if (can('GET /api/v1/enterprises/{uscc}/health-visits')) app.append(healthVisitsSection(uscc));
 
   let selected: string | null = null;
   const parcelSrc = new VectorSource<Feature>();

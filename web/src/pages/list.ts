@@ -75,7 +75,7 @@ function entryCard(e: any, name: string, cfg: any, refresh: () => void): HTMLEle
       e.admission?.path ? [h('dt', {}, t('list_evaluate')), h('dd', {}, t('list_admitted', { path: tk('path_', e.admission.path) }))] : null,
       e.notice_start ? [h('dt', {}, t('list_notice')), h('dd', {}, fmtDate(e.notice_start), ' – ', fmtDate(e.notice_end))] : null,
       e.valid_from ? [h('dt', {}, t('list_valid')), h('dd', {}, fmtDate(e.valid_from), ' – ', fmtDate(e.valid_to))] : null,
-      e.health_check ? [h('dt', {}, t('list_health')), h('dd', {}, e.health_check)] : null,
+      e.health_check ? [h('dt', {}, t('list_health')), h('dd', {}, tk('hc_', e.health_check))] : null,
       e.removal_category ? [h('dt', {}, t('removal_category')), h('dd', {}, tk('rc_', e.removal_category), ': ', e.removal_reason)] : null),
     e.objections?.length ? h('div', {}, h('h4', {}, t('list_objections')), h('ul', {}, e.objections.map((o: any, i: number) => h('li', {}, o.text, ' — ', o.raised_by || '',
       o.outcome ? h('span', { class: 'tag' }, o.outcome) : may('/objections/{n}/resolve') ? form([h('input', { name: 'resolution', required: true, placeholder: t('resolution') }),
