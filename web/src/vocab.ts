@@ -213,3 +213,9 @@ Object.assign(vocab, {
   hc_overdue: ['有效期内未完成', 'overdue: none in the validity'],
   field_visited_at: ['帮扶日期', 'Visit date'],
 });
+
+// survey results (pages/surveyresults.ts)
+Object.assign(vocab, {
+  sr_title: ['调查结果', 'Results'],
+  sr_counts: ['范围内地块 {parcels} 个，本次影像的发现 {findings} 个', '{parcels} parcels in the zone, {findings} findings from its captures'],
+});

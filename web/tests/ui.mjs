@@ -318,6 +318,12 @@ try {
     await page.waitForFunction(() => [...document.querySelectorAll('#survey-parts .capture-label')].every((e) => !e.textContent.startsWith('#')));
     await translated('#survey-parts tbody');
     console.log(`    progress values seen: ${[...seen].join(', ')}`);
+    // The finished survey maps and lists the parcels and findings of its zone and captures.
+    await page.waitForSelector('#survey-zone-map[data-results]');
+    const [np, nf] = (await page.getAttribute('#survey-zone-map', 'data-results')).split('/').map(Number);
+    assert(np >= 1 && nf >= 1, `survey results: ${np} parcels, ${nf} findings; want the seeded parcel and its finding`);
+    await page.waitForSelector('#survey-findings li');
+    await translated('#survey-findings');
     // The survey page lists it, from the API, as finished with all its parts done.
     const surveyID = page.url().split('#/surveys/')[1];
     await go('/surveys/new');

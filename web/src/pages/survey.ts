@@ -7,6 +7,7 @@ import type Feature from 'ol/Feature';
 import { Fill, Stroke, Style } from 'ol/style';
 import { api, can, currentUser } from '../api';
 import { captureLabel } from '../captures';
+import { surveyResults } from './surveyresults';
 import { fmtDate, t, tk } from '../i18n';
 import { fitTo, geojson, legend, newMap, parcelStyle, uiConfig } from '../map';
 import { action, clear, errorBox, field, form, h, loading, select } from '../ui';
@@ -108,6 +109,7 @@ export async function surveyPage(app: HTMLElement, [id]: string[]): Promise<() =
   const map = newMap(mapEl, [new VectorLayer({ source: zoneSrc, style: zoneStyle })]);
   let timer = 0;
   let stopped = false;
+  let results: HTMLElement | null = null;
   const poll = async () => {
     try {
       const sv = await api<any>('GET', '/api/v1/surveys/' + id);
@@ -137,6 +139,10 @@ export async function surveyPage(app: HTMLElement, [id]: string[]): Promise<() =
           h('td', {}, captureLabel(x.capture_id), x.batch ? ` / ${x.batch}` : ''), h('td', {}, tk('sv_', x.status) || x.status),
           h('td', {}, x.clips), h('td', {}, x.findings), h('td', { class: 'small' }, x.error || ''))))));
       if (!terminal.includes(sv.status)) schedule();
+      else if (!results && zoneSrc.getFeatures().length) {
+        results = surveyResults(map, zoneSrc, (pr.parts || []).map((x) => Number(x.capture_id)).filter((n) => n > 0));
+        parts.after(results);
+      }
     } catch (e) {
       clear(head, errorBox(e, poll));
     }
