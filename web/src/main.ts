@@ -12,6 +12,7 @@ import { listPage } from './pages/list';
 import { publicPage } from './pages/public';
 import { oversightPage } from './pages/oversight';
 import { drawsPage } from './pages/draws';
+import { managePage } from './pages/manage';
 
 type Page = (app: HTMLElement, params: string[], query: URLSearchParams) => Promise<void | (() => void)>;
 
@@ -25,6 +26,7 @@ const routes: [RegExp, Page, boolean][] = [
   [/^\/list$/, listPage, true],
   [/^\/oversight$/, oversightPage, true],
   [/^\/draws$/, drawsPage, true],
+  [/^\/manage$/, managePage, true],
 ];
 
 let leave: (() => void) | void;
@@ -37,6 +39,7 @@ function header(): void {
     h('a', { href: me ? '#/enterprises' : '#/signin', class: 'brand' }, t('app')),
     me && me.role !== 'enterprise' ? [link('#/enterprises', t('nav_enterprises')), link('#/surveys/new', t('nav_survey')), link('#/list', t('nav_list'))] : null,
     me && me.role === 'enterprise' && me.uscc ? link('#/enterprises/' + me.uscc, t('nav_enterprises')) : null,
+    me && (can('POST /api/v1/enterprises') || can('POST /api/v1/captures')) ? link('#/manage', t('nav_manage')) : null,
     me && can('GET /api/v1/draws') && me.role !== 'enterprise' ? link('#/draws', t('nav_draws')) : null,
     me && (can('GET /api/v1/stats') || can('GET /api/v1/audit/verify')) ? link('#/oversight', t('nav_oversight')) : null,
     link('#/public', t('nav_public')),

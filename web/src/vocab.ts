@@ -219,3 +219,17 @@ Object.assign(vocab, {
   sr_title: ['调查结果', 'Results'],
   sr_counts: ['范围内地块 {parcels} 个，本次影像的发现 {findings} 个', '{parcels} parcels in the zone, {findings} findings from its captures'],
 });
+
+// registration page (pages/manage.ts)
+Object.assign(vocab, {
+  nav_manage: ['登记', 'Register'],
+  mg_title: ['登记企业和影像', 'Register enterprises and captures'],
+  mg_enterprise: ['登记企业', 'Register an enterprise'],
+  mg_capture: ['登记影像', 'Register a capture'],
+  mg_capture_help: ['影像文件须已上传到影像存储桶（cog/ 和 selfcheck/ 以外）；登记后由后台裁剪到相交的地块并处理。',
+    'The file must already be in the captures bucket (outside cog/ and selfcheck/); once registered a worker clips it to every parcel it meets and runs the pipeline.'],
+  mg_capture_ok: ['已登记影像 #{id}，状态：{status}', 'Capture #{id} registered: {status}'],
+  field_industry: ['行业代码', 'Industry code'],
+  field_location: ['位置', 'Location'],
+  field_permit_no: ['排污许可证编号', 'Discharge permit'],
+});

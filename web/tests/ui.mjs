@@ -456,6 +456,16 @@ try {
     await translated('#draw-list article.draw table');
   });
 
+  await step('registering a capture whose file is not in the bucket is refused in words', async () => {
+    await page.click('nav a[href="#/manage"]');
+    await page.waitForSelector('#mg-capture-form');
+    await page.fill('#mg-capture-form input[name=acquired_at]', '2026-05-01T10:30');
+    await page.fill('#mg-capture-form input[name=key]', 'cog/not-allowed.tif');
+    await page.click('#mg-capture-form button[type=submit]');
+    const err = await (await page.waitForSelector('#mg-capture .error')).innerText();
+    assert(err.includes('“存储键”填写有误'), `refused capture reads ${JSON.stringify(err)}`);
+  });
+
   await step('the public list answers without signing in; English is a click away', async () => {
     await signOut();
     await go('/public');
