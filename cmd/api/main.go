@@ -182,6 +182,7 @@ func (m *Main) Run(ctx context.Context) error {
 		SecureCookie:    cfg.SecureCookie,
 		CaseFiles:       &httpapi.CaseFiles{Renderer: caseFiles, Store: store},
 		UI: webui.Handler(webui.Config{BasemapURL: m.Basemap.URL, BasemapAttribution: m.Basemap.Attribution,
+			BasemapCRS: m.Basemap.CRS, TiandituKey: m.Basemap.TiandituKey,
 			Pipelines: pipeNames, CaptureKinds: offsite.CaptureKinds}),
 		Checks: []httpapi.Check{
 			{Name: "postgres", Ping: db.Ping},

@@ -465,9 +465,15 @@ func TestPositiveListLifecycleAndPublicList(t *testing.T) {
 	}
 	data := e.must(t, 200, "", "GET", "/public/positive-list?format=csv", nil, nil)
 	recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))).ReadAll()
-	if err != nil || len(recs) != 2 || recs[1][2] != entUSCC || len(recs[1]) != 8 {
+	if err != nil || len(recs) != 2 || recs[1][2] != entUSCC || len(recs[1]) != 8 || recs[0][2] != "统一社会信用代码" {
 		t.Errorf("public CSV: %q %v", recs, err)
 	}
+	data = e.must(t, 200, "", "GET", "/public/positive-list?format=csv&lang=en", nil, nil)
+	recs, err = csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))).ReadAll()
+	if err != nil || len(recs) != 2 || strings.Join(recs[0], ",") != strings.Join(enforce.PublicationCSVHeader, ",") {
+		t.Errorf("public CSV in English: %q %v", recs, err)
+	}
+	e.must(t, 400, "", "GET", "/public/positive-list?format=csv&lang=fr", nil, nil)
 	// Export for filing.
 	data = e.must(t, 200, approver, "GET", "/api/v1/positive-list/export", nil, nil)
 	if !bytes.Contains(data, []byte(entUSCC)) || !bytes.Contains(data, []byte("admission_path")) {

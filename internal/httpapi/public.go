@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
 )
 
@@ -12,10 +13,11 @@ func (s *Server) registerPublicRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/public/positive-list", operation{
 		Summary:     "The published positive list (no login): name, location, USCC, industry, permit number, validity, complaint channel",
 		Response:    listOf("enterprises", []enforce.Publication{}),
-		Description: "JSON by default; CSV with format=csv or Accept: text/csv.",
+		Description: "JSON by default; CSV with format=csv or Accept: text/csv, its header in Chinese unless lang=en.",
 		Roles:       rolesPublic,
-		Query:       map[string]string{"format": "json (default) or csv", "limit": "JSON only: 1..1000, default 100", "offset": "JSON only: default 0"},
-		Responses:   map[string]string{"200": "list", "400": "bad query parameter"},
+		Query: map[string]string{"format": "json (default) or csv", "limit": "JSON only: 1..1000, default 100", "offset": "JSON only: default 0",
+			"lang": "CSV only: zh (default, Chinese header) or en (the JSON field names)"},
+		Responses: map[string]string{"200": "list", "400": "bad query parameter"},
 	}, s.handlePublicList)
 	s.handle(mux, "GET", "/public/draws/{id}", operation{
 		Summary:     "A published draw (no login): date, seed, algorithm, ratios, pool size and the drawn enterprises (name, USCC, mode, inspectors)",
@@ -81,6 +83,11 @@ func (s *Server) handlePublicList(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
+	header, err := publicCSVHeader(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
 	if asCSV {
 		offset, limit = 0, 0 // the whole list
 	}
@@ -95,7 +102,7 @@ func (s *Server) handlePublicList(w http.ResponseWriter, r *http.Request) {
 		for i, p := range pub {
 			rows[i] = p.CSVRecord()
 		}
-		writeCSV(w, "positive-list.csv", enforce.PublicationCSVHeader, rows)
+		writeCSV(w, "positive-list.csv", header, rows)
 		return
 	}
 	writeJSONCompact(w, http.StatusOK, map[string]any{"enterprises": pub, "total": total, "offset": offset, "limit": limit,
@@ -123,4 +130,30 @@ func (s *Server) handlePublicDisclosures(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"disclosures": ds, "total": total})
+}
+
+// publicationCSVHeaderZH is enforce.PublicationCSVHeader in Chinese, column for column.
+var publicationCSVHeaderZH = map[string]string{
+	"name": "企业名称", "address": "地址", "uscc": "统一社会信用代码", "industry": "行业代码",
+	"permit_no": "排污许可证编号", "valid_from": "有效期起", "valid_to": "有效期止", "complaint_channel": "投诉举报渠道",
+}
+
+// publicCSVHeader is the public list CSV's header in the language of ?lang: zh (default) or en.
+func publicCSVHeader(r *http.Request) ([]string, error) {
+	switch lang := r.URL.Query().Get("lang"); lang {
+	case "en":
+		return enforce.PublicationCSVHeader, nil
+	case "", "zh":
+		out := make([]string, len(enforce.PublicationCSVHeader))
+		for i, c := range enforce.PublicationCSVHeader {
+			zh, ok := publicationCSVHeaderZH[c]
+			if !ok {
+				zh = c // a column added to enforce without a translation stays readable
+			}
+			out[i] = zh
+		}
+		return out, nil
+	default:
+		return nil, offsite.Invalid("lang", "must be zh or en, got %q", lang)
+	}
 }

@@ -22,6 +22,11 @@ type Config struct {
 	BasemapURL string
 	// BasemapAttribution is shown on the map with the base map.
 	BasemapAttribution string
+	// BasemapCRS is the datum of BasemapURL's tiles: "wgs84" (or empty) or "gcj02"; the
+	// interface warps GCJ-02 tiles to lie under Offsite's WGS84 data.
+	BasemapCRS string
+	// TiandituKey, when set, offers Tianditu's vector and imagery layers with their labels.
+	TiandituKey string
 	// Pipelines are the pipeline names a survey may run.
 	Pipelines []string
 	// CaptureKinds are the capture kinds a survey may take.
@@ -43,12 +48,13 @@ func Handler(cfg Config) http.Handler {
 	files := http.StripPrefix("/ui/", http.FileServerFS(app))
 	config, err := json.Marshal(map[string]any{
 		"basemap_url": cfg.BasemapURL, "basemap_attribution": cfg.BasemapAttribution,
+		"basemap_crs": cfg.BasemapCRS, "tianditu_key": cfg.TiandituKey,
 		"pipelines": nonNil(cfg.Pipelines), "capture_kinds": nonNil(cfg.CaptureKinds),
 	})
 	if err != nil {
 		panic(err) // strings only
 	}
-	csp := contentSecurityPolicy(cfg.BasemapURL)
+	csp := contentSecurityPolicy(cfg.BasemapURL, cfg.TiandituKey != "")
 	built := Built()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -78,11 +84,15 @@ func Handler(cfg Config) http.Handler {
 	})
 }
 
-// contentSecurityPolicy allows only the API's own origin, plus the base map's for images.
-func contentSecurityPolicy(basemap string) string {
+// contentSecurityPolicy allows only the API's own origin, plus the base map's (and
+// Tianditu's tile servers when its key is configured) for images.
+func contentSecurityPolicy(basemap string, tianditu bool) string {
 	img := "'self' blob: data:"
 	if u, err := url.Parse(strings.NewReplacer("{", "", "}", "").Replace(basemap)); err == nil && u.Scheme != "" && u.Host != "" {
 		img += " " + u.Scheme + "://" + u.Host
+	}
+	if tianditu {
+		img += " https://*.tianditu.gov.cn"
 	}
 	return "default-src 'self'; img-src " + img + "; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
 }

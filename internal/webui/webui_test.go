@@ -34,6 +34,14 @@ func TestHandler(t *testing.T) {
 	if _, _, h := get(t, Config{}, "/ui/config.json"); strings.Contains(h["Content-Security-Policy"], "https:") {
 		t.Errorf("CSP without a base map admits another origin: %q", h["Content-Security-Policy"])
 	}
+	gcj := Config{BasemapURL: "https://webrd01.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}&style=8", BasemapCRS: "gcj02", TiandituKey: "0123abcdef"}
+	code, body, h = get(t, gcj, "/ui/config.json")
+	if code != 200 || !strings.Contains(body, `"basemap_crs":"gcj02"`) || !strings.Contains(body, `"tianditu_key":"0123abcdef"`) {
+		t.Errorf("config.json with GCJ-02 and Tianditu: %d %s", code, body)
+	}
+	if csp := h["Content-Security-Policy"]; !strings.Contains(csp, "https://webrd01.is.autonavi.com https://*.tianditu.gov.cn;") {
+		t.Errorf("CSP with Tianditu = %q", csp)
+	}
 	code, body, _ = get(t, cfg, "/ui/")
 	switch {
 	case Built():

@@ -45,9 +45,19 @@ function busy(delta: number): void {
   if (el) el.hidden = pending === 0;
 }
 
+// problem reads an error body: RFC 7807 application/problem+json ({title, detail, field}
+// or errors[0].field), or the older {error: {code, message, field}}.
+function problem(body: any): { code?: string; message?: string; field?: string } {
+  if (!body || typeof body !== 'object') return {};
+  if (body.error && typeof body.error === 'object') return body.error;
+  const field = body.field || body['invalid-params']?.[0]?.name || body.errors?.[0]?.field;
+  return { code: body.code || (body.type && body.type !== 'about:blank' ? String(body.type) : undefined),
+    message: body.detail || body.title, field };
+}
+
 // humanError turns a failed response into words, in the user's language.
 export function humanError(status: number, body: any): ApiError {
-  const e = body && body.error ? body.error : {};
+  const e = problem(body);
   const detail: string = e.message || (typeof body === 'string' ? body : '');
   let msg: string;
   switch (status) {

@@ -1,6 +1,8 @@
 // Chinese (default) and English. Every string the interface shows is here; t(key) picks the
 // language the user chose (stored in localStorage), t(key, {n: 3}) fills {n}.
 
+import { vocab } from './vocab';
+
 type Lang = 'zh' | 'en';
 
 const dict: Record<string, [string, string]> = {
@@ -407,6 +409,9 @@ const dict: Record<string, [string, string]> = {
   rule_flags_cover_exceedance: ['维护/校准标记掩盖超标', 'flags covering an exceedance'],
   rule_gap_while_running: ['生产期间数据缺失', 'gap while running'],
 };
+
+// The domain vocabulary (vocab.ts) joins the dictionary; an entry here wins.
+for (const [k, v] of Object.entries(vocab)) if (!dict[k]) dict[k] = v;
 
 let lang: Lang = (localStorage.getItem('offsite.lang') as Lang) === 'en' ? 'en' : 'zh';
 

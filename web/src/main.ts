@@ -1,6 +1,6 @@
 // Offsite's web interface: a hash router over the pages; everything comes from the API.
 import './style.css';
-import { ApiError, currentUser, restore, signOut } from './api';
+import { ApiError, can, currentUser, restore, signOut } from './api';
 import { getLang, setLang, t, tk } from './i18n';
 import { loadConfig } from './map';
 import { clear, errorBox, h } from './ui';
@@ -12,6 +12,9 @@ import { listPage } from './pages/list';
 import { publicPage } from './pages/public';
 import { adminPage } from './pages/admin';
 import { inboxPage, refreshCounts } from './pages/inbox';
+import { oversightPage } from './pages/oversight';
+import { drawsPage } from './pages/draws';
+import { managePage } from './pages/manage';
 
 type Page = (app: HTMLElement, params: string[], query: URLSearchParams) => Promise<void | (() => void)>;
 
@@ -25,6 +28,9 @@ const routes: [RegExp, Page, boolean][] = [
   [/^\/list$/, listPage, true],
   [/^\/admin$/, adminPage, true],
   [/^\/inbox$/, inboxPage, true],
+  [/^\/oversight$/, oversightPage, true],
+  [/^\/draws$/, drawsPage, true],
+  [/^\/manage$/, managePage, true],
 ];
 
 let leave: (() => void) | void;
@@ -39,6 +45,9 @@ function header(): void {
     me && me.role !== 'enterprise' ? [link('#/enterprises', t('nav_enterprises')), link('#/surveys/new', t('nav_survey')), link('#/list', t('nav_list'))] : null,
     me && me.role === 'admin' ? link('#/admin', t('nav_admin')) : null,
     me && me.role === 'enterprise' && me.uscc ? link('#/enterprises/' + me.uscc, t('nav_enterprises')) : null,
+    me && (can('POST /api/v1/enterprises') || can('POST /api/v1/captures')) ? link('#/manage', t('nav_manage')) : null,
+    me && can('GET /api/v1/draws') && me.role !== 'enterprise' ? link('#/draws', t('nav_draws')) : null,
+    me && (can('GET /api/v1/stats') || can('GET /api/v1/audit/verify')) ? link('#/oversight', t('nav_oversight')) : null,
     link('#/public', t('nav_public')),
     h('span', { class: 'spacer' }),
     me ? h('span', { class: 'who', id: 'who' }, t('signed_in_as', { name: me.name, role: tk('role_', me.role) })) : null,

@@ -3,10 +3,8 @@
 import 'ol/ol.css';
 import Map from 'ol/Map';
 import View from 'ol/View';
-import TileLayer from 'ol/layer/Tile';
 import VectorLayer from 'ol/layer/Vector';
 import VectorSource from 'ol/source/Vector';
-import XYZ from 'ol/source/XYZ';
 import GeoJSON from 'ol/format/GeoJSON';
 import { Fill, Stroke, Style, Text } from 'ol/style';
 import { defaults as defaultControls, ScaleLine } from 'ol/control';
@@ -14,11 +12,14 @@ import type Feature from 'ol/Feature';
 import type { FeatureLike } from 'ol/Feature';
 import { isEmpty, extend, createEmpty } from 'ol/extent';
 import { t, tk } from './i18n';
+import { basemaps, measureTool, mousePosition, switcher } from './basemaps';
 import { h } from './ui';
 
 export interface UIConfig {
   basemap_url: string;
   basemap_attribution: string;
+  basemap_crs?: string;
+  tianditu_key?: string;
   pipelines: string[];
   capture_kinds: string[];
 }
@@ -59,27 +60,36 @@ export function findingStyle(selected: () => string | null) {
   return (f: FeatureLike) => {
     const c = kindColours[f.get('kind')] || '#e377c2';
     const sel = f.get('id') === selected();
-    return new Style({
-      stroke: new Stroke({ color: sel ? '#000' : c, width: sel ? 4 : 2.5 }),
-      fill: new Fill({ color: c + (sel ? '99' : '66') }),
-    });
+    // An outline, so that the roof or field under it stays visible; the faint fill only
+    // makes the inside clickable.
+    return [
+      new Style({ stroke: new Stroke({ color: 'rgba(255,255,255,0.9)', width: sel ? 6 : 4.5 }) }),
+      new Style({ stroke: new Stroke({ color: sel ? '#000' : c, width: sel ? 3 : 2 }), fill: new Fill({ color: c + '0d' }) }),
+    ];
   };
 }
 
 // newMap makes a map in el with the base map (when configured) and the given vector layers.
 export function newMap(el: HTMLElement, layers: VectorLayer<VectorSource<Feature>>[]): Map {
-  const base = config.basemap_url
-    ? [new TileLayer({ source: new XYZ({ url: config.basemap_url, attributions: config.basemap_attribution || undefined, crossOrigin: null }) })]
-    : [];
+  const bms = basemaps(config);
   const map = new Map({
     target: el,
-    layers: [...base, ...layers],
+    layers: [...bms.flatMap((b) => b.layers), ...layers],
     view: new View({ center: [13000000, 3700000], zoom: 5, maxZoom: 20 }),
-    controls: defaultControls({ attribution: !!config.basemap_url }).extend([new ScaleLine()]),
+    controls: defaultControls({ attribution: bms.length > 0 }).extend([new ScaleLine()]),
   });
+  // The tools sit in a bar under the map, not over it.
+  const bar = h('div', { class: 'map-tools', id: el.id ? el.id + '-tools' : undefined });
+  if (el.parentNode) el.after(bar);
+  else requestAnimationFrame(() => el.after(bar)); // a page that mounts the map element later
+  const titled = layers.filter((l) => l.get('title')).map((l) => ({ label: String(l.get('title')), layer: l }));
+  for (const c of [switcher(bms, titled), measureTool(map), mousePosition()]) {
+    c.setTarget(bar);
+    map.addControl(c);
+  }
   (el as any).olMap = map; // for the browser tests
   map.on('rendercomplete', () => (el.dataset.rendered = 'true'));
-  if (!config.basemap_url) el.classList.add('no-basemap');
+  if (!bms.length) el.classList.add('no-basemap');
   return map;
 }
 
@@ -94,5 +104,5 @@ export function legend(): HTMLElement {
     h('strong', {}, t('map_legend')), ' ',
     h('span', { class: 'swatch parcel' }), t('parcel'), ' ',
     Object.entries(kindColours).map(([k, c]) => [h('span', { class: 'swatch', style: `background:${c}` }), tk('kind_', k), ' ']),
-    config.basemap_url ? null : h('div', { class: 'muted small' }, t('no_basemap')));
+    config.basemap_url || config.tianditu_key ? null : h('div', { class: 'muted small' }, t('no_basemap')));
 }

@@ -66,6 +66,15 @@ async function step(name, fn) {
 function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
+// translated checks that the Chinese text of selector shows no domain code untranslated:
+// no snake_case word (new_structure, site_visit_requested), no capture kind or pipeline
+// name, no capture shown by number ("#2") instead of its date and sensor.
+const codes = /\b[a-z]+(?:_[a-z0-9]+)+\b|\b(?:sentinel2|landsat|drone-rgb|drone-ms|boat-track|vehicle-track|high|medium|low)\b|#\d+\b/;
+async function translated(selector) {
+  const text = await page.innerText(selector);
+  const m = text.match(codes);
+  assert(!m, `${selector} shows the untranslated code ${JSON.stringify(m && m[0])} in Chinese: ${JSON.stringify(text.slice(0, 300))}`);
+}
 const go = (hash) => page.goto(`${base}/ui/#${hash}`);
 
 async function signIn(role) {
@@ -160,6 +169,9 @@ try {
     await page.waitForSelector('#finding-detail #before-after img.ba-after');
     await page.waitForFunction(() => [...document.querySelectorAll('#before-after img')].every((i) => i.complete && i.naturalWidth > 0));
     assert(await page.$('#finding-list li.selected'), 'clicking the finding on the map does not select it in the list');
+    await translated('#finding-list');
+    await translated('#finding-detail > h2');
+    await translated('#finding-detail > dl.facts');
   });
 
   await step('before and after compare by swipe and toggle; evidence has hashes and provenance', async () => {
@@ -236,8 +248,59 @@ try {
     await page.selectOption('#overlay-which', 'after');
   });
 
+  await step('the map reads out WGS84 coordinates, measures, switches layers, and knows GCJ-02', async () => {
+    await page.$eval('#ent-map', (e) => e.scrollIntoView({ block: 'center' }));
+    await page.waitForTimeout(200);
+    const box = await page.$eval('#ent-map', (e) => { const r = e.getBoundingClientRect(); return { x: r.left, y: r.top, w: r.width, h: r.height }; });
+    await page.mouse.move(box.x + box.w * 0.3, box.y + box.h * 0.6);
+    await page.mouse.move(box.x + box.w * 0.31, box.y + box.h * 0.61);
+    const coord = await page.innerText('#ent-map-tools .coord-readout');
+    const [lon, lat] = coord.split(',').map(Number);
+    assert(lon > 116 && lon < 118 && lat > 31 && lat < 32.5, `the coordinate readout says ${JSON.stringify(coord)}, want the parcel's area near 117 E, 31.6 N`);
+    // Measure a line across the map: the readout shows its length on the ellipsoid.
+    await page.selectOption('#ent-map-tools .measure-select', 'LineString');
+    const a = [box.x + box.w * 0.2, box.y + box.h * 0.5], b = [box.x + box.w * 0.8, box.y + box.h * 0.5];
+    await page.mouse.move(a[0], a[1]);
+    await page.mouse.click(a[0], a[1]);
+    await page.waitForTimeout(300);
+    await page.mouse.move(b[0], b[1], { steps: 5 });
+    await page.mouse.click(b[0], b[1]);
+    await page.waitForTimeout(150);
+    await page.mouse.click(b[0], b[1]); // a click on the last corner finishes the line
+    await page.waitForFunction(() => document.querySelector('#ent-map-tools .measure-out')?.textContent, null, { timeout: 3000 }).catch(async (e) => {
+      const diag = await page.evaluate(() => { const m = document.getElementById('ent-map').olMap; return m.getInteractions().getArray().map((i) => `${i.constructor.name}:${i.getActive()}`).join(' '); });
+      throw new Error(`no measure readout; interactions ${diag}: ${e.message}`);
+    });
+    const measured = await page.innerText('#ent-map-tools .measure-out');
+    const want = await page.evaluate(([a, b]) => {
+      const map = document.getElementById('ent-map').olMap;
+      const r = document.getElementById('ent-map').getBoundingClientRect();
+      const p = [a, b].map(([x, y]) => map.getCoordinateFromPixel([x - r.left, y - r.top]));
+      // web Mercator metres shrink by cos(latitude) on the ground
+      const lat = Math.atan(Math.sinh(p[0][1] / 6378137));
+      return Math.hypot(p[1][0] - p[0][0], p[1][1] - p[0][1]) * Math.cos(lat);
+    }, [a, b]);
+    const m = measured.match(/([\d.]+) (m|km)/);
+    const got = m ? Number(m[1]) * (m[2] === 'km' ? 1000 : 1) : NaN;
+    assert(Math.abs(got - want) / want < 0.02, `measured ${JSON.stringify(measured)}, want about ${want.toFixed(1)} m`);
+    await page.selectOption('#ent-map-tools .measure-select', '');
+    // The layer switcher hides and shows the findings.
+    const findings = '#ent-map-tools .layer-switcher label:nth-of-type(2) input';
+    await page.uncheck(findings);
+    const visible = () => page.evaluate(() => { const m = document.getElementById('ent-map').olMap; return m.getLayers().item(m.getLayers().getLength() - 1).getVisible(); });
+    assert(!(await visible()), 'unticking the findings does not hide them');
+    await page.check(findings);
+    assert(await visible(), 'ticking the findings does not show them again');
+    // GCJ-02: the published forward value (coordtransform's example) and a round trip.
+    const [g, w] = await page.evaluate(() => { const c = window.offsiteGcj02; const g = c.wgs84ToGcj02(116.404, 39.915); return [g, c.gcj02ToWgs84(g[0], g[1])]; });
+    assert(Math.abs(g[0] - 116.41024449916938) < 1e-7 && Math.abs(g[1] - 39.91640428150164) < 1e-7, `WGS84 → GCJ-02 gives ${g}`);
+    assert(Math.abs(w[0] - 116.404) < 1e-8 && Math.abs(w[1] - 39.915) < 1e-8, `GCJ-02 → WGS84 round trip gives ${w}`);
+    await page.evaluate(() => window.scrollTo(0, 0));
+  });
+
   await step('the inspection shows its steps and no action the analyst may not take', async () => {
     await page.waitForSelector('#inspections article.inspection');
+    await translated('#inspections ol.timeline > li > strong');
     const steps = await page.$$('#inspections ol.timeline > li');
     assert(steps.length >= 1, 'the timeline is empty');
     assert(await page.$('#inspections .no-actions'), 'the analyst is offered inspection actions');
@@ -281,7 +344,16 @@ try {
     await page.waitForFunction(() => document.querySelector('#survey-progress')?.getAttribute('aria-valuenow') === '100');
     const parts = await page.$$('#survey-parts tbody tr');
     assert(parts.length >= 2, `${parts.length} survey parts, want the 2 captures`);
+    // Captures are named by acquisition date and sensor, not by number.
+    await page.waitForFunction(() => [...document.querySelectorAll('#survey-parts .capture-label')].every((e) => !e.textContent.startsWith('#')));
+    await translated('#survey-parts tbody');
     console.log(`    progress values seen: ${[...seen].join(', ')}`);
+    // The finished survey maps and lists the parcels and findings of its zone and captures.
+    await page.waitForSelector('#survey-zone-map[data-results]');
+    const [np, nf] = (await page.getAttribute('#survey-zone-map', 'data-results')).split('/').map(Number);
+    assert(np >= 1 && nf >= 1, `survey results: ${np} parcels, ${nf} findings; want the seeded parcel and its finding`);
+    await page.waitForSelector('#survey-findings li');
+    await translated('#survey-findings');
     // The survey page lists it, from the API, as finished with all its parts done.
     const surveyID = page.url().split('#/surveys/')[1];
     await go('/surveys/new');
@@ -325,6 +397,16 @@ try {
     await page.click('#survey-form button[type=submit]');
     const err = await (await page.waitForSelector('#survey-form .error')).innerText();
     assert(err.includes('无权') && err.includes('检查员'), `forbidden error reads ${JSON.stringify(err)}`);
+  });
+
+  await step('the inspector records a health-check visit, listed on the enterprise page', async () => {
+    await go('/enterprises/' + uscc);
+    await page.waitForSelector('#health-visits form.hv-form');
+    await page.fill('#health-visits input[name=visited_at]', '2026-11-20');
+    await page.fill('#health-visits input[name=notes]', '帮助企业完善台账');
+    await page.click('#health-visits form.hv-form button[type=submit]');
+    const row = await (await page.waitForSelector('#health-visits tbody tr:has-text("帮助企业完善台账")')).innerText();
+    assert(row.includes('2026/11/20'), `the visit is listed as ${JSON.stringify(row)}`);
   });
 
   await step('the inspector may ask for a self-check, which joins the steps', async () => {
@@ -387,6 +469,48 @@ try {
     assert(dl.suggestedFilename() === '自查报告.pdf', `proof downloaded as ${dl.suggestedFilename()}`);
     const got = createHash('sha256').update(readFileSync(await dl.path())).digest('hex');
     assert(got === sum, `downloaded proof hashes to ${got}, want ${sum}`);
+  });
+
+  await step('oversight: statistics by month, and the audit chain checked by the administrator', async () => {
+    await signOut();
+    await signIn('admin');
+    await page.click('nav a[href="#/oversight"]');
+    const row = await page.waitForSelector('#stats-warnings table tbody tr');
+    const cells = await row.$$eval('td', (tds) => tds.map((td) => td.textContent));
+    assert(/^\d{4}-\d\d$/.test(cells[0]) && Number(cells[cells.length - 1]) >= 1, `warnings by month: ${JSON.stringify(cells)}`);
+    await translated('#stats');
+    await page.click('#audit-run');
+    const res = await page.waitForSelector('#audit-result p[data-ok]');
+    assert((await res.getAttribute('data-ok')) === 'true', `audit check: ${await res.innerText()}`);
+    assert((await res.innerText()).includes('审计链完整'), `audit check reads ${JSON.stringify(await res.innerText())}`);
+  });
+
+  await step('the administrator draws with a given seed; the draw is listed with its seed and public page', async () => {
+    await page.click('nav a[href="#/draws"]');
+    await page.waitForSelector('#draw-list :is(.empty, article)');
+    const before = (await page.$$('#draw-list article.draw')).length;
+    // A seed that is not 16 hex digits is refused by the form before it reaches the API.
+    await page.fill('#draw-form input[name=seed]', '00112233445566ff');
+    await page.fill('#draw-form textarea[name=inspectors]', 'zhang\nli\nwang: ' + uscc);
+    await page.click('#draw-form button[type=submit]');
+    await page.waitForFunction((n) => document.querySelectorAll('#draw-list article.draw').length === n + 1, before);
+    const seed = await page.$eval('#draw-list article.draw .seed .hash', (e) => e.title);
+    assert(seed === '00112233445566ff', `the new draw shows the seed ${JSON.stringify(seed)}`);
+    for (const tag of await page.$$('#draw-list article.draw:first-child dd .tag')) {
+      const s = await tag.innerText();
+      assert(!/\b(special|ordinary|listed)\b/.test(s), `a group is shown untranslated: ${s}`);
+    }
+    await translated('#draw-list article.draw table');
+  });
+
+  await step('registering a capture whose file is not in the bucket is refused in words', async () => {
+    await page.click('nav a[href="#/manage"]');
+    await page.waitForSelector('#mg-capture-form');
+    await page.fill('#mg-capture-form input[name=acquired_at]', '2026-05-01T10:30');
+    await page.fill('#mg-capture-form input[name=key]', 'cog/not-allowed.tif');
+    await page.click('#mg-capture-form button[type=submit]');
+    const err = await (await page.waitForSelector('#mg-capture .error')).innerText();
+    assert(err.includes('“存储键”填写有误'), `refused capture reads ${JSON.stringify(err)}`);
   });
 
   await step('the public list answers without signing in; English is a click away', async () => {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 )
 
@@ -13,6 +14,10 @@ const (
 	EnvBasemapURL = "OFFSITE_BASEMAP_URL"
 	// EnvBasemapAttribution is the base map's attribution, shown on the map.
 	EnvBasemapAttribution = "OFFSITE_BASEMAP_ATTRIBUTION"
+	// EnvBasemapCRS is the datum of the base map's tiles: wgs84 or gcj02.
+	EnvBasemapCRS = "OFFSITE_BASEMAP_CRS"
+	// EnvTiandituKey is the Tianditu (天地图) key that turns on its vector and imagery presets.
+	EnvTiandituKey = "OFFSITE_TIANDITU_KEY"
 )
 
 // Basemap configures the web interface's optional base map.
@@ -25,7 +30,18 @@ type Basemap struct {
 	// Attribution is shown on the map with the base map. OFFSITE_BASEMAP_ATTRIBUTION,
 	// default "".
 	Attribution string
+	// CRS is the datum of URL's tiles: "wgs84" (web Mercator on WGS84, the default) or
+	// "gcj02" (web Mercator on China's GCJ-02, e.g. AutoNavi/Gaode), which the interface
+	// warps to lie under Offsite's WGS84 data. OFFSITE_BASEMAP_CRS.
+	CRS string
+	// TiandituKey is a Tianditu key; set, the map offers Tianditu's vector and imagery
+	// layers (WGS84 / CGCS2000, web Mercator) with their label layers. OFFSITE_TIANDITU_KEY,
+	// default "": no Tianditu.
+	TiandituKey string
 }
+
+// tiandituKey is what a Tianditu key looks like (32 hex digits today); it goes into tile URLs.
+var tiandituKey = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
 
 // BasemapFromEnv reads the base map from the process environment.
 func BasemapFromEnv() (Basemap, error) { return ParseBasemap(os.LookupEnv) }
@@ -33,7 +49,14 @@ func BasemapFromEnv() (Basemap, error) { return ParseBasemap(os.LookupEnv) }
 // ParseBasemap reads the base map through lookup; a problem names its variable.
 func ParseBasemap(lookup func(string) (string, bool)) (Basemap, error) {
 	p := parser{lookup: lookup}
-	b := Basemap{URL: p.str(EnvBasemapURL, ""), Attribution: p.str(EnvBasemapAttribution, "")}
+	b := Basemap{URL: p.str(EnvBasemapURL, ""), Attribution: p.str(EnvBasemapAttribution, ""),
+		CRS: strings.ToLower(p.str(EnvBasemapCRS, "wgs84")), TiandituKey: p.str(EnvTiandituKey, "")}
+	if b.CRS != "wgs84" && b.CRS != "gcj02" {
+		p.fail(EnvBasemapCRS, "%q is neither wgs84 nor gcj02", b.CRS)
+	}
+	if b.TiandituKey != "" && !tiandituKey.MatchString(b.TiandituKey) {
+		p.fail(EnvTiandituKey, "is not a Tianditu key (1 to 64 letters and digits)")
+	}
 	if b.URL != "" {
 		for _, v := range []string{"{z}", "{x}", "{y}"} {
 			if !strings.Contains(b.URL, v) {

@@ -9,12 +9,14 @@ import type Feature from 'ol/Feature';
 import type OlMap from 'ol/Map';
 import { transformExtent } from 'ol/proj';
 import { api, ApiError, can, currentUser, download, downloadProof, evidenceHead, evidenceURL, uploadProof, type Proof } from '../api';
+import { captureLabel } from '../captures';
 import { NeedBytes, readGeoRef, type GeoRef } from '../geotiff';
 import { fmtBytes, fmtDate, t, tk } from '../i18n';
 import { findingStyle, fitTo, geojson, kindColours, legend, newMap, parcelStyle } from '../map';
 import { projectionCode } from '../proj';
 import { action, clear, copyable, errorBox, field, form, h, loading, select } from '../ui';
 import { factsBox, monitoringFacts, monitoringSection } from './monitoring';
+import { healthVisitsSection } from './healthvisits';
 
 interface Artifact { name: string; key: string; sha256: string; size: number; media_type: string }
 interface Finding {
@@ -65,12 +67,14 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
     app.append(monEl);
     void monitoringSection(monEl, uscc, urls);
   }
+  if (can('GET /api/v1/enterprises/{uscc}/health-visits')) app.append(healthVisitsSection(uscc));
 
   let selected: string | null = null;
   const parcelSrc = new VectorSource<Feature>();
   const findingSrc = new VectorSource<Feature>();
   const findingLayer = new VectorLayer({ source: findingSrc, style: findingStyle(() => selected) });
-  const map = newMap(mapEl, [new VectorLayer({ source: parcelSrc, style: parcelStyle }), findingLayer]);
+  parcelLayerTitle(findingLayer, 'layer_findings');
+  const map = newMap(mapEl, [parcelLayerTitle(new VectorLayer({ source: parcelSrc, style: parcelStyle }), 'layer_parcels'), findingLayer]);
   const overlay = quickLookOverlay(map, mapEl, overlayEl, blobURL);
 
   let findings: Finding[] = [];
@@ -94,15 +98,15 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
     const after = pngs.find((a) => /(^|\/)after-/.test(a.name));
     overlay.show(f);
     clear(detail,
-      h('h2', {}, t('findings'), ': ', tk('kind_', f.kind), ' · ', f.class),
+      h('h2', {}, t('findings'), ': ', tk('kind_', f.kind), ' · ', tk('cls_', f.class)),
       h('dl', { class: 'facts' },
         h('dt', {}, t('parcel')), h('dd', {}, f.parcel_id),
         h('dt', {}, t('score')), h('dd', {}, f.score.toFixed(2)),
         h('dt', {}, t('area')), h('dd', {}, `${Math.round(f.area_m2).toLocaleString()} m²`),
-        f.severity ? [h('dt', {}, t('severity')), h('dd', {}, f.severity)] : null,
+        f.severity ? [h('dt', {}, t('severity')), h('dd', {}, tk('sev_', f.severity))] : null,
         h('dt', {}, t('detected_at')), h('dd', {}, fmtDate(f.detected_at, true)),
-        h('dt', {}, t('pipeline')), h('dd', {}, f.pipeline, ' ', copyable(f.pipeline_hash)),
-        h('dt', {}, t('captures')), h('dd', {}, f.capture_ids.join(' → '))),
+        h('dt', {}, t('pipeline')), h('dd', {}, tk('cap_', f.pipeline), ' ', copyable(f.pipeline_hash)),
+        h('dt', {}, t('captures')), h('dd', {}, f.capture_ids.flatMap((id, i) => i ? [' → ', captureLabel(id)] : [captureLabel(id)]))),
       before && after ? await beforeAfter(before, after, blobURL) : h('p', { class: 'muted' }, t('no_quicklooks')),
       h('h3', {}, t('evidence')),
       artifactTable(f.artifacts, urls),
@@ -127,8 +131,8 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
         : !findings.length ? h('p', { class: 'empty' }, t('no_findings'))
           : h('ul', { class: 'findings' }, findings.map((f) => h('li', { dataset: { id: f.id, kind: f.kind }, onclick: () => select_(f.id) },
             h('span', { class: 'swatch', style: `background:${kindColours[f.kind] || '#e377c2'}` }),
-            h('strong', {}, tk('kind_', f.kind)), ' ', f.class, ' · ', f.parcel_id, ' · ', fmtDate(f.detected_at),
-            f.severity ? h('span', { class: 'tag' }, f.severity) : null))));
+            h('strong', {}, tk('kind_', f.kind)), ' ', tk('cls_', f.class), ' · ', f.parcel_id, ' · ', fmtDate(f.detected_at),
+            f.severity ? h('span', { class: 'tag' }, tk('sev_', f.severity)) : null))));
       clear(clipsEl, clipSection(ev.parcels, urls));
     } catch (e) {
       clear(findingList, errorBox(e));
@@ -314,7 +318,7 @@ function clipSection(parcels: EvParcel[], urls: string[]): HTMLElement {
       h('tbody', {}, clips.map((c) => h('tr', {},
         h('td', {}, thumb(c.quicklook_key, urls)),
         h('td', {}, c.parcel_id),
-        h('td', {}, '#' + c.capture_id, h('div', { class: 'muted small' }, `${c.width}×${c.height}, ${c.valid_pixels} ${t('pixels')}`)),
+        h('td', {}, captureLabel(c.capture_id), h('div', { class: 'muted small' }, `${c.width}×${c.height}, ${c.valid_pixels} ${t('pixels')}`)),
         h('td', {}, fmtBytes(c.cog_bytes)),
         h('td', {}, copyable(c.cog_sha256)),
         h('td', {}, action('COG', () => download(c.cog_key), { class: 'secondary' }), action('PNG', () => download(c.quicklook_key), { class: 'secondary' })))))));
@@ -342,7 +346,7 @@ async function inspectionCard(ins: any, refresh: () => void): Promise<HTMLElemen
   return h('article', { class: 'inspection', dataset: { id: ins.id, status: ins.status } },
     h('h3', {}, `#${ins.id} `, h('span', { class: 'status ins-' + ins.status }, tk('ins_', ins.status)), ' ', h('span', { class: 'muted small' }, t('opened_at'), ' ', fmtDate(ins.opened_at, true))),
     ins.warnings?.length ? h('ul', { class: 'warnings' }, ins.warnings.map((w: any) => h('li', {}, w.message,
-      w.severity ? h('span', { class: 'tag' }, w.severity) : null,
+      w.severity ? h('span', { class: 'tag' }, tk('sev_', w.severity)) : null,
       w.confirmations ? h('span', { class: 'muted small' }, ' ', t('confirmations', { n: w.confirmations })) : null))) : null,
     factsBox(facts),
     h('h4', {}, t('timeline')),
@@ -449,7 +453,7 @@ async function inspectionActions(ins: any, refresh: () => void, proofs: Proof[],
     if (st === 'site_visit_approved' && allowed('/site-visit/record')) {
       const cfg = await api<any>('GET', '/api/v1/config');
       const items: string[] = cfg.site_checklist || [];
-      out.push(form(items.map((it, i) => field(it, select('r' + i, ['compliant', 'non_compliant', 'not_applicable'].map((x) => [x, tk('res_', x)] as [string, string])))),
+      out.push(form(items.map((it, i) => field(tk('chk_', it), select('r' + i, ['compliant', 'non_compliant', 'not_applicable'].map((x) => [x, tk('res_', x)] as [string, string])))),
         t('act_record'), (v) => post('/site-visit/record', { checklist: items.map((it, i) => ({ item: it, result: v['r' + i] })) }), { class: 'inline-form act-record' }));
     }
     if (allowed('/close')) {
@@ -468,6 +472,12 @@ async function inspectionActions(ins: any, refresh: () => void, proofs: Proof[],
   }
   return h('div', { class: 'actions' }, out.length ? out : h('p', { class: 'muted no-actions' }, t('no_actions')));
 }
+
+// detailValues names the dictionary prefix of an audit detail's coded values.
+const detailValues: Record<string, string> = {
+  trigger: 'tr_', category: 'rc_', removal_category: 'rc_', path: 'path_', severity: 'sev_', kind: 'kind_', class: 'cls_',
+  level: 'lvl_', role: 'role_', pipeline: 'cap_', result: 'res_',
+};
 
 // stepDetail shows an audit entry's detail as "name: value" lines, the JSON under them; a
 // proof document uploaded or cited is shown with its download.
@@ -490,7 +500,14 @@ function stepDetail(detail: string, inspection: number): HTMLElement | null {
     proofs.push(h('li', { class: 'proof cited' }, t('proof_cited'), ' ', h('strong', {}, name), ' ', proofLink(inspection, name)));
   }
   const lines = Object.entries(inner || {}).filter(([k, v]) => !['version', 'status'].includes(k) && v !== null && typeof v !== 'object')
-    .map(([k, v]) => h('li', {}, h('span', { class: 'muted' }, k + ': '), /^\d{4}-\d\d-\d\dT/.test(String(v)) ? fmtDate(String(v), true) : String(v)));
+    .map(([k, v]) => h('li', {}, h('span', { class: 'muted' }, tk('field_', k) + ': '),
+      /^\d{4}-\d\d-\d\dT/.test(String(v)) ? fmtDate(String(v), true) : detailValues[k] ? tk(detailValues[k], String(v)) : String(v)));
   return h('div', { class: 'small detail' }, proofs.length ? h('ul', { class: 'proofs' }, proofs) : null, lines.length && !proofs.length ? h('ul', {}, lines) : null,
     h('details', {}, h('summary', { class: 'muted' }, 'JSON'), h('code', {}, detail)));
+}
+
+// parcelLayerTitle names a layer in the map's layer switcher.
+function parcelLayerTitle<L extends VectorLayer<any>>(l: L, key: string): L {
+  l.set('title', t(key));
+  return l;
 }

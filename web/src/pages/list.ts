@@ -74,7 +74,7 @@ function entryCard(e: any, name: string, cfg: any, refresh: () => void): HTMLEle
   if (adj && may('/adjustment/apply'))
     acts.push(action(t('act_apply'), () => post('/adjustment/apply', {}), { class: 'act-apply' }));
   if (['listed'].includes(st) && !adj && may('/remove'))
-    acts.push(form([field(t('removal_category'), select('category', removal.map((c) => [c, c] as [string, string]))), field(t('reason'), h('input', { name: 'reason', required: true })),
+    acts.push(form([field(t('removal_category'), select('category', removal.map((c) => [c, tk('rc_', c)] as [string, string]))), field(t('reason'), h('input', { name: 'reason', required: true })),
       ...noticeFields()], t('act_remove'), (v) => post('/remove', v), { class: 'inline-form act-remove' }));
   if (e.to_file && !(e.filings || []).some((f: any) => !f.received_at) && may('/filing'))
     acts.push(action(t('act_file', { change: tk('change_', e.to_file) }), () => post('/filing', {}), { class: 'act-file' }));
@@ -87,11 +87,11 @@ function entryCard(e: any, name: string, cfg: any, refresh: () => void): HTMLEle
       h('li', { class: s === st ? 'current' : '' }, tk('st_', s)))),
     h('dl', { class: 'facts' },
       h('dt', {}, t('uscc')), h('dd', {}, h('code', {}, e.uscc)),
-      e.admission?.path ? [h('dt', {}, t('list_evaluate')), h('dd', {}, t('list_admitted', { path: e.admission.path }))] : null,
+      e.admission?.path ? [h('dt', {}, t('list_evaluate')), h('dd', {}, t('list_admitted', { path: tk('path_', e.admission.path) }))] : null,
       e.notice_start ? [h('dt', {}, t('list_notice')), h('dd', {}, fmtDate(e.notice_start), ' – ', fmtDate(e.notice_end))] : null,
       e.valid_from ? [h('dt', {}, t('list_valid')), h('dd', {}, fmtDate(e.valid_from), ' – ', fmtDate(e.valid_to))] : null,
-      e.health_check ? [h('dt', {}, t('list_health')), h('dd', {}, e.health_check)] : null,
-      e.removal_category ? [h('dt', {}, t('removal_category')), h('dd', {}, e.removal_category, ': ', e.removal_reason)] : null),
+      e.health_check ? [h('dt', {}, t('list_health')), h('dd', {}, tk('hc_', e.health_check))] : null,
+      e.removal_category ? [h('dt', {}, t('removal_category')), h('dd', {}, tk('rc_', e.removal_category), ': ', e.removal_reason)] : null),
     e.objections?.length ? h('div', {}, h('h4', {}, t('list_objections')), h('ul', {}, e.objections.map((o: any, i: number) => h('li', {}, o.text, ' — ', o.raised_by || '',
       o.outcome ? h('span', { class: 'tag' }, o.outcome) : may('/objections/{n}/resolve') ? form([h('input', { name: 'resolution', required: true, placeholder: t('resolution') }),
         select('outcome', [['dismissed', t('act_resolve_dis')], ['upheld', t('act_resolve_up')]])], t('submit'),
@@ -124,8 +124,8 @@ async function proposeForm(refresh: () => void): Promise<HTMLElement> {
     t('list_propose'), async (v) => {
       const fs = collect(v);
       const ev = await api<any>('POST', '/api/v1/positive-list/evaluate', { facts: fs });
-      clear(result, h('p', {}, ev.admitted ? t('list_admitted', { path: ev.path }) : t('list_not_admitted')),
-        ev.admitted ? null : h('ul', { class: 'small' }, (ev.reasons || []).filter((r: any) => !r.passed).map((r: any) => h('li', {}, `${r.path}: ${r.label || r.fact} — ${r.detail || ''}`))));
+      clear(result, h('p', {}, ev.admitted ? t('list_admitted', { path: tk('path_', ev.path) }) : t('list_not_admitted')),
+        ev.admitted ? null : h('ul', { class: 'small' }, (ev.reasons || []).filter((r: any) => !r.passed).map((r: any) => h('li', {}, `${tk('path_', r.path)}: ${r.label || r.fact} — ${r.detail || ''}`))));
       if (!ev.admitted) return;
       await api('POST', '/api/v1/positive-list', { uscc: v.uscc.trim(), facts: fs });
       form_.reset();

@@ -1,7 +1,7 @@
 // The published positive list, the entries on notice and the disclosed dispositions: public
 // routes, no sign-in.
 import { api } from '../api';
-import { fmtDate, t } from '../i18n';
+import { fmtDate, getLang, t } from '../i18n';
 import { clear, errorBox, h, loading } from '../ui';
 
 export async function publicPage(app: HTMLElement): Promise<void> {
@@ -9,7 +9,7 @@ export async function publicPage(app: HTMLElement): Promise<void> {
   const noticeEl = h('div', { id: 'public-notices' }, loading());
   const discEl = h('div', { id: 'public-disclosures' }, loading());
   app.append(h('h1', {}, t('public_title')),
-    h('p', {}, h('a', { href: '/public/positive-list?format=csv', class: 'button secondary', download: 'positive-list.csv' }, t('public_csv'))),
+    h('p', {}, h('a', { href: '/public/positive-list?format=csv&lang=' + getLang(), class: 'button secondary', download: 'positive-list.csv' }, t('public_csv'))),
     listEl, h('h2', {}, t('notices_title')), noticeEl, h('h2', {}, t('disclosures')), discEl);
   const table = (rows: any[], cols: [string, (r: any) => any][]) => h('table', { class: 'table' },
     h('thead', {}, h('tr', {}, cols.map(([c]) => h('th', {}, c)))), h('tbody', {}, rows.map((r) => h('tr', {}, cols.map(([, f]) => h('td', {}, f(r)))))));

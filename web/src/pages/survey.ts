@@ -6,6 +6,8 @@ import Draw from 'ol/interaction/Draw';
 import type Feature from 'ol/Feature';
 import { Fill, Stroke, Style } from 'ol/style';
 import { api, can, currentUser } from '../api';
+import { captureLabel } from '../captures';
+import { surveyResults } from './surveyresults';
 import { fmtDate, t, tk } from '../i18n';
 import { fitTo, geojson, legend, newMap, parcelStyle, uiConfig } from '../map';
 import { action, clear, errorBox, field, form, h, loading, select } from '../ui';
@@ -55,7 +57,7 @@ export async function surveyNewPage(app: HTMLElement): Promise<() => void> {
   const yearAgo = new Date(today.getTime() - 365 * 86400e3);
   const tomorrow = new Date(today.getTime() + 86400e3);
   const kinds = h('fieldset', { class: 'kinds' }, h('legend', {}, t('survey_kinds')),
-    cfg.capture_kinds.map((k, i) => h('label', {}, h('input', { type: 'checkbox', name: 'kind:' + k, value: k, checked: i === 0 }), k)));
+    cfg.capture_kinds.map((k, i) => h('label', {}, h('input', { type: 'checkbox', name: 'kind:' + k, value: k, checked: i === 0 }), tk('cap_', k))));
   const f = form([
     field(t('survey_name'), h('input', { name: 'name', maxlength: 200 })),
     field(t('survey_pick_zone'), zonePick),
@@ -107,6 +109,7 @@ export async function surveyPage(app: HTMLElement, [id]: string[]): Promise<() =
   const map = newMap(mapEl, [new VectorLayer({ source: zoneSrc, style: zoneStyle })]);
   let timer = 0;
   let stopped = false;
+  let results: HTMLElement | null = null;
   const poll = async () => {
     try {
       const sv = await api<any>('GET', '/api/v1/surveys/' + id);
@@ -119,7 +122,7 @@ export async function surveyPage(app: HTMLElement, [id]: string[]): Promise<() =
       const pct = p.total ? Math.round((100 * finished) / p.total) : terminal.includes(sv.status) ? 100 : 0;
       clear(head, h('section', { class: 'card', id: 'survey-status', dataset: { status: sv.status } },
         h('p', {}, h('strong', {}, sv.name || ''), ' ', h('span', { class: 'status sv-' + sv.status }, tk('sv_', sv.status)), ' · ',
-          sv.pipeline, ' · ', (sv.kinds || []).join(', '), ' · ', fmtDate(sv.window_start), ' – ', fmtDate(sv.window_end)),
+          tk('cap_', sv.pipeline), ' · ', (sv.kinds || []).map((k: string) => tk('cap_', k)).join('、'), ' · ', fmtDate(sv.window_start), ' – ', fmtDate(sv.window_end)),
         h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': pct, id: 'survey-progress' },
           h('div', { class: 'bar' + (sv.status === 'error' ? ' bad' : ''), style: `width:${pct}%` }), h('span', {}, `${pct}%`)),
         h('p', { class: 'muted' }, t('sv_counts', { total: p.total || 0, done: p.done || 0, failed: p.failed || 0, running: p.running || 0, queued: p.queued || 0, clips: p.clips || 0, findings: p.findings || 0 }),
@@ -133,9 +136,13 @@ export async function surveyPage(app: HTMLElement, [id]: string[]): Promise<() =
       clear(parts, h('h2', {}, t('sv_parts')), h('table', { class: 'table' },
         h('thead', {}, h('tr', {}, [t('capture'), t('part_state'), t('clips'), t('findings'), ''].map((c) => h('th', {}, c)))),
         h('tbody', {}, (pr.parts || []).map((x) => h('tr', {},
-          h('td', {}, '#' + x.capture_id, x.batch ? ` / ${x.batch}` : ''), h('td', {}, tk('sv_', x.status) || x.status),
+          h('td', {}, captureLabel(x.capture_id), x.batch ? ` / ${x.batch}` : ''), h('td', {}, tk('sv_', x.status) || x.status),
           h('td', {}, x.clips), h('td', {}, x.findings), h('td', { class: 'small' }, x.error || ''))))));
       if (!terminal.includes(sv.status)) schedule();
+      else if (!results && zoneSrc.getFeatures().length) {
+        results = surveyResults(map, zoneSrc, (pr.parts || []).map((x) => Number(x.capture_id)).filter((n) => n > 0));
+        parts.after(results);
+      }
     } catch (e) {
       clear(head, errorBox(e, poll));
     }

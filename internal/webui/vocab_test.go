@@ -1,0 +1,132 @@
+package webui
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/monitoring"
+)
+
+// dictEntry matches an entry of the web interface's dictionaries (web/src/i18n.ts and
+// web/src/vocab.ts): `key: ['中文', 'English'],` with the key bare or quoted.
+var dictEntry = regexp.MustCompile(`(?m)^\s*(?:'([^']+)'|([A-Za-z0-9_]+)):\s*\[\s*'((?:[^'\\]|\\.)*)',\s*'((?:[^'\\]|\\.)*)'\s*\]`)
+
+// webDict reads the web interface's dictionaries: key → [Chinese, English].
+func webDict(t *testing.T) map[string][2]string {
+	t.Helper()
+	out := map[string][2]string{}
+	for _, f := range []string{"i18n.ts", "vocab.ts"} {
+		src, err := os.ReadFile(filepath.Join("..", "..", "web", "src", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range dictEntry.FindAllStringSubmatch(string(src), -1) {
+			k := m[1] + m[2]
+			if _, dup := out[k]; !dup { // i18n.ts wins, as in the bundle
+				out[k] = [2]string{m[3], m[4]}
+			}
+		}
+	}
+	if len(out) < 100 {
+		t.Fatalf("read only %d dictionary entries: the pattern no longer matches the sources", len(out))
+	}
+	return out
+}
+
+// constsWithPrefix returns the string constants of the Go package in dir whose names start
+// with prefix (detect.ClassX), so that a class added there without a translation fails here.
+func constsWithPrefix(t *testing.T, dir, prefix string) []string {
+	t.Helper()
+	pkgs, err := parser.ParseDir(token.NewFileSet(), dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range pkgs {
+		for _, f := range p.Files {
+			for _, d := range f.Decls {
+				g, ok := d.(*ast.GenDecl)
+				if !ok || g.Tok != token.CONST {
+					continue
+				}
+				for _, s := range g.Specs {
+					vs := s.(*ast.ValueSpec)
+					for i, n := range vs.Names {
+						if !strings.HasPrefix(n.Name, prefix) || i >= len(vs.Values) {
+							continue
+						}
+						if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							v, _ := strconv.Unquote(lit.Value)
+							out = append(out, v)
+						}
+					}
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no %s constants in %s", prefix, dir)
+	}
+	return out
+}
+
+// TestDomainValuesTranslated checks that every domain value the server can send the pages
+// (finding kinds and classes, severities, capture kinds and pipelines, admission paths,
+// list and inspection statuses, triggers, levels, roles, audit actions, checklist items,
+// removal categories) has a Chinese entry that is not the English one, and an English one.
+func TestDomainValuesTranslated(t *testing.T) {
+	dict := webDict(t)
+	var admission []string
+	for _, p := range enforce.DefaultAdmission() {
+		admission = append(admission, p.Name)
+	}
+	finding := []string{offsite.FindingChange, offsite.FindingHotspot, offsite.FindingPlume, offsite.FindingExceedance, offsite.FindingMonitoring}
+	classes := append(constsWithPrefix(t, filepath.Join("..", "detect"), "Class"), monitoring.Rules...)
+	classes = append(classes, finding...) // tracks and monitoring name a class by its kind
+	groups := []struct {
+		prefix string
+		values []string
+	}{
+		{"kind_", finding},
+		{"cls_", classes},
+		{"fst_", constsWithPrefix(t, filepath.Join("..", "detect"), "Status")},
+		{"sev_", []string{"high", "medium", "low"}},
+		{"cap_", offsite.CaptureKinds},
+		{"path_", admission},
+		{"st_", enforce.Names(enforce.ListStatuses)},
+		{"ins_", enforce.Names(enforce.InspectionStatuses)},
+		{"tr_", enforce.Names(enforce.Triggers)},
+		{"lvl_", enforce.Names(enforce.Levels)},
+		{"role_", enforce.Names(enforce.Roles)},
+		{"step_", enforce.Names(enforce.AuditActions)},
+		{"chk_", enforce.DefaultChecklist},
+		{"rc_", enforce.RemovalCategories},
+		{"rule_", monitoring.Rules},
+		{"mode_", []string{enforce.ModeSite, enforce.ModeOffsite}},
+		{"grp_", []string{"special", "ordinary", "listed"}},
+		{"hc_", []string{enforce.HealthDone, enforce.HealthPending, enforce.HealthDue, enforce.HealthOverdue}},
+	}
+	han := regexp.MustCompile(`\p{Han}`)
+	for _, g := range groups {
+		for _, v := range g.values {
+			e, ok := dict[g.prefix+v]
+			switch {
+			case !ok:
+				t.Errorf("%s%s: no translation in web/src/vocab.ts (the Chinese page would show %q)", g.prefix, v, v)
+			case !han.MatchString(e[0]):
+				t.Errorf("%s%s: the Chinese entry %q has no Chinese in it", g.prefix, v, e[0])
+			case e[1] == "":
+				t.Errorf("%s%s: no English entry", g.prefix, v)
+			}
+		}
+	}
+}
