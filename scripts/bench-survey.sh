@@ -18,11 +18,14 @@ export OFFSITE_LISTEN_ADDR=127.0.0.1:18081 OFFSITE_WORKER_METRICS_ADDR=127.0.0.1
 token=$(cat "$run/bench.token")
 printf '[{"sha256": "%s", "name": "bench-survey", "role": "analyst"}]\n' "$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)" >"$run/tokens.json"
 export OFFSITE_API_TOKENS_FILE="$run/tokens.json" OFFSITE_DEMO_TOKEN="$token"
-# The audit log is sealed with a key kept outside the database, made once and kept.
-if [ ! -s "$run/audit.key" ]; then
-	(umask 077 && printf 'bench:%s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$run/audit.key")
+# The audit log is sealed with a key kept outside the database. The bench runs on the same
+# database as the demo, so it uses the demo's key (made once, kept in the state directory): a
+# key of its own would leave entries the demo's verify cannot check.
+state="${OFFSITE_STATE_DIR:-.state}"
+if [ ! -s "$state/audit.key" ]; then
+	(umask 077 && printf 'demo:%s\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$state/audit.key")
 fi
-export OFFSITE_AUDIT_KEY_FILE="$run/audit.key"
+export OFFSITE_AUDIT_KEY_FILE="$state/audit.key"
 make --no-print-directory build
 go build -o "$run/benchsurvey" ./cmd/benchsurvey
 pids=()
