@@ -140,10 +140,13 @@ func TestFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer logf.Close()
+	// The receiver queues analyses in Redis: a database of the test's own, not development's 0.
+	redis := testenv.Redis(t)
 	var proc *exec.Cmd
 	start := func() {
 		proc = exec.Command(bin, "serve", "-addr", addr, "-metrics-addr", "off")
-		proc.Env = append(os.Environ(), "OFFSITE_DATABASE_URL="+u.String(), "OFFSITE_DATABASE_OWNER_URL=", "OFFSITE_LOG_LEVEL=warn")
+		proc.Env = append(os.Environ(), "OFFSITE_DATABASE_URL="+u.String(), "OFFSITE_DATABASE_OWNER_URL=", "OFFSITE_LOG_LEVEL=warn",
+			"OFFSITE_REDIS_ADDR="+redis.Addr, "OFFSITE_REDIS_DB="+strconv.Itoa(redis.DB))
 		proc.Stdout, proc.Stderr = logf, logf
 		if err := proc.Start(); err != nil {
 			t.Fatal(err)
