@@ -196,8 +196,11 @@ type Clip struct {
 type ParcelFilter struct {
 	IDs        []string
 	Intersects orb.Geometry // WGS84
-	Offset     int
-	Limit      int
+	// Agency keeps the parcels of the enterprises of that agency and of those under it; 0
+	// keeps all.
+	Agency int64
+	Offset int
+	Limit  int
 }
 
 // ParcelService stores parcels.
@@ -275,8 +278,11 @@ type FindingFilter struct {
 	CaptureID  int64
 	Kind       string
 	Intersects orb.Geometry // WGS84
-	Offset     int
-	Limit      int
+	// Agency keeps the findings whose enterprise (the parcel's, else the finding's own) is of
+	// that agency or of those under it; 0 keeps all.
+	Agency int64
+	Offset int
+	Limit  int
 }
 
 // FindingService stores findings. Recording a finding whose ID is already stored keeps the

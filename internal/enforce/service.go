@@ -172,7 +172,8 @@ type Service interface {
 	FindInspections(ctx context.Context, f InspectionFilter) ([]*Inspection, int, error)
 
 	FindDrawByID(ctx context.Context, id int64) (*StoredDraw, error)
-	FindDraws(ctx context.Context, offset, limit int) ([]*StoredDraw, int, error)
+	// FindDraws returns the draws run by the users of agency and of those under it (0: all).
+	FindDraws(ctx context.Context, agency int64, offset, limit int) ([]*StoredDraw, int, error)
 	// PublicDraw returns the public view of a draw, with the drawn enterprises' names.
 	PublicDraw(ctx context.Context, id int64) (*PublicDraw, error)
 
@@ -186,10 +187,15 @@ type Service interface {
 
 	Audit(ctx context.Context, a Actor, action AuditAction, subject string, detail any) error
 	FindAudit(ctx context.Context, subject string, offset, limit int) ([]*AuditEntry, int, error)
+	// FindAuditIn is FindAudit leaving out the entries whose subject (an enterprise, list
+	// entry, inspection, parcel, intake matter or incident) belongs to an enterprise outside
+	// agency and those under it; 0 leaves out none.
+	FindAuditIn(ctx context.Context, agency int64, subject string, offset, limit int) ([]*AuditEntry, int, error)
 	// VerifyAudit recomputes the whole chain and checks it against its latest checkpoint.
 	VerifyAudit(ctx context.Context) (*AuditReport, error)
 
-	Stats(ctx context.Context, from, to time.Time) (*Stats, error)
+	// Stats counts the enterprises of agency and of those under it (0: all).
+	Stats(ctx context.Context, agency int64, from, to time.Time) (*Stats, error)
 }
 
 // Notice is a proposed list entry on public notice: what the public sees and may object to.

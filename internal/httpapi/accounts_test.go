@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,7 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paulmach/orb"
+
+	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/httpapi"
+	"github.com/offsite/offsite/internal/postgres"
 )
 
 // browser is a client with a cookie jar, as the web interface is.
@@ -251,12 +257,37 @@ func TestEveryRouteAndAgency(t *testing.T) {
 	var userB idv
 	e.must(t, 201, admin, "POST", "/api/v1/users", map[string]any{"name": "b-analyst", "role": "analyst", "agency_id": cityB.ID}, &userB)
 	var tokB struct {
-		Record idv `json:"record"`
+		Token  string `json:"token"`
+		Record idv    `json:"record"`
 	}
 	e.must(t, 201, admin, "POST", fmt.Sprintf("/api/v1/users/%d/tokens", userB.ID), map[string]any{"name": "test", "expires_in_days": 1}, &tokB)
+	// A finding with an artifact on city B's parcel, a complaint, and a draw by city B's
+	// approver.
+	artifact := "findings/p-b/after.png"
+	if err := postgres.NewFindingService(e.db).RecordFindings(context.Background(), []*offsite.Finding{{
+		ID: "0123456789abcdef0123456789abcdef", ParcelID: "p-b", CaptureIDs: []int64{1}, Kind: "hotspot", Class: "thermal_anomaly",
+		Score: 0.9, AreaM2: 400, Severity: "high", Geometry: orb.Polygon{{{120.1, 30.2}, {120.1005, 30.2}, {120.1005, 30.2005}, {120.1, 30.2}}},
+		Pipeline: "sentinel2", PipelineHash: "abc", DetectedAt: e.clock.Now().Add(-time.Hour), Provenance: json.RawMessage(`{"type":"Feature"}`),
+		Artifacts: []offsite.Artifact{{Name: "after.png", Key: artifact, SHA256: strings.Repeat("0", 64), Size: 1, MediaType: "image/png"}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	var matter struct {
+		Matter idv `json:"matter"`
+	}
+	e.must(t, 201, analyst, "POST", "/api/v1/intake", map[string]any{"source": "complaint", "source_ref": "C-1", "summary": "smoke at night", "uscc": entUSCC,
+		"received_at": e.clock.Now().Format(time.RFC3339)}, &matter)
+	var approverB idv
+	e.must(t, 201, admin, "POST", "/api/v1/users", map[string]any{"name": "b-approver", "role": "approver", "agency_id": cityB.ID}, &approverB)
+	var tokBA struct{ Token string }
+	e.must(t, 201, admin, "POST", fmt.Sprintf("/api/v1/users/%d/tokens", approverB.ID), map[string]any{"name": "test", "expires_in_days": 1}, &tokBA)
+	var drawB idv
+	e.must(t, 201, tokBA.Token, "POST", "/api/v1/draws", map[string]any{"inspectors": []map[string]string{{"id": "b1"}, {"id": "b2"}}}, &drawB)
 	keys := map[string]string{"enterprise": entUSCC, "list_entry": fmt.Sprint(entry.ID), "inspection": fmt.Sprint(insp.ID), "parcel": "p-b",
-		"user": fmt.Sprint(userB.ID), "agency": fmt.Sprint(cityB.ID), "token": fmt.Sprint(tokB.Record.ID)}
-	params := map[string]string{"enterprise": "{uscc}", "list_entry": "{id}", "inspection": "{id}", "parcel": "{id}", "user": "{id}", "agency": "{id}", "token": "{id}"}
+		"user": fmt.Sprint(userB.ID), "agency": fmt.Sprint(cityB.ID), "token": fmt.Sprint(tokB.Record.ID), "draw": fmt.Sprint(drawB.ID),
+		"evidence_object": artifact}
+	params := map[string]string{"enterprise": "{uscc}", "list_entry": "{id}", "inspection": "{id}", "parcel": "{id}", "user": "{id}", "agency": "{id}", "token": "{id}",
+		"draw": "{id}", "evidence_object": "{key...}"}
 
 	var doc struct {
 		Paths map[string]map[string]struct {
@@ -311,6 +342,12 @@ func TestEveryRouteAndAgency(t *testing.T) {
 		if a[l.field] != float64(0) || p[l.field] != float64(1) {
 			t.Errorf("%s: city A sees %v, the province %v; want 0 and 1", l.path, a[l.field], p[l.field])
 		}
+	}
+	checkListsAndAgency(t, e, cityTokens, map[string]string{"inspector": inspector, "admin": admin, "analyst": analyst, "approver": approver},
+		entUSCC, insp.ID, matter.Matter.ID, drawB.ID)
+	// An evidence object of no clip or finding is the top agency's only.
+	if code, body := e.try(t, cityTokens["inspector"], "GET", "/api/v1/evidence-objects/captures/x/loose.tif", ""); code != 403 {
+		t.Errorf("a loose evidence object as city A: %d %s", code, body)
 	}
 	var us struct{ Users []struct{ Name string } }
 	e.must(t, 200, cityTokens["admin"], "GET", "/api/v1/users", nil, &us)
@@ -371,4 +408,91 @@ func TestEveryRouteAndAgency(t *testing.T) {
 	}
 	e.must(t, 200, approver, "POST", path+"/filing/receipt", map[string]any{"version": entry.Version, "receipt": "R-1"}, nil)
 	e.must(t, 403, cityTokens["admin"], "POST", "/api/v1/agencies", map[string]any{"name": "Another province"}, nil)
+}
+
+// checkListsAndAgency checks the reads that are not addressed by a record in their path:
+// each leaves city B's records (enterprise uscc, its inspection, intake matter and draw) out
+// for city A's staff (city) and shows them to the province's (province).
+func checkListsAndAgency(t *testing.T, e *enfEnv, city, province map[string]string, uscc string, insp, matter, draw int64) {
+	t.Helper()
+	count := func(token, path, field string) any {
+		var out map[string]any
+		e.must(t, 200, token, "GET", path, nil, &out)
+		return out[field]
+	}
+	for _, l := range []struct{ role, path, field string }{
+		{"inspector", "/api/v1/parcels", "numberMatched"}, {"inspector", "/api/v1/findings", "numberMatched"},
+		{"inspector", "/api/v1/draws", "total"}, {"inspector", "/api/v1/intake/matters", "total"},
+	} {
+		if a, p := count(city[l.role], l.path, l.field), count(province[l.role], l.path, l.field); a != float64(0) || p != float64(1) {
+			t.Errorf("%s: city A sees %v, the province %v; want 0 and 1", l.path, a, p)
+		}
+	}
+	// The GIS exports filter as the lists do.
+	for _, path := range []string{"/api/v1/exports/parcels.kml", "/api/v1/exports/findings.kml"} {
+		for who, want := range map[string]string{city["inspector"]: "0", province["inspector"]: "1"} {
+			req, _ := http.NewRequest("GET", e.hs.URL+path, nil)
+			req.Header.Set("Authorization", "Bearer "+who)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.Header.Get("X-Number-Matched"); resp.StatusCode != 200 || got != want {
+				t.Errorf("%s: %d, %s matched, want %s", path, resp.StatusCode, got, want)
+			}
+		}
+	}
+	// One record by id: the draw is refused by authorize, the matter is not found.
+	e.must(t, 403, city["inspector"], "GET", fmt.Sprintf("/api/v1/draws/%d", draw), nil, nil)
+	e.must(t, 200, province["inspector"], "GET", fmt.Sprintf("/api/v1/draws/%d", draw), nil, nil)
+	e.must(t, 404, city["inspector"], "GET", fmt.Sprintf("/api/v1/intake/matters/%d", matter), nil, nil)
+	e.must(t, 200, province["inspector"], "GET", fmt.Sprintf("/api/v1/intake/matters/%d", matter), nil, nil)
+	// The inbox: city B's open warning and complaint are the province's work, not city A's.
+	var box struct {
+		Items []struct {
+			USCC string `json:"uscc"`
+		} `json:"items"`
+	}
+	for who, want := range map[string]bool{city["inspector"]: false, province["inspector"]: true} {
+		box.Items = nil
+		e.must(t, 200, who, "GET", "/api/v1/inbox", nil, &box)
+		found := false
+		for _, it := range box.Items {
+			found = found || it.USCC == uscc
+		}
+		if found != want {
+			t.Errorf("inbox: city B's items present %v, want %v (%+v)", found, want, box.Items)
+		}
+	}
+	// The audit log: entries on city B's enterprise and inspection.
+	subjects := []string{"enterprise/" + uscc, fmt.Sprintf("inspection/%d", insp), fmt.Sprintf("intake-matter/%d", matter), fmt.Sprintf("draw/%d", draw)}
+	for who, want := range map[string]bool{city["admin"]: false, province["admin"]: true} {
+		for _, sub := range subjects {
+			var a struct{ Total int }
+			e.must(t, 200, who, "GET", "/api/v1/audit?subject="+sub, nil, &a)
+			if (a.Total > 0) != want {
+				t.Errorf("audit of %s: %d entries, want some %v", sub, a.Total, want)
+			}
+		}
+	}
+	var all struct{ Total int }
+	e.must(t, 200, city["admin"], "GET", "/api/v1/audit", nil, &all)
+	if all.Total == 0 {
+		t.Errorf("city A's admin sees no audit entry at all: its own users' creation is in reach")
+	}
+	// The statistics count city B's warnings for the province only.
+	for who, want := range map[string]int{city["admin"]: 0, province["admin"]: 1} {
+		var st struct {
+			Warnings []struct{ Count int } `json:"warnings"`
+		}
+		e.must(t, 200, who, "GET", "/api/v1/stats?to="+e.clock.Now().Add(time.Hour).UTC().Format(time.RFC3339), nil, &st)
+		n := 0
+		for _, w := range st.Warnings {
+			n += w.Count
+		}
+		if n < want || want == 0 && n != 0 {
+			t.Errorf("stats: %d warnings, want %d", n, want)
+		}
+	}
 }

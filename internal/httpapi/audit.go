@@ -39,7 +39,7 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	es, total, err := s.Enforce.FindAudit(r.Context(), r.URL.Query().Get("subject"), offset, limit)
+	es, total, err := s.Enforce.FindAuditIn(r.Context(), scope(r.Context()), r.URL.Query().Get("subject"), offset, limit)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -79,7 +79,7 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, offsite.Invalid("from", "must be before to"))
 		return
 	}
-	st, err := s.Enforce.Stats(r.Context(), from, to)
+	st, err := s.Enforce.Stats(r.Context(), scope(r.Context()), from, to)
 	if err != nil {
 		s.Error(w, r, err)
 		return

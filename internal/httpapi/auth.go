@@ -234,7 +234,7 @@ func (s *Server) authenticate(r *http.Request) (Principal, error) {
 // authorize wraps h, the handler of the route at path, so that only op.Roles reach it: a
 // missing or unknown token or session gets 401, a role not listed gets 403. A route with no
 // roles refuses everyone. Then the agency scope: a route whose path names an enterprise, list
-// entry, inspection, parcel, user, agency or token (agencyParam) refuses, with 403, a
+// entry, inspection, parcel, user, agency, token, draw or evidence object (agencyParam) refuses, with 403, a
 // principal whose agency does not reach that record's.
 func (s *Server) authorize(path string, op operation, h http.HandlerFunc) http.HandlerFunc {
 	roles := op.Roles
@@ -295,12 +295,15 @@ var agencyParams = []struct{ segment, param, kind string }{
 	{"/users/", "id", "user"},
 	{"/agencies/", "id", "agency"},
 	{"/tokens/", "id", "token"},
+	{"/api/v1/draws/", "id", "draw"},
+	{"/evidence-objects/", "key", "evidence_object"},
+	{"/ui/evidence/", "key", "evidence_object"},
 }
 
 // agencyParam returns the kind of record a route path addresses and its parameter, or "".
 func agencyParam(path string) (kind, param string) {
 	for _, a := range agencyParams {
-		if strings.Contains(path, a.segment+"{"+a.param+"}") {
+		if strings.Contains(path, a.segment+"{"+a.param+"}") || strings.Contains(path, a.segment+"{"+a.param+"...}") {
 			return a.kind, a.param
 		}
 	}
@@ -315,6 +318,10 @@ func (s *Server) checkAgency(ctx context.Context, p Principal, kind, key string)
 	}
 	path, err := s.Agencies.AgencyPathOf(ctx, kind, key)
 	switch {
+	case errors.Is(err, offsite.ErrNotFound) && kind == "evidence_object" && len(p.AgencyPath) > 1:
+		// Below the top agency, only the objects of a clip or finding of an enterprise in
+		// reach: an object of none (or no object) is no agency's but the top's.
+		return fmt.Errorf("evidence object %s belongs to no clip or finding of an enterprise of your agency (%d): it is outside it: %w", key, p.Agency, offsite.ErrForbidden)
 	case errors.Is(err, offsite.ErrNotFound):
 		return nil
 	case err != nil:

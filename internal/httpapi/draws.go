@@ -95,7 +95,7 @@ func (s *Server) handleDrawList(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	ds, total, err := s.Enforce.FindDraws(r.Context(), offset, limit)
+	ds, total, err := s.Enforce.FindDraws(r.Context(), scope(r.Context()), offset, limit)
 	if err != nil {
 		s.Error(w, r, err)
 		return

@@ -147,7 +147,7 @@ func (s *Server) exportFeatures(r *http.Request, layer string) ([]*geojson.Featu
 		if err := onlyParams(r, "bbox", "limit", "offset"); err != nil {
 			return nil, 0, err
 		}
-		ps, total, err := s.Parcels.FindParcels(ctx, offsite.ParcelFilter{Intersects: bbox, Limit: limit, Offset: offset})
+		ps, total, err := s.Parcels.FindParcels(ctx, offsite.ParcelFilter{Intersects: bbox, Agency: scope(ctx), Limit: limit, Offset: offset})
 		if err != nil {
 			return nil, 0, err
 		}
@@ -170,7 +170,7 @@ func (s *Server) exportFeatures(r *http.Request, layer string) ([]*geojson.Featu
 	if err := onlyParams(r, "parcel_id", "capture_id", "kind", "bbox", "limit", "offset"); err != nil {
 		return nil, 0, err
 	}
-	f := offsite.FindingFilter{ParcelID: q.Get("parcel_id"), Kind: q.Get("kind"), Intersects: bbox, Limit: limit, Offset: offset}
+	f := offsite.FindingFilter{ParcelID: q.Get("parcel_id"), Kind: q.Get("kind"), Intersects: bbox, Agency: scope(ctx), Limit: limit, Offset: offset}
 	switch f.Kind {
 	case "", offsite.FindingChange, offsite.FindingHotspot, offsite.FindingPlume, offsite.FindingExceedance:
 	default:

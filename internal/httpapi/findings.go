@@ -25,7 +25,7 @@ func (s *Server) registerFindingRoutes(mux *http.ServeMux) {
 
 func (s *Server) handleFindingsList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := offsite.FindingFilter{ParcelID: q.Get("parcel_id"), Kind: q.Get("kind")}
+	f := offsite.FindingFilter{ParcelID: q.Get("parcel_id"), Kind: q.Get("kind"), Agency: scope(r.Context())}
 	switch f.Kind {
 	case "", offsite.FindingChange, offsite.FindingHotspot, offsite.FindingPlume, offsite.FindingExceedance, offsite.FindingMonitoring:
 	default:

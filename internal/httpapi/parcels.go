@@ -217,7 +217,7 @@ func (s *Server) handleParcelsList(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	ps, total, err := s.Parcels.FindParcels(r.Context(), offsite.ParcelFilter{Intersects: bbox, Limit: limit, Offset: offset})
+	ps, total, err := s.Parcels.FindParcels(r.Context(), offsite.ParcelFilter{Intersects: bbox, Agency: scope(r.Context()), Limit: limit, Offset: offset})
 	if err != nil {
 		s.Error(w, r, err)
 		return

@@ -354,6 +354,16 @@ var agencyOf = map[string]string{
 	"user":       `SELECT ag.path FROM users u JOIN agencies ag ON ag.id = u.agency_id WHERE u.id::text = $1`,
 	"agency":     `SELECT path FROM agencies WHERE id::text = $1`,
 	"token":      `SELECT ag.path FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN agencies ag ON ag.id = u.agency_id WHERE t.id::text = $1`,
+	// An evidence object belongs to the enterprise of the parcel of the clip or finding
+	// that holds it (a finding of no parcel: its own enterprise).
+	"evidence_object": `SELECT ag.path FROM (
+		SELECT c.parcel_id AS parcel, '' AS uscc FROM clips c WHERE c.cog_key = $1 OR c.quicklook_key = $1
+		UNION ALL
+		SELECT f.parcel_id, f.uscc FROM findings f WHERE f.artifacts @> jsonb_build_array(jsonb_build_object('key', $1::text))
+	) x LEFT JOIN parcels p ON p.id = x.parcel JOIN enterprises e ON e.uscc = coalesce(nullif(p.uscc, ''), x.uscc)
+	JOIN agencies ag ON ag.id = e.agency_id LIMIT 1`,
+	// A draw belongs to the agency of the user who ran it.
+	"draw": `SELECT ag.path FROM draws d JOIN users u ON u.name = d.created_by JOIN agencies ag ON ag.id = u.agency_id WHERE d.id::text = $1`,
 }
 
 // AgencyPathOf returns the agency path of the record of kind (enterprise, list_entry,

@@ -321,9 +321,35 @@ func scanAudit(row pgx.Row, extra ...any) (*enforce.AuditEntry, error) {
 
 // FindAudit returns entries whose subject starts with subject (all when empty), newest first.
 func (s *EnforceService) FindAudit(ctx context.Context, subject string, offset, limit int) (_ []*enforce.AuditEntry, _ int, err error) {
-	defer derrors.Wrap(&err, "FindAudit(%q)", subject)
-	rows, err := s.db.Pool.Query(ctx, "SELECT "+auditColumns+", count(*) OVER () FROM audit_log WHERE subject LIKE $1 ORDER BY seq DESC"+pageSQL(offset, limit),
-		likeEscaper.Replace(subject)+"%")
+	return s.FindAuditIn(ctx, 0, subject, offset, limit)
+}
+
+// auditUnder is the condition that an audit entry's subject belongs to the agency $2 or one
+// under it: the enterprise it names or the one its list entry, inspection, intake matter,
+// incident, parcel or draw belongs to. Subjects of no enterprise (users, agencies, tokens,
+// captures, the nightly runs) are left in. The one place the audit log is scoped.
+const auditUnder = `(CASE split_part(subject, '/', 1)
+	WHEN 'enterprise' THEN split_part(subject, '/', 2) IN (SELECT e.uscc FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE $2 = ANY(ag.path))
+	WHEN 'list-entry' THEN EXISTS (SELECT 1 FROM list_entries x JOIN enterprises e ON e.uscc = x.uscc JOIN agencies ag ON ag.id = e.agency_id
+		WHERE x.id::text = split_part(subject, '/', 2) AND $2 = ANY(ag.path))
+	WHEN 'inspection' THEN EXISTS (SELECT 1 FROM inspections x JOIN enterprises e ON e.uscc = x.uscc JOIN agencies ag ON ag.id = e.agency_id
+		WHERE x.id::text = split_part(subject, '/', 2) AND $2 = ANY(ag.path))
+	WHEN 'intake-matter' THEN EXISTS (SELECT 1 FROM intake_matters x JOIN enterprises e ON e.uscc = x.uscc JOIN agencies ag ON ag.id = e.agency_id
+		WHERE x.id::text = split_part(subject, '/', 2) AND $2 = ANY(ag.path))
+	WHEN 'incident' THEN EXISTS (SELECT 1 FROM incidents x JOIN enterprises e ON e.uscc = x.uscc JOIN agencies ag ON ag.id = e.agency_id
+		WHERE x.id::text = split_part(subject, '/', 2) AND $2 = ANY(ag.path))
+	WHEN 'parcel' THEN EXISTS (SELECT 1 FROM parcels x JOIN enterprises e ON e.uscc = x.uscc JOIN agencies ag ON ag.id = e.agency_id
+		WHERE x.id = substr(subject, 8) AND $2 = ANY(ag.path))
+	WHEN 'draw' THEN EXISTS (SELECT 1 FROM draws x JOIN users u ON u.name = x.created_by JOIN agencies ag ON ag.id = u.agency_id
+		WHERE x.id::text = split_part(subject, '/', 2) AND $2 = ANY(ag.path))
+	ELSE true END)`
+
+// FindAuditIn is FindAudit leaving out the entries whose subject belongs to an enterprise
+// (or a draw) outside agency and the agencies under it; 0 leaves out none.
+func (s *EnforceService) FindAuditIn(ctx context.Context, agency int64, subject string, offset, limit int) (_ []*enforce.AuditEntry, _ int, err error) {
+	defer derrors.Wrap(&err, "FindAuditIn(%d, %q)", agency, subject)
+	rows, err := s.db.Pool.Query(ctx, "SELECT "+auditColumns+", count(*) OVER () FROM audit_log WHERE subject LIKE $1 AND ($2::bigint = 0 OR "+auditUnder+") ORDER BY seq DESC"+pageSQL(offset, limit),
+		likeEscaper.Replace(subject)+"%", agency)
 	if err != nil {
 		return nil, 0, formatError(err)
 	}

@@ -91,10 +91,15 @@ func (s *EnforceService) FindDrawByID(ctx context.Context, id int64) (_ *enforce
 	return d, formatError(err)
 }
 
+// drawsUnder is the condition that the draw was run by a user of the agency $1 or of one
+// under it: a draw belongs to its creator's agency, whose pool it drew from. A draw of no
+// user's (the fixed token table) belongs to none and is seen only unscoped.
+const drawsUnder = "created_by IN (SELECT u.name FROM users u JOIN agencies ag ON ag.id = u.agency_id WHERE $1 = ANY(ag.path))"
+
 // FindDraws returns draws, newest first.
-func (s *EnforceService) FindDraws(ctx context.Context, offset, limit int) (_ []*enforce.StoredDraw, _ int, err error) {
-	defer derrors.Wrap(&err, "FindDraws")
-	rows, err := s.db.Pool.Query(ctx, "SELECT id, result, created_by, created_at, count(*) OVER () FROM draws ORDER BY id DESC"+pageSQL(offset, limit))
+func (s *EnforceService) FindDraws(ctx context.Context, agency int64, offset, limit int) (_ []*enforce.StoredDraw, _ int, err error) {
+	defer derrors.Wrap(&err, "FindDraws(%d)", agency)
+	rows, err := s.db.Pool.Query(ctx, "SELECT id, result, created_by, created_at, count(*) OVER () FROM draws WHERE $1 = 0 OR "+drawsUnder+" ORDER BY id DESC"+pageSQL(offset, limit), agency)
 	if err != nil {
 		return nil, 0, formatError(err)
 	}

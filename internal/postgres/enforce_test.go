@@ -285,7 +285,7 @@ func TestInspectionFlowAndDisposition(t *testing.T) {
 	if err != nil || n != 1 || ds[0].USCC != testUSCC || !ds[0].RemovedFromList || ds[0].Rule != enforce.RuleStrict {
 		t.Errorf("disclosures: %+v %d %v", ds, n, err)
 	}
-	st, err := s.Stats(ctx, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	st, err := s.Stats(ctx, 0, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -157,12 +157,16 @@ func (n *NotifyService) NotifyDeadlines(ctx context.Context, now time.Time) (wri
 
 // messagesOf is the condition selecting the in-app messages a user sees, over
 // notification_messages m and notification_prefs p (LEFT JOINed on the user): addressed to
-// its role, its own enterprise's for an enterprise, and chosen in its preferences. The one
-// place messages are scoped.
+// its role, its own enterprise's for an enterprise, for staff of an agency only those about
+// no enterprise or an enterprise of its agency or under it, and chosen in its preferences.
+// The one place messages are scoped.
 func messagesOf(a enforce.Actor, w *sqlFilter) {
 	w.add("$? = ANY(m.roles)", string(a.Role))
 	if a.Role == enforce.RoleEnterprise {
 		w.add("m.uscc = $?", a.USCC)
+	}
+	if a.Agency != 0 {
+		w.add("(m.uscc = '' OR "+enterprisesUnder("m.uscc")+")", a.Agency)
 	}
 	w.conds = append(w.conds, "(p.inapp_events IS NULL OR m.event = ANY(p.inapp_events))")
 }

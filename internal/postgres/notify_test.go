@@ -138,6 +138,25 @@ func TestInAppMessages(t *testing.T) {
 			t.Errorf("%s (-want +got):\n%s", tc.act.Name, diff)
 		}
 	}
+	// Agencies: an officer of the city of enterprise a sees its messages, as does the
+	// province above it; an officer of another city does not.
+	MustEnterprise(t, mustEnforce(t, db), a, "Z1")
+	var cityA, cityB int64
+	for _, id := range []*int64{&cityA, &cityB} {
+		if err := db.Pool.QueryRow(ctx, `WITH n AS (SELECT nextval(pg_get_serial_sequence('agencies', 'id')) AS id)
+			INSERT INTO agencies (id, name, level, parent_id, path) SELECT id, 'City ' || id, 'city', 1, ARRAY[1, id] FROM n RETURNING id`).Scan(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE enterprises SET agency_id = $1 WHERE uscc = $2`, cityA, a); err != nil {
+		t.Fatal(err)
+	}
+	for agency, want := range map[int64][]string{1: {"incident", "warning"}, cityA: {"incident", "warning"}, cityB: nil} {
+		act := enforce.Actor{Name: fmt.Sprintf("officer-%d", agency), Role: enforce.RoleInspector, Agency: agency}
+		if diff := cmp.Diff(want, titles(act)); diff != "" {
+			t.Errorf("officer of agency %d (-want +got):\n%s", agency, diff)
+		}
+	}
 	if err := n.SavePrefs(ctx, officer, &enforce.NotificationPrefs{InAppEvents: []enforce.Event{enforce.EventIncidentReported}}); err != nil {
 		t.Fatal(err)
 	}

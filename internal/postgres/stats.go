@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,24 +13,24 @@ import (
 )
 
 // Stats computes the supervisors' statistics for [from, to).
-func (s *EnforceService) Stats(ctx context.Context, from, to time.Time) (_ *enforce.Stats, err error) {
-	defer derrors.Wrap(&err, "Stats")
+func (s *EnforceService) Stats(ctx context.Context, agency int64, from, to time.Time) (_ *enforce.Stats, err error) {
+	defer derrors.Wrap(&err, "Stats(%d)", agency)
 	st := &enforce.Stats{From: from, To: to, Warnings: []enforce.ZoneMonthCount{}, Findings: []enforce.ZoneMonthCount{}, ListStatus: map[enforce.ListStatus]int{}}
 	q := s.db.Pool
 	if err := q.QueryRow(ctx, `SELECT
 		count(*) FILTER (WHERE listed AND site_visited_at >= $1 AND site_visited_at < $2),
 		count(*) FILTER (WHERE waived AND closed_at >= $1 AND closed_at < $2)
-		FROM inspections`, from, to).Scan(&st.ListedSiteInspections, &st.WaivedPenalties); err != nil {
+		FROM inspections WHERE $1::timestamptz IS NOT NULL AND $2::timestamptz IS NOT NULL AND `+statsUnder("uscc"), from, to, agency).Scan(&st.ListedSiteInspections, &st.WaivedPenalties); err != nil {
 		return nil, formatError(err)
 	}
 	if st.Warnings, err = zoneMonthCounts(ctx, q, `SELECT e.zone, to_char(w.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'), count(*)
 		FROM inspection_warnings w JOIN enterprises e ON e.uscc = w.uscc
-		WHERE w.created_at >= $1 AND w.created_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`, from, to); err != nil {
+		WHERE w.created_at >= $1 AND w.created_at < $2 AND `+statsUnder("w.uscc")+` GROUP BY 1, 2 ORDER BY 1, 2`, from, to, agency); err != nil {
 		return nil, err
 	}
 	if st.Findings, err = zoneMonthCounts(ctx, q, `SELECT e.zone, to_char(f.detected_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'), count(*)
 		FROM findings f JOIN parcels p ON p.id = f.parcel_id JOIN enterprises e ON e.uscc = p.uscc
-		WHERE f.detected_at >= $1 AND f.detected_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`, from, to); err != nil {
+		WHERE f.detected_at >= $1 AND f.detected_at < $2 AND `+statsUnder("p.uscc")+` GROUP BY 1, 2 ORDER BY 1, 2`, from, to, agency); err != nil {
 		return nil, err
 	}
 	var med, p90 *float64
@@ -38,7 +39,7 @@ func (s *EnforceService) Stats(ctx context.Context, from, to time.Time) (_ *enfo
 		count(*) FILTER (WHERE report_submitted_at IS NULL AND status = 'self_check_requested' AND (doc->>'self_check_deadline')::timestamptz < now()),
 		percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM report_submitted_at - self_check_requested_at) / 3600),
 		percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM report_submitted_at - self_check_requested_at) / 3600)
-		FROM inspections WHERE self_check_requested_at >= $1 AND self_check_requested_at < $2`, from, to).
+		FROM inspections WHERE self_check_requested_at >= $1 AND self_check_requested_at < $2 AND `+statsUnder("uscc"), from, to, agency).
 		Scan(&st.SelfCheck.Requested, &st.SelfCheck.Answered, &st.SelfCheck.Late, &st.SelfCheck.Overdue, &med, &p90); err != nil {
 		return nil, formatError(err)
 	}
@@ -49,7 +50,7 @@ func (s *EnforceService) Stats(ctx context.Context, from, to time.Time) (_ *enfo
 		st.SelfCheck.P90Hours = *p90
 	}
 	rows, err := q.Query(ctx, `SELECT list_effective_status(status, valid_to, now()), count(*)
-		FROM list_entries GROUP BY 1`)
+		FROM list_entries WHERE $1::timestamptz IS NOT NULL AND $2::timestamptz IS NOT NULL AND `+statsUnder("uscc")+` GROUP BY 1`, from, to, agency)
 	if err != nil {
 		return nil, formatError(err)
 	}
@@ -66,8 +67,8 @@ func (s *EnforceService) Stats(ctx context.Context, from, to time.Time) (_ *enfo
 }
 
 // zoneMonthCounts runs a (zone, month, count) query over [from, to).
-func zoneMonthCounts(ctx context.Context, q *pgxpool.Pool, sql string, from, to time.Time) ([]enforce.ZoneMonthCount, error) {
-	rows, err := q.Query(ctx, sql, from, to)
+func zoneMonthCounts(ctx context.Context, q *pgxpool.Pool, sql string, from, to time.Time, agency int64) ([]enforce.ZoneMonthCount, error) {
+	rows, err := q.Query(ctx, sql, from, to, agency)
 	if err != nil {
 		return nil, formatError(err)
 	}
@@ -80,4 +81,11 @@ func zoneMonthCounts(ctx context.Context, q *pgxpool.Pool, sql string, from, to 
 		return nil, formatError(err)
 	}
 	return out, nil
+}
+
+// statsUnder is the condition that the enterprise in column col is of the agency in the
+// query's parameter $3 or of one under it (0: every enterprise): the one place the
+// statistics are scoped.
+func statsUnder(col string) string {
+	return "($3::bigint = 0 OR " + strings.ReplaceAll(enterprisesUnder(col), "$?", "$3") + ")"
 }

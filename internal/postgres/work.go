@@ -91,10 +91,14 @@ var _ enforce.InboxQuery = (*WorkService)(nil)
 func NewWorkService(db *DB) *WorkService { return &WorkService{db: db} }
 
 // scopeEnterprises limits q's rows, whose enterprise is in column col, to what a may see: an
-// enterprise only itself. The one place the reads of this file are scoped.
+// enterprise only itself; staff the enterprises of their agency and of those under it. The
+// one place the reads of this file are scoped.
 func scopeEnterprises(a enforce.Actor, w *sqlFilter, col string) {
 	if a.Role == enforce.RoleEnterprise {
 		w.add(col+" = $?", a.USCC)
+	}
+	if a.Agency != 0 {
+		w.add(enterprisesUnder(col), a.Agency)
 	}
 }
 
