@@ -8,9 +8,10 @@ import VectorSource from 'ol/source/Vector';
 import type Feature from 'ol/Feature';
 import type OlMap from 'ol/Map';
 import { transformExtent } from 'ol/proj';
-import { api, ApiError, can, currentUser, download, downloadProof, evidenceHead, evidenceURL, uploadProof, type Proof } from '../api';
+import { api, ApiError, can, currentUser, download, downloadProof, evidenceBytes, evidenceHead, evidenceURL, uploadProof, type Proof } from '../api';
 import { captureLabel } from '../captures';
 import { NeedBytes, readGeoRef, type GeoRef } from '../geotiff';
+import { bandsFor, decodeCOG, paint, sharedStretch, type Composite, type Raster } from '../stretch';
 import { fmtBytes, fmtDate, t, tk } from '../i18n';
 import { findingStyle, fitTo, geojson, kindColours, legend, newMap, parcelStyle } from '../map';
 import { projectionCode } from '../proj';
@@ -107,7 +108,7 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
         h('dt', {}, t('detected_at')), h('dd', {}, fmtDate(f.detected_at, true)),
         h('dt', {}, t('pipeline')), h('dd', {}, tk('cap_', f.pipeline), ' ', copyable(f.pipeline_hash)),
         h('dt', {}, t('captures')), h('dd', {}, f.capture_ids.flatMap((id, i) => i ? [' → ', captureLabel(id)] : [captureLabel(id)]))),
-      before && after ? await beforeAfter(before, after, blobURL) : h('p', { class: 'muted' }, t('no_quicklooks')),
+      before && after ? await beforeAfter(before, after, f.artifacts, blobURL) : h('p', { class: 'muted' }, t('no_quicklooks')),
       h('h3', {}, t('evidence')),
       artifactTable(f.artifacts, urls),
       h('details', { class: 'provenance' }, h('summary', {}, t('provenance')), h('pre', {}, JSON.stringify(f.provenance, null, 2))));
@@ -255,13 +256,38 @@ function quickLookOverlay(map: OlMap, mapEl: HTMLElement, el: HTMLElement, blobU
 // OverlayError is a reason, in the user's language, why a quick-look cannot be laid on the map.
 class OverlayError extends Error {}
 
-// beforeAfter shows two quick-looks with a swipe, a toggle, or side by side.
-async function beforeAfter(before: Artifact, after: Artifact, blobURL: (key: string) => Promise<string>): Promise<HTMLElement> {
+// beforeAfter shows before and after with a swipe, a toggle, or side by side: drawn from the
+// clip COGs beside the quick-looks with one stretch for both dates and a true/false colour
+// choice (stretch.ts), or, where the COGs cannot be drawn so, the quick-look PNGs.
+async function beforeAfter(before: Artifact, after: Artifact, arts: Artifact[], blobURL: (key: string) => Promise<string>): Promise<HTMLElement> {
   const box = h('div', { class: 'ba', id: 'before-after' });
   try {
-    const [b, a] = await Promise.all([blobURL(before.key), blobURL(after.key)]);
-    const imgB = h('img', { src: b, alt: t('before'), class: 'ba-before' });
-    const imgA = h('img', { src: a, alt: t('after'), class: 'ba-after' });
+    const pair = await cogPair(before, after, arts);
+    const cogs = typeof pair === 'string' ? null : pair;
+    let imgB: HTMLElement, imgA: HTMLElement;
+    let colour: HTMLElement | null = null;
+    if (cogs) {
+      imgB = h('canvas', { class: 'ba-before', 'aria-label': t('before') });
+      imgA = h('canvas', { class: 'ba-after', 'aria-label': t('after') });
+      const draw = (c: Composite) => {
+        const bands = cogs.map((r) => bandsFor(r, c)!);
+        const s = sharedStretch(cogs, bands);
+        paint(imgB as HTMLCanvasElement, cogs[0], bands[0], s);
+        paint(imgA as HTMLCanvasElement, cogs[1], bands[1], s);
+        box.dataset.composite = c;
+      };
+      const choices: [string, string][] = [['true', t('true_colour')]];
+      if (cogs.every((r) => bandsFor(r, 'false'))) choices.push(['false', t('false_colour')]);
+      colour = select('ba-colour', choices, 'true', { id: 'ba-colour', onchange: (e: Event) => draw((e.target as HTMLSelectElement).value as Composite) });
+      draw('true');
+      box.dataset.source = 'cog';
+    } else {
+      const [b, a] = await Promise.all([blobURL(before.key), blobURL(after.key)]);
+      imgB = h('img', { src: b, alt: t('before'), class: 'ba-before' });
+      imgA = h('img', { src: a, alt: t('after'), class: 'ba-after' });
+      box.dataset.source = 'png';
+      box.dataset.why = pair as string; // why not the COGs, for whoever inspects the page
+    }
     const stage = h('div', { class: 'ba-stage swipe' }, imgB, imgA, h('span', { class: 'ba-label l' }, t('before')), h('span', { class: 'ba-label r' }, t('after')));
     const range = h('input', { type: 'range', min: 0, max: 100, value: 50, id: 'swipe', 'aria-label': t('swipe') });
     const setSwipe = () => (imgA.style.clipPath = `inset(0 0 0 ${range.value}%)`);
@@ -285,11 +311,26 @@ async function beforeAfter(before: Artifact, after: Artifact, blobURL: (key: str
     };
     box.append(h('div', { class: 'ba-modes' },
       select('ba-mode', [['swipe', t('swipe')], ['toggle', t('toggle')], ['side', t('side_by_side')]], 'swipe', { onchange: (e: Event) => mode((e.target as HTMLSelectElement).value) }),
-      range, toggleBtn), stage);
+      range, toggleBtn, colour, colour ? h('span', { class: 'muted small' }, t('stretch_shared')) : null), stage);
   } catch (e) {
     box.append(errorBox(e));
   }
   return box;
+}
+
+// cogPair decodes the clip COGs stored beside two quick-looks (same name, .tif) when both
+// have a true-colour composite and the same size, else says why the PNGs are shown instead.
+async function cogPair(before: Artifact, after: Artifact, arts: Artifact[]): Promise<Raster[] | string> {
+  const cogs = [before, after].map((png) => arts.find((a) => a.name === png.name.replace(/\.png$/, '.tif')));
+  if (cogs.some((c) => !c)) return 'no clip COG beside the quick-looks';
+  try {
+    const rs = await Promise.all(cogs.map(async (c) => decodeCOG(await evidenceBytes(c!.key))));
+    if (rs.some((r) => !bandsFor(r, 'true'))) return 'no red, green and blue bands: ' + rs.map((r) => r.descs.join(' ')).join(' / ');
+    return rs;
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    return 'the clip COGs cannot be decoded: ' + String((e as Error).message || e);
+  }
 }
 
 function artifactTable(arts: Artifact[], urls: string[]): HTMLElement {
