@@ -325,6 +325,12 @@ try {
   await step('the inspection shows its steps and no action the analyst may not take', async () => {
     await page.waitForSelector('#inspections article.inspection');
     await translated('#inspections ol.timeline > li > strong');
+    // The warning the finding raised, written by the server as "finding <id>: change <class>",
+    // reads in Chinese, rebuilt from its parts; the server's words stay in the title.
+    const warn = await page.$eval('#inspections ul.warnings li', (li) => ({ text: li.innerText, title: li.title }));
+    assert(warn.text.startsWith('遥感发现') && !/\bchange\b|\bfinding\b/.test(warn.text) && warn.title.startsWith('finding '),
+      `the warning reads ${JSON.stringify(warn)}`);
+    await translated('#inspections ul.warnings');
     const steps = await page.$$('#inspections ol.timeline > li');
     assert(steps.length >= 1, 'the timeline is empty');
     assert(await page.$('#inspections .no-actions'), 'the analyst is offered inspection actions');
@@ -525,6 +531,9 @@ try {
       assert(!/\b(special|ordinary|listed)\b/.test(s), `a group is shown untranslated: ${s}`);
     }
     await translated('#draw-list article.draw table');
+    // The published algorithm is described in Chinese, the server's text one click away.
+    const alg = await page.$eval('#draw-list article.draw dd.algorithm', (dd) => ({ text: dd.firstChild.textContent, original: dd.querySelector('details code')?.textContent || '' }));
+    assert(alg.text.includes('待抽取企业') && alg.original.startsWith('splitmix64/v1: pool sorted'), `the draw algorithm reads ${JSON.stringify(alg)}`);
   });
 
   await step('registering a capture whose file is not in the bucket is refused in words', async () => {

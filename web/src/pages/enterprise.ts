@@ -10,6 +10,7 @@ import type OlMap from 'ol/Map';
 import { transformExtent } from 'ol/proj';
 import { api, ApiError, can, currentUser, download, downloadProof, evidenceBytes, evidenceHead, evidenceURL, uploadProof, type Proof } from '../api';
 import { captureLabel } from '../captures';
+import { warningText } from '../messages';
 import { NeedBytes, readGeoRef, type GeoRef } from '../geotiff';
 import { bandsFor, decodeCOG, paint, sharedStretch, type Composite, type Raster } from '../stretch';
 import { fmtBytes, fmtDate, t, tk } from '../i18n';
@@ -386,7 +387,7 @@ async function inspectionCard(ins: any, refresh: () => void): Promise<HTMLElemen
   const facts = await monitoringFacts(ins.id);
   return h('article', { class: 'inspection', dataset: { id: ins.id, status: ins.status } },
     h('h3', {}, `#${ins.id} `, h('span', { class: 'status ins-' + ins.status }, tk('ins_', ins.status)), ' ', h('span', { class: 'muted small' }, t('opened_at'), ' ', fmtDate(ins.opened_at, true))),
-    ins.warnings?.length ? h('ul', { class: 'warnings' }, ins.warnings.map((w: any) => h('li', {}, w.message,
+    ins.warnings?.length ? h('ul', { class: 'warnings' }, ins.warnings.map((w: any) => h('li', { title: w.message }, warningText(w),
       w.severity ? h('span', { class: 'tag' }, tk('sev_', w.severity)) : null,
       w.confirmations ? h('span', { class: 'muted small' }, ' ', t('confirmations', { n: w.confirmations })) : null))) : null,
     factsBox(facts),
