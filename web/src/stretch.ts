@@ -11,6 +11,8 @@ export interface Raster {
   bands: ArrayLike<number>[];
   descs: string[]; // per band, e.g. "B04" (upper case), or "" when the file names none
   nodata: number | null;
+  epsg: number | null; // the CRS of bbox, when the file gives it by EPSG code
+  bbox: [number, number, number, number] | null; // minX, minY, maxX, maxY
 }
 
 export type Composite = 'true' | 'false';
@@ -35,7 +37,15 @@ export async function decodeCOG(buf: ArrayBuffer): Promise<Raster> {
   }
   const rasters = await img.readRasters({ interleave: false });
   const bands = Array.from({ length: n }, (_, i) => (rasters as unknown as ArrayLike<number>[])[i]);
-  return { width: img.getWidth(), height: img.getHeight(), bands, descs, nodata: img.getGDALNoData() };
+  const keys = (img.getGeoKeys() || {}) as Record<string, number>;
+  const epsg = keys.ProjectedCSTypeGeoKey || keys.GeographicTypeGeoKey || null;
+  let bbox: Raster['bbox'] = null;
+  try {
+    bbox = img.getBoundingBox() as Raster['bbox'];
+  } catch {
+    bbox = null; // not georeferenced: drawn without outlines
+  }
+  return { width: img.getWidth(), height: img.getHeight(), bands, descs, nodata: img.getGDALNoData(), epsg: epsg === 32767 ? null : epsg, bbox };
 }
 
 // bandsFor gives the (0-based) bands of a composite in display order R, G, B, or null when
@@ -72,12 +82,11 @@ export function sharedStretch(rs: Raster[], bands: number[][], lo = 0.02, hi = 0
 }
 
 // paint draws bands of r into canvas with the given stretch; nodata pixels are transparent.
-// The stretch is written on the canvas (data-stretch) for anyone to check.
-export function paint(canvas: HTMLCanvasElement, r: Raster, bands: number[], stretch: [number, number][]): void {
-  canvas.width = r.width;
-  canvas.height = r.height;
-  const ctx = canvas.getContext('2d')!;
-  const img = ctx.createImageData(r.width, r.height);
+// Small clips are enlarged by whole pixels (no smoothing) so that outlines, rings of pixel
+// coordinates of r, can be drawn finer than a pixel. The stretch is written on the canvas
+// (data-stretch) for anyone to check.
+export function paint(canvas: HTMLCanvasElement, r: Raster, bands: number[], stretch: [number, number][], outlines: [number, number][][] = []): void {
+  const img = new ImageData(r.width, r.height);
   const px = img.data;
   const src = bands.map((b) => r.bands[b]);
   for (let i = 0; i < r.width * r.height; i++) {
@@ -90,7 +99,33 @@ export function paint(canvas: HTMLCanvasElement, r: Raster, bands: number[], str
     }
     px[i * 4 + 3] = valid ? 255 : 0;
   }
-  ctx.putImageData(img, 0, 0);
+  const k = Math.max(1, Math.min(8, Math.ceil(480 / Math.max(r.width, r.height))));
+  const native = document.createElement('canvas');
+  native.width = r.width;
+  native.height = r.height;
+  native.getContext('2d')!.putImageData(img, 0, 0);
+  canvas.width = r.width * k;
+  canvas.height = r.height * k;
+  const ctx = canvas.getContext('2d')!;
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(native, 0, 0, canvas.width, canvas.height);
+  ctx.strokeStyle = '#ff2020';
+  ctx.lineWidth = 2;
+  for (const ring of outlines) {
+    ctx.beginPath();
+    ring.forEach(([c, row], i) => (i ? ctx.lineTo(c * k, row * k) : ctx.moveTo(c * k, row * k)));
+    ctx.closePath();
+    ctx.stroke();
+  }
   canvas.dataset.stretch = stretch.map(([a, b]) => `${a}:${b}`).join(',');
   canvas.dataset.bands = bands.map((b) => r.descs[b] || String(b + 1)).join(',');
+  canvas.dataset.outlines = String(outlines.length);
+}
+
+// pixelRings turns rings of map coordinates in r's CRS into r's pixel coordinates (column,
+// row from the top-left corner), or [] when r is not georeferenced.
+export function pixelRings(r: Raster, rings: [number, number][][]): [number, number][][] {
+  if (!r.bbox) return [];
+  const [x0, y0, x1, y1] = r.bbox;
+  return rings.map((ring) => ring.map(([x, y]) => [((x - x0) / (x1 - x0)) * r.width, ((y1 - y) / (y1 - y0)) * r.height] as [number, number]));
 }

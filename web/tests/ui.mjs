@@ -177,7 +177,7 @@ try {
   await step('before and after from the clip COGs with one stretch and a colour choice', async () => {
     // The Sentinel-2 clips carry B02 B03 B04 B08: both dates are drawn from them, not from the
     // quick-look PNGs, with the same per-band stretch, in true colour and then in false colour.
-    const stretch = () => page.$$eval('#before-after canvas', (cs) => cs.map((c) => ({ s: c.dataset.stretch, b: c.dataset.bands, w: c.width, lit: (() => {
+    const stretch = () => page.$$eval('#before-after canvas', (cs) => cs.map((c) => ({ s: c.dataset.stretch, b: c.dataset.bands, w: c.width, o: Number(c.dataset.outlines), lit: (() => {
       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
       let n = 0;
       for (let i = 0; i < d.length; i += 4) if (d[i + 3] && (d[i] || d[i + 1] || d[i + 2])) n++;
@@ -186,7 +186,7 @@ try {
     assert(await page.getAttribute('#before-after', 'data-source') === 'cog', `before/after is not drawn from the clip COGs: ${await page.getAttribute('#before-after', 'data-why')}`);
     const tc = await stretch();
     assert(tc.length === 2 && tc[0].s && tc[0].s === tc[1].s, `before and after stretches differ: ${JSON.stringify(tc)}`);
-    assert(tc.every((c) => c.b === 'B04,B03,B02' && c.w > 0 && c.lit > 0), `true colour bands or pixels: ${JSON.stringify(tc)}`);
+    assert(tc.every((c) => c.b === 'B04,B03,B02' && c.w > 0 && c.lit > 0 && c.o >= 1), `true colour bands, pixels or finding outline: ${JSON.stringify(tc)}`);
     for (const [lo, hi] of tc[0].s.split(',').map((p) => p.split(':').map(Number))) assert(hi > lo, `stretch ${tc[0].s}`);
     await translated('#before-after .ba-modes');
     await page.selectOption('#ba-colour', 'false');

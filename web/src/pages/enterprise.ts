@@ -7,12 +7,12 @@ import ImageStatic from 'ol/source/ImageStatic';
 import VectorSource from 'ol/source/Vector';
 import type Feature from 'ol/Feature';
 import type OlMap from 'ol/Map';
-import { transformExtent } from 'ol/proj';
+import { transform, transformExtent } from 'ol/proj';
 import { api, ApiError, can, currentUser, download, downloadProof, evidenceBytes, evidenceHead, evidenceURL, uploadProof, type Proof } from '../api';
 import { captureLabel } from '../captures';
 import { warningText } from '../messages';
 import { NeedBytes, readGeoRef, type GeoRef } from '../geotiff';
-import { bandsFor, decodeCOG, paint, sharedStretch, type Composite, type Raster } from '../stretch';
+import { bandsFor, decodeCOG, paint, pixelRings, sharedStretch, type Composite, type Raster } from '../stretch';
 import { fmtBytes, fmtDate, t, tk } from '../i18n';
 import { findingStyle, fitTo, geojson, kindColours, legend, newMap, parcelStyle } from '../map';
 import { projectionCode } from '../proj';
@@ -109,7 +109,7 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
         h('dt', {}, t('detected_at')), h('dd', {}, fmtDate(f.detected_at, true)),
         h('dt', {}, t('pipeline')), h('dd', {}, tk('cap_', f.pipeline), ' ', copyable(f.pipeline_hash)),
         h('dt', {}, t('captures')), h('dd', {}, f.capture_ids.flatMap((id, i) => i ? [' → ', captureLabel(id)] : [captureLabel(id)]))),
-      before && after ? await beforeAfter(before, after, f.artifacts, blobURL) : h('p', { class: 'muted' }, t('no_quicklooks')),
+      before && after ? await beforeAfter(before, after, f, blobURL) : h('p', { class: 'muted' }, t('no_quicklooks')),
       h('h3', {}, t('evidence')),
       artifactTable(f.artifacts, urls),
       h('details', { class: 'provenance' }, h('summary', {}, t('provenance')), h('pre', {}, JSON.stringify(f.provenance, null, 2))));
@@ -260,10 +260,10 @@ class OverlayError extends Error {}
 // beforeAfter shows before and after with a swipe, a toggle, or side by side: drawn from the
 // clip COGs beside the quick-looks with one stretch for both dates and a true/false colour
 // choice (stretch.ts), or, where the COGs cannot be drawn so, the quick-look PNGs.
-async function beforeAfter(before: Artifact, after: Artifact, arts: Artifact[], blobURL: (key: string) => Promise<string>): Promise<HTMLElement> {
+async function beforeAfter(before: Artifact, after: Artifact, f: Finding, blobURL: (key: string) => Promise<string>): Promise<HTMLElement> {
   const box = h('div', { class: 'ba', id: 'before-after' });
   try {
-    const pair = await cogPair(before, after, arts);
+    const pair = await cogPair(before, after, f.artifacts);
     const cogs = typeof pair === 'string' ? null : pair;
     let imgB: HTMLElement, imgA: HTMLElement;
     let colour: HTMLElement | null = null;
@@ -273,8 +273,8 @@ async function beforeAfter(before: Artifact, after: Artifact, arts: Artifact[], 
       const draw = (c: Composite) => {
         const bands = cogs.map((r) => bandsFor(r, c)!);
         const s = sharedStretch(cogs, bands);
-        paint(imgB as HTMLCanvasElement, cogs[0], bands[0], s);
-        paint(imgA as HTMLCanvasElement, cogs[1], bands[1], s);
+        paint(imgB as HTMLCanvasElement, cogs[0], bands[0], s, outlinesOn(cogs[0], f.geometry));
+        paint(imgA as HTMLCanvasElement, cogs[1], bands[1], s, outlinesOn(cogs[1], f.geometry));
         box.dataset.composite = c;
       };
       const choices: [string, string][] = [['true', t('true_colour')]];
@@ -332,6 +332,16 @@ async function cogPair(before: Artifact, after: Artifact, arts: Artifact[]): Pro
     if (e instanceof ApiError) throw e;
     return 'the clip COGs cannot be decoded: ' + String((e as Error).message || e);
   }
+}
+
+// outlinesOn gives the rings of a finding's geometry (GeoJSON, WGS84) in r's pixels, for
+// drawing it outlined as the quick-looks are; none when r's CRS is not one proj.ts covers.
+function outlinesOn(r: Raster, geometry: any): [number, number][][] {
+  const code = r.epsg ? projectionCode(r.epsg) : null;
+  if (!code || !geometry) return [];
+  const polys: number[][][][] = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.type === 'MultiPolygon' ? geometry.coordinates : [];
+  const rings = polys.flat().map((ring) => ring.map((c) => transform(c, 'EPSG:4326', code) as [number, number]));
+  return pixelRings(r, rings);
 }
 
 function artifactTable(arts: Artifact[], urls: string[]): HTMLElement {
