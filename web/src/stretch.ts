@@ -109,13 +109,16 @@ export function paint(canvas: HTMLCanvasElement, r: Raster, bands: number[], str
   const ctx = canvas.getContext('2d')!;
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(native, 0, 0, canvas.width, canvas.height);
-  ctx.strokeStyle = '#ff2020';
-  ctx.lineWidth = 2;
-  for (const ring of outlines) {
-    ctx.beginPath();
-    ring.forEach(([c, row], i) => (i ? ctx.lineTo(c * k, row * k) : ctx.moveTo(c * k, row * k)));
-    ctx.closePath();
-    ctx.stroke();
+  // Yellow on a dark edge: seen on green true colour and on red false colour alike.
+  for (const [colour, width] of [['rgba(0,0,0,.7)', 4], ['#ffe14d', 2]] as const) {
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = width;
+    for (const ring of outlines) {
+      ctx.beginPath();
+      ring.forEach(([c, row], i) => (i ? ctx.lineTo(c * k, row * k) : ctx.moveTo(c * k, row * k)));
+      ctx.closePath();
+      ctx.stroke();
+    }
   }
   canvas.dataset.stretch = stretch.map(([a, b]) => `${a}:${b}`).join(',');
   canvas.dataset.bands = bands.map((b) => r.descs[b] || String(b + 1)).join(',');
