@@ -218,6 +218,8 @@ try {
 
   await step('the finding\'s quick-look lies on the map over its parcel, in the scene\'s CRS', async () => {
     await page.waitForSelector('#ent-map[data-quicklook-extent]');
+    // Both dates on the map are the clip COGs drawn with the shared stretch, as in the view above.
+    assert(await page.getAttribute('#ent-map', 'data-quicklook-source') === 'cog,cog', `map overlay drawn from ${await page.getAttribute('#ent-map', 'data-quicklook-source')}`);
     const r = await page.evaluate(async () => {
       const el = document.getElementById('ent-map');
       const map = el.olMap;

@@ -77,7 +77,37 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
   const findingLayer = new VectorLayer({ source: findingSrc, style: findingStyle(() => selected) });
   parcelLayerTitle(findingLayer, 'layer_findings');
   const map = newMap(mapEl, [parcelLayerTitle(new VectorLayer({ source: parcelSrc, style: parcelStyle }), 'layer_parcels'), findingLayer]);
-  const overlay = quickLookOverlay(map, mapEl, overlayEl, blobURL);
+  // A finding's clip COGs, decoded once for the before/after view and the map overlay.
+  const cogPairs = new Map<string, Promise<Raster[] | string>>();
+  const pairFor = (f: Finding, before: Artifact, after: Artifact): Promise<Raster[] | string> => {
+    let p = cogPairs.get(f.id);
+    if (!p) {
+      p = cogPair(before, after, f.artifacts);
+      p.catch(() => cogPairs.delete(f.id));
+      cogPairs.set(f.id, p);
+    }
+    return p;
+  };
+  // stretched is a finding's before or after drawn from its clip COG in true colour with the
+  // stretch shared by both dates, as an object URL, or null where the quick-look PNG is shown.
+  const stretched = async (f: Finding, role: 'before' | 'after'): Promise<string | null> => {
+    const pngs = f.artifacts.filter((a) => a.media_type === 'image/png');
+    const before = pngs.find((a) => /(^|\/)before-/.test(a.name));
+    const after = pngs.find((a) => /(^|\/)after-/.test(a.name));
+    if (!before || !after) return null;
+    const pair = await pairFor(f, before, after);
+    if (typeof pair === 'string') return null;
+    const bands = pair.map((r) => bandsFor(r, 'true')!);
+    const canvas = document.createElement('canvas');
+    const i = role === 'before' ? 0 : 1;
+    paint(canvas, pair[i], bands[i], sharedStretch(pair, bands));
+    const blob = await new Promise<Blob | null>((res) => canvas.toBlob(res, 'image/png'));
+    if (!blob) return null;
+    const u = URL.createObjectURL(blob);
+    urls.push(u);
+    return u;
+  };
+  const overlay = quickLookOverlay(map, mapEl, overlayEl, blobURL, stretched);
 
   let findings: Finding[] = [];
   const select_ = (id: string) => {
@@ -109,7 +139,7 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
         h('dt', {}, t('detected_at')), h('dd', {}, fmtDate(f.detected_at, true)),
         h('dt', {}, t('pipeline')), h('dd', {}, tk('cap_', f.pipeline), ' ', copyable(f.pipeline_hash)),
         h('dt', {}, t('captures')), h('dd', {}, f.capture_ids.flatMap((id, i) => i ? [' → ', captureLabel(id)] : [captureLabel(id)]))),
-      before && after ? await beforeAfter(before, after, f, blobURL) : h('p', { class: 'muted' }, t('no_quicklooks')),
+      before && after ? await beforeAfter(before, after, f, pairFor(f, before, after), blobURL) : h('p', { class: 'muted' }, t('no_quicklooks')),
       h('h3', {}, t('evidence')),
       artifactTable(f.artifacts, urls),
       h('details', { class: 'provenance' }, h('summary', {}, t('provenance')), h('pre', {}, JSON.stringify(f.provenance, null, 2))));
@@ -165,7 +195,8 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
 // convergence, about Δλ·sin φ, up to 1.6° at the edge of a UTM zone at 31°N, which moves the
 // corners of even a 50-pixel Sentinel-2 quick-look by more than a pixel, and of a drone
 // orthophoto thousands of pixels wide by tens.
-function quickLookOverlay(map: OlMap, mapEl: HTMLElement, el: HTMLElement, blobURL: (key: string) => Promise<string>) {
+function quickLookOverlay(map: OlMap, mapEl: HTMLElement, el: HTMLElement, blobURL: (key: string) => Promise<string>,
+  stretched: (f: Finding, role: 'before' | 'after') => Promise<string | null>) {
   const layers: ImageLayer<ImageStatic>[] = [];
   const geoRefs = new Map<string, Promise<GeoRef>>();
   let which = 'after';
@@ -222,7 +253,9 @@ function quickLookOverlay(map: OlMap, mapEl: HTMLElement, el: HTMLElement, blobU
       clear(status, t('loading'));
       try {
         const made = await Promise.all(pairs.map(async ({ role, png, cog }) => {
-          const [ref, url] = await Promise.all([geoRef(cog!.key), blobURL(png!.key)]);
+          // The COG drawn with the stretch shared by both dates where it can be, else the PNG.
+          const [ref, drawn] = await Promise.all([geoRef(cog!.key), stretched(f, role)]);
+          const url = drawn ?? (await blobURL(png!.key));
           const code = projectionCode(ref.epsg);
           if (!code) throw new OverlayError(t('overlay_crs', { epsg: ref.epsg }));
           const layer = new ImageLayer({
@@ -230,7 +263,7 @@ function quickLookOverlay(map: OlMap, mapEl: HTMLElement, el: HTMLElement, blobU
             source: new ImageStatic({ url, imageExtent: ref.extent, projection: code, interpolate: false }),
             properties: { role },
           });
-          return { layer, ref, code };
+          return { layer, ref, code, source: drawn ? 'cog' : 'png' };
         }));
         if (gen !== generation) return; // another finding was selected meanwhile
         const vectors = map.getLayers().getLength() - 2; // under the parcels and findings
@@ -242,6 +275,7 @@ function quickLookOverlay(map: OlMap, mapEl: HTMLElement, el: HTMLElement, blobU
         const { ref, code } = made[made.length - 1];
         const ext = transformExtent(ref.extent, code, map.getView().getProjection());
         mapEl.dataset.quicklook = f.id;
+        mapEl.dataset.quicklookSource = made.map((m) => m.source).join(',');
         mapEl.dataset.quicklookExtent = ext.map((v) => v.toFixed(2)).join(',');
         clear(status, t('overlay_on', { epsg: ref.epsg, w: ref.width, h: ref.height }));
       } catch (e) {
@@ -260,10 +294,10 @@ class OverlayError extends Error {}
 // beforeAfter shows before and after with a swipe, a toggle, or side by side: drawn from the
 // clip COGs beside the quick-looks with one stretch for both dates and a true/false colour
 // choice (stretch.ts), or, where the COGs cannot be drawn so, the quick-look PNGs.
-async function beforeAfter(before: Artifact, after: Artifact, f: Finding, blobURL: (key: string) => Promise<string>): Promise<HTMLElement> {
+async function beforeAfter(before: Artifact, after: Artifact, f: Finding, cogs_: Promise<Raster[] | string>, blobURL: (key: string) => Promise<string>): Promise<HTMLElement> {
   const box = h('div', { class: 'ba', id: 'before-after' });
   try {
-    const pair = await cogPair(before, after, f.artifacts);
+    const pair = await cogs_;
     const cogs = typeof pair === 'string' ? null : pair;
     let imgB: HTMLElement, imgA: HTMLElement;
     let colour: HTMLElement | null = null;
