@@ -138,3 +138,24 @@ func TestDomainValuesTranslated(t *testing.T) {
 		}
 	}
 }
+
+// TestDrawAlgorithmTranslated holds the translated draw algorithm (vocab.ts alg_<version>)
+// to the text the server publishes: its English must be enforce.DrawAlgorithm exactly, so a
+// change of the procedure without a new translation fails here rather than showing a stale
+// description on the Chinese draw page.
+func TestDrawAlgorithmTranslated(t *testing.T) {
+	version, _, ok := strings.Cut(enforce.DrawAlgorithm, ":")
+	if !ok {
+		t.Fatalf("enforce.DrawAlgorithm %q has no version before a colon", enforce.DrawAlgorithm)
+	}
+	e, ok := webDict(t)["alg_"+version]
+	if !ok {
+		t.Fatalf("web/src/vocab.ts has no alg_%s for the draw algorithm", version)
+	}
+	if e[1] != enforce.DrawAlgorithm {
+		t.Errorf("vocab.ts alg_%s English differs from enforce.DrawAlgorithm:\n  %s\n  %s", version, e[1], enforce.DrawAlgorithm)
+	}
+	if e[0] == "" || e[0] == e[1] {
+		t.Errorf("vocab.ts alg_%s has no Chinese", version)
+	}
+}

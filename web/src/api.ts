@@ -163,6 +163,13 @@ export async function evidenceURL(key: string): Promise<string> {
   return URL.createObjectURL(await resp.blob());
 }
 
+// evidenceBytes fetches an evidence object's bytes (a clip COG to decode in the page).
+export async function evidenceBytes(key: string): Promise<ArrayBuffer> {
+  const resp = await send('GET', '/api/v1/ui/evidence/' + key);
+  if (!resp.ok) throw humanError(resp.status, await resp.json().catch(() => null));
+  return resp.arrayBuffer();
+}
+
 // blobURL fetches any image the API serves (a monitoring chart) with the token; the caller
 // revokes the URL.
 export async function blobURL(path: string): Promise<string> {

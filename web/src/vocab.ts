@@ -255,3 +255,16 @@ Object.assign(vocab, {
   field_location: ['位置', 'Location'],
   field_permit_no: ['排污许可证编号', 'Discharge permit'],
 });
+
+// The server's fixed English phrases (messages.ts renders them from their parts): warning
+// messages (enforce: commands.go, intake.go; worker/monitoring_analysis.go) and the
+// published draw algorithm (enforce.DrawAlgorithm, by its version).
+Object.assign(vocab, {
+  msg_finding: ['遥感发现 {ref}：{kind} · {cls}', 'finding {ref}: {kind} {cls}'],
+  msg_monitoring: ['自动监控 · {cls}：{summary}', 'monitoring {cls}: {summary}'],
+  msg_self_report: ['企业主动报告：{text}', 'reported by the enterprise: {text}'],
+  msg_intake: ['{source}（{ref}）：{summary}', '{source} ({ref}): {summary}'],
+  msg_original: ['原文', 'Original text'],
+  'alg_splitmix64/v1': ['splitmix64/v1：待抽取企业按统一社会信用代码排序，依次分为重点监管、一般、正面清单三层；每层以部分 Fisher-Yates 洗牌抽取 k = ceil(比例 × n) 家（i 从 0 到 k-1：j = i + Intn(n-i)，交换）；然后按抽取顺序为每个对象选择无利益冲突的检查人员：按编号排序，Fisher-Yates 洗牌（i 从 n-1 递减到 1：j = Intn(i+1)，交换），再按已分配次数稳定排序，取前 m 名；Intn(n) = next() mod n，大于等于 2^64 - 2^64 mod n 的输出重新抽取',
+    'splitmix64/v1: pool sorted by USCC and split into special, ordinary, listed (in that order); each stratum drawn by partial Fisher-Yates (for i in 0..k-1: j = i + Intn(n-i); swap) taking k = ceil(ratio*n); then per target in draw order the inspectors without a conflict, sorted by id, shuffled by Fisher-Yates (for i from n-1 down to 1: j = Intn(i+1); swap), stably sorted by assignments so far, the first m taken; Intn(n) = next() mod n, redrawing outputs >= 2^64 - 2^64 mod n'],
+});

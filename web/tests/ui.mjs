@@ -166,7 +166,7 @@ try {
     });
     assert(px.hit, 'the finding is not drawn where it is');
     await page.mouse.click(px.x, px.y);
-    await page.waitForSelector('#finding-detail #before-after img.ba-after');
+    await page.waitForSelector('#finding-detail #before-after .ba-after');
     await page.waitForFunction(() => [...document.querySelectorAll('#before-after img')].every((i) => i.complete && i.naturalWidth > 0));
     assert(await page.$('#finding-list li.selected'), 'clicking the finding on the map does not select it in the list');
     await translated('#finding-list');
@@ -174,13 +174,37 @@ try {
     await translated('#finding-detail > dl.facts');
   });
 
+  await step('before and after from the clip COGs with one stretch and a colour choice', async () => {
+    // The Sentinel-2 clips carry B02 B03 B04 B08: both dates are drawn from them, not from the
+    // quick-look PNGs, with the same per-band stretch, in true colour and then in false colour.
+    const stretch = () => page.$$eval('#before-after canvas', (cs) => cs.map((c) => ({ s: c.dataset.stretch, b: c.dataset.bands, w: c.width, o: Number(c.dataset.outlines), lit: (() => {
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 3] && (d[i] || d[i + 1] || d[i + 2])) n++;
+      return n;
+    })() })));
+    assert(await page.getAttribute('#before-after', 'data-source') === 'cog', `before/after is not drawn from the clip COGs: ${await page.getAttribute('#before-after', 'data-why')}`);
+    const tc = await stretch();
+    assert(tc.length === 2 && tc[0].s && tc[0].s === tc[1].s, `before and after stretches differ: ${JSON.stringify(tc)}`);
+    assert(tc.every((c) => c.b === 'B04,B03,B02' && c.w > 0 && c.lit > 0 && c.o >= 1), `true colour bands, pixels or finding outline: ${JSON.stringify(tc)}`);
+    for (const [lo, hi] of tc[0].s.split(',').map((p) => p.split(':').map(Number))) assert(hi > lo, `stretch ${tc[0].s}`);
+    await translated('#before-after .ba-modes');
+    await page.selectOption('#ba-colour', 'false');
+    assert(await page.getAttribute('#before-after', 'data-composite') === 'false', 'the colour choice does not switch to false colour');
+    const fc = await stretch();
+    assert(fc.every((c) => c.b === 'B08,B04,B03') && fc[0].s === fc[1].s, `false colour: ${JSON.stringify(fc)}`);
+    assert(fc[0].s !== tc[0].s, `false colour kept the true colour stretch ${fc[0].s}`);
+    await page.selectOption('#ba-colour', 'true');
+    assert((await stretch())[0].s === tc[0].s, 'back to true colour, the stretch changed');
+  });
+
   await step('before and after compare by swipe and toggle; evidence has hashes and provenance', async () => {
     await page.fill('#swipe', '80');
-    const clip = await page.$eval('#before-after img.ba-after', (i) => i.style.clipPath);
+    const clip = await page.$eval('#before-after .ba-after', (i) => i.style.clipPath);
     assert(clip.includes('80%'), `after image clip-path ${clip}`);
-    await page.selectOption('#before-after select', 'toggle');
+    await page.selectOption('#before-after select[name=ba-mode]', 'toggle');
     await page.click('#ba-toggle');
-    assert(await page.$eval('#before-after img.ba-after', (i) => i.style.visibility) === 'hidden', 'toggle does not hide the after image');
+    assert(await page.$eval('#before-after .ba-after', (i) => i.style.visibility) === 'hidden', 'toggle does not hide the after image');
     const rows = await page.$$('#finding-detail table.evidence tbody tr');
     assert(rows.length >= 3, `${rows.length} evidence rows`);
     const hash = await page.$eval('#finding-detail table.evidence .hash', (e) => e.title);
@@ -194,6 +218,8 @@ try {
 
   await step('the finding\'s quick-look lies on the map over its parcel, in the scene\'s CRS', async () => {
     await page.waitForSelector('#ent-map[data-quicklook-extent]');
+    // Both dates on the map are the clip COGs drawn with the shared stretch, as in the view above.
+    assert(await page.getAttribute('#ent-map', 'data-quicklook-source') === 'cog,cog', `map overlay drawn from ${await page.getAttribute('#ent-map', 'data-quicklook-source')}`);
     const r = await page.evaluate(async () => {
       const el = document.getElementById('ent-map');
       const map = el.olMap;
@@ -301,6 +327,12 @@ try {
   await step('the inspection shows its steps and no action the analyst may not take', async () => {
     await page.waitForSelector('#inspections article.inspection');
     await translated('#inspections ol.timeline > li > strong');
+    // The warning the finding raised, written by the server as "finding <id>: change <class>",
+    // reads in Chinese, rebuilt from its parts; the server's words stay in the title.
+    const warn = await page.$eval('#inspections ul.warnings li', (li) => ({ text: li.innerText, title: li.title }));
+    assert(warn.text.startsWith('遥感发现') && !/\bchange\b|\bfinding\b/.test(warn.text) && warn.title.startsWith('finding '),
+      `the warning reads ${JSON.stringify(warn)}`);
+    await translated('#inspections ul.warnings');
     const steps = await page.$$('#inspections ol.timeline > li');
     assert(steps.length >= 1, 'the timeline is empty');
     assert(await page.$('#inspections .no-actions'), 'the analyst is offered inspection actions');
@@ -501,6 +533,9 @@ try {
       assert(!/\b(special|ordinary|listed)\b/.test(s), `a group is shown untranslated: ${s}`);
     }
     await translated('#draw-list article.draw table');
+    // The published algorithm is described in Chinese, the server's text one click away.
+    const alg = await page.$eval('#draw-list article.draw dd.algorithm', (dd) => ({ text: dd.firstChild.textContent, original: dd.querySelector('details code')?.textContent || '' }));
+    assert(alg.text.includes('待抽取企业') && alg.original.startsWith('splitmix64/v1: pool sorted'), `the draw algorithm reads ${JSON.stringify(alg)}`);
   });
 
   await step('registering a capture whose file is not in the bucket is refused in words', async () => {

@@ -3,6 +3,7 @@
 // an optional seed (16 hex digits) and the inspectors, one a line, "id: conflicting USCCs".
 import { api, can } from '../api';
 import { fmtDate, t, tk } from '../i18n';
+import { algorithmText } from '../messages';
 import { clear, copyable, errorBox, field, form, h, loading } from '../ui';
 
 interface Draw {
@@ -17,7 +18,9 @@ function drawView(d: Draw): HTMLElement {
     h('h3', {}, t('dr_draw', { id: d.id }), ' ', h('span', { class: 'muted small' }, fmtDate(d.created_at, true), ' · ', d.created_by)),
     h('dl', { class: 'facts' },
       h('dt', {}, t('dr_seed')), h('dd', { class: 'seed' }, copyable(r.seed)),
-      h('dt', {}, t('dr_algorithm')), h('dd', {}, r.algorithm),
+      h('dt', {}, t('dr_algorithm')), h('dd', { class: 'algorithm' }, algorithmText(r.algorithm) ?? r.algorithm,
+        algorithmText(r.algorithm) !== r.algorithm && algorithmText(r.algorithm) !== null
+          ? h('details', { class: 'small' }, h('summary', {}, t('msg_original')), h('code', {}, r.algorithm)) : null),
       h('dt', {}, t('dr_pool')), h('dd', {}, String(r.pool_size)),
       h('dt', {}, t('dr_groups')), h('dd', {}, (r.groups || []).map((g) => h('span', { class: 'tag' },
         t('dr_group_v', { group: tk('grp_', g.name), drawn: g.drawn, size: g.size, ratio: (g.ratio * 100).toFixed(0) })))),

@@ -7,10 +7,12 @@ import ImageStatic from 'ol/source/ImageStatic';
 import VectorSource from 'ol/source/Vector';
 import type Feature from 'ol/Feature';
 import type OlMap from 'ol/Map';
-import { transformExtent } from 'ol/proj';
-import { api, ApiError, can, currentUser, download, downloadProof, evidenceHead, evidenceURL, uploadProof, type Proof } from '../api';
+import { transform, transformExtent } from 'ol/proj';
+import { api, ApiError, can, currentUser, download, downloadProof, evidenceBytes, evidenceHead, evidenceURL, uploadProof, type Proof } from '../api';
 import { captureLabel } from '../captures';
+import { warningText } from '../messages';
 import { NeedBytes, readGeoRef, type GeoRef } from '../geotiff';
+import { bandsFor, decodeCOG, paint, pixelRings, sharedStretch, type Composite, type Raster } from '../stretch';
 import { fmtBytes, fmtDate, t, tk } from '../i18n';
 import { findingStyle, fitTo, geojson, kindColours, legend, newMap, parcelStyle } from '../map';
 import { projectionCode } from '../proj';
@@ -75,7 +77,37 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
   const findingLayer = new VectorLayer({ source: findingSrc, style: findingStyle(() => selected) });
   parcelLayerTitle(findingLayer, 'layer_findings');
   const map = newMap(mapEl, [parcelLayerTitle(new VectorLayer({ source: parcelSrc, style: parcelStyle }), 'layer_parcels'), findingLayer]);
-  const overlay = quickLookOverlay(map, mapEl, overlayEl, blobURL);
+  // A finding's clip COGs, decoded once for the before/after view and the map overlay.
+  const cogPairs = new Map<string, Promise<Raster[] | string>>();
+  const pairFor = (f: Finding, before: Artifact, after: Artifact): Promise<Raster[] | string> => {
+    let p = cogPairs.get(f.id);
+    if (!p) {
+      p = cogPair(before, after, f.artifacts);
+      p.catch(() => cogPairs.delete(f.id));
+      cogPairs.set(f.id, p);
+    }
+    return p;
+  };
+  // stretched is a finding's before or after drawn from its clip COG in true colour with the
+  // stretch shared by both dates, as an object URL, or null where the quick-look PNG is shown.
+  const stretched = async (f: Finding, role: 'before' | 'after'): Promise<string | null> => {
+    const pngs = f.artifacts.filter((a) => a.media_type === 'image/png');
+    const before = pngs.find((a) => /(^|\/)before-/.test(a.name));
+    const after = pngs.find((a) => /(^|\/)after-/.test(a.name));
+    if (!before || !after) return null;
+    const pair = await pairFor(f, before, after);
+    if (typeof pair === 'string') return null;
+    const bands = pair.map((r) => bandsFor(r, 'true')!);
+    const canvas = document.createElement('canvas');
+    const i = role === 'before' ? 0 : 1;
+    paint(canvas, pair[i], bands[i], sharedStretch(pair, bands));
+    const blob = await new Promise<Blob | null>((res) => canvas.toBlob(res, 'image/png'));
+    if (!blob) return null;
+    const u = URL.createObjectURL(blob);
+    urls.push(u);
+    return u;
+  };
+  const overlay = quickLookOverlay(map, mapEl, overlayEl, blobURL, stretched);
 
   let findings: Finding[] = [];
   const select_ = (id: string) => {
@@ -107,7 +139,7 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
         h('dt', {}, t('detected_at')), h('dd', {}, fmtDate(f.detected_at, true)),
         h('dt', {}, t('pipeline')), h('dd', {}, tk('cap_', f.pipeline), ' ', copyable(f.pipeline_hash)),
         h('dt', {}, t('captures')), h('dd', {}, f.capture_ids.flatMap((id, i) => i ? [' → ', captureLabel(id)] : [captureLabel(id)]))),
-      before && after ? await beforeAfter(before, after, blobURL) : h('p', { class: 'muted' }, t('no_quicklooks')),
+      before && after ? await beforeAfter(before, after, f, pairFor(f, before, after), blobURL) : h('p', { class: 'muted' }, t('no_quicklooks')),
       h('h3', {}, t('evidence')),
       artifactTable(f.artifacts, urls),
       h('details', { class: 'provenance' }, h('summary', {}, t('provenance')), h('pre', {}, JSON.stringify(f.provenance, null, 2))));
@@ -163,7 +195,8 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
 // convergence, about Δλ·sin φ, up to 1.6° at the edge of a UTM zone at 31°N, which moves the
 // corners of even a 50-pixel Sentinel-2 quick-look by more than a pixel, and of a drone
 // orthophoto thousands of pixels wide by tens.
-function quickLookOverlay(map: OlMap, mapEl: HTMLElement, el: HTMLElement, blobURL: (key: string) => Promise<string>) {
+function quickLookOverlay(map: OlMap, mapEl: HTMLElement, el: HTMLElement, blobURL: (key: string) => Promise<string>,
+  stretched: (f: Finding, role: 'before' | 'after') => Promise<string | null>) {
   const layers: ImageLayer<ImageStatic>[] = [];
   const geoRefs = new Map<string, Promise<GeoRef>>();
   let which = 'after';
@@ -220,7 +253,9 @@ function quickLookOverlay(map: OlMap, mapEl: HTMLElement, el: HTMLElement, blobU
       clear(status, t('loading'));
       try {
         const made = await Promise.all(pairs.map(async ({ role, png, cog }) => {
-          const [ref, url] = await Promise.all([geoRef(cog!.key), blobURL(png!.key)]);
+          // The COG drawn with the stretch shared by both dates where it can be, else the PNG.
+          const [ref, drawn] = await Promise.all([geoRef(cog!.key), stretched(f, role)]);
+          const url = drawn ?? (await blobURL(png!.key));
           const code = projectionCode(ref.epsg);
           if (!code) throw new OverlayError(t('overlay_crs', { epsg: ref.epsg }));
           const layer = new ImageLayer({
@@ -228,7 +263,7 @@ function quickLookOverlay(map: OlMap, mapEl: HTMLElement, el: HTMLElement, blobU
             source: new ImageStatic({ url, imageExtent: ref.extent, projection: code, interpolate: false }),
             properties: { role },
           });
-          return { layer, ref, code };
+          return { layer, ref, code, source: drawn ? 'cog' : 'png' };
         }));
         if (gen !== generation) return; // another finding was selected meanwhile
         const vectors = map.getLayers().getLength() - 2; // under the parcels and findings
@@ -240,6 +275,7 @@ function quickLookOverlay(map: OlMap, mapEl: HTMLElement, el: HTMLElement, blobU
         const { ref, code } = made[made.length - 1];
         const ext = transformExtent(ref.extent, code, map.getView().getProjection());
         mapEl.dataset.quicklook = f.id;
+        mapEl.dataset.quicklookSource = made.map((m) => m.source).join(',');
         mapEl.dataset.quicklookExtent = ext.map((v) => v.toFixed(2)).join(',');
         clear(status, t('overlay_on', { epsg: ref.epsg, w: ref.width, h: ref.height }));
       } catch (e) {
@@ -255,13 +291,38 @@ function quickLookOverlay(map: OlMap, mapEl: HTMLElement, el: HTMLElement, blobU
 // OverlayError is a reason, in the user's language, why a quick-look cannot be laid on the map.
 class OverlayError extends Error {}
 
-// beforeAfter shows two quick-looks with a swipe, a toggle, or side by side.
-async function beforeAfter(before: Artifact, after: Artifact, blobURL: (key: string) => Promise<string>): Promise<HTMLElement> {
+// beforeAfter shows before and after with a swipe, a toggle, or side by side: drawn from the
+// clip COGs beside the quick-looks with one stretch for both dates and a true/false colour
+// choice (stretch.ts), or, where the COGs cannot be drawn so, the quick-look PNGs.
+async function beforeAfter(before: Artifact, after: Artifact, f: Finding, cogs_: Promise<Raster[] | string>, blobURL: (key: string) => Promise<string>): Promise<HTMLElement> {
   const box = h('div', { class: 'ba', id: 'before-after' });
   try {
-    const [b, a] = await Promise.all([blobURL(before.key), blobURL(after.key)]);
-    const imgB = h('img', { src: b, alt: t('before'), class: 'ba-before' });
-    const imgA = h('img', { src: a, alt: t('after'), class: 'ba-after' });
+    const pair = await cogs_;
+    const cogs = typeof pair === 'string' ? null : pair;
+    let imgB: HTMLElement, imgA: HTMLElement;
+    let colour: HTMLElement | null = null;
+    if (cogs) {
+      imgB = h('canvas', { class: 'ba-before', 'aria-label': t('before') });
+      imgA = h('canvas', { class: 'ba-after', 'aria-label': t('after') });
+      const draw = (c: Composite) => {
+        const bands = cogs.map((r) => bandsFor(r, c)!);
+        const s = sharedStretch(cogs, bands);
+        paint(imgB as HTMLCanvasElement, cogs[0], bands[0], s, outlinesOn(cogs[0], f.geometry));
+        paint(imgA as HTMLCanvasElement, cogs[1], bands[1], s, outlinesOn(cogs[1], f.geometry));
+        box.dataset.composite = c;
+      };
+      const choices: [string, string][] = [['true', t('true_colour')]];
+      if (cogs.every((r) => bandsFor(r, 'false'))) choices.push(['false', t('false_colour')]);
+      colour = select('ba-colour', choices, 'true', { id: 'ba-colour', onchange: (e: Event) => draw((e.target as HTMLSelectElement).value as Composite) });
+      draw('true');
+      box.dataset.source = 'cog';
+    } else {
+      const [b, a] = await Promise.all([blobURL(before.key), blobURL(after.key)]);
+      imgB = h('img', { src: b, alt: t('before'), class: 'ba-before' });
+      imgA = h('img', { src: a, alt: t('after'), class: 'ba-after' });
+      box.dataset.source = 'png';
+      box.dataset.why = pair as string; // why not the COGs, for whoever inspects the page
+    }
     const stage = h('div', { class: 'ba-stage swipe' }, imgB, imgA, h('span', { class: 'ba-label l' }, t('before')), h('span', { class: 'ba-label r' }, t('after')));
     const range = h('input', { type: 'range', min: 0, max: 100, value: 50, id: 'swipe', 'aria-label': t('swipe') });
     const setSwipe = () => (imgA.style.clipPath = `inset(0 0 0 ${range.value}%)`);
@@ -285,11 +346,36 @@ async function beforeAfter(before: Artifact, after: Artifact, blobURL: (key: str
     };
     box.append(h('div', { class: 'ba-modes' },
       select('ba-mode', [['swipe', t('swipe')], ['toggle', t('toggle')], ['side', t('side_by_side')]], 'swipe', { onchange: (e: Event) => mode((e.target as HTMLSelectElement).value) }),
-      range, toggleBtn), stage);
+      range, toggleBtn, colour, colour ? h('span', { class: 'muted small' }, t('stretch_shared')) : null), stage);
   } catch (e) {
     box.append(errorBox(e));
   }
   return box;
+}
+
+// cogPair decodes the clip COGs stored beside two quick-looks (same name, .tif) when both
+// have a true-colour composite and the same size, else says why the PNGs are shown instead.
+async function cogPair(before: Artifact, after: Artifact, arts: Artifact[]): Promise<Raster[] | string> {
+  const cogs = [before, after].map((png) => arts.find((a) => a.name === png.name.replace(/\.png$/, '.tif')));
+  if (cogs.some((c) => !c)) return 'no clip COG beside the quick-looks';
+  try {
+    const rs = await Promise.all(cogs.map(async (c) => decodeCOG(await evidenceBytes(c!.key))));
+    if (rs.some((r) => !bandsFor(r, 'true'))) return 'no red, green and blue bands: ' + rs.map((r) => r.descs.join(' ')).join(' / ');
+    return rs;
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    return 'the clip COGs cannot be decoded: ' + String((e as Error).message || e);
+  }
+}
+
+// outlinesOn gives the rings of a finding's geometry (GeoJSON, WGS84) in r's pixels, for
+// drawing it outlined as the quick-looks are; none when r's CRS is not one proj.ts covers.
+function outlinesOn(r: Raster, geometry: any): [number, number][][] {
+  const code = r.epsg ? projectionCode(r.epsg) : null;
+  if (!code || !geometry) return [];
+  const polys: number[][][][] = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.type === 'MultiPolygon' ? geometry.coordinates : [];
+  const rings = polys.flat().map((ring) => ring.map((c) => transform(c, 'EPSG:4326', code) as [number, number]));
+  return pixelRings(r, rings);
 }
 
 function artifactTable(arts: Artifact[], urls: string[]): HTMLElement {
@@ -345,7 +431,7 @@ async function inspectionCard(ins: any, refresh: () => void): Promise<HTMLElemen
   const facts = await monitoringFacts(ins.id);
   return h('article', { class: 'inspection', dataset: { id: ins.id, status: ins.status } },
     h('h3', {}, `#${ins.id} `, h('span', { class: 'status ins-' + ins.status }, tk('ins_', ins.status)), ' ', h('span', { class: 'muted small' }, t('opened_at'), ' ', fmtDate(ins.opened_at, true))),
-    ins.warnings?.length ? h('ul', { class: 'warnings' }, ins.warnings.map((w: any) => h('li', {}, w.message,
+    ins.warnings?.length ? h('ul', { class: 'warnings' }, ins.warnings.map((w: any) => h('li', { title: w.message }, warningText(w),
       w.severity ? h('span', { class: 'tag' }, tk('sev_', w.severity)) : null,
       w.confirmations ? h('span', { class: 'muted small' }, ' ', t('confirmations', { n: w.confirmations })) : null))) : null,
     factsBox(facts),

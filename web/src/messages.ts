@@ -1,0 +1,34 @@
+// Messages the server writes in English, shown in the user's language: a warning's text is
+// rebuilt from its parts where it has the server's fixed form (the phrases are in vocab.ts,
+// msg_*), and a draw's published algorithm is described by its version (alg_*). Text the
+// server took from a person (a complaint's summary, an incident's description) is shown as
+// written; a form not known here is shown as the server wrote it.
+import { t, tk } from './i18n';
+import { vocab } from './vocab';
+
+interface Warning { source: string; ref: string; message: string }
+
+export function warningText(w: Warning): string {
+  const m = w.message || '';
+  let r: RegExpMatchArray | null;
+  // enforce (commands.go): "finding <id>: <kind> <class>"
+  if (w.source === 'finding' && (r = m.match(/^finding (\S+): ([a-z0-9_-]+) ([a-z0-9_-]+)$/)) && r[1] === w.ref) {
+    return t('msg_finding', { ref: r[1], kind: tk('kind_', r[2]), cls: tk('cls_', r[3]) });
+  }
+  // worker (monitoring_analysis.go): "monitoring <class>: <summary>"
+  if ((r = m.match(/^monitoring ([a-z0-9_]+): ([\s\S]*)$/))) return t('msg_monitoring', { cls: tk('cls_', r[1]), summary: r[2] });
+  // enforce (intake.go): "reported by the enterprise: <description>"
+  if (w.source === 'self_report' && (r = m.match(/^reported by the enterprise: ([\s\S]*)$/))) return t('msg_self_report', { text: r[1] });
+  // enforce (intake.go): "<source> (<source ref>): <summary>"
+  if ((r = m.match(/^([a-z_]+) \((.*?)\): ([\s\S]*)$/)) && r[1] === w.source) return t('msg_intake', { source: tk('tr_', r[1]), ref: r[2], summary: r[3] });
+  return m;
+}
+
+// algorithmText describes a draw's algorithm in the user's language when the published text
+// is the one vocab.ts translates (alg_<version>, its English the server's text exactly, which
+// internal/webui's tests hold to enforce.DrawAlgorithm); else null, and the caller shows the
+// published text as it is.
+export function algorithmText(published: string): string | null {
+  const e = vocab['alg_' + published.split(':', 1)[0]];
+  return e && e[1] === published ? t('alg_' + published.split(':', 1)[0]) : null;
+}
