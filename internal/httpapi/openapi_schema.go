@@ -54,6 +54,17 @@ func objectOf(props map[string]any) schemaValue {
 	return schemaValue{"type": "object", "required": req, "properties": ps}
 }
 
+// withOptional adds properties to an object schema (objectOf) that the answer may leave out.
+func withOptional(o schemaValue, props map[string]any) schemaValue {
+	ps := maps.Clone(o["properties"].(map[string]any))
+	for k, v := range props {
+		ps[k] = goValue{v}
+	}
+	out := maps.Clone(o)
+	out["properties"] = ps
+	return out
+}
+
 // schemaGen derives schemas and collects the components they refer to.
 type schemaGen struct {
 	components map[string]any
@@ -250,4 +261,35 @@ func (g *schemaGen) addFields(t reflect.Type, props map[string]any, required *[]
 			*required = append(*required, name)
 		}
 	}
+}
+
+// csvType is the media type of the CSV answers (writeCSV).
+const csvType = "text/csv; charset=utf-8"
+
+// geoJSONType is the media type of the GeoJSON answers (writeGeoJSON).
+const geoJSONType = "application/geo+json"
+
+// geoJSONFeature describes an RFC 7946 Feature as orb's geojson.Feature writes it: the type
+// marshals itself, so reflection cannot see its members.
+func geoJSONFeature() schemaValue {
+	return schemaValue{"type": "object", "description": "RFC 7946 Feature (WGS84)", "required": []string{"type", "geometry", "properties"},
+		"properties": map[string]any{
+			"type":       schemaValue{"const": "Feature"},
+			"id":         schemaValue{"description": "the record's id (string or number)"},
+			"geometry":   goValue{reflect.TypeFor[orb.Geometry]()},
+			"properties": schemaValue{"type": "object"},
+		}}
+}
+
+// geoJSONFeatureCollection describes an RFC 7946 FeatureCollection as orb's
+// geojson.FeatureCollection writes it, with the counts some lists add.
+func geoJSONFeatureCollection() schemaValue {
+	return schemaValue{"type": "object", "description": "RFC 7946 FeatureCollection (WGS84)", "required": []string{"type", "features"},
+		"properties": map[string]any{
+			"type":           schemaValue{"const": "FeatureCollection"},
+			"features":       schemaValue{"type": "array", "items": geoJSONFeature()},
+			"numberMatched":  schemaValue{"type": "integer"},
+			"numberReturned": schemaValue{"type": "integer"},
+			"links":          goValue{[]ogcLink{}},
+		}}
 }

@@ -1,0 +1,205 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// openAPIDoc is the part of the served document the schema tests read.
+type openAPIDoc struct {
+	Paths      map[string]map[string]openAPIOp `json:"paths"`
+	Components struct {
+		Schemas map[string]map[string]any `json:"schemas"`
+	} `json:"components"`
+}
+
+type openAPIOp struct {
+	Responses map[string]struct {
+		Content map[string]struct {
+			Schema map[string]any `json:"schema"`
+		} `json:"content"`
+	} `json:"responses"`
+	RequestBody *struct {
+		Content map[string]struct {
+			Schema map[string]any `json:"schema"`
+		} `json:"content"`
+	} `json:"requestBody"`
+}
+
+func servedOpenAPI(t *testing.T, url string) openAPIDoc {
+	t.Helper()
+	code, body := do(t, "GET", url+"/openapi.json", "")
+	if code != 200 {
+		t.Fatalf("GET /openapi.json: %d", code)
+	}
+	var doc openAPIDoc
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func isJSONMedia(mt string) bool {
+	return mt == "application/json" || mt == "application/problem+json" || strings.HasSuffix(mt, "+json")
+}
+
+// TestOpenAPISchemaForEverySuccess walks the served document: every operation's success
+// answer (2xx other than 204) names its media type, and a JSON answer has a schema. An
+// operation without a described success answer fails too: nobody can tell what it returns.
+func TestOpenAPISchemaForEverySuccess(t *testing.T) {
+	// The server with every optional service, so that every route is registered.
+	doc := servedOpenAPI(t, newEnforceServer(t).hs.URL)
+	var missing []string
+	ops, withSchema, withBody := 0, 0, 0
+	for path, item := range doc.Paths {
+		for method, op := range item {
+			ops++
+			if op.RequestBody != nil {
+				withBody++
+			}
+			found := false
+			for code, resp := range op.Responses {
+				if code < "200" || code >= "300" || code == "204" {
+					continue
+				}
+				found = true
+				if len(resp.Content) == 0 {
+					missing = append(missing, strings.ToUpper(method)+" "+path+" "+code+": no content")
+					continue
+				}
+				for mt, c := range resp.Content {
+					if isJSONMedia(mt) && len(c.Schema) == 0 {
+						missing = append(missing, strings.ToUpper(method)+" "+path+" "+code+": "+mt+" without schema")
+					} else if isJSONMedia(mt) {
+						withSchema++
+					}
+				}
+			}
+			if !found {
+				// No body to describe: 204, or a redirect (a presigned download).
+				_, noContent := op.Responses["204"]
+				_, found := op.Responses["302"]
+				if !noContent && !found {
+					missing = append(missing, strings.ToUpper(method)+" "+path+": no success answer")
+				}
+			}
+		}
+	}
+	slices.Sort(missing)
+	for _, m := range missing {
+		t.Error(m)
+	}
+	t.Logf("%d operations, %d with a JSON response schema, %d with a request body", ops, withSchema, withBody)
+}
+
+// resolveSchema follows a $ref into the components.
+func resolveSchema(t *testing.T, doc openAPIDoc, s map[string]any) map[string]any {
+	t.Helper()
+	for {
+		ref, ok := s["$ref"].(string)
+		if !ok {
+			return s
+		}
+		name := strings.TrimPrefix(ref, "#/components/schemas/")
+		c, ok := doc.Components.Schemas[name]
+		if !ok {
+			t.Fatalf("dangling $ref %s", ref)
+		}
+		s = c
+	}
+}
+
+// checkRequired checks that value has every property the schema requires, recursing into
+// objects and the first item of arrays.
+func checkRequired(t *testing.T, doc openAPIDoc, where string, s map[string]any, value any) {
+	t.Helper()
+	s = resolveSchema(t, doc, s)
+	switch v := value.(type) {
+	case map[string]any:
+		if typ, _ := s["type"].(string); typ != "" && typ != "object" {
+			t.Errorf("%s: an object where the schema says %s", where, typ)
+			return
+		}
+		req, _ := s["required"].([]any)
+		for _, r := range req {
+			if _, ok := v[r.(string)]; !ok {
+				t.Errorf("%s: required property %q missing from the answer", where, r)
+			}
+		}
+		props, _ := s["properties"].(map[string]any)
+		for name, ps := range props {
+			if pv, ok := v[name]; ok && pv != nil {
+				if m, ok := ps.(map[string]any); ok {
+					checkRequired(t, doc, where+"."+name, m, pv)
+				}
+			}
+		}
+	case []any:
+		if typ, _ := s["type"].(string); typ != "" && typ != "array" {
+			t.Errorf("%s: an array where the schema says %s", where, typ)
+			return
+		}
+		if items, ok := s["items"].(map[string]any); ok && len(v) > 0 {
+			checkRequired(t, doc, where+"[0]", items, v[0])
+		}
+	case string:
+		if typ, _ := s["type"].(string); typ != "" && typ != "string" {
+			t.Errorf("%s: a string where the schema says %s", where, typ)
+		}
+	case float64:
+		if typ, _ := s["type"].(string); typ != "" && typ != "integer" && typ != "number" {
+			t.Errorf("%s: a number where the schema says %s", where, typ)
+		}
+	case bool:
+		if typ, _ := s["type"].(string); typ != "" && typ != "boolean" {
+			t.Errorf("%s: a boolean where the schema says %s", where, typ)
+		}
+	}
+}
+
+// TestOpenAPISchemasMatchAnswers calls routes of a running server and checks their answers
+// against the schemas the document gives them: required properties present, types agree.
+func TestOpenAPISchemasMatchAnswers(t *testing.T) {
+	hs := newEnforceServer(t).hs
+	doc := servedOpenAPI(t, hs.URL)
+	for _, path := range []string{
+		"/healthz", "/api/v1/config", "/api/v1/inspections", "/api/v1/me", "/api/v1/agencies",
+		"/api/v1/users", "/api/v1/stats", "/api/v1/inbox", "/api/v1/webhooks", "/api/v1/monitoring/pollutants", "/api/v1/audit", "/api/v1/audit/verify", "/api/v1/inbox/counts",
+		"/api/v1/notifications/preferences", "/public/positive-list", "/ogc", "/ogc/collections", "/stac",
+		"/stac/collections", "/stac/conformance", "/api/v1/positive-list", "/api/v1/draws", "/api/v1/findings",
+	} {
+		op, ok := doc.Paths[path]["get"]
+		if !ok {
+			t.Errorf("GET %s not in the document", path)
+			continue
+		}
+		resp, ok := op.Responses["200"]
+		if !ok {
+			t.Errorf("GET %s: no 200 answer documented", path)
+			continue
+		}
+		var schema map[string]any
+		for mt, c := range resp.Content {
+			if isJSONMedia(mt) {
+				schema = c.Schema
+			}
+		}
+		if len(schema) == 0 {
+			t.Errorf("GET %s: no JSON schema for 200", path)
+			continue
+		}
+		code, body := do(t, "GET", hs.URL+path, "")
+		if code != 200 {
+			t.Errorf("GET %s: %d %s", path, code, body)
+			continue
+		}
+		var v any
+		if err := json.Unmarshal(body, &v); err != nil {
+			t.Errorf("GET %s: %v", path, err)
+			continue
+		}
+		checkRequired(t, doc, path, schema, v)
+	}
+}
