@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -159,47 +160,76 @@ func checkRequired(t *testing.T, doc openAPIDoc, where string, s map[string]any,
 	}
 }
 
-// TestOpenAPISchemasMatchAnswers calls routes of a running server and checks their answers
-// against the schemas the document gives them: required properties present, types agree.
+// checkAnswer checks an answer of method docPath (the document's path) with status code
+// against the schema the document gives that status.
+func checkAnswer(t *testing.T, doc openAPIDoc, method, docPath string, code int, body []byte) {
+	t.Helper()
+	if code < 200 || code >= 300 {
+		t.Errorf("%s %s: %d %s", method, docPath, code, body)
+		return
+	}
+	op, ok := doc.Paths[docPath][strings.ToLower(method)]
+	if !ok {
+		t.Errorf("%s %s not in the document", method, docPath)
+		return
+	}
+	resp, ok := op.Responses[strconv.Itoa(code)]
+	if !ok {
+		t.Errorf("%s %s: answered %d, which is not documented: %s", method, docPath, code, body)
+		return
+	}
+	var schema map[string]any
+	for mt, c := range resp.Content {
+		if isJSONMedia(mt) {
+			schema = c.Schema
+		}
+	}
+	if len(schema) == 0 {
+		t.Errorf("%s %s: no JSON schema for %d", method, docPath, code)
+		return
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Errorf("%s %s: %v", method, docPath, err)
+		return
+	}
+	checkRequired(t, doc, method+" "+docPath, schema, v)
+}
+
+// TestOpenAPISchemasMatchAnswers calls routes of a running server, with an enterprise and an
+// inspection stored, and checks their answers against the schemas the document gives them:
+// required properties present, types agree, in objects and the first item of lists.
 func TestOpenAPISchemasMatchAnswers(t *testing.T) {
-	hs := newEnforceServer(t).hs
+	e := newEnforceServer(t)
+	hs := e.hs
 	doc := servedOpenAPI(t, hs.URL)
+	insp := e.selfCheck(t) // /api/v1/inspections/{id}, self-check requested
+	var in struct {
+		Version int `json:"version"`
+	}
+	e.must(t, 200, admin, "GET", insp, nil, &in)
+	code, body := e.call(t, enterprise, "POST", insp+"/report", map[string]any{"version": in.Version, "text": "fixed the scrubber"}, nil)
+	checkAnswer(t, doc, "POST", "/api/v1/inspections/{id}/report", code, body)
+	code, body = e.call(t, analyst, "POST", "/api/v1/positive-list", map[string]any{"uscc": entUSCC, "facts": goodFacts()}, nil)
+	checkAnswer(t, doc, "POST", "/api/v1/positive-list", code, body)
+	code, body = e.call(t, analyst, "POST", "/api/v1/warnings", map[string]any{"uscc": entUSCC, "source": "monitoring", "ref": "cems-2", "message": "SO2 over the limit"}, nil)
+	checkAnswer(t, doc, "POST", "/api/v1/warnings", code, body)
+	for path, docPath := range map[string]string{
+		insp: "/api/v1/inspections/{id}", insp + "/timeline": "/api/v1/inspections/{id}/timeline",
+		"/api/v1/enterprises/" + entUSCC: "/api/v1/enterprises/{uscc}", "/api/v1/enterprises/" + entUSCC + "/standing": "/api/v1/enterprises/{uscc}/standing",
+		"/api/v1/enterprises": "/api/v1/enterprises", "/api/v1/positive-list": "/api/v1/positive-list",
+	} {
+		code, body := do(t, "GET", hs.URL+path, "")
+		checkAnswer(t, doc, "GET", docPath, code, body)
+	}
 	for _, path := range []string{
 		"/healthz", "/api/v1/config", "/api/v1/inspections", "/api/v1/me", "/api/v1/agencies",
-		"/api/v1/users", "/api/v1/stats", "/api/v1/inbox", "/api/v1/webhooks", "/api/v1/monitoring/pollutants", "/api/v1/audit", "/api/v1/audit/verify", "/api/v1/inbox/counts",
+		"/api/v1/users", "/api/v1/stats", "/api/v1/inbox", "/api/v1/webhooks", "/api/v1/monitoring/pollutants",
+		"/api/v1/audit", "/api/v1/audit/verify", "/api/v1/inbox/counts",
 		"/api/v1/notifications/preferences", "/public/positive-list", "/ogc", "/ogc/collections", "/stac",
-		"/stac/collections", "/stac/conformance", "/api/v1/positive-list", "/api/v1/draws", "/api/v1/findings",
+		"/stac/collections", "/stac/conformance", "/api/v1/draws", "/api/v1/findings", "/api/v1/ui/enterprises",
 	} {
-		op, ok := doc.Paths[path]["get"]
-		if !ok {
-			t.Errorf("GET %s not in the document", path)
-			continue
-		}
-		resp, ok := op.Responses["200"]
-		if !ok {
-			t.Errorf("GET %s: no 200 answer documented", path)
-			continue
-		}
-		var schema map[string]any
-		for mt, c := range resp.Content {
-			if isJSONMedia(mt) {
-				schema = c.Schema
-			}
-		}
-		if len(schema) == 0 {
-			t.Errorf("GET %s: no JSON schema for 200", path)
-			continue
-		}
 		code, body := do(t, "GET", hs.URL+path, "")
-		if code != 200 {
-			t.Errorf("GET %s: %d %s", path, code, body)
-			continue
-		}
-		var v any
-		if err := json.Unmarshal(body, &v); err != nil {
-			t.Errorf("GET %s: %v", path, err)
-			continue
-		}
-		checkRequired(t, doc, path, schema, v)
+		checkAnswer(t, doc, "GET", path, code, body)
 	}
 }
