@@ -36,12 +36,8 @@ func (s *Server) registerCaptureRoutes(mux *http.ServeMux) {
 		Response:    offsite.Capture{},
 		Summary:     "Register a capture stored in the captures bucket and queue its processing",
 		Description: "The object must already exist, outside cog/ and selfcheck/ (which only Offsite writes). The capture is clipped to every parcel it intersects by a worker.",
-		Request: map[string]any{"type": "object", "required": []string{"kind", "acquired_at", "key"}, "properties": map[string]any{
-			"kind":        map[string]any{"type": "string", "enum": offsite.CaptureKinds},
-			"acquired_at": map[string]any{"type": "string", "format": "date-time"},
-			"sensor":      map[string]any{"type": "string"},
-			"key":         map[string]any{"type": "string", "description": "object key in the captures bucket"},
-		}},
+		Body: bodyOf(captureCreateRequest{}, map[string]map[string]any{
+			"kind": {"enum": offsite.CaptureKinds}, "acquired_at": {"format": "date-time"}}),
 		Responses: map[string]string{"201": "registered and queued", "400": "invalid field", "404": "object not found", "409": "already registered"},
 		Roles:     rolesWrite,
 	}, s.handleCaptureCreate)
@@ -134,10 +130,10 @@ func (s *Server) checkUploadKey(ctx context.Context, key string) error {
 }
 
 type captureCreateRequest struct {
-	Kind       string `json:"kind"`
-	AcquiredAt string `json:"acquired_at"`
+	Kind       string `json:"kind" openapi:"required"`
+	AcquiredAt string `json:"acquired_at" openapi:"required"`
 	Sensor     string `json:"sensor"`
-	Key        string `json:"key"`
+	Key        string `json:"key" openapi:"required" doc:"object key in the captures bucket"`
 }
 
 func (in captureCreateRequest) capture(bucket string) (*offsite.Capture, error) {

@@ -19,8 +19,8 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 		Summary:     "Record an early warning from a finding or monitoring data",
 		Description: "Joins the enterprise's open off-site inspection, or opens one; a matter already inspected by another level is linked to that inspection instead of being repeated. For source finding, ref is the finding id and uscc, severity and message default to the finding's.",
 		Roles:       []enforce.Role{RoleAdmin, RoleAnalyst, RoleInspector},
-		Request: obj([]string{"uscc", "source", "ref", "message"}, map[string]any{"uscc": str, "level": map[string]any{"enum": enforce.Levels},
-			"source": map[string]any{"enum": []string{enforce.WarningFinding, enforce.WarningMonitoring}}, "ref": str, "severity": str, "message": str}),
+		Body: bodyOf(warningRequest{}, map[string]map[string]any{"level": {"enum": enforce.Levels},
+			"source": {"enum": []string{enforce.WarningFinding, enforce.WarningMonitoring}}}),
 		Responses: map[string]string{"201": "inspection opened", "200": "joined or linked", "400": "invalid field", "404": "no such enterprise"},
 	}, s.handleWarningCreate)
 	s.handle(mux, "GET", "/api/v1/inspections", operation{
@@ -141,12 +141,12 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 }
 
 type warningRequest struct {
-	USCC     string        `json:"uscc"`
+	USCC     string        `json:"uscc" openapi:"required"`
 	Level    enforce.Level `json:"level"`
-	Source   string        `json:"source"`
-	Ref      string        `json:"ref"`
+	Source   string        `json:"source" openapi:"required"`
+	Ref      string        `json:"ref" openapi:"required"`
 	Severity string        `json:"severity"`
-	Message  string        `json:"message"`
+	Message  string        `json:"message" openapi:"required"`
 }
 
 // decodeWarning decodes a warning; its level defaults to level, the configured one.

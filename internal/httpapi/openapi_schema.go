@@ -65,6 +65,38 @@ func withOptional(o schemaValue, props map[string]any) schemaValue {
 	return out
 }
 
+// refined is a struct value whose derived object schema gets further keywords on some of
+// its properties: the validation rules its Go type cannot carry (an enum from a Go list).
+type refined struct {
+	v     any
+	rules map[string]map[string]any
+}
+
+// bodyOf describes a request body decoded into a struct like v, with rules (property name →
+// keywords) added to the properties the struct derives.
+func bodyOf(v any, rules map[string]map[string]any) refined { return refined{v, rules} }
+
+// refinedSchema derives r's struct inline (its rules belong to this use, not to a component)
+// and adds the rules; a rule for a property the struct lacks is a programming error.
+func (g *schemaGen) refinedSchema(r refined) map[string]any {
+	t := reflect.TypeOf(r.v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	s := g.structSchema(t)
+	props := s["properties"].(map[string]any)
+	for name, kw := range r.rules {
+		p, ok := props[name].(map[string]any)
+		if !ok {
+			panic("openapi: rule for " + name + ", which " + t.String() + " does not have")
+		}
+		p = maps.Clone(p)
+		maps.Copy(p, kw)
+		props[name] = p
+	}
+	return s
+}
+
 // schemaGen derives schemas and collects the components they refer to.
 type schemaGen struct {
 	components map[string]any
@@ -104,6 +136,8 @@ func (g *schemaGen) schema(v any) any {
 		return g.resolve(v)
 	case reflect.Type:
 		return g.typeSchema(v)
+	case refined:
+		return g.refinedSchema(v)
 	}
 	return g.typeSchema(reflect.TypeOf(v))
 }
