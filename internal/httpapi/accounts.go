@@ -56,7 +56,7 @@ func (s *Server) registerAccountRoutes(mux *http.ServeMux) {
 		Summary:     "Create an agency under one the caller reaches: a city under a province, a county under a city",
 		Description: "Without parent_id a new province; only an administrator of no agency may create one. Audited.",
 		Roles:       rolesAdmin,
-		Request:     obj([]string{"name"}, map[string]any{"name": str, "parent_id": map[string]any{"type": "integer"}}),
+		Body:        bodyOf(account.NewAgency{}, map[string]map[string]any{"": {"required": []string{"name"}}}),
 		Responses:   map[string]string{"201": "created", "400": "bad name or parent", "403": "parent outside the caller's agency", "409": "name taken under that parent"},
 	}, s.handleAgencyCreate)
 	s.handle(mux, "PATCH", "/api/v1/agencies/{id}", operation{
@@ -79,8 +79,8 @@ func (s *Server) registerAccountRoutes(mux *http.ServeMux) {
 		Description: "An enterprise's account (role enterprise) names the enterprise's uscc and belongs to its agency. Without a password the user " +
 			"signs in with API tokens only. Audited.",
 		Roles: rolesAdmin,
-		Request: obj([]string{"name", "role"}, map[string]any{"name": str, "display_name": str, "role": map[string]any{"enum": enforce.Names(enforce.TokenRoles)},
-			"agency_id": map[string]any{"type": "integer"}, "uscc": str, "password": str}),
+		Body: bodyOf(account.NewUser{}, map[string]map[string]any{"": {"required": []string{"name", "role"}},
+			"role": {"enum": enforce.Names(enforce.TokenRoles)}}),
 		Responses: map[string]string{"201": "created", "400": "bad name, role, agency, uscc or password", "403": "agency outside the caller's", "409": "name taken"},
 	}, s.handleUserCreate)
 	s.handle(mux, "GET", "/api/v1/users/{id}", operation{
@@ -94,8 +94,8 @@ func (s *Server) registerAccountRoutes(mux *http.ServeMux) {
 		Summary:     "Change a user's display name, role, agency, enterprise, or disable it (its sessions end); audited",
 		Description: "An administrator cannot change its own role or agency, or disable itself.",
 		Roles:       rolesAdmin,
-		Request: obj([]string{"version"}, map[string]any{"version": version, "display_name": str, "role": map[string]any{"enum": enforce.Names(enforce.TokenRoles)},
-			"agency_id": map[string]any{"type": "integer"}, "uscc": str, "disabled": boolean}),
+		Body: bodyOf(account.UserUpdate{}, map[string]map[string]any{"": {"required": []string{"version"}}, "version": version,
+			"role": {"enum": enforce.Names(enforce.TokenRoles)}}),
 		Responses: map[string]string{"200": "changed", "400": "bad field", "403": "outside the caller's agency", "404": "no such user", "409": "stale version, or a change to oneself"},
 	}, s.handleUserUpdate)
 	s.handle(mux, "POST", "/api/v1/users/{id}/password", operation{

@@ -73,7 +73,8 @@ type refined struct {
 }
 
 // bodyOf describes a request body decoded into a struct like v, with rules (property name →
-// keywords) added to the properties the struct derives.
+// keywords) added to the properties the struct derives; the rules of "" are keywords of the
+// object itself (required, for a struct of another package that has no openapi tags).
 func bodyOf(v any, rules map[string]map[string]any) refined { return refined{v, rules} }
 
 // refinedSchema derives r's struct inline (its rules belong to this use, not to a component)
@@ -86,6 +87,10 @@ func (g *schemaGen) refinedSchema(r refined) map[string]any {
 	s := g.structSchema(t)
 	props := s["properties"].(map[string]any)
 	for name, kw := range r.rules {
+		if name == "" { // keywords of the object itself, e.g. required for a type of another package
+			maps.Copy(s, kw)
+			continue
+		}
 		p, ok := props[name].(map[string]any)
 		if !ok {
 			panic("openapi: rule for " + name + ", which " + t.String() + " does not have")
