@@ -24,7 +24,8 @@ var (
 
 func (s *Server) registerAccountRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/login", operation{
-		Summary: "Sign in with name and password: opens a session",
+		Response: me{},
+		Summary:  "Sign in with name and password: opens a session",
 		Description: "Sets the HttpOnly, SameSite=Strict session cookie (Secure over TLS) and returns the user and its csrf_token, which every " +
 			"unsafe request on the session sends in the X-CSRF-Token header. Failed sign-ins are counted per account and per client address; " +
 			"past the limit the account or address is locked out for a while (429 with Retry-After).",
@@ -45,18 +46,21 @@ func (s *Server) registerAccountRoutes(mux *http.ServeMux) {
 	}, s.handleOwnPassword)
 
 	s.handle(mux, "GET", "/api/v1/agencies", operation{
+		Response:  objectOf(map[string]any{"agencies": []*account.Agency{}}),
 		Summary:   "The agencies the caller's agency reaches (its own and those under it), by path",
 		Roles:     rolesStaff,
 		Responses: map[string]string{"200": "agencies"},
 	}, s.handleAgencyList)
 	s.handle(mux, "POST", "/api/v1/agencies", operation{
+		Response:    account.Agency{},
 		Summary:     "Create an agency under one the caller reaches: a city under a province, a county under a city",
 		Description: "Without parent_id a new province; only an administrator of no agency may create one. Audited.",
 		Roles:       rolesAdmin,
-		Request:     obj([]string{"name"}, map[string]any{"name": str, "parent_id": map[string]any{"type": "integer"}}),
+		Body:        bodyOf(account.NewAgency{}, map[string]map[string]any{"": {"required": []string{"name"}}}),
 		Responses:   map[string]string{"201": "created", "400": "bad name or parent", "403": "parent outside the caller's agency", "409": "name taken under that parent"},
 	}, s.handleAgencyCreate)
 	s.handle(mux, "PATCH", "/api/v1/agencies/{id}", operation{
+		Response:  account.Agency{},
 		Summary:   "Rename an agency; audited",
 		Roles:     rolesAdmin,
 		Request:   obj([]string{"version", "name"}, map[string]any{"version": version, "name": str}),
@@ -64,30 +68,34 @@ func (s *Server) registerAccountRoutes(mux *http.ServeMux) {
 	}, s.handleAgencyRename)
 
 	s.handle(mux, "GET", "/api/v1/users", operation{
+		Response:  objectOf(map[string]any{"users": []*account.User{}}),
 		Summary:   "The users of the caller's agency and those under it",
 		Roles:     rolesAdmin,
 		Responses: map[string]string{"200": "users"},
 	}, s.handleUserList)
 	s.handle(mux, "POST", "/api/v1/users", operation{
-		Summary: "Create a user in an agency the caller reaches",
+		Response: account.User{},
+		Summary:  "Create a user in an agency the caller reaches",
 		Description: "An enterprise's account (role enterprise) names the enterprise's uscc and belongs to its agency. Without a password the user " +
 			"signs in with API tokens only. Audited.",
 		Roles: rolesAdmin,
-		Request: obj([]string{"name", "role"}, map[string]any{"name": str, "display_name": str, "role": map[string]any{"enum": enforce.Names(enforce.TokenRoles)},
-			"agency_id": map[string]any{"type": "integer"}, "uscc": str, "password": str}),
+		Body: bodyOf(account.NewUser{}, map[string]map[string]any{"": {"required": []string{"name", "role"}},
+			"role": {"enum": enforce.Names(enforce.TokenRoles)}}),
 		Responses: map[string]string{"201": "created", "400": "bad name, role, agency, uscc or password", "403": "agency outside the caller's", "409": "name taken"},
 	}, s.handleUserCreate)
 	s.handle(mux, "GET", "/api/v1/users/{id}", operation{
+		Response:  account.User{},
 		Summary:   "One user",
 		Roles:     rolesAdmin,
 		Responses: map[string]string{"200": "user", "403": "outside the caller's agency", "404": "no such user"},
 	}, s.handleUserGet)
 	s.handle(mux, "PATCH", "/api/v1/users/{id}", operation{
+		Response:    account.User{},
 		Summary:     "Change a user's display name, role, agency, enterprise, or disable it (its sessions end); audited",
 		Description: "An administrator cannot change its own role or agency, or disable itself.",
 		Roles:       rolesAdmin,
-		Request: obj([]string{"version"}, map[string]any{"version": version, "display_name": str, "role": map[string]any{"enum": enforce.Names(enforce.TokenRoles)},
-			"agency_id": map[string]any{"type": "integer"}, "uscc": str, "disabled": boolean}),
+		Body: bodyOf(account.UserUpdate{}, map[string]map[string]any{"": {"required": []string{"version"}}, "version": version,
+			"role": {"enum": enforce.Names(enforce.TokenRoles)}}),
 		Responses: map[string]string{"200": "changed", "400": "bad field", "403": "outside the caller's agency", "404": "no such user", "409": "stale version, or a change to oneself"},
 	}, s.handleUserUpdate)
 	s.handle(mux, "POST", "/api/v1/users/{id}/password", operation{
@@ -97,11 +105,13 @@ func (s *Server) registerAccountRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"204": "reset", "400": "too weak", "403": "outside the caller's agency", "404": "no such user"},
 	}, s.handleUserPassword)
 	s.handle(mux, "GET", "/api/v1/users/{id}/tokens", operation{
+		Response:  objectOf(map[string]any{"tokens": []*account.Token{}}),
 		Summary:   "A user's API tokens (never the tokens themselves)",
 		Roles:     rolesAdmin,
 		Responses: map[string]string{"200": "tokens", "403": "outside the caller's agency", "404": "no such user"},
 	}, s.handleTokenList)
 	s.handle(mux, "POST", "/api/v1/users/{id}/tokens", operation{
+		Response:    objectOf(map[string]any{"token": "", "record": &account.Token{}}),
 		Summary:     "Create an API token for a user, for a machine; the token is in this answer only",
 		Description: "Only the token's SHA-256 is stored. expires_in_days is 1 to 365. Audited.",
 		Roles:       rolesAdmin,
@@ -109,6 +119,7 @@ func (s *Server) registerAccountRoutes(mux *http.ServeMux) {
 		Responses:   map[string]string{"201": "the token and its record", "400": "bad name or expiry", "403": "outside the caller's agency", "404": "no such user"},
 	}, s.handleTokenCreate)
 	s.handle(mux, "POST", "/api/v1/tokens/{id}/revoke", operation{
+		Response:  account.Token{},
 		Summary:   "Revoke an API token; audited",
 		Roles:     rolesAdmin,
 		Responses: map[string]string{"200": "revoked", "403": "outside the caller's agency", "404": "no such token", "409": "already revoked"},

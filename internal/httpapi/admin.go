@@ -10,12 +10,14 @@ import (
 
 func (s *Server) registerAdminRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/metrics", operation{
-		Summary:     "Prometheus metrics of the API",
-		Description: "Requests by route pattern, method and status, their durations, Go runtime and process metrics. Scrape with a bearer token of an admin.",
-		Roles:       []enforce.Role{RoleAdmin},
-		Responses:   map[string]string{"200": "Prometheus text format", "401": "no token", "403": "not an admin"},
+		ResponseType: "text/plain; version=0.0.4",
+		Summary:      "Prometheus metrics of the API",
+		Description:  "Requests by route pattern, method and status, their durations, Go runtime and process metrics. Scrape with a bearer token of an admin.",
+		Roles:        []enforce.Role{RoleAdmin},
+		Responses:    map[string]string{"200": "Prometheus text format", "401": "no token", "403": "not an admin"},
 	}, s.handleMetrics)
 	s.handle(mux, "GET", "/api/v1/admin/queues", operation{
+		Response:  objectOf(map[string]any{"queues": []queueState{}}),
 		Summary:   "State of the asynq queues: sizes by state, processed and failed counts, latency",
 		Roles:     []enforce.Role{RoleAdmin},
 		Responses: map[string]string{"200": "queues", "401": "no token", "403": "not an admin"},

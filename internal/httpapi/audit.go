@@ -25,6 +25,7 @@ func (s *Server) registerAuditRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "intact (ok true) or broken (ok false, first_broken); checked, legacy_until, checkpoint (seq, hash, at of the latest head)"},
 	}, s.handleAuditVerify)
 	s.handle(mux, "GET", "/api/v1/stats", operation{
+		Response:    enforce.Stats{},
 		Summary:     "Statistics for supervisors",
 		Description: "Site inspections of listed enterprises, waived penalties, warnings by zone and month, response times to self-check requests, list entries by status.",
 		Roles:       rolesSupervise,

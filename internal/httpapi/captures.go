@@ -19,7 +19,8 @@ import (
 
 func (s *Server) registerCaptureRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/uploads", operation{
-		Summary: "Get a presigned URL to upload a capture into the captures bucket",
+		Response: objectOf(map[string]any{"method": "", "url": "", "headers": map[string]string{}, "bucket": "", "key": "", "expires_at": time.Time{}}),
+		Summary:  "Get a presigned URL to upload a capture into the captures bucket",
 		Description: "PUT the file to the returned url within 15 minutes, with the returned headers (If-None-Match: *, signed into the URL: an upload never replaces an object), " +
 			"then register it with POST /api/v1/captures. Refused: keys under cog/ and selfcheck/ (only Offsite writes there), keys under the sidecar prefix " +
 			"(stac/ by default, read by the nightly sweep) unless the caller is an admin, and keys whose object exists or that a capture already names: " +
@@ -32,14 +33,11 @@ func (s *Server) registerCaptureRoutes(mux *http.ServeMux) {
 		Roles: rolesWrite,
 	}, s.handleUploadCreate)
 	s.handle(mux, "POST", "/api/v1/captures", operation{
+		Response:    offsite.Capture{},
 		Summary:     "Register a capture stored in the captures bucket and queue its processing",
 		Description: "The object must already exist, outside cog/ and selfcheck/ (which only Offsite writes). The capture is clipped to every parcel it intersects by a worker.",
-		Request: map[string]any{"type": "object", "required": []string{"kind", "acquired_at", "key"}, "properties": map[string]any{
-			"kind":        map[string]any{"type": "string", "enum": offsite.CaptureKinds},
-			"acquired_at": map[string]any{"type": "string", "format": "date-time"},
-			"sensor":      map[string]any{"type": "string"},
-			"key":         map[string]any{"type": "string", "description": "object key in the captures bucket"},
-		}},
+		Body: bodyOf(captureCreateRequest{}, map[string]map[string]any{
+			"kind": {"enum": offsite.CaptureKinds}, "acquired_at": {"format": "date-time"}}),
 		Responses: map[string]string{"201": "registered and queued", "400": "invalid field", "404": "object not found", "409": "already registered"},
 		Roles:     rolesWrite,
 	}, s.handleCaptureCreate)
@@ -51,13 +49,15 @@ func (s *Server) registerCaptureRoutes(mux *http.ServeMux) {
 		Roles:     rolesRead,
 	}, s.handleCaptureGet)
 	s.handle(mux, "POST", "/api/v1/captures/{id}/process", operation{
-		Summary: "Queue the processing of a capture again",
+		Response: captureJSON(&offsite.Capture{}),
+		Summary:  "Queue the processing of a capture again",
 		Description: "Idempotent: a capture whose task is still queued or was done in the last 24 hours is not queued twice, and clips already recorded are kept. " +
 			"A failed capture is queued again with the pipeline of the task that failed (its failure shows until a run succeeds).",
 		Responses: map[string]string{"202": "queued or already queued", "400": "bad id", "404": "no such capture"},
 		Roles:     rolesWrite,
 	}, s.handleCaptureProcess)
 	s.handle(mux, "GET", "/api/v1/captures/{id}/clips", operation{
+		Response:  objectOf(map[string]any{"capture_id": int64(0), "status": "", "clips": []clipOut{}}),
 		Summary:   "The clips of a capture, with download links to the COG and quick-look",
 		Responses: map[string]string{"200": "clips", "400": "bad id", "404": "no such capture"},
 		Roles:     rolesRead,
@@ -130,10 +130,10 @@ func (s *Server) checkUploadKey(ctx context.Context, key string) error {
 }
 
 type captureCreateRequest struct {
-	Kind       string `json:"kind"`
-	AcquiredAt string `json:"acquired_at"`
+	Kind       string `json:"kind" openapi:"required"`
+	AcquiredAt string `json:"acquired_at" openapi:"required"`
 	Sensor     string `json:"sensor"`
-	Key        string `json:"key"`
+	Key        string `json:"key" openapi:"required" doc:"object key in the captures bucket"`
 }
 
 func (in captureCreateRequest) capture(bucket string) (*offsite.Capture, error) {
@@ -275,6 +275,13 @@ func (s *Server) handleCaptureProcess(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, captureJSON(c))
 }
 
+// clipOut is a clip as handleCaptureClips answers it, with presigned download links.
+type clipOut struct {
+	*offsite.Clip
+	COGURL       string `json:"cog_url"`
+	QuickLookURL string `json:"quicklook_url"`
+}
+
 func (s *Server) handleCaptureClips(w http.ResponseWriter, r *http.Request) {
 	c, err := s.findCapture(r)
 	if err != nil {
@@ -285,11 +292,6 @@ func (s *Server) handleCaptureClips(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.Error(w, r, err)
 		return
-	}
-	type clipOut struct {
-		*offsite.Clip
-		COGURL       string `json:"cog_url"`
-		QuickLookURL string `json:"quicklook_url"`
 	}
 	out := make([]clipOut, 0, len(clips))
 	for _, cl := range clips {

@@ -13,6 +13,7 @@ import (
 // registerDrawRoutes registers the routes of double-random draws.
 func (s *Server) registerDrawRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/draws", operation{
+		Response:    enforce.StoredDraw{},
 		Summary:     "Draw inspection targets and inspectors (双随机) from the pool with a published seed",
 		Description: "Omit seed to have one generated; the result, seed and algorithm are published at /public/draws/{id}.",
 		Roles:       rolesDecide,

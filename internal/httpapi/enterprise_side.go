@@ -23,6 +23,7 @@ import (
 func (s *Server) registerEnterpriseSideRoutes(mux *http.ServeMux) {
 	ownOrAdmin := []enforce.Role{RoleEnterprise, RoleAdmin}
 	s.handle(mux, "GET", "/api/v1/inspections/{id}/evidence", operation{
+		Response: geoJSONFeatureCollection(), ResponseType: geoJSONType,
 		Summary: "The findings an inspection's warnings cite, with their artifacts, as GeoJSON; an enterprise sees only its own inspections'",
 		Description: "Each artifact's download path is /api/v1/inspections/{id}/evidence/{key}; nothing else of the evidence bucket is reachable " +
 			"through this inspection.",
@@ -30,13 +31,15 @@ func (s *Server) registerEnterpriseSideRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "FeatureCollection of the cited findings", "403": "another enterprise's inspection", "404": "no such inspection"},
 	}, s.handleInspectionEvidence)
 	s.handle(mux, "GET", "/api/v1/inspections/{id}/evidence/{key...}", operation{
-		Summary: "Download an artifact of a finding the inspection cites; audited",
-		Roles:   rolesOwnRead,
+		ResponseType: "application/octet-stream",
+		Summary:      "Download an artifact of a finding the inspection cites; audited",
+		Roles:        rolesOwnRead,
 		Responses: map[string]string{"200": "the artifact", "400": "invalid key", "403": "another enterprise's inspection",
 			"404": "no such inspection, or the key is no artifact of a finding it cites"},
 	}, s.handleInspectionEvidenceObject)
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/report/amend", operation{
-		Summary: "The enterprise amends its self-check report before review (text and proof replaced; the earlier one stays in the audit log)", Roles: ownOrAdmin,
+		Response: enforce.Inspection{},
+		Summary:  "The enterprise amends its self-check report before review (text and proof replaced; the earlier one stays in the audit log)", Roles: ownOrAdmin,
 		Request:   obj([]string{"version", "text"}, map[string]any{"version": version, "text": str, "proof_keys": map[string]any{"type": "array", "items": str}}),
 		Responses: map[string]string{"200": "amended", "400": "invalid field", "403": "another enterprise's inspection", "404": "no such inspection", "409": "reviewed already, or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
@@ -46,14 +49,16 @@ func (s *Server) registerEnterpriseSideRoutes(mux *http.ServeMux) {
 		return s.inspections.AmendReport(ctx, a, id, in.Version, in.Text, in.ProofKeys)
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/report/withdraw", operation{
-		Summary: "The enterprise withdraws its self-check report before review; the request and its deadline stand", Roles: ownOrAdmin,
+		Response: enforce.Inspection{},
+		Summary:  "The enterprise withdraws its self-check report before review; the request and its deadline stand", Roles: ownOrAdmin,
 		Request:   obj([]string{"version"}, map[string]any{"version": version, "reason": str}),
 		Responses: map[string]string{"200": "withdrawn", "403": "another enterprise's inspection", "404": "no such inspection", "409": "reviewed already, or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
 		return s.inspections.WithdrawReport(ctx, a, id, in.Version, in.Reason)
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/extension", operation{
-		Summary: "The enterprise asks for a later self-check deadline (at most 30 days more); the inspectors are told", Roles: ownOrAdmin,
+		Response: enforce.Inspection{},
+		Summary:  "The enterprise asks for a later self-check deadline (at most 30 days more); the inspectors are told", Roles: ownOrAdmin,
 		Request:   obj([]string{"version", "until", "reason"}, map[string]any{"version": version, "until": dateTime, "reason": str}),
 		Responses: map[string]string{"200": "requested", "400": "invalid field", "403": "another enterprise's inspection", "404": "no such inspection", "409": "no self-check requested, a request waiting, or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
@@ -64,7 +69,8 @@ func (s *Server) registerEnterpriseSideRoutes(mux *http.ServeMux) {
 		return s.inspections.RequestExtension(ctx, a, id, in.Version, until, in.Reason)
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/extension/decide", operation{
-		Summary: "Grant or refuse the enterprise's extension request; audited, the enterprise is told", Roles: rolesInspect,
+		Response: enforce.Inspection{},
+		Summary:  "Grant or refuse the enterprise's extension request; audited, the enterprise is told", Roles: rolesInspect,
 		Request:   obj([]string{"version", "grant"}, map[string]any{"version": version, "grant": boolean, "note": map[string]any{"type": "string", "description": "required to refuse"}}),
 		Responses: map[string]string{"200": "decided", "400": "invalid field", "404": "no such inspection", "409": "no request waiting, or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
@@ -74,7 +80,8 @@ func (s *Server) registerEnterpriseSideRoutes(mux *http.ServeMux) {
 		return s.inspections.DecideExtension(ctx, a, id, in.Version, *in.Grant, in.Note)
 	}))
 	s.handle(mux, "POST", "/api/v1/incidents", operation{
-		Summary: "The enterprise reports an incident itself (主动报告, 四.9)",
+		Response: objectOf(map[string]any{"incident": &enforce.Incident{}, "inspection": &enforce.Inspection{}}),
+		Summary:  "The enterprise reports an incident itself (主动报告, 四.9)",
 		Description: "Opens (or joins) its off-site inspection with a self-report warning; an inspection that begins with the enterprise's own report " +
 			"is decided as self-reported (the disposition's self_reported fact). An enterprise reports only for itself; uscc defaults to its own.",
 		Roles:     ownOrAdmin,
@@ -82,11 +89,13 @@ func (s *Server) registerEnterpriseSideRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"201": "reported: the incident and its inspection", "400": "invalid field", "403": "another enterprise", "404": "no such enterprise"},
 	}, s.handleIncidentCreate)
 	s.handle(mux, "GET", "/api/v1/incidents", operation{
-		Summary: "Incidents enterprises reported themselves, newest first; an enterprise sees only its own", Roles: rolesOwnRead,
+		Response: objectOf(map[string]any{"incidents": []*enforce.Incident{}}),
+		Summary:  "Incidents enterprises reported themselves, newest first; an enterprise sees only its own", Roles: rolesOwnRead,
 		Query:     map[string]string{"uscc": "one enterprise"},
 		Responses: map[string]string{"200": "incidents", "403": "another enterprise's"},
 	}, s.handleIncidentList)
 	s.handle(mux, "GET", "/api/v1/enterprises/{uscc}/standing", operation{
+		Response:  withOptional(objectOf(map[string]any{"enterprise": &enforce.Enterprise{}, "list_entries": []standingEntry{}, "health_visits": []*enforce.HealthVisit{}, "open_inspections": []*enforce.Inspection{}}), map[string]any{"incidents": []*enforce.Incident{}}),
 		Summary:   "An enterprise's standing: its list entries with validity and health-check status, its health-check visits, its open inspection and reported incidents",
 		Roles:     rolesOwnRead,
 		Responses: map[string]string{"200": "standing", "403": "another enterprise's record", "404": "no such enterprise"},

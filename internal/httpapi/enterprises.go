@@ -36,7 +36,8 @@ var enterpriseSchema = obj([]string{"uscc", "name", "industry"}, map[string]any{
 // registerEnterpriseRoutes registers the routes of enterprises, their parcels, evidence and health-check visits.
 func (s *Server) registerEnterpriseRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/enterprises", operation{
-		Summary: "Create an enterprise", Request: enterpriseSchema, Roles: rolesStaffWrite,
+		Response: enforce.Enterprise{},
+		Summary:  "Create an enterprise", Request: enterpriseSchema, Roles: rolesStaffWrite,
 		Responses: map[string]string{"201": "created", "400": "invalid field (a wrong USCC check character names the expected one)", "409": "exists"},
 	}, s.handleEnterpriseCreate)
 	s.handle(mux, "GET", "/api/v1/enterprises", operation{
@@ -46,6 +47,7 @@ func (s *Server) registerEnterpriseRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "enterprises", "400": "bad query parameter"},
 	}, s.handleEnterpriseList)
 	s.handle(mux, "POST", "/api/v1/enterprises/import", operation{
+		Response:    objectOf(map[string]any{"imported": 0}),
 		Summary:     "Bulk import enterprises from CSV",
 		Description: "Header: uscc,name,industry,permit_no,key_discharger,address,zone,lon,lat,complaint_channel[,legacy_override]. All rows are imported or none; every bad row is reported.",
 		Roles:       rolesStaffWrite,
@@ -57,15 +59,18 @@ func (s *Server) registerEnterpriseRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "enterprise", "403": "another enterprise's record", "404": "no such enterprise"},
 	}, s.handleEnterpriseGet)
 	s.handle(mux, "PUT", "/api/v1/enterprises/{uscc}", operation{
-		Summary: "Update an enterprise", Request: enterpriseSchema, Roles: rolesStaffWrite,
+		Response: enforce.Enterprise{},
+		Summary:  "Update an enterprise", Request: enterpriseSchema, Roles: rolesStaffWrite,
 		Responses: map[string]string{"200": "updated", "400": "invalid field", "404": "no such enterprise", "409": "stale version"},
 	}, s.handleEnterpriseUpdate)
 	s.handle(mux, "PUT", "/api/v1/enterprises/{uscc}/parcels", operation{
-		Summary: "Store the enterprise's parcels (GeoJSON FeatureCollection)", Request: featureCollectionSchema, Roles: rolesStaffWrite,
+		Response: objectOf(map[string]any{"stored": 0, "parcel_ids": []string{}}),
+		Summary:  "Store the enterprise's parcels (GeoJSON FeatureCollection)", Request: featureCollectionSchema, Roles: rolesStaffWrite,
 		Query:     map[string]string{"gcj02": "true when the coordinates are GCJ-02 (web map); converted to WGS84", "repair": "true to repair invalid geometries"},
 		Responses: map[string]string{"200": "stored", "400": "invalid collection", "404": "no such enterprise"},
 	}, s.handleEnterpriseParcels)
 	s.handle(mux, "GET", "/api/v1/enterprises/{uscc}/parcels", operation{
+		Response: geoJSONFeatureCollection(), ResponseType: geoJSONType,
 		Summary: "The enterprise's parcels as a FeatureCollection", Roles: rolesOwnRead,
 		Responses: map[string]string{"200": "FeatureCollection", "403": "another enterprise's record", "404": "no such enterprise"},
 	}, s.handleEnterpriseParcelsGet)
@@ -84,7 +89,8 @@ func (s *Server) registerEnterpriseRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "visits", "403": "another enterprise's record"},
 	}, s.handleHealthVisitList)
 	s.handle(mux, "POST", "/api/v1/enterprises/{uscc}/health-visits", operation{
-		Summary: "Record a health-check (体检式) on-site assistance visit", Roles: rolesInspect,
+		Response: enforce.HealthVisit{},
+		Summary:  "Record a health-check (体检式) on-site assistance visit", Roles: rolesInspect,
 		Body:      healthVisitRequest{},
 		Responses: map[string]string{"201": "recorded", "400": "invalid field", "404": "no such enterprise"},
 	}, s.handleHealthVisitCreate)

@@ -10,6 +10,7 @@ import (
 
 func (s *Server) registerEvidenceRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/evidence/verify", operation{
+		Response:    verify.Report{},
 		Summary:     "Re-hash every stored evidence artifact and report any mismatch",
 		Description: "Reads each artifact from the evidence bucket, recomputes its SHA-256 and compares it with the digest recorded for it and with its key. Problems are listed with the capture and parcel they belong to.",
 		Roles:       []enforce.Role{RoleAdmin},

@@ -53,18 +53,20 @@ const (
 func (s *Server) registerExportRoutes(mux *http.ServeMux) {
 	for _, f := range exportFormats {
 		s.handle(mux, "GET", "/api/v1/exports/findings"+f.ext, operation{
-			Summary:     "Findings as " + f.driver + " (" + f.ext + ") for GIS, with the parcel's USCC and enterprise name",
-			Description: "Filtered as GET /api/v1/findings; audited (evidence.export under export/findings). Attributes: finding_id, parcel_id, uscc, ent_name, kind, class, status, score, area_m2, severity, pipeline, detected (RFC 3339), captures. WGS84. A Shapefile export holds one layer per geometry type (findings, findings_point, findings_line) with a .cpg saying UTF-8. X-Number-Matched says how many findings matched the filter.",
-			Roles:       rolesRead,
+			ResponseType: f.mediaType,
+			Summary:      "Findings as " + f.driver + " (" + f.ext + ") for GIS, with the parcel's USCC and enterprise name",
+			Description:  "Filtered as GET /api/v1/findings; audited (evidence.export under export/findings). Attributes: finding_id, parcel_id, uscc, ent_name, kind, class, status, score, area_m2, severity, pipeline, detected (RFC 3339), captures. WGS84. A Shapefile export holds one layer per geometry type (findings, findings_point, findings_line) with a .cpg saying UTF-8. X-Number-Matched says how many findings matched the filter.",
+			Roles:        rolesRead,
 			Query: map[string]string{"parcel_id": "only findings on this parcel", "capture_id": "only findings from this capture",
 				"kind": "change, hotspot, plume or exceedance", "bbox": "minLon,minLat,maxLon,maxLat",
 				"limit": fmt.Sprintf("1..%d, default %d", MaxExportLimit, DefaultExportLimit), "offset": "default 0"},
 			Responses: map[string]string{"200": f.mediaType, "400": "bad or unknown query parameter"},
 		}, s.handleExport(f, "findings"))
 		s.handle(mux, "GET", "/api/v1/exports/parcels"+f.ext, operation{
-			Summary:     "Parcels as " + f.driver + " (" + f.ext + ") for GIS, with their USCC and enterprise name",
-			Description: "Filtered as GET /api/v1/parcels; audited (evidence.export under export/parcels). Attributes: parcel_id, name, uscc, ent_name, updated (RFC 3339). WGS84. X-Number-Matched says how many parcels matched the filter.",
-			Roles:       rolesRead,
+			ResponseType: f.mediaType,
+			Summary:      "Parcels as " + f.driver + " (" + f.ext + ") for GIS, with their USCC and enterprise name",
+			Description:  "Filtered as GET /api/v1/parcels; audited (evidence.export under export/parcels). Attributes: parcel_id, name, uscc, ent_name, updated (RFC 3339). WGS84. X-Number-Matched says how many parcels matched the filter.",
+			Roles:        rolesRead,
 			Query: map[string]string{"bbox": "minLon,minLat,maxLon,maxLat",
 				"limit": fmt.Sprintf("1..%d, default %d", MaxExportLimit, DefaultExportLimit), "offset": "default 0"},
 			Responses: map[string]string{"200": f.mediaType, "400": "bad or unknown query parameter"},

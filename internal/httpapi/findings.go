@@ -11,6 +11,7 @@ import (
 
 func (s *Server) registerFindingRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/api/v1/findings", operation{
+		Response: geoJSONFeatureCollection(), ResponseType: geoJSONType,
 		Summary:     "Findings as a GeoJSON FeatureCollection, newest first",
 		Description: "Each feature is one finding on one parcel, with its kind, class, score, area, severity, the captures it came from, its artifacts (key and SHA-256) and its provenance (a STAC Item).",
 		Roles:       rolesRead,

@@ -24,7 +24,8 @@ var errNoWork = errors.New("httpapi: no WorkReader configured")
 // registerInboxRoutes registers the work queues (issue 16 part 3).
 func (s *Server) registerInboxRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/api/v1/inbox", operation{
-		Summary: "The work waiting for the caller's role, overdue first",
+		Response: listOf("items", []*enforce.InboxItem{}),
+		Summary:  "The work waiting for the caller's role, overdue first",
 		Description: "Inspector: open warnings, reports to review, approved site visits to record, extensions to decide, self-checks overdue, " +
 			"health-check visits coming due (二.4), open complaints, media reports and referrals. Approver: site visits to approve. " +
 			"Enterprise: its self-checks requested, with deadlines. Admin: listed entries to file with the province, self-checks overdue, " +
@@ -34,7 +35,8 @@ func (s *Server) registerInboxRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "items and total"},
 	}, s.handleInbox)
 	s.handle(mux, "GET", "/api/v1/inbox/counts", operation{
-		Summary: "How many items wait in the caller's inbox, by kind, and how many are overdue (one query; for the navigation)", Roles: rolesOwnRead,
+		Response: objectOf(map[string]any{"total": 0, "overdue": 0, "by_kind": map[enforce.InboxKind]int{}, "unread_messages": 0}),
+		Summary:  "How many items wait in the caller's inbox, by kind, and how many are overdue (one query; for the navigation)", Roles: rolesOwnRead,
 		Responses: map[string]string{"200": "total, overdue, by_kind; unread in-app messages"},
 	}, s.handleInboxCounts)
 }

@@ -9,16 +9,18 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/verify"
 )
 
 // registerInspectionRoutes registers the routes of warnings and off-site inspections.
 func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/warnings", operation{
+		Response:    objectOf(map[string]any{"outcome": "", "inspection": &enforce.Inspection{}}),
 		Summary:     "Record an early warning from a finding or monitoring data",
 		Description: "Joins the enterprise's open off-site inspection, or opens one; a matter already inspected by another level is linked to that inspection instead of being repeated. For source finding, ref is the finding id and uscc, severity and message default to the finding's.",
 		Roles:       []enforce.Role{RoleAdmin, RoleAnalyst, RoleInspector},
-		Request: obj([]string{"uscc", "source", "ref", "message"}, map[string]any{"uscc": str, "level": map[string]any{"enum": enforce.Levels},
-			"source": map[string]any{"enum": []string{enforce.WarningFinding, enforce.WarningMonitoring}}, "ref": str, "severity": str, "message": str}),
+		Body: bodyOf(warningRequest{}, map[string]map[string]any{"level": {"enum": enforce.Levels},
+			"source": {"enum": []string{enforce.WarningFinding, enforce.WarningMonitoring}}}),
 		Responses: map[string]string{"201": "inspection opened", "200": "joined or linked", "400": "invalid field", "404": "no such enterprise"},
 	}, s.handleWarningCreate)
 	s.handle(mux, "GET", "/api/v1/inspections", operation{
@@ -38,7 +40,8 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "timeline", "403": "another enterprise's inspection", "404": "no such inspection"},
 	}, s.handleInspectionTimeline)
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/self-check", operation{
-		Summary: "Ask the enterprise to check itself and report by a deadline", Roles: rolesInspect,
+		Response: enforce.Inspection{},
+		Summary:  "Ask the enterprise to check itself and report by a deadline", Roles: rolesInspect,
 		Request:   obj([]string{"version"}, map[string]any{"version": version, "deadline": dateTime}),
 		Responses: map[string]string{"200": "requested", "400": "invalid field", "404": "no such inspection", "409": "wrong state or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
@@ -53,7 +56,8 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 		return s.inspections.RequestSelfCheck(ctx, a, id, in.Version, deadline)
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/proof-uploads", operation{
-		Summary: "A presigned URL for the enterprise to upload a proof document of its self-check",
+		Response: objectOf(map[string]any{"method": "", "url": "", "headers": map[string]string{}, "key": "", "name": "", "size": int64(0), "media_type": "", "expires_at": time.Time{}, "record": ""}),
+		Summary:  "A presigned URL for the enterprise to upload a proof document of its self-check",
 		Description: "The document goes to selfcheck/{uscc}/{inspection id}/{name} in the proofs bucket, which no pipeline reads. " +
 			"Its media type (from the name: PDF, PNG, JPEG or TIFF), its size (at most the API's body limit) and If-None-Match: * are signed into the URL: " +
 			"send the returned headers with the PUT, within 15 minutes; a proof is never replaced. Then POST to the returned record path " +
@@ -68,7 +72,8 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 			"404": "no such inspection", "409": "no self-check requested, or a proof of that name exists", "413": "larger than the body limit"},
 	}, s.handleProofUpload)
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/proofs/{name}", operation{
-		Summary: "Record a proof document uploaded through proof-uploads: its content is checked, its size and SHA-256 join the inspection's audited steps",
+		Response: verify.ProofUpload{},
+		Summary:  "Record a proof document uploaded through proof-uploads: its content is checked, its size and SHA-256 join the inspection's audited steps",
 		Description: "A document whose content is not of the type its name says is removed (upload it again). A proof already recorded is answered with its record (200). " +
 			"worker verify re-hashes recorded proofs.",
 		Roles: []enforce.Role{RoleEnterprise, RoleAdmin},
@@ -76,7 +81,8 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 			"403": "another enterprise's inspection", "404": "no such inspection, or nothing uploaded under that name"},
 	}, s.handleProofRecord)
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/report", operation{
-		Summary: "The enterprise submits its written self-check report and proof", Roles: []enforce.Role{RoleEnterprise, RoleAdmin},
+		Response: enforce.Inspection{},
+		Summary:  "The enterprise submits its written self-check report and proof", Roles: []enforce.Role{RoleEnterprise, RoleAdmin},
 		Request:   obj([]string{"version", "text"}, map[string]any{"version": version, "text": str, "proof_keys": map[string]any{"type": "array", "items": str}}),
 		Responses: map[string]string{"200": "submitted", "400": "invalid field", "403": "another enterprise's inspection", "404": "no such inspection", "409": "no self-check requested or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
@@ -86,13 +92,15 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 		return s.inspections.SubmitReport(ctx, a, id, in.Version, in.Text, in.ProofKeys)
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/review", operation{
-		Summary: "Review the self-check report: close, or request a site visit on the off-site anomaly", Roles: rolesInspect,
+		Response: enforce.Inspection{},
+		Summary:  "Review the self-check report: close, or request a site visit on the off-site anomaly", Roles: rolesInspect,
 		Request:   obj([]string{"version", "outcome", "notes"}, map[string]any{"version": version, "outcome": map[string]any{"enum": []string{enforce.ReviewClose, enforce.ReviewSiteVisit}}, "notes": str}),
 		Responses: map[string]string{"200": "reviewed", "400": "invalid field", "404": "no such inspection", "409": "no report or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
 		return s.inspections.Review(ctx, a, id, in.Version, in.Outcome, in.Notes)
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/site-visit", operation{
+		Response:    enforce.Inspection{},
 		Summary:     "Request a site visit with a typed trigger",
 		Description: "For a listed enterprise: complaint, media_report or referral, or offsite_anomaly after the self-check; approval by another user with the approver role follows. Without both it is refused.",
 		Roles:       rolesInspect,
@@ -102,14 +110,16 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 		return s.inspections.RequestSiteVisit(ctx, a, id, in.Version, in.Trigger, in.Reason)
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/approve", operation{
-		Summary: "Approve the requested site visit (head of the enforcement body; not the requester)", Roles: []enforce.Role{RoleApprover},
+		Response: enforce.Inspection{},
+		Summary:  "Approve the requested site visit (head of the enforcement body; not the requester)", Roles: []enforce.Role{RoleApprover},
 		Request:   obj([]string{"version"}, map[string]any{"version": version}),
 		Responses: map[string]string{"200": "approved", "404": "no such inspection", "409": "nothing to approve, self-approval, or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
 		return s.inspections.ApproveSiteVisit(ctx, a, id, in.Version)
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/site-visit/record", operation{
-		Summary: "Record the approved site visit with every checklist item answered", Roles: []enforce.Role{RoleInspector},
+		Response: enforce.Inspection{},
+		Summary:  "Record the approved site visit with every checklist item answered", Roles: []enforce.Role{RoleInspector},
 		Request: obj([]string{"version", "checklist"}, map[string]any{"version": version, "checklist": map[string]any{"type": "array", "items": obj([]string{"item", "result"}, map[string]any{
 			"item": str, "result": map[string]any{"enum": []string{"compliant", "non_compliant", "not_applicable"}}, "note": str})}}),
 		Responses: map[string]string{"200": "recorded", "400": "checklist incomplete", "404": "no such inspection", "409": "not approved or stale version"},
@@ -117,6 +127,7 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 		return s.inspections.RecordSiteVisit(ctx, a, id, in.Version, in.Checklist)
 	}))
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/close", operation{
+		Response:    enforce.Inspection{},
 		Summary:     "Close the inspection, with a disposition when a violation was found",
 		Description: "The rule applied is recorded: no penalty for a listed enterprise's first, minor, promptly corrected violation or a self-reported non-wilful one fixed without harm; for its unreported exceedance or a malicious violation, strict penalty, removal from the list, special supervision and public disclosure together.",
 		Roles:       rolesDecide,
@@ -130,12 +141,12 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 }
 
 type warningRequest struct {
-	USCC     string        `json:"uscc"`
+	USCC     string        `json:"uscc" openapi:"required"`
 	Level    enforce.Level `json:"level"`
-	Source   string        `json:"source"`
-	Ref      string        `json:"ref"`
+	Source   string        `json:"source" openapi:"required"`
+	Ref      string        `json:"ref" openapi:"required"`
 	Severity string        `json:"severity"`
-	Message  string        `json:"message"`
+	Message  string        `json:"message" openapi:"required"`
 }
 
 // decodeWarning decodes a warning; its level defaults to level, the configured one.

@@ -12,7 +12,8 @@ import (
 func (s *Server) registerIntakeRoutes(mux *http.ServeMux) {
 	rolesIntake := []enforce.Role{RoleAdmin, RoleAnalyst, RoleInspector}
 	s.handle(mux, "POST", "/api/v1/intake", operation{
-		Summary: "Record a complaint, media report or referral from above with its source",
+		Response: objectOf(map[string]any{"outcome": "", "matter": &enforce.Matter{}, "report": &enforce.IntakeReport{}}),
+		Summary:  "Record a complaint, media report or referral from above with its source",
 		Description: "A report of a matter still open on the enterprise joins it (or the matter named by matter_id): a duplicate is joined, not opened again. " +
 			"Otherwise a matter is opened with a warning on the enterprise's inspection; a site visit on its trigger may then be requested " +
 			"(POST /api/v1/intake/matters/{id}/site-visit) and approved. The same source_ref of one source is recorded once.",
@@ -30,16 +31,19 @@ func (s *Server) registerIntakeRoutes(mux *http.ServeMux) {
 			"409": "the report is recorded already, or the matter is closed"},
 	}, s.handleIntakeCreate)
 	s.handle(mux, "GET", "/api/v1/intake/matters", operation{
-		Summary: "Intake matters with their reports, newest first", Roles: rolesRead,
+		Response: listOf("matters", []*enforce.Matter{}),
+		Summary:  "Intake matters with their reports, newest first", Roles: rolesRead,
 		Query:     map[string]string{"uscc": "one enterprise", "open": "true for matters whose inspection is open", "limit": "1..1000, default 100", "offset": "default 0"},
 		Responses: map[string]string{"200": "matters", "400": "bad query parameter"},
 	}, s.handleMatterList)
 	s.handle(mux, "GET", "/api/v1/intake/matters/{id}", operation{
-		Summary: "One intake matter with its reports", Roles: rolesRead,
+		Response: enforce.Matter{},
+		Summary:  "One intake matter with its reports", Roles: rolesRead,
 		Responses: map[string]string{"200": "matter", "404": "no such matter"},
 	}, s.handleMatterGet)
 	s.handle(mux, "POST", "/api/v1/intake/matters/{id}/site-visit", operation{
-		Summary: "Request a site visit on the matter's trigger (complaint, media_report or referral); the approver decides", Roles: rolesInspect,
+		Response: enforce.Inspection{},
+		Summary:  "Request a site visit on the matter's trigger (complaint, media_report or referral); the approver decides", Roles: rolesInspect,
 		Request:   obj([]string{"reason"}, map[string]any{"reason": str}),
 		Responses: map[string]string{"200": "the inspection, site visit requested", "400": "no reason", "404": "no such matter", "409": "the inspection is not at a stage that allows it"},
 	}, s.handleMatterSiteVisit)

@@ -45,13 +45,15 @@ func (s *Server) registerMonitoringRoutes(mux *http.ServeMux) {
 	}
 	reg := &monitoring.Registry{Store: s.MonitoringStore, Now: s.Now}
 	s.handle(mux, "GET", "/api/v1/monitoring/pollutants", operation{
-		Summary: "The pollutant vocabulary and the HJ 212-2017 and HJ/T 212-2005 factor codes mapped to it", Roles: rolesOwnRead,
+		Response: objectOf(map[string]any{"pollutants": map[string]monitoring.Pollutant{}, "factors": map[string]monitoring.Factor{}}),
+		Summary:  "The pollutant vocabulary and the HJ 212-2017 and HJ/T 212-2005 factor codes mapped to it", Roles: rolesOwnRead,
 		Responses: map[string]string{"200": "pollutants and factors"},
 	}, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"pollutants": monitoring.Pollutants, "factors": monitoring.Factors})
 	})
 	s.handle(mux, "POST", "/api/v1/monitoring/points", operation{
-		Summary: "Register a monitoring point (an HJ 212 data logger's MN) on an outlet of an enterprise's permit; audited", Request: pointSchema,
+		Response: monitoring.Point{},
+		Summary:  "Register a monitoring point (an HJ 212 data logger's MN) on an outlet of an enterprise's permit; audited", Request: pointSchema,
 		Roles:     rolesStaffWrite,
 		Responses: map[string]string{"201": "registered", "400": "invalid field or unknown enterprise", "409": "MN registered"},
 	}, func(w http.ResponseWriter, r *http.Request) {
@@ -67,7 +69,8 @@ func (s *Server) registerMonitoringRoutes(mux *http.ServeMux) {
 		writeJSON(w, http.StatusCreated, p)
 	})
 	s.handle(mux, "PUT", "/api/v1/monitoring/points/{mn}", operation{
-		Summary: "Change a monitoring point's outlet, name, location or password at the version read; audited", Request: pointSchema,
+		Response: monitoring.Point{},
+		Summary:  "Change a monitoring point's outlet, name, location or password at the version read; audited", Request: pointSchema,
 		Roles:     rolesStaffWrite,
 		Responses: map[string]string{"200": "changed", "400": "invalid field", "404": "no such point", "409": "stale version"},
 	}, func(w http.ResponseWriter, r *http.Request) {
@@ -87,6 +90,7 @@ func (s *Server) registerMonitoringRoutes(mux *http.ServeMux) {
 		writeJSON(w, http.StatusOK, p)
 	})
 	s.handle(mux, "PUT", "/api/v1/enterprises/{uscc}/monitoring/limits/{outlet}/{pollutant}", operation{
+		Response:    monitoring.Limit{},
 		Summary:     "Set the permit limit of a pollutant at an outlet; audited",
 		Description: "hourly and daily are concentration limits on valid hourly and daily values, converted to o2_ref (%) where the standard gives a reference oxygen; load_kg_day limits the daily load.",
 		Request:     limitSchema, Roles: rolesStaffWrite,
@@ -122,11 +126,13 @@ func (s *Server) registerMonitoringRoutes(mux *http.ServeMux) {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	s.handle(mux, "GET", "/api/v1/enterprises/{uscc}/monitoring", operation{
+		Response:    objectOf(map[string]any{"points": []*monitoring.Point{}, "limits": []monitoring.Limit{}, "events": []*offsite.Finding{}, "exceedances": []*monitoring.Exceedance{}, "reports": []*monitoring.SelfReport{}}),
 		Summary:     "The enterprise's monitoring points, permit limits, events (findings of kind monitoring), exceedances with whether it reported them, and its reports",
 		Description: "An enterprise token sees only its own.", Roles: rolesOwnRead,
 		Responses: map[string]string{"200": "monitoring", "403": "another enterprise's record", "404": "no such enterprise"},
 	}, s.handleEnterpriseMonitoring)
 	s.handle(mux, "POST", "/api/v1/enterprises/{uscc}/monitoring/reports", operation{
+		Response:    objectOf(map[string]any{"report": &monitoring.SelfReport{}, "covers": []string{}}),
 		Summary:     "The enterprise reports an exceedance of its own (四.10); audited",
 		Description: "Covers the exceedances of the point (and pollutant, or all when empty) whose period overlaps, if filed within the configured hours of their start. The answer lists the exceedance findings it covers.",
 		Request: obj([]string{"mn", "started_at", "text"}, map[string]any{"mn": str, "pollutant": str, "started_at": dateTime, "ended_at": dateTime,
@@ -167,12 +173,15 @@ func (s *Server) registerMonitoringRoutes(mux *http.ServeMux) {
 		writeJSON(w, http.StatusCreated, map[string]any{"report": rep, "covers": covered})
 	})
 	s.handle(mux, "GET", "/api/v1/monitoring/points/{mn}/chart.png", operation{
-		Summary:   "A PNG chart of a point's hourly values of one pollutant (converted to the limit's reference oxygen), its limit and its events shaded",
-		Roles:     rolesOwnRead,
-		Query:     map[string]string{"pollutant": "pollutant id (monitoring/pollutants), required", "from": "RFC 3339 or YYYY-MM-DD; default 3 days before to", "to": "default now; at most 31 days after from"},
-		Responses: map[string]string{"200": "image/png", "400": "bad query parameter", "403": "another enterprise's point", "404": "no such point"},
+		ResponseType: "image/png",
+		Summary:      "A PNG chart of a point's hourly values of one pollutant (converted to the limit's reference oxygen), its limit and its events shaded",
+		Roles:        rolesOwnRead,
+		Query:        map[string]string{"pollutant": "pollutant id (monitoring/pollutants), required", "from": "RFC 3339 or YYYY-MM-DD; default 3 days before to", "to": "default now; at most 31 days after from"},
+		Responses:    map[string]string{"200": "image/png", "400": "bad query parameter", "403": "another enterprise's point", "404": "no such point"},
 	}, s.handlePointChart)
 	s.handle(mux, "GET", "/api/v1/inspections/{id}/monitoring", operation{
+		Response: withOptional(objectOf(map[string]any{"inspection": int64(0), "listed": false, "exceedances": []*monitoring.Exceedance{}, "unreported_exceedance": false, "self_reported": false}),
+			map[string]any{"violation": enforce.Violation{}, "disposition_preview": objectOf(map[string]any{"rule": "", "penalty": "", "remove_from_list": false, "special_supervision": false, "public_disclosure": false})}),
 		Summary:     "The exceedances behind an inspection's monitoring warnings and whether the enterprise reported each itself in time: the facts offered to the disposition (四.10)",
 		Description: "unreported_exceedance is true when the time to report one of them ran out without a report: the violation's unreported_exceedance fact. self_reported is true when every one was reported in time.",
 		Roles:       rolesOwnRead,

@@ -20,7 +20,8 @@ func (s *Server) registerNightlyRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "nightly runs", "400": "bad query parameter"},
 	}, s.handleNightlyList)
 	s.handle(mux, "GET", "/api/v1/nightly-runs/{id}", operation{
-		Summary: "A nightly run: its counts, the sidecars it could not use and why, and the captures it queued with their status and error",
+		Response: nightlyRunAnswer{},
+		Summary:  "A nightly run: its counts, the sidecars it could not use and why, and the captures it queued with their status and error",
 		Description: "A capture that failed for good has status failed, its error, and failure: the stage (clip or pipeline), " +
 			"the pipeline, the task, its queue, the attempts made and when. POST /api/v1/captures/{id}/process queues it again.",
 		Roles:     rolesRead,
@@ -80,8 +81,11 @@ func (s *Server) handleNightlyGet(w http.ResponseWriter, r *http.Request) {
 	if caps == nil {
 		caps = []*offsite.NightlyRunCapture{}
 	}
-	writeJSON(w, http.StatusOK, struct {
-		*offsite.NightlyRun
-		Captures []*offsite.NightlyRunCapture `json:"captures"`
-	}{run, caps})
+	writeJSON(w, http.StatusOK, nightlyRunAnswer{run, caps})
+}
+
+// nightlyRunAnswer is a nightly run with its captures, as handleNightlyGet answers it.
+type nightlyRunAnswer struct {
+	*offsite.NightlyRun
+	Captures []*offsite.NightlyRunCapture `json:"captures"`
 }

@@ -29,6 +29,7 @@ var eventEnum = map[string]any{"type": "array", "items": map[string]any{"enum": 
 // (issue 16 part 4).
 func (s *Server) registerNotificationRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/api/v1/notifications", operation{
+		Response:    withOptional(listOf("messages", []*enforce.Message{}), map[string]any{"unread": 0}),
 		Summary:     "The caller's in-app messages, newest first",
 		Description: "Events reach the roles they concern (an enterprise only its own) and only those the caller chose (preferences).",
 		Roles:       rolesOwnRead,
@@ -36,25 +37,30 @@ func (s *Server) registerNotificationRoutes(mux *http.ServeMux) {
 		Responses:   map[string]string{"200": "messages, total, unread"},
 	}, s.handleMessages)
 	s.handle(mux, "POST", "/api/v1/notifications/read", operation{
-		Summary: "Mark the caller's messages read: those of ids, or all when ids is absent", Roles: rolesOwnRead,
+		Response: objectOf(map[string]any{"marked": 0}),
+		Summary:  "Mark the caller's messages read: those of ids, or all when ids is absent", Roles: rolesOwnRead,
 		Request:   obj(nil, map[string]any{"ids": map[string]any{"type": "array", "items": map[string]any{"type": "integer"}}}),
 		Responses: map[string]string{"200": "how many were marked", "400": "invalid ids"},
 	}, s.handleMarkRead)
 	s.handle(mux, "GET", "/api/v1/notifications/preferences", operation{
-		Summary: "The events that reach the caller in the app and by e-mail, and the events it may choose among", Roles: rolesOwnRead,
+		Response: objectOf(map[string]any{"preferences": &enforce.NotificationPrefs{}, "events": []enforce.Event{}}),
+		Summary:  "The events that reach the caller in the app and by e-mail, and the events it may choose among", Roles: rolesOwnRead,
 		Responses: map[string]string{"200": "preferences; null inapp_events means every event of the role"},
 	}, s.handlePrefsGet)
 	s.handle(mux, "PUT", "/api/v1/notifications/preferences", operation{
-		Summary: "Choose the events that reach the caller in the app (null: all) and by e-mail (to email)", Roles: rolesOwnRead,
+		Response: objectOf(map[string]any{"preferences": &enforce.NotificationPrefs{}, "events": []enforce.Event{}}),
+		Summary:  "Choose the events that reach the caller in the app (null: all) and by e-mail (to email)", Roles: rolesOwnRead,
 		Request:   obj(nil, map[string]any{"email": str, "inapp_events": eventEnum, "email_events": eventEnum}),
 		Responses: map[string]string{"200": "saved", "400": "unknown event, an event that never reaches the role, or no e-mail address"},
 	}, s.handlePrefsPut)
 	s.handle(mux, "GET", "/api/v1/webhooks", operation{
-		Summary: "Webhook subscriptions (without their secrets)", Roles: []enforce.Role{RoleAdmin},
+		Response: objectOf(map[string]any{"webhooks": []*enforce.Webhook{}, "allowed_hosts": []string{}}),
+		Summary:  "Webhook subscriptions (without their secrets)", Roles: []enforce.Role{RoleAdmin},
 		Responses: map[string]string{"200": "subscriptions"},
 	}, s.handleWebhookList)
 	s.handle(mux, "POST", "/api/v1/webhooks", operation{
-		Summary: "Subscribe an outside system to events; audited",
+		Response: enforce.Webhook{},
+		Summary:  "Subscribe an outside system to events; audited",
 		Description: "Deliveries are POSTs of the event as JSON, signed: " + enforce.WebhookSignatureHeader + " is sha256= and the hex HMAC-SHA256, keyed by the secret returned here once, " +
 			"of the " + enforce.WebhookTimestampHeader + " value (Unix seconds), a dot, and the body. Failed deliveries are retried. " +
 			"The URL's host must be one of the configured webhook hosts; redirects are not followed.",

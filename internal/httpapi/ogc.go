@@ -41,28 +41,34 @@ var ogcCollections = []ogcCollection{
 
 func (s *Server) registerOGCRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/ogc", operation{
-		Summary: "OGC API – Features landing page", Roles: rolesRead,
+		Response: ogcLandingAnswer(),
+		Summary:  "OGC API – Features landing page", Roles: rolesRead,
 		Responses: map[string]string{"200": "landing page"},
 	}, s.handleOGCLanding)
 	s.handle(mux, "GET", "/ogc/conformance", operation{
-		Summary: "OGC API – Features conformance classes", Roles: rolesRead,
+		Response: conformanceAnswer(),
+		Summary:  "OGC API – Features conformance classes", Roles: rolesRead,
 		Responses: map[string]string{"200": "conformance declaration"},
 	}, s.handleOGCConformance)
 	s.handle(mux, "GET", "/ogc/collections", operation{
-		Summary: "OGC API – Features collections: enterprises, parcels, findings", Roles: rolesRead,
+		Response: ogcCollectionsAnswer(),
+		Summary:  "OGC API – Features collections: enterprises, parcels, findings", Roles: rolesRead,
 		Responses: map[string]string{"200": "collections"},
 	}, s.handleOGCCollections)
 	s.handle(mux, "GET", "/ogc/collections/{collectionId}", operation{
-		Summary: "One OGC API – Features collection", Roles: rolesRead,
+		Response: ogcCollectionAnswer(),
+		Summary:  "One OGC API – Features collection", Roles: rolesRead,
 		Responses: map[string]string{"200": "collection", "404": "no such collection"},
 	}, s.handleOGCCollection)
 	s.handle(mux, "GET", "/ogc/collections/{collectionId}/items", operation{
+		Response: geoJSONFeatureCollection(), ResponseType: geoJSONType,
 		Summary: "Features of a collection (GeoJSON)", Roles: rolesRead,
 		Query: map[string]string{"bbox": "minLon,minLat,maxLon,maxLat (CRS84)", "datetime": "RFC 3339 instant or interval a/b with .. for open ends",
 			"limit": "1..1000 (larger values are clamped), default 100", "offset": "default 0", "f": "json or geojson (the only encoding)"},
 		Responses: map[string]string{"200": "FeatureCollection with numberMatched, numberReturned and next/prev links", "400": "bad or unknown query parameter", "404": "no such collection"},
 	}, s.handleOGCItems)
 	s.handle(mux, "GET", "/ogc/collections/{collectionId}/items/{featureId}", operation{
+		Response: geoJSONFeature(), ResponseType: geoJSONType,
 		Summary: "One feature (GeoJSON)", Roles: rolesRead,
 		Responses: map[string]string{"200": "Feature", "404": "no such collection or feature"},
 	}, s.handleOGCItem)

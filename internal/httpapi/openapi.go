@@ -32,8 +32,12 @@ type operation struct {
 	// schemaValue, e.g. listOf); its schema is derived by reflection. Nil: the answer is
 	// described by words only.
 	Response any
-	// ResponseType is the media type of the 2xx answer; default application/json.
+	// ResponseType is the media type of the 2xx answer; default application/json. A
+	// non-JSON answer (a file, CSV, PDF) sets it and leaves Response nil.
 	ResponseType string
+	// OtherTypes are further media types the 2xx answer may take (CSV with format=csv),
+	// described as bytes beside the JSON schema.
+	OtherTypes []string
 	// Params overrides the schemas of path or query parameters by name (see
 	// pathParamSchemas and queryParamSchemas).
 	Params map[string]map[string]any
@@ -97,19 +101,24 @@ func (s *Server) openAPI() map[string]any {
 			params = append(params, map[string]any{"name": name, "in": "query", "description": rt.op.Query[name], "schema": paramSchema(rt.op, queryParamSchemas, name)})
 		}
 		responses := map[string]any{}
-		success := false
 		for code, desc := range rt.op.Responses {
 			resp := map[string]any{"description": desc}
 			switch {
 			case code >= "400":
 				resp["content"] = map[string]any{ProblemContentType: map[string]any{"schema": problemRef}}
-			case code < "300" && rt.op.Response != nil && !success:
-				success = true
+			case code < "300" && code != "204" && rt.op.Response != nil:
 				mt := rt.op.ResponseType
 				if mt == "" {
 					mt = "application/json"
 				}
-				resp["content"] = map[string]any{mt: map[string]any{"schema": gen.schema(rt.op.Response)}}
+				content := map[string]any{mt: map[string]any{"schema": gen.schema(rt.op.Response)}}
+				for _, other := range rt.op.OtherTypes {
+					content[other] = map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
+				}
+				resp["content"] = content
+			case code < "300" && code != "204" && rt.op.Response == nil && rt.op.ResponseType != "":
+				// A file, CSV, PDF or image: its media type, its bytes.
+				resp["content"] = map[string]any{rt.op.ResponseType: map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}
 			}
 			responses[code] = resp
 		}

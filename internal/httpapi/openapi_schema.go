@@ -54,6 +54,54 @@ func objectOf(props map[string]any) schemaValue {
 	return schemaValue{"type": "object", "required": req, "properties": ps}
 }
 
+// withOptional adds properties to an object schema (objectOf) that the answer may leave out.
+func withOptional(o schemaValue, props map[string]any) schemaValue {
+	ps := maps.Clone(o["properties"].(map[string]any))
+	for k, v := range props {
+		ps[k] = goValue{v}
+	}
+	out := maps.Clone(o)
+	out["properties"] = ps
+	return out
+}
+
+// refined is a struct value whose derived object schema gets further keywords on some of
+// its properties: the validation rules its Go type cannot carry (an enum from a Go list).
+type refined struct {
+	v     any
+	rules map[string]map[string]any
+}
+
+// bodyOf describes a request body decoded into a struct like v, with rules (property name →
+// keywords) added to the properties the struct derives; the rules of "" are keywords of the
+// object itself (required, for a struct of another package that has no openapi tags).
+func bodyOf(v any, rules map[string]map[string]any) refined { return refined{v, rules} }
+
+// refinedSchema derives r's struct inline (its rules belong to this use, not to a component)
+// and adds the rules; a rule for a property the struct lacks is a programming error.
+func (g *schemaGen) refinedSchema(r refined) map[string]any {
+	t := reflect.TypeOf(r.v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	s := g.structSchema(t)
+	props := s["properties"].(map[string]any)
+	for name, kw := range r.rules {
+		if name == "" { // keywords of the object itself, e.g. required for a type of another package
+			maps.Copy(s, kw)
+			continue
+		}
+		p, ok := props[name].(map[string]any)
+		if !ok {
+			panic("openapi: rule for " + name + ", which " + t.String() + " does not have")
+		}
+		p = maps.Clone(p)
+		maps.Copy(p, kw)
+		props[name] = p
+	}
+	return s
+}
+
 // schemaGen derives schemas and collects the components they refer to.
 type schemaGen struct {
 	components map[string]any
@@ -93,6 +141,8 @@ func (g *schemaGen) schema(v any) any {
 		return g.resolve(v)
 	case reflect.Type:
 		return g.typeSchema(v)
+	case refined:
+		return g.refinedSchema(v)
 	}
 	return g.typeSchema(reflect.TypeOf(v))
 }
@@ -250,4 +300,35 @@ func (g *schemaGen) addFields(t reflect.Type, props map[string]any, required *[]
 			*required = append(*required, name)
 		}
 	}
+}
+
+// csvType is the media type of the CSV answers (writeCSV).
+const csvType = "text/csv; charset=utf-8"
+
+// geoJSONType is the media type of the GeoJSON answers (writeGeoJSON).
+const geoJSONType = "application/geo+json"
+
+// geoJSONFeature describes an RFC 7946 Feature as orb's geojson.Feature writes it: the type
+// marshals itself, so reflection cannot see its members.
+func geoJSONFeature() schemaValue {
+	return schemaValue{"type": "object", "description": "RFC 7946 Feature (WGS84)", "required": []string{"type", "geometry", "properties"},
+		"properties": map[string]any{
+			"type":       schemaValue{"const": "Feature"},
+			"id":         schemaValue{"description": "the record's id (string or number)"},
+			"geometry":   goValue{reflect.TypeFor[orb.Geometry]()},
+			"properties": schemaValue{"type": "object"},
+		}}
+}
+
+// geoJSONFeatureCollection describes an RFC 7946 FeatureCollection as orb's
+// geojson.FeatureCollection writes it, with the counts some lists add.
+func geoJSONFeatureCollection() schemaValue {
+	return schemaValue{"type": "object", "description": "RFC 7946 FeatureCollection (WGS84)", "required": []string{"type", "features"},
+		"properties": map[string]any{
+			"type":           schemaValue{"const": "FeatureCollection"},
+			"features":       schemaValue{"type": "array", "items": geoJSONFeature()},
+			"numberMatched":  schemaValue{"type": "integer"},
+			"numberReturned": schemaValue{"type": "integer"},
+			"links":          goValue{[]ogcLink{}},
+		}}
 }

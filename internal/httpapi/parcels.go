@@ -28,6 +28,7 @@ var featureCollectionSchema = map[string]any{
 
 func (s *Server) registerParcelRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/parcels", operation{
+		Response:    objectOf(map[string]any{"stored": 0, "parcel_ids": []string{}}),
 		Summary:     "Create or replace parcels",
 		Description: "All parcels of the collection are stored, or none. Geometries are validated (closed rings, self-intersection, zero area, ranges, duplicate ids); every problem is reported with the feature, ring and point it concerns. Limits: " + geometryLimits + ".",
 		Query:       map[string]string{"gcj02": "true when the coordinates come from a Chinese web map (GCJ-02): they are converted to WGS84", "repair": "true to repair invalid geometries with GDAL's MakeValid instead of refusing them"},
@@ -36,12 +37,14 @@ func (s *Server) registerParcelRoutes(mux *http.ServeMux) {
 		Roles:       rolesWrite,
 	}, s.handleParcelsUpsert)
 	s.handle(mux, "GET", "/api/v1/parcels", operation{
+		Response: geoJSONFeatureCollection(), ResponseType: geoJSONType,
 		Summary:   "List parcels as a GeoJSON FeatureCollection",
 		Query:     map[string]string{"bbox": "minLon,minLat,maxLon,maxLat", "limit": "1..1000, default 100", "offset": "default 0"},
 		Responses: map[string]string{"200": "FeatureCollection", "400": "bad query parameter"},
 		Roles:     rolesRead,
 	}, s.handleParcelsList)
 	s.handle(mux, "GET", "/api/v1/parcels/{id}", operation{
+		Response: geoJSONFeature(), ResponseType: geoJSONType,
 		Summary:   "One parcel as a GeoJSON Feature",
 		Responses: map[string]string{"200": "Feature", "404": "no such parcel"},
 		Params:    map[string]map[string]any{"id": {"type": "string"}},

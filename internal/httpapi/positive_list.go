@@ -20,12 +20,14 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "configuration"},
 	}, s.handleConfig)
 	s.handle(mux, "POST", "/api/v1/positive-list/evaluate", operation{
-		Summary: "Evaluate admission conditions on facts, with reasons, without proposing", Roles: rolesRead,
+		Response: enforce.Evaluation{},
+		Summary:  "Evaluate admission conditions on facts, with reasons, without proposing", Roles: rolesRead,
 		Request:   obj([]string{"facts"}, map[string]any{"facts": map[string]any{"type": "object"}}),
 		Responses: map[string]string{"200": "evaluation", "400": "invalid field"},
 	}, s.handleListEvaluate)
 	s.handle(mux, "POST", "/api/v1/positive-list", operation{
-		Summary: "Propose an enterprise for the positive list; admission is evaluated with reasons", Roles: rolesStaffWrite,
+		Response: enforce.ListEntry{},
+		Summary:  "Propose an enterprise for the positive list; admission is evaluated with reasons", Roles: rolesStaffWrite,
 		Request:   obj([]string{"uscc", "facts"}, map[string]any{"uscc": str, "facts": map[string]any{"type": "object"}}),
 		Responses: map[string]string{"201": "proposed", "400": "no admission path met (reasons given)", "404": "no such enterprise", "409": "barred or already on the list"},
 	}, s.handleListPropose)
@@ -36,12 +38,14 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "entries", "400": "bad query parameter"},
 	}, s.handleListList)
 	s.handle(mux, "GET", "/api/v1/positive-list/export", operation{
+		Response: objectOf(map[string]any{"province": "", "exported_at": time.Time{}, "entries": []listExportRow{}}), OtherTypes: []string{csvType},
 		Summary: "Export the list for filing with the province (CSV, or JSON with format=json); audited", Roles: rolesSupervise,
 		Query:     map[string]string{"format": "csv (default) or json"},
 		Responses: map[string]string{"200": "export", "400": "bad format"},
 	}, s.handleListExport)
 	s.handle(mux, "POST", "/api/v1/positive-list/expire", operation{
-		Summary: "Mark listed entries past their validity as expired (also computed on every read)", Roles: []enforce.Role{RoleAdmin},
+		Response: objectOf(map[string]any{"expired": 0}),
+		Summary:  "Mark listed entries past their validity as expired (also computed on every read)", Roles: []enforce.Role{RoleAdmin},
 		Responses: map[string]string{"200": "number expired"},
 	}, s.handleListExpire)
 	s.handle(mux, "GET", "/api/v1/positive-list/{id}", operation{
@@ -50,6 +54,7 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "entry", "400": "bad id", "404": "no such entry"},
 	}, s.handleListGet)
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/notice", operation{
+		Response:    enforce.ListEntry{},
 		Summary:     "Put a proposed entry on public notice (at least notice_min_days)",
 		Description: "The notice starts now or later (a few minutes of clock difference allowed; today's date means now) and cannot be back-dated; the entry can be listed once notice_end has passed and the notice has run notice_min_days by the server's clock.",
 		Roles:       rolesStaffWrite,
@@ -68,14 +73,16 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 		return s.list.Notice(ctx, a, id, in.Version, start, derr == nil, end)
 	}))
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/objections", operation{
-		Summary: "Record an objection received during the notice", Roles: rolesStaffWrite,
+		Response: enforce.ListEntry{},
+		Summary:  "Record an objection received during the notice", Roles: rolesStaffWrite,
 		Request:   obj([]string{"version", "text"}, map[string]any{"version": version, "text": str, "raised_by": str}),
 		Responses: map[string]string{"200": "recorded", "400": "invalid field", "404": "no such entry", "409": "not on notice or stale version"},
 	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
 		return s.list.Object(ctx, a, id, in.Version, in.Text, in.RaisedBy)
 	}))
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/objections/{n}/resolve", operation{
-		Summary: "Resolve an objection: upheld (the entry is rejected) or dismissed", Roles: rolesDecide,
+		Response: enforce.ListEntry{},
+		Summary:  "Resolve an objection: upheld (the entry is rejected) or dismissed", Roles: rolesDecide,
 		Request:   obj([]string{"version", "outcome", "resolution"}, map[string]any{"version": version, "outcome": map[string]any{"enum": []string{"upheld", "dismissed"}}, "resolution": str}),
 		Responses: map[string]string{"200": "resolved", "400": "invalid field", "404": "no such entry or objection", "409": "wrong state or stale version"},
 	}, versionedAction(s, func(r *http.Request, id int64, in *listActionRequest) (any, error) {
@@ -86,7 +93,8 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 		return s.list.Resolve(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in.Version, n, in.Outcome, in.Resolution)
 	}))
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/list", operation{
-		Summary: "Publish the entry after its notice (every objection resolved)", Roles: rolesDecide,
+		Response: enforce.ListEntry{},
+		Summary:  "Publish the entry after its notice (every objection resolved)", Roles: rolesDecide,
 		Request:   obj([]string{"version"}, map[string]any{"version": version, "valid_from": dateTime}),
 		Responses: map[string]string{"200": "listed", "400": "invalid field", "404": "no such entry", "409": "notice not over, objection open, or stale version"},
 	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
@@ -102,7 +110,8 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 	}))
 	noticeProps := map[string]any{"version": version, "notice_start": dateTime, "notice_end": dateTime}
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/renew", operation{
-		Summary: "Put the renewal of a listed or expired entry on public notice, after re-evaluating admission",
+		Response: enforce.ListEntry{},
+		Summary:  "Put the renewal of a listed or expired entry on public notice, after re-evaluating admission",
 		Description: "A list adjustment (二.3): the renewal takes effect with POST /api/v1/positive-list/{id}/adjustment/apply once the notice " +
 			"(notice_start now or later, at least notice_min_days) is over and every objection resolved; then it is filed with the province.",
 		Roles:     rolesDecide,
@@ -116,7 +125,8 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 		return s.list.Renew(ctx, a, id, in.Version, in.Facts, *n)
 	}))
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/remove", operation{
-		Summary: "Remove an entry with a reason: a listed one after public notice, one not yet listed at once",
+		Response: enforce.ListEntry{},
+		Summary:  "Remove an entry with a reason: a listed one after public notice, one not yet listed at once",
 		Description: "The removal of a listed enterprise is a list adjustment (二.3): it goes on public notice (notice_start, notice_end) and takes effect " +
 			"with POST /api/v1/positive-list/{id}/adjustment/apply, then is filed with the province and published (GET /public/removals). " +
 			"malicious_discharge, falsified_records and evading_supervision bar the enterprise from the list for good.",
@@ -135,6 +145,7 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 		return s.list.Remove(ctx, a, id, in.Version, in.Category, in.Reason, n)
 	}))
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/adjustment/apply", operation{
+		Response:  enforce.ListEntry{},
 		Summary:   "Make the renewal or removal on notice take effect (notice over, every objection resolved); audited as list.renew or list.remove",
 		Roles:     rolesDecide,
 		Request:   obj([]string{"version"}, map[string]any{"version": version}),
@@ -143,6 +154,7 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 		return s.list.ApplyAdjustment(ctx, a, id, in.Version)
 	}))
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/filing", operation{
+		Response:    enforce.ListEntry{},
 		Summary:     "File the entry's last change (admission, renewal or removal) with the provincial department",
 		Description: "The change awaiting filing is the entry's to_file; the province then records its receipt (…/filing/receipt), which sets filed_at.",
 		Roles:       rolesSupervise,
@@ -152,6 +164,7 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 		return s.list.SubmitFiling(ctx, a, id, in.Version)
 	}))
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/filing/receipt", operation{
+		Response:    enforce.ListEntry{},
 		Summary:     "The province records its receipt of the entry's filing; sets filed_at",
 		Description: "Only a user of the province the enterprise's agency lies under (its own agency) may.",
 		Roles:       rolesDecide,
@@ -319,6 +332,12 @@ func (s *Server) handleListExpire(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"expired": n})
 }
 
+// listExportRow is an entry of the list export with its enterprise.
+type listExportRow struct {
+	Entry      *enforce.ListEntry  `json:"entry"`
+	Enterprise *enforce.Enterprise `json:"enterprise"`
+}
+
 func (s *Server) handleListExport(w http.ResponseWriter, r *http.Request) {
 	asCSV, err := wantsCSV(r)
 	if err != nil {
@@ -341,10 +360,6 @@ func (s *Server) handleListExport(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	type row struct {
-		Entry      *enforce.ListEntry  `json:"entry"`
-		Enterprise *enforce.Enterprise `json:"enterprise"`
-	}
 	// The entries' enterprises, a thousand a query.
 	var usccs []string
 	ents := map[string]*enforce.Enterprise{}
@@ -365,13 +380,13 @@ func (s *Server) handleListExport(w http.ResponseWriter, r *http.Request) {
 			ents[ent.USCC] = ent
 		}
 	}
-	var rows []row
+	var rows []listExportRow
 	for _, e := range entries {
 		if ents[e.USCC] == nil {
 			s.Error(w, r, offsite.NotFound("enterprise %s", e.USCC))
 			return
 		}
-		rows = append(rows, row{e, ents[e.USCC]})
+		rows = append(rows, listExportRow{e, ents[e.USCC]})
 	}
 	if err := s.Enforce.Audit(ctx, PrincipalFromContext(ctx).Actor(), enforce.AuditListExport, "list-entry/*", map[string]any{"entries": len(rows), "province": s.EnforceConfig.Province}); err != nil {
 		s.Error(w, r, err)

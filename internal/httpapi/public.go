@@ -11,6 +11,7 @@ import (
 // registerPublicRoutes registers the routes of what the public reads without a token: the list, notices, draws and disclosures.
 func (s *Server) registerPublicRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/public/positive-list", operation{
+		OtherTypes:  []string{csvType},
 		Summary:     "The published positive list (no login): name, location, USCC, industry, permit number, validity, complaint channel",
 		Response:    listOf("enterprises", []enforce.Publication{}),
 		Description: "JSON by default; CSV with format=csv or Accept: text/csv, its header in Chinese unless lang=en.",
@@ -20,21 +21,25 @@ func (s *Server) registerPublicRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "list", "400": "bad query parameter"},
 	}, s.handlePublicList)
 	s.handle(mux, "GET", "/public/draws/{id}", operation{
+		Response:    enforce.PublicDraw{},
 		Summary:     "A published draw (no login): date, seed, algorithm, ratios, pool size and the drawn enterprises (name, USCC, mode, inspectors)",
 		Description: "Not the pool, its groups or the inspectors' conflicts: inputs_sha256 is the SHA-256 of those inputs as recorded: the compact JSON {\"pool\":…,\"inspectors\":…} of result.pool and result.inspectors of GET /api/v1/draws/{id}.",
 		Roles:       rolesPublic,
 		Responses:   map[string]string{"200": "draw", "400": "bad id", "404": "no such draw"},
 	}, recordByID(s, func(ctx context.Context, id int64) (*enforce.PublicDraw, error) { return s.Enforce.PublicDraw(ctx, id) }))
 	s.handle(mux, "GET", "/public/notices", operation{
-		Summary: "Enterprises on public notice before listing (no login), with the notice period and where to object", Roles: rolesPublic,
+		Response: objectOf(map[string]any{"notices": []enforce.Notice{}, "objections": ""}),
+		Summary:  "Enterprises on public notice before listing (no login), with the notice period and where to object", Roles: rolesPublic,
 		Responses: map[string]string{"200": "notices"},
 	}, s.handlePublicNotices)
 	s.handle(mux, "GET", "/public/disclosures", operation{
-		Summary: "Published dispositions (no login): strict penalties with public disclosure under 四.10", Roles: rolesPublic,
+		Response: objectOf(map[string]any{"disclosures": []enforce.Disclosure{}, "total": 0}),
+		Summary:  "Published dispositions (no login): strict penalties with public disclosure under 四.10", Roles: rolesPublic,
 		Query:     map[string]string{"limit": "1..1000, default 100", "offset": "default 0"},
 		Responses: map[string]string{"200": "disclosures", "400": "bad query parameter"},
 	}, s.handlePublicDisclosures)
 	s.handle(mux, "GET", "/public/removals", operation{
+		Response: objectOf(map[string]any{"removals": []enforce.Removal{}, "total": 0}), OtherTypes: []string{csvType},
 		Summary:     "Published removals from the positive list (no login): name, USCC, date and reason category of every listed enterprise removed",
 		Description: "JSON by default; CSV with format=csv or Accept: text/csv. The reason's text is not published, only its category.",
 		Roles:       rolesPublic,

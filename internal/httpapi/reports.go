@@ -58,13 +58,15 @@ func (s *Server) registerReportRoutes(mux *http.ServeMux) {
 			"the answer carries X-Content-SHA256 and X-Evidence-Key. Chinese unless lang=en."
 		query := map[string]string{"lang": "zh (default) or en"}
 		s.handle(mux, "GET", "/api/v1/inspections/{id}/report"+f.ext, operation{
-			Summary:     "The inspection's case file (案卷) as " + f.ext[1:] + ": enterprise facts, map, quick-looks, findings, hashes with provenance, audited timeline with self-check and approvals",
-			Description: desc, Roles: rolesRead, Query: query,
+			ResponseType: f.mediaType,
+			Summary:      "The inspection's case file (案卷) as " + f.ext[1:] + ": enterprise facts, map, quick-looks, findings, hashes with provenance, audited timeline with self-check and approvals",
+			Description:  desc, Roles: rolesRead, Query: query,
 			Responses: map[string]string{"200": "the case file (" + f.mediaType + ")", "400": "bad query parameter", "404": "no such inspection"},
 		}, s.handleCaseFile(f, false))
 		s.handle(mux, "GET", "/api/v1/enterprises/{uscc}/report"+f.ext, operation{
-			Summary:     "The enterprise's case file (案卷) as " + f.ext[1:] + ": facts, parcels with maps, findings, hashes with provenance, inspections and audited steps",
-			Description: desc, Roles: rolesRead, Query: query,
+			ResponseType: f.mediaType,
+			Summary:      "The enterprise's case file (案卷) as " + f.ext[1:] + ": facts, parcels with maps, findings, hashes with provenance, inspections and audited steps",
+			Description:  desc, Roles: rolesRead, Query: query,
 			Responses: map[string]string{"200": "the case file (" + f.mediaType + ")", "400": "bad query parameter", "404": "no such enterprise"},
 		}, s.handleCaseFile(f, true))
 	}

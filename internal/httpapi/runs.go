@@ -12,7 +12,8 @@ import (
 
 func (s *Server) registerRunRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/pipeline-runs", operation{
-		Summary: "Queue a pipeline run on one capture (capture_id) or a pair (before_id, after_id)",
+		Response: objectOf(map[string]any{"task_id": "", "state": "", "run": tasks.PipelineRunPayload{}}),
+		Summary:  "Queue a pipeline run on one capture (capture_id) or a pair (before_id, after_id)",
 		Description: "The worker runs the pipeline's detectors with the same code as `worker process`, stores the artifacts under their SHA-256, " +
 			"records the findings (GET /api/v1/findings?capture_id=...) and opens a warning for each finding of high or medium severity. " +
 			"The task id is derived from the request, so asking twice queues one run.",

@@ -271,6 +271,7 @@ func (s *Server) registerSystemRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "all dependencies answer", "503": "a dependency is down"},
 	}, s.handleHealth)
 	s.handle(mux, "GET", "/openapi.json", operation{
+		Response:  schemaValue{"type": "object", "description": "this OpenAPI 3.1 document", "required": []string{"openapi", "paths"}},
 		Summary:   "This OpenAPI document",
 		Roles:     rolesPublic,
 		Responses: map[string]string{"200": "OpenAPI 3.1 document"},

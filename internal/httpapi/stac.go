@@ -44,27 +44,33 @@ var stacItemsParams = []string{"limit", "offset"}
 
 func (s *Server) registerSTACRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/stac", operation{
-		Summary: "STAC API landing page (a Catalog): the collections captures, clips and findings", Roles: rolesRead,
+		Response: stacLandingAnswer(),
+		Summary:  "STAC API landing page (a Catalog): the collections captures, clips and findings", Roles: rolesRead,
 		Responses: map[string]string{"200": "Catalog"},
 	}, s.handleSTACLanding)
 	s.handle(mux, "GET", "/stac/conformance", operation{
-		Summary: "STAC API conformance classes", Roles: rolesRead,
+		Response: conformanceAnswer(),
+		Summary:  "STAC API conformance classes", Roles: rolesRead,
 		Responses: map[string]string{"200": "conformance declaration"},
 	}, s.handleSTACConformance)
 	s.handle(mux, "GET", "/stac/collections", operation{
-		Summary: "STAC Collections with their real spatial and temporal extents", Roles: rolesRead,
+		Response: stacCollectionsAnswer(),
+		Summary:  "STAC Collections with their real spatial and temporal extents", Roles: rolesRead,
 		Responses: map[string]string{"200": "collections"},
 	}, s.handleSTACCollections)
 	s.handle(mux, "GET", "/stac/collections/{collectionId}", operation{
-		Summary: "One STAC Collection", Roles: rolesRead,
+		Response: stacCollectionAnswer(),
+		Summary:  "One STAC Collection", Roles: rolesRead,
 		Responses: map[string]string{"200": "Collection", "404": "no such collection"},
 	}, s.handleSTACCollection)
 	s.handle(mux, "GET", "/stac/collections/{collectionId}/items", operation{
+		Response: stacItemsAnswer(), ResponseType: geoJSONType,
 		Summary: "STAC Items of a collection, by id", Roles: rolesRead,
 		Query:     map[string]string{"limit": "1..1000, default 100", "offset": "default 0"},
 		Responses: map[string]string{"200": "FeatureCollection of Items with next/prev links", "400": "bad or unknown query parameter", "404": "no such collection"},
 	}, s.handleSTACItems)
 	s.handle(mux, "GET", "/stac/collections/{collectionId}/items/{itemId}", operation{
+		Response: stac.Item{}, ResponseType: geoJSONType,
 		Summary: "One STAC Item", Roles: rolesRead,
 		Responses: map[string]string{"200": "Item", "404": "no such collection or item"},
 	}, s.handleSTACItem)

@@ -29,7 +29,8 @@ const maxBatchSize = 100000
 
 func (s *Server) registerSurveyRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/surveys", operation{
-		Summary: "Queue a survey: process the captures of some kinds that cover a zone in a time window",
+		Response: surveyJSON(&offsite.Survey{}),
+		Summary:  "Queue a survey: process the captures of some kinds that cover a zone in a time window",
 		Description: "Planning finds the captures whose footprint intersects the zone and whose acquisition time is in [start, end), " +
 			"and queues one task per batch of at most batch_size nearby parcels of the zone under each (only the zone's parcels: those of a capture whose footprint is not known yet are narrowed once it is; a capture with none of them under it is one task with no parcels); the survey's progress counts them. Status follows openEO: created, queued, running, canceled, finished, error.",
 		Roles: rolesWrite,
@@ -66,11 +67,13 @@ func (s *Server) registerSurveyRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "parts", "400": "bad id", "404": "no such survey"},
 	}, s.handleSurveyParts)
 	s.handle(mux, "POST", "/api/v1/surveys/{id}/cancel", operation{
+		Response:  surveyJSON(&offsite.Survey{}),
 		Summary:   "Cancel a queued or running survey: queued parts are dropped, running ones finish",
 		Roles:     rolesWrite,
 		Responses: map[string]string{"200": "canceled", "404": "no such survey", "409": "the survey has ended"},
 	}, s.handleSurveyCancel)
 	s.handle(mux, "POST", "/api/v1/surveys/{id}/retry", operation{
+		Response:  surveyJSON(&offsite.Survey{}),
 		Summary:   "Queue the failed parts of a survey again",
 		Roles:     rolesWrite,
 		Responses: map[string]string{"200": "requeued", "404": "no such survey", "409": "nothing failed, or canceled"},

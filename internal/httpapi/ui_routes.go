@@ -9,18 +9,21 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/verify"
 )
 
 // registerUIRoutes registers the routes the web interface needs beyond the JSON API, and
 // mounts the interface itself (s.UI) at /ui/ when it is set.
 func (s *Server) registerUIRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/api/v1/me", operation{
+		Response:    me{},
 		Summary:     "The caller: name, role, enterprise, and the operations its role may call",
 		Description: "The web interface shows only the actions listed in operations.",
 		Roles:       rolesOwnRead,
 		Responses:   map[string]string{"200": "principal and operations"},
 	}, s.handleMe)
 	s.handle(mux, "GET", "/api/v1/ui/enterprises", operation{
+		Response:    listOf("enterprises", []uiEnterprise{}),
 		Summary:     "Search enterprises with their open off-site inspections and warnings",
 		Description: "The filters of GET /api/v1/enterprises plus open_warnings.",
 		Roles:       rolesRead,
@@ -30,14 +33,16 @@ func (s *Server) registerUIRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "enterprises with open_inspections and open_warnings", "400": "bad query parameter"},
 	}, s.handleUIEnterprises)
 	s.handle(mux, "GET", "/api/v1/ui/evidence/{key...}", operation{
-		Summary:     "The bytes of an evidence object (quick-look, clip, artifact) through the API",
-		Description: "For the web interface, which cannot follow a redirect to object storage with its token. download=true names the file and is audited like /api/v1/evidence-objects.",
-		Roles:       rolesRead,
-		Query:       map[string]string{"download": "true to download (audited)"},
-		Responses:   map[string]string{"200": "the object", "400": "invalid key", "404": "no such object"},
+		ResponseType: "application/octet-stream",
+		Summary:      "The bytes of an evidence object (quick-look, clip, artifact) through the API",
+		Description:  "For the web interface, which cannot follow a redirect to object storage with its token. download=true names the file and is audited like /api/v1/evidence-objects.",
+		Roles:        rolesRead,
+		Query:        map[string]string{"download": "true to download (audited)"},
+		Responses:    map[string]string{"200": "the object", "400": "invalid key", "404": "no such object"},
 	}, s.handleUIEvidence)
 	s.handle(mux, "PUT", "/api/v1/ui/inspections/{id}/proofs/{name}", operation{
-		Summary: "Upload a proof document of the enterprise's self-check through the API",
+		Response: verify.ProofUpload{},
+		Summary:  "Upload a proof document of the enterprise's self-check through the API",
 		Description: "For the web interface, which cannot PUT to object storage from its origin. The body is the file itself: a PDF, PNG, JPEG or TIFF " +
 			"(by name and by content) of at most the API's body limit, sent with its Content-Length. It is stored as selfcheck/{uscc}/{id}/{name} in the proofs bucket, as " +
 			"through POST /api/v1/inspections/{id}/proof-uploads, and never overwritten; its size and SHA-256 join the inspection's audited steps. " +
@@ -48,10 +53,11 @@ func (s *Server) registerUIRoutes(mux *http.ServeMux) {
 			"413": "larger than the body limit"},
 	}, s.handleProofPut)
 	s.handle(mux, "GET", "/api/v1/ui/inspections/{id}/proofs/{name}", operation{
-		Summary:     "Download a proof document of an inspection's self-check; audited",
-		Description: "Streams selfcheck/{uscc}/{id}/{name} from the proofs bucket; an enterprise token reaches only its own.",
-		Roles:       rolesOwnRead,
-		Responses:   map[string]string{"200": "the document", "400": "invalid name", "403": "another enterprise's inspection", "404": "no such inspection or document"},
+		ResponseType: "application/octet-stream",
+		Summary:      "Download a proof document of an inspection's self-check; audited",
+		Description:  "Streams selfcheck/{uscc}/{id}/{name} from the proofs bucket; an enterprise token reaches only its own.",
+		Roles:        rolesOwnRead,
+		Responses:    map[string]string{"200": "the document", "400": "invalid name", "403": "another enterprise's inspection", "404": "no such inspection or document"},
 	}, s.handleProofGet)
 	if s.UI != nil {
 		mux.Handle("GET /ui/", s.UI)

@@ -16,6 +16,7 @@ import (
 
 func (s *Server) registerZoneRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/zones", operation{
+		Response:    zoneJSON(&offsite.Zone{}),
 		Summary:     "Create a named zone (an industrial park, a river section) to plan surveys over",
 		Description: "Names are unique. The geometry is validated like a parcel's (closed rings, no self-intersection, WGS84 range).",
 		Roles:       rolesWrite,
