@@ -44,8 +44,23 @@ var errUndeliverable = errors.New("undeliverable")
 // delivery of every outbox row not yet dispatched.
 type NotifySweepHandler struct{ *Deps }
 
-// ProcessTask implements asynq.Handler.
+// ProcessTask implements asynq.Handler. A sweep that fails (the database is down) is logged and
+// not failed: it runs again within seconds from the scheduler, and a failed task of a sweep that
+// is never retried (MaxRetry 0) would only pile up in the archive.
 func (h *NotifySweepHandler) ProcessTask(ctx context.Context, _ *asynq.Task) error {
+	if err := h.sweep(ctx); err != nil {
+		if h.Logger != nil {
+			h.Logger.WarnContext(ctx, "notification sweep failed; the next one retries", "err", err)
+		}
+		if ctx.Err() != nil {
+			return err // shutting down: asynq puts the task back
+		}
+	}
+	return nil
+}
+
+// sweep is one pass of NotifySweepHandler.
+func (h *NotifySweepHandler) sweep(ctx context.Context) error {
 	if _, err := h.Notify.NotifyDeadlines(ctx, time.Now()); err != nil {
 		return err
 	}
