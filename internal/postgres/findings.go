@@ -88,7 +88,7 @@ func (s *FindingService) FindFindings(ctx context.Context, filter offsite.Findin
 		w.add("ST_Intersects(geom, ST_GeomFromEWKB($?::bytea))", b)
 	}
 	if filter.Agency != 0 {
-		w.add(enterprisesUnder(findingOwner), filter.Agency)
+		w.add(ownedUnderOrUnowned(findingOwner), filter.Agency)
 	}
 	q := `SELECT id, coalesce(parcel_id, ''), capture_ids, kind, class, status, score, area_m2, severity, ST_AsEWKB(geom),
 		pipeline, pipeline_hash, detected_at, properties, provenance, artifacts, created_at, coalesce(uscc, ''), count(*) OVER ()

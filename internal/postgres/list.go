@@ -108,3 +108,10 @@ func (s *EnforceService) FindListEntries(ctx context.Context, cfg enforce.Config
 func enterprisesUnder(column string) string {
 	return column + " IN (SELECT e.uscc FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE $? = ANY(ag.path))"
 }
+
+// ownedUnderOrUnowned is enterprisesUnder for records an enterprise may own or not (parcels,
+// findings): one owned by no enterprise (a parcel of an industrial zone not yet attributed) is
+// shared by every agency, like captures and zones, so analysts anywhere can survey it.
+func ownedUnderOrUnowned(column string) string {
+	return "(nullif(" + column + ", '') IS NULL OR " + enterprisesUnder(column) + ")"
+}

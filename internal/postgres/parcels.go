@@ -101,7 +101,7 @@ func (s *ParcelService) FindParcels(ctx context.Context, filter offsite.ParcelFi
 		w.add("ST_Intersects(geom, ST_GeomFromEWKB($?::bytea))", b)
 	}
 	if filter.Agency != 0 {
-		w.add(enterprisesUnder("uscc"), filter.Agency)
+		w.add(ownedUnderOrUnowned("uscc"), filter.Agency)
 	}
 	q := `SELECT id, uscc, name, ST_AsEWKB(geom), created_at, updated_at, count(*) OVER () FROM parcels` +
 		w.where() + " ORDER BY id" + pageSQL(filter.Offset, filter.Limit)

@@ -118,6 +118,16 @@ func TestParcels(t *testing.T) {
 	if total != 1 || len(hits) != 1 || hits[0].ID != "a" || hits[0].Name != "A2" {
 		t.Errorf("intersecting parcels = %d %+v", total, hits)
 	}
+	// Scoped to an agency (1: the province migration 0040 creates): a parcel no enterprise owns
+	// is shared by every agency (analysts anywhere survey it); one whose owner is not under the
+	// agency (b's enterprise is not even recorded) is not.
+	scoped, total, err := s.FindParcels(ctx, offsite.ParcelFilter{Agency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 1 || len(scoped) != 1 || scoped[0].ID != "a" {
+		t.Errorf("parcels in reach of agency 1 = %d %+v, want only the unowned a", total, scoped)
+	}
 	if _, err := s.FindParcelByID(ctx, "zzz"); !errors.Is(err, offsite.ErrNotFound) {
 		t.Errorf("missing parcel: err = %v, want ErrNotFound", err)
 	}
