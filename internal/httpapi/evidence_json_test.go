@@ -44,7 +44,7 @@ func evidenceFixture(t *testing.T) []enforce.EvidenceParcel {
 	times := []time.Time{
 		time.Date(2026, 5, 1, 2, 3, 4, 0, time.UTC),
 		time.Date(2026, 5, 1, 2, 3, 4, 123456789, cst),
-		time.Date(1999, 12, 31, 23, 59, 59, 100000, time.FixedZone("", -(9*3600 + 30*60))),
+		time.Date(1999, 12, 31, 23, 59, 59, 100000, time.FixedZone("", -(9*3600+30*60))),
 		{},
 	}
 	floats := []float64{0, math.Copysign(0, -1), 1, -1.5, 0.1, 1e-6, 9.99e-7, 1e-7, -1e-300, 1e20, 1e21, 123456789.123456789, 31.2999999999, 120.7, math.MaxFloat64, math.SmallestNonzeroFloat64}
