@@ -86,12 +86,12 @@ type Frame struct {
 	CN         string
 	PW         string
 	MN         string
-	Flag       int // -1 when absent
-	PNUM, PNO  int // sub-packets: total and this packet's number (1-based); 0 when not split
+	Flag       int               // -1 when absent
+	PNUM, PNO  int               // sub-packets: total and this packet's number (1-based); 0 when not split
 	DataTime   string            // as sent
 	Time       time.Time         // DataTime read in China Standard Time; zero when absent
 	Params     map[string]string // command parameters other than DataTime and factors' fields
-	Values     []Factor // in the order sent
+	Values     []Factor          // in the order sent
 	Deviations []string
 }
 
