@@ -283,10 +283,14 @@ func TestEveryRouteAndAgency(t *testing.T) {
 	e.must(t, 201, admin, "POST", fmt.Sprintf("/api/v1/users/%d/tokens", approverB.ID), map[string]any{"name": "test", "expires_in_days": 1}, &tokBA)
 	var drawB idv
 	e.must(t, 201, tokBA.Token, "POST", "/api/v1/draws", map[string]any{"inspectors": []map[string]string{{"id": "b1"}, {"id": "b2"}}}, &drawB)
+	// A monitoring point of city B's enterprise.
+	const pointMN = "88888880000099"
+	e.must(t, 201, analyst, "POST", "/api/v1/monitoring/points", map[string]any{"mn": pointMN, "uscc": entUSCC, "outlet": "DA001",
+		"location": []float64{120.1, 30.2}, "password": "123456"}, nil)
 	keys := map[string]string{"enterprise": entUSCC, "list_entry": fmt.Sprint(entry.ID), "inspection": fmt.Sprint(insp.ID), "parcel": "p-b",
 		"user": fmt.Sprint(userB.ID), "agency": fmt.Sprint(cityB.ID), "token": fmt.Sprint(tokB.Record.ID), "draw": fmt.Sprint(drawB.ID),
-		"evidence_object": artifact}
-	params := map[string]string{"enterprise": "{uscc}", "list_entry": "{id}", "inspection": "{id}", "parcel": "{id}", "user": "{id}", "agency": "{id}", "token": "{id}",
+		"evidence_object": artifact, "monitoring_point": pointMN}
+	params := map[string]string{"monitoring_point": "{mn}", "enterprise": "{uscc}", "list_entry": "{id}", "inspection": "{id}", "parcel": "{id}", "user": "{id}", "agency": "{id}", "token": "{id}",
 		"draw": "{id}", "evidence_object": "{key...}"}
 
 	var doc struct {

@@ -296,6 +296,7 @@ var agencyParams = []struct{ segment, param, kind string }{
 	{"/agencies/", "id", "agency"},
 	{"/tokens/", "id", "token"},
 	{"/api/v1/draws/", "id", "draw"},
+	{"/monitoring/points/", "mn", "monitoring_point"},
 	{"/evidence-objects/", "key", "evidence_object"},
 	{"/ui/evidence/", "key", "evidence_object"},
 }

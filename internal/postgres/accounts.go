@@ -347,13 +347,14 @@ func (t *accountTx) Append(ctx context.Context, a enforce.Actor, action enforce.
 
 // agencyOf maps what a route addresses to the query of its agency's path.
 var agencyOf = map[string]string{
-	"enterprise": `SELECT ag.path FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE e.uscc = $1`,
-	"list_entry": `SELECT ag.path FROM list_entries l JOIN enterprises e ON e.uscc = l.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE l.id::text = $1`,
-	"inspection": `SELECT ag.path FROM inspections i JOIN enterprises e ON e.uscc = i.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE i.id::text = $1`,
-	"parcel":     `SELECT ag.path FROM parcels p JOIN enterprises e ON e.uscc = p.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE p.id = $1`,
-	"user":       `SELECT ag.path FROM users u JOIN agencies ag ON ag.id = u.agency_id WHERE u.id::text = $1`,
-	"agency":     `SELECT path FROM agencies WHERE id::text = $1`,
-	"token":      `SELECT ag.path FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN agencies ag ON ag.id = u.agency_id WHERE t.id::text = $1`,
+	"enterprise":       `SELECT ag.path FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE e.uscc = $1`,
+	"list_entry":       `SELECT ag.path FROM list_entries l JOIN enterprises e ON e.uscc = l.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE l.id::text = $1`,
+	"inspection":       `SELECT ag.path FROM inspections i JOIN enterprises e ON e.uscc = i.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE i.id::text = $1`,
+	"parcel":           `SELECT ag.path FROM parcels p JOIN enterprises e ON e.uscc = p.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE p.id = $1`,
+	"user":             `SELECT ag.path FROM users u JOIN agencies ag ON ag.id = u.agency_id WHERE u.id::text = $1`,
+	"agency":           `SELECT path FROM agencies WHERE id::text = $1`,
+	"monitoring_point": `SELECT ag.path FROM monitoring_points m JOIN enterprises e ON e.uscc = m.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE m.mn = $1`,
+	"token":            `SELECT ag.path FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN agencies ag ON ag.id = u.agency_id WHERE t.id::text = $1`,
 	// An evidence object belongs to the enterprise of the parcel of the clip or finding
 	// that holds it (a finding of no parcel: its own enterprise).
 	"evidence_object": `SELECT ag.path FROM (
