@@ -283,11 +283,28 @@ func TestEveryRouteAndAgency(t *testing.T) {
 	e.must(t, 201, admin, "POST", fmt.Sprintf("/api/v1/users/%d/tokens", approverB.ID), map[string]any{"name": "test", "expires_in_days": 1}, &tokBA)
 	var drawB idv
 	e.must(t, 201, tokBA.Token, "POST", "/api/v1/draws", map[string]any{"inspectors": []map[string]string{{"id": "b1"}, {"id": "b2"}}}, &drawB)
+	// A webhook subscription of city B, made by its administrator.
+	var adminB, hookB idv
+	e.must(t, 201, admin, "POST", "/api/v1/users", map[string]any{"name": "b-admin", "role": "admin", "agency_id": cityB.ID}, &adminB)
+	var tokBAdm struct{ Token string }
+	e.must(t, 201, admin, "POST", fmt.Sprintf("/api/v1/users/%d/tokens", adminB.ID), map[string]any{"name": "test", "expires_in_days": 1}, &tokBAdm)
+	e.must(t, 201, tokBAdm.Token, "POST", "/api/v1/webhooks", map[string]any{"name": "city B gateway", "url": "https://hooks.example.org/b", "events": []string{"warning.new"}}, &hookB)
+	for who, want := range map[string]int{cityTokens["admin"]: 0, tokBAdm.Token: 1, admin: 1} {
+		var hs struct {
+			Webhooks []struct {
+				AgencyID int64 `json:"agency_id"`
+			}
+		}
+		e.must(t, 200, who, "GET", "/api/v1/webhooks", nil, &hs)
+		if len(hs.Webhooks) != want || want == 1 && hs.Webhooks[0].AgencyID != cityB.ID {
+			t.Errorf("webhooks listed: %+v, want %d of city B", hs.Webhooks, want)
+		}
+	}
 	keys := map[string]string{"enterprise": entUSCC, "list_entry": fmt.Sprint(entry.ID), "inspection": fmt.Sprint(insp.ID), "parcel": "p-b",
 		"user": fmt.Sprint(userB.ID), "agency": fmt.Sprint(cityB.ID), "token": fmt.Sprint(tokB.Record.ID), "draw": fmt.Sprint(drawB.ID),
-		"evidence_object": artifact, "intake_matter": fmt.Sprint(matter.Matter.ID)}
+		"evidence_object": artifact, "intake_matter": fmt.Sprint(matter.Matter.ID), "webhook": fmt.Sprint(hookB.ID)}
 	params := map[string]string{"enterprise": "{uscc}", "list_entry": "{id}", "inspection": "{id}", "parcel": "{id}", "user": "{id}", "agency": "{id}", "token": "{id}",
-		"draw": "{id}", "evidence_object": "{key...}", "intake_matter": "{id}"}
+		"draw": "{id}", "evidence_object": "{key...}", "intake_matter": "{id}", "webhook": "{id}"}
 
 	var doc struct {
 		Paths map[string]map[string]struct {
