@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/netip"
 	"sort"
 	"strings"
 	"testing"
@@ -526,5 +527,66 @@ func checkListsAndAgency(t *testing.T, e *enfEnv, city, province map[string]stri
 		if n < want || want == 0 && n != 0 {
 			t.Errorf("stats: %d warnings, want %d", n, want)
 		}
+	}
+}
+
+func TestClientAddr(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32"), netip.MustParsePrefix("2001:db8::/32")}
+	for _, tc := range []struct {
+		name, peer string
+		xff        []string
+		trusted    []netip.Prefix
+		want       string
+	}{
+		{"no proxies trusted: the peer", "203.0.113.9:5000", []string{"198.51.100.1"}, nil, "203.0.113.9"},
+		{"untrusted peer: its header is ignored", "203.0.113.9:5000", []string{"198.51.100.1"}, trusted, "203.0.113.9"},
+		{"trusted peer, no header: the peer", "10.1.2.3:443", nil, trusted, "10.1.2.3"},
+		{"trusted peer: the entry it appended", "10.1.2.3:443", []string{"198.51.100.1"}, trusted, "198.51.100.1"},
+		{"a client's invented entries left of the real one", "10.1.2.3:443", []string{"1.1.1.1, 2.2.2.2, 198.51.100.1"}, trusted, "198.51.100.1"},
+		{"two trusted proxies: the first untrusted from the right", "10.1.2.3:443", []string{"198.51.100.1, 192.0.2.1"}, trusted, "198.51.100.1"},
+		{"several header lines read as one list", "10.1.2.3:443", []string{"1.1.1.1", "198.51.100.1, 10.9.9.9"}, trusted, "198.51.100.1"},
+		{"every entry trusted: the leftmost", "10.1.2.3:443", []string{"10.4.4.4, 192.0.2.1"}, trusted, "10.4.4.4"},
+		{"garbage right of the client: the trusted hop before it", "10.1.2.3:443", []string{"198.51.100.1, unknown"}, trusted, "10.1.2.3"},
+		{"garbage behind a trusted hop: that hop", "10.1.2.3:443", []string{"junk, 10.5.5.5"}, trusted, "10.5.5.5"},
+		{"IPv6 peer and client", "[2001:db8::1]:443", []string{"2001:db8:1::5, 2001:db9::7"}, trusted, "2001:db9::7"},
+		{"IPv4-mapped IPv6 entry", "10.1.2.3:443", []string{"::ffff:198.51.100.1"}, trusted, "198.51.100.1"},
+		{"peer without a port", "10.1.2.3", []string{" 198.51.100.1 "}, trusted, "198.51.100.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := httpapi.ClientAddr(tc.peer, tc.xff, tc.trusted); got != tc.want {
+				t.Errorf("ClientAddr(%q, %q) = %q, want %q", tc.peer, tc.xff, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestLoginLockoutBehindProxy: behind a trusted proxy (the test's loopback), failed sign-ins
+// are counted against the address the proxy forwards, so that one client locked out does not
+// lock out the others; a client's own X-Forwarded-For entries do not pick its address.
+func TestLoginLockoutBehindProxy(t *testing.T) {
+	e := newEnforceServer(t)
+	e.srv.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	e.must(t, 201, admin, "POST", "/api/v1/users", map[string]any{"name": "zhao", "role": "analyst", "agency_id": 1, "password": "correct horse 1"}, nil)
+	login := func(xff, name, password string) int {
+		req, _ := http.NewRequest("POST", e.hs.URL+"/api/v1/login", strings.NewReader(fmt.Sprintf(`{"name": %q, "password": %q}`, name, password)))
+		req.Header.Set("X-Forwarded-For", xff)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// 20 failures from one client, each inventing another address left of the real one.
+	for i := 0; i < 20; i++ {
+		if code := login(fmt.Sprintf("10.0.0.%d, 198.51.100.7", i), fmt.Sprintf("nobody%d", i), "guess guess"); code != 401 {
+			t.Fatalf("failure %d: %d", i, code)
+		}
+	}
+	if code := login("198.51.100.7", "zhao", "correct horse 1"); code != 429 {
+		t.Errorf("the locked-out client: %d, want 429", code)
+	}
+	if code := login("198.51.100.8", "zhao", "correct horse 1"); code != 200 {
+		t.Errorf("another client behind the same proxy: %d, want 200", code)
 	}
 }

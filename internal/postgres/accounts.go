@@ -363,7 +363,7 @@ var agencyOf = map[string]string{
 	) x LEFT JOIN parcels p ON p.id = x.parcel JOIN enterprises e ON e.uscc = coalesce(nullif(p.uscc, ''), x.uscc)
 	JOIN agencies ag ON ag.id = e.agency_id LIMIT 1`,
 	"intake_matter": `SELECT ag.path FROM intake_matters m JOIN enterprises e ON e.uscc = m.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE m.id::text = $1`,
-	"webhook": `SELECT ag.path FROM webhook_subscriptions w JOIN agencies ag ON ag.id = w.agency_id WHERE w.id::text = $1`,
+	"webhook":       `SELECT ag.path FROM webhook_subscriptions w JOIN agencies ag ON ag.id = w.agency_id WHERE w.id::text = $1`,
 	// A draw belongs to the agency of the user who ran it.
 	"draw": `SELECT ag.path FROM draws d JOIN users u ON u.name = d.created_by JOIN agencies ag ON ag.id = u.agency_id WHERE d.id::text = $1`,
 }
