@@ -18,7 +18,7 @@ func (s *Server) registerDrawRoutes(mux *http.ServeMux) {
 		Description: "Omit seed to have one generated; the result, seed and algorithm are published at /public/draws/{id}.",
 		Roles:       rolesDecide,
 		Body:        drawRequest{},
-		Responses: map[string]string{"201": "drawn", "400": "invalid field"},
+		Responses:   map[string]string{"201": "drawn", "400": "invalid field"},
 	}, s.handleDrawCreate)
 	s.handle(mux, "GET", "/api/v1/draws", operation{
 		Summary: "Draws, newest first", Roles: rolesRead,

@@ -63,7 +63,7 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 			"send the returned headers with the PUT, within 15 minutes; a proof is never replaced. Then POST to the returned record path " +
 			"(/api/v1/inspections/{id}/proofs/{name}) to have its content checked and its size and SHA-256 recorded, and list the key in the report.",
 		Roles: []enforce.Role{RoleEnterprise, RoleAdmin},
-		Body: proofUploadRequest{},
+		Body:  proofUploadRequest{},
 		Responses: map[string]string{"200": "upload URL and the headers to send with it", "400": "invalid name, size or content type", "403": "another enterprise's inspection",
 			"404": "no such inspection", "409": "no self-check requested, or a proof of that name exists", "413": "larger than the body limit"},
 	}, s.handleProofUpload)
@@ -127,8 +127,8 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 		Summary:     "Close the inspection, with a disposition when a violation was found",
 		Description: "The rule applied is recorded: no penalty for a listed enterprise's first, minor, promptly corrected violation or a self-reported non-wilful one fixed without harm; for its unreported exceedance or a malicious violation, strict penalty, removal from the list, special supervision and public disclosure together.",
 		Roles:       rolesDecide,
-		Body:      bodyFields(inspectionRequest{}, []string{"version", "note"}, "violation"),
-		Responses: map[string]string{"200": "closed", "400": "invalid field", "404": "no such inspection", "409": "wrong state or stale version"},
+		Body:        bodyFields(inspectionRequest{}, []string{"version", "note"}, "violation"),
+		Responses:   map[string]string{"200": "closed", "400": "invalid field", "404": "no such inspection", "409": "wrong state or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
 		return s.inspections.Close(ctx, a, id, in.Version, in.Note, in.Violation)
 	}))

@@ -146,9 +146,9 @@ func (s *Server) registerMonitoringRoutes(mux *http.ServeMux) {
 		Response:    objectOf(map[string]any{"report": &monitoring.SelfReport{}, "covers": []string{}}),
 		Summary:     "The enterprise reports an exceedance of its own (四.10); audited",
 		Description: "Covers the exceedances of the point (and pollutant, or all when empty) whose period overlaps, if filed within the configured hours of their start. The answer lists the exceedance findings it covers.",
-		Body:      selfReportRequest{},
-		Roles:     []enforce.Role{RoleEnterprise, RoleAdmin},
-		Responses: map[string]string{"201": "recorded", "400": "invalid field", "403": "another enterprise's point", "404": "no such point"},
+		Body:        selfReportRequest{},
+		Roles:       []enforce.Role{RoleEnterprise, RoleAdmin},
+		Responses:   map[string]string{"201": "recorded", "400": "invalid field", "403": "another enterprise's point", "404": "no such point"},
 	}, func(w http.ResponseWriter, r *http.Request) {
 		var in selfReportRequest
 		if err := s.decodeJSON(w, r, &in); err != nil {

@@ -20,7 +20,7 @@ import (
 // Polygon or MultiPolygon features in WGS84. geo.ReadGeoJSON reads it (a single Feature or a
 // bare geometry is taken too), with the size limits of geometryLimits.
 type parcelCollection struct {
-	Type     string          `json:"type" openapi:"required" enum:"FeatureCollection"`
+	Type     string            `json:"type" openapi:"required" enum:"FeatureCollection"`
 	Features []parcelFeatureIn `json:"features" openapi:"required"`
 }
 

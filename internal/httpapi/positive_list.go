@@ -130,7 +130,7 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 		Description: "The removal of a listed enterprise is a list adjustment (二.3): it goes on public notice (notice_start, notice_end) and takes effect " +
 			"with POST /api/v1/positive-list/{id}/adjustment/apply, then is filed with the province and published (GET /public/removals). " +
 			"malicious_discharge, falsified_records and evading_supervision bar the enterprise from the list for good.",
-		Roles:   rolesDecide,
+		Roles: rolesDecide,
 		Body: bodyFields(listActionRequest{}, []string{"version", "category", "reason"}, "notice_start", "notice_end").with(map[string]map[string]any{
 			"category": {"enum": enforce.RemovalCategories}}),
 		Responses: map[string]string{"200": "removed, or the removal on notice", "400": "invalid field (notice dates missing for a listed entry)", "404": "no such entry",
