@@ -285,9 +285,9 @@ func TestEveryRouteAndAgency(t *testing.T) {
 	e.must(t, 201, tokBA.Token, "POST", "/api/v1/draws", map[string]any{"inspectors": []map[string]string{{"id": "b1"}, {"id": "b2"}}}, &drawB)
 	keys := map[string]string{"enterprise": entUSCC, "list_entry": fmt.Sprint(entry.ID), "inspection": fmt.Sprint(insp.ID), "parcel": "p-b",
 		"user": fmt.Sprint(userB.ID), "agency": fmt.Sprint(cityB.ID), "token": fmt.Sprint(tokB.Record.ID), "draw": fmt.Sprint(drawB.ID),
-		"evidence_object": artifact}
+		"evidence_object": artifact, "intake_matter": fmt.Sprint(matter.Matter.ID)}
 	params := map[string]string{"enterprise": "{uscc}", "list_entry": "{id}", "inspection": "{id}", "parcel": "{id}", "user": "{id}", "agency": "{id}", "token": "{id}",
-		"draw": "{id}", "evidence_object": "{key...}"}
+		"draw": "{id}", "evidence_object": "{key...}", "intake_matter": "{id}"}
 
 	var doc struct {
 		Paths map[string]map[string]struct {
@@ -443,11 +443,26 @@ func checkListsAndAgency(t *testing.T, e *enfEnv, city, province map[string]stri
 			}
 		}
 	}
-	// One record by id: the draw is refused by authorize, the matter is not found.
+	// One record by id: the draw and the matter are refused by authorize.
 	e.must(t, 403, city["inspector"], "GET", fmt.Sprintf("/api/v1/draws/%d", draw), nil, nil)
 	e.must(t, 200, province["inspector"], "GET", fmt.Sprintf("/api/v1/draws/%d", draw), nil, nil)
-	e.must(t, 404, city["inspector"], "GET", fmt.Sprintf("/api/v1/intake/matters/%d", matter), nil, nil)
+	e.must(t, 403, city["inspector"], "GET", fmt.Sprintf("/api/v1/intake/matters/%d", matter), nil, nil)
 	e.must(t, 200, province["inspector"], "GET", fmt.Sprintf("/api/v1/intake/matters/%d", matter), nil, nil)
+	// A report on city B's enterprise, joining its open matter or naming it, is refused to
+	// city A (it would learn of the matter); the province joins it.
+	for _, join := range []int64{0, matter} {
+		code, body := e.call(t, city["inspector"], "POST", "/api/v1/intake", map[string]any{"source": "complaint", "source_ref": fmt.Sprintf("C-A%d", join),
+			"summary": "smoke again", "uscc": uscc, "received_at": e.clock.Now().Format(time.RFC3339), "matter_id": join}, nil)
+		if code != 403 || !strings.Contains(string(body), "outside") {
+			t.Errorf("intake joining matter %d as city A: %d %s", join, code, body)
+		}
+	}
+	var joined struct{ Outcome string }
+	e.must(t, 200, province["inspector"], "POST", "/api/v1/intake", map[string]any{"source": "complaint", "source_ref": "C-P", "summary": "smoke again",
+		"uscc": uscc, "received_at": e.clock.Now().Format(time.RFC3339)}, &joined)
+	if joined.Outcome != "joined" {
+		t.Errorf("the province's report: %q, want joined", joined.Outcome)
+	}
 	// The inbox: city B's open warning and complaint are the province's work, not city A's.
 	var box struct {
 		Items []struct {

@@ -296,6 +296,7 @@ var agencyParams = []struct{ segment, param, kind string }{
 	{"/agencies/", "id", "agency"},
 	{"/tokens/", "id", "token"},
 	{"/api/v1/draws/", "id", "draw"},
+	{"/intake/matters/", "id", "intake_matter"},
 	{"/evidence-objects/", "key", "evidence_object"},
 	{"/ui/evidence/", "key", "evidence_object"},
 }

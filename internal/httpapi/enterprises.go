@@ -473,31 +473,9 @@ func (s *Server) handleEnterpriseEvidence(w http.ResponseWriter, r *http.Request
 		s.Error(w, r, err)
 		return
 	}
-	out := make([]evidenceParcel, 0, len(ev))
-	for _, e := range ev {
-		g, err := geojsonGeometry(e.Parcel.Geometry).MarshalJSON()
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		po := evidenceParcel{ParcelID: e.Parcel.ID, Name: e.Parcel.Name, Geometry: g, Clips: make([]evidenceClip, 0, len(e.Clips)),
-			Findings: make([]evidenceFinding, 0, len(e.Findings))}
-		for _, f := range e.Findings {
-			fg, err := geojsonGeometry(f.Geometry).MarshalJSON()
-			if err != nil {
-				s.Error(w, r, err)
-				return
-			}
-			po.Findings = append(po.Findings, evidenceFinding{Finding: f, Geometry: fg})
-		}
-		for _, c := range e.Clips {
-			// Links through the API, presigned when followed: signing twenty URLs per view
-			// cost more than the rest of the request.
-			po.Clips = append(po.Clips, evidenceClip{Clip: c, COGURL: evidenceObjectPath + c.COGKey, QuickLookURL: evidenceObjectPath + c.QuickLookKey})
-		}
-		out = append(out, po)
-	}
-	writeJSONCompact(w, http.StatusOK, evidenceAnswer{USCC: uscc, Parcels: out})
+	// Links through the API, presigned when followed: signing twenty URLs per view cost more
+	// than the rest of the request.
+	s.writeEvidence(w, r, uscc, ev)
 }
 
 func (s *Server) handleHealthVisitList(w http.ResponseWriter, r *http.Request) {
