@@ -296,6 +296,8 @@ var agencyParams = []struct{ segment, param, kind string }{
 	{"/agencies/", "id", "agency"},
 	{"/tokens/", "id", "token"},
 	{"/api/v1/draws/", "id", "draw"},
+	{"/intake/matters/", "id", "intake_matter"},
+	{"/api/v1/webhooks/", "id", "webhook"},
 	{"/evidence-objects/", "key", "evidence_object"},
 	{"/ui/evidence/", "key", "evidence_object"},
 }
