@@ -162,7 +162,12 @@ func (c *Inspections) RecordIntake(ctx context.Context, a Actor, r *IntakeReport
 	}
 	r.RecordedBy, r.RecordedAt = a.Name, now
 	err = c.Store.InTx(ctx, func(tx InspectionTx) error {
-		if _, err := tx.LockEnterprise(ctx, r.USCC); err != nil {
+		ent, err := tx.LockEnterprise(ctx, r.USCC)
+		if err != nil {
+			return err
+		}
+		// A report joins only a matter in the actor's reach: its enterprise is in reach.
+		if err := a.Reach(ent); err != nil {
 			return err
 		}
 		if join > 0 {

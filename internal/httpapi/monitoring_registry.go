@@ -26,18 +26,35 @@ type MonitoringService interface {
 	FindQuarantine(ctx context.Context, agency int64, limit int) ([]monitoring.QuarantinedMN, error)
 }
 
-var (
-	pointSchema = obj([]string{"mn", "uscc", "outlet", "location"}, map[string]any{
-		"mn": map[string]any{"type": "string", "description": "the data logger's MN (HJ 212), 1 to 24 letters or digits"}, "uscc": str,
-		"outlet":   map[string]any{"type": "string", "description": "permit outlet code: DA001 (flue gas), DW001 (waste water)"},
-		"name":     str,
-		"location": map[string]any{"type": "array", "items": map[string]any{"type": "number"}, "minItems": 2, "maxItems": 2, "description": "[lon, lat] WGS84"},
-		"password": map[string]any{"type": "string", "description": "the HJ 212 access password (PW), 6 to 32 characters; stored hashed. Required to create; on update, empty keeps it"},
-		"version":  version,
-	})
-	number      = map[string]any{"type": "number"}
-	limitSchema = obj(nil, map[string]any{"hourly": number, "daily": number, "o2_ref": number, "load_kg_day": number, "basis": str})
+// Request bodies of the monitoring routes.
+type (
+	pointRequest struct {
+		MN       string    `json:"mn" openapi:"required" doc:"the data logger's MN (HJ 212), 1 to 24 letters or digits"`
+		USCC     string    `json:"uscc" openapi:"required"`
+		Outlet   string    `json:"outlet" openapi:"required" doc:"permit outlet code: DA001 (flue gas), DW001 (waste water)"`
+		Name     string    `json:"name"`
+		Location []float64 `json:"location" openapi:"required" doc:"[lon, lat] WGS84"`
+		Password string    `json:"password" doc:"the HJ 212 access password (PW), 6 to 32 characters; stored hashed. Required to create; on update, empty keeps it"`
+		Version  int       `json:"version" doc:"on update: the version read; a stale version is refused with 409"`
+	}
+	limitRequest struct {
+		Hourly    *float64 `json:"hourly" doc:"concentration limit on valid hourly values"`
+		Daily     *float64 `json:"daily" doc:"concentration limit on valid daily values"`
+		O2Ref     *float64 `json:"o2_ref" doc:"reference oxygen (%) the concentrations are converted to"`
+		LoadKgDay *float64 `json:"load_kg_day" doc:"daily load limit"`
+		Basis     string   `json:"basis" doc:"the standard or permit clause"`
+	}
+	selfReportRequest struct {
+		MN        string `json:"mn" openapi:"required"`
+		Pollutant string `json:"pollutant" doc:"empty: every pollutant of the point"`
+		StartedAt string `json:"started_at" openapi:"required" doc:"RFC 3339 time or YYYY-MM-DD (China Standard Time)"`
+		EndedAt   string `json:"ended_at" doc:"RFC 3339 time or YYYY-MM-DD (China Standard Time)"`
+		Text      string `json:"text" openapi:"required" doc:"what exceeded, why, what was done"`
+	}
 )
+
+// pointBody documents pointRequest with its location's two coordinates.
+var pointBody = bodyOf(pointRequest{}, map[string]map[string]any{"location": {"minItems": 2, "maxItems": 2}})
 
 // registerMonitoringRoutes registers the routes of the monitoring registry (points, permit
 // limits), the enterprises' own reports of exceedances, series charts and the monitoring
@@ -56,7 +73,7 @@ func (s *Server) registerMonitoringRoutes(mux *http.ServeMux) {
 	})
 	s.handle(mux, "POST", "/api/v1/monitoring/points", operation{
 		Response: monitoring.Point{},
-		Summary:  "Register a monitoring point (an HJ 212 data logger's MN) on an outlet of an enterprise's permit; audited", Request: pointSchema,
+		Summary:  "Register a monitoring point (an HJ 212 data logger's MN) on an outlet of an enterprise's permit; audited", Body: pointBody,
 		Roles:     rolesStaffWrite,
 		Responses: map[string]string{"201": "registered", "400": "invalid field or unknown enterprise", "409": "MN registered"},
 	}, func(w http.ResponseWriter, r *http.Request) {
@@ -73,7 +90,7 @@ func (s *Server) registerMonitoringRoutes(mux *http.ServeMux) {
 	})
 	s.handle(mux, "PUT", "/api/v1/monitoring/points/{mn}", operation{
 		Response: monitoring.Point{},
-		Summary:  "Change a monitoring point's outlet, name, location or password at the version read; audited", Request: pointSchema,
+		Summary:  "Change a monitoring point's outlet, name, location or password at the version read; audited", Body: pointBody,
 		Roles:     rolesStaffWrite,
 		Responses: map[string]string{"200": "changed", "400": "invalid field", "404": "no such point", "409": "stale version"},
 	}, func(w http.ResponseWriter, r *http.Request) {
@@ -132,16 +149,10 @@ func (s *Server) registerMonitoringRoutes(mux *http.ServeMux) {
 		Response:    monitoring.Limit{},
 		Summary:     "Set the permit limit of a pollutant at an outlet; audited",
 		Description: "hourly and daily are concentration limits on valid hourly and daily values, converted to o2_ref (%) where the standard gives a reference oxygen; load_kg_day limits the daily load.",
-		Request:     limitSchema, Roles: rolesStaffWrite,
+		Body:        limitRequest{}, Roles: rolesStaffWrite,
 		Responses: map[string]string{"200": "set", "400": "invalid field"},
 	}, func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			Hourly    *float64 `json:"hourly"`
-			Daily     *float64 `json:"daily"`
-			O2Ref     *float64 `json:"o2_ref"`
-			LoadKgDay *float64 `json:"load_kg_day"`
-			Basis     string   `json:"basis"`
-		}
+		var in limitRequest
 		if err := s.decodeJSON(w, r, &in); err != nil {
 			s.Error(w, r, err)
 			return
@@ -174,18 +185,11 @@ func (s *Server) registerMonitoringRoutes(mux *http.ServeMux) {
 		Response:    objectOf(map[string]any{"report": &monitoring.SelfReport{}, "covers": []string{}}),
 		Summary:     "The enterprise reports an exceedance of its own (四.10); audited",
 		Description: "Covers the exceedances of the point (and pollutant, or all when empty) whose period overlaps, if filed within the configured hours of their start. The answer lists the exceedance findings it covers.",
-		Request: obj([]string{"mn", "started_at", "text"}, map[string]any{"mn": str, "pollutant": str, "started_at": dateTime, "ended_at": dateTime,
-			"text": map[string]any{"type": "string", "description": "what exceeded, why, what was done"}}),
-		Roles:     []enforce.Role{RoleEnterprise, RoleAdmin},
-		Responses: map[string]string{"201": "recorded", "400": "invalid field", "403": "another enterprise's point", "404": "no such point"},
+		Body:        selfReportRequest{},
+		Roles:       []enforce.Role{RoleEnterprise, RoleAdmin},
+		Responses:   map[string]string{"201": "recorded", "400": "invalid field", "403": "another enterprise's point", "404": "no such point"},
 	}, func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			MN        string `json:"mn"`
-			Pollutant string `json:"pollutant"`
-			StartedAt string `json:"started_at"`
-			EndedAt   string `json:"ended_at"`
-			Text      string `json:"text"`
-		}
+		var in selfReportRequest
 		if err := s.decodeJSON(w, r, &in); err != nil {
 			s.Error(w, r, err)
 			return
@@ -229,15 +233,7 @@ func (s *Server) registerMonitoringRoutes(mux *http.ServeMux) {
 }
 
 func (s *Server) decodePoint(w http.ResponseWriter, r *http.Request) (*monitoring.Point, string, error) {
-	var in struct {
-		MN       string    `json:"mn"`
-		USCC     string    `json:"uscc"`
-		Outlet   string    `json:"outlet"`
-		Name     string    `json:"name"`
-		Location []float64 `json:"location"`
-		Password string    `json:"password"`
-		Version  int       `json:"version"`
-	}
+	var in pointRequest
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		return nil, "", err
 	}

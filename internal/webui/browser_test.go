@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/offsite/offsite/internal/apiclient"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/sample"
@@ -103,10 +105,11 @@ func TestBrowser(t *testing.T) {
 	if err := os.WriteFile(tokensFile, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	db := testenv.Postgres(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	auditKey, _ := testenv.AuditKey(t)
 	env := append(os.Environ(),
-		"OFFSITE_DATABASE_URL="+testenv.PostgresURL(t), "OFFSITE_AUDIT_KEY="+auditKey,
+		"OFFSITE_DATABASE_URL="+db.URL, "OFFSITE_AUDIT_KEY="+auditKey,
 		"OFFSITE_REDIS_ADDR="+redis.Addr, "OFFSITE_REDIS_DB="+strconv.Itoa(redis.DB),
 		"OFFSITE_S3_ENDPOINT="+s3cfg.Endpoint, "OFFSITE_S3_ACCESS_KEY="+s3cfg.AccessKey,
 		"OFFSITE_S3_SECRET_KEY="+s3cfg.SecretKey, "OFFSITE_S3_REGION="+s3cfg.Region,
@@ -123,12 +126,13 @@ func TestBrowser(t *testing.T) {
 
 	admin := apiclient.New(base, adminToken)
 	uscc := seed(t, admin)
+	onNotice := seedOnNotice(t, admin, db.OwnerURL)
 	accounts(t, admin, uscc)
 
 	shots := filepath.Join(root, ".state", "ui-screenshots", time.Now().UTC().Format("20060102T150405"))
 	node := exec.Command("node", "web/tests/ui.mjs")
 	node.Dir = root
-	node.Env = append(os.Environ(), "OFFSITE_UI_URL="+base, "OFFSITE_UI_USCC="+uscc, "OFFSITE_UI_SCREENSHOTS="+shots,
+	node.Env = append(os.Environ(), "OFFSITE_UI_URL="+base, "OFFSITE_UI_USCC="+uscc, "OFFSITE_UI_USCC_NOTICE="+onNotice, "OFFSITE_UI_SCREENSHOTS="+shots,
 		"OFFSITE_UI_CHROMIUM="+chromium)
 	for _, role := range uiRoles {
 		node.Env = append(node.Env, "OFFSITE_UI_PASSWORD_"+strings.ToUpper(role)+"="+uiPassword(role))
@@ -302,6 +306,60 @@ func seed(t *testing.T, c *apiclient.Client) string {
 		must(c.Do(ctx, "GET", "/api/v1/inspections?uscc="+uscc, nil, &ins))
 		return len(ins.Inspections) > 0
 	})
+	return uscc
+}
+
+// seedOnNotice registers a second enterprise, proposes it for the positive list and puts it
+// on public notice through the API, then moves the notice 10 days back in the database (the
+// days cannot pass in a test) as the database's owner, so that the approver may list it. It
+// returns its USCC.
+func seedOnNotice(t *testing.T, c *apiclient.Client, dbURL string) string {
+	t.Helper()
+	ctx := context.Background()
+	check, err := enforce.USCCCheckChar("91320506MA1X8B7C4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uscc := "91320506MA1X8B7C4" + string(check)
+	var entry struct {
+		ID      int64 `json:"id"`
+		Version int   `json:"version"`
+	}
+	facts := map[string]any{"equipment_level": "advanced", "discharge_compliant": true, "total_emissions_within_permit": true,
+		"monitoring_connected": true, "risk_management": true, "information_disclosed": true, "credit_rating": "A", "rectification_complete": true}
+	day := func(d int) string {
+		return time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, d).Format("2006-01-02")
+	}
+	for _, call := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"/api/v1/enterprises", map[string]any{"uscc": uscc, "name": "某纸业有限公司", "industry": "C2221", "permit_no": uscc + "001P",
+			"address": "苏州市吴中区 8 号", "zone": "south", "location": []float64{117.01, 31.61}, "complaint_channel": "12369"}},
+		{"/api/v1/positive-list", map[string]any{"uscc": uscc, "facts": facts}},
+		{"notice", nil},
+	} {
+		path, body := call.path, call.body
+		if path == "notice" {
+			path, body = fmt.Sprintf("/api/v1/positive-list/%d/notice", entry.ID), map[string]any{"version": entry.Version, "notice_start": day(0), "notice_end": day(8)}
+		}
+		if err := c.Do(ctx, "POST", path, body, &entry); err != nil {
+			t.Fatalf("POST %s: %v", path, err)
+		}
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// The columns and the entry's document (which the API reads) alike.
+	tag, err := conn.Exec(ctx, `UPDATE list_entries SET notice_start = notice_start - interval '10 days', notice_end = notice_end - interval '10 days',
+		doc = doc || jsonb_build_object('notice_start', notice_start - interval '10 days', 'notice_end', notice_end - interval '10 days',
+			'notice_posted_at', (doc->>'notice_posted_at')::timestamptz - interval '10 days')
+		WHERE id = $1 AND status = 'notice'`, entry.ID)
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("moving the notice of entry %d back: %v (%d rows)", entry.ID, err, tag.RowsAffected())
+	}
 	return uscc
 }
 

@@ -121,6 +121,7 @@ func TestDomainValuesTranslated(t *testing.T) {
 		{"rule_", monitoring.Rules},
 		{"mode_", []string{enforce.ModeSite, enforce.ModeOffsite}},
 		{"grp_", []string{"special", "ordinary", "listed"}},
+		{"ext_", []string{enforce.ExtensionPending, enforce.ExtensionGranted, enforce.ExtensionRefused}},
 		{"hc_", []string{enforce.HealthDone, enforce.HealthPending, enforce.HealthDue, enforce.HealthOverdue}},
 	}
 	han := regexp.MustCompile(`\p{Han}`)

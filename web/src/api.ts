@@ -156,16 +156,23 @@ export async function signOut(navigate = true): Promise<void> {
   if (navigate) location.hash = '#/signin';
 }
 
+// evidencePath is where an evidence object is read: its key under the staff's evidence
+// route, or, for an enterprise, the path its inspection names (GET
+// /api/v1/inspections/{id}/evidence answers with one per artifact), passed as the key.
+function evidencePath(key: string): string {
+  return key.startsWith('/api/') ? key : '/api/v1/ui/evidence/' + key;
+}
+
 // blob fetches an evidence object on the session; the caller revokes the URL.
 export async function evidenceURL(key: string): Promise<string> {
-  const resp = await send('GET', '/api/v1/ui/evidence/' + key);
+  const resp = await send('GET', evidencePath(key));
   if (!resp.ok) throw humanError(resp.status, await resp.json().catch(() => null));
   return URL.createObjectURL(await resp.blob());
 }
 
 // evidenceBytes fetches an evidence object's bytes (a clip COG to decode in the page).
 export async function evidenceBytes(key: string): Promise<ArrayBuffer> {
-  const resp = await send('GET', '/api/v1/ui/evidence/' + key);
+  const resp = await send('GET', evidencePath(key));
   if (!resp.ok) throw humanError(resp.status, await resp.json().catch(() => null));
   return resp.arrayBuffer();
 }
@@ -181,14 +188,14 @@ export async function blobURL(path: string): Promise<string> {
 // evidenceHead reads the first `end` bytes of an evidence object (a Range request; the API
 // may answer with the whole object).
 export async function evidenceHead(key: string, end: number): Promise<ArrayBuffer> {
-  const resp = await send('GET', '/api/v1/ui/evidence/' + key, undefined, { Range: `bytes=0-${end - 1}` });
+  const resp = await send('GET', evidencePath(key), undefined, { Range: `bytes=0-${end - 1}` });
   if (!resp.ok) throw humanError(resp.status, await resp.json().catch(() => null));
   return resp.arrayBuffer();
 }
 
 // download saves an evidence object under its name (audited by the API).
 export async function download(key: string): Promise<void> {
-  await save('/api/v1/ui/evidence/' + key + '?download=true', key.split('/').pop() || 'evidence');
+  await save(key.startsWith('/api/') ? key : evidencePath(key) + '?download=true', key.split('/').pop() || 'evidence');
 }
 
 // Proof is a document uploaded for an inspection's self-check, as the API describes it.

@@ -15,6 +15,7 @@ import { inboxPage, refreshCounts } from './pages/inbox';
 import { oversightPage } from './pages/oversight';
 import { drawsPage } from './pages/draws';
 import { managePage } from './pages/manage';
+import { intakePage } from './pages/intake';
 
 type Page = (app: HTMLElement, params: string[], query: URLSearchParams) => Promise<void | (() => void)>;
 
@@ -31,6 +32,7 @@ const routes: [RegExp, Page, boolean][] = [
   [/^\/oversight$/, oversightPage, true],
   [/^\/draws$/, drawsPage, true],
   [/^\/manage$/, managePage, true],
+  [/^\/intake$/, intakePage, true],
 ];
 
 let leave: (() => void) | void;
@@ -45,6 +47,7 @@ function header(): void {
     me && me.role !== 'enterprise' ? [link('#/enterprises', t('nav_enterprises')), link('#/surveys/new', t('nav_survey')), link('#/list', t('nav_list'))] : null,
     me && me.role === 'admin' ? link('#/admin', t('nav_admin')) : null,
     me && me.role === 'enterprise' && me.uscc ? link('#/enterprises/' + me.uscc, t('nav_enterprises')) : null,
+    me && can('GET /api/v1/intake/matters') ? link('#/intake', t('nav_intake')) : null,
     me && (can('POST /api/v1/enterprises') || can('POST /api/v1/captures')) ? link('#/manage', t('nav_manage')) : null,
     me && can('GET /api/v1/draws') && me.role !== 'enterprise' ? link('#/draws', t('nav_draws')) : null,
     me && (can('GET /api/v1/stats') || can('GET /api/v1/audit/verify')) ? link('#/oversight', t('nav_oversight')) : null,

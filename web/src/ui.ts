@@ -71,18 +71,36 @@ export function form(fields: HTMLElement[], label: string, submit: (v: Record<st
       ev.preventDefault();
       btn.disabled = true;
       clear(out);
+      markField(f, null);
       const v: Record<string, string> = {};
       new FormData(f).forEach((val, k) => (v[k] = String(val)));
       try {
         await submit(v, f);
       } catch (e) {
         clear(out, errorBox(e));
+        if (e instanceof ApiError && e.status === 400) markField(f, e);
       } finally {
         btn.disabled = false;
       }
     },
   }, fields, btn, out);
   return f;
+}
+
+// markField shows the server's words next to the input of the field it refused (an input
+// named as the field, or one whose data-field names it), or clears what an earlier refusal
+// marked when e is null.
+export function markField(f: HTMLElement, e: ApiError | null): void {
+  for (const el of f.querySelectorAll('.field-error')) el.remove();
+  for (const el of f.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+  if (!e || !e.field) return;
+  const name = e.field.replace(/["\\]/g, '');
+  const input = f.querySelector<HTMLElement>(`[data-field="${name}"], [name="${name}"]`);
+  if (!input) return;
+  input.setAttribute('aria-invalid', 'true');
+  const msg = h('span', { class: 'field-error', role: 'alert', dataset: { field: name } }, e.detail || e.message);
+  (input.closest('label.field') || input).after(msg);
+  input.focus();
 }
 
 export function field(label: string, input: HTMLElement): HTMLElement {

@@ -2,7 +2,7 @@
 // api and worker: sign in, open an enterprise, find its finding on the map, compare the
 // quick-looks beside the map and laid on it, queue a survey and watch it finish, answer a
 // self-check with uploaded proof as the enterprise, and try what a role may not do.
-// Environment: OFFSITE_UI_URL, OFFSITE_UI_USCC, OFFSITE_UI_PASSWORD_{ADMIN,ANALYST,INSPECTOR,APPROVER,ENTERPRISE}
+// Environment: OFFSITE_UI_URL, OFFSITE_UI_USCC, OFFSITE_UI_USCC_NOTICE, OFFSITE_UI_PASSWORD_{ADMIN,ANALYST,INSPECTOR,APPROVER,ENTERPRISE}
 // (the password of the user "ui-<role>"),
 // OFFSITE_UI_SCREENSHOTS (where screenshots go on failure; after every step too with
 // OFFSITE_UI_SCREENSHOTS_ALL=1), OFFSITE_UI_CHROMIUM.
@@ -19,7 +19,9 @@ const env = (k) => {
 };
 const base = env('OFFSITE_UI_URL');
 const uscc = env('OFFSITE_UI_USCC');
-const passwords = Object.fromEntries(['admin', 'analyst', 'inspector', 'enterprise'].map((r) => [r, env('OFFSITE_UI_PASSWORD_' + r.toUpperCase())]));
+// A second enterprise whose notice has run its days (moved back by the test's seed).
+const usccNotice = env('OFFSITE_UI_USCC_NOTICE');
+const passwords = Object.fromEntries(['admin', 'analyst', 'inspector', 'approver', 'enterprise'].map((r) => [r, env('OFFSITE_UI_PASSWORD_' + r.toUpperCase())]));
 const shots = env('OFFSITE_UI_SCREENSHOTS');
 const origin = new URL(base).origin;
 
@@ -140,7 +142,8 @@ try {
     assert((await page.innerText(`#ent-results tr[data-uscc="${uscc}"]`)).includes('预警'), 'the row does not show the warnings');
     await page.selectOption('#ent-filters select[name=open_warnings]', 'false');
     await page.click('#ent-filters button[type=submit]');
-    await page.waitForSelector('#ent-results .empty');
+    await page.waitForSelector(`#ent-results tr[data-uscc="${usccNotice}"]`);
+    assert(!(await page.$(`#ent-results tr[data-uscc="${uscc}"]`)), 'the enterprise with warnings is listed among those without');
   });
 
   await step('the enterprise page shows the finding on the map', async () => {
@@ -397,7 +400,8 @@ try {
 
   await step('the analyst proposes the enterprise for the positive list and puts it on public notice', async () => {
     await go('/list');
-    await page.waitForSelector('#list-entries .empty');
+    // Only the second enterprise, on notice since the seed, is on the list yet.
+    await page.waitForSelector(`#list-entries article.entry:has(code:text-is("${usccNotice}"))`);
     await page.click('details:has(#propose-form) > summary');
     await page.fill('#propose-form input[name=uscc]', uscc);
     await page.$$eval('#propose-form input[type=checkbox]', (xs) => xs.forEach((x) => (x.checked = true)));
@@ -405,9 +409,10 @@ try {
       await sel.selectOption({ index: 1 });
     }
     await page.click('#propose-form button[type=submit]');
-    await page.waitForSelector('#list-entries article.entry[data-status=proposed]');
-    await page.click('#list-entries article.entry form.act-notice button[type=submit]');
-    await page.waitForSelector('#list-entries article.entry[data-status=notice]');
+    const entry = `#list-entries article.entry:has(code:text-is("${uscc}"))`;
+    await page.waitForSelector(`${entry}[data-status=proposed]`);
+    await page.click(`${entry} form.act-notice button[type=submit]`);
+    await page.waitForSelector(`${entry}[data-status=notice]`);
     const notices = await (await page.waitForSelector('#notices table')).innerText();
     assert(notices.includes(uscc), 'the entry on notice is not among the public notices');
   });
@@ -469,6 +474,47 @@ try {
     await page.waitForSelector('#prefs-form .ok');
   });
 
+  await step('the enterprise sees its standing and the finding its inspection cites, with the evidence, and asks for more time', async () => {
+    await go('/enterprises/' + uscc);
+    // Its list entry, on notice since the analyst's step.
+    await page.waitForSelector('#standing li.entry-line[data-status=notice]');
+    await translated('#standing ul.list-entries');
+    // The finding the self-check request rests on, on the map and beside it, with its
+    // before/after drawn from the clip COGs read through the inspection.
+    await page.waitForSelector('#ent-map[data-findings]');
+    const n = Number(await page.getAttribute('#ent-map', 'data-findings'));
+    assert(n >= 1, `the enterprise's map shows ${n} cited findings, want >= 1`);
+    await page.click('#finding-list li');
+    await page.waitForSelector('#finding-detail #before-after');
+    assert(await page.getAttribute('#before-after', 'data-source') === 'cog', `the enterprise's before/after: ${await page.getAttribute('#before-after', 'data-why')}`);
+    const rows = await page.$$('#finding-detail table.evidence tbody tr');
+    assert(rows.length >= 3, `the enterprise sees ${rows.length} evidence rows`);
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#finding-detail table.evidence tbody tr:first-child .action button')]);
+    assert(dl.suggestedFilename().length > 10, `cited evidence downloaded as ${dl.suggestedFilename()}`);
+    // It asks for a week more than the deadline.
+    const card = '#inspections article[data-status=self_check_requested]';
+    const deadline = await page.innerText(`${card} dl.self-check dd.deadline`);
+    await page.fill(`${card} form.act-extension input[name=reason]`, '更换阀门需等待备件');
+    await page.click(`${card} form.act-extension button[type=submit]`);
+    await page.waitForSelector(`${card} ul.extensions li[data-decision=pending]`);
+    assert(!(await page.$(`${card} form.act-extension`)), 'a second extension request is offered while one waits');
+    console.log(`    deadline before the extension: ${deadline}`);
+  });
+
+  await step('the inspector grants the extension from the inbox; the deadline moves', async () => {
+    await signOut();
+    await signIn('inspector');
+    await page.click('#nav-inbox');
+    const row = await page.waitForSelector('#inbox-items tr[data-kind=extension_to_decide]');
+    await (await row.$('a')).click();
+    const card = '#inspections article[data-status=self_check_requested]';
+    const before = await (await page.waitForSelector(`${card} dl.self-check dd.deadline`)).innerText();
+    await page.click(`${card} form.act-decide-extension button[type=submit]`);
+    await page.waitForSelector(`${card} ul.extensions li[data-decision=granted]`);
+    const after = await page.innerText(`${card} dl.self-check dd.deadline`);
+    assert(after !== before, `the deadline stayed ${before} after the grant`);
+  });
+
   await step('the enterprise answers the self-check with uploaded proof, listed with its SHA-256', async () => {
     await signOut();
     await signIn('enterprise');
@@ -501,6 +547,79 @@ try {
     assert(dl.suggestedFilename() === '自查报告.pdf', `proof downloaded as ${dl.suggestedFilename()}`);
     const got = createHash('sha256').update(readFileSync(await dl.path())).digest('hex');
     assert(got === sum, `downloaded proof hashes to ${got}, want ${sum}`);
+  });
+
+  await step('the enterprise amends its report before review and reports an incident itself; a refused field is shown at its input', async () => {
+    const card = '#inspections article[data-status=report_submitted]';
+    await page.click(`${card} details.amend > summary`);
+    await page.fill(`${card} form.act-amend textarea[name=text]`, '阀门已更换，排放恢复正常；附更换记录。');
+    await page.click(`${card} form.act-amend button[type=submit]`);
+    await page.waitForSelector(`${card} dl.self-check dd.report:has-text("附更换记录")`);
+    assert((await page.innerText(`${card} dl.self-check dd.report`)).includes('已修改 1 次'), 'the amended report does not say so');
+    await page.click('#standing details.report-incident > summary');
+    // An incident in the future is refused, and the refusal is shown at its input.
+    const future = new Date(Date.now() + 3 * 86400e3 - new Date().getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
+    await page.fill('#incident-form input[name=occurred_at]', future);
+    await page.fill('#incident-form textarea[name=description]', '除尘器故障，颗粒物短时超标');
+    await page.fill('#incident-form textarea[name=measures]', '已停炉检修');
+    await page.click('#incident-form button[type=submit]');
+    const fe = await (await page.waitForSelector('#incident-form .field-error[data-field=occurred_at]')).innerText();
+    assert(fe.includes('future'), `the refused field reads ${JSON.stringify(fe)}`);
+    assert(await page.getAttribute('#incident-form input[name=occurred_at]', 'aria-invalid') === 'true', 'the refused input is not marked');
+    const past = new Date(Date.now() - 86400e3 - new Date().getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
+    await page.fill('#incident-form input[name=occurred_at]', past);
+    await page.fill('#incident-form textarea[name=description]', '除尘器故障，颗粒物短时超标');
+    await page.click('#incident-form button[type=submit]');
+    await page.waitForSelector('#standing table.incidents tbody tr:has-text("除尘器故障")');
+    assert(!(await page.$('#incident-form .field-error')), 'the refusal stays after a good submission');
+  });
+
+  await step('the approver lists the enterprise whose notice is over', async () => {
+    await signOut();
+    await signIn('approver');
+    assert((await page.innerText('#who')).includes('审批'), 'the header does not name the approver');
+    await page.click('nav a[href="#/list"]');
+    const entry = `#list-entries article.entry:has(code:text-is("${usccNotice}"))`;
+    await page.click(`${entry}[data-status=notice] button.act-list`);
+    await page.waitForSelector(`${entry}[data-status=listed]`);
+    await translated(`${entry} dl.facts`);
+  });
+
+  await step('the inspector records a complaint and a media report of one matter, joined, and asks for a site visit', async () => {
+    await signOut();
+    await signIn('inspector');
+    await page.click('nav a[href="#/intake"]');
+    const record = async (source, ref, summary) => {
+      await page.selectOption('#intake-form select[name=source]', source);
+      await page.fill('#intake-form input[name=source_ref]', ref);
+      await page.fill('#intake-form input[name=uscc]', usccNotice);
+      await page.fill('#intake-form textarea[name=summary]', summary);
+      await page.click('#intake-form button[type=submit]');
+      return page.waitForSelector(`#intake-new .in-out p[data-outcome]:has-text("${source === 'complaint' ? '' : '并入'}")`);
+    };
+    const first = await record('complaint', '12369-2026-0815', '夜间排放刺激性气味');
+    assert(await first.getAttribute('data-outcome') === 'opened', `the complaint ${await first.getAttribute('data-outcome')}`);
+    const matter = await first.getAttribute('data-matter');
+    const second = await record('media_report', '苏州日报 2026-11-30', '居民反映化工厂夜间异味');
+    assert(await second.getAttribute('data-outcome') === 'joined' && await second.getAttribute('data-matter') === matter, 'the media report of the same matter was not joined');
+    const m = `#matters article.matter[data-id="${matter}"]`;
+    await page.waitForSelector(`${m} ul.reports li[data-source=media_report]`);
+    assert((await page.$$(`${m} ul.reports li`)).length === 2, 'the matter does not list both reports');
+    await translated(`${m} h3`);
+    await page.fill(`${m} form.act-matter-visit input[name=reason]`, '群众举报并经媒体曝光，需现场核实');
+    await page.click(`${m} form.act-matter-visit button[type=submit]`);
+    await page.waitForSelector(`${m}[data-status=site_visit_requested]`);
+  });
+
+  await step('the approver approves the site visit from the inbox', async () => {
+    await signOut();
+    await signIn('approver');
+    await page.click('#nav-inbox');
+    const row = await page.waitForSelector('#inbox-items tr[data-kind=site_visit_to_approve]');
+    await (await row.$('a')).click();
+    await page.click('#act-approve');
+    await page.waitForSelector('#inspections article[data-status=site_visit_approved]');
+    assert(!(await page.$('#inspections form.act-self-check')), 'the approver is offered the inspector\'s steps');
   });
 
   await step('oversight: statistics by month, and the audit chain checked by the administrator', async () => {

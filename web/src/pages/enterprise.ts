@@ -8,7 +8,7 @@ import VectorSource from 'ol/source/Vector';
 import type Feature from 'ol/Feature';
 import type OlMap from 'ol/Map';
 import { transform, transformExtent } from 'ol/proj';
-import { api, ApiError, can, currentUser, download, downloadProof, evidenceBytes, evidenceHead, evidenceURL, uploadProof, type Proof } from '../api';
+import { api, ApiError, can, download, downloadProof, evidenceBytes, evidenceHead, evidenceURL, uploadProof, type Proof } from '../api';
 import { captureLabel } from '../captures';
 import { warningText } from '../messages';
 import { NeedBytes, readGeoRef, type GeoRef } from '../geotiff';
@@ -19,6 +19,7 @@ import { projectionCode } from '../proj';
 import { action, clear, copyable, errorBox, field, form, h, loading, select } from '../ui';
 import { factsBox, monitoringFacts, monitoringSection } from './monitoring';
 import { healthVisitsSection } from './healthvisits';
+import { standingSection } from './standing';
 
 interface Artifact { name: string; key: string; sha256: string; size: number; media_type: string }
 interface Finding {
@@ -69,6 +70,7 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
     app.append(monEl);
     void monitoringSection(monEl, uscc, urls);
   }
+  if (can('GET /api/v1/enterprises/{uscc}/standing')) app.append(standingSection(uscc));
   if (can('GET /api/v1/enterprises/{uscc}/health-visits')) app.append(healthVisitsSection(uscc));
 
   let selected: string | null = null;
@@ -145,6 +147,18 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
       h('details', { class: 'provenance' }, h('summary', {}, t('provenance')), h('pre', {}, JSON.stringify(f.provenance, null, 2))));
   };
 
+  // showList lists the findings on the map and beside it, newest first; empty names what to
+  // say when there is none.
+  const showList = (empty: string) => {
+    mapEl.dataset.parcels = String(parcelSrc.getFeatures().length);
+    mapEl.dataset.findings = String(findingSrc.getFeatures().length);
+    clear(findingList, !findings.length ? h('p', { class: 'empty' }, t(empty))
+      : h('ul', { class: 'findings' }, findings.map((f) => h('li', { dataset: { id: f.id, kind: f.kind }, onclick: () => select_(f.id) },
+        h('span', { class: 'swatch', style: `background:${kindColours[f.kind] || '#e377c2'}` }),
+        h('strong', {}, tk('kind_', f.kind)), ' ', tk('cls_', f.class), ' · ', f.parcel_id, ' · ', fmtDate(f.detected_at),
+        f.severity ? h('span', { class: 'tag' }, tk('sev_', f.severity)) : null))));
+  };
+
   if (can('GET /api/v1/enterprises/{uscc}/evidence')) {
     try {
       const ev = await api<{ parcels: EvParcel[] }>('GET', `/api/v1/enterprises/${encodeURIComponent(uscc)}/evidence`);
@@ -157,29 +171,30 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
         }
       }
       findings.sort((a, b) => b.detected_at.localeCompare(a.detected_at));
-      mapEl.dataset.parcels = String(parcelSrc.getFeatures().length);
-      mapEl.dataset.findings = String(findingSrc.getFeatures().length);
-      clear(findingList, !ev.parcels.length ? h('p', { class: 'empty' }, t('no_parcels'))
-        : !findings.length ? h('p', { class: 'empty' }, t('no_findings'))
-          : h('ul', { class: 'findings' }, findings.map((f) => h('li', { dataset: { id: f.id, kind: f.kind }, onclick: () => select_(f.id) },
-            h('span', { class: 'swatch', style: `background:${kindColours[f.kind] || '#e377c2'}` }),
-            h('strong', {}, tk('kind_', f.kind)), ' ', tk('cls_', f.class), ' · ', f.parcel_id, ' · ', fmtDate(f.detected_at),
-            f.severity ? h('span', { class: 'tag' }, tk('sev_', f.severity)) : null))));
+      showList(ev.parcels.length ? 'no_findings' : 'no_parcels');
       clear(clipsEl, clipSection(ev.parcels, urls));
     } catch (e) {
       clear(findingList, errorBox(e));
     }
   } else {
-    // An enterprise sees its parcels; evidence (and so the quick-looks) is for staff.
-    overlayEl.hidden = true;
+    // An enterprise sees its parcels and the findings its inspections cite, their evidence
+    // read through the inspection (GET /api/v1/inspections/{id}/evidence), not the bucket.
     const fc = await api<any>('GET', `/api/v1/enterprises/${encodeURIComponent(uscc)}/parcels`);
     parcelSrc.addFeatures(geojson.readFeatures(fc) as Feature[]);
-    mapEl.dataset.parcels = String(parcelSrc.getFeatures().length);
-    clear(findingList, h('p', { class: 'muted' }, t('err_403', { role: tk('role_', currentUser()!.role) })));
+    try {
+      findings = await citedFindings(uscc);
+      for (const f of findings) findingSrc.addFeature(geojson.readFeature({ type: 'Feature', geometry: f.geometry, properties: { id: f.id, kind: f.kind } }) as Feature);
+      showList('no_cited_findings');
+    } catch (e) {
+      clear(findingList, errorBox(e));
+    }
   }
   fitTo(map, [parcelSrc, findingSrc]);
   renderInspections(inspEl, uscc);
+  const reinspect = () => renderInspections(inspEl, uscc);
+  window.addEventListener('offsite:inspections', reinspect);
   return () => {
+    window.removeEventListener('offsite:inspections', reinspect);
     map.setTarget(undefined);
     urls.forEach((u) => URL.revokeObjectURL(u));
   };
@@ -434,6 +449,7 @@ async function inspectionCard(ins: any, refresh: () => void): Promise<HTMLElemen
     ins.warnings?.length ? h('ul', { class: 'warnings' }, ins.warnings.map((w: any) => h('li', { title: w.message }, warningText(w),
       w.severity ? h('span', { class: 'tag' }, tk('sev_', w.severity)) : null,
       w.confirmations ? h('span', { class: 'muted small' }, ' ', t('confirmations', { n: w.confirmations })) : null))) : null,
+    selfCheckFacts(ins),
     factsBox(facts),
     h('h4', {}, t('timeline')),
     h('ol', { class: 'timeline' }, tl.steps.map((s) => h('li', {},
@@ -465,7 +481,9 @@ function proofLink(id: number, name: string): HTMLElement | null {
 
 // reportForm is the self-check report with its proof: files are uploaded through the API one
 // by one as chosen, each listed with its size and SHA-256, and the ticked ones are cited.
-function reportForm(ins: any, known: Proof[], post: (p: string, body: any) => Promise<void>): HTMLElement {
+// It submits to path ("/report", or "/report/amend" to replace a report not yet reviewed).
+function reportForm(ins: any, known: Proof[], post: (p: string, body: any) => Promise<void>, path = '/report'): HTMLElement {
+  const amend = path !== '/report';
   const proofs = [...known];
   const list = h('ul', { class: 'proof-list' });
   const render = () => clear(list, proofs.map((p) => h('li', { dataset: { sha256: p.sha256, name: p.name } },
@@ -500,15 +518,15 @@ function reportForm(ins: any, known: Proof[], post: (p: string, body: any) => Pr
       upload.disabled = false;
     }
   });
-  const fields: HTMLElement[] = [field(t('report_text'), h('textarea', { name: 'text', required: true, rows: 3 }))];
+  const fields: HTMLElement[] = [field(t('report_text'), h('textarea', { name: 'text', required: true, rows: 3, value: amend ? ins.report?.text || '' : '' }))];
   if (can('PUT /api/v1/ui/inspections/{id}/proofs/{name}')) {
     fields.push(h('fieldset', { class: 'proofs' }, h('legend', {}, t('proofs')), h('p', { class: 'muted small' }, t('proof_help')),
       files, ' ', upload, out, list));
   }
-  return form(fields, t('act_report'), (_v, f) => {
+  return form(fields, t(amend ? 'act_amend' : 'act_report'), (_v, f) => {
     const keys = [...f.querySelectorAll<HTMLInputElement>('input[name=proof_key]:checked')].map((x) => x.value);
-    return post('/report', { text: (f.elements.namedItem('text') as HTMLTextAreaElement).value, proof_keys: keys });
-  }, { class: 'inline-form act-report' });
+    return post(path, { text: (f.elements.namedItem('text') as HTMLTextAreaElement).value, proof_keys: keys });
+  }, { class: 'inline-form ' + (amend ? 'act-amend' : 'act-report') });
 }
 
 // inspectionActions offers the steps that the inspection's state admits and the role may take.
@@ -524,6 +542,15 @@ async function inspectionActions(ins: any, refresh: () => void, proofs: Proof[],
         (v) => post('/self-check', v.deadline ? { deadline: v.deadline } : {}), { class: 'inline-form act-self-check' }));
     if (st === 'self_check_requested' && allowed('/report'))
       out.push(reportForm(ins, proofs, post));
+    if (st === 'self_check_requested') out.push(...extensionActions(ins, post, allowed));
+    if (st === 'report_submitted' && allowed('/report/amend')) {
+      // The report already cited its proof: amending keeps it ticked unless unticked.
+      const cited = (ins.report?.proof_keys || []).map((k: string) => proofs.find((p) => p.key === k)).filter(Boolean) as Proof[];
+      out.push(h('details', { class: 'amend' }, h('summary', {}, t('act_amend')), reportForm(ins, [...cited, ...proofs.filter((p) => !cited.includes(p))], post, '/report/amend')));
+    }
+    if (st === 'report_submitted' && allowed('/report/withdraw'))
+      out.push(form([field(t('reason'), h('input', { name: 'reason' }))], t('act_withdraw'), (v) => post('/report/withdraw', { reason: v.reason }),
+        { class: 'inline-form act-withdraw' }));
     if (st === 'report_submitted' && allowed('/review')) {
       const notes = h('input', { name: 'notes', required: true });
       out.push(form([field(t('notes'), notes), select('outcome', [['close', t('act_review_close')], ['site_visit', t('act_review_visit')]])],
@@ -596,4 +623,61 @@ function stepDetail(detail: string, inspection: number): HTMLElement | null {
 function parcelLayerTitle<L extends VectorLayer<any>>(l: L, key: string): L {
   l.set('title', t(key));
   return l;
+}
+
+// selfCheckFacts shows the self-check's deadline, the report (when, late, amended), the
+// reports withdrawn, and the extensions asked for with their decisions.
+function selfCheckFacts(ins: any): HTMLElement | null {
+  if (!ins.self_check_deadline && !ins.report && !ins.extensions?.length) return null;
+  const r = ins.report;
+  return h('dl', { class: 'facts self-check' },
+    ins.self_check_deadline ? [h('dt', {}, t('deadline')), h('dd', { class: 'deadline' }, fmtDate(ins.self_check_deadline, true))] : null,
+    r ? [h('dt', {}, t('sc_report')), h('dd', { class: 'report' }, fmtDate(r.submitted_at, true), r.late ? h('span', { class: 'tag bad' }, t('sc_late')) : null,
+      r.amendments ? h('span', { class: 'tag' }, t('sc_amended', { n: r.amendments })) : null, h('div', { class: 'small' }, r.text))] : null,
+    ins.withdrawn_reports ? [h('dt', {}, t('sc_withdrawn')), h('dd', {}, String(ins.withdrawn_reports))] : null,
+    ins.extensions?.length ? [h('dt', {}, t('sc_extensions')), h('dd', {}, h('ul', { class: 'extensions' }, ins.extensions.map((e: any) =>
+      h('li', { dataset: { decision: e.decision } }, t('sc_extension_v', { until: fmtDate(e.until), reason: e.reason }), ' ',
+        h('span', { class: 'tag' + (e.decision === 'refused' ? ' bad' : '') }, tk('ext_', e.decision)), e.note ? ' ' + e.note : ''))))] : null);
+}
+
+// extensionActions: while a self-check is requested, the enterprise may ask for a later
+// deadline (one request at a time); the inspector grants or refuses a request waiting.
+function extensionActions(ins: any, post: (p: string, body: any) => Promise<void>, allowed: (p: string) => boolean): HTMLElement[] {
+  const exts: any[] = ins.extensions || [];
+  const pending = exts.length && exts[exts.length - 1].decision === 'pending';
+  const out: HTMLElement[] = [];
+  if (!pending && allowed('/extension') && ins.self_check_deadline) {
+    // A week past the deadline, as a date in China Standard Time.
+    const week = new Date(new Date(ins.self_check_deadline).getTime() + 8 * 3600e3 + 7 * 86400e3).toISOString().slice(0, 10);
+    out.push(form([field(t('sc_until'), h('input', { type: 'date', name: 'until', value: week, required: true })),
+      field(t('reason'), h('input', { name: 'reason', required: true }))],
+    t('act_extension'), (v) => post('/extension', { until: v.until, reason: v.reason }), { class: 'inline-form act-extension' }));
+  }
+  if (pending && allowed('/extension/decide'))
+    out.push(form([select('grant', [['true', t('act_grant')], ['false', t('act_refuse')]]), field(t('notes'), h('input', { name: 'note', 'data-field': 'note' }))],
+      t('submit'), (v) => post('/extension/decide', { grant: v.grant === 'true', note: v.note }), { class: 'inline-form act-decide-extension' }));
+  return out;
+}
+
+// citedFindings are the findings the enterprise's inspections cite, each artifact's key
+// replaced by the path through which the inspection lets the enterprise read it.
+async function citedFindings(uscc: string): Promise<Finding[]> {
+  const res = await api<{ inspections: any[] }>('GET', '/api/v1/inspections?uscc=' + encodeURIComponent(uscc));
+  const seen = new Map<string, Finding>();
+  for (const ins of res.inspections) {
+    const fc = await api<any>('GET', `/api/v1/inspections/${ins.id}/evidence`);
+    for (const ft of fc.features || []) {
+      const p = ft.properties || {};
+      const id = String(p.finding_id ?? ft.id);
+      if (seen.has(id)) continue;
+      const downloads: Record<string, string> = p.downloads || {};
+      seen.set(id, {
+        id, parcel_id: p.parcel_id, capture_ids: p.capture_ids || [], kind: p.kind, class: p.class, status: p.status, score: p.score,
+        area_m2: p.area_m2, severity: p.severity, pipeline: p.pipeline, pipeline_hash: p.pipeline_hash, detected_at: p.detected_at,
+        provenance: p.provenance, geometry: ft.geometry,
+        artifacts: (p.artifacts || []).map((a: Artifact) => ({ ...a, key: downloads[a.name] || a.key })),
+      });
+    }
+  }
+  return [...seen.values()].sort((a, b) => b.detected_at.localeCompare(a.detected_at));
 }
