@@ -194,6 +194,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Accounts:        accounts,
 		Agencies:        enf,
 		SecureCookie:    cfg.SecureCookie,
+		TrustedProxies:  cfg.TrustedProxies,
 		CaseFiles:       &httpapi.CaseFiles{Renderer: caseFiles, Store: store},
 		UI: webui.Handler(webui.Config{BasemapURL: m.Basemap.URL, BasemapAttribution: m.Basemap.Attribution,
 			BasemapCRS: m.Basemap.CRS, TiandituKey: m.Basemap.TiandituKey,

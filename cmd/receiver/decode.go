@@ -45,10 +45,6 @@ func decodeFrame(f *hj212.Frame) decoded {
 	if f.Valid {
 		d.Values = f.ValueMap()
 		d.Params = f.Params
-		delete(d.Params, "DataTime")
-		if len(d.Params) == 0 {
-			d.Params = nil
-		}
 	}
 	return d
 }

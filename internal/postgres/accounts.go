@@ -355,13 +355,14 @@ func (t *accountTx) Append(ctx context.Context, a enforce.Actor, action enforce.
 
 // agencyOf maps what a route addresses to the query of its agency's path.
 var agencyOf = map[string]string{
-	"enterprise": `SELECT ag.path FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE e.uscc = $1`,
-	"list_entry": `SELECT ag.path FROM list_entries l JOIN enterprises e ON e.uscc = l.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE l.id::text = $1`,
-	"inspection": `SELECT ag.path FROM inspections i JOIN enterprises e ON e.uscc = i.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE i.id::text = $1`,
-	"parcel":     `SELECT ag.path FROM parcels p JOIN enterprises e ON e.uscc = p.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE p.id = $1`,
-	"user":       `SELECT ag.path FROM users u JOIN agencies ag ON ag.id = u.agency_id WHERE u.id::text = $1`,
-	"agency":     `SELECT path FROM agencies WHERE id::text = $1`,
-	"token":      `SELECT ag.path FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN agencies ag ON ag.id = u.agency_id WHERE t.id::text = $1`,
+	"enterprise":       `SELECT ag.path FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE e.uscc = $1`,
+	"list_entry":       `SELECT ag.path FROM list_entries l JOIN enterprises e ON e.uscc = l.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE l.id::text = $1`,
+	"inspection":       `SELECT ag.path FROM inspections i JOIN enterprises e ON e.uscc = i.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE i.id::text = $1`,
+	"parcel":           `SELECT ag.path FROM parcels p JOIN enterprises e ON e.uscc = p.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE p.id = $1`,
+	"user":             `SELECT ag.path FROM users u JOIN agencies ag ON ag.id = u.agency_id WHERE u.id::text = $1`,
+	"agency":           `SELECT path FROM agencies WHERE id::text = $1`,
+	"monitoring_point": `SELECT ag.path FROM monitoring_points m JOIN enterprises e ON e.uscc = m.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE m.mn = $1`,
+	"token":            `SELECT ag.path FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN agencies ag ON ag.id = u.agency_id WHERE t.id::text = $1`,
 	// An evidence object belongs to the enterprise of the parcel of the clip or finding
 	// that holds it (a finding of no parcel: its own enterprise).
 	"evidence_object": `SELECT ag.path FROM (
@@ -371,12 +372,13 @@ var agencyOf = map[string]string{
 	) x LEFT JOIN parcels p ON p.id = x.parcel JOIN enterprises e ON e.uscc = coalesce(nullif(p.uscc, ''), x.uscc)
 	JOIN agencies ag ON ag.id = e.agency_id LIMIT 1`,
 	"intake_matter": `SELECT ag.path FROM intake_matters m JOIN enterprises e ON e.uscc = m.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE m.id::text = $1`,
+	"webhook":       `SELECT ag.path FROM webhook_subscriptions w JOIN agencies ag ON ag.id = w.agency_id WHERE w.id::text = $1`,
 	// A draw belongs to the agency of the user who ran it.
 	"draw": `SELECT ag.path FROM draws d JOIN users u ON u.name = d.created_by JOIN agencies ag ON ag.id = u.agency_id WHERE d.id::text = $1`,
 }
 
 // AgencyPathOf returns the agency path of the record of kind (enterprise, list_entry,
-// inspection, parcel, user, agency, token, evidence_object, intake_matter, draw) named key; ErrNotFound when there is none (or it
+// inspection, parcel, user, agency, token, evidence_object, intake_matter, webhook, draw) named key; ErrNotFound when there is none (or it
 // belongs to no agency, as a parcel of no enterprise).
 func (s *EnforceService) AgencyPathOf(ctx context.Context, kind, key string) (_ []int64, err error) {
 	defer derrors.Wrap(&err, "AgencyPathOf(%s, %q)", kind, key)
