@@ -19,6 +19,7 @@ type EnforceService struct {
 	audit  AuditConfig
 	views  groupAudit  // evidence views, appended in group commits
 	public publicCache // the published list
+	auth   authCache   // principals of tokens and agencies of enterprises (CacheAuth)
 
 	headMu   sync.Mutex
 	lastHead *enforce.AuditHead // the latest head this service wrote or read
