@@ -74,7 +74,7 @@ type Candidate struct {
 // Inspector is an inspector of the draw with the enterprises they must not inspect (the last
 // inspector of an enterprise, declared conflicts of interest).
 type Inspector struct {
-	ID        string   `json:"id"`
+	ID        string   `json:"id" openapi:"required"`
 	Conflicts []string `json:"conflicts,omitempty"`
 }
 

@@ -119,8 +119,8 @@ type Report struct {
 
 // ChecklistItem is one answered item of a site-visit checklist.
 type ChecklistItem struct {
-	Item   string `json:"item"`
-	Result string `json:"result"` // compliant, non_compliant, not_applicable
+	Item   string `json:"item" openapi:"required"`
+	Result string `json:"result" openapi:"required" enum:"compliant,non_compliant,not_applicable"`
 	Note   string `json:"note,omitempty"`
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/offsite/offsite"
@@ -30,7 +32,7 @@ func (s *Server) registerAccountRoutes(mux *http.ServeMux) {
 			"unsafe request on the session sends in the X-CSRF-Token header. Failed sign-ins are counted per account and per client address; " +
 			"past the limit the account or address is locked out for a while (429 with Retry-After).",
 		Roles:     rolesPublic,
-		Request:   obj([]string{"name", "password"}, map[string]any{"name": str, "password": str}),
+		Body:      loginRequest{},
 		Responses: map[string]string{"200": "user and csrf_token; the session cookie is set", "400": "missing name or password", "401": "wrong name or password, or the account is disabled", "429": "locked out after too many failed sign-ins"},
 	}, s.handleLogin)
 	s.handle(mux, "POST", "/api/v1/logout", operation{
@@ -41,7 +43,7 @@ func (s *Server) registerAccountRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/me/password", operation{
 		Summary:   "Change one's own password; every session of the user ends",
 		Roles:     rolesOwnRead,
-		Request:   obj([]string{"current_password", "password"}, map[string]any{"current_password": str, "password": str}),
+		Body:      passwordChange{},
 		Responses: map[string]string{"204": "changed", "400": "wrong current password, or the new one is too weak"},
 	}, s.handleOwnPassword)
 
@@ -63,7 +65,7 @@ func (s *Server) registerAccountRoutes(mux *http.ServeMux) {
 		Response:  account.Agency{},
 		Summary:   "Rename an agency; audited",
 		Roles:     rolesAdmin,
-		Request:   obj([]string{"version", "name"}, map[string]any{"version": version, "name": str}),
+		Body:      agencyRename{},
 		Responses: map[string]string{"200": "renamed", "403": "outside the caller's agency", "404": "no such agency", "409": "stale version or name taken"},
 	}, s.handleAgencyRename)
 
@@ -101,7 +103,7 @@ func (s *Server) registerAccountRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/users/{id}/password", operation{
 		Summary:   "Reset a user's password; every session of the user ends; audited",
 		Roles:     rolesAdmin,
-		Request:   obj([]string{"password"}, map[string]any{"password": str}),
+		Body:      passwordReset{},
 		Responses: map[string]string{"204": "reset", "400": "too weak", "403": "outside the caller's agency", "404": "no such user"},
 	}, s.handleUserPassword)
 	s.handle(mux, "GET", "/api/v1/users/{id}/tokens", operation{
@@ -115,7 +117,7 @@ func (s *Server) registerAccountRoutes(mux *http.ServeMux) {
 		Summary:     "Create an API token for a user, for a machine; the token is in this answer only",
 		Description: "Only the token's SHA-256 is stored. expires_in_days is 1 to 365. Audited.",
 		Roles:       rolesAdmin,
-		Request:     obj([]string{"name", "expires_in_days"}, map[string]any{"name": str, "expires_in_days": map[string]any{"type": "integer"}}),
+		Body:        tokenRequest{},
 		Responses:   map[string]string{"201": "the token and its record", "400": "bad name or expiry", "403": "outside the caller's agency", "404": "no such user"},
 	}, s.handleTokenCreate)
 	s.handle(mux, "POST", "/api/v1/tokens/{id}/revoke", operation{
@@ -126,6 +128,29 @@ func (s *Server) registerAccountRoutes(mux *http.ServeMux) {
 	}, s.handleTokenRevoke)
 }
 
+// Request bodies of the account routes.
+type (
+	loginRequest struct {
+		Name     string `json:"name" openapi:"required"`
+		Password string `json:"password" openapi:"required"`
+	}
+	passwordChange struct {
+		Current  string `json:"current_password" openapi:"required"`
+		Password string `json:"password" openapi:"required" doc:"the new password"`
+	}
+	agencyRename struct {
+		Version int    `json:"version" openapi:"required" doc:"the version read; a stale version is refused with 409"`
+		Name    string `json:"name" openapi:"required"`
+	}
+	passwordReset struct {
+		Password string `json:"password" openapi:"required"`
+	}
+	tokenRequest struct {
+		Name          string `json:"name" openapi:"required"`
+		ExpiresInDays int    `json:"expires_in_days" openapi:"required" doc:"1 to 365"`
+	}
+)
+
 func (s *Server) accounts() (*account.Accounts, error) {
 	if s.Accounts == nil {
 		return nil, errors.New("httpapi: accounts are not configured")
@@ -134,13 +159,52 @@ func (s *Server) accounts() (*account.Accounts, error) {
 }
 
 // clientAddr is the client's IP address, what failed sign-ins are counted against. It is the
-// connection's peer: behind a proxy every client shares the proxy's address (and its limit).
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// connection's peer, unless the peer is one of s.TrustedProxies: then it is the rightmost
+// X-Forwarded-For entry that is not a trusted proxy (each proxy appends the address it was
+// reached from, so entries left of it may be the client's own inventions). When every entry
+// is a trusted proxy it is the leftmost; an entry that is not an IP address ends the walk at
+// the trusted hop to its right, so that no client picks the address it is counted under.
+func (s *Server) clientAddr(r *http.Request) string {
+	return ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.TrustedProxies)
+}
+
+// ClientAddr is clientAddr over a request's peer (host:port), its X-Forwarded-For header
+// lines and the trusted proxies.
+func ClientAddr(remoteAddr string, forwardedFor []string, trusted []netip.Prefix) string {
+	peer := remoteAddr
+	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		peer = host
 	}
-	return host
+	ip, err := netip.ParseAddr(peer)
+	if err != nil || !isTrusted(ip, trusted) {
+		return peer
+	}
+	var hops []string
+	for _, line := range forwardedFor {
+		hops = append(hops, strings.Split(line, ",")...)
+	}
+	client := ip
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // not an address: the trusted hop to its right is what is known
+		}
+		client = hop.Unmap()
+		if !isTrusted(client, trusted) {
+			break
+		}
+	}
+	return client.String()
+}
+
+func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
+	ip = ip.Unmap()
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
@@ -181,10 +245,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	var in struct {
-		Name     string `json:"name"`
-		Password string `json:"password"`
-	}
+	var in loginRequest
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		s.Error(w, r, err)
 		return
@@ -200,7 +261,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, offsite.Invalid("password", "is longer than %d bytes", account.MaxPasswordLength))
 		return
 	}
-	u, secret, err := acc.Login(r.Context(), in.Name, in.Password, clientAddr(r))
+	u, secret, err := acc.Login(r.Context(), in.Name, in.Password, s.clientAddr(r))
 	if err != nil {
 		var le *account.LockedError
 		if errors.As(err, &le) {
@@ -242,10 +303,7 @@ func (s *Server) handleOwnPassword(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, offsite.Invalid("user", "this principal has no account (a fixed token)"))
 		return
 	}
-	var in struct {
-		Current  string `json:"current_password"`
-		Password string `json:"password"`
-	}
+	var in passwordChange
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		s.Error(w, r, err)
 		return
@@ -307,10 +365,7 @@ func (s *Server) handleAgencyRename(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	var in struct {
-		Version int    `json:"version"`
-		Name    string `json:"name"`
-	}
+	var in agencyRename
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		s.Error(w, r, err)
 		return
@@ -413,9 +468,7 @@ func (s *Server) handleUserPassword(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	var in struct {
-		Password string `json:"password"`
-	}
+	var in passwordReset
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		s.Error(w, r, err)
 		return
@@ -452,10 +505,7 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	var in struct {
-		Name          string `json:"name"`
-		ExpiresInDays int    `json:"expires_in_days"`
-	}
+	var in tokenRequest
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		s.Error(w, r, err)
 		return

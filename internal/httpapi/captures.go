@@ -25,9 +25,7 @@ func (s *Server) registerCaptureRoutes(mux *http.ServeMux) {
 			"then register it with POST /api/v1/captures. Refused: keys under cog/ and selfcheck/ (only Offsite writes there), keys under the sidecar prefix " +
 			"(stac/ by default, read by the nightly sweep) unless the caller is an admin, and keys whose object exists or that a capture already names: " +
 			"registered sources and COGs are never replaced.",
-		Request: map[string]any{"type": "object", "required": []string{"key"}, "properties": map[string]any{
-			"key": map[string]any{"type": "string", "description": "object key in the captures bucket, e.g. sentinel2/2026/T50RQT.tif"},
-		}},
+		Body: uploadRequest{},
 		Responses: map[string]string{"200": "upload URL and the headers to send with it", "400": "invalid or reserved key", "403": "the sidecar prefix, for a caller other than an admin",
 			"409": "an object is stored under the key, or a capture names it"},
 		Roles: rolesWrite,
@@ -65,9 +63,7 @@ func (s *Server) registerCaptureRoutes(mux *http.ServeMux) {
 }
 
 func (s *Server) handleUploadCreate(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Key string `json:"key"`
-	}
+	var in uploadRequest
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		s.Error(w, r, err)
 		return
@@ -127,6 +123,11 @@ func (s *Server) checkUploadKey(ctx context.Context, key string) error {
 		return offsite.Conflict("a capture names %q; registered objects are never replaced, so choose another key", key)
 	}
 	return nil
+}
+
+// uploadRequest is the body of POST /api/v1/uploads.
+type uploadRequest struct {
+	Key string `json:"key" openapi:"required" doc:"object key in the captures bucket, e.g. sentinel2/2026/T50RQT.tif"`
 }
 
 type captureCreateRequest struct {

@@ -17,9 +17,8 @@ func (s *Server) registerDrawRoutes(mux *http.ServeMux) {
 		Summary:     "Draw inspection targets and inspectors (双随机) from the pool with a published seed",
 		Description: "Omit seed to have one generated; the result, seed and algorithm are published at /public/draws/{id}.",
 		Roles:       rolesDecide,
-		Request: obj([]string{"inspectors"}, map[string]any{"seed": map[string]any{"type": "string", "description": "16 hex digits"},
-			"inspectors": map[string]any{"type": "array", "items": obj([]string{"id"}, map[string]any{"id": str, "conflicts": map[string]any{"type": "array", "items": str}})}}),
-		Responses: map[string]string{"201": "drawn", "400": "invalid field"},
+		Body:        drawRequest{},
+		Responses:   map[string]string{"201": "drawn", "400": "invalid field"},
 	}, s.handleDrawCreate)
 	s.handle(mux, "GET", "/api/v1/draws", operation{
 		Summary: "Draws, newest first", Roles: rolesRead,
@@ -37,8 +36,8 @@ func (s *Server) registerDrawRoutes(mux *http.ServeMux) {
 }
 
 type drawRequest struct {
-	Seed       string              `json:"seed"`
-	Inspectors []enforce.Inspector `json:"inspectors"`
+	Seed       string              `json:"seed" doc:"16 hex digits; omitted, one is generated"`
+	Inspectors []enforce.Inspector `json:"inspectors" openapi:"required"`
 }
 
 func decodeDraw(body []byte) (seed uint64, haveSeed bool, ins []enforce.Inspector, err error) {
@@ -69,7 +68,7 @@ func decodeDraw(body []byte) (seed uint64, haveSeed bool, ins []enforce.Inspecto
 }
 
 func (s *Server) handleDrawCreate(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
+	body, err := s.readJSONBody(w, r, (*drawRequest)(nil))
 	if err != nil {
 		s.Error(w, r, err)
 		return

@@ -24,16 +24,8 @@ var (
 	rolesOwnRead    = []enforce.Role{RoleAdmin, RoleAnalyst, RoleInspector, RoleApprover, RoleEnterprise}
 )
 
-func obj(required []string, props map[string]any) map[string]any {
-	return map[string]any{"type": "object", "required": required, "properties": props}
-}
-
-var (
-	str      = map[string]any{"type": "string"}
-	boolean  = map[string]any{"type": "boolean"}
-	dateTime = map[string]any{"type": "string", "format": "date-time"}
-	version  = map[string]any{"type": "integer", "description": "the version read; a stale version is refused with 409"}
-)
+// version are the keywords of a transition's version, for a body type of another package.
+var version = map[string]any{"type": "integer", "description": "the version read; a stale version is refused with 409"}
 
 // writeJSONCompact writes v as unindented JSON, for the routes under load.
 func writeJSONCompact(w http.ResponseWriter, status int, v any) {
@@ -88,8 +80,20 @@ func strictUnmarshal(body []byte, v any) error {
 	return decodeStrict(bytes.NewReader(body), v)
 }
 
+// readBody reads a body that is not decoded as JSON (CSV, GeoJSON read by geo) up to the size
+// limit.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
+}
+
+// readJSONBody reads a JSON body that the caller decodes into a value of into's type (a
+// typed nil pointer will do), which must be the type the route documents, as decodeJSON
+// checks.
+func (s *Server) readJSONBody(w http.ResponseWriter, r *http.Request, into any) ([]byte, error) {
+	if err := checkBodyType(r, into); err != nil {
+		return nil, err
+	}
+	return s.readBody(w, r)
 }
 
 // versionedBody is the body of a transition: it carries the version of the record as read.
@@ -123,7 +127,7 @@ func versionedAction[T any, P interface {
 			s.Error(w, r, err)
 			return
 		}
-		body, err := s.readBody(w, r)
+		body, err := s.readJSONBody(w, r, P(nil))
 		if err != nil {
 			s.Error(w, r, err)
 			return

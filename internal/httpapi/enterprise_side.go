@@ -40,7 +40,7 @@ func (s *Server) registerEnterpriseSideRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/report/amend", operation{
 		Response: enforce.Inspection{},
 		Summary:  "The enterprise amends its self-check report before review (text and proof replaced; the earlier one stays in the audit log)", Roles: ownOrAdmin,
-		Request:   obj([]string{"version", "text"}, map[string]any{"version": version, "text": str, "proof_keys": map[string]any{"type": "array", "items": str}}),
+		Body:      bodyFields(inspectionRequest{}, []string{"version", "text"}, "proof_keys"),
 		Responses: map[string]string{"200": "amended", "400": "invalid field", "403": "another enterprise's inspection", "404": "no such inspection", "409": "reviewed already, or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
 		if err := s.checkReportProofs(ctx, id, in.ProofKeys); err != nil {
@@ -51,7 +51,7 @@ func (s *Server) registerEnterpriseSideRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/report/withdraw", operation{
 		Response: enforce.Inspection{},
 		Summary:  "The enterprise withdraws its self-check report before review; the request and its deadline stand", Roles: ownOrAdmin,
-		Request:   obj([]string{"version"}, map[string]any{"version": version, "reason": str}),
+		Body:      bodyFields(inspectionRequest{}, []string{"version"}, "reason"),
 		Responses: map[string]string{"200": "withdrawn", "403": "another enterprise's inspection", "404": "no such inspection", "409": "reviewed already, or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
 		return s.inspections.WithdrawReport(ctx, a, id, in.Version, in.Reason)
@@ -59,7 +59,7 @@ func (s *Server) registerEnterpriseSideRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/extension", operation{
 		Response: enforce.Inspection{},
 		Summary:  "The enterprise asks for a later self-check deadline (at most 30 days more); the inspectors are told", Roles: ownOrAdmin,
-		Request:   obj([]string{"version", "until", "reason"}, map[string]any{"version": version, "until": dateTime, "reason": str}),
+		Body:      bodyFields(inspectionRequest{}, []string{"version", "until", "reason"}),
 		Responses: map[string]string{"200": "requested", "400": "invalid field", "403": "another enterprise's inspection", "404": "no such inspection", "409": "no self-check requested, a request waiting, or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
 		until, err := parseTime("until", in.Until)
@@ -71,7 +71,7 @@ func (s *Server) registerEnterpriseSideRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/extension/decide", operation{
 		Response: enforce.Inspection{},
 		Summary:  "Grant or refuse the enterprise's extension request; audited, the enterprise is told", Roles: rolesInspect,
-		Request:   obj([]string{"version", "grant"}, map[string]any{"version": version, "grant": boolean, "note": map[string]any{"type": "string", "description": "required to refuse"}}),
+		Body:      bodyFields(inspectionRequest{}, []string{"version", "grant"}, "note"),
 		Responses: map[string]string{"200": "decided", "400": "invalid field", "404": "no such inspection", "409": "no request waiting, or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
 		if in.Grant == nil {
@@ -85,7 +85,7 @@ func (s *Server) registerEnterpriseSideRoutes(mux *http.ServeMux) {
 		Description: "Opens (or joins) its off-site inspection with a self-report warning; an inspection that begins with the enterprise's own report " +
 			"is decided as self-reported (the disposition's self_reported fact). An enterprise reports only for itself; uscc defaults to its own.",
 		Roles:     ownOrAdmin,
-		Request:   obj([]string{"occurred_at", "description"}, map[string]any{"uscc": str, "occurred_at": dateTime, "description": str, "measures": str}),
+		Body:      incidentRequest{},
 		Responses: map[string]string{"201": "reported: the incident and its inspection", "400": "invalid field", "403": "another enterprise", "404": "no such enterprise"},
 	}, s.handleIncidentCreate)
 	s.handle(mux, "GET", "/api/v1/incidents", operation{
@@ -197,13 +197,16 @@ func (s *Server) handleInspectionEvidenceObject(w http.ResponseWriter, r *http.R
 	http.ServeContent(w, r, "", info.LastModified, obj)
 }
 
+// incidentRequest is the body of POST /api/v1/incidents.
+type incidentRequest struct {
+	USCC        string `json:"uscc" doc:"the enterprise; defaults to the caller's own"`
+	OccurredAt  string `json:"occurred_at" openapi:"required" doc:"RFC 3339 time or YYYY-MM-DD (China Standard Time)"`
+	Description string `json:"description" openapi:"required"`
+	Measures    string `json:"measures" doc:"what the enterprise did about it"`
+}
+
 func (s *Server) handleIncidentCreate(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		USCC        string `json:"uscc"`
-		OccurredAt  string `json:"occurred_at"`
-		Description string `json:"description"`
-		Measures    string `json:"measures"`
-	}
+	var in incidentRequest
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		s.Error(w, r, err)
 		return

@@ -21,23 +21,11 @@ import (
 	"github.com/offsite/offsite/internal/geo"
 )
 
-var enterpriseSchema = obj([]string{"uscc", "name", "industry"}, map[string]any{
-	"uscc": str, "name": str, "industry": map[string]any{"type": "string", "description": "GB/T 4754 code, e.g. C3120"},
-	"permit_no":      map[string]any{"type": "string", "description": "HJ 608-2017 permit or registration number; its first 18 characters must be the USCC"},
-	"key_discharger": boolean, "address": str, "zone": str,
-	"location":          map[string]any{"type": "array", "items": map[string]any{"type": "number"}, "minItems": 2, "maxItems": 2, "description": "[lon, lat]"},
-	"location_gcj02":    map[string]any{"type": "boolean", "description": "location is in GCJ-02 (web map) and is converted to WGS84"},
-	"complaint_channel": str,
-	"legacy_override":   map[string]any{"type": "boolean", "description": "admit a known legacy USCC whose check character fails; audited"},
-	"agency_id":         map[string]any{"type": "integer", "description": "the agency the enterprise belongs to, one the caller reaches; default the caller's (on update: unchanged)"},
-	"version":           version,
-})
-
 // registerEnterpriseRoutes registers the routes of enterprises, their parcels, evidence and health-check visits.
 func (s *Server) registerEnterpriseRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/enterprises", operation{
 		Response: enforce.Enterprise{},
-		Summary:  "Create an enterprise", Request: enterpriseSchema, Roles: rolesStaffWrite,
+		Summary:  "Create an enterprise", Body: enterpriseRequest{}, Roles: rolesStaffWrite,
 		Responses: map[string]string{"201": "created", "400": "invalid field (a wrong USCC check character names the expected one)", "409": "exists"},
 	}, s.handleEnterpriseCreate)
 	s.handle(mux, "GET", "/api/v1/enterprises", operation{
@@ -60,12 +48,12 @@ func (s *Server) registerEnterpriseRoutes(mux *http.ServeMux) {
 	}, s.handleEnterpriseGet)
 	s.handle(mux, "PUT", "/api/v1/enterprises/{uscc}", operation{
 		Response: enforce.Enterprise{},
-		Summary:  "Update an enterprise", Request: enterpriseSchema, Roles: rolesStaffWrite,
+		Summary:  "Update an enterprise", Body: enterpriseRequest{}, Roles: rolesStaffWrite,
 		Responses: map[string]string{"200": "updated", "400": "invalid field", "404": "no such enterprise", "409": "stale version"},
 	}, s.handleEnterpriseUpdate)
 	s.handle(mux, "PUT", "/api/v1/enterprises/{uscc}/parcels", operation{
 		Response: objectOf(map[string]any{"stored": 0, "parcel_ids": []string{}}),
-		Summary:  "Store the enterprise's parcels (GeoJSON FeatureCollection)", Request: featureCollectionSchema, Roles: rolesStaffWrite,
+		Summary:  "Store the enterprise's parcels (GeoJSON FeatureCollection)", Body: parcelCollection{}, BodyType: geoJSONType, Roles: rolesStaffWrite,
 		Query:     map[string]string{"gcj02": "true when the coordinates are GCJ-02 (web map); converted to WGS84", "repair": "true to repair invalid geometries"},
 		Responses: map[string]string{"200": "stored", "400": "invalid collection", "404": "no such enterprise"},
 	}, s.handleEnterpriseParcels)
@@ -105,20 +93,21 @@ func (s *Server) registerEnterpriseRoutes(mux *http.ServeMux) {
 	}, s.handleHealthVisitCreate)
 }
 
+// enterpriseRequest is the body that creates or updates an enterprise.
 type enterpriseRequest struct {
-	USCC             string      `json:"uscc"`
-	Name             string      `json:"name"`
-	Industry         string      `json:"industry"`
-	PermitNo         string      `json:"permit_no"`
+	USCC             string      `json:"uscc" openapi:"required" doc:"unified social credit code (GB 32100-2015)"`
+	Name             string      `json:"name" openapi:"required"`
+	Industry         string      `json:"industry" openapi:"required" doc:"GB/T 4754 code, e.g. C3120"`
+	PermitNo         string      `json:"permit_no" doc:"HJ 608-2017 permit or registration number; its first 18 characters must be the USCC"`
 	KeyDischarger    bool        `json:"key_discharger"`
 	Address          string      `json:"address"`
 	Zone             string      `json:"zone"`
-	Location         *[2]float64 `json:"location"`
-	LocationGCJ02    bool        `json:"location_gcj02"`
+	Location         *[2]float64 `json:"location" doc:"[lon, lat]"`
+	LocationGCJ02    bool        `json:"location_gcj02" doc:"location is in GCJ-02 (web map) and is converted to WGS84"`
 	ComplaintChannel string      `json:"complaint_channel"`
-	LegacyOverride   bool        `json:"legacy_override"`
-	AgencyID         int64       `json:"agency_id"`
-	Version          int         `json:"version"`
+	LegacyOverride   bool        `json:"legacy_override" doc:"admit a known legacy USCC whose check character fails; audited"`
+	AgencyID         int64       `json:"agency_id" doc:"the agency the enterprise belongs to, one the caller reaches; default the caller's (on update: unchanged)"`
+	Version          int         `json:"version" doc:"on update: the version read; a stale version is refused with 409"`
 }
 
 // enterprise validates the request and returns the enterprise it describes.
@@ -145,7 +134,7 @@ func decodeEnterprise(body []byte) (*enforce.Enterprise, error) {
 }
 
 func (s *Server) handleEnterpriseCreate(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
+	body, err := s.readJSONBody(w, r, (*enterpriseRequest)(nil))
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -163,7 +152,7 @@ func (s *Server) handleEnterpriseCreate(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) handleEnterpriseUpdate(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
+	body, err := s.readJSONBody(w, r, (*enterpriseRequest)(nil))
 	if err != nil {
 		s.Error(w, r, err)
 		return

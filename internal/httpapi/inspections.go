@@ -42,7 +42,7 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/self-check", operation{
 		Response: enforce.Inspection{},
 		Summary:  "Ask the enterprise to check itself and report by a deadline", Roles: rolesInspect,
-		Request:   obj([]string{"version"}, map[string]any{"version": version, "deadline": dateTime}),
+		Body:      bodyFields(inspectionRequest{}, []string{"version"}, "deadline"),
 		Responses: map[string]string{"200": "requested", "400": "invalid field", "404": "no such inspection", "409": "wrong state or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
 		var deadline *time.Time
@@ -63,11 +63,7 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 			"send the returned headers with the PUT, within 15 minutes; a proof is never replaced. Then POST to the returned record path " +
 			"(/api/v1/inspections/{id}/proofs/{name}) to have its content checked and its size and SHA-256 recorded, and list the key in the report.",
 		Roles: []enforce.Role{RoleEnterprise, RoleAdmin},
-		Request: obj([]string{"name", "size"}, map[string]any{
-			"name":         map[string]any{"type": "string", "description": "file name, e.g. report.pdf"},
-			"size":         map[string]any{"type": "integer", "description": "the document's size in bytes"},
-			"content_type": map[string]any{"type": "string", "description": "optional; must be the media type the name's extension gives"},
-		}),
+		Body:  proofUploadRequest{},
 		Responses: map[string]string{"200": "upload URL and the headers to send with it", "400": "invalid name, size or content type", "403": "another enterprise's inspection",
 			"404": "no such inspection", "409": "no self-check requested, or a proof of that name exists", "413": "larger than the body limit"},
 	}, s.handleProofUpload)
@@ -83,7 +79,7 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/report", operation{
 		Response: enforce.Inspection{},
 		Summary:  "The enterprise submits its written self-check report and proof", Roles: []enforce.Role{RoleEnterprise, RoleAdmin},
-		Request:   obj([]string{"version", "text"}, map[string]any{"version": version, "text": str, "proof_keys": map[string]any{"type": "array", "items": str}}),
+		Body:      bodyFields(inspectionRequest{}, []string{"version", "text"}, "proof_keys"),
 		Responses: map[string]string{"200": "submitted", "400": "invalid field", "403": "another enterprise's inspection", "404": "no such inspection", "409": "no self-check requested or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
 		if err := s.checkReportProofs(ctx, id, in.ProofKeys); err != nil {
@@ -94,7 +90,8 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/review", operation{
 		Response: enforce.Inspection{},
 		Summary:  "Review the self-check report: close, or request a site visit on the off-site anomaly", Roles: rolesInspect,
-		Request:   obj([]string{"version", "outcome", "notes"}, map[string]any{"version": version, "outcome": map[string]any{"enum": []string{enforce.ReviewClose, enforce.ReviewSiteVisit}}, "notes": str}),
+		Body: bodyFields(inspectionRequest{}, []string{"version", "outcome", "notes"}).with(map[string]map[string]any{
+			"outcome": {"enum": []string{enforce.ReviewClose, enforce.ReviewSiteVisit}}}),
 		Responses: map[string]string{"200": "reviewed", "400": "invalid field", "404": "no such inspection", "409": "no report or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
 		return s.inspections.Review(ctx, a, id, in.Version, in.Outcome, in.Notes)
@@ -104,7 +101,7 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 		Summary:     "Request a site visit with a typed trigger",
 		Description: "For a listed enterprise: complaint, media_report or referral, or offsite_anomaly after the self-check; approval by another user with the approver role follows. Without both it is refused.",
 		Roles:       rolesInspect,
-		Request:     obj([]string{"version", "trigger", "reason"}, map[string]any{"version": version, "trigger": map[string]any{"enum": enforce.Triggers}, "reason": str}),
+		Body:        bodyFields(inspectionRequest{}, []string{"version", "trigger", "reason"}).with(map[string]map[string]any{"trigger": {"enum": enforce.Triggers}}),
 		Responses:   map[string]string{"200": "requested", "400": "missing or inadmissible trigger", "404": "no such inspection", "409": "wrong state or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
 		return s.inspections.RequestSiteVisit(ctx, a, id, in.Version, in.Trigger, in.Reason)
@@ -112,7 +109,7 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/approve", operation{
 		Response: enforce.Inspection{},
 		Summary:  "Approve the requested site visit (head of the enforcement body; not the requester)", Roles: []enforce.Role{RoleApprover},
-		Request:   obj([]string{"version"}, map[string]any{"version": version}),
+		Body:      bodyFields(inspectionRequest{}, []string{"version"}),
 		Responses: map[string]string{"200": "approved", "404": "no such inspection", "409": "nothing to approve, self-approval, or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
 		return s.inspections.ApproveSiteVisit(ctx, a, id, in.Version)
@@ -120,8 +117,7 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/inspections/{id}/site-visit/record", operation{
 		Response: enforce.Inspection{},
 		Summary:  "Record the approved site visit with every checklist item answered", Roles: []enforce.Role{RoleInspector},
-		Request: obj([]string{"version", "checklist"}, map[string]any{"version": version, "checklist": map[string]any{"type": "array", "items": obj([]string{"item", "result"}, map[string]any{
-			"item": str, "result": map[string]any{"enum": []string{"compliant", "non_compliant", "not_applicable"}}, "note": str})}}),
+		Body:      bodyFields(inspectionRequest{}, []string{"version", "checklist"}),
 		Responses: map[string]string{"200": "recorded", "400": "checklist incomplete", "404": "no such inspection", "409": "not approved or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
 		return s.inspections.RecordSiteVisit(ctx, a, id, in.Version, in.Checklist)
@@ -131,10 +127,8 @@ func (s *Server) registerInspectionRoutes(mux *http.ServeMux) {
 		Summary:     "Close the inspection, with a disposition when a violation was found",
 		Description: "The rule applied is recorded: no penalty for a listed enterprise's first, minor, promptly corrected violation or a self-reported non-wilful one fixed without harm; for its unreported exceedance or a malicious violation, strict penalty, removal from the list, special supervision and public disclosure together.",
 		Roles:       rolesDecide,
-		Request: obj([]string{"version", "note"}, map[string]any{"version": version, "note": str, "violation": obj(nil, map[string]any{
-			"first_violation": boolean, "minor": boolean, "promptly_corrected": boolean, "self_reported": boolean, "non_wilful": boolean,
-			"fixed_in_time": boolean, "harm": boolean, "unreported_exceedance": boolean, "malicious": boolean, "suspected_crime": boolean})}),
-		Responses: map[string]string{"200": "closed", "400": "invalid field", "404": "no such inspection", "409": "wrong state or stale version"},
+		Body:        bodyFields(inspectionRequest{}, []string{"version", "note"}, "violation"),
+		Responses:   map[string]string{"200": "closed", "400": "invalid field", "404": "no such inspection", "409": "wrong state or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
 		return s.inspections.Close(ctx, a, id, in.Version, in.Note, in.Violation)
 	}))
@@ -169,7 +163,7 @@ func decodeWarning(body []byte, level enforce.Level) (*warningRequest, *enforce.
 }
 
 func (s *Server) handleWarningCreate(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
+	body, err := s.readJSONBody(w, r, (*warningRequest)(nil))
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -264,10 +258,10 @@ func (s *Server) handleInspectionTimeline(w http.ResponseWriter, r *http.Request
 
 // inspectionRequest is the body of every inspection transition; each uses its own fields.
 type inspectionRequest struct {
-	Version   int                     `json:"version"`
-	Deadline  string                  `json:"deadline"`
-	Text      string                  `json:"text"`
-	ProofKeys []string                `json:"proof_keys"`
+	Version   int                     `json:"version" doc:"the version read; a stale version is refused with 409"`
+	Deadline  string                  `json:"deadline" doc:"RFC 3339 time or YYYY-MM-DD (China Standard Time)"`
+	Text      string                  `json:"text" doc:"the written self-check report"`
+	ProofKeys []string                `json:"proof_keys" doc:"keys of the proof documents recorded through proof-uploads"`
 	Outcome   string                  `json:"outcome"`
 	Notes     string                  `json:"notes"`
 	Trigger   enforce.Trigger         `json:"trigger"`
@@ -275,8 +269,8 @@ type inspectionRequest struct {
 	Checklist []enforce.ChecklistItem `json:"checklist"`
 	Note      string                  `json:"note"`
 	Violation *enforce.Violation      `json:"violation"`
-	Until     string                  `json:"until"` // extension
-	Grant     *bool                   `json:"grant"` // extension decision
+	Until     string                  `json:"until" doc:"the later self-check deadline asked for (RFC 3339 time or YYYY-MM-DD)"`
+	Grant     *bool                   `json:"grant" doc:"true to grant the extension, false to refuse (with a note)"`
 }
 
 // inspectionCommand makes the handler of an inspection transition: decode the body, run the

@@ -18,15 +18,8 @@ func (s *Server) registerIntakeRoutes(mux *http.ServeMux) {
 			"Otherwise a matter is opened with a warning on the enterprise's inspection; a site visit on its trigger may then be requested " +
 			"(POST /api/v1/intake/matters/{id}/site-visit) and approved. The same source_ref of one source is recorded once.",
 		Roles: rolesIntake,
-		Request: obj([]string{"source", "source_ref", "summary", "uscc", "received_at"}, map[string]any{
-			"source":      map[string]any{"enum": []enforce.Trigger{enforce.TriggerComplaint, enforce.TriggerMediaReport, enforce.TriggerReferral}},
-			"source_ref":  map[string]any{"type": "string", "description": "the complaint number, the outlet and article, or the referring authority and its document"},
-			"reporter":    str,
-			"summary":     str,
-			"uscc":        str,
-			"received_at": dateTime,
-			"matter_id":   map[string]any{"type": "integer", "description": "join this open matter"},
-		}),
+		Body: bodyOf(intakeRequest{}, map[string]map[string]any{
+			"source": {"enum": []enforce.Trigger{enforce.TriggerComplaint, enforce.TriggerMediaReport, enforce.TriggerReferral}}}),
 		Responses: map[string]string{"201": "a matter opened", "200": "joined to an open matter", "400": "invalid field", "404": "no such enterprise or matter",
 			"409": "the report is recorded already, or the matter is closed"},
 	}, s.handleIntakeCreate)
@@ -44,21 +37,29 @@ func (s *Server) registerIntakeRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/intake/matters/{id}/site-visit", operation{
 		Response: enforce.Inspection{},
 		Summary:  "Request a site visit on the matter's trigger (complaint, media_report or referral); the approver decides", Roles: rolesInspect,
-		Request:   obj([]string{"reason"}, map[string]any{"reason": str}),
+		Body:      reasonRequest{},
 		Responses: map[string]string{"200": "the inspection, site visit requested", "400": "no reason", "404": "no such matter", "409": "the inspection is not at a stage that allows it"},
 	}, s.handleMatterSiteVisit)
 }
 
+// intakeRequest is the body of POST /api/v1/intake.
+type intakeRequest struct {
+	Source     enforce.Trigger `json:"source" openapi:"required"`
+	SourceRef  string          `json:"source_ref" openapi:"required" doc:"the complaint number, the outlet and article, or the referring authority and its document"`
+	Reporter   string          `json:"reporter"`
+	Summary    string          `json:"summary" openapi:"required"`
+	USCC       string          `json:"uscc" openapi:"required"`
+	ReceivedAt string          `json:"received_at" openapi:"required" doc:"RFC 3339 time or YYYY-MM-DD (China Standard Time)"`
+	MatterID   int64           `json:"matter_id" doc:"join this open matter"`
+}
+
+// reasonRequest is a body that gives only a reason.
+type reasonRequest struct {
+	Reason string `json:"reason" openapi:"required"`
+}
+
 func (s *Server) handleIntakeCreate(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Source     enforce.Trigger `json:"source"`
-		SourceRef  string          `json:"source_ref"`
-		Reporter   string          `json:"reporter"`
-		Summary    string          `json:"summary"`
-		USCC       string          `json:"uscc"`
-		ReceivedAt string          `json:"received_at"`
-		MatterID   int64           `json:"matter_id"`
-	}
+	var in intakeRequest
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		s.Error(w, r, err)
 		return
@@ -132,9 +133,7 @@ func (s *Server) handleMatterSiteVisit(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	var in struct {
-		Reason string `json:"reason"`
-	}
+	var in reasonRequest
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		s.Error(w, r, err)
 		return

@@ -21,20 +21,40 @@ type MonitoringService interface {
 	FindExceedances(ctx context.Context, f monitoring.ExceedanceFilter) ([]*monitoring.Exceedance, error)
 	FindSelfReports(ctx context.Context, uscc string) ([]*monitoring.SelfReport, error)
 	FindMonitoringFindings(ctx context.Context, uscc string, limit int) ([]*offsite.Finding, error)
+	// FindQuarantine lists the MNs with frames in quarantine; agency (0: all) leaves out the
+	// points of enterprises outside it.
+	FindQuarantine(ctx context.Context, agency int64, limit int) ([]monitoring.QuarantinedMN, error)
 }
 
-var (
-	pointSchema = obj([]string{"mn", "uscc", "outlet", "location"}, map[string]any{
-		"mn": map[string]any{"type": "string", "description": "the data logger's MN (HJ 212), 1 to 24 letters or digits"}, "uscc": str,
-		"outlet":   map[string]any{"type": "string", "description": "permit outlet code: DA001 (flue gas), DW001 (waste water)"},
-		"name":     str,
-		"location": map[string]any{"type": "array", "items": map[string]any{"type": "number"}, "minItems": 2, "maxItems": 2, "description": "[lon, lat] WGS84"},
-		"password": map[string]any{"type": "string", "description": "the HJ 212 access password (PW), 6 to 32 characters; stored hashed. Required to create; on update, empty keeps it"},
-		"version":  version,
-	})
-	number      = map[string]any{"type": "number"}
-	limitSchema = obj(nil, map[string]any{"hourly": number, "daily": number, "o2_ref": number, "load_kg_day": number, "basis": str})
+// Request bodies of the monitoring routes.
+type (
+	pointRequest struct {
+		MN       string    `json:"mn" openapi:"required" doc:"the data logger's MN (HJ 212), 1 to 24 letters or digits"`
+		USCC     string    `json:"uscc" openapi:"required"`
+		Outlet   string    `json:"outlet" openapi:"required" doc:"permit outlet code: DA001 (flue gas), DW001 (waste water)"`
+		Name     string    `json:"name"`
+		Location []float64 `json:"location" openapi:"required" doc:"[lon, lat] WGS84"`
+		Password string    `json:"password" doc:"the HJ 212 access password (PW), 6 to 32 characters; stored hashed. Required to create; on update, empty keeps it"`
+		Version  int       `json:"version" doc:"on update: the version read; a stale version is refused with 409"`
+	}
+	limitRequest struct {
+		Hourly    *float64 `json:"hourly" doc:"concentration limit on valid hourly values"`
+		Daily     *float64 `json:"daily" doc:"concentration limit on valid daily values"`
+		O2Ref     *float64 `json:"o2_ref" doc:"reference oxygen (%) the concentrations are converted to"`
+		LoadKgDay *float64 `json:"load_kg_day" doc:"daily load limit"`
+		Basis     string   `json:"basis" doc:"the standard or permit clause"`
+	}
+	selfReportRequest struct {
+		MN        string `json:"mn" openapi:"required"`
+		Pollutant string `json:"pollutant" doc:"empty: every pollutant of the point"`
+		StartedAt string `json:"started_at" openapi:"required" doc:"RFC 3339 time or YYYY-MM-DD (China Standard Time)"`
+		EndedAt   string `json:"ended_at" doc:"RFC 3339 time or YYYY-MM-DD (China Standard Time)"`
+		Text      string `json:"text" openapi:"required" doc:"what exceeded, why, what was done"`
+	}
 )
+
+// pointBody documents pointRequest with its location's two coordinates.
+var pointBody = bodyOf(pointRequest{}, map[string]map[string]any{"location": {"minItems": 2, "maxItems": 2}})
 
 // registerMonitoringRoutes registers the routes of the monitoring registry (points, permit
 // limits), the enterprises' own reports of exceedances, series charts and the monitoring
@@ -53,7 +73,7 @@ func (s *Server) registerMonitoringRoutes(mux *http.ServeMux) {
 	})
 	s.handle(mux, "POST", "/api/v1/monitoring/points", operation{
 		Response: monitoring.Point{},
-		Summary:  "Register a monitoring point (an HJ 212 data logger's MN) on an outlet of an enterprise's permit; audited", Request: pointSchema,
+		Summary:  "Register a monitoring point (an HJ 212 data logger's MN) on an outlet of an enterprise's permit; audited", Body: pointBody,
 		Roles:     rolesStaffWrite,
 		Responses: map[string]string{"201": "registered", "400": "invalid field or unknown enterprise", "409": "MN registered"},
 	}, func(w http.ResponseWriter, r *http.Request) {
@@ -70,7 +90,7 @@ func (s *Server) registerMonitoringRoutes(mux *http.ServeMux) {
 	})
 	s.handle(mux, "PUT", "/api/v1/monitoring/points/{mn}", operation{
 		Response: monitoring.Point{},
-		Summary:  "Change a monitoring point's outlet, name, location or password at the version read; audited", Request: pointSchema,
+		Summary:  "Change a monitoring point's outlet, name, location or password at the version read; audited", Body: pointBody,
 		Roles:     rolesStaffWrite,
 		Responses: map[string]string{"200": "changed", "400": "invalid field", "404": "no such point", "409": "stale version"},
 	}, func(w http.ResponseWriter, r *http.Request) {
@@ -89,20 +109,50 @@ func (s *Server) registerMonitoringRoutes(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, p)
 	})
+	s.handle(mux, "GET", "/api/v1/monitoring/quarantine", operation{
+		Response:    objectOf(map[string]any{"quarantine": []monitoring.QuarantinedMN{}}),
+		Summary:     "The MNs whose frames the receiver keeps in quarantine (MN not registered, or PW not its point's), most recent first",
+		Description: "uscc is set when the MN's point is registered now: its frames carrying the point's password can be released. An administrator of an agency sees the MNs of no point and the points of its enterprises.",
+		Roles:       rolesAdmin, Query: map[string]string{"limit": "most MNs listed, 1 to 1000, default 200"},
+		Responses: map[string]string{"200": "quarantine", "400": "bad limit"},
+	}, func(w http.ResponseWriter, r *http.Request) {
+		limit, err := intParam(r, "limit", 200, 1, 1000)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		qs, err := s.Monitoring.FindQuarantine(r.Context(), scope(r.Context()), limit)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		if qs == nil {
+			qs = []monitoring.QuarantinedMN{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"quarantine": qs})
+	})
+	s.handle(mux, "POST", "/api/v1/monitoring/points/{mn}/quarantine/release", operation{
+		Response:    monitoring.Release{},
+		Summary:     "Release into the point's series the frames kept in quarantine under its MN that carry its password; audited",
+		Description: "Frames with another PW stay in quarantine (kept counts them). Values already stored are left as they are.",
+		Roles:       rolesAdmin,
+		Responses:   map[string]string{"200": "released", "400": "bad MN", "404": "no such point"},
+	}, func(w http.ResponseWriter, r *http.Request) {
+		rel, err := reg.ReleaseQuarantine(r.Context(), PrincipalFromContext(r.Context()).Actor(), r.PathValue("mn"))
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, rel)
+	})
 	s.handle(mux, "PUT", "/api/v1/enterprises/{uscc}/monitoring/limits/{outlet}/{pollutant}", operation{
 		Response:    monitoring.Limit{},
 		Summary:     "Set the permit limit of a pollutant at an outlet; audited",
 		Description: "hourly and daily are concentration limits on valid hourly and daily values, converted to o2_ref (%) where the standard gives a reference oxygen; load_kg_day limits the daily load.",
-		Request:     limitSchema, Roles: rolesStaffWrite,
+		Body:        limitRequest{}, Roles: rolesStaffWrite,
 		Responses: map[string]string{"200": "set", "400": "invalid field"},
 	}, func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			Hourly    *float64 `json:"hourly"`
-			Daily     *float64 `json:"daily"`
-			O2Ref     *float64 `json:"o2_ref"`
-			LoadKgDay *float64 `json:"load_kg_day"`
-			Basis     string   `json:"basis"`
-		}
+		var in limitRequest
 		if err := s.decodeJSON(w, r, &in); err != nil {
 			s.Error(w, r, err)
 			return
@@ -135,18 +185,11 @@ func (s *Server) registerMonitoringRoutes(mux *http.ServeMux) {
 		Response:    objectOf(map[string]any{"report": &monitoring.SelfReport{}, "covers": []string{}}),
 		Summary:     "The enterprise reports an exceedance of its own (四.10); audited",
 		Description: "Covers the exceedances of the point (and pollutant, or all when empty) whose period overlaps, if filed within the configured hours of their start. The answer lists the exceedance findings it covers.",
-		Request: obj([]string{"mn", "started_at", "text"}, map[string]any{"mn": str, "pollutant": str, "started_at": dateTime, "ended_at": dateTime,
-			"text": map[string]any{"type": "string", "description": "what exceeded, why, what was done"}}),
-		Roles:     []enforce.Role{RoleEnterprise, RoleAdmin},
-		Responses: map[string]string{"201": "recorded", "400": "invalid field", "403": "another enterprise's point", "404": "no such point"},
+		Body:        selfReportRequest{},
+		Roles:       []enforce.Role{RoleEnterprise, RoleAdmin},
+		Responses:   map[string]string{"201": "recorded", "400": "invalid field", "403": "another enterprise's point", "404": "no such point"},
 	}, func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			MN        string `json:"mn"`
-			Pollutant string `json:"pollutant"`
-			StartedAt string `json:"started_at"`
-			EndedAt   string `json:"ended_at"`
-			Text      string `json:"text"`
-		}
+		var in selfReportRequest
 		if err := s.decodeJSON(w, r, &in); err != nil {
 			s.Error(w, r, err)
 			return
@@ -190,15 +233,7 @@ func (s *Server) registerMonitoringRoutes(mux *http.ServeMux) {
 }
 
 func (s *Server) decodePoint(w http.ResponseWriter, r *http.Request) (*monitoring.Point, string, error) {
-	var in struct {
-		MN       string    `json:"mn"`
-		USCC     string    `json:"uscc"`
-		Outlet   string    `json:"outlet"`
-		Name     string    `json:"name"`
-		Location []float64 `json:"location"`
-		Password string    `json:"password"`
-		Version  int       `json:"version"`
-	}
+	var in pointRequest
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		return nil, "", err
 	}

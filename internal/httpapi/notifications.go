@@ -18,12 +18,25 @@ type NotifyStore interface {
 	SavePrefs(ctx context.Context, a enforce.Actor, p *enforce.NotificationPrefs) error
 	CreateWebhook(ctx context.Context, a enforce.Actor, h *enforce.Webhook) error
 	DeactivateWebhook(ctx context.Context, a enforce.Actor, id int64) error
-	FindWebhooks(ctx context.Context) ([]*enforce.Webhook, error)
+	FindWebhooks(ctx context.Context, agency int64) ([]*enforce.Webhook, error)
 }
 
 var errNoNotify = errors.New("httpapi: no NotifyStore configured")
 
+// eventEnum are the keywords of a list of events.
 var eventEnum = map[string]any{"type": "array", "items": map[string]any{"enum": enforce.Events}}
+
+// Request bodies of the notification routes.
+type (
+	markReadRequest struct {
+		IDs []int64 `json:"ids" doc:"the messages to mark; absent: all"`
+	}
+	webhookRequest struct {
+		Name   string          `json:"name" openapi:"required"`
+		URL    string          `json:"url" openapi:"required" doc:"https URL on one of the configured webhook hosts"`
+		Events []enforce.Event `json:"events" openapi:"required"`
+	}
+)
 
 // registerNotificationRoutes registers in-app messages, preferences and webhook subscriptions
 // (issue 16 part 4).
@@ -39,7 +52,7 @@ func (s *Server) registerNotificationRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/notifications/read", operation{
 		Response: objectOf(map[string]any{"marked": 0}),
 		Summary:  "Mark the caller's messages read: those of ids, or all when ids is absent", Roles: rolesOwnRead,
-		Request:   obj(nil, map[string]any{"ids": map[string]any{"type": "array", "items": map[string]any{"type": "integer"}}}),
+		Body:      markReadRequest{},
 		Responses: map[string]string{"200": "how many were marked", "400": "invalid ids"},
 	}, s.handleMarkRead)
 	s.handle(mux, "GET", "/api/v1/notifications/preferences", operation{
@@ -50,7 +63,7 @@ func (s *Server) registerNotificationRoutes(mux *http.ServeMux) {
 	s.handle(mux, "PUT", "/api/v1/notifications/preferences", operation{
 		Response: objectOf(map[string]any{"preferences": &enforce.NotificationPrefs{}, "events": []enforce.Event{}}),
 		Summary:  "Choose the events that reach the caller in the app (null: all) and by e-mail (to email)", Roles: rolesOwnRead,
-		Request:   obj(nil, map[string]any{"email": str, "inapp_events": eventEnum, "email_events": eventEnum}),
+		Body:      bodyOf(enforce.NotificationPrefs{}, map[string]map[string]any{"inapp_events": eventEnum, "email_events": eventEnum}),
 		Responses: map[string]string{"200": "saved", "400": "unknown event, an event that never reaches the role, or no e-mail address"},
 	}, s.handlePrefsPut)
 	s.handle(mux, "GET", "/api/v1/webhooks", operation{
@@ -65,7 +78,7 @@ func (s *Server) registerNotificationRoutes(mux *http.ServeMux) {
 			"of the " + enforce.WebhookTimestampHeader + " value (Unix seconds), a dot, and the body. Failed deliveries are retried. " +
 			"The URL's host must be one of the configured webhook hosts; redirects are not followed.",
 		Roles:     []enforce.Role{RoleAdmin},
-		Request:   obj([]string{"name", "url", "events"}, map[string]any{"name": str, "url": str, "events": eventEnum}),
+		Body:      bodyOf(webhookRequest{}, map[string]map[string]any{"events": eventEnum}),
 		Responses: map[string]string{"201": "subscribed, with its secret", "400": "invalid field or a host not configured"},
 	}, s.handleWebhookCreate)
 	s.handle(mux, "DELETE", "/api/v1/webhooks/{id}", operation{
@@ -102,9 +115,7 @@ func (s *Server) handleMarkRead(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, errNoNotify)
 		return
 	}
-	var in struct {
-		IDs []int64 `json:"ids"`
-	}
+	var in markReadRequest
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		s.Error(w, r, err)
 		return
@@ -158,7 +169,7 @@ func (s *Server) handleWebhookList(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, errNoNotify)
 		return
 	}
-	hs, err := s.Notify.FindWebhooks(r.Context())
+	hs, err := s.Notify.FindWebhooks(r.Context(), scope(r.Context()))
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -171,11 +182,7 @@ func (s *Server) handleWebhookCreate(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, errNoNotify)
 		return
 	}
-	var in struct {
-		Name   string          `json:"name"`
-		URL    string          `json:"url"`
-		Events []enforce.Event `json:"events"`
-	}
+	var in webhookRequest
 	if err := s.decodeJSON(w, r, &in); err != nil {
 		s.Error(w, r, err)
 		return

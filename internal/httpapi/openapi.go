@@ -16,13 +16,13 @@ import (
 type operation struct {
 	Summary     string
 	Description string
-	// Request is the JSON schema of the request body, written by hand; nil when there is
-	// none or Body describes it.
-	Request map[string]any
-	// Body is a value of the Go type the handler decodes the request body into (or a
-	// schemaValue); its schema is derived by reflection (openapi_schema.go). Used when Request
-	// is nil.
+	// Body is a value of the Go type the handler decodes the request body into, or bodyOf
+	// such a value with further rules; its schema is derived by reflection
+	// (openapi_schema.go), and decodeJSON refuses to decode into any other type.
 	Body any
+	// BodyType is the media type of the request body; default application/json. A body of
+	// another type (GeoJSON read by geo) is not decoded by decodeJSON.
+	BodyType string
 	// Query lists query parameters: name → description. Their schemas come from
 	// queryParamSchemas by name (integers, booleans), string otherwise.
 	Query map[string]string
@@ -43,6 +43,30 @@ type operation struct {
 	Params map[string]map[string]any
 	// Roles may call the route (auth.go); RolePublic needs no token. Empty denies everyone.
 	Roles []enforce.Role
+}
+
+func (op operation) bodyMediaType() string {
+	if op.BodyType != "" {
+		return op.BodyType
+	}
+	return "application/json"
+}
+
+// bodyType is the Go type of the JSON request body the route documents, nil for none (or a
+// body of another media type).
+func (op operation) bodyType() reflect.Type {
+	if op.Body == nil || op.bodyMediaType() != "application/json" {
+		return nil
+	}
+	v := op.Body
+	if r, ok := v.(refined); ok {
+		v = r.v
+	}
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
 }
 
 var pathParam = regexp.MustCompile(`\{([a-zA-Z_]+)\}`)
@@ -148,16 +172,10 @@ func (s *Server) openAPI() map[string]any {
 		if len(params) > 0 {
 			op["parameters"] = params
 		}
-		switch {
-		case rt.op.Request != nil:
+		if rt.op.Body != nil {
 			op["requestBody"] = map[string]any{
 				"required": true,
-				"content":  map[string]any{"application/json": map[string]any{"schema": rt.op.Request}},
-			}
-		case rt.op.Body != nil:
-			op["requestBody"] = map[string]any{
-				"required": true,
-				"content":  map[string]any{"application/json": map[string]any{"schema": gen.requestSchema(rt.op.Body)}},
+				"content":  map[string]any{rt.op.bodyMediaType(): map[string]any{"schema": gen.requestSchema(rt.op.Body)}},
 			}
 		}
 		item[strings.ToLower(rt.method)] = op

@@ -70,12 +70,32 @@ func withOptional(o schemaValue, props map[string]any) schemaValue {
 type refined struct {
 	v     any
 	rules map[string]map[string]any
+	// only, when set, are the properties the route uses: the others are left out of its
+	// schema (a body type shared by several transitions, each using some of its fields).
+	only []string
+}
+
+// bodyFields describes a request body decoded into a struct like v, shared by several
+// routes, of which this one uses the properties named: required ones, then optional ones.
+func bodyFields(v any, required []string, optional ...string) refined {
+	return refined{v: v, rules: map[string]map[string]any{"": {"required": required}}, only: append(slices.Clone(required), optional...)}
+}
+
+// with adds rules (property name → keywords) to r.
+func (r refined) with(rules map[string]map[string]any) refined {
+	all := maps.Clone(r.rules)
+	if all == nil {
+		all = map[string]map[string]any{}
+	}
+	maps.Copy(all, rules)
+	r.rules = all
+	return r
 }
 
 // bodyOf describes a request body decoded into a struct like v, with rules (property name →
 // keywords) added to the properties the struct derives; the rules of "" are keywords of the
 // object itself (required, for a struct of another package that has no openapi tags).
-func bodyOf(v any, rules map[string]map[string]any) refined { return refined{v, rules} }
+func bodyOf(v any, rules map[string]map[string]any) refined { return refined{v: v, rules: rules} }
 
 // refinedSchema derives r's struct inline (its rules belong to this use, not to a component)
 // and adds the rules; a rule for a property the struct lacks is a programming error.
@@ -86,6 +106,18 @@ func (g *schemaGen) refinedSchema(r refined) map[string]any {
 	}
 	s := g.structSchema(t)
 	props := s["properties"].(map[string]any)
+	if r.only != nil {
+		for _, name := range r.only {
+			if _, ok := props[name]; !ok {
+				panic("openapi: " + t.String() + " has no property " + name)
+			}
+		}
+		for name := range props {
+			if !slices.Contains(r.only, name) {
+				delete(props, name)
+			}
+		}
+	}
 	for name, kw := range r.rules {
 		if name == "" { // keywords of the object itself, e.g. required for a type of another package
 			maps.Copy(s, kw)
@@ -105,7 +137,9 @@ func (g *schemaGen) refinedSchema(r refined) map[string]any {
 // schemaGen derives schemas and collects the components they refer to.
 type schemaGen struct {
 	components map[string]any
-	names      map[reflect.Type]string
+	// names are the components of the struct types described so far; a type decoded from a
+	// request and encoded in an answer has one of each (their required members differ).
+	names map[componentKey]string
 	// request: the types described are decoded from request bodies, where a field is
 	// required only when tagged `openapi:"required"` (decoding does not require the others).
 	request bool
@@ -120,7 +154,7 @@ func (g *schemaGen) requestSchema(v any) any {
 }
 
 func newSchemaGen() *schemaGen {
-	return &schemaGen{components: map[string]any{}, names: map[reflect.Type]string{}}
+	return &schemaGen{components: map[string]any{}, names: map[componentKey]string{}}
 }
 
 var (
@@ -200,7 +234,11 @@ func (g *schemaGen) typeSchema(t reflect.Type) map[string]any {
 		if t.Elem().Kind() == reflect.Uint8 {
 			return map[string]any{"type": "string", "contentEncoding": "base64"}
 		}
-		return map[string]any{"type": "array", "items": g.typeSchema(t.Elem())}
+		s := map[string]any{"type": "array", "items": g.typeSchema(t.Elem())}
+		if t.Kind() == reflect.Array {
+			s["minItems"], s["maxItems"] = t.Len(), t.Len()
+		}
+		return s
 	case reflect.Map:
 		return map[string]any{"type": "object", "additionalProperties": g.typeSchema(t.Elem())}
 	case reflect.Struct:
@@ -213,9 +251,17 @@ func (g *schemaGen) typeSchema(t reflect.Type) map[string]any {
 	return map[string]any{} // interfaces: any JSON
 }
 
+type componentKey struct {
+	t       reflect.Type
+	request bool
+}
+
 // componentName returns the component of a named struct type, describing it the first time.
+// In a request the type's component is named with the suffix Input when its answer's
+// component has the name already.
 func (g *schemaGen) componentName(t reflect.Type) string {
-	if n, ok := g.names[t]; ok {
+	key := componentKey{t, g.request}
+	if n, ok := g.names[key]; ok {
 		return n
 	}
 	base := exportedName(t.Name())
@@ -225,11 +271,14 @@ func (g *schemaGen) componentName(t reflect.Type) string {
 			base = exportedName(p) + base
 		}
 	}
+	if _, answered := g.names[componentKey{t, false}]; answered && g.request {
+		base += "Input"
+	}
 	name := base
 	for i := 2; g.components[name] != nil; i++ {
 		name = base + string(rune('0'+i))
 	}
-	g.names[t] = name
+	g.names[key] = name
 	g.components[name] = map[string]any{} // placeholder: recursive types refer to it
 	g.components[name] = g.structSchema(t)
 	return name
@@ -284,6 +333,10 @@ func (g *schemaGen) addFields(t reflect.Type, props map[string]any, required *[]
 			s = map[string]any{"type": "string"}
 		} else {
 			s = g.typeSchema(ft)
+		}
+		if e := f.Tag.Get("enum"); e != "" {
+			s = maps.Clone(s)
+			s["enum"] = strings.Split(e, ",")
 		}
 		if d := f.Tag.Get("doc"); d != "" {
 			if _, ref := s["$ref"]; !ref {

@@ -16,14 +16,24 @@ import (
 	"github.com/offsite/offsite/internal/geo"
 )
 
-var featureCollectionSchema = map[string]any{
-	"type":        "object",
-	"description": "RFC 7946 FeatureCollection of Polygon or MultiPolygon features in WGS84; each feature has properties.parcel_id (string) and optionally uscc and name.",
-	"required":    []string{"type", "features"},
-	"properties": map[string]any{
-		"type":     map[string]any{"const": "FeatureCollection"},
-		"features": map[string]any{"type": "array"},
-	},
+// parcelCollection documents the parcels a request stores: an RFC 7946 FeatureCollection of
+// Polygon or MultiPolygon features in WGS84. geo.ReadGeoJSON reads it (a single Feature or a
+// bare geometry is taken too), with the size limits of geometryLimits.
+type parcelCollection struct {
+	Type     string            `json:"type" openapi:"required" enum:"FeatureCollection"`
+	Features []parcelFeatureIn `json:"features" openapi:"required"`
+}
+
+type parcelFeatureIn struct {
+	Type       string           `json:"type" openapi:"required" enum:"Feature"`
+	Geometry   orb.Geometry     `json:"geometry" openapi:"required" doc:"Polygon or MultiPolygon, WGS84 (or GCJ-02 with gcj02=true)"`
+	Properties parcelProperties `json:"properties" openapi:"required"`
+}
+
+type parcelProperties struct {
+	ParcelID string `json:"parcel_id" openapi:"required" doc:"unique within the request"`
+	USCC     string `json:"uscc" doc:"the enterprise that holds the parcel"`
+	Name     string `json:"name"`
 }
 
 func (s *Server) registerParcelRoutes(mux *http.ServeMux) {
@@ -32,7 +42,8 @@ func (s *Server) registerParcelRoutes(mux *http.ServeMux) {
 		Summary:     "Create or replace parcels",
 		Description: "All parcels of the collection are stored, or none. Geometries are validated (closed rings, self-intersection, zero area, ranges, duplicate ids); every problem is reported with the feature, ring and point it concerns. Limits: " + geometryLimits + ".",
 		Query:       map[string]string{"gcj02": "true when the coordinates come from a Chinese web map (GCJ-02): they are converted to WGS84", "repair": "true to repair invalid geometries with GDAL's MakeValid instead of refusing them"},
-		Request:     featureCollectionSchema,
+		Body:        parcelCollection{},
+		BodyType:    geoJSONType,
 		Responses:   map[string]string{"200": "parcels stored", "400": "invalid collection", "413": "body too large"},
 		Roles:       rolesWrite,
 	}, s.handleParcelsUpsert)

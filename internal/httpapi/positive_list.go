@@ -22,13 +22,13 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/positive-list/evaluate", operation{
 		Response: enforce.Evaluation{},
 		Summary:  "Evaluate admission conditions on facts, with reasons, without proposing", Roles: rolesRead,
-		Request:   obj([]string{"facts"}, map[string]any{"facts": map[string]any{"type": "object"}}),
+		Body:      bodyFields(evaluateRequest{}, []string{"facts"}),
 		Responses: map[string]string{"200": "evaluation", "400": "invalid field"},
 	}, s.handleListEvaluate)
 	s.handle(mux, "POST", "/api/v1/positive-list", operation{
 		Response: enforce.ListEntry{},
 		Summary:  "Propose an enterprise for the positive list; admission is evaluated with reasons", Roles: rolesStaffWrite,
-		Request:   obj([]string{"uscc", "facts"}, map[string]any{"uscc": str, "facts": map[string]any{"type": "object"}}),
+		Body:      bodyFields(evaluateRequest{}, []string{"uscc", "facts"}),
 		Responses: map[string]string{"201": "proposed", "400": "no admission path met (reasons given)", "404": "no such enterprise", "409": "barred or already on the list"},
 	}, s.handleListPropose)
 	s.handle(mux, "GET", "/api/v1/positive-list", operation{
@@ -58,7 +58,7 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 		Summary:     "Put a proposed entry on public notice (at least notice_min_days)",
 		Description: "The notice starts now or later (a few minutes of clock difference allowed; today's date means now) and cannot be back-dated; the entry can be listed once notice_end has passed and the notice has run notice_min_days by the server's clock.",
 		Roles:       rolesStaffWrite,
-		Request:     obj([]string{"version", "notice_start", "notice_end"}, map[string]any{"version": version, "notice_start": dateTime, "notice_end": dateTime}),
+		Body:        bodyFields(listActionRequest{}, []string{"version", "notice_start", "notice_end"}),
 		Responses:   map[string]string{"200": "on notice", "400": "invalid field", "404": "no such entry", "409": "wrong state or stale version"},
 	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
 		start, err := parseTime("notice_start", in.NoticeStart)
@@ -75,7 +75,7 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/objections", operation{
 		Response: enforce.ListEntry{},
 		Summary:  "Record an objection received during the notice", Roles: rolesStaffWrite,
-		Request:   obj([]string{"version", "text"}, map[string]any{"version": version, "text": str, "raised_by": str}),
+		Body:      bodyFields(listActionRequest{}, []string{"version", "text"}, "raised_by"),
 		Responses: map[string]string{"200": "recorded", "400": "invalid field", "404": "no such entry", "409": "not on notice or stale version"},
 	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
 		return s.list.Object(ctx, a, id, in.Version, in.Text, in.RaisedBy)
@@ -83,7 +83,8 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/objections/{n}/resolve", operation{
 		Response: enforce.ListEntry{},
 		Summary:  "Resolve an objection: upheld (the entry is rejected) or dismissed", Roles: rolesDecide,
-		Request:   obj([]string{"version", "outcome", "resolution"}, map[string]any{"version": version, "outcome": map[string]any{"enum": []string{"upheld", "dismissed"}}, "resolution": str}),
+		Body: bodyFields(listActionRequest{}, []string{"version", "outcome", "resolution"}).with(map[string]map[string]any{
+			"outcome": {"enum": []string{"upheld", "dismissed"}}}),
 		Responses: map[string]string{"200": "resolved", "400": "invalid field", "404": "no such entry or objection", "409": "wrong state or stale version"},
 	}, versionedAction(s, func(r *http.Request, id int64, in *listActionRequest) (any, error) {
 		n, err := strconv.Atoi(r.PathValue("n"))
@@ -95,7 +96,7 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/list", operation{
 		Response: enforce.ListEntry{},
 		Summary:  "Publish the entry after its notice (every objection resolved)", Roles: rolesDecide,
-		Request:   obj([]string{"version"}, map[string]any{"version": version, "valid_from": dateTime}),
+		Body:      bodyFields(listActionRequest{}, []string{"version"}, "valid_from"),
 		Responses: map[string]string{"200": "listed", "400": "invalid field", "404": "no such entry", "409": "notice not over, objection open, or stale version"},
 	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
 		var from *time.Time
@@ -108,14 +109,13 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 		}
 		return s.list.Publish(ctx, a, id, in.Version, from)
 	}))
-	noticeProps := map[string]any{"version": version, "notice_start": dateTime, "notice_end": dateTime}
 	s.handle(mux, "POST", "/api/v1/positive-list/{id}/renew", operation{
 		Response: enforce.ListEntry{},
 		Summary:  "Put the renewal of a listed or expired entry on public notice, after re-evaluating admission",
 		Description: "A list adjustment (二.3): the renewal takes effect with POST /api/v1/positive-list/{id}/adjustment/apply once the notice " +
 			"(notice_start now or later, at least notice_min_days) is over and every objection resolved; then it is filed with the province.",
 		Roles:     rolesDecide,
-		Request:   obj([]string{"version", "facts", "notice_start", "notice_end"}, merge(noticeProps, map[string]any{"facts": map[string]any{"type": "object"}})),
+		Body:      bodyFields(listActionRequest{}, []string{"version", "facts", "notice_start", "notice_end"}),
 		Responses: map[string]string{"200": "renewal on notice", "400": "admission not met or bad notice dates", "404": "no such entry", "409": "wrong state, barred, an adjustment under way or stale version"},
 	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
 		n, err := in.notice()
@@ -130,8 +130,9 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 		Description: "The removal of a listed enterprise is a list adjustment (二.3): it goes on public notice (notice_start, notice_end) and takes effect " +
 			"with POST /api/v1/positive-list/{id}/adjustment/apply, then is filed with the province and published (GET /public/removals). " +
 			"malicious_discharge, falsified_records and evading_supervision bar the enterprise from the list for good.",
-		Roles:   rolesDecide,
-		Request: obj([]string{"version", "category", "reason"}, merge(noticeProps, map[string]any{"category": map[string]any{"enum": enforce.RemovalCategories}, "reason": str})),
+		Roles: rolesDecide,
+		Body: bodyFields(listActionRequest{}, []string{"version", "category", "reason"}, "notice_start", "notice_end").with(map[string]map[string]any{
+			"category": {"enum": enforce.RemovalCategories}}),
 		Responses: map[string]string{"200": "removed, or the removal on notice", "400": "invalid field (notice dates missing for a listed entry)", "404": "no such entry",
 			"409": "wrong state, an adjustment under way or stale version"},
 	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
@@ -148,7 +149,7 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 		Response:  enforce.ListEntry{},
 		Summary:   "Make the renewal or removal on notice take effect (notice over, every objection resolved); audited as list.renew or list.remove",
 		Roles:     rolesDecide,
-		Request:   obj([]string{"version"}, map[string]any{"version": version}),
+		Body:      bodyFields(listActionRequest{}, []string{"version"}),
 		Responses: map[string]string{"200": "applied", "404": "no such entry", "409": "no adjustment, notice not over, objection open, or stale version"},
 	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
 		return s.list.ApplyAdjustment(ctx, a, id, in.Version)
@@ -158,7 +159,7 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 		Summary:     "File the entry's last change (admission, renewal or removal) with the provincial department",
 		Description: "The change awaiting filing is the entry's to_file; the province then records its receipt (…/filing/receipt), which sets filed_at.",
 		Roles:       rolesSupervise,
-		Request:     obj([]string{"version"}, map[string]any{"version": version}),
+		Body:        bodyFields(listActionRequest{}, []string{"version"}),
 		Responses:   map[string]string{"200": "submitted", "404": "no such entry", "409": "nothing to file, a filing awaits receipt, or stale version"},
 	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
 		return s.list.SubmitFiling(ctx, a, id, in.Version)
@@ -168,22 +169,11 @@ func (s *Server) registerListRoutes(mux *http.ServeMux) {
 		Summary:     "The province records its receipt of the entry's filing; sets filed_at",
 		Description: "Only a user of the province the enterprise's agency lies under (its own agency) may.",
 		Roles:       rolesDecide,
-		Request:     obj([]string{"version", "receipt"}, map[string]any{"version": version, "receipt": str}),
+		Body:        bodyFields(listActionRequest{}, []string{"version", "receipt"}),
 		Responses:   map[string]string{"200": "received", "400": "no receipt number", "403": "not the province's", "404": "no such entry", "409": "no filing awaiting receipt, or stale version"},
 	}, listCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *listActionRequest) (*enforce.ListEntry, error) {
 		return s.list.ReceiveFiling(ctx, a, id, in.Version, in.Receipt)
 	}))
-}
-
-func merge(a, b map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		out[k] = v
-	}
-	return out
 }
 
 // notice reads notice_start and notice_end.
@@ -206,7 +196,7 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request) {
 
 type evaluateRequest struct {
 	USCC  string        `json:"uscc"`
-	Facts enforce.Facts `json:"facts"`
+	Facts enforce.Facts `json:"facts" doc:"the admission facts: condition name → boolean, number or string (GET /api/v1/config lists the conditions)"`
 }
 
 func decodeEvaluate(body []byte, needUSCC bool) (*evaluateRequest, error) {
@@ -231,7 +221,7 @@ func decodeEvaluate(body []byte, needUSCC bool) (*evaluateRequest, error) {
 }
 
 func (s *Server) handleListEvaluate(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
+	body, err := s.readJSONBody(w, r, (*evaluateRequest)(nil))
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -245,7 +235,7 @@ func (s *Server) handleListEvaluate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleListPropose(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
+	body, err := s.readJSONBody(w, r, (*evaluateRequest)(nil))
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -301,14 +291,14 @@ func (s *Server) handleListGet(w http.ResponseWriter, r *http.Request) {
 
 // listActionRequest is the body of every list entry transition; each uses its own fields.
 type listActionRequest struct {
-	Version     int           `json:"version"`
-	NoticeStart string        `json:"notice_start"`
-	NoticeEnd   string        `json:"notice_end"`
+	Version     int           `json:"version" doc:"the version read; a stale version is refused with 409"`
+	NoticeStart string        `json:"notice_start" doc:"RFC 3339 time or YYYY-MM-DD (China Standard Time); now or later"`
+	NoticeEnd   string        `json:"notice_end" doc:"RFC 3339 time or YYYY-MM-DD (China Standard Time)"`
 	Text        string        `json:"text"`
 	RaisedBy    string        `json:"raised_by"`
 	Outcome     string        `json:"outcome"`
 	Resolution  string        `json:"resolution"`
-	ValidFrom   string        `json:"valid_from"`
+	ValidFrom   string        `json:"valid_from" doc:"RFC 3339 time or YYYY-MM-DD; default now"`
 	Facts       enforce.Facts `json:"facts"`
 	Category    string        `json:"category"`
 	Reason      string        `json:"reason"`

@@ -212,12 +212,15 @@ func (s *Server) checkReportProofs(ctx context.Context, id int64, keys []string)
 	return nil
 }
 
+// proofUploadRequest is the body of POST /api/v1/inspections/{id}/proof-uploads.
+type proofUploadRequest struct {
+	Name        string `json:"name" openapi:"required" doc:"file name, e.g. report.pdf"`
+	Size        int64  `json:"size" openapi:"required" doc:"the document's size in bytes"`
+	ContentType string `json:"content_type" doc:"optional; must be the media type the name's extension gives"`
+}
+
 func (s *Server) handleProofUpload(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Name        string `json:"name"`
-		Size        int64  `json:"size"`
-		ContentType string `json:"content_type"`
-	}
+	var req proofUploadRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		s.Error(w, r, err)
 		return

@@ -18,12 +18,8 @@ func (s *Server) registerRunRoutes(mux *http.ServeMux) {
 			"records the findings (GET /api/v1/findings?capture_id=...) and opens a warning for each finding of high or medium severity. " +
 			"The task id is derived from the request, so asking twice queues one run.",
 		Roles: rolesWrite,
-		Request: map[string]any{"type": "object", "required": []string{"pipeline"}, "properties": map[string]any{
-			"pipeline":   map[string]any{"type": "string"},
-			"capture_id": map[string]any{"type": "integer"},
-			"before_id":  map[string]any{"type": "integer"},
-			"after_id":   map[string]any{"type": "integer"},
-		}},
+		Body: bodyOf(tasks.PipelineRunPayload{}, map[string]map[string]any{"": {"required": []string{"pipeline"}},
+			"pipeline": {"description": "pipeline name, e.g. sentinel2"}, "capture_id": {"description": "one capture; or before_id and after_id"}}),
 		Responses: map[string]string{"202": "queued (or already queued)", "400": "invalid field", "404": "no such capture"},
 	}, s.handleRunCreate)
 }

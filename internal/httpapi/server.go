@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"reflect"
 	"sort"
@@ -105,6 +106,10 @@ type Server struct {
 	// SecureCookie marks the session cookie Secure even on plain HTTP (behind a proxy that
 	// ends TLS); a request over TLS gets it regardless.
 	SecureCookie bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed when they are
+	// a request's peer: failed sign-ins are then counted against the client's address, not
+	// the proxy's (clientAddr). None: the peer's address counts.
+	TrustedProxies []netip.Prefix
 	// Tokens is a fixed table of tokens, accepted besides Accounts' with no agency scope; for
 	// tests and tools. cmd/api does not set it: it seeds accounts from the token file.
 	Tokens *Tokens
@@ -151,7 +156,34 @@ type route struct {
 func (s *Server) handle(mux *http.ServeMux, method, path string, op operation, h http.HandlerFunc) {
 	s.routes = append(s.routes, route{method: method, path: path, op: op})
 	pattern := method + " " + path
+	if t := op.bodyType(); t != nil {
+		h = withBodyType(t, h)
+	}
 	mux.Handle(pattern, s.bound(pattern, s.authorize(path, op, s.checkText(path, h))))
+}
+
+type bodyTypeKey struct{}
+
+// withBodyType tells decodeJSON and readJSONBody the Go type the route documents as its JSON
+// request body (operation.Body), so that a handler decoding anything else fails loudly.
+func withBodyType(t reflect.Type, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h(w, r.WithContext(context.WithValue(r.Context(), bodyTypeKey{}, t)))
+	}
+}
+
+// checkBodyType returns an internal error unless v (a pointer) points at the type the route
+// documents as its JSON request body: the OpenAPI document describes what is decoded.
+func checkBodyType(r *http.Request, v any) error {
+	got := reflect.TypeOf(v)
+	for got != nil && got.Kind() == reflect.Pointer {
+		got = got.Elem()
+	}
+	want, _ := r.Context().Value(bodyTypeKey{}).(reflect.Type)
+	if want != got {
+		return fmt.Errorf("httpapi: %s %s decodes its body into %v but documents %v", r.Method, r.URL.Path, got, want)
+	}
+	return nil
 }
 
 // Handler returns the HTTP handler with every route registered.
@@ -397,7 +429,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // decodeJSON decodes a JSON body into v, rejecting unknown fields, trailing data and bodies
 // over the size limit. Errors name the field where the decoder knows it.
+// v must be of the type the route documents (operation.Body): anything else is an internal
+// error, so the OpenAPI document cannot drift from what the handler decodes.
 func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if err := checkBodyType(r, v); err != nil {
+		return err
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
 	return decodeStrict(r.Body, v)
 }

@@ -34,17 +34,9 @@ func (s *Server) registerSurveyRoutes(mux *http.ServeMux) {
 		Description: "Planning finds the captures whose footprint intersects the zone and whose acquisition time is in [start, end), " +
 			"and queues one task per batch of at most batch_size nearby parcels of the zone under each (only the zone's parcels: those of a capture whose footprint is not known yet are narrowed once it is; a capture with none of them under it is one task with no parcels); the survey's progress counts them. Status follows openEO: created, queued, running, canceled, finished, error.",
 		Roles: rolesWrite,
-		Request: map[string]any{"type": "object", "required": []string{"start", "end", "kinds", "pipeline"}, "properties": map[string]any{
-			"name":      map[string]any{"type": "string"},
-			"zone":      map[string]any{"type": "object", "description": "GeoJSON Polygon or MultiPolygon in WGS84; or give zone_id or zone_name (exactly one of the three)"},
-			"zone_id":   map[string]any{"type": "integer", "description": "a named zone (/api/v1/zones) by id"},
-			"zone_name": map[string]any{"type": "string", "description": "a named zone by name"},
-			"gcj02":     map[string]any{"type": "boolean", "description": "the zone was drawn on a GCJ-02 web map"},
-			"start":     map[string]any{"type": "string", "format": "date-time"},
-			"end":       map[string]any{"type": "string", "format": "date-time"},
-			"kinds":     map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": offsite.CaptureKinds}},
-			"pipeline":  map[string]any{"type": "string", "description": "pipeline name, e.g. sentinel2"},
-		}},
+		Body: bodyOf(surveyRequest{}, map[string]map[string]any{
+			"zone":  {"type": "object"},
+			"kinds": {"items": map[string]any{"type": "string", "enum": offsite.CaptureKinds}}}),
 		Responses: map[string]string{"201": "survey planned and queued", "400": "invalid field"},
 	}, s.handleSurveyCreate)
 	s.handle(mux, "GET", "/api/v1/surveys", operation{
@@ -82,16 +74,16 @@ func (s *Server) registerSurveyRoutes(mux *http.ServeMux) {
 
 type surveyRequest struct {
 	Name     string          `json:"name"`
-	Zone     json.RawMessage `json:"zone"`
-	ZoneID   int64           `json:"zone_id"`
-	ZoneName string          `json:"zone_name"`
-	GCJ02    bool            `json:"gcj02"`
-	Start    string          `json:"start"`
-	End      string          `json:"end"`
-	Kinds    []string        `json:"kinds"`
-	Pipeline string          `json:"pipeline"`
+	Zone     json.RawMessage `json:"zone" doc:"GeoJSON Polygon or MultiPolygon in WGS84; or give zone_id or zone_name (exactly one of the three)"`
+	ZoneID   int64           `json:"zone_id" doc:"a named zone (/api/v1/zones) by id"`
+	ZoneName string          `json:"zone_name" doc:"a named zone by name"`
+	GCJ02    bool            `json:"gcj02" doc:"the zone was drawn on a GCJ-02 web map"`
+	Start    string          `json:"start" openapi:"required" doc:"RFC 3339 time: the window is [start, end)"`
+	End      string          `json:"end" openapi:"required" doc:"RFC 3339 time"`
+	Kinds    []string        `json:"kinds" openapi:"required"`
+	Pipeline string          `json:"pipeline" openapi:"required" doc:"pipeline name, e.g. sentinel2"`
 	// BatchSize overrides the server's SurveyBatchSize for this survey.
-	BatchSize *int `json:"batch_size"`
+	BatchSize *int `json:"batch_size" doc:"the most parcels of one capture a survey part runs; default the server's"`
 }
 
 func (in surveyRequest) survey(known func(string) bool) (*offsite.Survey, error) {
