@@ -58,7 +58,7 @@ func (s *Server) registerEnterpriseRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "stored", "400": "invalid collection", "404": "no such enterprise"},
 	}, s.handleEnterpriseParcels)
 	s.handle(mux, "POST", "/api/v1/enterprises/{uscc}/parcels/{id}/retire", operation{
-		Response: objectOf(map[string]any{"parcel_id": "", "retired_at": dateTime}),
+		Response: parcelRetired{},
 		Summary:  "Retire a parcel of the enterprise; audited",
 		Description: "The parcel leaves the parcel lists, the OGC collections, the GIS exports and clipping; the evidence already made on it " +
 			"(clips, findings) keeps it, marked retired. Storing a parcel of that id again brings it back.",
@@ -383,6 +383,12 @@ func (s *Server) handleEnterpriseParcels(w http.ResponseWriter, r *http.Request)
 	writeStoredParcels(w, parcels)
 }
 
+// parcelRetired is the answer of POST /api/v1/enterprises/{uscc}/parcels/{id}/retire.
+type parcelRetired struct {
+	ParcelID  string    `json:"parcel_id"`
+	RetiredAt time.Time `json:"retired_at"`
+}
+
 func (s *Server) handleParcelRetire(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	at, err := s.enterprises.RetireParcel(r.Context(), PrincipalFromContext(r.Context()).Actor(), r.PathValue("uscc"), id)
@@ -390,7 +396,7 @@ func (s *Server) handleParcelRetire(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"parcel_id": id, "retired_at": at})
+	writeJSON(w, http.StatusOK, parcelRetired{ParcelID: id, RetiredAt: at})
 }
 
 func (s *Server) handleEnterpriseParcelsGet(w http.ResponseWriter, r *http.Request) {
