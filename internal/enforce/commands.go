@@ -165,7 +165,7 @@ func (c *Inspections) openWarning(ctx context.Context, tx InspectionTx, a Actor,
 			}
 		}
 		if uscc == "" {
-			return offsite.Invalid("uscc", "is required")
+			return offsite.Required("uscc", "is required")
 		}
 		ent, err := tx.LockEnterprise(ctx, uscc)
 		if err != nil {

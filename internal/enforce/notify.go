@@ -151,7 +151,7 @@ func (p *NotificationPrefs) Validate(role Role) error {
 		}
 	}
 	if len(p.EmailEvents) > 0 && p.Email == "" {
-		return offsite.Invalid("email", "is required to e-mail events")
+		return offsite.Required("email", "is required to e-mail events")
 	}
 	return nil
 }
@@ -180,13 +180,13 @@ type Webhook struct {
 // subscription cannot reach the services on the API's network (SSRF).
 func (h *Webhook) Validate(allowedHosts []string) error {
 	if strings.TrimSpace(h.Name) == "" || len(h.Name) > 200 {
-		return offsite.Invalid("name", "is required, at most 200 bytes")
+		return offsite.Required("name", "is required, at most 200 bytes")
 	}
 	if err := CheckWebhookURL(h.URL, allowedHosts); err != nil {
 		return err
 	}
 	if len(h.Events) == 0 {
-		return offsite.Invalid("events", "is required: the events to deliver (%s)", strings.Join(Names(Events), ", "))
+		return offsite.Required("events", "is required: the events to deliver (%s)", strings.Join(Names(Events), ", "))
 	}
 	for i, e := range h.Events {
 		if !slices.Contains(Events, e) {
