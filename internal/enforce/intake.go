@@ -3,10 +3,12 @@ package enforce
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/msgs"
 )
 
 // Audit subjects of incidents and intake matters.
@@ -142,8 +144,8 @@ func (c *Inspections) ReportIncident(ctx context.Context, a Actor, inc *Incident
 			"occurred_at": inc.OccurredAt, "description": inc.Description, "measures": inc.Measures}); err != nil {
 			return err
 		}
-		return tx.Notify(ctx, &Notification{Event: EventIncidentReported, Subject: InspectionSubject(in.ID), USCC: inc.USCC, At: now,
-			Title: fmt.Sprintf("Incident reported by %s itself (inspection %d)", inc.USCC, in.ID), Body: inc.Description})
+		n := &Notification{Event: EventIncidentReported, Subject: InspectionSubject(in.ID), USCC: inc.USCC, At: now, Body: inc.Description}
+		return tx.Notify(ctx, n.Say(msgs.New(msgs.NoteIncidentReported, "uscc", inc.USCC, "inspection", strconv.FormatInt(in.ID, 10))))
 	})
 	if err != nil {
 		return nil, err

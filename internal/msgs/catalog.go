@@ -58,6 +58,9 @@ const (
 	NoteSurveyFinished         Code = "note.survey_finished"
 	NoteSurveyFailed           Code = "note.survey_failed"
 	NoteNightlyFinished        Code = "note.nightly_finished"
+	NoteNightlyFailed          Code = "note.nightly_failed"
+	NoteSelfCheckDueSoon       Code = "note.self_check_due_soon"
+	NoteSelfCheckOverdue       Code = "note.self_check_overdue"
 )
 
 type texts struct{ zh, en string }
@@ -113,6 +116,9 @@ var catalog = map[Code]texts{
 	NoteIncidentReported:       {"{uscc} 主动报告了事件（检查 {inspection}）", "Incident reported by {uscc} itself (inspection {inspection})"},
 	NoteSurveyFinished:         {"调查 {survey} 已完成：{done} 个部分完成，{failed} 个失败", "Survey {survey} finished: {done} parts done, {failed} failed"},
 	NoteSurveyFailed:           {"调查 {survey} 失败：全部 {failed} 个部分均失败", "Survey {survey} failed: every one of its {failed} parts failed"},
+	NoteNightlyFailed:          {"夜间运行 {run} 失败", "Nightly run {run} failed"},
+	NoteSelfCheckDueSoon:       {"自查即将到期（检查 {inspection}）：请在 {deadline} 前提交报告", "Self-check due soon (inspection {inspection}): report by {deadline} CST"},
+	NoteSelfCheckOverdue:       {"自查已逾期（检查 {inspection}）：期限 {deadline} 已过", "Self-check overdue (inspection {inspection}): the deadline {deadline} CST has passed"},
 	NoteNightlyFinished:        {"夜间运行 {run} 已完成：扫描 {scanned}，登记 {registered}，排队 {queued}，到期清单条目 {expired}，问题 {problems}", "Nightly run {run} finished: {scanned} scanned, {registered} registered, {queued} queued, {expired} list entries expired, {problems} problems"},
 }
 

@@ -125,6 +125,7 @@ func TestDomainValuesTranslated(t *testing.T) {
 		{"mode_", []string{enforce.ModeSite, enforce.ModeOffsite}},
 		{"grp_", []string{"special", "ordinary", "listed"}},
 		{"ext_", []string{enforce.ExtensionPending, enforce.ExtensionGranted, enforce.ExtensionRefused}},
+		{"wo_", []string{enforce.WarningOpened, enforce.WarningJoined}},
 		{"hc_", []string{enforce.HealthDone, enforce.HealthPending, enforce.HealthDue, enforce.HealthOverdue}},
 		{"ev_", enforce.Names(enforce.Events)},
 		{"fact_", facts},

@@ -300,4 +300,6 @@ Object.assign(vocab, {
   fact_annual_emissions_t: ['年排放量（吨）', 'annual emissions (t)'],
   fact_environmental_risk: ['环境风险', 'environmental risk'],
   fact_employees: ['从业人数', 'employees'],
+  wo_opened: ['新立检查', 'opened'],
+  wo_joined: ['并入已有检查', 'joined'],
 });
