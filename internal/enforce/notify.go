@@ -189,6 +189,9 @@ type Webhook struct {
 	Active    bool      `json:"active"`
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
+	// AgencyID is the agency the subscription belongs to (its creator's): it receives the
+	// events of that agency and of those under it.
+	AgencyID int64 `json:"agency_id"`
 	// Secret signs the deliveries; shown once, when the subscription is made.
 	Secret string `json:"secret,omitempty"`
 }

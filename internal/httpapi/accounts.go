@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/offsite/offsite"
@@ -157,13 +159,52 @@ func (s *Server) accounts() (*account.Accounts, error) {
 }
 
 // clientAddr is the client's IP address, what failed sign-ins are counted against. It is the
-// connection's peer: behind a proxy every client shares the proxy's address (and its limit).
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// connection's peer, unless the peer is one of s.TrustedProxies: then it is the rightmost
+// X-Forwarded-For entry that is not a trusted proxy (each proxy appends the address it was
+// reached from, so entries left of it may be the client's own inventions). When every entry
+// is a trusted proxy it is the leftmost; an entry that is not an IP address ends the walk at
+// the trusted hop to its right, so that no client picks the address it is counted under.
+func (s *Server) clientAddr(r *http.Request) string {
+	return ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.TrustedProxies)
+}
+
+// ClientAddr is clientAddr over a request's peer (host:port), its X-Forwarded-For header
+// lines and the trusted proxies.
+func ClientAddr(remoteAddr string, forwardedFor []string, trusted []netip.Prefix) string {
+	peer := remoteAddr
+	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		peer = host
 	}
-	return host
+	ip, err := netip.ParseAddr(peer)
+	if err != nil || !isTrusted(ip, trusted) {
+		return peer
+	}
+	var hops []string
+	for _, line := range forwardedFor {
+		hops = append(hops, strings.Split(line, ",")...)
+	}
+	client := ip
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break // not an address: the trusted hop to its right is what is known
+		}
+		client = hop.Unmap()
+		if !isTrusted(client, trusted) {
+			break
+		}
+	}
+	return client.String()
+}
+
+func isTrusted(ip netip.Addr, trusted []netip.Prefix) bool {
+	ip = ip.Unmap()
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
@@ -220,7 +261,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, offsite.Invalid("password", "is longer than %d bytes", account.MaxPasswordLength))
 		return
 	}
-	u, secret, err := acc.Login(r.Context(), in.Name, in.Password, clientAddr(r))
+	u, secret, err := acc.Login(r.Context(), in.Name, in.Password, s.clientAddr(r))
 	if err != nil {
 		var le *account.LockedError
 		if errors.As(err, &le) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/netip"
 	"sort"
 	"strings"
 	"testing"
@@ -283,11 +284,33 @@ func TestEveryRouteAndAgency(t *testing.T) {
 	e.must(t, 201, admin, "POST", fmt.Sprintf("/api/v1/users/%d/tokens", approverB.ID), map[string]any{"name": "test", "expires_in_days": 1}, &tokBA)
 	var drawB idv
 	e.must(t, 201, tokBA.Token, "POST", "/api/v1/draws", map[string]any{"inspectors": []map[string]string{{"id": "b1"}, {"id": "b2"}}}, &drawB)
+	// A webhook subscription of city B, made by its administrator.
+	var adminB, hookB idv
+	e.must(t, 201, admin, "POST", "/api/v1/users", map[string]any{"name": "b-admin", "role": "admin", "agency_id": cityB.ID}, &adminB)
+	var tokBAdm struct{ Token string }
+	e.must(t, 201, admin, "POST", fmt.Sprintf("/api/v1/users/%d/tokens", adminB.ID), map[string]any{"name": "test", "expires_in_days": 1}, &tokBAdm)
+	e.must(t, 201, tokBAdm.Token, "POST", "/api/v1/webhooks", map[string]any{"name": "city B gateway", "url": "https://hooks.example.org/b", "events": []string{"warning.new"}}, &hookB)
+	for who, want := range map[string]int{cityTokens["admin"]: 0, tokBAdm.Token: 1, admin: 1} {
+		var hs struct {
+			Webhooks []struct {
+				AgencyID int64 `json:"agency_id"`
+			}
+		}
+		e.must(t, 200, who, "GET", "/api/v1/webhooks", nil, &hs)
+		if len(hs.Webhooks) != want || want == 1 && hs.Webhooks[0].AgencyID != cityB.ID {
+			t.Errorf("webhooks listed: %+v, want %d of city B", hs.Webhooks, want)
+		}
+	}
+	// A monitoring point of city B's enterprise.
+	const pointMN = "88888880000099"
+	e.must(t, 201, analyst, "POST", "/api/v1/monitoring/points", map[string]any{"mn": pointMN, "uscc": entUSCC, "outlet": "DA001",
+		"location": []float64{120.1, 30.2}, "password": "123456"}, nil)
 	keys := map[string]string{"enterprise": entUSCC, "list_entry": fmt.Sprint(entry.ID), "inspection": fmt.Sprint(insp.ID), "parcel": "p-b",
 		"user": fmt.Sprint(userB.ID), "agency": fmt.Sprint(cityB.ID), "token": fmt.Sprint(tokB.Record.ID), "draw": fmt.Sprint(drawB.ID),
-		"evidence_object": artifact, "intake_matter": fmt.Sprint(matter.Matter.ID)}
+		"evidence_object": artifact, "intake_matter": fmt.Sprint(matter.Matter.ID), "webhook": fmt.Sprint(hookB.ID),
+		"monitoring_point": pointMN}
 	params := map[string]string{"enterprise": "{uscc}", "list_entry": "{id}", "inspection": "{id}", "parcel": "{id}", "user": "{id}", "agency": "{id}", "token": "{id}",
-		"draw": "{id}", "evidence_object": "{key...}", "intake_matter": "{id}"}
+		"draw": "{id}", "evidence_object": "{key...}", "intake_matter": "{id}", "webhook": "{id}", "monitoring_point": "{mn}"}
 
 	var doc struct {
 		Paths map[string]map[string]struct {
@@ -509,5 +532,66 @@ func checkListsAndAgency(t *testing.T, e *enfEnv, city, province map[string]stri
 		if n < want || want == 0 && n != 0 {
 			t.Errorf("stats: %d warnings, want %d", n, want)
 		}
+	}
+}
+
+func TestClientAddr(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32"), netip.MustParsePrefix("2001:db8::/32")}
+	for _, tc := range []struct {
+		name, peer string
+		xff        []string
+		trusted    []netip.Prefix
+		want       string
+	}{
+		{"no proxies trusted: the peer", "203.0.113.9:5000", []string{"198.51.100.1"}, nil, "203.0.113.9"},
+		{"untrusted peer: its header is ignored", "203.0.113.9:5000", []string{"198.51.100.1"}, trusted, "203.0.113.9"},
+		{"trusted peer, no header: the peer", "10.1.2.3:443", nil, trusted, "10.1.2.3"},
+		{"trusted peer: the entry it appended", "10.1.2.3:443", []string{"198.51.100.1"}, trusted, "198.51.100.1"},
+		{"a client's invented entries left of the real one", "10.1.2.3:443", []string{"1.1.1.1, 2.2.2.2, 198.51.100.1"}, trusted, "198.51.100.1"},
+		{"two trusted proxies: the first untrusted from the right", "10.1.2.3:443", []string{"198.51.100.1, 192.0.2.1"}, trusted, "198.51.100.1"},
+		{"several header lines read as one list", "10.1.2.3:443", []string{"1.1.1.1", "198.51.100.1, 10.9.9.9"}, trusted, "198.51.100.1"},
+		{"every entry trusted: the leftmost", "10.1.2.3:443", []string{"10.4.4.4, 192.0.2.1"}, trusted, "10.4.4.4"},
+		{"garbage right of the client: the trusted hop before it", "10.1.2.3:443", []string{"198.51.100.1, unknown"}, trusted, "10.1.2.3"},
+		{"garbage behind a trusted hop: that hop", "10.1.2.3:443", []string{"junk, 10.5.5.5"}, trusted, "10.5.5.5"},
+		{"IPv6 peer and client", "[2001:db8::1]:443", []string{"2001:db8:1::5, 2001:db9::7"}, trusted, "2001:db9::7"},
+		{"IPv4-mapped IPv6 entry", "10.1.2.3:443", []string{"::ffff:198.51.100.1"}, trusted, "198.51.100.1"},
+		{"peer without a port", "10.1.2.3", []string{" 198.51.100.1 "}, trusted, "198.51.100.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := httpapi.ClientAddr(tc.peer, tc.xff, tc.trusted); got != tc.want {
+				t.Errorf("ClientAddr(%q, %q) = %q, want %q", tc.peer, tc.xff, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestLoginLockoutBehindProxy: behind a trusted proxy (the test's loopback), failed sign-ins
+// are counted against the address the proxy forwards, so that one client locked out does not
+// lock out the others; a client's own X-Forwarded-For entries do not pick its address.
+func TestLoginLockoutBehindProxy(t *testing.T) {
+	e := newEnforceServer(t)
+	e.srv.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	e.must(t, 201, admin, "POST", "/api/v1/users", map[string]any{"name": "zhao", "role": "analyst", "agency_id": 1, "password": "correct horse 1"}, nil)
+	login := func(xff, name, password string) int {
+		req, _ := http.NewRequest("POST", e.hs.URL+"/api/v1/login", strings.NewReader(fmt.Sprintf(`{"name": %q, "password": %q}`, name, password)))
+		req.Header.Set("X-Forwarded-For", xff)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// 20 failures from one client, each inventing another address left of the real one.
+	for i := 0; i < 20; i++ {
+		if code := login(fmt.Sprintf("10.0.0.%d, 198.51.100.7", i), fmt.Sprintf("nobody%d", i), "guess guess"); code != 401 {
+			t.Fatalf("failure %d: %d", i, code)
+		}
+	}
+	if code := login("198.51.100.7", "zhao", "correct horse 1"); code != 429 {
+		t.Errorf("the locked-out client: %d, want 429", code)
+	}
+	if code := login("198.51.100.8", "zhao", "correct horse 1"); code != 200 {
+		t.Errorf("another client behind the same proxy: %d, want 200", code)
 	}
 }

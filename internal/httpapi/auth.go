@@ -296,7 +296,9 @@ var agencyParams = []struct{ segment, param, kind string }{
 	{"/agencies/", "id", "agency"},
 	{"/tokens/", "id", "token"},
 	{"/api/v1/draws/", "id", "draw"},
+	{"/monitoring/points/", "mn", "monitoring_point"},
 	{"/intake/matters/", "id", "intake_matter"},
+	{"/api/v1/webhooks/", "id", "webhook"},
 	{"/evidence-objects/", "key", "evidence_object"},
 	{"/ui/evidence/", "key", "evidence_object"},
 }

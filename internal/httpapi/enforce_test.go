@@ -53,6 +53,7 @@ type enfEnv struct {
 	clock *clock
 	store *s3.Store
 	enf   *postgres.EnforceService
+	srv   *httpapi.Server // settings read per request may be changed before the first
 }
 
 // newEnforceServer returns an API with the enforcement service on a fresh database, test
@@ -106,6 +107,11 @@ func newEnforceServerOpts(t *testing.T, tokens *httpapi.Tokens, seed bool) *enfE
 	// is recorded by the tests themselves).
 	srv.Accounts = &account.Accounts{Store: postgres.NewAccountStore(enf), Now: c.Now, Config: account.Config{Hash: testHash}}
 	srv.Agencies = enf
+	// As cmd/api runs: tokens' users and enterprises' agencies kept in memory.
+	cctx, stopCache := context.WithCancel(context.Background())
+	cacheDone := make(chan struct{})
+	go func() { defer close(cacheDone); enf.CacheAuth(cctx, nil) }()
+	t.Cleanup(func() { stopCache(); <-cacheDone })
 	var staff []account.SeedEntry
 	for _, e := range srv.Tokens.SeedEntries() {
 		if seed && e.Role != httpapi.RoleEnterprise {
@@ -119,7 +125,7 @@ func newEnforceServerOpts(t *testing.T, tokens *httpapi.Tokens, seed bool) *enfE
 	srv.Monitoring, srv.MonitoringStore = mon, mon
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &enfEnv{hs: hs, db: db, owner: pg.OwnerURL, clock: c, store: store, enf: enf}
+	return &enfEnv{hs: hs, db: db, owner: pg.OwnerURL, clock: c, store: store, enf: enf, srv: srv}
 }
 
 // call sends body (a string or a value marshalled as JSON) with token ("" for none) and

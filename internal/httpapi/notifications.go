@@ -18,7 +18,7 @@ type NotifyStore interface {
 	SavePrefs(ctx context.Context, a enforce.Actor, p *enforce.NotificationPrefs) error
 	CreateWebhook(ctx context.Context, a enforce.Actor, h *enforce.Webhook) error
 	DeactivateWebhook(ctx context.Context, a enforce.Actor, id int64) error
-	FindWebhooks(ctx context.Context) ([]*enforce.Webhook, error)
+	FindWebhooks(ctx context.Context, agency int64) ([]*enforce.Webhook, error)
 }
 
 var errNoNotify = errors.New("httpapi: no NotifyStore configured")
@@ -169,7 +169,7 @@ func (s *Server) handleWebhookList(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, errNoNotify)
 		return
 	}
-	hs, err := s.Notify.FindWebhooks(r.Context())
+	hs, err := s.Notify.FindWebhooks(r.Context(), scope(r.Context()))
 	if err != nil {
 		s.Error(w, r, err)
 		return

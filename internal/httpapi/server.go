@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"reflect"
 	"sort"
@@ -107,6 +108,10 @@ type Server struct {
 	// SecureCookie marks the session cookie Secure even on plain HTTP (behind a proxy that
 	// ends TLS); a request over TLS gets it regardless.
 	SecureCookie bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed when they are
+	// a request's peer: failed sign-ins are then counted against the client's address, not
+	// the proxy's (clientAddr). None: the peer's address counts.
+	TrustedProxies []netip.Prefix
 	// Tokens is a fixed table of tokens, accepted besides Accounts' with no agency scope; for
 	// tests and tools. cmd/api does not set it: it seeds accounts from the token file.
 	Tokens *Tokens

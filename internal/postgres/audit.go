@@ -19,6 +19,7 @@ type EnforceService struct {
 	audit  AuditConfig
 	views  groupAudit  // evidence views, appended in group commits
 	public publicCache // the published list
+	auth   authCache   // principals of tokens and agencies of enterprises (CacheAuth)
 
 	headMu   sync.Mutex
 	lastHead *enforce.AuditHead // the latest head this service wrote or read
@@ -108,52 +109,19 @@ func (s *EnforceService) appendAudits(ctx context.Context, tx pgx.Tx, items []*p
 
 // appendAuditsDue is appendAudits, reporting whether a checkpoint is due once tx commits.
 func (s *EnforceService) appendAuditsDue(ctx context.Context, tx pgx.Tx, items []*pendingAudit) (due bool, _ error) {
-	if s.audit.Keys == nil {
-		return false, enforce.ErrNoAuditKey
-	}
-	key := s.audit.Keys.Current
-	entries := make([]*enforce.AuditEntry, len(items))
-	for i, it := range items {
-		d, err := enforce.CompactDetail(it.detail)
-		if err != nil {
-			return false, fmt.Errorf("audit detail: %w", err)
-		}
-		entries[i] = &enforce.AuditEntry{At: time.Now(), Actor: it.actor.Name, Role: it.actor.Role, Action: it.action, Subject: it.subject, Detail: d}
-	}
-	// The lock, and a commit that waits for the WAL flush even where the server or the role
-	// turned synchronous_commit off ('local'; stronger settings are kept): an entry is durable
-	// before the operation it records is answered. Then the chain's last entry, in the same
-	// round trip: each statement of the pipeline takes its snapshot when it starts, after the
-	// lock is held, so it sees the entries of whoever held the lock before (and were it stale,
-	// the seq primary key would refuse the duplicate rather than fork the chain).
-	b := &pgx.Batch{}
-	b.Queue(`SELECT pg_advisory_xact_lock($1), set_config('synchronous_commit',
-		CASE current_setting('synchronous_commit') WHEN 'off' THEN 'local' ELSE current_setting('synchronous_commit') END, true)`, auditLockID)
-	b.Queue("SELECT seq, hash, key_id FROM audit_log ORDER BY seq DESC LIMIT 1")
-	br := tx.SendBatch(ctx, b)
-	var prev *enforce.AuditEntry
-	var p enforce.AuditEntry
-	var keyID *string
-	_, err := br.Exec()
-	if err == nil {
-		err = br.QueryRow().Scan(&p.Seq, &p.Hash, &keyID)
-	}
-	if cerr := br.Close(); err == nil || err == pgx.ErrNoRows && cerr != nil {
-		err = cerr
-	}
-	switch {
-	case err == nil:
-		prev = &p
-	case err != pgx.ErrNoRows:
+	entries, err := s.newAuditEntries(items)
+	if err != nil {
 		return false, err
 	}
-	// The first keyed entry seals the unkeyed ones before it: checkpoint it at once.
-	due = keyID == nil
-	for _, e := range entries {
-		e.Seal(prev, key)
-		prev = e
-		due = due || e.Seq%s.audit.Every == 0
+	// The lock and the chain's last entry in one round trip (lockAndLast).
+	b := &pgx.Batch{}
+	b.Queue(auditLockSQL, auditLockID)
+	b.Queue(auditLastSQL)
+	prev, keyed, err := readLast(tx.SendBatch(ctx, b))
+	if err != nil {
+		return false, err
 	}
+	due = s.sealAudits(prev, keyed, entries)
 	if len(entries) == 1 {
 		e := entries[0]
 		_, err = tx.Exec(ctx, `INSERT INTO audit_log (seq, at, actor, role, action, subject, detail, key_id, prev_hash, hash)
@@ -166,6 +134,126 @@ func (s *EnforceService) appendAuditsDue(ctx context.Context, tx pgx.Tx, items [
 			return []any{e.Seq, e.At, e.Actor, e.Role, e.Action, e.Subject, e.Detail, e.KeyID, e.PrevHash, e.Hash}, nil
 		}))
 	return due, err
+}
+
+// The statements of an append. The lock, and a commit that waits for the WAL flush even where
+// the server or the role turned synchronous_commit off ('local'; stronger settings are
+// kept): an entry is durable before the operation it records is answered. Then the chain's
+// last entry, in the same round trip: each statement of a pipeline takes its snapshot when it
+// starts, after the lock is held, so it sees the entries of whoever held the lock before (and
+// were it stale, the seq primary key would refuse the duplicate rather than fork the chain).
+const (
+	auditLockSQL = `SELECT pg_advisory_xact_lock($1), set_config('synchronous_commit',
+		CASE current_setting('synchronous_commit') WHEN 'off' THEN 'local' ELSE current_setting('synchronous_commit') END, true)`
+	auditLastSQL = "SELECT seq, hash, key_id FROM audit_log ORDER BY seq DESC LIMIT 1"
+	// auditInsertSQL inserts entries given as one array per column.
+	auditInsertSQL = `INSERT INTO audit_log (seq, at, actor, role, action, subject, detail, key_id, prev_hash, hash)
+		SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])`
+)
+
+// newAuditEntries returns the entries of items, not yet sealed.
+func (s *EnforceService) newAuditEntries(items []*pendingAudit) ([]*enforce.AuditEntry, error) {
+	if s.audit.Keys == nil {
+		return nil, enforce.ErrNoAuditKey
+	}
+	entries := make([]*enforce.AuditEntry, len(items))
+	for i, it := range items {
+		d, err := enforce.CompactDetail(it.detail)
+		if err != nil {
+			return nil, fmt.Errorf("audit detail: %w", err)
+		}
+		entries[i] = &enforce.AuditEntry{At: time.Now(), Actor: it.actor.Name, Role: it.actor.Role, Action: it.action, Subject: it.subject, Detail: d}
+	}
+	return entries, nil
+}
+
+// readLast reads the results of a batch whose last two statements are auditLockSQL and
+// auditLastSQL (anything before them returns no rows to read), and closes it: the chain's
+// last entry (nil when the log is empty) and whether it was keyed.
+func readLast(br pgx.BatchResults) (prev *enforce.AuditEntry, keyed bool, err error) {
+	var p enforce.AuditEntry
+	var keyID *string
+	_, err = br.Exec()
+	if err == nil {
+		err = br.QueryRow().Scan(&p.Seq, &p.Hash, &keyID)
+	}
+	if cerr := br.Close(); err == nil || err == pgx.ErrNoRows && cerr != nil {
+		err = cerr
+	}
+	switch {
+	case err == nil:
+		return &p, keyID != nil, nil
+	case err == pgx.ErrNoRows:
+		return nil, false, nil
+	}
+	return nil, false, err
+}
+
+// sealAudits chains entries after prev with the current key and reports whether a checkpoint
+// falls due with them.
+func (s *EnforceService) sealAudits(prev *enforce.AuditEntry, keyed bool, entries []*enforce.AuditEntry) (due bool) {
+	// The first keyed entry seals the unkeyed ones before it: checkpoint it at once.
+	due = !keyed
+	for _, e := range entries {
+		e.Seal(prev, s.audit.Keys.Current)
+		prev = e
+		due = due || e.Seq%s.audit.Every == 0
+	}
+	return due
+}
+
+// commitGroup appends the entries of items in a transaction of its own, in two round trips
+// where BEGIN, the statements of appendAuditsDue and COMMIT took five: BEGIN, the lock and
+// the chain's last entry in one; then one INSERT of every entry (a column per array) and
+// COMMIT. It reports whether a checkpoint is due. A failure rolls back: the connection goes
+// back to the pool with no transaction open and the lock released.
+func (s *EnforceService) commitGroup(ctx context.Context, items []*pendingAudit) (due bool, err error) {
+	entries, err := s.newAuditEntries(items)
+	if err != nil {
+		return false, err
+	}
+	conn, err := s.db.Pool.Acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Release()
+	defer func() {
+		if err != nil && conn.Conn().PgConn().TxStatus() != 'I' && !conn.Conn().IsClosed() {
+			// The transaction is open, or failed and open: end it. Should even that fail, the
+			// pool drops the connection on release (it is not idle).
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_, _ = conn.Exec(rctx, "ROLLBACK")
+		}
+	}()
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(auditLockSQL, auditLockID)
+	b.Queue(auditLastSQL)
+	br := conn.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return false, err
+	}
+	prev, keyed, err := readLast(br)
+	if err != nil {
+		return false, err
+	}
+	due = s.sealAudits(prev, keyed, entries)
+	n := len(entries)
+	var (
+		seqs                                                         = make([]int64, n)
+		ats                                                          = make([]time.Time, n)
+		actors, roles, actions, subjects, details, keyIDs, prevs, hs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	)
+	for i, e := range entries {
+		seqs[i], ats[i], actors[i], roles[i], actions[i] = e.Seq, e.At, e.Actor, string(e.Role), string(e.Action)
+		subjects[i], details[i], keyIDs[i], prevs[i], hs[i] = e.Subject, e.Detail, e.KeyID, e.PrevHash, e.Hash
+	}
+	b = &pgx.Batch{}
+	b.Queue(auditInsertSQL, seqs, ats, actors, roles, actions, subjects, details, keyIDs, prevs, hs)
+	b.Queue("COMMIT")
+	return due, conn.SendBatch(ctx, b).Close()
 }
 
 // groupAudit appends the audit entries of many concurrent requests in group commits: each
@@ -236,13 +324,8 @@ func (g *groupAudit) flush(ctx context.Context, s *EnforceService) {
 			g.pending = nil
 		}
 		g.mu.Unlock()
-		var due bool
 		bctx, cancel := context.WithTimeout(ctx, groupCommitTimeout)
-		err := pgx.BeginFunc(bctx, s.db.Pool, func(tx pgx.Tx) error {
-			var err error
-			due, err = s.appendAuditsDue(bctx, tx, batch)
-			return err
-		})
+		due, err := s.commitGroup(bctx, batch)
 		cancel()
 		err = formatError(err)
 		// The checkpoint starts before the requests are woken, so that whoever waits for the
@@ -326,7 +409,7 @@ func (s *EnforceService) FindAudit(ctx context.Context, subject string, offset, 
 
 // auditUnder is the condition that an audit entry's subject belongs to the agency $2 or one
 // under it: the enterprise it names or the one its list entry, inspection, intake matter,
-// incident, parcel or draw belongs to. Subjects of no enterprise (users, agencies, tokens,
+// incident, parcel, monitoring point or draw belongs to. Subjects of no enterprise (users, agencies, tokens,
 // captures, the nightly runs) are left in. The one place the audit log is scoped.
 const auditUnder = `(CASE split_part(subject, '/', 1)
 	WHEN 'enterprise' THEN split_part(subject, '/', 2) IN (SELECT e.uscc FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE $2 = ANY(ag.path))
@@ -340,6 +423,8 @@ const auditUnder = `(CASE split_part(subject, '/', 1)
 		WHERE x.id::text = split_part(subject, '/', 2) AND $2 = ANY(ag.path))
 	WHEN 'parcel' THEN EXISTS (SELECT 1 FROM parcels x JOIN enterprises e ON e.uscc = x.uscc JOIN agencies ag ON ag.id = e.agency_id
 		WHERE x.id = substr(subject, 8) AND $2 = ANY(ag.path))
+	WHEN 'monitoring-point' THEN EXISTS (SELECT 1 FROM monitoring_points x JOIN enterprises e ON e.uscc = x.uscc JOIN agencies ag ON ag.id = e.agency_id
+		WHERE x.mn = split_part(subject, '/', 2) AND $2 = ANY(ag.path))
 	WHEN 'draw' THEN EXISTS (SELECT 1 FROM draws x JOIN users u ON u.name = x.created_by JOIN agencies ag ON ag.id = u.agency_id
 		WHERE x.id::text = split_part(subject, '/', 2) AND $2 = ANY(ag.path))
 	ELSE true END)`

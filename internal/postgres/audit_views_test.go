@@ -137,3 +137,52 @@ func TestViewsFromTwoProcesses(t *testing.T) {
 		t.Fatalf("chain after two processes' appends: %+v %v, want 70 intact entries", rep, err)
 	}
 }
+
+// TestViewsFailedCommitLeavesNoTransaction: a group commit whose INSERT fails (here an action
+// the vocabulary does not know) fails its requests, appends nothing, and gives its connection
+// back to the pool idle, with no transaction open and the append lock released: the same
+// connection then commits the next views, and the chain verifies.
+func TestViewsFailedCommitLeavesNoTransaction(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, testenv.PostgresURL(t)+"&pool_max_conns=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	s := mustEnforce(t, db)
+	watcher := MustOpen(t) // another session, looking at the first
+	var pid int
+	if err := db.Pool.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	st := NewEnterpriseStore(s)
+	err = st.AppendView(ctx, admin, enforce.AuditAction("evidence.no-such-action"), enforce.EnterpriseSubject(testUSCC), map[string]int{"parcels": 1})
+	if err == nil {
+		t.Fatal("a view with an unknown action was appended")
+	}
+	var state string
+	var locks int
+	if err := watcher.Pool.QueryRow(ctx, `SELECT coalesce((SELECT state FROM pg_stat_activity WHERE pid = $1), 'gone'),
+		(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = $2 AND granted)`, pid, auditLockID).Scan(&state, &locks); err != nil {
+		t.Fatal(err)
+	}
+	if state != "idle" || locks != 0 {
+		t.Errorf("after the failed commit, the pool's session %d is %q and %d sessions hold the append lock; want idle and none", pid, state, locks)
+	}
+	for _, err := range appendViews(s, 5) {
+		if err != nil {
+			t.Fatalf("a view after the failed commit: %v", err)
+		}
+	}
+	var after int
+	if err := db.Pool.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after != pid {
+		t.Errorf("the pool replaced its connection (%d, now %d): the failed commit left it unusable", pid, after)
+	}
+	rep, err := s.VerifyAudit(ctx)
+	if err != nil || rep.FirstBroken != nil || rep.Checked != 5 {
+		t.Fatalf("chain after a failed and a good commit: %+v %v, want the 5 views intact", rep, err)
+	}
+}

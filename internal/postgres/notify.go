@@ -49,14 +49,21 @@ func (n *NotifyService) FindOutbox(ctx context.Context, id int64) (_ *enforce.No
 }
 
 // PlanDeliveries records the deliveries an outbox event is owed, once: in-app, an e-mail to
-// each user whose preferences e-mail it (and whom it reaches), and each active webhook
-// subscribed to it. It returns those not yet delivered.
+// each user whose preferences e-mail it (and whom it reaches: role, enterprise and agency),
+// and each active webhook subscribed to it whose agency it reaches (outbox_reaches, migration
+// 0070). It returns those not yet delivered.
 func (n *NotifyService) PlanDeliveries(ctx context.Context, nt *enforce.Notification) (_ []*enforce.Delivery, err error) {
 	defer derrors.Wrap(&err, "PlanDeliveries(%d)", nt.ID)
 	var out []*enforce.Delivery
 	err = pgx.BeginFunc(ctx, n.s.db.Pool, func(tx pgx.Tx) error {
 		targets := [][2]string{{enforce.ChannelInApp, enforce.ChannelInApp}}
-		rows, err := tx.Query(ctx, `SELECT role, uscc, email FROM notification_prefs WHERE $1 = ANY(email_events) AND email <> '' ORDER BY user_name`, nt.Event)
+		// E-mail goes to the users who chose the event and whose agency it reaches (a
+		// token-file account, in no agency, is reached by all); a disabled user gets none.
+		rows, err := tx.Query(ctx, `SELECT coalesce(u.role, p.role), coalesce(u.uscc, p.uscc), p.email
+			FROM notification_prefs p LEFT JOIN users u ON u.name = p.user_name
+			WHERE $1 = ANY(p.email_events) AND p.email <> '' AND NOT coalesce(u.disabled, false)
+				AND outbox_reaches(outbox_path($2, $3), u.agency_id)
+			ORDER BY p.user_name`, nt.Event, nt.USCC, nt.Subject)
 		if err != nil {
 			return err
 		}
@@ -70,7 +77,8 @@ func (n *NotifyService) PlanDeliveries(ctx context.Context, nt *enforce.Notifica
 		if err != nil {
 			return err
 		}
-		rows, err = tx.Query(ctx, `SELECT id FROM webhook_subscriptions WHERE active AND $1 = ANY(events) ORDER BY id`, nt.Event)
+		rows, err = tx.Query(ctx, `SELECT id FROM webhook_subscriptions
+			WHERE active AND $1 = ANY(events) AND outbox_reaches(outbox_path($2, $3), agency_id) ORDER BY id`, nt.Event, nt.USCC, nt.Subject)
 		if err != nil {
 			return err
 		}
@@ -162,16 +170,17 @@ func (n *NotifyService) NotifyDeadlines(ctx context.Context, now time.Time) (wri
 
 // messagesOf is the condition selecting the in-app messages a user sees, over
 // notification_messages m and notification_prefs p (LEFT JOINed on the user): addressed to
-// its role, its own enterprise's for an enterprise, for staff of an agency only those about
-// no enterprise or an enterprise of its agency or under it, and chosen in its preferences.
-// The one place messages are scoped.
+// its role, its own enterprise's for an enterprise, for staff of an agency only those whose
+// agency it is or lies above (an enterprise's, a survey's queuing account's; an event of no
+// agency, the provinces': outbox_reaches), and chosen in its preferences. The one place
+// messages are scoped; e-mail and webhooks are scoped alike (PlanDeliveries).
 func messagesOf(a enforce.Actor, w *sqlFilter) {
 	w.add("$? = ANY(m.roles)", string(a.Role))
 	if a.Role == enforce.RoleEnterprise {
 		w.add("m.uscc = $?", a.USCC)
 	}
 	if a.Agency != 0 {
-		w.add("(m.uscc = '' OR "+enterprisesUnder("m.uscc")+")", a.Agency)
+		w.add("outbox_reaches(outbox_path(m.uscc, m.subject), $?)", a.Agency)
 	}
 	w.conds = append(w.conds, "(p.inapp_events IS NULL OR m.event = ANY(p.inapp_events))")
 }
@@ -271,12 +280,13 @@ func (n *NotifyService) CreateWebhook(ctx context.Context, a enforce.Actor, h *e
 	}
 	h.Secret, h.CreatedBy, h.Active = hex.EncodeToString(b[:]), a.Name, true
 	return formatError(n.s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `INSERT INTO webhook_subscriptions (name, url, events, secret, created_by) VALUES ($1, $2, $3, $4, $5)
-			RETURNING id, created_at`, h.Name, h.URL, enforce.Names(h.Events), h.Secret, h.CreatedBy).Scan(&h.ID, &h.CreatedAt); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO webhook_subscriptions (name, url, events, secret, created_by, agency_id)
+			VALUES ($1, $2, $3, $4, $5, coalesce(nullif($6::bigint, 0), first_province()))
+			RETURNING id, created_at, agency_id`, h.Name, h.URL, enforce.Names(h.Events), h.Secret, h.CreatedBy, a.Agency).Scan(&h.ID, &h.CreatedAt, &h.AgencyID); err != nil {
 			return err
 		}
 		// The secret stays out of the audit log.
-		return n.s.appendAudit(ctx, tx, a, enforce.AuditWebhookSubscribe, fmt.Sprintf("webhook/%d", h.ID), map[string]any{"name": h.Name, "url": h.URL, "events": h.Events})
+		return n.s.appendAudit(ctx, tx, a, enforce.AuditWebhookSubscribe, fmt.Sprintf("webhook/%d", h.ID), map[string]any{"name": h.Name, "url": h.URL, "events": h.Events, "agency_id": h.AgencyID})
 	}))
 }
 
@@ -295,17 +305,19 @@ func (n *NotifyService) DeactivateWebhook(ctx context.Context, a enforce.Actor, 
 	}))
 }
 
-// FindWebhooks returns the subscriptions, without their secrets.
-func (n *NotifyService) FindWebhooks(ctx context.Context) (_ []*enforce.Webhook, err error) {
+// FindWebhooks returns the subscriptions of agency and of those under it (0: all), without
+// their secrets.
+func (n *NotifyService) FindWebhooks(ctx context.Context, agency int64) (_ []*enforce.Webhook, err error) {
 	defer derrors.Wrap(&err, "FindWebhooks")
-	rows, err := n.s.db.Pool.Query(ctx, `SELECT id, name, url, events, active, created_by, created_at FROM webhook_subscriptions ORDER BY id`)
+	rows, err := n.s.db.Pool.Query(ctx, `SELECT w.id, w.name, w.url, w.events, w.active, w.created_by, w.created_at, w.agency_id
+		FROM webhook_subscriptions w JOIN agencies ag ON ag.id = w.agency_id WHERE $1 = 0 OR $1 = ANY(ag.path) ORDER BY w.id`, agency)
 	if err != nil {
 		return nil, formatError(err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*enforce.Webhook, error) {
 		h := &enforce.Webhook{}
 		var evs []string
-		err := r.Scan(&h.ID, &h.Name, &h.URL, &evs, &h.Active, &h.CreatedBy, &h.CreatedAt)
+		err := r.Scan(&h.ID, &h.Name, &h.URL, &evs, &h.Active, &h.CreatedBy, &h.CreatedAt, &h.AgencyID)
 		h.Events = toEvents(evs)
 		return h, err
 	})

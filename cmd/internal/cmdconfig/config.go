@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -122,6 +123,11 @@ type Config struct {
 	// proxy that ends TLS (over TLS it is Secure regardless). OFFSITE_SECURE_COOKIE, default
 	// false.
 	SecureCookie bool
+	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes, comma-separated)
+	// whose X-Forwarded-For the API believes when one is a request's peer: failed sign-ins
+	// are then counted against the rightmost address in it that is not a trusted proxy.
+	// OFFSITE_TRUSTED_PROXIES, default "": the peer's address counts.
+	TrustedProxies []netip.Prefix
 	// ProvinceConfig is the province's enforcement configuration as JSON (enforce.Config:
 	// admission conditions, notice period, validity, draw ratios, site checklist).
 	// OFFSITE_PROVINCE_CONFIG, default "": the defaults documented in internal/enforce.
@@ -185,6 +191,7 @@ const (
 	EnvTokensFile        = "OFFSITE_API_TOKENS_FILE"
 	EnvSeedTokenTTL      = "OFFSITE_SEED_TOKEN_TTL"
 	EnvSecureCookie      = "OFFSITE_SECURE_COOKIE"
+	EnvTrustedProxies    = "OFFSITE_TRUSTED_PROXIES"
 	EnvProvinceConfig    = "OFFSITE_PROVINCE_CONFIG"
 	EnvNightlyPipelines  = "OFFSITE_NIGHTLY_PIPELINES"
 	EnvSurveyBatchSize   = "OFFSITE_SURVEY_BATCH_SIZE"
@@ -255,6 +262,18 @@ func Parse(lookup func(string) (string, bool)) (*Config, error) {
 				p.fail(EnvWebhookHosts, "%q is not a host or host:port", h)
 			}
 			c.WebhookHosts = append(c.WebhookHosts, h)
+		}
+	}
+	for _, v := range strings.Split(p.str(EnvTrustedProxies, ""), ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(v); err == nil {
+			c.TrustedProxies = append(c.TrustedProxies, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+		} else if pf, err := netip.ParsePrefix(v); err == nil {
+			c.TrustedProxies = append(c.TrustedProxies, pf.Masked())
+		} else {
+			p.fail(EnvTrustedProxies, "%q is not an IP address or CIDR prefix (10.0.0.0/8)", v)
 		}
 	}
 	if v := p.str(EnvDatabaseOwnerURL, ""); v != "" {

@@ -2,6 +2,8 @@ package cmdconfig
 
 import (
 	"log/slog"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +68,20 @@ func TestParseNotifications(t *testing.T) {
 		if _, err := Parse(lookup(map[string]string{name: v})); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%q: %v", name, v, err)
 		}
+	}
+}
+
+func TestParseTrustedProxies(t *testing.T) {
+	got, err := Parse(lookup(map[string]string{EnvTrustedProxies: " 10.0.0.0/8, 192.0.2.1 ,2001:db8::/32, 10.1.2.3/16"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32"), netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("10.1.0.0/16")}
+	if !slices.Equal(got.TrustedProxies, want) {
+		t.Errorf("parsed %v, want %v", got.TrustedProxies, want)
+	}
+	if _, err := Parse(lookup(map[string]string{EnvTrustedProxies: "10.0.0.0/8, proxy.local"})); err == nil || !strings.Contains(err.Error(), EnvTrustedProxies) || !strings.Contains(err.Error(), "proxy.local") {
+		t.Errorf("a host name: %v", err)
 	}
 }
 
