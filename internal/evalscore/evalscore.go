@@ -378,7 +378,7 @@ func (r *Reliability) Error(detector string) float64 {
 		if c.n == 0 {
 			continue
 		}
-		gap += math.Abs(c.sum-float64(c.real)) // n × |mean score − share real|
+		gap += math.Abs(c.sum - float64(c.real)) // n × |mean score − share real|
 		n += c.n
 	}
 	if n == 0 {
