@@ -126,6 +126,8 @@ const dict: Record<string, [string, string]> = {
   retry: ['重试', 'Retry'],
   none: ['无', 'none'],
   yes: ['是', 'yes'],
+  bool_true: ['是', 'true'],
+  bool_false: ['否', 'false'],
   no: ['否', 'no'],
   all: ['全部', 'all'],
   search: ['查询', 'Search'],
