@@ -298,6 +298,7 @@ var agencyParams = []struct{ segment, param, kind string }{
 	{"/api/v1/draws/", "id", "draw"},
 	{"/intake/matters/", "id", "intake_matter"},
 	{"/api/v1/webhooks/", "id", "webhook"},
+	{"/notification-deliveries/", "id", "notification_delivery"},
 	{"/evidence-objects/", "key", "evidence_object"},
 	{"/ui/evidence/", "key", "evidence_object"},
 }
