@@ -239,3 +239,27 @@ func TestFailedDeliveryRequeue(t *testing.T) {
 		t.Errorf("audit of the requeue: %+v", audit.Entries)
 	}
 }
+
+// TestDeliveryWithoutSweep: the outbox listener queues a delivery as soon as its event is
+// committed; no sweep runs.
+func TestDeliveryWithoutSweep(t *testing.T) {
+	ctx := context.Background()
+	recv := &flakyReceiver{status: map[string]int{}, calls: map[string]int{}}
+	e := startNotifyEnv(t, recv)
+	subscribe(t, e, "/platform")
+	e.openWarning(t)
+	for start := time.Now(); recv.count("/platform") == 0; time.Sleep(100 * time.Millisecond) {
+		if time.Since(start) > 30*time.Second {
+			t.Fatal("the webhook is not called within 30 s without a sweep")
+		}
+	}
+	var dispatched bool
+	for start := time.Now(); !dispatched && time.Since(start) < 30*time.Second; time.Sleep(100 * time.Millisecond) {
+		if err := e.db.Pool.QueryRow(ctx, `SELECT bool_and(dispatched_at IS NOT NULL) FROM outbox`).Scan(&dispatched); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !dispatched {
+		t.Error("the outbox is not dispatched without a sweep")
+	}
+}

@@ -160,6 +160,8 @@ func (h *hookReceiver) events() ([]string, []string, int) {
 
 // notifyEnv is the API and a worker delivering notifications through real Redis/asynq and
 // PostgreSQL, to a local SMTP sink and a webhook receiver; its accounts are token-file ones.
+// The worker queues deliveries as the outbox listener hears of rows; the tests' sweeps are
+// the fallback the scheduler runs.
 type notifyEnv struct {
 	db     *postgres.DB
 	notify *postgres.NotifyService
@@ -210,6 +212,28 @@ func startNotifyEnv(t *testing.T, receiver http.Handler) *notifyEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
+	// The outbox listener, as cmd/worker runs it.
+	lctx, stop := context.WithCancel(ctx)
+	t.Cleanup(stop)
+	listening := make(chan struct{}, 1)
+	go db.ListenOutbox(lctx, postgres.OutboxListener{
+		Written: func(ctx context.Context, id int64) {
+			if err := deps.QueueDelivery(ctx, id); err != nil {
+				t.Errorf("queue delivery of outbox %d: %v", id, err)
+			}
+		},
+		Listening: func() {
+			select {
+			case listening <- struct{}{}:
+			default:
+			}
+		},
+	})
+	select {
+	case <-listening:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the outbox listener is not listening after 30 s")
+	}
 
 	tokens, err := httpapi.NewTokens([]httpapi.TokenEntry{
 		{Token: adminTok, Name: "admin", Role: httpapi.RoleAdmin}, {Token: analystTok, Name: "analyst", Role: httpapi.RoleAnalyst},

@@ -79,12 +79,8 @@ func (h *NotifySweepHandler) sweep(ctx context.Context) error {
 		return err
 	}
 	for _, id := range ids {
-		t, err := tasks.NewNotifyDeliverTask(id)
-		if err != nil {
+		if err := h.QueueDelivery(ctx, id); err != nil {
 			return err
-		}
-		if err := h.enqueueOnce(ctx, t); err != nil {
-			return fmt.Errorf("queue delivery of outbox %d: %w", id, err)
 		}
 	}
 	due, err := h.Notify.DueRetries(ctx, time.Now(), 1000)
@@ -103,9 +99,22 @@ func (h *NotifySweepHandler) sweep(ctx context.Context) error {
 	return nil
 }
 
+// QueueDelivery queues the delivery of outbox row id, once: for the outbox listener
+// (postgres.ListenOutbox), which hears of each row as it is committed.
+func (d *Deps) QueueDelivery(ctx context.Context, id int64) error {
+	t, err := tasks.NewNotifyDeliverTask(id)
+	if err != nil {
+		return err
+	}
+	if err := d.enqueueOnce(ctx, t); err != nil {
+		return fmt.Errorf("queue delivery of outbox %d: %w", id, err)
+	}
+	return nil
+}
+
 // enqueueOnce queues t unless a task of its id is there already.
-func (h *NotifySweepHandler) enqueueOnce(ctx context.Context, t *asynq.Task) error {
-	if _, err := h.Queue.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
+func (d *Deps) enqueueOnce(ctx context.Context, t *asynq.Task) error {
+	if _, err := d.Queue.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
 		return err
 	}
 	return nil
