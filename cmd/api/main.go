@@ -59,7 +59,13 @@ type Main struct {
 	CaseFileFont string
 	// CORSOrigins may call the API from browser scripts (EnvCORSOrigins); default none.
 	CORSOrigins []string
+	// PprofAddr is a loopback address to serve the Go profiler on (EnvPprofAddr); "": none.
+	PprofAddr string
 }
+
+// EnvPprofAddr is a loopback host:port on which the API serves net/http/pprof's profiles
+// (/debug/pprof/), apart from the API's own address; unset: no profiler.
+const EnvPprofAddr = "OFFSITE_API_PPROF_ADDR"
 
 // EnvCaseFileFont names the case files' font.
 const EnvCaseFileFont = "OFFSITE_CASEFILE_FONT"
@@ -91,6 +97,11 @@ func (m *Main) ParseFlags(ctx context.Context, args []string) error {
 	m.CaseFileFont = os.Getenv(EnvCaseFileFont)
 	if m.CORSOrigins, err = httpapi.ParseCORSOrigins(os.Getenv(EnvCORSOrigins)); err != nil {
 		return fmt.Errorf("%s: %w", EnvCORSOrigins, err)
+	}
+	if m.PprofAddr = os.Getenv(EnvPprofAddr); m.PprofAddr != "" {
+		if err := checkLoopback(m.PprofAddr); err != nil {
+			return fmt.Errorf("%s: %w", EnvPprofAddr, err)
+		}
 	}
 	return nil
 }
@@ -133,6 +144,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	slices.Sort(pipeNames)
 	enf := postgres.NewEnforceService(db, audit)
+	// Tokens' principals and enterprises' agencies kept in memory, emptied by the database's
+	// notification of every change to them (and off while it cannot listen).
+	go enf.CacheAuth(ctx, func(err error) { m.Logger.Warn("auth cache", "err", err) })
 	accounts := &account.Accounts{Store: postgres.NewAccountStore(enf)}
 	// The token file seeds accounts whose names are not taken (the first admin), and nothing
 	// else: it never changes an account, and authenticates no request itself.
@@ -207,6 +221,13 @@ func (m *Main) Run(ctx context.Context) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if m.PprofAddr != "" {
+		_, stop, err := servePprof(m.PprofAddr, m.Logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {

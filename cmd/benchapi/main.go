@@ -7,13 +7,15 @@
 //	    default), every third enterprise listed; prints the database URL and writes the
 //	    USCCs to -uscc-out
 //	benchapi load -url URL -token T -path-template /api/v1/enterprises/%s/evidence
-//	    -uscc FILE [-rate 500] [-duration 20s]
+//	    -uscc FILE [-rate 500] [-duration 20s] [-cpu-pid PID] [-pg-url URL -pg-db NAME]
 //	    an open-loop load at a constant rate: request i is due at start + i/rate and its
 //	    latency is counted from that moment (no coordinated omission); prints one JSON
-//	    line with p50, p90, p99, max, the achieved rate, the errors and the load average
+//	    line with p50, p90, p99, max, the achieved rate, the errors, the load average and
+//	    the CPU time per request of the API (-cpu-pid), of the PostgreSQL backends connected
+//	    to database NAME (-pg-url lists them) and of the load generator itself
 //	benchapi table [-p99 50ms] [-max 500ms] < results.jsonl
 //	    prints load's JSON lines side by side, each against the first (the baseline), and
-//	    whether each meets the targets
+//	    whether each meets the targets; then their CPU times per request with ratios
 //
 // The seeded rows bypass the API (and so the audit log): they are load, not records.
 package main
@@ -39,6 +41,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/offsite/offsite/cmd/internal/proccpu"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/postgres"
 )
@@ -257,32 +260,23 @@ type loadResult struct {
 	LoadAfter  float64 `json:"load1_after"`
 	// APICPUms is the API process's CPU time (user + system) per request, with -cpu-pid.
 	APICPUms float64 `json:"api_cpu_ms_per_request,omitempty"`
+	// PGCPUms is the CPU time per request of the PostgreSQL backends connected to the
+	// database -pg-db names (the API's connections), with -pg-url; PGGone counts backends
+	// that ended during the run (their time is missing).
+	PGCPUms float64 `json:"pg_cpu_ms_per_request,omitempty"`
+	PGGone  int     `json:"pg_backends_gone,omitempty"`
+	// LoadGenCPUms is this load generator's own CPU time per request.
+	LoadGenCPUms float64 `json:"loadgen_cpu_ms_per_request,omitempty"`
 }
 
-// processCPU returns the user and system CPU time of process pid from /proc, or -1.
-func processCPU(pid int) time.Duration {
-	if pid <= 0 {
-		return -1
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+// backends returns the process ids of the PostgreSQL backends connected to database db, but
+// for conn's own.
+func backends(ctx context.Context, conn *pgx.Conn, db string) ([]int, error) {
+	rows, err := conn.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", db)
 	if err != nil {
-		return -1
+		return nil, err
 	}
-	// Fields after the command (which may hold spaces) in parentheses; utime and stime are
-	// fields 14 and 15, in clock ticks (100 per second on Linux).
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return -1
-	}
-	var ut, st int64
-	if _, err := fmt.Sscan(f[11], &ut); err != nil {
-		return -1
-	}
-	if _, err := fmt.Sscan(f[12], &st); err != nil {
-		return -1
-	}
-	return time.Duration(ut+st) * 10 * time.Millisecond
+	return pgx.CollectRows(rows, pgx.RowTo[int])
 }
 
 // loadAvg returns the 1-minute load average, or -1 where /proc/loadavg cannot be read.
@@ -310,11 +304,28 @@ func runLoad(ctx context.Context, args []string) error {
 	conc := fs.Int("max-inflight", 2000, "maximum requests in flight")
 	label := fs.String("label", "", "label printed with the result (e.g. the build under test)")
 	cpuPID := fs.Int("cpu-pid", 0, "the API's process id: its CPU time per request is reported (machine-independent, unlike latency on a shared machine)")
+	pgURL := fs.String("pg-url", "", "a PostgreSQL URL to list the backends of -pg-db with (pg_stat_activity): their CPU time per request is reported")
+	pgDB := fs.String("pg-db", "", "the database the API uses (with -pg-url)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	var pg *pgx.Conn
+	var pgStart *proccpu.Group
+	if *pgURL != "" {
+		var err error
+		if pg, err = pgx.Connect(ctx, *pgURL); err != nil {
+			return err
+		}
+		defer pg.Close(context.WithoutCancel(ctx))
+		pids, err := backends(ctx, pg, *pgDB)
+		if err != nil {
+			return err
+		}
+		pgStart = proccpu.Watch(pids)
+	}
 	loadBefore := loadAvg()
-	cpuBefore := processCPU(*cpuPID)
+	cpuBefore, cpuErr := proccpu.Process(*cpuPID)
+	selfBefore, selfErr := proccpu.Self()
 	var usccs []string
 	if strings.Contains(*tmpl, "%s") {
 		f, err := os.Open(*usccFile)
@@ -393,8 +404,20 @@ func runLoad(ctx context.Context, args []string) error {
 	if e, ok := firstErr.Load().(string); ok {
 		res.FirstErr = e
 	}
-	if cpuAfter := processCPU(*cpuPID); cpuBefore >= 0 && cpuAfter >= 0 {
-		res.APICPUms = float64((cpuAfter - cpuBefore).Microseconds()) / 1000 / float64(n)
+	perRequest := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
+	if cpuAfter, err := proccpu.Process(*cpuPID); cpuErr == nil && err == nil {
+		res.APICPUms = perRequest(cpuAfter - cpuBefore)
+	}
+	if selfAfter, err := proccpu.Self(); selfErr == nil && err == nil {
+		res.LoadGenCPUms = perRequest(selfAfter - selfBefore)
+	}
+	if pg != nil {
+		pids, err := backends(context.WithoutCancel(ctx), pg, *pgDB)
+		if err != nil {
+			return err
+		}
+		used, gone := pgStart.Used(pids)
+		res.PGCPUms, res.PGGone = perRequest(used), gone
 	}
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
@@ -423,15 +446,33 @@ func runTable(in io.Reader, out io.Writer, args []string) error {
 		return fmt.Errorf("no results")
 	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	fmt.Fprintf(out, "%-28s %8s %8s %9s %9s %9s %6s %9s %9s %11s %s\n", "build", "rps", "achieved", "p50 ms", "p99 ms", "max ms", "errors", "p99/base", "max/base", "api CPU ms", "load avg (start→end)")
+	fmt.Fprintf(out, "%-28s %8s %8s %9s %9s %9s %6s %9s %9s %s\n", "build", "rps", "achieved", "p50 ms", "p99 ms", "max ms", "errors", "p99/base", "max/base", "load avg (start→end)")
 	for _, r := range rs {
 		verdict := "meets"
 		if r.P99ms >= ms(*p99) || r.MaxMS >= ms(*maxT) || r.Errors > 0 || r.Achieved < 0.95*r.Rate {
 			verdict = "misses"
 		}
-		fmt.Fprintf(out, "%-28s %8.0f %8.0f %9.1f %9.1f %9.1f %6d %8.3fx %8.3fx %11.3f %.2f→%.2f  %s p99 < %v, max < %v\n",
+		fmt.Fprintf(out, "%-28s %8.0f %8.0f %9.1f %9.1f %9.1f %6d %8.3fx %8.3fx %.2f→%.2f  %s p99 < %v, max < %v\n",
 			r.Label, r.Rate, r.Achieved, r.P50ms, r.P99ms, r.MaxMS, r.Errors, r.P99ms/rs[0].P99ms, r.MaxMS/rs[0].MaxMS,
-			r.APICPUms, r.LoadBefore, r.LoadAfter, verdict, *p99, *maxT)
+			r.LoadBefore, r.LoadAfter, verdict, *p99, *maxT)
+	}
+	// CPU time per request moves far less with the machine's other load than latency does.
+	ratio := func(v, base float64) string {
+		if v <= 0 || base <= 0 {
+			return "   -   "
+		}
+		return fmt.Sprintf("%6.3fx", v/base)
+	}
+	fmt.Fprintf(out, "\nCPU time per request, ms (ratio to the first line):\n%-28s %9s %8s %9s %8s %9s %8s %s\n",
+		"build", "API", "", "PostgreSQL", "", "API+PG", "", "load generator")
+	for _, r := range rs {
+		gone := ""
+		if r.PGGone > 0 {
+			gone = fmt.Sprintf("  (%d backends ended during the run: their time is missing)", r.PGGone)
+		}
+		fmt.Fprintf(out, "%-28s %9.3f %8s %9.3f %8s %9.3f %8s %9.3f%s\n", r.Label,
+			r.APICPUms, ratio(r.APICPUms, rs[0].APICPUms), r.PGCPUms, ratio(r.PGCPUms, rs[0].PGCPUms),
+			r.APICPUms+r.PGCPUms, ratio(r.APICPUms+r.PGCPUms, rs[0].APICPUms+rs[0].PGCPUms), r.LoadGenCPUms, gone)
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/cmd/internal/cli"
 	"github.com/offsite/offsite/internal/hj212"
 	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/postgres"
@@ -65,17 +66,17 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	fs.DurationVar(&m.Server.IdleTimeout, "idle-timeout", 10*time.Minute, "close a connection silent this long")
 	fs.IntVar(&m.Batch.Workers, "store-workers", 4, "database transactions in flight at once")
 	fs.IntVar(&m.Batch.MaxBatch, "max-batch", 1000, "most frames per transaction")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("serve: unexpected arguments %q", fs.Args())
+		return cli.Usagef("serve: unexpected arguments %q", fs.Args())
 	}
 	if _, _, err := net.SplitHostPort(m.Addr); err != nil {
-		return fmt.Errorf("serve: -addr %q: %w", m.Addr, err)
+		return cli.Usagef("serve: -addr %q: %v", m.Addr, err)
 	}
 	if m.Server.MaxFrame < 64 || m.Server.MaxFrame > hj212.DefaultMaxFrame {
-		return fmt.Errorf("serve: -max-frame %d: between 64 and %d", m.Server.MaxFrame, hj212.DefaultMaxFrame)
+		return cli.Usagef("serve: -max-frame %d: between 64 and %d", m.Server.MaxFrame, hj212.DefaultMaxFrame)
 	}
 	logger, err := newLogger()
 	if err != nil {

@@ -71,6 +71,12 @@ type ChangeParams struct {
 	MinArea     float64 `yaml:"min_area_m2"`
 	SmoothM     float64 `yaml:"smooth_m"`
 	CoreRadiusM float64 `yaml:"core_radius_m"`
+	// MinWidth is the least width, in metres, of a new_structure or earthwork region: the
+	// side of the largest square of its core (the pixels of at least its median statistic,
+	// component.squareSide). Cars parked and gone pass an area threshold where a few touch,
+	// but their strongest change lies within one car, under 2 m wide; a shed, a roof or a
+	// spoil heap is wider. Default 0 (any width).
+	MinWidth float64 `yaml:"min_width_m"`
 	// Smooth is the radius of the box mean applied to each band before the index method
 	// computes its indices, against sensor noise and texture in centimetre imagery;
 	// default 0 (none).
@@ -226,6 +232,7 @@ func (p ChangeParams) Validate() error {
 		atLeast("cloud_buffer", p.CloudBuffer, 0),
 		atLeast("smooth", p.Smooth, 0),
 		nonNegative("min_area_m2", p.MinArea),
+		nonNegative("min_width_m", p.MinWidth),
 		nonNegative("smooth_m", p.SmoothM),
 		nonNegative("core_radius_m", p.CoreRadiusM),
 		nonNegative("min_brightness_change", p.MinBrightnessChange),
@@ -268,7 +275,7 @@ func (p ChangeParams) record(method string, iterations int) map[string]float64 {
 		"ndvi_drop": p.NDVIDrop, "mndwi_change": p.MNDWIChange, "brightness_rise": p.BrightnessRise,
 		"vegetation_ndvi": p.VegetationNDVI,
 	}
-	for k, v := range map[string]float64{"min_area_m2": p.MinArea, "smooth_m": p.SmoothM, "core_radius_m": p.CoreRadiusM} {
+	for k, v := range map[string]float64{"min_area_m2": p.MinArea, "min_width_m": p.MinWidth, "smooth_m": p.SmoothM, "core_radius_m": p.CoreRadiusM} {
 		if v > 0 {
 			m[k] = v
 		}
@@ -449,6 +456,9 @@ func DetectChange(before, after *Grid, p ChangeParams, attr Attribution) ([]Find
 		f.Class = classifyChange(f.Measures, p)
 		if f.Class == "" {
 			continue // vegetation growing or senescing: a seasonal shift, not evidence
+		}
+		if (f.Class == ClassNewStructure || f.Class == ClassEarthwork) && float64(c.squareSide(core))*before.PixelMetres() < p.MinWidth {
+			continue // narrower than a building or a heap: cars, kerbs, a fence's shadow
 		}
 		// Score: how far the region's mean statistic lies beyond the threshold, damped for
 		// regions near the minimum mapping unit. RGB regions are scored by their core (the

@@ -190,3 +190,30 @@ func (c *component) filled() *component {
 	f.minX, f.maxX, f.minY, f.maxY = f.minX+ox, f.maxX+ox, f.minY+oy, f.maxY+oy
 	return f
 }
+
+// squareSide returns the side, in pixels, of the largest square of the component's pixels:
+// its morphological width, the widest square that an erosion leaves something of. A row of
+// parked cars is long but no wider than one car; a roof is as wide as it is long.
+func (c *component) squareSide(keep func(x, y int) bool) int {
+	w := c.maxX - c.minX + 1
+	// prev and cur hold, per column of the bounding box, the side of the largest square
+	// whose bottom-right corner is that pixel, on the previous and on this row.
+	prev, cur := make([]int32, w+1), make([]int32, w+1)
+	best := int32(0)
+	k := 0
+	for y := c.minY; y <= c.maxY; y++ {
+		clear(cur)
+		for ; k < len(c.runs) && int(c.runs[k].y) == y; k++ {
+			r := c.runs[k]
+			for x := int(r.x0) - c.minX + 1; x <= int(r.x1)-c.minX; x++ {
+				if keep != nil && !keep(x+c.minX-1, y) {
+					continue
+				}
+				cur[x] = 1 + min(prev[x], prev[x-1], cur[x-1])
+				best = max(best, cur[x])
+			}
+		}
+		prev, cur = cur, prev
+	}
+	return int(best)
+}

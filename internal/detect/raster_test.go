@@ -79,6 +79,51 @@ func TestLabelerComponents(t *testing.T) {
 	}
 }
 
+// TestSquareSide: the side of the largest square of a component's pixels, whatever its
+// area: a long strip one car wide stays narrow, a ring is as wide as its wall, and an L is
+// as wide as its thicker arm. Pixels marked + belong to the component but are left out by
+// keep (the region's core): the side is then of the largest square of the kept pixels.
+func TestSquareSide(t *testing.T) {
+	tests := []struct {
+		name string
+		rows []string
+		all  int // side over every pixel
+		kept int // side over the # pixels
+	}{
+		{"pixel", []string{"#"}, 1, 1},
+		{"strip two wide", []string{"##########", "##########"}, 2, 2},
+		{"square", []string{"###", "###", "###"}, 3, 3},
+		{"ring", []string{"#####", "#...#", "#...#", "#####"}, 1, 1},
+		{"L", []string{"##....", "##....", "######", "######", "######"}, 3, 3},
+		{"diagonal", []string{"#..", ".#.", "..#"}, 1, 1},
+		{"square off the origin", []string{"......", "...###", "..####", "..####", "...###"}, 3, 3},
+		{"two cars side by side, the core in one", []string{"++++++", "++++++", "######", "######"}, 4, 2},
+		{"square with a weak centre", []string{"#####", "#####", "##+##", "#####", "#####"}, 5, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w, h := len(tc.rows[0]), len(tc.rows)
+			mask := make([]bool, w*h)
+			for y, r := range tc.rows {
+				for x, ch := range r {
+					mask[y*w+x] = ch == '#' || ch == '+'
+				}
+			}
+			cs := labelMask(mask, w, h, 1)
+			if len(cs) != 1 {
+				t.Fatalf("%d components, want 1", len(cs))
+			}
+			if got := cs[0].squareSide(nil); got != tc.all {
+				t.Errorf("side %d, want %d", got, tc.all)
+			}
+			keep := func(x, y int) bool { return tc.rows[y][x] == '#' }
+			if got := cs[0].squareSide(keep); got != tc.kept {
+				t.Errorf("side of the kept pixels %d, want %d", got, tc.kept)
+			}
+		})
+	}
+}
+
 // hotGrid is a 40×40 soil scene with Sentinel-2-like nir_narrow, swir1, swir2 and SCL.
 func hotGrid(tb testing.TB, paint func(x, y int, v *[3]float32, scl *float32)) *Grid {
 	tb.Helper()

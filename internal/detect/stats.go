@@ -195,10 +195,15 @@ func otsu(vals []float64) float64 {
 
 // quartiles returns the 25th, 50th and 75th percentiles of v, reordering v.
 func quartiles(v []float64) [3]float64 {
-	var q [3]float64
-	for k, p := range [3]float64{0.25, 0.5, 0.75} {
-		i := int(p * float64(len(v)-1))
-		q[k] = quantile.Select(v, i)
+	q := quantiles(v, 0.25, 0.5, 0.75)
+	return [3]float64{q[0], q[1], q[2]}
+}
+
+// quantiles returns the values of v at shares ps (ascending), reordering v.
+func quantiles(v []float64, ps ...float64) []float64 {
+	q := make([]float64, len(ps))
+	for k, p := range ps {
+		q[k] = quantile.Select(v, int(p*float64(len(v)-1)))
 	}
 	return q
 }

@@ -97,6 +97,9 @@ const (
 	AuditMonitoringLimitSet    AuditAction = "monitoring_limit.set"
 	AuditMonitoringLimitDelete AuditAction = "monitoring_limit.delete"
 	AuditMonitoringSelfReport  AuditAction = "monitoring.self_report"
+	// AuditMonitoringPointReleaseQuarantine records frames kept in quarantine released into a
+	// point's series (those carrying its password).
+	AuditMonitoringPointReleaseQuarantine AuditAction = "monitoring_point.release_quarantine"
 	// AuditCasefileGenerate records a case file (PDF or DOCX) stored as evidence.
 	AuditCasefileGenerate AuditAction = "casefile.generate"
 	// AuditEvidenceExport records a GIS export of findings or parcels: format, filter, count.
@@ -139,7 +142,7 @@ var AuditActions = []AuditAction{
 	AuditAgencyCreate, AuditAgencyUpdate, AuditUserCreate, AuditUserUpdate, AuditUserPassword,
 	AuditUserLogin, AuditUserLogout, AuditUserLockout, AuditTokenCreate, AuditTokenRevoke,
 	AuditMonitoringPointCreate, AuditMonitoringPointUpdate, AuditMonitoringLimitSet, AuditMonitoringLimitDelete,
-	AuditMonitoringSelfReport,
+	AuditMonitoringSelfReport, AuditMonitoringPointReleaseQuarantine,
 	AuditCasefileGenerate, AuditEvidenceExport,
 	AuditInspectionAmendReport, AuditInspectionWithdrawReport, AuditInspectionRequestExtension,
 	AuditInspectionDecideExtension, AuditIncidentReport, AuditIntakeRecord, AuditIntakeJoin,

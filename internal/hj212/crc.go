@@ -5,10 +5,21 @@ package hj212
 // shifted right eight times, XORing 0xA001 (0x8005 reflected) whenever a 1 falls out. It is
 // not the Modbus CRC (which XORs the byte into the low byte): the two disagree on every
 // frame. HJ/T 212-2005 frames use the same check.
+//
+// (reg >> 8) ^ byte is below 256, so the eight shifts that follow depend on that one byte
+// alone and are read from a table of their 256 outcomes.
 func CRC16(data []byte) uint16 {
 	reg := uint16(0xFFFF)
 	for _, b := range data {
-		reg = (reg >> 8) ^ uint16(b)
+		reg = crcTable[byte(reg>>8)^b]
+	}
+	return reg
+}
+
+// crcTable[i] is eight shifts of the bitwise CRC16 register applied to i.
+var crcTable = func() (t [256]uint16) {
+	for i := range t {
+		reg := uint16(i)
 		for range 8 {
 			lsb := reg & 1
 			reg >>= 1
@@ -16,6 +27,7 @@ func CRC16(data []byte) uint16 {
 				reg ^= 0xA001
 			}
 		}
+		t[i] = reg
 	}
-	return reg
-}
+	return t
+}()

@@ -86,12 +86,12 @@ type Frame struct {
 	CN         string
 	PW         string
 	MN         string
-	Flag       int // -1 when absent
-	PNUM, PNO  int // sub-packets: total and this packet's number (1-based); 0 when not split
-	DataTime   string
-	Time       time.Time // DataTime read in China Standard Time; zero when absent
-	Params     map[string]string
-	Values     []Factor // in the order sent
+	Flag       int               // -1 when absent
+	PNUM, PNO  int               // sub-packets: total and this packet's number (1-based); 0 when not split
+	DataTime   string            // as sent
+	Time       time.Time         // DataTime read in China Standard Time; zero when absent
+	Params     map[string]string // command parameters other than DataTime and factors' fields
+	Values     []Factor          // in the order sent
 	Deviations []string
 }
 
@@ -221,8 +221,14 @@ func parseData(f *Frame, data string) *Frame {
 		return f.refuse("command parameters do not end with &&")
 	}
 	cp = cp[:len(cp)-2]
-	seen := map[string]bool{}
-	for item := range strings.SplitSeq(head, ";") {
+	var seen uint8 // one bit per known header field
+	for len(head) > 0 {
+		item := head
+		if j := strings.IndexByte(head, ';'); j >= 0 {
+			item, head = head[:j], head[j+1:]
+		} else {
+			head = ""
+		}
 		if item == "" {
 			continue
 		}
@@ -230,43 +236,45 @@ func parseData(f *Frame, data string) *Frame {
 		if !ok {
 			return f.refuse("data segment field %q has no =", item)
 		}
-		uk := strings.ToUpper(k)
-		if uk != k && uk != "FLAG" || uk == "FLAG" && k != "Flag" {
+		field, canonical := headerField(k)
+		if field < 0 {
+			f.deviate(DevUnknownHeader)
+			continue
+		}
+		if k != canonical {
 			f.deviate(DevLowerCaseHeaders)
 		}
-		if seen[uk] {
+		if seen&(1<<field) != 0 {
 			return f.refuse("data segment field %s sent twice", k)
 		}
-		seen[uk] = true
-		switch uk {
-		case "QN":
+		seen |= 1 << field
+		switch field {
+		case hQN:
 			f.QN = v
-		case "ST":
+		case hST:
 			f.ST = v
-		case "CN":
+		case hCN:
 			f.CN = v
-		case "PW":
+		case hPW:
 			f.PW = v
-		case "MN":
+		case hMN:
 			f.MN = v
-		case "FLAG":
+		case hFlag:
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 || n > 255 {
 				return f.refuse("Flag %q is not a number from 0 to 255", v)
 			}
 			f.Flag = n
-		case "PNUM", "PNO":
+		case hPNUM, hPNO:
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 9999 {
 				return f.refuse("%s %q is not a number from 1 to 9999", k, v)
 			}
-			if uk == "PNUM" {
+			if field == hPNUM {
 				f.PNUM = n
 			} else {
 				f.PNO = n
 			}
-		default:
-			f.deviate(DevUnknownHeader)
 		}
 	}
 	switch {
@@ -336,19 +344,63 @@ func parseData(f *Frame, data string) *Frame {
 	return f
 }
 
-// parseCP reads the command parameters into f.Params and f.Values; it returns why they
-// cannot be read, or "".
+// The data segment's header fields, in the case HJ 212-2017 writes them.
+const (
+	hQN = iota
+	hST
+	hCN
+	hPW
+	hMN
+	hFlag
+	hPNUM
+	hPNO
+)
+
+var headerNames = [...]string{hQN: "QN", hST: "ST", hCN: "CN", hPW: "PW", hMN: "MN", hFlag: "Flag", hPNUM: "PNUM", hPNO: "PNO"}
+
+// headerField returns the header field named k in any case, and its name as the standard
+// writes it; -1 when k is none of them.
+func headerField(k string) (int, string) {
+	for i, n := range headerNames {
+		if strings.EqualFold(k, n) {
+			return i, n
+		}
+	}
+	return -1, ""
+}
+
+// parseCP reads the command parameters into f.DataTime, f.Params and f.Values; it returns
+// why they cannot be read, or "". The fields of all factors share one array, each factor's
+// a run of it, so that a frame costs a handful of allocations however many factors it has.
 func parseCP(f *Frame, cp string) string {
-	byCode := map[string]int{}
-	for group := range strings.SplitSeq(cp, ";") {
-		if group == "" {
-			if cp != "" {
-				f.deviate(DevEmptyItem)
+	fields := make([]Field, 0, strings.Count(cp, ",")+strings.Count(cp, ";")+1)
+	codes := make([]string, 0, cap(fields)) // factor code of each field
+	dataTime, haveTime := "", false
+	for len(cp) > 0 {
+		group := cp
+		if j := strings.IndexByte(cp, ';'); j >= 0 {
+			group, cp = cp[:j], cp[j+1:]
+			if cp == "" {
+				f.deviate(DevEmptyItem) // a trailing ';'
 			}
+		} else {
+			cp = ""
+		}
+		if group == "" {
+			f.deviate(DevEmptyItem)
 			continue
 		}
 		groupCode := ""
-		for item := range strings.SplitSeq(group, ",") {
+		for len(group) > 0 {
+			item := group
+			if j := strings.IndexByte(group, ','); j >= 0 {
+				item, group = group[:j], group[j+1:]
+				if group == "" {
+					f.deviate(DevEmptyItem)
+				}
+			} else {
+				group = ""
+			}
 			if item == "" {
 				f.deviate(DevEmptyItem)
 				continue
@@ -359,6 +411,14 @@ func parseCP(f *Frame, cp string) string {
 			}
 			code, name, isFactor := strings.Cut(k, "-")
 			if !isFactor || code == "" || name == "" {
+				if k == "DataTime" {
+					if haveTime {
+						f.deviate(DevDuplicateField)
+						continue
+					}
+					dataTime, haveTime = v, true
+					continue
+				}
 				if f.Params == nil {
 					f.Params = map[string]string{}
 				}
@@ -379,24 +439,19 @@ func parseCP(f *Frame, cp string) string {
 			if !isCode2017(code) {
 				f.deviate(DevFactorCodes2005)
 			}
-			idx, ok := byCode[code]
-			if !ok {
-				idx = len(f.Values)
-				byCode[code] = idx
-				f.Values = append(f.Values, Factor{Code: code})
-			}
-			fc := &f.Values[idx]
 			dup := false
-			for _, fd := range fc.Fields {
-				if fd.Name == name {
+			for i := len(fields) - 1; i >= 0; i-- {
+				if codes[i] == code && fields[i].Name == name {
 					dup = true
+					break
 				}
 			}
 			if dup {
 				f.deviate(DevDuplicateField)
 				continue
 			}
-			fc.Fields = append(fc.Fields, Field{Name: name, Value: v})
+			fields = append(fields, Field{Name: name, Value: v})
+			codes = append(codes, code)
 			if numericField(name) {
 				if _, ok := ParseNumber(v); !ok {
 					f.deviate(DevNonNumericValue)
@@ -404,11 +459,12 @@ func parseCP(f *Frame, cp string) string {
 			}
 		}
 	}
-	if dt, ok := f.Params["DataTime"]; ok {
-		f.DataTime = dt
-		t, ms, err := parseTime(dt)
+	groupFields(f, fields, codes)
+	if haveTime {
+		f.DataTime = dataTime
+		t, ms, err := parseTime(dataTime)
 		if err != nil {
-			return fmt.Sprintf("DataTime %q: %v", dt, err)
+			return fmt.Sprintf("DataTime %q: %v", dataTime, err)
 		}
 		if ms {
 			f.deviate(DevDataTimeMillis)
@@ -416,6 +472,43 @@ func parseCP(f *Frame, cp string) string {
 		f.Time = t
 	}
 	return ""
+}
+
+// groupFields sets f.Values from the fields read and their factor codes, factors in the order
+// first sent. A factor whose fields came in one run (as the standard sends them) gets that run
+// of fields; one whose fields are scattered gets them gathered in order.
+func groupFields(f *Frame, fields []Field, codes []string) {
+	if len(fields) == 0 {
+		return
+	}
+	runs := 1
+	for i := 1; i < len(codes); i++ {
+		if codes[i] != codes[i-1] {
+			runs++
+		}
+	}
+	f.Values = make([]Factor, 0, runs)
+	for i := 0; i < len(fields); {
+		j := i + 1
+		for j < len(fields) && codes[j] == codes[i] {
+			j++
+		}
+		idx := -1
+		for k := range f.Values {
+			if f.Values[k].Code == codes[i] {
+				idx = k
+				break
+			}
+		}
+		if idx < 0 {
+			// The full slice expression caps the run, so that appending a later run of the
+			// same factor copies instead of overwriting the next factor's fields.
+			f.Values = append(f.Values, Factor{Code: codes[i], Fields: fields[i:j:j]})
+		} else {
+			f.Values[idx].Fields = append(f.Values[idx].Fields, fields[i:j]...)
+		}
+		i = j
+	}
 }
 
 // parseTime reads yyyyMMddHHmmss, or yyyyMMddHHmmsszzz (a deviation), in China Standard Time.
@@ -534,6 +627,9 @@ func Combine(parts []*Frame) (*Frame, error) {
 		for _, d := range p.Deviations {
 			out.deviate(d)
 		}
+		if out.DataTime == "" && p.DataTime != "" {
+			out.DataTime, out.Time = p.DataTime, p.Time
+		}
 		for k, v := range p.Params {
 			if out.Params == nil {
 				out.Params = map[string]string{}
@@ -551,10 +647,6 @@ func Combine(parts []*Frame) (*Frame, error) {
 			}
 			out.Values[idx].Fields = append(out.Values[idx].Fields, fc.Fields...)
 		}
-	}
-	if dt, ok := out.Params["DataTime"]; ok {
-		out.DataTime = dt
-		out.Time, _, _ = parseTime(dt)
 	}
 	if IsUpload(out.CN) && out.Time.IsZero() {
 		return nil, fmt.Errorf("hj212: reassembled upload QN=%s without a readable DataTime", out.QN)

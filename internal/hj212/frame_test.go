@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/offsite/offsite/internal/sample"
 )
 
 // Fixture frames from public HJ 212 material (read, not copied code; each quoted with its
@@ -42,6 +44,41 @@ func TestCRC16(t *testing.T) {
 	} {
 		if got := CRC16([]byte(tc.data)); strings.ToUpper(tc.want) != hex4(got) {
 			t.Errorf("CRC16(%q) = %s, want %s", tc.data, hex4(got), tc.want)
+		}
+	}
+}
+
+// TestCRC16Bitwise checks the table-driven CRC16 against the bitwise algorithm of HJ 212-2017
+// Annex A (the simulated loggers' own, in package sample) over data of every length up to 300
+// bytes.
+func TestCRC16Bitwise(t *testing.T) {
+	data := make([]byte, 300)
+	for i := range data {
+		data[i] = byte(i*131 + i/256)
+	}
+	for n := range len(data) + 1 {
+		if got, want := CRC16(data[:n]), sample.HJ212CRC(data[:n]); got != want {
+			t.Fatalf("CRC16 of %d bytes = %04X, bitwise %04X", n, got, want)
+		}
+	}
+}
+
+func TestParseScatteredFactor(t *testing.T) {
+	// A factor whose fields come in two runs, another factor's between them: each keeps its own.
+	f := Parse(Encode("QN=20240501120000123;ST=31;CN=2051;PW=1;MN=M1;Flag=5;CP=&&DataTime=20240501120000;a21026-Avg=1,a19001-Avg=2,a21026-Flag=N;a19001-Flag=D;a21026-Avg=9&&"))
+	if !f.Valid {
+		t.Fatal(f.Reason)
+	}
+	want := []Factor{
+		{"a21026", []Field{{"Avg", "1"}, {"Flag", "N"}}},
+		{"a19001", []Field{{"Avg", "2"}, {"Flag", "D"}}},
+	}
+	if diff := cmp.Diff(want, f.Values); diff != "" {
+		t.Errorf("Values (-want +got):\n%s", diff)
+	}
+	for _, d := range []string{DevCommaFactors, DevDuplicateField} {
+		if !contains(f.Deviations, d) {
+			t.Errorf("deviations %q lack %q", f.Deviations, d)
 		}
 	}
 }

@@ -34,6 +34,11 @@ func (f *Frame) Rows(frameSHA string) []Row {
 		return nil
 	}
 	rows := make([]Row, 0, len(f.Values))
+	n := 0
+	for _, fc := range f.Values {
+		n += len(fc.Fields)
+	}
+	nums := make([]float64, 0, n) // the rows' numbers, one allocation for all
 	for _, fc := range f.Values {
 		r := Row{MN: f.MN, CN: f.CN, Time: f.Time, Factor: fc.Code, FrameSHA: frameSHA}
 		for _, fd := range fc.Fields {
@@ -63,7 +68,8 @@ func (f *Frame) Rows(frameSHA string) []Row {
 			}
 			if dst != nil {
 				if v, ok := ParseNumber(fd.Value); ok {
-					*dst = &v
+					nums = append(nums, v)
+					*dst = &nums[len(nums)-1]
 					continue
 				}
 			}
@@ -123,5 +129,7 @@ func ParseNumber(s string) (float64, bool) {
 // Hash returns the hex SHA-256 of b.
 func Hash(b []byte) string {
 	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
+	var h [2 * sha256.Size]byte
+	hex.Encode(h[:], s[:])
+	return string(h[:])
 }

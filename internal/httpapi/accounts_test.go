@@ -322,12 +322,16 @@ func TestEveryRouteAndAgency(t *testing.T) {
 			t.Errorf("webhooks listed: %+v, want %d of city B", hs.Webhooks, want)
 		}
 	}
+	// A monitoring point of city B's enterprise.
+	const pointMN = "88888880000099"
+	e.must(t, 201, analyst, "POST", "/api/v1/monitoring/points", map[string]any{"mn": pointMN, "uscc": entUSCC, "outlet": "DA001",
+		"location": []float64{120.1, 30.2}, "password": "123456"}, nil)
 	keys := map[string]string{"enterprise": entUSCC, "list_entry": fmt.Sprint(entry.ID), "inspection": fmt.Sprint(insp.ID), "parcel": "p-b",
 		"user": fmt.Sprint(userB.ID), "agency": fmt.Sprint(cityB.ID), "token": fmt.Sprint(tokB.Record.ID), "draw": fmt.Sprint(drawB.ID),
 		"evidence_object": artifact, "intake_matter": fmt.Sprint(matter.Matter.ID), "webhook": fmt.Sprint(hookB.ID),
-		"notification_delivery": fmt.Sprint(failedB)}
+		"notification_delivery": fmt.Sprint(failedB), "monitoring_point": pointMN}
 	params := map[string]string{"enterprise": "{uscc}", "list_entry": "{id}", "inspection": "{id}", "parcel": "{id}", "user": "{id}", "agency": "{id}", "token": "{id}",
-		"draw": "{id}", "evidence_object": "{key...}", "intake_matter": "{id}", "webhook": "{id}", "notification_delivery": "{id}"}
+		"draw": "{id}", "evidence_object": "{key...}", "intake_matter": "{id}", "webhook": "{id}", "notification_delivery": "{id}", "monitoring_point": "{mn}"}
 
 	var doc struct {
 		Paths map[string]map[string]struct {

@@ -296,6 +296,7 @@ var agencyParams = []struct{ segment, param, kind string }{
 	{"/agencies/", "id", "agency"},
 	{"/tokens/", "id", "token"},
 	{"/api/v1/draws/", "id", "draw"},
+	{"/monitoring/points/", "mn", "monitoring_point"},
 	{"/intake/matters/", "id", "intake_matter"},
 	{"/api/v1/webhooks/", "id", "webhook"},
 	{"/notification-deliveries/", "id", "notification_delivery"},

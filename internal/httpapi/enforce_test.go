@@ -107,6 +107,11 @@ func newEnforceServerOpts(t *testing.T, tokens *httpapi.Tokens, seed bool) *enfE
 	// is recorded by the tests themselves).
 	srv.Accounts = &account.Accounts{Store: postgres.NewAccountStore(enf), Now: c.Now, Config: account.Config{Hash: testHash}}
 	srv.Agencies = enf
+	// As cmd/api runs: tokens' users and enterprises' agencies kept in memory.
+	cctx, stopCache := context.WithCancel(context.Background())
+	cacheDone := make(chan struct{})
+	go func() { defer close(cacheDone); enf.CacheAuth(cctx, nil) }()
+	t.Cleanup(func() { stopCache(); <-cacheDone })
 	var staff []account.SeedEntry
 	for _, e := range srv.Tokens.SeedEntries() {
 		if seed && e.Role != httpapi.RoleEnterprise {

@@ -158,7 +158,7 @@ func (s *Server) handleEnterpriseUpdate(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	if e.Version < 1 {
-		s.Error(w, r, offsite.Invalid("version", "is required: the version read"))
+		s.Error(w, r, offsite.Required("version", "is required: the version read"))
 		return
 	}
 	if err := s.enterprises.Update(r.Context(), PrincipalFromContext(r.Context()).Actor(), e); err != nil {
@@ -328,7 +328,7 @@ func parseEnterpriseCSV(body []byte) ([]*enforce.Enterprise, []enforce.ImportRow
 }
 
 func (s *Server) writeImportErrors(w http.ResponseWriter, r *http.Request, rows []enforce.ImportRowError) {
-	p := newProblem(r, http.StatusBadRequest, "invalid", "rows", (&enforce.ImportError{Rows: rows}).Error())
+	p := newProblem(r, http.StatusBadRequest, "invalid", "rows", (&enforce.ImportError{Rows: rows}).Error(), nil)
 	p.Rows = rows
 	writeProblem(w, p)
 }

@@ -21,6 +21,9 @@ type MonitoringService interface {
 	FindExceedances(ctx context.Context, f monitoring.ExceedanceFilter) ([]*monitoring.Exceedance, error)
 	FindSelfReports(ctx context.Context, uscc string) ([]*monitoring.SelfReport, error)
 	FindMonitoringFindings(ctx context.Context, uscc string, limit int) ([]*offsite.Finding, error)
+	// FindQuarantine lists the MNs with frames in quarantine; agency (0: all) leaves out the
+	// points of enterprises outside it.
+	FindQuarantine(ctx context.Context, agency int64, limit int) ([]monitoring.QuarantinedMN, error)
 }
 
 // Request bodies of the monitoring routes.
@@ -105,6 +108,42 @@ func (s *Server) registerMonitoringRoutes(mux *http.ServeMux) {
 			return
 		}
 		writeJSON(w, http.StatusOK, p)
+	})
+	s.handle(mux, "GET", "/api/v1/monitoring/quarantine", operation{
+		Response:    objectOf(map[string]any{"quarantine": []monitoring.QuarantinedMN{}}),
+		Summary:     "The MNs whose frames the receiver keeps in quarantine (MN not registered, or PW not its point's), most recent first",
+		Description: "uscc is set when the MN's point is registered now: its frames carrying the point's password can be released. An administrator of an agency sees the MNs of no point and the points of its enterprises.",
+		Roles:       rolesAdmin, Query: map[string]string{"limit": "most MNs listed, 1 to 1000, default 200"},
+		Responses: map[string]string{"200": "quarantine", "400": "bad limit"},
+	}, func(w http.ResponseWriter, r *http.Request) {
+		limit, err := intParam(r, "limit", 200, 1, 1000)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		qs, err := s.Monitoring.FindQuarantine(r.Context(), scope(r.Context()), limit)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		if qs == nil {
+			qs = []monitoring.QuarantinedMN{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"quarantine": qs})
+	})
+	s.handle(mux, "POST", "/api/v1/monitoring/points/{mn}/quarantine/release", operation{
+		Response:    monitoring.Release{},
+		Summary:     "Release into the point's series the frames kept in quarantine under its MN that carry its password; audited",
+		Description: "Frames with another PW stay in quarantine (kept counts them). Values already stored are left as they are.",
+		Roles:       rolesAdmin,
+		Responses:   map[string]string{"200": "released", "400": "bad MN", "404": "no such point"},
+	}, func(w http.ResponseWriter, r *http.Request) {
+		rel, err := reg.ReleaseQuarantine(r.Context(), PrincipalFromContext(r.Context()).Actor(), r.PathValue("mn"))
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, rel)
 	})
 	s.handle(mux, "PUT", "/api/v1/enterprises/{uscc}/monitoring/limits/{outlet}/{pollutant}", operation{
 		Response:    monitoring.Limit{},

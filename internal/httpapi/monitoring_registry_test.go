@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/hj212"
 	"github.com/offsite/offsite/internal/monitoring"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/worker"
@@ -190,5 +191,50 @@ func TestMonitoringRoutes(t *testing.T) {
 		map[string]any{"mn": "MN1", "started_at": "yesterday", "text": "x"}, &apiErr)
 	if apiErr.Error.Field != "started_at" {
 		t.Errorf("bad time: %+v", apiErr.Error)
+	}
+}
+
+// TestMonitoringQuarantineRoutes lists the frames kept in quarantine and releases those of a
+// point registered afterwards, as an administrator; other roles may do neither.
+func TestMonitoringQuarantineRoutes(t *testing.T) {
+	e := newEnforceServer(t)
+	ctx := context.Background()
+	e.must(t, 201, analyst, "POST", "/api/v1/enterprises", enterpriseBody(entUSCC, 120.1, 30.2), nil)
+	dt := time.Now().In(monitoring.CST).Truncate(time.Hour).Add(-time.Hour).Format("20060102150405")
+	var recs []*hj212.Record
+	for i, pw := range []string{"123456", "123456", "guess1"} {
+		f := hj212.Parse(hj212.Encode(fmt.Sprintf("QN=2024050112000000%d;ST=31;CN=2061;PW=%s;MN=QMN1;Flag=5;CP=&&DataTime=%s;a21026-Avg=%d&&", i, pw, dt, 10+i)))
+		r := hj212.NewRecord(f, "192.0.2.7:4000", time.Now())
+		r.Quarantine = "unknown MN"
+		recs = append(recs, r)
+	}
+	if err := postgres.NewMonitoringStore(e.db).WriteBatch(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	var q struct {
+		Quarantine []monitoring.QuarantinedMN `json:"quarantine"`
+	}
+	e.must(t, 200, admin, "GET", "/api/v1/monitoring/quarantine", nil, &q)
+	if len(q.Quarantine) != 1 || q.Quarantine[0].MN != "QMN1" || q.Quarantine[0].Frames != 3 || q.Quarantine[0].USCC != "" {
+		t.Fatalf("quarantine: %+v", q.Quarantine)
+	}
+	e.must(t, 403, analyst, "GET", "/api/v1/monitoring/quarantine", nil, nil)
+	e.must(t, 400, admin, "GET", "/api/v1/monitoring/quarantine?limit=0", nil, nil)
+	e.must(t, 404, admin, "POST", "/api/v1/monitoring/points/QMN1/quarantine/release", nil, nil)
+	e.must(t, 201, analyst, "POST", "/api/v1/monitoring/points", map[string]any{"mn": "QMN1", "uscc": entUSCC, "outlet": "DA001",
+		"location": []float64{120.1, 30.2}, "password": "123456"}, nil)
+	e.must(t, 200, admin, "GET", "/api/v1/monitoring/quarantine", nil, &q)
+	if len(q.Quarantine) != 1 || q.Quarantine[0].USCC != entUSCC {
+		t.Fatalf("quarantine after registering: %+v", q.Quarantine)
+	}
+	e.must(t, 403, analyst, "POST", "/api/v1/monitoring/points/QMN1/quarantine/release", nil, nil)
+	var rel monitoring.Release
+	e.must(t, 200, admin, "POST", "/api/v1/monitoring/points/QMN1/quarantine/release", nil, &rel)
+	if rel != (monitoring.Release{MN: "QMN1", Released: 2, Kept: 1}) {
+		t.Errorf("release: %+v", rel)
+	}
+	e.must(t, 200, admin, "GET", "/api/v1/monitoring/quarantine", nil, &q)
+	if len(q.Quarantine) != 1 || q.Quarantine[0].Frames != 1 {
+		t.Errorf("quarantine after release: %+v", q.Quarantine)
 	}
 }

@@ -257,7 +257,7 @@ func (s *Server) handleParcelGet(w http.ResponseWriter, r *http.Request) {
 func writeGeoJSON(w http.ResponseWriter, v interface{ MarshalJSON() ([]byte, error) }) {
 	b, err := v.MarshalJSON()
 	if err != nil {
-		writeProblem(w, newProblem(nil, http.StatusInternalServerError, "internal", "", "internal error"))
+		writeProblem(w, newProblem(nil, http.StatusInternalServerError, "internal", "", "internal error", nil))
 		return
 	}
 	w.Header().Set("Content-Type", "application/geo+json")

@@ -57,7 +57,7 @@ func (s *Server) handleZoneCreate(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch {
 	case z.Name == "":
-		err = offsite.Invalid("name", "is required")
+		err = offsite.Required("name", "is required")
 	case len(z.Name) > maxZoneName:
 		err = offsite.Invalid("name", "is longer than %d characters", maxZoneName)
 	default:
@@ -113,7 +113,7 @@ func zoneJSON(z *offsite.Zone) any {
 // field, through the parcel reader and validation: same rules, same messages.
 func parseArea(field string, raw json.RawMessage, gcj02 bool) (orb.Geometry, error) {
 	if len(raw) == 0 || string(raw) == "null" {
-		return nil, offsite.Invalid(field, "is required: a GeoJSON Polygon or MultiPolygon")
+		return nil, offsite.Required(field, "is required: a GeoJSON Polygon or MultiPolygon")
 	}
 	var opts []geo.Option
 	if gcj02 {

@@ -35,6 +35,10 @@ type Tx interface {
 	// CreateSelfReport stores a report, setting its ID and ReportedAt, and marks the pending
 	// exceedances it covers (SelfReport.Covers) reported; it returns their finding ids.
 	CreateSelfReport(ctx context.Context, r *SelfReport) ([]string, error)
+	// ReleaseQuarantine stores the values of mn's quarantined frames whose PW accept takes and
+	// marks those frames released; the others stay in quarantine. It returns how many frames
+	// were released and how many kept.
+	ReleaseQuarantine(ctx context.Context, mn string, accept func(pw string) bool) (released, kept int, err error)
 	// Append chains an audit entry to the log.
 	Append(ctx context.Context, a enforce.Actor, action enforce.AuditAction, subject string, detail any) error
 }
@@ -86,7 +90,7 @@ func (c *Registry) UpdatePoint(ctx context.Context, a enforce.Actor, p *Point, p
 		return err
 	}
 	if p.Version < 1 {
-		return offsite.Invalid("version", "is required: the version of the point as read")
+		return offsite.Required("version", "is required: the version of the point as read")
 	}
 	if password != "" {
 		if err := CheckPassword(password); err != nil {
@@ -142,6 +146,54 @@ func (c *Registry) DeleteLimit(ctx context.Context, a enforce.Actor, uscc, outle
 		return tx.Append(ctx, a, enforce.AuditMonitoringLimitDelete, enforce.EnterpriseSubject(uscc),
 			map[string]any{"outlet": outlet, "pollutant": pollutant})
 	})
+}
+
+// QuarantinedMN summarises the frames of one MN kept in quarantine for one reason: an MN
+// that no point registers ("unknown MN"), or a PW that is not its point's ("wrong PW").
+type QuarantinedMN struct {
+	MN         string    `json:"mn"`
+	Reason     string    `json:"reason"`
+	Frames     int64     `json:"frames"`
+	First      time.Time `json:"first_received_at"`
+	Last       time.Time `json:"last_received_at"`
+	RemoteAddr string    `json:"last_remote_addr"`
+	// USCC is the enterprise of the MN's point when one is registered now: its frames can be
+	// released into its series.
+	USCC string `json:"uscc,omitempty"`
+}
+
+// Release is what releasing a point's quarantine did.
+type Release struct {
+	MN       string `json:"mn"`
+	Released int    `json:"released"` // frames whose values joined the point's series
+	Kept     int    `json:"kept"`     // frames left in quarantine: their PW is not the point's
+}
+
+// ReleaseQuarantine releases into the series of the registered point mn the frames kept in
+// quarantine under its MN (sent before it was registered, or while its password was
+// changing) that carry the point's password; frames with any other PW stay in quarantine,
+// since whoever sent them is not known to be the point's logger.
+func (c *Registry) ReleaseQuarantine(ctx context.Context, a enforce.Actor, mn string) (*Release, error) {
+	if err := CheckMN(mn); err != nil {
+		return nil, err
+	}
+	out := &Release{MN: mn}
+	err := c.Store.InTx(ctx, func(tx Tx) error {
+		p, err := tx.LockPoint(ctx, mn)
+		if err != nil {
+			return err
+		}
+		out.Released, out.Kept, err = tx.ReleaseQuarantine(ctx, mn, func(pw string) bool { return VerifyPassword(p.PasswordHash, pw) })
+		if err != nil {
+			return err
+		}
+		return tx.Append(ctx, a, enforce.AuditMonitoringPointReleaseQuarantine, PointSubject(mn),
+			map[string]any{"uscc": p.USCC, "released": out.Released, "kept": out.Kept})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // ReportExceedance records an enterprise's own report of an exceedance at one of its points

@@ -26,7 +26,9 @@ func NewAccountStore(s *EnforceService) *AccountStore { return &AccountStore{s: 
 // InTx runs fn in a transaction with the audit chain's locks.
 func (st *AccountStore) InTx(ctx context.Context, fn func(account.Tx) error) (err error) {
 	defer derrors.Wrap(&err, "AccountStore.InTx")
-	return formatError(st.s.inTx(ctx, func(tx pgx.Tx) error { return fn(&accountTx{s: st.s, tx: tx}) }))
+	err = st.s.inTx(ctx, func(tx pgx.Tx) error { return fn(&accountTx{s: st.s, tx: tx}) })
+	st.s.auth.invalidate() // a token, user or agency may have changed
+	return formatError(err)
 }
 
 type accountTx struct {
@@ -75,13 +77,18 @@ func (st *AccountStore) UserBySession(ctx context.Context, hash [32]byte, now ti
 }
 
 // UserByToken returns the enabled user of an active API token and notes its use (at most once
-// a minute).
+// a minute). While CacheAuth runs, the answer is kept for a while (authCache).
 func (st *AccountStore) UserByToken(ctx context.Context, hash [32]byte, now time.Time) (_ *account.User, err error) {
 	defer derrors.Wrap(&err, "UserByToken")
+	if u, ok := st.s.auth.token(hash, now); ok {
+		return u, nil
+	}
+	gen := st.s.auth.begin()
 	var tokenID int64
 	var lastUsed *time.Time
-	u, err := scanUser(st.s.db.Pool.QueryRow(ctx, "SELECT "+userColumns+", t.id, t.last_used_at"+userFrom+` JOIN api_tokens t ON t.user_id = u.id
-		WHERE t.token_sha256 = $1 AND t.expires_at > $2 AND t.revoked_at IS NULL AND NOT u.disabled`, hash[:], now), &tokenID, &lastUsed)
+	var expires time.Time
+	u, err := scanUser(st.s.db.Pool.QueryRow(ctx, "SELECT "+userColumns+", t.id, t.last_used_at, t.expires_at"+userFrom+` JOIN api_tokens t ON t.user_id = u.id
+		WHERE t.token_sha256 = $1 AND t.expires_at > $2 AND t.revoked_at IS NULL AND NOT u.disabled`, hash[:], now), &tokenID, &lastUsed, &expires)
 	if err != nil {
 		return nil, notFound(err, "token")
 	}
@@ -90,6 +97,7 @@ func (st *AccountStore) UserByToken(ctx context.Context, hash [32]byte, now time
 			return nil, formatError(err)
 		}
 	}
+	st.s.auth.putToken(gen, hash, u, expires, now)
 	return u, nil
 }
 
@@ -347,13 +355,14 @@ func (t *accountTx) Append(ctx context.Context, a enforce.Actor, action enforce.
 
 // agencyOf maps what a route addresses to the query of its agency's path.
 var agencyOf = map[string]string{
-	"enterprise": `SELECT ag.path FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE e.uscc = $1`,
-	"list_entry": `SELECT ag.path FROM list_entries l JOIN enterprises e ON e.uscc = l.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE l.id::text = $1`,
-	"inspection": `SELECT ag.path FROM inspections i JOIN enterprises e ON e.uscc = i.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE i.id::text = $1`,
-	"parcel":     `SELECT ag.path FROM parcels p JOIN enterprises e ON e.uscc = p.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE p.id = $1`,
-	"user":       `SELECT ag.path FROM users u JOIN agencies ag ON ag.id = u.agency_id WHERE u.id::text = $1`,
-	"agency":     `SELECT path FROM agencies WHERE id::text = $1`,
-	"token":      `SELECT ag.path FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN agencies ag ON ag.id = u.agency_id WHERE t.id::text = $1`,
+	"enterprise":       `SELECT ag.path FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE e.uscc = $1`,
+	"list_entry":       `SELECT ag.path FROM list_entries l JOIN enterprises e ON e.uscc = l.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE l.id::text = $1`,
+	"inspection":       `SELECT ag.path FROM inspections i JOIN enterprises e ON e.uscc = i.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE i.id::text = $1`,
+	"parcel":           `SELECT ag.path FROM parcels p JOIN enterprises e ON e.uscc = p.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE p.id = $1`,
+	"user":             `SELECT ag.path FROM users u JOIN agencies ag ON ag.id = u.agency_id WHERE u.id::text = $1`,
+	"agency":           `SELECT path FROM agencies WHERE id::text = $1`,
+	"monitoring_point": `SELECT ag.path FROM monitoring_points m JOIN enterprises e ON e.uscc = m.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE m.mn = $1`,
+	"token":            `SELECT ag.path FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN agencies ag ON ag.id = u.agency_id WHERE t.id::text = $1`,
 	// An evidence object belongs to the enterprise of the parcel of the clip or finding
 	// that holds it (a finding of no parcel: its own enterprise).
 	"evidence_object": `SELECT ag.path FROM (
@@ -381,9 +390,21 @@ func (s *EnforceService) AgencyPathOf(ctx context.Context, kind, key string) (_ 
 	if !ok {
 		return nil, fmt.Errorf("no agency for records of kind %q", kind)
 	}
+	// An enterprise's agency, asked by every request on its routes, is kept while CacheAuth
+	// runs (authCache); the records of other kinds are rarer.
+	now := time.Now()
+	if kind == "enterprise" {
+		if path, ok := s.auth.agencyPath(key, now); ok {
+			return path, nil
+		}
+	}
+	gen := s.auth.begin()
 	var path []int64
 	if err := s.db.Pool.QueryRow(ctx, q, key).Scan(&path); err != nil {
 		return nil, notFound(err, "%s %s", kind, key)
+	}
+	if kind == "enterprise" {
+		s.auth.putAgencyPath(gen, key, path, now)
 	}
 	return path, nil
 }

@@ -19,6 +19,7 @@ type EnforceService struct {
 	audit  AuditConfig
 	views  groupAudit  // evidence views, appended in group commits
 	public publicCache // the published list
+	auth   authCache   // principals of tokens and agencies of enterprises (CacheAuth)
 
 	headMu   sync.Mutex
 	lastHead *enforce.AuditHead // the latest head this service wrote or read
@@ -408,7 +409,7 @@ func (s *EnforceService) FindAudit(ctx context.Context, subject string, offset, 
 
 // auditUnder is the condition that an audit entry's subject belongs to the agency $2 or one
 // under it: the enterprise it names or the one its list entry, inspection, intake matter,
-// incident, parcel or draw belongs to. Subjects of no enterprise (users, agencies, tokens,
+// incident, parcel, monitoring point or draw belongs to. Subjects of no enterprise (users, agencies, tokens,
 // captures, the nightly runs) are left in. The one place the audit log is scoped.
 const auditUnder = `(CASE split_part(subject, '/', 1)
 	WHEN 'enterprise' THEN split_part(subject, '/', 2) IN (SELECT e.uscc FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE $2 = ANY(ag.path))
@@ -422,6 +423,8 @@ const auditUnder = `(CASE split_part(subject, '/', 1)
 		WHERE x.id::text = split_part(subject, '/', 2) AND $2 = ANY(ag.path))
 	WHEN 'parcel' THEN EXISTS (SELECT 1 FROM parcels x JOIN enterprises e ON e.uscc = x.uscc JOIN agencies ag ON ag.id = e.agency_id
 		WHERE x.id = substr(subject, 8) AND $2 = ANY(ag.path))
+	WHEN 'monitoring-point' THEN EXISTS (SELECT 1 FROM monitoring_points x JOIN enterprises e ON e.uscc = x.uscc JOIN agencies ag ON ag.id = e.agency_id
+		WHERE x.mn = split_part(subject, '/', 2) AND $2 = ANY(ag.path))
 	WHEN 'draw' THEN EXISTS (SELECT 1 FROM draws x JOIN users u ON u.name = x.created_by JOIN agencies ag ON ag.id = u.agency_id
 		WHERE x.id::text = split_part(subject, '/', 2) AND $2 = ANY(ag.path))
 	ELSE true END)`

@@ -154,6 +154,7 @@ func (st *EnterpriseStore) InTx(ctx context.Context, fn func(enforce.EnterpriseT
 	defer derrors.Wrap(&err, "EnterpriseStore.InTx")
 	err = st.s.inTx(ctx, func(tx pgx.Tx) error { return fn(&enforceTx{s: st.s, tx: tx}) })
 	st.s.public.invalidate() // the public list shows enterprises' names and addresses
+	st.s.auth.invalidate()   // an enterprise may have moved to another agency
 	return formatError(err)
 }
 

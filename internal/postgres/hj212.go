@@ -16,6 +16,7 @@ import (
 
 	"github.com/offsite/offsite/internal/derrors"
 	"github.com/offsite/offsite/internal/hj212"
+	"github.com/offsite/offsite/internal/monitoring"
 )
 
 // MonitoringStore stores what the HJ 212 receiver reads: frames in monitoring_frames, values
@@ -81,7 +82,19 @@ func (s *MonitoringStore) ensureMonth(ctx context.Context, t time.Time) error {
 }
 
 func (s *MonitoringStore) ensureRowMonths(ctx context.Context, rows []hj212.Row) error {
-	now := time.Now()
+	for _, t := range rowMonths(rows, time.Now()) {
+		if err := s.ensureMonth(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rowMonths returns a time in each month of the rows' values that gets a partition of its own:
+// months more than two years back or over a month ahead are left to the default partition (a
+// logger's clock gone wrong must not make the receiver create tables without bound).
+func rowMonths(rows []hj212.Row, now time.Time) []time.Time {
+	var out []time.Time
 	seen := map[string]bool{}
 	for i := range rows {
 		t := rows[i].Time
@@ -89,15 +102,12 @@ func (s *MonitoringStore) ensureRowMonths(ctx context.Context, rows []hj212.Row)
 			continue
 		}
 		key := t.In(shanghai).Format("2006-01")
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		if err := s.ensureMonth(ctx, t); err != nil {
-			return err
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, t)
 		}
 	}
-	return nil
+	return out
 }
 
 // WriteBatch implements hj212.Store: every record's frame, and the values of valid uploads not
@@ -401,65 +411,71 @@ func (s *MonitoringStore) SetCredential(ctx context.Context, mn, pw string) (err
 	return formatError(err)
 }
 
-// QuarantinedMN summarises the quarantined frames of one MN.
-type QuarantinedMN struct {
-	MN         string    `json:"mn"`
-	Reason     string    `json:"reason"`
-	Frames     int64     `json:"frames"`
-	First      time.Time `json:"first_received_at"`
-	Last       time.Time `json:"last_received_at"`
-	RemoteAddr string    `json:"last_remote_addr"`
-}
-
 // ListQuarantine returns the MNs with frames in quarantine (unknown MN or wrong PW), most
 // recent first: the administrators' view of loggers that are sending but not registered.
-func (s *MonitoringStore) ListQuarantine(ctx context.Context, limit int) (_ []QuarantinedMN, err error) {
+func (s *MonitoringStore) ListQuarantine(ctx context.Context, limit int) (_ []monitoring.QuarantinedMN, err error) {
 	defer derrors.Wrap(&err, "ListQuarantine")
-	rows, err := s.db.Pool.Query(ctx, `SELECT mn, quarantine_reason, count(*), min(received_at), max(received_at),
-			(array_agg(remote_addr ORDER BY received_at DESC))[1]
-		FROM monitoring_frames WHERE quarantined GROUP BY mn, quarantine_reason
-		ORDER BY max(received_at) DESC LIMIT $1`, limit)
+	return findQuarantine(ctx, s.db, 0, limit)
+}
+
+// findQuarantine lists the quarantined frames by MN and reason, with the enterprise of the MN's
+// point when it is registered; agency (0: all) leaves out the registered points of
+// enterprises outside it and the agencies under it (an MN of no point is no agency's).
+func findQuarantine(ctx context.Context, db *DB, agency int64, limit int) ([]monitoring.QuarantinedMN, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT q.mn, q.reason, q.frames, q.first, q.last, q.addr, coalesce(p.uscc, '')
+		FROM (SELECT mn, quarantine_reason AS reason, count(*) AS frames, min(received_at) AS first, max(received_at) AS last,
+				(array_agg(remote_addr ORDER BY received_at DESC))[1] AS addr
+			FROM monitoring_frames WHERE quarantined GROUP BY mn, quarantine_reason) q
+		LEFT JOIN monitoring_points p ON p.mn = q.mn
+		WHERE $1 = 0 OR p.mn IS NULL OR p.uscc IN (SELECT e.uscc FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE $1 = ANY(ag.path))
+		ORDER BY q.last DESC, q.mn, q.reason LIMIT $2`, agency, limit)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (QuarantinedMN, error) {
-		var q QuarantinedMN
-		err := r.Scan(&q.MN, &q.Reason, &q.Frames, &q.First, &q.Last, &q.RemoteAddr)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (monitoring.QuarantinedMN, error) {
+		var q monitoring.QuarantinedMN
+		err := r.Scan(&q.MN, &q.Reason, &q.Frames, &q.First, &q.Last, &q.RemoteAddr, &q.USCC)
 		return q, err
 	})
 }
 
-// ReleaseQuarantine stores the values of mn's quarantined frames and marks them released; the
-// caller (an administrator who has registered mn, audited by the caller) decides that they are
-// mn's data. It returns the number of frames released.
-func (s *MonitoringStore) ReleaseQuarantine(ctx context.Context, mn string) (_ int, err error) {
-	defer derrors.Wrap(&err, "ReleaseQuarantine(%q)", mn)
-	tx, err := s.db.Pool.Begin(ctx)
+// releaseQuarantine stores, in tx, the values of mn's quarantined frames whose PW accept takes
+// and marks those frames released; frames with another PW stay in quarantine. It returns the
+// numbers of frames released and kept.
+func releaseQuarantine(ctx context.Context, tx pgx.Tx, mn string, accept func(pw string) bool) (released, kept int, err error) {
+	rs, err := tx.Query(ctx, `SELECT id, raw, sha256 FROM monitoring_frames WHERE mn = $1 AND quarantined ORDER BY id FOR UPDATE`, mn)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	defer tx.Rollback(ctx)
-	rs, err := tx.Query(ctx, `UPDATE monitoring_frames SET quarantined = false, released_at = now()
-		WHERE mn = $1 AND quarantined RETURNING raw, sha256`, mn)
-	if err != nil {
-		return 0, err
-	}
-	var all []hj212.Row
 	type message struct {
 		qn   string
 		pnum int
 	}
-	split := map[message]bool{}
-	n := 0
+	var (
+		ids   []int64
+		all   []hj212.Row
+		split = map[message]bool{}
+		pws   = map[string]bool{} // accept's answer by PW: a frame's PW is checked once
+	)
 	for rs.Next() {
+		var id int64
 		var raw []byte
 		var sha string
-		if err := rs.Scan(&raw, &sha); err != nil {
+		if err := rs.Scan(&id, &raw, &sha); err != nil {
 			rs.Close()
-			return 0, err
+			return 0, 0, err
 		}
-		n++
 		f := hj212.Parse(raw)
+		ok, seen := pws[f.PW]
+		if !seen {
+			ok = accept(f.PW)
+			pws[f.PW] = ok
+		}
+		if !ok {
+			kept++
+			continue
+		}
+		ids = append(ids, id)
 		if f.Split() {
 			split[message{f.QN, f.PNUM}] = true
 			continue
@@ -468,25 +484,30 @@ func (s *MonitoringStore) ReleaseQuarantine(ctx context.Context, mn string) (_ i
 	}
 	rs.Close()
 	if err := rs.Err(); err != nil {
-		return 0, err
+		return 0, 0, err
+	}
+	if len(ids) == 0 {
+		return 0, kept, nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE monitoring_frames SET quarantined = false, released_at = now() WHERE id = ANY($1)`, ids); err != nil {
+		return 0, 0, err
 	}
 	for m := range split {
 		rows, err := assemble(ctx, tx, mn, m.qn, m.pnum)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		all = append(all, rows...)
 	}
-	if err := s.ensureRowMonths(ctx, all); err != nil {
-		return 0, err
+	for _, t := range rowMonths(all, time.Now()) {
+		if _, err := tx.Exec(ctx, "SELECT monitoring_values_ensure_month($1::date)", t.In(shanghai).Format("2006-01-02")); err != nil {
+			return 0, 0, err
+		}
 	}
 	if err := insertRows(ctx, tx, all, false); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, err
-	}
-	return n, nil
+	return len(ids), kept, nil
 }
 
 // CredentialHash is how monitoring_credentials keeps the password pw of mn (for tools that

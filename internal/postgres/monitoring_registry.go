@@ -129,6 +129,17 @@ func (t *monitoringTx) CreateSelfReport(ctx context.Context, r *monitoring.SelfR
 	return ids, err
 }
 
+func (t *monitoringTx) ReleaseQuarantine(ctx context.Context, mn string, accept func(pw string) bool) (int, int, error) {
+	return releaseQuarantine(ctx, t.tx, mn, accept)
+}
+
+// FindQuarantine lists the MNs with frames in quarantine, most recent first; agency (0: all)
+// leaves out the points of enterprises outside it.
+func (st *MonitoringRegistry) FindQuarantine(ctx context.Context, agency int64, limit int) (_ []monitoring.QuarantinedMN, err error) {
+	defer derrors.Wrap(&err, "FindQuarantine(%d)", agency)
+	return findQuarantine(ctx, st.s.db, agency, limit)
+}
+
 func (t *monitoringTx) Append(ctx context.Context, a enforce.Actor, action enforce.AuditAction, subject string, detail any) error {
 	return t.s.appendAudit(ctx, t.tx, a, action, subject, detail)
 }

@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/paulmach/orb"
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/hj212"
 	"github.com/offsite/offsite/internal/monitoring"
 )
 
@@ -328,5 +330,100 @@ func TestCoversSQL(t *testing.T) {
 		if want := r.Covers(&e); got != want {
 			t.Errorf("report %d: SQL %v, Go %v", i, got, want)
 		}
+	}
+}
+
+// TestReleaseQuarantine releases the frames an MN sent before its point was registered: those
+// carrying the point's password join its series (a message of two sub-packets too), one with
+// another PW stays in quarantine, and the release is audited and scoped by agency.
+func TestReleaseQuarantine(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	s := mustEnforce(t, db)
+	MustEnterprise(t, s, testUSCC, "north")
+	st := NewMonitoringRegistry(s)
+	store := NewMonitoringStore(db)
+	now := time.Now()
+	dt := func(h int) string {
+		return now.In(shanghai).Truncate(time.Hour).Add(-time.Duration(h) * time.Hour).Format("20060102150405")
+	}
+	const mn = "88888880000077"
+	recs := []*hj212.Record{
+		mustRecord(t, "QN=20240501120000001;ST=31;CN=2061;PW=123456;MN="+mn+";Flag=5;CP=&&DataTime="+dt(1)+";a21026-Avg=12.5,a21026-Flag=N;a19001-Avg=8.1,a19001-Flag=N&&", "unknown MN"),
+		mustRecord(t, "QN=20240501120000002;ST=31;CN=2061;PW=123456;MN="+mn+";Flag=7;PNUM=2;PNO=1;CP=&&DataTime="+dt(2)+";a21026-Avg=1&&", "unknown MN"),
+		mustRecord(t, "QN=20240501120000002;ST=31;CN=2061;PW=123456;MN="+mn+";Flag=7;PNUM=2;PNO=2;CP=&&a21002-Avg=2&&", "unknown MN"),
+		mustRecord(t, "QN=20240501120000003;ST=31;CN=2061;PW=999999;MN="+mn+";Flag=5;CP=&&DataTime="+dt(3)+";a21026-Avg=99&&", "unknown MN"),
+	}
+	if err := store.WriteBatch(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	values := func() int { return countRows(t, db, "SELECT count(*) FROM monitoring_values WHERE mn = $1", mn) }
+	if n := values(); n != 0 {
+		t.Fatalf("%d values of a quarantined MN, want 0", n)
+	}
+	reg := registry(s, now)
+	if _, err := reg.ReleaseQuarantine(ctx, admin, mn); !errors.Is(err, offsite.ErrNotFound) {
+		t.Fatalf("release before the point is registered: %v, want not found", err)
+	}
+	q, err := st.FindQuarantine(ctx, 0, 10)
+	if err != nil || len(q) != 1 || q[0].MN != mn || q[0].Frames != 4 || q[0].USCC != "" {
+		t.Fatalf("FindQuarantine before registering = %+v, %v", q, err)
+	}
+	MustPoint(t, s, testUSCC, mn, "DA001") // password 123456
+	q, err = st.FindQuarantine(ctx, 0, 10)
+	if err != nil || len(q) != 1 || q[0].USCC != testUSCC {
+		t.Fatalf("FindQuarantine after registering = %+v, %v", q, err)
+	}
+	// Another city's administrator does not see the point's frames; the province's does.
+	var city int64
+	if err := db.Pool.QueryRow(ctx, `WITH n AS (SELECT nextval(pg_get_serial_sequence('agencies', 'id')) AS id)
+		INSERT INTO agencies (id, name, level, parent_id, path) SELECT id, 'City ' || id, 'city', 1, ARRAY[1, id] FROM n RETURNING id`).Scan(&city); err != nil {
+		t.Fatal(err)
+	}
+	if q, err := st.FindQuarantine(ctx, city, 10); err != nil || len(q) != 0 {
+		t.Errorf("FindQuarantine for another city = %+v, %v; want none", q, err)
+	}
+	if q, err := st.FindQuarantine(ctx, 1, 10); err != nil || len(q) != 1 {
+		t.Errorf("FindQuarantine for the province = %+v, %v; want one", q, err)
+	}
+
+	rel, err := reg.ReleaseQuarantine(ctx, admin, mn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(&monitoring.Release{MN: mn, Released: 3, Kept: 1}, rel); diff != "" {
+		t.Errorf("release (-want +got):\n%s", diff)
+	}
+	if n := values(); n != 4 {
+		t.Errorf("%d values after release, want 4 (two of the upload, two of the reassembled message)", n)
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM monitoring_values WHERE mn = $1 AND avg = 99", mn); n != 0 {
+		t.Errorf("the frame with another PW was released")
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM monitoring_frames WHERE mn = $1 AND quarantined", mn); n != 1 {
+		t.Errorf("%d frames left in quarantine, want 1", n)
+	}
+	// Again: nothing more to release, the other PW's frame still kept.
+	if rel, err := reg.ReleaseQuarantine(ctx, admin, mn); err != nil || rel.Released != 0 || rel.Kept != 1 {
+		t.Errorf("second release = %+v, %v", rel, err)
+	}
+	if n := values(); n != 4 {
+		t.Errorf("%d values after a second release, want 4", n)
+	}
+	es, _, err := s.FindAudit(ctx, monitoring.PointSubject(mn), 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	releases := 0
+	for _, e := range es {
+		if e.Action == enforce.AuditMonitoringPointReleaseQuarantine {
+			releases++
+		}
+	}
+	if releases != 2 {
+		t.Errorf("%d release audit entries, want 2", releases)
+	}
+	if es, _, err := s.FindAuditIn(ctx, city, monitoring.PointSubject(mn), 0, 10); err != nil || len(es) != 0 {
+		t.Errorf("another city reads %d audit entries of the point (%v), want none", len(es), err)
 	}
 }

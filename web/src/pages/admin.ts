@@ -1,7 +1,9 @@
 // Administration of people and agencies: the users of the administrator's agency and those
 // under it (create, role, agency, password reset, disable, API tokens and their revocation)
-// and the agency tree (create, rename). Every change is audited by the API.
-import { api, currentUser } from '../api';
+// and the agency tree (create, rename); and the monitoring frames the HJ 212 receiver keeps in
+// quarantine, released into a point's series once it is registered. Every change is audited
+// by the API.
+import { api, can, currentUser } from '../api';
 import { fmtDate, t, tk } from '../i18n';
 import { action, clear, errorBox, field, form, h, loading, select } from '../ui';
 
@@ -14,6 +16,11 @@ export async function adminPage(app: HTMLElement): Promise<void> {
   const users = h('section', { class: 'card', id: 'users' }, loading());
   const agencies = h('section', { class: 'card', id: 'agencies' }, loading());
   app.append(h('h1', {}, t('admin_title')), users, agencies);
+  if (can('GET /api/v1/monitoring/quarantine')) {
+    const q = h('section', { class: 'card', id: 'quarantine' }, loading());
+    app.append(q);
+    void quarantineSection(q);
+  }
   const load = async () => {
     let as: Agency[] = [];
     let us: User[] = [];
@@ -101,4 +108,34 @@ function userRow(u: User, agencyName: Map<number, string>, agencyOptions: [strin
         await reload();
       }, { class: 'toggle-user' }),
       action(t('tokens_show'), showTokens), tokens));
+}
+
+interface Quarantined { mn: string; reason: string; frames: number; first_received_at: string; last_received_at: string; last_remote_addr: string; uscc?: string }
+
+// quarantineSection lists the MNs whose frames are kept in quarantine, with a release button
+// for those whose point is registered now.
+async function quarantineSection(el: HTMLElement): Promise<void> {
+  let qs: Quarantined[];
+  try {
+    qs = (await api<{ quarantine: Quarantined[] }>('GET', '/api/v1/monitoring/quarantine')).quarantine;
+  } catch (e) {
+    clear(el, h('h2', {}, t('quarantine_title')), errorBox(e, () => quarantineSection(el)));
+    return;
+  }
+  const release = can('POST /api/v1/monitoring/points/{mn}/quarantine/release');
+  clear(el, h('h2', {}, t('quarantine_title')), h('p', { class: 'muted small' }, t('quarantine_help')),
+    !qs.length ? h('p', { class: 'empty' }, t('quarantine_none')) : h('table', { class: 'table', id: 'quarantine-table' },
+      h('thead', {}, h('tr', {}, ['MN', t('quarantine_reason'), t('quarantine_frames'), t('quarantine_last'), t('quarantine_from'), t('quarantine_point'), ''].map((c) => h('th', {}, c)))),
+      h('tbody', {}, qs.map((q) => h('tr', { 'data-mn': q.mn },
+        h('td', {}, h('code', {}, q.mn)),
+        h('td', {}, tk('qreason_', q.reason)),
+        h('td', {}, String(q.frames)),
+        h('td', {}, fmtDate(q.last_received_at, true)),
+        h('td', {}, h('code', {}, q.last_remote_addr)),
+        h('td', {}, q.uscc ? h('a', { href: `#/enterprises/${encodeURIComponent(q.uscc)}` }, q.uscc) : h('span', { class: 'muted' }, t('quarantine_unregistered'))),
+        h('td', {}, release && q.uscc ? action(t('quarantine_release'), async () => {
+          const r = await api<{ released: number; kept: number }>('POST', `/api/v1/monitoring/points/${encodeURIComponent(q.mn)}/quarantine/release`);
+          await quarantineSection(el);
+          el.append(h('p', { class: 'ok' }, t('quarantine_released', { released: r.released, kept: r.kept })));
+        }, { class: 'release-quarantine' }) : ''))))));
 }

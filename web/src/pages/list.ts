@@ -4,6 +4,7 @@
 import { api, can } from '../api';
 import { fmtDate, t, tk } from '../i18n';
 import { action, clear, errorBox, field, form, h, loading, select } from '../ui';
+import { msgText } from '../messages';
 
 const statuses = ['proposed', 'notice', 'listed', 'removed', 'expired', 'rejected'];
 const removal = ['no_longer_qualifies', 'malicious_discharge', 'falsified_records', 'evading_supervision', 'strict_disposition', 'enterprise_requested'];
@@ -125,7 +126,7 @@ async function proposeForm(refresh: () => void): Promise<HTMLElement> {
       const fs = collect(v);
       const ev = await api<any>('POST', '/api/v1/positive-list/evaluate', { facts: fs });
       clear(result, h('p', {}, ev.admitted ? t('list_admitted', { path: tk('path_', ev.path) }) : t('list_not_admitted')),
-        ev.admitted ? null : h('ul', { class: 'small' }, (ev.reasons || []).filter((r: any) => !r.passed).map((r: any) => h('li', {}, `${tk('path_', r.path)}: ${r.label || r.fact} — ${r.detail || ''}`))));
+        ev.admitted ? null : h('ul', { class: 'small' }, (ev.reasons || []).filter((r: any) => !r.passed).map((r: any) => h('li', {}, `${tk('path_', r.path)}: ${r.label || r.fact} — ${msgText(r.detail_message, r.detail || '')}`))));
       if (!ev.admitted) return;
       await api('POST', '/api/v1/positive-list', { uscc: v.uscc.trim(), facts: fs });
       form_.reset();
