@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
+	catalog "github.com/offsite/offsite/internal/msgs"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/tasks"
 	"github.com/offsite/offsite/internal/testenv"
@@ -318,6 +320,11 @@ func TestNotificationsEndToEnd(t *testing.T) {
 		entEvents[m.Event] = true
 		if m.USCC != uscc {
 			t.Errorf("enterprise sees %+v", m)
+		}
+		// Each title is a sentence of the message catalog (the deadline sweep's written in
+		// SQL too), whose English is the title and whose Chinese the inbox shows.
+		if m.TitleMessage == nil || m.TitleMessage.Text(catalog.EN) != m.Title || !regexp.MustCompile(`\p{Han}`).MatchString(m.TitleMessage.Text(catalog.ZH)) {
+			t.Errorf("%s: title %q, title_message %+v", m.Event, m.Title, m.TitleMessage)
 		}
 	}
 	if !entEvents[enforce.EventSelfCheckRequested] || !entEvents[enforce.EventSelfCheckDueSoon] || entEvents[enforce.EventWarningNew] || ent.Unread != len(ent.Messages) {

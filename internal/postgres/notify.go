@@ -13,6 +13,7 @@ import (
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/derrors"
 	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/msgs"
 )
 
 // NotifyService stores the outbox's deliveries, the in-app messages, each user's preferences
@@ -39,8 +40,8 @@ func (n *NotifyService) FindOutbox(ctx context.Context, id int64) (_ *enforce.No
 	defer derrors.Wrap(&err, "FindOutbox(%d)", id)
 	nt := &enforce.Notification{}
 	var at *time.Time
-	err = n.s.db.Pool.QueryRow(ctx, `SELECT id, event, subject, uscc, title, body, created_at, dispatched_at FROM outbox WHERE id = $1`, id).
-		Scan(&nt.ID, &nt.Event, &nt.Subject, &nt.USCC, &nt.Title, &nt.Body, &nt.At, &at)
+	err = n.s.db.Pool.QueryRow(ctx, `SELECT id, event, subject, uscc, title, body, title_message, body_message, created_at, dispatched_at FROM outbox WHERE id = $1`, id).
+		Scan(&nt.ID, &nt.Event, &nt.Subject, &nt.USCC, &nt.Title, &nt.Body, &nt.TitleMessage, &nt.BodyMessage, &nt.At, &at)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, false, offsite.NotFound("outbox %d", id)
 	}
@@ -133,9 +134,9 @@ func (n *NotifyService) MarkDispatched(ctx context.Context, id int64) (err error
 // DeliverInApp puts the event in the in-app messages of its audience, once.
 func (n *NotifyService) DeliverInApp(ctx context.Context, nt *enforce.Notification) (err error) {
 	defer derrors.Wrap(&err, "DeliverInApp(%d)", nt.ID)
-	_, err = n.s.db.Pool.Exec(ctx, `INSERT INTO notification_messages (outbox_id, event, roles, uscc, subject, title, body, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (outbox_id) DO NOTHING`,
-		nt.ID, nt.Event, enforce.Names(nt.Event.Audience()), nt.USCC, nt.Subject, nt.Title, nt.Body, nt.At)
+	_, err = n.s.db.Pool.Exec(ctx, `INSERT INTO notification_messages (outbox_id, event, roles, uscc, subject, title, body, created_at, title_message, body_message)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (outbox_id) DO NOTHING`,
+		nt.ID, nt.Event, enforce.Names(nt.Event.Audience()), nt.USCC, nt.Subject, nt.Title, nt.Body, nt.At, nt.TitleMessage, nt.BodyMessage)
 	return formatError(err)
 }
 
@@ -146,17 +147,21 @@ func (n *NotifyService) NotifyDeadlines(ctx context.Context, now time.Time) (wri
 	defer derrors.Wrap(&err, "NotifyDeadlines")
 	err = pgx.BeginFunc(ctx, n.s.db.Pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
-			INSERT INTO outbox (event, subject, uscc, title, body, dedupe_key)
-			SELECT CASE WHEN d.deadline <= $1 THEN 'self_check.overdue' ELSE 'self_check.due_soon' END,
+			INSERT INTO outbox (event, subject, uscc, title, body, dedupe_key, title_message)
+			SELECT CASE WHEN d.overdue THEN 'self_check.overdue' ELSE 'self_check.due_soon' END,
 				'inspection/' || d.id, d.uscc,
-				CASE WHEN d.deadline <= $1 THEN 'Self-check overdue (inspection ' || d.id || '): the deadline ' || to_char(d.deadline AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') || ' CST has passed'
-					ELSE 'Self-check due soon (inspection ' || d.id || '): report by ' || to_char(d.deadline AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') || ' CST' END,
+				CASE WHEN d.overdue THEN 'Self-check overdue (inspection ' || d.id || '): the deadline ' || d.cst || ' CST has passed'
+					ELSE 'Self-check due soon (inspection ' || d.id || '): report by ' || d.cst || ' CST' END,
 				'',
-				CASE WHEN d.deadline <= $1 THEN 'self_check.overdue' ELSE 'self_check.due_soon' END || ':inspection/' || d.id || ':' || d.deadline_text
-			FROM (SELECT id, uscc, (doc->>'self_check_deadline')::timestamptz AS deadline, doc->>'self_check_deadline' AS deadline_text
-				FROM inspections WHERE status = 'self_check_requested') d
-			WHERE d.deadline <= $1 + make_interval(secs => $2)
-			ON CONFLICT (dedupe_key) DO NOTHING`, now, enforce.SelfCheckDueSoon.Seconds())
+				CASE WHEN d.overdue THEN 'self_check.overdue' ELSE 'self_check.due_soon' END || ':inspection/' || d.id || ':' || d.deadline_text,
+				jsonb_build_object('code', CASE WHEN d.overdue THEN $3 ELSE $4 END::text,
+					'args', jsonb_build_object('inspection', d.id::text, 'deadline', d.cst))
+			FROM (SELECT id, uscc, doc->>'self_check_deadline' AS deadline_text,
+					(doc->>'self_check_deadline')::timestamptz <= $1 AS overdue,
+					to_char((doc->>'self_check_deadline')::timestamptz AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') AS cst
+				FROM inspections WHERE status = 'self_check_requested'
+					AND (doc->>'self_check_deadline')::timestamptz <= $1 + make_interval(secs => $2)) d
+			ON CONFLICT (dedupe_key) DO NOTHING`, now, enforce.SelfCheckDueSoon.Seconds(), string(msgs.NoteSelfCheckOverdue), string(msgs.NoteSelfCheckDueSoon))
 		written = int(tag.RowsAffected())
 		return err
 	})
@@ -191,7 +196,7 @@ func (n *NotifyService) FindMessages(ctx context.Context, a enforce.Actor, unrea
 	if err := n.s.db.Pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE r.read_at IS NULL)`+from, w.args...).Scan(&total, &unread); err != nil {
 		return nil, 0, 0, formatError(err)
 	}
-	q := `SELECT m.id, m.event, m.subject, m.uscc, m.title, m.body, m.created_at, r.read_at` + from
+	q := `SELECT m.id, m.event, m.subject, m.uscc, m.title, m.body, m.title_message, m.body_message, m.created_at, r.read_at` + from
 	if unreadOnly {
 		q += " AND r.read_at IS NULL"
 	}
@@ -201,7 +206,7 @@ func (n *NotifyService) FindMessages(ctx context.Context, a enforce.Actor, unrea
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*enforce.Message, error) {
 		m := &enforce.Message{}
-		return m, r.Scan(&m.ID, &m.Event, &m.Subject, &m.USCC, &m.Title, &m.Body, &m.At, &m.ReadAt)
+		return m, r.Scan(&m.ID, &m.Event, &m.Subject, &m.USCC, &m.Title, &m.Body, &m.TitleMessage, &m.BodyMessage, &m.At, &m.ReadAt)
 	})
 	if out == nil {
 		out = []*enforce.Message{}

@@ -26,9 +26,9 @@ func insertOutbox(ctx context.Context, tx pgx.Tx, n *enforce.Notification, dedup
 	if dedupe != "" {
 		key = &dedupe
 	}
-	err := tx.QueryRow(ctx, `INSERT INTO outbox (event, subject, uscc, title, body, dedupe_key) VALUES ($1, $2, $3, $4, $5, $6)
+	err := tx.QueryRow(ctx, `INSERT INTO outbox (event, subject, uscc, title, body, dedupe_key, title_message, body_message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, created_at`,
-		n.Event, n.Subject, n.USCC, n.Title, n.Body, key).Scan(&n.ID, &n.At)
+		n.Event, n.Subject, n.USCC, n.Title, n.Body, key, n.TitleMessage, n.BodyMessage).Scan(&n.ID, &n.At)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil // told before
 	}

@@ -3,6 +3,7 @@
 import { api } from '../api';
 import { fmtDate, t, tk } from '../i18n';
 import { action, clear, errorBox, h, loading } from '../ui';
+import { msgText, type Msg } from '../messages';
 
 interface Item {
   kind: string;
@@ -21,6 +22,8 @@ interface Message {
   event: string;
   title: string;
   body?: string;
+  title_message?: Msg;
+  body_message?: Msg;
   uscc?: string;
   at: string;
   read_at?: string;
@@ -72,8 +75,8 @@ async function showMessages(box: HTMLElement): Promise<void> {
         refreshCounts();
       }, { id: 'mark-read' }) : null,
       h('ul', { class: 'messages' }, res.messages.map((m) => h('li', { class: m.read_at ? 'read' : 'unread', dataset: { event: m.event } },
-        h('strong', {}, m.title), ' ', h('small', {}, fmtDate(m.at, true), ' · ', m.event),
-        m.body ? h('p', {}, m.body) : null))));
+        h('strong', {}, msgText(m.title_message, m.title)), ' ', h('small', {}, fmtDate(m.at, true), ' · ', tk('ev_', m.event)),
+        m.body ? h('p', {}, msgText(m.body_message, m.body)) : null))));
   } catch (e) {
     clear(box, errorBox(e));
   }
@@ -109,7 +112,7 @@ async function showPrefs(box: HTMLElement): Promise<void> {
     const rows = res.events.map((ev) => {
       const inapp = h('input', { type: 'checkbox', name: 'inapp', value: ev, checked: p.inapp_events === null || p.inapp_events.includes(ev) });
       const mail = h('input', { type: 'checkbox', name: 'email', value: ev, checked: !!p.email_events && p.email_events.includes(ev) });
-      return h('tr', {}, h('td', {}, h('code', {}, ev)), h('td', {}, inapp), h('td', {}, mail));
+      return h('tr', {}, h('td', { title: ev }, tk('ev_', ev)), h('td', {}, inapp), h('td', {}, mail));
     });
     const email = h('input', { type: 'email', name: 'address', value: p.email || '', size: 30 });
     const f = h('form', {
