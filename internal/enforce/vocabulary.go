@@ -30,6 +30,7 @@ const (
 	AuditEnterpriseUpdate             AuditAction = "enterprise.update"
 	AuditEnterpriseImport             AuditAction = "enterprise.import"
 	AuditEnterpriseParcels            AuditAction = "enterprise.parcels"
+	AuditEnterpriseParcelRetire       AuditAction = "enterprise.parcel_retire"
 	AuditEnterpriseUSCCOverride       AuditAction = "enterprise.uscc_override"
 	AuditEnterpriseBarred             AuditAction = "enterprise.barred"
 	AuditEnterpriseSpecialSupervision AuditAction = "enterprise.special_supervision"
@@ -124,7 +125,7 @@ var (
 
 // AuditActions lists every audit action.
 var AuditActions = []AuditAction{
-	AuditEnterpriseCreate, AuditEnterpriseUpdate, AuditEnterpriseImport, AuditEnterpriseParcels,
+	AuditEnterpriseCreate, AuditEnterpriseUpdate, AuditEnterpriseImport, AuditEnterpriseParcels, AuditEnterpriseParcelRetire,
 	AuditEnterpriseUSCCOverride, AuditEnterpriseBarred, AuditEnterpriseSpecialSupervision,
 	AuditEvidenceView, AuditEvidenceDownload, AuditHealthVisitRecord,
 	AuditListPropose, AuditListRefused, AuditListNotice, AuditListObjection, AuditListObjectionResolve,

@@ -191,6 +191,9 @@ func (s *Server) resolveZone(r *http.Request, sv *offsite.Survey, name string) e
 	if sv.ZoneID == nil && name == "" {
 		return nil
 	}
+	if err := s.zonesConfigured(); err != nil {
+		return err
+	}
 	var z *offsite.Zone
 	var err error
 	field := "zone_name"

@@ -64,6 +64,9 @@ func (s *Server) handleZoneCreate(w http.ResponseWriter, r *http.Request) {
 		z.Geometry, err = parseArea("geometry", in.Geometry, in.GCJ02)
 	}
 	if err == nil {
+		err = s.zonesConfigured()
+	}
+	if err == nil {
 		err = s.Zones.CreateZone(r.Context(), z)
 	}
 	if err != nil {
@@ -74,7 +77,22 @@ func (s *Server) handleZoneCreate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, zoneJSON(z))
 }
 
+// errNoZones answers the zone routes, and surveys on a named zone, of a server built without
+// a ZoneService.
+var errNoZones = errors.New("httpapi: named zones are not configured")
+
+func (s *Server) zonesConfigured() error {
+	if s.Zones == nil {
+		return errNoZones
+	}
+	return nil
+}
+
 func (s *Server) handleZoneList(w http.ResponseWriter, r *http.Request) {
+	if err := s.zonesConfigured(); err != nil {
+		s.Error(w, r, err)
+		return
+	}
 	zs, err := s.Zones.FindZones(r.Context())
 	if err != nil {
 		s.Error(w, r, err)
@@ -89,6 +107,9 @@ func (s *Server) handleZoneList(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleZoneGet(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
+	if err == nil {
+		err = s.zonesConfigured()
+	}
 	if err != nil {
 		s.Error(w, r, err)
 		return

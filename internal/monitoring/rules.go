@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -122,6 +123,9 @@ type Input struct {
 	// Others are the hourly values of other points, by MN and pollutant, for the identical
 	// series rule.
 	Others map[string]map[string][]Hourly
+	// RunStates are the running states of the point's facilities its logger reported (CN
+	// 2021), any order: where they cover an hour, they say whether the source ran.
+	RunStates []RunState
 	// Complete, when set, is the end of the data: days ending after it are not complete yet,
 	// and the daily rules (daily exceedance and load, hugging) wait for them.
 	Complete time.Time
@@ -207,7 +211,7 @@ func Analyze(in Input, p Params) []Event {
 		sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Time.Before(sorted[j].Time) })
 		all[id] = &series{pollutant: pol, samples: sorted, hours: p.Validity.Hours(sorted, medium), limit: limits[id]}
 	}
-	a := &analysis{in: in, p: p, medium: medium, all: all}
+	a := &analysis{in: in, p: p, medium: medium, all: all, states: stateHours(in.RunStates)}
 	if medium == Gas {
 		a.o2 = hourMap(all[O2])
 		a.flow = hourMap(all[FlowGas])
@@ -271,7 +275,32 @@ type analysis struct {
 	all    map[string]*series
 	o2     map[time.Time]Hourly
 	flow   map[time.Time]Hourly
+	states map[time.Time]stateHour
 	events []Event
+}
+
+// stateHour is what the running states reported in one hour say.
+type stateHour struct {
+	running bool     // some facility reported running
+	frames  []string // the frames that said so (or, when none ran, that said stopped)
+}
+
+// stateHours groups run states by hour: running when any facility reported running in it,
+// stopped when every report of the hour said stopped.
+func stateHours(rs []RunState) map[time.Time]stateHour {
+	m := map[time.Time]stateHour{}
+	for _, r := range rs {
+		h := r.Time.Truncate(time.Hour)
+		sh, seen := m[h]
+		switch {
+		case r.Running && !sh.running:
+			sh = stateHour{running: true, frames: []string{r.Frame}}
+		case r.Running == sh.running || !seen:
+			sh.frames = append(sh.frames, r.Frame)
+		}
+		m[h] = sh
+	}
+	return m
 }
 
 func hourMap(s *series) map[time.Time]Hourly {
@@ -300,9 +329,13 @@ func (a *analysis) converted(s *series, h Hourly, v float64) (float64, bool) {
 	return 0, false
 }
 
-// running reports whether the source ran in the hour, as far as the data tell: a valid flow
-// above zero, or (no flow measured) a valid value not flagged stopped.
+// running reports whether the source ran in the hour, as far as the data tell: the
+// facilities' running state its logger reported in the hour (CN 2021), else a valid flow above
+// zero, or (no flow measured) a valid value not flagged stopped.
 func (a *analysis) running(h time.Time) bool {
+	if sh, ok := a.states[h]; ok {
+		return sh.running
+	}
 	if len(a.flow) > 0 {
 		f, ok := a.flow[h]
 		return ok && f.Valid && f.Value > 0
@@ -344,6 +377,16 @@ func (a *analysis) add(rule, standard, severity string, s *series, start, end ti
 	sort.Strings(e.Frames)
 	a.events = append(a.events, e)
 	return &a.events[len(a.events)-1]
+}
+
+// mergeFrames adds more to the sorted frames, without doubles.
+func mergeFrames(frames, more []string) []string {
+	if len(more) == 0 {
+		return frames
+	}
+	out := append(append([]string(nil), frames...), more...)
+	sort.Strings(out)
+	return slices.Compact(out)
 }
 
 // runs calls fn with each maximal run of consecutive hours (no hour missing) for which keep
@@ -814,15 +857,36 @@ func (a *analysis) gaps() {
 	}
 	for i := 1; i < len(all); i++ {
 		missing := int(all[i].Sub(all[i-1])/time.Hour) - 1
-		if missing < a.p.GapHours || !a.running(all[i-1]) || !a.running(all[i]) {
+		if missing < a.p.GapHours {
 			continue
 		}
 		start, end := all[i-1].Add(time.Hour), all[i]
+		// The facilities' running state reported during the gap (CN 2021) decides when there
+		// is one: the logger was sending, and said the source ran, while no data came; a
+		// state of stopped explains the gap. Without one, the hours on both sides decide.
+		ran, stopped, frames := 0, 0, []string(nil)
+		for h := start; h.Before(end); h = h.Add(time.Hour) {
+			if sh, ok := a.states[h]; ok {
+				if sh.running {
+					ran++
+					frames = append(frames, sh.frames...)
+				} else {
+					stopped++
+				}
+			}
+		}
+		summary := msgs.New(msgs.MonGap, "hours", strconv.Itoa(missing))
+		switch {
+		case ran > 0:
+			summary = msgs.New(msgs.MonGapRunning, "hours", strconv.Itoa(missing), "running", strconv.Itoa(ran))
+		case stopped > 0 || !a.running(all[i-1]) || !a.running(all[i]):
+			continue
+		}
 		sh := *show
 		sh.pollutant = Pollutant{ID: "*", Unit: show.pollutant.Unit}
 		e := a.add(RuleGap, "HJ 75-2017 12.3 / HJ 356-2019: data of a running source complete; missing data explained", "medium", &sh,
-			start, end, 0, msgs.New(msgs.MonGap, "hours", strconv.Itoa(missing)),
-			hoursIn(show.hours, start.Add(-3*time.Hour), end.Add(3*time.Hour)))
+			start, end, 0, summary, hoursIn(show.hours, start.Add(-3*time.Hour), end.Add(3*time.Hour)))
+		e.Frames = mergeFrames(e.Frames, frames)
 		e.Pollutant = show.pollutant.ID
 	}
 }

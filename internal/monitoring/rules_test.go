@@ -366,3 +366,54 @@ func BenchmarkAnalyzeDay(b *testing.B) {
 		Analyze(in, Params{})
 	}
 }
+
+// TestGapRunStates: the facilities' running state the logger reported during a gap (CN 2021)
+// decides whether the gap is one while the source ran, and its frames are the event's too.
+func TestGapRunStates(t *testing.T) {
+	gas := Point{MN: "MNGAS1", Outlet: "DA001"}
+	so2 := Limit{Outlet: "DA001", Pollutant: "so2", Hourly: f(100)}
+	gap := func(v []float64) []float64 {
+		out := slices.Clone(v)
+		for _, i := range []int{10, 11, 12} {
+			out[i] = math.NaN()
+		}
+		return out
+	}
+	flow := gap(noisy(50000, 24))
+	stoppedFlow := slices.Clone(flow)
+	stoppedFlow[9], stoppedFlow[13] = 0, 0
+	state := func(hour int, running bool) RunState {
+		return RunState{Time: t0.Add(time.Duration(hour)*time.Hour + 5*time.Minute), Facility: "SB1", Running: running, Frame: fmt.Sprintf("%064x", 1000+hour)}
+	}
+	for _, tc := range []struct {
+		name   string
+		flow   []float64
+		states []RunState
+		want   []string
+		frames []string // run-state frames the event must cite
+	}{
+		{"flow says stopped around it, the logger says running in it", stoppedFlow,
+			[]RunState{state(10, true), state(11, true), state(11, false)}, []string{"gap_while_running:so2"},
+			[]string{fmt.Sprintf("%064x", 1010), fmt.Sprintf("%064x", 1011)}},
+		{"flow says running around it, the logger says stopped in it", flow,
+			[]RunState{state(10, false), state(11, false)}, nil, nil},
+		{"no run state: the hours around it decide", flow, nil, []string{"gap_while_running:so2"}, nil},
+		{"run states of other hours: the hours around it decide", stoppedFlow, []RunState{state(3, true), state(20, true)}, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := Input{Point: gas, Limits: []Limit{so2}, RunStates: tc.states, Samples: map[string][]Sample{
+				"so2": hourly(gap(noisy(40, 24))), FlowGas: hourly(tc.flow)}}
+			evs := Analyze(in, Params{})
+			if diff := cmp.Diff(tc.want, rulesOf(evs)); diff != "" {
+				t.Errorf("rules (-want +got):\n%s", diff)
+			}
+			for _, e := range evs {
+				for _, fr := range tc.frames {
+					if !slices.Contains(e.Frames, fr) {
+						t.Errorf("%s: frames %v lack the run state's %s", e.Rule, e.Frames, fr)
+					}
+				}
+			}
+		})
+	}
+}

@@ -61,6 +61,7 @@ const (
 	MonFlagCoverExcluded Code = "mon.flag_cover_excluded"
 	MonFlagCoverSides    Code = "mon.flag_cover_sides"
 	MonGap               Code = "mon.gap"
+	MonGapRunning        Code = "mon.gap_running"
 
 	// Notification titles and bodies (internal/enforce, internal/postgres).
 	NoteSelfCheckRequested     Code = "note.self_check_requested"
@@ -136,6 +137,7 @@ var catalog = map[Code]texts{
 	MonFlagCoverExcluded: {"{pollutant} 连续 {hours} 小时标记为 {flags}，而被剔除的数值超过限值", "{pollutant} flagged {flags} for {hours} hours where the excluded values exceed the limit"},
 	MonFlagCoverSides:    {"{pollutant} 连续 {hours} 小时标记为 {flags}，而其前后的有效小时均处于限值", "{pollutant} flagged {flags} for {hours} hours where the valid hours on both sides are at the limit"},
 	MonGap:               {"生产期间缺失 {hours} 小时数据（前后均在生产）", "no data for {hours} hours while the source ran before and after"},
+	MonGapRunning:        {"缺失 {hours} 小时数据，而数采仪报告其中 {running} 小时设施在运行（CN 2021）", "no data for {hours} hours while the logger reported the facilities running in {running} of them (CN 2021)"},
 
 	NoteSelfCheckRequested:     {"请在 {deadline} 前提交自查报告（检查 {inspection}）", "Self-check requested (inspection {inspection}): report by {deadline}"},
 	NoteSelfCheckRequestedBody: {"请核查预警所涉事项，并在期限前提交书面自查报告及证明材料。", "Check the matters of the warnings and submit a written self-check report with proof before the deadline."},

@@ -64,7 +64,7 @@ func (s *SurveyService) CreateSurvey(ctx context.Context, sv *offsite.Survey) (_
 		if _, err := tx.Exec(ctx, `
 			CREATE TEMPORARY TABLE survey_parcels ON COMMIT DROP AS
 			SELECT p.id, p.geom, ST_GeoHash(ST_Centroid(p.geom), 16) AS gh FROM parcels p
-			WHERE ST_Intersects(p.geom, ST_GeomFromEWKB($1::bytea))`, zone); err != nil {
+			WHERE p.retired_at IS NULL AND ST_Intersects(p.geom, ST_GeomFromEWKB($1::bytea))`, zone); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `CREATE INDEX ON survey_parcels USING gist (geom); ANALYZE survey_parcels`); err != nil {

@@ -27,6 +27,8 @@ type MonitoringStore interface {
 	FindPoints(ctx context.Context, uscc string) ([]*monitoring.Point, error)
 	FindLimits(ctx context.Context, uscc string) ([]monitoring.Limit, error)
 	FindSamples(ctx context.Context, mn string, from, to time.Time) (map[string][]monitoring.Sample, error)
+	// FindRunStates returns the running states of the point's facilities (CN 2021).
+	FindRunStates(ctx context.Context, mn string, from, to time.Time) ([]monitoring.RunState, error)
 	RecordExceedances(ctx context.Context, es []*monitoring.Exceedance) error
 	DecideUnreported(ctx context.Context, now time.Time) (int, error)
 }
@@ -118,7 +120,11 @@ func (h *MonitoringHandler) Analyze(ctx context.Context, mn string, hour time.Ti
 			others[o.MN][pol] = params.Validity.Hours(ss, o.Medium)
 		}
 	}
-	events := monitoring.Analyze(monitoring.Input{Point: *pt, Limits: mine, Samples: samples, Others: others, Complete: to}, params)
+	states, err := h.Monitoring.FindRunStates(ctx, mn, from, to)
+	if err != nil {
+		return nil, err
+	}
+	events := monitoring.Analyze(monitoring.Input{Point: *pt, Limits: mine, Samples: samples, RunStates: states, Others: others, Complete: to}, params)
 	if len(events) == 0 {
 		return nil, h.decide(ctx)
 	}

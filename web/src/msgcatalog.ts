@@ -27,6 +27,7 @@ export const msgcatalog: Record<string, [string, string]> = {
   "mon.flat_hours": ["{pollutant} 连续 {hours} 个有效小时恒为 {value}", "{pollutant} constant at {value} for {hours} valid hours"],
   "mon.flat_minutes": ["{pollutant} 连续 {count} 个分钟值恒为 {value}", "{pollutant} constant at {value} for {count} minute values"],
   "mon.gap": ["生产期间缺失 {hours} 小时数据（前后均在生产）", "no data for {hours} hours while the source ran before and after"],
+  "mon.gap_running": ["缺失 {hours} 小时数据，而数采仪报告其中 {running} 小时设施在运行（CN 2021）", "no data for {hours} hours while the logger reported the facilities running in {running} of them (CN 2021)"],
   "mon.hugging": ["{hours} 个有效小时中有 {near} 个 {pollutant} 处于限值 {limit} 的 {low} %–100 % 之间", "{pollutant} within {low} %–100 % of the limit {limit} in {near} of {hours} valid hours"],
   "mon.identical": ["{pollutant} 连续 {hours} 小时与监测点 {other} 的数据完全相同", "{pollutant} identical to MN {other} for {hours} hours"],
   "mon.load_daily": ["{pollutant} 日排放量 {load} 千克，超过许可的 {limit} 千克", "{pollutant} daily load {load} kg above the permit's {limit} kg"],

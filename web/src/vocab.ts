@@ -86,6 +86,7 @@ export const vocab: Record<string, [string, string]> = {
   'step_enterprise.update': ['更新企业信息', 'enterprise updated'],
   'step_enterprise.import': ['批量导入企业', 'enterprises imported'],
   'step_enterprise.parcels': ['更新地块', 'parcels updated'],
+  'step_enterprise.parcel_retire': ['停用地块', 'parcel retired'],
   'step_enterprise.uscc_override': ['信用代码例外登记', 'USCC override recorded'],
   'step_enterprise.barred': ['禁止再纳入清单', 'barred from the list'],
   'step_enterprise.special_supervision': ['列为特殊监管对象', 'put under special supervision'],

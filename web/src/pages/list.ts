@@ -74,6 +74,9 @@ function entryCard(e: any, name: string, cfg: any, refresh: () => void): HTMLEle
       t('act_object'), (v) => post('/objections', v), { class: 'inline-form act-object' }));
   if (adj && may('/adjustment/apply'))
     acts.push(action(t('act_apply'), () => post('/adjustment/apply', {}), { class: 'act-apply' }));
+  // A renewal re-evaluates the facts the entry was admitted on, then goes on notice (二.3).
+  if (['listed', 'expired'].includes(st) && !adj && may('/renew'))
+    acts.push(form(noticeFields(), t('act_renew'), (v) => post('/renew', { ...v, facts: e.admission?.facts || {} }), { class: 'inline-form act-renew' }));
   if (['listed'].includes(st) && !adj && may('/remove'))
     acts.push(form([field(t('removal_category'), select('category', removal.map((c) => [c, tk('rc_', c)] as [string, string]))), field(t('reason'), h('input', { name: 'reason', required: true })),
       ...noticeFields()], t('act_remove'), (v) => post('/remove', v), { class: 'inline-form act-remove' }));
