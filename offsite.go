@@ -47,6 +47,10 @@ type Parcel struct {
 	Geometry       orb.Geometry `json:"-"`
 	CreatedAt      time.Time    `json:"created_at"`
 	UpdatedAt      time.Time    `json:"updated_at"`
+	// RetiredAt is set when the parcel was retired (a site sold, a boundary redrawn under
+	// another id): it leaves the lists, the OGC collections and clipping, and stays in the
+	// evidence already made on it. Storing the parcel again brings it back.
+	RetiredAt *time.Time `json:"retired_at,omitempty"`
 }
 
 // Capture status values.
@@ -194,7 +198,9 @@ type Clip struct {
 
 // ParcelFilter selects parcels. Zero fields do not filter.
 type ParcelFilter struct {
-	IDs        []string
+	IDs []string
+	// Retired includes retired parcels: for reading the parcels of evidence already made.
+	Retired    bool
 	Intersects orb.Geometry // WGS84
 	// Agency keeps the parcels of the enterprises of that agency and of those under it; 0
 	// keeps all.

@@ -98,9 +98,11 @@ type Detector struct {
 	ReportMinScore float64 `yaml:"report_min_score"`
 	// ScoreCalibration maps the detector's raw score onto the share of such findings that
 	// were real where it was fitted: points [raw, calibrated], raw ascending over [0, 1],
-	// calibrated non-decreasing, linear in between and flat beyond the ends (fitted by
-	// `go run ./cmd/eval -fit-calibration` on the project's generated set). The raw score
-	// stays in the finding's measures as raw_score. Empty: the raw score is the score.
+	// calibrated non-decreasing, linear in between and flat beyond the ends (`make eval`
+	// fits it on half the scenes of its second generated set, CAL FIRE and LEVIR-CD, checks
+	// it on the other half and prints it). The raw score stays in the finding's measures as
+	// raw_score; ReportMinScore applies to the calibrated score. Empty: the raw score is the
+	// score.
 	ScoreCalibration [][2]float64 `yaml:"score_calibration"`
 
 	Change     *detect.ChangeParams     `yaml:"-"`

@@ -49,7 +49,7 @@ func (e *eval) generated(ctx context.Context, cache string, seed uint64, size in
 	controlFindings, controlBase := 0, 0
 	for _, c := range set.Cases {
 		p := pair{
-			name: c.Name, before: c.Before, after: c.After, crs: c.CRS,
+			name: c.Name, set: "evalgen", before: c.Before, after: c.After, crs: c.CRS,
 			grid: evalscore.Grid{Width: c.Width, Height: c.Height, GeoTransform: c.GeoTransform},
 		}
 		// A refused scene has no findings: every object counts as missed.
@@ -73,18 +73,29 @@ func (e *eval) generated(ctx context.Context, cache string, seed uint64, size in
 		kind := func(k string) func(int32) bool {
 			return func(id int32) bool { return kinds[id] == k }
 		}
-		change := evalscore.Objects(regions(ofType(ours, pipelines.TypeChange)), p.grid, c.Labels, c.Ignore, kind(evalgen.KindChange), evalscore.MatchRule{})
-		changeBase := evalscore.Objects(base.change, p.grid, c.Labels, c.Ignore, kind(evalgen.KindChange), evalscore.MatchRule{})
-		hot := evalscore.Objects(regions(ofType(ours, pipelines.TypeHotspot)), p.grid, c.Labels, nil, kind(evalgen.KindHotspot), evalscore.MatchRule{Near: 1})
-		nhi := evalscore.Objects(base.hot, p.grid, c.Labels, nil, kind(evalgen.KindHotspot), evalscore.MatchRule{Near: 1})
-		plume := evalscore.Objects(regions(ofType(ours, pipelines.TypeWaterPlume)), p.grid, c.Labels, c.Ignore, kind(evalgen.KindWaterPlume), evalscore.MatchRule{})
-		e.calibrate(pipeName, ofType(ours, pipelines.TypeChange), change)
+		// objects judges regions against the truth objects of a kind; hotspots within a
+		// pixel of their source, on every pixel.
+		objects := func(k string) func([]evalscore.Region) evalscore.Match {
+			ignore, rule := c.Ignore, evalscore.MatchRule{}
+			if k == evalgen.KindHotspot {
+				ignore, rule = nil, evalscore.MatchRule{Near: 1}
+			}
+			return func(rs []evalscore.Region) evalscore.Match {
+				return evalscore.Objects(rs, p.grid, c.Labels, ignore, kind(k), rule)
+			}
+		}
+		change := objects(evalgen.KindChange)(regions(ofType(ours, pipelines.TypeChange)))
+		changeBase := objects(evalgen.KindChange)(base.change)
+		hot := objects(evalgen.KindHotspot)(regions(ofType(ours, pipelines.TypeHotspot)))
+		nhi := objects(evalgen.KindHotspot)(base.hot)
+		plume := objects(evalgen.KindWaterPlume)(regions(ofType(ours, pipelines.TypeWaterPlume)))
+		e.judgeType(p, pipeName, ours, pipelines.TypeChange, objects(evalgen.KindChange))
 		if showFalse {
 			listFalse(e.out, c, ofType(ours, pipelines.TypeChange), change, hot, ofType(ours, pipelines.TypeHotspot))
 		}
-		e.calibrate(pipeName, ofType(ours, pipelines.TypeHotspot), hot)
-		e.calibrate(pipeName, ofType(ours, pipelines.TypeWaterPlume), plume)
-		e.calibrate(pipeName, ofType(ours, pipelines.TypeSmoke), evalscore.Match{Real: make([]int, len(ofType(ours, pipelines.TypeSmoke)))})
+		e.judgeType(p, pipeName, ours, pipelines.TypeHotspot, objects(evalgen.KindHotspot))
+		e.judgeType(p, pipeName, ours, pipelines.TypeWaterPlume, objects(evalgen.KindWaterPlume))
+		e.judgeType(p, pipeName, ours, pipelines.TypeSmoke, never)
 		smoke := len(ofType(ours, pipelines.TypeSmoke))
 		others := fmt.Sprintf("%d smoke", smoke)
 		oursCol := fmt.Sprintf("%.2f / %.2f / %.2f", change.Objects.Precision(), change.Recall(), change.Objects.F1())
@@ -107,12 +118,12 @@ func (e *eval) generated(ctx context.Context, cache string, seed uint64, size in
 			tot.area += c.AreaKm2
 		}
 		if c.Control != "" {
-			oursCol = fmt.Sprintf("%d findings", len(ours))
+			oursCol = fmt.Sprintf("%d findings", len(reported(ours)))
 			if runErr != nil {
 				oursCol = "refused: " + shorten(runErr.Error(), 140)
 			}
 			baseCol = fmt.Sprintf("%d regions", len(base.change))
-			controlFindings += len(ours)
+			controlFindings += len(reported(ours))
 			controlBase += len(base.change)
 		} else {
 			tot.change = tot.change.Add(change.Objects)
@@ -165,18 +176,6 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-// calibrate records findings of a pipeline's detectors with their judgement, by raw score
-// and by the score the calibration fitted on evalset in this run gives it.
-func (e *eval) calibrate(pipe string, fs []found, m evalscore.Match) {
-	for i, f := range fs {
-		key := f.typ + " (" + pipe + ")"
-		e.rel.Add(key, f.score, m.Real[i])
-		if fit, ok := e.fits[key]; ok {
-			e.relFit.Add(key, fit(f.score), m.Real[i])
-		}
-	}
 }
 
 // baseRegions are a baseline's predicted regions.

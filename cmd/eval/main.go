@@ -16,7 +16,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -53,10 +52,10 @@ type eval struct {
 	pipes map[string]*pipelines.Pipeline
 	tmp   string
 	rel   *evalscore.Reliability
-	// fits are the score calibrations fitted on evalset in this run, by detector and
-	// pipeline ("change (sentinel2)"); relFit is the reliability of the scores they give.
-	fits    map[string]func(float64) float64
-	relFit  *evalscore.Reliability
+	// judged are the findings and candidates of evalgen, CAL FIRE and LEVIR, judged, and
+	// scenes the scenes run, by set: what the calibration is fitted and checked on.
+	judged  []judged
+	scenes  map[string][]string
 	targets []target
 	// refused lists the pairs a pipeline refused (scored as finding nothing), runs how many
 	// pairs were run.
@@ -80,7 +79,6 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	genSize := fs.Int("gen-size", 384, "evalgen: Sentinel-2 scene side in 10 m pixels")
 	sets := fs.String("sets", "evalset,evalgen,calfire,levir", "comma-separated sets to run (a partial run checks only their targets)")
 	fs.BoolVar(&showFalse, "false", false, "list each false change finding of evalgen (class, score, size, measures)")
-	fit := fs.Bool("fit-calibration", false, "fit each detector's score_calibration on evalset (with -seed, -noise, -phenology, -shift), print it and stop")
 	err := fs.Parse(args)
 	if err != nil {
 		return err
@@ -93,15 +91,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *fit {
-		return fitCalibration(out, cfg, pipes)
-	}
 	tmp, err := os.MkdirTemp("", "offsite-eval-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	e := &eval{out: out, pipes: pipes, tmp: tmp, rel: evalscore.NewReliability(), relFit: evalscore.NewReliability(), fits: map[string]func(float64) float64{}}
+	e := &eval{out: out, pipes: pipes, tmp: tmp, rel: evalscore.NewReliability(), scenes: map[string][]string{}}
 	start := time.Now()
 
 	want := map[string]bool{}
@@ -155,7 +150,6 @@ func (e *eval) evalset(cfg evalset.Config) error {
 	if err != nil {
 		return err
 	}
-	e.fits = fitRows(rep.Judged)
 	if err := rep.Write(e.out); err != nil {
 		return err
 	}
@@ -176,27 +170,13 @@ func (e *eval) evalset(cfg evalset.Config) error {
 	return nil
 }
 
-// reliability prints, per detector, the share of findings that were real per score band.
+// reliability prints, per detector, the share of findings that were real per score band,
+// and the calibration fitted and checked on halves of the scenes.
 func (e *eval) reliability() {
 	fmt.Fprintf(e.out, "\n## 5. Calibration: share of findings that are real, per score band (evalgen, CAL FIRE, LEVIR)\n\nScores as the pipelines give them:\n\n")
 	reliabilityTable(e.out, e.rel)
-	fmt.Fprintf(e.out, "\nThe same findings, their raw scores mapped through the calibration fitted on evalset in this run (isotonic, per detector and pipeline; `-fit-calibration` prints it as `score_calibration`):\n\n")
-	reliabilityTable(e.out, e.relFit)
-	keys := make([]string, 0, len(e.fits))
-	for k := range e.fits {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	fmt.Fprintf(e.out, "\nFitted on evalset:")
-	for _, k := range keys {
-		fmt.Fprintf(e.out, " %s:", k)
-		for _, x := range calibrationKnots {
-			fmt.Fprintf(e.out, " %.1f→%.2f", x, e.fits[k](x))
-		}
-		fmt.Fprint(e.out, ";")
-	}
-	fmt.Fprintln(e.out)
 	fmt.Fprintln(e.out, "\nA finding is real when at least 30% of its pixels lie on a truth object of its detector's kind (hotspots: within one pixel of a hot source); findings in ignored pixels (cars, shadows of changed buildings, object borders) are left out. Smoke findings are never real here: no scene shows smoke.")
+	e.calibration()
 }
 
 // reliabilityTable prints a reliability table, one row per detector.

@@ -42,7 +42,7 @@ func (e *eval) calfire(ctx context.Context, dir string) error {
 		if mb.EPSG != 0 {
 			crs = fmt.Sprintf("EPSG:%d", mb.EPSG)
 		}
-		p := pair{name: f.Name, pipe: pipe, before: []string{f.Pre}, after: []string{f.Post}, crs: crs,
+		p := pair{name: f.Name, set: "calfire", pipe: pipe, before: []string{f.Pre}, after: []string{f.Post}, crs: crs,
 			grid: evalscore.Grid{Width: mb.Width, Height: mb.Height, GeoTransform: mb.GeoTransform}}
 		n := mb.Width * mb.Height
 		ours, runErr := e.ours(ctx, p)
@@ -64,8 +64,11 @@ func (e *eval) calfire(ctx context.Context, dir string) error {
 				labels[i] = 1
 			}
 		}
-		match := evalscore.Objects(regions(change), p.grid, labels, nil, func(int32) bool { return true }, evalscore.MatchRule{})
-		e.calibrate("sentinel2", change, match)
+		burnedArea := func(rs []evalscore.Region) evalscore.Match {
+			return evalscore.Objects(rs, p.grid, labels, nil, func(int32) bool { return true }, evalscore.MatchRule{})
+		}
+		match := burnedArea(regions(change))
+		e.judgeType(p, "sentinel2", ours, pipelines.TypeChange, burnedArea)
 		if showFalse {
 			for i, f := range change {
 				fmt.Fprintf(e.out, "CALFIRE %s %s real=%d score=%.2f px=%d %s\n", p.name, f.class, match.Real[i], f.score, len(f.pixels), measureList(f.measures))
@@ -164,7 +167,7 @@ func (e *eval) levir(ctx context.Context, dir string) error {
 	var sumOurs, sumOtsu float64
 	smoke := 0
 	for _, lp := range pairs {
-		p := pair{name: lp.Name, pipe: pipe, before: []string{lp.Before}, after: []string{lp.After}, crs: lp.CRS,
+		p := pair{name: lp.Name, set: "levir", pipe: pipe, before: []string{lp.Before}, after: []string{lp.After}, crs: lp.CRS,
 			grid: evalscore.Grid{Width: lp.Width, Height: lp.Height, GeoTransform: lp.GeoTransform}}
 		n := lp.Width * lp.Height
 		ours, runErr := e.ours(ctx, p)
@@ -178,9 +181,11 @@ func (e *eval) levir(ctx context.Context, dir string) error {
 				nl++
 			}
 		}
-		e.calibrate("drone-rgb", change, evalscore.Objects(regions(change), p.grid, labels, nil, func(int32) bool { return true }, evalscore.MatchRule{}))
+		e.judgeType(p, "drone-rgb", ours, pipelines.TypeChange, func(rs []evalscore.Region) evalscore.Match {
+			return evalscore.Objects(rs, p.grid, labels, nil, func(int32) bool { return true }, evalscore.MatchRule{})
+		})
 		sm := ofType(ours, pipelines.TypeSmoke)
-		e.calibrate("drone-rgb", sm, evalscore.Match{Real: make([]int, len(sm))})
+		e.judgeType(p, "drone-rgb", ours, pipelines.TypeSmoke, never)
 		smoke += len(sm)
 		rgb := []string{"1", "2", "3"}
 		a, va, err := readReflectance(ctx, []string{lp.Before}, rgb, 1.0/255, 0)

@@ -20,6 +20,7 @@ import (
 // grid its truth is drawn on.
 type pair struct {
 	name          string
+	set           string // evalgen, calfire, levir
 	pipe          *pipelines.Pipeline
 	before, after []string
 	grid          evalscore.Grid
@@ -28,10 +29,13 @@ type pair struct {
 
 // found is one finding of ours on the truth grid.
 type found struct {
-	typ    string // the pipeline detector's type: change, hotspot, water_plume, smoke
-	class  string
-	score  float64
-	pixels []int
+	typ   string // the pipeline detector's type: change, hotspot, water_plume, smoke
+	class string
+	score float64
+	raw   float64 // the detector's own score, before the pipeline's score_calibration
+	// candidate: below the detector's report threshold, not a finding.
+	candidate bool
+	pixels    []int
 	// measures are the finding's spectral measures, for -false.
 	measures map[string]any
 }
@@ -44,6 +48,7 @@ func (f found) region() evalscore.Region {
 // ours runs the pair through runOurs and records a refusal.
 func (e *eval) ours(ctx context.Context, p pair) ([]found, error) {
 	e.runs++
+	e.scenes[p.set] = append(e.scenes[p.set], p.name)
 	fs, err := runOurs(ctx, p, e.tmp)
 	if err != nil {
 		e.refused = append(e.refused, p.name)
@@ -86,7 +91,7 @@ func runOurs(ctx context.Context, p pair, tmp string) ([]found, error) {
 		types[d.Name] = d.Type
 	}
 	var fs []found
-	for _, f := range res.Findings {
+	for k, f := range append(res.Findings, res.Candidates...) {
 		g := f.Geometry
 		if !strings.EqualFold(p.crs, geo.CRSWGS84) {
 			if g, err = geo.Reproject(g, geo.CRSWGS84, p.crs); err != nil {
@@ -105,7 +110,11 @@ func runOurs(ctx context.Context, p pair, tmp string) ([]found, error) {
 		class, _ := f.Properties["class"].(string)
 		score, _ := f.Properties["score"].(float64)
 		measures, _ := f.Properties["measures"].(map[string]any)
-		fs = append(fs, found{typ: typ, class: class, score: score, pixels: px, measures: measures})
+		raw, ok := measures["raw_score"].(float64)
+		if !ok {
+			raw = score
+		}
+		fs = append(fs, found{typ: typ, class: class, score: score, raw: raw, candidate: k >= len(res.Findings), pixels: px, measures: measures})
 	}
 	return fs, nil
 }
@@ -158,11 +167,33 @@ func sceneParcel(p pair) (orb.Geometry, error) {
 	return g, nil
 }
 
-// ofType returns the findings of one detector type.
+// ofType returns the findings of one detector type (not its candidates).
 func ofType(fs []found, typ string) []found {
 	var out []found
 	for _, f := range fs {
-		if f.typ == typ {
+		if f.typ == typ && !f.candidate {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// reported returns the findings, without the candidates.
+func reported(fs []found) []found {
+	var out []found
+	for _, f := range fs {
+		if !f.candidate {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// candidatesOf returns the candidates of one detector type.
+func candidatesOf(fs []found, typ string) []found {
+	var out []found
+	for _, f := range fs {
+		if f.typ == typ && f.candidate {
 			out = append(out, f)
 		}
 	}

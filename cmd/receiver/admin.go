@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/offsite/offsite/cmd/internal/cli"
 	"github.com/offsite/offsite/internal/hj212"
 	"github.com/offsite/offsite/internal/postgres"
 )
@@ -22,11 +23,11 @@ import (
 func runImportCSV(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("import-csv", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return fmt.Errorf("import-csv: give one or more CSV files")
+		return cli.Usagef("import-csv: give one or more CSV files")
 	}
 	now := time.Now()
 	var all []*hj212.Record
@@ -63,11 +64,11 @@ func runQuarantine(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := flag.NewFlagSet("quarantine", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	limit := fs.Int("limit", 100, "most MNs listed")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 || *limit < 1 {
-		return fmt.Errorf("quarantine: takes no arguments and -limit of at least 1")
+		return cli.Usagef("quarantine: takes no arguments and -limit of at least 1")
 	}
 	db, err := postgres.Open(ctx, databaseURL())
 	if err != nil {
@@ -92,11 +93,11 @@ func runQuarantine(ctx context.Context, args []string, stdout, stderr io.Writer)
 func runCredentials(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("credentials", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return fmt.Errorf("credentials: give one MN; the password is read from stdin")
+		return cli.Usagef("credentials: give one MN; the password is read from stdin")
 	}
 	line, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && err != io.EOF {
@@ -104,7 +105,7 @@ func runCredentials(ctx context.Context, args []string, stdin io.Reader, stdout,
 	}
 	pw := strings.TrimRight(line, "\r\n")
 	if pw == "" {
-		return fmt.Errorf("credentials: no password on stdin")
+		return cli.Usagef("credentials: no password on stdin")
 	}
 	db, err := postgres.Open(ctx, databaseURL())
 	if err != nil {

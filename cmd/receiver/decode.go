@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/offsite/offsite/cmd/internal/cli"
 	"github.com/offsite/offsite/internal/hj212"
 )
 
@@ -60,11 +61,11 @@ func runDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: receiver decode [-max-frame N] [FILE]\n\nReads HJ 212 frames from FILE (or stdin) and prints one JSON object per frame.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 1 {
-		return fmt.Errorf("decode: one FILE at most, got %d", fs.NArg())
+		return cli.Usagef("decode: one FILE at most, got %d", fs.NArg())
 	}
 	in, name := stdin, "stdin"
 	if fs.NArg() == 1 {

@@ -10,56 +10,68 @@
 //	receiver import-csv FILE...     import hour/day values exported as CSV by a provincial platform
 //	receiver quarantine             list the MNs whose frames are kept in quarantine
 //	receiver credentials MN         set MN's password (read from stdin) in monitoring_credentials
+//	receiver help [CMD]             this list, or a command's usage; receiver version: the version
 package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/offsite/offsite/cmd/internal/cli"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
-		}
-		fmt.Fprintln(os.Stderr, "receiver:", err)
-		os.Exit(1)
+const mainUsage = `usage: receiver [COMMAND] [FLAGS]
+
+Offsite's HJ 212 receiver: the TCP server the enterprises' data loggers connect to, and
+local commands on its data.
+
+Commands:
+  serve        run the TCP server (the default; see "receiver help serve")
+  decode       print one JSON object per frame of FILE (or stdin) with the server's parser;
+               needs no service
+  import-csv   import hour/day values exported as CSV by a provincial platform
+  quarantine   list the MNs whose frames are kept in quarantine
+  credentials  set an MN's password (read from stdin) in monitoring_credentials
+  help         this text, or "receiver help COMMAND" for a command's flags
+  version      print the version
+
+Exit status: 0 done (decode: the input was read to its end, whatever the frames); 1 an
+error (named on stderr); 2 bad usage.
+`
+
+// program is the receiver's command line (cmd/internal/cli, shared with the worker); stdin
+// is what decode and credentials read.
+func program(stdin io.Reader) *cli.Program {
+	return &cli.Program{
+		Name: "receiver", Usage: mainUsage, Default: "serve",
+		Commands: []cli.Command{
+			{Name: "serve", Run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+				m := NewMain()
+				if err := m.ParseFlags(args, stderr); err != nil {
+					return err
+				}
+				setGC()
+				err := m.Run(ctx)
+				if cerr := m.Close(); err == nil {
+					err = cerr
+				}
+				return err
+			}},
+			{Name: "decode", Run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+				return runDecode(args, stdin, stdout, stderr)
+			}},
+			{Name: "import-csv", Run: runImportCSV},
+			{Name: "quarantine", Run: runQuarantine},
+			{Name: "credentials", Run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+				return runCredentials(ctx, args, stdin, stdout, stderr)
+			}},
+		},
 	}
 }
 
+func main() { program(os.Stdin).Main() }
+
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	cmd := "serve"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
-		cmd, args = args[0], args[1:]
-	}
-	switch cmd {
-	case "serve":
-		m := NewMain()
-		if err := m.ParseFlags(args, stderr); err != nil {
-			return err
-		}
-		err := m.Run(ctx)
-		if cerr := m.Close(); err == nil {
-			err = cerr
-		}
-		return err
-	case "decode":
-		return runDecode(args, stdin, stdout, stderr)
-	case "import-csv":
-		return runImportCSV(ctx, args, stdout, stderr)
-	case "quarantine":
-		return runQuarantine(ctx, args, stdout, stderr)
-	case "credentials":
-		return runCredentials(ctx, args, stdin, stdout, stderr)
-	default:
-		return fmt.Errorf("unknown command %q; commands: serve, decode, import-csv, quarantine, credentials", cmd)
-	}
+	return program(stdin).Run(ctx, args, stdout, stderr)
 }

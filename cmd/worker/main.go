@@ -17,12 +17,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 
-	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/cmd/internal/cli"
 )
 
 const mainUsage = `usage: worker [COMMAND] [FLAGS]
@@ -51,78 +47,45 @@ const exitNothing = 3
 // tell it from a run that clipped or found nothing in parcels it did cover.
 var errNothing = errors.New("nothing to do")
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		os.Exit(exitStatus(err, os.Stderr))
-	}
+// program is the worker's command line (cmd/internal/cli, shared with the receiver).
+var program = &cli.Program{
+	Name: "worker", Usage: mainUsage, Default: "serve",
+	Commands: []cli.Command{
+		{Name: "serve", Run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			if len(args) == 1 && cli.IsHelp(args[0]) {
+				fmt.Fprint(stderr, serveUsage)
+				return flag.ErrHelp
+			}
+			m := NewMain()
+			if err := m.ParseFlags(ctx, args); err != nil {
+				return err
+			}
+			err := m.Run(ctx)
+			if cerr := m.Close(); err == nil {
+				err = cerr
+			}
+			return err
+		}},
+		{Name: "clip", Run: runClip},
+		{Name: "process", Run: runProcess},
+		{Name: "verify", Run: runVerify},
+		{Name: "migrate", Run: runMigrate},
+	},
+	Statuses: []cli.Status{{Err: errNothing, Code: exitNothing}, {Err: errMismatch, Code: 4}},
 }
 
+func main() { program.Main() }
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cmd := "serve"
-	if len(args) > 0 && args[0] != "" && (args[0][0] != '-' || isHelpFlag(args[0]) || strings.TrimLeft(args[0], "-") == "version") {
-		cmd, args = args[0], args[1:]
-	}
-	switch cmd {
-	case "help", "-h", "-help", "--help":
-		if len(args) > 0 && args[0] != "help" && args[0][0] != '-' {
-			return run(ctx, []string{args[0], "-h"}, stdout, stdout)
-		}
-		fmt.Fprint(stdout, mainUsage)
-		return nil
-	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "worker", offsite.Version)
-		return nil
-	case "serve":
-		if len(args) == 1 && isHelpFlag(args[0]) {
-			fmt.Fprint(stderr, serveUsage)
-			return flag.ErrHelp
-		}
-		m := NewMain()
-		if err := m.ParseFlags(ctx, args); err != nil {
-			return err
-		}
-		err := m.Run(ctx)
-		if cerr := m.Close(); err == nil {
-			err = cerr
-		}
-		return err
-	case "clip":
-		return runClip(ctx, args, stdout, stderr)
-	case "process":
-		return runProcess(ctx, args, stdout, stderr)
-	case "verify":
-		return runVerify(ctx, args, stdout, stderr)
-	case "migrate":
-		return runMigrate(ctx, args, stdout, stderr)
-	default:
-		return fmt.Errorf("%w: unknown command %q; commands: serve, clip, process, verify, migrate, help, version", errUsage, cmd)
-	}
+	return program.Run(ctx, args, stdout, stderr)
 }
 
 // errUsage marks bad usage (exit status 2).
-var errUsage = errors.New("usage")
+var errUsage = cli.ErrUsage
 
 // exitStatus prints err (unless it is a help request, which exits 0) and returns the
 // process's exit status.
-func exitStatus(err error, stderr io.Writer) int {
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errNothing):
-		fmt.Fprintln(stderr, "worker:", err)
-		return exitNothing
-	case errors.Is(err, errMismatch):
-		fmt.Fprintln(stderr, "worker:", err)
-		return 4
-	case errors.Is(err, errUsage):
-		fmt.Fprintln(stderr, "worker:", err)
-		return 2
-	}
-	fmt.Fprintln(stderr, "worker:", err)
-	return 1
-}
+func exitStatus(err error, stderr io.Writer) int { return program.ExitStatus(err, stderr) }
 
 const serveUsage = `usage: worker serve
 
@@ -131,12 +94,3 @@ and the nightly scheduler until SIGINT or SIGTERM. Takes no flags: it is configu
 OFFSITE_* environment variables (database, Redis, S3, buckets, audit key, limits), listed in
 the README. On shutdown it stops taking tasks and waits up to OFFSITE_SHUTDOWN_TIMEOUT.
 `
-
-// isHelpFlag reports whether arg asks for help.
-func isHelpFlag(arg string) bool {
-	switch arg {
-	case "-h", "-help", "--help", "help":
-		return true
-	}
-	return false
-}

@@ -248,7 +248,7 @@ type NewAgency struct {
 func (c *Accounts) CreateAgency(ctx context.Context, a enforce.Actor, n NewAgency) (*Agency, error) {
 	n.Name = strings.TrimSpace(n.Name)
 	if n.Name == "" || len(n.Name) > 200 {
-		return nil, offsite.Invalid("name", "is required, at most 200 bytes")
+		return nil, offsite.Required("name", "is required, at most 200 bytes")
 	}
 	out := &Agency{Name: n.Name, Level: enforce.LevelProvince}
 	err := c.Store.InTx(ctx, func(tx Tx) error {
@@ -288,7 +288,7 @@ func (c *Accounts) CreateAgency(ctx context.Context, a enforce.Actor, n NewAgenc
 func (c *Accounts) RenameAgency(ctx context.Context, a enforce.Actor, id int64, version int, name string) (*Agency, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 200 {
-		return nil, offsite.Invalid("name", "is required, at most 200 bytes")
+		return nil, offsite.Required("name", "is required, at most 200 bytes")
 	}
 	var out *Agency
 	err := c.Store.InTx(ctx, func(tx Tx) error {
@@ -351,7 +351,7 @@ func placeUser(ctx context.Context, tx Tx, a enforce.Actor, u *User) error {
 		return offsite.Invalid("uscc", "only an enterprise's account names a USCC")
 	}
 	if u.AgencyID == 0 {
-		return offsite.Invalid("agency_id", "is required")
+		return offsite.Required("agency_id", "is required")
 	}
 	ag, err := tx.LockAgency(ctx, u.AgencyID)
 	if errors.Is(err, offsite.ErrNotFound) {
@@ -530,7 +530,7 @@ func (c *Accounts) CreateToken(ctx context.Context, a enforce.Actor, userID int6
 	cfg := c.cfg()
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 200 {
-		return nil, "", offsite.Invalid("name", "is required, at most 200 bytes: say what the token is for")
+		return nil, "", offsite.Required("name", "is required, at most 200 bytes: say what the token is for")
 	}
 	if ttl <= 0 || ttl > cfg.MaxTokenTTL {
 		return nil, "", offsite.Invalid("expires_in_days", "must be between 1 and %d days", int(cfg.MaxTokenTTL.Hours()/24))

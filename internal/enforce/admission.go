@@ -3,7 +3,10 @@ package enforce
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/offsite/offsite/internal/msgs"
 )
 
 // AdmissionPath is one way onto the positive list: all of its conditions must hold.
@@ -33,7 +36,9 @@ type Reason struct {
 	Fact   string `json:"fact"`
 	Label  string `json:"label"`
 	Passed bool   `json:"passed"`
-	Detail string `json:"detail"`
+	Detail string `json:"detail"` // in English
+	// DetailMessage is Detail as a sentence of the message catalog, for other languages.
+	DetailMessage msgs.Message `json:"detail_message"`
 }
 
 // Evaluation is the outcome of evaluating the admission conditions.
@@ -111,9 +116,9 @@ func Evaluate(paths []AdmissionPath, facts Facts) Evaluation {
 	for _, p := range paths {
 		all := true
 		for _, c := range p.Conditions {
-			ok, detail := c.eval(facts)
+			ok, m := c.eval(facts)
 			all = all && ok
-			ev.Reasons = append(ev.Reasons, Reason{Path: p.Name, Fact: c.Fact, Label: c.Label, Passed: ok, Detail: detail})
+			ev.Reasons = append(ev.Reasons, Reason{Path: p.Name, Fact: c.Fact, Label: c.Label, Passed: ok, Detail: m.Text(msgs.EN), DetailMessage: m})
 		}
 		if all && !ev.Admitted {
 			ev.Admitted, ev.Path = true, p.Name
@@ -122,44 +127,47 @@ func Evaluate(paths []AdmissionPath, facts Facts) Evaluation {
 	return ev
 }
 
-func (c Condition) eval(facts Facts) (bool, string) {
+func (c Condition) eval(facts Facts) (bool, msgs.Message) {
+	fact := func(code msgs.Code, kv ...string) msgs.Message {
+		return msgs.New(code, append([]string{"fact", c.Fact}, kv...)...)
+	}
 	v, ok := facts[c.Fact]
 	if !ok || v == nil {
-		return false, fmt.Sprintf("fact %q is missing", c.Fact)
+		return false, fact(msgs.EvalMissing)
 	}
 	switch c.Op {
 	case "true", "false":
 		b, ok := v.(bool)
 		if !ok {
-			return false, fmt.Sprintf("fact %q is %v, not a boolean", c.Fact, v)
+			return false, fact(msgs.EvalNotBool, "value", fmt.Sprint(v))
 		}
 		want := c.Op == "true"
 		if b != want {
-			return false, fmt.Sprintf("%s is %v, must be %v", c.Fact, b, want)
+			return false, fact(msgs.EvalMustBe, "value", strconv.FormatBool(b), "want", strconv.FormatBool(want))
 		}
-		return true, fmt.Sprintf("%s is %v", c.Fact, b)
+		return true, fact(msgs.EvalIs, "value", strconv.FormatBool(b))
 	case "gte", "lte":
 		n, ok := v.(float64)
 		if !ok {
-			return false, fmt.Sprintf("fact %q is %v, not a number", c.Fact, v)
+			return false, fact(msgs.EvalNotNumber, "value", fmt.Sprint(v))
 		}
 		lim := c.Value.(float64)
 		if c.Op == "gte" && n < lim {
-			return false, fmt.Sprintf("%s is %g, must be at least %g", c.Fact, n, lim)
+			return false, fact(msgs.EvalAtLeast, "value", number(n), "limit", number(lim))
 		}
 		if c.Op == "lte" && n > lim {
-			return false, fmt.Sprintf("%s is %g, must be at most %g", c.Fact, n, lim)
+			return false, fact(msgs.EvalAtMost, "value", number(n), "limit", number(lim))
 		}
-		return true, fmt.Sprintf("%s is %g", c.Fact, n)
+		return true, fact(msgs.EvalIs, "value", number(n))
 	case "eq", "ne":
 		eq := fmt.Sprint(v) == fmt.Sprint(c.Value)
 		if eq != (c.Op == "eq") {
 			if c.Op == "eq" {
-				return false, fmt.Sprintf("%s is %v, must be %v", c.Fact, v, c.Value)
+				return false, fact(msgs.EvalMustBe, "value", fmt.Sprint(v), "want", fmt.Sprint(c.Value))
 			}
-			return false, fmt.Sprintf("%s is %v, must not be", c.Fact, v)
+			return false, fact(msgs.EvalMustNotBe, "value", fmt.Sprint(v))
 		}
-		return true, fmt.Sprintf("%s is %v", c.Fact, v)
+		return true, fact(msgs.EvalIs, "value", fmt.Sprint(v))
 	case "in":
 		var allowed []string
 		for _, a := range c.Value.([]any) {
@@ -168,11 +176,14 @@ func (c Condition) eval(facts Facts) (bool, string) {
 		s := fmt.Sprint(v)
 		for _, a := range allowed {
 			if s == a {
-				return true, fmt.Sprintf("%s is %s", c.Fact, s)
+				return true, fact(msgs.EvalIs, "value", s)
 			}
 		}
 		sort.Strings(allowed)
-		return false, fmt.Sprintf("%s is %s, must be one of %s", c.Fact, s, strings.Join(allowed, ", "))
+		return false, fact(msgs.EvalOneOf, "value", s, "allowed", strings.Join(allowed, ", "))
 	}
-	return false, "unknown op " + c.Op
+	return false, msgs.New(msgs.EvalUnknownOp, "op", c.Op)
 }
+
+// number writes n as %g does.
+func number(n float64) string { return strconv.FormatFloat(n, 'g', -1, 64) }

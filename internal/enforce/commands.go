@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/msgs"
 )
 
 // The commands of the enforcement procedure. Each loads what it needs under the store's row
@@ -138,8 +140,8 @@ func (c *Inspections) openWarning(ctx context.Context, tx InspectionTx, a Actor,
 	defer func() {
 		early := w.Source == WarningFinding || w.Source == WarningMonitoring
 		if err == nil && early && (outcome == WarningOpened || outcome == WarningJoined) {
-			err = tx.Notify(ctx, &Notification{Event: EventWarningNew, Subject: InspectionSubject(out.ID), USCC: out.USCC, At: w.CreatedAt,
-				Title: fmt.Sprintf("New warning on %s (inspection %d, %s)", out.USCC, out.ID, outcome), Body: w.Message})
+			n := &Notification{Event: EventWarningNew, Subject: InspectionSubject(out.ID), USCC: out.USCC, At: w.CreatedAt, Body: w.Message}
+			err = tx.Notify(ctx, n.Say(msgs.New(msgs.NoteWarningNew, "uscc", out.USCC, "inspection", strconv.FormatInt(out.ID, 10), "outcome", outcome)))
 		}
 	}()
 	err = func() error {
@@ -165,7 +167,7 @@ func (c *Inspections) openWarning(ctx context.Context, tx InspectionTx, a Actor,
 			}
 		}
 		if uscc == "" {
-			return offsite.Invalid("uscc", "is required")
+			return offsite.Required("uscc", "is required")
 		}
 		ent, err := tx.LockEnterprise(ctx, uscc)
 		if err != nil {
@@ -439,8 +441,9 @@ func (c *Inspections) RequestExtension(ctx context.Context, a Actor, id int64, v
 		if err := in.RequestExtension(until, reason, a.Name, now); err != nil {
 			return nil, nil, err
 		}
-		return map[string]any{"until": until, "reason": reason}, &Notification{Event: EventExtensionRequested, Subject: InspectionSubject(in.ID), USCC: in.USCC, At: now,
-			Title: fmt.Sprintf("Extension asked by %s (inspection %d) until %s", in.USCC, in.ID, until.Format(time.RFC3339)), Body: reason}, nil
+		n := &Notification{Event: EventExtensionRequested, Subject: InspectionSubject(in.ID), USCC: in.USCC, At: now, Body: reason}
+		return map[string]any{"until": until, "reason": reason},
+			n.Say(msgs.New(msgs.NoteExtensionRequested, "uscc", in.USCC, "inspection", strconv.FormatInt(in.ID, 10), "until", until.Format(time.RFC3339))), nil
 	})
 }
 
@@ -451,9 +454,9 @@ func (c *Inspections) DecideExtension(ctx context.Context, a Actor, id int64, ve
 			return nil, nil, err
 		}
 		e := in.Extensions[len(in.Extensions)-1]
+		n := &Notification{Event: EventExtensionDecided, Subject: InspectionSubject(in.ID), USCC: in.USCC, At: now, Body: note}
 		return map[string]any{"decision": e.Decision, "note": note, "until": e.Until, "deadline": in.SelfCheckDeadline},
-			&Notification{Event: EventExtensionDecided, Subject: InspectionSubject(in.ID), USCC: in.USCC, At: now,
-				Title: fmt.Sprintf("Extension %s (inspection %d): report by %s", e.Decision, in.ID, in.SelfCheckDeadline.Format(time.RFC3339)), Body: note}, nil
+			n.Say(msgs.New(msgs.NoteExtensionDecided, "decision", e.Decision, "inspection", strconv.FormatInt(in.ID, 10), "deadline", in.SelfCheckDeadline.Format(time.RFC3339))), nil
 	})
 }
 

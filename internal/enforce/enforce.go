@@ -71,7 +71,7 @@ func (e *Enterprise) Validate(allowLegacy bool) error {
 		return err
 	}
 	if strings.TrimSpace(e.Name) == "" {
-		return offsite.Invalid("name", "is required")
+		return offsite.Required("name", "is required")
 	}
 	if len(e.Name) > 300 {
 		return offsite.Invalid("name", "is longer than 300 bytes")

@@ -41,6 +41,9 @@ type EnterpriseTx interface {
 	// SaveParcel stores p, the i-th parcel of a request, as its EnterpriseUSCC's, replacing the
 	// parcel of its ID, and sets its times.
 	SaveParcel(ctx context.Context, i int, p *offsite.Parcel) error
+	// RetireParcel marks parcel id of enterprise uscc retired at; offsite.ErrNotFound when
+	// the enterprise has no such parcel not yet retired.
+	RetireParcel(ctx context.Context, uscc, id string, at time.Time) error
 	// CreateHealthVisit stores a visit, setting its ID and CreatedAt.
 	CreateHealthVisit(ctx context.Context, v *HealthVisit) error
 	// Append chains an audit entry to the log.
@@ -193,6 +196,25 @@ func (c *Enterprises) SetParcels(ctx context.Context, a Actor, uscc string, parc
 			}
 		}
 		return tx.Append(ctx, a, AuditEnterpriseParcels, EnterpriseSubject(uscc), map[string]any{"parcel_ids": ids})
+	})
+}
+
+// RetireParcel retires the enterprise's parcel id: it leaves the lists, the OGC collections
+// and clipping, and stays in the evidence already made on it. Audited.
+func (c *Enterprises) RetireParcel(ctx context.Context, a Actor, uscc, id string) (time.Time, error) {
+	now := c.now()
+	return now, c.Store.InTx(ctx, func(tx EnterpriseTx) error {
+		ent, err := tx.LockEnterprise(ctx, uscc)
+		if err != nil {
+			return err
+		}
+		if err := a.Reach(ent); err != nil {
+			return err
+		}
+		if err := tx.RetireParcel(ctx, uscc, id, now); err != nil {
+			return err
+		}
+		return tx.Append(ctx, a, AuditEnterpriseParcelRetire, EnterpriseSubject(uscc), map[string]any{"parcel_id": id})
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/msgs"
 )
 
 // Off-site inspection statuses (三.7–8). A warning opens an inspection (or joins the open
@@ -75,12 +76,15 @@ const (
 
 // Warning is an early warning on an enterprise, from a finding or from monitoring data.
 type Warning struct {
-	ID        int64     `json:"id"`
-	Source    string    `json:"source"` // "finding" or "monitoring"
-	Ref       string    `json:"ref"`    // finding id or monitoring record
-	Severity  string    `json:"severity,omitempty"`
-	Message   string    `json:"message"`
-	CreatedAt time.Time `json:"created_at"`
+	ID       int64  `json:"id"`
+	Source   string `json:"source"` // "finding" or "monitoring"
+	Ref      string `json:"ref"`    // finding id or monitoring record
+	Severity string `json:"severity,omitempty"`
+	Message  string `json:"message"`
+	// SummaryMessage is the summary a monitoring warning's message quotes, as a sentence of
+	// the message catalog, for other languages.
+	SummaryMessage *msgs.Message `json:"summary_message,omitempty"`
+	CreatedAt      time.Time     `json:"created_at"`
 	// Confirmations counts the later findings of the same matter (same parcel, kind and
 	// class, overlapping) that raised this warning's confidence instead of adding warnings;
 	// SeenIn lists their ids, LastSeenAt when the last one came.
@@ -95,10 +99,10 @@ func (w *Warning) Validate() error {
 		return offsite.Invalid("source", "must be %q or %q, got %q", WarningFinding, WarningMonitoring, w.Source)
 	}
 	if strings.TrimSpace(w.Ref) == "" {
-		return offsite.Invalid("ref", "is required: the finding id or the monitoring record")
+		return offsite.Required("ref", "is required: the finding id or the monitoring record")
 	}
 	if strings.TrimSpace(w.Message) == "" && w.Source != WarningFinding {
-		return offsite.Invalid("message", "is required (for a finding it defaults to the finding's kind and class)")
+		return offsite.Required("message", "is required (for a finding it defaults to the finding's kind and class)")
 	}
 	return nil
 }
@@ -209,7 +213,7 @@ func (in *Inspection) SubmitReport(text string, proof []string, by string, now t
 		return inspStateError("submit a self-check report to", in.Status, InspSelfCheckRequested)
 	}
 	if strings.TrimSpace(text) == "" {
-		return offsite.Invalid("text", "is required: the written self-check report")
+		return offsite.Required("text", "is required: the written self-check report")
 	}
 	for i, k := range proof {
 		if err := offsite.CheckObjectKey(k); err != nil {
@@ -237,7 +241,7 @@ func (in *Inspection) Review(outcome, notes, by string, now time.Time) error {
 		return inspStateError("review", in.Status, InspReportSubmitted)
 	}
 	if strings.TrimSpace(notes) == "" {
-		return offsite.Invalid("notes", "is required: the reasons of the review")
+		return offsite.Required("notes", "is required: the reasons of the review")
 	}
 	switch outcome {
 	case ReviewClose:
@@ -272,12 +276,12 @@ func (in *Inspection) RequestSiteVisit(trigger Trigger, reason, by string, now t
 			return offsite.Invalid("trigger", "no proactive site visits to listed enterprises (三.6): the trigger must be complaint, media_report, referral or offsite_anomaly")
 		}
 	case "":
-		return offsite.Invalid("trigger", "is required: complaint, media_report, referral or offsite_anomaly")
+		return offsite.Required("trigger", "is required: complaint, media_report, referral or offsite_anomaly")
 	default:
 		return offsite.Invalid("trigger", "%q is not one of complaint, media_report, referral, offsite_anomaly, routine", trigger)
 	}
 	if strings.TrimSpace(reason) == "" {
-		return offsite.Invalid("reason", "is required")
+		return offsite.Required("reason", "is required")
 	}
 	in.SiteVisit = &SiteVisit{Trigger: trigger, Reason: reason, RequestedBy: by, RequestedAt: now}
 	in.Status, in.UpdatedAt = InspSiteVisitRequested, now
@@ -349,7 +353,7 @@ func (in *Inspection) Close(note string, d *Disposition, now time.Time) error {
 		return inspStateError("close", in.Status, InspOpen, InspSelfCheckRequested, InspReportSubmitted, InspSiteVisitDone)
 	}
 	if strings.TrimSpace(note) == "" {
-		return offsite.Invalid("note", "is required")
+		return offsite.Required("note", "is required")
 	}
 	in.Disposition, in.CloseNote = d, note
 	in.Status, in.ClosedAt, in.UpdatedAt = InspClosed, &now, now

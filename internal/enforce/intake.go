@@ -3,10 +3,12 @@ package enforce
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/msgs"
 )
 
 // Audit subjects of incidents and intake matters.
@@ -31,13 +33,13 @@ type Incident struct {
 func (inc *Incident) Validate(now time.Time) error {
 	switch {
 	case strings.TrimSpace(inc.Description) == "":
-		return offsite.Invalid("description", "is required: what happened")
+		return offsite.Required("description", "is required: what happened")
 	case len(inc.Description) > 10000:
 		return offsite.Invalid("description", "is longer than 10000 bytes")
 	case len(inc.Measures) > 10000:
 		return offsite.Invalid("measures", "is longer than 10000 bytes")
 	case inc.OccurredAt.IsZero():
-		return offsite.Invalid("occurred_at", "is required")
+		return offsite.Required("occurred_at", "is required")
 	case inc.OccurredAt.After(now):
 		return offsite.Invalid("occurred_at", "is in the future")
 	}
@@ -66,26 +68,26 @@ func (r *IntakeReport) Validate(now time.Time) error {
 	switch r.Source {
 	case TriggerComplaint, TriggerMediaReport, TriggerReferral:
 	case "":
-		return offsite.Invalid("source", "is required: complaint, media_report or referral")
+		return offsite.Required("source", "is required: complaint, media_report or referral")
 	default:
 		return offsite.Invalid("source", "%q is not one of complaint, media_report, referral", r.Source)
 	}
 	r.SourceRef, r.USCC = strings.TrimSpace(r.SourceRef), strings.ToUpper(strings.TrimSpace(r.USCC))
 	switch {
 	case r.SourceRef == "":
-		return offsite.Invalid("source_ref", "is required: the complaint number, the outlet and article, or the referring authority and its document")
+		return offsite.Required("source_ref", "is required: the complaint number, the outlet and article, or the referring authority and its document")
 	case len(r.SourceRef) > 500:
 		return offsite.Invalid("source_ref", "is longer than 500 bytes")
 	case strings.TrimSpace(r.Summary) == "":
-		return offsite.Invalid("summary", "is required: what is reported")
+		return offsite.Required("summary", "is required: what is reported")
 	case len(r.Summary) > 10000:
 		return offsite.Invalid("summary", "is longer than 10000 bytes")
 	case len(r.Reporter) > 500:
 		return offsite.Invalid("reporter", "is longer than 500 bytes")
 	case r.USCC == "":
-		return offsite.Invalid("uscc", "is required: the enterprise reported on")
+		return offsite.Required("uscc", "is required: the enterprise reported on")
 	case r.ReceivedAt.IsZero():
-		return offsite.Invalid("received_at", "is required")
+		return offsite.Required("received_at", "is required")
 	case r.ReceivedAt.After(now):
 		return offsite.Invalid("received_at", "is in the future")
 	}
@@ -142,8 +144,8 @@ func (c *Inspections) ReportIncident(ctx context.Context, a Actor, inc *Incident
 			"occurred_at": inc.OccurredAt, "description": inc.Description, "measures": inc.Measures}); err != nil {
 			return err
 		}
-		return tx.Notify(ctx, &Notification{Event: EventIncidentReported, Subject: InspectionSubject(in.ID), USCC: inc.USCC, At: now,
-			Title: fmt.Sprintf("Incident reported by %s itself (inspection %d)", inc.USCC, in.ID), Body: inc.Description})
+		n := &Notification{Event: EventIncidentReported, Subject: InspectionSubject(in.ID), USCC: inc.USCC, At: now, Body: inc.Description}
+		return tx.Notify(ctx, n.Say(msgs.New(msgs.NoteIncidentReported, "uscc", inc.USCC, "inspection", strconv.FormatInt(in.ID, 10))))
 	})
 	if err != nil {
 		return nil, err

@@ -183,7 +183,7 @@ func (e *ListEntry) Object(text, by string, now time.Time) (*Objection, error) {
 	if e.adjustmentOnNotice() {
 		a := e.Adjustment
 		if strings.TrimSpace(text) == "" {
-			return nil, offsite.Invalid("text", "is required")
+			return nil, offsite.Required("text", "is required")
 		}
 		if now.Before(a.NoticeStart) || now.After(a.NoticeEnd) {
 			return nil, offsite.Conflict("objections to the %s are taken during its notice period %s – %s", a.Kind, a.NoticeStart.Format(time.RFC3339), a.NoticeEnd.Format(time.RFC3339))
@@ -196,7 +196,7 @@ func (e *ListEntry) Object(text, by string, now time.Time) (*Objection, error) {
 		return nil, stateError("object to", e.Status, ListNotice)
 	}
 	if strings.TrimSpace(text) == "" {
-		return nil, offsite.Invalid("text", "is required")
+		return nil, offsite.Required("text", "is required")
 	}
 	if now.Before(*e.NoticeStart) || now.After(*e.NoticeEnd) {
 		return nil, offsite.Conflict("objections are taken during the notice period %s – %s", e.NoticeStart.Format(time.RFC3339), e.NoticeEnd.Format(time.RFC3339))
@@ -222,7 +222,7 @@ func (e *ListEntry) Resolve(id int, outcome, resolution, by string, now time.Tim
 			return offsite.Invalid("outcome", "must be \"upheld\" or \"dismissed\", got %q", outcome)
 		}
 		if strings.TrimSpace(resolution) == "" {
-			return offsite.Invalid("resolution", "is required: say how the objection was resolved")
+			return offsite.Required("resolution", "is required: say how the objection was resolved")
 		}
 		o.Outcome, o.Resolution, o.ResolvedBy, o.ResolvedAt = outcome, resolution, by, &now
 		if outcome == "upheld" { // the adjustment does not take effect
@@ -248,7 +248,7 @@ func (e *ListEntry) Resolve(id int, outcome, resolution, by string, now time.Tim
 		return offsite.Invalid("outcome", "must be \"upheld\" or \"dismissed\", got %q", outcome)
 	}
 	if strings.TrimSpace(resolution) == "" {
-		return offsite.Invalid("resolution", "is required: say how the objection was resolved")
+		return offsite.Required("resolution", "is required: say how the objection was resolved")
 	}
 	o.Outcome, o.Resolution, o.ResolvedBy, o.ResolvedAt = outcome, resolution, by, &now
 	if outcome == "upheld" {
@@ -317,7 +317,7 @@ func (e *ListEntry) Remove(category, reason string, now time.Time) (barred bool,
 		return false, offsite.Invalid("category", "must be one of %s, got %q", strings.Join(RemovalCategories, ", "), category)
 	}
 	if strings.TrimSpace(reason) == "" {
-		return false, offsite.Invalid("reason", "is required")
+		return false, offsite.Required("reason", "is required")
 	}
 	e.Status, e.RemovalCategory, e.RemovalReason, e.UpdatedAt, e.RemovedAt = ListRemoved, category, reason, now, &now
 	if e.ValidFrom != nil {
@@ -424,7 +424,7 @@ func (e *ListEntry) SubmitFiling(by string, now time.Time) (*Filing, error) {
 func (e *ListEntry) ReceiveFiling(receipt, by string, now time.Time) (*Filing, error) {
 	receipt = strings.TrimSpace(receipt)
 	if receipt == "" || len(receipt) > 200 {
-		return nil, offsite.Invalid("receipt", "is required (the province's receipt number), at most 200 bytes")
+		return nil, offsite.Required("receipt", "is required (the province's receipt number), at most 200 bytes")
 	}
 	n := len(e.Filings)
 	if n == 0 || e.Filings[n-1].ReceivedAt != nil {
@@ -484,7 +484,7 @@ func (e *ListEntry) ProposeAdjustment(cfg Config, ent *Enterprise, adj Adjustmen
 			return offsite.Invalid("category", "must be one of %s, got %q", strings.Join(RemovalCategories, ", "), adj.Category)
 		}
 		if strings.TrimSpace(adj.Reason) == "" {
-			return offsite.Invalid("reason", "is required")
+			return offsite.Required("reason", "is required")
 		}
 	default:
 		return offsite.Invalid("kind", "must be renewal or removal, got %q", adj.Kind)

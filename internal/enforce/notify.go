@@ -9,10 +9,12 @@ import (
 	"net/mail"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/msgs"
 )
 
 // Event names what a notification tells: "<resource>.<what happened>".
@@ -88,13 +90,29 @@ func EventsFor(role Role) []Event {
 // Notification is an event to tell people of. Commands write it to the outbox in the
 // transaction of the event; the workers deliver it.
 type Notification struct {
-	ID      int64     `json:"id"`
-	Event   Event     `json:"event"`
-	Subject string    `json:"subject"` // an audit subject: inspection/12, survey/3 ...
-	USCC    string    `json:"uscc,omitempty"`
-	Title   string    `json:"title"`
-	Body    string    `json:"body,omitempty"`
-	At      time.Time `json:"at"`
+	ID      int64  `json:"id"`
+	Event   Event  `json:"event"`
+	Subject string `json:"subject"` // an audit subject: inspection/12, survey/3 ...
+	USCC    string `json:"uscc,omitempty"`
+	Title   string `json:"title"`
+	Body    string `json:"body,omitempty"`
+	// TitleMessage and BodyMessage are Title and Body as sentences of the message catalog,
+	// for other languages than English; nil where the text has no fixed form (a person's).
+	TitleMessage *msgs.Message `json:"title_message,omitempty"`
+	BodyMessage  *msgs.Message `json:"body_message,omitempty"`
+	At           time.Time     `json:"at"`
+}
+
+// Say sets n's title from a sentence of the message catalog: its English text is Title.
+func (n *Notification) Say(title msgs.Message) *Notification {
+	n.Title, n.TitleMessage = title.Text(msgs.EN), &title
+	return n
+}
+
+// SayBody sets n's body from a sentence of the message catalog.
+func (n *Notification) SayBody(body msgs.Message) *Notification {
+	n.Body, n.BodyMessage = body.Text(msgs.EN), &body
+	return n
 }
 
 // transitionNotice is the notification an inspection's move from status before to its
@@ -110,12 +128,12 @@ func transitionNotice(before InspectionStatus, in *Inspection) *Notification {
 			return nil // a report withdrawn: the request stands as it was
 		}
 		n.Event = EventSelfCheckRequested
-		n.Title = fmt.Sprintf("Self-check requested (inspection %d): report by %s", in.ID, in.SelfCheckDeadline.Format(time.RFC3339))
-		n.Body = "Check the matters of the warnings and submit a written self-check report with proof before the deadline."
+		n.Say(msgs.New(msgs.NoteSelfCheckRequested, "inspection", strconv.FormatInt(in.ID, 10), "deadline", in.SelfCheckDeadline.Format(time.RFC3339)))
+		n.SayBody(msgs.New(msgs.NoteSelfCheckRequestedBody))
 	case InspSiteVisitRequested:
 		n.Event = EventApprovalRequested
-		n.Title = fmt.Sprintf("Site visit to approve (inspection %d, %s)", in.ID, in.USCC)
-		n.Body = fmt.Sprintf("Trigger %s: %s (requested by %s)", in.SiteVisit.Trigger, in.SiteVisit.Reason, in.SiteVisit.RequestedBy)
+		n.Say(msgs.New(msgs.NoteApprovalRequested, "inspection", strconv.FormatInt(in.ID, 10), "uscc", in.USCC))
+		n.SayBody(msgs.New(msgs.NoteApprovalRequestedBody, "trigger", string(in.SiteVisit.Trigger), "reason", in.SiteVisit.Reason, "by", in.SiteVisit.RequestedBy))
 	default:
 		return nil
 	}
@@ -151,7 +169,7 @@ func (p *NotificationPrefs) Validate(role Role) error {
 		}
 	}
 	if len(p.EmailEvents) > 0 && p.Email == "" {
-		return offsite.Invalid("email", "is required to e-mail events")
+		return offsite.Required("email", "is required to e-mail events")
 	}
 	return nil
 }
@@ -183,13 +201,13 @@ type Webhook struct {
 // subscription cannot reach the services on the API's network (SSRF).
 func (h *Webhook) Validate(allowedHosts []string) error {
 	if strings.TrimSpace(h.Name) == "" || len(h.Name) > 200 {
-		return offsite.Invalid("name", "is required, at most 200 bytes")
+		return offsite.Required("name", "is required, at most 200 bytes")
 	}
 	if err := CheckWebhookURL(h.URL, allowedHosts); err != nil {
 		return err
 	}
 	if len(h.Events) == 0 {
-		return offsite.Invalid("events", "is required: the events to deliver (%s)", strings.Join(Names(Events), ", "))
+		return offsite.Required("events", "is required: the events to deliver (%s)", strings.Join(Names(Events), ", "))
 	}
 	for i, e := range h.Events {
 		if !slices.Contains(Events, e) {
@@ -257,14 +275,17 @@ func SignWebhook(secret string, timestamp int64, body []byte) string {
 
 // Message is an in-app message as one user sees it.
 type Message struct {
-	ID      int64      `json:"id"`
-	Event   Event      `json:"event"`
-	Subject string     `json:"subject"`
-	USCC    string     `json:"uscc,omitempty"`
-	Title   string     `json:"title"`
-	Body    string     `json:"body,omitempty"`
-	At      time.Time  `json:"at"`
-	ReadAt  *time.Time `json:"read_at,omitempty"`
+	ID      int64  `json:"id"`
+	Event   Event  `json:"event"`
+	Subject string `json:"subject"`
+	USCC    string `json:"uscc,omitempty"`
+	Title   string `json:"title"`
+	Body    string `json:"body,omitempty"`
+	// TitleMessage and BodyMessage: as in Notification.
+	TitleMessage *msgs.Message `json:"title_message,omitempty"`
+	BodyMessage  *msgs.Message `json:"body_message,omitempty"`
+	At           time.Time     `json:"at"`
+	ReadAt       *time.Time    `json:"read_at,omitempty"`
 }
 
 // Channels of a delivery.
@@ -282,3 +303,33 @@ type Delivery struct {
 	Target   string
 	Attempts int
 }
+
+// A delivery is tried by its outbox row's task, retried with backoff (tasks.NewNotifyDeliverTask);
+// when the last retry fails too it is marked failed, and then tried again every
+// DeliveryRetryEvery until DeliveryRetryFor after it failed; an administrator sees it in the
+// inbox (InboxDeliveryFailed) and may requeue it, which starts the period again. A delivery no
+// retry can make (no mail server, a subscription ended or gone) fails at once and is not
+// retried unless requeued.
+const (
+	DeliveryRetryEvery = 6 * time.Hour
+	DeliveryRetryFor   = 8 * 24 * time.Hour
+)
+
+// FailedDelivery is a delivery given up on, with its event, as administrators see it.
+type FailedDelivery struct {
+	ID        int64      `json:"id"`
+	OutboxID  int64      `json:"outbox_id"`
+	Event     Event      `json:"event"`
+	Subject   string     `json:"subject"`
+	USCC      string     `json:"uscc,omitempty"`
+	Title     string     `json:"title"`
+	Channel   string     `json:"channel"`
+	Target    string     `json:"target"`
+	Attempts  int        `json:"attempts"`
+	LastError string     `json:"last_error"`
+	FailedAt  time.Time  `json:"failed_at"`
+	RetryAt   *time.Time `json:"retry_at,omitempty"` // the next automatic try; none when the period is over or no retry can help
+}
+
+// DeliverySubject is the audit subject of a delivery.
+func DeliverySubject(id int64) string { return fmt.Sprintf("notification-delivery/%d", id) }

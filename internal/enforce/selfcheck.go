@@ -78,7 +78,7 @@ func (in *Inspection) RequestExtension(until time.Time, reason, by string, now t
 		return offsite.Conflict("an extension request of inspection %d is already waiting for a decision", in.ID)
 	}
 	if strings.TrimSpace(reason) == "" {
-		return offsite.Invalid("reason", "is required: why the self-check needs more time")
+		return offsite.Required("reason", "is required: why the self-check needs more time")
 	}
 	switch {
 	case !until.After(*in.SelfCheckDeadline):
@@ -102,7 +102,7 @@ func (in *Inspection) DecideExtension(grant bool, note, by string, now time.Time
 		return inspStateError("grant an extension of", in.Status, InspSelfCheckRequested)
 	}
 	if !grant && strings.TrimSpace(note) == "" {
-		return offsite.Invalid("note", "is required: why the extension is refused")
+		return offsite.Required("note", "is required: why the extension is refused")
 	}
 	e.Decision, e.Note, e.DecidedBy, e.DecidedAt = ExtensionRefused, note, by, &now
 	if grant {

@@ -30,6 +30,7 @@ const (
 	AuditEnterpriseUpdate             AuditAction = "enterprise.update"
 	AuditEnterpriseImport             AuditAction = "enterprise.import"
 	AuditEnterpriseParcels            AuditAction = "enterprise.parcels"
+	AuditEnterpriseParcelRetire       AuditAction = "enterprise.parcel_retire"
 	AuditEnterpriseUSCCOverride       AuditAction = "enterprise.uscc_override"
 	AuditEnterpriseBarred             AuditAction = "enterprise.barred"
 	AuditEnterpriseSpecialSupervision AuditAction = "enterprise.special_supervision"
@@ -73,6 +74,10 @@ const (
 	AuditIntakeJoin                 AuditAction = "intake.join"
 	AuditWebhookSubscribe           AuditAction = "webhook.subscribe"
 	AuditWebhookUnsubscribe         AuditAction = "webhook.unsubscribe"
+	// AuditWebhookGone records a subscription ended because its receiver answered 410 Gone.
+	AuditWebhookGone AuditAction = "webhook.gone"
+	// AuditNotificationRequeue records a failed delivery put back to be tried again.
+	AuditNotificationRequeue AuditAction = "notification.requeue"
 
 	AuditDispositionWaived AuditAction = "disposition.waived"
 	AuditDispositionStrict AuditAction = "disposition.strict"
@@ -124,7 +129,7 @@ var (
 
 // AuditActions lists every audit action.
 var AuditActions = []AuditAction{
-	AuditEnterpriseCreate, AuditEnterpriseUpdate, AuditEnterpriseImport, AuditEnterpriseParcels,
+	AuditEnterpriseCreate, AuditEnterpriseUpdate, AuditEnterpriseImport, AuditEnterpriseParcels, AuditEnterpriseParcelRetire,
 	AuditEnterpriseUSCCOverride, AuditEnterpriseBarred, AuditEnterpriseSpecialSupervision,
 	AuditEvidenceView, AuditEvidenceDownload, AuditHealthVisitRecord,
 	AuditListPropose, AuditListRefused, AuditListNotice, AuditListObjection, AuditListObjectionResolve,
@@ -142,7 +147,7 @@ var AuditActions = []AuditAction{
 	AuditCasefileGenerate, AuditEvidenceExport,
 	AuditInspectionAmendReport, AuditInspectionWithdrawReport, AuditInspectionRequestExtension,
 	AuditInspectionDecideExtension, AuditIncidentReport, AuditIntakeRecord, AuditIntakeJoin,
-	AuditWebhookSubscribe, AuditWebhookUnsubscribe,
+	AuditWebhookSubscribe, AuditWebhookUnsubscribe, AuditWebhookGone, AuditNotificationRequeue,
 }
 
 // Names returns the values of a vocabulary as strings, for messages and schemas.

@@ -311,7 +311,10 @@ type Reliability struct {
 	cells map[string][]cell
 }
 
-type cell struct{ n, real int }
+type cell struct {
+	n, real int
+	sum     float64 // of the scores
+}
 
 // NewReliability returns an empty table with bands of width 0.2 over [0, 1].
 func NewReliability() *Reliability {
@@ -334,6 +337,7 @@ func (r *Reliability) Add(detector string, score float64, real int) {
 		b++
 	}
 	r.cells[detector][b].n++
+	r.cells[detector][b].sum += score
 	if real == 1 {
 		r.cells[detector][b].real++
 	}
@@ -361,4 +365,33 @@ func (r *Reliability) Band(detector string, b int) (n, real int) {
 // Label names band b, e.g. "0.2–0.4".
 func (r *Reliability) Label(b int) string {
 	return fmt.Sprintf("%.1f–%.1f", r.Edges[b], r.Edges[b+1])
+}
+
+// Error is the calibration error of a detector's scores: the mean, over its findings, of
+// the gap between the mean score of the finding's band and the share of the band's
+// findings that were real (the expected calibration error over the table's bands); 0
+// without findings.
+func (r *Reliability) Error(detector string) float64 {
+	var gap float64
+	n := 0
+	for _, c := range r.cells[detector] {
+		if c.n == 0 {
+			continue
+		}
+		gap += math.Abs(c.sum - float64(c.real)) // n × |mean score − share real|
+		n += c.n
+	}
+	if n == 0 {
+		return 0
+	}
+	return gap / float64(n)
+}
+
+// Count returns how many findings of detector were recorded and how many were real.
+func (r *Reliability) Count(detector string) (n, real int) {
+	for _, c := range r.cells[detector] {
+		n += c.n
+		real += c.real
+	}
+	return n, real
 }

@@ -125,3 +125,63 @@ func TestReliability(t *testing.T) {
 		t.Errorf("Detectors (-want +got):\n%s", diff)
 	}
 }
+
+// TestReliabilityError: scores that say what share of findings is real have no error;
+// scores that claim more, or less, than the findings bear out have the gap, weighted by the
+// findings of each band.
+func TestReliabilityError(t *testing.T) {
+	type f struct {
+		score float64
+		real  int
+	}
+	many := func(score float64, n, real int) []f {
+		var out []f
+		for i := 0; i < n; i++ {
+			r := 0
+			if i < real {
+				r = 1
+			}
+			out = append(out, f{score, r})
+		}
+		return out
+	}
+	join := func(fs ...[]f) []f {
+		var out []f
+		for _, x := range fs {
+			out = append(out, x...)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		fs   []f
+		want float64
+	}{
+		{"none", nil, 0},
+		{"calibrated", join(many(0.1, 10, 1), many(0.7, 10, 7)), 0},
+		{"overconfident", many(0.9, 10, 5), 0.4},
+		{"underconfident", many(0.3, 4, 3), 0.45},
+		// band 0.8–1.0: mean score 0.9, all real: gap 0.1 on 10; band 0.0–0.2: 0.1, none real, on 10.
+		{"two bands", join(many(0.9, 10, 10), many(0.1, 10, 0)), 0.1},
+		// one band, scores 0 and 0.19: their mean 0.095 against half real, whatever each said.
+		{"within a band", join(many(0.0, 1, 0), many(0.19, 1, 1)), 0.405},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewReliability()
+			for _, x := range tc.fs {
+				r.Add("change", x.score, x.real)
+			}
+			if got := r.Error("change"); math.Abs(got-tc.want) > 1e-9 {
+				t.Errorf("error %g, want %g", got, tc.want)
+			}
+			n, real := r.Count("change")
+			wantReal := 0
+			for _, x := range tc.fs {
+				wantReal += x.real
+			}
+			if n != len(tc.fs) || real != wantReal {
+				t.Errorf("count %d, %d real; want %d, %d", n, real, len(tc.fs), wantReal)
+			}
+		})
+	}
+}

@@ -252,10 +252,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case in.Name == "":
-		s.Error(w, r, offsite.Invalid("name", "is required"))
+		s.Error(w, r, offsite.Required("name", "is required"))
 		return
 	case in.Password == "":
-		s.Error(w, r, offsite.Invalid("password", "is required"))
+		s.Error(w, r, offsite.Required("password", "is required"))
 		return
 	case len(in.Password) > account.MaxPasswordLength:
 		s.Error(w, r, offsite.Invalid("password", "is longer than %d bytes", account.MaxPasswordLength))

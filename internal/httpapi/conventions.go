@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/offsite/offsite/internal/msgs"
 )
 
 // The API's conventions, applied by the router to every route, so that a route gets them by
@@ -40,6 +42,9 @@ type problem struct {
 	Instance string `json:"instance,omitempty"`
 	Code     string `json:"code"`
 	Field    string `json:"field,omitempty"`
+	// Message is the detail as a sentence of the message catalog (internal/msgs), where it
+	// has a fixed form: a client renders it in its own language from the code.
+	Message *msgs.Message `json:"message,omitempty"`
 	// Rows lists the rows at fault of a refused import.
 	Rows  any         `json:"rows,omitempty"`
 	Error errorFields `json:"error"`
@@ -52,12 +57,22 @@ type errorFields struct {
 }
 
 // newProblem returns the problem of an answer with status, category code, the input field at
-// fault (or "") and the message for the client.
-func newProblem(r *http.Request, status int, code, field, detail string) *problem {
+// fault (or "") and the message for the client: detail in English, and m, when not nil, the
+// same as a sentence of the catalog. A request asking for Chinese (msgs.RequestLang) gets the
+// title, and the detail where m gives it, in Chinese; error.message stays English.
+func newProblem(r *http.Request, status int, code, field, detail string, m *msgs.Message) *problem {
 	p := &problem{Type: problemTypePrefix + code, Title: http.StatusText(status), Status: status, Detail: detail,
-		Code: code, Field: field, Error: errorFields{Code: code, Field: field, Message: detail}}
+		Code: code, Field: field, Message: m, Error: errorFields{Code: code, Field: field, Message: detail}}
 	if p.Title == "" {
 		p.Title = code
+	}
+	if lang := msgs.RequestLang(r); lang != msgs.EN {
+		if t := msgs.TitleOf(status); t != "" {
+			p.Title = msgs.New(t).Text(lang)
+		}
+		if m != nil {
+			p.Detail = m.Text(lang)
+		}
 	}
 	if r != nil && r.URL != nil {
 		p.Instance = r.URL.Path
@@ -92,12 +107,13 @@ func (s *Server) routed(mux *http.ServeMux) http.Handler {
 		h.ServeHTTP(c, r)
 		switch c.status {
 		case http.StatusNotFound:
-			writeProblem(w, newProblem(r, http.StatusNotFound, "not_found", "path", fmt.Sprintf("no route for %s", r.URL.Path)))
+			m := msgs.New(msgs.NoRoute, "path", r.URL.Path)
+			writeProblem(w, newProblem(r, http.StatusNotFound, "not_found", "path", m.Text(msgs.EN), &m))
 		case http.StatusMethodNotAllowed:
 			allow := c.header.Get("Allow")
 			w.Header().Set("Allow", allow)
-			writeProblem(w, newProblem(r, http.StatusMethodNotAllowed, "method_not_allowed", "method",
-				fmt.Sprintf("%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow)))
+			m := msgs.New(msgs.MethodNotAllowed, "method", r.Method, "path", r.URL.Path, "allow", allow)
+			writeProblem(w, newProblem(r, http.StatusMethodNotAllowed, "method_not_allowed", "method", m.Text(msgs.EN), &m))
 		default: // not seen from a ServeMux without a pattern; answered as it was
 			for k, v := range c.header {
 				w.Header()[k] = v

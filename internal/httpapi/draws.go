@@ -52,12 +52,12 @@ func decodeDraw(body []byte) (seed uint64, haveSeed bool, ins []enforce.Inspecto
 		haveSeed = true
 	}
 	if len(in.Inspectors) == 0 {
-		return 0, false, nil, offsite.Invalid("inspectors", "is required: the inspectors of the draw")
+		return 0, false, nil, offsite.Required("inspectors", "is required: the inspectors of the draw")
 	}
 	seen := map[string]bool{}
 	for i, x := range in.Inspectors {
 		if strings.TrimSpace(x.ID) == "" {
-			return 0, false, nil, offsite.Invalid(fmt.Sprintf("inspectors[%d].id", i), "is required")
+			return 0, false, nil, offsite.Required(fmt.Sprintf("inspectors[%d].id", i), "is required")
 		}
 		if seen[x.ID] {
 			return 0, false, nil, offsite.Invalid(fmt.Sprintf("inspectors[%d].id", i), "%q is listed twice", x.ID)

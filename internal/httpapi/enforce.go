@@ -31,7 +31,7 @@ var version = map[string]any{"type": "integer", "description": "the version read
 func writeJSONCompact(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		writeProblem(w, newProblem(nil, http.StatusInternalServerError, "internal", "", "internal error"))
+		writeProblem(w, newProblem(nil, http.StatusInternalServerError, "internal", "", "internal error", nil))
 		return
 	}
 	notePage(w, v)
@@ -50,7 +50,7 @@ func parseTime(field, v string) (time.Time, error) {
 		return t, nil
 	}
 	if v == "" {
-		return time.Time{}, offsite.Invalid(field, "is required (RFC 3339 time or YYYY-MM-DD)")
+		return time.Time{}, offsite.Required(field, "is required (RFC 3339 time or YYYY-MM-DD)")
 	}
 	return time.Time{}, offsite.Invalid(field, "%q is not an RFC 3339 time or a YYYY-MM-DD date", v)
 }
@@ -109,7 +109,7 @@ func decodeVersioned[T any, P interface {
 		return nil, err
 	}
 	if in.readVersion() < 1 {
-		return nil, offsite.Invalid("version", "is required: the version of the record as read (optimistic concurrency)")
+		return nil, offsite.Required("version", "is required: the version of the record as read (optimistic concurrency)")
 	}
 	return in, nil
 }

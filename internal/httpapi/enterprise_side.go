@@ -75,7 +75,7 @@ func (s *Server) registerEnterpriseSideRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"200": "decided", "400": "invalid field", "404": "no such inspection", "409": "no request waiting, or stale version"},
 	}, inspectionCommand(s, func(ctx context.Context, a enforce.Actor, id int64, in *inspectionRequest) (*enforce.Inspection, error) {
 		if in.Grant == nil {
-			return nil, offsite.Invalid("grant", "is required: true to grant, false to refuse")
+			return nil, offsite.Required("grant", "is required: true to grant, false to refuse")
 		}
 		return s.inspections.DecideExtension(ctx, a, id, in.Version, *in.Grant, in.Note)
 	}))
@@ -215,7 +215,7 @@ func (s *Server) handleIncidentCreate(w http.ResponseWriter, r *http.Request) {
 	uscc := strings.ToUpper(strings.TrimSpace(in.USCC))
 	if uscc == "" {
 		if p.Role != RoleEnterprise {
-			s.Error(w, r, offsite.Invalid("uscc", "is required when reporting on an enterprise's behalf"))
+			s.Error(w, r, offsite.Required("uscc", "is required when reporting on an enterprise's behalf"))
 			return
 		}
 		uscc = p.USCC

@@ -57,6 +57,15 @@ func (s *Server) registerEnterpriseRoutes(mux *http.ServeMux) {
 		Query:     map[string]string{"gcj02": "true when the coordinates are GCJ-02 (web map); converted to WGS84", "repair": "true to repair invalid geometries"},
 		Responses: map[string]string{"200": "stored", "400": "invalid collection", "404": "no such enterprise"},
 	}, s.handleEnterpriseParcels)
+	s.handle(mux, "POST", "/api/v1/enterprises/{uscc}/parcels/{id}/retire", operation{
+		Response: parcelRetired{},
+		Summary:  "Retire a parcel of the enterprise; audited",
+		Description: "The parcel leaves the parcel lists, the OGC collections, the GIS exports and clipping; the evidence already made on it " +
+			"(clips, findings) keeps it, marked retired. Storing a parcel of that id again brings it back.",
+		Roles:     rolesStaffWrite,
+		Params:    map[string]map[string]any{"id": {"type": "string"}},
+		Responses: map[string]string{"200": "retired", "404": "no such enterprise, or no such parcel of it not yet retired"},
+	}, s.handleParcelRetire)
 	s.handle(mux, "GET", "/api/v1/enterprises/{uscc}/parcels", operation{
 		Response: geoJSONFeatureCollection(), ResponseType: geoJSONType,
 		Summary: "The enterprise's parcels as a FeatureCollection", Roles: rolesOwnRead,
@@ -158,7 +167,7 @@ func (s *Server) handleEnterpriseUpdate(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	if e.Version < 1 {
-		s.Error(w, r, offsite.Invalid("version", "is required: the version read"))
+		s.Error(w, r, offsite.Required("version", "is required: the version read"))
 		return
 	}
 	if err := s.enterprises.Update(r.Context(), PrincipalFromContext(r.Context()).Actor(), e); err != nil {
@@ -328,7 +337,7 @@ func parseEnterpriseCSV(body []byte) ([]*enforce.Enterprise, []enforce.ImportRow
 }
 
 func (s *Server) writeImportErrors(w http.ResponseWriter, r *http.Request, rows []enforce.ImportRowError) {
-	p := newProblem(r, http.StatusBadRequest, "invalid", "rows", (&enforce.ImportError{Rows: rows}).Error())
+	p := newProblem(r, http.StatusBadRequest, "invalid", "rows", (&enforce.ImportError{Rows: rows}).Error(), nil)
 	p.Rows = rows
 	writeProblem(w, p)
 }
@@ -362,37 +371,32 @@ func (s *Server) handleEnterpriseImport(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) handleEnterpriseParcels(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
+	parcels, err := s.readParcels(w, r)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	var opts []geo.Option
-	for name, opt := range map[string]geo.Option{"gcj02": geo.WithGCJ02(), "repair": geo.WithRepair()} {
-		on, err := boolParam(r, name)
-		if err != nil {
-			s.Error(w, r, err)
-			return
-		}
-		if on {
-			opts = append(opts, opt)
-		}
+	if err := s.enterprises.SetParcels(r.Context(), PrincipalFromContext(r.Context()).Actor(), r.PathValue("uscc"), parcels); err != nil {
+		s.Error(w, r, err)
+		return
 	}
-	parcels, err := parseParcels(body, opts...)
+	writeStoredParcels(w, parcels)
+}
+
+// parcelRetired is the answer of POST /api/v1/enterprises/{uscc}/parcels/{id}/retire.
+type parcelRetired struct {
+	ParcelID  string    `json:"parcel_id"`
+	RetiredAt time.Time `json:"retired_at"`
+}
+
+func (s *Server) handleParcelRetire(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	at, err := s.enterprises.RetireParcel(r.Context(), PrincipalFromContext(r.Context()).Actor(), r.PathValue("uscc"), id)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	uscc := r.PathValue("uscc")
-	if err := s.enterprises.SetParcels(r.Context(), PrincipalFromContext(r.Context()).Actor(), uscc, parcels); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	ids := make([]string, len(parcels))
-	for i, p := range parcels {
-		ids[i] = p.ID
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"stored": len(parcels), "parcel_ids": ids})
+	writeJSON(w, http.StatusOK, parcelRetired{ParcelID: id, RetiredAt: at})
 }
 
 func (s *Server) handleEnterpriseParcelsGet(w http.ResponseWriter, r *http.Request) {
@@ -408,7 +412,9 @@ func (s *Server) handleEnterpriseParcelsGet(w http.ResponseWriter, r *http.Reque
 	}
 	fc := geojson.NewFeatureCollection()
 	for _, e := range ev {
-		fc.Append(parcelFeature(e.Parcel))
+		if e.Parcel.RetiredAt == nil { // a retired parcel is in the evidence, not the list
+			fc.Append(parcelFeature(e.Parcel))
+		}
 	}
 	writeGeoJSON(w, fc)
 }
@@ -459,11 +465,13 @@ type evidenceAnswer struct {
 }
 
 type evidenceParcel struct {
-	ParcelID string            `json:"parcel_id"`
-	Name     string            `json:"name,omitempty"`
-	Geometry json.RawMessage   `json:"geometry"`
-	Findings []evidenceFinding `json:"findings"`
-	Clips    []evidenceClip    `json:"clips"`
+	ParcelID string          `json:"parcel_id"`
+	Name     string          `json:"name,omitempty"`
+	Geometry json.RawMessage `json:"geometry"`
+	// RetiredAt is set on a retired parcel, listed for the evidence made on it.
+	RetiredAt *time.Time        `json:"retired_at,omitempty"`
+	Findings  []evidenceFinding `json:"findings"`
+	Clips     []evidenceClip    `json:"clips"`
 }
 
 func (s *Server) handleEnterpriseEvidence(w http.ResponseWriter, r *http.Request) {

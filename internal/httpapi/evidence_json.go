@@ -62,7 +62,7 @@ func evidenceAnswerOf(uscc string, ev []enforce.EvidenceParcel) (*evidenceAnswer
 		if err != nil {
 			return nil, err
 		}
-		po := evidenceParcel{ParcelID: e.Parcel.ID, Name: e.Parcel.Name, Geometry: g, Clips: make([]evidenceClip, 0, len(e.Clips)),
+		po := evidenceParcel{ParcelID: e.Parcel.ID, Name: e.Parcel.Name, Geometry: g, RetiredAt: e.Parcel.RetiredAt, Clips: make([]evidenceClip, 0, len(e.Clips)),
 			Findings: make([]evidenceFinding, 0, len(e.Findings))}
 		for _, f := range e.Findings {
 			fg, err := geojsonGeometry(f.Geometry).MarshalJSON()
@@ -98,6 +98,12 @@ func appendEvidence(b []byte, uscc string, ev []enforce.EvidenceParcel) ([]byte,
 		b = append(b, `,"geometry":`...)
 		if b, err = appendGeoJSON(b, e.Parcel.Geometry); err != nil {
 			return b, fmt.Errorf("parcel %s geometry: %w", e.Parcel.ID, err)
+		}
+		if e.Parcel.RetiredAt != nil {
+			b = append(b, `,"retired_at":`...)
+			if b, err = appendJSONTime(b, *e.Parcel.RetiredAt); err != nil {
+				return b, err
+			}
 		}
 		b = append(b, `,"findings":[`...)
 		for j, f := range e.Findings {

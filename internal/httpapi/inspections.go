@@ -150,7 +150,7 @@ func decodeWarning(body []byte, level enforce.Level) (*warningRequest, *enforce.
 		return nil, nil, err
 	}
 	if in.USCC == "" && in.Source != enforce.WarningFinding {
-		return nil, nil, offsite.Invalid("uscc", "is required (for a finding it is taken from the finding's parcel)")
+		return nil, nil, offsite.Required("uscc", "is required (for a finding it is taken from the finding's parcel)")
 	}
 	if in.Level == "" {
 		in.Level = level

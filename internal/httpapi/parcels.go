@@ -131,24 +131,38 @@ func boolParam(r *http.Request, name string) (bool, error) {
 	return b, nil
 }
 
-func (s *Server) handleParcelsUpsert(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
+// readParcels reads the parcels of a request's body, with its gcj02 and repair query
+// parameters: the reader of both parcel routes (POST /api/v1/parcels and PUT
+// /api/v1/enterprises/{uscc}/parcels).
+func (s *Server) readParcels(w http.ResponseWriter, r *http.Request) ([]*offsite.Parcel, error) {
+	body, err := s.readBody(w, r)
 	if err != nil {
-		s.Error(w, r, err)
-		return
+		return nil, err
 	}
 	var opts []geo.Option
 	for name, opt := range map[string]geo.Option{"gcj02": geo.WithGCJ02(), "repair": geo.WithRepair()} {
 		on, err := boolParam(r, name)
 		if err != nil {
-			s.Error(w, r, err)
-			return
+			return nil, err
 		}
 		if on {
 			opts = append(opts, opt)
 		}
 	}
-	parcels, err := parseParcels(body, opts...)
+	return parseParcels(body, opts...)
+}
+
+// writeStoredParcels answers a parcel route with what it stored.
+func writeStoredParcels(w http.ResponseWriter, parcels []*offsite.Parcel) {
+	ids := make([]string, len(parcels))
+	for i, p := range parcels {
+		ids[i] = p.ID
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"stored": len(parcels), "parcel_ids": ids})
+}
+
+func (s *Server) handleParcelsUpsert(w http.ResponseWriter, r *http.Request) {
+	parcels, err := s.readParcels(w, r)
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -157,11 +171,7 @@ func (s *Server) handleParcelsUpsert(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	ids := make([]string, len(parcels))
-	for i, p := range parcels {
-		ids[i] = p.ID
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"stored": len(parcels), "parcel_ids": ids})
+	writeStoredParcels(w, parcels)
 }
 
 func parcelFeature(p *offsite.Parcel) *geojson.Feature {
@@ -257,7 +267,7 @@ func (s *Server) handleParcelGet(w http.ResponseWriter, r *http.Request) {
 func writeGeoJSON(w http.ResponseWriter, v interface{ MarshalJSON() ([]byte, error) }) {
 	b, err := v.MarshalJSON()
 	if err != nil {
-		writeProblem(w, newProblem(nil, http.StatusInternalServerError, "internal", "", "internal error"))
+		writeProblem(w, newProblem(nil, http.StatusInternalServerError, "internal", "", "internal error", nil))
 		return
 	}
 	w.Header().Set("Content-Type", "application/geo+json")

@@ -205,10 +205,10 @@ func decodeEvaluate(body []byte, needUSCC bool) (*evaluateRequest, error) {
 		return nil, err
 	}
 	if needUSCC && in.USCC == "" {
-		return nil, offsite.Invalid("uscc", "is required")
+		return nil, offsite.Required("uscc", "is required")
 	}
 	if in.Facts == nil {
-		return nil, offsite.Invalid("facts", "is required: an object of fact name to value")
+		return nil, offsite.Required("facts", "is required: an object of fact name to value")
 	}
 	for k, v := range in.Facts {
 		switch v.(type) {

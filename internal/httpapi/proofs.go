@@ -323,7 +323,7 @@ func (s *Server) handleProofPut(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.ContentLength < 0 {
 		// The store writes a known size in one request, so that If-None-Match guards it.
-		s.Error(w, r, offsite.Invalid("Content-Length", "is required: send the document with its length"))
+		s.Error(w, r, offsite.Required("Content-Length", "is required: send the document with its length"))
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)

@@ -14,6 +14,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/metrics"
 	"github.com/offsite/offsite/internal/monitoring"
+	"github.com/offsite/offsite/internal/msgs"
 	"github.com/offsite/offsite/internal/verify"
 )
 
@@ -377,30 +379,34 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	var body errorBody
 	status := http.StatusInternalServerError
 	body.Error.Code = "internal"
-	body.Error.Message = "internal error"
+	m := msgs.New(msgs.Internal)
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
 		status = http.StatusRequestEntityTooLarge
 		body.Error.Code = "too_large"
-		body.Error.Message = fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)
+		m = msgs.New(msgs.TooLarge, "limit", strconv.FormatInt(mbe.Limit, 10))
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		status = http.StatusRequestTimeout
 		body.Error.Code = "request_timeout"
-		body.Error.Message = fmt.Sprintf("the request body did not arrive within %s", s.ReadTimeout)
+		m = msgs.New(msgs.BodyTimeout, "timeout", s.ReadTimeout.String())
 	case r.Context().Err() == context.Canceled || errors.Is(err, errClientGone):
 		// The client went away (or cut its body short): nobody reads this answer.
 		status = StatusClientClosed
 		body.Error.Code = "client_closed"
-		body.Error.Message = "the client closed the request"
+		m = msgs.New(msgs.ClientClosed)
 	case errors.Is(err, context.DeadlineExceeded):
 		status = http.StatusServiceUnavailable
 		body.Error.Code = "timeout"
-		body.Error.Message = "the request took too long and was stopped"
-	default:
+		m = msgs.New(msgs.Timeout)
+	}
+	message := &m
+	body.Error.Message = m.Text(msgs.EN)
+	if status == http.StatusInternalServerError {
 		for _, st := range statuses {
 			if errors.Is(err, st.err) {
-				status, body.Error.Code, body.Error.Message = st.status, st.code, err.Error()
+				// The error's own words, in English unless it has a code (below).
+				status, body.Error.Code, body.Error.Message, message = st.status, st.code, err.Error(), nil
 				break
 			}
 		}
@@ -408,6 +414,10 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	var fe *offsite.FieldError
 	if errors.As(err, &fe) {
 		body.Error.Field = fe.Field
+		if fe.Code != "" {
+			fm := msgs.Message{Code: msgs.Code(fe.Code), Args: fe.Args}.With("field", fe.Field)
+			message = &fm
+		}
 	}
 	switch status {
 	case http.StatusInternalServerError:
@@ -415,7 +425,7 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusServiceUnavailable, http.StatusRequestTimeout:
 		s.Logger.WarnContext(r.Context(), "request stopped", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeProblem(w, newProblem(r, status, body.Error.Code, body.Error.Field, body.Error.Message))
+	writeProblem(w, newProblem(r, status, body.Error.Code, body.Error.Field, body.Error.Message, message))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -448,7 +458,7 @@ func decodeStrict(body io.Reader, v any) error {
 		return jsonError(err)
 	}
 	if dec.More() {
-		return offsite.Invalid("body", "unexpected data after the JSON value")
+		return &offsite.FieldError{Field: "body", Problem: "unexpected data after the JSON value", Code: string(msgs.FieldTrailingData)}
 	}
 	if field := nulField(reflect.ValueOf(v), ""); field != "" {
 		return offsite.Invalid(field, "contains a NUL character (\\u0000)")
@@ -464,17 +474,21 @@ func jsonError(err error) error {
 	case errors.As(err, &mbe), errors.Is(err, offsite.ErrInvalid), errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, errClientGone):
 		return err // the body, not its JSON: too large, not UTF-8, too slow, cut short
 	case errors.As(err, &se):
-		return offsite.Invalid("body", "malformed JSON at byte %d: %v", se.Offset, se)
+		return &offsite.FieldError{Field: "body", Problem: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se),
+			Code: string(msgs.FieldMalformed), Args: map[string]string{"offset": strconv.FormatInt(se.Offset, 10)}}
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {
 			field = "body"
 		}
-		return offsite.Invalid(field, "must be %s, not JSON %s", te.Type, te.Value)
+		return &offsite.FieldError{Field: field, Problem: fmt.Sprintf("must be %s, not JSON %s", te.Type, te.Value),
+			Code: string(msgs.FieldWrongType), Args: map[string]string{"want": te.Type.String()}}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return offsite.Invalid(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "is not a known field")
+		return &offsite.FieldError{Field: strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), Problem: "is not a known field", Code: string(msgs.FieldUnknown)}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &offsite.FieldError{Field: "body", Problem: "the JSON ends before its value is complete", Code: string(msgs.FieldTruncated)}
 	case errors.Is(err, io.EOF):
-		return offsite.Invalid("body", "is empty; a JSON object is required")
+		return &offsite.FieldError{Field: "body", Problem: "is empty; a JSON object is required", Code: string(msgs.FieldEmptyBody)}
 	}
 	return offsite.Invalid("body", "%v", err)
 }

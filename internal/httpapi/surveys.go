@@ -102,7 +102,7 @@ func (in surveyRequest) survey(known func(string) bool) (*offsite.Survey, error)
 	var err error
 	switch {
 	case given == 0:
-		return nil, offsite.Invalid("zone", "is required: a GeoJSON Polygon or MultiPolygon, or give zone_id or zone_name")
+		return nil, offsite.Required("zone", "is required: a GeoJSON Polygon or MultiPolygon, or give zone_id or zone_name")
 	case given > 1:
 		return nil, offsite.Invalid("zone", "give one of zone, zone_id and zone_name, not several")
 	case in.ZoneID < 0:
@@ -132,7 +132,7 @@ func (in surveyRequest) survey(known func(string) bool) (*offsite.Survey, error)
 		}
 	}
 	if in.Pipeline == "" {
-		return nil, offsite.Invalid("pipeline", "is required")
+		return nil, offsite.Required("pipeline", "is required")
 	}
 	if in.BatchSize != nil {
 		if *in.BatchSize < 1 || *in.BatchSize > maxBatchSize {
@@ -190,6 +190,9 @@ func (s *Server) handleSurveyCreate(w http.ResponseWriter, r *http.Request) {
 func (s *Server) resolveZone(r *http.Request, sv *offsite.Survey, name string) error {
 	if sv.ZoneID == nil && name == "" {
 		return nil
+	}
+	if err := s.zonesConfigured(); err != nil {
+		return err
 	}
 	var z *offsite.Zone
 	var err error

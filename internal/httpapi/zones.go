@@ -57,11 +57,14 @@ func (s *Server) handleZoneCreate(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch {
 	case z.Name == "":
-		err = offsite.Invalid("name", "is required")
+		err = offsite.Required("name", "is required")
 	case len(z.Name) > maxZoneName:
 		err = offsite.Invalid("name", "is longer than %d characters", maxZoneName)
 	default:
 		z.Geometry, err = parseArea("geometry", in.Geometry, in.GCJ02)
+	}
+	if err == nil {
+		err = s.zonesConfigured()
 	}
 	if err == nil {
 		err = s.Zones.CreateZone(r.Context(), z)
@@ -74,7 +77,22 @@ func (s *Server) handleZoneCreate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, zoneJSON(z))
 }
 
+// errNoZones answers the zone routes, and surveys on a named zone, of a server built without
+// a ZoneService.
+var errNoZones = errors.New("httpapi: named zones are not configured")
+
+func (s *Server) zonesConfigured() error {
+	if s.Zones == nil {
+		return errNoZones
+	}
+	return nil
+}
+
 func (s *Server) handleZoneList(w http.ResponseWriter, r *http.Request) {
+	if err := s.zonesConfigured(); err != nil {
+		s.Error(w, r, err)
+		return
+	}
 	zs, err := s.Zones.FindZones(r.Context())
 	if err != nil {
 		s.Error(w, r, err)
@@ -89,6 +107,9 @@ func (s *Server) handleZoneList(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleZoneGet(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
+	if err == nil {
+		err = s.zonesConfigured()
+	}
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -113,7 +134,7 @@ func zoneJSON(z *offsite.Zone) any {
 // field, through the parcel reader and validation: same rules, same messages.
 func parseArea(field string, raw json.RawMessage, gcj02 bool) (orb.Geometry, error) {
 	if len(raw) == 0 || string(raw) == "null" {
-		return nil, offsite.Invalid(field, "is required: a GeoJSON Polygon or MultiPolygon")
+		return nil, offsite.Required(field, "is required: a GeoJSON Polygon or MultiPolygon")
 	}
 	var opts []geo.Option
 	if gcj02 {

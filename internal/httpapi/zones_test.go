@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/offsite/offsite/internal/httpapi"
 )
 
 // callAs sends body as role's token and returns the status and the decoded answer.
@@ -129,6 +132,36 @@ func TestZones(t *testing.T) {
 		}
 		if e, _ := out["error"].(map[string]any); code == 400 && e["field"] != strings.Split(strings.TrimPrefix(tc.query, "?"), "=")[0] {
 			t.Errorf("GET surveys%s: error %v does not name the parameter", tc.query, out)
+		}
+	}
+}
+
+// TestZonesNotConfigured: a server built without a ZoneService answers the zone routes with
+// an error. GET /api/v1/zones/{id} dereferenced the nil service and dropped the connection
+// (the panic TestEveryRouteAndRole logged as "handler failed").
+func TestZonesNotConfigured(t *testing.T) {
+	hs := httptest.NewServer((&httpapi.Server{Tokens: mustTestTokens(t)}).Handler())
+	t.Cleanup(hs.Close)
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/api/v1/zones", ""},
+		{"GET", "/api/v1/zones/1", ""},
+		{"POST", "/api/v1/zones", `{"name":"east park","geometry":` + parkSquare + `}`},
+	} {
+		req, err := http.NewRequest(c.method, hs.URL+c.path, strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+analyst)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("%s %s: no answer: %v", c.method, c.path, err)
+			continue
+		}
+		var problem map[string]any
+		derr := json.NewDecoder(resp.Body).Decode(&problem)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusInternalServerError || derr != nil {
+			t.Errorf("%s %s: %d %v (%v), want 500 with a problem body", c.method, c.path, resp.StatusCode, problem, derr)
 		}
 	}
 }

@@ -90,7 +90,7 @@ func (c *Registry) UpdatePoint(ctx context.Context, a enforce.Actor, p *Point, p
 		return err
 	}
 	if p.Version < 1 {
-		return offsite.Invalid("version", "is required: the version of the point as read")
+		return offsite.Required("version", "is required: the version of the point as read")
 	}
 	if password != "" {
 		if err := CheckPassword(password); err != nil {

@@ -222,13 +222,13 @@ func (r *SelfReport) Validate() error {
 		}
 	}
 	if r.Start.IsZero() {
-		return offsite.Invalid("started_at", "is required")
+		return offsite.Required("started_at", "is required")
 	}
 	if r.End != nil && r.End.Before(r.Start) {
 		return offsite.Invalid("ended_at", "is before started_at")
 	}
 	if t := strings.TrimSpace(r.Text); t == "" || len(r.Text) > 10000 {
-		return offsite.Invalid("text", "is required, at most 10000 characters: what exceeded, why, what was done")
+		return offsite.Required("text", "is required, at most 10000 characters: what exceeded, why, what was done")
 	}
 	return nil
 }

@@ -105,6 +105,17 @@ func (t *enforceTx) SaveParcel(ctx context.Context, i int, p *offsite.Parcel) er
 	return upsertParcel(ctx, t.tx, i, p)
 }
 
+func (t *enforceTx) RetireParcel(ctx context.Context, uscc, id string, at time.Time) error {
+	tag, err := t.tx.Exec(ctx, `UPDATE parcels SET retired_at = $3 WHERE id = $1 AND uscc = $2 AND retired_at IS NULL`, id, uscc, at)
+	if err != nil {
+		return formatError(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return offsite.NotFound("parcel %q of enterprise %s (or retired already)", id, uscc)
+	}
+	return nil
+}
+
 func (t *enforceTx) CreateHealthVisit(ctx context.Context, v *enforce.HealthVisit) error {
 	return t.tx.QueryRow(ctx, `INSERT INTO health_visits (uscc, visited_at, inspector, notes) VALUES ($1, $2, $3, $4)
 		RETURNING id, created_at`, v.USCC, v.VisitedAt, v.Inspector, v.Notes).Scan(&v.ID, &v.CreatedAt)
@@ -179,15 +190,18 @@ func (s *EnforceService) FindEnterprises(ctx context.Context, f enforce.Enterpri
 	return out, total, nil
 }
 
-// FindEvidence returns the enterprise's parcels with their clips and findings, newest first.
+// FindEvidence returns the enterprise's parcels with their clips and findings, newest first;
+// a retired parcel only when evidence was made on it (a clip or a finding), with RetiredAt.
 func (st *EnterpriseStore) FindEvidence(ctx context.Context, uscc string) (_ []enforce.EvidenceParcel, err error) {
 	defer derrors.Wrap(&err, "FindEvidence(%q)", uscc)
 	// Parcels with clips, and findings: two queries in one round trip.
 	batch := &pgx.Batch{}
-	batch.Queue(`SELECT p.id, p.name, ST_AsEWKB(p.geom), p.created_at, p.updated_at,
+	batch.Queue(`SELECT p.id, p.name, ST_AsEWKB(p.geom), p.created_at, p.updated_at, p.retired_at,
 		c.capture_id, c.cog_key, c.cog_sha256, c.cog_bytes, c.quicklook_key, c.quicklook_sha256, c.width, c.height,
 		c.valid_pixels, c.created_at
-		FROM enterprises e LEFT JOIN parcels p ON p.uscc = e.uscc LEFT JOIN clips c ON c.parcel_id = p.id
+		FROM enterprises e LEFT JOIN parcels p ON p.uscc = e.uscc AND (p.retired_at IS NULL
+			OR EXISTS (SELECT 1 FROM clips x WHERE x.parcel_id = p.id) OR EXISTS (SELECT 1 FROM findings x WHERE x.parcel_id = p.id))
+		LEFT JOIN clips c ON c.parcel_id = p.id
 		WHERE e.uscc = $1 ORDER BY p.id, c.created_at DESC, c.capture_id DESC`, uscc)
 	batch.Queue(`SELECT `+findingColumns+` FROM findings f JOIN parcels p ON p.id = f.parcel_id
 		WHERE p.uscc = $1 ORDER BY f.parcel_id, f.detected_at DESC, f.id`, uscc)
@@ -206,11 +220,12 @@ func (st *EnterpriseStore) FindEvidence(ctx context.Context, uscc string) (_ []e
 			pid, pname                   *string
 			g                            []byte
 			pcreated, pupdated, ccreated *time.Time
+			pretired                     *time.Time
 			capID, cogBytes, validPixels *int64
 			cogKey, cogSHA, qlKey, qlSHA *string
 			width, height                *int
 		)
-		if err := rows.Scan(&pid, &pname, &g, &pcreated, &pupdated, &capID, &cogKey, &cogSHA, &cogBytes, &qlKey, &qlSHA,
+		if err := rows.Scan(&pid, &pname, &g, &pcreated, &pupdated, &pretired, &capID, &cogKey, &cogSHA, &cogBytes, &qlKey, &qlSHA,
 			&width, &height, &validPixels, &ccreated); err != nil {
 			rows.Close()
 			return nil, err
@@ -226,7 +241,7 @@ func (st *EnterpriseStore) FindEvidence(ctx context.Context, uscc string) (_ []e
 			}
 			idx[*pid] = len(out)
 			out = append(out, enforce.EvidenceParcel{Parcel: &offsite.Parcel{ID: *pid, EnterpriseUSCC: uscc, Name: *pname,
-				Geometry: geom, CreatedAt: *pcreated, UpdatedAt: *pupdated}, Clips: []*offsite.Clip{}, Findings: []*offsite.Finding{}})
+				Geometry: geom, CreatedAt: *pcreated, UpdatedAt: *pupdated, RetiredAt: pretired}, Clips: []*offsite.Clip{}, Findings: []*offsite.Finding{}})
 		}
 		if capID != nil {
 			ep := &out[len(out)-1]

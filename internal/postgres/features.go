@@ -86,11 +86,13 @@ func timeBoxCondition(f enforce.EnterpriseFilter, geomCol, timeCol string) (stri
 	return w.cond(), w.args
 }
 
-// FindParcelFeatures returns parcels within f.Bbox updated within [f.UpdatedFrom,
-// f.UpdatedTo], ordered by id, and their total count. Other filter fields are ignored.
+// FindParcelFeatures returns the parcels not retired within f.Bbox updated within
+// [f.UpdatedFrom, f.UpdatedTo], ordered by id, and their total count. Other filter fields are
+// ignored.
 func (s *EnforceService) FindParcelFeatures(ctx context.Context, f enforce.EnterpriseFilter) (_ []*offsite.Parcel, total int, err error) {
 	defer derrors.Wrap(&err, "FindParcelFeatures")
 	cond, args := timeBoxCondition(f, "geom", "updated_at")
+	cond += " AND retired_at IS NULL"
 	if err := s.db.Pool.QueryRow(ctx, "SELECT count(*) FROM parcels WHERE "+cond, args...).Scan(&total); err != nil {
 		return nil, 0, formatError(err)
 	}

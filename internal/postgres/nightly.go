@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -10,6 +11,7 @@ import (
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/derrors"
 	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/msgs"
 )
 
 // NightlyService records nightly runs.
@@ -54,10 +56,13 @@ func (s *NightlyService) FinishRun(ctx context.Context, r *offsite.NightlyRun) (
 			r.ID, r.Status, r.Scanned, r.Registered, r.Queued, r.Problems, r.Error, r.Expired).Scan(&r.FinishedAt); err != nil {
 			return err
 		}
-		n := &enforce.Notification{Event: enforce.EventNightlyFinished, Subject: fmt.Sprintf("nightly-run/%d", r.ID),
-			Title: fmt.Sprintf("Nightly run %d finished: %d scanned, %d registered, %d queued, %d list entries expired, %d problems", r.ID, r.Scanned, r.Registered, r.Queued, r.Expired, len(r.Problems))}
+		n := &enforce.Notification{Event: enforce.EventNightlyFinished, Subject: fmt.Sprintf("nightly-run/%d", r.ID)}
+		id := strconv.FormatInt(r.ID, 10)
+		n.Say(msgs.New(msgs.NoteNightlyFinished, "run", id, "scanned", strconv.Itoa(r.Scanned), "registered", strconv.Itoa(r.Registered),
+			"queued", strconv.Itoa(r.Queued), "expired", strconv.Itoa(r.Expired), "problems", strconv.Itoa(len(r.Problems))))
 		if r.Error != "" {
-			n.Event, n.Title, n.Body = enforce.EventNightlyFailed, fmt.Sprintf("Nightly run %d failed", r.ID), r.Error
+			n.Event, n.Body = enforce.EventNightlyFailed, r.Error
+			n.Say(msgs.New(msgs.NoteNightlyFailed, "run", id))
 		}
 		return insertOutbox(ctx, tx, n, "")
 	}))

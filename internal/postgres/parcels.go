@@ -64,7 +64,7 @@ func upsertParcel(ctx context.Context, tx pgx.Tx, i int, p *offsite.Parcel) erro
 		INSERT INTO parcels (id, uscc, name, geom)
 		VALUES ($1, $2, $3, ST_GeomFromEWKB($4::bytea))
 		ON CONFLICT (id) DO UPDATE
-		SET uscc = EXCLUDED.uscc, name = EXCLUDED.name, geom = EXCLUDED.geom, updated_at = now()
+		SET uscc = EXCLUDED.uscc, name = EXCLUDED.name, geom = EXCLUDED.geom, updated_at = now(), retired_at = NULL
 		RETURNING created_at, updated_at`,
 		p.ID, p.EnterpriseUSCC, p.Name, b).Scan(&p.CreatedAt, &p.UpdatedAt)
 	if err != nil {
@@ -73,10 +73,10 @@ func upsertParcel(ctx context.Context, tx pgx.Tx, i int, p *offsite.Parcel) erro
 	return nil
 }
 
-// FindParcelByID returns the parcel with id.
+// FindParcelByID returns the parcel with id, retired or not.
 func (s *ParcelService) FindParcelByID(ctx context.Context, id string) (_ *offsite.Parcel, err error) {
 	defer derrors.Wrap(&err, "FindParcelByID(%q)", id)
-	ps, _, err := s.FindParcels(ctx, offsite.ParcelFilter{IDs: []string{id}})
+	ps, _, err := s.FindParcels(ctx, offsite.ParcelFilter{IDs: []string{id}, Retired: true})
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +93,9 @@ func (s *ParcelService) FindParcels(ctx context.Context, filter offsite.ParcelFi
 	if filter.IDs != nil {
 		w.add("id = ANY($?)", filter.IDs)
 	}
+	if !filter.Retired {
+		w.conds = append(w.conds, "retired_at IS NULL")
+	}
 	if filter.Intersects != nil {
 		b, err := geomParam(filter.Intersects)
 		if err != nil {
@@ -103,7 +106,7 @@ func (s *ParcelService) FindParcels(ctx context.Context, filter offsite.ParcelFi
 	if filter.Agency != 0 {
 		w.add(ownedUnderOrUnowned("uscc"), filter.Agency)
 	}
-	q := `SELECT id, uscc, name, ST_AsEWKB(geom), created_at, updated_at, count(*) OVER () FROM parcels` +
+	q := `SELECT id, uscc, name, ST_AsEWKB(geom), created_at, updated_at, retired_at, count(*) OVER () FROM parcels` +
 		w.where() + " ORDER BY id" + pageSQL(filter.Offset, filter.Limit)
 	rows, err := s.db.Pool.Query(ctx, q, w.args...)
 	if err != nil {
@@ -115,7 +118,7 @@ func (s *ParcelService) FindParcels(ctx context.Context, filter offsite.ParcelFi
 	for rows.Next() {
 		p := &offsite.Parcel{}
 		var g []byte
-		if err := rows.Scan(&p.ID, &p.EnterpriseUSCC, &p.Name, &g, &p.CreatedAt, &p.UpdatedAt, &total); err != nil {
+		if err := rows.Scan(&p.ID, &p.EnterpriseUSCC, &p.Name, &g, &p.CreatedAt, &p.UpdatedAt, &p.RetiredAt, &total); err != nil {
 			return nil, 0, err
 		}
 		if p.Geometry, _, err = ewkb.Unmarshal(g); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb/encoding/ewkb"
@@ -11,6 +12,7 @@ import (
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/derrors"
 	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/msgs"
 )
 
 // SurveyService stores surveys and their parts.
@@ -62,7 +64,7 @@ func (s *SurveyService) CreateSurvey(ctx context.Context, sv *offsite.Survey) (_
 		if _, err := tx.Exec(ctx, `
 			CREATE TEMPORARY TABLE survey_parcels ON COMMIT DROP AS
 			SELECT p.id, p.geom, ST_GeoHash(ST_Centroid(p.geom), 16) AS gh FROM parcels p
-			WHERE ST_Intersects(p.geom, ST_GeomFromEWKB($1::bytea))`, zone); err != nil {
+			WHERE p.retired_at IS NULL AND ST_Intersects(p.geom, ST_GeomFromEWKB($1::bytea))`, zone); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `CREATE INDEX ON survey_parcels USING gist (geom); ANALYZE survey_parcels`); err != nil {
@@ -262,10 +264,11 @@ func (s *SurveyService) EndPart(ctx context.Context, surveyID, captureID int64, 
 
 // notifySurveyEnd writes the end of survey id, in status ended, to the outbox.
 func notifySurveyEnd(ctx context.Context, tx pgx.Tx, id int64, ended string, done, failed int) error {
-	n := &enforce.Notification{Event: enforce.EventSurveyFinished, Subject: fmt.Sprintf("survey/%d", id),
-		Title: fmt.Sprintf("Survey %d finished: %d parts done, %d failed", id, done, failed)}
+	n := &enforce.Notification{Event: enforce.EventSurveyFinished, Subject: fmt.Sprintf("survey/%d", id)}
+	n.Say(msgs.New(msgs.NoteSurveyFinished, "survey", strconv.FormatInt(id, 10), "done", strconv.Itoa(done), "failed", strconv.Itoa(failed)))
 	if ended == "error" {
-		n.Event, n.Title = enforce.EventSurveyFailed, fmt.Sprintf("Survey %d failed: every one of its %d parts failed", id, failed)
+		n.Event = enforce.EventSurveyFailed
+		n.Say(msgs.New(msgs.NoteSurveyFailed, "survey", strconv.FormatInt(id, 10), "failed", strconv.Itoa(failed)))
 	}
 	return insertOutbox(ctx, tx, n, "")
 }

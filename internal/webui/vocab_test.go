@@ -93,9 +93,12 @@ func constsWithPrefix(t *testing.T, dir, prefix string) []string {
 // removal categories) has a Chinese entry that is not the English one, and an English one.
 func TestDomainValuesTranslated(t *testing.T) {
 	dict := webDict(t)
-	var admission []string
+	var admission, facts []string
 	for _, p := range enforce.DefaultAdmission() {
 		admission = append(admission, p.Name)
+		for _, c := range p.Conditions {
+			facts = append(facts, c.Fact)
+		}
 	}
 	finding := []string{offsite.FindingChange, offsite.FindingHotspot, offsite.FindingPlume, offsite.FindingExceedance, offsite.FindingMonitoring}
 	classes := append(constsWithPrefix(t, filepath.Join("..", "detect"), "Class"), monitoring.Rules...)
@@ -122,7 +125,10 @@ func TestDomainValuesTranslated(t *testing.T) {
 		{"mode_", []string{enforce.ModeSite, enforce.ModeOffsite}},
 		{"grp_", []string{"special", "ordinary", "listed"}},
 		{"ext_", []string{enforce.ExtensionPending, enforce.ExtensionGranted, enforce.ExtensionRefused}},
+		{"wo_", []string{enforce.WarningOpened, enforce.WarningJoined}},
 		{"hc_", []string{enforce.HealthDone, enforce.HealthPending, enforce.HealthDue, enforce.HealthOverdue}},
+		{"ev_", enforce.Names(enforce.Events)},
+		{"fact_", facts},
 	}
 	han := regexp.MustCompile(`\p{Han}`)
 	for _, g := range groups {

@@ -2,7 +2,7 @@
 // and the CSRF token sent with every unsafe request), JSON in and out, and errors turned into
 // sentences a person understands (ApiError.message), with the server's own words kept as
 // detail.
-import { t, tk } from './i18n';
+import { getLang, t, tk } from './i18n';
 
 export interface Me {
   name: string;
@@ -98,7 +98,8 @@ const safeMethods = ['GET', 'HEAD', 'OPTIONS'];
 
 // send calls the API on the session; a Blob body goes as it is, anything else as JSON.
 async function send(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<Response> {
-  const headers: Record<string, string> = { ...extra };
+  // The server writes its problem details (and other fixed sentences) in this language.
+  const headers: Record<string, string> = { 'Accept-Language': getLang() === 'zh' ? 'zh-CN' : 'en', ...extra };
   if (me?.csrf_token && !safeMethods.includes(method)) headers['X-CSRF-Token'] = me.csrf_token;
   const raw = body instanceof Blob;
   if (body !== undefined && !raw) headers['Content-Type'] = 'application/json';

@@ -94,8 +94,10 @@ export function markField(f: HTMLElement, e: ApiError | null): void {
   for (const el of f.querySelectorAll('.field-error')) el.remove();
   for (const el of f.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
   if (!e || !e.field) return;
+  // "features[0].geometry" is shown at the input whose data-field lists "features".
   const name = e.field.replace(/["\\]/g, '');
-  const input = f.querySelector<HTMLElement>(`[data-field="${name}"], [name="${name}"]`);
+  const root = name.split(/[.[]/)[0];
+  const input = f.querySelector<HTMLElement>(`[data-field="${name}"], [name="${name}"]`) || f.querySelector<HTMLElement>(`[data-field~="${root}"]`);
   if (!input) return;
   input.setAttribute('aria-invalid', 'true');
   const msg = h('span', { class: 'field-error', role: 'alert', dataset: { field: name } }, e.detail || e.message);

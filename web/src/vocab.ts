@@ -86,6 +86,7 @@ export const vocab: Record<string, [string, string]> = {
   'step_enterprise.update': ['更新企业信息', 'enterprise updated'],
   'step_enterprise.import': ['批量导入企业', 'enterprises imported'],
   'step_enterprise.parcels': ['更新地块', 'parcels updated'],
+  'step_enterprise.parcel_retire': ['停用地块', 'parcel retired'],
   'step_enterprise.uscc_override': ['信用代码例外登记', 'USCC override recorded'],
   'step_enterprise.barred': ['禁止再纳入清单', 'barred from the list'],
   'step_enterprise.special_supervision': ['列为特殊监管对象', 'put under special supervision'],
@@ -129,6 +130,8 @@ export const vocab: Record<string, [string, string]> = {
   'step_intake.join': ['同一事项的重复线索并案', 'duplicate report joined to its matter'],
   'step_webhook.subscribe': ['订阅推送接口', 'webhook subscribed'],
   'step_webhook.unsubscribe': ['取消推送接口', 'webhook unsubscribed'],
+  'step_webhook.gone': ['推送接口已失效（410），自动取消订阅', 'webhook gone (410): subscription ended'],
+  'step_notification.requeue': ['重新投递通知', 'notification delivery requeued'],
   'step_monitoring_point.create': ['登记监测点', 'monitoring point registered'],
   'step_monitoring_point.update': ['更新监测点', 'monitoring point updated'],
   'step_monitoring_limit.set': ['设置排放限值', 'limit set'],
@@ -271,4 +274,36 @@ Object.assign(vocab, {
   msg_original: ['原文', 'Original text'],
   'alg_splitmix64/v1': ['splitmix64/v1：待抽取企业按统一社会信用代码排序，依次分为重点监管、一般、正面清单三层；每层以部分 Fisher-Yates 洗牌抽取 k = ceil(比例 × n) 家（i 从 0 到 k-1：j = i + Intn(n-i)，交换）；然后按抽取顺序为每个对象选择无利益冲突的检查人员：按编号排序，Fisher-Yates 洗牌（i 从 n-1 递减到 1：j = Intn(i+1)，交换），再按已分配次数稳定排序，取前 m 名；Intn(n) = next() mod n，大于等于 2^64 - 2^64 mod n 的输出重新抽取',
     'splitmix64/v1: pool sorted by USCC and split into special, ordinary, listed (in that order); each stratum drawn by partial Fisher-Yates (for i in 0..k-1: j = i + Intn(n-i); swap) taking k = ceil(ratio*n); then per target in draw order the inspectors without a conflict, sorted by id, shuffled by Fisher-Yates (for i from n-1 down to 1: j = Intn(i+1); swap), stably sorted by assignments so far, the first m taken; Intn(n) = next() mod n, redrawing outputs >= 2^64 - 2^64 mod n'],
+});
+
+// Notification events (enforce.Events): the inbox's messages and the notification settings.
+// Admission facts of the default paths (enforce.DefaultAdmission): the arguments of a
+// positive-list reason (msgcatalog.ts eval.*).
+Object.assign(vocab, {
+  'ev_warning.new': ['新预警', 'new warning'],
+  'ev_self_check.requested': ['要求自查', 'self-check requested'],
+  'ev_self_check.due_soon': ['自查即将到期', 'self-check due soon'],
+  'ev_self_check.overdue': ['自查逾期', 'self-check overdue'],
+  'ev_site_visit.approval_requested': ['现场检查待审批', 'site visit to approve'],
+  'ev_extension.requested': ['延期申请', 'extension requested'],
+  'ev_extension.decided': ['延期申请已决定', 'extension decided'],
+  'ev_incident.reported': ['企业主动报告事件', 'incident reported'],
+  'ev_intake.received': ['收到投诉、舆情或交办', 'complaint, media report or referral received'],
+  'ev_survey.finished': ['调查完成', 'survey finished'],
+  'ev_survey.failed': ['调查失败', 'survey failed'],
+  'ev_nightly.finished': ['夜间运行完成', 'nightly run finished'],
+  'ev_nightly.failed': ['夜间运行失败', 'nightly run failed'],
+  fact_equipment_level: ['装备水平', 'equipment level'],
+  fact_discharge_compliant: ['达标排放', 'discharges meet standards'],
+  fact_total_emissions_within_permit: ['排放总量在许可范围内', 'total emissions within the permit'],
+  fact_monitoring_connected: ['监控系统联网', 'online monitoring connected'],
+  fact_risk_management: ['环境风险管理能力', 'risk management in place'],
+  fact_information_disclosed: ['环境信息公开', 'environmental information disclosed'],
+  fact_credit_rating: ['环保信用评价', 'environmental credit rating'],
+  fact_rectification_complete: ['整改落实', 'past rectifications completed'],
+  fact_annual_emissions_t: ['年排放量（吨）', 'annual emissions (t)'],
+  fact_environmental_risk: ['环境风险', 'environmental risk'],
+  fact_employees: ['从业人数', 'employees'],
+  wo_opened: ['新立检查', 'opened'],
+  wo_joined: ['并入已有检查', 'joined'],
 });

@@ -417,6 +417,34 @@ try {
     assert(notices.includes(uscc), 'the entry on notice is not among the public notices');
   });
 
+  await step('the analyst edits the enterprise\'s facts, adds a parcel from a file (a broken one refused at its input) and retires it', async () => {
+    await go('/enterprises/' + uscc);
+    await page.waitForSelector('#ent-map[data-findings]');
+    const parcels = Number(await page.getAttribute('#ent-map', 'data-parcels'));
+    await page.click('#ent-manage details.edit-facts > summary');
+    await page.fill('#facts-form input[name=address]', '苏州工业园区 2 号');
+    await page.click('#facts-form button[type=submit]');
+    await page.waitForSelector('dl.facts dd:text-is("苏州工业园区 2 号")');
+    await page.click('#ent-manage details.add-parcels > summary');
+    // A bow tie is refused, and the refusal shown at the text box.
+    const fc = (ring) => JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { parcel_id: 'yard', name: '堆场' }, geometry: { type: 'Polygon', coordinates: [ring] } }] });
+    await page.fill('#parcel-form textarea[name=geojson]', fc([[117.01, 31.6], [117.012, 31.602], [117.012, 31.6], [117.01, 31.602], [117.01, 31.6]]));
+    await page.click('#parcel-form button[type=submit]');
+    const fe = await (await page.waitForSelector('#parcel-form .field-error')).innerText();
+    assert(/self-intersect|invalid|ring/i.test(fe), `the refused parcel reads ${JSON.stringify(fe)}`);
+    // The good one comes from a file.
+    await page.setInputFiles('#parcel-form input.parcel-file', { name: 'yard.geojson', mimeType: 'application/geo+json',
+      buffer: Buffer.from(fc([[117.01, 31.6], [117.012, 31.6], [117.012, 31.602], [117.01, 31.602], [117.01, 31.6]])) });
+    await page.waitForFunction(() => document.querySelector('#parcel-form textarea').value.includes('117.012, 31.6]') || document.querySelector('#parcel-form textarea').value.includes('[117.012,31.6]'));
+    await page.click('#parcel-form button[type=submit]');
+    await page.waitForSelector('#parcel-table tr[data-parcel=yard]');
+    await page.waitForFunction((n) => Number(document.getElementById('ent-map')?.dataset.parcels) === n + 1, parcels);
+    page.once('dialog', (d) => d.accept());
+    await page.click('#parcel-table tr[data-parcel=yard] button.retire');
+    // No evidence was made on it: it leaves the page with the lists.
+    await page.waitForFunction((n) => Number(document.getElementById('ent-map')?.dataset.parcels) === n && !document.querySelector('#parcel-table tr[data-parcel=yard]'), parcels);
+  });
+
   await step('the inspector may not queue a survey: the form says so and the API refuses in words', async () => {
     await signOut();
     await signIn('inspector');
@@ -574,7 +602,7 @@ try {
     assert(!(await page.$('#incident-form .field-error')), 'the refusal stays after a good submission');
   });
 
-  await step('the approver lists the enterprise whose notice is over', async () => {
+  await step('the approver lists the enterprise whose notice is over and puts its renewal on notice', async () => {
     await signOut();
     await signIn('approver');
     assert((await page.innerText('#who')).includes('审批'), 'the header does not name the approver');
@@ -583,6 +611,10 @@ try {
     await page.click(`${entry}[data-status=notice] button.act-list`);
     await page.waitForSelector(`${entry}[data-status=listed]`);
     await translated(`${entry} dl.facts`);
+    // The renewal, on the facts it was admitted on, goes on notice first (二.3).
+    await page.click(`${entry} form.act-renew button[type=submit]`);
+    const adj = await (await page.waitForSelector(`${entry} p.adjustment`)).innerText();
+    assert(adj.includes('续期'), `the renewal on notice reads ${JSON.stringify(adj)}`);
   });
 
   await step('the inspector records a complaint and a media report of one matter, joined, and asks for a site visit', async () => {

@@ -20,6 +20,7 @@ import { action, clear, copyable, errorBox, field, form, h, loading, select } fr
 import { factsBox, monitoringFacts, monitoringSection } from './monitoring';
 import { healthVisitsSection } from './healthvisits';
 import { standingSection } from './standing';
+import { manageSection } from './entmanage';
 
 interface Artifact { name: string; key: string; sha256: string; size: number; media_type: string }
 interface Finding {
@@ -31,7 +32,7 @@ interface Clip {
   capture_id: number; parcel_id: string; cog_key: string; cog_sha256: string; cog_bytes: number; quicklook_key: string;
   quicklook_sha256: string; width: number; height: number; valid_pixels: number; created_at: string;
 }
-interface EvParcel { parcel_id: string; name?: string; geometry: any; findings: Finding[]; clips: Clip[] }
+interface EvParcel { parcel_id: string; name?: string; retired_at?: string; geometry: any; findings: Finding[]; clips: Clip[] }
 
 export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promise<() => void> {
   const urls: string[] = []; // object URLs to revoke when leaving
@@ -173,6 +174,9 @@ export async function enterprisePage(app: HTMLElement, [uscc]: string[]): Promis
       findings.sort((a, b) => b.detected_at.localeCompare(a.detected_at));
       showList(ev.parcels.length ? 'no_findings' : 'no_parcels');
       clear(clipsEl, clipSection(ev.parcels, urls));
+      // Managing the enterprise, on the page re-read after a change.
+      const mg = manageSection(ent, ev.parcels, map, () => window.dispatchEvent(new HashChangeEvent('hashchange')));
+      if (mg) clipsEl.before(mg);
     } catch (e) {
       clear(findingList, errorBox(e));
     }

@@ -3,6 +3,7 @@
 import { api } from '../api';
 import { fmtDate, t, tk } from '../i18n';
 import { action, clear, errorBox, h, loading } from '../ui';
+import { msgText, type Msg } from '../messages';
 
 interface Item {
   kind: string;
@@ -21,6 +22,8 @@ interface Message {
   event: string;
   title: string;
   body?: string;
+  title_message?: Msg;
+  body_message?: Msg;
   uscc?: string;
   at: string;
   read_at?: string;
@@ -29,6 +32,17 @@ interface Message {
 // target is where an item's work is done.
 function target(it: Item): string {
   return it.subject.startsWith('list-entry/') ? '#/list' : '#/enterprises/' + encodeURIComponent(it.uscc);
+}
+
+// deliverAgain is the button that requeues a failed notification delivery (admins).
+function deliverAgain(it: Item): HTMLElement | null {
+  if (it.kind !== 'delivery_failed') return null;
+  const id = it.subject.slice('notification-delivery/'.length);
+  const btn = action(t('inbox_deliver_again'), async () => {
+    await api('POST', `/api/v1/notification-deliveries/${id}/requeue`, {});
+    clear(btn, h('span', { class: 'ok' }, t('inbox_requeued')));
+  }, { class: 'deliver-again' });
+  return btn;
 }
 
 export async function inboxPage(app: HTMLElement): Promise<void> {
@@ -47,10 +61,10 @@ export async function inboxPage(app: HTMLElement): Promise<void> {
         h('thead', {}, h('tr', {}, [t('inbox_kind'), t('ent_name'), t('inbox_subject'), t('inbox_due'), t('inbox_note')].map((c) => h('th', {}, c)))),
         h('tbody', {}, res.items.map((it) => h('tr', { class: it.overdue ? 'overdue' : '', dataset: { kind: it.kind, subject: it.subject } },
           h('td', {}, tk('inbox_k_', it.kind), it.overdue ? h('span', { class: 'tag bad' }, t('inbox_overdue')) : null),
-          h('td', {}, h('a', { href: target(it) }, it.name), ' ', h('code', {}, it.uscc)),
+          h('td', {}, it.uscc ? [h('a', { href: target(it) }, it.name), ' ', h('code', {}, it.uscc)] : null),
           h('td', {}, it.subject, it.status ? [' ', h('span', { class: 'status st-' + it.status }, tk('st_', it.status))] : null),
           h('td', {}, it.due_at ? fmtDate(it.due_at, true) : '', ' ', h('small', {}, t('inbox_since', { since: fmtDate(it.since) }))),
-          h('td', {}, it.note || ''))))));
+          h('td', {}, it.note || '', ' ', deliverAgain(it)))))));
     }
   } catch (e) {
     clear(work, errorBox(e));
@@ -72,8 +86,8 @@ async function showMessages(box: HTMLElement): Promise<void> {
         refreshCounts();
       }, { id: 'mark-read' }) : null,
       h('ul', { class: 'messages' }, res.messages.map((m) => h('li', { class: m.read_at ? 'read' : 'unread', dataset: { event: m.event } },
-        h('strong', {}, m.title), ' ', h('small', {}, fmtDate(m.at, true), ' · ', m.event),
-        m.body ? h('p', {}, m.body) : null))));
+        h('strong', {}, msgText(m.title_message, m.title)), ' ', h('small', {}, fmtDate(m.at, true), ' · ', tk('ev_', m.event)),
+        m.body ? h('p', {}, msgText(m.body_message, m.body)) : null))));
   } catch (e) {
     clear(box, errorBox(e));
   }
@@ -109,7 +123,7 @@ async function showPrefs(box: HTMLElement): Promise<void> {
     const rows = res.events.map((ev) => {
       const inapp = h('input', { type: 'checkbox', name: 'inapp', value: ev, checked: p.inapp_events === null || p.inapp_events.includes(ev) });
       const mail = h('input', { type: 'checkbox', name: 'email', value: ev, checked: !!p.email_events && p.email_events.includes(ev) });
-      return h('tr', {}, h('td', {}, h('code', {}, ev)), h('td', {}, inapp), h('td', {}, mail));
+      return h('tr', {}, h('td', { title: ev }, tk('ev_', ev)), h('td', {}, inapp), h('td', {}, mail));
     });
     const email = h('input', { type: 'email', name: 'address', value: p.email || '', size: 30 });
     const f = h('form', {

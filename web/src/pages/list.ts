@@ -4,6 +4,7 @@
 import { api, can } from '../api';
 import { fmtDate, t, tk } from '../i18n';
 import { action, clear, errorBox, field, form, h, loading, select } from '../ui';
+import { msgText } from '../messages';
 
 const statuses = ['proposed', 'notice', 'listed', 'removed', 'expired', 'rejected'];
 const removal = ['no_longer_qualifies', 'malicious_discharge', 'falsified_records', 'evading_supervision', 'strict_disposition', 'enterprise_requested'];
@@ -73,6 +74,9 @@ function entryCard(e: any, name: string, cfg: any, refresh: () => void): HTMLEle
       t('act_object'), (v) => post('/objections', v), { class: 'inline-form act-object' }));
   if (adj && may('/adjustment/apply'))
     acts.push(action(t('act_apply'), () => post('/adjustment/apply', {}), { class: 'act-apply' }));
+  // A renewal re-evaluates the facts the entry was admitted on, then goes on notice (二.3).
+  if (['listed', 'expired'].includes(st) && !adj && may('/renew'))
+    acts.push(form(noticeFields(), t('act_renew'), (v) => post('/renew', { ...v, facts: e.admission?.facts || {} }), { class: 'inline-form act-renew' }));
   if (['listed'].includes(st) && !adj && may('/remove'))
     acts.push(form([field(t('removal_category'), select('category', removal.map((c) => [c, tk('rc_', c)] as [string, string]))), field(t('reason'), h('input', { name: 'reason', required: true })),
       ...noticeFields()], t('act_remove'), (v) => post('/remove', v), { class: 'inline-form act-remove' }));
@@ -125,7 +129,7 @@ async function proposeForm(refresh: () => void): Promise<HTMLElement> {
       const fs = collect(v);
       const ev = await api<any>('POST', '/api/v1/positive-list/evaluate', { facts: fs });
       clear(result, h('p', {}, ev.admitted ? t('list_admitted', { path: tk('path_', ev.path) }) : t('list_not_admitted')),
-        ev.admitted ? null : h('ul', { class: 'small' }, (ev.reasons || []).filter((r: any) => !r.passed).map((r: any) => h('li', {}, `${tk('path_', r.path)}: ${r.label || r.fact} — ${r.detail || ''}`))));
+        ev.admitted ? null : h('ul', { class: 'small' }, (ev.reasons || []).filter((r: any) => !r.passed).map((r: any) => h('li', {}, `${tk('path_', r.path)}: ${r.label || r.fact} — ${msgText(r.detail_message, r.detail || '')}`))));
       if (!ev.admitted) return;
       await api('POST', '/api/v1/positive-list', { uscc: v.uscc.trim(), facts: fs });
       form_.reset();
