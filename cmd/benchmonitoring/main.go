@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&b.receiver, "receiver", "bin/receiver", "the receiver binary")
 	fs.StringVar(&b.ownerURL, "owner-url", os.Getenv("OFFSITE_DATABASE_OWNER_URL"), "PostgreSQL URL of the schema owner (its database is replaced by -db)")
 	fs.StringVar(&b.appURL, "app-url", os.Getenv("OFFSITE_DATABASE_URL"), "PostgreSQL URL of the application's role (database replaced by -db)")
-	fs.StringVar(&b.dbName, "db", "offsite_bench_monitoring", "database, dropped and created from offsite_template")
+	fs.StringVar(&b.dbName, "db", "offsite_bench_monitoring", "the benchmark's own database (offsite_bench...), created from offsite_template and dropped at the end")
 	fs.StringVar(&b.addr, "addr", "127.0.0.1:19212", "receiver address")
 	fs.IntVar(&b.conns, "conns", 10000, "loggers connected at once")
 	fs.IntVar(&b.rate, "rate", 5000, "offered frames per second in the sustained phase")
@@ -83,14 +83,35 @@ func run(ctx context.Context, args []string) error {
 	if b.ownerURL == "" || b.appURL == "" {
 		return errors.New("-owner-url and -app-url (or OFFSITE_DATABASE_OWNER_URL and OFFSITE_DATABASE_URL) are required")
 	}
+	if !strings.HasPrefix(b.dbName, "offsite_bench") {
+		// The benchmark drops and creates its database: never one of the application's.
+		return fmt.Errorf("-db %q: the benchmark's database must be named offsite_bench...", b.dbName)
+	}
+	adminURL := b.ownerURL
 	if err := b.freshDB(ctx); err != nil {
 		return err
 	}
+	defer func() {
+		if err := dropDB(context.WithoutCancel(ctx), adminURL, b.dbName); err != nil {
+			fmt.Fprintln(os.Stderr, "benchmonitoring: drop", b.dbName+":", err)
+		}
+	}()
 	if err := b.start(ctx); err != nil {
 		return err
 	}
 	defer b.stop()
 	return b.measure(ctx)
+}
+
+// dropDB drops the benchmark's database, connected to the server by adminURL.
+func dropDB(ctx context.Context, adminURL, name string) error {
+	admin, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return err
+	}
+	defer admin.Close(ctx)
+	_, err = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+	return err
 }
 
 func withDB(raw, name string, extra string) (string, error) {
@@ -226,6 +247,7 @@ func (b *bench) measure(ctx context.Context) error {
 	b.loggers = make([]*hj212test.Logger, b.conns)
 	b.seq = make([]atomic.Int64, b.conns)
 	start := time.Now()
+	m0 := b.mark()
 	for i := range b.loggers {
 		l := &hj212test.Logger{Addr: b.addr, MN: mnOf(i), PW: "123456", AckTimeout: 10 * time.Second}
 		if err := l.Connect(ctx); err != nil {
@@ -234,6 +256,7 @@ func (b *bench) measure(ctx context.Context) error {
 		b.loggers[i] = l
 	}
 	connectTime := time.Since(start)
+	m1 := b.mark()
 	time.Sleep(3 * time.Second)
 	rssIdle, err := b.rssKB()
 	if err != nil {
@@ -268,13 +291,16 @@ func (b *bench) measure(ctx context.Context) error {
 	fmt.Printf("receiver RSS:               %d KB before, %d KB with %d loggers connected, %d KB after each sent a frame (lowest in %v idle)\n", rss0, rssIdle, b.conns, rss1, b.idleWait)
 	fmt.Printf("RSS per idle connection:    %.1f KB connected; %.1f KB after a frame each (target < 20 KB)\n",
 		float64(rssIdle-rss0)/float64(b.conns), float64(rss1-rss0)/float64(b.conns))
+	fmt.Println(cpuLine(m0, m1, 0) + " (while connecting)")
 
 	// Phase 2: open loop at the offered rate.
 	ackBefore, _ := b.buckets("offsite_receiver_ack_seconds")
+	m2 := b.mark()
 	lat, err := b.phase(ctx, b.rate, b.duration, false, 0)
 	if err != nil {
 		return err
 	}
+	m3 := b.mark()
 	ackAfter, _ := b.buckets("offsite_receiver_ack_seconds")
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	fps := float64(len(lat)) / b.duration.Seconds()
@@ -285,6 +311,7 @@ func (b *bench) measure(ctx context.Context) error {
 		fmt.Printf("  as the receiver sees it:  p50 <= %s, p99 <= %s (last byte read to reply written; histogram bucket bounds)\n",
 			quantile(ackBefore, ackAfter, 0.50), quantile(ackBefore, ackAfter, 0.99))
 	}
+	fmt.Println(cpuLine(m2, m3, len(lat)))
 	rss2, _ := b.rssKB()
 	fmt.Printf("receiver RSS under load:    %d KB\n", rss2)
 
@@ -299,6 +326,7 @@ func (b *bench) measure(ctx context.Context) error {
 		return err
 	}
 	satStart := time.Now()
+	m4 := b.mark()
 	profDone := make(chan error, 1)
 	if b.profile != "" {
 		go func() {
@@ -312,6 +340,7 @@ func (b *bench) measure(ctx context.Context) error {
 		return err
 	}
 	satDur := time.Since(satStart)
+	m5 := b.mark()
 	if err := <-profDone; err != nil {
 		return fmt.Errorf("profile: %w", err)
 	}
@@ -322,6 +351,7 @@ func (b *bench) measure(ctx context.Context) error {
 	ingest := float64(after-before) / satDur.Seconds()
 	fmt.Printf("saturation:                 %.0f frames/s acknowledged, %.0f rows/s ingested (%d rows in %.1f s)\n",
 		float64(len(sat))/satDur.Seconds(), ingest, after-before, satDur.Seconds())
+	fmt.Println(cpuLine(m4, m5, len(sat)))
 
 	if m, err := b.metric("offsite_receiver_batch_frames"); err == nil {
 		fmt.Printf("receiver batches:           %.0f transactions, %.1f frames each on average (whole run)\n", m[1], m[0]/max(m[1], 1))
@@ -336,6 +366,7 @@ func (b *bench) measure(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	fmt.Printf("load average after COPY:    %s\n", loadAverage())
 	fmt.Printf("PostgreSQL COPY, same rows: %.0f rows/s into a table partitioned as monitoring_values, %.0f rows/s into one plain table (%d rows, same primary key)\n", copyRate, plainRate, n)
 	fmt.Printf("ingest / COPY:              %.2f of the partitioned, %.2f of the plain (target >= 0.5; ingest also stores each frame's bytes)\n", ingest/copyRate, ingest/plainRate)
 

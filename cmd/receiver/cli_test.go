@@ -49,3 +49,19 @@ func TestHelpVersionUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestIdleWatch: memory is released once per quiet spell that follows frames, never while
+// frames come, and not at start.
+func TestIdleWatch(t *testing.T) {
+	w := idleWatch{last: 0, released: true}
+	var got []bool
+	for _, n := range []int64{0, 0, 5, 9, 9, 9, 9, 10, 10, 10} {
+		got = append(got, w.tick(n))
+	}
+	want := []bool{false, false, false, false, true, false, false, false, true, false}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("ticks released %v, want %v", got, want)
+		}
+	}
+}

@@ -51,6 +51,7 @@ func program(stdin io.Reader) *cli.Program {
 				if err := m.ParseFlags(args, stderr); err != nil {
 					return err
 				}
+				setGC()
 				err := m.Run(ctx)
 				if cerr := m.Close(); err == nil {
 					err = cerr

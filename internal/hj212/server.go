@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/offsite/offsite/internal/metrics"
@@ -73,6 +74,8 @@ type Server struct {
 	Logger      *slog.Logger
 	Metrics     *metrics.Receiver
 	Now         func() time.Time
+
+	handled atomic.Int64 // frames read
 
 	mu     sync.Mutex
 	perIP  map[string]int
@@ -233,6 +236,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			}
 			return
 		}
+		s.handled.Add(1)
 		// The frame is handled on a goroutine of its own, waited for: parsing and storing
 		// deepen the stack, and this goroutine, idle most of its life, keeps a small one.
 		raw := bytes.Clone(unit)
@@ -244,6 +248,9 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		}
 	}
 }
+
+// Handled returns the number of frames read since the server started.
+func (s *Server) Handled() int64 { return s.handled.Load() }
 
 func (s *Server) count(outcome, kind string) {
 	if s.Metrics == nil {

@@ -3,11 +3,15 @@ package monitoring
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/offsite/offsite/internal/msgs"
 )
 
 var t0 = time.Date(2026, 11, 2, 0, 0, 0, 0, CST)
@@ -147,6 +151,7 @@ func TestAnalyze(t *testing.T) {
 				if len(e.Frames) == 0 || e.ID == "" || !e.End.After(e.Start) {
 					t.Errorf("%s: event without frames, id or period: %+v", e.Rule, e)
 				}
+				checkSummaryMessage(t, e)
 			}
 		})
 	}
@@ -326,7 +331,20 @@ func TestMinuteRules(t *testing.T) {
 				}
 				t.Errorf("rules (-want +got):\n%s", diff)
 			}
+			for _, e := range evs {
+				checkSummaryMessage(t, e)
+			}
 		})
+	}
+}
+
+// checkSummaryMessage: an event's summary is a sentence of the message catalog whose English
+// is the summary and whose Chinese the pages show, every argument filled in both.
+func checkSummaryMessage(t *testing.T, e Event) {
+	t.Helper()
+	zh := e.SummaryMessage.Text(msgs.ZH)
+	if e.SummaryMessage.Text(msgs.EN) != e.Summary || !regexp.MustCompile(`\p{Han}`).MatchString(zh) || strings.Contains(zh, "{") {
+		t.Errorf("%s: summary %q, its message %+v says %q in Chinese", e.Rule, e.Summary, e.SummaryMessage, zh)
 	}
 }
 
@@ -346,5 +364,56 @@ func BenchmarkAnalyzeDay(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		Analyze(in, Params{})
+	}
+}
+
+// TestGapRunStates: the facilities' running state the logger reported during a gap (CN 2021)
+// decides whether the gap is one while the source ran, and its frames are the event's too.
+func TestGapRunStates(t *testing.T) {
+	gas := Point{MN: "MNGAS1", Outlet: "DA001"}
+	so2 := Limit{Outlet: "DA001", Pollutant: "so2", Hourly: f(100)}
+	gap := func(v []float64) []float64 {
+		out := slices.Clone(v)
+		for _, i := range []int{10, 11, 12} {
+			out[i] = math.NaN()
+		}
+		return out
+	}
+	flow := gap(noisy(50000, 24))
+	stoppedFlow := slices.Clone(flow)
+	stoppedFlow[9], stoppedFlow[13] = 0, 0
+	state := func(hour int, running bool) RunState {
+		return RunState{Time: t0.Add(time.Duration(hour)*time.Hour + 5*time.Minute), Facility: "SB1", Running: running, Frame: fmt.Sprintf("%064x", 1000+hour)}
+	}
+	for _, tc := range []struct {
+		name   string
+		flow   []float64
+		states []RunState
+		want   []string
+		frames []string // run-state frames the event must cite
+	}{
+		{"flow says stopped around it, the logger says running in it", stoppedFlow,
+			[]RunState{state(10, true), state(11, true), state(11, false)}, []string{"gap_while_running:so2"},
+			[]string{fmt.Sprintf("%064x", 1010), fmt.Sprintf("%064x", 1011)}},
+		{"flow says running around it, the logger says stopped in it", flow,
+			[]RunState{state(10, false), state(11, false)}, nil, nil},
+		{"no run state: the hours around it decide", flow, nil, []string{"gap_while_running:so2"}, nil},
+		{"run states of other hours: the hours around it decide", stoppedFlow, []RunState{state(3, true), state(20, true)}, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := Input{Point: gas, Limits: []Limit{so2}, RunStates: tc.states, Samples: map[string][]Sample{
+				"so2": hourly(gap(noisy(40, 24))), FlowGas: hourly(tc.flow)}}
+			evs := Analyze(in, Params{})
+			if diff := cmp.Diff(tc.want, rulesOf(evs)); diff != "" {
+				t.Errorf("rules (-want +got):\n%s", diff)
+			}
+			for _, e := range evs {
+				for _, fr := range tc.frames {
+					if !slices.Contains(e.Frames, fr) {
+						t.Errorf("%s: frames %v lack the run state's %s", e.Rule, e.Frames, fr)
+					}
+				}
+			}
+		})
 	}
 }

@@ -12,7 +12,30 @@ const (
 	CNMinute   = "2051"
 	CNHour     = "2061"
 	CNDay      = "2031"
+	// CNRunState is the running state of the point's facilities (污染治理设施运行状态): one
+	// "SBn-RS" field per facility, 1 running, 0 stopped (HJ 212-2017, field code RS); other
+	// codes (calibration, maintenance, alarm, back-blowing) say neither.
+	CNRunState = "2021"
 )
+
+// RunState is what a logger reported of one facility's running at a time (CN 2021).
+type RunState struct {
+	Time     time.Time `json:"time"`
+	Facility string    `json:"facility"` // SB1, SB2, ...
+	Running  bool      `json:"running"`
+	Frame    string    `json:"frame"` // SHA-256 of the raw frame
+}
+
+// RunStateOf reads an RS value as sent: 1 running, 0 stopped; ok false for any other code.
+func RunStateOf(rs string) (running, ok bool) {
+	switch rs {
+	case "1":
+		return true, true
+	case "0":
+		return false, true
+	}
+	return false, false
+}
 
 // Data flags of HJ 212-2017 (6.6.4, table 9 "数据标记"), kept with each value.
 const (

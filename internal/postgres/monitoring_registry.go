@@ -255,6 +255,30 @@ func (st *MonitoringRegistry) FindSamples(ctx context.Context, mn string, from, 
 	return out, formatError(rows.Err())
 }
 
+// FindRunStates returns the running states of point mn's facilities reported with DataTime in
+// [from, to) (CN 2021, "SBn-RS" fields: 1 running, 0 stopped; other codes are left out), by
+// time. Values of quarantined frames are left out.
+func (st *MonitoringRegistry) FindRunStates(ctx context.Context, mn string, from, to time.Time) (_ []monitoring.RunState, err error) {
+	defer derrors.Wrap(&err, "FindRunStates(%q)", mn)
+	rows, err := st.s.db.Pool.Query(ctx, `SELECT v.data_time, v.factor, v.extra->>'RS', v.frame_sha256
+		FROM monitoring_values v
+		WHERE v.mn = $1 AND v.cn = '2021' AND v.data_time >= $2 AND v.data_time < $3 AND v.extra->>'RS' IN ('0', '1')
+			AND NOT EXISTS (SELECT 1 FROM monitoring_frames f WHERE f.sha256 = v.frame_sha256 AND f.quarantined)
+		ORDER BY v.data_time, v.factor LIMIT $4`, mn, from, to, maxSamples)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (monitoring.RunState, error) {
+		var s monitoring.RunState
+		var rs string
+		if err := r.Scan(&s.Time, &s.Facility, &rs, &s.Frame); err != nil {
+			return s, err
+		}
+		s.Running, _ = monitoring.RunStateOf(rs)
+		return s, nil
+	})
+}
+
 // RecordExceedances records exceedance findings (already stored) with the time the
 // enterprise has to report each, and marks reported those a self-report filed in time
 // covers. An exceedance recorded before is left as it was.

@@ -208,6 +208,24 @@ func TestMonitoringSamples(t *testing.T) {
 	if len(got) != 2 {
 		t.Errorf("pollutants %v, want so2 and flow only", len(got))
 	}
+
+	// Running states (CN 2021) as the receiver stores them: RS 1 and 0 read, other codes not.
+	at := t0.Add(3 * time.Hour).In(monitoring.CST).Format("20060102150405")
+	rec := mustRecord(t, "QN=20261102030000001;ST=31;CN=2021;PW=123456;MN="+p.MN+";Flag=5;CP=&&DataTime="+at+";SB1-RS=1;SB2-RS=0;SB3-RS=4&&", "")
+	if err := NewMonitoringStore(s.db).WriteBatch(ctx, []*hj212.Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+	states, err := st.FindRunStates(ctx, p.MN, t0, t0.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []monitoring.RunState{
+		{Time: t0.Add(3 * time.Hour), Facility: "SB1", Running: true, Frame: rec.SHA256},
+		{Time: t0.Add(3 * time.Hour), Facility: "SB2", Running: false, Frame: rec.SHA256},
+	}
+	if diff := cmp.Diff(want, states, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
+		t.Errorf("run states (-want +got):\n%s", diff)
+	}
 }
 
 func TestMonitoringExceedanceReports(t *testing.T) {

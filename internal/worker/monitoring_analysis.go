@@ -15,6 +15,7 @@ import (
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/monitoring"
+	"github.com/offsite/offsite/internal/msgs"
 	"github.com/offsite/offsite/internal/tasks"
 )
 
@@ -26,6 +27,8 @@ type MonitoringStore interface {
 	FindPoints(ctx context.Context, uscc string) ([]*monitoring.Point, error)
 	FindLimits(ctx context.Context, uscc string) ([]monitoring.Limit, error)
 	FindSamples(ctx context.Context, mn string, from, to time.Time) (map[string][]monitoring.Sample, error)
+	// FindRunStates returns the running states of the point's facilities (CN 2021).
+	FindRunStates(ctx context.Context, mn string, from, to time.Time) ([]monitoring.RunState, error)
 	RecordExceedances(ctx context.Context, es []*monitoring.Exceedance) error
 	DecideUnreported(ctx context.Context, now time.Time) (int, error)
 }
@@ -117,7 +120,11 @@ func (h *MonitoringHandler) Analyze(ctx context.Context, mn string, hour time.Ti
 			others[o.MN][pol] = params.Validity.Hours(ss, o.Medium)
 		}
 	}
-	events := monitoring.Analyze(monitoring.Input{Point: *pt, Limits: mine, Samples: samples, Others: others, Complete: to}, params)
+	states, err := h.Monitoring.FindRunStates(ctx, mn, from, to)
+	if err != nil {
+		return nil, err
+	}
+	events := monitoring.Analyze(monitoring.Input{Point: *pt, Limits: mine, Samples: samples, RunStates: states, Others: others, Complete: to}, params)
 	if len(events) == 0 {
 		return nil, h.decide(ctx)
 	}
@@ -178,8 +185,12 @@ func (h *MonitoringHandler) warn(ctx context.Context, findings []*offsite.Findin
 		if !warningLevels[f.Severity] {
 			continue
 		}
-		in, _, err := h.Warnings.OpenWarning(ctx, monitoringActor, f.USCC, level, &enforce.Warning{Source: enforce.WarningFinding, Ref: f.ID, Severity: f.Severity,
-			Message: fmt.Sprintf("monitoring %s: %v", f.Class, f.Properties["summary"])})
+		w := &enforce.Warning{Source: enforce.WarningFinding, Ref: f.ID, Severity: f.Severity,
+			Message: fmt.Sprintf("monitoring %s: %v", f.Class, f.Properties["summary"])}
+		if m, ok := f.Properties["summary_message"].(msgs.Message); ok {
+			w.SummaryMessage = &m
+		}
+		in, _, err := h.Warnings.OpenWarning(ctx, monitoringActor, f.USCC, level, w)
 		if err != nil {
 			return n, err
 		}
@@ -210,7 +221,7 @@ func (h *MonitoringHandler) finding(ctx context.Context, pt *monitoring.Point, e
 	}
 	props := map[string]any{
 		"rule": e.Rule, "standard": e.Standard, "mn": e.MN, "outlet": e.Outlet, "pollutant": e.Pollutant, "unit": e.Unit,
-		"start": e.Start, "end": e.End, "summary": e.Summary, "values": e.Values, "frames": e.Frames,
+		"start": e.Start, "end": e.End, "summary": e.Summary, "summary_message": e.SummaryMessage, "values": e.Values, "frames": e.Frames,
 	}
 	if e.Limit > 0 {
 		props["limit"] = e.Limit
