@@ -188,6 +188,18 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := srv.Start(worker.NewServeMux(deps)); err != nil {
 		return fmt.Errorf("start asynq server: %w", err)
 	}
+	// Each outbox row's delivery is queued as soon as it is committed (LISTEN/NOTIFY); the
+	// sweep above stays for rows committed while no worker listened.
+	listenCtx, stopListening := context.WithCancel(ctx)
+	defer stopListening()
+	go db.ListenOutbox(listenCtx, postgres.OutboxListener{
+		Written: func(ctx context.Context, id int64) {
+			if err := deps.QueueDelivery(ctx, id); err != nil {
+				m.Logger.WarnContext(ctx, "queue notification delivery; the sweep will", "outbox_id", id, "err", err)
+			}
+		},
+		Lost: func(err error) { m.Logger.Warn("outbox listener lost its connection; dialling again", "err", err) },
+	})
 	if err := sched.Start(); err != nil {
 		srv.Shutdown()
 		return fmt.Errorf("start scheduler: %w", err)

@@ -193,12 +193,6 @@ func otsu(vals []float64) float64 {
 	return lo + float64(thr+1)*width
 }
 
-// quartiles returns the 25th, 50th and 75th percentiles of v, reordering v.
-func quartiles(v []float64) [3]float64 {
-	q := quantiles(v, 0.25, 0.5, 0.75)
-	return [3]float64{q[0], q[1], q[2]}
-}
-
 // quantiles returns the values of v at shares ps (ascending), reordering v.
 func quantiles(v []float64, ps ...float64) []float64 {
 	q := make([]float64, len(ps))

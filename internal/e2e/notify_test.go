@@ -160,10 +160,27 @@ func (h *hookReceiver) events() ([]string, []string, int) {
 	return evs, h.bad, h.calls
 }
 
-// TestNotificationsEndToEnd: events written to the outbox by the API's commands reach the
-// users who chose them, in the app and by e-mail through a local SMTP sink, and a webhook
-// receiver, signed and retried, through real Redis/asynq and PostgreSQL.
-func TestNotificationsEndToEnd(t *testing.T) {
+// notifyEnv is the API and a worker delivering notifications through real Redis/asynq and
+// PostgreSQL, to a local SMTP sink and a webhook receiver; its accounts are token-file ones.
+// The worker queues deliveries as the outbox listener hears of rows; the tests' sweeps are
+// the fallback the scheduler runs.
+type notifyEnv struct {
+	db     *postgres.DB
+	notify *postgres.NotifyService
+	client *asynq.Client
+	sink   *smtpSink
+	hooks  *httptest.Server
+	hs     *httptest.Server
+}
+
+const (
+	adminTok, analystTok, inspectorTok, approverTok, entTok = "n-admin-0123456789", "n-analyst-0123456789", "n-inspector-0123456789", "n-approver-0123456789", "n-enterprise-0123456789"
+	notifyUSCC                                              = "91110000600037341L"
+)
+
+// startNotifyEnv starts the API and a worker whose tasks are retried after 200 ms, with
+// receiver behind the one allowed webhook host.
+func startNotifyEnv(t *testing.T, receiver http.Handler) *notifyEnv {
 	ctx := context.Background()
 	pg := testenv.Postgres(t)
 	db, err := postgres.Open(ctx, pg.URL)
@@ -180,8 +197,7 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 	sink := startSMTPSink(t)
-	recv := &hookReceiver{}
-	hooks := httptest.NewServer(recv)
+	hooks := httptest.NewServer(receiver)
 	t.Cleanup(hooks.Close)
 	hookHost := strings.TrimPrefix(hooks.URL, "http://")
 
@@ -198,15 +214,33 @@ func TestNotificationsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
+	// The outbox listener, as cmd/worker runs it.
+	lctx, stop := context.WithCancel(ctx)
+	t.Cleanup(stop)
+	listening := make(chan struct{}, 1)
+	go db.ListenOutbox(lctx, postgres.OutboxListener{
+		Written: func(ctx context.Context, id int64) {
+			if err := deps.QueueDelivery(ctx, id); err != nil {
+				t.Errorf("queue delivery of outbox %d: %v", id, err)
+			}
+		},
+		Listening: func() {
+			select {
+			case listening <- struct{}{}:
+			default:
+			}
+		},
+	})
+	select {
+	case <-listening:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the outbox listener is not listening after 30 s")
+	}
 
-	uscc := "91110000600037341L"
-	const (
-		adminTok, analystTok, inspectorTok, approverTok, entTok = "n-admin-0123456789", "n-analyst-0123456789", "n-inspector-0123456789", "n-approver-0123456789", "n-enterprise-0123456789"
-	)
 	tokens, err := httpapi.NewTokens([]httpapi.TokenEntry{
 		{Token: adminTok, Name: "admin", Role: httpapi.RoleAdmin}, {Token: analystTok, Name: "analyst", Role: httpapi.RoleAnalyst},
 		{Token: inspectorTok, Name: "officer-li", Role: httpapi.RoleInspector}, {Token: approverTok, Name: "head-wang", Role: httpapi.RoleApprover},
-		{Token: entTok, Name: "ehs-manager", Role: httpapi.RoleEnterprise, USCC: uscc}})
+		{Token: entTok, Name: "ehs-manager", Role: httpapi.RoleEnterprise, USCC: notifyUSCC}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,29 +249,79 @@ func TestNotificationsEndToEnd(t *testing.T) {
 		WebhookHosts: []string{hookHost}, Tokens: tokens, Logger: logger}
 	hs := httptest.NewServer(api.Handler())
 	t.Cleanup(hs.Close)
-	call := func(token, method, path string, body, out any) {
-		t.Helper()
-		var r io.Reader
-		if body != nil {
-			b, _ := json.Marshal(body)
-			r = bytes.NewReader(b)
-		}
-		req, _ := http.NewRequest(method, hs.URL+path, r)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
+	return &notifyEnv{db: db, notify: notify, client: client, sink: sink, hooks: hooks, hs: hs}
+}
+
+// do sends body as JSON with token and decodes the answer into out when non-nil; it
+// returns the status.
+func (e *notifyEnv) do(t *testing.T, token, method, path string, body, out any) int {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, e.hs.URL+path, r)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode/100 == 2 {
+		if err := json.Unmarshal(data, out); err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode/100 != 2 {
-			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, data)
+	}
+	return resp.StatusCode
+}
+
+// call is do that fails the test unless the answer is 2xx.
+func (e *notifyEnv) call(t *testing.T, token, method, path string, body, out any) {
+	t.Helper()
+	if code := e.do(t, token, method, path, body, out); code/100 != 2 {
+		t.Fatalf("%s %s: %d", method, path, code)
+	}
+}
+
+// sweepUntil enqueues the worker's sweep (as its scheduler does) until done holds, for at
+// most 60 s; it reports whether done held.
+func (e *notifyEnv) sweepUntil(t *testing.T, done func() bool) bool {
+	t.Helper()
+	for start := time.Now(); time.Since(start) < 60*time.Second; time.Sleep(300 * time.Millisecond) {
+		if _, err := e.client.Enqueue(tasks.NewNotifySweepTask()); err != nil {
+			t.Fatal(err)
 		}
-		if out != nil {
-			if err := json.Unmarshal(data, out); err != nil {
-				t.Fatal(err)
-			}
+		if done() {
+			return true
 		}
+	}
+	return false
+}
+
+// openWarning records the enterprise and a warning on it, as the analyst and the officer.
+func (e *notifyEnv) openWarning(t *testing.T) enforce.Inspection {
+	t.Helper()
+	e.call(t, analystTok, "POST", "/api/v1/enterprises", map[string]any{"uscc": notifyUSCC, "name": "Harbour Steel", "industry": "C3120", "address": "1 Quay", "complaint_channel": "12369"}, nil)
+	var opened struct {
+		Inspection enforce.Inspection `json:"inspection"`
+	}
+	e.call(t, inspectorTok, "POST", "/api/v1/warnings", map[string]any{"uscc": notifyUSCC, "source": "monitoring", "ref": "cems-7", "message": "NOx over the limit for 3 hours"}, &opened)
+	return opened.Inspection
+}
+
+// TestNotificationsEndToEnd: events written to the outbox by the API's commands reach the
+// users who chose them, in the app and by e-mail through a local SMTP sink, and a webhook
+// receiver, signed and retried, through real Redis/asynq and PostgreSQL.
+func TestNotificationsEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	recv := &hookReceiver{}
+	e := startNotifyEnv(t, recv)
+	db, notify, sink, hooks, uscc := e.db, e.notify, e.sink, e.hooks, notifyUSCC
+	call := func(token, method, path string, body, out any) {
+		t.Helper()
+		e.call(t, token, method, path, body, out)
 	}
 
 	// Who wants what: the enterprise by e-mail its self-check events, the officer new
@@ -253,33 +337,21 @@ func TestNotificationsEndToEnd(t *testing.T) {
 	recv.secret = hook.Secret
 	recv.mu.Unlock()
 
-	call(analystTok, "POST", "/api/v1/enterprises", map[string]any{"uscc": uscc, "name": "Harbour Steel", "industry": "C3120", "address": "1 Quay", "complaint_channel": "12369"}, nil)
-	var opened struct {
-		Inspection enforce.Inspection `json:"inspection"`
-	}
-	call(inspectorTok, "POST", "/api/v1/warnings", map[string]any{"uscc": uscc, "source": "monitoring", "ref": "cems-7", "message": "NOx over the limit for 3 hours"}, &opened)
+	opened := e.openWarning(t)
 	var in enforce.Inspection
 	deadline := time.Now().Add(48 * time.Hour) // within the reminder's reach: due soon at once
-	call(inspectorTok, "POST", fmt.Sprintf("/api/v1/inspections/%d/self-check", opened.Inspection.ID),
-		map[string]any{"version": opened.Inspection.Version, "deadline": deadline.Format(time.RFC3339)}, &in)
+	call(inspectorTok, "POST", fmt.Sprintf("/api/v1/inspections/%d/self-check", opened.ID),
+		map[string]any{"version": opened.Version, "deadline": deadline.Format(time.RFC3339)}, &in)
 
 	// The worker's sweep (the scheduler's, here enqueued by the test) delivers.
 	var evs, bad []string
 	var calls int
 	var mails []sunkMail
-	ok := false
-	for start := time.Now(); time.Since(start) < 60*time.Second; time.Sleep(300 * time.Millisecond) {
-		if _, err := client.Enqueue(tasks.NewNotifySweepTask()); err != nil {
-			t.Fatal(err)
-		}
+	if !e.sweepUntil(t, func() bool {
 		evs, bad, calls = recv.events()
 		mails = sink.mail()
-		if len(evs) == 2 && len(mails) == 3 {
-			ok = true
-			break
-		}
-	}
-	if !ok {
+		return len(evs) == 2 && len(mails) == 3
+	}) {
 		t.Fatalf("after 60 s: webhook events %v (bad %v, %d calls), %d mails: %+v", evs, bad, calls, len(mails), mails)
 	}
 	if len(bad) != 0 || calls != 3 {

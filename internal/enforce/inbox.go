@@ -35,12 +35,15 @@ const (
 	InboxSelfCheckRequested InboxKind = "self_check_requested"
 	// InboxListEntryToFile: a listed entry not yet filed with the province (二.3).
 	InboxListEntryToFile InboxKind = "list_entry_to_file"
+	// InboxDeliveryFailed: a notification that could not be delivered (an e-mail, a
+	// webhook) after its retries; an administrator looks into it and may requeue it.
+	InboxDeliveryFailed InboxKind = "delivery_failed"
 )
 
 // InboxKinds lists every inbox kind.
 var InboxKinds = []InboxKind{InboxOpenWarning, InboxReportToReview, InboxSiteVisitToRecord, InboxExtensionToDecide,
 	InboxSelfCheckOverdue, InboxHealthVisitDue, InboxIntakeMatter, InboxSiteVisitToApprove, InboxSelfCheckRequested,
-	InboxListEntryToFile}
+	InboxListEntryToFile, InboxDeliveryFailed}
 
 // Inbox says what work waits for an actor of a role: the kinds it sees and, with
 // OverdueOnly, the kinds of which it sees only the overdue items (the province's and
@@ -63,7 +66,7 @@ func InboxOf(role Role) Inbox {
 	case RoleEnterprise:
 		return Inbox{Kinds: []InboxKind{InboxSelfCheckRequested}, OwnOnly: true}
 	case RoleAdmin:
-		return Inbox{Kinds: []InboxKind{InboxListEntryToFile, InboxSelfCheckOverdue, InboxHealthVisitDue},
+		return Inbox{Kinds: []InboxKind{InboxListEntryToFile, InboxSelfCheckOverdue, InboxHealthVisitDue, InboxDeliveryFailed},
 			OverdueOnly: []InboxKind{InboxHealthVisitDue}}
 	}
 	return Inbox{}
@@ -72,7 +75,7 @@ func InboxOf(role Role) Inbox {
 // InboxItem is one piece of waiting work.
 type InboxItem struct {
 	Kind    InboxKind `json:"kind"`
-	Subject string    `json:"subject"` // inspection/12, list-entry/3, intake-matter/4
+	Subject string    `json:"subject"` // inspection/12, list-entry/3, intake-matter/4, notification-delivery/5
 	USCC    string    `json:"uscc"`
 	Name    string    `json:"name"` // the enterprise's
 	Status  string    `json:"status,omitempty"`

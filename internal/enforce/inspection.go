@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/offsite/offsite"
+	"github.com/offsite/offsite/internal/msgs"
 )
 
 // Off-site inspection statuses (三.7–8). A warning opens an inspection (or joins the open
@@ -75,12 +76,15 @@ const (
 
 // Warning is an early warning on an enterprise, from a finding or from monitoring data.
 type Warning struct {
-	ID        int64     `json:"id"`
-	Source    string    `json:"source"` // "finding" or "monitoring"
-	Ref       string    `json:"ref"`    // finding id or monitoring record
-	Severity  string    `json:"severity,omitempty"`
-	Message   string    `json:"message"`
-	CreatedAt time.Time `json:"created_at"`
+	ID       int64  `json:"id"`
+	Source   string `json:"source"` // "finding" or "monitoring"
+	Ref      string `json:"ref"`    // finding id or monitoring record
+	Severity string `json:"severity,omitempty"`
+	Message  string `json:"message"`
+	// SummaryMessage is the summary a monitoring warning's message quotes, as a sentence of
+	// the message catalog, for other languages.
+	SummaryMessage *msgs.Message `json:"summary_message,omitempty"`
+	CreatedAt      time.Time     `json:"created_at"`
 	// Confirmations counts the later findings of the same matter (same parcel, kind and
 	// class, overlapping) that raised this warning's confidence instead of adding warnings;
 	// SeenIn lists their ids, LastSeenAt when the last one came.

@@ -303,3 +303,33 @@ type Delivery struct {
 	Target   string
 	Attempts int
 }
+
+// A delivery is tried by its outbox row's task, retried with backoff (tasks.NewNotifyDeliverTask);
+// when the last retry fails too it is marked failed, and then tried again every
+// DeliveryRetryEvery until DeliveryRetryFor after it failed; an administrator sees it in the
+// inbox (InboxDeliveryFailed) and may requeue it, which starts the period again. A delivery no
+// retry can make (no mail server, a subscription ended or gone) fails at once and is not
+// retried unless requeued.
+const (
+	DeliveryRetryEvery = 6 * time.Hour
+	DeliveryRetryFor   = 8 * 24 * time.Hour
+)
+
+// FailedDelivery is a delivery given up on, with its event, as administrators see it.
+type FailedDelivery struct {
+	ID        int64      `json:"id"`
+	OutboxID  int64      `json:"outbox_id"`
+	Event     Event      `json:"event"`
+	Subject   string     `json:"subject"`
+	USCC      string     `json:"uscc,omitempty"`
+	Title     string     `json:"title"`
+	Channel   string     `json:"channel"`
+	Target    string     `json:"target"`
+	Attempts  int        `json:"attempts"`
+	LastError string     `json:"last_error"`
+	FailedAt  time.Time  `json:"failed_at"`
+	RetryAt   *time.Time `json:"retry_at,omitempty"` // the next automatic try; none when the period is over or no retry can help
+}
+
+// DeliverySubject is the audit subject of a delivery.
+func DeliverySubject(id int64) string { return fmt.Sprintf("notification-delivery/%d", id) }

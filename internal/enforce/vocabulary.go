@@ -74,6 +74,10 @@ const (
 	AuditIntakeJoin                 AuditAction = "intake.join"
 	AuditWebhookSubscribe           AuditAction = "webhook.subscribe"
 	AuditWebhookUnsubscribe         AuditAction = "webhook.unsubscribe"
+	// AuditWebhookGone records a subscription ended because its receiver answered 410 Gone.
+	AuditWebhookGone AuditAction = "webhook.gone"
+	// AuditNotificationRequeue records a failed delivery put back to be tried again.
+	AuditNotificationRequeue AuditAction = "notification.requeue"
 
 	AuditDispositionWaived AuditAction = "disposition.waived"
 	AuditDispositionStrict AuditAction = "disposition.strict"
@@ -143,7 +147,7 @@ var AuditActions = []AuditAction{
 	AuditCasefileGenerate, AuditEvidenceExport,
 	AuditInspectionAmendReport, AuditInspectionWithdrawReport, AuditInspectionRequestExtension,
 	AuditInspectionDecideExtension, AuditIncidentReport, AuditIntakeRecord, AuditIntakeJoin,
-	AuditWebhookSubscribe, AuditWebhookUnsubscribe,
+	AuditWebhookSubscribe, AuditWebhookUnsubscribe, AuditWebhookGone, AuditNotificationRequeue,
 }
 
 // Names returns the values of a vocabulary as strings, for messages and schemas.

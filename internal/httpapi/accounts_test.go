@@ -290,6 +290,27 @@ func TestEveryRouteAndAgency(t *testing.T) {
 	var tokBAdm struct{ Token string }
 	e.must(t, 201, admin, "POST", fmt.Sprintf("/api/v1/users/%d/tokens", adminB.ID), map[string]any{"name": "test", "expires_in_days": 1}, &tokBAdm)
 	e.must(t, 201, tokBAdm.Token, "POST", "/api/v1/webhooks", map[string]any{"name": "city B gateway", "url": "https://hooks.example.org/b", "events": []string{"warning.new"}}, &hookB)
+	// A failed delivery of an event on city B's enterprise, and one of a nightly run (no
+	// agency: the province's).
+	var failedB, failedNightly int64
+	for _, f := range []struct {
+		uscc, subject string
+		id            *int64
+	}{{entUSCC, "inspection/1", &failedB}, {"", "nightly-run/1", &failedNightly}} {
+		if err := e.db.Pool.QueryRow(context.Background(), `WITH o AS (INSERT INTO outbox (event, subject, uscc, title) VALUES ('warning.new', $1, $2, 't') RETURNING id)
+			INSERT INTO notification_deliveries (outbox_id, channel, target, attempts, last_error, failed_at)
+			SELECT id, 'email', 'li@example.org', 13, 'refused', now() FROM o RETURNING id`, f.subject, f.uscc).Scan(f.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for who, want := range map[string]int{cityTokens["admin"]: 0, tokBAdm.Token: 1, admin: 2} {
+		var fs struct{ Total int }
+		e.must(t, 200, who, "GET", "/api/v1/notification-deliveries/failed", nil, &fs)
+		if fs.Total != want {
+			t.Errorf("failed deliveries listed: %d, want %d", fs.Total, want)
+		}
+	}
+	e.must(t, 403, tokBAdm.Token, "POST", fmt.Sprintf("/api/v1/notification-deliveries/%d/requeue", failedNightly), nil, nil)
 	for who, want := range map[string]int{cityTokens["admin"]: 0, tokBAdm.Token: 1, admin: 1} {
 		var hs struct {
 			Webhooks []struct {
@@ -308,9 +329,9 @@ func TestEveryRouteAndAgency(t *testing.T) {
 	keys := map[string]string{"enterprise": entUSCC, "list_entry": fmt.Sprint(entry.ID), "inspection": fmt.Sprint(insp.ID), "parcel": "p-b",
 		"user": fmt.Sprint(userB.ID), "agency": fmt.Sprint(cityB.ID), "token": fmt.Sprint(tokB.Record.ID), "draw": fmt.Sprint(drawB.ID),
 		"evidence_object": artifact, "intake_matter": fmt.Sprint(matter.Matter.ID), "webhook": fmt.Sprint(hookB.ID),
-		"monitoring_point": pointMN}
+		"notification_delivery": fmt.Sprint(failedB), "monitoring_point": pointMN}
 	params := map[string]string{"enterprise": "{uscc}", "list_entry": "{id}", "inspection": "{id}", "parcel": "{id}", "user": "{id}", "agency": "{id}", "token": "{id}",
-		"draw": "{id}", "evidence_object": "{key...}", "intake_matter": "{id}", "webhook": "{id}", "monitoring_point": "{mn}"}
+		"draw": "{id}", "evidence_object": "{key...}", "intake_matter": "{id}", "webhook": "{id}", "notification_delivery": "{id}", "monitoring_point": "{mn}"}
 
 	var doc struct {
 		Paths map[string]map[string]struct {

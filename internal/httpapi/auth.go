@@ -299,6 +299,7 @@ var agencyParams = []struct{ segment, param, kind string }{
 	{"/monitoring/points/", "mn", "monitoring_point"},
 	{"/intake/matters/", "id", "intake_matter"},
 	{"/api/v1/webhooks/", "id", "webhook"},
+	{"/notification-deliveries/", "id", "notification_delivery"},
 	{"/evidence-objects/", "key", "evidence_object"},
 	{"/ui/evidence/", "key", "evidence_object"},
 }

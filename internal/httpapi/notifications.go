@@ -19,6 +19,8 @@ type NotifyStore interface {
 	CreateWebhook(ctx context.Context, a enforce.Actor, h *enforce.Webhook) error
 	DeactivateWebhook(ctx context.Context, a enforce.Actor, id int64) error
 	FindWebhooks(ctx context.Context, agency int64) ([]*enforce.Webhook, error)
+	FindFailedDeliveries(ctx context.Context, agency int64, offset, limit int) ([]*enforce.FailedDelivery, int, error)
+	RequeueDelivery(ctx context.Context, a enforce.Actor, id int64) (*enforce.FailedDelivery, error)
 }
 
 var errNoNotify = errors.New("httpapi: no NotifyStore configured")
@@ -85,6 +87,57 @@ func (s *Server) registerNotificationRoutes(mux *http.ServeMux) {
 		Summary: "End a webhook subscription; audited", Roles: []enforce.Role{RoleAdmin},
 		Responses: map[string]string{"204": "ended", "404": "no such active subscription"},
 	}, s.handleWebhookDelete)
+	s.handle(mux, "GET", "/api/v1/notification-deliveries/failed", operation{
+		Response: listOf("deliveries", []*enforce.FailedDelivery{}),
+		Summary:  "Notification deliveries given up on (e-mail, webhook), newest failure first",
+		Description: "A delivery is retried with backoff; when its last retry fails it is marked failed and tried again every 6 hours for 8 days (retry_at). " +
+			"A delivery no retry can make (no mail server, a subscription ended, a receiver that answered 410 Gone) fails at once. Only events that reach the caller's agency.",
+		Roles:     []enforce.Role{RoleAdmin},
+		Query:     map[string]string{"limit": "1..1000, default 100", "offset": "default 0"},
+		Responses: map[string]string{"200": "failed deliveries", "400": "bad query parameter"},
+	}, s.handleFailedDeliveries)
+	s.handle(mux, "POST", "/api/v1/notification-deliveries/{id}/requeue", operation{
+		Response:  enforce.FailedDelivery{},
+		Summary:   "Try a failed delivery again now, starting its 8 days of retries again; audited",
+		Roles:     []enforce.Role{RoleAdmin},
+		Responses: map[string]string{"200": "requeued: the worker tries it within seconds", "403": "outside the caller's agency", "404": "no such delivery", "409": "delivered, or not failed"},
+	}, s.handleDeliveryRequeue)
+}
+
+func (s *Server) handleFailedDeliveries(w http.ResponseWriter, r *http.Request) {
+	if s.Notify == nil {
+		s.Error(w, r, errNoNotify)
+		return
+	}
+	offset, limit, err := pageParams(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	ds, total, err := s.Notify.FindFailedDeliveries(r.Context(), scope(r.Context()), offset, limit)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"deliveries": ds, "total": total, "offset": offset, "limit": limit})
+}
+
+func (s *Server) handleDeliveryRequeue(w http.ResponseWriter, r *http.Request) {
+	if s.Notify == nil {
+		s.Error(w, r, errNoNotify)
+		return
+	}
+	id, err := idParam(r, "id")
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	d, err := s.Notify.RequeueDelivery(r.Context(), PrincipalFromContext(r.Context()).Actor(), id)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
 }
 
 func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) {

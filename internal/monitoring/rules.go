@@ -7,7 +7,10 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
+
+	"github.com/offsite/offsite/internal/msgs"
 )
 
 // Rules: the class of a monitoring finding. Each is documented where it is applied, with the
@@ -139,21 +142,23 @@ type EventValue struct {
 
 // Event is what a rule found: a finding of kind monitoring.
 type Event struct {
-	ID        string       `json:"id"`
-	Rule      string       `json:"rule"`
-	Standard  string       `json:"standard"`
-	Severity  string       `json:"severity"`
-	MN        string       `json:"mn"`
-	Outlet    string       `json:"outlet"`
-	Pollutant string       `json:"pollutant"`
-	Unit      string       `json:"unit"`
-	Limit     float64      `json:"limit,omitempty"`
-	O2Ref     *float64     `json:"o2_ref,omitempty"`
-	Start     time.Time    `json:"start"`
-	End       time.Time    `json:"end"`
-	Summary   string       `json:"summary"`
-	Values    []EventValue `json:"values"`
-	Other     string       `json:"other_mn,omitempty"`
+	ID        string    `json:"id"`
+	Rule      string    `json:"rule"`
+	Standard  string    `json:"standard"`
+	Severity  string    `json:"severity"`
+	MN        string    `json:"mn"`
+	Outlet    string    `json:"outlet"`
+	Pollutant string    `json:"pollutant"`
+	Unit      string    `json:"unit"`
+	Limit     float64   `json:"limit,omitempty"`
+	O2Ref     *float64  `json:"o2_ref,omitempty"`
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	Summary   string    `json:"summary"`
+	// SummaryMessage is Summary as a sentence of the message catalog, for other languages.
+	SummaryMessage msgs.Message `json:"summary_message"`
+	Values         []EventValue `json:"values"`
+	Other          string       `json:"other_mn,omitempty"`
 	// Frames are the SHA-256 of the raw frames the values come from.
 	Frames []string `json:"frames"`
 	// Ongoing is true for an event that runs to the end of the data (Input.Complete): it is
@@ -345,10 +350,13 @@ func (a *analysis) running(h time.Time) bool {
 	return false
 }
 
-func (a *analysis) add(rule, standard, severity string, s *series, start, end time.Time, limit float64, summary string, hours []Hourly) *Event {
+// g writes n as %g does.
+func g(n float64) string { return strconv.FormatFloat(n, 'g', -1, 64) }
+
+func (a *analysis) add(rule, standard, severity string, s *series, start, end time.Time, limit float64, summary msgs.Message, hours []Hourly) *Event {
 	e := Event{ID: EventID(rule, a.in.Point.MN, s.pollutant.ID, start), Rule: rule, Standard: standard, Severity: severity,
 		MN: a.in.Point.MN, Outlet: a.in.Point.Outlet, Pollutant: s.pollutant.ID, Unit: s.pollutant.Unit, Limit: limit,
-		Start: start, End: end, Summary: summary}
+		Start: start, End: end, Summary: summary.Text(msgs.EN), SummaryMessage: summary}
 	if s.limit != nil {
 		e.O2Ref = s.limit.O2Ref
 	}
@@ -423,7 +431,7 @@ func (a *analysis) exceedance(s *series) {
 				peak = math.Max(peak, c)
 			}
 			a.add(RuleExceedanceHourly, std, "high", s, run[0].Hour, run[len(run)-1].Hour.Add(time.Hour), *lim,
-				fmt.Sprintf("%s above the hourly limit %g %s for %d h (peak %.3g)", s.pollutant.ID, *lim, s.pollutant.Unit, len(run), peak), run)
+				msgs.New(msgs.MonExceedanceHourly, "pollutant", s.pollutant.ID, "limit", g(*lim), "unit", s.pollutant.Unit, "hours", strconv.Itoa(len(run)), "peak", fmt.Sprintf("%.3g", peak)), run)
 		})
 	}
 	if lim := s.limit.Daily; lim != nil {
@@ -433,7 +441,7 @@ func (a *analysis) exceedance(s *series) {
 			valid[d.Day] = d.Valid
 			if d.Valid && d.Value > *lim && a.dayDone(d.Day) {
 				a.add(RuleExceedanceDaily, std, "high", s, d.Day, d.Day.AddDate(0, 0, 1), *lim,
-					fmt.Sprintf("%s daily value %.3g above the daily limit %g %s (%d valid hours)", s.pollutant.ID, d.Value, *lim, s.pollutant.Unit, d.Hours),
+					msgs.New(msgs.MonExceedanceDaily, "pollutant", s.pollutant.ID, "value", fmt.Sprintf("%.3g", d.Value), "limit", g(*lim), "unit", s.pollutant.Unit, "hours", strconv.Itoa(d.Hours)),
 					hoursIn(s.hours, d.Day, d.Day.AddDate(0, 0, 1)))
 			}
 		}
@@ -520,7 +528,7 @@ func (a *analysis) load(s *series) {
 		if sums[d] > *s.limit.LoadKgDay && a.dayDone(d) {
 			a.add(RuleLoadDaily, "permit daily load limit; load = Σ concentration × flow over valid hours (HJ 75-2017, HJ 356-2019)", "high", s,
 				d, d.AddDate(0, 0, 1), *s.limit.LoadKgDay,
-				fmt.Sprintf("%s daily load %.3g kg above the permit's %g kg", s.pollutant.ID, sums[d], *s.limit.LoadKgDay),
+				msgs.New(msgs.MonLoadDaily, "pollutant", s.pollutant.ID, "load", fmt.Sprintf("%.3g", sums[d]), "limit", g(*s.limit.LoadKgDay)),
 				hoursIn(s.hours, d, d.AddDate(0, 0, 1)))
 		}
 	}
@@ -536,7 +544,7 @@ func (a *analysis) flat(s *series) {
 	flush := func() {
 		if len(hourRun) >= a.p.FlatHours {
 			a.add(RuleFlatLine, std, "medium", s, hourRun[0].Hour, hourRun[len(hourRun)-1].Hour.Add(time.Hour), 0,
-				fmt.Sprintf("%s constant at %g for %d valid hours", s.pollutant.ID, hourRun[0].Value, len(hourRun)), hourRun)
+				msgs.New(msgs.MonFlatHours, "pollutant", s.pollutant.ID, "value", g(hourRun[0].Value), "hours", strconv.Itoa(len(hourRun))), hourRun)
 		}
 		hourRun = nil
 	}
@@ -566,7 +574,7 @@ func (a *analysis) flat(s *series) {
 			start := run[0].Time
 			end := run[len(run)-1].Time.Add(time.Minute)
 			a.add(RuleFlatLine, std, "medium", s, start, end, 0,
-				fmt.Sprintf("%s constant at %g for %d minute values", s.pollutant.ID, run[0].Value, len(run)), hoursIn(s.hours, start.Truncate(time.Hour), end))
+				msgs.New(msgs.MonFlatMinutes, "pollutant", s.pollutant.ID, "value", g(run[0].Value), "count", strconv.Itoa(len(run))), hoursIn(s.hours, start.Truncate(time.Hour), end))
 		}
 		run = nil
 	}
@@ -616,7 +624,7 @@ func (a *analysis) zeroDrift(s *series) {
 	if mean > a.p.ZeroDriftShare**s.limit.Hourly {
 		a.add(RuleZeroDrift, "HJ 75-2017: zero drift within ±2.5 % of full scale; the stopped source's reading should be zero", "medium", s,
 			stopped[0].Hour, stopped[len(stopped)-1].Hour.Add(time.Hour), *s.limit.Hourly,
-			fmt.Sprintf("%s reads %.3g on average over %d hours with the source stopped (%.0f %% of the limit)", s.pollutant.ID, mean, len(stopped), 100*mean/(*s.limit.Hourly)), stopped)
+			msgs.New(msgs.MonZeroDrift, "pollutant", s.pollutant.ID, "mean", fmt.Sprintf("%.3g", mean), "hours", strconv.Itoa(len(stopped)), "percent", fmt.Sprintf("%.0f", 100*mean/(*s.limit.Hourly))), stopped)
 	}
 }
 
@@ -662,7 +670,7 @@ func (a *analysis) spanDrift(s *series) {
 		if d > a.p.SpanDriftShare {
 			a.add(RuleSpanDrift, "HJ 75-2017 / HJ 355-2019: span drift within ±2.5 % of full scale between calibrations", "medium", s,
 				prev.start, c.end.Add(time.Minute), 0,
-				fmt.Sprintf("%s calibration reading moved from %.4g to %.4g (%.1f %%)", s.pollutant.ID, prev.median, c.median, 100*d),
+				msgs.New(msgs.MonSpanDrift, "pollutant", s.pollutant.ID, "from", fmt.Sprintf("%.4g", prev.median), "to", fmt.Sprintf("%.4g", c.median), "percent", fmt.Sprintf("%.1f", 100*d)),
 				hoursIn(s.hours, prev.start.Truncate(time.Hour), c.end.Add(time.Hour)))
 		}
 	}
@@ -709,7 +717,7 @@ func (a *analysis) hugging(s *series) {
 		if above == 0 && float64(near) >= a.p.HugShare*float64(len(hs)) {
 			a.add(RuleHugging, "HJ 75-2017 valid hourly values; falsification pattern: values held just under the limit", "medium", s,
 				d, d.AddDate(0, 0, 1), lim,
-				fmt.Sprintf("%s within %.0f %%–100 %% of the limit %g in %d of %d valid hours", s.pollutant.ID, 100*a.p.HugLow, lim, near, len(hs)), hs)
+				msgs.New(msgs.MonHugging, "pollutant", s.pollutant.ID, "low", fmt.Sprintf("%.0f", 100*a.p.HugLow), "limit", g(lim), "near", strconv.Itoa(near), "hours", strconv.Itoa(len(hs))), hs)
 		}
 	}
 }
@@ -729,7 +737,7 @@ func (a *analysis) o2High() {
 		}
 		a.add(RuleO2High, "HJ 75-2017 reference-oxygen conversion; GB 13223-2011 5.2: dilution with air is not allowed", "medium", s,
 			run[0].Hour, run[len(run)-1].Hour.Add(time.Hour), a.p.O2High,
-			fmt.Sprintf("O2 at or above %g %% for %d hours with the source running", a.p.O2High, len(run)), run)
+			msgs.New(msgs.MonO2High, "o2", g(a.p.O2High), "hours", strconv.Itoa(len(run))), run)
 	})
 }
 
@@ -763,7 +771,7 @@ func (a *analysis) dilution(s *series) {
 		if f1 >= f0*(1+a.p.DilutionShare) && c1 <= c0*(1-a.p.DilutionShare) && math.Abs(l1-l0) <= l0*a.p.DilutionShare/2 {
 			a.add(RuleDilution, "HJ 75-2017 / HJ 356-2019 load; falsification pattern: dilution", "medium", s,
 				w[0].Hour, w[n-1].Hour.Add(time.Hour), 0,
-				fmt.Sprintf("%s fell %.0f %% while the flow rose %.0f %%, load within %.0f %%", s.pollutant.ID, 100*(1-c1/c0), 100*(f1/f0-1), 100*math.Abs(l1/l0-1)), w)
+				msgs.New(msgs.MonDilution, "pollutant", s.pollutant.ID, "fell", fmt.Sprintf("%.0f", 100*(1-c1/c0)), "rose", fmt.Sprintf("%.0f", 100*(f1/f0-1)), "load", fmt.Sprintf("%.0f", 100*math.Abs(l1/l0-1))), w)
 			last = w[n-1].Hour
 		}
 	}
@@ -800,7 +808,7 @@ func (a *analysis) identical(s *series) {
 			}
 			e := a.add(RuleIdentical, "MEE falsification guidance: the same data reported for different monitoring points", "high", s,
 				run[0].Hour, run[len(run)-1].Hour.Add(time.Hour), 0,
-				fmt.Sprintf("%s identical to MN %s for %d hours", s.pollutant.ID, mn, len(run)), run)
+				msgs.New(msgs.MonIdentical, "pollutant", s.pollutant.ID, "other", mn, "hours", strconv.Itoa(len(run))), run)
 			e.Other = mn
 			e.ID = EventID(RuleIdentical+"|"+mn, e.MN, e.Pollutant, e.Start)
 		})
@@ -854,13 +862,13 @@ func (a *analysis) flagCover(s *series) {
 		if !own && !(before && after) {
 			return
 		}
-		why := "the excluded values exceed the limit"
+		why := msgs.MonFlagCoverExcluded
 		if !own {
-			why = "the valid hours on both sides are at the limit"
+			why = msgs.MonFlagCoverSides
 		}
 		a.add(RuleFlagCover, "HJ 75-2017 12.1: M/C/D values excluded; flags covering a would-be exceedance", "high", s,
 			run[0].Hour, run[len(run)-1].Hour.Add(time.Hour), lim,
-			fmt.Sprintf("%s flagged %v for %d hours where %s", s.pollutant.ID, run[0].Flags, len(run), why), run)
+			msgs.New(why, "pollutant", s.pollutant.ID, "flags", fmt.Sprint(run[0].Flags), "hours", strconv.Itoa(len(run))), run)
 	})
 }
 
@@ -911,10 +919,10 @@ func (a *analysis) gaps() {
 				}
 			}
 		}
-		summary := fmt.Sprintf("no data for %d hours while the source ran before and after", missing)
+		summary := msgs.New(msgs.MonGap, "hours", strconv.Itoa(missing))
 		switch {
 		case ran > 0:
-			summary = fmt.Sprintf("no data for %d hours while the logger reported the facilities running in %d of them (CN 2021)", missing, ran)
+			summary = msgs.New(msgs.MonGapRunning, "hours", strconv.Itoa(missing), "running", strconv.Itoa(ran))
 		case stopped > 0 || !a.running(all[i-1]) || !a.running(all[i]):
 			continue
 		}

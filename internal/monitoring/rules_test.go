@@ -3,11 +3,15 @@ package monitoring
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/offsite/offsite/internal/msgs"
 )
 
 var t0 = time.Date(2026, 11, 2, 0, 0, 0, 0, CST)
@@ -147,6 +151,7 @@ func TestAnalyze(t *testing.T) {
 				if len(e.Frames) == 0 || e.ID == "" || !e.End.After(e.Start) {
 					t.Errorf("%s: event without frames, id or period: %+v", e.Rule, e)
 				}
+				checkSummaryMessage(t, e)
 			}
 		})
 	}
@@ -326,7 +331,20 @@ func TestMinuteRules(t *testing.T) {
 				}
 				t.Errorf("rules (-want +got):\n%s", diff)
 			}
+			for _, e := range evs {
+				checkSummaryMessage(t, e)
+			}
 		})
+	}
+}
+
+// checkSummaryMessage: an event's summary is a sentence of the message catalog whose English
+// is the summary and whose Chinese the pages show, every argument filled in both.
+func checkSummaryMessage(t *testing.T, e Event) {
+	t.Helper()
+	zh := e.SummaryMessage.Text(msgs.ZH)
+	if e.SummaryMessage.Text(msgs.EN) != e.Summary || !regexp.MustCompile(`\p{Han}`).MatchString(zh) || strings.Contains(zh, "{") {
+		t.Errorf("%s: summary %q, its message %+v says %q in Chinese", e.Rule, e.Summary, e.SummaryMessage, zh)
 	}
 }
 

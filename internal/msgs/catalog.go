@@ -46,6 +46,23 @@ const (
 	EvalOneOf     Code = "eval.one_of"
 	EvalUnknownOp Code = "eval.unknown_op"
 
+	// Summaries of monitoring events (internal/monitoring rules).
+	MonExceedanceHourly  Code = "mon.exceedance_hourly"
+	MonExceedanceDaily   Code = "mon.exceedance_daily"
+	MonLoadDaily         Code = "mon.load_daily"
+	MonFlatHours         Code = "mon.flat_hours"
+	MonFlatMinutes       Code = "mon.flat_minutes"
+	MonZeroDrift         Code = "mon.zero_drift"
+	MonSpanDrift         Code = "mon.span_drift"
+	MonHugging           Code = "mon.hugging"
+	MonO2High            Code = "mon.o2_high"
+	MonDilution          Code = "mon.dilution"
+	MonIdentical         Code = "mon.identical"
+	MonFlagCoverExcluded Code = "mon.flag_cover_excluded"
+	MonFlagCoverSides    Code = "mon.flag_cover_sides"
+	MonGap               Code = "mon.gap"
+	MonGapRunning        Code = "mon.gap_running"
+
 	// Notification titles and bodies (internal/enforce, internal/postgres).
 	NoteSelfCheckRequested     Code = "note.self_check_requested"
 	NoteSelfCheckRequestedBody Code = "note.self_check_requested.body"
@@ -105,6 +122,22 @@ var catalog = map[Code]texts{
 	EvalAtMost:    {"“{fact}”为 {value}，应不高于 {limit}。", "{fact} is {value}, must be at most {limit}"},
 	EvalOneOf:     {"“{fact}”为 {value}，应为以下之一：{allowed}。", "{fact} is {value}, must be one of {allowed}"},
 	EvalUnknownOp: {"条件的运算符 {op} 无法识别。", "unknown op {op}"},
+
+	MonExceedanceHourly:  {"{pollutant} 超过小时限值 {limit} {unit}，持续 {hours} 小时（峰值 {peak}）", "{pollutant} above the hourly limit {limit} {unit} for {hours} h (peak {peak})"},
+	MonExceedanceDaily:   {"{pollutant} 日均值 {value} 超过日限值 {limit} {unit}（有效小时 {hours} 个）", "{pollutant} daily value {value} above the daily limit {limit} {unit} ({hours} valid hours)"},
+	MonLoadDaily:         {"{pollutant} 日排放量 {load} 千克，超过许可的 {limit} 千克", "{pollutant} daily load {load} kg above the permit's {limit} kg"},
+	MonFlatHours:         {"{pollutant} 连续 {hours} 个有效小时恒为 {value}", "{pollutant} constant at {value} for {hours} valid hours"},
+	MonFlatMinutes:       {"{pollutant} 连续 {count} 个分钟值恒为 {value}", "{pollutant} constant at {value} for {count} minute values"},
+	MonZeroDrift:         {"停产 {hours} 小时期间 {pollutant} 平均读数 {mean}（为限值的 {percent} %）", "{pollutant} reads {mean} on average over {hours} hours with the source stopped ({percent} % of the limit)"},
+	MonSpanDrift:         {"{pollutant} 校准读数由 {from} 变为 {to}（{percent} %）", "{pollutant} calibration reading moved from {from} to {to} ({percent} %)"},
+	MonHugging:           {"{hours} 个有效小时中有 {near} 个 {pollutant} 处于限值 {limit} 的 {low} %–100 % 之间", "{pollutant} within {low} %–100 % of the limit {limit} in {near} of {hours} valid hours"},
+	MonO2High:            {"生产期间含氧量连续 {hours} 小时不低于 {o2} %", "O2 at or above {o2} % for {hours} hours with the source running"},
+	MonDilution:          {"{pollutant} 下降 {fell} %，同时流量上升 {rose} %，排放量变化在 {load} % 以内", "{pollutant} fell {fell} % while the flow rose {rose} %, load within {load} %"},
+	MonIdentical:         {"{pollutant} 连续 {hours} 小时与监测点 {other} 的数据完全相同", "{pollutant} identical to MN {other} for {hours} hours"},
+	MonFlagCoverExcluded: {"{pollutant} 连续 {hours} 小时标记为 {flags}，而被剔除的数值超过限值", "{pollutant} flagged {flags} for {hours} hours where the excluded values exceed the limit"},
+	MonFlagCoverSides:    {"{pollutant} 连续 {hours} 小时标记为 {flags}，而其前后的有效小时均处于限值", "{pollutant} flagged {flags} for {hours} hours where the valid hours on both sides are at the limit"},
+	MonGap:               {"生产期间缺失 {hours} 小时数据（前后均在生产）", "no data for {hours} hours while the source ran before and after"},
+	MonGapRunning:        {"缺失 {hours} 小时数据，而数采仪报告其中 {running} 小时设施在运行（CN 2021）", "no data for {hours} hours while the logger reported the facilities running in {running} of them (CN 2021)"},
 
 	NoteSelfCheckRequested:     {"请在 {deadline} 前提交自查报告（检查 {inspection}）", "Self-check requested (inspection {inspection}): report by {deadline}"},
 	NoteSelfCheckRequestedBody: {"请核查预警所涉事项，并在期限前提交书面自查报告及证明材料。", "Check the matters of the warnings and submit a written self-check report with proof before the deadline."},

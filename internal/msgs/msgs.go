@@ -89,7 +89,7 @@ func (m Message) Text(l Lang) string {
 // String is m in English.
 func (m Message) String() string { return m.Text(EN) }
 
-var placeholder = regexp.MustCompile(`\{[a-z_]+\}`)
+var placeholder = regexp.MustCompile(`\{[a-z_0-9]+\}`)
 
 // RequestLang is the language a request asks for: ?lang=zh or en first, then the first of
 // Accept-Language's languages that is Chinese or English (by q), else English.

@@ -373,12 +373,16 @@ var agencyOf = map[string]string{
 	JOIN agencies ag ON ag.id = e.agency_id LIMIT 1`,
 	"intake_matter": `SELECT ag.path FROM intake_matters m JOIN enterprises e ON e.uscc = m.uscc JOIN agencies ag ON ag.id = e.agency_id WHERE m.id::text = $1`,
 	"webhook":       `SELECT ag.path FROM webhook_subscriptions w JOIN agencies ag ON ag.id = w.agency_id WHERE w.id::text = $1`,
+	// A notification delivery belongs to the agency of its event; an event of no agency to
+	// the first province.
+	"notification_delivery": `SELECT coalesce(outbox_path(o.uscc, o.subject), (SELECT path FROM agencies WHERE id = first_province()))
+		FROM notification_deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE d.id::text = $1`,
 	// A draw belongs to the agency of the user who ran it.
 	"draw": `SELECT ag.path FROM draws d JOIN users u ON u.name = d.created_by JOIN agencies ag ON ag.id = u.agency_id WHERE d.id::text = $1`,
 }
 
 // AgencyPathOf returns the agency path of the record of kind (enterprise, list_entry,
-// inspection, parcel, user, agency, token, evidence_object, intake_matter, webhook, draw) named key; ErrNotFound when there is none (or it
+// inspection, parcel, user, agency, token, evidence_object, intake_matter, webhook, notification_delivery, draw) named key; ErrNotFound when there is none (or it
 // belongs to no agency, as a parcel of no enterprise).
 func (s *EnforceService) AgencyPathOf(ctx context.Context, kind, key string) (_ []int64, err error) {
 	defer derrors.Wrap(&err, "AgencyPathOf(%s, %q)", kind, key)

@@ -16,13 +16,19 @@ const findingColumns = `f.id, coalesce(f.parcel_id, ''), f.capture_ids, f.kind, 
 
 func scanFinding(row pgx.Row, extra ...any) (*offsite.Finding, error) {
 	f := &offsite.Finding{}
-	var g []byte
+	var g, props, arts []byte
 	if err := row.Scan(append([]any{&f.ID, &f.ParcelID, &f.CaptureIDs, &f.Kind, &f.Class, &f.Status, &f.Score, &f.AreaM2,
-		&f.Severity, &g, &f.Pipeline, &f.PipelineHash, &f.DetectedAt, &f.Properties, &f.Provenance,
-		&f.Artifacts, &f.CreatedAt, &f.USCC}, extra...)...); err != nil {
+		&f.Severity, &g, &f.Pipeline, &f.PipelineHash, &f.DetectedAt, &props, &f.Provenance,
+		&arts, &f.CreatedAt, &f.USCC}, extra...)...); err != nil {
 		return nil, err
 	}
 	var err error
+	if f.Properties, err = decodeProperties(props); err != nil {
+		return nil, fmt.Errorf("finding %s properties: %w", f.ID, err)
+	}
+	if f.Artifacts, err = decodeArtifacts(arts); err != nil {
+		return nil, fmt.Errorf("finding %s artifacts: %w", f.ID, err)
+	}
 	if f.Geometry, err = unmarshalEWKB(g); err != nil {
 		return nil, fmt.Errorf("finding %s geometry: %w", f.ID, err)
 	}

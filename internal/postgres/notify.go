@@ -96,7 +96,7 @@ func (n *NotifyService) PlanDeliveries(ctx context.Context, nt *enforce.Notifica
 			}
 		}
 		rows, err = tx.Query(ctx, `SELECT id, channel, target, attempts FROM notification_deliveries
-			WHERE outbox_id = $1 AND delivered_at IS NULL ORDER BY id`, nt.ID)
+			WHERE outbox_id = $1 AND delivered_at IS NULL AND failed_at IS NULL ORDER BY id`, nt.ID)
 		if err != nil {
 			return err
 		}
@@ -109,8 +109,11 @@ func (n *NotifyService) PlanDeliveries(ctx context.Context, nt *enforce.Notifica
 	return out, formatError(err)
 }
 
-// RecordDelivery records an attempt of delivery id: delivered when cause is nil.
-func (n *NotifyService) RecordDelivery(ctx context.Context, id int64, cause error) (err error) {
+// RecordDelivery records an attempt of delivery id: delivered when cause is nil. A failed
+// attempt with giveUp set marks the delivery failed (when it first failed, kept) and, unless
+// permanent (no retry can help), schedules its next try enforce.DeliveryRetryEvery later while
+// that is within enforce.DeliveryRetryFor of when it failed.
+func (n *NotifyService) RecordDelivery(ctx context.Context, id int64, cause error, giveUp, permanent bool) (err error) {
 	defer derrors.Wrap(&err, "RecordDelivery(%d)", id)
 	msg := ""
 	if cause != nil {
@@ -118,10 +121,129 @@ func (n *NotifyService) RecordDelivery(ctx context.Context, id int64, cause erro
 		if len(msg) > 1000 {
 			msg = msg[:1000]
 		}
+		if msg == "" {
+			msg = "failed"
+		}
 	}
 	_, err = n.s.db.Pool.Exec(ctx, `UPDATE notification_deliveries SET attempts = attempts + 1, last_error = $2,
-		delivered_at = CASE WHEN $2 = '' THEN now() END WHERE id = $1 AND delivered_at IS NULL`, id, msg)
+			delivered_at = CASE WHEN $2 = '' THEN now() END,
+			failed_at = CASE WHEN $2 = '' THEN failed_at WHEN $3 THEN coalesce(failed_at, now()) END,
+			retry_at = CASE WHEN $2 <> '' AND $3 AND NOT $4
+				AND now() + make_interval(secs => $5) <= coalesce(failed_at, now()) + make_interval(secs => $6) THEN now() + make_interval(secs => $5) END
+		WHERE id = $1 AND delivered_at IS NULL`,
+		id, msg, giveUp || permanent, permanent, enforce.DeliveryRetryEvery.Seconds(), enforce.DeliveryRetryFor.Seconds())
 	return formatError(err)
+}
+
+// DueRetries returns the failed deliveries whose next try is due at now, oldest first.
+func (n *NotifyService) DueRetries(ctx context.Context, now time.Time, limit int) (_ []*enforce.Delivery, err error) {
+	defer derrors.Wrap(&err, "DueRetries")
+	rows, err := n.s.db.Pool.Query(ctx, `SELECT id, channel, target, attempts FROM notification_deliveries
+		WHERE delivered_at IS NULL AND retry_at <= $1 ORDER BY retry_at, id LIMIT $2`, now, limit)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*enforce.Delivery, error) {
+		d := &enforce.Delivery{}
+		return d, r.Scan(&d.ID, &d.Channel, &d.Target, &d.Attempts)
+	})
+	return out, formatError(err)
+}
+
+// FindDueDelivery returns failed delivery id and its event when its next try is due at now;
+// ErrNotFound when it is not (delivered, requeued and tried, or not failed).
+func (n *NotifyService) FindDueDelivery(ctx context.Context, id int64, now time.Time) (_ *enforce.Notification, _ *enforce.Delivery, err error) {
+	defer derrors.Wrap(&err, "FindDueDelivery(%d)", id)
+	nt, d := &enforce.Notification{}, &enforce.Delivery{}
+	err = n.s.db.Pool.QueryRow(ctx, `SELECT o.id, o.event, o.subject, o.uscc, o.title, o.body, o.title_message, o.body_message, o.created_at,
+			d.id, d.channel, d.target, d.attempts
+		FROM notification_deliveries d JOIN outbox o ON o.id = d.outbox_id
+		WHERE d.id = $1 AND d.delivered_at IS NULL AND d.retry_at <= $2`, id, now).
+		Scan(&nt.ID, &nt.Event, &nt.Subject, &nt.USCC, &nt.Title, &nt.Body, &nt.TitleMessage, &nt.BodyMessage, &nt.At, &d.ID, &d.Channel, &d.Target, &d.Attempts)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, offsite.NotFound("delivery %d due for a retry", id)
+	}
+	return nt, d, formatError(err)
+}
+
+const failedColumns = `d.id, o.id, o.event, o.subject, o.uscc, o.title, d.channel, d.target, d.attempts, d.last_error, d.failed_at, d.retry_at`
+
+func scanFailed(r pgx.Row) (*enforce.FailedDelivery, error) {
+	f := &enforce.FailedDelivery{}
+	return f, r.Scan(&f.ID, &f.OutboxID, &f.Event, &f.Subject, &f.USCC, &f.Title, &f.Channel, &f.Target, &f.Attempts, &f.LastError, &f.FailedAt, &f.RetryAt)
+}
+
+// FindFailedDeliveries returns the failed deliveries not delivered since of the events that
+// reach agency (0: all), newest failure first, and how many there are.
+func (n *NotifyService) FindFailedDeliveries(ctx context.Context, agency int64, offset, limit int) (_ []*enforce.FailedDelivery, total int, err error) {
+	defer derrors.Wrap(&err, "FindFailedDeliveries")
+	rows, err := n.s.db.Pool.Query(ctx, `SELECT `+failedColumns+`, count(*) OVER ()
+		FROM notification_deliveries d JOIN outbox o ON o.id = d.outbox_id
+		WHERE d.delivered_at IS NULL AND d.failed_at IS NOT NULL AND outbox_reaches(outbox_path(o.uscc, o.subject), $1)
+		ORDER BY d.failed_at DESC, d.id DESC`+pageSQL(offset, limit), agency)
+	if err != nil {
+		return nil, 0, formatError(err)
+	}
+	defer rows.Close()
+	out := []*enforce.FailedDelivery{}
+	for rows.Next() {
+		f := &enforce.FailedDelivery{}
+		if err := rows.Scan(&f.ID, &f.OutboxID, &f.Event, &f.Subject, &f.USCC, &f.Title, &f.Channel, &f.Target, &f.Attempts, &f.LastError,
+			&f.FailedAt, &f.RetryAt, &total); err != nil {
+			return nil, 0, err
+		}
+		out = append(out, f)
+	}
+	return out, total, formatError(rows.Err())
+}
+
+// RequeueDelivery puts failed delivery id back to be tried at once (the worker's sweep queues
+// it), starting its retry period again, and audits it.
+func (n *NotifyService) RequeueDelivery(ctx context.Context, a enforce.Actor, id int64) (f *enforce.FailedDelivery, err error) {
+	defer derrors.Wrap(&err, "RequeueDelivery(%d)", id)
+	err = n.s.inTx(ctx, func(tx pgx.Tx) error {
+		var delivered, failed bool
+		err := tx.QueryRow(ctx, `SELECT delivered_at IS NOT NULL, failed_at IS NOT NULL FROM notification_deliveries WHERE id = $1 FOR UPDATE`, id).Scan(&delivered, &failed)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return offsite.NotFound("notification delivery %d", id)
+		case err != nil:
+			return err
+		case delivered:
+			return offsite.Conflict("notification delivery %d was delivered", id)
+		case !failed:
+			return offsite.Conflict("notification delivery %d has not failed: its retries are still under way", id)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE notification_deliveries SET failed_at = now(), retry_at = now() WHERE id = $1`, id); err != nil {
+			return err
+		}
+		if f, err = scanFailed(tx.QueryRow(ctx, `SELECT `+failedColumns+` FROM notification_deliveries d JOIN outbox o ON o.id = d.outbox_id WHERE d.id = $1`, id)); err != nil {
+			return err
+		}
+		return n.s.appendAudit(ctx, tx, a, enforce.AuditNotificationRequeue, enforce.DeliverySubject(id),
+			map[string]any{"outbox_id": f.OutboxID, "event": f.Event, "channel": f.Channel, "target": f.Target, "attempts": f.Attempts, "last_error": f.LastError})
+	})
+	return f, formatError(err)
+}
+
+// notifyActor is who ends a subscription its receiver says is gone.
+var notifyActor = enforce.Actor{Name: "notify", Role: enforce.RoleSystem}
+
+// EndGoneWebhook ends subscription id, whose receiver answered answer (410 Gone), and audits
+// it; a subscription already ended is left as it is.
+func (n *NotifyService) EndGoneWebhook(ctx context.Context, id int64, answer string) (err error) {
+	defer derrors.Wrap(&err, "EndGoneWebhook(%d)", id)
+	return formatError(n.s.inTx(ctx, func(tx pgx.Tx) error {
+		var url string
+		err := tx.QueryRow(ctx, `UPDATE webhook_subscriptions SET active = false WHERE id = $1 AND active RETURNING url`, id).Scan(&url)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return n.s.appendAudit(ctx, tx, notifyActor, enforce.AuditWebhookGone, fmt.Sprintf("webhook/%d", id), map[string]any{"url": url, "answer": answer})
+	}))
 }
 
 // MarkDispatched records that every delivery of the outbox row is done.

@@ -92,7 +92,8 @@ func NewWorkService(db *DB) *WorkService { return &WorkService{db: db} }
 
 // scopeEnterprises limits q's rows, whose enterprise is in column col, to what a may see: an
 // enterprise only itself; staff the enterprises of their agency and of those under it. The
-// one place the reads of this file are scoped.
+// one place the reads of this file are scoped, but for the inbox, which lets items of no
+// enterprise through to be scoped by their branch (inboxSQL).
 func scopeEnterprises(a enforce.Actor, w *sqlFilter, col string) {
 	if a.Role == enforce.RoleEnterprise {
 		w.add(col+" = $?", a.USCC)
@@ -139,6 +140,12 @@ var inboxBranches = map[enforce.InboxKind]string{
 	enforce.InboxListEntryToFile: `SELECT 'list_entry_to_file', 'list-entry/' || l.id, l.uscc, list_effective_status(l.status, l.valid_to, $1), l.valid_from,
 		NULL::timestamptz, false, ''
 		FROM list_entries l WHERE list_effective_status(l.status, l.valid_to, $1) = 'listed' AND l.doc->>'filed_at' IS NULL`,
+	// A delivery given up on, of an event that reaches the actor's agency ($3; an event of
+	// no enterprise has uscc '' and is scoped here only). Due: its next automatic try.
+	enforce.InboxDeliveryFailed: `SELECT 'delivery_failed', 'notification-delivery/' || d.id, o.uscc, '', d.failed_at, d.retry_at, false,
+		o.event || ' → ' || d.channel || ' ' || d.target || ': ' || d.last_error
+		FROM notification_deliveries d JOIN outbox o ON o.id = d.outbox_id
+		WHERE d.delivered_at IS NULL AND d.failed_at IS NOT NULL AND outbox_reaches(outbox_path(o.uscc, o.subject), $3)`,
 }
 
 // inboxSQL is the inbox of a at now as one select over x (kind, subject, uscc, name, status,
@@ -153,16 +160,23 @@ func inboxSQL(a enforce.Actor, cfg enforce.Config, now time.Time, names bool) (s
 	for i, k := range box.Kinds {
 		branches[i] = inboxBranches[k]
 	}
-	w := sqlFilter{args: []any{now, cfg.HealthCheckDueDays}}
+	w := sqlFilter{args: []any{now, cfg.HealthCheckDueDays, a.Agency}}
 	// Typed even where no branch uses them.
-	w.conds = append(w.conds, "$1::timestamptz IS NOT NULL", "$2::int IS NOT NULL")
+	w.conds = append(w.conds, "$1::timestamptz IS NOT NULL", "$2::int IS NOT NULL", "$3::bigint IS NOT NULL")
 	if len(box.OverdueOnly) > 0 {
 		w.add("(x.kind <> ALL($?) OR x.overdue)", enforce.Names(box.OverdueOnly))
 	}
-	scopeEnterprises(a, &w, "x.uscc")
+	if a.Role == enforce.RoleEnterprise {
+		w.add("x.uscc = $?", a.USCC)
+	}
+	if a.Agency != 0 {
+		// Items of no enterprise (failed deliveries of a survey's or nightly run's event) are
+		// scoped by their branch.
+		w.add("(x.uscc = '' OR "+enterprisesUnder("x.uscc")+")", a.Agency)
+	}
 	name, join := "''", ""
 	if names {
-		name, join = "e.name", " JOIN enterprises e ON e.uscc = x.uscc"
+		name, join = "coalesce(e.name, '')", " LEFT JOIN enterprises e ON e.uscc = x.uscc"
 	}
 	return `SELECT x.kind, x.subject, x.uscc, ` + name + `, x.status, x.since, x.due_at, x.overdue, coalesce(x.note, '')
 		FROM (` + strings.Join(branches, "\nUNION ALL\n") + `) x (kind, subject, uscc, status, since, due_at, overdue, note)` +

@@ -15,6 +15,7 @@ import (
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/monitoring"
+	"github.com/offsite/offsite/internal/msgs"
 	"github.com/offsite/offsite/internal/tasks"
 )
 
@@ -184,8 +185,12 @@ func (h *MonitoringHandler) warn(ctx context.Context, findings []*offsite.Findin
 		if !warningLevels[f.Severity] {
 			continue
 		}
-		in, _, err := h.Warnings.OpenWarning(ctx, monitoringActor, f.USCC, level, &enforce.Warning{Source: enforce.WarningFinding, Ref: f.ID, Severity: f.Severity,
-			Message: fmt.Sprintf("monitoring %s: %v", f.Class, f.Properties["summary"])})
+		w := &enforce.Warning{Source: enforce.WarningFinding, Ref: f.ID, Severity: f.Severity,
+			Message: fmt.Sprintf("monitoring %s: %v", f.Class, f.Properties["summary"])}
+		if m, ok := f.Properties["summary_message"].(msgs.Message); ok {
+			w.SummaryMessage = &m
+		}
+		in, _, err := h.Warnings.OpenWarning(ctx, monitoringActor, f.USCC, level, w)
 		if err != nil {
 			return n, err
 		}
@@ -216,7 +221,7 @@ func (h *MonitoringHandler) finding(ctx context.Context, pt *monitoring.Point, e
 	}
 	props := map[string]any{
 		"rule": e.Rule, "standard": e.Standard, "mn": e.MN, "outlet": e.Outlet, "pollutant": e.Pollutant, "unit": e.Unit,
-		"start": e.Start, "end": e.End, "summary": e.Summary, "values": e.Values, "frames": e.Frames,
+		"start": e.Start, "end": e.End, "summary": e.Summary, "summary_message": e.SummaryMessage, "values": e.Values, "frames": e.Frames,
 	}
 	if e.Limit > 0 {
 		props["limit"] = e.Limit

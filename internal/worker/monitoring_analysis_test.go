@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/monitoring"
+	"github.com/offsite/offsite/internal/msgs"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/s3"
 	"github.com/offsite/offsite/internal/tasks"
@@ -134,6 +136,13 @@ func TestMonitoringAnalysis(t *testing.T) {
 		t.Errorf("inspection status %s, want self_check_requested", ins[0].Status)
 	}
 	nWarnings := len(ins[0].Warnings)
+	// Each warning quotes its event's summary, also as a sentence of the message catalog
+	// (stored with the inspection), which the pages show in Chinese.
+	for _, w := range ins[0].Warnings {
+		if w.SummaryMessage == nil || !strings.HasSuffix(w.Message, ": "+w.SummaryMessage.Text(msgs.EN)) {
+			t.Errorf("warning %q: summary message %+v", w.Message, w.SummaryMessage)
+		}
+	}
 	// The enterprise had 12 hours to report the exceedance; long past, it is unreported.
 	es, err := mst.FindExceedances(ctx, monitoring.ExceedanceFilter{USCC: monUSCC})
 	if err != nil || len(es) != 1 {

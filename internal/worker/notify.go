@@ -10,6 +10,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/tasks"
 )
@@ -20,10 +21,13 @@ type NotifyStore interface {
 	PendingOutbox(ctx context.Context, limit int) ([]int64, error)
 	FindOutbox(ctx context.Context, id int64) (*enforce.Notification, bool, error)
 	PlanDeliveries(ctx context.Context, n *enforce.Notification) ([]*enforce.Delivery, error)
-	RecordDelivery(ctx context.Context, id int64, cause error) error
+	RecordDelivery(ctx context.Context, id int64, cause error, giveUp, permanent bool) error
 	MarkDispatched(ctx context.Context, id int64) error
 	DeliverInApp(ctx context.Context, n *enforce.Notification) error
 	FindWebhookSecret(ctx context.Context, id int64) (*enforce.Webhook, error)
+	EndGoneWebhook(ctx context.Context, id int64, answer string) error
+	DueRetries(ctx context.Context, now time.Time, limit int) ([]*enforce.Delivery, error)
+	FindDueDelivery(ctx context.Context, id int64, now time.Time) (*enforce.Notification, *enforce.Delivery, error)
 }
 
 // Mailer sends one plain-text e-mail.
@@ -37,11 +41,17 @@ type WebhookPoster interface {
 }
 
 // errUndeliverable marks a delivery that no retry can make: no mail server configured, a
-// subscription ended or naming a host no longer allowed. It is recorded and not retried.
+// subscription ended or naming a host no longer allowed. It is recorded as failed and not
+// retried.
 var errUndeliverable = errors.New("undeliverable")
 
-// NotifySweepHandler writes due and overdue self-check deadlines to the outbox and queues the
-// delivery of every outbox row not yet dispatched.
+// errWebhookGone marks a webhook delivery its receiver answered 410 Gone: the subscription
+// is ended (and audited) and the delivery is undeliverable.
+var errWebhookGone = errors.New("the receiver is gone")
+
+// NotifySweepHandler writes due and overdue self-check deadlines to the outbox, queues the
+// delivery of every outbox row not yet dispatched and the next try of every failed delivery
+// due one.
 type NotifySweepHandler struct{ *Deps }
 
 // ProcessTask implements asynq.Handler. A sweep that fails (the database is down) is logged and
@@ -69,20 +79,52 @@ func (h *NotifySweepHandler) sweep(ctx context.Context) error {
 		return err
 	}
 	for _, id := range ids {
-		t, err := tasks.NewNotifyDeliverTask(id)
+		if err := h.QueueDelivery(ctx, id); err != nil {
+			return err
+		}
+	}
+	due, err := h.Notify.DueRetries(ctx, time.Now(), 1000)
+	if err != nil {
+		return err
+	}
+	for _, d := range due {
+		t, err := tasks.NewNotifyRetryTask(d.ID, d.Attempts)
 		if err != nil {
 			return err
 		}
-		if _, err := h.Queue.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
-			return fmt.Errorf("queue delivery of outbox %d: %w", id, err)
+		if err := h.enqueueOnce(ctx, t); err != nil {
+			return fmt.Errorf("queue retry of delivery %d: %w", d.ID, err)
 		}
+	}
+	return nil
+}
+
+// QueueDelivery queues the delivery of outbox row id, once: for the outbox listener
+// (postgres.ListenOutbox), which hears of each row as it is committed.
+func (d *Deps) QueueDelivery(ctx context.Context, id int64) error {
+	t, err := tasks.NewNotifyDeliverTask(id)
+	if err != nil {
+		return err
+	}
+	if err := d.enqueueOnce(ctx, t); err != nil {
+		return fmt.Errorf("queue delivery of outbox %d: %w", id, err)
+	}
+	return nil
+}
+
+// enqueueOnce queues t unless a task of its id is there already.
+func (d *Deps) enqueueOnce(ctx context.Context, t *asynq.Task) error {
+	if _, err := d.Queue.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
+		return err
 	}
 	return nil
 }
 
 // NotifyDeliverHandler delivers one outbox row on every channel it is owed, recording each
 // delivery; it fails (and is retried) while one that can succeed has not, and marks the row
-// dispatched when none is left.
+// dispatched when none is left. On the task's last try what still fails is marked failed
+// (tried again by the sweep, enforce.DeliveryRetryEvery), and a delivery no retry can make is
+// marked failed at once.
 type NotifyDeliverHandler struct{ *Deps }
 
 // ProcessTask implements asynq.Handler.
@@ -99,18 +141,17 @@ func (h *NotifyDeliverHandler) ProcessTask(ctx context.Context, t *asynq.Task) e
 	if err != nil {
 		return err
 	}
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, ok := asynq.GetMaxRetry(ctx)
+	last := ok && retried >= maxRetry
 	var failed []string
 	for _, d := range ds {
-		derr := h.deliver(ctx, n, d)
-		if rerr := h.Notify.RecordDelivery(ctx, d.ID, derr); rerr != nil {
-			return rerr
+		giveUp, err := h.attempt(ctx, n, d, last)
+		if err != nil {
+			return err
 		}
-		switch {
-		case derr == nil:
-		case errors.Is(derr, errUndeliverable):
-			h.Logger.WarnContext(ctx, "notification undeliverable", "outbox_id", n.ID, "channel", d.Channel, "target", d.Target, "err", derr)
-		default:
-			failed = append(failed, fmt.Sprintf("%s %s: %v", d.Channel, d.Target, derr))
+		if !giveUp {
+			failed = append(failed, fmt.Sprintf("%s %s", d.Channel, d.Target))
 		}
 	}
 	if len(failed) > 0 {
@@ -119,7 +160,56 @@ func (h *NotifyDeliverHandler) ProcessTask(ctx context.Context, t *asynq.Task) e
 	return h.Notify.MarkDispatched(ctx, n.ID)
 }
 
-func (h *NotifyDeliverHandler) deliver(ctx context.Context, n *enforce.Notification, d *enforce.Delivery) error {
+// attempt delivers d of n once and records it; giveUp says whether it is done with (delivered
+// or failed) rather than to be retried by the task: when it could not be delivered and last
+// is set (the task's last try, or a failed delivery's retry) or no retry can help. A webhook
+// whose receiver is gone has its subscription ended. err is an error recording it.
+func (h *Deps) attempt(ctx context.Context, n *enforce.Notification, d *enforce.Delivery, last bool) (giveUp bool, err error) {
+	derr := h.deliver(ctx, n, d)
+	permanent := errors.Is(derr, errUndeliverable) || errors.Is(derr, errWebhookGone)
+	if errors.Is(derr, errWebhookGone) {
+		id, _ := webhookID(d.Target)
+		if err := h.Notify.EndGoneWebhook(ctx, id, derr.Error()); err != nil {
+			return false, err
+		}
+	}
+	giveUp = derr == nil || last || permanent
+	if err := h.Notify.RecordDelivery(ctx, d.ID, derr, giveUp, permanent); err != nil {
+		return false, err
+	}
+	if derr != nil && giveUp && h.Logger != nil {
+		h.Logger.WarnContext(ctx, "notification delivery failed", "outbox_id", n.ID, "delivery_id", d.ID, "channel", d.Channel,
+			"target", d.Target, "permanent", permanent, "err", derr)
+	}
+	return giveUp, nil
+}
+
+// NotifyRetryHandler tries a failed delivery once more, when its try is still due (it was not
+// delivered or tried since the sweep queued it).
+type NotifyRetryHandler struct{ *Deps }
+
+// ProcessTask implements asynq.Handler.
+func (h *NotifyRetryHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	p, err := tasks.ParseNotifyRetry(t)
+	if err != nil {
+		return permanent(err)
+	}
+	n, d, err := h.Notify.FindDueDelivery(ctx, p.DeliveryID, time.Now())
+	if errors.Is(err, offsite.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = h.attempt(ctx, n, d, true)
+	return err
+}
+
+func webhookID(target string) (int64, error) {
+	return strconv.ParseInt(strings.TrimPrefix(target, "webhook/"), 10, 64)
+}
+
+func (h *Deps) deliver(ctx context.Context, n *enforce.Notification, d *enforce.Delivery) error {
 	switch d.Channel {
 	case enforce.ChannelInApp:
 		return h.Notify.DeliverInApp(ctx, n)
@@ -129,7 +219,7 @@ func (h *NotifyDeliverHandler) deliver(ctx context.Context, n *enforce.Notificat
 		}
 		return h.Mailer.Send(ctx, d.Target, "[Offsite] "+n.Title, mailBody(n))
 	case enforce.ChannelWebhook:
-		id, err := strconv.ParseInt(strings.TrimPrefix(d.Target, "webhook/"), 10, 64)
+		id, err := webhookID(d.Target)
 		if err != nil {
 			return fmt.Errorf("target %q: %w", d.Target, errUndeliverable)
 		}

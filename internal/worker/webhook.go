@@ -84,6 +84,9 @@ func (s *WebhookSender) Post(ctx context.Context, h *enforce.Webhook, n *enforce
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode == http.StatusGone {
+		return fmt.Errorf("webhook %d: %s answered %s: %w", h.ID, req.URL.Host, resp.Status, errWebhookGone)
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("webhook %d: %s answered %s", h.ID, req.URL.Host, resp.Status)
 	}

@@ -159,6 +159,7 @@ func NewServeMux(d *Deps) *asynq.ServeMux {
 	if d.Notify != nil {
 		mux.Handle(tasks.TypeNotifySweep, &NotifySweepHandler{d})
 		mux.Handle(tasks.TypeNotifyDeliver, &NotifyDeliverHandler{d})
+		mux.Handle(tasks.TypeNotifyRetry, &NotifyRetryHandler{d})
 	}
 	return mux
 }

@@ -33,7 +33,7 @@ export function msgText(m: Msg | null | undefined, fallback = ''): string {
   return s;
 }
 
-interface Warning { source: string; ref: string; message: string }
+interface Warning { source: string; ref: string; message: string; summary_message?: Msg }
 
 export function warningText(w: Warning): string {
   const m = w.message || '';
@@ -43,7 +43,7 @@ export function warningText(w: Warning): string {
     return t('msg_finding', { ref: r[1], kind: tk('kind_', r[2]), cls: tk('cls_', r[3]) });
   }
   // worker (monitoring_analysis.go): "monitoring <class>: <summary>"
-  if ((r = m.match(/^monitoring ([a-z0-9_]+): ([\s\S]*)$/))) return t('msg_monitoring', { cls: tk('cls_', r[1]), summary: r[2] });
+  if ((r = m.match(/^monitoring ([a-z0-9_]+): ([\s\S]*)$/))) return t('msg_monitoring', { cls: tk('cls_', r[1]), summary: msgText(w.summary_message, r[2]) });
   // enforce (intake.go): "reported by the enterprise: <description>"
   if (w.source === 'self_report' && (r = m.match(/^reported by the enterprise: ([\s\S]*)$/))) return t('msg_self_report', { text: r[1] });
   // enforce (intake.go): "<source> (<source ref>): <summary>"

@@ -34,6 +34,17 @@ function target(it: Item): string {
   return it.subject.startsWith('list-entry/') ? '#/list' : '#/enterprises/' + encodeURIComponent(it.uscc);
 }
 
+// deliverAgain is the button that requeues a failed notification delivery (admins).
+function deliverAgain(it: Item): HTMLElement | null {
+  if (it.kind !== 'delivery_failed') return null;
+  const id = it.subject.slice('notification-delivery/'.length);
+  const btn = action(t('inbox_deliver_again'), async () => {
+    await api('POST', `/api/v1/notification-deliveries/${id}/requeue`, {});
+    clear(btn, h('span', { class: 'ok' }, t('inbox_requeued')));
+  }, { class: 'deliver-again' });
+  return btn;
+}
+
 export async function inboxPage(app: HTMLElement): Promise<void> {
   const work = h('div', { id: 'inbox-items' }, loading());
   const messages = h('div', { id: 'inbox-messages' }, loading());
@@ -50,10 +61,10 @@ export async function inboxPage(app: HTMLElement): Promise<void> {
         h('thead', {}, h('tr', {}, [t('inbox_kind'), t('ent_name'), t('inbox_subject'), t('inbox_due'), t('inbox_note')].map((c) => h('th', {}, c)))),
         h('tbody', {}, res.items.map((it) => h('tr', { class: it.overdue ? 'overdue' : '', dataset: { kind: it.kind, subject: it.subject } },
           h('td', {}, tk('inbox_k_', it.kind), it.overdue ? h('span', { class: 'tag bad' }, t('inbox_overdue')) : null),
-          h('td', {}, h('a', { href: target(it) }, it.name), ' ', h('code', {}, it.uscc)),
+          h('td', {}, it.uscc ? [h('a', { href: target(it) }, it.name), ' ', h('code', {}, it.uscc)] : null),
           h('td', {}, it.subject, it.status ? [' ', h('span', { class: 'status st-' + it.status }, tk('st_', it.status))] : null),
           h('td', {}, it.due_at ? fmtDate(it.due_at, true) : '', ' ', h('small', {}, t('inbox_since', { since: fmtDate(it.since) }))),
-          h('td', {}, it.note || ''))))));
+          h('td', {}, it.note || '', ' ', deliverAgain(it)))))));
     }
   } catch (e) {
     clear(work, errorBox(e));

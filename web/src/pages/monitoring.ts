@@ -6,6 +6,7 @@
 import { api, blobURL as fetchBlob, can, evidenceURL } from '../api';
 import { fmtDate, t, tk } from '../i18n';
 import { clear, copyable, errorBox, field, form, h, loading, select } from '../ui';
+import { msgText } from '../messages';
 
 interface Point { mn: string; uscc: string; outlet: string; name?: string; medium: string; lon: number; lat: number; version: number }
 interface Limit { outlet: string; pollutant: string; hourly?: number; daily?: number; o2_ref?: number; load_kg_day?: number; basis?: string }
@@ -96,7 +97,7 @@ function eventTable(events: MonEvent[], ex: Exceedance[], urls: string[]): HTMLE
         h('td', {}, h('code', {}, e.properties?.mn || '')),
         h('td', {}, e.properties?.pollutant || ''),
         h('td', {}, e.severity || ''),
-        h('td', {}, e.properties?.summary || ''),
+        h('td', {}, msgText(e.properties?.summary_message, e.properties?.summary || '')),
         h('td', { class: x ? 'rep-' + x.status : '' }, x ? tk('rep_', x.status) : '', x ? h('div', { class: 'muted small' }, t('mon_due'), ' ', fmtDate(x.report_due, true)) : null),
         h('td', {}, h('details', {}, h('summary', {}, String((e.properties?.frames || []).length)),
           (e.properties?.frames || []).map((f: string) => h('div', {}, copyable(f, 16))))),
