@@ -459,7 +459,7 @@ func (a *analysis) exceedance(s *series) {
 			}
 			day := dayOf(d.Time)
 			e := a.add(RuleExceedanceDaily, std, "high", s, day, day.AddDate(0, 0, 1), *lim,
-				fmt.Sprintf("%s daily value %.3g above the daily limit %g %s (day value sent, CN 2031)", s.pollutant.ID, v, *lim, s.pollutant.Unit),
+				msgs.New(msgs.MonExceedanceDaySent, "pollutant", s.pollutant.ID, "value", fmt.Sprintf("%.3g", v), "limit", g(*lim), "unit", s.pollutant.Unit),
 				[]Hourly{{Hour: day, Value: d.Value, Valid: true, Frames: []string{d.Frame}}})
 			ev := EventValue{Time: day, Value: d.Value, Valid: true}
 			if s.limit.O2Ref != nil {
