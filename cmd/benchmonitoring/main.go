@@ -86,7 +86,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	if !strings.HasPrefix(b.dbName, "offsite_bench") {
 		// The benchmark drops and creates its database: never one of the application's.
-		return fmt.Errorf("-db %q: the benchmark's database must be named offsite_bench...", b.dbName)
+		return fmt.Errorf("-db %q: the benchmark's database name must begin with offsite_bench", b.dbName)
 	}
 	adminURL := b.ownerURL
 	if err := b.freshDB(ctx); err != nil {
