@@ -52,6 +52,7 @@ const (
 	// Summaries of monitoring events (internal/monitoring rules).
 	MonExceedanceHourly  Code = "mon.exceedance_hourly"
 	MonExceedanceDaily   Code = "mon.exceedance_daily"
+	MonExceedanceDaySent Code = "mon.exceedance_day_sent"
 	MonLoadDaily         Code = "mon.load_daily"
 	MonFlatHours         Code = "mon.flat_hours"
 	MonFlatMinutes       Code = "mon.flat_minutes"
@@ -128,6 +129,7 @@ var catalog = map[Code]texts{
 
 	MonExceedanceHourly:  {"{pollutant} 超过小时限值 {limit} {unit}，持续 {hours} 小时（峰值 {peak}）", "{pollutant} above the hourly limit {limit} {unit} for {hours} h (peak {peak})"},
 	MonExceedanceDaily:   {"{pollutant} 日均值 {value} 超过日限值 {limit} {unit}（有效小时 {hours} 个）", "{pollutant} daily value {value} above the daily limit {limit} {unit} ({hours} valid hours)"},
+	MonExceedanceDaySent: {"{pollutant} 日均值 {value} 超过日限值 {limit} {unit}（数采仪上传的日数据，CN 2031）", "{pollutant} daily value {value} above the daily limit {limit} {unit} (day value sent, CN 2031)"},
 	MonLoadDaily:         {"{pollutant} 日排放量 {load} 千克，超过许可的 {limit} 千克", "{pollutant} daily load {load} kg above the permit's {limit} kg"},
 	MonFlatHours:         {"{pollutant} 连续 {hours} 个有效小时恒为 {value}", "{pollutant} constant at {value} for {hours} valid hours"},
 	MonFlatMinutes:       {"{pollutant} 连续 {count} 个分钟值恒为 {value}", "{pollutant} constant at {value} for {count} minute values"},
