@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -336,46 +337,15 @@ func (s *Server) handleAgencyList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAgencyCreate(w http.ResponseWriter, r *http.Request) {
-	acc, err := s.accounts()
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	var in account.NewAgency
-	if err := s.decodeJSON(w, r, &in); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	a, err := acc.CreateAgency(r.Context(), PrincipalFromContext(r.Context()).Actor(), in)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, a)
+	accountCommand(s, w, r, http.StatusCreated, func(ctx context.Context, acc *account.Accounts, a enforce.Actor, _ int64, in *account.NewAgency) (any, error) {
+		return acc.CreateAgency(ctx, a, *in)
+	})
 }
 
 func (s *Server) handleAgencyRename(w http.ResponseWriter, r *http.Request) {
-	acc, err := s.accounts()
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	id, err := idParam(r, "id")
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	var in agencyRename
-	if err := s.decodeJSON(w, r, &in); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	a, err := acc.RenameAgency(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in.Version, in.Name)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, a)
+	accountCommand(s, w, r, http.StatusOK, func(ctx context.Context, acc *account.Accounts, a enforce.Actor, id int64, in *agencyRename) (any, error) {
+		return acc.RenameAgency(ctx, a, id, in.Version, in.Name)
+	})
 }
 
 func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) {
@@ -393,22 +363,9 @@ func (s *Server) handleUserList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleUserCreate(w http.ResponseWriter, r *http.Request) {
-	acc, err := s.accounts()
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	var in account.NewUser
-	if err := s.decodeJSON(w, r, &in); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	u, err := acc.CreateUser(r.Context(), PrincipalFromContext(r.Context()).Actor(), in)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, u)
+	accountCommand(s, w, r, http.StatusCreated, func(ctx context.Context, acc *account.Accounts, a enforce.Actor, _ int64, in *account.NewUser) (any, error) {
+		return acc.CreateUser(ctx, a, *in)
+	})
 }
 
 // userParam reads {id} and loads the user (authorize has checked its agency).
@@ -434,50 +391,15 @@ func (s *Server) handleUserGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleUserUpdate(w http.ResponseWriter, r *http.Request) {
-	acc, err := s.accounts()
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	id, err := idParam(r, "id")
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	var in account.UserUpdate
-	if err := s.decodeJSON(w, r, &in); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	u, err := acc.UpdateUser(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, u)
+	accountCommand(s, w, r, http.StatusOK, func(ctx context.Context, acc *account.Accounts, a enforce.Actor, id int64, in *account.UserUpdate) (any, error) {
+		return acc.UpdateUser(ctx, a, id, *in)
+	})
 }
 
 func (s *Server) handleUserPassword(w http.ResponseWriter, r *http.Request) {
-	acc, err := s.accounts()
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	id, err := idParam(r, "id")
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	var in passwordReset
-	if err := s.decodeJSON(w, r, &in); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	if err := acc.SetPassword(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in.Password); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	accountCommand(s, w, r, http.StatusNoContent, func(ctx context.Context, acc *account.Accounts, a enforce.Actor, id int64, in *passwordReset) (any, error) {
+		return nil, acc.SetPassword(ctx, a, id, in.Password)
+	})
 }
 
 func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request) {
@@ -495,44 +417,56 @@ func (s *Server) handleTokenList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request) {
-	acc, err := s.accounts()
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	id, err := idParam(r, "id")
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	var in tokenRequest
-	if err := s.decodeJSON(w, r, &in); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	t, secret, err := acc.CreateToken(r.Context(), PrincipalFromContext(r.Context()).Actor(), id, in.Name, time.Duration(in.ExpiresInDays)*24*time.Hour)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"token": secret, "record": t})
+	accountCommand(s, w, r, http.StatusCreated, func(ctx context.Context, acc *account.Accounts, a enforce.Actor, id int64, in *tokenRequest) (any, error) {
+		t, secret, err := acc.CreateToken(ctx, a, id, in.Name, time.Duration(in.ExpiresInDays)*24*time.Hour)
+		return map[string]any{"token": secret, "record": t}, err
+	})
 }
 
 func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
-	acc, err := s.accounts()
+	accountCommand(s, w, r, http.StatusOK, func(ctx context.Context, acc *account.Accounts, a enforce.Actor, id int64, _ *noBody) (any, error) {
+		return acc.RevokeToken(ctx, a, id)
+	})
+}
+
+// noBody is the input of a command that reads no request body.
+type noBody struct{}
+
+// accountCommand runs an account command as the caller: the accounts configured, the path's
+// {id} when the route has one, the JSON body decoded into a new In (none for noBody); the
+// result is written with code, or the error through s.Error. The one shape of the handlers of
+// account, agency and token changes.
+func accountCommand[In any](s *Server, w http.ResponseWriter, r *http.Request, code int,
+	run func(ctx context.Context, acc *account.Accounts, a enforce.Actor, id int64, in *In) (any, error)) {
+	err := func() error {
+		acc, err := s.accounts()
+		if err != nil {
+			return err
+		}
+		var id int64
+		if r.PathValue("id") != "" {
+			if id, err = idParam(r, "id"); err != nil {
+				return err
+			}
+		}
+		in := new(In)
+		if _, none := any(in).(*noBody); !none {
+			if err := s.decodeJSON(w, r, in); err != nil {
+				return err
+			}
+		}
+		out, err := run(r.Context(), acc, PrincipalFromContext(r.Context()).Actor(), id, in)
+		if err != nil {
+			return err
+		}
+		if code == http.StatusNoContent {
+			w.WriteHeader(code)
+		} else {
+			writeJSON(w, code, out)
+		}
+		return nil
+	}()
 	if err != nil {
 		s.Error(w, r, err)
-		return
 	}
-	id, err := idParam(r, "id")
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	t, err := acc.RevokeToken(r.Context(), PrincipalFromContext(r.Context()).Actor(), id)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, t)
 }
