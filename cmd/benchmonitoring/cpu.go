@@ -1,65 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/offsite/offsite/cmd/internal/proccpu"
 )
-
-// clockTicks is USER_HZ, the unit of /proc/PID/stat's CPU times (100 on Linux).
-const clockTicks = 100
-
-// cpuSeconds returns the user+system CPU time of process pid, in seconds.
-func cpuSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name, in parentheses, may hold spaces: fields are counted after it.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
-	}
-	// utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
-	u, err1 := strconv.ParseFloat(f[11], 64)
-	st, err2 := strconv.ParseFloat(f[12], 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: bad times", pid)
-	}
-	return (u + st) / clockTicks, nil
-}
-
-// postgresCPU returns the CPU time of every process named postgres (the server and its
-// backends, whoever they serve: other work on the machine counts too, which the load average
-// printed beside it shows).
-func postgresCPU() float64 {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	total := 0.0
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		if err != nil || strings.TrimSpace(string(comm)) != "postgres" {
-			continue
-		}
-		if c, err := cpuSeconds(pid); err == nil {
-			total += c
-		}
-	}
-	return total
-}
 
 // loadAverage returns the 1, 5 and 15 minute load averages as /proc/loadavg prints them.
 func loadAverage() string {
@@ -74,28 +25,53 @@ func loadAverage() string {
 	return strings.Join(f[:3], " ")
 }
 
-// cpuMark is the CPU used so far by the receiver, the loggers (this process) and PostgreSQL.
-type cpuMark struct {
-	at                        time.Time
-	receiver, loggers, server float64
+// backends returns the process ids of the PostgreSQL backends connected to the benchmark's
+// database (the receiver's, and the benchmark's own few).
+func (b *bench) backends(ctx context.Context) []int {
+	rows, err := b.pg.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE datname = $1", b.dbName)
+	if err != nil {
+		return nil
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return nil
+	}
+	out := make([]int, len(pids))
+	for i, p := range pids {
+		out[i] = int(p)
+	}
+	return out
 }
 
-func (b *bench) mark() cpuMark {
-	m := cpuMark{at: time.Now(), server: postgresCPU()}
-	m.receiver, _ = cpuSeconds(b.proc.Process.Pid)
-	m.loggers, _ = cpuSeconds(os.Getpid())
+// cpuMark is the CPU used so far by the receiver and the loggers (this process), and the
+// PostgreSQL backends of the benchmark's database as they are now.
+type cpuMark struct {
+	at                time.Time
+	receiver, loggers time.Duration
+	server            *proccpu.Group
+}
+
+func (b *bench) mark(ctx context.Context) cpuMark {
+	m := cpuMark{at: time.Now(), server: proccpu.Watch(b.backends(ctx))}
+	m.receiver, _ = proccpu.Process(b.proc.Process.Pid)
+	m.loggers, _ = proccpu.Self()
 	return m
 }
 
 // cpuLine prints the CPU used since from, as cores busy on average, the receiver's per frame
-// acknowledged, and the load average (2 cores shared with other work: numbers move with it).
-func cpuLine(from, to cpuMark, frames int) string {
-	el := to.at.Sub(from.at).Seconds()
-	rec := to.receiver - from.receiver
-	s := fmt.Sprintf("  CPU (cores busy):         receiver %.2f, loggers %.2f, PostgreSQL %.2f; load average %s",
-		rec/el, (to.loggers-from.loggers)/el, (to.server-from.server)/el, loadAverage())
+// acknowledged, and the load average (2 cores shared with other work: the numbers move with
+// it). PostgreSQL is the backends of the benchmark's database, not the server's own
+// processes (WAL writer, checkpointer), which serve everyone on the machine.
+func (b *bench) cpuLine(ctx context.Context, from cpuMark, frames int) string {
+	rec, _ := proccpu.Process(b.proc.Process.Pid)
+	self, _ := proccpu.Self()
+	pg, _ := from.server.Used(b.backends(ctx))
+	el := time.Since(from.at).Seconds()
+	s := fmt.Sprintf("  CPU (cores busy):         receiver %.2f, loggers %.2f, PostgreSQL backends %.2f; load average %s",
+		(rec-from.receiver).Seconds()/el, (self-from.loggers).Seconds()/el, pg.Seconds()/el, loadAverage())
 	if frames > 0 {
-		s += fmt.Sprintf("; receiver %.0f µs CPU per frame acknowledged", rec/float64(frames)*1e6)
+		s += fmt.Sprintf("; receiver %.0f µs, PostgreSQL %.0f µs CPU per frame acknowledged",
+			float64((rec-from.receiver).Microseconds())/float64(frames), float64(pg.Microseconds())/float64(frames))
 	}
 	return s
 }

@@ -53,6 +53,7 @@ type bench struct {
 	logDir, metricsAddr, profile             string
 
 	proc    *exec.Cmd
+	pg      *pgx.Conn // to the benchmark's database: its backends' process ids
 	loggers []*hj212test.Logger
 	seq     []atomic.Int64 // next frame number per logger
 	acked   atomic.Int64
@@ -247,7 +248,11 @@ func (b *bench) measure(ctx context.Context) error {
 	b.loggers = make([]*hj212test.Logger, b.conns)
 	b.seq = make([]atomic.Int64, b.conns)
 	start := time.Now()
-	m0 := b.mark()
+	if b.pg, err = pgx.Connect(ctx, b.ownerURL); err != nil {
+		return err
+	}
+	defer b.pg.Close(context.WithoutCancel(ctx))
+	m0 := b.mark(ctx)
 	for i := range b.loggers {
 		l := &hj212test.Logger{Addr: b.addr, MN: mnOf(i), PW: "123456", AckTimeout: 10 * time.Second}
 		if err := l.Connect(ctx); err != nil {
@@ -256,7 +261,7 @@ func (b *bench) measure(ctx context.Context) error {
 		b.loggers[i] = l
 	}
 	connectTime := time.Since(start)
-	m1 := b.mark()
+	connectCPU := b.cpuLine(ctx, m0, 0)
 	time.Sleep(3 * time.Second)
 	rssIdle, err := b.rssKB()
 	if err != nil {
@@ -291,16 +296,16 @@ func (b *bench) measure(ctx context.Context) error {
 	fmt.Printf("receiver RSS:               %d KB before, %d KB with %d loggers connected, %d KB after each sent a frame (lowest in %v idle)\n", rss0, rssIdle, b.conns, rss1, b.idleWait)
 	fmt.Printf("RSS per idle connection:    %.1f KB connected; %.1f KB after a frame each (target < 20 KB)\n",
 		float64(rssIdle-rss0)/float64(b.conns), float64(rss1-rss0)/float64(b.conns))
-	fmt.Println(cpuLine(m0, m1, 0) + " (while connecting)")
+	fmt.Println(connectCPU + " (while connecting)")
 
 	// Phase 2: open loop at the offered rate.
 	ackBefore, _ := b.buckets("offsite_receiver_ack_seconds")
-	m2 := b.mark()
+	m2 := b.mark(ctx)
 	lat, err := b.phase(ctx, b.rate, b.duration, false, 0)
 	if err != nil {
 		return err
 	}
-	m3 := b.mark()
+	sustainedCPU := b.cpuLine(ctx, m2, len(lat))
 	ackAfter, _ := b.buckets("offsite_receiver_ack_seconds")
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	fps := float64(len(lat)) / b.duration.Seconds()
@@ -311,7 +316,7 @@ func (b *bench) measure(ctx context.Context) error {
 		fmt.Printf("  as the receiver sees it:  p50 <= %s, p99 <= %s (last byte read to reply written; histogram bucket bounds)\n",
 			quantile(ackBefore, ackAfter, 0.50), quantile(ackBefore, ackAfter, 0.99))
 	}
-	fmt.Println(cpuLine(m2, m3, len(lat)))
+	fmt.Println(sustainedCPU)
 	rss2, _ := b.rssKB()
 	fmt.Printf("receiver RSS under load:    %d KB\n", rss2)
 
@@ -326,7 +331,7 @@ func (b *bench) measure(ctx context.Context) error {
 		return err
 	}
 	satStart := time.Now()
-	m4 := b.mark()
+	m4 := b.mark(ctx)
 	profDone := make(chan error, 1)
 	if b.profile != "" {
 		go func() {
@@ -340,7 +345,7 @@ func (b *bench) measure(ctx context.Context) error {
 		return err
 	}
 	satDur := time.Since(satStart)
-	m5 := b.mark()
+	satCPU := b.cpuLine(ctx, m4, len(sat))
 	if err := <-profDone; err != nil {
 		return fmt.Errorf("profile: %w", err)
 	}
@@ -351,7 +356,7 @@ func (b *bench) measure(ctx context.Context) error {
 	ingest := float64(after-before) / satDur.Seconds()
 	fmt.Printf("saturation:                 %.0f frames/s acknowledged, %.0f rows/s ingested (%d rows in %.1f s)\n",
 		float64(len(sat))/satDur.Seconds(), ingest, after-before, satDur.Seconds())
-	fmt.Println(cpuLine(m4, m5, len(sat)))
+	fmt.Println(satCPU)
 
 	if m, err := b.metric("offsite_receiver_batch_frames"); err == nil {
 		fmt.Printf("receiver batches:           %.0f transactions, %.1f frames each on average (whole run)\n", m[1], m[0]/max(m[1], 1))

@@ -202,10 +202,18 @@ const gcPercent = 400
 // since to the operating system.
 const idleRelease = 10 * time.Second
 
-// setGC applies gcPercent unless GOGC is set.
+// memoryLimit is the receiver's soft memory limit unless GOMEMLIMIT sets one: near it the
+// runtime collects more often than gcPercent says, so that a backlog of frames under load
+// does not grow the heap to five times its live size.
+const memoryLimit = 256 << 20
+
+// setGC applies gcPercent and memoryLimit unless GOGC and GOMEMLIMIT are set.
 func setGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
 	}
 }
 

@@ -129,23 +129,40 @@ func (b *Batcher) work(ctx context.Context) {
 
 // Write queues rec and waits until it is durable.
 func (b *Batcher) Write(ctx context.Context, rec *Record) error {
+	done, err := b.Submit(ctx, rec)
+	if err != nil {
+		return err
+	}
+	return b.Wait(ctx, done)
+}
+
+// Submit queues rec and returns the channel that receives the outcome of its transaction: nil
+// once it is durable. It waits only for room in the queue.
+func (b *Batcher) Submit(ctx context.Context, rec *Record) (<-chan error, error) {
 	j := &job{rec: rec, done: make(chan error, 1)}
 	select {
 	case b.in <- j:
+		return j.done, nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	case <-b.done:
-		return errors.New("hj212: batcher stopped")
+		return nil, errBatcherStopped
 	}
+}
+
+// Wait waits for the outcome of a record submitted.
+func (b *Batcher) Wait(ctx context.Context, done <-chan error) error {
 	select {
-	case err := <-j.done:
+	case err := <-done:
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-b.done:
-		return errors.New("hj212: batcher stopped")
+		return errBatcherStopped
 	}
 }
+
+var errBatcherStopped = errors.New("hj212: batcher stopped")
 
 // Enqueue queues rec without waiting (refused frames, which are not acknowledged anyway).
 func (b *Batcher) Enqueue(rec *Record) error {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,10 +41,12 @@ type Credentials interface {
 	Check(ctx context.Context, mn, pw string) (Verdict, error)
 }
 
-// Writer is where the server puts records: Write returns once rec is durable; Enqueue does
-// not wait. *Batcher implements it.
+// Writer is where the server puts records: Submit queues rec and returns a channel that
+// receives nil once it is durable, Wait waits for that; Enqueue queues without a channel.
+// *Batcher implements it.
 type Writer interface {
-	Write(ctx context.Context, rec *Record) error
+	Submit(ctx context.Context, rec *Record) (<-chan error, error)
+	Wait(ctx context.Context, done <-chan error) error
 	Enqueue(rec *Record) error
 }
 
@@ -63,6 +66,10 @@ type Config struct {
 	WriteTimeout time.Duration
 	// CredentialTTL is how long a credential check is remembered. Default 1 minute.
 	CredentialTTL time.Duration
+	// Handlers is the number of goroutines that parse the frames of all connections, check
+	// their credentials and hand them to the Writer. Default 8 × GOMAXPROCS: a handler waits
+	// for the registry when a logger's credentials are not cached.
+	Handlers int
 }
 
 // Server accepts data loggers' connections and stores what they send; it acknowledges a
@@ -76,6 +83,7 @@ type Server struct {
 	Now         func() time.Time
 
 	handled atomic.Int64 // frames read
+	work    chan *frameJob
 
 	mu     sync.Mutex
 	perIP  map[string]int
@@ -110,6 +118,9 @@ func (s *Server) defaults() {
 	if c.CredentialTTL <= 0 {
 		c.CredentialTTL = time.Minute
 	}
+	if c.Handlers <= 0 {
+		c.Handlers = 8 * runtime.GOMAXPROCS(0)
+	}
 	if s.Now == nil {
 		s.Now = time.Now
 	}
@@ -126,6 +137,19 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.conns = map[net.Conn]struct{}{}
 	s.cache = map[string]cached{}
 	s.mu.Unlock()
+	s.work = make(chan *frameJob)
+	var handlers sync.WaitGroup
+	for range s.Config.Handlers {
+		handlers.Go(func() {
+			for j := range s.work {
+				j.done <- s.prepare(ctx, j.raw, j.addr)
+			}
+		})
+	}
+	defer func() {
+		close(s.work)
+		handlers.Wait()
+	}()
 	stop := context.AfterFunc(ctx, func() {
 		ln.Close()
 		s.mu.Lock()
@@ -237,12 +261,16 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 			return
 		}
 		s.handled.Add(1)
-		// The frame is handled on a goroutine of its own, waited for: parsing and storing
-		// deepen the stack, and this goroutine, idle most of its life, keeps a small one.
-		raw := bytes.Clone(unit)
-		done := make(chan error, 1)
-		go func() { done <- s.handle(ctx, c, addr, raw) }()
-		if err := <-done; err != nil {
+		// The frame is parsed and handed to the Writer by one of the server's handlers, whose
+		// stacks are grown once for all frames; this goroutine, idle most of its life, keeps
+		// a small stack and waits for durability before answering.
+		j := &frameJob{raw: bytes.Clone(unit), addr: addr, done: make(chan prepared, 1)}
+		select {
+		case s.work <- j:
+		case <-ctx.Done():
+			return
+		}
+		if err := s.finish(ctx, c, <-j.done); err != nil {
 			s.Logger.Debug("connection closed", "remote", addr, "err", err)
 			return
 		}
@@ -262,10 +290,28 @@ func (s *Server) count(outcome, kind string) {
 	}
 }
 
-// handle stores one frame and sends the replies it asks for; an error ends the connection.
-func (s *Server) handle(ctx context.Context, c net.Conn, addr string, raw []byte) error {
-	read := time.Now()
+// frameJob is a frame for a handler to prepare.
+type frameJob struct {
+	raw  []byte
+	addr string
+	done chan prepared
+}
+
+// prepared is a frame parsed and handed to the Writer: what its connection waits for and
+// then sends.
+type prepared struct {
+	read       time.Time
+	f          *Frame
+	quarantine string
+	durable    <-chan error // nil: nothing to wait for, nothing to answer
+	replies    [][]byte
+}
+
+// prepare parses one frame, checks its credentials and submits it to the Writer.
+func (s *Server) prepare(ctx context.Context, raw []byte, addr string) prepared {
+	p := prepared{read: time.Now()}
 	f := Parse(raw)
+	p.f = f
 	rec := NewRecord(f, addr, s.Now())
 	if !f.Valid {
 		// Kept as evidence of what was sent, never acknowledged: the logger retransmits.
@@ -273,7 +319,7 @@ func (s *Server) handle(ctx context.Context, c net.Conn, addr string, raw []byte
 		if err := s.Writer.Enqueue(rec); err != nil {
 			s.Logger.Warn("refused frame not stored", "remote", addr, "err", err)
 		}
-		return nil
+		return p
 	}
 	if s.Metrics != nil {
 		for _, d := range f.Deviations {
@@ -285,36 +331,52 @@ func (s *Server) handle(ctx context.Context, c net.Conn, addr string, raw []byte
 		// Without the registry the frame cannot be classified; the logger will send it again.
 		s.count("store_failed", "")
 		s.Logger.Error("check credentials", "mn", f.MN, "err", err)
-		return nil
+		return p
 	}
 	rec.Quarantine = v.Quarantine()
-	if err := s.Writer.Write(ctx, rec); err != nil {
+	p.quarantine = rec.Quarantine
+	if p.durable, err = s.Writer.Submit(ctx, rec); err != nil {
 		s.count("store_failed", "")
 		s.Logger.Error("store frame", "mn", f.MN, "cn", f.CN, "err", err)
+		return p
+	}
+	// Built now, sent only once the frame is durable.
+	p.replies = Replies(f, v, s.Now())
+	return p
+}
+
+// finish waits until a prepared frame is durable, then sends the replies it asks for; an
+// error ends the connection.
+func (s *Server) finish(ctx context.Context, c net.Conn, p prepared) error {
+	if p.durable == nil {
 		return nil
 	}
-	if rec.Quarantine != "" {
+	if err := s.Writer.Wait(ctx, p.durable); err != nil {
+		s.count("store_failed", "")
+		s.Logger.Error("store frame", "mn", p.f.MN, "cn", p.f.CN, "err", err)
+		return nil
+	}
+	if p.quarantine != "" {
 		s.count("quarantined", "")
 	} else {
 		s.count("stored", "")
 		if s.Metrics != nil {
-			s.Metrics.Values.Add(float64(len(f.Values)))
+			s.Metrics.Values.Add(float64(len(p.f.Values)))
 		}
 	}
-	replies := Replies(f, v, s.Now())
-	if len(replies) == 0 {
+	if len(p.replies) == 0 {
 		return nil
 	}
 	if err := c.SetWriteDeadline(s.Now().Add(s.Config.WriteTimeout)); err != nil {
 		return err
 	}
-	for _, r := range replies {
+	for _, r := range p.replies {
 		if _, err := c.Write(r); err != nil {
 			return err
 		}
 	}
 	if s.Metrics != nil {
-		s.Metrics.AckSeconds.Observe(time.Since(read).Seconds())
+		s.Metrics.AckSeconds.Observe(time.Since(p.read).Seconds())
 	}
 	return nil
 }

@@ -436,14 +436,58 @@ func (a *analysis) exceedance(s *series) {
 	}
 	if lim := s.limit.Daily; lim != nil {
 		days := a.p.Validity.Days(s.hours, a.medium, func(h Hourly) (float64, bool) { return a.converted(s, h, h.Value) })
+		valid := map[time.Time]bool{}
 		for _, d := range days {
+			valid[d.Day] = d.Valid
 			if d.Valid && d.Value > *lim && a.dayDone(d.Day) {
 				a.add(RuleExceedanceDaily, std, "high", s, d.Day, d.Day.AddDate(0, 0, 1), *lim,
 					msgs.New(msgs.MonExceedanceDaily, "pollutant", s.pollutant.ID, "value", fmt.Sprintf("%.3g", d.Value), "limit", g(*lim), "unit", s.pollutant.Unit, "hours", strconv.Itoa(d.Hours)),
 					hoursIn(s.hours, d.Day, d.Day.AddDate(0, 0, 1)))
 			}
 		}
+		// A day without a valid daily value of its own hours (a logger, or a platform's CSV
+		// export, that sent day values only) is judged on the day value sent (CN 2031), when
+		// it is valid by its flag: the converted value the logger sent, or the measured one
+		// converted with the day's O2 sent.
+		for _, d := range s.samples {
+			if d.CN != CNDay || !d.valid() || valid[dayOf(d.Time)] || !a.dayDone(dayOf(d.Time)) {
+				continue
+			}
+			v, ok := a.dayConverted(s, d)
+			if !ok || v <= *lim {
+				continue
+			}
+			day := dayOf(d.Time)
+			e := a.add(RuleExceedanceDaily, std, "high", s, day, day.AddDate(0, 0, 1), *lim,
+				msgs.New(msgs.MonExceedanceDaySent, "pollutant", s.pollutant.ID, "value", fmt.Sprintf("%.3g", v), "limit", g(*lim), "unit", s.pollutant.Unit),
+				[]Hourly{{Hour: day, Value: d.Value, Valid: true, Frames: []string{d.Frame}}})
+			ev := EventValue{Time: day, Value: d.Value, Valid: true}
+			if s.limit.O2Ref != nil {
+				ev.Converted = &v
+			}
+			e.Values = []EventValue{ev}
+		}
 	}
+}
+
+// dayConverted is a day value sent (CN 2031) on the limit's basis: as measured without a
+// reference oxygen; with one, the converted value the logger sent, else the measured value
+// converted with the day's O2 value sent (valid by its flag).
+func (a *analysis) dayConverted(s *series, d Sample) (float64, bool) {
+	if s.limit == nil || s.limit.O2Ref == nil {
+		return d.Value, true
+	}
+	if d.Converted != nil {
+		return *d.Converted, true
+	}
+	if o2 := a.all[O2]; o2 != nil {
+		for _, x := range o2.samples {
+			if x.CN == CNDay && x.Time.Equal(d.Time) && x.valid() {
+				return Convert(d.Value, x.Value, *s.limit.O2Ref)
+			}
+		}
+	}
+	return 0, false
 }
 
 func hoursIn(hours []Hourly, from, to time.Time) []Hourly {

@@ -417,3 +417,43 @@ func TestGapRunStates(t *testing.T) {
 		})
 	}
 }
+
+// TestDayUploads: a day without a valid daily value of its own hours is judged on the day
+// value the logger (or a platform's CSV export) sent, CN 2031, when its flag makes it valid.
+func TestDayUploads(t *testing.T) {
+	gas := Point{MN: "MNGAS1", Outlet: "DA001"}
+	so2 := Limit{Outlet: "DA001", Pollutant: "so2", Daily: f(80), O2Ref: f(6)}
+	day := func(v float64, conv *float64, flag string) Sample {
+		return Sample{Time: t0, CN: CNDay, Value: v, Converted: conv, Flag: flag, Frame: fmt.Sprintf("%064x", 4242)}
+	}
+	o2day := Sample{Time: t0, CN: CNDay, Value: 11, Flag: FlagNormal, Frame: fmt.Sprintf("%064x", 4243)}
+	o2at6 := noisy(6, 24)
+	for _, tc := range []struct {
+		name string
+		data map[string][]Sample
+		want []string
+	}{
+		{"converted day value above the limit", map[string][]Sample{"so2": {day(70, f(95), FlagNormal)}}, []string{"exceedance_daily:so2"}},
+		{"converted day value below it", map[string][]Sample{"so2": {day(90, f(70), FlagNormal)}}, nil},
+		{"measured day value converted with the day's O2", map[string][]Sample{"so2": {day(60, nil, FlagNormal)}, O2: {o2day}}, []string{"exceedance_daily:so2"}},
+		{"no converted value, no O2: not judged", map[string][]Sample{"so2": {day(200, nil, FlagNormal)}}, nil},
+		{"a day value flagged maintenance is not valid", map[string][]Sample{"so2": {day(70, f(95), FlagMaintenance)}}, nil},
+		{"the day's own valid hours prevail", map[string][]Sample{
+			"so2": append(hourly(noisy(40, 24)), day(70, f(95), FlagNormal)), O2: hourly(o2at6)}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			evs := Analyze(Input{Point: gas, Limits: []Limit{so2}, Samples: tc.data}, Params{})
+			if diff := cmp.Diff(tc.want, rulesOf(evs)); diff != "" {
+				for _, e := range evs {
+					t.Log(e.Rule, e.Summary)
+				}
+				t.Errorf("rules (-want +got):\n%s", diff)
+			}
+			for _, e := range evs {
+				if e.Rule == RuleExceedanceDaily && !slices.Contains(e.Frames, fmt.Sprintf("%064x", 4242)) {
+					t.Errorf("the event does not cite the day upload: %v", e.Frames)
+				}
+			}
+		})
+	}
+}

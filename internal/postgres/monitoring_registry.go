@@ -208,14 +208,14 @@ func (st *MonitoringRegistry) FindLimits(ctx context.Context, uscc string) (_ []
 const maxSamples = 500000
 
 // FindSamples returns the values of point mn with DataTime in [from, to) from real-time,
-// minute and hour uploads, by pollutant (factor codes of both versions mapped through
+// minute, hour and day uploads, by pollutant (factor codes of both versions mapped through
 // monitoring.Factors; unknown factors are left out), with their flags and the SHA-256 of
 // their frames. Values of quarantined frames are left out.
 func (st *MonitoringRegistry) FindSamples(ctx context.Context, mn string, from, to time.Time) (_ map[string][]monitoring.Sample, err error) {
 	defer derrors.Wrap(&err, "FindSamples(%q)", mn)
 	rows, err := st.s.db.Pool.Query(ctx, `SELECT v.cn, v.data_time, v.factor, v.rtd, v.avg, v.zs_rtd, v.zs_avg, coalesce(v.flag, ''), v.frame_sha256
 		FROM monitoring_values v
-		WHERE v.mn = $1 AND v.data_time >= $2 AND v.data_time < $3 AND v.cn IN ('2011', '2051', '2061')
+		WHERE v.mn = $1 AND v.data_time >= $2 AND v.data_time < $3 AND v.cn IN ('2011', '2051', '2061', '2031')
 			AND NOT EXISTS (SELECT 1 FROM monitoring_frames f WHERE f.sha256 = v.frame_sha256 AND f.quarantined)
 		ORDER BY v.data_time LIMIT $4`, mn, from, to, maxSamples+1)
 	if err != nil {

@@ -21,6 +21,7 @@ export const msgcatalog: Record<string, [string, string]> = {
   "field.wrong_type": ["“{field}”的类型不对：应为 {want}。", "{field} must be {want}"],
   "mon.dilution": ["{pollutant} 下降 {fell} %，同时流量上升 {rose} %，排放量变化在 {load} % 以内", "{pollutant} fell {fell} % while the flow rose {rose} %, load within {load} %"],
   "mon.exceedance_daily": ["{pollutant} 日均值 {value} 超过日限值 {limit} {unit}（有效小时 {hours} 个）", "{pollutant} daily value {value} above the daily limit {limit} {unit} ({hours} valid hours)"],
+  "mon.exceedance_day_sent": ["{pollutant} 日均值 {value} 超过日限值 {limit} {unit}（数采仪上传的日数据，CN 2031）", "{pollutant} daily value {value} above the daily limit {limit} {unit} (day value sent, CN 2031)"],
   "mon.exceedance_hourly": ["{pollutant} 超过小时限值 {limit} {unit}，持续 {hours} 小时（峰值 {peak}）", "{pollutant} above the hourly limit {limit} {unit} for {hours} h (peak {peak})"],
   "mon.flag_cover_excluded": ["{pollutant} 连续 {hours} 小时标记为 {flags}，而被剔除的数值超过限值", "{pollutant} flagged {flags} for {hours} hours where the excluded values exceed the limit"],
   "mon.flag_cover_sides": ["{pollutant} 连续 {hours} 小时标记为 {flags}，而其前后的有效小时均处于限值", "{pollutant} flagged {flags} for {hours} hours where the valid hours on both sides are at the limit"],
