@@ -463,8 +463,8 @@ func runTable(in io.Reader, out io.Writer, args []string) error {
 		}
 		return fmt.Sprintf("%6.3fx", v/base)
 	}
-	fmt.Fprintf(out, "\nCPU time per request, ms (ratio to the first line):\n%-28s %9s %8s %9s %8s %9s %8s %s\n",
-		"build", "API", "", "PostgreSQL", "", "API+PG", "", "load generator")
+	fmt.Fprintf(out, "\nCPU time per request, ms (API: the API process; PG: the PostgreSQL backends serving it; ratios to the first line):\n%-28s %9s %8s %9s %8s %9s %8s %9s\n",
+		"build", "API", "ratio", "PG", "ratio", "API+PG", "ratio", "load gen")
 	for _, r := range rs {
 		gone := ""
 		if r.PGGone > 0 {

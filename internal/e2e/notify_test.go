@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"mime/quotedprintable"
 	"net"
 	"net/http"
@@ -362,8 +363,15 @@ func TestNotificationsEndToEnd(t *testing.T) {
 		subj := ""
 		head, _, _ := strings.Cut(m.Data, "\n\n")
 		for _, l := range strings.Split(head, "\n") {
-			if strings.HasPrefix(l, "Subject: ") {
-				subj = l
+			if v, ok := strings.CutPrefix(l, "Subject: "); ok {
+				// Q-encoded (the Chinese title first, then the English).
+				var err error
+				if subj, err = new(mime.WordDecoder).DecodeHeader(v); err != nil {
+					t.Errorf("subject %q: %v", v, err)
+				}
+				if !regexp.MustCompile(`^\[Offsite\] .*\p{Han}.* / [A-Z]`).MatchString(subj) {
+					t.Errorf("subject %q: want the Chinese title, then the English", subj)
+				}
 			}
 		}
 		to[m.To] = append(to[m.To], subj)

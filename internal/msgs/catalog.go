@@ -1,6 +1,9 @@
 package msgs
 
-import "strconv"
+import (
+	"maps"
+	"strconv"
+)
 
 // The codes of the catalog. A code is "<area>.<what>"; its arguments are the {names} of its
 // texts, the same in both languages (TestCatalogComplete).
@@ -155,6 +158,26 @@ var catalog = map[Code]texts{
 	NoteSelfCheckDueSoon:       {"自查即将到期（检查 {inspection}）：请在 {deadline} 前提交报告", "Self-check due soon (inspection {inspection}): report by {deadline} CST"},
 	NoteSelfCheckOverdue:       {"自查已逾期（检查 {inspection}）：期限 {deadline} 已过", "Self-check overdue (inspection {inspection}): the deadline {deadline} CST has passed"},
 	NoteNightlyFinished:        {"夜间运行 {run} 已完成：扫描 {scanned}，登记 {registered}，排队 {queued}，到期清单条目 {expired}，问题 {problems}", "Nightly run {run} finished: {scanned} scanned, {registered} registered, {queued} queued, {expired} list entries expired, {problems} problems"},
+}
+
+// argValues are the Chinese of the domain codes some arguments hold, by argument name: Text
+// in Chinese says them in Chinese (an e-mail, a problem detail). The web interface translates
+// the same arguments from its vocabulary (msgcatalog.ts argVocab; internal/webui's tests hold
+// the two to the same words).
+var argValues = map[string]map[string]string{
+	"outcome":  {"opened": "新立检查", "joined": "并入已有检查"},
+	"decision": {"granted": "已同意", "refused": "未同意"},
+	"trigger": {"complaint": "群众举报投诉", "media_report": "媒体曝光", "referral": "上级交办",
+		"offsite_anomaly": "非现场发现的问题（已自查）", "routine": "日常检查（仅限非清单企业）"},
+}
+
+// ArgValuesZH returns the Chinese of the domain codes arguments hold: argument → code → text.
+func ArgValuesZH() map[string]map[string]string {
+	out := make(map[string]map[string]string, len(argValues))
+	for k, v := range argValues {
+		out[k] = maps.Clone(v)
+	}
+	return out
 }
 
 // TitleOf is the code of the title of a problem answer with status, "" for a status the

@@ -79,10 +79,15 @@ func (m Message) Text(l Lang) string {
 		s = e.zh
 	}
 	return placeholder.ReplaceAllStringFunc(s, func(p string) string {
-		if v, ok := m.Args[p[1:len(p)-1]]; ok {
-			return v
+		name := p[1 : len(p)-1]
+		v, ok := m.Args[name]
+		if !ok {
+			return p
 		}
-		return p
+		if zh, ok := argValues[name][v]; ok && l == ZH {
+			return zh
+		}
+		return v
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/monitoring"
+	"github.com/offsite/offsite/internal/msgs"
 )
 
 // dictEntry matches an entry of the web interface's dictionaries (web/src/i18n.ts and
@@ -141,6 +142,26 @@ func TestDomainValuesTranslated(t *testing.T) {
 				t.Errorf("%s%s: the Chinese entry %q has no Chinese in it", g.prefix, v, e[0])
 			case e[1] == "":
 				t.Errorf("%s%s: no English entry", g.prefix, v)
+			}
+		}
+	}
+}
+
+// TestMessageArgumentsTranslated: the Chinese the server gives the domain codes of message
+// arguments (internal/msgs, in e-mails and problem details) is the web vocabulary's, under the
+// prefix messages.ts translates each argument with.
+func TestMessageArgumentsTranslated(t *testing.T) {
+	dict := webDict(t)
+	prefix := map[string]string{"outcome": "wo_", "decision": "ext_", "trigger": "tr_"}
+	for arg, values := range msgs.ArgValuesZH() {
+		p, ok := prefix[arg]
+		if !ok {
+			t.Errorf("argument %s: no vocabulary prefix known here (messages.ts argVocab)", arg)
+			continue
+		}
+		for code, zh := range values {
+			if e, ok := dict[p+code]; !ok || e[0] != zh {
+				t.Errorf("%s%s: the web says %q, the server %q", p, code, e[0], zh)
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/msgs"
 	"github.com/offsite/offsite/internal/tasks"
 )
 
@@ -217,7 +218,7 @@ func (h *Deps) deliver(ctx context.Context, n *enforce.Notification, d *enforce.
 		if h.Mailer == nil {
 			return fmt.Errorf("no mail server is configured: %w", errUndeliverable)
 		}
-		return h.Mailer.Send(ctx, d.Target, "[Offsite] "+n.Title, mailBody(n))
+		return h.Mailer.Send(ctx, d.Target, mailSubject(n), mailBody(n))
 	case enforce.ChannelWebhook:
 		id, err := webhookID(d.Target)
 		if err != nil {
@@ -238,9 +239,36 @@ func (h *Deps) deliver(ctx context.Context, n *enforce.Notification, d *enforce.
 	return fmt.Errorf("channel %q: %w", d.Channel, errUndeliverable)
 }
 
-// mailBody is the text of the e-mail of n.
+// mailSubject is the subject of the e-mail of n: its title in Chinese, where it has the
+// catalog's form, and in English.
+func mailSubject(n *enforce.Notification) string {
+	if n.TitleMessage != nil {
+		return "[Offsite] " + n.TitleMessage.Text(msgs.ZH) + " / " + n.Title
+	}
+	return "[Offsite] " + n.Title
+}
+
+// chinaTime is China Standard Time, of the Chinese part of an e-mail.
+var chinaTime = time.FixedZone("CST", 8*3600)
+
+// mailBody is the text of the e-mail of n: in Chinese first where the title has the catalog's
+// form (a body a person wrote stays as written), then in English.
 func mailBody(n *enforce.Notification) string {
 	var b strings.Builder
+	if n.TitleMessage != nil {
+		b.WriteString(n.TitleMessage.Text(msgs.ZH) + "\n\n")
+		switch {
+		case n.BodyMessage != nil:
+			b.WriteString(n.BodyMessage.Text(msgs.ZH) + "\n\n")
+		case n.Body != "":
+			b.WriteString(n.Body + "\n\n")
+		}
+		fmt.Fprintf(&b, "记录：%s\n", n.Subject)
+		if n.USCC != "" {
+			fmt.Fprintf(&b, "企业：%s\n", n.USCC)
+		}
+		fmt.Fprintf(&b, "时间：%s（北京时间）\n\n————\n\n", n.At.In(chinaTime).Format("2006-01-02 15:04"))
+	}
 	b.WriteString(n.Title + "\n\n")
 	if n.Body != "" {
 		b.WriteString(n.Body + "\n\n")
