@@ -128,6 +128,21 @@ type Stats struct {
 	ListStatus map[ListStatus]int `json:"list_status"`
 }
 
+// AgencyMonth is what the enterprises of one agency (and of those under it) gave rise to in
+// one month ("2026-03", China Standard Time): warnings opened, findings detected, self-checks
+// requested, site visits made, penalties waived (四.9).
+type AgencyMonth struct {
+	AgencyID   int64  `json:"agency_id"`
+	Agency     string `json:"agency"`
+	Level      string `json:"level"`
+	Month      string `json:"month"`
+	Warnings   int    `json:"warnings"`
+	Findings   int    `json:"findings"`
+	SelfChecks int    `json:"self_checks"`
+	SiteVisits int    `json:"site_visits"`
+	Waived     int    `json:"waived"`
+}
+
 // ZoneMonthCount is a count for one zone and month ("2026-03").
 type ZoneMonthCount struct {
 	Zone  string `json:"zone"`
@@ -196,6 +211,10 @@ type Service interface {
 
 	// Stats counts the enterprises of agency and of those under it (0: all).
 	Stats(ctx context.Context, agency int64, from, to time.Time) (*Stats, error)
+	// AgencyStats counts, by month, the events of the enterprises of agency and of those
+	// under it, each under the agency's child it lies in (or agency itself for its own
+	// enterprises; the provinces for 0).
+	AgencyStats(ctx context.Context, agency int64, from, to time.Time) ([]AgencyMonth, error)
 }
 
 // Notice is a proposed list entry on public notice: what the public sees and may object to.

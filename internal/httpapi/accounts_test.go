@@ -554,6 +554,32 @@ func checkListsAndAgency(t *testing.T, e *enfEnv, city, province map[string]stri
 			t.Errorf("stats: %d warnings, want %d", n, want)
 		}
 	}
+	// Per agency and month: the province sees city B's warning under city B;
+	// city A sees no month of city B's.
+	for who, want := range map[string]bool{city["admin"]: false, province["admin"]: true} {
+		var st struct {
+			Months []struct {
+				Agency     string `json:"agency"`
+				Level      string `json:"level"`
+				Month      string `json:"month"`
+				Warnings   int    `json:"warnings"`
+				SelfChecks int    `json:"self_checks"`
+			} `json:"months"`
+		}
+		e.must(t, 200, who, "GET", "/api/v1/stats/agencies?to="+e.clock.Now().Add(time.Hour).UTC().Format(time.RFC3339), nil, &st)
+		found := false
+		for _, m := range st.Months {
+			if m.Agency == "City B" {
+				found = true
+				if m.Level != "city" || m.Warnings < 1 || len(m.Month) != 7 {
+					t.Errorf("city B's month: %+v", m)
+				}
+			}
+		}
+		if found != want {
+			t.Errorf("stats per agency: city B present %v, want %v (%+v)", found, want, st.Months)
+		}
+	}
 }
 
 func TestClientAddr(t *testing.T) {

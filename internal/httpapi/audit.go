@@ -32,6 +32,16 @@ func (s *Server) registerAuditRoutes(mux *http.ServeMux) {
 		Query:       map[string]string{"from": "RFC 3339 or YYYY-MM-DD, default a year ago", "to": "default now"},
 		Responses:   map[string]string{"200": "statistics", "400": "bad query parameter"},
 	}, s.handleStats)
+	s.handle(mux, "GET", "/api/v1/stats/agencies", operation{
+		Response: agencyStats{},
+		Summary:  "Figures per agency and month",
+		Description: "Warnings opened, findings detected, self-checks requested, site visits and waived penalties of the enterprises under the " +
+			"caller's agency, by month (China Standard Time), each under the agency directly below the caller's it belongs to (a province " +
+			"sees its cities, a city its counties); the caller's own enterprises under its own agency.",
+		Roles:     rolesSupervise,
+		Query:     map[string]string{"from": "RFC 3339 or YYYY-MM-DD, default a year ago", "to": "default now"},
+		Responses: map[string]string{"200": "figures by agency and month", "400": "bad query parameter"},
+	}, s.handleAgencyStats)
 }
 
 func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
@@ -63,21 +73,48 @@ func (s *Server) handleAuditVerify(w http.ResponseWriter, r *http.Request) {
 	}{rep.FirstBroken == nil, rep})
 }
 
-func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
+// statsWindow reads the from and to of the statistics routes: the last year by default.
+func (s *Server) statsWindow(r *http.Request) (from, to time.Time, err error) {
 	now := s.Now()
-	from, to := now.AddDate(-1, 0, 0), now
+	from, to = now.AddDate(-1, 0, 0), now
 	for name, dst := range map[string]*time.Time{"from": &from, "to": &to} {
 		if v := r.URL.Query().Get(name); v != "" {
-			t, err := parseTime(name, v)
-			if err != nil {
-				s.Error(w, r, err)
-				return
+			if *dst, err = parseTime(name, v); err != nil {
+				return from, to, err
 			}
-			*dst = t
 		}
 	}
 	if !from.Before(to) {
-		s.Error(w, r, offsite.Invalid("from", "must be before to"))
+		return from, to, offsite.Invalid("from", "must be before to")
+	}
+	return from, to, nil
+}
+
+// agencyStats is the answer of GET /api/v1/stats/agencies.
+type agencyStats struct {
+	From   time.Time             `json:"from"`
+	To     time.Time             `json:"to"`
+	Months []enforce.AgencyMonth `json:"months"`
+}
+
+func (s *Server) handleAgencyStats(w http.ResponseWriter, r *http.Request) {
+	from, to, err := s.statsWindow(r)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	ms, err := s.Enforce.AgencyStats(r.Context(), scope(r.Context()), from, to)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, agencyStats{From: from, To: to, Months: ms})
+}
+
+func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
+	from, to, err := s.statsWindow(r)
+	if err != nil {
+		s.Error(w, r, err)
 		return
 	}
 	st, err := s.Enforce.Stats(r.Context(), scope(r.Context()), from, to)

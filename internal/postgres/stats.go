@@ -66,6 +66,50 @@ func (s *EnforceService) Stats(ctx context.Context, agency int64, from, to time.
 	return st, formatError(rows.Err())
 }
 
+// AgencyStats counts by month what the enterprises under agency gave rise to in [from, to),
+// each enterprise counted under the child of agency on its agency's path (agency itself for
+// its own enterprises; the province for 0).
+func (s *EnforceService) AgencyStats(ctx context.Context, agency int64, from, to time.Time) (_ []enforce.AgencyMonth, err error) {
+	defer derrors.Wrap(&err, "AgencyStats(%d)", agency)
+	rows, err := s.db.Pool.Query(ctx, `
+		WITH depth AS (SELECT coalesce((SELECT cardinality(path) FROM agencies WHERE id = $3), 0) AS d),
+		ent AS (
+			SELECT e.uscc, coalesce(ag.path[(SELECT d FROM depth) + 1], ag.id) AS grp
+			FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE `+statsUnder("e.uscc")+`),
+		ev AS (
+			SELECT ent.grp, w.created_at AS at, 'w' AS k FROM inspection_warnings w JOIN ent ON ent.uscc = w.uscc
+			UNION ALL
+			SELECT ent.grp, f.detected_at, 'f' FROM findings f LEFT JOIN parcels p ON p.id = f.parcel_id
+				JOIN ent ON ent.uscc = coalesce(nullif(p.uscc, ''), f.uscc)
+			UNION ALL
+			SELECT ent.grp, i.self_check_requested_at, 's' FROM inspections i JOIN ent ON ent.uscc = i.uscc
+			UNION ALL
+			SELECT ent.grp, i.site_visited_at, 'v' FROM inspections i JOIN ent ON ent.uscc = i.uscc
+			UNION ALL
+			SELECT ent.grp, i.closed_at, 'x' FROM inspections i JOIN ent ON ent.uscc = i.uscc WHERE i.waived)
+		SELECT ag.id, ag.name, ag.level, to_char(ev.at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS month,
+			count(*) FILTER (WHERE k = 'w'), count(*) FILTER (WHERE k = 'f'), count(*) FILTER (WHERE k = 's'),
+			count(*) FILTER (WHERE k = 'v'), count(*) FILTER (WHERE k = 'x')
+		FROM ev JOIN agencies ag ON ag.id = ev.grp
+		WHERE ev.at >= $1 AND ev.at < $2
+		GROUP BY ag.id, ag.name, ag.level, month ORDER BY month, ag.id`, from, to, agency)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (enforce.AgencyMonth, error) {
+		var m enforce.AgencyMonth
+		err := row.Scan(&m.AgencyID, &m.Agency, &m.Level, &m.Month, &m.Warnings, &m.Findings, &m.SelfChecks, &m.SiteVisits, &m.Waived)
+		return m, err
+	})
+	if err != nil {
+		return nil, formatError(err)
+	}
+	if out == nil {
+		out = []enforce.AgencyMonth{}
+	}
+	return out, nil
+}
+
 // zoneMonthCounts runs a (zone, month, count) query over [from, to).
 func zoneMonthCounts(ctx context.Context, q *pgxpool.Pool, sql string, from, to time.Time, agency int64) ([]enforce.ZoneMonthCount, error) {
 	rows, err := q.Query(ctx, sql, from, to, agency)

@@ -422,6 +422,16 @@ const dict: Record<string, [string, string]> = {
   sd_measures: ['已采取的措施', 'Measures taken'],
   sd_report: ['主动报告违法行为', 'Report an incident'],
   sd_report_help: ['主动报告且及时改正、未造成危害后果的，可依法不予处罚（四.9）。', 'A self-reported, non-wilful violation corrected in time without harm may go unpunished (四.9).'],
+  // figures per agency and month
+  as_title: ['各机构逐月统计', 'Figures per agency and month'],
+  as_help: ['本机构所辖各下级机构（本机构直属企业计入本机构）每月的预警、问题线索、自查、现场检查和免罚数。',
+    'Warnings, findings, self-checks, site visits and waived penalties per month of each agency under yours (your own enterprises under yours).'],
+  as_agency: ['机构', 'Agency'],
+  as_warnings: ['预警', 'Warnings'],
+  as_findings: ['问题线索', 'Findings'],
+  as_self_checks: ['要求自查', 'Self-checks'],
+  as_site_visits: ['现场检查', 'Site visits'],
+  as_link: ['各机构逐月统计', 'Figures per agency and month'],
   // managing an enterprise from its page
   em_title: ['企业信息与地块管理', 'Enterprise and parcels'],
   em_edit: ['修改企业信息', 'Edit the facts'],

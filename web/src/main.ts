@@ -16,6 +16,7 @@ import { oversightPage } from './pages/oversight';
 import { drawsPage } from './pages/draws';
 import { managePage } from './pages/manage';
 import { intakePage } from './pages/intake';
+import { agencyStatsPage } from './pages/agencystats';
 
 type Page = (app: HTMLElement, params: string[], query: URLSearchParams) => Promise<void | (() => void)>;
 
@@ -33,6 +34,7 @@ const routes: [RegExp, Page, boolean][] = [
   [/^\/draws$/, drawsPage, true],
   [/^\/manage$/, managePage, true],
   [/^\/intake$/, intakePage, true],
+  [/^\/agency-stats$/, agencyStatsPage, true],
 ];
 
 let leave: (() => void) | void;

@@ -662,6 +662,14 @@ try {
     const cells = await row.$$eval('td', (tds) => tds.map((td) => td.textContent));
     assert(/^\d{4}-\d\d$/.test(cells[0]) && Number(cells[cells.length - 1]) >= 1, `warnings by month: ${JSON.stringify(cells)}`);
     await translated('#stats');
+    // Figures per agency and month: the seeded enterprises belong to the first province, the
+    // administrator's own agency, whose warnings of this month are counted there.
+    await page.click('#agency-stats-link');
+    const agencyRow = await page.waitForSelector('#agency-stats table tbody tr.total');
+    const figs = await agencyRow.$$eval('td', (tds) => tds.map((td) => td.textContent));
+    assert(Number(figs[2]) >= 1 && Number(figs[4]) >= 1, `the agency's totals: ${JSON.stringify(figs)}`);
+    await translated('#agency-stats table');
+    await page.click('nav a[href="#/oversight"]');
     await page.click('#audit-run');
     const res = await page.waitForSelector('#audit-result p[data-ok]');
     assert((await res.getAttribute('data-ok')) === 'true', `audit check: ${await res.innerText()}`);

@@ -59,6 +59,7 @@ export async function oversightPage(app: HTMLElement): Promise<void> {
   if (can('GET /api/v1/stats')) {
     out.append(form([field(t('field_start'), h('input', { type: 'date', name: 'from' })), field(t('field_end'), h('input', { type: 'date', name: 'to' }))],
       t('search'), (v) => load(v.from, v.to), { id: 'stats-form', class: 'inline-form' }), result);
+    if (can('GET /api/v1/stats/agencies')) out.append(h('p', {}, h('a', { href: '#/agency-stats', id: 'agency-stats-link' }, t('as_link'))));
     void load();
   } else {
     out.append(h('p', { class: 'muted' }, t('ov_no_stats')));
