@@ -78,6 +78,8 @@ const (
 	AuditWebhookGone AuditAction = "webhook.gone"
 	// AuditNotificationRequeue records a failed delivery put back to be tried again.
 	AuditNotificationRequeue AuditAction = "notification.requeue"
+	// AuditNotificationEmail records a user's new e-mail address for notifications.
+	AuditNotificationEmail AuditAction = "notification.email"
 
 	AuditDispositionWaived AuditAction = "disposition.waived"
 	AuditDispositionStrict AuditAction = "disposition.strict"
@@ -147,7 +149,7 @@ var AuditActions = []AuditAction{
 	AuditCasefileGenerate, AuditEvidenceExport,
 	AuditInspectionAmendReport, AuditInspectionWithdrawReport, AuditInspectionRequestExtension,
 	AuditInspectionDecideExtension, AuditIncidentReport, AuditIntakeRecord, AuditIntakeJoin,
-	AuditWebhookSubscribe, AuditWebhookUnsubscribe, AuditWebhookGone, AuditNotificationRequeue,
+	AuditWebhookSubscribe, AuditWebhookUnsubscribe, AuditWebhookGone, AuditNotificationRequeue, AuditNotificationEmail,
 }
 
 // Names returns the values of a vocabulary as strings, for messages and schemas.

@@ -409,8 +409,10 @@ func (s *EnforceService) FindAudit(ctx context.Context, subject string, offset, 
 
 // auditUnder is the condition that an audit entry's subject belongs to the agency $2 or one
 // under it: the enterprise it names or the one its list entry, inspection, intake matter,
-// incident, parcel, monitoring point or draw belongs to. Subjects of no enterprise (users, agencies, tokens,
-// captures, the nightly runs) are left in. The one place the audit log is scoped.
+// incident, parcel, monitoring point or draw belongs to; a notification delivery's event
+// (outbox_reaches); a user's notification e-mail its user's agency. Subjects of no enterprise
+// (users, agencies, tokens, captures, the nightly runs) are left in. The one place the audit
+// log is scoped.
 const auditUnder = `(CASE split_part(subject, '/', 1)
 	WHEN 'enterprise' THEN split_part(subject, '/', 2) IN (SELECT e.uscc FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE $2 = ANY(ag.path))
 	WHEN 'list-entry' THEN EXISTS (SELECT 1 FROM list_entries x JOIN enterprises e ON e.uscc = x.uscc JOIN agencies ag ON ag.id = e.agency_id
@@ -427,6 +429,10 @@ const auditUnder = `(CASE split_part(subject, '/', 1)
 		WHERE x.mn = split_part(subject, '/', 2) AND $2 = ANY(ag.path))
 	WHEN 'draw' THEN EXISTS (SELECT 1 FROM draws x JOIN users u ON u.name = x.created_by JOIN agencies ag ON ag.id = u.agency_id
 		WHERE x.id::text = split_part(subject, '/', 2) AND $2 = ANY(ag.path))
+	WHEN 'notification-delivery' THEN EXISTS (SELECT 1 FROM notification_deliveries d JOIN outbox o ON o.id = d.outbox_id
+		WHERE d.id::text = split_part(subject, '/', 2) AND outbox_reaches(outbox_path(o.uscc, o.subject), $2))
+	WHEN 'notification-prefs' THEN NOT EXISTS (SELECT 1 FROM users u JOIN agencies ag ON ag.id = u.agency_id
+		WHERE u.name = substr(subject, 20) AND NOT $2 = ANY(ag.path))
 	ELSE true END)`
 
 // FindAuditIn is FindAudit leaving out the entries whose subject belongs to an enterprise

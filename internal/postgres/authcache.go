@@ -177,6 +177,9 @@ func (s *EnforceService) CacheAuth(ctx context.Context, failed func(error)) {
 // cache at each notification; listening is called once the LISTEN is in place.
 func (s *EnforceService) listenAuth(ctx context.Context, listening func()) error {
 	cfg := s.db.Pool.Config().ConnConfig.Copy()
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
 	cfg.RuntimeParams["application_name"] = authListenerName
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {

@@ -179,4 +179,19 @@ func TestDeliveriesByAgency(t *testing.T) {
 			t.Errorf("%s's messages (-want +got):\n%s", name, diff)
 		}
 	}
+
+	// Each e-mail address set or removed is audited (saving the same again is not), and the
+	// entries are read only within the user's agency.
+	if err := n.SavePrefs(ctx, actors["ins-b"], &enforce.NotificationPrefs{}); err != nil {
+		t.Fatal(err)
+	}
+	for ag, want := range map[string]int{"province": 2, "cityA": 0, "cityB": 2} {
+		es, total, err := enf.FindAuditIn(ctx, agency[ag], "notification-prefs/ins-b", 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != want || want > 0 && (es[0].Action != enforce.AuditNotificationEmail || es[1].Detail != `{"email":"ins-b@epb.example.org","previous":""}`) {
+			t.Errorf("audit of ins-b's e-mail read by %s: %d entries, want %d: %+v", ag, total, want, es)
+		}
+	}
 }

@@ -376,7 +376,8 @@ func toEvents(s []string) []enforce.Event {
 }
 
 // SavePrefs stores a's preferences (validated by the caller), with a's role and enterprise,
-// which decide what reaches it.
+// which decide what reaches it. A new e-mail address (set, changed or removed) is audited
+// (notification.email, subject notification-prefs/{name}): it is where the events go.
 func (n *NotifyService) SavePrefs(ctx context.Context, a enforce.Actor, p *enforce.NotificationPrefs) (err error) {
 	defer derrors.Wrap(&err, "SavePrefs(%s)", a.Name)
 	var inapp, email []string
@@ -386,11 +387,24 @@ func (n *NotifyService) SavePrefs(ctx context.Context, a enforce.Actor, p *enfor
 	if p.EmailEvents != nil {
 		email = enforce.Names(p.EmailEvents)
 	}
-	_, err = n.s.db.Pool.Exec(ctx, `INSERT INTO notification_prefs (user_name, role, uscc, email, inapp_events, email_events)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_name) DO UPDATE SET role = excluded.role, uscc = excluded.uscc,
-			email = excluded.email, inapp_events = excluded.inapp_events, email_events = excluded.email_events, updated_at = now()`,
-		a.Name, a.Role, a.USCC, p.Email, inapp, email)
-	return formatError(err)
+	return formatError(n.s.inTx(ctx, func(tx pgx.Tx) error {
+		var before string
+		err := tx.QueryRow(ctx, `SELECT email FROM notification_prefs WHERE user_name = $1 FOR UPDATE`, a.Name).Scan(&before)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO notification_prefs (user_name, role, uscc, email, inapp_events, email_events)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_name) DO UPDATE SET role = excluded.role, uscc = excluded.uscc,
+				email = excluded.email, inapp_events = excluded.inapp_events, email_events = excluded.email_events, updated_at = now()`,
+			a.Name, a.Role, a.USCC, p.Email, inapp, email); err != nil {
+			return err
+		}
+		if p.Email == before {
+			return nil
+		}
+		return n.s.appendAudit(ctx, tx, a, enforce.AuditNotificationEmail, "notification-prefs/"+a.Name,
+			map[string]any{"email": p.Email, "previous": before})
+	}))
 }
 
 // CreateWebhook stores a subscription with a new secret (returned in h.Secret) and audits it.

@@ -132,6 +132,7 @@ export const vocab: Record<string, [string, string]> = {
   'step_webhook.unsubscribe': ['取消推送接口', 'webhook unsubscribed'],
   'step_webhook.gone': ['推送接口已失效（410），自动取消订阅', 'webhook gone (410): subscription ended'],
   'step_notification.requeue': ['重新投递通知', 'notification delivery requeued'],
+  'step_notification.email': ['设置通知邮箱', 'e-mail address for notifications set'],
   'step_monitoring_point.create': ['登记监测点', 'monitoring point registered'],
   'step_monitoring_point.update': ['更新监测点', 'monitoring point updated'],
   'step_monitoring_limit.set': ['设置排放限值', 'limit set'],
