@@ -31,6 +31,7 @@ interface Message {
 
 // target is where an item's work is done.
 function target(it: Item): string {
+  if (it.kind === 'list_entry_to_file') return '#/filings';
   return it.subject.startsWith('list-entry/') ? '#/list' : '#/enterprises/' + encodeURIComponent(it.uscc);
 }
 
