@@ -137,10 +137,13 @@ func (c *Inspections) OpenWarning(ctx context.Context, a Actor, uscc string, lev
 // openWarning is OpenWarning in the transaction tx. A new early warning (from a finding or
 // monitoring, opened or joined) is notified; incidents and intake have events of their own.
 func (c *Inspections) openWarning(ctx context.Context, tx InspectionTx, a Actor, uscc string, level Level, w *Warning) (out *Inspection, outcome string, err error) {
+	// body is the notification's body as a catalog sentence, where the warning's message has
+	// a fixed form: the one given to a finding's warning here, or a monitoring summary.
+	body := w.SummaryMessage
 	defer func() {
 		early := w.Source == WarningFinding || w.Source == WarningMonitoring
 		if err == nil && early && (outcome == WarningOpened || outcome == WarningJoined) {
-			n := &Notification{Event: EventWarningNew, Subject: InspectionSubject(out.ID), USCC: out.USCC, At: w.CreatedAt, Body: w.Message}
+			n := &Notification{Event: EventWarningNew, Subject: InspectionSubject(out.ID), USCC: out.USCC, At: w.CreatedAt, Body: w.Message, BodyMessage: body}
 			err = tx.Notify(ctx, n.Say(msgs.New(msgs.NoteWarningNew, "uscc", out.USCC, "inspection", strconv.FormatInt(out.ID, 10), "outcome", outcome)))
 		}
 	}()
@@ -163,7 +166,8 @@ func (c *Inspections) openWarning(ctx context.Context, tx InspectionTx, a Actor,
 				w.Severity = f.Severity
 			}
 			if w.Message == "" {
-				w.Message = fmt.Sprintf("finding %s: %s %s", w.Ref, f.Kind, f.Class)
+				m := msgs.New(msgs.NoteWarningFinding, "ref", w.Ref, "kind", f.Kind, "cls", f.Class)
+				w.Message, body = m.Text(msgs.EN), &m
 			}
 		}
 		if uscc == "" {

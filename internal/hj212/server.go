@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,8 +66,9 @@ type Config struct {
 	// CredentialTTL is how long a credential check is remembered. Default 1 minute.
 	CredentialTTL time.Duration
 	// Handlers is the number of goroutines that parse the frames of all connections, check
-	// their credentials and hand them to the Writer. Default 8 × GOMAXPROCS: a handler waits
-	// for the registry when a logger's credentials are not cached.
+	// their credentials and hand them to the Writer. Default 64: a handler waits for the
+	// registry when a logger's credentials are not cached, so there are more of them than
+	// cores, and still a fixed few stacks for any number of connections.
 	Handlers int
 }
 
@@ -119,7 +119,7 @@ func (s *Server) defaults() {
 		c.CredentialTTL = time.Minute
 	}
 	if c.Handlers <= 0 {
-		c.Handlers = 8 * runtime.GOMAXPROCS(0)
+		c.Handlers = 64
 	}
 	if s.Now == nil {
 		s.Now = time.Now

@@ -15,6 +15,7 @@ import (
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
 	"github.com/offsite/offsite/internal/httpapi"
+	"github.com/offsite/offsite/internal/msgs"
 	"github.com/offsite/offsite/internal/postgres"
 )
 
@@ -149,6 +150,16 @@ func TestEnterpriseSide(t *testing.T) {
 	e.must(t, 201, inspector, "POST", "/api/v1/warnings", map[string]any{"source": "finding", "ref": "bb112233445566778899aabbccddeeff"}, nil)
 	in := opened.Inspection
 	path := fmt.Sprintf("/api/v1/inspections/%d", in.ID)
+	// The officers are told with the warning's message as the body, also as a catalog
+	// sentence (the inbox and e-mails say it in Chinese).
+	var told string
+	var toldMsg msgs.Message
+	if err := e.db.Pool.QueryRow(ctx, `SELECT body, body_message FROM outbox WHERE event = 'warning.new' AND subject = $1`, fmt.Sprintf("inspection/%d", in.ID)).Scan(&told, &toldMsg); err != nil {
+		t.Fatal(err)
+	}
+	if toldMsg.Code != msgs.NoteWarningFinding || toldMsg.Text(msgs.EN) != told || !strings.Contains(toldMsg.Text(msgs.ZH), "遥感发现") {
+		t.Errorf("warning.new body %q, body_message %+v", told, toldMsg)
+	}
 	if got := e.kinds(t, inspector); !has(got, fmt.Sprintf("open_warning inspection/%d", in.ID)) {
 		t.Errorf("inspector's inbox %v: no open warning", got)
 	}

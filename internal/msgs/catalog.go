@@ -73,6 +73,7 @@ const (
 	NoteApprovalRequested      Code = "note.approval_requested"
 	NoteApprovalRequestedBody  Code = "note.approval_requested.body"
 	NoteWarningNew             Code = "note.warning_new"
+	NoteWarningFinding         Code = "note.warning_finding"
 	NoteExtensionRequested     Code = "note.extension_requested"
 	NoteExtensionDecided       Code = "note.extension_decided"
 	NoteIncidentReported       Code = "note.incident_reported"
@@ -148,6 +149,7 @@ var catalog = map[Code]texts{
 	NoteSelfCheckRequestedBody: {"请核查预警所涉事项，并在期限前提交书面自查报告及证明材料。", "Check the matters of the warnings and submit a written self-check report with proof before the deadline."},
 	NoteApprovalRequested:      {"现场检查待审批（检查 {inspection}，{uscc}）", "Site visit to approve (inspection {inspection}, {uscc})"},
 	NoteApprovalRequestedBody:  {"触发原因 {trigger}：{reason}（申请人 {by}）", "Trigger {trigger}: {reason} (requested by {by})"},
+	NoteWarningFinding:         {"遥感发现 {ref}：{kind} · {cls}", "finding {ref}: {kind} {cls}"},
 	NoteWarningNew:             {"{uscc} 有新预警（检查 {inspection}，{outcome}）", "New warning on {uscc} (inspection {inspection}, {outcome})"},
 	NoteExtensionRequested:     {"{uscc} 申请延期至 {until}（检查 {inspection}）", "Extension asked by {uscc} (inspection {inspection}) until {until}"},
 	NoteExtensionDecided:       {"延期申请{decision}（检查 {inspection}）：报告期限 {deadline}", "Extension {decision} (inspection {inspection}): report by {deadline}"},
@@ -166,6 +168,7 @@ var catalog = map[Code]texts{
 // the two to the same words).
 var argValues = map[string]map[string]string{
 	"outcome":  {"opened": "新立检查", "joined": "并入已有检查"},
+	"kind":     {"change": "变化", "hotspot": "热异常", "plume": "羽流", "exceedance": "超标", "monitoring": "自动监控"},
 	"decision": {"granted": "已同意", "refused": "未同意"},
 	"trigger": {"complaint": "群众举报投诉", "media_report": "媒体曝光", "referral": "上级交办",
 		"offsite_anomaly": "非现场发现的问题（已自查）", "routine": "日常检查（仅限非清单企业）"},

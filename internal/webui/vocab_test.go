@@ -152,7 +152,7 @@ func TestDomainValuesTranslated(t *testing.T) {
 // prefix messages.ts translates each argument with.
 func TestMessageArgumentsTranslated(t *testing.T) {
 	dict := webDict(t)
-	prefix := map[string]string{"outcome": "wo_", "decision": "ext_", "trigger": "tr_"}
+	prefix := map[string]string{"outcome": "wo_", "decision": "ext_", "trigger": "tr_", "kind": "kind_"}
 	for arg, values := range msgs.ArgValuesZH() {
 		p, ok := prefix[arg]
 		if !ok {

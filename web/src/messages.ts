@@ -13,7 +13,7 @@ export interface Msg { code: string; args?: Record<string, string> }
 
 // argVocab names the arguments that are domain codes: they are translated under the
 // vocabulary prefix given here.
-const argVocab: Record<string, string> = { fact: 'fact_', field: 'field_', trigger: 'tr_', decision: 'ext_', outcome: 'wo_' };
+const argVocab: Record<string, string> = { fact: 'fact_', field: 'field_', trigger: 'tr_', decision: 'ext_', outcome: 'wo_', kind: 'kind_', cls: 'cls_' };
 
 // argDates are the arguments that are times (RFC 3339), shown as dates in the user's language.
 const argDates = ['deadline', 'until'];

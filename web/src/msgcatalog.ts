@@ -48,6 +48,7 @@ export const msgcatalog: Record<string, [string, string]> = {
   "note.self_check_requested.body": ["请核查预警所涉事项，并在期限前提交书面自查报告及证明材料。", "Check the matters of the warnings and submit a written self-check report with proof before the deadline."],
   "note.survey_failed": ["调查 {survey} 失败：全部 {failed} 个部分均失败", "Survey {survey} failed: every one of its {failed} parts failed"],
   "note.survey_finished": ["调查 {survey} 已完成：{done} 个部分完成，{failed} 个失败", "Survey {survey} finished: {done} parts done, {failed} failed"],
+  "note.warning_finding": ["遥感发现 {ref}：{kind} · {cls}", "finding {ref}: {kind} {cls}"],
   "note.warning_new": ["{uscc} 有新预警（检查 {inspection}，{outcome}）", "New warning on {uscc} (inspection {inspection}, {outcome})"],
   "problem.body_timeout": ["请求内容未在 {timeout} 内送达。", "the request body did not arrive within {timeout}"],
   "problem.client_closed": ["客户端已关闭请求。", "the client closed the request"],
