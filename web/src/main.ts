@@ -17,6 +17,9 @@ import { drawsPage } from './pages/draws';
 import { managePage } from './pages/manage';
 import { intakePage } from './pages/intake';
 import { agencyStatsPage } from './pages/agencystats';
+import { filingsPage } from './pages/filings';
+import { healthDuePage } from './pages/hvdue';
+import { capturesPage } from './pages/captures';
 
 type Page = (app: HTMLElement, params: string[], query: URLSearchParams) => Promise<void | (() => void)>;
 
@@ -35,6 +38,9 @@ const routes: [RegExp, Page, boolean][] = [
   [/^\/manage$/, managePage, true],
   [/^\/intake$/, intakePage, true],
   [/^\/agency-stats$/, agencyStatsPage, true],
+  [/^\/filings$/, filingsPage, true],
+  [/^\/health-visits$/, healthDuePage, true],
+  [/^\/captures$/, capturesPage, true],
 ];
 
 let leave: (() => void) | void;
@@ -50,6 +56,9 @@ function header(): void {
     me && me.role === 'admin' ? link('#/admin', t('nav_admin')) : null,
     me && me.role === 'enterprise' && me.uscc ? link('#/enterprises/' + me.uscc, t('nav_enterprises')) : null,
     me && can('GET /api/v1/intake/matters') ? link('#/intake', t('nav_intake')) : null,
+    me && (can('POST /api/v1/positive-list/{id}/filing') || can('POST /api/v1/positive-list/{id}/filing/receipt')) ? link('#/filings', t('nav_filings')) : null,
+    me && can('POST /api/v1/enterprises/{uscc}/health-visits') ? link('#/health-visits', t('nav_health_visits')) : null,
+    me && can('GET /stac/collections/{collectionId}/items') && can('GET /api/v1/captures/{id}') ? link('#/captures', t('nav_captures')) : null,
     me && (can('POST /api/v1/enterprises') || can('POST /api/v1/captures')) ? link('#/manage', t('nav_manage')) : null,
     me && can('GET /api/v1/draws') && me.role !== 'enterprise' ? link('#/draws', t('nav_draws')) : null,
     me && (can('GET /api/v1/stats') || can('GET /api/v1/audit/verify')) ? link('#/oversight', t('nav_oversight')) : null,

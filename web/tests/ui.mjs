@@ -617,6 +617,21 @@ try {
     assert(adj.includes('续期'), `the renewal on notice reads ${JSON.stringify(adj)}`);
   });
 
+  await step('the approver files the admission with the province from the filings page and records the receipt', async () => {
+    await page.click('nav a[href="#/filings"]');
+    const open = `#filings-open article.entry:has(code:text-is("${usccNotice}"))`;
+    const file = await page.waitForSelector(`${open} button.act-file`);
+    assert((await file.innerText()).includes('纳入'), `the file button reads ${JSON.stringify(await file.innerText())}`);
+    await translated(`${open} dl.facts`);
+    await file.click();
+    await page.fill(`${open} form.act-receipt input[name=receipt]`, '苏环备〔2026〕18号');
+    await page.click(`${open} form.act-receipt button[type=submit]`);
+    const filed = await (await page.waitForSelector(`#filings-done article.entry:has(code:text-is("${usccNotice}")) .actions p.muted`)).innerText();
+    assert(filed.includes('完成省级备案'), `the filed entry reads ${JSON.stringify(filed)}`);
+    assert(!(await page.$(open)), 'the filed entry still awaits filing');
+    await translated('#filings-done');
+  });
+
   await step('the inspector records a complaint and a media report of one matter, joined, and asks for a site visit', async () => {
     await signOut();
     await signIn('inspector');
@@ -641,6 +656,15 @@ try {
     await page.fill(`${m} form.act-matter-visit input[name=reason]`, '群众举报并经媒体曝光，需现场核实');
     await page.click(`${m} form.act-matter-visit button[type=submit]`);
     await page.waitForSelector(`${m}[data-status=site_visit_requested]`);
+  });
+
+  await step('the inspector sees the health-check visits due across enterprises, with their due dates', async () => {
+    await page.click('nav a[href="#/health-visits"]');
+    const row = await page.waitForSelector(`#hv-due tr[data-uscc="${usccNotice}"]`);
+    const cells = await row.$$eval('td', (tds) => tds.map((td) => td.textContent));
+    assert(cells[0] === '某纸业有限公司' && /^\d{4}\/\d\d\/\d\d$/.test(cells[3]), `the row reads ${JSON.stringify(cells)}`);
+    assert(['尚未到期', '即将到期，应安排', '有效期内未完成'].some((w) => cells[4].includes(w)), `the visit status reads ${JSON.stringify(cells[4])}`);
+    await translated('#hv-due table');
   });
 
   await step('the approver approves the site visit from the inbox', async () => {
@@ -674,6 +698,16 @@ try {
     const res = await page.waitForSelector('#audit-result p[data-ok]');
     assert((await res.getAttribute('data-ok')) === 'true', `audit check: ${await res.innerText()}`);
     assert((await res.innerText()).includes('审计链完整'), `audit check reads ${JSON.stringify(await res.innerText())}`);
+  });
+
+  await step('the administrator lists the registered captures with their processing and ingest', async () => {
+    await page.click('nav a[href="#/captures"]');
+    await page.waitForSelector('#capture-list table');
+    const rows = await page.$$eval('#capture-list tbody tr[data-status=processed]', (trs) => trs.map((tr) => tr.innerText));
+    assert(rows.length >= 2 && rows.every((r) => r.includes('哨兵二号卫星') && r.includes('已处理') && r.includes('入库')), `capture rows read ${JSON.stringify(rows)}`);
+    assert(rows.some((r) => r.includes('s2/ui-0.tif')) && rows.some((r) => r.includes('s2/ui-1.tif')), 'the seeded captures are not listed by key');
+    await translated('#capture-list table');
+    assert(await page.$('#cl-register[href="#/manage"]'), 'no way to register a capture from the list');
   });
 
   await step('the administrator draws with a given seed; the draw is listed with its seed and public page', async () => {

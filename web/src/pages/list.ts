@@ -46,7 +46,9 @@ export async function listPage(app: HTMLElement, _p: string[], q: URLSearchParam
   await load();
 }
 
-function entryCard(e: any, name: string, cfg: any, refresh: () => void): HTMLElement {
+// entryCard is one entry with the actions the role may take on it; the filings page shows
+// the same cards.
+export function entryCard(e: any, name: string, cfg: any, refresh: () => void): HTMLElement {
   const base = `/api/v1/positive-list/${e.id}`;
   const post = (p: string, body: any) => api('POST', base + p, { version: e.version, ...body }).then(refresh);
   const may = (p: string) => can('POST /api/v1/positive-list/{id}' + p);
