@@ -127,12 +127,13 @@ func TestBrowser(t *testing.T) {
 	admin := apiclient.New(base, adminToken)
 	uscc := seed(t, admin)
 	onNotice := seedOnNotice(t, admin, db.OwnerURL)
+	overdue := seedOverdue(t, admin, db.OwnerURL)
 	accounts(t, admin, uscc)
 
 	shots := filepath.Join(root, ".state", "ui-screenshots", time.Now().UTC().Format("20060102T150405"))
 	node := exec.Command("node", "web/tests/ui.mjs")
 	node.Dir = root
-	node.Env = append(os.Environ(), "OFFSITE_UI_URL="+base, "OFFSITE_UI_USCC="+uscc, "OFFSITE_UI_USCC_NOTICE="+onNotice, "OFFSITE_UI_SCREENSHOTS="+shots,
+	node.Env = append(os.Environ(), "OFFSITE_UI_URL="+base, "OFFSITE_UI_USCC="+uscc, "OFFSITE_UI_USCC_NOTICE="+onNotice, "OFFSITE_UI_USCC_OVERDUE="+overdue, "OFFSITE_UI_SCREENSHOTS="+shots,
 		"OFFSITE_UI_CHROMIUM="+chromium)
 	for _, role := range uiRoles {
 		node.Env = append(node.Env, "OFFSITE_UI_PASSWORD_"+strings.ToUpper(role)+"="+uiPassword(role))
@@ -315,16 +316,51 @@ func seed(t *testing.T, c *apiclient.Client) string {
 // returns its USCC.
 func seedOnNotice(t *testing.T, c *apiclient.Client, dbURL string) string {
 	t.Helper()
+	uscc, _ := proposeOnNotice(t, c, dbURL, "91320506MA1X8B7C4", "某纸业有限公司", "苏州市吴中区 8 号")
+	return uscc
+}
+
+// seedOverdue lists a third enterprise whose validity ended in 2023 without a health-check
+// visit (二.4): proposed and on notice as seedOnNotice does, listed through the API, then its
+// validity moved back in the database. It returns its USCC.
+func seedOverdue(t *testing.T, c *apiclient.Client, dbURL string) string {
+	t.Helper()
 	ctx := context.Background()
-	check, err := enforce.USCCCheckChar("91320506MA1X8B7C4")
+	uscc, entry := proposeOnNotice(t, c, dbURL, "91320507MA1Y9C8D5", "某印染有限公司", "苏州市相城区 3 号")
+	if err := c.Do(ctx, "POST", fmt.Sprintf("/api/v1/positive-list/%d/list", entry.ID), map[string]any{"version": entry.Version}, nil); err != nil {
+		t.Fatalf("listing entry %d: %v", entry.ID, err)
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	uscc := "91320506MA1X8B7C4" + string(check)
-	var entry struct {
-		ID      int64 `json:"id"`
-		Version int   `json:"version"`
+	defer conn.Close(ctx)
+	from, to := time.Date(2020, 12, 1, 0, 0, 0, 0, time.UTC), time.Date(2023, 12, 1, 0, 0, 0, 0, time.UTC)
+	tag, err := conn.Exec(ctx, `UPDATE list_entries SET valid_from = $2, valid_to = $3,
+		doc = doc || jsonb_build_object('valid_from', $2::timestamptz, 'valid_to', $3::timestamptz) WHERE id = $1 AND status = 'listed'`, entry.ID, from, to)
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("moving the validity of entry %d back: %v (%d rows)", entry.ID, err, tag.RowsAffected())
 	}
+	return uscc
+}
+
+// listEntryRef is an entry as the positive-list routes answer it, by id and version.
+type listEntryRef struct {
+	ID      int64 `json:"id"`
+	Version int   `json:"version"`
+}
+
+// proposeOnNotice registers the enterprise of the USCC's first 17 characters, proposes it and
+// puts it on notice, and moves the notice 10 days back in the database.
+func proposeOnNotice(t *testing.T, c *apiclient.Client, dbURL, usccBase, name, address string) (string, listEntryRef) {
+	t.Helper()
+	ctx := context.Background()
+	check, err := enforce.USCCCheckChar(usccBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uscc := usccBase + string(check)
+	var entry listEntryRef
 	facts := map[string]any{"equipment_level": "advanced", "discharge_compliant": true, "total_emissions_within_permit": true,
 		"monitoring_connected": true, "risk_management": true, "information_disclosed": true, "credit_rating": "A", "rectification_complete": true}
 	day := func(d int) string {
@@ -334,8 +370,8 @@ func seedOnNotice(t *testing.T, c *apiclient.Client, dbURL string) string {
 		path string
 		body map[string]any
 	}{
-		{"/api/v1/enterprises", map[string]any{"uscc": uscc, "name": "某纸业有限公司", "industry": "C2221", "permit_no": uscc + "001P",
-			"address": "苏州市吴中区 8 号", "zone": "south", "location": []float64{117.01, 31.61}, "complaint_channel": "12369"}},
+		{"/api/v1/enterprises", map[string]any{"uscc": uscc, "name": name, "industry": "C2221", "permit_no": uscc + "001P",
+			"address": address, "zone": "south", "location": []float64{117.01, 31.61}, "complaint_channel": "12369"}},
 		{"/api/v1/positive-list", map[string]any{"uscc": uscc, "facts": facts}},
 		{"notice", nil},
 	} {
@@ -360,7 +396,7 @@ func seedOnNotice(t *testing.T, c *apiclient.Client, dbURL string) string {
 	if err != nil || tag.RowsAffected() != 1 {
 		t.Fatalf("moving the notice of entry %d back: %v (%d rows)", entry.ID, err, tag.RowsAffected())
 	}
-	return uscc
+	return uscc, entry
 }
 
 func poll(t *testing.T, what string, ok func() bool) {

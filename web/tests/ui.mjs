@@ -2,7 +2,7 @@
 // api and worker: sign in, open an enterprise, find its finding on the map, compare the
 // quick-looks beside the map and laid on it, queue a survey and watch it finish, answer a
 // self-check with uploaded proof as the enterprise, and try what a role may not do.
-// Environment: OFFSITE_UI_URL, OFFSITE_UI_USCC, OFFSITE_UI_USCC_NOTICE, OFFSITE_UI_PASSWORD_{ADMIN,ANALYST,INSPECTOR,APPROVER,ENTERPRISE}
+// Environment: OFFSITE_UI_URL, OFFSITE_UI_USCC, OFFSITE_UI_USCC_NOTICE, OFFSITE_UI_USCC_OVERDUE, OFFSITE_UI_PASSWORD_{ADMIN,ANALYST,INSPECTOR,APPROVER,ENTERPRISE}
 // (the password of the user "ui-<role>"),
 // OFFSITE_UI_SCREENSHOTS (where screenshots go on failure; after every step too with
 // OFFSITE_UI_SCREENSHOTS_ALL=1), OFFSITE_UI_CHROMIUM.
@@ -21,6 +21,7 @@ const base = env('OFFSITE_UI_URL');
 const uscc = env('OFFSITE_UI_USCC');
 // A second enterprise whose notice has run its days (moved back by the test's seed).
 const usccNotice = env('OFFSITE_UI_USCC_NOTICE');
+const usccOverdue = env('OFFSITE_UI_USCC_OVERDUE');
 const passwords = Object.fromEntries(['admin', 'analyst', 'inspector', 'approver', 'enterprise'].map((r) => [r, env('OFFSITE_UI_PASSWORD_' + r.toUpperCase())]));
 const shots = env('OFFSITE_UI_SCREENSHOTS');
 const origin = new URL(base).origin;
@@ -664,6 +665,9 @@ try {
     const cells = await row.$$eval('td', (tds) => tds.map((td) => td.textContent));
     assert(cells[0] === '某纸业有限公司' && /^\d{4}\/\d\d\/\d\d$/.test(cells[3]), `the row reads ${JSON.stringify(cells)}`);
     assert(['尚未到期', '即将到期，应安排', '有效期内未完成'].some((w) => cells[4].includes(w)), `the visit status reads ${JSON.stringify(cells[4])}`);
+    // The seeded entry whose validity ended in 2023 without a visit comes first, marked overdue.
+    const first = await page.$eval('#hv-due tbody tr', (tr) => ({ uscc: tr.dataset.uscc, text: tr.innerText, overdue: tr.classList.contains('overdue') }));
+    assert(first.uscc === usccOverdue && first.overdue && first.text.includes('逾期') && first.text.includes('2023/12/01'), `the first row reads ${JSON.stringify(first)}`);
     await translated('#hv-due table');
   });
 
