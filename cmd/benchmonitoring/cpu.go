@@ -3,27 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/offsite/offsite/cmd/internal/proccpu"
 )
-
-// loadAverage returns the 1, 5 and 15 minute load averages as /proc/loadavg prints them.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
 
 // backends returns the process ids of the PostgreSQL backends connected to the benchmark's
 // database (the receiver's, and the benchmark's own few).
@@ -68,7 +53,7 @@ func (b *bench) cpuLine(ctx context.Context, from cpuMark, frames int) string {
 	pg, _ := from.server.Used(b.backends(ctx))
 	el := time.Since(from.at).Seconds()
 	s := fmt.Sprintf("  CPU (cores busy):         receiver %.2f, loggers %.2f, PostgreSQL backends %.2f; load average %s",
-		(rec-from.receiver).Seconds()/el, (self-from.loggers).Seconds()/el, pg.Seconds()/el, loadAverage())
+		(rec-from.receiver).Seconds()/el, (self-from.loggers).Seconds()/el, pg.Seconds()/el, proccpu.LoadAverage())
 	if frames > 0 {
 		s += fmt.Sprintf("; receiver %.0f µs, PostgreSQL %.0f µs CPU per frame acknowledged",
 			float64((rec-from.receiver).Microseconds())/float64(frames), float64(pg.Microseconds())/float64(frames))

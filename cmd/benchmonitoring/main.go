@@ -33,6 +33,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/offsite/offsite/cmd/internal/proccpu"
 	"github.com/offsite/offsite/internal/hj212"
 	"github.com/offsite/offsite/internal/hj212/hj212test"
 	"github.com/offsite/offsite/internal/postgres"
@@ -371,7 +372,7 @@ func (b *bench) measure(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("load average after COPY:    %s\n", loadAverage())
+	fmt.Printf("load average after COPY:    %s\n", proccpu.LoadAverage())
 	fmt.Printf("PostgreSQL COPY, same rows: %.0f rows/s into a table partitioned as monitoring_values, %.0f rows/s into one plain table (%d rows, same primary key)\n", copyRate, plainRate, n)
 	fmt.Printf("ingest / COPY:              %.2f of the partitioned, %.2f of the plain (target >= 0.5; ingest also stores each frame's bytes)\n", ingest/copyRate, ingest/plainRate)
 

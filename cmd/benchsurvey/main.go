@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/offsite/offsite/cmd/internal/cmdconfig"
+	"github.com/offsite/offsite/cmd/internal/proccpu"
 	"github.com/offsite/offsite/internal/apiclient"
 	"github.com/offsite/offsite/internal/s3"
 	"github.com/offsite/offsite/internal/sample"
@@ -92,7 +93,7 @@ func run(ctx context.Context) error {
 			if _, err := sc.Write(*dir, filepath.Base(p)); err != nil {
 				return err
 			}
-			fmt.Printf("generated %s in %.1fs (load %s)\n", p, time.Since(start).Seconds(), loadavg())
+			fmt.Printf("generated %s in %.1fs (load %s)\n", p, time.Since(start).Seconds(), proccpu.LoadAverage())
 		}
 		scenes[i] = p
 	}
@@ -118,7 +119,7 @@ func run(ctx context.Context) error {
 	}
 
 	// Local mode on the files that are uploaded.
-	loadLocal := loadavg()
+	loadLocal := proccpu.LoadAverage()
 	local, localPhases, localFindings, err := runLocal(ctx, *worker, scenes, parcelsPath, filepath.Join(*dir, "local-out"))
 	if err != nil {
 		return err
@@ -144,7 +145,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	loadService := loadavg()
+	loadService := proccpu.LoadAverage()
 	startArrival := time.Now()
 	var ids [2]int64
 	var uploaded time.Duration
@@ -242,7 +243,7 @@ func run(ctx context.Context) error {
 			if err := b.startWorkers(ctx, procs, "1"); err != nil {
 				return err
 			}
-			load := loadavg()
+			load := proccpu.LoadAverage()
 			took, parts, err := b.survey(ctx, *size, acquired[1], bs)
 			if err != nil {
 				return err
@@ -483,19 +484,6 @@ func (b *bench) survey(ctx context.Context, size int, at time.Time, batch int) (
 		}
 	}
 	return time.Since(start), sv.Progress.Total, nil
-}
-
-// loadavg is the machine's load average (1, 5 and 15 minutes) as /proc/loadavg gives it.
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 // runLocal runs `worker process` on a pair and returns its wall time, its phases and the

@@ -95,3 +95,17 @@ func (g *Group) Used(pids []int) (used time.Duration, gone int) {
 	}
 	return used, gone
 }
+
+// LoadAverage returns the machine's 1, 5 and 15 minute load averages as /proc/loadavg prints
+// them, or "?" where it cannot be read: benchmarks print it beside their figures.
+func LoadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -69,5 +71,17 @@ func TestSelfAndProcess(t *testing.T) {
 	}
 	if _, err := Process(cmd.Process.Pid); err == nil {
 		t.Error("an ended process's CPU time was read")
+	}
+}
+
+func TestLoadAverage(t *testing.T) {
+	f := strings.Fields(LoadAverage())
+	if len(f) != 3 {
+		t.Fatalf("LoadAverage() = %q, want three numbers", LoadAverage())
+	}
+	for _, x := range f {
+		if v, err := strconv.ParseFloat(x, 64); err != nil || v < 0 {
+			t.Errorf("load average %q is not a non-negative number", x)
+		}
 	}
 }
