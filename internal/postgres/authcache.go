@@ -125,8 +125,7 @@ func (c *authCache) putAgencyPath(gen uint64, uscc string, path []int64, now tim
 func (c *authCache) changed(alive time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen++
-	c.tokens, c.agencies = nil, nil
+	c.emptyLocked()
 	c.alive = alive
 }
 
@@ -135,6 +134,12 @@ func (c *authCache) changed(alive time.Time) {
 func (c *authCache) invalidate() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.emptyLocked()
+}
+
+// emptyLocked drops every entry and starts a new generation, so that an answer read before
+// now is not kept. c.mu is held.
+func (c *authCache) emptyLocked() {
 	c.gen++
 	c.tokens, c.agencies = nil, nil
 }
