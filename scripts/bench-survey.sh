@@ -13,6 +13,10 @@ eval "$(bash scripts/services.sh env)"
 run="${OFFSITE_STATE_DIR:-.state}/bench-survey"
 mkdir -p "$run"
 export OFFSITE_LISTEN_ADDR=127.0.0.1:18081 OFFSITE_WORKER_METRICS_ADDR=127.0.0.1:19092
+# A Redis database of its own (BENCH_SURVEY_REDIS_DB, default 12): its workers run this run's
+# tasks only, not what other programs left queued in the demo's database 0 (a run once began
+# by working off 10,000 queued monitoring analyses of bench-monitoring's receiver).
+export OFFSITE_REDIS_DB="${BENCH_SURVEY_REDIS_DB:-12}"
 # The token seeds the account "bench-survey" once (accounts outlive a run): it is kept here.
 [ -s "$run/bench.token" ] || (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$run/bench.token")
 token=$(cat "$run/bench.token")
