@@ -46,8 +46,21 @@ func main() {
 	}
 }
 
-// The scene sits on a lattice spot of its own, away from the demo's.
+// The scene sits on a lattice spot of its own, away from the demo's: the Sentinel-2-sized
+// pair (10980 px, 110 km a side) at x0, y0 with parcels bench-NNN; smaller pairs 200 km
+// south of it with parcels bench-<size>-NNN, so that neither run's parcels lie under the
+// other's scenes (the service takes every parcel under a capture) and two runs can go at
+// once.
 const x0, y0 = 700000.0, 3300000.0
+
+// spot is where a pair of size pixels lies, what its parcel ids start with and what its
+// files' names end with.
+func spot(size int) (y float64, idPrefix, fileTag string) {
+	if size >= 10000 {
+		return y0, "bench-", ""
+	}
+	return y0 - 200000, fmt.Sprintf("bench-%d-", size), "-south"
+}
 
 type bench struct {
 	api         *apiclient.Client
@@ -78,15 +91,16 @@ func run(ctx context.Context) error {
 	b := &bench{api: apiclient.New(*api, os.Getenv("OFFSITE_DEMO_TOKEN")), workerBin: *worker, dir: *dir, metricsPort: *port}
 	defer b.stopWorkers()
 	roofs, parcels := layout(*size, *n)
+	sy, idPrefix, fileTag := spot(*size)
 	var scenes [2]string
 	for i, after := range []bool{false, true} {
-		p := filepath.Join(*dir, fmt.Sprintf("%s-%d.tif", []string{"before", "after"}[i], *size))
+		p := filepath.Join(*dir, fmt.Sprintf("%s-%d%s.tif", []string{"before", "after"}[i], *size, fileTag))
 		if *bands == 10 {
-			p = filepath.Join(*dir, fmt.Sprintf("%s-%d-b10.tif", []string{"before", "after"}[i], *size))
+			p = filepath.Join(*dir, fmt.Sprintf("%s-%d%s-b10.tif", []string{"before", "after"}[i], *size, fileTag))
 		}
 		if _, err := os.Stat(p); err != nil {
 			start := time.Now()
-			sc := sample.Sentinel2(epsg, x0, y0, *size, *size, after, roofs)
+			sc := sample.Sentinel2(epsg, x0, sy, *size, *size, after, roofs)
 			if *bands == 10 {
 				sc = withRedEdge(sc)
 			}
@@ -99,7 +113,7 @@ func run(ctx context.Context) error {
 	}
 	var feats []sample.Feature
 	for i, r := range parcels {
-		f, err := sample.RectParcel(epsg, fmt.Sprintf("bench-%03d", i), "", x0+float64(r.C0)*10, y0-float64(r.R1)*10, float64(r.C1-r.C0)*10, float64(r.R1-r.R0)*10)
+		f, err := sample.RectParcel(epsg, fmt.Sprintf("%s%03d", idPrefix, i), "", x0+float64(r.C0)*10, sy-float64(r.R1)*10, float64(r.C1-r.C0)*10, float64(r.R1-r.R0)*10)
 		if err != nil {
 			return err
 		}
@@ -120,7 +134,7 @@ func run(ctx context.Context) error {
 
 	// Local mode on the files that are uploaded.
 	loadLocal := proccpu.LoadAverage()
-	local, localPhases, localFindings, err := runLocal(ctx, *worker, scenes, parcelsPath, filepath.Join(*dir, "local-out"))
+	local, localPhases, localFindings, err := runLocal(ctx, *worker, scenes, parcelsPath, filepath.Join(*dir, fmt.Sprintf("local-out-%d", *size)))
 	if err != nil {
 		return err
 	}
@@ -217,7 +231,7 @@ func run(ctx context.Context) error {
 				return err
 			}
 		}
-		if localCOG, cogPhases, _, err = runLocal(ctx, *worker, cogs, parcelsPath, filepath.Join(*dir, "local-cog-out")); err != nil {
+		if localCOG, cogPhases, _, err = runLocal(ctx, *worker, cogs, parcelsPath, filepath.Join(*dir, fmt.Sprintf("local-cog-out-%d", *size))); err != nil {
 			return err
 		}
 	}
@@ -363,7 +377,7 @@ func (b *bench) metricsURL(i int) string {
 // dir/worker-<i>.log, and waits until each answers.
 func (b *bench) startWorkers(ctx context.Context, n int, concurrency string) error {
 	for i := range n {
-		log, err := os.OpenFile(filepath.Join(b.dir, fmt.Sprintf("worker-%d.log", i)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		log, err := os.OpenFile(filepath.Join(b.dir, fmt.Sprintf("worker-%d.log", b.metricsPort+i)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
 			return err
 		}
@@ -387,7 +401,7 @@ func (b *bench) startWorkers(ctx context.Context, n int, concurrency string) err
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("worker %d did not answer on %s in 60s (see %s/worker-%d.log)", i, b.metricsURL(i), b.dir, i)
+				return fmt.Errorf("worker %d did not answer on %s in 60s (see %s/worker-%d.log)", i, b.metricsURL(i), b.dir, b.metricsPort+i)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -469,7 +483,7 @@ func (b *bench) waitArrival(ctx context.Context, start time.Time, ids [2]int64, 
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("the pair did not arrive in 2 hours: clipped %v, run done %v", processed, a.findings > 0)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -478,7 +492,8 @@ func (b *bench) waitArrival(ctx context.Context, start time.Time, ids [2]int64, 
 // its wall time and its number of parts.
 func (b *bench) survey(ctx context.Context, size int, at time.Time, batch int) (time.Duration, int, error) {
 	side := float64(size) * 10
-	ll, err := sample.ToLonLat(epsg, [][2]float64{{x0, y0 - side}, {x0 + side, y0 - side}, {x0 + side, y0}, {x0, y0}})
+	sy, _, _ := spot(size)
+	ll, err := sample.ToLonLat(epsg, [][2]float64{{x0, sy - side}, {x0 + side, sy - side}, {x0 + side, sy}, {x0, sy}})
 	if err != nil {
 		return 0, 0, err
 	}
