@@ -36,6 +36,7 @@ export const vocab: Record<string, [string, string]> = {
   cls_identical_series: ['不同监测点数据相同', 'identical series'],
   cls_flags_cover_exceedance: ['维护/校准标记掩盖超标', 'flags covering an exceedance'],
   cls_gap_while_running: ['生产期间数据缺失', 'gap while running'],
+  cls_treatment_not_running: ['排放期间治理设施未运行', 'treatment not running while discharging'],
   // finding statuses (hotspots)
   fst_active: ['当期热异常', 'active'],
   fst_new: ['新出现', 'new'],
