@@ -2,7 +2,7 @@
 // api and worker: sign in, open an enterprise, find its finding on the map, compare the
 // quick-looks beside the map and laid on it, queue a survey and watch it finish, answer a
 // self-check with uploaded proof as the enterprise, and try what a role may not do.
-// Environment: OFFSITE_UI_URL, OFFSITE_UI_USCC, OFFSITE_UI_USCC_NOTICE, OFFSITE_UI_USCC_OVERDUE, OFFSITE_UI_AGENCY_CITY, OFFSITE_UI_PASSWORD_{ADMIN,ANALYST,INSPECTOR,APPROVER,ENTERPRISE}
+// Environment: OFFSITE_UI_URL, OFFSITE_UI_USCC, OFFSITE_UI_USCC_NOTICE, OFFSITE_UI_USCC_OVERDUE, OFFSITE_UI_AGENCY_CITY, OFFSITE_UI_QUARANTINE_{MN,PW}, OFFSITE_UI_PASSWORD_{ADMIN,ANALYST,INSPECTOR,APPROVER,ENTERPRISE}
 // (the password of the user "ui-<role>"),
 // OFFSITE_UI_SCREENSHOTS (where screenshots go on failure; after every step too with
 // OFFSITE_UI_SCREENSHOTS_ALL=1), OFFSITE_UI_CHROMIUM.
@@ -798,6 +798,50 @@ try {
     await page.click('#mg-capture-form button[type=submit]');
     const err = await (await page.waitForSelector('#mg-capture .error')).innerText();
     assert(err.includes('“存储键”填写有误'), `refused capture reads ${JSON.stringify(err)}`);
+  });
+
+  await step('the administrator assigns an unknown MN kept in quarantine to the enterprise and releases its frames; their values appear in its chart', async () => {
+    const qmn = env('OFFSITE_UI_QUARANTINE_MN');
+    const row = `#quarantine-table tr[data-mn="${qmn}"]`;
+    const chart = `#monitoring article.mon-point[data-mn="${qmn}"] img.mon-chart`;
+    // The pixels of the chart drawn in the series' colour (monitoring.chartLine): none without values.
+    const seriesPixels = async () => {
+      await page.waitForFunction((sel) => { const i = document.querySelector(sel); return i && i.src && i.complete && i.naturalWidth > 0; }, chart);
+      return page.$eval(chart, (img) => {
+        const c = document.createElement('canvas');
+        c.width = img.naturalWidth;
+        c.height = img.naturalHeight;
+        const g = c.getContext('2d');
+        g.drawImage(img, 0, 0);
+        const d = g.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i] === 31 && d[i + 1] === 94 && d[i + 2] === 168) n++;
+        return n;
+      });
+    };
+    await go('/admin');
+    const frames = async () => (await (await page.waitForSelector(`${row} td:nth-child(3)`)).innerText()).trim();
+    const text = await (await page.waitForSelector(row)).innerText();
+    assert(text.includes('未登记') && await frames() === '5', `the quarantined MN's row reads ${JSON.stringify(text)}`);
+    assert(!(await page.$(`${row} .release-quarantine`)), 'frames of an MN no point is registered for can be released');
+    await translated('#quarantine-table');
+    // Assigned: the MN registered as the enterprise's point with the password its logger sends.
+    await go(`/enterprises/${uscc}`);
+    await page.click('#monitoring details.mon-form:has(.mon-point-form) > summary');
+    for (const [name, value] of [['mn', qmn], ['outlet', 'DA001'], ['name', '锅炉排口'], ['lon', '117.0'], ['lat', '31.6'], ['password', env('OFFSITE_UI_QUARANTINE_PW')]]) {
+      await page.fill(`#monitoring .mon-point-form input[name=${name}]`, value);
+    }
+    await page.click('#monitoring .mon-point-form button[type=submit]');
+    assert(await seriesPixels() === 0, 'the new point\'s chart shows values before its frames are released');
+    await go('/admin');
+    await page.waitForSelector(`${row} a[href="#/enterprises/${uscc}"]`);
+    await page.click(`${row} .release-quarantine`);
+    const ok = await (await page.waitForSelector('#quarantine p.ok')).innerText();
+    assert(ok.includes('已释放 4 条') && ok.includes('1 条密码不符仍隔离'), `the release reads ${JSON.stringify(ok)}`);
+    assert(await frames() === '1', `after the release the row counts ${await frames()} frames, want the 1 with another password`);
+    await go(`/enterprises/${uscc}`);
+    const n = await seriesPixels();
+    assert(n > 20, `the released values do not appear in the point's chart (${n} pixels of the series)`);
   });
 
   await step('the public list answers without signing in; English is a click away', async () => {
