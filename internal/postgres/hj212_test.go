@@ -216,7 +216,7 @@ func TestMonitoringStoreRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
-	if _, err := insertFrames(ctx, tx, []*hj212.Record{rec}, true); err != nil {
+	if err := insertFrames(ctx, tx, new(copyBinary), []*hj212.Record{rec}, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := insertRows(ctx, tx, rec.Frame.Rows(rec.SHA256), true); err != nil {
