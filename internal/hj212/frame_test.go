@@ -297,6 +297,7 @@ func TestReplies(t *testing.T) {
 	old := Parse([]byte(fixtureMillis2005))
 	timeReq := Parse(Encode("QN=20240501120000123;ST=31;CN=1013;PW=123456;MN=M1;Flag=5;CP=&&&&"))
 	other := Parse(Encode("QN=20240501120000123;ST=31;CN=3020;PW=123456;MN=M1;Flag=5;CP=&&&&"))
+	annexC4 := Parse(Encode("QN=20160801085857223;ST=32;CN=1013;PW=123456;MN=010000A8900016F000169DC0;Flag=5;CP=&&PolId=w01018&&"))
 	for _, tc := range []struct {
 		name string
 		f    *Frame
@@ -308,9 +309,29 @@ func TestReplies(t *testing.T) {
 		{"upload does not ask", noAck, VerdictOK, nil},
 		{"2005 upload without Flag", old, VerdictOK, nil},
 		{"time request", timeReq, VerdictOK, []string{
-			"QN=20240501120000123;ST=91;CN=9011;PW=123456;MN=M1;Flag=4;CP=&&QnRtn=1&&",
+			"QN=20240501120000123;ST=91;CN=9013;PW=123456;MN=M1;Flag=4;CP=&&&&",
+			"QN=20240501120000000;ST=31;CN=1012;PW=123456;MN=M1;Flag=5;CP=&&SystemTime=20240501120000&&"}},
+		// HJ 212-2017 Annex C.4 (现场机时间校准请求) is a notice: the logger's request
+		// "QN=20160801085857223;ST=32;CN=1013;PW=123456;MN=010000A8900016F000169DC0;Flag=5;
+		// CP=&&PolId=w01018&&" is answered with the notice reply "QN=20160801085857223;ST=91;
+		// CN=9013;PW=123456;MN=010000A8900016F000169DC0;Flag=4;CP=&& &&" (caoyiliang/HJ212,
+		// Test/Program.cs, the logger side of the Annex C examples: AskSetSystemTime expects
+		// it; caoyiliang/HJ212_Server, GB_Server.cs region c4, answers C4 with
+		// Request/ResponseReq.cs, CN 9013 通知应答). The platform then sets the logger's time
+		// as in Annex C.3 (设置现场机时间, "QN=20160801085857223;ST=32;CN=1012;PW=123456;
+		// MN=010000A8900016F000169DC0;Flag=5;CP=&&PolId=w01018;SystemTime=20160801085857&&",
+		// Test/Program.cs), a request the logger answers with its 9011 and 9012
+		// (HJ212_Server: SetSystemTimeAsync awaits CN9011Rsp and CN9012Rsp). A 9011 or 9012
+		// from the platform is no part of this flow: the platform executes nothing the logger
+		// waits a result of.
+		{"time request of Annex C.4", annexC4, VerdictOK, []string{
+			"QN=20160801085857223;ST=91;CN=9013;PW=123456;MN=010000A8900016F000169DC0;Flag=4;CP=&&&&",
+			"QN=20240501120000000;ST=32;CN=1012;PW=123456;MN=010000A8900016F000169DC0;Flag=5;CP=&&PolId=w01018;SystemTime=20240501120000&&"}},
+		{"time request asking no reply is still executed", Parse(Encode("QN=20240501120000123;ST=31;CN=1013;PW=123456;MN=M1;Flag=4;CP=&&&&")), VerdictOK, []string{
 			"QN=20240501120000000;ST=31;CN=1012;PW=123456;MN=M1;Flag=5;CP=&&SystemTime=20240501120000&&"}},
 		{"wrong PW", timeReq, VerdictWrongPW, []string{"QN=20240501120000123;ST=91;CN=9011;PW=123456;MN=M1;Flag=4;CP=&&QnRtn=3&&"}},
+		{"unknown MN", timeReq, VerdictUnknownMN, []string{"QN=20240501120000123;ST=91;CN=9011;PW=123456;MN=M1;Flag=4;CP=&&QnRtn=2&&"}},
+		{"the logger's execution result gets none", Parse(Encode("QN=20240501120000000;ST=31;CN=9012;PW=123456;MN=M1;Flag=4;CP=&&ExeRtn=1&&")), VerdictOK, nil},
 		{"unsupported request", other, VerdictOK, []string{"QN=20240501120000123;ST=91;CN=9011;PW=123456;MN=M1;Flag=4;CP=&&QnRtn=2&&"}},
 		{"a reply gets none", Parse([]byte(fixtureAck)), VerdictOK, nil},
 	} {

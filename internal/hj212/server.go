@@ -407,10 +407,20 @@ func (s *Server) check(ctx context.Context, mn, pw string) (Verdict, error) {
 	return v, nil
 }
 
-// Replies returns what the platform sends back for a stored frame f: a data
-// acknowledgement (9014) for an upload whose Flag asks for one; for a request, a request
-// reply (9011: QnRtn 1 accepted, 2 refused, 3 wrong PW) and, for a time request (1013),
-// the time (1012). Loggers' own replies (9011–9014) get none.
+// Replies returns what the platform sends back for a stored frame f, following the
+// communication flows of HJ 212-2017 (6.6) as its Annex C shows them:
+//   - a data upload whose Flag asks for a reply: the data acknowledgement (9014);
+//   - the logger's time calibration request (1013, Annex C.4) is a notice: the platform
+//     answers with the notice reply (9013) when the Flag asks for one, then executes it by
+//     sending its own request to set the logger's time (1012, Annex C.3), with Flag 5 so that
+//     the logger answers that request with its request reply (9011 QnRtn) and execution
+//     result (9012 ExeRtn), which the receiver stores like any frame;
+//   - another request: the request reply 9011 with QnRtn 2 (refused: the receiver executes
+//     none);
+//   - any of these from an unknown MN: QnRtn 2; with a wrong PW: QnRtn 3 (and no 1012);
+//   - the logger's own replies (9011–9014): none.
+//
+// The server sends them only once f is durable.
 func Replies(f *Frame, v Verdict, now time.Time) [][]byte {
 	switch {
 	case IsReply(f.CN):
@@ -421,15 +431,21 @@ func Replies(f *Frame, v Verdict, now time.Time) [][]byte {
 		}
 		return nil
 	}
-	if f.Flag >= 0 && !f.AckRequested() {
-		return nil
-	}
+	ack := f.Flag < 0 || f.AckRequested()
+	var out [][]byte
 	switch {
 	case v == VerdictWrongPW:
-		return [][]byte{Reply(f, CNRequestReply, "QnRtn=3")}
+		if ack {
+			out = append(out, Reply(f, CNRequestReply, "QnRtn=3"))
+		}
 	case v == VerdictUnknownMN:
-		return [][]byte{Reply(f, CNRequestReply, "QnRtn=2")}
+		if ack {
+			out = append(out, Reply(f, CNRequestReply, "QnRtn=2"))
+		}
 	case f.CN == CNTimeRequest:
+		if ack {
+			out = append(out, Reply(f, CNNotice, ""))
+		}
 		t := now.In(cst)
 		cp := "SystemTime=" + t.Format("20060102150405")
 		if pol, ok := f.Params["PolId"]; ok {
@@ -437,10 +453,13 @@ func Replies(f *Frame, v Verdict, now time.Time) [][]byte {
 		}
 		set := *f
 		set.QN = t.Format("20060102150405") + t.Format(".000")[1:]
-		return [][]byte{Reply(f, CNRequestReply, "QnRtn=1"), command(&set, CNSetTime, cp)}
+		out = append(out, command(&set, CNSetTime, cp))
 	default:
-		return [][]byte{Reply(f, CNRequestReply, "QnRtn=2")}
+		if ack {
+			out = append(out, Reply(f, CNRequestReply, "QnRtn=2"))
+		}
 	}
+	return out
 }
 
 // command returns a platform request to the logger of f.

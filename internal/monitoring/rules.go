@@ -28,11 +28,12 @@ const (
 	RuleIdentical        = "identical_series"
 	RuleFlagCover        = "flags_cover_exceedance"
 	RuleGap              = "gap_while_running"
+	RuleTreatmentIdle    = "treatment_not_running"
 )
 
 // Rules lists every rule.
 var Rules = []string{RuleExceedanceHourly, RuleExceedanceDaily, RuleLoadDaily, RuleFlatLine, RuleZeroDrift, RuleSpanDrift,
-	RuleHugging, RuleO2High, RuleDilution, RuleIdentical, RuleFlagCover, RuleGap}
+	RuleHugging, RuleO2High, RuleDilution, RuleIdentical, RuleFlagCover, RuleGap, RuleTreatmentIdle}
 
 // IsExceedance reports whether rule is an exceedance of a permit limit (which the enterprise
 // must report itself, 四.10).
@@ -74,14 +75,19 @@ type Params struct {
 	// CoverShare: hours flagged M, C or D next to valid hours at this share of the limit or
 	// above, or whose own excluded values exceed the limit, cover a would-be exceedance.
 	CoverShare float64
-	// GapHours: this many hours without data between hours of the source running.
+	// GapHours: this many hours without data between hours of the source running, or this
+	// many hours of a day without data beyond what the day's own gaps explain while its
+	// pollution-control facilities ran (CN 2041).
 	GapHours int
+	// IdleHours: a pollution-control facility that ran (CN 2041) this many hours less than
+	// the source discharged on the day.
+	IdleHours int
 }
 
 // DefaultParams are the default thresholds.
 var DefaultParams = Params{Validity: DefaultValidity, FlatHours: 6, FlatMinutes: 60, ZeroDriftShare: 0.1, SpanDriftShare: 0.05,
 	HugLow: 0.9, HugShare: 0.8, HugMinHours: 12, O2High: 19, O2Hours: 3, DilutionHours: 6, DilutionShare: 0.3,
-	IdenticalHours: 6, CoverShare: 0.9, GapHours: 2}
+	IdenticalHours: 6, CoverShare: 0.9, GapHours: 2, IdleHours: 2}
 
 func (p *Params) withDefaults() {
 	d := DefaultParams
@@ -112,6 +118,7 @@ func (p *Params) withDefaults() {
 	set(&p.IdenticalHours, d.IdenticalHours)
 	setf(&p.CoverShare, d.CoverShare)
 	set(&p.GapHours, d.GapHours)
+	set(&p.IdleHours, d.IdleHours)
 }
 
 // Input is what the rules read for one monitoring point.
@@ -126,6 +133,9 @@ type Input struct {
 	// RunStates are the running states of the point's facilities its logger reported (CN
 	// 2021), any order: where they cover an hour, they say whether the source ran.
 	RunStates []RunState
+	// RunTimes are the daily running times of the point's pollution-control facilities its
+	// logger reported (CN 2041), any order.
+	RunTimes []RunTime
 	// Complete, when set, is the end of the data: days ending after it are not complete yet,
 	// and the daily rules (daily exceedance and load, hugging) wait for them.
 	Complete time.Time
@@ -241,6 +251,7 @@ func Analyze(in Input, p Params) []Event {
 		a.o2High()
 	}
 	a.gaps()
+	a.runTimes()
 	for i := range a.events {
 		e := &a.events[i]
 		if runRules[e.Rule] && !in.Complete.IsZero() && !e.End.Before(in.Complete) {
@@ -877,25 +888,8 @@ func (a *analysis) flagCover(s *series) {
 // explained (and flagged) and filled; an unexplained gap while the plant runs is a data
 // failure, and a way of not reporting.
 func (a *analysis) gaps() {
-	// The hours of any data of the point (any pollutant, any flag).
-	seen := map[time.Time]bool{}
-	var all []time.Time
-	for _, s := range a.all {
-		for _, h := range s.hours {
-			if !seen[h.Hour] {
-				seen[h.Hour] = true
-				all = append(all, h.Hour)
-			}
-		}
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].Before(all[j]) })
-	// The series the event shows: the first limited pollutant, else any.
-	var show *series
-	for _, id := range PollutantIDs() {
-		if s := a.all[id]; s != nil && (show == nil || s.limit != nil && show.limit == nil) {
-			show = s
-		}
-	}
+	all := a.dataHours()
+	show := a.shown()
 	if show == nil {
 		return
 	}
@@ -932,5 +926,147 @@ func (a *analysis) gaps() {
 			start, end, 0, summary, hoursIn(show.hours, start.Add(-3*time.Hour), end.Add(3*time.Hour)))
 		e.Frames = mergeFrames(e.Frames, frames)
 		e.Pollutant = show.pollutant.ID
+	}
+}
+
+// dataHours returns the hours with any data of the point (any pollutant, any flag), in order.
+func (a *analysis) dataHours() []time.Time {
+	seen := map[time.Time]bool{}
+	var all []time.Time
+	for _, s := range a.all {
+		for _, h := range s.hours {
+			if !seen[h.Hour] {
+				seen[h.Hour] = true
+				all = append(all, h.Hour)
+			}
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Before(all[j]) })
+	return all
+}
+
+// shown is the series an event of the whole point shows: the first limited pollutant, else
+// any; nil without data.
+func (a *analysis) shown() *series {
+	var show *series
+	for _, id := range PollutantIDs() {
+		if s := a.all[id]; s != nil && (show == nil || s.limit != nil && show.limit == nil) {
+			show = s
+		}
+	}
+	return show
+}
+
+// runTimes applies the daily running time of the point's pollution-control facilities
+// (CN 2041; HJ 212-2017 field RT, 污染治理设施一日内的运行时间) to each complete day:
+//
+//   - gaps: the day's data must cover the hours the facilities ran. HJ 75-2017 (12.3) and
+//     HJ 356-2019 require the data of a running source to be complete and missing data to be
+//     explained; a day on which the longest-running facility ran N hours but fewer than N
+//     hours have any data, by GapHours or more beyond the gaps between data already reported,
+//     is a gap while the plant ran (rule gap_while_running): the logger was alive to report
+//     the running time, and the hours missing are typically at the ends of the day, where no
+//     data follows to show the source ran on.
+//   - treatment_not_running: a facility that ran IdleHours or more less than the source
+//     discharged (hours with a valid flow above zero, or, where no flow is measured, a valid
+//     value of any pollutant, which HJ 212-2017 would flag F with the source stopped).
+//     Discharging while a pollution-control facility does not run is evading supervision by
+//     "不正常运行大气污染防治设施" (Air Pollution Prevention and Control Law art. 20, penalised
+//     under art. 99(3)) or "不正常运行水污染防治设施" (Water Pollution Prevention and Control
+//     Law art. 39, penalised under art. 83(3)). The registry does not say which facility treats
+//     what, so every facility the logger reports is expected to run while the source
+//     discharges: HJ 212-2017 reports pollution-control facilities only (SBn).
+//
+// Running times outside 0–24 hours are not read.
+func (a *analysis) runTimes() {
+	show := a.shown()
+	if show == nil || len(a.in.RunTimes) == 0 {
+		return
+	}
+	byDay := map[time.Time][]RunTime{}
+	var days []time.Time
+	for _, rt := range a.in.RunTimes {
+		if rt.Hours < 0 || rt.Hours > 24 || math.IsNaN(rt.Hours) {
+			continue
+		}
+		d := dayOf(rt.Day)
+		if _, ok := byDay[d]; !ok {
+			days = append(days, d)
+		}
+		byDay[d] = append(byDay[d], rt)
+	}
+	sort.Slice(days, func(i, j int) bool { return days[i].Before(days[j]) })
+	data := map[time.Time]bool{}
+	for _, h := range a.dataHours() {
+		data[h] = true
+	}
+	for _, d := range days {
+		if !a.dayDone(d) {
+			continue
+		}
+		end := d.AddDate(0, 0, 1)
+		rts := byDay[d]
+		sort.SliceStable(rts, func(i, j int) bool { return rts[i].Facility < rts[j].Facility })
+		longest := rts[0]
+		for _, rt := range rts[1:] {
+			if rt.Hours > longest.Hours {
+				longest = rt
+			}
+		}
+		// Hours of the day with data, and hours without data inside gap events already found.
+		covered, explained := 0, 0
+		for h := d; h.Before(end); h = h.Add(time.Hour) {
+			if data[h] {
+				covered++
+				continue
+			}
+			for _, e := range a.events {
+				if e.Rule == RuleGap && !h.Before(e.Start) && h.Before(e.End) {
+					explained++
+					break
+				}
+			}
+		}
+		if missing := int(math.Floor(longest.Hours)) - covered - explained; missing >= a.p.GapHours {
+			sh := *show
+			sh.pollutant = Pollutant{ID: "*", Unit: show.pollutant.Unit}
+			e := a.add(RuleGap, "HJ 75-2017 12.3 / HJ 356-2019: data of a running source complete; HJ 212-2017 CN 2041 running time of the pollution-control facilities", "medium", &sh,
+				d, end, 0, msgs.New(msgs.MonGapRunTime, "facility", longest.Facility, "ran", g(longest.Hours), "covered", strconv.Itoa(covered)), hoursIn(show.hours, d, end))
+			e.ID = EventID(RuleGap+"|"+CNRunTime, e.MN, "*", d)
+			e.Frames = mergeFrames(e.Frames, []string{longest.Frame})
+			e.Pollutant = show.pollutant.ID
+		}
+		// Hours the source discharged.
+		flow := a.all[FlowGas]
+		if a.medium == Water {
+			flow = a.all[FlowWater]
+		}
+		var discharged []Hourly
+		if flow != nil {
+			for _, h := range hoursIn(flow.hours, d, end) {
+				if h.Valid && h.Value > 0 {
+					discharged = append(discharged, h)
+				}
+			}
+		} else {
+			for _, h := range hoursIn(show.hours, d, end) {
+				if h.Valid {
+					discharged = append(discharged, h)
+				}
+			}
+		}
+		for _, rt := range rts {
+			if float64(len(discharged))-rt.Hours < float64(a.p.IdleHours) {
+				continue
+			}
+			s := show
+			if flow != nil {
+				s = flow
+			}
+			e := a.add(RuleTreatmentIdle, "HJ 212-2017 CN 2041 (RT: 污染治理设施一日内的运行时间); 大气污染防治法 art. 20, 99(3) / 水污染防治法 art. 39, 83(3): 不正常运行污染防治设施", "high", s,
+				d, end, 0, msgs.New(msgs.MonTreatmentIdle, "facility", rt.Facility, "ran", g(rt.Hours), "hours", strconv.Itoa(len(discharged))), discharged)
+			e.ID = EventID(RuleTreatmentIdle+"|"+rt.Facility, e.MN, e.Pollutant, d)
+			e.Frames = mergeFrames(e.Frames, []string{rt.Frame})
+		}
 	}
 }

@@ -457,3 +457,97 @@ func TestDayUploads(t *testing.T) {
 		})
 	}
 }
+
+// TestRunTimes: the daily running time of the pollution-control facilities (CN 2041) makes the
+// hours of the day without data a gap while the plant ran, and a facility that ran less than
+// the source discharged a finding of its own.
+func TestRunTimes(t *testing.T) {
+	gas := Point{MN: "MNGAS1", Outlet: "DA001"}
+	so2 := Limit{Outlet: "DA001", Pollutant: "so2", Hourly: f(100)}
+	cut := func(v []float64, at ...int) []float64 {
+		out := slices.Clone(v)
+		for _, i := range at {
+			out[i] = math.NaN()
+		}
+		return out
+	}
+	upTo := func(v []float64, n int) []float64 {
+		out := slices.Clone(v)
+		for i := n; i < len(out); i++ {
+			out[i] = math.NaN()
+		}
+		return out
+	}
+	rt := func(facility string, hours float64) RunTime {
+		return RunTime{Day: t0, Facility: facility, Hours: hours, Frame: fmt.Sprintf("%064x", 2041)}
+	}
+	flow := noisy(50000, 24)
+	stopped := slices.Clone(flow)
+	for i := range stopped {
+		stopped[i] = 0
+	}
+	late := t0.Add(20 * time.Hour)
+	for _, tc := range []struct {
+		name     string
+		so2      []float64
+		flow     []float64 // nil: no flow measured
+		runTimes []RunTime
+		complete time.Time
+		want     []string // rule:pollutant@hour of start, in order
+	}{
+		{"data stop at 18:00 while the facility ran 24 h", upTo(noisy(40, 24), 18), upTo(flow, 18), []RunTime{rt("SB1", 24)}, time.Time{},
+			[]string{"gap_while_running:so2@0"}},
+		{"the facility ran as long as the data cover", upTo(noisy(40, 24), 18), upTo(flow, 18), []RunTime{rt("SB1", 18)}, time.Time{}, nil},
+		{"half an hour short is no gap", upTo(noisy(40, 24), 23), upTo(flow, 23), []RunTime{rt("SB1", 23.5)}, time.Time{}, nil},
+		{"a gap between data already reported is not reported again", cut(noisy(40, 24), 10, 11, 12), cut(flow, 10, 11, 12), []RunTime{rt("SB1", 24)}, time.Time{},
+			[]string{"gap_while_running:so2@10"}},
+		{"beyond the gap between data, the end of the day", upTo(cut(noisy(40, 24), 10, 11, 12), 20), upTo(cut(flow, 10, 11, 12), 20), []RunTime{rt("SB1", 24)}, time.Time{},
+			[]string{"gap_while_running:so2@0", "gap_while_running:so2@10"}},
+		{"a facility idle while the source discharged", noisy(40, 24), flow, []RunTime{rt("SB1", 24), rt("SB2", 0)}, time.Time{},
+			[]string{"treatment_not_running:flow_gas@0"}},
+		{"a facility that ran 20 of 24 hours", noisy(40, 24), flow, []RunTime{rt("SB1", 20)}, time.Time{},
+			[]string{"treatment_not_running:flow_gas@0"}},
+		{"a facility stopped with the source", noisy(1, 24), stopped, []RunTime{rt("SB1", 0)}, time.Time{}, nil},
+		{"no flow measured: valid values say the source discharged", noisy(40, 24), nil, []RunTime{rt("SB1", 3)}, time.Time{},
+			[]string{"treatment_not_running:so2@0"}},
+		{"the day not complete yet", upTo(noisy(40, 24), 18), upTo(flow, 18), []RunTime{rt("SB1", 24), rt("SB2", 0)}, late, nil},
+		{"a running time beyond 24 h is not read", upTo(noisy(40, 24), 18), upTo(flow, 18), []RunTime{rt("SB1", 30)}, time.Time{}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := map[string][]Sample{"so2": hourly(tc.so2)}
+			if tc.flow != nil {
+				var flags []string
+				for _, v := range tc.flow {
+					if v == 0 {
+						flags = append(flags, FlagStopped) // as a logger flags the flow of a stopped source
+					} else {
+						flags = append(flags, "")
+					}
+				}
+				data[FlowGas] = hourly(tc.flow, flags...)
+			}
+			evs := Analyze(Input{Point: gas, Limits: []Limit{so2}, Samples: data, RunTimes: tc.runTimes, Complete: tc.complete}, Params{})
+			var got []string
+			for _, e := range evs {
+				got = append(got, fmt.Sprintf("%s:%s@%d", e.Rule, e.Pollutant, int(e.Start.Sub(t0)/time.Hour)))
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				for _, e := range evs {
+					t.Log(e.Rule, e.Summary)
+				}
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+			ids := map[string]bool{}
+			for _, e := range evs {
+				if ids[e.ID] {
+					t.Errorf("%s: id %s twice", e.Rule, e.ID)
+				}
+				ids[e.ID] = true
+				checkSummaryMessage(t, e)
+				if e.Start.Equal(t0) && e.End.Equal(t0.AddDate(0, 0, 1)) && !slices.Contains(e.Frames, fmt.Sprintf("%064x", 2041)) {
+					t.Errorf("%s: frames %v lack the running time's", e.Rule, e.Frames)
+				}
+			}
+		})
+	}
+}

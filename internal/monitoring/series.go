@@ -16,7 +16,20 @@ const (
 	// "SBn-RS" field per facility, 1 running, 0 stopped (HJ 212-2017, field code RS); other
 	// codes (calibration, maintenance, alarm, back-blowing) say neither.
 	CNRunState = "2021"
+	// CNRunTime is the daily running time of the point's pollution-control facilities
+	// (设备运行时间日历史数据): one "SBn-RT" field per facility, the hours it ran in the day
+	// (HJ 212-2017, field code RT: 污染治理设施一日内的运行时间, 0 to 24), DataTime the day.
+	CNRunTime = "2041"
 )
+
+// RunTime is what a logger reported of one pollution-control facility's running time on one
+// day (CN 2041).
+type RunTime struct {
+	Day      time.Time `json:"day"`      // the DataTime sent: the start of the day, China Standard Time
+	Facility string    `json:"facility"` // SB1, SB2, ...
+	Hours    float64   `json:"hours"`
+	Frame    string    `json:"frame"` // SHA-256 of the raw frame
+}
 
 // RunState is what a logger reported of one facility's running at a time (CN 2021).
 type RunState struct {

@@ -66,6 +66,8 @@ const (
 	MonFlagCoverSides    Code = "mon.flag_cover_sides"
 	MonGap               Code = "mon.gap"
 	MonGapRunning        Code = "mon.gap_running"
+	MonGapRunTime        Code = "mon.gap_run_time"
+	MonTreatmentIdle     Code = "mon.treatment_idle"
 
 	// Notification titles and bodies (internal/enforce, internal/postgres).
 	NoteSelfCheckRequested     Code = "note.self_check_requested"
@@ -144,6 +146,8 @@ var catalog = map[Code]texts{
 	MonFlagCoverSides:    {"{pollutant} 连续 {hours} 小时标记为 {flags}，而其前后的有效小时均处于限值", "{pollutant} flagged {flags} for {hours} hours where the valid hours on both sides are at the limit"},
 	MonGap:               {"生产期间缺失 {hours} 小时数据（前后均在生产）", "no data for {hours} hours while the source ran before and after"},
 	MonGapRunning:        {"缺失 {hours} 小时数据，而数采仪报告其中 {running} 小时设施在运行（CN 2021）", "no data for {hours} hours while the logger reported the facilities running in {running} of them (CN 2021)"},
+	MonGapRunTime:        {"治理设施 {facility} 当日运行 {ran} 小时（CN 2041），而当日只有 {covered} 小时有数据", "facility {facility} ran {ran} h on the day (CN 2041) but only {covered} hours of the day have data"},
+	MonTreatmentIdle:     {"治理设施 {facility} 当日仅运行 {ran} 小时（CN 2041），而当日排放 {hours} 小时", "pollution-control facility {facility} ran {ran} h on the day (CN 2041) while the source discharged for {hours} hours"},
 
 	NoteSelfCheckRequested:     {"请在 {deadline} 前提交自查报告（检查 {inspection}）", "Self-check requested (inspection {inspection}): report by {deadline}"},
 	NoteSelfCheckRequestedBody: {"请核查预警所涉事项，并在期限前提交书面自查报告及证明材料。", "Check the matters of the warnings and submit a written self-check report with proof before the deadline."},

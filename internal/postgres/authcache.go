@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/offsite/offsite/internal/account"
 )
@@ -30,7 +30,8 @@ const (
 	// authCacheTTL bounds how long an answer is kept. Noting a token's use (at most once a
 	// minute) happens when its answer is looked up again.
 	authCacheTTL = 30 * time.Second
-	// authPingEvery is how often the listening connection is checked when nothing arrives.
+	// authPingEvery is how long the listening connection may stay silent before it is
+	// checked, and how long the check may take: it answers at least every 2×authPingEvery.
 	authPingEvery = 2 * time.Second
 	// authLiveFor is how long after its listening connection last answered the cache is used:
 	// a change whose notification a broken connection lost is honoured within it.
@@ -154,70 +155,25 @@ func (c *authCache) answered(now time.Time) {
 }
 
 // CacheAuth keeps the principals of API tokens and the agencies of enterprises in memory
-// while it runs (until ctx is done), listening on a connection of its own for the changes
-// that empty the cache. When that connection fails, nothing is cached until it listens again;
-// failed is told of each failure (nil: ignored) and the connection is retried with backoff.
-// Without CacheAuth every lookup reads the database.
+// while it runs (until ctx is done), listening (Listen) on a connection of its own for the
+// changes that empty the cache. When that connection fails, nothing is cached until it
+// listens again; failed is told of each failure (nil: ignored) and the connection is dialled
+// again with backoff. Without CacheAuth every lookup reads the database.
 func (s *EnforceService) CacheAuth(ctx context.Context, failed func(error)) {
-	backoff := time.Second
-	for {
-		err := s.listenAuth(ctx, func() { backoff = time.Second })
-		s.auth.changed(time.Time{})
-		if ctx.Err() != nil {
-			return
-		}
-		if failed != nil {
-			failed(fmt.Errorf("auth cache off until the database notifies again: %w", err))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 30*time.Second)
-	}
-}
-
-// listenAuth listens on authChannel until ctx is done or the connection fails, emptying the
-// cache at each notification; listening is called once the LISTEN is in place.
-func (s *EnforceService) listenAuth(ctx context.Context, listening func()) error {
-	cfg := s.db.Pool.Config().ConnConfig.Copy()
-	if cfg.RuntimeParams == nil {
-		cfg.RuntimeParams = map[string]string{}
-	}
-	cfg.RuntimeParams["application_name"] = authListenerName
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+authChannel); err != nil {
-		return err
-	}
-	// Whatever was read before now may predate a change: start empty.
-	s.auth.changed(time.Now())
-	listening()
-	for {
-		wctx, cancel := context.WithTimeout(ctx, authPingEvery)
-		_, err := conn.WaitForNotification(wctx)
-		cancel()
-		switch {
-		case err == nil:
-			s.auth.changed(time.Now())
-			continue
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case wctx.Err() == nil:
-			return err
-		}
-		// Nothing arrived: make sure the connection still answers (a notification it got
-		// meanwhile is kept by pgx for the next wait).
-		pctx, cancel := context.WithTimeout(ctx, authLiveFor-authPingEvery)
-		_, err = conn.Exec(pctx, "SELECT 1")
-		cancel()
-		if err != nil {
-			return err
-		}
-		s.auth.answered(time.Now())
-	}
+	s.db.Listen(ctx, Listener{
+		Channels:  []string{authChannel},
+		AppName:   authListenerName,
+		PingEvery: authPingEvery,
+		// Whatever was read before the connection listens may predate a change: start empty.
+		Listening: func() { s.auth.changed(time.Now()) },
+		Notified:  func(context.Context, *pgconn.Notification) { s.auth.changed(time.Now()) },
+		Answered:  func() { s.auth.answered(time.Now()) },
+		Lost: func(err error) {
+			s.auth.changed(time.Time{})
+			if failed != nil {
+				failed(fmt.Errorf("auth cache off until the database notifies again: %w", err))
+			}
+		},
+	})
+	s.auth.changed(time.Time{})
 }

@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/offsite/offsite/internal/enforce"
 )
@@ -26,14 +28,7 @@ func TestListenOutbox(t *testing.T) {
 			Lost:      func(err error) { lost <- err },
 		})
 	}()
-	wait := func(what string, ch <-chan struct{}) {
-		t.Helper()
-		select {
-		case <-ch:
-		case <-time.After(30 * time.Second):
-			t.Fatalf("not %s after 30 s", what)
-		}
-	}
+	wait := func(what string, ch <-chan struct{}) { t.Helper(); waitFor(t, what, ch) }
 	wait("listening", listening)
 
 	write := func(rollback bool) int64 {
@@ -96,3 +91,57 @@ var errRollback = rollbackError{}
 type rollbackError struct{}
 
 func (rollbackError) Error() string { return "roll back" }
+
+// TestListen: one connection hears every channel it listens on, with each notification's
+// channel and payload, and its silence is checked: Answered is called while nothing arrives.
+func TestListen(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db := MustOpen(t)
+	heard, listening, answered := make(chan string, 10), make(chan struct{}, 10), make(chan struct{}, 100)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		db.Listen(ctx, Listener{
+			Channels: []string{"offsite_test_a", "offsite test b"}, AppName: "offsite-listen-test", PingEvery: 50 * time.Millisecond,
+			Notified:  func(_ context.Context, n *pgconn.Notification) { heard <- n.Channel + ":" + n.Payload },
+			Listening: func() { listening <- struct{}{} },
+			Answered: func() {
+				select {
+				case answered <- struct{}{}:
+				default:
+				}
+			},
+			Lost: func(err error) { t.Errorf("lost: %v", err) },
+		})
+	}()
+	waitFor(t, "listening", listening)
+	for _, n := range []string{"offsite test b:2", "offsite_test_a:1"} {
+		ch, payload, _ := strings.Cut(n, ":")
+		if _, err := db.Pool.Exec(ctx, "SELECT pg_notify($1, $2)", ch, payload); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-heard:
+			if got != n {
+				t.Errorf("heard %q, want %q", got, n)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s not heard after 30 s", n)
+		}
+	}
+	waitFor(t, "checked while silent", answered)
+	cancel()
+	waitFor(t, "stopped", done)
+}
+
+// waitFor waits for ch for up to 30 seconds (a bound for a stalled machine, not a measure of
+// speed), failing t with what did not happen.
+func waitFor(t *testing.T, what string, ch <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("not %s after 30 s", what)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,6 +12,7 @@ import (
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/derrors"
 	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/hj212"
 	"github.com/offsite/offsite/internal/monitoring"
 )
 
@@ -277,6 +279,44 @@ func (st *MonitoringRegistry) FindRunStates(ctx context.Context, mn string, from
 		s.Running, _ = monitoring.RunStateOf(rs)
 		return s, nil
 	})
+}
+
+// FindRunTimes returns the daily running times of point mn's pollution-control facilities
+// reported with DataTime in [from, to) (CN 2041, "SBn-RT" fields, hours; a value that is not a
+// number is left out), by day and facility. Values of quarantined frames are left out.
+func (st *MonitoringRegistry) FindRunTimes(ctx context.Context, mn string, from, to time.Time) (_ []monitoring.RunTime, err error) {
+	defer derrors.Wrap(&err, "FindRunTimes(%q)", mn)
+	rows, err := st.s.db.Pool.Query(ctx, `SELECT v.data_time, v.factor, v.extra->>'RT', v.frame_sha256
+		FROM monitoring_values v
+		WHERE v.mn = $1 AND v.cn = '2041' AND v.data_time >= $2 AND v.data_time < $3 AND v.extra ? 'RT'
+			AND NOT EXISTS (SELECT 1 FROM monitoring_frames f WHERE f.sha256 = v.frame_sha256 AND f.quarantined)
+		ORDER BY v.data_time, v.factor LIMIT $4`, mn, from, to, maxSamples)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (monitoring.RunTime, error) {
+		var s monitoring.RunTime
+		var rt string
+		if err := r.Scan(&s.Day, &s.Facility, &rt, &s.Frame); err != nil {
+			return s, err
+		}
+		v, ok := hj212.ParseNumber(rt)
+		if !ok {
+			v = math.NaN()
+		}
+		s.Hours = v
+		return s, nil
+	})
+	if err != nil {
+		return nil, formatError(err)
+	}
+	out := all[:0]
+	for _, s := range all {
+		if !math.IsNaN(s.Hours) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 // RecordExceedances records exceedance findings (already stored) with the time the

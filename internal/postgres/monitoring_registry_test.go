@@ -226,6 +226,26 @@ func TestMonitoringSamples(t *testing.T) {
 	if diff := cmp.Diff(want, states, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
 		t.Errorf("run states (-want +got):\n%s", diff)
 	}
+
+	// Daily running times (CN 2041) as the receiver stores them: hours read, a value that is
+	// not a number left out, and the day before the window not read.
+	day := t0.Format("20060102150405")
+	rt := mustRecord(t, "QN=20261103000500001;ST=31;CN=2041;PW=123456;MN="+p.MN+";Flag=5;CP=&&DataTime="+day+";SB1-RT=23.5;SB2-RT=0;SB3-RT=x&&", "")
+	before := mustRecord(t, "QN=20261102000500001;ST=31;CN=2041;PW=123456;MN="+p.MN+";Flag=5;CP=&&DataTime="+t0.AddDate(0, 0, -1).Format("20060102150405")+";SB1-RT=24&&", "")
+	if err := NewMonitoringStore(s.db).WriteBatch(ctx, []*hj212.Record{rt, before}); err != nil {
+		t.Fatal(err)
+	}
+	times, err := st.FindRunTimes(ctx, p.MN, t0, t0.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantTimes := []monitoring.RunTime{
+		{Day: t0, Facility: "SB1", Hours: 23.5, Frame: rt.SHA256},
+		{Day: t0, Facility: "SB2", Hours: 0, Frame: rt.SHA256},
+	}
+	if diff := cmp.Diff(wantTimes, times, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
+		t.Errorf("running times (-want +got):\n%s", diff)
+	}
 }
 
 func TestMonitoringExceedanceReports(t *testing.T) {

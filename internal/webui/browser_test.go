@@ -18,6 +18,8 @@ import (
 
 	"github.com/offsite/offsite/internal/apiclient"
 	"github.com/offsite/offsite/internal/enforce"
+	"github.com/offsite/offsite/internal/hj212"
+	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/sample"
 	"github.com/offsite/offsite/internal/testenv"
 	"github.com/offsite/offsite/internal/webui"
@@ -128,13 +130,20 @@ func TestBrowser(t *testing.T) {
 	uscc := seed(t, admin)
 	onNotice := seedOnNotice(t, admin, db.OwnerURL)
 	overdue := seedOverdue(t, admin, db.OwnerURL)
+	seedQuarantine(t, db.URL)
 	accounts(t, admin, uscc)
+	var city struct {
+		ID int64 `json:"id"`
+	}
+	if err := admin.Do(context.Background(), "POST", "/api/v1/agencies", map[string]any{"name": "某市生态环境局", "parent_id": 1}, &city); err != nil {
+		t.Fatalf("a city agency: %v", err)
+	}
 
 	shots := filepath.Join(root, ".state", "ui-screenshots", time.Now().UTC().Format("20060102T150405"))
 	node := exec.Command("node", "web/tests/ui.mjs")
 	node.Dir = root
-	node.Env = append(os.Environ(), "OFFSITE_UI_URL="+base, "OFFSITE_UI_USCC="+uscc, "OFFSITE_UI_USCC_NOTICE="+onNotice, "OFFSITE_UI_USCC_OVERDUE="+overdue, "OFFSITE_UI_SCREENSHOTS="+shots,
-		"OFFSITE_UI_CHROMIUM="+chromium)
+	node.Env = append(os.Environ(), "OFFSITE_UI_URL="+base, "OFFSITE_UI_USCC="+uscc, "OFFSITE_UI_USCC_NOTICE="+onNotice, "OFFSITE_UI_USCC_OVERDUE="+overdue, "OFFSITE_UI_AGENCY_CITY="+strconv.FormatInt(city.ID, 10), "OFFSITE_UI_SCREENSHOTS="+shots,
+		"OFFSITE_UI_CHROMIUM="+chromium, "OFFSITE_UI_QUARANTINE_MN="+quarantineMN, "OFFSITE_UI_QUARANTINE_PW="+quarantinePW)
 	for _, role := range uiRoles {
 		node.Env = append(node.Env, "OFFSITE_UI_PASSWORD_"+strings.ToUpper(role)+"="+uiPassword(role))
 	}
@@ -308,6 +317,46 @@ func seed(t *testing.T, c *apiclient.Client) string {
 		return len(ins.Inspections) > 0
 	})
 	return uscc
+}
+
+// quarantineMN is the MN of a data logger no point is registered for, whose frames the
+// receiver kept in quarantine (seedQuarantine); quarantinePW is the password most of them carry.
+const (
+	quarantineMN = "UIQ000000000000000000001"
+	quarantinePW = "q-pw-5150"
+)
+
+// seedQuarantine stores, as the HJ 212 receiver does for an MN it does not know, four hour
+// uploads of SO2 from the last hours carrying quarantinePW and one carrying another password,
+// all kept in quarantine.
+func seedQuarantine(t *testing.T, dbURL string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	store := postgres.NewMonitoringStore(db)
+	now := time.Now()
+	if err := store.EnsureMonths(ctx, now, 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	cst := time.FixedZone("CST", 8*3600)
+	var recs []*hj212.Record
+	for i, pw := range []string{quarantinePW, quarantinePW, quarantinePW, quarantinePW, "another-pw"} {
+		at := now.Add(-time.Duration(8-i) * time.Hour).Truncate(time.Hour).In(cst).Format("20060102150405")
+		f := hj212.Parse(hj212.Encode(fmt.Sprintf("QN=%s00%d;ST=31;CN=2061;PW=%s;MN=%s;Flag=5;CP=&&DataTime=%s;a21026-Avg=%d.5,a21026-Flag=N&&", at, i, pw, quarantineMN, at, 30+7*i)))
+		if !f.Valid {
+			t.Fatalf("seed frame: %s", f.Reason)
+		}
+		r := hj212.NewRecord(f, "192.0.2.7:5000", now)
+		r.Quarantine = hj212.VerdictUnknownMN.Quarantine()
+		recs = append(recs, r)
+	}
+	if err := store.WriteBatch(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // seedOnNotice registers a second enterprise, proposes it for the positive list and puts it

@@ -29,6 +29,9 @@ type MonitoringStore interface {
 	FindSamples(ctx context.Context, mn string, from, to time.Time) (map[string][]monitoring.Sample, error)
 	// FindRunStates returns the running states of the point's facilities (CN 2021).
 	FindRunStates(ctx context.Context, mn string, from, to time.Time) ([]monitoring.RunState, error)
+	// FindRunTimes returns the daily running times of the point's pollution-control
+	// facilities (CN 2041).
+	FindRunTimes(ctx context.Context, mn string, from, to time.Time) ([]monitoring.RunTime, error)
 	RecordExceedances(ctx context.Context, es []*monitoring.Exceedance) error
 	DecideUnreported(ctx context.Context, now time.Time) (int, error)
 }
@@ -124,7 +127,11 @@ func (h *MonitoringHandler) Analyze(ctx context.Context, mn string, hour time.Ti
 	if err != nil {
 		return nil, err
 	}
-	events := monitoring.Analyze(monitoring.Input{Point: *pt, Limits: mine, Samples: samples, RunStates: states, Others: others, Complete: to}, params)
+	runTimes, err := h.Monitoring.FindRunTimes(ctx, mn, from, to)
+	if err != nil {
+		return nil, err
+	}
+	events := monitoring.Analyze(monitoring.Input{Point: *pt, Limits: mine, Samples: samples, RunStates: states, RunTimes: runTimes, Others: others, Complete: to}, params)
 	if len(events) == 0 {
 		return nil, h.decide(ctx)
 	}

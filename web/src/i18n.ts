@@ -504,6 +504,7 @@ const dict: Record<string, [string, string]> = {
   rule_identical_series: ['不同监测点数据相同', 'identical series'],
   rule_flags_cover_exceedance: ['维护/校准标记掩盖超标', 'flags covering an exceedance'],
   rule_gap_while_running: ['生产期间数据缺失', 'gap while running'],
+  rule_treatment_not_running: ['排放期间治理设施未运行', 'treatment not running while discharging'],
 };
 
 // The domain vocabulary (vocab.ts) joins the dictionary; an entry here wins.
