@@ -111,13 +111,23 @@ func run(ctx context.Context) error {
 		}
 		scenes[i] = p
 	}
-	var feats []sample.Feature
-	for i, r := range parcels {
-		f, err := sample.RectParcel(epsg, fmt.Sprintf("%s%03d", idPrefix, i), "", x0+float64(r.C0)*10, sy-float64(r.R1)*10, float64(r.C1-r.C0)*10, float64(r.R1-r.R0)*10)
-		if err != nil {
-			return err
-		}
-		feats = append(feats, f)
+	// Every parcel's corners to lon/lat in one gdaltransform (sample.RectParcel runs one per
+	// parcel: 10,000 of them took longer than generating the Sentinel-2-sized pair).
+	corners := make([][2]float64, 0, 4*len(parcels))
+	for _, r := range parcels {
+		x, y, w, h := x0+float64(r.C0)*10, sy-float64(r.R1)*10, float64(r.C1-r.C0)*10, float64(r.R1-r.R0)*10
+		corners = append(corners, [2]float64{x, y}, [2]float64{x + w, y}, [2]float64{x + w, y + h}, [2]float64{x, y + h})
+	}
+	ll, err := sample.ToLonLat(epsg, corners)
+	if err != nil {
+		return err
+	}
+	feats := make([]sample.Feature, len(parcels))
+	for i := range parcels {
+		f := &feats[i]
+		f.Type, f.Properties = "Feature", map[string]any{"parcel_id": fmt.Sprintf("%s%03d", idPrefix, i)}
+		f.Geometry.Type = "Polygon"
+		f.Geometry.Coordinates = [][][2]float64{append(append([][2]float64{}, ll[4*i:4*i+4]...), ll[4*i])}
 	}
 	fc, err := sample.FeatureCollection(feats)
 	if err != nil {
