@@ -36,8 +36,6 @@ type GISService interface {
 	Extent(ctx context.Context, collection string) (Extent, error)
 	// ParcelOwners returns the enterprise of each of the parcels that has one, by parcel id.
 	ParcelOwners(ctx context.Context, parcelIDs []string) (map[string]Owner, error)
-	// FindCaptures returns captures by id (ascending) and how many there are.
-	FindCaptures(ctx context.Context, offset, limit int) ([]*Capture, int, error)
 	// FindAllClips returns clips by capture id and parcel id and how many there are.
 	FindAllClips(ctx context.Context, offset, limit int) ([]*Clip, int, error)
 }

@@ -62,6 +62,9 @@ const (
 	CaptureFailed     = "failed"     // permanently failed; Error says why
 )
 
+// CaptureStatuses lists every capture status, in the order a capture goes through them.
+var CaptureStatuses = []string{CaptureRegistered, CaptureQueued, CaptureProcessing, CaptureProcessed, CaptureFailed}
+
 // Capture is one scene or track in the captures bucket.
 type Capture struct {
 	ID         int64     `json:"id"`
@@ -223,6 +226,23 @@ type CaptureService interface {
 	CreateCapture(ctx context.Context, c *Capture) error
 	FindCaptureByID(ctx context.Context, id int64) (*Capture, error)
 	UpdateCapture(ctx context.Context, id int64, upd CaptureUpdate) (*Capture, error)
+	// FindCaptures returns a page of the captures filter selects and how many it selects.
+	FindCaptures(ctx context.Context, filter CaptureFilter) ([]*Capture, int, error)
+}
+
+// CaptureFilter selects captures; its zero value selects all, by id (the order registered).
+type CaptureFilter struct {
+	Kind   string
+	Status string
+	// USCC keeps the captures clipped to a parcel of that enterprise.
+	USCC string
+	// AcquiredFrom and AcquiredTo bound the acquisition time: from inclusive, to exclusive
+	// (zero: unbounded).
+	AcquiredFrom, AcquiredTo time.Time
+	// NewestFirst orders by id descending.
+	NewestFirst bool
+	Offset      int
+	Limit       int
 }
 
 // ClipService stores clip results, all clips of one capture at once. Recording the same

@@ -301,6 +301,7 @@ func (b *bench) measure(ctx context.Context) error {
 
 	// Phase 2: open loop at the offered rate.
 	ackBefore, _ := b.buckets("offsite_receiver_ack_seconds")
+	batchBefore, _ := b.buckets("offsite_receiver_batch_seconds")
 	m2 := b.mark(ctx)
 	lat, err := b.phase(ctx, b.rate, b.duration, false, 0)
 	if err != nil {
@@ -308,6 +309,7 @@ func (b *bench) measure(ctx context.Context) error {
 	}
 	sustainedCPU := b.cpuLine(ctx, m2, len(lat))
 	ackAfter, _ := b.buckets("offsite_receiver_ack_seconds")
+	batchAfter, _ := b.buckets("offsite_receiver_batch_seconds")
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	fps := float64(len(lat)) / b.duration.Seconds()
 	fmt.Printf("sustained:                  %.0f frames/s acknowledged durable of %d offered, %d factors (target >= 5,000)\n", fps, b.rate, b.factors)
@@ -316,6 +318,10 @@ func (b *bench) measure(ctx context.Context) error {
 	if len(ackAfter) > 0 {
 		fmt.Printf("  as the receiver sees it:  p50 <= %s, p99 <= %s (last byte read to reply written; histogram bucket bounds)\n",
 			quantile(ackBefore, ackAfter, 0.50), quantile(ackBefore, ackAfter, 0.99))
+	}
+	if len(batchAfter) > 0 {
+		fmt.Printf("  transactions:             p50 <= %s, p99 <= %s (one batch's WriteBatch; histogram bucket bounds)\n",
+			quantile(batchBefore, batchAfter, 0.50), quantile(batchBefore, batchAfter, 0.99))
 	}
 	fmt.Println(sustainedCPU)
 	rss2, _ := b.rssKB()

@@ -273,19 +273,11 @@ func SignWebhook(secret string, timestamp int64, body []byte) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
-// Message is an in-app message as one user sees it.
+// Message is an in-app message as one user sees it: the notification, and when the user read
+// it. Its JSON is the notification's object with read_at beside its fields.
 type Message struct {
-	ID      int64  `json:"id"`
-	Event   Event  `json:"event"`
-	Subject string `json:"subject"`
-	USCC    string `json:"uscc,omitempty"`
-	Title   string `json:"title"`
-	Body    string `json:"body,omitempty"`
-	// TitleMessage and BodyMessage: as in Notification.
-	TitleMessage *msgs.Message `json:"title_message,omitempty"`
-	BodyMessage  *msgs.Message `json:"body_message,omitempty"`
-	At           time.Time     `json:"at"`
-	ReadAt       *time.Time    `json:"read_at,omitempty"`
+	Notification
+	ReadAt *time.Time `json:"read_at,omitempty"`
 }
 
 // Channels of a delivery.

@@ -387,6 +387,30 @@ func TestEveryRouteAndAgency(t *testing.T) {
 			t.Errorf("%s: city A sees %v, the province %v; want 0 and 1", l.path, a[l.field], p[l.field])
 		}
 	}
+	// Captures are every agency's; narrowed to an enterprise's clips, the list is scoped like
+	// the routes naming the enterprise.
+	captures := postgres.NewCaptureService(e.db)
+	capB := &offsite.Capture{Kind: offsite.KindSentinel2, AcquiredAt: e.clock.Now().Add(-time.Hour), Bucket: "b", Key: "scope/b.tif"}
+	if err := captures.CreateCapture(context.Background(), capB); err != nil {
+		t.Fatal(err)
+	}
+	sum := strings.Repeat("0", 64)
+	if err := captures.RecordClips(context.Background(), []*offsite.Clip{{CaptureID: capB.ID, ParcelID: "p-b", COGKey: "c", COGSHA256: sum, QuickLookKey: "q", QuickLookSHA256: sum}}); err != nil {
+		t.Fatal(err)
+	}
+	for who, path := range map[string]string{cityTokens["inspector"]: "/api/v1/captures", inspector: "/api/v1/captures?uscc=" + entUSCC} {
+		var cs struct {
+			Total    int
+			Captures []struct{ ID int64 }
+		}
+		e.must(t, 200, who, "GET", path, nil, &cs)
+		if cs.Total != 1 || len(cs.Captures) != 1 || cs.Captures[0].ID != capB.ID {
+			t.Errorf("%s: %+v, want capture %d", path, cs, capB.ID)
+		}
+	}
+	if code, body := e.try(t, cityTokens["inspector"], "GET", "/api/v1/captures?uscc="+entUSCC, ""); code != 403 || !strings.Contains(string(body), "outside") {
+		t.Errorf("city A's captures of city B's enterprise: %d %s, want 403 outside its agency", code, body)
+	}
 	checkListsAndAgency(t, e, cityTokens, map[string]string{"inspector": inspector, "admin": admin, "analyst": analyst, "approver": approver},
 		entUSCC, insp.ID, matter.Matter.ID, drawB.ID)
 	// An evidence object of no clip or finding is the top agency's only.

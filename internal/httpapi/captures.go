@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hibiken/asynq"
 
@@ -39,6 +41,18 @@ func (s *Server) registerCaptureRoutes(mux *http.ServeMux) {
 		Responses: map[string]string{"201": "registered and queued", "400": "invalid field", "404": "object not found", "409": "already registered"},
 		Roles:     rolesWrite,
 	}, s.handleCaptureCreate)
+	s.handle(mux, "GET", "/api/v1/captures", operation{
+		Response: listOf("captures", []*offsite.Capture{}),
+		Summary:  "Captures registered, newest first, with their processing status and what ingest made of them",
+		Description: "Captures are shared by every agency; uscc keeps those clipped to a parcel of that enterprise, which must be of the caller's agency " +
+			"or one under it (403 otherwise). Footprints are left out (GET /api/v1/captures/{id} has one's).",
+		Query: map[string]string{"kind": "capture kind", "status": "processing status", "uscc": "only captures clipped to a parcel of this enterprise",
+			"from": "acquired at or after (RFC 3339 time or YYYY-MM-DD, China time)", "to": "acquired before (RFC 3339 time or YYYY-MM-DD, China time)",
+			"limit": "1..1000, default 100", "offset": "default 0"},
+		Params:    map[string]map[string]any{"kind": {"type": "string", "enum": offsite.CaptureKinds}, "status": {"type": "string", "enum": offsite.CaptureStatuses}},
+		Responses: map[string]string{"200": "captures and total", "400": "invalid parameter", "403": "uscc names an enterprise outside the caller's agency"},
+		Roles:     rolesRead,
+	}, s.handleCaptureList)
 	s.handle(mux, "GET", "/api/v1/captures/{id}", operation{
 		Summary: "One capture with its processing status; a failed one with its error and failure (stage, pipeline, task, attempts, when); " +
 			"GDAL's warnings on its source at ingest (warnings), what ingest did (ingest: bytes fetched, conversion, bytes converted, seconds per stage) and its sidecar's raster:bands scale and offset (band_scales)",
@@ -252,6 +266,59 @@ func captureJSON(c *offsite.Capture) any {
 		}
 	}
 	return out
+}
+
+// captureFilter reads the query of GET /api/v1/captures.
+func captureFilter(r *http.Request) (offsite.CaptureFilter, error) {
+	f := offsite.CaptureFilter{NewestFirst: true}
+	if err := onlyParams(r, "kind", "status", "uscc", "from", "to", "limit", "offset"); err != nil {
+		return f, err
+	}
+	q := r.URL.Query()
+	if f.Kind = q.Get("kind"); f.Kind != "" && !offsite.ValidCaptureKind(f.Kind) {
+		return f, offsite.Invalid("kind", "must be one of %s, got %q", strings.Join(offsite.CaptureKinds, ", "), f.Kind)
+	}
+	if f.Status = q.Get("status"); f.Status != "" && !slices.Contains(offsite.CaptureStatuses, f.Status) {
+		return f, offsite.Invalid("status", "must be one of %s, got %q", strings.Join(offsite.CaptureStatuses, ", "), f.Status)
+	}
+	if f.USCC = q.Get("uscc"); f.USCC != "" && (len(f.USCC) > 64 || !utf8.ValidString(f.USCC) || strings.ContainsRune(f.USCC, 0)) {
+		return f, offsite.Invalid("uscc", "is not a unified social credit code")
+	}
+	for name, dst := range map[string]*time.Time{"from": &f.AcquiredFrom, "to": &f.AcquiredTo} {
+		if v := q.Get(name); v != "" {
+			t, err := parseTime(name, v)
+			if err != nil {
+				return f, err
+			}
+			*dst = t
+		}
+	}
+	if !f.AcquiredFrom.IsZero() && !f.AcquiredTo.IsZero() && !f.AcquiredFrom.Before(f.AcquiredTo) {
+		return f, offsite.Invalid("from", "must be before to")
+	}
+	var err error
+	f.Offset, f.Limit, err = pageParams(r)
+	return f, err
+}
+
+func (s *Server) handleCaptureList(w http.ResponseWriter, r *http.Request) {
+	f, err := captureFilter(r)
+	if err == nil && f.USCC != "" {
+		err = s.checkAgency(r.Context(), PrincipalFromContext(r.Context()), "enterprise", f.USCC)
+	}
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	cs, total, err := s.Captures.FindCaptures(r.Context(), f)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if cs == nil {
+		cs = []*offsite.Capture{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"captures": cs, "total": total, "offset": f.Offset, "limit": f.Limit})
 }
 
 func (s *Server) handleCaptureGet(w http.ResponseWriter, r *http.Request) {

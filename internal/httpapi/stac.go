@@ -205,7 +205,7 @@ func (s *Server) stacItems(ctx context.Context, h stac.Hrefs, collection string,
 	var items []*stac.Item
 	switch collection {
 	case stac.CollectionCaptures:
-		cs, total, err := s.GIS.FindCaptures(ctx, offset, limit)
+		cs, total, err := s.Captures.FindCaptures(ctx, offsite.CaptureFilter{Offset: offset, Limit: limit})
 		if err != nil {
 			return nil, 0, err
 		}

@@ -78,6 +78,40 @@ func (s *CaptureService) FindCaptureByID(ctx context.Context, id int64) (_ *offs
 	return c, nil
 }
 
+// FindCaptures returns a page of the captures filter selects and how many it selects.
+func (s *CaptureService) FindCaptures(ctx context.Context, filter offsite.CaptureFilter) (_ []*offsite.Capture, total int, err error) {
+	defer derrors.Wrap(&err, "FindCaptures(%+v)", filter)
+	var w sqlFilter
+	if filter.Kind != "" {
+		w.add("kind = $?", filter.Kind)
+	}
+	if filter.Status != "" {
+		w.add("status = $?", filter.Status)
+	}
+	if filter.USCC != "" {
+		w.add("id IN (SELECT cl.capture_id FROM clips cl JOIN parcels p ON p.id = cl.parcel_id WHERE p.uscc = $?)", filter.USCC)
+	}
+	if !filter.AcquiredFrom.IsZero() {
+		w.add("acquired_at >= $?", filter.AcquiredFrom)
+	}
+	if !filter.AcquiredTo.IsZero() {
+		w.add("acquired_at < $?", filter.AcquiredTo)
+	}
+	if err := s.db.Pool.QueryRow(ctx, `SELECT count(*) FROM captures`+w.where(), w.args...).Scan(&total); err != nil {
+		return nil, 0, formatError(err)
+	}
+	order := " ORDER BY id"
+	if filter.NewestFirst {
+		order += " DESC"
+	}
+	rows, err := s.db.Pool.Query(ctx, `SELECT `+captureColumns+` FROM captures`+w.where()+order+pageSQL(filter.Offset, filter.Limit), w.args...)
+	if err != nil {
+		return nil, 0, formatError(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*offsite.Capture, error) { return scanCapture(r) })
+	return out, total, formatError(err)
+}
+
 // UpdateCapture sets the non-nil fields of upd and returns the updated capture.
 func (s *CaptureService) UpdateCapture(ctx context.Context, id int64, upd offsite.CaptureUpdate) (_ *offsite.Capture, err error) {
 	defer derrors.Wrap(&err, "UpdateCapture(%d)", id)

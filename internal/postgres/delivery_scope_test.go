@@ -17,7 +17,8 @@ import (
 // TestDeliveriesByAgency: an event reaches, in the app, by e-mail and by webhook, only the
 // agencies it concerns: an enterprise's event its agency and those above; a survey's the
 // agency of the account that queued it and those above; a nightly run's the provinces. A
-// token-file account (no agency) is reached by all, a disabled user by none.
+// token-file account (no agency) is reached as an account of the first province, a disabled
+// user by none.
 func TestDeliveriesByAgency(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpen(t)
@@ -36,6 +37,19 @@ func TestDeliveriesByAgency(t *testing.T) {
 		agency[name] = id
 	}
 	if _, err := db.Pool.Exec(ctx, `UPDATE enterprises SET agency_id = $1 WHERE uscc = $2`, agency["cityA"], uscc); err != nil {
+		t.Fatal(err)
+	}
+	// Another province, with an enterprise of its own: its events reach none of the first
+	// province's accounts, the token file's included.
+	check, err := enforce.USCCCheckChar("91320594MA1W6K2Q3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	usccOther := "91320594MA1W6K2Q3" + string(check)
+	MustEnterprise(t, enf, usccOther, "Z2")
+	if _, err := db.Pool.Exec(ctx, `WITH n AS (SELECT nextval(pg_get_serial_sequence('agencies', 'id')) AS id),
+		p AS (INSERT INTO agencies (id, name, level, path) SELECT id, 'other province', 'province', ARRAY[id] FROM n RETURNING id)
+		UPDATE enterprises SET agency_id = (SELECT id FROM p) WHERE uscc = $1`, usccOther); err != nil {
 		t.Fatal(err)
 	}
 	// Users: name, role, agency ("" for a token-file account: preferences but no user row).
@@ -95,6 +109,7 @@ func TestDeliveriesByAgency(t *testing.T) {
 		return nt
 	}
 	warning := write(&enforce.Notification{Event: enforce.EventWarningNew, Subject: "inspection/1", USCC: uscc, Title: "warning"})
+	elsewhere := write(&enforce.Notification{Event: enforce.EventWarningNew, Subject: "inspection/2", USCC: usccOther, Title: "warning elsewhere"})
 	at := time.Date(2026, 5, 3, 0, 0, 0, 0, time.UTC)
 	sv := &offsite.Survey{Zone: square(0, 0, 1), WindowStart: at.Add(-time.Hour), WindowEnd: at, Kinds: []string{offsite.KindLandsat}, Pipeline: "landsat", CreatedBy: "ana-b"}
 	if _, err := NewSurveyService(db).CreateSurvey(ctx, sv); err != nil {
@@ -115,6 +130,7 @@ func TestDeliveriesByAgency(t *testing.T) {
 		{"warning on city A's enterprise", warning.ID, []string{"adm-a", "adm-p", "ins-a", "ins-p", "ins-tok"}, []string{"cityA", "province", "province"}},
 		{"survey queued by city B", survey.ID, []string{"ana-b", "ana-p"}, []string{"cityB", "province"}},
 		{"nightly run", nightly.ID, []string{"adm-p", "ana-p"}, []string{"province"}},
+		{"warning in another province", elsewhere.ID, nil, nil},
 	} {
 		nt, _, err := n.FindOutbox(ctx, tc.id)
 		if err != nil {

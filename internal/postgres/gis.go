@@ -81,28 +81,6 @@ func (s *GISService) ParcelOwners(ctx context.Context, parcelIDs []string) (_ ma
 	return out, formatError(rows.Err())
 }
 
-// FindCaptures returns captures by id and how many there are.
-func (s *GISService) FindCaptures(ctx context.Context, offset, limit int) (_ []*offsite.Capture, total int, err error) {
-	defer derrors.Wrap(&err, "FindCaptures(%d, %d)", offset, limit)
-	if err := s.db.Pool.QueryRow(ctx, `SELECT count(*) FROM captures`).Scan(&total); err != nil {
-		return nil, 0, formatError(err)
-	}
-	rows, err := s.db.Pool.Query(ctx, `SELECT `+captureColumns+` FROM captures ORDER BY id`+pageSQL(offset, limit))
-	if err != nil {
-		return nil, 0, formatError(err)
-	}
-	defer rows.Close()
-	var out []*offsite.Capture
-	for rows.Next() {
-		c, err := scanCapture(rows)
-		if err != nil {
-			return nil, 0, formatError(err)
-		}
-		out = append(out, c)
-	}
-	return out, total, formatError(rows.Err())
-}
-
 // FindAllClips returns clips by capture and parcel and how many there are.
 func (s *GISService) FindAllClips(ctx context.Context, offset, limit int) (_ []*offsite.Clip, total int, err error) {
 	defer derrors.Wrap(&err, "FindAllClips(%d, %d)", offset, limit)

@@ -129,10 +129,13 @@ func (s *MonitoringStore) WriteBatch(ctx context.Context, recs []*hj212.Record) 
 	if err := s.ensureRowMonths(ctx, months); err != nil {
 		return err
 	}
-	// The fast way first: frames not stored yet, and their values, go in by COPY. Should a
-	// value be stored already (sent again in another frame) or another transaction store one
-	// of the same meanwhile (a retransmission racing its original), COPY fails on the unique
-	// index and the batch is written again the safe way, INSERT ... ON CONFLICT DO NOTHING.
+	// The fast way first: the batch's frames (each once) and their values go in by COPY,
+	// without asking what is stored already. Should a frame be stored already (a logger
+	// sending again what was stored but not acknowledged), a value (sent again in another
+	// frame), or another transaction store one of the same meanwhile (a retransmission racing
+	// its original), COPY fails on the unique index and the batch is written again the safe
+	// way, INSERT ... ON CONFLICT DO NOTHING. Asking first cost PostgreSQL more than the COPYs
+	// themselves, for what a receiver meets only after a failure.
 	err = s.write(ctx, recs, true)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" {
@@ -146,21 +149,28 @@ type message struct {
 	pnum   int
 }
 
+// write writes the batch in one transaction: fast, by COPY straight into the tables (failing
+// on any frame or value stored already); otherwise through temporary tables and INSERT ... ON
+// CONFLICT DO NOTHING.
 func (s *MonitoringStore) write(ctx context.Context, recs []*hj212.Record, fast bool) error {
 	tx, err := s.db.Pool.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx)
-	added, err := insertFrames(ctx, tx, recs, fast)
-	if err != nil {
+	c := copyBuffers.Get().(*copyBinary)
+	defer copyBuffers.Put(c)
+	if fast {
+		recs = uniqueFrames(recs)
+	}
+	if err := insertFrames(ctx, tx, c, recs, fast); err != nil {
 		return err
 	}
-	// Fast: the values of the frames just added (a frame stored before had its values stored
-	// with it). Safe: the values of every frame.
-	var rows []hj212.Row
+	c.reset()
+	var nums [16]float64
 	split := map[message]bool{}
-	for _, r := range added {
+	n := 0
+	for _, r := range recs {
 		f := r.Frame
 		if !f.Valid || r.Quarantine != "" {
 			continue
@@ -171,181 +181,180 @@ func (s *MonitoringStore) write(ctx context.Context, recs []*hj212.Record, fast 
 			}
 			continue
 		}
-		rows = append(rows, f.Rows(r.SHA256)...)
+		if !f.HasRows() {
+			continue
+		}
+		for i := range f.Values {
+			row, _ := f.FactorRow(i, r.SHA256, nums[:0])
+			if err := valueTuple(c, &row); err != nil {
+				return err
+			}
+			n++
+		}
 	}
 	for m := range split {
-		msgRows, err := assemble(ctx, tx, m.mn, m.qn, m.pnum)
+		rows, err := assemble(ctx, tx, m.mn, m.qn, m.pnum)
 		if err != nil {
 			return err
 		}
-		rows = append(rows, msgRows...)
+		for i := range rows {
+			if err := valueTuple(c, &rows[i]); err != nil {
+				return err
+			}
+			n++
+		}
 	}
-	if err := insertRows(ctx, tx, rows, fast); err != nil {
-		return err
+	if n > 0 {
+		if err := copyValues(ctx, tx, c, fast); err != nil {
+			return err
+		}
 	}
 	return tx.Commit(ctx)
+}
+
+// uniqueFrames returns recs with each frame (by SHA-256) once, the first kept.
+func uniqueFrames(recs []*hj212.Record) []*hj212.Record {
+	seen := make(map[string]bool, len(recs))
+	out := recs[:0:0]
+	for _, r := range recs {
+		if !seen[r.SHA256] {
+			seen[r.SHA256] = true
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // frameColumns are monitoring_frames' columns that insertFrames fills.
 var frameColumns = []string{"received_at", "remote_addr", "sha256", "raw", "valid", "reason", "version", "qn",
 	"st", "cn", "mn", "data_time", "deviations", "quarantined", "quarantine_reason", "pnum", "pno"}
 
-// insertFrames adds the records' frames to monitoring_frames, leaving those already there
-// (same SHA-256). fast: the frames not found are COPYed in (which fails should another
-// transaction add one meanwhile); otherwise COPY into a temporary table and one INSERT ...
-// ON CONFLICT DO NOTHING.
-func insertFrames(ctx context.Context, tx pgx.Tx, recs []*hj212.Record, fast bool) (added []*hj212.Record, err error) {
+// insertFrames adds the records' frames to monitoring_frames. fast: by COPY, which fails on a
+// frame stored already; otherwise COPY into a temporary table and one INSERT ... ON CONFLICT
+// DO NOTHING, leaving those already there (same SHA-256).
+func insertFrames(ctx context.Context, tx pgx.Tx, c *copyBinary, recs []*hj212.Record, fast bool) error {
+	c.reset()
+	for _, r := range recs {
+		frameTuple(c, r)
+	}
 	if fast {
-		seen := make(map[string]bool, len(recs))
-		hashes := make([]string, 0, len(recs))
-		for _, r := range recs {
-			if !seen[r.SHA256] {
-				seen[r.SHA256] = true
-				hashes = append(hashes, r.SHA256)
-			}
-		}
-		rs, err := tx.Query(ctx, "SELECT sha256 FROM monitoring_frames WHERE sha256 = ANY($1)", hashes)
-		if err != nil {
-			return nil, err
-		}
-		stored, err := pgx.CollectRows(rs, pgx.RowTo[string])
-		if err != nil {
-			return nil, err
-		}
-		for _, h := range stored {
-			seen[h] = false
-		}
-		var todo []*hj212.Record
-		for _, r := range recs {
-			if seen[r.SHA256] {
-				seen[r.SHA256] = false
-				todo = append(todo, r)
-			}
-		}
-		if len(todo) == 0 {
-			return nil, nil
-		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"monitoring_frames"}, frameColumns, pgx.CopyFromRows(frameSource(todo)))
-		return todo, err
+		return c.copyIn(ctx, tx, "monitoring_frames", frameColumns)
 	}
 	cols := strings.Join(frameColumns, ", ")
 	// The stage has only these columns: no id drawing on the frames' sequence.
 	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS monitoring_frames_stage ON COMMIT DELETE ROWS AS SELECT "+
 		cols+" FROM monitoring_frames WITH NO DATA"); err != nil {
-		return nil, err
+		return err
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"monitoring_frames_stage"}, frameColumns, pgx.CopyFromRows(frameSource(recs))); err != nil {
-		return nil, err
+	if err := c.copyIn(ctx, tx, "monitoring_frames_stage", frameColumns); err != nil {
+		return err
 	}
-	_, err = tx.Exec(ctx, "INSERT INTO monitoring_frames ("+cols+") SELECT "+cols+
+	_, err := tx.Exec(ctx, "INSERT INTO monitoring_frames ("+cols+") SELECT "+cols+
 		" FROM monitoring_frames_stage ON CONFLICT (sha256) DO NOTHING")
-	return recs, err
+	return err
 }
 
-// frameSource returns the records as COPY rows of frameColumns.
-func frameSource(recs []*hj212.Record) [][]any {
-	src := make([][]any, len(recs))
-	for i, r := range recs {
-		f := r.Frame
-		var dataTime, pnum, pno any
-		if !f.Time.IsZero() {
-			dataTime = f.Time
-		}
-		if f.PNUM > 0 {
-			pnum, pno = int32(f.PNUM), int32(f.PNO)
-		}
-		devs := f.Deviations
-		if devs == nil {
-			devs = []string{}
-		}
-		src[i] = []any{r.ReceivedAt, r.RemoteAddr, r.SHA256, f.Raw, f.Valid, f.Reason, f.Version, f.QN,
-			f.ST, f.CN, f.MN, dataTime, devs, r.Quarantine != "", r.Quarantine, pnum, pno}
+// frameTuple writes the record's frame as a COPY tuple of frameColumns.
+func frameTuple(c *copyBinary, r *hj212.Record) {
+	f := r.Frame
+	c.tuple(len(frameColumns))
+	c.timestamptz(r.ReceivedAt)
+	c.text(r.RemoteAddr)
+	c.text(r.SHA256)
+	c.bytea(f.Raw)
+	c.bool(f.Valid)
+	c.text(f.Reason)
+	c.text(f.Version)
+	c.text(f.QN)
+	c.text(f.ST)
+	c.text(f.CN)
+	c.text(f.MN)
+	c.timestamptz(f.Time)
+	c.textArray(f.Deviations)
+	c.bool(r.Quarantine != "")
+	c.text(r.Quarantine)
+	if f.PNUM > 0 {
+		c.int4(f.PNUM)
+		c.int4(f.PNO)
+	} else {
+		c.null()
+		c.null()
 	}
-	return src
 }
 
 // valueColumns are monitoring_values' columns that insertRows fills.
 var valueColumns = []string{"mn", "cn", "data_time", "factor", "rtd", "avg", "min", "max", "cou",
 	"zs_rtd", "zs_avg", "zs_min", "zs_max", "flag", "extra", "frame_sha256"}
 
-// insertRows adds rows to monitoring_values, leaving those already there; it is called at most
-// once per transaction (the stage is emptied at commit). COPY into a
-// temporary table, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING: COPY cannot skip
-// conflicts itself, and this measured faster than an INSERT over unnest()ed arrays.
+// insertRows adds rows to monitoring_values, leaving those already there (unless fast); it is
+// called at most once per transaction (the stage is emptied at commit).
 func insertRows(ctx context.Context, tx pgx.Tx, rows []hj212.Row, fast bool) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if fast {
-		if rows = uniqueRows(rows); len(rows) == 0 {
-			return nil
-		}
-		src, err := valueSource(rows)
-		if err != nil {
+	c := copyBuffers.Get().(*copyBinary)
+	defer copyBuffers.Put(c)
+	c.reset()
+	for i := range rows {
+		if err := valueTuple(c, &rows[i]); err != nil {
 			return err
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"monitoring_values"}, valueColumns, pgx.CopyFromRows(src))
-		return err
+	}
+	return copyValues(ctx, tx, c, fast)
+}
+
+// copyValues sends the value tuples written to c into monitoring_values: fast, by COPY, which
+// fails on a value stored already; otherwise COPY into a temporary table, then one INSERT ...
+// SELECT ... ON CONFLICT DO NOTHING (COPY cannot skip conflicts itself, and this measured
+// faster than an INSERT over unnest()ed arrays).
+func copyValues(ctx context.Context, tx pgx.Tx, c *copyBinary, fast bool) error {
+	if fast {
+		return c.copyIn(ctx, tx, "monitoring_values", valueColumns)
 	}
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS monitoring_values_stage
 		(LIKE monitoring_values INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
 		return err
 	}
-	src, err := valueSource(rows)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"monitoring_values_stage"}, valueColumns, pgx.CopyFromRows(src)); err != nil {
+	if err := c.copyIn(ctx, tx, "monitoring_values_stage", valueColumns); err != nil {
 		return err
 	}
 	cols := strings.Join(valueColumns, ", ")
-	_, err = tx.Exec(ctx, "INSERT INTO monitoring_values ("+cols+") SELECT "+cols+
+	_, err := tx.Exec(ctx, "INSERT INTO monitoring_values ("+cols+") SELECT "+cols+
 		" FROM monitoring_values_stage ON CONFLICT DO NOTHING")
 	return err
 }
 
-// valueSource returns rows as COPY rows of valueColumns.
-func valueSource(rows []hj212.Row) ([][]any, error) {
-	src := make([][]any, len(rows))
-	for i := range rows {
-		r := &rows[i]
-		extra := "{}"
-		if len(r.Extra) > 0 {
-			b, err := json.Marshal(r.Extra)
-			if err != nil {
-				return nil, err
-			}
-			extra = string(b)
+// valueTuple writes a row as a COPY tuple of valueColumns.
+func valueTuple(c *copyBinary, r *hj212.Row) error {
+	c.tuple(len(valueColumns))
+	c.text(r.MN)
+	c.text(r.CN)
+	c.timestamptz(r.Time)
+	c.text(r.Factor)
+	c.float8(r.Rtd)
+	c.float8(r.Avg)
+	c.float8(r.Min)
+	c.float8(r.Max)
+	c.float8(r.Cou)
+	c.float8(r.ZsRtd)
+	c.float8(r.ZsAvg)
+	c.float8(r.ZsMin)
+	c.float8(r.ZsMax)
+	c.textOrNull(r.Flag)
+	if len(r.Extra) == 0 {
+		c.jsonb(emptyJSON)
+	} else {
+		b, err := json.Marshal(r.Extra)
+		if err != nil {
+			return err
 		}
-		var flag any
-		if r.Flag != "" {
-			flag = r.Flag
-		}
-		src[i] = []any{r.MN, r.CN, r.Time, r.Factor, r.Rtd, r.Avg, r.Min, r.Max, r.Cou,
-			r.ZsRtd, r.ZsAvg, r.ZsMin, r.ZsMax, flag, extra, r.FrameSHA}
+		c.jsonb(b)
 	}
-	return src, nil
+	c.text(r.FrameSHA)
+	return nil
 }
 
-// uniqueRows returns rows without the repeats of a key (MN, CN, DataTime, factor), the first
-// kept.
-func uniqueRows(rows []hj212.Row) []hj212.Row {
-	type key struct {
-		mn, cn, factor string
-		t              int64
-	}
-	seen := make(map[key]bool, len(rows))
-	out := rows[:0:0]
-	for i := range rows {
-		r := &rows[i]
-		k := key{r.MN, r.CN, r.Factor, r.Time.UnixMicro()}
-		if !seen[k] {
-			seen[k] = true
-			out = append(out, *r)
-		}
-	}
-	return out
-}
+var emptyJSON = []byte("{}")
 
 // assemble returns the values of the message (mn, qn) sent in pnum sub-packets when all are
 // stored (and not in quarantine), or none yet. The values cite the last packet's hash.

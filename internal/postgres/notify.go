@@ -58,11 +58,12 @@ func (n *NotifyService) PlanDeliveries(ctx context.Context, nt *enforce.Notifica
 	err = pgx.BeginFunc(ctx, n.s.db.Pool, func(tx pgx.Tx) error {
 		targets := [][2]string{{enforce.ChannelInApp, enforce.ChannelInApp}}
 		// E-mail goes to the users who chose the event and whose agency it reaches (a
-		// token-file account, in no agency, is reached by all); a disabled user gets none.
+		// token-file account, in no agency, as the first province's: messagesOf); a disabled
+		// user gets none.
 		rows, err := tx.Query(ctx, `SELECT coalesce(u.role, p.role), coalesce(u.uscc, p.uscc), p.email
 			FROM notification_prefs p LEFT JOIN users u ON u.name = p.user_name
 			WHERE $1 = ANY(p.email_events) AND p.email <> '' AND NOT coalesce(u.disabled, false)
-				AND outbox_reaches(outbox_path($2, $3), u.agency_id)
+				AND outbox_reaches(outbox_path($2, $3), coalesce(u.agency_id, CASE WHEN p.role <> 'enterprise' THEN first_province() END))
 			ORDER BY p.user_name`, nt.Event, nt.USCC, nt.Subject)
 		if err != nil {
 			return err
@@ -294,15 +295,17 @@ func (n *NotifyService) NotifyDeadlines(ctx context.Context, now time.Time) (wri
 // notification_messages m and notification_prefs p (LEFT JOINed on the user): addressed to
 // its role, its own enterprise's for an enterprise, for staff of an agency only those whose
 // agency it is or lies above (an enterprise's, a survey's queuing account's; an event of no
-// agency, the provinces': outbox_reaches), and chosen in its preferences. The one place
-// messages are scoped; e-mail and webhooks are scoped alike (PlanDeliveries).
+// agency, the provinces': outbox_reaches), and chosen in its preferences. An account of no
+// agency (the fixed token table's) is scoped as the first province's, where the token file's
+// accounts are seeded and its administrators' webhooks belong. The one place messages are
+// scoped; e-mail and webhooks are scoped alike (PlanDeliveries).
 func messagesOf(a enforce.Actor, w *sqlFilter) {
 	w.add("$? = ANY(m.roles)", string(a.Role))
 	if a.Role == enforce.RoleEnterprise {
 		w.add("m.uscc = $?", a.USCC)
 	}
-	if a.Agency != 0 {
-		w.add("outbox_reaches(outbox_path(m.uscc, m.subject), $?)", a.Agency)
+	if a.Agency != 0 || a.Role != enforce.RoleEnterprise { // an enterprise's own are its own, whatever the agency
+		w.add("outbox_reaches(outbox_path(m.uscc, m.subject), coalesce(nullif($?::bigint, 0), first_province()))", a.Agency)
 	}
 	w.conds = append(w.conds, "(p.inapp_events IS NULL OR m.event = ANY(p.inapp_events))")
 }

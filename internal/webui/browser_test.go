@@ -137,11 +137,17 @@ func TestBrowser(t *testing.T) {
 	defer stopAnalysis()
 	go analyseWhenReleased(actx, t, db.URL, redis)
 	accounts(t, admin, uscc)
+	var city struct {
+		ID int64 `json:"id"`
+	}
+	if err := admin.Do(context.Background(), "POST", "/api/v1/agencies", map[string]any{"name": "某市生态环境局", "parent_id": 1}, &city); err != nil {
+		t.Fatalf("a city agency: %v", err)
+	}
 
 	shots := filepath.Join(root, ".state", "ui-screenshots", time.Now().UTC().Format("20060102T150405"))
 	node := exec.Command("node", "web/tests/ui.mjs")
 	node.Dir = root
-	node.Env = append(os.Environ(), "OFFSITE_UI_URL="+base, "OFFSITE_UI_USCC="+uscc, "OFFSITE_UI_USCC_NOTICE="+onNotice, "OFFSITE_UI_USCC_OVERDUE="+overdue, "OFFSITE_UI_SCREENSHOTS="+shots,
+	node.Env = append(os.Environ(), "OFFSITE_UI_URL="+base, "OFFSITE_UI_USCC="+uscc, "OFFSITE_UI_USCC_NOTICE="+onNotice, "OFFSITE_UI_USCC_OVERDUE="+overdue, "OFFSITE_UI_AGENCY_CITY="+strconv.FormatInt(city.ID, 10), "OFFSITE_UI_SCREENSHOTS="+shots,
 		"OFFSITE_UI_CHROMIUM="+chromium, "OFFSITE_UI_QUARANTINE_MN="+quarantineMN, "OFFSITE_UI_QUARANTINE_PW="+quarantinePW)
 	for _, role := range uiRoles {
 		node.Env = append(node.Env, "OFFSITE_UI_PASSWORD_"+strings.ToUpper(role)+"="+uiPassword(role))

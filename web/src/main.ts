@@ -58,7 +58,7 @@ function header(): void {
     me && can('GET /api/v1/intake/matters') ? link('#/intake', t('nav_intake')) : null,
     me && (can('POST /api/v1/positive-list/{id}/filing') || can('POST /api/v1/positive-list/{id}/filing/receipt')) ? link('#/filings', t('nav_filings')) : null,
     me && can('POST /api/v1/enterprises/{uscc}/health-visits') ? link('#/health-visits', t('nav_health_visits')) : null,
-    me && can('GET /stac/collections/{collectionId}/items') && can('GET /api/v1/captures/{id}') ? link('#/captures', t('nav_captures')) : null,
+    me && can('GET /api/v1/captures') ? link('#/captures', t('nav_captures')) : null,
     me && (can('POST /api/v1/enterprises') || can('POST /api/v1/captures')) ? link('#/manage', t('nav_manage')) : null,
     me && can('GET /api/v1/draws') && me.role !== 'enterprise' ? link('#/draws', t('nav_draws')) : null,
     me && (can('GET /api/v1/stats') || can('GET /api/v1/audit/verify')) ? link('#/oversight', t('nav_oversight')) : null,

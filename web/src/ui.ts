@@ -130,3 +130,31 @@ export function copyable(text: string, short = 12): HTMLElement {
   });
   return h('span', { class: 'hash', title: text }, h('code', {}, text.length > short ? text.slice(0, short) + '…' : text), ' ', b);
 }
+
+// filterForm is the filters of a list page: submitting it opens route with the fields filled
+// in as its query (a new first page); reset opens route bare.
+export function filterForm(route: string, id: string, ...fields: HTMLElement[]): HTMLFormElement {
+  const f: HTMLFormElement = h('form', {
+    class: 'filters', id, onsubmit: (ev: Event) => {
+      ev.preventDefault();
+      const next = new URLSearchParams();
+      new FormData(f).forEach((v, k) => { if (String(v).trim()) next.set(k, String(v).trim()); });
+      location.hash = route + '?' + next.toString();
+    },
+  }, fields, h('button', { type: 'submit' }, t('search')), h('a', { href: route, class: 'button secondary' }, t('reset')));
+  return f;
+}
+
+// pager links the pages around the one shown (shown items from offset, of total) of the list
+// at route with query q.
+export function pager(route: string, q: URLSearchParams, offset: number, pageSize: number, shown: number, total: number): HTMLElement {
+  const pageLink = (off: number, label: string) => {
+    const p = new URLSearchParams(q);
+    p.set('offset', String(off));
+    return h('a', { href: route + '?' + p.toString(), class: 'button secondary' }, label);
+  };
+  return h('div', { class: 'pager' },
+    offset > 0 ? pageLink(Math.max(0, offset - pageSize), t('prev')) : null,
+    h('span', {}, t('page_of', { from: offset + 1, to: offset + shown, total })),
+    offset + pageSize < total ? pageLink(offset + pageSize, t('next')) : null);
+}

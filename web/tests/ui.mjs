@@ -2,7 +2,7 @@
 // api and worker: sign in, open an enterprise, find its finding on the map, compare the
 // quick-looks beside the map and laid on it, queue a survey and watch it finish, answer a
 // self-check with uploaded proof as the enterprise, and try what a role may not do.
-// Environment: OFFSITE_UI_URL, OFFSITE_UI_USCC, OFFSITE_UI_USCC_NOTICE, OFFSITE_UI_USCC_OVERDUE, OFFSITE_UI_QUARANTINE_{MN,PW}, OFFSITE_UI_PASSWORD_{ADMIN,ANALYST,INSPECTOR,APPROVER,ENTERPRISE}
+// Environment: OFFSITE_UI_URL, OFFSITE_UI_USCC, OFFSITE_UI_USCC_NOTICE, OFFSITE_UI_USCC_OVERDUE, OFFSITE_UI_AGENCY_CITY, OFFSITE_UI_QUARANTINE_{MN,PW}, OFFSITE_UI_PASSWORD_{ADMIN,ANALYST,INSPECTOR,APPROVER,ENTERPRISE}
 // (the password of the user "ui-<role>"),
 // OFFSITE_UI_SCREENSHOTS (where screenshots go on failure; after every step too with
 // OFFSITE_UI_SCREENSHOTS_ALL=1), OFFSITE_UI_CHROMIUM.
@@ -22,6 +22,8 @@ const uscc = env('OFFSITE_UI_USCC');
 // A second enterprise whose notice has run its days (moved back by the test's seed).
 const usccNotice = env('OFFSITE_UI_USCC_NOTICE');
 const usccOverdue = env('OFFSITE_UI_USCC_OVERDUE');
+// A city under the first province, with no enterprise of its own.
+const cityAgency = env('OFFSITE_UI_AGENCY_CITY');
 const passwords = Object.fromEntries(['admin', 'analyst', 'inspector', 'approver', 'enterprise'].map((r) => [r, env('OFFSITE_UI_PASSWORD_' + r.toUpperCase())]));
 const shots = env('OFFSITE_UI_SCREENSHOTS');
 const origin = new URL(base).origin;
@@ -68,6 +70,21 @@ async function step(name, fn) {
 }
 function assert(cond, msg) {
   if (!cond) throw new Error(msg);
+}
+// filter fills in the fields of the filters form (selects, and inputs for the others),
+// submits it and waits until list shows the page of the form's query (data-query).
+async function filter(form, list, fields) {
+  for (const [name, v] of Object.entries(fields)) {
+    if (await page.$(`${form} select[name=${name}]`)) await page.selectOption(`${form} select[name=${name}]`, v);
+    else await page.fill(`${form} input[name=${name}]`, v);
+  }
+  const query = await page.$eval(form, (f) => {
+    const q = new URLSearchParams();
+    new FormData(f).forEach((v, k) => { if (v) q.set(k, v); });
+    return q.toString();
+  });
+  await page.click(`${form} button[type=submit]`);
+  await page.waitForSelector(`${list}[data-query="${query}"]`);
 }
 // translated checks that the Chinese text of selector shows no domain code untranslated:
 // no snake_case word (new_structure, site_visit_requested), no capture kind or pipeline
@@ -671,6 +688,32 @@ try {
     await translated('#hv-due table');
   });
 
+  await step('the inspector filters the health-check visits by status, agency and due date, and sorts them', async () => {
+    const show = async (fields) => {
+      await filter('#hvd-filters', '#hv-due', fields);
+      return page.$$eval('#hv-due tbody tr', (trs) => trs.map((tr) => ({ uscc: tr.dataset.uscc, health: tr.dataset.health, agency: tr.dataset.agency, due: tr.dataset.due })));
+    };
+    const everyone = await show({});
+    assert(everyone.some((r) => r.uscc === usccNotice) && everyone.some((r) => r.uscc === usccOverdue), `unfiltered rows ${JSON.stringify(everyone)}`);
+    const overdue = await show({ health: 'overdue' });
+    assert(overdue.length >= 1 && overdue.every((r) => r.health === 'overdue') && overdue.some((r) => r.uscc === usccOverdue)
+      && !overdue.some((r) => r.uscc === usccNotice), `overdue only: ${JSON.stringify(overdue)}`);
+    assert((await page.innerText('#hvd-count')).includes(String(everyone.length)), 'the count does not say how many there are in all');
+    // Due by the end of 2023: only the entry whose validity ended then.
+    const by2023 = await show({ health: '', due_by: '2023-12-31' });
+    assert(by2023.length === 1 && by2023[0].uscc === usccOverdue, `due by 2023-12-31: ${JSON.stringify(by2023)}`);
+    // Latest due first: the 2023 one last.
+    const latest = await show({ due_by: '', sort: 'due_desc' });
+    assert(latest.length === everyone.length && latest[latest.length - 1].uscc === usccOverdue
+      && latest.every((r, i) => i === 0 || Date.parse(latest[i - 1].due) >= Date.parse(r.due)), `latest due first: ${JSON.stringify(latest)}`);
+    // The agency the enterprises belong to (the first province) keeps them; a city under it with none of them shows none.
+    const province = everyone[0].agency;
+    const inProvince = await show({ sort: 'urgent', agency: province });
+    assert(inProvince.length === everyone.length && inProvince.every((r) => r.agency === province), `agency ${province}: ${JSON.stringify(inProvince)}`);
+    assert((await show({ agency: cityAgency })).length === 0 && await page.$('#hv-due p.empty'), `the city ${cityAgency} has none of the enterprises`);
+    await translated('#hvd-filters');
+  });
+
   await step('the approver approves the site visit from the inbox', async () => {
     await signOut();
     await signIn('approver');
@@ -712,6 +755,18 @@ try {
     assert(rows.some((r) => r.includes('s2/ui-0.tif')) && rows.some((r) => r.includes('s2/ui-1.tif')), 'the seeded captures are not listed by key');
     await translated('#capture-list table');
     assert(await page.$('#cl-register[href="#/manage"]'), 'no way to register a capture from the list');
+    // Newest first; filtered by status and kind, and by acquisition date.
+    const keys = await page.$$eval('#capture-list tbody tr code', (cs) => cs.map((c) => c.textContent));
+    assert(keys.indexOf('s2/ui-1.tif') < keys.indexOf('s2/ui-0.tif'), `captures not newest first: ${JSON.stringify(keys)}`);
+    await filter('#cl-filters', '#capture-list', { status: 'processed', kind: 'sentinel2' });
+    const shown = await page.$$eval('#capture-list tbody tr', (trs) => trs.map((tr) => ({ status: tr.dataset.status, key: tr.querySelector('code').textContent })));
+    assert(shown.length >= 2 && shown.every((c) => c.status === 'processed') && shown.some((c) => c.key === 's2/ui-0.tif')
+      && (await page.innerText('#capture-list .pager')).includes(String(shown.length)), `processed Sentinel-2 captures: ${JSON.stringify(shown)}`);
+    // Acquired before the first seeded capture (60 days ago): neither.
+    const before = new Date(Date.now() - 90 * 86400e3).toISOString().slice(0, 10);
+    await filter('#cl-filters', '#capture-list', { to: before });
+    assert(!(await page.$$eval('#capture-list tbody tr code', (cs) => cs.map((c) => c.textContent))).some((k) => k.startsWith('s2/ui-')),
+      `captures acquired by ${before} list the seeded ones`);
   });
 
   await step('the administrator draws with a given seed; the draw is listed with its seed and public page', async () => {

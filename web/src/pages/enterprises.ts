@@ -1,27 +1,18 @@
 import { api } from '../api';
 import { t, tk } from '../i18n';
-import { clear, errorBox, field, h, loading, select } from '../ui';
+import { clear, errorBox, field, filterForm, h, loading, pager, select } from '../ui';
 
 const statuses = ['proposed', 'notice', 'listed', 'removed', 'expired', 'rejected', 'none'];
 const pageSize = 50;
 
 export async function enterprisesPage(app: HTMLElement, _p: string[], q: URLSearchParams): Promise<void> {
   const val = (k: string) => q.get(k) || '';
-  const filters = h('form', {
-    class: 'filters', id: 'ent-filters', onsubmit: (ev: Event) => {
-      ev.preventDefault();
-      const next = new URLSearchParams();
-      new FormData(filters).forEach((v, k) => { if (String(v).trim()) next.set(k, String(v).trim()); });
-      location.hash = '#/enterprises?' + next.toString();
-    },
-  },
+  const filters = filterForm('#/enterprises', 'ent-filters',
     field(t('ent_q'), h('input', { name: 'q', value: val('q'), type: 'search' })),
     field(t('ent_status'), select('list_status', [['', t('all')], ...statuses.map((s) => [s, tk('st_', s)] as [string, string])], val('list_status'))),
     field(t('ent_industry'), h('input', { name: 'industry', value: val('industry'), size: 8, placeholder: 'C26' })),
     field(t('ent_zone'), h('input', { name: 'zone', value: val('zone'), size: 10 })),
-    field(t('ent_open'), select('open_warnings', [['', t('all')], ['true', t('ent_open_yes')], ['false', t('ent_open_no')]], val('open_warnings'))),
-    h('button', { type: 'submit' }, t('search')),
-    h('a', { href: '#/enterprises', class: 'button secondary' }, t('reset')));
+    field(t('ent_open'), select('open_warnings', [['', t('all')], ['true', t('ent_open_yes')], ['false', t('ent_open_no')]], val('open_warnings'))));
   const results = h('div', { id: 'ent-results' }, loading());
   app.append(h('h1', {}, t('ent_title')), filters, results);
 
@@ -35,11 +26,6 @@ export async function enterprisesPage(app: HTMLElement, _p: string[], q: URLSear
       clear(results, h('p', { class: 'empty' }, t('ent_empty')));
       return;
     }
-    const pageLink = (off: number, label: string) => {
-      const p = new URLSearchParams(q);
-      p.set('offset', String(off));
-      return h('a', { href: '#/enterprises?' + p.toString(), class: 'button secondary' }, label);
-    };
     clear(results,
       h('table', { class: 'table' },
         h('thead', {}, h('tr', {}, [t('ent_name'), t('uscc'), t('ent_industry'), t('ent_zone'), t('ent_status'), t('ent_open')].map((c) => h('th', {}, c)))),
@@ -52,10 +38,7 @@ export async function enterprisesPage(app: HTMLElement, _p: string[], q: URLSear
           h('td', {}, e.zone || ''),
           h('td', {}, h('span', { class: 'status st-' + (e.list_status || 'none') }, tk('st_', e.list_status || 'none'))),
           h('td', {}, e.open_warnings ? h('span', { class: 'tag bad' }, t('warnings_n', { n: e.open_warnings })) : t('none')))))),
-      h('div', { class: 'pager' },
-        offset > 0 ? pageLink(Math.max(0, offset - pageSize), t('prev')) : null,
-        h('span', {}, t('page_of', { from: offset + 1, to: offset + res.enterprises.length, total: res.total })),
-        offset + pageSize < res.total ? pageLink(offset + pageSize, t('next')) : null));
+      pager('#/enterprises', q, offset, pageSize, res.enterprises.length, res.total));
   } catch (e) {
     clear(results, errorBox(e));
   }
