@@ -16,12 +16,15 @@ const findingColumns = `f.id, coalesce(f.parcel_id, ''), f.capture_ids, f.kind, 
 
 func scanFinding(row pgx.Row, extra ...any) (*offsite.Finding, error) {
 	f := &offsite.Finding{}
-	var g, props, arts []byte
+	var g, props, prov, arts []byte
 	if err := row.Scan(append([]any{&f.ID, &f.ParcelID, &f.CaptureIDs, &f.Kind, &f.Class, &f.Status, &f.Score, &f.AreaM2,
-		&f.Severity, &g, &f.Pipeline, &f.PipelineHash, &f.DetectedAt, &props, &f.Provenance,
+		&f.Severity, &g, &f.Pipeline, &f.PipelineHash, &f.DetectedAt, &props, &prov,
 		&arts, &f.CreatedAt, &f.USCC}, extra...)...); err != nil {
 		return nil, err
 	}
+	// The stored JSON as it is (a json.RawMessage destination had encoding/json check and copy
+	// what PostgreSQL wrote).
+	f.Provenance = prov
 	var err error
 	if f.Properties, err = decodeProperties(props); err != nil {
 		return nil, fmt.Errorf("finding %s properties: %w", f.ID, err)
