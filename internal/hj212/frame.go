@@ -441,7 +441,7 @@ func parseCP(f *Frame, cp string) string {
 			}
 			dup := false
 			for i := len(fields) - 1; i >= 0; i-- {
-				if codes[i] == code && fields[i].Name == name {
+				if fields[i].Name == name && codes[i] == code { // names differ in length more often
 					dup = true
 					break
 				}
@@ -520,8 +520,19 @@ func parseTime(s string) (t time.Time, millis bool, err error) {
 	default:
 		return time.Time{}, false, fmt.Errorf("not yyyyMMddHHmmss")
 	}
-	t, err = time.ParseInLocation("20060102150405", s[:14], cst)
-	if err != nil {
+	// By hand rather than time.ParseInLocation (a layout interpreted per frame): the digits
+	// are checked above, and time.Date normalises what is out of range, so a round trip
+	// tells a real time from 20240231 or 25:00.
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range s[i : i+n] {
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day, hour, minute, sec := num(0, 4), num(4, 2), num(6, 2), num(8, 2), num(10, 2), num(12, 2)
+	t = time.Date(year, time.Month(month), day, hour, minute, sec, 0, cst)
+	if y, m, d := t.Date(); y != year || int(m) != month || d != day || t.Hour() != hour || t.Minute() != minute || t.Second() != sec {
 		return time.Time{}, false, fmt.Errorf("not a valid time")
 	}
 	if millis {

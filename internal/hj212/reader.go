@@ -14,19 +14,17 @@ var ErrTruncated = errors.New("hj212: stream ended inside a frame")
 // Reader splits a byte stream into frames, whatever the reads' boundaries: a frame split over
 // several reads, several frames in one read. A frame runs from "##" to the first CR LF, or to
 // just before the next "##" when a frame lacks its CR LF; what stands between frames is
-// skipped and counted. Its buffer starts small and grows only as far as the largest frame
-// seen (at most MaxFrame bytes); when it runs empty it goes back to a pool and the Reader
-// waits for the next bytes in a 16-byte array of its own, so that an idle connection holds no
-// buffer.
+// skipped and counted. It reads into an array of its own of smallBuffer bytes, which holds a
+// data upload of about ten factors, so that such a frame takes one read; a longer frame moves
+// to a larger buffer (at most MaxFrame bytes), given back once it is read.
 type Reader struct {
 	r        io.Reader
-	buf      []byte
+	buf      []byte // small, or a larger buffer while a longer frame is read (big)
+	big      bool
 	start    int
 	end      int
 	maxFrame int
-	// small receives the first bytes after the buffer ran empty: an idle connection waits
-	// for data without holding a buffer.
-	small [16]byte
+	small    [smallBuffer]byte
 	// Skipped counts the bytes read outside any frame.
 	Skipped int64
 }
@@ -44,7 +42,8 @@ func NewReader(r io.Reader, maxFrame int) *Reader {
 	return &Reader{r: r, maxFrame: maxFrame}
 }
 
-const initialBuffer = 512
+// smallBuffer is the size of a Reader's own buffer: a ten-factor upload is about 470 bytes.
+const smallBuffer = 512
 
 var (
 	header = []byte("##")
@@ -115,29 +114,21 @@ func (r *Reader) scan() ([]byte, bool) {
 	return b[:end], true
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, initialBuffer); return &b }}
+// bufPool keeps the first size of larger buffer, for frames a little over smallBuffer.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 2*smallBuffer); return &b }}
 
 // fill reads more bytes, compacting and growing the buffer as needed.
 func (r *Reader) fill() error {
 	if r.start == r.end {
 		r.start, r.end = 0, 0
-		if r.buf != nil {
-			if len(r.buf) == initialBuffer {
+		if r.big {
+			if len(r.buf) == 2*smallBuffer {
 				b := r.buf
 				bufPool.Put(&b)
 			}
-			r.buf = nil
+			r.big = false
 		}
-		n, err := r.r.Read(r.small[:])
-		if n == 0 {
-			if err == nil {
-				return io.ErrNoProgress
-			}
-			return err
-		}
-		r.buf = *bufPool.Get().(*[]byte)
-		r.end = copy(r.buf, r.small[:n])
-		return nil
+		r.buf = r.small[:]
 	}
 	if r.start > 0 && r.end == len(r.buf) {
 		n := copy(r.buf, r.buf[r.start:r.end])
@@ -145,14 +136,23 @@ func (r *Reader) fill() error {
 	}
 	if r.end == len(r.buf) {
 		size := 2 * len(r.buf)
-		if size > r.maxFrame+initialBuffer {
-			size = r.maxFrame + initialBuffer
+		if size > r.maxFrame+smallBuffer {
+			size = r.maxFrame + smallBuffer
 		}
-		nb := make([]byte, size)
+		var nb []byte
+		if size == 2*smallBuffer {
+			nb = *bufPool.Get().(*[]byte)
+		} else {
+			nb = make([]byte, size)
+		}
 		copy(nb, r.buf[r.start:r.end])
+		if r.big && len(r.buf) == 2*smallBuffer {
+			b := r.buf
+			bufPool.Put(&b)
+		}
 		r.end -= r.start
 		r.start = 0
-		r.buf = nb
+		r.buf, r.big = nb, true
 	}
 	n, err := r.r.Read(r.buf[r.end:])
 	r.end += n

@@ -1,11 +1,14 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/offsite/offsite/internal/hj212"
 )
@@ -237,5 +240,112 @@ func TestMonitoringStoreRace(t *testing.T) {
 	}
 	if n := countRows(t, db, "SELECT count(*) FROM monitoring_values"); n != 3 {
 		t.Errorf("%d values, want 3", n)
+	}
+}
+
+// TestMonitoringStoreColumns: what the receiver's hand-encoded binary COPY stores reads back as
+// the record it came from, every column of frames and values, by the fast way (COPY into the
+// tables) and by the safe way (a batch holding a frame stored already).
+func TestMonitoringStoreColumns(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	s := NewMonitoringStore(db)
+	now := time.Now()
+	if err := s.EnsureMonths(ctx, now, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	dt := now.In(shanghai).Truncate(time.Minute).Add(-time.Minute)
+	// Deviations (no QN, DataTime with milliseconds, a 2005 factor code), all numeric fields,
+	// a value that is not a number, sub-packets, a quarantined frame.
+	full := mustRecord(t, "ST=31;CN=2051;PW=1;MN=COLS1;Flag=5;CP=&&DataTime="+dt.Format("20060102150405")+"250"+
+		";a21026-Rtd=1.5,a21026-Avg=-2,a21026-Min=3e2,a21026-Max=4.25,a21026-Cou=5,a21026-ZsRtd=6,a21026-ZsAvg=7,a21026-ZsMin=8,a21026-ZsMax=9,a21026-Flag=D"+
+		";B02-Avg=x1,B02-EFlag=z&&", "")
+	part := mustRecord(t, "QN=20240501120000009;ST=31;CN=2061;PW=1;MN=COLS2;Flag=7;PNUM=3;PNO=2;CP=&&a21002-Avg=2&&", "")
+	quarantined := mustRecord(t, "QN=20240501120000010;ST=31;CN=2051;PW=9;MN=COLS3;Flag=5;CP=&&DataTime="+dt.Format("20060102150405")+";a21026-Avg=1&&", "wrong PW")
+	refused := hj212.NewRecord(hj212.Parse([]byte("##0005ABCDE0000\r\n")), "192.0.2.9:7", now)
+	recs := []*hj212.Record{full, part, quarantined, refused}
+	check := func(way string) {
+		t.Helper()
+		for _, r := range recs {
+			f := r.Frame
+			var (
+				received                                       time.Time
+				addr, reason, version, qn, st, cn, mn, qreason string
+				raw                                            []byte
+				valid, quar                                    bool
+				dataTime                                       *time.Time
+				devs                                           []string
+				pnum, pno                                      *int32
+			)
+			err := db.Pool.QueryRow(ctx, `SELECT received_at, remote_addr, raw, valid, reason, version, qn, st, cn, mn, data_time,
+				deviations, quarantined, quarantine_reason, pnum, pno FROM monitoring_frames WHERE sha256 = $1`, r.SHA256).
+				Scan(&received, &addr, &raw, &valid, &reason, &version, &qn, &st, &cn, &mn, &dataTime, &devs, &quar, &qreason, &pnum, &pno)
+			if err != nil {
+				t.Fatalf("%s: frame %s: %v", way, f.Raw, err)
+			}
+			wantDevs := f.Deviations
+			if wantDevs == nil {
+				wantDevs = []string{}
+			}
+			if !received.Equal(r.ReceivedAt.Truncate(time.Microsecond)) || addr != r.RemoteAddr || !bytes.Equal(raw, f.Raw) ||
+				valid != f.Valid || reason != f.Reason || version != f.Version || qn != f.QN || st != f.ST || cn != f.CN ||
+				mn != f.MN || !cmp.Equal(devs, wantDevs) || quar != (r.Quarantine != "") || qreason != r.Quarantine {
+				t.Errorf("%s: frame %s stored as %v %q %v %q %q %q %q %q %q %q %v %q", way, f.Raw, received, addr, valid, reason,
+					version, qn, st, cn, mn, devs, quar, qreason)
+			}
+			if (dataTime == nil) != f.Time.IsZero() || dataTime != nil && !dataTime.Equal(f.Time) {
+				t.Errorf("%s: data_time %v, want %v", way, dataTime, f.Time)
+			}
+			if f.PNUM > 0 && (pnum == nil || pno == nil || int(*pnum) != f.PNUM || int(*pno) != f.PNO) || f.PNUM == 0 && (pnum != nil || pno != nil) {
+				t.Errorf("%s: pnum %v pno %v, want %d %d", way, pnum, pno, f.PNUM, f.PNO)
+			}
+		}
+		type value struct {
+			Time                                                time.Time
+			Rtd, Avg, Min, Max, Cou, ZsRtd, ZsAvg, ZsMin, ZsMax *float64
+			Flag                                                *string
+			Extra                                               map[string]string
+			SHA                                                 string
+		}
+		var got []value
+		rows, err := db.Pool.Query(ctx, `SELECT data_time, rtd, avg, min, max, cou, zs_rtd, zs_avg, zs_min, zs_max, flag, extra, frame_sha256
+			FROM monitoring_values WHERE mn IN ('COLS1', 'COLS2', 'COLS3') ORDER BY factor DESC`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var v value
+			if err := rows.Scan(&v.Time, &v.Rtd, &v.Avg, &v.Min, &v.Max, &v.Cou, &v.ZsRtd, &v.ZsAvg, &v.ZsMin, &v.ZsMax, &v.Flag, &v.Extra, &v.SHA); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, v)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		num := func(x float64) *float64 { return &x }
+		flag := "D"
+		want := []value{
+			{Time: full.Frame.Time, Rtd: num(1.5), Avg: num(-2), Min: num(300), Max: num(4.25), Cou: num(5), ZsRtd: num(6), ZsAvg: num(7),
+				ZsMin: num(8), ZsMax: num(9), Flag: &flag, Extra: map[string]string{}, SHA: full.SHA256},
+			{Time: full.Frame.Time, Extra: map[string]string{"Avg": "x1", "EFlag": "z"}, SHA: full.SHA256},
+		}
+		if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
+			t.Errorf("%s: values (-want +got):\n%s", way, diff)
+		}
+	}
+	if err := s.WriteBatch(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	check("COPY")
+	// The same frames again with one new frame: the batch meets the stored ones and is
+	// written the safe way, leaving them as they are.
+	other := mustRecord(t, "QN=20240501120000011;ST=31;CN=2051;PW=1;MN=COLS4;Flag=5;CP=&&DataTime="+dt.Format("20060102150405")+";a21026-Avg=1&&", "")
+	if err := s.WriteBatch(ctx, append(recs, other)); err != nil {
+		t.Fatal(err)
+	}
+	check("INSERT ... ON CONFLICT")
+	if n := countRows(t, db, "SELECT count(*) FROM monitoring_values WHERE mn = 'COLS4'"); n != 1 {
+		t.Errorf("%d values of the new frame in a batch written the safe way, want 1", n)
 	}
 }
