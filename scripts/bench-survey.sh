@@ -12,7 +12,15 @@ bash scripts/services.sh start
 eval "$(bash scripts/services.sh env)"
 run="${OFFSITE_STATE_DIR:-.state}/bench-survey"
 mkdir -p "$run"
-export OFFSITE_LISTEN_ADDR=127.0.0.1:18081 OFFSITE_WORKER_METRICS_ADDR=127.0.0.1:19092
+# BENCH_SURVEY_SLOT (0, 1, ...) lets two runs go at once (bench-survey beside the long
+# bench-survey-s2): each slot has its own ports, logs and Redis database.
+slot=${BENCH_SURVEY_SLOT:-0}
+api_port=$((18081 + 10 * slot)) metrics_port=$((19092 + 10 * slot))
+export OFFSITE_LISTEN_ADDR=127.0.0.1:$api_port OFFSITE_WORKER_METRICS_ADDR=127.0.0.1:$metrics_port
+# A Redis database of its own (12, 11, ... by slot): its workers run this run's tasks only,
+# not what other programs left queued in the demo's database 0 (a run once began by working
+# off 10,000 queued monitoring analyses of bench-monitoring's receiver).
+export OFFSITE_REDIS_DB=$((12 - slot))
 # The token seeds the account "bench-survey" once (accounts outlive a run): it is kept here.
 [ -s "$run/bench.token" ] || (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$run/bench.token")
 token=$(cat "$run/bench.token")
@@ -27,10 +35,10 @@ if [ ! -s "$state/audit.key" ]; then
 fi
 export OFFSITE_AUDIT_KEY_FILE="$state/audit.key"
 make --no-print-directory build
-go build -o "$run/benchsurvey" ./cmd/benchsurvey
+go build -o "$run/benchsurvey-$slot" ./cmd/benchsurvey
 pids=()
 trap 'for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait' EXIT
-bin/api >"$run/api.log" 2>&1 & pids+=($!)
+bin/api >"$run/api-$slot.log" 2>&1 & pids+=($!)
 for _ in $(seq 1 100); do curl -fsS "http://$OFFSITE_LISTEN_ADDR/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-# benchsurvey starts the worker processes itself (metrics on 19092, 19093).
-"$run/benchsurvey" -api "http://$OFFSITE_LISTEN_ADDR" -metrics-port 19092 -worker bin/worker -dir "$run" "$@"
+# benchsurvey starts the worker processes itself (metrics on the slot's port and the next).
+"$run/benchsurvey-$slot" -api "http://$OFFSITE_LISTEN_ADDR" -metrics-port "$metrics_port" -worker bin/worker -dir "$run" "$@"

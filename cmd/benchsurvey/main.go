@@ -46,8 +46,21 @@ func main() {
 	}
 }
 
-// The scene sits on a lattice spot of its own, away from the demo's.
+// The scene sits on a lattice spot of its own, away from the demo's: the Sentinel-2-sized
+// pair (10980 px, 110 km a side) at x0, y0 with parcels bench-NNN; smaller pairs 200 km
+// south of it with parcels bench-<size>-NNN, so that neither run's parcels lie under the
+// other's scenes (the service takes every parcel under a capture) and two runs can go at
+// once.
 const x0, y0 = 700000.0, 3300000.0
+
+// spot is where a pair of size pixels lies, what its parcel ids start with and what its
+// files' names end with.
+func spot(size int) (y float64, idPrefix, fileTag string) {
+	if size >= 10000 {
+		return y0, "bench-", ""
+	}
+	return y0 - 200000, fmt.Sprintf("bench-%d-", size), "-south"
+}
 
 type bench struct {
 	api         *apiclient.Client
@@ -78,15 +91,16 @@ func run(ctx context.Context) error {
 	b := &bench{api: apiclient.New(*api, os.Getenv("OFFSITE_DEMO_TOKEN")), workerBin: *worker, dir: *dir, metricsPort: *port}
 	defer b.stopWorkers()
 	roofs, parcels := layout(*size, *n)
+	sy, idPrefix, fileTag := spot(*size)
 	var scenes [2]string
 	for i, after := range []bool{false, true} {
-		p := filepath.Join(*dir, fmt.Sprintf("%s-%d.tif", []string{"before", "after"}[i], *size))
+		p := filepath.Join(*dir, fmt.Sprintf("%s-%d%s.tif", []string{"before", "after"}[i], *size, fileTag))
 		if *bands == 10 {
-			p = filepath.Join(*dir, fmt.Sprintf("%s-%d-b10.tif", []string{"before", "after"}[i], *size))
+			p = filepath.Join(*dir, fmt.Sprintf("%s-%d%s-b10.tif", []string{"before", "after"}[i], *size, fileTag))
 		}
 		if _, err := os.Stat(p); err != nil {
 			start := time.Now()
-			sc := sample.Sentinel2(epsg, x0, y0, *size, *size, after, roofs)
+			sc := sample.Sentinel2(epsg, x0, sy, *size, *size, after, roofs)
 			if *bands == 10 {
 				sc = withRedEdge(sc)
 			}
@@ -99,7 +113,7 @@ func run(ctx context.Context) error {
 	}
 	var feats []sample.Feature
 	for i, r := range parcels {
-		f, err := sample.RectParcel(epsg, fmt.Sprintf("bench-%03d", i), "", x0+float64(r.C0)*10, y0-float64(r.R1)*10, float64(r.C1-r.C0)*10, float64(r.R1-r.R0)*10)
+		f, err := sample.RectParcel(epsg, fmt.Sprintf("%s%03d", idPrefix, i), "", x0+float64(r.C0)*10, sy-float64(r.R1)*10, float64(r.C1-r.C0)*10, float64(r.R1-r.R0)*10)
 		if err != nil {
 			return err
 		}
@@ -120,17 +134,19 @@ func run(ctx context.Context) error {
 
 	// Local mode on the files that are uploaded.
 	loadLocal := proccpu.LoadAverage()
-	local, localPhases, localFindings, err := runLocal(ctx, *worker, scenes, parcelsPath, filepath.Join(*dir, "local-out"))
+	local, localPhases, localFindings, err := runLocal(ctx, *worker, scenes, parcelsPath, filepath.Join(*dir, fmt.Sprintf("local-out-%d", *size)))
 	if err != nil {
 		return err
 	}
 
 	// Arrival to evidence: one worker process as configured (two tasks at once by default),
 	// the two captures uploaded and registered (each queued for ingest and clipping on
-	// arrival), then the pipeline run on the pair once both are in, timed from the first
-	// upload to the worker's count of completed runs going up (findings alone would not
-	// tell: ids derive from the inputs' content, so a re-run on the same files records none
-	// anew).
+	// arrival), and the pipeline run on the pair asked for as soon as both are registered, as
+	// a client that wants the pair's findings does: the run waits for the worker's ingest of
+	// the captures (it does not ingest them again) and runs while their clips are made. Timed
+	// from the first upload to the worker's count of completed runs going up (findings alone
+	// would not tell: ids derive from the inputs' content, so a re-run on the same files
+	// records none anew), and to both captures processed (every clip on arrival recorded).
 	if err := b.startWorkers(ctx, 1, ""); err != nil {
 		return err
 	}
@@ -148,9 +164,11 @@ func run(ctx context.Context) error {
 	loadService := proccpu.LoadAverage()
 	startArrival := time.Now()
 	var ids [2]int64
+	var keys [2]string
 	var uploaded time.Duration
 	for i, p := range scenes {
 		key := fmt.Sprintf("bench-survey/%s/%s", stamp.Format("20060102T150405"), filepath.Base(p))
+		keys[i] = key
 		var up apiclient.Upload
 		if err := b.api.Do(ctx, "POST", "/api/v1/uploads", map[string]string{"key": key}, &up); err != nil {
 			return err
@@ -172,27 +190,17 @@ func run(ctx context.Context) error {
 		}
 		ids[i] = capture.ID
 	}
-	var cogKeys [2]string
-	for i, id := range ids {
-		if cogKeys[i], err = b.waitProcessed(ctx, id); err != nil {
-			return err
-		}
-	}
-	ingest := time.Since(startArrival)
-	m1, err := scrape(ctx, b.metricsURL(0))
-	if err != nil {
-		return err
-	}
-	start := time.Now()
 	if err := b.api.Do(ctx, "POST", "/api/v1/pipeline-runs", map[string]any{"pipeline": "sentinel2", "before_id": ids[0], "after_id": ids[1]}, nil); err != nil {
 		return err
 	}
-	var m2 map[string]float64
-	if m2, err = b.waitRuns(ctx, 0, m1[runsOK]+1); err != nil {
+	arr, err := b.waitArrival(ctx, startArrival, ids, m0[runsOK]+1)
+	if err != nil {
 		return err
 	}
-	arrival := time.Since(startArrival)
-	service := time.Since(start)
+	m2 := arr.metrics
+	arrival := arr.findings
+	service := time.Duration((m2[taskSum] - m0[taskSum]) * float64(time.Second))
+	cogKeys := arr.cogKeys
 	var fcOut struct {
 		NumberMatched int `json:"numberMatched"`
 	}
@@ -213,16 +221,19 @@ func run(ctx context.Context) error {
 		}
 	}
 
-	// Local mode again, on the COGs the service read (ingest wrote them): the same files.
-	var cogs [2]string
-	for i, key := range cogKeys {
-		if cogs[i], err = download(ctx, key, *dir); err != nil {
+	// Local mode again, on the COGs the service read when ingest wrote them. When it read
+	// the uploaded objects as they are, local mode above ran on the same bytes.
+	localCOG, cogPhases := local, localPhases
+	if cogKeys != keys {
+		var cogs [2]string
+		for i, key := range cogKeys {
+			if cogs[i], err = download(ctx, key, *dir); err != nil {
+				return err
+			}
+		}
+		if localCOG, cogPhases, _, err = runLocal(ctx, *worker, cogs, parcelsPath, filepath.Join(*dir, fmt.Sprintf("local-cog-out-%d", *size))); err != nil {
 			return err
 		}
-	}
-	localCOG, cogPhases, _, err := runLocal(ctx, *worker, cogs, parcelsPath, filepath.Join(*dir, "local-cog-out"))
-	if err != nil {
-		return err
 	}
 	b.stopWorkers()
 
@@ -256,15 +267,20 @@ func run(ctx context.Context) error {
 	fmt.Printf("\nbench-survey: %d parcels, sentinel2 pair %dx%d px (%d bands, 10 m), %d injected changes; 2 cores; load average (1, 5, 15 min) beside each row\n", *n, *size, *size, *bands, len(roofs))
 	fmt.Printf("%-52s %9s %11s %9s   %s\n", "", "wall s", "parcels/s", "findings", "load before")
 	fmt.Printf("%-52s %9.2f %11.1f %9d   %s\n", "local mode (worker process, the uploaded files)", local.Seconds(), float64(*n)/local.Seconds(), localFindings, loadLocal)
-	fmt.Printf("%-52s %9.2f %11.1f\n", "local mode on the files the service reads", localCOG.Seconds(), float64(*n)/localCOG.Seconds())
-	fmt.Printf("%-52s %9.2f %11.1f %9d\n", "service: the pipeline run (API -> asynq -> worker)", service.Seconds(), float64(*n)/service.Seconds(), fcOut.NumberMatched)
+	if cogKeys != keys {
+		fmt.Printf("%-52s %9.2f %11.1f\n", "local mode on the files the service reads", localCOG.Seconds(), float64(*n)/localCOG.Seconds())
+	} else {
+		fmt.Printf("(the service read the uploaded files as they are, without conversion: local mode above ran on the same files)\n")
+	}
+	fmt.Printf("%-52s %9.2f %11.1f %9d\n", "service: the pipeline run task (worker, from start)", service.Seconds(), float64(*n)/service.Seconds(), fcOut.NumberMatched)
 	fmt.Printf("%-52s %9.2f %11.1f %9s   %s\n", "arrival to evidence (first upload -> last finding)", arrival.Seconds(), float64(*n)/arrival.Seconds(), "", loadService)
+	fmt.Printf("%-52s %9.2f %11.1f\n", "arrival to clips (first upload -> last clip recorded)", arr.clips.Seconds(), float64(*n)/arr.clips.Seconds())
 	fmt.Printf("(findings: those recorded for the later capture; 0 on a re-run over the same files, whose finding ids exist already)\n")
 	fmt.Printf("arrival-to-evidence / local mode: %.2f× (target ≤ 1.5×%s)\n", arrival.Seconds()/local.Seconds(),
 		map[bool]string{true: "; ≤ 2× for a Sentinel-2-sized pair", false: ""}[*size >= 10000])
 	fmt.Printf("pipeline run / local mode on the same files: %.2f×\n", service.Seconds()/localCOG.Seconds())
-	fmt.Printf("arrival: uploads %.2fs, ingest and clipping on arrival of both captures %.2fs (uploads included), pipeline run %.2fs\n",
-		uploaded.Seconds(), ingest.Seconds(), service.Seconds())
+	fmt.Printf("arrival: uploads %.2fs; from the first upload: both captures ingested %.2fs, clipped on arrival %.2fs, pipeline run task started %.2fs, ended %.2fs\n",
+		uploaded.Seconds(), arr.ingested.Seconds(), arr.clips.Seconds(), (arrival - service).Seconds(), arrival.Seconds())
 	for i, in := range ingests {
 		if in.Ingest != nil {
 			conv := in.Ingest.Conversion
@@ -275,10 +291,12 @@ func run(ctx context.Context) error {
 				float64(in.Ingest.FetchedBytes)/1e6, conv, float64(in.Ingest.ConvertedBytes)/1e6, in.Ingest.ConvertSeconds)
 		}
 	}
+	fmt.Printf("CPU s (user and system): local mode %.2f; the worker process from the first upload to the last clip and finding %.2f (ingest, clipping on arrival, the pipeline run)\n",
+		localPhases["cpu"], m2[cpuSeconds]-m0[cpuSeconds])
 	fmt.Printf("  per-capture stages, both captures, s (worker metrics offsite_capture_stage_seconds):")
 	for _, st := range []string{"fetch", "inspect", "convert", "store", "clip", "record"} {
 		k := `offsite_capture_stage_seconds_sum{stage="` + st + `"}`
-		fmt.Printf(" %s %.2f", st, m1[k]-m0[k])
+		fmt.Printf(" %s %.2f", st, m2[k]-m0[k])
 	}
 	fmt.Println()
 	if len(rows) == 2 {
@@ -293,9 +311,9 @@ func run(ctx context.Context) error {
 	// them, the service's from the worker's metrics (differences over the run).
 	svc := func(phase string) float64 {
 		k := `offsite_pipeline_phase_seconds_total{phase="` + phase + `"}`
-		return m2[k] - m1[k]
+		return m2[k] - m0[k]
 	}
-	task := m2[taskSum] - m1[taskSum]
+	task := m2[taskSum] - m0[taskSum]
 	fmt.Printf("\n%-58s %9s %9s %9s\n", "pipeline run, wall s", "local", "local COG", "service")
 	row := func(name string, l, c, s float64) {
 		f := func(v float64) string {
@@ -359,7 +377,7 @@ func (b *bench) metricsURL(i int) string {
 // dir/worker-<i>.log, and waits until each answers.
 func (b *bench) startWorkers(ctx context.Context, n int, concurrency string) error {
 	for i := range n {
-		log, err := os.OpenFile(filepath.Join(b.dir, fmt.Sprintf("worker-%d.log", i)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		log, err := os.OpenFile(filepath.Join(b.dir, fmt.Sprintf("worker-%d.log", b.metricsPort+i)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
 			return err
 		}
@@ -383,7 +401,7 @@ func (b *bench) startWorkers(ctx context.Context, n int, concurrency string) err
 				break
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("worker %d did not answer on %s in 60s (see %s/worker-%d.log)", i, b.metricsURL(i), b.dir, i)
+				return fmt.Errorf("worker %d did not answer on %s in 60s (see %s/worker-%d.log)", i, b.metricsURL(i), b.dir, b.metricsPort+i)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -402,49 +420,70 @@ func (b *bench) stopWorkers() {
 	b.workers = nil
 }
 
-// waitProcessed waits for capture id to be processed and returns the key its pixels are
-// read from.
-func (b *bench) waitProcessed(ctx context.Context, id int64) (string, error) {
-	deadline := time.Now().Add(time.Hour)
-	for {
-		var got struct {
-			Status, Error string
-			COGKey        string `json:"cog_key"`
-		}
-		if err := b.api.Do(ctx, "GET", fmt.Sprintf("/api/v1/captures/%d", id), nil, &got); err != nil {
-			return "", err
-		}
-		switch {
-		case got.Status == "failed":
-			return "", fmt.Errorf("capture %d failed: %s", id, got.Error)
-		case got.Status == "processed":
-			return got.COGKey, nil
-		case time.Now().After(deadline):
-			return "", fmt.Errorf("capture %d not processed in an hour", id)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+// arrival is when each step of a pair's arrival was first seen done, from the first upload.
+type arrival struct {
+	ingested time.Duration // both captures ingested
+	clips    time.Duration // both captures processed: every clip on arrival recorded
+	findings time.Duration // the pipeline run completed: its findings recorded
+	cogKeys  [2]string     // the keys the captures' pixels are read from
+	metrics  map[string]float64
 }
 
-// waitRuns waits until worker i has completed at least n pipeline runs and returns its
-// metrics then.
-func (b *bench) waitRuns(ctx context.Context, i int, n float64) (map[string]float64, error) {
-	deadline := time.Now().Add(2 * time.Hour)
+// waitArrival polls worker 0's metrics and the captures ids until both are processed and
+// the worker has completed runs pipeline runs, and returns when each was first seen.
+func (b *bench) waitArrival(ctx context.Context, start time.Time, ids [2]int64, runs float64) (*arrival, error) {
+	a := &arrival{}
+	deadline := start.Add(2 * time.Hour)
+	var ingested, processed [2]bool
 	for {
-		m, err := scrape(ctx, b.metricsURL(i))
-		if err != nil {
-			return nil, err
+		now := time.Since(start)
+		for i, id := range ids {
+			if processed[i] {
+				continue
+			}
+			var got struct {
+				Status, Error string
+				COGKey        string     `json:"cog_key"`
+				IngestedAt    *time.Time `json:"ingested_at"`
+			}
+			if err := b.api.Do(ctx, "GET", fmt.Sprintf("/api/v1/captures/%d", id), nil, &got); err != nil {
+				return nil, err
+			}
+			if got.Status == "failed" {
+				return nil, fmt.Errorf("capture %d failed: %s", id, got.Error)
+			}
+			ingested[i] = got.IngestedAt != nil
+			processed[i] = got.Status == "processed"
+			a.cogKeys[i] = got.COGKey
 		}
-		if m[runsOK] >= n {
-			return m, nil
+		if a.ingested == 0 && ingested[0] && ingested[1] {
+			a.ingested = now
 		}
-		if m[runsFailed] > 0 {
-			return nil, errors.New("the pipeline run failed: see the worker's log")
+		if a.clips == 0 && processed[0] && processed[1] {
+			a.clips = now
+		}
+		if a.findings == 0 {
+			m, err := scrape(ctx, b.metricsURL(0))
+			if err != nil {
+				return nil, err
+			}
+			if m[runsFailed] > 0 {
+				return nil, errors.New("the pipeline run failed: see the worker's log")
+			}
+			if m[runsOK] >= runs {
+				a.findings, a.metrics = now, m
+			}
+		}
+		if a.clips > 0 && a.findings > 0 {
+			// The stages of clipping that ended after the run are in the metrics too.
+			m, err := scrape(ctx, b.metricsURL(0))
+			a.metrics = m
+			return a, err
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the pipeline run did not finish in 2 hours")
+			return nil, fmt.Errorf("the pair did not arrive in 2 hours: clipped %v, run done %v", processed, a.findings > 0)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -453,7 +492,8 @@ func (b *bench) waitRuns(ctx context.Context, i int, n float64) (map[string]floa
 // its wall time and its number of parts.
 func (b *bench) survey(ctx context.Context, size int, at time.Time, batch int) (time.Duration, int, error) {
 	side := float64(size) * 10
-	ll, err := sample.ToLonLat(epsg, [][2]float64{{x0, y0 - side}, {x0 + side, y0 - side}, {x0 + side, y0}, {x0, y0}})
+	sy, _, _ := spot(size)
+	ll, err := sample.ToLonLat(epsg, [][2]float64{{x0, sy - side}, {x0 + side, sy - side}, {x0 + side, sy}, {x0, sy}})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -486,8 +526,8 @@ func (b *bench) survey(ctx context.Context, size int, at time.Time, batch int) (
 	return time.Since(start), sv.Progress.Total, nil
 }
 
-// runLocal runs `worker process` on a pair and returns its wall time, its phases and the
-// number of findings.
+// runLocal runs `worker process` on a pair and returns its wall time, its phases (and
+// "cpu": its CPU time, user and system) and the number of findings.
 func runLocal(ctx context.Context, worker string, scenes [2]string, parcels, out string) (time.Duration, map[string]float64, int, error) {
 	os.RemoveAll(out)
 	start := time.Now()
@@ -498,8 +538,10 @@ func runLocal(ctx context.Context, worker string, scenes [2]string, parcels, out
 		return 0, nil, 0, fmt.Errorf("worker process: %v\n%s", err, b)
 	}
 	took := time.Since(start)
+	phases := parsePhases(string(b))
+	phases["cpu"] = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 	n, err := countFindings(filepath.Join(out, "findings.geojson"))
-	return took, parsePhases(string(b)), n, err
+	return took, phases, n, err
 }
 
 // download copies an object of the captures bucket into dir (once) and returns its path.
@@ -528,6 +570,7 @@ const (
 	runsOK     = `offsite_tasks_total{outcome="ok",type="pipeline:run"}`
 	runsFailed = `offsite_tasks_total{outcome="failed",type="pipeline:run"}`
 	taskSum    = `offsite_task_duration_seconds_sum{type="pipeline:run"}`
+	cpuSeconds = `process_cpu_seconds_total`
 )
 
 // parsePhases reads the "process: phases: hash 0.31s, read 3.90s, ..." line of `worker process`.

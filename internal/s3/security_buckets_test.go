@@ -3,7 +3,9 @@ package s3_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -115,4 +117,44 @@ func get(t *testing.T, st *s3.Store, bucket, key string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// PutEvidence writes an artifact in one conditional request: an artifact stored already is
+// answered with its key and left as it is, never replaced, even by other bytes under its key.
+func TestPutEvidenceNeverReplaces(t *testing.T) {
+	cfg := testenv.S3Config(t)
+	st, err := s3.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	data := []byte("evidence " + time.Now().Format(time.RFC3339Nano))
+	key, sum, err := st.PutEvidence(ctx, data, ".txt", "text/plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != s3.EvidenceKey(sum, ".txt") {
+		t.Fatalf("key %s for digest %s", key, sum)
+	}
+	again, againSum, err := st.PutEvidence(ctx, data, ".txt", "text/plain")
+	if err != nil || again != key || againSum != sum {
+		t.Fatalf("second put: %s %s %v; want %s %s", again, againSum, err, key, sum)
+	}
+	got, err := st.GetEvidence(ctx, key)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("stored %q, %v; want %q", got, err, data)
+	}
+	// Other bytes already under the key of data (not written by PutEvidence): they stay.
+	other := []byte("other " + time.Now().Format(time.RFC3339Nano))
+	sum2 := fmt.Sprintf("%x", sha256.Sum256(other))
+	squat := s3.EvidenceKey(sum2, ".txt")
+	if _, err := st.Client.PutObject(ctx, cfg.EvidenceBucket, squat, bytes.NewReader([]byte("squatter")), 8, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if k, _, err := st.PutEvidence(ctx, other, ".txt", "text/plain"); err != nil || k != squat {
+		t.Fatalf("put over an existing key: %s, %v", k, err)
+	}
+	if got, err := st.GetEvidence(ctx, squat); err != nil || string(got) != "squatter" {
+		t.Errorf("object under %s is %q, %v: replaced", squat, got, err)
+	}
 }

@@ -94,7 +94,7 @@ func (h *PipelineHandler) run(ctx context.Context, p tasks.PipelineRunPayload, p
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			caps[i], errs[i] = clip.ingest(ctx, c)
+			caps[i], errs[i] = clip.ingestOnce(ctx, c)
 		}()
 	}
 	wg.Wait()

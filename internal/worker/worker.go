@@ -99,6 +99,9 @@ type Deps struct {
 	Notify   NotifyStore
 	Mailer   Mailer
 	Webhooks WebhookPoster
+
+	// ingesting are this process's ingests in progress (ingestOnce).
+	ingesting ingestFlights
 }
 
 // CheckNightlyPipelines reports a kind in m that is no capture kind, or a pipeline that does
@@ -338,7 +341,7 @@ func (h *ClipHandler) clip(ctx context.Context, c *offsite.Capture) ([]*offsite.
 	}
 	if c.IngestedAt == nil {
 		var err error
-		if c, err = h.ingest(ctx, c); err != nil {
+		if c, err = h.ingestOnce(ctx, c); err != nil {
 			return nil, err
 		}
 	}
@@ -361,12 +364,16 @@ func (h *ClipHandler) clip(ctx context.Context, c *offsite.Capture) ([]*offsite.
 		"OFFSITE_VERSION":     offsite.Version,
 	}}
 	var clips []*offsite.Clip
+	// The artifacts are stored a few at a time in the background while the next parcels are
+	// clipped (their keys follow from their SHA-256): stored one after another, the two
+	// requests each of a PUT and its existence check made most of the clipping's time.
+	sink := newEvidenceSink(h.Store)
 	stats, err := raster.Clip(ctx, h.Raster, src, rps, opts, func(out raster.ClipOutput) error {
-		cogKey, cogSum, err := h.Store.PutEvidence(ctx, out.COG, ".tif", "image/tiff; application=geotiff; profile=cloud-optimized")
+		cogKey, cogSum, err := sink.Put(ctx, out.ParcelID+".tif", out.COG, "image/tiff; application=geotiff; profile=cloud-optimized")
 		if err != nil {
 			return err
 		}
-		pngKey, pngSum, err := h.Store.PutEvidence(ctx, out.QuickLook, ".png", "image/png")
+		pngKey, pngSum, err := sink.Put(ctx, out.ParcelID+".png", out.QuickLook, "image/png")
 		if err != nil {
 			return err
 		}
@@ -379,6 +386,9 @@ func (h *ClipHandler) clip(ctx context.Context, c *offsite.Capture) ([]*offsite.
 		return nil
 	})
 	h.Metrics.AddRead(stats.BytesRead, stats.BytesFetched)
+	if werr := sink.wait(); err == nil && werr != nil {
+		return nil, werr
+	}
 	if err != nil {
 		return nil, classify(c, err)
 	}
@@ -746,7 +756,7 @@ func (d *Deps) detect(ctx context.Context, c *offsite.Capture, pipe *pipelines.P
 				break
 			}
 			if before.IngestedAt == nil {
-				if _, err := (&ClipHandler{d}).ingest(ctx, before); err != nil && !errors.Is(err, asynq.SkipRetry) {
+				if _, err := (&ClipHandler{d}).ingestOnce(ctx, before); err != nil && !errors.Is(err, asynq.SkipRetry) {
 					return 0, err
 				} else if err != nil {
 					// Unusable: mark it failed so the search passes over it.
