@@ -70,7 +70,7 @@ func (s *Server) registerCaptureRoutes(mux *http.ServeMux) {
 	}, s.handleCaptureProcess)
 	s.handle(mux, "GET", "/api/v1/captures/{id}/clips", operation{
 		Response:  objectOf(map[string]any{"capture_id": int64(0), "status": "", "clips": []clipOut{}}),
-		Summary:   "The clips of a capture, with download links to the COG and quick-look",
+		Summary:   "The clips of a capture on the parcels the caller's agency reaches (as GET /api/v1/parcels), with download links to the COG and quick-look",
 		Responses: map[string]string{"200": "clips", "400": "bad id", "404": "no such capture"},
 		Roles:     rolesRead,
 	}, s.handleCaptureClips)
@@ -356,7 +356,7 @@ func (s *Server) handleCaptureClips(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	clips, err := s.Clips.FindClips(r.Context(), c.ID)
+	clips, _, err := s.clipsInScope(r.Context(), offsite.ClipFilter{CaptureID: c.ID})
 	if err != nil {
 		s.Error(w, r, err)
 		return
