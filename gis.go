@@ -32,10 +32,22 @@ const (
 // GISService reads what the GIS exports, the OGC API collections and the STAC API need
 // beyond the other services.
 type GISService interface {
-	// Extent returns the extent of a collection (Collection*).
-	Extent(ctx context.Context, collection string) (Extent, error)
+	// Extent returns the extent of a collection (Collection*), of the records agency
+	// reaches as the lists of the collection do (0: all).
+	Extent(ctx context.Context, collection string, agency int64) (Extent, error)
 	// ParcelOwners returns the enterprise of each of the parcels that has one, by parcel id.
 	ParcelOwners(ctx context.Context, parcelIDs []string) (map[string]Owner, error)
-	// FindAllClips returns clips by capture id and parcel id and how many there are.
-	FindAllClips(ctx context.Context, offset, limit int) ([]*Clip, int, error)
+	// FindClipsBy returns the clips f selects, by capture id and parcel id, and how many it
+	// selects.
+	FindClipsBy(ctx context.Context, f ClipFilter) ([]*Clip, int, error)
+}
+
+// ClipFilter selects clips; zero fields select all.
+type ClipFilter struct {
+	CaptureID int64
+	ParcelID  string
+	// Agency keeps the clips of parcels of no enterprise and of the enterprises of that
+	// agency and of those under it, as the parcels list does.
+	Agency        int64
+	Offset, Limit int
 }

@@ -17,12 +17,13 @@
 # with the load average (the machine is shared), the targets (p99 < 50 ms, max < 500 ms) and
 # the CPU time per request of the API process, of the PostgreSQL backends serving it and of the
 # load generator, with ratios to the baseline: CPU per request hardly moves with the others'
-# load, latency does.
+# load, latency does. Then the audit chain the runs appended to is verified with the API's key.
 #
 # Environment: the OFFSITE_* variables of scripts/services.sh; BENCH_DB [offsite_bench]
 # (kept between runs; BENCH_FRESH=1 reseeds), BENCH_PORT [18089], BENCH_SECONDS [20],
 # BENCH_CONNS [32], BENCH_RATE [1000], BENCH_POOL [16] (database connections of the API),
-# BENCH_DIR [.state/bench-api], BENCH_BASELINE [58c3c6a…; empty: no baseline run],
+# BENCH_DIR [.state/bench-api], BENCH_BASELINE [58c3c6a…; empty: no baseline run; its database
+# is BENCH_DB_baseline],
 # BENCH_WRK [1] (0: skip the closed-loop wrk runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,9 +71,10 @@ stop_api() {
 	API_PID=
 }
 trap stop_api EXIT
-# start_api BINARY: runs the API on the bench database and waits for /healthz.
+# start_api BINARY [DATABASE_URL]: runs the API on the bench database (or the one given) and
+# waits for /healthz.
 start_api() {
-	OFFSITE_DATABASE_URL="$DBURL" OFFSITE_DATABASE_OWNER_URL= OFFSITE_AUDIT_KEY_FILE="$DIR/audit.key" \
+	OFFSITE_DATABASE_URL="${2:-$DBURL}" OFFSITE_DATABASE_OWNER_URL= OFFSITE_AUDIT_KEY_FILE="$DIR/audit.key" \
 		OFFSITE_LISTEN_ADDR="127.0.0.1:$PORT" OFFSITE_LOG_LEVEL=warn \
 		OFFSITE_API_TOKENS_FILE="$DIR/tokens.json" "$1" 2>"$DIR/api.log" &
 	API_PID=$!
@@ -103,11 +105,12 @@ LUA
 
 RESULTS="$DIR/open-loop.jsonl"
 : >"$RESULTS"
-# open_loop LABEL: the evidence route at RATE, open loop; its JSON line goes to RESULTS too.
+# open_loop LABEL [DATABASE]: the evidence route at RATE, open loop; its JSON line goes to
+# RESULTS too.
 open_loop() {
 	"$DIR/benchapi" load -url "$BASE" -token "$TOKEN" -uscc "$DIR/uscc.txt" -rate 200 -duration 3s >/dev/null # warm up
 	echo "== $1: open loop at $RATE rps for ${SECS}s, GET /api/v1/enterprises/{uscc}/evidence (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-	"$DIR/benchapi" load -label "$1" -cpu-pid "$API_PID" -pg-url "$PGURL" -pg-db "$DB" -url "$BASE" -token "$TOKEN" -uscc "$DIR/uscc.txt" -rate "$RATE" -duration "${SECS}s" \
+	"$DIR/benchapi" load -label "$1" -cpu-pid "$API_PID" -pg-url "$PGURL" -pg-db "${2:-$DB}" -url "$BASE" -token "$TOKEN" -uscc "$DIR/uscc.txt" -rate "$RATE" -duration "${SECS}s" \
 		-path-template '/api/v1/enterprises/%s/evidence' | tee -a "$RESULTS"
 }
 
@@ -115,11 +118,17 @@ if [ -n "$BASELINE" ]; then
 	rev=$(git rev-parse --short "$BASELINE^{commit}") || die "BENCH_BASELINE $BASELINE is not a commit"
 	src=$(mktemp -d) # outside the tree: gofmt and go vet ./... must not see it
 	git archive "$rev" | tar -x -C "$src"
-	out="$(cd "$DIR" && pwd)/api-baseline"
-	(cd "$src" && go build -o "$out" ./cmd/api)
+	out="$(cd "$DIR" && pwd)"
+	(cd "$src" && go build -o "$out/api-baseline" ./cmd/api && go build -o "$out/benchapi-baseline" ./cmd/benchapi)
 	rm -rf "$src"
-	start_api "$DIR/api-baseline"
-	open_loop "baseline $rev"
+	# The baseline runs on a database of its own, seeded and migrated by its own benchapi:
+	# on this tree's schema it would have this tree's indexes (0110 gives its statements
+	# generic plans too).
+	BDB="${DB}_baseline"
+	BDBURL=$("$DIR/benchapi-baseline" seed -db "$BDB" "${fresh[@]}" -uscc-out "$DIR/uscc-baseline.txt")
+	cmp -s "$DIR/uscc.txt" "$DIR/uscc-baseline.txt" || die "the baseline seeded other enterprises"
+	start_api "$DIR/api-baseline" "$BDBURL&pool_max_conns=${BENCH_POOL:-16}"
+	open_loop "baseline $rev" "$BDB"
 	stop_api
 fi
 start_api "$DIR/api"
@@ -135,6 +144,9 @@ fi
 echo "== open loop at $RATE rps for ${SECS}s, GET /public/positive-list?limit=100&offset=N (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 "$DIR/benchapi" load -url "$BASE" -rate "$RATE" -duration "${SECS}s" -max-offset 6600 \
 	-path-template '/public/positive-list?limit=100&offset=%d'
+
+echo "== the audit chain after the runs (every evidence view is an entry)"
+"$DIR/benchapi" verify -db-url "$PGURL" -audit-key-file "$DIR/audit.key"
 
 echo "== evidence route, open loop at $RATE rps: side by side (ratios against the first line)"
 "$DIR/benchapi" table -p99 50ms -max 500ms <"$RESULTS"

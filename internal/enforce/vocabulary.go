@@ -103,6 +103,9 @@ const (
 	// AuditMonitoringPointReleaseQuarantine records frames kept in quarantine released into a
 	// point's series (those carrying its password).
 	AuditMonitoringPointReleaseQuarantine AuditAction = "monitoring_point.release_quarantine"
+	// AuditMonitoringPointRequestData records a request to a point's data logger to send
+	// its data of a period again (HJ 212-2017 data request, e.g. CN 2061 hour data).
+	AuditMonitoringPointRequestData AuditAction = "monitoring_point.request_data"
 	// AuditCasefileGenerate records a case file (PDF or DOCX) stored as evidence.
 	AuditCasefileGenerate AuditAction = "casefile.generate"
 	// AuditEvidenceExport records a GIS export of findings or parcels: format, filter, count.
@@ -145,7 +148,7 @@ var AuditActions = []AuditAction{
 	AuditAgencyCreate, AuditAgencyUpdate, AuditUserCreate, AuditUserUpdate, AuditUserPassword,
 	AuditUserLogin, AuditUserLogout, AuditUserLockout, AuditTokenCreate, AuditTokenRevoke,
 	AuditMonitoringPointCreate, AuditMonitoringPointUpdate, AuditMonitoringLimitSet, AuditMonitoringLimitDelete,
-	AuditMonitoringSelfReport, AuditMonitoringPointReleaseQuarantine,
+	AuditMonitoringSelfReport, AuditMonitoringPointReleaseQuarantine, AuditMonitoringPointRequestData,
 	AuditCasefileGenerate, AuditEvidenceExport,
 	AuditInspectionAmendReport, AuditInspectionWithdrawReport, AuditInspectionRequestExtension,
 	AuditInspectionDecideExtension, AuditIncidentReport, AuditIntakeRecord, AuditIntakeJoin,

@@ -81,6 +81,10 @@ type Server struct {
 	Logger      *slog.Logger
 	Metrics     *metrics.Receiver
 	Now         func() time.Time
+	// OnReply, when set, is called with each reply of a logger to a request of the platform
+	// (9011 QnRtn, 9012 ExeRtn) once it is durable, from valid credentials only, on the
+	// connection's goroutine.
+	OnReply func(f *Frame)
 
 	handled atomic.Int64 // frames read
 	work    chan *frameJob
@@ -88,6 +92,8 @@ type Server struct {
 	mu     sync.Mutex
 	perIP  map[string]int
 	conns  map[net.Conn]struct{}
+	peers  map[string]*peer // MN → the connection its logger last sent from with its credentials right
+	lastQN atomic.Int64     // the last QN of SendRequest, in ms since the epoch
 	cache  map[string]cached
 	wg     sync.WaitGroup
 	closed bool
@@ -136,6 +142,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.perIP = map[string]int{}
 	s.conns = map[net.Conn]struct{}{}
 	s.cache = map[string]cached{}
+	s.peers = map[string]*peer{}
 	s.mu.Unlock()
 	s.work = make(chan *frameJob)
 	var handlers sync.WaitGroup
@@ -243,6 +250,8 @@ func (s *Server) release(c net.Conn) {
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	r := NewReader(c, s.Config.MaxFrame)
 	addr := c.RemoteAddr().String()
+	pc := &peer{c: c}
+	defer s.forget(pc)
 	for {
 		if err := c.SetReadDeadline(s.Now().Add(s.Config.IdleTimeout)); err != nil {
 			return
@@ -270,7 +279,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		case <-ctx.Done():
 			return
 		}
-		if err := s.finish(ctx, c, <-j.done); err != nil {
+		if err := s.finish(ctx, pc, <-j.done); err != nil {
 			s.Logger.Debug("connection closed", "remote", addr, "err", err)
 			return
 		}
@@ -347,7 +356,7 @@ func (s *Server) prepare(ctx context.Context, raw []byte, addr string) prepared 
 
 // finish waits until a prepared frame is durable, then sends the replies it asks for; an
 // error ends the connection.
-func (s *Server) finish(ctx context.Context, c net.Conn, p prepared) error {
+func (s *Server) finish(ctx context.Context, pc *peer, p prepared) error {
 	if p.durable == nil {
 		return nil
 	}
@@ -363,15 +372,21 @@ func (s *Server) finish(ctx context.Context, c net.Conn, p prepared) error {
 		if s.Metrics != nil {
 			s.Metrics.Values.Add(float64(len(p.f.Values)))
 		}
+		s.remember(pc, p.f)
+		if s.OnReply != nil && (p.f.CN == CNRequestReply || p.f.CN == CNExecResult) {
+			s.OnReply(p.f)
+		}
 	}
 	if len(p.replies) == 0 {
 		return nil
 	}
-	if err := c.SetWriteDeadline(s.Now().Add(s.Config.WriteTimeout)); err != nil {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if err := pc.c.SetWriteDeadline(s.Now().Add(s.Config.WriteTimeout)); err != nil {
 		return err
 	}
 	for _, r := range p.replies {
-		if _, err := c.Write(r); err != nil {
+		if _, err := pc.c.Write(r); err != nil {
 			return err
 		}
 	}
@@ -379,6 +394,99 @@ func (s *Server) finish(ctx context.Context, c net.Conn, p prepared) error {
 		s.Metrics.AckSeconds.Observe(time.Since(p.read).Seconds())
 	}
 	return nil
+}
+
+// peer is a connection and what addresses its logger's requests: the MN, PW, ST and version
+// of its last frame with its credentials right. mu serialises the writes on c.
+type peer struct {
+	c               net.Conn
+	mu              sync.Mutex
+	mn, pw, st, ver string
+}
+
+// remember makes pc the connection of f's logger, for SendRequest; the server's lock is taken
+// only when the connection's logger or its header changes.
+func (s *Server) remember(pc *peer, f *Frame) {
+	if f.MN == "" || IsReply(f.CN) || pc.mn == f.MN && pc.pw == f.PW && pc.st == f.ST && pc.ver == f.Version {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pc.mu.Lock()
+	if pc.mn != "" && pc.mn != f.MN && s.peers[pc.mn] == pc {
+		delete(s.peers, pc.mn)
+	}
+	pc.mn, pc.pw, pc.st, pc.ver = f.MN, f.PW, f.ST, f.Version
+	pc.mu.Unlock()
+	if s.peers != nil {
+		s.peers[f.MN] = pc
+	}
+}
+
+// forget drops pc, whose connection ends, as its logger's connection.
+func (s *Server) forget(pc *peer) {
+	if pc.mn == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.peers[pc.mn] == pc {
+		delete(s.peers, pc.mn)
+	}
+}
+
+// ErrNotConnected is returned by SendRequest when no logger of the MN is connected.
+var ErrNotConnected = errors.New("hj212: the logger is not connected")
+
+// Connected reports whether a logger of mn is connected (it sent a frame with its credentials
+// right on a connection still open).
+func (s *Server) Connected(mn string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peers[mn] != nil
+}
+
+// NextQN returns a request number (QN, yyyyMMddHHmmsszzz in China Standard Time) that no other
+// call of this server returned: the time, moved on by a millisecond when taken.
+func (s *Server) NextQN() string {
+	for {
+		last := s.lastQN.Load()
+		ms := s.now().UnixMilli()
+		if ms <= last {
+			ms = last + 1
+		}
+		if s.lastQN.CompareAndSwap(last, ms) {
+			t := time.UnixMilli(ms).In(cst)
+			return t.Format("20060102150405") + t.Format(".000")[1:]
+		}
+	}
+}
+
+func (s *Server) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
+// SendRequest sends the platform's request cn with command parameters cp (without the &&)
+// and QN qn to the connected logger of mn, addressed with the PW and ST of its frames and
+// asking for its replies (Flag 5; HJ/T 212-2005 has no Flag). ErrNotConnected when none is.
+func (s *Server) SendRequest(mn, qn, cn, cp string) error {
+	s.mu.Lock()
+	pc := s.peers[mn]
+	s.mu.Unlock()
+	if pc == nil {
+		return ErrNotConnected
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	b := command(&Frame{QN: qn, ST: pc.st, PW: pc.pw, MN: pc.mn, Version: pc.ver}, cn, cp)
+	if err := pc.c.SetWriteDeadline(s.now().Add(s.Config.WriteTimeout)); err != nil {
+		return err
+	}
+	_, err := pc.c.Write(b)
+	return err
 }
 
 // check asks the credentials, remembering answers for CredentialTTL.

@@ -326,13 +326,14 @@ func checkEncoding(r *http.Request) error {
 	}
 }
 
-// extentDoc is the OGC (and STAC) extent of a collection: its real bounding box and time
-// span, the whole world and open when the collection is empty or no GIS service is set.
+// extentDoc is the OGC (and STAC) extent of a collection: the real bounding box and time
+// span of the records the caller's agency reaches, the whole world and open when there are
+// none or no GIS service is set.
 func (s *Server) extentDoc(ctx context.Context, collection string) (map[string]any, error) {
 	bbox := []float64{-180, -90, 180, 90}
 	interval := []any{nil, nil}
 	if s.GIS != nil {
-		ext, err := s.GIS.Extent(ctx, collection)
+		ext, err := s.GIS.Extent(ctx, collection, scope(ctx))
 		if err != nil {
 			return nil, err
 		}

@@ -24,6 +24,8 @@ type MonitoringService interface {
 	// FindQuarantine lists the MNs with frames in quarantine; agency (0: all) leaves out the
 	// points of enterprises outside it.
 	FindQuarantine(ctx context.Context, agency int64, limit int) ([]monitoring.QuarantinedMN, error)
+	// FindDataRequests lists the data requests to a point's logger, newest first.
+	FindDataRequests(ctx context.Context, mn string, limit int) ([]*monitoring.DataRequest, error)
 }
 
 // Request bodies of the monitoring routes.
@@ -50,6 +52,12 @@ type (
 		StartedAt string `json:"started_at" openapi:"required" doc:"RFC 3339 time or YYYY-MM-DD (China Standard Time)"`
 		EndedAt   string `json:"ended_at" doc:"RFC 3339 time or YYYY-MM-DD (China Standard Time)"`
 		Text      string `json:"text" openapi:"required" doc:"what exceeded, why, what was done"`
+	}
+	dataRequestBody struct {
+		CN        string `json:"cn" openapi:"required" doc:"the data to send again: 2061 hour (a gap's hours), 2051 minute, 2031 day, 2041 running time"`
+		BeginTime string `json:"begin_time" openapi:"required" doc:"RFC 3339 time or YYYY-MM-DD (China Standard Time): the first DataTime asked"`
+		EndTime   string `json:"end_time" openapi:"required" doc:"RFC 3339 time or YYYY-MM-DD: the last DataTime asked"`
+		FindingID string `json:"finding_id" doc:"the monitoring finding (a gap) the request is for"`
 	}
 )
 
@@ -144,6 +152,59 @@ func (s *Server) registerMonitoringRoutes(mux *http.ServeMux) {
 			return
 		}
 		writeJSON(w, http.StatusOK, rel)
+	})
+	s.handle(mux, "POST", "/api/v1/monitoring/points/{mn}/data-requests", operation{
+		Response:    monitoring.DataRequest{},
+		Summary:     "Ask a point's data logger to send its data of a period again (HJ 212-2017 data request, e.g. CN 2061 hour data for a gap); audited",
+		Description: "Queued: the receiver sends it while the logger is connected (sent_at, qn) and records the logger's request reply (qn_rtn, 9011: 1 accepted) and execution result (exe_rtn, 9012: 1 done). The data arrives as uploads, stored as any other.",
+		Body:        dataRequestBody{}, Roles: rolesStaffWrite,
+		Responses: map[string]string{"201": "queued", "400": "invalid field", "404": "no such point"},
+	}, func(w http.ResponseWriter, r *http.Request) {
+		var in dataRequestBody
+		if err := s.decodeJSON(w, r, &in); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		req := &monitoring.DataRequest{MN: r.PathValue("mn"), CN: in.CN, FindingID: in.FindingID}
+		var err error
+		if req.Begin, err = parseTime("begin_time", in.BeginTime); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		if req.End, err = parseTime("end_time", in.EndTime); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		if err := reg.RequestData(r.Context(), PrincipalFromContext(r.Context()).Actor(), req); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, req)
+	})
+	s.handle(mux, "GET", "/api/v1/monitoring/points/{mn}/data-requests", operation{
+		Response: objectOf(map[string]any{"data_requests": []*monitoring.DataRequest{}}),
+		Summary:  "The data requests to a point's logger, newest first, with whether it was sent and what the logger replied",
+		Roles:    rolesStaff, Query: map[string]string{"limit": "most requests listed, 1 to 500, default 50"},
+		Responses: map[string]string{"200": "data requests", "400": "bad limit", "404": "no such point"},
+	}, func(w http.ResponseWriter, r *http.Request) {
+		limit, err := intParam(r, "limit", 50, 1, 500)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		if _, err := s.Monitoring.FindPoint(r.Context(), r.PathValue("mn")); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		rs, err := s.Monitoring.FindDataRequests(r.Context(), r.PathValue("mn"), limit)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		if rs == nil {
+			rs = []*monitoring.DataRequest{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"data_requests": rs})
 	})
 	s.handle(mux, "PUT", "/api/v1/enterprises/{uscc}/monitoring/limits/{outlet}/{pollutant}", operation{
 		Response:    monitoring.Limit{},

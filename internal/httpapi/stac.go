@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +17,9 @@ import (
 // A minimal STAC API at /stac (STAC API – Core, Collections and Features, without search):
 // the collections captures, clips and findings, their Items with roles and checksums on
 // every asset, and HTTP links only: assets are download routes of this API that audit and
-// redirect to a presigned URL, links are Item URLs of this API.
+// redirect to a presigned URL, links are Item URLs of this API. Clips, findings and the
+// collections' extents are scoped by the caller's agency as the parcels and findings lists
+// are; captures are every agency's.
 
 // CapturePresigner presigns reads of captures (s3.Store).
 type CapturePresigner interface {
@@ -214,19 +217,35 @@ func (s *Server) stacItems(ctx context.Context, h stac.Hrefs, collection string,
 		}
 		return items, total, nil
 	case stac.CollectionClips:
-		cls, total, err := s.GIS.FindAllClips(ctx, offset, limit)
+		cls, total, err := s.clipsInScope(ctx, offsite.ClipFilter{Offset: offset, Limit: limit})
 		if err != nil {
 			return nil, 0, err
 		}
 		items, err := s.clipItems(ctx, h, cls)
 		return items, total, err
 	}
-	fs, total, err := s.Enforce.FindFindingFeatures(ctx, enforce.EnterpriseFilter{Offset: offset, Limit: limit})
+	fs, total, err := s.Enforce.FindFindingFeatures(ctx, enforce.EnterpriseFilter{Agency: scope(ctx), Offset: offset, Limit: limit})
 	if err != nil {
 		return nil, 0, err
 	}
 	items, err = s.findingItems(ctx, h, fs)
 	return items, total, err
+}
+
+// clipsInScope returns the clips f selects that the caller's agency reaches: those of parcels
+// of its enterprises, of those under it and of no enterprise, as the parcels list scopes
+// parcels. Without a GIS service only a caller of no agency reads clips.
+func (s *Server) clipsInScope(ctx context.Context, f offsite.ClipFilter) ([]*offsite.Clip, int, error) {
+	f.Agency = scope(ctx)
+	if s.GIS != nil {
+		return s.GIS.FindClipsBy(ctx, f)
+	}
+	if f.Agency != 0 || f.CaptureID == 0 {
+		return nil, 0, nil
+	}
+	cls, err := s.Clips.FindClips(ctx, f.CaptureID)
+	cls = slices.DeleteFunc(cls, func(c *offsite.Clip) bool { return f.ParcelID != "" && c.ParcelID != f.ParcelID })
+	return cls, len(cls), err
 }
 
 func (s *Server) clipItems(ctx context.Context, h stac.Hrefs, cls []*offsite.Clip) ([]*stac.Item, error) {
@@ -351,22 +370,18 @@ func (s *Server) handleSTACItem(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		var cls []*offsite.Clip
-		if cls, err = s.Clips.FindClips(ctx, capID); err != nil {
-			break
+		if cls, _, err = s.clipsInScope(ctx, offsite.ClipFilter{CaptureID: capID, ParcelID: parcel, Limit: 1}); err == nil && len(cls) == 0 {
+			err = offsite.NotFound("clip item %q", id)
 		}
-		err = offsite.NotFound("clip item %q", id)
-		for _, cl := range cls {
-			if cl.ParcelID == parcel {
-				var items []*stac.Item
-				if items, err = s.clipItems(ctx, h, []*offsite.Clip{cl}); err == nil {
-					item = items[0]
-				}
-				break
+		if err == nil {
+			var items []*stac.Item
+			if items, err = s.clipItems(ctx, h, cls); err == nil {
+				item = items[0]
 			}
 		}
 	default:
 		var fs []*offsite.Finding
-		fs, _, err = s.Enforce.FindFindingFeatures(ctx, enforce.EnterpriseFilter{IDs: []string{id}, Limit: 1})
+		fs, _, err = s.Enforce.FindFindingFeatures(ctx, enforce.EnterpriseFilter{IDs: []string{id}, Agency: scope(ctx), Limit: 1})
 		if err == nil && len(fs) == 0 {
 			err = offsite.NotFound("finding item %q", id)
 		}

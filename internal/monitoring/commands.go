@@ -39,6 +39,8 @@ type Tx interface {
 	// marks those frames released; the others stay in quarantine. It returns how many frames
 	// were released and how many kept.
 	ReleaseQuarantine(ctx context.Context, mn string, accept func(pw string) bool) (released, kept int, err error)
+	// CreateDataRequest stores a data request, setting its ID.
+	CreateDataRequest(ctx context.Context, r *DataRequest) error
 	// Append chains an audit entry to the log.
 	Append(ctx context.Context, a enforce.Actor, action enforce.AuditAction, subject string, detail any) error
 }

@@ -42,7 +42,7 @@ func scanFinding(row pgx.Row, extra ...any) (*offsite.Finding, error) {
 // f.UpdatedTo], ordered by id, and their total count.
 func (s *EnforceService) FindFindingFeatures(ctx context.Context, f enforce.EnterpriseFilter) (_ []*offsite.Finding, total int, err error) {
 	defer derrors.Wrap(&err, "FindFindingFeatures")
-	cond, args := timeBoxCondition(f, "f.geom", "f.detected_at")
+	cond, args := timeBoxCondition(f, "f.geom", "f.detected_at", findingOwnerOf("f"))
 	if err := s.db.Pool.QueryRow(ctx, "SELECT count(*) FROM findings f WHERE "+cond, args...).Scan(&total); err != nil {
 		return nil, 0, formatError(err)
 	}
@@ -63,8 +63,9 @@ func (s *EnforceService) FindFindingFeatures(ctx context.Context, f enforce.Ente
 }
 
 // timeBoxCondition is the SQL condition of an OGC bbox and datetime filter on the named
-// geometry and time columns.
-func timeBoxCondition(f enforce.EnterpriseFilter, geomCol, timeCol string) (string, []any) {
+// geometry and time columns, and of f.Agency on owner, the SQL of a row's enterprise: as the
+// lists of the API, an agency reaches its enterprises', those under it and no enterprise's.
+func timeBoxCondition(f enforce.EnterpriseFilter, geomCol, timeCol, owner string) (string, []any) {
 	var w sqlFilter
 	if f.Bbox != nil {
 		w.add(fmt.Sprintf("%[1]s && ST_MakeEnvelope(($?::float8[])[1], ($?::float8[])[2], ($?::float8[])[3], ($?::float8[])[4], 4326) AND ST_Intersects(%[1]s, ST_MakeEnvelope(($?::float8[])[1], ($?::float8[])[2], ($?::float8[])[3], ($?::float8[])[4], 4326))", geomCol),
@@ -80,11 +81,7 @@ func timeBoxCondition(f enforce.EnterpriseFilter, geomCol, timeCol string) (stri
 		w.add("id = ANY($?)", f.IDs)
 	}
 	if f.Agency != 0 {
-		owner := "uscc"
-		if timeCol != "updated_at" { // findings: the parcel's enterprise
-			owner = "(SELECT p.uscc FROM parcels p WHERE p.id = f.parcel_id)"
-		}
-		w.add(enterprisesUnder(owner), f.Agency)
+		w.add(ownedUnderOrUnowned(owner), f.Agency)
 	}
 	return w.cond(), w.args
 }
@@ -94,7 +91,7 @@ func timeBoxCondition(f enforce.EnterpriseFilter, geomCol, timeCol string) (stri
 // ignored.
 func (s *EnforceService) FindParcelFeatures(ctx context.Context, f enforce.EnterpriseFilter) (_ []*offsite.Parcel, total int, err error) {
 	defer derrors.Wrap(&err, "FindParcelFeatures")
-	cond, args := timeBoxCondition(f, "geom", "updated_at")
+	cond, args := timeBoxCondition(f, "geom", "updated_at", "uscc")
 	cond += " AND retired_at IS NULL"
 	if err := s.db.Pool.QueryRow(ctx, "SELECT count(*) FROM parcels WHERE "+cond, args...).Scan(&total); err != nil {
 		return nil, 0, formatError(err)

@@ -61,8 +61,11 @@ func (s *FindingService) RecordFindings(ctx context.Context, fs []*offsite.Findi
 	}))
 }
 
-// findingOwner is the enterprise of a row of findings: its parcel's, else its own uscc.
-const findingOwner = "coalesce((SELECT nullif(p.uscc, '') FROM parcels p WHERE p.id = findings.parcel_id), findings.uscc)"
+// findingOwnerOf is the enterprise of a row of findings named t: its parcel's, else its own
+// uscc.
+func findingOwnerOf(t string) string {
+	return "coalesce((SELECT nullif(p.uscc, '') FROM parcels p WHERE p.id = " + t + ".parcel_id), " + t + ".uscc)"
+}
 
 // FindFindings returns findings matching filter, newest first, and the total count.
 func (s *FindingService) FindFindings(ctx context.Context, filter offsite.FindingFilter) (_ []*offsite.Finding, _ int, err error) {
@@ -88,7 +91,7 @@ func (s *FindingService) FindFindings(ctx context.Context, filter offsite.Findin
 		w.add("ST_Intersects(geom, ST_GeomFromEWKB($?::bytea))", b)
 	}
 	if filter.Agency != 0 {
-		w.add(ownedUnderOrUnowned(findingOwner), filter.Agency)
+		w.add(ownedUnderOrUnowned(findingOwnerOf("findings")), filter.Agency)
 	}
 	q := `SELECT id, coalesce(parcel_id, ''), capture_ids, kind, class, status, score, area_m2, severity, ST_AsEWKB(geom),
 		pipeline, pipeline_hash, detected_at, properties, provenance, artifacts, created_at, coalesce(uscc, ''), count(*) OVER ()

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/offsite/offsite/internal/apiclient"
@@ -21,6 +22,7 @@ import (
 	"github.com/offsite/offsite/internal/hj212"
 	"github.com/offsite/offsite/internal/postgres"
 	"github.com/offsite/offsite/internal/sample"
+	"github.com/offsite/offsite/internal/tasks"
 	"github.com/offsite/offsite/internal/testenv"
 	"github.com/offsite/offsite/internal/webui"
 )
@@ -131,6 +133,9 @@ func TestBrowser(t *testing.T) {
 	onNotice := seedOnNotice(t, admin, db.OwnerURL)
 	overdue := seedOverdue(t, admin, db.OwnerURL)
 	seedQuarantine(t, db.URL)
+	actx, stopAnalysis := context.WithCancel(context.Background())
+	defer stopAnalysis()
+	go analyseWhenReleased(actx, t, db.URL, redis)
 	accounts(t, admin, uscc)
 	var city struct {
 		ID int64 `json:"id"`
@@ -326,9 +331,9 @@ const (
 	quarantinePW = "q-pw-5150"
 )
 
-// seedQuarantine stores, as the HJ 212 receiver does for an MN it does not know, four hour
-// uploads of SO2 from the last hours carrying quarantinePW and one carrying another password,
-// all kept in quarantine.
+// seedQuarantine stores, as the HJ 212 receiver does for an MN it does not know, five hour
+// uploads of SO2 from the last hours carrying quarantinePW, with three hours missing between
+// them, and one carrying another password, all kept in quarantine.
 func seedQuarantine(t *testing.T, dbURL string) {
 	t.Helper()
 	ctx := context.Background()
@@ -344,8 +349,12 @@ func seedQuarantine(t *testing.T, dbURL string) {
 	}
 	cst := time.FixedZone("CST", 8*3600)
 	var recs []*hj212.Record
-	for i, pw := range []string{quarantinePW, quarantinePW, quarantinePW, quarantinePW, "another-pw"} {
-		at := now.Add(-time.Duration(8-i) * time.Hour).Truncate(time.Hour).In(cst).Format("20060102150405")
+	for i, ago := range []int{11, 10, 9, 5, 4, 3} {
+		pw := quarantinePW
+		if ago == 3 {
+			pw = "another-pw"
+		}
+		at := now.Add(-time.Duration(ago) * time.Hour).Truncate(time.Hour).In(cst).Format("20060102150405")
 		f := hj212.Parse(hj212.Encode(fmt.Sprintf("QN=%s00%d;ST=31;CN=2061;PW=%s;MN=%s;Flag=5;CP=&&DataTime=%s;a21026-Avg=%d.5,a21026-Flag=N&&", at, i, pw, quarantineMN, at, 30+7*i)))
 		if !f.Valid {
 			t.Fatalf("seed frame: %s", f.Reason)
@@ -356,6 +365,45 @@ func seedQuarantine(t *testing.T, dbURL string) {
 	}
 	if err := store.WriteBatch(ctx, recs); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// analyseWhenReleased waits until the values of quarantineMN are released into its point's
+// series (by the browser, as the administrator), then queues the analysis of the point's day
+// as the nightly run does, which finds the gap in them: so the enterprise's gap event appears
+// after the steps that count its warnings, for the browser to ask the logger for the gap's data.
+func analyseWhenReleased(ctx context.Context, t *testing.T, dbURL string, redis asynq.RedisClientOpt) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer conn.Close(context.Background())
+	for {
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM monitoring_values WHERE mn = $1", quarantineMN).Scan(&n); err != nil {
+			if ctx.Err() == nil {
+				t.Error(err)
+			}
+			return
+		}
+		if n > 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	q := asynq.NewClient(redis)
+	defer q.Close()
+	task, err := tasks.NewMonitoringNightlyAnalyzeTask(quarantineMN, time.Now().Truncate(time.Hour).Add(time.Hour))
+	if err == nil {
+		_, err = q.EnqueueContext(ctx, task)
+	}
+	if err != nil {
+		t.Errorf("queue the analysis of the released values: %v", err)
 	}
 }
 

@@ -140,6 +140,7 @@ export const vocab: Record<string, [string, string]> = {
   'step_monitoring_limit.delete': ['删除排放限值', 'limit deleted'],
   'step_monitoring.self_report': ['企业主动报告超标', 'exceedance self-reported'],
   'step_monitoring_point.release_quarantine': ['释放隔离数据', 'quarantined frames released'],
+  'step_monitoring_point.request_data': ['请数采仪补发数据', 'data requested from the logger again'],
   'step_casefile.generate': ['生成案卷', 'case file generated'],
   // roles not in i18n.ts
   role_system: ['系统', 'system'],

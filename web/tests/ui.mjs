@@ -44,6 +44,9 @@ page.setDefaultTimeout(20000);
 
 const problems = [];
 const foreign = [];
+// Capture labels are read a page at a time (GET /api/v1/captures?ids=…), not one request a capture.
+const captureReads = [];
+page.on('request', (r) => { if (r.method() === 'GET' && /\/api\/v1\/captures(\/\d+$|\?ids=)/.test(r.url())) captureReads.push(r.url().slice(origin.length)); });
 page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
 page.on('console', (m) => { if (m.type() === 'error' && !/status of (400|401|403|404|409)/.test(m.text())) problems.push(`console: ${m.text()}`); });
 // No internet at run time: every request stays on the API's origin (blob: and data: are local).
@@ -399,6 +402,7 @@ try {
     assert(parts.length >= 2, `${parts.length} survey parts, want the 2 captures`);
     // Captures are named by acquisition date and sensor, not by number.
     await page.waitForFunction(() => [...document.querySelectorAll('#survey-parts .capture-label')].every((e) => !e.textContent.startsWith('#')));
+    assert(captureReads.length >= 1 && captureReads.every((u) => u.includes('?ids=')), `capture labels read by ${JSON.stringify(captureReads)}, want GET /api/v1/captures?ids=`);
     await translated('#survey-parts tbody');
     console.log(`    progress values seen: ${[...seen].join(', ')}`);
     // The finished survey maps and lists the parcels and findings of its zone and captures.
@@ -822,7 +826,7 @@ try {
     await go('/admin');
     const frames = async () => (await (await page.waitForSelector(`${row} td:nth-child(3)`)).innerText()).trim();
     const text = await (await page.waitForSelector(row)).innerText();
-    assert(text.includes('未登记') && await frames() === '5', `the quarantined MN's row reads ${JSON.stringify(text)}`);
+    assert(text.includes('未登记') && await frames() === '6', `the quarantined MN's row reads ${JSON.stringify(text)}`);
     assert(!(await page.$(`${row} .release-quarantine`)), 'frames of an MN no point is registered for can be released');
     await translated('#quarantine-table');
     // Assigned: the MN registered as the enterprise's point with the password its logger sends.
@@ -837,11 +841,34 @@ try {
     await page.waitForSelector(`${row} a[href="#/enterprises/${uscc}"]`);
     await page.click(`${row} .release-quarantine`);
     const ok = await (await page.waitForSelector('#quarantine p.ok')).innerText();
-    assert(ok.includes('已释放 4 条') && ok.includes('1 条密码不符仍隔离'), `the release reads ${JSON.stringify(ok)}`);
+    assert(ok.includes('已释放 5 条') && ok.includes('1 条密码不符仍隔离'), `the release reads ${JSON.stringify(ok)}`);
     assert(await frames() === '1', `after the release the row counts ${await frames()} frames, want the 1 with another password`);
     await go(`/enterprises/${uscc}`);
     const n = await seriesPixels();
     assert(n > 20, `the released values do not appear in the point's chart (${n} pixels of the series)`);
+  });
+
+  await step('the analysis finds the gap in the released values; from the gap event the administrator asks the logger to send its hours again', async () => {
+    const qmn = env('OFFSITE_UI_QUARANTINE_MN');
+    // The test queues the analysis once the values are released; the event comes when it ran.
+    const gapRow = `#monitoring table.mon-events tr[data-rule="gap_while_running"]`;
+    for (let i = 0; !(await page.$(gapRow)); i++) {
+      assert(i < 60, 'no gap event on the enterprise page after the release');
+      await page.waitForTimeout(500);
+      await page.reload();
+      await page.waitForSelector('#monitoring h3');
+    }
+    const finding = await page.getAttribute(gapRow, 'data-id');
+    await page.click(`${gapRow} button.request-data`);
+    await page.waitForSelector(`${gapRow} .request-queued`);
+    const rs = await page.evaluate(async (mn) => (await (await fetch(`/api/v1/monitoring/points/${mn}/data-requests`)).json()).data_requests, qmn);
+    assert(rs.length === 1 && rs[0].cn === '2061' && rs[0].finding_id === finding && !rs[0].sent_at, `data requests ${JSON.stringify(rs)}`);
+    // The gap is the three hours between the released values: 11, 10, 9 hours ago, then 5 and 4.
+    const hours = (Date.parse(rs[0].end_time) - Date.parse(rs[0].begin_time)) / 3600e3;
+    assert(hours === 2, `the request asks for ${hours + 1} hours (${rs[0].begin_time} – ${rs[0].end_time}), want the gap's 3`);
+    await page.click(`#monitoring article.mon-point[data-mn="${qmn}"] details.mon-requests > summary`);
+    const li = await (await page.waitForSelector(`#monitoring article.mon-point[data-mn="${qmn}"] details.mon-requests li`)).innerText();
+    assert(li.includes('CN 2061') && li.includes('待发送'), `the point's data requests read ${JSON.stringify(li)}`);
   });
 
   await step('the public list answers without signing in; English is a click away', async () => {
@@ -856,6 +883,8 @@ try {
     await page.click('#lang');
   });
 
+  assert(captureReads.every((u) => u.includes('?ids=')), `capture labels read one by one: ${JSON.stringify(captureReads)}`);
+  console.log(`    capture label reads: ${captureReads.length}`);
   assert(!foreign.length, `requests left the API's origin: ${foreign.join(', ')}`);
   assert(!problems.length, `the page reported errors:\n${problems.join('\n')}`);
 } catch (e) {

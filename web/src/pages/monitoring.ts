@@ -5,7 +5,7 @@
 // role allows: register a point, set a limit, report an exceedance (the enterprise).
 import { api, blobURL as fetchBlob, can, evidenceURL } from '../api';
 import { fmtDate, t, tk } from '../i18n';
-import { clear, copyable, errorBox, field, form, h, loading, select } from '../ui';
+import { action, clear, copyable, errorBox, field, form, h, loading, select } from '../ui';
 import { msgText } from '../messages';
 
 interface Point { mn: string; uscc: string; outlet: string; name?: string; medium: string; lon: number; lat: number; version: number }
@@ -66,7 +66,7 @@ function pointCard(p: Point, m: Monitoring, urls: string[]): HTMLElement {
   return h('article', { class: 'mon-point', dataset: { mn: p.mn } },
     h('h4', {}, h('code', {}, p.mn), ' · ', p.outlet, ' · ', tk('mon_medium_', p.medium), p.name ? ` · ${p.name}` : '',
       h('span', { class: 'muted small' }, ` ${p.lon.toFixed(5)}, ${p.lat.toFixed(5)} · ${t('mon_events_n', { n: evs.length })}`)),
-    field(t('mon_pollutant'), sel), img, out);
+    field(t('mon_pollutant'), sel), img, out, can('GET /api/v1/monitoring/points/{mn}/data-requests') ? dataRequests(p.mn) : '');
 }
 
 function eventTable(events: MonEvent[], ex: Exceedance[], urls: string[]): HTMLElement {
@@ -97,12 +97,49 @@ function eventTable(events: MonEvent[], ex: Exceedance[], urls: string[]): HTMLE
         h('td', {}, h('code', {}, e.properties?.mn || '')),
         h('td', {}, e.properties?.pollutant || ''),
         h('td', {}, e.severity || ''),
-        h('td', {}, msgText(e.properties?.summary_message, e.properties?.summary || '')),
+        h('td', {}, msgText(e.properties?.summary_message, e.properties?.summary || ''), e.class === 'gap_while_running' ? requestDataButton(e) : ''),
         h('td', { class: x ? 'rep-' + x.status : '' }, x ? tk('rep_', x.status) : '', x ? h('div', { class: 'muted small' }, t('mon_due'), ' ', fmtDate(x.report_due, true)) : null),
         h('td', {}, h('details', {}, h('summary', {}, String((e.properties?.frames || []).length)),
           (e.properties?.frames || []).map((f: string) => h('div', {}, copyable(f, 16))))),
         cell);
     })));
+}
+
+// requestDataButton asks the logger of a gap event's point to send the hour data of the gap
+// again (HJ 212-2017 data request, CN 2061 with BeginTime and EndTime: the gap's first and
+// last hour); the receiver sends it while the logger is connected.
+function requestDataButton(e: MonEvent): HTMLElement | string {
+  const mn = e.properties?.mn;
+  if (!mn || !can('POST /api/v1/monitoring/points/{mn}/data-requests')) return '';
+  const out = h('div', { class: 'small' });
+  return h('div', {}, action(t('mon_request_data'), async () => {
+    const end = new Date(new Date(e.properties.end).getTime() - 3600e3);
+    const r = await api<{ id: number }>('POST', `/api/v1/monitoring/points/${encodeURIComponent(mn)}/data-requests`,
+      { cn: '2061', begin_time: e.properties.start, end_time: end.toISOString(), finding_id: e.id });
+    clear(out, h('span', { class: 'ok request-queued', dataset: { id: String(r.id) } }, t('mon_request_queued')));
+  }, { class: 'secondary request-data' }), out);
+}
+
+// DataRequest is a request to a point's logger to send its data again (GET .../data-requests).
+interface DataRequest { id: number; cn: string; begin_time: string; end_time: string; requested_by: string; requested_at: string; sent_at?: string; attempts: number; qn_rtn?: string; exe_rtn?: string }
+
+// dataRequests lists a point's data requests with where each stands: queued, sent, accepted
+// (9011 QnRtn=1), done (9012 ExeRtn=1) or refused.
+function dataRequests(mn: string): HTMLElement {
+  const el = h('details', { class: 'mon-requests' }, h('summary', {}, t('mon_requests')));
+  el.addEventListener('toggle', async () => {
+    if (!(el as HTMLDetailsElement).open) return;
+    try {
+      const rs = (await api<{ data_requests: DataRequest[] }>('GET', `/api/v1/monitoring/points/${encodeURIComponent(mn)}/data-requests`)).data_requests;
+      const state = (r: DataRequest) => r.exe_rtn ? (r.exe_rtn === '1' ? 'done' : 'failed') : r.qn_rtn ? (r.qn_rtn === '1' ? 'accepted' : 'refused') : r.sent_at ? 'sent' : 'queued';
+      el.replaceChildren(el.firstChild as Node, !rs.length ? h('p', { class: 'empty' }, t('mon_requests_none')) : h('ul', {}, rs.map((r) => h('li', { dataset: { id: String(r.id) } },
+        `CN ${r.cn} · ${fmtDate(r.begin_time, true)} – ${fmtDate(r.end_time, true)} · ${r.requested_by} · `, tk('mon_req_', state(r)),
+        r.attempts > 1 ? ` (${t('mon_req_attempts', { n: r.attempts })})` : ''))));
+    } catch (err) {
+      el.append(errorBox(err));
+    }
+  });
+  return el;
 }
 
 function limitTable(ls: Limit[]): HTMLElement {
