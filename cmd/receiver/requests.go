@@ -10,16 +10,25 @@ import (
 )
 
 // requestPoll is how often the receiver looks for data requests queued for its loggers
-// (monitoring_data_requests, queued through the API); Run reads it once.
-var requestPoll = 5 * time.Second
+// (monitoring_data_requests, queued through the API); requestOverTime is how long it waits
+// for the logger's reply before sending a request again, at most requestAttempts times in
+// all (HJ 212-2017: the requester sends again, with the same QN, a request not answered
+// within its timeout OverTime, up to ReCount times; a minute allows for loggers on mobile
+// links). Run reads them once.
+var (
+	requestPoll     = 5 * time.Second
+	requestOverTime = time.Minute
+	requestAttempts = 4
+)
 
 // sendDataRequests sends, every poll until ctx is done, the data requests queued for
 // loggers connected to srv (HJ 212-2017 Annex C.20–C.23: CN 2061 and the like with BeginTime
 // and EndTime, Flag 5): each is marked sent with its QN first, so that the logger's replies,
-// which echo the QN, find it, and unmarked when the sending fails. A request of a logger not
-// connected waits for it. Requests are few (staff ask for them), so the oldest 1000 pending
-// are read each time.
-func sendDataRequests(ctx context.Context, store *postgres.MonitoringStore, srv *hj212.Server, poll time.Duration, logger *slog.Logger) {
+// which echo the QN, find it, and unmarked when the sending fails. A request not answered
+// within overTime is sent again with the same QN, attempts times in all. A request of a
+// logger not connected waits for it. Requests are few (staff ask for them), so the oldest
+// 1000 pending are read each time.
+func sendDataRequests(ctx context.Context, store *postgres.MonitoringStore, srv *hj212.Server, poll, overTime time.Duration, attempts int, logger *slog.Logger) {
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
@@ -28,7 +37,7 @@ func sendDataRequests(ctx context.Context, store *postgres.MonitoringStore, srv 
 			return
 		case <-t.C:
 		}
-		reqs, err := store.PendingDataRequests(ctx, 1000)
+		reqs, err := store.PendingDataRequests(ctx, time.Now().Add(-overTime), attempts, 1000)
 		if err != nil {
 			logger.Error("read data requests", "err", err)
 			continue
@@ -37,7 +46,10 @@ func sendDataRequests(ctx context.Context, store *postgres.MonitoringStore, srv 
 			if !srv.Connected(r.MN) {
 				continue
 			}
-			qn := srv.NextQN()
+			qn := r.QN
+			if qn == "" {
+				qn = srv.NextQN()
+			}
 			if err := store.MarkDataRequestSent(ctx, r.ID, qn, time.Now()); err != nil {
 				logger.Error("mark data request sent", "id", r.ID, "err", err)
 				continue
@@ -49,7 +61,7 @@ func sendDataRequests(ctx context.Context, store *postgres.MonitoringStore, srv 
 				}
 				continue
 			}
-			logger.Info("data request sent", "id", r.ID, "mn", r.MN, "cn", r.CN, "qn", qn)
+			logger.Info("data request sent", "id", r.ID, "mn", r.MN, "cn", r.CN, "qn", qn, "attempt", r.Attempts+1)
 		}
 	}
 }

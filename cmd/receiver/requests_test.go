@@ -83,8 +83,8 @@ func TestServeTimeRequest(t *testing.T) {
 // recorded with it, and the hour data it sends again is stored. A request of a logger not
 // connected waits.
 func TestServeDataRequest(t *testing.T) {
-	defer func(d time.Duration) { requestPoll = d }(requestPoll)
-	requestPoll = 100 * time.Millisecond
+	defer func(poll, over time.Duration, n int) { requestPoll, requestOverTime, requestAttempts = poll, over, n }(requestPoll, requestOverTime, requestAttempts)
+	requestPoll, requestOverTime, requestAttempts = 100*time.Millisecond, 3*time.Second, 3
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	url := testenv.PostgresURL(t)
@@ -152,6 +152,32 @@ func TestServeDataRequest(t *testing.T) {
 	}
 	if n := count(t, db, "SELECT count(*) FROM monitoring_data_requests WHERE id = $1 AND sent_at IS NULL", idle); n != 1 {
 		t.Error("the request of a logger not connected was marked sent")
+	}
+	if n := count(t, db, "SELECT count(*) FROM monitoring_data_requests WHERE id = $1 AND attempts = 1", id); n != 1 {
+		t.Error("the request answered at once was sent more than once")
+	}
+
+	// A logger that does not answer gets the request again with its QN, 3 times in all.
+	other := dialLogger(t, addr)
+	other.send(hj212test.Frame("REQ0002", "654321", hj212.CNMinute, time.Now().Truncate(time.Minute), 3, 3, 3))
+	if f := other.next(); f.CN != hj212.CNDataAck {
+		t.Fatalf("reply %s to the upload, want 9014", f.Raw)
+	}
+	var qns []string
+	for range 3 {
+		seg := string(other.raw())
+		qn, _, _ := strings.Cut(strings.TrimPrefix(seg[6:], "QN="), ";")
+		qns = append(qns, qn)
+	}
+	if qns[0] != qns[1] || qns[1] != qns[2] {
+		t.Errorf("the request sent again with QNs %v, want its own each time", qns)
+	}
+	other.c.SetReadDeadline(time.Now().Add(3 * requestOverTime / 2))
+	if b, err := other.r.Next(); err == nil {
+		t.Errorf("a fourth sending: %q", b)
+	}
+	if n := count(t, db, "SELECT count(*) FROM monitoring_data_requests WHERE id = $1 AND attempts = 3 AND replied_at IS NULL AND qn = $2", idle, qns[0]); n != 1 {
+		t.Error("the unanswered request is not recorded sent 3 times with its QN")
 	}
 }
 

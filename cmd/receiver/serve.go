@@ -139,7 +139,7 @@ func (m *Main) Run(ctx context.Context) error {
 		fallback: store,
 	}
 	srv := &hj212.Server{Config: m.Server, Writer: batcher, Credentials: creds, Logger: m.Logger, Metrics: met, OnReply: recordReply(store, m.Logger)}
-	go sendDataRequests(bctx, store, srv, requestPoll, m.Logger)
+	go sendDataRequests(bctx, store, srv, requestPoll, requestOverTime, requestAttempts, m.Logger)
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Addr, err)

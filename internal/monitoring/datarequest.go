@@ -13,7 +13,9 @@ import (
 // CP=&&BeginTime=yyyyMMddHHmmss;EndTime=yyyyMMddHHmmss&&" for hour data. Staff queue it (for
 // the gap of an event, FindingID); the receiver sends it while the logger is connected and
 // records the logger's request reply (9011 QnRtn: 1 accepted) and execution result (9012
-// ExeRtn: 1 done); the data itself arrives as uploads of CN and is stored as any other.
+// ExeRtn: 1 done), sending it again with its QN when no reply came in time, as HJ 212-2017
+// has a requester do (OverTime, ReCount); the data itself arrives as uploads of CN and is
+// stored as any other.
 type DataRequest struct {
 	ID          int64      `json:"id"`
 	MN          string     `json:"mn"`
@@ -24,7 +26,8 @@ type DataRequest struct {
 	RequestedBy string     `json:"requested_by"`
 	RequestedAt time.Time  `json:"requested_at"`
 	QN          string     `json:"qn,omitempty"`
-	SentAt      *time.Time `json:"sent_at,omitempty"`
+	SentAt      *time.Time `json:"sent_at,omitempty"` // the last sending
+	Attempts    int        `json:"attempts"`          // how often it was sent
 	QnRtn       string     `json:"qn_rtn,omitempty"`
 	ExeRtn      string     `json:"exe_rtn,omitempty"`
 	RepliedAt   *time.Time `json:"replied_at,omitempty"`

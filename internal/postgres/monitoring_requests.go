@@ -15,11 +15,11 @@ import (
 // receiver (PendingDataRequests, MarkDataRequestSent), and the loggers' replies recorded
 // (RecordDataRequestReply).
 
-const dataRequestColumns = `id, mn, cn, begin_time, end_time, finding_id, requested_by, requested_at, coalesce(qn, ''), sent_at, qn_rtn, exe_rtn, replied_at`
+const dataRequestColumns = `id, mn, cn, begin_time, end_time, finding_id, requested_by, requested_at, coalesce(qn, ''), sent_at, attempts, qn_rtn, exe_rtn, replied_at`
 
 func scanDataRequest(r pgx.CollectableRow) (*monitoring.DataRequest, error) {
 	var d monitoring.DataRequest
-	err := r.Scan(&d.ID, &d.MN, &d.CN, &d.Begin, &d.End, &d.FindingID, &d.RequestedBy, &d.RequestedAt, &d.QN, &d.SentAt, &d.QnRtn, &d.ExeRtn, &d.RepliedAt)
+	err := r.Scan(&d.ID, &d.MN, &d.CN, &d.Begin, &d.End, &d.FindingID, &d.RequestedBy, &d.RequestedAt, &d.QN, &d.SentAt, &d.Attempts, &d.QnRtn, &d.ExeRtn, &d.RepliedAt)
 	return &d, err
 }
 
@@ -39,10 +39,13 @@ func (st *MonitoringRegistry) FindDataRequests(ctx context.Context, mn string, l
 	return out, formatError(err)
 }
 
-// PendingDataRequests returns the data requests not sent yet, oldest first.
-func (s *MonitoringStore) PendingDataRequests(ctx context.Context, limit int) (_ []*monitoring.DataRequest, err error) {
+// PendingDataRequests returns the data requests to send, oldest first: those not sent yet,
+// and those sent fewer than attempts times, the last time before unansweredSince, that no
+// reply answered.
+func (s *MonitoringStore) PendingDataRequests(ctx context.Context, unansweredSince time.Time, attempts, limit int) (_ []*monitoring.DataRequest, err error) {
 	defer derrors.Wrap(&err, "PendingDataRequests")
-	rows, err := s.db.Pool.Query(ctx, `SELECT `+dataRequestColumns+` FROM monitoring_data_requests WHERE sent_at IS NULL ORDER BY id LIMIT $1`, limit)
+	rows, err := s.db.Pool.Query(ctx, `SELECT `+dataRequestColumns+` FROM monitoring_data_requests
+		WHERE sent_at IS NULL OR replied_at IS NULL AND sent_at < $1 AND attempts < $2 ORDER BY id LIMIT $3`, unansweredSince, attempts, limit)
 	if err != nil {
 		return nil, formatError(err)
 	}
@@ -50,10 +53,10 @@ func (s *MonitoringStore) PendingDataRequests(ctx context.Context, limit int) (_
 	return out, formatError(err)
 }
 
-// MarkDataRequestSent records that request id was sent with QN qn at t.
+// MarkDataRequestSent records that request id was sent (again) with QN qn at t.
 func (s *MonitoringStore) MarkDataRequestSent(ctx context.Context, id int64, qn string, t time.Time) (err error) {
 	defer derrors.Wrap(&err, "MarkDataRequestSent(%d)", id)
-	_, err = s.db.Pool.Exec(ctx, `UPDATE monitoring_data_requests SET qn = $2, sent_at = $3 WHERE id = $1 AND sent_at IS NULL`, id, qn, t)
+	_, err = s.db.Pool.Exec(ctx, `UPDATE monitoring_data_requests SET qn = $2, sent_at = $3, attempts = attempts + 1 WHERE id = $1 AND replied_at IS NULL`, id, qn, t)
 	return formatError(err)
 }
 
@@ -74,9 +77,11 @@ func (s *MonitoringStore) RecordDataRequestReply(ctx context.Context, mn, qn, cn
 }
 
 // UnmarkDataRequestSent undoes MarkDataRequestSent for request id sent with QN qn, when the
-// sending failed: the request is sent again later.
+// sending failed: the attempt does not count, and a request never sent is pending again.
 func (s *MonitoringStore) UnmarkDataRequestSent(ctx context.Context, id int64, qn string) (err error) {
 	defer derrors.Wrap(&err, "UnmarkDataRequestSent(%d)", id)
-	_, err = s.db.Pool.Exec(ctx, `UPDATE monitoring_data_requests SET qn = NULL, sent_at = NULL WHERE id = $1 AND qn = $2 AND replied_at IS NULL`, id, qn)
+	_, err = s.db.Pool.Exec(ctx, `UPDATE monitoring_data_requests SET attempts = attempts - 1,
+			qn = CASE WHEN attempts = 1 THEN NULL ELSE qn END, sent_at = CASE WHEN attempts = 1 THEN NULL ELSE sent_at END
+		WHERE id = $1 AND qn = $2 AND replied_at IS NULL AND attempts > 0`, id, qn)
 	return formatError(err)
 }

@@ -404,6 +404,7 @@ const dict: Record<string, [string, string]> = {
   mon_req_refused: ['数采仪拒绝', 'refused by the logger'],
   mon_req_done: ['数采仪已执行', 'done by the logger'],
   mon_req_failed: ['数采仪执行失败', 'failed at the logger'],
+  mon_req_attempts: ['已发送 {n} 次', 'sent {n} times'],
   mon_outlet: ['排放口', 'Outlet'],
   mon_hourly: ['小时限值', 'Hourly limit'],
   // the enterprise's side: standing, incidents, amending, withdrawing, extensions

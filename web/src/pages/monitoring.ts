@@ -121,7 +121,7 @@ function requestDataButton(e: MonEvent): HTMLElement | string {
 }
 
 // DataRequest is a request to a point's logger to send its data again (GET .../data-requests).
-interface DataRequest { id: number; cn: string; begin_time: string; end_time: string; requested_by: string; requested_at: string; sent_at?: string; qn_rtn?: string; exe_rtn?: string }
+interface DataRequest { id: number; cn: string; begin_time: string; end_time: string; requested_by: string; requested_at: string; sent_at?: string; attempts: number; qn_rtn?: string; exe_rtn?: string }
 
 // dataRequests lists a point's data requests with where each stands: queued, sent, accepted
 // (9011 QnRtn=1), done (9012 ExeRtn=1) or refused.
@@ -133,7 +133,8 @@ function dataRequests(mn: string): HTMLElement {
       const rs = (await api<{ data_requests: DataRequest[] }>('GET', `/api/v1/monitoring/points/${encodeURIComponent(mn)}/data-requests`)).data_requests;
       const state = (r: DataRequest) => r.exe_rtn ? (r.exe_rtn === '1' ? 'done' : 'failed') : r.qn_rtn ? (r.qn_rtn === '1' ? 'accepted' : 'refused') : r.sent_at ? 'sent' : 'queued';
       el.replaceChildren(el.firstChild as Node, !rs.length ? h('p', { class: 'empty' }, t('mon_requests_none')) : h('ul', {}, rs.map((r) => h('li', { dataset: { id: String(r.id) } },
-        `CN ${r.cn} · ${fmtDate(r.begin_time, true)} – ${fmtDate(r.end_time, true)} · ${r.requested_by} · `, tk('mon_req_', state(r))))));
+        `CN ${r.cn} · ${fmtDate(r.begin_time, true)} – ${fmtDate(r.end_time, true)} · ${r.requested_by} · `, tk('mon_req_', state(r)),
+        r.attempts > 1 ? ` (${t('mon_req_attempts', { n: r.attempts })})` : ''))));
     } catch (err) {
       el.append(errorBox(err));
     }
