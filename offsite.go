@@ -232,6 +232,7 @@ type CaptureService interface {
 
 // CaptureFilter selects captures; its zero value selects all, by id (the order registered).
 type CaptureFilter struct {
+	IDs    []int64 // nil: any
 	Kind   string
 	Status string
 	// USCC keeps the captures clipped to a parcel of that enterprise.

@@ -411,6 +411,19 @@ func TestEveryRouteAndAgency(t *testing.T) {
 			t.Errorf("%s: %+v, want capture %d", path, cs, capB.ID)
 		}
 	}
+	// By ids (the web interface labels a page's captures with one request).
+	other := &offsite.Capture{Kind: offsite.KindSentinel2, AcquiredAt: e.clock.Now().Add(-2 * time.Hour), Bucket: "b", Key: "scope/other.tif"}
+	if err := captures.CreateCapture(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	var byID struct {
+		Total    int
+		Captures []struct{ ID int64 }
+	}
+	e.must(t, 200, cityTokens["inspector"], "GET", fmt.Sprintf("/api/v1/captures?ids=%d,%d", other.ID, other.ID+1000), nil, &byID)
+	if byID.Total != 1 || len(byID.Captures) != 1 || byID.Captures[0].ID != other.ID {
+		t.Errorf("captures by ids: %+v, want capture %d only", byID, other.ID)
+	}
 	if code, body := e.try(t, cityTokens["inspector"], "GET", "/api/v1/captures?uscc="+entUSCC, ""); code != 403 || !strings.Contains(string(body), "outside") {
 		t.Errorf("city A's captures of city B's enterprise: %d %s, want 403 outside its agency", code, body)
 	}

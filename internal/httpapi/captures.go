@@ -46,7 +46,7 @@ func (s *Server) registerCaptureRoutes(mux *http.ServeMux) {
 		Summary:  "Captures registered, newest first, with their processing status and what ingest made of them",
 		Description: "Captures are shared by every agency; uscc keeps those clipped to a parcel of that enterprise, which must be of the caller's agency " +
 			"or one under it (403 otherwise). Footprints are left out (GET /api/v1/captures/{id} has one's).",
-		Query: map[string]string{"kind": "capture kind", "status": "processing status", "uscc": "only captures clipped to a parcel of this enterprise",
+		Query: map[string]string{"ids": "only these captures: up to 1000 ids, comma-separated", "kind": "capture kind", "status": "processing status", "uscc": "only captures clipped to a parcel of this enterprise",
 			"from": "acquired at or after (RFC 3339 time or YYYY-MM-DD, China time)", "to": "acquired before (RFC 3339 time or YYYY-MM-DD, China time)",
 			"limit": "1..1000, default 100", "offset": "default 0"},
 		Params:    map[string]map[string]any{"kind": {"type": "string", "enum": offsite.CaptureKinds}, "status": {"type": "string", "enum": offsite.CaptureStatuses}},
@@ -271,10 +271,22 @@ func captureJSON(c *offsite.Capture) any {
 // captureFilter reads the query of GET /api/v1/captures.
 func captureFilter(r *http.Request) (offsite.CaptureFilter, error) {
 	f := offsite.CaptureFilter{NewestFirst: true}
-	if err := onlyParams(r, "kind", "status", "uscc", "from", "to", "limit", "offset"); err != nil {
+	if err := onlyParams(r, "ids", "kind", "status", "uscc", "from", "to", "limit", "offset"); err != nil {
 		return f, err
 	}
 	q := r.URL.Query()
+	if v := q.Get("ids"); v != "" {
+		for x := range strings.SplitSeq(v, ",") {
+			id, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+			if err != nil || id <= 0 {
+				return f, offsite.Invalid("ids", "must be positive integers separated by commas, got %q", x)
+			}
+			f.IDs = append(f.IDs, id)
+		}
+		if len(f.IDs) > 1000 {
+			return f, offsite.Invalid("ids", "names %d captures; at most 1000", len(f.IDs))
+		}
+	}
 	if f.Kind = q.Get("kind"); f.Kind != "" && !offsite.ValidCaptureKind(f.Kind) {
 		return f, offsite.Invalid("kind", "must be one of %s, got %q", strings.Join(offsite.CaptureKinds, ", "), f.Kind)
 	}

@@ -176,6 +176,7 @@ func TestBadInputNamesTheField(t *testing.T) {
 		{"captures from", "GET", "/api/v1/captures?from=yesterday", ``, 400, "from", "YYYY-MM-DD"},
 		{"captures window", "GET", "/api/v1/captures?from=2026-05-02&to=2026-05-01", ``, 400, "from", "before to"},
 		{"captures limit", "GET", "/api/v1/captures?limit=1001", ``, 400, "limit", "1..1000"},
+		{"captures ids", "GET", "/api/v1/captures?ids=1,x", ``, 400, "ids", "positive integers"},
 		{"captures unknown parameter", "GET", "/api/v1/captures?sort=key", ``, 400, "sort", "not a parameter"},
 		{"parcel not found", "GET", "/api/v1/parcels/nope", ``, 404, "", "parcel"},
 		{"bbox", "GET", "/api/v1/parcels?bbox=1,2,3", ``, 400, "bbox", "minLon"},

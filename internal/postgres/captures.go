@@ -82,6 +82,9 @@ func (s *CaptureService) FindCaptureByID(ctx context.Context, id int64) (_ *offs
 func (s *CaptureService) FindCaptures(ctx context.Context, filter offsite.CaptureFilter) (_ []*offsite.Capture, total int, err error) {
 	defer derrors.Wrap(&err, "FindCaptures(%+v)", filter)
 	var w sqlFilter
+	if filter.IDs != nil {
+		w.add("id = ANY($?)", filter.IDs)
+	}
 	if filter.Kind != "" {
 		w.add("kind = $?", filter.Kind)
 	}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,4 +159,51 @@ func TestPutEvidenceNeverReplaces(t *testing.T) {
 	if got, err := st.GetEvidence(ctx, squat); err != nil || string(got) != "squatter" {
 		t.Errorf("object under %s is %q, %v: replaced", squat, got, err)
 	}
+}
+
+// BenchmarkPutEvidence stores small artifacts (a clip's COG and quick-look are a few KB) as
+// clipping on arrival does: one after another, and 8 at a time (the worker's evidence
+// uploads); "head" is the existence check PutEvidence made before each PUT until it became
+// one conditional PUT. Numbers are printed, not asserted: the gateway shares the cores.
+func BenchmarkPutEvidence(b *testing.B) {
+	st, err := s3.New(testenv.S3Config(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	stamp := time.Now().UnixNano()
+	var n atomic.Int64 // every artifact is new
+	artifact := func() []byte {
+		return []byte(fmt.Sprintf("artifact %d %d %s", stamp, n.Add(1), bytes.Repeat([]byte("x"), 4000)))
+	}
+	b.Run("serial", func(b *testing.B) {
+		for range b.N {
+			if _, _, err := st.PutEvidence(ctx, artifact(), ".bin", "application/octet-stream"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("8-at-once", func(b *testing.B) {
+		sem := make(chan struct{}, 8)
+		var wg sync.WaitGroup
+		for range b.N {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				if _, _, err := st.PutEvidence(ctx, artifact(), ".bin", "application/octet-stream"); err != nil {
+					b.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+	})
+	b.Run("head", func(b *testing.B) {
+		for range b.N {
+			sum := fmt.Sprintf("%x", sha256.Sum256(artifact()))
+			if _, err := st.StatEvidence(ctx, s3.EvidenceKey(sum, ".bin")); err == nil {
+				b.Fatal("an artifact never stored exists")
+			}
+		}
+	})
 }

@@ -44,6 +44,9 @@ page.setDefaultTimeout(20000);
 
 const problems = [];
 const foreign = [];
+// Capture labels are read a page at a time (GET /api/v1/captures?ids=…), not one request a capture.
+const captureReads = [];
+page.on('request', (r) => { if (r.method() === 'GET' && /\/api\/v1\/captures(\/\d+$|\?ids=)/.test(r.url())) captureReads.push(r.url().slice(origin.length)); });
 page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
 page.on('console', (m) => { if (m.type() === 'error' && !/status of (400|401|403|404|409)/.test(m.text())) problems.push(`console: ${m.text()}`); });
 // No internet at run time: every request stays on the API's origin (blob: and data: are local).
@@ -399,6 +402,7 @@ try {
     assert(parts.length >= 2, `${parts.length} survey parts, want the 2 captures`);
     // Captures are named by acquisition date and sensor, not by number.
     await page.waitForFunction(() => [...document.querySelectorAll('#survey-parts .capture-label')].every((e) => !e.textContent.startsWith('#')));
+    assert(captureReads.length >= 1 && captureReads.every((u) => u.includes('?ids=')), `capture labels read by ${JSON.stringify(captureReads)}, want GET /api/v1/captures?ids=`);
     await translated('#survey-parts tbody');
     console.log(`    progress values seen: ${[...seen].join(', ')}`);
     // The finished survey maps and lists the parcels and findings of its zone and captures.
@@ -879,6 +883,8 @@ try {
     await page.click('#lang');
   });
 
+  assert(captureReads.every((u) => u.includes('?ids=')), `capture labels read one by one: ${JSON.stringify(captureReads)}`);
+  console.log(`    capture label reads: ${captureReads.length}`);
   assert(!foreign.length, `requests left the API's origin: ${foreign.join(', ')}`);
   assert(!problems.length, `the page reported errors:\n${problems.join('\n')}`);
 } catch (e) {
