@@ -29,18 +29,11 @@ var (
 // logger not connected waits for it. Requests are few (staff ask for them), so the oldest
 // 1000 pending are read each time.
 func sendDataRequests(ctx context.Context, store *postgres.MonitoringStore, srv *hj212.Server, poll, overTime time.Duration, attempts int, logger *slog.Logger) {
-	t := time.NewTicker(poll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, poll, func() {
 		reqs, err := store.PendingDataRequests(ctx, time.Now().Add(-overTime), attempts, 1000)
 		if err != nil {
 			logger.Error("read data requests", "err", err)
-			continue
+			return
 		}
 		for _, r := range reqs {
 			if !srv.Connected(r.MN) {
@@ -62,6 +55,20 @@ func sendDataRequests(ctx context.Context, store *postgres.MonitoringStore, srv 
 				continue
 			}
 			logger.Info("data request sent", "id", r.ID, "mn", r.MN, "cn", r.CN, "qn", qn, "attempt", r.Attempts+1)
+		}
+	})
+}
+
+// every calls fn each period until ctx ends; the first call is one period after the start.
+func every(ctx context.Context, period time.Duration, fn func()) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
 		}
 	}
 }

@@ -118,21 +118,12 @@ func (m *Main) Run(ctx context.Context) error {
 	go queueAnalyses(bctx, analysis.keys, queue, m.Logger)
 	batcher := hj212.NewBatcher(analysis, m.Batch, met)
 	go batcher.Run(bctx)
-	go func() {
-		// Month partitions ahead of the data, daily.
-		t := time.NewTicker(24 * time.Hour)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := store.EnsureMonths(ctx, time.Now(), 0, 2); err != nil {
-					m.Logger.Error("create month partitions", "err", err)
-				}
-			}
+	// Month partitions ahead of the data, daily.
+	go every(ctx, 24*time.Hour, func() {
+		if err := store.EnsureMonths(ctx, time.Now(), 0, 2); err != nil {
+			m.Logger.Error("create month partitions", "err", err)
 		}
-	}()
+	})
 	creds := credentials{
 		// CheckPassword reads only; the enforcement service's audit configuration is not used.
 		registry: postgres.NewMonitoringRegistry(postgres.NewEnforceService(db, postgres.AuditConfig{})),
