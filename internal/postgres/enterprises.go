@@ -193,12 +193,17 @@ func (s *EnforceService) FindEnterprises(ctx context.Context, f enforce.Enterpri
 	return out, total, nil
 }
 
-// The evidence of an enterprise: two statements in one round trip, each a generic plan (a
+// The evidence of an enterprise: three statements in one round trip, each a generic plan (a
 // prepared statement, planned once per connection: the partial index parcels_uscc_idx could not
 // serve a parameter, so every execution was planned again, two fifths of the backends' CPU
-// under load) and neither sorting. Parcels come in id order from parcels_uscc_id_idx (0110);
-// the clips and findings of each parcel are put in their order here, by time and number.
+// under load) and none sorting. First the enterprise's agency (whether it exists, and whom it
+// is in reach of: the route's agency check, a round trip of its own before, comes with the
+// evidence). Parcels come in id order from parcels_uscc_id_idx (0110); the clips and findings
+// of each parcel are put in their order here, by time and number.
 const (
+	// evidenceAgencySQL: the path of the enterprise's agency; no row when there is no such
+	// enterprise.
+	evidenceAgencySQL = `SELECT ag.path FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE e.uscc = $1`
 	// evidenceClipsSQL: the enterprise's parcels, each joined with its clips; a retired parcel
 	// only when evidence was made on it (a clip or a finding).
 	evidenceClipsSQL = `SELECT p.id, p.name, ST_AsEWKB(p.geom), p.created_at, p.updated_at, p.retired_at,
@@ -212,27 +217,22 @@ const (
 	evidenceFindingsSQL = `SELECT ` + findingColumns + ` FROM parcels p JOIN findings f ON f.parcel_id = p.id WHERE p.uscc = $1`
 )
 
-// FindEvidence returns the enterprise's parcels in id order with their clips and findings,
-// newest first (clips of one time by capture, highest first; findings of one time by id); a
-// retired parcel only when evidence was made on it (a clip or a finding), with RetiredAt.
-func (st *EnterpriseStore) FindEvidence(ctx context.Context, uscc string) (_ []enforce.EvidenceParcel, err error) {
+// FindEvidence returns the path of the enterprise's agency and its parcels in id order with
+// their clips and findings, newest first (clips of one time by capture, highest first;
+// findings of one time by id); a retired parcel only when evidence was made on it (a clip or a
+// finding), with RetiredAt.
+func (st *EnterpriseStore) FindEvidence(ctx context.Context, uscc string) (_ []int64, _ []enforce.EvidenceParcel, err error) {
 	defer derrors.Wrap(&err, "FindEvidence(%q)", uscc)
 	batch := &pgx.Batch{}
+	batch.Queue(evidenceAgencySQL, uscc)
 	batch.Queue(evidenceClipsSQL, uscc)
 	batch.Queue(evidenceFindingsSQL, uscc)
-	out, err := readEvidence(st.s.db.Pool.SendBatch(ctx, batch), uscc)
+	path, out, err := readEvidence(st.s.db.Pool.SendBatch(ctx, batch), uscc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if len(out) == 0 {
-		// No parcel with evidence to show: an enterprise without any, or none at all.
-		var exists bool
-		if err := st.s.db.Pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM enterprises WHERE uscc = $1)", uscc).Scan(&exists); err != nil {
-			return nil, formatError(err)
-		}
-		if !exists {
-			return nil, offsite.NotFound("enterprise %s", uscc)
-		}
+	if path == nil {
+		return nil, nil, offsite.NotFound("enterprise %s", uscc)
 	}
 	for _, ep := range out {
 		slices.SortFunc(ep.Clips, func(a, b *offsite.Clip) int {
@@ -249,19 +249,28 @@ func (st *EnterpriseStore) FindEvidence(ctx context.Context, uscc string) (_ []e
 			return strings.Compare(a.ID, b.ID)
 		})
 	}
-	return out, nil
+	return path, out, nil
 }
 
-// readEvidence reads the results of evidenceClipsSQL and evidenceFindingsSQL and closes br.
-func readEvidence(br pgx.BatchResults, uscc string) (_ []enforce.EvidenceParcel, err error) {
+// readEvidence reads the results of evidenceAgencySQL, evidenceClipsSQL and
+// evidenceFindingsSQL and closes br. The path is nil when there is no such enterprise.
+func readEvidence(br pgx.BatchResults, uscc string) (path []int64, _ []enforce.EvidenceParcel, err error) {
 	defer func() {
 		if cerr := br.Close(); err == nil && cerr != nil {
 			err = formatError(cerr)
 		}
 	}()
+	switch err := br.QueryRow().Scan(&path); {
+	case err == pgx.ErrNoRows:
+		path = nil
+	case err != nil:
+		return nil, nil, formatError(err)
+	case path == nil:
+		path = []int64{} // an enterprise whose agency has no path: none reaches it but Agency 0
+	}
 	rows, err := br.Query()
 	if err != nil {
-		return nil, formatError(err)
+		return nil, nil, formatError(err)
 	}
 	out := []enforce.EvidenceParcel{}
 	idx := map[string]int{}
@@ -278,13 +287,13 @@ func readEvidence(br pgx.BatchResults, uscc string) (_ []enforce.EvidenceParcel,
 		if err := rows.Scan(&pid, &pname, &g, &pcreated, &pupdated, &pretired, &capID, &cogKey, &cogSHA, &cogBytes, &qlKey, &qlSHA,
 			&width, &height, &validPixels, &ccreated); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, nil, err
 		}
 		if len(out) == 0 || out[len(out)-1].Parcel.ID != pid {
 			geom, err := unmarshalEWKB(g)
 			if err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("parcel %q geometry: %w", pid, err)
+				return nil, nil, fmt.Errorf("parcel %q geometry: %w", pid, err)
 			}
 			idx[pid] = len(out)
 			out = append(out, enforce.EvidenceParcel{Parcel: &offsite.Parcel{ID: pid, EnterpriseUSCC: uscc, Name: pname,
@@ -299,23 +308,23 @@ func readEvidence(br pgx.BatchResults, uscc string) (_ []enforce.EvidenceParcel,
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, formatError(err)
+		return nil, nil, formatError(err)
 	}
 	if rows, err = br.Query(); err != nil {
-		return nil, formatError(err)
+		return nil, nil, formatError(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		f, err := scanFinding(rows)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		// A finding on a retired parcel is there with its parcel (it has evidence).
 		if i, ok := idx[f.ParcelID]; ok {
 			out[i].Findings = append(out[i].Findings, f)
 		}
 	}
-	return out, formatError(rows.Err())
+	return path, out, formatError(rows.Err())
 }
 
 // AppendView chains the audit entry of a view, in a group commit with the views of

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
 )
@@ -72,9 +74,13 @@ func TestFindEvidenceOrder(t *testing.T) {
 		}
 	}
 
-	ev, err := NewEnterpriseStore(s).FindEvidence(ctx, testUSCC)
+	path, ev, err := NewEnterpriseStore(s).FindEvidence(ctx, testUSCC)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The enterprise's agency comes with its evidence (the first province's, by default).
+	if diff := cmp.Diff([]int64{1}, path); diff != "" {
+		t.Errorf("agency path (-want +got):\n%s", diff)
 	}
 	var got []string
 	for _, e := range ev {
@@ -103,10 +109,10 @@ func TestFindEvidenceOrder(t *testing.T) {
 		t.Errorf("evidence:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
-	if ev, err := NewEnterpriseStore(s).FindEvidence(ctx, testUSCC2); err != nil || ev == nil || len(ev) != 0 {
-		t.Errorf("evidence of an enterprise without parcels: %v %v, want an empty list", ev, err)
+	if path, ev, err := NewEnterpriseStore(s).FindEvidence(ctx, testUSCC2); err != nil || ev == nil || len(ev) != 0 || len(path) == 0 {
+		t.Errorf("evidence of an enterprise without parcels: %v %v %v, want its agency and an empty list", path, ev, err)
 	}
-	if _, err := NewEnterpriseStore(s).FindEvidence(ctx, testUSCC3); !errors.Is(err, offsite.ErrNotFound) {
+	if _, _, err := NewEnterpriseStore(s).FindEvidence(ctx, testUSCC3); !errors.Is(err, offsite.ErrNotFound) {
 		t.Errorf("evidence of an unknown enterprise: %v, want not found", err)
 	}
 }
