@@ -76,10 +76,15 @@ stop_api() {
 }
 trap stop_api EXIT
 # start_api BINARY [DATABASE_URL]: runs the API on the bench database (or the one given) and
-# waits for /healthz.
-PPROF_ADDR=
-[ "${BENCH_PROFILE:-0}" = 1 ] && PPROF_ADDR="127.0.0.1:$((PORT + 1))"
+# waits for /healthz. The signed heads of the audit chain (a checkpoint every 100 views) go to
+# an evidence bucket of that database's own, named by its oid (a reseeded database, a new
+# chain, gets a new one): in the shared bucket, the heads of earlier bench databases and of the
+# tests refused each checkpoint ("entries were deleted", "a different head is stored"), and
+# each refusal listed every head in the bucket again, costing both the API and the gateway.
 start_api() {
+	local oid
+	oid=$(psql -X -q -t -A "$(url="${2:-$DBURL}"; echo "${url%%&pool_max_conns=*}")" -c "SELECT oid FROM pg_database WHERE datname = current_database()")
+	OFFSITE_S3_BUCKET_EVIDENCE="offsite-bench-$oid" \
 	OFFSITE_API_PPROF_ADDR="$PPROF_ADDR" OFFSITE_DATABASE_URL="${2:-$DBURL}" OFFSITE_DATABASE_OWNER_URL= OFFSITE_AUDIT_KEY_FILE="$DIR/audit.key" \
 		OFFSITE_LISTEN_ADDR="127.0.0.1:$PORT" OFFSITE_LOG_LEVEL=warn \
 		OFFSITE_API_TOKENS_FILE="$DIR/tokens.json" "$1" 2>"$DIR/api.log" &
@@ -141,9 +146,9 @@ profile() {
 	before=$(mktemp) after=$(mktemp)
 	stats="SELECT xact_commit, wal_records, wal_fpi, wal_bytes, wal_sync FROM pg_stat_database, pg_stat_wal WHERE datname = '$1'"
 	read -r c0 r0 f0 b0 s0 < <(psql -X -q -t -A -F ' ' "$PGURL" -c "$stats")
-	for f in /proc/[0-9]*/stat; do cat "$f" 2>/dev/null; echo; done >"$before"
+	for f in /proc/[0-9]*/stat; do cat "$f" 2>/dev/null || true; echo; done >"$before"
 	sleep "$secs"
-	for f in /proc/[0-9]*/stat; do cat "$f" 2>/dev/null; echo; done >"$after"
+	for f in /proc/[0-9]*/stat; do cat "$f" 2>/dev/null || true; echo; done >"$after"
 	read -r c1 r1 f1 b1 s1 < <(psql -X -q -t -A -F ' ' "$PGURL" -c "$stats")
 	echo "over ${secs}s: $(((c1 - c0) / secs)) commits/s, WAL $(((r1 - r0) / secs)) records/s, $(((f1 - f0) / secs)) full-page images/s, $(((b1 - b0) / secs / 1024)) KiB/s, $(((s1 - s0) / secs)) syncs/s" >"$DIR/pg-stats.txt"
 	awk -v secs="$secs" -v hz="$(getconf CLK_TCK)" '
@@ -158,7 +163,7 @@ profile() {
 		END { for (c in used) printf "%8.2f s  %5.1f%% of a core  %s\n", used[c] / hz, 100 * used[c] / hz / secs, c }' "$before" "$after" |
 		sort -rn >"$DIR/processes-cpu.txt"
 	rm -f "$before" "$after"
-	wait
+	wait || true # curl and perf: a profile that failed is missing, the run goes on
 }
 
 if [ -n "$BASELINE" ]; then
@@ -181,7 +186,7 @@ fi
 start_api "$DIR/api"
 open_loop "this tree $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo +dirty)" "$DB" profile
 if [ -n "$PROFILE_PID" ]; then
-	wait "$PROFILE_PID"
+	wait "$PROFILE_PID" || true
 	echo "== profiles: $DIR/api-cpu.pprof, $DIR/pg-perf.data; the database $(cat "$DIR/pg-stats.txt"); CPU time by process over the run ($DIR/processes-cpu.txt):"
 	head -12 "$DIR/processes-cpu.txt"
 fi

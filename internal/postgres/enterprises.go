@@ -193,28 +193,31 @@ func (s *EnforceService) FindEnterprises(ctx context.Context, f enforce.Enterpri
 	return out, total, nil
 }
 
-// The evidence of an enterprise: three statements in one round trip, each a generic plan (a
+// The evidence of an enterprise: two statements in one round trip, each a generic plan (a
 // prepared statement, planned once per connection: the partial index parcels_uscc_idx could not
 // serve a parameter, so every execution was planned again, two fifths of the backends' CPU
-// under load) and none sorting. First the enterprise's agency (whether it exists, and whom it
-// is in reach of: the route's agency check, a round trip of its own before, comes with the
-// evidence). Parcels come in id order from parcels_uscc_id_idx (0110); the clips and findings
-// of each parcel are put in their order here, by time and number.
+// under load) and neither sorting. The first also reads the enterprise's agency once (an
+// InitPlan), whom the evidence is in reach of: the route's agency check, a statement and a
+// round trip of its own before, comes with the evidence. Parcels come in id order from
+// parcels_uscc_id_idx (0110); the clips and findings of each parcel are put in their order
+// here, by time and number. Which retired parcels are left out (those without evidence) is
+// decided here too, from the rows both statements return, where two subplans per parcel
+// (EXISTS on clips and on findings) were set up on every execution.
 const (
-	// evidenceAgencySQL: the path of the enterprise's agency; no row when there is no such
-	// enterprise.
-	evidenceAgencySQL = `SELECT ag.path FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE e.uscc = $1`
-	// evidenceClipsSQL: the enterprise's parcels, each joined with its clips; a retired parcel
-	// only when evidence was made on it (a clip or a finding).
-	evidenceClipsSQL = `SELECT p.id, p.name, ST_AsEWKB(p.geom), p.created_at, p.updated_at, p.retired_at,
+	// evidenceClipsSQL: the path of the enterprise's agency (NULL when there is no such
+	// enterprise) and its parcels, retired or not, each joined with its clips.
+	evidenceClipsSQL = `SELECT (SELECT ag.path FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE e.uscc = $1),
+		p.id, p.name, ST_AsEWKB(p.geom), p.created_at, p.updated_at, p.retired_at,
 		c.capture_id, c.cog_key, c.cog_sha256, c.cog_bytes, c.quicklook_key, c.quicklook_sha256, c.width, c.height,
 		c.valid_pixels, c.created_at
 		FROM parcels p LEFT JOIN clips c ON c.parcel_id = p.id
-		WHERE p.uscc = $1 AND (p.retired_at IS NULL
-			OR EXISTS (SELECT 1 FROM clips x WHERE x.parcel_id = p.id) OR EXISTS (SELECT 1 FROM findings x WHERE x.parcel_id = p.id))
+		WHERE p.uscc = $1
 		ORDER BY p.id`
 	// evidenceFindingsSQL: the findings on the enterprise's parcels, in no order.
 	evidenceFindingsSQL = `SELECT ` + findingColumns + ` FROM parcels p JOIN findings f ON f.parcel_id = p.id WHERE p.uscc = $1`
+	// evidenceAgencySQL: the path of the enterprise's agency, for an enterprise without
+	// parcels (the statements above return no row); none when there is no such enterprise.
+	evidenceAgencySQL = `SELECT ag.path FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE e.uscc = $1`
 )
 
 // FindEvidence returns the path of the enterprise's agency and its parcels in id order with
@@ -224,7 +227,6 @@ const (
 func (st *EnterpriseStore) FindEvidence(ctx context.Context, uscc string) (_ []int64, _ []enforce.EvidenceParcel, err error) {
 	defer derrors.Wrap(&err, "FindEvidence(%q)", uscc)
 	batch := &pgx.Batch{}
-	batch.Queue(evidenceAgencySQL, uscc)
 	batch.Queue(evidenceClipsSQL, uscc)
 	batch.Queue(evidenceFindingsSQL, uscc)
 	path, out, err := readEvidence(st.s.db.Pool.SendBatch(ctx, batch), uscc)
@@ -232,7 +234,10 @@ func (st *EnterpriseStore) FindEvidence(ctx context.Context, uscc string) (_ []i
 		return nil, nil, err
 	}
 	if path == nil {
-		return nil, nil, offsite.NotFound("enterprise %s", uscc)
+		// No parcel: an enterprise without any, or none at all.
+		if err := st.s.db.Pool.QueryRow(ctx, evidenceAgencySQL, uscc).Scan(&path); err != nil {
+			return nil, nil, notFound(err, "enterprise %s", uscc)
+		}
 	}
 	for _, ep := range out {
 		slices.SortFunc(ep.Clips, func(a, b *offsite.Clip) int {
@@ -252,22 +257,15 @@ func (st *EnterpriseStore) FindEvidence(ctx context.Context, uscc string) (_ []i
 	return path, out, nil
 }
 
-// readEvidence reads the results of evidenceAgencySQL, evidenceClipsSQL and
-// evidenceFindingsSQL and closes br. The path is nil when there is no such enterprise.
+// readEvidence reads the results of evidenceClipsSQL and evidenceFindingsSQL and closes br:
+// the path of the enterprise's agency (nil when there is no row: no parcel, or no enterprise)
+// and its parcels with their evidence, the retired ones without any left out.
 func readEvidence(br pgx.BatchResults, uscc string) (path []int64, _ []enforce.EvidenceParcel, err error) {
 	defer func() {
 		if cerr := br.Close(); err == nil && cerr != nil {
 			err = formatError(cerr)
 		}
 	}()
-	switch err := br.QueryRow().Scan(&path); {
-	case err == pgx.ErrNoRows:
-		path = nil
-	case err != nil:
-		return nil, nil, formatError(err)
-	case path == nil:
-		path = []int64{} // an enterprise whose agency has no path: none reaches it but Agency 0
-	}
 	rows, err := br.Query()
 	if err != nil {
 		return nil, nil, formatError(err)
@@ -284,7 +282,7 @@ func readEvidence(br pgx.BatchResults, uscc string) (path []int64, _ []enforce.E
 			cogKey, cogSHA, qlKey, qlSHA *string
 			width, height                *int
 		)
-		if err := rows.Scan(&pid, &pname, &g, &pcreated, &pupdated, &pretired, &capID, &cogKey, &cogSHA, &cogBytes, &qlKey, &qlSHA,
+		if err := rows.Scan(&path, &pid, &pname, &g, &pcreated, &pupdated, &pretired, &capID, &cogKey, &cogSHA, &cogBytes, &qlKey, &qlSHA,
 			&width, &height, &validPixels, &ccreated); err != nil {
 			rows.Close()
 			return nil, nil, err
@@ -310,6 +308,10 @@ func readEvidence(br pgx.BatchResults, uscc string) (path []int64, _ []enforce.E
 	if err := rows.Err(); err != nil {
 		return nil, nil, formatError(err)
 	}
+	if len(out) > 0 && path == nil {
+		// Parcels of no enterprise: parcels.uscc references enterprises, so this is not so.
+		return nil, nil, fmt.Errorf("parcels of enterprise %s, which has no agency", uscc)
+	}
 	if rows, err = br.Query(); err != nil {
 		return nil, nil, formatError(err)
 	}
@@ -319,12 +321,19 @@ func readEvidence(br pgx.BatchResults, uscc string) (path []int64, _ []enforce.E
 		if err != nil {
 			return nil, nil, err
 		}
-		// A finding on a retired parcel is there with its parcel (it has evidence).
+		// A parcel stored between the two statements' snapshots has no line here.
 		if i, ok := idx[f.ParcelID]; ok {
 			out[i].Findings = append(out[i].Findings, f)
 		}
 	}
-	return path, out, formatError(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, nil, formatError(err)
+	}
+	// A retired parcel is there for the evidence made on it, if any.
+	out = slices.DeleteFunc(out, func(ep enforce.EvidenceParcel) bool {
+		return ep.Parcel.RetiredAt != nil && len(ep.Clips) == 0 && len(ep.Findings) == 0
+	})
+	return path, out, nil
 }
 
 // AppendView chains the audit entry of a view, in a group commit with the views of
