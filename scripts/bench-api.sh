@@ -75,6 +75,8 @@ stop_api() {
 	API_PID=
 }
 trap stop_api EXIT
+PPROF_ADDR=
+[ "${BENCH_PROFILE:-0}" = 1 ] && PPROF_ADDR="127.0.0.1:$((PORT + 1))"
 # start_api BINARY [DATABASE_URL]: runs the API on the bench database (or the one given) and
 # waits for /healthz. The signed heads of the audit chain (a checkpoint every 100 views) go to
 # an evidence bucket of that database's own, named by its oid (a reseeded database, a new
