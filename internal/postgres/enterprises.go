@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/ewkb"
 
@@ -272,21 +273,27 @@ func readEvidence(br pgx.BatchResults, uscc string) (path []int64, _ []enforce.E
 	}
 	out := []enforce.EvidenceParcel{}
 	idx := map[string]int{}
+	// The clip's columns, NULL for a parcel without clips: value types, which scanning does
+	// not allocate (pointers to values did, ten a row).
+	var (
+		pid, pname                   string
+		g                            []byte
+		pcreated, pupdated           time.Time
+		pretired                     *time.Time
+		capID, cogBytes, validPixels pgtype.Int8
+		cogKey, cogSHA, qlKey, qlSHA pgtype.Text
+		width, height                pgtype.Int4
+		ccreated                     pgtype.Timestamptz
+	)
+	dest := []any{&path, &pid, &pname, &g, &pcreated, &pupdated, &pretired, &capID, &cogKey, &cogSHA, &cogBytes, &qlKey, &qlSHA,
+		&width, &height, &validPixels, &ccreated}
 	for rows.Next() {
-		var (
-			pid, pname                   string
-			g                            []byte
-			pcreated, pupdated           time.Time
-			pretired, ccreated           *time.Time
-			capID, cogBytes, validPixels *int64
-			cogKey, cogSHA, qlKey, qlSHA *string
-			width, height                *int
-		)
-		if err := rows.Scan(&path, &pid, &pname, &g, &pcreated, &pupdated, &pretired, &capID, &cogKey, &cogSHA, &cogBytes, &qlKey, &qlSHA,
-			&width, &height, &validPixels, &ccreated); err != nil {
+		pretired = nil
+		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
 			return nil, nil, err
 		}
+		dest[0] = nil // the agency's path is the same on every row: read once
 		if len(out) == 0 || out[len(out)-1].Parcel.ID != pid {
 			geom, err := unmarshalEWKB(g)
 			if err != nil {
@@ -297,11 +304,11 @@ func readEvidence(br pgx.BatchResults, uscc string) (path []int64, _ []enforce.E
 			out = append(out, enforce.EvidenceParcel{Parcel: &offsite.Parcel{ID: pid, EnterpriseUSCC: uscc, Name: pname,
 				Geometry: geom, CreatedAt: pcreated, UpdatedAt: pupdated, RetiredAt: pretired}, Clips: []*offsite.Clip{}, Findings: []*offsite.Finding{}})
 		}
-		if capID != nil {
+		if capID.Valid {
 			ep := &out[len(out)-1]
-			ep.Clips = append(ep.Clips, &offsite.Clip{CaptureID: *capID, ParcelID: pid, COGKey: *cogKey, COGSHA256: *cogSHA,
-				COGBytes: *cogBytes, QuickLookKey: *qlKey, QuickLookSHA256: *qlSHA, Width: *width, Height: *height,
-				ValidPixels: *validPixels, CreatedAt: *ccreated})
+			ep.Clips = append(ep.Clips, &offsite.Clip{CaptureID: capID.Int64, ParcelID: pid, COGKey: cogKey.String, COGSHA256: cogSHA.String,
+				COGBytes: cogBytes.Int64, QuickLookKey: qlKey.String, QuickLookSHA256: qlSHA.String, Width: int(width.Int32), Height: int(height.Int32),
+				ValidPixels: validPixels.Int64, CreatedAt: ccreated.Time})
 		}
 	}
 	rows.Close()

@@ -24,7 +24,7 @@ func TestFindEvidenceOrder(t *testing.T) {
 	MustEnterprise(t, s, testUSCC, "north")
 	MustEnterprise(t, s, testUSCC2, "north")
 	var ps []*offsite.Parcel
-	for _, id := range []string{"p2", "p1", "p4", "p10", "p3"} {
+	for _, id := range []string{"p2", "p1", "p4", "p10", "p3", "p5"} {
 		ps = append(ps, &offsite.Parcel{ID: id, Name: "parcel " + id, Geometry: siteSquare})
 	}
 	if err := enterprises(s).SetParcels(ctx, admin, testUSCC, ps); err != nil {
@@ -68,7 +68,8 @@ func TestFindEvidenceOrder(t *testing.T) {
 	finding("0000000000000009", "p2", t0.Add(-time.Minute))
 	finding("bbbb000000000001", "p2", t1)
 	finding("cccc000000000001", "p2", t0)
-	for _, id := range []string{"p3", "p4"} {
+	finding("dddd000000000001", "p5", t0) // p5 is retired below: its finding keeps it
+	for _, id := range []string{"p3", "p4", "p5"} {
 		if _, err := enterprises(s).RetireParcel(ctx, admin, testUSCC, id); err != nil {
 			t.Fatal(err)
 		}
@@ -104,6 +105,7 @@ func TestFindEvidenceOrder(t *testing.T) {
 		"p10:",
 		"p2: bbbb@09:00 aaaa@08:00 cccc@08:00 ffff@08:00 0000@07:59",
 		"p4:retired: c1@08:00:00.123456",
+		"p5:retired: dddd@08:00",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("evidence:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
