@@ -140,6 +140,7 @@ pg_start() {
 			pg_createcluster "$major" "$name" --port "$PG_PORT" >/dev/null 9>&-
 			cluster="$major $name"
 		fi
+		pg_tune "$cluster" || true
 		log "postgres: starting cluster ${cluster/ //}"
 		# shellcheck disable=SC2086 # "<major> <name>" is two arguments.
 		pg_ctlcluster --skip-systemctl-redirect $cluster start 9>&-
@@ -154,7 +155,51 @@ pg_start() {
 	is_root || die "postgres: role/databases missing and not root; run as root: scripts/services.sh start"
 	log "postgres: creating roles $PG_USER, $PG_APP_USER and databases $PG_DB, $PG_TEST_DB, $PG_TEMPLATE_DB (PostGIS)"
 	pg_provision
+	# A server provisioned here but started before (by the system): the settings below, by a
+	# reload; shared_buffers waits for its next restart.
+	local cluster
+	cluster="$(pg_cluster)"
+	if [ -n "$cluster" ] && pg_tune "$cluster"; then
+		psql_admin postgres -c 'SELECT pg_reload_conf()' >/dev/null
+		log "postgres: ingest settings in $(pg_conf_dir "$cluster")/offsite.conf loaded; shared_buffers applies at the next restart"
+	fi
 	pg_provisioned || die "postgres: provisioned, but cannot connect as $(pg_url "$PG_DB") and run postgis_version(), or as $(pg_app_url "$PG_TEST_DB"); check pg_hba.conf"
+}
+
+# pg_conf_dir "<major> <name>": the cluster's conf.d, which Debian's postgresql.conf includes.
+pg_conf_dir() {
+	local major=${1% *} name=${1#* }
+	echo "/etc/postgresql/$major/$name/conf.d"
+}
+
+# pg_tune "<major> <name>": writes the settings the receiver's ingest needs into the cluster's
+# conf.d/offsite.conf (returns 1 when the file was already so). At 5,000 frames/s the receiver
+# writes some 18 MB of WAL a second: with the default max_wal_size (1 GB) a checkpoint began
+# every 40-60 s, and each one's fsyncs held every commit, so every acknowledgement, for up to
+# 0.6 s (bench-monitoring's p99 went from ~20 ms between checkpoints to 0.2-0.9 s with one in the
+# phase). Checkpoints at most every 15 minutes or 8 GB of WAL, WAL compressed (fewer bytes of full
+# pages after each checkpoint), and shared buffers of a quarter of memory up to 2 GB (fewer
+# evictions of dirty pages written by the backends themselves). ALTER SYSTEM settings, if an
+# administrator made any, still win.
+pg_tune() {
+	local dir file mem_mb sb_mb compression=lz4 want
+	dir="$(pg_conf_dir "$1")"
+	[ -d "$dir" ] || return 1
+	file="$dir/offsite.conf"
+	mem_mb=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
+	sb_mb=$((mem_mb / 4))
+	[ "$sb_mb" -le 2048 ] || sb_mb=2048
+	[ "$sb_mb" -ge 128 ] || sb_mb=128
+	[ "${1% *}" -ge 15 ] 2>/dev/null || compression=on # lz4 is PostgreSQL 15's
+	want="# Written by Offsite's scripts/services.sh (see pg_tune there); remove to undo.
+max_wal_size = 8GB
+checkpoint_timeout = 15min
+wal_compression = $compression
+shared_buffers = ${sb_mb}MB"
+	[ "$(cat "$file" 2>/dev/null)" = "$want" ] && return 1
+	printf '%s\n' "$want" >"$file"
+	log "postgres: wrote $file (checkpoint and memory settings for the receiver's ingest)"
+	return 0
 }
 
 # psql_admin DB: psql as the postgres superuser over the Unix socket

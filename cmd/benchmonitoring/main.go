@@ -51,7 +51,9 @@ type bench struct {
 	conns, rate, factors                     int
 	duration, saturate, idleWait             time.Duration
 	workers, maxBatch                        int
-	logDir, metricsAddr, profile             string
+	logDir, metricsAddr, profile, trace      string
+	linger                                   string
+	seconds                                  *secondMax // the open-loop phase's, while it runs
 
 	proc    *exec.Cmd
 	pg      *pgx.Conn // to the benchmark's database: its backends' process ids
@@ -76,8 +78,10 @@ func run(ctx context.Context, args []string) error {
 	fs.DurationVar(&b.saturate, "saturate", 15*time.Second, "saturation phase")
 	fs.IntVar(&b.workers, "store-workers", 4, "receiver -store-workers")
 	fs.IntVar(&b.maxBatch, "max-batch", 1000, "receiver -max-batch")
+	fs.StringVar(&b.linger, "batch-linger", "", "receiver -batch-linger (empty: its default)")
 	fs.StringVar(&b.metricsAddr, "metrics-addr", "127.0.0.1:19213", "receiver -metrics-addr (batch sizes are read from it)")
 	fs.StringVar(&b.profile, "profile", "", "write a CPU profile of the receiver during the saturation phase to this file")
+	fs.StringVar(&b.trace, "trace", "", "write a 5 s execution trace of the receiver (go tool trace) from the middle of the sustained phase to this file")
 	fs.StringVar(&b.logDir, "dir", ".state/bench-monitoring", "receiver log directory")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -181,6 +185,9 @@ func (b *bench) start(ctx context.Context) error {
 	b.proc = exec.Command(b.receiver, "serve", "-addr", b.addr, "-metrics-addr", b.metricsAddr,
 		"-max-conns", strconv.Itoa(b.conns+100), "-max-conns-per-addr", strconv.Itoa(b.conns+100),
 		"-store-workers", strconv.Itoa(b.workers), "-max-batch", strconv.Itoa(b.maxBatch))
+	if b.linger != "" {
+		b.proc.Args = append(b.proc.Args, "-batch-linger", b.linger)
+	}
 	b.proc.Env = append(os.Environ(), "OFFSITE_DATABASE_URL="+b.appURL, "OFFSITE_DATABASE_OWNER_URL=", "OFFSITE_LOG_LEVEL=warn", "OFFSITE_RECEIVER_PPROF=1")
 	b.proc.Stdout, b.proc.Stderr = logf, logf
 	if err := b.proc.Start(); err != nil {
@@ -302,12 +309,36 @@ func (b *bench) measure(ctx context.Context) error {
 	// Phase 2: open loop at the offered rate.
 	ackBefore, _ := b.buckets("offsite_receiver_ack_seconds")
 	batchBefore, _ := b.buckets("offsite_receiver_batch_seconds")
+	w0, werr := b.walMark(ctx)
 	m2 := b.mark(ctx)
+	traceDone := make(chan error, 1)
+	if b.trace != "" {
+		go func() {
+			time.Sleep(b.duration / 2)
+			traceDone <- b.fetch("/debug/pprof/trace?seconds=5", b.trace)
+		}()
+	} else {
+		traceDone <- nil
+	}
+	stopWaits, waitsDone := make(chan struct{}), make(chan string, 1)
+	go func() { waitsDone <- b.sampleWaits(ctx, stopWaits) }()
+	b.seconds = newSecondMax(b.duration)
 	lat, err := b.phase(ctx, b.rate, b.duration, false, 0)
+	close(stopWaits)
+	waits := <-waitsDone
+	seconds := b.seconds
+	b.seconds = nil
 	if err != nil {
 		return err
 	}
+	if err := <-traceDone; err != nil {
+		return fmt.Errorf("trace: %w", err)
+	}
 	sustainedCPU := b.cpuLine(ctx, m2, len(lat))
+	walLine := ""
+	if w1, err := b.walMark(ctx); werr == nil && err == nil {
+		walLine = w0.line(w1)
+	}
 	ackAfter, _ := b.buckets("offsite_receiver_ack_seconds")
 	batchAfter, _ := b.buckets("offsite_receiver_batch_seconds")
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
@@ -319,11 +350,16 @@ func (b *bench) measure(ctx context.Context) error {
 		fmt.Printf("  as the receiver sees it:  p50 <= %s, p99 <= %s (last byte read to reply written; histogram bucket bounds)\n",
 			quantile(ackBefore, ackAfter, 0.50), quantile(ackBefore, ackAfter, 0.99))
 	}
+	fmt.Println(seconds.line(100 * time.Millisecond))
 	if len(batchAfter) > 0 {
 		fmt.Printf("  transactions:             p50 <= %s, p99 <= %s (one batch's WriteBatch; histogram bucket bounds)\n",
 			quantile(batchBefore, batchAfter, 0.50), quantile(batchBefore, batchAfter, 0.99))
 	}
 	fmt.Println(sustainedCPU)
+	if walLine != "" {
+		fmt.Println(walLine)
+	}
+	fmt.Println(waits)
 	rss2, _ := b.rssKB()
 	fmt.Printf("receiver RSS under load:    %d KB\n", rss2)
 
@@ -542,6 +578,7 @@ func (b *bench) phase(ctx context.Context, rate int, d time.Duration, once bool,
 					next = next.Add(interval)
 				}
 				k := int(b.seq[i].Add(1)) - 1
+				sent := time.Now()
 				lat, err := l.Send(ctx, b.frame(i, k))
 				if err != nil {
 					mu.Lock()
@@ -553,6 +590,9 @@ func (b *bench) phase(ctx context.Context, rate int, d time.Duration, once bool,
 				}
 				b.acked.Add(1)
 				local = append(local, lat)
+				if b.seconds != nil {
+					b.seconds.add(sent, lat)
+				}
 				if once {
 					break
 				}
@@ -618,4 +658,26 @@ func copyBaseline(ctx context.Context, db *postgres.DB, skip int64, partitioned 
 		return 0, 0, err
 	}
 	return float64(n) / el.Seconds(), n, nil
+}
+
+// walMark is what PostgreSQL's server reports of its WAL and checkpoints at one time: a
+// checkpoint's writes and fsyncs during a phase hold up every commit, so the phase's tail latency
+// depends on whether one fell inside it (see the README on the checkpoint settings).
+type walMark struct {
+	checkpoints               int64
+	lsn                       int64 // bytes
+	maxWAL, timeout, compress string
+}
+
+func (b *bench) walMark(ctx context.Context) (walMark, error) {
+	var m walMark
+	err := b.pg.QueryRow(ctx, `SELECT checkpoints_timed + checkpoints_req, (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint,
+		current_setting('max_wal_size'), current_setting('checkpoint_timeout'), current_setting('wal_compression')
+		FROM pg_stat_bgwriter`).Scan(&m.checkpoints, &m.lsn, &m.maxWAL, &m.timeout, &m.compress)
+	return m, err
+}
+
+func (m walMark) line(to walMark) string {
+	return fmt.Sprintf("  PostgreSQL server:        %d checkpoint(s) began during the phase, %.0f MB of WAL written (max_wal_size %s, checkpoint_timeout %s, wal_compression %s)",
+		to.checkpoints-m.checkpoints, float64(to.lsn-m.lsn)/(1<<20), to.maxWAL, to.timeout, to.compress)
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/offsite/offsite/internal/apiclient"
 	"github.com/offsite/offsite/internal/s3"
 	"github.com/offsite/offsite/internal/sample"
+	"github.com/redis/go-redis/v9"
 )
 
 const epsg = 32651
@@ -157,6 +158,9 @@ func run(ctx context.Context) error {
 	// from the first upload to the worker's count of completed runs going up (findings alone
 	// would not tell: ids derive from the inputs' content, so a re-run on the same files
 	// records none anew), and to both captures processed (every clip on arrival recorded).
+	if err := clearQueue(ctx); err != nil {
+		return err
+	}
 	if err := b.startWorkers(ctx, 1, ""); err != nil {
 		return err
 	}
@@ -379,6 +383,36 @@ func withRedEdge(sc sample.Scene) sample.Scene {
 		return values(b, r, c)
 	}
 	return sc
+}
+
+// clearQueue empties the Redis database the run's workers use (OFFSITE_REDIS_DB, one of
+// the bench's own), before the first worker starts: an interrupted run leaves its tasks
+// there, and the worker would work them off first (a run once began with a previous run's
+// clipping of the Sentinel-2-sized pair). Database 0, the demo's, is never cleared.
+func clearQueue(ctx context.Context) error {
+	cfg, err := cmdconfig.FromEnv()
+	if err != nil {
+		return err
+	}
+	if cfg.RedisDB == 0 {
+		return errors.New("OFFSITE_REDIS_DB is 0, the demo's database: the bench clears its database at start, so it needs one of its own (scripts/bench-survey.sh sets it)")
+	}
+	rc, ok := cfg.Redis().MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		return errors.New("no Redis client for the queue's database")
+	}
+	defer rc.Close()
+	n, err := rc.DBSize(ctx).Result()
+	if err != nil {
+		return fmt.Errorf("redis database %d: %w", cfg.RedisDB, err)
+	}
+	if err := rc.FlushDB(ctx).Err(); err != nil {
+		return fmt.Errorf("clear redis database %d: %w", cfg.RedisDB, err)
+	}
+	if n > 0 {
+		fmt.Printf("cleared Redis database %d: %d keys left by an earlier run\n", cfg.RedisDB, n)
+	}
+	return nil
 }
 
 func (b *bench) metricsURL(i int) string {

@@ -67,6 +67,8 @@ func (m *Main) ParseFlags(args []string, stderr io.Writer) error {
 	fs.DurationVar(&m.Server.IdleTimeout, "idle-timeout", 10*time.Minute, "close a connection silent this long")
 	fs.IntVar(&m.Batch.Workers, "store-workers", 4, "database transactions in flight at once")
 	fs.IntVar(&m.Batch.MaxBatch, "max-batch", 1000, "most frames per transaction")
+	fs.IntVar(&m.Batch.MinBatch, "min-batch", 64, "a transaction with fewer frames waits up to -batch-linger for more while another is in flight")
+	fs.DurationVar(&m.Batch.Linger, "batch-linger", 4*time.Millisecond, "longest wait for -min-batch frames (negative: none)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -143,6 +145,7 @@ func (m *Main) Run(ctx context.Context) error {
 			// Profiling for benchmarks (bench-monitoring): off unless asked for.
 			mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 			mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+			mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 		}
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)

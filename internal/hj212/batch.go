@@ -3,6 +3,7 @@ package hj212
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/offsite/offsite/internal/metrics"
@@ -40,6 +41,12 @@ type BatchConfig struct {
 	MaxBatch int
 	// Queue is the number of records that may wait for a worker. Default 20000.
 	Queue int
+	// MinBatch and Linger make batches grow under load: a worker that finds fewer than
+	// MinBatch records queued while another transaction is in flight waits up to Linger, from
+	// taking its first record, for more. A lone frame on an idle receiver (no transaction in
+	// flight) is written at once. Defaults 64 and 4 ms; Linger < 0 turns the wait off.
+	MinBatch int
+	Linger   time.Duration
 }
 
 // Batcher gathers the records of all connections into few transactions: each worker takes
@@ -51,6 +58,8 @@ type Batcher struct {
 	in      chan *job
 	metrics *metrics.Receiver
 	done    chan struct{}
+
+	inflight atomic.Int32 // transactions running
 }
 
 type job struct {
@@ -71,6 +80,12 @@ func NewBatcher(store Store, cfg BatchConfig, m *metrics.Receiver) *Batcher {
 	}
 	if cfg.Queue <= 0 {
 		cfg.Queue = 20000
+	}
+	if cfg.MinBatch <= 0 {
+		cfg.MinBatch = 64
+	}
+	if cfg.Linger == 0 {
+		cfg.Linger = 4 * time.Millisecond
 	}
 	return &Batcher{store: store, cfg: cfg, in: make(chan *job, cfg.Queue), metrics: m, done: make(chan struct{})}
 }
@@ -93,6 +108,8 @@ func (b *Batcher) Run(ctx context.Context) {
 func (b *Batcher) work(ctx context.Context) {
 	batch := make([]*job, 0, b.cfg.MaxBatch)
 	recs := make([]*Record, 0, b.cfg.MaxBatch)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -100,21 +117,18 @@ func (b *Batcher) work(ctx context.Context) {
 		case j := <-b.in:
 			batch = append(batch[:0], j)
 		}
-	gather:
-		for len(batch) < b.cfg.MaxBatch {
-			select {
-			case j := <-b.in:
-				batch = append(batch, j)
-			default:
-				break gather
-			}
+		first := time.Now()
+		if !b.gather(ctx, &batch, first, linger) {
+			return
 		}
 		recs = recs[:0]
 		for _, j := range batch {
 			recs = append(recs, j.rec)
 		}
 		start := time.Now()
+		b.inflight.Add(1)
 		err := b.store.WriteBatch(ctx, recs)
+		b.inflight.Add(-1)
 		if b.metrics != nil {
 			b.metrics.BatchSeconds.Observe(time.Since(start).Seconds())
 			b.metrics.BatchFrames.Observe(float64(len(batch)))
@@ -125,6 +139,49 @@ func (b *Batcher) work(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// gather adds to batch what is queued: everything there is, up to MaxBatch; and, while the
+// batch is smaller than MinBatch and another transaction is in flight, what arrives until
+// Linger has passed since first. Each transaction costs PostgreSQL a commit (a WAL fsync) and
+// a few statements whatever its size: at 5,000 frames/s, transactions of 4 frames cost its
+// backends 175 µs of CPU per frame, of 30 frames under 100. false when ctx is done.
+func (b *Batcher) gather(ctx context.Context, batch *[]*job, first time.Time, linger *time.Timer) bool {
+	armed := false
+	defer func() {
+		if armed {
+			linger.Stop()
+		}
+	}()
+	for len(*batch) < b.cfg.MaxBatch {
+		select {
+		case j := <-b.in:
+			*batch = append(*batch, j)
+			continue
+		default:
+		}
+		if len(*batch) >= b.cfg.MinBatch || b.cfg.Linger < 0 || b.inflight.Load() == 0 {
+			return true
+		}
+		if !armed {
+			wait := b.cfg.Linger - time.Since(first)
+			if wait <= 0 {
+				return true
+			}
+			linger.Reset(wait)
+			armed = true
+		}
+		select {
+		case j := <-b.in:
+			*batch = append(*batch, j)
+		case <-linger.C:
+			armed = false
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
 }
 
 // Write queues rec and waits until it is durable.

@@ -26,8 +26,9 @@
 // bytes per pixel, uncompressed bytes) from its header when it is opened, so
 // that a small hostile file describing a huge raster is refused before any
 // pixel is read. Long GDAL work — COG conversion, warps, ingest's decimated
-// read — runs with a progress callback that stops it within milliseconds of
-// the call's context ending (godal itself takes no context).
+// read through overviews — runs with a progress callback that stops it within
+// milliseconds of the call's context ending (godal itself takes no context);
+// reads a block at a time check the context between blocks.
 //
 // Clip reproduces gdalwarp -cutline P -crop_to_cutline (GDAL 3.6) exactly:
 // the crop window is the parcel's envelope in the scene CRS snapped to the
