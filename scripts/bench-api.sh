@@ -24,7 +24,11 @@
 # BENCH_CONNS [32], BENCH_RATE [1000], BENCH_POOL [16] (database connections of the API),
 # BENCH_DIR [.state/bench-api], BENCH_BASELINE [58c3c6a…; empty: no baseline run; its database
 # is BENCH_DB_baseline],
-# BENCH_WRK [1] (0: skip the closed-loop wrk runs).
+# BENCH_WRK [1] (0: skip the closed-loop wrk runs), BENCH_PROFILE [0] (1: profile this tree's
+# open loop: the API's CPU profile to BENCH_DIR/api-cpu.pprof through OFFSITE_API_PPROF_ADDR,
+# `go tool pprof -top BENCH_DIR/api BENCH_DIR/api-cpu.pprof`; with perf installed, the
+# PostgreSQL backends' to BENCH_DIR/pg-perf.data, `perf report -i BENCH_DIR/pg-perf.data`; and
+# the CPU time of every process on the machine over the run, BENCH_DIR/processes-cpu.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCRIPT_NAME=bench-api.sh
@@ -71,10 +75,19 @@ stop_api() {
 	API_PID=
 }
 trap stop_api EXIT
+PPROF_ADDR=
+[ "${BENCH_PROFILE:-0}" = 1 ] && PPROF_ADDR="127.0.0.1:$((PORT + 1))"
 # start_api BINARY [DATABASE_URL]: runs the API on the bench database (or the one given) and
-# waits for /healthz.
+# waits for /healthz. The signed heads of the audit chain (a checkpoint every 100 views) go to
+# an evidence bucket of that database's own, named by its oid (a reseeded database, a new
+# chain, gets a new one): in the shared bucket, the heads of earlier bench databases and of the
+# tests refused each checkpoint ("entries were deleted", "a different head is stored"), and
+# each refusal listed every head in the bucket again, costing both the API and the gateway.
 start_api() {
-	OFFSITE_DATABASE_URL="${2:-$DBURL}" OFFSITE_DATABASE_OWNER_URL= OFFSITE_AUDIT_KEY_FILE="$DIR/audit.key" \
+	local oid
+	oid=$(psql -X -q -t -A "$(url="${2:-$DBURL}"; echo "${url%%&pool_max_conns=*}")" -c "SELECT oid FROM pg_database WHERE datname = current_database()")
+	OFFSITE_S3_BUCKET_EVIDENCE="offsite-bench-$oid" \
+	OFFSITE_API_PPROF_ADDR="$PPROF_ADDR" OFFSITE_DATABASE_URL="${2:-$DBURL}" OFFSITE_DATABASE_OWNER_URL= OFFSITE_AUDIT_KEY_FILE="$DIR/audit.key" \
 		OFFSITE_LISTEN_ADDR="127.0.0.1:$PORT" OFFSITE_LOG_LEVEL=warn \
 		OFFSITE_API_TOKENS_FILE="$DIR/tokens.json" "$1" 2>"$DIR/api.log" &
 	API_PID=$!
@@ -110,8 +123,49 @@ RESULTS="$DIR/open-loop.jsonl"
 open_loop() {
 	"$DIR/benchapi" load -url "$BASE" -token "$TOKEN" -uscc "$DIR/uscc.txt" -rate 200 -duration 3s >/dev/null # warm up
 	echo "== $1: open loop at $RATE rps for ${SECS}s, GET /api/v1/enterprises/{uscc}/evidence (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+	PROFILE_PID=
+	if [ -n "$PPROF_ADDR" ] && [ "${3:-}" = profile ]; then
+		profile "${2:-$DB}" &
+		PROFILE_PID=$!
+	fi
 	"$DIR/benchapi" load -label "$1" -cpu-pid "$API_PID" -pg-url "$PGURL" -pg-db "${2:-$DB}" -url "$BASE" -token "$TOKEN" -uscc "$DIR/uscc.txt" -rate "$RATE" -duration "${SECS}s" \
 		-path-template '/api/v1/enterprises/%s/evidence' | tee -a "$RESULTS"
+}
+
+# profile DATABASE: the profiles of BENCH_PROFILE over the open loop but its first and last
+# two seconds.
+profile() {
+	local secs=$((SECS > 6 ? SECS - 4 : SECS))
+	sleep 2
+	curl -fsS -o "$DIR/api-cpu.pprof" "http://$PPROF_ADDR/debug/pprof/profile?seconds=$secs" &
+	if command -v perf >/dev/null; then
+		pids=$(psql -X -q -t -A "$PGURL" -c "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE datname = '$1' AND pid <> pg_backend_pid()")
+		[ -n "$pids" ] && perf record -q -F 499 -g -p "$pids" -o "$DIR/pg-perf.data" -- sleep "$secs" >/dev/null 2>&1 &
+	fi
+	# Every process's CPU time (utime + stime, clock ticks) before and after, by command name;
+	# the database's commits and the server's WAL (records, full-page images, bytes, syncs).
+	local before after stats
+	before=$(mktemp) after=$(mktemp)
+	stats="SELECT xact_commit, wal_records, wal_fpi, wal_bytes, wal_sync FROM pg_stat_database, pg_stat_wal WHERE datname = '$1'"
+	read -r c0 r0 f0 b0 s0 < <(psql -X -q -t -A -F ' ' "$PGURL" -c "$stats")
+	for f in /proc/[0-9]*/stat; do cat "$f" 2>/dev/null || true; echo; done >"$before"
+	sleep "$secs"
+	for f in /proc/[0-9]*/stat; do cat "$f" 2>/dev/null || true; echo; done >"$after"
+	read -r c1 r1 f1 b1 s1 < <(psql -X -q -t -A -F ' ' "$PGURL" -c "$stats")
+	echo "over ${secs}s: $(((c1 - c0) / secs)) commits/s, WAL $(((r1 - r0) / secs)) records/s, $(((f1 - f0) / secs)) full-page images/s, $(((b1 - b0) / secs / 1024)) KiB/s, $(((s1 - s0) / secs)) syncs/s" >"$DIR/pg-stats.txt"
+	awk -v secs="$secs" -v hz="$(getconf CLK_TCK)" '
+		# pid (comm) state ppid ...: utime and stime are the 12th and 13th fields after comm.
+		FNR == 1 { file++ }
+		/^[0-9]/ {
+			lp = index($0, "("); rp = match($0, /\) [A-Z] /)
+			pid = substr($0, 1, lp - 2); comm = substr($0, lp + 1, rp - lp - 1)
+			split(substr($0, rp + 2), f, " "); ticks = f[12] + f[13]
+			if (file == 1) { t0[pid] = ticks } else if ((d = ticks - (pid in t0 ? t0[pid] : 0)) > 0) { used[comm] += d }
+		}
+		END { for (c in used) printf "%8.2f s  %5.1f%% of a core  %s\n", used[c] / hz, 100 * used[c] / hz / secs, c }' "$before" "$after" |
+		sort -rn >"$DIR/processes-cpu.txt"
+	rm -f "$before" "$after"
+	wait || true # curl and perf: a profile that failed is missing, the run goes on
 }
 
 if [ -n "$BASELINE" ]; then
@@ -132,7 +186,12 @@ if [ -n "$BASELINE" ]; then
 	stop_api
 fi
 start_api "$DIR/api"
-open_loop "this tree $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo +dirty)"
+open_loop "this tree $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo +dirty)" "$DB" profile
+if [ -n "$PROFILE_PID" ]; then
+	wait "$PROFILE_PID" || true
+	echo "== profiles: $DIR/api-cpu.pprof, $DIR/pg-perf.data; the database $(cat "$DIR/pg-stats.txt"); CPU time by process over the run ($DIR/processes-cpu.txt):"
+	head -12 "$DIR/processes-cpu.txt"
+fi
 
 if [ "${BENCH_WRK:-1}" = 1 ]; then
 echo "== wrk: GET /api/v1/enterprises/{uscc}/evidence ($CONNS connections, ${SECS}s)"

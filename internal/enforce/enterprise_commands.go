@@ -14,9 +14,9 @@ import (
 type EnterpriseStore interface {
 	// InTx runs fn in one transaction: committed when fn returns nil, rolled back otherwise.
 	InTx(ctx context.Context, fn func(EnterpriseTx) error) error
-	// FindEvidence returns the enterprise's parcels with their clips and findings, newest
-	// first; offsite.ErrNotFound when there is no such enterprise.
-	FindEvidence(ctx context.Context, uscc string) ([]EvidenceParcel, error)
+	// FindEvidence returns the path of the enterprise's agency and its parcels with their
+	// clips and findings, newest first; offsite.ErrNotFound when there is no such enterprise.
+	FindEvidence(ctx context.Context, uscc string) (agencyPath []int64, _ []EvidenceParcel, _ error)
 	// AppendView chains the audit entry of a view to the log and returns once it is
 	// committed; the views of concurrent requests may share one commit.
 	AppendView(ctx context.Context, a Actor, action AuditAction, subject string, detail any) error
@@ -241,10 +241,14 @@ func (c *Enterprises) RecordHealthVisit(ctx context.Context, a Actor, v *HealthV
 
 // Evidence returns the enterprise's parcels with their clips and findings. The view is part
 // of the record (issue 6 item 8): it is audited, and committed before the evidence is
-// returned.
+// returned. An actor the enterprise is out of reach of (Actor.Reach) is refused, unaudited:
+// the agency comes with the evidence, so the route need not look it up before.
 func (c *Enterprises) Evidence(ctx context.Context, a Actor, uscc string) ([]EvidenceParcel, error) {
-	ev, err := c.Store.FindEvidence(ctx, uscc)
+	path, ev, err := c.Store.FindEvidence(ctx, uscc)
 	if err != nil {
+		return nil, err
+	}
+	if err := a.Reach(&Enterprise{USCC: uscc, AgencyPath: path}); err != nil {
 		return nil, err
 	}
 	if err := c.Store.AppendView(ctx, a, AuditEvidenceView, EnterpriseSubject(uscc), map[string]any{"parcels": len(ev)}); err != nil {

@@ -235,11 +235,15 @@ func (s *Server) authenticate(r *http.Request) (Principal, error) {
 // missing or unknown token or session gets 401, a role not listed gets 403. A route with no
 // roles refuses everyone. Then the agency scope: a route whose path names an enterprise, list
 // entry, inspection, parcel, user, agency, token, draw or evidence object (agencyParam) refuses, with 403, a
-// principal whose agency does not reach that record's.
+// principal whose agency does not reach that record's, unless the route's command does
+// (operation.ReachInCommand).
 func (s *Server) authorize(path string, op operation, h http.HandlerFunc) http.HandlerFunc {
 	roles := op.Roles
 	public := rolePermitted(roles, RolePublic)
 	kind, param := agencyParam(path)
+	if op.ReachInCommand {
+		kind = ""
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.authenticate(r)
 		if err != nil {

@@ -74,7 +74,9 @@ func (s *Server) registerEnterpriseRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/api/v1/enterprises/{uscc}/evidence", operation{
 		Summary: "The enterprise's evidence: parcels with their findings (provenance, artifacts) and clips with download links; the view is audited", Roles: rolesRead,
 		Response:  evidenceAnswer{},
-		Responses: map[string]string{"200": "evidence", "404": "no such enterprise"},
+		Responses: map[string]string{"200": "evidence", "403": "an enterprise of an agency outside yours", "404": "no such enterprise"},
+		// enforce.Enterprises.Evidence reads the enterprise's agency with its evidence.
+		ReachInCommand: true,
 	}, s.handleEnterpriseEvidence)
 	s.handle(mux, "GET", "/api/v1/evidence-objects/{key...}", operation{
 		Summary: "Download an evidence object (clip COG, quick-look, artifact): a redirect to a presigned URL; audited", Roles: rolesRead,

@@ -43,6 +43,11 @@ type operation struct {
 	Params map[string]map[string]any
 	// Roles may call the route (auth.go); RolePublic needs no token. Empty denies everyone.
 	Roles []enforce.Role
+	// ReachInCommand marks a route whose command reads the agency of the record it addresses
+	// with the record and refuses, with 403, an actor out of its reach (enforce.Actor.Reach)
+	// before anything is audited: authorize does not look the agency up first (a round trip
+	// of its own on every request of the busiest route).
+	ReachInCommand bool
 }
 
 func (op operation) bodyMediaType() string {

@@ -2,12 +2,14 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/offsite/offsite/internal/derrors"
 	"github.com/offsite/offsite/internal/enforce"
@@ -202,11 +204,15 @@ func (s *EnforceService) sealAudits(prev *enforce.AuditEntry, keyed bool, entrie
 	return due
 }
 
-// commitGroup appends the entries of items in a transaction of its own, in two round trips
-// where BEGIN, the statements of appendAuditsDue and COMMIT took five: BEGIN, the lock and
-// the chain's last entry in one; then one INSERT of every entry (a column per array) and
-// COMMIT. It reports whether a checkpoint is due. A failure rolls back: the connection goes
-// back to the pool with no transaction open and the lock released.
+// commitGroup appends the entries of items in a transaction of its own and reports whether a
+// checkpoint is due. When the appender knows the chain's last entry (its own previous group
+// commit's), it seals the entries onto it and sends BEGIN, the lock, one INSERT of every entry
+// (a column per array) and COMMIT in one round trip: should another process (or another
+// command of this one) have appended since, the seq primary key refuses the first entry, and
+// the group is sealed again onto the last entry read under the lock, in two round trips where
+// BEGIN, the statements of appendAuditsDue and COMMIT took five: BEGIN, the lock and the
+// chain's last entry in one; then the INSERT and COMMIT. A failure rolls back: the connection
+// goes back to the pool with no transaction open and the lock released.
 func (s *EnforceService) commitGroup(ctx context.Context, items []*pendingAudit) (due bool, err error) {
 	entries, err := s.newAuditEntries(items)
 	if err != nil {
@@ -226,6 +232,28 @@ func (s *EnforceService) commitGroup(ctx context.Context, items []*pendingAudit)
 			_, _ = conn.Exec(rctx, "ROLLBACK")
 		}
 	}()
+	g := &s.views
+	if last := g.last; last != nil {
+		g.last = nil // known again once this commit is
+		due = s.sealAudits(last, true, entries)
+		b := &pgx.Batch{}
+		b.Queue("BEGIN")
+		b.Queue(auditLockSQL, auditLockID)
+		queueAuditInsert(b, entries)
+		b.Queue("COMMIT")
+		err = conn.SendBatch(ctx, b).Close()
+		if err == nil {
+			g.last = entries[len(entries)-1]
+			return due, nil
+		}
+		if pe := (*pgconn.PgError)(nil); !errors.As(err, &pe) || pe.Code != "23505" || pe.ConstraintName != "audit_log_pkey" {
+			return false, err
+		}
+		// The chain grew since: read its end under the lock, as below.
+		if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+			return false, err
+		}
+	}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue(auditLockSQL, auditLockID)
@@ -240,6 +268,18 @@ func (s *EnforceService) commitGroup(ctx context.Context, items []*pendingAudit)
 		return false, err
 	}
 	due = s.sealAudits(prev, keyed, entries)
+	b = &pgx.Batch{}
+	queueAuditInsert(b, entries)
+	b.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return false, err
+	}
+	g.last = entries[len(entries)-1]
+	return due, nil
+}
+
+// queueAuditInsert queues the INSERT of sealed entries, a column per array.
+func queueAuditInsert(b *pgx.Batch, entries []*enforce.AuditEntry) {
 	n := len(entries)
 	var (
 		seqs                                                         = make([]int64, n)
@@ -250,10 +290,7 @@ func (s *EnforceService) commitGroup(ctx context.Context, items []*pendingAudit)
 		seqs[i], ats[i], actors[i], roles[i], actions[i] = e.Seq, e.At, e.Actor, string(e.Role), string(e.Action)
 		subjects[i], details[i], keyIDs[i], prevs[i], hs[i] = e.Subject, e.Detail, e.KeyID, e.PrevHash, e.Hash
 	}
-	b = &pgx.Batch{}
 	b.Queue(auditInsertSQL, seqs, ats, actors, roles, actions, subjects, details, keyIDs, prevs, hs)
-	b.Queue("COMMIT")
-	return due, conn.SendBatch(ctx, b).Close()
 }
 
 // groupAudit appends the audit entries of many concurrent requests in group commits: each
@@ -268,6 +305,9 @@ type groupAudit struct {
 	mu       sync.Mutex
 	pending  []*pendingAudit
 	flushing bool
+	// last is the entry the appender's latest group commit ended the chain with (nil: not
+	// known), to seal the next group onto. Only the appender, one at a time, uses it.
+	last *enforce.AuditEntry
 	// check is the checkpoint run after commits, one at a time, off the appender's path.
 	check singleFlight
 }

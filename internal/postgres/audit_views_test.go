@@ -186,3 +186,37 @@ func TestViewsFailedCommitLeavesNoTransaction(t *testing.T) {
 		t.Fatalf("chain after a failed and a good commit: %+v %v, want the 5 views intact", rep, err)
 	}
 }
+
+// TestViewsSealedOntoKnownEnd: a group commit seals its views onto the end of the chain its
+// appender's previous commit left (one round trip); when the chain grew since (an entry
+// appended otherwise), the seq key refuses the group, which is sealed again onto the end read
+// under the lock: nothing forks, nothing is lost, and the end is known again.
+func TestViewsSealedOntoKnownEnd(t *testing.T) {
+	ctx := context.Background()
+	s := mustEnforce(t, MustOpen(t))
+	for _, err := range appendViews(s, 3) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.views.last == nil || s.views.last.Seq != 3 {
+		t.Fatalf("after 3 views the appender knows the chain's end as %+v, want entry 3", s.views.last)
+	}
+	if err := s.Audit(ctx, admin, enforce.AuditEvidenceView, "inspection/1", map[string]int{}); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		for _, err := range appendViews(s, 3) {
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
+	if s.views.last == nil || s.views.last.Seq != 10 {
+		t.Fatalf("after 3 views, an entry and 6 views the appender knows the end as %+v, want entry 10", s.views.last)
+	}
+	rep, err := s.VerifyAudit(ctx)
+	if err != nil || rep.FirstBroken != nil || rep.Checked != 10 {
+		t.Fatalf("chain: %+v %v, want 10 intact entries", rep, err)
+	}
+}

@@ -383,3 +383,53 @@ func TestEvidenceViewsGroupCommit(t *testing.T) {
 		t.Errorf("chain after concurrent views: %+v %v", rep, err)
 	}
 }
+
+// TestEvidenceOutsideAgency: the evidence command reads the enterprise's agency with its
+// evidence (the route does not look it up before) and refuses, unaudited, an actor of an
+// agency it is not under; the enterprise's own agency and the province above it see it.
+func TestEvidenceOutsideAgency(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	s := mustEnforce(t, db)
+	MustEnterprise(t, s, testUSCC, "north")
+	city := map[string]int64{}
+	for _, name := range []string{"A", "B"} {
+		var id int64
+		if err := db.Pool.QueryRow(ctx, `WITH n AS (SELECT nextval(pg_get_serial_sequence('agencies', 'id')) AS id)
+			INSERT INTO agencies (id, name, level, parent_id, path) SELECT id, 'City ' || $1, 'city', 1, ARRAY[1, id] FROM n RETURNING id`, name).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		city[name] = id
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE enterprises SET agency_id = $1 WHERE uscc = $2`, city["A"], testUSCC); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		agency int64
+		want   error
+	}{
+		{"city B", city["B"], offsite.ErrForbidden},
+		{"city A", city["A"], nil},
+		{"the province", 1, nil},
+		{"no agency (the system)", 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, before, err := s.FindAudit(ctx, enforce.EnterpriseSubject(testUSCC), 0, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = enterprises(s).Evidence(ctx, enforce.Actor{Name: "viewer", Role: "inspector", Agency: tc.agency}, testUSCC)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("evidence as %s: %v, want %v", tc.name, err, tc.want)
+			}
+			_, after, err := s.FindAudit(ctx, enforce.EnterpriseSubject(testUSCC), 0, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if audited := after - before; audited != map[bool]int{true: 1, false: 0}[tc.want == nil] {
+				t.Errorf("evidence as %s: %d views audited", tc.name, audited)
+			}
+		})
+	}
+}

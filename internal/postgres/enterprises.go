@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/ewkb"
 
@@ -196,42 +197,47 @@ func (s *EnforceService) FindEnterprises(ctx context.Context, f enforce.Enterpri
 // The evidence of an enterprise: two statements in one round trip, each a generic plan (a
 // prepared statement, planned once per connection: the partial index parcels_uscc_idx could not
 // serve a parameter, so every execution was planned again, two fifths of the backends' CPU
-// under load) and neither sorting. Parcels come in id order from parcels_uscc_id_idx (0110);
-// the clips and findings of each parcel are put in their order here, by time and number.
+// under load) and neither sorting. The first also reads the enterprise's agency once (an
+// InitPlan), whom the evidence is in reach of: the route's agency check, a statement and a
+// round trip of its own before, comes with the evidence. Parcels come in id order from
+// parcels_uscc_id_idx (0110); the clips and findings of each parcel are put in their order
+// here, by time and number. Which retired parcels are left out (those without evidence) is
+// decided here too, from the rows both statements return, where two subplans per parcel
+// (EXISTS on clips and on findings) were set up on every execution.
 const (
-	// evidenceClipsSQL: the enterprise's parcels, each joined with its clips; a retired parcel
-	// only when evidence was made on it (a clip or a finding).
-	evidenceClipsSQL = `SELECT p.id, p.name, ST_AsEWKB(p.geom), p.created_at, p.updated_at, p.retired_at,
+	// evidenceClipsSQL: the path of the enterprise's agency (NULL when there is no such
+	// enterprise) and its parcels, retired or not, each joined with its clips.
+	evidenceClipsSQL = `SELECT (SELECT ag.path FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE e.uscc = $1),
+		p.id, p.name, ST_AsEWKB(p.geom), p.created_at, p.updated_at, p.retired_at,
 		c.capture_id, c.cog_key, c.cog_sha256, c.cog_bytes, c.quicklook_key, c.quicklook_sha256, c.width, c.height,
 		c.valid_pixels, c.created_at
 		FROM parcels p LEFT JOIN clips c ON c.parcel_id = p.id
-		WHERE p.uscc = $1 AND (p.retired_at IS NULL
-			OR EXISTS (SELECT 1 FROM clips x WHERE x.parcel_id = p.id) OR EXISTS (SELECT 1 FROM findings x WHERE x.parcel_id = p.id))
+		WHERE p.uscc = $1
 		ORDER BY p.id`
 	// evidenceFindingsSQL: the findings on the enterprise's parcels, in no order.
 	evidenceFindingsSQL = `SELECT ` + findingColumns + ` FROM parcels p JOIN findings f ON f.parcel_id = p.id WHERE p.uscc = $1`
+	// evidenceAgencySQL: the path of the enterprise's agency, for an enterprise without
+	// parcels (the statements above return no row); none when there is no such enterprise.
+	evidenceAgencySQL = `SELECT ag.path FROM enterprises e JOIN agencies ag ON ag.id = e.agency_id WHERE e.uscc = $1`
 )
 
-// FindEvidence returns the enterprise's parcels in id order with their clips and findings,
-// newest first (clips of one time by capture, highest first; findings of one time by id); a
-// retired parcel only when evidence was made on it (a clip or a finding), with RetiredAt.
-func (st *EnterpriseStore) FindEvidence(ctx context.Context, uscc string) (_ []enforce.EvidenceParcel, err error) {
+// FindEvidence returns the path of the enterprise's agency and its parcels in id order with
+// their clips and findings, newest first (clips of one time by capture, highest first;
+// findings of one time by id); a retired parcel only when evidence was made on it (a clip or a
+// finding), with RetiredAt.
+func (st *EnterpriseStore) FindEvidence(ctx context.Context, uscc string) (_ []int64, _ []enforce.EvidenceParcel, err error) {
 	defer derrors.Wrap(&err, "FindEvidence(%q)", uscc)
 	batch := &pgx.Batch{}
 	batch.Queue(evidenceClipsSQL, uscc)
 	batch.Queue(evidenceFindingsSQL, uscc)
-	out, err := readEvidence(st.s.db.Pool.SendBatch(ctx, batch), uscc)
+	path, out, err := readEvidence(st.s.db.Pool.SendBatch(ctx, batch), uscc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if len(out) == 0 {
-		// No parcel with evidence to show: an enterprise without any, or none at all.
-		var exists bool
-		if err := st.s.db.Pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM enterprises WHERE uscc = $1)", uscc).Scan(&exists); err != nil {
-			return nil, formatError(err)
-		}
-		if !exists {
-			return nil, offsite.NotFound("enterprise %s", uscc)
+	if path == nil {
+		// No parcel: an enterprise without any, or none at all.
+		if err := st.s.db.Pool.QueryRow(ctx, evidenceAgencySQL, uscc).Scan(&path); err != nil {
+			return nil, nil, notFound(err, "enterprise %s", uscc)
 		}
 	}
 	for _, ep := range out {
@@ -249,11 +255,13 @@ func (st *EnterpriseStore) FindEvidence(ctx context.Context, uscc string) (_ []e
 			return strings.Compare(a.ID, b.ID)
 		})
 	}
-	return out, nil
+	return path, out, nil
 }
 
-// readEvidence reads the results of evidenceClipsSQL and evidenceFindingsSQL and closes br.
-func readEvidence(br pgx.BatchResults, uscc string) (_ []enforce.EvidenceParcel, err error) {
+// readEvidence reads the results of evidenceClipsSQL and evidenceFindingsSQL and closes br:
+// the path of the enterprise's agency (nil when there is no row: no parcel, or no enterprise)
+// and its parcels with their evidence, the retired ones without any left out.
+func readEvidence(br pgx.BatchResults, uscc string) (path []int64, _ []enforce.EvidenceParcel, err error) {
 	defer func() {
 		if cerr := br.Close(); err == nil && cerr != nil {
 			err = formatError(cerr)
@@ -261,61 +269,78 @@ func readEvidence(br pgx.BatchResults, uscc string) (_ []enforce.EvidenceParcel,
 	}()
 	rows, err := br.Query()
 	if err != nil {
-		return nil, formatError(err)
+		return nil, nil, formatError(err)
 	}
 	out := []enforce.EvidenceParcel{}
 	idx := map[string]int{}
+	// The clip's columns, NULL for a parcel without clips: value types, which scanning does
+	// not allocate (pointers to values did, ten a row).
+	var (
+		pid, pname                   string
+		g                            []byte
+		pcreated, pupdated           time.Time
+		pretired                     *time.Time
+		capID, cogBytes, validPixels pgtype.Int8
+		cogKey, cogSHA, qlKey, qlSHA pgtype.Text
+		width, height                pgtype.Int4
+		ccreated                     pgtype.Timestamptz
+	)
+	dest := []any{&path, &pid, &pname, &g, &pcreated, &pupdated, &pretired, &capID, &cogKey, &cogSHA, &cogBytes, &qlKey, &qlSHA,
+		&width, &height, &validPixels, &ccreated}
 	for rows.Next() {
-		var (
-			pid, pname                   string
-			g                            []byte
-			pcreated, pupdated           time.Time
-			pretired, ccreated           *time.Time
-			capID, cogBytes, validPixels *int64
-			cogKey, cogSHA, qlKey, qlSHA *string
-			width, height                *int
-		)
-		if err := rows.Scan(&pid, &pname, &g, &pcreated, &pupdated, &pretired, &capID, &cogKey, &cogSHA, &cogBytes, &qlKey, &qlSHA,
-			&width, &height, &validPixels, &ccreated); err != nil {
+		pretired = nil
+		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, nil, err
 		}
+		dest[0] = nil // the agency's path is the same on every row: read once
 		if len(out) == 0 || out[len(out)-1].Parcel.ID != pid {
 			geom, err := unmarshalEWKB(g)
 			if err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("parcel %q geometry: %w", pid, err)
+				return nil, nil, fmt.Errorf("parcel %q geometry: %w", pid, err)
 			}
 			idx[pid] = len(out)
 			out = append(out, enforce.EvidenceParcel{Parcel: &offsite.Parcel{ID: pid, EnterpriseUSCC: uscc, Name: pname,
 				Geometry: geom, CreatedAt: pcreated, UpdatedAt: pupdated, RetiredAt: pretired}, Clips: []*offsite.Clip{}, Findings: []*offsite.Finding{}})
 		}
-		if capID != nil {
+		if capID.Valid {
 			ep := &out[len(out)-1]
-			ep.Clips = append(ep.Clips, &offsite.Clip{CaptureID: *capID, ParcelID: pid, COGKey: *cogKey, COGSHA256: *cogSHA,
-				COGBytes: *cogBytes, QuickLookKey: *qlKey, QuickLookSHA256: *qlSHA, Width: *width, Height: *height,
-				ValidPixels: *validPixels, CreatedAt: *ccreated})
+			ep.Clips = append(ep.Clips, &offsite.Clip{CaptureID: capID.Int64, ParcelID: pid, COGKey: cogKey.String, COGSHA256: cogSHA.String,
+				COGBytes: cogBytes.Int64, QuickLookKey: qlKey.String, QuickLookSHA256: qlSHA.String, Width: int(width.Int32), Height: int(height.Int32),
+				ValidPixels: validPixels.Int64, CreatedAt: ccreated.Time})
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, formatError(err)
+		return nil, nil, formatError(err)
+	}
+	if len(out) > 0 && path == nil {
+		// Parcels of no enterprise: parcels.uscc references enterprises, so this is not so.
+		return nil, nil, fmt.Errorf("parcels of enterprise %s, which has no agency", uscc)
 	}
 	if rows, err = br.Query(); err != nil {
-		return nil, formatError(err)
+		return nil, nil, formatError(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		f, err := scanFinding(rows)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		// A finding on a retired parcel is there with its parcel (it has evidence).
+		// A parcel stored between the two statements' snapshots has no line here.
 		if i, ok := idx[f.ParcelID]; ok {
 			out[i].Findings = append(out[i].Findings, f)
 		}
 	}
-	return out, formatError(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, nil, formatError(err)
+	}
+	// A retired parcel is there for the evidence made on it, if any.
+	out = slices.DeleteFunc(out, func(ep enforce.EvidenceParcel) bool {
+		return ep.Parcel.RetiredAt != nil && len(ep.Clips) == 0 && len(ep.Findings) == 0
+	})
+	return path, out, nil
 }
 
 // AppendView chains the audit entry of a view, in a group commit with the views of

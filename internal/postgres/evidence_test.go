@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/offsite/offsite"
 	"github.com/offsite/offsite/internal/enforce"
 )
@@ -22,7 +24,7 @@ func TestFindEvidenceOrder(t *testing.T) {
 	MustEnterprise(t, s, testUSCC, "north")
 	MustEnterprise(t, s, testUSCC2, "north")
 	var ps []*offsite.Parcel
-	for _, id := range []string{"p2", "p1", "p4", "p10", "p3"} {
+	for _, id := range []string{"p2", "p1", "p4", "p10", "p3", "p5"} {
 		ps = append(ps, &offsite.Parcel{ID: id, Name: "parcel " + id, Geometry: siteSquare})
 	}
 	if err := enterprises(s).SetParcels(ctx, admin, testUSCC, ps); err != nil {
@@ -66,15 +68,20 @@ func TestFindEvidenceOrder(t *testing.T) {
 	finding("0000000000000009", "p2", t0.Add(-time.Minute))
 	finding("bbbb000000000001", "p2", t1)
 	finding("cccc000000000001", "p2", t0)
-	for _, id := range []string{"p3", "p4"} {
+	finding("dddd000000000001", "p5", t0) // p5 is retired below: its finding keeps it
+	for _, id := range []string{"p3", "p4", "p5"} {
 		if _, err := enterprises(s).RetireParcel(ctx, admin, testUSCC, id); err != nil {
 			t.Fatal(err)
 		}
 	}
 
-	ev, err := NewEnterpriseStore(s).FindEvidence(ctx, testUSCC)
+	path, ev, err := NewEnterpriseStore(s).FindEvidence(ctx, testUSCC)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The enterprise's agency comes with its evidence (the first province's, by default).
+	if diff := cmp.Diff([]int64{1}, path); diff != "" {
+		t.Errorf("agency path (-want +got):\n%s", diff)
 	}
 	var got []string
 	for _, e := range ev {
@@ -98,15 +105,16 @@ func TestFindEvidenceOrder(t *testing.T) {
 		"p10:",
 		"p2: bbbb@09:00 aaaa@08:00 cccc@08:00 ffff@08:00 0000@07:59",
 		"p4:retired: c1@08:00:00.123456",
+		"p5:retired: dddd@08:00",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("evidence:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
-	if ev, err := NewEnterpriseStore(s).FindEvidence(ctx, testUSCC2); err != nil || ev == nil || len(ev) != 0 {
-		t.Errorf("evidence of an enterprise without parcels: %v %v, want an empty list", ev, err)
+	if path, ev, err := NewEnterpriseStore(s).FindEvidence(ctx, testUSCC2); err != nil || ev == nil || len(ev) != 0 || len(path) == 0 {
+		t.Errorf("evidence of an enterprise without parcels: %v %v %v, want its agency and an empty list", path, ev, err)
 	}
-	if _, err := NewEnterpriseStore(s).FindEvidence(ctx, testUSCC3); !errors.Is(err, offsite.ErrNotFound) {
+	if _, _, err := NewEnterpriseStore(s).FindEvidence(ctx, testUSCC3); !errors.Is(err, offsite.ErrNotFound) {
 		t.Errorf("evidence of an unknown enterprise: %v, want not found", err)
 	}
 }
