@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/airbusgeo/godal"
@@ -115,12 +116,21 @@ func Ingest(ctx context.Context, env Env, src Source, opts IngestOptions) (res *
 		return nil, err
 	}
 	res = &IngestResult{}
+	// Errors name the object, not the local copy (a temporary path of the worker's machine,
+	// of no use to whoever reads the capture's failure).
+	var copied, object string
+	defer func() {
+		if err != nil && copied != "" {
+			err = &renamedError{msg: strings.ReplaceAll(err.Error(), copied, object), err: err}
+		}
+	}()
 	if opts.Dir != "" && src.Path == "" {
 		start := time.Now()
 		local, sum, n, err := fetchCopy(ctx, env, src, opts.Dir)
 		if err != nil {
 			return nil, err
 		}
+		copied, object = local, src.String()
 		res.SHA256, res.Size, res.Local = sum, n, local
 		res.Stages.Fetch, res.Stages.FetchedBytes = time.Since(start), n
 		// Every later read is of the copy Ingest made itself, in the caller's directory.
@@ -145,6 +155,15 @@ func Ingest(ctx context.Context, env Env, src Source, opts IngestOptions) (res *
 	}
 	return res, nil
 }
+
+// renamedError is err with another message (the object's name for a local path).
+type renamedError struct {
+	msg string
+	err error
+}
+
+func (e *renamedError) Error() string { return e.msg }
+func (e *renamedError) Unwrap() error { return e.err }
 
 // ingestScene opens src, checks and describes it, and converts it when needed.
 func ingestScene(ctx context.Context, env Env, src Source, opts IngestOptions, res *IngestResult) (err error) {
