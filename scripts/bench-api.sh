@@ -121,7 +121,10 @@ RESULTS="$DIR/open-loop.jsonl"
 # open_loop LABEL [DATABASE]: the evidence route at RATE, open loop; its JSON line goes to
 # RESULTS too.
 open_loop() {
-	"$DIR/benchapi" load -url "$BASE" -token "$TOKEN" -uscc "$DIR/uscc.txt" -rate 200 -duration 3s >/dev/null # warm up
+	# Warm up at the rate measured: the API's database connections are new, and a new
+	# backend faults in the pages of shared memory it touches (perf: a tenth of the backends'
+	# CPU in page faults after 3 s at 200 rps), which a long-running API's have done.
+	"$DIR/benchapi" load -url "$BASE" -token "$TOKEN" -uscc "$DIR/uscc.txt" -rate "$RATE" -duration 5s >/dev/null
 	echo "== $1: open loop at $RATE rps for ${SECS}s, GET /api/v1/enterprises/{uscc}/evidence (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 	PROFILE_PID=
 	if [ -n "$PPROF_ADDR" ] && [ "${3:-}" = profile ]; then
