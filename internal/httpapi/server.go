@@ -288,6 +288,9 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			route = "unmatched"
 		}
 		s.Metrics.ObserveRequest(route, r.Method, rec.status, time.Since(start))
+		if !s.Logger.Enabled(r.Context(), slog.LevelInfo) {
+			return // the arguments below cost allocations even when the line is not written
+		}
 		msg := "http request"
 		if rec.status == StatusClientClosed {
 			msg = "client closed request"
