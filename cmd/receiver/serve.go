@@ -12,6 +12,8 @@ import (
 	"net/http/pprof"
 	"os"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -42,7 +44,8 @@ type Main struct {
 	// Ready, when set, receives the listening address once the server accepts connections.
 	Ready func(addr string)
 
-	DB *postgres.DB
+	DB      *postgres.DB
+	writeDB *postgres.DB // the batches' connections
 }
 
 // NewMain returns a Main with a default logger.
@@ -106,6 +109,16 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := store.EnsureMonths(ctx, time.Now(), 1, 2); err != nil {
 		return err
 	}
+	// The batch transactions have connections of their own, one per store worker: in one
+	// pool (pgx's default: 4, the cores or more) the credential checks of loggers whose
+	// answers expired waited behind the batches, and the batches behind a burst of checks
+	// (10,000 loggers coming back at once), holding up every acknowledgement.
+	wdb, err := postgres.Open(ctx, withPoolSize(m.DatabaseURL, m.Batch.Workers))
+	if err != nil {
+		return err
+	}
+	m.writeDB = wdb
+	writer := postgres.NewMonitoringStore(wdb)
 	met := metrics.NewReceiver()
 	bctx, cancelBatch := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBatch()
@@ -116,7 +129,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	queue := asynq.NewClient(ropt)
 	defer queue.Close()
-	analysis := &analysisStore{Store: store, keys: make(chan analysisKey, 10000)}
+	analysis := &analysisStore{Store: writer, keys: make(chan analysisKey, 10000)}
 	go queueAnalyses(bctx, analysis.keys, queue, m.Logger)
 	batcher := hj212.NewBatcher(analysis, m.Batch, met)
 	go batcher.Run(bctx)
@@ -126,11 +139,19 @@ func (m *Main) Run(ctx context.Context) error {
 			m.Logger.Error("create month partitions", "err", err)
 		}
 	})
-	creds := credentials{
+	creds := &credentials{
 		// CheckPassword reads only; the enforcement service's audit configuration is not used.
 		registry: postgres.NewMonitoringRegistry(postgres.NewEnforceService(db, postgres.AuditConfig{})),
 		fallback: store,
 	}
+	if err := creds.refresh(ctx); err != nil {
+		return err
+	}
+	go every(bctx, credentialRefresh, func() {
+		if err := creds.refresh(bctx); err != nil {
+			m.Logger.Warn("refresh credentials", "err", err)
+		}
+	})
 	srv := &hj212.Server{Config: m.Server, Writer: batcher, Credentials: creds, Logger: m.Logger, Metrics: met, OnReply: recordReply(store, m.Logger)}
 	go sendDataRequests(bctx, store, srv, requestPoll, requestOverTime, requestAttempts, m.Logger)
 	ln, err := net.Listen("tcp", m.Addr)
@@ -252,30 +273,6 @@ func (w *idleWatch) tick(n int64) bool {
 	return true
 }
 
-// credentials checks a logger's MN and PW against the registry of monitoring points
-// (monitoring_points, managed through the API and audited) and, for an MN not registered
-// there, against monitoring_credentials (set with `receiver credentials`).
-type credentials struct {
-	registry *postgres.MonitoringRegistry
-	fallback *postgres.MonitoringStore
-}
-
-var _ hj212.Credentials = credentials{}
-
-// Check implements hj212.Credentials.
-func (c credentials) Check(ctx context.Context, mn, pw string) (hj212.Verdict, error) {
-	known, ok, err := c.registry.CheckPassword(ctx, mn, pw)
-	switch {
-	case err != nil:
-		return 0, err
-	case known && ok:
-		return hj212.VerdictOK, nil
-	case known:
-		return hj212.VerdictWrongPW, nil
-	}
-	return c.fallback.Check(ctx, mn, pw)
-}
-
 // The receiver reads the same variables as the api and worker for its database and logging,
 // without their configuration package (which links GDAL, of no use here).
 const (
@@ -303,5 +300,28 @@ func (m *Main) Close() error {
 	if m.DB != nil {
 		m.DB.Close()
 	}
+	if m.writeDB != nil {
+		m.writeDB.Close()
+	}
 	return nil
+}
+
+// withPoolSize returns the PostgreSQL URL u with pool_max_conns set to n (the batcher's
+// workers), unless u sets it.
+func withPoolSize(u string, n int) string {
+	if n <= 0 {
+		n = 4
+	}
+	if strings.Contains(u, "pool_max_conns=") {
+		return u
+	}
+	if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		// A keyword/value connection string.
+		return u + " pool_max_conns=" + strconv.Itoa(n)
+	}
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + "pool_max_conns=" + strconv.Itoa(n)
 }

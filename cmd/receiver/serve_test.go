@@ -252,3 +252,21 @@ func TestDecode(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func TestWithPoolSize(t *testing.T) {
+	for _, tc := range []struct {
+		url  string
+		n    int
+		want string
+	}{
+		{"postgres://a@h/db", 4, "postgres://a@h/db?pool_max_conns=4"},
+		{"postgres://a@h/db?sslmode=disable", 6, "postgres://a@h/db?sslmode=disable&pool_max_conns=6"},
+		{"postgresql://a@h/db?pool_max_conns=2", 6, "postgresql://a@h/db?pool_max_conns=2"},
+		{"host=h dbname=db", 3, "host=h dbname=db pool_max_conns=3"},
+		{"postgres://a@h/db", 0, "postgres://a@h/db?pool_max_conns=4"},
+	} {
+		if got := withPoolSize(tc.url, tc.n); got != tc.want {
+			t.Errorf("withPoolSize(%q, %d) = %q, want %q", tc.url, tc.n, got, tc.want)
+		}
+	}
+}

@@ -395,6 +395,19 @@ func credentialHash(mn, pw string) string {
 	return hex.EncodeToString(h[:])
 }
 
+// CredentialHashes returns the stored hash of every logger set with SetCredential, by MN
+// (see CredentialMatches).
+func (s *MonitoringStore) CredentialHashes(ctx context.Context) (_ map[string]string, err error) {
+	defer derrors.Wrap(&err, "CredentialHashes")
+	return hashesByMN(ctx, s.db, "SELECT mn, pw_hash FROM monitoring_credentials")
+}
+
+// CredentialMatches reports whether pw is the password of mn whose stored hash (from
+// CredentialHashes) is stored, in constant time.
+func CredentialMatches(mn, pw, stored string) bool {
+	return subtle.ConstantTimeCompare([]byte(stored), []byte(credentialHash(mn, pw))) == 1
+}
+
 // Check implements hj212.Credentials against monitoring_credentials.
 func (s *MonitoringStore) Check(ctx context.Context, mn, pw string) (_ hj212.Verdict, err error) {
 	defer derrors.Wrap(&err, "Check(%q)", mn)
@@ -406,7 +419,7 @@ func (s *MonitoringStore) Check(ctx context.Context, mn, pw string) (_ hj212.Ver
 	if err != nil {
 		return 0, err
 	}
-	if subtle.ConstantTimeCompare([]byte(stored), []byte(credentialHash(mn, pw))) != 1 {
+	if !CredentialMatches(mn, pw, stored) {
 		return hj212.VerdictWrongPW, nil
 	}
 	return hj212.VerdictOK, nil

@@ -186,6 +186,30 @@ func (st *MonitoringRegistry) CheckPassword(ctx context.Context, mn, pw string) 
 	return true, monitoring.VerifyPassword(hash, pw), nil
 }
 
+// PasswordHashes returns the access password hash of every registered monitoring point, by
+// MN: the receiver checks frames against this snapshot, taken every few seconds, instead of
+// asking for each logger whose answer expired (monitoring.VerifyPassword checks a password).
+func (st *MonitoringRegistry) PasswordHashes(ctx context.Context) (_ map[string]string, err error) {
+	defer derrors.Wrap(&err, "PasswordHashes")
+	return hashesByMN(ctx, st.s.db, "SELECT mn, pw_hash FROM monitoring_points")
+}
+
+// hashesByMN returns the (mn, hash) rows of query as a map.
+func hashesByMN(ctx context.Context, db *DB, query string) (map[string]string, error) {
+	rows, err := db.Pool.Query(ctx, query)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	var mn, hash string
+	_, err = pgx.ForEachRow(rows, []any{&mn, &hash}, func() error {
+		out[mn] = hash
+		return nil
+	})
+	return out, formatError(err)
+}
+
 // FindLimits returns the limits of an enterprise, by outlet and pollutant.
 func (st *MonitoringRegistry) FindLimits(ctx context.Context, uscc string) (_ []monitoring.Limit, err error) {
 	defer derrors.Wrap(&err, "FindLimits(%q)", uscc)
