@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -218,5 +219,45 @@ func TestViewsSealedOntoKnownEnd(t *testing.T) {
 	rep, err := s.VerifyAudit(ctx)
 	if err != nil || rep.FirstBroken != nil || rep.Checked != 10 {
 		t.Fatalf("chain: %+v %v, want 10 intact entries", rep, err)
+	}
+}
+
+// TestViewsSpacedCommits: group commits start at least AuditConfig.GroupSpacing apart: views
+// arriving one by one within that time of a commit wait for the next and share it (one
+// transaction), each returning once committed.
+func TestViewsSpacedCommits(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpen(t)
+	_, keys := testenv.AuditKey(t)
+	s := NewEnforceService(db, AuditConfig{Keys: keys, GroupSpacing: 2 * time.Second})
+	for _, err := range appendViews(s, 1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Ten views 50 ms apart: committed as they came, they would take several commits.
+	st := NewEnterpriseStore(s)
+	errs := make(chan error, 10)
+	for i := range 10 {
+		go func() {
+			errs <- st.AppendView(ctx, enforce.Actor{Name: fmt.Sprintf("viewer-%d", i), Role: "inspector"},
+				enforce.AuditEvidenceView, enforce.EnterpriseSubject(testUSCC), map[string]int{"parcels": 1})
+		}()
+		time.Sleep(50 * time.Millisecond)
+	}
+	for range 10 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var commits, entries int
+	if err := db.Pool.QueryRow(ctx, "SELECT count(DISTINCT xmin::text), count(*) FROM audit_log WHERE seq > 1").Scan(&commits, &entries); err != nil {
+		t.Fatal(err)
+	}
+	if commits != 1 || entries != 10 {
+		t.Errorf("10 views after a commit: %d entries in %d commits, want 10 in 1", entries, commits)
+	}
+	if rep, err := s.VerifyAudit(ctx); err != nil || rep.FirstBroken != nil || rep.Checked != 11 {
+		t.Fatalf("chain: %+v %v, want 11 intact entries", rep, err)
 	}
 }
