@@ -271,3 +271,31 @@ func TestDecimateSceneFile(t *testing.T) {
 	t.Logf("Ingest: wall %.2f s, CPU %.2f s (inspect %.2f s, hash %.2f s; load average after: %s)",
 		time.Since(start).Seconds(), (cpuTime(t) - cpu0).Seconds(), res.Stages.Inspect.Seconds(), res.Stages.Hash.Seconds(), load())
 }
+
+// TestIngestS3MatchesLocal: ingest reading the object itself (no IngestOptions.Dir), where
+// the decimated read fetches each row of blocks ahead (ReaderGo) or GDAL fetches them
+// (ReaderGDAL), finds the footprint and statistics of the local file.
+func TestIngestS3MatchesLocal(t *testing.T) {
+	bucket, cfg, path, _ := MustS3Scene(t)
+	ctx := context.Background()
+	local, err := Ingest(ctx, Env{AllowLocalFiles: true}, FileSource(path), IngestOptions{FootprintSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if local.Stats[0].ValidPixels == 0 || !local.Stats[0].Approximate {
+		t.Fatalf("local stats %+v: want a decimated read with valid pixels", local.Stats[0])
+	}
+	for _, r := range []Reader{ReaderGo, ReaderGDAL} {
+		env := Env{S3: cfg, AllowedBuckets: []string{bucket}, Reader: r}
+		got, err := Ingest(ctx, env, S3Source(bucket, "scenes/a.tif"), IngestOptions{FootprintSize: 100})
+		if err != nil {
+			t.Fatalf("reader %d: %v", r, err)
+		}
+		if diff := cmp.Diff(local.Stats, got.Stats); diff != "" {
+			t.Errorf("reader %d: statistics (-local +s3):\n%s", r, diff)
+		}
+		if diff := cmp.Diff(local.Footprint, got.Footprint); diff != "" {
+			t.Errorf("reader %d: footprint (-local +s3):\n%s", r, diff)
+		}
+	}
+}
