@@ -68,9 +68,7 @@ func decimateBlocks(ctx context.Context, a *access, src Source, s *scene, m *met
 	j := 0 // the next output row
 	for y1 := m.blockH; j < h; y1 += m.blockH {
 		j0 := j
-		for j < h && ys[j] < y1 {
-			j++
-		}
+		j = pastPicks(ys, j, y1)
 		if j == j0 {
 			continue
 		}
@@ -80,9 +78,7 @@ func decimateBlocks(ctx context.Context, a *access, src Source, s *scene, m *met
 		i := 0 // the next output column
 		for x1 := m.blockW; i < w; x1 += m.blockW {
 			i0 := i
-			for i < w && xs[i] < x1 {
-				i++
-			}
+			i = pastPicks(xs, i, x1)
 			if i == i0 {
 				continue
 			}
@@ -107,6 +103,15 @@ func decimateBlocks(ctx context.Context, a *access, src Source, s *scene, m *met
 		}
 	}
 	return out, nil
+}
+
+// pastPicks returns the first index from i on whose pick lies at or past end (the next
+// block's first pixel), or len(picks).
+func pastPicks(picks []int, i, end int) int {
+	for i < len(picks) && picks[i] < end {
+		i++
+	}
+	return i
 }
 
 // nearestPicks returns the source pixels GDAL's nearest-neighbour RasterIO reads for n

@@ -28,17 +28,7 @@ func mustWriteGrid(tb testing.TB, path string, w, h, bands int, dt godal.DataTyp
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := ds.SetGeoTransform([6]float64{500000, 10, 0, 3400000, 0, -10}); err != nil {
-		tb.Fatal(err)
-	}
-	sr, err := godal.NewSpatialRefFromEPSG(32650)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer sr.Close()
-	if err := ds.SetSpatialRef(sr); err != nil {
-		tb.Fatal(err)
-	}
+	mustGeoreference(tb, ds, [6]float64{500000, 10, 0, 3400000, 0, -10})
 	pt, err := supportedType(dt)
 	if err != nil {
 		tb.Fatal(err)

@@ -29,7 +29,17 @@ func mustWriteSparse(tb testing.TB, path string, w, h, bands int, dt godal.DataT
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := ds.SetGeoTransform([6]float64{400000, 10, 0, 3500000, 0, -10}); err != nil {
+	mustGeoreference(tb, ds, [6]float64{400000, 10, 0, 3500000, 0, -10})
+	if err := ds.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// mustGeoreference gives ds the geotransform gt and the CRS EPSG:32650 (UTM zone 50N).
+func mustGeoreference(tb testing.TB, ds *godal.Dataset, gt [6]float64) {
+	tb.Helper()
+	if err := ds.SetGeoTransform(gt); err != nil {
 		tb.Fatal(err)
 	}
 	sr, err := godal.NewSpatialRefFromEPSG(32650)
@@ -40,10 +50,6 @@ func mustWriteSparse(tb testing.TB, path string, w, h, bands int, dt godal.DataT
 	if err := ds.SetSpatialRef(sr); err != nil {
 		tb.Fatal(err)
 	}
-	if err := ds.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return path
 }
 
 // Before: a sparse 65536² GeoTIFF (half a megabyte) converted for 62 s past a
